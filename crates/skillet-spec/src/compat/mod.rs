@@ -1,0 +1,191 @@
+//! Older skill formats, recognised and rewritten into the canonical one.
+//!
+//! Each converter takes the parsed JSON of an old file and returns canonical JSON, notes about what
+//! changed, and a map from canonical paths back to the original ones so that errors in the result
+//! still point at the right line of the file the author wrote.
+
+mod q_flat;
+mod q_roadmap;
+mod v1_design;
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::diagnostic::Diagnostic;
+
+/// The format a skill file was written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkillFormat {
+    /// skillet's own format.
+    Canonical,
+    /// Q CLI roadmap-era: `prompt`, top-level `session_timeout`, `context_files` as a list,
+    /// untyped parameters.
+    QRoadmap,
+    /// Q CLI flat format: `"type": "command"`, `allow_network`-style permissions.
+    QFlat,
+    /// v1 design: `skill_type`, `metadata`, `executor`, `session`, `conversation`, `file://`.
+    V1Design,
+    /// An Agent Skills `SKILL.md` folder.
+    AgentSkill,
+}
+
+impl SkillFormat {
+    /// A short human name.
+    pub fn label(self) -> &'static str {
+        match self {
+            SkillFormat::Canonical => "canonical",
+            SkillFormat::QRoadmap => "Q CLI roadmap-era",
+            SkillFormat::QFlat => "Q CLI flat",
+            SkillFormat::V1Design => "v1 design",
+            SkillFormat::AgentSkill => "Agent Skills SKILL.md",
+        }
+    }
+}
+
+/// The result of rewriting an old format.
+#[derive(Debug, Clone, Default)]
+pub struct Conversion {
+    /// Canonical JSON.
+    pub value: Value,
+    /// What was changed or dropped, as warnings (errors when the old file cannot be converted).
+    pub notes: Vec<(String, Diagnostic)>,
+    /// `(canonical prefix, original prefix)` pairs, most specific first.
+    pub path_map: Vec<(String, String)>,
+}
+
+impl Conversion {
+    pub(crate) fn note(&mut self, original_pointer: &str, d: Diagnostic) {
+        self.notes.push((original_pointer.to_owned(), d));
+    }
+
+    pub(crate) fn moved(&mut self, canonical: &str, original: &str) {
+        self.path_map.push((canonical.to_owned(), original.to_owned()));
+    }
+
+    /// The original path of a canonical path.
+    pub fn original_pointer(&self, canonical: &str) -> String {
+        let best = self
+            .path_map
+            .iter()
+            .filter(|(c, _)| canonical == c || canonical.starts_with(&format!("{c}/")))
+            .max_by_key(|(c, _)| c.len());
+        match best {
+            Some((c, o)) => format!("{o}{}", &canonical[c.len()..]),
+            None => canonical.to_owned(),
+        }
+    }
+}
+
+/// Which format a parsed JSON skill file is in.
+pub fn detect(value: &Value) -> SkillFormat {
+    let Some(obj) = value.as_object() else { return SkillFormat::Canonical };
+    if obj.contains_key("skill_type") || obj.contains_key("executor") || (obj.contains_key("metadata") && !obj.contains_key("name")) {
+        return SkillFormat::V1Design;
+    }
+    let permissions = obj.get("security").and_then(|s| s.get("permissions")).and_then(Value::as_object);
+    let old_permissions = permissions.is_some_and(|p| ["allow_network", "allow_file_write", "allowed_paths"].iter().any(|k| p.contains_key(*k)));
+    if obj.get("type").and_then(Value::as_str) == Some("command") || old_permissions {
+        return SkillFormat::QFlat;
+    }
+    let untyped_param = obj
+        .get("parameters")
+        .and_then(Value::as_array)
+        .is_some_and(|ps| ps.iter().any(|p| p.is_object() && p.get("type").is_none()));
+    if obj.contains_key("session_timeout") || obj.get("context_files").is_some_and(Value::is_array) || untyped_param || !obj.contains_key("type") {
+        return SkillFormat::QRoadmap;
+    }
+    SkillFormat::Canonical
+}
+
+/// Rewrites an old-format JSON skill. `skill_dir` resolves `file://` references.
+pub fn convert(format: SkillFormat, value: Value, skill_dir: Option<&Path>) -> Conversion {
+    match format {
+        SkillFormat::Canonical | SkillFormat::AgentSkill => Conversion { value, ..Default::default() },
+        SkillFormat::QRoadmap => q_roadmap::convert(value),
+        SkillFormat::QFlat => q_flat::convert(value),
+        SkillFormat::V1Design => v1_design::convert(value, skill_dir),
+    }
+}
+
+/// Moves `from` to `to` in `obj` (if present), recording the move.
+pub(crate) fn rename(obj: &mut Map<String, Value>, conv: &mut Conversion, from: &str, to: &str) {
+    if let Some(v) = obj.shift_remove(from) {
+        obj.insert(to.to_owned(), v);
+        conv.moved(&format!("/{to}"), &format!("/{from}"));
+    }
+}
+
+/// Orders top-level fields the way canonical files are written, so migrated files read naturally.
+pub(crate) fn canonical_order(obj: Map<String, Value>) -> Map<String, Value> {
+    const ORDER: &[&str] = &[
+        "$schema", "name", "description", "version", "aliases", "type", "command", "args", "working_dir",
+        "env", "timeout", "parameters", "prompt_template", "prompt", "context_files", "guided_questions",
+        "max_turns", "completion", "model", "session_config", "security", "retry", "circuit_breaker",
+        "fallback", "cache", "dependencies", "license", "metadata", "tests",
+    ];
+    let mut rest = obj;
+    let mut out = Map::new();
+    for key in ORDER {
+        if let Some(v) = rest.shift_remove(*key) {
+            out.insert((*key).to_owned(), v);
+        }
+    }
+    out.extend(rest);
+    out
+}
+
+/// Parameters of old formats may lack a type: infer the closest canonical one.
+pub(crate) fn type_untyped_parameters(obj: &mut Map<String, Value>, conv: &mut Conversion) {
+    let Some(Value::Array(params)) = obj.get_mut("parameters") else { return };
+    for (i, p) in params.iter_mut().enumerate() {
+        let Some(p) = p.as_object_mut() else { continue };
+        if p.contains_key("type") {
+            continue;
+        }
+        let kind = if p.contains_key("values") {
+            "enum"
+        } else {
+            match p.get("default") {
+                Some(Value::Bool(_)) => "boolean",
+                Some(Value::Number(n)) if n.is_i64() => "integer",
+                Some(Value::Number(_)) => "number",
+                _ => "string",
+            }
+        };
+        p.insert("type".into(), Value::String(kind.into()));
+        conv.note(&format!("/parameters/{i}"), Diagnostic::warning(format!("parameter has no type; treated as {kind}")).with_hint("add \"type\" (`skillet migrate --write` does it)"));
+    }
+}
+
+/// Seconds from milliseconds, rounded up so a limit never shrinks.
+pub(crate) fn ms_to_s(v: &Value) -> Option<Value> {
+    v.as_u64().map(|ms| Value::from(ms.div_ceil(1000).max(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn detects_each_format() {
+        assert_eq!(detect(&json!({"name": "a", "type": "code_inline"})), SkillFormat::Canonical);
+        assert_eq!(detect(&json!({"skill_type": "code_inline", "metadata": {"name": "a"}})), SkillFormat::V1Design);
+        assert_eq!(detect(&json!({"name": "a", "type": "command"})), SkillFormat::QFlat);
+        assert_eq!(detect(&json!({"name": "a", "type": "prompt_inline", "session_timeout": 3})), SkillFormat::QRoadmap);
+        assert_eq!(detect(&json!({"name": "a", "type": "prompt_inline", "parameters": [{"name": "x"}]})), SkillFormat::QRoadmap);
+    }
+
+    #[test]
+    fn original_pointer_follows_the_longest_move() {
+        let mut c = Conversion::default();
+        c.moved("/session_config/session_timeout", "/session_timeout");
+        c.moved("/prompt_template", "/prompt");
+        assert_eq!(c.original_pointer("/session_config/session_timeout"), "/session_timeout");
+        assert_eq!(c.original_pointer("/prompt_template"), "/prompt");
+        assert_eq!(c.original_pointer("/name"), "/name");
+    }
+}

@@ -1,0 +1,281 @@
+//! Strict JSON parsing that remembers where every value came from.
+//!
+//! `serde_json` reports a position only for syntax errors. Validation needs one for every field, so
+//! the text is parsed once with `jsonc-parser` (all JSON5/JSONC leniencies off) into an AST, which
+//! is turned into a `serde_json::Value` plus an index from JSON pointer to position.
+
+use std::collections::HashMap;
+
+use jsonc_parser::ast;
+use jsonc_parser::common::Ranged;
+use serde_json::Value;
+
+use crate::diagnostic::{Diagnostic, Position};
+
+/// Largest skill file accepted. Real skills are a few KiB; anything this big is a mistake or an attack.
+pub const MAX_SKILL_FILE_BYTES: usize = 1024 * 1024;
+/// Deepest nesting of arrays and objects accepted.
+pub const MAX_NESTING_DEPTH: usize = 64;
+
+/// A parsed JSON document and the positions of its values.
+#[derive(Debug, Clone)]
+pub struct JsonDocument {
+    /// The parsed value.
+    pub value: Value,
+    spans: HashMap<String, NodeSpan>,
+    lines: LineIndex,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NodeSpan {
+    key: Option<usize>,
+    value: usize,
+}
+
+impl JsonDocument {
+    /// Parses strict JSON. Errors carry the position of the problem.
+    pub fn parse(text: &str) -> Result<JsonDocument, Diagnostic> {
+        check_size_and_depth(text)?;
+        let options = jsonc_parser::ParseOptions {
+            allow_comments: false,
+            allow_loose_object_property_names: false,
+            allow_trailing_commas: false,
+            allow_missing_commas: false,
+            allow_single_quoted_strings: false,
+            allow_hexadecimal_numbers: false,
+            allow_unary_plus_numbers: false,
+            allow_bare_decimal_point_numbers: false,
+            allow_non_finite_numbers: false,
+            allow_extended_string_escapes: false,
+        };
+        let lines = LineIndex::new(text);
+        let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &options).map_err(|e| {
+            Diagnostic::error(format!("invalid JSON: {}", e.kind()))
+                .at(lines.position(e.range().start))
+                .with_hint("a skill file is one strict JSON object: no comments, no trailing commas")
+        })?;
+        let Some(root) = parsed.value else {
+            return Err(Diagnostic::error("the file is empty")
+                .at(Position::START)
+                .with_hint("write a JSON object such as {\"name\": \"my-skill\", \"type\": \"prompt_inline\", …}"));
+        };
+        let mut doc = JsonDocument { value: Value::Null, spans: HashMap::new(), lines };
+        let mut duplicates = Vec::new();
+        doc.value = doc.convert(&root, String::new(), None, &mut duplicates);
+        if let Some((pointer, offset)) = duplicates.into_iter().next() {
+            return Err(Diagnostic::error(format!("duplicate field `{}`", last_segment(&pointer)))
+                .at(doc.lines.position(offset))
+                .with_hint("each field may appear once; remove one of them"));
+        }
+        Ok(doc)
+    }
+
+    /// Position of the value at `pointer` (RFC 6901), or of its nearest ancestor that exists.
+    pub fn value_position(&self, pointer: &str) -> Position {
+        self.find(pointer, |s| s.value)
+    }
+
+    /// Position of the key of the field at `pointer`, or of the value when it has no key.
+    pub fn key_position(&self, pointer: &str) -> Position {
+        self.find(pointer, |s| s.key.unwrap_or(s.value))
+    }
+
+    fn find(&self, pointer: &str, pick: impl Fn(&NodeSpan) -> usize) -> Position {
+        let mut p = pointer;
+        loop {
+            if let Some(span) = self.spans.get(p) {
+                return self.lines.position(pick(span));
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return Position::START,
+            }
+        }
+    }
+
+    fn convert(
+        &mut self,
+        node: &ast::Value<'_>,
+        pointer: String,
+        key: Option<usize>,
+        duplicates: &mut Vec<(String, usize)>,
+    ) -> Value {
+        self.spans.insert(pointer.clone(), NodeSpan { key, value: node.start() });
+        match node {
+            ast::Value::StringLit(s) => Value::String(s.value.to_string()),
+            // The scanner has already checked the number's syntax, so only overflow can fail here.
+            ast::Value::NumberLit(n) => serde_json::from_str::<serde_json::Number>(n.value)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            ast::Value::BooleanLit(b) => Value::Bool(b.value),
+            ast::Value::NullKeyword(_) => Value::Null,
+            ast::Value::Array(a) => Value::Array(
+                a.elements
+                    .iter()
+                    .enumerate()
+                    .map(|(i, el)| self.convert(el, format!("{pointer}/{i}"), None, duplicates))
+                    .collect(),
+            ),
+            ast::Value::Object(o) => {
+                let mut map = serde_json::Map::new();
+                for prop in &o.properties {
+                    let name = prop.name.as_str();
+                    let child = format!("{pointer}/{}", escape_pointer_segment(name));
+                    if map.contains_key(name) {
+                        duplicates.push((child.clone(), prop.range.start));
+                    }
+                    let value = self.convert(&prop.value, child, Some(prop.range.start), duplicates);
+                    map.insert(name.to_owned(), value);
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+/// Rejects oversized or pathologically nested input before the recursive parser sees it.
+fn check_size_and_depth(text: &str) -> Result<(), Diagnostic> {
+    if text.len() > MAX_SKILL_FILE_BYTES {
+        return Err(Diagnostic::error(format!(
+            "file is {} bytes; skill files are limited to {} bytes",
+            text.len(),
+            MAX_SKILL_FILE_BYTES
+        ))
+        .at(Position::START)
+        .with_hint("move large prompts or data into files beside the skill and reference them"));
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (offset, byte) in text.bytes().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING_DEPTH {
+                    return Err(Diagnostic::error(format!(
+                        "nested more than {MAX_NESTING_DEPTH} levels deep"
+                    ))
+                    .at(LineIndex::new(text).position(offset))
+                    .with_hint("a skill file never needs this much nesting; flatten the structure"));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Escapes one JSON pointer segment (RFC 6901).
+pub fn escape_pointer_segment(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn last_segment(pointer: &str) -> String {
+    pointer.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~")
+}
+
+/// Turns a JSON pointer into the dotted form people read: `/parameters/0/type` -> `parameters[0].type`.
+pub fn display_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&seg);
+        }
+    }
+    out
+}
+
+/// Maps byte offsets to line and column.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+    text: String,
+}
+
+impl LineIndex {
+    /// Indexes `text`.
+    pub fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { starts, text: text.to_owned() }
+    }
+
+    /// The 1-based position of a byte offset.
+    pub fn position(&self, offset: usize) -> Position {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.starts[line - 1];
+        let end = offset.min(self.text.len());
+        let column = self.text.get(start..end).map_or(1, |s| s.chars().count() + 1);
+        Position { line, column }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_point_at_keys_and_values() {
+        let doc = JsonDocument::parse("{\n  \"name\": \"x\",\n  \"parameters\": [{\"name\": 1}]\n}").unwrap();
+        assert_eq!(doc.key_position("/name"), Position { line: 2, column: 3 });
+        assert_eq!(doc.value_position("/name"), Position { line: 2, column: 11 });
+        assert_eq!(doc.value_position("/parameters/0/name"), Position { line: 3, column: 27 });
+        // A missing path falls back to its nearest ancestor.
+        assert_eq!(doc.value_position("/parameters/0/nope"), Position { line: 3, column: 18 });
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        // The trailing comma itself is reported.
+        let err = JsonDocument::parse("{\n  \"a\": 1,\n}").unwrap_err();
+        assert_eq!(err.position.unwrap().line, 2);
+        let err = JsonDocument::parse("{ // hi\n}").unwrap_err();
+        assert!(err.message.contains("omment"), "{}", err.message);
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let err = JsonDocument::parse("{\"a\": 1,\n \"a\": 2}").unwrap_err();
+        assert_eq!(err.message, "duplicate field `a`");
+        assert_eq!(err.position.unwrap().line, 2);
+    }
+
+    #[test]
+    fn deep_nesting_and_huge_files_are_refused_quickly() {
+        let deep = "[".repeat(100_000);
+        let err = JsonDocument::parse(&deep).unwrap_err();
+        assert!(err.message.contains("nested more than"));
+        let huge = format!("{{\"a\": \"{}\"}}", "x".repeat(10 * 1024 * 1024));
+        let err = JsonDocument::parse(&huge).unwrap_err();
+        assert!(err.message.contains("limited to"));
+    }
+
+    #[test]
+    fn brackets_inside_strings_do_not_count_as_nesting() {
+        let text = format!("{{\"a\": \"{}\"}}", "[".repeat(1000));
+        assert!(JsonDocument::parse(&text).is_ok());
+    }
+
+    #[test]
+    fn display_path_reads_naturally() {
+        assert_eq!(display_path("/parameters/0/type"), "parameters[0].type");
+        assert_eq!(display_path("/env/A~1B"), "env.A/B");
+        assert_eq!(display_path(""), "");
+    }
+}

@@ -1,0 +1,57 @@
+//! The skillet skill format.
+//!
+//! This crate owns what a skill *is*: the canonical types ([`SkillSpec`]), parsing with a line and
+//! column for every value, total validation (every problem reported, each with a hint), the JSON
+//! Schema, templates with single-pass rendering, the checks that keep parameters out of shells and
+//! inline code, and the older formats skillet still reads and `skillet migrate` rewrites.
+//!
+//! It does no discovery (that is `skillet-registry`) and runs nothing (that is `skillet-engine`).
+//! Apart from resolving `file://` prompt references of the v1 format, it reads only the file it is
+//! given.
+//!
+//! ```
+//! let loaded = skillet_spec::load_json(
+//!     r#"{"name": "greet", "description": "Say hi", "type": "prompt_inline",
+//!         "prompt_template": "Hello {who}!",
+//!         "parameters": [{"name": "who", "type": "string", "required": true}]}"#,
+//!     None,
+//! );
+//! let spec = loaded.spec.expect("valid skill");
+//! assert_eq!(spec.parameters[0].name, "who");
+//! ```
+
+pub mod compat;
+mod diagnostic;
+mod fields;
+pub mod interpreter;
+mod json_source;
+mod load;
+mod migrate;
+mod model;
+mod params;
+mod schema;
+pub mod template;
+mod validate;
+
+pub use compat::SkillFormat;
+pub use diagnostic::{Diagnostic, Position, Severity, did_you_mean};
+pub use json_source::{MAX_NESTING_DEPTH, MAX_SKILL_FILE_BYTES};
+pub use load::{AGENT_SKILL_FILE, LoadedSkill, PACKAGE_SKILL_FILE, load_file, load_json, load_skill_md};
+pub use migrate::{Migration, migrate_file};
+pub use model::*;
+pub use params::{ParamError, ParamValue};
+pub use schema::{SCHEMA_ID, skill_json_schema};
+pub use template::Template;
+pub use validate::is_valid_skill_name;
+
+/// Prefix of the environment variables that carry parameter values.
+pub const PARAM_ENV_PREFIX: &str = "SKILL_PARAM_";
+
+/// The environment variable that carries parameter `name`.
+///
+/// ```
+/// assert_eq!(skillet_spec::param_env_var("file_path"), "SKILL_PARAM_FILE_PATH");
+/// ```
+pub fn param_env_var(name: &str) -> String {
+    format!("{PARAM_ENV_PREFIX}{}", name.to_ascii_uppercase())
+}

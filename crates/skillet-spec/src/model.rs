@@ -1,0 +1,413 @@
+//! The canonical skill format as Rust types.
+//!
+//! These types are the single source of truth: the JSON Schema (`skillet schema`), the unknown-field
+//! check and deserialization are all derived from them. Field doc comments become schema descriptions.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One skill, as declared in a skill file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "skillet skill")]
+pub struct SkillSpec {
+    /// Optional JSON Schema reference, for editors.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Unique name: lowercase letters, digits, `-` and `_`, starting with a letter or digit.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]{0,63}$"))]
+    pub name: String,
+    /// What the skill does, in one line. Shown by `skillet list` and to agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Semantic version of the skill.
+    #[serde(default = "default_version")]
+    pub version: String,
+    /// Other names the skill answers to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// How the skill runs.
+    #[serde(rename = "type")]
+    pub kind: SkillKind,
+    /// Program to run (code types). Looked up on `PATH` unless it contains a `/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Arguments. A `{param}` placeholder is replaced inside one argument, never through a shell.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Working directory, relative to the skill file's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Extra environment variables for the process. Values may use `{param}` placeholders.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Wall-clock limit in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub timeout: Option<u64>,
+    /// Declared parameters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<ParameterSpec>,
+    /// Prompt text with `{param}` placeholders (prompt types). `{{` and `}}` are literal braces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_template: Option<String>,
+    /// Alias of `prompt_template`; use one or the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// Project files given to a conversation as context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_files: Option<ContextFiles>,
+    /// Questions a conversation skill asks, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guided_questions: Vec<String>,
+    /// Most turns a conversation may take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_turns: Option<u32>,
+    /// How a conversation is summed up when it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion: Option<Completion>,
+    /// LLM model override for conversation skills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Lifecycle of sessions (code_session, conversation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_config: Option<SessionConfig>,
+    /// What the skill asks to be allowed. The user grants it; the skill alone cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Security>,
+    /// Retry policy for retryable failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
+    /// Circuit breaker policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<CircuitBreaker>,
+    /// Skill run with the same parameters when this one fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// Result caching.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<Cache>,
+    /// Other skills this one needs, with semver requirements.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dependencies: BTreeMap<String, String>,
+    /// License of the skill (SPDX expression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// Free-form metadata (author, tags, fields carried over from other formats).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Self-tests run by `skillet test`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<SkillTest>,
+}
+
+fn default_version() -> String {
+    "0.0.0".to_owned()
+}
+
+impl SkillSpec {
+    /// The prompt text, whichever of `prompt_template` or `prompt` holds it.
+    pub fn prompt_text(&self) -> Option<&str> {
+        self.prompt_template.as_deref().or(self.prompt.as_deref())
+    }
+}
+
+/// The four kinds of skill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SkillKind {
+    /// Run a command and return its output.
+    CodeInline,
+    /// Keep an interpreter alive across calls.
+    CodeSession,
+    /// A guided LLM sub-conversation.
+    Conversation,
+    /// Render a parameterised prompt.
+    PromptInline,
+}
+
+impl SkillKind {
+    /// The name used in skill files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkillKind::CodeInline => "code_inline",
+            SkillKind::CodeSession => "code_session",
+            SkillKind::Conversation => "conversation",
+            SkillKind::PromptInline => "prompt_inline",
+        }
+    }
+
+    /// Whether the skill runs a program.
+    pub fn is_code(self) -> bool {
+        matches!(self, SkillKind::CodeInline | SkillKind::CodeSession)
+    }
+}
+
+impl std::fmt::Display for SkillKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One declared parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterSpec {
+    /// Name used in `{placeholders}` and in `SKILL_PARAM_<NAME>`.
+    pub name: String,
+    /// Value type.
+    #[serde(rename = "type")]
+    pub kind: ParamKind,
+    /// What the parameter means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether a value must be given (a default also satisfies it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub required: bool,
+    /// Value used when none is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    /// Allowed values (`enum` type).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    /// Regular expression the whole value must match (string, path, enum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Smallest value (number, integer) or shortest length in characters (string, path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Largest value (number, integer) or longest length in characters (string, path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Allow a value starting with `-` where it would stand as its own argument.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_flag_like: bool,
+}
+
+/// Parameter value types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamKind {
+    /// Any text.
+    String,
+    /// A finite number.
+    Number,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// One of `values`.
+    Enum,
+    /// A file system path; relative paths are resolved against the caller's directory.
+    Path,
+}
+
+impl ParamKind {
+    /// The name used in skill files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamKind::String => "string",
+            ParamKind::Number => "number",
+            ParamKind::Integer => "integer",
+            ParamKind::Boolean => "boolean",
+            ParamKind::Enum => "enum",
+            ParamKind::Path => "path",
+        }
+    }
+}
+
+/// Which project files a conversation reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContextFiles {
+    /// Glob patterns, relative to the workspace.
+    pub patterns: Vec<String>,
+    /// Glob patterns to leave out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Most files to include.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_files: Option<u32>,
+    /// Largest single file, in KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_size_kb: Option<u64>,
+    /// Largest total, in KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_total_kb: Option<u64>,
+}
+
+/// How a conversation ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Completion {
+    /// Template of the summary returned to the caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_format: Option<String>,
+    /// Prompt asking the model for the summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_prompt: Option<String>,
+}
+
+/// Session lifecycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Longest life of a session, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_timeout: Option<u64>,
+    /// Close a session idle this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<u64>,
+    /// Most live sessions of this skill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_sessions: Option<u32>,
+    /// Close sessions and delete their files when the daemon stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup_on_exit: Option<bool>,
+}
+
+/// What a skill asks to be allowed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    /// Resource limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_limits: Option<ResourceLimits>,
+    /// Access the skill asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+}
+
+/// Resource limits of one execution.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceLimits {
+    /// Memory, in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory_mb: Option<u64>,
+    /// Wall clock, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_execution_time: Option<u64>,
+    /// CPU share, in percent of one core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cpu_percent: Option<u32>,
+    /// Processes and threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_processes: Option<u32>,
+    /// Captured output per stream, in KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_kb: Option<u64>,
+    /// Largest file the skill may write, in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_size_mb: Option<u64>,
+}
+
+/// Access a skill asks for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Permissions {
+    /// Paths the skill may read, relative to the workspace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_read: Vec<String>,
+    /// Paths the skill may write, relative to the workspace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_write: Vec<String>,
+    /// `false`, `true`, or a list of `"host:port"` destinations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_access: Option<NetworkAccess>,
+    /// Whether the skill may start further processes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_spawn: Option<bool>,
+    /// Names of parent environment variables passed through.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_passthrough: Vec<String>,
+}
+
+/// Network access a skill asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum NetworkAccess {
+    /// All or nothing.
+    Enabled(bool),
+    /// Only these `"host:port"` destinations.
+    Destinations(Vec<String>),
+}
+
+/// Retry policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    /// Attempts in all, the first included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// First backoff, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_backoff_ms: Option<u64>,
+    /// Largest backoff, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_backoff_ms: Option<u64>,
+    /// Exit codes that count as retryable failures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry_on_exit_codes: Vec<i32>,
+}
+
+/// Circuit breaker policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreaker {
+    /// Consecutive failures that open the circuit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_threshold: Option<u32>,
+    /// Seconds before a trial call is let through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_after_s: Option<u64>,
+}
+
+/// Result caching.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cache {
+    /// Seconds a cached result stays valid.
+    pub ttl: u64,
+}
+
+/// One self-test of a skill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkillTest {
+    /// Test name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Parameters of the call.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Standard input of the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<String>,
+    /// What the call must produce.
+    #[serde(default)]
+    pub expect: TestExpectation,
+}
+
+/// Expected outcome of a skill test.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestExpectation {
+    /// Exact exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Execution status (`ok`, `failed`, `timeout`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Text standard output must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout_contains: Option<String>,
+    /// Exact standard output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout_equals: Option<String>,
+    /// Text standard error must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr_contains: Option<String>,
+}
