@@ -1,1 +1,28 @@
+//! Finding skills.
+//!
+//! This crate owns *where* skills come from: the workspace and global scopes, their skill
+//! directories (skillet's own and the compatibility ones of Q CLI and Agent Skills), the order of
+//! precedence between them, aliases, and `skillet.toml`. It loads every file through
+//! `skillet-spec` and keeps broken skills visible (with their errors) instead of dropping them.
+//!
+//! It must not run skills or decide what they may do: that is `skillet-engine` and
+//! `skillet-sandbox`.
+//!
+//! ```no_run
+//! use skillet_registry::{Config, Environment, Registry};
+//! let env = Environment::from_process()?;
+//! let registry = Registry::discover(&env, &Config::load(&env)?);
+//! for skill in registry.entries() {
+//!     println!("{} ({}) {}", skill.name, skill.scope, if skill.is_valid() { "ok" } else { "broken" });
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+mod config;
+mod discover;
+mod layout;
+mod registry;
+
+pub use config::{CONFIG_FILE, Config, ConfigError, ConfigFile, Defaults};
+pub use layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};
+pub use registry::{Registry, SkillEntry};

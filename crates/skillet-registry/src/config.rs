@@ -1,0 +1,136 @@
+//! `skillet.toml`: the user's settings, global (`$XDG_CONFIG_HOME/skillet/skillet.toml`) and per
+//! workspace (`.skillet/skillet.toml`). Workspace values override global ones; skill directories
+//! from both are searched, each in its own scope.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::layout::Environment;
+
+/// File name of the configuration file.
+pub const CONFIG_FILE: &str = "skillet.toml";
+
+/// One configuration file as written.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// More directories to search for skills, relative to the file's directory.
+    #[serde(default)]
+    pub skill_dirs: Vec<PathBuf>,
+    /// Defaults for skills that set nothing themselves.
+    #[serde(default)]
+    pub defaults: Defaults,
+}
+
+/// Defaults applied to skills that do not set a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Wall-clock limit in seconds (skillet's own default: 30).
+    pub timeout: Option<u64>,
+    /// Captured output per stream, in KiB (skillet's own default: 1024).
+    pub max_output_kb: Option<u64>,
+}
+
+/// The merged configuration.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// Extra workspace-scope skill directories (absolute).
+    pub workspace_skill_dirs: Vec<PathBuf>,
+    /// Extra global-scope skill directories (absolute).
+    pub global_skill_dirs: Vec<PathBuf>,
+    /// Merged defaults.
+    pub defaults: Defaults,
+    /// The files that were read, global first.
+    pub files: Vec<PathBuf>,
+}
+
+/// A configuration file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line, column and a snippet.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads the global and workspace configuration files that exist.
+    pub fn load(env: &Environment) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        if let Some(global) = env.global_dir() {
+            if let Some(file) = read(&global.join(CONFIG_FILE))? {
+                config.global_skill_dirs = absolute(&global, &file.skill_dirs);
+                config.defaults = file.defaults;
+                config.files.push(global.join(CONFIG_FILE));
+            }
+        }
+        if let Some(root) = env.workspace_root() {
+            let dir = root.join(".skillet");
+            if let Some(file) = read(&dir.join(CONFIG_FILE))? {
+                config.workspace_skill_dirs = absolute(&dir, &file.skill_dirs);
+                config.defaults.timeout = file.defaults.timeout.or(config.defaults.timeout);
+                config.defaults.max_output_kb = file.defaults.max_output_kb.or(config.defaults.max_output_kb);
+                config.files.push(dir.join(CONFIG_FILE));
+            }
+        }
+        Ok(config)
+    }
+}
+
+fn read(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+    };
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })
+}
+
+fn absolute(base: &Path, dirs: &[PathBuf]) -> Vec<PathBuf> {
+    dirs.iter().map(|d| base.join(d)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_overrides_global_and_dirs_are_resolved() {
+        let t = tempfile::tempdir().unwrap();
+        let (home, ws) = (t.path().join("home"), t.path().join("ws"));
+        std::fs::create_dir_all(home.join(".config/skillet")).unwrap();
+        std::fs::create_dir_all(ws.join(".skillet")).unwrap();
+        std::fs::write(home.join(".config/skillet/skillet.toml"), "skill_dirs = [\"mine\"]\n[defaults]\ntimeout = 5\nmax_output_kb = 7\n").unwrap();
+        std::fs::write(ws.join(".skillet/skillet.toml"), "[defaults]\ntimeout = 9\n").unwrap();
+        let env = Environment { cwd: ws.clone(), home: Some(home.clone()), config_home: Some(home.join(".config")) };
+        let c = Config::load(&env).unwrap();
+        assert_eq!(c.defaults, Defaults { timeout: Some(9), max_output_kb: Some(7) });
+        assert_eq!(c.global_skill_dirs, [home.join(".config/skillet/mine")]);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_positions() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join(".skillet")).unwrap();
+        std::fs::write(t.path().join(".skillet/skillet.toml"), "[defaults]\ntimout = 5\n").unwrap();
+        let env = Environment { cwd: t.path().into(), home: None, config_home: None };
+        let err = Config::load(&env).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("timout"), "{err}");
+    }
+}

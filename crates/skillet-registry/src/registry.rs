@@ -1,0 +1,242 @@
+//! The set of skills visible from one place: loaded, ordered, with precedence and aliases applied.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use skillet_spec::{Diagnostic, LoadedSkill, SkillFormat, SkillSpec, did_you_mean, load_file};
+
+use crate::config::Config;
+use crate::discover::{Candidate, scan};
+use crate::layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};
+
+/// Below this many files, loading on one thread is faster than starting more.
+const PARALLEL_THRESHOLD: usize = 64;
+
+/// One skill file found by discovery, valid or not.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkillEntry {
+    /// The skill's name (the file's name when the file is too broken to declare one).
+    pub name: String,
+    /// The skill, when it is valid.
+    #[serde(skip)]
+    pub spec: Option<SkillSpec>,
+    /// The skill file.
+    pub path: PathBuf,
+    /// Its scope.
+    pub scope: Scope,
+    /// The kind of directory it was found in.
+    pub dir_kind: DirKind,
+    /// The format it is written in.
+    pub format: SkillFormat,
+    /// Every problem found, errors and warnings.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Files of the same name this one hides, lower precedence first found first.
+    pub shadows: Vec<PathBuf>,
+    /// Runnable files under `scripts/` (Agent Skills folders).
+    pub scripts: Vec<PathBuf>,
+}
+
+impl SkillEntry {
+    /// Whether the skill can be used.
+    pub fn is_valid(&self) -> bool {
+        self.spec.is_some() && !self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The directory of the skill file (relative paths in the skill start here).
+    pub fn skill_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// The errors, if any.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    fn add_error(&mut self, d: Diagnostic) {
+        self.diagnostics.push(d.in_file(&self.path));
+        self.spec = None;
+    }
+}
+
+/// All skills visible from one working directory.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    entries: Vec<SkillEntry>,
+    by_name: BTreeMap<String, usize>,
+    aliases: BTreeMap<String, usize>,
+    dirs: Vec<SkillDir>,
+    warnings: Vec<Diagnostic>,
+}
+
+impl Registry {
+    /// Discovers every skill in both scopes.
+    pub fn discover(env: &Environment, config: &Config) -> Registry {
+        let dirs = skill_dirs(env, &config.workspace_skill_dirs, &config.global_skill_dirs);
+        Registry::from_dirs(dirs)
+    }
+
+    /// Loads the skills of the given directories, highest precedence first.
+    pub fn from_dirs(dirs: Vec<SkillDir>) -> Registry {
+        let mut warnings = Vec::new();
+        let candidates: Vec<(usize, Candidate)> =
+            dirs.iter().enumerate().flat_map(|(i, d)| scan(d, &mut warnings).into_iter().map(move |c| (i, c))).collect();
+        let loaded = load_all(candidates.iter().map(|(_, c)| c.path.as_path()).collect());
+        let mut registry = Registry { dirs, warnings, ..Registry::default() };
+        for ((dir_index, candidate), loaded) in candidates.into_iter().zip(loaded) {
+            registry.insert(dir_index, candidate, loaded);
+        }
+        registry.resolve_aliases();
+        registry.entries_sorted();
+        registry
+    }
+
+    fn insert(&mut self, dir_index: usize, candidate: Candidate, loaded: LoadedSkill) {
+        let dir = &self.dirs[dir_index];
+        let fallback_name = fallback_name(&candidate.path);
+        let name = loaded.declared_name().map(str::to_owned).unwrap_or_else(|| fallback_name.clone());
+        let mut diagnostics: Vec<Diagnostic> = candidate.warnings.into_iter().map(|d| d.in_file(&candidate.path)).collect();
+        diagnostics.extend(loaded.diagnostics);
+        if loaded.spec.is_some() && name != fallback_name && dir.kind != DirKind::AgentSkills {
+            diagnostics.push(
+                Diagnostic::warning(format!("the file is named `{fallback_name}` but declares skill `{name}`"))
+                    .with_hint("rename one so they match; skillet uses the declared name")
+                    .in_file(&candidate.path),
+            );
+        }
+        let scripts = if loaded.format == SkillFormat::AgentSkill { list_scripts(&candidate.path) } else { Vec::new() };
+        let mut entry = SkillEntry {
+            name: name.clone(),
+            spec: loaded.spec,
+            path: candidate.path,
+            scope: dir.scope,
+            dir_kind: dir.kind,
+            format: loaded.format,
+            diagnostics,
+            shadows: Vec::new(),
+            scripts,
+        };
+        match self.by_name.get(&name).copied() {
+            Some(winner) if self.entries[winner].path.parent() == entry.path.parent() || same_dir(&self.entries[winner], dir) => {
+                let other = self.entries[winner].path.display().to_string();
+                entry.add_error(Diagnostic::error(format!("skill name `{name}` is already used by {other}")).with_hint("skill names must be unique within a directory; rename one"));
+                self.entries.push(entry);
+            }
+            Some(winner) => {
+                let w = &mut self.entries[winner];
+                self.warnings.push(
+                    Diagnostic::warning(format!(
+                        "skill `{name}`: {} ({}) shadows {} ({})",
+                        w.path.display(),
+                        w.scope,
+                        entry.path.display(),
+                        entry.scope
+                    ))
+                    .with_hint("the first one is used; rename or remove the other to silence this"),
+                );
+                w.shadows.push(entry.path);
+            }
+            None => {
+                self.by_name.insert(name, self.entries.len());
+                self.entries.push(entry);
+            }
+        }
+    }
+
+    fn resolve_aliases(&mut self) {
+        for i in 0..self.entries.len() {
+            let aliases = self.entries[i].spec.as_ref().map(|s| s.aliases.clone()).unwrap_or_default();
+            for alias in aliases {
+                let clash = match (self.by_name.get(&alias), self.aliases.get(&alias)) {
+                    (Some(&j), _) => Some(format!("alias `{alias}` is the name of skill {}", self.entries[j].path.display())),
+                    (None, Some(&j)) => Some(format!("alias `{alias}` is also an alias of skill `{}` ({})", self.entries[j].name, self.entries[j].path.display())),
+                    (None, None) => None,
+                };
+                match clash {
+                    Some(message) => self.entries[i].add_error(Diagnostic::error(message).with_hint("remove or change the alias")),
+                    None => {
+                        self.aliases.insert(alias, i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sorts entries by name, then precedence, keeping the indexes right.
+    fn entries_sorted(&mut self) {
+        let mut order: Vec<usize> = (0..self.entries.len()).collect();
+        order.sort_by(|&a, &b| self.entries[a].name.cmp(&self.entries[b].name).then(a.cmp(&b)));
+        let mut new_index = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let mut slots: Vec<Option<SkillEntry>> = std::mem::take(&mut self.entries).into_iter().map(Some).collect();
+        self.entries = order.iter().filter_map(|&old| slots[old].take()).collect();
+        for idx in self.by_name.values_mut().chain(self.aliases.values_mut()) {
+            *idx = new_index[*idx];
+        }
+    }
+
+    /// Every skill file found, valid or not, sorted by name.
+    pub fn entries(&self) -> &[SkillEntry] {
+        &self.entries
+    }
+
+    /// The skill a name or alias refers to.
+    pub fn resolve(&self, name: &str) -> Option<&SkillEntry> {
+        self.by_name.get(name).or_else(|| self.aliases.get(name)).map(|&i| &self.entries[i])
+    }
+
+    /// The known name or alias closest to `name`, for "did you mean".
+    pub fn suggest(&self, name: &str) -> Option<&str> {
+        did_you_mean(name, self.by_name.keys().chain(self.aliases.keys()).map(String::as_str))
+    }
+
+    /// The directories searched, highest precedence first.
+    pub fn dirs(&self) -> &[SkillDir] {
+        &self.dirs
+    }
+
+    /// Problems not tied to one skill: shadowing, stray folders.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+}
+
+fn same_dir(entry: &SkillEntry, dir: &SkillDir) -> bool {
+    entry.scope == dir.scope && entry.path.starts_with(&dir.path) && entry.dir_kind == dir.kind
+}
+
+/// The name a file stands for: `x.json` -> `x`, `x/skill.json` or `x/SKILL.md` -> `x`.
+fn fallback_name(path: &Path) -> String {
+    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let stem = file.strip_suffix(".json").unwrap_or(file);
+    let parent = || path.parent().and_then(Path::file_name).and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+    match file {
+        skillet_spec::PACKAGE_SKILL_FILE | skillet_spec::AGENT_SKILL_FILE => parent(),
+        _ => stem.to_owned(),
+    }
+}
+
+fn list_scripts(skill_file: &Path) -> Vec<PathBuf> {
+    let dir = skill_file.with_file_name("scripts");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .unwrap_or_default();
+    scripts.sort();
+    scripts
+}
+
+/// Loads files in order, spreading large sets over the machine's cores.
+fn load_all(paths: Vec<&Path>) -> Vec<LoadedSkill> {
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    if paths.len() < PARALLEL_THRESHOLD || workers < 2 {
+        return paths.into_iter().map(load_file).collect();
+    }
+    let chunk = paths.len().div_ceil(workers);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = paths.chunks(chunk).map(|part| s.spawn(move || part.iter().map(|p| load_file(p)).collect::<Vec<_>>())).collect();
+        // A panic while loading is a bug; let it surface rather than misalign results and files.
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
+}
