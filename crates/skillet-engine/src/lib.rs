@@ -1,1 +1,34 @@
+//! Running skills.
+//!
+//! This crate owns what happens between "run skill X with these values" and the
+//! [`ExecutionResult`]: resolving the name, checking the values against the declarations,
+//! building the process's argv and environment without ever going through a shell, choosing the
+//! limits, and calling the executor of the skill's type. Today: `code_inline` (a supervised
+//! process) and `prompt_inline` (a rendered prompt); `code_session` and `conversation` answer
+//! "not supported yet".
+//!
+//! It must not parse skill files (`skillet-spec`), find them (`skillet-registry`) or touch the
+//! kernel's process machinery directly (`skillet-sandbox`).
+//!
+//! ```no_run
+//! # async fn f(registry: skillet_registry::Registry) {
+//! use skillet_engine::{Engine, RunRequest};
+//! let mut request = RunRequest::default();
+//! request.params.insert("file".into(), "Cargo.toml".into());
+//! let result = Engine::default().run(&registry, "count-lines", request).await;
+//! println!("{}: {}", result.status.as_str(), result.stdout);
+//! # }
+//! ```
 
+mod engine;
+mod invocation;
+mod params;
+mod policy;
+mod result;
+
+pub use engine::{Engine, RunRequest};
+pub use invocation::{Invocation, build_invocation, render_prompt};
+pub use params::{ParamValues, resolve_params};
+pub use policy::{DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_OUTPUT_KB, DEFAULT_TIMEOUT_S, PolicyPlan, looks_secret, plan_policy, unenforced_fields};
+pub use result::{ExecutionResult, Status};
+pub use skillet_sandbox::{OutputChunk, StdinSource, Stream};

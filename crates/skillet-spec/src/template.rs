@@ -106,6 +106,14 @@ impl Template {
         }
     }
 
+    /// The placeholder, when the template is exactly one placeholder and nothing else.
+    pub fn sole_placeholder(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [Segment::Param(name, _)] => Some(name),
+            _ => None,
+        }
+    }
+
     /// Renders with values from `lookup`, in one pass.
     pub fn render<'v>(&self, lookup: impl Fn(&str) -> Option<&'v str>) -> Result<String, MissingValue> {
         let mut out = String::new();

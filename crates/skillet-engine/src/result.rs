@@ -1,0 +1,86 @@
+//! The record of one execution, as `skillet run --json` prints it.
+
+use serde::Serialize;
+
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Ran and exited 0 (or, for prompt skills, rendered).
+    Ok,
+    /// Ran and exited non-zero, or was killed by a signal.
+    Failed,
+    /// Killed at its wall-clock limit.
+    Timeout,
+    /// The parameters did not fit the declarations; nothing ran.
+    InvalidParams,
+    /// No skill or alias has that name.
+    NotFound,
+    /// Anything else that kept the skill from running: a broken skill file, a program that
+    /// cannot be started, a skill type this version cannot run.
+    Error,
+}
+
+impl Status {
+    /// The status as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Timeout => "timeout",
+            Status::InvalidParams => "invalid_params",
+            Status::NotFound => "not_found",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// One execution of a skill.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExecutionResult {
+    /// UUIDv7; the correlation id of this execution everywhere.
+    pub execution_id: String,
+    /// The skill's name (the alias is resolved), or the name asked for when none matched.
+    pub skill: String,
+    /// How it ended.
+    pub status: Status,
+    /// The process's exit code (128 + signal when killed by one); absent when nothing ran or it
+    /// timed out.
+    pub exit_code: Option<i32>,
+    /// Standard output, up to the cap (invalid UTF-8 replaced).
+    pub stdout: String,
+    /// Standard error, up to the cap (invalid UTF-8 replaced).
+    pub stderr: String,
+    /// Wall-clock time of the process, in milliseconds.
+    pub duration_ms: u64,
+    /// Whether stdout or stderr was cut at the cap.
+    pub truncated: bool,
+    /// What went wrong, for statuses other than `ok` and `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Things the user should know: declarations refused or not enforced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl ExecutionResult {
+    pub(crate) fn new(skill: impl Into<String>, status: Status) -> Self {
+        ExecutionResult {
+            execution_id: uuid::Uuid::now_v7().to_string(),
+            skill: skill.into(),
+            status,
+            exit_code: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            duration_ms: 0,
+            truncated: false,
+            error: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    pub(crate) fn with_error(mut self, error: impl Into<String>) -> Self {
+        self.error = Some(error.into());
+        self
+    }
+}
