@@ -1,0 +1,152 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A skills runtime for AI coding assistants.
+///
+/// skillet finds skills (small JSON-declared capabilities) in the workspace (.skillet/skills/)
+/// and globally (~/.config/skillet/skills/), validates them, and runs them.
+#[derive(Debug, Parser)]
+#[command(name = "skillet", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "Examples:
+  skillet list                          every skill here, with scope and type
+  skillet run count-lines --param file=Cargo.toml
+  skillet validate                      check every skill; exit 1 if any is broken
+  skillet info count-lines              which file won, parameters, limits")]
+pub struct Cli {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', long = "cwd", value_name = "DIR", global = true)]
+    pub cwd: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every skill in the workspace and global scopes, broken ones marked.
+    #[command(after_help = "Examples:
+  skillet list
+  skillet list --json | jq '.[] | select(.valid | not) | .path'")]
+    List(ListArgs),
+
+    /// Show everything about one skill: its file, what it shadows, parameters, limits.
+    #[command(after_help = "Examples:
+  skillet info count-lines
+  skillet info cl --json          aliases work too")]
+    Info(InfoArgs),
+
+    /// Check skill files. Exit 0 when all are valid, 1 when any is not.
+    #[command(after_help = "Errors are printed as FILE:LINE:COLUMN: error: MESSAGE, with a hint below.
+
+Examples:
+  skillet validate                      every discovered skill
+  skillet validate .skillet/skills/new.json
+  skillet validate path/to/skills-dir --json")]
+    Validate(ValidateArgs),
+
+    /// Print the JSON Schema (2020-12) of the skill file.
+    #[command(after_help = "Examples:
+  skillet schema > skill.schema.json
+  Add \"$schema\": \"https://skillet.dev/schema/skill.schema.json\" to a skill for editor help.")]
+    Schema,
+
+    /// Run a skill.
+    #[command(after_help = "Parameters are checked against the skill's declarations before anything runs. Values are
+never passed through a shell: each {placeholder} is replaced inside one argument, and every
+value is also in the environment as SKILL_PARAM_<NAME>.
+
+Exit status: the skill's own exit code; 124 timeout; 2 invalid parameters; 127 no such skill;
+125 skillet could not run it (broken skill, program not found, unsupported type).
+
+Examples:
+  skillet run count-lines --param file=src/main.rs
+  skillet run greet --params '{\"name\": \"Ada\", \"excited\": true}'
+  git diff | skillet run summarize-diff      piped input becomes the skill's stdin
+  skillet run count-lines --param file=x --json
+  skillet run count-lines --param file=x --dry-run   show the exact argv, run nothing")]
+    Run(RunArgs),
+
+    /// Rewrite a skill from an older format (Q CLI, v1 design, SKILL.md) into the canonical one.
+    #[command(after_help = "Without --write, prints the change as a unified diff and writes nothing.
+A SKILL.md folder gets a skill.json beside its SKILL.md (which other agents keep reading).
+
+Examples:
+  skillet migrate .q-skills/old.json
+  skillet migrate .q-skills/old.json --write")]
+    Migrate(MigrateArgs),
+
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  skillet completions bash > ~/.local/share/bash-completion/completions/skillet
+  skillet completions zsh > ~/.zfunc/_skillet")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `skillet list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON: an array of {name, type, scope, path, aliases, description, version, valid, errors}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `skillet info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Skill name or alias.
+    pub name: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `skillet validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Skill files or skills directories; every discovered skill when none is given.
+    pub paths: Vec<PathBuf>,
+    /// Print JSON: an array of {name, path, format, valid, diagnostics}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `skillet run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Skill name or alias.
+    pub name: String,
+    /// A parameter value, as NAME=VALUE. Repeat for more.
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Parameter values as a JSON object; --param values win over these.
+    #[arg(long = "params", value_name = "JSON")]
+    pub params_json: Option<String>,
+    /// Text given to the skill on standard input (default: this command's stdin when piped).
+    #[arg(long, value_name = "TEXT")]
+    pub stdin: Option<String>,
+    /// Print the result as JSON: {execution_id, skill, status, exit_code, stdout, stderr,
+    /// duration_ms, truncated}.
+    #[arg(long)]
+    pub json: bool,
+    /// Print what would run (program, argv, directory, environment) and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `skillet migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The skill file (or a folder holding skill.json or SKILL.md).
+    pub path: PathBuf,
+    /// Write the canonical file (the old one is kept as FILE.bak when overwritten).
+    #[arg(long)]
+    pub write: bool,
+}

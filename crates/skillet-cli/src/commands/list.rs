@@ -1,0 +1,86 @@
+//! `skillet list`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+use skillet_registry::SkillEntry;
+
+use crate::cli::ListArgs;
+use crate::context::Context;
+use crate::output;
+
+/// One row of `skillet list --json`.
+#[derive(Serialize)]
+struct Listed<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: Option<&'static str>,
+    scope: &'static str,
+    path: String,
+    aliases: Vec<&'a str>,
+    description: Option<&'a str>,
+    version: Option<&'a str>,
+    format: &'static str,
+    valid: bool,
+    errors: Vec<String>,
+    warnings: Vec<String>,
+}
+
+fn listed<'a>(ctx: &Context, e: &'a SkillEntry) -> Listed<'a> {
+    let spec = e.spec.as_ref().filter(|_| e.is_valid());
+    Listed {
+        name: &e.name,
+        kind: spec.map(|s| s.kind.as_str()),
+        scope: e.scope.as_str(),
+        path: e.path.display().to_string(),
+        aliases: spec.map(|s| s.aliases.iter().map(String::as_str).collect()).unwrap_or_default(),
+        description: spec.and_then(|s| s.description.as_deref()),
+        version: spec.map(|s| s.version.as_str()),
+        format: e.format.label(),
+        valid: e.is_valid(),
+        errors: e.errors().map(|d| output::diagnostic(ctx, d)).collect(),
+        warnings: e.diagnostics.iter().filter(|d| !d.is_error()).map(|d| output::diagnostic(ctx, d)).collect(),
+    }
+}
+
+pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
+    let registry = ctx.registry();
+    let rows: Vec<Listed> = registry.entries().iter().map(|e| listed(ctx, e)).collect();
+    if args.json {
+        output::json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for w in registry.warnings() {
+        eprintln!("{}", output::diagnostic(ctx, w));
+    }
+    if rows.is_empty() {
+        println!("No skills found. Searched:");
+        for dir in registry.dirs() {
+            println!("  {} ({})", ctx.shown(&dir.path).display(), dir.scope);
+        }
+        println!("Create one in .skillet/skills/NAME.json; `skillet schema` describes the format.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let describe = if r.valid {
+                r.description.unwrap_or("").to_owned()
+            } else {
+                let n = r.errors.len();
+                format!("BROKEN: {n} error{} (skillet validate {})", if n == 1 { "" } else { "s" }, r.name)
+            };
+            vec![
+                r.name.to_owned(),
+                r.kind.unwrap_or("?").to_owned(),
+                r.scope.to_owned(),
+                r.version.unwrap_or("-").to_owned(),
+                if r.aliases.is_empty() { "-".into() } else { r.aliases.join(",") },
+                describe,
+            ]
+        })
+        .collect();
+    print!("{}", output::table(&["NAME", "TYPE", "SCOPE", "VERSION", "ALIASES", "DESCRIPTION"], &table));
+    Ok(ExitCode::SUCCESS)
+}

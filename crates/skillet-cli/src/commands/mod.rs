@@ -1,0 +1,39 @@
+//! One module per subcommand.
+
+mod info;
+mod list;
+mod migrate;
+mod run;
+mod validate;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Schema => {
+            crate::output::json(&skillet_spec::skill_json_schema())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "skillet", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        command => {
+            let ctx = Context::new(cli.cwd.as_deref())?;
+            match command {
+                Command::List(args) => list::run(&ctx, &args),
+                Command::Info(args) => info::run(&ctx, &args),
+                Command::Validate(args) => validate::run(&ctx, &args),
+                Command::Run(args) => run::run(&ctx, &args),
+                Command::Migrate(args) => migrate::run(&ctx, &args),
+                Command::Schema | Command::Completions { .. } => unreachable!("handled above"),
+            }
+        }
+    }
+}

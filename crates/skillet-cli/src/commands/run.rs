@@ -1,0 +1,153 @@
+//! `skillet run`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Map, Value};
+use skillet_engine::{Engine, ExecutionResult, OutputChunk, RunRequest, StdinSource, Status, Stream};
+use tokio::sync::mpsc;
+
+use crate::cli::RunArgs;
+use crate::context::Context;
+use crate::output;
+
+pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
+    let params = parse_params(args)?;
+    let registry = ctx.registry();
+    if args.dry_run {
+        return dry_run(ctx, &registry, args, &params);
+    }
+    let stdin = match &args.stdin {
+        Some(text) => StdinSource::Bytes(text.clone().into_bytes()),
+        None => StdinSource::Inherit,
+    };
+    let engine = Engine::new(ctx.config.defaults.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the runtime")?;
+    let (live, printer) = if args.json {
+        (None, None)
+    } else {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Some(tx), Some(rx))
+    };
+    let request = RunRequest { params, stdin, caller_dir: ctx.env.cwd.clone(), live };
+    let result = runtime.block_on(async {
+        let printing = printer.map(|rx| tokio::spawn(print_live(rx)));
+        let result = engine.run(&registry, &args.name, request).await;
+        if let Some(p) = printing {
+            // The sender is dropped with the request, so the printer ends once output is flushed.
+            let _ = p.await;
+        }
+        result
+    });
+    if args.json {
+        output::json(&result)?;
+    } else {
+        report(&result);
+    }
+    Ok(ExitCode::from(exit_code(&result)))
+}
+
+/// Copies output to the terminal as it arrives, so long-running skills show progress.
+async fn print_live(mut rx: mpsc::UnboundedReceiver<OutputChunk>) {
+    while let Some(chunk) = rx.recv().await {
+        // A closed stdout (e.g. `| head`) must not stop the skill; just stop showing it.
+        let _ = match chunk.stream {
+            Stream::Stdout => std::io::stdout().lock().write_all(&chunk.bytes).and_then(|()| std::io::stdout().flush()),
+            Stream::Stderr => std::io::stderr().lock().write_all(&chunk.bytes),
+        };
+    }
+}
+
+fn report(result: &ExecutionResult) {
+    for w in &result.warnings {
+        eprintln!("skillet: note: {w}");
+    }
+    if result.truncated {
+        eprintln!("skillet: output was cut at the skill's cap (security.resource_limits.max_output_kb)");
+    }
+    if let Some(error) = &result.error {
+        let label = match result.status {
+            Status::Timeout => "timeout",
+            Status::InvalidParams => "invalid parameters",
+            Status::NotFound => "not found",
+            _ => "error",
+        };
+        eprintln!("skillet: {label}: {error}");
+    }
+}
+
+fn exit_code(result: &ExecutionResult) -> u8 {
+    match result.status {
+        Status::Ok => 0,
+        // A code outside 1..=255 (a signal already maps into it) still has to say "failed".
+        Status::Failed => result.exit_code.and_then(|c| u8::try_from(c).ok()).filter(|c| *c != 0).unwrap_or(1),
+        Status::Timeout => output::EXIT_TIMEOUT,
+        Status::InvalidParams => output::EXIT_INVALID_PARAMS,
+        Status::NotFound => output::EXIT_NOT_FOUND,
+        Status::Error => output::EXIT_SKILLET_ERROR,
+    }
+}
+
+/// Merges `--params` (a JSON object) and `--param NAME=VALUE` (which win).
+fn parse_params(args: &RunArgs) -> Result<Map<String, Value>> {
+    let mut params = match &args.params_json {
+        None => Map::new(),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => bail!("--params must be a JSON object, like '{{\"file\": \"x.txt\"}}'"),
+            Err(e) => bail!("--params is not valid JSON: {e}"),
+        },
+    };
+    for pair in &args.params {
+        let Some((name, value)) = pair.split_once('=') else {
+            bail!("--param {pair:?} has no `=`; write --param NAME=VALUE");
+        };
+        params.insert(name.to_owned(), Value::String(value.to_owned()));
+    }
+    Ok(params)
+}
+
+/// Shows the exact process a run would start, without starting it.
+fn dry_run(ctx: &Context, registry: &skillet_registry::Registry, args: &RunArgs, params: &Map<String, Value>) -> Result<ExitCode> {
+    let Some(entry) = registry.resolve(&args.name) else {
+        eprintln!("skillet: not found: no skill named `{}`", args.name);
+        return Ok(ExitCode::from(output::EXIT_NOT_FOUND));
+    };
+    let Some(spec) = entry.spec.as_ref().filter(|_| entry.is_valid()) else {
+        eprintln!("skillet: error: skill `{}` is broken; `skillet validate {}` lists why", entry.name, entry.name);
+        return Ok(ExitCode::from(output::EXIT_SKILLET_ERROR));
+    };
+    let values = match skillet_engine::resolve_params(spec, params, &ctx.env.cwd) {
+        Ok(v) => v,
+        Err(problems) => {
+            eprintln!("skillet: invalid parameters: {}", problems.join("\n"));
+            return Ok(ExitCode::from(output::EXIT_INVALID_PARAMS));
+        }
+    };
+    if !spec.kind.is_code() {
+        print!("{}", skillet_engine::render_prompt(spec, &values));
+        return Ok(ExitCode::SUCCESS);
+    }
+    match skillet_engine::build_invocation(spec, entry.skill_dir(), &values) {
+        Ok(inv) => {
+            if args.json {
+                output::json(&inv)?;
+            } else {
+                println!("program: {}", inv.program);
+                for (i, a) in inv.args.iter().enumerate() {
+                    println!("argv[{}]: {a:?}", i + 1);
+                }
+                println!("cwd:     {}", inv.cwd.display());
+                for (k, v) in &inv.env {
+                    println!("env:     {k}={v:?}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            eprintln!("skillet: invalid parameters: {}", problems.join("\n"));
+            Ok(ExitCode::from(output::EXIT_INVALID_PARAMS))
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `skillet validate`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+use skillet_registry::{DirKind, Registry, Scope, SkillDir};
+use skillet_spec::{Diagnostic, load_file};
+
+use crate::cli::ValidateArgs;
+use crate::context::Context;
+use crate::output;
+
+/// One checked file, as `--json` prints it.
+#[derive(Serialize)]
+struct Checked {
+    name: Option<String>,
+    path: String,
+    format: &'static str,
+    valid: bool,
+    diagnostics: Vec<Diagnostic>,
+}
+
+pub fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitCode> {
+    let mut checked = Vec::new();
+    let mut general = Vec::new();
+    if args.paths.is_empty() {
+        let registry = ctx.registry();
+        general.extend(registry.warnings().iter().cloned());
+        checked.extend(from_registry(&registry));
+    }
+    for path in &args.paths {
+        let path = ctx.env.cwd.join(path);
+        if path.is_dir() && !is_skill_folder(&path) {
+            let registry = Registry::from_dirs(vec![SkillDir { path, scope: Scope::Workspace, kind: DirKind::Skillet }]);
+            general.extend(registry.warnings().iter().cloned());
+            checked.extend(from_registry(&registry));
+        } else {
+            let file = skill_file(&path);
+            let loaded = load_file(&file);
+            checked.push(Checked {
+                name: loaded.declared_name().map(str::to_owned),
+                path: file.display().to_string(),
+                format: loaded.format.label(),
+                valid: loaded.is_valid(),
+                diagnostics: loaded.diagnostics,
+            });
+        }
+    }
+    let invalid = checked.iter().filter(|c| !c.valid).count();
+    if args.json {
+        output::json(&checked)?;
+    } else {
+        for d in general.iter().chain(checked.iter().flat_map(|c| &c.diagnostics)) {
+            eprintln!("{}", output::diagnostic(ctx, d));
+        }
+        let errors = checked.iter().flat_map(|c| &c.diagnostics).filter(|d| d.is_error()).count();
+        let warnings = checked.iter().flat_map(|c| &c.diagnostics).filter(|d| !d.is_error()).count() + general.len();
+        let n = checked.len();
+        println!(
+            "checked {n} skill{}: {} valid, {invalid} invalid ({errors} error{}, {warnings} warning{})",
+            plural(n),
+            n - invalid,
+            plural(errors),
+            plural(warnings)
+        );
+    }
+    Ok(if invalid == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn from_registry(registry: &Registry) -> impl Iterator<Item = Checked> + '_ {
+    registry.entries().iter().map(|e| Checked {
+        name: Some(e.name.clone()),
+        path: e.path.display().to_string(),
+        format: e.format.label(),
+        valid: e.is_valid(),
+        diagnostics: e.diagnostics.clone(),
+    })
+}
+
+/// A folder that is one skill (holds skill.json or SKILL.md) rather than a skills directory.
+fn is_skill_folder(dir: &Path) -> bool {
+    dir.join(skillet_spec::PACKAGE_SKILL_FILE).is_file() || dir.join(skillet_spec::AGENT_SKILL_FILE).is_file()
+}
+
+/// The skill file a path names: the file itself, or the manifest of a skill folder.
+pub fn skill_file(path: &Path) -> std::path::PathBuf {
+    if path.is_dir() {
+        for name in [skillet_spec::PACKAGE_SKILL_FILE, skillet_spec::AGENT_SKILL_FILE] {
+            if path.join(name).is_file() {
+                return path.join(name);
+            }
+        }
+    }
+    path.to_path_buf()
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,56 @@
+//! Printing: exit codes, diagnostics, tables, JSON.
+
+use std::io::Write;
+
+use serde::Serialize;
+use skillet_spec::Diagnostic;
+
+use crate::context::Context;
+
+/// skillet itself could not do what was asked (as `env` and `timeout` use 125).
+pub const EXIT_SKILLET_ERROR: u8 = 125;
+/// The skill's wall-clock limit passed (as `timeout`).
+pub const EXIT_TIMEOUT: u8 = 124;
+/// No skill by that name (as a shell's "command not found").
+pub const EXIT_NOT_FOUND: u8 = 127;
+/// Parameters did not fit (as a usage error).
+pub const EXIT_INVALID_PARAMS: u8 = 2;
+
+/// A diagnostic with its file shown relative to the working directory.
+pub fn diagnostic(ctx: &Context, d: &Diagnostic) -> String {
+    let mut d = d.clone();
+    d.file = d.file.map(|f| ctx.shown(&f));
+    d.to_string()
+}
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn json(value: &impl Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Renders rows as left-aligned columns; the last column is not padded.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let all = std::iter::once(header.iter().map(|s| s.to_string()).collect::<Vec<_>>()).chain(rows.iter().cloned());
+    for row in all {
+        let last = row.len().saturating_sub(1);
+        for (i, cell) in row.iter().enumerate() {
+            if i == last {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,87 @@
+//! A throwaway machine for end-to-end tests: a home directory, a workspace that is a repository,
+//! and a `skillet` command that sees nothing of the real machine's environment.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub struct World {
+    pub tmp: tempfile::TempDir,
+    pub home: PathBuf,
+    pub ws: PathBuf,
+}
+
+impl World {
+    pub fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        let ws = tmp.path().join("ws");
+        fs::create_dir_all(ws.join(".git")).unwrap();
+        fs::create_dir_all(&home).unwrap();
+        World { tmp, home, ws }
+    }
+
+    /// Writes a file; `~/` paths go under the fake home, others under the workspace.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        match rel.strip_prefix("~/") {
+            Some(r) => self.home.join(r),
+            None => self.ws.join(rel),
+        }
+    }
+
+    /// Writes a workspace skill `.skillet/skills/NAME.json`.
+    pub fn skill(&self, name: &str, json: serde_json::Value) -> PathBuf {
+        self.write(&format!(".skillet/skills/{name}.json"), &serde_json::to_string_pretty(&json).unwrap())
+    }
+
+    pub fn skillet(&self) -> Command {
+        let mut cmd = Command::cargo_bin("skillet").unwrap();
+        cmd.current_dir(&self.ws)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("XDG_DATA_HOME", self.home.join(".local/share"))
+            .env("XDG_RUNTIME_DIR", self.tmp.path().join("run"));
+        cmd
+    }
+
+    /// Runs skillet with `args` and returns (exit code, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.skillet().args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs `skillet run ... --json` and parses the result.
+    pub fn run_json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        let (code, stdout, stderr) = self.run(&all);
+        let value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+        (code, value)
+    }
+}
+
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// Whether a process is still alive (zombies count as dead).
+pub fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
