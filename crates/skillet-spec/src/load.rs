@@ -216,7 +216,8 @@ fn finish(
             None if field.pointer.matches('/').count() == 1 && OLD_FORMAT_FIELDS.contains(&field.name.as_str()) => {
                 "this field belongs to an older skill format; `skillet migrate` rewrites the file".to_owned()
             }
-            None => format!("expected one of: {}", field.expected.join(", ")),
+            None if field.expected.len() <= 8 => format!("expected one of: {}", field.expected.join(", ")),
+            None => "`skillet schema` lists every field a skill may have".to_owned(),
         };
         diagnostics.push(d.with_hint(hint).at(locate(&field.pointer, true)));
     }

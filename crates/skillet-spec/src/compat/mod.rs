@@ -155,7 +155,16 @@ pub(crate) fn type_untyped_parameters(obj: &mut Map<String, Value>, conv: &mut C
                 _ => "string",
             }
         };
-        p.insert("type".into(), Value::String(kind.into()));
+        // Rebuilt so `type` sits right after `name`, where a person would write it.
+        let rest = std::mem::take(p);
+        for (k, v) in rest {
+            let is_name = k == "name";
+            p.insert(k, v);
+            if is_name {
+                p.insert("type".into(), Value::String(kind.into()));
+            }
+        }
+        p.entry("type").or_insert_with(|| Value::String(kind.into()));
         conv.note(&format!("/parameters/{i}"), Diagnostic::warning(format!("parameter has no type; treated as {kind}")).with_hint("add \"type\" (`skillet migrate --write` does it)"));
     }
 }
