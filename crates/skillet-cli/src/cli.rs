@@ -9,7 +9,12 @@ use clap::{Args, Parser, Subcommand};
 /// skillet finds skills (small JSON-declared capabilities) in the workspace (.skillet/skills/)
 /// and globally (~/.config/skillet/skills/), validates them, and runs them.
 #[derive(Debug, Parser)]
-#[command(name = "skillet", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "skillet",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 #[command(after_help = "Examples:
   skillet list                          every skill here, with scope and type
   skillet run count-lines --param file=Cargo.toml
@@ -41,12 +46,14 @@ pub enum Command {
     Info(InfoArgs),
 
     /// Check skill files. Exit 0 when all are valid, 1 when any is not.
-    #[command(after_help = "Errors are printed as FILE:LINE:COLUMN: error: MESSAGE, with a hint below.
+    #[command(
+        after_help = "Errors are printed as FILE:LINE:COLUMN: error: MESSAGE, with a hint below.
 
 Examples:
   skillet validate                      every discovered skill
   skillet validate .skillet/skills/new.json
-  skillet validate path/to/skills-dir --json")]
+  skillet validate path/to/skills-dir --json"
+    )]
     Validate(ValidateArgs),
 
     /// Print the JSON Schema (2020-12) of the skill file.
@@ -56,7 +63,8 @@ Examples:
     Schema,
 
     /// Run a skill.
-    #[command(after_help = "Parameters are checked against the skill's declarations before anything runs. Values are
+    #[command(
+        after_help = "Parameters are checked against the skill's declarations before anything runs. Values are
 never passed through a shell: each {placeholder} is replaced inside one argument, and every
 value is also in the environment as SKILL_PARAM_<NAME>.
 
@@ -68,16 +76,19 @@ Examples:
   skillet run greet --params '{\"name\": \"Ada\", \"excited\": true}'
   git diff | skillet run summarize-diff      piped input becomes the skill's stdin
   skillet run count-lines --param file=x --json
-  skillet run count-lines --param file=x --dry-run   show the exact argv, run nothing")]
+  skillet run count-lines --param file=x --dry-run   show the exact argv, run nothing"
+    )]
     Run(RunArgs),
 
     /// Rewrite a skill from an older format (Q CLI, v1 design, SKILL.md) into the canonical one.
-    #[command(after_help = "Without --write, prints the change as a unified diff and writes nothing.
+    #[command(
+        after_help = "Without --write, prints the change as a unified diff and writes nothing.
 A SKILL.md folder gets a skill.json beside its SKILL.md (which other agents keep reading).
 
 Examples:
   skillet migrate .q-skills/old.json
-  skillet migrate .q-skills/old.json --write")]
+  skillet migrate .q-skills/old.json --write"
+    )]
     Migrate(MigrateArgs),
 
     /// Print a shell completion script.

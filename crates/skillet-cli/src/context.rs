@@ -29,6 +29,8 @@ impl Context {
 
     /// `path` relative to the working directory when it is inside it, for shorter messages.
     pub fn shown(&self, path: &Path) -> PathBuf {
-        path.strip_prefix(&self.env.cwd).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+        path.strip_prefix(&self.env.cwd)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.to_path_buf())
     }
 }

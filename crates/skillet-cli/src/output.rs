@@ -40,7 +40,8 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         }
     }
     let mut out = String::new();
-    let all = std::iter::once(header.iter().map(|s| s.to_string()).collect::<Vec<_>>()).chain(rows.iter().cloned());
+    let all = std::iter::once(header.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .chain(rows.iter().cloned());
     for row in all {
         let last = row.len().saturating_sub(1);
         for (i, cell) in row.iter().enumerate() {

@@ -1,5 +1,7 @@
 //! `skillet run` on code_inline skills: real processes, real exit codes, hostile values.
 
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -12,8 +14,11 @@ fn echo_skill(w: &World, extra_param: serde_json::Value) {
     if let Some(obj) = extra_param.as_object() {
         p.as_object_mut().unwrap().extend(obj.clone());
     }
-    w.skill("echo", json!({"name": "echo", "description": "d", "type": "code_inline",
-        "command": "printf", "args": ["[%s]\\n", "{v}", "x={v}"], "parameters": [p]}));
+    w.skill(
+        "echo",
+        json!({"name": "echo", "description": "d", "type": "code_inline",
+        "command": "printf", "args": ["[%s]\\n", "{v}", "x={v}"], "parameters": [p]}),
+    );
 }
 
 #[test]
@@ -23,9 +28,32 @@ fn json_result_has_the_documented_fields() {
     let (code, r) = w.run_json(&["hi"]);
     assert_eq!(code, 0);
     let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["execution_id", "skill", "status", "exit_code", "stdout", "stderr", "duration_ms", "truncated"]);
-    assert_eq!((r["status"].as_str(), r["stdout"].as_str(), r["exit_code"].as_i64()), (Some("ok"), Some("hello\n"), Some(0)));
-    assert_eq!(r["execution_id"].as_str().unwrap().chars().nth(14), Some('7'), "a UUIDv7");
+    assert_eq!(
+        keys,
+        [
+            "execution_id",
+            "skill",
+            "status",
+            "exit_code",
+            "stdout",
+            "stderr",
+            "duration_ms",
+            "truncated"
+        ]
+    );
+    assert_eq!(
+        (
+            r["status"].as_str(),
+            r["stdout"].as_str(),
+            r["exit_code"].as_i64()
+        ),
+        (Some("ok"), Some("hello\n"), Some(0))
+    );
+    assert_eq!(
+        r["execution_id"].as_str().unwrap().chars().nth(14),
+        Some('7'),
+        "a UUIDv7"
+    );
 }
 
 #[test]
@@ -36,7 +64,15 @@ fn exit_codes_and_stderr_are_preserved() {
     assert_eq!((code, stdout.as_str()), (3, "out\n"));
     assert!(stderr.contains("err"), "{stderr}");
     let (code, r) = w.run_json(&["fail"]);
-    assert_eq!((code, r["status"].as_str(), r["exit_code"].as_i64(), r["stderr"].as_str()), (3, Some("failed"), Some(3), Some("err\n")));
+    assert_eq!(
+        (
+            code,
+            r["status"].as_str(),
+            r["exit_code"].as_i64(),
+            r["stderr"].as_str()
+        ),
+        (3, Some("failed"), Some(3), Some("err\n"))
+    );
 }
 
 #[test]
@@ -54,7 +90,10 @@ fn hostile_values_reach_the_program_verbatim_and_run_nothing() {
     ] {
         let (code, r) = w.run_json(&["echo", "--params", &json!({"v": hostile}).to_string()]);
         assert_eq!(code, 0, "{r}");
-        assert_eq!(r["stdout"].as_str().unwrap(), format!("[{hostile}]\n[x={hostile}]\n"));
+        assert_eq!(
+            r["stdout"].as_str().unwrap(),
+            format!("[{hostile}]\n[x={hostile}]\n")
+        );
     }
     assert!(!canary.exists(), "a value was executed");
 }
@@ -65,10 +104,16 @@ fn a_value_cannot_become_an_option() {
     echo_skill(&w, json!({}));
     let (code, r) = w.run_json(&["echo", "--param", "v=--version"]);
     assert_eq!((code, r["status"].as_str()), (2, Some("invalid_params")));
-    assert!(r["error"].as_str().unwrap().contains("starts with `-`"), "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("starts with `-`"),
+        "{r}"
+    );
     echo_skill(&w, json!({"allow_flag_like": true}));
     let (code, r) = w.run_json(&["echo", "--param", "v=--version"]);
-    assert_eq!((code, r["stdout"].as_str()), (0, Some("[--version]\n[x=--version]\n")));
+    assert_eq!(
+        (code, r["stdout"].as_str()),
+        (0, Some("[--version]\n[x=--version]\n"))
+    );
 }
 
 #[test]
@@ -87,15 +132,32 @@ fn parameters_are_exported_as_environment_variables() {
 #[test]
 fn secrets_in_skillets_environment_do_not_reach_the_skill() {
     let w = World::new();
-    w.skill("env", json!({"name": "env", "description": "d", "type": "code_inline", "command": "env",
-        "security": {"permissions": {"env_passthrough": ["MY_SETTING", "GITHUB_TOKEN"]}}}));
-    let out = w.skillet().args(["run", "env", "--json"]).env("GITHUB_TOKEN", "ghp_secret1").env("AWS_SECRET_ACCESS_KEY", "secret2")
-        .env("MY_SETTING", "visible").output().unwrap();
+    w.skill(
+        "env",
+        json!({"name": "env", "description": "d", "type": "code_inline", "command": "env",
+        "security": {"permissions": {"env_passthrough": ["MY_SETTING", "GITHUB_TOKEN"]}}}),
+    );
+    let out = w
+        .skillet()
+        .args(["run", "env", "--json"])
+        .env("GITHUB_TOKEN", "ghp_secret1")
+        .env("AWS_SECRET_ACCESS_KEY", "secret2")
+        .env("MY_SETTING", "visible")
+        .output()
+        .unwrap();
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let stdout = r["stdout"].as_str().unwrap();
-    assert!(!stdout.contains("secret1") && !stdout.contains("secret2"), "{stdout}");
+    assert!(
+        !stdout.contains("secret1") && !stdout.contains("secret2"),
+        "{stdout}"
+    );
     assert!(stdout.contains("MY_SETTING=visible"), "{stdout}");
-    assert!(r["warnings"].to_string().contains("not passing GITHUB_TOKEN"), "{r}");
+    assert!(
+        r["warnings"]
+            .to_string()
+            .contains("not passing GITHUB_TOKEN"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -108,8 +170,15 @@ fn timeout_kills_the_skill_and_its_grandchildren() {
     let started = Instant::now();
     let (code, r) = w.run_json(&["hang", "--param", &format!("pidfile={}", pidfile.display())]);
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert_eq!((code, r["status"].as_str(), r["exit_code"].is_null()), (124, Some("timeout"), true));
-    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    assert_eq!(
+        (code, r["status"].as_str(), r["exit_code"].is_null()),
+        (124, Some("timeout"), true)
+    );
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     assert!(!alive(pid), "the grandchild {pid} survived the timeout");
 }
@@ -129,7 +198,14 @@ fn output_is_capped_and_flagged() {
     w.skill("flood", json!({"name": "flood", "description": "d", "type": "code_inline", "command": "head", "args": ["-c", "10000000", "/dev/zero"],
         "security": {"resource_limits": {"max_output_kb": 4}}}));
     let (code, r) = w.run_json(&["flood"]);
-    assert_eq!((code, r["truncated"].as_bool(), r["stdout"].as_str().unwrap().len()), (0, Some(true), 4096));
+    assert_eq!(
+        (
+            code,
+            r["truncated"].as_bool(),
+            r["stdout"].as_str().unwrap().len()
+        ),
+        (0, Some(true), 4096)
+    );
     let (_, _, stderr) = w.run(&["run", "flood"]);
     assert!(stderr.contains("output was cut"), "{stderr}");
 }
@@ -137,22 +213,39 @@ fn output_is_capped_and_flagged() {
 #[test]
 fn stdin_comes_from_the_flag_or_a_pipe() {
     let w = World::new();
-    w.skill("cat", json!({"name": "cat", "description": "d", "type": "code_inline", "command": "cat"}));
+    w.skill(
+        "cat",
+        json!({"name": "cat", "description": "d", "type": "code_inline", "command": "cat"}),
+    );
     let (_, r) = w.run_json(&["cat", "--stdin", "given"]);
     assert_eq!(r["stdout"], "given");
-    let out = w.skillet().args(["run", "cat"]).write_stdin("piped\n").output().unwrap();
+    let out = w
+        .skillet()
+        .args(["run", "cat"])
+        .write_stdin("piped\n")
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "piped\n");
 }
 
 #[test]
 fn working_dir_is_relative_to_the_skill_and_paths_to_the_caller() {
     let w = World::new();
-    w.write(".skillet/skills/where/skill.json", &json!({"name": "where", "description": "d", "type": "code_inline",
+    w.write(
+        ".skillet/skills/where/skill.json",
+        &json!({"name": "where", "description": "d", "type": "code_inline",
         "command": "sh", "args": ["-c", "pwd; echo \"$1\"", "sh", "{file}"], "working_dir": "sub",
-        "parameters": [{"name": "file", "type": "path", "required": true}]}).to_string());
+        "parameters": [{"name": "file", "type": "path", "required": true}]})
+        .to_string(),
+    );
     std::fs::create_dir_all(w.path(".skillet/skills/where/sub")).unwrap();
     std::fs::create_dir_all(w.path("src")).unwrap();
-    let out = w.skillet().current_dir(w.path("src")).args(["run", "where", "-p", "file=main.rs", "--json"]).output().unwrap();
+    let out = w
+        .skillet()
+        .current_dir(w.path("src"))
+        .args(["run", "where", "-p", "file=main.rs", "--json"])
+        .output()
+        .unwrap();
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let lines: Vec<&str> = r["stdout"].as_str().unwrap().lines().collect();
     assert!(lines[0].ends_with(".skillet/skills/where/sub"), "{lines:?}");
@@ -165,7 +258,10 @@ fn a_missing_program_is_a_clear_error() {
     w.skill("ghost", json!({"name": "ghost", "description": "d", "type": "code_inline", "command": "no-such-program-skillet"}));
     let (code, r) = w.run_json(&["ghost"]);
     assert_eq!((code, r["status"].as_str()), (125, Some("error")));
-    assert_eq!(r["error"], "program \"no-such-program-skillet\" not found on PATH");
+    assert_eq!(
+        r["error"],
+        "program \"no-such-program-skillet\" not found on PATH"
+    );
 }
 
 #[test]
@@ -174,5 +270,8 @@ fn dry_run_shows_the_exact_argv_and_runs_nothing() {
     echo_skill(&w, json!({}));
     let (code, stdout, _) = w.run(&["run", "echo", "-p", "v=a b;c", "--dry-run"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("argv[2]: \"a b;c\"") && stdout.contains("argv[3]: \"x=a b;c\""), "{stdout}");
+    assert!(
+        stdout.contains("argv[2]: \"a b;c\"") && stdout.contains("argv[3]: \"x=a b;c\""),
+        "{stdout}"
+    );
 }

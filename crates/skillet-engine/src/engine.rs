@@ -40,7 +40,12 @@ impl Engine {
 
     /// Runs the skill called `name` (or with that alias). Never fails: every outcome, including
     /// "no such skill", is an [`ExecutionResult`] with a status.
-    pub async fn run(&self, registry: &Registry, name: &str, request: RunRequest) -> ExecutionResult {
+    pub async fn run(
+        &self,
+        registry: &Registry,
+        name: &str,
+        request: RunRequest,
+    ) -> ExecutionResult {
         let Some(entry) = registry.resolve(name) else {
             let mut msg = format!("no skill named `{name}`");
             if let Some(close) = registry.suggest(name) {
@@ -58,7 +63,11 @@ impl Engine {
         let spec = match (&entry.spec, entry.is_valid()) {
             (Some(spec), true) => spec,
             _ => {
-                let first = entry.errors().next().map(|d| d.to_string()).unwrap_or_default();
+                let first = entry
+                    .errors()
+                    .next()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default();
                 let count = entry.errors().count();
                 return ExecutionResult::new(&entry.name, Status::Error).with_error(format!(
                     "skill `{}` is broken ({count} error{}; `skillet validate {}` lists them):\n{first}",
@@ -70,7 +79,10 @@ impl Engine {
         };
         let values = match resolve_params(spec, &request.params, &request.caller_dir) {
             Ok(values) => values,
-            Err(problems) => return ExecutionResult::new(&spec.name, Status::InvalidParams).with_error(problems.join("\n")),
+            Err(problems) => {
+                return ExecutionResult::new(&spec.name, Status::InvalidParams)
+                    .with_error(problems.join("\n"));
+            }
         };
         match spec.kind {
             SkillKind::PromptInline => {

@@ -29,6 +29,9 @@ mod result;
 pub use engine::{Engine, RunRequest};
 pub use invocation::{Invocation, build_invocation, render_prompt};
 pub use params::{ParamValues, resolve_params};
-pub use policy::{DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_OUTPUT_KB, DEFAULT_TIMEOUT_S, PolicyPlan, looks_secret, plan_policy, unenforced_fields};
+pub use policy::{
+    DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_OUTPUT_KB, DEFAULT_TIMEOUT_S, PolicyPlan, looks_secret,
+    plan_policy, unenforced_fields,
+};
 pub use result::{ExecutionResult, Status};
 pub use skillet_sandbox::{OutputChunk, StdinSource, Stream};

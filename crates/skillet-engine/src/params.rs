@@ -13,14 +13,20 @@ pub type ParamValues = BTreeMap<String, ParamValue>;
 /// Checks `given` against the skill's declarations: applies defaults, refuses unknown names,
 /// missing required values and values of the wrong type, and makes relative `path` values
 /// absolute against `caller_dir` (the skill may run elsewhere). Every problem is reported at once.
-pub fn resolve_params(spec: &SkillSpec, given: &Map<String, Value>, caller_dir: &Path) -> Result<ParamValues, Vec<String>> {
+pub fn resolve_params(
+    spec: &SkillSpec,
+    given: &Map<String, Value>,
+    caller_dir: &Path,
+) -> Result<ParamValues, Vec<String>> {
     let mut problems = Vec::new();
     for name in given.keys() {
         if !spec.parameters.iter().any(|p| &p.name == name) {
             let mut msg = format!("unknown parameter `{name}`");
             match did_you_mean(name, spec.parameters.iter().map(|p| p.name.as_str())) {
                 Some(close) => msg.push_str(&format!(" (did you mean `{close}`?)")),
-                None if spec.parameters.is_empty() => msg.push_str(&format!(" (skill `{}` takes no parameters)", spec.name)),
+                None if spec.parameters.is_empty() => {
+                    msg.push_str(&format!(" (skill `{}` takes no parameters)", spec.name))
+                }
                 None => {
                     let names: Vec<_> = spec.parameters.iter().map(|p| p.name.as_str()).collect();
                     msg.push_str(&format!(" (expected: {})", names.join(", ")));
@@ -31,11 +37,17 @@ pub fn resolve_params(spec: &SkillSpec, given: &Map<String, Value>, caller_dir: 
     }
     let mut values = ParamValues::new();
     for p in &spec.parameters {
-        let raw = given.get(&p.name).filter(|v| !v.is_null()).or(p.default.as_ref());
+        let raw = given
+            .get(&p.name)
+            .filter(|v| !v.is_null())
+            .or(p.default.as_ref());
         match raw {
             Some(raw) => match p.check(raw) {
                 Ok(ParamValue::Path(path)) => {
-                    values.insert(p.name.clone(), ParamValue::Path(absolute(caller_dir, &path)));
+                    values.insert(
+                        p.name.clone(),
+                        ParamValue::Path(absolute(caller_dir, &path)),
+                    );
                 }
                 Ok(v) => {
                     values.insert(p.name.clone(), v);
@@ -43,7 +55,11 @@ pub fn resolve_params(spec: &SkillSpec, given: &Map<String, Value>, caller_dir: 
                 Err(e) => problems.push(e.to_string()),
             },
             None if p.required => {
-                let mut msg = format!("missing required parameter `{}` ({}", p.name, p.kind.as_str());
+                let mut msg = format!(
+                    "missing required parameter `{}` ({}",
+                    p.name,
+                    p.kind.as_str()
+                );
                 if p.kind == ParamKind::Enum {
                     msg.push_str(&format!(": one of {}", p.values.join(", ")));
                 }
@@ -56,7 +72,11 @@ pub fn resolve_params(spec: &SkillSpec, given: &Map<String, Value>, caller_dir: 
             None => {}
         }
     }
-    if problems.is_empty() { Ok(values) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(values)
+    } else {
+        Err(problems)
+    }
 }
 
 /// `base/rel`, with `.` and `..` folded lexically (the path need not exist yet).
@@ -97,7 +117,12 @@ mod tests {
         ]));
         let v = resolve_params(&s, &given(json!({"color": "red"})), Path::new("/")).unwrap_err();
         assert_eq!(v, ["missing required parameter `req` (string): the thing"]);
-        let v = resolve_params(&s, &given(json!({"req": "x", "colour": "red", "n": "x"})), Path::new("/")).unwrap_err();
+        let v = resolve_params(
+            &s,
+            &given(json!({"req": "x", "colour": "red", "n": "x"})),
+            Path::new("/"),
+        )
+        .unwrap_err();
         assert_eq!(v.len(), 2, "{v:?}");
         assert!(v[0].contains("did you mean `color`"));
         let ok = resolve_params(&s, &given(json!({"req": "x"})), Path::new("/")).unwrap();
@@ -108,9 +133,18 @@ mod tests {
     #[test]
     fn relative_paths_are_made_absolute_against_the_caller() {
         let s = spec(json!([{"name": "f", "type": "path"}]));
-        let ok = resolve_params(&s, &given(json!({"f": "../b/./c.txt"})), Path::new("/home/u/proj")).unwrap();
+        let ok = resolve_params(
+            &s,
+            &given(json!({"f": "../b/./c.txt"})),
+            Path::new("/home/u/proj"),
+        )
+        .unwrap();
         assert_eq!(ok["f"], ParamValue::Path("/home/u/b/c.txt".into()));
         let ok = resolve_params(&s, &given(json!({"f": "-rf"})), Path::new("/w")).unwrap();
-        assert_eq!(ok["f"], ParamValue::Path("/w/-rf".into()), "a path can never become a flag");
+        assert_eq!(
+            ok["f"],
+            ParamValue::Path("/w/-rf".into()),
+            "a path can never become a flag"
+        );
     }
 }

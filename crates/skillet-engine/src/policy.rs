@@ -12,8 +12,20 @@ pub const DEFAULT_TIMEOUT_S: u64 = 30;
 pub const DEFAULT_MAX_OUTPUT_KB: u64 = 1024;
 /// Parent variables every code skill sees: enough for programs to find themselves and speak the
 /// user's language, nothing that identifies a service or holds a credential.
-pub const DEFAULT_ENV_PASSTHROUGH: &[&str] =
-    &["PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TERM", "TZ", "USER", "LOGNAME", "TMPDIR"];
+pub const DEFAULT_ENV_PASSTHROUGH: &[&str] = &[
+    "PATH",
+    "HOME",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "TERM",
+    "TZ",
+    "USER",
+    "LOGNAME",
+    "TMPDIR",
+];
 
 /// The sandbox policy of one run, and what the skill asked for that is not honoured.
 #[derive(Debug, Clone)]
@@ -30,14 +42,35 @@ pub struct PolicyPlan {
 /// else the configured default, else [`DEFAULT_TIMEOUT_S`]. A skill may ask for more parent
 /// variables with `env_passthrough`, but never for ones that look like credentials: those need a
 /// user grant, which does not exist yet.
-pub fn plan_policy(spec: &SkillSpec, defaults: &Defaults, env: Vec<(String, String)>) -> PolicyPlan {
-    let limits = spec.security.as_ref().and_then(|s| s.resource_limits.as_ref());
-    let declared = [spec.timeout, limits.and_then(|l| l.max_execution_time)].into_iter().flatten().min();
+pub fn plan_policy(
+    spec: &SkillSpec,
+    defaults: &Defaults,
+    env: Vec<(String, String)>,
+) -> PolicyPlan {
+    let limits = spec
+        .security
+        .as_ref()
+        .and_then(|s| s.resource_limits.as_ref());
+    let declared = [spec.timeout, limits.and_then(|l| l.max_execution_time)]
+        .into_iter()
+        .flatten()
+        .min();
     let timeout = declared.or(defaults.timeout).unwrap_or(DEFAULT_TIMEOUT_S);
-    let output_kb = limits.and_then(|l| l.max_output_kb).or(defaults.max_output_kb).unwrap_or(DEFAULT_MAX_OUTPUT_KB);
+    let output_kb = limits
+        .and_then(|l| l.max_output_kb)
+        .or(defaults.max_output_kb)
+        .unwrap_or(DEFAULT_MAX_OUTPUT_KB);
     let mut warnings = Vec::new();
-    let mut passthrough: Vec<String> = DEFAULT_ENV_PASSTHROUGH.iter().map(|s| (*s).to_owned()).collect();
-    let asked = spec.security.as_ref().and_then(|s| s.permissions.as_ref()).map(|p| p.env_passthrough.clone()).unwrap_or_default();
+    let mut passthrough: Vec<String> = DEFAULT_ENV_PASSTHROUGH
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let asked = spec
+        .security
+        .as_ref()
+        .and_then(|s| s.permissions.as_ref())
+        .map(|p| p.env_passthrough.clone())
+        .unwrap_or_default();
     for name in asked {
         if looks_secret(&name) {
             warnings.push(format!("not passing {name}: it looks like a credential, and granting those is not supported yet"));
@@ -113,7 +146,30 @@ pub fn unenforced_fields(spec: &SkillSpec) -> Vec<&'static str> {
 /// ```
 pub fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    const PREFIXES: &[&str] = &["AWS_", "AZURE_", "GCP_", "GOOGLE_", "SSH_", "GPG_", "OPENAI_", "ANTHROPIC_"];
-    const PARTS: &[&str] = &["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "API_KEY", "APIKEY", "PRIVATE", "SESSION", "COOKIE", "AUTH"];
-    PREFIXES.iter().any(|p| upper.starts_with(p)) || upper.ends_with("_KEY") || PARTS.iter().any(|p| upper.contains(p))
+    const PREFIXES: &[&str] = &[
+        "AWS_",
+        "AZURE_",
+        "GCP_",
+        "GOOGLE_",
+        "SSH_",
+        "GPG_",
+        "OPENAI_",
+        "ANTHROPIC_",
+    ];
+    const PARTS: &[&str] = &[
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE",
+        "SESSION",
+        "COOKIE",
+        "AUTH",
+    ];
+    PREFIXES.iter().any(|p| upper.starts_with(p))
+        || upper.ends_with("_KEY")
+        || PARTS.iter().any(|p| upper.contains(p))
 }

@@ -71,19 +71,22 @@ impl Config {
     /// Reads the global and workspace configuration files that exist.
     pub fn load(env: &Environment) -> Result<Config, ConfigError> {
         let mut config = Config::default();
-        if let Some(global) = env.global_dir() {
-            if let Some(file) = read(&global.join(CONFIG_FILE))? {
-                config.global_skill_dirs = absolute(&global, &file.skill_dirs);
-                config.defaults = file.defaults;
-                config.files.push(global.join(CONFIG_FILE));
-            }
+        if let Some(global) = env.global_dir()
+            && let Some(file) = read(&global.join(CONFIG_FILE))?
+        {
+            config.global_skill_dirs = absolute(&global, &file.skill_dirs);
+            config.defaults = file.defaults;
+            config.files.push(global.join(CONFIG_FILE));
         }
         if let Some(root) = env.workspace_root() {
             let dir = root.join(".skillet");
             if let Some(file) = read(&dir.join(CONFIG_FILE))? {
                 config.workspace_skill_dirs = absolute(&dir, &file.skill_dirs);
                 config.defaults.timeout = file.defaults.timeout.or(config.defaults.timeout);
-                config.defaults.max_output_kb = file.defaults.max_output_kb.or(config.defaults.max_output_kb);
+                config.defaults.max_output_kb = file
+                    .defaults
+                    .max_output_kb
+                    .or(config.defaults.max_output_kb);
                 config.files.push(dir.join(CONFIG_FILE));
             }
         }
@@ -95,11 +98,19 @@ fn read(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
     };
     toml::from_str(&text)
         .map(Some)
-        .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })
+        .map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
 }
 
 fn absolute(base: &Path, dirs: &[PathBuf]) -> Vec<PathBuf> {
@@ -116,11 +127,29 @@ mod tests {
         let (home, ws) = (t.path().join("home"), t.path().join("ws"));
         std::fs::create_dir_all(home.join(".config/skillet")).unwrap();
         std::fs::create_dir_all(ws.join(".skillet")).unwrap();
-        std::fs::write(home.join(".config/skillet/skillet.toml"), "skill_dirs = [\"mine\"]\n[defaults]\ntimeout = 5\nmax_output_kb = 7\n").unwrap();
-        std::fs::write(ws.join(".skillet/skillet.toml"), "[defaults]\ntimeout = 9\n").unwrap();
-        let env = Environment { cwd: ws.clone(), home: Some(home.clone()), config_home: Some(home.join(".config")) };
+        std::fs::write(
+            home.join(".config/skillet/skillet.toml"),
+            "skill_dirs = [\"mine\"]\n[defaults]\ntimeout = 5\nmax_output_kb = 7\n",
+        )
+        .unwrap();
+        std::fs::write(
+            ws.join(".skillet/skillet.toml"),
+            "[defaults]\ntimeout = 9\n",
+        )
+        .unwrap();
+        let env = Environment {
+            cwd: ws.clone(),
+            home: Some(home.clone()),
+            config_home: Some(home.join(".config")),
+        };
         let c = Config::load(&env).unwrap();
-        assert_eq!(c.defaults, Defaults { timeout: Some(9), max_output_kb: Some(7) });
+        assert_eq!(
+            c.defaults,
+            Defaults {
+                timeout: Some(9),
+                max_output_kb: Some(7)
+            }
+        );
         assert_eq!(c.global_skill_dirs, [home.join(".config/skillet/mine")]);
     }
 
@@ -128,8 +157,16 @@ mod tests {
     fn unknown_keys_are_errors_with_positions() {
         let t = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(t.path().join(".skillet")).unwrap();
-        std::fs::write(t.path().join(".skillet/skillet.toml"), "[defaults]\ntimout = 5\n").unwrap();
-        let env = Environment { cwd: t.path().into(), home: None, config_home: None };
+        std::fs::write(
+            t.path().join(".skillet/skillet.toml"),
+            "[defaults]\ntimout = 5\n",
+        )
+        .unwrap();
+        let env = Environment {
+            cwd: t.path().into(),
+            home: None,
+            config_home: None,
+        };
         let err = Config::load(&env).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("timout"), "{err}");
     }

@@ -18,35 +18,62 @@ pub(crate) struct Candidate {
 /// Lists the skill files in `dir`, sorted by file name so results never depend on the file
 /// system's order. A missing directory simply has none.
 pub(crate) fn scan(dir: &SkillDir, warnings: &mut Vec<Diagnostic>) -> Vec<Candidate> {
-    let Ok(entries) = std::fs::read_dir(&dir.path) else { return Vec::new() };
-    let root = std::fs::canonicalize(&dir.path).unwrap_or_else(|_| dir.path.clone());
-    let mut names: Vec<_> = entries.filter_map(Result::ok).map(|e| e.file_name()).collect();
-    names.sort();
+    let Ok(entries) = std::fs::read_dir(&dir.path) else {
+        return Vec::new();
+    };
+    let mut entries: Vec<std::fs::DirEntry> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
     let mut out = Vec::new();
-    for name in names {
+    for entry in entries {
+        let name = entry.file_name();
         let Some(name_str) = name.to_str() else {
-            warnings.push(Diagnostic::warning(format!("skipped {}: the name is not UTF-8", dir.path.join(&name).display())));
+            warnings.push(Diagnostic::warning(format!(
+                "skipped {}: the name is not UTF-8",
+                dir.path.join(&name).display()
+            )));
             continue;
         };
         if name_str.starts_with('.') {
             continue;
         }
-        let entry = dir.path.join(&name);
-        let Some(file) = skill_file_in(&entry, name_str, dir.kind) else {
-            if entry.is_dir() && matches!(dir.kind, DirKind::Skillet | DirKind::Configured) {
+        let path = entry.path();
+        // The file type from the directory listing costs no system call; only links need more.
+        let link = entry.file_type().is_ok_and(|t| t.is_symlink());
+        let is_dir = if link {
+            path.is_dir()
+        } else {
+            entry.file_type().is_ok_and(|t| t.is_dir())
+        };
+        let Some(file) = skill_file_in(&path, name_str, dir.kind, is_dir) else {
+            if is_dir && matches!(dir.kind, DirKind::Skillet | DirKind::Configured) {
                 warnings.push(
-                    Diagnostic::warning(format!("{} holds no skill", entry.display()))
-                        .with_hint(format!("a skill folder needs a {PACKAGE_SKILL_FILE} or a {AGENT_SKILL_FILE}")),
+                    Diagnostic::warning(format!("{} holds no skill", path.display())).with_hint(
+                        format!(
+                            "a skill folder needs a {PACKAGE_SKILL_FILE} or a {AGENT_SKILL_FILE}"
+                        ),
+                    ),
                 );
             }
             continue;
         };
-        let mut candidate = Candidate { path: file, warnings: Vec::new() };
-        if let Ok(real) = std::fs::canonicalize(&candidate.path) {
+        let mut candidate = Candidate {
+            path: file,
+            warnings: Vec::new(),
+        };
+        let manifest_link = is_dir
+            && std::fs::symlink_metadata(&candidate.path).is_ok_and(|m| m.file_type().is_symlink());
+        if link || manifest_link {
+            let real =
+                std::fs::canonicalize(&candidate.path).unwrap_or_else(|_| candidate.path.clone());
+            let root = std::fs::canonicalize(&dir.path).unwrap_or_else(|_| dir.path.clone());
             if !real.starts_with(&root) {
                 candidate.warnings.push(
-                    Diagnostic::warning(format!("follows a symlink out of {} to {}", dir.path.display(), real.display()))
-                        .with_hint("make sure you trust the target; copy the skill in to silence this"),
+                    Diagnostic::warning(format!(
+                        "follows a symlink out of {} to {}",
+                        dir.path.display(),
+                        real.display()
+                    ))
+                    .with_hint("make sure you trust the target; copy the skill in to silence this"),
                 );
             }
         }
@@ -56,18 +83,24 @@ pub(crate) fn scan(dir: &SkillDir, warnings: &mut Vec<Diagnostic>) -> Vec<Candid
 }
 
 /// The skill file an entry of a skills directory stands for, if any.
-fn skill_file_in(entry: &Path, name: &str, kind: DirKind) -> Option<PathBuf> {
+fn skill_file_in(entry: &Path, name: &str, kind: DirKind, is_dir: bool) -> Option<PathBuf> {
     let is_json = name.ends_with(".json");
     match kind {
-        DirKind::QSkills => (is_json && entry.is_file()).then(|| entry.to_path_buf()),
-        DirKind::AgentSkills => Some(entry.join(AGENT_SKILL_FILE)).filter(|f| f.is_file()),
+        DirKind::QSkills => (is_json && !is_dir).then(|| entry.to_path_buf()),
+        DirKind::AgentSkills => {
+            Some(entry.join(AGENT_SKILL_FILE)).filter(|f| is_dir && f.is_file())
+        }
         DirKind::Skillet | DirKind::Configured => {
-            if entry.is_file() {
+            if !is_dir {
                 return is_json.then(|| entry.to_path_buf());
             }
-            [entry.join(PACKAGE_SKILL_FILE), entry.join(format!("{name}.json")), entry.join(AGENT_SKILL_FILE)]
-                .into_iter()
-                .find(|f| f.is_file())
+            [
+                entry.join(PACKAGE_SKILL_FILE),
+                entry.join(format!("{name}.json")),
+                entry.join(AGENT_SKILL_FILE),
+            ]
+            .into_iter()
+            .find(|f| f.is_file())
         }
     }
 }

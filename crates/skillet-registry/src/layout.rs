@@ -70,13 +70,19 @@ pub struct Environment {
 impl Environment {
     /// Reads the environment of this process.
     pub fn from_process() -> std::io::Result<Self> {
-        let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from);
         let config_home = std::env::var_os("XDG_CONFIG_HOME")
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
             .or_else(|| home.as_ref().map(|h| h.join(".config")));
-        Ok(Environment { cwd: std::env::current_dir()?, home, config_home })
+        Ok(Environment {
+            cwd: std::env::current_dir()?,
+            home,
+            config_home,
+        })
     }
 
     /// skillet's global configuration directory.
@@ -108,11 +114,19 @@ impl Environment {
 }
 
 /// The skill directories of both scopes, highest precedence first.
-pub fn skill_dirs(env: &Environment, workspace_extra: &[PathBuf], global_extra: &[PathBuf]) -> Vec<SkillDir> {
+pub fn skill_dirs(
+    env: &Environment,
+    workspace_extra: &[PathBuf],
+    global_extra: &[PathBuf],
+) -> Vec<SkillDir> {
     let mut dirs = Vec::new();
     let mut push = |path: PathBuf, scope, kind| dirs.push(SkillDir { path, scope, kind });
     if let Some(root) = env.workspace_root() {
-        push(root.join(".skillet").join("skills"), Scope::Workspace, DirKind::Skillet);
+        push(
+            root.join(".skillet").join("skills"),
+            Scope::Workspace,
+            DirKind::Skillet,
+        );
         for extra in workspace_extra {
             push(extra.clone(), Scope::Workspace, DirKind::Configured);
         }
@@ -132,8 +146,16 @@ pub fn skill_dirs(env: &Environment, workspace_extra: &[PathBuf], global_extra: 
 
 fn compat_dirs(base: &Path, scope: Scope, push: &mut impl FnMut(PathBuf, Scope, DirKind)) {
     push(base.join(".q-skills"), scope, DirKind::QSkills);
-    push(base.join(".agents").join("skills"), scope, DirKind::AgentSkills);
-    push(base.join(".claude").join("skills"), scope, DirKind::AgentSkills);
+    push(
+        base.join(".agents").join("skills"),
+        scope,
+        DirKind::AgentSkills,
+    );
+    push(
+        base.join(".claude").join("skills"),
+        scope,
+        DirKind::AgentSkills,
+    );
 }
 
 #[cfg(test)]
@@ -141,7 +163,11 @@ mod tests {
     use super::*;
 
     fn env(cwd: &Path, home: &Path) -> Environment {
-        Environment { cwd: cwd.to_path_buf(), home: Some(home.to_path_buf()), config_home: Some(home.join(".config")) }
+        Environment {
+            cwd: cwd.to_path_buf(),
+            home: Some(home.to_path_buf()),
+            config_home: Some(home.join(".config")),
+        }
     }
 
     #[test]
@@ -151,9 +177,15 @@ mod tests {
         std::fs::create_dir_all(repo.join("a/b")).unwrap();
         std::fs::create_dir_all(repo.join(".git")).unwrap();
         std::fs::create_dir_all(&home).unwrap();
-        assert_eq!(env(&repo.join("a/b"), &home).workspace_root(), Some(repo.clone()));
+        assert_eq!(
+            env(&repo.join("a/b"), &home).workspace_root(),
+            Some(repo.clone())
+        );
         std::fs::create_dir_all(repo.join("a/.skillet")).unwrap();
-        assert_eq!(env(&repo.join("a/b"), &home).workspace_root(), Some(repo.join("a")));
+        assert_eq!(
+            env(&repo.join("a/b"), &home).workspace_root(),
+            Some(repo.join("a"))
+        );
         // A .skillet above the repository root is not this repository's.
         std::fs::create_dir_all(t.path().join("work/.skillet")).unwrap();
         std::fs::remove_dir_all(repo.join("a/.skillet")).unwrap();
@@ -172,7 +204,15 @@ mod tests {
         let (home, ws) = (t.path().join("home"), t.path().join("ws"));
         std::fs::create_dir_all(ws.join(".git")).unwrap();
         let dirs = skill_dirs(&env(&ws, &home), &[ws.join("more")], &[]);
-        let shown: Vec<_> = dirs.iter().map(|d| (d.scope, d.path.strip_prefix(t.path()).unwrap().to_path_buf())).collect();
+        let shown: Vec<_> = dirs
+            .iter()
+            .map(|d| {
+                (
+                    d.scope,
+                    d.path.strip_prefix(t.path()).unwrap().to_path_buf(),
+                )
+            })
+            .collect();
         let p = PathBuf::from;
         assert_eq!(
             shown,

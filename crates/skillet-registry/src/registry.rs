@@ -79,10 +79,17 @@ impl Registry {
     /// Loads the skills of the given directories, highest precedence first.
     pub fn from_dirs(dirs: Vec<SkillDir>) -> Registry {
         let mut warnings = Vec::new();
-        let candidates: Vec<(usize, Candidate)> =
-            dirs.iter().enumerate().flat_map(|(i, d)| scan(d, &mut warnings).into_iter().map(move |c| (i, c))).collect();
+        let candidates: Vec<(usize, Candidate)> = dirs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, d)| scan(d, &mut warnings).into_iter().map(move |c| (i, c)))
+            .collect();
         let loaded = load_all(candidates.iter().map(|(_, c)| c.path.as_path()).collect());
-        let mut registry = Registry { dirs, warnings, ..Registry::default() };
+        let mut registry = Registry {
+            dirs,
+            warnings,
+            ..Registry::default()
+        };
         for ((dir_index, candidate), loaded) in candidates.into_iter().zip(loaded) {
             registry.insert(dir_index, candidate, loaded);
         }
@@ -94,17 +101,30 @@ impl Registry {
     fn insert(&mut self, dir_index: usize, candidate: Candidate, loaded: LoadedSkill) {
         let dir = &self.dirs[dir_index];
         let fallback_name = fallback_name(&candidate.path);
-        let name = loaded.declared_name().map(str::to_owned).unwrap_or_else(|| fallback_name.clone());
-        let mut diagnostics: Vec<Diagnostic> = candidate.warnings.into_iter().map(|d| d.in_file(&candidate.path)).collect();
+        let name = loaded
+            .declared_name()
+            .map(str::to_owned)
+            .unwrap_or_else(|| fallback_name.clone());
+        let mut diagnostics: Vec<Diagnostic> = candidate
+            .warnings
+            .into_iter()
+            .map(|d| d.in_file(&candidate.path))
+            .collect();
         diagnostics.extend(loaded.diagnostics);
         if loaded.spec.is_some() && name != fallback_name && dir.kind != DirKind::AgentSkills {
             diagnostics.push(
-                Diagnostic::warning(format!("the file is named `{fallback_name}` but declares skill `{name}`"))
-                    .with_hint("rename one so they match; skillet uses the declared name")
-                    .in_file(&candidate.path),
+                Diagnostic::warning(format!(
+                    "the file is named `{fallback_name}` but declares skill `{name}`"
+                ))
+                .with_hint("rename one so they match; skillet uses the declared name")
+                .in_file(&candidate.path),
             );
         }
-        let scripts = if loaded.format == SkillFormat::AgentSkill { list_scripts(&candidate.path) } else { Vec::new() };
+        let scripts = if loaded.format == SkillFormat::AgentSkill {
+            list_scripts(&candidate.path)
+        } else {
+            Vec::new()
+        };
         let mut entry = SkillEntry {
             name: name.clone(),
             spec: loaded.spec,
@@ -117,9 +137,15 @@ impl Registry {
             scripts,
         };
         match self.by_name.get(&name).copied() {
-            Some(winner) if self.entries[winner].path.parent() == entry.path.parent() || same_dir(&self.entries[winner], dir) => {
+            Some(winner)
+                if self.entries[winner].path.parent() == entry.path.parent()
+                    || same_dir(&self.entries[winner], dir) =>
+            {
                 let other = self.entries[winner].path.display().to_string();
-                entry.add_error(Diagnostic::error(format!("skill name `{name}` is already used by {other}")).with_hint("skill names must be unique within a directory; rename one"));
+                entry.add_error(
+                    Diagnostic::error(format!("skill name `{name}` is already used by {other}"))
+                        .with_hint("skill names must be unique within a directory; rename one"),
+                );
                 self.entries.push(entry);
             }
             Some(winner) => {
@@ -145,15 +171,28 @@ impl Registry {
 
     fn resolve_aliases(&mut self) {
         for i in 0..self.entries.len() {
-            let aliases = self.entries[i].spec.as_ref().map(|s| s.aliases.clone()).unwrap_or_default();
+            let aliases = self.entries[i]
+                .spec
+                .as_ref()
+                .map(|s| s.aliases.clone())
+                .unwrap_or_default();
             for alias in aliases {
                 let clash = match (self.by_name.get(&alias), self.aliases.get(&alias)) {
-                    (Some(&j), _) => Some(format!("alias `{alias}` is the name of skill {}", self.entries[j].path.display())),
-                    (None, Some(&j)) => Some(format!("alias `{alias}` is also an alias of skill `{}` ({})", self.entries[j].name, self.entries[j].path.display())),
+                    (Some(&j), _) => Some(format!(
+                        "alias `{alias}` is the name of skill {}",
+                        self.entries[j].path.display()
+                    )),
+                    (None, Some(&j)) => Some(format!(
+                        "alias `{alias}` is also an alias of skill `{}` ({})",
+                        self.entries[j].name,
+                        self.entries[j].path.display()
+                    )),
                     (None, None) => None,
                 };
                 match clash {
-                    Some(message) => self.entries[i].add_error(Diagnostic::error(message).with_hint("remove or change the alias")),
+                    Some(message) => self.entries[i].add_error(
+                        Diagnostic::error(message).with_hint("remove or change the alias"),
+                    ),
                     None => {
                         self.aliases.insert(alias, i);
                     }
@@ -165,12 +204,20 @@ impl Registry {
     /// Sorts entries by name, then precedence, keeping the indexes right.
     fn entries_sorted(&mut self) {
         let mut order: Vec<usize> = (0..self.entries.len()).collect();
-        order.sort_by(|&a, &b| self.entries[a].name.cmp(&self.entries[b].name).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            self.entries[a]
+                .name
+                .cmp(&self.entries[b].name)
+                .then(a.cmp(&b))
+        });
         let mut new_index = vec![0; order.len()];
         for (new, &old) in order.iter().enumerate() {
             new_index[old] = new;
         }
-        let mut slots: Vec<Option<SkillEntry>> = std::mem::take(&mut self.entries).into_iter().map(Some).collect();
+        let mut slots: Vec<Option<SkillEntry>> = std::mem::take(&mut self.entries)
+            .into_iter()
+            .map(Some)
+            .collect();
         self.entries = order.iter().filter_map(|&old| slots[old].take()).collect();
         for idx in self.by_name.values_mut().chain(self.aliases.values_mut()) {
             *idx = new_index[*idx];
@@ -184,12 +231,21 @@ impl Registry {
 
     /// The skill a name or alias refers to.
     pub fn resolve(&self, name: &str) -> Option<&SkillEntry> {
-        self.by_name.get(name).or_else(|| self.aliases.get(name)).map(|&i| &self.entries[i])
+        self.by_name
+            .get(name)
+            .or_else(|| self.aliases.get(name))
+            .map(|&i| &self.entries[i])
     }
 
     /// The known name or alias closest to `name`, for "did you mean".
     pub fn suggest(&self, name: &str) -> Option<&str> {
-        did_you_mean(name, self.by_name.keys().chain(self.aliases.keys()).map(String::as_str))
+        did_you_mean(
+            name,
+            self.by_name
+                .keys()
+                .chain(self.aliases.keys())
+                .map(String::as_str),
+        )
     }
 
     /// The directories searched, highest precedence first.
@@ -209,9 +265,18 @@ fn same_dir(entry: &SkillEntry, dir: &SkillDir) -> bool {
 
 /// The name a file stands for: `x.json` -> `x`, `x/skill.json` or `x/SKILL.md` -> `x`.
 fn fallback_name(path: &Path) -> String {
-    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let file = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     let stem = file.strip_suffix(".json").unwrap_or(file);
-    let parent = || path.parent().and_then(Path::file_name).and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+    let parent = || {
+        path.parent()
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
     match file {
         skillet_spec::PACKAGE_SKILL_FILE | skillet_spec::AGENT_SKILL_FILE => parent(),
         _ => stem.to_owned(),
@@ -221,7 +286,12 @@ fn fallback_name(path: &Path) -> String {
 fn list_scripts(skill_file: &Path) -> Vec<PathBuf> {
     let dir = skill_file.with_file_name("scripts");
     let mut scripts: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default();
     scripts.sort();
     scripts
@@ -235,8 +305,14 @@ fn load_all(paths: Vec<&Path>) -> Vec<LoadedSkill> {
     }
     let chunk = paths.len().div_ceil(workers);
     std::thread::scope(|s| {
-        let handles: Vec<_> = paths.chunks(chunk).map(|part| s.spawn(move || part.iter().map(|p| load_file(p)).collect::<Vec<_>>())).collect();
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|p| load_file(p)).collect::<Vec<_>>()))
+            .collect();
         // A panic while loading is a bug; let it surface rather than misalign results and files.
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
     })
 }

@@ -1,5 +1,7 @@
 //! Discovery over real directories: precedence, aliases, broken files, symlinks, compat formats.
 
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -19,24 +21,38 @@ impl World {
         let ws = tmp.path().join("ws");
         fs::create_dir_all(ws.join(".git")).unwrap();
         fs::create_dir_all(&home).unwrap();
-        World { _tmp: tmp, home, ws }
+        World {
+            _tmp: tmp,
+            home,
+            ws,
+        }
     }
 
     fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let path = if let Some(r) = rel.strip_prefix("~/") { self.home.join(r) } else { self.ws.join(rel) };
+        let path = if let Some(r) = rel.strip_prefix("~/") {
+            self.home.join(r)
+        } else {
+            self.ws.join(rel)
+        };
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, text).unwrap();
         path
     }
 
     fn registry(&self) -> Registry {
-        let env = Environment { cwd: self.ws.clone(), home: Some(self.home.clone()), config_home: Some(self.home.join(".config")) };
+        let env = Environment {
+            cwd: self.ws.clone(),
+            home: Some(self.home.clone()),
+            config_home: Some(self.home.join(".config")),
+        };
         Registry::discover(&env, &Config::load(&env).unwrap())
     }
 }
 
 fn skill(name: &str, extra: &str) -> String {
-    format!(r#"{{"name": "{name}", "description": "d", "type": "prompt_inline", "prompt_template": "hi"{extra}}}"#)
+    format!(
+        r#"{{"name": "{name}", "description": "d", "type": "prompt_inline", "prompt_template": "hi"{extra}}}"#
+    )
 }
 
 #[test]
@@ -47,18 +63,31 @@ fn workspace_beats_global_with_a_warning_naming_both() {
     let r = w.registry();
     let a = r.resolve("a").unwrap();
     assert_eq!(a.scope, Scope::Workspace);
-    assert_eq!(a.shadows, [global_file.clone()]);
+    assert_eq!(a.shadows, std::slice::from_ref(&global_file));
     let warning = r.warnings()[0].to_string();
-    assert!(warning.contains(&ws_file.display().to_string()) && warning.contains(&global_file.display().to_string()), "{warning}");
+    assert!(
+        warning.contains(&ws_file.display().to_string())
+            && warning.contains(&global_file.display().to_string()),
+        "{warning}"
+    );
 }
 
 #[test]
 fn compatibility_dirs_rank_below_skillet_dirs_in_each_scope() {
     let w = World::new();
-    w.write(".q-skills/a.json", r#"{"name": "a", "type": "command", "command": "true"}"#);
+    w.write(
+        ".q-skills/a.json",
+        r#"{"name": "a", "type": "command", "command": "true"}"#,
+    );
     w.write(".skillet/skills/a.json", &skill("a", ""));
-    w.write(".claude/skills/b/SKILL.md", "---\nname: b\ndescription: from claude\n---\nbody\n");
-    w.write("~/.agents/skills/c/SKILL.md", "---\nname: c\ndescription: global agent skill\n---\nbody\n");
+    w.write(
+        ".claude/skills/b/SKILL.md",
+        "---\nname: b\ndescription: from claude\n---\nbody\n",
+    );
+    w.write(
+        "~/.agents/skills/c/SKILL.md",
+        "---\nname: c\ndescription: global agent skill\n---\nbody\n",
+    );
     w.write("~/.agents/skills/c/scripts/run.sh", "#!/bin/sh\n");
     let r = w.registry();
     assert_eq!(r.resolve("a").unwrap().format, SkillFormat::Canonical);
@@ -72,13 +101,22 @@ fn compatibility_dirs_rank_below_skillet_dirs_in_each_scope() {
 #[test]
 fn aliases_resolve_and_collisions_are_errors() {
     let w = World::new();
-    w.write(".skillet/skills/count-lines.json", &skill("count-lines", r#", "aliases": ["cl"]"#));
-    w.write(".skillet/skills/other.json", &skill("other", r#", "aliases": ["count-lines"]"#));
+    w.write(
+        ".skillet/skills/count-lines.json",
+        &skill("count-lines", r#", "aliases": ["cl"]"#),
+    );
+    w.write(
+        ".skillet/skills/other.json",
+        &skill("other", r#", "aliases": ["count-lines"]"#),
+    );
     let r = w.registry();
     assert_eq!(r.resolve("cl").unwrap().name, "count-lines");
     let other = r.resolve("other").unwrap();
     assert!(!other.is_valid());
-    assert!(other.errors().any(|d| d.message.contains("alias `count-lines` is the name of skill")));
+    assert!(other.errors().any(|d| {
+        d.message
+            .contains("alias `count-lines` is the name of skill")
+    }));
 }
 
 #[test]
@@ -114,17 +152,29 @@ fn symlinks_out_of_a_skills_dir_are_reported() {
     let r = w.registry();
     let x = r.resolve("x").unwrap();
     assert!(x.is_valid());
-    assert!(x.diagnostics.iter().any(|d| d.message.starts_with("follows a symlink out of")), "{:?}", x.diagnostics);
+    assert!(
+        x.diagnostics
+            .iter()
+            .any(|d| d.message.starts_with("follows a symlink out of")),
+        "{:?}",
+        x.diagnostics
+    );
 }
 
 #[test]
 fn package_directories_and_configured_dirs_are_found() {
     let w = World::new();
     w.write(".skillet/skills/pkg/skill.json", &skill("pkg", ""));
-    w.write(".skillet/skillet.toml", "skill_dirs = [\"../tools/skills\"]\n");
+    w.write(
+        ".skillet/skillet.toml",
+        "skill_dirs = [\"../tools/skills\"]\n",
+    );
     w.write("tools/skills/extra.json", &skill("extra", ""));
     let r = w.registry();
     assert!(r.resolve("pkg").unwrap().is_valid());
-    assert_eq!(r.resolve("extra").unwrap().path, w.ws.join(".skillet/../tools/skills/extra.json"));
+    assert_eq!(
+        r.resolve("extra").unwrap().path,
+        w.ws.join(".skillet/../tools/skills/extra.json")
+    );
     assert!(Path::new(&r.resolve("pkg").unwrap().path).ends_with("pkg/skill.json"));
 }

@@ -56,7 +56,10 @@ pub(crate) async fn read_capped<R: AsyncRead + Unpin>(
             out.bytes.extend_from_slice(&chunk[..keep]);
             if let Some(tx) = &live {
                 // A closed receiver only means nobody is watching live.
-                let _ = tx.send(OutputChunk { stream, bytes: chunk[..keep].to_vec() });
+                let _ = tx.send(OutputChunk {
+                    stream,
+                    bytes: chunk[..keep].to_vec(),
+                });
             }
         }
     }

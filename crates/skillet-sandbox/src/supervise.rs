@@ -71,7 +71,10 @@ pub async fn run(
 
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(|e| spawn_error(spec, e))?;
-    let group = child.id().and_then(|id| i32::try_from(id).ok()).and_then(rustix::process::Pid::from_raw);
+    let group = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(rustix::process::Pid::from_raw);
     let kill_group = || {
         if let Some(pgid) = group {
             // ESRCH (nobody left in the group) is the normal case after a clean exit.
@@ -81,8 +84,19 @@ pub async fn run(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let cap = policy.max_output_bytes;
-    let stdout = child.stdout.take().map(|r| tokio::spawn(read_capped(r, cap, Stream::Stdout, live.clone(), stop_rx.clone())));
-    let stderr = child.stderr.take().map(|r| tokio::spawn(read_capped(r, cap, Stream::Stderr, live, stop_rx)));
+    let stdout = child.stdout.take().map(|r| {
+        tokio::spawn(read_capped(
+            r,
+            cap,
+            Stream::Stdout,
+            live.clone(),
+            stop_rx.clone(),
+        ))
+    });
+    let stderr = child
+        .stderr
+        .take()
+        .map(|r| tokio::spawn(read_capped(r, cap, Stream::Stderr, live, stop_rx)));
     if let (Some(mut pipe), Some(bytes)) = (child.stdin.take(), stdin_bytes) {
         tokio::spawn(async move {
             // The child may exit without reading; a broken pipe is not an error of ours.
@@ -122,7 +136,13 @@ async fn join(task: Option<tokio::task::JoinHandle<Captured>>) -> Captured {
     }
 }
 
-fn finish(status: std::process::ExitStatus, timed_out: bool, duration: Duration, out: Captured, err: Captured) -> Outcome {
+fn finish(
+    status: std::process::ExitStatus,
+    timed_out: bool,
+    duration: Duration,
+    out: Captured,
+    err: Captured,
+) -> Outcome {
     let exit = match (status.code(), status.signal()) {
         (Some(code), _) => Exit::Code(code),
         (None, Some(sig)) => Exit::Signal(sig),
@@ -142,7 +162,10 @@ fn finish(status: std::process::ExitStatus, timed_out: bool, duration: Duration,
 fn spawn_error(spec: &ProcessSpec, e: std::io::Error) -> SpawnError {
     let program = spec.program.to_string_lossy().into_owned();
     match e.kind() {
-        std::io::ErrorKind::NotFound => SpawnError::NotFound { on_path: !program.contains('/'), program },
+        std::io::ErrorKind::NotFound => SpawnError::NotFound {
+            on_path: !program.contains('/'),
+            program,
+        },
         std::io::ErrorKind::PermissionDenied => SpawnError::PermissionDenied { program },
         _ => SpawnError::Io { program, source: e },
     }

@@ -129,7 +129,10 @@ impl fmt::Display for Diagnostic {
 /// );
 /// assert_eq!(skillet_spec::did_you_mean("zzz", ["name"]), None);
 /// ```
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))

@@ -29,7 +29,9 @@ pub fn unknown_fields(schema: &Value, value: &Value) -> Vec<UnknownField> {
 /// Removes the fields at `pointers` so the rest can still be deserialized.
 pub fn remove_fields(value: &mut Value, pointers: &[String]) {
     for pointer in pointers {
-        let Some((parent, last)) = pointer.rsplit_once('/') else { continue };
+        let Some((parent, last)) = pointer.rsplit_once('/') else {
+            continue;
+        };
         let key = last.replace("~1", "/").replace("~0", "~");
         if let Some(Value::Object(map)) = value.pointer_mut(parent) {
             map.shift_remove(&key);
@@ -41,7 +43,11 @@ fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
     let mut s = schema;
     // Bounded: the generated schema has no reference cycles that resolve to themselves.
     for _ in 0..16 {
-        match s.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        match s
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
             Some(pointer) => match root.pointer(pointer) {
                 Some(target) => s = target,
                 None => break,
@@ -74,7 +80,9 @@ fn walk(root: &Value, schema: &Value, value: &Value, pointer: String, out: &mut 
                     out.push(UnknownField {
                         pointer: child_pointer,
                         name: name.clone(),
-                        expected: properties.map(|p| p.keys().cloned().collect()).unwrap_or_default(),
+                        expected: properties
+                            .map(|p| p.keys().cloned().collect())
+                            .unwrap_or_default(),
                     });
                 } else if let Some(extra) = additional.filter(|a| a.is_object()) {
                     walk(root, extra, child, child_pointer, out);
@@ -95,14 +103,18 @@ fn walk(root: &Value, schema: &Value, value: &Value, pointer: String, out: &mut 
 /// Whether a branch of `anyOf` could describe `value`, judged by JSON type alone.
 fn accepts_type(root: &Value, schema: &Value, value: &Value) -> bool {
     let schema = resolve(root, schema);
-    let Some(ty) = schema.get("type") else { return true };
+    let Some(ty) = schema.get("type") else {
+        return true;
+    };
     let names: Vec<&str> = match ty {
         Value::String(s) => vec![s.as_str()],
         Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
         _ => return true,
     };
     names.iter().any(|n| match (*n, value) {
-        ("object", Value::Object(_)) | ("array", Value::Array(_)) | ("string", Value::String(_)) => true,
+        ("object", Value::Object(_))
+        | ("array", Value::Array(_))
+        | ("string", Value::String(_)) => true,
         ("boolean", Value::Bool(_)) | ("null", Value::Null) => true,
         ("number", Value::Number(_)) => true,
         ("integer", Value::Number(n)) => n.is_i64() || n.is_u64(),
@@ -127,7 +139,14 @@ mod tests {
         });
         let found = unknown_fields(&schema, &doc);
         let pointers: Vec<_> = found.iter().map(|f| f.pointer.as_str()).collect();
-        assert_eq!(pointers, ["/prompt_templte", "/parameters/0/typ", "/security/permissions/bogus"]);
+        assert_eq!(
+            pointers,
+            [
+                "/prompt_templte",
+                "/parameters/0/typ",
+                "/security/permissions/bogus"
+            ]
+        );
         assert!(found[0].expected.contains(&"prompt_template".to_string()));
     }
 }

@@ -57,14 +57,19 @@ pub fn family_of(command: &str, args: &[String]) -> Option<(Family, usize)> {
 }
 
 fn program_name(command: &str) -> &str {
-    Path::new(command).file_name().and_then(|n| n.to_str()).unwrap_or(command)
+    Path::new(command)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(command)
 }
 
 fn family_of_program(command: &str) -> Option<Family> {
     let name = program_name(command);
     let base = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
     match base {
-        "sh" | "bash" | "zsh" | "dash" | "ksh" | "mksh" | "ash" | "fish" | "busybox" => Some(Family::Shell),
+        "sh" | "bash" | "zsh" | "dash" | "ksh" | "mksh" | "ash" | "fish" | "busybox" => {
+            Some(Family::Shell)
+        }
         "python" | "pypy" => Some(Family::Python),
         "node" | "nodejs" | "bun" | "deno" => Some(Family::Node),
         "perl" | "ruby" => Some(Family::PerlRuby),
@@ -94,7 +99,8 @@ pub fn inline_code_args(command: &str, args: &[String]) -> Vec<usize> {
             Family::Shell => {
                 if is_short_cluster_with(arg, 'c') {
                     // The script is the first operand after the options.
-                    if let Some(j) = (i + 1..args.len()).find(|&j| !args[j].starts_with(['-', '+'])) {
+                    if let Some(j) = (i + 1..args.len()).find(|&j| !args[j].starts_with(['-', '+']))
+                    {
                         found.push(j);
                     }
                     break;
@@ -117,7 +123,9 @@ pub fn inline_code_args(command: &str, args: &[String]) -> Vec<usize> {
             Family::Node => {
                 if arg.starts_with("--eval=") || arg.starts_with("--print=") {
                     found.push(i);
-                } else if matches!(arg.as_str(), "-e" | "-p" | "--eval" | "--print" | "-pe") || arg == "eval" {
+                } else if matches!(arg.as_str(), "-e" | "-p" | "--eval" | "--print" | "-pe")
+                    || arg == "eval"
+                {
                     if i + 1 < args.len() {
                         found.push(i + 1);
                     }
@@ -146,7 +154,10 @@ pub fn inline_code_args(command: &str, args: &[String]) -> Vec<usize> {
 fn python_inline_code(arg: &str) -> Option<&str> {
     let flags = arg.strip_prefix('-').filter(|f| !f.starts_with('-'))?;
     let c = flags.find('c')?;
-    flags[..c].chars().all(|ch| ch.is_ascii_alphabetic()).then(|| &flags[c + 1..])
+    flags[..c]
+        .chars()
+        .all(|ch| ch.is_ascii_alphabetic())
+        .then(|| &flags[c + 1..])
 }
 
 /// `-c`, `-ec`, `-xc`… but not `--c`.

@@ -49,23 +49,32 @@ impl JsonDocument {
             allow_extended_string_escapes: false,
         };
         let lines = LineIndex::new(text);
-        let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &options).map_err(|e| {
-            Diagnostic::error(format!("invalid JSON: {}", e.kind()))
-                .at(lines.position(e.range().start))
-                .with_hint("a skill file is one strict JSON object: no comments, no trailing commas")
-        })?;
+        let parsed =
+            jsonc_parser::parse_to_ast(text, &Default::default(), &options).map_err(|e| {
+                Diagnostic::error(format!("invalid JSON: {}", e.kind()))
+                    .at(lines.position(e.range().start))
+                    .with_hint(
+                        "a skill file is one strict JSON object: no comments, no trailing commas",
+                    )
+            })?;
         let Some(root) = parsed.value else {
             return Err(Diagnostic::error("the file is empty")
                 .at(Position::START)
                 .with_hint("write a JSON object such as {\"name\": \"my-skill\", \"type\": \"prompt_inline\", …}"));
         };
-        let mut doc = JsonDocument { value: Value::Null, spans: HashMap::new(), lines };
+        let mut doc = JsonDocument {
+            value: Value::Null,
+            spans: HashMap::new(),
+            lines,
+        };
         let mut duplicates = Vec::new();
         doc.value = doc.convert(&root, String::new(), None, &mut duplicates);
         if let Some((pointer, offset)) = duplicates.into_iter().next() {
-            return Err(Diagnostic::error(format!("duplicate field `{}`", last_segment(&pointer)))
-                .at(doc.lines.position(offset))
-                .with_hint("each field may appear once; remove one of them"));
+            return Err(
+                Diagnostic::error(format!("duplicate field `{}`", last_segment(&pointer)))
+                    .at(doc.lines.position(offset))
+                    .with_hint("each field may appear once; remove one of them"),
+            );
         }
         Ok(doc)
     }
@@ -100,7 +109,13 @@ impl JsonDocument {
         key: Option<usize>,
         duplicates: &mut Vec<(String, usize)>,
     ) -> Value {
-        self.spans.insert(pointer.clone(), NodeSpan { key, value: node.start() });
+        self.spans.insert(
+            pointer.clone(),
+            NodeSpan {
+                key,
+                value: node.start(),
+            },
+        );
         match node {
             ast::Value::StringLit(s) => Value::String(s.value.to_string()),
             // The scanner has already checked the number's syntax, so only overflow can fail here.
@@ -124,7 +139,8 @@ impl JsonDocument {
                     if map.contains_key(name) {
                         duplicates.push((child.clone(), prop.range.start));
                     }
-                    let value = self.convert(&prop.value, child, Some(prop.range.start), duplicates);
+                    let value =
+                        self.convert(&prop.value, child, Some(prop.range.start), duplicates);
                     map.insert(name.to_owned(), value);
                 }
                 Value::Object(map)
@@ -164,7 +180,9 @@ fn check_size_and_depth(text: &str) -> Result<(), Diagnostic> {
                         "nested more than {MAX_NESTING_DEPTH} levels deep"
                     ))
                     .at(LineIndex::new(text).position(offset))
-                    .with_hint("a skill file never needs this much nesting; flatten the structure"));
+                    .with_hint(
+                        "a skill file never needs this much nesting; flatten the structure",
+                    ));
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
@@ -180,7 +198,12 @@ pub fn escape_pointer_segment(segment: &str) -> String {
 }
 
 fn last_segment(pointer: &str) -> String {
-    pointer.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~")
+    pointer
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .replace("~1", "/")
+        .replace("~0", "~")
 }
 
 /// Turns a JSON pointer into the dotted form people read: `/parameters/0/type` -> `parameters[0].type`.
@@ -213,7 +236,10 @@ impl LineIndex {
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        LineIndex { starts, text: text.to_owned() }
+        LineIndex {
+            starts,
+            text: text.to_owned(),
+        }
     }
 
     /// The 1-based position of a byte offset.
@@ -221,7 +247,10 @@ impl LineIndex {
         let line = self.starts.partition_point(|&s| s <= offset).max(1);
         let start = self.starts[line - 1];
         let end = offset.min(self.text.len());
-        let column = self.text.get(start..end).map_or(1, |s| s.chars().count() + 1);
+        let column = self
+            .text
+            .get(start..end)
+            .map_or(1, |s| s.chars().count() + 1);
         Position { line, column }
     }
 }
@@ -232,12 +261,32 @@ mod tests {
 
     #[test]
     fn positions_point_at_keys_and_values() {
-        let doc = JsonDocument::parse("{\n  \"name\": \"x\",\n  \"parameters\": [{\"name\": 1}]\n}").unwrap();
+        let doc =
+            JsonDocument::parse("{\n  \"name\": \"x\",\n  \"parameters\": [{\"name\": 1}]\n}")
+                .unwrap();
         assert_eq!(doc.key_position("/name"), Position { line: 2, column: 3 });
-        assert_eq!(doc.value_position("/name"), Position { line: 2, column: 11 });
-        assert_eq!(doc.value_position("/parameters/0/name"), Position { line: 3, column: 27 });
+        assert_eq!(
+            doc.value_position("/name"),
+            Position {
+                line: 2,
+                column: 11
+            }
+        );
+        assert_eq!(
+            doc.value_position("/parameters/0/name"),
+            Position {
+                line: 3,
+                column: 27
+            }
+        );
         // A missing path falls back to its nearest ancestor.
-        assert_eq!(doc.value_position("/parameters/0/nope"), Position { line: 3, column: 18 });
+        assert_eq!(
+            doc.value_position("/parameters/0/nope"),
+            Position {
+                line: 3,
+                column: 18
+            }
+        );
     }
 
     #[test]

@@ -33,7 +33,12 @@ pub struct LoadedSkill {
 
 impl LoadedSkill {
     fn failed(format: SkillFormat, d: Diagnostic) -> Self {
-        LoadedSkill { spec: None, format, canonical: None, diagnostics: vec![d] }
+        LoadedSkill {
+            spec: None,
+            format,
+            canonical: None,
+            diagnostics: vec![d],
+        }
     }
 
     /// Whether the skill loaded without errors.
@@ -53,7 +58,11 @@ impl LoadedSkill {
 /// Loads a skill file from disk: `SKILL.md` as an Agent Skill, anything else as JSON.
 pub fn load_file(path: &Path) -> LoadedSkill {
     let is_md = path.file_name().is_some_and(|n| n == AGENT_SKILL_FILE);
-    let format = if is_md { SkillFormat::AgentSkill } else { SkillFormat::Canonical };
+    let format = if is_md {
+        SkillFormat::AgentSkill
+    } else {
+        SkillFormat::Canonical
+    };
     let mut loaded = match read_limited(path) {
         Err(d) => LoadedSkill::failed(format, d),
         Ok(text) if is_md => load_skill_md(&text),
@@ -67,7 +76,8 @@ pub fn load_file(path: &Path) -> LoadedSkill {
 
 /// Reads a file, refusing anything over [`MAX_SKILL_FILE_BYTES`] without reading it all.
 fn read_limited(path: &Path) -> Result<String, Diagnostic> {
-    let file = std::fs::File::open(path).map_err(|e| Diagnostic::error(format!("cannot read the file: {e}")))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Diagnostic::error(format!("cannot read the file: {e}")))?;
     let mut bytes = Vec::new();
     file.take(MAX_SKILL_FILE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
@@ -78,8 +88,11 @@ fn read_limited(path: &Path) -> Result<String, Diagnostic> {
             .with_hint("skill files are small JSON documents; move large data into files beside the skill"));
     }
     String::from_utf8(bytes).map_err(|e| {
-        Diagnostic::error(format!("file is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()))
-            .with_hint("save the file as UTF-8")
+        Diagnostic::error(format!(
+            "file is not UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+        .with_hint("save the file as UTF-8")
     })
 }
 
@@ -100,9 +113,17 @@ pub fn load_json(text: &str, skill_dir: Option<&Path>) -> LoadedSkill {
     let conv = compat::convert(format, doc.value.clone(), skill_dir);
     let locate = |pointer: &str, at_key: bool| {
         let original = conv.original_pointer(pointer);
-        if at_key { doc.key_position(&original) } else { doc.value_position(&original) }
+        if at_key {
+            doc.key_position(&original)
+        } else {
+            doc.value_position(&original)
+        }
     };
-    let notes = conv.notes.iter().map(|(p, d)| d.clone().at(doc.key_position(p))).collect();
+    let notes = conv
+        .notes
+        .iter()
+        .map(|(p, d)| d.clone().at(doc.key_position(p)))
+        .collect();
     finish(conv.value.clone(), format, notes, &locate)
 }
 
@@ -123,18 +144,33 @@ pub fn load_skill_md(text: &str) -> LoadedSkill {
     let yaml: Value = match serde_yaml_ng::from_str(front) {
         Ok(v) => v,
         Err(e) => {
-            let at = e.location().map_or(Position::START, |l| Position { line: l.line() + 1, column: l.column() });
-            return LoadedSkill::failed(FORMAT, Diagnostic::error(format!("invalid YAML front matter: {e}")).at(at));
+            let at = e.location().map_or(Position::START, |l| Position {
+                line: l.line() + 1,
+                column: l.column(),
+            });
+            return LoadedSkill::failed(
+                FORMAT,
+                Diagnostic::error(format!("invalid YAML front matter: {e}")).at(at),
+            );
         }
     };
     let Value::Object(mut fm) = yaml else {
-        return LoadedSkill::failed(FORMAT, Diagnostic::error("the front matter must be a YAML mapping").at(Position::START));
+        return LoadedSkill::failed(
+            FORMAT,
+            Diagnostic::error("the front matter must be a YAML mapping").at(Position::START),
+        );
     };
     let key_line = |key: &str| {
         front
             .lines()
-            .position(|l| l.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with(':')))
-            .map_or(Position::START, |i| Position { line: i + 2, column: 1 })
+            .position(|l| {
+                l.strip_prefix(key)
+                    .is_some_and(|r| r.trim_start().starts_with(':'))
+            })
+            .map_or(Position::START, |i| Position {
+                line: i + 2,
+                column: 1,
+            })
     };
     let mut notes = Vec::new();
     let mut out = Map::new();
@@ -144,14 +180,20 @@ pub fn load_skill_md(text: &str) -> LoadedSkill {
         }
     }
     out.insert("type".into(), Value::String("prompt_inline".into()));
-    out.insert("prompt_template".into(), Value::String(template::escape(body.trim_start_matches(['\r', '\n'])).into_owned()));
+    out.insert(
+        "prompt_template".into(),
+        Value::String(template::escape(body.trim_start_matches(['\r', '\n'])).into_owned()),
+    );
     if let Some(v) = fm.shift_remove("license") {
         out.insert("license".into(), v);
     }
     let mut metadata = match fm.shift_remove("metadata") {
         Some(Value::Object(m)) => m,
         Some(_) => {
-            notes.push(Diagnostic::warning("`metadata` is not a mapping; ignored").at(key_line("metadata")));
+            notes.push(
+                Diagnostic::warning("`metadata` is not a mapping; ignored")
+                    .at(key_line("metadata")),
+            );
             Map::new()
         }
         None => Map::new(),
@@ -162,8 +204,16 @@ pub fn load_skill_md(text: &str) -> LoadedSkill {
         }
     }
     for (key, _) in fm {
-        let known = ["name", "description", "license", "compatibility", "metadata", "allowed-tools"];
-        let mut d = Diagnostic::warning(format!("unknown front matter field `{key}`")).at(key_line(&key));
+        let known = [
+            "name",
+            "description",
+            "license",
+            "compatibility",
+            "metadata",
+            "allowed-tools",
+        ];
+        let mut d =
+            Diagnostic::warning(format!("unknown front matter field `{key}`")).at(key_line(&key));
         if let Some(close) = did_you_mean(&key, known) {
             d = d.with_hint(format!("did you mean `{close}`?"));
         }
@@ -173,17 +223,20 @@ pub fn load_skill_md(text: &str) -> LoadedSkill {
         out.insert("metadata".into(), Value::Object(metadata));
     }
     let body_position = lines.position(body_offset);
-    let locate = move |pointer: &str, _at_key: bool| match pointer.split('/').nth(1).unwrap_or_default() {
-        "" => Position::START,
-        "prompt_template" => body_position,
-        key => key_line(key),
-    };
+    let locate =
+        move |pointer: &str, _at_key: bool| match pointer.split('/').nth(1).unwrap_or_default() {
+            "" => Position::START,
+            "prompt_template" => body_position,
+            key => key_line(key),
+        };
     finish(Value::Object(out), FORMAT, notes, &locate)
 }
 
 /// Splits `---\nYAML\n---\nBODY`, returning the YAML, the body and the body's byte offset.
 fn split_front_matter(text: &str) -> Option<(&str, &str, usize)> {
-    let rest = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n"))?;
+    let rest = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))?;
     let start = text.len() - rest.len();
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {
@@ -203,20 +256,31 @@ fn finish(
     mut diagnostics: Vec<Diagnostic>,
     locate: &dyn Fn(&str, bool) -> Position,
 ) -> LoadedSkill {
-    let severity = if format == SkillFormat::Canonical { Severity::Error } else { Severity::Warning };
+    let severity = if format == SkillFormat::Canonical {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
     let unknown = unknown_fields(crate::schema::cached(), &value);
     for field in &unknown {
         let mut d = match severity {
             Severity::Error => Diagnostic::error(format!("unknown field `{}`", field.name)),
-            Severity::Warning => Diagnostic::warning(format!("unknown field `{}` is ignored", field.name)),
+            Severity::Warning => {
+                Diagnostic::warning(format!("unknown field `{}` is ignored", field.name))
+            }
         };
         d.path = Some(display_path(&field.pointer));
         let hint = match did_you_mean(&field.name, field.expected.iter().map(String::as_str)) {
             Some(close) => format!("did you mean `{close}`?"),
-            None if field.pointer.matches('/').count() == 1 && OLD_FORMAT_FIELDS.contains(&field.name.as_str()) => {
-                "this field belongs to an older skill format; `skillet migrate` rewrites the file".to_owned()
+            None if field.pointer.matches('/').count() == 1
+                && OLD_FORMAT_FIELDS.contains(&field.name.as_str()) =>
+            {
+                "this field belongs to an older skill format; `skillet migrate` rewrites the file"
+                    .to_owned()
             }
-            None if field.expected.len() <= 8 => format!("expected one of: {}", field.expected.join(", ")),
+            None if field.expected.len() <= 8 => {
+                format!("expected one of: {}", field.expected.join(", "))
+            }
             None => "`skillet schema` lists every field a skill may have".to_owned(),
         };
         diagnostics.push(d.with_hint(hint).at(locate(&field.pointer, true)));
@@ -234,7 +298,12 @@ fn finish(
                 d = d.with_hint(hint);
             }
             diagnostics.push(d.at(locate(&pointer, false)));
-            return sorted(LoadedSkill { spec: None, format, canonical: Some(value), diagnostics });
+            return sorted(LoadedSkill {
+                spec: None,
+                format,
+                canonical: Some(value),
+                diagnostics,
+            });
         }
     };
     for finding in validate(&spec) {
@@ -243,7 +312,12 @@ fn finish(
         diagnostics.push(d.at(locate(&finding.pointer, finding.at_key)));
     }
     let valid = !diagnostics.iter().any(Diagnostic::is_error);
-    sorted(LoadedSkill { spec: valid.then_some(spec), format, canonical: Some(value), diagnostics })
+    sorted(LoadedSkill {
+        spec: valid.then_some(spec),
+        format,
+        canonical: Some(value),
+        diagnostics,
+    })
 }
 
 fn sorted(mut loaded: LoadedSkill) -> LoadedSkill {
@@ -252,7 +326,13 @@ fn sorted(mut loaded: LoadedSkill) -> LoadedSkill {
 }
 
 /// Fields that mark a file as written in an older format.
-const OLD_FORMAT_FIELDS: &[&str] = &["skill_type", "executor", "session", "conversation", "session_timeout"];
+const OLD_FORMAT_FIELDS: &[&str] = &[
+    "skill_type",
+    "executor",
+    "session",
+    "conversation",
+    "session_timeout",
+];
 
 fn error_pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
@@ -260,7 +340,10 @@ fn error_pointer(path: &serde_path_to_error::Path) -> String {
     for seg in path.iter() {
         match seg {
             Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
-            Segment::Map { key } => pointer.push_str(&format!("/{}", crate::json_source::escape_pointer_segment(key))),
+            Segment::Map { key } => pointer.push_str(&format!(
+                "/{}",
+                crate::json_source::escape_pointer_segment(key)
+            )),
             Segment::Enum { .. } | Segment::Unknown => {}
         }
     }
@@ -270,13 +353,19 @@ fn error_pointer(path: &serde_path_to_error::Path) -> String {
 /// serde's messages are precise but terse; say where and in the skill's terms.
 fn describe_serde_error(message: &str, pointer: &str) -> String {
     let path = display_path(pointer);
-    if path.is_empty() { message.to_owned() } else { format!("`{path}`: {message}") }
+    if path.is_empty() {
+        message.to_owned()
+    } else {
+        format!("`{path}`: {message}")
+    }
 }
 
 fn type_error_hint(pointer: &str) -> Option<String> {
     let last = pointer.rsplit('/').next().unwrap_or_default();
     Some(match last {
-        "type" if pointer == "/type" => "one of code_inline, code_session, conversation, prompt_inline".into(),
+        "type" if pointer == "/type" => {
+            "one of code_inline, code_session, conversation, prompt_inline".into()
+        }
         "type" => "one of string, number, integer, boolean, enum, path".into(),
         "network_access" => "true, false, or a list of \"host:port\" strings".into(),
         _ => return None,
@@ -288,13 +377,21 @@ mod tests {
     use super::*;
 
     fn errors(loaded: &LoadedSkill) -> Vec<String> {
-        loaded.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.message.clone()).collect()
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect()
     }
 
     #[test]
     fn a_good_skill_loads() {
-        let l = load_json(r#"{"name": "hi", "description": "d", "type": "code_inline", "command": "echo", "args": ["{who}"],
-            "parameters": [{"name": "who", "type": "string", "default": "you"}]}"#, None);
+        let l = load_json(
+            r#"{"name": "hi", "description": "d", "type": "code_inline", "command": "echo", "args": ["{who}"],
+            "parameters": [{"name": "who", "type": "string", "default": "you"}]}"#,
+            None,
+        );
         assert!(l.is_valid(), "{:?}", l.diagnostics);
         assert_eq!(l.format, SkillFormat::Canonical);
     }
@@ -305,27 +402,56 @@ mod tests {
         let l = load_json(text, None);
         assert!(!l.is_valid());
         let msgs = errors(&l);
-        assert!(msgs.iter().any(|m| m == "unknown field `prompt_templte`"), "{msgs:?}");
-        assert!(msgs.iter().any(|m| m.starts_with("invalid skill name")), "{msgs:?}");
-        assert!(msgs.iter().any(|m| m.contains("`{nope}` names no declared parameter")), "{msgs:?}");
-        let typo = l.diagnostics.iter().find(|d| d.message.contains("prompt_templte")).unwrap();
+        assert!(
+            msgs.iter().any(|m| m == "unknown field `prompt_templte`"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m.starts_with("invalid skill name")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("`{nope}` names no declared parameter")),
+            "{msgs:?}"
+        );
+        let typo = l
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains("prompt_templte"))
+            .unwrap();
         assert_eq!(typo.position, Some(Position { line: 4, column: 3 }));
-        assert_eq!(typo.hint.as_deref(), Some("did you mean `prompt_template`?"));
+        assert_eq!(
+            typo.hint.as_deref(),
+            Some("did you mean `prompt_template`?")
+        );
     }
 
     #[test]
     fn type_errors_point_at_the_value() {
-        let l = load_json("{\"name\": \"a\",\n \"type\": \"code_inline\", \"command\": \"x\",\n \"timeout\": \"soon\"}", None);
+        let l = load_json(
+            "{\"name\": \"a\",\n \"type\": \"code_inline\", \"command\": \"x\",\n \"timeout\": \"soon\"}",
+            None,
+        );
         let d = &l.diagnostics.iter().find(|d| d.is_error()).unwrap();
-        assert!(d.message.starts_with("`timeout`: invalid type"), "{}", d.message);
+        assert!(
+            d.message.starts_with("`timeout`: invalid type"),
+            "{}",
+            d.message
+        );
         assert_eq!(d.position.unwrap().line, 3);
     }
 
     #[test]
     fn skill_md_body_is_literal() {
-        let l = load_skill_md("---\nname: fmt\ndescription: Format code\nlicense: MIT\n---\nUse `fn main() {}` and {this}.\n");
+        let l = load_skill_md(
+            "---\nname: fmt\ndescription: Format code\nlicense: MIT\n---\nUse `fn main() {}` and {this}.\n",
+        );
         let spec = l.spec.expect("valid");
-        assert_eq!(spec.prompt_template.as_deref(), Some("Use `fn main() {{}}` and {{this}}.\n"));
+        assert_eq!(
+            spec.prompt_template.as_deref(),
+            Some("Use `fn main() {{}}` and {{this}}.\n")
+        );
         assert_eq!(spec.license.as_deref(), Some("MIT"));
     }
 

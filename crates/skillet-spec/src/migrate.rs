@@ -46,5 +46,12 @@ pub fn migrate_file(path: &Path) -> Result<Migration, Vec<Diagnostic>> {
     let mut after = serde_json::to_string_pretty(&canonical).unwrap_or_default();
     after.push('\n');
     let before = std::fs::read_to_string(&target).unwrap_or_default();
-    Ok(Migration { source: path.to_path_buf(), format: loaded.format, target, before, after, diagnostics: loaded.diagnostics })
+    Ok(Migration {
+        source: path.to_path_buf(),
+        format: loaded.format,
+        target,
+        before,
+        after,
+        diagnostics: loaded.diagnostics,
+    })
 }

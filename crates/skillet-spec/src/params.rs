@@ -46,7 +46,9 @@ impl ParamValue {
         match self {
             ParamValue::Text(s) | ParamValue::Path(s) => Value::String(s.clone()),
             ParamValue::Integer(i) => Value::from(*i),
-            ParamValue::Number(n) => serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number),
+            ParamValue::Number(n) => {
+                serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number)
+            }
             ParamValue::Boolean(b) => Value::Bool(*b),
         }
     }
@@ -80,7 +82,10 @@ impl ParameterSpec {
     /// assert!(p.check(&"11".into()).unwrap_err().to_string().contains("at most 10"));
     /// ```
     pub fn check(&self, raw: &Value) -> Result<ParamValue, ParamError> {
-        let fail = |reason: String| ParamError { name: self.name.clone(), reason };
+        let fail = |reason: String| ParamError {
+            name: self.name.clone(),
+            reason,
+        };
         let shown = || match raw {
             Value::String(s) => format!("{s:?}"),
             other => other.to_string(),
@@ -91,23 +96,37 @@ impl ParameterSpec {
                     Value::String(s) => s.clone(),
                     Value::Number(n) if self.kind != ParamKind::Path => n.to_string(),
                     Value::Bool(b) if self.kind != ParamKind::Path => b.to_string(),
-                    _ => return Err(fail(format!("expected a {}, got {}", self.kind.as_str(), shown()))),
+                    _ => {
+                        return Err(fail(format!(
+                            "expected a {}, got {}",
+                            self.kind.as_str(),
+                            shown()
+                        )));
+                    }
                 };
                 if text.contains('\0') {
                     return Err(fail("the value contains a NUL byte".into()));
                 }
                 if self.kind == ParamKind::Enum && !self.values.contains(&text) {
-                    return Err(fail(format!("expected one of {}, got {}", one_of(&self.values), shown())));
+                    return Err(fail(format!(
+                        "expected one of {}, got {}",
+                        one_of(&self.values),
+                        shown()
+                    )));
                 }
                 if self.kind == ParamKind::Path && text.is_empty() {
                     return Err(fail("expected a path, got an empty string".into()));
                 }
                 let len = text.chars().count() as f64;
                 if let Some(min) = self.min.filter(|m| len < *m) {
-                    return Err(fail(format!("expected at least {min} characters, got {len}")));
+                    return Err(fail(format!(
+                        "expected at least {min} characters, got {len}"
+                    )));
                 }
                 if let Some(max) = self.max.filter(|m| len > *m) {
-                    return Err(fail(format!("expected at most {max} characters, got {len}")));
+                    return Err(fail(format!(
+                        "expected at most {max} characters, got {len}"
+                    )));
                 }
                 if self.kind == ParamKind::Path {
                     ParamValue::Path(text)
@@ -148,7 +167,10 @@ impl ParameterSpec {
             // An invalid pattern is reported when the skill loads; here it simply cannot match.
             let matches = anchored(pattern).is_ok_and(|re| re.is_match(&text));
             if !matches {
-                return Err(fail(format!("{} does not match the pattern {pattern}", shown())));
+                return Err(fail(format!(
+                    "{} does not match the pattern {pattern}",
+                    shown()
+                )));
             }
         }
         Ok(value)
@@ -171,7 +193,11 @@ pub fn anchored(pattern: &str) -> Result<Regex, regex::Error> {
 }
 
 fn one_of(values: &[String]) -> String {
-    values.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -206,7 +232,10 @@ mod tests {
     #[test]
     fn enum_names_the_choices() {
         let p = param(json!({"name": "c", "type": "enum", "values": ["red", "blue"]}));
-        assert_eq!(p.check(&json!("red")).unwrap(), ParamValue::Text("red".into()));
+        assert_eq!(
+            p.check(&json!("red")).unwrap(),
+            ParamValue::Text("red".into())
+        );
         let e = p.check(&json!("green")).unwrap_err();
         assert!(e.reason.contains("\"red\", \"blue\""), "{e}");
     }

@@ -115,7 +115,10 @@ impl Template {
     }
 
     /// Renders with values from `lookup`, in one pass.
-    pub fn render<'v>(&self, lookup: impl Fn(&str) -> Option<&'v str>) -> Result<String, MissingValue> {
+    pub fn render<'v>(
+        &self,
+        lookup: impl Fn(&str) -> Option<&'v str>,
+    ) -> Result<String, MissingValue> {
         let mut out = String::new();
         for segment in &self.segments {
             match segment {
@@ -170,7 +173,10 @@ mod tests {
         assert_eq!(render("a {x} b", "x", "1").unwrap(), "a 1 b");
         assert_eq!(render("{{x}}", "x", "1").unwrap(), "{x}");
         assert_eq!(render("{{{x}}}", "x", "1").unwrap(), "{1}");
-        assert_eq!(render("awk '{print $1}'", "x", "1").unwrap(), "awk '{print $1}'");
+        assert_eq!(
+            render("awk '{print $1}'", "x", "1").unwrap(),
+            "awk '{print $1}'"
+        );
         assert_eq!(render("{ x }", "x", "1").unwrap(), "{ x }");
         assert_eq!(render("{}", "x", "1").unwrap(), "{}");
         assert_eq!(render("héllo {x}é", "x", "ü").unwrap(), "héllo üé");
@@ -179,8 +185,14 @@ mod tests {
 
     #[test]
     fn leading_placeholder() {
-        assert_eq!(Template::parse("{file}").leading_placeholder(), Some("file"));
-        assert_eq!(Template::parse("{file}.txt").leading_placeholder(), Some("file"));
+        assert_eq!(
+            Template::parse("{file}").leading_placeholder(),
+            Some("file")
+        );
+        assert_eq!(
+            Template::parse("{file}.txt").leading_placeholder(),
+            Some("file")
+        );
         assert_eq!(Template::parse("--file={file}").leading_placeholder(), None);
     }
 

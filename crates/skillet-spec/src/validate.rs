@@ -10,14 +10,14 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::interpreter::{family_of, inline_code_args};
 use crate::json_source::escape_pointer_segment;
 use crate::model::{NetworkAccess, ParamKind, SkillKind, SkillSpec};
-use crate::params::anchored;
 use crate::template::Template;
 
 static SKILL_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9_-]{0,63}$").expect("static regex"));
 static PARAM_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$").expect("static regex"));
-static ENV_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex"));
+static ENV_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex"));
 
 /// Whether `name` is a valid skill name (also used for aliases).
 pub fn is_valid_skill_name(name: &str) -> bool {
@@ -40,10 +40,18 @@ struct Findings(Vec<Finding>);
 
 impl Findings {
     fn value(&mut self, pointer: impl Into<String>, d: Diagnostic) {
-        self.0.push(Finding { pointer: pointer.into(), at_key: false, diagnostic: d });
+        self.0.push(Finding {
+            pointer: pointer.into(),
+            at_key: false,
+            diagnostic: d,
+        });
     }
     fn key(&mut self, pointer: impl Into<String>, d: Diagnostic) {
-        self.0.push(Finding { pointer: pointer.into(), at_key: true, diagnostic: d });
+        self.0.push(Finding {
+            pointer: pointer.into(),
+            at_key: true,
+            diagnostic: d,
+        });
     }
 }
 
@@ -62,33 +70,54 @@ fn check_identity(spec: &SkillSpec, f: &mut Findings) {
     if !is_valid_skill_name(&spec.name) {
         f.value(
             "/name",
-            Diagnostic::error(format!("invalid skill name {:?}", spec.name))
-                .with_hint("use 1-64 lowercase letters, digits, `-` or `_`, starting with a letter or digit"),
+            Diagnostic::error(format!("invalid skill name {:?}", spec.name)).with_hint(
+                "use 1-64 lowercase letters, digits, `-` or `_`, starting with a letter or digit",
+            ),
         );
     }
-    if spec.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+    if spec
+        .description
+        .as_deref()
+        .is_none_or(|d| d.trim().is_empty())
+    {
         f.value(
             "",
-            Diagnostic::warning("no description")
-                .with_hint("add \"description\": a one-line summary that `skillet list` and agents show"),
+            Diagnostic::warning("no description").with_hint(
+                "add \"description\": a one-line summary that `skillet list` and agents show",
+            ),
         );
     }
     if semver::Version::parse(&spec.version).is_err() {
         f.value(
             "/version",
-            Diagnostic::error(format!("version {:?} is not a semantic version", spec.version))
-                .with_hint("write MAJOR.MINOR.PATCH, e.g. \"1.0.0\""),
+            Diagnostic::error(format!(
+                "version {:?} is not a semantic version",
+                spec.version
+            ))
+            .with_hint("write MAJOR.MINOR.PATCH, e.g. \"1.0.0\""),
         );
     }
     let mut seen = BTreeSet::new();
     for (i, alias) in spec.aliases.iter().enumerate() {
         let at = format!("/aliases/{i}");
         if !is_valid_skill_name(alias) {
-            f.value(at, Diagnostic::error(format!("invalid alias {alias:?}")).with_hint("aliases follow the rules of skill names"));
+            f.value(
+                at,
+                Diagnostic::error(format!("invalid alias {alias:?}"))
+                    .with_hint("aliases follow the rules of skill names"),
+            );
         } else if alias == &spec.name {
-            f.value(at, Diagnostic::error(format!("alias {alias:?} is the skill's own name")).with_hint("remove it"));
+            f.value(
+                at,
+                Diagnostic::error(format!("alias {alias:?} is the skill's own name"))
+                    .with_hint("remove it"),
+            );
         } else if !seen.insert(alias) {
-            f.value(at, Diagnostic::error(format!("alias {alias:?} is listed twice")).with_hint("remove the repeat"));
+            f.value(
+                at,
+                Diagnostic::error(format!("alias {alias:?} is listed twice"))
+                    .with_hint("remove the repeat"),
+            );
         }
     }
 }
@@ -96,21 +125,44 @@ fn check_identity(spec: &SkillSpec, f: &mut Findings) {
 fn check_kind_fields(spec: &SkillSpec, f: &mut Findings) {
     let kind = spec.kind;
     if spec.prompt_template.is_some() && spec.prompt.is_some() {
-        f.key("/prompt", Diagnostic::error("both `prompt` and `prompt_template` are set").with_hint("`prompt` is an alias: keep only `prompt_template`"));
+        f.key(
+            "/prompt",
+            Diagnostic::error("both `prompt` and `prompt_template` are set")
+                .with_hint("`prompt` is an alias: keep only `prompt_template`"),
+        );
     }
-    let prompt_field = if spec.prompt.is_some() { "/prompt" } else { "/prompt_template" };
+    let prompt_field = if spec.prompt.is_some() {
+        "/prompt"
+    } else {
+        "/prompt_template"
+    };
     if kind.is_code() {
         match spec.command.as_deref() {
-            None => f.value("", Diagnostic::error(format!("a {kind} skill needs a `command`")).with_hint("add \"command\": the program to run, e.g. \"python3\"")),
-            Some(c) if c.trim().is_empty() => f.value("/command", Diagnostic::error("`command` is empty").with_hint("name the program to run")),
+            None => f.value(
+                "",
+                Diagnostic::error(format!("a {kind} skill needs a `command`"))
+                    .with_hint("add \"command\": the program to run, e.g. \"python3\""),
+            ),
+            Some(c) if c.trim().is_empty() => f.value(
+                "/command",
+                Diagnostic::error("`command` is empty").with_hint("name the program to run"),
+            ),
             Some(_) => {}
         }
         if spec.prompt_text().is_some() {
-            f.key(prompt_field, misplaced(prompt_field, kind, "prompt_inline and conversation"));
+            f.key(
+                prompt_field,
+                misplaced(prompt_field, kind, "prompt_inline and conversation"),
+            );
         }
     } else {
         if spec.prompt_text().is_none() {
-            f.value("", Diagnostic::error(format!("a {kind} skill needs a `prompt_template`")).with_hint("add \"prompt_template\": the prompt text, with {param} placeholders"));
+            f.value(
+                "",
+                Diagnostic::error(format!("a {kind} skill needs a `prompt_template`")).with_hint(
+                    "add \"prompt_template\": the prompt text, with {param} placeholders",
+                ),
+            );
         }
         for (field, set) in [
             ("/command", spec.command.is_some()),
@@ -119,12 +171,20 @@ fn check_kind_fields(spec: &SkillSpec, f: &mut Findings) {
             ("/env", !spec.env.is_empty()),
         ] {
             if set {
-                f.key(field, misplaced(field, kind, "code_inline and code_session"));
+                f.key(
+                    field,
+                    misplaced(field, kind, "code_inline and code_session"),
+                );
             }
         }
     }
-    if spec.session_config.is_some() && !matches!(kind, SkillKind::CodeSession | SkillKind::Conversation) {
-        f.key("/session_config", misplaced("/session_config", kind, "code_session and conversation"));
+    if spec.session_config.is_some()
+        && !matches!(kind, SkillKind::CodeSession | SkillKind::Conversation)
+    {
+        f.key(
+            "/session_config",
+            misplaced("/session_config", kind, "code_session and conversation"),
+        );
     }
     if kind != SkillKind::Conversation {
         for (field, set) in [
@@ -140,14 +200,19 @@ fn check_kind_fields(spec: &SkillSpec, f: &mut Findings) {
         }
     }
     if spec.timeout == Some(0) {
-        f.value("/timeout", Diagnostic::error("`timeout` is 0").with_hint("give the wall-clock limit in seconds, at least 1"));
+        f.value(
+            "/timeout",
+            Diagnostic::error("`timeout` is 0")
+                .with_hint("give the wall-clock limit in seconds, at least 1"),
+        );
     }
 }
 
 fn misplaced(pointer: &str, kind: SkillKind, applies_to: &str) -> Diagnostic {
     let field = pointer.trim_start_matches('/');
-    Diagnostic::error(format!("`{field}` does not apply to a {kind} skill"))
-        .with_hint(format!("`{field}` is for {applies_to} skills; remove it or change `type`"))
+    Diagnostic::error(format!("`{field}` does not apply to a {kind} skill")).with_hint(format!(
+        "`{field}` is for {applies_to} skills; remove it or change `type`"
+    ))
 }
 
 /// Returns the declared parameter names.
@@ -159,23 +224,64 @@ fn check_parameters(spec: &SkillSpec, f: &mut Findings) -> Vec<String> {
         if !PARAM_NAME.is_match(&p.name) {
             f.value(at("/name"), Diagnostic::error(format!("invalid parameter name {:?}", p.name)).with_hint("use letters, digits and `_`, starting with a letter or `_` (it becomes an environment variable name)"));
         } else if names.contains(&p.name) {
-            f.value(at("/name"), Diagnostic::error(format!("parameter `{}` is declared twice", p.name)).with_hint("remove or rename one"));
+            f.value(
+                at("/name"),
+                Diagnostic::error(format!("parameter `{}` is declared twice", p.name))
+                    .with_hint("remove or rename one"),
+            );
         } else if let Some(other) = env_names.insert(crate::param_env_var(&p.name), &p.name) {
-            f.value(at("/name"), Diagnostic::error(format!("parameters `{other}` and `{}` both become {}", p.name, crate::param_env_var(&p.name))).with_hint("names must differ in more than letter case"));
+            f.value(
+                at("/name"),
+                Diagnostic::error(format!(
+                    "parameters `{other}` and `{}` both become {}",
+                    p.name,
+                    crate::param_env_var(&p.name)
+                ))
+                .with_hint("names must differ in more than letter case"),
+            );
         }
         names.push(p.name.clone());
         match p.kind {
-            ParamKind::Enum if p.values.is_empty() => f.value(at(""), Diagnostic::error(format!("enum parameter `{}` has no `values`", p.name)).with_hint("add \"values\": [\"a\", \"b\"]")),
+            ParamKind::Enum if p.values.is_empty() => f.value(
+                at(""),
+                Diagnostic::error(format!("enum parameter `{}` has no `values`", p.name))
+                    .with_hint("add \"values\": [\"a\", \"b\"]"),
+            ),
             ParamKind::Enum => {}
-            _ if !p.values.is_empty() => f.key(at("/values"), Diagnostic::error(format!("`values` given for a {} parameter", p.kind.as_str())).with_hint("set \"type\": \"enum\" or remove `values`")),
+            _ if !p.values.is_empty() => f.key(
+                at("/values"),
+                Diagnostic::error(format!(
+                    "`values` given for a {} parameter",
+                    p.kind.as_str()
+                ))
+                .with_hint("set \"type\": \"enum\" or remove `values`"),
+            ),
             _ => {}
         }
         if let Some(pattern) = &p.pattern {
-            if matches!(p.kind, ParamKind::Boolean | ParamKind::Integer | ParamKind::Number) {
-                f.key(at("/pattern"), Diagnostic::error(format!("`pattern` given for a {} parameter", p.kind.as_str())).with_hint("use `min`/`max` for numbers; `pattern` is for string, path and enum"));
-            } else if let Err(e) = anchored(pattern) {
-                let first_line = e.to_string().lines().last().unwrap_or_default().to_owned();
-                f.value(at("/pattern"), Diagnostic::error(format!("invalid regular expression: {first_line}")).with_hint("patterns use Rust regex syntax (no look-around or back-references)"));
+            if matches!(
+                p.kind,
+                ParamKind::Boolean | ParamKind::Integer | ParamKind::Number
+            ) {
+                f.key(
+                    at("/pattern"),
+                    Diagnostic::error(format!(
+                        "`pattern` given for a {} parameter",
+                        p.kind.as_str()
+                    ))
+                    .with_hint(
+                        "use `min`/`max` for numbers; `pattern` is for string, path and enum",
+                    ),
+                );
+            } else if let Err(e) = check_pattern_syntax(pattern) {
+                let first_line = e.lines().last().unwrap_or_default().to_owned();
+                f.value(
+                    at("/pattern"),
+                    Diagnostic::error(format!("invalid regular expression: {first_line}"))
+                        .with_hint(
+                            "patterns use Rust regex syntax (no look-around or back-references)",
+                        ),
+                );
             }
         }
         if matches!(p.kind, ParamKind::Boolean | ParamKind::Enum) {
@@ -185,18 +291,35 @@ fn check_parameters(spec: &SkillSpec, f: &mut Findings) -> Vec<String> {
                 }
             }
         }
-        if let (Some(min), Some(max)) = (p.min, p.max) {
-            if min > max {
-                f.value(at("/min"), Diagnostic::error(format!("`min` ({min}) is greater than `max` ({max})")).with_hint("swap them"));
-            }
+        if let (Some(min), Some(max)) = (p.min, p.max)
+            && min > max
+        {
+            f.value(
+                at("/min"),
+                Diagnostic::error(format!("`min` ({min}) is greater than `max` ({max})"))
+                    .with_hint("swap them"),
+            );
         }
-        if let Some(default) = &p.default {
-            if let Err(e) = p.check(default) {
-                f.value(at("/default"), Diagnostic::error(format!("default does not fit the parameter: {}", e.reason)).with_hint("change the default or the declaration"));
-            }
+        if let Some(default) = &p.default
+            && let Err(e) = p.check(default)
+        {
+            f.value(
+                at("/default"),
+                Diagnostic::error(format!("default does not fit the parameter: {}", e.reason))
+                    .with_hint("change the default or the declaration"),
+            );
         }
     }
     names
+}
+
+/// Checks a pattern's syntax without compiling it: compiling every pattern of every skill would
+/// dominate `skillet list`, and only a run needs the compiled form.
+fn check_pattern_syntax(pattern: &str) -> Result<(), String> {
+    regex_syntax::Parser::new()
+        .parse(pattern)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Findings) {
@@ -210,7 +333,13 @@ fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Findings) {
                 hint.push_str(&format!(
                     "declare it under \"parameters\", or write `{{{{{name}}}}}` for literal braces"
                 ));
-                f.value(pointer.clone(), Diagnostic::error(format!("placeholder `{{{name}}}` names no declared parameter")).with_hint(hint));
+                f.value(
+                    pointer.clone(),
+                    Diagnostic::error(format!(
+                        "placeholder `{{{name}}}` names no declared parameter"
+                    ))
+                    .with_hint(hint),
+                );
             }
         }
     };
@@ -221,37 +350,66 @@ fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Findings) {
         check(format!("/env/{}", escape_pointer_segment(k)), v);
     }
     if let Some(prompt) = spec.prompt_text() {
-        let field = if spec.prompt.is_some() { "/prompt" } else { "/prompt_template" };
+        let field = if spec.prompt.is_some() {
+            "/prompt"
+        } else {
+            "/prompt_template"
+        };
         check(field.to_owned(), prompt);
     }
-    for (field, text) in [("/command", spec.command.as_deref()), ("/working_dir", spec.working_dir.as_deref())] {
+    for (field, text) in [
+        ("/command", spec.command.as_deref()),
+        ("/working_dir", spec.working_dir.as_deref()),
+    ] {
         if text.is_some_and(|t| Template::parse(t).has_placeholders()) {
             f.value(field, Diagnostic::error(format!("`{}` cannot contain placeholders", &field[1..])).with_hint("a parameter may not choose the program or its directory; pass it as an argument"));
         }
     }
-    if let Some(command) = spec.command.as_deref() {
-        if let Some((family, _)) = family_of(command, &spec.args) {
-            for i in inline_code_args(command, &spec.args) {
-                let Some(code) = spec.args.get(i) else { continue };
-                if let Some(name) = Template::parse(code).placeholders().next() {
-                    f.value(format!("/args/{i}"), Diagnostic::error(format!("placeholder `{{{name}}}` inside inline code would let a value run as code"))
-                        .with_hint(format!("read the value from the environment instead: {}", family.env_hint(name))));
-                }
+    if let Some(command) = spec.command.as_deref()
+        && let Some((family, _)) = family_of(command, &spec.args)
+    {
+        for i in inline_code_args(command, &spec.args) {
+            let Some(code) = spec.args.get(i) else {
+                continue;
+            };
+            if let Some(name) = Template::parse(code).placeholders().next() {
+                f.value(
+                    format!("/args/{i}"),
+                    Diagnostic::error(format!(
+                        "placeholder `{{{name}}}` inside inline code would let a value run as code"
+                    ))
+                    .with_hint(format!(
+                        "read the value from the environment instead: {}",
+                        family.env_hint(name)
+                    )),
+                );
             }
         }
     }
     for key in spec.env.keys() {
         let at = format!("/env/{}", escape_pointer_segment(key));
         if !ENV_NAME.is_match(key) {
-            f.key(at, Diagnostic::error(format!("invalid environment variable name {key:?}")).with_hint("use letters, digits and `_`, not starting with a digit"));
+            f.key(
+                at,
+                Diagnostic::error(format!("invalid environment variable name {key:?}"))
+                    .with_hint("use letters, digits and `_`, not starting with a digit"),
+            );
         } else if key.starts_with(crate::PARAM_ENV_PREFIX) {
-            f.key(at, Diagnostic::error(format!("`{key}` is reserved for parameters")).with_hint("skillet sets SKILL_PARAM_<NAME> itself; pick another name"));
+            f.key(
+                at,
+                Diagnostic::error(format!("`{key}` is reserved for parameters"))
+                    .with_hint("skillet sets SKILL_PARAM_<NAME> itself; pick another name"),
+            );
         }
     }
     for (i, test) in spec.tests.iter().enumerate() {
         for name in test.params.keys() {
             if !declared.contains(name) {
-                f.key(format!("/tests/{i}/params/{}", escape_pointer_segment(name)), Diagnostic::error(format!("test gives undeclared parameter `{name}`")).with_hint("declare it under \"parameters\" or remove it"));
+                f.key(
+                    format!("/tests/{i}/params/{}", escape_pointer_segment(name)),
+                    Diagnostic::error(format!("test gives undeclared parameter `{name}`"))
+                        .with_hint("declare it under \"parameters\" or remove it"),
+                );
             }
         }
     }
@@ -260,31 +418,57 @@ fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Findings) {
 fn check_policies(spec: &SkillSpec, f: &mut Findings) {
     if let Some(fallback) = &spec.fallback {
         if fallback == &spec.name {
-            f.value("/fallback", Diagnostic::error("a skill cannot be its own fallback").with_hint("name another skill"));
+            f.value(
+                "/fallback",
+                Diagnostic::error("a skill cannot be its own fallback")
+                    .with_hint("name another skill"),
+            );
         } else if !is_valid_skill_name(fallback) {
-            f.value("/fallback", Diagnostic::error(format!("invalid skill name {fallback:?}")).with_hint("name an existing skill"));
+            f.value(
+                "/fallback",
+                Diagnostic::error(format!("invalid skill name {fallback:?}"))
+                    .with_hint("name an existing skill"),
+            );
         }
     }
     for (name, req) in &spec.dependencies {
         let at = format!("/dependencies/{}", escape_pointer_segment(name));
         if !is_valid_skill_name(name) {
-            f.key(at.clone(), Diagnostic::error(format!("invalid skill name {name:?}")).with_hint("dependencies are keyed by skill name"));
+            f.key(
+                at.clone(),
+                Diagnostic::error(format!("invalid skill name {name:?}"))
+                    .with_hint("dependencies are keyed by skill name"),
+            );
         }
         if semver::VersionReq::parse(req).is_err() {
-            f.value(at, Diagnostic::error(format!("{req:?} is not a version requirement")).with_hint("write e.g. \"^1.2\", \">=1.0, <2\" or \"*\""));
+            f.value(
+                at,
+                Diagnostic::error(format!("{req:?} is not a version requirement"))
+                    .with_hint("write e.g. \"^1.2\", \">=1.0, <2\" or \"*\""),
+            );
         }
     }
     if let Some(retry) = &spec.retry {
         if retry.max_attempts == Some(0) {
-            f.value("/retry/max_attempts", Diagnostic::error("`max_attempts` is 0").with_hint("it counts the first attempt: use 1 for no retries"));
+            f.value(
+                "/retry/max_attempts",
+                Diagnostic::error("`max_attempts` is 0")
+                    .with_hint("it counts the first attempt: use 1 for no retries"),
+            );
         }
-        if let (Some(a), Some(b)) = (retry.initial_backoff_ms, retry.max_backoff_ms) {
-            if a > b {
-                f.value("/retry/initial_backoff_ms", Diagnostic::error("`initial_backoff_ms` is greater than `max_backoff_ms`").with_hint("swap them"));
-            }
+        if let (Some(a), Some(b)) = (retry.initial_backoff_ms, retry.max_backoff_ms)
+            && a > b
+        {
+            f.value(
+                "/retry/initial_backoff_ms",
+                Diagnostic::error("`initial_backoff_ms` is greater than `max_backoff_ms`")
+                    .with_hint("swap them"),
+            );
         }
     }
-    let Some(security) = &spec.security else { return };
+    let Some(security) = &spec.security else {
+        return;
+    };
     if let Some(limits) = &security.resource_limits {
         for (field, value) in [
             ("max_memory_mb", limits.max_memory_mb),
@@ -295,15 +479,30 @@ fn check_policies(spec: &SkillSpec, f: &mut Findings) {
             ("max_file_size_mb", limits.max_file_size_mb),
         ] {
             if value == Some(0) {
-                f.value(format!("/security/resource_limits/{field}"), Diagnostic::error(format!("`{field}` is 0")).with_hint("limits must be at least 1; leave the field out for the default"));
+                f.value(
+                    format!("/security/resource_limits/{field}"),
+                    Diagnostic::error(format!("`{field}` is 0")).with_hint(
+                        "limits must be at least 1; leave the field out for the default",
+                    ),
+                );
             }
         }
     }
-    if let Some(NetworkAccess::Destinations(list)) = security.permissions.as_ref().and_then(|p| p.network_access.as_ref()) {
+    if let Some(NetworkAccess::Destinations(list)) = security
+        .permissions
+        .as_ref()
+        .and_then(|p| p.network_access.as_ref())
+    {
         for (i, dest) in list.iter().enumerate() {
-            let ok = dest.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+            let ok = dest.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+            });
             if !ok {
-                f.value(format!("/security/permissions/network_access/{i}"), Diagnostic::error(format!("{dest:?} is not a \"host:port\" destination")).with_hint("write e.g. \"api.example.com:443\""));
+                f.value(
+                    format!("/security/permissions/network_access/{i}"),
+                    Diagnostic::error(format!("{dest:?} is not a \"host:port\" destination"))
+                        .with_hint("write e.g. \"api.example.com:443\""),
+                );
             }
         }
     }

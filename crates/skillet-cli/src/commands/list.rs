@@ -34,13 +34,20 @@ fn listed<'a>(ctx: &Context, e: &'a SkillEntry) -> Listed<'a> {
         kind: spec.map(|s| s.kind.as_str()),
         scope: e.scope.as_str(),
         path: e.path.display().to_string(),
-        aliases: spec.map(|s| s.aliases.iter().map(String::as_str).collect()).unwrap_or_default(),
+        aliases: spec
+            .map(|s| s.aliases.iter().map(String::as_str).collect())
+            .unwrap_or_default(),
         description: spec.and_then(|s| s.description.as_deref()),
         version: spec.map(|s| s.version.as_str()),
         format: e.format.label(),
         valid: e.is_valid(),
         errors: e.errors().map(|d| output::diagnostic(ctx, d)).collect(),
-        warnings: e.diagnostics.iter().filter(|d| !d.is_error()).map(|d| output::diagnostic(ctx, d)).collect(),
+        warnings: e
+            .diagnostics
+            .iter()
+            .filter(|d| !d.is_error())
+            .map(|d| output::diagnostic(ctx, d))
+            .collect(),
     }
 }
 
@@ -69,18 +76,32 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
                 r.description.unwrap_or("").to_owned()
             } else {
                 let n = r.errors.len();
-                format!("BROKEN: {n} error{} (skillet validate {})", if n == 1 { "" } else { "s" }, r.name)
+                format!(
+                    "BROKEN: {n} error{} (skillet validate {})",
+                    if n == 1 { "" } else { "s" },
+                    r.name
+                )
             };
             vec![
                 r.name.to_owned(),
                 r.kind.unwrap_or("?").to_owned(),
                 r.scope.to_owned(),
                 r.version.unwrap_or("-").to_owned(),
-                if r.aliases.is_empty() { "-".into() } else { r.aliases.join(",") },
+                if r.aliases.is_empty() {
+                    "-".into()
+                } else {
+                    r.aliases.join(",")
+                },
                 describe,
             ]
         })
         .collect();
-    print!("{}", output::table(&["NAME", "TYPE", "SCOPE", "VERSION", "ALIASES", "DESCRIPTION"], &table));
+    print!(
+        "{}",
+        output::table(
+            &["NAME", "TYPE", "SCOPE", "VERSION", "ALIASES", "DESCRIPTION"],
+            &table
+        )
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -32,24 +32,50 @@ pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if !args.write {
-        let old = if migration.before.is_empty() { "/dev/null".to_owned() } else { format!("a/{}", target.display()) };
+        let old = if migration.before.is_empty() {
+            "/dev/null".to_owned()
+        } else {
+            format!("a/{}", target.display())
+        };
         let diff = TextDiff::from_lines(&migration.before, &migration.after);
-        print!("{}", diff.unified_diff().context_radius(3).header(&old, &format!("b/{}", target.display())));
-        eprintln!("skillet: {} format; run again with --write to apply", migration.format.label());
+        print!(
+            "{}",
+            diff.unified_diff()
+                .context_radius(3)
+                .header(&old, &format!("b/{}", target.display()))
+        );
+        eprintln!(
+            "skillet: {} format; run again with --write to apply",
+            migration.format.label()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if !migration.before.is_empty() {
         let backup = migration.target.with_file_name(format!(
             "{}.bak",
-            migration.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            migration
+                .target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
         ));
-        std::fs::write(&backup, &migration.before).with_context(|| format!("cannot write backup {}", backup.display()))?;
-        eprintln!("skillet: kept the old file as {}", ctx.shown(&backup).display());
+        std::fs::write(&backup, &migration.before)
+            .with_context(|| format!("cannot write backup {}", backup.display()))?;
+        eprintln!(
+            "skillet: kept the old file as {}",
+            ctx.shown(&backup).display()
+        );
     }
     // Write beside, then rename: a crash never leaves a half-written skill.
     let tmp = migration.target.with_extension("json.tmp");
-    std::fs::write(&tmp, &migration.after).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &migration.target).with_context(|| format!("cannot replace {}", migration.target.display()))?;
-    println!("wrote {} ({} format -> canonical)", target.display(), migration.format.label());
+    std::fs::write(&tmp, &migration.after)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &migration.target)
+        .with_context(|| format!("cannot replace {}", migration.target.display()))?;
+    println!(
+        "wrote {} ({} format -> canonical)",
+        target.display(),
+        migration.format.label()
+    );
     Ok(ExitCode::SUCCESS)
 }

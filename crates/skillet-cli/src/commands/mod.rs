@@ -21,7 +21,12 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "skillet", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "skillet",
+                &mut std::io::stdout(),
+            );
             Ok(ExitCode::SUCCESS)
         }
         command => {

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Map, Value};
-use skillet_engine::{Engine, ExecutionResult, OutputChunk, RunRequest, StdinSource, Status, Stream};
+use skillet_engine::{
+    Engine, ExecutionResult, OutputChunk, RunRequest, Status, StdinSource, Stream,
+};
 use tokio::sync::mpsc;
 
 use crate::cli::RunArgs;
@@ -23,14 +25,22 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         None => StdinSource::Inherit,
     };
     let engine = Engine::new(ctx.config.defaults.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the runtime")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
     let (live, printer) = if args.json {
         (None, None)
     } else {
         let (tx, rx) = mpsc::unbounded_channel();
         (Some(tx), Some(rx))
     };
-    let request = RunRequest { params, stdin, caller_dir: ctx.env.cwd.clone(), live };
+    let request = RunRequest {
+        params,
+        stdin,
+        caller_dir: ctx.env.cwd.clone(),
+        live,
+    };
     let result = runtime.block_on(async {
         let printing = printer.map(|rx| tokio::spawn(print_live(rx)));
         let result = engine.run(&registry, &args.name, request).await;
@@ -53,7 +63,10 @@ async fn print_live(mut rx: mpsc::UnboundedReceiver<OutputChunk>) {
     while let Some(chunk) = rx.recv().await {
         // A closed stdout (e.g. `| head`) must not stop the skill; just stop showing it.
         let _ = match chunk.stream {
-            Stream::Stdout => std::io::stdout().lock().write_all(&chunk.bytes).and_then(|()| std::io::stdout().flush()),
+            Stream::Stdout => std::io::stdout()
+                .lock()
+                .write_all(&chunk.bytes)
+                .and_then(|()| std::io::stdout().flush()),
             Stream::Stderr => std::io::stderr().lock().write_all(&chunk.bytes),
         };
     }
@@ -64,7 +77,9 @@ fn report(result: &ExecutionResult) {
         eprintln!("skillet: note: {w}");
     }
     if result.truncated {
-        eprintln!("skillet: output was cut at the skill's cap (security.resource_limits.max_output_kb)");
+        eprintln!(
+            "skillet: output was cut at the skill's cap (security.resource_limits.max_output_kb)"
+        );
     }
     if let Some(error) = &result.error {
         let label = match result.status {
@@ -81,7 +96,11 @@ fn exit_code(result: &ExecutionResult) -> u8 {
     match result.status {
         Status::Ok => 0,
         // A code outside 1..=255 (a signal already maps into it) still has to say "failed".
-        Status::Failed => result.exit_code.and_then(|c| u8::try_from(c).ok()).filter(|c| *c != 0).unwrap_or(1),
+        Status::Failed => result
+            .exit_code
+            .and_then(|c| u8::try_from(c).ok())
+            .filter(|c| *c != 0)
+            .unwrap_or(1),
         Status::Timeout => output::EXIT_TIMEOUT,
         Status::InvalidParams => output::EXIT_INVALID_PARAMS,
         Status::NotFound => output::EXIT_NOT_FOUND,
@@ -109,13 +128,21 @@ fn parse_params(args: &RunArgs) -> Result<Map<String, Value>> {
 }
 
 /// Shows the exact process a run would start, without starting it.
-fn dry_run(ctx: &Context, registry: &skillet_registry::Registry, args: &RunArgs, params: &Map<String, Value>) -> Result<ExitCode> {
+fn dry_run(
+    ctx: &Context,
+    registry: &skillet_registry::Registry,
+    args: &RunArgs,
+    params: &Map<String, Value>,
+) -> Result<ExitCode> {
     let Some(entry) = registry.resolve(&args.name) else {
         eprintln!("skillet: not found: no skill named `{}`", args.name);
         return Ok(ExitCode::from(output::EXIT_NOT_FOUND));
     };
     let Some(spec) = entry.spec.as_ref().filter(|_| entry.is_valid()) else {
-        eprintln!("skillet: error: skill `{}` is broken; `skillet validate {}` lists why", entry.name, entry.name);
+        eprintln!(
+            "skillet: error: skill `{}` is broken; `skillet validate {}` lists why",
+            entry.name, entry.name
+        );
         return Ok(ExitCode::from(output::EXIT_SKILLET_ERROR));
     };
     let values = match skillet_engine::resolve_params(spec, params, &ctx.env.cwd) {

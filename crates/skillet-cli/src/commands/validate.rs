@@ -33,7 +33,11 @@ pub fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitCode> {
     for path in &args.paths {
         let path = ctx.env.cwd.join(path);
         if path.is_dir() && !is_skill_folder(&path) {
-            let registry = Registry::from_dirs(vec![SkillDir { path, scope: Scope::Workspace, kind: DirKind::Skillet }]);
+            let registry = Registry::from_dirs(vec![SkillDir {
+                path,
+                scope: Scope::Workspace,
+                kind: DirKind::Skillet,
+            }]);
             general.extend(registry.warnings().iter().cloned());
             checked.extend(from_registry(&registry));
         } else {
@@ -52,11 +56,23 @@ pub fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitCode> {
     if args.json {
         output::json(&checked)?;
     } else {
-        for d in general.iter().chain(checked.iter().flat_map(|c| &c.diagnostics)) {
+        for d in general
+            .iter()
+            .chain(checked.iter().flat_map(|c| &c.diagnostics))
+        {
             eprintln!("{}", output::diagnostic(ctx, d));
         }
-        let errors = checked.iter().flat_map(|c| &c.diagnostics).filter(|d| d.is_error()).count();
-        let warnings = checked.iter().flat_map(|c| &c.diagnostics).filter(|d| !d.is_error()).count() + general.len();
+        let errors = checked
+            .iter()
+            .flat_map(|c| &c.diagnostics)
+            .filter(|d| d.is_error())
+            .count();
+        let warnings = checked
+            .iter()
+            .flat_map(|c| &c.diagnostics)
+            .filter(|d| !d.is_error())
+            .count()
+            + general.len();
         let n = checked.len();
         println!(
             "checked {n} skill{}: {} valid, {invalid} invalid ({errors} error{}, {warnings} warning{})",
@@ -66,7 +82,11 @@ pub fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitCode> {
             plural(warnings)
         );
     }
-    Ok(if invalid == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn from_registry(registry: &Registry) -> impl Iterator<Item = Checked> + '_ {
@@ -81,13 +101,17 @@ fn from_registry(registry: &Registry) -> impl Iterator<Item = Checked> + '_ {
 
 /// A folder that is one skill (holds skill.json or SKILL.md) rather than a skills directory.
 fn is_skill_folder(dir: &Path) -> bool {
-    dir.join(skillet_spec::PACKAGE_SKILL_FILE).is_file() || dir.join(skillet_spec::AGENT_SKILL_FILE).is_file()
+    dir.join(skillet_spec::PACKAGE_SKILL_FILE).is_file()
+        || dir.join(skillet_spec::AGENT_SKILL_FILE).is_file()
 }
 
 /// The skill file a path names: the file itself, or the manifest of a skill folder.
 pub fn skill_file(path: &Path) -> std::path::PathBuf {
     if path.is_dir() {
-        for name in [skillet_spec::PACKAGE_SKILL_FILE, skillet_spec::AGENT_SKILL_FILE] {
+        for name in [
+            skillet_spec::PACKAGE_SKILL_FILE,
+            skillet_spec::AGENT_SKILL_FILE,
+        ] {
             if path.join(name).is_file() {
                 return path.join(name);
             }

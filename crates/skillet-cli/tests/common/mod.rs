@@ -2,6 +2,7 @@
 //! and a `skillet` command that sees nothing of the real machine's environment.
 
 #![allow(dead_code)] // each test binary uses a different part
+#![allow(clippy::unwrap_used)] // test fixtures: a failure here is a broken test machine
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -41,7 +42,10 @@ impl World {
 
     /// Writes a workspace skill `.skillet/skills/NAME.json`.
     pub fn skill(&self, name: &str, json: serde_json::Value) -> PathBuf {
-        self.write(&format!(".skillet/skills/{name}.json"), &serde_json::to_string_pretty(&json).unwrap())
+        self.write(
+            &format!(".skillet/skills/{name}.json"),
+            &serde_json::to_string_pretty(&json).unwrap(),
+        )
     }
 
     pub fn skillet(&self) -> Command {
@@ -72,7 +76,8 @@ impl World {
         all.extend_from_slice(args);
         all.push("--json");
         let (code, stdout, stderr) = self.run(&all);
-        let value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+        let value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
         (code, value)
     }
 }

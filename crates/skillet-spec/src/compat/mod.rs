@@ -62,7 +62,8 @@ impl Conversion {
     }
 
     pub(crate) fn moved(&mut self, canonical: &str, original: &str) {
-        self.path_map.push((canonical.to_owned(), original.to_owned()));
+        self.path_map
+            .push((canonical.to_owned(), original.to_owned()));
     }
 
     /// The original path of a canonical path.
@@ -81,12 +82,24 @@ impl Conversion {
 
 /// Which format a parsed JSON skill file is in.
 pub fn detect(value: &Value) -> SkillFormat {
-    let Some(obj) = value.as_object() else { return SkillFormat::Canonical };
-    if obj.contains_key("skill_type") || obj.contains_key("executor") || (obj.contains_key("metadata") && !obj.contains_key("name")) {
+    let Some(obj) = value.as_object() else {
+        return SkillFormat::Canonical;
+    };
+    if obj.contains_key("skill_type")
+        || obj.contains_key("executor")
+        || (obj.contains_key("metadata") && !obj.contains_key("name"))
+    {
         return SkillFormat::V1Design;
     }
-    let permissions = obj.get("security").and_then(|s| s.get("permissions")).and_then(Value::as_object);
-    let old_permissions = permissions.is_some_and(|p| ["allow_network", "allow_file_write", "allowed_paths"].iter().any(|k| p.contains_key(*k)));
+    let permissions = obj
+        .get("security")
+        .and_then(|s| s.get("permissions"))
+        .and_then(Value::as_object);
+    let old_permissions = permissions.is_some_and(|p| {
+        ["allow_network", "allow_file_write", "allowed_paths"]
+            .iter()
+            .any(|k| p.contains_key(*k))
+    });
     if obj.get("type").and_then(Value::as_str) == Some("command") || old_permissions {
         return SkillFormat::QFlat;
     }
@@ -94,7 +107,11 @@ pub fn detect(value: &Value) -> SkillFormat {
         .get("parameters")
         .and_then(Value::as_array)
         .is_some_and(|ps| ps.iter().any(|p| p.is_object() && p.get("type").is_none()));
-    if obj.contains_key("session_timeout") || obj.get("context_files").is_some_and(Value::is_array) || untyped_param || !obj.contains_key("type") {
+    if obj.contains_key("session_timeout")
+        || obj.get("context_files").is_some_and(Value::is_array)
+        || untyped_param
+        || !obj.contains_key("type")
+    {
         return SkillFormat::QRoadmap;
     }
     SkillFormat::Canonical
@@ -103,7 +120,10 @@ pub fn detect(value: &Value) -> SkillFormat {
 /// Rewrites an old-format JSON skill. `skill_dir` resolves `file://` references.
 pub fn convert(format: SkillFormat, value: Value, skill_dir: Option<&Path>) -> Conversion {
     match format {
-        SkillFormat::Canonical | SkillFormat::AgentSkill => Conversion { value, ..Default::default() },
+        SkillFormat::Canonical | SkillFormat::AgentSkill => Conversion {
+            value,
+            ..Default::default()
+        },
         SkillFormat::QRoadmap => q_roadmap::convert(value),
         SkillFormat::QFlat => q_flat::convert(value),
         SkillFormat::V1Design => v1_design::convert(value, skill_dir),
@@ -121,10 +141,35 @@ pub(crate) fn rename(obj: &mut Map<String, Value>, conv: &mut Conversion, from: 
 /// Orders top-level fields the way canonical files are written, so migrated files read naturally.
 pub(crate) fn canonical_order(obj: Map<String, Value>) -> Map<String, Value> {
     const ORDER: &[&str] = &[
-        "$schema", "name", "description", "version", "aliases", "type", "command", "args", "working_dir",
-        "env", "timeout", "parameters", "prompt_template", "prompt", "context_files", "guided_questions",
-        "max_turns", "completion", "model", "session_config", "security", "retry", "circuit_breaker",
-        "fallback", "cache", "dependencies", "license", "metadata", "tests",
+        "$schema",
+        "name",
+        "description",
+        "version",
+        "aliases",
+        "type",
+        "command",
+        "args",
+        "working_dir",
+        "env",
+        "timeout",
+        "parameters",
+        "prompt_template",
+        "prompt",
+        "context_files",
+        "guided_questions",
+        "max_turns",
+        "completion",
+        "model",
+        "session_config",
+        "security",
+        "retry",
+        "circuit_breaker",
+        "fallback",
+        "cache",
+        "dependencies",
+        "license",
+        "metadata",
+        "tests",
     ];
     let mut rest = obj;
     let mut out = Map::new();
@@ -139,7 +184,9 @@ pub(crate) fn canonical_order(obj: Map<String, Value>) -> Map<String, Value> {
 
 /// Parameters of old formats may lack a type: infer the closest canonical one.
 pub(crate) fn type_untyped_parameters(obj: &mut Map<String, Value>, conv: &mut Conversion) {
-    let Some(Value::Array(params)) = obj.get_mut("parameters") else { return };
+    let Some(Value::Array(params)) = obj.get_mut("parameters") else {
+        return;
+    };
     for (i, p) in params.iter_mut().enumerate() {
         let Some(p) = p.as_object_mut() else { continue };
         if p.contains_key("type") {
@@ -164,8 +211,13 @@ pub(crate) fn type_untyped_parameters(obj: &mut Map<String, Value>, conv: &mut C
                 p.insert("type".into(), Value::String(kind.into()));
             }
         }
-        p.entry("type").or_insert_with(|| Value::String(kind.into()));
-        conv.note(&format!("/parameters/{i}"), Diagnostic::warning(format!("parameter has no type; treated as {kind}")).with_hint("add \"type\" (`skillet migrate --write` does it)"));
+        p.entry("type")
+            .or_insert_with(|| Value::String(kind.into()));
+        conv.note(
+            &format!("/parameters/{i}"),
+            Diagnostic::warning(format!("parameter has no type; treated as {kind}"))
+                .with_hint("add \"type\" (`skillet migrate --write` does it)"),
+        );
     }
 }
 
@@ -181,11 +233,26 @@ mod tests {
 
     #[test]
     fn detects_each_format() {
-        assert_eq!(detect(&json!({"name": "a", "type": "code_inline"})), SkillFormat::Canonical);
-        assert_eq!(detect(&json!({"skill_type": "code_inline", "metadata": {"name": "a"}})), SkillFormat::V1Design);
-        assert_eq!(detect(&json!({"name": "a", "type": "command"})), SkillFormat::QFlat);
-        assert_eq!(detect(&json!({"name": "a", "type": "prompt_inline", "session_timeout": 3})), SkillFormat::QRoadmap);
-        assert_eq!(detect(&json!({"name": "a", "type": "prompt_inline", "parameters": [{"name": "x"}]})), SkillFormat::QRoadmap);
+        assert_eq!(
+            detect(&json!({"name": "a", "type": "code_inline"})),
+            SkillFormat::Canonical
+        );
+        assert_eq!(
+            detect(&json!({"skill_type": "code_inline", "metadata": {"name": "a"}})),
+            SkillFormat::V1Design
+        );
+        assert_eq!(
+            detect(&json!({"name": "a", "type": "command"})),
+            SkillFormat::QFlat
+        );
+        assert_eq!(
+            detect(&json!({"name": "a", "type": "prompt_inline", "session_timeout": 3})),
+            SkillFormat::QRoadmap
+        );
+        assert_eq!(
+            detect(&json!({"name": "a", "type": "prompt_inline", "parameters": [{"name": "x"}]})),
+            SkillFormat::QRoadmap
+        );
     }
 
     #[test]
@@ -193,7 +260,10 @@ mod tests {
         let mut c = Conversion::default();
         c.moved("/session_config/session_timeout", "/session_timeout");
         c.moved("/prompt_template", "/prompt");
-        assert_eq!(c.original_pointer("/session_config/session_timeout"), "/session_timeout");
+        assert_eq!(
+            c.original_pointer("/session_config/session_timeout"),
+            "/session_timeout"
+        );
         assert_eq!(c.original_pointer("/prompt_template"), "/prompt");
         assert_eq!(c.original_pointer("/name"), "/name");
     }

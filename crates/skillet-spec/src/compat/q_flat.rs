@@ -18,7 +18,10 @@ pub(super) fn convert(value: Value) -> Conversion {
     if !obj.contains_key("prompt_template") {
         rename(&mut obj, &mut conv, "prompt", "prompt_template");
     }
-    if let Some(Value::Object(perms)) = obj.get_mut("security").and_then(|s| s.get_mut("permissions")) {
+    if let Some(Value::Object(perms)) = obj
+        .get_mut("security")
+        .and_then(|s| s.get_mut("permissions"))
+    {
         convert_permissions(perms, &mut conv);
     }
     type_untyped_parameters(&mut obj, &mut conv);
@@ -30,7 +33,10 @@ fn convert_permissions(perms: &mut Map<String, Value>, conv: &mut Conversion) {
     const AT: &str = "/security/permissions";
     if let Some(net) = perms.shift_remove("allow_network") {
         perms.insert("network_access".into(), net);
-        conv.moved(&format!("{AT}/network_access"), &format!("{AT}/allow_network"));
+        conv.moved(
+            &format!("{AT}/network_access"),
+            &format!("{AT}/allow_network"),
+        );
     }
     let write = perms.shift_remove("allow_file_write");
     if let Some(paths) = perms.shift_remove("allowed_paths") {
@@ -41,6 +47,10 @@ fn convert_permissions(perms: &mut Map<String, Value>, conv: &mut Conversion) {
             conv.moved(&format!("{AT}/file_write"), &format!("{AT}/allowed_paths"));
         }
     } else if write == Some(Value::Bool(true)) {
-        conv.note(&format!("{AT}/allow_file_write"), Diagnostic::warning("`allow_file_write` without `allowed_paths` grants nothing").with_hint("list the writable paths under \"file_write\""));
+        conv.note(
+            &format!("{AT}/allow_file_write"),
+            Diagnostic::warning("`allow_file_write` without `allowed_paths` grants nothing")
+                .with_hint("list the writable paths under \"file_write\""),
+        );
     }
 }

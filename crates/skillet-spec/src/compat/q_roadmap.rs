@@ -14,14 +14,22 @@ pub(super) fn convert(value: Value) -> Conversion {
     };
     if !obj.contains_key("type") {
         let kind = if obj.contains_key("command") {
-            if obj.contains_key("session_timeout") { "code_session" } else { "code_inline" }
+            if obj.contains_key("session_timeout") {
+                "code_session"
+            } else {
+                "code_inline"
+            }
         } else if obj.contains_key("context_files") {
             "conversation"
         } else {
             "prompt_inline"
         };
         obj.insert("type".into(), Value::String(kind.into()));
-        conv.note("", Diagnostic::warning(format!("no `type`; inferred {kind}")).with_hint("add \"type\" (`skillet migrate --write` does it)"));
+        conv.note(
+            "",
+            Diagnostic::warning(format!("no `type`; inferred {kind}"))
+                .with_hint("add \"type\" (`skillet migrate --write` does it)"),
+        );
     }
     if !obj.contains_key("prompt_template") {
         rename(&mut obj, &mut conv, "prompt", "prompt_template");

@@ -39,11 +39,18 @@ pub(super) fn convert(value: Value, skill_dir: Option<&Path>) -> Conversion {
         convert_executor(exec, &mut out, &mut conv, skill_dir);
     }
     if let Some(Value::Object(params)) = old.shift_remove("parameters") {
-        out.insert("parameters".into(), Value::Array(convert_parameters(params, &mut conv)));
+        out.insert(
+            "parameters".into(),
+            Value::Array(convert_parameters(params, &mut conv)),
+        );
     }
     if let Some(Value::Object(mut session)) = old.shift_remove("session") {
         let mut cfg = Map::new();
-        if let Some(ms) = session.shift_remove("max_duration").as_ref().and_then(ms_to_s) {
+        if let Some(ms) = session
+            .shift_remove("max_duration")
+            .as_ref()
+            .and_then(ms_to_s)
+        {
             cfg.insert("session_timeout".into(), ms);
             conv.moved("/session_config/session_timeout", "/session/max_duration");
         }
@@ -51,14 +58,21 @@ pub(super) fn convert(value: Value, skill_dir: Option<&Path>) -> Conversion {
             cfg.insert("cleanup_on_exit".into(), v);
         }
         for (key, _) in session {
-            conv.note(&format!("/session/{key}"), Diagnostic::warning(format!("`session.{key}` has no equivalent and is dropped")).with_hint("skillet keeps session state in its own store"));
+            conv.note(
+                &format!("/session/{key}"),
+                Diagnostic::warning(format!("`session.{key}` has no equivalent and is dropped"))
+                    .with_hint("skillet keeps session state in its own store"),
+            );
         }
         conv.moved("/session_config", "/session");
         out.insert("session_config".into(), Value::Object(cfg));
     }
     if let Some(Value::Object(mut talk)) = old.shift_remove("conversation") {
         if let Some(p) = talk.shift_remove("initial_prompt") {
-            out.insert("prompt_template".into(), resolve_text(p, "/conversation/initial_prompt", &mut conv, skill_dir));
+            out.insert(
+                "prompt_template".into(),
+                resolve_text(p, "/conversation/initial_prompt", &mut conv, skill_dir),
+            );
             conv.moved("/prompt_template", "/conversation/initial_prompt");
         }
         for key in ["max_turns", "guided_questions"] {
@@ -69,27 +83,49 @@ pub(super) fn convert(value: Value, skill_dir: Option<&Path>) -> Conversion {
         }
         let mut completion = Map::new();
         if let Some(p) = talk.shift_remove("context_summary_prompt") {
-            completion.insert("summary_prompt".into(), resolve_text(p, "/conversation/context_summary_prompt", &mut conv, skill_dir));
+            completion.insert(
+                "summary_prompt".into(),
+                resolve_text(
+                    p,
+                    "/conversation/context_summary_prompt",
+                    &mut conv,
+                    skill_dir,
+                ),
+            );
         }
         if let Some(Value::Object(mut done)) = old.shift_remove("completion") {
             if let Some(f) = done.shift_remove("summary_format") {
                 completion.insert("summary_format".into(), f);
             }
             for (key, _) in done {
-                conv.note(&format!("/completion/{key}"), Diagnostic::warning(format!("`completion.{key}` has no equivalent and is dropped")).with_hint("skillet always returns the summary to the caller"));
+                conv.note(
+                    &format!("/completion/{key}"),
+                    Diagnostic::warning(format!(
+                        "`completion.{key}` has no equivalent and is dropped"
+                    ))
+                    .with_hint("skillet always returns the summary to the caller"),
+                );
             }
         }
         if !completion.is_empty() {
             out.insert("completion".into(), Value::Object(completion));
         }
         for (key, _) in talk {
-            conv.note(&format!("/conversation/{key}"), Diagnostic::warning(format!("`conversation.{key}` is not recognised and is dropped")).with_hint("see `skillet schema` for the conversation fields"));
+            conv.note(
+                &format!("/conversation/{key}"),
+                Diagnostic::warning(format!(
+                    "`conversation.{key}` is not recognised and is dropped"
+                ))
+                .with_hint("see `skillet schema` for the conversation fields"),
+            );
         }
     }
     if let Some(Value::Object(prompts)) = old.shift_remove("prompt") {
         // Code skills of v1 carried prompts for an LLM to massage input and output. skillet runs
         // code directly, so they are kept as metadata rather than silently lost.
-        let meta = out.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+        let meta = out
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(meta) = meta {
             meta.insert("v1_prompts".into(), Value::Object(prompts));
         }
@@ -102,8 +138,16 @@ pub(super) fn convert(value: Value, skill_dir: Option<&Path>) -> Conversion {
     conv
 }
 
-fn convert_executor(mut exec: Map<String, Value>, out: &mut Map<String, Value>, conv: &mut Conversion, skill_dir: Option<&Path>) {
-    let kind = exec.shift_remove("type").and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "command".into());
+fn convert_executor(
+    mut exec: Map<String, Value>,
+    out: &mut Map<String, Value>,
+    conv: &mut Conversion,
+    skill_dir: Option<&Path>,
+) {
+    let kind = exec
+        .shift_remove("type")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "command".into());
     match kind.as_str() {
         "command" => {
             if let Some(c) = exec.shift_remove("command") {
@@ -111,20 +155,37 @@ fn convert_executor(mut exec: Map<String, Value>, out: &mut Map<String, Value>, 
                 conv.moved("/command", "/executor/command");
             }
             if let Some(Value::Array(args)) = exec.shift_remove("args") {
-                let args = args.into_iter().enumerate().map(|(i, a)| file_ref_to_path(a, &format!("/executor/args/{i}"), conv, skill_dir)).collect();
+                let args = args
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        file_ref_to_path(a, &format!("/executor/args/{i}"), conv, skill_dir)
+                    })
+                    .collect();
                 out.insert("args".into(), Value::Array(args));
                 conv.moved("/args", "/executor/args");
             }
         }
         "inline" => {
-            let language = exec.shift_remove("language").and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let language = exec
+                .shift_remove("language")
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
             let (program, flag) = match language.as_str() {
                 "python" | "python3" => ("python3", "-c"),
                 "javascript" | "node" | "js" => ("node", "-e"),
                 "bash" => ("bash", "-c"),
                 "sh" | "shell" => ("sh", "-c"),
                 other => {
-                    conv.note("/executor/language", Diagnostic::error(format!("inline executor language {other:?} is not supported")).with_hint("use python, javascript, bash or sh, or rewrite as a command executor"));
+                    conv.note(
+                        "/executor/language",
+                        Diagnostic::error(format!(
+                            "inline executor language {other:?} is not supported"
+                        ))
+                        .with_hint(
+                            "use python, javascript, bash or sh, or rewrite as a command executor",
+                        ),
+                    );
                     return;
                 }
             };
@@ -132,18 +193,30 @@ fn convert_executor(mut exec: Map<String, Value>, out: &mut Map<String, Value>, 
             conv.moved("/command", "/executor/language");
             match exec.shift_remove("code") {
                 Some(Value::String(code)) if code.starts_with("file://") => {
-                    let script = file_ref_to_path(Value::String(code), "/executor/code", conv, skill_dir);
+                    let script =
+                        file_ref_to_path(Value::String(code), "/executor/code", conv, skill_dir);
                     out.insert("args".into(), Value::Array(vec![script]));
                 }
                 Some(code) => {
-                    out.insert("args".into(), Value::Array(vec![Value::String(flag.into()), code]));
+                    out.insert(
+                        "args".into(),
+                        Value::Array(vec![Value::String(flag.into()), code]),
+                    );
                 }
-                None => conv.note("/executor", Diagnostic::error("inline executor has no `code`").with_hint("add \"code\": \"file://./scripts/tool.py\"")),
+                None => conv.note(
+                    "/executor",
+                    Diagnostic::error("inline executor has no `code`")
+                        .with_hint("add \"code\": \"file://./scripts/tool.py\""),
+                ),
             }
             conv.moved("/args", "/executor/code");
         }
         other => {
-            conv.note("/executor/type", Diagnostic::error(format!("executor type {other:?} is not supported yet")).with_hint("rewrite the skill as a command executor"));
+            conv.note(
+                "/executor/type",
+                Diagnostic::error(format!("executor type {other:?} is not supported yet"))
+                    .with_hint("rewrite the skill as a command executor"),
+            );
             return;
         }
     }
@@ -160,7 +233,11 @@ fn convert_executor(mut exec: Map<String, Value>, out: &mut Map<String, Value>, 
         conv.moved("/env", "/executor/env");
     }
     for (key, _) in exec {
-        conv.note(&format!("/executor/{key}"), Diagnostic::warning(format!("`executor.{key}` is not recognised and is dropped")).with_hint("see `skillet schema` for the fields of code skills"));
+        conv.note(
+            &format!("/executor/{key}"),
+            Diagnostic::warning(format!("`executor.{key}` is not recognised and is dropped"))
+                .with_hint("see `skillet schema` for the fields of code skills"),
+        );
     }
 }
 
@@ -171,13 +248,19 @@ fn convert_parameters(params: Map<String, Value>, conv: &mut Conversion) -> Vec<
         .map(|(i, (name, decl))| {
             let mut p = Map::new();
             p.insert("name".into(), Value::String(name.clone()));
-            let original = format!("/parameters/{}", crate::json_source::escape_pointer_segment(&name));
+            let original = format!(
+                "/parameters/{}",
+                crate::json_source::escape_pointer_segment(&name)
+            );
             conv.moved(&format!("/parameters/{i}"), &original);
             if let Value::Object(mut decl) = decl {
                 if let Some(values) = decl.shift_remove("enum") {
                     decl.insert("type".into(), Value::String("enum".into()));
                     decl.insert("values".into(), values);
-                    conv.moved(&format!("/parameters/{i}/values"), &format!("{original}/enum"));
+                    conv.moved(
+                        &format!("/parameters/{i}/values"),
+                        &format!("{original}/enum"),
+                    );
                 }
                 p.extend(decl);
             }
@@ -198,20 +281,32 @@ fn reference_path(uri: &str) -> Option<&str> {
 /// Whether a relative reference stays inside the skill directory.
 fn stays_inside(rel: &str) -> bool {
     let p = Path::new(rel);
-    !p.is_absolute() && p.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    !p.is_absolute()
+        && p.components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
 /// `file://./scripts/x.py` in an argument becomes `scripts/x.py` (the working directory is the
 /// skill's own unless the skill says otherwise).
 fn file_ref_to_path(v: Value, at: &str, conv: &mut Conversion, skill_dir: Option<&Path>) -> Value {
     let Some(uri) = v.as_str() else { return v };
-    let Some(rel) = reference_path(uri) else { return v };
+    let Some(rel) = reference_path(uri) else {
+        return v;
+    };
     if !stays_inside(rel) {
-        conv.note(at, Diagnostic::error(format!("{uri} points outside the skill's directory")).with_hint("reference files beside the skill, e.g. file://./scripts/tool.py"));
+        conv.note(
+            at,
+            Diagnostic::error(format!("{uri} points outside the skill's directory"))
+                .with_hint("reference files beside the skill, e.g. file://./scripts/tool.py"),
+        );
         return v;
     }
     if let Some(dir) = skill_dir.filter(|d| !d.join(rel).exists()) {
-        conv.note(at, Diagnostic::warning(format!("{uri} does not exist in {}", dir.display())).with_hint("create the file or fix the reference"));
+        conv.note(
+            at,
+            Diagnostic::warning(format!("{uri} does not exist in {}", dir.display()))
+                .with_hint("create the file or fix the reference"),
+        );
     }
     Value::String(rel.to_owned())
 }
@@ -219,16 +314,24 @@ fn file_ref_to_path(v: Value, at: &str, conv: &mut Conversion, skill_dir: Option
 /// A prompt given as `file://…` is read and inlined; plain text is kept.
 fn resolve_text(v: Value, at: &str, conv: &mut Conversion, skill_dir: Option<&Path>) -> Value {
     let Some(uri) = v.as_str() else { return v };
-    let Some(rel) = reference_path(uri) else { return v };
+    let Some(rel) = reference_path(uri) else {
+        return v;
+    };
     if !stays_inside(rel) {
-        conv.note(at, Diagnostic::error(format!("{uri} points outside the skill's directory")).with_hint("keep referenced prompts beside the skill"));
+        conv.note(
+            at,
+            Diagnostic::error(format!("{uri} points outside the skill's directory"))
+                .with_hint("keep referenced prompts beside the skill"),
+        );
         return v;
     }
     let Some(dir) = skill_dir else { return v };
     let path = dir.join(rel);
     let read = std::fs::metadata(&path).and_then(|m| {
         if m.len() > MAX_REFERENCED_BYTES {
-            Err(std::io::Error::other(format!("larger than {MAX_REFERENCED_BYTES} bytes")))
+            Err(std::io::Error::other(format!(
+                "larger than {MAX_REFERENCED_BYTES} bytes"
+            )))
         } else {
             std::fs::read_to_string(&path)
         }
@@ -236,7 +339,11 @@ fn resolve_text(v: Value, at: &str, conv: &mut Conversion, skill_dir: Option<&Pa
     match read {
         Ok(text) => Value::String(text),
         Err(e) => {
-            conv.note(at, Diagnostic::error(format!("cannot read {uri}: {e}")).with_hint(format!("create {}", path.display())));
+            conv.note(
+                at,
+                Diagnostic::error(format!("cannot read {uri}: {e}"))
+                    .with_hint(format!("create {}", path.display())),
+            );
             v
         }
     }
