@@ -51,6 +51,7 @@ pub enum Command {
 
 Examples:
   skillet validate                      every discovered skill
+  skillet validate count-lines          one discovered skill, by name or alias
   skillet validate .skillet/skills/new.json
   skillet validate path/to/skills-dir --json"
     )]
@@ -122,7 +123,8 @@ pub struct InfoArgs {
 /// `skillet validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Skill files or skills directories; every discovered skill when none is given.
+    /// Skill files, skills directories or names of discovered skills; all discovered skills when
+    /// none is given.
     pub paths: Vec<PathBuf>,
     /// Print JSON: an array of {name, path, format, valid, diagnostics}.
     #[arg(long)]

@@ -89,7 +89,10 @@ pub fn build_invocation(
     } else {
         command.to_owned()
     };
-    let cwd = skill_dir.join(spec.working_dir.as_deref().unwrap_or("."));
+    let cwd = spec
+        .working_dir
+        .as_deref()
+        .map_or_else(|| skill_dir.to_path_buf(), |d| skill_dir.join(d));
     Ok(Invocation {
         program,
         args,

@@ -25,13 +25,38 @@ struct Checked {
 pub fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitCode> {
     let mut checked = Vec::new();
     let mut general = Vec::new();
+    let registry = ctx.registry();
     if args.paths.is_empty() {
-        let registry = ctx.registry();
         general.extend(registry.warnings().iter().cloned());
         checked.extend(from_registry(&registry));
     }
-    for path in &args.paths {
-        let path = ctx.env.cwd.join(path);
+    for arg in &args.paths {
+        let path = ctx.env.cwd.join(arg);
+        // A bare name that is not a file here means a discovered skill.
+        if !path.exists() {
+            let name = arg.to_string_lossy();
+            match registry.resolve(&name) {
+                Some(entry) => checked.extend(
+                    from_registry(&registry).filter(|c| c.path == entry.path.display().to_string()),
+                ),
+                None => {
+                    let mut d = Diagnostic::error(format!(
+                        "{name}: no such file, and no skill of that name"
+                    ));
+                    if let Some(close) = registry.suggest(&name) {
+                        d = d.with_hint(format!("did you mean `{close}`?"));
+                    }
+                    checked.push(Checked {
+                        name: None,
+                        path: path.display().to_string(),
+                        format: "unknown",
+                        valid: false,
+                        diagnostics: vec![d],
+                    });
+                }
+            }
+            continue;
+        }
         if path.is_dir() && !is_skill_folder(&path) {
             let registry = Registry::from_dirs(vec![SkillDir {
                 path,
