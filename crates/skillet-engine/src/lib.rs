@@ -26,7 +26,7 @@ mod params;
 mod policy;
 mod result;
 
-pub use engine::{Engine, RunRequest};
+pub use engine::{Engine, Prepared, RunRequest};
 pub use invocation::{Invocation, build_invocation, render_prompt};
 pub use params::{ParamValues, resolve_params};
 pub use policy::{

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Map, Value};
 use skillet_engine::{
-    Engine, ExecutionResult, OutputChunk, RunRequest, Status, StdinSource, Stream,
+    Engine, ExecutionResult, OutputChunk, Prepared, RunRequest, Status, StdinSource, Stream,
 };
+use skillet_registry::Registry;
 use tokio::sync::mpsc;
 
 use crate::cli::RunArgs;
@@ -130,51 +131,56 @@ fn parse_params(args: &RunArgs) -> Result<Map<String, Value>> {
 /// Shows the exact process a run would start, without starting it.
 fn dry_run(
     ctx: &Context,
-    registry: &skillet_registry::Registry,
+    registry: &Registry,
     args: &RunArgs,
     params: &Map<String, Value>,
 ) -> Result<ExitCode> {
-    let Some(entry) = registry.resolve(&args.name) else {
-        eprintln!("skillet: not found: no skill named `{}`", args.name);
-        return Ok(ExitCode::from(output::EXIT_NOT_FOUND));
-    };
-    let Some(spec) = entry.spec.as_ref().filter(|_| entry.is_valid()) else {
-        eprintln!(
-            "skillet: error: skill `{}` is broken; `skillet validate {}` lists why",
-            entry.name, entry.name
-        );
-        return Ok(ExitCode::from(output::EXIT_SKILLET_ERROR));
-    };
-    let values = match skillet_engine::resolve_params(spec, params, &ctx.env.cwd) {
-        Ok(v) => v,
-        Err(problems) => {
-            eprintln!("skillet: invalid parameters: {}", problems.join("\n"));
-            return Ok(ExitCode::from(output::EXIT_INVALID_PARAMS));
-        }
-    };
-    if !spec.kind.is_code() {
-        print!("{}", skillet_engine::render_prompt(spec, &values));
-        return Ok(ExitCode::SUCCESS);
-    }
-    match skillet_engine::build_invocation(spec, entry.skill_dir(), &values) {
-        Ok(inv) => {
+    let engine = Engine::new(ctx.config.defaults.clone());
+    let prepared = match engine.prepare(registry, &args.name, params, &ctx.env.cwd) {
+        Ok(prepared) => prepared,
+        Err(refused) => {
             if args.json {
-                output::json(&inv)?;
+                output::json(&refused)?;
             } else {
-                println!("program: {}", inv.program);
-                for (i, a) in inv.args.iter().enumerate() {
-                    println!("argv[{}]: {a:?}", i + 1);
-                }
-                println!("cwd:     {}", inv.cwd.display());
-                for (k, v) in &inv.env {
-                    println!("env:     {k}={v:?}");
-                }
+                report(&refused);
             }
-            Ok(ExitCode::SUCCESS)
+            return Ok(ExitCode::from(exit_code(&refused)));
         }
-        Err(problems) => {
-            eprintln!("skillet: invalid parameters: {}", problems.join("\n"));
-            Ok(ExitCode::from(output::EXIT_INVALID_PARAMS))
+    };
+    match prepared {
+        Prepared::Prompt { text, .. } => print!("{text}"),
+        Prepared::Process {
+            invocation, plan, ..
+        } if args.json => {
+            output::json(&serde_json::json!({
+                "invocation": invocation,
+                "timeout_s": plan.policy.wall_time.as_secs(),
+                "max_output_bytes": plan.policy.max_output_bytes,
+                "env_passthrough": plan.policy.env_passthrough,
+                "warnings": plan.warnings,
+            }))?;
+        }
+        Prepared::Process {
+            invocation, plan, ..
+        } => {
+            println!("program: {}", invocation.program);
+            for (i, a) in invocation.args.iter().enumerate() {
+                println!("argv[{}]: {a:?}", i + 1);
+            }
+            println!("cwd:     {}", invocation.cwd.display());
+            for (k, v) in &invocation.env {
+                println!("env:     {k}={v:?}");
+            }
+            println!("passed:  {}", plan.policy.env_passthrough.join(" "));
+            println!(
+                "limits:  {} s, {} KiB output per stream",
+                plan.policy.wall_time.as_secs(),
+                plan.policy.max_output_bytes / 1024
+            );
+            for w in &plan.warnings {
+                println!("note:    {w}");
+            }
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
