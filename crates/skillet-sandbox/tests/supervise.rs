@@ -26,6 +26,13 @@ fn sh(script: &str) -> ProcessSpec {
     }
 }
 
+/// Reads the PID a script wrote, waits for the kernel to finish reaping, and says whether it lives.
+fn survivor(pidfile: &Path) -> Option<i32> {
+    let pid: i32 = std::fs::read_to_string(pidfile).unwrap().trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    alive(pid).then_some(pid)
+}
+
 fn alive(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
