@@ -1,7 +1,9 @@
 //! Reading a child's output into a capped buffer, optionally forwarding it live.
 
+use std::sync::Arc;
+
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 /// Which output stream a chunk came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,14 +30,16 @@ pub(crate) struct Captured {
     pub truncated: bool,
 }
 
-/// Reads `reader` to its end (or until `stop` fires), keeping at most `cap` bytes and draining
-/// the rest so the writer is never blocked on a full pipe.
+/// Reads `reader` to its end (or until `stop` fires), keeping at most `cap` bytes. The first
+/// byte past the cap fires `overflow`, on which the supervisor kills the run; reading goes on
+/// (discarding) so the writer is never blocked on a full pipe meanwhile.
 pub(crate) async fn read_capped<R: AsyncRead + Unpin>(
     mut reader: R,
     cap: usize,
     stream: Stream,
     live: Option<mpsc::UnboundedSender<OutputChunk>>,
     mut stop: watch::Receiver<bool>,
+    overflow: Arc<Notify>,
 ) -> Captured {
     let mut out = Captured::default();
     let mut chunk = vec![0u8; 64 * 1024];
@@ -49,8 +53,9 @@ pub(crate) async fn read_capped<R: AsyncRead + Unpin>(
         };
         let room = cap.saturating_sub(out.bytes.len());
         let keep = n.min(room);
-        if keep < n {
+        if keep < n && !out.truncated {
             out.truncated = true;
+            overflow.notify_one();
         }
         if keep > 0 {
             out.bytes.extend_from_slice(&chunk[..keep]);

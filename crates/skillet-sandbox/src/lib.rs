@@ -1,43 +1,57 @@
-//! Starting and supervising the process of a skill.
+//! Starting a process confined by a [`SandboxPolicy`], and supervising it to the end.
 //!
-//! This crate takes a [`SandboxPolicy`] and a [`ProcessSpec`] and runs the process to completion.
-//! It knows nothing about skills. What it enforces today:
+//! This crate knows nothing about skills: it takes a policy and a command. On Linux it layers:
 //!
-//! - **Environment**: the child starts from an empty environment; only the variables the policy
-//!   names are passed through from the parent, plus the ones it sets.
-//! - **Process group**: the child leads a new process group. When the wall-clock limit passes the
-//!   whole group is killed, and when the main process exits whatever it left running in its group
-//!   is killed too, so no grandchild outlives the run.
-//! - **Output**: standard output and error are captured up to a cap each and drained past it, so a
-//!   flood neither fills memory nor blocks the child.
-//! - **Standard input**: never the user's terminal (a terminal on stdin is replaced by `/dev/null`,
-//!   which closes TIOCSTI-style injection into the user's shell).
+//! - **Process hygiene**: an empty environment plus the named variables, a new session, parent
+//!   death signal, no-new-privs, every descriptor but 0/1/2 closed, and stdin never a terminal.
+//! - **Namespaces** (user when not root, mount, PID, network when offline, IPC, UTS): the program
+//!   runs as PID 1 of its own PID namespace inside a private root that holds only the system
+//!   directories (read-only, secrets masked), the allowed paths, a minimal `/dev`, a fresh
+//!   `/proc` and private tmpfs `/tmp`, `/run`, `/dev/shm`. When PID 1 exits the kernel kills
+//!   everything else in the namespace, so nothing outlives a run.
+//! - **Landlock**: the same read and write allowlists enforced by the kernel again, TCP bind and
+//!   connect denied (or limited to ports), abstract unix sockets and signals scoped.
+//! - **seccomp**: system calls only an escape needs kill the process; the x32 ABI and foreign
+//!   architectures are refused; with networking off only `AF_UNIX` sockets can be made.
+//! - **Limits**: wall clock (the process group and namespace are killed), output (the run is
+//!   killed past the cap), CPU seconds, file size and open files (rlimits), memory, processes
+//!   and CPU share (cgroups, when the machine lets us create them).
 //!
-//! Confinement (namespaces, Landlock, seccomp, rlimits, cgroups) is not implemented yet;
-//! [`confinement_available`] says so, and callers must tell their users.
+//! [`probe::report`] says which layers this machine supports. With [`Isolation::Required`] a run
+//! whose layers are unavailable is refused rather than run unconfined.
+//!
+//! On other systems the crate compiles, [`probe::report`] answers "unavailable", and only
+//! [`Isolation::Disabled`] runs.
 
 mod capture;
+#[cfg(target_os = "linux")]
+mod cgroup;
+#[cfg(target_os = "linux")]
+mod child;
+#[cfg(target_os = "linux")]
+mod fs_rules;
+#[cfg(target_os = "linux")]
+mod plan;
+mod policy;
+#[cfg(target_os = "linux")]
+pub mod probe;
+#[cfg(target_os = "linux")]
 mod supervise;
+#[cfg(target_os = "linux")]
+mod syscall_filter;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use capture::{OutputChunk, Stream};
+#[cfg(target_os = "linux")]
+pub use plan::Layers;
+pub use policy::{
+    FsPolicy, Isolation, Limits, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy,
+};
+#[cfg(target_os = "linux")]
 pub use supervise::run;
-
-/// What the sandbox lets a process have.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SandboxPolicy {
-    /// Names of parent environment variables passed through (when set in the parent).
-    pub env_passthrough: Vec<String>,
-    /// Variables set in the child, after the passed-through ones.
-    pub env: Vec<(OsString, OsString)>,
-    /// Wall-clock limit.
-    pub wall_time: Duration,
-    /// Bytes kept of each of stdout and stderr.
-    pub max_output_bytes: usize,
-}
 
 /// Where the child's standard input comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -58,7 +72,7 @@ pub struct ProcessSpec {
     pub program: OsString,
     /// Arguments, each passed as one argv element.
     pub args: Vec<OsString>,
-    /// Working directory.
+    /// Working directory (must be visible under the policy).
     pub cwd: PathBuf,
     /// Standard input.
     pub stdin: StdinSource,
@@ -83,13 +97,44 @@ impl Exit {
     }
 }
 
+/// A limit that ended a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitHit {
+    /// The wall clock.
+    Time,
+    /// Memory (the cgroup's OOM killer).
+    Memory,
+    /// CPU seconds.
+    Cpu,
+    /// Output bytes.
+    Output,
+    /// The largest file size.
+    FileSize,
+}
+
+impl LimitHit {
+    /// The limit's name, as reported to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitHit::Time => "time",
+            LimitHit::Memory => "memory",
+            LimitHit::Cpu => "cpu",
+            LimitHit::Output => "output",
+            LimitHit::FileSize => "file_size",
+        }
+    }
+}
+
 /// The result of a supervised run.
+#[cfg(target_os = "linux")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// How the main process ended.
     pub exit: Exit,
-    /// Whether the wall-clock limit killed it.
-    pub timed_out: bool,
+    /// The limit that ended it, if one did.
+    pub limit: Option<LimitHit>,
+    /// Whether seccomp killed it for a forbidden system call.
+    pub denied_syscall: bool,
     /// Captured standard output (at most the cap).
     pub stdout: Vec<u8>,
     /// Captured standard error (at most the cap).
@@ -100,6 +145,12 @@ pub struct Outcome {
     pub stderr_truncated: bool,
     /// From spawn to the end of the main process.
     pub duration: Duration,
+    /// Which confinement layers were active.
+    pub layers: Layers,
+    /// Limits that were asked for but cannot be enforced here, with the reason.
+    pub unenforced: Vec<String>,
+    /// The scratch directory, when it was kept.
+    pub scratch_kept: Option<PathBuf>,
 }
 
 /// Why a process could not be started.
@@ -122,6 +173,17 @@ pub enum SpawnError {
     /// The working directory does not exist.
     #[error("working directory {0} does not exist")]
     NoWorkingDir(PathBuf),
+    /// A confinement layer the policy requires is unavailable on this machine.
+    #[error("the {layer} sandbox layer is unavailable: {reason}")]
+    Unavailable {
+        /// The layer.
+        layer: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Preparing the sandbox failed.
+    #[error("cannot set up the sandbox: {0}")]
+    Setup(String),
     /// Any other failure of the operating system.
     #[error("cannot start {program:?}: {source}")]
     Io {
@@ -130,9 +192,4 @@ pub enum SpawnError {
         /// The error.
         source: std::io::Error,
     },
-}
-
-/// Whether kernel confinement is available in this build. Not yet: see the crate docs.
-pub fn confinement_available() -> bool {
-    false
 }

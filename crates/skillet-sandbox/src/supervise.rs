@@ -1,33 +1,33 @@
-//! Spawning, timing out and reaping a process group.
+//! Spawning a confined process, enforcing time and output limits, and reaping everything.
 
 use std::io::IsTerminal;
 use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::capture::{Captured, OutputChunk, Stream, read_capped};
-use crate::{Exit, Outcome, ProcessSpec, SandboxPolicy, SpawnError, StdinSource};
+use crate::cgroup::RunCgroup;
+use crate::plan::prepare;
+use crate::policy::{Isolation, SandboxPolicy};
+use crate::{Exit, LimitHit, Outcome, ProcessSpec, SpawnError, StdinSource, probe};
 
 /// How long output may keep arriving after the main process ended and its group was killed.
-/// Only a process that left the group (with `setsid`) can still hold the pipes open then.
+/// Only a process that left the group and the namespace can still hold the pipes open then.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
 
-/// Runs `spec` under `policy` to completion, forwarding output to `live` as it arrives.
+/// Runs `spec` confined by `policy` to completion, forwarding output to `live` as it arrives.
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), skillet_sandbox::SpawnError> {
 /// use skillet_sandbox::*;
-/// let policy = SandboxPolicy {
-///     env_passthrough: vec!["PATH".into()],
-///     env: vec![],
-///     wall_time: std::time::Duration::from_secs(5),
-///     max_output_bytes: 1 << 20,
-/// };
-/// let spec = ProcessSpec { program: "echo".into(), args: vec!["hi".into()], cwd: ".".into(), stdin: StdinSource::Null };
+/// let policy = SandboxPolicy::new(std::time::Duration::from_secs(5));
+/// let spec = ProcessSpec { program: "echo".into(), args: vec!["hi".into()], cwd: "/".into(), stdin: StdinSource::Null };
 /// let outcome = run(&spec, &policy, None).await?;
 /// assert_eq!(outcome.stdout, b"hi\n");
 /// # Ok(()) }
@@ -40,18 +40,82 @@ pub async fn run(
     if !spec.cwd.is_dir() {
         return Err(SpawnError::NoWorkingDir(spec.cwd.clone()));
     }
+    let caps = probe::capabilities();
+    let scratch_parent = policy.fs.scratch_parent.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("skillet-{}", rustix::process::getuid().as_raw()))
+    });
+    let setup = |what: &str, e: std::io::Error| {
+        SpawnError::Setup(format!("{what} {}: {e}", scratch_parent.display()))
+    };
+    create_private_dir(&scratch_parent).map_err(|e| setup("cannot create", e))?;
+    let root_dir = scratch_parent.join(".root");
+    create_private_dir(&root_dir).map_err(|e| setup("cannot create the root under", e))?;
+    let scratch = tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(&scratch_parent)
+        .map_err(|e| setup("cannot create a scratch directory in", e))?;
+
+    let mut unenforced = Vec::new();
+    let limits = &policy.limits;
+    let wants_cgroup = limits.memory_bytes.is_some()
+        || limits.max_processes.is_some()
+        || limits.cpu_percent.is_some();
+    let (cgroup, procs) = match (&caps.cgroups, wants_cgroup) {
+        (_, false) => (None, Vec::new()),
+        (Ok(mode), true) => {
+            let name = scratch
+                .path()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let (group, procs) =
+                RunCgroup::create(mode, &name, limits).map_err(SpawnError::Setup)?;
+            (Some(group), procs)
+        }
+        (Err(reason), true) => {
+            for (name, set) in [
+                ("memory", limits.memory_bytes.is_some()),
+                ("max_processes", limits.max_processes.is_some()),
+                ("cpu_percent", limits.cpu_percent.is_some()),
+            ] {
+                if set {
+                    unenforced.push(format!("{name}: {reason}"));
+                }
+            }
+            (None, Vec::new())
+        }
+    };
+    let prepared = match prepare(policy, caps, scratch.path(), &root_dir, &spec.cwd, procs) {
+        Ok(p) => p,
+        Err(e) => {
+            if let Some(g) = &cgroup {
+                g.remove();
+            }
+            return Err(e);
+        }
+    };
+    let mut layers = prepared.layers;
+    if cgroup.is_some() {
+        layers.active.push("cgroups");
+    }
+    let mut child_plan = prepared.plan;
+
     let mut cmd = Command::new(&spec.program);
     cmd.args(&spec.args)
         .current_dir(&spec.cwd)
         .env_clear()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true);
     for name in &policy.env_passthrough {
         if let Some(value) = std::env::var_os(name) {
             cmd.env(name, value);
         }
+    }
+    if policy.isolation != Isolation::Disabled {
+        // Programs write caches under HOME and temporary files under TMPDIR: both go to scratch.
+        cmd.env("HOME", scratch.path())
+            .env("TMPDIR", scratch.path());
     }
     cmd.envs(policy.env.iter().map(|(k, v)| (k, v)));
     let stdin_bytes = match &spec.stdin {
@@ -68,9 +132,26 @@ pub async fn run(
             None
         }
     };
+    // SAFETY: `ChildPlan::apply` only makes system calls on data prepared before fork (see
+    // child.rs); it allocates nothing and takes no locks.
+    #[allow(unsafe_code)]
+    unsafe {
+        cmd.pre_exec(move || child_plan.apply());
+    }
 
     let started = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| spawn_error(spec, e))?;
+    let spawned = cmd.spawn();
+    // The ruleset and cgroup files live in the closure; close the parent's copies now.
+    drop(cmd);
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            if let Some(g) = &cgroup {
+                g.remove();
+            }
+            return Err(spawn_error(spec, e));
+        }
+    };
     let group = child
         .id()
         .and_then(|id| i32::try_from(id).ok())
@@ -83,7 +164,8 @@ pub async fn run(
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let cap = policy.max_output_bytes;
+    let overflow = Arc::new(Notify::new());
+    let cap = limits.max_output_bytes;
     let stdout = child.stdout.take().map(|r| {
         tokio::spawn(read_capped(
             r,
@@ -91,12 +173,19 @@ pub async fn run(
             Stream::Stdout,
             live.clone(),
             stop_rx.clone(),
+            overflow.clone(),
         ))
     });
-    let stderr = child
-        .stderr
-        .take()
-        .map(|r| tokio::spawn(read_capped(r, cap, Stream::Stderr, live, stop_rx)));
+    let stderr = child.stderr.take().map(|r| {
+        tokio::spawn(read_capped(
+            r,
+            cap,
+            Stream::Stderr,
+            live,
+            stop_rx,
+            overflow.clone(),
+        ))
+    });
     if let (Some(mut pipe), Some(bytes)) = (child.stdin.take(), stdin_bytes) {
         tokio::spawn(async move {
             // The child may exit without reading; a broken pipe is not an error of ours.
@@ -104,18 +193,41 @@ pub async fn run(
         });
     }
 
-    let deadline = tokio::time::Instant::from_std(started + policy.wall_time);
-    let (status, timed_out) = tokio::select! {
-        status = child.wait() => (status, false),
+    let deadline = tokio::time::Instant::from_std(started + limits.wall_time);
+    let (status, mut limit) = tokio::select! {
+        status = child.wait() => (status, None),
         () = tokio::time::sleep_until(deadline) => {
             kill_group();
-            (child.wait().await, true)
+            (child.wait().await, Some(LimitHit::Time))
+        }
+        () = overflow.notified() => {
+            kill_group();
+            (child.wait().await, Some(LimitHit::Output))
         }
     };
     let duration = started.elapsed();
-    // The main process is gone; anything still in its group is a stray and dies with it.
+    // The main process is gone; anything still in its group or cgroup is a stray and dies too.
     kill_group();
+    if let Some(g) = &cgroup {
+        g.kill_all();
+    }
     let status = status.map_err(|e| spawn_error(spec, e))?;
+    let exit = match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(sig)) => Exit::Signal(sig),
+        (None, None) => Exit::Code(-1),
+    };
+    if limit.is_none() {
+        limit = if cgroup.as_ref().is_some_and(RunCgroup::oom_killed) {
+            Some(LimitHit::Memory)
+        } else {
+            match exit {
+                Exit::Signal(libc::SIGXCPU) => Some(LimitHit::Cpu),
+                Exit::Signal(libc::SIGXFSZ) => Some(LimitHit::FileSize),
+                _ => None,
+            }
+        };
+    }
 
     let mut collect = Box::pin(async { (join(stdout).await, join(stderr).await) });
     let (out, err) = match tokio::time::timeout(DRAIN_GRACE, &mut collect).await {
@@ -126,36 +238,42 @@ pub async fn run(
             collect.await
         }
     };
-    Ok(finish(status, timed_out, duration, out, err))
+    if let Some(g) = &cgroup {
+        g.remove();
+    }
+    let scratch_kept = policy.keep_scratch.then(|| scratch.keep());
+    Ok(Outcome {
+        exit,
+        limit,
+        denied_syscall: exit == Exit::Signal(libc::SIGSYS),
+        stdout: out.bytes,
+        stderr: err.bytes,
+        stdout_truncated: out.truncated,
+        stderr_truncated: err.truncated,
+        duration,
+        layers,
+        unenforced,
+        scratch_kept,
+    })
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 async fn join(task: Option<tokio::task::JoinHandle<Captured>>) -> Captured {
     match task {
         Some(t) => t.await.unwrap_or_default(),
         None => Captured::default(),
-    }
-}
-
-fn finish(
-    status: std::process::ExitStatus,
-    timed_out: bool,
-    duration: Duration,
-    out: Captured,
-    err: Captured,
-) -> Outcome {
-    let exit = match (status.code(), status.signal()) {
-        (Some(code), _) => Exit::Code(code),
-        (None, Some(sig)) => Exit::Signal(sig),
-        (None, None) => Exit::Code(-1),
-    };
-    Outcome {
-        exit,
-        timed_out,
-        stdout: out.bytes,
-        stderr: err.bytes,
-        stdout_truncated: out.truncated,
-        stderr_truncated: err.truncated,
-        duration,
     }
 }
 

@@ -1,0 +1,149 @@
+//! A cgroup per run: memory (swap 0), pids and CPU share, joined by the child before exec, read
+//! afterwards to tell an out-of-memory kill from other deaths, removed when the run ends.
+
+use std::fs;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use crate::policy::Limits;
+use crate::probe::CgroupMode;
+
+/// The cgroup directories of one run.
+#[derive(Debug)]
+pub(crate) struct RunCgroup {
+    dirs: Vec<PathBuf>,
+    memory_dir: Option<PathBuf>,
+    v2: bool,
+}
+
+impl RunCgroup {
+    /// Creates the groups and writes the limits. Returns the group and the `cgroup.procs` files
+    /// the child writes itself into.
+    pub(crate) fn create(
+        mode: &CgroupMode,
+        name: &str,
+        limits: &Limits,
+    ) -> Result<(RunCgroup, Vec<OwnedFd>), String> {
+        let mut group = RunCgroup {
+            dirs: Vec::new(),
+            memory_dir: None,
+            v2: false,
+        };
+        let mkdir = |dir: &Path| {
+            fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))
+        };
+        let write = |dir: &Path, file: &str, value: String| {
+            fs::write(dir.join(file), &value)
+                .map_err(|e| format!("cannot set {} to {value}: {e}", dir.join(file).display()))
+        };
+        match mode {
+            CgroupMode::V2(parent) => {
+                let dir = parent.join("skillet").join(name);
+                mkdir(&dir)?;
+                group.dirs.push(dir.clone());
+                group.v2 = true;
+                if let Some(bytes) = limits.memory_bytes {
+                    write(&dir, "memory.max", bytes.to_string())?;
+                    let _ = write(&dir, "memory.swap.max", "0".into());
+                    group.memory_dir = Some(dir.clone());
+                }
+                if let Some(n) = limits.max_processes {
+                    write(&dir, "pids.max", n.to_string())?;
+                }
+                if let Some(pct) = limits.cpu_percent {
+                    write(&dir, "cpu.max", format!("{} 100000", u64::from(pct) * 1000))?;
+                }
+            }
+            CgroupMode::V1 { memory, pids, cpu } => {
+                if let Some(bytes) = limits.memory_bytes {
+                    let dir = memory.join("skillet").join(name);
+                    mkdir(&dir)?;
+                    group.dirs.push(dir.clone());
+                    write(&dir, "memory.limit_in_bytes", bytes.to_string())?;
+                    // Without this, a limited group just swaps; absent when swap accounting is off.
+                    let _ = write(&dir, "memory.memsw.limit_in_bytes", bytes.to_string());
+                    let _ = write(&dir, "memory.swappiness", "0".into());
+                    group.memory_dir = Some(dir);
+                }
+                if let Some(n) = limits.max_processes {
+                    let dir = pids.join("skillet").join(name);
+                    mkdir(&dir)?;
+                    group.dirs.push(dir.clone());
+                    write(&dir, "pids.max", n.to_string())?;
+                }
+                if let Some(pct) = limits.cpu_percent {
+                    let dir = cpu.join("skillet").join(name);
+                    mkdir(&dir)?;
+                    group.dirs.push(dir.clone());
+                    write(&dir, "cpu.cfs_period_us", "100000".into())?;
+                    write(
+                        &dir,
+                        "cpu.cfs_quota_us",
+                        (u64::from(pct) * 1000).to_string(),
+                    )?;
+                }
+            }
+        }
+        let procs = group
+            .dirs
+            .iter()
+            .map(|d| {
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(d.join("cgroup.procs"))
+                    .map(OwnedFd::from)
+                    .map_err(|e| format!("cannot open {}: {e}", d.join("cgroup.procs").display()))
+            })
+            .collect::<Result<Vec<_>, _>>();
+        match procs {
+            Ok(procs) => Ok((group, procs)),
+            Err(e) => {
+                group.remove();
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether the kernel killed something in the group for lack of memory.
+    pub(crate) fn oom_killed(&self) -> bool {
+        let Some(dir) = &self.memory_dir else {
+            return false;
+        };
+        let (file, key) = if self.v2 {
+            ("memory.events", "oom_kill ")
+        } else {
+            ("memory.oom_control", "oom_kill ")
+        };
+        fs::read_to_string(dir.join(file))
+            .ok()
+            .and_then(|s| {
+                s.lines().find_map(|l| {
+                    l.strip_prefix(key)
+                        .and_then(|n| n.trim().parse::<u64>().ok())
+                })
+            })
+            .is_some_and(|n| n > 0)
+    }
+
+    /// Kills everything left in the group (v2 `cgroup.kill`).
+    pub(crate) fn kill_all(&self) {
+        if self.v2 {
+            for dir in &self.dirs {
+                let _ = fs::write(dir.join("cgroup.kill"), "1");
+            }
+        }
+    }
+
+    /// Removes the groups; they must be empty, so this retries briefly while the kernel reaps.
+    pub(crate) fn remove(&self) {
+        for dir in &self.dirs {
+            for _ in 0..50 {
+                if fs::remove_dir(dir).is_ok() || !dir.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! From a policy and what the machine offers to a [`ChildPlan`], in the parent, before fork.
+
+use std::collections::BTreeSet;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::mount::MountFlags;
+use rustix::process::{Resource, Rlimit};
+use rustix::thread::UnshareFlags;
+
+use crate::SpawnError;
+use crate::child::{ChildPlan, MountStep, NamespacePlan, RootPlan};
+use crate::policy::{Isolation, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy};
+use crate::probe::Capabilities;
+
+/// Device nodes bound into the private `/dev`.
+const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
+
+/// The layers a run ended up with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layers {
+    /// Active layers, by name.
+    pub active: Vec<&'static str>,
+    /// Layers that were wanted but are unavailable here (only with best-effort isolation).
+    pub missing: Vec<String>,
+}
+
+pub(crate) struct Prepared {
+    pub plan: ChildPlan,
+    pub layers: Layers,
+}
+
+/// Decides the layers and prepares the child's work. `scratch` is the per-execution directory,
+/// `root_dir` an empty directory to assemble a private root in, `cwd` the working directory.
+pub(crate) fn prepare(
+    policy: &SandboxPolicy,
+    caps: &Capabilities,
+    scratch: &Path,
+    root_dir: &Path,
+    cwd: &Path,
+    cgroup_procs: Vec<std::os::fd::OwnedFd>,
+) -> Result<Prepared, SpawnError> {
+    let mut layers = Layers {
+        active: vec!["process hygiene", "rlimits"],
+        missing: Vec::new(),
+    };
+    let want = policy.isolation != Isolation::Disabled;
+    let mut need =
+        |layer: &'static str, available: Result<(), &String>| -> Result<bool, SpawnError> {
+            match (want, available) {
+                (false, _) => Ok(false),
+                (true, Ok(_)) => {
+                    layers.active.push(layer);
+                    Ok(true)
+                }
+                (true, Err(reason)) if policy.isolation == Isolation::BestEffort => {
+                    layers.missing.push(format!("{layer}: {reason}"));
+                    Ok(false)
+                }
+                (true, Err(reason)) => Err(SpawnError::Unavailable {
+                    layer,
+                    reason: reason.to_string(),
+                }),
+            }
+        };
+    let use_landlock = need("landlock", caps.landlock_abi.as_ref().map(drop))?;
+    let use_seccomp = need("seccomp", caps.seccomp.as_ref().map(drop))?;
+    let use_namespaces = need("namespaces", caps.namespaces.as_ref().map(drop))?;
+
+    let ruleset = if use_landlock {
+        Some(
+            crate::fs_rules::build(policy, Some(scratch), use_namespaces)
+                .map_err(SpawnError::Setup)?,
+        )
+    } else {
+        None
+    };
+    let filters = if use_seccomp {
+        crate::syscall_filter::build(policy).map_err(SpawnError::Setup)?
+    } else {
+        Vec::new()
+    };
+    let namespaces = if use_namespaces {
+        Some(namespace_plan(policy, caps, scratch, root_dir, cwd)?)
+    } else {
+        None
+    };
+    let inner_rules = if use_landlock && use_namespaces {
+        crate::fs_rules::inner_rules()
+    } else {
+        Vec::new()
+    };
+    Ok(Prepared {
+        plan: ChildPlan {
+            ruleset,
+            inner_rules,
+            filters,
+            rlimits: rlimits(policy),
+            cgroup_procs,
+            namespaces,
+        },
+        layers,
+    })
+}
+
+fn rlimits(policy: &SandboxPolicy) -> Vec<(Resource, Rlimit)> {
+    let fixed = |n: u64| Rlimit {
+        current: Some(n),
+        maximum: Some(n),
+    };
+    let mut out = vec![(Resource::Core, fixed(0))];
+    if let Some(cpu) = policy.limits.cpu_time {
+        // The soft limit sends SIGXCPU (reported as a CPU limit); the hard one kills a process
+        // that ignores it.
+        let secs = cpu.as_secs().max(1);
+        out.push((
+            Resource::Cpu,
+            Rlimit {
+                current: Some(secs),
+                maximum: Some(secs + 1),
+            },
+        ));
+    }
+    if let Some(bytes) = policy.limits.max_file_size_bytes {
+        out.push((Resource::Fsize, fixed(bytes)));
+    }
+    if let Some(n) = policy.limits.max_open_files {
+        out.push((Resource::Nofile, fixed(n)));
+    }
+    out
+}
+
+fn cstr(path: &Path) -> Result<CString, SpawnError> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| SpawnError::Setup(format!("path {} contains a NUL byte", path.display())))
+}
+
+fn namespace_plan(
+    policy: &SandboxPolicy,
+    caps: &Capabilities,
+    scratch: &Path,
+    root_dir: &Path,
+    cwd: &Path,
+) -> Result<NamespacePlan, SpawnError> {
+    let mut flags =
+        UnshareFlags::NEWNS | UnshareFlags::NEWPID | UnshareFlags::NEWIPC | UnshareFlags::NEWUTS;
+    if policy.network == NetworkPolicy::Off {
+        flags |= UnshareFlags::NEWNET;
+    }
+    let id_maps = if caps.is_root {
+        None
+    } else {
+        flags |= UnshareFlags::NEWUSER;
+        let uid = rustix::process::getuid().as_raw();
+        let gid = rustix::process::getgid().as_raw();
+        Some((
+            format!("{uid} {uid} 1\n").into_bytes(),
+            format!("{gid} {gid} 1\n").into_bytes(),
+        ))
+    };
+    Ok(NamespacePlan {
+        flags,
+        id_maps,
+        drop_caps: caps.is_root,
+        root: root_plan(policy, scratch, root_dir, cwd)?,
+    })
+}
+
+/// The steps that assemble the private root in `root_dir`.
+fn root_plan(
+    policy: &SandboxPolicy,
+    scratch: &Path,
+    root_dir: &Path,
+    cwd: &Path,
+) -> Result<RootPlan, SpawnError> {
+    let mut b = RootBuilder {
+        root: root_dir.to_path_buf(),
+        steps: Vec::new(),
+        dirs: BTreeSet::new(),
+    };
+    let tmpfs = format!("size={},mode=1777", policy.limits.tmpfs_bytes);
+    for dir in SYSTEM_READ_DIRS.iter().map(Path::new) {
+        match std::fs::symlink_metadata(dir) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(dir)
+                    .map_err(|e| SpawnError::Setup(format!("{}: {e}", dir.display())))?;
+                b.steps.push(MountStep::Symlink {
+                    target: cstr(&target)?,
+                    link: b.inside(dir)?,
+                });
+            }
+            Ok(m) if m.is_dir() => b.bind(dir, true)?,
+            _ => {}
+        }
+    }
+    for secret in SECRET_FILES.iter().map(Path::new).filter(|p| p.is_file()) {
+        b.steps.push(MountStep::Bind {
+            from: c"/dev/null".into(),
+            to: b.inside(secret)?,
+            read_only: false,
+            keep: MountFlags::empty(),
+        });
+    }
+    // A minimal /dev.
+    b.mkdir_p(Path::new("/dev"))?;
+    b.steps.push(MountStep::Tmpfs {
+        at: b.inside(Path::new("/dev"))?,
+        options: c"size=64k,mode=755".into(),
+    });
+    for dev in DEVICES {
+        let host = Path::new("/dev").join(dev);
+        b.steps.push(MountStep::Touch(b.inside(&host)?));
+        b.steps.push(MountStep::Bind {
+            from: cstr(&host)?,
+            to: b.inside(&host)?,
+            read_only: false,
+            keep: MountFlags::empty(),
+        });
+    }
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        b.steps.push(MountStep::Symlink {
+            target: cstr(Path::new(target))?,
+            link: b.inside(&Path::new("/dev").join(link))?,
+        });
+    }
+    for private in ["/dev/shm", "/tmp", "/run", "/var/tmp"] {
+        let p = Path::new(private);
+        b.mkdir_p(p)?;
+        b.steps.push(MountStep::Tmpfs {
+            at: b.inside(p)?,
+            options: CString::new(tmpfs.clone()).map_err(|e| SpawnError::Setup(e.to_string()))?,
+        });
+    }
+    b.mkdir_p(Path::new("/proc"))?;
+    b.steps.push(MountStep::Proc(b.inside(Path::new("/proc"))?));
+
+    let under_system = |p: &Path| SYSTEM_READ_DIRS.iter().any(|d| p.starts_with(d));
+    let writable: Vec<&Path> = policy
+        .fs
+        .write
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(std::iter::once(scratch))
+        .collect();
+    for path in &policy.fs.read {
+        if !under_system(path) && !writable.contains(&path.as_path()) && path.exists() {
+            b.bind(path, true)?;
+        }
+    }
+    for path in writable {
+        if under_system(path) {
+            return Err(SpawnError::Setup(format!(
+                "cannot make {} writable: it is inside a system directory",
+                path.display()
+            )));
+        }
+        if path.exists() {
+            b.bind(path, false)?;
+        }
+    }
+    for path in policy.fs.read_only.iter().filter(|p| p.exists()) {
+        let keep = mount_flags(path);
+        b.steps.push(MountStep::Bind {
+            from: cstr(path)?,
+            to: b.inside(path)?,
+            read_only: true,
+            keep,
+        });
+    }
+    let old = root_dir.join(".oldroot");
+    b.steps.push(MountStep::Mkdir(cstr(&old)?));
+    Ok(RootPlan {
+        root: cstr(root_dir)?,
+        steps: b.steps,
+        old_root: cstr(&old)?,
+        old_root_inside: c"/.oldroot".into(),
+        cwd: cstr(cwd)?,
+    })
+}
+
+struct RootBuilder {
+    root: PathBuf,
+    steps: Vec<MountStep>,
+    dirs: BTreeSet<PathBuf>,
+}
+
+impl RootBuilder {
+    /// `path` as seen from the host, inside the root being assembled.
+    fn inside(&self, path: &Path) -> Result<CString, SpawnError> {
+        cstr(&self.root.join(path.strip_prefix("/").unwrap_or(path)))
+    }
+
+    fn mkdir_p(&mut self, path: &Path) -> Result<(), SpawnError> {
+        let mut ancestors: Vec<&Path> = path.ancestors().filter(|a| a.parent().is_some()).collect();
+        ancestors.reverse();
+        for dir in ancestors {
+            if self.dirs.insert(dir.to_path_buf()) {
+                let inside = self.inside(dir)?;
+                self.steps.push(MountStep::Mkdir(inside));
+            }
+        }
+        Ok(())
+    }
+
+    fn bind(&mut self, path: &Path, read_only: bool) -> Result<(), SpawnError> {
+        if path.is_dir() {
+            self.mkdir_p(path)?;
+        } else {
+            if let Some(parent) = path.parent() {
+                self.mkdir_p(parent)?;
+            }
+            self.steps.push(MountStep::Touch(self.inside(path)?));
+        }
+        let keep = if read_only {
+            mount_flags(path)
+        } else {
+            MountFlags::empty()
+        };
+        self.steps.push(MountStep::Bind {
+            from: cstr(path)?,
+            to: self.inside(path)?,
+            read_only,
+            keep,
+        });
+        Ok(())
+    }
+}
+
+/// The flags a remount of `path`'s mount must keep (nosuid, nodev, noexec, atime settings).
+fn mount_flags(path: &Path) -> MountFlags {
+    let Ok(st) = rustix::fs::statvfs(path) else {
+        return MountFlags::NOSUID | MountFlags::NODEV;
+    };
+    const KEEP: u64 = 0x2 | 0x4 | 0x8 | 0x400 | 0x800 | 0x1000; // NOSUID NODEV NOEXEC NOATIME NODIRATIME RELATIME
+    MountFlags::from_bits_truncate((st.f_flag.bits() & KEEP) as _) | MountFlags::NOSUID
+}

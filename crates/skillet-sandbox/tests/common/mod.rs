@@ -1,0 +1,110 @@
+//! A lab for sandbox tests: a workspace the sandbox may read, a directory outside it, and helpers
+//! to run shell scripts confined.
+
+#![allow(dead_code, clippy::unwrap_used)] // shared by several test binaries
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use skillet_sandbox::{Isolation, Outcome, ProcessSpec, SandboxPolicy, StdinSource, probe};
+
+pub struct Lab {
+    pub tmp: tempfile::TempDir,
+    /// Readable by the sandbox (its working directory).
+    pub ws: PathBuf,
+    /// Not granted to the sandbox.
+    pub outside: PathBuf,
+}
+
+impl Lab {
+    pub fn new() -> Lab {
+        // Not under /tmp: a private /tmp inside the sandbox must not be what hides these.
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(base).unwrap();
+        let tmp = tempfile::tempdir_in(base).unwrap();
+        let ws = tmp.path().join("ws");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(&ws).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        Lab { tmp, ws, outside }
+    }
+
+    /// The default policy with the workspace readable.
+    pub fn policy(&self) -> SandboxPolicy {
+        let mut p = SandboxPolicy::new(Duration::from_secs(10));
+        p.fs.read.push(self.ws.clone());
+        p.fs.scratch_parent = Some(self.tmp.path().join("scratch"));
+        p
+    }
+
+    pub async fn sh(&self, policy: &SandboxPolicy, script: &str) -> Outcome {
+        self.run("/bin/sh", &["-c", script], policy).await
+    }
+
+    pub async fn run(&self, program: &str, args: &[&str], policy: &SandboxPolicy) -> Outcome {
+        let spec = ProcessSpec {
+            program: program.into(),
+            args: args.iter().map(Into::into).collect(),
+            cwd: self.ws.clone(),
+            stdin: StdinSource::Null,
+        };
+        skillet_sandbox::run(&spec, policy, None)
+            .await
+            .unwrap_or_else(|e| panic!("spawn failed: {e}"))
+    }
+
+    pub async fn bash(&self, policy: &SandboxPolicy, script: &str) -> Outcome {
+        self.run("/bin/bash", &["-c", script], policy).await
+    }
+
+    pub async fn perl(&self, policy: &SandboxPolicy, code: &str) -> Outcome {
+        self.run("/usr/bin/perl", &["-e", code], policy).await
+    }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Skips (with a printed reason) unless the full sandbox is available here.
+pub fn full_sandbox() -> bool {
+    let caps = probe::capabilities();
+    let missing: Vec<String> = [
+        caps.landlock_abi.as_ref().err(),
+        caps.seccomp.as_ref().err(),
+        caps.namespaces.as_ref().err(),
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    eprintln!(
+        "SKIPPED: the full sandbox is unavailable here: {}",
+        missing.join("; ")
+    );
+    false
+}
+
+/// Skips (with a printed reason) unless cgroups can enforce limits here.
+pub fn cgroups() -> bool {
+    match &probe::capabilities().cgroups {
+        Ok(_) => true,
+        Err(reason) => {
+            eprintln!("SKIPPED: cgroups unavailable: {reason}");
+            false
+        }
+    }
+}
+
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+/// Best effort: the run was not confined at all.
+pub fn unconfined(mut p: SandboxPolicy) -> SandboxPolicy {
+    p.isolation = Isolation::Disabled;
+    p
+}

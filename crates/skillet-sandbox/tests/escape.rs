@@ -1,0 +1,542 @@
+//! Attacks on the sandbox, each checked by what it would have done to the host: a file written,
+//! a connection made, a secret read, a process killed. Tests that need a kernel feature this
+//! machine lacks print why and skip.
+
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
+mod common;
+
+use std::io::Read;
+use std::net::{TcpListener, UdpSocket};
+use std::os::unix::net::UnixListener;
+use std::time::{Duration, Instant};
+
+use common::{Lab, alive, cgroups, full_sandbox, text};
+use skillet_sandbox::{LimitHit, NetworkPolicy};
+
+// --- Files -------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn writes_outside_allowed_paths_fail_every_way() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.fs.write.push(lab.ws.clone());
+    let out = lab.outside.display().to_string();
+    std::fs::write(lab.outside.join("victim"), "original").unwrap();
+    let script = format!(
+        r#"
+        echo direct > {out}/direct
+        echo dotdot > ../outside/dotdot
+        ln -s {out} planted && echo symlink > planted/symlink
+        ln {out}/victim hard && echo pwned > hard
+        echo root > /proc/self/root{out}/procroot
+        echo cwd > /proc/self/cwd/../outside/proccwd
+        echo victim >> {out}/victim
+        true"#
+    );
+    lab.sh(&policy, &script).await;
+    let left: Vec<_> = std::fs::read_dir(&lab.outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["victim"], "files appeared outside the sandbox");
+    assert_eq!(
+        std::fs::read_to_string(lab.outside.join("victim")).unwrap(),
+        "original"
+    );
+}
+
+#[tokio::test]
+async fn ssh_keys_and_other_state_cannot_be_read() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let home = lab.outside.join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_rsa"), "SECRET-KEY-MATERIAL").unwrap();
+    let other = lab.outside.join("state/other-skill");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("state.json"), "OTHER-SKILL-STATE").unwrap();
+    let script = format!(
+        "cat {}/.ssh/id_rsa {}/state.json; ls -a {}/.ssh; cat /etc/shadow; true",
+        home.display(),
+        other.display(),
+        home.display()
+    );
+    let o = lab.sh(&lab.policy(), &script).await;
+    let all = text(&o.stdout) + &text(&o.stderr);
+    assert!(
+        !all.contains("SECRET-KEY-MATERIAL") && !all.contains("OTHER-SKILL-STATE"),
+        "{all}"
+    );
+    assert!(
+        !text(&o.stdout).contains("id_rsa"),
+        "the directory could be listed: {all}"
+    );
+    assert!(!all.contains("root:"), "/etc/shadow is masked: {all}");
+}
+
+#[tokio::test]
+async fn git_hooks_stay_read_only_in_a_writable_workspace() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    std::fs::create_dir_all(lab.ws.join(".git/hooks")).unwrap();
+    std::fs::write(lab.ws.join(".git/config"), "[core]\n").unwrap();
+    let mut policy = lab.policy();
+    policy.fs.write.push(lab.ws.clone());
+    policy.fs.read_only.push(lab.ws.join(".git/hooks"));
+    policy.fs.read_only.push(lab.ws.join(".git/config"));
+    let o = lab.sh(&policy, "echo evil > .git/hooks/pre-commit; echo '[alias] x = !evil' >> .git/config; echo ok > allowed").await;
+    assert!(!lab.ws.join(".git/hooks/pre-commit").exists());
+    assert_eq!(
+        std::fs::read_to_string(lab.ws.join(".git/config")).unwrap(),
+        "[core]\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(lab.ws.join("allowed")).unwrap(),
+        "ok\n",
+        "the rest of the workspace is writable: {}",
+        text(&o.stderr)
+    );
+}
+
+#[tokio::test]
+async fn an_inherited_descriptor_cannot_be_written() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let target = lab.outside.join("fd-target");
+    let file = std::fs::File::create(&target).unwrap();
+    // Make it inheritable, as a careless parent might.
+    rustix::io::fcntl_setfd(&file, rustix::io::FdFlags::empty()).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+    lab.sh(&lab.policy(), &format!("echo pwned >&{fd}; true"))
+        .await;
+    drop(file);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "");
+}
+
+// --- Network and sockets ----------------------------------------------------------------------
+
+fn tcp_canary() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+fn accepted(l: &TcpListener) -> bool {
+    let deadline = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < deadline {
+        if let Ok((mut s, _)) = l.accept() {
+            let mut buf = String::new();
+            let _ = s.set_nonblocking(false);
+            let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+            let _ = s.read_to_string(&mut buf);
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+#[tokio::test]
+async fn tcp_to_the_host_fails_offline_and_works_when_granted() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let (listener, port) = tcp_canary();
+    let script = format!("echo hello > /dev/tcp/127.0.0.1/{port}");
+    let o = lab.bash(&lab.policy(), &script).await;
+    assert!(
+        !accepted(&listener),
+        "a connection got out with networking off: {}",
+        text(&o.stderr)
+    );
+    let mut online = lab.policy();
+    online.network = NetworkPolicy::Host;
+    let o = lab.bash(&online, &script).await;
+    assert!(
+        accepted(&listener),
+        "networking on must reach the host: {}",
+        text(&o.stderr)
+    );
+    // A port list allows only those ports.
+    let (other, other_port) = tcp_canary();
+    let mut ports = lab.policy();
+    ports.network = NetworkPolicy::TcpPorts(vec![port]);
+    lab.bash(
+        &ports,
+        &format!("echo x > /dev/tcp/127.0.0.1/{other_port}; echo y > /dev/tcp/127.0.0.1/{port}"),
+    )
+    .await;
+    assert!(!accepted(&other), "a port not on the list was reached");
+    assert!(accepted(&listener), "a listed port must be reachable");
+}
+
+#[tokio::test]
+async fn udp_and_dns_lookups_get_nowhere_offline() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let canary = UdpSocket::bind("127.0.0.1:0").unwrap();
+    canary
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let port = canary.local_addr().unwrap().port();
+    let o = lab
+        .bash(
+            &lab.policy(),
+            &format!(
+                "echo query > /dev/udp/127.0.0.1/{port}; getent hosts example.com && echo RESOLVED"
+            ),
+        )
+        .await;
+    let mut buf = [0u8; 64];
+    assert!(canary.recv(&mut buf).is_err(), "a datagram got out");
+    assert!(!text(&o.stdout).contains("RESOLVED"));
+}
+
+#[tokio::test]
+async fn unix_sockets_outside_are_unreachable() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let path_outside = lab.outside.join("agent.sock");
+    let in_tmp = std::env::temp_dir().join(format!("skillet-test-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&in_tmp);
+    let abstract_name = format!("skillet-test-{}", std::process::id());
+    let listeners = [
+        UnixListener::bind(&path_outside).unwrap(),
+        UnixListener::bind(&in_tmp).unwrap(),
+        {
+            use std::os::linux::net::SocketAddrExt;
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes())
+                .unwrap();
+            UnixListener::bind_addr(&addr).unwrap()
+        },
+    ];
+    for l in &listeners {
+        l.set_nonblocking(true).unwrap();
+    }
+    let code = format!(
+        r#"use IO::Socket::UNIX; for my $p ("{}", "{}", "\0{}") {{ my $s = IO::Socket::UNIX->new(Peer => $p); print $s "hi\n" if $s; print "connected $p\n" if $s; }}"#,
+        path_outside.display(),
+        in_tmp.display(),
+        abstract_name
+    );
+    let o = lab.perl(&lab.policy(), &code).await;
+    std::thread::sleep(Duration::from_millis(100));
+    for l in &listeners {
+        assert!(
+            l.accept().is_err(),
+            "a host unix socket was reached: {}",
+            text(&o.stdout)
+        );
+    }
+    let _ = std::fs::remove_file(&in_tmp);
+}
+
+#[tokio::test]
+async fn two_sandboxes_share_nothing_through_dev_shm() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let policy = lab.policy();
+    let (writer, reader) = tokio::join!(
+        lab.sh(
+            &policy,
+            "echo channel > /dev/shm/chan; echo channel > /tmp/chan; sleep 1"
+        ),
+        lab.sh(&policy, "sleep 0.3; cat /dev/shm/chan /tmp/chan"),
+    );
+    assert!(writer.stderr.is_empty(), "{}", text(&writer.stderr));
+    assert!(!text(&reader.stdout).contains("channel"));
+}
+
+// --- Processes ----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn host_processes_cannot_be_seen_signalled_or_traced() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let mut canary = std::process::Command::new("sleep")
+        .arg("30")
+        .env("CANARY_SECRET", "ENVIRON-SECRET")
+        .spawn()
+        .unwrap();
+    let pid = canary.id();
+    let me = std::process::id();
+    let o = lab
+        .sh(
+            &lab.policy(),
+            &format!("kill -9 {pid} {me}; cat /proc/{pid}/environ; ls /proc | grep -c '^[0-9]'"),
+        )
+        .await;
+    assert!(alive(pid), "the sandbox killed a host process");
+    assert!(!text(&o.stdout).contains("ENVIRON-SECRET"));
+    let visible: u32 = text(&o.stdout)
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    assert!(visible <= 5, "the sandbox sees {visible} processes");
+    // ptrace is refused outright (the process dies with SIGSYS).
+    let o = lab
+        .perl(
+            &lab.policy(),
+            &format!("syscall(101, 16, {me}, 0, 0); print \"survived\\n\""),
+        )
+        .await;
+    assert!(
+        o.denied_syscall && !text(&o.stdout).contains("survived"),
+        "{o:?}"
+    );
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    assert!(status.contains("TracerPid:\t0"));
+    canary.kill().unwrap();
+    let _ = canary.wait();
+}
+
+#[tokio::test]
+async fn namespace_and_kernel_escapes_are_killed() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    for (what, code) in [
+        ("unshare", "syscall(272, 0x10000000); print \"escaped\\n\""), // unshare(CLONE_NEWUSER)
+        ("setns", "syscall(308, 0, 0); print \"escaped\\n\""),         // setns
+        (
+            "io_uring",
+            "my $p = \"\\0\" x 120; syscall(425, 8, $p); print \"escaped\\n\"",
+        ), // io_uring_setup
+        (
+            "mount",
+            "my ($s, $t, $f) = (\"none\", \"/tmp\", \"tmpfs\"); syscall(165, $s, $t, $f, 0, 0); print \"escaped\\n\"",
+        ),
+        ("bpf", "syscall(321, 0, 0, 0); print \"escaped\\n\""),
+        ("x32 ABI", "syscall(0x40000000 + 39); print \"escaped\\n\""), // getpid via x32
+    ] {
+        let o = lab.perl(&lab.policy(), code).await;
+        assert!(o.denied_syscall, "{what} was not refused: {o:?}");
+        assert!(!text(&o.stdout).contains("escaped"), "{what}");
+    }
+    // The real tool fails too.
+    let o = lab.sh(&lab.policy(), "unshare -r id && echo escaped").await;
+    assert!(!text(&o.stdout).contains("escaped"));
+}
+
+#[tokio::test]
+async fn terminal_injection_is_refused_by_the_filter() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    // On /dev/null TIOCSTI would fail with ENOTTY (25); the filter answers EPERM (1) first.
+    let o = lab
+        .perl(
+            &lab.policy(),
+            "my $c = \"x\"; ioctl(STDIN, 0x5412, $c); print $! + 0",
+        )
+        .await;
+    assert_eq!(text(&o.stdout), "1");
+}
+
+#[tokio::test]
+async fn a_setuid_binary_gains_nothing() {
+    if !full_sandbox() {
+        return;
+    }
+    let Some(setuid_id) = std::env::var_os("SKILLET_TEST_SETUID_ID") else {
+        eprintln!(
+            "SKIPPED: set SKILLET_TEST_SETUID_ID to a setuid-root copy of `id` (.ci/run does, for the unprivileged run)"
+        );
+        return;
+    };
+    if rustix::process::geteuid().is_root() {
+        eprintln!("SKIPPED: running as root already");
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    let dir = std::path::Path::new(&setuid_id)
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    policy.fs.read.push(dir);
+    let o = lab
+        .sh(
+            &policy,
+            &format!("{} -u", std::path::Path::new(&setuid_id).display()),
+        )
+        .await;
+    assert_ne!(text(&o.stdout).trim(), "0", "a setuid binary ran as root");
+}
+
+#[tokio::test]
+async fn secrets_in_the_environment_do_not_leak() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    // The test's own environment is the parent's; only PATH is passed by the policy.
+    let o = lab
+        .sh(&lab.policy(), "env; cat /proc/1/environ | tr '\\0' '\\n'")
+        .await;
+    let names: Vec<String> = text(&o.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_owned()))
+        .collect();
+    for name in &names {
+        assert!(
+            ["PATH", "HOME", "TMPDIR", "PWD", "SHLVL", "_", "OLDPWD"].contains(&name.as_str()),
+            "leaked {name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_grandchild_never_outlives_the_run() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.fs.write.push(lab.outside.clone());
+    policy.limits.wall_time = Duration::from_secs(1);
+    let beat = lab.outside.join("heartbeat");
+    // A daemonized grandchild (new session, reparented) that keeps writing.
+    let script = format!(
+        "setsid sh -c 'while true; do date +%s%N > {}; sleep 0.05; done' & sleep 30",
+        beat.display()
+    );
+    let started = Instant::now();
+    let o = lab.sh(&policy, &script).await;
+    assert_eq!(o.limit, Some(LimitHit::Time));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(200));
+    let before = std::fs::read_to_string(&beat).unwrap_or_default();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        std::fs::read_to_string(&beat).unwrap_or_default(),
+        before,
+        "a grandchild is still running"
+    );
+}
+
+// --- Resources ----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_fork_bomb_is_contained() {
+    if !full_sandbox() || !cgroups() {
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.limits.max_processes = Some(64);
+    policy.limits.wall_time = Duration::from_secs(3);
+    let started = Instant::now();
+    let o = lab
+        .sh(&policy, "bomb() { bomb | bomb & }; bomb; sleep 30")
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(o.limit, Some(LimitHit::Time));
+    // The host still starts processes.
+    assert!(
+        std::process::Command::new("true")
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[tokio::test]
+async fn a_memory_bomb_is_stopped_by_the_memory_limit() {
+    if !full_sandbox() || !cgroups() {
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.limits.memory_bytes = Some(64 << 20);
+    let o = lab
+        .perl(
+            &policy,
+            "my $x = 'a' x (512 * 1024 * 1024); print length($x);",
+        )
+        .await;
+    assert_eq!(o.limit, Some(LimitHit::Memory), "{o:?}");
+}
+
+#[tokio::test]
+async fn a_cpu_spin_is_stopped_by_the_cpu_limit() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.limits.cpu_time = Some(Duration::from_secs(1));
+    let started = Instant::now();
+    let o = lab.sh(&policy, "while :; do :; done").await;
+    assert_eq!(o.limit, Some(LimitHit::Cpu));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn filling_the_disk_stops_at_the_file_size_limit() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.limits.max_file_size_bytes = Some(1 << 20);
+    policy.keep_scratch = true;
+    let o = lab
+        .sh(
+            &policy,
+            "exec dd if=/dev/zero of=\"$TMPDIR/fill\" bs=1M count=100",
+        )
+        .await;
+    assert_eq!(o.limit, Some(LimitHit::FileSize));
+    let kept = o.scratch_kept.clone().unwrap();
+    assert!(std::fs::metadata(kept.join("fill")).unwrap().len() <= 1 << 20);
+    std::fs::remove_dir_all(kept).unwrap();
+}
+
+#[tokio::test]
+async fn an_output_flood_is_cut_and_stopped() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.limits.max_output_bytes = 64 * 1024;
+    let started = Instant::now();
+    let o = lab
+        .sh(&policy, "head -c 100000000 /dev/zero; sleep 30")
+        .await;
+    assert_eq!(
+        (o.limit, o.stdout.len(), o.stdout_truncated),
+        (Some(LimitHit::Output), 64 * 1024, true)
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
