@@ -69,17 +69,35 @@ Examples:
 never passed through a shell: each {placeholder} is replaced inside one argument, and every
 value is also in the environment as SKILL_PARAM_<NAME>.
 
-Exit status: the skill's own exit code; 124 timeout; 2 invalid parameters; 127 no such skill;
-125 skillet could not run it (broken skill, program not found, unsupported type).
+Code skills run sandboxed: they read the system directories, the workspace and their own folder,
+write only a fresh scratch directory (their HOME and TMPDIR), have no network, and cannot see
+other processes. A skill's `security.permissions` only ask; grant with the flags below or in
+[grants.NAME] of the global skillet.toml. `skillet doctor` shows what this machine enforces.
+
+Exit status: the skill's own exit code; 124 timeout; 137 resource limit (memory, CPU, output,
+file size); 159 killed by the sandbox for a forbidden system call; 2 invalid parameters;
+127 no such skill; 125 skillet could not run it (broken skill, program not found, sandbox
+unavailable, unsupported type).
 
 Examples:
   skillet run count-lines --param file=src/main.rs
   skillet run greet --params '{\"name\": \"Ada\", \"excited\": true}'
   git diff | skillet run summarize-diff      piped input becomes the skill's stdin
   skillet run count-lines --param file=x --json
-  skillet run count-lines --param file=x --dry-run   show the exact argv, run nothing"
+  skillet run count-lines --param file=x --dry-run   show the exact argv, run nothing
+  skillet run fetch-issues --allow-connect api.github.com:443 --allow-env GITHUB_TOKEN"
     )]
     Run(RunArgs),
+
+    /// Show which sandbox layers this machine can enforce, and why any cannot.
+    #[command(after_help = "Examples:
+  skillet doctor
+  skillet doctor --json")]
+    Doctor {
+        /// Print JSON: an array of {layer, state, detail}.
+        #[arg(long)]
+        json: bool,
+    },
 
     /// Rewrite a skill from an older format (Q CLI, v1 design, SKILL.md) into the canonical one.
     #[command(
@@ -149,9 +167,58 @@ pub struct RunArgs {
     /// duration_ms, truncated}.
     #[arg(long)]
     pub json: bool,
-    /// Print what would run (program, argv, directory, environment) and run nothing.
+    /// Print what would run (program, argv, directory, environment, policy) and run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Grant this run the host's network.
+    #[arg(
+        long,
+        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
+    )]
+    pub allow_net: bool,
+    /// Grant TCP connections to HOST:PORT only (ports are enforced, host names are not). Repeat for more.
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
+    )]
+    pub allow_connect: Vec<String>,
+    /// Grant read access to PATH (relative paths start at the workspace). Repeat for more.
+    #[arg(
+        long,
+        value_name = "PATH",
+        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
+    )]
+    pub allow_read: Vec<String>,
+    /// Grant write access to PATH. Repeat for more.
+    #[arg(
+        long,
+        value_name = "PATH",
+        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
+    )]
+    pub allow_write: Vec<String>,
+    /// Pass the environment variable NAME through, even if it looks like a credential.
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
+    )]
+    pub allow_env: Vec<String>,
+    /// Let the skill's resource_limits exceed skillet's defaults.
+    #[arg(
+        long,
+        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
+    )]
+    pub allow_raise_limits: bool,
+    /// Run without any sandbox (only limits and a clean environment). Only for skills you trust.
+    #[arg(
+        long,
+        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
+    )]
+    pub allow_unsandboxed: bool,
+    /// Keep the run's scratch directory (its HOME and TMPDIR) and print where it is.
+    #[arg(long)]
+    pub keep_tmp: bool,
 }
 
 /// `skillet migrate`.

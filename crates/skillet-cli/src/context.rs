@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use skillet_registry::{Config, Environment, Registry};
+use skillet_engine::{Engine, EngineSettings, Isolation};
+use skillet_registry::{Config, Environment, IsolationSetting, Registry};
 
 /// The environment, configuration and (on demand) registry of one command.
 pub struct Context {
@@ -20,7 +21,26 @@ impl Context {
             env.cwd = dir;
         }
         let config = Config::load(&env)?;
+        for w in &config.warnings {
+            eprintln!("skillet: warning: {w}");
+        }
         Ok(Context { env, config })
+    }
+
+    /// What shapes a run besides the skill: defaults, grants, isolation, the workspace.
+    pub fn engine(&self) -> Engine {
+        let isolation = match self.config.sandbox.isolation {
+            IsolationSetting::Required => Isolation::Required,
+            IsolationSetting::BestEffort => Isolation::BestEffort,
+        };
+        Engine::new(EngineSettings {
+            defaults: self.config.defaults.clone(),
+            grants: self.config.grants.clone(),
+            isolation: Some(isolation),
+            workspace: self.env.workspace_root(),
+            home: self.env.home.clone(),
+            protected: self.env.global_dir().into_iter().collect(),
+        })
     }
 
     pub fn registry(&self) -> Registry {

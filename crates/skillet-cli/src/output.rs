@@ -15,6 +15,10 @@ pub const EXIT_TIMEOUT: u8 = 124;
 pub const EXIT_NOT_FOUND: u8 = 127;
 /// Parameters did not fit (as a usage error).
 pub const EXIT_INVALID_PARAMS: u8 = 2;
+/// A resource limit stopped the skill (as a SIGKILL'd process).
+pub const EXIT_RESOURCE_LIMIT: u8 = 137;
+/// The sandbox killed the skill for a forbidden system call (as SIGSYS).
+pub const EXIT_SANDBOX_DENIED: u8 = 159;
 
 /// A diagnostic with its file shown relative to the working directory.
 pub fn diagnostic(ctx: &Context, d: &Diagnostic) -> String {

@@ -122,8 +122,13 @@ fn info_names_the_winning_file_and_what_it_shadows() {
     let (_, stdout, _) = w.run(&["info", "tool", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["path"], mine.display().to_string());
-    assert_eq!(v["effective"]["timeout_s"], 30);
-    assert_eq!(v["effective"]["sandboxed"], false);
+    let policy = &v["effective"]["policy"];
+    assert_eq!(policy["limits"]["timeout_s"], 30);
+    assert_eq!(
+        (policy["isolation"].as_str(), policy["network"].as_str()),
+        (Some("required"), Some("none"))
+    );
+    assert_eq!(policy["limits"]["memory_mb"], 512);
 }
 
 #[test]

@@ -6,15 +6,20 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
-use skillet_registry::{Defaults, Registry, SkillEntry};
-use skillet_sandbox::{Exit, OutputChunk, ProcessSpec, StdinSource, Stream};
+use skillet_registry::{Defaults, Grant, Registry, SkillEntry};
+use skillet_sandbox::{
+    Exit, Isolation, LimitHit, OutputChunk, ProcessSpec, SpawnError, StdinSource, Stream,
+};
 use skillet_spec::{SkillKind, SkillSpec};
 use tokio::sync::mpsc;
 
 use crate::invocation::{Invocation, build_invocation, render_prompt};
 use crate::params::resolve_params;
-use crate::policy::{PolicyPlan, plan_policy};
+use crate::policy::{PolicyContext, PolicyPlan, plan_policy};
 use crate::result::{ExecutionResult, Status};
+
+/// The environment variable that tells a code skill where the workspace root is.
+pub const WORKSPACE_ENV: &str = "SKILLET_WORKSPACE";
 
 /// One call of a skill.
 #[derive(Debug, Default)]
@@ -27,9 +32,41 @@ pub struct RunRequest {
     pub caller_dir: PathBuf,
     /// Receives output as it arrives, for showing it live.
     pub live: Option<mpsc::UnboundedSender<OutputChunk>>,
+    /// What the user allows this one run (command-line flags).
+    pub overrides: RunOverrides,
+}
+
+/// Per-run permissions from the command line, on top of the configured grants.
+#[derive(Debug, Clone, Default)]
+pub struct RunOverrides {
+    /// Extra grants (`--allow-net`, `--allow-read`, `--allow-write`, `--allow-env`).
+    pub grant: Grant,
+    /// Run without confinement (`--allow-unsandboxed`).
+    pub unsandboxed: bool,
+    /// Keep the scratch directory (`--keep-tmp`).
+    pub keep_scratch: bool,
+}
+
+/// Everything about the machine and the user that shapes a run but is not the skill.
+#[derive(Debug, Clone, Default)]
+pub struct EngineSettings {
+    /// skillet's defaults from `skillet.toml`.
+    pub defaults: Defaults,
+    /// Grants by skill name, from the global `skillet.toml`.
+    pub grants: std::collections::BTreeMap<String, Grant>,
+    /// How strict the sandbox is.
+    pub isolation: Option<Isolation>,
+    /// The workspace root.
+    pub workspace: Option<PathBuf>,
+    /// The user's home directory.
+    pub home: Option<PathBuf>,
+    /// Paths never writable by a skill (skillet's own configuration).
+    pub protected: Vec<PathBuf>,
 }
 
 /// A call that passed every check and is ready to execute.
+// One exists per call, briefly; boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Prepared<'r> {
     /// A prompt skill, rendered.
@@ -53,13 +90,39 @@ pub enum Prepared<'r> {
 /// Runs skills. Holds only configuration, so one engine serves any number of calls.
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
-    defaults: Defaults,
+    settings: EngineSettings,
 }
 
 impl Engine {
-    /// An engine with the user's defaults (from `skillet.toml`).
-    pub fn new(defaults: Defaults) -> Self {
-        Engine { defaults }
+    /// An engine for these settings.
+    pub fn new(settings: EngineSettings) -> Self {
+        Engine { settings }
+    }
+
+    /// The policy context of one skill: configured grant plus the run's overrides.
+    pub fn policy_context(&self, skill: &str, overrides: &RunOverrides) -> PolicyContext {
+        let mut grant = self.settings.grants.get(skill).cloned().unwrap_or_default();
+        let extra = &overrides.grant;
+        grant.read.extend(extra.read.iter().cloned());
+        grant.write.extend(extra.write.iter().cloned());
+        grant.env.extend(extra.env.iter().cloned());
+        grant.raise_limits |= extra.raise_limits;
+        if let Some(net) = &extra.network {
+            grant.network = Some(net.clone());
+        }
+        PolicyContext {
+            defaults: self.settings.defaults.clone(),
+            grant,
+            isolation: Some(if overrides.unsandboxed {
+                Isolation::Disabled
+            } else {
+                self.settings.isolation.unwrap_or(Isolation::Required)
+            }),
+            keep_scratch: overrides.keep_scratch,
+            workspace: self.settings.workspace.clone(),
+            home: self.settings.home.clone(),
+            protected: self.settings.protected.clone(),
+        }
     }
 
     /// Runs the skill called `name` (or with that alias). Never fails: every outcome, including
@@ -70,7 +133,13 @@ impl Engine {
         name: &str,
         request: RunRequest,
     ) -> ExecutionResult {
-        let prepared = match self.prepare(registry, name, &request.params, &request.caller_dir) {
+        let prepared = match self.prepare(
+            registry,
+            name,
+            &request.params,
+            &request.caller_dir,
+            &request.overrides,
+        ) {
             Ok(prepared) => prepared,
             Err(refused) => return *refused,
         };
@@ -103,6 +172,7 @@ impl Engine {
         name: &str,
         params: &Map<String, Value>,
         caller_dir: &Path,
+        overrides: &RunOverrides,
     ) -> Result<Prepared<'r>, Box<ExecutionResult>> {
         let entry = registry
             .resolve(name)
@@ -116,7 +186,12 @@ impl Engine {
             SkillKind::PromptInline => Ok(Prepared::Prompt { spec, text: render_prompt(spec, &values) }),
             SkillKind::CodeInline => {
                 let invocation = build_invocation(spec, entry.skill_dir(), &values).map_err(invalid)?;
-                let plan = plan_policy(spec, &self.defaults, invocation.env.clone());
+                let ctx = self.policy_context(&spec.name, overrides);
+                let mut env = invocation.env.clone();
+                if let Some(ws) = &self.settings.workspace {
+                    env.push((WORKSPACE_ENV.to_owned(), ws.display().to_string()));
+                }
+                let plan = plan_policy(spec, entry.skill_dir(), &invocation.program, &ctx, env);
                 Ok(Prepared::Process { spec, invocation, plan })
             }
             SkillKind::CodeSession | SkillKind::Conversation => Err(Box::new(ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
@@ -158,6 +233,29 @@ fn runnable(entry: &SkillEntry) -> Result<&SkillSpec, Box<ExecutionResult>> {
     }
 }
 
+fn limit_message(limit: LimitHit, limits: &skillet_sandbox::Limits) -> String {
+    let mib = |b: u64| b >> 20;
+    match limit {
+        LimitHit::Memory => format!(
+            "killed at the memory limit ({} MiB)",
+            limits.memory_bytes.map_or(0, mib)
+        ),
+        LimitHit::Cpu => format!(
+            "killed at the CPU limit ({} CPU seconds)",
+            limits.cpu_time.map_or(0, |d| d.as_secs())
+        ),
+        LimitHit::Output => format!(
+            "killed for writing more than {} KiB of output",
+            limits.max_output_bytes / 1024
+        ),
+        LimitHit::FileSize => format!(
+            "killed for writing a file larger than {} MiB",
+            limits.max_file_size_bytes.map_or(0, mib)
+        ),
+        LimitHit::Time => "killed at the wall-clock limit".into(),
+    }
+}
+
 async fn execute(
     spec: &SkillSpec,
     invocation: Invocation,
@@ -170,29 +268,43 @@ async fn execute(
         cwd: invocation.cwd,
         stdin: request.stdin,
     };
+    let mut warnings = plan.warnings;
     let mut result = match skillet_sandbox::run(&process, &plan.policy, request.live).await {
         Ok(outcome) => {
-            let status = match (outcome.timed_out, outcome.exit) {
-                (true, _) => Status::Timeout,
-                (false, Exit::Code(0)) => Status::Ok,
-                (false, _) => Status::Failed,
+            let status = match (outcome.limit, outcome.denied_syscall, outcome.exit) {
+                (Some(LimitHit::Time), _, _) => Status::Timeout,
+                (Some(_), _, _) => Status::ResourceLimit,
+                (None, true, _) => Status::SandboxDenied,
+                (None, false, Exit::Code(0)) => Status::Ok,
+                (None, false, _) => Status::Failed,
             };
             let mut r = ExecutionResult::new(&spec.name, status);
-            r.exit_code = (!outcome.timed_out).then(|| outcome.exit.shell_code());
+            r.exit_code = (status != Status::Timeout).then(|| outcome.exit.shell_code());
             r.stdout = String::from_utf8_lossy(&outcome.stdout).into_owned();
             r.stderr = String::from_utf8_lossy(&outcome.stderr).into_owned();
             r.duration_ms = u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX);
             r.truncated = outcome.stdout_truncated || outcome.stderr_truncated;
-            if outcome.timed_out {
-                r.error = Some(format!(
-                    "killed after the {} s wall-clock limit",
-                    plan.policy.wall_time.as_secs()
-                ));
+            r.limit = outcome.limit.map(LimitHit::as_str);
+            r.error = match (outcome.limit, status) {
+                (Some(LimitHit::Time), _) => Some(format!("killed after the {} s wall-clock limit", plan.policy.limits.wall_time.as_secs())),
+                (Some(limit), _) => Some(limit_message(limit, &plan.policy.limits)),
+                (None, Status::SandboxDenied) => Some("killed by the sandbox for a forbidden system call (SIGSYS)".into()),
+                _ => None,
+            };
+            warnings.extend(outcome.layers.missing.iter().map(|m| format!("sandbox layer missing (best-effort isolation): {m}")));
+            warnings.extend(outcome.unenforced.iter().map(|u| format!("limit not enforced here: {u}")));
+            if let Some(kept) = &outcome.scratch_kept {
+                warnings.push(format!("scratch directory kept at {}", kept.display()));
             }
             r
         }
+        Err(SpawnError::Unavailable { layer, reason }) => ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
+            "refusing to run without the {layer} sandbox layer: {reason}. `skillet doctor` shows every layer; \
+             set [sandbox] isolation = \"best-effort\" in the global skillet.toml to run with what this machine \
+             supports, or pass --allow-unsandboxed to run this once without confinement"
+        )),
         Err(e) => ExecutionResult::new(&spec.name, Status::Error).with_error(e.to_string()),
     };
-    result.warnings = plan.warnings;
+    result.warnings = warnings;
     result
 }

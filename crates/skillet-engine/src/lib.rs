@@ -26,12 +26,13 @@ mod params;
 mod policy;
 mod result;
 
-pub use engine::{Engine, Prepared, RunRequest};
+pub use engine::{Engine, EngineSettings, Prepared, RunOverrides, RunRequest, WORKSPACE_ENV};
 pub use invocation::{Invocation, build_invocation, render_prompt};
 pub use params::{ParamValues, resolve_params};
 pub use policy::{
-    DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_OUTPUT_KB, DEFAULT_TIMEOUT_S, PolicyPlan, looks_secret,
-    plan_policy, unenforced_fields,
+    DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB,
+    DEFAULT_MAX_OUTPUT_KB, DEFAULT_MAX_PROCESSES, DEFAULT_TIMEOUT_S, PolicyContext, PolicyPlan,
+    looks_secret, plan_policy, toolchain_dirs,
 };
 pub use result::{ExecutionResult, Status};
-pub use skillet_sandbox::{OutputChunk, StdinSource, Stream};
+pub use skillet_sandbox::{Isolation, OutputChunk, StdinSource, Stream};

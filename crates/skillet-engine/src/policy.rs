@@ -1,20 +1,32 @@
-//! From a skill's declarations and the user's defaults to what the sandbox enforces.
+//! From a skill's declarations, skillet's defaults and the user's grants to the sandbox policy.
+//!
+//! The rule: a skill may *ask* (its `security` block); only the user *grants* (`[grants.<skill>]`
+//! in the global `skillet.toml`, or `--allow-…` flags). A skill may always ask for less than the
+//! default policy; anything more needs a grant, and an ask without a grant becomes a warning that
+//! says how to grant it.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use skillet_registry::Defaults;
-use skillet_sandbox::SandboxPolicy;
-use skillet_spec::SkillSpec;
+use skillet_registry::{Defaults, Grant, GrantedNetwork};
+use skillet_sandbox::{Isolation, Limits, NetworkPolicy, SandboxPolicy};
+use skillet_spec::{NetworkAccess, SkillSpec};
 
 /// Wall-clock limit when neither the skill nor the configuration sets one.
 pub const DEFAULT_TIMEOUT_S: u64 = 30;
 /// Output kept per stream when neither the skill nor the configuration sets a cap.
 pub const DEFAULT_MAX_OUTPUT_KB: u64 = 1024;
+/// Memory of the default policy.
+pub const DEFAULT_MAX_MEMORY_MB: u64 = 512;
+/// Processes and threads of the default policy.
+pub const DEFAULT_MAX_PROCESSES: u32 = 64;
+/// Largest file the default policy lets a skill write.
+pub const DEFAULT_MAX_FILE_SIZE_MB: u64 = 256;
 /// Parent variables every code skill sees: enough for programs to find themselves and speak the
-/// user's language, nothing that identifies a service or holds a credential.
+/// user's language, nothing that identifies a service or holds a credential. (`HOME` and
+/// `TMPDIR` point at the run's scratch directory.)
 pub const DEFAULT_ENV_PASSTHROUGH: &[&str] = &[
     "PATH",
-    "HOME",
     "LANG",
     "LANGUAGE",
     "LC_ALL",
@@ -24,117 +36,237 @@ pub const DEFAULT_ENV_PASSTHROUGH: &[&str] = &[
     "TZ",
     "USER",
     "LOGNAME",
-    "TMPDIR",
 ];
 
-/// The sandbox policy of one run, and what the skill asked for that is not honoured.
+/// Where the run happens, and what the user allows, independent of the skill.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyContext {
+    /// skillet's defaults from `skillet.toml`.
+    pub defaults: Defaults,
+    /// The user's grant for this skill: config and command-line flags together.
+    pub grant: Grant,
+    /// How strict the sandbox must be.
+    pub isolation: Option<Isolation>,
+    /// Keep the scratch directory after the run.
+    pub keep_scratch: bool,
+    /// The workspace root (readable; relative grant paths start here).
+    pub workspace: Option<PathBuf>,
+    /// The user's home, for `~/` in grants.
+    pub home: Option<PathBuf>,
+    /// Paths kept read-only even when a grant makes their parent writable.
+    pub protected: Vec<PathBuf>,
+}
+
+/// The sandbox policy of one run, and notes for the user.
 #[derive(Debug, Clone)]
 pub struct PolicyPlan {
     /// What the sandbox enforces.
     pub policy: SandboxPolicy,
-    /// Sentences for the user about declarations that are refused or not enforced yet.
+    /// What the user should know: asks that were not granted, requests that were capped.
     pub warnings: Vec<String>,
 }
 
-/// Maps a skill's limits and environment onto a sandbox policy.
-///
-/// The timeout is the smaller of `timeout` and `security.resource_limits.max_execution_time`,
-/// else the configured default, else [`DEFAULT_TIMEOUT_S`]. A skill may ask for more parent
-/// variables with `env_passthrough`, but never for ones that look like credentials: those need a
-/// user grant, which does not exist yet.
+/// Maps a skill, in `skill_dir`, onto a sandbox policy under `ctx`. `program` is the program
+/// the skill runs, as the invocation names it.
 pub fn plan_policy(
     spec: &SkillSpec,
-    defaults: &Defaults,
+    skill_dir: &Path,
+    program: &str,
+    ctx: &PolicyContext,
     env: Vec<(String, String)>,
 ) -> PolicyPlan {
-    let limits = spec
-        .security
-        .as_ref()
-        .and_then(|s| s.resource_limits.as_ref());
-    let declared = [spec.timeout, limits.and_then(|l| l.max_execution_time)]
+    let mut warnings = Vec::new();
+    let asked = spec.security.as_ref();
+    let asked_limits = asked
+        .and_then(|s| s.resource_limits.clone())
+        .unwrap_or_default();
+    let asked_perms = asked
+        .and_then(|s| s.permissions.clone())
+        .unwrap_or_default();
+    let grant = &ctx.grant;
+
+    let declared = [spec.timeout, asked_limits.max_execution_time]
         .into_iter()
         .flatten()
         .min();
-    let timeout = declared.or(defaults.timeout).unwrap_or(DEFAULT_TIMEOUT_S);
-    let output_kb = limits
-        .and_then(|l| l.max_output_kb)
-        .or(defaults.max_output_kb)
-        .unwrap_or(DEFAULT_MAX_OUTPUT_KB);
-    let mut warnings = Vec::new();
+    let wall = declared
+        .or(ctx.defaults.timeout)
+        .unwrap_or(DEFAULT_TIMEOUT_S);
+    let mut cap = |name: &str, asked: Option<u64>, default: u64| -> u64 {
+        match asked {
+            Some(v) if v > default && !grant.raise_limits => {
+                warnings.push(format!("{name} {v} is above the default {default}; using {default} (grant `raise_limits` to allow it)"));
+                default
+            }
+            Some(v) => v,
+            None => default,
+        }
+    };
+    let output_default = ctx.defaults.max_output_kb.unwrap_or(DEFAULT_MAX_OUTPUT_KB);
+    let mut limits = Limits::new(Duration::from_secs(wall));
+    limits.max_output_bytes = usize::try_from(
+        cap("max_output_kb", asked_limits.max_output_kb, output_default).saturating_mul(1024),
+    )
+    .unwrap_or(usize::MAX);
+    limits.memory_bytes = Some(
+        cap(
+            "max_memory_mb",
+            asked_limits.max_memory_mb,
+            DEFAULT_MAX_MEMORY_MB,
+        ) << 20,
+    );
+    limits.max_processes = Some(cap(
+        "max_processes",
+        asked_limits.max_processes.map(u64::from),
+        u64::from(DEFAULT_MAX_PROCESSES),
+    ) as u32);
+    limits.max_file_size_bytes = Some(
+        cap(
+            "max_file_size_mb",
+            asked_limits.max_file_size_mb,
+            DEFAULT_MAX_FILE_SIZE_MB,
+        ) << 20,
+    );
+    limits.cpu_percent = asked_limits.max_cpu_percent;
+    // A run cannot use more CPU seconds than its wall-clock budget on one core.
+    limits.cpu_time = Some(Duration::from_secs(wall));
+
+    let resolve = |p: &str| {
+        resolve_grant_path(
+            p,
+            ctx.workspace.as_deref().unwrap_or(skill_dir),
+            ctx.home.as_deref(),
+        )
+    };
+    let mut fs = skillet_sandbox::FsPolicy::default();
+    fs.read.extend(ctx.workspace.iter().cloned());
+    fs.read.push(skill_dir.to_path_buf());
+    // An interpreter installed under a home directory (pyenv, nvm, cargo, ~/.local) must be
+    // visible to run at all; its installation is code, not user data.
+    fs.read.extend(toolchain_dirs(program, &spec.args));
+    fs.read.extend(grant.read.iter().map(|p| resolve(p)));
+    fs.write.extend(grant.write.iter().map(|p| resolve(p)));
+    fs.read_only = ctx.protected.clone();
+    if let Some(ws) = &ctx.workspace {
+        fs.read_only.extend([
+            ws.join(".git/hooks"),
+            ws.join(".git/config"),
+            ws.join(".skillet"),
+        ]);
+    }
+    let flag = format!("--allow-write PATH or [grants.{}] write = [...]", spec.name);
+    for path in &asked_perms.file_write {
+        if !grant.write.iter().any(|g| resolve(g) == resolve(path)) {
+            warnings.push(format!("asks to write {path}: not granted ({flag})"));
+        }
+    }
+    for path in &asked_perms.file_read {
+        let p = resolve(path);
+        if !fs.read.iter().any(|r| p.starts_with(r)) {
+            warnings.push(format!(
+                "asks to read {path}: not granted (--allow-read PATH or [grants.{}] read = [...])",
+                spec.name
+            ));
+        }
+    }
+
+    let network = match &grant.network {
+        Some(GrantedNetwork::All(true)) => NetworkPolicy::Host,
+        Some(GrantedNetwork::Destinations(list)) => NetworkPolicy::TcpPorts(
+            list.iter()
+                .filter_map(|d| d.rsplit_once(':')?.1.parse().ok())
+                .collect(),
+        ),
+        Some(GrantedNetwork::All(false)) | None => {
+            let wants = matches!(
+                asked_perms.network_access,
+                Some(NetworkAccess::Enabled(true)) | Some(NetworkAccess::Destinations(_))
+            );
+            if wants {
+                warnings.push(format!("asks for network access: not granted (--allow-net or [grants.{}] network = true)", spec.name));
+            }
+            NetworkPolicy::Off
+        }
+    };
+
     let mut passthrough: Vec<String> = DEFAULT_ENV_PASSTHROUGH
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-    let asked = spec
-        .security
-        .as_ref()
-        .and_then(|s| s.permissions.as_ref())
-        .map(|p| p.env_passthrough.clone())
-        .unwrap_or_default();
-    for name in asked {
-        if looks_secret(&name) {
-            warnings.push(format!("not passing {name}: it looks like a credential, and granting those is not supported yet"));
-        } else if !passthrough.contains(&name) {
-            passthrough.push(name);
+    for name in &asked_perms.env_passthrough {
+        if grant.env.contains(name) {
+            continue;
+        } else if looks_secret(name) {
+            warnings.push(format!("not passing {name}: it looks like a credential (--allow-env {name} or [grants.{}] env = [\"{name}\"])", spec.name));
+        } else if !passthrough.contains(name) {
+            passthrough.push(name.clone());
         }
     }
-    let unenforced = unenforced_fields(spec);
-    if !unenforced.is_empty() {
-        warnings.push(format!(
-            "not enforced yet, the skill runs without them: {} (kernel sandboxing is not implemented yet)",
-            unenforced.join(", ")
-        ));
-    }
+    passthrough.extend(
+        grant
+            .env
+            .iter()
+            .filter(|n| !passthrough.contains(n))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+
     let policy = SandboxPolicy {
         env_passthrough: passthrough,
         env: env.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
-        wall_time: Duration::from_secs(timeout),
-        max_output_bytes: usize::try_from(output_kb.saturating_mul(1024)).unwrap_or(usize::MAX),
+        fs,
+        network,
+        allow_spawn: asked_perms.allow_spawn.unwrap_or(true),
+        limits,
+        isolation: ctx.isolation.unwrap_or(Isolation::Required),
+        keep_scratch: ctx.keep_scratch,
     };
     PolicyPlan { policy, warnings }
 }
 
-/// Declarations this version parses and validates but does not act on.
-pub fn unenforced_fields(spec: &SkillSpec) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if let Some(sec) = &spec.security {
-        if let Some(l) = &sec.resource_limits {
-            for (name, set) in [
-                ("max_memory_mb", l.max_memory_mb.is_some()),
-                ("max_cpu_percent", l.max_cpu_percent.is_some()),
-                ("max_processes", l.max_processes.is_some()),
-                ("max_file_size_mb", l.max_file_size_mb.is_some()),
-            ] {
-                if set {
-                    out.push(name);
-                }
-            }
+/// Installation prefixes, outside the system directories, of the program a skill runs (looking
+/// through `env PROGRAM`): `/home/u/.pyenv/shims/python3` gives `/home/u/.pyenv`.
+pub fn toolchain_dirs(program: &str, args: &[String]) -> Vec<PathBuf> {
+    let is_env = Path::new(program).file_name().is_some_and(|n| n == "env");
+    let program = if is_env {
+        args.iter()
+            .find(|a| !a.starts_with('-') && !a.contains('='))
+            .map_or(program, String::as_str)
+    } else {
+        program
+    };
+    let Some(found) = skillet_sandbox::find_program(program) else {
+        return Vec::new();
+    };
+    let mut dirs = Vec::new();
+    for path in [Some(found.clone()), std::fs::canonicalize(&found).ok()]
+        .into_iter()
+        .flatten()
+    {
+        if skillet_sandbox::SYSTEM_READ_DIRS
+            .iter()
+            .any(|d| path.starts_with(d))
+        {
+            continue;
         }
-        if let Some(p) = &sec.permissions {
-            for (name, set) in [
-                ("file_read", !p.file_read.is_empty()),
-                ("file_write", !p.file_write.is_empty()),
-                ("network_access", p.network_access.is_some()),
-                ("allow_spawn", p.allow_spawn.is_some()),
-            ] {
-                if set {
-                    out.push(name);
-                }
-            }
-        }
-    }
-    for (name, set) in [
-        ("retry", spec.retry.is_some()),
-        ("circuit_breaker", spec.circuit_breaker.is_some()),
-        ("fallback", spec.fallback.is_some()),
-        ("cache", spec.cache.is_some()),
-        ("dependencies", !spec.dependencies.is_empty()),
-    ] {
-        if set {
-            out.push(name);
+        let Some(dir) = path.parent() else { continue };
+        let prefix = match dir.file_name().and_then(|n| n.to_str()) {
+            Some("bin" | "sbin" | "shims") => dir.parent().unwrap_or(dir),
+            _ => dir,
+        };
+        if !dirs.iter().any(|d: &PathBuf| d == prefix) {
+            dirs.push(prefix.to_path_buf());
         }
     }
-    out
+    dirs
+}
+
+/// `~/x` under the home directory, a relative path under `base`, an absolute path as is.
+fn resolve_grant_path(p: &str, base: &Path, home: Option<&Path>) -> PathBuf {
+    match (p.strip_prefix("~/"), home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => base.join(p),
+    }
 }
 
 /// Whether a variable name looks like it holds a credential.
@@ -172,4 +304,81 @@ pub fn looks_secret(name: &str) -> bool {
     PREFIXES.iter().any(|p| upper.starts_with(p))
         || upper.ends_with("_KEY")
         || PARTS.iter().any(|p| upper.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(security: serde_json::Value) -> SkillSpec {
+        serde_json::from_value(
+            json!({"name": "s", "type": "code_inline", "command": "x", "security": security}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn asks_without_grants_are_not_given() {
+        let s = spec(
+            json!({"permissions": {"network_access": true, "file_write": ["out"], "env_passthrough": ["GITHUB_TOKEN", "MY_VAR"]},
+                            "resource_limits": {"max_memory_mb": 4096}}),
+        );
+        let ctx = PolicyContext {
+            workspace: Some("/ws".into()),
+            ..Default::default()
+        };
+        let plan = plan_policy(&s, Path::new("/ws/.skillet/skills"), "x", &ctx, vec![]);
+        assert_eq!(plan.policy.network, NetworkPolicy::Off);
+        assert!(plan.policy.fs.write.is_empty());
+        assert_eq!(
+            plan.policy.limits.memory_bytes,
+            Some(DEFAULT_MAX_MEMORY_MB << 20)
+        );
+        assert!(plan.policy.env_passthrough.contains(&"MY_VAR".to_string()));
+        assert!(
+            !plan
+                .policy
+                .env_passthrough
+                .contains(&"GITHUB_TOKEN".to_string())
+        );
+        assert_eq!(plan.warnings.len(), 4, "{:?}", plan.warnings);
+        assert!(
+            plan.policy
+                .fs
+                .read_only
+                .contains(&PathBuf::from("/ws/.git/hooks"))
+        );
+    }
+
+    #[test]
+    fn grants_are_given() {
+        let s = spec(json!({"resource_limits": {"max_memory_mb": 1024}}));
+        let grant = Grant {
+            write: vec!["out".into()],
+            read: vec!["~/data".into()],
+            network: Some(GrantedNetwork::Destinations(vec![
+                "api.example.com:443".into(),
+            ])),
+            env: vec!["GITHUB_TOKEN".into()],
+            raise_limits: true,
+        };
+        let ctx = PolicyContext {
+            grant,
+            workspace: Some("/ws".into()),
+            home: Some("/home/u".into()),
+            ..Default::default()
+        };
+        let plan = plan_policy(&s, Path::new("/ws/s"), "x", &ctx, vec![]);
+        assert_eq!(plan.policy.fs.write, [PathBuf::from("/ws/out")]);
+        assert!(plan.policy.fs.read.contains(&PathBuf::from("/home/u/data")));
+        assert_eq!(plan.policy.network, NetworkPolicy::TcpPorts(vec![443]));
+        assert!(
+            plan.policy
+                .env_passthrough
+                .contains(&"GITHUB_TOKEN".to_string())
+        );
+        assert_eq!(plan.policy.limits.memory_bytes, Some(1024 << 20));
+        assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    }
 }

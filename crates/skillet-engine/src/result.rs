@@ -12,6 +12,10 @@ pub enum Status {
     Failed,
     /// Killed at its wall-clock limit.
     Timeout,
+    /// Stopped by a resource limit: memory, CPU seconds, output size or file size (see `limit`).
+    ResourceLimit,
+    /// Killed by the sandbox for a forbidden system call.
+    SandboxDenied,
     /// The parameters did not fit the declarations; nothing ran.
     InvalidParams,
     /// No skill or alias has that name.
@@ -28,6 +32,8 @@ impl Status {
             Status::Ok => "ok",
             Status::Failed => "failed",
             Status::Timeout => "timeout",
+            Status::ResourceLimit => "resource_limit",
+            Status::SandboxDenied => "sandbox_denied",
             Status::InvalidParams => "invalid_params",
             Status::NotFound => "not_found",
             Status::Error => "error",
@@ -55,6 +61,9 @@ pub struct ExecutionResult {
     pub duration_ms: u64,
     /// Whether stdout or stderr was cut at the cap.
     pub truncated: bool,
+    /// The limit that stopped the run (`time`, `memory`, `cpu`, `output`, `file_size`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<&'static str>,
     /// What went wrong, for statuses other than `ok` and `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -74,6 +83,7 @@ impl ExecutionResult {
             stderr: String::new(),
             duration_ms: 0,
             truncated: false,
+            limit: None,
             error: None,
             warnings: Vec::new(),
         }

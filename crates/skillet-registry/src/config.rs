@@ -2,6 +2,7 @@
 //! workspace (`.skillet/skillet.toml`). Workspace values override global ones; skill directories
 //! from both are searched, each in its own scope.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,64 @@ pub struct ConfigFile {
     /// Defaults for skills that set nothing themselves.
     #[serde(default)]
     pub defaults: Defaults,
+    /// How strict the sandbox is. Read from the global file only.
+    #[serde(default)]
+    pub sandbox: SandboxSettings,
+    /// What the user allows each skill beyond the default policy. Read from the global file only.
+    #[serde(default)]
+    pub grants: BTreeMap<String, Grant>,
+}
+
+/// `[sandbox]`: how strict confinement is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// `required` (default): refuse to run when a layer is unavailable. `best-effort`: run with
+    /// what the machine supports and say what is missing.
+    #[serde(default)]
+    pub isolation: IsolationSetting,
+}
+
+/// The isolation level the user accepts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IsolationSetting {
+    /// Every layer the policy needs, or no run.
+    #[default]
+    Required,
+    /// Whatever the machine supports.
+    BestEffort,
+}
+
+/// `[grants.<skill>]`: permissions the user gives one skill.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// Extra readable paths (`~/` is the home directory; relative paths start at the workspace).
+    #[serde(default)]
+    pub read: Vec<String>,
+    /// Writable paths (same rules).
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// Network access: `true`, or a list of `"host:port"` destinations.
+    #[serde(default)]
+    pub network: Option<GrantedNetwork>,
+    /// Parent environment variables passed through, credentials included.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Let the skill's own `resource_limits` exceed skillet's defaults.
+    #[serde(default)]
+    pub raise_limits: bool,
+}
+
+/// Network granted to a skill.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum GrantedNetwork {
+    /// All or nothing.
+    All(bool),
+    /// Only these `"host:port"` destinations (ports enforced, host names not).
+    Destinations(Vec<String>),
 }
 
 /// Defaults applied to skills that do not set a value.
@@ -42,6 +101,12 @@ pub struct Config {
     pub global_skill_dirs: Vec<PathBuf>,
     /// Merged defaults.
     pub defaults: Defaults,
+    /// Sandbox strictness (global file only).
+    pub sandbox: SandboxSettings,
+    /// Grants by skill name (global file only).
+    pub grants: BTreeMap<String, Grant>,
+    /// Settings that were ignored, and why.
+    pub warnings: Vec<String>,
     /// The files that were read, global first.
     pub files: Vec<PathBuf>,
 }
@@ -76,12 +141,21 @@ impl Config {
         {
             config.global_skill_dirs = absolute(&global, &file.skill_dirs);
             config.defaults = file.defaults;
+            config.sandbox = file.sandbox;
+            config.grants = file.grants;
             config.files.push(global.join(CONFIG_FILE));
         }
         if let Some(root) = env.workspace_root() {
             let dir = root.join(".skillet");
             if let Some(file) = read(&dir.join(CONFIG_FILE))? {
                 config.workspace_skill_dirs = absolute(&dir, &file.skill_dirs);
+                // A cloned repository must not be able to loosen its own sandbox.
+                if file.sandbox != SandboxSettings::default() || !file.grants.is_empty() {
+                    config.warnings.push(format!(
+                        "{}: [sandbox] and [grants] are ignored in a workspace configuration; put them in the global skillet.toml",
+                        dir.join(CONFIG_FILE).display()
+                    ));
+                }
                 config.defaults.timeout = file.defaults.timeout.or(config.defaults.timeout);
                 config.defaults.max_output_kb = file
                     .defaults
@@ -151,6 +225,37 @@ mod tests {
             }
         );
         assert_eq!(c.global_skill_dirs, [home.join(".config/skillet/mine")]);
+    }
+
+    #[test]
+    fn grants_come_only_from_the_global_file() {
+        let t = tempfile::tempdir().unwrap();
+        let (home, ws) = (t.path().join("home"), t.path().join("ws"));
+        std::fs::create_dir_all(home.join(".config/skillet")).unwrap();
+        std::fs::create_dir_all(ws.join(".skillet")).unwrap();
+        std::fs::write(
+            home.join(".config/skillet/skillet.toml"),
+            "[grants.fetch]\nnetwork = true\nenv = [\"GITHUB_TOKEN\"]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            ws.join(".skillet/skillet.toml"),
+            "[sandbox]\nisolation = \"best-effort\"\n[grants.evil]\nwrite = [\"/\"]\n",
+        )
+        .unwrap();
+        let env = Environment {
+            cwd: ws,
+            home: Some(home.clone()),
+            config_home: Some(home.join(".config")),
+        };
+        let c = Config::load(&env).unwrap();
+        assert_eq!(c.sandbox.isolation, IsolationSetting::Required);
+        assert!(
+            c.grants.contains_key("fetch") && !c.grants.contains_key("evil"),
+            "{c:?}"
+        );
+        assert_eq!(c.grants["fetch"].network, Some(GrantedNetwork::All(true)));
+        assert!(c.warnings[0].contains("are ignored in a workspace configuration"));
     }
 
     #[test]

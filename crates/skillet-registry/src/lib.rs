@@ -23,6 +23,9 @@ mod discover;
 mod layout;
 mod registry;
 
-pub use config::{CONFIG_FILE, Config, ConfigError, ConfigFile, Defaults};
+pub use config::{
+    CONFIG_FILE, Config, ConfigError, ConfigFile, Defaults, Grant, GrantedNetwork,
+    IsolationSetting, SandboxSettings,
+};
 pub use layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};
 pub use registry::{Registry, SkillEntry};

@@ -87,7 +87,7 @@ impl ChildPlan {
         rustix::process::setsid()?;
         rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
         for (resource, limit) in &self.rlimits {
-            rustix::process::setrlimit(*resource, limit.clone())?;
+            rustix::process::setrlimit(*resource, *limit)?;
         }
         for fd in &self.cgroup_procs {
             rustix::io::write(fd, b"0")?;

@@ -57,7 +57,6 @@ pub(crate) fn build(
     for dir in policy.fs.write.iter().map(|p| p.as_path()).chain(scratch) {
         add(dir, all)?;
     }
-    drop(add);
     if let NetworkPolicy::TcpPorts(ports) = &policy.network {
         for port in ports {
             created

@@ -51,7 +51,7 @@ pub use policy::{
     FsPolicy, Isolation, Limits, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy,
 };
 #[cfg(target_os = "linux")]
-pub use supervise::run;
+pub use supervise::{find_program, run};
 
 /// Where the child's standard input comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

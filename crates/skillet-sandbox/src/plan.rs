@@ -264,7 +264,20 @@ fn root_plan(
             b.bind(path, false)?;
         }
     }
-    for path in policy.fs.read_only.iter().filter(|p| p.exists()) {
+    // A protected path outside everything mounted is invisible already.
+    let mounted: Vec<&Path> = policy
+        .fs
+        .read
+        .iter()
+        .chain(&policy.fs.write)
+        .map(PathBuf::as_path)
+        .collect();
+    for path in policy
+        .fs
+        .read_only
+        .iter()
+        .filter(|p| p.exists() && mounted.iter().any(|m| p.starts_with(m)))
+    {
         let keep = mount_flags(path);
         b.steps.push(MountStep::Bind {
             from: cstr(path)?,

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -277,14 +277,33 @@ async fn join(task: Option<tokio::task::JoinHandle<Captured>>) -> Captured {
     }
 }
 
+/// Names the failure. The error may come from the sandbox setup in the child as well as from
+/// exec, so "not found" is only said of a program that really cannot be found.
 fn spawn_error(spec: &ProcessSpec, e: std::io::Error) -> SpawnError {
     let program = spec.program.to_string_lossy().into_owned();
+    let missing = find_program(&program).is_none();
     match e.kind() {
-        std::io::ErrorKind::NotFound => SpawnError::NotFound {
+        std::io::ErrorKind::NotFound if missing => SpawnError::NotFound {
             on_path: !program.contains('/'),
             program,
         },
-        std::io::ErrorKind::PermissionDenied => SpawnError::PermissionDenied { program },
+        std::io::ErrorKind::PermissionDenied if missing => SpawnError::PermissionDenied { program },
         _ => SpawnError::Io { program, source: e },
     }
+}
+
+/// The executable `program` names: itself when it has a `/`, else the first executable of that
+/// name on this process's `PATH` (which the default policy passes on).
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return Some(PathBuf::from(program)).filter(|p| executable(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| executable(p))
 }

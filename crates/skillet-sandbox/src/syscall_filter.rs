@@ -91,10 +91,8 @@ pub(crate) fn build(policy: &SandboxPolicy) -> Result<Vec<BpfProgram>, String> {
         NAMESPACE_FLAGS
             .iter()
             .map(|&f| {
-                Ok(
-                    SeccompRule::new(vec![cond(arg, SeccompCmpOp::MaskedEq(f), f)?])
-                        .map_err(|e| e.to_string())?,
-                )
+                SeccompRule::new(vec![cond(arg, SeccompCmpOp::MaskedEq(f), f)?])
+                    .map_err(|e| e.to_string())
             })
             .collect()
     };
@@ -167,9 +165,9 @@ pub(crate) fn build(policy: &SandboxPolicy) -> Result<Vec<BpfProgram>, String> {
 /// Refuses any architecture but x86_64 and, within it, the x32 ABI (system call numbers with
 /// bit 30 set), which a filter keyed on x86_64 numbers would otherwise let through.
 fn x32_guard() -> BpfProgram {
-    const BPF_LD_W_ABS: u16 = 0x00 | 0x00 | 0x20;
-    const BPF_JEQ_K: u16 = 0x05 | 0x10;
-    const BPF_JGE_K: u16 = 0x05 | 0x30;
+    const BPF_LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const BPF_JEQ_K: u16 = 0x05 | 0x10; // BPF_JMP | BPF_JEQ | BPF_K
+    const BPF_JGE_K: u16 = 0x05 | 0x30; // BPF_JMP | BPF_JGE | BPF_K
     const BPF_RET_K: u16 = 0x06;
     const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
     let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };

@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
-use skillet_engine::plan_policy;
+use skillet_engine::{RunOverrides, plan_policy};
 use skillet_registry::SkillEntry;
+use skillet_sandbox::{Isolation, NetworkPolicy, SandboxPolicy};
 use skillet_spec::SkillSpec;
 
 use crate::cli::InfoArgs;
@@ -22,10 +23,12 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
         eprintln!("skillet: no skill named `{}`{hint}", args.name);
         return Ok(ExitCode::from(output::EXIT_NOT_FOUND));
     };
-    let plan = entry
-        .spec
-        .as_ref()
-        .map(|s| plan_policy(s, &ctx.config.defaults, Vec::new()));
+    let engine = ctx.engine();
+    let plan = entry.spec.as_ref().filter(|s| s.kind.is_code()).map(|s| {
+        let policy_ctx = engine.policy_context(&s.name, &RunOverrides::default());
+        let program = s.command.as_deref().unwrap_or_default();
+        plan_policy(s, entry.skill_dir(), program, &policy_ctx, Vec::new())
+    });
     if args.json {
         output::json(&json!({
             "name": entry.name,
@@ -38,34 +41,20 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
             "diagnostics": entry.diagnostics,
             "spec": entry.spec,
             "effective": plan.as_ref().map(|p| json!({
-                "timeout_s": p.policy.wall_time.as_secs(),
-                "max_output_bytes": p.policy.max_output_bytes,
-                "env_passthrough": p.policy.env_passthrough,
-                "sandboxed": false,
+                "policy": policy_json(&p.policy),
                 "warnings": p.warnings,
             })),
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
     print_entry(ctx, entry);
-    if let (Some(spec), Some(plan)) = (entry.spec.as_ref().filter(|_| entry.is_valid()), plan) {
+    if let Some(spec) = entry.spec.as_ref().filter(|_| entry.is_valid()) {
         print_spec(spec);
-        if spec.kind.is_code() {
-            println!(
-                "limits:      {} s wall clock, {} KiB output per stream",
-                plan.policy.wall_time.as_secs(),
-                plan.policy.max_output_bytes / 1024
-            );
-            println!(
-                "environment: {} (+ the skill's env and SKILL_PARAM_*)",
-                plan.policy.env_passthrough.join(" ")
-            );
-            println!(
-                "sandbox:     none yet: the skill runs with your user's full file and network access"
-            );
-        }
-        for w in &plan.warnings {
-            println!("note:        {w}");
+        if let Some(plan) = &plan {
+            print_policy(&plan.policy);
+            for w in &plan.warnings {
+                println!("note:        {w}");
+            }
         }
     }
     for d in &entry.diagnostics {
@@ -159,5 +148,91 @@ fn shell_quoted(arg: &str) -> String {
         arg.to_owned()
     } else {
         format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
+
+/// The effective policy as JSON, for `info --json` and `run --dry-run --json`.
+pub fn policy_json(p: &SandboxPolicy) -> serde_json::Value {
+    json!({
+        "isolation": isolation_name(p.isolation),
+        "read": p.fs.read,
+        "write": p.fs.write,
+        "read_only": p.fs.read_only,
+        "network": network_name(&p.network),
+        "allow_spawn": p.allow_spawn,
+        "env_passthrough": p.env_passthrough,
+        "limits": {
+            "timeout_s": p.limits.wall_time.as_secs(),
+            "cpu_s": p.limits.cpu_time.map(|d| d.as_secs()),
+            "memory_mb": p.limits.memory_bytes.map(|b| b >> 20),
+            "max_processes": p.limits.max_processes,
+            "max_file_size_mb": p.limits.max_file_size_bytes.map(|b| b >> 20),
+            "max_output_kb": p.limits.max_output_bytes / 1024,
+            "max_cpu_percent": p.limits.cpu_percent,
+        },
+    })
+}
+
+/// The effective policy as lines of text.
+pub fn print_policy(p: &SandboxPolicy) {
+    let paths = |v: &[std::path::PathBuf]| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    println!(
+        "sandbox:     {} (`skillet doctor` shows the layers)",
+        isolation_name(p.isolation)
+    );
+    println!("reads:       system directories, {}", paths(&p.fs.read));
+    println!(
+        "writes:      its scratch directory (HOME, TMPDIR){}",
+        if p.fs.write.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", paths(&p.fs.write))
+        }
+    );
+    println!("network:     {}", network_name(&p.network));
+    let l = &p.limits;
+    println!(
+        "limits:      {} s, {} MiB memory, {} processes, {} MiB files, {} KiB output per stream",
+        l.wall_time.as_secs(),
+        l.memory_bytes.map_or(0, |b| b >> 20),
+        l.max_processes.unwrap_or(0),
+        l.max_file_size_bytes.map_or(0, |b| b >> 20),
+        l.max_output_bytes / 1024
+    );
+    println!(
+        "environment: {} (+ the skill's env and SKILL_PARAM_*)",
+        p.env_passthrough.join(" ")
+    );
+}
+
+fn isolation_name(i: Isolation) -> &'static str {
+    match i {
+        Isolation::Required => "required",
+        Isolation::BestEffort => "best-effort",
+        Isolation::Disabled => "disabled (--allow-unsandboxed)",
+    }
+}
+
+fn network_name(n: &NetworkPolicy) -> String {
+    match n {
+        NetworkPolicy::Off => "none".into(),
+        NetworkPolicy::Host => "host network".into(),
+        NetworkPolicy::TcpPorts(ports) => format!(
+            "TCP to ports {}",
+            ports
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }

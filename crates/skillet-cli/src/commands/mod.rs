@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
-mod info;
+mod doctor;
+pub mod info;
 mod list;
 mod migrate;
 mod run;
@@ -20,6 +21,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             crate::output::json(&skillet_spec::skill_json_schema())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Doctor { json } => doctor::run(json),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -37,7 +39,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Validate(args) => validate::run(&ctx, &args),
                 Command::Run(args) => run::run(&ctx, &args),
                 Command::Migrate(args) => migrate::run(&ctx, &args),
-                Command::Schema | Command::Completions { .. } => unreachable!("handled above"),
+                Command::Schema | Command::Completions { .. } | Command::Doctor { .. } => {
+                    unreachable!("handled above")
+                }
             }
         }
     }

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Map, Value};
 use skillet_engine::{
-    Engine, ExecutionResult, OutputChunk, Prepared, RunRequest, Status, StdinSource, Stream,
+    ExecutionResult, OutputChunk, Prepared, RunOverrides, RunRequest, Status, StdinSource, Stream,
 };
-use skillet_registry::Registry;
+use skillet_registry::{Grant, GrantedNetwork, Registry};
 use tokio::sync::mpsc;
 
 use crate::cli::RunArgs;
@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         Some(text) => StdinSource::Bytes(text.clone().into_bytes()),
         None => StdinSource::Inherit,
     };
-    let engine = Engine::new(ctx.config.defaults.clone());
+    let engine = ctx.engine();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -41,6 +41,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         stdin,
         caller_dir: ctx.env.cwd.clone(),
         live,
+        overrides: overrides(args),
     };
     let result = runtime.block_on(async {
         let printing = printer.map(|rx| tokio::spawn(print_live(rx)));
@@ -85,6 +86,8 @@ fn report(result: &ExecutionResult) {
     if let Some(error) = &result.error {
         let label = match result.status {
             Status::Timeout => "timeout",
+            Status::ResourceLimit => "resource limit",
+            Status::SandboxDenied => "sandbox",
             Status::InvalidParams => "invalid parameters",
             Status::NotFound => "not found",
             _ => "error",
@@ -103,9 +106,33 @@ fn exit_code(result: &ExecutionResult) -> u8 {
             .filter(|c| *c != 0)
             .unwrap_or(1),
         Status::Timeout => output::EXIT_TIMEOUT,
+        Status::ResourceLimit => output::EXIT_RESOURCE_LIMIT,
+        Status::SandboxDenied => output::EXIT_SANDBOX_DENIED,
         Status::InvalidParams => output::EXIT_INVALID_PARAMS,
         Status::NotFound => output::EXIT_NOT_FOUND,
         Status::Error => output::EXIT_SKILLET_ERROR,
+    }
+}
+
+/// The permissions the `--allow-…` flags give this run.
+fn overrides(args: &RunArgs) -> RunOverrides {
+    let network = if args.allow_net {
+        Some(GrantedNetwork::All(true))
+    } else if !args.allow_connect.is_empty() {
+        Some(GrantedNetwork::Destinations(args.allow_connect.clone()))
+    } else {
+        None
+    };
+    RunOverrides {
+        grant: Grant {
+            read: args.allow_read.clone(),
+            write: args.allow_write.clone(),
+            network,
+            env: args.allow_env.clone(),
+            raise_limits: args.allow_raise_limits,
+        },
+        unsandboxed: args.allow_unsandboxed,
+        keep_scratch: args.keep_tmp,
     }
 }
 
@@ -135,18 +162,19 @@ fn dry_run(
     args: &RunArgs,
     params: &Map<String, Value>,
 ) -> Result<ExitCode> {
-    let engine = Engine::new(ctx.config.defaults.clone());
-    let prepared = match engine.prepare(registry, &args.name, params, &ctx.env.cwd) {
-        Ok(prepared) => prepared,
-        Err(refused) => {
-            if args.json {
-                output::json(&refused)?;
-            } else {
-                report(&refused);
+    let engine = ctx.engine();
+    let prepared =
+        match engine.prepare(registry, &args.name, params, &ctx.env.cwd, &overrides(args)) {
+            Ok(prepared) => prepared,
+            Err(refused) => {
+                if args.json {
+                    output::json(&refused)?;
+                } else {
+                    report(&refused);
+                }
+                return Ok(ExitCode::from(exit_code(&refused)));
             }
-            return Ok(ExitCode::from(exit_code(&refused)));
-        }
-    };
+        };
     match prepared {
         Prepared::Prompt { text, .. } => print!("{text}"),
         Prepared::Process {
@@ -154,9 +182,7 @@ fn dry_run(
         } if args.json => {
             output::json(&serde_json::json!({
                 "invocation": invocation,
-                "timeout_s": plan.policy.wall_time.as_secs(),
-                "max_output_bytes": plan.policy.max_output_bytes,
-                "env_passthrough": plan.policy.env_passthrough,
+                "policy": crate::commands::info::policy_json(&plan.policy),
                 "warnings": plan.warnings,
             }))?;
         }
@@ -171,12 +197,7 @@ fn dry_run(
             for (k, v) in &invocation.env {
                 println!("env:     {k}={v:?}");
             }
-            println!("passed:  {}", plan.policy.env_passthrough.join(" "));
-            println!(
-                "limits:  {} s, {} KiB output per stream",
-                plan.policy.wall_time.as_secs(),
-                plan.policy.max_output_bytes / 1024
-            );
+            crate::commands::info::print_policy(&plan.policy);
             for w in &plan.warnings {
                 println!("note:    {w}");
             }

@@ -93,7 +93,7 @@ pub fn cgroups() -> bool {
     match &probe::capabilities().cgroups {
         Ok(_) => true,
         Err(reason) => {
-            eprintln!("SKIPPED: cgroups unavailable: {reason}");
+            skipped(&format!("cgroups unavailable: {reason}"));
             false
         }
     }
@@ -107,4 +107,14 @@ pub fn alive(pid: u32) -> bool {
 pub fn unconfined(mut p: SandboxPolicy) -> SandboxPolicy {
     p.isolation = Isolation::Disabled;
     p
+}
+
+/// Says why a test did nothing, past the test harness's output capture so it is always seen.
+pub fn skipped(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {}: {reason}",
+        std::thread::current().name().unwrap_or("?")
+    );
 }
