@@ -220,6 +220,7 @@ pub fn plan_policy(
         limits,
         isolation: ctx.isolation.unwrap_or(Isolation::Required),
         keep_scratch: ctx.keep_scratch,
+        namespaces: true,
     };
     PolicyPlan { policy, warnings }
 }

@@ -53,6 +53,8 @@ pub(crate) struct NamespacePlan {
 pub(crate) struct RootPlan {
     /// Where the new root is assembled (an empty host directory).
     pub root: CString,
+    /// Options of the root's tmpfs (its size bounds everything written inside the root).
+    pub root_options: CString,
     pub steps: Vec<MountStep>,
     /// `root/.oldroot` and `/.oldroot`.
     pub old_root: CString,
@@ -68,9 +70,9 @@ pub(crate) enum MountStep {
         target: CString,
         link: CString,
     },
-    Tmpfs {
-        at: CString,
-        options: CString,
+    Chmod {
+        path: CString,
+        mode: u32,
     },
     Bind {
         from: CString,
@@ -278,8 +280,9 @@ fn build_root(plan: &RootPlan) -> io::Result<()> {
         &plan.root,
         c"tmpfs",
         MountFlags::NOSUID | MountFlags::NODEV,
-        c"size=4m,mode=755",
+        plan.root_options.as_c_str(),
     )?;
+
     for step in &plan.steps {
         match step {
             MountStep::Mkdir(p) => match rustix::fs::mkdir(p, Mode::from_raw_mode(0o755)) {
@@ -297,15 +300,7 @@ fn build_root(plan: &RootPlan) -> io::Result<()> {
                 Ok(()) | Err(rustix::io::Errno::EXIST) => {}
                 Err(e) => return Err(e.into()),
             },
-            MountStep::Tmpfs { at, options } => {
-                rustix::mount::mount(
-                    c"tmpfs",
-                    at,
-                    c"tmpfs",
-                    MountFlags::NOSUID | MountFlags::NODEV,
-                    options.as_c_str(),
-                )?;
-            }
+            MountStep::Chmod { path, mode } => rustix::fs::chmod(path, Mode::from_raw_mode(*mode))?,
             MountStep::Bind {
                 from,
                 to,
@@ -338,12 +333,7 @@ fn build_root(plan: &RootPlan) -> io::Result<()> {
     rustix::process::chdir(c"/")?;
     rustix::mount::unmount(&plan.old_root_inside, UnmountFlags::DETACH)?;
     let _ = rustix::fs::rmdir(&plan.old_root_inside);
-    // Nothing may create files at the top of the new root.
-    rustix::mount::mount_remount(
-        c"/",
-        MountFlags::BIND | MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV,
-        c"",
-    )?;
+
     rustix::process::chdir(&plan.cwd)?;
     Ok(())
 }

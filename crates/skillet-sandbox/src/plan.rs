@@ -66,7 +66,8 @@ pub(crate) fn prepare(
         };
     let use_landlock = need("landlock", caps.landlock_abi.as_ref().map(drop))?;
     let use_seccomp = need("seccomp", caps.seccomp.as_ref().map(drop))?;
-    let use_namespaces = need("namespaces", caps.namespaces.as_ref().map(drop))?;
+    let use_namespaces =
+        policy.namespaces && need("namespaces", caps.namespaces.as_ref().map(drop))?;
 
     let ruleset = if use_landlock {
         Some(
@@ -179,7 +180,6 @@ fn root_plan(
         steps: Vec::new(),
         dirs: BTreeSet::new(),
     };
-    let tmpfs = format!("size={},mode=1777", policy.limits.tmpfs_bytes);
     for dir in SYSTEM_READ_DIRS.iter().map(Path::new) {
         match std::fs::symlink_metadata(dir) {
             Ok(m) if m.file_type().is_symlink() => {
@@ -194,20 +194,20 @@ fn root_plan(
             _ => {}
         }
     }
-    for secret in SECRET_FILES.iter().map(Path::new).filter(|p| p.is_file()) {
-        b.steps.push(MountStep::Bind {
-            from: c"/dev/null".into(),
-            to: b.inside(secret)?,
-            read_only: false,
-            keep: MountFlags::empty(),
-        });
+    // Other users cannot read these anyway; root can, so they are masked.
+    if rustix::process::geteuid().is_root() {
+        for secret in SECRET_FILES.iter().map(Path::new).filter(|p| p.is_file()) {
+            b.steps.push(MountStep::Bind {
+                from: c"/dev/null".into(),
+                to: b.inside(secret)?,
+                read_only: false,
+                keep: MountFlags::empty(),
+            });
+        }
     }
-    // A minimal /dev.
+    // A minimal /dev, and the private writable directories, all inside the root's own tmpfs
+    // (its size caps them together; Landlock keeps the rest of the root read-only).
     b.mkdir_p(Path::new("/dev"))?;
-    b.steps.push(MountStep::Tmpfs {
-        at: b.inside(Path::new("/dev"))?,
-        options: c"size=64k,mode=755".into(),
-    });
     for dev in DEVICES {
         let host = Path::new("/dev").join(dev);
         b.steps.push(MountStep::Touch(b.inside(&host)?));
@@ -230,11 +230,10 @@ fn root_plan(
         });
     }
     for private in ["/dev/shm", "/tmp", "/run", "/var/tmp"] {
-        let p = Path::new(private);
-        b.mkdir_p(p)?;
-        b.steps.push(MountStep::Tmpfs {
-            at: b.inside(p)?,
-            options: CString::new(tmpfs.clone()).map_err(|e| SpawnError::Setup(e.to_string()))?,
+        b.mkdir_p(Path::new(private))?;
+        b.steps.push(MountStep::Chmod {
+            path: b.inside(Path::new(private))?,
+            mode: 0o1777,
         });
     }
     b.mkdir_p(Path::new("/proc"))?;
@@ -248,8 +247,19 @@ fn root_plan(
         .map(PathBuf::as_path)
         .chain(std::iter::once(scratch))
         .collect();
-    for path in &policy.fs.read {
-        if !under_system(path) && !writable.contains(&path.as_path()) && path.exists() {
+    // A path inside another read path is visible through it already.
+    let reads: Vec<&Path> = policy
+        .fs
+        .read
+        .iter()
+        .map(PathBuf::as_path)
+        .filter(|p| !under_system(p) && !writable.contains(p) && p.exists())
+        .collect();
+    for path in &reads {
+        if !reads
+            .iter()
+            .any(|other| other != path && path.starts_with(other))
+        {
             b.bind(path, true)?;
         }
     }
@@ -290,6 +300,8 @@ fn root_plan(
     b.steps.push(MountStep::Mkdir(cstr(&old)?));
     Ok(RootPlan {
         root: cstr(root_dir)?,
+        root_options: CString::new(format!("size={},mode=755", policy.limits.tmpfs_bytes))
+            .map_err(|e| SpawnError::Setup(e.to_string()))?,
         steps: b.steps,
         old_root: cstr(&old)?,
         old_root_inside: c"/.oldroot".into(),

@@ -41,6 +41,10 @@ pub struct SandboxPolicy {
     pub isolation: Isolation,
     /// Keep the per-execution scratch directory after the run.
     pub keep_scratch: bool,
+    /// Use namespaces (private root, PID, network, IPC, UTS). Off leaves Landlock, seccomp and
+    /// limits: weaker (host `/tmp` sockets and other processes are visible), for hosts that
+    /// forbid namespaces and for measuring the layers separately.
+    pub namespaces: bool,
 }
 
 impl SandboxPolicy {
@@ -56,6 +60,7 @@ impl SandboxPolicy {
             limits: Limits::new(wall_time),
             isolation: Isolation::Required,
             keep_scratch: false,
+            namespaces: true,
         }
     }
 }

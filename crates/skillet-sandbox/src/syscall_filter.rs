@@ -74,8 +74,24 @@ const PER_LINUX: u64 = 0;
 const PERSONALITY_QUERY: u64 = 0xffff_ffff;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
-/// Compiles the filters for `policy`, in the order they are to be installed.
+/// The filters for `policy`, in the order they are to be installed. They depend only on two
+/// switches, so each variant is compiled once per process.
 pub(crate) fn build(policy: &SandboxPolicy) -> Result<Vec<BpfProgram>, String> {
+    type Cache = std::sync::Mutex<std::collections::HashMap<(bool, bool), Vec<BpfProgram>>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let key = (policy.allow_spawn, policy.network == NetworkPolicy::Off);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(hit);
+    }
+    let filters = compile_filters(key.0, key.1)?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, filters.clone());
+    }
+    Ok(filters)
+}
+
+fn compile_filters(allow_spawn: bool, network_off: bool) -> Result<Vec<BpfProgram>, String> {
     let arch = TargetArch::x86_64;
     let compile = |rules: BTreeMap<i64, Vec<SeccompRule>>, action| -> Result<BpfProgram, String> {
         SeccompFilter::new(rules, SeccompAction::Allow, action, arch)
@@ -123,7 +139,7 @@ pub(crate) fn build(policy: &SandboxPolicy) -> Result<Vec<BpfProgram>, String> {
             .map_err(|e| e.to_string())?,
         ],
     );
-    if !policy.allow_spawn {
+    if !allow_spawn {
         for nr in [libc::SYS_fork, libc::SYS_vfork] {
             eperm.insert(nr, vec![]);
         }
@@ -148,7 +164,7 @@ pub(crate) fn build(policy: &SandboxPolicy) -> Result<Vec<BpfProgram>, String> {
     let mut enosys: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     enosys.insert(libc::SYS_clone3, vec![]);
     filters.push(compile(enosys, SeccompAction::Errno(libc::ENOSYS as u32))?);
-    if policy.network == NetworkPolicy::Off {
+    if network_off {
         let mut sockets: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
         let not_unix = SeccompRule::new(vec![cond(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])
             .map_err(|e| e.to_string())?;
