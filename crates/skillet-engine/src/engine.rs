@@ -292,7 +292,20 @@ async fn execute(
                 _ => None,
             };
             warnings.extend(outcome.layers.missing.iter().map(|m| format!("sandbox layer missing (best-effort isolation): {m}")));
-            warnings.extend(outcome.unenforced.iter().map(|u| format!("limit not enforced here: {u}")));
+                        // The default limits' absence is `skillet doctor`'s to report; a limit the skill
+            // declared itself is worth a word on every run.
+            let declared = spec.security.as_ref().and_then(|s| s.resource_limits.as_ref());
+            for (limit, reason) in &outcome.unenforced {
+                let asked = declared.is_some_and(|l| match *limit {
+                    "memory" => l.max_memory_mb.is_some(),
+                    "max_processes" => l.max_processes.is_some(),
+                    _ => l.max_cpu_percent.is_some(),
+                });
+                if asked {
+                    warnings.push(format!("{limit} limit not enforced here: {reason}"));
+                }
+            }
+
             if let Some(kept) = &outcome.scratch_kept {
                 warnings.push(format!("scratch directory kept at {}", kept.display()));
             }

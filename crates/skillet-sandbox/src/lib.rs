@@ -147,8 +147,10 @@ pub struct Outcome {
     pub duration: Duration,
     /// Which confinement layers were active.
     pub layers: Layers,
-    /// Limits that were asked for but cannot be enforced here, with the reason.
-    pub unenforced: Vec<String>,
+    /// Limits that were asked for but cannot be enforced here: `memory`, `max_processes` or
+    /// `cpu_percent`, with the reason.
+    pub unenforced: Vec<(&'static str, String)>,
+
     /// The scratch directory, when it was kept.
     pub scratch_kept: Option<PathBuf>,
 }

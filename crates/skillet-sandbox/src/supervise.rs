@@ -79,7 +79,7 @@ pub async fn run(
                 ("cpu_percent", limits.cpu_percent.is_some()),
             ] {
                 if set {
-                    unenforced.push(format!("{name}: {reason}"));
+                    unenforced.push((name, reason.clone()));
                 }
             }
             (None, Vec::new())
@@ -257,7 +257,20 @@ pub async fn run(
     })
 }
 
+/// Creates `dir` (0700) once per process; later runs skip the system calls.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    static DONE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    if DONE.lock().is_ok_and(|d| d.iter().any(|p| p == dir)) && dir.is_dir() {
+        return Ok(());
+    }
+    create_private_dir_now(dir)?;
+    if let Ok(mut d) = DONE.lock() {
+        d.push(dir.to_path_buf());
+    }
+    Ok(())
+}
+
+fn create_private_dir_now(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     match std::fs::DirBuilder::new()
         .recursive(true)
