@@ -19,15 +19,21 @@ const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full"];
 /// Builds the ruleset for `policy`, with `scratch` (the per-execution directory) writable.
 /// With a private root, `/proc`, `/dev` and the private tmpfs mounts are new inodes: their
 /// rules come from [`inner_rules`] instead, added by the child after the pivot.
+///
+/// With `allow_spawn: false`, nothing is executable but `executables` (the program, its
+/// interpreter and loader), so the program cannot exec anything else once started.
 pub(crate) fn build(
     policy: &SandboxPolicy,
     scratch: Option<&Path>,
     private_root: bool,
+    executables: &[std::path::PathBuf],
 ) -> Result<RulesetCreated, String> {
-    let read = AccessFs::from_read(TARGET_ABI);
-    let all = AccessFs::from_all(TARGET_ABI);
+    let (read, all) = access_sets(policy.allow_spawn);
     let mut ruleset = Ruleset::default().set_compatibility(CompatLevel::BestEffort);
-    ruleset = ruleset.handle_access(all).map_err(|e| e.to_string())?;
+    // Every right is handled (denied unless granted), Execute included even when no grant has it.
+    ruleset = ruleset
+        .handle_access(AccessFs::from_all(TARGET_ABI))
+        .map_err(|e| e.to_string())?;
     if policy.network != NetworkPolicy::Host {
         ruleset = ruleset
             .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)
@@ -57,6 +63,9 @@ pub(crate) fn build(
     for dir in policy.fs.write.iter().map(|p| p.as_path()).chain(scratch) {
         add(dir, all)?;
     }
+    for exe in executables {
+        add_path(&mut created, exe, AccessFs::ReadFile | AccessFs::Execute)?;
+    }
     if let NetworkPolicy::TcpPorts(ports) = &policy.network {
         for port in ports {
             created
@@ -69,9 +78,8 @@ pub(crate) fn build(
 }
 
 /// Rules for the mounts that exist only in the private root, as `(path, access)`.
-pub(crate) fn inner_rules() -> Vec<(std::ffi::CString, BitFlags<AccessFs>)> {
-    let read = AccessFs::from_read(TARGET_ABI);
-    let all = AccessFs::from_all(TARGET_ABI);
+pub(crate) fn inner_rules(allow_spawn: bool) -> Vec<(std::ffi::CString, BitFlags<AccessFs>)> {
+    let (read, all) = access_sets(allow_spawn);
     let mut rules = vec![
         // Listing the root shows only what was mounted into it.
         (c"/".to_owned(), BitFlags::from(AccessFs::ReadDir)),
@@ -82,6 +90,19 @@ pub(crate) fn inner_rules() -> Vec<(std::ffi::CString, BitFlags<AccessFs>)> {
         rules.push((dir.to_owned(), all));
     }
     rules
+}
+
+/// Read and full access, without the right to execute when spawning is not allowed.
+fn access_sets(allow_spawn: bool) -> (BitFlags<AccessFs>, BitFlags<AccessFs>) {
+    let (read, all) = (
+        AccessFs::from_read(TARGET_ABI),
+        AccessFs::from_all(TARGET_ABI),
+    );
+    if allow_spawn {
+        (read, all)
+    } else {
+        (read & !AccessFs::Execute, all & !AccessFs::Execute)
+    }
 }
 
 fn add_path(

@@ -29,6 +29,8 @@ mod cgroup;
 #[cfg(target_os = "linux")]
 mod child;
 #[cfg(target_os = "linux")]
+mod exec_allow;
+#[cfg(target_os = "linux")]
 mod fs_rules;
 #[cfg(target_os = "linux")]
 mod plan;
@@ -37,6 +39,10 @@ mod policy;
 pub mod probe;
 #[cfg(target_os = "linux")]
 mod supervise;
+#[cfg(not(target_os = "linux"))]
+mod unsupported;
+#[cfg(not(target_os = "linux"))]
+pub use unsupported::{probe, run};
 #[cfg(target_os = "linux")]
 mod syscall_filter;
 
@@ -45,13 +51,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use capture::{OutputChunk, Stream};
-#[cfg(target_os = "linux")]
-pub use plan::Layers;
 pub use policy::{
     FsPolicy, Isolation, Limits, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy,
 };
 #[cfg(target_os = "linux")]
-pub use supervise::{find_program, run};
+pub use supervise::run;
 
 /// Where the child's standard input comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -125,8 +129,32 @@ impl LimitHit {
     }
 }
 
+/// The layers a run ended up with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layers {
+    /// Active layers, by name.
+    pub active: Vec<&'static str>,
+    /// Layers that were wanted but are unavailable here (only with best-effort isolation).
+    pub missing: Vec<String>,
+}
+
+/// The executable `program` names: itself when it has a `/`, else the first executable of that
+/// name on this process's `PATH` (which the default policy passes on).
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return Some(PathBuf::from(program)).filter(|p| executable(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| executable(p))
+}
+
 /// The result of a supervised run.
-#[cfg(target_os = "linux")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// How the main process ended.

@@ -9,22 +9,13 @@ use rustix::mount::MountFlags;
 use rustix::process::{Resource, Rlimit};
 use rustix::thread::UnshareFlags;
 
-use crate::SpawnError;
 use crate::child::{ChildPlan, MountStep, NamespacePlan, RootPlan};
 use crate::policy::{Isolation, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy};
 use crate::probe::Capabilities;
+use crate::{Layers, SpawnError};
 
 /// Device nodes bound into the private `/dev`.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
-
-/// The layers a run ended up with.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Layers {
-    /// Active layers, by name.
-    pub active: Vec<&'static str>,
-    /// Layers that were wanted but are unavailable here (only with best-effort isolation).
-    pub missing: Vec<String>,
-}
 
 pub(crate) struct Prepared {
     pub plan: ChildPlan,
@@ -39,6 +30,7 @@ pub(crate) fn prepare(
     scratch: &Path,
     root_dir: &Path,
     cwd: &Path,
+    program: &std::ffi::OsStr,
     cgroup_procs: Vec<std::os::fd::OwnedFd>,
 ) -> Result<Prepared, SpawnError> {
     let mut layers = Layers {
@@ -69,9 +61,14 @@ pub(crate) fn prepare(
     let use_namespaces =
         policy.namespaces && need("namespaces", caps.namespaces.as_ref().map(drop))?;
 
+    let executables = if policy.allow_spawn {
+        Vec::new()
+    } else {
+        crate::exec_allow::executables(&program.to_string_lossy())
+    };
     let ruleset = if use_landlock {
         Some(
-            crate::fs_rules::build(policy, Some(scratch), use_namespaces)
+            crate::fs_rules::build(policy, Some(scratch), use_namespaces, &executables)
                 .map_err(SpawnError::Setup)?,
         )
     } else {
@@ -88,7 +85,7 @@ pub(crate) fn prepare(
         None
     };
     let inner_rules = if use_landlock && use_namespaces {
-        crate::fs_rules::inner_rules()
+        crate::fs_rules::inner_rules(policy.allow_spawn)
     } else {
         Vec::new()
     };

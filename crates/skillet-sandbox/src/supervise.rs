@@ -15,7 +15,7 @@ use crate::capture::{Captured, OutputChunk, Stream, read_capped};
 use crate::cgroup::RunCgroup;
 use crate::plan::prepare;
 use crate::policy::{Isolation, SandboxPolicy};
-use crate::{Exit, LimitHit, Outcome, ProcessSpec, SpawnError, StdinSource, probe};
+use crate::{Exit, LimitHit, Outcome, ProcessSpec, SpawnError, StdinSource, find_program, probe};
 
 /// How long output may keep arriving after the main process ended and its group was killed.
 /// Only a process that left the group and the namespace can still hold the pipes open then.
@@ -85,7 +85,15 @@ pub async fn run(
             (None, Vec::new())
         }
     };
-    let prepared = match prepare(policy, caps, scratch.path(), &root_dir, &spec.cwd, procs) {
+    let prepared = match prepare(
+        policy,
+        caps,
+        scratch.path(),
+        &root_dir,
+        &spec.cwd,
+        &spec.program,
+        procs,
+    ) {
         Ok(p) => p,
         Err(e) => {
             if let Some(g) = &cgroup {
@@ -303,20 +311,4 @@ fn spawn_error(spec: &ProcessSpec, e: std::io::Error) -> SpawnError {
         std::io::ErrorKind::PermissionDenied if missing => SpawnError::PermissionDenied { program },
         _ => SpawnError::Io { program, source: e },
     }
-}
-
-/// The executable `program` names: itself when it has a `/`, else the first executable of that
-/// name on this process's `PATH` (which the default policy passes on).
-pub fn find_program(program: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if program.contains('/') {
-        return Some(PathBuf::from(program)).filter(|p| executable(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| executable(p))
 }

@@ -540,3 +540,36 @@ async fn an_output_flood_is_cut_and_stopped() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn without_allow_spawn_no_process_is_started_or_executed() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.allow_spawn = false;
+    // A builtin works; a forked child, a second shell and an exec of another program do not.
+    let o = lab
+        .sh(
+            &policy,
+            "echo one; /bin/echo two; (echo three); sh -c 'echo four'; exec /bin/echo five",
+        )
+        .await;
+    assert_eq!(text(&o.stdout), "one\n", "stderr: {}", text(&o.stderr));
+    // Threads are still allowed: perl is single-threaded, but the exec of the program itself and
+    // its own work go through.
+    let o = lab.perl(&policy, "print 6 * 7").await;
+    assert_eq!(text(&o.stdout), "42", "stderr: {}", text(&o.stderr));
+    let o = lab
+        .perl(
+            &policy,
+            "my $pid = fork(); print defined $pid ? \"forked\" : \"refused\"",
+        )
+        .await;
+    assert_eq!(text(&o.stdout), "refused");
+    let o = lab
+        .perl(&policy, "exec('/bin/echo', 'escaped') or print \"refused\"")
+        .await;
+    assert_eq!(text(&o.stdout), "refused");
+}

@@ -1,0 +1,108 @@
+//! The files a program needs to be executed, for `allow_spawn: false`: the program, its `#!`
+//! interpreter, and the ELF loader (`PT_INTERP`) of each. Landlock then lets only these be
+//! executed, so after its own start the program cannot exec anything else.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::find_program;
+
+/// Executables `program` needs, as canonical paths (what Landlock rules attach to).
+pub(crate) fn executables(program: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut queue: Vec<PathBuf> = find_program(program).into_iter().collect();
+    while let Some(path) = queue.pop() {
+        let Ok(real) = std::fs::canonicalize(&path) else {
+            continue;
+        };
+        if out.contains(&real) || out.len() > 8 {
+            continue;
+        }
+        let mut head = [0u8; 256];
+        let n = std::fs::File::open(&real)
+            .and_then(|mut f| f.read(&mut head))
+            .unwrap_or(0);
+        let head = &head[..n];
+        if let Some(interp) = shebang(head) {
+            queue.push(interp);
+        } else if let Some(loader) = elf_interpreter(&real) {
+            queue.push(loader);
+        }
+        out.push(real);
+    }
+    out
+}
+
+/// The interpreter of a `#!` script, looking through `/usr/bin/env NAME`.
+fn shebang(head: &[u8]) -> Option<PathBuf> {
+    let line = head.strip_prefix(b"#!")?;
+    let line =
+        std::str::from_utf8(&line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())])
+            .ok()?;
+    let mut words = line.split_whitespace();
+    let interp = words.next()?;
+    if Path::new(interp).file_name().is_some_and(|n| n == "env") {
+        return words.find(|w| !w.starts_with('-')).and_then(find_program);
+    }
+    Some(PathBuf::from(interp))
+}
+
+/// The `PT_INTERP` path of a 64-bit little-endian ELF file.
+fn elf_interpreter(path: &Path) -> Option<PathBuf> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.get(..4)? != b"\x7fELF" || bytes.get(4)? != &2 || bytes.get(5)? != &1 {
+        return None;
+    }
+    let u16_at = |o: usize| Some(u16::from_le_bytes(bytes.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(bytes.get(o..o + 4)?.try_into().ok()?));
+    let u64_at =
+        |o: usize| Some(u64::from_le_bytes(bytes.get(o..o + 8)?.try_into().ok()?) as usize);
+    let (phoff, phentsize, phnum) = (
+        u64_at(0x20)?,
+        usize::from(u16_at(0x36)?),
+        usize::from(u16_at(0x38)?),
+    );
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        if u32_at(ph)? == 3 {
+            let (offset, size) = (u64_at(ph + 8)?, u64_at(ph + 32)?);
+            let raw = bytes.get(offset..offset + size)?;
+            let name = std::str::from_utf8(raw).ok()?.trim_end_matches('\0');
+            return Some(PathBuf::from(name));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dynamic_binary_needs_its_loader() {
+        let exes = executables("/bin/ls");
+        assert!(exes.len() >= 2, "{exes:?}");
+        assert!(
+            exes.iter()
+                .any(|p| p.to_string_lossy().contains("ld-linux")),
+            "{exes:?}"
+        );
+    }
+
+    #[test]
+    fn a_script_needs_its_interpreter() {
+        let dir = std::env::temp_dir().join(format!("skillet-exec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("s");
+        std::fs::write(&script, "#!/usr/bin/env sh\necho hi\n").unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let exes = executables(script.to_str().unwrap());
+        assert!(
+            exes.iter()
+                .any(|p| p.ends_with("dash") || p.ends_with("sh") || p.ends_with("bash")),
+            "{exes:?}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
