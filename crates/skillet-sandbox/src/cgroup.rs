@@ -135,15 +135,30 @@ impl RunCgroup {
         }
     }
 
-    /// Removes the groups; they must be empty, so this retries briefly while the kernel reaps.
+        /// Removes the groups. The kernel may still be releasing the last tasks, and waiting for it
+    /// would cost every run milliseconds, so a group that is still busy is left for
+    /// [`sweep`] to remove during a later run.
     pub(crate) fn remove(&self) {
         for dir in &self.dirs {
-            for _ in 0..50 {
-                if fs::remove_dir(dir).is_ok() || !dir.exists() {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(2));
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Removes run groups that earlier runs left behind. A group still in use cannot be removed
+/// (the kernel refuses), so this never disturbs a concurrent run.
+pub(crate) fn sweep(mode: &CgroupMode) {
+    let parents: Vec<PathBuf> = match mode {
+        CgroupMode::V2(parent) => vec![parent.join("skillet")],
+        CgroupMode::V1 { memory, pids, cpu } => [memory, pids, cpu].iter().map(|c| c.join("skillet")).collect(),
+    };
+    for parent in parents {
+        let Ok(entries) = fs::read_dir(&parent) else { continue };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                let _ = fs::remove_dir(entry.path());
             }
         }
     }
+
 }

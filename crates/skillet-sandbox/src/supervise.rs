@@ -62,7 +62,9 @@ pub async fn run(
         || limits.cpu_percent.is_some();
     let (cgroup, procs) = match (&caps.cgroups, wants_cgroup) {
         (_, false) => (None, Vec::new()),
-        (Ok(mode), true) => {
+                (Ok(mode), true) => {
+            crate::cgroup::sweep(mode);
+
             let name = scratch
                 .path()
                 .file_name()

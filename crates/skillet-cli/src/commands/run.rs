@@ -194,9 +194,10 @@ fn dry_run(
                 println!("argv[{}]: {a:?}", i + 1);
             }
             println!("cwd:     {}", invocation.cwd.display());
-            for (k, v) in &invocation.env {
-                println!("env:     {k}={v:?}");
+                        for (k, v) in &plan.policy.env {
+                println!("env:     {}={:?}", k.to_string_lossy(), v.to_string_lossy());
             }
+
             crate::commands::info::print_policy(&plan.policy);
             for w in &plan.warnings {
                 println!("note:    {w}");
