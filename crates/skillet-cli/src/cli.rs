@@ -170,55 +170,12 @@ pub struct RunArgs {
     /// Print what would run (program, argv, directory, environment, policy) and run nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Grant this run the host's network.
-    #[arg(
-        long,
-        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
-    )]
-    pub allow_net: bool,
-    /// Grant TCP connections to HOST:PORT only (ports are enforced, host names are not). Repeat for more.
-    #[arg(
-        long,
-        value_name = "HOST:PORT",
-        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
-    )]
-    pub allow_connect: Vec<String>,
-    /// Grant read access to PATH (relative paths start at the workspace). Repeat for more.
-    #[arg(
-        long,
-        value_name = "PATH",
-        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
-    )]
-    pub allow_read: Vec<String>,
-    /// Grant write access to PATH. Repeat for more.
-    #[arg(
-        long,
-        value_name = "PATH",
-        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
-    )]
-    pub allow_write: Vec<String>,
-    /// Pass the environment variable NAME through, even if it looks like a credential.
-    #[arg(
-        long,
-        value_name = "NAME",
-        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
-    )]
-    pub allow_env: Vec<String>,
-    /// Let the skill's resource_limits exceed skillet's defaults.
-    #[arg(
-        long,
-        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
-    )]
-    pub allow_raise_limits: bool,
-    /// Run without any sandbox (only limits and a clean environment). Only for skills you trust.
-    #[arg(
-        long,
-        help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)"
-    )]
-    pub allow_unsandboxed: bool,
     /// Keep the run's scratch directory (its HOME and TMPDIR) and print where it is.
     #[arg(long)]
     pub keep_tmp: bool,
+    /// Permissions for this run.
+    #[command(flatten)]
+    pub allow: PermissionArgs,
 }
 
 /// `skillet migrate`.
@@ -229,4 +186,31 @@ pub struct MigrateArgs {
     /// Write the canonical file (the old one is kept as FILE.bak when overwritten).
     #[arg(long)]
     pub write: bool,
+}
+
+/// `--allow-…`: permissions for one run, on top of `[grants]` in the global skillet.toml.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)")]
+pub struct PermissionArgs {
+    /// Grant this run the host's network.
+    #[arg(long)]
+    pub allow_net: bool,
+    /// Grant TCP connections to HOST:PORT only (ports are enforced, host names are not). Repeat for more.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub allow_connect: Vec<String>,
+    /// Grant read access to PATH (relative paths start at the workspace). Repeat for more.
+    #[arg(long, value_name = "PATH")]
+    pub allow_read: Vec<String>,
+    /// Grant write access to PATH. Repeat for more.
+    #[arg(long, value_name = "PATH")]
+    pub allow_write: Vec<String>,
+    /// Pass the environment variable NAME through, even if it looks like a credential.
+    #[arg(long, value_name = "NAME")]
+    pub allow_env: Vec<String>,
+    /// Let the skill's resource_limits exceed skillet's defaults.
+    #[arg(long)]
+    pub allow_raise_limits: bool,
+    /// Run without any sandbox (only limits and a clean environment). Only for skills you trust.
+    #[arg(long)]
+    pub allow_unsandboxed: bool,
 }

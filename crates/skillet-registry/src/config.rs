@@ -195,28 +195,30 @@ fn absolute(base: &Path, dirs: &[PathBuf]) -> Vec<PathBuf> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn workspace_overrides_global_and_dirs_are_resolved() {
+    /// A home with `global` as its skillet.toml and a workspace with `workspace` as its own.
+    fn load(global: &str, workspace: &str) -> (tempfile::TempDir, Result<Config, ConfigError>) {
         let t = tempfile::tempdir().unwrap();
         let (home, ws) = (t.path().join("home"), t.path().join("ws"));
         std::fs::create_dir_all(home.join(".config/skillet")).unwrap();
         std::fs::create_dir_all(ws.join(".skillet")).unwrap();
-        std::fs::write(
-            home.join(".config/skillet/skillet.toml"),
-            "skill_dirs = [\"mine\"]\n[defaults]\ntimeout = 5\nmax_output_kb = 7\n",
-        )
-        .unwrap();
-        std::fs::write(
-            ws.join(".skillet/skillet.toml"),
-            "[defaults]\ntimeout = 9\n",
-        )
-        .unwrap();
+        std::fs::write(home.join(".config/skillet/skillet.toml"), global).unwrap();
+        std::fs::write(ws.join(".skillet/skillet.toml"), workspace).unwrap();
         let env = Environment {
-            cwd: ws.clone(),
+            cwd: ws,
             home: Some(home.clone()),
             config_home: Some(home.join(".config")),
         };
-        let c = Config::load(&env).unwrap();
+        let config = Config::load(&env);
+        (t, config)
+    }
+
+    #[test]
+    fn workspace_overrides_global_and_dirs_are_resolved() {
+        let (t, c) = load(
+            "skill_dirs = [\"mine\"]\n[defaults]\ntimeout = 5\nmax_output_kb = 7\n",
+            "[defaults]\ntimeout = 9\n",
+        );
+        let c = c.unwrap();
         assert_eq!(
             c.defaults,
             Defaults {
@@ -224,31 +226,19 @@ mod tests {
                 max_output_kb: Some(7)
             }
         );
-        assert_eq!(c.global_skill_dirs, [home.join(".config/skillet/mine")]);
+        assert_eq!(
+            c.global_skill_dirs,
+            [t.path().join("home/.config/skillet/mine")]
+        );
     }
 
     #[test]
     fn grants_come_only_from_the_global_file() {
-        let t = tempfile::tempdir().unwrap();
-        let (home, ws) = (t.path().join("home"), t.path().join("ws"));
-        std::fs::create_dir_all(home.join(".config/skillet")).unwrap();
-        std::fs::create_dir_all(ws.join(".skillet")).unwrap();
-        std::fs::write(
-            home.join(".config/skillet/skillet.toml"),
+        let (_t, c) = load(
             "[grants.fetch]\nnetwork = true\nenv = [\"GITHUB_TOKEN\"]\n",
-        )
-        .unwrap();
-        std::fs::write(
-            ws.join(".skillet/skillet.toml"),
             "[sandbox]\nisolation = \"best-effort\"\n[grants.evil]\nwrite = [\"/\"]\n",
-        )
-        .unwrap();
-        let env = Environment {
-            cwd: ws,
-            home: Some(home.clone()),
-            config_home: Some(home.join(".config")),
-        };
-        let c = Config::load(&env).unwrap();
+        );
+        let c = c.unwrap();
         assert_eq!(c.sandbox.isolation, IsolationSetting::Required);
         assert!(
             c.grants.contains_key("fetch") && !c.grants.contains_key("evil"),
@@ -260,19 +250,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors_with_positions() {
-        let t = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(t.path().join(".skillet")).unwrap();
-        std::fs::write(
-            t.path().join(".skillet/skillet.toml"),
-            "[defaults]\ntimout = 5\n",
-        )
-        .unwrap();
-        let env = Environment {
-            cwd: t.path().into(),
-            home: None,
-            config_home: None,
-        };
-        let err = Config::load(&env).unwrap_err().to_string();
+        let (_t, c) = load("", "[defaults]\ntimout = 5\n");
+        let err = c.unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("timout"), "{err}");
     }
 }

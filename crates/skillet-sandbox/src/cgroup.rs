@@ -135,7 +135,7 @@ impl RunCgroup {
         }
     }
 
-        /// Removes the groups. The kernel may still be releasing the last tasks, and waiting for it
+    /// Removes the groups. The kernel may still be releasing the last tasks, and waiting for it
     /// would cost every run milliseconds, so a group that is still busy is left for
     /// [`sweep`] to remove during a later run.
     pub(crate) fn remove(&self) {
@@ -145,20 +145,31 @@ impl RunCgroup {
     }
 }
 
-/// Removes run groups that earlier runs left behind. A group still in use cannot be removed
-/// (the kernel refuses), so this never disturbs a concurrent run.
+/// Removes run groups that earlier runs left behind. Groups are named `<pid>-<run>` after the
+/// process that made them; only those of processes that no longer exist are touched, so a
+/// concurrent run's group (empty between its creation and its child joining) is never removed.
 pub(crate) fn sweep(mode: &CgroupMode) {
     let parents: Vec<PathBuf> = match mode {
         CgroupMode::V2(parent) => vec![parent.join("skillet")],
-        CgroupMode::V1 { memory, pids, cpu } => [memory, pids, cpu].iter().map(|c| c.join("skillet")).collect(),
+        CgroupMode::V1 { memory, pids, cpu } => [memory, pids, cpu]
+            .iter()
+            .map(|c| c.join("skillet"))
+            .collect(),
     };
     for parent in parents {
-        let Ok(entries) = fs::read_dir(&parent) else { continue };
+        let Ok(entries) = fs::read_dir(&parent) else {
+            continue;
+        };
         for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let name = entry.file_name();
+            let owner = name
+                .to_str()
+                .and_then(|n| n.split_once('-'))
+                .and_then(|(pid, _)| pid.parse::<u32>().ok());
+            let gone = owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+            if gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
                 let _ = fs::remove_dir(entry.path());
             }
         }
     }
-
 }

@@ -129,6 +129,36 @@ impl LimitHit {
     }
 }
 
+/// Whether a confinement layer works on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerState {
+    /// Enforced.
+    Active,
+    /// Not available here; see the detail.
+    Unavailable,
+}
+
+impl LayerState {
+    /// `active` or `unavailable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LayerState::Active => "active",
+            LayerState::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// One line of `skillet doctor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerReport {
+    /// The layer.
+    pub layer: &'static str,
+    /// Active or not.
+    pub state: LayerState,
+    /// What it does here, or why it is unavailable.
+    pub detail: String,
+}
+
 /// The layers a run ended up with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Layers {

@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+pub use crate::{LayerReport, LayerState};
+
 /// What the kernel and the machine offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {
@@ -144,17 +146,6 @@ fn cgroup_mode(is_root: bool) -> Result<CgroupMode, String> {
     }
 }
 
-/// One line of `skillet doctor`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerReport {
-    /// The layer.
-    pub layer: &'static str,
-    /// Active or not.
-    pub state: LayerState,
-    /// What it does here, or why it is unavailable.
-    pub detail: String,
-}
-
 /// The state of every layer, for `skillet doctor`.
 pub fn report() -> Vec<LayerReport> {
     let caps = capabilities();
@@ -194,23 +185,4 @@ pub fn report() -> Vec<LayerReport> {
         line("rlimits", Ok("CPU seconds, file size, open files, core dumps off".into())),
         line("disk I/O limit", Err("not enforced: no io.max control yet".into())),
     ]
-}
-
-/// Whether a layer works on this machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LayerState {
-    /// Enforced.
-    Active,
-    /// Not available here; see the detail.
-    Unavailable,
-}
-
-impl LayerState {
-    /// `active` or `unavailable`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LayerState::Active => "active",
-            LayerState::Unavailable => "unavailable",
-        }
-    }
 }

@@ -62,14 +62,15 @@ pub async fn run(
         || limits.cpu_percent.is_some();
     let (cgroup, procs) = match (&caps.cgroups, wants_cgroup) {
         (_, false) => (None, Vec::new()),
-                (Ok(mode), true) => {
+        (Ok(mode), true) => {
             crate::cgroup::sweep(mode);
 
-            let name = scratch
+            let run = scratch
                 .path()
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            let name = format!("{}-{run}", std::process::id());
             let (group, procs) =
                 RunCgroup::create(mode, &name, limits).map_err(SpawnError::Setup)?;
             (Some(group), procs)

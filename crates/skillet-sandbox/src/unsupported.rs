@@ -20,35 +20,7 @@ pub async fn run(
 
 /// Layer reports for `skillet doctor`.
 pub mod probe {
-    /// Whether a layer works on this machine.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum LayerState {
-        /// Enforced.
-        Active,
-        /// Not available here; see the detail.
-        Unavailable,
-    }
-
-    impl LayerState {
-        /// `active` or `unavailable`.
-        pub fn as_str(self) -> &'static str {
-            match self {
-                LayerState::Active => "active",
-                LayerState::Unavailable => "unavailable",
-            }
-        }
-    }
-
-    /// One line of `skillet doctor`.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct LayerReport {
-        /// The layer.
-        pub layer: &'static str,
-        /// Active or not.
-        pub state: LayerState,
-        /// Why it is unavailable.
-        pub detail: String,
-    }
+    pub use crate::{LayerReport, LayerState};
 
     /// Every layer, unavailable.
     pub fn report() -> Vec<LayerReport> {

@@ -9,6 +9,17 @@ use std::time::{Duration, Instant};
 use common::{Lab, text, unconfined};
 use skillet_sandbox::{Exit, LimitHit, ProcessSpec, StdinSource, run};
 
+/// Reads the PID a script wrote, lets the kernel finish reaping, and says whether it lives.
+fn survives(pidfile: &std::path::Path) -> bool {
+    let pid: u32 = std::fs::read_to_string(pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    common::alive(pid)
+}
+
 #[tokio::test]
 async fn timeout_kills_the_grandchildren_too_even_unconfined() {
     let lab = Lab::new();
@@ -28,13 +39,7 @@ async fn timeout_kills_the_grandchildren_too_even_unconfined() {
         "took {:?}",
         started.elapsed()
     );
-    let pid: u32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(!common::alive(pid), "grandchild {pid} outlived the timeout");
+    assert!(!survives(&pidfile), "a grandchild outlived the timeout");
 }
 
 #[tokio::test]
@@ -54,13 +59,7 @@ async fn a_grandchild_left_behind_after_exit_is_killed_even_unconfined() {
         (out.exit, out.limit, out.stdout.as_slice()),
         (Exit::Code(0), None, &b"done\n"[..])
     );
-    let pid: u32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(!common::alive(pid), "grandchild {pid} outlived the run");
+    assert!(!survives(&pidfile), "a grandchild outlived the run");
 }
 
 #[tokio::test]

@@ -116,22 +116,24 @@ fn exit_code(result: &ExecutionResult) -> u8 {
 
 /// The permissions the `--allow-…` flags give this run.
 fn overrides(args: &RunArgs) -> RunOverrides {
-    let network = if args.allow_net {
+    let network = if args.allow.allow_net {
         Some(GrantedNetwork::All(true))
-    } else if !args.allow_connect.is_empty() {
-        Some(GrantedNetwork::Destinations(args.allow_connect.clone()))
+    } else if !args.allow.allow_connect.is_empty() {
+        Some(GrantedNetwork::Destinations(
+            args.allow.allow_connect.clone(),
+        ))
     } else {
         None
     };
     RunOverrides {
         grant: Grant {
-            read: args.allow_read.clone(),
-            write: args.allow_write.clone(),
+            read: args.allow.allow_read.clone(),
+            write: args.allow.allow_write.clone(),
             network,
-            env: args.allow_env.clone(),
-            raise_limits: args.allow_raise_limits,
+            env: args.allow.allow_env.clone(),
+            raise_limits: args.allow.allow_raise_limits,
         },
-        unsandboxed: args.allow_unsandboxed,
+        unsandboxed: args.allow.allow_unsandboxed,
         keep_scratch: args.keep_tmp,
     }
 }
@@ -194,7 +196,7 @@ fn dry_run(
                 println!("argv[{}]: {a:?}", i + 1);
             }
             println!("cwd:     {}", invocation.cwd.display());
-                        for (k, v) in &plan.policy.env {
+            for (k, v) in &plan.policy.env {
                 println!("env:     {}={:?}", k.to_string_lossy(), v.to_string_lossy());
             }
 
