@@ -126,11 +126,21 @@ impl RunCgroup {
             .is_some_and(|n| n > 0)
     }
 
-    /// Kills everything left in the group (v2 `cgroup.kill`).
+    /// Kills everything left in the group, including processes that left the process group
+    /// (v2 `cgroup.kill`; on v1, every task listed, twice to catch ones forked meanwhile).
     pub(crate) fn kill_all(&self) {
-        if self.v2 {
-            for dir in &self.dirs {
+        for dir in &self.dirs {
+            if self.v2 {
                 let _ = fs::write(dir.join("cgroup.kill"), "1");
+                continue;
+            }
+            for _ in 0..2 {
+                let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                    }
+                }
             }
         }
     }

@@ -144,3 +144,24 @@ async fn the_scratch_directory_is_removed_unless_kept() {
         .collect();
     assert!(left.is_empty(), "scratch left behind: {left:?}");
 }
+
+#[tokio::test]
+async fn a_daemonized_grandchild_dies_with_the_run_even_unconfined_when_cgroups_work() {
+    if !common::cgroups() {
+        return;
+    }
+    let lab = Lab::new();
+    let pidfile = lab.ws.join("pid");
+    let mut policy = unconfined(lab.policy());
+    policy.limits.max_processes = Some(64);
+    let script = format!(
+        "setsid sleep 300 > /dev/null 2>&1 & echo $! > {}; echo done",
+        pidfile.display()
+    );
+    let out = lab.sh(&policy, &script).await;
+    assert_eq!(out.exit, Exit::Code(0));
+    assert!(
+        !survives(&pidfile),
+        "a daemonized grandchild outlived the run"
+    );
+}
