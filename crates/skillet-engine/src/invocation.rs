@@ -84,11 +84,8 @@ pub fn build_invocation(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let program = if command.contains('/') && !Path::new(command).is_absolute() {
-        skill_dir.join(command).to_string_lossy().into_owned()
-    } else {
-        command.to_owned()
-    };
+    let program = program_path(spec, skill_dir);
+
     let cwd = spec
         .working_dir
         .as_deref()
@@ -99,6 +96,17 @@ pub fn build_invocation(
         cwd,
         env,
     })
+}
+
+/// The program a code skill runs: as written when it is a name looked up on `PATH`, absolute
+/// when it is a path (relative paths start at the skill's directory).
+pub fn program_path(spec: &SkillSpec, skill_dir: &Path) -> String {
+    let command = spec.command.as_deref().unwrap_or_default();
+    if command.contains('/') && !Path::new(command).is_absolute() {
+        skill_dir.join(command).to_string_lossy().into_owned()
+    } else {
+        command.to_owned()
+    }
 }
 
 /// Renders the prompt of a prompt skill. A placeholder with no value renders as empty text.

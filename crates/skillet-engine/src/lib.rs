@@ -27,7 +27,7 @@ mod policy;
 mod result;
 
 pub use engine::{Engine, EngineSettings, Prepared, RunOverrides, RunRequest, WORKSPACE_ENV};
-pub use invocation::{Invocation, build_invocation, render_prompt};
+pub use invocation::{Invocation, build_invocation, program_path, render_prompt};
 pub use params::{ParamValues, resolve_params};
 pub use policy::{
     DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB,

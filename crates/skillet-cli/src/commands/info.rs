@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
-use skillet_engine::{RunOverrides, plan_policy};
+use skillet_engine::{RunOverrides, plan_policy, program_path};
 use skillet_registry::SkillEntry;
 use skillet_sandbox::{Isolation, NetworkPolicy, SandboxPolicy};
 use skillet_spec::SkillSpec;
@@ -26,8 +26,8 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
     let engine = ctx.engine();
     let plan = entry.spec.as_ref().filter(|s| s.kind.is_code()).map(|s| {
         let policy_ctx = engine.policy_context(&s.name, &RunOverrides::default());
-        let program = s.command.as_deref().unwrap_or_default();
-        plan_policy(s, entry.skill_dir(), program, &policy_ctx, Vec::new())
+        let program = program_path(s, entry.skill_dir());
+        plan_policy(s, entry.skill_dir(), &program, &policy_ctx, Vec::new())
     });
     if args.json {
         output::json(&json!({
