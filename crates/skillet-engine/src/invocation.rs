@@ -85,7 +85,6 @@ pub fn build_invocation(
         return Err(problems);
     }
     let program = program_path(spec, skill_dir);
-
     let cwd = spec
         .working_dir
         .as_deref()

@@ -41,9 +41,11 @@ pub async fn run(
         return Err(SpawnError::NoWorkingDir(spec.cwd.clone()));
     }
     let caps = probe::capabilities();
-    let scratch_parent = policy.fs.scratch_parent.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("skillet-{}", rustix::process::getuid().as_raw()))
-    });
+    let scratch_parent = policy
+        .fs
+        .scratch_parent
+        .clone()
+        .unwrap_or_else(default_scratch_parent);
     let setup = |what: &str, e: std::io::Error| {
         SpawnError::Setup(format!("{what} {}: {e}", scratch_parent.display()))
     };
@@ -281,17 +283,42 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `$XDG_RUNTIME_DIR/skillet` (private to the user by construction), else
+/// `$TMPDIR/skillet-<uid>` (checked by [`create_private_dir_now`]).
+fn default_scratch_parent() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute() && d.is_dir())
+    {
+        Some(runtime) => runtime.join("skillet"),
+        None => {
+            std::env::temp_dir().join(format!("skillet-{}", rustix::process::getuid().as_raw()))
+        }
+    }
+}
+
+/// Creates `dir` with mode 0700, or accepts an existing one only if it is a real directory that
+/// this user owns and nobody else can enter: in a shared `/tmp` another user could have made it
+/// first, to read or plant files in the skills' scratch space.
 fn create_private_dir_now(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     match std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
     {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
     }
+    let meta = std::fs::symlink_metadata(dir)?;
+    let mine = meta.uid() == rustix::process::geteuid().as_raw();
+    if !meta.is_dir() || !mine || meta.mode() & 0o077 != 0 {
+        return Err(std::io::Error::other(
+            "refusing to use it: it must be a directory owned by this user with no access for others (mode 0700)",
+        ));
+    }
+    Ok(())
 }
 
 async fn join(task: Option<tokio::task::JoinHandle<Captured>>) -> Captured {

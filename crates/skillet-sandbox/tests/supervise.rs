@@ -165,3 +165,26 @@ async fn a_daemonized_grandchild_dies_with_the_run_even_unconfined_when_cgroups_
         "a daemonized grandchild outlived the run"
     );
 }
+
+#[tokio::test]
+async fn a_scratch_directory_prepared_by_someone_else_is_refused() {
+    let lab = Lab::new();
+    let trap = lab.tmp.path().join("shared");
+    std::fs::create_dir_all(&trap).unwrap();
+    std::fs::set_permissions(&trap, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let mut policy = lab.policy();
+    policy.fs.scratch_parent = Some(trap.clone());
+    let spec = ProcessSpec {
+        program: "/bin/true".into(),
+        args: vec![],
+        cwd: lab.ws.clone(),
+        stdin: StdinSource::Null,
+    };
+    let err = run(&spec, &policy, None).await.unwrap_err().to_string();
+    assert!(err.contains("mode 0700"), "{err}");
+    // A symlink planted in its place is refused too.
+    let link = lab.tmp.path().join("link");
+    std::os::unix::fs::symlink(&lab.outside, &link).unwrap();
+    policy.fs.scratch_parent = Some(link);
+    assert!(run(&spec, &policy, None).await.is_err());
+}
