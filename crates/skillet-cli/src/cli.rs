@@ -89,6 +89,19 @@ Examples:
     )]
     Run(RunArgs),
 
+    /// Show past executions, newest first.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Parameters are kept as a hash unless the global skillet.toml sets [history] store_params = true.
+
+Examples:
+  skillet history                         the last 20 executions
+  skillet history count-lines --status failed --since 1h
+  skillet history --json --limit 0        everything, for scripts
+  skillet history show 0190f3a2           one execution (an id or the start of one)"
+    )]
+    History(HistoryArgs),
+
     /// Show which sandbox layers this machine can enforce, and why any cannot.
     #[command(after_help = "Examples:
   skillet doctor
@@ -213,4 +226,39 @@ pub struct PermissionArgs {
     /// Run without any sandbox (only limits and a clean environment). Only for skills you trust.
     #[arg(long)]
     pub allow_unsandboxed: bool,
+}
+
+/// `skillet history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// `show ID`: one execution in full.
+    #[command(subcommand)]
+    pub show: Option<HistoryCommand>,
+    /// Only this skill.
+    pub skill: Option<String>,
+    /// Only this status (ok, failed, timeout, resource_limit, sandbox_denied, invalid_params, not_found, error).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only executions started within this long: 90s, 15m, 1h, 2d, 1w.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// At most this many (0: all).
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `skillet history show`.
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// One execution in full.
+    Show {
+        /// The execution id, or the start of it.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

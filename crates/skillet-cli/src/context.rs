@@ -2,9 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use anyhow::{Context as _, Result};
 use skillet_engine::{Engine, EngineSettings, Isolation};
 use skillet_registry::{Config, Environment, IsolationSetting, Registry};
+use skillet_store::{SqliteStore, Store};
 
 /// The environment, configuration and (on demand) registry of one command.
 pub struct Context {
@@ -40,7 +43,23 @@ impl Context {
             workspace: self.env.workspace_root(),
             home: self.env.home.clone(),
             protected: self.env.global_dir().into_iter().collect(),
+            store: match self.store() {
+                Ok(store) => Some(store),
+                Err(e) => {
+                    eprintln!("skillet: warning: executions are not recorded: {e:#}");
+                    None
+                }
+            },
+            store_params: self.config.history.store_params,
         })
+    }
+
+    /// The execution history, `$XDG_DATA_HOME/skillet/skillet.db`.
+    pub fn store(&self) -> Result<Arc<dyn Store>> {
+        let dir = self.env.data_dir().context(
+            "neither XDG_DATA_HOME nor HOME is set, so there is nowhere to keep the history",
+        )?;
+        Ok(Arc::new(SqliteStore::open(&dir.join("skillet.db"))?))
     }
 
     pub fn registry(&self) -> Registry {

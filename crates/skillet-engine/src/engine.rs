@@ -11,6 +11,7 @@ use skillet_sandbox::{
     Exit, Isolation, LimitHit, OutputChunk, ProcessSpec, SpawnError, StdinSource, Stream,
 };
 use skillet_spec::{SkillKind, SkillSpec};
+use skillet_store::{ExecutionRecord, Store, now_ms, params_hash};
 use tokio::sync::mpsc;
 
 use crate::invocation::{Invocation, build_invocation, render_prompt};
@@ -62,6 +63,10 @@ pub struct EngineSettings {
     pub home: Option<PathBuf>,
     /// Paths never writable by a skill (skillet's own configuration).
     pub protected: Vec<PathBuf>,
+    /// Where executions are recorded; `None` keeps no history.
+    pub store: Option<std::sync::Arc<dyn Store>>,
+    /// Record parameter values, not only their hash.
+    pub store_params: bool,
 }
 
 /// A call that passed every check and is ready to execute.
@@ -128,6 +133,60 @@ impl Engine {
     /// Runs the skill called `name` (or with that alias). Never fails: every outcome, including
     /// "no such skill", is an [`ExecutionResult`] with a status.
     pub async fn run(
+        &self,
+        registry: &Registry,
+        name: &str,
+        request: RunRequest,
+    ) -> ExecutionResult {
+        let started = now_ms();
+        let params = Value::Object(request.params.clone());
+        let mut result = self.run_unrecorded(registry, name, request).await;
+        self.record(&mut result, registry.resolve(name), &params, started);
+        result
+    }
+
+    /// Keeps the execution in the history. Failing to do so never fails the run: it says so.
+    fn record(
+        &self,
+        result: &mut ExecutionResult,
+        entry: Option<&SkillEntry>,
+        params: &Value,
+        started_at_ms: i64,
+    ) {
+        let Some(store) = &self.settings.store else {
+            return;
+        };
+        let spec = entry.and_then(|e| e.spec.as_ref());
+        let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let record = ExecutionRecord {
+            id: result.execution_id.clone(),
+            skill: result.skill.clone(),
+            version: spec.map(|s| s.version.clone()),
+            scope: entry.map(|e| e.scope.as_str().to_owned()),
+            params_hash: Some(params_hash(params)),
+            params: self.settings.store_params.then(|| params.to_string()),
+            status: result.status.as_str().to_owned(),
+            exit_code: result.exit_code.map(i64::from),
+            attempt: 1,
+            correlation_id: result.execution_id.clone(),
+            parent_id: None,
+            started_at_ms,
+            finished_at_ms: now_ms(),
+            duration_ms: to_i64(result.duration_ms),
+            peak_memory_kb: result.peak_memory_kb.map(to_i64),
+            cpu_time_ms: result.cpu_time_ms.map(to_i64),
+            truncated: result.truncated,
+            limit_hit: result.limit.map(str::to_owned),
+            error: result.error.clone(),
+        };
+        if let Err(e) = store.record(&record) {
+            result
+                .warnings
+                .push(format!("not recorded in the history: {e}"));
+        }
+    }
+
+    async fn run_unrecorded(
         &self,
         registry: &Registry,
         name: &str,
@@ -285,6 +344,8 @@ async fn execute(
             r.duration_ms = u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX);
             r.truncated = outcome.stdout_truncated || outcome.stderr_truncated;
             r.limit = outcome.limit.map(LimitHit::as_str);
+            r.cpu_time_ms = outcome.cpu_time.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            r.peak_memory_kb = Some(outcome.peak_memory_kb).filter(|kb| *kb > 0);
             r.error = match (outcome.limit, status) {
                 (Some(LimitHit::Time), _) => Some(format!("killed after the {} s wall-clock limit", plan.policy.limits.wall_time.as_secs())),
                 (Some(limit), _) => Some(limit_message(limit, &plan.policy.limits)),

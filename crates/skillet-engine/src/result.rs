@@ -64,6 +64,12 @@ pub struct ExecutionResult {
     /// The limit that stopped the run (`time`, `memory`, `cpu`, `output`, `file_size`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<&'static str>,
+    /// CPU time of the process tree, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_time_ms: Option<u64>,
+    /// Largest resident set of the run's processes, in KiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_memory_kb: Option<u64>,
     /// What went wrong, for statuses other than `ok` and `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -84,6 +90,8 @@ impl ExecutionResult {
             duration_ms: 0,
             truncated: false,
             limit: None,
+            cpu_time_ms: None,
+            peak_memory_kb: None,
             error: None,
             warnings: Vec::new(),
         }

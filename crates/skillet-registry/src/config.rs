@@ -28,6 +28,18 @@ pub struct ConfigFile {
     /// What the user allows each skill beyond the default policy. Read from the global file only.
     #[serde(default)]
     pub grants: BTreeMap<String, Grant>,
+    /// What the execution history keeps. Read from the global file only.
+    #[serde(default)]
+    pub history: HistorySettings,
+}
+
+/// `[history]`: what is kept of each execution.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySettings {
+    /// Keep parameter values, not only their hash. Off by default: values may hold secrets.
+    #[serde(default)]
+    pub store_params: bool,
 }
 
 /// `[sandbox]`: how strict confinement is.
@@ -105,6 +117,8 @@ pub struct Config {
     pub sandbox: SandboxSettings,
     /// Grants by skill name (global file only).
     pub grants: BTreeMap<String, Grant>,
+    /// History settings (global file only).
+    pub history: HistorySettings,
     /// Settings that were ignored, and why.
     pub warnings: Vec<String>,
     /// The files that were read, global first.
@@ -143,6 +157,7 @@ impl Config {
             config.defaults = file.defaults;
             config.sandbox = file.sandbox;
             config.grants = file.grants;
+            config.history = file.history;
             config.files.push(global.join(CONFIG_FILE));
         }
         if let Some(root) = env.workspace_root() {
@@ -150,9 +165,12 @@ impl Config {
             if let Some(file) = read(&dir.join(CONFIG_FILE))? {
                 config.workspace_skill_dirs = absolute(&dir, &file.skill_dirs);
                 // A cloned repository must not be able to loosen its own sandbox.
-                if file.sandbox != SandboxSettings::default() || !file.grants.is_empty() {
+                if file.sandbox != SandboxSettings::default()
+                    || !file.grants.is_empty()
+                    || file.history != HistorySettings::default()
+                {
                     config.warnings.push(format!(
-                        "{}: [sandbox] and [grants] are ignored in a workspace configuration; put them in the global skillet.toml",
+                        "{}: [sandbox], [grants] and [history] are ignored in a workspace configuration; put them in the global skillet.toml",
                         dir.join(CONFIG_FILE).display()
                     ));
                 }
@@ -207,6 +225,7 @@ mod tests {
             cwd: ws,
             home: Some(home.clone()),
             config_home: Some(home.join(".config")),
+            data_home: None,
         };
         let config = Config::load(&env);
         (t, config)

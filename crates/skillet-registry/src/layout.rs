@@ -65,6 +65,8 @@ pub struct Environment {
     pub home: Option<PathBuf>,
     /// `$XDG_CONFIG_HOME`, or `~/.config`.
     pub config_home: Option<PathBuf>,
+    /// `$XDG_DATA_HOME`, or `~/.local/share`.
+    pub data_home: Option<PathBuf>,
 }
 
 impl Environment {
@@ -73,16 +75,28 @@ impl Environment {
         let home = std::env::var_os("HOME")
             .filter(|h| !h.is_empty())
             .map(PathBuf::from);
-        let config_home = std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .or_else(|| home.as_ref().map(|h| h.join(".config")));
+        // The XDG specification: an unset, empty or relative value means the default.
+        let xdg = |var: &str, default: &str| {
+            std::env::var_os(var)
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .or_else(|| home.as_ref().map(|h| h.join(default)))
+        };
+        let (config_home, data_home) = (
+            xdg("XDG_CONFIG_HOME", ".config"),
+            xdg("XDG_DATA_HOME", ".local/share"),
+        );
         Ok(Environment {
             cwd: std::env::current_dir()?,
             home,
             config_home,
+            data_home,
         })
+    }
+
+    /// skillet's data directory (the database lives here).
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        self.data_home.as_ref().map(|d| d.join("skillet"))
     }
 
     /// skillet's global configuration directory.
@@ -167,6 +181,7 @@ mod tests {
             cwd: cwd.to_path_buf(),
             home: Some(home.to_path_buf()),
             config_home: Some(home.join(".config")),
+            data_home: None,
         }
     }
 

@@ -24,7 +24,7 @@ mod layout;
 mod registry;
 
 pub use config::{
-    CONFIG_FILE, Config, ConfigError, ConfigFile, Defaults, Grant, GrantedNetwork,
+    CONFIG_FILE, Config, ConfigError, ConfigFile, Defaults, Grant, GrantedNetwork, HistorySettings,
     IsolationSetting, SandboxSettings,
 };
 pub use layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};

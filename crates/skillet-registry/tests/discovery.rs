@@ -44,6 +44,7 @@ impl World {
             cwd: self.ws.clone(),
             home: Some(self.home.clone()),
             config_home: Some(self.home.join(".config")),
+            data_home: None,
         };
         Registry::discover(&env, &Config::load(&env).unwrap())
     }

@@ -211,6 +211,10 @@ pub struct Outcome {
 
     /// The scratch directory, when it was kept.
     pub scratch_kept: Option<PathBuf>,
+    /// CPU time (user + system) of the process tree.
+    pub cpu_time: Option<Duration>,
+    /// Largest resident set of any process of the run, in KiB (see `children_usage`).
+    pub peak_memory_kb: u64,
 }
 
 /// Why a process could not be started.

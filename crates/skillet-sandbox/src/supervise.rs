@@ -152,6 +152,7 @@ pub async fn run(
         cmd.pre_exec(move || child_plan.apply());
     }
 
+    let usage_before = children_usage();
     let started = Instant::now();
     let spawned = cmd.spawn();
     // The ruleset and cgroup files live in the closure; close the parent's copies now.
@@ -254,6 +255,7 @@ pub async fn run(
     if let Some(g) = &cgroup {
         g.remove();
     }
+    let usage_after = children_usage();
     let scratch_kept = policy.keep_scratch.then(|| scratch.keep());
     Ok(Outcome {
         exit,
@@ -267,6 +269,8 @@ pub async fn run(
         layers,
         unenforced,
         scratch_kept,
+        cpu_time: usage_after.0.checked_sub(usage_before.0),
+        peak_memory_kb: usage_after.1,
     })
 }
 
@@ -281,6 +285,25 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         d.push(dir.to_path_buf());
     }
     Ok(())
+}
+
+/// CPU time (user + system) and largest resident set of this process's reaped children. The
+/// difference across one run is that run's CPU time; the peak is the largest of any child so far,
+/// exact when one run happens per process (the CLI) and an upper bound otherwise.
+fn children_usage() -> (Duration, u64) {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is always valid.
+    #[allow(unsafe_code)]
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let tv =
+        |t: libc::timeval| Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.max(0) as u32) * 1000);
+    (
+        tv(usage.ru_utime) + tv(usage.ru_stime),
+        usage.ru_maxrss.max(0) as u64,
+    )
 }
 
 /// `$XDG_RUNTIME_DIR/skillet` (private to the user by construction), else

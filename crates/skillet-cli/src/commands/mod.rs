@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod doctor;
+mod history;
 pub mod info;
 mod list;
 mod migrate;
@@ -39,6 +40,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Validate(args) => validate::run(&ctx, &args),
                 Command::Run(args) => run::run(&ctx, &args),
                 Command::Migrate(args) => migrate::run(&ctx, &args),
+                Command::History(args) => history::run(&ctx, &args),
                 Command::Schema | Command::Completions { .. } | Command::Doctor { .. } => {
                     unreachable!("handled above")
                 }

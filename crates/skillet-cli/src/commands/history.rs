@@ -1,0 +1,148 @@
+//! `skillet history`.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use skillet_store::{ExecutionQuery, ExecutionRecord, now_ms};
+
+use crate::cli::{HistoryArgs, HistoryCommand};
+use crate::context::Context;
+use crate::output;
+
+pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    if let Some(HistoryCommand::Show { id, json }) = &args.show {
+        let Some(record) = store.get(id)? else {
+            eprintln!("skillet: no execution with id `{id}`; `skillet history` lists them");
+            return Ok(ExitCode::from(1));
+        };
+        if *json {
+            output::json(&record)?;
+        } else {
+            print_record(&record);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let since_ms = match &args.since {
+        Some(text) => Some(now_ms() - parse_duration_ms(text)?),
+        None => None,
+    };
+    let query = ExecutionQuery {
+        skill: args.skill.clone(),
+        status: args.status.clone(),
+        since_ms,
+        limit: args.limit,
+    };
+    let records = store.list(&query)?;
+    if args.json {
+        output::json(&records)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if records.is_empty() {
+        println!(
+            "No executions recorded{}.",
+            if args.skill.is_some() || args.status.is_some() || args.since.is_some() {
+                " that match"
+            } else {
+                " yet"
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = now_ms();
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            vec![
+                ago(now - r.started_at_ms),
+                r.skill.clone(),
+                r.status.clone(),
+                r.exit_code.map_or("-".into(), |c| c.to_string()),
+                format!("{} ms", r.duration_ms),
+                r.id.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(
+            &["STARTED", "SKILL", "STATUS", "EXIT", "DURATION", "ID"],
+            &rows
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_record(r: &ExecutionRecord) {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let num = |v: Option<i64>| v.map_or("-".into(), |n| n.to_string());
+    println!("id:          {}", r.id);
+    println!(
+        "skill:       {} {} ({})",
+        r.skill,
+        opt(&r.version),
+        opt(&r.scope)
+    );
+    println!(
+        "status:      {}{}",
+        r.status,
+        r.limit_hit
+            .as_ref()
+            .map(|l| format!(" (limit: {l})"))
+            .unwrap_or_default()
+    );
+    println!("exit code:   {}", num(r.exit_code));
+    println!(
+        "started:     {} ({} ago)",
+        r.started_at_ms,
+        ago(now_ms() - r.started_at_ms)
+    );
+    println!("duration:    {} ms", r.duration_ms);
+    println!("cpu time:    {} ms", num(r.cpu_time_ms));
+    println!("peak memory: {} KiB", num(r.peak_memory_kb));
+    println!(
+        "attempt:     {} (correlation {})",
+        r.attempt, r.correlation_id
+    );
+    println!(
+        "params:      {}",
+        r.params
+            .clone()
+            .or_else(|| r.params_hash.clone())
+            .unwrap_or_else(|| "-".into())
+    );
+    println!("truncated:   {}", r.truncated);
+    if let Some(e) = &r.error {
+        println!("error:       {e}");
+    }
+}
+
+/// `90s`, `15m`, `1h`, `2d`, `1w` in milliseconds.
+fn parse_duration_ms(text: &str) -> Result<i64> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let Ok(n) = digits.parse::<i64>() else {
+        bail!("--since {text:?}: expected a number and a unit, like 90s, 15m, 1h, 2d or 1w")
+    };
+    let unit_ms: i64 = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 604_800_000,
+        _ => bail!("--since {text:?}: the unit must be s, m, h, d or w"),
+    };
+    Ok(n.saturating_mul(unit_ms))
+}
+
+fn ago(ms: i64) -> String {
+    let s = (ms / 1000).max(0);
+    match s {
+        0..60 => format!("{s}s ago"),
+        60..3600 => format!("{}m ago", s / 60),
+        3600..86400 => format!("{}h ago", s / 3600),
+        _ => format!("{}d ago", s / 86400),
+    }
+}

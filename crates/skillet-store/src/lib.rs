@@ -1,0 +1,73 @@
+//! skillet's persistent state.
+//!
+//! This crate owns what outlives one process: the record of every execution today, and the
+//! circuit-breaker, session and cache tables later. Callers see only the [`Store`] trait, so a
+//! PostgreSQL store for teams running several daemons can follow without touching them;
+//! [`SqliteStore`] is the default, one file at `$XDG_DATA_HOME/skillet/skillet.db`.
+//!
+//! It must not know how skills run or what their results mean beyond the plain fields it stores.
+//!
+//! ```
+//! use skillet_store::{ExecutionQuery, ExecutionRecord, SqliteStore, Store};
+//! let dir = tempfile::tempdir()?;
+//! let store = SqliteStore::open(&dir.path().join("skillet.db"))?;
+//! store.record(&ExecutionRecord::new("0190-…", "count-lines", "ok"))?;
+//! let rows = store.list(&ExecutionQuery { skill: Some("count-lines".into()), ..Default::default() })?;
+//! assert_eq!(rows.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod record;
+mod sqlite;
+
+use std::path::PathBuf;
+
+pub use record::{ExecutionQuery, ExecutionRecord, now_ms, params_hash};
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+
+/// Persistent state, whatever the database.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Adds one execution (one attempt of one call).
+    fn record(&self, execution: &ExecutionRecord) -> Result<(), StoreError>;
+    /// Executions matching `query`, newest first.
+    fn list(&self, query: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError>;
+    /// The execution whose id is `id` or starts with it.
+    fn get(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError>;
+}
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file cannot be opened or created.
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The database was written by a newer skillet.
+    #[error(
+        "the database {path} has schema version {found}, newer than this skillet understands ({supported}); \
+         upgrade skillet, or point XDG_DATA_HOME elsewhere"
+    )]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// An id prefix matches several executions.
+    #[error("`{prefix}` matches {count} executions; give more of the id")]
+    Ambiguous {
+        /// What was given.
+        prefix: String,
+        /// How many matched.
+        count: usize,
+    },
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+}

@@ -1,0 +1,136 @@
+//! What is kept of one execution.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// One attempt of one call of a skill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExecutionRecord {
+    /// UUIDv7 of this attempt.
+    pub id: String,
+    /// The skill (its name, aliases resolved).
+    pub skill: String,
+    /// The skill's version.
+    pub version: Option<String>,
+    /// Where the skill was found (`workspace`, `global`).
+    pub scope: Option<String>,
+    /// `sha256:` of the parameters in canonical JSON.
+    pub params_hash: Option<String>,
+    /// The parameters themselves, only when the user enabled storing them.
+    pub params: Option<String>,
+    /// `ok`, `failed`, `timeout`, …
+    pub status: String,
+    /// The process's exit code.
+    pub exit_code: Option<i64>,
+    /// 1 for the first attempt.
+    pub attempt: i64,
+    /// Shared by every attempt (and fallback) of one call.
+    pub correlation_id: String,
+    /// The call that made this one, if any.
+    pub parent_id: Option<String>,
+    /// Start, in milliseconds since the Unix epoch.
+    pub started_at_ms: i64,
+    /// End, in milliseconds since the Unix epoch.
+    pub finished_at_ms: i64,
+    /// Wall-clock time of the process.
+    pub duration_ms: i64,
+    /// Largest resident set of the process tree, in KiB.
+    pub peak_memory_kb: Option<i64>,
+    /// User plus system CPU time, in milliseconds.
+    pub cpu_time_ms: Option<i64>,
+    /// Whether output was cut at the cap.
+    pub truncated: bool,
+    /// The limit that stopped it (`memory`, `cpu`, …).
+    pub limit_hit: Option<String>,
+    /// The error message, for statuses other than `ok` and `failed`.
+    pub error: Option<String>,
+}
+
+impl ExecutionRecord {
+    /// A record with the required fields and everything else empty.
+    pub fn new(id: impl Into<String>, skill: impl Into<String>, status: impl Into<String>) -> Self {
+        let id = id.into();
+        ExecutionRecord {
+            correlation_id: id.clone(),
+            id,
+            skill: skill.into(),
+            version: None,
+            scope: None,
+            params_hash: None,
+            params: None,
+            status: status.into(),
+            exit_code: None,
+            attempt: 1,
+            parent_id: None,
+            started_at_ms: 0,
+            finished_at_ms: 0,
+            duration_ms: 0,
+            peak_memory_kb: None,
+            cpu_time_ms: None,
+            truncated: false,
+            limit_hit: None,
+            error: None,
+        }
+    }
+}
+
+/// Which executions to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecutionQuery {
+    /// Only this skill.
+    pub skill: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only those started at or after this time (ms since the epoch).
+    pub since_ms: Option<i64>,
+    /// At most this many (0: no limit).
+    pub limit: usize,
+}
+
+/// A stable hash of parameter values: SHA-256 of their canonical JSON (keys sorted at every
+/// level), so equal values hash equally whatever order they were given in.
+///
+/// ```
+/// let a = serde_json::json!({"b": 1, "a": [true, {"y": 2, "x": 1}]});
+/// let b = serde_json::json!({"a": [true, {"x": 1, "y": 2}], "b": 1});
+/// assert_eq!(skillet_store::params_hash(&a), skillet_store::params_hash(&b));
+/// assert!(skillet_store::params_hash(&a).starts_with("sha256:"));
+/// ```
+pub fn params_hash(params: &serde_json::Value) -> String {
+    let digest = Sha256::digest(canonical(params).as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+fn canonical(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        serde_json::Value::String((*k).clone()),
+                        canonical(&map[*k])
+                    )
+                })
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        serde_json::Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Now, in milliseconds since the Unix epoch (the unit of every timestamp in the store).
+pub fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}

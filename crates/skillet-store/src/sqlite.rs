@@ -1,0 +1,282 @@
+//! The SQLite store: one file, WAL mode, safe for several skillet processes at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite_migration::{M, Migrations};
+
+use crate::{ExecutionQuery, ExecutionRecord, Store, StoreError};
+
+/// The schema, one step per version. Steps are idempotent (`IF NOT EXISTS`): two processes that
+/// open a new database at the same moment may both run the first one.
+const STEPS: &[&str] = &[
+    // 1: executions, and the breaker table the recovery layer fills.
+    "CREATE TABLE IF NOT EXISTS executions (
+        id             TEXT PRIMARY KEY,
+        skill          TEXT NOT NULL,
+        version        TEXT,
+        scope          TEXT,
+        params_hash    TEXT,
+        params         TEXT,
+        status         TEXT NOT NULL,
+        exit_code      INTEGER,
+        attempt        INTEGER NOT NULL DEFAULT 1,
+        correlation_id TEXT NOT NULL,
+        parent_id      TEXT,
+        started_at     INTEGER NOT NULL,
+        finished_at    INTEGER NOT NULL,
+        duration_ms    INTEGER NOT NULL,
+        peak_memory_kb INTEGER,
+        cpu_time_ms    INTEGER,
+        truncated      INTEGER NOT NULL DEFAULT 0,
+        limit_hit      TEXT,
+        error          TEXT
+    );
+    CREATE INDEX IF NOT EXISTS executions_by_start ON executions(started_at);
+    CREATE INDEX IF NOT EXISTS executions_by_skill ON executions(skill, started_at);
+    CREATE INDEX IF NOT EXISTS executions_by_correlation ON executions(correlation_id);
+    CREATE TABLE IF NOT EXISTS breakers (
+        skill                TEXT PRIMARY KEY,
+        state                TEXT NOT NULL,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        opened_at            INTEGER,
+        updated_at           INTEGER NOT NULL
+    );",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its directory if needed) and migrates the database at `path`.
+    /// Refuses a database written by a newer skillet.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let fail = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| fail(e.into()))?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| fail(e.into()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL lets readers and one writer work at once; NORMAL is durable across process
+        // crashes (only a power loss can lose the last transactions).
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found < SCHEMA_VERSION {
+            let migrations = Migrations::new(STEPS.iter().map(|s| M::up(s)).collect());
+            if let Err(e) = migrations.to_latest(&mut conn) {
+                // Another process may have migrated meanwhile; only a still-old schema is an error.
+                let now: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+                if now < SCHEMA_VERSION {
+                    return Err(fail(e.to_string().into()));
+                }
+            }
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves the connection itself usable.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
+    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
+    Ok(ExecutionRecord {
+        id: r.get(0)?,
+        skill: r.get(1)?,
+        version: r.get(2)?,
+        scope: r.get(3)?,
+        params_hash: r.get(4)?,
+        params: r.get(5)?,
+        status: r.get(6)?,
+        exit_code: r.get(7)?,
+        attempt: r.get(8)?,
+        correlation_id: r.get(9)?,
+        parent_id: r.get(10)?,
+        started_at_ms: r.get(11)?,
+        finished_at_ms: r.get(12)?,
+        duration_ms: r.get(13)?,
+        peak_memory_kb: r.get(14)?,
+        cpu_time_ms: r.get(15)?,
+        truncated: r.get(16)?,
+        limit_hit: r.get(17)?,
+        error: r.get(18)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn record(&self, e: &ExecutionRecord) -> Result<(), StoreError> {
+        self.conn().execute(
+            &format!("INSERT INTO executions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
+            params![
+                e.id, e.skill, e.version, e.scope, e.params_hash, e.params, e.status, e.exit_code, e.attempt,
+                e.correlation_id, e.parent_id, e.started_at_ms, e.finished_at_ms, e.duration_ms, e.peak_memory_kb,
+                e.cpu_time_ms, e.truncated, e.limit_hit, e.error
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn list(&self, q: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let limit = if q.limit == 0 {
+            -1
+        } else {
+            i64::try_from(q.limit).unwrap_or(i64::MAX)
+        };
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM executions
+             WHERE (?1 IS NULL OR skill = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR started_at >= ?3)
+             ORDER BY started_at DESC, id DESC LIMIT ?4"
+        ))?;
+        let rows = stmt.query_map(params![q.skill, q.status, q.since_ms, limit], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn get(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+        let conn = self.conn();
+        if let Some(exact) = conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM executions WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?
+        {
+            return Ok(Some(exact));
+        }
+        // A prefix, as people copy the start of an id. LIKE's wildcards are escaped.
+        let pattern = format!(
+            "{}%",
+            id.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM executions WHERE id LIKE ?1 ESCAPE '\\' LIMIT 2"
+        ))?;
+        let mut found: Vec<ExecutionRecord> = stmt
+            .query_map([pattern], from_row)?
+            .collect::<Result<_, _>>()?;
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.pop()),
+            count => Err(StoreError::Ambiguous {
+                prefix: id.to_owned(),
+                count,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, skill: &str, status: &str, started: i64) -> ExecutionRecord {
+        let mut r = ExecutionRecord::new(id, skill, status);
+        r.started_at_ms = started;
+        r.finished_at_ms = started + 5;
+        r
+    }
+
+    #[test]
+    fn records_round_trip_and_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("a/b/skillet.db")).unwrap();
+        let mut full = record("01-aaa", "x", "failed", 100);
+        full.exit_code = Some(3);
+        full.params_hash = Some("sha256:00".into());
+        full.truncated = true;
+        store.record(&full).unwrap();
+        store.record(&record("02-bbb", "y", "ok", 200)).unwrap();
+        store.record(&record("03-ccc", "x", "ok", 300)).unwrap();
+        let all = store.list(&ExecutionQuery::default()).unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["03-ccc", "02-bbb", "01-aaa"]
+        );
+        let q = ExecutionQuery {
+            skill: Some("x".into()),
+            status: Some("failed".into()),
+            ..Default::default()
+        };
+        assert_eq!(store.list(&q).unwrap(), [full.clone()]);
+        let q = ExecutionQuery {
+            since_ms: Some(200),
+            limit: 1,
+            ..Default::default()
+        };
+        assert_eq!(store.list(&q).unwrap()[0].id, "03-ccc");
+        assert_eq!(store.get("01").unwrap(), Some(full));
+        assert!(store.get("0").is_err(), "ambiguous prefix");
+        assert_eq!(store.get("%").unwrap(), None, "wildcards are literal");
+    }
+
+    #[test]
+    fn a_database_from_a_newer_skillet_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("skillet.db");
+        drop(SqliteStore::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(err.contains("newer than this skillet understands"), "{err}");
+    }
+
+    #[test]
+    fn reopening_keeps_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("skillet.db");
+        SqliteStore::open(&path)
+            .unwrap()
+            .record(&record("01", "x", "ok", 1))
+            .unwrap();
+        assert_eq!(
+            SqliteStore::open(&path)
+                .unwrap()
+                .list(&ExecutionQuery::default())
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
