@@ -375,7 +375,7 @@ fn a_missing_program_is_a_clear_error() {
     let w = World::new();
     w.skill("ghost", json!({"name": "ghost", "description": "d", "type": "code_inline", "command": "no-such-program-skillet"}));
     let (code, r) = w.run_json(&["ghost"]);
-    assert_eq!((code, r["status"].as_str()), (125, Some("error")));
+    assert_eq!((code, r["status"].as_str()), (125, Some("spawn_failed")));
     assert_eq!(
         r["error"],
         "program \"no-such-program-skillet\" not found on PATH"

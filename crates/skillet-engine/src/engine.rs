@@ -4,6 +4,7 @@
 //! exactly what `skillet run` would do.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use skillet_registry::{Defaults, Grant, Registry, SkillEntry};
@@ -16,14 +17,16 @@ use tokio::sync::mpsc;
 
 use crate::invocation::{Invocation, build_invocation, render_prompt};
 use crate::params::resolve_params;
+use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
 use crate::policy::{PolicyContext, PolicyPlan, plan_policy};
+use crate::recovery::RetryPlan;
 use crate::result::{ExecutionResult, Status};
 
 /// The environment variable that tells a code skill where the workspace root is.
 pub const WORKSPACE_ENV: &str = "SKILLET_WORKSPACE";
 
 /// One call of a skill.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunRequest {
     /// Parameter values by name (strings are parsed for typed parameters).
     pub params: Map<String, Value>,
@@ -132,17 +135,63 @@ impl Engine {
 
     /// Runs the skill called `name` (or with that alias). Never fails: every outcome, including
     /// "no such skill", is an [`ExecutionResult`] with a status.
+    ///
+    /// A skill with a `retry` block is run again after retryable failures (see [`RetryPlan`]);
+    /// every attempt is recorded with the same correlation id, and the last one is returned.
+    /// Piped standard input is consumed by the first attempt; later ones read end of file.
     pub async fn run(
         &self,
         registry: &Registry,
         name: &str,
         request: RunRequest,
     ) -> ExecutionResult {
-        let started = now_ms();
         let params = Value::Object(request.params.clone());
-        let mut result = self.run_unrecorded(registry, name, request).await;
-        self.record(&mut result, registry.resolve(name), &params, started);
-        result
+        let entry = registry.resolve(name);
+        let spec = entry.filter(|e| e.is_valid()).and_then(|e| e.spec.as_ref());
+        let per_attempt = Duration::from_secs(spec.map_or(DEFAULT_TIMEOUT_S, |s| {
+            wall_time_s(s, &self.settings.defaults)
+        }));
+        let mut plan = RetryPlan::new(
+            spec.and_then(|s| s.retry.as_ref()),
+            per_attempt,
+            Instant::now(),
+        );
+        let mut correlation: Option<String> = None;
+        let mut notes = Vec::new();
+        let mut attempt = 1;
+        loop {
+            let started = now_ms();
+            let mut result = self.run_unrecorded(registry, name, request.clone()).await;
+            result.attempt = attempt;
+            result.correlation_id = correlation
+                .get_or_insert_with(|| result.execution_id.clone())
+                .clone();
+            self.record(&mut result, entry, &params, started);
+            if attempt >= plan.max_attempts || !plan.retryable(&result) {
+                result.warnings.extend(notes);
+                return result;
+            }
+            let what = match result.exit_code {
+                Some(code) => format!("{} (exit code {code})", result.status.as_str()),
+                None => result.status.as_str().to_owned(),
+            };
+            match plan.next_delay(Instant::now()) {
+                Some(delay) => {
+                    notes.push(format!(
+                        "attempt {attempt} of {} {what}; retried after {} ms",
+                        plan.max_attempts,
+                        delay.as_millis()
+                    ));
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => {
+                    notes.push(format!("attempt {attempt} {what}; no retry: another attempt could not finish before the call's deadline"));
+                    result.warnings.extend(notes);
+                    return result;
+                }
+            }
+        }
     }
 
     /// Keeps the execution in the history. Failing to do so never fails the run: it says so.
@@ -167,8 +216,8 @@ impl Engine {
             params: self.settings.store_params.then(|| params.to_string()),
             status: result.status.as_str().to_owned(),
             exit_code: result.exit_code.map(i64::from),
-            attempt: 1,
-            correlation_id: result.execution_id.clone(),
+            attempt: i64::from(result.attempt),
+            correlation_id: result.correlation_id.clone(),
             parent_id: None,
             started_at_ms,
             finished_at_ms: now_ms(),
@@ -377,7 +426,7 @@ async fn execute(
              set [sandbox] isolation = \"best-effort\" in the global skillet.toml to run with what this machine \
              supports, or pass --allow-unsandboxed to run this once without confinement"
         )),
-        Err(e) => ExecutionResult::new(&spec.name, Status::Error).with_error(e.to_string()),
+        Err(e) => ExecutionResult::new(&spec.name, Status::SpawnFailed).with_error(e.to_string()),
     };
     result.warnings = warnings;
     result

@@ -24,6 +24,7 @@ mod engine;
 mod invocation;
 mod params;
 mod policy;
+mod recovery;
 mod result;
 
 pub use engine::{Engine, EngineSettings, Prepared, RunOverrides, RunRequest, WORKSPACE_ENV};
@@ -32,7 +33,10 @@ pub use params::{ParamValues, resolve_params};
 pub use policy::{
     DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB,
     DEFAULT_MAX_OUTPUT_KB, DEFAULT_MAX_PROCESSES, DEFAULT_TIMEOUT_S, PolicyContext, PolicyPlan,
-    looks_secret, plan_policy, toolchain_dirs,
+    looks_secret, plan_policy, toolchain_dirs, wall_time_s,
+};
+pub use recovery::{
+    DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, RetryPlan, full_jitter,
 };
 pub use result::{ExecutionResult, Status};
 pub use skillet_sandbox::{Isolation, OutputChunk, StdinSource, Stream};

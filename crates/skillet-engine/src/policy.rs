@@ -85,13 +85,8 @@ pub fn plan_policy(
         .unwrap_or_default();
     let grant = &ctx.grant;
 
-    let declared = [spec.timeout, asked_limits.max_execution_time]
-        .into_iter()
-        .flatten()
-        .min();
-    let wall = declared
-        .or(ctx.defaults.timeout)
-        .unwrap_or(DEFAULT_TIMEOUT_S);
+    let wall = wall_time_s(spec, &ctx.defaults);
+
     let mut cap = |name: &str, asked: Option<u64>, default: u64| -> u64 {
         match asked {
             Some(v) if v > default && !grant.raise_limits => {
@@ -305,6 +300,19 @@ pub fn looks_secret(name: &str) -> bool {
     PREFIXES.iter().any(|p| upper.starts_with(p))
         || upper.ends_with("_KEY")
         || PARTS.iter().any(|p| upper.contains(p))
+}
+
+/// A run's wall-clock limit in seconds: the smaller of `timeout` and
+/// `security.resource_limits.max_execution_time`, else the configured default, else
+/// [`DEFAULT_TIMEOUT_S`].
+pub fn wall_time_s(spec: &SkillSpec, defaults: &Defaults) -> u64 {
+    let asked = spec
+        .security
+        .as_ref()
+        .and_then(|s| s.resource_limits.as_ref())
+        .and_then(|l| l.max_execution_time);
+    let declared = [spec.timeout, asked].into_iter().flatten().min();
+    declared.or(defaults.timeout).unwrap_or(DEFAULT_TIMEOUT_S)
 }
 
 #[cfg(test)]

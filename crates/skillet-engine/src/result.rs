@@ -20,6 +20,10 @@ pub enum Status {
     InvalidParams,
     /// No skill or alias has that name.
     NotFound,
+    /// The program could not be started (not found, not executable, sandbox setup failed).
+    SpawnFailed,
+    /// A bug in skillet; the message says what to report.
+    Internal,
     /// Anything else that kept the skill from running: a broken skill file, a program that
     /// cannot be started, a skill type this version cannot run.
     Error,
@@ -36,6 +40,8 @@ impl Status {
             Status::SandboxDenied => "sandbox_denied",
             Status::InvalidParams => "invalid_params",
             Status::NotFound => "not_found",
+            Status::SpawnFailed => "spawn_failed",
+            Status::Internal => "internal",
             Status::Error => "error",
         }
     }
@@ -73,15 +79,22 @@ pub struct ExecutionResult {
     /// What went wrong, for statuses other than `ok` and `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Things the user should know: declarations refused or not enforced.
+    /// Things the user should know: declarations refused or not enforced, retries.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Which attempt this is (1 for the first).
+    pub attempt: u32,
+    /// Shared by every attempt of one call: the id of the first.
+    pub correlation_id: String,
 }
 
 impl ExecutionResult {
     pub(crate) fn new(skill: impl Into<String>, status: Status) -> Self {
+        let execution_id = uuid::Uuid::now_v7().to_string();
         ExecutionResult {
-            execution_id: uuid::Uuid::now_v7().to_string(),
+            correlation_id: execution_id.clone(),
+            attempt: 1,
+            execution_id,
             skill: skill.into(),
             status,
             exit_code: None,

@@ -90,6 +90,8 @@ fn report(result: &ExecutionResult) {
             Status::SandboxDenied => "sandbox",
             Status::InvalidParams => "invalid parameters",
             Status::NotFound => "not found",
+            Status::SpawnFailed => "cannot start",
+            Status::Internal => "internal error",
             _ => "error",
         };
         eprintln!("skillet: {label}: {error}");
@@ -110,7 +112,7 @@ fn exit_code(result: &ExecutionResult) -> u8 {
         Status::SandboxDenied => output::EXIT_SANDBOX_DENIED,
         Status::InvalidParams => output::EXIT_INVALID_PARAMS,
         Status::NotFound => output::EXIT_NOT_FOUND,
-        Status::Error => output::EXIT_SKILLET_ERROR,
+        Status::Error | Status::SpawnFailed | Status::Internal => output::EXIT_SKILLET_ERROR,
     }
 }
 

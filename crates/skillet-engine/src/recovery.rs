@@ -1,0 +1,173 @@
+//! Whether a failed attempt deserves another, and how long to wait first.
+//!
+//! Only failures that may go away are retried: a non-zero exit (or only the exit codes the skill
+//! lists in `retry.retry_on_exit_codes`), a timeout, a program that could not be started. Never
+//! invalid parameters, a missing or broken skill, a sandbox refusal, or a resource limit (the same
+//! input meets the same limit). Delays grow exponentially up to a cap, each drawn uniformly from
+//! zero to the current step ("full jitter"), and no attempt starts that could not finish before
+//! the call's deadline.
+
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use skillet_spec::Retry;
+
+use crate::result::{ExecutionResult, Status};
+
+/// Attempts when a skill has a `retry` block without `max_attempts`.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// First backoff when the skill sets none.
+pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+/// Largest backoff when the skill sets none.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The retry schedule of one call.
+#[derive(Debug)]
+pub struct RetryPlan {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    steps: backon::ExponentialBackoff,
+    deadline: Instant,
+    per_attempt: Duration,
+    codes: Vec<i32>,
+}
+
+impl RetryPlan {
+    /// The schedule for a skill's `retry` block (`None`: a single attempt). `per_attempt` is the
+    /// skill's wall-clock limit; the whole call may take `max_attempts` of them.
+    pub fn new(retry: Option<&Retry>, per_attempt: Duration, started: Instant) -> RetryPlan {
+        let max_attempts =
+            retry.map_or(1, |r| r.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1));
+        let initial = retry
+            .and_then(|r| r.initial_backoff_ms)
+            .map_or(DEFAULT_INITIAL_BACKOFF, Duration::from_millis);
+        let cap = retry
+            .and_then(|r| r.max_backoff_ms)
+            .map_or(DEFAULT_MAX_BACKOFF, Duration::from_millis);
+        let steps = ExponentialBuilder::new()
+            .with_min_delay(initial)
+            .with_max_delay(cap.max(initial))
+            .with_factor(2.0)
+            .with_max_times(max_attempts as usize - 1)
+            .build();
+        RetryPlan {
+            max_attempts,
+            steps,
+            deadline: started + per_attempt.saturating_mul(max_attempts),
+            per_attempt,
+            codes: retry
+                .map(|r| r.retry_on_exit_codes.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Whether `result` is a failure worth retrying under this plan.
+    pub fn retryable(&self, result: &ExecutionResult) -> bool {
+        match result.status {
+            Status::Failed => {
+                self.codes.is_empty() || result.exit_code.is_some_and(|c| self.codes.contains(&c))
+            }
+            Status::Timeout | Status::SpawnFailed => true,
+            _ => false,
+        }
+    }
+
+    /// The wait before the next attempt, or `None` when attempts are exhausted or the next one
+    /// could not finish before the deadline.
+    pub fn next_delay(&mut self, now: Instant) -> Option<Duration> {
+        let step = self.steps.next()?;
+        let delay = full_jitter(step);
+        (now + delay + self.per_attempt <= self.deadline).then_some(delay)
+    }
+}
+
+/// A delay drawn uniformly from `[0, step]`.
+pub fn full_jitter(step: Duration) -> Duration {
+    let nanos = u64::try_from(step.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(fastrand::u64(0..=nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: i32) -> ExecutionResult {
+        let mut r = ExecutionResult::new("s", Status::Failed);
+        r.exit_code = Some(code);
+        r
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        let retry = Retry {
+            max_attempts: Some(3),
+            initial_backoff_ms: None,
+            max_backoff_ms: None,
+            retry_on_exit_codes: vec![],
+        };
+        let plan = RetryPlan::new(Some(&retry), Duration::from_secs(1), Instant::now());
+        assert!(plan.retryable(&failed(1)));
+        assert!(plan.retryable(&ExecutionResult::new("s", Status::Timeout)));
+        for status in [
+            Status::Ok,
+            Status::InvalidParams,
+            Status::NotFound,
+            Status::SandboxDenied,
+            Status::ResourceLimit,
+            Status::Error,
+        ] {
+            assert!(
+                !plan.retryable(&ExecutionResult::new("s", status)),
+                "{status:?}"
+            );
+        }
+        let listed = Retry {
+            retry_on_exit_codes: vec![75],
+            ..retry
+        };
+        let plan = RetryPlan::new(Some(&listed), Duration::from_secs(1), Instant::now());
+        assert!(plan.retryable(&failed(75)) && !plan.retryable(&failed(1)));
+    }
+
+    #[test]
+    fn delays_grow_are_capped_jittered_and_counted() {
+        let retry = Retry {
+            max_attempts: Some(5),
+            initial_backoff_ms: Some(100),
+            max_backoff_ms: Some(300),
+            retry_on_exit_codes: vec![],
+        };
+        let now = Instant::now();
+        let mut plan = RetryPlan::new(Some(&retry), Duration::from_secs(10), now);
+        let delays: Vec<Duration> = std::iter::from_fn(|| plan.next_delay(now)).collect();
+        assert_eq!(delays.len(), 4, "five attempts, four waits");
+        let caps = [100, 200, 300, 300];
+        for (d, cap) in delays.iter().zip(caps) {
+            assert!(*d <= Duration::from_millis(cap), "{d:?} > {cap} ms");
+        }
+    }
+
+    #[test]
+    fn no_attempt_starts_that_would_pass_the_deadline() {
+        let retry = Retry {
+            max_attempts: Some(3),
+            initial_backoff_ms: Some(1),
+            max_backoff_ms: Some(1),
+            retry_on_exit_codes: vec![],
+        };
+        let started = Instant::now();
+        let mut plan = RetryPlan::new(Some(&retry), Duration::from_secs(1), started);
+        // Two of the three attempt budgets are already spent.
+        assert!(
+            plan.next_delay(started + Duration::from_millis(2500))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn full_jitter_stays_within_the_step() {
+        for _ in 0..1000 {
+            assert!(full_jitter(Duration::from_millis(10)) <= Duration::from_millis(10));
+        }
+    }
+}
