@@ -102,6 +102,20 @@ Examples:
     )]
     History(HistoryArgs),
 
+    /// Show circuit breakers, or close one.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "A skill with a circuit_breaker block refuses calls (status circuit_open, exit 75) after
+failure_threshold failed calls in a row, until reset_after_s has passed; then one trial call
+decides whether it closes again. The state is shared by every skillet process.
+
+Examples:
+  skillet breaker                         every breaker on record
+  skillet breaker fetch-issues --json
+  skillet breaker reset fetch-issues      close it now"
+    )]
+    Breaker(BreakerArgs),
+
     /// Show which sandbox layers this machine can enforce, and why any cannot.
     #[command(after_help = "Examples:
   skillet doctor
@@ -260,5 +274,28 @@ pub enum HistoryCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `skillet breaker`.
+#[derive(Debug, Args)]
+pub struct BreakerArgs {
+    /// `reset NAME`: close a skill's circuit.
+    #[command(subcommand)]
+    pub reset: Option<BreakerCommand>,
+    /// Only this skill.
+    pub skill: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `skillet breaker reset`.
+#[derive(Debug, Subcommand)]
+pub enum BreakerCommand {
+    /// Close a skill's circuit and forget its failures.
+    Reset {
+        /// The skill.
+        skill: String,
     },
 }

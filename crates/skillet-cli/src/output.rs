@@ -15,6 +15,8 @@ pub const EXIT_TIMEOUT: u8 = 124;
 pub const EXIT_NOT_FOUND: u8 = 127;
 /// Parameters did not fit (as a usage error).
 pub const EXIT_INVALID_PARAMS: u8 = 2;
+/// The skill's circuit breaker is open: try again later (as EX_TEMPFAIL).
+pub const EXIT_CIRCUIT_OPEN: u8 = 75;
 /// A resource limit stopped the skill (as a SIGKILL'd process).
 pub const EXIT_RESOURCE_LIMIT: u8 = 137;
 /// The sandbox killed the skill for a forbidden system call (as SIGSYS).

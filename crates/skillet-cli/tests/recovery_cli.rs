@@ -123,3 +123,128 @@ fn invalid_parameters_and_sandbox_refusals_are_never_retried() {
         "{r}"
     );
 }
+
+/// A skill that fails while `state/broken` exists.
+fn fragile(w: &World, breaker: serde_json::Value, fallback: Option<&str>) {
+    std::fs::create_dir_all(w.path("state")).unwrap();
+    let mut spec = json!({"name": "fragile", "description": "d", "type": "code_inline", "command": "sh",
+        "args": ["-c", "if [ -e \"$SKILLET_WORKSPACE/state/broken\" ]; then echo broken >&2; exit 1; fi; echo fine"],
+        "circuit_breaker": breaker});
+    if let Some(f) = fallback {
+        spec["fallback"] = json!(f);
+    }
+    w.skill("fragile", spec);
+}
+
+#[test]
+fn permanent_failure_opens_the_circuit_until_a_trial_succeeds() {
+    let w = World::new();
+    fragile(
+        &w,
+        json!({"failure_threshold": 2, "reset_after_s": 1}),
+        None,
+    );
+    std::fs::write(w.path("state/broken"), "").unwrap();
+    for _ in 0..2 {
+        let (code, r) = w.run_json(&["fragile"]);
+        assert_eq!((code, r["status"].as_str()), (1, Some("failed")), "{r}");
+    }
+    let started = std::time::Instant::now();
+    let (code, r) = w.run_json(&["fragile"]);
+    assert_eq!(
+        (code, r["status"].as_str()),
+        (75, Some("circuit_open")),
+        "{r}"
+    );
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("circuit open after 2 failed calls in a row"),
+        "{r}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(500),
+        "a refusal is immediate"
+    );
+    let (_, stdout, _) = w.run(&["breaker", "--json"]);
+    let breakers: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (breakers[0]["skill"].as_str(), breakers[0]["state"].as_str()),
+        (Some("fragile"), Some("open"))
+    );
+
+    // After the reset time one trial goes through; it fails, so the circuit opens again.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, _) = w.run_json(&["fragile"]);
+    assert_eq!(code, 1, "the trial ran and failed");
+    assert_eq!(
+        w.run_json(&["fragile"]).0,
+        75,
+        "and the circuit is open again"
+    );
+
+    // Fixed: the next trial succeeds and closes it.
+    std::fs::remove_file(w.path("state/broken")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, r) = w.run_json(&["fragile"]);
+    assert_eq!((code, r["stdout"].as_str()), (0, Some("fine\n")), "{r}");
+    let (_, stdout, _) = w.run(&["breaker", "fragile", "--json"]);
+    assert!(stdout.contains("\"closed\""), "{stdout}");
+}
+
+#[test]
+fn a_breaker_can_be_reset_by_hand() {
+    let w = World::new();
+    fragile(
+        &w,
+        json!({"failure_threshold": 1, "reset_after_s": 3600}),
+        None,
+    );
+    std::fs::write(w.path("state/broken"), "").unwrap();
+    w.run_json(&["fragile"]);
+    assert_eq!(w.run_json(&["fragile"]).0, 75);
+    std::fs::remove_file(w.path("state/broken")).unwrap();
+    let (code, stdout, _) = w.run(&["breaker", "reset", "fragile"]);
+    assert_eq!(
+        (code, stdout.trim()),
+        (0, "closed the circuit of `fragile`")
+    );
+    assert_eq!(w.run_json(&["fragile"]).0, 0);
+}
+
+#[test]
+fn a_fallback_answers_for_a_failed_call_and_for_an_open_circuit() {
+    let w = World::new();
+    fragile(
+        &w,
+        json!({"failure_threshold": 1, "reset_after_s": 3600}),
+        Some("backup"),
+    );
+    w.skill("backup", json!({"name": "backup", "description": "d", "type": "prompt_inline", "prompt_template": "from backup"}));
+    std::fs::write(w.path("state/broken"), "").unwrap();
+    for expected_first in ["failed", "circuit_open"] {
+        let (code, r) = w.run_json(&["fragile"]);
+        assert_eq!(
+            (code, r["skill"].as_str(), r["stdout"].as_str()),
+            (0, Some("backup"), Some("from backup")),
+            "{r}"
+        );
+        assert_eq!(r["fallback_from"], "fragile");
+        assert!(
+            r["warnings"][0].as_str().unwrap().contains(&format!(
+                "`fragile` ended {expected_first}; its fallback `backup` answered"
+            )),
+            "{r}"
+        );
+    }
+    // The fallback's execution is recorded under the primary's correlation id, with it as parent.
+    let (_, stdout, _) = w.run(&["history", "--json", "--limit", "2"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (rows[0]["skill"].as_str(), rows[1]["skill"].as_str()),
+        (Some("backup"), Some("fragile"))
+    );
+    assert_eq!(rows[0]["correlation_id"], rows[1]["correlation_id"]);
+    assert_eq!(rows[0]["parent_id"], rows[1]["id"]);
+}

@@ -3,7 +3,9 @@
 //! Everything up to execution is [`Engine::prepare`], so what `skillet run --dry-run` shows is
 //! exactly what `skillet run` would do.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
@@ -15,12 +17,16 @@ use skillet_spec::{SkillKind, SkillSpec};
 use skillet_store::{ExecutionRecord, Store, now_ms, params_hash};
 use tokio::sync::mpsc;
 
+use crate::breaker::{Admission, BreakerConfig, admit, settle};
 use crate::invocation::{Invocation, build_invocation, render_prompt};
 use crate::params::resolve_params;
 use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
 use crate::policy::{PolicyContext, PolicyPlan, plan_policy};
 use crate::recovery::RetryPlan;
 use crate::result::{ExecutionResult, Status};
+
+/// How many fallbacks may answer for one call, one after another.
+pub const MAX_FALLBACK_DEPTH: usize = 3;
 
 /// The environment variable that tells a code skill where the workspace root is.
 pub const WORKSPACE_ENV: &str = "SKILLET_WORKSPACE";
@@ -139,24 +145,168 @@ impl Engine {
     /// A skill with a `retry` block is run again after retryable failures (see [`RetryPlan`]);
     /// every attempt is recorded with the same correlation id, and the last one is returned.
     /// Piped standard input is consumed by the first attempt; later ones read end of file.
+    /// A skill with a `circuit_breaker` is refused at once while its circuit is open (see
+    /// [`crate::breaker`]). When the call fails for a retryable reason or its circuit is open, a
+    /// skill's `fallback` answers instead, and the result names both.
     pub async fn run(
         &self,
         registry: &Registry,
         name: &str,
         request: RunRequest,
     ) -> ExecutionResult {
-        let params = Value::Object(request.params.clone());
-        let entry = registry.resolve(name);
-        let spec = entry.filter(|e| e.is_valid()).and_then(|e| e.spec.as_ref());
-        let per_attempt = Duration::from_secs(spec.map_or(DEFAULT_TIMEOUT_S, |s| {
-            wall_time_s(s, &self.settings.defaults)
-        }));
-        let mut plan = RetryPlan::new(
-            spec.and_then(|s| s.retry.as_ref()),
-            per_attempt,
-            Instant::now(),
-        );
-        let mut correlation: Option<String> = None;
+        self.call(registry, name, request, None, 0).await
+    }
+
+    /// One call, possibly as the fallback of another: `origin` is then the first call's
+    /// correlation id and the id of the execution it stands in for.
+    fn call<'a>(
+        &'a self,
+        registry: &'a Registry,
+        name: &'a str,
+        request: RunRequest,
+        origin: Option<(String, String)>,
+        depth: usize,
+    ) -> Pin<Box<dyn Future<Output = ExecutionResult> + 'a>> {
+        Box::pin(async move {
+            let params = Value::Object(request.params.clone());
+            let entry = registry.resolve(name);
+            let spec = entry.filter(|e| e.is_valid()).and_then(|e| e.spec.as_ref());
+            let per_attempt = Duration::from_secs(spec.map_or(DEFAULT_TIMEOUT_S, |s| {
+                wall_time_s(s, &self.settings.defaults)
+            }));
+            let breaker = spec
+                .and_then(|s| s.circuit_breaker.as_ref())
+                .map(|cb| BreakerConfig::new(cb, per_attempt));
+            let retry = spec.and_then(|s| s.retry.as_ref());
+            let plan = RetryPlan::new(retry, per_attempt, Instant::now());
+            let mut warnings = Vec::new();
+            let result = match self.admit(name, breaker.as_ref(), &mut warnings) {
+                Some(mut refused) => {
+                    if let Some((correlation, _)) = &origin {
+                        refused.correlation_id = correlation.clone();
+                    }
+                    self.record(
+                        &mut refused,
+                        entry,
+                        &params,
+                        now_ms(),
+                        origin.as_ref().map(|o| o.1.as_str()),
+                    );
+                    refused
+                }
+                None => {
+                    let mut r = self
+                        .attempts(
+                            registry,
+                            name,
+                            &request,
+                            entry,
+                            &params,
+                            plan,
+                            origin.as_ref(),
+                        )
+                        .await;
+                    if let Some(cfg) = &breaker {
+                        self.settle(name, r.status, cfg, &mut r.warnings);
+                    }
+                    r
+                }
+            };
+            let mut result = result;
+            result.warnings.splice(0..0, warnings);
+            let fallback = spec.and_then(|s| s.fallback.as_deref());
+            let failed_over = result.status == Status::CircuitOpen
+                || RetryPlan::new(retry, per_attempt, Instant::now()).retryable(&result);
+            match fallback {
+                Some(other) if failed_over && depth < MAX_FALLBACK_DEPTH => {
+                    let origin = Some((result.correlation_id.clone(), result.execution_id.clone()));
+                    let mut answer = self.call(registry, other, request, origin, depth + 1).await;
+                    answer.warnings.insert(
+                        0,
+                        format!(
+                            "`{name}` ended {}; its fallback `{other}` answered",
+                            result.status.as_str()
+                        ),
+                    );
+                    answer.fallback_from = Some(name.to_owned());
+                    answer
+                }
+                _ => result,
+            }
+        })
+    }
+
+    /// Asks the skill's circuit breaker whether the call may go ahead; a refusal is returned as
+    /// the call's result. Without a usable store, the breaker cannot be kept and is skipped.
+    fn admit(
+        &self,
+        name: &str,
+        breaker: Option<&BreakerConfig>,
+        warnings: &mut Vec<String>,
+    ) -> Option<ExecutionResult> {
+        let cfg = breaker?;
+        let Some(store) = &self.settings.store else {
+            warnings
+                .push("circuit breaker not enforced: the history database is unavailable".into());
+            return None;
+        };
+        let mut admission = Admission::Allowed;
+        let outcome = store.update_breaker(name, &mut |current| {
+            let (decision, next) = admit(current.as_ref(), name, cfg, now_ms());
+            admission = decision;
+            next
+        });
+        if let Err(e) = outcome {
+            warnings.push(format!("circuit breaker not consulted: {e}"));
+            return None;
+        }
+        match admission {
+            Admission::Allowed => None,
+            Admission::Trial => {
+                warnings.push("circuit half-open: this call is the trial".into());
+                None
+            }
+            Admission::Rejected { failures, retry_in } => Some(ExecutionResult::new(name, Status::CircuitOpen).with_error(format!(
+                "circuit open after {failures} failed calls in a row; the next trial is allowed in {} s \
+                 (`skillet breaker reset {name}` closes it now)",
+                retry_in.as_secs_f64().ceil()
+            ))),
+        }
+    }
+
+    /// Reports the call's outcome to its circuit breaker.
+    fn settle(&self, name: &str, status: Status, cfg: &BreakerConfig, warnings: &mut Vec<String>) {
+        let Some(store) = &self.settings.store else {
+            return;
+        };
+        let outcome = store.update_breaker(name, &mut |current| {
+            settle(current, name, status, cfg, now_ms())
+        });
+        match outcome {
+            Ok(Some(b)) if b.state == "open" => {
+                warnings.push(format!(
+                    "circuit opened after {} failed calls in a row",
+                    b.consecutive_failures
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => warnings.push(format!("circuit breaker not updated: {e}")),
+        }
+    }
+
+    /// Every attempt of one call under `plan`.
+    #[allow(clippy::too_many_arguments)]
+    async fn attempts(
+        &self,
+        registry: &Registry,
+        name: &str,
+        request: &RunRequest,
+        entry: Option<&SkillEntry>,
+        params: &Value,
+        mut plan: RetryPlan,
+        origin: Option<&(String, String)>,
+    ) -> ExecutionResult {
+        let mut correlation: Option<String> = origin.map(|o| o.0.clone());
         let mut notes = Vec::new();
         let mut attempt = 1;
         loop {
@@ -166,7 +316,13 @@ impl Engine {
             result.correlation_id = correlation
                 .get_or_insert_with(|| result.execution_id.clone())
                 .clone();
-            self.record(&mut result, entry, &params, started);
+            self.record(
+                &mut result,
+                entry,
+                params,
+                started,
+                origin.map(|o| o.1.as_str()),
+            );
             if attempt >= plan.max_attempts || !plan.retryable(&result) {
                 result.warnings.extend(notes);
                 return result;
@@ -201,6 +357,7 @@ impl Engine {
         entry: Option<&SkillEntry>,
         params: &Value,
         started_at_ms: i64,
+        parent_id: Option<&str>,
     ) {
         let Some(store) = &self.settings.store else {
             return;
@@ -218,7 +375,7 @@ impl Engine {
             exit_code: result.exit_code.map(i64::from),
             attempt: i64::from(result.attempt),
             correlation_id: result.correlation_id.clone(),
-            parent_id: None,
+            parent_id: parent_id.map(str::to_owned),
             started_at_ms,
             finished_at_ms: now_ms(),
             duration_ms: to_i64(result.duration_ms),

@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+mod breaker;
 mod engine;
 mod invocation;
 mod params;
@@ -27,7 +28,12 @@ mod policy;
 mod recovery;
 mod result;
 
-pub use engine::{Engine, EngineSettings, Prepared, RunOverrides, RunRequest, WORKSPACE_ENV};
+pub use breaker::{
+    Admission, BreakerConfig, DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_AFTER, counts_as_failure,
+};
+pub use engine::{
+    Engine, EngineSettings, MAX_FALLBACK_DEPTH, Prepared, RunOverrides, RunRequest, WORKSPACE_ENV,
+};
 pub use invocation::{Invocation, build_invocation, program_path, render_prompt};
 pub use params::{ParamValues, resolve_params};
 pub use policy::{

@@ -24,6 +24,8 @@ pub enum Status {
     SpawnFailed,
     /// A bug in skillet; the message says what to report.
     Internal,
+    /// Refused without running: the skill's circuit breaker is open.
+    CircuitOpen,
     /// Anything else that kept the skill from running: a broken skill file, a program that
     /// cannot be started, a skill type this version cannot run.
     Error,
@@ -42,6 +44,7 @@ impl Status {
             Status::NotFound => "not_found",
             Status::SpawnFailed => "spawn_failed",
             Status::Internal => "internal",
+            Status::CircuitOpen => "circuit_open",
             Status::Error => "error",
         }
     }
@@ -84,8 +87,11 @@ pub struct ExecutionResult {
     pub warnings: Vec<String>,
     /// Which attempt this is (1 for the first).
     pub attempt: u32,
-    /// Shared by every attempt of one call: the id of the first.
+    /// Shared by every attempt of one call, and by its fallbacks: the id of the first.
     pub correlation_id: String,
+    /// The skill this one answered for, as its fallback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_from: Option<String>,
 }
 
 impl ExecutionResult {
@@ -94,6 +100,7 @@ impl ExecutionResult {
         ExecutionResult {
             correlation_id: execution_id.clone(),
             attempt: 1,
+            fallback_from: None,
             execution_id,
             skill: skill.into(),
             status,

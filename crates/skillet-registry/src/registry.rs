@@ -94,6 +94,7 @@ impl Registry {
             registry.insert(dir_index, candidate, loaded);
         }
         registry.resolve_aliases();
+        registry.check_fallbacks();
         registry.entries_sorted();
         registry
     }
@@ -197,6 +198,46 @@ impl Registry {
                         self.aliases.insert(alias, i);
                     }
                 }
+            }
+        }
+    }
+
+    /// Follows every skill's `fallback` chain: a chain that comes back to a skill is a cycle (an
+    /// error: calls would go round forever), a fallback that names no skill is a warning.
+    fn check_fallbacks(&mut self) {
+        let mut findings = Vec::new();
+        for (i, entry) in self.entries.iter().enumerate() {
+            let Some(first) = entry.spec.as_ref().and_then(|s| s.fallback.clone()) else {
+                continue;
+            };
+            let mut chain = vec![entry.name.clone()];
+            let mut next = Some(first);
+            while let Some(name) = next.take() {
+                match self.resolve(&name) {
+                    None => {
+                        findings.push((
+                            i,
+                            Diagnostic::warning(format!("fallback `{name}` names no skill"))
+                                .with_hint("the fallback is skipped until such a skill exists"),
+                        ));
+                    }
+                    Some(target) if chain.contains(&target.name) => {
+                        chain.push(target.name.clone());
+                        findings.push((i, Diagnostic::error(format!("fallback cycle: {}", chain.join(" -> "))).with_hint("break the cycle: one of these skills must not fall back to another")));
+                    }
+                    Some(target) => {
+                        chain.push(target.name.clone());
+                        next = target.spec.as_ref().and_then(|s| s.fallback.clone());
+                    }
+                }
+            }
+        }
+        for (i, d) in findings {
+            if d.is_error() {
+                self.entries[i].add_error(d);
+            } else {
+                let path = self.entries[i].path.clone();
+                self.entries[i].diagnostics.push(d.in_file(path));
             }
         }
     }

@@ -179,3 +179,47 @@ fn package_directories_and_configured_dirs_are_found() {
     );
     assert!(Path::new(&r.resolve("pkg").unwrap().path).ends_with("pkg/skill.json"));
 }
+
+#[test]
+fn fallback_cycles_are_errors_and_missing_fallbacks_warnings() {
+    let w = World::new();
+    w.write(
+        ".skillet/skills/a.json",
+        &skill("a", r#", "fallback": "b""#),
+    );
+    w.write(
+        ".skillet/skills/b.json",
+        &skill("b", r#", "fallback": "c""#),
+    );
+    w.write(
+        ".skillet/skills/c.json",
+        &skill("c", r#", "fallback": "a""#),
+    );
+    w.write(
+        ".skillet/skills/d.json",
+        &skill("d", r#", "fallback": "b""#),
+    );
+    w.write(
+        ".skillet/skills/e.json",
+        &skill("e", r#", "fallback": "nowhere""#),
+    );
+    let r = w.registry();
+    let a = r.resolve("a").unwrap();
+    assert!(
+        a.errors()
+            .any(|d| d.message == "fallback cycle: a -> b -> c -> a"),
+        "{:?}",
+        a.diagnostics
+    );
+    assert!(
+        !r.resolve("d").unwrap().is_valid(),
+        "d falls into the cycle"
+    );
+    let e = r.resolve("e").unwrap();
+    assert!(
+        e.is_valid()
+            && e.diagnostics
+                .iter()
+                .any(|d| d.message == "fallback `nowhere` names no skill")
+    );
+}

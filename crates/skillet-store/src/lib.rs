@@ -22,7 +22,7 @@ mod sqlite;
 
 use std::path::PathBuf;
 
-pub use record::{ExecutionQuery, ExecutionRecord, now_ms, params_hash};
+pub use record::{BreakerRecord, ExecutionQuery, ExecutionRecord, now_ms, params_hash};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 
 /// Persistent state, whatever the database.
@@ -33,6 +33,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn list(&self, query: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError>;
     /// The execution whose id is `id` or starts with it.
     fn get(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError>;
+    /// Reads a skill's circuit breaker and writes what `change` returns (`None` deletes it), as
+    /// one atomic step across every process sharing the store. Returns the new state.
+    fn update_breaker(
+        &self,
+        skill: &str,
+        change: &mut dyn FnMut(Option<BreakerRecord>) -> Option<BreakerRecord>,
+    ) -> Result<Option<BreakerRecord>, StoreError>;
+    /// Every breaker on record.
+    fn breakers(&self) -> Result<Vec<BreakerRecord>, StoreError>;
 }
 
 /// Why the store could not do what was asked.

@@ -74,6 +74,23 @@ impl ExecutionRecord {
     }
 }
 
+/// The circuit breaker of one skill, as stored. The engine owns what the states mean.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreakerRecord {
+    /// The skill.
+    pub skill: String,
+    /// `closed`, `open` or `half_open`.
+    pub state: String,
+    /// Failed calls in a row.
+    pub consecutive_failures: i64,
+    /// When it last opened (ms since the epoch).
+    pub opened_at_ms: Option<i64>,
+    /// Last change (ms since the epoch).
+    pub updated_at_ms: i64,
+    /// When the half-open trial call started, if one is under way.
+    pub trial_started_ms: Option<i64>,
+}
+
 /// Which executions to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecutionQuery {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use rusqlite_migration::{M, Migrations};
 
-use crate::{ExecutionQuery, ExecutionRecord, Store, StoreError};
+use crate::{BreakerRecord, ExecutionQuery, ExecutionRecord, Store, StoreError};
 
 /// The schema, one step per version. Steps are idempotent (`IF NOT EXISTS`): two processes that
 /// open a new database at the same moment may both run the first one.
@@ -44,6 +44,8 @@ const STEPS: &[&str] = &[
         opened_at            INTEGER,
         updated_at           INTEGER NOT NULL
     );",
+    // 2: a half-open breaker lets one trial call through; remember when it started.
+    "ALTER TABLE breakers ADD COLUMN trial_started INTEGER;",
 ];
 
 /// The schema version this build writes.
@@ -140,7 +142,64 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
     })
 }
 
+fn breaker_from_row(r: &Row<'_>) -> rusqlite::Result<BreakerRecord> {
+    Ok(BreakerRecord {
+        skill: r.get(0)?,
+        state: r.get(1)?,
+        consecutive_failures: r.get(2)?,
+        opened_at_ms: r.get(3)?,
+        updated_at_ms: r.get(4)?,
+        trial_started_ms: r.get(5)?,
+    })
+}
+
+const BREAKER_COLUMNS: &str =
+    "skill, state, consecutive_failures, opened_at, updated_at, trial_started";
+
 impl Store for SqliteStore {
+    fn update_breaker(
+        &self,
+        skill: &str,
+        change: &mut dyn FnMut(Option<BreakerRecord>) -> Option<BreakerRecord>,
+    ) -> Result<Option<BreakerRecord>, StoreError> {
+        let mut conn = self.conn();
+        // IMMEDIATE takes the write lock first, so two processes cannot both read "open, reset
+        // time passed" and both let a trial through.
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let current = tx
+            .query_row(
+                &format!("SELECT {BREAKER_COLUMNS} FROM breakers WHERE skill = ?1"),
+                [skill],
+                breaker_from_row,
+            )
+            .optional()?;
+        let next = change(current.clone());
+        if next != current {
+            match &next {
+                Some(b) => {
+                    tx.execute(
+                        &format!("INSERT OR REPLACE INTO breakers ({BREAKER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+                        params![b.skill, b.state, b.consecutive_failures, b.opened_at_ms, b.updated_at_ms, b.trial_started_ms],
+                    )?;
+                }
+                None => {
+                    tx.execute("DELETE FROM breakers WHERE skill = ?1", [skill])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(next)
+    }
+
+    fn breakers(&self) -> Result<Vec<BreakerRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {BREAKER_COLUMNS} FROM breakers ORDER BY skill"
+        ))?;
+        let rows = stmt.query_map([], breaker_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn record(&self, e: &ExecutionRecord) -> Result<(), StoreError> {
         self.conn().execute(
             &format!("INSERT INTO executions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
@@ -260,6 +319,50 @@ mod tests {
             .unwrap();
         let err = SqliteStore::open(&path).unwrap_err().to_string();
         assert!(err.contains("newer than this skillet understands"), "{err}");
+    }
+
+    #[test]
+    fn breaker_rows_change_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("skillet.db")).unwrap();
+        let open = BreakerRecord {
+            skill: "s".into(),
+            state: "open".into(),
+            consecutive_failures: 5,
+            opened_at_ms: Some(10),
+            updated_at_ms: 10,
+            trial_started_ms: None,
+        };
+        store
+            .update_breaker("s", &mut |cur| {
+                assert!(cur.is_none());
+                Some(open.clone())
+            })
+            .unwrap();
+        assert_eq!(store.breakers().unwrap(), std::slice::from_ref(&open));
+        store.update_breaker("s", &mut |_| None).unwrap();
+        assert!(store.breakers().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_version_one_database_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("skillet.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(STEPS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&path).unwrap();
+        let b = BreakerRecord {
+            skill: "s".into(),
+            state: "half_open".into(),
+            consecutive_failures: 1,
+            opened_at_ms: None,
+            updated_at_ms: 1,
+            trial_started_ms: Some(7),
+        };
+        store.update_breaker("s", &mut |_| Some(b.clone())).unwrap();
+        assert_eq!(store.breakers().unwrap()[0].trial_started_ms, Some(7));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod breaker;
 mod doctor;
 mod history;
 pub mod info;
@@ -41,6 +42,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Run(args) => run::run(&ctx, &args),
                 Command::Migrate(args) => migrate::run(&ctx, &args),
                 Command::History(args) => history::run(&ctx, &args),
+                Command::Breaker(args) => breaker::run(&ctx, &args),
                 Command::Schema | Command::Completions { .. } | Command::Doctor { .. } => {
                     unreachable!("handled above")
                 }

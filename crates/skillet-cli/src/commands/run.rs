@@ -91,6 +91,7 @@ fn report(result: &ExecutionResult) {
             Status::InvalidParams => "invalid parameters",
             Status::NotFound => "not found",
             Status::SpawnFailed => "cannot start",
+            Status::CircuitOpen => "circuit open",
             Status::Internal => "internal error",
             _ => "error",
         };
@@ -109,6 +110,7 @@ fn exit_code(result: &ExecutionResult) -> u8 {
             .unwrap_or(1),
         Status::Timeout => output::EXIT_TIMEOUT,
         Status::ResourceLimit => output::EXIT_RESOURCE_LIMIT,
+        Status::CircuitOpen => output::EXIT_CIRCUIT_OPEN,
         Status::SandboxDenied => output::EXIT_SANDBOX_DENIED,
         Status::InvalidParams => output::EXIT_INVALID_PARAMS,
         Status::NotFound => output::EXIT_NOT_FOUND,
