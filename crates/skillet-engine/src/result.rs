@@ -117,6 +117,11 @@ impl ExecutionResult {
         }
     }
 
+    /// The result of a call that skillet itself failed (a bug), with `message` saying so.
+    pub fn internal(skill: &str, message: String) -> Self {
+        ExecutionResult::new(skill, Status::Internal).with_error(message)
+    }
+
     pub(crate) fn with_error(mut self, error: impl Into<String>) -> Self {
         self.error = Some(error.into());
         self

@@ -43,21 +43,37 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         live,
         overrides: overrides(args),
     };
-    let result = runtime.block_on(async {
-        let printing = printer.map(|rx| tokio::spawn(print_live(rx)));
-        let result = engine.run(&registry, &args.name, request).await;
-        if let Some(p) = printing {
-            // The sender is dropped with the request, so the printer ends once output is flushed.
-            let _ = p.await;
-        }
-        result
-    });
+    // A panic anywhere below is a bug, but it must not turn into a crash without a result.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            let printing = printer.map(|rx| tokio::spawn(print_live(rx)));
+            let result = engine.run(&registry, &args.name, request).await;
+            if let Some(p) = printing {
+                // The sender is dropped with the request, so the printer ends once output is flushed.
+                let _ = p.await;
+            }
+            result
+        })
+    }));
+    let result = outcome
+        .unwrap_or_else(|panic| ExecutionResult::internal(&args.name, panic_message(&*panic)));
     if args.json {
         output::json(&result)?;
     } else {
         report(&result);
     }
     Ok(ExitCode::from(exit_code(&result)))
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned());
+    format!(
+        "skillet hit a bug ({}); please report it with the command you ran",
+        what.unwrap_or_else(|| "unknown panic".into())
+    )
 }
 
 /// Copies output to the terminal as it arrives, so long-running skills show progress.
