@@ -1,7 +1,8 @@
 //! The circuit breaker of a skill, as a state machine over the stored [`BreakerRecord`].
 //!
 //! - **closed**: calls go through; each failed call adds one to the count, a success resets it;
-//!   `failure_threshold` failures in a row open the circuit.
+//!   `failure_threshold` failures in a row open the circuit, and so does a `failure_rate` share
+//!   of failures among the last `window` calls (once that many have been seen).
 //! - **open**: calls are refused at once (`circuit_open`) until `reset_after_s` has passed since
 //!   it opened; then the next call becomes the trial and the circuit is half-open.
 //! - **half_open**: the one trial call is under way; others are refused. Its success closes the
@@ -20,6 +21,8 @@ use crate::result::Status;
 
 /// Failures in a row that open the circuit when the skill sets none.
 pub const DEFAULT_FAILURE_THRESHOLD: u32 = 5;
+/// Calls a failure rate is measured over when the skill sets none.
+pub const DEFAULT_WINDOW: u32 = 20;
 /// How long an open circuit refuses calls when the skill sets none.
 pub const DEFAULT_RESET_AFTER: Duration = Duration::from_secs(30);
 
@@ -28,7 +31,7 @@ const OPEN: &str = "open";
 const HALF_OPEN: &str = "half_open";
 
 /// A skill's breaker settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BreakerConfig {
     /// Failures in a row that open the circuit.
     pub threshold: u32,
@@ -36,6 +39,10 @@ pub struct BreakerConfig {
     pub reset_after: Duration,
     /// How long a trial may stay unreported before another is allowed.
     pub trial_timeout: Duration,
+    /// Open when at least this share of the last `window` calls failed.
+    pub failure_rate: Option<f64>,
+    /// Calls the rate is measured over.
+    pub window: usize,
 }
 
 impl BreakerConfig {
@@ -50,6 +57,8 @@ impl BreakerConfig {
                 .reset_after_s
                 .map_or(DEFAULT_RESET_AFTER, Duration::from_secs),
             trial_timeout: per_attempt.saturating_mul(2),
+            failure_rate: spec.failure_rate,
+            window: spec.window.unwrap_or(DEFAULT_WINDOW).max(2) as usize,
         }
     }
 }
@@ -137,22 +146,35 @@ pub fn settle(
 ) -> Option<BreakerRecord> {
     let failures = current.as_ref().map_or(0, |c| c.consecutive_failures);
     let was_trial = current.as_ref().is_some_and(|c| c.state == HALF_OPEN);
-    let record = |state: &str, failures: i64, opened: Option<i64>| BreakerRecord {
+    let failed = counts_as_failure(status);
+    // The window of recent outcomes, newest last, at most `window` long.
+    let mut recent = current.map(|c| c.recent).unwrap_or_default();
+    recent.push(if failed { '1' } else { '0' });
+    if recent.len() > cfg.window {
+        recent.drain(..recent.len() - cfg.window);
+    }
+    let record = |state: &str, failures: i64, opened: Option<i64>, recent: String| BreakerRecord {
         skill: skill.to_owned(),
         state: state.into(),
         consecutive_failures: failures,
         opened_at_ms: opened,
         updated_at_ms: now_ms,
         trial_started_ms: None,
+        recent,
     };
-    if !counts_as_failure(status) {
-        return Some(record(CLOSED, 0, None));
+    if !failed {
+        return Some(record(CLOSED, 0, None, recent));
     }
     let failures = failures + 1;
-    if was_trial || failures >= i64::from(cfg.threshold) {
-        Some(record(OPEN, failures, Some(now_ms)))
+    let rate_exceeded = cfg.failure_rate.is_some_and(|rate| {
+        recent.len() == cfg.window
+            && recent.chars().filter(|c| *c == '1').count() as f64 >= rate * cfg.window as f64
+    });
+    if was_trial || failures >= i64::from(cfg.threshold) || rate_exceeded {
+        // A fresh window after reopening, so the old failures do not reopen it at once.
+        Some(record(OPEN, failures, Some(now_ms), String::new()))
     } else {
-        Some(record(CLOSED, failures, None))
+        Some(record(CLOSED, failures, None, recent))
     }
 }
 
@@ -178,6 +200,8 @@ mod tests {
         threshold: 3,
         reset_after: Duration::from_secs(10),
         trial_timeout: Duration::from_secs(4),
+        failure_rate: None,
+        window: 20,
     };
 
     fn after(
@@ -210,6 +234,41 @@ mod tests {
                 failures: 3,
                 retry_in: Duration::from_secs(5)
             }
+        );
+    }
+
+    #[test]
+    fn a_failure_rate_over_the_window_opens_even_without_a_run() {
+        let cfg = BreakerConfig {
+            threshold: 100,
+            failure_rate: Some(0.5),
+            window: 4,
+            ..CFG
+        };
+        let mut state = None;
+        // Alternating failures never make three in a row, but half of every four calls fail.
+        for (i, s) in [Status::Failed, Status::Ok, Status::Failed]
+            .into_iter()
+            .enumerate()
+        {
+            state = settle(state, "s", s, &cfg, i as i64);
+            assert_eq!(
+                state.as_ref().unwrap().state,
+                CLOSED,
+                "the window is not full yet"
+            );
+        }
+        state = settle(state, "s", Status::Ok, &cfg, 3);
+        assert_eq!(
+            state.as_ref().unwrap().state,
+            CLOSED,
+            "a success never opens"
+        );
+        state = settle(state, "s", Status::Failed, &cfg, 4);
+        assert_eq!(
+            state.as_ref().unwrap().state,
+            OPEN,
+            "2 of the last 4 failed"
         );
     }
 

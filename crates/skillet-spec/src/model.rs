@@ -363,6 +363,12 @@ pub struct CircuitBreaker {
     /// Seconds before a trial call is let through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_after_s: Option<u64>,
+    /// Also open when at least this share (0 to 1) of the last `window` calls failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_rate: Option<f64>,
+    /// Calls the failure rate is measured over (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u32>,
 }
 
 /// Result caching.

@@ -466,9 +466,25 @@ fn check_policies(spec: &SkillSpec, f: &mut Findings) {
             );
         }
     }
+    if let Some(cb) = &spec.circuit_breaker {
+        if cb.failure_rate.is_some_and(|r| !(r > 0.0 && r <= 1.0)) {
+            f.value(
+                "/circuit_breaker/failure_rate",
+                Diagnostic::error("`failure_rate` must be above 0 and at most 1")
+                    .with_hint("e.g. 0.5 opens the circuit when half the recent calls failed"),
+            );
+        }
+        if cb.window.is_some_and(|w| w < 2) {
+            f.value(
+                "/circuit_breaker/window",
+                Diagnostic::error("`window` must be at least 2 calls").with_hint("e.g. 20"),
+            );
+        }
+    }
     let Some(security) = &spec.security else {
         return;
     };
+
     if let Some(limits) = &security.resource_limits {
         for (field, value) in [
             ("max_memory_mb", limits.max_memory_mb),

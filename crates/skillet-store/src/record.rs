@@ -89,6 +89,8 @@ pub struct BreakerRecord {
     pub updated_at_ms: i64,
     /// When the half-open trial call started, if one is under way.
     pub trial_started_ms: Option<i64>,
+    /// Outcomes of the last calls, oldest first: `1` failed, `0` did not.
+    pub recent: String,
 }
 
 /// Which executions to list.

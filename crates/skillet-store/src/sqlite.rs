@@ -46,6 +46,8 @@ const STEPS: &[&str] = &[
     );",
     // 2: a half-open breaker lets one trial call through; remember when it started.
     "ALTER TABLE breakers ADD COLUMN trial_started INTEGER;",
+    // 3: the outcomes of the last calls, for failure-rate breakers.
+    "ALTER TABLE breakers ADD COLUMN recent TEXT NOT NULL DEFAULT '';",
 ];
 
 /// The schema version this build writes.
@@ -87,15 +89,9 @@ impl SqliteStore {
             });
         }
         if found < SCHEMA_VERSION {
-            let migrations = Migrations::new(STEPS.iter().map(|s| M::up(s)).collect());
-            if let Err(e) = migrations.to_latest(&mut conn) {
-                // Another process may have migrated meanwhile; only a still-old schema is an error.
-                let now: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-                if now < SCHEMA_VERSION {
-                    return Err(fail(e.to_string().into()));
-                }
-            }
+            migrate(&mut conn).map_err(|e| fail(e.into()))?;
         }
+
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
@@ -113,6 +109,28 @@ impl SqliteStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Brings the schema up to date. Several processes may open a new or old database at once: the
+/// one that loses the race finds its migration failing (the schema moved under it), so it reads
+/// the version again and retries, and finds the work done.
+fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let migrations = Migrations::new(STEPS.iter().map(|s| M::up(s)).collect());
+    let mut last_error = String::new();
+    for _ in 0..20 {
+        let now: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        if now >= SCHEMA_VERSION {
+            return Ok(());
+        }
+        match migrations.to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(e) => last_error = e.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    Err(format!("cannot migrate the schema: {last_error}"))
 }
 
 const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
@@ -150,11 +168,12 @@ fn breaker_from_row(r: &Row<'_>) -> rusqlite::Result<BreakerRecord> {
         opened_at_ms: r.get(3)?,
         updated_at_ms: r.get(4)?,
         trial_started_ms: r.get(5)?,
+        recent: r.get(6)?,
     })
 }
 
 const BREAKER_COLUMNS: &str =
-    "skill, state, consecutive_failures, opened_at, updated_at, trial_started";
+    "skill, state, consecutive_failures, opened_at, updated_at, trial_started, recent";
 
 impl Store for SqliteStore {
     fn update_breaker(
@@ -178,8 +197,8 @@ impl Store for SqliteStore {
             match &next {
                 Some(b) => {
                     tx.execute(
-                        &format!("INSERT OR REPLACE INTO breakers ({BREAKER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
-                        params![b.skill, b.state, b.consecutive_failures, b.opened_at_ms, b.updated_at_ms, b.trial_started_ms],
+                        &format!("INSERT OR REPLACE INTO breakers ({BREAKER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                        params![b.skill, b.state, b.consecutive_failures, b.opened_at_ms, b.updated_at_ms, b.trial_started_ms, b.recent],
                     )?;
                 }
                 None => {
@@ -332,6 +351,7 @@ mod tests {
             opened_at_ms: Some(10),
             updated_at_ms: 10,
             trial_started_ms: None,
+            recent: String::new(),
         };
         store
             .update_breaker("s", &mut |cur| {
@@ -360,6 +380,7 @@ mod tests {
             opened_at_ms: None,
             updated_at_ms: 1,
             trial_started_ms: Some(7),
+            recent: String::new(),
         };
         store.update_breaker("s", &mut |_| Some(b.clone())).unwrap();
         assert_eq!(store.breakers().unwrap()[0].trial_started_ms, Some(7));
