@@ -22,6 +22,7 @@
 
 mod breaker;
 mod engine;
+mod execute;
 mod invocation;
 mod params;
 mod policy;
