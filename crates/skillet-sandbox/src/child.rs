@@ -44,6 +44,9 @@ pub(crate) struct NamespacePlan {
     pub flags: UnshareFlags,
     /// `(uid_map, gid_map)` contents, when not root.
     pub id_maps: Option<(Vec<u8>, Vec<u8>)>,
+    /// Processes allowed in the new user namespace, which counts them apart from the user's
+    /// others (Linux 5.14+ "ucounts"): the process limit without a cgroup.
+    pub nproc: Option<u64>,
     /// Drop every capability before exec (root keeps uid 0 but gets no privileges).
     pub drop_caps: bool,
     pub root: RootPlan,
@@ -102,6 +105,15 @@ impl ChildPlan {
                 write_file(c"/proc/self/setgroups", b"deny")?;
                 write_file(c"/proc/self/uid_map", uid_map)?;
                 write_file(c"/proc/self/gid_map", gid_map)?;
+                if let Some(n) = ns.nproc {
+                    rustix::process::setrlimit(
+                        Resource::Nproc,
+                        Rlimit {
+                            current: Some(n),
+                            maximum: Some(n),
+                        },
+                    )?;
+                }
             }
             // The program's wait status travels from init to the waiter outside over this pipe.
             let mut status_pipe = [0; 2];

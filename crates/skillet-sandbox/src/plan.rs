@@ -157,9 +157,16 @@ fn namespace_plan(
             format!("{gid} {gid} 1\n").into_bytes(),
         ))
     };
+    // The waiter and init live in the namespace too.
+    let nproc = if caps.is_root {
+        None
+    } else {
+        policy.limits.max_processes.map(|n| u64::from(n) + 2)
+    };
     Ok(NamespacePlan {
         flags,
         id_maps,
+        nproc,
         drop_caps: caps.is_root,
         root: root_plan(policy, scratch, root_dir, cwd)?,
     })

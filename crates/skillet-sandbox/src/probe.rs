@@ -182,7 +182,7 @@ pub fn report() -> Vec<LayerReport> {
             CgroupMode::V2(dir) => format!("v2 delegated at {}: memory, pids, cpu", dir.display()),
             CgroupMode::V1 { .. } => "v1 (root): memory (swap 0), pids, cpu".into(),
         })),
-        line("rlimits", Ok("CPU seconds, file size, open files, core dumps off".into())),
+        line("rlimits", Ok("CPU seconds, file size, open files, core dumps off; processes inside the user namespace when not root".into())),
         line("disk I/O limit", Err("not enforced: no io.max control yet".into())),
     ]
 }

@@ -78,9 +78,18 @@ pub async fn run(
             (Some(group), procs)
         }
         (Err(reason), true) => {
+            // Without a cgroup, an unprivileged sandbox still caps its processes in its own user
+            // namespace (see child.rs).
+            let nproc_in_userns = !caps.is_root
+                && caps.namespaces.is_ok()
+                && policy.namespaces
+                && policy.isolation != Isolation::Disabled;
             for (name, set) in [
                 ("memory", limits.memory_bytes.is_some()),
-                ("max_processes", limits.max_processes.is_some()),
+                (
+                    "max_processes",
+                    limits.max_processes.is_some() && !nproc_in_userns,
+                ),
                 ("cpu_percent", limits.cpu_percent.is_some()),
             ] {
                 if set {

@@ -444,7 +444,8 @@ async fn a_grandchild_never_outlives_the_run() {
 
 #[tokio::test]
 async fn a_fork_bomb_is_contained() {
-    if !full_sandbox() || !cgroups() {
+    // As root the pids cgroup caps processes; as a user, the limit inside the user namespace.
+    if !full_sandbox() || (rustix::process::geteuid().is_root() && !cgroups()) {
         return;
     }
     let lab = Lab::new();
@@ -572,4 +573,24 @@ async fn without_allow_spawn_no_process_is_started_or_executed() {
         .perl(&policy, "exec('/bin/echo', 'escaped') or print \"refused\"")
         .await;
     assert_eq!(text(&o.stdout), "refused");
+}
+
+#[tokio::test]
+async fn the_process_limit_holds() {
+    // As root the pids cgroup enforces it; as a user, RLIMIT_NPROC inside the user namespace.
+    if !full_sandbox() || (rustix::process::geteuid().is_root() && !cgroups()) {
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.limits.max_processes = Some(20);
+    let o = lab
+        .perl(&policy, "my $n = 0; for (1..200) { my $p = fork(); last unless defined $p; if ($p == 0) { sleep 2; exit } $n++ } print $n")
+        .await;
+    let forked: u32 = text(&o.stdout).trim().parse().unwrap_or(999);
+    assert!(
+        (10..20).contains(&forked),
+        "{forked} processes started under a limit of 20: {}",
+        text(&o.stderr)
+    );
 }
