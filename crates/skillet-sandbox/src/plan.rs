@@ -168,13 +168,14 @@ fn namespace_plan(
         id_maps,
         nproc,
         drop_caps: caps.is_root,
-        root: root_plan(policy, scratch, root_dir, cwd)?,
+        root: root_plan(policy, caps.is_root, scratch, root_dir, cwd)?,
     })
 }
 
 /// The steps that assemble the private root in `root_dir`.
 fn root_plan(
     policy: &SandboxPolicy,
+    is_root: bool,
     scratch: &Path,
     root_dir: &Path,
     cwd: &Path,
@@ -199,7 +200,7 @@ fn root_plan(
         }
     }
     // Other users cannot read these anyway; root can, so they are masked.
-    if rustix::process::geteuid().is_root() {
+    if is_root {
         for secret in SECRET_FILES.iter().map(Path::new).filter(|p| p.is_file()) {
             b.steps.push(MountStep::Bind {
                 from: c"/dev/null".into(),
