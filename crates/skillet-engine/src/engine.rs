@@ -177,7 +177,7 @@ impl Engine {
                 .and_then(|s| s.circuit_breaker.as_ref())
                 .map(|cb| BreakerConfig::new(cb, per_attempt));
             let retry = spec.and_then(|s| s.retry.as_ref());
-            let plan = RetryPlan::new(retry, per_attempt, Instant::now());
+            let mut plan = RetryPlan::new(retry, per_attempt, Instant::now());
             let mut warnings = Vec::new();
             let result = match self.admit(name, breaker.as_ref(), &mut warnings) {
                 Some(mut refused) => {
@@ -201,7 +201,7 @@ impl Engine {
                             &request,
                             entry,
                             &params,
-                            plan,
+                            &mut plan,
                             origin.as_ref(),
                         )
                         .await;
@@ -214,8 +214,7 @@ impl Engine {
             let mut result = result;
             result.warnings.splice(0..0, warnings);
             let fallback = spec.and_then(|s| s.fallback.as_deref());
-            let failed_over = result.status == Status::CircuitOpen
-                || RetryPlan::new(retry, per_attempt, Instant::now()).retryable(&result);
+            let failed_over = result.status == Status::CircuitOpen || plan.retryable(&result);
             match fallback {
                 Some(other) if failed_over && depth < MAX_FALLBACK_DEPTH => {
                     let origin = Some((result.correlation_id.clone(), result.execution_id.clone()));
@@ -302,7 +301,7 @@ impl Engine {
         request: &RunRequest,
         entry: Option<&SkillEntry>,
         params: &Value,
-        mut plan: RetryPlan,
+        plan: &mut RetryPlan,
         origin: Option<&(String, String)>,
     ) -> ExecutionResult {
         let mut correlation: Option<String> = origin.map(|o| o.0.clone());
