@@ -183,26 +183,19 @@ fn package_directories_and_configured_dirs_are_found() {
 #[test]
 fn fallback_cycles_are_errors_and_missing_fallbacks_warnings() {
     let w = World::new();
-    w.write(
-        ".skillet/skills/a.json",
-        &skill("a", r#", "fallback": "b""#),
-    );
-    w.write(
-        ".skillet/skills/b.json",
-        &skill("b", r#", "fallback": "c""#),
-    );
-    w.write(
-        ".skillet/skills/c.json",
-        &skill("c", r#", "fallback": "a""#),
-    );
-    w.write(
-        ".skillet/skills/d.json",
-        &skill("d", r#", "fallback": "b""#),
-    );
-    w.write(
-        ".skillet/skills/e.json",
-        &skill("e", r#", "fallback": "nowhere""#),
-    );
+    for (name, fallback) in [
+        ("a", "b"),
+        ("b", "c"),
+        ("c", "a"),
+        ("d", "b"),
+        ("e", "nowhere"),
+    ] {
+        let extra = format!(r#", "fallback": "{fallback}""#);
+        w.write(
+            &format!(".skillet/skills/{name}.json"),
+            &skill(name, &extra),
+        );
+    }
     let r = w.registry();
     let a = r.resolve("a").unwrap();
     assert!(
