@@ -28,6 +28,10 @@ fn limit_message(limit: LimitHit, limits: &skillet_sandbox::Limits) -> String {
             limits.max_file_size_bytes.map_or(0, mib)
         ),
         LimitHit::Time => "killed at the wall-clock limit".into(),
+        LimitHit::Processes => format!(
+            "failed after reaching the process limit ({} processes)",
+            limits.max_processes.unwrap_or(0)
+        ),
     }
 }
 

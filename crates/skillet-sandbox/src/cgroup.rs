@@ -13,6 +13,7 @@ use crate::probe::CgroupMode;
 pub(crate) struct RunCgroup {
     dirs: Vec<PathBuf>,
     memory_dir: Option<PathBuf>,
+    pids_dir: Option<PathBuf>,
     v2: bool,
 }
 
@@ -27,6 +28,7 @@ impl RunCgroup {
         let mut group = RunCgroup {
             dirs: Vec::new(),
             memory_dir: None,
+            pids_dir: None,
             v2: false,
         };
         let mkdir = |dir: &Path| {
@@ -50,6 +52,7 @@ impl RunCgroup {
                 }
                 if let Some(n) = limits.max_processes {
                     write(&dir, "pids.max", n.to_string())?;
+                    group.pids_dir = Some(dir.clone());
                 }
                 if let Some(pct) = limits.cpu_percent {
                     write(&dir, "cpu.max", format!("{} 100000", u64::from(pct) * 1000))?;
@@ -71,6 +74,7 @@ impl RunCgroup {
                     mkdir(&dir)?;
                     group.dirs.push(dir.clone());
                     write(&dir, "pids.max", n.to_string())?;
+                    group.pids_dir = Some(dir);
                 }
                 if let Some(pct) = limits.cpu_percent {
                     let dir = cpu.join("skillet").join(name);
@@ -120,6 +124,22 @@ impl RunCgroup {
             .and_then(|s| {
                 s.lines().find_map(|l| {
                     l.strip_prefix(key)
+                        .and_then(|n| n.trim().parse::<u64>().ok())
+                })
+            })
+            .is_some_and(|n| n > 0)
+    }
+
+    /// Whether the pids controller refused a fork because the group was at its limit.
+    pub(crate) fn pids_exhausted(&self) -> bool {
+        let Some(dir) = &self.pids_dir else {
+            return false;
+        };
+        fs::read_to_string(dir.join("pids.events"))
+            .ok()
+            .and_then(|s| {
+                s.lines().find_map(|l| {
+                    l.strip_prefix("max ")
                         .and_then(|n| n.trim().parse::<u64>().ok())
                 })
             })

@@ -114,6 +114,8 @@ pub enum LimitHit {
     Output,
     /// The largest file size.
     FileSize,
+    /// The process count: the run failed after the pids cgroup refused a fork.
+    Processes,
 }
 
 impl LimitHit {
@@ -125,6 +127,7 @@ impl LimitHit {
             LimitHit::Cpu => "cpu",
             LimitHit::Output => "output",
             LimitHit::FileSize => "file_size",
+            LimitHit::Processes => "processes",
         }
     }
 }

@@ -247,6 +247,12 @@ pub async fn run(
             match exit {
                 Exit::Signal(libc::SIGXCPU) => Some(LimitHit::Cpu),
                 Exit::Signal(libc::SIGXFSZ) => Some(LimitHit::FileSize),
+                // A refused fork is only the cause when the run failed; a skill may handle
+                // EAGAIN and still succeed.
+                Exit::Code(0) => None,
+                _ if cgroup.as_ref().is_some_and(RunCgroup::pids_exhausted) => {
+                    Some(LimitHit::Processes)
+                }
                 _ => None,
             }
         };
