@@ -19,7 +19,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use landlock::{AccessFs, BitFlags, PathBeneath, RulesetCreated, RulesetCreatedAttr};
 use rustix::fs::{Mode, OFlags};
@@ -34,7 +34,7 @@ pub(crate) struct ChildPlan {
     /// Landlock rules for mounts that exist only inside the private root (its tmpfs `/`,
     /// `/tmp`, `/proc`, `/dev`): added after the pivot, since rules attach to inodes.
     pub inner_rules: Vec<(CString, BitFlags<AccessFs>)>,
-    pub filters: Vec<BpfProgram>,
+    pub filter: Option<BpfProgram>,
     pub rlimits: Vec<(Resource, Rlimit)>,
     pub cgroup_procs: Vec<OwnedFd>,
     pub namespaces: Option<NamespacePlan>,
@@ -42,6 +42,8 @@ pub(crate) struct ChildPlan {
 
 pub(crate) struct NamespacePlan {
     pub flags: UnshareFlags,
+    /// An existing network namespace to enter instead of unsharing one.
+    pub join_net: Option<BorrowedFd<'static>>,
     /// `(uid_map, gid_map)` contents, when not root.
     pub id_maps: Option<(Vec<u8>, Vec<u8>)>,
     /// Processes allowed in the new user namespace, which counts them apart from the user's
@@ -100,6 +102,12 @@ impl ChildPlan {
         if let Some(ns) = &self.namespaces {
             // SAFETY: the child is single-threaded and shares nothing with the parent's threads;
             // unsharing namespaces (not files or fs state) cannot break Rust's assumptions.
+            if let Some(net) = ns.join_net {
+                rustix::thread::move_into_link_name_space(
+                    net,
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                )?;
+            }
             unsafe { rustix::thread::unshare_unsafe(ns.flags)? };
             if let Some((uid_map, gid_map)) = &ns.id_maps {
                 write_file(c"/proc/self/setgroups", b"deny")?;
@@ -171,7 +179,7 @@ impl ChildPlan {
         {
             return Err(io::Error::last_os_error());
         }
-        for filter in &self.filters {
+        if let Some(filter) = &self.filter {
             seccompiler::apply_filter(filter).map_err(|e| io::Error::other(e.to_string()))?;
         }
         Ok(())

@@ -23,6 +23,8 @@
 //! On other systems the crate compiles, [`probe::report`] answers "unavailable", and only
 //! [`Isolation::Disabled`] runs.
 
+#[cfg(target_os = "linux")]
+mod bpf_chain;
 mod capture;
 #[cfg(target_os = "linux")]
 mod cgroup;
@@ -32,6 +34,8 @@ mod child;
 mod exec_allow;
 #[cfg(target_os = "linux")]
 mod fs_rules;
+#[cfg(target_os = "linux")]
+mod offline_netns;
 #[cfg(target_os = "linux")]
 mod plan;
 mod policy;

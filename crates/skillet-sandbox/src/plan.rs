@@ -74,13 +74,20 @@ pub(crate) fn prepare(
     } else {
         None
     };
-    let filters = if use_seccomp {
-        crate::syscall_filter::build(policy).map_err(SpawnError::Setup)?
+    let filter = if use_seccomp {
+        Some(crate::syscall_filter::build(policy).map_err(SpawnError::Setup)?)
     } else {
-        Vec::new()
+        None
     };
     let namespaces = if use_namespaces {
-        Some(namespace_plan(policy, caps, scratch, root_dir, cwd)?)
+        Some(namespace_plan(
+            policy,
+            caps,
+            use_landlock,
+            scratch,
+            root_dir,
+            cwd,
+        )?)
     } else {
         None
     };
@@ -93,7 +100,7 @@ pub(crate) fn prepare(
         plan: ChildPlan {
             ruleset,
             inner_rules,
-            filters,
+            filter,
             rlimits: rlimits(policy),
             cgroup_procs,
             namespaces,
@@ -137,14 +144,24 @@ fn cstr(path: &Path) -> Result<CString, SpawnError> {
 fn namespace_plan(
     policy: &SandboxPolicy,
     caps: &Capabilities,
+    use_landlock: bool,
     scratch: &Path,
     root_dir: &Path,
     cwd: &Path,
 ) -> Result<NamespacePlan, SpawnError> {
     let mut flags =
         UnshareFlags::NEWNS | UnshareFlags::NEWPID | UnshareFlags::NEWIPC | UnshareFlags::NEWUTS;
+    // Root joins the process's one empty network namespace where Landlock keeps each run's
+    // abstract sockets to itself (see offline_netns.rs); everyone else makes a new one.
+    let mut join_net = None;
     if policy.network == NetworkPolicy::Off {
-        flags |= UnshareFlags::NEWNET;
+        let scoped = use_landlock && caps.landlock_abi.as_ref().is_ok_and(|&abi| abi >= 6);
+        join_net = (caps.is_root && scoped)
+            .then(crate::offline_netns::shared)
+            .flatten();
+        if join_net.is_none() {
+            flags |= UnshareFlags::NEWNET;
+        }
     }
     let id_maps = if caps.is_root {
         None
@@ -165,6 +182,7 @@ fn namespace_plan(
     };
     Ok(NamespacePlan {
         flags,
+        join_net,
         id_maps,
         nproc,
         drop_caps: caps.is_root,

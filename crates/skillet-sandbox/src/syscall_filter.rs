@@ -5,7 +5,8 @@
 //! as `sandbox_denied`); calls with legitimate probing uses fail with `EPERM` or
 //! `EAFNOSUPPORT`; `clone3` fails with `ENOSYS` so that libc falls back to `clone`, whose flags
 //! a filter can inspect. A separate first filter refuses the x32 ABI and any foreign
-//! architecture.
+//! architecture. The filters are joined into one program (see `bpf_chain`), so the child
+//! installs a single short filter.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,7 @@ use seccompiler::{
     SeccompRule, TargetArch, sock_filter,
 };
 
+use crate::bpf_chain::Verdict;
 use crate::policy::{NetworkPolicy, SandboxPolicy};
 
 /// Calls no skill needs and every escape wants.
@@ -74,32 +76,81 @@ const PER_LINUX: u64 = 0;
 const PERSONALITY_QUERY: u64 = 0xffff_ffff;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
-/// The filters for `policy`, in the order they are to be installed. They depend only on two
-/// switches, so each variant is compiled once per process.
-pub(crate) fn build(policy: &SandboxPolicy) -> Result<Vec<BpfProgram>, String> {
-    type Cache = std::sync::Mutex<std::collections::HashMap<(bool, bool), Vec<BpfProgram>>>;
+/// The seccomp program for `policy`. It depends only on two switches, so each variant is
+/// compiled once per process.
+pub(crate) fn build(policy: &SandboxPolicy) -> Result<BpfProgram, String> {
+    type Cache = std::sync::Mutex<std::collections::HashMap<(bool, bool), BpfProgram>>;
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
     let key = (policy.allow_spawn, policy.network == NetworkPolicy::Off);
     let cache = CACHE.get_or_init(Default::default);
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(hit);
     }
-    let filters = compile_filters(key.0, key.1)?;
+    let program = joined(rule_sets(key.0, key.1)?)?;
     if let Ok(mut c) = cache.lock() {
-        c.insert(key, filters.clone());
+        c.insert(key, program.clone());
     }
-    Ok(filters)
+    Ok(program)
 }
 
-fn compile_filters(allow_spawn: bool, network_off: bool) -> Result<Vec<BpfProgram>, String> {
-    let arch = TargetArch::x86_64;
-    let compile = |rules: BTreeMap<i64, Vec<SeccompRule>>, action| -> Result<BpfProgram, String> {
-        SeccompFilter::new(rules, SeccompAction::Allow, action, arch)
-            .and_then(BpfProgram::try_from)
-            .map_err(|e| format!("seccomp filter: {e}"))
-    };
+/// The rules of one filter: the action taken when one matches, and the rules per call number
+/// (an empty list matches every call of that number).
+type RuleSet = (SeccompAction, BTreeMap<i64, Vec<SeccompRule>>);
+
+/// One program: calls refused outright are answered by the dispatcher, and only the calls
+/// whose arguments matter are compiled by `seccompiler`.
+fn joined(sets: Vec<RuleSet>) -> Result<BpfProgram, String> {
+    let mut verdicts = BTreeMap::new();
+    let mut programs = Vec::new();
+    for (action, rules) in sets {
+        let mut conditional = BTreeMap::new();
+        for (nr, chain) in rules {
+            let nr = u32::try_from(nr).map_err(|_| format!("system call number {nr}"))?;
+            let verdict = if chain.is_empty() {
+                Verdict::Return(u32::from(action.clone()))
+            } else {
+                conditional.insert(i64::from(nr), chain);
+                Verdict::Programs
+            };
+            // A number two filters name is left to the programs, which rank the answers; an
+            // outright one becomes a program of its own.
+            match verdicts.insert(nr, verdict) {
+                None => {}
+                Some(Verdict::Programs) if verdict == Verdict::Programs => {}
+                Some(_) => {
+                    verdicts.insert(nr, Verdict::Programs);
+                    if let Verdict::Return(_) = verdict {
+                        conditional.insert(i64::from(nr), vec![]);
+                    }
+                }
+            }
+        }
+        if !conditional.is_empty() {
+            programs.push(compile(conditional, action)?);
+        }
+    }
+    crate::bpf_chain::join(&x32_guard(), &verdicts, &programs)
+}
+
+fn compile(
+    rules: BTreeMap<i64, Vec<SeccompRule>>,
+    action: SeccompAction,
+) -> Result<BpfProgram, String> {
+    SeccompFilter::new(rules, SeccompAction::Allow, action, TargetArch::x86_64)
+        .and_then(BpfProgram::try_from)
+        .map_err(|e| format!("seccomp filter: {e}"))
+}
+
+/// The filters' rules, strongest action first.
+fn rule_sets(allow_spawn: bool, network_off: bool) -> Result<Vec<RuleSet>, String> {
     let cond = |arg, op, value| {
         SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value).map_err(|e| e.to_string())
+    };
+    // Half the instructions of a 64-bit comparison, for arguments the kernel reads as 32 bits:
+    // `clone` keeps only the low half of its flags, `unshare` refuses any high bit, an ioctl
+    // request and a socket domain are `int`s.
+    let cond32 = |arg, op, value| {
+        SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value).map_err(|e| e.to_string())
     };
 
     let mut kill: BTreeMap<i64, Vec<SeccompRule>> = KILL.iter().map(|&nr| (nr, vec![])).collect();
@@ -107,7 +158,7 @@ fn compile_filters(allow_spawn: bool, network_off: bool) -> Result<Vec<BpfProgra
         NAMESPACE_FLAGS
             .iter()
             .map(|&f| {
-                SeccompRule::new(vec![cond(arg, SeccompCmpOp::MaskedEq(f), f)?])
+                SeccompRule::new(vec![cond32(arg, SeccompCmpOp::MaskedEq(f), f)?])
                     .map_err(|e| e.to_string())
             })
             .collect()
@@ -119,14 +170,10 @@ fn compile_filters(allow_spawn: bool, network_off: bool) -> Result<Vec<BpfProgra
     eperm.insert(
         libc::SYS_ioctl,
         vec![
-            SeccompRule::new(vec![cond(1, SeccompCmpOp::MaskedEq(0xffff_ffff), TIOCSTI)?])
+            SeccompRule::new(vec![cond32(1, SeccompCmpOp::Eq, TIOCSTI)?])
                 .map_err(|e| e.to_string())?,
-            SeccompRule::new(vec![cond(
-                1,
-                SeccompCmpOp::MaskedEq(0xffff_ffff),
-                TIOCLINUX,
-            )?])
-            .map_err(|e| e.to_string())?,
+            SeccompRule::new(vec![cond32(1, SeccompCmpOp::Eq, TIOCLINUX)?])
+                .map_err(|e| e.to_string())?,
         ],
     );
     eperm.insert(
@@ -148,7 +195,7 @@ fn compile_filters(allow_spawn: bool, network_off: bool) -> Result<Vec<BpfProgra
         eperm.insert(
             libc::SYS_clone,
             vec![
-                SeccompRule::new(vec![cond(0, SeccompCmpOp::MaskedEq(thread), 0)?])
+                SeccompRule::new(vec![cond32(0, SeccompCmpOp::MaskedEq(thread), 0)?])
                     .map_err(|e| e.to_string())?,
             ],
         );
@@ -156,26 +203,26 @@ fn compile_filters(allow_spawn: bool, network_off: bool) -> Result<Vec<BpfProgra
         // an exec replaces the process rather than adding one.
     }
 
-    let mut filters = vec![
-        x32_guard(),
-        compile(kill, SeccompAction::KillProcess)?,
-        compile(eperm, SeccompAction::Errno(libc::EPERM as u32))?,
+    let mut sets = vec![
+        (SeccompAction::KillProcess, kill),
+        (SeccompAction::Errno(libc::EPERM as u32), eperm),
+        (
+            SeccompAction::Errno(libc::ENOSYS as u32),
+            BTreeMap::from([(libc::SYS_clone3, vec![])]),
+        ),
     ];
-    let mut enosys: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    enosys.insert(libc::SYS_clone3, vec![]);
-    filters.push(compile(enosys, SeccompAction::Errno(libc::ENOSYS as u32))?);
     if network_off {
-        let mut sockets: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-        let not_unix = SeccompRule::new(vec![cond(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])
+        let not_unix = SeccompRule::new(vec![cond32(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])
             .map_err(|e| e.to_string())?;
-        sockets.insert(libc::SYS_socket, vec![not_unix.clone()]);
-        sockets.insert(libc::SYS_socketpair, vec![not_unix]);
-        filters.push(compile(
-            sockets,
+        sets.push((
             SeccompAction::Errno(libc::EAFNOSUPPORT as u32),
-        )?);
+            BTreeMap::from([
+                (libc::SYS_socket, vec![not_unix.clone()]),
+                (libc::SYS_socketpair, vec![not_unix]),
+            ]),
+        ));
     }
-    Ok(filters)
+    Ok(sets)
 }
 
 /// Refuses any architecture but x86_64 and, within it, the x32 ABI (system call numbers with
@@ -196,4 +243,113 @@ fn x32_guard() -> BpfProgram {
         ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
         ins(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bpf_chain::eval::{Data, run, run_stack};
+
+    /// The filters as separate programs, as the kernel would stack them.
+    fn separate(sets: Vec<RuleSet>) -> Vec<BpfProgram> {
+        let mut programs = vec![x32_guard()];
+        programs.extend(
+            sets.into_iter()
+                .map(|(action, rules)| compile(rules, action).unwrap()),
+        );
+        programs
+    }
+
+    const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+
+    /// The joined program answers exactly as the stack of separate filters would, for every
+    /// call number, both ABIs, a foreign architecture and the arguments the rules look at.
+    #[test]
+    fn the_joined_program_means_what_the_filter_stack_means() {
+        let firsts = [
+            0,
+            libc::AF_UNIX as u64,
+            libc::AF_INET as u64,
+            libc::AF_NETLINK as u64,
+            libc::CLONE_THREAD as u64 | libc::CLONE_VM as u64,
+            libc::SIGCHLD as u64,
+            libc::CLONE_NEWUSER as u64,
+            libc::CLONE_NEWNET as u64 | libc::CLONE_NEWNS as u64,
+            0x80,
+            PER_LINUX,
+            PERSONALITY_QUERY,
+            0x0040_0000, // READ_IMPLIES_EXEC
+        ];
+        let seconds = [0, TIOCSTI, TIOCLINUX, 0x5401, 1 << 32 | TIOCSTI];
+        for allow_spawn in [false, true] {
+            for network_off in [false, true] {
+                let filters = separate(rule_sets(allow_spawn, network_off).unwrap());
+                let joined = joined(rule_sets(allow_spawn, network_off).unwrap()).unwrap();
+                let stack_len: usize = filters.iter().map(Vec::len).sum();
+                assert!(
+                    joined.len() * 3 < stack_len * 2,
+                    "{} of {stack_len}",
+                    joined.len()
+                );
+                for arch in [AUDIT_ARCH_X86_64, AUDIT_ARCH_I386] {
+                    for nr in (0..600).chain((0..600).map(|n| n | X32_SYSCALL_BIT)) {
+                        for &a0 in &firsts {
+                            for &a1 in &seconds {
+                                let data = Data {
+                                    nr,
+                                    arch,
+                                    args: [a0, a1, 0, 0, 0, 0],
+                                };
+                                assert_eq!(
+                                    run(&joined, &data),
+                                    run_stack(&filters, &data),
+                                    "nr {nr} arch {arch:#x} args {a0:#x} {a1:#x} \\
+                                     (allow_spawn {allow_spawn}, network_off {network_off})"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The interpreter the test above relies on agrees with the rules it checks.
+    #[test]
+    fn the_interpreter_sees_what_the_rules_say() {
+        let joined = joined(rule_sets(false, true).unwrap()).unwrap();
+        let call = |nr: libc::c_long, a0: u64| {
+            run(
+                &joined,
+                &Data {
+                    nr: nr as u32,
+                    arch: AUDIT_ARCH_X86_64,
+                    args: [a0, 0, 0, 0, 0, 0],
+                },
+            )
+        };
+        assert_eq!(call(libc::SYS_read, 0), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(call(libc::SYS_ptrace, 0), libc::SECCOMP_RET_KILL_PROCESS);
+        assert_eq!(
+            call(libc::SYS_unshare, libc::CLONE_NEWUSER as u64),
+            libc::SECCOMP_RET_KILL_PROCESS
+        );
+        assert_eq!(
+            call(libc::SYS_fork, 0),
+            libc::SECCOMP_RET_ERRNO | libc::EPERM as u32
+        );
+        assert_eq!(
+            call(libc::SYS_socket, libc::AF_INET as u64),
+            libc::SECCOMP_RET_ERRNO | libc::EAFNOSUPPORT as u32
+        );
+        assert_eq!(
+            call(libc::SYS_socket, libc::AF_UNIX as u64),
+            libc::SECCOMP_RET_ALLOW
+        );
+        assert_eq!(
+            call(libc::SYS_clone3, 0),
+            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32
+        );
+    }
 }

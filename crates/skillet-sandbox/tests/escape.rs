@@ -265,6 +265,36 @@ async fn two_sandboxes_share_nothing_through_dev_shm() {
     assert!(!text(&reader.stdout).contains("channel"));
 }
 
+#[tokio::test]
+async fn two_sandboxes_cannot_meet_on_an_abstract_socket() {
+    // Offline runs as root share one empty network namespace; Landlock's scope must still keep
+    // each run's abstract sockets to itself.
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let policy = lab.policy();
+    let name = format!("skillet-meet-{}", std::process::id());
+    let listener = format!(
+        r#"use Socket; socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
+        bind($s, pack_sockaddr_un("\0{name}")) or die "bind: $!"; listen($s, 5) or die "listen: $!";
+        $| = 1; print "bound\n"; sleep 2;"#
+    );
+    let connector = format!(
+        r#"use Socket; select(undef, undef, undef, 0.5);
+        socket(my $own, AF_UNIX, SOCK_STREAM, 0); bind($own, pack_sockaddr_un("\0own-{name}")) or die "bind: $!";
+        listen($own, 1); socket(my $c1, AF_UNIX, SOCK_STREAM, 0);
+        print connect($c1, pack_sockaddr_un("\0own-{name}")) ? "own ok\n" : "own failed: $!\n";
+        socket(my $c, AF_UNIX, SOCK_STREAM, 0);
+        print connect($c, pack_sockaddr_un("\0{name}")) ? "met\n" : "apart: $!\n";"#
+    );
+    let (l, c) = tokio::join!(lab.perl(&policy, &listener), lab.perl(&policy, &connector));
+    assert_eq!(text(&l.stdout).trim(), "bound", "{}", text(&l.stderr));
+    let said = text(&c.stdout);
+    assert!(said.contains("own ok"), "{said} {}", text(&c.stderr));
+    assert!(said.contains("apart"), "{said}");
+}
+
 // --- Processes ----------------------------------------------------------------------------------
 
 #[tokio::test]
