@@ -322,17 +322,27 @@ fn children_usage() -> (Duration, u64) {
 }
 
 /// `$XDG_RUNTIME_DIR/skillet` (private to the user by construction), else
-/// `$TMPDIR/skillet-<uid>` (checked by [`create_private_dir_now`]).
+/// `/dev/shm/skillet-<uid>`, else `$TMPDIR/skillet-<uid>` (the last two checked by
+/// [`create_private_dir_now`]). Memory-backed places come first: creating and removing a
+/// directory per run costs ~0.1 ms on ext4 and ~0.015 ms on tmpfs, and scratch files are
+/// charged to the run's memory cgroup there.
 fn default_scratch_parent() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR")
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    let uid = rustix::process::getuid().as_raw();
+    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .filter(|d| d.is_absolute() && d.is_dir())
     {
-        Some(runtime) => runtime.join("skillet"),
-        None => {
-            std::env::temp_dir().join(format!("skillet-{}", rustix::process::getuid().as_raw()))
-        }
+        return runtime.join("skillet");
     }
+    let shm = Path::new("/dev/shm");
+    // `f_type`'s integer type differs between architectures.
+    #[allow(clippy::useless_conversion)]
+    let tmpfs = rustix::fs::statfs(shm).is_ok_and(|s| i64::from(s.f_type) == TMPFS_MAGIC);
+    if tmpfs && rustix::fs::access(shm, rustix::fs::Access::WRITE_OK).is_ok() {
+        return shm.join(format!("skillet-{uid}"));
+    }
+    std::env::temp_dir().join(format!("skillet-{uid}"))
 }
 
 /// Creates `dir` with mode 0700, or accepts an existing one only if it is a real directory that
