@@ -23,9 +23,12 @@ const BPF_LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const BPF_JA: u16 = 0x05; // BPF_JMP | BPF_JA
 const BPF_JEQ_K: u16 = 0x05 | 0x10; // BPF_JMP | BPF_JEQ | BPF_K
 const BPF_JGE_K: u16 = 0x05 | 0x30; // BPF_JMP | BPF_JGE | BPF_K
+const BPF_JSET_K: u16 = 0x05 | 0x40; // BPF_JMP | BPF_JSET | BPF_K
 const BPF_RET_K: u16 = 0x06;
 /// Offset of the system call number in `struct seccomp_data`.
 const NR_OFFSET: u32 = 0;
+/// Offset of the low half of the first argument (x86_64 is little-endian).
+const ARGS_OFFSET: u32 = 16;
 /// Up to this many numbers, a branch of the search compares one by one.
 const LEAF: usize = 4;
 
@@ -36,6 +39,14 @@ pub(crate) enum Verdict {
     Return(u32),
     /// Run the programs, which look at the arguments.
     Programs,
+    /// Answer `action` if any bit of `mask` is set in the low 32 bits of argument `arg`;
+    /// otherwise run the programs (`then_programs`) or allow.
+    AnyFlag {
+        arg: u8,
+        mask: u32,
+        action: u32,
+        then_programs: bool,
+    },
 }
 
 /// Joins `guard` (the architecture checks), a dispatcher over `verdicts`, and `programs`, into
@@ -116,7 +127,15 @@ fn dispatcher(verdicts: &BTreeMap<u32, Verdict>) -> Result<BpfProgram, String> {
             answers.push(k);
         }
     }
+    // One four-instruction block per flag check, after the answers.
+    let flag_checks: Vec<u32> = verdicts
+        .iter()
+        .filter(|(_, v)| matches!(v, Verdict::AnyFlag { .. }))
+        .map(|(&nr, _)| nr)
+        .collect();
     let end = tests.len();
+    let blocks = end + answers.len();
+    let programs = blocks + 4 * flag_checks.len();
     let target = |d: Dest, i: usize| match d {
         Dest::Next => i + 1,
         Dest::At(n) => n,
@@ -124,17 +143,47 @@ fn dispatcher(verdicts: &BTreeMap<u32, Verdict>) -> Result<BpfProgram, String> {
         Dest::Verdict(Some(Verdict::Return(k))) => {
             end + answers.iter().position(|&a| a == k).unwrap_or(0)
         }
-        Dest::Verdict(Some(Verdict::Programs)) => end + answers.len(),
+        Dest::Verdict(Some(Verdict::Programs)) => programs,
+        Dest::Verdict(Some(Verdict::AnyFlag { .. })) => unreachable!("resolved by number"),
     };
     let mut out = vec![jump(BPF_LD_W_ABS, NR_OFFSET, 0, 0)];
     for (i, t) in tests.iter().enumerate() {
         let offset = |d: Dest| {
-            u8::try_from(target(d, i) - i - 1)
+            let to = match d {
+                Dest::Verdict(Some(Verdict::AnyFlag { .. })) => {
+                    let n = flag_checks.iter().position(|&nr| nr == t.k).unwrap_or(0);
+                    blocks + 4 * n
+                }
+                d => target(d, i),
+            };
+            u8::try_from(to - i - 1)
                 .map_err(|_| "too many listed system calls for one dispatcher".to_string())
         };
         out.push(jump(t.code, t.k, offset(t.jt)?, offset(t.jf)?));
     }
     out.extend(answers.into_iter().map(ret));
+    for (n, nr) in flag_checks.iter().enumerate() {
+        let Some(&Verdict::AnyFlag {
+            arg,
+            mask,
+            action,
+            then_programs,
+        }) = verdicts.get(nr)
+        else {
+            continue;
+        };
+        out.push(jump(BPF_LD_W_ABS, ARGS_OFFSET + 8 * u32::from(arg), 0, 0));
+        out.push(jump(BPF_JSET_K, mask, 0, 1));
+        out.push(ret(action));
+        if then_programs {
+            // From the fourth instruction of block `n` to the first program.
+            let from = blocks + 4 * n + 3;
+            let skip = u32::try_from(programs - from - 1).unwrap_or(u32::MAX);
+            out.push(jump(BPF_JA, skip, 0, 0));
+        } else {
+            out.push(ret(libc::SECCOMP_RET_ALLOW));
+        }
+    }
     Ok(out)
 }
 

@@ -70,6 +70,9 @@ const NAMESPACE_FLAGS: &[u64] = &[
     0x80, // CLONE_NEWTIME
 ];
 
+/// Calls killed when their first argument asks for any of [`NAMESPACE_FLAGS`].
+const NAMESPACE_CALLS: [libc::c_long; 2] = [libc::SYS_unshare, libc::SYS_clone];
+
 const TIOCSTI: u64 = 0x5412;
 const TIOCLINUX: u64 = 0x541C;
 const PER_LINUX: u64 = 0;
@@ -99,7 +102,17 @@ type RuleSet = (SeccompAction, BTreeMap<i64, Vec<SeccompRule>>);
 
 /// One program: calls refused outright are answered by the dispatcher, and only the calls
 /// whose arguments matter are compiled by `seccompiler`.
-fn joined(sets: Vec<RuleSet>) -> Result<BpfProgram, String> {
+fn joined(mut sets: Vec<RuleSet>) -> Result<BpfProgram, String> {
+    // The namespace checks test every flag with one instruction instead of a rule per flag.
+    // They are kills, the strongest answer, so they may run before any program.
+    match sets.first_mut() {
+        Some((SeccompAction::KillProcess, kill)) => {
+            for nr in NAMESPACE_CALLS {
+                kill.remove(&nr);
+            }
+        }
+        _ => return Err("the first seccomp rule set must be the kills".into()),
+    }
     let mut verdicts = BTreeMap::new();
     let mut programs = Vec::new();
     for (action, rules) in sets {
@@ -128,6 +141,24 @@ fn joined(sets: Vec<RuleSet>) -> Result<BpfProgram, String> {
         if !conditional.is_empty() {
             programs.push(compile(conditional, action)?);
         }
+    }
+    let mask = NAMESPACE_FLAGS.iter().fold(0, |m, &f| m | f);
+    for nr in NAMESPACE_CALLS {
+        let nr = u32::try_from(nr).map_err(|_| format!("system call number {nr}"))?;
+        let then_programs = match verdicts.get(&nr) {
+            None => false,
+            Some(Verdict::Programs) => true,
+            Some(_) => return Err(format!("system call {nr} is both checked and refused")),
+        };
+        verdicts.insert(
+            nr,
+            Verdict::AnyFlag {
+                arg: 0,
+                mask: u32::try_from(mask).map_err(|_| "namespace flags above 32 bits")?,
+                action: libc::SECCOMP_RET_KILL_PROCESS,
+                then_programs,
+            },
+        );
     }
     crate::bpf_chain::join(&x32_guard(), &verdicts, &programs)
 }
@@ -163,8 +194,9 @@ fn rule_sets(allow_spawn: bool, network_off: bool) -> Result<Vec<RuleSet>, Strin
             })
             .collect()
     };
-    kill.insert(libc::SYS_unshare, namespace_rules(0)?);
-    kill.insert(libc::SYS_clone, namespace_rules(0)?);
+    for nr in NAMESPACE_CALLS {
+        kill.insert(nr, namespace_rules(0)?);
+    }
 
     let mut eperm: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     eperm.insert(
@@ -277,6 +309,9 @@ mod tests {
             libc::CLONE_NEWUSER as u64,
             libc::CLONE_NEWNET as u64 | libc::CLONE_NEWNS as u64,
             0x80,
+            libc::CLONE_NEWPID as u64 | libc::CLONE_THREAD as u64,
+            libc::CLONE_NEWCGROUP as u64,
+            1 << 32,
             PER_LINUX,
             PERSONALITY_QUERY,
             0x0040_0000, // READ_IMPLIES_EXEC
@@ -304,7 +339,7 @@ mod tests {
                                 assert_eq!(
                                     run(&joined, &data),
                                     run_stack(&filters, &data),
-                                    "nr {nr} arch {arch:#x} args {a0:#x} {a1:#x} \\
+                                    "nr {nr} arch {arch:#x} args {a0:#x} {a1:#x} \
                                      (allow_spawn {allow_spawn}, network_off {network_off})"
                                 );
                             }
