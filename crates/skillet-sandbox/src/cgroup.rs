@@ -111,39 +111,21 @@ impl RunCgroup {
 
     /// Whether the kernel killed something in the group for lack of memory.
     pub(crate) fn oom_killed(&self) -> bool {
-        let Some(dir) = &self.memory_dir else {
-            return false;
-        };
-        let (file, key) = if self.v2 {
-            ("memory.events", "oom_kill ")
+        let file = if self.v2 {
+            "memory.events"
         } else {
-            ("memory.oom_control", "oom_kill ")
+            "memory.oom_control"
         };
-        fs::read_to_string(dir.join(file))
-            .ok()
-            .and_then(|s| {
-                s.lines().find_map(|l| {
-                    l.strip_prefix(key)
-                        .and_then(|n| n.trim().parse::<u64>().ok())
-                })
-            })
-            .is_some_and(|n| n > 0)
+        self.memory_dir
+            .as_deref()
+            .is_some_and(|dir| event_seen(dir, file, "oom_kill "))
     }
 
     /// Whether the pids controller refused a fork because the group was at its limit.
     pub(crate) fn pids_exhausted(&self) -> bool {
-        let Some(dir) = &self.pids_dir else {
-            return false;
-        };
-        fs::read_to_string(dir.join("pids.events"))
-            .ok()
-            .and_then(|s| {
-                s.lines().find_map(|l| {
-                    l.strip_prefix("max ")
-                        .and_then(|n| n.trim().parse::<u64>().ok())
-                })
-            })
-            .is_some_and(|n| n > 0)
+        self.pids_dir
+            .as_deref()
+            .is_some_and(|dir| event_seen(dir, "pids.events", "max "))
     }
 
     /// Kills everything left in the group, including processes that left the process group
@@ -173,6 +155,20 @@ impl RunCgroup {
             let _ = fs::remove_dir(dir);
         }
     }
+}
+
+/// Whether the counter `key` in the `file` of a cgroup (a `name count` per line, as in
+/// `memory.events` or `pids.events`) is above zero.
+fn event_seen(dir: &Path, file: &str, key: &str) -> bool {
+    fs::read_to_string(dir.join(file))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix(key)
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+            })
+        })
+        .is_some_and(|n| n > 0)
 }
 
 /// Removes run groups that earlier runs left behind. Groups are named `<pid>-<run>` after the
