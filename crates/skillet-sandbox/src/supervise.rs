@@ -325,8 +325,14 @@ fn children_usage() -> (Duration, u64) {
 /// `/dev/shm/skillet-<uid>`, else `$TMPDIR/skillet-<uid>` (the last two checked by
 /// [`create_private_dir_now`]). Memory-backed places come first: creating and removing a
 /// directory per run costs ~0.1 ms on ext4 and ~0.015 ms on tmpfs, and scratch files are
-/// charged to the run's memory cgroup there.
+/// charged to the run's memory cgroup there. Chosen once per process: runs are many, and the
+/// answer does not change under them.
 fn default_scratch_parent() -> PathBuf {
+    static PARENT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PARENT.get_or_init(choose_scratch_parent).clone()
+}
+
+fn choose_scratch_parent() -> PathBuf {
     const TMPFS_MAGIC: i64 = 0x0102_1994;
     let uid = rustix::process::getuid().as_raw();
     if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR")
