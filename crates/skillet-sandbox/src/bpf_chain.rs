@@ -128,15 +128,23 @@ fn dispatcher(verdicts: &BTreeMap<u32, Verdict>) -> Result<BpfProgram, String> {
         }
     }
     // One four-instruction block per flag check, after the answers.
-    let flag_checks: Vec<u32> = verdicts
+    let flag_checks: Vec<(u32, u8, u32, u32, bool)> = verdicts
         .iter()
-        .filter(|(_, v)| matches!(v, Verdict::AnyFlag { .. }))
-        .map(|(&nr, _)| nr)
+        .filter_map(|(&nr, v)| match *v {
+            Verdict::AnyFlag {
+                arg,
+                mask,
+                action,
+                then_programs,
+            } => Some((nr, arg, mask, action, then_programs)),
+            _ => None,
+        })
         .collect();
     let end = tests.len();
     let blocks = end + answers.len();
     let programs = blocks + 4 * flag_checks.len();
-    let target = |d: Dest, i: usize| match d {
+    // Where test `i`, which compares against `nr`, goes for `d`.
+    let target = |d: Dest, i: usize, nr: u32| match d {
         Dest::Next => i + 1,
         Dest::At(n) => n,
         Dest::Verdict(None) => end,
@@ -144,34 +152,20 @@ fn dispatcher(verdicts: &BTreeMap<u32, Verdict>) -> Result<BpfProgram, String> {
             end + answers.iter().position(|&a| a == k).unwrap_or(0)
         }
         Dest::Verdict(Some(Verdict::Programs)) => programs,
-        Dest::Verdict(Some(Verdict::AnyFlag { .. })) => unreachable!("resolved by number"),
+        Dest::Verdict(Some(Verdict::AnyFlag { .. })) => {
+            blocks + 4 * flag_checks.iter().position(|c| c.0 == nr).unwrap_or(0)
+        }
     };
     let mut out = vec![jump(BPF_LD_W_ABS, NR_OFFSET, 0, 0)];
     for (i, t) in tests.iter().enumerate() {
         let offset = |d: Dest| {
-            let to = match d {
-                Dest::Verdict(Some(Verdict::AnyFlag { .. })) => {
-                    let n = flag_checks.iter().position(|&nr| nr == t.k).unwrap_or(0);
-                    blocks + 4 * n
-                }
-                d => target(d, i),
-            };
-            u8::try_from(to - i - 1)
+            u8::try_from(target(d, i, t.k) - i - 1)
                 .map_err(|_| "too many listed system calls for one dispatcher".to_string())
         };
         out.push(jump(t.code, t.k, offset(t.jt)?, offset(t.jf)?));
     }
     out.extend(answers.into_iter().map(ret));
-    for (n, nr) in flag_checks.iter().enumerate() {
-        let Some(&Verdict::AnyFlag {
-            arg,
-            mask,
-            action,
-            then_programs,
-        }) = verdicts.get(nr)
-        else {
-            continue;
-        };
+    for (n, &(_, arg, mask, action, then_programs)) in flag_checks.iter().enumerate() {
         out.push(jump(BPF_LD_W_ABS, ARGS_OFFSET + 8 * u32::from(arg), 0, 0));
         out.push(jump(BPF_JSET_K, mask, 0, 1));
         out.push(ret(action));
