@@ -113,29 +113,24 @@ fn joined(mut sets: Vec<RuleSet>) -> Result<BpfProgram, String> {
         }
         _ => return Err("the first seccomp rule set must be the kills".into()),
     }
+    // A number only one set names, with no conditions, is answered by the dispatcher. Any
+    // other goes to the programs of every set that names it (an empty rule list matches all
+    // calls), which rank the answers as the kernel would.
+    let mut named: BTreeMap<i64, usize> = BTreeMap::new();
+    for nr in sets.iter().flat_map(|(_, rules)| rules.keys()) {
+        *named.entry(*nr).or_default() += 1;
+    }
     let mut verdicts = BTreeMap::new();
     let mut programs = Vec::new();
     for (action, rules) in sets {
         let mut conditional = BTreeMap::new();
         for (nr, chain) in rules {
-            let nr = u32::try_from(nr).map_err(|_| format!("system call number {nr}"))?;
-            let verdict = if chain.is_empty() {
-                Verdict::Return(u32::from(action.clone()))
+            let number = u32::try_from(nr).map_err(|_| format!("system call number {nr}"))?;
+            if chain.is_empty() && named.get(&nr) == Some(&1) {
+                verdicts.insert(number, Verdict::Return(u32::from(action.clone())));
             } else {
-                conditional.insert(i64::from(nr), chain);
-                Verdict::Programs
-            };
-            // A number two filters name is left to the programs, which rank the answers; an
-            // outright one becomes a program of its own.
-            match verdicts.insert(nr, verdict) {
-                None => {}
-                Some(Verdict::Programs) if verdict == Verdict::Programs => {}
-                Some(_) => {
-                    verdicts.insert(nr, Verdict::Programs);
-                    if let Verdict::Return(_) = verdict {
-                        conditional.insert(i64::from(nr), vec![]);
-                    }
-                }
+                verdicts.insert(number, Verdict::Programs);
+                conditional.insert(nr, chain);
             }
         }
         if !conditional.is_empty() {
