@@ -100,14 +100,14 @@ impl ChildPlan {
             rustix::io::write(fd, b"0")?;
         }
         if let Some(ns) = &self.namespaces {
-            // SAFETY: the child is single-threaded and shares nothing with the parent's threads;
-            // unsharing namespaces (not files or fs state) cannot break Rust's assumptions.
             if let Some(net) = ns.join_net {
                 rustix::thread::move_into_link_name_space(
                     net,
                     Some(rustix::thread::LinkNameSpaceType::Network),
                 )?;
             }
+            // SAFETY: the child is single-threaded and shares nothing with the parent's threads;
+            // unsharing namespaces (not files or fs state) cannot break Rust's assumptions.
             unsafe { rustix::thread::unshare_unsafe(ns.flags)? };
             if let Some((uid_map, gid_map)) = &ns.id_maps {
                 write_file(c"/proc/self/setgroups", b"deny")?;
