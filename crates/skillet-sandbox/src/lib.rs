@@ -31,6 +31,8 @@ mod cgroup;
 #[cfg(target_os = "linux")]
 mod child;
 #[cfg(target_os = "linux")]
+mod confined;
+#[cfg(target_os = "linux")]
 mod exec_allow;
 #[cfg(target_os = "linux")]
 mod fs_rules;
@@ -55,6 +57,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use capture::{OutputChunk, Stream};
+#[cfg(target_os = "linux")]
+pub use confined::{Confined, spawn};
 pub use policy::{
     FsPolicy, Isolation, Limits, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy,
 };
@@ -71,6 +75,9 @@ pub enum StdinSource {
     Bytes(Vec<u8>),
     /// This process's own standard input, unless it is a terminal (then `/dev/null`).
     Inherit,
+    /// A pipe the caller writes to ([`Confined::stdin`] after [`spawn`]); [`run`] closes it at
+    /// once.
+    Pipe,
 }
 
 /// The process to start.

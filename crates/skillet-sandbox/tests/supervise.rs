@@ -188,3 +188,35 @@ async fn a_scratch_directory_prepared_by_someone_else_is_refused() {
     policy.fs.scratch_parent = Some(link);
     assert!(run(&spec, &policy, None).await.is_err());
 }
+
+/// A spawned process stays up between writes, and dropping its handle kills and reaps it.
+#[tokio::test]
+async fn a_spawned_process_answers_each_write_and_dies_with_its_handle() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let lab = Lab::new();
+    let spec = ProcessSpec {
+        program: "cat".into(),
+        args: vec![],
+        cwd: lab.ws.clone(),
+        stdin: StdinSource::Pipe,
+    };
+    let mut cat = skillet_sandbox::spawn(&spec, &lab.policy()).unwrap();
+    let pid = cat.id().unwrap();
+    let mut stdin = cat.stdin.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(cat.stdout.take().unwrap()).lines();
+    for word in ["one", "two"] {
+        stdin
+            .write_all(format!("{word}\n").as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(lines.next_line().await.unwrap().as_deref(), Some(word));
+    }
+    let scratch = cat.scratch().unwrap().to_path_buf();
+    assert!(scratch.is_dir());
+    drop(cat);
+    assert!(!common::alive(pid), "the process outlived its handle");
+    assert!(
+        !scratch.exists(),
+        "the scratch directory outlived its handle"
+    );
+}

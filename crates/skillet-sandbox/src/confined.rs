@@ -1,0 +1,414 @@
+//! Starting a confined process and owning it until it is gone: its pipes, process group,
+//! cgroup and scratch directory.
+//!
+//! [`spawn`] is the half of [`crate::run`] that outlives a single call: a session's interpreter
+//! is spawned once and then written to and read from for as long as the session lives.
+//! Dropping a [`Confined`] kills whatever is left of it and removes its cgroup and scratch
+//! directory, so no path out of a session can leave a process or a file behind.
+
+use std::io::IsTerminal;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+
+use crate::cgroup::RunCgroup;
+use crate::plan::prepare;
+use crate::policy::{Isolation, SandboxPolicy};
+use crate::{Exit, Layers, LimitHit, ProcessSpec, SpawnError, StdinSource, find_program, probe};
+
+/// A running confined process.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// use skillet_sandbox::*;
+/// use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+/// let policy = SandboxPolicy::new(std::time::Duration::from_secs(5));
+/// let spec = ProcessSpec { program: "cat".into(), args: vec![], cwd: "/".into(), stdin: StdinSource::Pipe };
+/// let mut cat = spawn(&spec, &policy)?;
+/// cat.stdin.as_mut().unwrap().write_all(b"hello\n").await?;
+/// let mut line = String::new();
+/// tokio::io::BufReader::new(cat.stdout.take().unwrap()).read_line(&mut line).await?;
+/// assert_eq!(line, "hello\n");
+/// cat.kill();
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Confined {
+    /// Its standard input, with [`StdinSource::Pipe`].
+    pub stdin: Option<ChildStdin>,
+    /// Its standard output.
+    pub stdout: Option<ChildStdout>,
+    /// Its standard error.
+    pub stderr: Option<ChildStderr>,
+    /// Which confinement layers are active.
+    pub layers: Layers,
+    /// Limits asked for that cannot be enforced here, with the reason.
+    pub unenforced: Vec<(&'static str, String)>,
+    child: Child,
+    group: Option<rustix::process::Pid>,
+    cgroup: Option<RunCgroup>,
+    scratch: Option<tempfile::TempDir>,
+    keep_scratch: bool,
+    started: Instant,
+    stdin_bytes: Option<Vec<u8>>,
+}
+
+/// Starts `spec` confined by `policy` and returns at once. The policy's wall-clock and output
+/// limits are the caller's to enforce (as [`crate::run`] does); every other limit is in force.
+pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, SpawnError> {
+    if !spec.cwd.is_dir() {
+        return Err(SpawnError::NoWorkingDir(spec.cwd.clone()));
+    }
+    let caps = probe::capabilities();
+    let scratch_parent = policy
+        .fs
+        .scratch_parent
+        .clone()
+        .unwrap_or_else(default_scratch_parent);
+    let setup = |what: &str, e: std::io::Error| {
+        SpawnError::Setup(format!("{what} {}: {e}", scratch_parent.display()))
+    };
+    create_private_dir(&scratch_parent).map_err(|e| setup("cannot create", e))?;
+    let root_dir = scratch_parent.join(".root");
+    create_private_dir(&root_dir).map_err(|e| setup("cannot create the root under", e))?;
+    let scratch = tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(&scratch_parent)
+        .map_err(|e| setup("cannot create a scratch directory in", e))?;
+
+    let mut unenforced = Vec::new();
+    let limits = &policy.limits;
+    let wants_cgroup = limits.memory_bytes.is_some()
+        || limits.max_processes.is_some()
+        || limits.cpu_percent.is_some();
+    let (cgroup, procs) = match (&caps.cgroups, wants_cgroup) {
+        (_, false) => (None, Vec::new()),
+        (Ok(mode), true) => {
+            crate::cgroup::sweep(mode);
+
+            let run = scratch
+                .path()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = format!("{}-{run}", std::process::id());
+            let (group, procs) =
+                RunCgroup::create(mode, &name, limits).map_err(SpawnError::Setup)?;
+            (Some(group), procs)
+        }
+        (Err(reason), true) => {
+            // Without a cgroup, an unprivileged sandbox still caps its processes in its own user
+            // namespace (see child.rs).
+            let nproc_in_userns = !caps.is_root
+                && caps.namespaces.is_ok()
+                && policy.namespaces
+                && policy.isolation != Isolation::Disabled;
+            for (name, set) in [
+                ("memory", limits.memory_bytes.is_some()),
+                (
+                    "max_processes",
+                    limits.max_processes.is_some() && !nproc_in_userns,
+                ),
+                ("cpu_percent", limits.cpu_percent.is_some()),
+            ] {
+                if set {
+                    unenforced.push((name, reason.clone()));
+                }
+            }
+            (None, Vec::new())
+        }
+    };
+    let prepared = match prepare(
+        policy,
+        caps,
+        scratch.path(),
+        &root_dir,
+        &spec.cwd,
+        &spec.program,
+        procs,
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            if let Some(g) = &cgroup {
+                g.remove();
+            }
+            return Err(e);
+        }
+    };
+    let mut layers = prepared.layers;
+    if cgroup.is_some() {
+        layers.active.push("cgroups");
+    }
+    let mut child_plan = prepared.plan;
+
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for name in &policy.env_passthrough {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
+        }
+    }
+    if policy.isolation != Isolation::Disabled {
+        // Programs write caches under HOME and temporary files under TMPDIR: both go to scratch.
+        cmd.env("HOME", scratch.path())
+            .env("TMPDIR", scratch.path());
+    }
+    cmd.envs(policy.env.iter().map(|(k, v)| (k, v)));
+    let stdin_bytes = match &spec.stdin {
+        StdinSource::Bytes(bytes) => {
+            cmd.stdin(Stdio::piped());
+            Some(bytes.clone())
+        }
+        StdinSource::Pipe => {
+            cmd.stdin(Stdio::piped());
+            None
+        }
+        StdinSource::Inherit if !std::io::stdin().is_terminal() => {
+            cmd.stdin(Stdio::inherit());
+            None
+        }
+        StdinSource::Inherit | StdinSource::Null => {
+            cmd.stdin(Stdio::null());
+            None
+        }
+    };
+    // SAFETY: `ChildPlan::apply` only makes system calls on data prepared before fork (see
+    // child.rs); it allocates nothing and takes no locks.
+    #[allow(unsafe_code)]
+    unsafe {
+        cmd.pre_exec(move || child_plan.apply());
+    }
+
+    let started = Instant::now();
+    let spawned = cmd.spawn();
+    // The ruleset and cgroup files live in the closure; close the parent's copies now.
+    drop(cmd);
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            if let Some(g) = &cgroup {
+                g.remove();
+            }
+            return Err(spawn_error(spec, e));
+        }
+    };
+    let group = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    Ok(Confined {
+        stdin: child.stdin.take(),
+        stdout: child.stdout.take(),
+        stderr: child.stderr.take(),
+        layers,
+        unenforced,
+        child,
+        group,
+        cgroup,
+        scratch: Some(scratch),
+        keep_scratch: policy.keep_scratch,
+        started,
+        stdin_bytes,
+    })
+}
+
+impl Confined {
+    /// The process id of the main process (outside any PID namespace), while it runs.
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// The private directory that is the process's `HOME` and `TMPDIR`.
+    pub fn scratch(&self) -> Option<&Path> {
+        self.scratch.as_ref().map(tempfile::TempDir::path)
+    }
+
+    /// How long ago it was started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The bytes [`StdinSource::Bytes`] asked to be written, for the caller to write.
+    pub(crate) fn take_stdin_bytes(&mut self) -> Option<Vec<u8>> {
+        self.stdin_bytes.take()
+    }
+
+    /// Waits for the main process to end.
+    pub async fn wait(&mut self) -> Result<Exit, std::io::Error> {
+        let status = self.child.wait().await?;
+        Ok(match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(sig)) => Exit::Signal(sig),
+            (None, None) => Exit::Code(-1),
+        })
+    }
+
+    /// How it ended, if it has; never blocks.
+    pub fn try_exit(&mut self) -> Option<Exit> {
+        let status = self.child.try_wait().ok()??;
+        Some(match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(sig)) => Exit::Signal(sig),
+            (None, None) => Exit::Code(-1),
+        })
+    }
+
+    /// Kills the process group and everything in the cgroup. The main process still has to be
+    /// reaped ([`Confined::wait`]); dropping does that too.
+    pub fn kill(&self) {
+        if let Some(pgid) = self.group {
+            // ESRCH (nobody left in the group) is the normal case after a clean exit.
+            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+        }
+        if let Some(g) = &self.cgroup {
+            g.kill_all();
+        }
+    }
+
+    /// The limit that explains how a process ended, when the kernel left a trace of one.
+    pub fn limit_behind(&self, exit: Exit) -> Option<LimitHit> {
+        if self.cgroup.as_ref().is_some_and(RunCgroup::oom_killed) {
+            return Some(LimitHit::Memory);
+        }
+        match exit {
+            Exit::Signal(libc::SIGXCPU) => Some(LimitHit::Cpu),
+            Exit::Signal(libc::SIGXFSZ) => Some(LimitHit::FileSize),
+            // A refused fork is only the cause when the run failed; a skill may handle
+            // EAGAIN and still succeed.
+            Exit::Code(0) => None,
+            _ if self.cgroup.as_ref().is_some_and(RunCgroup::pids_exhausted) => {
+                Some(LimitHit::Processes)
+            }
+            _ => None,
+        }
+    }
+
+    /// Kills what is left, reaps it, removes the cgroup, and removes the scratch directory
+    /// unless the policy keeps it (then its path is returned).
+    pub async fn finish(mut self) -> Option<PathBuf> {
+        self.kill();
+        let _ = self.child.wait().await;
+        self.release()
+    }
+
+    fn release(&mut self) -> Option<PathBuf> {
+        if let Some(g) = self.cgroup.take() {
+            g.remove();
+        }
+        let scratch = self.scratch.take()?;
+        if self.keep_scratch {
+            Some(scratch.keep())
+        } else {
+            drop(scratch);
+            None
+        }
+    }
+}
+
+impl Drop for Confined {
+    fn drop(&mut self) {
+        if self.cgroup.is_none() && self.scratch.is_none() {
+            return;
+        }
+        self.kill();
+        // Killed, the main process ends at once; reaping it here keeps it from lingering as a
+        // zombie when no runtime is left to do it.
+        let _ = self.child.start_kill();
+        if let Some(pid) = self.child.id().and_then(|id| i32::try_from(id).ok()) {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            }
+        }
+        self.release();
+    }
+}
+
+/// Creates `dir` (0700) once per process; later runs skip the system calls.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    static DONE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    if DONE.lock().is_ok_and(|d| d.iter().any(|p| p == dir)) && dir.is_dir() {
+        return Ok(());
+    }
+    create_private_dir_now(dir)?;
+    if let Ok(mut d) = DONE.lock() {
+        d.push(dir.to_path_buf());
+    }
+    Ok(())
+}
+
+/// `$XDG_RUNTIME_DIR/skillet` (private to the user by construction), else
+/// `/dev/shm/skillet-<uid>`, else `$TMPDIR/skillet-<uid>` (the last two checked by
+/// [`create_private_dir_now`]). Memory-backed places come first: creating and removing a
+/// directory per run costs ~0.1 ms on ext4 and ~0.015 ms on tmpfs, and scratch files are
+/// charged to the run's memory cgroup there. Chosen once per process: runs are many, and the
+/// answer does not change under them.
+fn default_scratch_parent() -> PathBuf {
+    static PARENT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PARENT.get_or_init(choose_scratch_parent).clone()
+}
+
+fn choose_scratch_parent() -> PathBuf {
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    let uid = rustix::process::getuid().as_raw();
+    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute() && d.is_dir())
+    {
+        return runtime.join("skillet");
+    }
+    let shm = Path::new("/dev/shm");
+    // `f_type`'s integer type differs between architectures.
+    #[allow(clippy::useless_conversion)]
+    let tmpfs = rustix::fs::statfs(shm).is_ok_and(|s| i64::from(s.f_type) == TMPFS_MAGIC);
+    if tmpfs && rustix::fs::access(shm, rustix::fs::Access::WRITE_OK).is_ok() {
+        return shm.join(format!("skillet-{uid}"));
+    }
+    std::env::temp_dir().join(format!("skillet-{uid}"))
+}
+
+/// Creates `dir` with mode 0700, or accepts an existing one only if it is a real directory that
+/// this user owns and nobody else can enter: in a shared `/tmp` another user could have made it
+/// first, to read or plant files in the skills' scratch space.
+fn create_private_dir_now(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    match std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let meta = std::fs::symlink_metadata(dir)?;
+    let mine = meta.uid() == rustix::process::geteuid().as_raw();
+    if !meta.is_dir() || !mine || meta.mode() & 0o077 != 0 {
+        return Err(std::io::Error::other(
+            "refusing to use it: it must be a directory owned by this user with no access for others (mode 0700)",
+        ));
+    }
+    Ok(())
+}
+
+/// Names the failure. The error may come from the sandbox setup in the child as well as from
+/// exec, so "not found" is only said of a program that really cannot be found.
+pub(crate) fn spawn_error(spec: &ProcessSpec, e: std::io::Error) -> SpawnError {
+    let program = spec.program.to_string_lossy().into_owned();
+    let missing = find_program(&program).is_none();
+    match e.kind() {
+        std::io::ErrorKind::NotFound if missing => SpawnError::NotFound {
+            on_path: !program.contains('/'),
+            program,
+        },
+        std::io::ErrorKind::PermissionDenied if missing => SpawnError::PermissionDenied { program },
+        _ => SpawnError::Io { program, source: e },
+    }
+}
