@@ -322,10 +322,13 @@ impl Drop for Confined {
         // Killed, the main process ends at once; reaping it here keeps it from lingering as a
         // zombie when no runtime is left to do it.
         let _ = self.child.start_kill();
-        if let Some(pid) = self.child.id().and_then(|id| i32::try_from(id).ok()) {
-            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
-            }
+        if let Some(pid) = self
+            .child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
         }
         self.release();
     }
