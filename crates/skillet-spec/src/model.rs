@@ -266,6 +266,37 @@ pub struct SessionConfig {
     /// Close sessions and delete their files when the daemon stops.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup_on_exit: Option<bool>,
+    /// How skillet knows where the output of one input ends (see docs/sessions.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<SessionProtocol>,
+    /// With `protocol: "repl"`, a regular expression matching the interpreter's prompt: the
+    /// output of an input ends where the prompt appears. Needed only for interpreters skillet
+    /// has no recipe for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// What happens to a live session when the daemon restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<SessionRestore>,
+}
+
+/// How the output of one session input is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionProtocol {
+    /// An interactive interpreter: skillet marks the end of each input's output itself.
+    Repl,
+    /// One JSON request per line in, one JSON response per line out.
+    Jsonl,
+}
+
+/// What becomes of a session when the daemon that ran it restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionRestore {
+    /// It ends.
+    None,
+    /// A new interpreter is started and given every recorded input again, in order.
+    Replay,
 }
 
 /// What a skill asks to be allowed.

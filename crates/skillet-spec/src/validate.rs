@@ -186,6 +186,9 @@ fn check_kind_fields(spec: &SkillSpec, f: &mut Findings) {
             misplaced("/session_config", kind, "code_session and conversation"),
         );
     }
+    if let Some(cfg) = &spec.session_config {
+        check_session_config(cfg, kind, f);
+    }
     if kind != SkillKind::Conversation {
         for (field, set) in [
             ("/context_files", spec.context_files.is_some()),
@@ -311,6 +314,36 @@ fn check_parameters(spec: &SkillSpec, f: &mut Findings) -> Vec<String> {
         }
     }
     names
+}
+
+fn check_session_config(cfg: &crate::SessionConfig, kind: SkillKind, f: &mut Findings) {
+    use crate::SessionProtocol;
+    if kind == SkillKind::Conversation {
+        for (field, set) in [
+            ("/session_config/protocol", cfg.protocol.is_some()),
+            ("/session_config/prompt", cfg.prompt.is_some()),
+        ] {
+            if set {
+                f.key(field, misplaced(field, kind, "code_session"));
+            }
+        }
+    }
+    if let Some(prompt) = &cfg.prompt {
+        if cfg.protocol == Some(SessionProtocol::Jsonl) {
+            f.key(
+                "/session_config/prompt",
+                Diagnostic::error("`prompt` is only used with `protocol: \"repl\"`")
+                    .with_hint("a jsonl session's responses are framed by lines; remove `prompt`"),
+            );
+        } else if let Err(e) = check_pattern_syntax(prompt) {
+            let first_line = e.lines().last().unwrap_or_default().to_owned();
+            f.value(
+                "/session_config/prompt",
+                Diagnostic::error(format!("invalid regular expression: {first_line}"))
+                    .with_hint("write a Rust regex matching the prompt, such as \"sqlite> $\""),
+            );
+        }
+    }
 }
 
 /// Checks a pattern's syntax without compiling it: compiling every pattern of every skill would

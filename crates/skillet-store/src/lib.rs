@@ -1,7 +1,7 @@
 //! skillet's persistent state.
 //!
-//! This crate owns what outlives one process: the record of every execution today, and the
-//! circuit-breaker, session and cache tables later. Callers see only the [`Store`] trait, so a
+//! This crate owns what outlives one process: the record of every execution, circuit breakers,
+//! and sessions with their transcripts (a cache table will follow). Callers see only the [`Store`] trait, so a
 //! PostgreSQL store for teams running several daemons can follow without touching them;
 //! [`SqliteStore`] is the default, one file at `$XDG_DATA_HOME/skillet/skillet.db`.
 //!
@@ -18,11 +18,14 @@
 //! ```
 
 mod record;
+mod session;
 mod sqlite;
+mod sqlite_sessions;
 
 use std::path::PathBuf;
 
 pub use record::{BreakerRecord, ExecutionQuery, ExecutionRecord, now_ms, params_hash};
+pub use session::{SessionQuery, SessionRecord, TurnRecord};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 
 /// Persistent state, whatever the database.
@@ -42,6 +45,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<BreakerRecord>, StoreError>;
     /// Every breaker on record.
     fn breakers(&self) -> Result<Vec<BreakerRecord>, StoreError>;
+    /// Adds or replaces a session's row.
+    fn save_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// Sessions matching `query`, newest first.
+    fn sessions(&self, query: &SessionQuery) -> Result<Vec<SessionRecord>, StoreError>;
+    /// The session whose id is `id` or starts with it.
+    fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Adds one exchange to a session's transcript.
+    fn add_turn(&self, turn: &TurnRecord) -> Result<(), StoreError>;
+    /// A session's transcript, in order.
+    fn turns(&self, session_id: &str) -> Result<Vec<TurnRecord>, StoreError>;
 }
 
 /// Why the store could not do what was asked.
@@ -68,9 +81,11 @@ pub enum StoreError {
         /// The newest this build knows.
         supported: i64,
     },
-    /// An id prefix matches several executions.
-    #[error("`{prefix}` matches {count} executions; give more of the id")]
+    /// An id prefix matches several rows.
+    #[error("`{prefix}` matches {count} {what}; give more of the id")]
     Ambiguous {
+        /// What was looked for (`executions`, `sessions`).
+        what: &'static str,
         /// What was given.
         prefix: String,
         /// How many matched.

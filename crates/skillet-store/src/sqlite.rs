@@ -7,7 +7,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use rusqlite_migration::{M, Migrations};
 
-use crate::{BreakerRecord, ExecutionQuery, ExecutionRecord, Store, StoreError};
+use crate::{
+    BreakerRecord, ExecutionQuery, ExecutionRecord, SessionQuery, SessionRecord, Store, StoreError,
+    TurnRecord,
+};
 
 /// The schema, one step per version. Steps are idempotent (`IF NOT EXISTS`): two processes that
 /// open a new database at the same moment may both run the first one.
@@ -48,6 +51,36 @@ const STEPS: &[&str] = &[
     "ALTER TABLE breakers ADD COLUMN trial_started INTEGER;",
     // 3: the outcomes of the last calls, for failure-rate breakers.
     "ALTER TABLE breakers ADD COLUMN recent TEXT NOT NULL DEFAULT '';",
+    // 4: sessions and their transcripts.
+    "CREATE TABLE IF NOT EXISTS sessions (
+        id           TEXT PRIMARY KEY,
+        skill        TEXT NOT NULL,
+        label        TEXT,
+        status       TEXT NOT NULL,
+        start        TEXT NOT NULL,
+        replay       INTEGER NOT NULL DEFAULT 0,
+        pid          INTEGER,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL,
+        ended_at     INTEGER,
+        exit_code    INTEGER,
+        reason       TEXT
+    );
+    CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions(created_at);
+    CREATE TABLE IF NOT EXISTS session_turns (
+        session_id  TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        source      TEXT NOT NULL,
+        input       TEXT NOT NULL,
+        stdout      TEXT NOT NULL,
+        stderr      TEXT NOT NULL,
+        exit_status INTEGER,
+        outcome     TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        truncated   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (session_id, seq)
+    );",
 ];
 
 /// The schema version this build writes.
@@ -248,38 +281,68 @@ impl Store for SqliteStore {
     }
 
     fn get(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
-        let conn = self.conn();
-        if let Some(exact) = conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM executions WHERE id = ?1"),
-                [id],
-                from_row,
-            )
-            .optional()?
-        {
-            return Ok(Some(exact));
-        }
-        // A prefix, as people copy the start of an id. LIKE's wildcards are escaped.
-        let pattern = format!(
-            "{}%",
-            id.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM executions WHERE id LIKE ?1 ESCAPE '\\' LIMIT 2"
-        ))?;
-        let mut found: Vec<ExecutionRecord> = stmt
-            .query_map([pattern], from_row)?
-            .collect::<Result<_, _>>()?;
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(found.pop()),
-            count => Err(StoreError::Ambiguous {
-                prefix: id.to_owned(),
-                count,
-            }),
-        }
+        find_by_id(&self.conn(), "executions", COLUMNS, id, from_row)
+    }
+
+    fn save_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        crate::sqlite_sessions::save(&self.conn(), session)
+    }
+
+    fn sessions(&self, query: &SessionQuery) -> Result<Vec<SessionRecord>, StoreError> {
+        crate::sqlite_sessions::list(&self.conn(), query)
+    }
+
+    fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        crate::sqlite_sessions::get(&self.conn(), id)
+    }
+
+    fn add_turn(&self, turn: &TurnRecord) -> Result<(), StoreError> {
+        crate::sqlite_sessions::add_turn(&self.conn(), turn)
+    }
+
+    fn turns(&self, session_id: &str) -> Result<Vec<TurnRecord>, StoreError> {
+        crate::sqlite_sessions::turns(&self.conn(), session_id)
+    }
+}
+
+/// The row of `table` whose `id` is `id`, or else the only one whose id starts with it (people
+/// copy the start of an id).
+pub(crate) fn find_by_id<T>(
+    conn: &Connection,
+    table: &'static str,
+    columns: &str,
+    id: &str,
+    map: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>, StoreError> {
+    if let Some(exact) = conn
+        .query_row(
+            &format!("SELECT {columns} FROM {table} WHERE id = ?1"),
+            [id],
+            map,
+        )
+        .optional()?
+    {
+        return Ok(Some(exact));
+    }
+    // LIKE's wildcards in the prefix are escaped.
+    let pattern = format!(
+        "{}%",
+        id.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {columns} FROM {table} WHERE id LIKE ?1 ESCAPE '\\' LIMIT 2"
+    ))?;
+    let mut found: Vec<T> = stmt.query_map([pattern], map)?.collect::<Result<_, _>>()?;
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        count => Err(StoreError::Ambiguous {
+            what: table,
+            prefix: id.to_owned(),
+            count,
+        }),
     }
 }
 

@@ -1,0 +1,73 @@
+//! What is kept of sessions: one row per session, one per exchange.
+
+use serde::Serialize;
+
+/// One session of a `code_session` skill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionRecord {
+    /// UUIDv7.
+    pub id: String,
+    /// The skill.
+    pub skill: String,
+    /// The label given at start.
+    pub label: Option<String>,
+    /// `live`, `closed`, `expired`, `dead` or `ended`.
+    pub status: String,
+    /// How it was started (parameters, caller directory, permissions) as JSON, so it can be
+    /// restored.
+    pub start: String,
+    /// Whether it is restored by replaying its inputs when the daemon restarts.
+    pub replay: bool,
+    /// The interpreter's process id while live.
+    pub pid: Option<i64>,
+    /// When it started (ms since the epoch).
+    pub created_at_ms: i64,
+    /// When it last answered.
+    pub last_used_at_ms: i64,
+    /// When it ended.
+    pub ended_at_ms: Option<i64>,
+    /// How the interpreter exited, when it died by itself.
+    pub exit_code: Option<i32>,
+    /// Why it ended.
+    pub reason: Option<String>,
+    /// How many exchanges it had (filled when read).
+    pub turns: i64,
+}
+
+/// One input and its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TurnRecord {
+    /// The session.
+    pub session_id: String,
+    /// 1, 2, … within the session.
+    pub seq: i64,
+    /// `user`, `pipe:<session id>`, `from:<session id>` or `replay`.
+    pub source: String,
+    /// What was sent.
+    pub input: String,
+    /// Standard output of the answer.
+    pub stdout: String,
+    /// Standard error of the answer.
+    pub stderr: String,
+    /// The input's status, when the protocol reports one.
+    pub exit_status: Option<i32>,
+    /// `ok`, `error`, `timeout` or `dead`.
+    pub outcome: String,
+    /// When it was sent.
+    pub started_at_ms: i64,
+    /// How long the answer took.
+    pub duration_ms: i64,
+    /// Whether output was cut at the limit.
+    pub truncated: bool,
+}
+
+/// Which sessions to list.
+#[derive(Debug, Clone, Default)]
+pub struct SessionQuery {
+    /// Only this skill's.
+    pub skill: Option<String>,
+    /// Only with this status.
+    pub status: Option<String>,
+    /// At most this many, newest first; 0 means all.
+    pub limit: usize,
+}
