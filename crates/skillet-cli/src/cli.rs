@@ -137,6 +137,57 @@ Examples:
     )]
     Migrate(MigrateArgs),
 
+    /// Keep an interpreter alive across calls: start, send to, list, close code_session skills.
+    #[command(
+        after_help = "Sessions live in the skillet daemon, which the first session command starts in the
+background (see `skillet daemon`). Each runs under the same sandbox as `skillet run` of
+the skill, with its own scratch directory. Sessions and their transcripts are kept in the
+history database, so `session list` and `session logs` still show them after a restart.
+
+Examples:
+  ID=$(skillet session start py)
+  skillet session send $ID 'x = 21'
+  skillet session send $ID 'x * 2'              prints 42
+  echo 'print(x)' | skillet session send $ID    input from stdin
+  skillet session list
+  skillet session logs $ID
+  skillet session close $ID"
+    )]
+    Session {
+        /// What to do.
+        #[command(subcommand)]
+        command: SessionCommand,
+        /// The daemon's socket (default $XDG_RUNTIME_DIR/skillet/skillet.sock, or $SKILLET_SOCKET).
+        #[arg(long, value_name = "PATH", global = true)]
+        socket: Option<PathBuf>,
+    },
+
+    /// Run the daemon in the foreground (it owns sessions; logs go to stderr).
+    #[command(
+        after_help = "Commands that need the daemon start it in the background when it is not running, so
+you rarely need this. The daemon exits after --idle-timeout seconds with no live session and
+no client ([daemon] idle_timeout in the global skillet.toml; default 300).
+
+Examples:
+  skillet serve
+  skillet serve --socket /tmp/skillet-test.sock --idle-timeout 60"
+    )]
+    Serve(ServeArgs),
+
+    /// Show or stop the background daemon.
+    #[command(after_help = "Examples:
+  skillet daemon status
+  skillet daemon status --json
+  skillet daemon stop                   ends every live session, then the daemon")]
+    Daemon {
+        /// What to do.
+        #[command(subcommand)]
+        command: DaemonCommand,
+        /// The daemon's socket (default $XDG_RUNTIME_DIR/skillet/skillet.sock, or $SKILLET_SOCKET).
+        #[arg(long, value_name = "PATH", global = true)]
+        socket: Option<PathBuf>,
+    },
+
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   skillet completions bash > ~/.local/share/bash-completion/completions/skillet
@@ -176,17 +227,53 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
-/// `skillet run`.
+/// Parameter values of a run or a session.
 #[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Skill name or alias.
-    pub name: String,
+pub struct ParamArgs {
     /// A parameter value, as NAME=VALUE. Repeat for more.
     #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
     /// Parameter values as a JSON object; --param values win over these.
     #[arg(long = "params", value_name = "JSON")]
     pub params_json: Option<String>,
+}
+
+impl ParamArgs {
+    /// Merges `--params` (a JSON object) and `--param NAME=VALUE` (which win).
+    pub fn values(&self) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+        use serde_json::Value;
+        let mut params = match &self.params_json {
+            None => serde_json::Map::new(),
+            Some(text) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) => map,
+                Ok(_) => {
+                    anyhow::bail!("--params must be a JSON object, like '{{\"file\": \"x.txt\"}}'")
+                }
+                Err(e) => anyhow::bail!("--params is not valid JSON: {e}"),
+            },
+        };
+        for pair in &self.params {
+            let Some((name, value)) = pair.split_once('=') else {
+                anyhow::bail!("--param {pair:?} has no `=`; write --param NAME=VALUE");
+            };
+            params.insert(name.to_owned(), Value::String(value.to_owned()));
+        }
+        Ok(params)
+    }
+}
+
+/// `skillet run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Skill name or alias.
+    pub name: String,
+    /// Parameter values.
+    #[command(flatten)]
+    pub values: ParamArgs,
+    /// Send the input (--stdin, or this command's stdin) to this live session of the skill
+    /// instead of starting a process.
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
     /// Text given to the skill on standard input (default: this command's stdin when piped).
     #[arg(long, value_name = "TEXT")]
     pub stdin: Option<String>,
@@ -240,6 +327,162 @@ pub struct PermissionArgs {
     /// Run without any sandbox (only limits and a clean environment). Only for skills you trust.
     #[arg(long)]
     pub allow_unsandboxed: bool,
+}
+
+impl PermissionArgs {
+    /// The engine's form of these flags; `keep_scratch` is `--keep-tmp`.
+    pub fn overrides(&self, keep_scratch: bool) -> skillet_engine::RunOverrides {
+        use skillet_registry::{Grant, GrantedNetwork};
+        let network = if self.allow_net {
+            Some(GrantedNetwork::All(true))
+        } else if !self.allow_connect.is_empty() {
+            Some(GrantedNetwork::Destinations(self.allow_connect.clone()))
+        } else {
+            None
+        };
+        skillet_engine::RunOverrides {
+            grant: Grant {
+                read: self.allow_read.clone(),
+                write: self.allow_write.clone(),
+                network,
+                env: self.allow_env.clone(),
+                raise_limits: self.allow_raise_limits,
+            },
+            unsandboxed: self.allow_unsandboxed,
+            keep_scratch,
+        }
+    }
+}
+
+/// `skillet serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen on this Unix socket (default $XDG_RUNTIME_DIR/skillet/skillet.sock, or $SKILLET_SOCKET).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Also serve MCP over HTTP on ADDR (not supported yet).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// Exit after this many seconds with no live session and no client.
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_timeout: Option<u64>,
+}
+
+/// `skillet daemon …`.
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Whether the daemon runs, its pid, socket and live sessions. Exit 1 when it does not run.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End every live session and stop the daemon.
+    Stop {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `skillet session …`.
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Start a session of a code_session skill and print its id.
+    #[command(after_help = "Examples:
+  skillet session start py
+  skillet session start psql-dev --param db=app --name scratch
+  skillet session start py --replace-oldest      at max_sessions, close the oldest first")]
+    Start {
+        /// Skill name or alias.
+        name: String,
+        /// Parameter values.
+        #[command(flatten)]
+        values: ParamArgs,
+        /// A label to tell the session apart in `session list`.
+        #[arg(long = "name", value_name = "LABEL")]
+        label: Option<String>,
+        /// When the skill has max_sessions live sessions, close its oldest instead of refusing.
+        #[arg(long)]
+        replace_oldest: bool,
+        /// Keep the session's scratch directory when it ends.
+        #[arg(long)]
+        keep_tmp: bool,
+        /// Print the session as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Permissions for this session.
+        #[command(flatten)]
+        allow: PermissionArgs,
+    },
+    /// Send input to a session and print its output. Exit: the input's status; 124 timeout;
+    /// 125 the session is over or its interpreter died.
+    #[command(after_help = "Examples:
+  skillet session send 0193… 'print(1 + 1)'
+  cat script.py | skillet session send 0193…
+  skillet session send B --from A          A's last output becomes B's input")]
+    Send {
+        /// The session id (or a unique start of it).
+        id: String,
+        /// The input; read from stdin when absent.
+        input: Option<String>,
+        /// Send the last output of this session instead.
+        #[arg(long, value_name = "ID", conflicts_with = "input")]
+        from: Option<String>,
+        /// Print the answer as JSON: {session_id, seq, outcome, stdout, stderr, exit_status, duration_ms, truncated, notes}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List live sessions, then past ones.
+    List {
+        /// Only this skill's.
+        skill: Option<String>,
+        /// Only with this status: live, closed, expired, dead, ended.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many (0: all).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a session: its interpreter and everything it started are killed.
+    Close {
+        /// The session id (or a unique start of it).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a session's transcript: every input, its output, status and timing.
+    Logs {
+        /// The session id (or a unique start of it).
+        id: String,
+        /// Print JSON: {session, turns}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send every later output of session FROM as input to session TO.
+    #[command(
+        after_help = "A piped answer is not piped further, so a cycle cannot loop.
+
+Examples:
+  skillet session pipe $GEN $CHECK
+  skillet session pipe $GEN $CHECK --stop"
+    )]
+    Pipe {
+        /// The session whose output is sent on.
+        from: String,
+        /// The session that receives it.
+        to: String,
+        /// Remove the pipe instead.
+        #[arg(long)]
+        stop: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `skillet history`.

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use skillet_engine::{Engine, EngineSettings, Isolation};
-use skillet_registry::{Config, Environment, IsolationSetting, Registry};
+use skillet_engine::{Engine, EngineSettings};
+use skillet_registry::{Config, Environment, Registry};
 use skillet_store::{SqliteStore, Store};
 
 /// The environment, configuration and (on demand) registry of one command.
@@ -32,26 +32,14 @@ impl Context {
 
     /// What shapes a run besides the skill: defaults, grants, isolation, the workspace.
     pub fn engine(&self) -> Engine {
-        let isolation = match self.config.sandbox.isolation {
-            IsolationSetting::Required => Isolation::Required,
-            IsolationSetting::BestEffort => Isolation::BestEffort,
+        let store = match self.store() {
+            Ok(store) => Some(store),
+            Err(e) => {
+                eprintln!("skillet: warning: executions are not recorded: {e:#}");
+                None
+            }
         };
-        Engine::new(EngineSettings {
-            defaults: self.config.defaults.clone(),
-            grants: self.config.grants.clone(),
-            isolation: Some(isolation),
-            workspace: self.env.workspace_root(),
-            home: self.env.home.clone(),
-            protected: self.env.global_dir().into_iter().collect(),
-            store: match self.store() {
-                Ok(store) => Some(store),
-                Err(e) => {
-                    eprintln!("skillet: warning: executions are not recorded: {e:#}");
-                    None
-                }
-            },
-            store_params: self.config.history.store_params,
-        })
+        Engine::new(EngineSettings::from_config(&self.env, &self.config, store))
     }
 
     /// The execution history, `$XDG_DATA_HOME/skillet/skillet.db`.

@@ -274,7 +274,7 @@ fn invalid_params_name_the_parameter_and_the_expectation() {
 }
 
 #[test]
-fn session_and_conversation_skills_say_not_supported_yet() {
+fn running_a_session_skill_without_a_session_says_how_to_start_one() {
     let w = World::new();
     w.skill(
         "repl",
@@ -283,7 +283,10 @@ fn session_and_conversation_skills_say_not_supported_yet() {
     let (code, r) = w.run_json(&["repl"]);
     assert_eq!(code, 125);
     assert!(
-        r["error"].as_str().unwrap().contains("not supported yet"),
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("skillet session start repl"),
         "{r}"
     );
 }

@@ -235,8 +235,9 @@ fn grants_in_the_global_config_apply_and_workspace_ones_do_not() {
     let (code, _, stderr) = w.run(&["run", "writer"]);
     assert_ne!(code, 0);
     assert!(
-        stderr
-            .contains("[sandbox], [grants] and [history] are ignored in a workspace configuration"),
+        stderr.contains(
+            "[sandbox], [grants], [history] and [daemon] are ignored in a workspace configuration"
+        ),
         "{stderr}"
     );
     std::fs::remove_file(w.path(".skillet/skillet.toml")).unwrap();

@@ -46,7 +46,8 @@ pub struct RunRequest {
 }
 
 /// Per-run permissions from the command line, on top of the configured grants.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct RunOverrides {
     /// Extra grants (`--allow-net`, `--allow-read`, `--allow-write`, `--allow-env`).
     pub grant: Grant,
@@ -75,6 +76,30 @@ pub struct EngineSettings {
     pub store: Option<std::sync::Arc<dyn Store>>,
     /// Record parameter values, not only their hash.
     pub store_params: bool,
+}
+
+impl EngineSettings {
+    /// The settings a command run in `env` with `config` works under.
+    pub fn from_config(
+        env: &skillet_registry::Environment,
+        config: &skillet_registry::Config,
+        store: Option<std::sync::Arc<dyn Store>>,
+    ) -> EngineSettings {
+        let isolation = match config.sandbox.isolation {
+            skillet_registry::IsolationSetting::Required => Isolation::Required,
+            skillet_registry::IsolationSetting::BestEffort => Isolation::BestEffort,
+        };
+        EngineSettings {
+            defaults: config.defaults.clone(),
+            grants: config.grants.clone(),
+            isolation: Some(isolation),
+            workspace: env.workspace_root(),
+            home: env.home.clone(),
+            protected: env.global_dir().into_iter().collect(),
+            store,
+            store_params: config.history.store_params,
+        }
+    }
 }
 
 /// A call that passed every check and is ready to execute.
@@ -419,6 +444,14 @@ impl Engine {
                 result.exit_code = Some(0);
                 result
             }
+            Prepared::Process { spec, .. } if spec.kind == SkillKind::CodeSession => {
+                ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
+                    "`{name}` is a code_session skill: it keeps an interpreter running between \
+                     calls. Start one with `skillet session start {name}`, then send to it with \
+                     `skillet session send ID 'input'` or `skillet run {name} --session ID`",
+                    name = spec.name
+                ))
+            }
             Prepared::Process {
                 spec,
                 invocation,
@@ -446,21 +479,29 @@ impl Engine {
         };
         let values = resolve_params(spec, params, caller_dir).map_err(invalid)?;
         match spec.kind {
-            SkillKind::PromptInline => Ok(Prepared::Prompt { spec, text: render_prompt(spec, &values) }),
-            SkillKind::CodeInline => {
-                let invocation = build_invocation(spec, entry.skill_dir(), &values).map_err(invalid)?;
+            SkillKind::PromptInline => Ok(Prepared::Prompt {
+                spec,
+                text: render_prompt(spec, &values),
+            }),
+            SkillKind::CodeInline | SkillKind::CodeSession => {
+                let invocation =
+                    build_invocation(spec, entry.skill_dir(), &values).map_err(invalid)?;
                 let ctx = self.policy_context(&spec.name, overrides);
                 let mut env = invocation.env.clone();
                 if let Some(ws) = &self.settings.workspace {
                     env.push((WORKSPACE_ENV.to_owned(), ws.display().to_string()));
                 }
                 let plan = plan_policy(spec, entry.skill_dir(), &invocation.program, &ctx, env);
-                Ok(Prepared::Process { spec, invocation, plan })
+                Ok(Prepared::Process {
+                    spec,
+                    invocation,
+                    plan,
+                })
             }
-            SkillKind::CodeSession | SkillKind::Conversation => Err(Box::new(ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
-                "{} skills are not supported yet: they need the session daemon, which is not built yet",
-                spec.kind
-            )))),
+            SkillKind::Conversation => Err(Box::new(
+                ExecutionResult::new(&spec.name, Status::Error)
+                    .with_error(format!("{} skills are not supported yet", spec.kind)),
+            )),
         }
     }
 }

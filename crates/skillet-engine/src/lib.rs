@@ -3,9 +3,9 @@
 //! This crate owns what happens between "run skill X with these values" and the
 //! [`ExecutionResult`]: resolving the name, checking the values against the declarations,
 //! building the process's argv and environment without ever going through a shell, choosing the
-//! limits, and calling the executor of the skill's type. Today: `code_inline` (a supervised
-//! process) and `prompt_inline` (a rendered prompt); `code_session` and `conversation` answer
-//! "not supported yet".
+//! limits, and calling the executor of the skill's type: `code_inline` (a supervised process),
+//! `prompt_inline` (a rendered prompt) and `code_session` (an interpreter kept alive by a
+//! [`session::SessionManager`]); `conversation` answers "not supported yet".
 //!
 //! It must not parse skill files (`skillet-spec`), find them (`skillet-registry`) or touch the
 //! kernel's process machinery directly (`skillet-sandbox`).
@@ -28,6 +28,7 @@ mod params;
 mod policy;
 mod recovery;
 mod result;
+pub mod session;
 
 pub use breaker::{
     Admission, BreakerConfig, DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_AFTER, counts_as_failure,

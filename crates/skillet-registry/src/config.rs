@@ -31,6 +31,18 @@ pub struct ConfigFile {
     /// What the execution history keeps. Read from the global file only.
     #[serde(default)]
     pub history: HistorySettings,
+    /// The session daemon. Read from the global file only.
+    #[serde(default)]
+    pub daemon: DaemonSettings,
+}
+
+/// `[daemon]`: the background process that owns sessions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSettings {
+    /// Seconds the daemon waits with no live session and no client before it exits
+    /// (default 300).
+    pub idle_timeout: Option<u64>,
 }
 
 /// `[history]`: what is kept of each execution.
@@ -119,6 +131,8 @@ pub struct Config {
     pub grants: BTreeMap<String, Grant>,
     /// History settings (global file only).
     pub history: HistorySettings,
+    /// Daemon settings (global file only).
+    pub daemon: DaemonSettings,
     /// Settings that were ignored, and why.
     pub warnings: Vec<String>,
     /// The files that were read, global first.
@@ -158,6 +172,7 @@ impl Config {
             config.sandbox = file.sandbox;
             config.grants = file.grants;
             config.history = file.history;
+            config.daemon = file.daemon;
             config.files.push(global.join(CONFIG_FILE));
         }
         if let Some(root) = env.workspace_root() {
@@ -168,9 +183,10 @@ impl Config {
                 if file.sandbox != SandboxSettings::default()
                     || !file.grants.is_empty()
                     || file.history != HistorySettings::default()
+                    || file.daemon != DaemonSettings::default()
                 {
                     config.warnings.push(format!(
-                        "{}: [sandbox], [grants] and [history] are ignored in a workspace configuration; put them in the global skillet.toml",
+                        "{}: [sandbox], [grants], [history] and [daemon] are ignored in a workspace configuration; put them in the global skillet.toml",
                         dir.join(CONFIG_FILE).display()
                     ));
                 }

@@ -24,8 +24,8 @@ mod layout;
 mod registry;
 
 pub use config::{
-    CONFIG_FILE, Config, ConfigError, ConfigFile, Defaults, Grant, GrantedNetwork, HistorySettings,
-    IsolationSetting, SandboxSettings,
+    CONFIG_FILE, Config, ConfigError, ConfigFile, DaemonSettings, Defaults, Grant, GrantedNetwork,
+    HistorySettings, IsolationSetting, SandboxSettings,
 };
 pub use layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};
 pub use registry::{Registry, SkillEntry};

@@ -231,6 +231,11 @@ impl Confined {
         self.scratch.as_ref().map(tempfile::TempDir::path)
     }
 
+    /// Keeps the scratch directory when the process is finished, whatever the policy said.
+    pub fn keep_scratch(&mut self) {
+        self.keep_scratch = true;
+    }
+
     /// How long ago it was started.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()

@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
         .iter()
         .map(|r| {
             vec![
-                ago(now - r.started_at_ms),
+                output::ago(now - r.started_at_ms),
                 r.skill.clone(),
                 r.status.clone(),
                 r.exit_code.map_or("-".into(), |c| c.to_string()),
@@ -95,7 +95,7 @@ fn print_record(r: &ExecutionRecord) {
     println!(
         "started:     {} ({} ago)",
         r.started_at_ms,
-        ago(now_ms() - r.started_at_ms)
+        output::ago(now_ms() - r.started_at_ms)
     );
     println!("duration:    {} ms", r.duration_ms);
     println!("cpu time:    {} ms", num(r.cpu_time_ms));
@@ -135,14 +135,4 @@ fn parse_duration_ms(text: &str) -> Result<i64> {
         _ => bail!("--since {text:?}: the unit must be s, m, h, d or w"),
     };
     Ok(n.saturating_mul(unit_ms))
-}
-
-fn ago(ms: i64) -> String {
-    let s = (ms / 1000).max(0);
-    match s {
-        0..60 => format!("{s}s ago"),
-        60..3600 => format!("{}m ago", s / 60),
-        3600..86400 => format!("{}h ago", s / 3600),
-        _ => format!("{}d ago", s / 86400),
-    }
 }

@@ -1,12 +1,14 @@
 //! One module per subcommand.
 
 mod breaker;
+mod daemon;
 mod doctor;
 mod history;
 pub mod info;
 mod list;
 mod migrate;
 mod run;
+pub mod session;
 mod validate;
 
 use std::process::ExitCode;
@@ -24,6 +26,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { json } => doctor::run(json),
+        Command::Daemon { command, socket } => daemon::run(&command, socket.as_deref()),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -43,7 +46,14 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Migrate(args) => migrate::run(&ctx, &args),
                 Command::History(args) => history::run(&ctx, &args),
                 Command::Breaker(args) => breaker::run(&ctx, &args),
-                Command::Schema | Command::Completions { .. } | Command::Doctor { .. } => {
+                Command::Session { command, socket } => {
+                    session::run(&ctx, &command, socket.as_deref())
+                }
+                Command::Serve(args) => daemon::serve(&ctx, &args),
+                Command::Schema
+                | Command::Completions { .. }
+                | Command::Doctor { .. }
+                | Command::Daemon { .. } => {
                     unreachable!("handled above")
                 }
             }

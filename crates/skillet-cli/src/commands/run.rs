@@ -3,12 +3,12 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
 use skillet_engine::{
     ExecutionResult, OutputChunk, Prepared, RunOverrides, RunRequest, Status, StdinSource, Stream,
 };
-use skillet_registry::{Grant, GrantedNetwork, Registry};
+use skillet_registry::Registry;
 use tokio::sync::mpsc;
 
 use crate::cli::RunArgs;
@@ -16,7 +16,10 @@ use crate::context::Context;
 use crate::output;
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
-    let params = parse_params(args)?;
+    let params = args.values.values()?;
+    if let Some(id) = &args.session {
+        return crate::commands::session::run_in_session(args, id);
+    }
     let registry = ctx.registry();
     if args.dry_run {
         return dry_run(ctx, &registry, args, &params);
@@ -136,45 +139,7 @@ fn exit_code(result: &ExecutionResult) -> u8 {
 
 /// The permissions the `--allow-…` flags give this run.
 fn overrides(args: &RunArgs) -> RunOverrides {
-    let network = if args.allow.allow_net {
-        Some(GrantedNetwork::All(true))
-    } else if !args.allow.allow_connect.is_empty() {
-        Some(GrantedNetwork::Destinations(
-            args.allow.allow_connect.clone(),
-        ))
-    } else {
-        None
-    };
-    RunOverrides {
-        grant: Grant {
-            read: args.allow.allow_read.clone(),
-            write: args.allow.allow_write.clone(),
-            network,
-            env: args.allow.allow_env.clone(),
-            raise_limits: args.allow.allow_raise_limits,
-        },
-        unsandboxed: args.allow.allow_unsandboxed,
-        keep_scratch: args.keep_tmp,
-    }
-}
-
-/// Merges `--params` (a JSON object) and `--param NAME=VALUE` (which win).
-fn parse_params(args: &RunArgs) -> Result<Map<String, Value>> {
-    let mut params = match &args.params_json {
-        None => Map::new(),
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => bail!("--params must be a JSON object, like '{{\"file\": \"x.txt\"}}'"),
-            Err(e) => bail!("--params is not valid JSON: {e}"),
-        },
-    };
-    for pair in &args.params {
-        let Some((name, value)) = pair.split_once('=') else {
-            bail!("--param {pair:?} has no `=`; write --param NAME=VALUE");
-        };
-        params.insert(name.to_owned(), Value::String(value.to_owned()));
-    }
-    Ok(params)
+    args.allow.overrides(args.keep_tmp)
 }
 
 /// Shows the exact process a run would start, without starting it.

@@ -30,7 +30,7 @@ pub enum Recipe {
     Node,
     /// sh, bash, dash, zsh, ksh, ash, busybox.
     Shell,
-    /// The sqlite3 shell (no per-input status; stderr is not marked).
+    /// The sqlite3 shell (an input failed when it printed an error).
     Sqlite,
 }
 
@@ -84,14 +84,12 @@ impl Recipe {
                 format!("{input}{nl}printf '%s %d\\n' {token} \"$?\"; printf '%s\\n' {token} >&2\n")
             }
             Recipe::Sqlite => {
+                // sqlite3 cannot print to stderr, but it complains there about an unknown
+                // dot-command, naming it: that complaint is the stderr mark.
                 let nl = if input.ends_with('\n') { "" } else { "\n" };
-                format!("{input}{nl}.print {token}\n")
+                format!("{input}{nl}.print {token}\n.{token}\n")
             }
         }
-    }
-
-    fn marks_stderr(self) -> bool {
-        self != Recipe::Sqlite
     }
 
     fn reports_status(self) -> bool {
@@ -191,7 +189,13 @@ impl Framing {
 
     /// Whether stderr carries an end mark to wait for.
     pub fn marks_stderr(&self) -> bool {
-        matches!(self, Framing::Sentinel(r) if r.marks_stderr())
+        matches!(self, Framing::Sentinel(_))
+    }
+
+    /// Whether an input failed exactly when it wrote to stderr (the interpreter reports no
+    /// status of its own).
+    pub fn status_from_stderr(&self) -> bool {
+        matches!(self, Framing::Sentinel(r) if !r.reports_status())
     }
 
     /// Finds the end of an answer in `stdout`: how many bytes are output, how many more the
@@ -236,11 +240,16 @@ impl Framing {
         }
     }
 
-    /// Whether `stderr` holds the end mark `token`, and where it starts.
+    /// Whether `stderr` holds the end mark `token`: where the line holding it starts, and
+    /// where it ends.
     pub fn find_stderr_end(&self, stderr: &[u8], token: &str) -> Option<(usize, usize)> {
         let at = find(stderr, token.as_bytes())?;
         let line = find(&stderr[at..], b"\n")?;
-        Some((at, at + line + 1))
+        let line_start = stderr[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |nl| nl + 1);
+        Some((line_start, at + line + 1))
     }
 }
 
@@ -315,7 +324,10 @@ mod tests {
 
     #[test]
     fn interpreters_are_recognised_by_file_name() {
-        assert_eq!(Recipe::for_command("/usr/bin/python3.12"), Some(Recipe::Python));
+        assert_eq!(
+            Recipe::for_command("/usr/bin/python3.12"),
+            Some(Recipe::Python)
+        );
         assert_eq!(Recipe::for_command("bash"), Some(Recipe::Shell));
         assert_eq!(Recipe::for_command("nodejs"), Some(Recipe::Node));
         assert_eq!(Recipe::for_command("sqlite3"), Some(Recipe::Sqlite));
@@ -342,7 +354,10 @@ mod tests {
         let python = Framing::Sentinel(Recipe::Python);
         let req = python.request("print('a\\nb')\n\"\"\"", 1, "TOK");
         assert_eq!(req.lines().count(), 1, "{req}");
-        assert!(req.starts_with("__skillet_run(\"print('a\\\\nb')\\n\\\"\\\"\\\"\""), "{req}");
+        assert!(
+            req.starts_with("__skillet_run(\"print('a\\\\nb')\\n\\\"\\\"\\\"\""),
+            "{req}"
+        );
     }
 
     #[test]
@@ -363,7 +378,8 @@ mod tests {
 
     #[test]
     fn a_prompt_ends_an_answer_only_at_the_end_of_the_output() {
-        let framing = Framing::choose("x", Some(&cfg(json!({"prompt": "my> "})))).unwrap_or_else(|e| panic!("{e}"));
+        let framing = Framing::choose("x", Some(&cfg(json!({"prompt": "my> "}))))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(framing.find_end(b"my> 42\n", 1, ""), None);
         let end = framing.find_end(b"42\nmy> ", 1, "");
         assert_eq!(end.map(|e| e.output), Some(3));
@@ -371,11 +387,15 @@ mod tests {
 
     #[test]
     fn jsonl_skips_other_lines_and_reads_the_matching_response() {
-        let out = b"log line\n{\"id\":1,\"output\":\"old\"}\n{\"id\":2,\"output\":\"hi\",\"status\":4}\n";
+        let out =
+            b"log line\n{\"id\":1,\"output\":\"old\"}\n{\"id\":2,\"output\":\"hi\",\"status\":4}\n";
         let end = jsonl_end(out, 2).unwrap_or_else(|| panic!("no end"));
         assert_eq!(end.status, Some(4));
         assert_eq!(end.consumed, out.len());
         assert_eq!(end.answer.map(|a| a.output).as_deref(), Some("hi"));
-        assert!(jsonl_end(b"{\"id\":3}", 3).is_none(), "an unfinished line is not a response");
+        assert!(
+            jsonl_end(b"{\"id\":3}", 3).is_none(),
+            "an unfinished line is not a response"
+        );
     }
 }

@@ -144,7 +144,10 @@ impl Interpreter {
                 _ => Some(""),
             };
             let mut written = prelude.unwrap_or_default();
-            if let Err(broken) = interpreter.exchange_with(first, &mut written, timeout).await {
+            if let Err(broken) = interpreter
+                .exchange_with(first, &mut written, timeout)
+                .await
+            {
                 let (answer, timed_out) = match broken {
                     Broken::Exited(a) => (a, false),
                     Broken::TimedOut(a) => (a, true),
@@ -163,16 +166,6 @@ impl Interpreter {
     /// The main process's id outside the sandbox.
     pub fn pid(&self) -> Option<u32> {
         self.confined.id()
-    }
-
-    /// The directory that is the interpreter's `HOME` and `TMPDIR`.
-    pub fn scratch(&self) -> Option<&std::path::Path> {
-        self.confined.scratch()
-    }
-
-    /// Which sandbox layers are active.
-    pub fn layers(&self) -> &skillet_sandbox::Layers {
-        &self.confined.layers
     }
 
     /// Sends one input and waits for its answer.
@@ -225,10 +218,16 @@ impl Interpreter {
                 if let Some((err_at, err_consumed)) = err_end {
                     let (out, out_cut) = self.out.take(end.output, end.consumed);
                     let (err, err_cut) = self.err.take(err_at, err_consumed);
+                    let status = match end.status {
+                        None if self.framing.status_from_stderr() => {
+                            Some(i32::from(!err.is_empty()))
+                        }
+                        status => status,
+                    };
                     let mut answer = Answer {
                         stdout: String::from_utf8_lossy(&out).into_owned(),
                         stderr: String::from_utf8_lossy(&err).into_owned(),
-                        status: end.status,
+                        status,
                         truncated: out_cut || err_cut,
                         duration: started.elapsed(),
                     };
@@ -291,6 +290,13 @@ impl Interpreter {
         drop(self.stdin.take());
         self.confined.finish().await;
         exited
+    }
+
+    /// Like [`Interpreter::finish`], but keeps the scratch directory and returns its path.
+    pub async fn finish_keeping_files(mut self) -> Option<std::path::PathBuf> {
+        drop(self.stdin.take());
+        self.confined.keep_scratch();
+        self.confined.finish().await
     }
 }
 

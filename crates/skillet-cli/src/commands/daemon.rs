@@ -1,0 +1,119 @@
+//! `skillet serve` and `skillet daemon status|stop`.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Value, json};
+use skillet_server::{Client, ClientError, DEFAULT_IDLE_TIMEOUT, DaemonOptions};
+
+use crate::cli::{DaemonCommand, ServeArgs};
+use crate::commands::session::socket_paths;
+use crate::context::Context;
+use crate::output;
+
+pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
+    if let Some(addr) = &args.http {
+        bail!(
+            "--http {addr}: serving MCP over HTTP is not supported yet; the daemon serves its JSON API on the Unix socket only"
+        );
+    }
+    let paths = socket_paths(args.socket.as_deref())?;
+    let idle_timeout = args
+        .idle_timeout
+        .or(ctx.config.daemon.idle_timeout)
+        .map_or(DEFAULT_IDLE_TIMEOUT, Duration::from_secs);
+    let store = match ctx.store() {
+        Ok(store) => Some(store),
+        Err(e) => {
+            eprintln!("skillet: warning: sessions are not recorded: {e:#}");
+            None
+        }
+    };
+    let options = DaemonOptions {
+        paths,
+        idle_timeout,
+        store: store.map(|s| s as Arc<dyn skillet_store::Store>),
+        env: ctx.env.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(skillet_server::serve(options))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
+    let paths = socket_paths(socket)?;
+    match command {
+        DaemonCommand::Status { json } => match Client::connect(&paths) {
+            Ok(mut client) => {
+                let status = client.call("daemon.status", json!({}))?;
+                if *json {
+                    output::json(&json!({"running": true, "daemon": status}))?;
+                } else {
+                    print_status(&status);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(ClientError::NotRunning(socket)) => {
+                if *json {
+                    output::json(&json!({"running": false, "socket": socket}))?;
+                } else {
+                    println!("no skillet daemon is running on {}", socket.display());
+                }
+                Ok(ExitCode::FAILURE)
+            }
+            Err(e) => Err(e.into()),
+        },
+        DaemonCommand::Stop { json } => {
+            let mut client = match Client::connect(&paths) {
+                Ok(client) => client,
+                Err(ClientError::NotRunning(socket)) => {
+                    if *json {
+                        output::json(&json!({"stopped": false, "running": false}))?;
+                    } else {
+                        println!("no skillet daemon is running on {}", socket.display());
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let status = client.call("daemon.status", json!({}))?;
+            client.call("daemon.stop", json!({}))?;
+            // It ends its sessions first; wait until it has let go of the socket.
+            let started = Instant::now();
+            while paths.socket.exists() && started.elapsed() < Duration::from_secs(15) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if *json {
+                output::json(&json!({"stopped": true, "pid": status["pid"]}))?;
+            } else {
+                println!(
+                    "stopped the skillet daemon (pid {}) and its {} live session(s)",
+                    status["pid"], status["live_sessions"]
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_status(status: &Value) {
+    let uptime = status["uptime_ms"].as_u64().unwrap_or(0) / 1000;
+    println!("running:       pid {}", status["pid"]);
+    println!(
+        "socket:        {}",
+        status["socket"].as_str().unwrap_or_default()
+    );
+    println!("up:            {uptime} s");
+    println!("live sessions: {}", status["live_sessions"]);
+    println!(
+        "idle exit:     after {} s with no session and no client",
+        status["idle_timeout_s"]
+    );
+}

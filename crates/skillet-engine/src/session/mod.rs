@@ -1,0 +1,832 @@
+//! Sessions of `code_session` skills: interpreters that stay alive between calls.
+//!
+//! A [`SessionManager`] starts each session's interpreter under the same sandbox policy a
+//! `code_inline` run of the skill would get, cuts its output into one answer per input (see
+//! [`framing`]), serializes the inputs of one session while different sessions run in
+//! parallel, ends sessions that outlive their `session_timeout` or sit idle past their
+//! `idle_timeout`, and records every session and exchange in the store so that history
+//! survives the process that ran them.
+//!
+//! It does not listen on sockets or know about the daemon that usually owns it.
+
+pub mod framing;
+mod interpreter;
+mod lifecycle;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use skillet_registry::Registry;
+use skillet_sandbox::ProcessSpec;
+use skillet_spec::{SessionRestore, SkillKind};
+use skillet_store::{SessionQuery, SessionRecord, Store, StoreError, TurnRecord, now_ms};
+use tokio::sync::watch;
+
+pub use framing::{Framing, FramingError, Recipe};
+pub use interpreter::{Answer, StartError};
+pub use lifecycle::Lifecycle;
+
+use crate::engine::{Engine, Prepared, RunOverrides};
+use interpreter::{Broken, Interpreter};
+
+/// How a session is asked to start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SessionStart {
+    /// Parameter values, as for a run.
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    /// A name to tell the session apart in lists.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The caller's directory (relative `path` values start there).
+    pub caller_dir: PathBuf,
+    /// Permissions from the caller's command line.
+    #[serde(default)]
+    pub overrides: RunOverrides,
+    /// At `max_sessions`, close the skill's oldest session instead of refusing.
+    #[serde(default)]
+    pub replace_oldest: bool,
+}
+
+/// The answer to one input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The session.
+    pub session_id: String,
+    /// The exchange's number within the session.
+    pub seq: i64,
+    /// `ok`, `error` (the input failed), `timeout` or `dead` (the interpreter is gone).
+    pub outcome: String,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// The input's status, when the protocol reports one.
+    pub exit_status: Option<i32>,
+    /// How long the answer took.
+    pub duration_ms: u64,
+    /// Whether output was cut at the skill's output limit.
+    pub truncated: bool,
+    /// What the caller should know (the session died, the output went on to another session).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Why a session request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No session has this id.
+    #[error("no session `{0}`; `skillet session list` shows them")]
+    NotFound(String),
+    /// The session exists but is over.
+    #[error("session {id} is {status}{}; start a new one with `skillet session start {skill}`", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Over {
+        /// The session.
+        id: String,
+        /// Its skill.
+        skill: String,
+        /// `closed`, `expired`, `dead` or `ended`.
+        status: String,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// The skill cannot start a session (unknown, broken, wrong type, bad parameters).
+    #[error("{0}")]
+    Refused(String),
+    /// The skill has as many live sessions as it allows.
+    #[error(
+        "`{skill}` already has {max} live session{s} (its max_sessions); close one with `skillet session close ID`, or start with --replace-oldest to close the oldest",
+        s = if *max == 1 { "" } else { "s" }
+    )]
+    TooMany {
+        /// The skill.
+        skill: String,
+        /// Its limit.
+        max: u32,
+    },
+    /// Which end of an answer to look for cannot be decided.
+    #[error(transparent)]
+    Framing(#[from] FramingError),
+    /// The interpreter did not start.
+    #[error("cannot start the session: {0}")]
+    Start(#[from] StartError),
+    /// The history could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One live session.
+#[derive(Debug)]
+struct Session {
+    record: Mutex<SessionRecord>,
+    lifecycle: Lifecycle,
+    started: Instant,
+    last_used: Mutex<Instant>,
+    last_output: Mutex<String>,
+    /// Held while an input is being answered, so inputs take turns in order.
+    interpreter: tokio::sync::Mutex<Option<Interpreter>>,
+    /// Set when the session is being ended, to cut short an input in progress.
+    ending: watch::Sender<bool>,
+}
+
+impl Session {
+    fn id(&self) -> String {
+        self.lock_record().id.clone()
+    }
+
+    fn lock_record(&self) -> std::sync::MutexGuard<'_, SessionRecord> {
+        self.record
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Owns the live sessions of one process (the daemon).
+#[derive(Debug, Default)]
+pub struct SessionManager {
+    store: Option<Arc<dyn Store>>,
+    live: Mutex<BTreeMap<String, Arc<Session>>>,
+    /// Starts in progress per skill, counted against `max_sessions`.
+    starting: Mutex<BTreeMap<String, u32>>,
+    /// `(from, to)`: every answer of `from` is sent on to `to`.
+    pipes: Mutex<Vec<(String, String)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SessionManager {
+    /// A manager recording into `store` (none: nothing is kept past the process).
+    pub fn new(store: Option<Arc<dyn Store>>) -> SessionManager {
+        SessionManager {
+            store,
+            ..SessionManager::default()
+        }
+    }
+
+    /// Starts a session of the skill `name` found in `registry`.
+    pub async fn start(
+        &self,
+        engine: &Engine,
+        registry: &Registry,
+        name: &str,
+        request: SessionStart,
+    ) -> Result<SessionRecord, SessionError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        self.start_as(engine, registry, name, request, id, &[])
+            .await
+    }
+
+    async fn start_as(
+        &self,
+        engine: &Engine,
+        registry: &Registry,
+        name: &str,
+        request: SessionStart,
+        id: String,
+        replay: &[TurnRecord],
+    ) -> Result<SessionRecord, SessionError> {
+        let prepared = engine
+            .prepare(
+                registry,
+                name,
+                &request.params,
+                &request.caller_dir,
+                &request.overrides,
+            )
+            .map_err(|refused| SessionError::Refused(refused.error.unwrap_or_default()))?;
+        let Prepared::Process {
+            spec,
+            invocation,
+            plan,
+        } = prepared
+        else {
+            return Err(SessionError::Refused(format!(
+                "`{name}` is not a code_session skill; run it with `skillet run {name}`"
+            )));
+        };
+        if spec.kind != SkillKind::CodeSession {
+            return Err(SessionError::Refused(format!(
+                "`{}` is a {} skill, not a code_session one; run it with `skillet run {}`",
+                spec.name, spec.kind, spec.name
+            )));
+        }
+        let config = spec.session_config.as_ref();
+        let framing = Framing::choose(&invocation.program, config)?;
+        let lifecycle = Lifecycle::of(spec, plan.policy.limits.wall_time);
+        let skill = spec.name.clone();
+        let _slot = self
+            .reserve(&skill, lifecycle.max_sessions, request.replace_oldest)
+            .await?;
+
+        let process = ProcessSpec {
+            program: invocation.program.clone().into(),
+            args: framing
+                .args(&invocation.args)
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            cwd: invocation.cwd.clone(),
+            stdin: skillet_sandbox::StdinSource::Pipe,
+        };
+        let mut interpreter =
+            Interpreter::start(process, &plan.policy, framing, lifecycle.answer_timeout).await?;
+        for turn in replay {
+            // A replayed input's answer was recorded the first time; only the state matters.
+            if interpreter
+                .exchange(&turn.input, lifecycle.answer_timeout)
+                .await
+                .is_err()
+            {
+                interpreter.finish().await;
+                return Err(SessionError::Refused(format!(
+                    "replaying input {} of session {id} failed, so its state cannot be rebuilt",
+                    turn.seq
+                )));
+            }
+        }
+        let now = now_ms();
+        let start = serde_json::to_string(&SessionStart {
+            replace_oldest: false,
+            ..request.clone()
+        })
+        .unwrap_or_default();
+        let record = SessionRecord {
+            id: id.clone(),
+            skill: skill.clone(),
+            label: request.label.clone(),
+            status: "live".into(),
+            start,
+            replay: config.and_then(|c| c.restore) == Some(SessionRestore::Replay),
+            pid: interpreter.pid().map(i64::from),
+            created_at_ms: replay.first().map_or(now, |t| t.started_at_ms.min(now)),
+            last_used_at_ms: now,
+            ended_at_ms: None,
+            exit_code: None,
+            reason: None,
+            turns: replay.iter().map(|t| t.seq).max().unwrap_or(0),
+        };
+        self.save(&record);
+        let session = Arc::new(Session {
+            record: Mutex::new(record.clone()),
+            lifecycle,
+            started: Instant::now(),
+            last_used: Mutex::new(Instant::now()),
+            last_output: Mutex::new(replay.last().map(|t| t.stdout.clone()).unwrap_or_default()),
+            interpreter: tokio::sync::Mutex::new(Some(interpreter)),
+            ending: watch::channel(false).0,
+        });
+        lock(&self.live).insert(id, session);
+        Ok(record)
+    }
+
+    /// Counts a start against the skill's `max_sessions` until the returned guard is dropped;
+    /// at the limit, refuses or (with `replace_oldest`) closes the oldest session first.
+    async fn reserve(
+        &self,
+        skill: &str,
+        max: u32,
+        replace_oldest: bool,
+    ) -> Result<StartSlot<'_>, SessionError> {
+        loop {
+            let oldest = {
+                let live = lock(&self.live);
+                let mut starting = lock(&self.starting);
+                let mine: Vec<&Arc<Session>> = live
+                    .values()
+                    .filter(|s| s.lock_record().skill == skill)
+                    .collect();
+                let pending = starting.get(skill).copied().unwrap_or(0);
+                if (mine.len() as u32) + pending < max {
+                    *starting.entry(skill.to_owned()).or_default() += 1;
+                    return Ok(StartSlot {
+                        manager: self,
+                        skill: skill.to_owned(),
+                    });
+                }
+                if !replace_oldest || mine.is_empty() {
+                    return Err(SessionError::TooMany {
+                        skill: skill.to_owned(),
+                        max,
+                    });
+                }
+                mine.iter()
+                    .min_by_key(|s| s.started)
+                    .map(|s| s.id())
+                    .unwrap_or_default()
+            };
+            self.end(
+                &oldest,
+                "closed",
+                "replaced by a newer session (--replace-oldest)",
+            )
+            .await;
+        }
+    }
+
+    /// Sends `input` to session `id` and waits for its answer. `source` says where the input
+    /// came from in the transcript (`user`, `from:<id>`).
+    pub async fn send(&self, id: &str, input: &str, source: &str) -> Result<Reply, SessionError> {
+        let session = self.find_live(id)?;
+        let mut reply = self.exchange(&session, input, source).await?;
+        let id = session.id();
+        let targets: Vec<String> = lock(&self.pipes)
+            .iter()
+            .filter(|(from, _)| *from == id)
+            .map(|(_, to)| to.clone())
+            .collect();
+        if reply.outcome == "ok" || reply.outcome == "error" {
+            for to in targets {
+                // Answers of a piped input are not piped further, so a cycle cannot loop.
+                let note = match self.find_live(&to) {
+                    Ok(target) => match self
+                        .exchange(&target, &reply.stdout, &format!("pipe:{id}"))
+                        .await
+                    {
+                        Ok(r) => format!("output sent on to session {to} ({})", r.outcome),
+                        Err(e) => format!("output not sent on to session {to}: {e}"),
+                    },
+                    Err(e) => {
+                        self.unpipe(&id, &to);
+                        format!("pipe to session {to} removed: {e}")
+                    }
+                };
+                reply.notes.push(note);
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Sends the last output of session `from` to session `to`.
+    pub async fn send_from(&self, to: &str, from: &str) -> Result<Reply, SessionError> {
+        let (from_id, output) = match self.find_live(from) {
+            Ok(s) => (s.id(), lock(&s.last_output).clone()),
+            Err(SessionError::Over { id, .. }) => {
+                let output = self
+                    .history(&id)?
+                    .1
+                    .last()
+                    .map(|t| t.stdout.clone())
+                    .unwrap_or_default();
+                (id, output)
+            }
+            Err(e) => return Err(e),
+        };
+        self.send(to, &output, &format!("from:{from_id}")).await
+    }
+
+    async fn exchange(
+        &self,
+        session: &Session,
+        input: &str,
+        source: &str,
+    ) -> Result<Reply, SessionError> {
+        let mut ending = session.ending.subscribe();
+        let mut guard = session.interpreter.lock().await;
+        let over = || {
+            let r = session.lock_record();
+            SessionError::Over {
+                id: r.id.clone(),
+                skill: r.skill.clone(),
+                status: r.status.clone(),
+                reason: r.reason.clone(),
+            }
+        };
+        let Some(interpreter) = guard.as_mut() else {
+            return Err(over());
+        };
+        let started_ms = now_ms();
+        let timeout = session.lifecycle.answer_timeout;
+        let result = tokio::select! {
+            r = interpreter.exchange(input, timeout) => r,
+            _ = ending.wait_for(|e| *e) => {
+                drop(guard);
+                return Err(over());
+            }
+        };
+        let seq = {
+            let mut r = session.lock_record();
+            r.turns += 1;
+            r.last_used_at_ms = now_ms();
+            r.turns
+        };
+        *lock(&session.last_used) = Instant::now();
+        let (answer, outcome, mut notes) = match result {
+            Ok(answer) => {
+                let outcome = if answer.status.unwrap_or(0) == 0 {
+                    "ok"
+                } else {
+                    "error"
+                };
+                (answer, outcome, Vec::new())
+            }
+            Err(Broken::Exited(answer)) => {
+                let exit = interpreter.exit_status().await;
+                let code = exit.map(|e| e.shell_code());
+                let reason = match exit {
+                    Some(e) => format!("the interpreter exited with status {}", e.shell_code()),
+                    None => "the interpreter closed its output".to_owned(),
+                };
+                if let Some(i) = guard.take() {
+                    i.finish().await;
+                }
+                self.retire(session, "dead", &reason, code);
+                (
+                    answer,
+                    "dead",
+                    vec![format!("{reason}; the session is dead")],
+                )
+            }
+            Err(Broken::TimedOut(answer)) => {
+                if let Some(i) = guard.take() {
+                    i.finish().await;
+                }
+                let reason = format!(
+                    "an input ran past the skill's timeout of {} s and the interpreter was killed",
+                    timeout.as_secs()
+                );
+                self.retire(session, "dead", &reason, None);
+                (
+                    answer,
+                    "timeout",
+                    vec![format!("{reason}; the session is dead")],
+                )
+            }
+        };
+        if answer.truncated {
+            notes.push("output was cut at the skill's output limit".into());
+        }
+        *lock(&session.last_output) = answer.stdout.clone();
+        let reply = Reply {
+            session_id: session.id(),
+            seq,
+            outcome: outcome.to_owned(),
+            stdout: answer.stdout,
+            stderr: answer.stderr,
+            exit_status: answer.status,
+            duration_ms: u64::try_from(answer.duration.as_millis()).unwrap_or(u64::MAX),
+            truncated: answer.truncated,
+            notes,
+        };
+        if let Some(store) = &self.store {
+            let turn = TurnRecord {
+                session_id: reply.session_id.clone(),
+                seq,
+                source: source.to_owned(),
+                input: input.to_owned(),
+                stdout: reply.stdout.clone(),
+                stderr: reply.stderr.clone(),
+                exit_status: reply.exit_status,
+                outcome: reply.outcome.clone(),
+                started_at_ms: started_ms,
+                duration_ms: i64::try_from(reply.duration_ms).unwrap_or(i64::MAX),
+                truncated: reply.truncated,
+            };
+            let _ = store.add_turn(&turn);
+            let record = session.lock_record().clone();
+            let _ = store.save_session(&record);
+        }
+        Ok(reply)
+    }
+
+    /// The live session `id` (or the only one whose id starts with it).
+    fn find_live(&self, id: &str) -> Result<Arc<Session>, SessionError> {
+        {
+            let live = lock(&self.live);
+            if let Some(s) = live.get(id) {
+                return Ok(s.clone());
+            }
+            let mut matching = live.iter().filter(|(k, _)| k.starts_with(id));
+            if let (Some((_, s)), None) = (matching.next(), matching.next()) {
+                return Ok(s.clone());
+            }
+        }
+        match self.stored(id)? {
+            Some(r) if r.status == "live" => Err(SessionError::Over {
+                id: r.id,
+                skill: r.skill,
+                status: "ended".into(),
+                reason: Some("the daemon that ran it stopped".into()),
+            }),
+            Some(r) => Err(SessionError::Over {
+                id: r.id,
+                skill: r.skill,
+                status: r.status,
+                reason: r.reason,
+            }),
+            None => Err(SessionError::NotFound(id.to_owned())),
+        }
+    }
+
+    fn stored(&self, id: &str) -> Result<Option<SessionRecord>, SessionError> {
+        match &self.store {
+            Some(store) => Ok(store.session(id)?),
+            None => Ok(None),
+        }
+    }
+
+    /// Ends session `id` by the user's request.
+    pub async fn close(&self, id: &str) -> Result<SessionRecord, SessionError> {
+        let session = self.find_live(id)?;
+        let id = session.id();
+        self.end(&id, "closed", "closed by the user").await;
+        Ok(session.lock_record().clone())
+    }
+
+    /// Ends a live session: stops an input in progress, kills the interpreter and everything
+    /// it started, removes its scratch directory unless the policy keeps it, records why.
+    async fn end(&self, id: &str, status: &str, reason: &str) {
+        self.end_keeping(id, status, reason, false).await;
+    }
+
+    async fn end_keeping(&self, id: &str, status: &str, reason: &str, keep_files: bool) {
+        let Some(session) = lock(&self.live).get(id).cloned() else {
+            return;
+        };
+        self.retire(&session, status, reason, None);
+        session.ending.send_replace(true);
+        let interpreter = session.interpreter.lock().await.take();
+        match interpreter {
+            Some(i) if keep_files => {
+                if let Some(kept) = i.finish_keeping_files().await {
+                    let record = {
+                        let mut r = session.lock_record();
+                        r.reason = Some(format!(
+                            "{reason}; its files are kept in {}",
+                            kept.display()
+                        ));
+                        r.clone()
+                    };
+                    self.save(&record);
+                }
+            }
+            Some(i) => {
+                i.finish().await;
+            }
+            None => {}
+        }
+    }
+
+    /// Marks a session over and forgets it as live (its interpreter is the caller's to end).
+    fn retire(&self, session: &Session, status: &str, reason: &str, exit_code: Option<i32>) {
+        let record = {
+            let mut r = session.lock_record();
+            if r.status != "live" {
+                return;
+            }
+            r.status = status.to_owned();
+            r.reason = Some(reason.to_owned());
+            r.exit_code = exit_code;
+            r.ended_at_ms = Some(now_ms());
+            r.pid = None;
+            r.clone()
+        };
+        lock(&self.live).remove(&record.id);
+        lock(&self.pipes).retain(|(from, to)| *from != record.id && *to != record.id);
+        self.save(&record);
+    }
+
+    fn save(&self, record: &SessionRecord) {
+        if let Some(store) = &self.store {
+            let _ = store.save_session(record);
+        }
+    }
+
+    /// Live sessions first (oldest first), then past ones from the store (newest first).
+    pub fn list(&self, query: &SessionQuery) -> Result<Vec<SessionRecord>, SessionError> {
+        let mut live: Vec<SessionRecord> = lock(&self.live)
+            .values()
+            .map(|s| s.lock_record().clone())
+            .filter(|r| query.skill.as_ref().is_none_or(|k| *k == r.skill))
+            .collect();
+        live.sort_by(|a, b| a.id.cmp(&b.id));
+        if query.status.as_deref().is_some_and(|s| s != "live") {
+            live.clear();
+        }
+        let mut past = match &self.store {
+            Some(store) if query.status.as_deref() != Some("live") => store.sessions(query)?,
+            _ => Vec::new(),
+        };
+        past.retain(|r| !live.iter().any(|l| l.id == r.id));
+        for r in &mut past {
+            if r.status == "live" {
+                // Recorded live, but not running here: its daemon stopped without saying so.
+                r.status = "ended".into();
+            }
+        }
+        live.extend(past);
+        if query.limit > 0 {
+            live.truncate(query.limit);
+        }
+        Ok(live)
+    }
+
+    /// A session and its transcript.
+    pub fn history(&self, id: &str) -> Result<(SessionRecord, Vec<TurnRecord>), SessionError> {
+        let record = match self.find_live(id) {
+            Ok(s) => s.lock_record().clone(),
+            Err(SessionError::Over { id, .. }) => self
+                .stored(&id)?
+                .ok_or_else(|| SessionError::NotFound(id.clone()))?,
+            Err(e) => return Err(e),
+        };
+        let turns = match &self.store {
+            Some(store) => store.turns(&record.id)?,
+            None => Vec::new(),
+        };
+        Ok((record, turns))
+    }
+
+    /// From now on, every answer of session `from` is sent as input to session `to`.
+    pub fn pipe(&self, from: &str, to: &str) -> Result<(String, String), SessionError> {
+        let from = self.find_live(from)?.id();
+        let to = self.find_live(to)?.id();
+        if from == to {
+            return Err(SessionError::Refused(
+                "a session cannot be piped into itself".into(),
+            ));
+        }
+        let mut pipes = lock(&self.pipes);
+        if !pipes.iter().any(|(f, t)| *f == from && *t == to) {
+            pipes.push((from.clone(), to.clone()));
+        }
+        Ok((from, to))
+    }
+
+    /// Removes the pipe from `from` to `to`; says whether there was one.
+    pub fn unpipe(&self, from: &str, to: &str) -> bool {
+        let mut pipes = lock(&self.pipes);
+        let before = pipes.len();
+        pipes.retain(|(f, t)| !(f.starts_with(from) && t.starts_with(to)));
+        pipes.len() != before
+    }
+
+    /// How many sessions are live.
+    pub fn live_count(&self) -> usize {
+        lock(&self.live).len()
+    }
+
+    /// Ends sessions past their `session_timeout` or idle past their `idle_timeout`, and
+    /// notices interpreters that died between inputs. Call it every second or so.
+    pub async fn tick(&self) {
+        let sessions: Vec<Arc<Session>> = lock(&self.live).values().cloned().collect();
+        for s in sessions {
+            let id = s.id();
+            if s.started.elapsed() >= s.lifecycle.session_timeout {
+                let limit = s.lifecycle.session_timeout.as_secs();
+                self.end(
+                    &id,
+                    "expired",
+                    &format!("reached its session_timeout of {limit} s"),
+                )
+                .await;
+                continue;
+            }
+            // A session answering an input is not idle, and is not touched here.
+            let Ok(mut guard) = s.interpreter.try_lock() else {
+                continue;
+            };
+            if let Some(exit) = guard.as_mut().and_then(Interpreter::try_exit) {
+                let code = exit.shell_code();
+                drop(guard);
+                self.retire(
+                    &s,
+                    "dead",
+                    &format!("the interpreter exited with status {code}"),
+                    Some(code),
+                );
+                if let Some(i) = s.interpreter.lock().await.take() {
+                    i.finish().await;
+                }
+                continue;
+            }
+            drop(guard);
+            let idle = lock(&s.last_used).elapsed();
+            if idle >= s.lifecycle.idle_timeout {
+                let limit = s.lifecycle.idle_timeout.as_secs();
+                self.end(
+                    &id,
+                    "expired",
+                    &format!("idle for its idle_timeout of {limit} s"),
+                )
+                .await;
+            }
+        }
+    }
+
+    /// Ends every live session because the process that owns them is stopping. A session
+    /// whose skill keeps its files (`cleanup_on_exit: false`) keeps its scratch directory.
+    pub async fn shutdown(&self) {
+        let ids: Vec<String> = lock(&self.live).keys().cloned().collect();
+        for id in ids {
+            let keep = lock(&self.live)
+                .get(&id)
+                .is_some_and(|s| !s.lifecycle.cleanup_on_exit);
+            self.end_keeping(&id, "ended", "the daemon stopped", keep)
+                .await;
+        }
+    }
+
+    /// Brings back, after a restart, the sessions that were live when the last daemon stopped:
+    /// those of skills with `restore: "replay"` get a new interpreter fed every recorded input
+    /// again; the others are recorded as ended. `context` gives the engine and registry of a
+    /// caller's directory. Returns one line per session for the log.
+    pub async fn restore(
+        &self,
+        context: &(dyn Fn(&std::path::Path) -> Option<(Engine, Registry)> + Sync),
+    ) -> Vec<String> {
+        let Some(store) = self.store.clone() else {
+            return Vec::new();
+        };
+        let mut log = Vec::new();
+        let candidates = [("live", None), ("ended", Some("the daemon stopped"))];
+        for (status, reason) in candidates {
+            let query = SessionQuery {
+                status: Some(status.into()),
+                ..SessionQuery::default()
+            };
+            for mut record in store.sessions(&query).unwrap_or_default() {
+                if let Some(reason) = reason
+                    && !record
+                        .reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with(reason))
+                {
+                    continue;
+                }
+                if record.replay {
+                    match self.replay(&record, context).await {
+                        Ok(()) => {
+                            log.push(format!(
+                                "restored session {} of {} by replay",
+                                record.id, record.skill
+                            ));
+                            continue;
+                        }
+                        Err(e) => log.push(format!("session {} not restored: {e}", record.id)),
+                    }
+                    record.reason = Some("not restored after a daemon restart".into());
+                } else if status == "live" {
+                    record.reason = Some("the daemon that ran it stopped".into());
+                } else {
+                    continue;
+                }
+                record.status = "ended".into();
+                record.ended_at_ms.get_or_insert_with(now_ms);
+                record.pid = None;
+                let _ = store.save_session(&record);
+            }
+        }
+        log
+    }
+
+    async fn replay(
+        &self,
+        record: &SessionRecord,
+        context: &(dyn Fn(&std::path::Path) -> Option<(Engine, Registry)> + Sync),
+    ) -> Result<(), SessionError> {
+        let start: SessionStart = serde_json::from_str(&record.start)
+            .map_err(|e| SessionError::Refused(format!("its start request is unreadable: {e}")))?;
+        let (engine, registry) = context(&start.caller_dir).ok_or_else(|| {
+            SessionError::Refused(format!(
+                "its directory {} is gone",
+                start.caller_dir.display()
+            ))
+        })?;
+        let turns = self.history(&record.id)?.1;
+        let inputs: Vec<TurnRecord> = turns
+            .into_iter()
+            .filter(|t| t.outcome != "dead" && t.outcome != "timeout")
+            .collect();
+        self.start_as(
+            &engine,
+            &registry,
+            &record.skill,
+            start,
+            record.id.clone(),
+            &inputs,
+        )
+        .await
+        .map(drop)
+    }
+}
+
+/// A start counted against `max_sessions` until it is live or has failed.
+struct StartSlot<'m> {
+    manager: &'m SessionManager,
+    skill: String,
+}
+
+impl Drop for StartSlot<'_> {
+    fn drop(&mut self) {
+        let mut starting = lock(&self.manager.starting);
+        if let Some(n) = starting.get_mut(&self.skill) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The wire format: one JSON object per line each way.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Echoed in the response.
+    #[serde(default)]
+    pub id: Value,
+    /// `daemon.status`, `session.start`, … (see docs/daemon-api.md).
+    pub method: String,
+    /// The method's arguments.
+    #[serde(default)]
+    pub params: Value,
+}
+
+/// One response: `result` or `error`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    /// The request's `id`.
+    #[serde(default)]
+    pub id: Value,
+    /// What the method returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ResponseError>,
+}
+
+/// A failed request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseError {
+    /// What kind of failure, for scripts.
+    pub code: ErrorCode,
+    /// What happened and what to do, for people.
+    pub message: String,
+}
+
+/// Kinds of failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is not valid JSON or lacks a field.
+    BadRequest,
+    /// No such method.
+    UnknownMethod,
+    /// No such session.
+    NotFound,
+    /// The session is over.
+    SessionOver,
+    /// The skill has its most live sessions.
+    TooMany,
+    /// The skill cannot start a session.
+    Refused,
+    /// The interpreter did not start.
+    StartFailed,
+    /// The daemon's own failure (the store, say).
+    Internal,
+}
+
+impl Response {
+    /// A success.
+    pub fn ok(id: Value, result: Value) -> Response {
+        Response {
+            id,
+            result: Some(result),
+            error: None,
+        }
+    }
+
+    /// A failure.
+    pub fn err(id: Value, code: ErrorCode, message: impl Into<String>) -> Response {
+        Response {
+            id,
+            result: None,
+            error: Some(ResponseError {
+                code,
+                message: message.into(),
+            }),
+        }
+    }
+}

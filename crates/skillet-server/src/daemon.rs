@@ -1,0 +1,425 @@
+//! The daemon: one per user, owning the live sessions, answering on its socket.
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use skillet_engine::session::{SessionError, SessionManager, SessionStart};
+use skillet_engine::{Engine, EngineSettings};
+use skillet_registry::{Config, Environment, Registry};
+use skillet_store::{SessionQuery, Store};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
+
+use crate::api::{ErrorCode, Request, Response};
+use crate::paths::{SocketPaths, private_dir};
+
+/// How long the daemon stays up with no live session and no client, by default.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How the daemon runs.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Its files.
+    pub paths: SocketPaths,
+    /// Exit after this long with no live session and no client.
+    pub idle_timeout: Duration,
+    /// The store sessions are recorded in.
+    pub store: Option<Arc<dyn Store>>,
+    /// The environment requests' directories are read in (home, XDG directories).
+    pub env: Environment,
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// Another daemon holds the lock.
+    #[error("a skillet daemon is already running{} on {socket}; `skillet daemon stop` stops it", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    AlreadyRunning {
+        /// Its pid, if it wrote one.
+        pid: Option<u32>,
+        /// Its socket.
+        socket: PathBuf,
+    },
+    /// The socket or its directory could not be set up.
+    #[error("cannot listen on {path}: {source}")]
+    Listen {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+struct Daemon {
+    manager: SessionManager,
+    env: Environment,
+    store: Option<Arc<dyn Store>>,
+    paths: SocketPaths,
+    started: Instant,
+    started_ms: i64,
+    idle_timeout: Duration,
+    clients: AtomicUsize,
+    last_activity: std::sync::Mutex<Instant>,
+    stop: watch::Sender<bool>,
+}
+
+/// Runs the daemon until it is stopped (`daemon.stop`, SIGTERM, SIGINT) or has been idle for
+/// `idle_timeout`. Ends every live session before returning.
+pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
+    let paths = options.paths.clone();
+    let listen_err = |source| DaemonError::Listen {
+        path: paths.socket.clone(),
+        source,
+    };
+    private_dir(paths.dir()).map_err(listen_err)?;
+    let _lock = take_lock(&paths)?;
+    // Holding the lock, any socket file left is a dead daemon's.
+    match std::fs::remove_file(&paths.socket) {
+        Ok(()) => log(&format!(
+            "replaced the stale socket {}",
+            paths.socket.display()
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(listen_err(e)),
+    }
+    let listener = UnixListener::bind(&paths.socket).map_err(listen_err)?;
+    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(listen_err)?;
+    log(&format!(
+        "listening on {} (pid {}, idle exit after {} s)",
+        paths.socket.display(),
+        std::process::id(),
+        options.idle_timeout.as_secs()
+    ));
+
+    let daemon = Arc::new(Daemon {
+        manager: SessionManager::new(options.store.clone()),
+        env: options.env,
+        store: options.store,
+        paths: paths.clone(),
+        started: Instant::now(),
+        started_ms: skillet_store::now_ms(),
+        idle_timeout: options.idle_timeout,
+        clients: AtomicUsize::new(0),
+        last_activity: std::sync::Mutex::new(Instant::now()),
+        stop: watch::channel(false).0,
+    });
+    {
+        let daemon = daemon.clone();
+        tokio::spawn(async move {
+            let context = |dir: &Path| daemon.context(dir).ok();
+            for line in daemon.manager.restore(&context).await {
+                log(&line);
+            }
+        });
+    }
+
+    let mut stop = daemon.stop.subscribe();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut term = signal(tokio::signal::unix::SignalKind::terminate());
+    let mut int = signal(tokio::signal::unix::SignalKind::interrupt());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let daemon = daemon.clone();
+                    tokio::spawn(async move { daemon.connection(stream).await });
+                }
+                Err(e) => log(&format!("accept failed: {e}")),
+            },
+            _ = tick.tick() => {
+                daemon.manager.tick().await;
+                if daemon.idle() {
+                    log("idle with no sessions; exiting");
+                    break;
+                }
+            }
+            _ = stop.wait_for(|s| *s) => {
+                log("stop requested");
+                break;
+            }
+            _ = recv(&mut term) => { log("SIGTERM; stopping"); break; }
+            _ = recv(&mut int) => { log("SIGINT; stopping"); break; }
+        }
+    }
+    daemon.manager.shutdown().await;
+    let _ = std::fs::remove_file(&paths.socket);
+    log("stopped");
+    Ok(())
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind).ok()
+}
+
+async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Takes the lock file (kept open, and so held, for the daemon's life) and writes our pid in it.
+fn take_lock(paths: &SocketPaths) -> Result<std::fs::File, DaemonError> {
+    use std::io::Read as _;
+    let err = |source| DaemonError::Listen {
+        path: paths.lock.clone(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&paths.lock)
+        .map_err(err)?;
+    if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        let mut text = String::new();
+        let _ = file.read_to_string(&mut text);
+        return Err(DaemonError::AlreadyRunning {
+            pid: text.trim().parse().ok(),
+            socket: paths.socket.clone(),
+        });
+    }
+    file.set_len(0).map_err(err)?;
+    write!(file, "{}", std::process::id()).map_err(err)?;
+    Ok(file)
+}
+
+fn log(line: &str) {
+    let now = skillet_store::now_ms();
+    eprintln!("skillet daemon [{}.{:03}] {line}", now / 1000, now % 1000);
+}
+
+impl Daemon {
+    fn idle(&self) -> bool {
+        let last = *self
+            .last_activity
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.manager.live_count() == 0
+            && self.clients.load(Ordering::SeqCst) == 0
+            && last.elapsed() >= self.idle_timeout
+    }
+
+    fn touch(&self) {
+        *self
+            .last_activity
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+    }
+
+    async fn connection(self: Arc<Self>, stream: UnixStream) {
+        // Only this user's processes may drive sessions that run as this user.
+        let me = rustix::process::geteuid().as_raw();
+        match stream.peer_cred() {
+            Ok(cred) if cred.uid() == me => {}
+            Ok(cred) => {
+                log(&format!("refused a connection from uid {}", cred.uid()));
+                let mut stream = stream;
+                let refusal = Response::err(
+                    Value::Null,
+                    ErrorCode::BadRequest,
+                    "this daemon serves only the user that started it",
+                );
+                let _ = stream
+                    .write_all(format!("{}\n", json!(refusal)).as_bytes())
+                    .await;
+                return;
+            }
+            Err(e) => {
+                log(&format!(
+                    "refused a connection with no peer credentials: {e}"
+                ));
+                return;
+            }
+        }
+        self.clients.fetch_add(1, Ordering::SeqCst);
+        self.touch();
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let response = match serde_json::from_str::<Request>(&line) {
+                Ok(request) => self.handle(request).await,
+                Err(e) => Response::err(
+                    Value::Null,
+                    ErrorCode::BadRequest,
+                    format!("not a request: {e}"),
+                ),
+            };
+            self.touch();
+            let mut out = serde_json::to_string(&response).unwrap_or_default();
+            out.push('\n');
+            if write.write_all(out.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+        self.clients.fetch_sub(1, Ordering::SeqCst);
+        self.touch();
+    }
+
+    async fn handle(&self, request: Request) -> Response {
+        let id = request.id.clone();
+        match self.dispatch(&request.method, request.params).await {
+            Ok(result) => Response::ok(id, result),
+            Err((code, message)) => Response::err(id, code, message),
+        }
+    }
+
+    async fn dispatch(&self, method: &str, params: Value) -> Result<Value, (ErrorCode, String)> {
+        let m = &self.manager;
+        match method {
+            "daemon.status" => Ok(json!({
+                "pid": std::process::id(),
+                "version": env!("CARGO_PKG_VERSION"),
+                "socket": self.paths.socket,
+                "started_at_ms": self.started_ms,
+                "uptime_ms": self.started.elapsed().as_millis() as u64,
+                "live_sessions": m.live_count(),
+                "idle_timeout_s": self.idle_timeout.as_secs(),
+                "store": self.store.is_some(),
+            })),
+            "daemon.stop" => {
+                self.stop.send_replace(true);
+                Ok(json!({"stopping": true}))
+            }
+            "session.start" => {
+                let p: StartParams = parse(params)?;
+                let (engine, registry) = self
+                    .context(&p.start.caller_dir)
+                    .map_err(|e| (ErrorCode::Refused, e))?;
+                let record = m
+                    .start(&engine, &registry, &p.skill, p.start)
+                    .await
+                    .map_err(session_error)?;
+                Ok(json!(record))
+            }
+            "session.send" => {
+                let p: SendParams = parse(params)?;
+                let reply = match (&p.from, &p.input) {
+                    (Some(from), None) => m.send_from(&p.id, from).await,
+                    (None, Some(input)) => m.send(&p.id, input, "user").await,
+                    _ => {
+                        return Err((
+                            ErrorCode::BadRequest,
+                            "give exactly one of `input` and `from`".into(),
+                        ));
+                    }
+                }
+                .map_err(session_error)?;
+                Ok(json!(reply))
+            }
+            "session.list" => {
+                let p: ListParams = parse(params)?;
+                let query = SessionQuery {
+                    skill: p.skill,
+                    status: p.status,
+                    limit: p.limit.unwrap_or(0),
+                };
+                Ok(json!(m.list(&query).map_err(session_error)?))
+            }
+            "session.close" => {
+                let p: IdParams = parse(params)?;
+                Ok(json!(m.close(&p.id).await.map_err(session_error)?))
+            }
+            "session.logs" => {
+                let p: IdParams = parse(params)?;
+                let (session, turns) = m.history(&p.id).map_err(session_error)?;
+                Ok(json!({"session": session, "turns": turns}))
+            }
+            "session.pipe" => {
+                let p: PipeParams = parse(params)?;
+                if p.stop {
+                    let removed = m.unpipe(&p.from, &p.to);
+                    return Ok(
+                        json!({"from": p.from, "to": p.to, "piped": false, "removed": removed}),
+                    );
+                }
+                let (from, to) = m.pipe(&p.from, &p.to).map_err(session_error)?;
+                Ok(json!({"from": from, "to": to, "piped": true}))
+            }
+            other => Err((
+                ErrorCode::UnknownMethod,
+                format!("no method `{other}`; docs/daemon-api.md lists them"),
+            )),
+        }
+    }
+
+    /// The engine and skills a command run in `dir` would see.
+    fn context(&self, dir: &Path) -> Result<(Engine, Registry), String> {
+        if !dir.is_dir() {
+            return Err(format!("the directory {} does not exist", dir.display()));
+        }
+        let env = Environment {
+            cwd: dir.to_path_buf(),
+            ..self.env.clone()
+        };
+        let config = Config::load(&env).map_err(|e| e.to_string())?;
+        let registry = Registry::discover(&env, &config);
+        let settings = EngineSettings::from_config(&env, &config, self.store.clone());
+        Ok((Engine::new(settings), registry))
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(params: Value) -> Result<T, (ErrorCode, String)> {
+    let params = if params.is_null() { json!({}) } else { params };
+    serde_json::from_value(params).map_err(|e| (ErrorCode::BadRequest, format!("bad params: {e}")))
+}
+
+fn session_error(e: SessionError) -> (ErrorCode, String) {
+    let code = match &e {
+        SessionError::NotFound(_) => ErrorCode::NotFound,
+        SessionError::Over { .. } => ErrorCode::SessionOver,
+        SessionError::TooMany { .. } => ErrorCode::TooMany,
+        SessionError::Refused(_) | SessionError::Framing(_) => ErrorCode::Refused,
+        SessionError::Start(_) => ErrorCode::StartFailed,
+        SessionError::Store(_) => ErrorCode::Internal,
+    };
+    (code, e.to_string())
+}
+
+#[derive(Deserialize)]
+struct StartParams {
+    skill: String,
+    #[serde(flatten)]
+    start: SessionStart,
+}
+
+#[derive(Deserialize)]
+struct SendParams {
+    id: String,
+    input: Option<String>,
+    from: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    skill: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct IdParams {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct PipeParams {
+    from: String,
+    to: String,
+    #[serde(default)]
+    stop: bool,
+}

@@ -1,0 +1,30 @@
+//! The skillet daemon and the client that talks to it.
+//!
+//! Sessions outlive the command that starts them, so they live in a daemon: one per user,
+//! started in the background by the first command that needs it, listening on a Unix socket
+//! that only its user can reach (the socket is 0600 in a 0700 directory, and every connection's
+//! peer credentials are checked). The API is newline-delimited JSON, one request and one
+//! response per line, documented in `docs/daemon-api.md`.
+//!
+//! This crate owns the socket, the daemon's life (single instance, stale sockets, idle exit,
+//! orderly stop) and the wire format. It must not run skills itself: sessions are the engine's
+//! [`skillet_engine::session::SessionManager`].
+//!
+//! ```no_run
+//! use skillet_server::{Client, SocketPaths};
+//! let paths = SocketPaths::for_user(None)?;
+//! let mut client = Client::connect_or_start(&paths, std::path::Path::new("/usr/bin/skillet"))?;
+//! let status = client.call("daemon.status", serde_json::json!({}))?;
+//! println!("{status}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod api;
+mod client;
+mod daemon;
+mod paths;
+
+pub use api::{ErrorCode, Request, Response, ResponseError};
+pub use client::{Client, ClientError};
+pub use daemon::{DEFAULT_IDLE_TIMEOUT, DaemonError, DaemonOptions, serve};
+pub use paths::{PathsError, SocketPaths};
