@@ -82,6 +82,26 @@ impl World {
     }
 }
 
+impl Drop for World {
+    /// A test that started the daemon stops it, so no daemon outlives its test.
+    fn drop(&mut self) {
+        if self.tmp.path().join("run/skillet/skillet.sock").exists() {
+            let _ = self.skillet().args(["daemon", "stop"]).output();
+        }
+    }
+}
+
+/// The first of `candidates` that exists, else the bare name (looked up on PATH). Tests prefer
+/// system interpreters: an unprivileged test user may not reach one under /root.
+pub fn interpreter(name: &str) -> String {
+    ["/usr/bin", "/usr/local/bin", "/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| name.to_owned())
+}
+
 pub fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
