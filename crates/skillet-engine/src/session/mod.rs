@@ -234,8 +234,12 @@ impl SessionManager {
             cwd: invocation.cwd.clone(),
             stdin: skillet_sandbox::StdinSource::Pipe,
         };
+        // RLIMIT_CPU would count every input of a long session against one run's budget; each
+        // input is bounded by the timeout instead.
+        let mut policy = plan.policy.clone();
+        policy.limits.cpu_time = None;
         let mut interpreter =
-            Interpreter::start(process, &plan.policy, framing, lifecycle.answer_timeout).await?;
+            Interpreter::start(process, &policy, framing, lifecycle.answer_timeout).await?;
         for turn in replay {
             // A replayed input's answer was recorded the first time; only the state matters.
             if interpreter
