@@ -566,3 +566,83 @@ fn a_stale_socket_is_replaced_and_a_second_daemon_refuses_to_start() {
         true
     );
 }
+
+#[test]
+fn a_session_runs_in_the_skills_sandbox() {
+    let w = World::new();
+    session_skill(&w, "sh", &interpreter("bash"), json!({}));
+    w.write("~/secret.txt", "top secret");
+    let id = start(&w, &["sh"]);
+    let (code, _, _) = send(&w, &id, "echo x > \"$SKILLET_WORKSPACE/planted\"");
+    assert_ne!(code, 0, "the workspace is read-only to a session");
+    assert!(!w.path("planted").exists());
+    let (code, out, _) = send(&w, &id, "echo ok > \"$HOME/mine\" && cat \"$HOME/mine\"");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "ok\n"),
+        "its scratch HOME is writable"
+    );
+    let secret = w.path("~/secret.txt").display().to_string();
+    let (code, out, _) = send(&w, &id, &format!("cat {secret}"));
+    assert!(
+        code != 0 && !out.contains("top secret"),
+        "the real home is out of reach"
+    );
+}
+
+#[test]
+fn an_input_past_the_timeout_kills_the_session_and_leaves_nothing() {
+    let w = World::new();
+    session_skill(&w, "slow", &interpreter("bash"), json!({"timeout": 1}));
+    let marker = format!("skillet-slow-{}", std::process::id());
+    let id = start(&w, &["slow"]);
+    let (code, _, err) = send(&w, &id, &format!("exec -a {marker} sleep 30"));
+    assert_eq!(code, 124, "{err}");
+    assert!(err.contains("timeout of 1 s"), "{err}");
+    assert_eq!(status_of(&w, &id)["status"], "dead");
+    assert!(eventually(Duration::from_secs(5), || processes_with(
+        &marker
+    )
+    .is_empty()));
+}
+
+#[test]
+fn cleanup_on_exit_false_keeps_the_scratch_directory() {
+    let w = World::new();
+    session_skill(
+        &w,
+        "keep",
+        &interpreter("bash"),
+        json!({"session_config": {"cleanup_on_exit": false}}),
+    );
+    let id = start(&w, &["keep"]);
+    send(&w, &id, "echo note > \"$HOME/notes.txt\"");
+    assert_eq!(w.run(&["daemon", "stop"]).0, 0);
+    let reason = status_of(&w, &id)["reason"].as_str().unwrap().to_owned();
+    let dir = reason
+        .split("kept in ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{reason}"));
+    assert_eq!(
+        std::fs::read_to_string(std::path::Path::new(dir).join("notes.txt")).unwrap(),
+        "note\n"
+    );
+}
+
+#[test]
+fn the_daemon_exits_when_idle() {
+    let w = World::new();
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[daemon]\nidle_timeout = 1\n",
+    );
+    assert_eq!(w.run(&["session", "list"]).0, 0);
+    assert_eq!(w.run(&["daemon", "status"]).0, 0, "running at first");
+    // Watch the socket file rather than asking: a question is activity and keeps it up.
+    let sock = w.tmp.path().join("run/skillet/skillet.sock");
+    assert!(
+        eventually(Duration::from_secs(10), || !sock.exists()),
+        "still running"
+    );
+    assert_eq!(w.run(&["daemon", "status"]).0, 1);
+}
