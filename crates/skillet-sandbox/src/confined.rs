@@ -248,22 +248,12 @@ impl Confined {
 
     /// Waits for the main process to end.
     pub async fn wait(&mut self) -> Result<Exit, std::io::Error> {
-        let status = self.child.wait().await?;
-        Ok(match (status.code(), status.signal()) {
-            (Some(code), _) => Exit::Code(code),
-            (None, Some(sig)) => Exit::Signal(sig),
-            (None, None) => Exit::Code(-1),
-        })
+        Ok(exit_of(self.child.wait().await?))
     }
 
     /// How it ended, if it has; never blocks.
     pub fn try_exit(&mut self) -> Option<Exit> {
-        let status = self.child.try_wait().ok()??;
-        Some(match (status.code(), status.signal()) {
-            (Some(code), _) => Exit::Code(code),
-            (None, Some(sig)) => Exit::Signal(sig),
-            (None, None) => Exit::Code(-1),
-        })
+        Some(exit_of(self.child.try_wait().ok()??))
     }
 
     /// Kills the process group and everything in the cgroup. The main process still has to be
@@ -336,6 +326,14 @@ impl Drop for Confined {
             let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
         }
         self.release();
+    }
+}
+
+fn exit_of(status: std::process::ExitStatus) -> Exit {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(sig)) => Exit::Signal(sig),
+        (None, None) => Exit::Code(-1),
     }
 }
 

@@ -12,112 +12,27 @@
 pub mod framing;
 mod interpreter;
 mod lifecycle;
+mod pipes;
+mod request;
+mod restore;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use skillet_registry::Registry;
 use skillet_sandbox::ProcessSpec;
 use skillet_spec::{SessionRestore, SkillKind};
-use skillet_store::{SessionQuery, SessionRecord, Store, StoreError, TurnRecord, now_ms};
+use skillet_store::{SessionQuery, SessionRecord, Store, TurnRecord, now_ms};
 use tokio::sync::watch;
 
 pub use framing::{Framing, FramingError, Recipe};
 pub use interpreter::{Answer, StartError};
 pub use lifecycle::Lifecycle;
+pub use request::{Reply, SessionError, SessionStart};
 
-use crate::engine::{Engine, Prepared, RunOverrides};
+use crate::engine::{Engine, Prepared};
 use interpreter::{Broken, Interpreter};
-
-/// How a session is asked to start.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct SessionStart {
-    /// Parameter values, as for a run.
-    #[serde(default)]
-    pub params: Map<String, Value>,
-    /// A name to tell the session apart in lists.
-    #[serde(default)]
-    pub label: Option<String>,
-    /// The caller's directory (relative `path` values start there).
-    pub caller_dir: PathBuf,
-    /// Permissions from the caller's command line.
-    #[serde(default)]
-    pub overrides: RunOverrides,
-    /// At `max_sessions`, close the skill's oldest session instead of refusing.
-    #[serde(default)]
-    pub replace_oldest: bool,
-}
-
-/// The answer to one input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reply {
-    /// The session.
-    pub session_id: String,
-    /// The exchange's number within the session.
-    pub seq: i64,
-    /// `ok`, `error` (the input failed), `timeout` or `dead` (the interpreter is gone).
-    pub outcome: String,
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-    /// The input's status, when the protocol reports one.
-    pub exit_status: Option<i32>,
-    /// How long the answer took.
-    pub duration_ms: u64,
-    /// Whether output was cut at the skill's output limit.
-    pub truncated: bool,
-    /// What the caller should know (the session died, the output went on to another session).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
-
-/// Why a session request failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    /// No session has this id.
-    #[error("no session `{0}`; `skillet session list` shows them")]
-    NotFound(String),
-    /// The session exists but is over.
-    #[error("session {id} is {status}{}; start a new one with `skillet session start {skill}`", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
-    Over {
-        /// The session.
-        id: String,
-        /// Its skill.
-        skill: String,
-        /// `closed`, `expired`, `dead` or `ended`.
-        status: String,
-        /// Why.
-        reason: Option<String>,
-    },
-    /// The skill cannot start a session (unknown, broken, wrong type, bad parameters).
-    #[error("{0}")]
-    Refused(String),
-    /// The skill has as many live sessions as it allows.
-    #[error(
-        "`{skill}` already has {max} live session{s} (its max_sessions); close one with `skillet session close ID`, or start with --replace-oldest to close the oldest",
-        s = if *max == 1 { "" } else { "s" }
-    )]
-    TooMany {
-        /// The skill.
-        skill: String,
-        /// Its limit.
-        max: u32,
-    },
-    /// Which end of an answer to look for cannot be decided.
-    #[error(transparent)]
-    Framing(#[from] FramingError),
-    /// The interpreter did not start.
-    #[error("cannot start the session: {0}")]
-    Start(#[from] StartError),
-    /// The history could not be read or written.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// One live session.
 #[derive(Debug)]
@@ -364,24 +279,6 @@ impl SessionManager {
             }
         }
         Ok(reply)
-    }
-
-    /// Sends the last output of session `from` to session `to`.
-    pub async fn send_from(&self, to: &str, from: &str) -> Result<Reply, SessionError> {
-        let (from_id, output) = match self.find_live(from) {
-            Ok(s) => (s.id(), lock(&s.last_output).clone()),
-            Err(SessionError::Over { id, .. }) => {
-                let output = self
-                    .history(&id)?
-                    .1
-                    .last()
-                    .map(|t| t.stdout.clone())
-                    .unwrap_or_default();
-                (id, output)
-            }
-            Err(e) => return Err(e),
-        };
-        self.send(to, &output, &format!("from:{from_id}")).await
     }
 
     async fn exchange(
@@ -646,30 +543,6 @@ impl SessionManager {
         Ok((record, turns))
     }
 
-    /// From now on, every answer of session `from` is sent as input to session `to`.
-    pub fn pipe(&self, from: &str, to: &str) -> Result<(String, String), SessionError> {
-        let from = self.find_live(from)?.id();
-        let to = self.find_live(to)?.id();
-        if from == to {
-            return Err(SessionError::Refused(
-                "a session cannot be piped into itself".into(),
-            ));
-        }
-        let mut pipes = lock(&self.pipes);
-        if !pipes.iter().any(|(f, t)| *f == from && *t == to) {
-            pipes.push((from.clone(), to.clone()));
-        }
-        Ok((from, to))
-    }
-
-    /// Removes the pipe from `from` to `to`; says whether there was one.
-    pub fn unpipe(&self, from: &str, to: &str) -> bool {
-        let mut pipes = lock(&self.pipes);
-        let before = pipes.len();
-        pipes.retain(|(f, t)| !(f.starts_with(from) && t.starts_with(to)));
-        pipes.len() != before
-    }
-
     /// How many sessions are live.
     pub fn live_count(&self) -> usize {
         lock(&self.live).len()
@@ -734,89 +607,6 @@ impl SessionManager {
             self.end_keeping(&id, "ended", "the daemon stopped", keep)
                 .await;
         }
-    }
-
-    /// Brings back, after a restart, the sessions that were live when the last daemon stopped:
-    /// those of skills with `restore: "replay"` get a new interpreter fed every recorded input
-    /// again; the others are recorded as ended. `context` gives the engine and registry of a
-    /// caller's directory. Returns one line per session for the log.
-    pub async fn restore(
-        &self,
-        context: &(dyn Fn(&std::path::Path) -> Option<(Engine, Registry)> + Sync),
-    ) -> Vec<String> {
-        let Some(store) = self.store.clone() else {
-            return Vec::new();
-        };
-        let mut log = Vec::new();
-        let candidates = [("live", None), ("ended", Some("the daemon stopped"))];
-        for (status, reason) in candidates {
-            let query = SessionQuery {
-                status: Some(status.into()),
-                ..SessionQuery::default()
-            };
-            for mut record in store.sessions(&query).unwrap_or_default() {
-                if let Some(reason) = reason
-                    && !record
-                        .reason
-                        .as_deref()
-                        .is_some_and(|r| r.starts_with(reason))
-                {
-                    continue;
-                }
-                if record.replay {
-                    match self.replay(&record, context).await {
-                        Ok(()) => {
-                            log.push(format!(
-                                "restored session {} of {} by replay",
-                                record.id, record.skill
-                            ));
-                            continue;
-                        }
-                        Err(e) => log.push(format!("session {} not restored: {e}", record.id)),
-                    }
-                    record.reason = Some("not restored after a daemon restart".into());
-                } else if status == "live" {
-                    record.reason = Some("the daemon that ran it stopped".into());
-                } else {
-                    continue;
-                }
-                record.status = "ended".into();
-                record.ended_at_ms.get_or_insert_with(now_ms);
-                record.pid = None;
-                let _ = store.save_session(&record);
-            }
-        }
-        log
-    }
-
-    async fn replay(
-        &self,
-        record: &SessionRecord,
-        context: &(dyn Fn(&std::path::Path) -> Option<(Engine, Registry)> + Sync),
-    ) -> Result<(), SessionError> {
-        let start: SessionStart = serde_json::from_str(&record.start)
-            .map_err(|e| SessionError::Refused(format!("its start request is unreadable: {e}")))?;
-        let (engine, registry) = context(&start.caller_dir).ok_or_else(|| {
-            SessionError::Refused(format!(
-                "its directory {} is gone",
-                start.caller_dir.display()
-            ))
-        })?;
-        let turns = self.history(&record.id)?.1;
-        let inputs: Vec<TurnRecord> = turns
-            .into_iter()
-            .filter(|t| t.outcome != "dead" && t.outcome != "timeout")
-            .collect();
-        self.start_as(
-            &engine,
-            &registry,
-            &record.skill,
-            start,
-            record.id.clone(),
-            &inputs,
-        )
-        .await
-        .map(drop)
     }
 }
 

@@ -1,0 +1,96 @@
+//! What callers send to a session manager and what they get back.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use skillet_store::StoreError;
+
+use super::{FramingError, StartError};
+use crate::engine::RunOverrides;
+
+/// How a session is asked to start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SessionStart {
+    /// Parameter values, as for a run.
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    /// A name to tell the session apart in lists.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The caller's directory (relative `path` values start there).
+    pub caller_dir: PathBuf,
+    /// Permissions from the caller's command line.
+    #[serde(default)]
+    pub overrides: RunOverrides,
+    /// At `max_sessions`, close the skill's oldest session instead of refusing.
+    #[serde(default)]
+    pub replace_oldest: bool,
+}
+
+/// The answer to one input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The session.
+    pub session_id: String,
+    /// The exchange's number within the session.
+    pub seq: i64,
+    /// `ok`, `error` (the input failed), `timeout` or `dead` (the interpreter is gone).
+    pub outcome: String,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// The input's status, when the protocol reports one.
+    pub exit_status: Option<i32>,
+    /// How long the answer took.
+    pub duration_ms: u64,
+    /// Whether output was cut at the skill's output limit.
+    pub truncated: bool,
+    /// What the caller should know (the session died, the output went on to another session).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Why a session request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No session has this id.
+    #[error("no session `{0}`; `skillet session list` shows them")]
+    NotFound(String),
+    /// The session exists but is over.
+    #[error("session {id} is {status}{}; start a new one with `skillet session start {skill}`", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Over {
+        /// The session.
+        id: String,
+        /// Its skill.
+        skill: String,
+        /// `closed`, `expired`, `dead` or `ended`.
+        status: String,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// The skill cannot start a session (unknown, broken, wrong type, bad parameters).
+    #[error("{0}")]
+    Refused(String),
+    /// The skill has as many live sessions as it allows.
+    #[error(
+        "`{skill}` already has {max} live session{s} (its max_sessions); close one with `skillet session close ID`, or start with --replace-oldest to close the oldest",
+        s = if *max == 1 { "" } else { "s" }
+    )]
+    TooMany {
+        /// The skill.
+        skill: String,
+        /// Its limit.
+        max: u32,
+    },
+    /// Which end of an answer to look for cannot be decided.
+    #[error(transparent)]
+    Framing(#[from] FramingError),
+    /// The interpreter did not start.
+    #[error("cannot start the session: {0}")]
+    Start(#[from] StartError),
+    /// The history could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
