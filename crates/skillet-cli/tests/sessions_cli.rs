@@ -520,7 +520,9 @@ fn the_socket_is_private_and_other_users_are_refused() {
     }
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
     let script = format!(
-        "import socket; s = socket.socket(socket.AF_UNIX); s.connect({:?}); s.sendall(b'{{\"method\":\"session.list\"}}\\n'); print(s.recv(4096).decode())",
+        // The daemon may refuse (answer and hang up) before the request is written, so a
+        // broken pipe on sending is expected; the refusal is still there to read.
+        "import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({:?})\ntry:\n    s.sendall(b'{{\"method\":\"session.list\"}}\\n')\nexcept OSError:\n    pass\nprint(s.recv(4096).decode())",
         sock.display().to_string()
     );
     let out = std::process::Command::new("/usr/bin/setpriv")
