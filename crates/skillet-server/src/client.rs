@@ -81,23 +81,8 @@ impl Client {
             Err(ClientError::NotRunning(_)) => {}
             other => return other,
         }
-        private_dir(paths.dir())?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&paths.log)?;
-        let mut cmd = Command::new(exe);
-        cmd.arg("serve")
-            .arg("--socket")
-            .arg(&paths.socket)
-            .current_dir("/")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        // Its own process group: a Ctrl-C meant for this command must not reach the daemon.
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let mut child = cmd.spawn()?;
         let started = Instant::now();
+        let mut child = spawn_daemon(paths, exe)?;
         loop {
             match Client::connect(paths) {
                 Ok(client) => {
@@ -106,6 +91,11 @@ impl Client {
                     return Ok(client);
                 }
                 Err(ClientError::NotRunning(_)) if started.elapsed() < START_WAIT => {
+                    // The one it lost the lock to may have been an idle daemon on its way
+                    // out: then nobody is left to listen, so start another.
+                    if child.try_wait().ok().flatten().is_some() {
+                        child = spawn_daemon(paths, exe)?;
+                    }
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 Err(ClientError::NotRunning(_)) => {
@@ -145,4 +135,24 @@ impl Client {
             (None, None) => Ok(Value::Null),
         }
     }
+}
+
+/// Starts `exe serve --socket …` detached, logging beside the socket.
+fn spawn_daemon(paths: &SocketPaths, exe: &Path) -> Result<std::process::Child, ClientError> {
+    private_dir(paths.dir())?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&paths.log)?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("serve")
+        .arg("--socket")
+        .arg(&paths.socket)
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // Its own process group: a Ctrl-C meant for this command must not reach the daemon.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    Ok(cmd.spawn()?)
 }
