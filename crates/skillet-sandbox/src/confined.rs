@@ -71,9 +71,9 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
     let setup = |what: &str, e: std::io::Error| {
         SpawnError::Setup(format!("{what} {}: {e}", scratch_parent.display()))
     };
-    create_private_dir(&scratch_parent).map_err(|e| setup("cannot create", e))?;
+    create_private_dir_once(&scratch_parent).map_err(|e| setup("cannot create", e))?;
     let root_dir = scratch_parent.join(".root");
-    create_private_dir(&root_dir).map_err(|e| setup("cannot create the root under", e))?;
+    create_private_dir_once(&root_dir).map_err(|e| setup("cannot create the root under", e))?;
     let scratch = tempfile::Builder::new()
         .prefix("run-")
         .tempdir_in(&scratch_parent)
@@ -338,12 +338,12 @@ fn exit_of(status: std::process::ExitStatus) -> Exit {
 }
 
 /// Creates `dir` (0700) once per process; later runs skip the system calls.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+fn create_private_dir_once(dir: &Path) -> std::io::Result<()> {
     static DONE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
     if DONE.lock().is_ok_and(|d| d.iter().any(|p| p == dir)) && dir.is_dir() {
         return Ok(());
     }
-    create_private_dir_now(dir)?;
+    create_private_dir(dir)?;
     if let Ok(mut d) = DONE.lock() {
         d.push(dir.to_path_buf());
     }
@@ -352,7 +352,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// `$XDG_RUNTIME_DIR/skillet` (private to the user by construction), else
 /// `/dev/shm/skillet-<uid>`, else `$TMPDIR/skillet-<uid>` (the last two checked by
-/// [`create_private_dir_now`]). Memory-backed places come first: creating and removing a
+/// [`create_private_dir`]). Memory-backed places come first: creating and removing a
 /// directory per run costs ~0.1 ms on ext4 and ~0.015 ms on tmpfs, and scratch files are
 /// charged to the run's memory cgroup there. Chosen once per process: runs are many, and the
 /// answer does not change under them.
@@ -380,10 +380,11 @@ fn choose_scratch_parent() -> PathBuf {
     std::env::temp_dir().join(format!("skillet-{uid}"))
 }
 
-/// Creates `dir` with mode 0700, or accepts an existing one only if it is a real directory that
-/// this user owns and nobody else can enter: in a shared `/tmp` another user could have made it
-/// first, to read or plant files in the skills' scratch space.
-fn create_private_dir_now(dir: &Path) -> std::io::Result<()> {
+/// Creates `dir` with mode 0700, or accepts an existing one only if it is a real directory (not
+/// a symlink) that this user owns and nobody else can enter: in a shared `/tmp` another user
+/// could have made it first, to read or plant files in the skills' scratch space, or to reach
+/// a socket inside.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     match std::fs::DirBuilder::new()
         .recursive(true)

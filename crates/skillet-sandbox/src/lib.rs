@@ -58,7 +58,7 @@ use std::time::Duration;
 
 pub use capture::{OutputChunk, Stream};
 #[cfg(target_os = "linux")]
-pub use confined::{Confined, spawn};
+pub use confined::{Confined, create_private_dir, spawn};
 pub use policy::{
     FsPolicy, Isolation, Limits, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy,
 };

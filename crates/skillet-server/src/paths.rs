@@ -78,21 +78,9 @@ fn default_socket() -> Option<PathBuf> {
     Some(data.join("skillet").join("run").join("skillet.sock"))
 }
 
-/// Creates `dir` as 0700, or checks that an existing one is this user's and closed to others:
-/// the socket's safety rests on nobody else reaching it.
+/// [`skillet_sandbox::create_private_dir`], naming `dir` in its error: the socket's safety
+/// rests on nobody else reaching it.
 pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    let meta = std::fs::metadata(dir)?;
-    if meta.uid() != rustix::process::geteuid().as_raw() || meta.mode() & 0o077 != 0 {
-        return Err(std::io::Error::other(format!(
-            "{} must belong to this user with mode 0700 (others could reach the socket); fix it with `chmod 700 {}`",
-            dir.display(),
-            dir.display()
-        )));
-    }
-    Ok(())
+    skillet_sandbox::create_private_dir(dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))
 }
