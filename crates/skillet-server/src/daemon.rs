@@ -308,6 +308,18 @@ impl Daemon {
             }
             "session.send" => {
                 let p: SendParams = parse(params)?;
+                if let Some(skill) = &p.skill {
+                    let session = m.info(&p.id).map_err(session_error)?;
+                    if session.skill != *skill {
+                        return Err((
+                            ErrorCode::Refused,
+                            format!(
+                                "session {} is a session of `{}`, not `{skill}`; `skillet session list` shows them",
+                                session.id, session.skill
+                            ),
+                        ));
+                    }
+                }
                 let reply = match (&p.from, &p.input) {
                     (Some(from), None) => m.send_from(&p.id, from).await,
                     (None, Some(input)) => m.send(&p.id, input, "user").await,
@@ -400,6 +412,8 @@ struct StartParams {
 #[derive(Deserialize)]
 struct SendParams {
     id: String,
+    /// When given, the session must be one of this skill's.
+    skill: Option<String>,
     input: Option<String>,
     from: Option<String>,
 }

@@ -134,21 +134,12 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
 /// `skillet run NAME --session ID`: the run's input goes to the session, which must be one of
 /// the skill's.
 pub fn run_in_session(args: &RunArgs, id: &str) -> Result<ExitCode> {
-    let mut client = client(None)?;
-    let logs = client.call("session.logs", json!({"id": id}))?;
-    let skill = logs["session"]["skill"].as_str().unwrap_or_default();
-    if skill != args.name {
-        bail!(
-            "session {id} is a session of `{skill}`, not `{}`; `skillet session list` shows them",
-            args.name
-        );
-    }
     let input = match &args.stdin {
         Some(text) => text.clone(),
         None => read_stdin()?,
     };
-    let reply = client.call("session.send", json!({"id": id, "input": input}))?;
-    print_reply(reply, args.json)
+    let params = json!({"id": id, "input": input, "skill": args.name});
+    send(None, params, args.json)
 }
 
 fn send(socket: Option<&Path>, params: Value, json: bool) -> Result<ExitCode> {

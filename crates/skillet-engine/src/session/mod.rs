@@ -527,15 +527,20 @@ impl SessionManager {
         Ok(live)
     }
 
-    /// A session and its transcript.
-    pub fn history(&self, id: &str) -> Result<(SessionRecord, Vec<TurnRecord>), SessionError> {
-        let record = match self.find_live(id) {
-            Ok(s) => s.lock_record().clone(),
+    /// A session, live or past.
+    pub fn info(&self, id: &str) -> Result<SessionRecord, SessionError> {
+        match self.find_live(id) {
+            Ok(s) => Ok(s.lock_record().clone()),
             Err(SessionError::Over { id, .. }) => self
                 .stored(&id)?
-                .ok_or_else(|| SessionError::NotFound(id.clone()))?,
-            Err(e) => return Err(e),
-        };
+                .ok_or_else(|| SessionError::NotFound(id.clone())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A session and its transcript.
+    pub fn history(&self, id: &str) -> Result<(SessionRecord, Vec<TurnRecord>), SessionError> {
+        let record = self.info(id)?;
         let turns = match &self.store {
             Some(store) => store.turns(&record.id)?,
             None => Vec::new(),
