@@ -80,20 +80,29 @@ impl Recipe {
                 format!("__skillet_run({}, '{token}')\n", js_string(input))
             }
             Recipe::Shell => {
-                let nl = if input.ends_with('\n') { "" } else { "\n" };
-                format!("{input}{nl}printf '%s %d\\n' {token} \"$?\"; printf '%s\\n' {token} >&2\n")
+                let input = ended_line(input);
+                format!("{input}printf '%s %d\\n' {token} \"$?\"; printf '%s\\n' {token} >&2\n")
             }
             Recipe::Sqlite => {
                 // sqlite3 cannot print to stderr, but it complains there about an unknown
                 // dot-command, naming it: that complaint is the stderr mark.
-                let nl = if input.ends_with('\n') { "" } else { "\n" };
-                format!("{input}{nl}.print {token}\n.{token}\n")
+                let input = ended_line(input);
+                format!("{input}.print {token}\n.{token}\n")
             }
         }
     }
 
     fn reports_status(self) -> bool {
         self != Recipe::Sqlite
+    }
+}
+
+/// `input`, ending with a newline (so what is written after it starts a line of its own).
+fn ended_line(input: &str) -> std::borrow::Cow<'_, str> {
+    if input.ends_with('\n') {
+        input.into()
+    } else {
+        format!("{input}\n").into()
     }
 }
 
@@ -179,10 +188,7 @@ impl Framing {
     pub fn request(&self, input: &str, id: u64, token: &str) -> String {
         match self {
             Framing::Sentinel(recipe) => recipe.wrap(input, token),
-            Framing::Prompt(_) => {
-                let nl = if input.ends_with('\n') { "" } else { "\n" };
-                format!("{input}{nl}")
-            }
+            Framing::Prompt(_) => ended_line(input).into_owned(),
             Framing::Jsonl => format!("{}\n", json!({"id": id, "input": input})),
         }
     }

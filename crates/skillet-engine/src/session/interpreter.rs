@@ -30,9 +30,7 @@ struct BufState {
 
 impl StreamBuf {
     fn lock(&self) -> std::sync::MutexGuard<'_, BufState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        super::lock(&self.state)
     }
 
     /// Takes everything before `end` (at most the cap was kept), drops through `consumed`.

@@ -54,9 +54,7 @@ impl Session {
     }
 
     fn lock_record(&self) -> std::sync::MutexGuard<'_, SessionRecord> {
-        self.record
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.record)
     }
 }
 
@@ -71,6 +69,7 @@ pub struct SessionManager {
     pipes: Mutex<Vec<(String, String)>>,
 }
 
+/// Locks `m`; a panic while it was held leaves plain data that is still usable.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -289,15 +288,7 @@ impl SessionManager {
     ) -> Result<Reply, SessionError> {
         let mut ending = session.ending.subscribe();
         let mut guard = session.interpreter.lock().await;
-        let over = || {
-            let r = session.lock_record();
-            SessionError::Over {
-                id: r.id.clone(),
-                skill: r.skill.clone(),
-                status: r.status.clone(),
-                reason: r.reason.clone(),
-            }
-        };
+        let over = || SessionError::over(session.lock_record().clone());
         let Some(interpreter) = guard.as_mut() else {
             return Err(over());
         };
@@ -408,25 +399,15 @@ impl SessionManager {
             }
         }
         match self.stored(id)? {
-            Some(r) if r.status == "live" => Err(SessionError::Over {
-                id: r.id,
-                skill: r.skill,
-                status: "ended".into(),
-                reason: Some("the daemon that ran it stopped".into()),
-            }),
-            Some(r) => Err(SessionError::Over {
-                id: r.id,
-                skill: r.skill,
-                status: r.status,
-                reason: r.reason,
-            }),
+            Some(r) => Err(SessionError::over(r)),
             None => Err(SessionError::NotFound(id.to_owned())),
         }
     }
 
+    /// A session from the store, as it stands here (see [`not_running_here`]).
     fn stored(&self, id: &str) -> Result<Option<SessionRecord>, SessionError> {
         match &self.store {
-            Some(store) => Ok(store.session(id)?),
+            Some(store) => Ok(store.session(id)?.map(not_running_here)),
             None => Ok(None),
         }
     }
@@ -514,13 +495,7 @@ impl SessionManager {
             _ => Vec::new(),
         };
         past.retain(|r| !live.iter().any(|l| l.id == r.id));
-        for r in &mut past {
-            if r.status == "live" {
-                // Recorded live, but not running here: its daemon stopped without saying so.
-                r.status = "ended".into();
-            }
-        }
-        live.extend(past);
+        live.extend(past.into_iter().map(not_running_here));
         if query.limit > 0 {
             live.truncate(query.limit);
         }
@@ -613,6 +588,17 @@ impl SessionManager {
                 .await;
         }
     }
+}
+
+/// A stored session that is not live in this process. One recorded `live` was run by a daemon
+/// that stopped without saying so: it is `ended`.
+fn not_running_here(mut record: SessionRecord) -> SessionRecord {
+    if record.status == "live" {
+        record.status = "ended".into();
+        record.reason = Some("the daemon that ran it stopped".into());
+        record.pid = None;
+    }
+    record
 }
 
 /// A start counted against `max_sessions` until it is live or has failed.

@@ -94,3 +94,15 @@ pub enum SessionError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+impl SessionError {
+    /// The error for a request to `session`, which is over.
+    pub(crate) fn over(session: skillet_store::SessionRecord) -> SessionError {
+        SessionError::Over {
+            id: session.id,
+            skill: session.skill,
+            status: session.status,
+            reason: session.reason,
+        }
+    }
+}
