@@ -33,7 +33,12 @@ def median_ms(cmd, runs, cwd, env, warmup=10):
         samples.append((time.perf_counter() - start) * 1000)
         if proc.returncode != 0:
             sys.exit(f"{cmd} failed with exit code {proc.returncode}")
-    samples.sort()
+    return summary(samples)
+
+
+def summary(samples):
+    """Median and 90th percentile of `samples`."""
+    samples = sorted(samples)
     return statistics.median(samples), samples[int(len(samples) * 0.9) - 1]
 
 

@@ -19,28 +19,13 @@ import json
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-
-def median(samples):
-    samples = sorted(samples)
-    return statistics.median(samples), samples[int(len(samples) * 0.9) - 1]
-
-
-def timed_runs(cmd, runs, env, cwd, warmup=5):
-    for _ in range(warmup):
-        subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        samples.append((time.perf_counter() - start) * 1000)
-    return median(samples)
+from cli_bench import median_ms, summary  # this script's directory is on sys.path
 
 
 def main():
@@ -88,10 +73,10 @@ def main():
                 start = time.perf_counter()
                 call(n)
                 warm.append((time.perf_counter() - start) * 1000)
-            warm = median(warm)
-            warm_cli = timed_runs([skillet, "session", "send", sid, "1+1"], args.runs, env, ws)
-            cold = timed_runs([args.python, "-c", "1+1"], args.runs, env, ws)
-            cold_run = timed_runs([skillet, "run", "once"], min(args.runs, 100), env, ws)
+            warm = summary(warm)
+            warm_cli = median_ms([skillet, "session", "send", sid, "1+1"], args.runs, ws, env)
+            cold = median_ms([args.python, "-c", "1+1"], args.runs, ws, env)
+            cold_run = median_ms([skillet, "run", "once"], min(args.runs, 100), ws, env)
         finally:
             subprocess.run([skillet, "daemon", "stop"], env=env, cwd=ws, capture_output=True)
 
