@@ -188,6 +188,32 @@ Examples:
         socket: Option<PathBuf>,
     },
 
+    /// Trust this workspace's own skills, so `skillet mcp` offers them to agents.
+    #[command(after_help = "A repository can ship skills in .skillet/skills/. Agents could call them on their own, so
+`skillet mcp` and `skillet serve --http` hide a workspace's skills until you trust it. The
+list is [trust] workspaces in the global skillet.toml; trusting a directory trusts every
+workspace inside it. Your global skills are always offered.
+
+Examples:
+  skillet trust                         trust the current workspace
+  skillet trust ~/src/project
+  skillet trust --revoke
+  skillet trust --list --json")]
+    Trust(TrustArgs),
+
+    /// Turn a skill off: agents no longer see it and `skillet run` refuses it.
+    #[command(after_help = "Examples:
+  skillet disable rm-tmp                 in the global skillet.toml
+  skillet disable rm-tmp --workspace     in this workspace's .skillet/skillet.toml
+  skillet enable rm-tmp")]
+    Disable(ToggleArgs),
+
+    /// Turn a disabled skill back on.
+    #[command(after_help = "Examples:
+  skillet enable rm-tmp
+  skillet enable rm-tmp --workspace")]
+    Enable(ToggleArgs),
+
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   skillet completions bash > ~/.local/share/bash-completion/completions/skillet
@@ -198,10 +224,37 @@ Examples:
     },
 }
 
+/// `skillet trust`.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// The workspace (default: the one skillet is started in).
+    pub dir: Option<PathBuf>,
+    /// Stop trusting it.
+    #[arg(long, conflicts_with = "list")]
+    pub revoke: bool,
+    /// List the trusted workspaces.
+    #[arg(long)]
+    pub list: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `skillet enable` and `skillet disable`.
+#[derive(Debug, Args)]
+pub struct ToggleArgs {
+    /// Skill name or alias.
+    pub name: String,
+    /// Change this workspace's .skillet/skillet.toml instead of the global one.
+    #[arg(long)]
+    pub workspace: bool,
+}
+
 /// `skillet list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Print JSON: an array of {name, type, scope, path, aliases, description, version, valid, errors}.
+    /// Print JSON: an array of {name, type, scope, path, aliases, description, version, valid,
+    /// availability, errors}.
     #[arg(long)]
     pub json: bool,
 }

@@ -76,6 +76,8 @@ pub struct EngineSettings {
     pub store: Option<std::sync::Arc<dyn Store>>,
     /// Record parameter values, not only their hash.
     pub store_params: bool,
+    /// Skills turned off with `skillet disable`: refused before anything runs.
+    pub disabled: std::collections::BTreeSet<String>,
 }
 
 impl EngineSettings {
@@ -98,6 +100,7 @@ impl EngineSettings {
             protected: env.global_dir().into_iter().collect(),
             store,
             store_params: config.history.store_params,
+            disabled: config.disabled.clone(),
         }
     }
 }
@@ -190,7 +193,7 @@ impl Engine {
         request: RunRequest,
         origin: Option<(String, String)>,
         depth: usize,
-    ) -> Pin<Box<dyn Future<Output = ExecutionResult> + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = ExecutionResult> + Send + 'a>> {
         Box::pin(async move {
             let params = Value::Object(request.params.clone());
             let entry = registry.resolve(name);
@@ -474,6 +477,16 @@ impl Engine {
             .resolve(name)
             .ok_or_else(|| not_found(registry, name))?;
         let spec = runnable(entry)?;
+        let disabled = std::iter::once(&spec.name)
+            .chain(&spec.aliases)
+            .find(|n| self.settings.disabled.contains(*n));
+        if let Some(off) = disabled {
+            return Err(Box::new(
+                ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
+                    "`{off}` is disabled; `skillet enable {off}` turns it back on"
+                )),
+            ));
+        }
         let invalid = |problems: Vec<String>| {
             ExecutionResult::new(&spec.name, Status::InvalidParams).with_error(problems.join("\n"))
         };

@@ -34,6 +34,21 @@ pub struct ConfigFile {
     /// The session daemon. Read from the global file only.
     #[serde(default)]
     pub daemon: DaemonSettings,
+    /// Workspaces whose skills the user trusts. Read from the global file only.
+    #[serde(default)]
+    pub trust: TrustSettings,
+    /// Skills turned off (`skillet disable`): not served to agents, refused by `skillet run`.
+    #[serde(default)]
+    pub disabled: Vec<String>,
+}
+
+/// `[trust]`: the workspaces whose own skills may be served to agents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSettings {
+    /// Trusted workspace roots (a workspace inside one is trusted too).
+    #[serde(default)]
+    pub workspaces: Vec<PathBuf>,
 }
 
 /// `[daemon]`: the background process that owns sessions.
@@ -133,6 +148,10 @@ pub struct Config {
     pub history: HistorySettings,
     /// Daemon settings (global file only).
     pub daemon: DaemonSettings,
+    /// Trusted workspaces (global file only).
+    pub trust: TrustSettings,
+    /// Disabled skill names, from either file.
+    pub disabled: std::collections::BTreeSet<String>,
     /// Settings that were ignored, and why.
     pub warnings: Vec<String>,
     /// The files that were read, global first.
@@ -173,6 +192,8 @@ impl Config {
             config.grants = file.grants;
             config.history = file.history;
             config.daemon = file.daemon;
+            config.trust = file.trust;
+            config.disabled.extend(file.disabled);
             config.files.push(global.join(CONFIG_FILE));
         }
         if let Some(root) = env.workspace_root() {
@@ -184,12 +205,15 @@ impl Config {
                     || !file.grants.is_empty()
                     || file.history != HistorySettings::default()
                     || file.daemon != DaemonSettings::default()
+                    || file.trust != TrustSettings::default()
                 {
                     config.warnings.push(format!(
-                        "{}: [sandbox], [grants], [history] and [daemon] are ignored in a workspace configuration; put them in the global skillet.toml",
+                        "{}: [sandbox], [grants], [history], [daemon] and [trust] are ignored in a workspace configuration; put them in the global skillet.toml",
                         dir.join(CONFIG_FILE).display()
                     ));
                 }
+                // Turning a skill off only ever takes something away, so a workspace may.
+                config.disabled.extend(file.disabled);
                 config.defaults.timeout = file.defaults.timeout.or(config.defaults.timeout);
                 config.defaults.max_output_kb = file
                     .defaults

@@ -2,7 +2,8 @@
 //!
 //! This crate owns *where* skills come from: the workspace and global scopes, their skill
 //! directories (skillet's own and the compatibility ones of Q CLI and Agent Skills), the order of
-//! precedence between them, aliases, and `skillet.toml`. It loads every file through
+//! precedence between them, aliases, `skillet.toml`, and which skills may be offered to an agent
+//! (enabled, and from a trusted workspace). It loads every file through
 //! `skillet-spec` and keeps broken skills visible (with their errors) instead of dropping them.
 //!
 //! It must not run skills or decide what they may do: that is `skillet-engine` and
@@ -22,10 +23,12 @@ mod config;
 mod discover;
 mod layout;
 mod registry;
+mod trust;
 
 pub use config::{
     CONFIG_FILE, Config, ConfigError, ConfigFile, DaemonSettings, Defaults, Grant, GrantedNetwork,
-    HistorySettings, IsolationSetting, SandboxSettings,
+    HistorySettings, IsolationSetting, SandboxSettings, TrustSettings,
 };
 pub use layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};
 pub use registry::{Registry, SkillEntry};
+pub use trust::{Availability, ConfigScope, EditError, config_path, set_disabled, set_trusted};

@@ -23,6 +23,8 @@ struct Listed<'a> {
     version: Option<&'a str>,
     format: &'static str,
     valid: bool,
+    /// `available`, `disabled` or `untrusted` (hidden from agents).
+    availability: &'static str,
     errors: Vec<String>,
     warnings: Vec<String>,
 }
@@ -41,6 +43,7 @@ fn listed<'a>(ctx: &Context, e: &'a SkillEntry) -> Listed<'a> {
         version: spec.map(|s| s.version.as_str()),
         format: e.format.label(),
         valid: e.is_valid(),
+        availability: ctx.config.availability(&ctx.env, e).as_str(),
         errors: e.errors().map(|d| output::diagnostic(ctx, d)).collect(),
         warnings: e
             .diagnostics
@@ -73,7 +76,12 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
         .iter()
         .map(|r| {
             let describe = if r.valid {
-                r.description.unwrap_or("").to_owned()
+                let note = match r.availability {
+                    "available" => String::new(),
+                    "untrusted" => "[untrusted: hidden from agents until `skillet trust`] ".into(),
+                    other => format!("[{other}] "),
+                };
+                format!("{note}{}", r.description.unwrap_or(""))
             } else {
                 let n = r.errors.len();
                 format!(

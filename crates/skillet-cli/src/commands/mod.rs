@@ -9,6 +9,7 @@ mod list;
 mod migrate;
 mod run;
 pub mod session;
+mod trust;
 mod validate;
 
 use std::process::ExitCode;
@@ -50,6 +51,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                     session::run(&ctx, &command, socket.as_deref())
                 }
                 Command::Serve(args) => daemon::serve(&ctx, &args),
+                Command::Trust(args) => trust::trust(&ctx, &args),
+                Command::Enable(args) => trust::toggle(&ctx, &args, false),
+                Command::Disable(args) => trust::toggle(&ctx, &args, true),
                 Command::Schema
                 | Command::Completions { .. }
                 | Command::Doctor { .. }

@@ -1,0 +1,93 @@
+//! `skillet trust`, `skillet enable` and `skillet disable`.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use serde_json::json;
+use skillet_registry::{ConfigScope, config_path, set_disabled, set_trusted};
+
+use crate::cli::{ToggleArgs, TrustArgs};
+use crate::context::Context;
+use crate::output;
+
+pub fn trust(ctx: &Context, args: &TrustArgs) -> Result<ExitCode> {
+    if args.list {
+        let trusted = &ctx.config.trust.workspaces;
+        if args.json {
+            output::json(&trusted)?;
+        } else if trusted.is_empty() {
+            println!("No workspace is trusted; `skillet trust` in one trusts it.");
+        } else {
+            for dir in trusted {
+                println!("{}", dir.display());
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let root = match &args.dir {
+        Some(dir) => {
+            let dir = ctx.env.cwd.join(dir);
+            anyhow::ensure!(dir.is_dir(), "{}: no such directory", dir.display());
+            dir
+        }
+        None => match ctx.env.workspace_root() {
+            Some(root) => root,
+            None => bail!("not in a workspace; name one: `skillet trust DIR`"),
+        },
+    };
+    let changed = set_trusted(&ctx.env, &root, !args.revoke)?;
+    let file = config_path(&ctx.env, ConfigScope::Global)?;
+    if args.json {
+        output::json(&json!({
+            "workspace": root,
+            "trusted": !args.revoke,
+            "changed": changed,
+            "config": file,
+        }))?;
+    } else {
+        let verb = match (args.revoke, changed) {
+            (false, true) => "now trusted",
+            (false, false) => "already trusted",
+            (true, true) => "no longer trusted",
+            (true, false) => "was not trusted",
+        };
+        println!("{}: {verb} ({})", root.display(), file.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn toggle(ctx: &Context, args: &ToggleArgs, disable: bool) -> Result<ExitCode> {
+    let registry = ctx.registry();
+    // An alias turns off the skill it names; an unknown name is most likely a typo.
+    let name = match registry.resolve(&args.name) {
+        Some(entry) => entry.name.clone(),
+        None if !disable => args.name.clone(),
+        None => match registry.suggest(&args.name) {
+            Some(close) => bail!("no skill named `{}`; did you mean `{close}`?", args.name),
+            None => bail!("no skill named `{}`; `skillet list` shows them", args.name),
+        },
+    };
+    let scope = if args.workspace {
+        ConfigScope::Workspace
+    } else {
+        ConfigScope::Global
+    };
+    let changed = set_disabled(&ctx.env, scope, &name, disable)?;
+    let file = config_path(&ctx.env, scope)?;
+    let state = if disable { "disabled" } else { "enabled" };
+    if changed {
+        println!("{name}: {state} ({})", file.display());
+    } else {
+        println!("{name}: already {state} in {}", file.display());
+    }
+    if !disable {
+        let still = skillet_registry::Config::load(&ctx.env)?;
+        if still.disabled.contains(&name) {
+            let other = if args.workspace { "" } else { " --workspace" };
+            eprintln!(
+                "skillet: warning: `{name}` is still disabled by the other skillet.toml; `skillet enable {name}{other}`"
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
