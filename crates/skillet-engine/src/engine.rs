@@ -43,6 +43,17 @@ pub struct RunRequest {
     pub live: Option<mpsc::UnboundedSender<OutputChunk>>,
     /// What the user allows this one run (command-line flags).
     pub overrides: RunOverrides,
+    /// Who asked, kept in the history; `None` for the command line.
+    pub asked_by: Option<AskedBy>,
+}
+
+/// Who asked for a run other than the command line, for the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AskedBy {
+    /// The interface: `mcp`.
+    pub origin: String,
+    /// The id of the request within it (an MCP JSON-RPC request id).
+    pub request_id: String,
 }
 
 /// Per-run permissions from the command line, on top of the configured grants.
@@ -218,6 +229,7 @@ impl Engine {
                         &params,
                         now_ms(),
                         origin.as_ref().map(|o| o.1.as_str()),
+                        request.asked_by.as_ref(),
                     );
                     refused
                 }
@@ -348,6 +360,7 @@ impl Engine {
                 params,
                 started,
                 origin.map(|o| o.1.as_str()),
+                request.asked_by.as_ref(),
             );
             if attempt >= plan.max_attempts || !plan.retryable(&result) {
                 result.warnings.extend(notes);
@@ -384,6 +397,7 @@ impl Engine {
         params: &Value,
         started_at_ms: i64,
         parent_id: Option<&str>,
+        asked_by: Option<&AskedBy>,
     ) {
         let Some(store) = &self.settings.store else {
             return;
@@ -410,6 +424,8 @@ impl Engine {
             truncated: result.truncated,
             limit_hit: result.limit.map(str::to_owned),
             error: result.error.clone(),
+            origin: asked_by.map(|a| a.origin.clone()),
+            request_id: asked_by.map(|a| a.request_id.clone()),
         };
         if let Err(e) = store.record(&record) {
             result

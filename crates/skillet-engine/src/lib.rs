@@ -21,6 +21,7 @@
 //! ```
 
 mod breaker;
+mod context;
 mod engine;
 mod execute;
 mod invocation;
@@ -33,8 +34,12 @@ pub mod session;
 pub use breaker::{
     Admission, BreakerConfig, DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_AFTER, counts_as_failure,
 };
+pub use context::{
+    ContextError, ContextFile, ContextSelection, DEFAULT_MAX_FILE_SIZE_KB, DEFAULT_MAX_FILES,
+    DEFAULT_MAX_TOTAL_KB, SkippedFile, select_context,
+};
 pub use engine::{
-    Engine, EngineSettings, MAX_FALLBACK_DEPTH, Prepared, RunOverrides, RunRequest, WORKSPACE_ENV,
+    AskedBy, Engine, EngineSettings, MAX_FALLBACK_DEPTH, Prepared, RunOverrides, RunRequest, WORKSPACE_ENV,
 };
 pub use invocation::{Invocation, build_invocation, program_path, render_prompt};
 pub use params::{ParamValues, resolve_params};

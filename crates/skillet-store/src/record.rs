@@ -44,6 +44,10 @@ pub struct ExecutionRecord {
     pub limit_hit: Option<String>,
     /// The error message, for statuses other than `ok` and `failed`.
     pub error: Option<String>,
+    /// Who asked: `mcp` for a tool call from an agent; empty for the command line.
+    pub origin: Option<String>,
+    /// The id of the request that asked (the MCP JSON-RPC request id).
+    pub request_id: Option<String>,
 }
 
 impl ExecutionRecord {
@@ -69,6 +73,8 @@ impl ExecutionRecord {
             cpu_time_ms: None,
             truncated: false,
             limit_hit: None,
+            origin: None,
+            request_id: None,
             error: None,
         }
     }

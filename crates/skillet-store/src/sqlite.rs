@@ -81,6 +81,9 @@ const STEPS: &[&str] = &[
         truncated   INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (session_id, seq)
     );",
+    // 5: who asked for an execution (`cli`, `mcp`) and the request id it answered.
+    "ALTER TABLE executions ADD COLUMN origin TEXT;
+    ALTER TABLE executions ADD COLUMN request_id TEXT;",
 ];
 
 /// The schema version this build writes.
@@ -167,7 +170,7 @@ fn migrate(conn: &mut Connection) -> Result<(), String> {
 }
 
 const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
-    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error";
+    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
     Ok(ExecutionRecord {
@@ -190,6 +193,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         truncated: r.get(16)?,
         limit_hit: r.get(17)?,
         error: r.get(18)?,
+        origin: r.get(19)?,
+        request_id: r.get(20)?,
     })
 }
 
@@ -254,11 +259,11 @@ impl Store for SqliteStore {
 
     fn record(&self, e: &ExecutionRecord) -> Result<(), StoreError> {
         self.conn().execute(
-            &format!("INSERT INTO executions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
+            &format!("INSERT INTO executions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"),
             params![
                 e.id, e.skill, e.version, e.scope, e.params_hash, e.params, e.status, e.exit_code, e.attempt,
                 e.correlation_id, e.parent_id, e.started_at_ms, e.finished_at_ms, e.duration_ms, e.peak_memory_kb,
-                e.cpu_time_ms, e.truncated, e.limit_hit, e.error
+                e.cpu_time_ms, e.truncated, e.limit_hit, e.error, e.origin, e.request_id
             ],
         )?;
         Ok(())

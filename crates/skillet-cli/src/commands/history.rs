@@ -112,6 +112,9 @@ fn print_record(r: &ExecutionRecord) {
             .unwrap_or_else(|| "-".into())
     );
     println!("truncated:   {}", r.truncated);
+    if let Some(origin) = &r.origin {
+        println!("asked by:    {origin} request {}", opt(&r.request_id));
+    }
     if let Some(e) = &r.error {
         println!("error:       {e}");
     }

@@ -45,6 +45,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         caller_dir: ctx.env.cwd.clone(),
         live,
         overrides: overrides(args),
+        asked_by: None,
     };
     // A panic anywhere below is a bug, but it must not turn into a crash without a result.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
