@@ -170,9 +170,30 @@ no client ([daemon] idle_timeout in the global skillet.toml; default 300).
 
 Examples:
   skillet serve
-  skillet serve --socket /tmp/skillet-test.sock --idle-timeout 60"
+  skillet serve --socket /tmp/skillet-test.sock --idle-timeout 60
+  skillet serve --http 127.0.0.1:8750          MCP at http://127.0.0.1:8750/mcp
+  SKILLET_MCP_TOKEN=$(openssl rand -hex 32) skillet serve --http 0.0.0.0:8750
+
+With --http the daemon serves this directory's skills over MCP and does not exit when idle.
+Off loopback a bearer token is required; browser Origins other than localhost are refused."
     )]
     Serve(ServeArgs),
+
+    /// Serve the skills to an agent over MCP on standard input and output.
+    #[command(after_help = "Agents start this themselves; point yours at it once:
+  claude mcp add skillet -- skillet mcp
+  codex mcp add skillet -- skillet mcp
+  gemini mcp add skillet skillet mcp
+(see the README for Goose and for config-file snippets). code_inline skills become tools,
+code_session skills tools that keep a session (pass back its session_id), prompt_inline
+skills prompts and tools, conversation skills prompts carrying their context files. A
+workspace's own skills are served only once you `skillet trust` it. Calls run sandboxed and
+are recorded in `skillet history` with their MCP request id. Logs go to stderr.
+
+Examples:
+  skillet mcp
+  skillet -C ~/src/project mcp --max-concurrent 4")]
+    Mcp(McpArgs),
 
     /// Show or stop the background daemon.
     #[command(after_help = "Examples:
@@ -413,12 +434,30 @@ pub struct ServeArgs {
     /// Listen on this Unix socket (default $XDG_RUNTIME_DIR/skillet/skillet.sock, or $SKILLET_SOCKET).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
-    /// Also serve MCP over HTTP on ADDR (not supported yet).
+    /// Also serve MCP over streamable HTTP on ADDR, at /mcp (e.g. 127.0.0.1:8750).
     #[arg(long, value_name = "ADDR")]
-    pub http: Option<String>,
+    pub http: Option<std::net::SocketAddr>,
+    /// Require `Authorization: Bearer TOKEN` on HTTP (needed off loopback). $SKILLET_MCP_TOKEN
+    /// is read when this is not given, and keeps the token out of `ps`.
+    #[arg(long, value_name = "TOKEN", requires = "http")]
+    pub auth_token: Option<String>,
+    /// Also accept HTTP requests from this browser origin (scheme://host:port). Repeat for more.
+    #[arg(long, value_name = "ORIGIN", requires = "http")]
+    pub allow_origin: Vec<String>,
+    /// Most tool calls running at once; more wait ([mcp] max_concurrent_calls; default 16).
+    #[arg(long, value_name = "N")]
+    pub max_concurrent: Option<usize>,
     /// Exit after this many seconds with no live session and no client.
     #[arg(long, value_name = "SECONDS")]
     pub idle_timeout: Option<u64>,
+}
+
+/// `skillet mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Most tool calls running at once; more wait ([mcp] max_concurrent_calls; default 16).
+    #[arg(long, value_name = "N")]
+    pub max_concurrent: Option<usize>,
 }
 
 /// `skillet daemon …`.

@@ -37,9 +37,20 @@ pub struct ConfigFile {
     /// Workspaces whose skills the user trusts. Read from the global file only.
     #[serde(default)]
     pub trust: TrustSettings,
+    /// The MCP server. Read from the global file only.
+    #[serde(default)]
+    pub mcp: McpSettings,
     /// Skills turned off (`skillet disable`): not served to agents, refused by `skillet run`.
     #[serde(default)]
     pub disabled: Vec<String>,
+}
+
+/// `[mcp]`: serving skills to agents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpSettings {
+    /// Tool calls run at once; more wait their turn (default 16).
+    pub max_concurrent_calls: Option<usize>,
 }
 
 /// `[trust]`: the workspaces whose own skills may be served to agents.
@@ -150,6 +161,8 @@ pub struct Config {
     pub daemon: DaemonSettings,
     /// Trusted workspaces (global file only).
     pub trust: TrustSettings,
+    /// MCP server settings (global file only).
+    pub mcp: McpSettings,
     /// Disabled skill names, from either file.
     pub disabled: std::collections::BTreeSet<String>,
     /// Settings that were ignored, and why.
@@ -193,6 +206,7 @@ impl Config {
             config.history = file.history;
             config.daemon = file.daemon;
             config.trust = file.trust;
+            config.mcp = file.mcp;
             config.disabled.extend(file.disabled);
             config.files.push(global.join(CONFIG_FILE));
         }
@@ -206,9 +220,10 @@ impl Config {
                     || file.history != HistorySettings::default()
                     || file.daemon != DaemonSettings::default()
                     || file.trust != TrustSettings::default()
+                    || file.mcp != McpSettings::default()
                 {
                     config.warnings.push(format!(
-                        "{}: [sandbox], [grants], [history], [daemon] and [trust] are ignored in a workspace configuration; put them in the global skillet.toml",
+                        "{}: [sandbox], [grants], [history], [daemon], [trust] and [mcp] are ignored in a workspace configuration; put them in the global skillet.toml",
                         dir.join(CONFIG_FILE).display()
                     ));
                 }

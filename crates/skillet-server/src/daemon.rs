@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use skillet_engine::session::{SessionError, SessionManager, SessionStart};
+use skillet_mcp::{HttpOptions, HttpSetupError, McpOptions, SkillServer};
 use skillet_engine::{Engine, EngineSettings};
 use skillet_registry::{Config, Environment, Registry};
 use skillet_store::{SessionQuery, Store};
@@ -32,8 +33,20 @@ pub struct DaemonOptions {
     pub idle_timeout: Duration,
     /// The store sessions are recorded in.
     pub store: Option<Arc<dyn Store>>,
-    /// The environment requests' directories are read in (home, XDG directories).
+    /// The environment requests' directories are read in (home, XDG directories). Its working
+    /// directory is the workspace served over HTTP.
     pub env: Environment,
+    /// Also serve MCP over streamable HTTP. The daemon then stays up until stopped.
+    pub http: Option<HttpMcp>,
+}
+
+/// MCP over HTTP, served by the daemon beside its socket.
+#[derive(Debug, Clone)]
+pub struct HttpMcp {
+    /// Address, token and allowed origins.
+    pub options: HttpOptions,
+    /// Tool calls run at once.
+    pub max_concurrent_calls: usize,
 }
 
 /// Why the daemon could not run.
@@ -47,6 +60,20 @@ pub enum DaemonError {
         /// Its socket.
         socket: PathBuf,
     },
+    /// MCP over HTTP cannot be served as asked.
+    #[error(transparent)]
+    Http(#[from] HttpSetupError),
+    /// The skills to serve over HTTP cannot be read.
+    #[error("cannot serve MCP: {0}")]
+    Mcp(String),
+    /// The HTTP address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The socket or its directory could not be set up.
     #[error("cannot listen on {path}: {source}")]
     Listen {
@@ -58,7 +85,7 @@ pub enum DaemonError {
 }
 
 struct Daemon {
-    manager: SessionManager,
+    manager: Arc<SessionManager>,
     env: Environment,
     store: Option<Arc<dyn Store>>,
     paths: SocketPaths,
@@ -100,13 +127,18 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     ));
 
     let daemon = Arc::new(Daemon {
-        manager: SessionManager::new(options.store.clone()),
+        manager: Arc::new(SessionManager::new(options.store.clone())),
         env: options.env,
         store: options.store,
         paths: paths.clone(),
         started: Instant::now(),
         started_ms: skillet_store::now_ms(),
-        idle_timeout: options.idle_timeout,
+        // Agents reach an HTTP server whenever they like: it must not go away when idle.
+        idle_timeout: if options.http.is_some() {
+            Duration::MAX
+        } else {
+            options.idle_timeout
+        },
         clients: AtomicUsize::new(0),
         last_activity: std::sync::Mutex::new(Instant::now()),
         stop: watch::channel(false).0,
@@ -120,6 +152,11 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             }
         });
     }
+
+    let http_stop = match &options.http {
+        Some(http) => Some(serve_http(&daemon, http, daemon.store.clone()).await?),
+        None => None,
+    };
 
     let mut stop = daemon.stop.subscribe();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -149,10 +186,56 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             _ = recv(&mut int) => { log("SIGINT; stopping"); break; }
         }
     }
+    if let Some(token) = http_stop {
+        token.cancel();
+    }
     daemon.manager.shutdown().await;
     let _ = std::fs::remove_file(&paths.socket);
     log("stopped");
     Ok(())
+}
+
+/// Starts MCP over HTTP on the daemon's sessions; the token stops it.
+async fn serve_http(
+    daemon: &Daemon,
+    http: &HttpMcp,
+    store: Option<Arc<dyn Store>>,
+) -> Result<tokio_util::sync::CancellationToken, DaemonError> {
+    let server = SkillServer::new(McpOptions {
+        env: daemon.env.clone(),
+        store,
+        sessions: daemon.manager.clone(),
+        max_concurrent_calls: http.max_concurrent_calls,
+    })
+    .map_err(|e| DaemonError::Mcp(e.to_string()))?;
+    let router = skillet_mcp::http_service(server.clone(), &http.options)?;
+    let addr = http.options.addr;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| DaemonError::Bind { addr, source })?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    if let Err(e) = skillet_mcp::watch_skills(server.clone()) {
+        log(&format!("{e}; skill changes need a restart"));
+    }
+    for (name, why) in server.hidden() {
+        log(&format!("not serving `{name}`: {}", why.as_str()));
+    }
+    let stop = http.options.shutdown.clone();
+    let until = stop.clone();
+    tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { until.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            log(&format!("MCP over HTTP stopped: {e}"));
+        }
+    });
+    log(&format!(
+        "serving MCP on http://{bound}{} ({} tools)",
+        skillet_mcp::MCP_PATH,
+        server.tool_names().len()
+    ));
+    Ok(stop)
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Option<tokio::signal::unix::Signal> {

@@ -6,9 +6,12 @@
 //! peer credentials are checked). The API is newline-delimited JSON, one request and one
 //! response per line, documented in `docs/daemon-api.md`.
 //!
+//! With `skillet serve --http ADDR` the daemon also serves MCP over streamable HTTP, sharing
+//! its sessions with the socket API; what MCP means for skills is `skillet-mcp`'s.
+//!
 //! This crate owns the socket, the daemon's life (single instance, stale sockets, idle exit,
-//! orderly stop) and the wire format. It must not run skills itself: sessions are the engine's
-//! [`skillet_engine::session::SessionManager`].
+//! orderly stop), the HTTP listener and the wire format. It must not run skills itself:
+//! sessions are the engine's [`skillet_engine::session::SessionManager`].
 //!
 //! ```no_run
 //! use skillet_server::{Client, SocketPaths};
@@ -26,5 +29,5 @@ mod paths;
 
 pub use api::{ErrorCode, Request, Response, ResponseError};
 pub use client::{Client, ClientError};
-pub use daemon::{DEFAULT_IDLE_TIMEOUT, DaemonError, DaemonOptions, serve};
+pub use daemon::{DEFAULT_IDLE_TIMEOUT, DaemonError, DaemonOptions, HttpMcp, serve};
 pub use paths::{PathsError, SocketPaths};

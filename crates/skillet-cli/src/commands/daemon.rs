@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use serde_json::{Value, json};
-use skillet_server::{Client, ClientError, DEFAULT_IDLE_TIMEOUT, DaemonOptions};
+use skillet_mcp::HttpOptions;
+use skillet_server::{Client, ClientError, DEFAULT_IDLE_TIMEOUT, DaemonOptions, HttpMcp};
 
 use crate::cli::{DaemonCommand, ServeArgs};
 use crate::commands::session::socket_paths;
@@ -15,11 +16,18 @@ use crate::context::Context;
 use crate::output;
 
 pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
-    if let Some(addr) = &args.http {
-        bail!(
-            "--http {addr}: serving MCP over HTTP is not supported yet; the daemon serves its JSON API on the Unix socket only"
-        );
-    }
+    let http = args.http.map(|addr| HttpMcp {
+        options: HttpOptions {
+            addr,
+            auth_token: args
+                .auth_token
+                .clone()
+                .or_else(|| std::env::var("SKILLET_MCP_TOKEN").ok().filter(|t| !t.is_empty())),
+            allowed_origins: args.allow_origin.clone(),
+            shutdown: Default::default(),
+        },
+        max_concurrent_calls: super::mcp::max_concurrent(ctx, args.max_concurrent),
+    });
     let paths = socket_paths(args.socket.as_deref())?;
     let idle_timeout = args
         .idle_timeout
@@ -37,6 +45,7 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
         idle_timeout,
         store: store.map(|s| s as Arc<dyn skillet_store::Store>),
         env: ctx.env.clone(),
+        http,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -6,6 +6,7 @@ mod doctor;
 mod history;
 pub mod info;
 mod list;
+mod mcp;
 mod migrate;
 mod run;
 pub mod session;
@@ -51,6 +52,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                     session::run(&ctx, &command, socket.as_deref())
                 }
                 Command::Serve(args) => daemon::serve(&ctx, &args),
+                Command::Mcp(args) => mcp::run(&ctx, &args),
                 Command::Trust(args) => trust::trust(&ctx, &args),
                 Command::Enable(args) => trust::toggle(&ctx, &args, false),
                 Command::Disable(args) => trust::toggle(&ctx, &args, true),

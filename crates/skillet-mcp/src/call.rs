@@ -1,0 +1,223 @@
+//! Carrying out one tool call: a run, a session exchange or a session's end.
+
+use rmcp::model::{CallToolResult, JsonObject};
+use serde_json::Value;
+use skillet_engine::session::{SessionError, SessionStart};
+use skillet_engine::{AskedBy, RunRequest};
+use skillet_store::{ExecutionRecord, now_ms};
+
+use crate::catalog::{INPUT_ARG, SESSION_ARG, ToolTarget};
+use crate::outcome::{self, SessionAnswer};
+use crate::server::{SkillServer, Snapshot};
+
+/// Where an agent's call is recorded as coming from.
+const ORIGIN: &str = "mcp";
+
+pub(crate) async fn call(
+    server: &SkillServer,
+    snapshot: &Snapshot,
+    target: &ToolTarget,
+    arguments: JsonObject,
+    request_id: String,
+) -> CallToolResult {
+    // Waiting here, not failing: a burst of calls is served as fast as the limit allows.
+    let Ok(_permit) = server.shared.calls.acquire().await else {
+        return outcome::refusal("the server is shutting down");
+    };
+    let asked_by = AskedBy {
+        origin: ORIGIN.to_owned(),
+        request_id,
+    };
+    match target {
+        ToolTarget::Run(skill) => {
+            let request = RunRequest {
+                params: arguments,
+                caller_dir: server.caller_dir(),
+                asked_by: Some(asked_by),
+                ..RunRequest::default()
+            };
+            let result = snapshot.engine.run(&snapshot.registry, skill, request).await;
+            outcome::from_execution(&result)
+        }
+        ToolTarget::Session(skill) => {
+            let started = now_ms();
+            let (result, status, error) = session(server, snapshot, skill, arguments).await;
+            server.record(snapshot, skill, &asked_by, started, status, error);
+            result
+        }
+        ToolTarget::CloseSession(skill) => close(server, skill, &arguments).await,
+    }
+}
+
+/// Sends `input` to the session named by `session_id`, or starts one. Returns the result, and
+/// the status and error the call is recorded with.
+async fn session(
+    server: &SkillServer,
+    snapshot: &Snapshot,
+    skill: &str,
+    mut arguments: JsonObject,
+) -> (CallToolResult, &'static str, Option<String>) {
+    let refused = |message: String| {
+        let result = outcome::refusal(message.clone());
+        (result, "error", Some(message))
+    };
+    let (id, input) = match (
+        string_arg(&mut arguments, SESSION_ARG),
+        string_arg(&mut arguments, INPUT_ARG),
+    ) {
+        (Ok(id), Ok(input)) => (id, input),
+        (Err(e), _) | (_, Err(e)) => return refused(e),
+    };
+    let sessions = &server.shared.options.sessions;
+    let (id, started) = match id {
+        Some(id) => {
+            if !arguments.is_empty() {
+                let names: Vec<&str> = arguments.keys().map(String::as_str).collect();
+                return refused(format!(
+                    "parameters ({}) apply only when a session starts; leave out session_id to start a new one",
+                    names.join(", ")
+                ));
+            }
+            match sessions.info(&id) {
+                Ok(record) if record.skill != skill => {
+                    return refused(format!(
+                        "session {id} belongs to `{}`, not `{skill}`",
+                        record.skill
+                    ));
+                }
+                Ok(record) => (record.id, false),
+                Err(e) => return refused(session_message(skill, &e)),
+            }
+        }
+        None => {
+            let start = SessionStart {
+                params: arguments,
+                label: Some(ORIGIN.to_owned()),
+                caller_dir: server.caller_dir(),
+                ..SessionStart::default()
+            };
+            match sessions
+                .start(&snapshot.engine, &snapshot.registry, skill, start)
+                .await
+            {
+                Ok(record) => (record.id, true),
+                Err(e) => return refused(session_message(skill, &e)),
+            }
+        }
+    };
+    let Some(input) = input.filter(|i| !i.is_empty()) else {
+        let answer = SessionAnswer {
+            session_id: &id,
+            started,
+            reply: None,
+        };
+        return (outcome::from_session(skill, &answer), "ok", None);
+    };
+    match sessions.send(&id, &input, ORIGIN).await {
+        Ok(reply) => {
+            let status = match reply.outcome.as_str() {
+                "ok" => "ok",
+                "timeout" => "timeout",
+                "error" => "failed",
+                _ => "error",
+            };
+            let answer = SessionAnswer {
+                session_id: &id,
+                started,
+                reply: Some(&reply),
+            };
+            (outcome::from_session(skill, &answer), status, None)
+        }
+        Err(e) => refused(session_message(skill, &e)),
+    }
+}
+
+async fn close(server: &SkillServer, skill: &str, arguments: &JsonObject) -> CallToolResult {
+    let Some(id) = arguments.get(SESSION_ARG).and_then(Value::as_str) else {
+        return outcome::refusal(format!("`{SESSION_ARG}` (a string) is required"));
+    };
+    let sessions = &server.shared.options.sessions;
+    match sessions.info(id) {
+        Ok(record) if record.skill != skill => {
+            return outcome::refusal(format!(
+                "session {id} belongs to `{}`, not `{skill}`",
+                record.skill
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => return outcome::refusal(session_message(skill, &e)),
+    }
+    match sessions.close(id).await {
+        Ok(record) => CallToolResult::success(vec![rmcp::model::ContentBlock::text(format!(
+            "session {} closed after {} exchange{}",
+            record.id,
+            record.turns,
+            if record.turns == 1 { "" } else { "s" }
+        ))]),
+        Err(e) => outcome::refusal(session_message(skill, &e)),
+    }
+}
+
+/// A session error in the words of the tools, not of the command line.
+fn session_message(skill: &str, error: &SessionError) -> String {
+    match error {
+        SessionError::NotFound(id) => format!(
+            "no session `{id}`; call `{skill}` without session_id to start one"
+        ),
+        SessionError::Over { id, status, reason, .. } => format!(
+            "session {id} is {status}{}; call `{skill}` without session_id to start a new one",
+            reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+        ),
+        SessionError::TooMany { max, .. } => format!(
+            "`{skill}` already has {max} live session(s), its limit; close one with `{skill}.close`"
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Takes the optional string argument `name` out of `arguments`.
+fn string_arg(arguments: &mut JsonObject, name: &str) -> Result<Option<String>, String> {
+    match arguments.remove(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(format!("`{name}` must be a string, not {other}")),
+    }
+}
+
+impl SkillServer {
+    /// The directory relative paths in arguments start at: the workspace root.
+    pub(crate) fn caller_dir(&self) -> std::path::PathBuf {
+        let env = &self.shared.options.env;
+        env.workspace_root().unwrap_or_else(|| env.cwd.clone())
+    }
+
+    /// Keeps a session call in the history, as the engine keeps a run.
+    fn record(
+        &self,
+        snapshot: &Snapshot,
+        skill: &str,
+        asked_by: &AskedBy,
+        started_at_ms: i64,
+        status: &str,
+        error: Option<String>,
+    ) {
+        let Some(store) = &self.shared.options.store else {
+            return;
+        };
+        let entry = snapshot.registry.resolve(skill);
+        let id = uuid::Uuid::now_v7().to_string();
+        let finished = now_ms();
+        let mut record = ExecutionRecord::new(id, skill, status);
+        record.version = entry.and_then(|e| e.spec.as_ref()).map(|s| s.version.clone());
+        record.scope = entry.map(|e| e.scope.as_str().to_owned());
+        record.started_at_ms = started_at_ms;
+        record.finished_at_ms = finished;
+        record.duration_ms = finished - started_at_ms;
+        record.error = error;
+        record.origin = Some(asked_by.origin.clone());
+        record.request_id = Some(asked_by.request_id.clone());
+        if let Err(e) = store.record(&record) {
+            eprintln!("skillet mcp: a session call was not recorded in the history: {e}");
+        }
+    }
+}

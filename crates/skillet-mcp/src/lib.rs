@@ -1,0 +1,31 @@
+//! Serving skills over the Model Context Protocol.
+//!
+//! This crate turns the skills a workspace can see into MCP tools, prompts and (for Agent
+//! Skills `SKILL.md` folders) skills-extension entries, and carries out calls through the same
+//! engine as `skillet run`: same sandbox, limits, retries, circuit breakers and history, with
+//! every call recorded with its MCP request id. It uses the official Rust SDK, rmcp, for the
+//! protocol and both transports.
+//!
+//! It owns the mapping ([`Catalog`], [`input_schema`]), the server ([`SkillServer`]), hot
+//! reload ([`watch_skills`]) and the transports ([`serve_stdio`], [`http_service`]). It must
+//! not run processes itself (`skillet-engine`), find skills (`skillet-registry`) or own the
+//! daemon's socket and lifetime (`skillet-server`).
+//!
+//! Skills an agent must not see are never listed: broken ones, disabled ones, and a workspace's
+//! own until the user trusts it (`skillet trust`).
+
+mod agent_skills;
+mod call;
+mod catalog;
+mod outcome;
+mod prompts;
+mod server;
+mod transport;
+mod watch;
+
+pub use catalog::{CLOSE_SUFFIX, Catalog, INPUT_ARG, SESSION_ARG, ToolTarget, input_schema};
+pub use server::{Changes, DEFAULT_MAX_CONCURRENT_CALLS, McpOptions, SkillServer};
+pub use transport::{
+    HttpOptions, HttpSetupError, MCP_PATH, TransportError, http_service, serve_stdio,
+};
+pub use watch::{WatchError, watch_skills};

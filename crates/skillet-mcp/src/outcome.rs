@@ -1,0 +1,123 @@
+//! What an agent gets back from a tool call.
+//!
+//! A skill that fails is still an answer, not a protocol error: the result has `isError` set and
+//! a message the model can act on (the status, the exit code, the error, the end of stderr).
+//! The full record, as `skillet run --json` prints it, is the `structuredContent`.
+
+use rmcp::model::{CallToolResult, ContentBlock as Content};
+use serde::Serialize;
+use skillet_engine::session::Reply;
+use skillet_engine::{ExecutionResult, Status};
+
+/// Lines of stderr (and of stdout, for a failure) quoted in a failure's message.
+const TAIL_LINES: usize = 20;
+
+/// The tool result of one execution.
+pub fn from_execution(result: &ExecutionResult) -> CallToolResult {
+    let structured = serde_json::to_value(result).ok();
+    let mut answer = if result.status == Status::Ok {
+        let mut content = vec![Content::text(result.stdout.clone())];
+        if !result.warnings.is_empty() {
+            content.push(Content::text(format!("skillet: {}", result.warnings.join("; "))));
+        }
+        CallToolResult::success(content)
+    } else {
+        CallToolResult::error(vec![Content::text(failure_message(result))])
+    };
+    answer.structured_content = structured;
+    answer
+}
+
+fn failure_message(r: &ExecutionResult) -> String {
+    let mut message = match (r.status, r.exit_code) {
+        (Status::Failed, Some(code)) => format!("`{}` failed with exit code {code}", r.skill),
+        (Status::Timeout, _) => format!("`{}` timed out after {} ms", r.skill, r.duration_ms),
+        (Status::ResourceLimit, _) => format!(
+            "`{}` was stopped at its {} limit",
+            r.skill,
+            r.limit.unwrap_or("resource")
+        ),
+        (status, _) => format!("`{}` did not succeed: {}", r.skill, status.as_str()),
+    };
+    if let Some(error) = &r.error {
+        message.push_str(&format!("\n{error}"));
+    }
+    push_tail(&mut message, "stderr", &r.stderr);
+    if r.status == Status::Failed {
+        push_tail(&mut message, "stdout", &r.stdout);
+    }
+    for warning in &r.warnings {
+        message.push_str(&format!("\nnote: {warning}"));
+    }
+    message
+}
+
+/// Appends the last lines of `text`, saying how many were left out.
+fn push_tail(message: &mut String, name: &str, text: &str) {
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    if lines.is_empty() {
+        return;
+    }
+    let start = lines.len().saturating_sub(TAIL_LINES);
+    if start > 0 {
+        message.push_str(&format!("\n{name} (last {TAIL_LINES} of {} lines):", lines.len()));
+    } else {
+        message.push_str(&format!("\n{name}:"));
+    }
+    for line in &lines[start..] {
+        message.push('\n');
+        message.push_str(line);
+    }
+}
+
+/// The structured result of a session tool.
+#[derive(Debug, Serialize)]
+pub struct SessionAnswer<'a> {
+    /// Pass this back to continue the session.
+    pub session_id: &'a str,
+    /// Whether this call started the session.
+    pub started: bool,
+    /// The exchange, when an input was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<&'a Reply>,
+}
+
+/// The tool result of a session call.
+pub fn from_session(skill: &str, answer: &SessionAnswer<'_>) -> CallToolResult {
+    let structured = serde_json::to_value(answer).ok();
+    let id = answer.session_id;
+    let footer = format!("[session_id: {id} — pass it to `{skill}` to continue this session]");
+    let mut result = match answer.reply {
+        None => CallToolResult::success(vec![Content::text(format!(
+            "Started a `{skill}` session.\n{footer}"
+        ))]),
+        Some(reply) if reply.outcome == "ok" => {
+            let mut content = vec![Content::text(reply.stdout.clone())];
+            if !reply.stderr.trim().is_empty() {
+                content.push(Content::text(format!("stderr:\n{}", reply.stderr)));
+            }
+            content.push(Content::text(footer));
+            CallToolResult::success(content)
+        }
+        Some(reply) => {
+            let mut message = match reply.outcome.as_str() {
+                "timeout" => format!("the input timed out after {} ms; the session was ended", reply.duration_ms),
+                "dead" => "the interpreter exited; start a new session (call without session_id)".to_owned(),
+                _ => "the input failed".to_owned(),
+            };
+            push_tail(&mut message, "stderr", &reply.stderr);
+            push_tail(&mut message, "stdout", &reply.stdout);
+            for note in &reply.notes {
+                message.push_str(&format!("\nnote: {note}"));
+            }
+            CallToolResult::error(vec![Content::text(message), Content::text(footer)])
+        }
+    };
+    result.structured_content = structured;
+    result
+}
+
+/// A tool result saying the call could not be made, in words the model can act on.
+pub fn refusal(message: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![Content::text(message.into())])
+}
