@@ -210,7 +210,8 @@ Examples:
     },
 
     /// Trust this workspace's own skills, so `skillet mcp` offers them to agents.
-    #[command(after_help = "A repository can ship skills in .skillet/skills/. Agents could call them on their own, so
+    #[command(
+        after_help = "A repository can ship skills in .skillet/skills/. Agents could call them on their own, so
 `skillet mcp` and `skillet serve --http` hide a workspace's skills until you trust it. The
 list is [trust] workspaces in the global skillet.toml; trusting a directory trusts every
 workspace inside it. Your global skills are always offered.
@@ -219,7 +220,8 @@ Examples:
   skillet trust                         trust the current workspace
   skillet trust ~/src/project
   skillet trust --revoke
-  skillet trust --list --json")]
+  skillet trust --list --json"
+    )]
     Trust(TrustArgs),
 
     /// Turn a skill off: agents no longer see it and `skillet run` refuses it.

@@ -65,7 +65,9 @@ pub enum ContextError {
         source: globset::Error,
     },
     /// A pattern reaches outside the workspace.
-    #[error("context_files pattern {0:?} reaches outside the workspace; patterns are relative to the workspace root")]
+    #[error(
+        "context_files pattern {0:?} reaches outside the workspace; patterns are relative to the workspace root"
+    )]
     Outside(String),
 }
 

@@ -39,7 +39,8 @@ pub use context::{
     DEFAULT_MAX_TOTAL_KB, SkippedFile, select_context,
 };
 pub use engine::{
-    AskedBy, Engine, EngineSettings, MAX_FALLBACK_DEPTH, Prepared, RunOverrides, RunRequest, WORKSPACE_ENV,
+    AskedBy, Engine, EngineSettings, MAX_FALLBACK_DEPTH, Prepared, RunOverrides, RunRequest,
+    WORKSPACE_ENV,
 };
 pub use invocation::{Invocation, build_invocation, program_path, render_prompt};
 pub use params::{ParamValues, resolve_params};

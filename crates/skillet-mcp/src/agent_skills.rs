@@ -10,7 +10,9 @@ use std::collections::BTreeSet;
 
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::skill_catalog::SkillCatalog;
-use rmcp::model::{GetSkillResult, ReadResourceDirectoryResult, ReadResourceResult, Resource, Skill};
+use rmcp::model::{
+    GetSkillResult, ReadResourceDirectoryResult, ReadResourceResult, Resource, Skill,
+};
 use skillet_registry::{Availability, Config, Environment, Registry};
 use skillet_spec::SkillFormat;
 
@@ -101,7 +103,10 @@ impl AgentSkills {
         uri: &str,
     ) -> Result<ReadResourceDirectoryResult, McpError> {
         let not_dir = || McpError::invalid_params(format!("not a directory: {uri}"), None);
-        let mut listing = self.owner(uri).ok_or_else(not_dir)?.read_resource_directory(uri)?;
+        let mut listing = self
+            .owner(uri)
+            .ok_or_else(not_dir)?
+            .read_resource_directory(uri)?;
         listing.resources.retain(|r| self.shown(&r.uri));
         Ok(listing)
     }

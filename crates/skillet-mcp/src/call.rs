@@ -36,7 +36,10 @@ pub(crate) async fn call(
                 asked_by: Some(asked_by),
                 ..RunRequest::default()
             };
-            let result = snapshot.engine.run(&snapshot.registry, skill, request).await;
+            let result = snapshot
+                .engine
+                .run(&snapshot.registry, skill, request)
+                .await;
             outcome::from_execution(&result)
         }
         ToolTarget::Session(skill) => {
@@ -161,12 +164,17 @@ async fn close(server: &SkillServer, skill: &str, arguments: &JsonObject) -> Cal
 /// A session error in the words of the tools, not of the command line.
 fn session_message(skill: &str, error: &SessionError) -> String {
     match error {
-        SessionError::NotFound(id) => format!(
-            "no session `{id}`; call `{skill}` without session_id to start one"
-        ),
-        SessionError::Over { id, status, reason, .. } => format!(
+        SessionError::NotFound(id) => {
+            format!("no session `{id}`; call `{skill}` without session_id to start one")
+        }
+        SessionError::Over {
+            id, status, reason, ..
+        } => format!(
             "session {id} is {status}{}; call `{skill}` without session_id to start a new one",
-            reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+            reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
         ),
         SessionError::TooMany { max, .. } => format!(
             "`{skill}` already has {max} live session(s), its limit; close one with `{skill}.close`"
@@ -208,7 +216,9 @@ impl SkillServer {
         let id = uuid::Uuid::now_v7().to_string();
         let finished = now_ms();
         let mut record = ExecutionRecord::new(id, skill, status);
-        record.version = entry.and_then(|e| e.spec.as_ref()).map(|s| s.version.clone());
+        record.version = entry
+            .and_then(|e| e.spec.as_ref())
+            .map(|s| s.version.clone());
         record.scope = entry.map(|e| e.scope.as_str().to_owned());
         record.started_at_ms = started_at_ms;
         record.finished_at_ms = finished;

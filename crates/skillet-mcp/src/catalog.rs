@@ -71,8 +71,12 @@ impl Catalog {
             SkillKind::CodeSession => self.add_session(spec),
             SkillKind::PromptInline => {
                 let text = format!("{description} (returns the rendered prompt text)");
-                let tool = Tool::new(name.clone(), text.trim().to_owned(), input_schema(&spec.parameters))
-                    .annotate(ToolAnnotations::new().read_only(true).open_world(false));
+                let tool = Tool::new(
+                    name.clone(),
+                    text.trim().to_owned(),
+                    input_schema(&spec.parameters),
+                )
+                .annotate(ToolAnnotations::new().read_only(true).open_world(false));
                 self.tools.push((tool, ToolTarget::Run(name.clone())));
                 self.prompts.push((prompt(spec), name));
             }
@@ -83,9 +87,7 @@ impl Catalog {
     fn add_session(&mut self, spec: &SkillSpec) {
         let name = &spec.name;
         let mut schema = input_schema(&spec.parameters);
-        let properties = schema
-            .entry("properties")
-            .or_insert_with(|| json!({}));
+        let properties = schema.entry("properties").or_insert_with(|| json!({}));
         if let Some(properties) = properties.as_object_mut() {
             properties.insert(
                 INPUT_ARG.into(),
@@ -239,7 +241,8 @@ fn prompt(spec: &SkillSpec) -> Prompt {
         .parameters
         .iter()
         .map(|p| {
-            let mut argument = PromptArgument::new(&p.name).with_required(p.required && p.default.is_none());
+            let mut argument =
+                PromptArgument::new(&p.name).with_required(p.required && p.default.is_none());
             if let Some(d) = &p.description {
                 argument = argument.with_description(d);
             }
@@ -288,13 +291,28 @@ mod tests {
             ]"#,
         ));
         let p = &schema["properties"];
-        assert_eq!(schema["required"], json!(["file"]), "a default satisfies required");
+        assert_eq!(
+            schema["required"],
+            json!(["file"]),
+            "a default satisfies required"
+        );
         assert_eq!(schema["additionalProperties"], json!(false));
         assert_eq!(p["file"]["type"], "string");
-        assert!(p["file"]["description"].as_str().unwrap().starts_with("File A file system path"));
-        assert_eq!(p["n"], json!({"type": "integer", "minimum": 1, "maximum": 9, "default": 3}));
+        assert!(
+            p["file"]["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("File A file system path")
+        );
+        assert_eq!(
+            p["n"],
+            json!({"type": "integer", "minimum": 1, "maximum": 9, "default": 3})
+        );
         assert_eq!(p["mode"], json!({"type": "string", "enum": ["a", "b"]}));
-        assert_eq!(p["tag"], json!({"type": "string", "pattern": "^(?:[a-z]+)$", "maxLength": 8}));
+        assert_eq!(
+            p["tag"],
+            json!({"type": "string", "pattern": "^(?:[a-z]+)$", "maxLength": 8})
+        );
         assert_eq!(p["ratio"], json!({"type": "number", "minimum": 0.5}));
         assert_eq!(p["loud"], json!({"type": "boolean"}));
     }

@@ -18,7 +18,10 @@ pub fn from_execution(result: &ExecutionResult) -> CallToolResult {
     let mut answer = if result.status == Status::Ok {
         let mut content = vec![Content::text(result.stdout.clone())];
         if !result.warnings.is_empty() {
-            content.push(Content::text(format!("skillet: {}", result.warnings.join("; "))));
+            content.push(Content::text(format!(
+                "skillet: {}",
+                result.warnings.join("; ")
+            )));
         }
         CallToolResult::success(content)
     } else {
@@ -60,7 +63,10 @@ fn push_tail(message: &mut String, name: &str, text: &str) {
     }
     let start = lines.len().saturating_sub(TAIL_LINES);
     if start > 0 {
-        message.push_str(&format!("\n{name} (last {TAIL_LINES} of {} lines):", lines.len()));
+        message.push_str(&format!(
+            "\n{name} (last {TAIL_LINES} of {} lines):",
+            lines.len()
+        ));
     } else {
         message.push_str(&format!("\n{name}:"));
     }
@@ -101,8 +107,12 @@ pub fn from_session(skill: &str, answer: &SessionAnswer<'_>) -> CallToolResult {
         }
         Some(reply) => {
             let mut message = match reply.outcome.as_str() {
-                "timeout" => format!("the input timed out after {} ms; the session was ended", reply.duration_ms),
-                "dead" => "the interpreter exited; start a new session (call without session_id)".to_owned(),
+                "timeout" => format!(
+                    "the input timed out after {} ms; the session was ended",
+                    reply.duration_ms
+                ),
+                "dead" => "the interpreter exited; start a new session (call without session_id)"
+                    .to_owned(),
                 _ => "the input failed".to_owned(),
             };
             push_tail(&mut message, "stderr", &reply.stderr);

@@ -37,8 +37,10 @@ pub(crate) fn get(
         .map_err(|problems| McpError::invalid_params(problems.join("\n"), None))?;
     let mut text = render_prompt(spec, &values);
     if spec.kind != SkillKind::Conversation {
-        return Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
-            .with_description(spec.description.clone().unwrap_or_default()));
+        return Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description(spec.description.clone().unwrap_or_default()),
+        );
     }
 
     if !spec.guided_questions.is_empty() {

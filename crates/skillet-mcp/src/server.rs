@@ -4,10 +4,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
-    GetSkillRequestParams, GetSkillResult, Implementation, ListPromptsResult,
-    ListResourcesResult, ListSkillsResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceDirectoryRequestParams, ReadResourceDirectoryResult, ReadResourceRequestParams,
-    ReadResourceResponse, ServerCapabilities, ServerConfig, SubscriptionFilter,
+    GetSkillRequestParams, GetSkillResult, Implementation, ListPromptsResult, ListResourcesResult,
+    ListSkillsResult, ListToolsResult, PaginatedRequestParams, ReadResourceDirectoryRequestParams,
+    ReadResourceDirectoryResult, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig, SubscriptionFilter,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
@@ -319,7 +319,9 @@ impl ServerHandler for SkillServer {
             .skills
             .read_resource(&request.uri)
             .map(Into::into)
-            .ok_or_else(|| McpError::resource_not_found(format!("no resource {}", request.uri), None))
+            .ok_or_else(|| {
+                McpError::resource_not_found(format!("no resource {}", request.uri), None)
+            })
     }
 
     async fn list_skills(
@@ -327,7 +329,9 @@ impl ServerHandler for SkillServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListSkillsResult, McpError> {
-        Ok(ListSkillsResult::with_all_items(self.snapshot().skills.skills()))
+        Ok(ListSkillsResult::with_all_items(
+            self.snapshot().skills.skills(),
+        ))
     }
 
     async fn get_skill(

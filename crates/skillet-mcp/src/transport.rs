@@ -84,7 +84,9 @@ pub enum HttpSetupError {
     )]
     NeedsToken(SocketAddr),
     /// A token too short to resist guessing.
-    #[error("the auth token is too short: use at least 16 characters (`openssl rand -hex 32` makes a good one)")]
+    #[error(
+        "the auth token is too short: use at least 16 characters (`openssl rand -hex 32` makes a good one)"
+    )]
     WeakToken,
 }
 

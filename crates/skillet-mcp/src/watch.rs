@@ -52,7 +52,9 @@ pub fn watch_skills(server: SkillServer) -> Result<(), WatchError> {
                     eprintln!("skillet mcp: reloaded; {} changed", what.join(", "));
                 }
                 Ok(_) => {}
-                Err(e) => eprintln!("skillet mcp: not reloaded, still serving the previous skills: {e}"),
+                Err(e) => {
+                    eprintln!("skillet mcp: not reloaded, still serving the previous skills: {e}")
+                }
             }
             rewatch(&server, &mut debouncer, &mut watched);
         }
@@ -111,5 +113,8 @@ fn wanted(server: &SkillServer) -> BTreeSet<(PathBuf, bool)> {
 }
 
 fn existing_parent(path: &Path) -> Option<PathBuf> {
-    path.ancestors().skip(1).find(|p| p.is_dir()).map(Path::to_path_buf)
+    path.ancestors()
+        .skip(1)
+        .find(|p| p.is_dir())
+        .map(Path::to_path_buf)
 }

@@ -128,7 +128,9 @@ pub fn set_trusted(env: &Environment, root: &Path, trusted: bool) -> Result<bool
         let list = table
             .entry("workspaces")
             .or_insert_with(|| value(Array::new()));
-        toggle(list, &entry, trusted, |item| canonical(Path::new(item)) == root)
+        toggle(list, &entry, trusted, |item| {
+            canonical(Path::new(item)) == root
+        })
     })
 }
 
@@ -140,9 +142,7 @@ pub fn set_disabled(
     disabled: bool,
 ) -> Result<bool, EditError> {
     edit(env, scope, |doc| {
-        let list = doc
-            .entry("disabled")
-            .or_insert_with(|| value(Array::new()));
+        let list = doc.entry("disabled").or_insert_with(|| value(Array::new()));
         toggle(list, name, disabled, |item| item == name)
     })
 }
@@ -227,7 +227,10 @@ mod tests {
         assert!(set_trusted(&env, &root, true).unwrap());
         assert!(!set_trusted(&env, &root, true).unwrap(), "twice is once");
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.starts_with("# mine\n[defaults]\ntimeout = 5 # short\n"), "{text}");
+        assert!(
+            text.starts_with("# mine\n[defaults]\ntimeout = 5 # short\n"),
+            "{text}"
+        );
         let config = Config::load(&env).unwrap();
         assert!(config.trusts(&root) && config.trusts(&root.join("sub")));
 
@@ -251,6 +254,10 @@ mod tests {
         let config = Config::load(&env).unwrap();
         assert!(config.disabled.contains("rm-rf"));
         assert!(!config.trusts(&env.workspace_root().unwrap()));
-        assert!(config.warnings[0].contains("[trust]"), "{:?}", config.warnings);
+        assert!(
+            config.warnings[0].contains("[trust]"),
+            "{:?}",
+            config.warnings
+        );
     }
 }

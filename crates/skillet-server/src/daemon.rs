@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use skillet_engine::session::{SessionError, SessionManager, SessionStart};
-use skillet_mcp::{HttpOptions, HttpSetupError, McpOptions, SkillServer};
 use skillet_engine::{Engine, EngineSettings};
+use skillet_mcp::{HttpOptions, HttpSetupError, McpOptions, SkillServer};
 use skillet_registry::{Config, Environment, Registry};
 use skillet_store::{SessionQuery, Store};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -119,11 +119,14 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     let listener = UnixListener::bind(&paths.socket).map_err(listen_err)?;
     std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
         .map_err(listen_err)?;
+    let idle = match &options.http {
+        Some(_) => "no idle exit while serving HTTP".to_owned(),
+        None => format!("idle exit after {} s", options.idle_timeout.as_secs()),
+    };
     log(&format!(
-        "listening on {} (pid {}, idle exit after {} s)",
+        "listening on {} (pid {}, {idle})",
         paths.socket.display(),
         std::process::id(),
-        options.idle_timeout.as_secs()
     ));
 
     let daemon = Arc::new(Daemon {

@@ -19,10 +19,11 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
     let http = args.http.map(|addr| HttpMcp {
         options: HttpOptions {
             addr,
-            auth_token: args
-                .auth_token
-                .clone()
-                .or_else(|| std::env::var("SKILLET_MCP_TOKEN").ok().filter(|t| !t.is_empty())),
+            auth_token: args.auth_token.clone().or_else(|| {
+                std::env::var("SKILLET_MCP_TOKEN")
+                    .ok()
+                    .filter(|t| !t.is_empty())
+            }),
             allowed_origins: args.allow_origin.clone(),
             shutdown: Default::default(),
         },

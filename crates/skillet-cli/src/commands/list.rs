@@ -78,7 +78,7 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
             let describe = if r.valid {
                 let note = match r.availability {
                     "available" => String::new(),
-                    "untrusted" => "[untrusted: hidden from agents until `skillet trust`] ".into(),
+                    "untrusted" => "[untrusted] ".into(),
                     other => format!("[{other}] "),
                 };
                 format!("{note}{}", r.description.unwrap_or(""))
@@ -111,5 +111,13 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
             &table
         )
     );
+    if rows
+        .iter()
+        .any(|r| r.valid && r.availability == "untrusted")
+    {
+        println!(
+            "[untrusted]: this workspace's skills are not offered to agents (skillet mcp) until you `skillet trust` it."
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -49,7 +49,12 @@ impl World {
     }
 
     pub fn skillet(&self) -> Command {
-        let mut cmd = Command::cargo_bin("skillet").unwrap();
+        Command::from_std(self.command(&assert_cmd::cargo::cargo_bin("skillet")))
+    }
+
+    /// `program` run in the workspace with this world's environment and nothing else.
+    pub fn command(&self, program: &Path) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
         cmd.current_dir(&self.ws)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
