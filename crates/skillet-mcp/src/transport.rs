@@ -24,7 +24,7 @@ pub const MCP_PATH: &str = "/mcp";
 pub enum TransportError {
     /// The client never completed the opening of the connection.
     #[error("the MCP connection did not start: {0}")]
-    Start(#[from] rmcp::service::ServerInitializeError),
+    Start(Box<rmcp::service::ServerInitializeError>),
     /// The connection failed while running.
     #[error("the MCP connection failed: {0}")]
     Run(#[from] tokio::task::JoinError),
@@ -52,7 +52,10 @@ pub async fn serve_stdio(server: SkillServer) -> Result<(), TransportError> {
         })
     };
     let served = async {
-        let running = server.serve(rmcp::transport::stdio()).await?;
+        let running = server
+            .serve(rmcp::transport::stdio())
+            .await
+            .map_err(|e| TransportError::Start(Box::new(e)))?;
         running.waiting().await?;
         Ok(())
     }
