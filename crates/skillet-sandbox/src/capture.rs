@@ -1,6 +1,7 @@
 //! Reading a child's output into a capped buffer, optionally forwarding it live.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{Notify, mpsc, watch};
@@ -30,9 +31,16 @@ pub(crate) struct Captured {
     pub truncated: bool,
 }
 
-/// Reads `reader` to its end (or until `stop` fires), keeping at most `cap` bytes. The first
-/// byte past the cap fires `overflow`, on which the supervisor kills the run; reading goes on
-/// (discarding) so the writer is never blocked on a full pipe meanwhile.
+/// After `stop` fires, how long a reader keeps taking what is already in the pipe.
+const STOP_DRAIN: Duration = Duration::from_millis(100);
+
+/// Reads `reader` to its end, keeping at most `cap` bytes. The first byte past the cap fires
+/// `overflow`, on which the supervisor kills the run; reading goes on (discarding) so the writer
+/// is never blocked on a full pipe meanwhile.
+///
+/// When `stop` fires (the process is gone but something still holds the pipe open), what is
+/// already in the pipe is still taken, for at most [`STOP_DRAIN`]: on a loaded machine this
+/// task may not have run at all before the stop, and the output must not be lost for it.
 pub(crate) async fn read_capped<R: AsyncRead + Unpin>(
     mut reader: R,
     cap: usize,
@@ -43,13 +51,26 @@ pub(crate) async fn read_capped<R: AsyncRead + Unpin>(
 ) -> Captured {
     let mut out = Captured::default();
     let mut chunk = vec![0u8; 64 * 1024];
+    let mut drain_until: Option<tokio::time::Instant> = None;
     loop {
-        let n = tokio::select! {
-            read = reader.read(&mut chunk) => match read {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
+        let read = match drain_until {
+            Some(deadline) => {
+                match tokio::time::timeout_at(deadline, reader.read(&mut chunk)).await {
+                    Ok(read) => read,
+                    Err(_) => break,
+                }
+            }
+            None => tokio::select! {
+                read = reader.read(&mut chunk) => read,
+                _ = stop.changed() => {
+                    drain_until = Some(tokio::time::Instant::now() + STOP_DRAIN);
+                    continue;
+                }
             },
-            _ = stop.changed() => break,
+        };
+        let n = match read {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
         };
         let room = cap.saturating_sub(out.bytes.len());
         let keep = n.min(room);
@@ -69,4 +90,31 @@ pub(crate) async fn read_capped<R: AsyncRead + Unpin>(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn output_already_in_the_pipe_survives_a_stop_that_came_first() {
+        let (mut writer, reader) = tokio::io::duplex(1024);
+        tokio::io::AsyncWriteExt::write_all(&mut writer, b"late but whole")
+            .await
+            .unwrap();
+        // The writer stays open, as a stray holding the pipe would keep it.
+        let (stop_tx, stop_rx) = watch::channel(false);
+        stop_tx.send(true).unwrap();
+        let captured = read_capped(
+            reader,
+            1024,
+            Stream::Stdout,
+            None,
+            stop_rx,
+            Arc::new(Notify::new()),
+        )
+        .await;
+        assert_eq!(captured.bytes, b"late but whole");
+        drop(writer);
+    }
 }
