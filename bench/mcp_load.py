@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Load on the MCP server: 200 concurrent tool calls over streamable HTTP, every answer checked.
+
+The server is `skillet serve --http 127.0.0.1:0` on a throwaway workspace whose one skill runs
+`echo WORD` in the default sandbox. The client is the official Python SDK (the venv the tests
+build, target/tmp/mcp-venv), one connection, all calls sent at once with asyncio; each call's
+latency is measured from the client's send to its parsed answer, so it includes waiting for the
+server's concurrency limit ([mcp] max_concurrent_calls, default 16) and the client's own
+per-message cost, which dominates on 2 cores: the server finishes calls steadily while the
+client is still sending, and the client reads most answers at the end. So the server's own
+rate is also reported, from the history: calls / (last finish - first start).
+Also measured: one call alone (no queue), over HTTP and over stdio.
+
+Usage: bench/mcp_load.py [--skillet target/release/skillet] [--calls 200] [--rounds 5] [--json]
+Build first: cargo build --release -p skillet-cli; run the MCP tests once to make the venv:
+cargo test -p skillet-cli --test mcp_cli
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT = ROOT / "crates/skillet-cli/tests/mcp/client.py"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skillet", default="target/release/skillet")
+    parser.add_argument("--python", default=str(ROOT / "target/tmp/mcp-venv/bin/python"))
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    skillet = str(Path(args.skillet).resolve())
+    for path, how in [(skillet, "cargo build --release -p skillet-cli"),
+                      (args.python, "cargo test -p skillet-cli --test mcp_cli")]:
+        if not Path(path).is_file():
+            sys.exit(f"{path} not found; make it with `{how}`")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ws, home, run = root / "ws", root / "home", root / "run"
+        (ws / ".git").mkdir(parents=True)
+        skills = ws / ".skillet" / "skills"
+        skills.mkdir(parents=True)
+        home.mkdir()
+        run.mkdir(mode=0o700)
+        (skills / "echo.json").write_text(json.dumps({
+            "name": "echo", "type": "code_inline", "command": "echo", "args": ["{word}", "{times}"],
+            "parameters": [{"name": "word", "type": "string", "required": True},
+                           {"name": "times", "type": "integer", "default": 1}]}))
+        env = {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+               "XDG_DATA_HOME": str(home / ".local/share"), "XDG_RUNTIME_DIR": str(run)}
+        subprocess.run([skillet, "trust"], cwd=ws, env=env, check=True, capture_output=True)
+        server = subprocess.Popen([skillet, "serve", "--http", "127.0.0.1:0"], cwd=ws, env=env,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            url = None
+            for line in server.stderr:
+                if "serving MCP on " in line:
+                    url = line.split("serving MCP on ")[1].split()[0]
+                    break
+            if not url:
+                sys.exit("the server did not start")
+
+            def client(target, calls):
+                out = subprocess.run([args.python, str(CLIENT), "--target", target, "--ws", str(ws),
+                                      "--calls", str(calls), "load"],
+                                     cwd=ws, env=env, capture_output=True, text=True)
+                if out.returncode != 0:
+                    sys.exit(f"the load client failed:\n{out.stderr}")
+                return json.loads(out.stdout.strip().splitlines()[-1])
+
+            client(url, 16)  # warm up
+            loads, spans = [], []
+            for _ in range(args.rounds):
+                loads.append(client(url, args.calls))
+                history = json.loads(subprocess.run(
+                    [skillet, "history", "--json", "--limit", str(args.calls)], cwd=ws, env=env,
+                    capture_output=True, text=True, check=True).stdout)
+                spans.append((max(r["finished_at_ms"] for r in history)
+                              - min(r["started_at_ms"] for r in history)) / 1000)
+            single_http = [client(url, 1)["p50_ms"] for _ in range(20)]
+            single_stdio = [client(skillet, 1)["p50_ms"] for _ in range(10)]
+        finally:
+            server.terminate()
+            server.wait()
+
+    result = {
+        "calls_per_round": args.calls,
+        "rounds": args.rounds,
+        "all_answered": all(r["calls"] == args.calls for r in loads),
+        "wall_s_median": statistics.median(r["wall_s"] for r in loads),
+        "p50_ms_median": statistics.median(r["p50_ms"] for r in loads),
+        "p99_ms_median": statistics.median(r["p99_ms"] for r in loads),
+        "throughput_calls_per_s": round(args.calls / statistics.median(r["wall_s"] for r in loads), 1),
+        "server_busy_s_median": statistics.median(spans),
+        "server_calls_per_s": round(args.calls / statistics.median(spans), 1),
+        "single_call_http_ms": statistics.median(single_http),
+        "single_call_stdio_ms": statistics.median(single_stdio),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:26} {value}")
+
+
+if __name__ == "__main__":
+    main()
