@@ -405,3 +405,97 @@ fn http_checks_the_bearer_token_and_the_origin() {
         "{names}"
     );
 }
+
+/// Node 22 and the MCP Inspector, installed once from npm under target/tmp; `None`, with the
+/// reason printed, when npm cannot provide them.
+fn inspector() -> Option<(PathBuf, PathBuf)> {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-inspector");
+    let node = dir.join("node_modules/node/bin/node");
+    let script =
+        dir.join("node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js");
+    let ready = || node.is_file() && script.is_file();
+    if !ready() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.with_extension("lock"))
+            .unwrap();
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+        if !ready() {
+            let installed = std::process::Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+                .arg(&dir)
+                .args(["node@22.23.3", "@modelcontextprotocol/inspector@2.12.0"])
+                .status();
+            if !matches!(installed, Ok(s) if s.success()) || !ready() {
+                eprintln!(
+                    "SKIPPED: npm could not install node@22 and the MCP Inspector ({installed:?})"
+                );
+                return None;
+            }
+        }
+    }
+    Some((node, script))
+}
+
+#[test]
+fn the_mcp_inspector_lists_and_calls_tools() {
+    let Some((node, script)) = inspector() else {
+        return;
+    };
+    let w = world();
+    let server = HttpServer::start(&w, "127.0.0.1:0", &[]);
+    let stdio: [&str; 3] = ["--", &skillet_bin(), "mcp"];
+    for target in [&stdio[..], &["--transport", "http", &server.url][..]] {
+        // The Inspector exits 1 after printing a result with isError set.
+        let run = |args: &[&str], expect_ok: bool| -> Value {
+            let out = w
+                .command(&node)
+                .arg(&script)
+                .args(["--cli", "--cwd"])
+                .arg(&w.ws)
+                .args(args)
+                .args(target)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                out.status.success(),
+                expect_ok,
+                "inspector {args:?} {target:?}: {}\n{stdout}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+        };
+        let listed = run(&["--method", "tools/list"], true);
+        let names: Vec<&str> = listed["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["echo", "fail", "greet", "py", "py.close", "review"],
+            "{target:?}"
+        );
+        let called = run(
+            &[
+                "--method",
+                "tools/call",
+                "--tool-name",
+                "echo",
+                "--tool-arg",
+                "word=hi",
+                "times=2",
+            ],
+            true,
+        );
+        assert_eq!(called["content"][0]["text"], "hi 2\n", "{target:?}");
+        assert_eq!(called["isError"], false);
+        let failed = run(&["--method", "tools/call", "--tool-name", "fail"], false);
+        assert_eq!(failed["isError"], true, "{failed}");
+    }
+}
