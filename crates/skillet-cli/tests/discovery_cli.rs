@@ -318,3 +318,54 @@ fn a_bad_config_file_is_reported_with_its_position() {
         "{stderr}"
     );
 }
+
+#[test]
+fn trust_and_disable_change_what_agents_see_and_what_runs() {
+    let w = World::new();
+    w.skill(
+        "hello",
+        serde_json::json!({"name": "hello", "aliases": ["hi"], "type": "code_inline", "command": "true"}),
+    );
+    let availability = |w: &World| {
+        let (_, out, _) = w.run(&["list", "--json"]);
+        let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+        rows[0]["availability"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(availability(&w), "untrusted");
+    let (_, table, _) = w.run(&["list"]);
+    assert!(
+        table.contains("[untrusted]") && table.contains("skillet trust"),
+        "{table}"
+    );
+
+    let (code, out, _) = w.run(&["trust"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("now trusted"), "{out}");
+    assert_eq!(availability(&w), "available");
+    let (_, listed, _) = w.run(&["trust", "--list", "--json"]);
+    assert!(
+        listed.contains(w.ws.file_name().unwrap().to_str().unwrap()),
+        "{listed}"
+    );
+
+    // An alias disables the skill it names; the run is refused, saying how to undo it.
+    let (code, out, _) = w.run(&["disable", "hi"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("hello: disabled"), "{out}");
+    assert_eq!(availability(&w), "disabled");
+    let (code, _, err) = w.run(&["run", "hello"]);
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("`hello` is disabled; `skillet enable hello`"),
+        "{err}"
+    );
+    let (code, _, err) = w.run(&["disable", "helo"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("did you mean `hello`"), "{err}");
+
+    w.run(&["enable", "hello"]);
+    let (code, _, _) = w.run(&["run", "hello"]);
+    assert_eq!(code, 0);
+    w.run(&["trust", "--revoke"]);
+    assert_eq!(availability(&w), "untrusted");
+}

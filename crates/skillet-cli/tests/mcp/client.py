@@ -179,16 +179,27 @@ async def raw_skills(args) -> dict:
     got = await ask(3, "skills/get", {"uri": "skill://review/SKILL.md"})
     resource = await ask(4, "resources/read", {"uri": "skill://review/scripts/run.sh"})
     hidden = await ask(5, "resources/read", {"uri": "skill://secret/SKILL.md"})
+    # A path that climbs out of a published folder into a hidden one.
+    climbed = await ask(6, "resources/read", {"uri": "skill://review/../secret/SKILL.md"})
+    hidden_get = await ask(7, "skills/get", {"uri": "skill://secret/SKILL.md"})
     proc.stdin.close()
     await proc.wait()
-    return {"list": listed, "get": got, "read": resource, "hidden": hidden}
+    return {"list": listed, "get": got, "read": resource, "hidden": hidden, "climbed": climbed,
+            "hidden_get": hidden_get}
 
 
 async def names(args) -> dict:
     async with connect(args) as client:
         tools = [t.name for t in (await client.list_tools()).tools]
         prompts = [p.name for p in (await client.list_prompts()).prompts]
-    return {"tools": tools, "prompts": prompts}
+        answer = {"tools": tools, "prompts": prompts}
+        if args.try_call:
+            try:
+                result = await client.call_tool(args.try_call, {"word": "x"})
+                answer["call"] = {"is_error": result.is_error, "text": text(result)}
+            except MCPError as e:
+                answer["call"] = {"refused": str(e)}
+    return answer
 
 
 async def load(args) -> dict:
@@ -221,6 +232,7 @@ def main():
     parser.add_argument("--ws")
     parser.add_argument("--token")
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--try-call", help="with `names`: also call this tool")
     parser.add_argument("scenario", choices=["tour", "reload", "skills", "names", "load"])
     args = parser.parse_args()
     run = {"tour": tour, "reload": reload, "skills": raw_skills, "names": names, "load": load}[args.scenario]
