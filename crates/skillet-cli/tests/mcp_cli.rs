@@ -22,42 +22,50 @@ const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/client.py")
 const REQUIREMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/requirements.txt");
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
-/// The venv's Python, creating the venv first if its requirements changed. Tests run in
-/// parallel, so one of them installs while the others wait on the lock.
+/// Runs `install` unless `ready()`, holding a lock beside `dir` so that tests running in
+/// parallel install once while the others wait. Returns whether it is ready.
+fn install_once(dir: &Path, ready: impl Fn() -> bool, install: impl FnOnce() -> bool) -> bool {
+    if ready() {
+        return true;
+    }
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.with_extension("lock"))
+        .unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    ready() || (install() && ready())
+}
+
+/// The venv's Python, creating the venv first if its requirements changed.
 fn python() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv");
     let marker = venv.join(".skillet-requirements");
     let wanted = std::fs::read_to_string(REQUIREMENTS).unwrap();
     let ready = || std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted);
-    if !ready() {
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(venv.with_extension("lock"))
+    let installed = install_once(&venv, ready, || {
+        let _ = std::fs::remove_dir_all(&venv);
+        // The system interpreter, so an unprivileged test user can run the venv too.
+        let made = std::process::Command::new(interpreter("python3"))
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
             .unwrap();
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
-        if !ready() {
-            let _ = std::fs::remove_dir_all(&venv);
-            // The system interpreter, so an unprivileged test user can run the venv too.
-            let made = std::process::Command::new(interpreter("python3"))
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .unwrap();
-            assert!(
-                made.success(),
-                "cannot create a venv (is python3-venv installed?)"
-            );
-            let installed = std::process::Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(REQUIREMENTS)
-                .status()
-                .unwrap();
-            assert!(installed.success(), "pip could not install {REQUIREMENTS}");
-            std::fs::write(&marker, &wanted).unwrap();
-        }
-    }
+        assert!(
+            made.success(),
+            "cannot create a venv (is python3-venv installed?)"
+        );
+        let pip = std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(REQUIREMENTS)
+            .status()
+            .unwrap();
+        assert!(pip.success(), "pip could not install {REQUIREMENTS}");
+        std::fs::write(&marker, &wanted).unwrap();
+        true
+    });
+    assert!(installed);
     venv.join("bin/python")
 }
 
@@ -414,28 +422,20 @@ fn inspector() -> Option<(PathBuf, PathBuf)> {
     let script =
         dir.join("node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js");
     let ready = || node.is_file() && script.is_file();
-    if !ready() {
-        std::fs::create_dir_all(&dir).unwrap();
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.with_extension("lock"))
-            .unwrap();
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
-        if !ready() {
-            let installed = std::process::Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
-                .arg(&dir)
-                .args(["node@22.23.3", "@modelcontextprotocol/inspector@2.12.0"])
-                .status();
-            if !matches!(installed, Ok(s) if s.success()) || !ready() {
-                eprintln!(
-                    "SKIPPED: npm could not install node@22 and the MCP Inspector ({installed:?})"
-                );
-                return None;
-            }
+    let installed = install_once(&dir, ready, || {
+        let npm = std::process::Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&dir)
+            .args(["node@22.23.3", "@modelcontextprotocol/inspector@2.12.0"])
+            .status();
+        if !matches!(npm, Ok(s) if s.success()) {
+            eprintln!("npm install failed: {npm:?}");
         }
+        true
+    });
+    if !installed {
+        eprintln!("SKIPPED: npm could not install node@22 and the MCP Inspector");
+        return None;
     }
     Some((node, script))
 }
