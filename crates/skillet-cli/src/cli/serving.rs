@@ -1,0 +1,157 @@
+//! Arguments of the commands that serve skills or talk to the daemon: `serve`, `mcp`,
+//! `daemon` and `session`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::{ParamArgs, PermissionArgs};
+
+/// `skillet serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen on this Unix socket (default $XDG_RUNTIME_DIR/skillet/skillet.sock, or $SKILLET_SOCKET).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Also serve MCP over streamable HTTP on ADDR, at /mcp (e.g. 127.0.0.1:8750).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Require `Authorization: Bearer TOKEN` on HTTP (needed off loopback). $SKILLET_MCP_TOKEN
+    /// is read when this is not given, and keeps the token out of `ps`.
+    #[arg(long, value_name = "TOKEN", requires = "http")]
+    pub auth_token: Option<String>,
+    /// Also accept HTTP requests from this browser origin (scheme://host:port). Repeat for more.
+    #[arg(long, value_name = "ORIGIN", requires = "http")]
+    pub allow_origin: Vec<String>,
+    /// Most tool calls running at once; more wait ([mcp] max_concurrent_calls; default 16).
+    #[arg(long, value_name = "N")]
+    pub max_concurrent: Option<usize>,
+    /// Exit after this many seconds with no live session and no client.
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_timeout: Option<u64>,
+}
+
+/// `skillet mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Most tool calls running at once; more wait ([mcp] max_concurrent_calls; default 16).
+    #[arg(long, value_name = "N")]
+    pub max_concurrent: Option<usize>,
+}
+
+/// `skillet daemon …`.
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Whether the daemon runs, its pid, socket and live sessions. Exit 1 when it does not run.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End every live session and stop the daemon.
+    Stop {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `skillet session …`.
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Start a session of a code_session skill and print its id.
+    #[command(after_help = "Examples:
+  skillet session start py
+  skillet session start psql-dev --param db=app --name scratch
+  skillet session start py --replace-oldest      at max_sessions, close the oldest first")]
+    Start {
+        /// Skill name or alias.
+        name: String,
+        /// Parameter values.
+        #[command(flatten)]
+        values: ParamArgs,
+        /// A label to tell the session apart in `session list`.
+        #[arg(long = "name", value_name = "LABEL")]
+        label: Option<String>,
+        /// When the skill has max_sessions live sessions, close its oldest instead of refusing.
+        #[arg(long)]
+        replace_oldest: bool,
+        /// Keep the session's scratch directory when it ends.
+        #[arg(long)]
+        keep_tmp: bool,
+        /// Print the session as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Permissions for this session.
+        #[command(flatten)]
+        allow: PermissionArgs,
+    },
+    /// Send input to a session and print its output. Exit: the input's status; 124 timeout;
+    /// 125 the session is over or its interpreter died.
+    #[command(after_help = "Examples:
+  skillet session send 0193… 'print(1 + 1)'
+  cat script.py | skillet session send 0193…
+  skillet session send B --from A          A's last output becomes B's input")]
+    Send {
+        /// The session id (or a unique start of it).
+        id: String,
+        /// The input; read from stdin when absent.
+        input: Option<String>,
+        /// Send the last output of this session instead.
+        #[arg(long, value_name = "ID", conflicts_with = "input")]
+        from: Option<String>,
+        /// Print the answer as JSON: {session_id, seq, outcome, stdout, stderr, exit_status, duration_ms, truncated, notes}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List live sessions, then past ones.
+    List {
+        /// Only this skill's.
+        skill: Option<String>,
+        /// Only with this status: live, closed, expired, dead, ended.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many (0: all).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a session: its interpreter and everything it started are killed.
+    Close {
+        /// The session id (or a unique start of it).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a session's transcript: every input, its output, status and timing.
+    Logs {
+        /// The session id (or a unique start of it).
+        id: String,
+        /// Print JSON: {session, turns}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send every later output of session FROM as input to session TO.
+    #[command(
+        after_help = "A piped answer is not piped further, so a cycle cannot loop.
+
+Examples:
+  skillet session pipe $GEN $CHECK
+  skillet session pipe $GEN $CHECK --stop"
+    )]
+    Pipe {
+        /// The session whose output is sent on.
+        from: String,
+        /// The session that receives it.
+        to: String,
+        /// Remove the pipe instead.
+        #[arg(long)]
+        stop: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
