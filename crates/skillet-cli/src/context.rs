@@ -35,7 +35,10 @@ impl Context {
         let store = match self.store() {
             Ok(store) => Some(store),
             Err(e) => {
-                eprintln!("skillet: warning: executions are not recorded: {e:#}");
+                eprintln!(
+                    "skillet: warning: executions are not recorded: {}",
+                    crate::output::explain(&e)
+                );
                 None
             }
         };

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("skillet: error: {e:#}");
+            eprintln!("skillet: error: {}", output::explain(&e));
             ExitCode::from(output::EXIT_SKILLET_ERROR)
         }
     }

@@ -72,3 +72,17 @@ pub fn ago(ms: i64) -> String {
         _ => format!("{}d ago", s / 86400),
     }
 }
+
+/// The error and its causes, each said once: library errors often quote their cause in their
+/// own message already, and `{:#}` would repeat it.
+pub fn explain(e: &anyhow::Error) -> String {
+    let mut message = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
+}

@@ -648,3 +648,15 @@ fn the_daemon_exits_when_idle() {
     );
     assert_eq!(w.run(&["daemon", "status"]).0, 1);
 }
+
+#[test]
+fn an_error_and_its_cause_are_each_said_once() {
+    let w = World::new();
+    let open = w.tmp.path().join("open");
+    std::fs::create_dir_all(&open).unwrap();
+    std::fs::set_permissions(&open, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let socket = open.join("s.sock");
+    let (code, _, err) = w.run(&["serve", "--socket", socket.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert_eq!(err.matches("refusing to use it").count(), 1, "{err}");
+}

@@ -37,7 +37,10 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
     let store = match ctx.store() {
         Ok(store) => Some(store),
         Err(e) => {
-            eprintln!("skillet: warning: sessions are not recorded: {e:#}");
+            eprintln!(
+                "skillet: warning: sessions are not recorded: {}",
+                crate::output::explain(&e)
+            );
             None
         }
     };

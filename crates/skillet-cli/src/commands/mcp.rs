@@ -20,7 +20,10 @@ pub fn run(ctx: &Context, args: &McpArgs) -> Result<ExitCode> {
     let store = match ctx.store() {
         Ok(store) => Some(store),
         Err(e) => {
-            eprintln!("skillet mcp: warning: calls are not recorded: {e:#}");
+            eprintln!(
+                "skillet mcp: warning: calls are not recorded: {}",
+                crate::output::explain(&e)
+            );
             None
         }
     };
