@@ -147,13 +147,22 @@ impl SqliteStore {
     }
 }
 
-/// Brings the schema up to date. Several processes may open a new or old database at once: the
-/// one that loses the race finds its migration failing (the schema moved under it), so it reads
-/// the version again and retries, and finds the work done.
+/// Brings the schema up to date. Several processes may open a new or old database at once.
+/// Migration transactions take the write lock as they begin (`BEGIN IMMEDIATE`), so a loser waits
+/// on the busy timeout instead of failing at once when its snapshot turns stale; it then finds
+/// its migration failing (the schema moved under it), reads the version again, and finds the
+/// work done. The retries are a backstop for a heavily loaded machine.
 fn migrate(conn: &mut Connection) -> Result<(), String> {
     let migrations = Migrations::new(STEPS.iter().map(|s| M::up(s)).collect());
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    let result = migrate_with_retries(conn, &migrations);
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Deferred);
+    result
+}
+
+fn migrate_with_retries(conn: &mut Connection, migrations: &Migrations<'_>) -> Result<(), String> {
     let mut last_error = String::new();
-    for _ in 0..20 {
+    for _ in 0..100 {
         let now: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| e.to_string())?;

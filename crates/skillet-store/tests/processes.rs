@@ -41,7 +41,7 @@ fn spawn_writer(db: &Path, tag: &str, count: usize) -> Child {
             format!("{}:{tag}:{count}", db.display()),
         )
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap()
 }
@@ -54,8 +54,13 @@ fn eight_processes_writing_at_once_lose_nothing() {
     let writers: Vec<Child> = (0..8)
         .map(|i| spawn_writer(&db, &format!("w{i}"), 200))
         .collect();
-    for mut w in writers {
-        assert!(w.wait().unwrap().success(), "a writer failed");
+    for w in writers {
+        let out = w.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a writer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let store = SqliteStore::open(&db).unwrap();
     let all = store.list(&ExecutionQuery::default()).unwrap();
