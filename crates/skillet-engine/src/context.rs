@@ -3,9 +3,22 @@
 //! The walk is ripgrep's (`ignore`): `.gitignore`, `.ignore` and hidden files are respected.
 //! `patterns` and `exclude` are globs relative to the workspace root. A file is left out, with
 //! the reason kept, when it looks binary (a NUL byte in its first 8 KiB), is over
-//! `max_file_size_kb`, or would go past `max_files` or `max_total_kb`. Files are taken in path
-//! order, so the same tree always gives the same selection. Symbolic links are not followed, so
-//! nothing outside the workspace is read.
+//! `max_file_size_kb`, or would go past `max_files` or `max_total_kb`. Symbolic links are not
+//! followed, so nothing outside the workspace is read.
+//!
+//! Files are taken in order of relevance, and the order is total, so the same tree gives the
+//! same selection:
+//!
+//! 1. explicit paths (a pattern with no glob characters), in the order the skill lists them;
+//! 2. files named by a parameter value (its path relative to the workspace, its absolute path,
+//!    or, for a bare name, its file name);
+//! 3. files modified in the last 24 hours;
+//! 4. the rest.
+//!
+//! Within 3 and 4: shallower paths first, then the more recently modified, then by path.
+//!
+//! `max_context_tokens` (estimated at 4 bytes a token) cuts the file that crosses it at a line
+//! boundary, marked `… [truncated: N more lines]`, and leaves out every file after it.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -24,6 +37,12 @@ pub const DEFAULT_MAX_TOTAL_KB: u64 = 400;
 /// Bytes looked at to decide whether a file is text.
 const SNIFF_BYTES: usize = 8192;
 
+/// Bytes per token, for the estimate `max_context_tokens` is checked against.
+pub const BYTES_PER_TOKEN: u64 = 4;
+
+/// How recent a change must be to count as recent.
+const RECENT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// The files chosen for a skill, and those left out.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ContextSelection {
@@ -40,8 +59,18 @@ pub struct ContextFile {
     pub path: String,
     /// Absolute.
     pub absolute: PathBuf,
-    /// Its text.
+    /// Its size on disk, in bytes.
+    pub size: u64,
+    /// Last modification, in milliseconds since the Unix epoch.
+    pub modified_ms: i64,
+    /// Why it ranked where it did: `explicit`, `named`, `recent` or `matched`.
+    pub why: &'static str,
+    /// Its text, cut (and marked) when it crossed the token budget.
+    #[serde(skip)]
     pub text: String,
+    /// Lines left out at the token budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated_lines: Option<usize>,
 }
 
 /// One file left out.
@@ -49,7 +78,7 @@ pub struct ContextFile {
 pub struct SkippedFile {
     /// Relative to the workspace root.
     pub path: String,
-    /// Why: `binary`, `too_large`, `max_files`, `max_total_kb`, `unreadable`.
+    /// Why: `binary`, `too_large`, `max_files`, `max_total_kb`, `token_budget`, `unreadable`.
     pub reason: &'static str,
 }
 
@@ -71,24 +100,37 @@ pub enum ContextError {
     Outside(String),
 }
 
-/// Chooses the files `spec` asks for below `root`.
+/// Chooses the files `spec` asks for below `root`; `named` are the call's parameter values,
+/// which lift the files they name (see the module documentation for the order).
 ///
 /// ```no_run
 /// # fn f(spec: &skillet_spec::ContextFiles) -> Result<(), skillet_engine::ContextError> {
-/// let chosen = skillet_engine::select_context(spec, std::path::Path::new("/src/project"))?;
+/// let chosen = skillet_engine::select_context(spec, std::path::Path::new("/src/project"), &[])?;
 /// for file in &chosen.files {
-///     println!("{} ({} bytes)", file.path, file.text.len());
+///     println!("{} ({} bytes, {})", file.path, file.size, file.why);
 /// }
 /// # Ok(()) }
 /// ```
-pub fn select_context(spec: &ContextFiles, root: &Path) -> Result<ContextSelection, ContextError> {
+pub fn select_context(
+    spec: &ContextFiles,
+    root: &Path,
+    named: &[&str],
+) -> Result<ContextSelection, ContextError> {
     let include = globs(&spec.patterns)?;
     let exclude = globs(&spec.exclude)?;
+    let explicit: Vec<&str> = spec
+        .patterns
+        .iter()
+        .map(|p| p.trim_start_matches("./"))
+        .filter(|p| !p.contains(['*', '?', '[', '{']))
+        .collect();
     let max_files = spec.max_files.unwrap_or(DEFAULT_MAX_FILES) as usize;
     let max_file = spec.max_file_size_kb.unwrap_or(DEFAULT_MAX_FILE_SIZE_KB) * 1024;
     let max_total = spec.max_total_kb.unwrap_or(DEFAULT_MAX_TOTAL_KB) * 1024;
+    let mut tokens_left = spec.max_context_tokens;
 
-    let mut candidates: Vec<(String, PathBuf, u64)> = ignore::WalkBuilder::new(root)
+    let now = std::time::SystemTime::now();
+    let mut candidates: Vec<Candidate> = ignore::WalkBuilder::new(root)
         .follow_links(false)
         .require_git(false)
         .build()
@@ -96,22 +138,32 @@ pub fn select_context(spec: &ContextFiles, root: &Path) -> Result<ContextSelecti
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
         .filter_map(|e| {
             let relative = e.path().strip_prefix(root).ok()?.to_str()?.to_owned();
-            (include.is_match(&relative) && !exclude.is_match(&relative)).then(|| {
-                let size = e.metadata().map_or(0, |m| m.len());
-                (relative, e.path().to_path_buf(), size)
-            })
+            if !include.is_match(&relative) || exclude.is_match(&relative) {
+                return None;
+            }
+            let meta = e.metadata().ok();
+            let modified = meta.as_ref().and_then(|m| m.modified().ok());
+            Some(Candidate::new(
+                relative,
+                e.path().to_path_buf(),
+                meta.map_or(0, |m| m.len()),
+                modified,
+                now,
+                &explicit,
+                named,
+            ))
         })
         .collect();
-    candidates.sort();
+    candidates.sort_by(|a, b| a.key().cmp(&b.key()));
 
     let mut selection = ContextSelection::default();
     let mut total = 0u64;
-    for (path, absolute, size) in candidates {
+    for c in candidates {
         let skip = |reason| SkippedFile {
-            path: path.clone(),
+            path: c.path.clone(),
             reason,
         };
-        if size > max_file {
+        if c.size > max_file {
             selection.skipped.push(skip("too_large"));
             continue;
         }
@@ -119,24 +171,129 @@ pub fn select_context(spec: &ContextFiles, root: &Path) -> Result<ContextSelecti
             selection.skipped.push(skip("max_files"));
             continue;
         }
-        if total + size > max_total {
+        if total + c.size > max_total {
             selection.skipped.push(skip("max_total_kb"));
             continue;
         }
-        match read_text(&absolute, max_file) {
-            Ok(Some(text)) => {
-                total += text.len() as u64;
-                selection.files.push(ContextFile {
-                    path,
-                    absolute,
-                    text,
-                });
-            }
-            Ok(None) => selection.skipped.push(skip("binary")),
-            Err(_) => selection.skipped.push(skip("unreadable")),
+        if tokens_left == Some(0) {
+            selection.skipped.push(skip("token_budget"));
+            continue;
         }
+        let mut text = match read_text(&c.absolute, max_file) {
+            Ok(Some(text)) => text,
+            Ok(None) => {
+                selection.skipped.push(skip("binary"));
+                continue;
+            }
+            Err(_) => {
+                selection.skipped.push(skip("unreadable"));
+                continue;
+            }
+        };
+        let mut truncated_lines = None;
+        if let Some(left) = tokens_left.as_mut() {
+            let budget = (*left * BYTES_PER_TOKEN) as usize;
+            if text.len() > budget {
+                truncated_lines = Some(cut_at_line(&mut text, budget));
+                *left = 0;
+            } else {
+                *left -= (text.len() as u64).div_ceil(BYTES_PER_TOKEN);
+            }
+        }
+        total += text.len() as u64;
+        let why = c.why();
+        selection.files.push(ContextFile {
+            path: c.path,
+            absolute: c.absolute,
+            size: c.size,
+            modified_ms: c.modified_ms,
+            why,
+            text,
+            truncated_lines,
+        });
     }
     Ok(selection)
+}
+
+/// A matching file before the limits are applied.
+struct Candidate {
+    path: String,
+    absolute: PathBuf,
+    size: u64,
+    modified_ms: i64,
+    /// 0 explicit, 1 named, 2 recent, 3 the rest.
+    class: u8,
+    /// For explicit files, the position of their pattern.
+    explicit_index: usize,
+    depth: usize,
+}
+
+impl Candidate {
+    fn new(
+        path: String,
+        absolute: PathBuf,
+        size: u64,
+        modified: Option<std::time::SystemTime>,
+        now: std::time::SystemTime,
+        explicit: &[&str],
+        named: &[&str],
+    ) -> Candidate {
+        let modified_ms = modified
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let recent = modified
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age <= RECENT);
+        let explicit_index = explicit.iter().position(|e| *e == path);
+        let file_name = path.rsplit('/').next().unwrap_or(&path);
+        let is_named = named.iter().any(|n| {
+            let n = n.trim_start_matches("./");
+            n == path || Path::new(n) == absolute || (!n.contains('/') && n == file_name)
+        });
+        let class = match (explicit_index, is_named, recent) {
+            (Some(_), _, _) => 0,
+            (None, true, _) => 1,
+            (None, false, true) => 2,
+            (None, false, false) => 3,
+        };
+        Candidate {
+            depth: path.matches('/').count(),
+            explicit_index: explicit_index.unwrap_or(0),
+            path,
+            absolute,
+            size,
+            modified_ms,
+            class,
+        }
+    }
+
+    fn key(&self) -> (u8, usize, usize, std::cmp::Reverse<i64>, &str) {
+        (
+            self.class,
+            self.explicit_index,
+            self.depth,
+            std::cmp::Reverse(self.modified_ms),
+            &self.path,
+        )
+    }
+
+    fn why(&self) -> &'static str {
+        ["explicit", "named", "recent", "matched"][usize::from(self.class)]
+    }
+}
+
+/// Cuts `text` to at most `budget` bytes at a line end, marks the cut, and returns how many
+/// lines were left out.
+fn cut_at_line(text: &mut String, budget: usize) -> usize {
+    let mut end = budget.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = text[..end].rfind('\n').map_or(0, |i| i + 1);
+    let left_out = text[end..].lines().count();
+    text.truncate(end);
+    text.push_str(&format!("… [truncated: {left_out} more lines]\n"));
+    left_out
 }
 
 fn globs(patterns: &[String]) -> Result<GlobSet, ContextError> {
@@ -182,6 +339,7 @@ mod tests {
             max_files: Some(3),
             max_file_size_kb: Some(1),
             max_total_kb: None,
+            max_context_tokens: None,
         }
     }
 
@@ -205,7 +363,22 @@ mod tests {
         std::fs::write(root.join("src/bin.rs"), b"\x00\x01").unwrap();
         std::fs::write(root.join(".gitignore"), "src/gen/\n").unwrap();
 
-        let chosen = select_context(&spec(&["**/*.rs"], &["src/skip.rs"]), root).unwrap();
+        // Files as old as each other, so only depth and path order them.
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7 * 24 * 3600);
+        for entry in ignore::WalkBuilder::new(root)
+            .hidden(false)
+            .build()
+            .flatten()
+        {
+            if entry.file_type().is_some_and(|t| t.is_file()) {
+                let f = std::fs::File::options()
+                    .write(true)
+                    .open(entry.path())
+                    .unwrap();
+                f.set_modified(old).unwrap();
+            }
+        }
+        let chosen = select_context(&spec(&["**/*.rs"], &["src/skip.rs"]), root, &[]).unwrap();
         let paths: Vec<_> = chosen.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["src/a.rs", "src/b.rs", "src/z.rs"]);
         let skipped: Vec<_> = chosen
@@ -227,8 +400,71 @@ mod tests {
     fn patterns_cannot_leave_the_workspace() {
         let t = tempfile::tempdir().unwrap();
         for bad in ["../**", "/etc/*", "a/../../x"] {
-            let err = select_context(&spec(&[bad], &[]), t.path()).unwrap_err();
+            let err = select_context(&spec(&[bad], &[]), t.path(), &[]).unwrap_err();
             assert!(matches!(err, ContextError::Outside(_)), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn explicit_then_named_then_recent_then_shallow() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7 * 24 * 3600);
+        for path in [
+            "README.md",
+            "docs/guide.md",
+            "docs/deep/notes.md",
+            "src/lib.md",
+            "z.md",
+        ] {
+            std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            std::fs::write(root.join(path), path).unwrap();
+            let f = std::fs::File::options()
+                .write(true)
+                .open(root.join(path))
+                .unwrap();
+            f.set_modified(old).unwrap();
+        }
+        // Touched now: recent.
+        std::fs::write(root.join("docs/deep/notes.md"), "fresh").unwrap();
+        let mut s = spec(&["z.md", "**/*.md"], &[]);
+        s.max_files = None;
+        let chosen = select_context(&s, root, &["src/lib.md"]).unwrap();
+        let order: Vec<_> = chosen
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.why))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("z.md", "explicit"),
+                ("src/lib.md", "named"),
+                ("docs/deep/notes.md", "recent"),
+                ("README.md", "matched"),
+                ("docs/guide.md", "matched"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_token_budget_cuts_at_a_line_and_says_so() {
+        let t = tempfile::tempdir().unwrap();
+        let lines: String = (0..100).map(|i| format!("line {i:03}\n")).collect();
+        std::fs::write(t.path().join("a.txt"), &lines).unwrap();
+        std::fs::write(t.path().join("b.txt"), "after the budget").unwrap();
+        let mut s = spec(&["*.txt"], &[]);
+        s.max_file_size_kb = None;
+        s.max_context_tokens = Some(10); // 40 bytes: four 9-byte lines
+        let chosen = select_context(&s, t.path(), &[]).unwrap();
+        assert_eq!(chosen.files.len(), 1);
+        let a = &chosen.files[0];
+        assert_eq!(a.truncated_lines, Some(96));
+        assert!(
+            a.text.ends_with("line 003\n… [truncated: 96 more lines]\n"),
+            "{}",
+            a.text
+        );
+        assert_eq!(chosen.skipped[0].reason, "token_budget");
     }
 }

@@ -142,7 +142,7 @@ pub enum Prepared<'r> {
 /// Runs skills. Holds only configuration, so one engine serves any number of calls.
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
-    settings: EngineSettings,
+    pub(crate) settings: EngineSettings,
 }
 
 impl Engine {

@@ -22,6 +22,7 @@
 
 mod breaker;
 mod context;
+mod context_report;
 mod engine;
 mod execute;
 mod invocation;
@@ -35,9 +36,10 @@ pub use breaker::{
     Admission, BreakerConfig, DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_AFTER, counts_as_failure,
 };
 pub use context::{
-    ContextError, ContextFile, ContextSelection, DEFAULT_MAX_FILE_SIZE_KB, DEFAULT_MAX_FILES,
-    DEFAULT_MAX_TOTAL_KB, SkippedFile, select_context,
+    BYTES_PER_TOKEN, ContextError, ContextFile, ContextSelection, DEFAULT_MAX_FILE_SIZE_KB,
+    DEFAULT_MAX_FILES, DEFAULT_MAX_TOTAL_KB, SkippedFile, select_context,
 };
+pub use context_report::{ContextReport, ContextRequestError, FileChange};
 pub use engine::{
     AskedBy, Engine, EngineSettings, MAX_FALLBACK_DEPTH, Prepared, RunOverrides, RunRequest,
     WORKSPACE_ENV,

@@ -6,7 +6,7 @@
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{GetPromptRequestParams, GetPromptResult, PromptMessage, Role};
-use skillet_engine::{render_prompt, resolve_params, select_context};
+use skillet_engine::{ContextRequestError, render_prompt, resolve_params};
 use skillet_registry::Environment;
 use skillet_spec::SkillKind;
 
@@ -50,9 +50,17 @@ pub(crate) fn get(
         }
     }
     let mut messages = Vec::new();
-    if let Some(context) = &spec.context_files {
-        let chosen = select_context(context, &root)
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+    if spec.context_files.is_some() {
+        let report = snapshot
+            .engine
+            .context(&snapshot.registry, &spec.name, &arguments, &root)
+            .map_err(|e| match e {
+                ContextRequestError::InvalidParams(_) => {
+                    McpError::invalid_params(e.to_string(), None)
+                }
+                other => McpError::internal_error(other.to_string(), None),
+            })?;
+        let chosen = report.selection;
         if !chosen.files.is_empty() {
             text.push_str(&format!(
                 "\n\nThe {} project file{} below {} the context.",

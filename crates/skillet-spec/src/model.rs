@@ -236,6 +236,11 @@ pub struct ContextFiles {
     /// Largest total, in KiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_total_kb: Option<u64>,
+    /// Most tokens the files may take, estimated at 4 bytes a token; the file that crosses the
+    /// budget is cut at a line, and the cut is marked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_context_tokens: Option<u64>,
 }
 
 /// How a conversation ends.

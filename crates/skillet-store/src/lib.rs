@@ -17,6 +17,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod context_index;
 mod record;
 mod session;
 mod sqlite;
@@ -24,6 +25,7 @@ mod sqlite_sessions;
 
 use std::path::PathBuf;
 
+pub use context_index::IndexedFile;
 pub use record::{BreakerRecord, ExecutionQuery, ExecutionRecord, now_ms, params_hash};
 pub use session::{SessionQuery, SessionRecord, TurnRecord};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
@@ -55,6 +57,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn add_turn(&self, turn: &TurnRecord) -> Result<(), StoreError>;
     /// A session's transcript, in order.
     fn turns(&self, session_id: &str) -> Result<Vec<TurnRecord>, StoreError>;
+    /// The files the last context selection of `skill` saw.
+    fn context_index(&self, skill: &str) -> Result<Vec<IndexedFile>, StoreError>;
+    /// Replaces what the last context selection of `skill` saw.
+    fn replace_context_index(&self, skill: &str, files: &[IndexedFile]) -> Result<(), StoreError>;
 }
 
 /// Why the store could not do what was asked.

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use rusqlite_migration::{M, Migrations};
 
 use crate::{
-    BreakerRecord, ExecutionQuery, ExecutionRecord, SessionQuery, SessionRecord, Store, StoreError,
-    TurnRecord,
+    BreakerRecord, ExecutionQuery, ExecutionRecord, IndexedFile, SessionQuery, SessionRecord,
+    Store, StoreError, TurnRecord,
 };
 
 /// The schema, one step per version. Steps are idempotent (`IF NOT EXISTS`): two processes that
@@ -84,6 +84,15 @@ const STEPS: &[&str] = &[
     // 5: who asked for an execution (`cli`, `mcp`) and the request id it answered.
     "ALTER TABLE executions ADD COLUMN origin TEXT;
     ALTER TABLE executions ADD COLUMN request_id TEXT;",
+    // 6: the files each skill's last context selection saw.
+    "CREATE TABLE IF NOT EXISTS context_index (
+        skill       TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        modified_ms INTEGER NOT NULL,
+        digest      TEXT NOT NULL,
+        PRIMARY KEY (skill, path)
+    );",
 ];
 
 /// The schema version this build writes.
@@ -296,6 +305,14 @@ impl Store for SqliteStore {
 
     fn get(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
         find_by_id(&self.conn(), "executions", COLUMNS, id, from_row)
+    }
+
+    fn context_index(&self, skill: &str) -> Result<Vec<IndexedFile>, StoreError> {
+        crate::context_index::load(&self.conn(), skill)
+    }
+
+    fn replace_context_index(&self, skill: &str, files: &[IndexedFile]) -> Result<(), StoreError> {
+        crate::context_index::replace(&mut self.conn(), skill, files)
     }
 
     fn save_session(&self, session: &SessionRecord) -> Result<(), StoreError> {

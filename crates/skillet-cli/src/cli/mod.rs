@@ -213,6 +213,22 @@ Examples:
         socket: Option<PathBuf>,
     },
 
+    /// Show which project files a skill's context_files choose, and what changed since last time.
+    #[command(
+        after_help = "Files are chosen as a conversation would get them: .gitignore and hidden-file rules
+respected, binary and oversized files left out, at most max_files and max_total_kb, cut at
+max_context_tokens. Order: explicit paths, files named by a parameter, files changed in the
+last 24 hours, then shallower paths first. CHANGE compares with this skill's last selection
+(new, changed, touched = saved with the same bytes, unchanged); unchanged files are not
+re-read to tell.
+
+Examples:
+  skillet context explain
+  skillet context review --param file=src/main.rs
+  skillet context explain --json | jq '.files[].path'"
+    )]
+    Context(ContextArgs),
+
     /// Trust this workspace's own skills, so `skillet mcp` offers them to agents.
     #[command(
         after_help = "A repository can ship skills in .skillet/skills/. Agents could call them on their own, so
@@ -249,6 +265,19 @@ Examples:
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `skillet context`.
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// Skill name or alias.
+    pub name: String,
+    /// Parameter values.
+    #[command(flatten)]
+    pub params: ParamArgs,
+    /// Print JSON: {skill, files, skipped, changes, dropped, tokens, max_context_tokens}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `skillet trust`.

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod breaker;
+mod context;
 mod daemon;
 mod doctor;
 mod history;
@@ -53,6 +54,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
                 Command::Serve(args) => daemon::serve(&ctx, &args),
                 Command::Mcp(args) => mcp::run(&ctx, &args),
+                Command::Context(args) => context::run(&ctx, &args),
                 Command::Trust(args) => trust::trust(&ctx, &args),
                 Command::Enable(args) => trust::toggle(&ctx, &args, false),
                 Command::Disable(args) => trust::toggle(&ctx, &args, true),
