@@ -31,9 +31,12 @@ pub fn diagnostic(ctx: &Context, d: &Diagnostic) -> String {
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn json(value: &impl Serialize) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    // Stdout is line-buffered, and pretty JSON is all lines: a large answer (every file
+    // `skillet context` left out, say) would otherwise cost one write call per line.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 
