@@ -89,6 +89,8 @@ pub struct EngineSettings {
     pub store_params: bool,
     /// Skills turned off with `skillet disable`: refused before anything runs.
     pub disabled: std::collections::BTreeSet<String>,
+    /// The model conversation skills talk to (`[llm]` in the global `skillet.toml`).
+    pub llm: Option<skillet_registry::LlmSettings>,
 }
 
 impl EngineSettings {
@@ -112,6 +114,7 @@ impl EngineSettings {
             store,
             store_params: config.history.store_params,
             disabled: config.disabled.clone(),
+            llm: config.llm.clone(),
         }
     }
 }
@@ -390,7 +393,7 @@ impl Engine {
     }
 
     /// Keeps the execution in the history. Failing to do so never fails the run: it says so.
-    fn record(
+    pub(crate) fn record(
         &self,
         result: &mut ExecutionResult,
         entry: Option<&SkillEntry>,
@@ -479,16 +482,13 @@ impl Engine {
         }
     }
 
-    /// Everything before execution: find the skill, check it can run, check the values, build
-    /// the prompt or the process. A refusal comes back as the result the run would have had.
-    pub fn prepare<'r>(
+    /// The skill `name` names, if it exists, is valid and is not disabled; otherwise the
+    /// result a call of it ends with.
+    pub(crate) fn usable<'r>(
         &self,
         registry: &'r Registry,
         name: &str,
-        params: &Map<String, Value>,
-        caller_dir: &Path,
-        overrides: &RunOverrides,
-    ) -> Result<Prepared<'r>, Box<ExecutionResult>> {
+    ) -> Result<(&'r SkillEntry, &'r SkillSpec), Box<ExecutionResult>> {
         let entry = registry
             .resolve(name)
             .ok_or_else(|| not_found(registry, name))?;
@@ -503,6 +503,20 @@ impl Engine {
                 )),
             ));
         }
+        Ok((entry, spec))
+    }
+
+    /// Everything before execution: find the skill, check it can run, check the values, build
+    /// the prompt or the process. A refusal comes back as the result the run would have had.
+    pub fn prepare<'r>(
+        &self,
+        registry: &'r Registry,
+        name: &str,
+        params: &Map<String, Value>,
+        caller_dir: &Path,
+        overrides: &RunOverrides,
+    ) -> Result<Prepared<'r>, Box<ExecutionResult>> {
+        let (entry, spec) = self.usable(registry, name)?;
         let invalid = |problems: Vec<String>| {
             ExecutionResult::new(&spec.name, Status::InvalidParams).with_error(problems.join("\n"))
         };
@@ -527,9 +541,13 @@ impl Engine {
                     plan,
                 })
             }
+            // A conversation needs someone to talk to, not a one-shot call.
             SkillKind::Conversation => Err(Box::new(
-                ExecutionResult::new(&spec.name, Status::Error)
-                    .with_error(format!("{} skills are not supported yet", spec.kind)),
+                ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
+                    "`{name}` is a conversation skill: it is held with the model configured in \
+                     [llm] by `skillet run {name}` or the MCP tool of the same name",
+                    name = spec.name
+                )),
             )),
         }
     }

@@ -5,7 +5,8 @@
 //! building the process's argv and environment without ever going through a shell, choosing the
 //! limits, and calling the executor of the skill's type: `code_inline` (a supervised process),
 //! `prompt_inline` (a rendered prompt) and `code_session` (an interpreter kept alive by a
-//! [`session::SessionManager`]); `conversation` answers "not supported yet".
+//! [`session::SessionManager`]) and `conversation` (an exchange with a model through
+//! `skillet-llm`, kept as a session: [`Engine::converse`]).
 //!
 //! It must not parse skill files (`skillet-spec`), find them (`skillet-registry`) or touch the
 //! kernel's process machinery directly (`skillet-sandbox`).
@@ -23,6 +24,7 @@
 mod breaker;
 mod context;
 mod context_report;
+pub mod conversation;
 mod engine;
 mod execute;
 mod invocation;

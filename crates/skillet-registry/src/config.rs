@@ -40,9 +40,53 @@ pub struct ConfigFile {
     /// The MCP server. Read from the global file only.
     #[serde(default)]
     pub mcp: McpSettings,
+    /// The model conversation skills talk to. Read from the global file only.
+    #[serde(default)]
+    pub llm: Option<LlmSettings>,
     /// Skills turned off (`skillet disable`): not served to agents, refused by `skillet run`.
     #[serde(default)]
     pub disabled: Vec<String>,
+}
+
+/// `[llm]`: the model `conversation` skills talk to.
+///
+/// Global file only: a cloned repository that could pick the URL (or the variable the key is
+/// read from) could send the user's key, and the project's files, wherever it liked.
+///
+/// ```toml
+/// [llm]
+/// provider = "openai"                 # or "anthropic"
+/// base_url = "http://127.0.0.1:11434/v1"
+/// model = "llama3.2"
+/// api_key_env = "OPENAI_API_KEY"     # the variable's name, never the key; none for a local server
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSettings {
+    /// The wire format (default `openai`, which Ollama, vLLM, llama.cpp and LM Studio speak).
+    #[serde(default)]
+    pub provider: LlmProvider,
+    /// Where the API lives, up to its version (default: the provider's public API).
+    pub base_url: Option<String>,
+    /// The model, unless a skill names its own.
+    pub model: Option<String>,
+    /// The name of the environment variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// Seconds the server may stay silent before a request is given up (default 60).
+    pub timeout_secs: Option<u64>,
+    /// Most tokens one answer may take (default 4096).
+    pub max_tokens: Option<u32>,
+}
+
+/// The wire format of `[llm]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmProvider {
+    /// OpenAI chat completions.
+    #[default]
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
 }
 
 /// `[mcp]`: serving skills to agents.
@@ -163,6 +207,8 @@ pub struct Config {
     pub trust: TrustSettings,
     /// MCP server settings (global file only).
     pub mcp: McpSettings,
+    /// The model conversation skills talk to (global file only).
+    pub llm: Option<LlmSettings>,
     /// Disabled skill names, from either file.
     pub disabled: std::collections::BTreeSet<String>,
     /// Settings that were ignored, and why.
@@ -207,6 +253,7 @@ impl Config {
             config.daemon = file.daemon;
             config.trust = file.trust;
             config.mcp = file.mcp;
+            config.llm = file.llm;
             config.disabled.extend(file.disabled);
             config.files.push(global.join(CONFIG_FILE));
         }
@@ -221,9 +268,10 @@ impl Config {
                     || file.daemon != DaemonSettings::default()
                     || file.trust != TrustSettings::default()
                     || file.mcp != McpSettings::default()
+                    || file.llm.is_some()
                 {
                     config.warnings.push(format!(
-                        "{}: [sandbox], [grants], [history], [daemon], [trust] and [mcp] are ignored in a workspace configuration; put them in the global skillet.toml",
+                        "{}: [sandbox], [grants], [history], [daemon], [trust], [mcp] and [llm] are ignored in a workspace configuration; put them in the global skillet.toml",
                         dir.join(CONFIG_FILE).display()
                     ));
                 }
@@ -320,6 +368,20 @@ mod tests {
         );
         assert_eq!(c.grants["fetch"].network, Some(GrantedNetwork::All(true)));
         assert!(c.warnings[0].contains("are ignored in a workspace configuration"));
+    }
+
+    #[test]
+    fn the_llm_comes_only_from_the_global_file() {
+        let (_t, c) = load(
+            "[llm]\nprovider = \"anthropic\"\nmodel = \"claude-sonnet-4-5\"\napi_key_env = \"ANTHROPIC_API_KEY\"\n",
+            "[llm]\nbase_url = \"https://collector.example/v1\"\napi_key_env = \"AWS_SECRET_ACCESS_KEY\"\n",
+        );
+        let c = c.unwrap();
+        let llm = c.llm.expect("global [llm]");
+        assert_eq!(llm.provider, LlmProvider::Anthropic);
+        assert_eq!(llm.base_url, None, "the workspace cannot redirect requests");
+        assert_eq!(llm.api_key_env.as_deref(), Some("ANTHROPIC_API_KEY"));
+        assert!(c.warnings[0].contains("[llm]"), "{:?}", c.warnings);
     }
 
     #[test]

@@ -479,7 +479,7 @@ fn parse<T: for<'de> Deserialize<'de>>(params: Value) -> Result<T, (ErrorCode, S
 fn session_error(e: SessionError) -> (ErrorCode, String) {
     let code = match &e {
         SessionError::NotFound(_) => ErrorCode::NotFound,
-        SessionError::Over { .. } => ErrorCode::SessionOver,
+        SessionError::Over { .. } | SessionError::Conversation(_) => ErrorCode::SessionOver,
         SessionError::TooMany { .. } => ErrorCode::TooMany,
         SessionError::Refused(_) | SessionError::Framing(_) => ErrorCode::Refused,
         SessionError::Start(_) => ErrorCode::StartFailed,

@@ -81,7 +81,7 @@ other processes. A skill's `security.permissions` only ask; grant with the flags
 Exit status: the skill's own exit code; 124 timeout; 137 resource limit (memory, CPU, output,
 file size); 159 killed by the sandbox for a forbidden system call; 2 invalid parameters;
 127 no such skill; 125 skillet could not run it (broken skill, program not found, sandbox
-unavailable, unsupported type).
+unavailable, no LLM provider configured).
 
 Examples:
   skillet run count-lines --param file=src/main.rs
@@ -89,7 +89,14 @@ Examples:
   git diff | skillet run summarize-diff      piped input becomes the skill's stdin
   skillet run count-lines --param file=x --json
   skillet run count-lines --param file=x --dry-run   show the exact argv, run nothing
-  skillet run fetch-issues --allow-connect api.github.com:443 --allow-env GITHUB_TOKEN"
+  skillet run fetch-issues --allow-connect api.github.com:443 --allow-env GITHUB_TOKEN
+
+Conversation skills talk to the model configured in [llm] of the global skillet.toml. The
+answers stream to stdout, then the summary; the conversation is kept as a session:
+  skillet run review --param file=src/lib.rs               asks its questions on a terminal
+  skillet run review --param file=src/lib.rs --answers a.txt   one answer per line
+  skillet run review --param file=src/lib.rs < /dev/null    no terminal: the model answers once
+  skillet session resume ID                                 go on with a conversation"
     )]
     Run(RunArgs),
 
@@ -396,6 +403,15 @@ pub struct RunArgs {
     /// Keep the run's scratch directory (its HOME and TMPDIR) and print where it is.
     #[arg(long)]
     pub keep_tmp: bool,
+    /// Conversation skills: the answers to the guided questions, then follow-up messages, one
+    /// per line, from FILE (`-`: stdin). Without it, they are asked on a terminal; with no
+    /// terminal, the model answers once.
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+    /// Conversation skills: the most answers the model gives (default: the skill's max_turns,
+    /// else 10).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_turns: Option<u32>,
     /// Permissions for this run.
     #[command(flatten)]
     pub allow: PermissionArgs,

@@ -108,7 +108,7 @@ pub enum SessionCommand {
     List {
         /// Only this skill's.
         skill: Option<String>,
-        /// Only with this status: live, closed, expired, dead, ended.
+        /// Only with this status: live, open (a conversation), closed, expired, dead, ended.
         #[arg(long)]
         status: Option<String>,
         /// At most this many (0: all).
@@ -118,7 +118,8 @@ pub enum SessionCommand {
         #[arg(long)]
         json: bool,
     },
-    /// End a session: its interpreter and everything it started are killed.
+    /// End a session: its interpreter and everything it started are killed; a conversation
+    /// can no longer be resumed.
     Close {
         /// The session id (or a unique start of it).
         id: String,
@@ -131,6 +132,30 @@ pub enum SessionCommand {
         /// The session id (or a unique start of it).
         id: String,
         /// Print JSON: {session, turns}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Go on with a conversation: your next messages, then a new summary.
+    #[command(
+        after_help = "Conversations (`skillet run` of a conversation skill) are kept as sessions with status
+open; this sends the conversation so far with your next messages to the model.
+
+Examples:
+  skillet session resume 0193…                  type the next messages on the terminal
+  skillet session resume 0193… --answers more.txt
+  echo 'And the tests?' | skillet session resume 0193… --answers -"
+    )]
+    Resume {
+        /// The conversation's session id.
+        id: String,
+        /// The next messages, one per line, from FILE (`-`: stdin).
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+        /// The most answers the conversation may hold in all (default: the skill's max_turns,
+        /// else 10).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_turns: Option<u32>,
+        /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
     },

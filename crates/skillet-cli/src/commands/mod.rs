@@ -2,6 +2,7 @@
 
 mod breaker;
 mod context;
+mod conversation;
 mod daemon;
 mod doctor;
 mod history;

@@ -21,6 +21,14 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         return crate::commands::session::run_in_session(args, id);
     }
     let registry = ctx.registry();
+    if !args.dry_run && crate::commands::conversation::is_conversation(&registry, &args.name) {
+        let options = crate::commands::conversation::ConversationOptions {
+            answers: args.answers.as_deref(),
+            max_turns: args.max_turns,
+            json: args.json,
+        };
+        return crate::commands::conversation::run(ctx, &registry, &args.name, params, &options);
+    }
     if args.dry_run {
         return dry_run(ctx, &registry, args, &params);
     }

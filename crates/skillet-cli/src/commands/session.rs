@@ -102,6 +102,19 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
             }
             Ok(ExitCode::SUCCESS)
         }
+        SessionCommand::Resume {
+            id,
+            answers,
+            max_turns,
+            json,
+        } => {
+            let options = crate::commands::conversation::ConversationOptions {
+                answers: answers.as_deref(),
+                max_turns: *max_turns,
+                json: *json,
+            };
+            crate::commands::conversation::resume(ctx, id, &options)
+        }
         SessionCommand::Pipe {
             from,
             to,
@@ -201,6 +214,7 @@ fn print_list(sessions: &[Value]) {
             let text = |k: &str| s[k].as_str().unwrap_or("-").to_owned();
             let detail = match s["status"].as_str() {
                 Some("live") => format!("pid {}", s["pid"]),
+                Some("open") => "conversation".to_owned(),
                 _ => s["reason"].as_str().unwrap_or_default().to_owned(),
             };
             vec![

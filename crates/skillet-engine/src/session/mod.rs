@@ -399,6 +399,7 @@ impl SessionManager {
             }
         }
         match self.stored(id)? {
+            Some(r) if r.status == "open" => Err(SessionError::Conversation(r.id)),
             Some(r) => Err(SessionError::over(r)),
             None => Err(SessionError::NotFound(id.to_owned())),
         }
@@ -414,7 +415,21 @@ impl SessionManager {
 
     /// Ends session `id` by the user's request.
     pub async fn close(&self, id: &str) -> Result<SessionRecord, SessionError> {
-        let session = self.find_live(id)?;
+        let session = match self.find_live(id) {
+            Ok(session) => session,
+            // A conversation has no process: closing it only stops it being resumed.
+            Err(SessionError::Conversation(id)) => {
+                let mut record = self
+                    .stored(&id)?
+                    .ok_or_else(|| SessionError::NotFound(id.clone()))?;
+                record.status = "closed".into();
+                record.reason = Some("closed by the user".into());
+                record.ended_at_ms = Some(now_ms());
+                self.save(&record);
+                return Ok(record);
+            }
+            Err(e) => return Err(e),
+        };
         let id = session.id();
         self.end(&id, "closed", "closed by the user").await;
         Ok(session.lock_record().clone())
@@ -506,7 +521,7 @@ impl SessionManager {
     pub fn info(&self, id: &str) -> Result<SessionRecord, SessionError> {
         match self.find_live(id) {
             Ok(s) => Ok(s.lock_record().clone()),
-            Err(SessionError::Over { id, .. }) => self
+            Err(SessionError::Over { id, .. } | SessionError::Conversation(id)) => self
                 .stored(&id)?
                 .ok_or_else(|| SessionError::NotFound(id.clone())),
             Err(e) => Err(e),

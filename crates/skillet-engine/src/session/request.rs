@@ -70,6 +70,10 @@ pub enum SessionError {
         /// Why.
         reason: Option<String>,
     },
+    /// The session is a conversation, held by `skillet run` and `skillet session resume`
+    /// rather than the daemon.
+    #[error("session {0} is a conversation; continue it with `skillet session resume {0}`")]
+    Conversation(String),
     /// The skill cannot start a session (unknown, broken, wrong type, bad parameters).
     #[error("{0}")]
     Refused(String),

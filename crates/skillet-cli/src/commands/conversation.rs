@@ -1,0 +1,239 @@
+//! `skillet run` on a conversation skill, and `skillet session resume`: the terminal side of a
+//! conversation.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use serde_json::{Map, Value, json};
+use skillet_engine::Status;
+use skillet_engine::conversation::{
+    ConversationError, ConversationOutcome, ConversationRequest, Participant, ScriptedAnswers,
+    Shown,
+};
+use skillet_registry::Registry;
+
+use crate::context::Context;
+use crate::output;
+
+/// Where the person's side of the conversation comes from.
+enum Answers {
+    /// Typed at the terminal, one line each.
+    Terminal,
+    /// Given beforehand (`--answers FILE`, `--answers -`).
+    Given(ScriptedAnswers),
+    /// Nothing: stdin is not a terminal and no answers were given; one answer is asked for.
+    Nothing,
+}
+
+/// The conversation on this terminal: the model's answers stream to stdout, questions and
+/// notes go to stderr.
+struct Console {
+    answers: Answers,
+    quiet: bool,
+    /// The answer streaming now.
+    current: String,
+    /// The last whole answer shown, to tell whether the summary was already shown.
+    shown: String,
+    /// The summary's header was printed.
+    summing_up: bool,
+}
+
+impl Console {
+    fn new(answers: Option<&Path>, json: bool) -> Result<Console> {
+        let answers = match answers {
+            Some(path) if path == Path::new("-") => {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("cannot read the answers from stdin")?;
+                Answers::Given(ScriptedAnswers::from_lines(&text))
+            }
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the answers file {}", path.display()))?;
+                Answers::Given(ScriptedAnswers::from_lines(&text))
+            }
+            None if std::io::stdin().is_terminal() && !json => Answers::Terminal,
+            None => Answers::Nothing,
+        };
+        Ok(Console {
+            answers,
+            quiet: json,
+            current: String::new(),
+            shown: String::new(),
+            summing_up: false,
+        })
+    }
+
+    fn read_line(prompt: &str) -> Option<String> {
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end().to_owned()),
+        }
+    }
+}
+
+impl Participant for Console {
+    fn answer(&mut self, question: &str) -> Option<String> {
+        match &mut self.answers {
+            Answers::Terminal => {
+                Console::read_line(&format!("{question}\n> ")).filter(|a| !a.trim().is_empty())
+            }
+            Answers::Given(given) => given.next_answer(),
+            Answers::Nothing => None,
+        }
+    }
+
+    fn follow_up(&mut self, turn: u32, max_turns: u32) -> Option<String> {
+        match &mut self.answers {
+            Answers::Terminal => Console::read_line(&format!(
+                "\n[{turn}/{max_turns}] your reply (an empty line ends the conversation)\n> "
+            ))
+            .filter(|a| !a.trim().is_empty()),
+            Answers::Given(given) => given.next_answer(),
+            Answers::Nothing => None,
+        }
+    }
+
+    fn show(&mut self, shown: Shown<'_>) {
+        match shown {
+            Shown::Note(note) => eprintln!("skillet: note: {note}"),
+            _ if self.quiet => {}
+            Shown::Text(text) => {
+                self.current.push_str(text);
+                // A closed stdout (`| head`) must not end the conversation.
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+            }
+            Shown::AnswerEnd => {
+                if !self.current.ends_with('\n') {
+                    println!();
+                }
+                self.shown = std::mem::take(&mut self.current);
+            }
+            Shown::SummaryStart => {
+                self.summing_up = true;
+                eprintln!("\n── summary ──");
+            }
+        }
+    }
+}
+
+/// Whether `name` is a conversation skill, so `skillet run` holds a conversation.
+pub fn is_conversation(registry: &Registry, name: &str) -> bool {
+    registry
+        .resolve(name)
+        .and_then(|e| e.spec.as_ref())
+        .is_some_and(|s| s.kind == skillet_spec::SkillKind::Conversation)
+}
+
+/// `skillet run NAME` for a conversation skill.
+pub fn run(
+    ctx: &Context,
+    registry: &Registry,
+    name: &str,
+    params: Map<String, Value>,
+    options: &ConversationOptions<'_>,
+) -> Result<ExitCode> {
+    let mut console = Console::new(options.answers, options.json)?;
+    let engine = ctx.engine();
+    let request = ConversationRequest {
+        params,
+        caller_dir: ctx.env.cwd.clone(),
+        max_turns: options.max_turns,
+        asked_by: None,
+    };
+    let outcome = runtime()?.block_on(engine.converse(registry, name, request, &mut console));
+    finish(name, outcome, &console, options.json)
+}
+
+/// `skillet session resume ID`.
+pub fn resume(ctx: &Context, id: &str, options: &ConversationOptions<'_>) -> Result<ExitCode> {
+    let mut console = Console::new(options.answers, options.json)?;
+    let engine = ctx.engine();
+    let registry = ctx.registry();
+    let outcome = runtime()?.block_on(engine.resume_conversation(
+        &registry,
+        id,
+        options.max_turns,
+        &mut console,
+    ));
+    finish(id, outcome, &console, options.json)
+}
+
+/// The flags a conversation takes.
+pub struct ConversationOptions<'a> {
+    /// `--answers FILE|-`.
+    pub answers: Option<&'a Path>,
+    /// `--max-turns N`.
+    pub max_turns: Option<u32>,
+    /// `--json`.
+    pub json: bool,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")
+}
+
+fn finish(
+    what: &str,
+    outcome: Result<ConversationOutcome, ConversationError>,
+    console: &Console,
+    json: bool,
+) -> Result<ExitCode> {
+    match outcome {
+        Ok(outcome) => {
+            if json {
+                output::json(&outcome)?;
+            } else {
+                if outcome.summary.trim() != console.shown.trim() {
+                    if !console.summing_up {
+                        eprintln!("\n── summary ──");
+                    }
+                    println!("{}", outcome.summary.trim_end());
+                }
+                for warning in &outcome.warnings {
+                    eprintln!("skillet: note: {warning}");
+                }
+                eprintln!(
+                    "skillet: session {} ({} of at most {} answers from {}); `skillet session resume {}` continues it",
+                    outcome.session_id,
+                    outcome.turns,
+                    outcome.max_turns,
+                    outcome.model,
+                    outcome.session_id
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            let status = error.status();
+            if json {
+                output::json(&json!({
+                    "skill": what,
+                    "status": status.as_str(),
+                    "error": error.to_string(),
+                    "session_id": match &error {
+                        ConversationError::Llm { session_id, turns, .. } if *turns > 0 => Some(session_id),
+                        _ => None,
+                    },
+                }))?;
+            } else {
+                eprintln!("skillet: error: {error}");
+            }
+            Ok(ExitCode::from(match status {
+                Status::InvalidParams => output::EXIT_INVALID_PARAMS,
+                Status::Timeout => output::EXIT_TIMEOUT,
+                _ => output::EXIT_SKILLET_ERROR,
+            }))
+        }
+    }
+}

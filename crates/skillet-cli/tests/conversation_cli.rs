@@ -1,0 +1,488 @@
+//! Conversation skills end to end: `skillet run` and `skillet session resume` against a local
+//! server speaking the OpenAI and Anthropic wire formats (SSE included), asserting the exact
+//! requests skillet sends and what the user sees when the server misbehaves.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::World;
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const KEY: &str = "sk-conversation-test-7d41c9";
+
+/// A server on 127.0.0.1, and the runtime that drives the test's side of it.
+struct Llm {
+    rt: tokio::runtime::Runtime,
+    server: MockServer,
+}
+
+impl Llm {
+    fn start() -> Llm {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = rt.block_on(MockServer::start());
+        Llm { rt, server }
+    }
+
+    fn mount(&self, mock: Mock) {
+        self.rt.block_on(mock.mount(&self.server));
+    }
+
+    /// The JSON bodies received, in order.
+    fn bodies(&self) -> Vec<Value> {
+        self.rt
+            .block_on(self.server.received_requests())
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.rt.block_on(self.server.received_requests()).unwrap()
+    }
+
+    /// A global `[llm]` section pointing at this server.
+    fn configure(&self, w: &World, provider: &str, extra: &str) {
+        w.write(
+            "~/.config/skillet/skillet.toml",
+            &format!(
+                "[llm]\nprovider = \"{provider}\"\nbase_url = \"{}/v1\"\nmodel = \"test-model\"\napi_key_env = \"TEST_LLM_KEY\"\n{extra}",
+                self.server.uri()
+            ),
+        );
+    }
+}
+
+/// Answers each request with the next response, repeating the last.
+struct Sequence(Mutex<Vec<ResponseTemplate>>);
+
+impl Sequence {
+    fn new(responses: Vec<ResponseTemplate>) -> Sequence {
+        Sequence(Mutex::new(responses.into_iter().rev().collect()))
+    }
+}
+
+impl Respond for Sequence {
+    fn respond(&self, _request: &Request) -> ResponseTemplate {
+        let mut left = self.0.lock().unwrap();
+        if left.len() > 1 {
+            left.pop().unwrap()
+        } else {
+            left[0].clone()
+        }
+    }
+}
+
+fn openai_answer(pieces: &[&str]) -> ResponseTemplate {
+    let mut body = String::new();
+    for piece in pieces {
+        let chunk = json!({"object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]});
+        body.push_str(&format!("data: {chunk}\n\n"));
+    }
+    let last = json!({"object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 5}});
+    body.push_str(&format!("data: {last}\n\ndata: [DONE]\n\n"));
+    ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
+}
+
+fn anthropic_answer(text: &str) -> ResponseTemplate {
+    let events = [
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {"usage": {"input_tokens": 60, "output_tokens": 1}}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 7}}),
+        ),
+        ("message_stop", json!({"type": "message_stop"})),
+    ];
+    let body: String = events
+        .iter()
+        .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+        .collect();
+    ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
+}
+
+/// `skillet ARGS` with the key in the environment and `input` (or nothing) on stdin.
+fn skillet(w: &World, args: &[&str], input: Option<&str>) -> (i32, String, String) {
+    let mut cmd = w.command(&assert_cmd::cargo::cargo_bin("skillet"));
+    cmd.args(args)
+        .env("TEST_LLM_KEY", KEY)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(text) = input {
+        stdin.write_all(text.as_bytes()).unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(
+        !stdout.contains(KEY) && !stderr.contains(KEY),
+        "the key was printed:\n{stdout}\n{stderr}"
+    );
+    (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+fn review_skill(w: &World, extra: Value) {
+    let mut skill = json!({
+        "name": "review", "type": "conversation", "description": "Review a change",
+        "prompt_template": "Review {file} for {focus}.",
+        "parameters": [{"name": "file", "type": "string", "required": true},
+                       {"name": "focus", "type": "string", "default": "bugs"}],
+        "context_files": {"patterns": ["src/*.rs"]},
+        "guided_questions": ["What changed?", "What worries you?"]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        skill[k] = v.clone();
+    }
+    w.skill("review", skill);
+    w.write(
+        "src/lib.rs",
+        "pub fn add(a: i32, b: i32) -> i32 { a - b }\n",
+    );
+}
+
+const SYSTEM: &str = "This conversation runs the skillet skill `review`: Review a change\nProject files are quoted in <file path=\"…\"> blocks; a file cut to fit the budget ends with a [truncated: N more lines] marker.";
+
+#[test]
+fn without_a_terminal_one_answer_is_streamed_for_the_prompt_and_files() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(header("authorization", format!("Bearer {KEY}").as_str()))
+            .respond_with(openai_answer(&["`add` ", "subtracts."])),
+    );
+    review_skill(&w, json!({}));
+
+    let (code, out, err) = skillet(
+        &w,
+        &[
+            "run",
+            "review",
+            "--param",
+            "file=src/lib.rs",
+            "--param",
+            "focus=safety",
+        ],
+        None,
+    );
+
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "`add` subtracts.\n");
+    assert!(
+        err.contains("guided question not answered: What changed?"),
+        "{err}"
+    );
+    assert!(err.contains("skillet session resume"), "{err}");
+    assert_eq!(
+        llm.bodies(),
+        [json!({
+            "model": "test-model",
+            "messages": [
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": "<file path=\"src/lib.rs\">\npub fn add(a: i32, b: i32) -> i32 { a - b }\n</file>\n\nReview src/lib.rs for safety."},
+            ],
+            "max_tokens": 4096,
+            "stream": true,
+        })]
+    );
+    // Nothing skillet keeps holds the key.
+    for entry in std::fs::read_dir(w.home.join(".local/share/skillet")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(KEY));
+    }
+}
+
+#[test]
+fn answers_guide_the_turns_the_summary_is_formatted_and_the_session_resumes() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "anthropic", "max_tokens = 300\n");
+    llm.mount(
+        Mock::given(method("POST"))
+            .and(path("/v1/messages"))
+            .and(header("x-api-key", KEY))
+            .respond_with(Sequence::new(vec![
+                anthropic_answer("It subtracts."),
+                anthropic_answer("Add a test."),
+                anthropic_answer("Fix add."),
+                anthropic_answer("Rename it."),
+                anthropic_answer("Fix and rename."),
+            ])),
+    );
+    review_skill(
+        &w,
+        json!({"max_turns": 2, "model": "skill-model",
+               "completion": {"summary_prompt": "One line on {file}, please.",
+                              "summary_format": "Verdict after {turns} turns on {file}: {summary}"}}),
+    );
+    w.write(
+        "answers.txt",
+        "the add function\n\nnothing\nhow to test it?\nnever sent\n",
+    );
+
+    let (code, out, err) = skillet(
+        &w,
+        &[
+            "run",
+            "review",
+            "--param",
+            "file=src/lib.rs",
+            "--answers",
+            "answers.txt",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let outcome: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        outcome["summary"],
+        "Verdict after 2 turns on src/lib.rs: Fix add."
+    );
+    assert_eq!(outcome["turns"], 2);
+    assert_eq!(outcome["ended_by"], "max_turns");
+    assert_eq!(outcome["model"], "skill-model");
+    assert_eq!(outcome["context_files"], json!(["src/lib.rs"]));
+    assert_eq!(
+        outcome["usage"],
+        json!({"input_tokens": 180, "output_tokens": 21})
+    );
+
+    let first = "<file path=\"src/lib.rs\">\npub fn add(a: i32, b: i32) -> i32 { a - b }\n</file>\n\nReview src/lib.rs for bugs.\n\nQ: What changed?\nA: the add function\n\nQ: What worries you?\nA: nothing";
+    let bodies = llm.bodies();
+    assert_eq!(bodies.len(), 3, "two answers and a summary");
+    assert_eq!(
+        bodies[2],
+        json!({
+            "model": "skill-model",
+            "max_tokens": 300,
+            "system": SYSTEM,
+            "messages": [
+                {"role": "user", "content": first},
+                {"role": "assistant", "content": "It subtracts."},
+                {"role": "user", "content": "how to test it?"},
+                {"role": "assistant", "content": "Add a test."},
+                {"role": "user", "content": "One line on src/lib.rs, please."},
+            ],
+            "stream": true,
+        })
+    );
+    assert!(
+        llm.requests()
+            .iter()
+            .all(|r| r.headers.get("anthropic-version").unwrap() == "2023-06-01")
+    );
+
+    // Kept as a session like any other.
+    let id = outcome["session_id"].as_str().unwrap().to_owned();
+    let (code, out, err) = skillet(&w, &["session", "logs", &id, "--json"], None);
+    assert_eq!(code, 0, "{err}");
+    let logs: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(logs["session"]["status"], "open");
+    let sources: Vec<&str> = logs["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["prompt", "user", "summary"]);
+    let (_, out, _) = skillet(&w, &["session", "list", "--json"], None);
+    assert!(out.contains(&id), "{out}");
+
+    // Resumed: the conversation goes on without the summary exchange, then is summed up again.
+    let (code, out, err) = skillet(
+        &w,
+        &[
+            "session",
+            "resume",
+            &id,
+            "--answers",
+            "-",
+            "--max-turns",
+            "3",
+        ],
+        Some("and the name?\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Rename it.\n"), "{out}");
+    assert!(
+        out.contains("Verdict after 3 turns on src/lib.rs: Fix and rename."),
+        "{out}"
+    );
+    let bodies = llm.bodies();
+    assert_eq!(bodies.len(), 5);
+    let messages = bodies[3]["messages"].as_array().unwrap();
+    let said: Vec<&str> = messages
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        said,
+        [
+            first,
+            "It subtracts.",
+            "how to test it?",
+            "Add a test.",
+            "and the name?"
+        ]
+    );
+
+    // Closed, it cannot be resumed.
+    let (code, _, err) = skillet(&w, &["session", "close", &id], None);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = skillet(
+        &w,
+        &["session", "resume", &id, "--answers", "-"],
+        Some("more\n"),
+    );
+    assert_eq!(code, 125);
+    assert!(err.contains("is closed"), "{err}");
+}
+
+#[test]
+fn a_rate_limit_is_retried_and_the_answer_arrives() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(Mock::given(method("POST")).respond_with(Sequence::new(vec![
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"error": {"message": "Rate limit reached"}})),
+            openai_answer(&["fine"]),
+        ])));
+    review_skill(&w, json!({}));
+    let (code, out, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "fine\n");
+    assert!(
+        err.contains("attempt 1 of 3") && err.contains("Rate limit reached"),
+        "{err}"
+    );
+    assert_eq!(llm.bodies().len(), 2);
+}
+
+#[test]
+fn server_errors_are_retried_then_reported() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500).set_body_string("model crashed")),
+    );
+    review_skill(
+        &w,
+        json!({"retry": {"max_attempts": 2, "initial_backoff_ms": 10}}),
+    );
+    let (code, out, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
+    assert_eq!(code, 125);
+    assert_eq!(out, "");
+    assert!(
+        err.contains("answered 500: model crashed (after 2 attempts)"),
+        "{err}"
+    );
+    assert_eq!(llm.bodies().len(), 2);
+    let (_, out, _) = skillet(&w, &["history", "--json"], None);
+    assert!(
+        out.contains("\"status\": \"error\"") || out.contains("\"status\":\"error\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_malformed_stream_is_not_retried() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(
+        Mock::given(method("POST")).respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw("data: {\"choices\": [oops\n\n", "text/event-stream"),
+        ),
+    );
+    review_skill(&w, json!({}));
+    let (code, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("not a valid chat.completion.chunk stream"),
+        "{err}"
+    );
+    assert_eq!(llm.bodies().len(), 1);
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "timeout_secs = 1\n");
+    llm.mount(
+        Mock::given(method("POST"))
+            .respond_with(openai_answer(&["late"]).set_delay(Duration::from_secs(4))),
+    );
+    review_skill(&w, json!({"retry": {"max_attempts": 1}}));
+    let (code, out, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
+    assert_eq!(code, 124, "{err}");
+    assert_eq!(out, "");
+    assert!(err.contains("said nothing for 1 s"), "{err}");
+}
+
+#[test]
+fn without_a_provider_or_key_the_error_says_what_to_configure() {
+    let w = World::new();
+    review_skill(&w, json!({}));
+    let (code, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
+    assert_eq!(code, 125);
+    assert!(err.contains("no LLM provider is configured"), "{err}");
+    assert!(
+        err.contains("[llm]") && err.contains("api_key_env"),
+        "{err}"
+    );
+
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[llm]\nmodel = \"m\"\napi_key_env = \"UNSET_TEST_KEY\"\n",
+    );
+    let (code, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
+    assert_eq!(code, 125);
+    assert!(err.contains("UNSET_TEST_KEY"), "{err}");
+
+    // A workspace cannot point the key elsewhere.
+    w.write(
+        ".skillet/skillet.toml",
+        "[llm]\nbase_url = \"http://127.0.0.1:9/v1\"\n",
+    );
+    let (_, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
+    assert!(
+        err.contains("[llm] are ignored in a workspace configuration"),
+        "{err}"
+    );
+}

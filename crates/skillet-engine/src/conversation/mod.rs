@@ -1,0 +1,606 @@
+//! `conversation` skills: a guided exchange with a model, fed with project files, summed up at
+//! the end.
+//!
+//! One run renders the skill's prompt with the parameters, chooses its context files (through
+//! [`Engine::context`], so `skillet context` sees what changed since), puts the skill's
+//! `guided_questions` to the [`Participant`] and adds the answers to the first message. The
+//! model answers; the participant may follow up, until it stops or `max_turns` answers were
+//! given. Then the summary: the skill's `completion.summary_prompt` (or, after more than one
+//! answer, [`DEFAULT_SUMMARY_PROMPT`]) is asked of the model, and the answer is put into
+//! `completion.summary_format`. A one-answer conversation with no summary prompt is its own
+//! summary.
+//!
+//! Every exchange is a turn of a session in the store (status `open`), so `skillet session
+//! logs` shows the conversation, `skillet session resume` continues it, and a failed request
+//! loses nothing that was said before it. Keys are never stored: only what was said.
+
+mod participant;
+mod prompt;
+mod provider;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use skillet_llm::{ChatProvider, ChatRequest, LlmError, Message, ProviderConfig, Reply, Usage};
+use skillet_registry::Registry;
+use skillet_spec::{SkillKind, SkillSpec};
+use skillet_store::{SessionRecord, StoreError, TurnRecord, now_ms};
+
+pub use participant::{Participant, ScriptedAnswers, Shown};
+pub use prompt::DEFAULT_SUMMARY_PROMPT;
+
+use crate::context_report::ContextRequestError;
+use crate::engine::{AskedBy, Engine};
+use crate::params::{ParamValues, resolve_params};
+use crate::result::{ExecutionResult, Status};
+
+/// Answers a conversation may take when its skill sets no `max_turns`.
+pub const DEFAULT_MAX_TURNS: u32 = 10;
+
+/// The `kind` a conversation's session records in its start, to tell it from a code session.
+const SESSION_KIND: &str = "conversation";
+
+/// One conversation to start.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationRequest {
+    /// Parameter values by name.
+    pub params: Map<String, Value>,
+    /// The caller's directory: relative `path` values are resolved against it.
+    pub caller_dir: PathBuf,
+    /// Overrides the skill's `max_turns` (`--max-turns`).
+    pub max_turns: Option<u32>,
+    /// Who asked, kept in the history; `None` for the command line.
+    pub asked_by: Option<AskedBy>,
+}
+
+/// How a conversation went.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationOutcome {
+    /// The session it is kept as.
+    pub session_id: String,
+    /// The skill.
+    pub skill: String,
+    /// The model that answered.
+    pub model: String,
+    /// Answers the model gave, in all (the summary's not counted).
+    pub turns: u32,
+    /// The most it could give.
+    pub max_turns: u32,
+    /// `participant` (no more input) or `max_turns`.
+    pub ended_by: &'static str,
+    /// The model's last answer.
+    pub last_answer: String,
+    /// The summary returned to the caller.
+    pub summary: String,
+    /// The context files sent, relative to the workspace.
+    pub context_files: Vec<String>,
+    /// Tokens counted by the provider, this run.
+    pub usage: Usage,
+    /// Things the caller should know: retries, unanswered questions.
+    pub warnings: Vec<String>,
+}
+
+/// A conversation that could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ConversationError {
+    /// The skill cannot be held as a conversation (unknown, broken, disabled, another type).
+    #[error("{0}")]
+    Refused(String),
+    /// The parameter values do not fit.
+    #[error("{}", .0.join("\n"))]
+    InvalidParams(Vec<String>),
+    /// No `[llm]` section.
+    #[error(
+        "no LLM provider is configured; conversation skills need one. Add to {file}:\n\n\
+         [llm]\nprovider = \"openai\"          # or \"anthropic\"\nmodel = \"gpt-4o-mini\"\n\
+         api_key_env = \"OPENAI_API_KEY\"  # the variable's name, not the key\n\n\
+         A local server (Ollama, vLLM, llama.cpp, LM Studio) needs base_url instead of a key, \
+         e.g. base_url = \"http://127.0.0.1:11434/v1\""
+    )]
+    NoProvider {
+        /// The global configuration file.
+        file: String,
+    },
+    /// Neither `[llm]` nor the skill names a model.
+    #[error("no model to ask: set model in the [llm] section of {file}, or \"model\" in the skill")]
+    NoModel {
+        /// The global configuration file.
+        file: String,
+    },
+    /// The variable named by `api_key_env` is not set.
+    #[error(
+        "the API key is not set: [llm] api_key_env in {file} names the variable {var}, which is empty or unset in skillet's environment"
+    )]
+    MissingKey {
+        /// The variable.
+        var: String,
+        /// The global configuration file.
+        file: String,
+    },
+    /// The context files could not be chosen.
+    #[error(transparent)]
+    Context(#[from] ContextRequestError),
+    /// The model could not be asked.
+    #[error("{source}{}{}",
+        if *.attempts > 1 { format!(" (after {} attempts)", .attempts) } else { String::new() },
+        if *.turns > 0 { format!("\nthe conversation so far is kept: `skillet session resume {}` continues it", .session_id) } else { String::new() })]
+    Llm {
+        /// Why.
+        source: LlmError,
+        /// Attempts made.
+        attempts: u32,
+        /// The session the conversation is kept as.
+        session_id: String,
+        /// Answers already given in it.
+        turns: u32,
+    },
+    /// The history could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ConversationError {
+    /// The status of the call in the history and in `--json`.
+    pub fn status(&self) -> Status {
+        match self {
+            ConversationError::InvalidParams(_) => Status::InvalidParams,
+            ConversationError::Llm {
+                source: LlmError::Timeout { .. },
+                ..
+            } => Status::Timeout,
+            _ => Status::Error,
+        }
+    }
+}
+
+/// A conversation in progress.
+struct Conversation<'s> {
+    spec: &'s SkillSpec,
+    values: ParamValues,
+    provider: Box<dyn ChatProvider>,
+    config: ProviderConfig,
+    record: SessionRecord,
+    request: ChatRequest,
+    turns: u32,
+    max_turns: u32,
+    last_answer: String,
+    usage: Usage,
+    warnings: Vec<String>,
+}
+
+impl Engine {
+    /// Holds a conversation with the skill `name`: see the [module documentation](self).
+    pub async fn converse(
+        &self,
+        registry: &Registry,
+        name: &str,
+        request: ConversationRequest,
+        participant: &mut dyn Participant,
+    ) -> Result<ConversationOutcome, ConversationError> {
+        let started = now_ms();
+        let (entry, spec) = self.conversation_skill(registry, name)?;
+        let values = resolve_params(spec, &request.params, &request.caller_dir)
+            .map_err(ConversationError::InvalidParams)?;
+        let (provider, config) = self.provider(spec)?;
+        let files = match &spec.context_files {
+            Some(_) => {
+                self.context(registry, name, &request.params, &request.caller_dir)?
+                    .selection
+                    .files
+            }
+            None => Vec::new(),
+        };
+        let mut warnings = Vec::new();
+        let mut answers = Vec::new();
+        for question in &spec.guided_questions {
+            match participant.answer(question) {
+                Some(answer) => answers.push((question.clone(), answer)),
+                None => warnings.push(format!("guided question not answered: {question}")),
+            }
+        }
+        let first = prompt::first_message(
+            &files,
+            &crate::invocation::render_prompt(spec, &values),
+            &answers,
+        );
+        let now = now_ms();
+        let system = prompt::system_prompt(spec);
+        let record = SessionRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            skill: spec.name.clone(),
+            label: None,
+            status: "open".into(),
+            start: json!({
+                "kind": SESSION_KIND,
+                "params": request.params,
+                "caller_dir": request.caller_dir,
+                "system": system,
+            })
+            .to_string(),
+            replay: false,
+            pid: None,
+            created_at_ms: now,
+            last_used_at_ms: now,
+            ended_at_ms: None,
+            exit_code: None,
+            reason: None,
+            turns: 0,
+        };
+        self.save_session(&record)?;
+        let mut conversation = Conversation {
+            spec,
+            values,
+            provider,
+            config,
+            record,
+            request: ChatRequest {
+                system: Some(system),
+                messages: Vec::new(),
+            },
+            turns: 0,
+            max_turns: request
+                .max_turns
+                .or(spec.max_turns)
+                .unwrap_or(DEFAULT_MAX_TURNS)
+                .max(1),
+            last_answer: String::new(),
+            usage: Usage::default(),
+            warnings,
+        };
+        let outcome = self
+            .hold(&mut conversation, first, "prompt", participant)
+            .await
+            .map(|mut o| {
+                o.context_files = files.iter().map(|f| f.path.clone()).collect();
+                o
+            });
+        self.record_conversation(entry, &request.params, started, &outcome, &request.asked_by);
+        outcome
+    }
+
+    /// Continues the conversation kept as session `id` with the participant's next messages,
+    /// then sums it up again.
+    pub async fn resume_conversation(
+        &self,
+        registry: &Registry,
+        id: &str,
+        max_turns: Option<u32>,
+        participant: &mut dyn Participant,
+    ) -> Result<ConversationOutcome, ConversationError> {
+        let started = now_ms();
+        let store = self.settings.store.as_ref().ok_or_else(|| {
+            ConversationError::Refused(
+                "conversations cannot be resumed: the history database is unavailable".into(),
+            )
+        })?;
+        let record = store.session(id)?.ok_or_else(|| {
+            ConversationError::Refused(format!(
+                "no session `{id}`; `skillet session list` shows them"
+            ))
+        })?;
+        let start: Value = serde_json::from_str(&record.start).unwrap_or_default();
+        if start["kind"] != SESSION_KIND {
+            return Err(ConversationError::Refused(format!(
+                "session {id} is not a conversation; send to it with `skillet session send {id}`"
+            )));
+        }
+        if record.status != "open" {
+            return Err(ConversationError::Refused(format!(
+                "session {id} is {}; start a new conversation with `skillet run {}`",
+                record.status, record.skill
+            )));
+        }
+        let (entry, spec) = self.conversation_skill(registry, &record.skill)?;
+        let params = start["params"].as_object().cloned().unwrap_or_default();
+        let caller_dir = start["caller_dir"]
+            .as_str()
+            .map_or_else(PathBuf::new, PathBuf::from);
+        let values =
+            resolve_params(spec, &params, &caller_dir).map_err(ConversationError::InvalidParams)?;
+        let (provider, config) = self.provider(spec)?;
+        let mut messages = Vec::new();
+        for turn in store.turns(&record.id)? {
+            if turn.outcome == "ok" && turn.source != "summary" {
+                messages.push(Message::user(turn.input));
+                messages.push(Message::assistant(turn.stdout));
+            }
+        }
+        let turns = u32::try_from(messages.len() / 2).unwrap_or(u32::MAX);
+        let max_turns = max_turns
+            .or(spec.max_turns)
+            .unwrap_or(DEFAULT_MAX_TURNS)
+            .max(1);
+        if turns >= max_turns {
+            return Err(ConversationError::Refused(format!(
+                "session {id} already has {turns} answers, its max_turns; resume with --max-turns {} to go on",
+                turns + 5
+            )));
+        }
+        let Some(next) = participant.follow_up(turns, max_turns) else {
+            return Err(ConversationError::Refused(format!(
+                "nothing was added to session {id}; `skillet session logs {id}` shows the conversation"
+            )));
+        };
+        let system = start["system"]
+            .as_str()
+            .map_or_else(|| prompt::system_prompt(spec), str::to_owned);
+        let last_answer = messages
+            .last()
+            .map(|m: &Message| m.content.clone())
+            .unwrap_or_default();
+        let mut conversation = Conversation {
+            spec,
+            values,
+            provider,
+            config,
+            record,
+            request: ChatRequest {
+                system: Some(system),
+                messages,
+            },
+            turns,
+            max_turns,
+            last_answer,
+            usage: Usage::default(),
+            warnings: Vec::new(),
+        };
+        let outcome = self
+            .hold(&mut conversation, next, "user", participant)
+            .await;
+        self.record_conversation(entry, &params, started, &outcome, &None);
+        outcome
+    }
+
+    /// The exchanges from `message` on, then the summary.
+    async fn hold(
+        &self,
+        c: &mut Conversation<'_>,
+        mut message: String,
+        mut source: &'static str,
+        participant: &mut dyn Participant,
+    ) -> Result<ConversationOutcome, ConversationError> {
+        let ended_by = loop {
+            let reply = self.exchange(c, message, source, participant).await?;
+            participant.show(Shown::AnswerEnd);
+            c.last_answer = reply.text;
+            if c.turns >= c.max_turns {
+                break "max_turns";
+            }
+            match participant.follow_up(c.turns, c.max_turns) {
+                Some(next) => {
+                    message = next;
+                    source = "user";
+                }
+                None => break "participant",
+            }
+        };
+        let summary = match prompt::summary_prompt(c.spec, &c.values, c.turns) {
+            Some(ask) => {
+                participant.show(Shown::SummaryStart);
+                let reply = self.exchange(c, ask, "summary", participant).await?;
+                participant.show(Shown::AnswerEnd);
+                // Not part of the conversation: a resumed one goes on from the last answer.
+                c.request.messages.truncate(c.request.messages.len() - 2);
+                reply.text
+            }
+            None => c.last_answer.clone(),
+        };
+        let summary = prompt::summary_text(c.spec, &c.values, &summary, &c.last_answer, c.turns);
+        c.record.reason = Some(format!(
+            "{} answer{}; `skillet session resume {}` continues it",
+            c.turns,
+            if c.turns == 1 { "" } else { "s" },
+            c.record.id
+        ));
+        self.save_session(&c.record)?;
+        Ok(ConversationOutcome {
+            session_id: c.record.id.clone(),
+            skill: c.spec.name.clone(),
+            model: c.provider.model().to_owned(),
+            turns: c.turns,
+            max_turns: c.max_turns,
+            ended_by,
+            last_answer: c.last_answer.clone(),
+            summary,
+            context_files: Vec::new(),
+            usage: c.usage,
+            warnings: std::mem::take(&mut c.warnings),
+        })
+    }
+
+    /// Sends `message`, keeps the exchange as a turn, and adds it to the conversation.
+    async fn exchange(
+        &self,
+        c: &mut Conversation<'_>,
+        message: String,
+        source: &str,
+        participant: &mut dyn Participant,
+    ) -> Result<Reply, ConversationError> {
+        c.request.messages.push(Message::user(message.clone()));
+        let started = now_ms();
+        let clock = Instant::now();
+        let mut notes = Vec::new();
+        let answer = {
+            let mut noting = Noting {
+                inner: participant,
+                notes: &mut notes,
+            };
+            provider::ask(
+                c.provider.as_ref(),
+                &c.request,
+                c.spec.retry.as_ref(),
+                c.config.timeout,
+                &mut noting,
+            )
+            .await
+        };
+        c.warnings.extend(notes);
+        let mut turn = TurnRecord {
+            session_id: c.record.id.clone(),
+            seq: self.next_seq(&c.record.id).unwrap_or(c.record.turns + 1),
+            source: source.to_owned(),
+            input: message,
+            stdout: String::new(),
+            stderr: String::new(),
+            exit_status: None,
+            outcome: "ok".into(),
+            started_at_ms: started,
+            duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
+            truncated: false,
+        };
+        match answer {
+            Ok(reply) => {
+                turn.stdout = reply.text.clone();
+                turn.truncated =
+                    matches!(reply.stop_reason.as_deref(), Some("length" | "max_tokens"));
+                if turn.truncated {
+                    c.warnings.push(format!(
+                        "an answer was cut at [llm] max_tokens ({})",
+                        c.config.max_tokens
+                    ));
+                }
+                if let Some(usage) = reply.usage {
+                    c.usage.input_tokens += usage.input_tokens;
+                    c.usage.output_tokens += usage.output_tokens;
+                }
+                c.request
+                    .messages
+                    .push(Message::assistant(reply.text.clone()));
+                if source != "summary" {
+                    c.turns += 1;
+                }
+                c.record.turns += 1;
+                c.record.last_used_at_ms = now_ms();
+                self.add_turn(&turn)?;
+                self.save_session(&c.record)?;
+                Ok(reply)
+            }
+            Err((error, attempts)) => {
+                c.request.messages.pop();
+                turn.outcome = if matches!(error, LlmError::Timeout { .. }) {
+                    "timeout".into()
+                } else {
+                    "error".into()
+                };
+                turn.stderr = error.to_string();
+                self.add_turn(&turn)?;
+                Err(ConversationError::Llm {
+                    source: error,
+                    attempts,
+                    session_id: c.record.id.clone(),
+                    turns: c.turns,
+                })
+            }
+        }
+    }
+
+    /// The valid, enabled conversation skill `name` names.
+    fn conversation_skill<'r>(
+        &self,
+        registry: &'r Registry,
+        name: &str,
+    ) -> Result<(&'r skillet_registry::SkillEntry, &'r SkillSpec), ConversationError> {
+        let (entry, spec) = self
+            .usable(registry, name)
+            .map_err(|refused| ConversationError::Refused(refused.error.unwrap_or_default()))?;
+        if spec.kind != SkillKind::Conversation {
+            return Err(ConversationError::Refused(format!(
+                "`{}` is a {} skill, not a conversation; `skillet run {}` runs it",
+                spec.name, spec.kind, spec.name
+            )));
+        }
+        Ok((entry, spec))
+    }
+
+    fn provider(
+        &self,
+        spec: &SkillSpec,
+    ) -> Result<(Box<dyn ChatProvider>, ProviderConfig), ConversationError> {
+        let file = self.settings.protected.first().map_or_else(
+            || PathBuf::from("the global skillet.toml"),
+            |dir| dir.join(skillet_registry::CONFIG_FILE),
+        );
+        let config = provider::provider_config(self.settings.llm.as_ref(), spec, &file)?;
+        let provider = skillet_llm::connect(&config).map_err(|source| ConversationError::Llm {
+            source,
+            attempts: 0,
+            session_id: String::new(),
+            turns: 0,
+        })?;
+        Ok((provider, config))
+    }
+
+    fn save_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        match &self.settings.store {
+            Some(store) => store.save_session(record),
+            None => Ok(()),
+        }
+    }
+
+    fn add_turn(&self, turn: &TurnRecord) -> Result<(), StoreError> {
+        match &self.settings.store {
+            Some(store) => store.add_turn(turn),
+            None => Ok(()),
+        }
+    }
+
+    /// The next turn number of a stored session (failed exchanges take numbers too).
+    fn next_seq(&self, id: &str) -> Option<i64> {
+        let store = self.settings.store.as_ref()?;
+        let turns = store.turns(id).ok()?;
+        Some(turns.iter().map(|t| t.seq).max().unwrap_or(0) + 1)
+    }
+
+    /// Keeps the conversation's run in the execution history, like any other call.
+    fn record_conversation(
+        &self,
+        entry: &skillet_registry::SkillEntry,
+        params: &Map<String, Value>,
+        started_at_ms: i64,
+        outcome: &Result<ConversationOutcome, ConversationError>,
+        asked_by: &Option<AskedBy>,
+    ) {
+        let mut result = match outcome {
+            Ok(o) => {
+                let mut r = ExecutionResult::new(&o.skill, Status::Ok);
+                r.stdout = o.summary.clone();
+                r
+            }
+            Err(e) => ExecutionResult::new(&entry.name, e.status()).with_error(e.to_string()),
+        };
+        result.duration_ms = u64::try_from(now_ms() - started_at_ms).unwrap_or(0);
+        self.record(
+            &mut result,
+            Some(entry),
+            &Value::Object(params.clone()),
+            started_at_ms,
+            None,
+            asked_by.as_ref(),
+        );
+    }
+}
+
+/// Passes everything on, and keeps the notes (retries) for the outcome's warnings too.
+struct Noting<'a> {
+    inner: &'a mut dyn Participant,
+    notes: &'a mut Vec<String>,
+}
+
+impl Participant for Noting<'_> {
+    fn answer(&mut self, question: &str) -> Option<String> {
+        self.inner.answer(question)
+    }
+
+    fn follow_up(&mut self, turn: u32, max_turns: u32) -> Option<String> {
+        self.inner.follow_up(turn, max_turns)
+    }
+
+    fn show(&mut self, shown: Shown<'_>) {
+        if let Shown::Note(note) = shown {
+            self.notes.push(note.to_owned());
+        }
+        self.inner.show(shown);
+    }
+}

@@ -1,0 +1,108 @@
+//! From `[llm]` and a skill to a provider, and one request to it under the engine's retry plan.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use skillet_llm::{
+    ApiKey, ChatProvider, ChatRequest, LlmError, ProviderConfig, ProviderKind, Reply,
+};
+use skillet_registry::{LlmProvider, LlmSettings};
+use skillet_spec::{Retry, SkillSpec};
+
+use super::ConversationError;
+use super::participant::{Participant, Shown};
+use crate::recovery::{DEFAULT_MAX_ATTEMPTS, RetryPlan};
+
+/// The longest wait a server's `retry-after` is honoured for; past it, the call fails instead
+/// of hanging.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// The provider `settings` describe, for `spec` (whose `model` overrides the configured one).
+/// `config_file` is named in errors, so the user knows which file to edit.
+pub(crate) fn provider_config(
+    settings: Option<&LlmSettings>,
+    spec: &SkillSpec,
+    config_file: &Path,
+) -> Result<ProviderConfig, ConversationError> {
+    let file = config_file.display().to_string();
+    let settings = settings.ok_or_else(|| ConversationError::NoProvider { file: file.clone() })?;
+    let kind = match settings.provider {
+        LlmProvider::OpenAi => ProviderKind::OpenAi,
+        LlmProvider::Anthropic => ProviderKind::Anthropic,
+    };
+    let model = spec
+        .model
+        .clone()
+        .or_else(|| settings.model.clone())
+        .ok_or_else(|| ConversationError::NoModel { file: file.clone() })?;
+    let mut config = ProviderConfig::new(kind, model);
+    if let Some(url) = &settings.base_url {
+        config.base_url = url.clone();
+    }
+    if let Some(secs) = settings.timeout_secs {
+        config.timeout = Duration::from_secs(secs.max(1));
+    }
+    if let Some(tokens) = settings.max_tokens {
+        config.max_tokens = tokens.max(1);
+    }
+    if let Some(var) = &settings.api_key_env {
+        match std::env::var(var) {
+            Ok(key) if !key.trim().is_empty() => config.api_key = Some(ApiKey::new(key.trim())),
+            _ => {
+                return Err(ConversationError::MissingKey {
+                    var: var.clone(),
+                    file,
+                });
+            }
+        }
+    }
+    Ok(config)
+}
+
+/// One request, retried after passing failures (429, 5xx, timeouts, lost connections) on the
+/// skill's `retry` schedule, or three attempts when it has none. Never retried once text was
+/// shown: the participant would see it twice. Returns the answer, or the last error and how
+/// many attempts were made.
+pub(crate) async fn ask(
+    provider: &dyn ChatProvider,
+    request: &ChatRequest,
+    retry: Option<&Retry>,
+    timeout: Duration,
+    participant: &mut dyn Participant,
+) -> Result<Reply, (LlmError, u32)> {
+    let default = Retry {
+        max_attempts: Some(DEFAULT_MAX_ATTEMPTS),
+        initial_backoff_ms: None,
+        max_backoff_ms: None,
+        retry_on_exit_codes: Vec::new(),
+    };
+    let mut plan = RetryPlan::new(Some(retry.unwrap_or(&default)), timeout, Instant::now());
+    let mut attempt = 1;
+    loop {
+        let answer = provider
+            .chat(request, &mut |text| participant.show(Shown::Text(text)))
+            .await;
+        let error = match answer {
+            Ok(reply) => return Ok(reply),
+            Err(e) => e,
+        };
+        if attempt >= plan.max_attempts || !error.is_retryable() || error.streamed() > 0 {
+            return Err((error, attempt));
+        }
+        let Some(backoff) = plan.next_delay(Instant::now()) else {
+            return Err((error, attempt));
+        };
+        let delay = match error.retry_after() {
+            Some(asked) if asked > MAX_RETRY_AFTER => return Err((error, attempt)),
+            Some(asked) => asked.max(backoff),
+            None => backoff,
+        };
+        participant.show(Shown::Note(&format!(
+            "attempt {attempt} of {}: {error}; trying again in {} ms",
+            plan.max_attempts,
+            delay.as_millis()
+        )));
+        tokio::time::sleep(delay).await;
+        attempt += 1;
+    }
+}
