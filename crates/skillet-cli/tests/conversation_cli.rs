@@ -8,119 +8,13 @@ mod common;
 
 use std::io::Write;
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use common::World;
+use common::llm::{KEY, Llm, Sequence, anthropic_answer, openai_answer};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const KEY: &str = "sk-conversation-test-7d41c9";
-
-/// A server on 127.0.0.1, and the runtime that drives the test's side of it.
-struct Llm {
-    rt: tokio::runtime::Runtime,
-    server: MockServer,
-}
-
-impl Llm {
-    fn start() -> Llm {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = rt.block_on(MockServer::start());
-        Llm { rt, server }
-    }
-
-    fn mount(&self, mock: Mock) {
-        self.rt.block_on(mock.mount(&self.server));
-    }
-
-    /// The JSON bodies received, in order.
-    fn bodies(&self) -> Vec<Value> {
-        self.rt
-            .block_on(self.server.received_requests())
-            .unwrap()
-            .iter()
-            .map(|r| serde_json::from_slice(&r.body).unwrap())
-            .collect()
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.rt.block_on(self.server.received_requests()).unwrap()
-    }
-
-    /// A global `[llm]` section pointing at this server.
-    fn configure(&self, w: &World, provider: &str, extra: &str) {
-        w.write(
-            "~/.config/skillet/skillet.toml",
-            &format!(
-                "[llm]\nprovider = \"{provider}\"\nbase_url = \"{}/v1\"\nmodel = \"test-model\"\napi_key_env = \"TEST_LLM_KEY\"\n{extra}",
-                self.server.uri()
-            ),
-        );
-    }
-}
-
-/// Answers each request with the next response, repeating the last.
-struct Sequence(Mutex<Vec<ResponseTemplate>>);
-
-impl Sequence {
-    fn new(responses: Vec<ResponseTemplate>) -> Sequence {
-        Sequence(Mutex::new(responses.into_iter().rev().collect()))
-    }
-}
-
-impl Respond for Sequence {
-    fn respond(&self, _request: &Request) -> ResponseTemplate {
-        let mut left = self.0.lock().unwrap();
-        if left.len() > 1 {
-            left.pop().unwrap()
-        } else {
-            left[0].clone()
-        }
-    }
-}
-
-fn openai_answer(pieces: &[&str]) -> ResponseTemplate {
-    let mut body = String::new();
-    for piece in pieces {
-        let chunk = json!({"object": "chat.completion.chunk",
-            "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]});
-        body.push_str(&format!("data: {chunk}\n\n"));
-    }
-    let last = json!({"object": "chat.completion.chunk",
-        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 50, "completion_tokens": 5}});
-    body.push_str(&format!("data: {last}\n\ndata: [DONE]\n\n"));
-    ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
-}
-
-fn anthropic_answer(text: &str) -> ResponseTemplate {
-    let events = [
-        (
-            "message_start",
-            json!({"type": "message_start", "message": {"usage": {"input_tokens": 60, "output_tokens": 1}}}),
-        ),
-        (
-            "content_block_delta",
-            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
-        ),
-        (
-            "message_delta",
-            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 7}}),
-        ),
-        ("message_stop", json!({"type": "message_stop"})),
-    ];
-    let body: String = events
-        .iter()
-        .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
-        .collect();
-    ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")
-}
+use wiremock::{Mock, ResponseTemplate};
 
 /// `skillet ARGS` with the key in the environment and `input` (or nothing) on stdin.
 fn skillet(w: &World, args: &[&str], input: Option<&str>) -> (i32, String, String) {

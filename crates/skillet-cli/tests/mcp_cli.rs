@@ -253,6 +253,49 @@ fn http_tour_in_both_modes() {
 }
 
 #[test]
+fn a_conversation_tool_is_held_with_the_configured_model() {
+    let w = world();
+    let llm = common::llm::Llm::start();
+    llm.configure_keyless(&w, "openai", "");
+    llm.mount(
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path("/v1/chat/completions"))
+            .respond_with(common::llm::Sequence::new(vec![
+                common::llm::openai_answer(&["It starts ", "the program."]),
+                common::llm::openai_answer(&["It has none."]),
+                common::llm::openai_answer(&["main starts it; no errors handled."]),
+                common::llm::openai_answer(&["Fine."]),
+                common::llm::openai_answer(&["Still fine."]),
+            ])),
+    );
+    let summary = client(&w, &skillet_bin(), "auto", "conversation", &[]);
+    assert_eq!(
+        summary["first"]["summary"],
+        "main starts it; no errors handled."
+    );
+    let bodies = llm.bodies();
+    assert_eq!(
+        bodies.len(),
+        5,
+        "two answers and a summary, then one more and a summary"
+    );
+    let first = bodies[0]["messages"][1]["content"].as_str().unwrap();
+    assert_eq!(
+        first,
+        "<file path=\"src/main.rs\">\nfn main() {}\n</file>\n\nExplain main.\n\nQ: Which part?\nA: the entry point"
+    );
+    assert_eq!(bodies[1]["messages"][3]["content"], "and errors?");
+    assert_eq!(
+        bodies[3]["messages"].as_array().unwrap().len(),
+        6,
+        "system, 2 exchanges, the new message"
+    );
+    let (code, out, err) = w.run(&["history", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"origin\": \"mcp\""), "{out}");
+}
+
+#[test]
 fn stdio_clients_are_told_when_a_skill_is_added() {
     for mode in ["auto", "legacy"] {
         let w = world();
@@ -478,7 +521,9 @@ fn the_mcp_inspector_lists_and_calls_tools() {
             .collect();
         assert_eq!(
             names,
-            ["echo", "fail", "greet", "py", "py.close", "review"],
+            [
+                "echo", "explain", "fail", "greet", "py", "py.close", "review"
+            ],
             "{target:?}"
         );
         let called = run(

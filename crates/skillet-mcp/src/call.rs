@@ -1,12 +1,13 @@
-//! Carrying out one tool call: a run, a session exchange or a session's end.
+//! Carrying out one tool call: a run, a session exchange, a session's end or a conversation.
 
 use rmcp::model::{CallToolResult, JsonObject};
 use serde_json::Value;
+use skillet_engine::conversation::{ConversationRequest, ScriptedAnswers};
 use skillet_engine::session::{SessionError, SessionStart};
 use skillet_engine::{AskedBy, RunRequest};
 use skillet_store::{ExecutionRecord, now_ms};
 
-use crate::catalog::{INPUT_ARG, SESSION_ARG, ToolTarget};
+use crate::catalog::{ANSWERS_ARG, INPUT_ARG, SESSION_ARG, ToolTarget};
 use crate::outcome::{self, SessionAnswer};
 use crate::server::{SkillServer, Snapshot};
 
@@ -49,7 +50,67 @@ pub(crate) async fn call(
             result
         }
         ToolTarget::CloseSession(skill) => close(server, skill, &arguments).await,
+        ToolTarget::Conversation(skill) => {
+            conversation(server, snapshot, skill, arguments, asked_by).await
+        }
     }
+}
+
+/// Holds a conversation with the `answers` as the person's side, or continues the one named
+/// by `session_id`. The engine keeps it in the history and as a session.
+async fn conversation(
+    server: &SkillServer,
+    snapshot: &Snapshot,
+    skill: &str,
+    mut arguments: JsonObject,
+    asked_by: AskedBy,
+) -> CallToolResult {
+    let answers = match arguments.remove(ANSWERS_ARG) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => match items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                other => Err(other),
+            })
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(answers) => answers,
+            Err(other) => {
+                return outcome::refusal(format!("`{ANSWERS_ARG}` must hold strings, not {other}"));
+            }
+        },
+        Some(other) => {
+            return outcome::refusal(format!(
+                "`{ANSWERS_ARG}` must be an array of strings, not {other}"
+            ));
+        }
+    };
+    let session_id = match string_arg(&mut arguments, SESSION_ARG) {
+        Ok(id) => id,
+        Err(message) => return outcome::refusal(message),
+    };
+    let mut participant = ScriptedAnswers::new(answers);
+    let engine = &snapshot.engine;
+    let held = match session_id {
+        Some(id) => {
+            engine
+                .resume_conversation(&snapshot.registry, &id, None, &mut participant)
+                .await
+        }
+        None => {
+            let request = ConversationRequest {
+                params: arguments,
+                caller_dir: server.caller_dir(),
+                max_turns: None,
+                asked_by: Some(asked_by),
+            };
+            engine
+                .converse(&snapshot.registry, skill, request, &mut participant)
+                .await
+        }
+    };
+    outcome::from_conversation(held)
 }
 
 /// Sends `input` to the session named by `session_id`, or starts one. Returns the result, and

@@ -5,7 +5,7 @@
 //! | `code_inline`   | `NAME`                                | -      |
 //! | `code_session`  | `NAME` (`input`, `session_id`), `NAME.close` | - |
 //! | `prompt_inline` | `NAME` (returns the rendered text)    | `NAME` |
-//! | `conversation`  | - (not run by skillet yet)            | `NAME`, with the context files |
+//! | `conversation`  | `NAME` (held with skillet's `[llm]`)   | `NAME`, with the context files |
 //!
 //! Broken, disabled and untrusted skills are left out, and aliases are not repeated as tools.
 //! Both lists are sorted by name, so the same skills always give the same lists.
@@ -22,6 +22,10 @@ pub const SESSION_ARG: &str = "session_id";
 /// What follows a session skill's name in the name of its closing tool.
 pub const CLOSE_SUFFIX: &str = ".close";
 
+/// The argument of a conversation tool holding the person's side: the answers to the guided
+/// questions, then follow-up messages.
+pub const ANSWERS_ARG: &str = "answers";
+
 /// What calling a tool does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToolTarget {
@@ -31,6 +35,8 @@ pub enum ToolTarget {
     Session(String),
     /// Ends a session of this `code_session` skill.
     CloseSession(String),
+    /// Holds (or continues) a conversation of this `conversation` skill.
+    Conversation(String),
 }
 
 /// The tools and prompts of one registry.
@@ -80,8 +86,43 @@ impl Catalog {
                 self.tools.push((tool, ToolTarget::Run(name.clone())));
                 self.prompts.push((prompt(spec), name));
             }
-            SkillKind::Conversation => self.prompts.push((prompt(spec), name)),
+            SkillKind::Conversation => {
+                self.add_conversation(spec);
+                self.prompts.push((prompt(spec), name));
+            }
         }
+    }
+
+    fn add_conversation(&mut self, spec: &SkillSpec) {
+        let mut schema = input_schema(&spec.parameters);
+        let questions = if spec.guided_questions.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", in order: the answers to its questions ({}), then follow-up messages",
+                spec.guided_questions.join(" / ")
+            )
+        };
+        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            properties.insert(
+                ANSWERS_ARG.into(),
+                json!({"type": "array", "items": {"type": "string"},
+                       "description": format!("Your side of the conversation{questions}. Each follow-up gets one more answer from the model.")}),
+            );
+            properties.insert(
+                SESSION_ARG.into(),
+                json!({"type": "string", "description": "Continue this earlier conversation (from a result's session_id) with `answers` as the next messages; the other parameters are not used then."}),
+            );
+        }
+        let description = format!(
+            "{} Holds the conversation with the model skillet is configured with, fed with the project files the skill names, and returns its summary and a session_id.",
+            spec.description.as_deref().unwrap_or_default()
+        );
+        self.tools.push((
+            Tool::new(spec.name.clone(), description.trim().to_owned(), schema)
+                .annotate(ToolAnnotations::new().read_only(true).open_world(true)),
+            ToolTarget::Conversation(spec.name.clone()),
+        ));
     }
 
     fn add_session(&mut self, spec: &SkillSpec) {

@@ -6,8 +6,35 @@
 
 use rmcp::model::{CallToolResult, ContentBlock as Content};
 use serde::Serialize;
+use skillet_engine::conversation::{ConversationError, ConversationOutcome};
 use skillet_engine::session::Reply;
 use skillet_engine::{ExecutionResult, Status};
+
+/// The tool result of a conversation: its summary, and how to go on with it. The whole
+/// outcome (session id, turns, model, usage) is the `structuredContent`.
+pub fn from_conversation(held: Result<ConversationOutcome, ConversationError>) -> CallToolResult {
+    match held {
+        Ok(outcome) => {
+            let mut content = vec![
+                Content::text(outcome.summary.clone()),
+                Content::text(format!(
+                    "skillet: conversation {} ({} of at most {} answers from {}); call again with session_id and more answers to continue it",
+                    outcome.session_id, outcome.turns, outcome.max_turns, outcome.model
+                )),
+            ];
+            if !outcome.warnings.is_empty() {
+                content.push(Content::text(format!(
+                    "skillet: {}",
+                    outcome.warnings.join("; ")
+                )));
+            }
+            let mut answer = CallToolResult::success(content);
+            answer.structured_content = serde_json::to_value(&outcome).ok();
+            answer
+        }
+        Err(error) => CallToolResult::error(vec![Content::text(error.to_string())]),
+    }
+}
 
 /// Lines of stderr (and of stdout, for a failure) quoted in a failure's message.
 const TAIL_LINES: usize = 20;

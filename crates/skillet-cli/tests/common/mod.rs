@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+pub mod llm;
+
 pub struct World {
     pub tmp: tempfile::TempDir,
     pub home: PathBuf,

@@ -4,7 +4,8 @@ Run by tests/mcp_cli.rs (each scenario is one test) and by bench/mcp_load.py:
 
     client.py --target skillet|URL --mode auto|legacy [--ws DIR] [--token T] SCENARIO
 
-SCENARIO is `tour` (lists, calls, prompts, sessions), `reload` (a skill file changes and
+SCENARIO is `tour` (lists, calls, prompts, sessions), `conversation` (a conversation tool
+held with the model skillet is configured with), `reload` (a skill file changes and
 the server says so), `skills` (the SEP-2640 methods, sent as raw requests: the SDK has no
 helpers for them), `names` (the tool and prompt names) or `load` (N concurrent calls, all
 checked; latencies printed as JSON).
@@ -56,7 +57,7 @@ async def tour(args) -> dict:
     async with connect(args) as client:
         tools = (await client.list_tools()).tools
         names = [t.name for t in tools]
-        expect(names == ["echo", "fail", "greet", "py", "py.close", "review"], f"tools: {names}")
+        expect(names == ["echo", "explain", "fail", "greet", "py", "py.close", "review"], f"tools: {names}")
         echo = next(t for t in tools if t.name == "echo")
         schema = echo.input_schema
         expect(schema["required"] == ["word"], f"required: {schema}")
@@ -188,6 +189,27 @@ async def raw_skills(args) -> dict:
             "hidden_get": hidden_get}
 
 
+async def conversation(args) -> dict:
+    """A conversation tool, held with skillet's model: answers in, summary and session out."""
+    async with connect(args) as client:
+        tool = next(t for t in (await client.list_tools()).tools if t.name == "explain")
+        properties = tool.input_schema["properties"]
+        expect({"topic", "answers", "session_id"} <= set(properties), properties)
+        expect("Which part?" in properties["answers"]["description"], properties["answers"])
+        first = await client.call_tool("explain", {"topic": "main", "answers": ["the entry point", "and errors?"]})
+        expect(not first.is_error, f"conversation: {text(first)}")
+        outcome = first.structured_content
+        expect(outcome["turns"] == 2 and outcome["ended_by"] == "participant", outcome)
+        expect(first.content[0].text == outcome["summary"], first.content)
+        expect(outcome["session_id"] in text(first), "the session id must be in the text for the model")
+        again = await client.call_tool("explain", {"session_id": outcome["session_id"], "answers": ["one more thing"]})
+        expect(not again.is_error, f"resumed: {text(again)}")
+        expect(again.structured_content["turns"] == 3, again.structured_content)
+        bad = await client.call_tool("explain", {"answers": "not a list"})
+        expect(bad.is_error and "array of strings" in text(bad), text(bad))
+    return {"first": outcome, "again": again.structured_content}
+
+
 async def names(args) -> dict:
     async with connect(args) as client:
         tools = [t.name for t in (await client.list_tools()).tools]
@@ -233,9 +255,10 @@ def main():
     parser.add_argument("--token")
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--try-call", help="with `names`: also call this tool")
-    parser.add_argument("scenario", choices=["tour", "reload", "skills", "names", "load"])
+    parser.add_argument("scenario", choices=["tour", "reload", "skills", "names", "load", "conversation"])
     args = parser.parse_args()
-    run = {"tour": tour, "reload": reload, "skills": raw_skills, "names": names, "load": load}[args.scenario]
+    run = {"tour": tour, "reload": reload, "skills": raw_skills, "names": names, "load": load,
+           "conversation": conversation}[args.scenario]
     print(json.dumps(asyncio.run(run(args))))
 
 
