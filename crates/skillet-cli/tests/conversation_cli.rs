@@ -380,3 +380,62 @@ fn without_a_provider_or_key_the_error_says_what_to_configure() {
         "{err}"
     );
 }
+
+#[test]
+fn on_a_terminal_the_questions_are_asked_and_an_empty_line_ends_it() {
+    let script = std::path::Path::new("/usr/bin/script");
+    if !script.exists() {
+        eprintln!("skipped: util-linux `script` (to give skillet a terminal) is not installed");
+        return;
+    }
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(Mock::given(method("POST")).respond_with(Sequence::new(vec![
+        openai_answer(&["First answer."]),
+        openai_answer(&["Second answer."]),
+        openai_answer(&["The summary."]),
+    ])));
+    review_skill(&w, json!({}));
+    let skillet = assert_cmd::cargo::cargo_bin("skillet");
+    let command = format!("{} run review --param file=src/lib.rs", skillet.display());
+    let mut child = w
+        .command(script)
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("TEST_LLM_KEY", KEY)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Typed ahead: two answers, a follow-up, then an empty line.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"the add function\nits sign\nwhy?\n\n")
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("What changed?") && shown.contains("What worries you?"),
+        "{shown}"
+    );
+    assert!(shown.contains("[1/10] your reply"), "{shown}");
+    assert!(shown.contains("The summary."), "{shown}");
+    assert!(!shown.contains(KEY));
+    let bodies = llm.bodies();
+    assert_eq!(bodies.len(), 3, "two answers and the summary");
+    let first = bodies[0]["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        first.ends_with(
+            "Q: What changed?\nA: the add function\n\nQ: What worries you?\nA: its sign"
+        ),
+        "{first}"
+    );
+    assert_eq!(bodies[1]["messages"][3]["content"], "why?");
+    assert_eq!(
+        bodies[2]["messages"][5]["content"],
+        skillet_engine::conversation::DEFAULT_SUMMARY_PROMPT
+    );
+}
