@@ -439,3 +439,49 @@ fn on_a_terminal_the_questions_are_asked_and_an_empty_line_ends_it() {
         skillet_engine::conversation::DEFAULT_SUMMARY_PROMPT
     );
 }
+
+#[test]
+fn a_dry_run_shows_the_first_request_and_sends_nothing() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "anthropic", "");
+    review_skill(&w, json!({}));
+    let (code, out, err) = skillet(
+        &w,
+        &[
+            "run",
+            "review",
+            "--param",
+            "file=src/lib.rs",
+            "--dry-run",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let preview: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(preview["system"], SYSTEM);
+    assert_eq!(
+        preview["first_message"],
+        "<file path=\"src/lib.rs\">\npub fn add(a: i32, b: i32) -> i32 { a - b }\n</file>\n\nReview src/lib.rs for bugs."
+    );
+    assert_eq!(
+        preview["guided_questions"],
+        json!(["What changed?", "What worries you?"])
+    );
+    assert_eq!(
+        preview["model"],
+        format!("test-model at {}/v1 (anthropic)", llm.server.uri())
+    );
+    let (code, out, _) = skillet(
+        &w,
+        &["run", "review", "--param", "file=src/lib.rs", "--dry-run"],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("── first message ──") && out.contains("Q: What changed?"),
+        "{out}"
+    );
+    assert!(llm.bodies().is_empty(), "a dry run sends nothing");
+}

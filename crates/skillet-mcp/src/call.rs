@@ -95,7 +95,13 @@ async fn conversation(
     let held = match session_id {
         Some(id) => {
             engine
-                .resume_conversation(&snapshot.registry, &id, None, &mut participant)
+                .resume_conversation(
+                    &snapshot.registry,
+                    &id,
+                    None,
+                    Some(asked_by),
+                    &mut participant,
+                )
                 .await
         }
         None => {

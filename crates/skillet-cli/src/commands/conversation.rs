@@ -67,6 +67,17 @@ impl Console {
         })
     }
 
+    /// A console that shows nothing and has no answers, for reporting an error.
+    fn quiet() -> Console {
+        Console {
+            answers: Answers::Nothing,
+            quiet: true,
+            current: String::new(),
+            shown: String::new(),
+            summing_up: false,
+        }
+    }
+
     fn read_line(prompt: &str) -> Option<String> {
         eprint!("{prompt}");
         let _ = std::io::stderr().flush();
@@ -152,6 +163,39 @@ pub fn run(
     finish(name, outcome, &console, options.json)
 }
 
+/// `skillet run NAME --dry-run` for a conversation skill: what the first request would send.
+pub fn dry_run(
+    ctx: &Context,
+    registry: &Registry,
+    name: &str,
+    params: &Map<String, Value>,
+    json: bool,
+) -> Result<ExitCode> {
+    let preview = match ctx
+        .engine()
+        .preview_conversation(registry, name, params, &ctx.env.cwd)
+    {
+        Ok(preview) => preview,
+        Err(error) => return finish(name, Err(error), &Console::quiet(), json),
+    };
+    if json {
+        output::json(&preview)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match (&preview.model, &preview.model_error) {
+        (Some(model), _) => println!("model:   {model}"),
+        (None, Some(error)) => println!("model:   none: {error}"),
+        (None, None) => {}
+    }
+    println!("files:   {}", preview.context_files.join(", "));
+    println!("\n── system ──\n{}", preview.system);
+    println!("\n── first message ──\n{}", preview.first_message);
+    for question in &preview.guided_questions {
+        println!("\nQ: {question}\nA: (your answer)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `skillet session resume ID`.
 pub fn resume(ctx: &Context, id: &str, options: &ConversationOptions<'_>) -> Result<ExitCode> {
     let mut console = Console::new(options.answers, options.json)?;
@@ -161,6 +205,7 @@ pub fn resume(ctx: &Context, id: &str, options: &ConversationOptions<'_>) -> Res
         &registry,
         id,
         options.max_turns,
+        None,
         &mut console,
     ));
     finish(id, outcome, &console, options.json)

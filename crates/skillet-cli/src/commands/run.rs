@@ -21,7 +21,12 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         return crate::commands::session::run_in_session(args, id);
     }
     let registry = ctx.registry();
-    if !args.dry_run && crate::commands::conversation::is_conversation(&registry, &args.name) {
+    if crate::commands::conversation::is_conversation(&registry, &args.name) {
+        if args.dry_run {
+            return crate::commands::conversation::dry_run(
+                ctx, &registry, &args.name, &params, args.json,
+            );
+        }
         let options = crate::commands::conversation::ConversationOptions {
             answers: args.answers.as_deref(),
             max_turns: args.max_turns,

@@ -82,6 +82,25 @@ pub struct ConversationOutcome {
     pub warnings: Vec<String>,
 }
 
+/// What a conversation would send first (`skillet run --dry-run`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationPreview {
+    /// The instructions every request carries.
+    pub system: String,
+    /// The first message, before the guided questions' answers are added.
+    pub first_message: String,
+    /// The questions whose answers would follow it, as `Q: …` / `A: …`.
+    pub guided_questions: Vec<String>,
+    /// The context files quoted in it.
+    pub context_files: Vec<String>,
+    /// The model it would go to (`model at URL (provider)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Why there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_error: Option<String>,
+}
+
 /// A conversation that could not start or go on.
 #[derive(Debug, thiserror::Error)]
 pub enum ConversationError {
@@ -193,6 +212,12 @@ impl Engine {
             None => Vec::new(),
         };
         let mut warnings = Vec::new();
+        if self.settings.store.is_none() {
+            warnings.push(
+                "this conversation is not kept (the history database is unavailable), so it cannot be resumed"
+                    .to_owned(),
+            );
+        }
         let mut answers = Vec::new();
         for question in &spec.guided_questions {
             match participant.answer(question) {
@@ -260,13 +285,72 @@ impl Engine {
         outcome
     }
 
+    /// What the first request of a conversation would send, sending nothing and leaving the
+    /// context index as it was (`skillet run --dry-run`).
+    pub fn preview_conversation(
+        &self,
+        registry: &Registry,
+        name: &str,
+        params: &Map<String, Value>,
+        caller_dir: &std::path::Path,
+    ) -> Result<ConversationPreview, ConversationError> {
+        let (_, spec) = self.conversation_skill(registry, name)?;
+        let values =
+            resolve_params(spec, params, caller_dir).map_err(ConversationError::InvalidParams)?;
+        let files = match &spec.context_files {
+            Some(wanted) => {
+                let named: Vec<String> = values.values().map(|v| v.to_text()).collect();
+                let named: Vec<&str> = named.iter().map(String::as_str).collect();
+                let root = self
+                    .settings
+                    .workspace
+                    .clone()
+                    .unwrap_or_else(|| caller_dir.to_path_buf());
+                crate::context::select_context(wanted, &root, &named)
+                    .map_err(ContextRequestError::from)?
+                    .files
+            }
+            None => Vec::new(),
+        };
+        let file = self.config_file();
+        let (model, model_error) =
+            match provider::provider_config(self.settings.llm.as_ref(), spec, &file) {
+                Ok(c) => (
+                    Some(format!(
+                        "{} at {} ({})",
+                        c.model,
+                        c.base_url,
+                        c.kind.as_str()
+                    )),
+                    None,
+                ),
+                Err(e) => (None, Some(e.to_string())),
+            };
+        Ok(ConversationPreview {
+            system: prompt::system_prompt(spec),
+            first_message: prompt::first_message(
+                &files,
+                &crate::invocation::render_prompt(spec, &values),
+                &[],
+            ),
+            guided_questions: spec.guided_questions.clone(),
+            context_files: files.iter().map(|f| f.path.clone()).collect(),
+            model,
+            model_error,
+        })
+    }
+
     /// Continues the conversation kept as session `id` with the participant's next messages,
     /// then sums it up again.
+    ///
+    /// `max_turns` overrides the skill's limit on the answers of the whole conversation;
+    /// `asked_by` is kept in the history, as for [`Engine::converse`].
     pub async fn resume_conversation(
         &self,
         registry: &Registry,
         id: &str,
         max_turns: Option<u32>,
+        asked_by: Option<AskedBy>,
         participant: &mut dyn Participant,
     ) -> Result<ConversationOutcome, ConversationError> {
         let started = now_ms();
@@ -349,7 +433,7 @@ impl Engine {
         let outcome = self
             .hold(&mut conversation, next, "user", participant)
             .await;
-        self.record_conversation(entry, &params, started, &outcome, &None);
+        self.record_conversation(entry, &params, started, &outcome, &asked_by);
         outcome
     }
 
@@ -518,11 +602,8 @@ impl Engine {
         &self,
         spec: &SkillSpec,
     ) -> Result<(Box<dyn ChatProvider>, ProviderConfig), ConversationError> {
-        let file = self.settings.protected.first().map_or_else(
-            || PathBuf::from("the global skillet.toml"),
-            |dir| dir.join(skillet_registry::CONFIG_FILE),
-        );
-        let config = provider::provider_config(self.settings.llm.as_ref(), spec, &file)?;
+        let config =
+            provider::provider_config(self.settings.llm.as_ref(), spec, &self.config_file())?;
         let provider = skillet_llm::connect(&config).map_err(|source| ConversationError::Llm {
             source,
             attempts: 0,
@@ -530,6 +611,14 @@ impl Engine {
             turns: 0,
         })?;
         Ok((provider, config))
+    }
+
+    /// The global `skillet.toml`, named in errors about `[llm]`.
+    fn config_file(&self) -> PathBuf {
+        self.settings.protected.first().map_or_else(
+            || PathBuf::from("the global skillet.toml"),
+            |dir| dir.join(skillet_registry::CONFIG_FILE),
+        )
     }
 
     fn save_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
