@@ -306,10 +306,8 @@ fn server_errors_are_retried_then_reported() {
     );
     assert_eq!(llm.bodies().len(), 2);
     let (_, out, _) = skillet(&w, &["history", "--json"], None);
-    assert!(
-        out.contains("\"status\": \"error\"") || out.contains("\"status\":\"error\""),
-        "{out}"
-    );
+    let history: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(history[0]["status"], "failed", "{history}");
 }
 
 #[test]
@@ -484,4 +482,68 @@ fn a_dry_run_shows_the_first_request_and_sends_nothing() {
         "{out}"
     );
     assert!(llm.bodies().is_empty(), "a dry run sends nothing");
+}
+
+#[test]
+fn a_failing_provider_opens_the_skills_circuit() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)));
+    review_skill(
+        &w,
+        json!({"retry": {"max_attempts": 1},
+               "circuit_breaker": {"failure_threshold": 2, "reset_after_s": 60}}),
+    );
+    for _ in 0..2 {
+        let (code, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
+        assert_eq!(code, 125, "{err}");
+    }
+    let (code, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
+    assert_eq!(code, 75, "{err}");
+    assert!(err.contains("circuit open"), "{err}");
+    assert_eq!(llm.bodies().len(), 2, "an open circuit sends nothing");
+}
+
+#[test]
+fn session_config_caps_open_conversations_and_expires_idle_ones() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(Mock::given(method("POST")).respond_with(openai_answer(&["ok"])));
+    review_skill(
+        &w,
+        json!({"session_config": {"max_sessions": 1, "idle_timeout": 1}}),
+    );
+    let run = |w: &World| skillet(w, &["run", "review", "--param", "file=x", "--json"], None);
+
+    let (code, out, err) = run(&w);
+    assert_eq!(code, 0, "{err}");
+    let first: Value = serde_json::from_str(&out).unwrap();
+    let (code, out, _) = run(&w);
+    assert_eq!(code, 125);
+    let refused: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("already has 1 open conversation"),
+        "{refused}"
+    );
+
+    // Idle past its idle_timeout, it expires: it cannot be resumed, and no longer counts.
+    std::thread::sleep(Duration::from_millis(1100));
+    let id = first["session_id"].as_str().unwrap();
+    let (code, _, err) = skillet(
+        &w,
+        &["session", "resume", id, "--answers", "-"],
+        Some("more\n"),
+    );
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("expired (past its idle_timeout of 1 s)"),
+        "{err}"
+    );
+    let (code, _, err) = run(&w);
+    assert_eq!(code, 0, "{err}");
 }

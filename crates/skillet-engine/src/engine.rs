@@ -279,7 +279,7 @@ impl Engine {
 
     /// Asks the skill's circuit breaker whether the call may go ahead; a refusal is returned as
     /// the call's result. Without a usable store, the breaker cannot be kept and is skipped.
-    fn admit(
+    pub(crate) fn admit(
         &self,
         name: &str,
         breaker: Option<&BreakerConfig>,
@@ -316,7 +316,13 @@ impl Engine {
     }
 
     /// Reports the call's outcome to its circuit breaker.
-    fn settle(&self, name: &str, status: Status, cfg: &BreakerConfig, warnings: &mut Vec<String>) {
+    pub(crate) fn settle(
+        &self,
+        name: &str,
+        status: Status,
+        cfg: &BreakerConfig,
+        warnings: &mut Vec<String>,
+    ) {
         let Some(store) = &self.settings.store else {
             return;
         };

@@ -202,6 +202,13 @@ fn check_kind_fields(spec: &SkillSpec, f: &mut Findings) {
             }
         }
     }
+    if kind == SkillKind::Conversation && spec.fallback.is_some() {
+        f.key(
+            "/fallback",
+            Diagnostic::warning("`fallback` is not used by conversation skills yet")
+                .with_hint("a failed conversation is kept; `skillet session resume ID` retries it"),
+        );
+    }
     if spec.timeout == Some(0) {
         f.value(
             "/timeout",

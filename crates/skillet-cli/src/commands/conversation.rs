@@ -277,6 +277,7 @@ fn finish(
             Ok(ExitCode::from(match status {
                 Status::InvalidParams => output::EXIT_INVALID_PARAMS,
                 Status::Timeout => output::EXIT_TIMEOUT,
+                Status::CircuitOpen => output::EXIT_CIRCUIT_OPEN,
                 _ => output::EXIT_SKILLET_ERROR,
             }))
         }

@@ -14,7 +14,10 @@
 //! logs` shows the conversation, `skillet session resume` continues it, and a failed request
 //! loses nothing that was said before it. Keys are never stored: only what was said.
 
+mod error;
+mod limits;
 mod participant;
+mod preview;
 mod prompt;
 mod provider;
 
@@ -28,10 +31,11 @@ use skillet_registry::Registry;
 use skillet_spec::{SkillKind, SkillSpec};
 use skillet_store::{SessionRecord, StoreError, TurnRecord, now_ms};
 
+pub use error::ConversationError;
 pub use participant::{Participant, ScriptedAnswers, Shown};
+pub use preview::ConversationPreview;
 pub use prompt::DEFAULT_SUMMARY_PROMPT;
 
-use crate::context_report::ContextRequestError;
 use crate::engine::{AskedBy, Engine};
 use crate::params::{ParamValues, resolve_params};
 use crate::result::{ExecutionResult, Status};
@@ -82,98 +86,6 @@ pub struct ConversationOutcome {
     pub warnings: Vec<String>,
 }
 
-/// What a conversation would send first (`skillet run --dry-run`).
-#[derive(Debug, Clone, Serialize)]
-pub struct ConversationPreview {
-    /// The instructions every request carries.
-    pub system: String,
-    /// The first message, before the guided questions' answers are added.
-    pub first_message: String,
-    /// The questions whose answers would follow it, as `Q: …` / `A: …`.
-    pub guided_questions: Vec<String>,
-    /// The context files quoted in it.
-    pub context_files: Vec<String>,
-    /// The model it would go to (`model at URL (provider)`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// Why there is none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model_error: Option<String>,
-}
-
-/// A conversation that could not start or go on.
-#[derive(Debug, thiserror::Error)]
-pub enum ConversationError {
-    /// The skill cannot be held as a conversation (unknown, broken, disabled, another type).
-    #[error("{0}")]
-    Refused(String),
-    /// The parameter values do not fit.
-    #[error("{}", .0.join("\n"))]
-    InvalidParams(Vec<String>),
-    /// No `[llm]` section.
-    #[error(
-        "no LLM provider is configured; conversation skills need one. Add to {file}:\n\n\
-         [llm]\nprovider = \"openai\"          # or \"anthropic\"\nmodel = \"gpt-4o-mini\"\n\
-         api_key_env = \"OPENAI_API_KEY\"  # the variable's name, not the key\n\n\
-         A local server (Ollama, vLLM, llama.cpp, LM Studio) needs base_url instead of a key, \
-         e.g. base_url = \"http://127.0.0.1:11434/v1\""
-    )]
-    NoProvider {
-        /// The global configuration file.
-        file: String,
-    },
-    /// Neither `[llm]` nor the skill names a model.
-    #[error("no model to ask: set model in the [llm] section of {file}, or \"model\" in the skill")]
-    NoModel {
-        /// The global configuration file.
-        file: String,
-    },
-    /// The variable named by `api_key_env` is not set.
-    #[error(
-        "the API key is not set: [llm] api_key_env in {file} names the variable {var}, which is empty or unset in skillet's environment"
-    )]
-    MissingKey {
-        /// The variable.
-        var: String,
-        /// The global configuration file.
-        file: String,
-    },
-    /// The context files could not be chosen.
-    #[error(transparent)]
-    Context(#[from] ContextRequestError),
-    /// The model could not be asked.
-    #[error("{source}{}{}",
-        if *.attempts > 1 { format!(" (after {} attempts)", .attempts) } else { String::new() },
-        if *.turns > 0 { format!("\nthe conversation so far is kept: `skillet session resume {}` continues it", .session_id) } else { String::new() })]
-    Llm {
-        /// Why.
-        source: LlmError,
-        /// Attempts made.
-        attempts: u32,
-        /// The session the conversation is kept as.
-        session_id: String,
-        /// Answers already given in it.
-        turns: u32,
-    },
-    /// The history could not be read or written.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl ConversationError {
-    /// The status of the call in the history and in `--json`.
-    pub fn status(&self) -> Status {
-        match self {
-            ConversationError::InvalidParams(_) => Status::InvalidParams,
-            ConversationError::Llm {
-                source: LlmError::Timeout { .. },
-                ..
-            } => Status::Timeout,
-            _ => Status::Error,
-        }
-    }
-}
-
 /// A conversation in progress.
 struct Conversation<'s> {
     spec: &'s SkillSpec,
@@ -203,6 +115,8 @@ impl Engine {
         let values = resolve_params(spec, &request.params, &request.caller_dir)
             .map_err(ConversationError::InvalidParams)?;
         let (provider, config) = self.provider(spec)?;
+        self.check_open_conversations(spec)?;
+        let (breaker, admitted) = self.admit_conversation(spec, &config)?;
         let files = match &spec.context_files {
             Some(_) => {
                 self.context(registry, name, &request.params, &request.caller_dir)?
@@ -211,7 +125,7 @@ impl Engine {
             }
             None => Vec::new(),
         };
-        let mut warnings = Vec::new();
+        let mut warnings = admitted;
         if self.settings.store.is_none() {
             warnings.push(
                 "this conversation is not kept (the history database is unavailable), so it cannot be resumed"
@@ -281,63 +195,9 @@ impl Engine {
                 o.context_files = files.iter().map(|f| f.path.clone()).collect();
                 o
             });
+        let outcome = self.settle_conversation(spec, breaker.as_ref(), outcome);
         self.record_conversation(entry, &request.params, started, &outcome, &request.asked_by);
         outcome
-    }
-
-    /// What the first request of a conversation would send, sending nothing and leaving the
-    /// context index as it was (`skillet run --dry-run`).
-    pub fn preview_conversation(
-        &self,
-        registry: &Registry,
-        name: &str,
-        params: &Map<String, Value>,
-        caller_dir: &std::path::Path,
-    ) -> Result<ConversationPreview, ConversationError> {
-        let (_, spec) = self.conversation_skill(registry, name)?;
-        let values =
-            resolve_params(spec, params, caller_dir).map_err(ConversationError::InvalidParams)?;
-        let files = match &spec.context_files {
-            Some(wanted) => {
-                let named: Vec<String> = values.values().map(|v| v.to_text()).collect();
-                let named: Vec<&str> = named.iter().map(String::as_str).collect();
-                let root = self
-                    .settings
-                    .workspace
-                    .clone()
-                    .unwrap_or_else(|| caller_dir.to_path_buf());
-                crate::context::select_context(wanted, &root, &named)
-                    .map_err(ContextRequestError::from)?
-                    .files
-            }
-            None => Vec::new(),
-        };
-        let file = self.config_file();
-        let (model, model_error) =
-            match provider::provider_config(self.settings.llm.as_ref(), spec, &file) {
-                Ok(c) => (
-                    Some(format!(
-                        "{} at {} ({})",
-                        c.model,
-                        c.base_url,
-                        c.kind.as_str()
-                    )),
-                    None,
-                ),
-                Err(e) => (None, Some(e.to_string())),
-            };
-        Ok(ConversationPreview {
-            system: prompt::system_prompt(spec),
-            first_message: prompt::first_message(
-                &files,
-                &crate::invocation::render_prompt(spec, &values),
-                &[],
-            ),
-            guided_questions: spec.guided_questions.clone(),
-            context_files: files.iter().map(|f| f.path.clone()).collect(),
-            model,
-            model_error,
-        })
     }
 
     /// Continues the conversation kept as session `id` with the participant's next messages,
@@ -377,6 +237,7 @@ impl Engine {
             )));
         }
         let (entry, spec) = self.conversation_skill(registry, &record.skill)?;
+        let record = self.unexpired(spec, record)?;
         let params = start["params"].as_object().cloned().unwrap_or_default();
         let caller_dir = start["caller_dir"]
             .as_str()
@@ -384,6 +245,7 @@ impl Engine {
         let values =
             resolve_params(spec, &params, &caller_dir).map_err(ConversationError::InvalidParams)?;
         let (provider, config) = self.provider(spec)?;
+        let (breaker, admitted) = self.admit_conversation(spec, &config)?;
         let mut messages = Vec::new();
         for turn in store.turns(&record.id)? {
             if turn.outcome == "ok" && turn.source != "summary" {
@@ -428,11 +290,12 @@ impl Engine {
             max_turns,
             last_answer,
             usage: Usage::default(),
-            warnings: Vec::new(),
+            warnings: admitted,
         };
         let outcome = self
             .hold(&mut conversation, next, "user", participant)
             .await;
+        let outcome = self.settle_conversation(spec, breaker.as_ref(), outcome);
         self.record_conversation(entry, &params, started, &outcome, &asked_by);
         outcome
     }
@@ -581,7 +444,7 @@ impl Engine {
     }
 
     /// The valid, enabled conversation skill `name` names.
-    fn conversation_skill<'r>(
+    pub(crate) fn conversation_skill<'r>(
         &self,
         registry: &'r Registry,
         name: &str,
@@ -614,14 +477,14 @@ impl Engine {
     }
 
     /// The global `skillet.toml`, named in errors about `[llm]`.
-    fn config_file(&self) -> PathBuf {
+    pub(crate) fn config_file(&self) -> PathBuf {
         self.settings.protected.first().map_or_else(
             || PathBuf::from("the global skillet.toml"),
             |dir| dir.join(skillet_registry::CONFIG_FILE),
         )
     }
 
-    fn save_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
+    pub(crate) fn save_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
         match &self.settings.store {
             Some(store) => store.save_session(record),
             None => Ok(()),
