@@ -136,6 +136,37 @@ fn print_spec(spec: &SkillSpec) {
         };
         println!("prompt:      {first}{more}");
     }
+    if let Some(files) = &spec.context_files {
+        let mut line = files.patterns.join(" ");
+        if !files.exclude.is_empty() {
+            line.push_str(&format!(" (not {})", files.exclude.join(" ")));
+        }
+        println!(
+            "context:     {line}; `skillet context {}` shows the choice",
+            spec.name
+        );
+    }
+    for (i, question) in spec.guided_questions.iter().enumerate() {
+        let label = if i == 0 { "questions:" } else { "" };
+        println!("{label:<12} {}. {question}", i + 1);
+    }
+    if spec.kind == skillet_spec::SkillKind::Conversation {
+        let turns = spec.max_turns.map_or_else(
+            || {
+                format!(
+                    "{} (the default)",
+                    skillet_engine::conversation::DEFAULT_MAX_TURNS
+                )
+            },
+            |n| n.to_string(),
+        );
+        println!("max turns:   {turns}");
+        let model = spec
+            .model
+            .clone()
+            .unwrap_or_else(|| "from [llm] in the global skillet.toml".to_owned());
+        println!("model:       {model}");
+    }
 }
 
 /// Quotes an argument the way a reader expects to see it in a shell, for display only.
