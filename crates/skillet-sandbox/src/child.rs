@@ -158,11 +158,9 @@ impl ChildPlan {
                 )?;
                 (&mut ruleset)
                     .add_rule(PathBeneath::new(fd, *access))
-                    .map_err(|e| io::Error::other(e.to_string()))?;
+                    .map_err(|e| os_error(&e))?;
             }
-            ruleset
-                .restrict_self()
-                .map_err(|e| io::Error::other(e.to_string()))?;
+            ruleset.restrict_self().map_err(|e| os_error(&e))?;
         }
         rustix::thread::set_no_new_privs(true)?;
         // Descriptors the program should not inherit close at exec (std's own error pipe must
@@ -180,10 +178,27 @@ impl ChildPlan {
             return Err(io::Error::last_os_error());
         }
         if let Some(filter) = &self.filter {
-            seccompiler::apply_filter(filter).map_err(|e| io::Error::other(e.to_string()))?;
+            seccompiler::apply_filter(filter).map_err(|e| os_error(&e))?;
         }
         Ok(())
     }
+}
+
+/// The system error behind a library's error, without allocating: std sends the parent only
+/// the errno of a failed pre-exec hook, and a child forked from a multi-threaded parent must
+/// not call the allocator (another thread may have held its lock at fork).
+fn os_error(error: &(dyn std::error::Error + 'static)) -> io::Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if let Some(errno) = e
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+        {
+            return io::Error::from_raw_os_error(errno);
+        }
+        cause = e.source();
+    }
+    io::Error::from(io::ErrorKind::PermissionDenied)
 }
 
 fn fork() -> io::Result<libc::pid_t> {
@@ -378,4 +393,20 @@ fn drop_capabilities() -> io::Result<()> {
         )
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::os_error;
+
+    #[test]
+    fn a_library_error_becomes_the_errno_behind_it() {
+        let failed = seccompiler::Error::Seccomp(std::io::Error::from_raw_os_error(libc::EACCES));
+        assert_eq!(os_error(&failed).raw_os_error(), Some(libc::EACCES));
+        let opaque = std::fmt::Error;
+        assert_eq!(
+            os_error(&opaque).kind(),
+            std::io::ErrorKind::PermissionDenied
+        );
+    }
 }
