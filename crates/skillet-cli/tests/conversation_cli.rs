@@ -547,3 +547,27 @@ fn session_config_caps_open_conversations_and_expires_idle_ones() {
     let (code, _, err) = run(&w);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn doctor_says_which_model_conversations_use() {
+    let w = World::new();
+    let llm = Llm::start();
+    let (_, out, _) = skillet(&w, &["doctor", "--json"], None);
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let last = rows.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["layer"], "llm");
+    assert_eq!(last["state"], "unavailable");
+
+    llm.configure(&w, "anthropic", "");
+    let (_, out, _) = skillet(&w, &["doctor", "--json"], None);
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    let last = rows.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["state"], "active", "{last}");
+    assert_eq!(
+        last["detail"],
+        format!(
+            "anthropic test-model at {}/v1, key from $TEST_LLM_KEY",
+            llm.server.uri()
+        )
+    );
+}

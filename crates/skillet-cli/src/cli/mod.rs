@@ -132,7 +132,8 @@ Examples:
   skillet doctor
   skillet doctor --json")]
     Doctor {
-        /// Print JSON: an array of {layer, state, detail}.
+        /// Print JSON: an array of {layer, state, detail}; the last row, layer `llm`, is the
+        /// model conversation skills talk to.
         #[arg(long)]
         json: bool,
     },

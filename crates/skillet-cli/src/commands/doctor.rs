@@ -1,19 +1,32 @@
 //! `skillet doctor`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
+use skillet_engine::conversation::describe_llm;
 
+use crate::context::Context;
 use crate::output;
 
-pub fn run(as_json: bool) -> Result<ExitCode> {
+pub fn run(as_json: bool, cwd: Option<&Path>) -> Result<ExitCode> {
     let report = skillet_sandbox::probe::report();
+    // The configuration is read only for [llm]: a broken file must not hide the sandbox report.
+    let llm = match Context::new(cwd) {
+        Ok(ctx) => describe_llm(ctx.config.llm.as_ref()),
+        Err(e) => Err(format!("cannot read the configuration: {e:#}")),
+    };
+    let (llm_state, llm_detail) = match &llm {
+        Ok(detail) => ("active", detail.clone()),
+        Err(why) => ("unavailable", why.clone()),
+    };
     if as_json {
-        let rows: Vec<_> = report
+        let mut rows: Vec<_> = report
             .iter()
             .map(|r| json!({"layer": r.layer, "state": r.state.as_str(), "detail": r.detail}))
             .collect();
+        rows.push(json!({"layer": "llm", "state": llm_state, "detail": llm_detail}));
         output::json(&rows)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -44,5 +57,6 @@ pub fn run(as_json: bool) -> Result<ExitCode> {
             missing.join(", ")
         );
     }
+    println!("Conversation skills: {llm_detail}.");
     Ok(ExitCode::SUCCESS)
 }

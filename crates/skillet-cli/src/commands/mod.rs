@@ -29,7 +29,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             crate::output::json(&skillet_spec::skill_json_schema())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Doctor { json } => doctor::run(json),
+        Command::Doctor { json } => doctor::run(json, cli.cwd.as_deref()),
         Command::Daemon { command, socket } => daemon::run(&command, socket.as_deref()),
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -59,6 +59,38 @@ pub(crate) fn provider_config(
     Ok(config)
 }
 
+/// What `[llm]` sets up, in one line for `skillet doctor`, or why conversations cannot run.
+pub fn describe_llm(settings: Option<&LlmSettings>) -> Result<String, String> {
+    let settings = settings.ok_or_else(|| {
+        "not configured: conversation skills need [llm] in the global skillet.toml".to_owned()
+    })?;
+    let kind = match settings.provider {
+        LlmProvider::OpenAi => ProviderKind::OpenAi,
+        LlmProvider::Anthropic => ProviderKind::Anthropic,
+    };
+    let url = settings
+        .base_url
+        .as_deref()
+        .unwrap_or(kind.default_base_url());
+    let model = settings
+        .model
+        .as_deref()
+        .unwrap_or("no model (each skill must name its own)");
+    let key = match &settings.api_key_env {
+        None => "no key".to_owned(),
+        Some(var) if std::env::var(var).is_ok_and(|k| !k.trim().is_empty()) => {
+            format!("key from ${var}")
+        }
+        Some(var) => {
+            return Err(format!(
+                "{} at {url}: the key variable ${var} is not set",
+                kind.as_str()
+            ));
+        }
+    };
+    Ok(format!("{} {model} at {url}, {key}", kind.as_str()))
+}
+
 /// One request, retried after passing failures (429, 5xx, timeouts, lost connections) on the
 /// skill's `retry` schedule, or three attempts when it has none. Never retried once text was
 /// shown: the participant would see it twice. Returns the answer, or the last error and how
