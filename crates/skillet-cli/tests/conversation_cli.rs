@@ -571,3 +571,59 @@ fn doctor_says_which_model_conversations_use() {
         )
     );
 }
+
+#[test]
+fn hostile_values_neither_expand_nor_pull_in_files_from_outside() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(Mock::given(method("POST")).respond_with(openai_answer(&["ok"])));
+    review_skill(
+        &w,
+        json!({"context_files": {"patterns": ["src/*.rs", "../*", "/etc/*"]}}),
+    );
+    let (code, _, err) = skillet(
+        &w,
+        &[
+            "run",
+            "review",
+            "--param",
+            "file=/etc/passwd",
+            "--param",
+            "focus={file} ../../etc/shadow",
+        ],
+        None,
+    );
+    // A pattern reaching outside the workspace is refused before anything is sent.
+    assert_eq!(code, 125);
+    assert!(err.contains("reaches outside the workspace"), "{err}");
+    assert!(llm.bodies().is_empty());
+
+    review_skill(&w, json!({}));
+    let (code, _, err) = skillet(
+        &w,
+        &[
+            "run",
+            "review",
+            "--param",
+            "file=/etc/passwd",
+            "--param",
+            "focus={file} ../../etc/shadow",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let sent = llm.bodies()[0]["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        sent.ends_with("Review /etc/passwd for {file} ../../etc/shadow."),
+        "{sent}"
+    );
+    assert!(
+        !sent.contains("root:"),
+        "a file outside the workspace was sent: {sent}"
+    );
+    assert!(sent.contains("<file path=\"src/lib.rs\">"));
+}
