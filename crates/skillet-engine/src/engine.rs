@@ -187,7 +187,7 @@ impl Engine {
     /// every attempt is recorded with the same correlation id, and the last one is returned.
     /// Piped standard input is consumed by the first attempt; later ones read end of file.
     /// A skill with a `circuit_breaker` is refused at once while its circuit is open (see
-    /// [`crate::breaker`]). When the call fails for a retryable reason or its circuit is open, a
+    /// [`BreakerConfig`](crate::BreakerConfig)). When the call fails for a retryable reason or its circuit is open, a
     /// skill's `fallback` answers instead, and the result names both.
     pub async fn run(
         &self,
