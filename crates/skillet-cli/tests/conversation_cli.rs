@@ -358,6 +358,10 @@ fn without_a_provider_or_key_the_error_says_what_to_configure() {
         err.contains("[llm]") && err.contains("api_key_env"),
         "{err}"
     );
+    let (_, out, _) = skillet(&w, &["history", "--json"], None);
+    let history: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(history[0]["skill"], "review");
+    assert_eq!(history[0]["status"], "error", "a refusal is recorded too");
 
     w.write(
         "~/.config/skillet/skillet.toml",

@@ -103,7 +103,8 @@ struct Conversation<'s> {
 }
 
 impl Engine {
-    /// Holds a conversation with the skill `name`: see the [module documentation](self).
+    /// Holds a conversation with the skill `name`: see the [module documentation](self). Kept
+    /// in the execution history like any call, refusals included.
     pub async fn converse(
         &self,
         registry: &Registry,
@@ -112,7 +113,24 @@ impl Engine {
         participant: &mut dyn Participant,
     ) -> Result<ConversationOutcome, ConversationError> {
         let started = now_ms();
-        let (entry, spec) = self.conversation_skill(registry, name)?;
+        let params = request.params.clone();
+        let asked_by = request.asked_by.clone();
+        let outcome = self
+            .converse_unrecorded(registry, name, request, participant)
+            .await;
+        let entry = registry.resolve(name);
+        self.record_conversation(name, entry, &params, started, &outcome, &asked_by);
+        outcome
+    }
+
+    async fn converse_unrecorded(
+        &self,
+        registry: &Registry,
+        name: &str,
+        request: ConversationRequest,
+        participant: &mut dyn Participant,
+    ) -> Result<ConversationOutcome, ConversationError> {
+        let (_, spec) = self.conversation_skill(registry, name)?;
         let values = resolve_params(spec, &request.params, &request.caller_dir)
             .map_err(ConversationError::InvalidParams)?;
         let (provider, config) = self.provider(spec)?;
@@ -196,9 +214,7 @@ impl Engine {
                 o.context_files = files.iter().map(|f| f.path.clone()).collect();
                 o
             });
-        let outcome = self.settle_conversation(spec, breaker.as_ref(), outcome);
-        self.record_conversation(entry, &request.params, started, &outcome, &request.asked_by);
-        outcome
+        self.settle_conversation(spec, breaker.as_ref(), outcome)
     }
 
     /// Continues the conversation kept as session `id` with the participant's next messages,
@@ -297,7 +313,14 @@ impl Engine {
             .hold(&mut conversation, next, "user", participant)
             .await;
         let outcome = self.settle_conversation(spec, breaker.as_ref(), outcome);
-        self.record_conversation(entry, &params, started, &outcome, &asked_by);
+        self.record_conversation(
+            &spec.name,
+            Some(entry),
+            &params,
+            started,
+            &outcome,
+            &asked_by,
+        );
         outcome
     }
 
@@ -509,7 +532,8 @@ impl Engine {
     /// Keeps the conversation's run in the execution history, like any other call.
     fn record_conversation(
         &self,
-        entry: &skillet_registry::SkillEntry,
+        name: &str,
+        entry: Option<&skillet_registry::SkillEntry>,
         params: &Map<String, Value>,
         started_at_ms: i64,
         outcome: &Result<ConversationOutcome, ConversationError>,
@@ -521,12 +545,13 @@ impl Engine {
                 r.stdout = o.summary.clone();
                 r
             }
-            Err(e) => ExecutionResult::new(&entry.name, e.status()).with_error(e.to_string()),
+            Err(e) => ExecutionResult::new(entry.map_or(name, |e| e.name.as_str()), e.status())
+                .with_error(e.to_string()),
         };
         result.duration_ms = u64::try_from(now_ms() - started_at_ms).unwrap_or(0);
         self.record(
             &mut result,
-            Some(entry),
+            entry,
             &Value::Object(params.clone()),
             started_at_ms,
             None,
