@@ -631,3 +631,32 @@ fn hostile_values_neither_expand_nor_pull_in_files_from_outside() {
     );
     assert!(sent.contains("<file path=\"src/lib.rs\">"));
 }
+
+#[test]
+fn a_conversation_whose_first_request_failed_is_sent_again_on_resume() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(Mock::given(method("POST")).respond_with(Sequence::new(vec![
+        ResponseTemplate::new(503).set_body_string("warming up"),
+        openai_answer(&["Now it works."]),
+    ])));
+    review_skill(&w, json!({"retry": {"max_attempts": 1}}));
+    let (code, out, _) = skillet(&w, &["run", "review", "--param", "file=x", "--json"], None);
+    assert_eq!(code, 125);
+    let failed: Value = serde_json::from_str(&out).unwrap();
+    let id = failed["session_id"]
+        .as_str()
+        .expect("the failed conversation is kept");
+    assert!(
+        failed["error"].as_str().unwrap().contains("sends it again"),
+        "{failed}"
+    );
+
+    let (code, out, err) = skillet(&w, &["session", "resume", id], None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "Now it works.\n");
+    let bodies = llm.bodies();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0], bodies[1], "the same first request, sent again");
+}

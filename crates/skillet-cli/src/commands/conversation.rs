@@ -267,7 +267,7 @@ fn finish(
                     "status": status.as_str(),
                     "error": error.to_string(),
                     "session_id": match &error {
-                        ConversationError::Llm { session_id, turns, .. } if *turns > 0 => Some(session_id),
+                        ConversationError::Llm { session_id, .. } if !session_id.is_empty() => Some(session_id),
                         _ => None,
                     },
                 }))?;

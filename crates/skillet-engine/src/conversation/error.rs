@@ -52,7 +52,11 @@ pub enum ConversationError {
     /// The model could not be asked.
     #[error("{source}{}{}",
         if *.attempts > 1 { format!(" (after {} attempts)", .attempts) } else { String::new() },
-        if *.turns > 0 { format!("\nthe conversation so far is kept: `skillet session resume {}` continues it", .session_id) } else { String::new() })]
+        match (.session_id.is_empty(), *.turns) {
+            (true, _) => String::new(),
+            (false, 0) => format!("\nthe conversation is kept: `skillet session resume {}` sends it again", .session_id),
+            (false, _) => format!("\nthe conversation so far is kept: `skillet session resume {}` continues it", .session_id),
+        })]
     Llm {
         /// Why.
         source: LlmError,

@@ -264,10 +264,16 @@ impl Engine {
         let (provider, config) = self.provider(spec)?;
         let (breaker, admitted) = self.admit_conversation(spec, &config)?;
         let mut messages = Vec::new();
+        let mut unanswered_first = None;
         for turn in store.turns(&record.id)? {
-            if turn.outcome == "ok" && turn.source != "summary" {
+            if turn.source == "summary" {
+                continue;
+            }
+            if turn.outcome == "ok" {
                 messages.push(Message::user(turn.input));
                 messages.push(Message::assistant(turn.stdout));
+            } else if turn.source == "prompt" {
+                unanswered_first = Some(turn.input);
             }
         }
         let turns = u32::try_from(messages.len() / 2).unwrap_or(u32::MAX);
@@ -281,10 +287,17 @@ impl Engine {
                 turns + 5
             )));
         }
-        let Some(next) = participant.follow_up(turns, max_turns) else {
-            return Err(ConversationError::Refused(format!(
-                "nothing was added to session {id}; `skillet session logs {id}` shows the conversation"
-            )));
+        // A conversation whose first request failed starts again from its first message.
+        let (next, source) = match unanswered_first.filter(|_| messages.is_empty()) {
+            Some(first) => (first, "prompt"),
+            None => match participant.follow_up(turns, max_turns) {
+                Some(next) => (next, "user"),
+                None => {
+                    return Err(ConversationError::Refused(format!(
+                        "nothing was added to session {id}; `skillet session logs {id}` shows the conversation"
+                    )));
+                }
+            },
         };
         let system = start["system"]
             .as_str()
@@ -310,7 +323,7 @@ impl Engine {
             warnings: admitted,
         };
         let outcome = self
-            .hold(&mut conversation, next, "user", participant)
+            .hold(&mut conversation, next, source, participant)
             .await;
         let outcome = self.settle_conversation(spec, breaker.as_ref(), outcome);
         self.record_conversation(
