@@ -660,3 +660,20 @@ fn a_conversation_whose_first_request_failed_is_sent_again_on_resume() {
     assert_eq!(bodies.len(), 2);
     assert_eq!(bodies[0], bodies[1], "the same first request, sent again");
 }
+
+#[test]
+fn the_skills_timeout_bounds_each_answer() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(
+        Mock::given(method("POST"))
+            .respond_with(openai_answer(&["slow"]).set_delay(Duration::from_secs(5))),
+    );
+    review_skill(&w, json!({"timeout": 1}));
+    // The server would answer "slow" after 5 s; the run ends at 1 s without it.
+    let (code, out, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
+    assert_eq!(code, 124, "{err}");
+    assert_eq!(out, "");
+    assert!(err.contains("within the skill's timeout of 1 s"), "{err}");
+}

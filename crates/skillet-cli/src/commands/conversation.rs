@@ -267,7 +267,9 @@ fn finish(
                     "status": status.as_str(),
                     "error": error.to_string(),
                     "session_id": match &error {
-                        ConversationError::Llm { session_id, .. } if !session_id.is_empty() => Some(session_id),
+                        ConversationError::Llm { session_id, .. }
+                        | ConversationError::AnswerTimeout { session_id, .. }
+                            if !session_id.is_empty() => Some(session_id),
                         _ => None,
                     },
                 }))?;

@@ -67,6 +67,17 @@ pub enum ConversationError {
         /// Answers already given in it.
         turns: u32,
     },
+    /// The model did not finish an answer within the skill's `timeout`.
+    #[error(
+        "the model did not finish its answer within the skill's timeout of {} s; the conversation is kept: `skillet session resume {session_id}` goes on from before that answer",
+        .after.as_secs()
+    )]
+    AnswerTimeout {
+        /// The skill's timeout.
+        after: std::time::Duration,
+        /// The session the conversation is kept as.
+        session_id: String,
+    },
     /// The history could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -81,7 +92,8 @@ impl ConversationError {
             ConversationError::Llm {
                 source: LlmError::Timeout { .. },
                 ..
-            } => Status::Timeout,
+            }
+            | ConversationError::AnswerTimeout { .. } => Status::Timeout,
             // The model could not answer: the call failed, as a code skill's process can, and
             // counts towards the skill's circuit breaker.
             ConversationError::Llm { attempts, .. } if *attempts > 0 => Status::Failed,

@@ -22,7 +22,7 @@ mod prompt;
 mod provider;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -406,19 +406,25 @@ impl Engine {
         let started = now_ms();
         let clock = Instant::now();
         let mut notes = Vec::new();
+        // A skill's `timeout` bounds each answer, retries included; a person's thinking time
+        // between answers is not the skill's to limit.
+        let limit = c.spec.timeout.map(Duration::from_secs);
         let answer = {
             let mut noting = Noting {
                 inner: participant,
                 notes: &mut notes,
             };
-            provider::ask(
+            let asked = provider::ask(
                 c.provider.as_ref(),
                 &c.request,
                 c.spec.retry.as_ref(),
                 c.config.timeout,
                 &mut noting,
-            )
-            .await
+            );
+            match limit {
+                Some(limit) => tokio::time::timeout(limit, asked).await.ok(),
+                None => Some(asked.await),
+            }
         };
         c.warnings.extend(notes);
         let mut turn = TurnRecord {
@@ -433,6 +439,17 @@ impl Engine {
             started_at_ms: started,
             duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
             truncated: false,
+        };
+        let Some(answer) = answer else {
+            c.request.messages.pop();
+            let after = limit.unwrap_or_default();
+            turn.outcome = "timeout".into();
+            turn.stderr = format!("no whole answer within {} s", after.as_secs());
+            self.add_turn(&turn)?;
+            return Err(ConversationError::AnswerTimeout {
+                after,
+                session_id: c.record.id.clone(),
+            });
         };
         match answer {
             Ok(reply) => {
