@@ -130,3 +130,32 @@ fn a_skill_without_context_files_says_so() {
     assert_ne!(code, 0);
     assert!(err.contains("`plain` has no context_files"), "{err}");
 }
+
+#[test]
+fn files_that_hold_credentials_are_never_chosen() {
+    let w = World::new();
+    w.skill(
+        "leak",
+        json!({"name": "leak", "type": "conversation", "prompt": "x",
+               "context_files": {"patterns": ["config/*", "deploy/prod.env", "**/*.pem", ".env"]}}),
+    );
+    w.write(".env", "API_KEY=one\n");
+    w.write("config/credentials", "aws_secret_access_key=two\n");
+    w.write("config/settings.toml", "debug = true\n");
+    w.write("deploy/prod.env", "TOKEN=three\n");
+    w.write("certs/server.pem", "-----BEGIN PRIVATE KEY-----\n");
+    let chosen = context(&w, &["leak"]);
+    assert_eq!(paths(&chosen), ["config/settings.toml"]);
+    let secret: Vec<&str> = chosen["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["reason"] == "secret")
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        secret.len(),
+        3,
+        "config/credentials, deploy/prod.env, certs/server.pem: {chosen}"
+    );
+}

@@ -2,7 +2,8 @@
 //!
 //! The walk is ripgrep's (`ignore`): `.gitignore`, `.ignore` and hidden files are respected.
 //! `patterns` and `exclude` are globs relative to the workspace root. A file is left out, with
-//! the reason kept, when it looks binary (a NUL byte in its first 8 KiB), is over
+//! the reason kept, when it holds credentials by convention ([`is_secret_file`]: `.env`,
+//! private keys, keystores, credential files), looks binary (a NUL byte in its first 8 KiB), is over
 //! `max_file_size_kb`, or would go past `max_files` or `max_total_kb`. Symbolic links are not
 //! followed, so nothing outside the workspace is read.
 //!
@@ -79,7 +80,8 @@ pub struct ContextFile {
 pub struct SkippedFile {
     /// Relative to the workspace root.
     pub path: String,
-    /// Why: `binary`, `too_large`, `max_files`, `max_total_kb`, `token_budget`, `unreadable`.
+    /// Why: `secret`, `binary`, `too_large`, `max_files`, `max_total_kb`, `token_budget`,
+    /// `unreadable`.
     pub reason: &'static str,
 }
 
@@ -169,6 +171,10 @@ pub fn select_context(
             path: c.path.clone(),
             reason,
         };
+        if is_secret_file(&c.path) {
+            selection.skipped.push(skip("secret"));
+            continue;
+        }
         if c.size > max_file {
             selection.skipped.push(skip("too_large"));
             continue;
@@ -220,6 +226,50 @@ pub fn select_context(
         });
     }
     Ok(selection)
+}
+
+/// Whether `path` names a file that holds credentials by convention: environment files, private
+/// keys and certificates, keystores, credential and password files. They are never sent to a
+/// model, whatever the patterns say: a cloned repository's skill must not be able to ship a
+/// developer's `config/credentials` to a third party, and a false positive costs one file of
+/// context.
+///
+/// ```
+/// assert!(skillet_engine::is_secret_file("deploy/prod.env"));
+/// assert!(skillet_engine::is_secret_file("certs/server.key"));
+/// assert!(!skillet_engine::is_secret_file("src/keys.rs"));
+/// ```
+pub fn is_secret_file(path: &str) -> bool {
+    const NAMES: &[&str] = &[
+        ".env",
+        ".netrc",
+        ".npmrc",
+        ".pypirc",
+        ".pgpass",
+        ".git-credentials",
+        ".htpasswd",
+        "credentials",
+        "credentials.json",
+        "secrets.json",
+        "secrets.yaml",
+        "secrets.yml",
+        "secrets.toml",
+        "id_rsa",
+        "id_dsa",
+        "id_ecdsa",
+        "id_ed25519",
+    ];
+    const EXTENSIONS: &[&str] = &[
+        "env", "pem", "key", "p12", "pfx", "jks", "keystore", "kdbx", "ppk", "gpg",
+    ];
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    NAMES.contains(&name.as_str())
+        || name.starts_with(".env.")
+        || name.starts_with("id_rsa")
+        || name.starts_with("id_ed25519")
+        || name
+            .rsplit_once('.')
+            .is_some_and(|(stem, ext)| !stem.is_empty() && EXTENSIONS.contains(&ext))
 }
 
 /// A matching file before the limits are applied.

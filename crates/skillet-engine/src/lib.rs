@@ -39,7 +39,7 @@ pub use breaker::{
 };
 pub use context::{
     BYTES_PER_TOKEN, ContextError, ContextFile, ContextSelection, DEFAULT_MAX_FILE_SIZE_KB,
-    DEFAULT_MAX_FILES, DEFAULT_MAX_TOTAL_KB, SkippedFile, select_context,
+    DEFAULT_MAX_FILES, DEFAULT_MAX_TOTAL_KB, SkippedFile, is_secret_file, select_context,
 };
 pub use context_report::{ContextReport, ContextRequestError, FileChange};
 pub use engine::{
