@@ -262,14 +262,19 @@ pub fn is_secret_file(path: &str) -> bool {
     const EXTENSIONS: &[&str] = &[
         "env", "pem", "key", "p12", "pfx", "jks", "keystore", "kdbx", "ppk", "gpg",
     ];
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    NAMES.contains(&name.as_str())
-        || name.starts_with(".env.")
-        || name.starts_with("id_rsa")
-        || name.starts_with("id_ed25519")
-        || name
-            .rsplit_once('.')
-            .is_some_and(|(stem, ext)| !stem.is_empty() && EXTENSIONS.contains(&ext))
+    // Called for every matching file of a large tree: compared in place, nothing allocated.
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let starts = |prefix: &str| {
+        name.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+        || starts(".env.")
+        || starts("id_rsa")
+        || starts("id_ed25519")
+        || name.rsplit_once('.').is_some_and(|(stem, ext)| {
+            !stem.is_empty() && EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
+        })
 }
 
 /// A matching file before the limits are applied.
