@@ -7,7 +7,8 @@
 //! failure, whether trying again could help ([`LlmError::is_retryable`]).
 //!
 //! It must not know about skills, retry on its own (the engine's retry plan decides, so one
-//! schedule governs every retried thing in skillet), or keep anything: an API key lives in a
+//! schedule governs every retried thing in skillet; the one resend here is a request put in
+//! the form a server asked for, `max_completion_tokens`), or keep anything: an API key lives in a
 //! [`ApiKey`] that never prints, and no request or answer is logged here.
 //!
 //! ```no_run

@@ -1,6 +1,8 @@
 //! OpenAI chat completions, streamed: `POST {base_url}/chat/completions` answered by
 //! `chat.completion.chunk` events and a final `[DONE]`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use eventsource_stream::Event;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
@@ -13,12 +15,37 @@ pub(crate) struct OpenAi {
     http: reqwest::Client,
     config: ProviderConfig,
     url: String,
+    /// Whether the answer's length is capped as `max_completion_tokens` rather than
+    /// `max_tokens`. OpenAI's newer models (the o-series, GPT-5) refuse `max_tokens`; the
+    /// servers that copy the API (Ollama, llama.cpp, older vLLM) only know `max_tokens`.
+    completion_tokens: AtomicBool,
 }
 
 impl OpenAi {
     pub fn new(http: reqwest::Client, config: ProviderConfig) -> OpenAi {
         let url = config.endpoint("chat/completions");
-        OpenAi { http, config, url }
+        let openai = reqwest::Url::parse(&config.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h == "api.openai.com"))
+            .unwrap_or(false);
+        OpenAi {
+            http,
+            config,
+            url,
+            completion_tokens: AtomicBool::new(openai),
+        }
+    }
+
+    fn request(&self, request: &ChatRequest) -> reqwest::RequestBuilder {
+        let http = self
+            .http
+            .post(&self.url)
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .json(&self.body(request));
+        match &self.config.api_key {
+            Some(key) => http.bearer_auth(key.expose()),
+            None => http,
+        }
     }
 
     /// The request body: the system prompt, when there is one, is the first message.
@@ -33,12 +60,18 @@ impl OpenAi {
                 .iter()
                 .map(|m| json!({"role": m.role, "content": m.content})),
         );
-        json!({
+        let cap = if self.completion_tokens.load(Ordering::Relaxed) {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        let mut body = json!({
             "model": self.config.model,
             "messages": messages,
-            "max_tokens": self.config.max_tokens,
             "stream": true,
-        })
+        });
+        body[cap] = json!(self.config.max_tokens);
+        body
     }
 }
 
@@ -53,15 +86,20 @@ impl ChatProvider for OpenAi {
                 url: &self.url,
                 timeout: self.config.timeout,
             };
-            let mut http = self
-                .http
-                .post(&self.url)
-                .header(reqwest::header::ACCEPT, "text/event-stream")
-                .json(&self.body(request));
-            if let Some(key) = &self.config.api_key {
-                http = http.bearer_auth(key.expose());
-            }
-            let response = stream::send(http, &endpoint).await?;
+            let response = match stream::send(self.request(request), &endpoint).await {
+                // Not a retry of a failure that may pass: the same request in the form this
+                // server asked for, once, and that form kept for the requests after it.
+                Err(LlmError::Status {
+                    status: 400,
+                    message,
+                    ..
+                }) if message.contains("max_completion_tokens")
+                    && !self.completion_tokens.swap(true, Ordering::Relaxed) =>
+                {
+                    stream::send(self.request(request), &endpoint).await?
+                }
+                sent => sent?,
+            };
             stream::read(response, &endpoint, Chunks::default(), on_text).await
         })
     }

@@ -326,3 +326,40 @@ fn a_key_never_prints() {
     config.api_key = Some(ApiKey::new(KEY));
     assert!(!format!("{config:?}").contains(KEY));
 }
+
+#[tokio::test]
+async fn a_server_that_wants_max_completion_tokens_gets_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_partial_json(json!({"max_tokens": 256})))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            "type": "invalid_request_error", "param": "max_tokens", "code": "unsupported_parameter"}})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"max_completion_tokens": 256}),
+        ))
+        .respond_with(sse(OPENAI_STREAM))
+        .mount(&server)
+        .await;
+    let provider = connect(&config(ProviderKind::OpenAi, &server)).expect("client");
+    for _ in 0..2 {
+        let reply = provider
+            .chat(&request(), &mut |_| {})
+            .await
+            .expect("answer");
+        assert_eq!(reply.text, "Add tests.");
+    }
+    let bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .expect("recording")
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).expect("json"))
+        .collect();
+    assert_eq!(bodies.len(), 3, "one refusal, then the right form for both");
+    assert!(bodies[1].get("max_tokens").is_none());
+    assert_eq!(bodies[2]["max_completion_tokens"], 256);
+}
