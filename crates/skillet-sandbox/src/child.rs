@@ -1,56 +1,59 @@
-//! What the child does between fork and exec.
+//! What the children do between clone and exec (see launch.rs for how they are started).
 //!
-//! This runs in a process forked from a multi-threaded parent, so it must not allocate, lock, or
-//! touch anything another thread might hold. Everything it needs (paths as C strings, id maps,
-//! the compiled seccomp programs, the Landlock ruleset, opened cgroup files) is prepared by the
-//! parent in a [`ChildPlan`]; the code here only makes system calls through rustix.
+//! They share the supervisor's memory, so they must not allocate, lock, free or move anything,
+//! or touch anything another thread might hold. Everything they need (paths as C strings, id
+//! maps, the compiled seccomp program, the Landlock ruleset, opened cgroup files) is prepared
+//! by the parent in a [`ChildPlan`]; the code here only makes system calls and reads the plan.
+//! Errors are errnos, handed to the supervisor in launch.rs's report.
 //!
-//! With namespaces the sequence is: new session, parent-death signal, rlimits, join the cgroup,
-//! `unshare` the namespaces, write the id maps, fork. The forked child is PID 1 of the new PID
-//! namespace: it builds a private root (tmpfs, read-only binds of the allowed paths, a minimal
-//! `/dev`, a fresh `/proc`, private `/tmp`), pivots into it and forks the program, then stays as
-//! init: it reaps orphans and, when the program ends, reports its status and exits, which kills
-//! everything left in the namespace. The program (PID 2, so the kernel's special treatment of
-//! PID 1 does not swallow its signals) drops capabilities, applies Landlock and seccomp and
-//! returns so it is executed. The first process stays outside as a waiter that ends exactly as
-//! the program did; killing its process group kills the whole namespace.
+//! Without namespaces one child takes its session, parent-death signal, rlimits and cgroup
+//! ([`ChildPlan::enter`]), confines itself and execs ([`ChildPlan::become_program`]). With
+//! namespaces the first child is PID 1 of its new namespaces: it writes its id maps, takes its
+//! session, limits and cgroup, builds a private root (tmpfs, read-only binds of the allowed
+//! paths, a minimal `/dev`, a fresh `/proc`, private `/tmp`) and pivots into it
+//! ([`ChildPlan::init_steps`]); the program it then starts (PID 2, so the kernel's special
+//! treatment of PID 1 does not swallow its signals) drops capabilities, applies Landlock and
+//! seccomp, and execs.
 
-#![allow(unsafe_code)] // fork, _exit and the seccomp/prctl calls of a pre-exec hook.
+#![allow(unsafe_code)] // close_range, prctl and the Landlock system calls of the children.
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use landlock::{AccessFs, BitFlags, PathBeneath, RulesetCreated, RulesetCreatedAttr};
 use rustix::fs::{Mode, OFlags};
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 use rustix::process::{Resource, Rlimit, Signal};
-use rustix::thread::UnshareFlags;
 use seccompiler::BpfProgram;
 
-/// Everything the child needs, computed before fork.
+use crate::launch::{ExecPlan, unblock_signals};
+
+/// Everything the children need, computed before the clone.
 pub(crate) struct ChildPlan {
-    pub ruleset: Option<RulesetCreated>,
+    /// The Landlock ruleset, built in the parent; the program only restricts itself with it.
+    pub ruleset: Option<OwnedFd>,
     /// Landlock rules for mounts that exist only inside the private root (its tmpfs `/`,
-    /// `/tmp`, `/proc`, `/dev`): added after the pivot, since rules attach to inodes.
-    pub inner_rules: Vec<(CString, BitFlags<AccessFs>)>,
+    /// `/tmp`, `/proc`, `/dev`): added after the pivot, since rules attach to inodes. The
+    /// access is a raw Landlock mask, already limited to what the ruleset handles.
+    pub inner_rules: Vec<(CString, u64)>,
     pub filter: Option<BpfProgram>,
     pub rlimits: Vec<(Resource, Rlimit)>,
     pub cgroup_procs: Vec<OwnedFd>,
+    /// Drop every capability before exec (root keeps uid 0 but gets no privileges).
+    pub drop_caps: bool,
     pub namespaces: Option<NamespacePlan>,
 }
 
 pub(crate) struct NamespacePlan {
-    pub flags: UnshareFlags,
-    /// An existing network namespace to enter instead of unsharing one.
+    /// `CLONE_NEW*` flags of the namespaces init is cloned into.
+    pub clone_flags: libc::c_int,
+    /// An existing network namespace to enter instead of making one.
     pub join_net: Option<BorrowedFd<'static>>,
     /// `(uid_map, gid_map)` contents, when not root.
     pub id_maps: Option<(Vec<u8>, Vec<u8>)>,
     /// Processes allowed in the new user namespace, which counts them apart from the user's
     /// others (Linux 5.14+ "ucounts"): the process limit without a cgroup.
     pub nproc: Option<u64>,
-    /// Drop every capability before exec (root keeps uid 0 but gets no privileges).
-    pub drop_caps: bool,
     pub root: RootPlan,
 }
 
@@ -88,83 +91,102 @@ pub(crate) enum MountStep {
     Proc(CString),
 }
 
+/// A child's error: the errno to report.
+type Errno = i32;
+
+fn errno_of(e: rustix::io::Errno) -> Errno {
+    e.raw_os_error()
+}
+
 impl ChildPlan {
-    /// Runs in the child after fork. Returns to let the program be executed.
-    pub(crate) fn apply(&mut self) -> io::Result<()> {
-        rustix::process::setsid()?;
-        rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+    /// Without namespaces: the session, death signal, limits and cgroup of the child that
+    /// becomes the program.
+    pub(crate) fn enter(&self) -> Result<(), Errno> {
+        self.session_and_limits()
+    }
+
+    fn session_and_limits(&self) -> Result<(), Errno> {
+        rustix::process::setsid().map_err(errno_of)?;
+        rustix::process::set_parent_process_death_signal(Some(Signal::KILL)).map_err(errno_of)?;
         for (resource, limit) in &self.rlimits {
-            rustix::process::setrlimit(*resource, *limit)?;
+            rustix::process::setrlimit(*resource, *limit).map_err(errno_of)?;
         }
         for fd in &self.cgroup_procs {
-            rustix::io::write(fd, b"0")?;
+            rustix::io::write(fd, b"0").map_err(errno_of)?;
         }
-        if let Some(ns) = &self.namespaces {
-            if let Some(net) = ns.join_net {
-                rustix::thread::move_into_link_name_space(
-                    net,
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )?;
+        Ok(())
+    }
+
+    /// In init (PID 1 of the new namespaces): id maps, session, limits, cgroup, network
+    /// namespace, and the private root, entered. `dumpable_for_maps`: the shared memory is
+    /// undumpable (see launch.rs), which leaves init's /proc files to root until it is
+    /// dumpable again.
+    pub(crate) fn init_steps(&self, dumpable_for_maps: bool) -> Result<(), Errno> {
+        use rustix::process::{DumpableBehavior, set_dumpable_behavior};
+        let Some(ns) = &self.namespaces else {
+            return Ok(());
+        };
+        // First, so that the cgroup files are written with this user's own ids.
+        if let Some((uid_map, gid_map)) = &ns.id_maps {
+            if dumpable_for_maps {
+                set_dumpable_behavior(DumpableBehavior::Dumpable).map_err(errno_of)?;
             }
-            // SAFETY: the child is single-threaded and shares nothing with the parent's threads;
-            // unsharing namespaces (not files or fs state) cannot break Rust's assumptions.
-            unsafe { rustix::thread::unshare_unsafe(ns.flags)? };
-            if let Some((uid_map, gid_map)) = &ns.id_maps {
-                write_file(c"/proc/self/setgroups", b"deny")?;
-                write_file(c"/proc/self/uid_map", uid_map)?;
-                write_file(c"/proc/self/gid_map", gid_map)?;
-                if let Some(n) = ns.nproc {
-                    rustix::process::setrlimit(
-                        Resource::Nproc,
-                        Rlimit {
-                            current: Some(n),
-                            maximum: Some(n),
-                        },
-                    )?;
-                }
+            let written = write_file(c"/proc/self/setgroups", b"deny")
+                .and_then(|()| write_file(c"/proc/self/uid_map", uid_map))
+                .and_then(|()| write_file(c"/proc/self/gid_map", gid_map));
+            if dumpable_for_maps {
+                set_dumpable_behavior(DumpableBehavior::NotDumpable).map_err(errno_of)?;
             }
-            // The program's wait status travels from init to the waiter outside over this pipe.
-            let mut status_pipe = [0; 2];
-            // SAFETY: pipe2 writes two descriptors into the array it is given.
-            if unsafe { libc::pipe2(status_pipe.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            let [status_read, status_write] = status_pipe;
-            match fork()? {
-                0 => {}
-                init => outside_waiter(init, status_read),
-            }
-            // PID 1 of the new namespace: build the root, start the program, reap.
-            close_fd(status_read);
-            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-            build_root(&ns.root)?;
-            match fork()? {
-                0 => {}
-                program => init(program, status_write),
-            }
-            // The program (PID 2). Not PID 1, so rlimit signals and the like act normally.
-            close_fd(status_write);
-            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-            if ns.drop_caps {
-                drop_capabilities()?;
-            }
+            written?;
         }
-        if let Some(mut ruleset) = self.ruleset.take() {
+        self.session_and_limits()?;
+        if let Some(n) = ns.nproc {
+            let limit = Rlimit {
+                current: Some(n),
+                maximum: Some(n),
+            };
+            rustix::process::setrlimit(Resource::Nproc, limit).map_err(errno_of)?;
+        }
+        if let Some(net) = ns.join_net {
+            rustix::thread::move_into_link_name_space(
+                net,
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .map_err(errno_of)?;
+        }
+        build_root(&ns.root).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
+    }
+
+    /// Confines the calling child and executes the program; returns only on failure, with
+    /// the errno to report.
+    pub(crate) fn become_program(&self, exec: &ExecPlan) -> Errno {
+        match self.confine(exec) {
+            Ok(()) => exec.exec(),
+            Err(e) => e,
+        }
+    }
+
+    fn confine(&self, exec: &ExecPlan) -> Result<(), Errno> {
+        exec.prepare_child()?;
+        // With namespaces the parent is init; without, this repeats `enter`'s.
+        rustix::process::set_parent_process_death_signal(Some(Signal::KILL)).map_err(errno_of)?;
+        if self.drop_caps {
+            drop_capabilities();
+        }
+        // Landlock needs no_new_privs (or CAP_SYS_ADMIN) before it restricts.
+        rustix::thread::set_no_new_privs(true).map_err(errno_of)?;
+        if let Some(ruleset) = &self.ruleset {
             for (path, access) in &self.inner_rules {
-                let fd = rustix::fs::open(
-                    path.as_c_str(),
-                    OFlags::PATH | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )?;
-                (&mut ruleset)
-                    .add_rule(PathBeneath::new(fd, *access))
-                    .map_err(|e| os_error(&e))?;
+                landlock_add_path(ruleset.as_fd(), path, *access)?;
             }
-            ruleset.restrict_self().map_err(|e| os_error(&e))?;
+            // SAFETY: landlock_restrict_self takes a descriptor and flags.
+            if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), 0u32) }
+                != 0
+            {
+                return Err(last_errno());
+            }
         }
-        rustix::thread::set_no_new_privs(true)?;
-        // Descriptors the program should not inherit close at exec (std's own error pipe must
-        // stay open until then).
+        // Descriptors the program should not inherit close at exec.
         // SAFETY: close_range takes no pointers.
         if unsafe {
             libc::syscall(
@@ -175,18 +197,61 @@ impl ChildPlan {
             )
         } != 0
         {
-            return Err(io::Error::last_os_error());
+            return Err(last_errno());
         }
         if let Some(filter) = &self.filter {
-            seccompiler::apply_filter(filter).map_err(|e| os_error(&e))?;
+            seccompiler::apply_filter(filter)
+                .map_err(|e| os_error(&e).raw_os_error().unwrap_or(libc::EPERM))?;
         }
+        unblock_signals();
         Ok(())
     }
 }
 
-/// The system error behind a library's error, without allocating: std sends the parent only
-/// the errno of a failed pre-exec hook, and a child forked from a multi-threaded parent must
-/// not call the allocator (another thread may have held its lock at fork).
+fn last_errno() -> Errno {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// `landlock_add_rule(LANDLOCK_RULE_PATH_BENEATH)` for `path`, made here because the landlock
+/// crate's rules take ownership of what they are given, which a child sharing the parent's
+/// memory must not do.
+fn landlock_add_path(ruleset: BorrowedFd<'_>, path: &CString, access: u64) -> Result<(), Errno> {
+    #[repr(C, packed)]
+    struct PathBeneathAttr {
+        allowed_access: u64,
+        parent_fd: i32,
+    }
+    const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
+    let fd = rustix::fs::open(
+        path.as_c_str(),
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(errno_of)?;
+    let attr = PathBeneathAttr {
+        allowed_access: access,
+        parent_fd: fd.as_raw_fd(),
+    };
+    // SAFETY: the attribute is a live, correctly laid out struct for this rule type.
+    let added = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_add_rule,
+            ruleset.as_raw_fd(),
+            LANDLOCK_RULE_PATH_BENEATH,
+            std::ptr::from_ref(&attr),
+            0u32,
+        )
+    };
+    if added != 0 {
+        return Err(last_errno());
+    }
+    Ok(())
+}
+
+/// The system error behind a library's error, without allocating: a child sharing the
+/// parent's memory must not call the allocator.
 fn os_error(error: &(dyn std::error::Error + 'static)) -> io::Error {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = cause {
@@ -201,107 +266,19 @@ fn os_error(error: &(dyn std::error::Error + 'static)) -> io::Error {
     io::Error::from(io::ErrorKind::PermissionDenied)
 }
 
-fn fork() -> io::Result<libc::pid_t> {
-    // SAFETY: the calling process is single-threaded (a fresh fork of the supervisor); the
-    // child only makes system calls on memory prepared before the first fork.
-    match unsafe { libc::fork() } {
-        -1 => Err(io::Error::last_os_error()),
-        pid => Ok(pid),
-    }
-}
-
-fn close_fd(fd: libc::c_int) {
-    // SAFETY: closing a descriptor this process owns.
-    unsafe { libc::close(fd) };
-}
-
-/// Closes every descriptor from 3 up except `keep`.
-fn close_all_but(keep: libc::c_int) {
+/// Closes every descriptor but `keep` (which must be above 2).
+pub(crate) fn close_all_but(keep: libc::c_int) {
     // SAFETY: close_range takes integers only.
     unsafe {
-        libc::syscall(libc::SYS_close_range, 3u32, (keep - 1) as u32, 0u32);
+        libc::syscall(libc::SYS_close_range, 0u32, (keep - 1) as u32, 0u32);
         libc::syscall(libc::SYS_close_range, (keep + 1) as u32, u32::MAX, 0u32);
     }
 }
 
-/// Ends this process the way `status` (a raw wait status) says the program ended.
-fn exit_like(status: libc::c_int) -> ! {
-    // SAFETY: signal, kill and _exit take integers; _exit never returns.
-    unsafe {
-        if libc::WIFEXITED(status) {
-            libc::_exit(libc::WEXITSTATUS(status));
-        }
-        if libc::WIFSIGNALED(status) {
-            let sig = libc::WTERMSIG(status);
-            libc::signal(sig, libc::SIG_DFL);
-            libc::kill(libc::getpid(), sig);
-            libc::_exit(128 + sig);
-        }
-        libc::_exit(125)
-    }
-}
-
-/// Outside the namespace: wait for init's report of the program's status, reap init, and end
-/// the same way the program did. Closing std's error pipe here lets the supervisor's spawn
-/// return as soon as the program is executed.
-fn outside_waiter(init: libc::pid_t, status_read: libc::c_int) -> ! {
-    close_all_but(status_read);
-    let mut report = [0u8; 4];
-    let mut got = 0;
-    while got < report.len() {
-        // SAFETY: reading into the rest of a stack buffer.
-        let n = unsafe {
-            libc::read(
-                status_read,
-                report[got..].as_mut_ptr().cast(),
-                report.len() - got,
-            )
-        };
-        match n {
-            n if n > 0 => got += n as usize,
-            -1 if io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) => {}
-            _ => break,
-        }
-    }
-    let mut init_status = 0;
-    // SAFETY: waitpid writes the status into the integer it is given.
-    while unsafe { libc::waitpid(init, &mut init_status, 0) } == -1
-        && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
-    {}
-    // Without a report, init itself died (killed from outside): end like it.
-    exit_like(if got == report.len() {
-        libc::c_int::from_ne_bytes(report)
-    } else {
-        init_status
-    })
-}
-
-/// PID 1: reap everything, and when the program ends report its status and exit, which makes
-/// the kernel kill whatever is left in the namespace.
-fn init(program: libc::pid_t, status_write: libc::c_int) -> ! {
-    close_all_but(status_write);
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid writes the status into the integer it is given.
-        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
-        if pid == program {
-            let bytes = status.to_ne_bytes();
-            // SAFETY: writing a stack buffer; _exit never returns.
-            unsafe {
-                libc::write(status_write, bytes.as_ptr().cast(), bytes.len());
-                libc::_exit(0);
-            }
-        }
-        if pid == -1 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            // SAFETY: _exit never returns.
-            unsafe { libc::_exit(125) }
-        }
-    }
-}
-
-fn write_file(path: &std::ffi::CStr, contents: &[u8]) -> io::Result<()> {
-    let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
-    rustix::io::write(fd.as_fd(), contents)?;
+fn write_file(path: &std::ffi::CStr, contents: &[u8]) -> Result<(), Errno> {
+    let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(errno_of)?;
+    rustix::io::write(fd.as_fd(), contents).map_err(errno_of)?;
     Ok(())
 }
 
@@ -375,7 +352,7 @@ fn build_root(plan: &RootPlan) -> io::Result<()> {
 
 /// Empties the capability bounding set and the ambient set, so the program starts with none even
 /// as uid 0.
-fn drop_capabilities() -> io::Result<()> {
+fn drop_capabilities() {
     for cap in 0..=63 {
         // SAFETY: PR_CAPBSET_DROP takes integers; EINVAL past the last capability ends the loop.
         if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) } != 0 {
@@ -392,7 +369,6 @@ fn drop_capabilities() -> io::Result<()> {
             0,
         )
     };
-    Ok(())
 }
 
 #[cfg(test)]

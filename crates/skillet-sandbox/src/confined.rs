@@ -7,16 +7,16 @@
 //! directory, so no path out of a session can leave a process or a file behind.
 
 use std::io::IsTerminal;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
 
 use crate::cgroup::RunCgroup;
+use crate::launch::{ChildStdio, ExecPlan, launch, protect_supervisor};
 use crate::plan::prepare;
 use crate::policy::{Isolation, SandboxPolicy};
+use crate::process::ChildProcess;
 use crate::{Exit, Layers, LimitHit, ProcessSpec, SpawnError, StdinSource, find_program, probe};
 
 /// A running confined process.
@@ -47,7 +47,7 @@ pub struct Confined {
     pub layers: Layers,
     /// Limits asked for that cannot be enforced here, with the reason.
     pub unenforced: Vec<(&'static str, String)>,
-    child: Child,
+    child: ChildProcess,
     group: Option<rustix::process::Pid>,
     cgroup: Option<RunCgroup>,
     scratch: Option<tempfile::TempDir>,
@@ -142,57 +142,50 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
     if cgroup.is_some() {
         layers.active.push("cgroups");
     }
-    let mut child_plan = prepared.plan;
+    let child_plan = prepared.plan;
 
-    let mut cmd = Command::new(&spec.program);
-    cmd.args(&spec.args)
-        .current_dir(&spec.cwd)
-        .env_clear()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for name in &policy.env_passthrough {
-        if let Some(value) = std::env::var_os(name) {
-            cmd.env(name, value);
-        }
-    }
+    let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = policy
+        .env_passthrough
+        .iter()
+        .filter_map(|name| Some((name.into(), std::env::var_os(name)?)))
+        .collect();
     if policy.isolation != Isolation::Disabled {
         // Programs write caches under HOME and temporary files under TMPDIR: both go to scratch.
-        cmd.env("HOME", scratch.path())
-            .env("TMPDIR", scratch.path());
+        env.push(("HOME".into(), scratch.path().into()));
+        env.push(("TMPDIR".into(), scratch.path().into()));
     }
-    cmd.envs(policy.env.iter().map(|(k, v)| (k, v)));
-    let stdin_bytes = match &spec.stdin {
-        StdinSource::Bytes(bytes) => {
-            cmd.stdin(Stdio::piped());
-            Some(bytes.clone())
-        }
-        StdinSource::Pipe => {
-            cmd.stdin(Stdio::piped());
-            None
-        }
-        StdinSource::Inherit if !std::io::stdin().is_terminal() => {
-            cmd.stdin(Stdio::inherit());
-            None
-        }
-        StdinSource::Inherit | StdinSource::Null => {
-            cmd.stdin(Stdio::null());
-            None
-        }
+    env.extend(policy.env.iter().cloned());
+    let (stdin, stdin_bytes) = match &spec.stdin {
+        StdinSource::Bytes(bytes) => (ChildStdio::Pipe, Some(bytes.clone())),
+        StdinSource::Pipe => (ChildStdio::Pipe, None),
+        StdinSource::Inherit if !std::io::stdin().is_terminal() => (ChildStdio::Inherit, None),
+        StdinSource::Inherit | StdinSource::Null => (ChildStdio::Null, None),
     };
-    // SAFETY: `ChildPlan::apply` only makes system calls on data prepared before fork (see
-    // child.rs); it allocates nothing and takes no locks.
-    #[allow(unsafe_code)]
-    unsafe {
-        cmd.pre_exec(move || child_plan.apply());
+    // A private root enters the working directory itself, inside the new root.
+    let cwd = child_plan
+        .namespaces
+        .is_none()
+        .then_some(spec.cwd.as_path());
+    if policy.isolation != Isolation::Disabled && child_plan.namespaces.is_none() && !caps.is_root {
+        protect_supervisor();
     }
-
     let started = Instant::now();
-    let spawned = cmd.spawn();
-    // The ruleset and cgroup files live in the closure; close the parent's copies now.
-    drop(cmd);
-    let mut child = match spawned {
-        Ok(child) => child,
+    let launched = ExecPlan::new(
+        &spec.program,
+        &spec.args,
+        &env,
+        cwd,
+        [stdin, ChildStdio::Pipe, ChildStdio::Pipe],
+    )
+    .and_then(|mut exec| {
+        let launched = launch(&child_plan, &exec)?;
+        let [stdin, stdout, stderr] = std::mem::take(&mut exec.parent_ends);
+        Ok((launched, stdin, stdout, stderr))
+    });
+    // The ruleset and cgroup files are the children's; close the parent's copies now.
+    drop(child_plan);
+    let (launched, stdin, stdout, stderr) = match launched {
+        Ok(l) => l,
         Err(e) => {
             if let Some(g) = &cgroup {
                 g.remove();
@@ -200,14 +193,22 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
             return Err(spawn_error(spec, e));
         }
     };
-    let group = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .and_then(rustix::process::Pid::from_raw);
+    let group = rustix::process::Pid::from_raw(launched.pid);
+    let child = ChildProcess::new(launched).map_err(|e| spawn_error(spec, e))?;
+    let io = |e| spawn_error(spec, e);
     Ok(Confined {
-        stdin: child.stdin.take(),
-        stdout: child.stdout.take(),
-        stderr: child.stderr.take(),
+        stdin: stdin
+            .map(|fd| ChildStdin::from_std(fd.into()))
+            .transpose()
+            .map_err(io)?,
+        stdout: stdout
+            .map(|fd| ChildStdout::from_std(fd.into()))
+            .transpose()
+            .map_err(io)?,
+        stderr: stderr
+            .map(|fd| ChildStderr::from_std(fd.into()))
+            .transpose()
+            .map_err(io)?,
         layers,
         unenforced,
         child,
@@ -248,12 +249,12 @@ impl Confined {
 
     /// Waits for the main process to end.
     pub async fn wait(&mut self) -> Result<Exit, std::io::Error> {
-        Ok(exit_of(self.child.wait().await?))
+        self.child.wait().await
     }
 
     /// How it ended, if it has; never blocks.
     pub fn try_exit(&mut self) -> Option<Exit> {
-        Some(exit_of(self.child.try_wait().ok()??))
+        self.child.try_wait().ok()?
     }
 
     /// Kills the process group and everything in the cgroup. The main process still has to be
@@ -316,24 +317,8 @@ impl Drop for Confined {
         self.kill();
         // Killed, the main process ends at once; reaping it here keeps it from lingering as a
         // zombie when no runtime is left to do it.
-        let _ = self.child.start_kill();
-        if let Some(pid) = self
-            .child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .and_then(rustix::process::Pid::from_raw)
-        {
-            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
-        }
+        self.child.kill_and_reap_blocking();
         self.release();
-    }
-}
-
-fn exit_of(status: std::process::ExitStatus) -> Exit {
-    match (status.code(), status.signal()) {
-        (Some(code), _) => Exit::Code(code),
-        (None, Some(sig)) => Exit::Signal(sig),
-        (None, None) => Exit::Code(-1),
     }
 }
 

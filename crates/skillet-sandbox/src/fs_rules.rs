@@ -1,5 +1,5 @@
 //! The Landlock ruleset of a policy: a read allowlist, a write allowlist, TCP and scoping rules.
-//! Built in the parent; the child only calls `restrict_self`.
+//! Built in the parent; the child only adds the private root's rules and restricts itself.
 
 use std::path::Path;
 
@@ -77,9 +77,11 @@ pub(crate) fn build(
     Ok(created.no_new_privs(true))
 }
 
-/// Rules for the mounts that exist only in the private root, as `(path, access)`.
-pub(crate) fn inner_rules(allow_spawn: bool) -> Vec<(std::ffi::CString, BitFlags<AccessFs>)> {
+/// Rules for the mounts that exist only in the private root, as `(path, raw access mask)`, the
+/// masks limited to what a ruleset handles on a kernel of Landlock ABI `abi`.
+pub(crate) fn inner_rules(allow_spawn: bool, abi: i32) -> Vec<(std::ffi::CString, u64)> {
     let (read, all) = access_sets(allow_spawn);
+    let handled = AccessFs::from_all(TARGET_ABI) & AccessFs::from_all(ABI::from(abi));
     let mut rules = vec![
         // Listing the root shows only what was mounted into it.
         (c"/".to_owned(), BitFlags::from(AccessFs::ReadDir)),
@@ -90,6 +92,9 @@ pub(crate) fn inner_rules(allow_spawn: bool) -> Vec<(std::ffi::CString, BitFlags
         rules.push((dir.to_owned(), all));
     }
     rules
+        .into_iter()
+        .map(|(path, access)| (path, (access & handled).bits()))
+        .collect()
 }
 
 /// Read and full access, without the right to execute when spawning is not allowed.

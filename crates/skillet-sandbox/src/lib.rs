@@ -37,12 +37,16 @@ mod exec_allow;
 #[cfg(target_os = "linux")]
 mod fs_rules;
 #[cfg(target_os = "linux")]
+mod launch;
+#[cfg(target_os = "linux")]
 mod offline_netns;
 #[cfg(target_os = "linux")]
 mod plan;
 mod policy;
 #[cfg(target_os = "linux")]
 pub mod probe;
+#[cfg(target_os = "linux")]
+mod process;
 #[cfg(target_os = "linux")]
 mod supervise;
 #[cfg(not(target_os = "linux"))]

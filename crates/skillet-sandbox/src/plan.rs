@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use rustix::mount::MountFlags;
 use rustix::process::{Resource, Rlimit};
-use rustix::thread::UnshareFlags;
 
 use crate::child::{ChildPlan, MountStep, NamespacePlan, RootPlan};
 use crate::policy::{Isolation, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy};
@@ -67,10 +66,9 @@ pub(crate) fn prepare(
         crate::exec_allow::executables(&program.to_string_lossy())
     };
     let ruleset = if use_landlock {
-        Some(
-            crate::fs_rules::build(policy, Some(scratch), use_namespaces, &executables)
-                .map_err(SpawnError::Setup)?,
-        )
+        crate::fs_rules::build(policy, Some(scratch), use_namespaces, &executables)
+            .map_err(SpawnError::Setup)?
+            .into()
     } else {
         None
     };
@@ -91,10 +89,9 @@ pub(crate) fn prepare(
     } else {
         None
     };
-    let inner_rules = if use_landlock && use_namespaces {
-        crate::fs_rules::inner_rules(policy.allow_spawn)
-    } else {
-        Vec::new()
+    let inner_rules = match (&caps.landlock_abi, use_landlock && use_namespaces) {
+        (Ok(abi), true) => crate::fs_rules::inner_rules(policy.allow_spawn, *abi),
+        _ => Vec::new(),
     };
     Ok(Prepared {
         plan: ChildPlan {
@@ -103,6 +100,8 @@ pub(crate) fn prepare(
             filter,
             rlimits: rlimits(policy),
             cgroup_procs,
+            // Root's program would otherwise keep every capability, namespaces or not.
+            drop_caps: caps.is_root && want,
             namespaces,
         },
         layers,
@@ -149,8 +148,8 @@ fn namespace_plan(
     root_dir: &Path,
     cwd: &Path,
 ) -> Result<NamespacePlan, SpawnError> {
-    let mut flags =
-        UnshareFlags::NEWNS | UnshareFlags::NEWPID | UnshareFlags::NEWIPC | UnshareFlags::NEWUTS;
+    let mut clone_flags =
+        libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
     // Root joins the process's one empty network namespace where Landlock keeps each run's
     // abstract sockets to itself (see offline_netns.rs); everyone else makes a new one.
     let mut join_net = None;
@@ -160,13 +159,13 @@ fn namespace_plan(
             .then(crate::offline_netns::shared)
             .flatten();
         if join_net.is_none() {
-            flags |= UnshareFlags::NEWNET;
+            clone_flags |= libc::CLONE_NEWNET;
         }
     }
     let id_maps = if caps.is_root {
         None
     } else {
-        flags |= UnshareFlags::NEWUSER;
+        clone_flags |= libc::CLONE_NEWUSER;
         let uid = rustix::process::getuid().as_raw();
         let gid = rustix::process::getgid().as_raw();
         Some((
@@ -174,18 +173,17 @@ fn namespace_plan(
             format!("{gid} {gid} 1\n").into_bytes(),
         ))
     };
-    // The waiter and init live in the namespace too.
+    // Init lives in the namespace too.
     let nproc = if caps.is_root {
         None
     } else {
-        policy.limits.max_processes.map(|n| u64::from(n) + 2)
+        policy.limits.max_processes.map(|n| u64::from(n) + 1)
     };
     Ok(NamespacePlan {
-        flags,
+        clone_flags,
         join_net,
         id_maps,
         nproc,
-        drop_caps: caps.is_root,
         root: root_plan(policy, caps.is_root, scratch, root_dir, cwd)?,
     })
 }

@@ -1,0 +1,631 @@
+//! Starting the confined process tree without copying the supervisor's address space.
+//!
+//! `fork` copies the page tables of the whole supervisor (a daemon with a runtime, a database
+//! and caches), and every page either side then writes is copied again; a `pre_exec` hook makes
+//! the standard library fork. Instead, the children here are made with `clone(CLONE_VM)`: they
+//! run on stacks of their own inside the supervisor's memory until they exec, as glibc's
+//! `posix_spawn` does.
+//!
+//! - Without namespaces: one child (`CLONE_VFORK`, so the calling thread waits until it has
+//!   exec'd or failed) takes its place in the session, cgroup and limits, confines itself and
+//!   execs.
+//! - With namespaces: the child is cloned straight into its new namespaces, so it is PID 1
+//!   there ("init") and no waiter is needed outside. Init builds the private root and clones the
+//!   program with `CLONE_VM | CLONE_VFORK`; once the program has exec'd it tells the supervisor
+//!   over a pipe and, for the rest of the run, only reaps. When the program ends, init stores its
+//!   wait status in the [`Report`] and exits, which kills what is left in the namespace.
+//!
+//! What makes sharing memory sound: every child blocks all signals and resets every handler
+//! before it runs any code of ours, so no handler of the supervisor runs on a child's stack;
+//! the children only make system calls on data the supervisor prepared and does not touch until
+//! they are done with it (the calling thread is blocked meanwhile); nothing is allocated, freed
+//! or moved out of that data; and after it reports, init uses only its own stack, the boxed
+//! [`Report`] and raw system calls that leave `errno` (the supervisor thread's, since the
+//! children share its thread pointer) alone. Its stack and the report are freed only after init
+//! has been reaped ([`crate::process::ChildProcess`]).
+
+#![allow(unsafe_code)] // clone, execve, signal masks and the stacks the children run on.
+
+use std::ffi::{CString, OsStr, OsString, c_char, c_int, c_void};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use crate::child::ChildPlan;
+
+/// Size of each child's stack. Pages are only committed when touched; the children use a few.
+const STACK_BYTES: usize = 256 * 1024;
+/// An unmapped page below each stack, so an overflow faults instead of writing elsewhere.
+const GUARD_BYTES: usize = 4096;
+/// `execvp`'s search path when the environment has no `PATH`.
+const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
+
+/// Whether [`protect_supervisor`] made this process undumpable.
+static UNDUMPABLE: AtomicBool = AtomicBool::new(false);
+/// Held while an init makes this process dumpable for a moment (see [`ChildPlan::init_steps`]).
+static DUMPABLE_WINDOW: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Makes this process undumpable, once: called before a confined child without namespaces
+/// is started by a user other than root.
+///
+/// A process may read the environment and memory of another process of the same user
+/// (`/proc/PID/environ`, `/proc/PID/maps`) unless that process is undumpable or holds
+/// capabilities the reader lacks, and Landlock's ptrace scoping does not stop these reads on
+/// every kernel (it did not on 6.18 here). Without namespaces the program is the supervisor's
+/// child and can name its pid. Root's programs drop every capability, so root's supervisor
+/// is out of their reach already; anyone else's is made undumpable, like `ssh-agent`, so that
+/// its environment (tokens it was started with) and memory stay out of every skill's reach.
+/// The cost: no core dumps, and a debugger needs `CAP_SYS_PTRACE` to attach.
+///
+/// With namespaces nothing is needed: init, which shares the supervisor's memory, holds every
+/// capability of its user namespace and the program none.
+pub(crate) fn protect_supervisor() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+            .is_ok()
+        {
+            UNDUMPABLE.store(true, Ordering::SeqCst);
+        }
+    });
+}
+
+/// What the children tell the supervisor, in memory they share with it.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    /// The errno of the step that failed before exec; 0 while none has.
+    errno: AtomicI32,
+    /// The program's raw wait status, stored by init just before it exits.
+    status: AtomicI32,
+    /// Whether `status` was stored.
+    reported: AtomicBool,
+}
+
+impl Report {
+    /// The program's raw wait status, when init reported one.
+    pub(crate) fn program_status(&self) -> Option<i32> {
+        self.reported
+            .load(Ordering::Acquire)
+            .then(|| self.status.load(Ordering::Relaxed))
+    }
+
+    fn fail(&self, errno: i32) -> ! {
+        self.errno.store(errno.max(1), Ordering::Release);
+        // SAFETY: _exit only makes the exit_group system call.
+        unsafe { libc::_exit(127) }
+    }
+
+    fn failure(&self) -> Option<io::Error> {
+        match self.errno.load(Ordering::Acquire) {
+            0 => None,
+            e => Some(io::Error::from_raw_os_error(e)),
+        }
+    }
+}
+
+/// Where a child's standard stream comes from.
+pub(crate) enum ChildStdio {
+    /// This process's own descriptor of the same number.
+    Inherit,
+    /// `/dev/null`.
+    Null,
+    /// A new pipe; the supervisor keeps the other end.
+    Pipe,
+}
+
+/// The program to execute and everything `execve` needs, as C data made before the clone.
+pub(crate) struct ExecPlan {
+    /// Paths to try in order (the `PATH` search, done the way `execvp` does it).
+    candidates: Vec<CString>,
+    _argv: Vec<CString>,
+    _envp: Vec<CString>,
+    argv_ptrs: Vec<*const c_char>,
+    envp_ptrs: Vec<*const c_char>,
+    /// Directory to enter first; `None` when a private root sets it.
+    cwd: Option<CString>,
+    /// The descriptors the child places at 0, 1 and 2 (`None`: keep its own).
+    child_ends: [Option<OwnedFd>; 3],
+    /// The supervisor's ends of the pipes, by stream.
+    pub parent_ends: [Option<OwnedFd>; 3],
+}
+
+impl ExecPlan {
+    /// Prepares `program` with `args` and exactly the environment `env` (a later entry of a
+    /// name wins), in `cwd` when given, with the three standard streams as `stdio` says.
+    pub(crate) fn new(
+        program: &OsStr,
+        args: &[OsString],
+        env: &[(OsString, OsString)],
+        cwd: Option<&Path>,
+        stdio: [ChildStdio; 3],
+    ) -> io::Result<Self> {
+        let c = |s: &OsStr| {
+            CString::new(s.as_bytes()).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "an argument contains a NUL byte",
+                )
+            })
+        };
+        let mut vars: Vec<(&OsStr, &OsStr)> = Vec::with_capacity(env.len());
+        for (k, v) in env {
+            match vars.iter_mut().find(|(name, _)| *name == k.as_os_str()) {
+                Some(slot) => slot.1 = v,
+                None => vars.push((k, v)),
+            }
+        }
+        let envp = vars
+            .iter()
+            .map(|(k, v)| {
+                let mut kv = k.as_bytes().to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                c(OsStr::from_bytes(&kv))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        let argv = std::iter::once(program)
+            .chain(args.iter().map(OsString::as_os_str))
+            .map(c)
+            .collect::<io::Result<Vec<_>>>()?;
+        let candidates = if program.as_bytes().contains(&b'/') {
+            vec![c(program)?]
+        } else {
+            let path = vars
+                .iter()
+                .find(|(k, _)| k.as_bytes() == b"PATH")
+                .map_or(DEFAULT_PATH, |(_, v)| v.as_bytes());
+            path.split(|&b| b == b':')
+                .map(|dir| {
+                    let dir = if dir.is_empty() { b"." as &[u8] } else { dir };
+                    let mut full = dir.to_vec();
+                    full.push(b'/');
+                    full.extend_from_slice(program.as_bytes());
+                    c(OsStr::from_bytes(&full))
+                })
+                .collect::<io::Result<Vec<_>>>()?
+        };
+        let mut child_ends: [Option<OwnedFd>; 3] = [None, None, None];
+        let mut parent_ends: [Option<OwnedFd>; 3] = [None, None, None];
+        for (i, how) in stdio.into_iter().enumerate() {
+            match how {
+                ChildStdio::Inherit => {}
+                ChildStdio::Null => {
+                    let flags = if i == 0 {
+                        rustix::fs::OFlags::RDONLY
+                    } else {
+                        rustix::fs::OFlags::WRONLY
+                    };
+                    let null = rustix::fs::open(
+                        c"/dev/null",
+                        flags | rustix::fs::OFlags::CLOEXEC,
+                        rustix::fs::Mode::empty(),
+                    )?;
+                    child_ends[i] = Some(above_stdio(null)?);
+                }
+                ChildStdio::Pipe => {
+                    let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+                    let (child, parent) = if i == 0 { (read, write) } else { (write, read) };
+                    child_ends[i] = Some(above_stdio(child)?);
+                    parent_ends[i] = Some(parent);
+                }
+            }
+        }
+        let nul_terminated = |v: &[CString]| {
+            v.iter()
+                .map(|s| s.as_ptr())
+                .chain(std::iter::once(std::ptr::null()))
+                .collect::<Vec<_>>()
+        };
+        Ok(ExecPlan {
+            candidates,
+            argv_ptrs: nul_terminated(&argv),
+            envp_ptrs: nul_terminated(&envp),
+            _argv: argv,
+            _envp: envp,
+            cwd: cwd.map(|p| c(p.as_os_str())).transpose()?,
+            child_ends,
+            parent_ends,
+        })
+    }
+
+    /// In the child: puts the streams in place and enters the working directory.
+    pub(crate) fn prepare_child(&self) -> Result<(), i32> {
+        for (target, end) in self.child_ends.iter().enumerate() {
+            if let Some(fd) = end {
+                // SAFETY: dup2 takes integers; the target is one of 0, 1, 2, never a source (every
+                // source is above 2, see `above_stdio`).
+                if unsafe { libc::dup2(fd.as_raw_fd(), target as c_int) } == -1 {
+                    return Err(last_errno());
+                }
+            }
+        }
+        if let Some(cwd) = &self.cwd {
+            rustix::process::chdir(cwd.as_c_str()).map_err(|e| e.raw_os_error())?;
+        }
+        Ok(())
+    }
+
+    /// In the child, as the last step: executes the program, trying each candidate path as
+    /// `execvp` does. Returns only on failure, with the errno to report.
+    pub(crate) fn exec(&self) -> i32 {
+        let mut denied = false;
+        let mut last = libc::ENOENT;
+        for path in &self.candidates {
+            // SAFETY: every pointer is to a NUL-terminated string the plan owns, and both arrays
+            // end with a null pointer.
+            unsafe {
+                libc::execve(
+                    path.as_ptr(),
+                    self.argv_ptrs.as_ptr(),
+                    self.envp_ptrs.as_ptr(),
+                )
+            };
+            last = last_errno();
+            match last {
+                libc::EACCES => denied = true,
+                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => {}
+                _ => return last,
+            }
+        }
+        if denied { libc::EACCES } else { last }
+    }
+}
+
+/// Moves `fd` above 0, 1 and 2, so placing the streams never overwrites a source still to be
+/// placed.
+fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    Ok(rustix::io::fcntl_dupfd_cloexec(&fd, 3)?)
+}
+
+fn last_errno() -> i32 {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// A stack for a child, with a guard page below it.
+pub(crate) struct Stack {
+    base: *mut c_void,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory; only the handle that owns it unmaps it.
+unsafe impl Send for Stack {}
+// SAFETY: as above; `&Stack` exposes nothing but its address.
+unsafe impl Sync for Stack {}
+
+impl Stack {
+    fn new() -> io::Result<Stack> {
+        let len = STACK_BYTES + GUARD_BYTES;
+        // SAFETY: a fresh anonymous mapping at an address the kernel chooses.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let stack = Stack { base, len };
+        // SAFETY: the first page of the mapping just made.
+        if unsafe { libc::mprotect(base, GUARD_BYTES, libc::PROT_NONE) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(stack)
+    }
+
+    /// The highest address, 16-byte aligned: stacks grow down.
+    fn top(&self) -> *mut c_void {
+        // SAFETY: one past the end of the mapping, which is page-aligned.
+        unsafe { self.base.cast::<u8>().add(self.len).cast() }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once.
+        unsafe { libc::munmap(self.base, self.len) };
+    }
+}
+
+/// What init needs kept alive until it has been reaped.
+pub(crate) struct InitMemory {
+    pub report: Box<Report>,
+    _init_stack: Stack,
+    _program_stack: Stack,
+}
+
+/// A started process: the supervisor's child.
+pub(crate) struct Launched {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    /// With namespaces, init's memory (see the module documentation).
+    pub init: Option<InitMemory>,
+}
+
+/// What the child functions read, all prepared by the supervisor.
+struct Shared<'a> {
+    plan: &'a ChildPlan,
+    exec: &'a ExecPlan,
+    report: &'a Report,
+    /// Init's end of the pipe it reports readiness on (namespaces only).
+    ready: RawFd,
+    /// The program's stack (namespaces only).
+    program_stack: *mut c_void,
+    /// Whether init must make the memory it shares dumpable while it writes its id maps.
+    dumpable_for_maps: bool,
+}
+
+/// Starts the process tree `plan` describes, executing `exec`. Returns once the program has
+/// been executed, or with the errno of the step that failed.
+pub(crate) fn launch(plan: &ChildPlan, exec: &ExecPlan) -> io::Result<Launched> {
+    match &plan.namespaces {
+        None => launch_direct(plan, exec),
+        Some(ns) => launch_init(plan, exec, ns.clone_flags),
+    }
+}
+
+fn launch_direct(plan: &ChildPlan, exec: &ExecPlan) -> io::Result<Launched> {
+    let stack = Stack::new()?;
+    let report = Report::default();
+    let shared = Shared {
+        plan,
+        exec,
+        report: &report,
+        ready: -1,
+        program_stack: std::ptr::null_mut(),
+        dumpable_for_maps: false,
+    };
+    let (pid, pidfd) = clone_child(
+        direct_child,
+        &stack,
+        libc::CLONE_VM | libc::CLONE_VFORK,
+        &shared,
+    )?;
+    // CLONE_VFORK: the child has exec'd or exited by now.
+    if let Some(e) = report.failure() {
+        reap_now(&pidfd);
+        return Err(e);
+    }
+    Ok(Launched {
+        pid,
+        pidfd,
+        init: None,
+    })
+}
+
+fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result<Launched> {
+    // A process's /proc files belong to root while it is undumpable, and init shares this
+    // process's memory: to write its own id maps it must make it dumpable for a moment. One
+    // init at a time, so that none turns it back while another is writing. Only a process
+    // that also starts unprivileged runs without namespaces gets here (skillet does not: it
+    // runs without namespaces only where there are none).
+    let dumpable_for_maps = plan
+        .namespaces
+        .as_ref()
+        .is_some_and(|ns| ns.id_maps.is_some())
+        && UNDUMPABLE.load(Ordering::SeqCst);
+    let _window = dumpable_for_maps.then(|| {
+        DUMPABLE_WINDOW
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    });
+    let init_stack = Stack::new()?;
+    let program_stack = Stack::new()?;
+    let report = Box::<Report>::default();
+    let (ready_read, ready_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let shared = Shared {
+        plan,
+        exec,
+        report: &report,
+        ready: ready_write.as_raw_fd(),
+        program_stack: program_stack.top(),
+        dumpable_for_maps,
+    };
+    let (pid, pidfd) = clone_child(init_child, &init_stack, libc::CLONE_VM | ns_flags, &shared)?;
+    drop(ready_write);
+    // Until init says the program runs (or dies trying), it reads `shared`, so this thread
+    // waits here and keeps it alive. rustix's read leaves errno alone (see the module docs).
+    let mut byte = [0u8; 1];
+    let ready = loop {
+        match rustix::io::read(&ready_read, &mut byte) {
+            Ok(n) => break n == 1,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => break false,
+        }
+    };
+    if !ready {
+        reap_now(&pidfd);
+        return Err(report.failure().unwrap_or_else(|| {
+            io::Error::other("the sandbox's init process died while starting")
+        }));
+    }
+    Ok(Launched {
+        pid,
+        pidfd,
+        init: Some(InitMemory {
+            report,
+            _init_stack: init_stack,
+            _program_stack: program_stack,
+        }),
+    })
+}
+
+/// Clones a child that runs `entry(shared)` on `stack`, with every signal blocked around the
+/// clone so none is handled on the child's stack before it has reset the handlers.
+fn clone_child(
+    entry: extern "C" fn(*mut c_void) -> c_int,
+    stack: &Stack,
+    flags: c_int,
+    shared: &Shared<'_>,
+) -> io::Result<(i32, OwnedFd)> {
+    let mut pidfd: c_int = -1;
+    let (all, mut old) = (full_sigset(), empty_sigset());
+    // SAFETY: the sets are initialised; pthread_sigmask only changes this thread's mask.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old) };
+    // SAFETY: the child runs `entry` on its own stack with a pointer to `shared`, which lives on
+    // this thread's stack until this function's caller is done with the child (see the module
+    // documentation for what the child may touch). CLONE_PIDFD stores a descriptor in `pidfd`.
+    let pid = unsafe {
+        libc::clone(
+            entry,
+            stack.top(),
+            flags | libc::CLONE_PIDFD | libc::SIGCHLD,
+            std::ptr::from_ref(shared).cast_mut().cast(),
+            &mut pidfd as *mut c_int,
+            std::ptr::null_mut::<c_void>(),
+            std::ptr::null_mut::<c_int>(),
+        )
+    };
+    let cloned = if pid == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        // SAFETY: CLONE_PIDFD made this descriptor for us.
+        Ok((pid, unsafe { OwnedFd::from_raw_fd(pidfd) }))
+    };
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    cloned
+}
+
+/// Reaps a child that is about to exit (it failed before exec).
+fn reap_now(pidfd: &OwnedFd) {
+    use std::os::fd::AsFd;
+    let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), rustix::process::Signal::KILL);
+    while let Err(rustix::io::Errno::INTR) = rustix::process::waitid(
+        rustix::process::WaitId::PidFd(pidfd.as_fd()),
+        rustix::process::WaitIdOptions::EXITED,
+    ) {}
+}
+
+fn full_sigset() -> libc::sigset_t {
+    let mut set = empty_sigset();
+    // SAFETY: fills the set it is given.
+    unsafe { libc::sigfillset(&mut set) };
+    set
+}
+
+fn empty_sigset() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
+    unsafe {
+        let mut set = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        set
+    }
+}
+
+/// In a child: every handler back to the default (ignored signals stay ignored, as across exec,
+/// except SIGPIPE, which Rust ignores for itself and programs expect at its default).
+fn reset_signal_handlers() {
+    for sig in 1..=libc::SIGRTMAX() {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP || (32..libc::SIGRTMIN()).contains(&sig) {
+            continue;
+        }
+        // SAFETY: sigaction with a valid number and a zeroed (SIG_DFL) action to read into.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut old);
+            if old.sa_sigaction != libc::SIG_DFL
+                && (old.sa_sigaction != libc::SIG_IGN || sig == libc::SIGPIPE)
+            {
+                let mut dfl: libc::sigaction = std::mem::zeroed();
+                dfl.sa_sigaction = libc::SIG_DFL;
+                libc::sigaction(sig, &dfl, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// In the program, just before exec: no signal blocked, as a fresh process expects.
+pub(crate) fn unblock_signals() {
+    let none = empty_sigset();
+    // SAFETY: an initialised set; only this process's mask changes.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) };
+}
+
+/// The child of a launch without namespaces: it becomes the program.
+extern "C" fn direct_child(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the `Shared` the supervisor passed, alive while it waits (CLONE_VFORK).
+    let shared = unsafe { &*arg.cast::<Shared<'_>>() };
+    reset_signal_handlers();
+    let errno = match shared.plan.enter() {
+        Ok(()) => shared.plan.become_program(shared.exec),
+        Err(e) => e,
+    };
+    shared.report.fail(errno)
+}
+
+/// PID 1 of the new namespaces.
+extern "C" fn init_child(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the `Shared` the supervisor passed, alive until init writes to `ready`.
+    let shared = unsafe { &*arg.cast::<Shared<'_>>() };
+    reset_signal_handlers();
+    if let Err(e) = shared.plan.init_steps(shared.dumpable_for_maps) {
+        shared.report.fail(e);
+    }
+    // SAFETY: as in `clone_child`; the program runs on its own stack and init waits for it to
+    // exec or fail (CLONE_VFORK).
+    let program = unsafe {
+        libc::clone(
+            program_child,
+            shared.program_stack,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            arg,
+        )
+    };
+    if program == -1 {
+        shared.report.fail(last_errno());
+    }
+    let report: &Report = shared.report;
+    if report.failure().is_some() {
+        // SAFETY: _exit only makes the exit_group system call (the namespace goes with it).
+        unsafe { libc::_exit(127) }
+    }
+    // The program runs. Init keeps no descriptor but the pipe (it holds copies of everything
+    // the supervisor had open, other runs' pipes included), tells the supervisor, and from here
+    // on touches nothing of `shared`.
+    let ready = shared.ready;
+    crate::child::close_all_but(ready);
+    // SAFETY: init's own copy of the pipe's write end, closed right after.
+    unsafe {
+        let _ = rustix::io::write(std::os::fd::BorrowedFd::borrow_raw(ready), &[1]);
+        rustix::io::close(ready);
+    }
+    init_reap(program, report)
+}
+
+/// Init after the program started: reap every process until the program ends, then store its
+/// status and exit (the kernel kills whatever is left in the namespace).
+fn init_reap(program: c_int, report: &Report) -> ! {
+    loop {
+        match rustix::process::wait(rustix::process::WaitOptions::empty()) {
+            Ok(Some((pid, status))) if pid.as_raw_nonzero().get() == program => {
+                report.status.store(status.as_raw(), Ordering::Relaxed);
+                report.reported.store(true, Ordering::Release);
+                // SAFETY: _exit only makes the exit_group system call.
+                unsafe { libc::_exit(0) }
+            }
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            // SAFETY: as above; with no child left there is nothing to wait for.
+            Err(_) => unsafe { libc::_exit(125) },
+        }
+    }
+}
+
+/// The program, cloned by init inside the namespaces.
+extern "C" fn program_child(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the `Shared` init was given, alive while init waits (CLONE_VFORK).
+    let shared = unsafe { &*arg.cast::<Shared<'_>>() };
+    let errno = shared.plan.become_program(shared.exec);
+    shared.report.fail(errno)
+}

@@ -1,0 +1,144 @@
+//! The supervisor's handle on the process [`crate::launch`] started: waiting for it through
+//! its pidfd, signalling it, and reaping it exactly once.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::process::{Signal, WaitId, WaitIdOptions, WaitIdStatus};
+use tokio::io::unix::AsyncFd;
+
+use crate::Exit;
+use crate::launch::{InitMemory, Launched};
+
+/// A child of this process, until it has been reaped.
+pub(crate) struct ChildProcess {
+    pid: i32,
+    pidfd: AsyncFd<OwnedFd>,
+    /// Init's stacks and report, with namespaces: freed only once init is reaped, since until
+    /// then it runs in this process's memory.
+    init: Option<InitMemory>,
+    exit: Option<Exit>,
+}
+
+impl std::fmt::Debug for ChildProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildProcess")
+            .field("pid", &self.pid)
+            .field("exit", &self.exit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChildProcess {
+    /// Takes over a launched process; needs a Tokio runtime with I/O enabled.
+    pub(crate) fn new(launched: Launched) -> io::Result<ChildProcess> {
+        // SAFETY: the pidfd is owned, and so stays open and the same until the AsyncFd drops.
+        #[allow(unsafe_code)]
+        let pidfd = unsafe {
+            AsyncFd::register_with_interest(launched.pidfd, tokio::io::Interest::READABLE)
+        }
+        .map_err(|e| e.into_parts().1)?;
+        Ok(ChildProcess {
+            pid: launched.pid,
+            pidfd,
+            init: launched.init,
+            exit: None,
+        })
+    }
+
+    /// Its process id, until it has been reaped.
+    pub(crate) fn id(&self) -> Option<u32> {
+        self.exit.is_none().then_some(self.pid as u32)
+    }
+
+    /// Waits for it to end (its pidfd becomes readable) and reaps it.
+    pub(crate) async fn wait(&mut self) -> io::Result<Exit> {
+        loop {
+            if let Some(exit) = self.try_wait()? {
+                return Ok(exit);
+            }
+            let mut ready = self.pidfd.readable().await?;
+            ready.clear_ready();
+        }
+    }
+
+    /// How it ended, reaping it, if it has; never blocks.
+    pub(crate) fn try_wait(&mut self) -> io::Result<Option<Exit>> {
+        self.reap(WaitIdOptions::EXITED | WaitIdOptions::NOHANG)
+    }
+
+    /// Sends it SIGKILL (through the pidfd: never to a process that reused its id).
+    pub(crate) fn start_kill(&self) {
+        if self.exit.is_none() {
+            let _ = rustix::process::pidfd_send_signal(self.pidfd.get_ref().as_fd(), Signal::KILL);
+        }
+    }
+
+    /// Kills it and waits for it, blocking the thread: for drops outside the runtime.
+    pub(crate) fn kill_and_reap_blocking(&mut self) {
+        self.start_kill();
+        loop {
+            match self.reap(WaitIdOptions::EXITED) {
+                Ok(_) => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    // Not reaped: init may still be running in this process's memory, so
+                    // its stack and report must never be freed.
+                    std::mem::forget(self.init.take());
+                    return;
+                }
+            }
+        }
+    }
+
+    fn reap(&mut self, options: WaitIdOptions) -> io::Result<Option<Exit>> {
+        if let Some(exit) = self.exit {
+            return Ok(Some(exit));
+        }
+        let status = loop {
+            match rustix::process::waitid(WaitId::PidFd(self.pidfd.get_ref().as_fd()), options) {
+                Ok(status) => break status,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let Some(status) = status.filter(|s| s.exited() || s.killed() || s.dumped()) else {
+            return Ok(None);
+        };
+        // With namespaces the process is init: the program's own status is in the report.
+        let exit = self
+            .init
+            .take()
+            .and_then(|init| init.report.program_status())
+            .map_or_else(|| exit_of(&status), exit_of_raw);
+        self.exit = Some(exit);
+        Ok(Some(exit))
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        if self.exit.is_none() {
+            self.kill_and_reap_blocking();
+        }
+    }
+}
+
+fn exit_of(status: &WaitIdStatus) -> Exit {
+    match (status.exit_status(), status.terminating_signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(sig)) => Exit::Signal(sig),
+        (None, None) => Exit::Code(-1),
+    }
+}
+
+/// A raw wait status, as `waitpid` gives it.
+fn exit_of_raw(status: i32) -> Exit {
+    if libc::WIFEXITED(status) {
+        Exit::Code(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Exit::Signal(libc::WTERMSIG(status))
+    } else {
+        Exit::Code(-1)
+    }
+}
