@@ -17,6 +17,10 @@
 //!   killed past the cap), CPU seconds, file size and open files (rlimits), memory, processes
 //!   and CPU share (cgroups, when the machine lets us create them).
 //!
+//! Processes are started with `clone(CLONE_VM)`, not `fork`, so a spawn costs the same whatever
+//! the supervisor's size (see `launch.rs`); an unprivileged supervisor that runs programs
+//! without namespaces makes itself undumpable, so they cannot read its environment.
+//!
 //! [`probe::report`] says which layers this machine supports. With [`Isolation::Required`] a run
 //! whose layers are unavailable is refused rather than run unconfined.
 //!
