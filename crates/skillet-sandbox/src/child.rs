@@ -26,7 +26,8 @@ use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 use rustix::process::{Resource, Rlimit, Signal};
 use seccompiler::BpfProgram;
 
-use crate::launch::{ExecPlan, unblock_signals};
+use crate::exec_plan::ExecPlan;
+use crate::launch::unblock_signals;
 
 /// Everything the children need, computed before the clone.
 pub(crate) struct ChildPlan {
@@ -208,7 +209,8 @@ impl ChildPlan {
     }
 }
 
-fn last_errno() -> Errno {
+/// The calling thread's errno (in a child: the supervisor thread's, which is waiting).
+pub(crate) fn last_errno() -> Errno {
     io::Error::last_os_error()
         .raw_os_error()
         .unwrap_or(libc::EIO)

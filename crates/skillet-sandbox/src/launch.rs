@@ -26,21 +26,18 @@
 
 #![allow(unsafe_code)] // clone, execve, signal masks and the stacks the children run on.
 
-use std::ffi::{CString, OsStr, OsString, c_char, c_int, c_void};
+use std::ffi::{c_int, c_void};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-use crate::child::ChildPlan;
+use crate::child::{ChildPlan, last_errno};
+use crate::exec_plan::ExecPlan;
 
 /// Size of each child's stack. Pages are only committed when touched; the children use a few.
 const STACK_BYTES: usize = 256 * 1024;
 /// An unmapped page below each stack, so an overflow faults instead of writing elsewhere.
 const GUARD_BYTES: usize = 4096;
-/// `execvp`'s search path when the environment has no `PATH`.
-const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 
 /// Whether [`protect_supervisor`] made this process undumpable.
 static UNDUMPABLE: AtomicBool = AtomicBool::new(false);
@@ -103,189 +100,6 @@ impl Report {
             e => Some(io::Error::from_raw_os_error(e)),
         }
     }
-}
-
-/// Where a child's standard stream comes from.
-pub(crate) enum ChildStdio {
-    /// This process's own descriptor of the same number.
-    Inherit,
-    /// `/dev/null`.
-    Null,
-    /// A new pipe; the supervisor keeps the other end.
-    Pipe,
-}
-
-/// The program to execute and everything `execve` needs, as C data made before the clone.
-pub(crate) struct ExecPlan {
-    /// Paths to try in order (the `PATH` search, done the way `execvp` does it).
-    candidates: Vec<CString>,
-    _argv: Vec<CString>,
-    _envp: Vec<CString>,
-    argv_ptrs: Vec<*const c_char>,
-    envp_ptrs: Vec<*const c_char>,
-    /// Directory to enter first; `None` when a private root sets it.
-    cwd: Option<CString>,
-    /// The descriptors the child places at 0, 1 and 2 (`None`: keep its own).
-    child_ends: [Option<OwnedFd>; 3],
-    /// The supervisor's ends of the pipes, by stream.
-    pub parent_ends: [Option<OwnedFd>; 3],
-}
-
-impl ExecPlan {
-    /// Prepares `program` with `args` and exactly the environment `env` (a later entry of a
-    /// name wins), in `cwd` when given, with the three standard streams as `stdio` says.
-    pub(crate) fn new(
-        program: &OsStr,
-        args: &[OsString],
-        env: &[(OsString, OsString)],
-        cwd: Option<&Path>,
-        stdio: [ChildStdio; 3],
-    ) -> io::Result<Self> {
-        let c = |s: &OsStr| {
-            CString::new(s.as_bytes()).map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "an argument contains a NUL byte",
-                )
-            })
-        };
-        let mut vars: Vec<(&OsStr, &OsStr)> = Vec::with_capacity(env.len());
-        for (k, v) in env {
-            match vars.iter_mut().find(|(name, _)| *name == k.as_os_str()) {
-                Some(slot) => slot.1 = v,
-                None => vars.push((k, v)),
-            }
-        }
-        let envp = vars
-            .iter()
-            .map(|(k, v)| {
-                let mut kv = k.as_bytes().to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(v.as_bytes());
-                c(OsStr::from_bytes(&kv))
-            })
-            .collect::<io::Result<Vec<_>>>()?;
-        let argv = std::iter::once(program)
-            .chain(args.iter().map(OsString::as_os_str))
-            .map(c)
-            .collect::<io::Result<Vec<_>>>()?;
-        let candidates = if program.as_bytes().contains(&b'/') {
-            vec![c(program)?]
-        } else {
-            let path = vars
-                .iter()
-                .find(|(k, _)| k.as_bytes() == b"PATH")
-                .map_or(DEFAULT_PATH, |(_, v)| v.as_bytes());
-            path.split(|&b| b == b':')
-                .map(|dir| {
-                    let dir = if dir.is_empty() { b"." as &[u8] } else { dir };
-                    let mut full = dir.to_vec();
-                    full.push(b'/');
-                    full.extend_from_slice(program.as_bytes());
-                    c(OsStr::from_bytes(&full))
-                })
-                .collect::<io::Result<Vec<_>>>()?
-        };
-        let mut child_ends: [Option<OwnedFd>; 3] = [None, None, None];
-        let mut parent_ends: [Option<OwnedFd>; 3] = [None, None, None];
-        for (i, how) in stdio.into_iter().enumerate() {
-            match how {
-                ChildStdio::Inherit => {}
-                ChildStdio::Null => {
-                    let flags = if i == 0 {
-                        rustix::fs::OFlags::RDONLY
-                    } else {
-                        rustix::fs::OFlags::WRONLY
-                    };
-                    let null = rustix::fs::open(
-                        c"/dev/null",
-                        flags | rustix::fs::OFlags::CLOEXEC,
-                        rustix::fs::Mode::empty(),
-                    )?;
-                    child_ends[i] = Some(above_stdio(null)?);
-                }
-                ChildStdio::Pipe => {
-                    let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-                    let (child, parent) = if i == 0 { (read, write) } else { (write, read) };
-                    child_ends[i] = Some(above_stdio(child)?);
-                    parent_ends[i] = Some(parent);
-                }
-            }
-        }
-        let nul_terminated = |v: &[CString]| {
-            v.iter()
-                .map(|s| s.as_ptr())
-                .chain(std::iter::once(std::ptr::null()))
-                .collect::<Vec<_>>()
-        };
-        Ok(ExecPlan {
-            candidates,
-            argv_ptrs: nul_terminated(&argv),
-            envp_ptrs: nul_terminated(&envp),
-            _argv: argv,
-            _envp: envp,
-            cwd: cwd.map(|p| c(p.as_os_str())).transpose()?,
-            child_ends,
-            parent_ends,
-        })
-    }
-
-    /// In the child: puts the streams in place and enters the working directory.
-    pub(crate) fn prepare_child(&self) -> Result<(), i32> {
-        for (target, end) in self.child_ends.iter().enumerate() {
-            if let Some(fd) = end {
-                // SAFETY: dup2 takes integers; the target is one of 0, 1, 2, never a source (every
-                // source is above 2, see `above_stdio`).
-                if unsafe { libc::dup2(fd.as_raw_fd(), target as c_int) } == -1 {
-                    return Err(last_errno());
-                }
-            }
-        }
-        if let Some(cwd) = &self.cwd {
-            rustix::process::chdir(cwd.as_c_str()).map_err(|e| e.raw_os_error())?;
-        }
-        Ok(())
-    }
-
-    /// In the child, as the last step: executes the program, trying each candidate path as
-    /// `execvp` does. Returns only on failure, with the errno to report.
-    pub(crate) fn exec(&self) -> i32 {
-        let mut denied = false;
-        let mut last = libc::ENOENT;
-        for path in &self.candidates {
-            // SAFETY: every pointer is to a NUL-terminated string the plan owns, and both arrays
-            // end with a null pointer.
-            unsafe {
-                libc::execve(
-                    path.as_ptr(),
-                    self.argv_ptrs.as_ptr(),
-                    self.envp_ptrs.as_ptr(),
-                )
-            };
-            last = last_errno();
-            match last {
-                libc::EACCES => denied = true,
-                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => {}
-                _ => return last,
-            }
-        }
-        if denied { libc::EACCES } else { last }
-    }
-}
-
-/// Moves `fd` above 0, 1 and 2, so placing the streams never overwrites a source still to be
-/// placed.
-fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
-    if fd.as_raw_fd() > 2 {
-        return Ok(fd);
-    }
-    Ok(rustix::io::fcntl_dupfd_cloexec(&fd, 3)?)
-}
-
-fn last_errno() -> i32 {
-    io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
 }
 
 /// A stack for a child, with a guard page below it.

@@ -39,6 +39,8 @@ mod confined;
 #[cfg(target_os = "linux")]
 mod exec_allow;
 #[cfg(target_os = "linux")]
+mod exec_plan;
+#[cfg(target_os = "linux")]
 mod fs_rules;
 #[cfg(target_os = "linux")]
 mod launch;
