@@ -29,6 +29,9 @@ pub(crate) enum ChildStdio {
 pub(crate) struct ExecPlan {
     /// Paths to try in order (the `PATH` search, done the way `execvp` does it).
     candidates: Vec<CString>,
+    /// For each candidate, `/bin/sh CANDIDATE ARGS…`: what `execvp` runs when a file without
+    /// a `#!` line is refused as not executable (ENOEXEC).
+    sh_argvs: Vec<Vec<*const c_char>>,
     _argv: Vec<CString>,
     _envp: Vec<CString>,
     argv_ptrs: Vec<*const c_char>,
@@ -128,8 +131,19 @@ impl ExecPlan {
                 .chain(std::iter::once(std::ptr::null()))
                 .collect::<Vec<_>>()
         };
+        let sh_argvs = candidates
+            .iter()
+            .map(|path| {
+                [c"/bin/sh".as_ptr(), path.as_ptr()]
+                    .into_iter()
+                    .chain(argv.iter().skip(1).map(|a| a.as_ptr()))
+                    .chain(std::iter::once(std::ptr::null()))
+                    .collect()
+            })
+            .collect();
         Ok(ExecPlan {
             candidates,
+            sh_argvs,
             argv_ptrs: nul_terminated(&argv),
             envp_ptrs: nul_terminated(&envp),
             _argv: argv,
@@ -162,15 +176,23 @@ impl ExecPlan {
     pub(crate) fn exec(&self) -> i32 {
         let mut denied = false;
         let mut last = libc::ENOENT;
-        for path in &self.candidates {
-            // SAFETY: every pointer is to a NUL-terminated string the plan owns, and both arrays
-            // end with a null pointer.
+        for (path, sh_argv) in self.candidates.iter().zip(&self.sh_argvs) {
+            // SAFETY: every pointer is to a NUL-terminated string the plan owns (or a literal),
+            // and every array ends with a null pointer.
             unsafe {
                 libc::execve(
                     path.as_ptr(),
                     self.argv_ptrs.as_ptr(),
                     self.envp_ptrs.as_ptr(),
-                )
+                );
+                if last_errno() == libc::ENOEXEC {
+                    libc::execve(
+                        c"/bin/sh".as_ptr(),
+                        sh_argv.as_ptr(),
+                        self.envp_ptrs.as_ptr(),
+                    );
+                    return libc::ENOEXEC;
+                }
             };
             last = last_errno();
             match last {

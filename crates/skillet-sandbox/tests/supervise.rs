@@ -130,6 +130,22 @@ async fn spawn_errors_are_typed() {
 }
 
 #[tokio::test]
+async fn a_script_without_a_shebang_line_runs_under_sh_on_every_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = Lab::new();
+    let script = lab.ws.join("plain-script");
+    std::fs::write(&script, "echo \"from sh: $1 $2\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = script.display().to_string();
+    let mut without_namespaces = lab.policy();
+    without_namespaces.namespaces = false;
+    for policy in [lab.policy(), without_namespaces, unconfined(lab.policy())] {
+        let o = lab.run(&script, &["one", "two"], &policy).await;
+        assert_eq!(text(&o.stdout), "from sh: one two\n", "{o:?}");
+    }
+}
+
+#[tokio::test]
 async fn the_scratch_directory_is_removed_unless_kept() {
     let lab = Lab::new();
     let out = lab
