@@ -30,6 +30,7 @@ use std::ffi::{c_int, c_void};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::child::{ChildPlan, last_errno};
 use crate::exec_plan::ExecPlan;
@@ -39,10 +40,40 @@ const STACK_BYTES: usize = 256 * 1024;
 /// An unmapped page below each stack, so an overflow faults instead of writing elsewhere.
 const GUARD_BYTES: usize = 4096;
 
-/// Whether [`protect_supervisor`] made this process undumpable.
+/// Whether [`protect_supervisor`] made this process undumpable; never goes back.
 static UNDUMPABLE: AtomicBool = AtomicBool::new(false);
-/// Held while an init makes this process dumpable for a moment (see [`ChildPlan::init_steps`]).
-static DUMPABLE_WINDOW: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Orders the writing of id maps against the change to undumpable (see [`IdMapGate`]).
+static ID_MAP_GATE: RwLock<()> = RwLock::new(());
+
+/// Held by an unprivileged launch with namespaces until its init has written its id maps.
+///
+/// A process's /proc files belong to root while it is undumpable, so an init, which shares
+/// this process's memory, can write its own maps only while the memory is dumpable. Before
+/// [`protect_supervisor`] has run, launches share the gate and the change waits for them; after
+/// it, each init makes the memory dumpable for the moment it writes its maps, one launch at a
+/// time, so that none turns it back while another is writing. Only a process that starts
+/// unprivileged runs both with and without namespaces pays for that (skillet does not: it runs
+/// without namespaces only where there are none).
+enum IdMapGate {
+    Shared(#[allow(dead_code)] RwLockReadGuard<'static, ()>),
+    Exclusive(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
+}
+
+impl IdMapGate {
+    fn enter() -> IdMapGate {
+        let shared = ID_MAP_GATE.read().unwrap_or_else(PoisonError::into_inner);
+        if !UNDUMPABLE.load(Ordering::SeqCst) {
+            return IdMapGate::Shared(shared);
+        }
+        drop(shared);
+        IdMapGate::Exclusive(ID_MAP_GATE.write().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether init must make the memory dumpable while it writes its maps.
+    fn dumpable_for_maps(&self) -> bool {
+        matches!(self, IdMapGate::Exclusive(_))
+    }
+}
 
 /// Makes this process undumpable, once: called before a confined child without namespaces
 /// is started by a user other than root.
@@ -61,6 +92,8 @@ static DUMPABLE_WINDOW: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub(crate) fn protect_supervisor() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        // Not while an init is writing its id maps.
+        let _gate = ID_MAP_GATE.write().unwrap_or_else(PoisonError::into_inner);
         if rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
             .is_ok()
         {
@@ -219,21 +252,12 @@ fn launch_direct(plan: &ChildPlan, exec: &ExecPlan) -> io::Result<Launched> {
 }
 
 fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result<Launched> {
-    // A process's /proc files belong to root while it is undumpable, and init shares this
-    // process's memory: to write its own id maps it must make it dumpable for a moment. One
-    // init at a time, so that none turns it back while another is writing. Only a process
-    // that also starts unprivileged runs without namespaces gets here (skillet does not: it
-    // runs without namespaces only where there are none).
-    let dumpable_for_maps = plan
+    let gate = plan
         .namespaces
         .as_ref()
         .is_some_and(|ns| ns.id_maps.is_some())
-        && UNDUMPABLE.load(Ordering::SeqCst);
-    let _window = dumpable_for_maps.then(|| {
-        DUMPABLE_WINDOW
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    });
+        .then(IdMapGate::enter);
+    let dumpable_for_maps = gate.as_ref().is_some_and(IdMapGate::dumpable_for_maps);
     let init_stack = Stack::new()?;
     let program_stack = Stack::new()?;
     let report = Box::<Report>::default();
