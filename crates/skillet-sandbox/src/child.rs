@@ -48,8 +48,12 @@ pub(crate) struct ChildPlan {
 pub(crate) struct NamespacePlan {
     /// `CLONE_NEW*` flags of the namespaces init is cloned into.
     pub clone_flags: libc::c_int,
-    /// An existing network namespace to enter instead of making one.
+    /// An existing network namespace to enter instead of making one (root).
     pub join_net: Option<BorrowedFd<'static>>,
+    /// An existing user namespace and the network namespace it owns, entered before init is
+    /// cloned, so that init's own user namespace is made inside it and shares its network
+    /// namespace (unprivileged; see offline_netns.rs).
+    pub join_user_net: Option<(BorrowedFd<'static>, BorrowedFd<'static>)>,
     /// `(uid_map, gid_map)` contents, when not root.
     pub id_maps: Option<(Vec<u8>, Vec<u8>)>,
     /// Processes allowed in the new user namespace, which counts them apart from the user's
@@ -95,7 +99,7 @@ pub(crate) enum MountStep {
 /// A child's error: the errno to report.
 type Errno = i32;
 
-fn errno_of(e: rustix::io::Errno) -> Errno {
+pub(crate) fn errno_of(e: rustix::io::Errno) -> Errno {
     e.raw_os_error()
 }
 
@@ -123,22 +127,12 @@ impl ChildPlan {
     /// undumpable (see launch.rs), which leaves init's /proc files to root until it is
     /// dumpable again.
     pub(crate) fn init_steps(&self, dumpable_for_maps: bool) -> Result<(), Errno> {
-        use rustix::process::{DumpableBehavior, set_dumpable_behavior};
         let Some(ns) = &self.namespaces else {
             return Ok(());
         };
         // First, so that the cgroup files are written with this user's own ids.
-        if let Some((uid_map, gid_map)) = &ns.id_maps {
-            if dumpable_for_maps {
-                set_dumpable_behavior(DumpableBehavior::Dumpable).map_err(errno_of)?;
-            }
-            let written = write_file(c"/proc/self/setgroups", b"deny")
-                .and_then(|()| write_file(c"/proc/self/uid_map", uid_map))
-                .and_then(|()| write_file(c"/proc/self/gid_map", gid_map));
-            if dumpable_for_maps {
-                set_dumpable_behavior(DumpableBehavior::NotDumpable).map_err(errno_of)?;
-            }
-            written?;
+        if let Some(maps) = &ns.id_maps {
+            write_id_maps(maps, dumpable_for_maps)?;
         }
         self.session_and_limits()?;
         if let Some(n) = ns.nproc {
@@ -207,6 +201,26 @@ impl ChildPlan {
         unblock_signals();
         Ok(())
     }
+}
+
+/// Writes the calling process's own id maps (`setgroups` denied first, as an unprivileged map
+/// requires). `dumpable_for_maps`: the memory it shares is undumpable (see launch.rs), which
+/// leaves its /proc files to root until it is dumpable again.
+pub(crate) fn write_id_maps(
+    (uid_map, gid_map): &(Vec<u8>, Vec<u8>),
+    dumpable_for_maps: bool,
+) -> Result<(), Errno> {
+    use rustix::process::{DumpableBehavior, set_dumpable_behavior};
+    if dumpable_for_maps {
+        set_dumpable_behavior(DumpableBehavior::Dumpable).map_err(errno_of)?;
+    }
+    let written = write_file(c"/proc/self/setgroups", b"deny")
+        .and_then(|()| write_file(c"/proc/self/uid_map", uid_map))
+        .and_then(|()| write_file(c"/proc/self/gid_map", gid_map));
+    if dumpable_for_maps {
+        set_dumpable_behavior(DumpableBehavior::NotDumpable).map_err(errno_of)?;
+    }
+    written
 }
 
 /// The calling thread's errno (in a child: the supervisor thread's, which is waiting).

@@ -32,7 +32,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::child::{ChildPlan, last_errno};
+use crate::child::{ChildPlan, errno_of, last_errno, write_id_maps};
 use crate::exec_plan::ExecPlan;
 
 /// Size of each child's stack. Pages are only committed when touched; the children use a few.
@@ -111,6 +111,8 @@ pub(crate) struct Report {
     status: AtomicI32,
     /// Whether `status` was stored.
     reported: AtomicBool,
+    /// Init's pid, stored by the entry child that cloned it (see [`entry_child`]).
+    init_pid: AtomicI32,
 }
 
 impl Report {
@@ -211,6 +213,10 @@ struct Shared<'a> {
     program_stack: *mut c_void,
     /// Whether init must make the memory it shares dumpable while it writes its id maps.
     dumpable_for_maps: bool,
+    /// Init's stack and namespace flags, for an entry child that clones init (namespaces
+    /// joined first only).
+    init_stack: *mut c_void,
+    ns_flags: c_int,
 }
 
 /// Starts the process tree `plan` describes, executing `exec`. Returns once the program has
@@ -232,12 +238,14 @@ fn launch_direct(plan: &ChildPlan, exec: &ExecPlan) -> io::Result<Launched> {
         ready: -1,
         program_stack: std::ptr::null_mut(),
         dumpable_for_maps: false,
+        init_stack: std::ptr::null_mut(),
+        ns_flags: 0,
     };
     let (pid, pidfd) = clone_child(
         direct_child,
         &stack,
         libc::CLONE_VM | libc::CLONE_VFORK,
-        &shared,
+        arg(&shared),
     )?;
     // CLONE_VFORK: the child has exec'd or exited by now.
     if let Some(e) = report.failure() {
@@ -269,8 +277,23 @@ fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result
         ready: ready_write.as_raw_fd(),
         program_stack: program_stack.top(),
         dumpable_for_maps,
+        init_stack: init_stack.top(),
+        ns_flags,
     };
-    let (pid, pidfd) = clone_child(init_child, &init_stack, libc::CLONE_VM | ns_flags, &shared)?;
+    let joins = plan
+        .namespaces
+        .as_ref()
+        .is_some_and(|ns| ns.join_user_net.is_some());
+    let (pid, pidfd) = if joins {
+        clone_init_after_joining(&shared)?
+    } else {
+        clone_child(
+            init_child,
+            &init_stack,
+            libc::CLONE_VM | ns_flags,
+            arg(&shared),
+        )?
+    };
     drop(ready_write);
     // Until init says the program runs (or dies trying), it reads `shared`, so this thread
     // waits here and keeps it alive. rustix's read leaves errno alone (see the module docs).
@@ -299,27 +322,66 @@ fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result
     })
 }
 
-/// Clones a child that runs `entry(shared)` on `stack`, with every signal blocked around the
+/// Clones init through an entry child that first joins the shared user and network namespaces
+/// (so init's own user namespace is made inside the shared one) and clones init as this
+/// process's child. Returns init's pid and pidfd.
+fn clone_init_after_joining(shared: &Shared<'_>) -> io::Result<(i32, OwnedFd)> {
+    let entry_stack = Stack::new()?;
+    let (_, entry) = clone_child(
+        entry_child,
+        &entry_stack,
+        libc::CLONE_VM | libc::CLONE_VFORK,
+        arg(shared),
+    )?;
+    // CLONE_VFORK: the entry child has exited by now.
+    reap_now(&entry);
+    let pid = shared.report.init_pid.load(Ordering::Acquire);
+    let Some(init) = rustix::process::Pid::from_raw(pid) else {
+        return Err(shared
+            .report
+            .failure()
+            .unwrap_or_else(|| io::Error::other("the sandbox's entry process died")));
+    };
+    // Init is this process's child (CLONE_PARENT), so nobody else can reap it and its pid
+    // cannot be reused before the pidfd is open.
+    match rustix::process::pidfd_open(init, rustix::process::PidfdFlags::empty()) {
+        Ok(pidfd) => Ok((pid, pidfd)),
+        Err(e) => {
+            // Init reads `shared` until it is ready: it must be gone before this returns.
+            let _ = rustix::process::kill_process(init, rustix::process::Signal::KILL);
+            let _ = rustix::process::waitpid(Some(init), rustix::process::WaitOptions::empty());
+            Err(e.into())
+        }
+    }
+}
+
+/// `shared` as the argument of a child's entry function.
+fn arg<T>(shared: &T) -> *mut c_void {
+    std::ptr::from_ref(shared).cast_mut().cast()
+}
+
+/// Clones a child that runs `entry(arg)` on `stack`, with every signal blocked around the
 /// clone so none is handled on the child's stack before it has reset the handlers.
 fn clone_child(
     entry: extern "C" fn(*mut c_void) -> c_int,
     stack: &Stack,
     flags: c_int,
-    shared: &Shared<'_>,
+    arg: *mut c_void,
 ) -> io::Result<(i32, OwnedFd)> {
     let mut pidfd: c_int = -1;
     let (all, mut old) = (full_sigset(), empty_sigset());
     // SAFETY: the sets are initialised; pthread_sigmask only changes this thread's mask.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old) };
-    // SAFETY: the child runs `entry` on its own stack with a pointer to `shared`, which lives on
-    // this thread's stack until this function's caller is done with the child (see the module
-    // documentation for what the child may touch). CLONE_PIDFD stores a descriptor in `pidfd`.
+    // SAFETY: the child runs `entry` on its own stack with `arg`, which points to data on this
+    // thread's stack that lives until this function's caller is done with the child (see the
+    // module documentation for what the child may touch). CLONE_PIDFD stores a descriptor in
+    // `pidfd`.
     let pid = unsafe {
         libc::clone(
             entry,
             stack.top(),
             flags | libc::CLONE_PIDFD | libc::SIGCHLD,
-            std::ptr::from_ref(shared).cast_mut().cast(),
+            arg,
             &mut pidfd as *mut c_int,
             std::ptr::null_mut::<c_void>(),
             std::ptr::null_mut::<c_int>(),
@@ -389,6 +451,121 @@ pub(crate) fn unblock_signals() {
     let none = empty_sigset();
     // SAFETY: an initialised set; only this process's mask changes.
     unsafe { libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) };
+}
+
+/// Joins the shared user and network namespaces and clones init into its own namespaces
+/// inside them, as the supervisor's child (`CLONE_PARENT`); then exits.
+extern "C" fn entry_child(arg: *mut c_void) -> c_int {
+    use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
+    // SAFETY: `arg` is the `Shared` the supervisor passed, alive while it waits (CLONE_VFORK);
+    // init, cloned here, is given the same pointer and the supervisor then waits for it.
+    let shared = unsafe { &*arg.cast::<Shared<'_>>() };
+    reset_signal_handlers();
+    let Some((user, net)) = shared
+        .plan
+        .namespaces
+        .as_ref()
+        .and_then(|ns| ns.join_user_net)
+    else {
+        shared.report.fail(libc::EINVAL)
+    };
+    for (fd, kind) in [
+        (user, LinkNameSpaceType::User),
+        (net, LinkNameSpaceType::Network),
+    ] {
+        if let Err(e) = move_into_link_name_space(fd, Some(kind)) {
+            shared.report.fail(e.raw_os_error());
+        }
+    }
+    // SAFETY: as in `clone_child`; init runs on its own stack.
+    let init = unsafe {
+        libc::clone(
+            init_child,
+            shared.init_stack,
+            libc::CLONE_VM | libc::CLONE_PARENT | shared.ns_flags | libc::SIGCHLD,
+            arg,
+        )
+    };
+    if init == -1 {
+        shared.report.fail(last_errno());
+    }
+    shared.report.init_pid.store(init, Ordering::Release);
+    // SAFETY: _exit only makes the exit_group system call.
+    unsafe { libc::_exit(0) }
+}
+
+/// What [`holder_child`] is given and reports.
+struct Holder<'a> {
+    maps: &'a (Vec<u8>, Vec<u8>),
+    dumpable_for_maps: bool,
+    errno: AtomicI32,
+    user: AtomicI32,
+    net: AtomicI32,
+}
+
+/// A user namespace mapping `maps` (this user's own ids to themselves) and an empty network
+/// namespace it owns, kept by the two descriptors returned. Made by a helper that shares this
+/// process's descriptor table, since a multi-threaded process cannot enter a new user
+/// namespace itself.
+pub(crate) fn hold_user_and_net_namespaces(
+    maps: &(Vec<u8>, Vec<u8>),
+) -> io::Result<(OwnedFd, OwnedFd)> {
+    let gate = IdMapGate::enter();
+    let holder = Holder {
+        maps,
+        dumpable_for_maps: gate.dumpable_for_maps(),
+        errno: AtomicI32::new(0),
+        user: AtomicI32::new(-1),
+        net: AtomicI32::new(-1),
+    };
+    let stack = Stack::new()?;
+    let (_, helper) = clone_child(
+        holder_child,
+        &stack,
+        libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_FILES,
+        arg(&holder),
+    )?;
+    reap_now(&helper);
+    let take = |slot: &AtomicI32| match slot.load(Ordering::Acquire) {
+        // SAFETY: the helper opened this descriptor in the table it shares with us and kept no
+        // other owner of it.
+        fd if fd >= 0 => Some(unsafe { OwnedFd::from_raw_fd(fd) }),
+        _ => None,
+    };
+    match (take(&holder.user), take(&holder.net)) {
+        (Some(user), Some(net)) => Ok((user, net)),
+        _ => Err(match holder.errno.load(Ordering::Acquire) {
+            0 => io::Error::other("the namespace helper died"),
+            e => io::Error::from_raw_os_error(e),
+        }),
+    }
+}
+
+extern "C" fn holder_child(arg: *mut c_void) -> c_int {
+    use rustix::fs::{Mode, OFlags, open};
+    use std::os::fd::IntoRawFd;
+    // SAFETY: `arg` is the `Holder` the supervisor passed, alive while it waits (CLONE_VFORK).
+    let holder = unsafe { &*arg.cast::<Holder<'_>>() };
+    reset_signal_handlers();
+    let made = (|| {
+        let flags = rustix::thread::UnshareFlags::NEWUSER | rustix::thread::UnshareFlags::NEWNET;
+        // SAFETY: this child shares memory and descriptors but not its filesystem state or its
+        // namespaces with the supervisor; new user and network namespaces change only its own.
+        unsafe { rustix::thread::unshare_unsafe(flags) }.map_err(errno_of)?;
+        write_id_maps(holder.maps, holder.dumpable_for_maps)?;
+        let ns =
+            |path| open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(errno_of);
+        let (user, net) = (ns(c"/proc/self/ns/user")?, ns(c"/proc/self/ns/net")?);
+        // Into the shared table, owned by the supervisor from here on (never closed here).
+        holder.user.store(user.into_raw_fd(), Ordering::Release);
+        holder.net.store(net.into_raw_fd(), Ordering::Release);
+        Ok(())
+    })();
+    if let Err(e) = made {
+        holder.errno.store(e, Ordering::Release);
+    }
+    // SAFETY: _exit only makes the exit_group system call.
+    unsafe { libc::_exit(0) }
 }
 
 /// The child of a launch without namespaces: it becomes the program.

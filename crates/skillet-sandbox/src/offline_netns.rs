@@ -9,9 +9,11 @@
 //! family but unix. One thing is visible across runs: `/proc/net/unix` lists the names bound by
 //! concurrent runs (not their traffic).
 //!
-//! Only root joins: `setns` into a network namespace needs `CAP_SYS_ADMIN` in the caller's own
-//! user namespace, which an unprivileged run only gains by creating a user namespace, and from
-//! there it may not enter one owned by another. Unprivileged runs create their own.
+//! `setns` into a network namespace needs `CAP_SYS_ADMIN` in the user namespace that owns it.
+//! Root has it. For anyone else, [`shared_unprivileged`] keeps a user namespace of the user's
+//! own (its ids mapped to themselves) with the empty network namespace it owns: a run enters
+//! both before its init is cloned, so the run's own user namespace is made inside the kept one
+//! and has no capability over the network namespace it shares.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::OnceLock;
@@ -21,6 +23,23 @@ use std::sync::OnceLock;
 pub(crate) fn shared() -> Option<BorrowedFd<'static>> {
     static NETNS: OnceLock<Option<OwnedFd>> = OnceLock::new();
     NETNS.get_or_init(create).as_ref().map(AsFd::as_fd)
+}
+
+/// For runs by a user other than root: the kept user namespace and the network namespace it
+/// owns, made on first use; `None` if they cannot be made (then runs create their own).
+pub(crate) fn shared_unprivileged() -> Option<(BorrowedFd<'static>, BorrowedFd<'static>)> {
+    static HELD: OnceLock<Option<(OwnedFd, OwnedFd)>> = OnceLock::new();
+    HELD.get_or_init(|| {
+        let uid = rustix::process::getuid().as_raw();
+        let gid = rustix::process::getgid().as_raw();
+        let maps = (
+            format!("{uid} {uid} 1\n").into_bytes(),
+            format!("{gid} {gid} 1\n").into_bytes(),
+        );
+        crate::launch::hold_user_and_net_namespaces(&maps).ok()
+    })
+    .as_ref()
+    .map(|(user, net)| (user.as_fd(), net.as_fd()))
 }
 
 /// Unshares the network namespace of a short-lived thread (namespaces belong to threads, so

@@ -150,15 +150,17 @@ fn namespace_plan(
 ) -> Result<NamespacePlan, SpawnError> {
     let mut clone_flags =
         libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
-    // Root joins the process's one empty network namespace where Landlock keeps each run's
-    // abstract sockets to itself (see offline_netns.rs); everyone else makes a new one.
-    let mut join_net = None;
+    // Offline runs join the process's one empty network namespace where Landlock keeps each
+    // run's abstract sockets to itself (see offline_netns.rs); without that scope, a new one.
+    let (mut join_net, mut join_user_net) = (None, None);
     if policy.network == NetworkPolicy::Off {
         let scoped = use_landlock && caps.landlock_abi.as_ref().is_ok_and(|&abi| abi >= 6);
-        join_net = (caps.is_root && scoped)
-            .then(crate::offline_netns::shared)
-            .flatten();
-        if join_net.is_none() {
+        if scoped && caps.is_root {
+            join_net = crate::offline_netns::shared();
+        } else if scoped {
+            join_user_net = crate::offline_netns::shared_unprivileged();
+        }
+        if join_net.is_none() && join_user_net.is_none() {
             clone_flags |= libc::CLONE_NEWNET;
         }
     }
@@ -182,6 +184,7 @@ fn namespace_plan(
     Ok(NamespacePlan {
         clone_flags,
         join_net,
+        join_user_net,
         id_maps,
         nproc,
         root: root_plan(policy, caps.is_root, scratch, root_dir, cwd)?,
