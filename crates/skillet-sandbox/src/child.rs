@@ -124,7 +124,7 @@ impl ChildPlan {
 
     /// In init (PID 1 of the new namespaces): id maps, session, limits, cgroup, network
     /// namespace, and the private root, entered. `dumpable_for_maps`: the shared memory is
-    /// undumpable (see launch.rs), which leaves init's /proc files to root until it is
+    /// undumpable (see dumpable.rs), which leaves init's /proc files to root until it is
     /// dumpable again.
     pub(crate) fn init_steps(&self, dumpable_for_maps: bool) -> Result<(), Errno> {
         let Some(ns) = &self.namespaces else {
@@ -204,7 +204,7 @@ impl ChildPlan {
 }
 
 /// Writes the calling process's own id maps (`setgroups` denied first, as an unprivileged map
-/// requires). `dumpable_for_maps`: the memory it shares is undumpable (see launch.rs), which
+/// requires). `dumpable_for_maps`: the memory it shares is undumpable (see dumpable.rs), which
 /// leaves its /proc files to root until it is dumpable again.
 pub(crate) fn write_id_maps(
     (uid_map, gid_map): &(Vec<u8>, Vec<u8>),

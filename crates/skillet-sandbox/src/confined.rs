@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
 
 use crate::cgroup::RunCgroup;
+use crate::dumpable::protect_supervisor;
 use crate::exec_plan::{ChildStdio, ExecPlan};
-use crate::launch::{launch, protect_supervisor};
+use crate::launch::launch;
 use crate::plan::prepare;
 use crate::policy::{Isolation, SandboxPolicy};
 use crate::process::ChildProcess;

@@ -37,6 +37,8 @@ mod child;
 #[cfg(target_os = "linux")]
 mod confined;
 #[cfg(target_os = "linux")]
+mod dumpable;
+#[cfg(target_os = "linux")]
 mod exec_allow;
 #[cfg(target_os = "linux")]
 mod exec_plan;
