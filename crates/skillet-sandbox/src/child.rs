@@ -6,14 +6,13 @@
 //! by the parent in a [`ChildPlan`]; the code here only makes system calls and reads the plan.
 //! Errors are errnos, handed to the supervisor in launch.rs's report.
 //!
-//! Without namespaces one child takes its session, parent-death signal, rlimits and cgroup
-//! ([`ChildPlan::enter`]), confines itself and execs ([`ChildPlan::become_program`]). With
-//! namespaces the first child is PID 1 of its new namespaces: it writes its id maps, takes its
-//! session, limits and cgroup, builds a private root (tmpfs, read-only binds of the allowed
-//! paths, a minimal `/dev`, a fresh `/proc`, private `/tmp`) and pivots into it
-//! ([`ChildPlan::init_steps`]); the program it then starts (PID 2, so the kernel's special
-//! treatment of PID 1 does not swallow its signals) drops capabilities, applies Landlock and
-//! seccomp, and execs.
+//! The first child is the run's init ([`ChildPlan::init_steps`]). With namespaces it is PID 1
+//! of them: it writes its id maps, takes its session, limits and cgroup, builds a private root
+//! (tmpfs, read-only binds of the allowed paths, a minimal `/dev`, a fresh `/proc`, private
+//! `/tmp`) and pivots into it. Without, it takes its session, limits and cgroup and becomes a
+//! subreaper. The program it then starts ([`ChildPlan::become_program`]; with namespaces PID 2,
+//! so the kernel's special treatment of PID 1 does not swallow its signals) drops
+//! capabilities, applies Landlock and seccomp, and execs.
 
 #![allow(unsafe_code)] // close_range, prctl and the Landlock system calls of the children.
 
@@ -104,12 +103,6 @@ pub(crate) fn errno_of(e: rustix::io::Errno) -> Errno {
 }
 
 impl ChildPlan {
-    /// Without namespaces: the session, death signal, limits and cgroup of the child that
-    /// becomes the program.
-    pub(crate) fn enter(&self) -> Result<(), Errno> {
-        self.session_and_limits()
-    }
-
     fn session_and_limits(&self) -> Result<(), Errno> {
         rustix::process::setsid().map_err(errno_of)?;
         rustix::process::set_parent_process_death_signal(Some(Signal::KILL)).map_err(errno_of)?;
@@ -126,9 +119,14 @@ impl ChildPlan {
     /// namespace, and the private root, entered. `dumpable_for_maps`: the shared memory is
     /// undumpable (see dumpable.rs), which leaves init's /proc files to root until it is
     /// dumpable again.
+    ///
+    /// Without namespaces, init is the run's subreaper instead: what the program leaves behind,
+    /// daemonized or not, comes back to it, and it kills all of it when the program ends.
     pub(crate) fn init_steps(&self, dumpable_for_maps: bool) -> Result<(), Errno> {
         let Some(ns) = &self.namespaces else {
-            return Ok(());
+            self.session_and_limits()?;
+            return rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+                .map_err(errno_of);
         };
         // First, so that the cgroup files are written with this user's own ids.
         if let Some(maps) = &ns.id_maps {
@@ -162,6 +160,11 @@ impl ChildPlan {
     }
 
     fn confine(&self, exec: &ExecPlan) -> Result<(), Errno> {
+        if self.namespaces.is_none() {
+            // A group of its own, which the supervisor kills at a limit; init, outside it,
+            // then kills whatever left it.
+            rustix::process::setpgid(None, None).map_err(errno_of)?;
+        }
         exec.prepare_child()?;
         // With namespaces the parent is init; without, this repeats `enter`'s.
         rustix::process::set_parent_process_death_signal(Some(Signal::KILL)).map_err(errno_of)?;

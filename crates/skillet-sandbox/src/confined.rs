@@ -195,7 +195,10 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
             return Err(spawn_error(spec, e));
         }
     };
-    let group = rustix::process::Pid::from_raw(launched.pid);
+    // With namespaces init's process group is the run's; without, the program's (init stays
+    // out of it, to kill what leaves it).
+    let group =
+        rustix::process::Pid::from_raw(launched.program.as_ref().map_or(launched.pid, |p| p.1));
     let child = ChildProcess::new(launched).map_err(|e| spawn_error(spec, e))?;
     let io = |e| spawn_error(spec, e);
     Ok(Confined {
@@ -259,9 +262,12 @@ impl Confined {
         self.child.try_wait().ok()?
     }
 
-    /// Kills the process group and everything in the cgroup. The main process still has to be
-    /// reaped ([`Confined::wait`]); dropping does that too.
+    /// Kills the run: its init with namespaces (which ends them), or its program without (init,
+    /// the run's subreaper, then kills what is left), the process group and everything in the
+    /// cgroup. The main process still has to be reaped ([`Confined::wait`]); dropping does that
+    /// too.
     pub fn kill(&self) {
+        self.child.start_kill();
         if let Some(pgid) = self.group {
             // ESRCH (nobody left in the group) is the normal case after a clean exit.
             let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);

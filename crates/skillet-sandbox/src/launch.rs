@@ -53,6 +53,8 @@ pub(crate) struct Report {
     reported: AtomicBool,
     /// Init's pid, stored by the entry child that cloned it (see [`entry_child`]).
     init_pid: AtomicI32,
+    /// The program's pid, stored by init once it has exec'd.
+    program_pid: AtomicI32,
 }
 
 impl Report {
@@ -138,6 +140,10 @@ pub(crate) struct InitMemory {
 pub(crate) struct Launched {
     pub pid: i32,
     pub pidfd: OwnedFd,
+    /// Without namespaces, the program's pidfd and pid (its process group): the supervisor
+    /// kills these at a limit and init, the subreaper, kills the rest. With namespaces, init's
+    /// own process group is the run's, and killing init ends its namespace.
+    pub program: Option<(OwnedFd, i32)>,
     /// With namespaces, init's memory (see the module documentation).
     pub init: Option<InitMemory>,
 }
@@ -162,41 +168,8 @@ struct Shared<'a> {
 /// Starts the process tree `plan` describes, executing `exec`. Returns once the program has
 /// been executed, or with the errno of the step that failed.
 pub(crate) fn launch(plan: &ChildPlan, exec: &ExecPlan) -> io::Result<Launched> {
-    match &plan.namespaces {
-        None => launch_direct(plan, exec),
-        Some(ns) => launch_init(plan, exec, ns.clone_flags),
-    }
-}
-
-fn launch_direct(plan: &ChildPlan, exec: &ExecPlan) -> io::Result<Launched> {
-    let stack = Stack::new()?;
-    let report = Report::default();
-    let shared = Shared {
-        plan,
-        exec,
-        report: &report,
-        ready: -1,
-        program_stack: std::ptr::null_mut(),
-        dumpable_for_maps: false,
-        init_stack: std::ptr::null_mut(),
-        ns_flags: 0,
-    };
-    let (pid, pidfd) = clone_child(
-        direct_child,
-        &stack,
-        libc::CLONE_VM | libc::CLONE_VFORK,
-        arg(&shared),
-    )?;
-    // CLONE_VFORK: the child has exec'd or exited by now.
-    if let Some(e) = report.failure() {
-        reap_now(&pidfd);
-        return Err(e);
-    }
-    Ok(Launched {
-        pid,
-        pidfd,
-        init: None,
-    })
+    let ns_flags = plan.namespaces.as_ref().map_or(0, |ns| ns.clone_flags);
+    launch_init(plan, exec, ns_flags)
 }
 
 fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result<Launched> {
@@ -251,9 +224,21 @@ fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result
             io::Error::other("the sandbox's init process died while starting")
         }));
     }
+    let program = if plan.namespaces.is_some() {
+        None
+    } else {
+        let program = report.program_pid.load(Ordering::Acquire);
+        // The program is init's child, and init reaps it only once it has ended: until then
+        // its pid cannot be reused.
+        let pidfd = rustix::process::Pid::from_raw(program).and_then(|p| {
+            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+        });
+        pidfd.map(|fd| (fd, program))
+    };
     Ok(Launched {
         pid,
         pidfd,
+        program,
         init: Some(InitMemory {
             report,
             _init_stack: init_stack,
@@ -508,19 +493,8 @@ extern "C" fn holder_child(arg: *mut c_void) -> c_int {
     unsafe { libc::_exit(0) }
 }
 
-/// The child of a launch without namespaces: it becomes the program.
-extern "C" fn direct_child(arg: *mut c_void) -> c_int {
-    // SAFETY: `arg` is the `Shared` the supervisor passed, alive while it waits (CLONE_VFORK).
-    let shared = unsafe { &*arg.cast::<Shared<'_>>() };
-    reset_signal_handlers();
-    let errno = match shared.plan.enter() {
-        Ok(()) => shared.plan.become_program(shared.exec),
-        Err(e) => e,
-    };
-    shared.report.fail(errno)
-}
-
-/// PID 1 of the new namespaces.
+/// The run's init: PID 1 of the new namespaces, or without namespaces the subreaper the
+/// program runs under.
 extern "C" fn init_child(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the `Shared` the supervisor passed, alive until init writes to `ready`.
     let shared = unsafe { &*arg.cast::<Shared<'_>>() };
@@ -542,6 +516,7 @@ extern "C" fn init_child(arg: *mut c_void) -> c_int {
         shared.report.fail(last_errno());
     }
     let report: &Report = shared.report;
+    report.program_pid.store(program, Ordering::Release);
     if report.failure().is_some() {
         // SAFETY: _exit only makes the exit_group system call (the namespace goes with it).
         unsafe { libc::_exit(127) }
@@ -550,23 +525,28 @@ extern "C" fn init_child(arg: *mut c_void) -> c_int {
     // the supervisor had open, other runs' pipes included), tells the supervisor, and from here
     // on touches nothing of `shared`.
     let ready = shared.ready;
+    let kills_rest = shared.plan.namespaces.is_none();
     crate::child::close_all_but(ready);
     // SAFETY: init's own copy of the pipe's write end, closed right after.
     unsafe {
         let _ = rustix::io::write(std::os::fd::BorrowedFd::borrow_raw(ready), &[1]);
         rustix::io::close(ready);
     }
-    init_reap(program, report)
+    init_reap(program, report, kills_rest)
 }
 
 /// Init after the program started: reap every process until the program ends, then store its
-/// status and exit (the kernel kills whatever is left in the namespace).
-fn init_reap(program: c_int, report: &Report) -> ! {
+/// status and exit. With namespaces the kernel then kills whatever is left in them; without
+/// (`kill_rest`), init, their subreaper, kills it first.
+fn init_reap(program: c_int, report: &Report, kill_rest: bool) -> ! {
     loop {
         match rustix::process::wait(rustix::process::WaitOptions::empty()) {
             Ok(Some((pid, status))) if pid.as_raw_nonzero().get() == program => {
                 report.status.store(status.as_raw(), Ordering::Relaxed);
                 report.reported.store(true, Ordering::Release);
+                if kill_rest {
+                    kill_descendants();
+                }
                 // SAFETY: _exit only makes the exit_group system call.
                 unsafe { libc::_exit(0) }
             }
@@ -577,7 +557,69 @@ fn init_reap(program: c_int, report: &Report) -> ! {
     }
 }
 
-/// The program, cloned by init inside the namespaces.
+/// Kills and reaps every child of this process until it has none: each killed process's own
+/// children come back to it (it is a subreaper) before that process can be reaped, so none is
+/// missed. Raw system calls only (see the module documentation).
+fn kill_descendants() {
+    loop {
+        // Without the list (a kernel without CONFIG_PROC_CHILDREN), waiting could last as long
+        // as a daemon the program left: exit, and let the cgroup, if any, catch it.
+        let Some(children) = ChildList::read() else {
+            return;
+        };
+        for pid in children.iter() {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+        match rustix::process::wait(rustix::process::WaitOptions::empty()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// This process's children, from `/proc/thread-self/children` (init is single-threaded), read
+/// into a buffer on the stack.
+struct ChildList {
+    buf: [u8; 4096],
+    len: usize,
+}
+
+impl ChildList {
+    fn read() -> Option<ChildList> {
+        use rustix::fs::{Mode, OFlags};
+        let mut list = ChildList {
+            buf: [0; 4096],
+            len: 0,
+        };
+        let path = c"/proc/thread-self/children";
+        let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+        list.len = rustix::io::read(&fd, &mut list.buf).unwrap_or(0);
+        // SAFETY: the descriptor just opened, closed once (rustix leaves errno alone; the
+        // standard library's close would not on failure).
+        unsafe { rustix::io::close(std::os::fd::IntoRawFd::into_raw_fd(fd)) };
+        if list.len == list.buf.len() {
+            // Cut short: the last number may be cut too, and must not be taken for a pid. The
+            // next round reads the rest.
+            list.len = list.buf.iter().rposition(|&b| b == b' ').unwrap_or(0);
+        }
+        Some(list)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = rustix::process::Pid> + '_ {
+        self.buf[..self.len]
+            .split(|&b| b == b' ' || b == b'\n')
+            .filter_map(|digits| {
+                let mut n: i32 = 0;
+                for &d in digits {
+                    let digit = d.is_ascii_digit().then(|| i32::from(d - b'0'))?;
+                    n = n.checked_mul(10)?.checked_add(digit)?;
+                }
+                rustix::process::Pid::from_raw(n)
+            })
+    }
+}
+
+/// The program, cloned by init.
 extern "C" fn program_child(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the `Shared` init was given, alive while init waits (CLONE_VFORK).
     let shared = unsafe { &*arg.cast::<Shared<'_>>() };

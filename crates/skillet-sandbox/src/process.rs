@@ -14,6 +14,9 @@ use crate::launch::{InitMemory, Launched};
 pub(crate) struct ChildProcess {
     pid: i32,
     pidfd: AsyncFd<OwnedFd>,
+    /// Without namespaces, the program's pidfd: the process to kill at a limit (init, its
+    /// subreaper, then kills what is left and exits by itself).
+    program: Option<OwnedFd>,
     /// Init's stacks and report, with namespaces: freed only once init is reaped, since until
     /// then it runs in this process's memory.
     init: Option<InitMemory>,
@@ -41,6 +44,7 @@ impl ChildProcess {
         Ok(ChildProcess {
             pid: launched.pid,
             pidfd,
+            program: launched.program.map(|(fd, _)| fd),
             init: launched.init,
             exit: None,
         })
@@ -67,14 +71,18 @@ impl ChildProcess {
         self.reap(WaitIdOptions::EXITED | WaitIdOptions::NOHANG)
     }
 
-    /// Sends it SIGKILL (through the pidfd: never to a process that reused its id).
+    /// Ends the run: SIGKILL to init with namespaces (the kernel then ends the namespaces),
+    /// or to the program without (init kills what is left). Through pidfds: never to a process
+    /// that reused an id.
     pub(crate) fn start_kill(&self) {
-        if self.exit.is_none() {
-            let _ = rustix::process::pidfd_send_signal(self.pidfd.get_ref().as_fd(), Signal::KILL);
+        if self.exit.is_some() {
+            return;
         }
+        let target = self.program.as_ref().unwrap_or(self.pidfd.get_ref());
+        let _ = rustix::process::pidfd_send_signal(target.as_fd(), Signal::KILL);
     }
 
-    /// Kills it and waits for it, blocking the thread: for drops outside the runtime.
+    /// Ends the run and waits for it, blocking the thread: for drops outside the runtime.
     pub(crate) fn kill_and_reap_blocking(&mut self) {
         self.start_kill();
         loop {

@@ -183,6 +183,61 @@ async fn a_daemonized_grandchild_dies_with_the_run_even_unconfined_when_cgroups_
 }
 
 #[tokio::test]
+async fn daemonized_grandchildren_die_with_the_run_without_cgroups_or_namespaces() {
+    // Without namespaces and without a cgroup only the run's init, a subreaper, can find a
+    // process that left the group: daemonized by a double fork, then by setsid, and one that
+    // is still running when a timeout ends the run.
+    let lab = Lab::new();
+    let mut policies = Vec::new();
+    for confined in [false, true] {
+        let mut p = if confined {
+            lab.policy()
+        } else {
+            unconfined(lab.policy())
+        };
+        p.namespaces = false;
+        (
+            p.limits.memory_bytes,
+            p.limits.max_processes,
+            p.limits.cpu_percent,
+        ) = (None, None, None);
+        policies.push(p);
+    }
+    if common::full_sandbox() {
+        policies.push(lab.policy());
+    }
+    for policy in &policies {
+        let (first, second) = (lab.ws.join("first"), lab.ws.join("second"));
+        let script = format!(
+            "(setsid sh -c 'echo $$ > {}; exec sleep 300' > /dev/null 2>&1 &); \
+             setsid sleep 300 > /dev/null 2>&1 & echo $! > {}; sleep 0.2; echo done",
+            first.display(),
+            second.display()
+        );
+        let out = lab.sh(policy, &script).await;
+        assert_eq!(text(&out.stdout), "done\n", "{out:?}");
+        for pidfile in [&first, &second] {
+            assert!(
+                !survives(pidfile),
+                "a daemonized grandchild outlived the run"
+            );
+        }
+        let mut timed = policy.clone();
+        timed.limits.wall_time = Duration::from_secs(1);
+        let script = format!(
+            "(setsid sh -c 'echo $$ > {}; exec sleep 300' > /dev/null 2>&1 &); sleep 300",
+            first.display()
+        );
+        let out = lab.sh(&timed, &script).await;
+        assert_eq!(out.limit, Some(LimitHit::Time), "{out:?}");
+        assert!(
+            !survives(&first),
+            "a daemonized grandchild outlived the timeout"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_scratch_directory_prepared_by_someone_else_is_refused() {
     let lab = Lab::new();
     let trap = lab.tmp.path().join("shared");
