@@ -90,8 +90,25 @@ unsafe impl Send for Stack {}
 // SAFETY: as above; `&Stack` exposes nothing but its address.
 unsafe impl Sync for Stack {}
 
+/// Addresses of stack mappings kept for the next launches: a fresh mapping costs three system
+/// calls, and a page fault for every page a child touches.
+static SPARE_STACKS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+/// How many spare stacks are kept at most.
+const SPARE_STACKS_KEPT: usize = 16;
+
 impl Stack {
+    /// A spare stack, or a new one.
     fn new() -> io::Result<Stack> {
+        match SPARE_STACKS.lock().ok().and_then(|mut s| s.pop()) {
+            Some(base) => Ok(Stack {
+                base: base as *mut c_void,
+                len: STACK_BYTES + GUARD_BYTES,
+            }),
+            None => Stack::map(),
+        }
+    }
+
+    fn map() -> io::Result<Stack> {
         let len = STACK_BYTES + GUARD_BYTES;
         // SAFETY: a fresh anonymous mapping at an address the kernel chooses.
         let base = unsafe {
@@ -124,8 +141,18 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        // SAFETY: the mapping made in `new`, unmapped once.
-        unsafe { libc::munmap(self.base, self.len) };
+        // Dropped only once no child runs on it (see `InitMemory`), so it can serve another.
+        let kept = SPARE_STACKS.lock().is_ok_and(|mut spare| {
+            let room = spare.len() < SPARE_STACKS_KEPT;
+            if room {
+                spare.push(self.base as usize);
+            }
+            room
+        });
+        if !kept {
+            // SAFETY: the mapping made in `map`, unmapped once.
+            unsafe { libc::munmap(self.base, self.len) };
+        }
     }
 }
 
@@ -561,6 +588,11 @@ fn init_reap(program: c_int, report: &Report, kill_rest: bool) -> ! {
 /// children come back to it (it is a subreaper) before that process can be reaped, so none is
 /// missed. Raw system calls only (see the module documentation).
 fn kill_descendants() {
+    use rustix::process::{WaitOptions, wait};
+    // Most programs leave nothing behind: then there is no child left at all.
+    if let Err(rustix::io::Errno::CHILD) = wait(WaitOptions::NOHANG) {
+        return;
+    }
     loop {
         // Without the list (a kernel without CONFIG_PROC_CHILDREN), waiting could last as long
         // as a daemon the program left: exit, and let the cgroup, if any, catch it.
@@ -570,7 +602,7 @@ fn kill_descendants() {
         for pid in children.iter() {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
         }
-        match rustix::process::wait(rustix::process::WaitOptions::empty()) {
+        match wait(WaitOptions::empty()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(_) => return,
         }
