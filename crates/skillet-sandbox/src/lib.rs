@@ -4,6 +4,8 @@
 //!
 //! - **Process hygiene**: an empty environment plus the named variables, a new session, parent
 //!   death signal, no-new-privs, every descriptor but 0/1/2 closed, and stdin never a terminal.
+//!   The program runs under an init of its own, a subreaper when there are no namespaces, so
+//!   what it leaves running dies with the run.
 //! - **Namespaces** (user when not root, mount, PID, network when offline, IPC, UTS): the program
 //!   runs as PID 1 of its own PID namespace inside a private root that holds only the system
 //!   directories (read-only, secrets masked), the allowed paths, a minimal `/dev`, a fresh
