@@ -195,10 +195,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
             return Err(spawn_error(spec, e));
         }
     };
-    // With namespaces init's process group is the run's; without, the program's (init stays
-    // out of it, to kill what leaves it).
-    let group =
-        rustix::process::Pid::from_raw(launched.program.as_ref().map_or(launched.pid, |p| p.1));
+    let group = rustix::process::Pid::from_raw(launched.group);
     let child = ChildProcess::new(launched).map_err(|e| spawn_error(spec, e))?;
     let io = |e| spawn_error(spec, e);
     Ok(Confined {

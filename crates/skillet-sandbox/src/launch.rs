@@ -51,7 +51,7 @@ pub(crate) struct Report {
     status: AtomicI32,
     /// Whether `status` was stored.
     reported: AtomicBool,
-    /// Init's pid, stored by the entry child that cloned it (see [`entry_child`]).
+    /// Init's pid, stored by the kernel when the entry child clones it (see [`entry_child`]).
     init_pid: AtomicI32,
     /// The program's pid, stored by init once it has exec'd.
     program_pid: AtomicI32,
@@ -167,10 +167,12 @@ pub(crate) struct InitMemory {
 pub(crate) struct Launched {
     pub pid: i32,
     pub pidfd: OwnedFd,
-    /// Without namespaces, the program's pidfd and pid (its process group): the supervisor
-    /// kills these at a limit and init, the subreaper, kills the rest. With namespaces, init's
-    /// own process group is the run's, and killing init ends its namespace.
-    pub program: Option<(OwnedFd, i32)>,
+    /// The run's process group: init's with namespaces (killing init ends them), the
+    /// program's without (init, the subreaper, stays out of it to kill what leaves it).
+    pub group: i32,
+    /// Without namespaces, the program's pidfd: killed at a limit, while init is left to kill
+    /// the rest.
+    pub subreaped_program: Option<Option<OwnedFd>>,
     /// With namespaces, init's memory (see the module documentation).
     pub init: Option<InitMemory>,
 }
@@ -251,8 +253,8 @@ fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result
             io::Error::other("the sandbox's init process died while starting")
         }));
     }
-    let program = if plan.namespaces.is_some() {
-        None
+    let (group, subreaped_program) = if plan.namespaces.is_some() {
+        (pid, None)
     } else {
         let program = report.program_pid.load(Ordering::Acquire);
         // The program is init's child, and init reaps it only once it has ended: until then
@@ -260,12 +262,13 @@ fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result
         let pidfd = rustix::process::Pid::from_raw(program).and_then(|p| {
             rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
         });
-        pidfd.map(|fd| (fd, program))
+        (program, Some(pidfd))
     };
     Ok(Launched {
         pid,
         pidfd,
-        program,
+        group,
+        subreaped_program,
         init: Some(InitMemory {
             report,
             _init_stack: init_stack,
@@ -429,19 +432,26 @@ extern "C" fn entry_child(arg: *mut c_void) -> c_int {
             shared.report.fail(e.raw_os_error());
         }
     }
-    // SAFETY: as in `clone_child`; init runs on its own stack.
+    // SAFETY: as in `clone_child`; init runs on its own stack. CLONE_PARENT_SETTID has the
+    // kernel store init's pid in the report before init runs, so the supervisor learns it even
+    // if this child were killed right after the clone (init reads `shared` until it is ready,
+    // and the supervisor must wait for it).
     let init = unsafe {
         libc::clone(
             init_child,
             shared.init_stack,
-            libc::CLONE_VM | libc::CLONE_PARENT | shared.ns_flags | libc::SIGCHLD,
+            libc::CLONE_VM
+                | libc::CLONE_PARENT
+                | libc::CLONE_PARENT_SETTID
+                | shared.ns_flags
+                | libc::SIGCHLD,
             arg,
+            shared.report.init_pid.as_ptr(),
         )
     };
     if init == -1 {
         shared.report.fail(last_errno());
     }
-    shared.report.init_pid.store(init, Ordering::Release);
     // SAFETY: _exit only makes the exit_group system call.
     unsafe { libc::_exit(0) }
 }

@@ -14,9 +14,9 @@ use crate::launch::{InitMemory, Launched};
 pub(crate) struct ChildProcess {
     pid: i32,
     pidfd: AsyncFd<OwnedFd>,
-    /// Without namespaces, the program's pidfd: the process to kill at a limit (init, its
-    /// subreaper, then kills what is left and exits by itself).
-    program: Option<OwnedFd>,
+    /// Without namespaces, the program's pidfd (if it could be opened): the process to kill at
+    /// a limit, rather than init, its subreaper, which then kills what is left and exits.
+    subreaped_program: Option<Option<OwnedFd>>,
     /// Init's stacks and report, with namespaces: freed only once init is reaped, since until
     /// then it runs in this process's memory.
     init: Option<InitMemory>,
@@ -44,7 +44,7 @@ impl ChildProcess {
         Ok(ChildProcess {
             pid: launched.pid,
             pidfd,
-            program: launched.program.map(|(fd, _)| fd),
+            subreaped_program: launched.subreaped_program,
             init: launched.init,
             exit: None,
         })
@@ -78,8 +78,14 @@ impl ChildProcess {
         if self.exit.is_some() {
             return;
         }
-        let target = self.program.as_ref().unwrap_or(self.pidfd.get_ref());
-        let _ = rustix::process::pidfd_send_signal(target.as_fd(), Signal::KILL);
+        // Without its pidfd the program dies with its process group (`Confined::kill`).
+        let target = match &self.subreaped_program {
+            None => Some(self.pidfd.get_ref()),
+            Some(program) => program.as_ref(),
+        };
+        if let Some(target) = target {
+            let _ = rustix::process::pidfd_send_signal(target.as_fd(), Signal::KILL);
+        }
     }
 
     /// Ends the run and waits for it, blocking the thread: for drops outside the runtime.
