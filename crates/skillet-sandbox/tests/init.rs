@@ -1,8 +1,8 @@
 //! Attacks on the process that started the program. A run's init (PID 1 of its namespaces)
 //! runs inside the supervisor's own memory until the run ends, since it is cloned without
-//! copying it (see `launch.rs`); without namespaces the program's parent is the supervisor
-//! itself. So whatever a program could read or write of its parent's memory, it could of the
-//! supervisor's: its secrets and its code. Each test looks at the supervisor's memory, not at
+//! copying it (see `launch.rs`); without namespaces the run's init, the program's parent, does
+//! too, and the supervisor is one step further up. So whatever a program could read or write
+//! of its parent's memory, it could of the supervisor's: its secrets and its code. Each test looks at the supervisor's memory, not at
 //! an exit code.
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
@@ -22,6 +22,7 @@ static TARGET: AtomicU64 = AtomicU64::new(0x5EC0_5EC0_5EC0_5EC0);
 /// `environ` and `maps`, printing whatever it gets.
 const ATTACK: &str = r#"
 my ($pid, $read_at, $write_at) = @ARGV;
+$pid = getppid() if $pid eq "parent";
 if (open(my $f, "<", "/proc/$pid/mem")) {
     sysseek($f, $read_at, 0);
     my $n = sysread($f, my $buf, 32);
@@ -53,7 +54,7 @@ async fn attack(
             &[
                 "-e",
                 &code,
-                &pid.to_string(),
+                pid,
                 &read_at.to_string(),
                 &write_at.to_string(),
             ],
@@ -101,14 +102,15 @@ async fn the_program_cannot_touch_init_that_shares_the_supervisors_memory() {
     let seen = attack(
         &lab,
         &lab.policy(),
-        1,
+        "1",
         r#"kill 'KILL', 1; kill 'TERM', 1; kill 'SEGV', 1; print "init survived\n";"#,
     )
     .await;
     assert_unharmed(&seen);
     assert!(seen.contains("init survived"), "{seen}");
     // The supervisor's own id means nothing inside the PID namespace, but try it too.
-    assert_unharmed(&attack(&lab, &lab.policy(), std::process::id(), "").await);
+    let me = std::process::id().to_string();
+    assert_unharmed(&attack(&lab, &lab.policy(), &me, "").await);
 }
 
 #[tokio::test]
@@ -119,5 +121,10 @@ async fn without_namespaces_the_program_cannot_touch_the_supervisor() {
     let lab = Lab::new();
     let mut policy = lab.policy();
     policy.namespaces = false;
-    assert_unharmed(&attack(&lab, &policy, std::process::id(), "").await);
+    // Its parent is the run's init, which shares the supervisor's memory; the supervisor is
+    // its grandparent.
+    let me = std::process::id().to_string();
+    for target in ["parent", me.as_str()] {
+        assert_unharmed(&attack(&lab, &policy, target, "").await);
+    }
 }
