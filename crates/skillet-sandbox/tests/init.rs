@@ -42,7 +42,7 @@ for my $file ("environ", "maps") {
 async fn attack(
     lab: &Lab,
     policy: &skillet_sandbox::SandboxPolicy,
-    pid: u32,
+    pid: &str,
     extra: &str,
 ) -> String {
     let read_at = SECRET.as_ptr() as usize;
