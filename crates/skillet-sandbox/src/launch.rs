@@ -163,6 +163,15 @@ pub(crate) struct InitMemory {
     _program_stack: Stack,
 }
 
+/// The process a limit kills first; the rest of the run dies after it.
+pub(crate) enum KillFirst {
+    /// Init: with namespaces, killing it ends them.
+    Init,
+    /// The program, by its pidfd when it could be opened (else through its process group):
+    /// without namespaces init, the subreaper, outlives it to kill what it left.
+    Program(Option<OwnedFd>),
+}
+
 /// A started process: the supervisor's child.
 pub(crate) struct Launched {
     pub pid: i32,
@@ -170,9 +179,8 @@ pub(crate) struct Launched {
     /// The run's process group: init's with namespaces (killing init ends them), the
     /// program's without (init, the subreaper, stays out of it to kill what leaves it).
     pub group: i32,
-    /// Without namespaces, the program's pidfd: killed at a limit, while init is left to kill
-    /// the rest.
-    pub subreaped_program: Option<Option<OwnedFd>>,
+    /// What a limit kills.
+    pub kill_first: KillFirst,
     /// With namespaces, init's memory (see the module documentation).
     pub init: Option<InitMemory>,
 }
@@ -253,8 +261,8 @@ fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result
             io::Error::other("the sandbox's init process died while starting")
         }));
     }
-    let (group, subreaped_program) = if plan.namespaces.is_some() {
-        (pid, None)
+    let (group, kill_first) = if plan.namespaces.is_some() {
+        (pid, KillFirst::Init)
     } else {
         let program = report.program_pid.load(Ordering::Acquire);
         // The program is init's child, and init reaps it only once it has ended: until then
@@ -262,13 +270,13 @@ fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result
         let pidfd = rustix::process::Pid::from_raw(program).and_then(|p| {
             rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
         });
-        (program, Some(pidfd))
+        (program, KillFirst::Program(pidfd))
     };
     Ok(Launched {
         pid,
         pidfd,
         group,
-        subreaped_program,
+        kill_first,
         init: Some(InitMemory {
             report,
             _init_stack: init_stack,

@@ -8,15 +8,14 @@ use rustix::process::{Signal, WaitId, WaitIdOptions, WaitIdStatus};
 use tokio::io::unix::AsyncFd;
 
 use crate::Exit;
-use crate::launch::{InitMemory, Launched};
+use crate::launch::{InitMemory, KillFirst, Launched};
 
 /// A child of this process, until it has been reaped.
 pub(crate) struct ChildProcess {
     pid: i32,
     pidfd: AsyncFd<OwnedFd>,
-    /// Without namespaces, the program's pidfd (if it could be opened): the process to kill at
-    /// a limit, rather than init, its subreaper, which then kills what is left and exits.
-    subreaped_program: Option<Option<OwnedFd>>,
+    /// What ending the run kills first.
+    kill_first: KillFirst,
     /// Init's stacks and report, with namespaces: freed only once init is reaped, since until
     /// then it runs in this process's memory.
     init: Option<InitMemory>,
@@ -44,7 +43,7 @@ impl ChildProcess {
         Ok(ChildProcess {
             pid: launched.pid,
             pidfd,
-            subreaped_program: launched.subreaped_program,
+            kill_first: launched.kill_first,
             init: launched.init,
             exit: None,
         })
@@ -79,9 +78,9 @@ impl ChildProcess {
             return;
         }
         // Without its pidfd the program dies with its process group (`Confined::kill`).
-        let target = match &self.subreaped_program {
-            None => Some(self.pidfd.get_ref()),
-            Some(program) => program.as_ref(),
+        let target = match &self.kill_first {
+            KillFirst::Init => Some(self.pidfd.get_ref()),
+            KillFirst::Program(program) => program.as_ref(),
         };
         if let Some(target) = target {
             let _ = rustix::process::pidfd_send_signal(target.as_fd(), Signal::KILL);
