@@ -336,7 +336,13 @@ fn closing_and_stopping_leave_no_process_behind() {
         );
         assert_eq!(code, 0, "{err}");
     }
-    assert_eq!(processes_with(&marker).len(), 2, "the test's sleepers run");
+    // `echo started` can come before the background subshell has exec'd the renamed sleep.
+    assert!(
+        eventually(Duration::from_secs(5), || processes_with(&marker).len()
+            == 2),
+        "the test's sleepers run: {:?}",
+        processes_with(&marker)
+    );
     let (code, _, _) = w.run(&["session", "close", &closed]);
     assert_eq!(code, 0);
     assert!(eventually(Duration::from_secs(5), || processes_with(
