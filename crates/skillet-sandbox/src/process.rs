@@ -36,10 +36,31 @@ impl ChildProcess {
     pub(crate) fn new(launched: Launched) -> io::Result<ChildProcess> {
         // SAFETY: the pidfd is owned, and so stays open and the same until the AsyncFd drops.
         #[allow(unsafe_code)]
-        let pidfd = unsafe {
+        let registered = unsafe {
             AsyncFd::register_with_interest(launched.pidfd, tokio::io::Interest::READABLE)
-        }
-        .map_err(|e| e.into_parts().1)?;
+        };
+        let pidfd = match registered {
+            Ok(pidfd) => pidfd,
+            Err(e) => {
+                // Not to be waited for, the run must still end before init's memory is freed:
+                // kill init (with it the namespace, or by parent-death signal the program).
+                let (pidfd, error) = e.into_parts();
+                let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), Signal::KILL);
+                let reaped = loop {
+                    match rustix::process::waitid(
+                        WaitId::PidFd(pidfd.as_fd()),
+                        WaitIdOptions::EXITED,
+                    ) {
+                        Err(rustix::io::Errno::INTR) => {}
+                        done => break done.is_ok(),
+                    }
+                };
+                if !reaped {
+                    std::mem::forget(launched.init);
+                }
+                return Err(error);
+            }
+        };
         Ok(ChildProcess {
             pid: launched.pid,
             pidfd,
