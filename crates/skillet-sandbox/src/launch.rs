@@ -167,8 +167,8 @@ pub(crate) struct InitMemory {
 pub(crate) enum KillFirst {
     /// Init: with namespaces, killing it ends them.
     Init,
-    /// The program, by its pidfd when it could be opened (else through its process group):
-    /// without namespaces init, the subreaper, outlives it to kill what it left.
+    /// The program, by its pidfd when it could be opened (else init): without namespaces
+    /// init, the subreaper, outlives it to kill what it left.
     Program(Option<OwnedFd>),
 }
 

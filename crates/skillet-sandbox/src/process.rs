@@ -98,14 +98,13 @@ impl ChildProcess {
         if self.exit.is_some() {
             return;
         }
-        // Without its pidfd the program dies with its process group (`Confined::kill`).
         let target = match &self.kill_first {
-            KillFirst::Init => Some(self.pidfd.get_ref()),
-            KillFirst::Program(program) => program.as_ref(),
+            KillFirst::Program(Some(program)) => program,
+            // Without the program's pidfd, init: its death takes the program along (parent-death
+            // signal), though not what the program left.
+            KillFirst::Program(None) | KillFirst::Init => self.pidfd.get_ref(),
         };
-        if let Some(target) = target {
-            let _ = rustix::process::pidfd_send_signal(target.as_fd(), Signal::KILL);
-        }
+        let _ = rustix::process::pidfd_send_signal(target.as_fd(), Signal::KILL);
     }
 
     /// Ends the run and waits for it, blocking the thread: for drops outside the runtime.
