@@ -256,10 +256,13 @@ fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result
         }
     };
     if !ready {
-        reap_now(&pidfd);
-        return Err(report.failure().unwrap_or_else(|| {
-            io::Error::other("the sandbox's init process died while starting")
-        }));
+        let error = report
+            .failure()
+            .unwrap_or_else(|| io::Error::other("the sandbox's init process died while starting"));
+        if !reap_now(&pidfd) {
+            std::mem::forget((report, init_stack, program_stack));
+        }
+        return Err(error);
     }
     let (group, kill_first) = if plan.namespaces.is_some() {
         (pid, KillFirst::Init)
@@ -297,7 +300,7 @@ fn clone_init_after_joining(shared: &Shared<'_>) -> io::Result<(i32, OwnedFd)> {
         arg(shared),
     )?;
     // CLONE_VFORK: the entry child has exited by now.
-    reap_now(&entry);
+    let _ = reap_now(&entry);
     let pid = shared.report.init_pid.load(Ordering::Acquire);
     let Some(init) = rustix::process::Pid::from_raw(pid) else {
         return Err(shared
@@ -361,14 +364,20 @@ fn clone_child(
     cloned
 }
 
-/// Reaps a child that is about to exit (it failed before exec).
-fn reap_now(pidfd: &OwnedFd) {
+/// Kills a child and reaps it; says whether it was reaped (if not, it may still run in this
+/// process's memory, which must then never be freed).
+pub(crate) fn reap_now(pidfd: &OwnedFd) -> bool {
     use std::os::fd::AsFd;
     let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), rustix::process::Signal::KILL);
-    while let Err(rustix::io::Errno::INTR) = rustix::process::waitid(
-        rustix::process::WaitId::PidFd(pidfd.as_fd()),
-        rustix::process::WaitIdOptions::EXITED,
-    ) {}
+    loop {
+        match rustix::process::waitid(
+            rustix::process::WaitId::PidFd(pidfd.as_fd()),
+            rustix::process::WaitIdOptions::EXITED,
+        ) {
+            Err(rustix::io::Errno::INTR) => {}
+            done => return done.is_ok(),
+        }
+    }
 }
 
 fn full_sigset() -> libc::sigset_t {
@@ -495,7 +504,7 @@ pub(crate) fn hold_user_and_net_namespaces(
         libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_FILES,
         arg(&holder),
     )?;
-    reap_now(&helper);
+    let _ = reap_now(&helper);
     let take = |slot: &AtomicI32| match slot.load(Ordering::Acquire) {
         // SAFETY: the helper opened this descriptor in the table it shares with us and kept no
         // other owner of it.

@@ -45,17 +45,7 @@ impl ChildProcess {
                 // Not to be waited for, the run must still end before init's memory is freed:
                 // kill init (with it the namespace, or by parent-death signal the program).
                 let (pidfd, error) = e.into_parts();
-                let _ = rustix::process::pidfd_send_signal(pidfd.as_fd(), Signal::KILL);
-                let reaped = loop {
-                    match rustix::process::waitid(
-                        WaitId::PidFd(pidfd.as_fd()),
-                        WaitIdOptions::EXITED,
-                    ) {
-                        Err(rustix::io::Errno::INTR) => {}
-                        done => break done.is_ok(),
-                    }
-                };
-                if !reaped {
+                if !crate::launch::reap_now(&pidfd) {
                     std::mem::forget(launched.init);
                 }
                 return Err(error);
