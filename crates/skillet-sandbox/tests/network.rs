@@ -156,8 +156,8 @@ async fn two_sandboxes_share_nothing_through_dev_shm() {
 
 #[tokio::test]
 async fn two_sandboxes_cannot_meet_on_an_abstract_socket() {
-    // Offline runs as root share one empty network namespace; Landlock's scope must still keep
-    // each run's abstract sockets to itself.
+    // Offline runs share one empty network namespace (as root and as a user); Landlock's scope
+    // must still keep each run's abstract sockets to itself.
     if !full_sandbox() {
         return;
     }
