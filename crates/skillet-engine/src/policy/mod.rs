@@ -9,34 +9,20 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use skillet_registry::{Defaults, Grant, GrantedNetwork};
+
+mod env;
+mod limits;
+mod paths;
+
+pub use env::{DEFAULT_ENV_PASSTHROUGH, looks_secret};
+pub use limits::{
+    DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_OUTPUT_KB, DEFAULT_MAX_PROCESSES,
+    DEFAULT_TIMEOUT_S, wall_time_s,
+};
+use paths::resolve_grant_path;
+pub use paths::toolchain_dirs;
 use skillet_sandbox::{Isolation, Limits, NetworkPolicy, SandboxPolicy};
 use skillet_spec::{NetworkAccess, SkillSpec};
-
-/// Wall-clock limit when neither the skill nor the configuration sets one.
-pub const DEFAULT_TIMEOUT_S: u64 = 30;
-/// Output kept per stream when neither the skill nor the configuration sets a cap.
-pub const DEFAULT_MAX_OUTPUT_KB: u64 = 1024;
-/// Memory of the default policy.
-pub const DEFAULT_MAX_MEMORY_MB: u64 = 512;
-/// Processes and threads of the default policy.
-pub const DEFAULT_MAX_PROCESSES: u32 = 64;
-/// Largest file the default policy lets a skill write.
-pub const DEFAULT_MAX_FILE_SIZE_MB: u64 = 256;
-/// Parent variables every code skill sees: enough for programs to find themselves and speak the
-/// user's language, nothing that identifies a service or holds a credential. (`HOME` and
-/// `TMPDIR` point at the run's scratch directory.)
-pub const DEFAULT_ENV_PASSTHROUGH: &[&str] = &[
-    "PATH",
-    "LANG",
-    "LANGUAGE",
-    "LC_ALL",
-    "LC_CTYPE",
-    "LC_MESSAGES",
-    "TERM",
-    "TZ",
-    "USER",
-    "LOGNAME",
-];
 
 /// Where the run happens, and what the user allows, independent of the skill.
 #[derive(Debug, Clone, Default)]
@@ -218,101 +204,6 @@ pub fn plan_policy(
         namespaces: true,
     };
     PolicyPlan { policy, warnings }
-}
-
-/// Installation prefixes, outside the system directories, of the program a skill runs (looking
-/// through `env PROGRAM`): `/home/u/.pyenv/shims/python3` gives `/home/u/.pyenv`.
-pub fn toolchain_dirs(program: &str, args: &[String]) -> Vec<PathBuf> {
-    let is_env = Path::new(program).file_name().is_some_and(|n| n == "env");
-    let program = if is_env {
-        args.iter()
-            .find(|a| !a.starts_with('-') && !a.contains('='))
-            .map_or(program, String::as_str)
-    } else {
-        program
-    };
-    let Some(found) = skillet_sandbox::find_program(program) else {
-        return Vec::new();
-    };
-    let mut dirs = Vec::new();
-    for path in [Some(found.clone()), std::fs::canonicalize(&found).ok()]
-        .into_iter()
-        .flatten()
-    {
-        if skillet_sandbox::SYSTEM_READ_DIRS
-            .iter()
-            .any(|d| path.starts_with(d))
-        {
-            continue;
-        }
-        let Some(dir) = path.parent() else { continue };
-        let prefix = match dir.file_name().and_then(|n| n.to_str()) {
-            Some("bin" | "sbin" | "shims") => dir.parent().unwrap_or(dir),
-            _ => dir,
-        };
-        if !dirs.iter().any(|d: &PathBuf| d == prefix) {
-            dirs.push(prefix.to_path_buf());
-        }
-    }
-    dirs
-}
-
-/// `~/x` under the home directory, a relative path under `base`, an absolute path as is.
-fn resolve_grant_path(p: &str, base: &Path, home: Option<&Path>) -> PathBuf {
-    match (p.strip_prefix("~/"), home) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => base.join(p),
-    }
-}
-
-/// Whether a variable name looks like it holds a credential.
-///
-/// ```
-/// use skillet_engine::looks_secret;
-/// assert!(looks_secret("GITHUB_TOKEN") && looks_secret("AWS_REGION") && looks_secret("db_password"));
-/// assert!(!looks_secret("PATH") && !looks_secret("LANG"));
-/// ```
-pub fn looks_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    const PREFIXES: &[&str] = &[
-        "AWS_",
-        "AZURE_",
-        "GCP_",
-        "GOOGLE_",
-        "SSH_",
-        "GPG_",
-        "OPENAI_",
-        "ANTHROPIC_",
-    ];
-    const PARTS: &[&str] = &[
-        "TOKEN",
-        "SECRET",
-        "PASSWORD",
-        "PASSWD",
-        "CREDENTIAL",
-        "API_KEY",
-        "APIKEY",
-        "PRIVATE",
-        "SESSION",
-        "COOKIE",
-        "AUTH",
-    ];
-    PREFIXES.iter().any(|p| upper.starts_with(p))
-        || upper.ends_with("_KEY")
-        || PARTS.iter().any(|p| upper.contains(p))
-}
-
-/// A run's wall-clock limit in seconds: the smaller of `timeout` and
-/// `security.resource_limits.max_execution_time`, else the configured default, else
-/// [`DEFAULT_TIMEOUT_S`].
-pub fn wall_time_s(spec: &SkillSpec, defaults: &Defaults) -> u64 {
-    let asked = spec
-        .security
-        .as_ref()
-        .and_then(|s| s.resource_limits.as_ref())
-        .and_then(|l| l.max_execution_time);
-    let declared = [spec.timeout, asked].into_iter().flatten().min();
-    declared.or(defaults.timeout).unwrap_or(DEFAULT_TIMEOUT_S)
 }
 
 #[cfg(test)]
