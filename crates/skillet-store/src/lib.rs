@@ -21,13 +21,17 @@ mod context_index;
 mod record;
 mod session;
 mod sqlite;
+mod sqlite_lease;
+mod sqlite_open;
 mod sqlite_sessions;
 
 use std::path::PathBuf;
 
 pub use context_index::IndexedFile;
 pub use record::{BreakerRecord, ExecutionQuery, ExecutionRecord, now_ms, params_hash};
-pub use session::{SessionQuery, SessionRecord, TurnRecord};
+pub use session::{
+    LeaseGrant, LeaseRequest, SessionLease, SessionQuery, SessionRecord, TurnRecord,
+};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 
 /// Persistent state, whatever the database.
@@ -57,6 +61,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn add_turn(&self, turn: &TurnRecord) -> Result<(), StoreError>;
     /// A session's transcript, in order.
     fn turns(&self, session_id: &str) -> Result<Vec<TurnRecord>, StoreError>;
+    /// Takes (or, for its owner, extends) the lease on session `session_id`, as one atomic step
+    /// across every process sharing the store. A lease held by another owner is taken over only
+    /// once it has expired, or when `holder_gone` says its holder no longer exists.
+    fn lease_session(
+        &self,
+        session_id: &str,
+        request: &LeaseRequest,
+        holder_gone: &dyn Fn(&SessionLease) -> bool,
+    ) -> Result<LeaseGrant, StoreError>;
+    /// Pushes the expiry of a lease `owner` holds; `false` when it no longer holds it.
+    fn renew_session_lease(
+        &self,
+        session_id: &str,
+        owner: &str,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Gives up the lease `owner` holds on `session_id` (nothing when it holds none).
+    fn release_session_lease(&self, session_id: &str, owner: &str) -> Result<(), StoreError>;
+    /// The lease on session `session_id` (its exact id), expired or not.
+    fn session_lease(&self, session_id: &str) -> Result<Option<SessionLease>, StoreError>;
     /// The files the last context selection of `skill` saw.
     fn context_index(&self, skill: &str) -> Result<Vec<IndexedFile>, StoreError>;
     /// Replaces what the last context selection of `skill` saw.
@@ -86,6 +110,19 @@ pub enum StoreError {
         found: i64,
         /// The newest this build knows.
         supported: i64,
+    },
+    /// The file is not a sound SQLite database (empty, overwritten, damaged).
+    #[error(
+        "the skillet database {path} is unreadable: {problem}. Nothing was changed. Move it aside \
+         to start a fresh history (`skillet doctor --repair` renames it to {}.corrupt-<time> and \
+         creates a new one), or restore it from a backup",
+        path.display()
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite (or the size check) said.
+        problem: String,
     },
     /// An id prefix matches several rows.
     #[error("`{prefix}` matches {count} {what}; give more of the id")]

@@ -71,3 +71,49 @@ pub struct SessionQuery {
     /// At most this many, newest first; 0 means all.
     pub limit: usize,
 }
+
+/// Who may drive a live session: one process, for a while, renewed while it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionLease {
+    /// The session.
+    pub session_id: String,
+    /// The owner's id, unique per process (a UUID).
+    pub owner: String,
+    /// The owner's process id.
+    pub pid: i64,
+    /// The machine and pid namespace the pid means something in (boot id and namespace).
+    pub host: String,
+    /// What the owner is, for people (a daemon and its socket).
+    pub holder: String,
+    /// When the lease lapses unless renewed (ms since the epoch).
+    pub expires_at_ms: i64,
+}
+
+/// A request for a lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRequest {
+    /// The owner's id, unique per process.
+    pub owner: String,
+    /// The owner's process id.
+    pub pid: i64,
+    /// See [`SessionLease::host`].
+    pub host: String,
+    /// See [`SessionLease::holder`].
+    pub holder: String,
+    /// How long the lease lasts without renewal, in milliseconds.
+    pub ttl_ms: i64,
+}
+
+/// The answer to a lease request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseGrant {
+    /// The lease is the requester's; `previous` is the lapsed one it replaced, if any.
+    Acquired {
+        /// Another owner's lease that had expired or whose holder was gone.
+        previous: Option<SessionLease>,
+    },
+    /// Another owner holds a lease that has not expired.
+    Held(SessionLease),
+    /// No session has that id.
+    NoSession,
+}

@@ -2,19 +2,17 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use rusqlite_migration::{M, Migrations};
 
 use crate::{
-    BreakerRecord, ExecutionQuery, ExecutionRecord, IndexedFile, SessionQuery, SessionRecord,
-    Store, StoreError, TurnRecord,
+    BreakerRecord, ExecutionQuery, ExecutionRecord, IndexedFile, LeaseGrant, LeaseRequest,
+    SessionLease, SessionQuery, SessionRecord, Store, StoreError, TurnRecord,
 };
 
 /// The schema, one step per version. Steps are idempotent (`IF NOT EXISTS`): two processes that
 /// open a new database at the same moment may both run the first one.
-const STEPS: &[&str] = &[
+pub(crate) const STEPS: &[&str] = &[
     // 1: executions, and the breaker table the recovery layer fills.
     "CREATE TABLE IF NOT EXISTS executions (
         id             TEXT PRIMARY KEY,
@@ -93,13 +91,17 @@ const STEPS: &[&str] = &[
         digest      TEXT NOT NULL,
         PRIMARY KEY (skill, path)
     );",
+    // 7: one process at a time owns a live session (a lease it renews), so two daemons on one
+    // store never both drive it.
+    "ALTER TABLE sessions ADD COLUMN lease_owner TEXT;
+    ALTER TABLE sessions ADD COLUMN lease_pid INTEGER;
+    ALTER TABLE sessions ADD COLUMN lease_host TEXT;
+    ALTER TABLE sessions ADD COLUMN lease_holder TEXT;
+    ALTER TABLE sessions ADD COLUMN lease_expires_at INTEGER;",
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
-
-/// How long a writer waits for another process's transaction before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The default store.
 #[derive(Debug)]
@@ -110,37 +112,21 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating it and its directory if needed) and migrates the database at `path`.
-    /// Refuses a database written by a newer skillet.
+    /// Refuses a database written by a newer skillet, and a file that is not a database
+    /// ([`StoreError::Corrupt`]; [`SqliteStore::move_aside`] is the remedy).
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let fail = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
-            path: path.to_path_buf(),
-            source: e,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| fail(e.into()))?;
-        }
-        let mut conn = Connection::open(path).map_err(|e| fail(e.into()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        // WAL lets readers and one writer work at once; NORMAL is durable across process
-        // crashes (only a power loss can lose the last transactions).
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path: path.to_path_buf(),
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        if found < SCHEMA_VERSION {
-            migrate(&mut conn).map_err(|e| fail(e.into()))?;
-        }
-
+        let conn = crate::sqlite_open::open_connection(path)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
         })
+    }
+
+    /// Renames an unreadable database at `path` (and its WAL files) to
+    /// `<name>.corrupt-<unix seconds>`, so that the next [`SqliteStore::open`] starts a fresh
+    /// one; returns the new name. Nothing is deleted.
+    pub fn move_aside(path: &Path) -> Result<PathBuf, StoreError> {
+        crate::sqlite_open::move_aside(path)
     }
 
     /// The database file.
@@ -154,37 +140,15 @@ impl SqliteStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
 
-/// Brings the schema up to date. Several processes may open a new or old database at once.
-/// Migration transactions take the write lock as they begin (`BEGIN IMMEDIATE`), so a loser waits
-/// on the busy timeout instead of failing at once when its snapshot turns stale; it then finds
-/// its migration failing (the schema moved under it), reads the version again, and finds the
-/// work done. The retries are a backstop for a heavily loaded machine.
-fn migrate(conn: &mut Connection) -> Result<(), String> {
-    let migrations = Migrations::new(STEPS.iter().map(|s| M::up(s)).collect());
-    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
-    let result = migrate_with_retries(conn, &migrations);
-    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Deferred);
-    result
-}
-
-fn migrate_with_retries(conn: &mut Connection, migrations: &Migrations<'_>) -> Result<(), String> {
-    let mut last_error = String::new();
-    for _ in 0..100 {
-        let now: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| e.to_string())?;
-        if now >= SCHEMA_VERSION {
-            return Ok(());
-        }
-        match migrations.to_latest(conn) {
-            Ok(()) => return Ok(()),
-            Err(e) => last_error = e.to_string(),
-        }
-        std::thread::sleep(Duration::from_millis(25));
+    /// What `work` returns, with an error that says the file is damaged naming the file and
+    /// the remedy.
+    fn checked<T>(&self, work: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        work().map_err(|e| match e {
+            StoreError::Database(e) => crate::sqlite_open::classify(&self.path, e),
+            other => other,
+        })
     }
-    Err(format!("cannot migrate the schema: {last_error}"))
 }
 
 const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
@@ -237,102 +201,154 @@ impl Store for SqliteStore {
         skill: &str,
         change: &mut dyn FnMut(Option<BreakerRecord>) -> Option<BreakerRecord>,
     ) -> Result<Option<BreakerRecord>, StoreError> {
-        let mut conn = self.conn();
-        // IMMEDIATE takes the write lock first, so two processes cannot both read "open, reset
-        // time passed" and both let a trial through.
-        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
-        let current = tx
-            .query_row(
-                &format!("SELECT {BREAKER_COLUMNS} FROM breakers WHERE skill = ?1"),
-                [skill],
-                breaker_from_row,
-            )
-            .optional()?;
-        let next = change(current.clone());
-        if next != current {
-            match &next {
-                Some(b) => {
-                    tx.execute(
-                        &format!("INSERT OR REPLACE INTO breakers ({BREAKER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                        params![b.skill, b.state, b.consecutive_failures, b.opened_at_ms, b.updated_at_ms, b.trial_started_ms, b.recent],
-                    )?;
-                }
-                None => {
-                    tx.execute("DELETE FROM breakers WHERE skill = ?1", [skill])?;
+        self.checked(|| -> Result<Option<BreakerRecord>, StoreError> {
+            let mut conn = self.conn();
+            // IMMEDIATE takes the write lock first, so two processes cannot both read "open, reset
+            // time passed" and both let a trial through.
+            let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+            let current = tx
+                .query_row(
+                    &format!("SELECT {BREAKER_COLUMNS} FROM breakers WHERE skill = ?1"),
+                    [skill],
+                    breaker_from_row,
+                )
+                .optional()?;
+            let next = change(current.clone());
+            if next != current {
+                match &next {
+                    Some(b) => {
+                        tx.execute(
+                            &format!("INSERT OR REPLACE INTO breakers ({BREAKER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                            params![b.skill, b.state, b.consecutive_failures, b.opened_at_ms, b.updated_at_ms, b.trial_started_ms, b.recent],
+                        )?;
+                    }
+                    None => {
+                        tx.execute("DELETE FROM breakers WHERE skill = ?1", [skill])?;
+                    }
                 }
             }
-        }
-        tx.commit()?;
-        Ok(next)
+            tx.commit()?;
+            Ok(next)
+        })
     }
 
     fn breakers(&self) -> Result<Vec<BreakerRecord>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {BREAKER_COLUMNS} FROM breakers ORDER BY skill"
-        ))?;
-        let rows = stmt.query_map([], breaker_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.checked(|| -> Result<Vec<BreakerRecord>, StoreError> {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {BREAKER_COLUMNS} FROM breakers ORDER BY skill"
+            ))?;
+            let rows = stmt.query_map([], breaker_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     fn record(&self, e: &ExecutionRecord) -> Result<(), StoreError> {
-        self.conn().execute(
-            &format!("INSERT INTO executions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"),
-            params![
-                e.id, e.skill, e.version, e.scope, e.params_hash, e.params, e.status, e.exit_code, e.attempt,
-                e.correlation_id, e.parent_id, e.started_at_ms, e.finished_at_ms, e.duration_ms, e.peak_memory_kb,
-                e.cpu_time_ms, e.truncated, e.limit_hit, e.error, e.origin, e.request_id
-            ],
-        )?;
-        Ok(())
+        self.checked(|| -> Result<(), StoreError> {
+            self.conn().execute(
+                &format!("INSERT INTO executions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"),
+                params![
+                    e.id, e.skill, e.version, e.scope, e.params_hash, e.params, e.status, e.exit_code, e.attempt,
+                    e.correlation_id, e.parent_id, e.started_at_ms, e.finished_at_ms, e.duration_ms, e.peak_memory_kb,
+                    e.cpu_time_ms, e.truncated, e.limit_hit, e.error, e.origin, e.request_id
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     fn list(&self, q: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
-        let limit = if q.limit == 0 {
-            -1
-        } else {
-            i64::try_from(q.limit).unwrap_or(i64::MAX)
-        };
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM executions
-             WHERE (?1 IS NULL OR skill = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR started_at >= ?3)
-             ORDER BY started_at DESC, id DESC LIMIT ?4"
-        ))?;
-        let rows = stmt.query_map(params![q.skill, q.status, q.since_ms, limit], from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.checked(|| -> Result<Vec<ExecutionRecord>, StoreError> {
+            let limit = if q.limit == 0 {
+                -1
+            } else {
+                i64::try_from(q.limit).unwrap_or(i64::MAX)
+            };
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM executions
+                 WHERE (?1 IS NULL OR skill = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR started_at >= ?3)
+                 ORDER BY started_at DESC, id DESC LIMIT ?4"
+            ))?;
+            let rows = stmt.query_map(params![q.skill, q.status, q.since_ms, limit], from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     fn get(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
-        find_by_id(&self.conn(), "executions", COLUMNS, id, from_row)
+        self.checked(|| -> Result<Option<ExecutionRecord>, StoreError> {
+            find_by_id(&self.conn(), "executions", COLUMNS, id, from_row)
+        })
     }
 
     fn context_index(&self, skill: &str) -> Result<Vec<IndexedFile>, StoreError> {
-        crate::context_index::load(&self.conn(), skill)
+        self.checked(|| -> Result<Vec<IndexedFile>, StoreError> {
+            crate::context_index::load(&self.conn(), skill)
+        })
     }
 
     fn replace_context_index(&self, skill: &str, files: &[IndexedFile]) -> Result<(), StoreError> {
-        crate::context_index::replace(&mut self.conn(), skill, files)
+        self.checked(|| -> Result<(), StoreError> {
+            crate::context_index::replace(&mut self.conn(), skill, files)
+        })
     }
 
     fn save_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        crate::sqlite_sessions::save(&self.conn(), session)
+        self.checked(|| -> Result<(), StoreError> {
+            crate::sqlite_sessions::save(&self.conn(), session)
+        })
     }
 
     fn sessions(&self, query: &SessionQuery) -> Result<Vec<SessionRecord>, StoreError> {
-        crate::sqlite_sessions::list(&self.conn(), query)
+        self.checked(|| -> Result<Vec<SessionRecord>, StoreError> {
+            crate::sqlite_sessions::list(&self.conn(), query)
+        })
     }
 
     fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        crate::sqlite_sessions::get(&self.conn(), id)
+        self.checked(|| -> Result<Option<SessionRecord>, StoreError> {
+            crate::sqlite_sessions::get(&self.conn(), id)
+        })
     }
 
     fn add_turn(&self, turn: &TurnRecord) -> Result<(), StoreError> {
-        crate::sqlite_sessions::add_turn(&self.conn(), turn)
+        self.checked(|| -> Result<(), StoreError> {
+            crate::sqlite_sessions::add_turn(&self.conn(), turn)
+        })
     }
 
     fn turns(&self, session_id: &str) -> Result<Vec<TurnRecord>, StoreError> {
-        crate::sqlite_sessions::turns(&self.conn(), session_id)
+        self.checked(|| -> Result<Vec<TurnRecord>, StoreError> {
+            crate::sqlite_sessions::turns(&self.conn(), session_id)
+        })
+    }
+
+    fn lease_session(
+        &self,
+        session_id: &str,
+        request: &LeaseRequest,
+        holder_gone: &dyn Fn(&SessionLease) -> bool,
+    ) -> Result<LeaseGrant, StoreError> {
+        self.checked(|| {
+            crate::sqlite_lease::acquire(&mut self.conn(), session_id, request, holder_gone)
+        })
+    }
+
+    fn renew_session_lease(
+        &self,
+        session_id: &str,
+        owner: &str,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.checked(|| crate::sqlite_lease::renew(&self.conn(), session_id, owner, ttl_ms))
+    }
+
+    fn release_session_lease(&self, session_id: &str, owner: &str) -> Result<(), StoreError> {
+        self.checked(|| crate::sqlite_lease::release(&self.conn(), session_id, owner))
+    }
+
+    fn session_lease(&self, session_id: &str) -> Result<Option<SessionLease>, StoreError> {
+        self.checked(|| crate::sqlite_lease::get(&self.conn(), session_id))
     }
 }
 

@@ -28,8 +28,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
 
 pub(crate) fn save(conn: &Connection, s: &SessionRecord) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT OR REPLACE INTO sessions (id, skill, label, status, start, replay, pid, created_at, last_used_at, ended_at, exit_code, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        // An upsert, not INSERT OR REPLACE: replacing the row would drop its lease.
+        "INSERT INTO sessions (id, skill, label, status, start, replay, pid, created_at, last_used_at, ended_at, exit_code, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT(id) DO UPDATE SET skill = excluded.skill, label = excluded.label, status = excluded.status,
+           start = excluded.start, replay = excluded.replay, pid = excluded.pid, created_at = excluded.created_at,
+           last_used_at = excluded.last_used_at, ended_at = excluded.ended_at, exit_code = excluded.exit_code,
+           reason = excluded.reason",
         params![
             s.id, s.skill, s.label, s.status, s.start, s.replay, s.pid, s.created_at_ms, s.last_used_at_ms,
             s.ended_at_ms, s.exit_code, s.reason

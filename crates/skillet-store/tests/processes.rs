@@ -9,7 +9,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use skillet_store::{ExecutionQuery, ExecutionRecord, SqliteStore, Store};
+use skillet_store::{
+    ExecutionQuery, ExecutionRecord, LeaseGrant, LeaseRequest, SqliteStore, Store,
+};
 
 /// Not a test when run normally; the writer when `SKILLET_STORE_WRITER=path:tag:count` is set
 /// (`count` 0 writes until killed).
@@ -40,10 +42,28 @@ fn spawn_writer(db: &Path, tag: &str, count: usize) -> Child {
             "SKILLET_STORE_WRITER",
             format!("{}:{tag}:{count}", db.display()),
         )
-        .stdout(Stdio::null())
+        // libtest prints a failed test's panic on stdout, so both are kept for the report.
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// How a child ended: its exit code, or the signal that killed it (and whether it dumped core).
+fn describe(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt as _;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!(
+            "killed by signal {signal}{}",
+            if status.core_dumped() {
+                ", core dumped"
+            } else {
+                ""
+            }
+        ),
+        (None, None) => format!("{status}"),
+    }
 }
 
 #[test]
@@ -58,7 +78,9 @@ fn eight_processes_writing_at_once_lose_nothing() {
         let out = w.wait_with_output().unwrap();
         assert!(
             out.status.success(),
-            "a writer failed: {}",
+            "a writer failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            describe(out.status),
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -99,4 +121,121 @@ fn a_writer_killed_mid_write_leaves_a_readable_database() {
         store.list(&ExecutionQuery::default()).unwrap().len(),
         before + 1
     );
+}
+
+/// Not a test when run normally; when `SKILLET_STORE_LEASER=path:session:owner:ttl_ms` is set,
+/// asks once for the session's lease and exits 0 when it got it, 3 (printing the holder's pid)
+/// when another owner holds it.
+#[test]
+fn leaser() {
+    let Ok(spec) = std::env::var("SKILLET_STORE_LEASER") else {
+        return;
+    };
+    let mut parts = spec.rsplitn(4, ':');
+    let ttl_ms: i64 = parts.next().unwrap().parse().unwrap();
+    let owner = parts.next().unwrap().to_owned();
+    let session = parts.next().unwrap().to_owned();
+    let path = parts.next().unwrap().to_owned();
+    let store = SqliteStore::open(Path::new(&path)).unwrap();
+    let request = LeaseRequest {
+        owner: owner.clone(),
+        pid: i64::from(std::process::id()),
+        host: "test".into(),
+        holder: format!("leaser {owner}"),
+        ttl_ms,
+    };
+    match store.lease_session(&session, &request, &|_| false).unwrap() {
+        LeaseGrant::Acquired { .. } => {}
+        LeaseGrant::Held(other) => {
+            println!("held by pid {}", other.pid);
+            std::process::exit(3);
+        }
+        LeaseGrant::NoSession => std::process::exit(4),
+    }
+}
+
+fn lease_in_child(db: &Path, session: &str, owner: &str, ttl_ms: i64) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "leaser",
+            "--quiet",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(
+            "SKILLET_STORE_LEASER",
+            format!("{}:{session}:{owner}:{ttl_ms}", db.display()),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn session_row(store: &SqliteStore, id: &str) {
+    store
+        .save_session(&skillet_store::SessionRecord {
+            id: id.into(),
+            skill: "py".into(),
+            label: None,
+            status: "live".into(),
+            start: "{}".into(),
+            replay: true,
+            pid: None,
+            created_at_ms: 1,
+            last_used_at_ms: 1,
+            ended_at_ms: None,
+            exit_code: None,
+            reason: None,
+            turns: 0,
+        })
+        .unwrap();
+}
+
+#[test]
+fn eight_processes_asking_for_one_lease_at_once_get_exactly_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("skillet.db");
+    session_row(&SqliteStore::open(&db).unwrap(), "s1");
+    let children: Vec<Child> = (0..8)
+        .map(|i| lease_in_child(&db, "s1", &format!("owner-{i}"), 60_000))
+        .collect();
+    let mut codes = Vec::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        codes.push(out.status.code());
+    }
+    let won = codes.iter().filter(|c| **c == Some(0)).count();
+    let refused = codes.iter().filter(|c| **c == Some(3)).count();
+    assert_eq!((won, refused), (1, 7), "exit codes: {codes:?}");
+}
+
+#[test]
+fn a_lease_left_by_a_process_that_exited_is_refused_until_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("skillet.db");
+    session_row(&SqliteStore::open(&db).unwrap(), "s1");
+    let first = lease_in_child(&db, "s1", "first", 1_500);
+    let first_pid = first.id();
+    let out = first.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", describe(out.status));
+    let out = lease_in_child(&db, "s1", "second", 60_000)
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", describe(out.status));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&format!("held by pid {first_pid}")), "{said}");
+    std::thread::sleep(Duration::from_millis(1_700));
+    let out = lease_in_child(&db, "s1", "second", 60_000)
+        .wait_with_output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(out.status));
+    let lease = SqliteStore::open(&db)
+        .unwrap()
+        .session_lease("s1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease.owner, "second");
 }

@@ -1,0 +1,199 @@
+//! Opening the SQLite file: creating it whole, refusing one that is not a database, setting it
+//! aside on request.
+//!
+//! A new database is built in a private temporary file (WAL mode set, schema migrated) and
+//! linked into place in one step, so no process ever sees a half-made one: several skillet
+//! processes starting together on a machine with no database yet used to race through
+//! `journal_mode = WAL` and the first migration on the same empty file. Because of that, an
+//! empty file at the database's path is never one of ours being born: it is damage, and is
+//! reported rather than silently turned into a new, empty history.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite_migration::{M, Migrations};
+
+use crate::StoreError;
+use crate::sqlite::{SCHEMA_VERSION, STEPS};
+
+/// How long a writer waits for another process's transaction before giving up.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens the database at `path`, creating it (and its directory) when there is none.
+pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let fail = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| fail(e.into()))?;
+    }
+    // A file removed between the look and the open is looked at again.
+    for _ in 0..3 {
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_whole(path)?,
+            Err(e) => return Err(fail(e.into())),
+            Ok(meta) if meta.len() == 0 => {
+                return Err(StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    problem: "the file is empty (0 bytes), so it holds no database".into(),
+                });
+            }
+            Ok(_) => {}
+        }
+        // No CREATE flag: a file that vanished is created whole on the next turn, never
+        // recreated empty by SQLite here.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        match Connection::open_with_flags(path, flags) {
+            Ok(conn) => return prepare(conn, path),
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) && !path.exists() => {}
+            Err(e) => return Err(classify(path, e)),
+        }
+    }
+    Err(fail(
+        "the file keeps disappearing while it is opened".into(),
+    ))
+}
+
+/// Settings every connection needs, then the schema brought up to date.
+fn prepare(mut conn: Connection, path: &Path) -> Result<Connection, StoreError> {
+    let sql = |e: rusqlite::Error| classify(path, e);
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+    // WAL lets readers and one writer work at once; NORMAL is durable across process
+    // crashes (only a power loss can lose the last transactions). A database created by this
+    // build is already in WAL mode, and then this takes no lock.
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sql)?;
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sql)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found < SCHEMA_VERSION {
+        migrate(&mut conn).map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            source: e.into(),
+        })?;
+    }
+    Ok(conn)
+}
+
+/// Builds a complete database beside `path` and links it into place, unless another process
+/// got there first (then theirs is used).
+fn create_whole(path: &Path) -> Result<(), StoreError> {
+    let fail = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "skillet.db".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = path.with_file_name(format!(".{name}.new-{}-{nanos}", std::process::id()));
+    let built = (|| -> Result<(), StoreError> {
+        let conn = Connection::open(&tmp).map_err(|e| classify(&tmp, e))?;
+        // Closing the only connection checkpoints the WAL into the file and removes it.
+        drop(prepare(conn, &tmp)?);
+        Ok(())
+    })();
+    let placed = built.and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(fail(e.into())),
+    });
+    for leftover in [tmp.clone(), sidecar(&tmp, "-wal"), sidecar(&tmp, "-shm")] {
+        let _ = std::fs::remove_file(leftover); // best effort: a stray temporary file is harmless
+    }
+    placed
+}
+
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// A SQLite error, as [`StoreError::Corrupt`] when it says the file is not a sound database.
+pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        },
+        _ => StoreError::Database(e),
+    }
+}
+
+/// Moves the database at `path` (and its WAL files) aside to `<name>.corrupt-<unix seconds>`
+/// and returns where it went. Nothing is deleted.
+pub fn move_aside(path: &Path) -> Result<PathBuf, StoreError> {
+    let fail = |e: std::io::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "skillet.db".into());
+    let mut target = path.with_file_name(format!("{name}.corrupt-{secs}"));
+    let mut n = 1;
+    while target.exists() {
+        target = path.with_file_name(format!("{name}.corrupt-{secs}-{n}"));
+        n += 1;
+    }
+    std::fs::rename(path, &target).map_err(fail)?;
+    for suffix in ["-wal", "-shm"] {
+        let from = sidecar(path, suffix);
+        if from.exists() {
+            std::fs::rename(&from, sidecar(&target, suffix)).map_err(fail)?;
+        }
+    }
+    Ok(target)
+}
+
+/// Brings the schema up to date. Several processes may open an old database at once.
+/// Migration transactions take the write lock as they begin (`BEGIN IMMEDIATE`), so a loser waits
+/// on the busy timeout instead of failing at once when its snapshot turns stale; it then finds
+/// its migration failing (the schema moved under it), reads the version again, and finds the
+/// work done. The retries are a backstop for a heavily loaded machine.
+fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let migrations = Migrations::new(STEPS.iter().map(|s| M::up(s)).collect());
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    let result = migrate_with_retries(conn, &migrations);
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Deferred);
+    result
+}
+
+fn migrate_with_retries(conn: &mut Connection, migrations: &Migrations<'_>) -> Result<(), String> {
+    let mut last_error = String::new();
+    for _ in 0..100 {
+        let now: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        if now >= SCHEMA_VERSION {
+            return Ok(());
+        }
+        match migrations.to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(e) => last_error = e.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    Err(format!("cannot migrate the schema: {last_error}"))
+}
