@@ -42,6 +42,8 @@ pub(crate) struct ExecPlan {
     child_ends: [Option<OwnedFd>; 3],
     /// The supervisor's ends of the pipes, by stream.
     pub parent_ends: [Option<OwnedFd>; 3],
+    /// What the seccomp filter lets exec with (see syscall_filter.rs).
+    exec_key: [u64; 3],
 }
 
 impl ExecPlan {
@@ -151,6 +153,7 @@ impl ExecPlan {
             cwd: cwd.map(|p| c(p.as_os_str())).transpose()?,
             child_ends,
             parent_ends,
+            exec_key: crate::syscall_filter::exec_key()?,
         })
     }
 
@@ -180,17 +183,9 @@ impl ExecPlan {
             // SAFETY: every pointer is to a NUL-terminated string the plan owns (or a literal),
             // and every array ends with a null pointer.
             unsafe {
-                libc::execve(
-                    path.as_ptr(),
-                    self.argv_ptrs.as_ptr(),
-                    self.envp_ptrs.as_ptr(),
-                );
+                self.execve(path.as_ptr(), self.argv_ptrs.as_ptr());
                 if last_errno() == libc::ENOEXEC {
-                    libc::execve(
-                        c"/bin/sh".as_ptr(),
-                        sh_argv.as_ptr(),
-                        self.envp_ptrs.as_ptr(),
-                    );
+                    self.execve(c"/bin/sh".as_ptr(), sh_argv.as_ptr());
                     return libc::ENOEXEC;
                 }
             };
@@ -202,6 +197,28 @@ impl ExecPlan {
             }
         }
         if denied { libc::EACCES } else { last }
+    }
+
+    /// `execve` with the exec key in the three argument registers the kernel ignores, which
+    /// the seccomp filter of `allow_spawn: false` requires (see syscall_filter.rs).
+    ///
+    /// # Safety
+    /// `path` and every element of `argv` are NUL-terminated strings and `argv` ends with a
+    /// null pointer, all alive for the call.
+    unsafe fn execve(&self, path: *const c_char, argv: *const *const c_char) {
+        let [a, b, c] = self.exec_key;
+        // SAFETY: as the caller promises; the extra arguments are plain integers.
+        unsafe {
+            libc::syscall(
+                libc::SYS_execve,
+                path,
+                argv,
+                self.envp_ptrs.as_ptr(),
+                a,
+                b,
+                c,
+            )
+        };
     }
 }
 

@@ -7,6 +7,17 @@
 //! a filter can inspect. A separate first filter refuses the x32 ABI and any foreign
 //! architecture. The filters are joined into one program (see `bpf_chain`), so the child
 //! installs a single short filter.
+//!
+//! With `allow_spawn: false` the one exec that starts the program is told apart from every later
+//! one by a key: [`exec_key`], 192 random bits chosen once per supervisor, which the child passes
+//! in the three argument registers `execve` does not use. The filter lets `execve` through only
+//! with the key and refuses `execveat` outright. The program never sees the key (it is in the
+//! supervisor's memory and in the filter, which a process cannot read back), so after its own
+//! start it cannot exec anything: not another program, not the ELF loader naming one
+//! (`ld-linux-x86-64.so.2 /bin/sh`, by any path, copy or link), not a file descriptor
+//! (`fexecve`, `execveat(AT_EMPTY_PATH)`, `/proc/self/fd/N`). Landlock's execute rule
+//! (exec_allow.rs) cannot do this alone: the loader must stay executable for the program
+//! itself, and a loader run by hand maps its target with `mmap`, which Landlock does not check.
 
 use std::collections::BTreeMap;
 
@@ -79,6 +90,39 @@ const PER_LINUX: u64 = 0;
 const PERSONALITY_QUERY: u64 = 0xffff_ffff;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
+/// The key the one allowed `execve` carries in its unused argument registers (see the module
+/// documentation): random, chosen once per process, before any child is cloned.
+pub(crate) fn exec_key() -> std::io::Result<[u64; 3]> {
+    static KEY: std::sync::OnceLock<[u64; 3]> = std::sync::OnceLock::new();
+    if let Some(key) = KEY.get() {
+        return Ok(*key);
+    }
+    let mut bytes = [0u8; 24];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        // SAFETY: getrandom writes at most the given length into the buffer.
+        #[allow(unsafe_code)]
+        let n = unsafe {
+            libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0)
+        };
+        match usize::try_from(n) {
+            Ok(n) => filled += n,
+            Err(_) => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+        u64::from_le_bytes(w)
+    };
+    Ok(*KEY.get_or_init(|| [word(0), word(1), word(2)]))
+}
+
 /// The seccomp program for `policy`. It depends only on two switches, so each variant is
 /// compiled once per process.
 pub(crate) fn build(policy: &SandboxPolicy) -> Result<BpfProgram, String> {
@@ -89,7 +133,11 @@ pub(crate) fn build(policy: &SandboxPolicy) -> Result<BpfProgram, String> {
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(hit);
     }
-    let program = joined(rule_sets(key.0, key.1)?)?;
+    let program = joined(rule_sets(
+        key.0,
+        key.1,
+        exec_key().map_err(|e| format!("cannot draw the exec key from the kernel: {e}"))?,
+    )?)?;
     if let Ok(mut c) = cache.lock() {
         c.insert(key, program.clone());
     }
@@ -168,7 +216,11 @@ fn compile(
 }
 
 /// The filters' rules, strongest action first.
-fn rule_sets(allow_spawn: bool, network_off: bool) -> Result<Vec<RuleSet>, String> {
+fn rule_sets(
+    allow_spawn: bool,
+    network_off: bool,
+    exec_key: [u64; 3],
+) -> Result<Vec<RuleSet>, String> {
     let cond = |arg, op, value| {
         SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value).map_err(|e| e.to_string())
     };
@@ -226,8 +278,19 @@ fn rule_sets(allow_spawn: bool, network_off: bool) -> Result<Vec<RuleSet>, Strin
                     .map_err(|e| e.to_string())?,
             ],
         );
-        // execve itself stays allowed: the filter is in place before the program starts, and
-        // an exec replaces the process rather than adding one.
+        // The program's own exec carries the key in arguments 3 to 5, which execve ignores;
+        // any other exec is missing at least one word of it.
+        eperm.insert(
+            libc::SYS_execve,
+            (3u8..)
+                .zip(exec_key)
+                .map(|(arg, word)| {
+                    SeccompRule::new(vec![cond(arg, SeccompCmpOp::Ne, word)?])
+                        .map_err(|e| e.to_string())
+                })
+                .collect::<Result<_, _>>()?,
+        );
+        eperm.insert(libc::SYS_execveat, vec![]);
     }
 
     let mut sets = vec![
@@ -288,6 +351,11 @@ mod tests {
     }
 
     const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+    const KEY: [u64; 3] = [
+        0x0123_4567_89ab_cdef,
+        0xfedc_ba98_7654_3210,
+        0x5555_aaaa_5555_aaaa,
+    ];
     const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 
     /// The joined program answers exactly as the stack of separate filters would, for every
@@ -312,10 +380,18 @@ mod tests {
             0x0040_0000, // READ_IMPLIES_EXEC
         ];
         let seconds = [0, TIOCSTI, TIOCLINUX, 0x5401, 1 << 32 | TIOCSTI];
+        // The exec key's words in the spare argument registers: none, all, and each one wrong.
+        let tails = [
+            [0; 3],
+            KEY,
+            [KEY[0], KEY[1], KEY[2] ^ 1],
+            [KEY[0], KEY[1] ^ (1 << 40), KEY[2]],
+            [!KEY[0], KEY[1], KEY[2]],
+        ];
         for allow_spawn in [false, true] {
             for network_off in [false, true] {
-                let filters = separate(rule_sets(allow_spawn, network_off).unwrap());
-                let joined = joined(rule_sets(allow_spawn, network_off).unwrap()).unwrap();
+                let filters = separate(rule_sets(allow_spawn, network_off, KEY).unwrap());
+                let joined = joined(rule_sets(allow_spawn, network_off, KEY).unwrap()).unwrap();
                 let stack_len: usize = filters.iter().map(Vec::len).sum();
                 assert!(
                     joined.len() * 3 < stack_len * 2,
@@ -326,17 +402,19 @@ mod tests {
                     for nr in (0..600).chain((0..600).map(|n| n | X32_SYSCALL_BIT)) {
                         for &a0 in &firsts {
                             for &a1 in &seconds {
-                                let data = Data {
-                                    nr,
-                                    arch,
-                                    args: [a0, a1, 0, 0, 0, 0],
-                                };
-                                assert_eq!(
-                                    run(&joined, &data),
-                                    run_stack(&filters, &data),
-                                    "nr {nr} arch {arch:#x} args {a0:#x} {a1:#x} \
-                                     (allow_spawn {allow_spawn}, network_off {network_off})"
-                                );
+                                for tail in tails {
+                                    let data = Data {
+                                        nr,
+                                        arch,
+                                        args: [a0, a1, 0, tail[0], tail[1], tail[2]],
+                                    };
+                                    assert_eq!(
+                                        run(&joined, &data),
+                                        run_stack(&filters, &data),
+                                        "nr {nr} arch {arch:#x} args {a0:#x} {a1:#x} {tail:x?} \
+                                         (allow_spawn {allow_spawn}, network_off {network_off})"
+                                    );
+                                }
                             }
                         }
                     }
@@ -348,7 +426,7 @@ mod tests {
     /// The interpreter the test above relies on agrees with the rules it checks.
     #[test]
     fn the_interpreter_sees_what_the_rules_say() {
-        let joined = joined(rule_sets(false, true).unwrap()).unwrap();
+        let joined = joined(rule_sets(false, true, KEY).unwrap()).unwrap();
         let call = |nr: libc::c_long, a0: u64| {
             run(
                 &joined,
@@ -381,5 +459,56 @@ mod tests {
             call(libc::SYS_clone3, 0),
             libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32
         );
+    }
+
+    /// Only the exec that carries the whole key gets through, and only with `allow_spawn: false`
+    /// does that matter; `execveat` never gets through then.
+    #[test]
+    fn only_the_keyed_exec_is_allowed_without_spawning() {
+        let verdict = |allow_spawn: bool, nr: libc::c_long, tail: [u64; 3]| {
+            let joined = joined(rule_sets(allow_spawn, true, KEY).unwrap()).unwrap();
+            run(
+                &joined,
+                &Data {
+                    nr: nr as u32,
+                    arch: AUDIT_ARCH_X86_64,
+                    args: [0x1000, 0x2000, 0x3000, tail[0], tail[1], tail[2]],
+                },
+            )
+        };
+        let denied = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+        assert_eq!(
+            verdict(false, libc::SYS_execve, KEY),
+            libc::SECCOMP_RET_ALLOW
+        );
+        for wrong in [
+            [0; 3],
+            [KEY[0], KEY[1], 0],
+            [0, KEY[1], KEY[2]],
+            [KEY[0], 0, KEY[2]],
+        ] {
+            assert_eq!(
+                verdict(false, libc::SYS_execve, wrong),
+                denied,
+                "{wrong:x?}"
+            );
+        }
+        assert_eq!(verdict(false, libc::SYS_execveat, KEY), denied);
+        assert_eq!(verdict(false, libc::SYS_execveat, [0; 3]), denied);
+        assert_eq!(
+            verdict(true, libc::SYS_execve, [0; 3]),
+            libc::SECCOMP_RET_ALLOW
+        );
+        assert_eq!(
+            verdict(true, libc::SYS_execveat, [0; 3]),
+            libc::SECCOMP_RET_ALLOW
+        );
+    }
+
+    #[test]
+    fn the_exec_key_is_drawn_once_and_is_not_zero() {
+        let key = exec_key().unwrap();
+        assert_eq!(key, exec_key().unwrap());
+        assert_ne!(key, [0; 3]);
     }
 }
