@@ -119,6 +119,10 @@ pub fn select_context(
     root: &Path,
     named: &[&str],
 ) -> Result<ContextSelection, ContextError> {
+    // Every path below is the walk root plus what the walk found; the root is resolved first,
+    // and files are opened beneath it without following any symlink (see `read_text`).
+    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let root = real_root.as_path();
     let include = globs(&spec.patterns)?;
     let exclude = globs(&spec.exclude)?;
     let explicit: Vec<&str> = spec
@@ -192,7 +196,7 @@ pub fn select_context(
             continue;
         }
         let absolute = root.join(&c.path);
-        let mut text = match read_text(&absolute, max_file) {
+        let mut text = match read_text(root, Path::new(&c.path), max_file) {
             Ok(Some(text)) => text,
             Ok(None) => {
                 selection.skipped.push(skip("binary"));
@@ -451,11 +455,28 @@ fn globs(patterns: &[String]) -> Result<GlobSet, ContextError> {
 
 /// The file's text, or `None` when it looks binary. Reads at most `limit` bytes: the size seen
 /// by the walk may be stale.
-fn read_text(path: &Path, limit: u64) -> std::io::Result<Option<String>> {
+/// The text of `rel` beneath `root`, opened so that a file swapped for a symlink (or a FIFO)
+/// after the walk saw it is refused rather than followed.
+fn read_text(root: &Path, rel: &Path, limit: u64) -> std::io::Result<Option<String>> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    let dir = rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let fd = rustix::fs::openat2(
+        &dir,
+        rel,
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
+        Mode::empty(),
+        ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    )?;
+    let file = std::fs::File::from(fd);
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit)
-        .read_to_end(&mut bytes)?;
+    file.take(limit).read_to_end(&mut bytes)?;
     if bytes[..bytes.len().min(SNIFF_BYTES)].contains(&0) {
         return Ok(None);
     }

@@ -79,6 +79,68 @@ pub fn resolve_params(
     }
 }
 
+/// Replaces each `path` value of a code skill's call by its real path, resolved by the kernel
+/// beneath `workspace`: a value inside the workspace that reaches out of it through a symlink or
+/// `..`, and a relative value that leaves it, are refused. A value the caller gave as an absolute
+/// path outside the workspace is theirs to give; it is resolved too. The program then gets the
+/// very path that was checked.
+pub fn confine_paths(
+    spec: &SkillSpec,
+    given: &Map<String, Value>,
+    values: &mut ParamValues,
+    workspace: &Path,
+) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    for (name, value) in values.iter_mut() {
+        let ParamValue::Path(path) = value else {
+            continue;
+        };
+        let typed_absolute = given
+            .get(name)
+            .or_else(|| {
+                spec.parameters
+                    .iter()
+                    .find(|p| &p.name == name)
+                    .and_then(|p| p.default.as_ref())
+            })
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.starts_with('/'));
+        let lexical = PathBuf::from(&*path);
+        let outcome = match lexical.strip_prefix(workspace) {
+            Ok(rel) => crate::policy::resolve_beneath(workspace, rel),
+            Err(_) if typed_absolute => Ok(crate::policy::Boundaries::new(None, None, &[])
+                .real(&lexical)),
+            Err(_) => {
+                problems.push(format!(
+                    "parameter `{name}`: {} is outside the workspace {}; give an absolute path \
+                     if you mean it",
+                    lexical.display(),
+                    workspace.display()
+                ));
+                continue;
+            }
+        };
+        match outcome {
+            Ok(real) => *path = real.to_string_lossy().into_owned(),
+            Err(e) if crate::policy::is_escape(&e) => problems.push(format!(
+                "parameter `{name}`: {} leaves the workspace {} through a symlink or `..`; \
+                 give the real path if you mean it",
+                lexical.display(),
+                workspace.display()
+            )),
+            Err(e) => problems.push(format!(
+                "parameter `{name}`: cannot resolve {}: {e}",
+                lexical.display()
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
 /// `base/rel`, with `.` and `..` folded lexically (the path need not exist yet).
 fn absolute(base: &Path, path: &str) -> String {
     let joined = base.join(path);

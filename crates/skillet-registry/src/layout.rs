@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+/// The folders skillet discovers skills in, in the workspace and in the home directory. A write
+/// grant never makes them writable through another name (see the engine's policy).
+pub const SKILL_FOLDERS: &[&str] = &[".skillet", ".q-skills", ".agents", ".claude"];
+
 /// Where a skill was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -106,12 +110,19 @@ impl Environment {
 
     /// The workspace root: the nearest directory, from `cwd` up, holding `.skillet/`, not looking
     /// past the repository root (the nearest ancestor with `.git`). With no `.skillet/` found, the
-    /// repository root, or `cwd` outside a repository. Never the home directory itself, whose
-    /// skill directories are the global scope's.
+    /// repository root, or `cwd` outside a repository. Never `/`, the home directory or a parent
+    /// of it: they hold far more than one project (and the home's skill directories are the
+    /// global scope's). Paths are resolved (symlinks, `..`) before they are compared.
     pub fn workspace_root(&self) -> Option<PathBuf> {
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let cwd = real(&self.cwd);
+        let home = self.home.as_deref().map(real);
+        let too_wide = |dir: &Path| {
+            dir.parent().is_none() || home.as_deref().is_some_and(|h| h.starts_with(dir))
+        };
         let mut repo_root = None;
-        for dir in self.cwd.ancestors() {
-            if Some(dir) == self.home.as_deref() {
+        for dir in cwd.ancestors() {
+            if too_wide(dir) {
                 break;
             }
             if dir.join(".skillet").is_dir() {
@@ -122,8 +133,14 @@ impl Environment {
                 break;
             }
         }
-        let root = repo_root.unwrap_or_else(|| self.cwd.clone());
-        (Some(root.as_path()) != self.home.as_deref()).then_some(root)
+        let root = repo_root.unwrap_or(cwd);
+        (!too_wide(&root)).then_some(root)
+    }
+
+    /// Whether `cwd` is somewhere no workspace can be found: `/`, the home directory or a parent
+    /// of it, outside any repository. Code skills are refused there.
+    pub fn outside_any_workspace(&self) -> bool {
+        self.workspace_root().is_none()
     }
 }
 
@@ -208,9 +225,20 @@ mod tests {
     }
 
     #[test]
-    fn home_is_never_a_workspace() {
+    fn home_root_and_their_parents_are_never_a_workspace() {
         let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("users/u");
+        std::fs::create_dir_all(home.join("proj")).unwrap();
         assert_eq!(env(t.path(), t.path()).workspace_root(), None);
+        assert_eq!(env(&home, &home).workspace_root(), None);
+        assert_eq!(env(&t.path().join("users"), &home).workspace_root(), None);
+        assert_eq!(env(&home.join("proj/.."), &home).workspace_root(), None);
+        assert_eq!(env(Path::new("/"), &home).workspace_root(), None);
+        // A symlink to the home is the home.
+        std::os::unix::fs::symlink(&home, t.path().join("link")).unwrap();
+        assert_eq!(env(&t.path().join("link"), &home).workspace_root(), None);
+        let real = std::fs::canonicalize(home.join("proj")).unwrap();
+        assert_eq!(env(&home.join("proj"), &home).workspace_root(), Some(real));
     }
 
     #[test]

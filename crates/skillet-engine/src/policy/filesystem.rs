@@ -1,0 +1,183 @@
+//! The file system part of a policy: what a run reads, writes, must not change and must not see,
+//! every path resolved before a rule is derived from it.
+
+use std::path::{Path, PathBuf};
+
+use skillet_sandbox::FsPolicy;
+use skillet_spec::SkillSpec;
+
+use super::grants::{self, Access, inode};
+use super::paths::{Boundaries, lexical, real_path};
+use super::protected::{hidden_under, protected_under};
+use super::toolchain::toolchain;
+use super::{PolicyContext, PolicyError};
+
+/// The file system policy of one run, and the program's real path when the sandbox must run
+/// that instead of the name it was found under.
+pub(crate) struct FsPlan {
+    pub fs: FsPolicy,
+    pub program: Option<PathBuf>,
+}
+
+pub(crate) fn plan_fs(
+    spec: &SkillSpec,
+    skill_dir: &Path,
+    program: &str,
+    ctx: &PolicyContext,
+    warnings: &mut Vec<String>,
+) -> Result<FsPlan, PolicyError> {
+    let bounds = Boundaries::new(ctx.home.as_deref(), ctx.workspace.as_deref(), &ctx.protected);
+    let mut fs = FsPolicy::default();
+    fs.read.extend(bounds.workspace.iter().cloned());
+    fs.read.push(real_path(skill_dir));
+    let readable = fs.read.clone();
+    // An interpreter installed outside the system directories must be visible to run at all;
+    // its installation is code, not user data, and only as much of it as running needs.
+    let tool = toolchain(program, &spec.args, &bounds, &readable);
+    fs.read.extend(tool.read);
+
+    let grant = &ctx.grant;
+    let mut exact = Vec::new();
+    let mut typed_write = Vec::new();
+    let mut granted_reads = Vec::new();
+    for typed in &grant.read {
+        if let Some(r) = grants::resolve(typed, Access::Read, &bounds, warnings)? {
+            if r.exact {
+                exact.push(r.path.clone());
+            }
+            granted_reads.push(r.path);
+        }
+    }
+    fs.read.extend(granted_reads.iter().cloned());
+    // What stays read-only is known before any write grant is checked against it.
+    let mut guarded: Vec<PathBuf> = bounds.own.clone();
+    if let Some(ws) = &bounds.workspace {
+        guarded.extend(protected_under(ws, &bounds));
+    }
+    let guarded_files = files_of(&guarded);
+    for typed in &grant.write {
+        let Some(r) = grants::resolve(typed, Access::Write, &bounds, warnings)? else {
+            continue;
+        };
+        if !r.exact {
+            if let Some(p) = guarded.iter().find(|p| r.path.starts_with(p)) {
+                return Err(PolicyError::Protected {
+                    typed: typed.clone(),
+                    real: r.path,
+                    protected: p.clone(),
+                });
+            }
+        }
+        if let Some(id) = inode(&r.path).filter(|_| r.path.is_file()) {
+            if let Some((p, _)) = guarded_files.iter().find(|(p, i)| *i == id && *p != r.path) {
+                return Err(PolicyError::HardLink {
+                    typed: typed.clone(),
+                    real: r.path,
+                    protected: p.clone(),
+                });
+            }
+        }
+        if r.exact {
+            exact.push(r.path.clone());
+        }
+        typed_write.push(lexical_grant(typed, &bounds));
+        fs.write.push(r.path);
+    }
+
+    for w in &fs.write {
+        let mut under = protected_under(w, &bounds);
+        if let Some(ws) = bounds.workspace.as_ref().filter(|ws| ws.starts_with(w)) {
+            under.extend(protected_under(ws, &bounds));
+        }
+        for p in under {
+            if !fs.read_only.contains(&p) {
+                fs.read_only.push(p);
+            }
+        }
+    }
+    for own in &bounds.own {
+        if !fs.read_only.contains(own) {
+            fs.read_only.push(own.clone());
+        }
+    }
+    // A path the user granted by its exact name is theirs to write.
+    fs.read_only.retain(|p| !exact.contains(p) || !fs.write.contains(p));
+    let trees: Vec<PathBuf> = readable
+        .iter()
+        .chain(&granted_reads)
+        .chain(&fs.write)
+        .filter(|p| p.is_dir())
+        .cloned()
+        .collect();
+    for tree in &trees {
+        for p in hidden_under(tree, &bounds) {
+            if !exact.contains(&p) && !fs.hidden.contains(&p) {
+                fs.hidden.push(p);
+            }
+        }
+    }
+
+    let flag = format!("--allow-write PATH or [grants.{}] write = [...]", spec.name);
+    let asked = spec
+        .security
+        .as_ref()
+        .and_then(|s| s.permissions.clone())
+        .unwrap_or_default();
+    for path in &asked.file_write {
+        let want = lexical_grant(path, &bounds);
+        let real = real_path(&want);
+        if !typed_write.contains(&want) && !fs.write.contains(&real) {
+            warnings.push(format!("asks to write {path}: not granted ({flag})"));
+        }
+    }
+    for path in &asked.file_read {
+        let p = real_path(&lexical_grant(path, &bounds));
+        if !fs.read.iter().chain(&fs.write).any(|r| p.starts_with(r)) {
+            warnings.push(format!(
+                "asks to read {path}: not granted (--allow-read PATH or [grants.{}] read = [...])",
+                spec.name
+            ));
+        }
+    }
+    Ok(FsPlan {
+        fs,
+        program: tool.program,
+    })
+}
+
+/// A grant as typed, made absolute without resolving anything: for comparing asks and grants.
+fn lexical_grant(typed: &str, bounds: &Boundaries) -> PathBuf {
+    let base = bounds
+        .workspace
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/"));
+    match (typed.strip_prefix("~/"), &bounds.home) {
+        (Some(rest), Some(home)) => lexical(&home.join(rest)),
+        _ => lexical(&base.join(typed)),
+    }
+}
+
+/// The files among `paths`, and those one or two levels inside the directories among them, by
+/// inode: a hard link elsewhere to one of them is the same file.
+fn files_of(paths: &[PathBuf]) -> Vec<(PathBuf, (u64, u64))> {
+    let mut out = Vec::new();
+    let mut add = |p: &Path| {
+        if let Some(id) = inode(p).filter(|_| p.is_file()) {
+            out.push((p.to_path_buf(), id));
+        }
+    };
+    for p in paths {
+        add(p);
+        for entry in std::fs::read_dir(p).into_iter().flatten().flatten() {
+            add(&entry.path());
+            for inner in std::fs::read_dir(entry.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                add(&inner.path());
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,291 @@
+//! The user's path grants, resolved by the kernel before they are trusted.
+//!
+//! A grant typed relative to the workspace (or absolute, or `~/`, but naming a path inside it)
+//! is opened beneath the workspace's directory handle with
+//! `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`: a symlink or `..` that leaves the
+//! workspace fails there, so a repository shipping `out -> ..` or `out -> /home/user` cannot
+//! widen `--allow-write ./out`. A grant typed as an absolute path outside the workspace is the
+//! user's choice and is followed, but shown in its resolved form when that differs. The policy
+//! gets the real path read back from the opened handle.
+
+use std::os::fd::{AsRawFd as _, OwnedFd};
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{CWD, Mode, OFlags, ResolveFlags};
+
+use super::PolicyError;
+use super::paths::{Boundaries, lexical};
+
+/// What a grant allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+impl Access {
+    fn flag(self) -> &'static str {
+        match self {
+            Access::Read => "--allow-read",
+            Access::Write => "--allow-write",
+        }
+    }
+}
+
+/// A grant after resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resolved {
+    /// The real path the policy uses.
+    pub path: PathBuf,
+    /// Whether the user typed exactly this path (no symlink on the way).
+    pub exact: bool,
+}
+
+/// Resolves the grant `typed`. `Ok(None)` (with a warning) when it does not exist yet: there is
+/// nothing to grant, and the sandbox would have nothing to mount.
+pub(crate) fn resolve(
+    typed: &str,
+    access: Access,
+    bounds: &Boundaries,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Resolved>, PolicyError> {
+    let refused = |reason: String| PolicyError::Grant {
+        flag: access.flag(),
+        typed: typed.to_owned(),
+        reason,
+    };
+    let (expanded, typed_absolute) = match (typed, typed.strip_prefix("~/"), &bounds.home) {
+        ("~", _, Some(home)) => (home.clone(), true),
+        (_, Some(rest), Some(home)) => (home.join(rest), true),
+        (_, Some(_), None) => return Err(refused("HOME is not set, so `~/` means nothing".into())),
+        _ if Path::new(typed).is_absolute() => (PathBuf::from(typed), true),
+        _ => match &bounds.workspace {
+            Some(ws) => (ws.join(typed), false),
+            None => {
+                return Err(refused(
+                    "a relative grant starts at the workspace, and there is none here; run from a \
+                     project directory or give an absolute path"
+                        .into(),
+                ));
+            }
+        },
+    };
+    let shown = lexical(&expanded);
+    let beneath = bounds
+        .workspace
+        .as_ref()
+        .and_then(|ws| shown.strip_prefix(ws).ok().map(|rel| (ws, rel.to_path_buf())));
+    let opened = match (&beneath, typed_absolute) {
+        (Some((ws, rel)), _) => open_beneath(ws, if typed_absolute { rel } else { Path::new(typed) }),
+        (None, false) => open_beneath(
+            bounds.workspace.as_deref().unwrap_or(Path::new("/")),
+            Path::new(typed),
+        ),
+        (None, true) => rustix::fs::openat2(
+            CWD,
+            &expanded,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::NO_MAGICLINKS,
+        )
+        .map_err(std::io::Error::from),
+    };
+    let fd = match opened {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            warnings.push(format!(
+                "{} {typed}: not granted: {} does not exist (create it, then run again)",
+                access.flag(),
+                shown.display()
+            ));
+            return Ok(None);
+        }
+        Err(e) if e.raw_os_error() == Some(libc_exdev()) => {
+            let target = super::paths::real_path(&expanded);
+            let ws = bounds.workspace.as_deref().unwrap_or(Path::new("/"));
+            return Err(refused(format!(
+                "it resolves to {} (through a symlink or `..`), outside the workspace {}; \
+                 if you mean that path, grant it by its absolute path: {} {}",
+                target.display(),
+                ws.display(),
+                access.flag(),
+                target.display()
+            )));
+        }
+        Err(e) => return Err(refused(format!("cannot resolve {}: {e}", shown.display()))),
+    };
+    let real = fd_path(&fd).map_err(|e| refused(format!("cannot resolve {}: {e}", shown.display())))?;
+    let exact = real == shown;
+    if !exact {
+        warnings.push(format!(
+            "{} {typed}: resolved to {}",
+            access.flag(),
+            real.display()
+        ));
+    }
+    if !exact && bounds.is_credential(&real) {
+        return Err(refused(format!(
+            "it resolves to {}, which holds credentials; grant that exact path if you mean it",
+            real.display()
+        )));
+    }
+    if access == Access::Write {
+        check_hard_links(&fd, &real, warnings);
+    }
+    Ok(Some(Resolved { path: real, exact }))
+}
+
+/// The real path of `rel` beneath the directory `root`, resolved by the kernel so that no `..`,
+/// absolute symlink or magic link leaves `root` (an error of kind `CrossesDevices`, EXDEV,
+/// says one tried). Components that do not exist yet are appended as they are, after their
+/// existing parent is resolved.
+pub(crate) fn resolve_beneath(root: &Path, rel: &Path) -> std::io::Result<PathBuf> {
+    match open_beneath(root, rel) {
+        Ok(fd) => fd_path(&fd),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+                return Err(e);
+            };
+            Ok(resolve_beneath(root, parent)?.join(name))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `e` is the kernel refusing a path that leaves the directory it was resolved beneath.
+pub(crate) fn is_escape(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc_exdev())
+}
+
+/// `rel` opened beneath the directory `root`: no `..`, absolute symlink or magic link may leave it.
+fn open_beneath(root: &Path, rel: &Path) -> std::io::Result<OwnedFd> {
+    let dir = rustix::fs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    Ok(rustix::fs::openat2(
+        &dir,
+        rel,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+    )?)
+}
+
+/// The path the kernel reached for `fd`.
+fn fd_path(fd: &OwnedFd) -> std::io::Result<PathBuf> {
+    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+fn libc_exdev() -> i32 {
+    rustix::io::Errno::XDEV.raw_os_error()
+}
+
+/// A file with several names is written through all of them; no resolution can tell which name
+/// the user meant, so it is said.
+fn check_hard_links(fd: &OwnedFd, real: &Path, warnings: &mut Vec<String>) {
+    let Ok(meta) = std::fs::metadata(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
+        return;
+    };
+    if meta.is_file() && meta.nlink() > 1 {
+        warnings.push(format!(
+            "--allow-write {}: this file has {} hard links; writing it changes every one of them",
+            real.display(),
+            meta.nlink()
+        ));
+    }
+}
+
+/// The (device, inode) of `path`, to recognise a hard link to it.
+pub(crate) fn inode(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixture {
+        _t: tempfile::TempDir,
+        root: PathBuf,
+        bounds: Boundaries,
+    }
+
+    fn fixture() -> Fixture {
+        let t = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(t.path()).unwrap();
+        let (home, ws) = (root.join("home"), root.join("home/ws"));
+        std::fs::create_dir_all(ws.join("real")).unwrap();
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        std::fs::write(home.join(".ssh/id_rsa"), "key").unwrap();
+        let bounds = Boundaries::new(Some(&home), Some(&ws), &[]);
+        Fixture {
+            _t: t,
+            root,
+            bounds,
+        }
+    }
+
+    fn link(target: &str, at: &Path) {
+        std::os::unix::fs::symlink(target, at).unwrap();
+    }
+
+    #[test]
+    fn symlinks_leaving_the_workspace_are_refused() {
+        let f = fixture();
+        let ws = f.root.join("home/ws");
+        link("..", &ws.join("up"));
+        link(f.root.join("home").to_str().unwrap(), &ws.join("abs"));
+        link("up", &ws.join("chain"));
+        link("real/../../..", &ws.join("deep"));
+        for typed in ["up", "./abs", "chain", "deep", "real/../..", "../ws/../.."] {
+            let mut w = Vec::new();
+            let e = resolve(typed, Access::Write, &f.bounds, &mut w).unwrap_err();
+            assert!(e.to_string().contains("outside the workspace"), "{typed}: {e}");
+        }
+        // The same symlink typed as an absolute path inside the workspace is refused too.
+        let mut w = Vec::new();
+        let abs = ws.join("up").to_string_lossy().into_owned();
+        assert!(resolve(&abs, Access::Write, &f.bounds, &mut w).is_err());
+        let e = resolve("~/ws/abs", Access::Read, &f.bounds, &mut w).unwrap_err();
+        assert!(e.to_string().contains("outside the workspace"), "{e}");
+    }
+
+    #[test]
+    fn grants_inside_are_resolved_and_shown() {
+        let f = fixture();
+        let ws = f.root.join("home/ws");
+        link("real", &ws.join("out"));
+        let mut w = Vec::new();
+        let r = resolve("out", Access::Write, &f.bounds, &mut w).unwrap().unwrap();
+        assert_eq!(r.path, ws.join("real"));
+        assert!(!r.exact);
+        assert!(w[0].contains("resolved to"), "{w:?}");
+        let r = resolve("./real/", Access::Write, &f.bounds, &mut Vec::new()).unwrap().unwrap();
+        assert!(r.exact);
+        assert_eq!(resolve("missing", Access::Write, &f.bounds, &mut w).unwrap(), None);
+        // An absolute path outside the workspace is the user's to give.
+        let r = resolve("~/", Access::Read, &f.bounds, &mut w).unwrap().unwrap();
+        assert_eq!(r.path, f.root.join("home"));
+    }
+
+    #[test]
+    fn an_absolute_grant_that_resolves_to_credentials_is_refused() {
+        let f = fixture();
+        link(
+            f.root.join("home/.ssh").to_str().unwrap(),
+            &f.root.join("innocent"),
+        );
+        let typed = f.root.join("innocent").to_string_lossy().into_owned();
+        let e = resolve(&typed, Access::Read, &f.bounds, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("credentials"), "{e}");
+        assert!(resolve("~/.ssh", Access::Read, &f.bounds, &mut Vec::new()).is_ok());
+    }
+}

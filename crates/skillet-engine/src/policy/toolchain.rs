@@ -1,0 +1,195 @@
+//! What a program outside the system directories needs to be readable to run: its own file,
+//! the interpreter its `#!` line names, and its toolchain's library directories. Every path is
+//! resolved (symlinks, `..`) before anything is derived from it, so `/var/run/../bin/sh` is
+//! `/usr/bin/sh`, not a program installed under `/var`.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use super::paths::{Boundaries, real_path};
+
+/// How many `#!` lines are followed (a shim's interpreter may itself be a script).
+const MAX_INTERPRETERS: usize = 4;
+
+/// Directories of an installation prefix that hold a toolchain's code, never its user's data.
+const TOOLCHAIN_SUBDIRS: &[&str] = &["lib", "lib64", "libexec", "share", "versions"];
+
+/// What running a program needs beyond the system directories.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Toolchain {
+    /// Files and directories made readable.
+    pub read: Vec<PathBuf>,
+    /// The program's real path, when the path it was found at will not exist in the sandbox (a
+    /// symlink outside everything readable): the sandbox runs this instead.
+    pub program: Option<PathBuf>,
+}
+
+/// The toolchain of `program` (looking through `env PROGRAM` and `#!` lines). `readable` are
+/// the trees readable anyway (the workspace, the skill's folder): nothing under them is added.
+pub fn toolchain(
+    program: &str,
+    args: &[String],
+    bounds: &Boundaries,
+    readable: &[PathBuf],
+) -> Toolchain {
+    let mut out = Toolchain::default();
+    let Some(found) = skillet_sandbox::find_program(through_env(program, args)) else {
+        return out;
+    };
+    let mut next = Some(found.clone());
+    for depth in 0..MAX_INTERPRETERS {
+        let Some(path) = next.take() else { break };
+        let real = real_path(&path);
+        let visible = add_program(&real, bounds, readable, &mut out.read);
+        if depth == 0 && real != found && !visible_at(&found, readable, &out.read) {
+            out.program = Some(real.clone()).filter(|_| visible);
+        }
+        next = interpreter(&real).and_then(|p| skillet_sandbox::find_program(&p));
+    }
+    out
+}
+
+/// The program `env` would run, when `program` is `env`.
+fn through_env<'a>(program: &'a str, args: &'a [String]) -> &'a str {
+    if Path::new(program).file_name().is_some_and(|n| n == "env") {
+        args.iter()
+            .find(|a| !a.starts_with('-') && !a.contains('='))
+            .map_or(program, String::as_str)
+    } else {
+        program
+    }
+}
+
+fn under_system(path: &Path) -> bool {
+    skillet_sandbox::SYSTEM_READ_DIRS
+        .iter()
+        .any(|d| path.starts_with(d))
+}
+
+/// Adds what running the program at `real` needs; false when it is not made readable (a
+/// credential, or skillet's own file).
+fn add_program(
+    real: &Path,
+    bounds: &Boundaries,
+    readable: &[PathBuf],
+    read: &mut Vec<PathBuf>,
+) -> bool {
+    if under_system(real) || readable.iter().any(|r| real.starts_with(r)) {
+        return true;
+    }
+    if bounds.is_credential(real) || bounds.is_own(real) {
+        return false;
+    }
+    let mut push = |p: PathBuf| {
+        if !read.contains(&p) {
+            read.push(p);
+        }
+    };
+    let Some(dir) = real.parent() else {
+        return false;
+    };
+    let prefix = match dir.file_name().and_then(|n| n.to_str()) {
+        Some("bin" | "sbin" | "shims") => dir.parent().unwrap_or(dir),
+        _ => dir,
+    };
+    let in_home = bounds.home.as_deref().is_some_and(|h| real.starts_with(h));
+    if !in_home && bounds.may_expose_tree(prefix) {
+        push(prefix.to_path_buf());
+        return true;
+    }
+    // Under the home (or where the prefix holds more than this program): the file itself and
+    // the toolchain's code directories, never the prefix (~/.cargo holds credentials.toml,
+    // ~/.local holds every application's data).
+    push(real.to_path_buf());
+    for sub in TOOLCHAIN_SUBDIRS {
+        let candidate = real_path(&prefix.join(sub));
+        if candidate.starts_with(prefix) && candidate.is_dir() && bounds.may_expose_tree(&candidate)
+        {
+            push(candidate);
+        }
+    }
+    true
+}
+
+/// Whether `path` will be found inside the sandbox as it is.
+fn visible_at(path: &Path, readable: &[PathBuf], added: &[PathBuf]) -> bool {
+    under_system(path)
+        || readable.iter().any(|r| path.starts_with(r))
+        || added.iter().any(|r| r.is_dir() && path.starts_with(r))
+}
+
+/// The interpreter a `#!` line names (through `env`), if `path` starts with one.
+fn interpreter(path: &Path) -> Option<String> {
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let line = line.split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let mut words = line.split_whitespace();
+    let first = words.next()?;
+    if Path::new(first).file_name().is_some_and(|n| n == "env") {
+        let rest: Vec<String> = words.map(str::to_owned).collect();
+        Some(through_env(first, &rest).to_owned()).filter(|p| p != first)
+    } else {
+        Some(first.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn exe(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn dot_dot_and_symlinks_are_resolved_before_a_prefix_is_taken() {
+        let b = Boundaries::default();
+        for program in ["/var/run/../bin/sh", "/tmp/../bin/sh", "/usr/bin/../../bin/sh"] {
+            let t = toolchain(program, &[], &b, &[]);
+            assert!(t.read.is_empty(), "{program}: {:?}", t.read);
+        }
+    }
+
+    #[test]
+    fn a_tool_under_the_home_exposes_its_file_and_code_dirs_only() {
+        let t = tempfile::tempdir().unwrap();
+        let home = std::fs::canonicalize(t.path()).unwrap();
+        std::fs::write(home.join(".cargo_marker"), "").unwrap();
+        exe(&home.join(".cargo/bin/rustup"), "#!/bin/sh\n");
+        std::os::unix::fs::symlink(home.join(".cargo/bin/rustup"), home.join(".cargo/bin/cargo"))
+            .unwrap();
+        std::fs::write(home.join(".cargo/credentials.toml"), "token").unwrap();
+        exe(&home.join(".local/bin/tool"), "#!/bin/sh\n");
+        std::fs::create_dir_all(home.join(".local/share/skillet")).unwrap();
+        std::fs::create_dir_all(home.join(".local/lib/python3")).unwrap();
+        let b = Boundaries::new(Some(&home), None, &[home.join(".local/share/skillet")]);
+
+        let cargo = home.join(".cargo/bin/cargo");
+        let tc = toolchain(cargo.to_str().unwrap(), &[], &b, &[]);
+        assert_eq!(tc.read, [home.join(".cargo/bin/rustup")]);
+        assert_eq!(tc.program, Some(home.join(".cargo/bin/rustup")));
+
+        let tool = home.join(".local/bin/tool");
+        let tc = toolchain("env", &[tool.to_string_lossy().into_owned()], &b, &[]);
+        assert_eq!(tc.read, [tool.clone(), home.join(".local/lib")]);
+        assert_eq!(tc.program, None);
+    }
+
+    #[test]
+    fn a_shebang_interpreter_outside_the_system_is_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(t.path()).unwrap();
+        let interp = root.join("opt/py/bin/python9");
+        exe(&interp, "#!/bin/sh\n");
+        let script = root.join("ws/run");
+        exe(&script, &format!("#!/usr/bin/env {}\n", interp.display()));
+        let b = Boundaries::new(None, Some(&root.join("ws")), &[]);
+        let tc = toolchain(script.to_str().unwrap(), &[], &b, &[root.join("ws")]);
+        assert_eq!(tc.read, [root.join("opt/py")]);
+    }
+}
