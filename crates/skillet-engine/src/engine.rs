@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-use skillet_registry::{Defaults, Grant, Registry, SkillEntry};
+use skillet_registry::{Grant, LayeredDefaults, Registry, SkillEntry};
 use skillet_sandbox::{Isolation, OutputChunk, StdinSource, Stream};
 use skillet_spec::{SkillKind, SkillSpec};
 use skillet_store::{ExecutionRecord, Store, now_ms, params_hash};
@@ -71,8 +71,8 @@ pub struct RunOverrides {
 /// Everything about the machine and the user that shapes a run but is not the skill.
 #[derive(Debug, Clone, Default)]
 pub struct EngineSettings {
-    /// skillet's defaults from `skillet.toml`.
-    pub defaults: Defaults,
+    /// `[defaults]` of the global (the user's caps) and workspace (lowerings) `skillet.toml`.
+    pub defaults: LayeredDefaults,
     /// Grants by skill name, from the global `skillet.toml`.
     pub grants: std::collections::BTreeMap<String, Grant>,
     /// How strict the sandbox is.
@@ -213,7 +213,7 @@ impl Engine {
             let entry = registry.resolve(name);
             let spec = entry.filter(|e| e.is_valid()).and_then(|e| e.spec.as_ref());
             let per_attempt = Duration::from_secs(spec.map_or(DEFAULT_TIMEOUT_S, |s| {
-                wall_time_s(s, &self.settings.defaults)
+                wall_time_s(s, &self.policy_context(&s.name, &request.overrides))
             }));
             let breaker = spec
                 .and_then(|s| s.circuit_breaker.as_ref())

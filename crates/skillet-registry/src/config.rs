@@ -1,6 +1,7 @@
 //! `skillet.toml`: the user's settings, global (`$XDG_CONFIG_HOME/skillet/skillet.toml`) and per
-//! workspace (`.skillet/skillet.toml`). Workspace values override global ones; skill directories
-//! from both are searched, each in its own scope.
+//! workspace (`.skillet/skillet.toml`). Skill directories from both are searched, each in its own
+//! scope. The workspace file comes from the repository, so it can only take away: its
+//! `[defaults]` are kept apart from the global ones (the user's caps) and may only lower them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -176,7 +177,9 @@ pub enum GrantedNetwork {
     Destinations(Vec<String>),
 }
 
-/// Defaults applied to skills that do not set a value.
+/// `[defaults]`: the limits of a run. In the global file they are the user's caps (a skill that
+/// sets nothing gets the cap; one that asks for more is held to it unless the user grants
+/// `raise_limits`); in a workspace file they may only lower those caps.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
@@ -184,6 +187,24 @@ pub struct Defaults {
     pub timeout: Option<u64>,
     /// Captured output per stream, in KiB (skillet's own default: 1024).
     pub max_output_kb: Option<u64>,
+    /// Memory, in MiB (skillet's own default: 512).
+    pub max_memory_mb: Option<u64>,
+    /// Processes and threads (skillet's own default: 64).
+    pub max_processes: Option<u32>,
+    /// Largest file a skill may write, in MiB (skillet's own default: 256).
+    pub max_file_size_mb: Option<u64>,
+}
+
+/// `[defaults]` of both files, kept apart: the global file's are the user's caps, the
+/// workspace file's can only lower them (the engine's limit rule applies both).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayeredDefaults {
+    /// From the global `skillet.toml`: the user's caps.
+    pub global: Defaults,
+    /// From the workspace `.skillet/skillet.toml`: lowerings, never raises.
+    pub workspace: Defaults,
+    /// The workspace file they came from, to name it in warnings.
+    pub workspace_file: Option<PathBuf>,
 }
 
 /// The merged configuration.
@@ -193,8 +214,8 @@ pub struct Config {
     pub workspace_skill_dirs: Vec<PathBuf>,
     /// Extra global-scope skill directories (absolute).
     pub global_skill_dirs: Vec<PathBuf>,
-    /// Merged defaults.
-    pub defaults: Defaults,
+    /// `[defaults]` of the global and the workspace file, apart.
+    pub defaults: LayeredDefaults,
     /// Sandbox strictness (global file only).
     pub sandbox: SandboxSettings,
     /// Grants by skill name (global file only).
@@ -246,7 +267,7 @@ impl Config {
             && let Some(file) = read(&global.join(CONFIG_FILE))?
         {
             config.global_skill_dirs = absolute(&global, &file.skill_dirs);
-            config.defaults = file.defaults;
+            config.defaults.global = file.defaults;
             config.sandbox = file.sandbox;
             config.grants = file.grants;
             config.history = file.history;
@@ -277,11 +298,10 @@ impl Config {
                 }
                 // Turning a skill off only ever takes something away, so a workspace may.
                 config.disabled.extend(file.disabled);
-                config.defaults.timeout = file.defaults.timeout.or(config.defaults.timeout);
-                config.defaults.max_output_kb = file
-                    .defaults
-                    .max_output_kb
-                    .or(config.defaults.max_output_kb);
+                // Not merged here: whether a value lowers or would raise a cap is the engine's
+                // one limit rule to decide, with a warning when it is held back.
+                config.defaults.workspace = file.defaults;
+                config.defaults.workspace_file = Some(dir.join(CONFIG_FILE));
                 config.files.push(dir.join(CONFIG_FILE));
             }
         }
@@ -335,18 +355,32 @@ mod tests {
     }
 
     #[test]
-    fn workspace_overrides_global_and_dirs_are_resolved() {
+    fn workspace_defaults_are_kept_apart_and_dirs_are_resolved() {
         let (t, c) = load(
             "skill_dirs = [\"mine\"]\n[defaults]\ntimeout = 5\nmax_output_kb = 7\n",
-            "[defaults]\ntimeout = 9\n",
+            "[defaults]\ntimeout = 99999\nmax_memory_mb = 64\n",
         );
         let c = c.unwrap();
         assert_eq!(
-            c.defaults,
+            c.defaults.global,
             Defaults {
-                timeout: Some(9),
-                max_output_kb: Some(7)
+                timeout: Some(5),
+                max_output_kb: Some(7),
+                ..Defaults::default()
+            },
+            "the workspace's 99999 must not replace the user's cap"
+        );
+        assert_eq!(
+            c.defaults.workspace,
+            Defaults {
+                timeout: Some(99999),
+                max_memory_mb: Some(64),
+                ..Defaults::default()
             }
+        );
+        assert_eq!(
+            c.defaults.workspace_file,
+            Some(t.path().join("ws/.skillet/skillet.toml"))
         );
         assert_eq!(
             c.global_skill_dirs,

@@ -27,8 +27,8 @@ mod trust;
 
 pub use config::{
     CONFIG_FILE, Config, ConfigError, ConfigFile, DaemonSettings, Defaults, Grant, GrantedNetwork,
-    HistorySettings, IsolationSetting, LlmProvider, LlmSettings, McpSettings, SandboxSettings,
-    TrustSettings,
+    HistorySettings, IsolationSetting, LayeredDefaults, LlmProvider, LlmSettings, McpSettings,
+    SandboxSettings, TrustSettings,
 };
 pub use layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};
 pub use registry::{Registry, SkillEntry};

@@ -59,6 +59,9 @@ pub enum ErrorCode {
     StartFailed,
     /// The daemon's own failure (the store, say).
     Internal,
+    /// The caller may not ask this: a process running confined (in a skillet sandbox, under a
+    /// seccomp filter, with no-new-privs) asked to weaken confinement or to drive sessions.
+    Forbidden,
 }
 
 impl Response {

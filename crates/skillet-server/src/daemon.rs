@@ -1,6 +1,7 @@
 //! The daemon: one per user, owning the live sessions, answering on its socket.
 
 use std::io::Write as _;
+use std::os::fd::AsFd as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -307,8 +308,19 @@ impl Daemon {
     async fn connection(self: Arc<Self>, stream: UnixStream) {
         // Only this user's processes may drive sessions that run as this user.
         let me = rustix::process::geteuid().as_raw();
-        match stream.peer_cred() {
-            Ok(cred) if cred.uid() == me => {}
+        let accepted = crate::peer::now_ticks();
+        let peer = match stream.peer_cred() {
+            Ok(cred) if cred.uid() == me => {
+                // Even this user's process may not weaken confinement from inside a sandbox.
+                let peer = crate::peer::inspect(stream.as_fd(), cred.pid(), accepted);
+                if let Some(why) = peer.reason() {
+                    log(&format!(
+                        "a confined process (pid {}) connected: {why}",
+                        cred.pid().unwrap_or(0)
+                    ));
+                }
+                peer
+            }
             Ok(cred) => {
                 log(&format!("refused a connection from uid {}", cred.uid()));
                 let mut stream = stream;
@@ -328,7 +340,7 @@ impl Daemon {
                 ));
                 return;
             }
-        }
+        };
         self.clients.fetch_add(1, Ordering::SeqCst);
         self.touch();
         let (read, mut write) = stream.into_split();
@@ -338,7 +350,7 @@ impl Daemon {
                 continue;
             }
             let response = match serde_json::from_str::<Request>(&line) {
-                Ok(request) => self.handle(request).await,
+                Ok(request) => self.handle(request, &peer).await,
                 Err(e) => Response::err(
                     Value::Null,
                     ErrorCode::BadRequest,
@@ -356,8 +368,13 @@ impl Daemon {
         self.touch();
     }
 
-    async fn handle(&self, request: Request) -> Response {
+    async fn handle(&self, request: Request, peer: &crate::peer::Confinement) -> Response {
         let id = request.id.clone();
+        if let Some((code, message)) = crate::peer::refusal(&request.method, &request.params, peer)
+        {
+            log(&format!("refused `{}`: {message}", request.method));
+            return Response::err(id, code, message);
+        }
         match self.dispatch(&request.method, request.params).await {
             Ok(result) => Response::ok(id, result),
             Err((code, message)) => Response::err(id, code, message),

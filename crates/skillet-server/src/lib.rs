@@ -26,6 +26,7 @@ mod api;
 mod client;
 mod daemon;
 mod paths;
+mod peer;
 
 pub use api::{ErrorCode, Request, Response, ResponseError};
 pub use client::{Client, ClientError};

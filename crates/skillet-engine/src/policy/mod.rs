@@ -8,16 +8,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use skillet_registry::{Defaults, Grant, GrantedNetwork};
+use skillet_registry::{Grant, GrantedNetwork, LayeredDefaults};
 
 mod env;
 mod limits;
 mod paths;
 
-pub use env::{DEFAULT_ENV_PASSTHROUGH, looks_secret};
+pub use env::{DEFAULT_ENV_PASSTHROUGH, credential_reason, looks_secret};
 pub use limits::{
     DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_OUTPUT_KB, DEFAULT_MAX_PROCESSES,
-    DEFAULT_TIMEOUT_S, wall_time_s,
+    DEFAULT_TIMEOUT_S, MAX_GRANTED_TIMEOUT_S, RunLimits, run_limits, wall_time_s,
 };
 use paths::resolve_grant_path;
 pub use paths::toolchain_dirs;
@@ -27,8 +27,8 @@ use skillet_spec::{NetworkAccess, SkillSpec};
 /// Where the run happens, and what the user allows, independent of the skill.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyContext {
-    /// skillet's defaults from `skillet.toml`.
-    pub defaults: Defaults,
+    /// `[defaults]` of the global (the user's caps) and workspace (lowerings) `skillet.toml`.
+    pub defaults: LayeredDefaults,
     /// The user's grant for this skill: config and command-line flags together.
     pub grant: Grant,
     /// How strict the sandbox must be.
@@ -71,43 +71,16 @@ pub fn plan_policy(
         .unwrap_or_default();
     let grant = &ctx.grant;
 
-    let wall = wall_time_s(spec, &ctx.defaults);
-
-    let mut cap = |name: &str, asked: Option<u64>, default: u64| -> u64 {
-        match asked {
-            Some(v) if v > default && !grant.raise_limits => {
-                warnings.push(format!("{name} {v} is above the default {default}; using {default} (grant `raise_limits` to allow it)"));
-                default
-            }
-            Some(v) => v,
-            None => default,
-        }
-    };
-    let output_default = ctx.defaults.max_output_kb.unwrap_or(DEFAULT_MAX_OUTPUT_KB);
+    let settled = run_limits(spec, ctx);
+    warnings.extend(settled.warnings);
+    let wall = settled.wall_time_s;
+    let mib = |n: u64| n.saturating_mul(1 << 20);
     let mut limits = Limits::new(Duration::from_secs(wall));
-    limits.max_output_bytes = usize::try_from(
-        cap("max_output_kb", asked_limits.max_output_kb, output_default).saturating_mul(1024),
-    )
-    .unwrap_or(usize::MAX);
-    limits.memory_bytes = Some(
-        cap(
-            "max_memory_mb",
-            asked_limits.max_memory_mb,
-            DEFAULT_MAX_MEMORY_MB,
-        ) << 20,
-    );
-    limits.max_processes = Some(cap(
-        "max_processes",
-        asked_limits.max_processes.map(u64::from),
-        u64::from(DEFAULT_MAX_PROCESSES),
-    ) as u32);
-    limits.max_file_size_bytes = Some(
-        cap(
-            "max_file_size_mb",
-            asked_limits.max_file_size_mb,
-            DEFAULT_MAX_FILE_SIZE_MB,
-        ) << 20,
-    );
+    limits.max_output_bytes =
+        usize::try_from(settled.max_output_kb.saturating_mul(1024)).unwrap_or(usize::MAX);
+    limits.memory_bytes = Some(mib(settled.max_memory_mb));
+    limits.max_processes = Some(u32::try_from(settled.max_processes).unwrap_or(u32::MAX));
+    limits.max_file_size_bytes = Some(mib(settled.max_file_size_mb));
     limits.cpu_percent = asked_limits.max_cpu_percent;
     // A run cannot use more CPU seconds than its wall-clock budget on one core.
     limits.cpu_time = Some(Duration::from_secs(wall));
@@ -177,8 +150,9 @@ pub fn plan_policy(
     for name in &asked_perms.env_passthrough {
         if grant.env.contains(name) {
             continue;
-        } else if looks_secret(name) {
-            warnings.push(format!("not passing {name}: it looks like a credential (--allow-env {name} or [grants.{}] env = [\"{name}\"])", spec.name));
+        } else if let Some(why) = credential_reason(name, std::env::var_os(name).as_deref()) {
+            // The value is read here as the sandbox will read it at spawn, in this process.
+            warnings.push(format!("not passing {name}: {why}, so only the user can pass it (--allow-env {name} or [grants.{}] env = [\"{name}\"])", spec.name));
         } else if !passthrough.contains(name) {
             passthrough.push(name.clone());
         }
