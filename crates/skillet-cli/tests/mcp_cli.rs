@@ -160,9 +160,19 @@ struct HttpServer {
     child: Child,
     url: String,
     addr: String,
+    /// The token it made up and printed, when it did.
+    token: Option<String>,
 }
 
 impl HttpServer {
+    /// The arguments that give client.py the server's token.
+    fn token_args(&self) -> Vec<&str> {
+        match &self.token {
+            Some(token) => vec!["--token", token],
+            None => Vec::new(),
+        }
+    }
+
     fn start(w: &World, addr: &str, extra: &[&str]) -> HttpServer {
         let mut child = w
             .command(&assert_cmd::cargo::cargo_bin("skillet"))
@@ -173,8 +183,13 @@ impl HttpServer {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
+        let (token_tx, token_rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("Authorization: Bearer ") {
+                    let token = &line[at + "Authorization: Bearer ".len()..];
+                    let _ = token_tx.send(token.trim_end_matches('`').to_owned());
+                }
                 if let Some(at) = line.find("serving MCP on ") {
                     let _ = tx.send(
                         line[at + "serving MCP on ".len()..]
@@ -193,7 +208,13 @@ impl HttpServer {
             .trim_start_matches("http://")
             .trim_end_matches("/mcp")
             .to_owned();
-        HttpServer { child, url, addr }
+        let token = token_rx.try_recv().ok();
+        HttpServer {
+            child,
+            url,
+            addr,
+            token,
+        }
     }
 }
 
@@ -246,7 +267,7 @@ fn http_tour_in_both_modes() {
     let w = world();
     let server = HttpServer::start(&w, "127.0.0.1:0", &[]);
     for (mode, version) in [("auto", "2026-07-28"), ("legacy", "2025-11-25")] {
-        let summary = client(&w, &server.url, mode, "tour", &[]);
+        let summary = client(&w, &server.url, mode, "tour", &server.token_args());
         assert_eq!(summary["protocol"], version);
         recorded_as_mcp(&w, &summary);
     }
@@ -314,7 +335,7 @@ fn http_clients_are_told_when_a_skill_is_added() {
     for mode in ["auto", "legacy"] {
         let w = world();
         let server = HttpServer::start(&w, "127.0.0.1:0", &[]);
-        let summary = client(&w, &server.url, mode, "reload", &[]);
+        let summary = client(&w, &server.url, mode, "reload", &server.token_args());
         assert!(
             summary["tools_after"]
                 .as_array()
@@ -384,7 +405,9 @@ fn an_untrusted_workspace_offers_nothing_and_says_why() {
 fn two_hundred_concurrent_http_calls_are_all_answered() {
     let w = world();
     let server = HttpServer::start(&w, "127.0.0.1:0", &[]);
-    let summary = client(&w, &server.url, "auto", "load", &["--calls", "200"]);
+    let mut extra = vec!["--calls", "200"];
+    extra.extend(server.token_args());
+    let summary = client(&w, &server.url, "auto", "load", &extra);
     assert_eq!(summary["calls"], 200, "{summary}");
 }
 
@@ -414,7 +437,7 @@ fn post(addr: &str, headers: &[(&str, &str)]) -> u16 {
 #[test]
 fn http_off_loopback_needs_a_strong_token() {
     let w = world();
-    let (code, _, err) = w.run(&["serve", "--http", "0.0.0.0:0"]);
+    let (code, _, err) = w.run(&["serve", "--http", "0.0.0.0:0", "--no-auth"]);
     assert_ne!(code, 0);
     assert!(
         err.contains("is not a loopback address") && err.contains("--auth-token"),
@@ -489,7 +512,8 @@ fn the_mcp_inspector_lists_and_calls_tools() {
         return;
     };
     let w = world();
-    let server = HttpServer::start(&w, "127.0.0.1:0", &[]);
+    // The Inspector's CLI sends no Authorization header.
+    let server = HttpServer::start(&w, "127.0.0.1:0", &["--no-auth"]);
     let stdio: [&str; 3] = ["--", &skillet_bin(), "mcp"];
     for target in [&stdio[..], &["--transport", "http", &server.url][..]] {
         // The Inspector exits 1 after printing a result with isError set.

@@ -7,13 +7,19 @@
 //! | `prompt_inline` | `NAME` (returns the rendered text)    | `NAME` |
 //! | `conversation`  | `NAME` (held with skillet's `[llm]`)   | `NAME`, with the context files |
 //!
+//! Every tool but `NAME.close` declares an `outputSchema`, the shape of its `structuredContent`.
+//!
 //! Broken, disabled and untrusted skills are left out, and aliases are not repeated as tools.
 //! Both lists are sorted by name, so the same skills always give the same lists.
+
+use std::sync::Arc;
 
 use rmcp::model::{JsonObject, Prompt, PromptArgument, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 use skillet_registry::{Availability, Config, Environment, Registry};
 use skillet_spec::{ParamKind, ParameterSpec, SkillKind, SkillSpec};
+
+use crate::outcome;
 
 /// The argument of a session tool that carries the code to send.
 pub const INPUT_ARG: &str = "input";
@@ -71,7 +77,8 @@ impl Catalog {
         let description = spec.description.clone().unwrap_or_default();
         match spec.kind {
             SkillKind::CodeInline => {
-                let tool = Tool::new(name.clone(), description, input_schema(&spec.parameters));
+                let tool = Tool::new(name.clone(), description, input_schema(&spec.parameters))
+                    .with_raw_output_schema(Arc::new(outcome::execution_schema()));
                 self.tools.push((tool, ToolTarget::Run(name)));
             }
             SkillKind::CodeSession => self.add_session(spec),
@@ -82,6 +89,7 @@ impl Catalog {
                     text.trim().to_owned(),
                     input_schema(&spec.parameters),
                 )
+                .with_raw_output_schema(Arc::new(outcome::execution_schema()))
                 .annotate(ToolAnnotations::new().read_only(true).open_world(false));
                 self.tools.push((tool, ToolTarget::Run(name.clone())));
                 self.prompts.push((prompt(spec), name));
@@ -120,6 +128,7 @@ impl Catalog {
         );
         self.tools.push((
             Tool::new(spec.name.clone(), description.trim().to_owned(), schema)
+                .with_raw_output_schema(Arc::new(outcome::conversation_schema()))
                 .annotate(ToolAnnotations::new().read_only(true).open_world(true)),
             ToolTarget::Conversation(spec.name.clone()),
         ));
@@ -146,7 +155,8 @@ impl Catalog {
             spec.description.as_deref().unwrap_or_default()
         );
         self.tools.push((
-            Tool::new(name.clone(), description.trim().to_owned(), schema),
+            Tool::new(name.clone(), description.trim().to_owned(), schema)
+                .with_raw_output_schema(Arc::new(outcome::session_schema())),
             ToolTarget::Session(name.clone()),
         ));
         let close = json!({

@@ -15,17 +15,25 @@
 //! own until the user trusts it (`skillet trust`).
 
 mod agent_skills;
+mod arguments;
+mod auth;
 mod call;
 mod catalog;
+mod http;
+mod http_sessions;
+mod jsonrpc;
 mod outcome;
 mod prompts;
 mod server;
-mod transport;
+mod stdio;
 mod watch;
 
+pub use auth::{MIN_TOKEN_LEN, TokenError, generate_token, write_token_file};
 pub use catalog::{CLOSE_SUFFIX, Catalog, INPUT_ARG, SESSION_ARG, ToolTarget, input_schema};
-pub use server::{Changes, DEFAULT_MAX_CONCURRENT_CALLS, McpOptions, SkillServer};
-pub use transport::{
-    HttpOptions, HttpSetupError, MCP_PATH, TransportError, http_service, serve_stdio,
+pub use http::{
+    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT, HttpAuth, HttpOptions, HttpSetupError,
+    MCP_PATH, http_service,
 };
+pub use server::{Changes, DEFAULT_MAX_CONCURRENT_CALLS, McpOptions, SkillServer};
+pub use stdio::{DEFAULT_MAX_LINE_BYTES, StdioOptions, TransportError, serve_stdio};
 pub use watch::{WatchError, watch_skills};

@@ -2,10 +2,13 @@
 //!
 //! A skill that fails is still an answer, not a protocol error: the result has `isError` set and
 //! a message the model can act on (the status, the exit code, the error, the end of stderr).
-//! The full record, as `skillet run --json` prints it, is the `structuredContent`.
+//! The full record, as `skillet run --json` prints it, is the `structuredContent`, which MCP
+//! lets a tool send only when it declares an `outputSchema`: the schemas here are the ones the
+//! catalog declares, each tool with the schema of the result it gives.
 
-use rmcp::model::{CallToolResult, ContentBlock as Content};
+use rmcp::model::{CallToolResult, ContentBlock as Content, JsonObject};
 use serde::Serialize;
+use serde_json::{Value, json};
 use skillet_engine::conversation::{ConversationError, ConversationOutcome};
 use skillet_engine::session::Reply;
 use skillet_engine::{ExecutionResult, Status};
@@ -157,4 +160,70 @@ pub fn from_session(skill: &str, answer: &SessionAnswer<'_>) -> CallToolResult {
 /// A tool result saying the call could not be made, in words the model can act on.
 pub fn refusal(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![Content::text(message.into())])
+}
+
+fn object(value: Value) -> JsonObject {
+    match value {
+        Value::Object(map) => map,
+        _ => JsonObject::new(),
+    }
+}
+
+/// The `outputSchema` of a tool that runs a skill: the record of [`from_execution`].
+pub fn execution_schema() -> JsonObject {
+    object(json!({
+        "type": "object",
+        "properties": {
+            "execution_id": {"type": "string", "description": "The run's id in `skillet history`."},
+            "skill": {"type": "string"},
+            "status": {"type": "string", "description": "ok, failed, timeout, resource_limit, …"},
+            "exit_code": {"type": ["integer", "null"]},
+            "stdout": {"type": "string"},
+            "stderr": {"type": "string"},
+            "duration_ms": {"type": "integer"},
+            "truncated": {"type": "boolean"},
+            "error": {"type": "string"},
+            "warnings": {"type": "array", "items": {"type": "string"}}
+        },
+        "required": ["execution_id", "skill", "status", "stdout", "stderr"]
+    }))
+}
+
+/// The `outputSchema` of a session tool: a [`SessionAnswer`].
+pub fn session_schema() -> JsonObject {
+    object(json!({
+        "type": "object",
+        "properties": {
+            "session_id": {"type": "string", "description": "Pass it back to continue the session."},
+            "started": {"type": "boolean", "description": "Whether this call started the session."},
+            "reply": {
+                "type": "object",
+                "properties": {
+                    "outcome": {"type": "string"},
+                    "stdout": {"type": "string"},
+                    "stderr": {"type": "string"},
+                    "exit_status": {"type": ["integer", "null"]},
+                    "duration_ms": {"type": "integer"}
+                }
+            }
+        },
+        "required": ["session_id", "started"]
+    }))
+}
+
+/// The `outputSchema` of a conversation tool: its outcome.
+pub fn conversation_schema() -> JsonObject {
+    object(json!({
+        "type": "object",
+        "properties": {
+            "session_id": {"type": "string", "description": "Pass it back with more answers to continue."},
+            "skill": {"type": "string"},
+            "model": {"type": "string"},
+            "turns": {"type": "integer"},
+            "max_turns": {"type": "integer"},
+            "summary": {"type": "string"},
+            "last_answer": {"type": "string"}
+        },
+        "required": ["session_id", "summary"]
+    }))
 }

@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, broadcast};
 
 use crate::agent_skills::AgentSkills;
 use crate::catalog::{Catalog, ToolTarget};
-use crate::{call, prompts};
+use crate::{arguments, call, prompts};
 
 /// Calls run at once when the configuration does not say.
 pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 16;
@@ -261,7 +261,8 @@ impl ServerHandler for SkillServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let snapshot = self.snapshot();
-        let Some((_, target)) = snapshot.catalog.tool(&request.name) else {
+        // MCP: an unknown tool is invalid params (-32602), not an unknown method.
+        let Some((tool, target)) = snapshot.catalog.tool(&request.name) else {
             return Err(McpError::invalid_params(
                 format!(
                     "no tool named `{}`; tools/list gives the current ones",
@@ -271,13 +272,27 @@ impl ServerHandler for SkillServer {
             ));
         };
         let target: ToolTarget = target.clone();
-        let arguments = request.arguments.unwrap_or_default();
+        let arguments = arguments::check(&tool.input_schema, request.arguments.unwrap_or_default())
+            .map_err(|message| {
+                McpError::invalid_params(
+                    format!(
+                        "invalid arguments for `{}`: {message}; tools/list gives its inputSchema",
+                        request.name
+                    ),
+                    None,
+                )
+            })?;
+        let declares_output = tool.output_schema.is_some();
         let request_id = context.id.to_string();
         // A cancelled request drops the call, which kills its process.
-        let result = tokio::select! {
+        let mut result = tokio::select! {
             result = call::call(self, &snapshot, &target, arguments, request_id) => result,
             () = context.ct.cancelled() => crate::outcome::refusal("cancelled by the client"),
         };
+        // MCP: structuredContent goes with an outputSchema; a tool without one sends none.
+        if !declares_output {
+            result.structured_content = None;
+        }
         Ok(CallToolResponse::Complete(result))
     }
 

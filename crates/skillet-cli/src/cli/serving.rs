@@ -13,16 +13,35 @@ pub struct ServeArgs {
     /// Listen on this Unix socket (default $XDG_RUNTIME_DIR/skillet/skillet.sock, or $SKILLET_SOCKET).
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
-    /// Also serve MCP over streamable HTTP on ADDR, at /mcp (e.g. 127.0.0.1:8750).
-    #[arg(long, value_name = "ADDR")]
+    /// Also serve MCP over streamable HTTP on ADDR, at /mcp: IP:PORT or localhost:PORT
+    /// (e.g. 127.0.0.1:8750). A bearer token is required: a new one is printed and written to
+    /// a 0600 file beside the daemon's socket unless --auth-token gives one.
+    #[arg(long, value_name = "ADDR", value_parser = parse_http_addr)]
     pub http: Option<std::net::SocketAddr>,
-    /// Require `Authorization: Bearer TOKEN` on HTTP (needed off loopback). $SKILLET_MCP_TOKEN
-    /// is read when this is not given, and keeps the token out of `ps`.
-    #[arg(long, value_name = "TOKEN", requires = "http")]
+    /// Require `Authorization: Bearer TOKEN` on HTTP with this token (16 characters or more).
+    /// $SKILLET_MCP_TOKEN is read when this is not given, and keeps the token out of `ps`.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        requires = "http",
+        conflicts_with = "no_auth"
+    )]
     pub auth_token: Option<String>,
-    /// Also accept HTTP requests from this browser origin (scheme://host:port). Repeat for more.
+    /// Serve HTTP without a token, so any local user or process can call your skills and
+    /// sessions. Loopback only.
+    #[arg(long, requires = "http")]
+    pub no_auth: bool,
+    /// Also accept HTTP requests from this browser origin (scheme://host:port; the port is
+    /// part of the origin, scheme://host:* allows every port). Repeat for more.
     #[arg(long, value_name = "ORIGIN", requires = "http")]
     pub allow_origin: Vec<String>,
+    /// Most MCP sessions over HTTP at once (default 256): a new one replaces the least
+    /// recently used idle one, or is refused with 503 when all are busy.
+    #[arg(long, value_name = "N", requires = "http", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions: Option<u32>,
+    /// End an MCP session over HTTP after this many seconds without traffic (default 300).
+    #[arg(long, value_name = "SECONDS", requires = "http", value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_timeout: Option<u64>,
     /// Most tool calls running at once; more wait ([mcp] max_concurrent_calls; default 16).
     #[arg(long, value_name = "N")]
     pub max_concurrent: Option<usize>,
@@ -37,6 +56,27 @@ pub struct McpArgs {
     /// Most tool calls running at once; more wait ([mcp] max_concurrent_calls; default 16).
     #[arg(long, value_name = "N")]
     pub max_concurrent: Option<usize>,
+    /// The longest message line read from stdin, in bytes (default 4194304, 4 MiB). A longer
+    /// line is skipped and answered with a JSON-RPC error.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_line_bytes: Option<u64>,
+}
+
+/// An HTTP address: `IP:PORT` or `localhost:PORT` (which is 127.0.0.1, never a name lookup).
+fn parse_http_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let hint = || {
+        format!("`{text}` is not an address: write IP:PORT or localhost:PORT, e.g. 127.0.0.1:8750")
+    };
+    let (host, port) = text.rsplit_once(':').ok_or_else(hint)?;
+    let port: u16 = port.parse().map_err(|_| hint())?;
+    if host.eq_ignore_ascii_case("localhost") {
+        Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+    } else {
+        Err(hint())
+    }
 }
 
 /// `skillet daemon …`.

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use serde_json::{Value, json};
-use skillet_mcp::HttpOptions;
 use skillet_server::{Client, ClientError, DEFAULT_IDLE_TIMEOUT, DaemonOptions, HttpMcp};
 
 use crate::cli::{DaemonCommand, ServeArgs};
@@ -16,20 +15,11 @@ use crate::context::Context;
 use crate::output;
 
 pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
-    let http = args.http.map(|addr| HttpMcp {
-        options: HttpOptions {
-            addr,
-            auth_token: args.auth_token.clone().or_else(|| {
-                std::env::var("SKILLET_MCP_TOKEN")
-                    .ok()
-                    .filter(|t| !t.is_empty())
-            }),
-            allowed_origins: args.allow_origin.clone(),
-            shutdown: Default::default(),
-        },
+    let paths = socket_paths(args.socket.as_deref())?;
+    let http = super::mcp::http_options(args, &paths)?.map(|options| HttpMcp {
+        options,
         max_concurrent_calls: super::mcp::max_concurrent(ctx, args.max_concurrent),
     });
-    let paths = socket_paths(args.socket.as_deref())?;
     let idle_timeout = args
         .idle_timeout
         .or(ctx.config.daemon.idle_timeout)

@@ -1,14 +1,67 @@
-//! `skillet mcp`: MCP on standard input and output.
+//! `skillet mcp`: MCP on standard input and output; and the HTTP options of `skillet serve`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use skillet_engine::session::SessionManager;
-use skillet_mcp::{DEFAULT_MAX_CONCURRENT_CALLS, McpOptions, SkillServer};
+use skillet_mcp::{
+    DEFAULT_MAX_CONCURRENT_CALLS, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT, HttpAuth,
+    HttpOptions, McpOptions, SkillServer, StdioOptions,
+};
+use skillet_server::SocketPaths;
 
-use crate::cli::McpArgs;
+use crate::cli::{McpArgs, ServeArgs};
 use crate::context::Context;
+
+/// How `skillet serve --http` is exposed, from its flags. Without `--auth-token`,
+/// `$SKILLET_MCP_TOKEN` or `--no-auth`, a new token is made, printed once on stderr and
+/// written (by the daemon, once it holds its lock) to a 0600 file beside its socket.
+pub fn http_options(args: &ServeArgs, paths: &SocketPaths) -> Result<Option<HttpOptions>> {
+    let Some(addr) = args.http else {
+        return Ok(None);
+    };
+    let given = args.auth_token.clone().or_else(|| {
+        std::env::var("SKILLET_MCP_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+    });
+    let (auth, token_file) = if args.no_auth {
+        eprintln!(
+            "skillet serve: warning: --no-auth: MCP over HTTP on {addr} takes calls from any local user or process, with your files and sessions"
+        );
+        (HttpAuth::None, None)
+    } else if let Some(token) = given {
+        (HttpAuth::Bearer(token), None)
+    } else {
+        let token = skillet_mcp::generate_token()?;
+        let stem = paths
+            .socket
+            .file_stem()
+            .map_or_else(|| "skillet".into(), |s| s.to_string_lossy().into_owned());
+        let file = paths.dir().join(format!("{stem}.mcp-token"));
+        eprintln!(
+            "skillet serve: MCP over HTTP needs `Authorization: Bearer {token}`\n  \
+             (the token is also in {}, readable only by you; --auth-token or $SKILLET_MCP_TOKEN choose one, --no-auth serves without)",
+            file.display()
+        );
+        (HttpAuth::Bearer(token), Some(file))
+    };
+    Ok(Some(HttpOptions {
+        addr,
+        auth,
+        allowed_origins: args.allow_origin.clone(),
+        max_sessions: args
+            .max_sessions
+            .map_or(DEFAULT_MAX_SESSIONS, |n| n as usize),
+        session_idle_timeout: args
+            .session_idle_timeout
+            .map_or(DEFAULT_SESSION_IDLE_TIMEOUT, Duration::from_secs),
+        token_file,
+        shutdown: Default::default(),
+    }))
+}
 
 /// The concurrency limit: the flag, else `[mcp] max_concurrent_calls`, else the default.
 pub fn max_concurrent(ctx: &Context, flag: Option<usize>) -> usize {
@@ -40,7 +93,11 @@ pub fn run(ctx: &Context, args: &McpArgs) -> Result<ExitCode> {
             max_concurrent_calls: max_concurrent(ctx, args.max_concurrent),
         })?;
         report_hidden(&server);
-        skillet_mcp::serve_stdio(server).await?;
+        let mut options = StdioOptions::default();
+        if let Some(max) = args.max_line_bytes {
+            options.max_line_bytes = usize::try_from(max).unwrap_or(usize::MAX);
+        }
+        skillet_mcp::serve_stdio(server, options).await?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -48,6 +48,14 @@ def expect(condition, message):
         raise AssertionError(message)
 
 
+def error_code(error) -> int | None:
+    """The JSON-RPC code of an MCPError, however this SDK version keeps it."""
+    code = getattr(error, "code", None)
+    if code is None:
+        code = getattr(getattr(error, "error", None), "code", None)
+    return code
+
+
 def text(result) -> str:
     return "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
 
@@ -73,11 +81,25 @@ async def tour(args) -> dict:
         expect(ok.structured_content["status"] == "ok", ok.structured_content)
         ids.append(ok.structured_content["execution_id"])
 
-        bad = await client.call_tool("echo", {"word": "HELLO"})
-        expect(bad.is_error and "does not match the pattern" in text(bad), f"invalid: {bad}")
-        ids.append(bad.structured_content["execution_id"])
-        extra = await client.call_tool("echo", {"word": "a", "colour": "red"})
-        expect(extra.is_error and "colour" in text(extra), f"unknown argument: {extra}")
+        # Arguments against the inputSchema are invalid params, refused before anything runs.
+        for arguments, needle in [
+            ({"word": "HELLO"}, "does not match the pattern"),
+            ({"word": "a", "colour": "red"}, "unknown argument `colour`"),
+            ({"word": "a", "times": "2"}, "`times` must be integer, not string"),
+            ({"word": 7}, "`word` must be string, not integer"),
+            ({"word": None}, "`word` must be string, not null"),
+            ({}, "missing required argument `word`"),
+        ]:
+            try:
+                await client.call_tool("echo", arguments)
+                raise AssertionError(f"{arguments} must be refused")
+            except MCPError as e:
+                expect(error_code(e) == -32602 and needle in str(e), f"{arguments}: {error_code(e)} {e}")
+        whole = await client.call_tool("echo", {"word": "a", "times": 2.0})
+        expect(not whole.is_error and text(whole) == "a 2\n", f"2.0 is an integer: {whole}")
+        expect(echo.output_schema and echo.output_schema["type"] == "object", f"outputSchema: {echo}")
+        close_tool = next(t for t in tools if t.name == "py.close")
+        expect(close_tool.output_schema is None, f"py.close has no structured result: {close_tool}")
 
         failed = await client.call_tool("fail", {})
         message = text(failed)
@@ -91,7 +113,7 @@ async def tour(args) -> dict:
             await client.call_tool("nope", {})
             raise AssertionError("an unknown tool must be a protocol error")
         except MCPError as e:
-            expect("no tool named `nope`" in str(e), str(e))
+            expect(error_code(e) == -32602 and "no tool named `nope`" in str(e), str(e))
 
         first = await client.call_tool("py", {"input": "x = 21"})
         expect(not first.is_error, f"session start: {first}")
@@ -107,6 +129,7 @@ async def tour(args) -> dict:
         expect(wrong.is_error and "without session_id" in text(wrong), f"unknown session: {wrong}")
         closed = await client.call_tool("py.close", {"session_id": session})
         expect(not closed.is_error and "closed after 3 exchanges" in text(closed), f"close: {closed}")
+        expect(closed.structured_content is None, f"no outputSchema, no structuredContent: {closed}")
         after = await client.call_tool("py", {"input": "x", "session_id": session})
         expect(after.is_error and "closed" in text(after), f"after close: {after}")
 
@@ -205,8 +228,15 @@ async def conversation(args) -> dict:
         again = await client.call_tool("explain", {"session_id": outcome["session_id"], "answers": ["one more thing"]})
         expect(not again.is_error, f"resumed: {text(again)}")
         expect(again.structured_content["turns"] == 3, again.structured_content)
-        bad = await client.call_tool("explain", {"answers": "not a list"})
-        expect(bad.is_error and "array of strings" in text(bad), text(bad))
+        for arguments, needle in [
+            ({"answers": "not a list"}, "`answers` must be array, not string"),
+            ({"answers": ["ok", 3]}, "`answers[1]` must be string, not integer"),
+        ]:
+            try:
+                await client.call_tool("explain", arguments)
+                raise AssertionError(f"{arguments} must be refused")
+            except MCPError as e:
+                expect(error_code(e) == -32602 and needle in str(e), f"{arguments}: {e}")
     return {"first": outcome, "again": again.structured_content}
 
 
