@@ -75,6 +75,9 @@ pub struct FsPolicy {
     pub write: Vec<PathBuf>,
     /// Paths kept read-only even inside a writable path (`.git/hooks`, configuration).
     pub read_only: Vec<PathBuf>,
+    /// Paths masked (unreadable) inside readable trees: `.env` files, credentials, skillet's
+    /// own history and settings. Listed by the engine in their real form.
+    pub hidden: Vec<PathBuf>,
     /// Where the fresh per-execution scratch directory is created. It is the process's
     /// `TMPDIR` and `HOME`, and is removed afterwards unless `keep_scratch` is set.
     pub scratch_parent: Option<PathBuf>,
