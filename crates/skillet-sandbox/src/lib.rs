@@ -47,6 +47,8 @@ mod exec_plan;
 #[cfg(target_os = "linux")]
 mod fs_rules;
 #[cfg(target_os = "linux")]
+mod handles;
+#[cfg(target_os = "linux")]
 mod launch;
 #[cfg(target_os = "linux")]
 mod offline_netns;
@@ -57,6 +59,8 @@ mod policy;
 pub mod probe;
 #[cfg(target_os = "linux")]
 mod process;
+#[cfg(target_os = "linux")]
+mod root_plan;
 #[cfg(target_os = "linux")]
 mod supervise;
 #[cfg(not(target_os = "linux"))]
@@ -276,6 +280,15 @@ pub enum SpawnError {
     /// Preparing the sandbox failed.
     #[error("cannot set up the sandbox: {0}")]
     Setup(String),
+    /// A path of the policy is not what it was when the policy was made (a symbolic link was
+    /// planted in it), or was never resolved: the run is refused rather than follow it.
+    #[error("refusing to run: {} {reason}", path.display())]
+    UnsafePath {
+        /// The path as the policy gives it.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Any other failure of the operating system.
     #[error("cannot start {program:?}: {source}")]
     Io {

@@ -1,20 +1,14 @@
 //! From a policy and what the machine offers to a [`ChildPlan`], in the parent, before fork.
 
-use std::collections::BTreeSet;
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rustix::mount::MountFlags;
 use rustix::process::{Resource, Rlimit};
 
-use crate::child::{ChildPlan, MountStep, NamespacePlan, RootPlan};
-use crate::policy::{Isolation, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy};
+use crate::child::{ChildPlan, NamespacePlan};
+use crate::handles::OpenedFs;
+use crate::policy::{Isolation, NetworkPolicy, SandboxPolicy};
 use crate::probe::Capabilities;
 use crate::{Layers, SpawnError};
-
-/// Device nodes bound into the private `/dev`.
-const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
 
 pub(crate) struct Prepared {
     pub plan: ChildPlan,
@@ -65,23 +59,50 @@ pub(crate) fn prepare(
     } else {
         crate::exec_allow::executables(&program.to_string_lossy())
     };
-    let ruleset = if use_landlock {
-        crate::fs_rules::build(policy, Some(scratch), use_namespaces, &executables)
-            .map_err(SpawnError::Setup)?
-            .into()
+    // Every path is opened once, here, and rules and mounts come from what was opened.
+    let opened = if use_landlock || use_namespaces {
+        Some(OpenedFs::open(
+            &policy.fs,
+            (!use_namespaces).then_some(scratch),
+        )?)
     } else {
         None
     };
+    let ruleset = match &opened {
+        Some(fs) if use_landlock => {
+            crate::fs_rules::build(policy, fs, use_namespaces, &executables)
+                .map_err(SpawnError::Setup)?
+                .into()
+        }
+        _ => None,
+    };
+    if let Some(fs) = opened.as_ref().filter(|_| !use_landlock) {
+        // Mounts protect what exists; only Landlock keeps a protected name from being made.
+        let unmade = fs
+            .guarded
+            .iter()
+            .any(|g| g.handle.is_none() && fs.write.iter().any(|w| g.path.starts_with(&w.path)));
+        if unmade {
+            layers.missing.push(
+                "protected paths that do not exist yet: they can be created without Landlock"
+                    .into(),
+            );
+        }
+    }
     let filter = if use_seccomp {
         Some(crate::syscall_filter::build(policy).map_err(SpawnError::Setup)?)
     } else {
         None
     };
     let namespaces = if use_namespaces {
+        let fs = opened
+            .as_ref()
+            .ok_or_else(|| SpawnError::Setup("the policy's paths were not opened".into()))?;
         Some(namespace_plan(
             policy,
             caps,
             use_landlock,
+            fs,
             scratch,
             root_dir,
             cwd,
@@ -135,15 +156,11 @@ fn rlimits(policy: &SandboxPolicy) -> Vec<(Resource, Rlimit)> {
     out
 }
 
-fn cstr(path: &Path) -> Result<CString, SpawnError> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| SpawnError::Setup(format!("path {} contains a NUL byte", path.display())))
-}
-
 fn namespace_plan(
     policy: &SandboxPolicy,
     caps: &Capabilities,
     use_landlock: bool,
+    fs: &OpenedFs,
     scratch: &Path,
     root_dir: &Path,
     cwd: &Path,
@@ -187,205 +204,6 @@ fn namespace_plan(
         join_user_net,
         id_maps,
         nproc,
-        root: root_plan(policy, caps.is_root, scratch, root_dir, cwd)?,
+        root: crate::root_plan::root_plan(policy, caps.is_root, fs, scratch, root_dir, cwd)?,
     })
-}
-
-/// The steps that assemble the private root in `root_dir`.
-fn root_plan(
-    policy: &SandboxPolicy,
-    is_root: bool,
-    scratch: &Path,
-    root_dir: &Path,
-    cwd: &Path,
-) -> Result<RootPlan, SpawnError> {
-    let mut b = RootBuilder {
-        root: root_dir.to_path_buf(),
-        steps: Vec::new(),
-        dirs: BTreeSet::new(),
-    };
-    for dir in SYSTEM_READ_DIRS.iter().map(Path::new) {
-        match std::fs::symlink_metadata(dir) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let target = std::fs::read_link(dir)
-                    .map_err(|e| SpawnError::Setup(format!("{}: {e}", dir.display())))?;
-                b.steps.push(MountStep::Symlink {
-                    target: cstr(&target)?,
-                    link: b.inside(dir)?,
-                });
-            }
-            Ok(m) if m.is_dir() => b.bind(dir, true)?,
-            _ => {}
-        }
-    }
-    // Other users cannot read these anyway; root can, so they are masked.
-    if is_root {
-        for secret in SECRET_FILES.iter().map(Path::new).filter(|p| p.is_file()) {
-            b.steps.push(MountStep::Bind {
-                from: c"/dev/null".into(),
-                to: b.inside(secret)?,
-                read_only: false,
-                keep: MountFlags::empty(),
-            });
-        }
-    }
-    // A minimal /dev, and the private writable directories, all inside the root's own tmpfs
-    // (its size caps them together; Landlock keeps the rest of the root read-only).
-    b.mkdir_p(Path::new("/dev"))?;
-    for dev in DEVICES {
-        let host = Path::new("/dev").join(dev);
-        b.steps.push(MountStep::Touch(b.inside(&host)?));
-        b.steps.push(MountStep::Bind {
-            from: cstr(&host)?,
-            to: b.inside(&host)?,
-            read_only: false,
-            keep: MountFlags::empty(),
-        });
-    }
-    for (link, target) in [
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ] {
-        b.steps.push(MountStep::Symlink {
-            target: cstr(Path::new(target))?,
-            link: b.inside(&Path::new("/dev").join(link))?,
-        });
-    }
-    for private in ["/dev/shm", "/tmp", "/run", "/var/tmp"] {
-        b.mkdir_p(Path::new(private))?;
-        b.steps.push(MountStep::Chmod {
-            path: b.inside(Path::new(private))?,
-            mode: 0o1777,
-        });
-    }
-    b.mkdir_p(Path::new("/proc"))?;
-    b.steps.push(MountStep::Proc(b.inside(Path::new("/proc"))?));
-
-    let under_system = |p: &Path| SYSTEM_READ_DIRS.iter().any(|d| p.starts_with(d));
-    let writable: Vec<&Path> = policy
-        .fs
-        .write
-        .iter()
-        .map(PathBuf::as_path)
-        .chain(std::iter::once(scratch))
-        .collect();
-    // A path inside another read path is visible through it already.
-    let reads: Vec<&Path> = policy
-        .fs
-        .read
-        .iter()
-        .map(PathBuf::as_path)
-        .filter(|p| !under_system(p) && !writable.contains(p) && p.exists())
-        .collect();
-    for path in &reads {
-        if !reads
-            .iter()
-            .any(|other| other != path && path.starts_with(other))
-        {
-            b.bind(path, true)?;
-        }
-    }
-    for path in writable {
-        if under_system(path) {
-            return Err(SpawnError::Setup(format!(
-                "cannot make {} writable: it is inside a system directory",
-                path.display()
-            )));
-        }
-        if path.exists() {
-            b.bind(path, false)?;
-        }
-    }
-    // A protected path outside everything mounted is invisible already.
-    let mounted: Vec<&Path> = policy
-        .fs
-        .read
-        .iter()
-        .chain(&policy.fs.write)
-        .map(PathBuf::as_path)
-        .collect();
-    for path in policy
-        .fs
-        .read_only
-        .iter()
-        .filter(|p| p.exists() && mounted.iter().any(|m| p.starts_with(m)))
-    {
-        let keep = mount_flags(path);
-        b.steps.push(MountStep::Bind {
-            from: cstr(path)?,
-            to: b.inside(path)?,
-            read_only: true,
-            keep,
-        });
-    }
-    let old = root_dir.join(".oldroot");
-    b.steps.push(MountStep::Mkdir(cstr(&old)?));
-    Ok(RootPlan {
-        root: cstr(root_dir)?,
-        root_options: CString::new(format!("size={},mode=755", policy.limits.tmpfs_bytes))
-            .map_err(|e| SpawnError::Setup(e.to_string()))?,
-        steps: b.steps,
-        old_root: cstr(&old)?,
-        old_root_inside: c"/.oldroot".into(),
-        cwd: cstr(cwd)?,
-    })
-}
-
-struct RootBuilder {
-    root: PathBuf,
-    steps: Vec<MountStep>,
-    dirs: BTreeSet<PathBuf>,
-}
-
-impl RootBuilder {
-    /// `path` as seen from the host, inside the root being assembled.
-    fn inside(&self, path: &Path) -> Result<CString, SpawnError> {
-        cstr(&self.root.join(path.strip_prefix("/").unwrap_or(path)))
-    }
-
-    fn mkdir_p(&mut self, path: &Path) -> Result<(), SpawnError> {
-        let mut ancestors: Vec<&Path> = path.ancestors().filter(|a| a.parent().is_some()).collect();
-        ancestors.reverse();
-        for dir in ancestors {
-            if self.dirs.insert(dir.to_path_buf()) {
-                let inside = self.inside(dir)?;
-                self.steps.push(MountStep::Mkdir(inside));
-            }
-        }
-        Ok(())
-    }
-
-    fn bind(&mut self, path: &Path, read_only: bool) -> Result<(), SpawnError> {
-        if path.is_dir() {
-            self.mkdir_p(path)?;
-        } else {
-            if let Some(parent) = path.parent() {
-                self.mkdir_p(parent)?;
-            }
-            self.steps.push(MountStep::Touch(self.inside(path)?));
-        }
-        let keep = if read_only {
-            mount_flags(path)
-        } else {
-            MountFlags::empty()
-        };
-        self.steps.push(MountStep::Bind {
-            from: cstr(path)?,
-            to: self.inside(path)?,
-            read_only,
-            keep,
-        });
-        Ok(())
-    }
-}
-
-/// The flags a remount of `path`'s mount must keep (nosuid, nodev, noexec, atime settings).
-fn mount_flags(path: &Path) -> MountFlags {
-    let Ok(st) = rustix::fs::statvfs(path) else {
-        return MountFlags::NOSUID | MountFlags::NODEV;
-    };
-    const KEEP: u64 = 0x2 | 0x4 | 0x8 | 0x400 | 0x800 | 0x1000; // NOSUID NODEV NOEXEC NOATIME NODIRATIME RELATIME
-    MountFlags::from_bits_truncate((st.f_flag.bits() & KEEP) as _) | MountFlags::NOSUID
 }

@@ -85,18 +85,21 @@ async fn git_hooks_stay_read_only_in_a_writable_workspace() {
     let lab = Lab::new();
     std::fs::create_dir_all(lab.ws.join(".git/hooks")).unwrap();
     std::fs::write(lab.ws.join(".git/config"), "[core]\n").unwrap();
+    // New entries go in a subdirectory: the workspace's own top level holds protected names
+    // and stays as it is (docs/sandbox.md, "Protected paths").
+    std::fs::create_dir(lab.ws.join("src")).unwrap();
     let mut policy = lab.policy();
     policy.fs.write.push(lab.ws.clone());
     policy.fs.read_only.push(lab.ws.join(".git/hooks"));
     policy.fs.read_only.push(lab.ws.join(".git/config"));
-    let o = lab.sh(&policy, "echo evil > .git/hooks/pre-commit; echo '[alias] x = !evil' >> .git/config; echo ok > allowed").await;
+    let o = lab.sh(&policy, "echo evil > .git/hooks/pre-commit; echo '[alias] x = !evil' >> .git/config; echo ok > src/allowed").await;
     assert!(!lab.ws.join(".git/hooks/pre-commit").exists());
     assert_eq!(
         std::fs::read_to_string(lab.ws.join(".git/config")).unwrap(),
         "[core]\n"
     );
     assert_eq!(
-        std::fs::read_to_string(lab.ws.join("allowed")).unwrap(),
+        std::fs::read_to_string(lab.ws.join("src/allowed")).unwrap(),
         "ok\n",
         "the rest of the workspace is writable: {}",
         text(&o.stderr)

@@ -66,25 +66,42 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Skips (with a printed reason) unless the full sandbox is available here.
+/// Skips (with a printed reason) unless the full sandbox is available here; with
+/// `SKILLET_REQUIRE_SANDBOX=1` (as CI runs), fails instead.
 pub fn full_sandbox() -> bool {
     let caps = probe::capabilities();
-    let missing: Vec<String> = [
+    layers_available(&[
         caps.landlock_abi.as_ref().err(),
         caps.seccomp.as_ref().err(),
         caps.namespaces.as_ref().err(),
-    ]
-    .into_iter()
-    .flatten()
-    .cloned()
-    .collect();
+    ])
+}
+
+/// Like [`full_sandbox`], for runs without namespaces: Landlock and seccomp.
+pub fn landlock_and_seccomp() -> bool {
+    let caps = probe::capabilities();
+    layers_available(&[
+        caps.landlock_abi.as_ref().err(),
+        caps.seccomp.as_ref().err(),
+    ])
+}
+
+/// Whether a test that cannot confine must fail rather than skip (`SKILLET_REQUIRE_SANDBOX=1`).
+pub fn sandbox_required() -> bool {
+    std::env::var_os("SKILLET_REQUIRE_SANDBOX").is_some_and(|v| v == "1")
+}
+
+fn layers_available(errors: &[Option<&String>]) -> bool {
+    let missing: Vec<&str> = errors.iter().flatten().map(|e| e.as_str()).collect();
     if missing.is_empty() {
         return true;
     }
-    eprintln!(
-        "SKIPPED: the full sandbox is unavailable here: {}",
-        missing.join("; ")
+    let reason = format!("the sandbox is unavailable here: {}", missing.join("; "));
+    assert!(
+        !sandbox_required(),
+        "SKILLET_REQUIRE_SANDBOX=1 and {reason}"
     );
+    skipped(&reason);
     false
 }
 
