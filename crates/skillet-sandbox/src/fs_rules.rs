@@ -178,8 +178,17 @@ fn add_tree(
                 .push((parts.as_path(), *guard)),
         }
     }
-    if below.is_empty() || !is_dir {
-        return add_fd(ruleset, fd, is_dir, access, at);
+    if !is_dir {
+        // A file in the way of a guarded path (`.git` as a pointer file, for `.git/hooks`)
+        // is guarded as strictly.
+        let access = below
+            .values()
+            .flatten()
+            .fold(access, |a, (_, g)| a & kept_by(*g));
+        return add_fd(ruleset, fd, false, access, at);
+    }
+    if below.is_empty() {
+        return add_fd(ruleset, fd, true, access, at);
     }
     // This directory itself: read (and list, even above a masked path, whose names then show),
     // never an entry made, removed or renamed in it.

@@ -30,6 +30,7 @@ pub(crate) struct Handle {
     pub fd: OwnedFd,
     pub id: FileId,
     pub is_dir: bool,
+    is_link: bool,
 }
 
 impl Handle {
@@ -101,7 +102,7 @@ impl OpenedFs {
                 guarded.push(Guarded {
                     path: path.clone(),
                     guard,
-                    handle: open_strict(path)?,
+                    handle: open_guarded(path)?,
                 });
             }
         }
@@ -133,6 +134,17 @@ impl OpenedFs {
 /// Opens a policy path without following any symbolic link; `None` when it does not exist
 /// (or cannot be reached by this user, which leaves the program no way to it either).
 pub(crate) fn open_strict(path: &Path) -> Result<Option<Handle>, SpawnError> {
+    open_with(path, OFlags::empty())
+}
+
+/// Opens a guarded path like [`open_strict`], except that the guarded name itself may be a
+/// link (a repository may ship `.claude -> elsewhere`): the link is what is guarded, it grants
+/// nothing and nothing is mounted on it, so `None`.
+fn open_guarded(path: &Path) -> Result<Option<Handle>, SpawnError> {
+    Ok(open_with(path, OFlags::NOFOLLOW)?.filter(|h| !h.is_link))
+}
+
+fn open_with(path: &Path, extra: OFlags) -> Result<Option<Handle>, SpawnError> {
     let resolved = path.is_absolute()
         && path
             .components()
@@ -148,7 +160,7 @@ pub(crate) fn open_strict(path: &Path) -> Result<Option<Handle>, SpawnError> {
     let fd = match rustix::fs::openat2(
         rustix::fs::CWD,
         path,
-        OFlags::PATH | OFlags::CLOEXEC,
+        OFlags::PATH | OFlags::CLOEXEC | extra,
         Mode::empty(),
         STRICT,
     ) {
@@ -190,10 +202,12 @@ fn open_own(path: &Path) -> Result<Handle, SpawnError> {
 fn handle(path: &Path, fd: OwnedFd) -> Result<Handle, SpawnError> {
     let st = rustix::fs::fstat(&fd)
         .map_err(|e| SpawnError::Setup(format!("cannot stat {}: {e}", path.display())))?;
+    let kind = FileType::from_raw_mode(st.st_mode);
     Ok(Handle {
         path: path.to_path_buf(),
         id: (st.st_dev, st.st_ino),
-        is_dir: FileType::from_raw_mode(st.st_mode) == FileType::Directory,
+        is_dir: kind == FileType::Directory,
+        is_link: kind == FileType::Symlink,
         fd,
     })
 }
@@ -211,6 +225,9 @@ mod tests {
         std::os::unix::fs::symlink(real.join("dir"), real.join("link")).unwrap();
         assert!(open_strict(&real.join("dir")).unwrap().is_some());
         assert!(open_strict(&real.join("missing")).unwrap().is_none());
+        // A guarded name may itself be a link: it is kept, never followed.
+        assert!(open_guarded(&real.join("link")).unwrap().is_none());
+        assert!(open_guarded(&real.join("link/x")).is_err());
         for path in [real.join("link"), real.join("link/x")] {
             let e = open_strict(&path).unwrap_err().to_string();
             assert!(

@@ -61,21 +61,21 @@ async fn a_granted_path_swapped_for_a_link_is_refused() {
         for (what, link_at) in [
             ("write grant", "out"),
             ("read grant", "data"),
-            ("protected path", "out/.git"),
-            ("masked path", "data/.env"),
+            ("directory above a protected path", "out/.git"),
+            ("directory above a masked path", "data/conf"),
             ("a directory above a grant", "deep"),
         ] {
             let lab = Lab::new();
-            for dir in ["out/.git", "data", "deep/er"] {
+            for dir in ["out/.git/hooks", "data/conf", "deep/er"] {
                 std::fs::create_dir_all(lab.ws.join(dir)).unwrap();
             }
-            std::fs::write(lab.ws.join("data/.env"), "SECRET=1").unwrap();
+            std::fs::write(lab.ws.join("data/conf/.env"), "SECRET=1").unwrap();
             let mut policy = in_mode(lab.policy(), ns);
             policy.fs.write.push(lab.ws.join("out"));
             policy.fs.read.push(lab.ws.join("data"));
             policy.fs.read.push(lab.ws.join("deep/er"));
-            policy.fs.read_only.push(lab.ws.join("out/.git"));
-            policy.fs.hidden.push(lab.ws.join("data/.env"));
+            policy.fs.read_only.push(lab.ws.join("out/.git/hooks"));
+            policy.fs.hidden.push(lab.ws.join("data/conf/.env"));
             // The policy is made; now the path becomes a link to the root of the host.
             let swapped = lab.ws.join(link_at);
             if swapped.is_dir() {
@@ -138,6 +138,8 @@ fn protected_workspace(lab: &Lab, ns: bool) -> SandboxPolicy {
     std::fs::write(lab.ws.join("notes.txt"), "v1\n").unwrap();
     std::fs::create_dir_all(lab.ws.join("src")).unwrap();
     std::fs::create_dir_all(lab.ws.join("lib")).unwrap();
+    // A protected name that is a link is kept as it is, and never followed.
+    std::os::unix::fs::symlink(&lab.outside, lab.ws.join(".claude")).unwrap();
     let mut policy = in_mode(lab.policy(), ns);
     policy.fs.write.push(lab.ws.clone());
     for name in [
@@ -173,6 +175,7 @@ async fn protected_paths_in_a_write_grant_cannot_be_changed() {
                  cp /dev/null skillet.toml
                  ln .git/config lib/linked && echo evil >> lib/linked
                  ln .git/config {out}/linked && echo evil >> {out}/linked
+                 rm -f .claude; ln -sfn / .claude; echo x > .claude/through-link
                  echo v2 > notes.txt
                  echo new > lib/new.txt
                  true"
@@ -187,6 +190,12 @@ async fn protected_paths_in_a_write_grant_cannot_be_changed() {
         assert!(!lab.ws.join("lib/moved.toml").exists(), "{why}");
         assert!(!lab.ws.join("lib/linked").exists(), "{why}");
         assert!(!lab.outside.join("linked").exists(), "{why}");
+        assert!(!lab.outside.join("through-link").exists(), "{why}");
+        assert_eq!(
+            std::fs::read_link(lab.ws.join(".claude")).unwrap(),
+            lab.outside,
+            "{why}"
+        );
         // The rest of the grant is the skill's: existing files, and anything in subdirectories.
         assert_eq!(read(&lab.ws.join("notes.txt")), "v2\n", "{why}");
         assert_eq!(read(&lab.ws.join("lib/new.txt")), "new\n", "{why}");
