@@ -24,8 +24,13 @@ fn limit_message(limit: LimitHit, limits: &skillet_sandbox::Limits) -> String {
             limits.max_output_bytes / 1024
         ),
         LimitHit::FileSize => format!(
-            "killed for writing a file larger than {} MiB",
+            "stopped at the file-size limit ({} MiB); raise max_file_size_mb if the skill needs larger files",
             limits.max_file_size_bytes.map_or(0, mib)
+        ),
+        LimitHit::ScratchDisk => format!(
+            "stopped at the scratch-disk limit ({} MiB for HOME, TMPDIR, /tmp and the rest together); \
+             write large output to a granted directory, or raise the limit",
+            mib(limits.scratch_bytes)
         ),
         LimitHit::Time => "killed at the wall-clock limit".into(),
         LimitHit::Processes => format!(

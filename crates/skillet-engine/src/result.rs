@@ -12,7 +12,8 @@ pub enum Status {
     Failed,
     /// Killed at its wall-clock limit.
     Timeout,
-    /// Stopped by a resource limit: memory, CPU seconds, output size or file size (see `limit`).
+    /// Stopped by a resource limit: memory, CPU seconds, output size, file size or scratch disk
+    /// (see `limit`).
     ResourceLimit,
     /// Killed by the sandbox for a forbidden system call.
     SandboxDenied,
@@ -70,7 +71,8 @@ pub struct ExecutionResult {
     pub duration_ms: u64,
     /// Whether stdout or stderr was cut at the cap.
     pub truncated: bool,
-    /// The limit that stopped the run (`time`, `memory`, `cpu`, `output`, `file_size`).
+    /// The limit that stopped the run (`time`, `memory`, `cpu`, `output`, `max_file_size`,
+    /// `processes`, `scratch_disk`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<&'static str>,
     /// CPU time of the process tree, in milliseconds.

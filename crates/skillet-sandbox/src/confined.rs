@@ -19,6 +19,7 @@ use crate::launch::launch;
 use crate::plan::prepare;
 use crate::policy::{Isolation, SandboxPolicy};
 use crate::process::ChildProcess;
+use crate::scratch::Scratch;
 use crate::{Exit, Layers, LimitHit, ProcessSpec, SpawnError, StdinSource, find_program, probe};
 
 /// A running confined process.
@@ -53,6 +54,11 @@ pub struct Confined {
     group: Option<rustix::process::Pid>,
     cgroup: Option<RunCgroup>,
     scratch: Option<tempfile::TempDir>,
+    /// The scratch as the supervisor reads it (see scratch.rs).
+    scratch_fs: Scratch,
+    /// [`crate::Limits::scratch_bytes`] and `max_file_size_bytes`, to explain how the run ended.
+    scratch_cap: u64,
+    max_file_size: Option<u64>,
     keep_scratch: bool,
     started: Instant,
     stdin_bytes: Option<Vec<u8>>,
@@ -186,7 +192,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
     });
     // The ruleset and cgroup files are the children's; close the parent's copies now.
     drop(child_plan);
-    let (launched, stdin, stdout, stderr) = match launched {
+    let (mut launched, stdin, stdout, stderr) = match launched {
         Ok(l) => l,
         Err(e) => {
             if let Some(g) = &cgroup {
@@ -196,6 +202,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
         }
     };
     let group = rustix::process::Pid::from_raw(launched.group);
+    let scratch_fs = Scratch::hold(launched.root.take());
     let child = ChildProcess::new(launched).map_err(|e| spawn_error(spec, e))?;
     let io = |e| spawn_error(spec, e);
     Ok(Confined {
@@ -217,6 +224,9 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
         group,
         cgroup,
         scratch: Some(scratch),
+        scratch_fs,
+        scratch_cap: limits.scratch_bytes,
+        max_file_size: limits.max_file_size_bytes,
         keep_scratch: policy.keep_scratch,
         started,
         stdin_bytes,
@@ -229,7 +239,9 @@ impl Confined {
         self.child.id()
     }
 
-    /// The private directory that is the process's `HOME` and `TMPDIR`.
+    /// The private directory that is the process's `HOME` and `TMPDIR`, as a host path. With
+    /// namespaces the files written there live in the run's private tmpfs, and appear in this
+    /// directory only when it is kept, once the process is finished.
     pub fn scratch(&self) -> Option<&Path> {
         self.scratch.as_ref().map(tempfile::TempDir::path)
     }
@@ -274,22 +286,55 @@ impl Confined {
         }
     }
 
-    /// The limit that explains how a process ended, when the kernel left a trace of one.
+    /// The limit that explains how a process ended, when it left a trace of one. Call it once
+    /// the process has ended: it looks at what the run left in its scratch.
     pub fn limit_behind(&self, exit: Exit) -> Option<LimitHit> {
         if self.cgroup.as_ref().is_some_and(RunCgroup::oom_killed) {
             return Some(LimitHit::Memory);
         }
         match exit {
-            Exit::Signal(libc::SIGXCPU) => Some(LimitHit::Cpu),
-            Exit::Signal(libc::SIGXFSZ) => Some(LimitHit::FileSize),
-            // A refused fork is only the cause when the run failed; a skill may handle
-            // EAGAIN and still succeed.
-            Exit::Code(0) => None,
-            _ if self.cgroup.as_ref().is_some_and(RunCgroup::pids_exhausted) => {
-                Some(LimitHit::Processes)
+            Exit::Signal(libc::SIGXCPU) => return Some(LimitHit::Cpu),
+            Exit::Signal(libc::SIGXFSZ) => return Some(LimitHit::FileSize),
+            _ => {}
+        }
+        let host = self.scratch.as_ref().map(tempfile::TempDir::path);
+        let full = || host.is_some_and(|h| self.scratch_fs.full(h, self.scratch_cap));
+        // Nothing stopped a write past the cap there: the run broke the limit, however it ended.
+        if !self.scratch_fs.capped_by_kernel() && full() {
+            return Some(LimitHit::ScratchDisk);
+        }
+        // A refused fork, a full disk or a file cut at its limit is only the cause when the run
+        // failed: a skill may handle EAGAIN, ENOSPC or EFBIG and still succeed.
+        if exit == Exit::Code(0) {
+            return None;
+        }
+        if self.cgroup.as_ref().is_some_and(RunCgroup::pids_exhausted) {
+            return Some(LimitHit::Processes);
+        }
+        // A shell reports a command killed by SIGXFSZ as 128 + the signal.
+        if self.max_file_size.is_some() && exit == Exit::Code(128 + libc::SIGXFSZ) {
+            return Some(LimitHit::FileSize);
+        }
+        if full() {
+            return Some(LimitHit::ScratchDisk);
+        }
+        // A writer that ignored SIGXFSZ got EFBIG instead, and left its file at the limit.
+        match (self.max_file_size, host) {
+            (Some(size), Some(h)) if self.scratch_fs.has_file_of(h, size) => {
+                Some(LimitHit::FileSize)
             }
             _ => None,
         }
+    }
+
+    /// The host scratch directory and its cap, when the supervisor must measure it during the
+    /// run (no private tmpfs caps it).
+    pub(crate) fn scratch_to_watch(&self) -> Option<(PathBuf, u64)> {
+        if self.scratch_fs.capped_by_kernel() {
+            return None;
+        }
+        let dir = self.scratch.as_ref()?.path().to_path_buf();
+        Some((dir, self.scratch_cap))
     }
 
     /// Kills what is left, reaps it, removes the cgroup, and removes the scratch directory
@@ -301,6 +346,12 @@ impl Confined {
     }
 
     fn release(&mut self) -> Option<PathBuf> {
+        // The tmpfs is freed with the last hold on it, before the cgroup its pages count in.
+        let scratch_fs = std::mem::replace(&mut self.scratch_fs, Scratch::Host);
+        if let (true, Some(dir)) = (self.keep_scratch, &self.scratch) {
+            scratch_fs.copy_out(dir.path());
+        }
+        drop(scratch_fs);
         if let Some(g) = self.cgroup.take() {
             g.remove();
         }

@@ -183,6 +183,9 @@ pub(crate) struct Launched {
     pub kill_first: KillFirst,
     /// With namespaces, init's memory (see the module documentation).
     pub init: Option<InitMemory>,
+    /// With namespaces, the private root, opened by init before it said the program runs: it
+    /// keeps the root's tmpfs, which holds the scratch, readable after the run (scratch.rs).
+    pub root: Option<OwnedFd>,
 }
 
 /// What the child functions read, all prepared by the supervisor.
@@ -190,7 +193,8 @@ struct Shared<'a> {
     plan: &'a ChildPlan,
     exec: &'a ExecPlan,
     report: &'a Report,
-    /// Init's end of the pipe it reports readiness on (namespaces only).
+    /// Init's end of the socket it reports readiness on, with its root attached when it has a
+    /// private one.
     ready: RawFd,
     /// The program's stack (namespaces only).
     program_stack: *mut c_void,
@@ -219,7 +223,12 @@ fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result
     let init_stack = Stack::new()?;
     let program_stack = Stack::new()?;
     let report = Box::<Report>::default();
-    let (ready_read, ready_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let (ready_read, ready_write) = rustix::net::socketpair(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::SEQPACKET,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    )?;
     let shared = Shared {
         plan,
         exec,
@@ -248,9 +257,24 @@ fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result
     // Until init says the program runs (or dies trying), it reads `shared`, so this thread
     // waits here and keeps it alive. rustix's read leaves errno alone (see the module docs).
     let mut byte = [0u8; 1];
+    let mut root = None;
     let ready = loop {
-        match rustix::io::read(&ready_read, &mut byte) {
-            Ok(n) => break n == 1,
+        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = rustix::net::RecvAncillaryBuffer::new(&mut space);
+        match rustix::net::recvmsg(
+            &ready_read,
+            &mut [io::IoSliceMut::new(&mut byte)],
+            &mut control,
+            rustix::net::RecvFlags::CMSG_CLOEXEC,
+        ) {
+            Ok(msg) => {
+                for message in control.drain() {
+                    if let rustix::net::RecvAncillaryMessage::ScmRights(mut fds) = message {
+                        root = fds.next();
+                    }
+                }
+                break msg.bytes == 1;
+            }
             Err(rustix::io::Errno::INTR) => {}
             Err(_) => break false,
         }
@@ -285,6 +309,7 @@ fn launch_init(plan: &ChildPlan, exec: &ExecPlan, ns_flags: c_int) -> io::Result
             _init_stack: init_stack,
             _program_stack: program_stack,
         }),
+        root,
     })
 }
 
@@ -575,16 +600,48 @@ extern "C" fn init_child(arg: *mut c_void) -> c_int {
         // SAFETY: _exit only makes the exit_group system call (the namespace goes with it).
         unsafe { libc::_exit(127) }
     }
-    // The program runs. Init keeps no descriptor but the pipe (it holds copies of everything
+    // The program runs. Init keeps no descriptor but the socket (it holds copies of everything
     // the supervisor had open, other runs' pipes included), tells the supervisor, and from here
     // on touches nothing of `shared`.
     let ready = shared.ready;
     let kills_rest = shared.plan.namespaces.is_none();
     crate::child::close_all_but(ready);
-    // SAFETY: init's own copy of the pipe's write end, closed right after.
+    // With a private root, init's root is it: handed over with the message, so the supervisor
+    // holds it however soon the program ends.
+    let root = (!kills_rest)
+        .then(|| {
+            rustix::fs::open(
+                c"/",
+                rustix::fs::OFlags::RDONLY
+                    | rustix::fs::OFlags::DIRECTORY
+                    | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .ok()
+        })
+        .flatten();
+    // SAFETY: init's own copy of the socket's end, closed right after.
     unsafe {
-        let _ = rustix::io::write(std::os::fd::BorrowedFd::borrow_raw(ready), &[1]);
+        let socket = std::os::fd::BorrowedFd::borrow_raw(ready);
+        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = rustix::net::SendAncillaryBuffer::new(&mut space);
+        let fds;
+        if let Some(root) = &root {
+            fds = [std::os::fd::AsFd::as_fd(root)];
+            control.push(rustix::net::SendAncillaryMessage::ScmRights(&fds));
+        }
+        let _ = rustix::net::sendmsg(
+            socket,
+            &[io::IoSlice::new(&[1])],
+            &mut control,
+            rustix::net::SendFlags::empty(),
+        );
         rustix::io::close(ready);
+    }
+    // Dropped with raw close: the supervisor has its own copy now.
+    if let Some(root) = root {
+        // SAFETY: init's own descriptor, closed once.
+        unsafe { rustix::io::close(std::os::fd::IntoRawFd::into_raw_fd(root)) };
     }
     init_reap(program, report, kills_rest)
 }

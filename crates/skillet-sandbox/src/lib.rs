@@ -62,6 +62,8 @@ mod process;
 #[cfg(target_os = "linux")]
 mod root_plan;
 #[cfg(target_os = "linux")]
+mod scratch;
+#[cfg(target_os = "linux")]
 mod supervise;
 #[cfg(not(target_os = "linux"))]
 mod unsupported;
@@ -141,10 +143,15 @@ pub enum LimitHit {
     Cpu,
     /// Output bytes.
     Output,
-    /// The largest file size.
+    /// The largest file size: a process was stopped by `SIGXFSZ`, a shell reported a command
+    /// that was, or the failed run left a file at the limit in its scratch (a writer that
+    /// ignored the signal and got `EFBIG`).
     FileSize,
     /// The process count: the run failed after the pids cgroup refused a fork.
     Processes,
+    /// All writable scratch together ([`Limits::scratch_bytes`]): the run failed with its
+    /// scratch full, or (without namespaces) went past the cap and was stopped.
+    ScratchDisk,
 }
 
 impl LimitHit {
@@ -155,8 +162,9 @@ impl LimitHit {
             LimitHit::Memory => "memory",
             LimitHit::Cpu => "cpu",
             LimitHit::Output => "output",
-            LimitHit::FileSize => "file_size",
+            LimitHit::FileSize => "max_file_size",
             LimitHit::Processes => "processes",
+            LimitHit::ScratchDisk => "scratch_disk",
         }
     }
 }

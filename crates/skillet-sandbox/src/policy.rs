@@ -115,12 +115,18 @@ pub struct Limits {
     pub max_output_bytes: usize,
     /// CPU share in percent of one core (cgroup cpu controller).
     pub cpu_percent: Option<u32>,
-    /// Size of each private tmpfs (`/tmp`, `/run`, `/dev/shm`).
-    pub tmpfs_bytes: u64,
+    /// All writable scratch of a run together: the scratch directory (`HOME`, `TMPDIR`) and the
+    /// private `/tmp`, `/run`, `/var/tmp` and `/dev/shm`. With namespaces they share one tmpfs
+    /// of this size, so the kernel refuses a write past it (`ENOSPC`); without, only the
+    /// scratch directory is writable and the supervisor measures it, ending a run found past
+    /// the cap. Either way the run is reported as stopped by `scratch_disk`. Write grants are
+    /// the user's own directories and are not counted.
+    pub scratch_bytes: u64,
 }
 
 impl Limits {
-    /// Defaults: the wall time given, 1 MiB of output per stream, 1,024 open files, 64 MiB tmpfs.
+    /// Defaults: the wall time given, 1 MiB of output per stream, 1,024 open files, 256 MiB of
+    /// scratch.
     pub fn new(wall_time: Duration) -> Self {
         Limits {
             wall_time,
@@ -131,7 +137,7 @@ impl Limits {
             max_open_files: Some(1024),
             max_output_bytes: 1 << 20,
             cpu_percent: None,
-            tmpfs_bytes: 64 << 20,
+            scratch_bytes: 256 << 20,
         }
     }
 }

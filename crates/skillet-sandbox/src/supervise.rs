@@ -11,6 +11,9 @@ use crate::confined::{spawn, spawn_error};
 use crate::policy::SandboxPolicy;
 use crate::{Exit, LimitHit, Outcome, ProcessSpec, SpawnError};
 
+/// How often a scratch directory no tmpfs caps is measured (runs without namespaces).
+const SCRATCH_POLL: Duration = Duration::from_millis(200);
+
 /// How long output may keep arriving after the main process ended and its group was killed.
 /// Only a process that left the group and the namespace can still hold the pipes open then.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
@@ -66,6 +69,7 @@ pub async fn run(
     }
 
     let deadline = tokio::time::Instant::now() + limits.wall_time.saturating_sub(child.elapsed());
+    let scratch_watch = watch_scratch(child.scratch_to_watch());
     let (status, mut limit) = tokio::select! {
         status = child.wait() => (status, None),
         () = tokio::time::sleep_until(deadline) => {
@@ -75,6 +79,10 @@ pub async fn run(
         () = overflow.notified() => {
             child.kill();
             (child.wait().await, Some(LimitHit::Output))
+        }
+        () = scratch_watch => {
+            child.kill();
+            (child.wait().await, Some(LimitHit::ScratchDisk))
         }
     };
     let duration = child.elapsed();
@@ -113,6 +121,29 @@ pub async fn run(
         cpu_time: usage_after.0.checked_sub(usage_before.0),
         peak_memory_kb: usage_after.1,
     })
+}
+
+/// Returns once the scratch directory holds more than its cap; never, when there is nothing
+/// to measure (a private tmpfs caps the scratch instead).
+async fn watch_scratch(watched: Option<(std::path::PathBuf, u64)>) {
+    let Some((dir, cap)) = watched else {
+        return std::future::pending().await;
+    };
+    let dir = Arc::new(dir);
+    // Not at once: most runs are over before anything is worth measuring.
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + SCRATCH_POLL, SCRATCH_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let d = dir.clone();
+        let used = tokio::task::spawn_blocking(move || crate::scratch::usage(&d))
+            .await
+            .unwrap_or(0);
+        if used > cap {
+            return;
+        }
+    }
 }
 
 /// CPU time (user + system) and largest resident set of this process's reaped children. The

@@ -291,3 +291,162 @@ async fn a_spawned_process_answers_each_write_and_dies_with_its_handle() {
         "the scratch directory outlived its handle"
     );
 }
+
+// --- Disk limits -------------------------------------------------------------------------------
+
+/// Every writable scratch place shares one cap: each alone, and two together past it.
+#[tokio::test]
+async fn all_scratch_together_stops_at_the_scratch_cap() {
+    if !common::full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.limits.scratch_bytes = 8 << 20;
+    let fill = |dir: &str, mib: u32| format!("dd if=/dev/zero of=\"{dir}/fill\" bs=1M count={mib}");
+    let mut scripts: Vec<String> = ["$HOME", "$TMPDIR", "/tmp", "/var/tmp", "/run", "/dev/shm"]
+        .iter()
+        .map(|dir| format!("{} 2>&1", fill(dir, 64)))
+        .collect();
+    // Five and five MiB: each fits alone, not together.
+    scripts.push(format!("{} && {}", fill("$HOME", 5), fill("/tmp", 5)));
+    scripts.push(format!(
+        "{} && {}",
+        fill("/dev/shm", 5),
+        fill("/var/tmp", 5)
+    ));
+    for script in &scripts {
+        let o = lab.sh(&policy, script).await;
+        assert_eq!(
+            (o.limit, o.exit == Exit::Code(0)),
+            (Some(LimitHit::ScratchDisk), false),
+            "{script}: {o:?}"
+        );
+        assert!(
+            text(&o.stdout).contains("No space left") || text(&o.stderr).contains("No space left"),
+            "{script}: {o:?}"
+        );
+    }
+    // Under the cap, nothing is reported.
+    let o = lab
+        .sh(
+            &policy,
+            &format!("{} && {}", fill("$HOME", 3), fill("/tmp", 3)),
+        )
+        .await;
+    assert_eq!((o.exit, o.limit), (Exit::Code(0), None), "{o:?}");
+    // A run that fails for another reason with room left is not blamed on the disk.
+    let o = lab
+        .sh(&policy, &format!("{}; exit 3", fill("$HOME", 1)))
+        .await;
+    assert_eq!((o.exit, o.limit), (Exit::Code(3), None), "{o:?}");
+}
+
+/// Without namespaces only the scratch directory is writable, and the supervisor measures it.
+#[tokio::test]
+async fn without_namespaces_a_run_past_the_scratch_cap_is_stopped() {
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.namespaces = false;
+    policy.limits.scratch_bytes = 8 << 20;
+    let started = Instant::now();
+    let o = lab
+        .sh(
+            &policy,
+            "dd if=/dev/zero of=\"$HOME/fill\" bs=1M count=32 2>/dev/null; sleep 20",
+        )
+        .await;
+    assert_eq!(o.limit, Some(LimitHit::ScratchDisk), "{o:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let o = lab
+        .sh(
+            &policy,
+            "dd if=/dev/zero of=\"$HOME/fill\" bs=1M count=2 2>/dev/null",
+        )
+        .await;
+    assert_eq!((o.exit, o.limit), (Exit::Code(0), None), "{o:?}");
+}
+
+/// A kept scratch directory holds what the run wrote, though it lived in the run's tmpfs: files,
+/// directories, and links as links.
+#[tokio::test]
+async fn a_kept_scratch_directory_holds_what_the_run_wrote() {
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.keep_scratch = true;
+    let o = lab
+        .sh(
+            &policy,
+            "mkdir -p \"$HOME/a/b\" && echo deep > \"$HOME/a/b/f\" && ln -s /etc/hostname \"$HOME/l\" \
+             && echo top > \"$TMPDIR/t\"",
+        )
+        .await;
+    assert_eq!(o.exit, Exit::Code(0), "{o:?}");
+    let kept = o.scratch_kept.clone().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(kept.join("a/b/f")).unwrap(),
+        "deep\n"
+    );
+    assert_eq!(std::fs::read_to_string(kept.join("t")).unwrap(), "top\n");
+    assert_eq!(
+        std::fs::read_link(kept.join("l")).unwrap(),
+        std::path::Path::new("/etc/hostname")
+    );
+    std::fs::remove_dir_all(kept).unwrap();
+}
+
+/// A file-size limit hit is a limit, however the writer took it: killed itself, killed inside a
+/// script that reports it, or ignoring SIGXFSZ and failing on EFBIG, in HOME or /tmp.
+#[tokio::test]
+async fn the_file_size_limit_is_reported_however_the_writer_takes_it() {
+    if !common::full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    let mut policy = lab.policy();
+    policy.limits.max_file_size_bytes = Some(1 << 20);
+    let dd = |dir: &str| format!("dd if=/dev/zero of=\"{dir}/big\" bs=64K count=64");
+    let ignoring = |dir: &str| {
+        format!(
+            "$SIG{{XFSZ}} = 'IGNORE'; open(my $f, '>', \"{dir}/big\") or die; \
+             print $f ('x' x 4_000_000) or die \"write: $!\"; close($f) or die \"close: $!\""
+        )
+    };
+    let cases: Vec<(String, Vec<String>)> = vec![
+        (
+            "/bin/sh".into(),
+            vec!["-c".into(), format!("exec {}", dd("$HOME"))],
+        ),
+        (
+            "/bin/sh".into(),
+            vec!["-c".into(), format!("{} && echo done", dd("$HOME"))],
+        ),
+        (
+            "/bin/sh".into(),
+            vec!["-c".into(), format!("{}; exit $?", dd("/tmp"))],
+        ),
+        (
+            "/usr/bin/perl".into(),
+            vec!["-e".into(), ignoring("$ENV{HOME}")],
+        ),
+        ("/usr/bin/perl".into(), vec!["-e".into(), ignoring("/tmp")]),
+    ];
+    for (program, args) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = lab.run(program, &args, &policy).await;
+        assert_eq!(o.limit, Some(LimitHit::FileSize), "{args:?}: {o:?}");
+        assert_eq!(LimitHit::FileSize.as_str(), "max_file_size");
+    }
+    // Small files and a failure of another kind are not blamed on the limit.
+    let o = lab
+        .sh(
+            &policy,
+            "dd if=/dev/zero of=\"$HOME/small\" bs=1K count=10 2>/dev/null; exit 4",
+        )
+        .await;
+    assert_eq!((o.exit, o.limit), (Exit::Code(4), None), "{o:?}");
+}
