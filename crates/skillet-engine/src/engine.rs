@@ -18,9 +18,9 @@ use tokio::sync::mpsc;
 use crate::breaker::{Admission, BreakerConfig, admit, settle};
 use crate::execute::execute;
 use crate::invocation::{Invocation, build_invocation, render_prompt};
-use crate::params::resolve_params;
+use crate::params::{confine_paths, resolve_params};
 use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
-use crate::policy::{PolicyContext, PolicyPlan, plan_policy};
+use crate::policy::{PolicyContext, PolicyError, PolicyPlan, plan_policy};
 use crate::recovery::RetryPlan;
 use crate::result::{ExecutionResult, Status};
 
@@ -81,8 +81,12 @@ pub struct EngineSettings {
     pub workspace: Option<PathBuf>,
     /// The user's home directory.
     pub home: Option<PathBuf>,
-    /// Paths never writable by a skill (skillet's own configuration).
+    /// skillet's own directories (configuration first, then data and runtime): never writable
+    /// by a skill, their history and settings never readable.
     pub protected: Vec<PathBuf>,
+    /// Where skillet was started, when no workspace can be taken from there (`/`, the home
+    /// directory or a parent of it): code skills are refused.
+    pub no_workspace: Option<PathBuf>,
     /// Where executions are recorded; `None` keeps no history.
     pub store: Option<std::sync::Arc<dyn Store>>,
     /// Record parameter values, not only their hash.
@@ -110,13 +114,27 @@ impl EngineSettings {
             isolation: Some(isolation),
             workspace: env.workspace_root(),
             home: env.home.clone(),
-            protected: env.global_dir().into_iter().collect(),
+            protected: own_dirs(env),
+            no_workspace: env.outside_any_workspace().then(|| env.cwd.clone()),
             store,
             store_params: config.history.store_params,
             disabled: config.disabled.clone(),
             llm: config.llm.clone(),
         }
     }
+}
+
+/// skillet's configuration, data and runtime directories for `env`.
+fn own_dirs(env: &skillet_registry::Environment) -> Vec<PathBuf> {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .map(|p| p.join("skillet"));
+    env.global_dir()
+        .into_iter()
+        .chain(env.data_dir())
+        .chain(runtime)
+        .collect()
 }
 
 /// A call that passed every check and is ready to execute.
@@ -152,6 +170,27 @@ impl Engine {
     /// An engine for these settings.
     pub fn new(settings: EngineSettings) -> Self {
         Engine { settings }
+    }
+
+    /// This engine with `dir` as the workspace (`--workspace DIR`), resolved. `/`, the home
+    /// directory and its parents are refused: they hold far more than one project.
+    pub fn with_workspace(mut self, dir: &Path) -> Result<Self, PolicyError> {
+        let real = std::fs::canonicalize(dir).map_err(|e| PolicyError::Grant {
+            flag: "--workspace",
+            typed: dir.display().to_string(),
+            reason: format!("{e}; name an existing project directory"),
+        })?;
+        let home = self
+            .settings
+            .home
+            .as_deref()
+            .map(|h| std::fs::canonicalize(h).unwrap_or_else(|_| h.to_path_buf()));
+        if real.parent().is_none() || home.is_some_and(|h| h.starts_with(&real)) {
+            return Err(PolicyError::NoWorkspace { cwd: real });
+        }
+        self.settings.workspace = Some(real);
+        self.settings.no_workspace = None;
+        Ok(self)
     }
 
     /// The policy context of one skill: configured grant plus the run's overrides.
@@ -526,21 +565,39 @@ impl Engine {
         let invalid = |problems: Vec<String>| {
             ExecutionResult::new(&spec.name, Status::InvalidParams).with_error(problems.join("\n"))
         };
-        let values = resolve_params(spec, params, caller_dir).map_err(invalid)?;
+        // Relative values start at the caller's real directory, so they compare with the
+        // (real) workspace.
+        let caller_dir = std::fs::canonicalize(caller_dir).unwrap_or_else(|_| caller_dir.into());
+        let mut values = resolve_params(spec, params, &caller_dir).map_err(invalid)?;
+        if let (true, Some(ws)) = (spec.kind.is_code(), &self.settings.workspace) {
+            confine_paths(spec, params, &mut values, ws).map_err(invalid)?;
+        }
         match spec.kind {
             SkillKind::PromptInline => Ok(Prepared::Prompt {
                 spec,
                 text: render_prompt(spec, &values),
             }),
             SkillKind::CodeInline | SkillKind::CodeSession => {
-                let invocation =
+                let refused = |e: PolicyError| {
+                    Box::new(
+                        ExecutionResult::new(&spec.name, Status::Error).with_error(e.to_string()),
+                    )
+                };
+                if let Some(cwd) = &self.settings.no_workspace {
+                    return Err(refused(PolicyError::NoWorkspace { cwd: cwd.clone() }));
+                }
+                let mut invocation =
                     build_invocation(spec, entry.skill_dir(), &values).map_err(invalid)?;
                 let ctx = self.policy_context(&spec.name, overrides);
                 let mut env = invocation.env.clone();
                 if let Some(ws) = &self.settings.workspace {
                     env.push((WORKSPACE_ENV.to_owned(), ws.display().to_string()));
                 }
-                let plan = plan_policy(spec, entry.skill_dir(), &invocation.program, &ctx, env);
+                let plan = plan_policy(spec, entry.skill_dir(), &invocation.program, &ctx, env)
+                    .map_err(refused)?;
+                if let Some(real) = &plan.program {
+                    invocation.program = real.display().to_string();
+                }
                 Ok(Prepared::Process {
                     spec,
                     invocation,

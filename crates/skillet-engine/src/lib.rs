@@ -47,12 +47,12 @@ pub use engine::{
     WORKSPACE_ENV,
 };
 pub use invocation::{Invocation, build_invocation, program_path, render_prompt};
-pub use params::{ParamValues, resolve_params};
+pub use params::{ParamValues, confine_paths, resolve_params};
 pub use policy::{
-    DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB,
+    Boundaries, DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB,
     DEFAULT_MAX_OUTPUT_KB, DEFAULT_MAX_PROCESSES, DEFAULT_TIMEOUT_S, MAX_GRANTED_TIMEOUT_S,
-    PolicyContext, PolicyPlan, RunLimits, credential_reason, looks_secret, plan_policy, run_limits,
-    toolchain_dirs, wall_time_s,
+    PolicyContext, PolicyError, PolicyPlan, RunLimits, Toolchain, credential_reason, looks_secret,
+    plan_policy, run_limits, toolchain, wall_time_s,
 };
 pub use recovery::{
     DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, RetryPlan, full_jitter,

@@ -108,8 +108,9 @@ pub fn confine_paths(
         let lexical = PathBuf::from(&*path);
         let outcome = match lexical.strip_prefix(workspace) {
             Ok(rel) => crate::policy::resolve_beneath(workspace, rel),
-            Err(_) if typed_absolute => Ok(crate::policy::Boundaries::new(None, None, &[])
-                .real(&lexical)),
+            Err(_) if typed_absolute => {
+                Ok(crate::policy::Boundaries::new(None, None, &[]).real(&lexical))
+            }
             Err(_) => {
                 problems.push(format!(
                     "parameter `{name}`: {} is outside the workspace {}; give an absolute path \

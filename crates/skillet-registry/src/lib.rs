@@ -30,6 +30,6 @@ pub use config::{
     HistorySettings, IsolationSetting, LayeredDefaults, LlmProvider, LlmSettings, McpSettings,
     SandboxSettings, TrustSettings,
 };
-pub use layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};
+pub use layout::{DirKind, Environment, SKILL_FOLDERS, Scope, SkillDir, skill_dirs};
 pub use registry::{Registry, SkillEntry};
 pub use trust::{Availability, ConfigScope, EditError, config_path, set_disabled, set_trusted};

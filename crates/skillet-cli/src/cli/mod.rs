@@ -394,6 +394,10 @@ pub struct RunArgs {
     /// Text given to the skill on standard input (default: this command's stdin when piped).
     #[arg(long, value_name = "TEXT")]
     pub stdin: Option<String>,
+    /// Use DIR as the workspace (readable by code skills; relative grants start there) instead
+    /// of the one found from the current directory. Never `/` or your home directory.
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<std::path::PathBuf>,
     /// Print the result as JSON: {execution_id, skill, status, exit_code, stdout, stderr,
     /// duration_ms, truncated}.
     #[arg(long)]

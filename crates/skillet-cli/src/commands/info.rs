@@ -24,10 +24,12 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(output::EXIT_NOT_FOUND));
     };
     let engine = ctx.engine();
-    let plan = entry.spec.as_ref().filter(|s| s.kind.is_code()).map(|s| {
+    let plan = entry.spec.as_ref().filter(|s| s.kind.is_code()).and_then(|s| {
         let policy_ctx = engine.policy_context(&s.name, &RunOverrides::default());
         let program = program_path(s, entry.skill_dir());
         plan_policy(s, entry.skill_dir(), &program, &policy_ctx, Vec::new())
+            .inspect_err(|e| eprintln!("skillet: warning: {e}"))
+            .ok()
     });
     if args.json {
         output::json(&json!({
@@ -189,6 +191,7 @@ pub fn policy_json(p: &SandboxPolicy) -> serde_json::Value {
         "read": p.fs.read,
         "write": p.fs.write,
         "read_only": p.fs.read_only,
+        "hidden": p.fs.hidden,
         "network": network_name(&p.network),
         "allow_spawn": p.allow_spawn,
         "env_passthrough": p.env_passthrough,

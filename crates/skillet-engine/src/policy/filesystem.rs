@@ -26,7 +26,11 @@ pub(crate) fn plan_fs(
     ctx: &PolicyContext,
     warnings: &mut Vec<String>,
 ) -> Result<FsPlan, PolicyError> {
-    let bounds = Boundaries::new(ctx.home.as_deref(), ctx.workspace.as_deref(), &ctx.protected);
+    let bounds = Boundaries::new(
+        ctx.home.as_deref(),
+        ctx.workspace.as_deref(),
+        &ctx.protected,
+    );
     let mut fs = FsPolicy::default();
     fs.read.extend(bounds.workspace.iter().cloned());
     fs.read.push(real_path(skill_dir));
@@ -59,23 +63,24 @@ pub(crate) fn plan_fs(
         let Some(r) = grants::resolve(typed, Access::Write, &bounds, warnings)? else {
             continue;
         };
-        if !r.exact {
-            if let Some(p) = guarded.iter().find(|p| r.path.starts_with(p)) {
-                return Err(PolicyError::Protected {
-                    typed: typed.clone(),
-                    real: r.path,
-                    protected: p.clone(),
-                });
-            }
+        let reached = guarded.iter().find(|p| !r.exact && r.path.starts_with(p));
+        if let Some(p) = reached {
+            return Err(PolicyError::Protected {
+                typed: typed.clone(),
+                real: r.path,
+                protected: p.clone(),
+            });
         }
-        if let Some(id) = inode(&r.path).filter(|_| r.path.is_file()) {
-            if let Some((p, _)) = guarded_files.iter().find(|(p, i)| *i == id && *p != r.path) {
-                return Err(PolicyError::HardLink {
-                    typed: typed.clone(),
-                    real: r.path,
-                    protected: p.clone(),
-                });
-            }
+        let id = inode(&r.path).filter(|_| r.path.is_file());
+        let linked = guarded_files
+            .iter()
+            .find(|(p, i)| Some(*i) == id && *p != r.path);
+        if let Some((p, _)) = linked {
+            return Err(PolicyError::HardLink {
+                typed: typed.clone(),
+                real: r.path,
+                protected: p.clone(),
+            });
         }
         if r.exact {
             exact.push(r.path.clone());
@@ -101,7 +106,8 @@ pub(crate) fn plan_fs(
         }
     }
     // A path the user granted by its exact name is theirs to write.
-    fs.read_only.retain(|p| !exact.contains(p) || !fs.write.contains(p));
+    fs.read_only
+        .retain(|p| !exact.contains(p) || !fs.write.contains(p));
     let trees: Vec<PathBuf> = readable
         .iter()
         .chain(&granted_reads)
@@ -116,6 +122,11 @@ pub(crate) fn plan_fs(
             }
         }
     }
+
+    // A path inside a masked one is masked with it.
+    let all_hidden = fs.hidden.clone();
+    fs.hidden
+        .retain(|p| !all_hidden.iter().any(|q| q != p && p.starts_with(q)));
 
     let flag = format!("--allow-write PATH or [grants.{}] write = [...]", spec.name);
     let asked = spec

@@ -72,16 +72,23 @@ pub(crate) fn resolve(
         },
     };
     let shown = lexical(&expanded);
-    let beneath = bounds
-        .workspace
-        .as_ref()
-        .and_then(|ws| shown.strip_prefix(ws).ok().map(|rel| (ws, rel.to_path_buf())));
+    let beneath = bounds.workspace.as_ref().and_then(|ws| {
+        shown
+            .strip_prefix(ws)
+            .ok()
+            .map(|rel| (ws, rel.to_path_buf()))
+    });
     let opened = match (&beneath, typed_absolute) {
-        (Some((ws, rel)), _) => open_beneath(ws, if typed_absolute { rel } else { Path::new(typed) }),
-        (None, false) => open_beneath(
-            bounds.workspace.as_deref().unwrap_or(Path::new("/")),
-            Path::new(typed),
+        (Some((ws, rel)), _) => open_beneath(
+            ws,
+            if typed_absolute {
+                rel
+            } else {
+                Path::new(typed)
+            },
         ),
+        // Typed relative, but `..` leaves the workspace before anything is even opened.
+        (None, false) => Err(std::io::Error::from_raw_os_error(libc_exdev())),
         (None, true) => rustix::fs::openat2(
             CWD,
             &expanded,
@@ -115,7 +122,8 @@ pub(crate) fn resolve(
         }
         Err(e) => return Err(refused(format!("cannot resolve {}: {e}", shown.display()))),
     };
-    let real = fd_path(&fd).map_err(|e| refused(format!("cannot resolve {}: {e}", shown.display())))?;
+    let real =
+        fd_path(&fd).map_err(|e| refused(format!("cannot resolve {}: {e}", shown.display())))?;
     let exact = real == shown;
     if !exact {
         warnings.push(format!(
@@ -248,7 +256,10 @@ mod tests {
         for typed in ["up", "./abs", "chain", "deep", "real/../..", "../ws/../.."] {
             let mut w = Vec::new();
             let e = resolve(typed, Access::Write, &f.bounds, &mut w).unwrap_err();
-            assert!(e.to_string().contains("outside the workspace"), "{typed}: {e}");
+            assert!(
+                e.to_string().contains("outside the workspace"),
+                "{typed}: {e}"
+            );
         }
         // The same symlink typed as an absolute path inside the workspace is refused too.
         let mut w = Vec::new();
@@ -264,15 +275,24 @@ mod tests {
         let ws = f.root.join("home/ws");
         link("real", &ws.join("out"));
         let mut w = Vec::new();
-        let r = resolve("out", Access::Write, &f.bounds, &mut w).unwrap().unwrap();
+        let r = resolve("out", Access::Write, &f.bounds, &mut w)
+            .unwrap()
+            .unwrap();
         assert_eq!(r.path, ws.join("real"));
         assert!(!r.exact);
         assert!(w[0].contains("resolved to"), "{w:?}");
-        let r = resolve("./real/", Access::Write, &f.bounds, &mut Vec::new()).unwrap().unwrap();
+        let r = resolve("./real/", Access::Write, &f.bounds, &mut Vec::new())
+            .unwrap()
+            .unwrap();
         assert!(r.exact);
-        assert_eq!(resolve("missing", Access::Write, &f.bounds, &mut w).unwrap(), None);
+        assert_eq!(
+            resolve("missing", Access::Write, &f.bounds, &mut w).unwrap(),
+            None
+        );
         // An absolute path outside the workspace is the user's to give.
-        let r = resolve("~/", Access::Read, &f.bounds, &mut w).unwrap().unwrap();
+        let r = resolve("~/", Access::Read, &f.bounds, &mut w)
+            .unwrap()
+            .unwrap();
         assert_eq!(r.path, f.root.join("home"));
     }
 

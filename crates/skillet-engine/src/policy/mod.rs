@@ -11,18 +11,23 @@ use std::time::Duration;
 use skillet_registry::{Grant, GrantedNetwork, LayeredDefaults};
 
 mod env;
+mod filesystem;
+mod grants;
 mod limits;
 mod paths;
+mod protected;
+mod toolchain;
 
 pub use env::{DEFAULT_ENV_PASSTHROUGH, credential_reason, looks_secret};
+pub(crate) use grants::{is_escape, resolve_beneath};
 pub use limits::{
     DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_OUTPUT_KB, DEFAULT_MAX_PROCESSES,
     DEFAULT_TIMEOUT_S, MAX_GRANTED_TIMEOUT_S, RunLimits, run_limits, wall_time_s,
 };
-use paths::resolve_grant_path;
-pub use paths::toolchain_dirs;
+pub use paths::Boundaries;
 use skillet_sandbox::{Isolation, Limits, NetworkPolicy, SandboxPolicy};
 use skillet_spec::{NetworkAccess, SkillSpec};
+pub use toolchain::{Toolchain, toolchain};
 
 /// Where the run happens, and what the user allows, independent of the skill.
 #[derive(Debug, Clone, Default)]
@@ -39,8 +44,65 @@ pub struct PolicyContext {
     pub workspace: Option<PathBuf>,
     /// The user's home, for `~/` in grants.
     pub home: Option<PathBuf>,
-    /// Paths kept read-only even when a grant makes their parent writable.
+    /// skillet's own configuration, data and runtime directories: never granted, read-only
+    /// inside any write grant, their history and settings masked inside readable trees.
     pub protected: Vec<PathBuf>,
+}
+
+/// Why no policy can be given to a run: a grant that does not mean what was typed, or a place
+/// that cannot be a workspace. The run is refused with this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// A grant that leaves the workspace, or resolves to credentials, or cannot be resolved.
+    #[error("{flag} {typed} refused: {reason}")]
+    Grant {
+        /// `--allow-read` or `--allow-write`.
+        flag: &'static str,
+        /// The grant as the user typed it.
+        typed: String,
+        /// Why, and what to type instead.
+        reason: String,
+    },
+    /// A write grant that reaches, through a symlink or `..`, a path that stays read-only.
+    #[error(
+        "--allow-write {typed} refused: it resolves to {}, inside {}, which stays read-only \
+         (git metadata, skill folders, skillet.toml, .env files and skillet's own directories are \
+         never writable through another name); grant that exact path if you mean it",
+        real.display(), protected.display()
+    )]
+    Protected {
+        /// The grant as typed.
+        typed: String,
+        /// What it resolves to.
+        real: PathBuf,
+        /// The protected path it reaches.
+        protected: PathBuf,
+    },
+    /// A write grant of a file that is another name (hard link) of a protected file.
+    #[error(
+        "--allow-write {typed} refused: {} is a hard link to {}, which stays read-only; \
+         copy the file instead of linking it",
+        real.display(), protected.display()
+    )]
+    HardLink {
+        /// The grant as typed.
+        typed: String,
+        /// The file granted.
+        real: PathBuf,
+        /// The protected file it is another name of.
+        protected: PathBuf,
+    },
+    /// Code skills do not run with `/`, the home directory or a parent of it as the workspace.
+    #[error(
+        "refusing to run a code skill in {}: outside a project, the workspace would be {}, \
+         which holds far more than one project (your home, credentials, other projects). Run \
+         skillet from a project directory (`skillet -C DIR run ...`), or pass --workspace DIR",
+        cwd.display(), cwd.display()
+    )]
+    NoWorkspace {
+        /// Where skillet was started.
+        cwd: PathBuf,
+    },
 }
 
 /// The sandbox policy of one run, and notes for the user.
@@ -48,19 +110,24 @@ pub struct PolicyContext {
 pub struct PolicyPlan {
     /// What the sandbox enforces.
     pub policy: SandboxPolicy,
-    /// What the user should know: asks that were not granted, requests that were capped.
+    /// What the user should know: asks that were not granted, requests that were capped,
+    /// grants shown in their resolved form.
     pub warnings: Vec<String>,
+    /// The real path of the program, when the sandbox must run it by that path (it was found
+    /// through a symlink that is not visible inside the sandbox).
+    pub program: Option<PathBuf>,
 }
 
 /// Maps a skill, in `skill_dir`, onto a sandbox policy under `ctx`. `program` is the program
-/// the skill runs, as the invocation names it.
+/// the skill runs, as the invocation names it. Every path is resolved first (see
+/// [`Boundaries`]); a grant that does not hold is an error, never a wider rule.
 pub fn plan_policy(
     spec: &SkillSpec,
     skill_dir: &Path,
     program: &str,
     ctx: &PolicyContext,
     env: Vec<(String, String)>,
-) -> PolicyPlan {
+) -> Result<PolicyPlan, PolicyError> {
     let mut warnings = Vec::new();
     let asked = spec.security.as_ref();
     let asked_limits = asked
@@ -85,44 +152,8 @@ pub fn plan_policy(
     // A run cannot use more CPU seconds than its wall-clock budget on one core.
     limits.cpu_time = Some(Duration::from_secs(wall));
 
-    let resolve = |p: &str| {
-        resolve_grant_path(
-            p,
-            ctx.workspace.as_deref().unwrap_or(skill_dir),
-            ctx.home.as_deref(),
-        )
-    };
-    let mut fs = skillet_sandbox::FsPolicy::default();
-    fs.read.extend(ctx.workspace.iter().cloned());
-    fs.read.push(skill_dir.to_path_buf());
-    // An interpreter installed under a home directory (pyenv, nvm, cargo, ~/.local) must be
-    // visible to run at all; its installation is code, not user data.
-    fs.read.extend(toolchain_dirs(program, &spec.args));
-    fs.read.extend(grant.read.iter().map(|p| resolve(p)));
-    fs.write.extend(grant.write.iter().map(|p| resolve(p)));
-    fs.read_only = ctx.protected.clone();
-    if let Some(ws) = &ctx.workspace {
-        fs.read_only.extend([
-            ws.join(".git/hooks"),
-            ws.join(".git/config"),
-            ws.join(".skillet"),
-        ]);
-    }
-    let flag = format!("--allow-write PATH or [grants.{}] write = [...]", spec.name);
-    for path in &asked_perms.file_write {
-        if !grant.write.iter().any(|g| resolve(g) == resolve(path)) {
-            warnings.push(format!("asks to write {path}: not granted ({flag})"));
-        }
-    }
-    for path in &asked_perms.file_read {
-        let p = resolve(path);
-        if !fs.read.iter().any(|r| p.starts_with(r)) {
-            warnings.push(format!(
-                "asks to read {path}: not granted (--allow-read PATH or [grants.{}] read = [...])",
-                spec.name
-            ));
-        }
-    }
+    let planned = filesystem::plan_fs(spec, skill_dir, program, ctx, &mut warnings)?;
+    let fs = planned.fs;
 
     let network = match &grant.network {
         Some(GrantedNetwork::All(true)) => NetworkPolicy::Host,
@@ -177,7 +208,11 @@ pub fn plan_policy(
         keep_scratch: ctx.keep_scratch,
         namespaces: true,
     };
-    PolicyPlan { policy, warnings }
+    Ok(PolicyPlan {
+        policy,
+        warnings,
+        program: planned.program,
+    })
 }
 
 #[cfg(test)]
@@ -198,11 +233,13 @@ mod tests {
             json!({"permissions": {"network_access": true, "file_write": ["out"], "env_passthrough": ["GITHUB_TOKEN", "MY_VAR"]},
                             "resource_limits": {"max_memory_mb": 4096}}),
         );
+        let t = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(t.path()).unwrap();
         let ctx = PolicyContext {
-            workspace: Some("/ws".into()),
+            workspace: Some(ws.clone()),
             ..Default::default()
         };
-        let plan = plan_policy(&s, Path::new("/ws/.skillet/skills"), "x", &ctx, vec![]);
+        let plan = plan_policy(&s, &ws.join(".skillet/skills"), "x", &ctx, vec![]).unwrap();
         assert_eq!(plan.policy.network, NetworkPolicy::Off);
         assert!(plan.policy.fs.write.is_empty());
         assert_eq!(
@@ -217,12 +254,7 @@ mod tests {
                 .contains(&"GITHUB_TOKEN".to_string())
         );
         assert_eq!(plan.warnings.len(), 4, "{:?}", plan.warnings);
-        assert!(
-            plan.policy
-                .fs
-                .read_only
-                .contains(&PathBuf::from("/ws/.git/hooks"))
-        );
+        assert!(plan.policy.fs.read_only.is_empty(), "nothing is writable");
     }
 
     #[test]
@@ -237,15 +269,32 @@ mod tests {
             env: vec!["GITHUB_TOKEN".into()],
             raise_limits: true,
         };
+        let t = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(t.path()).unwrap();
+        let (ws, home) = (root.join("ws"), root.join("home"));
+        std::fs::create_dir_all(ws.join("out")).unwrap();
+        std::fs::create_dir_all(home.join("data")).unwrap();
         let ctx = PolicyContext {
             grant,
-            workspace: Some("/ws".into()),
-            home: Some("/home/u".into()),
+            workspace: Some(ws.clone()),
+            home: Some(home.clone()),
+            protected: vec![ws.join("out/cfg/skillet")],
             ..Default::default()
         };
-        let plan = plan_policy(&s, Path::new("/ws/s"), "x", &ctx, vec![]);
-        assert_eq!(plan.policy.fs.write, [PathBuf::from("/ws/out")]);
-        assert!(plan.policy.fs.read.contains(&PathBuf::from("/home/u/data")));
+        let plan = plan_policy(&s, &ws.join("s"), "x", &ctx, vec![]).unwrap();
+        assert_eq!(plan.policy.fs.write, [ws.join("out")]);
+        assert!(plan.policy.fs.read.contains(&home.join("data")));
+        for protected in [
+            ".git",
+            ".skillet",
+            ".claude",
+            "skillet.toml",
+            ".env",
+            "cfg/skillet",
+        ] {
+            let p = ws.join("out").join(protected);
+            assert!(plan.policy.fs.read_only.contains(&p), "{}", p.display());
+        }
         assert_eq!(plan.policy.network, NetworkPolicy::TcpPorts(vec![443]));
         assert!(
             plan.policy
@@ -254,5 +303,28 @@ mod tests {
         );
         assert_eq!(plan.policy.limits.memory_bytes, Some(1024 << 20));
         assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    }
+
+    #[test]
+    fn a_write_grant_through_a_symlink_into_git_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(t.path()).unwrap();
+        std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
+        std::fs::write(ws.join(".git/config"), "[core]").unwrap();
+        std::os::unix::fs::symlink(".git/hooks", ws.join("hooks")).unwrap();
+        std::fs::hard_link(ws.join(".git/config"), ws.join("notes.txt")).unwrap();
+        let s = spec(json!({}));
+        for (typed, want) in [("hooks", "stays read-only"), ("notes.txt", "hard link")] {
+            let ctx = PolicyContext {
+                grant: Grant {
+                    write: vec![typed.into()],
+                    ..Default::default()
+                },
+                workspace: Some(ws.clone()),
+                ..Default::default()
+            };
+            let e = plan_policy(&s, &ws, "x", &ctx, vec![]).unwrap_err();
+            assert!(e.to_string().contains(want), "{typed}: {e}");
+        }
     }
 }

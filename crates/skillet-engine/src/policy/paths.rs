@@ -155,11 +155,9 @@ impl Boundaries {
         {
             return true;
         }
-        self.home.as_ref().is_some_and(|h| {
-            CREDENTIAL_PATHS
-                .iter()
-                .any(|c| path.starts_with(h.join(c)))
-        })
+        self.home
+            .as_ref()
+            .is_some_and(|h| CREDENTIAL_PATHS.iter().any(|c| path.starts_with(h.join(c))))
     }
 
     /// The credential locations that exist under `root`.
@@ -184,7 +182,10 @@ mod tests {
         std::os::unix::fs::symlink(base.join("a"), base.join("link")).unwrap();
         assert_eq!(real_path(&base.join("link/new/../x")), base.join("a/x"));
         assert_eq!(real_path(&base.join("a/../link")), base.join("a"));
-        assert_eq!(real_path(Path::new("/var/run/../bin")), real_path(Path::new("/bin")));
+        assert_eq!(
+            real_path(Path::new("/var/run/../bin")),
+            real_path(Path::new("/bin"))
+        );
     }
 
     #[test]
@@ -208,7 +209,11 @@ mod tests {
         ] {
             assert!(!b.may_expose_tree(Path::new(bad)), "{bad}");
         }
-        for good in ["/home/u/.rustup/toolchains/x", "/srv/tools", "/nix/store/abc-py"] {
+        for good in [
+            "/home/u/.rustup/toolchains/x",
+            "/srv/tools",
+            "/nix/store/abc-py",
+        ] {
             assert!(b.may_expose_tree(Path::new(good)), "{good}");
         }
         assert!(b.is_credential(Path::new("/home/u/.cargo/credentials.toml")));

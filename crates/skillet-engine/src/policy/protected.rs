@@ -61,10 +61,12 @@ pub(crate) fn hidden_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> {
         out.extend(env_files(&dir));
     }
     out.extend(bounds.credentials_under(root));
-    if let Some(home) = &bounds.home {
-        if home.starts_with(root) && home != root {
-            out.extend(bounds.credentials_under(home));
-        }
+    if let Some(home) = bounds
+        .home
+        .as_ref()
+        .filter(|h| h.starts_with(root) && *h != root)
+    {
+        out.extend(bounds.credentials_under(home));
     }
     for own in &bounds.own {
         // Global skills run from the configuration directory: its skill folders stay readable,

@@ -33,15 +33,19 @@ pub fn toolchain(
     readable: &[PathBuf],
 ) -> Toolchain {
     let mut out = Toolchain::default();
-    let Some(found) = skillet_sandbox::find_program(through_env(program, args)) else {
+    let named = through_env(program, args);
+    let Some(found) = skillet_sandbox::find_program(named) else {
         return out;
     };
+    // Only the program itself can be swapped for its real path; one named to `env` is an
+    // argument, left as written.
+    let direct = named == program;
     let mut next = Some(found.clone());
     for depth in 0..MAX_INTERPRETERS {
         let Some(path) = next.take() else { break };
         let real = real_path(&path);
         let visible = add_program(&real, bounds, readable, &mut out.read);
-        if depth == 0 && real != found && !visible_at(&found, readable, &out.read) {
+        if depth == 0 && direct && real != found && !visible_at(&found, readable, &out.read) {
             out.program = Some(real.clone()).filter(|_| visible);
         }
         next = interpreter(&real).and_then(|p| skillet_sandbox::find_program(&p));
@@ -149,7 +153,11 @@ mod tests {
     #[test]
     fn dot_dot_and_symlinks_are_resolved_before_a_prefix_is_taken() {
         let b = Boundaries::default();
-        for program in ["/var/run/../bin/sh", "/tmp/../bin/sh", "/usr/bin/../../bin/sh"] {
+        for program in [
+            "/var/run/../bin/sh",
+            "/tmp/../bin/sh",
+            "/usr/bin/../../bin/sh",
+        ] {
             let t = toolchain(program, &[], &b, &[]);
             assert!(t.read.is_empty(), "{program}: {:?}", t.read);
         }
@@ -161,8 +169,11 @@ mod tests {
         let home = std::fs::canonicalize(t.path()).unwrap();
         std::fs::write(home.join(".cargo_marker"), "").unwrap();
         exe(&home.join(".cargo/bin/rustup"), "#!/bin/sh\n");
-        std::os::unix::fs::symlink(home.join(".cargo/bin/rustup"), home.join(".cargo/bin/cargo"))
-            .unwrap();
+        std::os::unix::fs::symlink(
+            home.join(".cargo/bin/rustup"),
+            home.join(".cargo/bin/cargo"),
+        )
+        .unwrap();
         std::fs::write(home.join(".cargo/credentials.toml"), "token").unwrap();
         exe(&home.join(".local/bin/tool"), "#!/bin/sh\n");
         std::fs::create_dir_all(home.join(".local/share/skillet")).unwrap();
