@@ -9,14 +9,18 @@ server's concurrency limit ([mcp] max_concurrent_calls, default 16) and the clie
 per-message cost, which dominates on 2 cores: the server finishes calls steadily while the
 client is still sending, and the client reads most answers at the end. So the server's own
 rate is also reported, from the history: calls / (last finish - first start).
-Also measured: one call alone (no queue), over HTTP and over stdio.
+Also measured: one call alone (no queue), over HTTP and over stdio; and the server's memory
+(VmRSS from /proc) before and after N `initialize` requests sent raw, one after another, with no
+DELETE: the session cap (--max-sessions, default 256) must keep it flat.
 
-Usage: bench/mcp_load.py [--skillet target/release/skillet] [--calls 200] [--rounds 5] [--json]
+Usage: bench/mcp_load.py [--skillet target/release/skillet] [--calls 200] [--rounds 5]
+       [--initializes 10000] [--sessions-only] [--json]
 Build first: cargo build --release -p skillet-cli; run the MCP tests once to make the venv:
 cargo test -p skillet-cli --test mcp_cli
 """
 
 import argparse
+import http.client
 import json
 import os
 import statistics
@@ -30,12 +34,41 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "crates/skillet-cli/tests/mcp/client.py"
 
 
+def rss_kb(pid):
+    """The resident set size of process `pid`, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def initialize_many(addr, token, count):
+    """Sends `count` initialize requests over one keep-alive connection; how many were answered 200."""
+    host, port = addr.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}})
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    ok = 0
+    for _ in range(count):
+        conn.request("POST", "/mcp", body, headers)
+        response = conn.getresponse()
+        response.read()
+        ok += response.status == 200
+    conn.close()
+    return ok
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skillet", default="target/release/skillet")
     parser.add_argument("--python", default=str(ROOT / "target/tmp/mcp-venv/bin/python"))
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--initializes", type=int, default=10000)
+    parser.add_argument("--sessions-only", action="store_true", help="only the initialize/memory part")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     skillet = str(Path(args.skillet).resolve())
@@ -62,17 +95,37 @@ def main():
         server = subprocess.Popen([skillet, "serve", "--http", "127.0.0.1:0"], cwd=ws, env=env,
                                   stderr=subprocess.PIPE, text=True)
         try:
-            url = None
+            url, token = None, None
             for line in server.stderr:
+                if "Authorization: Bearer " in line:
+                    token = line.split("Authorization: Bearer ")[1].split("`")[0]
                 if "serving MCP on " in line:
                     url = line.split("serving MCP on ")[1].split()[0]
                     break
             if not url:
                 sys.exit("the server did not start")
+            addr = url.removeprefix("http://").split("/")[0]
+
+            rss_before = rss_kb(server.pid)
+            started = time.perf_counter()
+            initialized = initialize_many(addr, token, args.initializes)
+            init_s = time.perf_counter() - started
+            rss_after = rss_kb(server.pid)
+            memory = {
+                "initializes": args.initializes,
+                "initializes_answered": initialized,
+                "initialize_ms_mean": round(init_s * 1000 / max(1, args.initializes), 2),
+                "rss_before_mb": round(rss_before / 1024, 1),
+                "rss_after_mb": round(rss_after / 1024, 1),
+            }
+            if args.sessions_only:
+                print(json.dumps(memory) if args.json else "\n".join(f"{k:26} {v}" for k, v in memory.items()))
+                return
 
             def client(target, calls):
+                extra = ["--token", token] if token and target.startswith("http") else []
                 out = subprocess.run([args.python, str(CLIENT), "--target", target, "--ws", str(ws),
-                                      "--calls", str(calls), "load"],
+                                      "--calls", str(calls), *extra, "load"],
                                      cwd=ws, env=env, capture_output=True, text=True)
                 if out.returncode != 0:
                     sys.exit(f"the load client failed:\n{out.stderr}")
@@ -105,6 +158,7 @@ def main():
         "server_calls_per_s": round(args.calls / statistics.median(spans), 1),
         "single_call_http_ms": statistics.median(single_http),
         "single_call_stdio_ms": statistics.median(single_stdio),
+        **memory,
     }
     if args.json:
         print(json.dumps(result))
