@@ -95,7 +95,7 @@ impl CappedSessions {
                 .map(|(id, _)| id.clone())
         };
         match victim {
-            Some(id) => self.close_session(&id).await.map_err(Into::into),
+            Some(id) => self.close_session(&id).await,
             None => Err(SessionsError::Full(self.max)),
         }
     }
