@@ -35,6 +35,14 @@ pub fn http_options(args: &ServeArgs, paths: &SocketPaths) -> Result<Option<Http
     } else if let Some(token) = given {
         (HttpAuth::Bearer(token), None)
     } else {
+        // A token printed for a daemon that then cannot start would mislead: the one running
+        // has its own.
+        if skillet_server::Client::connect(paths).is_ok() {
+            anyhow::bail!(
+                "a skillet daemon is already running on {}; `skillet daemon stop` stops it",
+                paths.socket.display()
+            );
+        }
         let token = skillet_mcp::generate_token()?;
         let stem = paths
             .socket
