@@ -187,7 +187,9 @@ Examples:
   SKILLET_MCP_TOKEN=$(openssl rand -hex 32) skillet serve --http 0.0.0.0:8750
 
 With --http the daemon serves this directory's skills over MCP and does not exit when idle.
-Off loopback a bearer token is required; browser Origins other than localhost are refused."
+Every request needs the bearer token (made up and printed unless --auth-token gives one;
+--no-auth serves without, loopback only); browser origins other than the server's own and
+--allow-origin ones are refused."
     )]
     Serve(ServeArgs),
 
