@@ -12,8 +12,9 @@
 //! - With namespaces: the child is cloned straight into its new namespaces, so it is PID 1
 //!   there ("init") and no waiter is needed outside. Init builds the private root and clones the
 //!   program with `CLONE_VM | CLONE_VFORK`; once the program has exec'd it tells the supervisor
-//!   over a pipe and, for the rest of the run, only reaps. When the program ends, init stores its
-//!   wait status in the [`Report`] and exits, which kills what is left in the namespace.
+//!   over a socket (with its root, which holds the scratch tmpfs) and, for the rest of the run,
+//!   only reaps. When the program ends, init stores its wait status in the [`Report`] and
+//!   exits, which kills what is left in the namespace.
 //!   For a user other than root joining the kept offline namespaces (offline_netns.rs), an
 //!   entry child enters them first and clones init as the supervisor's child.
 //!
