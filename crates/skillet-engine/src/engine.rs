@@ -45,6 +45,8 @@ pub struct RunRequest {
     pub overrides: RunOverrides,
     /// Who asked, kept in the history; `None` for the command line.
     pub asked_by: Option<AskedBy>,
+    /// Stops the run when thrown; it then ends `cancelled` and is recorded so.
+    pub cancel: Option<crate::Cancel>,
 }
 
 /// Who asked for a run other than the command line, for the history.
@@ -397,7 +399,11 @@ impl Engine {
         let mut attempt = 1;
         loop {
             let started = now_ms();
-            let mut result = self.run_unrecorded(registry, name, request.clone()).await;
+            let skill = entry.map_or(name, |e| e.name.as_str());
+            let mut result = crate::cancel::attempt(skill, request, |request| {
+                self.run_unrecorded(registry, name, request)
+            })
+            .await;
             result.attempt = attempt;
             result.correlation_id = correlation
                 .get_or_insert_with(|| result.execution_id.clone())

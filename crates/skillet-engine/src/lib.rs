@@ -22,6 +22,7 @@
 //! ```
 
 mod breaker;
+mod cancel;
 mod context;
 mod context_report;
 pub mod conversation;
@@ -37,6 +38,7 @@ pub mod session;
 pub use breaker::{
     Admission, BreakerConfig, DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_AFTER, counts_as_failure,
 };
+pub use cancel::Cancel;
 pub use context::{
     BYTES_PER_TOKEN, ContextError, ContextFile, ContextSelection, DEFAULT_MAX_FILE_SIZE_KB,
     DEFAULT_MAX_FILES, DEFAULT_MAX_TOTAL_KB, SkippedFile, is_secret_file, select_context,

@@ -30,6 +30,9 @@ pub enum Status {
     /// Anything else that kept the skill from running: a broken skill file, a program that
     /// cannot be started, a skill type this version cannot run.
     Error,
+    /// Stopped from outside before it ended (`skillet run` got SIGINT or SIGTERM, an MCP
+    /// client cancelled the call); its processes were killed.
+    Cancelled,
 }
 
 impl Status {
@@ -47,6 +50,7 @@ impl Status {
             Status::Internal => "internal",
             Status::CircuitOpen => "circuit_open",
             Status::Error => "error",
+            Status::Cancelled => "cancelled",
         }
     }
 }

@@ -20,6 +20,69 @@ pub(crate) async fn call(
     target: &ToolTarget,
     arguments: JsonObject,
     request_id: String,
+    cancelled: &tokio_util::sync::CancellationToken,
+) -> CallToolResult {
+    // A run is told of the client's notifications/cancelled and ends `cancelled`, recorded in
+    // the history with what it had written; any other call is dropped, which kills its process.
+    if let ToolTarget::Run(skill) = target {
+        let cancel = skillet_engine::Cancel::new();
+        let run = run(
+            server,
+            snapshot,
+            skill,
+            arguments,
+            request_id,
+            cancel.clone(),
+        );
+        tokio::pin!(run);
+        return tokio::select! {
+            result = &mut run => result,
+            () = cancelled.cancelled() => {
+                cancel.cancel("cancelled by the MCP client");
+                run.await
+            }
+        };
+    }
+    tokio::select! {
+        result = call_other(server, snapshot, target, arguments, request_id) => result,
+        () = cancelled.cancelled() => outcome::refusal("cancelled by the client"),
+    }
+}
+
+async fn run(
+    server: &SkillServer,
+    snapshot: &Snapshot,
+    skill: &str,
+    arguments: JsonObject,
+    request_id: String,
+    cancel: skillet_engine::Cancel,
+) -> CallToolResult {
+    let Ok(_permit) = server.shared.calls.acquire().await else {
+        return outcome::refusal("the server is shutting down");
+    };
+    let request = RunRequest {
+        params: arguments,
+        caller_dir: server.caller_dir(),
+        asked_by: Some(AskedBy {
+            origin: ORIGIN.to_owned(),
+            request_id,
+        }),
+        cancel: Some(cancel),
+        ..RunRequest::default()
+    };
+    let result = snapshot
+        .engine
+        .run(&snapshot.registry, skill, request)
+        .await;
+    outcome::from_execution(&result)
+}
+
+async fn call_other(
+    server: &SkillServer,
+    snapshot: &Snapshot,
+    target: &ToolTarget,
+    arguments: JsonObject,
+    request_id: String,
 ) -> CallToolResult {
     // Waiting here, not failing: a burst of calls is served as fast as the limit allows.
     let Ok(_permit) = server.shared.calls.acquire().await else {

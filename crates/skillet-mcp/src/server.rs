@@ -284,11 +284,9 @@ impl ServerHandler for SkillServer {
             })?;
         let declares_output = tool.output_schema.is_some();
         let request_id = context.id.to_string();
-        // A cancelled request drops the call, which kills its process.
-        let mut result = tokio::select! {
-            result = call::call(self, &snapshot, &target, arguments, request_id) => result,
-            () = context.ct.cancelled() => crate::outcome::refusal("cancelled by the client"),
-        };
+        // A cancelled request stops the call, which kills its process (see call.rs).
+        let mut result =
+            call::call(self, &snapshot, &target, arguments, request_id, &context.ct).await;
         // MCP: structuredContent goes with an outputSchema; a tool without one sends none.
         if !declares_output {
             result.structured_content = None;

@@ -131,7 +131,10 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     ));
 
     let daemon = Arc::new(Daemon {
-        manager: Arc::new(SessionManager::new(options.store.clone())),
+        manager: Arc::new(
+            SessionManager::new(options.store.clone())
+                .with_holder(format!("the daemon on {}", paths.socket.display())),
+        ),
         env: options.env,
         store: options.store,
         paths: paths.clone(),
@@ -148,10 +151,16 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         stop: watch::channel(false).0,
     });
     {
+        // Planned before the first connection is accepted: a request for a session being
+        // replayed then waits for the replay instead of finding no such live session.
+        let (plan, lines) = daemon.manager.plan_restore();
+        for line in lines {
+            log(&line);
+        }
         let daemon = daemon.clone();
         tokio::spawn(async move {
             let context = |dir: &Path| daemon.context(dir).ok();
-            for line in daemon.manager.restore(&context).await {
+            for line in daemon.manager.restore_planned(plan, &context).await {
                 log(&line);
             }
         });
@@ -177,6 +186,9 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             },
             _ = tick.tick() => {
                 daemon.manager.tick().await;
+                for line in daemon.manager.take_problems() {
+                    log(&line);
+                }
                 if daemon.idle() {
                     log("idle with no sessions; exiting");
                     break;
@@ -194,6 +206,9 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         token.cancel();
     }
     daemon.manager.shutdown().await;
+    for line in daemon.manager.take_problems() {
+        log(&line);
+    }
     let _ = std::fs::remove_file(&paths.socket);
     log("stopped");
     Ok(())
@@ -498,7 +513,9 @@ fn session_error(e: SessionError) -> (ErrorCode, String) {
         SessionError::NotFound(_) => ErrorCode::NotFound,
         SessionError::Over { .. } | SessionError::Conversation(_) => ErrorCode::SessionOver,
         SessionError::TooMany { .. } => ErrorCode::TooMany,
-        SessionError::Refused(_) | SessionError::Framing(_) => ErrorCode::Refused,
+        SessionError::Refused(_) | SessionError::Framing(_) | SessionError::Owned { .. } => {
+            ErrorCode::Refused
+        }
         SessionError::Start(_) => ErrorCode::StartFailed,
         SessionError::Store(_) => ErrorCode::Internal,
     };

@@ -129,6 +129,25 @@ impl SqliteStore {
         crate::sqlite_open::move_aside(path)
     }
 
+    /// Reads every page (`PRAGMA quick_check`): [`StoreError::Corrupt`] when any is damaged.
+    /// Takes time in proportion to the database's size; for `skillet doctor`, not every open.
+    pub fn check(&self) -> Result<(), StoreError> {
+        self.checked(|| {
+            let conn = self.conn();
+            let mut stmt = conn.prepare("PRAGMA quick_check")?;
+            let problems: Vec<String> = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<_, _>>()?;
+            if problems.len() == 1 && problems[0] == "ok" {
+                return Ok(());
+            }
+            Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                problem: format!("damaged pages: {}", problems.join("; ")),
+            })
+        })
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

@@ -127,15 +127,22 @@ Examples:
     )]
     Breaker(BreakerArgs),
 
-    /// Show which sandbox layers this machine can enforce, and why any cannot.
+    /// Show which sandbox layers this machine can enforce, and why any cannot, and whether the
+    /// history store is readable.
     #[command(after_help = "Examples:
   skillet doctor
-  skillet doctor --json")]
+  skillet doctor --json
+  skillet doctor --repair      move an unreadable history store aside and start a fresh one")]
     Doctor {
-        /// Print JSON: an array of {layer, state, detail}; the last row, layer `llm`, is the
-        /// model conversation skills talk to.
+        /// Print JSON: an array of {layer, state, detail}; the row with layer `llm` is the
+        /// model conversation skills talk to, the last (layer `store`) the history database,
+        /// with its `path` (and `moved_to` after a repair).
         #[arg(long)]
         json: bool,
+        /// When the history store is unreadable, rename it to `<name>.corrupt-<time>` (nothing
+        /// is deleted) and create a fresh one.
+        #[arg(long)]
+        repair: bool,
     },
 
     /// Rewrite a skill from an older format (Q CLI, v1 design, SKILL.md) into the canonical one.

@@ -10,13 +10,19 @@ use skillet_engine::conversation::describe_llm;
 use crate::context::Context;
 use crate::output;
 
-pub fn run(as_json: bool, cwd: Option<&Path>) -> Result<ExitCode> {
+pub fn run(as_json: bool, repair: bool, cwd: Option<&Path>) -> Result<ExitCode> {
     let report = skillet_sandbox::probe::report();
     // The configuration is read only for [llm]: a broken file must not hide the sandbox report.
-    let llm = match Context::new(cwd) {
+    let ctx = Context::new(cwd);
+    let llm = match &ctx {
         Ok(ctx) => describe_llm(ctx.config.llm.as_ref()),
         Err(e) => Err(format!("cannot read the configuration: {e:#}")),
     };
+    let env = match &ctx {
+        Ok(ctx) => Some(ctx.env.clone()),
+        Err(_) => skillet_registry::Environment::from_process().ok(),
+    };
+    let store = crate::commands::store_check::check(env.as_ref(), repair);
     let (llm_state, llm_detail) = match &llm {
         Ok(detail) => ("active", detail.clone()),
         Err(why) => ("unavailable", why.clone()),
@@ -27,8 +33,9 @@ pub fn run(as_json: bool, cwd: Option<&Path>) -> Result<ExitCode> {
             .map(|r| json!({"layer": r.layer, "state": r.state.as_str(), "detail": r.detail}))
             .collect();
         rows.push(json!({"layer": "llm", "state": llm_state, "detail": llm_detail}));
+        rows.push(store.json());
         output::json(&rows)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(store.exit_code());
     }
     let rows: Vec<Vec<String>> = report
         .iter()
@@ -58,5 +65,6 @@ pub fn run(as_json: bool, cwd: Option<&Path>) -> Result<ExitCode> {
         );
     }
     println!("Conversation skills: {llm_detail}.");
-    Ok(ExitCode::SUCCESS)
+    println!("History store: {}", store.sentence());
+    Ok(store.exit_code())
 }

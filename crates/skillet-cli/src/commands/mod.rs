@@ -12,6 +12,7 @@ mod mcp;
 mod migrate;
 mod run;
 pub mod session;
+mod store_check;
 mod trust;
 mod validate;
 
@@ -29,7 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             crate::output::json(&skillet_spec::skill_json_schema())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Doctor { json } => doctor::run(json, cli.cwd.as_deref()),
+        Command::Doctor { json, repair } => doctor::run(json, repair, cli.cwd.as_deref()),
         Command::Daemon { command, socket } => daemon::run(&command, socket.as_deref()),
         Command::Completions { shell } => {
             clap_complete::generate(

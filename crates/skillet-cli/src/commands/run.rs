@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
 use skillet_engine::{
-    ExecutionResult, OutputChunk, Prepared, RunOverrides, RunRequest, Status, StdinSource, Stream,
+    Cancel, ExecutionResult, OutputChunk, Prepared, RunOverrides, RunRequest, Status, StdinSource,
+    Stream,
 };
 use skillet_registry::Registry;
 use tokio::sync::mpsc;
@@ -42,6 +43,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         None => StdinSource::Inherit,
     };
     let engine = ctx.engine();
+    let cancel = Cancel::new();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -59,12 +61,17 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         live,
         overrides: overrides(args),
         asked_by: None,
+        cancel: Some(cancel.clone()),
     };
     // A panic anywhere below is a bug, but it must not turn into a crash without a result.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         runtime.block_on(async {
+            let signals = cancel_on_signals(cancel.clone());
             let printing = printer.map(|rx| tokio::spawn(print_live(rx)));
             let result = engine.run(&registry, &args.name, request).await;
+            if let Some(s) = signals {
+                s.abort();
+            }
             if let Some(p) = printing {
                 // The sender is dropped with the request, so the printer ends once output is flushed.
                 let _ = p.await;
@@ -79,7 +86,31 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     } else {
         report(&result);
     }
-    Ok(ExitCode::from(exit_code(&result)))
+    // A run stopped by a signal exits as a shell reports that signal.
+    let code = match (result.status, cancel.reason().as_deref()) {
+        (Status::Cancelled, Some("SIGTERM")) => EXIT_SIGTERM,
+        _ => exit_code(&result),
+    };
+    Ok(ExitCode::from(code))
+}
+
+/// Exit code of a run stopped by SIGINT (128 + 2), as a shell reports it.
+const EXIT_SIGINT: u8 = 130;
+/// Exit code of a run stopped by SIGTERM (128 + 15).
+const EXIT_SIGTERM: u8 = 143;
+
+/// From now on SIGINT and SIGTERM cancel the run (it is then killed and recorded as
+/// `cancelled`) instead of killing skillet before it can write the history.
+fn cancel_on_signals(cancel: Cancel) -> Option<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).ok()?;
+    let mut term = signal(SignalKind::terminate()).ok()?;
+    Some(tokio::spawn(async move {
+        tokio::select! {
+            _ = int.recv() => cancel.cancel("SIGINT"),
+            _ = term.recv() => cancel.cancel("SIGTERM"),
+        }
+    }))
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -125,6 +156,7 @@ fn report(result: &ExecutionResult) {
             Status::NotFound => "not found",
             Status::SpawnFailed => "cannot start",
             Status::CircuitOpen => "circuit open",
+            Status::Cancelled => "cancelled",
             Status::Internal => "internal error",
             _ => "error",
         };
@@ -148,6 +180,7 @@ fn exit_code(result: &ExecutionResult) -> u8 {
         Status::InvalidParams => output::EXIT_INVALID_PARAMS,
         Status::NotFound => output::EXIT_NOT_FOUND,
         Status::Error | Status::SpawnFailed | Status::Internal => output::EXIT_SKILLET_ERROR,
+        Status::Cancelled => EXIT_SIGINT,
     }
 }
 

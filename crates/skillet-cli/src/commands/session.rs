@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 use skillet_engine::session::Reply;
 use skillet_server::{Client, SocketPaths};
+use skillet_store::StoreError;
 
 use crate::cli::{RunArgs, SessionCommand};
 use crate::context::Context;
@@ -19,6 +20,15 @@ pub fn socket_paths(socket: Option<&Path>) -> Result<SocketPaths> {
     Ok(SocketPaths::for_user(socket.or(from_env.as_deref()))?)
 }
 
+/// A damaged history store is named here, with its remedy: a daemon started on it would run
+/// without a store and answer as if there had never been a session.
+fn refuse_damaged_store(ctx: &Context) -> Result<()> {
+    match ctx.store() {
+        Err(e) if matches!(e.downcast_ref(), Some(StoreError::Corrupt { .. })) => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// A connection to the daemon, started in the background when needed.
 fn client(socket: Option<&Path>) -> Result<Client> {
     let paths = socket_paths(socket)?;
@@ -28,6 +38,7 @@ fn client(socket: Option<&Path>) -> Result<Client> {
 }
 
 pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Result<ExitCode> {
+    refuse_damaged_store(ctx)?;
     match command {
         SessionCommand::Start {
             name,

@@ -11,7 +11,9 @@
 
 pub mod framing;
 mod interpreter;
+mod lease;
 mod lifecycle;
+mod lookup;
 mod pipes;
 mod request;
 mod restore;
@@ -23,13 +25,15 @@ use std::time::Instant;
 use skillet_registry::Registry;
 use skillet_sandbox::ProcessSpec;
 use skillet_spec::{SessionRestore, SkillKind};
-use skillet_store::{SessionQuery, SessionRecord, Store, TurnRecord, now_ms};
+use skillet_store::{SessionRecord, Store, TurnRecord, now_ms};
 use tokio::sync::watch;
 
 pub use framing::{Framing, FramingError, Recipe};
 pub use interpreter::{Answer, StartError};
+pub use lease::LEASE_TTL;
 pub use lifecycle::Lifecycle;
 pub use request::{Reply, SessionError, SessionStart};
+pub use restore::RestorePlan;
 
 use crate::engine::{Engine, Prepared};
 use interpreter::{Broken, Interpreter};
@@ -67,6 +71,18 @@ pub struct SessionManager {
     starting: Mutex<BTreeMap<String, u32>>,
     /// `(from, to)`: every answer of `from` is sent on to `to`.
     pipes: Mutex<Vec<(String, String)>>,
+    /// This manager as the holder of session leases.
+    owner: lease::Owner,
+    /// When the leases were last renewed.
+    last_renewal: Mutex<Option<Instant>>,
+    /// Sessions being brought back after a restart: requests for them wait (see
+    /// [`SessionManager::plan_restore`]).
+    restoring: Mutex<std::collections::BTreeSet<String>>,
+    /// Bumped whenever a session leaves `restoring`.
+    restored: watch::Sender<u64>,
+    /// What went wrong with no caller to tell (a record not saved while a session was ended
+    /// by a timer), for the owner's log: see [`SessionManager::take_problems`].
+    problems: Mutex<Vec<String>>,
 }
 
 /// Locks `m`; a panic while it was held leaves plain data that is still usable.
@@ -189,7 +205,12 @@ impl SessionManager {
             reason: None,
             turns: replay.iter().map(|t| t.seq).max().unwrap_or(0),
         };
-        self.save(&record);
+        // A fresh id cannot be held by anyone else; a replayed one was leased before its
+        // interpreter started (see restore.rs), so this only extends it.
+        if let Err(e) = self.save(&record).and_then(|()| self.take_lease(&id)) {
+            interpreter.finish().await;
+            return Err(e);
+        }
         let session = Arc::new(Session {
             record: Mutex::new(record.clone()),
             lifecycle,
@@ -250,7 +271,7 @@ impl SessionManager {
     /// Sends `input` to session `id` and waits for its answer. `source` says where the input
     /// came from in the transcript (`user`, `from:<id>`).
     pub async fn send(&self, id: &str, input: &str, source: &str) -> Result<Reply, SessionError> {
-        let session = self.find_live(id)?;
+        let session = self.find_live_after_restore(id).await?;
         let mut reply = self.exchange(&session, input, source).await?;
         let id = session.id();
         let targets: Vec<String> = lock(&self.pipes)
@@ -308,6 +329,7 @@ impl SessionManager {
             r.turns
         };
         *lock(&session.last_used) = Instant::now();
+        let mut notes_from_retire = Vec::new();
         let (answer, outcome, mut notes) = match result {
             Ok(answer) => {
                 let outcome = if answer.status.unwrap_or(0) == 0 {
@@ -327,7 +349,9 @@ impl SessionManager {
                 if let Some(i) = guard.take() {
                     i.finish().await;
                 }
-                self.retire(session, "dead", &reason, code);
+                if let Some(problem) = self.retire(session, "dead", &reason, code) {
+                    notes_from_retire.push(problem);
+                }
                 (
                     answer,
                     "dead",
@@ -342,7 +366,9 @@ impl SessionManager {
                     "an input ran past the skill's timeout of {} s and the interpreter was killed",
                     timeout.as_secs()
                 );
-                self.retire(session, "dead", &reason, None);
+                if let Some(problem) = self.retire(session, "dead", &reason, None) {
+                    notes_from_retire.push(problem);
+                }
                 (
                     answer,
                     "timeout",
@@ -350,11 +376,12 @@ impl SessionManager {
                 )
             }
         };
+        notes.append(&mut notes_from_retire);
         if answer.truncated {
             notes.push("output was cut at the skill's output limit".into());
         }
         *lock(&session.last_output) = answer.stdout.clone();
-        let reply = Reply {
+        let mut reply = Reply {
             session_id: session.id(),
             seq,
             outcome: outcome.to_owned(),
@@ -379,43 +406,22 @@ impl SessionManager {
                 duration_ms: i64::try_from(reply.duration_ms).unwrap_or(i64::MAX),
                 truncated: reply.truncated,
             };
-            let _ = store.add_turn(&turn);
             let record = session.lock_record().clone();
-            let _ = store.save_session(&record);
+            let saved = store
+                .add_turn(&turn)
+                .and_then(|()| store.save_session(&record));
+            if let Err(e) = saved {
+                reply.notes.push(format!(
+                    "this exchange was not recorded in the history: {e}"
+                ));
+            }
         }
         Ok(reply)
     }
 
-    /// The live session `id` (or the only one whose id starts with it).
-    fn find_live(&self, id: &str) -> Result<Arc<Session>, SessionError> {
-        {
-            let live = lock(&self.live);
-            if let Some(s) = live.get(id) {
-                return Ok(s.clone());
-            }
-            let mut matching = live.iter().filter(|(k, _)| k.starts_with(id));
-            if let (Some((_, s)), None) = (matching.next(), matching.next()) {
-                return Ok(s.clone());
-            }
-        }
-        match self.stored(id)? {
-            Some(r) if r.status == "open" => Err(SessionError::Conversation(r.id)),
-            Some(r) => Err(SessionError::over(r)),
-            None => Err(SessionError::NotFound(id.to_owned())),
-        }
-    }
-
-    /// A session from the store, as it stands here (see [`not_running_here`]).
-    fn stored(&self, id: &str) -> Result<Option<SessionRecord>, SessionError> {
-        match &self.store {
-            Some(store) => Ok(store.session(id)?.map(not_running_here)),
-            None => Ok(None),
-        }
-    }
-
     /// Ends session `id` by the user's request.
     pub async fn close(&self, id: &str) -> Result<SessionRecord, SessionError> {
-        let session = match self.find_live(id) {
+        let session = match self.find_live_after_restore(id).await {
             Ok(session) => session,
             // A conversation has no process: closing it only stops it being resumed.
             Err(SessionError::Conversation(id)) => {
@@ -425,7 +431,7 @@ impl SessionManager {
                 record.status = "closed".into();
                 record.reason = Some("closed by the user".into());
                 record.ended_at_ms = Some(now_ms());
-                self.save(&record);
+                self.save(&record)?;
                 return Ok(record);
             }
             Err(e) => return Err(e),
@@ -445,7 +451,8 @@ impl SessionManager {
         let Some(session) = lock(&self.live).get(id).cloned() else {
             return;
         };
-        self.retire(&session, status, reason, None);
+        // A failure to record is kept for the log by retire itself.
+        let _ = self.retire(&session, status, reason, None);
         session.ending.send_replace(true);
         let interpreter = session.interpreter.lock().await.take();
         match interpreter {
@@ -459,7 +466,9 @@ impl SessionManager {
                         ));
                         r.clone()
                     };
-                    self.save(&record);
+                    if let Err(e) = self.save(&record) {
+                        self.problem(format!("session {id}: {e}"));
+                    }
                 }
             }
             Some(i) => {
@@ -469,12 +478,19 @@ impl SessionManager {
         }
     }
 
-    /// Marks a session over and forgets it as live (its interpreter is the caller's to end).
-    fn retire(&self, session: &Session, status: &str, reason: &str, exit_code: Option<i32>) {
+    /// Marks a session over, forgets it as live and gives up its lease (its interpreter is the
+    /// caller's to end). Returns what went wrong recording it, also kept for the log.
+    fn retire(
+        &self,
+        session: &Session,
+        status: &str,
+        reason: &str,
+        exit_code: Option<i32>,
+    ) -> Option<String> {
         let record = {
             let mut r = session.lock_record();
             if r.status != "live" {
-                return;
+                return None;
             }
             r.status = status.to_owned();
             r.reason = Some(reason.to_owned());
@@ -485,57 +501,35 @@ impl SessionManager {
         };
         lock(&self.live).remove(&record.id);
         lock(&self.pipes).retain(|(from, to)| *from != record.id && *to != record.id);
-        self.save(&record);
+        let problem = self.save(&record).err().map(|e| {
+            let text = format!(
+                "session {} ended ({status}) but this was not recorded: {e}",
+                record.id
+            );
+            self.problem(text.clone());
+            text
+        });
+        self.release_lease(&record.id);
+        problem
     }
 
-    fn save(&self, record: &SessionRecord) {
-        if let Some(store) = &self.store {
-            let _ = store.save_session(record);
+    /// Writes a session's row, when there is a store.
+    fn save(&self, record: &SessionRecord) -> Result<(), SessionError> {
+        match &self.store {
+            Some(store) => Ok(store.save_session(record)?),
+            None => Ok(()),
         }
     }
 
-    /// Live sessions first (oldest first), then past ones from the store (newest first).
-    pub fn list(&self, query: &SessionQuery) -> Result<Vec<SessionRecord>, SessionError> {
-        let mut live: Vec<SessionRecord> = lock(&self.live)
-            .values()
-            .map(|s| s.lock_record().clone())
-            .filter(|r| query.skill.as_ref().is_none_or(|k| *k == r.skill))
-            .collect();
-        live.sort_by(|a, b| a.id.cmp(&b.id));
-        if query.status.as_deref().is_some_and(|s| s != "live") {
-            live.clear();
-        }
-        let mut past = match &self.store {
-            Some(store) if query.status.as_deref() != Some("live") => store.sessions(query)?,
-            _ => Vec::new(),
-        };
-        past.retain(|r| !live.iter().any(|l| l.id == r.id));
-        live.extend(past.into_iter().map(not_running_here));
-        if query.limit > 0 {
-            live.truncate(query.limit);
-        }
-        Ok(live)
+    /// Keeps `text` for the owner's log.
+    pub(crate) fn problem(&self, text: String) {
+        lock(&self.problems).push(text);
     }
 
-    /// A session, live or past.
-    pub fn info(&self, id: &str) -> Result<SessionRecord, SessionError> {
-        match self.find_live(id) {
-            Ok(s) => Ok(s.lock_record().clone()),
-            Err(SessionError::Over { id, .. } | SessionError::Conversation(id)) => self
-                .stored(&id)?
-                .ok_or_else(|| SessionError::NotFound(id.clone())),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// A session and its transcript.
-    pub fn history(&self, id: &str) -> Result<(SessionRecord, Vec<TurnRecord>), SessionError> {
-        let record = self.info(id)?;
-        let turns = match &self.store {
-            Some(store) => store.turns(&record.id)?,
-            None => Vec::new(),
-        };
-        Ok((record, turns))
+    /// What went wrong since the last call with no caller to tell (records not saved, leases
+    /// lost); the daemon writes it to its log.
+    pub fn take_problems(&self) -> Vec<String> {
+        std::mem::take(&mut *lock(&self.problems))
     }
 
     /// How many sessions are live.
@@ -546,6 +540,7 @@ impl SessionManager {
     /// Ends sessions past their `session_timeout` or idle past their `idle_timeout`, and
     /// notices interpreters that died between inputs. Call it every second or so.
     pub async fn tick(&self) {
+        self.renew_leases().await;
         let sessions: Vec<Arc<Session>> = lock(&self.live).values().cloned().collect();
         for s in sessions {
             let id = s.id();
@@ -566,7 +561,8 @@ impl SessionManager {
             if let Some(exit) = guard.as_mut().and_then(Interpreter::try_exit) {
                 let code = exit.shell_code();
                 drop(guard);
-                self.retire(
+                // A failure to record is kept for the log by retire itself.
+                let _ = self.retire(
                     &s,
                     "dead",
                     &format!("the interpreter exited with status {code}"),
@@ -603,17 +599,6 @@ impl SessionManager {
                 .await;
         }
     }
-}
-
-/// A stored session that is not live in this process. One recorded `live` was run by a daemon
-/// that stopped without saying so: it is `ended`.
-fn not_running_here(mut record: SessionRecord) -> SessionRecord {
-    if record.status == "live" {
-        record.status = "ended".into();
-        record.reason = Some("the daemon that ran it stopped".into());
-        record.pid = None;
-    }
-    record
 }
 
 /// A start counted against `max_sessions` until it is live or has failed.

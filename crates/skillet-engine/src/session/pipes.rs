@@ -5,7 +5,7 @@ use super::{Reply, SessionError, SessionManager, lock};
 impl SessionManager {
     /// Sends the last output of session `from` to session `to`.
     pub async fn send_from(&self, to: &str, from: &str) -> Result<Reply, SessionError> {
-        let (from_id, output) = match self.find_live(from) {
+        let (from_id, output) = match self.find_live_after_restore(from).await {
             Ok(s) => (s.id(), lock(&s.last_output).clone()),
             Err(SessionError::Over { id, .. }) => {
                 let output = self

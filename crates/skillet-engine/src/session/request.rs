@@ -94,6 +94,21 @@ pub enum SessionError {
     /// The interpreter did not start.
     #[error("cannot start the session: {0}")]
     Start(#[from] StartError),
+    /// Another process (a second daemon, on another socket) drives the session and holds its
+    /// lease: two processes feeding one session would split its state.
+    #[error(
+        "session {id} is driven by {holder} (pid {pid}), which holds its lease; send to it through that \
+         daemon (its --socket, or SKILLET_SOCKET), or stop that daemon and restart this one, which then \
+         restores the session"
+    )]
+    Owned {
+        /// The session.
+        id: String,
+        /// The owner's process id.
+        pid: i64,
+        /// What the owner is (a daemon and its socket).
+        holder: String,
+    },
     /// The history could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -1,31 +1,69 @@
 //! Bringing sessions back after the daemon restarts.
+//!
+//! Restoring is two steps so that no request can slip in between: [`SessionManager::plan_restore`]
+//! (quick, before the daemon accepts connections) takes the lease of every session it will
+//! restore and marks it as being restored; [`SessionManager::restore_planned`] then replays them
+//! while the daemon answers other requests. A request for a session being replayed waits for
+//! the replay instead of finding no live session.
 
 use skillet_registry::Registry;
 use skillet_store::{SessionQuery, SessionRecord, TurnRecord, now_ms};
 
-use super::{SessionError, SessionManager, SessionStart};
+use super::{SessionError, SessionManager, SessionStart, lock};
 use crate::engine::Engine;
+
+/// The sessions a restart will bring back, leased and marked as being restored.
+#[derive(Debug, Default)]
+pub struct RestorePlan {
+    replays: Vec<SessionRecord>,
+}
+
+impl RestorePlan {
+    /// The ids of the sessions to replay.
+    pub fn ids(&self) -> Vec<String> {
+        self.replays.iter().map(|r| r.id.clone()).collect()
+    }
+}
 
 impl SessionManager {
     /// Brings back, after a restart, the sessions that were live when the last daemon stopped:
-    /// those of skills with `restore: "replay"` get a new interpreter fed every recorded input
-    /// again; the others are recorded as ended. `context` gives the engine and registry of a
-    /// caller's directory. Returns one line per session for the log.
+    /// [`SessionManager::plan_restore`] then [`SessionManager::restore_planned`].
     pub async fn restore(
         &self,
         context: &(dyn Fn(&std::path::Path) -> Option<(Engine, Registry)> + Sync),
     ) -> Vec<String> {
-        let Some(store) = self.store.clone() else {
-            return Vec::new();
-        };
+        let (plan, mut log) = self.plan_restore();
+        log.extend(self.restore_planned(plan, context).await);
+        log
+    }
+
+    /// Picks the sessions to bring back: those recorded live, or ended only because their daemon
+    /// stopped. Each one's lease is taken first; a session another live process holds is left
+    /// alone (it is not ours to restore or to mark ended). Those of skills with
+    /// `restore: "replay"` are marked as being restored; the others are recorded as ended.
+    /// Returns the plan and one line per session for the log.
+    pub fn plan_restore(&self) -> (RestorePlan, Vec<String>) {
+        let mut plan = RestorePlan::default();
         let mut log = Vec::new();
+        let Some(store) = self.store.clone() else {
+            return (plan, log);
+        };
         let candidates = [("live", None), ("ended", Some("the daemon stopped"))];
         for (status, reason) in candidates {
             let query = SessionQuery {
                 status: Some(status.into()),
                 ..SessionQuery::default()
             };
-            for mut record in store.sessions(&query).unwrap_or_default() {
+            let records = match store.sessions(&query) {
+                Ok(records) => records,
+                Err(e) => {
+                    log.push(format!(
+                        "cannot read the {status} sessions to restore them: {e}"
+                    ));
+                    continue;
+                }
+            };
+            for mut record in records {
                 if let Some(reason) = reason
                     && !record
                         .reason
@@ -34,30 +72,68 @@ impl SessionManager {
                 {
                     continue;
                 }
-                if record.replay {
-                    match self.replay(&record, context).await {
-                        Ok(()) => {
-                            log.push(format!(
-                                "restored session {} of {} by replay",
-                                record.id, record.skill
-                            ));
-                            continue;
-                        }
-                        Err(e) => log.push(format!("session {} not restored: {e}", record.id)),
-                    }
-                    record.reason = Some("not restored after a daemon restart".into());
-                } else if status == "live" {
-                    record.reason = Some("the daemon that ran it stopped".into());
-                } else {
+                if !record.replay && status != "live" {
                     continue;
                 }
-                record.status = "ended".into();
-                record.ended_at_ms.get_or_insert_with(now_ms);
-                record.pid = None;
-                let _ = store.save_session(&record);
+                if let Err(e) = self.take_lease(&record.id) {
+                    log.push(format!("session {} not restored here: {e}", record.id));
+                    continue;
+                }
+                if record.replay {
+                    lock(&self.restoring).insert(record.id.clone());
+                    plan.replays.push(record);
+                    continue;
+                }
+                record.reason = Some("the daemon that ran it stopped".into());
+                self.mark_ended(&mut record, &mut log);
             }
         }
+        (plan, log)
+    }
+
+    /// Replays the planned sessions, one after another. Returns one line per session for the
+    /// log.
+    pub async fn restore_planned(
+        &self,
+        plan: RestorePlan,
+        context: &(dyn Fn(&std::path::Path) -> Option<(Engine, Registry)> + Sync),
+    ) -> Vec<String> {
+        let mut log = Vec::new();
+        for mut record in plan.replays {
+            match self.replay(&record, context).await {
+                Ok(()) => log.push(format!(
+                    "restored session {} of {} by replay",
+                    record.id, record.skill
+                )),
+                Err(e) => {
+                    log.push(format!("session {} not restored: {e}", record.id));
+                    record.reason = Some(format!("not restored after a daemon restart: {e}"));
+                    self.mark_ended(&mut record, &mut log);
+                }
+            }
+            self.restored_one(&record.id);
+        }
         log
+    }
+
+    /// Records a session we hold the lease of as ended, and lets the lease go.
+    fn mark_ended(&self, record: &mut SessionRecord, log: &mut Vec<String>) {
+        record.status = "ended".into();
+        record.ended_at_ms.get_or_insert_with(now_ms);
+        record.pid = None;
+        if let Err(e) = self.save(record) {
+            log.push(format!(
+                "session {} could not be recorded as ended: {e}",
+                record.id
+            ));
+        }
+        self.release_lease(&record.id);
+    }
+
+    /// Wakes the requests waiting for session `id`'s replay.
+    fn restored_one(&self, id: &str) {
+        lock(&self.restoring).remove(id);
+        self.restored.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     async fn replay(
@@ -73,7 +149,10 @@ impl SessionManager {
                 start.caller_dir.display()
             ))
         })?;
-        let turns = self.history(&record.id)?.1;
+        let turns = match &self.store {
+            Some(store) => store.turns(&record.id)?,
+            None => Vec::new(),
+        };
         let inputs: Vec<TurnRecord> = turns
             .into_iter()
             .filter(|t| t.outcome != "dead" && t.outcome != "timeout")

@@ -1,0 +1,130 @@
+//! The history store's part of `skillet doctor`: is it readable, and `--repair` when it is not.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+use skillet_registry::Environment;
+use skillet_store::{SqliteStore, StoreError};
+
+/// What the doctor found about the store.
+pub enum StoreState {
+    /// Readable.
+    Ok(PathBuf),
+    /// Not created yet.
+    Absent(PathBuf),
+    /// Unreadable; `--repair` would move it aside.
+    Broken { path: PathBuf, error: String },
+    /// Unreadable, moved aside, and a fresh store made.
+    Repaired {
+        path: PathBuf,
+        moved_to: PathBuf,
+        error: String,
+    },
+    /// Cannot be used for another reason (no data directory, too new, permissions).
+    Unavailable {
+        path: Option<PathBuf>,
+        error: String,
+    },
+}
+
+/// Checks the store of `env`; with `repair`, an unreadable one is renamed to
+/// `<name>.corrupt-<time>` and a fresh one created.
+pub fn check(env: Option<&Environment>, repair: bool) -> StoreState {
+    let Some(path) = env
+        .and_then(Environment::data_dir)
+        .map(|d| d.join("skillet.db"))
+    else {
+        return StoreState::Unavailable {
+            path: None,
+            error: "neither XDG_DATA_HOME nor HOME is set, so there is nowhere to keep the history"
+                .into(),
+        };
+    };
+    // Looking must not create it: an absent store is made by the first run.
+    if std::fs::symlink_metadata(&path).is_err() {
+        return StoreState::Absent(path);
+    }
+    let opened = SqliteStore::open(&path).and_then(|s| s.check());
+    match opened {
+        Ok(()) => StoreState::Ok(path),
+        Err(StoreError::Corrupt { problem, .. }) if repair => {
+            let moved = SqliteStore::move_aside(&path)
+                .and_then(|moved| SqliteStore::open(&path).map(|_| moved));
+            match moved {
+                Ok(moved_to) => StoreState::Repaired {
+                    path,
+                    moved_to,
+                    error: problem,
+                },
+                Err(e) => StoreState::Unavailable {
+                    path: Some(path),
+                    error: format!("it is unreadable ({problem}), and moving it aside failed: {e}"),
+                },
+            }
+        }
+        Err(e @ StoreError::Corrupt { .. }) => StoreState::Broken {
+            path,
+            error: e.to_string(),
+        },
+        Err(e) => StoreState::Unavailable {
+            path: Some(path),
+            error: e.to_string(),
+        },
+    }
+}
+
+impl StoreState {
+    /// The row of `skillet doctor --json`.
+    pub fn json(&self) -> Value {
+        let (state, path, detail) = match self {
+            StoreState::Ok(p) => ("active", Some(p), "readable".to_owned()),
+            StoreState::Absent(p) => ("absent", Some(p), self.sentence()),
+            StoreState::Broken { path, error } => ("broken", Some(path), error.clone()),
+            StoreState::Repaired { path, .. } => ("repaired", Some(path), self.sentence()),
+            StoreState::Unavailable { path, error } => {
+                ("unavailable", path.as_ref(), error.clone())
+            }
+        };
+        let mut row = json!({"layer": "store", "state": state, "detail": detail, "path": path});
+        if let StoreState::Repaired {
+            moved_to, error, ..
+        } = self
+        {
+            row["moved_to"] = json!(moved_to);
+            row["error"] = json!(error);
+        }
+        row
+    }
+
+    /// One sentence for people.
+    pub fn sentence(&self) -> String {
+        match self {
+            StoreState::Ok(p) => format!("{} is readable.", p.display()),
+            StoreState::Absent(p) => format!(
+                "{} does not exist yet; the first run creates it.",
+                p.display()
+            ),
+            StoreState::Broken { error, .. } => format!("{error}."),
+            StoreState::Repaired {
+                path,
+                moved_to,
+                error,
+            } => format!(
+                "{} was unreadable ({error}); moved it to {} and created a fresh, empty store. \
+                 The old history stays in the moved file.",
+                path.display(),
+                moved_to.display()
+            ),
+            StoreState::Unavailable { error, .. } => format!("unavailable: {error}."),
+        }
+    }
+
+    /// Non-zero while the store cannot be used.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            StoreState::Broken { .. } | StoreState::Unavailable { .. } => ExitCode::from(1),
+            _ => ExitCode::SUCCESS,
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! A `skillet run` stopped by SIGINT or SIGTERM still ends as a result: `cancelled`, recorded in
+//! the history with the time spent and what the skill had written, its processes killed, and
+//! the exit code a shell gives that signal.
+
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
+mod common;
+
+use std::io::Read;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::World;
+use serde_json::{Value, json};
+
+/// A skill that says something, then sleeps; `marker` tells its sleep apart from others'.
+fn sleeper(w: &World, marker: &str) {
+    w.skill(
+        "sleeper",
+        json!({"name": "sleeper", "description": "d", "type": "code_inline",
+               "command": "sh", "args": ["-c", format!("echo started; echo warming >&2; exec sleep {marker}")],
+               "timeout": 60}),
+    );
+}
+
+fn sleeps_with(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                String::from_utf8_lossy(&c).replace('\0', " ").trim() == format!("sleep {marker}")
+            }) && common::alive(*pid as i32)
+        })
+        .collect()
+}
+
+fn eventually(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ok()
+}
+
+fn spawn_run(w: &World, json: bool) -> Child {
+    let mut cmd = w.command(&assert_cmd::cargo::cargo_bin("skillet"));
+    cmd.args(["run", "sleeper"]);
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Runs the sleeper, sends `signal` once it sleeps, and returns (exit code, stdout, stderr).
+fn interrupted(
+    w: &World,
+    marker: &str,
+    signal: rustix::process::Signal,
+    json: bool,
+) -> (i32, String, String) {
+    let mut child = spawn_run(w, json);
+    assert!(
+        eventually(Duration::from_secs(10), || !sleeps_with(marker).is_empty()),
+        "the skill never started"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        signal,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "skillet took {:?} to stop",
+        started.elapsed()
+    );
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code().unwrap_or(-1), out, err)
+}
+
+fn last_history(w: &World) -> Value {
+    let (code, out, err) = w.run(&["history", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    rows[0].clone()
+}
+
+#[test]
+fn sigint_cancels_a_run_records_it_and_kills_the_skill() {
+    let w = World::new();
+    let marker = "41.25";
+    sleeper(&w, marker);
+    let (code, out, err) = interrupted(&w, marker, rustix::process::Signal::INT, true);
+    assert_eq!(code, 130, "{out}{err}");
+    let result: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(result["status"], "cancelled", "{result}");
+    assert_eq!(result["stdout"], "started\n", "{result}");
+    assert_eq!(result["stderr"], "warming\n", "{result}");
+    assert!(result["duration_ms"].as_u64().unwrap() >= 300, "{result}");
+    assert!(
+        eventually(Duration::from_secs(3), || sleeps_with(marker).is_empty()),
+        "the skill outlived skillet"
+    );
+    let row = last_history(&w);
+    assert_eq!(row["status"], "cancelled", "{row}");
+    assert_eq!(row["id"], result["execution_id"], "{row}");
+    assert!(row["duration_ms"].as_i64().unwrap() >= 300, "{row}");
+    let error = row["error"].as_str().unwrap();
+    assert!(error.contains("SIGINT"), "{error}");
+    assert!(
+        error.contains("8 bytes to stdout and 8 to stderr"),
+        "{error}"
+    );
+}
+
+#[test]
+fn sigterm_cancels_a_run_with_exit_code_143_and_says_so() {
+    let w = World::new();
+    let marker = "42.75";
+    sleeper(&w, marker);
+    let (code, out, err) = interrupted(&w, marker, rustix::process::Signal::TERM, false);
+    assert_eq!(code, 143, "{out}{err}");
+    assert_eq!(out, "started\n", "live output reached the terminal");
+    assert!(
+        err.contains("skillet: cancelled: cancelled (SIGTERM)"),
+        "{err}"
+    );
+    assert!(
+        eventually(Duration::from_secs(3), || sleeps_with(marker).is_empty()),
+        "the skill outlived skillet"
+    );
+    let row = last_history(&w);
+    assert_eq!(row["status"], "cancelled", "{row}");
+    assert!(row["error"].as_str().unwrap().contains("SIGTERM"), "{row}");
+    let (code, out, _) = w.run(&["history", "--status", "cancelled"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("sleeper") && out.contains("cancelled"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_second_signal_during_the_first_does_not_lose_the_record() {
+    let w = World::new();
+    let marker = "43.5";
+    sleeper(&w, marker);
+    let mut child = spawn_run(&w, true);
+    assert!(eventually(Duration::from_secs(10), || !sleeps_with(marker).is_empty()));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    let status = child.wait().unwrap();
+    assert!(matches!(status.code(), Some(130 | 143)), "{status:?}");
+    assert_eq!(last_history(&w)["status"], "cancelled");
+    assert!(eventually(Duration::from_secs(3), || sleeps_with(marker).is_empty()));
+}

@@ -1,0 +1,136 @@
+//! Finding sessions: live here, being restored here, driven by another process, or past.
+
+use std::sync::Arc;
+
+use skillet_store::{SessionQuery, SessionRecord, TurnRecord};
+
+use super::lease::owned_elsewhere;
+use super::{Session, SessionError, SessionManager, lock};
+
+impl SessionManager {
+    /// The live session `id` (or the only one whose id starts with it).
+    pub(super) fn find_live(&self, id: &str) -> Result<Arc<Session>, SessionError> {
+        {
+            let live = lock(&self.live);
+            if let Some(s) = live.get(id) {
+                return Ok(s.clone());
+            }
+            let mut matching = live.iter().filter(|(k, _)| k.starts_with(id));
+            if let (Some((_, s)), None) = (matching.next(), matching.next()) {
+                return Ok(s.clone());
+            }
+        }
+        let Some(store) = &self.store else {
+            return Err(SessionError::NotFound(id.to_owned()));
+        };
+        match store.session(id)? {
+            Some(r) if r.status == "open" => Err(SessionError::Conversation(r.id)),
+            Some(r) if r.status == "live" => match self.held_elsewhere(&r.id) {
+                Some(lease) => Err(owned_elsewhere(lease)),
+                None => Err(SessionError::over(self.as_seen_here(r))),
+            },
+            Some(r) => Err(SessionError::over(r)),
+            None => Err(SessionError::NotFound(id.to_owned())),
+        }
+    }
+
+    /// Like [`SessionManager::find_live`], but first waits while session `id` is being
+    /// restored after a restart, so a request sent right after the daemon came back is answered
+    /// once the replay is done instead of failing.
+    pub(super) async fn find_live_after_restore(
+        &self,
+        id: &str,
+    ) -> Result<Arc<Session>, SessionError> {
+        let mut restored = self.restored.subscribe();
+        while lock(&self.restoring).iter().any(|r| r.starts_with(id)) {
+            if restored.changed().await.is_err() {
+                break;
+            }
+        }
+        self.find_live(id)
+    }
+
+    /// A session from the store, as it stands here (see [`SessionManager::as_seen_here`]).
+    pub(crate) fn stored(&self, id: &str) -> Result<Option<SessionRecord>, SessionError> {
+        match &self.store {
+            Some(store) => Ok(store.session(id)?.map(|r| self.as_seen_here(r))),
+            None => Ok(None),
+        }
+    }
+
+    /// A stored session that is not live in this process. One recorded `live` is being
+    /// restored here, or is driven by another process that holds its lease (it stays `live`,
+    /// and its reason names that process), or was run by a daemon that stopped without saying
+    /// so (it is `ended`).
+    fn as_seen_here(&self, mut record: SessionRecord) -> SessionRecord {
+        if record.status != "live" {
+            return record;
+        }
+        if lock(&self.restoring).contains(&record.id) {
+            record.reason = Some("being restored after a daemon restart".into());
+            return record;
+        }
+        if let Some(lease) = self.held_elsewhere(&record.id) {
+            record.reason = Some(format!("driven by {} (pid {})", lease.holder, lease.pid));
+            return record;
+        }
+        record.status = "ended".into();
+        record.reason = Some("the daemon that ran it stopped".into());
+        record.pid = None;
+        record
+    }
+
+    /// Live sessions first (oldest first), then past ones from the store (newest first).
+    pub fn list(&self, query: &SessionQuery) -> Result<Vec<SessionRecord>, SessionError> {
+        let mut live: Vec<SessionRecord> = lock(&self.live)
+            .values()
+            .map(|s| s.lock_record().clone())
+            .filter(|r| query.skill.as_ref().is_none_or(|k| *k == r.skill))
+            .collect();
+        live.sort_by(|a, b| a.id.cmp(&b.id));
+        if query.status.as_deref().is_some_and(|s| s != "live") {
+            live.clear();
+        }
+        // Sessions live elsewhere are in the store too, so it is asked unless only live ones
+        // here would do.
+        let mut past = match &self.store {
+            Some(store) => store.sessions(&SessionQuery {
+                limit: 0,
+                ..query.clone()
+            })?,
+            _ => Vec::new(),
+        };
+        past.retain(|r| !live.iter().any(|l| l.id == r.id));
+        let seen = past.into_iter().map(|r| self.as_seen_here(r));
+        live.extend(seen.filter(|r| query.status.as_ref().is_none_or(|s| *s == r.status)));
+        if query.limit > 0 {
+            live.truncate(query.limit);
+        }
+        Ok(live)
+    }
+
+    /// A session, live or past.
+    pub fn info(&self, id: &str) -> Result<SessionRecord, SessionError> {
+        match self.find_live(id) {
+            Ok(s) => Ok(s.lock_record().clone()),
+            Err(
+                SessionError::Over { id, .. }
+                | SessionError::Conversation(id)
+                | SessionError::Owned { id, .. },
+            ) => self
+                .stored(&id)?
+                .ok_or_else(|| SessionError::NotFound(id.clone())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A session and its transcript.
+    pub fn history(&self, id: &str) -> Result<(SessionRecord, Vec<TurnRecord>), SessionError> {
+        let record = self.info(id)?;
+        let turns = match &self.store {
+            Some(store) => store.turns(&record.id)?,
+            None => Vec::new(),
+        };
+        Ok((record, turns))
+    }
+}
