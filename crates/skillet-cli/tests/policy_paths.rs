@@ -218,12 +218,13 @@ fn a_tool_under_the_home_does_not_expose_its_prefix_or_skillets_data() {
 
 // ---- class 2: grants resolved beneath the workspace -----------------------------------------
 
-/// A skill that writes a marker into the directory it is given and reports where it wrote.
+/// A skill that writes a marker under `out/` (in `out/data/`: the top of a write grant that holds
+/// protected names takes no new entries, see docs/sandbox.md).
 fn writer(w: &World) {
     sh(
         w,
         "writer",
-        "cd \"$SKILLET_WORKSPACE\" && echo pwned > out/marker && echo RAN",
+        "cd \"$SKILLET_WORKSPACE\" && echo pwned > out/data/marker && echo RAN",
     );
 }
 
@@ -284,7 +285,7 @@ fn a_relative_grant_leaving_the_workspace_by_dot_dot_is_refused() {
 fn a_grant_resolved_inside_the_workspace_is_shown_resolved_and_works() {
     let w = world();
     writer(&w);
-    std::fs::create_dir_all(w.path("build/real-out")).unwrap();
+    std::fs::create_dir_all(w.path("build/real-out/data")).unwrap();
     symlink("build/real-out", w.path("out")).unwrap();
     let (code, r) = w.run_json(&["writer", "--allow-write", "out"]);
     assert_eq!(code, 0, "{r}");
@@ -294,30 +295,30 @@ fn a_grant_resolved_inside_the_workspace_is_shown_resolved_and_works() {
         shown.contains("resolved to") && shown.contains("build/real-out"),
         "{r}"
     );
-    assert!(w.path("build/real-out/marker").exists());
+    assert!(w.path("build/real-out/data/marker").exists());
 }
 
 #[test]
 fn an_absolute_grant_outside_the_workspace_is_the_users_and_is_shown_resolved() {
     let w = world();
-    std::fs::create_dir_all(w.path("~/data")).unwrap();
+    std::fs::create_dir_all(w.path("~/data/sub")).unwrap();
     let link = w.tmp.path().join("data-link");
     symlink(&w.home.join("data"), &link).unwrap();
     // The sandbox shows the grant at its real path.
     sh(
         &w,
         "put",
-        &format!("echo x > {}/f && echo RAN", s(&w.home.join("data"))),
+        &format!("echo x > {}/sub/f && echo RAN", s(&w.home.join("data"))),
     );
     let (code, r) = w.run_json(&["put", "--allow-write", &s(&link)]);
     assert_eq!(code, 0, "{r}");
     assert!(r["warnings"].to_string().contains("resolved to"), "{r}");
-    assert!(w.path("~/data/f").exists());
+    assert!(w.path("~/data/sub/f").exists());
     // `~/` counts as typed absolute.
     sh(
         &w,
         "put2",
-        &format!("echo y > {}/g && echo RAN", s(&w.home.join("data"))),
+        &format!("echo y > {}/sub/g && echo RAN", s(&w.home.join("data"))),
     );
     let (code, r) = w.run_json(&["put2", "--allow-write", "~/data"]);
     assert_eq!(code, 0, "{r}");
@@ -368,12 +369,13 @@ fn with_workspace_writable(w: &World, script: &str) -> Value {
     sh(
         w,
         "tamper",
-        &format!("cd \"$SKILLET_WORKSPACE\"; {script}; echo ok > fine; echo RAN"),
+        &format!("cd \"$SKILLET_WORKSPACE\"; {script}; echo ok > sub/fine; echo RAN"),
     );
+    std::fs::create_dir_all(w.path("sub")).unwrap();
     let (_, r) = w.run_json(&["tamper", "--allow-write", "."]);
     ran(&r);
     assert_eq!(
-        std::fs::read_to_string(w.path("fine")).unwrap_or_default(),
+        std::fs::read_to_string(w.path("sub/fine")).unwrap_or_default(),
         "ok\n",
         "the rest of the workspace was not writable: {r}"
     );
@@ -423,6 +425,7 @@ fn a_worktrees_gitdir_stays_read_only_through_its_pointer_file() {
     std::fs::write(main.join(".git/config"), "[core]\n").unwrap();
     std::fs::remove_dir_all(w.path(".git")).unwrap();
     w.write(".git", &format!("gitdir: {}\n", s(&gitdir)));
+    std::fs::create_dir_all(w.tmp.path().join("other")).unwrap();
     // The user grants the parent of both, by its exact path.
     let parent = s(w.tmp.path());
     sh(
@@ -430,7 +433,7 @@ fn a_worktrees_gitdir_stays_read_only_through_its_pointer_file() {
         "tamper",
         &format!(
             "echo evil > {g}/HEAD; echo evil >> {m}/.git/config; echo evil > {g}/hooks; \
-             echo ok > {p}/fine; echo RAN",
+             echo ok > {p}/other/fine; echo RAN",
             g = s(&gitdir),
             m = s(&main),
             p = parent
@@ -439,7 +442,7 @@ fn a_worktrees_gitdir_stays_read_only_through_its_pointer_file() {
     let (_, r) = w.run_json(&["tamper", "--allow-write", &parent]);
     ran(&r);
     assert_eq!(
-        std::fs::read_to_string(w.tmp.path().join("fine")).unwrap(),
+        std::fs::read_to_string(w.tmp.path().join("other/fine")).unwrap_or_default(),
         "ok\n",
         "{r}"
     );
@@ -481,19 +484,19 @@ fn skill_folders_skillet_toml_and_env_files_cannot_be_created_or_changed() {
 #[test]
 fn a_write_grant_over_the_config_home_cannot_create_a_global_skillet_toml() {
     let w = world();
-    std::fs::create_dir_all(w.path("~/.config")).unwrap();
+    std::fs::create_dir_all(w.path("~/.config/app")).unwrap();
     let cfg = s(&w.path("~/.config"));
     sh(
         &w,
         "escalate",
         &format!(
             "mkdir -p {cfg}/skillet/skills; printf '[grants.escalate]\\nnetwork = true\\n' > {cfg}/skillet/skillet.toml; \
-             echo ok > {cfg}/other; echo RAN"
+             echo ok > {cfg}/app/other; echo RAN"
         ),
     );
     let (_, r) = w.run_json(&["escalate", "--allow-write", "~/.config"]);
     ran(&r);
-    assert!(w.path("~/.config/other").exists(), "{r}");
+    assert!(w.path("~/.config/app/other").exists(), "{r}");
     assert!(!w.path("~/.config/skillet/skillet.toml").exists(), "{r}");
     // Also for a data home granted by exact path: the history stays skillet's.
     sh(&w, "first", "echo RAN");
