@@ -587,7 +587,7 @@ fn drop_capabilities() {
 
 #[cfg(test)]
 mod tests {
-    use super::os_error;
+    use super::{open_checked, os_error};
 
     #[test]
     fn a_library_error_becomes_the_errno_behind_it() {
@@ -598,5 +598,29 @@ mod tests {
             os_error(&opaque).kind(),
             std::io::ErrorKind::PermissionDenied
         );
+    }
+
+    #[test]
+    fn a_path_swapped_since_the_parent_opened_it_is_not_mounted() {
+        use std::os::fd::AsFd;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().canonicalize().expect("canonical");
+        std::fs::create_dir(dir.join("a")).expect("mkdir");
+        let path =
+            std::ffi::CString::new(dir.join("a").as_os_str().as_encoded_bytes()).expect("path");
+        let st = rustix::fs::stat(path.as_c_str()).expect("stat");
+        let id = (st.st_dev, st.st_ino);
+        let cwd = rustix::fs::CWD;
+        assert!(open_checked(cwd.as_fd(), &path, super::STRICT, Some(id)).is_ok());
+        // Another directory in its place: refused.
+        std::fs::rename(dir.join("a"), dir.join("b")).expect("rename");
+        std::fs::create_dir(dir.join("a")).expect("mkdir");
+        let e = open_checked(cwd.as_fd(), &path, super::STRICT, Some(id)).expect_err("swapped");
+        assert_eq!(e.raw_os_error(), Some(libc::ESTALE));
+        // A link in its place: not followed.
+        std::fs::remove_dir(dir.join("a")).expect("rmdir");
+        std::os::unix::fs::symlink(dir.join("b"), dir.join("a")).expect("symlink");
+        let e = open_checked(cwd.as_fd(), &path, super::STRICT, Some(id)).expect_err("link");
+        assert_eq!(e.raw_os_error(), Some(libc::ELOOP));
     }
 }
