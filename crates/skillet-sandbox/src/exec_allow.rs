@@ -1,6 +1,10 @@
 //! The files a program needs to be executed, for `allow_spawn: false`: the program, its `#!`
 //! interpreter, and the ELF loader (`PT_INTERP`) of each. Landlock then lets only these be
-//! executed, so after its own start the program cannot exec anything else.
+//! executed. That alone does not stop a second program: the loader stays executable, and run by
+//! hand (`ld-linux-x86-64.so.2 /bin/sh`) it maps its target with `mmap`, which Landlock does not
+//! check. The seccomp filter is what refuses every exec after the program's own (see
+//! syscall_filter.rs); this rule is the second layer, and the only one where seccomp is
+//! unavailable.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
