@@ -330,6 +330,49 @@ mod tests {
     }
 
     #[test]
+    fn the_pidfd_names_the_peer_where_the_kernel_gives_one() {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        match peer_pidfd(a.as_fd()) {
+            Some(fd) => assert_eq!(pidfd_pid(fd.as_fd()).unwrap(), std::process::id() as i32),
+            None => eprintln!("SKIPPED: this kernel has no SO_PEERPIDFD (Linux 6.5+)"),
+        }
+    }
+
+    #[test]
+    fn without_a_pidfd_a_gone_or_recycled_pid_is_not_trusted() {
+        // A pipe is no socket: no pidfd, so the SO_PEERCRED pid is all there is.
+        let (read, _write) = rustix::pipe::pipe().unwrap();
+        let me = std::process::id() as i32;
+        assert_eq!(
+            inspect(read.as_fd(), Some(me), now_ticks()),
+            Confinement::AsDaemon
+        );
+        // A process that started after the connection was accepted holds a recycled pid.
+        let reused = inspect(read.as_fd(), Some(me), Some(0));
+        assert!(
+            reused
+                .reason()
+                .is_some_and(|r| r.contains("taken by another process")),
+            "{reused:?}"
+        );
+        // A peer that has gone cannot be inspected, and so counts as confined.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id() as i32;
+        child.wait().unwrap();
+        assert!(
+            inspect(read.as_fd(), Some(gone), now_ticks())
+                .reason()
+                .is_some()
+        );
+        assert!(inspect(read.as_fd(), None, now_ticks()).reason().is_some());
+        assert!(
+            inspect(read.as_fd(), Some(0), now_ticks())
+                .reason()
+                .is_some()
+        );
+    }
+
+    #[test]
     fn this_process_is_its_own_equal() {
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
         assert_eq!(
