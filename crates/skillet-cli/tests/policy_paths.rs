@@ -652,3 +652,37 @@ fn a_path_parameter_leaving_the_workspace_through_a_symlink_or_dot_dot_is_refuse
     assert_eq!(code, 0, "{r}");
     assert!(r["stdout"].as_str().unwrap().contains("inside"), "{r}");
 }
+
+#[test]
+fn a_working_directory_outside_what_the_skill_reads_is_refused() {
+    let w = world();
+    let dir = w.path(".skillet/skills/wd");
+    std::fs::create_dir_all(dir.join("inside")).unwrap();
+    symlink(&w.home, dir.join("home")).unwrap();
+    symlink(w.home.join(".ssh"), dir.join("keys")).unwrap();
+    let up = "../".repeat(dir.components().count() + 2);
+    for (working_dir, ok) in [
+        ("inside", true),
+        ("home", false),
+        ("keys", false),
+        (up.as_str(), false),
+        ("inside/../../../..", true),
+    ] {
+        std::fs::write(
+            dir.join("skill.json"),
+            json!({"name": "wd", "description": "d", "type": "code_inline",
+                "command": common::interpreter("sh"), "working_dir": working_dir,
+                "args": ["-c", "cat id_rsa .ssh/id_rsa 2>&1; pwd; echo RAN"]})
+            .to_string(),
+        )
+        .unwrap();
+        let (code, r) = w.run_json(&["wd"]);
+        no_secret(&r);
+        if ok {
+            assert_eq!(code, 0, "{working_dir}: {r}");
+            ran(&r);
+        } else {
+            refused(code, &r, "working directory");
+        }
+    }
+}

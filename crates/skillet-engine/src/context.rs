@@ -241,7 +241,10 @@ pub fn select_context(
 /// ```
 /// assert!(skillet_engine::is_secret_file("deploy/prod.env"));
 /// assert!(skillet_engine::is_secret_file("certs/server.key"));
+/// assert!(skillet_engine::is_secret_file("/home/u/.cargo/credentials.toml"));
+/// assert!(skillet_engine::is_secret_file("/home/u/.docker/config.json"));
 /// assert!(!skillet_engine::is_secret_file("src/keys.rs"));
+/// assert!(!skillet_engine::is_secret_file("web/config.json"));
 /// ```
 pub fn is_secret_file(path: &str) -> bool {
     const NAMES: &[&str] = &[
@@ -252,8 +255,14 @@ pub fn is_secret_file(path: &str) -> bool {
         ".pgpass",
         ".git-credentials",
         ".htpasswd",
+        ".boto",
+        ".s3cfg",
+        ".vault-token",
         "credentials",
         "credentials.json",
+        "credentials.toml",
+        "credentials.yml",
+        "credentials.yaml",
         "secrets.json",
         "secrets.yaml",
         "secrets.yml",
@@ -266,7 +275,21 @@ pub fn is_secret_file(path: &str) -> bool {
     const EXTENSIONS: &[&str] = &[
         "env", "pem", "key", "p12", "pfx", "jks", "keystore", "kdbx", "ppk", "gpg",
     ];
+    // Files whose name alone says nothing, but whose place does.
+    const PLACES: &[&str] = &[
+        ".docker/config.json",
+        ".kube/config",
+        ".config/gh/hosts.yml",
+        ".config/hub",
+        ".cargo/credentials",
+    ];
     // Called for every matching file of a large tree: compared in place, nothing allocated.
+    if PLACES.iter().any(|p| {
+        path.strip_suffix(p)
+            .is_some_and(|head| head.is_empty() || head.ends_with('/'))
+    }) {
+        return true;
+    }
     let name = path.rsplit('/').next().unwrap_or(path);
     let starts = |prefix: &str| {
         name.get(..prefix.len())

@@ -20,7 +20,7 @@ use crate::execute::execute;
 use crate::invocation::{Invocation, build_invocation, render_prompt};
 use crate::params::{confine_paths, resolve_params};
 use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
-use crate::policy::{PolicyContext, PolicyError, PolicyPlan, plan_policy};
+use crate::policy::{PolicyContext, PolicyError, PolicyPlan, plan_policy, real_path};
 use crate::recovery::RetryPlan;
 use crate::result::{ExecutionResult, Status};
 
@@ -604,6 +604,17 @@ impl Engine {
                 if let Some(real) = &plan.program {
                     invocation.program = real.display().to_string();
                 }
+                // The directory the process starts in is resolved like every other path, and
+                // must lie in what it may read (a `working_dir` of `sub -> ~` would not).
+                let cwd = real_path(&invocation.cwd);
+                let fs = &plan.policy.fs;
+                if !fs.read.iter().chain(&fs.write).any(|r| cwd.starts_with(r)) {
+                    return Err(refused(PolicyError::WorkingDir {
+                        dir: invocation.cwd,
+                        real: cwd,
+                    }));
+                }
+                invocation.cwd = cwd;
                 Ok(Prepared::Process {
                     spec,
                     invocation,

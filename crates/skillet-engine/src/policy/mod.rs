@@ -25,6 +25,7 @@ pub use limits::{
     DEFAULT_TIMEOUT_S, MAX_GRANTED_TIMEOUT_S, RunLimits, run_limits, wall_time_s,
 };
 pub use paths::Boundaries;
+pub(crate) use paths::real_path;
 use skillet_sandbox::{Isolation, Limits, NetworkPolicy, SandboxPolicy};
 use skillet_spec::{NetworkAccess, SkillSpec};
 pub use toolchain::{Toolchain, toolchain};
@@ -91,6 +92,19 @@ pub enum PolicyError {
         real: PathBuf,
         /// The protected file it is another name of.
         protected: PathBuf,
+    },
+    /// A working directory that resolves outside everything the run may read.
+    #[error(
+        "working directory {} resolves to {}, outside what the skill may read (the workspace, \
+         its own folder and its grants); set the skill's working_dir inside them, or grant the \
+         directory with --allow-read",
+        dir.display(), real.display()
+    )]
+    WorkingDir {
+        /// As the skill names it.
+        dir: PathBuf,
+        /// What it resolves to.
+        real: PathBuf,
     },
     /// Code skills do not run with `/`, the home directory or a parent of it as the workspace.
     #[error(

@@ -149,9 +149,10 @@ impl Boundaries {
     /// Whether `path` is, or lies in, a credential file or directory: by name anywhere
     /// ([`is_secret_file`](crate::is_secret_file)), or a known credential location of the home.
     pub(crate) fn is_credential(&self, path: &Path) -> bool {
-        if path
-            .iter()
-            .any(|c| crate::is_secret_file(&c.to_string_lossy()))
+        if crate::is_secret_file(&path.to_string_lossy())
+            || path
+                .iter()
+                .any(|c| crate::is_secret_file(&c.to_string_lossy()))
         {
             return true;
         }

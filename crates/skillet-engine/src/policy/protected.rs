@@ -38,7 +38,7 @@ pub(crate) fn protected_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> 
         if let Some(gitdir) = pointed_gitdir(&dir.join(".git")) {
             push(gitdir);
         }
-        for env in env_files(&dir) {
+        for env in files_named(&dir, is_env_name) {
             push(env);
         }
         if dir == root {
@@ -58,7 +58,7 @@ pub(crate) fn protected_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> 
 pub(crate) fn hidden_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for dir in walk_dirs(root) {
-        out.extend(env_files(&dir));
+        out.extend(files_named(&dir, is_masked_name));
     }
     out.extend(bounds.credentials_under(root));
     if let Some(home) = bounds
@@ -86,18 +86,36 @@ pub(crate) fn hidden_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> {
     out
 }
 
-/// `.env` and `.env.*` files directly in `dir`.
-fn env_files(dir: &Path) -> Vec<PathBuf> {
+fn is_env_name(name: &str) -> bool {
+    name == ".env" || name.starts_with(".env.")
+}
+
+/// What is masked in a readable tree: environment files, and files that hold a credential by
+/// their name alone. Certificates and keys by extension (`*.pem`, `*.key`) stay readable:
+/// projects keep test fixtures so named, and skills run their tests.
+fn is_masked_name(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        ".netrc",
+        ".git-credentials",
+        ".pgpass",
+        ".vault-token",
+        ".pypirc",
+        "id_rsa",
+        "id_dsa",
+        "id_ecdsa",
+        "id_ed25519",
+    ];
+    is_env_name(name) || NAMES.contains(&name)
+}
+
+/// The entries directly in `dir` whose name `wanted` accepts.
+fn files_named(dir: &Path, wanted: fn(&str) -> bool) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     entries
         .filter_map(Result::ok)
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name == ".env" || name.starts_with(".env.")
-        })
+        .filter(|e| wanted(&e.file_name().to_string_lossy()))
         .map(|e| e.path())
         .collect()
 }
