@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         Some(text) => StdinSource::Bytes(text.clone().into_bytes()),
         None => StdinSource::Inherit,
     };
-    let engine = ctx.engine();
+    let engine = engine(ctx, args)?;
     let cancel = Cancel::new();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -184,6 +184,15 @@ fn exit_code(result: &ExecutionResult) -> u8 {
     }
 }
 
+/// The engine of this run, with `--workspace` applied.
+fn engine(ctx: &Context, args: &RunArgs) -> Result<skillet_engine::Engine> {
+    let engine = ctx.engine();
+    match &args.workspace {
+        Some(dir) => Ok(engine.with_workspace(&ctx.env.cwd.join(dir))?),
+        None => Ok(engine),
+    }
+}
+
 /// The permissions the `--allow-…` flags give this run.
 fn overrides(args: &RunArgs) -> RunOverrides {
     args.allow.overrides(args.keep_tmp)
@@ -196,7 +205,7 @@ fn dry_run(
     args: &RunArgs,
     params: &Map<String, Value>,
 ) -> Result<ExitCode> {
-    let engine = ctx.engine();
+    let engine = engine(ctx, args)?;
     let prepared =
         match engine.prepare(registry, &args.name, params, &ctx.env.cwd, &overrides(args)) {
             Ok(prepared) => prepared,
