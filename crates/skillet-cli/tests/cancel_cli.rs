@@ -177,3 +177,103 @@ fn a_second_signal_during_the_first_does_not_lose_the_record() {
     assert_eq!(last_history(&w)["status"], "cancelled");
     assert!(eventually(Duration::from_secs(3), || sleeps_with(marker).is_empty()));
 }
+
+const CANCEL_CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/cancel.py");
+const REQUIREMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/requirements.txt");
+
+/// The venv with the official MCP Python SDK that tests/mcp_cli.rs also uses, created when its
+/// requirements changed (under a lock, so parallel tests install once).
+fn python() -> std::path::PathBuf {
+    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv");
+    let marker = venv.join(".skillet-requirements");
+    let wanted = std::fs::read_to_string(REQUIREMENTS).unwrap();
+    let ready = || std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted);
+    if !ready() {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(venv.with_extension("lock"))
+            .unwrap();
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+        if !ready() {
+            let _ = std::fs::remove_dir_all(&venv);
+            let made = std::process::Command::new(common::interpreter("python3"))
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .unwrap();
+            assert!(
+                made.success(),
+                "cannot create a venv (is python3-venv installed?)"
+            );
+            let pip = std::process::Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+                .arg(REQUIREMENTS)
+                .status()
+                .unwrap();
+            assert!(pip.success(), "pip could not install {REQUIREMENTS}");
+            std::fs::write(&marker, &wanted).unwrap();
+        }
+    }
+    venv.join("bin/python")
+}
+
+#[test]
+fn an_mcp_call_cancelled_by_the_client_is_recorded_and_its_process_killed() {
+    for (mode, marker) in [("auto", "44.125"), ("legacy", "45.125")] {
+        let w = World::new();
+        sleeper(&w, marker);
+        w.skill(
+            "echo",
+            json!({"name": "echo", "description": "Echo", "type": "code_inline",
+                   "command": "echo", "args": ["{word}"],
+                   "parameters": [{"name": "word", "type": "string", "required": true}]}),
+        );
+        assert_eq!(w.run(&["trust"]).0, 0);
+        let out = w
+            .command(&python())
+            .arg(CANCEL_CLIENT)
+            .arg("--target")
+            .arg(assert_cmd::cargo::cargo_bin("skillet"))
+            .args(["--mode", mode, "--after", "1.5", "--ws"])
+            .arg(&w.ws)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{mode}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        assert_eq!(summary["finished"], false, "{mode}: {summary}");
+        assert_eq!(
+            summary["echo"].as_str().map(str::trim),
+            Some("still"),
+            "{mode}: {summary}"
+        );
+        assert!(
+            eventually(Duration::from_secs(5), || sleeps_with(marker).is_empty()),
+            "{mode}: the cancelled call's process is still running"
+        );
+        let (code, out, err) = w.run(&["history", "sleeper", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let rows: Value = serde_json::from_str(&out).unwrap();
+        let rows = rows.as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{mode}: {rows:?}");
+        let row = &rows[0];
+        assert_eq!(row["status"], "cancelled", "{mode}: {row}");
+        assert_eq!(row["origin"], "mcp", "{mode}: {row}");
+        assert!(
+            row["duration_ms"].as_i64().unwrap() >= 1000,
+            "{mode}: {row}"
+        );
+        let error = row["error"].as_str().unwrap();
+        assert!(
+            error.contains("cancelled by the MCP client"),
+            "{mode}: {error}"
+        );
+        assert!(error.contains("8 bytes to stdout"), "{mode}: {error}");
+    }
+}
