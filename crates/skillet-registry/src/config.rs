@@ -193,6 +193,9 @@ pub struct Defaults {
     pub max_processes: Option<u32>,
     /// Largest file a skill may write, in MiB (skillet's own default: 256).
     pub max_file_size_mb: Option<u64>,
+    /// All writable scratch of one run together (`HOME`, `/tmp`…), in MiB (skillet's own
+    /// default: 256).
+    pub max_scratch_mb: Option<u64>,
 }
 
 /// `[defaults]` of both files, kept apart: the global file's are the user's caps, the

@@ -21,6 +21,8 @@ pub const DEFAULT_MAX_MEMORY_MB: u64 = 512;
 pub const DEFAULT_MAX_PROCESSES: u32 = 64;
 /// Largest file the default policy lets a skill write.
 pub const DEFAULT_MAX_FILE_SIZE_MB: u64 = 256;
+/// All writable scratch of one run together, in the default policy.
+pub const DEFAULT_MAX_SCRATCH_MB: u64 = 256;
 /// The longest wall-clock limit even a grant gives: far past any real run, and short enough
 /// that deadlines computed from it cannot overflow.
 pub const MAX_GRANTED_TIMEOUT_S: u64 = 366 * 24 * 3600;
@@ -38,6 +40,8 @@ pub struct RunLimits {
     pub max_processes: u64,
     /// Largest file written, in MiB.
     pub max_file_size_mb: u64,
+    /// All writable scratch together, in MiB.
+    pub max_scratch_mb: u64,
     /// Requests that were held at a cap, and how the user can raise it.
     pub warnings: Vec<String>,
 }
@@ -74,6 +78,12 @@ const PROCESSES: Kind = Kind {
     unit: "",
     builtin: DEFAULT_MAX_PROCESSES as u64,
     global: |d| d.max_processes.map(u64::from),
+};
+const SCRATCH: Kind = Kind {
+    field: "max_scratch_mb",
+    unit: " MiB",
+    builtin: DEFAULT_MAX_SCRATCH_MB,
+    global: |d| d.max_scratch_mb,
 };
 const FILE_SIZE: Kind = Kind {
     field: "max_file_size_mb",
@@ -114,6 +124,8 @@ pub fn run_limits(spec: &SkillSpec, ctx: &PolicyContext) -> RunLimits {
             &mut warnings,
         ),
         max_file_size_mb: rule.settle(&FILE_SIZE, asked.max_file_size_mb, &mut warnings),
+        // Skills have no field for it: only the user's and the workspace's `[defaults]` count.
+        max_scratch_mb: rule.settle(&SCRATCH, None, &mut warnings),
         warnings,
     }
 }
@@ -283,6 +295,27 @@ mod tests {
             l.warnings
         );
         assert_eq!(l.warnings.len(), 1);
+        let roomy = Defaults {
+            max_scratch_mb: Some(4096),
+            ..Defaults::default()
+        };
+        let l = run_limits(
+            &spec(json!({})),
+            &ctx(roomy.clone(), Defaults::default(), false),
+        );
+        assert_eq!(l.max_scratch_mb, 4096, "the user raises the scratch cap");
+        let l = run_limits(
+            &spec(json!({})),
+            &ctx(
+                roomy,
+                Defaults {
+                    max_scratch_mb: Some(8),
+                    ..Defaults::default()
+                },
+                false,
+            ),
+        );
+        assert_eq!(l.max_scratch_mb, 8, "a workspace lowers it");
     }
 
     #[test]
@@ -293,11 +326,13 @@ mod tests {
             max_memory_mb: Some(1 << 40),
             max_processes: Some(u32::MAX),
             max_file_size_mb: Some(1 << 40),
+            max_scratch_mb: Some(1 << 40),
         };
         let l = run_limits(
             &spec(json!({})),
             &ctx(Defaults::default(), workspace, false),
         );
+        assert_eq!(l.max_scratch_mb, DEFAULT_MAX_SCRATCH_MB);
         assert_eq!(
             (
                 l.wall_time_s,
@@ -312,7 +347,7 @@ mod tests {
                 u64::from(DEFAULT_MAX_PROCESSES)
             )
         );
-        assert_eq!(l.warnings.len(), 5, "{:?}", l.warnings);
+        assert_eq!(l.warnings.len(), 6, "{:?}", l.warnings);
         assert!(
             l.warnings[0].contains("/ws/.skillet/skillet.toml sets [defaults] timeout = 99999 s")
                 && l.warnings[0].contains("a workspace can only lower limits"),

@@ -162,6 +162,7 @@ pub fn plan_policy(
     limits.memory_bytes = Some(mib(settled.max_memory_mb));
     limits.max_processes = Some(u32::try_from(settled.max_processes).unwrap_or(u32::MAX));
     limits.max_file_size_bytes = Some(mib(settled.max_file_size_mb));
+    limits.scratch_bytes = mib(settled.max_scratch_mb);
     limits.cpu_percent = asked_limits.max_cpu_percent;
     // A run cannot use more CPU seconds than its wall-clock budget on one core.
     limits.cpu_time = Some(Duration::from_secs(wall));
