@@ -181,11 +181,22 @@ fn a_tool_under_the_home_does_not_expose_its_prefix_or_skillets_data() {
         s(&w.path("~/.local/bin")),
         std::env::var("PATH").unwrap_or_default()
     );
+    // A program in the skill's folder that is a symlink to the tool, and a script whose `#!`
+    // names it.
+    std::fs::create_dir_all(w.path(".skillet/skills/linked")).unwrap();
+    symlink(&tool, w.path(".skillet/skills/linked/run")).unwrap();
+    let script = w.write(".skillet/skills/bang/run", &format!("#!{}\n", s(&tool2)));
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     for (name, command) in [
         ("bypath", "tool".to_owned()),
         ("byabs", s(&tool)),
         ("local", "tool2".to_owned()),
         ("localabs", s(&tool2)),
+        ("linked", s(&w.path(".skillet/skills/linked/run"))),
+        ("bang", s(&script)),
     ] {
         w.skill(
             name,
@@ -684,5 +695,58 @@ fn a_working_directory_outside_what_the_skill_reads_is_refused() {
         } else {
             refused(code, &r, "working directory");
         }
+    }
+}
+
+#[test]
+fn a_read_grant_of_the_whole_home_still_masks_credentials_and_skillets_files() {
+    let w = world();
+    w.write("~/notes.txt", "my notes\n");
+    w.write("~/project/.env", &format!("K={SECRET}\n"));
+    w.write("~/.netrc", &format!("machine x password {SECRET}\n"));
+    w.write(
+        "~/.git-credentials",
+        &format!("https://u:{SECRET}@example.com\n"),
+    );
+    w.write(
+        "~/.docker/config.json",
+        &format!("{{\"auth\": \"{SECRET}\"}}"),
+    );
+    w.write("~/.config/skillet/skillet.toml", &format!("# {SECRET}\n"));
+    sh(&w, "first", "echo RAN");
+    w.run_json(&["first"]);
+    let files = [
+        "notes.txt",
+        ".ssh/id_rsa",
+        ".aws/credentials",
+        ".cargo/credentials.toml",
+        "project/.env",
+        ".netrc",
+        ".git-credentials",
+        ".docker/config.json",
+        ".config/skillet/skillet.toml",
+        ".local/share/skillet/skillet.db",
+    ];
+    let cats: Vec<String> = files.iter().map(|f| s(&w.home.join(f))).collect();
+    sh(
+        &w,
+        "snoop",
+        &format!(
+            "for f in {}; do cat \"$f\" 2>&1; done; echo RAN",
+            cats.join(" ")
+        ),
+    );
+    for typed in ["~", "~/", &s(&w.home)] {
+        let (_, r) = w.run_json(&["snoop", "--allow-read", typed]);
+        ran(&r);
+        assert!(
+            r["stdout"].as_str().unwrap().contains("my notes"),
+            "{typed}: {r}"
+        );
+        no_secret(&r);
+        assert!(
+            !r["stdout"].as_str().unwrap().contains("SQLite"),
+            "{typed}: {r}"
+        );
     }
 }

@@ -6,7 +6,7 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use super::paths::{Boundaries, real_path};
+use super::paths::{Boundaries, lexical, real_path};
 
 /// How many `#!` lines are followed (a shim's interpreter may itself be a script).
 const MAX_INTERPRETERS: usize = 4;
@@ -45,12 +45,29 @@ pub fn toolchain(
         let Some(path) = next.take() else { break };
         let real = real_path(&path);
         let visible = add_program(&real, bounds, readable, &mut out.read);
-        if depth == 0 && direct && real != found && !visible_at(&found, readable, &out.read) {
-            out.program = Some(real.clone()).filter(|_| visible);
+        if depth == 0 && direct {
+            out.program = run_as(&found, &real).filter(|_| visible);
         }
         next = interpreter(&real).and_then(|p| skillet_sandbox::find_program(&p));
     }
     out
+}
+
+/// The path the sandbox should run the program found at `found` (real path `real`) by, when
+/// not `found` itself: a `..` may pass through a directory the sandbox does not show
+/// (`/var/run/../bin/sh`), and so may a link outside the system directories. Inside them the
+/// name is kept where it leads to the same file, as a link there may name a multi-call binary
+/// that reads its argv[0] (`/bin/sh -> busybox`).
+fn run_as(found: &Path, real: &Path) -> Option<PathBuf> {
+    let plain = lexical(found);
+    if found != plain {
+        let same = under_system(&plain) && real_path(&plain) == real;
+        Some(if same { plain } else { real.to_path_buf() })
+    } else if real != plain && !under_system(real) {
+        Some(real.to_path_buf())
+    } else {
+        None
+    }
 }
 
 /// The program `env` would run, when `program` is `env`.
@@ -113,13 +130,6 @@ fn add_program(
         }
     }
     true
-}
-
-/// Whether `path` will be found inside the sandbox as it is.
-fn visible_at(path: &Path, readable: &[PathBuf], added: &[PathBuf]) -> bool {
-    under_system(path)
-        || readable.iter().any(|r| path.starts_with(r))
-        || added.iter().any(|r| r.is_dir() && path.starts_with(r))
 }
 
 /// The interpreter a `#!` line names (through `env`), if `path` starts with one.
