@@ -177,10 +177,18 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
     if policy.isolation != Isolation::Disabled && child_plan.namespaces.is_none() && !caps.is_root {
         protect_supervisor();
     }
+    // Without spawning, env's exec of a script's interpreter would be a second exec.
+    let direct = (!policy.allow_spawn && policy.isolation != Isolation::Disabled)
+        .then(|| crate::exec_allow::through_env(&spec.program, &spec.args))
+        .flatten();
+    let (program, args) = direct.as_ref().map_or(
+        (spec.program.as_os_str(), spec.args.as_slice()),
+        |(p, a)| (p.as_os_str(), a.as_slice()),
+    );
     let started = Instant::now();
     let launched = ExecPlan::new(
-        &spec.program,
-        &spec.args,
+        program,
+        args,
         &env,
         cwd,
         [stdin, ChildStdio::Pipe, ChildStdio::Pipe],

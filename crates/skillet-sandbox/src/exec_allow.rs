@@ -37,6 +37,34 @@ pub(crate) fn executables(program: &str) -> Vec<PathBuf> {
     out
 }
 
+/// For a script whose first line is `#!/usr/bin/env NAME` (nothing more), the interpreter env
+/// would run and the arguments to run the script with it: `NAME`'s path, then the script's,
+/// then `args`. With `allow_spawn: false` only one exec is allowed, and env's own exec of the
+/// interpreter would be a second; executing the interpreter directly is what env would have
+/// done. `None` for anything else, which runs as it is.
+pub(crate) fn through_env(
+    program: &std::ffi::OsStr,
+    args: &[std::ffi::OsString],
+) -> Option<(std::ffi::OsString, Vec<std::ffi::OsString>)> {
+    let script = find_program(&program.to_string_lossy())?;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(&script)
+        .and_then(|mut f| f.read(&mut head))
+        .ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let line = &line[..line.iter().position(|&b| b == b'\n')?];
+    let mut words = std::str::from_utf8(line).ok()?.split_whitespace();
+    let (env, name) = (words.next()?, words.next()?);
+    let plain = |w: &str| !w.starts_with('-') && !w.contains('=');
+    if Path::new(env).file_name()? != "env" || !plain(name) || words.next().is_some() {
+        return None;
+    }
+    let interpreter = find_program(name)?;
+    let mut argv = vec![script.into_os_string()];
+    argv.extend_from_slice(args);
+    Some((interpreter.into_os_string(), argv))
+}
+
 /// The interpreter of a `#!` script, looking through `/usr/bin/env NAME`.
 fn shebang(head: &[u8]) -> Option<PathBuf> {
     let line = head.strip_prefix(b"#!")?;
@@ -91,6 +119,35 @@ mod tests {
                 .any(|p| p.to_string_lossy().contains("ld-linux")),
             "{exes:?}"
         );
+    }
+
+    #[test]
+    fn a_script_through_env_runs_its_interpreter_directly() {
+        let dir = std::env::temp_dir().join(format!("skillet-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+            p
+        };
+        let plain = write("plain", "#!/usr/bin/env sh\necho hi\n");
+        let (interp, args) = through_env(plain.as_os_str(), &["a".into(), "b".into()]).unwrap();
+        assert!(Path::new(&interp).ends_with("sh"), "{interp:?}");
+        assert_eq!(args, [plain.as_os_str(), "a".as_ref(), "b".as_ref()]);
+        // Options, assignments, more words, or no env: left alone.
+        for text in [
+            "#!/usr/bin/env -S sh -e\n",
+            "#!/usr/bin/env X=1 sh\n",
+            "#!/usr/bin/env sh -e\n",
+            "#!/bin/sh\n",
+            "echo no shebang\n",
+        ] {
+            let p = write("other", text);
+            assert!(through_env(p.as_os_str(), &[]).is_none(), "{text}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -166,6 +166,14 @@ async fn the_program_itself_still_starts_without_allow_spawn() {
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let o = lab.run(script.to_str().unwrap(), &[], &policy).await;
     assert_eq!(text(&o.stdout), "scripted\n", "{o:?}");
+    // Through env, whose exec of the interpreter would be a second exec.
+    let script = lab.ws.join("env-script.sh");
+    std::fs::write(&script, "#!/usr/bin/env sh\necho \"via env: $*\"\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let o = lab
+        .run(script.to_str().unwrap(), &["x", "y"], &policy)
+        .await;
+    assert_eq!(text(&o.stdout), "via env: x y\n", "{o:?}");
     let o = lab
         .run(
             "/lib64/ld-linux-x86-64.so.2",
