@@ -138,9 +138,11 @@ pub(crate) fn root_plan(
         Write(&'a Handle),
         Guard(&'a Handle, Guard),
     }
+    // Pins (handles.rs) are bound like write grants: mountpoints, as writable as before.
     let mut over: Vec<(usize, Over<'_>)> = fs
         .write
         .iter()
+        .chain(&fs.pins)
         .map(|w| (w.path.components().count(), Over::Write(w)))
         .collect();
     for g in &fs.guarded {
@@ -185,8 +187,14 @@ pub(crate) fn root_plan(
     b.steps.push(MountStep::Mkdir(cstr(&old)?));
     Ok(RootPlan {
         root: cstr(root_dir)?,
-        root_options: CString::new(format!("size={},mode=755", policy.limits.scratch_bytes))
-            .map_err(|e| SpawnError::Setup(e.to_string()))?,
+        // Inodes are capped with the bytes (one per page, at least 16k), so empty files cannot
+        // take kernel memory without end (see scratch.rs).
+        root_options: CString::new(format!(
+            "size={},nr_inodes={},mode=755",
+            policy.limits.scratch_bytes,
+            (policy.limits.scratch_bytes / 4096).max(16 * 1024)
+        ))
+        .map_err(|e| SpawnError::Setup(e.to_string()))?,
         steps: b.steps,
         old_root: cstr(&old)?,
         old_root_inside: c"/.oldroot".into(),

@@ -327,6 +327,14 @@ async fn all_scratch_together_stops_at_the_scratch_cap() {
             "{script}: {o:?}"
         );
     }
+    // Empty files count too: the tmpfs has one inode per page of the cap (at least 16k).
+    let o = lab
+        .sh(
+            &policy,
+            "i=0; while [ $i -lt 40000 ]; do : > \"$HOME/f$i\" || exit 1; i=$((i + 1)); done",
+        )
+        .await;
+    assert_eq!(o.limit, Some(LimitHit::ScratchDisk), "{o:?}");
     // Under the cap, nothing is reported.
     let o = lab
         .sh(
