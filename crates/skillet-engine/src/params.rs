@@ -194,6 +194,36 @@ mod tests {
     }
 
     #[test]
+    fn path_values_are_resolved_beneath_the_workspace() {
+        let t = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(t.path()).unwrap();
+        let ws = root.join("ws");
+        std::fs::create_dir_all(ws.join("real")).unwrap();
+        std::os::unix::fs::symlink("real", ws.join("in")).unwrap();
+        std::os::unix::fs::symlink("..", ws.join("up")).unwrap();
+        std::os::unix::fs::symlink(&root, ws.join("abs")).unwrap();
+        let s = spec(json!([{"name": "f", "type": "path"}]));
+        let confined = |value: &str| {
+            let given = given(json!({ "f": value }));
+            let mut values = resolve_params(&s, &given, &ws).unwrap();
+            confine_paths(&s, &given, &mut values, &ws).map(|()| values["f"].to_text())
+        };
+        let real = |p: &str| ws.join(p).to_string_lossy().into_owned();
+        assert_eq!(confined("in/new.txt").unwrap(), real("real/new.txt"));
+        assert_eq!(confined("./real/../in").unwrap(), real("real"));
+        for escape in ["up/x", "abs", "in/../up/ws", "../x", "real/../../x"] {
+            let e = confined(escape).unwrap_err();
+            assert!(e[0].contains("workspace"), "{escape}: {e:?}");
+        }
+        let outside = root.to_string_lossy().into_owned();
+        assert_eq!(
+            confined(&outside).unwrap(),
+            outside,
+            "typed absolute: the caller's"
+        );
+    }
+
+    #[test]
     fn relative_paths_are_made_absolute_against_the_caller() {
         let s = spec(json!([{"name": "f", "type": "path"}]));
         let ok = resolve_params(
