@@ -78,11 +78,13 @@ fn secret_name(name: &str) -> Option<&'static str> {
         "AUTH",
         "BEARER",
         "JWT",
+        "ACCESS_KEY",
     ];
     if PREFIXES.iter().any(|p| upper.starts_with(p))
         || upper.ends_with("_KEY")
         || upper.ends_with("_PASS")
         || upper.ends_with("_PWD")
+        || upper.ends_with("_PAT")
         || PARTS.iter().any(|p| upper.contains(p))
     {
         return Some("its name says it holds a credential");
@@ -109,10 +111,25 @@ fn secret_name(name: &str) -> Option<&'static str> {
         "CLICKHOUSE",
         "SQL",
     ];
-    let words: Vec<&str> = upper
+    let mut words: Vec<&str> = upper
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
+    // `PGURL`, `DATABASEURI`: the suffix is a word of its own.
+    if let Some(last) = words.pop() {
+        match ["URLS", "URL", "URI"]
+            .iter()
+            .find_map(|s| last.strip_suffix(s).map(|rest| (rest, *s)))
+        {
+            Some((rest, suffix)) => {
+                if !rest.is_empty() {
+                    words.push(rest);
+                }
+                words.push(suffix);
+            }
+            None => words.push(last),
+        }
+    }
     let is_url = matches!(words.last(), Some(&("URL" | "URI" | "URLS" | "DSN")));
     if upper.ends_with("DSN")
         || upper.contains("_CONN")
@@ -136,6 +153,10 @@ fn secret_value(value: &str) -> Option<&'static str> {
     if value.contains("-----BEGIN") && value.contains("PRIVATE KEY") {
         return Some("its value is a private key");
     }
+    let lower = value.to_ascii_lowercase();
+    if lower.starts_with("bearer ") || lower.starts_with("basic ") || lower.starts_with("token ") {
+        return Some("its value is an authorization header");
+    }
     // A value may hold several words (`Bearer ghp_…`, a list of URLs, a URL inside text).
     let words = value
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '"' | '\''))
@@ -148,8 +169,38 @@ fn secret_value(value: &str) -> Option<&'static str> {
         if let Some(why) = secret_url(word) {
             return Some(why);
         }
+        if secret_setting(word) {
+            return Some("its value is a connection string with a password or key in it");
+        }
     }
     None
+}
+
+/// `Password=…`, `pwd=…`, `AccountKey=…`: the settings of connection strings (ADO.NET, ODBC,
+/// libpq keywords, Azure) that hold the secret.
+fn secret_setting(word: &str) -> bool {
+    const KEYS: &[&str] = &[
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "secret",
+        "clientsecret",
+        "client_secret",
+        "token",
+        "accesstoken",
+        "access_token",
+        "apikey",
+        "api_key",
+        "accountkey",
+        "sharedaccesskey",
+        "sharedaccesssignature",
+    ];
+    let Some((key, value)) = word.split_once('=') else {
+        return false;
+    };
+    let key = key.trim().to_ascii_lowercase().replace(' ', "");
+    !value.trim().is_empty() && KEYS.contains(&key.as_str())
 }
 
 /// Well-known token formats: GitHub, GitLab, Slack, OpenAI/Anthropic (`sk-`), Stripe, AWS
@@ -219,7 +270,16 @@ fn token_format(value: &str) -> bool {
                 && p.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '=')
         });
-    aws || jwt
+    // A Telegram bot token: the bot's number, `:`, and 35 characters.
+    let telegram = value.split_once(':').is_some_and(|(id, secret)| {
+        (8..=10).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && secret.len() == 35
+            && secret
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    });
+    aws || jwt || telegram
 }
 
 /// A URL that carries a credential: a password or token in its userinfo, a token in its query,
@@ -313,6 +373,10 @@ mod tests {
             "SQLALCHEMY_DATABASE_URI",
             "JWT",
             "KEYSTORE_PASSPHRASE",
+            "PGURL",
+            "DATABASEURI",
+            "GH_PAT",
+            "MINIO_ACCESS_KEY_ID",
         ] {
             assert!(looks_secret(name), "{name}");
         }
@@ -334,6 +398,10 @@ mod tests {
             ("NOTE", "eyJ is not a token"),
             ("PWD", "/home/me/src"),
             ("SEARCH_URL", "https://example.com/search?q=rust"),
+            ("FEEDBACK_URL", "https://example.com/feedback"),
+            ("CURL", "curl"),
+            ("OPTIONS", "mode=fast level=3"),
+            ("CLOCK", "12:30"),
         ] {
             assert_eq!(why(name, value), None, "{name}={value}");
         }
@@ -376,6 +444,15 @@ mod tests {
             "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----",
             "-----BEGIN RSA PRIVATE KEY-----",
             "  ghp_0123456789abcdefghijklmnopqrstuvwxyz\n",
+            "Server=db;Database=app;User Id=sa;Password=hunter2;",
+            "host=db user=app password=hunter2 dbname=app",
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=abc123==;EndpointSuffix=core.windows.net",
+            "Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=abc=",
+            "jdbc:postgresql://db/app?user=app&password=hunter2",
+            "Bearer abcdef0123456789",
+            "Basic dXNlcjpwYXNz",
+            "GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
         ] {
             for name in ["NOTES", "MY_VAR", "GIT_REMOTE", "CONFIG"] {
                 assert!(why(name, value).is_some(), "{name}={value:?}");
