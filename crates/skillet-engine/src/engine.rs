@@ -289,7 +289,8 @@ impl Engine {
                             origin.as_ref(),
                         )
                         .await;
-                    if let Some(cfg) = &breaker {
+                    // A cancelled call says nothing about the skill's health.
+                    if let Some(cfg) = breaker.as_ref().filter(|_| r.status != Status::Cancelled) {
                         self.settle(name, r.status, cfg, &mut r.warnings);
                     }
                     r
