@@ -110,7 +110,8 @@ pub enum PolicyError {
     #[error(
         "refusing to run a code skill in {}: outside a project, the workspace would be {}, \
          which holds far more than one project (your home, credentials, other projects). Run \
-         skillet from a project directory (`skillet -C DIR run ...`), or pass --workspace DIR",
+         skillet from a project directory, or name one: `skillet -C DIR ...` for any command, \
+         or `skillet run NAME --workspace DIR`",
         cwd.display(), cwd.display()
     )]
     NoWorkspace {
