@@ -314,7 +314,7 @@ fn an_absolute_grant_outside_the_workspace_is_the_users_and_is_shown_resolved() 
     let w = world();
     std::fs::create_dir_all(w.path("~/data/sub")).unwrap();
     let link = w.tmp.path().join("data-link");
-    symlink(&w.home.join("data"), &link).unwrap();
+    symlink(w.home.join("data"), &link).unwrap();
     // The sandbox shows the grant at its real path.
     sh(
         &w,
