@@ -84,17 +84,32 @@ async fn every_exec_attack_works_when_spawning_is_allowed() {
         return;
     }
     let lab = Lab::new();
-    let policy = lab.policy();
-    for (name, attack) in ATTACKS {
-        let o = lab.perl(&policy, &format!("{PRELUDE}{attack}")).await;
-        assert!(
-            text(&o.stdout).contains("pwned"),
-            "{name}: the attack does not even work unconfined, so its refusal proves nothing: \
-             stdout {:?} stderr {:?}",
-            text(&o.stdout),
-            text(&o.stderr)
-        );
+    for policy in both_modes(&lab, true) {
+        for (name, attack) in ATTACKS {
+            let o = lab.perl(&policy, &format!("{PRELUDE}{attack}")).await;
+            assert!(
+                text(&o.stdout).contains("pwned"),
+                "{name} (namespaces {}): the attack does not even work unconfined, so its \
+                 refusal proves nothing: stdout {:?} stderr {:?}",
+                policy.namespaces,
+                text(&o.stdout),
+                text(&o.stderr)
+            );
+        }
     }
+}
+
+/// The policy with and without namespaces (the second only where Landlock and seccomp work).
+fn both_modes(lab: &Lab, allow_spawn: bool) -> Vec<skillet_sandbox::SandboxPolicy> {
+    let mut policy = lab.policy();
+    policy.allow_spawn = allow_spawn;
+    let mut without = policy.clone();
+    without.namespaces = false;
+    let mut modes = vec![policy];
+    if common::landlock_and_seccomp() {
+        modes.push(without);
+    }
+    modes
 }
 
 #[tokio::test]
@@ -103,19 +118,20 @@ async fn no_exec_attack_starts_a_program_without_allow_spawn() {
         return;
     }
     let lab = Lab::new();
-    let mut policy = lab.policy();
-    policy.allow_spawn = false;
     let mut escaped = Vec::new();
-    for (name, attack) in ATTACKS {
-        let o = lab.perl(&policy, &format!("{PRELUDE}{attack}")).await;
-        let out = text(&o.stdout);
-        assert!(
-            out.contains("reached"),
-            "{name}: the attack failed before its exec, so it proves nothing: {out:?} {:?}",
-            text(&o.stderr)
-        );
-        if out.contains("pwned") || !out.contains("denied") {
-            escaped.push(format!("{name}: {out:?}"));
+    for policy in both_modes(&lab, false) {
+        for (name, attack) in ATTACKS {
+            let o = lab.perl(&policy, &format!("{PRELUDE}{attack}")).await;
+            let out = text(&o.stdout);
+            let name = format!("{name} (namespaces {})", policy.namespaces);
+            assert!(
+                out.contains("reached"),
+                "{name}: the attack failed before its exec, so it proves nothing: {out:?} {:?}",
+                text(&o.stderr)
+            );
+            if out.contains("pwned") || !out.contains("denied") {
+                escaped.push(format!("{name}: {out:?}"));
+            }
         }
     }
     assert!(escaped.is_empty(), "started a program: {escaped:#?}");
