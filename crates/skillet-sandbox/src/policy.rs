@@ -120,7 +120,7 @@ pub struct Limits {
     /// of this size, so the kernel refuses a write past it (`ENOSPC`); without, only the
     /// scratch directory is writable and the supervisor measures it, ending a run found past
     /// the cap. Either way the run is reported as stopped by `scratch_disk`. Write grants are
-    /// the user's own directories and are not counted.
+    /// the user's own directories and are not counted. The tmpfs is at least 1 MiB.
     pub scratch_bytes: u64,
 }
 

@@ -191,7 +191,8 @@ pub(crate) fn root_plan(
         // take kernel memory without end (see scratch.rs).
         root_options: CString::new(format!(
             "size={},nr_inodes={},mode=755",
-            policy.limits.scratch_bytes,
+            // A tmpfs of size 0 would have no limit at all.
+            policy.limits.scratch_bytes.max(1 << 20),
             (policy.limits.scratch_bytes / 4096).max(16 * 1024)
         ))
         .map_err(|e| SpawnError::Setup(e.to_string()))?,
