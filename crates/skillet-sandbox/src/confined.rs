@@ -62,6 +62,9 @@ pub struct Confined {
     keep_scratch: bool,
     started: Instant,
     stdin_bytes: Option<Vec<u8>>,
+    /// Placeholders of protected names (placeholders.rs), removed when this is dropped: after
+    /// `Drop::drop` has killed and reaped the run, so no mount is left on them.
+    _placeholders: crate::placeholders::Placeholders,
 }
 
 /// Starts `spec` confined by `policy` and returns at once. The policy's wall-clock and output
@@ -151,6 +154,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
         layers.active.push("cgroups");
     }
     let child_plan = prepared.plan;
+    let placeholders = prepared.placeholders;
 
     let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = policy
         .env_passthrough
@@ -236,6 +240,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
         scratch_cap: limits.scratch_bytes,
         max_file_size: limits.max_file_size_bytes,
         keep_scratch: policy.keep_scratch,
+        _placeholders: placeholders,
         started,
         stdin_bytes,
     })

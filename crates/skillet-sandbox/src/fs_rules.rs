@@ -90,13 +90,16 @@ pub(crate) fn build(
         let guarded = fs.guarded_in(&h.path, masked_here);
         add_tree(&mut created, h.fd(), h.is_dir, read, &guarded, &h.path)?;
     }
+    // In a private root, protected and masked paths in a write grant are mounted over (and
+    // made to exist first: placeholders.rs), which also keeps them from being renamed away;
+    // the grant is split only around those a mount cannot cover (a link). Without one, the
+    // grant is split around all of them.
     for h in &fs.write {
-        // In a private root a masked path is also read-only: the mount over it is.
-        let guarded: Vec<(&Path, Guard)> = fs
-            .guarded_in(&h.path, |_| true)
-            .into_iter()
-            .map(|(p, g)| (p, if masked_here(g) { g } else { Guard::ReadOnly }))
-            .collect();
+        let guarded = if private_root {
+            fs.unmounted_in(&h.path)
+        } else {
+            fs.guarded_in(&h.path, |_| true)
+        };
         add_tree(&mut created, h.fd(), h.is_dir, all, &guarded, &h.path)?;
     }
     if let Some(h) = &fs.scratch {
@@ -118,7 +121,16 @@ pub(crate) fn build(
 
 /// Rules for the mounts that exist only in the private root, as `(path, raw access mask)`, the
 /// masks limited to what a ruleset handles on a kernel of Landlock ABI `abi`.
-pub(crate) fn inner_rules(allow_spawn: bool, abi: i32) -> Vec<(std::ffi::CString, u64)> {
+///
+/// `split` are the write grants split around something (a sealed directory, a protected link):
+/// a private directory above one (a workspace under `/tmp`) is only readable in that run,
+/// since its rule would reach through the grant's mount and give back what the split takes
+/// (the program keeps its scratch directory, `TMPDIR`).
+pub(crate) fn inner_rules(
+    allow_spawn: bool,
+    abi: i32,
+    split: &[&Path],
+) -> Vec<(std::ffi::CString, u64)> {
     let (read, all) = access_sets(allow_spawn);
     let handled = AccessFs::from_all(TARGET_ABI) & AccessFs::from_all(ABI::from(abi));
     let mut rules = vec![
@@ -128,8 +140,13 @@ pub(crate) fn inner_rules(allow_spawn: bool, abi: i32) -> Vec<(std::ffi::CString
         (c"/dev".to_owned(), read),
     ];
     // `/.scratch` backs the scratch directory (see scratch.rs).
+    // A grant bound under one of these (a workspace under /tmp) gets its rule too: the
+    // mounts keep what it holds read-only, protected or masked, but not a split's effect.
     for dir in [c"/tmp", c"/run", c"/var/tmp", c"/dev/shm", c"/.scratch"] {
-        rules.push((dir.to_owned(), all));
+        let above_a_split = split
+            .iter()
+            .any(|w| w.starts_with(OsStr::from_bytes(dir.to_bytes())));
+        rules.push((dir.to_owned(), if above_a_split { read } else { all }));
     }
     rules
         .into_iter()
@@ -155,7 +172,9 @@ fn access_sets(allow_spawn: bool) -> (BitFlags<AccessFs>, BitFlags<AccessFs>) {
 /// What a guarded path keeps of a grant's rights.
 fn kept_by(guard: Guard) -> BitFlags<AccessFs> {
     match guard {
-        Guard::ReadOnly => AccessFs::from_read(TARGET_ABI),
+        // A sealed directory keeps everything but changing its own entries, which the split
+        // takes from it.
+        Guard::ReadOnly | Guard::Sealed => AccessFs::from_read(TARGET_ABI),
         Guard::Hidden => BitFlags::EMPTY,
     }
 }
@@ -171,10 +190,12 @@ fn add_tree(
     at: &Path,
 ) -> Result<(), String> {
     let mut access = access;
+    let mut sealed = false;
     let mut below: BTreeMap<&OsStr, Vec<(&Path, Guard)>> = BTreeMap::new();
     for (rel, guard) in guarded {
         let mut parts = rel.components();
         match parts.next() {
+            None if *guard == Guard::Sealed => sealed = true,
             None => access &= kept_by(*guard),
             Some(first) => below
                 .entry(first.as_os_str())
@@ -191,7 +212,7 @@ fn add_tree(
             .fold(access, |a, (_, g)| a & kept_by(*g));
         return add_fd(ruleset, fd, false, access, at);
     }
-    if below.is_empty() {
+    if below.is_empty() && !sealed {
         return add_fd(ruleset, fd, true, access, at);
     }
     // This directory itself: read (and list, even above a masked path, whose names then show),

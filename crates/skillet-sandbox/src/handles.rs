@@ -14,6 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
 
 use crate::SpawnError;
+use crate::placeholders::Placeholders;
 use crate::policy::FsPolicy;
 
 /// How policy paths are resolved, in the parent and again in the child.
@@ -46,6 +47,8 @@ pub(crate) enum Guard {
     ReadOnly,
     /// Not readable either (`hidden`).
     Hidden,
+    /// A directory whose own entries are fixed (`sealed`).
+    Sealed,
 }
 
 /// A protected or masked path: its handle when it exists.
@@ -65,12 +68,23 @@ pub(crate) struct OpenedFs {
     /// The scratch directory, when it is a host directory (no private root).
     pub scratch: Option<Handle>,
     pub guarded: Vec<Guarded>,
+    /// With namespaces, the directories between a write grant and a protected path in it:
+    /// bound over themselves, so that they are mountpoints nobody can rename or remove (which
+    /// would take the protected path along and let the name be made again).
+    pub pins: Vec<Handle>,
+    /// With namespaces, what was made to mount over protected names that did not exist.
+    pub placeholders: Placeholders,
 }
 
 impl OpenedFs {
     /// Opens every path of `fs`, and `scratch` (the run's own directory, made by this crate)
-    /// when the program will see it on the host.
-    pub(crate) fn open(fs: &FsPolicy, scratch: Option<&Path>) -> Result<OpenedFs, SpawnError> {
+    /// when the program will see it on the host. With `mounts` (a private root), protected
+    /// paths inside write grants are readied to be mounted over (see placeholders.rs).
+    pub(crate) fn open(
+        fs: &FsPolicy,
+        scratch: Option<&Path>,
+        mounts: bool,
+    ) -> Result<OpenedFs, SpawnError> {
         let open_all = |paths: &[PathBuf]| -> Result<Vec<Handle>, SpawnError> {
             let mut out = Vec::with_capacity(paths.len());
             for p in paths {
@@ -91,6 +105,7 @@ impl OpenedFs {
                 let granted = match guard {
                     Guard::ReadOnly => fs.write.contains(path),
                     Guard::Hidden => fs.write.contains(path) || fs.read.contains(path),
+                    Guard::Sealed => false,
                 };
                 if granted
                     || guarded
@@ -106,12 +121,115 @@ impl OpenedFs {
                 });
             }
         }
-        Ok(OpenedFs {
+        for path in &fs.sealed {
+            if !resolved(path) {
+                return Err(unresolved(path));
+            }
+            guarded.push(Guarded {
+                path: path.clone(),
+                guard: Guard::Sealed,
+                handle: None,
+            });
+        }
+        let mut opened = OpenedFs {
             read,
             write,
             scratch,
             guarded,
-        })
+            pins: Vec::new(),
+            placeholders: Placeholders::default(),
+        };
+        if mounts {
+            opened.ready_mounts()?;
+        }
+        Ok(opened)
+    }
+
+    /// Walks from each write grant to each protected path inside it, by handle: the
+    /// directories on the way become pins, and the first name missing on the way gets a
+    /// placeholder, which is then guarded in the protected path's place.
+    fn ready_mounts(&mut self) -> Result<(), SpawnError> {
+        let mut made = Vec::new();
+        for w in &self.write {
+            for g in &self.guarded {
+                if g.guard != Guard::ReadOnly {
+                    continue;
+                }
+                let Some(rel) = g
+                    .path
+                    .strip_prefix(&w.path)
+                    .ok()
+                    .filter(|r| !r.as_os_str().is_empty())
+                else {
+                    continue;
+                };
+                let mut at = w.path.clone();
+                let mut dir = rustix::io::fcntl_dupfd_cloexec(&w.fd, 3)
+                    .map_err(|e| SpawnError::Setup(format!("{}: {e}", w.path.display())))?;
+                let mut parts = rel.components().peekable();
+                while let Some(part) = parts.next() {
+                    let name = part.as_os_str();
+                    let last = parts.peek().is_none();
+                    at.push(name);
+                    let child = match open_with(&at, OFlags::NOFOLLOW)? {
+                        Some(h) => h,
+                        None => {
+                            let setup = |e: std::io::Error| {
+                                SpawnError::Setup(format!("cannot protect {}: {e}", at.display()))
+                            };
+                            if self.placeholders.make(&dir, name).map_err(setup)?
+                                && let Some(h) = open_guarded(&at)?
+                            {
+                                made.push(Guarded {
+                                    path: at.clone(),
+                                    guard: Guard::ReadOnly,
+                                    handle: Some(h),
+                                });
+                            }
+                            break;
+                        }
+                    };
+                    // A link or a file on the way ends the walk: what lies beyond is not
+                    // reached through this grant.
+                    if last || !child.is_dir {
+                        break;
+                    }
+                    if !self.pins.iter().any(|p| p.path == at) {
+                        dir = rustix::io::fcntl_dupfd_cloexec(&child.fd, 3)
+                            .map_err(|e| SpawnError::Setup(format!("{}: {e}", at.display())))?;
+                        self.pins.push(child);
+                    } else {
+                        dir = child.fd;
+                    }
+                }
+            }
+        }
+        for g in made {
+            match self
+                .guarded
+                .iter_mut()
+                .find(|o| o.path == g.path && o.guard == g.guard)
+            {
+                Some(o) => o.handle = g.handle,
+                None => self.guarded.push(g),
+            }
+        }
+        Ok(())
+    }
+
+    /// The protected paths strictly inside `tree` that no mount covers: links (a mount cannot
+    /// cover one) and names no placeholder could be made for, and the sealed directories in
+    /// it, as paths relative to it.
+    pub(crate) fn unmounted_in<'a>(&'a self, tree: &Path) -> Vec<(&'a Path, Guard)> {
+        let mounted = |p: &Path| {
+            self.guarded
+                .iter()
+                .any(|g| g.handle.is_some() && p.starts_with(&g.path))
+        };
+        self.guarded_in(tree, |g| g != Guard::Hidden)
+            .into_iter()
+            .filter(|(rel, g)| *g == Guard::Sealed || !mounted(&tree.join(rel)))
+            .collect()
     }
 
     /// The guarded paths strictly inside `tree`, as paths relative to it.
@@ -125,7 +243,8 @@ impl OpenedFs {
             .filter(|g| which(g.guard))
             .filter_map(|g| {
                 let rel = g.path.strip_prefix(tree).ok()?;
-                (!rel.as_os_str().is_empty()).then_some((rel, g.guard))
+                // A grant may be sealed itself; it is never protected from itself.
+                (g.guard == Guard::Sealed || !rel.as_os_str().is_empty()).then_some((rel, g.guard))
             })
             .collect()
     }
@@ -145,17 +264,8 @@ fn open_guarded(path: &Path) -> Result<Option<Handle>, SpawnError> {
 }
 
 fn open_with(path: &Path, extra: OFlags) -> Result<Option<Handle>, SpawnError> {
-    let resolved = path.is_absolute()
-        && path
-            .components()
-            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
-    if !resolved {
-        return Err(SpawnError::UnsafePath {
-            path: path.to_path_buf(),
-            reason: "is not an absolute, resolved path (the caller must resolve `.`, `..` and \
-                     links first)"
-                .into(),
-        });
+    if !resolved(path) {
+        return Err(unresolved(path));
     }
     let fd = match rustix::fs::openat2(
         rustix::fs::CWD,
@@ -185,6 +295,23 @@ fn open_with(path: &Path, extra: OFlags) -> Result<Option<Handle>, SpawnError> {
         }
     };
     handle(path, fd).map(Some)
+}
+
+/// Whether `path` is absolute, with no `.` or `..` in it.
+fn resolved(path: &Path) -> bool {
+    path.is_absolute()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+}
+
+fn unresolved(path: &Path) -> SpawnError {
+    SpawnError::UnsafePath {
+        path: path.to_path_buf(),
+        reason: "is not an absolute, resolved path (the caller must resolve `.`, `..` and links \
+                 first)"
+            .into(),
+    }
 }
 
 /// Opens the run's own scratch directory, which this crate has just made in a private

@@ -53,6 +53,8 @@ mod launch;
 #[cfg(target_os = "linux")]
 mod offline_netns;
 #[cfg(target_os = "linux")]
+mod placeholders;
+#[cfg(target_os = "linux")]
 mod plan;
 mod policy;
 #[cfg(target_os = "linux")]

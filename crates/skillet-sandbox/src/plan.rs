@@ -13,6 +13,8 @@ use crate::{Layers, SpawnError};
 pub(crate) struct Prepared {
     pub plan: ChildPlan,
     pub layers: Layers,
+    /// Made for the run's mounts; removed when dropped, after the run.
+    pub placeholders: crate::placeholders::Placeholders,
 }
 
 /// Decides the layers and prepares the child's work. `scratch` is the per-execution directory,
@@ -64,6 +66,7 @@ pub(crate) fn prepare(
         Some(OpenedFs::open(
             &policy.fs,
             (!use_namespaces).then_some(scratch),
+            use_namespaces,
         )?)
     } else {
         None
@@ -76,19 +79,6 @@ pub(crate) fn prepare(
         }
         _ => None,
     };
-    if let Some(fs) = opened.as_ref().filter(|_| !use_landlock) {
-        // Mounts protect what exists; only Landlock keeps a protected name from being made.
-        let unmade = fs
-            .guarded
-            .iter()
-            .any(|g| g.handle.is_none() && fs.write.iter().any(|w| g.path.starts_with(&w.path)));
-        if unmade {
-            layers.missing.push(
-                "protected paths that do not exist yet: they can be created without Landlock"
-                    .into(),
-            );
-        }
-    }
     let filter = if use_seccomp {
         Some(crate::syscall_filter::build(policy).map_err(SpawnError::Setup)?)
     } else {
@@ -111,10 +101,23 @@ pub(crate) fn prepare(
         None
     };
     let inner_rules = match (&caps.landlock_abi, use_landlock && use_namespaces) {
-        (Ok(abi), true) => crate::fs_rules::inner_rules(policy.allow_spawn, *abi),
+        (Ok(abi), true) => {
+            let split: Vec<&Path> = opened
+                .iter()
+                .flat_map(|fs| {
+                    fs.write
+                        .iter()
+                        .filter(|w| !fs.unmounted_in(&w.path).is_empty())
+                        .map(|w| w.path.as_path())
+                })
+                .collect();
+            crate::fs_rules::inner_rules(policy.allow_spawn, *abi, &split)
+        }
         _ => Vec::new(),
     };
+    let placeholders = opened.map(|o| o.placeholders).unwrap_or_default();
     Ok(Prepared {
+        placeholders,
         plan: ChildPlan {
             ruleset,
             inner_rules,

@@ -78,6 +78,11 @@ pub struct FsPolicy {
     /// Paths masked (unreadable) inside readable trees: `.env` files, credentials, skillet's
     /// own history and settings. Listed by the engine in their real form.
     pub hidden: Vec<PathBuf>,
+    /// Directories inside write grants whose own entries stay as they are for the run: nothing
+    /// is made, removed or renamed directly in them (their files stay writable, their
+    /// subdirectories wholly so). For protected names that are patterns (`.env*`), which no
+    /// list can name before they exist: a workspace root, say.
+    pub sealed: Vec<PathBuf>,
     /// Where the fresh per-execution scratch directory is created. It is the process's
     /// `TMPDIR` and `HOME`, and is removed afterwards unless `keep_scratch` is set.
     pub scratch_parent: Option<PathBuf>,

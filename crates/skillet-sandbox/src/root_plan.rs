@@ -159,6 +159,8 @@ pub(crate) fn root_plan(
                         .chain(&fs.write)
                         .any(|t| h.path.starts_with(&t.path))
             }
+            // Landlock's alone (fs_rules.rs): no mount keeps new names out.
+            Guard::Sealed => false,
         };
         if seen {
             over.push((h.path.components().count(), Over::Guard(h, g.guard)));
@@ -170,6 +172,7 @@ pub(crate) fn root_plan(
             Over::Write(w) => b.handle(w, WRITABLE)?,
             Over::Guard(h, Guard::ReadOnly) => b.handle(h, READ_ONLY)?,
             Over::Guard(h, Guard::Hidden) => b.mask(h)?,
+            Over::Guard(_, Guard::Sealed) => {}
         }
     }
     // The scratch directory, at its host path, is a directory of the root's own tmpfs: one cap

@@ -252,7 +252,9 @@ async fn a_protected_directory_cannot_be_moved_away_and_recreated() {
             assert!(!lab.ws.join(".git/hooks2").exists(), "{why}");
             assert!(lab.ws.join(".git/hooks").is_dir(), "{why}");
             assert!(!lab.ws.join(".git/hooks/pre-commit").exists(), "{why}");
-            assert_eq!(read(&lab.ws.join(".git/config")), "[core]\n", "{why}");
+            if protected == ".git" {
+                assert_eq!(read(&lab.ws.join(".git/config")), "[core]\n", "{why}");
+            }
         }
     }
 }
@@ -399,6 +401,73 @@ async fn a_masked_file_cannot_be_read_any_way() {
             assert!(!all.contains("TOP-SECRET"), "{why}");
             assert!(text(&o.stdout).contains("readable"), "{why}");
             assert_eq!(read(&lab.ws.join(".env")), "API_KEY=TOP-SECRET-1", "{why}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_namespaces_a_write_grant_takes_new_names_but_not_protected_ones() {
+    if !full_sandbox() {
+        return;
+    }
+    let lab = Lab::new();
+    std::fs::create_dir_all(lab.ws.join(".git")).unwrap();
+    std::fs::write(lab.ws.join(".git/config"), "[core]\n").unwrap();
+    let mut policy = lab.policy();
+    policy.fs.write.push(lab.ws.clone());
+    for name in [".git", ".skillet/skills", ".agents", "skillet.toml", ".env"] {
+        policy.fs.read_only.push(lab.ws.join(name));
+    }
+    let o = try_sh(
+        &lab,
+        &policy,
+        "echo new > top.txt; mkdir newdir; mv top.txt moved.txt
+         mkdir -p .skillet/skills; rmdir .agents; mv newdir .agents; echo '[grants]' > skillet.toml
+         echo A=1 >> .env; echo evil > .git/config
+         cat skillet.toml .env; ls -a",
+    )
+    .await
+    .unwrap();
+    let why = text(&o.stdout) + &text(&o.stderr);
+    // During the run the protected names are there (empty, read-only); after it, gone.
+    assert!(text(&o.stdout).contains(".agents"), "{why}");
+    assert_eq!(names(&lab.ws), [".git", "moved.txt", "newdir"], "{why}");
+    assert_eq!(read(&lab.ws.join("moved.txt")), "new\n");
+    assert_eq!(read(&lab.ws.join(".git/config")), "[core]\n", "{why}");
+}
+
+#[tokio::test]
+async fn a_sealed_directory_takes_no_new_names_even_under_tmp() {
+    for ns in modes() {
+        // Under /tmp too, where the private /tmp's own rule must not give them back.
+        for base in [None, Some(std::env::temp_dir())] {
+            let lab = Lab::new();
+            let tmp = base.as_ref().map(|b| tempfile::tempdir_in(b).unwrap());
+            let ws = match &tmp {
+                Some(t) => t.path().canonicalize().unwrap(),
+                None => lab.ws.clone(),
+            };
+            std::fs::create_dir_all(ws.join("sub")).unwrap();
+            std::fs::write(ws.join("notes.txt"), "v1\n").unwrap();
+            let mut policy = in_mode(lab.policy(), ns);
+            policy.fs.read.push(ws.clone());
+            policy.fs.write.push(ws.clone());
+            policy.fs.sealed.push(ws.clone());
+            let o = try_sh(
+                &lab,
+                &policy,
+                &format!(
+                    "cd {}; echo A=1 > .env.local; echo A=1 > .env.production; mkdir .envrc.d
+                     mv notes.txt sub/; echo v2 > notes.txt; echo new > sub/new",
+                    ws.display()
+                ),
+            )
+            .await
+            .unwrap();
+            let why = format!("namespaces {ns}, {}: {}", ws.display(), text(&o.stderr));
+            assert_eq!(names(&ws), ["notes.txt", "sub"], "{why}");
+            assert_eq!(read(&ws.join("notes.txt")), "v2\n", "{why}");
+            assert_eq!(read(&ws.join("sub/new")), "new\n", "{why}");
         }
     }
 }

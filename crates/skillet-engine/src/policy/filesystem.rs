@@ -99,6 +99,13 @@ pub(crate) fn plan_fs(
                 fs.read_only.push(p);
             }
         }
+        // `.env*` is a pattern no list can name before it exists: a workspace a grant holds
+        // takes no new entries at its top (the sandbox's `sealed`).
+        if let Some(ws) = bounds.workspace.as_ref().filter(|ws| ws.starts_with(w))
+            && !fs.sealed.contains(ws)
+        {
+            fs.sealed.push(ws.clone());
+        }
     }
     for own in &bounds.own {
         if !fs.read_only.contains(own) {
