@@ -361,6 +361,19 @@ fn a_write_grant_into_protected_paths_by_another_name_is_refused() {
             "{typed}: {e}"
         );
     }
+    // Typed as an absolute path outside the workspace, a link into another repository's git
+    // metadata or skill folder is refused too; typed exactly, it is the user's.
+    let other = w.tmp.path().join("other");
+    std::fs::create_dir_all(other.join(".git/hooks")).unwrap();
+    std::fs::create_dir_all(other.join(".claude/skills")).unwrap();
+    for (link, target) in [("h", ".git/hooks"), ("c", ".claude/skills")] {
+        let at = w.tmp.path().join(link);
+        symlink(other.join(target), &at).unwrap();
+        let (code, r) = w.run_json(&["writer", "--allow-write", &s(&at)]);
+        refused(code, &r, "stays read-only");
+    }
+    let (_, r) = w.run_json(&["writer", "--allow-write", &s(&other.join(".git/hooks"))]);
+    assert_ne!(r["status"], "error", "{r}");
     // A hard link is the same file under another name: granting it is refused.
     std::fs::hard_link(w.path(".git/config"), w.path("notes.txt")).unwrap();
     let (code, r) = w.run_json(&["writer", "--allow-write", "notes.txt"]);

@@ -63,12 +63,33 @@ pub(crate) fn plan_fs(
         let Some(r) = grants::resolve(typed, Access::Write, &bounds, warnings)? else {
             continue;
         };
-        let reached = guarded.iter().find(|p| !r.exact && r.path.starts_with(p));
-        if let Some(p) = reached {
+        // A protected name a link led to counts, in whichever tree it lies (names the user
+        // typed are the user's: a workspace may itself live under `~/.claude`).
+        let common = r
+            .path
+            .components()
+            .zip(r.typed.components())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let named = r
+            .path
+            .ancestors()
+            .filter(|a| a.components().count() > common)
+            .find(|a| {
+                a.file_name()
+                    .is_some_and(|n| is_protected_name(&n.to_string_lossy()))
+            });
+        let reached = guarded
+            .iter()
+            .map(PathBuf::as_path)
+            .chain(named)
+            .find(|p| !r.exact && r.path.starts_with(p))
+            .map(Path::to_path_buf);
+        if let Some(protected) = reached {
             return Err(PolicyError::Protected {
                 typed: typed.clone(),
                 real: r.path,
-                protected: p.clone(),
+                protected,
             });
         }
         let id = inode(&r.path).filter(|_| r.path.is_file());
@@ -161,6 +182,15 @@ pub(crate) fn plan_fs(
         fs,
         program: tool.program,
     })
+}
+
+/// Whether a file or directory of this name stays read-only wherever it is.
+fn is_protected_name(name: &str) -> bool {
+    name == ".git"
+        || name == skillet_registry::CONFIG_FILE
+        || skillet_registry::SKILL_FOLDERS.contains(&name)
+        || name == ".env"
+        || name.starts_with(".env.")
 }
 
 /// A grant as typed, made absolute without resolving anything: for comparing asks and grants.

@@ -40,6 +40,8 @@ pub(crate) struct Resolved {
     pub path: PathBuf,
     /// Whether the user typed exactly this path (no symlink on the way).
     pub exact: bool,
+    /// The path as typed, made absolute and folded without resolving anything.
+    pub typed: PathBuf,
 }
 
 /// Resolves the grant `typed`. `Ok(None)` (with a warning) when it does not exist yet: there is
@@ -141,7 +143,11 @@ pub(crate) fn resolve(
     if access == Access::Write {
         check_hard_links(&fd, &real, warnings);
     }
-    Ok(Some(Resolved { path: real, exact }))
+    Ok(Some(Resolved {
+        path: real,
+        exact,
+        typed: shown,
+    }))
 }
 
 /// The real path of `rel` beneath the directory `root`, resolved by the kernel so that no `..`,

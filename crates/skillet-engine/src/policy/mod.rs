@@ -343,4 +343,39 @@ mod tests {
             assert!(e.to_string().contains(want), "{typed}: {e}");
         }
     }
+
+    #[test]
+    fn an_absolute_grant_through_a_link_into_another_repository_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(t.path()).unwrap();
+        let (ws, other) = (root.join("ws"), root.join("other"));
+        std::fs::create_dir_all(&ws).unwrap();
+        std::fs::create_dir_all(other.join(".git/hooks")).unwrap();
+        std::fs::create_dir_all(other.join(".claude/skills")).unwrap();
+        std::os::unix::fs::symlink(other.join(".git/hooks"), root.join("hooks")).unwrap();
+        std::os::unix::fs::symlink(other.join(".claude"), root.join("agent")).unwrap();
+        let s = spec(json!({}));
+        for typed in ["hooks", "agent"] {
+            let ctx = PolicyContext {
+                grant: Grant {
+                    write: vec![root.join(typed).to_string_lossy().into_owned()],
+                    ..Default::default()
+                },
+                workspace: Some(ws.clone()),
+                ..Default::default()
+            };
+            let e = plan_policy(&s, &ws, "x", &ctx, vec![]).unwrap_err();
+            assert!(e.to_string().contains("stays read-only"), "{typed}: {e}");
+        }
+        // Typed exactly, the user means it.
+        let ctx = PolicyContext {
+            grant: Grant {
+                write: vec![other.join(".git/hooks").to_string_lossy().into_owned()],
+                ..Default::default()
+            },
+            workspace: Some(ws.clone()),
+            ..Default::default()
+        };
+        assert!(plan_policy(&s, &ws, "x", &ctx, vec![]).is_ok());
+    }
 }
