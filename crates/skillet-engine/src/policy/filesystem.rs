@@ -8,7 +8,7 @@ use skillet_spec::SkillSpec;
 
 use super::grants::{self, Access, inode};
 use super::paths::{Boundaries, lexical, real_path};
-use super::protected::{hidden_under, protected_under};
+use super::protected::{MAX_DEPTH, hidden_under, protected_under};
 use super::toolchain::toolchain;
 use super::{PolicyContext, PolicyError};
 
@@ -55,7 +55,12 @@ pub(crate) fn plan_fs(
     fs.read.extend(granted_reads.iter().cloned());
     // What stays read-only is known before any write grant is checked against it.
     let mut guarded: Vec<PathBuf> = bounds.own.clone();
-    if let Some(ws) = &bounds.workspace {
+    // Walking the workspace costs; only write grants are checked against it.
+    if let Some(ws) = bounds
+        .workspace
+        .as_ref()
+        .filter(|_| !grant.write.is_empty())
+    {
         guarded.extend(protected_under(ws, &bounds));
     }
     let guarded_files = files_of(&guarded);
@@ -136,14 +141,25 @@ pub(crate) fn plan_fs(
     // A path the user granted by its exact name is theirs to write.
     fs.read_only
         .retain(|p| !exact.contains(p) || !fs.write.contains(p));
-    let trees: Vec<PathBuf> = readable
+    let mut trees: Vec<PathBuf> = readable
         .iter()
         .chain(&granted_reads)
         .chain(&fs.write)
         .filter(|p| p.is_dir())
         .cloned()
         .collect();
-    for tree in &trees {
+    trees.sort();
+    trees.dedup();
+    // A tree inside another is walked with it (the skill's folder inside the workspace), as
+    // far as the walk's depth goes; walked again only when it lies deeper.
+    let walked = |t: &PathBuf| {
+        trees.iter().any(|o| {
+            o != t
+                && t.starts_with(o)
+                && t.components().count() - o.components().count() < MAX_DEPTH
+        })
+    };
+    for tree in trees.iter().filter(|t| !walked(t)) {
         for p in hidden_under(tree, &bounds) {
             if !exact.contains(&p) && !fs.hidden.contains(&p) {
                 fs.hidden.push(p);

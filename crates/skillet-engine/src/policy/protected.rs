@@ -13,7 +13,7 @@ use skillet_registry::{CONFIG_FILE, SKILL_FOLDERS};
 use super::paths::{Boundaries, real_path};
 
 /// How deep under a tree nested repositories and `.env` files are looked for.
-const MAX_DEPTH: usize = 4;
+pub(crate) const MAX_DEPTH: usize = 4;
 /// How many directory entries one tree's walk looks at, at most.
 const MAX_ENTRIES: usize = 20_000;
 /// Directories not walked into: generated trees, large and never a project's own settings.
