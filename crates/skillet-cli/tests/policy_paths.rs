@@ -763,3 +763,34 @@ fn a_read_grant_of_the_whole_home_still_masks_credentials_and_skillets_files() {
         );
     }
 }
+
+#[test]
+fn a_conversation_skill_does_not_take_context_files_from_the_home() {
+    let w = world();
+    w.write("~/diary.txt", &format!("{SECRET}\n"));
+    w.write(
+        "~/.config/skillet/skills/conv.json",
+        &json!({"name": "conv", "type": "conversation", "description": "d",
+            "prompt_template": "Summarise.", "context_files": {"patterns": ["*", "**/*"]}})
+        .to_string(),
+    );
+    for args in [
+        &["run", "conv", "--dry-run", "--json"][..],
+        &["run", "conv", "--dry-run"][..],
+    ] {
+        let out = w
+            .skillet()
+            .current_dir(&w.home)
+            .args(args)
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_ne!(out.status.code(), Some(0), "{all}");
+        assert!(all.contains("project directory"), "{all}");
+        assert!(!all.contains(SECRET), "{all}");
+    }
+}

@@ -98,10 +98,8 @@ impl Engine {
         let named: Vec<String> = values.values().map(|v| v.to_text()).collect();
         let named: Vec<&str> = named.iter().map(String::as_str).collect();
         let root = self
-            .settings
-            .workspace
-            .clone()
-            .unwrap_or_else(|| caller_dir.to_path_buf());
+            .context_root(caller_dir)
+            .map_err(|e| ContextRequestError::Skill(e.to_string()))?;
         let selection = select_context(wanted, &root, &named)?;
         let tokens = selection
             .files

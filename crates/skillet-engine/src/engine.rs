@@ -195,6 +195,20 @@ impl Engine {
         Ok(self)
     }
 
+    /// Where a skill's context files are chosen from: the workspace, else the caller's
+    /// directory; refused where no workspace can be (`/`, the home and its parents), whose
+    /// files are not one project's.
+    pub(crate) fn context_root(&self, caller_dir: &Path) -> Result<PathBuf, PolicyError> {
+        if let Some(cwd) = &self.settings.no_workspace {
+            return Err(PolicyError::NoWorkspace { cwd: cwd.clone() });
+        }
+        Ok(self
+            .settings
+            .workspace
+            .clone()
+            .unwrap_or_else(|| caller_dir.to_path_buf()))
+    }
+
     /// The policy context of one skill: configured grant plus the run's overrides.
     pub fn policy_context(&self, skill: &str, overrides: &RunOverrides) -> PolicyContext {
         let mut grant = self.settings.grants.get(skill).cloned().unwrap_or_default();

@@ -108,7 +108,7 @@ pub enum PolicyError {
     },
     /// Code skills do not run with `/`, the home directory or a parent of it as the workspace.
     #[error(
-        "refusing to run a code skill in {}: outside a project, the workspace would be {}, \
+        "refusing to let a skill read {} as its workspace: outside a project, the workspace would be {}, \
          which holds far more than one project (your home, credentials, other projects). Run \
          skillet from a project directory, or name one: `skillet -C DIR ...` for any command, \
          or `skillet run NAME --workspace DIR`",
