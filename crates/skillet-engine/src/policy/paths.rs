@@ -129,6 +129,16 @@ impl Boundaries {
         if dir.components().count() <= 2 || SYSTEM_ROOTS.iter().any(|r| Path::new(r) == dir) {
             return false;
         }
+        // Anyone's data and settings, not only this user's (skillet may run as root).
+        if dir.ends_with(".local/share")
+            || dir.iter().any(|c| {
+                [".config", ".ssh", ".gnupg", ".aws"]
+                    .iter()
+                    .any(|n| c == *n)
+            })
+        {
+            return false;
+        }
         let holds = |p: &Path| p.starts_with(dir);
         if self.personal().iter().any(|p| holds(p)) || self.workspace.as_deref().is_some_and(holds)
         {

@@ -113,14 +113,9 @@ fn add_program(
         Some("bin" | "sbin" | "shims") => dir.parent().unwrap_or(dir),
         _ => dir,
     };
-    let in_home = bounds.home.as_deref().is_some_and(|h| real.starts_with(h));
-    if !in_home && bounds.may_expose_tree(prefix) {
-        push(prefix.to_path_buf());
-        return true;
-    }
-    // Under the home (or where the prefix holds more than this program): the file itself and
-    // the toolchain's code directories, never the prefix (~/.cargo holds credentials.toml,
-    // ~/.local holds every application's data).
+    // The file itself and the toolchain's code directories, never the prefix: a skill chooses
+    // its program, so it must not choose a tree to read (~/.cargo holds credentials.toml,
+    // ~/.local every application's data, another user's home the same).
     push(real.to_path_buf());
     for sub in TOOLCHAIN_SUBDIRS {
         let candidate = real_path(&prefix.join(sub));
@@ -210,7 +205,9 @@ mod tests {
         let script = root.join("ws/run");
         exe(&script, &format!("#!/usr/bin/env {}\n", interp.display()));
         let b = Boundaries::new(None, Some(&root.join("ws")), &[]);
+        std::fs::create_dir_all(root.join("opt/py/lib/python9")).unwrap();
+        std::fs::create_dir_all(root.join("opt/py/secrets")).unwrap();
         let tc = toolchain(script.to_str().unwrap(), &[], &b, &[root.join("ws")]);
-        assert_eq!(tc.read, [root.join("opt/py")]);
+        assert_eq!(tc.read, [interp, root.join("opt/py/lib")]);
     }
 }
