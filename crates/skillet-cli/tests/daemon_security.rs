@@ -176,6 +176,31 @@ fn a_plain_client_of_the_user_may_still_ask_for_an_unsandboxed_session() {
     assert!(v["error"].is_null(), "{answer}");
     assert_eq!(v["result"]["status"], "live", "{answer}");
     assert_eq!(live_sessions(&d), 1);
+    let id = v["result"]["id"].as_str().unwrap();
+
+    // The user's unsandboxed session runs what it is sent: a confined process may not send it
+    // anything, pipe into it, read its transcript or close it.
+    let marker = d.world.tmp.path().join("written-by-the-session");
+    let code = format!("open({:?}, 'w').write('x')", marker.display().to_string());
+    for request in [
+        json!({"method": "session.send", "params": {"id": id, "input": code}}),
+        json!({"method": "session.pipe", "params": {"from": id, "to": id}}),
+        json!({"method": "session.logs", "params": {"id": id}}),
+        json!({"method": "session.close", "params": {"id": id}}),
+        json!({"method": "daemon.stop"}),
+    ] {
+        let answer = ask(&d, &mut python(NO_NEW_PRIVS), &request.to_string());
+        assert_forbidden(
+            &answer,
+            &request.to_string(),
+            "cannot drive the daemon's sessions",
+        );
+    }
+    assert!(!marker.exists(), "the confined process's input never ran");
+    assert_eq!(live_sessions(&d), 1, "the user's session is still there");
+    // …while the user still drives it.
+    let (code_, out, err) = d.world.run(&["session", "send", id, "print(6 * 7)"]);
+    assert_eq!((code_, out.as_str()), (0, "42\n"), "{err}");
 }
 
 #[test]
