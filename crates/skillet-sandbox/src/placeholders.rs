@@ -4,38 +4,35 @@
 //! A mount needs something to cover, and a name that does not exist cannot be covered: so for
 //! the run, an empty placeholder is made under that name in the user's tree (by handle, in the
 //! directory the parent opened), bound read-only over itself in the private root (a mountpoint
-//! the program can neither write in, remove nor rename), and removed when the run is over, if
-//! it is still the empty placeholder that was made. Runs of this process that share one count
-//! it, so the last one removes it. Names that look like files (`skillet.toml`, `.env*`) get an
-//! empty file, the others an empty directory: what a tool of the user's that reads them during
-//! the run expects to find (an empty directory named `.git` is no repository to git).
+//! the program can neither write in, remove nor rename), and removed when the run is over.
+//! Names that look like files (`skillet.toml`, `.env*`) get an empty file, the others an empty
+//! directory: what a tool of the user's that reads them during the run expects to find (an
+//! empty directory named `.git` is no repository to git).
+//!
+//! Runs share a placeholder, in this process or another: each holds a shared `flock` on it for
+//! as long as it runs, and a run that ends removes it only if it can take the lock exclusively
+//! (no other run holds it) and it is still the empty placeholder (its mode tells one made here
+//! from a user's own entry, which is never removed).
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
-use std::sync::Mutex;
 
-use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
 
 use crate::handles::FileId;
 
-/// Placeholders alive in this process, with how many runs use each.
-static LIVE: Mutex<Option<HashMap<FileId, usize>>> = Mutex::new(None);
+/// Modes placeholders are made with, and recognised by.
+const DIR_MODE: u32 = 0o555;
+const FILE_MODE: u32 = 0o444;
 
-fn with_live<T>(f: impl FnOnce(&mut HashMap<FileId, usize>) -> T) -> T {
-    let mut guard = LIVE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    f(guard.get_or_insert_with(HashMap::new))
-}
-
-/// One placeholder a run uses.
+/// One placeholder a run uses, with the shared lock it holds on it.
 #[derive(Debug)]
 struct Placeholder {
     dir: OwnedFd,
     name: OsString,
     id: FileId,
     is_dir: bool,
+    lock: OwnedFd,
 }
 
 /// The placeholders of one run, removed when it is dropped (after the run).
@@ -48,89 +45,103 @@ fn file_like(name: &OsStr) -> bool {
     name.starts_with(".env") || name.trim_start_matches('.').contains('.')
 }
 
+/// Whether `st` is an empty placeholder as this module makes them.
+fn is_placeholder(st: &rustix::fs::Stat, is_dir: bool) -> bool {
+    let kind = FileType::from_raw_mode(st.st_mode);
+    let mode = st.st_mode & 0o7777;
+    if is_dir {
+        // Emptiness is rmdir's to check.
+        kind == FileType::Directory && mode == DIR_MODE
+    } else {
+        kind == FileType::RegularFile && mode == FILE_MODE && st.st_size == 0
+    }
+}
+
 impl Placeholders {
-    /// Makes `name` in the directory `dir` (a handle of the parent), or takes a share in the
-    /// placeholder of another run of this process found there. Returns whether there is now
-    /// something under that name to mount over (`false`: it could not be made, e.g. the
-    /// directory is not writable, which leaves the program unable to make it either).
+    /// Makes `name` in the directory `dir` (a handle of the parent), or shares the placeholder
+    /// another run made there. Returns whether there is now something under that name to
+    /// mount over (`false`: it could not be made, e.g. the directory is not writable, which
+    /// leaves the program unable to make it either).
     pub(crate) fn make(&mut self, dir: &OwnedFd, name: &OsStr) -> std::io::Result<bool> {
         let is_dir = !file_like(name);
-        let made = if is_dir {
-            rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o555)).map(|()| None)
-        } else {
-            rustix::fs::openat(
+        // A placeholder removed by another run between our finding and locking it: again.
+        for _ in 0..3 {
+            let made = if is_dir {
+                rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(DIR_MODE)).map(drop)
+            } else {
+                rustix::fs::openat(
+                    dir,
+                    name,
+                    OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(FILE_MODE),
+                )
+                .map(drop)
+            };
+            match made {
+                // Made since the policy was listed: by another run, or by someone else (then
+                // it is theirs, and mounted over as it is).
+                Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                Err(
+                    rustix::io::Errno::ACCESS | rustix::io::Errno::ROFS | rustix::io::Errno::PERM,
+                ) => {
+                    return Ok(false);
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let lock = match rustix::fs::openat(
                 dir,
                 name,
-                OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-                Mode::from_raw_mode(0o444),
-            )
-            .map(Some)
-        };
-        match made {
-            Ok(_) => {}
-            // Made since the policy was listed: by another run of this process (then shared),
-            // or by someone else (then it is theirs, and mounted over as it is).
-            Err(rustix::io::Errno::EXIST) => {}
-            Err(rustix::io::Errno::ACCESS | rustix::io::Errno::ROFS | rustix::io::Errno::PERM) => {
-                return Ok(false);
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+                Mode::empty(),
+            ) {
+                Ok(fd) => fd,
+                Err(rustix::io::Errno::NOENT) => continue,
+                // Not a placeholder (a link, say): mounted over, or not, as it is.
+                Err(_) => return Ok(true),
+            };
+            let st = rustix::fs::fstat(&lock)?;
+            if !is_placeholder(&st, is_dir) {
+                return Ok(true);
             }
-            Err(e) => return Err(e.into()),
-        }
-        let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
-        let id = (st.st_dev, st.st_ino);
-        let ours = made.is_ok();
-        let shared = with_live(|live| {
-            if ours {
-                live.insert(id, 1);
-                true
-            } else if let Some(n) = live.get_mut(&id) {
-                *n += 1;
-                true
-            } else {
-                false
+            rustix::fs::flock(&lock, FlockOperation::LockShared)?;
+            let still = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+                .is_ok_and(|now| (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino));
+            if !still {
+                continue;
             }
-        });
-        if shared {
             self.0.push(Placeholder {
                 dir: rustix::io::fcntl_dupfd_cloexec(dir, 3)?,
                 name: name.to_os_string(),
-                id,
+                id: (st.st_dev, st.st_ino),
                 is_dir,
+                lock,
             });
+            return Ok(true);
         }
-        Ok(true)
+        Ok(false)
     }
 }
 
 impl Drop for Placeholders {
     fn drop(&mut self) {
         for p in self.0.drain(..) {
-            let last = with_live(|live| match live.get_mut(&p.id) {
-                Some(n) if *n > 1 => {
-                    *n -= 1;
-                    false
-                }
-                _ => {
-                    live.remove(&p.id);
-                    true
-                }
-            });
-            if !last {
+            // Another run still holds it: the last one removes it.
+            if rustix::fs::flock(&p.lock, FlockOperation::NonBlockingLockExclusive).is_err() {
                 continue;
             }
-            // Only the empty placeholder that was made goes: anything else there is the user's.
+            // Only the empty placeholder goes: anything else there is the user's.
             let Ok(st) = rustix::fs::statat(&p.dir, &p.name, AtFlags::SYMLINK_NOFOLLOW) else {
                 continue;
             };
-            if (st.st_dev, st.st_ino) != p.id {
+            if (st.st_dev, st.st_ino) != p.id || !is_placeholder(&st, p.is_dir) {
                 continue;
             }
-            if p.is_dir {
-                // Fails when not empty, and so leaves what was put there.
-                let _ = rustix::fs::unlinkat(&p.dir, &p.name, AtFlags::REMOVEDIR);
-            } else if st.st_size == 0 {
-                let _ = rustix::fs::unlinkat(&p.dir, &p.name, AtFlags::empty());
-            }
+            let flags = if p.is_dir {
+                AtFlags::REMOVEDIR
+            } else {
+                AtFlags::empty()
+            };
+            let _ = rustix::fs::unlinkat(&p.dir, &p.name, flags);
         }
     }
 }
@@ -159,7 +170,7 @@ mod tests {
         assert!(!tmp.path().join("skillet.toml").exists());
         drop(b);
         assert!(!tmp.path().join(".git").exists());
-        // What someone else made is never removed.
+        // What someone else made is never removed (nor shared: it is mounted over as it is).
         std::fs::create_dir(tmp.path().join(".agents")).unwrap();
         let mut c = Placeholders::default();
         assert!(c.make(&dir, OsStr::new(".agents")).unwrap());
