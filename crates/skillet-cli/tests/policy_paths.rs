@@ -564,6 +564,17 @@ fn workspace_env_files_are_not_readable_unless_granted_by_exact_path() {
     let (_, r) = w.run_json(&["peek2", "--allow-write", "."]);
     ran(&r);
     no_secret(&r);
+    // Another name of the same file (a hard link made outside any sandbox) is masked with it.
+    std::fs::create_dir_all(w.path("docs")).unwrap();
+    std::fs::hard_link(w.path(".env"), w.path("docs/notes.txt")).unwrap();
+    sh(
+        &w,
+        "peek3",
+        "cd \"$SKILLET_WORKSPACE\"; cat docs/notes.txt 2>&1; echo RAN",
+    );
+    let (_, r) = w.run_json(&["peek3"]);
+    ran(&r);
+    no_secret(&r);
     // Granted by exact path, it is readable.
     let (_, r) = w.run_json(&["peek", "--allow-read", ".env"]);
     assert!(r["stdout"].as_str().unwrap().contains(SECRET), "{r}");

@@ -57,9 +57,11 @@ pub(crate) fn protected_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> 
 /// history and global configuration.
 pub(crate) fn hidden_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for dir in walk_dirs(root) {
-        out.extend(files_named(&dir, is_masked_name));
+    let dirs = walk_dirs(root);
+    for dir in &dirs {
+        out.extend(files_named(dir, is_masked_name));
     }
+    out.extend(other_names(&dirs, &out));
     out.extend(bounds.credentials_under(root));
     if let Some(home) = bounds
         .home
@@ -83,6 +85,34 @@ pub(crate) fn hidden_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> {
     }
     out.sort();
     out.dedup();
+    out
+}
+
+/// Other names (hard links) in `dirs` of the files in `masked` that have more than one: the
+/// same file under an innocent name (`notes.txt` linked to `.env`) is masked with it.
+fn other_names(dirs: &[PathBuf], masked: &[PathBuf]) -> Vec<PathBuf> {
+    use std::os::unix::fs::MetadataExt as _;
+    let linked: Vec<(u64, u64)> = masked
+        .iter()
+        .filter_map(|p| std::fs::symlink_metadata(p).ok())
+        .filter(|m| m.is_file() && m.nlink() > 1)
+        .map(|m| (m.dev(), m.ino()))
+        .collect();
+    if linked.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let Ok(m) = entry.metadata() else { continue };
+            if m.is_file() && linked.contains(&(m.dev(), m.ino())) {
+                let path = entry.path();
+                if !masked.contains(&path) {
+                    out.push(path);
+                }
+            }
+        }
+    }
     out
 }
 
@@ -198,5 +228,9 @@ mod tests {
         assert!(!p.contains(&ws.join("sub/.skillet")), "{p:?}");
         let h = hidden_under(&ws, &b);
         assert_eq!(h, [ws.join(".env.local")]);
+        // Another name of the same file is masked with it.
+        std::fs::hard_link(ws.join(".env.local"), ws.join("sub/notes.txt")).unwrap();
+        let h = hidden_under(&ws, &b);
+        assert_eq!(h, [ws.join(".env.local"), ws.join("sub/notes.txt")]);
     }
 }
