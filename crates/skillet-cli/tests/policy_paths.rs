@@ -805,3 +805,46 @@ fn a_conversation_skill_does_not_take_context_files_from_the_home() {
         assert!(!all.contains(SECRET), "{all}");
     }
 }
+
+#[test]
+fn a_grant_swapped_for_a_link_while_runs_start_never_reaches_the_home() {
+    let w = world();
+    writer(&w);
+    std::fs::create_dir_all(w.path("~/data")).unwrap();
+    std::fs::create_dir_all(w.path("real/data")).unwrap();
+    symlink(&w.home, w.path("evil")).unwrap();
+    symlink("real", w.path("out")).unwrap();
+    // Swaps `out` between a link inside the workspace and one to the home, as fast as it can,
+    // while runs resolve and mount it.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (stop, ws) = (stop.clone(), w.ws.clone());
+        std::thread::spawn(move || {
+            let mut flips = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let next = if flips % 2 == 0 { "evil" } else { "real" };
+                let tmp = ws.join("out.tmp");
+                let _ = std::fs::remove_file(&tmp);
+                symlink(next, &tmp).unwrap();
+                std::fs::rename(&tmp, ws.join("out")).unwrap();
+                flips += 1;
+            }
+            flips
+        })
+    };
+    let mut outcomes = std::collections::BTreeMap::new();
+    for _ in 0..40 {
+        let (_, r) = w.run_json(&["writer", "--allow-write", "out"]);
+        *outcomes
+            .entry(r["status"].as_str().unwrap_or("?").to_owned())
+            .or_insert(0) += 1;
+        assert!(
+            !w.path("~/data/marker").exists(),
+            "a write reached the home: {r}"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let flips = swapper.join().unwrap();
+    assert!(flips > 40, "the link was hardly swapped ({flips} times)");
+    eprintln!("outcomes while swapping: {outcomes:?}");
+}
