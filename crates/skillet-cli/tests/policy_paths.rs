@@ -822,7 +822,11 @@ fn a_grant_swapped_for_a_link_while_runs_start_never_reaches_the_home() {
         std::thread::spawn(move || {
             let mut flips = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let next = if flips.is_multiple_of(2) { "evil" } else { "real" };
+                let next = if flips.is_multiple_of(2) {
+                    "evil"
+                } else {
+                    "real"
+                };
                 let tmp = ws.join("out.tmp");
                 let _ = std::fs::remove_file(&tmp);
                 symlink(next, &tmp).unwrap();

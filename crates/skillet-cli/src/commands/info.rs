@@ -24,13 +24,17 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(output::EXIT_NOT_FOUND));
     };
     let engine = ctx.engine();
-    let plan = entry.spec.as_ref().filter(|s| s.kind.is_code()).and_then(|s| {
-        let policy_ctx = engine.policy_context(&s.name, &RunOverrides::default());
-        let program = program_path(s, entry.skill_dir());
-        plan_policy(s, entry.skill_dir(), &program, &policy_ctx, Vec::new())
-            .inspect_err(|e| eprintln!("skillet: warning: {e}"))
-            .ok()
-    });
+    let plan = entry
+        .spec
+        .as_ref()
+        .filter(|s| s.kind.is_code())
+        .and_then(|s| {
+            let policy_ctx = engine.policy_context(&s.name, &RunOverrides::default());
+            let program = program_path(s, entry.skill_dir());
+            plan_policy(s, entry.skill_dir(), &program, &policy_ctx, Vec::new())
+                .inspect_err(|e| eprintln!("skillet: warning: {e}"))
+                .ok()
+        });
     if args.json {
         output::json(&json!({
             "name": entry.name,
