@@ -34,6 +34,7 @@ mod policy;
 mod recovery;
 mod result;
 pub mod session;
+mod workspace;
 
 pub use breaker::{
     Admission, BreakerConfig, DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_AFTER, counts_as_failure,
