@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+pub mod attack;
 pub mod llm;
 
 pub struct World {
