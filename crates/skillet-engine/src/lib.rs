@@ -26,6 +26,7 @@ mod cancel;
 mod context;
 mod context_report;
 pub mod conversation;
+mod credentials;
 mod engine;
 mod execute;
 mod invocation;
@@ -42,9 +43,10 @@ pub use breaker::{
 pub use cancel::Cancel;
 pub use context::{
     BYTES_PER_TOKEN, ContextError, ContextFile, ContextSelection, DEFAULT_MAX_FILE_SIZE_KB,
-    DEFAULT_MAX_FILES, DEFAULT_MAX_TOTAL_KB, SkippedFile, is_secret_file, select_context,
+    DEFAULT_MAX_FILES, DEFAULT_MAX_TOTAL_KB, SkippedFile, select_context,
 };
 pub use context_report::{ContextReport, ContextRequestError, FileChange};
+pub use credentials::is_secret_file;
 pub use engine::{
     AskedBy, Engine, EngineSettings, MAX_FALLBACK_DEPTH, Prepared, RunOverrides, RunRequest,
     WORKSPACE_ENV,
