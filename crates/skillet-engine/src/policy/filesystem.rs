@@ -131,6 +131,14 @@ pub(crate) fn plan_fs(
             && !fs.sealed.contains(ws)
         {
             fs.sealed.push(ws.clone());
+            warnings.push(format!(
+                "the write grant {} holds the workspace root {}: files and folders in it can be \
+                 changed, but no entry can be created, renamed or removed directly in the root \
+                 (so that .env*, .git and skill folders cannot be planted); grant the folder the \
+                 skill writes to instead, e.g. --allow-write ./out",
+                w.display(),
+                ws.display()
+            ));
         }
     }
     for own in &bounds.own {
