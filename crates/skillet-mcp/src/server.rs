@@ -102,7 +102,7 @@ pub(crate) struct Shared {
 ///     max_concurrent_calls: 16,
 /// };
 /// let server = SkillServer::new(options)?;
-/// skillet_mcp::serve_stdio(server).await?;
+/// skillet_mcp::serve_stdio(server, skillet_mcp::StdioOptions::default()).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
