@@ -3,10 +3,19 @@
 //!
 //! Three kinds of answer: calls that only an attack needs kill the process (`SIGSYS`, reported
 //! as `sandbox_denied`); calls with legitimate probing uses fail with `EPERM` or
-//! `EAFNOSUPPORT`; `clone3` fails with `ENOSYS` so that libc falls back to `clone`, whose flags
-//! a filter can inspect. A separate first filter refuses the x32 ABI and any foreign
-//! architecture. The filters are joined into one program (see `bpf_chain`), so the child
-//! installs a single short filter.
+//! `EAFNOSUPPORT`; `clone3` and `openat2` fail with `ENOSYS` so that libc falls back to `clone`
+//! and `openat`, whose arguments a filter can inspect (`clone3` and `openat2` take theirs in a
+//! structure in memory, which seccomp cannot read). A separate first filter refuses the x32 ABI
+//! and any foreign architecture. The filters are joined into one program (see `bpf_chain`), so
+//! the child installs a single short filter.
+//!
+//! No call may set the set-user-ID or set-group-ID bit (see [`MODE_CALLS`]): a file the program
+//! leaves in a write grant outlives the run, and `nosuid` on the grant's mount only stops the bit
+//! from working inside the sandbox. On the host a set-user-ID copy of a shell made by root's run
+//! would be a root shell for every local user, and one made by a user's run a way into that
+//! user's account for every other. File capabilities are the same danger; setting them takes
+//! `CAP_SETFCAP`, which no program here holds (root's run drops every capability, a user's run
+//! is not root in its namespace).
 //!
 //! With `allow_spawn: false` the one exec that starts the program is told apart from every later
 //! one by a key: [`exec_key`], 192 random bits chosen once per supervisor, which the child passes
@@ -84,6 +93,36 @@ const NAMESPACE_FLAGS: &[u64] = &[
 /// Calls killed when their first argument asks for any of [`NAMESPACE_FLAGS`].
 const NAMESPACE_CALLS: [libc::c_long; 2] = [libc::SYS_unshare, libc::SYS_clone];
 
+/// The answer to calls with legitimate probing uses.
+const REFUSE: SeccompAction = SeccompAction::Errno(libc::EPERM as u32);
+
+/// The set-user-ID and set-group-ID bits of a file mode.
+const SETID_BITS: u32 = libc::S_ISUID | libc::S_ISGID;
+
+/// Every call that takes a file mode, with the argument that holds it: each fails with `EPERM`
+/// when the mode has any of [`SETID_BITS`]. The kernel reads a mode as 16 bits, so testing the
+/// low 32 is exact. `open` and `openat` are refused whatever their flags: the kernel ignores
+/// the mode without `O_CREAT` or `O_TMPFILE`, and libc passes 0 (Go and Rust a plain 0o666 or
+/// 0o777) there. `mkdir` ignores the bits today; refusing them keeps it so.
+const MODE_CALLS: [(libc::c_long, u8); 11] = [
+    (libc::SYS_chmod, 1),
+    (libc::SYS_fchmod, 1),
+    (libc::SYS_fchmodat, 2),
+    (libc::SYS_fchmodat2, 2),
+    (libc::SYS_open, 2),
+    (libc::SYS_openat, 3),
+    (libc::SYS_creat, 1),
+    (libc::SYS_mknod, 1),
+    (libc::SYS_mknodat, 2),
+    (libc::SYS_mkdir, 1),
+    (libc::SYS_mkdirat, 2),
+];
+
+/// Calls that take their arguments in a structure seccomp cannot read, answered `ENOSYS`:
+/// callers fall back to the older call, as they must on kernels before 5.3 (`clone3`) and 5.6
+/// (`openat2`). glibc, musl, Go, Python and Rust open files with `open`/`openat` anyway.
+const STRUCT_CALLS: [libc::c_long; 2] = [libc::SYS_clone3, libc::SYS_openat2];
+
 const TIOCSTI: u64 = 0x5412;
 const TIOCLINUX: u64 = 0x541C;
 const PER_LINUX: u64 = 0;
@@ -151,15 +190,23 @@ type RuleSet = (SeccompAction, BTreeMap<i64, Vec<SeccompRule>>);
 /// One program: calls refused outright are answered by the dispatcher, and only the calls
 /// whose arguments matter are compiled by `seccompiler`.
 fn joined(mut sets: Vec<RuleSet>) -> Result<BpfProgram, String> {
-    // The namespace checks test every flag with one instruction instead of a rule per flag.
-    // They are kills, the strongest answer, so they may run before any program.
-    match sets.first_mut() {
-        Some((SeccompAction::KillProcess, kill)) => {
-            for nr in NAMESPACE_CALLS {
-                kill.remove(&nr);
-            }
+    // A flag check tests every bit with one instruction instead of a rule per bit, before any
+    // program runs, so no stronger set may name its call (sets come strongest first).
+    let checks = flag_checks();
+    for &(nr, _, _, ref action) in &checks {
+        let owner = sets
+            .iter()
+            .position(|(a, _)| a == action)
+            .ok_or_else(|| format!("no seccomp rule set for the check of call {nr}"))?;
+        if sets[..owner]
+            .iter()
+            .any(|(_, rules)| rules.contains_key(&nr))
+        {
+            return Err(format!("system call {nr} is checked after a stronger rule"));
         }
-        _ => return Err("the first seccomp rule set must be the kills".into()),
+        if sets[owner].1.remove(&nr).is_none() {
+            return Err(format!("the check of call {nr} has no rules behind it"));
+        }
     }
     // A number only one set names, with no conditions, is answered by the dispatcher. Any
     // other goes to the programs of every set that names it (an empty rule list matches all
@@ -185,8 +232,7 @@ fn joined(mut sets: Vec<RuleSet>) -> Result<BpfProgram, String> {
             programs.push(compile(conditional, action)?);
         }
     }
-    let mask = NAMESPACE_FLAGS.iter().fold(0, |m, &f| m | f);
-    for nr in NAMESPACE_CALLS {
+    for (nr, arg, mask, action) in checks {
         let nr = u32::try_from(nr).map_err(|_| format!("system call number {nr}"))?;
         let then_programs = match verdicts.get(&nr) {
             None => false,
@@ -196,14 +242,31 @@ fn joined(mut sets: Vec<RuleSet>) -> Result<BpfProgram, String> {
         verdicts.insert(
             nr,
             Verdict::AnyFlag {
-                arg: 0,
-                mask: u32::try_from(mask).map_err(|_| "namespace flags above 32 bits")?,
-                action: libc::SECCOMP_RET_KILL_PROCESS,
+                arg,
+                mask,
+                action: u32::from(action),
                 then_programs,
             },
         );
     }
     crate::bpf_chain::join(&x32_guard(), &verdicts, &programs)
+}
+
+/// The calls the dispatcher answers from one argument's bits: (call, argument, mask, action
+/// when any bit of the mask is set). Each stands for the rules [`rule_sets`] gives the call,
+/// one per bit, which the stack of separate filters runs instead.
+fn flag_checks() -> Vec<(libc::c_long, u8, u32, SeccompAction)> {
+    // Every namespace flag is below bit 32 (`CLONE_NEWTIME` is 0x80).
+    let namespaces = NAMESPACE_FLAGS.iter().fold(0, |m, &f| m | f) as u32;
+    NAMESPACE_CALLS
+        .iter()
+        .map(|&nr| (nr, 0, namespaces, SeccompAction::KillProcess))
+        .chain(
+            MODE_CALLS
+                .iter()
+                .map(|&(nr, arg)| (nr, arg, SETID_BITS, REFUSE)),
+        )
+        .collect()
 }
 
 fn compile(
@@ -293,12 +356,26 @@ fn rule_sets(
         eperm.insert(libc::SYS_execveat, vec![]);
     }
 
+    let setid_rules = |arg| -> Result<Vec<SeccompRule>, String> {
+        [libc::S_ISUID, libc::S_ISGID]
+            .iter()
+            .map(|&bit| {
+                let bit = u64::from(bit);
+                SeccompRule::new(vec![cond32(arg, SeccompCmpOp::MaskedEq(bit), bit)?])
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
+    };
+    for (nr, arg) in MODE_CALLS {
+        eperm.insert(nr, setid_rules(arg)?);
+    }
+
     let mut sets = vec![
         (SeccompAction::KillProcess, kill),
-        (SeccompAction::Errno(libc::EPERM as u32), eperm),
+        (REFUSE, eperm),
         (
             SeccompAction::Errno(libc::ENOSYS as u32),
-            BTreeMap::from([(libc::SYS_clone3, vec![])]),
+            STRUCT_CALLS.iter().map(|&nr| (nr, vec![])).collect(),
         ),
     ];
     if network_off {
@@ -336,179 +413,4 @@ fn x32_guard() -> BpfProgram {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::bpf_chain::eval::{Data, run, run_stack};
-
-    /// The filters as separate programs, as the kernel would stack them.
-    fn separate(sets: Vec<RuleSet>) -> Vec<BpfProgram> {
-        let mut programs = vec![x32_guard()];
-        programs.extend(
-            sets.into_iter()
-                .map(|(action, rules)| compile(rules, action).unwrap()),
-        );
-        programs
-    }
-
-    const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
-    const KEY: [u64; 3] = [
-        0x0123_4567_89ab_cdef,
-        0xfedc_ba98_7654_3210,
-        0x5555_aaaa_5555_aaaa,
-    ];
-    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
-
-    /// The joined program answers exactly as the stack of separate filters would, for every
-    /// call number, both ABIs, a foreign architecture and the arguments the rules look at.
-    #[test]
-    fn the_joined_program_means_what_the_filter_stack_means() {
-        let firsts = [
-            0,
-            libc::AF_UNIX as u64,
-            libc::AF_INET as u64,
-            libc::AF_NETLINK as u64,
-            libc::CLONE_THREAD as u64 | libc::CLONE_VM as u64,
-            libc::SIGCHLD as u64,
-            libc::CLONE_NEWUSER as u64,
-            libc::CLONE_NEWNET as u64 | libc::CLONE_NEWNS as u64,
-            0x80,
-            libc::CLONE_NEWPID as u64 | libc::CLONE_THREAD as u64,
-            libc::CLONE_NEWCGROUP as u64,
-            1 << 32,
-            PER_LINUX,
-            PERSONALITY_QUERY,
-            0x0040_0000, // READ_IMPLIES_EXEC
-        ];
-        let seconds = [0, TIOCSTI, TIOCLINUX, 0x5401, 1 << 32 | TIOCSTI];
-        // The exec key's words in the spare argument registers: none, all, and each one wrong.
-        let tails = [
-            [0; 3],
-            KEY,
-            [KEY[0], KEY[1], KEY[2] ^ 1],
-            [KEY[0], KEY[1] ^ (1 << 40), KEY[2]],
-            [!KEY[0], KEY[1], KEY[2]],
-        ];
-        for allow_spawn in [false, true] {
-            for network_off in [false, true] {
-                let filters = separate(rule_sets(allow_spawn, network_off, KEY).unwrap());
-                let joined = joined(rule_sets(allow_spawn, network_off, KEY).unwrap()).unwrap();
-                let stack_len: usize = filters.iter().map(Vec::len).sum();
-                assert!(
-                    joined.len() * 3 < stack_len * 2,
-                    "{} of {stack_len}",
-                    joined.len()
-                );
-                for arch in [AUDIT_ARCH_X86_64, AUDIT_ARCH_I386] {
-                    for nr in (0..600).chain((0..600).map(|n| n | X32_SYSCALL_BIT)) {
-                        for &a0 in &firsts {
-                            for &a1 in &seconds {
-                                for tail in tails {
-                                    let data = Data {
-                                        nr,
-                                        arch,
-                                        args: [a0, a1, 0, tail[0], tail[1], tail[2]],
-                                    };
-                                    assert_eq!(
-                                        run(&joined, &data),
-                                        run_stack(&filters, &data),
-                                        "nr {nr} arch {arch:#x} args {a0:#x} {a1:#x} {tail:x?} \
-                                         (allow_spawn {allow_spawn}, network_off {network_off})"
-                                    );
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The interpreter the test above relies on agrees with the rules it checks.
-    #[test]
-    fn the_interpreter_sees_what_the_rules_say() {
-        let joined = joined(rule_sets(false, true, KEY).unwrap()).unwrap();
-        let call = |nr: libc::c_long, a0: u64| {
-            run(
-                &joined,
-                &Data {
-                    nr: nr as u32,
-                    arch: AUDIT_ARCH_X86_64,
-                    args: [a0, 0, 0, 0, 0, 0],
-                },
-            )
-        };
-        assert_eq!(call(libc::SYS_read, 0), libc::SECCOMP_RET_ALLOW);
-        assert_eq!(call(libc::SYS_ptrace, 0), libc::SECCOMP_RET_KILL_PROCESS);
-        assert_eq!(
-            call(libc::SYS_unshare, libc::CLONE_NEWUSER as u64),
-            libc::SECCOMP_RET_KILL_PROCESS
-        );
-        assert_eq!(
-            call(libc::SYS_fork, 0),
-            libc::SECCOMP_RET_ERRNO | libc::EPERM as u32
-        );
-        assert_eq!(
-            call(libc::SYS_socket, libc::AF_INET as u64),
-            libc::SECCOMP_RET_ERRNO | libc::EAFNOSUPPORT as u32
-        );
-        assert_eq!(
-            call(libc::SYS_socket, libc::AF_UNIX as u64),
-            libc::SECCOMP_RET_ALLOW
-        );
-        assert_eq!(
-            call(libc::SYS_clone3, 0),
-            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32
-        );
-    }
-
-    /// Only the exec that carries the whole key gets through, and only with `allow_spawn: false`
-    /// does that matter; `execveat` never gets through then.
-    #[test]
-    fn only_the_keyed_exec_is_allowed_without_spawning() {
-        let verdict = |allow_spawn: bool, nr: libc::c_long, tail: [u64; 3]| {
-            let joined = joined(rule_sets(allow_spawn, true, KEY).unwrap()).unwrap();
-            run(
-                &joined,
-                &Data {
-                    nr: nr as u32,
-                    arch: AUDIT_ARCH_X86_64,
-                    args: [0x1000, 0x2000, 0x3000, tail[0], tail[1], tail[2]],
-                },
-            )
-        };
-        let denied = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
-        assert_eq!(
-            verdict(false, libc::SYS_execve, KEY),
-            libc::SECCOMP_RET_ALLOW
-        );
-        for wrong in [
-            [0; 3],
-            [KEY[0], KEY[1], 0],
-            [0, KEY[1], KEY[2]],
-            [KEY[0], 0, KEY[2]],
-        ] {
-            assert_eq!(
-                verdict(false, libc::SYS_execve, wrong),
-                denied,
-                "{wrong:x?}"
-            );
-        }
-        assert_eq!(verdict(false, libc::SYS_execveat, KEY), denied);
-        assert_eq!(verdict(false, libc::SYS_execveat, [0; 3]), denied);
-        assert_eq!(
-            verdict(true, libc::SYS_execve, [0; 3]),
-            libc::SECCOMP_RET_ALLOW
-        );
-        assert_eq!(
-            verdict(true, libc::SYS_execveat, [0; 3]),
-            libc::SECCOMP_RET_ALLOW
-        );
-    }
-
-    #[test]
-    fn the_exec_key_is_drawn_once_and_is_not_zero() {
-        let key = exec_key().unwrap();
-        assert_eq!(key, exec_key().unwrap());
-        assert_ne!(key, [0; 3]);
-    }
-}
+mod tests;
