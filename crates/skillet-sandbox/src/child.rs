@@ -197,7 +197,7 @@ impl ChildPlan {
         // With namespaces the parent is init; without, this repeats `enter`'s.
         rustix::process::set_parent_process_death_signal(Some(Signal::KILL)).map_err(errno_of)?;
         if self.drop_caps {
-            drop_capabilities();
+            drop_capabilities()?;
         }
         // Landlock needs no_new_privs (or CAP_SYS_ADMIN) before it restricts.
         rustix::thread::set_no_new_privs(true).map_err(errno_of)?;
@@ -564,9 +564,9 @@ fn remount_with(path: &CString, attrs: u64) -> io::Result<()> {
     Ok(())
 }
 
-/// Empties the capability bounding set and the ambient set, so the program starts with none even
-/// as uid 0.
-fn drop_capabilities() {
+/// Empties the capability bounding, ambient and inheritable sets, so the program starts with
+/// none even as uid 0.
+fn drop_capabilities() -> Result<(), Errno> {
     for cap in 0..=63 {
         // SAFETY: PR_CAPBSET_DROP takes integers; EINVAL past the last capability ends the loop.
         if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) } != 0 {
@@ -583,6 +583,12 @@ fn drop_capabilities() {
             0,
         )
     };
+    // The bounding set only limits what exec grants from the file: root's program would still
+    // get every capability of the inheritable set (a container runtime may fill it), such as
+    // CAP_SETFCAP to write file capabilities or CAP_CHOWN to give files away. Empty it.
+    let mut sets = rustix::thread::capabilities(None).map_err(errno_of)?;
+    sets.inheritable = rustix::thread::CapabilitySet::empty();
+    rustix::thread::set_capabilities(None, sets).map_err(errno_of)
 }
 
 #[cfg(test)]
