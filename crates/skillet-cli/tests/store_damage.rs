@@ -92,9 +92,10 @@ fn doctor_reports_the_damage_and_repair_moves_it_aside() {
         let row = rows.as_array().unwrap().last().unwrap();
         assert_eq!(
             (row["layer"].as_str(), row["state"].as_str()),
-            (Some("store"), Some("broken")),
+            (Some("store"), Some("unavailable")),
             "{row}"
         );
+        assert_eq!(row["corrupt"], true, "{row}");
         assert_names_it(&w, row["detail"].as_str().unwrap(), problem);
         assert_eq!(
             std::fs::read(store_path(&w)).unwrap(),
@@ -147,7 +148,11 @@ fn doctor_repair_json_says_where_the_file_went() {
     assert_eq!(code, 0, "{err}");
     let rows: Value = serde_json::from_str(&out).unwrap();
     let row = rows.as_array().unwrap().last().unwrap();
-    assert_eq!(row["state"], "repaired", "{row}");
+    assert_eq!(
+        (&row["state"], &row["repaired"]),
+        (&json!("active"), &json!(true)),
+        "{row}"
+    );
     assert_eq!(row["path"], json!(store_path(&w)));
     let moved = PathBuf::from(row["moved_to"].as_str().unwrap());
     assert!(moved.exists(), "{row}");
@@ -162,7 +167,12 @@ fn doctor_repair_json_says_where_the_file_went() {
     let (code, out, _) = w.run(&["doctor", "--repair", "--json"]);
     assert_eq!(code, 0);
     let rows: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(rows.as_array().unwrap().last().unwrap()["state"], "active");
+    let row = rows.as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (&row["state"], &row["repaired"]),
+        (&json!("active"), &Value::Null),
+        "{row}"
+    );
 }
 
 #[test]

@@ -136,7 +136,8 @@ Examples:
     Doctor {
         /// Print JSON: an array of {layer, state, detail}; the row with layer `llm` is the
         /// model conversation skills talk to, the last (layer `store`) the history database,
-        /// with its `path` (and `moved_to` after a repair).
+        /// with its `path`, `corrupt: true` when `--repair` would move it aside, and
+        /// `repaired: true` and `moved_to` after it did.
         #[arg(long)]
         json: bool,
         /// When the history store is unreadable, rename it to `<name>.corrupt-<time>` (nothing

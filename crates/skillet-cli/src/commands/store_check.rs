@@ -75,24 +75,33 @@ pub fn check(env: Option<&Environment>, repair: bool) -> StoreState {
 }
 
 impl StoreState {
-    /// The row of `skillet doctor --json`.
+    /// The row of `skillet doctor --json`. `state` keeps the other rows' words (`active`,
+    /// `unavailable`); `corrupt` says when `--repair` would help, `repaired` when it did.
     pub fn json(&self) -> Value {
-        let (state, path, detail) = match self {
-            StoreState::Ok(p) => ("active", Some(p), "readable".to_owned()),
-            StoreState::Absent(p) => ("absent", Some(p), self.sentence()),
-            StoreState::Broken { path, error } => ("broken", Some(path), error.clone()),
-            StoreState::Repaired { path, .. } => ("repaired", Some(path), self.sentence()),
-            StoreState::Unavailable { path, error } => {
-                ("unavailable", path.as_ref(), error.clone())
+        let (state, path) = match self {
+            StoreState::Ok(p) | StoreState::Absent(p) | StoreState::Repaired { path: p, .. } => {
+                ("active", Some(p))
             }
+            StoreState::Broken { path, .. } => ("unavailable", Some(path)),
+            StoreState::Unavailable { path, .. } => ("unavailable", path.as_ref()),
+        };
+        let detail = match self {
+            StoreState::Broken { error, .. } | StoreState::Unavailable { error, .. } => {
+                error.clone()
+            }
+            _ => self.sentence(),
         };
         let mut row = json!({"layer": "store", "state": state, "detail": detail, "path": path});
-        if let StoreState::Repaired {
-            moved_to, error, ..
-        } = self
-        {
-            row["moved_to"] = json!(moved_to);
-            row["error"] = json!(error);
+        match self {
+            StoreState::Broken { .. } => row["corrupt"] = json!(true),
+            StoreState::Repaired {
+                moved_to, error, ..
+            } => {
+                row["repaired"] = json!(true);
+                row["moved_to"] = json!(moved_to);
+                row["error"] = json!(error);
+            }
+            _ => {}
         }
         row
     }
