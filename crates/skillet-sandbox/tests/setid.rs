@@ -212,6 +212,8 @@ async fn no_call_can_set_set_user_id_or_set_group_id_bits_in_a_write_grant() {
     }
 }
 
+/// The shell's way: copy a program and mark it, install it marked, mark a directory, or link a
+/// system set-user-ID program into the grant (the grant is on the same filesystem here).
 #[tokio::test]
 async fn a_copied_program_cannot_be_made_set_user_id_by_the_usual_tools() {
     for ns in modes() {
@@ -226,6 +228,9 @@ async fn a_copied_program_cannot_be_made_set_user_id_by_the_usual_tools() {
                      install -m 6755 /usr/bin/id z && echo 'made z'
                      mkdir d && chmod g+s d && echo 'made d'
                      mkdir -m 2775 e && echo 'made e'
+                     for f in /usr/bin/su /usr/bin/passwd /usr/bin/mount; do
+                       ln \"$f\" . 2>/dev/null && echo \"linked $f\"
+                     done
                      cp /usr/bin/id w && chmod 755 w && echo 'plain w'
                      true",
                     lab.outside.display()
@@ -538,5 +543,47 @@ async fn the_program_holds_no_capabilities_even_inherited_ones() {
             assert_results(&o, &expected, &what);
             assert!(!has_capabilities(&lab.outside.join("f")), "{what}");
         }
+    }
+}
+
+/// A directory the user made set-group-ID stays the user's choice: new directories in it inherit
+/// the bit (the kernel gives it, no mode asks for it), while `chmod 755`, which asks to keep the
+/// bit, fails and `chmod 00755` clears it.
+#[tokio::test]
+async fn a_set_group_id_directory_the_user_made_keeps_working() {
+    for ns in modes() {
+        let (lab, policy) = granted(ns);
+        let shared = lab.outside.join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o2775)).unwrap();
+        let o = lab
+            .sh(
+                &policy,
+                &format!(
+                    "cd {} || exit 9
+                     mkdir sub && echo 'made sub'
+                     echo x > file && echo 'made file'
+                     mkdir keep && chmod 755 keep && echo 'kept keep'
+                     mkdir clear && chmod 00755 clear && echo 'cleared clear'",
+                    shared.display()
+                ),
+            )
+            .await;
+        assert_eq!(
+            text(&o.stdout),
+            "made sub\nmade file\ncleared clear\n",
+            "namespaces {ns}: {}",
+            text(&o.stderr)
+        );
+        let mode = |name: &str| {
+            std::fs::symlink_metadata(shared.join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
+        };
+        assert_eq!(mode("sub") & S_ISGID, S_ISGID, "namespaces {ns}");
+        assert_eq!(mode("file") & (S_ISUID | S_ISGID), 0, "namespaces {ns}");
+        assert_eq!(mode("clear"), 0o755, "namespaces {ns}");
     }
 }
