@@ -178,3 +178,45 @@ pub(crate) fn owned_elsewhere(lease: SessionLease) -> SessionError {
         holder: lease.holder,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(pid: i64, host: String) -> SessionLease {
+        SessionLease {
+            session_id: "s".into(),
+            owner: "o".into(),
+            pid,
+            host,
+            holder: "h".into(),
+            expires_at_ms: i64::MAX,
+        }
+    }
+
+    #[test]
+    fn only_a_holder_of_this_machine_that_has_exited_is_gone() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let exited = i64::from(child.id());
+        child.wait().unwrap();
+        let me = i64::from(std::process::id());
+        assert!(holder_gone(&lease(exited, this_host())));
+        assert!(!holder_gone(&lease(me, this_host())));
+        // Another machine's (or pid namespace's) pid says nothing here.
+        assert!(!holder_gone(&lease(exited, "other-boot/pid:[1]".into())));
+        assert!(!holder_gone(&lease(0, this_host())));
+    }
+
+    #[test]
+    fn a_zombie_holder_is_gone() {
+        // Not waited for: it stays a zombie until the end of the test.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = i64::from(child.id());
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !holder_gone(&lease(pid, this_host())) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(holder_gone(&lease(pid, this_host())));
+        child.wait().unwrap();
+    }
+}
