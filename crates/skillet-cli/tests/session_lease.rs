@@ -275,3 +275,26 @@ fn the_first_send_after_a_restart_waits_for_the_replay() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(session_in_list(&w, &a, &id)["status"], "closed");
 }
+
+#[test]
+fn the_owner_renews_its_lease_so_it_outlives_the_lease_time() {
+    let w = World::new();
+    replay_skill(&w);
+    let (a, b) = sockets(&w);
+    let _stop = Daemons(&w, a.clone(), b.clone());
+    let id = start(&w, &a);
+    assert_eq!(on(&w, &a, &["session", "send", &id, "y = 3"]).0, 0);
+    // Past the lease time with no input: only the owner's renewals keep the lease in force.
+    std::thread::sleep(skillet_lease_ttl() + Duration::from_secs(2));
+    assert_eq!(session_in_list(&w, &b, &id)["status"], "live");
+    assert_eq!(
+        status(&w, &b)["live_sessions"],
+        0,
+        "b took over a renewed lease"
+    );
+    let (code, _, err) = on(&w, &b, &["session", "send", &id, "y"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("holds its lease"), "{err}");
+    let (code, out, err) = on(&w, &a, &["session", "send", &id, "y"]);
+    assert_eq!((code, out.as_str()), (0, "3\n"), "{err}");
+}
