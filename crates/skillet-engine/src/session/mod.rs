@@ -9,6 +9,7 @@
 //!
 //! It does not listen on sockets or know about the daemon that usually owns it.
 
+mod exchange;
 pub mod framing;
 mod interpreter;
 mod lease;
@@ -36,7 +37,7 @@ pub use request::{Reply, SessionError, SessionStart};
 pub use restore::RestorePlan;
 
 use crate::engine::{Engine, Prepared};
-use interpreter::{Broken, Interpreter};
+use interpreter::Interpreter;
 
 /// One live session.
 #[derive(Debug)]
@@ -266,157 +267,6 @@ impl SessionManager {
             )
             .await;
         }
-    }
-
-    /// Sends `input` to session `id` and waits for its answer. `source` says where the input
-    /// came from in the transcript (`user`, `from:<id>`).
-    pub async fn send(&self, id: &str, input: &str, source: &str) -> Result<Reply, SessionError> {
-        let session = self.find_live_after_restore(id).await?;
-        let mut reply = self.exchange(&session, input, source).await?;
-        let id = session.id();
-        let targets: Vec<String> = lock(&self.pipes)
-            .iter()
-            .filter(|(from, _)| *from == id)
-            .map(|(_, to)| to.clone())
-            .collect();
-        if reply.outcome == "ok" || reply.outcome == "error" {
-            for to in targets {
-                // Answers of a piped input are not piped further, so a cycle cannot loop.
-                let note = match self.find_live(&to) {
-                    Ok(target) => match self
-                        .exchange(&target, &reply.stdout, &format!("pipe:{id}"))
-                        .await
-                    {
-                        Ok(r) => format!("output sent on to session {to} ({})", r.outcome),
-                        Err(e) => format!("output not sent on to session {to}: {e}"),
-                    },
-                    Err(e) => {
-                        self.unpipe(&id, &to);
-                        format!("pipe to session {to} removed: {e}")
-                    }
-                };
-                reply.notes.push(note);
-            }
-        }
-        Ok(reply)
-    }
-
-    async fn exchange(
-        &self,
-        session: &Session,
-        input: &str,
-        source: &str,
-    ) -> Result<Reply, SessionError> {
-        let mut ending = session.ending.subscribe();
-        let mut guard = session.interpreter.lock().await;
-        let over = || SessionError::over(session.lock_record().clone());
-        let Some(interpreter) = guard.as_mut() else {
-            return Err(over());
-        };
-        let started_ms = now_ms();
-        let timeout = session.lifecycle.answer_timeout;
-        let result = tokio::select! {
-            r = interpreter.exchange(input, timeout) => r,
-            _ = ending.wait_for(|e| *e) => {
-                drop(guard);
-                return Err(over());
-            }
-        };
-        let seq = {
-            let mut r = session.lock_record();
-            r.turns += 1;
-            r.last_used_at_ms = now_ms();
-            r.turns
-        };
-        *lock(&session.last_used) = Instant::now();
-        let mut notes_from_retire = Vec::new();
-        let (answer, outcome, mut notes) = match result {
-            Ok(answer) => {
-                let outcome = if answer.status.unwrap_or(0) == 0 {
-                    "ok"
-                } else {
-                    "error"
-                };
-                (answer, outcome, Vec::new())
-            }
-            Err(Broken::Exited(answer)) => {
-                let exit = interpreter.exit_status().await;
-                let code = exit.map(|e| e.shell_code());
-                let reason = match exit {
-                    Some(e) => format!("the interpreter exited with status {}", e.shell_code()),
-                    None => "the interpreter closed its output".to_owned(),
-                };
-                if let Some(i) = guard.take() {
-                    i.finish().await;
-                }
-                if let Some(problem) = self.retire(session, "dead", &reason, code) {
-                    notes_from_retire.push(problem);
-                }
-                (
-                    answer,
-                    "dead",
-                    vec![format!("{reason}; the session is dead")],
-                )
-            }
-            Err(Broken::TimedOut(answer)) => {
-                if let Some(i) = guard.take() {
-                    i.finish().await;
-                }
-                let reason = format!(
-                    "an input ran past the skill's timeout of {} s and the interpreter was killed",
-                    timeout.as_secs()
-                );
-                if let Some(problem) = self.retire(session, "dead", &reason, None) {
-                    notes_from_retire.push(problem);
-                }
-                (
-                    answer,
-                    "timeout",
-                    vec![format!("{reason}; the session is dead")],
-                )
-            }
-        };
-        notes.append(&mut notes_from_retire);
-        if answer.truncated {
-            notes.push("output was cut at the skill's output limit".into());
-        }
-        *lock(&session.last_output) = answer.stdout.clone();
-        let mut reply = Reply {
-            session_id: session.id(),
-            seq,
-            outcome: outcome.to_owned(),
-            stdout: answer.stdout,
-            stderr: answer.stderr,
-            exit_status: answer.status,
-            duration_ms: u64::try_from(answer.duration.as_millis()).unwrap_or(u64::MAX),
-            truncated: answer.truncated,
-            notes,
-        };
-        if let Some(store) = &self.store {
-            let turn = TurnRecord {
-                session_id: reply.session_id.clone(),
-                seq,
-                source: source.to_owned(),
-                input: input.to_owned(),
-                stdout: reply.stdout.clone(),
-                stderr: reply.stderr.clone(),
-                exit_status: reply.exit_status,
-                outcome: reply.outcome.clone(),
-                started_at_ms: started_ms,
-                duration_ms: i64::try_from(reply.duration_ms).unwrap_or(i64::MAX),
-                truncated: reply.truncated,
-            };
-            let record = session.lock_record().clone();
-            let saved = store
-                .add_turn(&turn)
-                .and_then(|()| store.save_session(&record));
-            if let Err(e) = saved {
-                reply.notes.push(format!(
-                    "this exchange was not recorded in the history: {e}"
-                ));
-            }
-        }
-        Ok(reply)
     }
 
     /// Ends session `id` by the user's request.
