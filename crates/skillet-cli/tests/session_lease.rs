@@ -270,6 +270,14 @@ fn the_first_send_after_a_restart_waits_for_the_replay() {
     let short = &id[..13];
     let (code, out, err) = on(&w, &a, &["session", "send", short, "y * 2"]);
     assert_eq!((code, out.as_str()), (0, "84\n"), "{err}");
+    // `run --session` checks the session's skill first, which waits for the replay too.
+    stop(&w, &a);
+    let (code, out, err) = on(
+        &w,
+        &a,
+        &["run", "kept", "--session", &id, "--stdin", "y + 1"],
+    );
+    assert_eq!((code, out.as_str()), (0, "43\n"), "{err}");
     stop(&w, &a);
     let (code, _, err) = on(&w, &a, &["session", "close", &id]);
     assert_eq!(code, 0, "{err}");

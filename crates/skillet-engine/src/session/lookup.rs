@@ -20,6 +20,12 @@ impl SessionManager {
                 return Ok(s.clone());
             }
         }
+        if let Some(restoring) = lock(&self.restoring).iter().find(|r| r.starts_with(id)) {
+            return Err(SessionError::Refused(format!(
+                "session {restoring} is being restored after a daemon restart; try again once \
+                 `skillet session list` shows it live"
+            )));
+        }
         let Some(store) = &self.store else {
             return Err(SessionError::NotFound(id.to_owned()));
         };
@@ -111,6 +117,13 @@ impl SessionManager {
 
     /// A session, live or past.
     pub fn info(&self, id: &str) -> Result<SessionRecord, SessionError> {
+        let restoring = lock(&self.restoring)
+            .iter()
+            .find(|r| r.starts_with(id))
+            .cloned();
+        if let Some(id) = restoring {
+            return self.stored(&id)?.ok_or(SessionError::NotFound(id));
+        }
         match self.find_live(id) {
             Ok(s) => Ok(s.lock_record().clone()),
             Err(
