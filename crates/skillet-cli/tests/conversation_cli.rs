@@ -557,15 +557,21 @@ fn doctor_says_which_model_conversations_use() {
     let w = World::new();
     let llm = Llm::start();
     let (_, out, _) = skillet(&w, &["doctor", "--json"], None);
-    let rows: Value = serde_json::from_str(&out).unwrap();
-    let last = rows.as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["layer"], "llm");
+    let llm_row = |out: &str| -> Value {
+        let rows: Value = serde_json::from_str(out).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["layer"] == "llm")
+            .unwrap_or_else(|| panic!("no llm row in {out}"))
+            .clone()
+    };
+    let last = llm_row(&out);
     assert_eq!(last["state"], "unavailable");
 
     llm.configure(&w, "anthropic", "");
     let (_, out, _) = skillet(&w, &["doctor", "--json"], None);
-    let rows: Value = serde_json::from_str(&out).unwrap();
-    let last = rows.as_array().unwrap().last().unwrap().clone();
+    let last = llm_row(&out);
     assert_eq!(last["state"], "active", "{last}");
     assert_eq!(
         last["detail"],
