@@ -11,12 +11,78 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let as_json = output::wants_json(&args);
+    let cli = match cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, &args, as_json),
+    };
     match commands::dispatch(cli) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("skillet: error: {}", output::explain(&e));
-            ExitCode::from(output::EXIT_SKILLET_ERROR)
-        }
+        Err(e) => ExitCode::from(output::report_error(&e, as_json)),
     }
+}
+
+/// A command line clap refused. A missing skill name gets a message of its own; with `--json`
+/// every such error is JSON on stdout like any other, with clap's usage line as the hint.
+/// `--help` and `--version` print as usual.
+fn usage_error(e: &clap::Error, args: &[std::ffi::OsString], as_json: bool) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let informational = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if informational {
+        e.exit();
+    }
+    let missing_name = e.kind() == ErrorKind::MissingRequiredArgument
+        && matches!(
+            e.get(ContextKind::InvalidArg),
+            Some(ContextValue::Strings(missing)) if missing.iter().any(|m| m == "<NAME>")
+        );
+    let error = if missing_name {
+        let command = subcommand_path(args);
+        output::failure(
+            output::EXIT_INVALID_PARAMS,
+            format!("`skillet {command}` needs the name of a skill"),
+            Some(format!(
+                "write `skillet {command} NAME`; `skillet list` shows the skills here"
+            )),
+        )
+    } else if as_json {
+        let text = e.render().to_string();
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        let message = lines
+            .next()
+            .unwrap_or("invalid command line")
+            .trim_start_matches("error: ")
+            .to_owned();
+        let hint = lines.collect::<Vec<_>>().join(" ");
+        output::failure(
+            output::EXIT_INVALID_PARAMS,
+            message,
+            Some(hint).filter(|h| !h.is_empty()),
+        )
+    } else {
+        e.exit();
+    };
+    ExitCode::from(output::report_error(&error, as_json))
+}
+
+/// The subcommands named on the command line (`session start`, `run`), for messages.
+fn subcommand_path(args: &[std::ffi::OsString]) -> String {
+    use clap::CommandFactory;
+    let mut command = cli::Cli::command();
+    let mut path = Vec::new();
+    for arg in args.iter().skip(1) {
+        let Some(word) = arg.to_str() else { break };
+        let Some(sub) = command.find_subcommand(word).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_owned());
+        command = sub;
+    }
+    path.join(" ")
 }

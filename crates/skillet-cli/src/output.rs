@@ -22,6 +22,73 @@ pub const EXIT_RESOURCE_LIMIT: u8 = 137;
 /// The sandbox killed the skill for a forbidden system call (as SIGSYS).
 pub const EXIT_SANDBOX_DENIED: u8 = 159;
 
+/// `skillet history show` found no execution with that id, `doctor` found the store unreadable,
+/// or `validate` found a broken skill.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// An error that knows its exit code and what the user can do about it. Commands return it
+/// (through `anyhow`) wherever the exit code is not the generic 125, so that `main` prints it
+/// the same way with and without `--json`.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong.
+    pub message: String,
+    /// What to do about it, when there is something to say.
+    pub hint: Option<String>,
+    /// The process exit code.
+    pub exit_code: u8,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// A [`Failure`] as an `anyhow` error, ready for `?` or `return Err(..)`.
+pub fn failure(exit_code: u8, message: impl Into<String>, hint: Option<String>) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        message: message.into(),
+        hint,
+        exit_code,
+    })
+}
+
+/// Whether the command line asks for JSON: a `--json` before any `--`. Read from the raw
+/// arguments so that even a command line clap refuses gets its error as JSON.
+pub fn wants_json(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| a.as_os_str() != "--")
+        .any(|a| a.as_os_str() == "--json")
+}
+
+/// Prints an error the way every command does: `skillet: error: …` and a `hint:` line on
+/// stderr, or, with `--json`, `{"error": {"message", "hint", "exit_code"}}` as the only thing on
+/// stdout. Returns the exit code.
+pub fn report_error(e: &anyhow::Error, as_json: bool) -> u8 {
+    let (message, hint, exit_code) = match e.downcast_ref::<Failure>() {
+        Some(f) => (f.message.clone(), f.hint.clone(), f.exit_code),
+        None => (explain(e), None, EXIT_SKILLET_ERROR),
+    };
+    if as_json {
+        let mut error = serde_json::json!({"message": message, "exit_code": exit_code});
+        if let Some(hint) = &hint {
+            error["hint"] = hint.clone().into();
+        }
+        if json(&serde_json::json!({ "error": error })).is_ok() {
+            return exit_code;
+        }
+    }
+    eprintln!("skillet: error: {message}");
+    if let Some(hint) = hint {
+        eprintln!("  hint: {hint}");
+    }
+    exit_code
+}
+
 /// A diagnostic with its file shown relative to the working directory.
 pub fn diagnostic(ctx: &Context, d: &Diagnostic) -> String {
     let mut d = d.clone();

@@ -67,7 +67,9 @@ impl RetryPlan {
             Status::Failed => {
                 self.codes.is_empty() || result.exit_code.is_some_and(|c| self.codes.contains(&c))
             }
-            Status::Timeout | Status::SpawnFailed => true,
+            // A program that could not be started (missing, not executable, arguments over the
+            // kernel's limit) fails the same way every time: retrying only delays the answer.
+            Status::Timeout => true,
             _ => false,
         }
     }
@@ -115,6 +117,7 @@ mod tests {
             Status::SandboxDenied,
             Status::ResourceLimit,
             Status::Error,
+            Status::SpawnFailed,
         ] {
             assert!(
                 !plan.retryable(&ExecutionResult::new("s", status)),

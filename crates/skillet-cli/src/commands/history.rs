@@ -13,8 +13,11 @@ pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     if let Some(HistoryCommand::Show { id, json }) = &args.show {
         let Some(record) = store.get(id)? else {
-            eprintln!("skillet: no execution with id `{id}`; `skillet history` lists them");
-            return Ok(ExitCode::from(1));
+            return Err(output::failure(
+                output::EXIT_FAILURE,
+                format!("no execution with id `{id}`"),
+                Some("`skillet history` lists them".into()),
+            ));
         };
         if *json {
             output::json(&record)?;

@@ -13,15 +13,23 @@ use crate::cli::InfoArgs;
 use crate::context::Context;
 use crate::output;
 
+/// No skill or alias `name`: exit 127, with the closest name as the hint.
+pub fn not_found(registry: &skillet_registry::Registry, name: &str) -> anyhow::Error {
+    let hint = match registry.suggest(name) {
+        Some(close) => format!("did you mean `{close}`? `skillet list` shows every skill"),
+        None => "`skillet list` shows every skill".to_owned(),
+    };
+    output::failure(
+        output::EXIT_NOT_FOUND,
+        format!("no skill named `{name}`"),
+        Some(hint),
+    )
+}
+
 pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
     let registry = ctx.registry();
     let Some(entry) = registry.resolve(&args.name) else {
-        let hint = registry
-            .suggest(&args.name)
-            .map(|s| format!("; did you mean `{s}`?"))
-            .unwrap_or_default();
-        eprintln!("skillet: no skill named `{}`{hint}", args.name);
-        return Ok(ExitCode::from(output::EXIT_NOT_FOUND));
+        return Err(not_found(&registry, &args.name));
     };
     let engine = ctx.engine();
     let plan = entry

@@ -26,19 +26,28 @@ use crate::context::Context;
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Schema => {
+        Command::Schema { .. } => {
             crate::output::json(&skillet_spec::skill_json_schema())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { json, repair } => doctor::run(json, repair, cli.cwd.as_deref()),
         Command::Daemon { command, socket } => daemon::run(&command, socket.as_deref()),
-        Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "skillet",
-                &mut std::io::stdout(),
-            );
+        Command::Completions { shell, json } => {
+            if json {
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "skillet", &mut script);
+                crate::output::json(&serde_json::json!({
+                    "shell": shell.to_string(),
+                    "script": String::from_utf8_lossy(&script),
+                }))?;
+            } else {
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "skillet",
+                    &mut std::io::stdout(),
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         command => {
@@ -60,7 +69,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Trust(args) => trust::trust(&ctx, &args),
                 Command::Enable(args) => trust::toggle(&ctx, &args, false),
                 Command::Disable(args) => trust::toggle(&ctx, &args, true),
-                Command::Schema
+                Command::Schema { .. }
                 | Command::Completions { .. }
                 | Command::Doctor { .. }
                 | Command::Daemon { .. } => {

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde_json::json;
 use skillet_registry::{ConfigScope, config_path, set_disabled, set_trusted};
 
@@ -27,12 +27,24 @@ pub fn trust(ctx: &Context, args: &TrustArgs) -> Result<ExitCode> {
     let root = match &args.dir {
         Some(dir) => {
             let dir = ctx.env.cwd.join(dir);
-            anyhow::ensure!(dir.is_dir(), "{}: no such directory", dir.display());
+            if !dir.is_dir() {
+                return Err(output::failure(
+                    output::EXIT_SKILLET_ERROR,
+                    format!("{}: no such directory", dir.display()),
+                    Some("name an existing workspace: `skillet trust DIR`".into()),
+                ));
+            }
             dir
         }
         None => match ctx.env.workspace_root() {
             Some(root) => root,
-            None => bail!("not in a workspace; name one: `skillet trust DIR`"),
+            None => {
+                return Err(output::failure(
+                    output::EXIT_SKILLET_ERROR,
+                    "not in a workspace",
+                    Some("name one: `skillet trust DIR`".into()),
+                ));
+            }
         },
     };
     let changed = set_trusted(&ctx.env, &root, !args.revoke)?;
@@ -62,10 +74,7 @@ pub fn toggle(ctx: &Context, args: &ToggleArgs, disable: bool) -> Result<ExitCod
     let name = match registry.resolve(&args.name) {
         Some(entry) => entry.name.clone(),
         None if !disable => args.name.clone(),
-        None => match registry.suggest(&args.name) {
-            Some(close) => bail!("no skill named `{}`; did you mean `{close}`?", args.name),
-            None => bail!("no skill named `{}`; `skillet list` shows them", args.name),
-        },
+        None => return Err(crate::commands::info::not_found(&registry, &args.name)),
     };
     let scope = if args.workspace {
         ConfigScope::Workspace
@@ -75,7 +84,14 @@ pub fn toggle(ctx: &Context, args: &ToggleArgs, disable: bool) -> Result<ExitCod
     let changed = set_disabled(&ctx.env, scope, &name, disable)?;
     let file = config_path(&ctx.env, scope)?;
     let state = if disable { "disabled" } else { "enabled" };
-    if changed {
+    if args.json {
+        output::json(&json!({
+            "skill": name,
+            "state": state,
+            "changed": changed,
+            "config": file,
+        }))?;
+    } else if changed {
         println!("{name}: {state} ({})", file.display());
     } else {
         println!("{name}: already {state} in {}", file.display());
