@@ -69,7 +69,7 @@ fn every_execution_is_recorded_with_hashed_parameters() {
         "{stdout}"
     );
     let (code, _, stderr) = w.run(&["history", "--since", "soon"]);
-    assert_eq!(code, 125);
+    assert_eq!(code, 2, "a malformed option is a usage error");
     assert!(stderr.contains("expected a number and a unit"), "{stderr}");
 }
 

@@ -647,5 +647,8 @@ pub enum BreakerCommand {
     Reset {
         /// The skill.
         skill: String,
+        /// Print JSON: {skill, reset}.
+        #[arg(long)]
+        json: bool,
     },
 }

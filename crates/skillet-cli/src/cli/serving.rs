@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// Exit after this many seconds with no live session and no client.
     #[arg(long, value_name = "SECONDS")]
     pub idle_timeout: Option<u64>,
+    /// An error that stops the daemon is printed as JSON on stdout ({"error": {message, hint,
+    /// exit_code}}); the daemon prints nothing else there.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `skillet mcp`.
@@ -60,6 +64,10 @@ pub struct McpArgs {
     /// line is skipped and answered with a JSON-RPC error.
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1024..))]
     pub max_line_bytes: Option<u64>,
+    /// An error before serving is printed as JSON on stdout ({"error": {message, hint,
+    /// exit_code}}); stdout is otherwise the MCP protocol, JSON already.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// An HTTP address: `IP:PORT` or `localhost:PORT` (which is 127.0.0.1, never a name lookup).

@@ -11,13 +11,15 @@ use crate::output;
 
 pub fn run(ctx: &Context, args: &BreakerArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
-    if let Some(BreakerCommand::Reset { skill }) = &args.reset {
+    if let Some(BreakerCommand::Reset { skill, json }) = &args.reset {
         let mut existed = false;
         store.update_breaker(skill, &mut |current| {
             existed = current.is_some();
             None
         })?;
-        if existed {
+        if *json {
+            output::json(&serde_json::json!({"skill": skill, "reset": existed}))?;
+        } else if existed {
             println!("closed the circuit of `{skill}`");
         } else {
             println!("`{skill}` has no circuit breaker state; nothing to reset");

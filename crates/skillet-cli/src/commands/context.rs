@@ -11,6 +11,9 @@ use crate::output;
 
 pub fn run(ctx: &Context, args: &ContextArgs) -> Result<ExitCode> {
     let registry = ctx.registry();
+    if registry.resolve(&args.name).is_none() {
+        return Err(crate::commands::info::not_found(&registry, &args.name));
+    }
     let params = args.params.values()?;
     let report = ctx
         .engine()

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use skillet_store::{ExecutionQuery, ExecutionRecord, now_ms};
 
 use crate::cli::{HistoryArgs, HistoryCommand};
@@ -20,7 +20,7 @@ pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
             ));
         };
         if *json {
-            output::json(&record)?;
+            output::json(&with_times(&record)?)?;
         } else {
             print_record(&record);
         }
@@ -38,6 +38,7 @@ pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
     };
     let records = store.list(&query)?;
     if args.json {
+        let records = records.iter().map(with_times).collect::<Result<Vec<_>>>()?;
         output::json(&records)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -76,6 +77,19 @@ pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A record for `--json`: as stored, plus `started_at` and `finished_at` in RFC 3339.
+fn with_times(r: &ExecutionRecord) -> Result<serde_json::Value> {
+    let mut value = serde_json::to_value(r)?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert("started_at".into(), output::rfc3339(r.started_at_ms).into());
+        fields.insert(
+            "finished_at".into(),
+            output::rfc3339(r.finished_at_ms).into(),
+        );
+    }
+    Ok(value)
+}
+
 fn print_record(r: &ExecutionRecord) {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let num = |v: Option<i64>| v.map_or("-".into(), |n| n.to_string());
@@ -96,8 +110,8 @@ fn print_record(r: &ExecutionRecord) {
     );
     println!("exit code:   {}", num(r.exit_code));
     println!(
-        "started:     {} ({} ago)",
-        r.started_at_ms,
+        "started:     {} ({})",
+        output::timestamp(r.started_at_ms),
         output::ago(now_ms() - r.started_at_ms)
     );
     println!("duration:    {} ms", r.duration_ms);
@@ -129,8 +143,17 @@ fn parse_duration_ms(text: &str) -> Result<i64> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
+    let usage = |message: String| {
+        output::failure(
+            output::EXIT_INVALID_PARAMS,
+            message,
+            Some("write a number and a unit, like 90s, 15m, 1h, 2d or 1w".into()),
+        )
+    };
     let Ok(n) = digits.parse::<i64>() else {
-        bail!("--since {text:?}: expected a number and a unit, like 90s, 15m, 1h, 2d or 1w")
+        return Err(usage(format!(
+            "--since {text:?}: expected a number and a unit"
+        )));
     };
     let unit_ms: i64 = match unit {
         "s" => 1_000,
@@ -138,7 +161,7 @@ fn parse_duration_ms(text: &str) -> Result<i64> {
         "h" => 3_600_000,
         "d" => 86_400_000,
         "w" => 604_800_000,
-        _ => bail!("--since {text:?}: the unit must be s, m, h, d or w"),
+        _ => return Err(usage(format!("--since {text:?}: the unit must be s, m, h, d or w"))),
     };
     Ok(n.saturating_mul(unit_ms))
 }

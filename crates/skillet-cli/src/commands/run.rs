@@ -84,6 +84,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     if args.json {
         output::json(&result)?;
     } else {
+        end_line_on_terminal(result.stdout.as_bytes());
         report(&result);
     }
     // A run stopped by a signal exits as a shell reports that signal.
@@ -135,6 +136,15 @@ async fn print_live(mut rx: mpsc::UnboundedReceiver<OutputChunk>) {
                 .and_then(|()| std::io::stdout().flush()),
             Stream::Stderr => std::io::stderr().lock().write_all(&chunk.bytes),
         };
+    }
+}
+
+/// Output that does not end its last line would leave the shell's prompt glued to it: on a
+/// terminal, end the line. A pipe gets the bytes exactly as the skill wrote them.
+pub fn end_line_on_terminal(printed: &[u8]) {
+    use std::io::IsTerminal;
+    if printed.last().is_some_and(|b| *b != b'\n') && std::io::stdout().is_terminal() {
+        println!();
     }
 }
 
@@ -219,7 +229,10 @@ fn dry_run(
             }
         };
     match prepared {
-        Prepared::Prompt { text, .. } => print!("{text}"),
+        Prepared::Prompt { text, .. } => {
+            print!("{text}");
+            end_line_on_terminal(text.as_bytes());
+        }
         Prepared::Process {
             invocation, plan, ..
         } if args.json => {

@@ -49,6 +49,11 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
             json,
             allow,
         } => {
+            // Said here, with the CLI's exit code for it, rather than as the daemon's refusal.
+            let registry = ctx.registry();
+            if registry.resolve(name).is_none() {
+                return Err(crate::commands::info::not_found(&registry, name));
+            }
             let params = json!({
                 "skill": name,
                 "params": values.values()?,

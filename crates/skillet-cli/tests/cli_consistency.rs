@@ -1,0 +1,323 @@
+//! One consistent command line: `--json` everywhere (errors included), clear usage errors with
+//! hints, lenient workspace configuration, parameter values from files, history times.
+
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
+mod common;
+
+use common::World;
+use serde_json::{Value, json};
+
+/// A world with one code skill `echo` (prints its `word`) and one prompt skill `hello`.
+fn world() -> World {
+    let w = World::new();
+    w.skill(
+        "echo",
+        json!({"name": "echo", "description": "Print a word", "type": "code_inline",
+            "command": "/bin/echo", "args": ["{word}"],
+            "parameters": [{"name": "word", "type": "string", "default": "hi"}]}),
+    );
+    w.skill(
+        "hello",
+        json!({"name": "hello", "description": "d", "type": "prompt_inline",
+            "prompt_template": "Hello {who}",
+            "parameters": [{"name": "who", "type": "string", "default": "you"}]}),
+    );
+    w
+}
+
+/// Runs `args` and parses stdout as one JSON document, whatever the exit code.
+fn json_of(w: &World, args: &[&str]) -> (i32, Value, String) {
+    let (code, stdout, stderr) = w.run(args);
+    let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("`skillet {}`: stdout is not JSON ({e}):\n{stdout}\nstderr: {stderr}", args.join(" "))
+    });
+    (code, value, stderr)
+}
+
+/// An error answer: `{"error": {"message", "hint"?, "exit_code"}}` whose code is the exit code.
+fn assert_error(args: &[&str], code: i32, value: &Value, expected: i32) {
+    assert_eq!(code, expected, "`skillet {}`: {value}", args.join(" "));
+    let error = &value["error"];
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "`skillet {}`: {value}",
+        args.join(" ")
+    );
+    assert_eq!(error["exit_code"], expected, "`skillet {}`: {value}", args.join(" "));
+    assert!(
+        error.get("hint").is_none_or(Value::is_string),
+        "`skillet {}`: {value}",
+        args.join(" ")
+    );
+}
+
+#[test]
+fn every_command_prints_only_json_with_json_on_success() {
+    let w = world();
+    let trusted_dir = w.ws.display().to_string();
+    let cases: &[&[&str]] = &[
+        &["list", "--json"],
+        &["info", "echo", "--json"],
+        &["validate", "--json"],
+        &["schema", "--json"],
+        &["run", "echo", "--json"],
+        &["run", "echo", "--dry-run", "--json"],
+        &["history", "--json"],
+        &["breaker", "--json"],
+        &["breaker", "reset", "echo", "--json"],
+        &["doctor", "--json"],
+        &["context", "hello", "--json"],
+        &["trust", &trusted_dir, "--json"],
+        &["trust", "--list", "--json"],
+        &["disable", "echo", "--json"],
+        &["enable", "echo", "--json"],
+        &["completions", "bash", "--json"],
+        &["daemon", "status", "--json"],
+        &["session", "list", "--json"],
+        &["daemon", "stop", "--json"],
+    ];
+    for args in cases {
+        let (code, value, stderr) = json_of(&w, args);
+        assert_eq!(code, 0, "`skillet {}`: {value}\n{stderr}", args.join(" "));
+        assert!(value.get("error").is_none(), "`skillet {}`: {value}", args.join(" "));
+    }
+    let (_, value, _) = json_of(&w, &["history", "--json"]);
+    let id = value[0]["id"].as_str().unwrap().to_owned();
+    let (code, value, _) = json_of(&w, &["history", "show", &id, "--json"]);
+    assert_eq!((code, value["id"].as_str()), (0, Some(id.as_str())));
+    let (_, value, _) = json_of(&w, &["disable", "echo", "--json"]);
+    assert_eq!((value["skill"].as_str(), value["state"].as_str()), (Some("echo"), Some("disabled")));
+    let (_, value, _) = json_of(&w, &["completions", "bash", "--json"]);
+    assert!(value["script"].as_str().unwrap().contains("skillet"), "{value}");
+}
+
+#[test]
+fn every_command_prints_its_error_as_json_with_the_documented_exit_code() {
+    let w = world();
+    let cases: &[(&[&str], i32)] = &[
+        (&["list", "--bogus", "--json"], 2),
+        (&["info", "nope", "--json"], 127),
+        (&["info", "--json"], 2),
+        (&["schema", "--bogus", "--json"], 2),
+        (&["run", "nope", "--json"], 127),
+        (&["run", "--json"], 2),
+        (&["run", "echo", "--param", "word", "--json"], 2),
+        (&["run", "echo", "--params", "[1]", "--json"], 2),
+        (&["run", "echo", "--param", "word=@/no/such/file", "--json"], 2),
+        (&["history", "--since", "soon", "--json"], 2),
+        (&["history", "show", "0000", "--json"], 1),
+        (&["breaker", "reset", "--json"], 2),
+        (&["doctor", "--bogus", "--json"], 2),
+        (&["context", "nope", "--json"], 127),
+        (&["trust", "/no/such/dir", "--json"], 125),
+        (&["disable", "nope", "--json"], 127),
+        (&["enable", "--json"], 2),
+        (&["completions", "no-such-shell", "--json"], 2),
+        (&["daemon", "--json"], 2),
+        (&["session", "start", "nope", "--json"], 127),
+        (&["serve", "--auth-token", "x", "--json"], 2),
+        (&["mcp", "--max-line-bytes", "1", "--json"], 2),
+    ];
+    for (args, expected) in cases {
+        let (code, value, _) = json_of(&w, args);
+        assert_error(args, code, &value, *expected);
+    }
+    // A run that fails is a result, not an error object: its status says what happened.
+    let (code, value, _) = json_of(&w, &["run", "nope", "--json"]);
+    assert_eq!((code, value["status"].as_str()), (127, Some("not_found")), "{value}");
+}
+
+#[test]
+fn a_broken_global_configuration_is_a_json_error_too() {
+    let w = world();
+    w.write("~/.config/skillet/skillet.toml", "[defaults]\ntimout = 5\n");
+    let (code, value, _) = json_of(&w, &["list", "--json"]);
+    assert_error(&["list"], code, &value, 125);
+    assert!(value["error"]["message"].as_str().unwrap().contains("timout"), "{value}");
+}
+
+#[test]
+fn a_missing_skill_name_is_one_clear_error_with_a_hint() {
+    let w = world();
+    for command in [&["run"][..], &["info"], &["context"], &["enable"], &["session", "start"]] {
+        let (code, stdout, stderr) = w.run(command);
+        let said = command.join(" ");
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(
+            stderr.contains(&format!("skillet: error: `skillet {said}` needs the name of a skill")),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("hint: write `skillet {said} NAME`; `skillet list` shows")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_param_without_an_equals_sign_is_refused_with_a_hint_and_runs_nothing() {
+    let w = world();
+    let (code, stdout, stderr) = w.run(&["run", "echo", "--param", "word"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("skillet: error: --param \"word\" has no `=`"), "{stderr}");
+    assert!(stderr.contains("hint: write --param NAME=VALUE"), "{stderr}");
+    let (_, value, _) = json_of(&w, &["history", "--json"]);
+    assert_eq!(value, json!([]), "nothing ran");
+}
+
+#[test]
+fn an_unknown_key_in_a_workspace_configuration_is_a_warning_not_a_failure() {
+    let w = world();
+    w.write(".skillet/skillet.toml", "disabled = [\"hello\"]\ncolour = \"red\"\n[defaults]\ntimout = 5\n");
+    for args in [&["list"][..], &["run", "echo", "-p", "word=ok"], &["info", "echo"]] {
+        let (code, stdout, stderr) = w.run(args);
+        assert_eq!(code, 0, "`skillet {}`: {stdout}\n{stderr}", args.join(" "));
+        assert!(
+            stderr.contains("skillet.toml:2: unknown field `colour`")
+                && stderr.contains("`colour` is ignored"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("skillet.toml:4: unknown field `timout`") && stderr.contains("`timeout`"),
+            "the warning says what was meant: {stderr}"
+        );
+    }
+    let (_, value, _) = json_of(&w, &["list", "--json"]);
+    let hello = value.as_array().unwrap().iter().find(|s| s["name"] == "hello").unwrap();
+    assert_eq!(hello["availability"], "disabled", "the known keys still apply");
+}
+
+#[test]
+fn an_unknown_key_in_the_global_configuration_is_still_an_error() {
+    let w = world();
+    w.write("~/.config/skillet/skillet.toml", "colour = \"red\"\n");
+    let (code, _, stderr) = w.run(&["list"]);
+    assert_eq!(code, 125, "{stderr}");
+    assert!(stderr.contains("skillet: error:") && stderr.contains("colour"), "{stderr}");
+}
+
+#[test]
+fn a_parameter_over_the_kernel_limit_is_refused_before_anything_runs() {
+    let w = world();
+    let big = "a".repeat(200 * 1024);
+    w.write("big.txt", &big);
+    for value in [format!("word={big}"), "word=@big.txt".to_owned()] {
+        let (code, stdout, stderr) = w.run(&["run", "echo", "--param", &value]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stdout.is_empty());
+        assert!(
+            stderr.contains("parameter `word` is 204800 bytes")
+                && stderr.contains("131072 bytes (MAX_ARG_STRLEN)")
+                && stderr.contains("hint: pass large data on the skill's stdin"),
+            "{stderr}"
+        );
+    }
+    let (_, value, _) = json_of(&w, &["history", "--json"]);
+    assert_eq!(value, json!([]), "nothing was started");
+    // Just under the limit still runs.
+    let fits = "b".repeat(128 * 1024 - 64);
+    let (code, value) = w.run_json(&["echo", "--param", &format!("word={fits}")]);
+    assert_eq!((code, value["status"].as_str()), (0, Some("ok")), "{}", value["error"]);
+}
+
+#[test]
+fn a_spawn_failure_is_reported_once_and_not_retried() {
+    let w = World::new();
+    // A skill whose own argument is over the kernel's limit: execve fails with E2BIG.
+    w.skill(
+        "huge",
+        json!({"name": "huge", "description": "d", "type": "code_inline", "command": "/bin/echo",
+            "args": ["x".repeat(140 * 1024)],
+            "retry": {"max_attempts": 3, "initial_backoff_ms": 1, "max_backoff_ms": 2}}),
+    );
+    let (code, value) = w.run_json(&["huge"]);
+    assert_eq!((code, value["status"].as_str()), (125, Some("spawn_failed")), "{value}");
+    assert_eq!(value["attempt"], 1, "{value}");
+    let (_, history, _) = json_of(&w, &["history", "--json"]);
+    assert_eq!(history.as_array().unwrap().len(), 1, "one attempt: {history}");
+}
+
+#[test]
+fn parameter_values_come_from_a_file_from_stdin_or_literally_after_two_ats() {
+    let w = world();
+    w.write("word.txt", "from a file");
+    let (code, value) = w.run_json(&["echo", "--param", "word=@word.txt"]);
+    assert_eq!((code, value["stdout"].as_str()), (0, Some("from a file\n")), "{value}");
+
+    let out = w
+        .skillet()
+        .args(["run", "echo", "--param", "word=@-", "--json"])
+        .write_stdin("from stdin")
+        .output()
+        .unwrap();
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["stdout"], "from stdin\n", "{value}");
+
+    let (code, value) = w.run_json(&["echo", "--param", "word=@@handle"]);
+    assert_eq!((code, value["stdout"].as_str()), (0, Some("@handle\n")), "{value}");
+
+    let (code, stdout, stderr) = w.run(&["run", "echo", "--param", "word=@missing.txt"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("--param word=@missing.txt: cannot read missing.txt")
+            && stderr.contains("--param word=@@missing.txt"),
+        "the hint says how to pass a literal @: {stderr}"
+    );
+}
+
+#[test]
+fn history_says_ago_once_and_shows_real_times() {
+    let w = world();
+    let (_, run) = w.run_json(&["echo"]);
+    let id = run["execution_id"].as_str().unwrap();
+    let (code, stdout, _) = w.run(&["history", "show", id]);
+    assert_eq!(code, 0);
+    assert!(!stdout.contains("ago ago"), "{stdout}");
+    let started = stdout.lines().find(|l| l.starts_with("started:")).unwrap();
+    // started:     2026-12-03 08:46:01 UTC (0s ago)
+    let text = started.trim_start_matches("started:").trim();
+    let bytes = text.as_bytes();
+    assert!(
+        text.len() > 24
+            && bytes[4] == b'-'
+            && bytes[10] == b' '
+            && bytes[13] == b':'
+            && text[19..].starts_with(" UTC (")
+            && text.ends_with("s ago)"),
+        "{started}"
+    );
+
+    let (_, value, _) = json_of(&w, &["history", "show", id, "--json"]);
+    let at = value["started_at"].as_str().unwrap();
+    // 2026-12-03T08:46:01.250Z
+    assert!(at.len() == 24 && &at[10..11] == "T" && at.ends_with('Z'), "{value}");
+    assert!(value["finished_at"].as_str().unwrap() >= at, "{value}");
+    assert!(value["started_at_ms"].is_number(), "the stored field is kept");
+    let (_, list, _) = json_of(&w, &["history", "--json"]);
+    assert_eq!(list[0]["started_at"], at);
+}
+
+#[test]
+fn prompt_output_ends_its_line_on_a_terminal_and_not_in_a_pipe() {
+    let w = world();
+    let script = std::path::Path::new("/usr/bin/script");
+    if !script.exists() {
+        println!("SKIPPED: no /usr/bin/script to give skillet a terminal");
+        return;
+    }
+    let skillet = assert_cmd::cargo::cargo_bin("skillet");
+    let out = w
+        .command(script)
+        .args(["-qec", &format!("{} run hello", skillet.display()), "/dev/null"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.ends_with("Hello you\r\n"), "{text:?}");
+    let (code, stdout, _) = w.run(&["run", "hello"]);
+    assert_eq!((code, stdout.as_str()), (0, "Hello you"), "a pipe gets the bytes as they are");
+}
