@@ -35,6 +35,9 @@ pub struct SkillEntry {
     pub shadows: Vec<PathBuf>,
     /// Runnable files under `scripts/` (Agent Skills folders).
     pub scripts: Vec<PathBuf>,
+    /// When this file is broken: the working file of the same name, lower in precedence, that
+    /// answers to the name instead.
+    pub used_instead: Option<PathBuf>,
 }
 
 impl SkillEntry {
@@ -136,6 +139,7 @@ impl Registry {
             diagnostics,
             shadows: Vec::new(),
             scripts,
+            used_instead: None,
         };
         match self.by_name.get(&name).copied() {
             Some(winner)
@@ -147,6 +151,29 @@ impl Registry {
                     Diagnostic::error(format!("skill name `{name}` is already used by {other}"))
                         .with_hint("skill names must be unique within a directory; rename one"),
                 );
+                self.entries.push(entry);
+            }
+            // A broken file must not hide a working one of the same name further down: both
+            // are listed, and the working one answers to the name.
+            Some(broken) if !self.entries[broken].is_valid() && entry.is_valid() => {
+                let b = &mut self.entries[broken];
+                let why = format!(
+                    "skill `{name}`: {} ({}) is broken, so {} ({}) is used instead",
+                    b.path.display(),
+                    b.scope,
+                    entry.path.display(),
+                    entry.scope
+                );
+                b.diagnostics.push(
+                    Diagnostic::warning(why.clone())
+                        .with_hint("fix the broken file, and it is used again")
+                        .in_file(&b.path),
+                );
+                b.used_instead = Some(entry.path.clone());
+                self.warnings.push(
+                    Diagnostic::warning(why).with_hint("fix the broken file, and it is used again"),
+                );
+                self.by_name.insert(name, self.entries.len());
                 self.entries.push(entry);
             }
             Some(winner) => {

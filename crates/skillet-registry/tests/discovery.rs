@@ -216,3 +216,41 @@ fn fallback_cycles_are_errors_and_missing_fallbacks_warnings() {
                 .any(|d| d.message == "fallback `nowhere` names no skill")
     );
 }
+
+#[test]
+fn a_broken_workspace_skill_does_not_hide_a_working_global_one() {
+    let w = World::new();
+    let broken = w.write(
+        ".skillet/skills/tool.json",
+        "{\"name\": \"tool\", \"bogus\": 1}",
+    );
+    let working = w.write("~/.config/skillet/skills/tool.json", &skill("tool", ""));
+    let r = w.registry();
+    let used = r.resolve("tool").unwrap();
+    assert_eq!(
+        (used.path.as_path(), used.is_valid()),
+        (working.as_path(), true)
+    );
+    let both: Vec<_> = r.entries().iter().filter(|e| e.name == "tool").collect();
+    assert_eq!(both.len(), 2, "both files are listed: {both:?}");
+    assert_eq!(both[0].path, broken);
+    assert_eq!(both[0].used_instead.as_deref(), Some(working.as_path()));
+    assert!(
+        r.warnings()
+            .iter()
+            .any(|d| d.message.contains("is broken, so")
+                && d.message.contains("(global) is used instead")),
+        "{:?}",
+        r.warnings()
+    );
+
+    // A working workspace skill still wins, and a broken global one never takes over.
+    w.write(".skillet/skills/tool.json", &skill("tool", ""));
+    w.write(
+        "~/.config/skillet/skills/tool.json",
+        "{\"name\": \"tool\", \"bogus\": 1}",
+    );
+    let r = w.registry();
+    assert_eq!(r.resolve("tool").unwrap().scope, Scope::Workspace);
+    assert_eq!(r.entries().iter().filter(|e| e.name == "tool").count(), 1);
+}
