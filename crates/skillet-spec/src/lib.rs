@@ -34,18 +34,18 @@ mod migrate;
 mod model;
 mod params;
 mod schema;
+mod skill_md;
 pub mod template;
 mod validate;
 
 pub use compat::SkillFormat;
 pub use diagnostic::{Diagnostic, Position, Severity, did_you_mean};
 pub use json_source::{MAX_NESTING_DEPTH, MAX_SKILL_FILE_BYTES};
-pub use load::{
-    AGENT_SKILL_FILE, LoadedSkill, PACKAGE_SKILL_FILE, load_file, load_json, load_skill_md,
-};
+pub use load::{AGENT_SKILL_FILE, LoadedSkill, PACKAGE_SKILL_FILE, load_file, load_json};
 pub use migrate::{Migration, migrate_file};
 pub use model::*;
 pub use params::{ParamError, ParamValue};
+pub use skill_md::{load_skill_md, load_skill_md_in};
 pub use schema::{SCHEMA_ID, skill_json_schema};
 pub use template::Template;
 pub use validate::is_valid_skill_name;

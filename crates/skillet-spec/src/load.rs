@@ -3,14 +3,13 @@
 use std::io::Read;
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::compat::{self, SkillFormat};
 use crate::diagnostic::{Diagnostic, Position, Severity, did_you_mean};
 use crate::fields::{remove_fields, unknown_fields};
-use crate::json_source::{JsonDocument, LineIndex, MAX_SKILL_FILE_BYTES, display_path};
+use crate::json_source::{JsonDocument, MAX_SKILL_FILE_BYTES, display_path};
 use crate::model::SkillSpec;
-use crate::template;
 use crate::validate::validate;
 
 /// File name of a skill inside a package directory.
@@ -32,7 +31,7 @@ pub struct LoadedSkill {
 }
 
 impl LoadedSkill {
-    fn failed(format: SkillFormat, d: Diagnostic) -> Self {
+    pub(crate) fn failed(format: SkillFormat, d: Diagnostic) -> Self {
         LoadedSkill {
             spec: None,
             format,
@@ -55,8 +54,22 @@ impl LoadedSkill {
     }
 }
 
+/// Whether a file is loaded to be used, or to be rewritten by `skillet migrate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// Used as it is: what only a migration may change is an error.
+    Use,
+    /// Rewritten: what a migration changes is a note.
+    Migrate,
+}
+
 /// Loads a skill file from disk: `SKILL.md` as an Agent Skill, anything else as JSON.
 pub fn load_file(path: &Path) -> LoadedSkill {
+    load_path(path, Purpose::Use)
+}
+
+/// [`load_file`], for the given purpose.
+pub(crate) fn load_path(path: &Path, purpose: Purpose) -> LoadedSkill {
     let is_md = path.file_name().is_some_and(|n| n == AGENT_SKILL_FILE);
     let format = if is_md {
         SkillFormat::AgentSkill
@@ -65,8 +78,14 @@ pub fn load_file(path: &Path) -> LoadedSkill {
     };
     let mut loaded = match read_limited(path) {
         Err(d) => LoadedSkill::failed(format, d),
-        Ok(text) if is_md => load_skill_md(&text),
-        Ok(text) => load_json(&text, path.parent()),
+        Ok(text) if is_md => {
+            let folder = path
+                .parent()
+                .and_then(Path::file_name)
+                .and_then(|n| n.to_str());
+            crate::skill_md::load_skill_md_in(&text, folder)
+        }
+        Ok(text) => load_json_for(&text, path.parent(), purpose),
     };
     for d in &mut loaded.diagnostics {
         d.file = Some(path.to_path_buf());
@@ -98,6 +117,10 @@ fn read_limited(path: &Path) -> Result<String, Diagnostic> {
 
 /// Loads a JSON skill from text. `skill_dir` resolves `file://` references of the v1 format.
 pub fn load_json(text: &str, skill_dir: Option<&Path>) -> LoadedSkill {
+    load_json_for(text, skill_dir, Purpose::Use)
+}
+
+fn load_json_for(text: &str, skill_dir: Option<&Path>, purpose: Purpose) -> LoadedSkill {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let doc = match JsonDocument::parse(text) {
         Ok(doc) => doc,
@@ -109,7 +132,8 @@ pub fn load_json(text: &str, skill_dir: Option<&Path>) -> LoadedSkill {
             Diagnostic::error("a skill file must contain a JSON object").at(doc.value_position("")),
         );
     }
-    let format = compat::detect(&doc.value);
+    let q_folder = skill_dir.is_some_and(|d| d.components().any(|c| c.as_os_str() == ".q-skills"));
+    let format = compat::detect_in(&doc.value, q_folder);
     let conv = compat::convert(format, doc.value.clone(), skill_dir);
     let locate = |pointer: &str, at_key: bool| {
         let original = conv.original_pointer(pointer);
@@ -119,138 +143,23 @@ pub fn load_json(text: &str, skill_dir: Option<&Path>) -> LoadedSkill {
             doc.value_position(&original)
         }
     };
-    let notes = conv
+    let mut notes: Vec<Diagnostic> = conv
         .notes
         .iter()
         .map(|(p, d)| d.clone().at(doc.key_position(p)))
         .collect();
+    notes.extend(conv.migrate_only.iter().map(|(p, refusal, done)| {
+        let d = match purpose {
+            Purpose::Use => refusal,
+            Purpose::Migrate => done,
+        };
+        d.clone().at(doc.key_position(p))
+    }));
     finish(conv.value.clone(), format, notes, &locate)
 }
 
-/// Loads an Agent Skills `SKILL.md`: YAML front matter (`name`, `description`, …) and a Markdown
-/// body that becomes the prompt, with its braces escaped so they are never taken as placeholders.
-pub fn load_skill_md(text: &str) -> LoadedSkill {
-    const FORMAT: SkillFormat = SkillFormat::AgentSkill;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let lines = LineIndex::new(text);
-    let Some((front, body, body_offset)) = split_front_matter(text) else {
-        return LoadedSkill::failed(
-            FORMAT,
-            Diagnostic::error("SKILL.md has no YAML front matter")
-                .at(Position::START)
-                .with_hint("start the file with a `---` line, then `name:` and `description:`, then another `---` line"),
-        );
-    };
-    let yaml: Value = match serde_yaml_ng::from_str(front) {
-        Ok(v) => v,
-        Err(e) => {
-            let at = e.location().map_or(Position::START, |l| Position {
-                line: l.line() + 1,
-                column: l.column(),
-            });
-            return LoadedSkill::failed(
-                FORMAT,
-                Diagnostic::error(format!("invalid YAML front matter: {e}")).at(at),
-            );
-        }
-    };
-    let Value::Object(mut fm) = yaml else {
-        return LoadedSkill::failed(
-            FORMAT,
-            Diagnostic::error("the front matter must be a YAML mapping").at(Position::START),
-        );
-    };
-    let key_line = |key: &str| {
-        front
-            .lines()
-            .position(|l| {
-                l.strip_prefix(key)
-                    .is_some_and(|r| r.trim_start().starts_with(':'))
-            })
-            .map_or(Position::START, |i| Position {
-                line: i + 2,
-                column: 1,
-            })
-    };
-    let mut notes = Vec::new();
-    let mut out = Map::new();
-    for key in ["name", "description"] {
-        if let Some(v) = fm.shift_remove(key) {
-            out.insert(key.into(), v);
-        }
-    }
-    out.insert("type".into(), Value::String("prompt_inline".into()));
-    out.insert(
-        "prompt_template".into(),
-        Value::String(template::escape(body.trim_start_matches(['\r', '\n'])).into_owned()),
-    );
-    if let Some(v) = fm.shift_remove("license") {
-        out.insert("license".into(), v);
-    }
-    let mut metadata = match fm.shift_remove("metadata") {
-        Some(Value::Object(m)) => m,
-        Some(_) => {
-            notes.push(
-                Diagnostic::warning("`metadata` is not a mapping; ignored")
-                    .at(key_line("metadata")),
-            );
-            Map::new()
-        }
-        None => Map::new(),
-    };
-    for key in ["compatibility", "allowed-tools"] {
-        if let Some(v) = fm.shift_remove(key) {
-            metadata.insert(key.into(), v);
-        }
-    }
-    for (key, _) in fm {
-        let known = [
-            "name",
-            "description",
-            "license",
-            "compatibility",
-            "metadata",
-            "allowed-tools",
-        ];
-        let mut d =
-            Diagnostic::warning(format!("unknown front matter field `{key}`")).at(key_line(&key));
-        if let Some(close) = did_you_mean(&key, known) {
-            d = d.with_hint(format!("did you mean `{close}`?"));
-        }
-        notes.push(d);
-    }
-    if !metadata.is_empty() {
-        out.insert("metadata".into(), Value::Object(metadata));
-    }
-    let body_position = lines.position(body_offset);
-    let locate =
-        move |pointer: &str, _at_key: bool| match pointer.split('/').nth(1).unwrap_or_default() {
-            "" => Position::START,
-            "prompt_template" => body_position,
-            key => key_line(key),
-        };
-    finish(Value::Object(out), FORMAT, notes, &locate)
-}
-
-/// Splits `---\nYAML\n---\nBODY`, returning the YAML, the body and the body's byte offset.
-fn split_front_matter(text: &str) -> Option<(&str, &str, usize)> {
-    let rest = text
-        .strip_prefix("---\n")
-        .or_else(|| text.strip_prefix("---\r\n"))?;
-    let start = text.len() - rest.len();
-    let mut offset = 0;
-    for line in rest.split_inclusive('\n') {
-        if line.trim_end() == "---" {
-            let body_offset = start + offset + line.len();
-            return Some((&rest[..offset], &text[body_offset..], body_offset));
-        }
-        offset += line.len();
-    }
-    None
-}
-
 /// The steps every format shares once it is canonical JSON.
-fn finish(
+pub(crate) fn finish(
     mut value: Value,
     format: SkillFormat,
     mut diagnostics: Vec<Diagnostic>,
@@ -440,24 +349,5 @@ mod tests {
             d.message
         );
         assert_eq!(d.position.unwrap().line, 3);
-    }
-
-    #[test]
-    fn skill_md_body_is_literal() {
-        let l = load_skill_md(
-            "---\nname: fmt\ndescription: Format code\nlicense: MIT\n---\nUse `fn main() {}` and {this}.\n",
-        );
-        let spec = l.spec.expect("valid");
-        assert_eq!(
-            spec.prompt_template.as_deref(),
-            Some("Use `fn main() {{}}` and {{this}}.\n")
-        );
-        assert_eq!(spec.license.as_deref(), Some("MIT"));
-    }
-
-    #[test]
-    fn skill_md_without_front_matter_is_an_error() {
-        let l = load_skill_md("# Just markdown\n");
-        assert!(errors(&l)[0].contains("no YAML front matter"));
     }
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compat::SkillFormat;
 use crate::diagnostic::Diagnostic;
-use crate::load::{AGENT_SKILL_FILE, PACKAGE_SKILL_FILE, load_file};
+use crate::load::{AGENT_SKILL_FILE, PACKAGE_SKILL_FILE, Purpose, load_path};
 
 /// A planned rewrite of one file.
 #[derive(Debug, Clone)]
@@ -19,22 +19,34 @@ pub struct Migration {
     pub before: String,
     /// The canonical text.
     pub after: String,
-    /// Everything noticed while converting.
+    /// Everything noticed while converting: warnings say what was changed, errors what could
+    /// not be repaired.
     pub diagnostics: Vec<Diagnostic>,
+    /// Whether `after` is a valid skill. When it is not, the errors in `diagnostics` say what a
+    /// person still has to fix, and the file should not be written.
+    pub complete: bool,
 }
 
 impl Migration {
+    /// The problems that are left after the repairs.
+    pub fn unrepaired(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
     /// Whether writing would change anything.
     pub fn changes(&self) -> bool {
         self.before != self.after
     }
 }
 
-/// Plans the migration of `path`. Fails, with the reasons, when the file cannot be converted
-/// into a valid canonical skill: migrating must never turn a working file into a broken one.
+/// Plans the migration of `path`, repairing what it can. Fails, with the reasons, only when the
+/// file cannot be read or parsed at all. A migration that is not [`complete`](Migration::complete)
+/// must not be written: migrating never turns a working file into a broken one, and the errors
+/// left say what to fix by hand.
 pub fn migrate_file(path: &Path) -> Result<Migration, Vec<Diagnostic>> {
-    let loaded = load_file(path);
-    let Some(canonical) = loaded.canonical.filter(|_| loaded.spec.is_some()) else {
+    let loaded = load_path(path, Purpose::Migrate);
+    let complete = loaded.spec.is_some();
+    let Some(canonical) = loaded.canonical else {
         return Err(loaded.diagnostics);
     };
     let target = if loaded.format == SkillFormat::AgentSkill {
@@ -53,5 +65,6 @@ pub fn migrate_file(path: &Path) -> Result<Migration, Vec<Diagnostic>> {
         before,
         after,
         diagnostics: loaded.diagnostics,
+        complete,
     })
 }

@@ -4,8 +4,10 @@
 //! changed, and a map from canonical paths back to the original ones so that errors in the result
 //! still point at the right line of the file the author wrote.
 
+mod command_line;
 mod q_flat;
 mod q_roadmap;
+mod q_wizard;
 mod v1_design;
 
 use std::path::Path;
@@ -30,6 +32,11 @@ pub enum SkillFormat {
     V1Design,
     /// An Agent Skills `SKILL.md` folder.
     AgentSkill,
+    /// Q CLI `implementation` format: `"implementation": {"type": "command", "command": "..."}`.
+    QImplementation,
+    /// Files of the Q CLI creation wizard: top-level `name` beside `skill_type`, the command line
+    /// or the prompt in `command`.
+    QWizard,
 }
 
 impl SkillFormat {
@@ -41,6 +48,8 @@ impl SkillFormat {
             SkillFormat::QFlat => "Q CLI flat",
             SkillFormat::V1Design => "v1 design",
             SkillFormat::AgentSkill => "Agent Skills SKILL.md",
+            SkillFormat::QImplementation => "Q CLI implementation",
+            SkillFormat::QWizard => "Q CLI wizard",
         }
     }
 }
@@ -54,11 +63,24 @@ pub struct Conversion {
     pub notes: Vec<(String, Diagnostic)>,
     /// `(canonical prefix, original prefix)` pairs, most specific first.
     pub path_map: Vec<(String, String)>,
+    /// What only `skillet migrate` may do: `(original pointer, error when loading, note when
+    /// migrating)`. A file that needs one of these does not load as it is.
+    pub migrate_only: Vec<(String, Diagnostic, Diagnostic)>,
 }
 
 impl Conversion {
     pub(crate) fn note(&mut self, original_pointer: &str, d: Diagnostic) {
         self.notes.push((original_pointer.to_owned(), d));
+    }
+
+    pub(crate) fn needs_migrate(
+        &mut self,
+        original_pointer: &str,
+        refusal: Diagnostic,
+        done: Diagnostic,
+    ) {
+        self.migrate_only
+            .push((original_pointer.to_owned(), refusal, done));
     }
 
     pub(crate) fn moved(&mut self, canonical: &str, original: &str) {
@@ -82,9 +104,25 @@ impl Conversion {
 
 /// Which format a parsed JSON skill file is in.
 pub fn detect(value: &Value) -> SkillFormat {
+    detect_in(value, false)
+}
+
+/// [`detect`], for a file found in a Q CLI skills folder (`.q-skills/`) when `q_folder`: there a
+/// file that is canonical but for a short version (`"1.0"`) is a Q CLI file.
+pub fn detect_in(value: &Value, q_folder: bool) -> SkillFormat {
     let Some(obj) = value.as_object() else {
         return SkillFormat::Canonical;
     };
+    if obj.contains_key("implementation") {
+        return SkillFormat::QImplementation;
+    }
+    if obj.contains_key("skill_type")
+        && obj.contains_key("name")
+        && !obj.contains_key("metadata")
+        && !obj.contains_key("executor")
+    {
+        return SkillFormat::QWizard;
+    }
     if obj.contains_key("skill_type")
         || obj.contains_key("executor")
         || (obj.contains_key("metadata") && !obj.contains_key("name"))
@@ -103,6 +141,21 @@ pub fn detect(value: &Value) -> SkillFormat {
     if obj.get("type").and_then(Value::as_str) == Some("command") || old_permissions {
         return SkillFormat::QFlat;
     }
+    // A whole command line and no `args`: written for a shell, as Q CLI files were. An absolute
+    // program path may hold spaces, so it alone does not mark a file.
+    let command_line = obj
+        .get("command")
+        .and_then(Value::as_str)
+        .is_some_and(|c| command_line::is_command_line(c) && !c.trim_start().starts_with('/'))
+        && obj
+            .get("args")
+            .is_none_or(|a| a.as_array().is_some_and(Vec::is_empty));
+    let short_version = obj
+        .get("version")
+        .is_some_and(|v| v.is_number() || v.as_str().is_some_and(|s| coerce_version(s).is_some()));
+    if command_line || (q_folder && short_version) {
+        return SkillFormat::QFlat;
+    }
     let untyped_param = obj
         .get("parameters")
         .and_then(Value::as_array)
@@ -119,14 +172,73 @@ pub fn detect(value: &Value) -> SkillFormat {
 
 /// Rewrites an old-format JSON skill. `skill_dir` resolves `file://` references.
 pub fn convert(format: SkillFormat, value: Value, skill_dir: Option<&Path>) -> Conversion {
-    match format {
-        SkillFormat::Canonical | SkillFormat::AgentSkill => Conversion {
-            value,
-            ..Default::default()
-        },
+    let mut conv = match format {
+        SkillFormat::Canonical | SkillFormat::AgentSkill => {
+            return Conversion {
+                value,
+                ..Default::default()
+            };
+        }
         SkillFormat::QRoadmap => q_roadmap::convert(value),
         SkillFormat::QFlat => q_flat::convert(value),
         SkillFormat::V1Design => v1_design::convert(value, skill_dir),
+        SkillFormat::QImplementation => q_wizard::convert_implementation(value),
+        SkillFormat::QWizard => q_wizard::convert_wizard(value),
+    };
+    // What every older format may hold, repaired once here.
+    if let Value::Object(mut obj) = std::mem::take(&mut conv.value) {
+        repair_version(&mut obj, &mut conv);
+        command_line::repair(&mut obj, &mut conv);
+        conv.value = Value::Object(canonical_order(obj));
+    }
+    conv
+}
+
+/// `"1.0"`, `"1"` or `"v1.2"` as the semantic version it abbreviates; `None` for a full version
+/// or one that is not a version at all.
+pub(crate) fn coerce_version(text: &str) -> Option<String> {
+    let t = text.trim();
+    let t = t.strip_prefix(['v', 'V']).unwrap_or(t);
+    if semver::Version::parse(t).is_ok() && t == text {
+        return None;
+    }
+    if semver::Version::parse(t).is_ok() {
+        return Some(t.to_owned());
+    }
+    let parts: Vec<&str> = t.split('.').collect();
+    let numeric = |p: &&str| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.is_empty() || parts.len() > 2 || !parts.iter().all(numeric) {
+        return None;
+    }
+    let n = |i: usize| parts.get(i).map_or(0, |p| p.parse::<u64>().unwrap_or(0));
+    Some(format!("{}.{}.0", n(0), n(1)))
+}
+
+/// Older formats wrote short versions (`"1.0"`) and numbers (`1.0`); the canonical format
+/// takes only full semantic versions, so these are completed, with a warning.
+fn repair_version(obj: &mut Map<String, Value>, conv: &mut Conversion) {
+    let Some(v) = obj.get("version") else { return };
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return,
+    };
+    let fixed = match v {
+        Value::Number(_) if semver::Version::parse(&text).is_ok() => Some(text.clone()),
+        _ => coerce_version(&text),
+    };
+    if let Some(fixed) = fixed {
+        let at = conv.original_pointer("/version");
+        conv.note(
+            &at,
+            Diagnostic::warning(format!(
+                "version {v} is not a full semantic version; read as \"{fixed}\""
+            ))
+            .with_hint(format!(
+                "write \"version\": \"{fixed}\" (`skillet migrate --write` does it)"
+            )),
+        );
+        obj.insert("version".into(), Value::String(fixed));
     }
 }
 

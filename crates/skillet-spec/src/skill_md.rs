@@ -1,0 +1,420 @@
+//! Agent Skills `SKILL.md` folders: YAML front matter (`name`, `description`, `license`,
+//! `compatibility`, `metadata`, `allowed-tools`) and a Markdown body that becomes the prompt.
+//!
+//! Files in the wild are looser than the specification: names in Title Case ("PDF Tools"),
+//! front matter keys of other tools (`version`, `model`, `argument-hint`), and descriptions with
+//! an unquoted `: ` that strict YAML refuses. Each of these loads, with a warning that says what
+//! skillet made of it; only a file with no usable front matter at all is an error.
+
+use serde_json::{Map, Value};
+
+use crate::compat::{SkillFormat, coerce_version};
+use crate::diagnostic::{Diagnostic, Position, did_you_mean};
+use crate::json_source::LineIndex;
+use crate::load::{LoadedSkill, finish};
+use crate::template;
+use crate::validate::is_valid_skill_name;
+
+const FORMAT: SkillFormat = SkillFormat::AgentSkill;
+
+/// Front matter keys of the Agent Skills specification.
+const KNOWN: &[&str] = &[
+    "name",
+    "description",
+    "license",
+    "compatibility",
+    "metadata",
+    "allowed-tools",
+];
+
+/// Loads an Agent Skills `SKILL.md`: YAML front matter (`name`, `description`, …) and a Markdown
+/// body that becomes the prompt, with its braces escaped so they are never taken as placeholders.
+pub fn load_skill_md(text: &str) -> LoadedSkill {
+    load_skill_md_in(text, None)
+}
+
+/// [`load_skill_md`] for a file in the folder named `folder`: the folder name is the skill's id
+/// when the front matter's `name` is not one (a title such as "PDF Tools", or none at all).
+pub fn load_skill_md_in(text: &str, folder: Option<&str>) -> LoadedSkill {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines = LineIndex::new(text);
+    let Some((front, body, body_offset)) = split_front_matter(text) else {
+        return LoadedSkill::failed(
+            FORMAT,
+            Diagnostic::error("SKILL.md has no YAML front matter")
+                .at(Position::START)
+                .with_hint("start the file with a `---` line, then `name:` and `description:`, then another `---` line"),
+        );
+    };
+    let mut notes = Vec::new();
+    let key_line = |key: &str| {
+        front
+            .lines()
+            .position(|l| {
+                l.strip_prefix(key)
+                    .is_some_and(|r| r.trim_start().starts_with(':'))
+            })
+            .map_or(Position::START, |i| Position {
+                line: i + 2,
+                column: 1,
+            })
+    };
+    let yaml: Value = match parse_front_matter(front) {
+        Ok((v, None)) => v,
+        Ok((v, Some(lenient))) => {
+            notes.push(lenient);
+            v
+        }
+        Err(d) => return LoadedSkill::failed(FORMAT, d),
+    };
+    let Value::Object(mut fm) = yaml else {
+        return LoadedSkill::failed(
+            FORMAT,
+            Diagnostic::error("the front matter must be a YAML mapping").at(Position::START),
+        );
+    };
+    let mut out = Map::new();
+    let mut metadata = match fm.shift_remove("metadata") {
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            notes.push(
+                Diagnostic::warning("`metadata` is not a mapping; ignored")
+                    .at(key_line("metadata")),
+            );
+            Map::new()
+        }
+        None => Map::new(),
+    };
+    let declared = fm.shift_remove("name");
+    if let Some(id) = skill_id(
+        declared.as_ref(),
+        folder,
+        &mut metadata,
+        &mut notes,
+        &key_line,
+    ) {
+        out.insert("name".into(), Value::String(id));
+    }
+    if let Some(v) = fm.shift_remove("description") {
+        out.insert("description".into(), v);
+    }
+    if let Some(v) = fm.shift_remove("version") {
+        version(v, &mut out, &mut metadata, &mut notes, key_line("version"));
+    }
+    out.insert("type".into(), Value::String("prompt_inline".into()));
+    out.insert(
+        "prompt_template".into(),
+        Value::String(template::escape(body.trim_start_matches(['\r', '\n'])).into_owned()),
+    );
+    if let Some(v) = fm.shift_remove("license") {
+        out.insert("license".into(), v);
+    }
+    for key in ["compatibility", "allowed-tools"] {
+        if let Some(v) = fm.shift_remove(key) {
+            metadata.insert(key.into(), v);
+        }
+    }
+    // Keys of other tools (Claude Code's `model`, `argument-hint`, …) are kept, not lost: an
+    // agent reading the folder still finds them, and `skillet migrate` carries them over.
+    for (key, v) in fm {
+        let mut d = Diagnostic::warning(format!(
+            "front matter field `{key}` is not part of Agent Skills; kept under `metadata`"
+        ))
+        .at(key_line(&key));
+        d = match did_you_mean(&key, KNOWN.iter().copied()) {
+            Some(close) => d.with_hint(format!("did you mean `{close}`?")),
+            None => d.with_hint("skillet does not use it; other tools reading the folder may"),
+        };
+        notes.push(d);
+        metadata.entry(key).or_insert(v);
+    }
+    if !metadata.is_empty() {
+        out.insert("metadata".into(), Value::Object(metadata));
+    }
+    let body_position = lines.position(body_offset);
+    let locate =
+        move |pointer: &str, _at_key: bool| match pointer.split('/').nth(1).unwrap_or_default() {
+            "" => Position::START,
+            "prompt_template" => body_position,
+            key => key_line(key),
+        };
+    finish(Value::Object(out), FORMAT, notes, &locate)
+}
+
+/// The skill's id: the front matter's `name` when it is one; else the folder's name (or the
+/// `name`) in kebab-case, with the `name` kept as the display title under `metadata.title`.
+fn skill_id(
+    declared: Option<&Value>,
+    folder: Option<&str>,
+    metadata: &mut Map<String, Value>,
+    notes: &mut Vec<Diagnostic>,
+    key_line: &dyn Fn(&str) -> Position,
+) -> Option<String> {
+    let title = match declared {
+        Some(Value::String(s)) if is_valid_skill_name(s) => return Some(s.clone()),
+        Some(Value::String(s)) => Some(s.trim().to_owned()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::Null) | None => None,
+        Some(_) => None,
+    };
+    let from_folder = folder.map(kebab).filter(|id| is_valid_skill_name(id));
+    let from_title = title
+        .as_deref()
+        .map(kebab)
+        .filter(|id| is_valid_skill_name(id));
+    let id = from_folder.clone().or(from_title)?;
+    let source = if from_folder.is_some() {
+        "its folder"
+    } else {
+        "its name"
+    };
+    let d = match &title {
+        Some(t) => {
+            metadata
+                .entry("title")
+                .or_insert_with(|| Value::String(t.clone()));
+            Diagnostic::warning(format!(
+                "name {t:?} is not a skill id; the skill is `{id}` (from {source}), titled {t:?}"
+            ))
+            .at(key_line("name"))
+            .with_hint(format!(
+                "write `name: {id}` (lowercase letters, digits and `-`, as the folder is named)"
+            ))
+        }
+        None => Diagnostic::warning(format!("no `name`; the skill is `{id}` (from {source})"))
+            .at(Position::START)
+            .with_hint(format!("add `name: {id}` to the front matter")),
+    };
+    notes.push(d);
+    Some(id)
+}
+
+/// `version:` is not an Agent Skills field, but many files carry one: a usable version becomes
+/// the skill's version, anything else is kept under `metadata.version`.
+fn version(
+    v: Value,
+    out: &mut Map<String, Value>,
+    metadata: &mut Map<String, Value>,
+    notes: &mut Vec<Diagnostic>,
+    at: Position,
+) {
+    let text = match &v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    let full = if semver::Version::parse(&text).is_ok() {
+        Some(text.clone())
+    } else {
+        coerce_version(&text)
+    };
+    let d = match full {
+        Some(full) => {
+            out.insert("version".into(), Value::String(full.clone()));
+            Diagnostic::warning(format!(
+                "`version` is not an Agent Skills field; used as the skill's version {full}"
+            ))
+        }
+        None => {
+            metadata.entry("version").or_insert(v);
+            Diagnostic::warning(
+                "`version` is not an Agent Skills field nor a semantic version; kept under `metadata`",
+            )
+        }
+    };
+    notes.push(
+        d.at(at)
+            .with_hint("Agent Skills keep a version under `metadata`; skillet reads either"),
+    );
+}
+
+/// Parses the front matter as YAML. Front matter that strict YAML refuses only because a
+/// plain value holds `: ` (as in `description: Use when: ...`) is read with such values taken
+/// as text, and the returned warning says so.
+fn parse_front_matter(front: &str) -> Result<(Value, Option<Diagnostic>), Diagnostic> {
+    let strict = match serde_yaml_ng::from_str::<Value>(front) {
+        Ok(v) => return Ok((v, None)),
+        Err(e) => e,
+    };
+    let at = strict.location().map_or(Position::START, |l| Position {
+        line: l.line() + 1,
+        column: l.column(),
+    });
+    if let Some(quoted) = quote_plain_values(front)
+        && let Ok(v) = serde_yaml_ng::from_str::<Value>(&quoted)
+    {
+        let d = Diagnostic::warning(format!(
+            "the front matter is not valid YAML ({strict}); values with `: ` were read as plain text"
+        ))
+        .at(at)
+        .with_hint("quote values that contain `: `, e.g. description: \"Use when: ...\"");
+        return Ok((v, Some(d)));
+    }
+    Err(Diagnostic::error(format!("invalid YAML front matter: {strict}")).at(at))
+}
+
+/// Quotes the value of each top-level `key: value` line whose plain value holds `: `.
+fn quote_plain_values(front: &str) -> Option<String> {
+    let mut changed = false;
+    let mut out = String::with_capacity(front.len() + 16);
+    for line in front.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        let ending = &line[content.len()..];
+        let top_level = !content.starts_with([' ', '\t', '#', '-']);
+        match content.split_once(": ") {
+            Some((key, value))
+                if top_level
+                    && !key.contains(char::is_whitespace)
+                    && value.contains(": ")
+                    && !value
+                        .trim_start()
+                        .starts_with(['"', '\'', '|', '>', '[', '{']) =>
+            {
+                let escaped = value.trim().replace('\\', "\\\\").replace('"', "\\\"");
+                out.push_str(&format!("{key}: \"{escaped}\"{ending}"));
+                changed = true;
+            }
+            _ => out.push_str(line),
+        }
+    }
+    changed.then_some(out)
+}
+
+/// `PDF Tools` → `pdf-tools`; `agent_dev` stays; runs of other characters become one `-`.
+fn kebab(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.trim().chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_matches(['-', '_']);
+    trimmed
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned()
+}
+
+/// Splits `---\nYAML\n---\nBODY`, returning the YAML, the body and the body's byte offset.
+/// The fences may carry trailing spaces.
+fn split_front_matter(text: &str) -> Option<(&str, &str, usize)> {
+    let first = text.split_inclusive('\n').next()?;
+    if first.trim_end() != "---" {
+        return None;
+    }
+    let start = first.len();
+    let rest = &text[start..];
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            let body_offset = start + offset + line.len();
+            return Some((&rest[..offset], &text[body_offset..], body_offset));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(loaded: &LoadedSkill) -> Vec<String> {
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    fn warnings(loaded: &LoadedSkill) -> Vec<String> {
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| !d.is_error())
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn skill_md_body_is_literal() {
+        let l = load_skill_md(
+            "---\nname: fmt\ndescription: Format code\nlicense: MIT\n---\nUse `fn main() {}` and {this}.\n",
+        );
+        let spec = l.spec.expect("valid");
+        assert_eq!(
+            spec.prompt_template.as_deref(),
+            Some("Use `fn main() {{}}` and {{this}}.\n")
+        );
+        assert_eq!(spec.license.as_deref(), Some("MIT"));
+    }
+
+    #[test]
+    fn skill_md_without_front_matter_is_an_error() {
+        let l = load_skill_md("# Just markdown\n");
+        assert!(errors(&l)[0].contains("no YAML front matter"));
+    }
+    #[test]
+    fn a_title_case_name_takes_its_id_from_the_folder() {
+        let l = load_skill_md_in(
+            "---\nname: Agent Development\ndescription: Build agents\nversion: 0.2.0\nmodel: opus\n---\nBody\n",
+            Some("agent-development"),
+        );
+        let spec = l.spec.clone().expect("loads");
+        assert_eq!(spec.name, "agent-development");
+        assert_eq!(spec.version, "0.2.0");
+        assert_eq!(spec.metadata["title"], "Agent Development");
+        assert_eq!(spec.metadata["model"], "opus");
+        let w = warnings(&l);
+        assert!(
+            w.iter()
+                .any(|m| m.contains("\"Agent Development\" is not a skill id")),
+            "{w:?}"
+        );
+        assert_eq!(w.len(), 3, "name, version, model: {w:?}");
+    }
+
+    #[test]
+    fn a_title_without_a_usable_folder_is_made_an_id() {
+        let l = load_skill_md_in(
+            "---\nname: PDF Tools\ndescription: d\n---\nx\n",
+            Some("Skills!"),
+        );
+        assert_eq!(l.spec.expect("loads").name, "skills");
+        let l = load_skill_md("---\nname: PDF Tools\ndescription: d\n---\nx\n");
+        assert_eq!(l.spec.expect("loads").name, "pdf-tools");
+        let l = load_skill_md_in("---\ndescription: d\n---\nx\n", Some("my_skill"));
+        assert_eq!(l.spec.expect("loads").name, "my_skill");
+    }
+
+    #[test]
+    fn a_colon_in_a_plain_description_is_read_as_text() {
+        let l = load_skill_md_in(
+            "---\nname: review\ndescription: Use when: the user asks for a review\n---\nx\n",
+            Some("review"),
+        );
+        assert!(errors(&l).is_empty(), "{:?}", l.diagnostics);
+        assert_eq!(
+            l.spec.expect("loads").description.as_deref(),
+            Some("Use when: the user asks for a review")
+        );
+        let l = load_skill_md("---\nname: [unclosed\n---\nx\n");
+        assert!(
+            errors(&l)[0].starts_with("invalid YAML front matter"),
+            "{:?}",
+            l.diagnostics
+        );
+    }
+
+    #[test]
+    fn kebab_case() {
+        assert_eq!(kebab("PDF Tools"), "pdf-tools");
+        assert_eq!(kebab("  Agent   Development! "), "agent-development");
+        assert_eq!(kebab("my_skill"), "my_skill");
+    }
+}
