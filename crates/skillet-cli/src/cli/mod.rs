@@ -538,6 +538,10 @@ pub struct MigrateArgs {
     /// Write the canonical file (the old one is kept as FILE.bak when overwritten).
     #[arg(long)]
     pub write: bool,
+    /// Print one JSON object: {source, target, format, complete, changed, written, backup,
+    /// canonical, notes}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--allow-…`: permissions for one run, on top of `[grants]` in the global skillet.toml.

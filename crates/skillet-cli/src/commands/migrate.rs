@@ -3,55 +3,154 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
+use serde::Serialize;
 use similar::TextDiff;
-use skillet_spec::migrate_file;
+use skillet_spec::{Diagnostic, Migration, migrate_file};
 
 use super::validate::skill_file;
 use crate::cli::MigrateArgs;
 use crate::context::Context;
 use crate::output;
 
+/// What `migrate --json` prints: one object, whatever happened.
+#[derive(Serialize)]
+struct Report {
+    /// The file read.
+    source: String,
+    /// The file the canonical skill goes to.
+    target: Option<String>,
+    /// The format the file was written in.
+    format: Option<&'static str>,
+    /// Whether the canonical skill is valid (nothing is written otherwise).
+    complete: bool,
+    /// Whether the canonical text differs from what `target` holds now.
+    changed: bool,
+    /// Whether `target` was written (`--write`).
+    written: bool,
+    /// Where the old file was kept, when it was overwritten.
+    backup: Option<String>,
+    /// The canonical skill.
+    canonical: Option<serde_json::Value>,
+    /// Warnings say what was changed, errors what could not be repaired.
+    notes: Vec<Diagnostic>,
+}
+
 pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode> {
     let source = skill_file(&ctx.env.cwd.join(&args.path));
     let migration = match migrate_file(&source) {
         Ok(m) => m,
         Err(diagnostics) => {
-            for d in &diagnostics {
-                eprintln!("{}", output::diagnostic(ctx, d));
+            if args.json {
+                output::json(&Report {
+                    source: ctx.shown(&source).display().to_string(),
+                    target: None,
+                    format: None,
+                    complete: false,
+                    changed: false,
+                    written: false,
+                    backup: None,
+                    canonical: None,
+                    notes: diagnostics,
+                })?;
+            } else {
+                for d in &diagnostics {
+                    eprintln!("{}", output::diagnostic(ctx, d));
+                }
+                eprintln!("skillet: nothing written: fix the errors above, then migrate again");
             }
-            eprintln!("skillet: nothing written: fix the errors above, then migrate again");
-            return Ok(ExitCode::from(1));
+            return Ok(ExitCode::from(output::EXIT_FAILURE));
         }
     };
+    let write = args.write && migration.complete && migration.changes();
+    let backup = if write {
+        Some(write_migration(&migration)?)
+    } else {
+        None
+    }
+    .flatten();
+    if args.json {
+        output::json(&Report {
+            source: ctx.shown(&migration.source).display().to_string(),
+            target: Some(ctx.shown(&migration.target).display().to_string()),
+            format: Some(migration.format.label()),
+            complete: migration.complete,
+            changed: migration.changes(),
+            written: write,
+            backup: backup.map(|b| ctx.shown(&b).display().to_string()),
+            canonical: serde_json::from_str(&migration.after).ok(),
+            notes: migration.diagnostics.clone(),
+        })?;
+        return Ok(exit_code(&migration));
+    }
     for d in &migration.diagnostics {
         eprintln!("{}", output::diagnostic(ctx, d));
     }
     let target = ctx.shown(&migration.target);
-    if !migration.changes() {
+    if migration.complete && !migration.changes() {
         println!("{} is already canonical; nothing to do", target.display());
         return Ok(ExitCode::SUCCESS);
     }
-    if !args.write {
-        let old = if migration.before.is_empty() {
-            "/dev/null".to_owned()
+    if !write {
+        if migration.changes() {
+            print_diff(&migration, &target);
+        }
+        if migration.complete {
+            eprintln!(
+                "skillet: {} format; run again with --write to apply",
+                migration.format.label()
+            );
         } else {
-            format!("a/{}", target.display())
-        };
-        let diff = TextDiff::from_lines(&migration.before, &migration.after);
-        print!(
-            "{}",
-            diff.unified_diff()
-                .context_radius(3)
-                .header(&old, &format!("b/{}", target.display()))
-        );
-        eprintln!(
-            "skillet: {} format; run again with --write to apply",
-            migration.format.label()
-        );
-        return Ok(ExitCode::SUCCESS);
+            let left = migration.unrepaired().count();
+            eprintln!(
+                "skillet: nothing written: {left} problem{} above could not be repaired (the diff shows what migrate repaired); fix {} by hand, then migrate again",
+                if left == 1 { "" } else { "s" },
+                if left == 1 { "it" } else { "them" },
+            );
+        }
+        return Ok(exit_code(&migration));
     }
+    if let Some(backup) = &backup {
+        eprintln!(
+            "skillet: kept the old file as {}",
+            ctx.shown(backup).display()
+        );
+    }
+    println!(
+        "wrote {} ({} format -> canonical)",
+        target.display(),
+        migration.format.label()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn exit_code(migration: &Migration) -> ExitCode {
+    if migration.complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(output::EXIT_FAILURE)
+    }
+}
+
+fn print_diff(migration: &Migration, target: &std::path::Path) {
+    let old = if migration.before.is_empty() {
+        "/dev/null".to_owned()
+    } else {
+        format!("a/{}", target.display())
+    };
+    let diff = TextDiff::from_lines(&migration.before, &migration.after);
+    print!(
+        "{}",
+        diff.unified_diff()
+            .context_radius(3)
+            .header(&old, &format!("b/{}", target.display()))
+    );
+}
+
+/// Writes the canonical file, keeping the old one as `FILE.bak`; returns the backup's path.
+fn write_migration(migration: &Migration) -> Result<Option<std::path::PathBuf>> {
+    let mut backup = None;
     if !migration.before.is_empty() {
-        let backup = migration.target.with_file_name(format!(
+        let path = migration.target.with_file_name(format!(
             "{}.bak",
             migration
                 .target
@@ -59,12 +158,9 @@ pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         ));
-        std::fs::write(&backup, &migration.before)
-            .with_context(|| format!("cannot write backup {}", backup.display()))?;
-        eprintln!(
-            "skillet: kept the old file as {}",
-            ctx.shown(&backup).display()
-        );
+        std::fs::write(&path, &migration.before)
+            .with_context(|| format!("cannot write backup {}", path.display()))?;
+        backup = Some(path);
     }
     // Write beside, then rename: a crash never leaves a half-written skill.
     let tmp = migration.target.with_extension("json.tmp");
@@ -72,10 +168,5 @@ pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, &migration.target)
         .with_context(|| format!("cannot replace {}", migration.target.display()))?;
-    println!(
-        "wrote {} ({} format -> canonical)",
-        target.display(),
-        migration.format.label()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(backup)
 }
