@@ -146,6 +146,21 @@ mod tests {
     }
 
     #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("count-lines"), "count-lines");
+        assert_eq!(
+            shell_word(".skillet/skills/x.json"),
+            ".skillet/skills/x.json"
+        );
+        assert_eq!(shell_word("PDF Tools"), "'PDF Tools'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("{a,b}"), "'{a,b}'");
+        assert_eq!(shell_word("$(rm -rf x)"), "'$(rm -rf x)'");
+        assert_eq!(shell_word("-x"), "'-x'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
     fn ago_says_ago_once() {
         assert_eq!(ago(3_400), "3s ago");
         assert_eq!(ago(-5), "0s ago");
@@ -162,6 +177,26 @@ pub fn ago(ms: i64) -> String {
         3600..86400 => format!("{}h ago", s / 3600),
         _ => format!("{}d ago", s / 86400),
     }
+}
+
+/// `word` as a shell would need it to be one argument, for commands shown as hints that a user
+/// copies: left alone when it is plain, else in single quotes.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && !word.starts_with('-')
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:,+@%=".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// Text on one line: line breaks and runs of blanks become one space, for table cells.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A moment in milliseconds since the Unix epoch as RFC 3339 in UTC, to the millisecond:

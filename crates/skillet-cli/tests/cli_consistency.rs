@@ -23,6 +23,11 @@ fn world() -> World {
             "prompt_template": "Hello {who}",
             "parameters": [{"name": "who", "type": "string", "default": "you"}]}),
     );
+    w.skill(
+        "explain",
+        json!({"name": "explain", "description": "d", "type": "conversation",
+            "prompt": "Explain.", "context_files": {"patterns": ["*.md"]}}),
+    );
     w
 }
 
@@ -30,7 +35,10 @@ fn world() -> World {
 fn json_of(w: &World, args: &[&str]) -> (i32, Value, String) {
     let (code, stdout, stderr) = w.run(args);
     let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!("`skillet {}`: stdout is not JSON ({e}):\n{stdout}\nstderr: {stderr}", args.join(" "))
+        panic!(
+            "`skillet {}`: stdout is not JSON ({e}):\n{stdout}\nstderr: {stderr}",
+            args.join(" ")
+        )
     });
     (code, value, stderr)
 }
@@ -44,7 +52,12 @@ fn assert_error(args: &[&str], code: i32, value: &Value, expected: i32) {
         "`skillet {}`: {value}",
         args.join(" ")
     );
-    assert_eq!(error["exit_code"], expected, "`skillet {}`: {value}", args.join(" "));
+    assert_eq!(
+        error["exit_code"],
+        expected,
+        "`skillet {}`: {value}",
+        args.join(" ")
+    );
     assert!(
         error.get("hint").is_none_or(Value::is_string),
         "`skillet {}`: {value}",
@@ -67,29 +80,39 @@ fn every_command_prints_only_json_with_json_on_success() {
         &["breaker", "--json"],
         &["breaker", "reset", "echo", "--json"],
         &["doctor", "--json"],
-        &["context", "hello", "--json"],
+        &["context", "explain", "--json"],
         &["trust", &trusted_dir, "--json"],
         &["trust", "--list", "--json"],
         &["disable", "echo", "--json"],
         &["enable", "echo", "--json"],
         &["completions", "bash", "--json"],
-        &["daemon", "status", "--json"],
         &["session", "list", "--json"],
+        &["daemon", "status", "--json"],
         &["daemon", "stop", "--json"],
     ];
     for args in cases {
         let (code, value, stderr) = json_of(&w, args);
         assert_eq!(code, 0, "`skillet {}`: {value}\n{stderr}", args.join(" "));
-        assert!(value.get("error").is_none(), "`skillet {}`: {value}", args.join(" "));
+        assert!(
+            value.get("error").is_none(),
+            "`skillet {}`: {value}",
+            args.join(" ")
+        );
     }
     let (_, value, _) = json_of(&w, &["history", "--json"]);
     let id = value[0]["id"].as_str().unwrap().to_owned();
     let (code, value, _) = json_of(&w, &["history", "show", &id, "--json"]);
     assert_eq!((code, value["id"].as_str()), (0, Some(id.as_str())));
     let (_, value, _) = json_of(&w, &["disable", "echo", "--json"]);
-    assert_eq!((value["skill"].as_str(), value["state"].as_str()), (Some("echo"), Some("disabled")));
+    assert_eq!(
+        (value["skill"].as_str(), value["state"].as_str()),
+        (Some("echo"), Some("disabled"))
+    );
     let (_, value, _) = json_of(&w, &["completions", "bash", "--json"]);
-    assert!(value["script"].as_str().unwrap().contains("skillet"), "{value}");
+    assert!(
+        value["script"].as_str().unwrap().contains("skillet"),
+        "{value}"
+    );
 }
 
 #[test]
@@ -100,11 +123,13 @@ fn every_command_prints_its_error_as_json_with_the_documented_exit_code() {
         (&["info", "nope", "--json"], 127),
         (&["info", "--json"], 2),
         (&["schema", "--bogus", "--json"], 2),
-        (&["run", "nope", "--json"], 127),
         (&["run", "--json"], 2),
         (&["run", "echo", "--param", "word", "--json"], 2),
         (&["run", "echo", "--params", "[1]", "--json"], 2),
-        (&["run", "echo", "--param", "word=@/no/such/file", "--json"], 2),
+        (
+            &["run", "echo", "--param", "word=@/no/such/file", "--json"],
+            2,
+        ),
         (&["history", "--since", "soon", "--json"], 2),
         (&["history", "show", "0000", "--json"], 1),
         (&["breaker", "reset", "--json"], 2),
@@ -125,7 +150,11 @@ fn every_command_prints_its_error_as_json_with_the_documented_exit_code() {
     }
     // A run that fails is a result, not an error object: its status says what happened.
     let (code, value, _) = json_of(&w, &["run", "nope", "--json"]);
-    assert_eq!((code, value["status"].as_str()), (127, Some("not_found")), "{value}");
+    assert_eq!(
+        (code, value["status"].as_str()),
+        (127, Some("not_found")),
+        "{value}"
+    );
 }
 
 #[test]
@@ -134,23 +163,39 @@ fn a_broken_global_configuration_is_a_json_error_too() {
     w.write("~/.config/skillet/skillet.toml", "[defaults]\ntimout = 5\n");
     let (code, value, _) = json_of(&w, &["list", "--json"]);
     assert_error(&["list"], code, &value, 125);
-    assert!(value["error"]["message"].as_str().unwrap().contains("timout"), "{value}");
+    assert!(
+        value["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("timout"),
+        "{value}"
+    );
 }
 
 #[test]
 fn a_missing_skill_name_is_one_clear_error_with_a_hint() {
     let w = world();
-    for command in [&["run"][..], &["info"], &["context"], &["enable"], &["session", "start"]] {
+    for command in [
+        &["run"][..],
+        &["info"],
+        &["context"],
+        &["enable"],
+        &["session", "start"],
+    ] {
         let (code, stdout, stderr) = w.run(command);
         let said = command.join(" ");
         assert_eq!(code, 2, "{stderr}");
         assert!(stdout.is_empty(), "{stdout}");
         assert!(
-            stderr.contains(&format!("skillet: error: `skillet {said}` needs the name of a skill")),
+            stderr.contains(&format!(
+                "skillet: error: `skillet {said}` needs the name of a skill"
+            )),
             "{stderr}"
         );
         assert!(
-            stderr.contains(&format!("hint: write `skillet {said} NAME`; `skillet list` shows")),
+            stderr.contains(&format!(
+                "hint: write `skillet {said} NAME`; `skillet list` shows"
+            )),
             "{stderr}"
         );
     }
@@ -162,8 +207,14 @@ fn a_param_without_an_equals_sign_is_refused_with_a_hint_and_runs_nothing() {
     let (code, stdout, stderr) = w.run(&["run", "echo", "--param", "word"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
-    assert!(stderr.contains("skillet: error: --param \"word\" has no `=`"), "{stderr}");
-    assert!(stderr.contains("hint: write --param NAME=VALUE"), "{stderr}");
+    assert!(
+        stderr.contains("skillet: error: --param \"word\" has no `=`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: write --param NAME=VALUE"),
+        "{stderr}"
+    );
     let (_, value, _) = json_of(&w, &["history", "--json"]);
     assert_eq!(value, json!([]), "nothing ran");
 }
@@ -171,8 +222,15 @@ fn a_param_without_an_equals_sign_is_refused_with_a_hint_and_runs_nothing() {
 #[test]
 fn an_unknown_key_in_a_workspace_configuration_is_a_warning_not_a_failure() {
     let w = world();
-    w.write(".skillet/skillet.toml", "disabled = [\"hello\"]\ncolour = \"red\"\n[defaults]\ntimout = 5\n");
-    for args in [&["list"][..], &["run", "echo", "-p", "word=ok"], &["info", "echo"]] {
+    w.write(
+        ".skillet/skillet.toml",
+        "disabled = [\"hello\"]\ncolour = \"red\"\n[defaults]\ntimout = 5\n",
+    );
+    for args in [
+        &["list"][..],
+        &["run", "echo", "-p", "word=ok"],
+        &["info", "echo"],
+    ] {
         let (code, stdout, stderr) = w.run(args);
         assert_eq!(code, 0, "`skillet {}`: {stdout}\n{stderr}", args.join(" "));
         assert!(
@@ -181,13 +239,22 @@ fn an_unknown_key_in_a_workspace_configuration_is_a_warning_not_a_failure() {
             "{stderr}"
         );
         assert!(
-            stderr.contains("skillet.toml:4: unknown field `timout`") && stderr.contains("`timeout`"),
+            stderr.contains("skillet.toml:4: unknown field `timout`")
+                && stderr.contains("`timeout`"),
             "the warning says what was meant: {stderr}"
         );
     }
     let (_, value, _) = json_of(&w, &["list", "--json"]);
-    let hello = value.as_array().unwrap().iter().find(|s| s["name"] == "hello").unwrap();
-    assert_eq!(hello["availability"], "disabled", "the known keys still apply");
+    let hello = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "hello")
+        .unwrap();
+    assert_eq!(
+        hello["availability"], "disabled",
+        "the known keys still apply"
+    );
 }
 
 #[test]
@@ -196,18 +263,28 @@ fn an_unknown_key_in_the_global_configuration_is_still_an_error() {
     w.write("~/.config/skillet/skillet.toml", "colour = \"red\"\n");
     let (code, _, stderr) = w.run(&["list"]);
     assert_eq!(code, 125, "{stderr}");
-    assert!(stderr.contains("skillet: error:") && stderr.contains("colour"), "{stderr}");
+    assert!(
+        stderr.contains("skillet: error:") && stderr.contains("colour"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_parameter_over_the_kernel_limit_is_refused_before_anything_runs() {
     let w = world();
+    // Only a file or stdin can carry such a value: skillet's own command line could not.
     let big = "a".repeat(200 * 1024);
     w.write("big.txt", &big);
-    for value in [format!("word={big}"), "word=@big.txt".to_owned()] {
-        let (code, stdout, stderr) = w.run(&["run", "echo", "--param", &value]);
-        assert_eq!(code, 2, "{stderr}");
-        assert!(stdout.is_empty());
+    for (value, stdin) in [("word=@big.txt", ""), ("word=@-", big.as_str())] {
+        let out = w
+            .skillet()
+            .args(["run", "echo", "--param", value])
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(out.stdout.is_empty());
         assert!(
             stderr.contains("parameter `word` is 204800 bytes")
                 && stderr.contains("131072 bytes (MAX_ARG_STRLEN)")
@@ -218,9 +295,14 @@ fn a_parameter_over_the_kernel_limit_is_refused_before_anything_runs() {
     let (_, value, _) = json_of(&w, &["history", "--json"]);
     assert_eq!(value, json!([]), "nothing was started");
     // Just under the limit still runs.
-    let fits = "b".repeat(128 * 1024 - 64);
-    let (code, value) = w.run_json(&["echo", "--param", &format!("word={fits}")]);
-    assert_eq!((code, value["status"].as_str()), (0, Some("ok")), "{}", value["error"]);
+    w.write("fits.txt", &"b".repeat(128 * 1024 - 64));
+    let (code, value) = w.run_json(&["echo", "--param", "word=@fits.txt"]);
+    assert_eq!(
+        (code, value["status"].as_str()),
+        (0, Some("ok")),
+        "{}",
+        value["error"]
+    );
 }
 
 #[test]
@@ -234,10 +316,18 @@ fn a_spawn_failure_is_reported_once_and_not_retried() {
             "retry": {"max_attempts": 3, "initial_backoff_ms": 1, "max_backoff_ms": 2}}),
     );
     let (code, value) = w.run_json(&["huge"]);
-    assert_eq!((code, value["status"].as_str()), (125, Some("spawn_failed")), "{value}");
+    assert_eq!(
+        (code, value["status"].as_str()),
+        (125, Some("spawn_failed")),
+        "{value}"
+    );
     assert_eq!(value["attempt"], 1, "{value}");
     let (_, history, _) = json_of(&w, &["history", "--json"]);
-    assert_eq!(history.as_array().unwrap().len(), 1, "one attempt: {history}");
+    assert_eq!(
+        history.as_array().unwrap().len(),
+        1,
+        "one attempt: {history}"
+    );
 }
 
 #[test]
@@ -245,7 +335,11 @@ fn parameter_values_come_from_a_file_from_stdin_or_literally_after_two_ats() {
     let w = world();
     w.write("word.txt", "from a file");
     let (code, value) = w.run_json(&["echo", "--param", "word=@word.txt"]);
-    assert_eq!((code, value["stdout"].as_str()), (0, Some("from a file\n")), "{value}");
+    assert_eq!(
+        (code, value["stdout"].as_str()),
+        (0, Some("from a file\n")),
+        "{value}"
+    );
 
     let out = w
         .skillet()
@@ -257,7 +351,11 @@ fn parameter_values_come_from_a_file_from_stdin_or_literally_after_two_ats() {
     assert_eq!(value["stdout"], "from stdin\n", "{value}");
 
     let (code, value) = w.run_json(&["echo", "--param", "word=@@handle"]);
-    assert_eq!((code, value["stdout"].as_str()), (0, Some("@handle\n")), "{value}");
+    assert_eq!(
+        (code, value["stdout"].as_str()),
+        (0, Some("@handle\n")),
+        "{value}"
+    );
 
     let (code, stdout, stderr) = w.run(&["run", "echo", "--param", "word=@missing.txt"]);
     assert_eq!(code, 2, "{stderr}");
@@ -294,9 +392,15 @@ fn history_says_ago_once_and_shows_real_times() {
     let (_, value, _) = json_of(&w, &["history", "show", id, "--json"]);
     let at = value["started_at"].as_str().unwrap();
     // 2026-12-03T08:46:01.250Z
-    assert!(at.len() == 24 && &at[10..11] == "T" && at.ends_with('Z'), "{value}");
+    assert!(
+        at.len() == 24 && &at[10..11] == "T" && at.ends_with('Z'),
+        "{value}"
+    );
     assert!(value["finished_at"].as_str().unwrap() >= at, "{value}");
-    assert!(value["started_at_ms"].is_number(), "the stored field is kept");
+    assert!(
+        value["started_at_ms"].is_number(),
+        "the stored field is kept"
+    );
     let (_, list, _) = json_of(&w, &["history", "--json"]);
     assert_eq!(list[0]["started_at"], at);
 }
@@ -312,12 +416,133 @@ fn prompt_output_ends_its_line_on_a_terminal_and_not_in_a_pipe() {
     let skillet = assert_cmd::cargo::cargo_bin("skillet");
     let out = w
         .command(script)
-        .args(["-qec", &format!("{} run hello", skillet.display()), "/dev/null"])
+        .args([
+            "-qec",
+            &format!("{} run hello", skillet.display()),
+            "/dev/null",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.ends_with("Hello you\r\n"), "{text:?}");
     let (code, stdout, _) = w.run(&["run", "hello"]);
-    assert_eq!((code, stdout.as_str()), (0, "Hello you"), "a pipe gets the bytes as they are");
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "Hello you"),
+        "a pipe gets the bytes as they are"
+    );
+}
+
+#[test]
+fn list_marks_broken_skills_quotes_what_it_suggests_and_keeps_rows_on_one_line() {
+    let w = world();
+    w.skill(
+        "multi",
+        json!({"name": "multi", "description": "First line.\nSecond   line.\n", "type": "prompt_inline",
+            "prompt_template": "x"}),
+    );
+    w.write(
+        ".skillet/skills/My Tool.json",
+        "{\"name\": \"my-tool\", \"bogus\": true}",
+    );
+    let (code, stdout, _) = w.run(&["list"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let multi = lines.iter().find(|l| l.starts_with("multi")).unwrap();
+    assert!(multi.ends_with("First line. Second line."), "{stdout}");
+    assert_eq!(
+        lines.iter().filter(|l| !l.starts_with('[')).count(),
+        6,
+        "a header and one line per skill: {stdout}"
+    );
+    assert!(
+        stdout.contains("BROKEN: 1 error (skillet validate '.skillet/skills/My Tool.json')"),
+        "the suggested command runs as written: {stdout}"
+    );
+
+    let (_, value, _) = json_of(&w, &["list", "--json"]);
+    let rows = value.as_array().unwrap();
+    let broken = rows.iter().find(|r| r["valid"] == false).unwrap();
+    assert_eq!(broken["availability"], "broken", "{broken}");
+    assert_eq!(
+        broken["used"], true,
+        "nothing else answers to its name: {broken}"
+    );
+    let multi = rows.iter().find(|r| r["name"] == "multi").unwrap();
+    assert_eq!(
+        multi["description"], "First line.\nSecond   line.\n",
+        "JSON keeps the text"
+    );
+    assert_eq!(multi["availability"], "untrusted");
+}
+
+#[test]
+fn a_broken_workspace_skill_does_not_hide_a_working_global_one() {
+    let w = World::new();
+    w.skill(
+        "tool",
+        json!({"name": "tool", "description": "mine", "type": "prompt_inline",
+        "prompt_template": "x", "colour": "red"}),
+    );
+    w.write(
+        "~/.config/skillet/skills/tool.json",
+        &json!({"name": "tool", "description": "global", "type": "prompt_inline",
+            "prompt_template": "from the global one"})
+        .to_string(),
+    );
+    let (code, stdout, stderr) = w.run(&["list"]);
+    assert_eq!(code, 0);
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("tool ")).collect();
+    assert_eq!(rows.len(), 2, "both are shown: {stdout}");
+    assert!(
+        rows[0].contains("workspace")
+            && rows[0].contains("BROKEN")
+            && rows[0].contains("is used instead"),
+        "{stdout}"
+    );
+    assert!(
+        rows[1].contains("global") && rows[1].ends_with("global"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(".skillet/skills/tool.json (workspace) is broken, so")
+            && stderr.contains("(global) is used instead"),
+        "which wins and why: {stderr}"
+    );
+
+    let (_, value, _) = json_of(&w, &["list", "--json"]);
+    let tools: Vec<&Value> = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["name"] == "tool")
+        .collect();
+    assert_eq!(
+        tools
+            .iter()
+            .map(|t| (
+                t["scope"].as_str().unwrap(),
+                t["availability"].as_str().unwrap(),
+                t["used"].as_bool().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        [
+            ("workspace", "broken", false),
+            ("global", "available", true)
+        ]
+    );
+    assert!(
+        tools[0]["used_instead"]
+            .as_str()
+            .unwrap()
+            .ends_with("skillet/skills/tool.json")
+    );
+
+    let (code, value) = w.run_json(&["tool"]);
+    assert_eq!(
+        (code, value["stdout"].as_str()),
+        (0, Some("from the global one")),
+        "{value}"
+    );
 }

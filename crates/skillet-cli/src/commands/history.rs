@@ -161,7 +161,11 @@ fn parse_duration_ms(text: &str) -> Result<i64> {
         "h" => 3_600_000,
         "d" => 86_400_000,
         "w" => 604_800_000,
-        _ => return Err(usage(format!("--since {text:?}: the unit must be s, m, h, d or w"))),
+        _ => {
+            return Err(usage(format!(
+                "--since {text:?}: the unit must be s, m, h, d or w"
+            )));
+        }
     };
     Ok(n.saturating_mul(unit_ms))
 }

@@ -1,5 +1,6 @@
 //! `skillet list`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -18,24 +19,35 @@ struct Listed<'a> {
     kind: Option<&'static str>,
     scope: &'static str,
     path: String,
+    /// The path as shown in the table: relative to the working directory when inside it.
+    #[serde(skip)]
+    shown: String,
     aliases: Vec<&'a str>,
     description: Option<&'a str>,
     version: Option<&'a str>,
     format: &'static str,
     valid: bool,
-    /// `available`, `disabled` or `untrusted` (hidden from agents).
+    /// `available`, `broken`, `disabled` or `untrusted` (hidden from agents).
     availability: &'static str,
+    /// Whether this file answers to the name (`run`, `info`, agents); a file of the same name
+    /// listed as not used is broken, and says which one is used instead.
+    used: bool,
+    /// For a broken file not used: the working file used instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    used_instead: Option<String>,
     errors: Vec<String>,
     warnings: Vec<String>,
 }
 
 fn listed<'a>(ctx: &Context, e: &'a SkillEntry) -> Listed<'a> {
+    let shown = ctx.shown(&e.path).display().to_string();
     let spec = e.spec.as_ref().filter(|_| e.is_valid());
     Listed {
         name: &e.name,
         kind: spec.map(|s| s.kind.as_str()),
         scope: e.scope.as_str(),
         path: e.path.display().to_string(),
+        shown,
         aliases: spec
             .map(|s| s.aliases.iter().map(String::as_str).collect())
             .unwrap_or_default(),
@@ -43,7 +55,13 @@ fn listed<'a>(ctx: &Context, e: &'a SkillEntry) -> Listed<'a> {
         version: spec.map(|s| s.version.as_str()),
         format: e.format.label(),
         valid: e.is_valid(),
-        availability: ctx.config.availability(&ctx.env, e).as_str(),
+        availability: if e.is_valid() {
+            ctx.config.availability(&ctx.env, e).as_str()
+        } else {
+            "broken"
+        },
+        used: e.used_instead.is_none(),
+        used_instead: e.used_instead.as_ref().map(|p| p.display().to_string()),
         errors: e.errors().map(|d| output::diagnostic(ctx, d)).collect(),
         warnings: e
             .diagnostics
@@ -81,13 +99,20 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
                     "untrusted" => "[untrusted] ".into(),
                     other => format!("[{other}] "),
                 };
-                format!("{note}{}", r.description.unwrap_or(""))
+                format!("{note}{}", output::one_line(r.description.unwrap_or("")))
             } else {
                 let n = r.errors.len();
+                // The file, not the name: with a working file of the same name, the name
+                // would check that one.
+                let instead = r
+                    .used_instead
+                    .as_ref()
+                    .map(|p| format!("; {} is used instead", ctx.shown(Path::new(p)).display()))
+                    .unwrap_or_default();
                 format!(
-                    "BROKEN: {n} error{} (skillet validate {})",
+                    "BROKEN: {n} error{} (skillet validate {}){instead}",
                     if n == 1 { "" } else { "s" },
-                    r.name
+                    output::shell_word(&r.shown)
                 )
             };
             vec![

@@ -101,7 +101,8 @@ pub fn toggle(ctx: &Context, args: &ToggleArgs, disable: bool) -> Result<ExitCod
         if still.disabled.contains(&name) {
             let other = if args.workspace { "" } else { " --workspace" };
             eprintln!(
-                "skillet: warning: `{name}` is still disabled by the other skillet.toml; `skillet enable {name}{other}`"
+                "skillet: warning: `{name}` is still disabled by the other skillet.toml; `skillet enable {}{other}`",
+                output::shell_word(&name)
             );
         }
     }
