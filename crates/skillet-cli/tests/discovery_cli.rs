@@ -269,7 +269,7 @@ fn invalid_params_name_the_parameter_and_the_expectation() {
         (2, Some("missing required parameter `n` (integer)"))
     );
     let (code, _, stderr) = w.run(&["run", "typed", "-p", "novalue"]);
-    assert_eq!(code, 125);
+    assert_eq!(code, 2, "a usage error");
     assert!(stderr.contains("write --param NAME=VALUE"), "{stderr}");
 }
 
@@ -310,11 +310,20 @@ fn schema_matches_the_committed_file() {
 #[test]
 fn a_bad_config_file_is_reported_with_its_position() {
     let w = World::new();
-    w.write(".skillet/skillet.toml", "[defaults]\ntimout = 3\n");
+    w.write("~/.config/skillet/skillet.toml", "[defaults]\ntimout = 3\n");
     let (code, _, stderr) = w.run(&["list"]);
     assert_eq!(code, 125);
     assert!(
         stderr.contains("skillet.toml") && stderr.contains("line 2") && stderr.contains("timout"),
+        "{stderr}"
+    );
+    // A workspace file's unknown key is a warning with its line (cli_consistency has more).
+    std::fs::remove_file(w.path("~/.config/skillet/skillet.toml")).unwrap();
+    w.write(".skillet/skillet.toml", "[defaults]\ntimout = 3\n");
+    let (code, _, stderr) = w.run(&["list"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("skillet.toml:2:") && stderr.contains("timout"),
         "{stderr}"
     );
 }
