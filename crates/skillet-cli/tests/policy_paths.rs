@@ -361,13 +361,19 @@ fn a_working_directory_outside_what_the_skill_reads_is_refused() {
     std::fs::create_dir_all(dir.join("inside")).unwrap();
     symlink(&w.home, dir.join("home")).unwrap();
     symlink(w.home.join(".ssh"), dir.join("keys")).unwrap();
-    let up = "../".repeat(dir.components().count() + 2);
+    let up = format!(
+        "{{skill_dir}}/{}",
+        "../".repeat(dir.components().count() + 2)
+    );
     for (working_dir, ok) in [
-        ("inside", true),
-        ("home", false),
-        ("keys", false),
+        ("{skill_dir}/inside", true),
+        ("{skill_dir}/home", false),
+        ("{skill_dir}/keys", false),
         (up.as_str(), false),
-        ("inside/../../../..", true),
+        ("{skill_dir}/inside/../../../..", true),
+        // Relative to where the run starts (the workspace root here).
+        (".skillet/skills/wd/home", false),
+        ("../..", false),
     ] {
         std::fs::write(
             dir.join("skill.json"),

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::breaker::{Admission, BreakerConfig, admit, settle};
 use crate::execute::execute;
-use crate::invocation::{Invocation, build_invocation, render_prompt};
+use crate::invocation::{Dirs, Invocation, build_invocation, render_prompt};
 use crate::params::{confine_paths, resolve_params};
 use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
 use crate::policy::{PolicyContext, PolicyError, PolicyPlan, plan_policy, real_path};
@@ -30,6 +30,10 @@ pub const MAX_FALLBACK_DEPTH: usize = 3;
 /// The environment variable that tells a code skill where the workspace root is.
 pub const WORKSPACE_ENV: &str = "SKILLET_WORKSPACE";
 
+/// The environment variable that tells a code skill where its own folder is (the files it
+/// ships), since it runs elsewhere.
+pub const SKILL_DIR_ENV: &str = "SKILLET_SKILL_DIR";
+
 /// One call of a skill.
 #[derive(Debug, Clone, Default)]
 pub struct RunRequest {
@@ -37,7 +41,8 @@ pub struct RunRequest {
     pub params: Map<String, Value>,
     /// Standard input of the process.
     pub stdin: StdinSource,
-    /// The caller's directory: relative `path` values are resolved against it.
+    /// The caller's directory: a code skill runs there when it lies in the workspace (else
+    /// in the workspace root), and relative `path` values and grants start there too.
     pub caller_dir: PathBuf,
     /// Receives output as it arrives, for showing it live.
     pub live: Option<mpsc::UnboundedSender<OutputChunk>>,
@@ -182,6 +187,7 @@ impl Engine {
             }),
             keep_scratch: overrides.keep_scratch,
             workspace: self.settings.workspace.clone(),
+            dir: None,
             home: self.settings.home.clone(),
             protected: self.settings.protected.clone(),
         }
@@ -500,6 +506,18 @@ impl Engine {
         }
     }
 
+    /// Where a call from `caller_dir` runs, and where its relative values and grants start:
+    /// the caller's real directory when it lies in the workspace, else the workspace root.
+    /// Callers with no directory of their own (MCP, the daemon) pass the workspace root.
+    pub fn run_dir(&self, caller_dir: &Path) -> PathBuf {
+        // Real, so that it compares with the (real) workspace.
+        let caller = real_path(caller_dir);
+        match self.settings.workspace.as_deref().map(real_path) {
+            Some(ws) if !caller.starts_with(&ws) => ws,
+            _ => caller,
+        }
+    }
+
     /// The skill `name` names, if it exists, is valid and is not disabled; otherwise the
     /// result a call of it ends with.
     pub(crate) fn usable<'r>(
@@ -538,17 +556,16 @@ impl Engine {
         let invalid = |problems: Vec<String>| {
             ExecutionResult::new(&spec.name, Status::InvalidParams).with_error(problems.join("\n"))
         };
-        // Relative values start at the caller's real directory, so they compare with the
-        // (real) workspace.
-        let caller_dir = std::fs::canonicalize(caller_dir).unwrap_or_else(|_| caller_dir.into());
-        let mut values = resolve_params(spec, params, &caller_dir).map_err(invalid)?;
+        let run_dir = self.run_dir(caller_dir);
+        let skill_dir = real_path(entry.skill_dir());
+        let mut values = resolve_params(spec, params, &run_dir).map_err(invalid)?;
         if let (true, Some(ws)) = (spec.kind.is_code(), &self.settings.workspace) {
             confine_paths(spec, params, &mut values, ws).map_err(invalid)?;
         }
         match spec.kind {
             SkillKind::PromptInline => Ok(Prepared::Prompt {
                 spec,
-                text: render_prompt(spec, &values),
+                text: render_prompt(spec, &skill_dir, &values),
             }),
             SkillKind::CodeInline | SkillKind::CodeSession => {
                 let refused = |e: PolicyError| {
@@ -559,13 +576,18 @@ impl Engine {
                 if let Some(cwd) = &self.settings.no_workspace {
                     return Err(refused(PolicyError::NoWorkspace { cwd: cwd.clone() }));
                 }
-                let mut invocation =
-                    build_invocation(spec, entry.skill_dir(), &values).map_err(invalid)?;
-                let ctx = self.policy_context(&spec.name, overrides);
+                let dirs = Dirs {
+                    skill: &skill_dir,
+                    run: &run_dir,
+                };
+                let mut invocation = build_invocation(spec, dirs, &values).map_err(invalid)?;
+                let mut ctx = self.policy_context(&spec.name, overrides);
+                ctx.dir = Some(run_dir.clone());
                 let mut env = invocation.env.clone();
                 if let Some(ws) = &self.settings.workspace {
                     env.push((WORKSPACE_ENV.to_owned(), ws.display().to_string()));
                 }
+                env.push((SKILL_DIR_ENV.to_owned(), skill_dir.display().to_string()));
                 let plan = plan_policy(spec, entry.skill_dir(), &invocation.program, &ctx, env)
                     .map_err(refused)?;
                 if let Some(real) = &plan.program {

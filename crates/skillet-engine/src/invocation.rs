@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use skillet_spec::{SkillSpec, Template, param_env_var};
+use skillet_spec::interpreter::{family_of, inline_code_args};
+use skillet_spec::{SKILL_DIR_PLACEHOLDER, SkillSpec, Template, param_env_var};
 
 use crate::params::ParamValues;
 
@@ -21,30 +22,55 @@ pub struct Invocation {
     pub env: Vec<(String, String)>,
 }
 
+/// Where a code skill's call happens: the skill's own folder (its shipped files) and the
+/// directory it runs in (relative values start there).
+#[derive(Debug, Clone, Copy)]
+pub struct Dirs<'a> {
+    /// The skill's folder, in its real form: `{skill_dir}` and `$SKILLET_SKILL_DIR`.
+    pub skill: &'a Path,
+    /// Where the process starts unless the skill names a `working_dir`, and where that and
+    /// relative values start: the caller's directory inside the workspace, else the root.
+    pub run: &'a Path,
+}
+
 /// Builds the invocation of a code skill whose parameters are already checked.
 ///
 /// An argument that is exactly one placeholder of a parameter with no value is left out; any
 /// other placeholder with no value renders as an empty string. A value that starts with `-` and
 /// stands at the start of an argument is refused unless its parameter sets `allow_flag_like`,
-/// so a value can never turn into an option of the program.
+/// so a value can never turn into an option of the program. `{skill_dir}` renders as the
+/// skill's folder, and the script an interpreter runs (`python3 tool.py`) is looked up there
+/// first, so a skill finds the files it ships wherever it runs.
 pub fn build_invocation(
     spec: &SkillSpec,
-    skill_dir: &Path,
+    dirs: Dirs<'_>,
     values: &ParamValues,
 ) -> Result<Invocation, Vec<String>> {
+    let skill_dir = dirs.skill.to_string_lossy();
     let texts: std::collections::BTreeMap<&str, String> = values
         .iter()
         .map(|(k, v)| (k.as_str(), v.to_text()))
         .collect();
-    let lookup = |name: &str| Some(texts.get(name).map_or("", String::as_str));
+    let lookup = |name: &str| {
+        Some(if name == SKILL_DIR_PLACEHOLDER {
+            &*skill_dir
+        } else {
+            texts.get(name).map_or("", String::as_str)
+        })
+    };
     let mut problems = Vec::new();
     let command = spec.command.as_deref().unwrap_or_default();
     let mut args = Vec::with_capacity(spec.args.len());
-    for arg in &spec.args {
+    let script = shipped_script(spec, dirs.skill);
+    for (i, arg) in spec.args.iter().enumerate() {
+        if script == Some(i) {
+            args.push(dirs.skill.join(arg).to_string_lossy().into_owned());
+            continue;
+        }
         let template = Template::parse(arg);
         if template
             .sole_placeholder()
-            .is_some_and(|p| !values.contains_key(p))
+            .is_some_and(|p| p != SKILL_DIR_PLACEHOLDER && !values.contains_key(p))
         {
             continue;
         }
@@ -84,11 +110,14 @@ pub fn build_invocation(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let program = program_path(spec, skill_dir);
-    let cwd = spec
-        .working_dir
-        .as_deref()
-        .map_or_else(|| skill_dir.to_path_buf(), |d| skill_dir.join(d));
+    let program = program_path(spec, dirs.skill);
+    let cwd = match &spec.working_dir {
+        // A `{skill_dir}` can only lead (checked at load), so the result is absolute.
+        Some(d) => dirs
+            .run
+            .join(Template::parse(d).render(lookup).unwrap_or_default()),
+        None => dirs.run.to_path_buf(),
+    };
     Ok(Invocation {
         program,
         args,
@@ -97,25 +126,63 @@ pub fn build_invocation(
     })
 }
 
+/// The index in `args` of the script an interpreter runs, when it is written relative and
+/// the skill's folder holds it: `python3 tool.py`, `bash scripts/run.sh`. Arguments as written
+/// in the skill, before rendering; one that holds a placeholder is never a shipped script.
+fn shipped_script(spec: &SkillSpec, skill_dir: &Path) -> Option<usize> {
+    let command = spec.command.as_deref()?;
+    let (_, start) = family_of(command, &spec.args)?;
+    if !inline_code_args(command, &spec.args).is_empty() {
+        return None;
+    }
+    let mut i = start;
+    while let Some(arg) = spec.args.get(i) {
+        // `python -m module` runs a module, not a file; other options come before the script.
+        if arg == "-m" || arg == "--" {
+            return None;
+        }
+        if !arg.starts_with('-') {
+            break;
+        }
+        i += 1;
+    }
+    let arg = spec.args.get(i)?;
+    let relative = !arg.is_empty() && !Path::new(arg).is_absolute();
+    (relative && !Template::parse(arg).has_placeholders() && skill_dir.join(arg).is_file())
+        .then_some(i)
+}
+
 /// The program a code skill runs: as written when it is a name looked up on `PATH`, absolute
-/// when it is a path (relative paths start at the skill's directory).
+/// when it is a path (relative paths and `{skill_dir}/…` start at the skill's directory).
 pub fn program_path(spec: &SkillSpec, skill_dir: &Path) -> String {
     let command = spec.command.as_deref().unwrap_or_default();
-    if command.contains('/') && !Path::new(command).is_absolute() {
+    let skill_dir_text = skill_dir.to_string_lossy();
+    let command = Template::parse(command)
+        .render(|name| (name == SKILL_DIR_PLACEHOLDER).then_some(&*skill_dir_text))
+        .unwrap_or_else(|_| command.to_owned());
+    if command.contains('/') && !Path::new(&command).is_absolute() {
         skill_dir.join(command).to_string_lossy().into_owned()
     } else {
-        command.to_owned()
+        command
     }
 }
 
-/// Renders the prompt of a prompt skill. A placeholder with no value renders as empty text.
-pub fn render_prompt(spec: &SkillSpec, values: &ParamValues) -> String {
+/// Renders the prompt of a prompt skill. A placeholder with no value renders as empty text;
+/// `{skill_dir}` as the skill's folder.
+pub fn render_prompt(spec: &SkillSpec, skill_dir: &Path, values: &ParamValues) -> String {
+    let skill_dir = skill_dir.to_string_lossy();
     let texts: std::collections::BTreeMap<&str, String> = values
         .iter()
         .map(|(k, v)| (k.as_str(), v.to_text()))
         .collect();
     Template::parse(spec.prompt_text().unwrap_or_default())
-        .render(|name| Some(texts.get(name).map_or("", String::as_str)))
+        .render(|name| {
+            Some(if name == SKILL_DIR_PLACEHOLDER {
+                &*skill_dir
+            } else {
+                texts.get(name).map_or("", String::as_str)
+            })
+        })
         .unwrap_or_default()
 }
 
@@ -129,6 +196,13 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
+    fn dirs(skill: &str) -> Dirs<'_> {
+        Dirs {
+            skill: Path::new(skill),
+            run: Path::new("/ws/here"),
+        }
+    }
+
     #[test]
     fn hostile_values_stay_inside_one_argument() {
         let s = spec(
@@ -137,7 +211,7 @@ mod tests {
         );
         for hostile in ["; rm -rf ~", "$(id)", "`id`", "a\nb", "{v}", "' \" \\"] {
             let values = ParamValues::from([("v".to_string(), ParamValue::Text(hostile.into()))]);
-            let inv = build_invocation(&s, Path::new("/skills"), &values).unwrap();
+            let inv = build_invocation(&s, dirs("/skills"), &values).unwrap();
             assert_eq!(inv.args, [format!("x={hostile}"), hostile.to_string()]);
             assert!(inv.env.contains(&("SKILL_PARAM_V".into(), hostile.into())));
         }
@@ -153,10 +227,10 @@ mod tests {
             "pat".to_string(),
             ParamValue::Text("--include=/etc/shadow".into()),
         )]);
-        let err = build_invocation(&s, Path::new("/"), &values).unwrap_err();
+        let err = build_invocation(&s, dirs("/"), &values).unwrap_err();
         assert_eq!(err.len(), 1, "only the positional use is refused: {err:?}");
         s.parameters[0].allow_flag_like = true;
-        assert!(build_invocation(&s, Path::new("/"), &values).is_ok());
+        assert!(build_invocation(&s, dirs("/"), &values).is_ok());
     }
 
     #[test]
@@ -165,9 +239,54 @@ mod tests {
             json!({"name": "s", "type": "code_inline", "command": "./run.sh", "args": ["{opt}", "a{opt}b"],
             "working_dir": "sub", "parameters": [{"name": "opt", "type": "string"}]}),
         );
-        let inv = build_invocation(&s, Path::new("/skills/s"), &ParamValues::new()).unwrap();
+        let inv = build_invocation(&s, dirs("/skills/s"), &ParamValues::new()).unwrap();
         assert_eq!(inv.args, ["ab"]);
         assert_eq!(inv.program, "/skills/s/./run.sh");
-        assert_eq!(inv.cwd, Path::new("/skills/s/sub"));
+        assert_eq!(inv.cwd, Path::new("/ws/here/sub"));
+    }
+
+    #[test]
+    fn the_skill_folder_is_a_placeholder_and_holds_shipped_scripts() {
+        let t = tempfile::tempdir().unwrap();
+        let skill = t.path();
+        std::fs::create_dir(skill.join("scripts")).unwrap();
+        std::fs::write(skill.join("scripts/tool.py"), "").unwrap();
+        let run = Path::new("/ws/here");
+        let at = |v: serde_json::Value| {
+            build_invocation(&spec(v), Dirs { skill, run }, &ParamValues::new()).unwrap()
+        };
+        let shown = skill.display();
+        let inv = at(
+            json!({"name": "s", "type": "code_inline", "command": "python3", "args": ["-u", "scripts/tool.py", "scripts/tool.py", "{skill_dir}/x"],
+            "env": {"TOOLS": "{skill_dir}/bin"}, "working_dir": "{skill_dir}/scripts"}),
+        );
+        assert_eq!(
+            inv.args,
+            [
+                "-u".to_owned(),
+                format!("{shown}/scripts/tool.py"),
+                "scripts/tool.py".to_owned(),
+                format!("{shown}/x")
+            ],
+            "only the script the interpreter runs is the skill's"
+        );
+        assert!(inv.env.contains(&("TOOLS".into(), format!("{shown}/bin"))));
+        assert_eq!(inv.cwd, skill.join("scripts"));
+        // A file the skill does not ship, a module and inline code stay as written.
+        for args in [
+            json!(["data.py"]),
+            json!(["-m", "scripts/tool.py"]),
+            json!(["-c", "print(1)", "scripts/tool.py"]),
+        ] {
+            let inv = at(
+                json!({"name": "s", "type": "code_inline", "command": "python3", "args": args.clone()}),
+            );
+            assert_eq!(json!(inv.args), args);
+            assert_eq!(inv.cwd, run);
+        }
+        let inv = at(
+            json!({"name": "s", "type": "code_inline", "command": "{skill_dir}/scripts/tool.py"}),
+        );
+        assert_eq!(inv.program, format!("{shown}/scripts/tool.py"));
     }
 }

@@ -49,9 +49,9 @@ pub use context_report::{ContextReport, ContextRequestError, FileChange};
 pub use credentials::is_secret_file;
 pub use engine::{
     AskedBy, Engine, EngineSettings, MAX_FALLBACK_DEPTH, Prepared, RunOverrides, RunRequest,
-    WORKSPACE_ENV,
+    SKILL_DIR_ENV, WORKSPACE_ENV,
 };
-pub use invocation::{Invocation, build_invocation, program_path, render_prompt};
+pub use invocation::{Dirs, Invocation, build_invocation, program_path, render_prompt};
 pub use params::{ParamValues, confine_paths, resolve_params};
 pub use policy::{
     Boundaries, DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB,

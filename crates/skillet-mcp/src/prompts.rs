@@ -17,11 +17,11 @@ pub(crate) fn get(
     snapshot: &Snapshot,
     request: GetPromptRequestParams,
 ) -> Result<GetPromptResult, McpError> {
-    let spec = snapshot
+    let (skill_dir, spec) = snapshot
         .catalog
         .prompt_skill(&request.name)
         .and_then(|skill| snapshot.registry.resolve(skill))
-        .and_then(|entry| entry.spec.as_ref())
+        .and_then(|entry| Some((entry.skill_dir(), entry.spec.as_ref()?)))
         .ok_or_else(|| {
             McpError::invalid_params(
                 format!(
@@ -35,7 +35,8 @@ pub(crate) fn get(
     let arguments = request.arguments.unwrap_or_default();
     let values = resolve_params(spec, &arguments, &root)
         .map_err(|problems| McpError::invalid_params(problems.join("\n"), None))?;
-    let mut text = render_prompt(spec, &values);
+    let skill_dir = std::fs::canonicalize(skill_dir).unwrap_or_else(|_| skill_dir.into());
+    let mut text = render_prompt(spec, &skill_dir, &values);
     if spec.kind != SkillKind::Conversation {
         return Ok(
             GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])

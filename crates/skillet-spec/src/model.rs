@@ -37,7 +37,9 @@ pub struct SkillSpec {
     /// Arguments. A `{param}` placeholder is replaced inside one argument, never through a shell.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
-    /// Working directory, relative to the skill file's directory.
+    /// Working directory. Relative to where the skill runs by default: the directory skillet
+    /// was called from inside the workspace, else the workspace root. `{skill_dir}/…` names
+    /// the skill's own folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     /// Extra environment variables for the process. Values may use `{param}` placeholders.

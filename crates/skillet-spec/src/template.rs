@@ -7,6 +7,11 @@
 
 use std::borrow::Cow;
 
+/// The placeholder skillet fills itself with the real path of the skill's own folder, so a
+/// skill finds the scripts it ships wherever it runs. It is an absolute path, so it may only
+/// start an argument (`{skill_dir}/tool.py`), never stand inside one or inside inline code.
+pub const SKILL_DIR_PLACEHOLDER: &str = "skill_dir";
+
 /// A parsed template.
 ///
 /// ```

@@ -10,7 +10,7 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::interpreter::{family_of, inline_code_args};
 use crate::json_source::escape_pointer_segment;
 use crate::model::{NetworkAccess, ParamKind, SkillKind, SkillSpec};
-use crate::template::Template;
+use crate::template::{SKILL_DIR_PLACEHOLDER, Template};
 
 static SKILL_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9_-]{0,63}$").expect("static regex"));
@@ -363,9 +363,46 @@ fn check_pattern_syntax(pattern: &str) -> Result<(), String> {
 }
 
 fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Findings) {
+    if let Some(i) = spec
+        .parameters
+        .iter()
+        .position(|p| p.name == SKILL_DIR_PLACEHOLDER)
+    {
+        f.value(
+            format!("/parameters/{i}/name"),
+            Diagnostic::error("`skill_dir` is reserved: `{skill_dir}` is the skill's own folder")
+                .with_hint("rename the parameter"),
+        );
+    }
+    // `{skill_dir}` is an absolute path: it may start a value that names a file, never stand in
+    // the middle of one, where it could be read as part of something else.
+    let mut skill_dir_leads = |pointer: &str, text: &str| {
+        let t = Template::parse(text);
+        if t.placeholder_offsets()
+            .any(|(name, at)| name == SKILL_DIR_PLACEHOLDER && at != 0)
+        {
+            f.value(
+                pointer.to_owned(),
+                Diagnostic::error("`{skill_dir}` may only start a value, as in \"{skill_dir}/tool.py\"")
+                    .with_hint("put the path in an argument of its own, or read $SKILLET_SKILL_DIR in the program"),
+            );
+        }
+    };
+    for (i, arg) in spec.args.iter().enumerate() {
+        skill_dir_leads(&format!("/args/{i}"), arg);
+    }
+    for (k, v) in &spec.env {
+        skill_dir_leads(&format!("/env/{}", escape_pointer_segment(k)), v);
+    }
+    for (field, text) in [
+        ("/command", spec.command.as_deref()),
+        ("/working_dir", spec.working_dir.as_deref()),
+    ] {
+        skill_dir_leads(field, text.unwrap_or_default());
+    }
     let mut check = |pointer: String, text: &str| {
         for name in Template::parse(text).placeholders() {
-            if !declared.iter().any(|d| d == name) {
+            if name != SKILL_DIR_PLACEHOLDER && !declared.iter().any(|d| d == name) {
                 let mut hint = match did_you_mean(name, declared.iter().map(String::as_str)) {
                     Some(close) => format!("did you mean `{{{close}}}`? "),
                     None => String::new(),
@@ -401,7 +438,11 @@ fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Findings) {
         ("/command", spec.command.as_deref()),
         ("/working_dir", spec.working_dir.as_deref()),
     ] {
-        if text.is_some_and(|t| Template::parse(t).has_placeholders()) {
+        if text.is_some_and(|t| {
+            Template::parse(t)
+                .placeholders()
+                .any(|p| p != SKILL_DIR_PLACEHOLDER)
+        }) {
             f.value(field, Diagnostic::error(format!("`{}` cannot contain placeholders", &field[1..])).with_hint("a parameter may not choose the program or its directory; pass it as an argument"));
         }
     }
@@ -418,10 +459,15 @@ fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Findings) {
                     Diagnostic::error(format!(
                         "placeholder `{{{name}}}` inside inline code would let a value run as code"
                     ))
-                    .with_hint(format!(
-                        "read the value from the environment instead: {}",
-                        family.env_hint(name)
-                    )),
+                    .with_hint(if name == SKILL_DIR_PLACEHOLDER {
+                        "read the skill's folder from the environment instead: $SKILLET_SKILL_DIR"
+                            .to_owned()
+                    } else {
+                        format!(
+                            "read the value from the environment instead: {}",
+                            family.env_hint(name)
+                        )
+                    }),
                 );
             }
         }

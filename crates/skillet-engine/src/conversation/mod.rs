@@ -130,7 +130,7 @@ impl Engine {
         request: ConversationRequest,
         participant: &mut dyn Participant,
     ) -> Result<ConversationOutcome, ConversationError> {
-        let (_, spec) = self.conversation_skill(registry, name)?;
+        let (entry, spec) = self.conversation_skill(registry, name)?;
         let values = resolve_params(spec, &request.params, &request.caller_dir)
             .map_err(ConversationError::InvalidParams)?;
         let (provider, config) = self.provider(spec)?;
@@ -160,7 +160,11 @@ impl Engine {
         }
         let first = prompt::first_message(
             &files,
-            &crate::invocation::render_prompt(spec, &values),
+            &crate::invocation::render_prompt(
+                spec,
+                &crate::policy::real_path(entry.skill_dir()),
+                &values,
+            ),
             &answers,
         );
         let now = now_ms();

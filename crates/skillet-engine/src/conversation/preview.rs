@@ -38,7 +38,7 @@ impl Engine {
         params: &Map<String, Value>,
         caller_dir: &std::path::Path,
     ) -> Result<ConversationPreview, ConversationError> {
-        let (_, spec) = self.conversation_skill(registry, name)?;
+        let (entry, spec) = self.conversation_skill(registry, name)?;
         let values =
             resolve_params(spec, params, caller_dir).map_err(ConversationError::InvalidParams)?;
         let files = match &spec.context_files {
@@ -72,7 +72,11 @@ impl Engine {
             system: prompt::system_prompt(spec),
             first_message: prompt::first_message(
                 &files,
-                &crate::invocation::render_prompt(spec, &values),
+                &crate::invocation::render_prompt(
+                    spec,
+                    &crate::policy::real_path(entry.skill_dir()),
+                    &values,
+                ),
                 &[],
             ),
             guided_questions: spec.guided_questions.clone(),

@@ -31,6 +31,14 @@ pub(crate) fn plan_fs(
         ctx.workspace.as_deref(),
         &ctx.protected,
     );
+    // Relative grants and asks start where the run starts, when that lies in the workspace.
+    let base = ctx.dir.as_deref().map(real_path).filter(|d| {
+        bounds
+            .workspace
+            .as_ref()
+            .is_some_and(|ws| d.starts_with(ws))
+    });
+    let base = base.as_deref();
     let mut fs = FsPolicy::default();
     fs.read.extend(bounds.workspace.iter().cloned());
     fs.read.push(real_path(skill_dir));
@@ -45,7 +53,7 @@ pub(crate) fn plan_fs(
     let mut typed_write = Vec::new();
     let mut granted_reads = Vec::new();
     for typed in &grant.read {
-        if let Some(r) = grants::resolve(typed, Access::Read, &bounds, warnings)? {
+        if let Some(r) = grants::resolve(typed, Access::Read, &bounds, base, warnings)? {
             if r.exact {
                 exact.push(r.path.clone());
             }
@@ -65,7 +73,7 @@ pub(crate) fn plan_fs(
     }
     let guarded_files = files_of(&guarded);
     for typed in &grant.write {
-        let Some(r) = grants::resolve(typed, Access::Write, &bounds, warnings)? else {
+        let Some(r) = grants::resolve(typed, Access::Write, &bounds, base, warnings)? else {
             continue;
         };
         // A protected name a link led to counts, in whichever tree it lies (names the user
@@ -111,7 +119,7 @@ pub(crate) fn plan_fs(
         if r.exact {
             exact.push(r.path.clone());
         }
-        typed_write.push(lexical_grant(typed, &bounds));
+        typed_write.push(lexical_grant(typed, &bounds, base));
         fs.write.push(r.path);
     }
 
@@ -187,14 +195,14 @@ pub(crate) fn plan_fs(
         .and_then(|s| s.permissions.clone())
         .unwrap_or_default();
     for path in &asked.file_write {
-        let want = lexical_grant(path, &bounds);
+        let want = lexical_grant(path, &bounds, base);
         let real = real_path(&want);
         if !typed_write.contains(&want) && !fs.write.contains(&real) {
             warnings.push(format!("asks to write {path}: not granted ({flag})"));
         }
     }
     for path in &asked.file_read {
-        let p = real_path(&lexical_grant(path, &bounds));
+        let p = real_path(&lexical_grant(path, &bounds, base));
         if !fs.read.iter().chain(&fs.write).any(|r| p.starts_with(r)) {
             warnings.push(format!(
                 "asks to read {path}: not granted (--allow-read PATH or [grants.{}] read = [...])",
@@ -217,11 +225,12 @@ fn is_protected_name(name: &str) -> bool {
         || name.starts_with(".env.")
 }
 
-/// A grant as typed, made absolute without resolving anything: for comparing asks and grants.
-fn lexical_grant(typed: &str, bounds: &Boundaries) -> PathBuf {
-    let base = bounds
-        .workspace
-        .clone()
+/// A grant as typed, made absolute without resolving anything (a relative one from `base`,
+/// else the workspace): for comparing asks and grants.
+fn lexical_grant(typed: &str, bounds: &Boundaries, base: Option<&Path>) -> PathBuf {
+    let base = base
+        .map(Path::to_path_buf)
+        .or_else(|| bounds.workspace.clone())
         .unwrap_or_else(|| PathBuf::from("/"));
     match (typed.strip_prefix("~/"), &bounds.home) {
         (Some(rest), Some(home)) => lexical(&home.join(rest)),

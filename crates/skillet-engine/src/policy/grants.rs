@@ -1,7 +1,8 @@
 //! The user's path grants, resolved by the kernel before they are trusted.
 //!
-//! A grant typed relative to the workspace (or absolute, or `~/`, but naming a path inside it)
-//! is opened beneath the workspace's directory handle with
+//! A grant typed relative (it starts at the run's directory, inside the workspace), or absolute
+//! or `~/` but naming a path inside the workspace, is opened beneath the workspace's directory
+//! handle with
 //! `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`: a symlink or `..` that leaves the
 //! workspace fails there, so a repository shipping `out -> ..` or `out -> /home/user` cannot
 //! widen `--allow-write ./out`. A grant typed as an absolute path outside the workspace is the
@@ -44,14 +45,23 @@ pub(crate) struct Resolved {
     pub typed: PathBuf,
 }
 
-/// Resolves the grant `typed`. `Ok(None)` (with a warning) when it does not exist yet: there is
-/// nothing to grant, and the sandbox would have nothing to mount.
+/// Resolves the grant `typed`; a relative one starts at `base` (a real directory inside the
+/// workspace; the workspace root when `None`). `Ok(None)` (with a warning) when it does not
+/// exist yet: there is nothing to grant, and the sandbox would have nothing to mount.
 pub(crate) fn resolve(
     typed: &str,
     access: Access,
     bounds: &Boundaries,
+    base: Option<&Path>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Resolved>, PolicyError> {
+    // The part of the base below the workspace, walked again by the kernel beneath the
+    // workspace's handle; a base outside it is no base.
+    let base_rel = match (base, &bounds.workspace) {
+        (Some(b), Some(ws)) => b.strip_prefix(ws).ok().map(Path::to_path_buf),
+        _ => None,
+    }
+    .unwrap_or_default();
     let refused = |reason: String| PolicyError::Grant {
         flag: access.flag(),
         typed: typed.to_owned(),
@@ -63,7 +73,7 @@ pub(crate) fn resolve(
         (_, Some(_), None) => return Err(refused("HOME is not set, so `~/` means nothing".into())),
         _ if Path::new(typed).is_absolute() => (PathBuf::from(typed), true),
         _ => match &bounds.workspace {
-            Some(ws) => (ws.join(typed), false),
+            Some(ws) => (ws.join(&base_rel).join(typed), false),
             None => {
                 return Err(refused(
                     "a relative grant starts at the workspace, and there is none here; run from a \
@@ -83,10 +93,10 @@ pub(crate) fn resolve(
     let opened = match (&beneath, typed_absolute) {
         (Some((ws, rel)), _) => open_beneath(
             ws,
-            if typed_absolute {
-                rel
+            &if typed_absolute {
+                rel.clone()
             } else {
-                Path::new(typed)
+                base_rel.join(typed)
             },
         ),
         // Typed relative, but `..` leaves the workspace before anything is even opened.
@@ -261,7 +271,7 @@ mod tests {
         link("real/../../..", &ws.join("deep"));
         for typed in ["up", "./abs", "chain", "deep", "real/../..", "../ws/../.."] {
             let mut w = Vec::new();
-            let e = resolve(typed, Access::Write, &f.bounds, &mut w).unwrap_err();
+            let e = resolve(typed, Access::Write, &f.bounds, None, &mut w).unwrap_err();
             assert!(
                 e.to_string().contains("outside the workspace"),
                 "{typed}: {e}"
@@ -270,8 +280,8 @@ mod tests {
         // The same symlink typed as an absolute path inside the workspace is refused too.
         let mut w = Vec::new();
         let abs = ws.join("up").to_string_lossy().into_owned();
-        assert!(resolve(&abs, Access::Write, &f.bounds, &mut w).is_err());
-        let e = resolve("~/ws/abs", Access::Read, &f.bounds, &mut w).unwrap_err();
+        assert!(resolve(&abs, Access::Write, &f.bounds, None, &mut w).is_err());
+        let e = resolve("~/ws/abs", Access::Read, &f.bounds, None, &mut w).unwrap_err();
         assert!(e.to_string().contains("outside the workspace"), "{e}");
     }
 
@@ -281,25 +291,65 @@ mod tests {
         let ws = f.root.join("home/ws");
         link("real", &ws.join("out"));
         let mut w = Vec::new();
-        let r = resolve("out", Access::Write, &f.bounds, &mut w)
+        let r = resolve("out", Access::Write, &f.bounds, None, &mut w)
             .unwrap()
             .unwrap();
         assert_eq!(r.path, ws.join("real"));
         assert!(!r.exact);
         assert!(w[0].contains("resolved to"), "{w:?}");
-        let r = resolve("./real/", Access::Write, &f.bounds, &mut Vec::new())
+        let r = resolve("./real/", Access::Write, &f.bounds, None, &mut Vec::new())
             .unwrap()
             .unwrap();
         assert!(r.exact);
         assert_eq!(
-            resolve("missing", Access::Write, &f.bounds, &mut w).unwrap(),
+            resolve("missing", Access::Write, &f.bounds, None, &mut w).unwrap(),
             None
         );
         // An absolute path outside the workspace is the user's to give.
-        let r = resolve("~/", Access::Read, &f.bounds, &mut w)
+        let r = resolve("~/", Access::Read, &f.bounds, None, &mut w)
             .unwrap()
             .unwrap();
         assert_eq!(r.path, f.root.join("home"));
+    }
+
+    #[test]
+    fn relative_grants_start_at_the_run_directory_and_stay_in_the_workspace() {
+        let f = fixture();
+        let ws = f.root.join("home/ws");
+        let sub = ws.join("real");
+        std::fs::create_dir_all(sub.join("out")).unwrap();
+        std::fs::create_dir_all(ws.join("top")).unwrap();
+        link("../..", &sub.join("up"));
+        link(f.root.join("home").to_str().unwrap(), &sub.join("abs"));
+        let at =
+            |typed: &str| resolve(typed, Access::Write, &f.bounds, Some(&sub), &mut Vec::new());
+        assert_eq!(at("out").unwrap().unwrap().path, sub.join("out"));
+        assert_eq!(at("./out/").unwrap().unwrap().path, sub.join("out"));
+        assert_eq!(at("../top").unwrap().unwrap().path, ws.join("top"));
+        assert_eq!(at(".").unwrap().unwrap().path, sub);
+        for escape in [
+            "up",
+            "up/ws",
+            "abs",
+            "../..",
+            "../../ws/real/../..",
+            "out/../../..",
+        ] {
+            let e = at(escape).unwrap_err();
+            assert!(
+                e.to_string().contains("outside the workspace"),
+                "{escape}: {e}"
+            );
+        }
+        // A base outside the workspace is no base: relative grants start at the root.
+        let r = resolve(
+            "top",
+            Access::Read,
+            &f.bounds,
+            Some(&f.root),
+            &mut Vec::new(),
+        );
+        assert_eq!(r.unwrap().unwrap().path, ws.join("top"));
     }
 
     #[test]
@@ -310,8 +360,8 @@ mod tests {
             &f.root.join("innocent"),
         );
         let typed = f.root.join("innocent").to_string_lossy().into_owned();
-        let e = resolve(&typed, Access::Read, &f.bounds, &mut Vec::new()).unwrap_err();
+        let e = resolve(&typed, Access::Read, &f.bounds, None, &mut Vec::new()).unwrap_err();
         assert!(e.to_string().contains("credentials"), "{e}");
-        assert!(resolve("~/.ssh", Access::Read, &f.bounds, &mut Vec::new()).is_ok());
+        assert!(resolve("~/.ssh", Access::Read, &f.bounds, None, &mut Vec::new()).is_ok());
     }
 }

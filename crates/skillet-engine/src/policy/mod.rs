@@ -41,8 +41,11 @@ pub struct PolicyContext {
     pub isolation: Option<Isolation>,
     /// Keep the scratch directory after the run.
     pub keep_scratch: bool,
-    /// The workspace root (readable; relative grant paths start here).
+    /// The workspace root (readable).
     pub workspace: Option<PathBuf>,
+    /// Where relative grant paths start: the run's directory, inside the workspace. `None`
+    /// (or a directory outside the workspace) starts them at the workspace root.
+    pub dir: Option<PathBuf>,
     /// The user's home, for `~/` in grants.
     pub home: Option<PathBuf>,
     /// skillet's own configuration, data and runtime directories: never granted, read-only

@@ -122,12 +122,19 @@ impl SessionManager {
         id: String,
         replay: &[TurnRecord],
     ) -> Result<SessionRecord, SessionError> {
+        // A session outlives the call that started it and answers whoever sends to it, so it
+        // runs in the workspace root, and relative values and grants start there.
+        let run_dir = engine
+            .settings
+            .workspace
+            .clone()
+            .unwrap_or_else(|| request.caller_dir.clone());
         let prepared = engine
             .prepare(
                 registry,
                 name,
                 &request.params,
-                &request.caller_dir,
+                &run_dir,
                 &request.overrides,
             )
             .map_err(|refused| SessionError::Refused(refused.error.unwrap_or_default()))?;
