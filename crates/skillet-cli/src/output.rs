@@ -65,10 +65,32 @@ pub fn wants_json(args: &[std::ffi::OsString]) -> bool {
         .any(|a| a.as_os_str() == "--json")
 }
 
+/// Exit code when stdout was closed under us, as a shell reports a process killed by SIGPIPE.
+pub const EXIT_CLOSED_PIPE: u8 = 141;
+
+/// Whether `e` is a write to a pipe whose reader has gone.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                cause
+                    .downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            })
+            == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Prints an error the way every command does: `skillet: error: …` and a `hint:` line on
 /// stderr, or, with `--json`, `{"error": {"message", "hint", "exit_code"}}` as the only thing on
 /// stdout. Returns the exit code.
 pub fn report_error(e: &anyhow::Error, as_json: bool) -> u8 {
+    if closed_pipe(e) {
+        // `skillet list --json | head`: the reader has all it wanted; nothing to say.
+        return EXIT_CLOSED_PIPE;
+    }
     let (message, hint, exit_code) = match e.downcast_ref::<Failure>() {
         Some(f) => (f.message.clone(), f.hint.clone(), f.exit_code),
         None => (explain(e), None, EXIT_SKILLET_ERROR),

@@ -73,6 +73,7 @@ fn every_command_prints_only_json_with_json_on_success() {
         &["list", "--json"],
         &["info", "echo", "--json"],
         &["validate", "--json"],
+        &["migrate", ".skillet/skills/echo.json", "--json"],
         &["schema", "--json"],
         &["run", "echo", "--json"],
         &["run", "echo", "--dry-run", "--json"],
@@ -147,6 +148,11 @@ fn every_command_prints_its_error_as_json_with_the_documented_exit_code() {
     for (args, expected) in cases {
         let (code, value, _) = json_of(&w, args);
         assert_error(args, code, &value, *expected);
+    }
+    // Commands whose answer is a report say what failed inside it, with exit 1.
+    for args in [&["validate", "/no/such", "--json"][..], &["migrate", "/no/such", "--json"]] {
+        let (code, value, _) = json_of(&w, args);
+        assert_eq!(code, 1, "`skillet {}`: {value}", args.join(" "));
     }
     // A run that fails is a result, not an error object: its status says what happened.
     let (code, value, _) = json_of(&w, &["run", "nope", "--json"]);
