@@ -107,8 +107,8 @@ pub fn detect(value: &Value) -> SkillFormat {
     detect_in(value, false)
 }
 
-/// [`detect`], for a file found in a Q CLI skills folder (`.q-skills/`) when `q_folder`: there a
-/// file that is canonical but for a short version (`"1.0"`) is a Q CLI file.
+/// [`detect`], for a file found in a Q CLI skills folder (`.q-skills/`) when `q_folder`: there
+/// every file is read as a Q CLI file.
 pub fn detect_in(value: &Value, q_folder: bool) -> SkillFormat {
     let Some(obj) = value.as_object() else {
         return SkillFormat::Canonical;
@@ -150,10 +150,7 @@ pub fn detect_in(value: &Value, q_folder: bool) -> SkillFormat {
         && obj
             .get("args")
             .is_none_or(|a| a.as_array().is_some_and(Vec::is_empty));
-    let short_version = obj
-        .get("version")
-        .is_some_and(|v| v.is_number() || v.as_str().is_some_and(|s| coerce_version(s).is_some()));
-    if command_line || (q_folder && short_version) {
+    if command_line || (q_folder && !strictly_canonical(obj)) {
         return SkillFormat::QFlat;
     }
     let untyped_param = obj
@@ -168,6 +165,18 @@ pub fn detect_in(value: &Value, q_folder: bool) -> SkillFormat {
         return SkillFormat::QRoadmap;
     }
     SkillFormat::Canonical
+}
+
+/// Whether a file has no field the canonical format lacks and a full version. In a Q CLI skills
+/// folder, a file that is not is a Q CLI file: its unknown fields are those of the tool that
+/// wrote it, not typos, and its short version is that tool's habit.
+fn strictly_canonical(obj: &Map<String, Value>) -> bool {
+    let version_ok = obj.get("version").is_none_or(|v| {
+        v.as_str()
+            .is_some_and(|s| semver::Version::parse(s).is_ok())
+    });
+    let value = Value::Object(obj.clone());
+    version_ok && crate::fields::unknown_fields(crate::schema::cached(), &value).is_empty()
 }
 
 /// Rewrites an old-format JSON skill. `skill_dir` resolves `file://` references.
