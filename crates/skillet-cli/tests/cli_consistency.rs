@@ -552,3 +552,22 @@ fn a_broken_workspace_skill_does_not_hide_a_working_global_one() {
         "{value}"
     );
 }
+
+#[test]
+fn every_exit_code_is_in_the_readme_table_and_run_help_names_them() {
+    let readme =
+        std::fs::read_to_string(common::examples_dir().join("../README.md")).unwrap();
+    let table = &readme[readme.find("## Exit codes").expect("an Exit codes section")..];
+    for row in ["| 0 |", "| 1 |", "| 2 |", "| 75 |", "| 124 |", "| 125 |", "| 127 |",
+        "| 130, 143 |", "| 137 |", "| 141 |", "| 159 |"]
+    {
+        assert!(table.contains(row), "README's exit code table lacks {row}");
+    }
+    let w = World::new();
+    let (_, help, _) = w.run(&["run", "--help"]);
+    for code in ["124 timeout", "137 resource limit", "159 killed", "75 circuit breaker open",
+        "130/143 cancelled", "2 invalid parameters", "127 no such skill", "125 skillet could not"]
+    {
+        assert!(help.contains(code), "`skillet run --help` lacks {code:?}");
+    }
+}

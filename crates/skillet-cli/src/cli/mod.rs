@@ -83,9 +83,15 @@ other processes. A skill's `security.permissions` only ask; grant with the flags
 [grants.NAME] of the global skillet.toml. `skillet doctor` shows what this machine enforces.
 
 Exit status: the skill's own exit code; 124 timeout; 137 resource limit (memory, CPU, output,
-file size); 159 killed by the sandbox for a forbidden system call; 2 invalid parameters;
-127 no such skill; 125 skillet could not run it (broken skill, program not found, sandbox
-unavailable, no LLM provider configured).
+file size, processes, scratch disk); 159 killed by the sandbox for a forbidden system call;
+75 circuit breaker open (try later); 130/143 cancelled by SIGINT/SIGTERM; 2 invalid parameters
+or command line; 127 no such skill; 125 skillet could not run it (broken skill, program not
+found or not startable, sandbox unavailable, no LLM provider configured). The README's \"Exit
+codes\" table has every command's.
+
+A value can come from a file or stdin: --param body=@notes.txt, --param body=@- (and
+--param handle=@@ada for the literal value @ada). A value over 128 KiB is refused: the kernel
+cannot pass it; give large data on stdin instead.
 
 Examples:
   skillet run count-lines --param file=src/main.rs
