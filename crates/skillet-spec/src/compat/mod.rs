@@ -141,6 +141,17 @@ pub fn detect_in(value: &Value, q_folder: bool) -> SkillFormat {
     if obj.get("type").and_then(Value::as_str) == Some("command") || old_permissions {
         return SkillFormat::QFlat;
     }
+    let untyped_param = obj
+        .get("parameters")
+        .and_then(Value::as_array)
+        .is_some_and(|ps| ps.iter().any(|p| p.is_object() && p.get("type").is_none()));
+    if obj.contains_key("session_timeout")
+        || obj.get("context_files").is_some_and(Value::is_array)
+        || untyped_param
+        || !obj.contains_key("type")
+    {
+        return SkillFormat::QRoadmap;
+    }
     // A whole command line and no `args`: written for a shell, as Q CLI files were. An absolute
     // program path may hold spaces, so it alone does not mark a file.
     let command_line = obj
@@ -152,17 +163,6 @@ pub fn detect_in(value: &Value, q_folder: bool) -> SkillFormat {
             .is_none_or(|a| a.as_array().is_some_and(Vec::is_empty));
     if command_line || (q_folder && !strictly_canonical(obj)) {
         return SkillFormat::QFlat;
-    }
-    let untyped_param = obj
-        .get("parameters")
-        .and_then(Value::as_array)
-        .is_some_and(|ps| ps.iter().any(|p| p.is_object() && p.get("type").is_none()));
-    if obj.contains_key("session_timeout")
-        || obj.get("context_files").is_some_and(Value::is_array)
-        || untyped_param
-        || !obj.contains_key("type")
-    {
-        return SkillFormat::QRoadmap;
     }
     SkillFormat::Canonical
 }
