@@ -233,6 +233,21 @@ fn relative_grants_start_where_skillet_was_called() {
     );
     assert_eq!(code, 0, "{r}");
     assert!(w.path("sub/out/f").exists());
+    // A grant in the global skillet.toml means the same wherever skillet is called from.
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[grants.writer]\nwrite = [\"out\"]\n",
+    );
+    let (code, r) = run_in(&w, &w.path("sub"), &["writer", "-p", "dir=../out"]);
+    assert_eq!(code, 0, "{r}");
+    assert!(
+        w.path("out/f").exists(),
+        "the configured grant is ./out of the workspace"
+    );
+    std::fs::remove_file(w.path("sub/out/f")).unwrap();
+    let (code, r) = run_in(&w, &w.path("sub"), &["writer", "-p", "dir=out"]);
+    assert_ne!(code, 0, "sub/out is not granted: {r}");
+    assert!(!w.path("sub/out/f").exists());
 }
 
 #[test]

@@ -169,6 +169,7 @@ impl Engine {
     /// The policy context of one skill: configured grant plus the run's overrides.
     pub fn policy_context(&self, skill: &str, overrides: &RunOverrides) -> PolicyContext {
         let mut grant = self.settings.grants.get(skill).cloned().unwrap_or_default();
+        let flags_from = (grant.read.len(), grant.write.len());
         let extra = &overrides.grant;
         grant.read.extend(extra.read.iter().cloned());
         grant.write.extend(extra.write.iter().cloned());
@@ -188,6 +189,7 @@ impl Engine {
             keep_scratch: overrides.keep_scratch,
             workspace: self.settings.workspace.clone(),
             dir: None,
+            flags_from,
             home: self.settings.home.clone(),
             protected: self.settings.protected.clone(),
         }

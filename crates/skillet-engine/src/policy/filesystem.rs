@@ -31,7 +31,8 @@ pub(crate) fn plan_fs(
         ctx.workspace.as_deref(),
         &ctx.protected,
     );
-    // Relative grants and asks start where the run starts, when that lies in the workspace.
+    // Relative grants typed for this run start where the run starts, when that lies in the
+    // workspace; configured grants and the skill's asks start at the workspace root.
     let base = ctx.dir.as_deref().map(real_path).filter(|d| {
         bounds
             .workspace
@@ -52,7 +53,9 @@ pub(crate) fn plan_fs(
     let mut exact = Vec::new();
     let mut typed_write = Vec::new();
     let mut granted_reads = Vec::new();
-    for typed in &grant.read {
+    let (reads_from, writes_from) = ctx.flags_from;
+    for (i, typed) in grant.read.iter().enumerate() {
+        let base = base.filter(|_| i >= reads_from);
         if let Some(r) = grants::resolve(typed, Access::Read, &bounds, base, warnings)? {
             if r.exact {
                 exact.push(r.path.clone());
@@ -72,7 +75,8 @@ pub(crate) fn plan_fs(
         guarded.extend(protected_under(ws, &bounds));
     }
     let guarded_files = files_of(&guarded);
-    for typed in &grant.write {
+    for (i, typed) in grant.write.iter().enumerate() {
+        let base = base.filter(|_| i >= writes_from);
         let Some(r) = grants::resolve(typed, Access::Write, &bounds, base, warnings)? else {
             continue;
         };
@@ -195,14 +199,14 @@ pub(crate) fn plan_fs(
         .and_then(|s| s.permissions.clone())
         .unwrap_or_default();
     for path in &asked.file_write {
-        let want = lexical_grant(path, &bounds, base);
+        let want = lexical_grant(path, &bounds, None);
         let real = real_path(&want);
         if !typed_write.contains(&want) && !fs.write.contains(&real) {
             warnings.push(format!("asks to write {path}: not granted ({flag})"));
         }
     }
     for path in &asked.file_read {
-        let p = real_path(&lexical_grant(path, &bounds, base));
+        let p = real_path(&lexical_grant(path, &bounds, None));
         if !fs.read.iter().chain(&fs.write).any(|r| p.starts_with(r)) {
             warnings.push(format!(
                 "asks to read {path}: not granted (--allow-read PATH or [grants.{}] read = [...])",

@@ -43,9 +43,13 @@ pub struct PolicyContext {
     pub keep_scratch: bool,
     /// The workspace root (readable).
     pub workspace: Option<PathBuf>,
-    /// Where relative grant paths start: the run's directory, inside the workspace. `None`
-    /// (or a directory outside the workspace) starts them at the workspace root.
+    /// Where relative grant paths typed for this run start: the run's directory, inside the
+    /// workspace. `None` (or a directory outside the workspace) starts them at the root.
     pub dir: Option<PathBuf>,
+    /// Where this run's own grants (the `--allow-read`/`--allow-write` flags) begin in
+    /// `grant.read` and `grant.write`: the entries before come from `skillet.toml`, whose
+    /// relative paths always start at the workspace root, wherever skillet is called from.
+    pub flags_from: (usize, usize),
     /// The user's home, for `~/` in grants.
     pub home: Option<PathBuf>,
     /// skillet's own configuration, data and runtime directories: never granted, read-only
