@@ -1,0 +1,289 @@
+//! Skill files of the shapes people already have (see `skillet-spec/tests/real_world/`), put
+//! where skillet discovers them: what `list`, `validate`, `run` and `migrate` make of each.
+
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::World;
+use serde_json::Value;
+
+fn corpus(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../skillet-spec/tests/real_world")
+        .join(rel)
+}
+
+fn place(w: &World, from: &str, to: &str) -> PathBuf {
+    let target = w.path(to);
+    fs::create_dir_all(target.parent().unwrap()).unwrap();
+    fs::copy(corpus(from), &target).unwrap();
+    target
+}
+
+fn list(w: &World) -> Vec<Value> {
+    let (_, stdout, stderr) = w.run(&["list", "--json"]);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"))
+}
+
+fn entry<'a>(list: &'a [Value], name: &str) -> &'a Value {
+    list.iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no `{name}` in {list:?}"))
+}
+
+#[test]
+fn q_cli_command_lines_are_split_or_refused_at_load_with_the_reason() {
+    let w = World::new();
+    place(&w, ".q-skills/host-info.json", ".q-skills/host-info.json");
+    place(&w, ".q-skills/disk-free.json", ".q-skills/disk-free.json");
+    place(&w, ".q-skills/say-hello.json", ".q-skills/say-hello.json");
+    place(&w, ".q-skills/top-procs.json", ".q-skills/top-procs.json");
+    let skills = list(&w);
+    for name in ["host-info", "disk-free", "say-hello"] {
+        assert_eq!(entry(&skills, name)["valid"], true, "{name}: {skills:?}");
+    }
+    assert_eq!(entry(&skills, "top-procs")["valid"], false);
+
+    // `"command": "uname -a"` runs as `uname` with the argument `-a`.
+    let (code, r) = w.run_json(&["host-info"]);
+    assert_eq!(code, 0, "{r}");
+    assert!(r["stdout"].as_str().unwrap().starts_with("Linux"), "{r}");
+    // A quoted argument stays one word, its `!` untouched.
+    let (code, r) = w.run_json(&["say-hello"]);
+    assert_eq!(
+        (code, r["stdout"].as_str()),
+        (0, Some("Hello from a skill!\n")),
+        "{r}"
+    );
+
+    let (code, _, stderr) = w.run(&["validate"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("disk-free.json:4:3: warning: version \"1.0\" is not a full semantic version; read as \"1.0.0\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("host-info.json:6:3: warning: `command` is a whole command line; run as program \"uname\" with arguments [\"-a\"]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "top-procs.json:6:3: error: `command` is a shell command line and it has a pipe (`|`)"
+        ) && stderr.contains("run `skillet migrate FILE --write`"),
+        "the refusal names the reason and the way out: {stderr}"
+    );
+    // Refused before anything runs, with the same words.
+    let (code, stdout, stderr) = w.run(&["run", "top-procs"]);
+    assert_ne!(code, 0, "{stdout}");
+    assert!(stderr.contains("it has a pipe"), "{stderr}");
+}
+
+#[test]
+fn migrated_shell_lines_pass_values_as_arguments_never_as_code() {
+    let w = World::new();
+    place(&w, "skills/greet.json", ".q-skills/greet.json");
+    place(&w, "skills/count-lines.json", ".q-skills/count-lines.json");
+    w.write(
+        ".q-skills/pair.json",
+        r#"{"name": "pair", "description": "Two values, one optional",
+            "parameters": [{"name": "a", "type": "string", "required": true},
+                           {"name": "b", "type": "string"}],
+            "implementation": {"type": "command", "command": "echo \"{{a}}\"-{{b:-none}}"}}"#,
+    );
+    let (code, _, stderr) = w.run(&["validate", ".q-skills/greet.json"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("greet.json:10:5: error: `command` is a shell command line and it splices parameters into the command line (`{{param}}`)"),
+        "the error points at implementation.command: {stderr}"
+    );
+    for file in ["greet", "count-lines", "pair"] {
+        let (code, stdout, stderr) =
+            w.run(&["migrate", &format!(".q-skills/{file}.json"), "--write"]);
+        assert_eq!(code, 0, "{file}: {stdout} {stderr}");
+        assert!(stderr.contains("rewritten to run `sh -c`"), "{stderr}");
+    }
+    let greet: Value =
+        serde_json::from_str(&fs::read_to_string(w.path(".q-skills/greet.json")).unwrap()).unwrap();
+    assert_eq!(
+        greet["args"],
+        serde_json::json!(["-c", "echo 'Hello, '\"${1}\"'! Welcome.'", "sh", "{who}"])
+    );
+
+    // Values that would be code if spliced into the script come out as text.
+    for value in [
+        "$(echo INJECTED)",
+        "`echo INJECTED`",
+        "'; echo INJECTED; '",
+        "x\"; echo INJECTED; \"",
+        "${IFS}echo INJECTED",
+    ] {
+        let (code, r) = w.run_json(&["greet", "-p", &format!("who={value}")]);
+        assert_eq!(code, 0, "{value}: {r}");
+        assert_eq!(
+            r["stdout"].as_str().unwrap(),
+            format!("Hello, {value}! Welcome.\n"),
+            "{value}"
+        );
+    }
+    // A value with spaces is one argument.
+    let file = w.write("notes with spaces.txt", "a\nb\nc\n");
+    let (code, r) = w.run_json(&["count-lines", "-p", &format!("file={}", file.display())]);
+    assert_eq!((code, r["stdout"].as_str()), (0, Some("3\n")), "{r}");
+    // An optional value left out takes the script's default; given, it is used.
+    let (code, r) = w.run_json(&["pair", "-p", "a=x y"]);
+    assert_eq!((code, r["stdout"].as_str()), (0, Some("x y-none\n")), "{r}");
+    let (code, r) = w.run_json(&["pair", "-p", "a=1", "-p", "b=$(id)"]);
+    assert_eq!((code, r["stdout"].as_str()), (0, Some("1-$(id)\n")), "{r}");
+}
+
+#[test]
+fn wizard_files_and_title_case_skill_md_load_under_their_own_names() {
+    let w = World::new();
+    place(
+        &w,
+        ".q-skills/rust-reviewer.json",
+        ".q-skills/rust-reviewer.json",
+    );
+    place(
+        &w,
+        ".q-skills/letter-writer.json",
+        ".q-skills/letter-writer.json",
+    );
+    place(
+        &w,
+        "agent-skills/pdf-tools/SKILL.md",
+        ".claude/skills/pdf-tools/SKILL.md",
+    );
+    place(
+        &w,
+        "agent-skills/agent-development/SKILL.md",
+        ".claude/skills/agent-development/SKILL.md",
+    );
+    let skills = list(&w);
+    for (name, format) in [
+        ("rust-reviewer", "Q CLI wizard"),
+        ("letter-writer", "Q CLI wizard"),
+        ("pdf-tools", "Agent Skills SKILL.md"),
+        ("agent-development", "Agent Skills SKILL.md"),
+    ] {
+        let e = entry(&skills, name);
+        assert_eq!(
+            (e["valid"].as_bool(), e["format"].as_str()),
+            (Some(true), Some(format)),
+            "{e}"
+        );
+    }
+    let (code, stdout, stderr) = w.run(&["validate", "--json"]);
+    assert_eq!(code, 0, "{stdout} {stderr}");
+    let report: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    let messages: Vec<&str> = report
+        .iter()
+        .flat_map(|c| c["diagnostics"].as_array().unwrap())
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.contains(&"name \"PDF Tools\" is not a skill id; the skill is `pdf-tools` (from its folder), titled \"PDF Tools\""),
+        "{messages:#?}"
+    );
+    assert!(
+        messages
+            .contains(&"`version` is not an Agent Skills field; used as the skill's version 0.1.0"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m
+                .starts_with("the Q CLI wizard put this conversation skill's prompt in `command`")),
+        "{messages:#?}"
+    );
+    assert!(
+        !messages.iter().any(|m| m.contains("does not apply")),
+        "no error about the wrong field: {messages:#?}"
+    );
+    let (code, r) = w.run_json(&[
+        "letter-writer",
+        "-p",
+        "recipient=Ada",
+        "-p",
+        "topic=engines",
+    ]);
+    assert_eq!(
+        (code, r["stdout"].as_str()),
+        (0, Some("Write a short letter to Ada about engines.")),
+        "{r}"
+    );
+    let (code, r) = w.run_json(&["pdf-tools"]);
+    assert_eq!(code, 0, "{r}");
+    assert!(
+        r["stdout"]
+            .as_str()
+            .unwrap()
+            .contains("`pdftotext {input} -`"),
+        "{r}"
+    );
+}
+
+#[test]
+fn migrate_json_prints_one_object_with_the_canonical_skill_and_the_notes() {
+    let w = World::new();
+    place(&w, "skills/repo-status.json", "tools/repo-status.json");
+    place(&w, "v1/remote/remote.json", "tools/remote.json");
+    let (code, stdout, stderr) = w.run(&["migrate", "tools/repo-status.json", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.is_empty(), "only JSON, on stdout: {stderr}");
+    let r: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (&r["complete"], &r["written"], &r["format"]),
+        (
+            &Value::Bool(true),
+            &Value::Bool(false),
+            &Value::from("Q CLI implementation")
+        )
+    );
+    assert_eq!(r["canonical"]["version"], "1.0.0");
+    assert_eq!(r["canonical"]["command"], "sh");
+    assert!(
+        r["notes"].as_array().unwrap().iter().any(|n| n["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("version \"1.0\"")),
+        "{r}"
+    );
+    let (code, stdout, _) = w.run(&["migrate", "tools/repo-status.json", "--json", "--write"]);
+    let r: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!((code, &r["written"]), (0, &Value::Bool(true)), "{r}");
+    assert!(
+        r["backup"]
+            .as_str()
+            .unwrap()
+            .ends_with("repo-status.json.bak")
+    );
+
+    // A file migrate cannot finish: the repairs are shown, the rest is named, nothing written.
+    let before = fs::read_to_string(w.path("tools/remote.json")).unwrap();
+    let (code, stdout, stderr) = w.run(&["migrate", "tools/remote.json", "--json", "--write"]);
+    assert_eq!(code, 1, "{stderr}");
+    let r: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (&r["complete"], &r["written"]),
+        (&Value::Bool(false), &Value::Bool(false))
+    );
+    assert!(
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["severity"] == "error"
+                && n["message"] == "executor type \"mcp\" is not supported yet"),
+        "{r}"
+    );
+    assert_eq!(
+        fs::read_to_string(w.path("tools/remote.json")).unwrap(),
+        before
+    );
+}
