@@ -24,6 +24,12 @@ impl Context {
             env.cwd = dir;
         }
         let config = Config::load(&env)?;
+        tracing::debug!(
+            cwd = %env.cwd.display(),
+            workspace = ?env.workspace_root(),
+            files = ?config.files,
+            "configuration read"
+        );
         for w in &config.warnings {
             eprintln!("skillet: warning: {w}");
         }
@@ -54,7 +60,14 @@ impl Context {
     }
 
     pub fn registry(&self) -> Registry {
-        Registry::discover(&self.env, &self.config)
+        let registry = Registry::discover(&self.env, &self.config);
+        tracing::debug!(
+            skills = registry.entries().len(),
+            broken = registry.entries().iter().filter(|e| !e.is_valid()).count(),
+            dirs = ?registry.dirs().iter().map(|d| &d.path).collect::<Vec<_>>(),
+            "skills discovered"
+        );
+        registry
     }
 
     /// `path` relative to the working directory when it is inside it, for shorter messages.

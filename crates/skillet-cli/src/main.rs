@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod context;
+mod logs;
 mod output;
 
 use std::process::ExitCode;
@@ -17,6 +18,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e, &args, as_json),
     };
+    logs::init(cli.verbose);
+    // The subcommand only: values on the command line may be secrets.
+    tracing::debug!(command = %subcommand_path(&args), json = as_json, "skillet started");
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(e) => ExitCode::from(output::report_error(&e, as_json)),

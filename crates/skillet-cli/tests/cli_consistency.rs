@@ -150,7 +150,10 @@ fn every_command_prints_its_error_as_json_with_the_documented_exit_code() {
         assert_error(args, code, &value, *expected);
     }
     // Commands whose answer is a report say what failed inside it, with exit 1.
-    for args in [&["validate", "/no/such", "--json"][..], &["migrate", "/no/such", "--json"]] {
+    for args in [
+        &["validate", "/no/such", "--json"][..],
+        &["migrate", "/no/such", "--json"],
+    ] {
         let (code, value, _) = json_of(&w, args);
         assert_eq!(code, 1, "`skillet {}`: {value}", args.join(" "));
     }
@@ -555,19 +558,74 @@ fn a_broken_workspace_skill_does_not_hide_a_working_global_one() {
 
 #[test]
 fn every_exit_code_is_in_the_readme_table_and_run_help_names_them() {
-    let readme =
-        std::fs::read_to_string(common::examples_dir().join("../README.md")).unwrap();
+    let readme = std::fs::read_to_string(common::examples_dir().join("../README.md")).unwrap();
     let table = &readme[readme.find("## Exit codes").expect("an Exit codes section")..];
-    for row in ["| 0 |", "| 1 |", "| 2 |", "| 75 |", "| 124 |", "| 125 |", "| 127 |",
-        "| 130, 143 |", "| 137 |", "| 141 |", "| 159 |"]
-    {
+    for row in [
+        "| 0 |",
+        "| 1 |",
+        "| 2 |",
+        "| 75 |",
+        "| 124 |",
+        "| 125 |",
+        "| 127 |",
+        "| 130, 143 |",
+        "| 137 |",
+        "| 141 |",
+        "| 159 |",
+    ] {
         assert!(table.contains(row), "README's exit code table lacks {row}");
     }
     let w = World::new();
     let (_, help, _) = w.run(&["run", "--help"]);
-    for code in ["124 timeout", "137 resource limit", "159 killed", "75 circuit breaker open",
-        "130/143 cancelled", "2 invalid parameters", "127 no such skill", "125 skillet could not"]
-    {
+    for code in [
+        "124 timeout",
+        "137 resource limit",
+        "159 killed",
+        "75 circuit breaker open",
+        "130/143 cancelled",
+        "2 invalid parameters",
+        "127 no such skill",
+        "125 skillet could not",
+    ] {
         assert!(help.contains(code), "`skillet run --help` lacks {code:?}");
     }
+}
+
+#[test]
+fn verbose_and_rust_log_turn_on_logs_on_stderr_only() {
+    let w = world();
+    let (code, stdout, stderr) = w.run(&["list", "--json"]);
+    assert_eq!(code, 0);
+    assert!(!stderr.contains("DEBUG"), "no logs unless asked: {stderr}");
+    serde_json::from_str::<Value>(&stdout).unwrap();
+
+    for verbose in [
+        &["-v", "list", "--json"][..],
+        &["list", "--verbose", "--json"],
+    ] {
+        let (code, stdout, stderr) = w.run(verbose);
+        assert_eq!(code, 0);
+        assert!(
+            stderr.contains("DEBUG") && stderr.contains("skills discovered skills=3"),
+            "{stderr}"
+        );
+        serde_json::from_str::<Value>(&stdout).expect("logs never reach stdout");
+    }
+
+    let out = w
+        .skillet()
+        .env("RUST_LOG", "skillet=debug")
+        .args(["run", "echo", "--param", "word=secret-word"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("run finished skill=echo") && stderr.contains("status=\"ok\""),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("secret-word"),
+        "values are not logged: {stderr}"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "secret-word\n");
 }

@@ -29,6 +29,11 @@ pub struct Cli {
     #[arg(short = 'C', long = "cwd", value_name = "DIR", global = true)]
     pub cwd: Option<PathBuf>,
 
+    /// Log what skillet does to stderr (-v debug, -vv trace). RUST_LOG, in the usual
+    /// `tracing` filter syntax (e.g. RUST_LOG=skillet=debug), overrides it.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

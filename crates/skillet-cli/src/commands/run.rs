@@ -81,6 +81,14 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     }));
     let result = outcome
         .unwrap_or_else(|panic| ExecutionResult::internal(&args.name, panic_message(&*panic)));
+    tracing::debug!(
+        skill = %args.name,
+        execution = %result.execution_id,
+        status = result.status.as_str(),
+        exit_code = ?result.exit_code,
+        duration_ms = result.duration_ms,
+        "run finished"
+    );
     if args.json {
         output::json(&result)?;
     } else {

@@ -1,0 +1,50 @@
+//! Diagnostic logs (`tracing`) on stderr: off unless `--verbose` or `RUST_LOG` asks for them, so
+//! that stdout stays the command's answer and stderr its messages.
+
+use tracing_subscriber::EnvFilter;
+
+/// The crates whose events `--verbose` shows; everything else stays at warnings.
+const OURS: &[&str] = &[
+    "skillet",
+    "skillet_engine",
+    "skillet_llm",
+    "skillet_mcp",
+    "skillet_registry",
+    "skillet_sandbox",
+    "skillet_server",
+    "skillet_spec",
+    "skillet_store",
+];
+
+/// Starts the log writer: `RUST_LOG` (the usual `tracing` filter syntax) wins; else `-v` shows
+/// skillet's debug events and `-vv` its trace events; else nothing is set up.
+pub fn init(verbose: u8) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => match EnvFilter::try_new(&spec) {
+            Ok(filter) => filter,
+            Err(e) => {
+                eprintln!(
+                    "skillet: warning: RUST_LOG={spec:?} is not a log filter ({e}); logs are off"
+                );
+                return;
+            }
+        },
+        _ if verbose == 0 => return,
+        _ => {
+            let level = if verbose == 1 { "debug" } else { "trace" };
+            let directives: Vec<String> = std::iter::once("warn".to_owned())
+                .chain(OURS.iter().map(|c| format!("{c}={level}")))
+                .collect();
+            match EnvFilter::try_new(directives.join(",")) {
+                Ok(filter) => filter,
+                Err(_) => return,
+            }
+        }
+    };
+    // Another subscriber already set (never, in the binary) only means these logs are lost.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .try_init();
+}
