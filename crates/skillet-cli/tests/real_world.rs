@@ -287,3 +287,57 @@ fn migrate_json_prints_one_object_with_the_canonical_skill_and_the_notes() {
         before
     );
 }
+
+#[test]
+fn v1_design_scripts_get_their_parameters_as_json_in_argv_1() {
+    let w = World::new();
+    let dir = w.path(".skillet/skills/calc");
+    fs::create_dir_all(dir.join("scripts")).unwrap();
+    fs::copy(corpus("v1/calc/calc.json"), dir.join("calc.json")).unwrap();
+    fs::copy(
+        corpus("v1/calc/scripts/calc.py"),
+        dir.join("scripts/calc.py"),
+    )
+    .unwrap();
+    let (code, r) = w.run_json(&["calc", "-p", "op=add", "-p", "a=2", "-p", "b=3.5"]);
+    assert_eq!(
+        (code, r["stdout"].as_str()),
+        (0, Some("2 add 3.5 = 5.5\n")),
+        "{r}"
+    );
+
+    // Inline code, with braces of its own that stay code; values arrive typed.
+    w.write(
+        ".skillet/skills/echo-params.json",
+        r#"{"skill_type": "code_inline",
+            "metadata": {"name": "echo-params", "description": "Print the parameters"},
+            "executor": {"type": "inline", "language": "python",
+                         "code": "import json, sys\nprint(f\"{len(sys.argv)}\", json.dumps(json.loads(sys.argv[1]), sort_keys=True))"},
+            "parameters": {"n": {"type": "integer", "required": true}, "s": {"type": "string"}}}"#,
+    );
+    w.write(
+        ".skillet/skills/echo-params-sh.json",
+        r#"{"skill_type": "code_inline",
+            "metadata": {"name": "echo-params-sh", "description": "Print the parameters"},
+            "executor": {"type": "inline", "language": "sh", "code": "printf '%s\\n' \"$1\""},
+            "parameters": {"s": {"type": "string"}}}"#,
+    );
+    let (code, r) = w.run_json(&["echo-params", "-p", "n=3", "-p", "s=a \"b\" $(c)"]);
+    assert_eq!(
+        (code, r["stdout"].as_str()),
+        (0, Some("2 {\"n\": 3, \"s\": \"a \\\"b\\\" $(c)\"}\n")),
+        "{r}"
+    );
+    let (code, r) = w.run_json(&["echo-params", "-p", "n=1"]);
+    assert_eq!(
+        (code, r["stdout"].as_str()),
+        (0, Some("2 {\"n\": 1}\n")),
+        "{r}"
+    );
+    let (code, r) = w.run_json(&["echo-params-sh", "-p", "s=x'; id; '"]);
+    assert_eq!(
+        (code, r["stdout"].as_str()),
+        (0, Some("{\"s\":\"x'; id; '\"}\n")),
+        "{r}"
+    );
+}

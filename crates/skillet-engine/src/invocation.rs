@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use skillet_spec::interpreter::{family_of, inline_code_args};
-use skillet_spec::{SKILL_DIR_PLACEHOLDER, SkillSpec, Template, param_env_var};
+use skillet_spec::{
+    PARAMS_JSON_PLACEHOLDER, SKILL_DIR_PLACEHOLDER, SkillSpec, Template, param_env_var,
+};
 
 use crate::params::ParamValues;
 
@@ -51,9 +53,19 @@ pub fn build_invocation(
         .iter()
         .map(|(k, v)| (k.as_str(), v.to_text()))
         .collect();
+    // `{params_json}`: the given values, typed, as the v1 design passed them in `argv[1]`.
+    let params_json = serde_json::Value::Object(
+        values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect(),
+    )
+    .to_string();
     let lookup = |name: &str| {
         Some(if name == SKILL_DIR_PLACEHOLDER {
             &*skill_dir
+        } else if name == PARAMS_JSON_PLACEHOLDER {
+            params_json.as_str()
         } else {
             texts.get(name).map_or("", String::as_str)
         })
@@ -68,10 +80,9 @@ pub fn build_invocation(
             continue;
         }
         let template = Template::parse(arg);
-        if template
-            .sole_placeholder()
-            .is_some_and(|p| p != SKILL_DIR_PLACEHOLDER && !values.contains_key(p))
-        {
+        if template.sole_placeholder().is_some_and(|p| {
+            p != SKILL_DIR_PLACEHOLDER && p != PARAMS_JSON_PLACEHOLDER && !values.contains_key(p)
+        }) {
             continue;
         }
         if let Some(name) = template.leading_placeholder() {

@@ -47,7 +47,7 @@ pub use model::*;
 pub use params::{ParamError, ParamValue};
 pub use skill_md::{load_skill_md, load_skill_md_in};
 pub use schema::{SCHEMA_ID, skill_json_schema};
-pub use template::{SKILL_DIR_PLACEHOLDER, Template};
+pub use template::{PARAMS_JSON_PLACEHOLDER, SKILL_DIR_PLACEHOLDER, Template};
 pub use validate::is_valid_skill_name;
 
 /// Prefix of the environment variables that carry parameter values.

@@ -350,4 +350,25 @@ mod tests {
         );
         assert_eq!(d.position.unwrap().line, 3);
     }
+
+    #[test]
+    fn params_json_is_a_whole_argument_and_a_reserved_name() {
+        let skill = |args: &str, params: &str| {
+            load_json(
+                &format!(
+                    r#"{{"name": "a", "description": "d", "type": "code_inline", "command": "tool",
+                    "args": {args}, "parameters": {params}}}"#
+                ),
+                None,
+            )
+        };
+        assert!(skill(r#"["-", "{params_json}"]"#, "[]").is_valid());
+        let l = skill(r#"["--json={params_json}"]"#, "[]");
+        assert_eq!(errors(&l), ["`{params_json}` must be a whole argument"]);
+        let l = skill("[]", r#"[{"name": "params_json", "type": "string"}]"#);
+        assert_eq!(
+            errors(&l),
+            ["`params_json` is reserved: `{params_json}` is every parameter as one JSON object"]
+        );
+    }
 }

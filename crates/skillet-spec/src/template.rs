@@ -12,6 +12,12 @@ use std::borrow::Cow;
 /// start an argument (`{skill_dir}/tool.py`), never stand inside one or inside inline code.
 pub const SKILL_DIR_PLACEHOLDER: &str = "skill_dir";
 
+/// The placeholder skillet fills itself with every given parameter as one JSON object
+/// (`{"file": "a.txt", "count": 3}`), as the v1 design handed parameters to its scripts in
+/// `argv[1]`. It is data in one argument of its own: it must be a whole argument or environment
+/// value, never part of one or of inline code.
+pub const PARAMS_JSON_PLACEHOLDER: &str = "params_json";
+
 /// A parsed template.
 ///
 /// ```

@@ -10,7 +10,7 @@ use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::interpreter::{family_of, inline_code_args};
 use crate::json_source::escape_pointer_segment;
 use crate::model::{NetworkAccess, ParamKind, SkillKind, SkillSpec};
-use crate::template::{SKILL_DIR_PLACEHOLDER, Template};
+use crate::template::{PARAMS_JSON_PLACEHOLDER, SKILL_DIR_PLACEHOLDER, Template};
 
 static SKILL_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9_-]{0,63}$").expect("static regex"));
@@ -363,16 +363,37 @@ fn check_pattern_syntax(pattern: &str) -> Result<(), String> {
 }
 
 fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Findings) {
-    if let Some(i) = spec
-        .parameters
-        .iter()
-        .position(|p| p.name == SKILL_DIR_PLACEHOLDER)
-    {
+    for (i, p) in spec.parameters.iter().enumerate() {
+        let meaning = match p.name.as_str() {
+            SKILL_DIR_PLACEHOLDER => "`{skill_dir}` is the skill's own folder",
+            PARAMS_JSON_PLACEHOLDER => "`{params_json}` is every parameter as one JSON object",
+            _ => continue,
+        };
         f.value(
             format!("/parameters/{i}/name"),
-            Diagnostic::error("`skill_dir` is reserved: `{skill_dir}` is the skill's own folder")
+            Diagnostic::error(format!("`{}` is reserved: {meaning}", p.name))
                 .with_hint("rename the parameter"),
         );
+    }
+    // `{params_json}` is data: an argument or environment value of its own, never text inside
+    // one, where its quotes and braces would mix with what surrounds them.
+    let mut params_json_alone = |pointer: &str, text: &str| {
+        let t = Template::parse(text);
+        if t.placeholders().any(|p| p == PARAMS_JSON_PLACEHOLDER)
+            && t.sole_placeholder() != Some(PARAMS_JSON_PLACEHOLDER)
+        {
+            f.value(
+                pointer.to_owned(),
+                Diagnostic::error("`{params_json}` must be a whole argument")
+                    .with_hint("write \"{params_json}\" as an argument of its own"),
+            );
+        }
+    };
+    for (i, arg) in spec.args.iter().enumerate() {
+        params_json_alone(&format!("/args/{i}"), arg);
+    }
+    for (k, v) in &spec.env {
+        params_json_alone(&format!("/env/{}", escape_pointer_segment(k)), v);
     }
     // `{skill_dir}` is an absolute path: it may start a value that names a file, never stand in
     // the middle of one, where it could be read as part of something else.
@@ -400,9 +421,9 @@ fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Findings) {
     ] {
         skill_dir_leads(field, text.unwrap_or_default());
     }
-    let mut check = |pointer: String, text: &str| {
+    let mut check = |pointer: String, text: &str, reserved: &[&str]| {
         for name in Template::parse(text).placeholders() {
-            if name != SKILL_DIR_PLACEHOLDER && !declared.iter().any(|d| d == name) {
+            if !reserved.contains(&name) && !declared.iter().any(|d| d == name) {
                 let mut hint = match did_you_mean(name, declared.iter().map(String::as_str)) {
                     Some(close) => format!("did you mean `{{{close}}}`? "),
                     None => String::new(),
@@ -420,11 +441,12 @@ fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Findings) {
             }
         }
     };
+    const RESERVED: &[&str] = &[SKILL_DIR_PLACEHOLDER, PARAMS_JSON_PLACEHOLDER];
     for (i, arg) in spec.args.iter().enumerate() {
-        check(format!("/args/{i}"), arg);
+        check(format!("/args/{i}"), arg, RESERVED);
     }
     for (k, v) in &spec.env {
-        check(format!("/env/{}", escape_pointer_segment(k)), v);
+        check(format!("/env/{}", escape_pointer_segment(k)), v, RESERVED);
     }
     if let Some(prompt) = spec.prompt_text() {
         let field = if spec.prompt.is_some() {
@@ -432,7 +454,7 @@ fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Findings) {
         } else {
             "/prompt_template"
         };
-        check(field.to_owned(), prompt);
+        check(field.to_owned(), prompt, &[SKILL_DIR_PLACEHOLDER]);
     }
     for (field, text) in [
         ("/command", spec.command.as_deref()),

@@ -252,7 +252,7 @@ pub(super) fn is_command_line(command: &str) -> bool {
 
 /// Text kept literal by the template engine: braces doubled only where they would otherwise be
 /// read as a placeholder or an escape, so ordinary scripts (`awk '{print $1}'`) read as written.
-fn literal(text: &str) -> String {
+pub(super) fn literal(text: &str) -> String {
     let t = Template::parse(text);
     if t.has_placeholders() || text.contains("{{") || text.contains("}}") {
         template::escape(text).into_owned()

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Conversion, canonical_order, ms_to_s};
 use crate::diagnostic::Diagnostic;
+use crate::template::PARAMS_JSON_PLACEHOLDER;
 
 /// Largest file a `file://` prompt reference may inline.
 const MAX_REFERENCED_BYTES: u64 = 256 * 1024;
@@ -191,11 +192,25 @@ fn convert_executor(
             };
             out.insert("command".into(), Value::String(program.into()));
             conv.moved("/command", "/executor/language");
+            // The v1 design handed a script its parameters as one JSON object in `argv[1]`.
+            let params = Value::String(format!("{{{PARAMS_JSON_PLACEHOLDER}}}"));
             match exec.shift_remove("code") {
                 Some(Value::String(code)) if code.starts_with("file://") => {
                     let script =
                         file_ref_to_path(Value::String(code), "/executor/code", conv, skill_dir);
-                    out.insert("args".into(), Value::Array(vec![script]));
+                    out.insert("args".into(), Value::Array(vec![script, params]));
+                }
+                Some(Value::String(code)) => {
+                    let mut args = vec![
+                        Value::String(flag.into()),
+                        Value::String(super::command_line::literal(&code)),
+                    ];
+                    if flag == "-c" && program.ends_with("sh") {
+                        // `sh -c CODE NAME ARG`: NAME is `$0`, so the JSON is `$1`.
+                        args.push(Value::String(program.into()));
+                    }
+                    args.push(params);
+                    out.insert("args".into(), Value::Array(args));
                 }
                 Some(code) => {
                     out.insert(
