@@ -568,3 +568,44 @@ fn the_mcp_inspector_lists_and_calls_tools() {
         assert_eq!(failed["isError"], true, "{failed}");
     }
 }
+
+#[test]
+fn an_mcp_tool_runs_at_the_workspace_root_not_where_the_server_started_nor_in_its_folder() {
+    let w = world();
+    w.write(
+        ".skillet/skills/where/skill.json",
+        &json!({"name": "where", "description": "Where it runs", "type": "code_inline",
+               "command": interpreter("sh"),
+               "args": ["-c", "pwd; echo \"$SKILLET_SKILL_DIR\"; echo \"$1\"", "sh", "{skill_dir}/{word}"],
+               "parameters": [{"name": "word", "type": "string", "required": true}]})
+        .to_string(),
+    );
+    std::fs::create_dir_all(w.path("src/deep")).unwrap();
+    let out = w
+        .command(&python())
+        .arg(CLIENT)
+        .args(["--target", &skillet_bin(), "--try-call", "where", "--ws"])
+        .arg(w.path("src/deep"))
+        .arg("names")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let ws = std::fs::canonicalize(&w.ws).unwrap();
+    let folder = ws.join(".skillet/skills/where");
+    assert_eq!(
+        answer["call"]["text"],
+        format!(
+            "{}\n{}\n{}/x\n",
+            ws.display(),
+            folder.display(),
+            folder.display()
+        ),
+        "{answer}"
+    );
+}
