@@ -154,42 +154,6 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_are_rfc3339_in_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
-        assert_eq!(rfc3339(1_796_287_561_250), "2026-12-03T08:46:01.250Z");
-        assert_eq!(timestamp(1_796_287_561_250), "2026-12-03 08:46:01 UTC");
-        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
-    }
-
-    #[test]
-    fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(shell_word("count-lines"), "count-lines");
-        assert_eq!(
-            shell_word(".skillet/skills/x.json"),
-            ".skillet/skills/x.json"
-        );
-        assert_eq!(shell_word("PDF Tools"), "'PDF Tools'");
-        assert_eq!(shell_word("it's"), "'it'\\''s'");
-        assert_eq!(shell_word("{a,b}"), "'{a,b}'");
-        assert_eq!(shell_word("$(rm -rf x)"), "'$(rm -rf x)'");
-        assert_eq!(shell_word("-x"), "'-x'");
-        assert_eq!(shell_word(""), "''");
-    }
-
-    #[test]
-    fn ago_says_ago_once() {
-        assert_eq!(ago(3_400), "3s ago");
-        assert_eq!(ago(-5), "0s ago");
-        assert_eq!(ago(7_200_000), "2h ago");
-    }
-}
-
 /// A past moment as "42s ago", "3m ago", … from its distance in milliseconds.
 pub fn ago(ms: i64) -> String {
     let s = (ms / 1000).max(0);
@@ -270,4 +234,40 @@ pub fn explain(e: &anyhow::Error) -> String {
         }
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_in_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(rfc3339(1_796_287_561_250), "2026-12-03T08:46:01.250Z");
+        assert_eq!(timestamp(1_796_287_561_250), "2026-12-03 08:46:01 UTC");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("count-lines"), "count-lines");
+        assert_eq!(
+            shell_word(".skillet/skills/x.json"),
+            ".skillet/skills/x.json"
+        );
+        assert_eq!(shell_word("PDF Tools"), "'PDF Tools'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("{a,b}"), "'{a,b}'");
+        assert_eq!(shell_word("$(rm -rf x)"), "'$(rm -rf x)'");
+        assert_eq!(shell_word("-x"), "'-x'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
+    fn ago_says_ago_once() {
+        assert_eq!(ago(3_400), "3s ago");
+        assert_eq!(ago(-5), "0s ago");
+        assert_eq!(ago(7_200_000), "2h ago");
+    }
 }

@@ -4,8 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod params;
+mod permissions;
 mod serving;
 
+pub use params::ParamArgs;
+pub use permissions::PermissionArgs;
 pub use serving::{DaemonCommand, McpArgs, ServeArgs, SessionCommand};
 
 /// A skills runtime for AI coding assistants.
@@ -375,129 +379,6 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
-/// Parameter values of a run or a session.
-#[derive(Debug, Args)]
-pub struct ParamArgs {
-    /// A parameter value, as NAME=VALUE. NAME=@FILE reads the value from FILE, NAME=@- from
-    /// stdin; NAME=@@TEXT is the literal value @TEXT. Repeat for more.
-    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
-    pub params: Vec<String>,
-    /// Parameter values as a JSON object; --param values win over these.
-    #[arg(long = "params", value_name = "JSON")]
-    pub params_json: Option<String>,
-}
-
-/// The longest string the kernel copies into a new process's arguments or environment
-/// (`MAX_ARG_STRLEN`, 32 pages), its terminating NUL included. Every parameter is passed as
-/// `SKILL_PARAM_<NAME>=VALUE`, so a longer value would make the spawn fail with E2BIG.
-pub const MAX_ARG_STRLEN: usize = 32 * 4096;
-
-impl ParamArgs {
-    /// Merges `--params` (a JSON object) and `--param NAME=VALUE` (which win), reading
-    /// `@FILE` and `@-` values, and refuses a value the kernel could not pass to the skill.
-    pub fn values(&self) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
-        use crate::output::{EXIT_INVALID_PARAMS, failure};
-        use serde_json::Value;
-        let mut params = match &self.params_json {
-            None => serde_json::Map::new(),
-            Some(text) => match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(map)) => map,
-                Ok(_) => {
-                    return Err(failure(
-                        EXIT_INVALID_PARAMS,
-                        "--params must be a JSON object",
-                        Some(r#"write --params '{"file": "x.txt"}'"#.into()),
-                    ));
-                }
-                Err(e) => {
-                    return Err(failure(
-                        EXIT_INVALID_PARAMS,
-                        format!("--params is not valid JSON: {e}"),
-                        Some(r#"write --params '{"file": "x.txt"}'"#.into()),
-                    ));
-                }
-            },
-        };
-        for pair in &self.params {
-            let Some((name, value)) = pair.split_once('=') else {
-                return Err(failure(
-                    EXIT_INVALID_PARAMS,
-                    format!("--param {pair:?} has no `=`"),
-                    Some(format!(
-                        "write --param NAME=VALUE, e.g. --param {pair}=VALUE (`skillet info SKILL` lists the parameters)"
-                    )),
-                ));
-            };
-            if name.is_empty() {
-                return Err(failure(
-                    EXIT_INVALID_PARAMS,
-                    format!("--param {pair:?} has no name before `=`"),
-                    Some("write --param NAME=VALUE".into()),
-                ));
-            }
-            params.insert(name.to_owned(), Value::String(param_value(name, value)?));
-        }
-        for (name, value) in &params {
-            let length = match value {
-                Value::String(text) => text.len(),
-                other => other.to_string().len(),
-            };
-            // `SKILL_PARAM_` + NAME + `=` + VALUE + NUL: the environment string is the longest
-            // form a value takes.
-            let needed = "SKILL_PARAM_".len() + name.len() + 1 + length + 1;
-            if needed > MAX_ARG_STRLEN {
-                return Err(failure(
-                    EXIT_INVALID_PARAMS,
-                    format!(
-                        "parameter `{name}` is {length} bytes; the kernel refuses to start a program with an argument or environment string over {MAX_ARG_STRLEN} bytes (MAX_ARG_STRLEN), and every parameter is passed as SKILL_PARAM_{}",
-                        name.to_uppercase()
-                    ),
-                    Some(
-                        "pass large data on the skill's stdin (pipe it, or --stdin) or as a path to a file, not as a parameter value".into(),
-                    ),
-                ));
-            }
-        }
-        Ok(params)
-    }
-}
-
-/// The value of `--param NAME=VALUE`: `@FILE` is the file's text, `@-` stdin's, and `@@…` the
-/// literal value `@…`.
-fn param_value(name: &str, value: &str) -> anyhow::Result<String> {
-    use crate::output::{EXIT_INVALID_PARAMS, failure};
-    use std::io::Read;
-    let Some(source) = value.strip_prefix('@') else {
-        return Ok(value.to_owned());
-    };
-    if source.starts_with('@') {
-        return Ok(source.to_owned());
-    }
-    let mut bytes = Vec::new();
-    let read = if source == "-" {
-        std::io::stdin().lock().read_to_end(&mut bytes).map(drop)
-    } else {
-        std::fs::File::open(source).and_then(|mut f| f.read_to_end(&mut bytes).map(drop))
-    };
-    let from = if source == "-" { "stdin" } else { source };
-    if let Err(e) = read {
-        return Err(failure(
-            EXIT_INVALID_PARAMS,
-            format!("--param {name}=@{source}: cannot read {from}: {e}"),
-            Some(format!(
-                "NAME=@FILE reads the value from FILE; write --param {name}=@@{source} for a value that starts with @"
-            )),
-        ));
-    }
-    String::from_utf8(bytes).map_err(|_| {
-        failure(
-            EXIT_INVALID_PARAMS,
-            format!("--param {name}=@{source}: {from} is not UTF-8 text"),
-            Some("parameter values are text; pass binary data on the skill's stdin".into()),
-        )
-    })
-}
-
 /// `skillet run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -553,58 +434,6 @@ pub struct MigrateArgs {
     /// canonical, notes}.
     #[arg(long)]
     pub json: bool,
-}
-
-/// `--allow-…`: permissions for one run, on top of `[grants]` in the global skillet.toml.
-#[derive(Debug, Args)]
-#[command(next_help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)")]
-pub struct PermissionArgs {
-    /// Grant this run the host's network.
-    #[arg(long)]
-    pub allow_net: bool,
-    /// Grant TCP connections to HOST:PORT only (ports are enforced, host names are not). Repeat for more.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub allow_connect: Vec<String>,
-    /// Grant read access to PATH (relative paths start at the workspace). Repeat for more.
-    #[arg(long, value_name = "PATH")]
-    pub allow_read: Vec<String>,
-    /// Grant write access to PATH. Repeat for more.
-    #[arg(long, value_name = "PATH")]
-    pub allow_write: Vec<String>,
-    /// Pass the environment variable NAME through, even if it looks like a credential.
-    #[arg(long, value_name = "NAME")]
-    pub allow_env: Vec<String>,
-    /// Let the skill's resource_limits exceed skillet's defaults.
-    #[arg(long)]
-    pub allow_raise_limits: bool,
-    /// Run without any sandbox (only limits and a clean environment). Only for skills you trust.
-    #[arg(long)]
-    pub allow_unsandboxed: bool,
-}
-
-impl PermissionArgs {
-    /// The engine's form of these flags; `keep_scratch` is `--keep-tmp`.
-    pub fn overrides(&self, keep_scratch: bool) -> skillet_engine::RunOverrides {
-        use skillet_registry::{Grant, GrantedNetwork};
-        let network = if self.allow_net {
-            Some(GrantedNetwork::All(true))
-        } else if !self.allow_connect.is_empty() {
-            Some(GrantedNetwork::Destinations(self.allow_connect.clone()))
-        } else {
-            None
-        };
-        skillet_engine::RunOverrides {
-            grant: Grant {
-                read: self.allow_read.clone(),
-                write: self.allow_write.clone(),
-                network,
-                env: self.allow_env.clone(),
-                raise_limits: self.allow_raise_limits,
-            },
-            unsandboxed: self.allow_unsandboxed,
-            keep_scratch,
-        }
-    }
 }
 
 /// `skillet history`.
