@@ -73,7 +73,7 @@ pub fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitCode> {
                 path: file.display().to_string(),
                 format: loaded.format.label(),
                 valid: loaded.is_valid(),
-                diagnostics: loaded.diagnostics,
+                diagnostics: with_not_yet_enforced(loaded.diagnostics, loaded.spec.as_ref(), &file),
             });
         }
     }
@@ -120,8 +120,35 @@ fn from_registry(registry: &Registry) -> impl Iterator<Item = Checked> + '_ {
         path: e.path.display().to_string(),
         format: e.format.label(),
         valid: e.is_valid(),
-        diagnostics: e.diagnostics.clone(),
+        diagnostics: with_not_yet_enforced(e.diagnostics.clone(), e.spec.as_ref(), &e.path),
     })
+}
+
+/// `cache`, `tests` and `dependencies` are read but nothing acts on them yet: say so, rather
+/// than let an author believe a result is cached or a dependency checked.
+fn with_not_yet_enforced(
+    mut diagnostics: Vec<Diagnostic>,
+    spec: Option<&skillet_spec::SkillSpec>,
+    file: &Path,
+) -> Vec<Diagnostic> {
+    let Some(spec) = spec else {
+        return diagnostics;
+    };
+    let present = [
+        ("cache", spec.cache.is_some()),
+        ("tests", !spec.tests.is_empty()),
+        ("dependencies", !spec.dependencies.is_empty()),
+    ];
+    for (field, _) in present.iter().filter(|(_, set)| *set) {
+        diagnostics.push(
+            Diagnostic::warning(format!(
+                "`{field}` is read but not yet enforced: this version of skillet ignores it"
+            ))
+            .with_hint("keep it for later versions, or remove it to silence this")
+            .in_file(file),
+        );
+    }
+    diagnostics
 }
 
 /// A folder that is one skill (holds skill.json or SKILL.md) rather than a skills directory.
