@@ -97,7 +97,7 @@ fn migrated_shell_lines_pass_values_as_arguments_never_as_code() {
     let (code, _, stderr) = w.run(&["validate", ".q-skills/greet.json"]);
     assert_eq!(code, 1);
     assert!(
-        stderr.contains("greet.json:10:5: error: `command` is a shell command line and it splices parameters into the command line (`{{param}}`)"),
+        stderr.contains("greet.json:10:5: error: `implementation.command` is a shell command line and it splices parameters into the command line (`{{param}}`)"),
         "the error points at implementation.command: {stderr}"
     );
     for file in ["greet", "count-lines", "pair"] {

@@ -203,6 +203,8 @@ pub(super) fn repair(obj: &mut Map<String, Value>, conv: &mut Conversion) {
     }
     let line = line.trim();
     let at = conv.original_pointer("/command");
+    // Named as the author wrote it (`implementation.command` in that format).
+    let field = crate::json_source::display_path(&at);
     let Some(reason) = shell_syntax(line) else {
         let Some(mut words) = split(line) else { return };
         let program = words.remove(0);
@@ -210,7 +212,7 @@ pub(super) fn repair(obj: &mut Map<String, Value>, conv: &mut Conversion) {
         conv.note(
             &at,
             Diagnostic::warning(format!(
-                "`command` is a whole command line; run as program {program:?} with arguments {words:?}"
+                "`{field}` is a whole command line; run as program {program:?} with arguments {words:?}"
             ))
             .with_hint("write the program in \"command\" and each argument in \"args\" (`skillet migrate --write` does it)"),
         );
@@ -222,11 +224,11 @@ pub(super) fn repair(obj: &mut Map<String, Value>, conv: &mut Conversion) {
     conv.needs_migrate(
         &at,
         Diagnostic::error(format!(
-            "`command` is a shell command line and {reason}; skillet does not hand a skill's command line to a shell"
+            "`{field}` is a shell command line and {reason}; skillet does not hand a skill's command line to a shell"
         ))
         .with_hint("run `skillet migrate FILE --write`: it rewrites the command to `sh -c 'SCRIPT' sh ARG...` with each parameter passed as a separate argument, never spliced"),
         Diagnostic::warning(format!(
-            "`command` was a shell command line ({reason}); rewritten to run `sh -c` with parameters as positional arguments (\"$1\", \"$2\", ...)"
+            "`{field}` was a shell command line: {reason}; rewritten to run `sh -c` with parameters as positional arguments (\"$1\", \"$2\", ...)"
         ))
         .with_hint("read the script once: it now runs exactly as written, with values as arguments"),
     );
