@@ -82,6 +82,14 @@ pub(crate) fn shell_syntax(line: &str) -> Option<&'static str> {
     if single || double {
         return Some("it has an unclosed quote");
     }
+    // `NAME=value program`: the shell sets a variable for the program.
+    let first = line.split_whitespace().next().unwrap_or_default();
+    if let Some((name, _)) = first.split_once('=')
+        && !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Some("it sets an environment variable for the command (`NAME=value`)");
+    }
     None
 }
 
@@ -208,7 +216,24 @@ pub(super) fn repair(obj: &mut Map<String, Value>, conv: &mut Conversion) {
     let Some(reason) = shell_syntax(line) else {
         let Some(mut words) = split(line) else { return };
         let program = words.remove(0);
-        let args: Vec<Value> = words.iter().map(|w| Value::String(literal(w))).collect();
+        let declared: Vec<String> = obj
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.get("name").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        // A word whose `{placeholders}` all name declared parameters keeps them (each word is one
+        // argument, so a value stays one argument); any other braces are text.
+        let args: Vec<Value> = words
+            .iter()
+            .map(|w| {
+                let t = Template::parse(w);
+                let known = t.has_placeholders()
+                    && t.placeholders().all(|p| declared.iter().any(|d| d == p));
+                Value::String(if known { w.clone() } else { literal(w) })
+            })
+            .collect();
         conv.note(
             &at,
             Diagnostic::warning(format!(
@@ -344,12 +369,14 @@ mod tests {
             ("wc -l {{file}}", "{{param}}"),
             ("echo 'unclosed", "unclosed"),
             ("sleep 1 &", "background"),
+            ("LC_ALL=C sort x", "environment variable"),
         ] {
             let got = shell_syntax(line).unwrap_or_default();
             assert!(got.contains(reason), "{line}: {got}");
         }
         assert_eq!(shell_syntax("echo 'a | b; $c'"), None);
         assert_eq!(shell_syntax("echo a~b"), None);
+        assert_eq!(shell_syntax("env LC_ALL=C sort"), None);
     }
 
     #[test]
@@ -371,5 +398,58 @@ mod tests {
         let s = to_script("echo {{x:-$(id)}}");
         assert_eq!(s.text, "echo {{x:-$(id)}}");
         assert!(s.params.is_empty());
+    }
+
+    fn repaired(value: serde_json::Value) -> (Map<String, Value>, Conversion) {
+        let mut conv = Conversion::default();
+        let Value::Object(mut obj) = value else {
+            unreachable!()
+        };
+        repair(&mut obj, &mut conv);
+        (obj, conv)
+    }
+
+    #[test]
+    fn split_words_keep_declared_placeholders_and_nothing_else() {
+        let (obj, conv) = repaired(serde_json::json!({
+            "type": "code_inline", "command": "du -sh {dir} '{other}'",
+            "parameters": [{"name": "dir", "type": "string"}]
+        }));
+        assert_eq!(obj["command"], "du");
+        assert_eq!(
+            obj["args"],
+            serde_json::json!(["-sh", "{dir}", "{{other}}"])
+        );
+        assert!(conv.migrate_only.is_empty());
+        // Inside inline code a placeholder still meets the inline-code check at validation.
+        let (obj, _) = repaired(serde_json::json!({
+            "type": "code_inline", "command": "sh -c 'echo {dir}'",
+            "parameters": [{"name": "dir", "type": "string"}]
+        }));
+        assert_eq!(obj["args"], serde_json::json!(["-c", "echo {dir}"]));
+    }
+
+    #[test]
+    fn shell_lines_need_migrate_and_become_positional() {
+        let (obj, conv) = repaired(serde_json::json!({
+            "type": "code_inline", "command": "grep -c {{word}} {{file}} > /dev/null; echo {{word}}",
+            "parameters": [{"name": "file", "type": "path", "required": true}]
+        }));
+        assert_eq!(conv.migrate_only.len(), 1);
+        assert_eq!(obj["command"], "sh");
+        // `word` is declared as an optional string with "" as its default, so it is always
+        // passed and cannot shift `file`.
+        assert_eq!(
+            obj["args"],
+            serde_json::json!([
+                "-c",
+                "grep -c \"${1}\" \"${2}\" > /dev/null; echo \"${1}\"",
+                "sh",
+                "{word}",
+                "{file}"
+            ])
+        );
+        assert_eq!(obj["parameters"][1]["name"], "word");
+        assert_eq!(obj["parameters"][1]["default"], "");
     }
 }
