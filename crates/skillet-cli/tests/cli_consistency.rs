@@ -655,3 +655,84 @@ fn validate_warns_that_cache_tests_and_dependencies_are_not_yet_enforced() {
         "only where present: {stdout}{stderr}"
     );
 }
+
+#[test]
+fn completions_offer_the_skill_names_found_at_completion_time() {
+    let w = world();
+    w.skill(
+        "count-lines",
+        json!({"name": "count-lines", "description": "d", "aliases": ["cl"], "type": "code_inline",
+            "command": "wc", "args": ["-l"]}),
+    );
+    w.write(".skillet/skills/broken.json", "{\"name\": \"broken\"");
+    let (code, stdout, _) = w.run(&["list", "--names"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        ["count-lines", "cl", "echo", "explain", "hello"],
+        "names, each with its aliases"
+    );
+    assert!(
+        !stdout.contains("broken"),
+        "a broken skill cannot be run: {stdout}"
+    );
+
+    let (_, zsh, _) = w.run(&["completions", "zsh"]);
+    assert!(
+        zsh.contains(":name -- Skill name or alias:_skillet_skill_names'")
+            && zsh.contains("skillet list --names"),
+        "{zsh}"
+    );
+    let (_, fish, _) = w.run(&["completions", "fish"]);
+    assert!(fish.contains("-f -a \"(skillet list --names 2>/dev/null)\""), "{fish}");
+
+    let bash = std::path::Path::new("/bin/bash");
+    if !bash.exists() {
+        println!("SKIPPED: no /bin/bash to run the completion script in");
+        return;
+    }
+    let (_, script, _) = w.run(&["completions", "bash"]);
+    w.write("completion.bash", &script);
+    let bin_dir = assert_cmd::cargo::cargo_bin("skillet")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let complete = |line: &str| {
+        let out = w
+            .command(bash)
+            .env("PATH", &path)
+            .arg("-c")
+            .arg(format!(
+                "source ./completion.bash; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; \
+                 read -ra COMP_WORDS <<< \"$COMP_LINE\"; \
+                 [[ \"$COMP_LINE\" == *' ' ]] && COMP_WORDS+=(''); \
+                 COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); \
+                 _skillet_skill_names skillet \"${{COMP_WORDS[COMP_CWORD]}}\"; \
+                 printf '%s\\n' \"${{COMPREPLY[@]}}\""
+            ))
+            .output()
+            .unwrap();
+        let mut words: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect();
+        words.sort();
+        words
+    };
+    assert_eq!(complete("skillet run c"), ["cl", "count-lines"]);
+    assert_eq!(complete("skillet info e"), ["echo", "explain"]);
+    assert_eq!(complete("skillet -C . enable h"), ["hello"]);
+    assert!(
+        complete("skillet run --para").contains(&"--param".to_owned()),
+        "options still complete as before"
+    );
+    // A skill added after the script was written completes too.
+    w.skill("zebra", json!({"name": "zebra", "description": "d", "type": "prompt_inline", "prompt_template": "z"}));
+    assert_eq!(complete("skillet run z"), ["zebra"]);
+}

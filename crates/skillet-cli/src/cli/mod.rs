@@ -352,6 +352,10 @@ pub struct ToggleArgs {
 /// `skillet list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Print only the names and aliases of the skills that can be run, one per line (what shell
+    /// completion offers); with --json, as an array.
+    #[arg(long)]
+    pub names: bool,
     /// Print JSON: an array of {name, type, scope, path, aliases, description, version, valid,
     /// availability, errors}.
     #[arg(long)]

@@ -74,6 +74,28 @@ fn listed<'a>(ctx: &Context, e: &'a SkillEntry) -> Listed<'a> {
 
 pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
     let registry = ctx.registry();
+    if args.names {
+        let names: Vec<&str> = registry
+            .entries()
+            .iter()
+            .filter(|e| e.is_valid() && e.used_instead.is_none())
+            .flat_map(|e| {
+                std::iter::once(e.name.as_str()).chain(
+                    e.spec
+                        .iter()
+                        .flat_map(|s| s.aliases.iter().map(String::as_str)),
+                )
+            })
+            .collect();
+        if args.json {
+            output::json(&names)?;
+        } else {
+            for name in names {
+                println!("{name}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let rows: Vec<Listed> = registry.entries().iter().map(|e| listed(ctx, e)).collect();
     if args.json {
         output::json(&rows)?;

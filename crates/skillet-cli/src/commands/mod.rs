@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod breaker;
+mod completions;
 mod context;
 mod conversation;
 mod daemon;
@@ -19,7 +20,6 @@ mod validate;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
@@ -32,24 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Doctor { json, repair } => doctor::run(json, repair, cli.cwd.as_deref()),
         Command::Daemon { command, socket } => daemon::run(&command, socket.as_deref()),
-        Command::Completions { shell, json } => {
-            if json {
-                let mut script = Vec::new();
-                clap_complete::generate(shell, &mut Cli::command(), "skillet", &mut script);
-                crate::output::json(&serde_json::json!({
-                    "shell": shell.to_string(),
-                    "script": String::from_utf8_lossy(&script),
-                }))?;
-            } else {
-                clap_complete::generate(
-                    shell,
-                    &mut Cli::command(),
-                    "skillet",
-                    &mut std::io::stdout(),
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Completions { shell, json } => completions::run(shell, json),
         command => {
             let ctx = Context::new(cli.cwd.as_deref())?;
             match command {
