@@ -22,6 +22,11 @@ const SKIPPED: &[&str] = &["node_modules", "target", ".venv", "venv", "__pycache
 /// The paths to keep read-only under the write grant `root`.
 pub(crate) fn protected_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> {
     let mut out = Vec::new();
+    // Names are protected under directories only: nothing can be created inside a granted
+    // file, and the file itself was checked against the protected list when it was granted.
+    if !root.is_dir() {
+        return out;
+    }
     let mut push = |p: PathBuf| {
         if !out.contains(&p) {
             out.push(p);
