@@ -268,7 +268,7 @@ mod tests {
         };
         let shown = skill.display();
         let inv = at(
-            json!({"name": "s", "type": "code_inline", "command": "python3", "args": ["-u", "scripts/tool.py", "scripts/tool.py", "{skill_dir}/x"],
+            json!({"name": "s", "type": "code_inline", "command": "python3", "args": ["-u", "scripts/tool.py", "scripts/tool.py", "{skill_dir}/x", "{skill_dir}"],
             "env": {"TOOLS": "{skill_dir}/bin"}, "working_dir": "{skill_dir}/scripts"}),
         );
         assert_eq!(
@@ -277,7 +277,8 @@ mod tests {
                 "-u".to_owned(),
                 format!("{shown}/scripts/tool.py"),
                 "scripts/tool.py".to_owned(),
-                format!("{shown}/x")
+                format!("{shown}/x"),
+                shown.to_string()
             ],
             "only the script the interpreter runs is the skill's"
         );
