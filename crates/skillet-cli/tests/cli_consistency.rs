@@ -554,6 +554,19 @@ fn a_broken_workspace_skill_does_not_hide_a_working_global_one() {
         (0, Some("from the global one")),
         "{value}"
     );
+    let (code, stdout, _) = w.run(&["info", "tool"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("instead of:  .skillet/skills/tool.json (broken, higher in precedence)"),
+        "{stdout}"
+    );
+    let (_, value, _) = json_of(&w, &["info", "tool", "--json"]);
+    assert!(
+        value["used_instead_of"][0]
+            .as_str()
+            .unwrap()
+            .ends_with(".skillet/skills/tool.json")
+    );
 }
 
 #[test]
@@ -684,7 +697,10 @@ fn completions_offer_the_skill_names_found_at_completion_time() {
         "{zsh}"
     );
     let (_, fish, _) = w.run(&["completions", "fish"]);
-    assert!(fish.contains("-f -a \"(skillet list --names 2>/dev/null)\""), "{fish}");
+    assert!(
+        fish.contains("-f -a \"(skillet list --names 2>/dev/null)\""),
+        "{fish}"
+    );
 
     let bash = std::path::Path::new("/bin/bash");
     if !bash.exists() {

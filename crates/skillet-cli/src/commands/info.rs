@@ -51,6 +51,7 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
             "format": entry.format.label(),
             "valid": entry.is_valid(),
             "shadows": entry.shadows,
+            "used_instead_of": used_instead_of(&registry, entry),
             "scripts": entry.scripts,
             "diagnostics": entry.diagnostics,
             "spec": entry.spec,
@@ -62,6 +63,12 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     print_entry(ctx, entry);
+    for broken in used_instead_of(&registry, entry) {
+        println!(
+            "instead of:  {} (broken, higher in precedence)",
+            ctx.shown(broken).display()
+        );
+    }
     if let Some(spec) = entry.spec.as_ref().filter(|_| entry.is_valid()) {
         print_spec(spec);
         if let Some(plan) = &plan {
@@ -75,6 +82,19 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
         println!("{}", output::diagnostic(ctx, d));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The broken files of the same name that `entry` answers for.
+fn used_instead_of<'a>(
+    registry: &'a skillet_registry::Registry,
+    entry: &SkillEntry,
+) -> Vec<&'a std::path::Path> {
+    registry
+        .entries()
+        .iter()
+        .filter(|e| e.used_instead.as_deref() == Some(entry.path.as_path()))
+        .map(|e| e.path.as_path())
+        .collect()
 }
 
 fn print_entry(ctx: &Context, entry: &SkillEntry) {
