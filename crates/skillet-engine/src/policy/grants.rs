@@ -1,17 +1,19 @@
 //! The user's path grants, resolved by the kernel before they are trusted.
 //!
-//! A grant typed relative (it starts at the run's directory, inside the workspace), or absolute
-//! or `~/` but naming a path inside the workspace, is opened beneath the workspace's directory
-//! handle with
+//! A grant typed relative (it starts at the run's directory, inside the workspace) is opened
+//! beneath the workspace's directory handle with
 //! `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`: a symlink or `..` that leaves the
 //! workspace fails there, so a repository shipping `out -> ..` or `out -> /home/user` cannot
-//! widen `--allow-write ./out`. A grant typed as an absolute path outside the workspace is the
-//! user's choice and is followed, but shown in its resolved form when that differs. The policy
-//! gets the real path read back from the opened handle.
+//! widen `--allow-write ./out`. A grant typed absolute (or `~/`) is resolved one component at a
+//! time: from the first prefix whose real path lies in the workspace, whatever spelling reached
+//! it (`$PWD` through a symlink, `/proc/self/cwd`, a symlinked home), the rest is opened beneath
+//! the workspace the same way. A grant that never enters the workspace is the user's choice and
+//! is followed, but shown in its resolved form when that differs. The policy gets the real path
+//! read back from the opened handle.
 
 use std::os::fd::{AsRawFd as _, OwnedFd};
 use std::os::unix::fs::MetadataExt as _;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{CWD, Mode, OFlags, ResolveFlags};
 
@@ -83,32 +85,36 @@ pub(crate) fn resolve(
             }
         },
     };
-    let shown = lexical(&expanded);
-    let beneath = bounds.workspace.as_ref().and_then(|ws| {
-        shown
-            .strip_prefix(ws)
-            .ok()
-            .map(|rel| (ws, rel.to_path_buf()))
-    });
-    let opened = match (&beneath, typed_absolute) {
-        (Some((ws, rel)), _) => open_beneath(
-            ws,
-            &if typed_absolute {
-                rel.clone()
-            } else {
-                base_rel.join(typed)
+    let mut shown = lexical(&expanded);
+    let opened = if typed_absolute {
+        match bounds.workspace.as_deref() {
+            // Walked one component at a time: from the first prefix whose real path lies in the
+            // workspace, whatever spelling reached it (a symlinked `$PWD`, `/proc/self/cwd`, a
+            // symlinked home), the rest is resolved beneath the workspace.
+            Some(ws) => match enter_workspace(&expanded, ws) {
+                Ok(Walk::Inside { rel, rest }) => {
+                    // The user's words, with only the spelling of the workspace replaced.
+                    shown = lexical(&ws.join(&rel).join(&rest));
+                    open_beneath(ws, &rel.join(&rest))
+                }
+                Ok(Walk::Outside(real)) => open_outside(&real, ws),
+                Err(e) => Err(e),
             },
-        ),
-        // Typed relative, but `..` leaves the workspace before anything is even opened.
-        (None, false) => Err(std::io::Error::from_raw_os_error(libc_exdev())),
-        (None, true) => rustix::fs::openat2(
-            CWD,
-            &expanded,
-            OFlags::PATH | OFlags::CLOEXEC,
-            Mode::empty(),
-            ResolveFlags::NO_MAGICLINKS,
-        )
-        .map_err(std::io::Error::from),
+            None => rustix::fs::openat2(
+                CWD,
+                &expanded,
+                OFlags::PATH | OFlags::CLOEXEC,
+                Mode::empty(),
+                ResolveFlags::NO_MAGICLINKS,
+            )
+            .map_err(std::io::Error::from),
+        }
+    } else {
+        match &bounds.workspace {
+            Some(ws) if shown.starts_with(ws) => open_beneath(ws, &base_rel.join(typed)),
+            // Typed relative, but `..` leaves the workspace before anything is even opened.
+            _ => Err(std::io::Error::from_raw_os_error(libc_exdev())),
+        }
     };
     let fd = match opened {
         Ok(fd) => fd,
@@ -158,6 +164,63 @@ pub(crate) fn resolve(
         exact,
         typed: shown,
     }))
+}
+
+/// Where walking an absolute path component by component ends.
+enum Walk {
+    /// A prefix's real path lies in the workspace, `rel` below its root; `rest` is what follows
+    /// that prefix, still to be resolved beneath the workspace.
+    Inside { rel: PathBuf, rest: PathBuf },
+    /// The whole path resolves outside the workspace, to this real path.
+    Outside(PathBuf),
+}
+
+/// Resolves `path` one component at a time, following symlinks, until a prefix's real path
+/// lies in the workspace `ws` (a real path); from there on nothing is resolved here, so a link
+/// inside the workspace is only ever followed beneath it.
+fn enter_workspace(path: &Path, ws: &Path) -> std::io::Result<Walk> {
+    let mut cur = PathBuf::from("/");
+    let mut parts = path.components().peekable();
+    while let Some(part) = parts.peek() {
+        if let Ok(rel) = cur.strip_prefix(ws) {
+            return Ok(Walk::Inside {
+                rel: rel.to_path_buf(),
+                rest: parts.collect(),
+            });
+        }
+        let next = match part {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
+            Component::ParentDir => Some(cur.join("..")),
+            Component::Normal(name) => Some(cur.join(name)),
+        };
+        parts.next();
+        if let Some(next) = next {
+            cur = std::fs::canonicalize(next)?;
+        }
+    }
+    match cur.strip_prefix(ws) {
+        Ok(rel) => Ok(Walk::Inside {
+            rel: rel.to_path_buf(),
+            rest: PathBuf::new(),
+        }),
+        Err(_) => Ok(Walk::Outside(cur)),
+    }
+}
+
+/// The real path `real`, outside the workspace `ws`, opened without following any link: one
+/// appearing since it was resolved, or the path now reaching the workspace, is a race lost.
+fn open_outside(real: &Path, ws: &Path) -> std::io::Result<OwnedFd> {
+    let fd = rustix::fs::openat2(
+        CWD,
+        real,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+    )?;
+    if fd_path(&fd)?.starts_with(ws) {
+        return Err(std::io::Error::from_raw_os_error(libc_exdev()));
+    }
+    Ok(fd)
 }
 
 /// The real path of `rel` beneath the directory `root`, resolved by the kernel so that no `..`,
