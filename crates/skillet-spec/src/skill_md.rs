@@ -39,6 +39,9 @@ pub fn load_skill_md_in(text: &str, folder: Option<&str>) -> LoadedSkill {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines = LineIndex::new(text);
     let Some((front, body, body_offset)) = split_front_matter(text) else {
+        if let Some(loaded) = without_front_matter(text, folder) {
+            return loaded;
+        }
         return LoadedSkill::failed(
             FORMAT,
             Diagnostic::error("SKILL.md has no YAML front matter")
@@ -189,6 +192,34 @@ fn skill_id(
     Some(id)
 }
 
+/// A `SKILL.md` with no front matter, in a folder whose name can be an id: the whole file is the
+/// prompt, its first line of text the description, with a warning.
+fn without_front_matter(text: &str, folder: Option<&str>) -> Option<LoadedSkill> {
+    let id = folder.map(kebab).filter(|id| is_valid_skill_name(id))?;
+    let description = text
+        .lines()
+        .map(|l| l.trim().trim_start_matches('#').trim())
+        .find(|l| !l.is_empty())?
+        .to_owned();
+    let mut out = Map::new();
+    out.insert("name".into(), Value::String(id.clone()));
+    out.insert("description".into(), Value::String(description));
+    out.insert("type".into(), Value::String("prompt_inline".into()));
+    out.insert(
+        "prompt_template".into(),
+        Value::String(template::escape(text).into_owned()),
+    );
+    let note = Diagnostic::warning(format!(
+        "SKILL.md has no YAML front matter; the skill is `{id}` (from its folder), described by its first line"
+    ))
+    .at(Position::START)
+    .with_hint(format!(
+        "start the file with `---`, `name: {id}`, `description: ...` and another `---` line"
+    ));
+    let locate = |_: &str, _: bool| Position::START;
+    Some(finish(Value::Object(out), FORMAT, vec![note], &locate))
+}
+
 /// `version:` is not an Agent Skills field, but many files carry one: a usable version becomes
 /// the skill's version, anything else is kept under `metadata.version`.
 fn version(
@@ -302,11 +333,13 @@ fn kebab(text: &str) -> String {
 /// Splits `---\nYAML\n---\nBODY`, returning the YAML, the body and the body's byte offset.
 /// The fences may carry trailing spaces.
 fn split_front_matter(text: &str) -> Option<(&str, &str, usize)> {
-    let first = text.split_inclusive('\n').next()?;
+    // Blank lines before the opening fence are tolerated; editors and generators leave them.
+    let lead = text.len() - text.trim_start_matches(['\n', '\r']).len();
+    let first = text[lead..].split_inclusive('\n').next()?;
     if first.trim_end() != "---" {
         return None;
     }
-    let start = first.len();
+    let start = lead + first.len();
     let rest = &text[start..];
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {

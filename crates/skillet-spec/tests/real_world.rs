@@ -43,6 +43,8 @@ const EXPECTED: &[(&str, bool, bool)] = &[
     (".q-skills/list-files.json", true, true),
     (".q-skills/quick-helper.json", true, true),
     (".q-skills/commit-msg.json", true, true),
+    (".q-skills/coverage-helper.json", true, true),
+    (".q-skills/word-count.json", true, true),
     // Shell command lines: refused as they are, rewritten to `sh -c` by migrate.
     (".q-skills/top-procs.json", false, true),
     (".q-skills/build-and-test.json", false, true),
@@ -66,6 +68,8 @@ const EXPECTED: &[(&str, bool, bool)] = &[
     ("agent-skills/colon-description/SKILL.md", true, true),
     ("agent-skills/no-name/SKILL.md", true, true),
     ("agent-skills/release-notes/SKILL.md", true, true),
+    ("agent-skills/plain-notes/SKILL.md", true, true),
+    ("agent-skills/blank-first/SKILL.md", true, true),
     // Front matter no reading can make sense of.
     ("agent-skills/bad-yaml/SKILL.md", false, false),
 ];

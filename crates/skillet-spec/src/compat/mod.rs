@@ -138,7 +138,11 @@ pub fn detect_in(value: &Value, q_folder: bool) -> SkillFormat {
             .iter()
             .any(|k| p.contains_key(*k))
     });
-    if obj.get("type").and_then(Value::as_str) == Some("command") || old_permissions {
+    let keyed_parameters = obj.get("parameters").is_some_and(Value::is_object);
+    if obj.get("type").and_then(Value::as_str) == Some("command")
+        || old_permissions
+        || keyed_parameters
+    {
         return SkillFormat::QFlat;
     }
     let untyped_param = obj
@@ -196,6 +200,12 @@ pub fn convert(format: SkillFormat, value: Value, skill_dir: Option<&Path>) -> C
     };
     // What every older format may hold, repaired once here.
     if let Value::Object(mut obj) = std::mem::take(&mut conv.value) {
+        // Parameters keyed by name, as the v1 design wrote them, in any older format.
+        if let Some(Value::Object(params)) = obj.get_mut("parameters") {
+            let params = std::mem::take(params);
+            let list = v1_design::convert_parameters(params, &mut conv);
+            obj.insert("parameters".into(), Value::Array(list));
+        }
         repair_version(&mut obj, &mut conv);
         command_line::repair(&mut obj, &mut conv);
         conv.value = Value::Object(canonical_order(obj));

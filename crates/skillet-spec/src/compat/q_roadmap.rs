@@ -12,6 +12,7 @@ pub(super) fn convert(value: Value) -> Conversion {
         conv.value = value;
         return conv;
     };
+    instructions(&mut obj, &mut conv);
     if !obj.contains_key("type") {
         let kind = if obj.contains_key("command") {
             if obj.contains_key("session_timeout") {
@@ -50,4 +51,31 @@ pub(super) fn convert(value: Value) -> Conversion {
     type_untyped_parameters(&mut obj, &mut conv);
     conv.value = Value::Object(canonical_order(obj));
     conv
+}
+
+/// Files that hold `instructions` for the assistant (and, often, a list of named `commands` it
+/// may run) are prompts: the instructions become the prompt, the commands are kept as metadata.
+fn instructions(obj: &mut Map<String, Value>, conv: &mut Conversion) {
+    if obj.contains_key("prompt") || obj.contains_key("prompt_template") {
+        return;
+    }
+    if !obj.get("instructions").is_some_and(Value::is_string) {
+        return;
+    }
+    rename(obj, conv, "instructions", "prompt_template");
+    if let Some(commands) = obj.shift_remove("commands") {
+        let meta = obj
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(meta) = meta {
+            meta.insert("commands".into(), commands);
+        }
+        conv.note(
+            "/commands",
+            Diagnostic::warning(
+                "`commands` (named command lines for the assistant) has no equivalent; kept under `metadata.commands`",
+            )
+            .with_hint("make each command a code skill of its own if it should run through skillet"),
+        );
+    }
 }

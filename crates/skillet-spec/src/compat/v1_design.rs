@@ -256,7 +256,10 @@ fn convert_executor(
     }
 }
 
-fn convert_parameters(params: Map<String, Value>, conv: &mut Conversion) -> Vec<Value> {
+pub(super) fn convert_parameters(
+    params: Map<String, Value>,
+    conv: &mut Conversion,
+) -> Vec<Value> {
     params
         .into_iter()
         .enumerate()
