@@ -256,10 +256,7 @@ fn convert_executor(
     }
 }
 
-pub(super) fn convert_parameters(
-    params: Map<String, Value>,
-    conv: &mut Conversion,
-) -> Vec<Value> {
+pub(super) fn convert_parameters(params: Map<String, Value>, conv: &mut Conversion) -> Vec<Value> {
     params
         .into_iter()
         .enumerate()
