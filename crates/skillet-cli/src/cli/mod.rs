@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+#[cfg(test)]
+mod examples;
 mod params;
 mod permissions;
 mod serving;
