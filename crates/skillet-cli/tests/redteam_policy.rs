@@ -119,7 +119,10 @@ fn an_absolute_grant_through_a_symlinked_spelling_to_a_real_folder_works() {
         "ok",
         "echo fine > \"$SKILLET_WORKSPACE/real-out/f\"; echo RAN",
     );
-    for grant in [format!("{}/real-out", s(&link)), "~/proj/real-out".to_owned()] {
+    for grant in [
+        format!("{}/real-out", s(&link)),
+        "~/proj/real-out".to_owned(),
+    ] {
         std::fs::remove_file(w.path("real-out/f")).ok();
         let (code, r) = w.run_json(&["ok", "--allow-write", &grant]);
         assert_eq!(code, 0, "{grant}: {r}");
@@ -129,4 +132,59 @@ fn an_absolute_grant_through_a_symlinked_spelling_to_a_real_folder_works() {
             "fine\n"
         );
     }
+}
+
+// ---- F5: env's options are not the program --------------------------------------------------
+
+#[test]
+fn an_argument_of_envs_options_never_becomes_readable() {
+    let w = world();
+    let deploy = w.write(
+        "~/bin/deploy.sh",
+        &format!("#!/bin/sh\nexport T={SECRET}\n"),
+    );
+    std::fs::set_permissions(&deploy, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    w.write("~/share/private/notes", SECRET);
+    let (d, home) = (s(&deploy), s(&w.home));
+    let script = format!("cat {d} {home}/share/private/notes 2>&1; echo RAN");
+    let sh_path = common::interpreter("sh");
+    let variants: Vec<Vec<String>> = vec![
+        vec!["-u".into(), d.clone(), sh_path.clone()],
+        vec![format!("-u{d}"), sh_path.clone()],
+        vec![format!("--unset={d}"), sh_path.clone()],
+        vec!["--unset".into(), d.clone(), sh_path.clone()],
+        vec![
+            "-iu".into(),
+            d.clone(),
+            format!("PATH={home}/bin"),
+            sh_path.clone(),
+        ],
+        vec!["-C".into(), format!("{home}/bin"), sh_path.clone()],
+        vec![format!("--chdir={home}/share"), sh_path.clone()],
+        vec!["-S".into(), format!("-u {d} {sh_path}")],
+        vec!["-P".into(), format!("{home}/bin"), sh_path.clone()],
+        vec!["--".into(), format!("{d}=x"), sh_path.clone()],
+    ];
+    for (i, mut args) in variants.into_iter().enumerate() {
+        let name = format!("tc{i}");
+        args.extend(["-c".to_owned(), script.clone()]);
+        w.skill(
+            &name,
+            json!({"name": name, "description": "d", "type": "code_inline",
+                "command": "env", "args": args}),
+        );
+        let policy = dry_policy(&w, &[&name]);
+        for p in paths(&policy["read"]) {
+            assert!(
+                !p.starts_with(&w.home),
+                "{args:?} made {} readable",
+                p.display()
+            );
+        }
+        let (_, r) = w.run_json(&[&name]);
+        no_secret(&r);
+    }
+    // The plain forms still run.
+    let (_, r) = w.run_json(&["tc0"]);
+    ran(&r);
 }

@@ -33,13 +33,17 @@ pub fn toolchain(
     readable: &[PathBuf],
 ) -> Toolchain {
     let mut out = Toolchain::default();
-    let named = through_env(program, args);
-    let Some(found) = skillet_sandbox::find_program(named) else {
+    // When it cannot be told for sure which program `env` runs, nothing is derived: the run
+    // sees the system directories only, never a path taken from one of env's options.
+    let Some(named) = through_env(program, args) else {
+        return out;
+    };
+    let Some(found) = skillet_sandbox::find_program(&named) else {
         return out;
     };
     // Only the program itself can be swapped for its real path; one named to `env` is an
     // argument, left as written.
-    let direct = named == program;
+    let direct = named.as_str() == program;
     let mut next = Some(found.clone());
     for depth in 0..MAX_INTERPRETERS {
         let Some(path) = next.take() else { break };
@@ -70,15 +74,125 @@ fn run_as(found: &Path, real: &Path) -> Option<PathBuf> {
     }
 }
 
-/// The program `env` would run, when `program` is `env`.
-fn through_env<'a>(program: &'a str, args: &'a [String]) -> &'a str {
-    if Path::new(program).file_name().is_some_and(|n| n == "env") {
-        args.iter()
-            .find(|a| !a.starts_with('-') && !a.contains('='))
-            .map_or(program, String::as_str)
-    } else {
-        program
+/// The program `env` would run, when `program` is `env` (else `program`), parsed as GNU env
+/// parses its options: `-u NAME`, `-C DIR`, `-S STRING`, `-P PATH` and their long forms take an
+/// argument, which is never the program. `None` when it cannot be told for sure: a program
+/// looked up in another directory (`-C` with a relative path, `-P`, a `PATH=` assignment), a
+/// `-S` string with quotes, escapes or variables, or an option env does not have.
+fn through_env(program: &str, args: &[String]) -> Option<String> {
+    if !Path::new(program).file_name().is_some_and(|n| n == "env") {
+        return Some(program.to_owned());
     }
+    let mut words: Vec<String> = args.to_vec();
+    let mut i = 0;
+    let mut moved = false;
+    let mut path_set = false;
+    // An option's argument: the rest of the word, else the next word.
+    let take = |words: &[String], i: &mut usize, rest: &str| -> Option<String> {
+        if rest.is_empty() {
+            *i += 1;
+            words.get(*i).cloned()
+        } else {
+            Some(rest.to_owned())
+        }
+    };
+    while let Some(word) = words.get(i).cloned() {
+        if word == "--" {
+            i += 1;
+            break;
+        }
+        if word == "-" {
+            i += 1;
+            continue;
+        }
+        if let Some(long) = word.strip_prefix("--") {
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_owned())),
+                None => (long, None),
+            };
+            match name {
+                "ignore-environment" | "null" | "debug" | "list-signal-handling" => {}
+                "block-signal" | "default-signal" | "ignore-signal" => {}
+                "unset" => {
+                    if value.is_none() {
+                        i += 1;
+                    }
+                }
+                "chdir" => {
+                    moved = true;
+                    if value.is_none() {
+                        i += 1;
+                    }
+                }
+                "split-string" => {
+                    let value = match value {
+                        Some(v) => v,
+                        None => {
+                            i += 1;
+                            words.get(i)?.clone()
+                        }
+                    };
+                    words.splice(i..=i, split_string(&value)?);
+                    continue;
+                }
+                _ => return None,
+            }
+            i += 1;
+            continue;
+        }
+        if let Some(flags) = word.strip_prefix('-').filter(|f| !f.is_empty()) {
+            let mut split = None;
+            for (at, flag) in flags.char_indices() {
+                let rest = &flags[at + flag.len_utf8()..];
+                match flag {
+                    'i' | '0' | 'v' => continue,
+                    'u' => {
+                        take(&words, &mut i, rest)?;
+                    }
+                    'C' => {
+                        moved = true;
+                        take(&words, &mut i, rest)?;
+                    }
+                    // Another directory to look the program up in (BSD env).
+                    'P' => return None,
+                    'S' => split = Some(take(&words, &mut i, rest)?),
+                    _ => return None,
+                }
+                break;
+            }
+            if let Some(value) = split {
+                words.splice(i..=i, split_string(&value)?);
+                continue;
+            }
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    // NAME=VALUE assignments come before the program.
+    while let Some(word) = words.get(i).filter(|w| w.contains('=')) {
+        path_set |= word.starts_with("PATH=");
+        i += 1;
+    }
+    let Some(named) = words.get(i) else {
+        // `env` alone prints the environment: the program is env itself.
+        return Some(program.to_owned());
+    };
+    let looked_up_elsewhere = path_set && !named.contains('/');
+    let relative_elsewhere = moved && named.contains('/') && !named.starts_with('/');
+    if looked_up_elsewhere || relative_elsewhere || named.starts_with('-') {
+        return None;
+    }
+    Some(named.clone())
+}
+
+/// The words of env's `-S STRING` when they are plain (separated by blanks); `None` when env
+/// would give quotes, escapes or `${VAR}` a meaning this does not reproduce.
+fn split_string(value: &str) -> Option<Vec<String>> {
+    if value.contains(['\\', '\'', '"', '$', '#']) {
+        return None;
+    }
+    Some(value.split_whitespace().map(str::to_owned).collect())
 }
 
 fn under_system(path: &Path) -> bool {
@@ -138,7 +252,7 @@ fn interpreter(path: &Path) -> Option<String> {
     let first = words.next()?;
     if Path::new(first).file_name().is_some_and(|n| n == "env") {
         let rest: Vec<String> = words.map(str::to_owned).collect();
-        Some(through_env(first, &rest).to_owned()).filter(|p| p != first)
+        through_env(first, &rest).filter(|p| p != first)
     } else {
         Some(first.to_owned())
     }
@@ -209,5 +323,46 @@ mod tests {
         std::fs::create_dir_all(root.join("opt/py/secrets")).unwrap();
         let tc = toolchain(script.to_str().unwrap(), &[], &b, &[root.join("ws")]);
         assert_eq!(tc.read, [interp, root.join("opt/py/lib")]);
+    }
+
+    #[test]
+    fn envs_options_and_their_arguments_are_never_the_program() {
+        let env = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+            through_env("/usr/bin/env", &args)
+        };
+        let sh = Some("sh".to_owned());
+        for args in [
+            &["-u", "/home/u/bin/deploy.sh", "sh", "-c", "x"][..],
+            &["-u/home/u/bin/deploy.sh", "sh"],
+            &["--unset=/x/y", "sh"],
+            &["--unset", "/x/y", "sh"],
+            &["-iu", "/x/y", "-0", "sh"],
+            &["-C", "/x/y", "sh"],
+            &["--chdir=/x/y", "sh"],
+            &["-i", "--", "A=1", "B=/x/y", "sh"],
+            &["--", "sh"],
+            &["-", "sh"],
+            &["-S", "sh -c", "x"],
+            &["-Ssh -u"],
+            &["--split-string=-u /x/y sh"],
+            &["-v", "--ignore-signal=INT", "sh"],
+        ] {
+            assert_eq!(env(args), sh, "{args:?}");
+        }
+        for args in [
+            &["-P", "/x/y", "sh"][..],
+            &["-S", "'/x/y' sh"],
+            &["-S", "${HOME}/bin/x"],
+            &["PATH=/x/y", "sh"],
+            &["-C", "/x", "bin/sh"],
+            &["-u"],
+            &["--frobnicate", "sh"],
+            &["-X", "sh"],
+        ] {
+            assert_eq!(env(args), None, "{args:?}");
+        }
+        assert_eq!(env(&[]), Some("/usr/bin/env".to_owned()));
+        assert_eq!(through_env("sh", &["-u".to_owned()]), sh);
     }
 }
