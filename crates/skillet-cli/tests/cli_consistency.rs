@@ -77,6 +77,8 @@ fn every_command_prints_only_json_with_json_on_success() {
         &["schema", "--json"],
         &["run", "echo", "--json"],
         &["run", "echo", "--dry-run", "--json"],
+        &["run", "hello", "--dry-run", "--json"],
+        &["run", "explain", "--dry-run", "--json"],
         &["history", "--json"],
         &["breaker", "--json"],
         &["breaker", "reset", "echo", "--json"],

@@ -237,6 +237,9 @@ fn dry_run(
             }
         };
     match prepared {
+        Prepared::Prompt { text, .. } if args.json => {
+            output::json(&serde_json::json!({ "prompt": text }))?;
+        }
         Prepared::Prompt { text, .. } => {
             print!("{text}");
             end_line_on_terminal(text.as_bytes());
