@@ -69,7 +69,14 @@ fn history_and_session_list_name_the_file_the_error_and_the_fix() {
                 !out.contains("no sessions"),
                 "{what} {args:?}: read as empty"
             );
-            assert_names_it(&w, &err, problem);
+            // With --json the error is the JSON object on stdout.
+            let said = if args.contains(&"--json") {
+                let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+                value["error"]["message"].as_str().unwrap().to_owned()
+            } else {
+                err
+            };
+            assert_names_it(&w, &said, problem);
         }
         assert_eq!(
             std::fs::read(store_path(&w)).unwrap(),
