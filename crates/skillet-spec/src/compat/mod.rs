@@ -8,6 +8,7 @@ mod command_line;
 mod q_flat;
 mod q_roadmap;
 mod q_wizard;
+mod shell_script;
 mod v1_design;
 
 use std::path::Path;
