@@ -137,3 +137,37 @@ fn nearly_every_real_world_shape_loads_or_migrates() {
     // The few that do not are the ones the table names: unsupported or unsafe to rewrite.
     assert!(migrated_n * 100 >= total * 85, "nearly all migrate");
 }
+
+#[test]
+fn unknown_nested_fields_of_legacy_files_are_warnings() {
+    let loaded = load_file(&corpus().join(".q-skills/list-files.json"));
+    assert!(loaded.is_valid(), "{:#?}", loaded.diagnostics);
+    let warnings: Vec<(&str, Option<&str>)> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .map(|d| (d.message.as_str(), d.path.as_deref()))
+        .collect();
+    for (message, path) in [
+        (
+            "unknown field `max_threads` is ignored",
+            "security.resource_limits.max_threads",
+        ),
+        (
+            "unknown field `audit` is ignored",
+            "security.permissions.audit",
+        ),
+    ] {
+        assert!(
+            warnings.contains(&(message, Some(path))),
+            "{message}: {warnings:#?}"
+        );
+    }
+    // The same field in a canonical file is an error.
+    let canonical = load_json(
+        r#"{"name": "x", "description": "d", "type": "code_inline", "command": "ls",
+            "security": {"resource_limits": {"max_threads": 4}}}"#,
+        None,
+    );
+    assert!(!canonical.is_valid());
+}
