@@ -21,10 +21,34 @@ fn main() -> ExitCode {
     logs::init(cli.verbose);
     // The subcommand only: values on the command line may be secrets.
     tracing::debug!(command = %subcommand_path(&args), json = as_json, "skillet started");
-    match commands::dispatch(cli) {
-        Ok(code) => code,
-        Err(e) => ExitCode::from(output::report_error(&e, as_json)),
+    quiet_when_stdout_closes();
+    let outcome = std::panic::catch_unwind(|| commands::dispatch(cli));
+    match outcome {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => ExitCode::from(output::report_error(&e, as_json)),
+        Err(panic) if is_closed_stdout(&*panic) => ExitCode::from(output::EXIT_CLOSED_PIPE),
+        Err(panic) => std::panic::resume_unwind(panic),
     }
+}
+
+/// `println!` panics when stdout's reader has gone (`skillet history | head -1`): that is the
+/// reader's choice, not a bug, so it ends skillet quietly, as SIGPIPE ends other tools.
+fn quiet_when_stdout_closes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_closed_stdout(info.payload()) {
+            report(info);
+        }
+    }));
+}
+
+fn is_closed_stdout(payload: &(dyn std::any::Any + Send)) -> bool {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
 }
 
 /// A command line clap refused. A missing skill name gets a message of its own; with `--json`

@@ -754,3 +754,27 @@ fn completions_offer_the_skill_names_found_at_completion_time() {
     w.skill("zebra", json!({"name": "zebra", "description": "d", "type": "prompt_inline", "prompt_template": "z"}));
     assert_eq!(complete("skillet run z"), ["zebra"]);
 }
+
+#[test]
+fn a_closed_stdout_ends_skillet_quietly_with_141() {
+    let w = world();
+    for args in [
+        &["list"][..],
+        &["list", "--json"],
+        &["info", "echo"],
+        &["schema"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = w
+            .command(&assert_cmd::cargo::cargo_bin("skillet"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("error"), "{args:?}: {stderr}");
+    }
+}
