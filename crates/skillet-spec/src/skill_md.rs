@@ -103,6 +103,9 @@ pub fn load_skill_md_in(text: &str, folder: Option<&str>) -> LoadedSkill {
     }
     if let Some(v) = fm.shift_remove("version") {
         version(v, &mut out, &mut metadata, &mut notes, key_line("version"));
+    } else if let Some(full) = metadata.get("version").and_then(full_version) {
+        // Agent Skills keep a version under `metadata`; it is the skill's version too.
+        out.insert("version".into(), Value::String(full));
     }
     out.insert("type".into(), Value::String("prompt_inline".into()));
     out.insert(
@@ -229,17 +232,7 @@ fn version(
     notes: &mut Vec<Diagnostic>,
     at: Position,
 ) {
-    let text = match &v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => String::new(),
-    };
-    let full = if semver::Version::parse(&text).is_ok() {
-        Some(text.clone())
-    } else {
-        coerce_version(&text)
-    };
-    let d = match full {
+    let d = match full_version(&v) {
         Some(full) => {
             out.insert("version".into(), Value::String(full.clone()));
             Diagnostic::warning(format!(
@@ -257,6 +250,20 @@ fn version(
         d.at(at)
             .with_hint("Agent Skills keep a version under `metadata`; skillet reads either"),
     );
+}
+
+/// A version as written (`"1.2.0"`, `"1.0"`, `1`) as a full semantic version, when it is one.
+fn full_version(v: &Value) -> Option<String> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    if semver::Version::parse(&text).is_ok() {
+        Some(text)
+    } else {
+        coerce_version(&text)
+    }
 }
 
 /// Parses the front matter as YAML. Front matter that strict YAML refuses only because a
@@ -449,5 +456,13 @@ mod tests {
         assert_eq!(kebab("PDF Tools"), "pdf-tools");
         assert_eq!(kebab("  Agent   Development! "), "agent-development");
         assert_eq!(kebab("my_skill"), "my_skill");
+    }
+
+    #[test]
+    fn a_metadata_version_is_the_skill_version() {
+        let l =
+            load_skill_md("---\nname: a\ndescription: d\nmetadata:\n  version: \"1.0\"\n---\nx\n");
+        assert!(warnings(&l).is_empty(), "{:?}", l.diagnostics);
+        assert_eq!(l.spec.expect("loads").version, "1.0.0");
     }
 }
