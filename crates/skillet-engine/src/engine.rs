@@ -91,6 +91,10 @@ pub struct EngineSettings {
     /// skillet's own directories (configuration first, then data and runtime): never writable
     /// by a skill, their history and settings never readable.
     pub protected: Vec<PathBuf>,
+    /// Every directory skills are discovered in (both scopes, `skill_dirs` of both
+    /// `skillet.toml` files): read-only inside any write grant, and the global ones are where a
+    /// skill's folder may lie outside the workspace.
+    pub skill_dirs: Vec<skillet_registry::SkillDir>,
     /// Where skillet was started, when no workspace can be taken from there (`/`, the home
     /// directory or a parent of it): code skills are refused.
     pub no_workspace: Option<PathBuf>,
@@ -122,6 +126,11 @@ impl EngineSettings {
             workspace: env.workspace_root(),
             home: env.home.clone(),
             protected: crate::workspace::own_dirs(env),
+            skill_dirs: skillet_registry::skill_dirs(
+                env,
+                &config.workspace_skill_dirs,
+                &config.global_skill_dirs,
+            ),
             no_workspace: env.outside_any_workspace().then(|| env.cwd.clone()),
             store,
             store_params: config.history.store_params,
@@ -192,6 +201,7 @@ impl Engine {
             flags_from,
             home: self.settings.home.clone(),
             protected: self.settings.protected.clone(),
+            skill_dirs: self.settings.skill_dirs.clone(),
         }
     }
 

@@ -26,11 +26,12 @@ pub(crate) fn plan_fs(
     ctx: &PolicyContext,
     warnings: &mut Vec<String>,
 ) -> Result<FsPlan, PolicyError> {
-    let bounds = Boundaries::new(
+    let mut bounds = Boundaries::new(
         ctx.home.as_deref(),
         ctx.workspace.as_deref(),
         &ctx.protected,
     );
+    bounds.skill_dirs = ctx.skill_dirs.iter().map(|d| real_path(&d.path)).collect();
     // Relative grants typed for this run start where the run starts, when that lies in the
     // workspace; configured grants and the skill's asks start at the workspace root.
     let base = ctx.dir.as_deref().map(real_path).filter(|d| {
@@ -42,7 +43,7 @@ pub(crate) fn plan_fs(
     let base = base.as_deref();
     let mut fs = FsPolicy::default();
     fs.read.extend(bounds.workspace.iter().cloned());
-    fs.read.push(real_path(skill_dir));
+    fs.read.push(skill_folder(spec, skill_dir, ctx, &bounds)?);
     let readable = fs.read.clone();
     // An interpreter installed outside the system directories must be visible to run at all;
     // its installation is code, not user data, and only as much of it as running needs.
@@ -66,6 +67,7 @@ pub(crate) fn plan_fs(
     fs.read.extend(granted_reads.iter().cloned());
     // What stays read-only is known before any write grant is checked against it.
     let mut guarded: Vec<PathBuf> = bounds.own.clone();
+    guarded.extend(bounds.skill_dirs.iter().cloned());
     // Walking the workspace costs; only write grants are checked against it.
     if let Some(ws) = bounds
         .workspace
@@ -217,6 +219,40 @@ pub(crate) fn plan_fs(
     Ok(FsPlan {
         fs,
         program: tool.program,
+    })
+}
+
+/// The real form of the skill's folder, which the run reads. A folder outside the workspace is
+/// only read when it lies in one of the user's global skill directories (as discovered, before
+/// the user's own links are followed): a workspace skill whose folder is a symlink out of the
+/// workspace, or in a workspace `skill_dirs` entry elsewhere, would make whatever directory it
+/// names readable (`/tmp`, another user's files), so its run is refused.
+fn skill_folder(
+    spec: &SkillSpec,
+    skill_dir: &Path,
+    ctx: &PolicyContext,
+    bounds: &Boundaries,
+) -> Result<PathBuf, PolicyError> {
+    let real = real_path(skill_dir);
+    let Some(ws) = bounds.workspace.as_ref() else {
+        return Ok(real);
+    };
+    let plain = !skill_dir
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir));
+    let users = ctx
+        .skill_dirs
+        .iter()
+        .filter(|d| d.scope == skillet_registry::Scope::Global)
+        .any(|d| plain && skill_dir.starts_with(&d.path));
+    if real.starts_with(ws) || users {
+        return Ok(real);
+    }
+    Err(PolicyError::SkillFolder {
+        skill: spec.name.clone(),
+        dir: skill_dir.to_path_buf(),
+        real,
+        workspace: ws.clone(),
     })
 }
 

@@ -257,14 +257,25 @@ fn open_beneath(root: &Path, rel: &Path) -> std::io::Result<OwnedFd> {
     } else {
         rel
     };
-    Ok(rustix::fs::openat2(
-        &dir,
-        rel,
-        OFlags::PATH | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
-    )?)
+    // The kernel answers EAGAIN when a rename or mount anywhere on the machine raced a `..`
+    // step (it cannot then vouch the walk stayed beneath): asked again, as openat2(2) advises.
+    let mut tries = 0;
+    loop {
+        match rustix::fs::openat2(
+            &dir,
+            rel,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Err(rustix::io::Errno::AGAIN) if tries < MAX_RETRIES => tries += 1,
+            other => return Ok(other?),
+        }
+    }
 }
+
+/// How often a walk beneath a directory is retried after the kernel's EAGAIN.
+const MAX_RETRIES: usize = 64;
 
 /// The path the kernel reached for `fd`.
 fn fd_path(fd: &OwnedFd) -> std::io::Result<PathBuf> {

@@ -55,6 +55,10 @@ pub struct PolicyContext {
     /// skillet's own configuration, data and runtime directories: never granted, read-only
     /// inside any write grant, their history and settings masked inside readable trees.
     pub protected: Vec<PathBuf>,
+    /// Every directory skills are discovered in: read-only inside any write grant (a run must
+    /// not plant a skill, least of all a global one served in every workspace); a skill's
+    /// folder outside the workspace is only read when it lies in a global one.
+    pub skill_dirs: Vec<skillet_registry::SkillDir>,
 }
 
 /// Why no policy can be given to a run: a grant that does not mean what was typed, or a place
@@ -112,6 +116,25 @@ pub enum PolicyError {
         dir: PathBuf,
         /// What it resolves to.
         real: PathBuf,
+    },
+    /// A workspace skill whose folder leads out of the workspace (a symlinked folder, a
+    /// workspace `skill_dirs` entry elsewhere): reading its folder would read whatever is there.
+    #[error(
+        "refusing to run `{skill}`: its folder {} resolves to {}, outside the workspace {}; a \
+         workspace skill may only read its folder inside the workspace (a symlink or a \
+         workspace skill_dirs entry leading out of it would make that whole directory \
+         readable). Move the skill into the workspace, or install it as a global skill",
+        dir.display(), real.display(), workspace.display()
+    )]
+    SkillFolder {
+        /// The skill.
+        skill: String,
+        /// Its folder as discovered.
+        dir: PathBuf,
+        /// What that resolves to.
+        real: PathBuf,
+        /// The workspace root.
+        workspace: PathBuf,
     },
     /// Code skills do not run with `/`, the home directory or a parent of it as the workspace.
     #[error(

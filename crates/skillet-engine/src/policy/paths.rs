@@ -98,6 +98,8 @@ pub struct Boundaries {
     pub workspace: Option<PathBuf>,
     /// skillet's own configuration, data and runtime directories.
     pub own: Vec<PathBuf>,
+    /// The directories skills are discovered in: read-only inside a write grant.
+    pub skill_dirs: Vec<PathBuf>,
 }
 
 impl Boundaries {
@@ -107,6 +109,7 @@ impl Boundaries {
             home: home.map(real_path),
             workspace: workspace.map(real_path),
             own: own.iter().map(|p| real_path(p)).collect(),
+            skill_dirs: Vec::new(),
         }
     }
 
@@ -205,6 +208,7 @@ mod tests {
             home: Some("/home/u".into()),
             workspace: Some("/home/u/src/p".into()),
             own: vec!["/home/u/.local/share/skillet".into()],
+            ..Default::default()
         };
         for bad in [
             "/",

@@ -2,7 +2,7 @@
 //!
 //! Inside every write grant: `.git` (and, when `.git` is a pointer file as in worktrees and
 //! submodules, the git directory it names), the folders skillet discovers skills in,
-//! `skillet.toml`, `.env*`, and skillet's own directories. They are listed whether or not they
+//! `skillet.toml`, `.env*`, every configured skill directory and skillet's own directories. They are listed whether or not they
 //! exist, so a skill cannot create them either. Inside every readable tree, `.env*` files,
 //! known credential locations and skillet's history and configuration are masked.
 
@@ -53,6 +53,13 @@ pub(crate) fn protected_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> 
     for own in &bounds.own {
         if own.starts_with(root) {
             push(own.clone());
+        }
+    }
+    // Skill directories by their configured place, also before they exist: a run must not
+    // plant a skill there (a global one is served in every workspace, trusted or not).
+    for dir in &bounds.skill_dirs {
+        if dir.starts_with(root) && !out.iter().any(|p| dir.starts_with(p)) {
+            out.push(dir.clone());
         }
     }
     out
