@@ -336,3 +336,26 @@ fn a_global_skill_folder_the_user_linked_elsewhere_still_runs() {
     assert_eq!(code, 0, "{r}");
     ran(&r);
 }
+
+// ---- a zero limit from a workspace (a skill's zero is a validation error) -------------------
+
+#[test]
+fn a_zero_limit_from_a_workspace_does_not_kill_every_run() {
+    let w = world();
+    sh(&w, "quick", "sleep 0.2; echo RAN");
+    for defaults in [
+        "timeout = 0",
+        "max_output_kb = 0",
+        "max_memory_mb = 0\nmax_processes = 0",
+        "timeout = 0\nmax_scratch_mb = 0\nmax_file_size_mb = 0",
+    ] {
+        w.write(
+            ".skillet/skillet.toml",
+            &format!("[defaults]\n{defaults}\n"),
+        );
+        let (code, r) = w.run_json(&["quick"]);
+        assert_eq!(code, 0, "{defaults}: {r}");
+        ran(&r);
+        assert!(r["warnings"].to_string().contains("= 0"), "{defaults}: {r}");
+    }
+}

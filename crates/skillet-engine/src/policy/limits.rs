@@ -142,28 +142,55 @@ struct Rule<'a> {
 }
 
 impl Rule<'_> {
+    /// The workspace `skillet.toml`, as a message names it.
+    fn workspace_file(&self) -> String {
+        self.defaults.workspace_file.as_ref().map_or_else(
+            || "the workspace skillet.toml".to_owned(),
+            |f| f.display().to_string(),
+        )
+    }
+
     /// The one rule every limit follows: the cap is the global value, else skillet's own; the
     /// workspace may lower it; the skill's request stands when it is at most the cap. Anything
     /// above the cap stands only with the user's `raise_limits` grant, and is held at the cap
     /// with a warning otherwise.
     fn settle(&self, kind: &Kind, skill_asks: Option<u64>, warnings: &mut Vec<String>) -> u64 {
         let user_cap = (kind.global)(&self.defaults.global).unwrap_or(kind.builtin);
-        let workspace = (kind.global)(&self.defaults.workspace);
+        let (field, unit) = (kind.field, kind.unit);
+        // A zero limit would end every run at once (a run killed at 0 s, no output kept): from
+        // a workspace or a skill, neither of which may stop the user's runs, it means "not set".
+        let workspace = match (kind.global)(&self.defaults.workspace) {
+            Some(0) => {
+                warnings.push(format!(
+                    "{} sets [defaults] {field} = 0, which would stop every run at once; ignored \
+                     (remove it, or set a positive value)",
+                    self.workspace_file()
+                ));
+                None
+            }
+            other => other,
+        };
+        let skill_asks = match skill_asks {
+            Some(0) => {
+                warnings.push(format!(
+                    "{field} 0 would stop the run at once; ignored, using the cap (set a \
+                     positive value in the skill)"
+                ));
+                None
+            }
+            other => other,
+        };
         if self.raise {
             // The user trusts this skill's own numbers, and the workspace's in their absence.
             return skill_asks.or(workspace).unwrap_or(user_cap);
         }
-        let (field, unit) = (kind.field, kind.unit);
         let raise_hint = format!(
             "the user raises it with --allow-raise-limits, `raise_limits = true` in [grants.{}] or [defaults] {field} in the global skillet.toml",
             self.skill
         );
         let cap = match workspace {
             Some(w) if w > user_cap => {
-                let file = self.defaults.workspace_file.as_ref().map_or_else(
-                    || "the workspace skillet.toml".to_owned(),
-                    |f| f.display().to_string(),
-                );
+                let file = self.workspace_file();
                 warnings.push(format!(
                     "{file} sets [defaults] {field} = {w}{unit}, above the cap of {user_cap}{unit}; using {user_cap}{unit} (a workspace can only lower limits; {raise_hint})"
                 ));
@@ -403,5 +430,32 @@ mod tests {
             &ctx(Defaults::default(), Defaults::default(), true),
         );
         assert_eq!(l.wall_time_s, MAX_GRANTED_TIMEOUT_S);
+    }
+
+    #[test]
+    fn a_zero_from_a_workspace_or_a_skill_is_not_set() {
+        let zero = Defaults {
+            timeout: Some(0),
+            max_output_kb: Some(0),
+            max_memory_mb: Some(0),
+            max_processes: Some(0),
+            max_file_size_mb: Some(0),
+            max_scratch_mb: Some(0),
+        };
+        let asks = spec(json!({"security": {"resource_limits": {
+            "max_memory_mb": 0, "max_output_kb": 0, "max_processes": 0, "max_execution_time": 0}}}));
+        for raise in [false, true] {
+            let l = run_limits(&asks, &ctx(Defaults::default(), zero.clone(), raise));
+            assert_eq!(l.wall_time_s, DEFAULT_TIMEOUT_S);
+            assert_eq!(l.max_output_kb, DEFAULT_MAX_OUTPUT_KB);
+            assert_eq!(l.max_memory_mb, DEFAULT_MAX_MEMORY_MB);
+            assert_eq!(l.max_processes, u64::from(DEFAULT_MAX_PROCESSES));
+            assert_eq!(l.max_scratch_mb, DEFAULT_MAX_SCRATCH_MB);
+            assert!(
+                l.warnings.iter().any(|w| w.contains("timeout = 0")),
+                "{:?}",
+                l.warnings
+            );
+        }
     }
 }
