@@ -261,8 +261,7 @@ fn is_protected_name(name: &str) -> bool {
     name == ".git"
         || name == skillet_registry::CONFIG_FILE
         || skillet_registry::SKILL_FOLDERS.contains(&name)
-        || name == ".env"
-        || name.starts_with(".env.")
+        || super::protected::is_env_name(name)
 }
 
 /// A grant as typed, made absolute without resolving anything (a relative one from `base`,

@@ -71,7 +71,7 @@ pub(crate) fn hidden_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let dirs = walk_dirs(root);
     for dir in &dirs {
-        out.extend(files_named(dir, is_masked_name));
+        out.extend(entries_where(dir, is_masked));
     }
     out.extend(other_names(&dirs, &out));
     out.extend(bounds.credentials_under(root));
@@ -128,26 +128,47 @@ fn other_names(dirs: &[PathBuf], masked: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn is_env_name(name: &str) -> bool {
-    name == ".env" || name.starts_with(".env.")
+/// Environment files by the documented pattern `.env*`: `.env`, `.env.local`, direnv's `.envrc`.
+pub(crate) fn is_env_name(name: &str) -> bool {
+    name.starts_with(".env")
 }
 
-/// What is masked in a readable tree: environment files, and files that hold a credential by
-/// their name alone. Certificates and keys by extension (`*.pem`, `*.key`) stay readable:
-/// projects keep test fixtures so named, and skills run their tests.
-fn is_masked_name(name: &str) -> bool {
-    const NAMES: &[&str] = &[
-        ".netrc",
-        ".git-credentials",
-        ".pgpass",
-        ".vault-token",
-        ".pypirc",
-        "id_rsa",
-        "id_dsa",
-        "id_ecdsa",
-        "id_ed25519",
-    ];
-    is_env_name(name) || NAMES.contains(&name)
+/// What is masked in a readable tree: environment files, and what holds credentials by
+/// convention by its name or its place (the list context selection uses too, so a skill's
+/// sandbox and a conversation's context agree: `credentials.json`, `*.tfstate`,
+/// `.kube/config`, `.docker/config.json`, …), except certificates and keys known only by their
+/// extension (`*.pem`, `*.key`): projects keep test fixtures so named, and skills run their
+/// tests. A private key by its conventional name (`id_rsa`) stays masked.
+fn is_masked(path: &Path) -> bool {
+    const FIXTURE_EXTENSIONS: &[&str] = &["pem", "key", "crt", "cer", "p12", "pfx", "jks"];
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
+        return false;
+    };
+    if is_env_name(&name) {
+        return true;
+    }
+    if !crate::is_secret_file(&path.to_string_lossy()) {
+        return false;
+    }
+    let by_extension_only = name.rsplit_once('.').is_some_and(|(stem, ext)| {
+        FIXTURE_EXTENSIONS
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(ext))
+            && !crate::is_secret_file(stem)
+    });
+    !by_extension_only
+}
+
+/// The entries directly in `dir` whose path `wanted` accepts.
+fn entries_where(dir: &Path, wanted: fn(&Path) -> bool) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| wanted(p))
+        .collect()
 }
 
 /// The entries directly in `dir` whose name `wanted` accepts.
