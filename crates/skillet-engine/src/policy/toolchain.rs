@@ -80,7 +80,7 @@ fn run_as(found: &Path, real: &Path) -> Option<PathBuf> {
 /// looked up in another directory (`-C` with a relative path, `-P`, a `PATH=` assignment), a
 /// `-S` string with quotes, escapes or variables, or an option env does not have.
 fn through_env(program: &str, args: &[String]) -> Option<String> {
-    if !Path::new(program).file_name().is_some_and(|n| n == "env") {
+    if Path::new(program).file_name().is_none_or(|n| n != "env") {
         return Some(program.to_owned());
     }
     let mut words: Vec<String> = args.to_vec();
