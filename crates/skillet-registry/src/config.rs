@@ -13,6 +13,7 @@ use crate::layout::Environment;
 mod lenient;
 
 use lenient::read_lenient;
+pub(crate) use lenient::read_workspace_text;
 
 /// File name of the configuration file.
 pub const CONFIG_FILE: &str = "skillet.toml";

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use skillet_spec::{AGENT_SKILL_FILE, Diagnostic, PACKAGE_SKILL_FILE};
 
-use crate::layout::{DirKind, SkillDir};
+use crate::layout::{DirKind, Scope, SkillDir};
 
 /// A file that should hold a skill.
 #[derive(Debug, Clone)]
@@ -13,6 +13,9 @@ pub(crate) struct Candidate {
     pub path: PathBuf,
     /// Warnings about how it was reached (symlinks leaving the directory).
     pub warnings: Vec<Diagnostic>,
+    /// For a workspace skill, the directory the file must be read beneath: a repository may ship
+    /// `x.json -> ~/.aws/credentials`, and what skillet reads from a workspace stays in it.
+    pub within: Option<PathBuf>,
 }
 
 /// Lists the skill files in `dir`, sorted by file name so results never depend on the file
@@ -59,6 +62,7 @@ pub(crate) fn scan(dir: &SkillDir, warnings: &mut Vec<Diagnostic>) -> Vec<Candid
         let mut candidate = Candidate {
             path: file,
             warnings: Vec::new(),
+            within: workspace_bound(dir),
         };
         let manifest_link = is_dir
             && std::fs::symlink_metadata(&candidate.path).is_ok_and(|m| m.file_type().is_symlink());
@@ -66,7 +70,12 @@ pub(crate) fn scan(dir: &SkillDir, warnings: &mut Vec<Diagnostic>) -> Vec<Candid
             let real =
                 std::fs::canonicalize(&candidate.path).unwrap_or_else(|_| candidate.path.clone());
             let root = std::fs::canonicalize(&dir.path).unwrap_or_else(|_| dir.path.clone());
-            if !real.starts_with(&root) {
+            // Out of a workspace altogether, loading refuses the file: no warning to trust it.
+            let refused = candidate
+                .within
+                .as_ref()
+                .is_some_and(|w| !real.starts_with(w));
+            if !real.starts_with(&root) && !refused {
                 candidate.warnings.push(
                     Diagnostic::warning(format!(
                         "follows a symlink out of {} to {}",
@@ -80,6 +89,21 @@ pub(crate) fn scan(dir: &SkillDir, warnings: &mut Vec<Diagnostic>) -> Vec<Candid
         out.push(candidate);
     }
     out
+}
+
+/// The directory a workspace skills directory's files must resolve beneath: the workspace root
+/// for the directories skillet knows (`<root>/.skillet/skills`, `<root>/.claude/skills`,
+/// `<root>/.q-skills`), the directory itself for one the workspace configured.
+fn workspace_bound(dir: &SkillDir) -> Option<PathBuf> {
+    if dir.scope != Scope::Workspace {
+        return None;
+    }
+    let up = match dir.kind {
+        DirKind::Skillet | DirKind::AgentSkills => 2,
+        DirKind::QSkills => 1,
+        DirKind::Configured => 0,
+    };
+    dir.path.ancestors().nth(up).map(Path::to_path_buf)
 }
 
 /// The skill file an entry of a skills directory stands for, if any.

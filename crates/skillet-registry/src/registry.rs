@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use skillet_spec::{Diagnostic, LoadedSkill, SkillFormat, SkillSpec, did_you_mean, load_file};
+use skillet_spec::{
+    Diagnostic, LoadedSkill, SkillFormat, SkillSpec, did_you_mean, load_file, load_file_within,
+};
 
 use crate::config::Config;
 use crate::discover::{Candidate, scan};
@@ -87,7 +89,7 @@ impl Registry {
             .enumerate()
             .flat_map(|(i, d)| scan(d, &mut warnings).into_iter().map(move |c| (i, c)))
             .collect();
-        let loaded = load_all(candidates.iter().map(|(_, c)| c.path.as_path()).collect());
+        let loaded = load_all(candidates.iter().map(|(_, c)| c).collect());
         let mut registry = Registry {
             dirs,
             warnings,
@@ -366,16 +368,20 @@ fn list_scripts(skill_file: &Path) -> Vec<PathBuf> {
 }
 
 /// Loads files in order, spreading large sets over the machine's cores.
-fn load_all(paths: Vec<&Path>) -> Vec<LoadedSkill> {
+fn load_all(candidates: Vec<&Candidate>) -> Vec<LoadedSkill> {
+    let load = |c: &Candidate| match &c.within {
+        Some(root) => load_file_within(&c.path, root),
+        None => load_file(&c.path),
+    };
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    if paths.len() < PARALLEL_THRESHOLD || workers < 2 {
-        return paths.into_iter().map(load_file).collect();
+    if candidates.len() < PARALLEL_THRESHOLD || workers < 2 {
+        return candidates.into_iter().map(load).collect();
     }
-    let chunk = paths.len().div_ceil(workers);
+    let chunk = candidates.len().div_ceil(workers);
     std::thread::scope(|s| {
-        let handles: Vec<_> = paths
+        let handles: Vec<_> = candidates
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|p| load_file(p)).collect::<Vec<_>>()))
+            .map(|part| s.spawn(move || part.iter().map(|c| load(c)).collect::<Vec<_>>()))
             .collect();
         // A panic while loading is a bug; let it surface rather than misalign results and files.
         handles

@@ -172,10 +172,14 @@ fn edit(
     change: impl FnOnce(&mut DocumentMut) -> bool,
 ) -> Result<bool, EditError> {
     let path = config_path(env, scope)?;
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => return Err(ConfigError::Read { path, source }.into()),
+    let text = match scope {
+        // A workspace file may be a link planted by the repository: read it only beneath it.
+        ConfigScope::Workspace => crate::config::read_workspace_text(&path)?.unwrap_or_default(),
+        _ => match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(ConfigError::Read { path, source }.into()),
+        },
     };
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         EditError::Config(ConfigError::Parse {

@@ -6,8 +6,8 @@
 //! inline code, and the older formats skillet still reads and `skillet migrate` rewrites.
 //!
 //! It does no discovery (that is `skillet-registry`) and runs nothing (that is `skillet-engine`).
-//! Apart from resolving `file://` prompt references of the v1 format, it reads only the file it is
-//! given.
+//! Apart from resolving `file://` prompt references of the v1 format (beneath the skill's folder,
+//! through [`files`]), it reads only the file it is given.
 //!
 //! ```
 //! let loaded = skillet_spec::load_json(
@@ -25,8 +25,10 @@
 #![allow(clippy::result_large_err)]
 
 pub mod compat;
+mod credentials;
 mod diagnostic;
 mod fields;
+pub mod files;
 pub mod interpreter;
 mod json_source;
 mod load;
@@ -39,14 +41,17 @@ pub mod template;
 mod validate;
 
 pub use compat::SkillFormat;
+pub use credentials::is_secret_file;
 pub use diagnostic::{Diagnostic, Position, Severity, did_you_mean};
 pub use json_source::{MAX_NESTING_DEPTH, MAX_SKILL_FILE_BYTES};
-pub use load::{AGENT_SKILL_FILE, LoadedSkill, PACKAGE_SKILL_FILE, load_file, load_json};
+pub use load::{
+    AGENT_SKILL_FILE, LoadedSkill, PACKAGE_SKILL_FILE, load_file, load_file_within, load_json,
+};
 pub use migrate::{Migration, migrate_file};
 pub use model::*;
 pub use params::{ParamError, ParamValue};
-pub use skill_md::{load_skill_md, load_skill_md_in};
 pub use schema::{SCHEMA_ID, skill_json_schema};
+pub use skill_md::{load_skill_md, load_skill_md_in};
 pub use template::{PARAMS_JSON_PLACEHOLDER, SKILL_DIR_PLACEHOLDER, Template};
 pub use validate::is_valid_skill_name;
 

@@ -1,6 +1,5 @@
 //! Loading one skill file: read, parse, recognise the format, convert, check, deserialize, validate.
 
-use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
@@ -68,15 +67,26 @@ pub fn load_file(path: &Path) -> LoadedSkill {
     load_path(path, Purpose::Use)
 }
 
+/// Loads a skill file of a workspace: like [`load_file`], but the file is opened beneath `root`
+/// and refused, unread, when a symbolic link leads it out (a cloned repository may ship
+/// `x.json -> ~/.aws/credentials`).
+pub fn load_file_within(path: &Path, root: &Path) -> LoadedSkill {
+    load_path_within(path, Some(root), Purpose::Use)
+}
+
 /// [`load_file`], for the given purpose.
 pub(crate) fn load_path(path: &Path, purpose: Purpose) -> LoadedSkill {
+    load_path_within(path, None, purpose)
+}
+
+fn load_path_within(path: &Path, within: Option<&Path>, purpose: Purpose) -> LoadedSkill {
     let is_md = path.file_name().is_some_and(|n| n == AGENT_SKILL_FILE);
     let format = if is_md {
         SkillFormat::AgentSkill
     } else {
         SkillFormat::Canonical
     };
-    let mut loaded = match read_limited(path) {
+    let mut loaded = match read_limited(path, within) {
         Err(d) => LoadedSkill::failed(format, d),
         Ok(text) if is_md => {
             let folder = path
@@ -93,19 +103,25 @@ pub(crate) fn load_path(path: &Path, purpose: Purpose) -> LoadedSkill {
     loaded
 }
 
-/// Reads a file, refusing anything over [`MAX_SKILL_FILE_BYTES`] without reading it all.
-fn read_limited(path: &Path) -> Result<String, Diagnostic> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Diagnostic::error(format!("cannot read the file: {e}")))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SKILL_FILE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Diagnostic::error(format!("cannot read the file: {e}")))?;
-    if bytes.len() > MAX_SKILL_FILE_BYTES {
-        return Err(Diagnostic::error(format!("file is larger than {MAX_SKILL_FILE_BYTES} bytes"))
-            .at(Position::START)
-            .with_hint("skill files are small JSON documents; move large data into files beside the skill"));
-    }
+/// Reads a skill file, refusing anything over [`MAX_SKILL_FILE_BYTES`] without reading it all,
+/// and anything but a regular file (a FIFO or `/dev/stdin` would block discovery forever). With
+/// `within`, the file is opened beneath that directory and a link leading out of it is refused.
+fn read_limited(path: &Path, within: Option<&Path>) -> Result<String, Diagnostic> {
+    let limit = MAX_SKILL_FILE_BYTES as u64;
+    let read = match within {
+        Some(root) => crate::files::read_beneath(root, path, limit),
+        None => crate::files::read_regular(path, limit),
+    };
+    let bytes = read.map_err(|e| match e {
+        crate::files::FileError::TooLarge { .. } => Diagnostic::error(format!(
+            "file is larger than {MAX_SKILL_FILE_BYTES} bytes"
+        ))
+        .at(Position::START)
+        .with_hint(
+            "skill files are small JSON documents; move large data into files beside the skill",
+        ),
+        e => Diagnostic::error(format!("cannot read the file: it {e}")),
+    })?;
     String::from_utf8(bytes).map_err(|e| {
         Diagnostic::error(format!(
             "file is not UTF-8 (invalid byte at offset {})",

@@ -5,6 +5,32 @@ use std::path::Path;
 
 use super::{ConfigError, ConfigFile};
 
+/// Largest workspace `skillet.toml` read.
+const MAX_WORKSPACE_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Reads `<root>/.skillet/skillet.toml` beneath the workspace root: a repository may ship it as
+/// a link to `~/.aws/credentials`, whose lines a parse error would quote, so a link leading out
+/// of the workspace, a FIFO or a device is refused unread. `None` when there is no file.
+pub(crate) fn read_workspace_text(path: &Path) -> Result<Option<String>, ConfigError> {
+    use skillet_spec::files::{FileError, read_beneath, read_regular};
+    let root = path.parent().and_then(Path::parent);
+    let read = match root {
+        Some(root) => read_beneath(root, path, MAX_WORKSPACE_CONFIG_BYTES),
+        None => read_regular(path, MAX_WORKSPACE_CONFIG_BYTES),
+    };
+    let error = |message: String| ConfigError::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(message),
+    };
+    match read {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| error("it is not UTF-8 text; save it as UTF-8".into())),
+        Err(FileError::NotFound) => Ok(None),
+        Err(e) => Err(error(format!("it {e}"))),
+    }
+}
+
 /// Reads a workspace file, where an unknown key is a warning and is ignored: the file comes
 /// with a repository (perhaps written for a newer skillet), and one stray key must not stop
 /// every command there. Invalid TOML and a wrong value type stay errors.
@@ -12,15 +38,8 @@ pub(super) fn read_lenient(
     path: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<Option<ConfigFile>, ConfigError> {
-    let mut text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
+    let Some(mut text) = read_workspace_text(path)? else {
+        return Ok(None);
     };
     // Original line numbers of the keys removed so far, so later warnings still name the
     // line the user sees.

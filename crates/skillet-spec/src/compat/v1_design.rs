@@ -341,23 +341,20 @@ fn resolve_text(v: Value, at: &str, conv: &mut Conversion, skill_dir: Option<&Pa
         return v;
     }
     let Some(dir) = skill_dir else { return v };
-    let path = dir.join(rel);
-    let read = std::fs::metadata(&path).and_then(|m| {
-        if m.len() > MAX_REFERENCED_BYTES {
-            Err(std::io::Error::other(format!(
-                "larger than {MAX_REFERENCED_BYTES} bytes"
-            )))
-        } else {
-            std::fs::read_to_string(&path)
-        }
-    });
+    // Opened beneath the skill's folder by the kernel: a link, `..` or a credential file never
+    // gets a file the skill could not read itself into the prompt (this runs unsandboxed).
+    let read =
+        crate::files::read_reference(dir, Path::new(rel), MAX_REFERENCED_BYTES).and_then(|bytes| {
+            String::from_utf8(bytes).map_err(|_| std::io::Error::other("is not UTF-8 text").into())
+        });
     match read {
         Ok(text) => Value::String(text),
         Err(e) => {
             conv.note(
                 at,
-                Diagnostic::error(format!("cannot read {uri}: {e}"))
-                    .with_hint(format!("create {}", path.display())),
+                Diagnostic::error(format!("cannot read {uri}: it {e}")).with_hint(
+                    "keep the prompt as a regular file beside the skill, or write the text inline",
+                ),
             );
             v
         }

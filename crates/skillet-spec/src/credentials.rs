@@ -1,0 +1,75 @@
+//! Which files hold credentials by convention, by their name or their place: never sent to a
+//! model as context, never exposed as part of a toolchain, never reached by a grant through
+//! another name.
+
+/// Whether `path` names a file that holds credentials by convention: environment files, private
+/// keys and certificates, keystores, credential and password files. They are never sent to a
+/// model, whatever the patterns say: a cloned repository's skill must not be able to ship a
+/// developer's `config/credentials` to a third party, and a false positive costs one file of
+/// context.
+///
+/// ```
+/// assert!(skillet_spec::is_secret_file("deploy/prod.env"));
+/// assert!(skillet_spec::is_secret_file("certs/server.key"));
+/// assert!(skillet_spec::is_secret_file("/home/u/.cargo/credentials.toml"));
+/// assert!(skillet_spec::is_secret_file("/home/u/.docker/config.json"));
+/// assert!(!skillet_spec::is_secret_file("src/keys.rs"));
+/// assert!(!skillet_spec::is_secret_file("web/config.json"));
+/// ```
+pub fn is_secret_file(path: &str) -> bool {
+    const NAMES: &[&str] = &[
+        ".env",
+        ".netrc",
+        ".npmrc",
+        ".pypirc",
+        ".pgpass",
+        ".git-credentials",
+        ".htpasswd",
+        ".boto",
+        ".s3cfg",
+        ".vault-token",
+        "credentials",
+        "credentials.json",
+        "credentials.toml",
+        "credentials.yml",
+        "credentials.yaml",
+        "secrets.json",
+        "secrets.yaml",
+        "secrets.yml",
+        "secrets.toml",
+        "id_rsa",
+        "id_dsa",
+        "id_ecdsa",
+        "id_ed25519",
+    ];
+    const EXTENSIONS: &[&str] = &[
+        "env", "pem", "key", "p12", "pfx", "jks", "keystore", "kdbx", "ppk", "gpg",
+    ];
+    // Files whose name alone says nothing, but whose place does.
+    const PLACES: &[&str] = &[
+        ".docker/config.json",
+        ".kube/config",
+        ".config/gh/hosts.yml",
+        ".config/hub",
+        ".cargo/credentials",
+    ];
+    // Called for every matching file of a large tree: compared in place, nothing allocated.
+    if PLACES.iter().any(|p| {
+        path.strip_suffix(p)
+            .is_some_and(|head| head.is_empty() || head.ends_with('/'))
+    }) {
+        return true;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let starts = |prefix: &str| {
+        name.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+        || starts(".env.")
+        || starts("id_rsa")
+        || starts("id_ed25519")
+        || name.rsplit_once('.').is_some_and(|(stem, ext)| {
+            !stem.is_empty() && EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
+        })
+}

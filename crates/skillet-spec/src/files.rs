@@ -1,0 +1,338 @@
+//! Reading a file a skill names, without trusting the name: the file skillet itself reads (a
+//! skill file, a `SKILL.md`, a `file://` prompt) must be a regular file of bounded size, and a
+//! file a skill *references* must resolve beneath the skill's own folder and hold no credentials.
+//!
+//! Everything here runs outside the sandbox, so a name a repository chose (a symlink to
+//! `~/.ssh/id_rsa`, `..`, an absolute path, a FIFO, `/dev/stdin`) must never make skillet read
+//! what the skill could not, nor block forever.
+
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
+
+use crate::credentials::is_secret_file;
+
+/// Why a file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// Nothing at that path.
+    #[error("does not exist")]
+    NotFound,
+    /// The path leaves the directory it must stay in (`..`, an absolute path, or a symbolic
+    /// link pointing out).
+    #[error(
+        "leaves {bound} (through `..`, an absolute path or a symbolic link); skillet reads only files beneath it: replace the link with a regular file there"
+    )]
+    Outside {
+        /// The directory the path must stay in.
+        bound: PathBuf,
+    },
+    /// Not a regular file: a FIFO, a device, a socket or a directory.
+    #[error(
+        "is a {kind}, not a regular file; skillet reads only regular files: replace it with a plain file"
+    )]
+    NotRegular {
+        /// What it is.
+        kind: &'static str,
+    },
+    /// Bigger than the limit.
+    #[error("is larger than {limit} bytes; keep it smaller")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// A regular file with more than one name: it may be another file's contents under an
+    /// innocent name.
+    #[error(
+        "has {links} hard links; skillet reads only files with one name: copy the file instead of linking it"
+    )]
+    HardLinked {
+        /// How many names it has.
+        links: u64,
+    },
+    /// The file, or what its name resolves to, holds credentials by convention.
+    #[error(
+        "is (or resolves to) a credential file ({resolved}); skillet never reads one on a skill's behalf"
+    )]
+    Credential {
+        /// Where the name led.
+        resolved: String,
+    },
+    /// Any other failure.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads a regular file of at most `limit` bytes. Links are followed, but the file opened must
+/// be regular: a FIFO or a device is refused without waiting for a writer, and a terminal does
+/// not become the controlling one.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    let fd = rustix::fs::open(path, read_flags(), Mode::empty()).map_err(errno_to_error)?;
+    read_checked(fd, limit)
+}
+
+/// Reads `rel` beneath the directory `bound` (a relative path; an absolute one is taken relative
+/// to `bound` when it lies lexically inside it). The kernel resolves the name beneath `bound`
+/// (`openat2` with `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`), so no `..`, absolute link or
+/// `/proc` link can lead out, not even one planted while skillet looks.
+pub fn read_beneath(bound: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    let fd = open_beneath(bound, rel)?;
+    read_checked(fd, limit)
+}
+
+/// Reads a file a skill references (`file://./prompt.md`) beneath the skill's folder `dir`:
+/// [`read_beneath`], and also refused when it has several hard links, or when its name or what
+/// it resolves to is a credential file ([`is_secret_file`]).
+pub fn read_reference(dir: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    if is_secret_file(&rel.to_string_lossy()) {
+        return Err(FileError::Credential {
+            resolved: rel.display().to_string(),
+        });
+    }
+    let fd = open_beneath(dir, rel)?;
+    let stat = rustix::fs::fstat(&fd).map_err(errno_to_error)?;
+    // `st_nlink` is a u32 on some targets, a u64 on others.
+    #[allow(clippy::useless_conversion)]
+    let links = u64::from(stat.st_nlink);
+    if FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile && links > 1 {
+        return Err(FileError::HardLinked { links });
+    }
+    // The name the kernel followed, so `p.md -> id_rsa` beside the skill is caught too.
+    let resolved = std::fs::read_link(format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&fd)
+    ))
+    .map_err(FileError::Io)?;
+    if is_secret_file(&resolved.to_string_lossy()) {
+        return Err(FileError::Credential {
+            resolved: resolved.display().to_string(),
+        });
+    }
+    read_checked(fd, limit)
+}
+
+fn read_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC
+}
+
+fn open_beneath(bound: &Path, rel: &Path) -> Result<OwnedFd, FileError> {
+    let rel = if rel.is_absolute() {
+        rel.strip_prefix(bound).map_err(|_| FileError::Outside {
+            bound: bound.to_path_buf(),
+        })?
+    } else {
+        rel
+    };
+    let dir = rustix::fs::open(
+        bound,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(errno_to_error)?;
+    let outside = || FileError::Outside {
+        bound: bound.to_path_buf(),
+    };
+    match rustix::fs::openat2(
+        &dir,
+        rel,
+        read_flags(),
+        Mode::empty(),
+        ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+    ) {
+        Ok(fd) => Ok(fd),
+        // The kernel refuses every absolute link under RESOLVE_BENEATH, even one pointing back
+        // inside (`x.json -> /work/repo/shared/x.json`): resolve it, and when the result is
+        // inside, open that resolved name with no link allowed at all, so nothing planted since
+        // can lead elsewhere.
+        Err(rustix::io::Errno::XDEV) => {
+            let base = std::fs::canonicalize(bound)?;
+            let real = std::fs::canonicalize(bound.join(rel)).map_err(|_| outside())?;
+            let inner = real.strip_prefix(&base).map_err(|_| outside())?;
+            rustix::fs::openat2(
+                &dir,
+                inner,
+                read_flags(),
+                Mode::empty(),
+                ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
+            )
+            .map_err(|e| match e {
+                rustix::io::Errno::XDEV | rustix::io::Errno::LOOP => outside(),
+                e => errno_to_error(e),
+            })
+        }
+        // Kernels before 5.6: resolve by hand, then open the result without following a link.
+        Err(rustix::io::Errno::NOSYS) => {
+            let base = std::fs::canonicalize(bound)?;
+            let real = std::fs::canonicalize(base.join(rel)).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => FileError::NotFound,
+                _ => FileError::Io(e),
+            })?;
+            if !real.starts_with(&base) {
+                return Err(outside());
+            }
+            rustix::fs::open(&real, read_flags() | OFlags::NOFOLLOW, Mode::empty())
+                .map_err(errno_to_error)
+        }
+        Err(e) => Err(errno_to_error(e)),
+    }
+}
+
+fn read_checked(fd: OwnedFd, limit: u64) -> Result<Vec<u8>, FileError> {
+    let stat = rustix::fs::fstat(fd.as_fd()).map_err(errno_to_error)?;
+    let kind = match FileType::from_raw_mode(stat.st_mode) {
+        FileType::RegularFile => None,
+        FileType::Directory => Some("directory"),
+        FileType::Fifo => Some("FIFO (named pipe)"),
+        FileType::CharacterDevice => Some("character device"),
+        FileType::BlockDevice => Some("block device"),
+        FileType::Socket => Some("socket"),
+        _ => Some("special file"),
+    };
+    if let Some(kind) = kind {
+        return Err(FileError::NotRegular { kind });
+    }
+    if u64::try_from(stat.st_size).unwrap_or(u64::MAX) > limit {
+        return Err(FileError::TooLarge { limit });
+    }
+    let mut bytes = Vec::new();
+    // The size can change after fstat: read at most one byte past the limit to notice.
+    std::fs::File::from(fd)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(FileError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+fn errno_to_error(e: rustix::io::Errno) -> FileError {
+    match e {
+        rustix::io::Errno::NOENT => FileError::NotFound,
+        // A magic link, or too many links: nothing a skill's folder needs.
+        rustix::io::Errno::LOOP => FileError::Io(std::io::Error::other(
+            "goes through a /proc link or too many symbolic links; replace it with a plain file",
+        )),
+        e => FileError::Io(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "skillet-spec-files-{}-{}",
+            std::process::id(),
+            fastish_id()
+        ));
+        std::fs::create_dir_all(d.join("skill")).unwrap();
+        d
+    }
+
+    fn fastish_id() -> u128 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    }
+
+    #[test]
+    fn a_reference_beside_the_skill_is_read() {
+        let d = dir();
+        std::fs::write(d.join("skill/p.md"), "hello").unwrap();
+        symlink("p.md", d.join("skill/alias.md")).unwrap();
+        assert_eq!(
+            read_reference(&d.join("skill"), Path::new("p.md"), 64).unwrap(),
+            b"hello"
+        );
+        assert_eq!(
+            read_reference(&d.join("skill"), Path::new("alias.md"), 64).unwrap(),
+            b"hello"
+        );
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn an_absolute_link_pointing_inside_is_read() {
+        let d = dir();
+        std::fs::write(d.join("skill/p.md"), "inside").unwrap();
+        symlink(d.join("skill/p.md"), d.join("skill/abs.md")).unwrap();
+        let got = read_beneath(&d.join("skill"), Path::new("abs.md"), 64).unwrap();
+        assert_eq!(got, b"inside");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn references_leaving_the_folder_are_refused() {
+        let d = dir();
+        std::fs::write(d.join("secret.txt"), "SECRET").unwrap();
+        symlink(d.join("secret.txt"), d.join("skill/abs.md")).unwrap();
+        symlink("../secret.txt", d.join("skill/rel.md")).unwrap();
+        symlink(&d, d.join("skill/up")).unwrap();
+        let s = d.join("skill");
+        for rel in ["abs.md", "rel.md", "../secret.txt", "up/secret.txt"] {
+            let e = read_reference(&s, Path::new(rel), 64).unwrap_err();
+            assert!(matches!(e, FileError::Outside { .. }), "{rel}: {e}");
+        }
+        let abs = d.join("secret.txt");
+        assert!(matches!(
+            read_reference(&s, &abs, 64),
+            Err(FileError::Outside { .. })
+        ));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn credentials_hard_links_specials_and_big_files_are_refused() {
+        let d = dir();
+        let s = d.join("skill");
+        std::fs::write(s.join("id_rsa"), "KEY").unwrap();
+        symlink("id_rsa", s.join("p.md")).unwrap();
+        assert!(matches!(
+            read_reference(&s, Path::new("p.md"), 64),
+            Err(FileError::Credential { .. })
+        ));
+        assert!(matches!(
+            read_reference(&s, Path::new("id_rsa"), 64),
+            Err(FileError::Credential { .. })
+        ));
+        std::fs::write(d.join("other"), "X").unwrap();
+        std::fs::hard_link(d.join("other"), s.join("h.md")).unwrap();
+        assert!(matches!(
+            read_reference(&s, Path::new("h.md"), 64),
+            Err(FileError::HardLinked { links: 2 })
+        ));
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            s.join("fifo.md"),
+            FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        assert!(matches!(
+            read_reference(&s, Path::new("fifo.md"), 64),
+            Err(FileError::NotRegular { .. })
+        ));
+        assert!(matches!(
+            read_regular(&s.join("fifo.md"), 64),
+            Err(FileError::NotRegular { .. })
+        ));
+        std::fs::write(s.join("big.md"), "x".repeat(65)).unwrap();
+        assert!(matches!(
+            read_reference(&s, Path::new("big.md"), 64),
+            Err(FileError::TooLarge { .. })
+        ));
+        symlink("/dev/stdin", s.join("stdin.md")).unwrap();
+        assert!(read_reference(&s, Path::new("stdin.md"), 64).is_err());
+        assert!(matches!(
+            read_regular(Path::new("/dev/null"), 64),
+            Err(FileError::NotRegular { .. })
+        ));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
