@@ -89,12 +89,20 @@ fn an_absolute_grant_through_a_symlinked_spelling_of_the_workspace_stays_beneath
     let (w, link) = symlinked_spellings();
     let l = s(&link);
     let cwd_out = format!("{}/out", s(&w.ws.join("sub/..")));
+    // The user's own links outside the workspace that lead into the repository's `out`.
+    let users = w.tmp.path().join("users-out");
+    symlink(w.ws.join("out"), &users).unwrap();
+    let users_rel = w.tmp.path().join("users-rel");
+    symlink("link/sub/../data", &users_rel).unwrap();
     for (flag, grant) in [
         ("--allow-write", format!("{l}/out")),
         ("--allow-write", format!("{l}/./sub/../out")),
         ("--allow-write", format!("{l}/sub/up/home")),
         ("--allow-write", "~/proj/out".to_owned()),
         ("--allow-write", cwd_out),
+        ("--allow-write", "/proc/self/cwd/out".to_owned()),
+        ("--allow-write", s(&users)),
+        ("--allow-read", s(&users_rel)),
         ("--allow-read", format!("{l}/data")),
         ("--allow-read", "~/proj/data/".to_owned()),
     ] {
@@ -358,4 +366,66 @@ fn a_zero_limit_from_a_workspace_does_not_kill_every_run() {
         ran(&r);
         assert!(r["warnings"].to_string().contains("= 0"), "{defaults}: {r}");
     }
+}
+
+// ---- F7: credential files in the workspace --------------------------------------------------
+
+#[test]
+fn credential_files_in_the_workspace_are_masked_and_fixtures_are_not() {
+    let w = world();
+    let masked = [
+        ".envrc",
+        ".env-prod",
+        "credentials.json",
+        "sec/.kube/config",
+        "sec/.docker/config.json",
+        "deploy/.npmrc",
+        ".netrc",
+        ".pypirc",
+        "web/.htpasswd",
+        "keys/id_rsa.pem",
+    ];
+    for f in masked {
+        w.write(f, &format!("{SECRET} {f}\n"));
+    }
+    let readable = [
+        "tests/fixtures/server.key",
+        "tests/fixtures/ca.pem",
+        "web/config.json",
+    ];
+    for f in readable {
+        w.write(f, &format!("fixture {f}\n"));
+    }
+    let all: Vec<&str> = masked.iter().chain(&readable).copied().collect();
+    let script = format!(
+        "cd \"$SKILLET_WORKSPACE\"; for f in {}; do cat \"$f\" 2>/dev/null; done; echo RAN",
+        all.join(" ")
+    );
+    sh(&w, "rd", &script);
+    // Read as the workspace, and as a granted tree of another directory.
+    let other = w.tmp.path().join("other");
+    for f in masked {
+        let p = other.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, SECRET).unwrap();
+    }
+    sh(
+        &w,
+        "rd2",
+        &format!(
+            "cd {}; for f in {}; do cat \"$f\" 2>/dev/null; done; echo RAN",
+            s(&other),
+            masked.join(" ")
+        ),
+    );
+    let (code, r) = w.run_json(&["rd"]);
+    assert_eq!(code, 0, "{r}");
+    ran(&r);
+    no_secret(&r);
+    for f in readable {
+        assert!(r["stdout"].as_str().unwrap().contains(f), "{f} hidden: {r}");
+    }
+    let (_, r) = w.run_json(&["rd2", "--allow-read", &s(&other)]);
+    ran(&r);
+    no_secret(&r);
 }

@@ -175,37 +175,67 @@ enum Walk {
     Outside(PathBuf),
 }
 
-/// Resolves `path` one component at a time, following symlinks, until a prefix's real path
-/// lies in the workspace `ws` (a real path); from there on nothing is resolved here, so a link
-/// inside the workspace is only ever followed beneath it.
+/// Resolves `path` one component at a time, following symlinks as the kernel does (a link's
+/// target is walked the same way), until the path reached lies in the workspace `ws` (a real
+/// path); from there on nothing is resolved here, so a link inside the workspace is only ever
+/// followed beneath it, even when the user's own link outside led into the workspace.
 fn enter_workspace(path: &Path, ws: &Path) -> std::io::Result<Walk> {
+    // The components still to walk, the next one last.
+    let mut todo: Vec<std::ffi::OsString> = Vec::new();
+    let push_front = |todo: &mut Vec<std::ffi::OsString>, p: &Path| {
+        for c in p.components().rev() {
+            match c {
+                Component::Normal(n) => todo.push(n.to_owned()),
+                Component::ParentDir => todo.push("..".into()),
+                Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            }
+        }
+    };
+    push_front(&mut todo, path);
     let mut cur = PathBuf::from("/");
-    let mut parts = path.components().peekable();
-    while let Some(part) = parts.peek() {
+    let mut links = 0;
+    loop {
         if let Ok(rel) = cur.strip_prefix(ws) {
+            let rest: PathBuf = todo.iter().rev().collect();
             return Ok(Walk::Inside {
                 rel: rel.to_path_buf(),
-                rest: parts.collect(),
+                rest,
             });
         }
-        let next = match part {
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
-            Component::ParentDir => Some(cur.join("..")),
-            Component::Normal(name) => Some(cur.join(name)),
+        let Some(part) = todo.pop() else {
+            return Ok(Walk::Outside(cur));
         };
-        parts.next();
-        if let Some(next) = next {
-            cur = std::fs::canonicalize(next)?;
+        if part == ".." {
+            cur.pop();
+            continue;
         }
-    }
-    match cur.strip_prefix(ws) {
-        Ok(rel) => Ok(Walk::Inside {
-            rel: rel.to_path_buf(),
-            rest: PathBuf::new(),
-        }),
-        Err(_) => Ok(Walk::Outside(cur)),
+        let next = cur.join(&part);
+        let meta = std::fs::symlink_metadata(&next)?;
+        if !meta.file_type().is_symlink() {
+            if !todo.is_empty() && !meta.is_dir() {
+                return Err(std::io::Error::from_raw_os_error(
+                    rustix::io::Errno::NOTDIR.raw_os_error(),
+                ));
+            }
+            cur = next;
+            continue;
+        }
+        links += 1;
+        if links > MAX_LINKS {
+            return Err(std::io::Error::from_raw_os_error(
+                rustix::io::Errno::LOOP.raw_os_error(),
+            ));
+        }
+        let target = std::fs::read_link(&next)?;
+        if target.is_absolute() {
+            cur = PathBuf::from("/");
+        }
+        push_front(&mut todo, &target);
     }
 }
+
+/// How many symlinks one walk follows, as the kernel's limit.
+const MAX_LINKS: usize = 40;
 
 /// The real path `real`, outside the workspace `ws`, opened without following any link: one
 /// appearing since it was resolved, or the path now reaching the workspace, is a race lost.
