@@ -57,6 +57,15 @@ fn a_file_grant_is_still_checked_against_the_protected_list() {
     refused(code, &r, "stays read-only");
     let (code, r) = w.run_json(&["rep", "--allow-write", "./notes.txt"]);
     refused(code, &r, "hard link");
+    // Hard links to protected files deeper down: a skill's own file, a nested hook.
+    w.write(".skillet/skills/pkg/skill.json", "{}");
+    w.write(".git/hooks/sub/dir/x", "#!/bin/sh\n");
+    std::fs::hard_link(w.path(".skillet/skills/pkg/skill.json"), w.path("a.json")).unwrap();
+    std::fs::hard_link(w.path(".git/hooks/sub/dir/x"), w.path("b.sh")).unwrap();
+    for grant in ["./a.json", "b.sh"] {
+        let (code, r) = w.run_json(&["rep", "--allow-write", grant]);
+        refused(code, &r, "hard link");
+    }
 }
 
 // ---- F2: an absolute grant reaching the workspace through a symlinked spelling --------------

@@ -277,27 +277,40 @@ fn lexical_grant(typed: &str, bounds: &Boundaries, base: Option<&Path>) -> PathB
     }
 }
 
-/// The files among `paths`, and those one or two levels inside the directories among them, by
-/// inode: a hard link elsewhere to one of them is the same file.
+/// The files among `paths`, and those up to [`MAX_DEPTH`] levels inside the directories among
+/// them (`.skillet/skills/NAME/skill.json` is three), by inode: a hard link elsewhere to one of
+/// them is the same file. Bounded in entries, as a walk of a large `.git` must not stall a run.
 fn files_of(paths: &[PathBuf]) -> Vec<(PathBuf, (u64, u64))> {
+    const MAX_ENTRIES: usize = 50_000;
     let mut out = Vec::new();
-    let mut add = |p: &Path| {
-        if let Some(id) = inode(p).filter(|_| p.is_file()) {
-            out.push((p.to_path_buf(), id));
-        }
-    };
-    for p in paths {
-        add(p);
-        for entry in std::fs::read_dir(p).into_iter().flatten().flatten() {
-            add(&entry.path());
-            for inner in std::fs::read_dir(entry.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                add(&inner.path());
+    let mut seen = 0;
+    let mut frontier: Vec<PathBuf> = paths.to_vec();
+    for depth in 0..=MAX_DEPTH {
+        let mut next = Vec::new();
+        for p in frontier {
+            // The guarded paths themselves as they resolve; nothing inside followed.
+            let meta = if depth == 0 {
+                std::fs::metadata(&p)
+            } else {
+                std::fs::symlink_metadata(&p)
+            };
+            let Ok(meta) = meta else { continue };
+            if meta.is_file() {
+                if let Some(id) = inode(&p) {
+                    out.push((p, id));
+                }
+            } else if meta.is_dir() && depth < MAX_DEPTH && !p.ends_with(".git/objects") {
+                // Git's objects are many, content-addressed and never run: not walked.
+                for entry in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+                    seen += 1;
+                    if seen > MAX_ENTRIES {
+                        return out;
+                    }
+                    next.push(entry.path());
+                }
             }
         }
+        frontier = next;
     }
     out
 }
