@@ -27,8 +27,9 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         source: e,
     };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| fail(e.into()))?;
+        create_private_dir(dir).map_err(|e| fail(e.into()))?;
     }
+    tighten(path);
     // A file removed between the look and the open is looked at again.
     for _ in 0..3 {
         match std::fs::metadata(path) {
@@ -104,6 +105,8 @@ fn create_whole(path: &Path) -> Result<(), StoreError> {
         .map_or(0, |d| d.subsec_nanos());
     let tmp = path.with_file_name(format!(".{name}.new-{}-{nanos}", std::process::id()));
     let built = (|| -> Result<(), StoreError> {
+        // Made private before SQLite sees it: SQLite gives the WAL files the database's mode.
+        create_private_file(&tmp).map_err(|e| fail(e.into()))?;
         let conn = Connection::open(&tmp).map_err(|e| classify(&tmp, e))?;
         // Closing the only connection checkpoints the WAL into the file and removes it.
         drop(prepare(conn, &tmp)?);
@@ -118,6 +121,59 @@ fn create_whole(path: &Path) -> Result<(), StoreError> {
         let _ = std::fs::remove_file(leftover); // best effort: a stray temporary file is harmless
     }
     placed
+}
+
+/// The history holds session transcripts, and parameter values when the user keeps them: only
+/// its owner may read it, whatever the umask (a fresh home is often 0755, and so was the data
+/// directory skillet made in it).
+const PRIVATE_DIR_MODE: u32 = 0o700;
+/// See [`PRIVATE_DIR_MODE`]; also the mode SQLite gives the `-wal` and `-shm` files.
+const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` (and missing parents) readable by its owner only. An existing directory is left
+/// as it is: it may be one the user chose and shares on purpose; the files in it are private.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR_MODE)
+        .create(dir)?;
+    // The umask may have taken bits from the mode; set it exactly.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(PRIVATE_DIR_MODE))
+}
+
+/// Creates `path` empty, owner read/write only, whatever the umask.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(PRIVATE_FILE_MODE)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(PRIVATE_FILE_MODE))
+}
+
+/// A database (or WAL file) that others may read, made by an older skillet, becomes private.
+/// Only its owner can change the mode; for anyone else this quietly does nothing.
+fn tighten(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for file in [
+        path.to_path_buf(),
+        sidecar(path, "-wal"),
+        sidecar(path, "-shm"),
+    ] {
+        // Never through a link: the mode of whatever it points at is not ours to change.
+        if let Ok(meta) = std::fs::symlink_metadata(&file)
+            && meta.is_file()
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            let private = std::fs::Permissions::from_mode(PRIVATE_FILE_MODE);
+            let _ = std::fs::set_permissions(&file, private); // best effort, see above
+        }
+    }
 }
 
 fn sidecar(path: &Path, suffix: &str) -> PathBuf {
