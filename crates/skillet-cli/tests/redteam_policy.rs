@@ -393,6 +393,10 @@ fn credential_files_in_the_workspace_are_masked_and_fixtures_are_not() {
         ".pypirc",
         "web/.htpasswd",
         "keys/id_rsa.pem",
+        "infra/terraform.tfstate",
+        "infra/terraform.tfstate.backup",
+        "gcp/service-account-prod.json",
+        ".terraformrc",
     ];
     for f in masked {
         w.write(f, &format!("{SECRET} {f}\n"));

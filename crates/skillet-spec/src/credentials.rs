@@ -13,12 +13,15 @@
 /// assert!(skillet_spec::is_secret_file("certs/server.key"));
 /// assert!(skillet_spec::is_secret_file("/home/u/.cargo/credentials.toml"));
 /// assert!(skillet_spec::is_secret_file("/home/u/.docker/config.json"));
+/// assert!(skillet_spec::is_secret_file("infra/terraform.tfstate.backup"));
+/// assert!(skillet_spec::is_secret_file("gcp/service-account-prod.json"));
 /// assert!(!skillet_spec::is_secret_file("src/keys.rs"));
 /// assert!(!skillet_spec::is_secret_file("web/config.json"));
 /// ```
 pub fn is_secret_file(path: &str) -> bool {
     const NAMES: &[&str] = &[
         ".env",
+        ".envrc",
         ".netrc",
         ".npmrc",
         ".pypirc",
@@ -28,6 +31,10 @@ pub fn is_secret_file(path: &str) -> bool {
         ".boto",
         ".s3cfg",
         ".vault-token",
+        ".terraformrc",
+        "terraform.rc",
+        ".yarnrc.yml",
+        ".dockercfg",
         "credentials",
         "credentials.json",
         "credentials.toml",
@@ -43,7 +50,7 @@ pub fn is_secret_file(path: &str) -> bool {
         "id_ed25519",
     ];
     const EXTENSIONS: &[&str] = &[
-        "env", "pem", "key", "p12", "pfx", "jks", "keystore", "kdbx", "ppk", "gpg",
+        "env", "pem", "key", "p12", "pfx", "jks", "keystore", "kdbx", "ppk", "gpg", "tfstate",
     ];
     // Files whose name alone says nothing, but whose place does.
     const PLACES: &[&str] = &[
@@ -65,10 +72,19 @@ pub fn is_secret_file(path: &str) -> bool {
         name.get(..prefix.len())
             .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
     };
+    let ends = |suffix: &str| {
+        name.len() >= suffix.len()
+            && name
+                .get(name.len() - suffix.len()..)
+                .is_some_and(|s| s.eq_ignore_ascii_case(suffix))
+    };
     NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
         || starts(".env.")
         || starts("id_rsa")
         || starts("id_ed25519")
+        // Terraform state holds every secret it manages; cloud service-account keys.
+        || ends(".tfstate.backup")
+        || (starts("service-account") && ends(".json"))
         || name.rsplit_once('.').is_some_and(|(stem, ext)| {
             !stem.is_empty() && EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
         })
