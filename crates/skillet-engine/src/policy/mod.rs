@@ -120,7 +120,7 @@ pub enum PolicyError {
     /// A workspace skill whose folder leads out of the workspace (a symlinked folder, a
     /// workspace `skill_dirs` entry elsewhere): reading its folder would read whatever is there.
     #[error(
-        "refusing to run `{skill}`: its folder {} resolves to {}, outside the workspace {}; a \
+        "refusing to run `{skill}`: its folder {} (real path {}) is outside the workspace {}; a \
          workspace skill may only read its folder inside the workspace (a symlink or a \
          workspace skill_dirs entry leading out of it would make that whole directory \
          readable). Move the skill into the workspace, or install it as a global skill",
