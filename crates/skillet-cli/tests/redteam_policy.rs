@@ -442,3 +442,34 @@ fn credential_files_in_the_workspace_are_masked_and_fixtures_are_not() {
     ran(&r);
     no_secret(&r);
 }
+
+#[test]
+fn a_global_skill_folder_that_is_a_link_cannot_be_repointed_by_a_run() {
+    let w = world();
+    let (mine, elsewhere) = (w.path("~/work/myskills"), w.path("~/elsewhere/skills"));
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::create_dir_all(w.path("~/work/sub")).unwrap();
+    symlink(&elsewhere, &mine).unwrap();
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        &format!("skill_dirs = [\"{}\"]\n", s(&mine)),
+    );
+    let plant = r#"{"name":"gevil","description":"d","type":"code_inline","command":"id"}"#;
+    let work = s(&w.path("~/work"));
+    sh(
+        &w,
+        "repoint",
+        &format!(
+            "cd {work}; mv myskills old 2>/dev/null; rm -f myskills 2>/dev/null; mkdir -p evil; \
+             echo '{plant}' > evil/gevil.json; ln -sfn {work}/evil myskills 2>/dev/null; \
+             echo '{plant}' > myskills/gevil.json 2>/dev/null; echo ok > sub/fine; echo RAN"
+        ),
+    );
+    let (_, r) = w.run_json(&["repoint", "--allow-write", "~/work"]);
+    ran(&r);
+    assert_eq!(std::fs::read_link(&mine).unwrap(), elsewhere, "{r}");
+    assert_eq!(planted(&w), Vec::<String>::new(), "{r}");
+    // A link cannot be bound over: the directory holding it keeps its entries (sealed), and
+    // what lies below stays writable.
+    assert!(w.path("~/work/sub/fine").exists(), "{r}");
+}

@@ -31,7 +31,19 @@ pub(crate) fn plan_fs(
         ctx.workspace.as_deref(),
         &ctx.protected,
     );
-    bounds.skill_dirs = ctx.skill_dirs.iter().map(|d| real_path(&d.path)).collect();
+    // Each skill directory by its real path, and by its own name when that is a link: a run
+    // that can replace the link could point the user's skill directory at its own files.
+    for dir in &ctx.skill_dirs {
+        let named = match (dir.path.parent(), dir.path.file_name()) {
+            (Some(parent), Some(name)) => real_path(parent).join(name),
+            _ => real_path(&dir.path),
+        };
+        for p in [named, real_path(&dir.path)] {
+            if !bounds.skill_dirs.contains(&p) {
+                bounds.skill_dirs.push(p);
+            }
+        }
+    }
     // Relative grants typed for this run start where the run starts, when that lies in the
     // workspace; configured grants and the skill's asks start at the workspace root.
     let base = ctx.dir.as_deref().map(real_path).filter(|d| {
@@ -240,11 +252,14 @@ fn skill_folder(
     let plain = !skill_dir
         .components()
         .any(|c| matches!(c, std::path::Component::ParentDir));
-    let users = ctx
-        .skill_dirs
-        .iter()
-        .filter(|d| d.scope == skillet_registry::Scope::Global)
-        .any(|d| plain && skill_dir.starts_with(&d.path));
+    // Named inside the workspace, it is the repository's, whatever else it lies in.
+    let users = plain
+        && !skill_dir.starts_with(ws)
+        && ctx
+            .skill_dirs
+            .iter()
+            .filter(|d| d.scope == skillet_registry::Scope::Global)
+            .any(|d| skill_dir.starts_with(&d.path));
     if real.starts_with(ws) || users {
         return Ok(real);
     }
