@@ -19,9 +19,9 @@ use crate::breaker::{Admission, BreakerConfig, admit, settle};
 use crate::execute::execute;
 use crate::invocation::{Dirs, Invocation, build_invocation, render_prompt};
 use crate::params::{confine_paths, resolve_params};
-use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
+use crate::policy::{DEFAULT_TIMEOUT_S, max_attempts, wall_time_s};
 use crate::policy::{PolicyContext, PolicyError, PolicyPlan, plan_policy, real_path};
-use crate::recovery::RetryPlan;
+use crate::recovery::{DEFAULT_MAX_ATTEMPTS, RetryPlan};
 use crate::result::{ExecutionResult, Status};
 
 /// How many fallbacks may answer for one call, one after another.
@@ -244,8 +244,17 @@ impl Engine {
                 .and_then(|s| s.circuit_breaker.as_ref())
                 .map(|cb| BreakerConfig::new(cb, per_attempt));
             let retry = spec.and_then(|s| s.retry.as_ref());
-            let mut plan = RetryPlan::new(retry, per_attempt, Instant::now());
             let mut warnings = Vec::new();
+            // The user's cap on attempts, not the skill's wish: each may take the whole limit.
+            let attempts = spec.map_or(1, |s| {
+                max_attempts(
+                    s,
+                    &self.policy_context(&s.name, &request.overrides),
+                    DEFAULT_MAX_ATTEMPTS,
+                    &mut warnings,
+                )
+            });
+            let mut plan = RetryPlan::with_attempts(retry, attempts, per_attempt, Instant::now());
             let result = match self.admit(name, breaker.as_ref(), &mut warnings) {
                 Some(mut refused) => {
                     if let Some((correlation, _)) = &origin {

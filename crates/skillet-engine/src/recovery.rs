@@ -21,6 +21,9 @@ pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 /// Largest backoff when the skill sets none.
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// The longest single wait between attempts, whatever the skill asks.
+const LONGEST_BACKOFF: Duration = Duration::from_secs(3600);
+
 /// The retry schedule of one call.
 #[derive(Debug)]
 pub struct RetryPlan {
@@ -34,16 +37,44 @@ pub struct RetryPlan {
 
 impl RetryPlan {
     /// The schedule for a skill's `retry` block (`None`: a single attempt). `per_attempt` is the
-    /// skill's wall-clock limit; the whole call may take `max_attempts` of them.
+    /// skill's wall-clock limit; the whole call may take `max_attempts` of them. The skill's
+    /// `max_attempts` is held at skillet's own cap
+    /// ([`DEFAULT_MAX_ATTEMPTS_CAP`](crate::policy::DEFAULT_MAX_ATTEMPTS_CAP)); where the user's
+    /// configuration applies, settle it first and use [`RetryPlan::with_attempts`].
     pub fn new(retry: Option<&Retry>, per_attempt: Duration, started: Instant) -> RetryPlan {
-        let max_attempts =
-            retry.map_or(1, |r| r.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1));
+        let attempts = retry.map_or(1, |r| {
+            r.max_attempts
+                .unwrap_or(DEFAULT_MAX_ATTEMPTS)
+                .min(crate::policy::DEFAULT_MAX_ATTEMPTS_CAP)
+        });
+        RetryPlan::with_attempts(retry, attempts, per_attempt, started)
+    }
+
+    /// The schedule for a skill's `retry` block with `max_attempts` already settled against the
+    /// user's cap (see [`max_attempts`](crate::policy::max_attempts)). Every attempt and every
+    /// wait together fit in `max_attempts` wall-clock limits, whatever the skill's backoff.
+    pub fn with_attempts(
+        retry: Option<&Retry>,
+        max_attempts: u32,
+        per_attempt: Duration,
+        started: Instant,
+    ) -> RetryPlan {
+        let max_attempts = if retry.is_some() {
+            max_attempts.max(1)
+        } else {
+            1
+        };
+        // A wait longer than the whole call's budget is never taken anyway (see `next_delay`);
+        // bounding it keeps the arithmetic on instants from overflowing.
+        let longest = LONGEST_BACKOFF;
         let initial = retry
             .and_then(|r| r.initial_backoff_ms)
-            .map_or(DEFAULT_INITIAL_BACKOFF, Duration::from_millis);
+            .map_or(DEFAULT_INITIAL_BACKOFF, Duration::from_millis)
+            .min(longest);
         let cap = retry
             .and_then(|r| r.max_backoff_ms)
-            .map_or(DEFAULT_MAX_BACKOFF, Duration::from_millis);
+            .map_or(DEFAULT_MAX_BACKOFF, Duration::from_millis)
+            .min(longest);
         let steps = ExponentialBuilder::new()
             .with_min_delay(initial)
             .with_max_delay(cap.max(initial))
@@ -53,7 +84,11 @@ impl RetryPlan {
         RetryPlan {
             max_attempts,
             steps,
-            deadline: started + per_attempt.saturating_mul(max_attempts),
+            deadline: started
+                .checked_add(per_attempt.saturating_mul(max_attempts))
+                .unwrap_or_else(|| {
+                    started + Duration::from_secs(crate::policy::MAX_GRANTED_TIMEOUT_S)
+                }),
             per_attempt,
             codes: retry
                 .map(|r| r.retry_on_exit_codes.clone())
@@ -79,7 +114,10 @@ impl RetryPlan {
     pub fn next_delay(&mut self, now: Instant) -> Option<Duration> {
         let step = self.steps.next()?;
         let delay = full_jitter(step);
-        (now + delay + self.per_attempt <= self.deadline).then_some(delay)
+        now.checked_add(delay)
+            .and_then(|t| t.checked_add(self.per_attempt))
+            .is_some_and(|end| end <= self.deadline)
+            .then_some(delay)
     }
 }
 
@@ -164,6 +202,34 @@ mod tests {
         assert!(
             plan.next_delay(started + Duration::from_millis(2500))
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn a_skill_cannot_ask_for_more_attempts_than_the_cap() {
+        let retry = Retry {
+            max_attempts: Some(1_000_000),
+            initial_backoff_ms: Some(1),
+            max_backoff_ms: Some(1),
+            retry_on_exit_codes: vec![],
+        };
+        let now = Instant::now();
+        let mut plan = RetryPlan::new(Some(&retry), Duration::from_millis(10), now);
+        assert_eq!(plan.max_attempts, crate::policy::DEFAULT_MAX_ATTEMPTS_CAP);
+        let waits = std::iter::from_fn(|| plan.next_delay(now)).count();
+        assert_eq!(waits as u32, crate::policy::DEFAULT_MAX_ATTEMPTS_CAP - 1);
+        // A settled count stands as given; a huge backoff only ends the retries sooner.
+        let slow = Retry {
+            initial_backoff_ms: Some(u64::MAX / 2),
+            max_backoff_ms: Some(u64::MAX),
+            ..retry
+        };
+        let mut plan = RetryPlan::with_attempts(Some(&slow), 3, Duration::from_secs(1), now);
+        assert_eq!(plan.max_attempts, 3);
+        assert!(plan.next_delay(now).is_none());
+        assert_eq!(
+            RetryPlan::with_attempts(None, 9, Duration::from_secs(1), now).max_attempts,
+            1
         );
     }
 

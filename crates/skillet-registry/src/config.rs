@@ -201,6 +201,9 @@ pub struct Defaults {
     /// All writable scratch of one run together (`HOME`, `/tmp`…), in MiB (skillet's own
     /// default: 256).
     pub max_scratch_mb: Option<u64>,
+    /// Attempts of one call, retries included, that a skill's `retry.max_attempts` may ask for
+    /// (skillet's own default: 5).
+    pub max_attempts: Option<u32>,
 }
 
 /// `[defaults]` of both files, kept apart: the global file's are the user's caps, the
