@@ -473,3 +473,24 @@ fn a_global_skill_folder_that_is_a_link_cannot_be_repointed_by_a_run() {
     // what lies below stays writable.
     assert!(w.path("~/work/sub/fine").exists(), "{r}");
 }
+
+#[test]
+fn a_zero_limit_in_the_global_config_is_an_error_that_says_what_to_do() {
+    let w = world();
+    sh(&w, "quick", "echo RAN");
+    for line in ["timeout = 0", "max_memory_mb = 0", "max_output_kb = 0"] {
+        w.write(
+            "~/.config/skillet/skillet.toml",
+            &format!("[defaults]\n{line}\n"),
+        );
+        let (code, out, err) = w.run(&["run", "quick"]);
+        assert_ne!(code, 0, "{out}{err}");
+        assert!(err.contains(line) && err.contains("positive"), "{err}");
+    }
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[defaults]\ntimeout = 5\n",
+    );
+    let (_, r) = w.run_json(&["quick"]);
+    ran(&r);
+}

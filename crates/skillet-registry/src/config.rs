@@ -206,6 +206,23 @@ pub struct Defaults {
     pub max_attempts: Option<u32>,
 }
 
+impl Defaults {
+    /// The first limit set to zero, which would end every run at once.
+    pub fn zero_limit(&self) -> Option<&'static str> {
+        [
+            ("timeout", self.timeout),
+            ("max_output_kb", self.max_output_kb),
+            ("max_memory_mb", self.max_memory_mb),
+            ("max_processes", self.max_processes.map(u64::from)),
+            ("max_file_size_mb", self.max_file_size_mb),
+            ("max_scratch_mb", self.max_scratch_mb),
+            ("max_attempts", self.max_attempts.map(u64::from)),
+        ]
+        .into_iter()
+        .find_map(|(field, v)| (v == Some(0)).then_some(field))
+    }
+}
+
 /// `[defaults]` of both files, kept apart: the global file's are the user's caps, the
 /// workspace file's can only lower them (the engine's limit rule applies both).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -277,6 +294,15 @@ impl Config {
         if let Some(global) = env.global_dir()
             && let Some(file) = read(&global.join(CONFIG_FILE))?
         {
+            if let Some(field) = file.defaults.zero_limit() {
+                return Err(ConfigError::Parse {
+                    path: global.join(CONFIG_FILE),
+                    message: format!(
+                        "[defaults] {field} = 0 would stop every run at once; set a positive \
+                         value, or remove the line for skillet's default"
+                    ),
+                });
+            }
             config.global_skill_dirs = absolute(&global, &file.skill_dirs);
             config.defaults.global = file.defaults;
             config.sandbox = file.sandbox;
