@@ -266,6 +266,11 @@ fn fifty_sessions_run_at_once_each_with_its_own_state() {
         &interpreter("python3"),
         json!({"session_config": {"max_sessions": 50}}),
     );
+    // Above skillet's own cap of 8: the user raises it.
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[defaults]\nmax_sessions = 50\n",
+    );
     let ids: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..50).map(|_| s.spawn(|| start(&w, &["py"]))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()

@@ -19,9 +19,9 @@ use crate::breaker::{Admission, BreakerConfig, admit, settle};
 use crate::execute::execute;
 use crate::invocation::{Dirs, Invocation, build_invocation, render_prompt};
 use crate::params::{confine_paths, resolve_params};
-use crate::policy::{DEFAULT_TIMEOUT_S, max_attempts, wall_time_s};
+use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
 use crate::policy::{PolicyContext, PolicyError, PolicyPlan, plan_policy, real_path};
-use crate::recovery::{DEFAULT_MAX_ATTEMPTS, RetryPlan};
+use crate::recovery::{RetryPlan, max_attempts};
 use crate::result::{ExecutionResult, Status};
 
 /// How many fallbacks may answer for one call, one after another.
@@ -250,7 +250,6 @@ impl Engine {
                 max_attempts(
                     s,
                     &self.policy_context(&s.name, &request.overrides),
-                    DEFAULT_MAX_ATTEMPTS,
                     &mut warnings,
                 )
             });

@@ -60,7 +60,8 @@ pub use policy::{
     plan_policy, run_limits, toolchain, wall_time_s,
 };
 pub use recovery::{
-    DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, RetryPlan, full_jitter,
+    DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS_CAP, DEFAULT_MAX_BACKOFF,
+    RetryPlan, full_jitter, max_attempts,
 };
 pub use result::{ExecutionResult, Status};
 pub use skillet_sandbox::{Isolation, OutputChunk, StdinSource, Stream};

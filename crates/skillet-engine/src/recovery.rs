@@ -10,7 +10,9 @@
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use skillet_spec::Retry;
+use skillet_spec::{Retry, SkillSpec};
+
+use crate::policy::{Kind, PolicyContext, settle};
 
 use crate::result::{ExecutionResult, Status};
 
@@ -20,6 +22,34 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 /// Largest backoff when the skill sets none.
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Attempts of one call (retries included) a skill's `retry` may ask for when the user sets no
+/// cap: each attempt may take the whole wall-clock limit.
+pub const DEFAULT_MAX_ATTEMPTS_CAP: u32 = 5;
+const ATTEMPTS: Kind = Kind {
+    field: "max_attempts",
+    unit: "",
+    builtin: DEFAULT_MAX_ATTEMPTS_CAP as u64,
+    global: |d| d.max_attempts.map(u64::from),
+};
+
+/// The attempts one call of `spec` may make under `ctx`: its `retry.max_attempts` (else
+/// [`DEFAULT_MAX_ATTEMPTS`] when it has a `retry` block, else 1), held at the user's cap
+/// (`[defaults] max_attempts`) by the one limit rule, so a skill cannot multiply the user's
+/// wall-clock limit. Requests held back are told in `warnings`.
+pub fn max_attempts(spec: &SkillSpec, ctx: &PolicyContext, warnings: &mut Vec<String>) -> u32 {
+    let Some(retry) = spec.retry.as_ref() else {
+        return 1;
+    };
+    let asked = retry.max_attempts.map(u64::from);
+    let settled = settle(&ATTEMPTS, asked, &spec.name, ctx, warnings);
+    let settled = if asked.is_none() {
+        settled.min(u64::from(DEFAULT_MAX_ATTEMPTS))
+    } else {
+        settled
+    };
+    u32::try_from(settled).unwrap_or(u32::MAX).max(1)
+}
 
 /// The longest single wait between attempts, whatever the skill asks.
 const LONGEST_BACKOFF: Duration = Duration::from_secs(3600);
@@ -39,19 +69,19 @@ impl RetryPlan {
     /// The schedule for a skill's `retry` block (`None`: a single attempt). `per_attempt` is the
     /// skill's wall-clock limit; the whole call may take `max_attempts` of them. The skill's
     /// `max_attempts` is held at skillet's own cap
-    /// ([`DEFAULT_MAX_ATTEMPTS_CAP`](crate::policy::DEFAULT_MAX_ATTEMPTS_CAP)); where the user's
+    /// ([`DEFAULT_MAX_ATTEMPTS_CAP`](DEFAULT_MAX_ATTEMPTS_CAP)); where the user's
     /// configuration applies, settle it first and use [`RetryPlan::with_attempts`].
     pub fn new(retry: Option<&Retry>, per_attempt: Duration, started: Instant) -> RetryPlan {
         let attempts = retry.map_or(1, |r| {
             r.max_attempts
                 .unwrap_or(DEFAULT_MAX_ATTEMPTS)
-                .min(crate::policy::DEFAULT_MAX_ATTEMPTS_CAP)
+                .min(DEFAULT_MAX_ATTEMPTS_CAP)
         });
         RetryPlan::with_attempts(retry, attempts, per_attempt, started)
     }
 
     /// The schedule for a skill's `retry` block with `max_attempts` already settled against the
-    /// user's cap (see [`max_attempts`](crate::policy::max_attempts)). Every attempt and every
+    /// user's cap (see [`max_attempts`]). Every attempt and every
     /// wait together fit in `max_attempts` wall-clock limits, whatever the skill's backoff.
     pub fn with_attempts(
         retry: Option<&Retry>,
@@ -130,6 +160,31 @@ pub fn full_jitter(step: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+    use skillet_registry::{Defaults, Grant, LayeredDefaults};
+
+    fn spec(extra: serde_json::Value) -> SkillSpec {
+        let mut s = json!({"name": "s", "type": "code_inline", "command": "x"});
+        s.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(s).unwrap()
+    }
+
+    fn ctx(global: Defaults, workspace: Defaults, raise: bool) -> PolicyContext {
+        PolicyContext {
+            defaults: LayeredDefaults {
+                global,
+                workspace,
+                workspace_file: Some("/ws/.skillet/skillet.toml".into()),
+            },
+            grant: Grant {
+                raise_limits: raise,
+                ..Grant::default()
+            },
+            ..PolicyContext::default()
+        }
+    }
 
     fn failed(code: i32) -> ExecutionResult {
         let mut r = ExecutionResult::new("s", Status::Failed);
@@ -215,9 +270,9 @@ mod tests {
         };
         let now = Instant::now();
         let mut plan = RetryPlan::new(Some(&retry), Duration::from_millis(10), now);
-        assert_eq!(plan.max_attempts, crate::policy::DEFAULT_MAX_ATTEMPTS_CAP);
+        assert_eq!(plan.max_attempts, DEFAULT_MAX_ATTEMPTS_CAP);
         let waits = std::iter::from_fn(|| plan.next_delay(now)).count();
-        assert_eq!(waits as u32, crate::policy::DEFAULT_MAX_ATTEMPTS_CAP - 1);
+        assert_eq!(waits as u32, DEFAULT_MAX_ATTEMPTS_CAP - 1);
         // A settled count stands as given; a huge backoff only ends the retries sooner.
         let slow = Retry {
             initial_backoff_ms: Some(u64::MAX / 2),
@@ -230,6 +285,58 @@ mod tests {
         assert_eq!(
             RetryPlan::with_attempts(None, 9, Duration::from_secs(1), now).max_attempts,
             1
+        );
+    }
+
+    #[test]
+    fn retry_attempts_are_the_users_to_raise() {
+        let asks = |n: u64| spec(json!({"retry": {"max_attempts": n}}));
+        let settle = |s: &SkillSpec, c: &PolicyContext| {
+            let mut w = Vec::new();
+            (max_attempts(s, c, &mut w), w)
+        };
+        let plain = ctx(Defaults::default(), Defaults::default(), false);
+        let (n, w) = settle(&asks(1_000_000), &plain);
+        assert_eq!(n, DEFAULT_MAX_ATTEMPTS_CAP);
+        assert!(
+            w[0].contains("max_attempts 1000000 is above the cap of 5"),
+            "{w:?}"
+        );
+        assert_eq!(settle(&asks(2), &plain), (2, vec![]));
+        assert_eq!(settle(&spec(json!({"retry": {}})), &plain), (3, vec![]));
+        assert_eq!(settle(&spec(json!({})), &plain).0, 1);
+        let user = Defaults {
+            max_attempts: Some(7),
+            ..Defaults::default()
+        };
+        assert_eq!(
+            settle(&asks(100), &ctx(user.clone(), Defaults::default(), false)).0,
+            7
+        );
+        let low = Defaults {
+            max_attempts: Some(2),
+            ..Defaults::default()
+        };
+        assert_eq!(
+            settle(&asks(4), &ctx(user.clone(), low.clone(), false)).0,
+            2
+        );
+        // A workspace cannot raise the user's cap.
+        let high = Defaults {
+            max_attempts: Some(50),
+            ..Defaults::default()
+        };
+        assert_eq!(
+            settle(&asks(40), &ctx(Defaults::default(), high, false)).0,
+            5
+        );
+        assert_eq!(
+            settle(
+                &asks(40),
+                &ctx(Defaults::default(), Defaults::default(), true)
+            )
+            .0,
+            40
         );
     }
 

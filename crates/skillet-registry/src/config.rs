@@ -204,6 +204,12 @@ pub struct Defaults {
     /// Attempts of one call, retries included, that a skill's `retry.max_attempts` may ask for
     /// (skillet's own default: 5).
     pub max_attempts: Option<u32>,
+    /// Longest life of a session, in seconds (skillet's own default: 3600).
+    pub session_timeout: Option<u64>,
+    /// Longest time a session may sit without an input, in seconds (skillet's own default: 600).
+    pub idle_timeout: Option<u64>,
+    /// Live sessions per skill (skillet's own default: 8).
+    pub max_sessions: Option<u32>,
 }
 
 impl Defaults {

@@ -47,12 +47,32 @@ pub struct RunLimits {
 }
 
 /// One kind of limit: how it is named and what skillet caps it at when the user sets nothing.
-struct Kind {
+pub(crate) struct Kind {
     /// The skill's field (and the `[defaults]` key).
-    field: &'static str,
-    unit: &'static str,
-    builtin: u64,
-    global: fn(&Defaults) -> Option<u64>,
+    pub(crate) field: &'static str,
+    /// Written after a value in messages (`" s"`, `" MiB"`, or nothing).
+    pub(crate) unit: &'static str,
+    /// The cap when the user's global `[defaults]` sets none.
+    pub(crate) builtin: u64,
+    /// The user's cap in the global file (or the workspace's lowering in its file).
+    pub(crate) global: fn(&Defaults) -> Option<u64>,
+}
+
+/// Settles one limit of `skill` by the one rule (the user's cap, the workspace's lowering, the
+/// user's `raise_limits` grant), for limits that live outside [`RunLimits`] (retries, sessions).
+pub(crate) fn settle(
+    kind: &Kind,
+    skill_asks: Option<u64>,
+    skill: &str,
+    ctx: &PolicyContext,
+    warnings: &mut Vec<String>,
+) -> u64 {
+    let rule = Rule {
+        defaults: &ctx.defaults,
+        raise: ctx.grant.raise_limits,
+        skill,
+    };
+    rule.settle(kind, skill_asks, warnings)
 }
 
 const TIMEOUT: Kind = Kind {
@@ -91,43 +111,6 @@ const FILE_SIZE: Kind = Kind {
     builtin: DEFAULT_MAX_FILE_SIZE_MB,
     global: |d| d.max_file_size_mb,
 };
-
-/// Attempts of one call (retries included) a skill's `retry` may ask for when the user sets no
-/// cap: each attempt may take the whole wall-clock limit.
-pub const DEFAULT_MAX_ATTEMPTS_CAP: u32 = 5;
-const ATTEMPTS: Kind = Kind {
-    field: "max_attempts",
-    unit: "",
-    builtin: DEFAULT_MAX_ATTEMPTS_CAP as u64,
-    global: |d| d.max_attempts.map(u64::from),
-};
-
-/// The attempts one call of `spec` may make under `ctx`: its `retry.max_attempts` (else
-/// `default` when it has a `retry` block, else 1), held at the user's cap by the one rule, so a
-/// skill cannot multiply the user's wall-clock limit. Requests held back are told in `warnings`.
-pub fn max_attempts(
-    spec: &SkillSpec,
-    ctx: &PolicyContext,
-    default: u32,
-    warnings: &mut Vec<String>,
-) -> u32 {
-    let Some(retry) = spec.retry.as_ref() else {
-        return 1;
-    };
-    let rule = Rule {
-        defaults: &ctx.defaults,
-        raise: ctx.grant.raise_limits,
-        skill: &spec.name,
-    };
-    let asked = retry.max_attempts.map(u64::from);
-    let settled = rule.settle(&ATTEMPTS, asked, warnings);
-    let settled = if asked.is_none() {
-        settled.min(u64::from(default))
-    } else {
-        settled
-    };
-    u32::try_from(settled).unwrap_or(u32::MAX).max(1)
-}
 
 /// Settles every limit of `spec`'s runs under `ctx` (the user's caps, the workspace's
 /// lowerings, the user's `raise_limits` grant).
@@ -383,58 +366,6 @@ mod tests {
     }
 
     #[test]
-    fn retry_attempts_are_the_users_to_raise() {
-        let asks = |n: u64| spec(json!({"retry": {"max_attempts": n}}));
-        let settle = |s: &SkillSpec, c: &PolicyContext| {
-            let mut w = Vec::new();
-            (max_attempts(s, c, 3, &mut w), w)
-        };
-        let plain = ctx(Defaults::default(), Defaults::default(), false);
-        let (n, w) = settle(&asks(1_000_000), &plain);
-        assert_eq!(n, DEFAULT_MAX_ATTEMPTS_CAP);
-        assert!(
-            w[0].contains("max_attempts 1000000 is above the cap of 5"),
-            "{w:?}"
-        );
-        assert_eq!(settle(&asks(2), &plain), (2, vec![]));
-        assert_eq!(settle(&spec(json!({"retry": {}})), &plain), (3, vec![]));
-        assert_eq!(settle(&spec(json!({})), &plain).0, 1);
-        let user = Defaults {
-            max_attempts: Some(7),
-            ..Defaults::default()
-        };
-        assert_eq!(
-            settle(&asks(100), &ctx(user.clone(), Defaults::default(), false)).0,
-            7
-        );
-        let low = Defaults {
-            max_attempts: Some(2),
-            ..Defaults::default()
-        };
-        assert_eq!(
-            settle(&asks(4), &ctx(user.clone(), low.clone(), false)).0,
-            2
-        );
-        // A workspace cannot raise the user's cap.
-        let high = Defaults {
-            max_attempts: Some(50),
-            ..Defaults::default()
-        };
-        assert_eq!(
-            settle(&asks(40), &ctx(Defaults::default(), high, false)).0,
-            5
-        );
-        assert_eq!(
-            settle(
-                &asks(40),
-                &ctx(Defaults::default(), Defaults::default(), true)
-            )
-            .0,
-            40
-        );
-    }
-
-    #[test]
     fn a_workspace_can_lower_the_caps_but_not_raise_them() {
         let workspace = Defaults {
             timeout: Some(99999),
@@ -444,6 +375,7 @@ mod tests {
             max_file_size_mb: Some(1 << 40),
             max_scratch_mb: Some(1 << 40),
             max_attempts: Some(u32::MAX),
+            ..Defaults::default()
         };
         let l = run_limits(
             &spec(json!({})),
@@ -532,6 +464,7 @@ mod tests {
             max_file_size_mb: Some(0),
             max_scratch_mb: Some(0),
             max_attempts: Some(0),
+            ..Defaults::default()
         };
         let asks = spec(json!({"security": {"resource_limits": {
             "max_memory_mb": 0, "max_output_kb": 0, "max_processes": 0, "max_execution_time": 0}}}));

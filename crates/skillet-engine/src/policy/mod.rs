@@ -21,10 +21,10 @@ mod toolchain;
 pub use env::{DEFAULT_ENV_PASSTHROUGH, credential_reason, looks_secret};
 pub(crate) use grants::{is_escape, resolve_beneath};
 pub use limits::{
-    DEFAULT_MAX_ATTEMPTS_CAP, DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB,
-    DEFAULT_MAX_OUTPUT_KB, DEFAULT_MAX_PROCESSES, DEFAULT_TIMEOUT_S, MAX_GRANTED_TIMEOUT_S,
-    RunLimits, max_attempts, run_limits, wall_time_s,
+    DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_OUTPUT_KB, DEFAULT_MAX_PROCESSES,
+    DEFAULT_TIMEOUT_S, MAX_GRANTED_TIMEOUT_S, RunLimits, run_limits, wall_time_s,
 };
+pub(crate) use limits::{Kind, settle};
 pub use paths::Boundaries;
 pub(crate) use paths::real_path;
 use skillet_sandbox::{Isolation, Limits, NetworkPolicy, SandboxPolicy};

@@ -156,7 +156,15 @@ impl SessionManager {
         }
         let config = spec.session_config.as_ref();
         let framing = Framing::choose(&invocation.program, config)?;
-        let lifecycle = Lifecycle::of(spec, plan.policy.limits.wall_time);
+        // Session start has no channel for notes yet: what the user's caps held back is only
+        // enforced here (`skillet info` shows the run limits).
+        let mut held_back = Vec::new();
+        let lifecycle = Lifecycle::of(
+            spec,
+            &engine.policy_context(&spec.name, &request.overrides),
+            plan.policy.limits.wall_time,
+            &mut held_back,
+        );
         let skill = spec.name.clone();
         let _slot = self
             .reserve(&skill, lifecycle.max_sessions, request.replace_oldest)
@@ -172,10 +180,12 @@ impl SessionManager {
             cwd: invocation.cwd.clone(),
             stdin: skillet_sandbox::StdinSource::Pipe,
         };
-        // RLIMIT_CPU would count every input of a long session against one run's budget; each
-        // input is bounded by the timeout instead.
+        // RLIMIT_CPU at one run's budget would count every input of a long session against it;
+        // each input is bounded by the timeout instead. The whole session still gets at most
+        // its life in CPU time (one core busy throughout), so work left spinning in the
+        // background after an answer cannot burn CPU beyond the user's session_timeout.
         let mut policy = plan.policy.clone();
-        policy.limits.cpu_time = None;
+        policy.limits.cpu_time = Some(lifecycle.session_timeout);
         let mut interpreter =
             Interpreter::start(process, &policy, framing, lifecycle.answer_timeout).await?;
         for turn in replay {

@@ -79,7 +79,7 @@ pub enum SessionError {
     Refused(String),
     /// The skill has as many live sessions as it allows.
     #[error(
-        "`{skill}` already has {max} live session{s} (its max_sessions); close one with `skillet session close ID`, or start with --replace-oldest to close the oldest",
+        "`{skill}` already has {max} live session{s} (its max_sessions, at most the user's cap: `[defaults] max_sessions` in the global skillet.toml); close one with `skillet session close ID`, or start with --replace-oldest to close the oldest",
         s = if *max == 1 { "" } else { "s" }
     )]
     TooMany {
