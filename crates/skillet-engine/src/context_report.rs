@@ -172,7 +172,21 @@ fn compare(report: &mut ContextReport, previous: &[IndexedFile]) -> Vec<IndexedF
 
 fn digest_of(path: &Path) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
-    let mut file = std::fs::File::open(path)?;
+    // The file was chosen a moment ago; if it has since become a link, a FIFO or a device,
+    // it is not hashed (and never waited on).
+    let fd = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::RDONLY
+            | rustix::fs::OFlags::CLOEXEC
+            | rustix::fs::OFlags::NOCTTY
+            | rustix::fs::OFlags::NONBLOCK
+            | rustix::fs::OFlags::NOFOLLOW,
+        rustix::fs::Mode::empty(),
+    )?;
+    let mut file = std::fs::File::from(fd);
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut buf = [0u8; 64 * 1024];
     loop {
         let n = file.read(&mut buf)?;
@@ -188,6 +202,29 @@ fn digest_of(path: &Path) -> std::io::Result<String> {
 mod tests {
     use super::*;
     use crate::context::ContextFile;
+
+    #[test]
+    fn a_file_turned_into_a_fifo_or_a_link_is_not_hashed_or_waited_on() {
+        let t = tempfile::tempdir().unwrap();
+        let fifo = t.path().join("f.rs");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        assert!(digest_of(&fifo).is_err());
+        std::fs::write(t.path().join("real.rs"), "x").unwrap();
+        std::os::unix::fs::symlink(t.path().join("real.rs"), t.path().join("l.rs")).unwrap();
+        assert!(digest_of(&t.path().join("l.rs")).is_err());
+        assert!(
+            digest_of(&t.path().join("real.rs"))
+                .unwrap()
+                .starts_with("sha256:")
+        );
+    }
 
     fn report(files: &[(&str, u64, i64)]) -> ContextReport {
         let files = files
