@@ -355,3 +355,36 @@ fn workspace_files_linked_out_of_the_workspace_are_not_read() {
     let (code, out) = run_bounded(&w, &["info", "inside"], Duration::from_secs(20));
     assert_eq!(code, 0, "{out}");
 }
+
+/// `skillet migrate` of a `SKILL.md` previews the `skill.json` it would replace: a `skill.json`
+/// planted as a link to a secret, or a FIFO, is neither shown nor waited on.
+#[test]
+fn migrate_never_shows_or_waits_on_a_planted_target() {
+    let w = world();
+    w.write(
+        ".claude/skills/helper/SKILL.md",
+        "---\nname: helper\ndescription: helps\n---\nDo the thing.\n",
+    );
+    let target = w.path(".claude/skills/helper/skill.json");
+    symlink(w.path("~/.ssh/id_rsa"), &target).unwrap();
+    let (_, out) = run_bounded(
+        &w,
+        &["migrate", ".claude/skills/helper/SKILL.md"],
+        Duration::from_secs(20),
+    );
+    assert!(!out.contains(SECRET), "{out}");
+    std::fs::remove_file(&target).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &target,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    run_bounded(
+        &w,
+        &["migrate", ".claude/skills/helper/SKILL.md"],
+        Duration::from_secs(20),
+    );
+}

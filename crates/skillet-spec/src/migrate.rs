@@ -57,7 +57,17 @@ pub fn migrate_file(path: &Path) -> Result<Migration, Vec<Diagnostic>> {
     debug_assert!(target.file_name().is_some_and(|n| n != AGENT_SKILL_FILE));
     let mut after = serde_json::to_string_pretty(&canonical).unwrap_or_default();
     after.push('\n');
-    let before = std::fs::read_to_string(&target).unwrap_or_default();
+    // What is there now, shown in the diff: read only when it is a regular file beside the
+    // source (a `skill.json` planted as a link to a secret or a FIFO is shown as absent).
+    let before = target
+        .parent()
+        .zip(target.file_name())
+        .and_then(|(dir, name)| {
+            crate::files::read_beneath(dir, Path::new(name), crate::MAX_SKILL_FILE_BYTES as u64)
+                .ok()
+        })
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_default();
     Ok(Migration {
         source: path.to_path_buf(),
         format: loaded.format,
