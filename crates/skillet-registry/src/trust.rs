@@ -199,7 +199,22 @@ fn edit(
     }
     // Written beside and renamed over, so a crash never leaves half a file.
     let partial = path.with_extension("toml.partial");
-    std::fs::write(&partial, doc.to_string()).map_err(write_err)?;
+    // A workspace may ship `skillet.toml.partial` as a link to `~/.bashrc`: remove whatever is
+    // there (a link itself, never its target) and create the file afresh, never through a link.
+    match std::fs::remove_file(&partial) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(write_err(e)),
+        _ => {}
+    }
+    {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)
+            .map_err(write_err)?;
+        file.write_all(doc.to_string().as_bytes())
+            .map_err(write_err)?;
+    }
     std::fs::rename(&partial, &path).map_err(write_err)?;
     Ok(true)
 }
@@ -263,5 +278,24 @@ mod tests {
             "{:?}",
             config.warnings
         );
+    }
+
+    #[test]
+    fn editing_a_workspace_file_never_writes_through_a_planted_link() {
+        let t = tempfile::tempdir().unwrap();
+        let env = env(t.path());
+        std::fs::create_dir_all(t.path().join("home")).unwrap();
+        let bashrc = t.path().join("home/.bashrc");
+        std::fs::write(&bashrc, "KEEP\n").unwrap();
+        let ws = t.path().join("ws/.skillet");
+        std::os::unix::fs::symlink(&bashrc, ws.join("skillet.toml.partial")).unwrap();
+        assert!(set_disabled(&env, ConfigScope::Workspace, "x", true).unwrap());
+        assert_eq!(std::fs::read_to_string(&bashrc).unwrap(), "KEEP\n");
+        // The config itself linked out of the workspace: refused, target untouched.
+        std::fs::remove_file(ws.join("skillet.toml")).unwrap();
+        std::os::unix::fs::symlink(&bashrc, ws.join("skillet.toml")).unwrap();
+        let e = set_disabled(&env, ConfigScope::Workspace, "y", true).unwrap_err();
+        assert!(e.to_string().contains("leaves"), "{e}");
+        assert_eq!(std::fs::read_to_string(&bashrc).unwrap(), "KEEP\n");
     }
 }
