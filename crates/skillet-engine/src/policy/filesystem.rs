@@ -80,14 +80,13 @@ pub(crate) fn plan_fs(
     // What stays read-only is known before any write grant is checked against it.
     let mut guarded: Vec<PathBuf> = bounds.own.clone();
     guarded.extend(bounds.skill_dirs.iter().cloned());
-    // Walking the workspace costs; only write grants are checked against it.
-    if let Some(ws) = bounds
-        .workspace
-        .as_ref()
-        .filter(|_| !grant.write.is_empty())
-    {
-        guarded.extend(protected_under(ws, &bounds));
-    }
+    // Walking the workspace costs; only write grants are checked against it, and it is walked
+    // once for them all.
+    let ws_protected = match bounds.workspace.as_ref() {
+        Some(ws) if !grant.write.is_empty() => protected_under(ws, &bounds),
+        _ => Vec::new(),
+    };
+    guarded.extend(ws_protected.iter().cloned());
     let guarded_files = files_of(&guarded);
     for (i, typed) in grant.write.iter().enumerate() {
         let base = base.filter(|_| i >= writes_from);
@@ -142,9 +141,18 @@ pub(crate) fn plan_fs(
     }
 
     for w in &fs.write {
-        let mut under = protected_under(w, &bounds);
-        if let Some(ws) = bounds.workspace.as_ref().filter(|ws| ws.starts_with(w)) {
-            under.extend(protected_under(ws, &bounds));
+        let holds_ws = bounds
+            .workspace
+            .as_ref()
+            .is_some_and(|ws| ws.starts_with(w));
+        // The workspace's own list was made above; a grant of the workspace itself adds nothing.
+        let mut under = if bounds.workspace.as_ref() == Some(w) {
+            Vec::new()
+        } else {
+            protected_under(w, &bounds)
+        };
+        if holds_ws {
+            under.extend(ws_protected.iter().cloned());
         }
         for p in under {
             if !fs.read_only.contains(&p) {
