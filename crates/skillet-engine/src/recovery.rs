@@ -160,31 +160,9 @@ pub fn full_jitter(step: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::fixtures::{ctx, spec};
     use serde_json::json;
-    use skillet_registry::{Defaults, Grant, LayeredDefaults};
-
-    fn spec(extra: serde_json::Value) -> SkillSpec {
-        let mut s = json!({"name": "s", "type": "code_inline", "command": "x"});
-        s.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        serde_json::from_value(s).unwrap()
-    }
-
-    fn ctx(global: Defaults, workspace: Defaults, raise: bool) -> PolicyContext {
-        PolicyContext {
-            defaults: LayeredDefaults {
-                global,
-                workspace,
-                workspace_file: Some("/ws/.skillet/skillet.toml".into()),
-            },
-            grant: Grant {
-                raise_limits: raise,
-                ..Grant::default()
-            },
-            ..PolicyContext::default()
-        }
-    }
+    use skillet_registry::Defaults;
 
     fn failed(code: i32) -> ExecutionResult {
         let mut r = ExecutionResult::new("s", Status::Failed);

@@ -235,31 +235,8 @@ impl Rule<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::fixtures::{ctx, spec};
     use serde_json::json;
-    use skillet_registry::Grant;
-
-    fn spec(extra: serde_json::Value) -> SkillSpec {
-        let mut s = json!({"name": "s", "type": "code_inline", "command": "x"});
-        s.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        serde_json::from_value(s).unwrap()
-    }
-
-    fn ctx(global: Defaults, workspace: Defaults, raise: bool) -> PolicyContext {
-        PolicyContext {
-            defaults: LayeredDefaults {
-                global,
-                workspace,
-                workspace_file: Some("/ws/.skillet/skillet.toml".into()),
-            },
-            grant: Grant {
-                raise_limits: raise,
-                ..Grant::default()
-            },
-            ..PolicyContext::default()
-        }
-    }
 
     fn huge() -> serde_json::Value {
         json!({"security": {"resource_limits": {"max_execution_time": 99999, "max_memory_mb": 1_000_000_000_u64,

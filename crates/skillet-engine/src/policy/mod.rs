@@ -12,6 +12,8 @@ use skillet_registry::{Grant, GrantedNetwork, LayeredDefaults};
 
 mod env;
 mod filesystem;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod grants;
 mod limits;
 mod paths;
