@@ -4,7 +4,7 @@
 //! exactly what `skillet run` would do.
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -17,10 +17,9 @@ use tokio::sync::mpsc;
 
 use crate::breaker::{Admission, BreakerConfig, admit, settle};
 use crate::execute::execute;
-use crate::invocation::{Dirs, Invocation, build_invocation, render_prompt};
-use crate::params::{confine_paths, resolve_params};
+use crate::invocation::Invocation;
 use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
-use crate::policy::{PolicyContext, PolicyError, PolicyPlan, plan_policy, real_path};
+use crate::policy::{PolicyContext, PolicyPlan};
 use crate::recovery::{RetryPlan, max_attempts};
 use crate::result::{ExecutionResult, Status};
 
@@ -523,152 +522,6 @@ impl Engine {
                 invocation,
                 plan,
             } => execute(spec, invocation, plan, request).await,
-        }
-    }
-
-    /// Where a call from `caller_dir` runs, and where its relative values and grants start:
-    /// the caller's real directory when it lies in the workspace, else the workspace root.
-    /// Callers with no directory of their own (MCP, the daemon) pass the workspace root.
-    pub fn run_dir(&self, caller_dir: &Path) -> PathBuf {
-        // Real, so that it compares with the (real) workspace.
-        let caller = real_path(caller_dir);
-        match self.settings.workspace.as_deref().map(real_path) {
-            Some(ws) if !caller.starts_with(&ws) => ws,
-            _ => caller,
-        }
-    }
-
-    /// The skill `name` names, if it exists, is valid and is not disabled; otherwise the
-    /// result a call of it ends with.
-    pub(crate) fn usable<'r>(
-        &self,
-        registry: &'r Registry,
-        name: &str,
-    ) -> Result<(&'r SkillEntry, &'r SkillSpec), Box<ExecutionResult>> {
-        let entry = registry
-            .resolve(name)
-            .ok_or_else(|| not_found(registry, name))?;
-        let spec = runnable(entry)?;
-        let disabled = std::iter::once(&spec.name)
-            .chain(&spec.aliases)
-            .find(|n| self.settings.disabled.contains(*n));
-        if let Some(off) = disabled {
-            return Err(Box::new(
-                ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
-                    "`{off}` is disabled; `skillet enable {off}` turns it back on"
-                )),
-            ));
-        }
-        Ok((entry, spec))
-    }
-
-    /// Everything before execution: find the skill, check it can run, check the values, build
-    /// the prompt or the process. A refusal comes back as the result the run would have had.
-    pub fn prepare<'r>(
-        &self,
-        registry: &'r Registry,
-        name: &str,
-        params: &Map<String, Value>,
-        caller_dir: &Path,
-        overrides: &RunOverrides,
-    ) -> Result<Prepared<'r>, Box<ExecutionResult>> {
-        let (entry, spec) = self.usable(registry, name)?;
-        let invalid = |problems: Vec<String>| {
-            ExecutionResult::new(&spec.name, Status::InvalidParams).with_error(problems.join("\n"))
-        };
-        let run_dir = self.run_dir(caller_dir);
-        let skill_dir = real_path(entry.skill_dir());
-        let mut values = resolve_params(spec, params, &run_dir).map_err(invalid)?;
-        if let (true, Some(ws)) = (spec.kind.is_code(), &self.settings.workspace) {
-            confine_paths(spec, params, &mut values, ws).map_err(invalid)?;
-        }
-        match spec.kind {
-            SkillKind::PromptInline => Ok(Prepared::Prompt {
-                spec,
-                text: render_prompt(spec, &skill_dir, &values),
-            }),
-            SkillKind::CodeInline | SkillKind::CodeSession => {
-                let refused = |e: PolicyError| {
-                    Box::new(
-                        ExecutionResult::new(&spec.name, Status::Error).with_error(e.to_string()),
-                    )
-                };
-                if let Some(cwd) = &self.settings.no_workspace {
-                    return Err(refused(PolicyError::NoWorkspace { cwd: cwd.clone() }));
-                }
-                let dirs = Dirs {
-                    skill: &skill_dir,
-                    run: &run_dir,
-                };
-                let mut invocation = build_invocation(spec, dirs, &values).map_err(invalid)?;
-                let mut ctx = self.policy_context(&spec.name, overrides);
-                ctx.dir = Some(run_dir.clone());
-                let mut env = invocation.env.clone();
-                if let Some(ws) = &self.settings.workspace {
-                    env.push((WORKSPACE_ENV.to_owned(), ws.display().to_string()));
-                }
-                env.push((SKILL_DIR_ENV.to_owned(), skill_dir.display().to_string()));
-                let plan = plan_policy(spec, entry.skill_dir(), &invocation.program, &ctx, env)
-                    .map_err(refused)?;
-                if let Some(real) = &plan.program {
-                    invocation.program = real.display().to_string();
-                }
-                // The directory the process starts in is resolved like every other path, and
-                // must lie in what it may read (a `working_dir` of `sub -> ~` would not).
-                let cwd = real_path(&invocation.cwd);
-                let fs = &plan.policy.fs;
-                if !fs.read.iter().chain(&fs.write).any(|r| cwd.starts_with(r)) {
-                    return Err(refused(PolicyError::WorkingDir {
-                        dir: invocation.cwd,
-                        real: cwd,
-                    }));
-                }
-                invocation.cwd = cwd;
-                Ok(Prepared::Process {
-                    spec,
-                    invocation,
-                    plan,
-                })
-            }
-            // A conversation needs someone to talk to, not a one-shot call.
-            SkillKind::Conversation => Err(Box::new(
-                ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
-                    "`{name}` is a conversation skill: it is held with the model configured in \
-                     [llm] by `skillet run {name}` or the MCP tool of the same name",
-                    name = spec.name
-                )),
-            )),
-        }
-    }
-}
-
-fn not_found(registry: &Registry, name: &str) -> Box<ExecutionResult> {
-    let hint = match registry.suggest(name) {
-        Some(close) => format!("did you mean `{close}`?"),
-        None => "`skillet list` shows the skills available here".to_owned(),
-    };
-    Box::new(
-        ExecutionResult::new(name, Status::NotFound)
-            .with_error(format!("no skill named `{name}`; {hint}")),
-    )
-}
-
-/// The skill of a valid entry, or the error a broken one answers with.
-fn runnable(entry: &SkillEntry) -> Result<&SkillSpec, Box<ExecutionResult>> {
-    match &entry.spec {
-        Some(spec) if entry.is_valid() => Ok(spec),
-        _ => {
-            let count = entry.errors().count();
-            let first = entry
-                .errors()
-                .next()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            Err(Box::new(ExecutionResult::new(&entry.name, Status::Error).with_error(format!(
-                "skill `{name}` is broken ({count} error{s}; `skillet validate {name}` lists them):\n{first}",
-                name = entry.name,
-                s = if count == 1 { "" } else { "s" },
-            ))))
         }
     }
 }

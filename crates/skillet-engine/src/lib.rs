@@ -32,6 +32,7 @@ mod execute;
 mod invocation;
 mod params;
 mod policy;
+mod prepare;
 mod recovery;
 mod result;
 pub mod session;
