@@ -27,6 +27,7 @@
 pub mod compat;
 mod credentials;
 mod diagnostic;
+pub mod display;
 mod fields;
 pub mod files;
 pub mod interpreter;

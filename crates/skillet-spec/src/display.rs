@@ -1,0 +1,221 @@
+//! Untrusted text made safe to show on a terminal.
+//!
+//! Skill files, packages, model answers, MCP and daemon clients and the history store all hand
+//! skillet text that someone else wrote. Printed raw, an escape sequence in it can recolour or
+//! hide what the user sees, rewrite earlier lines, set the window title or (OSC 52) write the
+//! clipboard, and a bidi override can make text read differently from what it is. Everything such
+//! text reaches a terminal through [`terminal_safe`]; JSON output needs no such step, since JSON
+//! escaping already keeps it exact and inert.
+//!
+//! It lives here, in the crate every other crate depends on, so that the CLI, the MCP server's
+//! and the daemon's stderr messages can all share the one function.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// What happens to line breaks and tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// One line, as a table cell or a `label: value` field needs: `\n`, `\r` and `\t` are shown
+    /// as those escapes, so a value can neither break the layout nor forge a line of its own.
+    Escape,
+    /// Text whose line breaks mean something (a prompt, a model's answer, a diff): `\n` and `\t`
+    /// stay, a carriage return (which can overwrite what is already on the line) is escaped.
+    Keep,
+}
+
+/// `text` as it may be shown on a terminal.
+///
+/// - C0 controls (ESC included), DEL and C1 controls (U+0080–U+009F) become visible escapes:
+///   `\x1b`, `\x07`, `\x7f`, `\u{9b}`; line breaks and tabs as `lines` says.
+/// - Bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), the invisible
+///   direction marks (U+200E, U+200F, U+061C) and the Unicode line and paragraph separators
+///   become `\u{202e}`-style markers, so that text reads in the order it is stored.
+/// - A value longer than `max_chars` (counted after escaping) is cut, and ends with `…(N chars)`
+///   giving the full length: the result is never longer than `max_chars` (keep it above 20 or
+///   so, room for that ending).
+///
+/// Printable text, ASCII or not, is returned unchanged, without copying. The result is a fixed
+/// point: passing it through again changes nothing.
+///
+/// ```
+/// use skillet_spec::display::{Lines, terminal_safe};
+/// assert_eq!(terminal_safe("plain text", Lines::Escape, 80), "plain text");
+/// assert_eq!(
+///     terminal_safe("\u{1b}[31mred\u{1b}]0;title\u{7}", Lines::Escape, 80),
+///     r"\x1b[31mred\x1b]0;title\x07"
+/// );
+/// assert_eq!(terminal_safe("a\nb", Lines::Escape, 80), r"a\nb");
+/// assert_eq!(terminal_safe("a\nb", Lines::Keep, 80), "a\nb");
+/// assert_eq!(terminal_safe("abc\u{202e}", Lines::Escape, 80), r"abc\u{202e}");
+/// assert_eq!(terminal_safe(&"x".repeat(100_000), Lines::Escape, 30), format!("{}…(100000 chars)", "x".repeat(15)));
+/// ```
+pub fn terminal_safe(text: &str, lines: Lines, max_chars: usize) -> Cow<'_, str> {
+    let mut shown = 0;
+    let clean = text.chars().all(|c| {
+        shown += 1;
+        shown <= max_chars && escape(c, lines).is_none()
+    });
+    if clean {
+        return Cow::Borrowed(text);
+    }
+    let total = text.chars().count();
+    let ending = format!("…({total} chars)");
+    let budget = max_chars.saturating_sub(ending.chars().count());
+    let mut out = String::with_capacity(text.len().min(max_chars.saturating_mul(4)));
+    let mut shown = 0;
+    // Where to cut should the whole not fit: the last point at which the ending still fits.
+    let mut cut_at = None;
+    let mut piece = String::new();
+    for c in text.chars() {
+        piece.clear();
+        match escape(c, lines) {
+            Some(escaped) => piece.push_str(&escaped),
+            None => piece.push(c),
+        }
+        let len = piece.chars().count();
+        if cut_at.is_none() && shown + len > budget {
+            cut_at = Some(out.len());
+        }
+        if shown + len > max_chars {
+            out.truncate(cut_at.unwrap_or(out.len()));
+            out.push_str(&ending);
+            return Cow::Owned(out);
+        }
+        out.push_str(&piece);
+        shown += len;
+    }
+    Cow::Owned(out)
+}
+
+/// The visible form of a character that must not reach a terminal as itself.
+fn escape(c: char, lines: Lines) -> Option<String> {
+    let code = u32::from(c);
+    let text = match c {
+        '\n' | '\t' if lines == Lines::Keep => return None,
+        '\n' => r"\n".to_owned(),
+        '\r' => r"\r".to_owned(),
+        '\t' => r"\t".to_owned(),
+        '\0'..='\x1f' | '\x7f' => format!(r"\x{code:02x}"),
+        '\u{80}'..='\u{9f}'
+        | '\u{61c}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}' => {
+            let mut text = String::new();
+            let _ = write!(text, r"\u{{{code:x}}}");
+            text
+        }
+        _ => return None,
+    };
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Characters a terminal or a bidi algorithm acts on.
+    fn acts_on_terminal(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+
+    #[test]
+    fn every_escape_sequence_of_the_attacks_is_visible() {
+        let attacks = [
+            ("\u{1b}[31mred", r"\x1b[31mred"),
+            ("\u{1b}]0;title\u{7}", r"\x1b]0;title\x07"),
+            ("\u{1b}]52;c;aGVsbG8=\u{7}", r"\x1b]52;c;aGVsbG8=\x07"),
+            ("\u{9b}31m", r"\u{9b}31m"),
+            ("evil\u{202e}txt.exe", r"evil\u{202e}txt.exe"),
+            ("\u{2066}isolate\u{2069}", r"\u{2066}isolate\u{2069}"),
+            ("bell\u{7}del\u{7f}nul\0", r"bell\x07del\x7fnul\x00"),
+            ("over\rwrite", r"over\rwrite"),
+            ("nel\u{85}ls\u{2028}", r"nel\u{85}ls\u{2028}"),
+        ];
+        for (raw, shown) in attacks {
+            assert_eq!(terminal_safe(raw, Lines::Escape, 200), shown, "{raw:?}");
+            assert_eq!(terminal_safe(raw, Lines::Keep, 200), shown, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn line_breaks_are_kept_only_when_asked() {
+        assert_eq!(
+            terminal_safe("a\n\tb\r\n", Lines::Escape, 80),
+            r"a\n\tb\r\n"
+        );
+        assert_eq!(terminal_safe("a\n\tb\r\n", Lines::Keep, 80), "a\n\tb\\r\n");
+    }
+
+    #[test]
+    fn printable_text_is_borrowed_unchanged() {
+        for text in [
+            "count-lines",
+            "Zählt Zeilen",
+            "行数を数える",
+            "emoji 🦀",
+            "a\\x1b",
+        ] {
+            assert!(matches!(
+                terminal_safe(text, Lines::Escape, 80),
+                Cow::Borrowed(t) if t == text
+            ));
+        }
+    }
+
+    #[test]
+    fn overlong_values_are_cut_with_their_full_length() {
+        let long = "d".repeat(100_000);
+        let shown = terminal_safe(&long, Lines::Escape, 120);
+        assert_eq!(shown.chars().count(), 120);
+        assert!(shown.ends_with("…(100000 chars)"), "{shown}");
+        // An escape is never cut in half.
+        let escapes = "\u{1b}".repeat(1000);
+        let shown = terminal_safe(&escapes, Lines::Escape, 50);
+        assert!(shown.starts_with(r"\x1b\x1b"));
+        assert!(shown.ends_with(r"\x1b…(1000 chars)"), "{shown}");
+        // Exactly at the limit is not cut.
+        assert_eq!(
+            terminal_safe(&"e".repeat(50), Lines::Escape, 50),
+            "e".repeat(50)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn nothing_a_terminal_acts_on_gets_through(text in any::<String>(), max in 20usize..300) {
+            for lines in [Lines::Escape, Lines::Keep] {
+                let shown = terminal_safe(&text, lines, max);
+                prop_assert!(
+                    !shown.chars().any(|c| acts_on_terminal(c) && !(lines == Lines::Keep && (c == '\n' || c == '\t'))),
+                    "{shown:?}"
+                );
+                prop_assert!(shown.chars().count() <= max);
+                prop_assert_eq!(terminal_safe(&shown, lines, max), shown.clone());
+            }
+        }
+
+        #[test]
+        fn printable_ascii_is_unchanged(text in "[ -~]{0,300}") {
+            prop_assert_eq!(terminal_safe(&text, Lines::Escape, 300), text.as_str());
+        }
+
+        #[test]
+        fn hostile_mixes_are_escaped(parts in proptest::collection::vec(
+            prop_oneof![
+                Just("\u{1b}[31m".to_owned()), Just("\u{1b}]0;t\u{7}".to_owned()),
+                Just("\u{9b}".to_owned()), Just("\u{202e}".to_owned()), Just("\u{2067}".to_owned()),
+                "[ -~]{0,10}",
+            ],
+            0..40,
+        )) {
+            let text = parts.concat();
+            let shown = terminal_safe(&text, Lines::Escape, 10_000);
+            prop_assert!(!shown.chars().any(acts_on_terminal), "{shown:?}");
+        }
+    }
+}
