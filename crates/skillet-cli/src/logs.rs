@@ -1,6 +1,9 @@
 //! Diagnostic logs (`tracing`) on stderr: off unless `--verbose` or `RUST_LOG` asks for them, so
 //! that stdout stays the command's answer and stderr its messages.
 
+use std::io::Write;
+
+use skillet_spec::display::{Lines, terminal_safe};
 use tracing_subscriber::EnvFilter;
 
 /// The crates whose events `--verbose` shows; everything else stays at warnings.
@@ -44,7 +47,38 @@ pub fn init(verbose: u8) {
     // Another subscriber already set (never, in the binary) only means these logs are lost.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| SafeStderr)
         .with_target(true)
         .try_init();
+}
+
+/// Longest log event shown; a longer one (a 100,000-character field) is cut with its length.
+const EVENT_CHARS: usize = 16_000;
+
+/// Stderr for log events, each made safe and kept on one line. Events quote skill names,
+/// paths and clients' words, and `tracing-subscriber` escapes only the message, and only
+/// ANSI: a `%`-formatted field would reach the terminal raw.
+struct SafeStderr;
+
+impl Write for SafeStderr {
+    /// Takes one whole event: `tracing-subscriber` formats an event into a buffer and hands
+    /// it over with one `write_all`.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let mut events = String::with_capacity(text.len());
+        for event in text.split_inclusive('\n') {
+            let (body, end) = match event.strip_suffix('\n') {
+                Some(body) => (body, "\n"),
+                None => (event, ""),
+            };
+            events.push_str(&terminal_safe(body, Lines::Escape, EVENT_CHARS));
+            events.push_str(end);
+        }
+        std::io::stderr().lock().write_all(events.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

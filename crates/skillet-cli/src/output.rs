@@ -4,6 +4,7 @@ use std::io::Write;
 
 use serde::Serialize;
 use skillet_spec::Diagnostic;
+use skillet_spec::display::{Lines, terminal_safe};
 
 use crate::context::Context;
 
@@ -104,18 +105,59 @@ pub fn report_error(e: &anyhow::Error, as_json: bool) -> u8 {
             return exit_code;
         }
     }
-    eprintln!("skillet: error: {message}");
+    // Errors quote skill names, paths and the engine's words about a skill file.
+    eprintln!("skillet: error: {}", text(&message));
     if let Some(hint) = hint {
-        eprintln!("  hint: {hint}");
+        eprintln!("  hint: {}", text(&hint));
     }
     exit_code
 }
 
-/// A diagnostic with its file shown relative to the working directory.
-pub fn diagnostic(ctx: &Context, d: &Diagnostic) -> String {
+/// A diagnostic with its file shown relative to the working directory, exactly as it is: for
+/// JSON, which escapes what it must by itself.
+pub fn diagnostic_exact(ctx: &Context, d: &Diagnostic) -> String {
     let mut d = d.clone();
     d.file = d.file.map(|f| ctx.shown(&f));
     d.to_string()
+}
+
+/// A diagnostic with its file shown relative to the working directory, each part made safe
+/// for a terminal: diagnostics quote the skill file they are about.
+pub fn diagnostic(ctx: &Context, d: &Diagnostic) -> String {
+    let mut d = d.clone();
+    d.file = d.file.map(|f| path(&ctx.shown(&f)).into());
+    d.message = field(&d.message).into_owned();
+    d.hint = d.hint.map(|h| field(&h).into_owned());
+    d.to_string()
+}
+
+/// Longest table cell shown; longer values are cut, so one hostile value cannot make every
+/// row of the table as wide as itself.
+const CELL_CHARS: usize = 200;
+/// Longest one-line value shown (a `label: value` line of `info`, a diagnostic's message).
+const FIELD_CHARS: usize = 2_000;
+/// Longest block of text shown (an error, a diff line, a prompt).
+const TEXT_CHARS: usize = 20_000;
+
+/// Untrusted text as a table cell: on one line, cut at [`CELL_CHARS`].
+pub fn cell(value: &str) -> std::borrow::Cow<'_, str> {
+    terminal_safe(value, Lines::Escape, CELL_CHARS)
+}
+
+/// Untrusted text as one line of its own (`description: …`): cut at [`FIELD_CHARS`].
+pub fn field(value: &str) -> std::borrow::Cow<'_, str> {
+    terminal_safe(value, Lines::Escape, FIELD_CHARS)
+}
+
+/// Untrusted text whose line breaks mean something (an error, a prompt): cut at
+/// [`TEXT_CHARS`].
+pub fn text(value: &str) -> std::borrow::Cow<'_, str> {
+    terminal_safe(value, Lines::Keep, TEXT_CHARS)
+}
+
+/// A path as [`field`] shows it: file names in a workspace are someone else's text too.
+pub fn path(path: &std::path::Path) -> String {
+    field(&path.display().to_string()).into_owned()
 }
 
 /// Prints `value` as pretty JSON on stdout.
@@ -129,24 +171,33 @@ pub fn json(value: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Renders rows as left-aligned columns; the last column is not padded.
+/// Renders rows as left-aligned columns; the last column is not padded. Every cell goes
+/// through [`cell`], so the table is one line per row and no wider than its cut cells.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+    let all: Vec<Vec<std::borrow::Cow<'_, str>>> =
+        std::iter::once(header.iter().map(|h| cell(h)).collect())
+            .chain(rows.iter().map(|row| row.iter().map(|c| cell(c)).collect()))
+            .collect();
+    let mut widths: Vec<usize> = Vec::new();
+    for row in &all {
+        for (i, cell) in row.iter().enumerate() {
+            let width = cell.chars().count();
+            match widths.get_mut(i) {
+                Some(w) => *w = (*w).max(width),
+                None => widths.push(width),
+            }
         }
     }
     let mut out = String::new();
-    let all = std::iter::once(header.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .chain(rows.iter().cloned());
-    for row in all {
+    for row in &all {
         let last = row.len().saturating_sub(1);
         for (i, cell) in row.iter().enumerate() {
-            if i == last {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            out.push_str(cell);
+            if i != last {
+                // Padding by hand: a `format!` width past u16::MAX panics, and widths come
+                // from the data.
+                let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
+                out.extend(std::iter::repeat_n(' ', pad));
             }
         }
         out.push('\n');

@@ -20,9 +20,12 @@ pub fn run(ctx: &Context, args: &BreakerArgs) -> Result<ExitCode> {
         if *json {
             output::json(&serde_json::json!({"skill": skill, "reset": existed}))?;
         } else if existed {
-            println!("closed the circuit of `{skill}`");
+            println!("closed the circuit of `{}`", output::field(skill));
         } else {
-            println!("`{skill}` has no circuit breaker state; nothing to reset");
+            println!(
+                "`{}` has no circuit breaker state; nothing to reset",
+                output::field(skill)
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -42,6 +45,7 @@ pub fn run(ctx: &Context, args: &BreakerArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let now = now_ms();
+    // `output::table` makes every cell safe: the rows come from the store.
     let rows: Vec<Vec<String>> = breakers
         .iter()
         .map(|b| {

@@ -64,7 +64,8 @@ pub fn run(as_json: bool, repair: bool, cwd: Option<&Path>) -> Result<ExitCode> 
             missing.join(", ")
         );
     }
-    println!("Conversation skills: {llm_detail}.");
-    println!("History store: {}", store.sentence());
+    // The model's name and the store's path come from configuration and the file system.
+    println!("Conversation skills: {}.", output::field(&llm_detail));
+    println!("History store: {}", output::text(&store.sentence()));
     Ok(store.exit_code())
 }

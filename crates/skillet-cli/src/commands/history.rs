@@ -54,6 +54,7 @@ pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let now = now_ms();
+    // `output::table` makes every cell safe: skill names and statuses come from the store.
     let rows: Vec<Vec<String>> = records
         .iter()
         .map(|r| {
@@ -90,22 +91,24 @@ fn with_times(r: &ExecutionRecord) -> Result<serde_json::Value> {
     Ok(value)
 }
 
+/// Every text of a record comes from the store, which any process of the user's can write, and
+/// much of it from skills and clients: each goes through `output::field`.
 fn print_record(r: &ExecutionRecord) {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let opt = |v: &Option<String>| output::field(v.as_deref().unwrap_or("-")).into_owned();
     let num = |v: Option<i64>| v.map_or("-".into(), |n| n.to_string());
-    println!("id:          {}", r.id);
+    println!("id:          {}", output::field(&r.id));
     println!(
         "skill:       {} {} ({})",
-        r.skill,
+        output::field(&r.skill),
         opt(&r.version),
         opt(&r.scope)
     );
     println!(
         "status:      {}{}",
-        r.status,
+        output::field(&r.status),
         r.limit_hit
             .as_ref()
-            .map(|l| format!(" (limit: {l})"))
+            .map(|l| format!(" (limit: {})", output::field(l)))
             .unwrap_or_default()
     );
     println!("exit code:   {}", num(r.exit_code));
@@ -119,21 +122,23 @@ fn print_record(r: &ExecutionRecord) {
     println!("peak memory: {} KiB", num(r.peak_memory_kb));
     println!(
         "attempt:     {} (correlation {})",
-        r.attempt, r.correlation_id
+        r.attempt,
+        output::field(&r.correlation_id)
     );
     println!(
         "params:      {}",
-        r.params
-            .clone()
-            .or_else(|| r.params_hash.clone())
-            .unwrap_or_else(|| "-".into())
+        opt(&r.params.clone().or_else(|| r.params_hash.clone()))
     );
     println!("truncated:   {}", r.truncated);
     if let Some(origin) = &r.origin {
-        println!("asked by:    {origin} request {}", opt(&r.request_id));
+        println!(
+            "asked by:    {} request {}",
+            output::field(origin),
+            opt(&r.request_id)
+        );
     }
     if let Some(e) = &r.error {
-        println!("error:       {e}");
+        println!("error:       {}", output::field(e));
     }
 }
 

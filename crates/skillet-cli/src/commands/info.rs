@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
             let policy_ctx = engine.policy_context(&s.name, &RunOverrides::default());
             let program = program_path(s, entry.skill_dir());
             plan_policy(s, entry.skill_dir(), &program, &policy_ctx, Vec::new())
-                .inspect_err(|e| eprintln!("skillet: warning: {e}"))
+                .inspect_err(|e| eprintln!("skillet: warning: {}", output::text(&e.to_string())))
                 .ok()
         });
     if args.json {
@@ -66,7 +66,7 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
     for broken in used_instead_of(&registry, entry) {
         println!(
             "instead of:  {} (broken, higher in precedence)",
-            ctx.shown(broken).display()
+            output::path(&ctx.shown(broken))
         );
     }
     if let Some(spec) = entry.spec.as_ref().filter(|_| entry.is_valid()) {
@@ -74,7 +74,7 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
         if let Some(plan) = &plan {
             print_policy(&plan.policy);
             for w in &plan.warnings {
-                println!("note:        {w}");
+                println!("note:        {}", output::field(w));
             }
         }
     }
@@ -97,41 +97,43 @@ fn used_instead_of<'a>(
         .collect()
 }
 
+/// Everything below comes from the skill file or its folder: each value goes through
+/// `output::field` (one line) before it is printed.
 fn print_entry(ctx: &Context, entry: &SkillEntry) {
     let state = if entry.is_valid() { "" } else { "  [BROKEN]" };
-    println!("{}{state}", entry.name);
+    println!("{}{state}", output::field(&entry.name));
     println!(
         "file:        {} ({}, {} format)",
-        ctx.shown(&entry.path).display(),
+        output::path(&ctx.shown(&entry.path)),
         entry.scope,
         entry.format.label()
     );
     for shadowed in &entry.shadows {
-        println!("shadows:     {}", ctx.shown(shadowed).display());
+        println!("shadows:     {}", output::path(&ctx.shown(shadowed)));
     }
     for script in &entry.scripts {
-        println!("script:      {}", ctx.shown(script).display());
+        println!("script:      {}", output::path(&ctx.shown(script)));
     }
 }
 
 fn print_spec(spec: &SkillSpec) {
     println!("type:        {}", spec.kind);
-    println!("version:     {}", spec.version);
+    println!("version:     {}", output::field(&spec.version));
     if let Some(d) = &spec.description {
-        println!("description: {d}");
+        println!("description: {}", output::field(d));
     }
     if !spec.aliases.is_empty() {
-        println!("aliases:     {}", spec.aliases.join(", "));
+        println!("aliases:     {}", output::field(&spec.aliases.join(", ")));
     }
     if let Some(command) = &spec.command {
         let argv: Vec<String> = std::iter::once(command)
             .chain(&spec.args)
             .map(|a| shell_quoted(a))
             .collect();
-        println!("command:     {}", argv.join(" "));
+        println!("command:     {}", output::field(&argv.join(" ")));
     }
     if let Some(dir) = &spec.working_dir {
-        println!("working dir: {dir}");
+        println!("working dir: {}", output::field(dir));
     }
     if !spec.parameters.is_empty() {
         println!("parameters:");
@@ -139,6 +141,7 @@ fn print_spec(spec: &SkillSpec) {
             .parameters
             .iter()
             .map(|p| {
+                // `output::table` makes each cell safe.
                 let mut kind = p.kind.as_str().to_owned();
                 if !p.values.is_empty() {
                     kind = format!("enum({})", p.values.join("|"));
@@ -168,7 +171,7 @@ fn print_spec(spec: &SkillSpec) {
         } else {
             ""
         };
-        println!("prompt:      {first}{more}");
+        println!("prompt:      {}{more}", output::field(first));
     }
     if let Some(files) = &spec.context_files {
         let mut line = files.patterns.join(" ");
@@ -176,13 +179,14 @@ fn print_spec(spec: &SkillSpec) {
             line.push_str(&format!(" (not {})", files.exclude.join(" ")));
         }
         println!(
-            "context:     {line}; `skillet context {}` shows the choice",
-            spec.name
+            "context:     {}; `skillet context {}` shows the choice",
+            output::field(&line),
+            output::field(&output::shell_word(&spec.name))
         );
     }
     for (i, question) in spec.guided_questions.iter().enumerate() {
         let label = if i == 0 { "questions:" } else { "" };
-        println!("{label:<12} {}. {question}", i + 1);
+        println!("{label:<12} {}. {}", i + 1, output::field(question));
     }
     if spec.kind == skillet_spec::SkillKind::Conversation {
         let turns = spec.max_turns.map_or_else(
@@ -199,7 +203,7 @@ fn print_spec(spec: &SkillSpec) {
             .model
             .clone()
             .unwrap_or_else(|| "from [llm] in the global skillet.toml".to_owned());
-        println!("model:       {model}");
+        println!("model:       {}", output::field(&model));
     }
 }
 
@@ -245,8 +249,9 @@ pub fn print_policy(p: &SandboxPolicy) {
         if v.is_empty() {
             "-".to_owned()
         } else {
+            // Grants are paths the skill asked for, in its workspace.
             v.iter()
-                .map(|p| p.display().to_string())
+                .map(|p| output::path(p))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -276,7 +281,7 @@ pub fn print_policy(p: &SandboxPolicy) {
     );
     println!(
         "environment: {} (+ the skill's env and SKILL_PARAM_*)",
-        p.env_passthrough.join(" ")
+        output::field(&p.env_passthrough.join(" "))
     );
 }
 

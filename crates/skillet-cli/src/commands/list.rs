@@ -62,12 +62,15 @@ fn listed<'a>(ctx: &Context, e: &'a SkillEntry) -> Listed<'a> {
         },
         used: e.used_instead.is_none(),
         used_instead: e.used_instead.as_ref().map(|p| p.display().to_string()),
-        errors: e.errors().map(|d| output::diagnostic(ctx, d)).collect(),
+        errors: e
+            .errors()
+            .map(|d| output::diagnostic_exact(ctx, d))
+            .collect(),
         warnings: e
             .diagnostics
             .iter()
             .filter(|d| !d.is_error())
-            .map(|d| output::diagnostic(ctx, d))
+            .map(|d| output::diagnostic_exact(ctx, d))
             .collect(),
     }
 }
@@ -91,7 +94,7 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
             output::json(&names)?;
         } else {
             for name in names {
-                println!("{name}");
+                println!("{}", output::field(name));
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -107,11 +110,13 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
     if rows.is_empty() {
         println!("No skills found. Searched:");
         for dir in registry.dirs() {
-            println!("  {} ({})", ctx.shown(&dir.path).display(), dir.scope);
+            println!("  {} ({})", output::path(&ctx.shown(&dir.path)), dir.scope);
         }
         println!("Create one in .skillet/skills/NAME.json; `skillet schema` describes the format.");
         return Ok(ExitCode::SUCCESS);
     }
+    // `output::table` makes every cell safe and cuts it: names, descriptions and paths all
+    // come from the skill files.
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {

@@ -87,7 +87,10 @@ pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode> {
     }
     let target = ctx.shown(&migration.target);
     if migration.complete && !migration.changes() {
-        println!("{} is already canonical; nothing to do", target.display());
+        println!(
+            "{} is already canonical; nothing to do",
+            output::path(&target)
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if !write {
@@ -112,12 +115,12 @@ pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode> {
     if let Some(backup) = &backup {
         eprintln!(
             "skillet: kept the old file as {}",
-            ctx.shown(backup).display()
+            output::path(&ctx.shown(backup))
         );
     }
     println!(
         "wrote {} ({} format -> canonical)",
-        target.display(),
+        output::path(&target),
         migration.format.label()
     );
     Ok(ExitCode::SUCCESS)
@@ -138,12 +141,16 @@ fn print_diff(migration: &Migration, target: &std::path::Path) {
         format!("a/{}", target.display())
     };
     let diff = TextDiff::from_lines(&migration.before, &migration.after);
-    print!(
-        "{}",
-        diff.unified_diff()
-            .context_radius(3)
-            .header(&old, &format!("b/{}", target.display()))
-    );
+    let text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&old, &format!("b/{}", target.display()))
+        .to_string();
+    // Both sides quote the skill file, and serde_json leaves C1 controls and bidi overrides
+    // as they are: each line is shown on its own line, made safe and cut if very long.
+    for line in text.lines() {
+        println!("{}", output::field(line));
+    }
 }
 
 /// Writes the canonical file, keeping the old one as `FILE.bak`; returns the backup's path.

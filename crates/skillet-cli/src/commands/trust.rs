@@ -19,7 +19,7 @@ pub fn trust(ctx: &Context, args: &TrustArgs) -> Result<ExitCode> {
             println!("No workspace is trusted; `skillet trust` in one trusts it.");
         } else {
             for dir in trusted {
-                println!("{}", dir.display());
+                println!("{}", output::path(dir));
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -63,7 +63,8 @@ pub fn trust(ctx: &Context, args: &TrustArgs) -> Result<ExitCode> {
             (true, true) => "no longer trusted",
             (true, false) => "was not trusted",
         };
-        println!("{}: {verb} ({})", root.display(), file.display());
+        // A cloned repository's folder is named by whoever published it.
+        println!("{}: {verb} ({})", output::path(&root), output::path(&file));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -92,17 +93,26 @@ pub fn toggle(ctx: &Context, args: &ToggleArgs, disable: bool) -> Result<ExitCod
             "config": file,
         }))?;
     } else if changed {
-        println!("{name}: {state} ({})", file.display());
+        println!(
+            "{}: {state} ({})",
+            output::field(&name),
+            output::path(&file)
+        );
     } else {
-        println!("{name}: already {state} in {}", file.display());
+        println!(
+            "{}: already {state} in {}",
+            output::field(&name),
+            output::path(&file)
+        );
     }
     if !disable {
         let still = skillet_registry::Config::load(&ctx.env)?;
         if still.disabled.contains(&name) {
             let other = if args.workspace { "" } else { " --workspace" };
             eprintln!(
-                "skillet: warning: `{name}` is still disabled by the other skillet.toml; `skillet enable {}{other}`",
-                output::shell_word(&name)
+                "skillet: warning: `{}` is still disabled by the other skillet.toml; `skillet enable {}{other}`",
+                output::field(&name),
+                output::field(&output::shell_word(&name))
             );
         }
     }
