@@ -1,5 +1,9 @@
 //! A cgroup per run: memory (swap 0), pids and CPU share, joined by the child before exec, read
 //! afterwards to tell an out-of-memory kill from other deaths, removed when the run ends.
+//!
+//! A [`RunCgroup`] is a guard: its directories are removed when it is dropped, so a run that
+//! fails anywhere between making its group and starting (a limit the kernel refuses, a grant
+//! that cannot be opened, a program that cannot be executed, a panic) leaves no group behind.
 
 use std::fs;
 use std::os::fd::OwnedFd;
@@ -8,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::policy::Limits;
 use crate::probe::CgroupMode;
 
-/// The cgroup directories of one run.
+/// The cgroup directories of one run, removed when it is dropped.
 #[derive(Debug)]
 pub(crate) struct RunCgroup {
     dirs: Vec<PathBuf>,
@@ -89,6 +93,7 @@ impl RunCgroup {
                 }
             }
         }
+        // On an error the group drops here, and with it the directories made so far.
         let procs = group
             .dirs
             .iter()
@@ -99,14 +104,8 @@ impl RunCgroup {
                     .map(OwnedFd::from)
                     .map_err(|e| format!("cannot open {}: {e}", d.join("cgroup.procs").display()))
             })
-            .collect::<Result<Vec<_>, _>>();
-        match procs {
-            Ok(procs) => Ok((group, procs)),
-            Err(e) => {
-                group.remove();
-                Err(e)
-            }
-        }
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((group, procs))
     }
 
     /// Whether the kernel killed something in the group for lack of memory.
@@ -146,15 +145,70 @@ impl RunCgroup {
             }
         }
     }
+}
 
-    /// Removes the groups. The kernel may still be releasing the last tasks, and waiting for it
-    /// would cost every run milliseconds, so a group that is still busy is left for
-    /// [`sweep`] to remove during a later run.
-    pub(crate) fn remove(&self) {
-        for dir in &self.dirs {
-            let _ = fs::remove_dir(dir);
+impl Drop for RunCgroup {
+    /// Removes the groups. The kernel may still be releasing the last tasks (a stray the
+    /// supervisor killed can still be exiting), and waiting for it would cost every run
+    /// milliseconds, so a group that is still busy is handed to [`remove_later`].
+    fn drop(&mut self) {
+        for dir in self.dirs.drain(..) {
+            match fs::remove_dir(&dir) {
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => remove_later(dir),
+                _ => {}
+            }
         }
     }
+}
+
+/// How long a busy group is retried before it is left for [`sweep`] to remove after this
+/// process has exited.
+const BUSY_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Removes `dir` on a background thread once its last tasks are gone: in a daemon that runs
+/// for weeks, [`sweep`] (which only removes groups of processes that have exited) would
+/// otherwise leave it until a restart.
+fn remove_later(dir: PathBuf) {
+    use std::sync::{Condvar, Mutex};
+    use std::time::{Duration, Instant};
+    static BUSY: Mutex<Vec<(PathBuf, Instant)>> = Mutex::new(Vec::new());
+    static WAKE: Condvar = Condvar::new();
+    static REMOVER: std::sync::Once = std::sync::Once::new();
+    let Ok(mut busy) = BUSY.lock() else {
+        return;
+    };
+    busy.push((dir, Instant::now()));
+    drop(busy);
+    WAKE.notify_one();
+    REMOVER.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("skillet-cgroup-remover".into())
+            .spawn(|| {
+                let mut pause = Duration::from_millis(1);
+                loop {
+                    let Ok(mut busy) = BUSY.lock() else {
+                        return;
+                    };
+                    while busy.is_empty() {
+                        pause = Duration::from_millis(1);
+                        busy = match WAKE.wait(busy) {
+                            Ok(b) => b,
+                            Err(_) => return,
+                        };
+                    }
+                    busy.retain(|(dir, since)| {
+                        let gone = !matches!(fs::remove_dir(dir),
+                            Err(e) if e.raw_os_error() == Some(libc::EBUSY));
+                        !gone && since.elapsed() < BUSY_RETRY_FOR
+                    });
+                    drop(busy);
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+            });
+        // Without the thread the group stays for `sweep`, as before.
+        drop(spawned);
+    });
 }
 
 /// Whether the counter `key` in the `file` of a cgroup (a `name count` per line, as in

@@ -132,7 +132,8 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
             (None, Vec::new())
         }
     };
-    let prepared = match prepare(
+    // From here on, any early return drops `cgroup`, which removes it.
+    let prepared = prepare(
         policy,
         caps,
         scratch.path(),
@@ -140,15 +141,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
         &spec.cwd,
         &spec.program,
         procs,
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            if let Some(g) = &cgroup {
-                g.remove();
-            }
-            return Err(e);
-        }
-    };
+    )?;
     let mut layers = prepared.layers;
     if cgroup.is_some() {
         layers.active.push("cgroups");
@@ -204,15 +197,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
     });
     // The ruleset and cgroup files are the children's; close the parent's copies now.
     drop(child_plan);
-    let (mut launched, stdin, stdout, stderr) = match launched {
-        Ok(l) => l,
-        Err(e) => {
-            if let Some(g) = &cgroup {
-                g.remove();
-            }
-            return Err(spawn_error(spec, e));
-        }
-    };
+    let (mut launched, stdin, stdout, stderr) = launched.map_err(|e| spawn_error(spec, e))?;
     let group = rustix::process::Pid::from_raw(launched.group);
     let scratch_fs = Scratch::hold(launched.root.take());
     let child = ChildProcess::new(launched).map_err(|e| spawn_error(spec, e))?;
@@ -365,9 +350,8 @@ impl Confined {
             scratch_fs.copy_out(dir.path());
         }
         drop(scratch_fs);
-        if let Some(g) = self.cgroup.take() {
-            g.remove();
-        }
+        // Dropping the group removes it.
+        drop(self.cgroup.take());
         let scratch = self.scratch.take()?;
         if self.keep_scratch {
             Some(scratch.keep())

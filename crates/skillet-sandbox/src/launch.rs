@@ -598,6 +598,15 @@ extern "C" fn init_child(arg: *mut c_void) -> c_int {
     let report: &Report = shared.report;
     report.program_pid.store(program, Ordering::Release);
     if report.failure().is_some() {
+        // The program failed before exec. CLONE_VFORK let init go on as soon as the program let
+        // go of the shared memory, before it finished exiting: reaped here, it has left the
+        // run's cgroup by the time the supervisor, once init is gone, removes the group.
+        if let Some(pid) = rustix::process::Pid::from_raw(program) {
+            while let Err(rustix::io::Errno::INTR) =
+                rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+            {
+            }
+        }
         // SAFETY: _exit only makes the exit_group system call (the namespace goes with it).
         unsafe { libc::_exit(127) }
     }

@@ -105,11 +105,17 @@ fn layers_available(errors: &[Option<&String>]) -> bool {
     false
 }
 
-/// Skips (with a printed reason) unless cgroups can enforce limits here.
+/// Skips (with a printed reason) unless cgroups can enforce limits here. With
+/// `SKILLET_REQUIRE_SANDBOX=1`, root fails instead: CI's root run has cgroups, while its
+/// unprivileged run has no delegated cgroup, so a user only skips.
 pub fn cgroups() -> bool {
     match &probe::capabilities().cgroups {
         Ok(_) => true,
         Err(reason) => {
+            assert!(
+                !(sandbox_required() && rustix::process::geteuid().is_root()),
+                "SKILLET_REQUIRE_SANDBOX=1 and cgroups are unavailable to root here: {reason}"
+            );
             skipped(&format!("cgroups unavailable: {reason}"));
             false
         }
