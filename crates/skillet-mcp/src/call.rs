@@ -3,7 +3,7 @@
 use rmcp::model::{CallToolResult, JsonObject};
 use serde_json::Value;
 use skillet_engine::conversation::{ConversationRequest, ScriptedAnswers};
-use skillet_engine::session::{SessionError, SessionStart};
+use skillet_engine::session::{SessionError, SessionStart, TurnOutcome};
 use skillet_engine::{AskedBy, RunRequest};
 use skillet_store::{ExecutionRecord, now_ms};
 
@@ -248,11 +248,11 @@ async fn session(
     };
     match sessions.send(&id, &input, ORIGIN).await {
         Ok(reply) => {
-            let status = match reply.outcome.as_str() {
-                "ok" => "ok",
-                "timeout" => "timeout",
-                "error" => "failed",
-                _ => "error",
+            let status = match reply.outcome {
+                TurnOutcome::Ok => "ok",
+                TurnOutcome::Timeout => "timeout",
+                TurnOutcome::Error => "failed",
+                TurnOutcome::Dead | TurnOutcome::Unknown(_) => "error",
             };
             let answer = SessionAnswer {
                 session_id: &id,

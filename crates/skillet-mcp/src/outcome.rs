@@ -10,7 +10,7 @@ use rmcp::model::{CallToolResult, ContentBlock as Content, JsonObject};
 use serde::Serialize;
 use serde_json::{Value, json};
 use skillet_engine::conversation::{ConversationError, ConversationOutcome};
-use skillet_engine::session::Reply;
+use skillet_engine::session::{Reply, TurnOutcome};
 use skillet_engine::{ExecutionResult, Status};
 
 /// The tool result of a conversation: its summary, and how to go on with it. The whole
@@ -127,7 +127,7 @@ pub fn from_session(skill: &str, answer: &SessionAnswer<'_>) -> CallToolResult {
         None => CallToolResult::success(vec![Content::text(format!(
             "Started a `{skill}` session.\n{footer}"
         ))]),
-        Some(reply) if reply.outcome == "ok" => {
+        Some(reply) if reply.outcome == TurnOutcome::Ok => {
             let mut content = vec![Content::text(reply.stdout.clone())];
             if !reply.stderr.trim().is_empty() {
                 content.push(Content::text(format!("stderr:\n{}", reply.stderr)));
@@ -136,13 +136,15 @@ pub fn from_session(skill: &str, answer: &SessionAnswer<'_>) -> CallToolResult {
             CallToolResult::success(content)
         }
         Some(reply) => {
-            let mut message = match reply.outcome.as_str() {
-                "timeout" => format!(
+            let mut message = match reply.outcome {
+                TurnOutcome::Timeout => format!(
                     "the input timed out after {} ms; the session was ended",
                     reply.duration_ms
                 ),
-                "dead" => "the interpreter exited; start a new session (call without session_id)"
-                    .to_owned(),
+                TurnOutcome::Dead => {
+                    "the interpreter exited; start a new session (call without session_id)"
+                        .to_owned()
+                }
                 _ => "the input failed".to_owned(),
             };
             push_tail(&mut message, "stderr", &reply.stderr);

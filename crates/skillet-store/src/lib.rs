@@ -20,6 +20,7 @@
 mod context_index;
 mod record;
 mod session;
+mod session_state;
 mod sqlite;
 mod sqlite_lease;
 mod sqlite_open;
@@ -30,7 +31,8 @@ use std::path::PathBuf;
 pub use context_index::IndexedFile;
 pub use record::{BreakerRecord, ExecutionQuery, ExecutionRecord, now_ms, params_hash};
 pub use session::{
-    LeaseGrant, LeaseRequest, SessionLease, SessionQuery, SessionRecord, TurnRecord,
+    LeaseGrant, LeaseRequest, SessionLease, SessionQuery, SessionRecord, SessionStatus,
+    TurnOutcome, TurnRecord,
 };
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+pub use crate::session_state::{SessionStatus, TurnOutcome};
+
 /// One session of a `code_session` skill.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionRecord {
@@ -11,8 +13,8 @@ pub struct SessionRecord {
     pub skill: String,
     /// The label given at start.
     pub label: Option<String>,
-    /// `live`, `closed`, `expired`, `dead` or `ended`.
-    pub status: String,
+    /// Where it is in its life.
+    pub status: SessionStatus,
     /// How it was started (parameters, caller directory, permissions) as JSON, so it can be
     /// restored.
     pub start: String,
@@ -51,8 +53,8 @@ pub struct TurnRecord {
     pub stderr: String,
     /// The input's status, when the protocol reports one.
     pub exit_status: Option<i32>,
-    /// `ok`, `error`, `timeout` or `dead`.
-    pub outcome: String,
+    /// How the exchange ended.
+    pub outcome: TurnOutcome,
     /// When it was sent.
     pub started_at_ms: i64,
     /// How long the answer took.
@@ -67,7 +69,7 @@ pub struct SessionQuery {
     /// Only this skill's.
     pub skill: Option<String>,
     /// Only with this status.
-    pub status: Option<String>,
+    pub status: Option<SessionStatus>,
     /// At most this many, newest first; 0 means all.
     pub limit: usize,
 }

@@ -99,7 +99,9 @@ pub(crate) fn turns(conn: &Connection, session_id: &str) -> Result<Vec<TurnRecor
 
 #[cfg(test)]
 mod tests {
-    use crate::{SessionQuery, SessionRecord, SqliteStore, Store, TurnRecord};
+    use crate::{
+        SessionQuery, SessionRecord, SessionStatus, SqliteStore, Store, TurnOutcome, TurnRecord,
+    };
 
     fn session(id: &str, status: &str, created: i64) -> SessionRecord {
         SessionRecord {
@@ -171,6 +173,40 @@ mod tests {
             ..Default::default()
         })?;
         assert_eq!(live.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn words_this_build_does_not_know_are_kept_not_refused()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("skillet.db");
+        let store = SqliteStore::open(&path)?;
+        store.save_session(&session("0003-c", "live", 3))?;
+        drop(store);
+        // As a newer skillet (or a hand edit) would leave them.
+        let raw = rusqlite::Connection::open(&path)?;
+        raw.execute(
+            "UPDATE sessions SET status = 'paused' WHERE id = '0003-c'",
+            [],
+        )?;
+        raw.execute(
+            "INSERT INTO session_turns (session_id, seq, source, input, stdout, stderr, exit_status, outcome, started_at, duration_ms, truncated)
+             VALUES ('0003-c', 1, 'user', 'x', '', '', NULL, 'cancelled', 1, 1, 0)",
+            [],
+        )?;
+        drop(raw);
+        let store = SqliteStore::open(&path)?;
+        let read = store.session("0003-c")?.ok_or("not found")?;
+        assert_eq!(read.status, SessionStatus::Unknown("paused".into()));
+        assert_eq!(
+            serde_json::to_value(&read)?["status"],
+            "paused",
+            "shown as stored"
+        );
+        let turns = store.turns("0003-c")?;
+        assert_eq!(turns[0].outcome, TurnOutcome::Unknown("cancelled".into()));
+        assert_eq!(serde_json::to_value(&turns[0])?["outcome"], "cancelled");
         Ok(())
     }
 }

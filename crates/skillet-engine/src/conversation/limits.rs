@@ -4,7 +4,7 @@
 
 use skillet_llm::ProviderConfig;
 use skillet_spec::SkillSpec;
-use skillet_store::{SessionRecord, now_ms};
+use skillet_store::{SessionRecord, SessionStatus, now_ms};
 
 use super::{ConversationError, ConversationOutcome};
 use crate::breaker::BreakerConfig;
@@ -66,7 +66,7 @@ impl Engine {
         };
         let open = store.sessions(&skillet_store::SessionQuery {
             skill: Some(spec.name.clone()),
-            status: Some("open".into()),
+            status: Some(SessionStatus::Open),
             limit: 0,
         })?;
         let live = open
@@ -114,7 +114,7 @@ impl Engine {
         let Some(why) = over else {
             return Ok(record);
         };
-        record.status = "expired".into();
+        record.status = SessionStatus::Expired;
         record.reason = Some(why.clone());
         record.ended_at_ms = Some(now);
         self.save_session(&record)?;

@@ -29,7 +29,7 @@ use serde_json::{Map, Value, json};
 use skillet_llm::{ChatProvider, ChatRequest, LlmError, Message, ProviderConfig, Reply, Usage};
 use skillet_registry::Registry;
 use skillet_spec::{SkillKind, SkillSpec};
-use skillet_store::{SessionRecord, StoreError, TurnRecord, now_ms};
+use skillet_store::{SessionRecord, SessionStatus, StoreError, TurnOutcome, TurnRecord, now_ms};
 
 pub use error::ConversationError;
 pub use participant::{Participant, ScriptedAnswers, Shown};
@@ -173,7 +173,7 @@ impl Engine {
             id: uuid::Uuid::now_v7().to_string(),
             skill: spec.name.clone(),
             label: None,
-            status: "open".into(),
+            status: SessionStatus::Open,
             start: json!({
                 "kind": SESSION_KIND,
                 "params": request.params,
@@ -251,7 +251,7 @@ impl Engine {
                 "session {id} is not a conversation; send to it with `skillet session send {id}`"
             )));
         }
-        if record.status != "open" {
+        if record.status != SessionStatus::Open {
             return Err(ConversationError::Refused(format!(
                 "session {id} is {}; start a new conversation with `skillet run {}`",
                 record.status, record.skill
@@ -273,7 +273,7 @@ impl Engine {
             if turn.source == "summary" {
                 continue;
             }
-            if turn.outcome == "ok" {
+            if turn.outcome == TurnOutcome::Ok {
                 messages.push(Message::user(turn.input));
                 messages.push(Message::assistant(turn.stdout));
             } else if turn.source == "prompt" {
@@ -439,7 +439,7 @@ impl Engine {
             stdout: String::new(),
             stderr: String::new(),
             exit_status: None,
-            outcome: "ok".into(),
+            outcome: TurnOutcome::Ok,
             started_at_ms: started,
             duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
             truncated: false,
@@ -447,7 +447,7 @@ impl Engine {
         let Some(answer) = answer else {
             c.request.messages.pop();
             let after = limit.unwrap_or_default();
-            turn.outcome = "timeout".into();
+            turn.outcome = TurnOutcome::Timeout;
             turn.stderr = format!("no whole answer within {} s", after.as_secs());
             self.add_turn(&turn)?;
             return Err(ConversationError::AnswerTimeout {
@@ -485,9 +485,9 @@ impl Engine {
             Err((error, attempts)) => {
                 c.request.messages.pop();
                 turn.outcome = if matches!(error, LlmError::Timeout { .. }) {
-                    "timeout".into()
+                    TurnOutcome::Timeout
                 } else {
-                    "error".into()
+                    TurnOutcome::Error
                 };
                 turn.stderr = error.to_string();
                 self.add_turn(&turn)?;

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use skillet_store::{TurnRecord, now_ms};
+use skillet_store::{SessionStatus, TurnOutcome, TurnRecord, now_ms};
 
 use super::interpreter::Broken;
 use super::{Reply, Session, SessionError, SessionManager, lock};
@@ -20,7 +20,7 @@ impl SessionManager {
             .filter(|(from, _)| *from == id)
             .map(|(_, to)| to.clone())
             .collect();
-        if reply.outcome == "ok" || reply.outcome == "error" {
+        if matches!(reply.outcome, TurnOutcome::Ok | TurnOutcome::Error) {
             for to in targets {
                 // Answers of a piped input are not piped further, so a cycle cannot loop.
                 let note = match self.find_live(&to) {
@@ -74,9 +74,9 @@ impl SessionManager {
         let (answer, outcome, mut notes) = match result {
             Ok(answer) => {
                 let outcome = if answer.status.unwrap_or(0) == 0 {
-                    "ok"
+                    TurnOutcome::Ok
                 } else {
-                    "error"
+                    TurnOutcome::Error
                 };
                 (answer, outcome, Vec::new())
             }
@@ -90,12 +90,12 @@ impl SessionManager {
                 if let Some(i) = guard.take() {
                     i.finish().await;
                 }
-                if let Some(problem) = self.retire(session, "dead", &reason, code) {
+                if let Some(problem) = self.retire(session, SessionStatus::Dead, &reason, code) {
                     notes_from_retire.push(problem);
                 }
                 (
                     answer,
-                    "dead",
+                    TurnOutcome::Dead,
                     vec![format!("{reason}; the session is dead")],
                 )
             }
@@ -107,12 +107,12 @@ impl SessionManager {
                     "an input ran past the skill's timeout of {} s and the interpreter was killed",
                     timeout.as_secs()
                 );
-                if let Some(problem) = self.retire(session, "dead", &reason, None) {
+                if let Some(problem) = self.retire(session, SessionStatus::Dead, &reason, None) {
                     notes_from_retire.push(problem);
                 }
                 (
                     answer,
-                    "timeout",
+                    TurnOutcome::Timeout,
                     vec![format!("{reason}; the session is dead")],
                 )
             }
@@ -125,7 +125,7 @@ impl SessionManager {
         let mut reply = Reply {
             session_id: session.id(),
             seq,
-            outcome: outcome.to_owned(),
+            outcome,
             stdout: answer.stdout,
             stderr: answer.stderr,
             exit_status: answer.status,

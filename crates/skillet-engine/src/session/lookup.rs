@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use skillet_store::{SessionQuery, SessionRecord, TurnRecord};
+use skillet_store::{SessionQuery, SessionRecord, SessionStatus, TurnRecord};
 
 use super::lease::owned_elsewhere;
 use super::{Session, SessionError, SessionManager, lock};
@@ -30,8 +30,8 @@ impl SessionManager {
             return Err(SessionError::NotFound(id.to_owned()));
         };
         match store.session(id)? {
-            Some(r) if r.status == "open" => Err(SessionError::Conversation(r.id)),
-            Some(r) if r.status == "live" => match self.held_elsewhere(&r.id) {
+            Some(r) if r.status == SessionStatus::Open => Err(SessionError::Conversation(r.id)),
+            Some(r) if r.status == SessionStatus::Live => match self.held_elsewhere(&r.id) {
                 Some(lease) => Err(owned_elsewhere(lease)),
                 None => Err(SessionError::over(self.as_seen_here(r))),
             },
@@ -69,7 +69,7 @@ impl SessionManager {
     /// and its reason names that process), or was run by a daemon that stopped without saying
     /// so (it is `ended`).
     fn as_seen_here(&self, mut record: SessionRecord) -> SessionRecord {
-        if record.status != "live" {
+        if record.status != SessionStatus::Live {
             return record;
         }
         if lock(&self.restoring).contains(&record.id) {
@@ -80,7 +80,7 @@ impl SessionManager {
             record.reason = Some(format!("driven by {} (pid {})", lease.holder, lease.pid));
             return record;
         }
-        record.status = "ended".into();
+        record.status = SessionStatus::Ended;
         record.reason = Some("the daemon that ran it stopped".into());
         record.pid = None;
         record
@@ -94,7 +94,11 @@ impl SessionManager {
             .filter(|r| query.skill.as_ref().is_none_or(|k| *k == r.skill))
             .collect();
         live.sort_by(|a, b| a.id.cmp(&b.id));
-        if query.status.as_deref().is_some_and(|s| s != "live") {
+        if query
+            .status
+            .as_ref()
+            .is_some_and(|s| *s != SessionStatus::Live)
+        {
             live.clear();
         }
         // Sessions live elsewhere are in the store too, so it is asked unless only live ones

@@ -27,6 +27,7 @@ use skillet_registry::Registry;
 use skillet_sandbox::ProcessSpec;
 use skillet_spec::{SessionRestore, SkillKind};
 use skillet_store::{SessionRecord, Store, TurnRecord, now_ms};
+pub use skillet_store::{SessionStatus, TurnOutcome};
 use tokio::sync::watch;
 
 pub use framing::{Framing, FramingError, Recipe};
@@ -212,7 +213,7 @@ impl SessionManager {
             id: id.clone(),
             skill: skill.clone(),
             label: request.label.clone(),
-            status: "live".into(),
+            status: SessionStatus::Live,
             start,
             replay: config.and_then(|c| c.restore) == Some(SessionRestore::Replay),
             pid: interpreter.pid().map(i64::from),
@@ -279,7 +280,7 @@ impl SessionManager {
             };
             self.end(
                 &oldest,
-                "closed",
+                SessionStatus::Closed,
                 "replaced by a newer session (--replace-oldest)",
             )
             .await;
@@ -295,7 +296,7 @@ impl SessionManager {
                 let mut record = self
                     .stored(&id)?
                     .ok_or_else(|| SessionError::NotFound(id.clone()))?;
-                record.status = "closed".into();
+                record.status = SessionStatus::Closed;
                 record.reason = Some("closed by the user".into());
                 record.ended_at_ms = Some(now_ms());
                 self.save(&record)?;
@@ -304,17 +305,18 @@ impl SessionManager {
             Err(e) => return Err(e),
         };
         let id = session.id();
-        self.end(&id, "closed", "closed by the user").await;
+        self.end(&id, SessionStatus::Closed, "closed by the user")
+            .await;
         Ok(session.lock_record().clone())
     }
 
     /// Ends a live session: stops an input in progress, kills the interpreter and everything
     /// it started, removes its scratch directory unless the policy keeps it, records why.
-    async fn end(&self, id: &str, status: &str, reason: &str) {
+    async fn end(&self, id: &str, status: SessionStatus, reason: &str) {
         self.end_keeping(id, status, reason, false).await;
     }
 
-    async fn end_keeping(&self, id: &str, status: &str, reason: &str, keep_files: bool) {
+    async fn end_keeping(&self, id: &str, status: SessionStatus, reason: &str, keep_files: bool) {
         let Some(session) = lock(&self.live).get(id).cloned() else {
             return;
         };
@@ -350,16 +352,16 @@ impl SessionManager {
     fn retire(
         &self,
         session: &Session,
-        status: &str,
+        status: SessionStatus,
         reason: &str,
         exit_code: Option<i32>,
     ) -> Option<String> {
         let record = {
             let mut r = session.lock_record();
-            if r.status != "live" {
+            if r.status != SessionStatus::Live {
                 return None;
             }
-            r.status = status.to_owned();
+            r.status = status;
             r.reason = Some(reason.to_owned());
             r.exit_code = exit_code;
             r.ended_at_ms = Some(now_ms());
@@ -370,8 +372,8 @@ impl SessionManager {
         lock(&self.pipes).retain(|(from, to)| *from != record.id && *to != record.id);
         let problem = self.save(&record).err().map(|e| {
             let text = format!(
-                "session {} ended ({status}) but this was not recorded: {e}",
-                record.id
+                "session {} ended ({}) but this was not recorded: {e}",
+                record.id, record.status
             );
             self.problem(text.clone());
             text
@@ -415,7 +417,7 @@ impl SessionManager {
                 let limit = s.lifecycle.session_timeout.as_secs();
                 self.end(
                     &id,
-                    "expired",
+                    SessionStatus::Expired,
                     &format!("reached its session_timeout of {limit} s"),
                 )
                 .await;
@@ -431,7 +433,7 @@ impl SessionManager {
                 // A failure to record is kept for the log by retire itself.
                 let _ = self.retire(
                     &s,
-                    "dead",
+                    SessionStatus::Dead,
                     &format!("the interpreter exited with status {code}"),
                     Some(code),
                 );
@@ -446,7 +448,7 @@ impl SessionManager {
                 let limit = s.lifecycle.idle_timeout.as_secs();
                 self.end(
                     &id,
-                    "expired",
+                    SessionStatus::Expired,
                     &format!("idle for its idle_timeout of {limit} s"),
                 )
                 .await;
@@ -462,7 +464,7 @@ impl SessionManager {
             let keep = lock(&self.live)
                 .get(&id)
                 .is_some_and(|s| !s.lifecycle.cleanup_on_exit);
-            self.end_keeping(&id, "ended", "the daemon stopped", keep)
+            self.end_keeping(&id, SessionStatus::Ended, "the daemon stopped", keep)
                 .await;
         }
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use skillet_store::StoreError;
+use skillet_store::{SessionStatus, StoreError, TurnOutcome};
 
 use super::{FramingError, StartError};
 use crate::engine::RunOverrides;
@@ -36,7 +36,7 @@ pub struct Reply {
     /// The exchange's number within the session.
     pub seq: i64,
     /// `ok`, `error` (the input failed), `timeout` or `dead` (the interpreter is gone).
-    pub outcome: String,
+    pub outcome: TurnOutcome,
     /// Standard output.
     pub stdout: String,
     /// Standard error.
@@ -66,7 +66,7 @@ pub enum SessionError {
         /// Its skill.
         skill: String,
         /// `closed`, `expired`, `dead` or `ended`.
-        status: String,
+        status: SessionStatus,
         /// Why.
         reason: Option<String>,
     },

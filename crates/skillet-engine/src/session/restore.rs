@@ -7,7 +7,7 @@
 //! the replay instead of finding no live session.
 
 use skillet_registry::Registry;
-use skillet_store::{SessionQuery, SessionRecord, TurnRecord, now_ms};
+use skillet_store::{SessionQuery, SessionRecord, SessionStatus, TurnOutcome, TurnRecord, now_ms};
 
 use super::{SessionError, SessionManager, SessionStart, lock};
 use crate::engine::Engine;
@@ -48,10 +48,13 @@ impl SessionManager {
         let Some(store) = self.store.clone() else {
             return (plan, log);
         };
-        let candidates = [("live", None), ("ended", Some("the daemon stopped"))];
+        let candidates = [
+            (SessionStatus::Live, None),
+            (SessionStatus::Ended, Some("the daemon stopped")),
+        ];
         for (status, reason) in candidates {
             let query = SessionQuery {
-                status: Some(status.into()),
+                status: Some(status.clone()),
                 ..SessionQuery::default()
             };
             let records = match store.sessions(&query) {
@@ -72,7 +75,7 @@ impl SessionManager {
                 {
                     continue;
                 }
-                if !record.replay && status != "live" {
+                if !record.replay && status != SessionStatus::Live {
                     continue;
                 }
                 if let Err(e) = self.take_lease(&record.id) {
@@ -118,7 +121,7 @@ impl SessionManager {
 
     /// Records a session we hold the lease of as ended, and lets the lease go.
     fn mark_ended(&self, record: &mut SessionRecord, log: &mut Vec<String>) {
-        record.status = "ended".into();
+        record.status = SessionStatus::Ended;
         record.ended_at_ms.get_or_insert_with(now_ms);
         record.pid = None;
         if let Err(e) = self.save(record) {
@@ -155,7 +158,7 @@ impl SessionManager {
         };
         let inputs: Vec<TurnRecord> = turns
             .into_iter()
-            .filter(|t| t.outcome != "dead" && t.outcome != "timeout")
+            .filter(|t| !matches!(t.outcome, TurnOutcome::Dead | TurnOutcome::Timeout))
             .collect();
         self.start_as(
             &engine,
