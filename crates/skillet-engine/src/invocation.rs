@@ -118,6 +118,7 @@ pub fn build_invocation(
             .iter()
             .map(|(name, v)| (param_env_var(name), v.to_text())),
     );
+    problems.extend(oversized(values, &args, &env));
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -135,6 +136,58 @@ pub fn build_invocation(
         cwd,
         env,
     })
+}
+
+/// The longest string the kernel copies into a new process's arguments or environment
+/// (`MAX_ARG_STRLEN`, 32 pages), its terminating NUL included. A longer argv element or
+/// `NAME=VALUE` environment string makes the spawn fail with E2BIG, so it is refused before
+/// anything runs, whoever called (command line, MCP, daemon).
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+
+/// What the kernel would refuse to pass: a parameter value too long for its
+/// `SKILL_PARAM_<NAME>` variable, then any other argument or variable too long once rendered.
+fn oversized(values: &ParamValues, args: &[String], env: &[(String, String)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut reported = std::collections::BTreeSet::new();
+    for (name, value) in values {
+        let var = param_env_var(name);
+        let length = value.to_text().len();
+        // `NAME=VALUE` and its NUL: the longest form a value takes.
+        if var.len() + 1 + length + 1 > MAX_ARG_STRLEN {
+            problems.push(format!(
+                "parameter `{name}` is {length} bytes; the kernel refuses to start a program with an \
+                 argument or environment string over {MAX_ARG_STRLEN} bytes (MAX_ARG_STRLEN), and every \
+                 parameter is passed as {var}; pass large data on the skill's stdin or as a path to a \
+                 file, not as a parameter value"
+            ));
+            reported.insert(var);
+        }
+    }
+    if !problems.is_empty() {
+        // Every argument that holds such a value is too long for the same reason.
+        return problems;
+    }
+    for (i, arg) in args.iter().enumerate() {
+        if arg.len() + 1 > MAX_ARG_STRLEN {
+            problems.push(format!(
+                "argument {} is {} bytes once its placeholders are filled in, over the kernel's \
+                 limit of {MAX_ARG_STRLEN} bytes for one argument (MAX_ARG_STRLEN); pass large data \
+                 on the skill's stdin or as a path to a file",
+                i + 1,
+                arg.len()
+            ));
+        }
+    }
+    for (key, value) in env.iter().filter(|(k, _)| !reported.contains(k)) {
+        let length = key.len() + 1 + value.len() + 1;
+        if length > MAX_ARG_STRLEN {
+            problems.push(format!(
+                "environment variable {key} is {length} bytes once its placeholders are filled in, \
+                 over the kernel's limit of {MAX_ARG_STRLEN} bytes (MAX_ARG_STRLEN)"
+            ));
+        }
+    }
+    problems
 }
 
 /// The index in `args` of the script an interpreter runs, when it is written relative and
@@ -300,5 +353,28 @@ mod tests {
             json!({"name": "s", "type": "code_inline", "command": "{skill_dir}/scripts/tool.py"}),
         );
         assert_eq!(inv.program, format!("{shown}/scripts/tool.py"));
+    }
+
+    #[test]
+    fn values_the_kernel_cannot_pass_are_refused_before_spawning() {
+        let s = spec(
+            json!({"name": "s", "type": "code_inline", "command": "cat", "args": ["--", "x{body}"],
+            "parameters": [{"name": "body", "type": "string"}]}),
+        );
+        let at = |len: usize| {
+            let values =
+                ParamValues::from([("body".to_string(), ParamValue::Text("a".repeat(len)))]);
+            build_invocation(&s, dirs("/"), &values)
+        };
+        // `SKILL_PARAM_BODY=` + value + NUL fits exactly; the argument `x…` is one byte shorter.
+        let fits = MAX_ARG_STRLEN - "SKILL_PARAM_BODY=".len() - 1;
+        assert!(at(fits).is_ok());
+        let err = at(fits + 1).unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(
+            err[0].starts_with(&format!("parameter `body` is {} bytes", fits + 1)),
+            "{err:?}"
+        );
+        assert!(err[0].contains("131072 bytes"), "{err:?}");
     }
 }
