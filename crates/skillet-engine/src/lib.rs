@@ -6,10 +6,13 @@
 //! limits, and calling the executor of the skill's type: `code_inline` (a supervised process),
 //! `prompt_inline` (a rendered prompt) and `code_session` (an interpreter kept alive by a
 //! [`session::SessionManager`]) and `conversation` (an exchange with a model through
-//! `skillet-llm`, kept as a session: [`Engine::converse`]).
+//! `skillet-llm`, kept as a session: [`Engine::converse`]). Around the executor it owns the
+//! sandbox policy of a run (`policy/`), retries, circuit breakers and fallbacks, the context
+//! files a conversation sends, and the record of every run in the store, whoever called it.
 //!
 //! It must not parse skill files (`skillet-spec`), find them (`skillet-registry`) or touch the
-//! kernel's process machinery directly (`skillet-sandbox`).
+//! kernel's process machinery directly (`skillet-sandbox`). Its errors describe the problem;
+//! command hints (`run skillet trust`) are the CLI's and the MCP server's to add.
 //!
 //! ```no_run
 //! # async fn f(registry: skillet_registry::Registry) {
