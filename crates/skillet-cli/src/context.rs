@@ -5,14 +5,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use skillet_engine::{Engine, EngineSettings};
-use skillet_registry::{Config, Environment, Registry};
-use skillet_store::{SqliteStore, Store};
+use skillet_engine::{Engine, EngineSetup, SetupError};
+use skillet_registry::{Environment, Registry};
+use skillet_store::Store;
 
-/// The environment, configuration and (on demand) registry of one command.
+/// The environment, configuration and (on demand) registry of one command: the engine setup
+/// of its directory (`ctx.env`, `ctx.config` are the setup's), with the CLI's warnings.
 pub struct Context {
-    pub env: Environment,
-    pub config: Config,
+    setup: EngineSetup,
+}
+
+impl std::ops::Deref for Context {
+    type Target = EngineSetup;
+
+    fn deref(&self) -> &EngineSetup {
+        &self.setup
+    }
 }
 
 impl Context {
@@ -23,17 +31,17 @@ impl Context {
             anyhow::ensure!(dir.is_dir(), "-C {}: no such directory", dir.display());
             env.cwd = dir;
         }
-        let config = Config::load(&env)?;
+        let setup = EngineSetup::load(env).map_err(setup_error)?;
         tracing::debug!(
-            cwd = %env.cwd.display(),
-            workspace = ?env.workspace_root(),
-            files = ?config.files,
+            cwd = %setup.env.cwd.display(),
+            workspace = ?setup.env.workspace_root(),
+            files = ?setup.config.files,
             "configuration read"
         );
-        for w in &config.warnings {
+        for w in &setup.config.warnings {
             eprintln!("skillet: warning: {w}");
         }
-        Ok(Context { env, config })
+        Ok(Context { setup })
     }
 
     /// What shapes a run besides the skill: defaults, grants, isolation, the workspace.
@@ -48,19 +56,16 @@ impl Context {
                 None
             }
         };
-        Engine::new(EngineSettings::from_config(&self.env, &self.config, store))
+        self.setup.engine(store)
     }
 
     /// The execution history, `$XDG_DATA_HOME/skillet/skillet.db`.
     pub fn store(&self) -> Result<Arc<dyn Store>> {
-        let dir = self.env.data_dir().context(
-            "neither XDG_DATA_HOME nor HOME is set, so there is nowhere to keep the history",
-        )?;
-        Ok(Arc::new(SqliteStore::open(&dir.join("skillet.db"))?))
+        self.setup.open_store().map_err(setup_error)
     }
 
     pub fn registry(&self) -> Registry {
-        let registry = Registry::discover(&self.env, &self.config);
+        let registry = self.setup.registry();
         tracing::debug!(
             skills = registry.entries().len(),
             broken = registry.entries().iter().filter(|e| !e.is_valid()).count(),
@@ -75,5 +80,15 @@ impl Context {
         path.strip_prefix(&self.env.cwd)
             .map(Path::to_path_buf)
             .unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+/// The setup's error as the error it wraps, so that commands can still tell a damaged store
+/// (`StoreError::Corrupt`) or an invalid configuration apart by its type.
+fn setup_error(e: SetupError) -> anyhow::Error {
+    match e {
+        SetupError::Config(e) => e.into(),
+        SetupError::Store(e) => e.into(),
+        other => other.into(),
     }
 }

@@ -39,6 +39,7 @@ mod prepare;
 mod recovery;
 mod result;
 pub mod session;
+mod setup;
 mod workspace;
 
 pub use breaker::{
@@ -68,4 +69,5 @@ pub use recovery::{
     RetryPlan, full_jitter, max_attempts,
 };
 pub use result::{ExecutionResult, Status};
+pub use setup::{EngineSetup, STORE_FILE, SetupError};
 pub use skillet_sandbox::{Isolation, OutputChunk, StdinSource, Stream};

@@ -12,8 +12,8 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use skillet_engine::session::SessionManager;
-use skillet_engine::{Engine, EngineSettings};
-use skillet_registry::{Availability, Config, ConfigError, Environment, Registry};
+use skillet_engine::{Engine, EngineSetup, SetupError};
+use skillet_registry::{Availability, Environment, Registry};
 use skillet_store::Store;
 use tokio::sync::{Semaphore, broadcast};
 
@@ -47,12 +47,12 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    fn load(env: &Environment, store: Option<Arc<dyn Store>>) -> Result<Snapshot, ConfigError> {
-        let config = Config::load(env)?;
-        let registry = Registry::discover(env, &config);
-        let catalog = Catalog::build(&registry, &config, env);
-        let skills = AgentSkills::build(&registry, &config, env);
-        let engine = Engine::new(EngineSettings::from_config(env, &config, store));
+    fn load(env: &Environment, store: Option<Arc<dyn Store>>) -> Result<Snapshot, SetupError> {
+        let setup = EngineSetup::load(env.clone())?;
+        let registry = setup.registry();
+        let catalog = Catalog::build(&registry, &setup.config, env);
+        let skills = AgentSkills::build(&registry, &setup.config, env);
+        let engine = setup.engine(store);
         Ok(Snapshot {
             registry,
             engine,
@@ -120,7 +120,7 @@ impl std::fmt::Debug for SkillServer {
 
 impl SkillServer {
     /// A server for the skills `options.env` sees. Fails only on an unreadable configuration.
-    pub fn new(options: McpOptions) -> Result<SkillServer, ConfigError> {
+    pub fn new(options: McpOptions) -> Result<SkillServer, SetupError> {
         let snapshot = Snapshot::load(&options.env, options.store.clone())?;
         let calls = Semaphore::new(options.max_concurrent_calls.max(1));
         Ok(SkillServer {
@@ -159,7 +159,7 @@ impl SkillServer {
 
     /// Reads the skills again; when a list changed, tells every connected client. On an
     /// unreadable configuration the previous skills keep being served.
-    pub async fn reload(&self) -> Result<Changes, ConfigError> {
+    pub async fn reload(&self) -> Result<Changes, SetupError> {
         let options = &self.shared.options;
         let next = Snapshot::load(&options.env, options.store.clone())?;
         let changes = {

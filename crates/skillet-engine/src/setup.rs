@@ -1,0 +1,140 @@
+//! From configuration to a ready engine: the one way the CLI, the MCP server and the daemon set
+//! up the engine, so that they cannot drift apart on what a run in a directory sees.
+//!
+//! The steps are the same everywhere: read the configuration of a directory (global
+//! `skillet.toml`, then the workspace's), discover the skills it sees, open the history store,
+//! and build an [`Engine`] from all three. Callers differ only in what they do when the store
+//! cannot be opened (the CLI warns and runs without a history), which is why that step returns
+//! its error rather than deciding for them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use skillet_registry::{Config, ConfigError, Environment, Registry};
+use skillet_store::{SqliteStore, Store, StoreError};
+
+use crate::{Engine, EngineSettings};
+
+/// The file the history is kept in, inside skillet's data directory.
+pub const STORE_FILE: &str = "skillet.db";
+
+/// Why an engine could not be set up for a directory.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The directory a request named is not there.
+    #[error("the directory {} does not exist; run from an existing directory", .0.display())]
+    NoSuchDirectory(PathBuf),
+    /// A configuration file is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// There is no data directory to keep the history in.
+    #[error("neither XDG_DATA_HOME nor HOME is set, so there is nowhere to keep the history")]
+    NoDataDir,
+    /// The history store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The configuration of one directory, from which its skills, its history store and its engine
+/// are made.
+///
+/// ```no_run
+/// use skillet_engine::EngineSetup;
+/// let setup = EngineSetup::load(skillet_registry::Environment::from_process()?)?;
+/// let registry = setup.registry();
+/// let engine = setup.engine(setup.open_store().ok());
+/// # let _ = (registry, engine);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct EngineSetup {
+    /// Where skillet runs: the working directory, home and XDG directories.
+    pub env: Environment,
+    /// The configuration read for `env`.
+    pub config: Config,
+}
+
+impl EngineSetup {
+    /// Reads the configuration `env` sees.
+    pub fn load(env: Environment) -> Result<EngineSetup, SetupError> {
+        let config = Config::load(&env)?;
+        Ok(EngineSetup { env, config })
+    }
+
+    /// Reads the configuration a command run in `dir` would see, with the rest of `base`
+    /// (home, XDG directories) unchanged: how the daemon serves requests from several
+    /// directories.
+    pub fn load_in(base: &Environment, dir: &Path) -> Result<EngineSetup, SetupError> {
+        if !dir.is_dir() {
+            return Err(SetupError::NoSuchDirectory(dir.to_path_buf()));
+        }
+        EngineSetup::load(Environment {
+            cwd: dir.to_path_buf(),
+            ..base.clone()
+        })
+    }
+
+    /// The skills this directory sees.
+    pub fn registry(&self) -> Registry {
+        Registry::discover(&self.env, &self.config)
+    }
+
+    /// Opens the execution history, `$XDG_DATA_HOME/skillet/skillet.db`.
+    pub fn open_store(&self) -> Result<Arc<dyn Store>, SetupError> {
+        let dir = self.env.data_dir().ok_or(SetupError::NoDataDir)?;
+        Ok(Arc::new(SqliteStore::open(&dir.join(STORE_FILE))?))
+    }
+
+    /// The engine for this directory, recording every execution in `store` (none with `None`).
+    pub fn engine(&self, store: Option<Arc<dyn Store>>) -> Engine {
+        Engine::new(EngineSettings::from_config(&self.env, &self.config, store))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(root: &Path) -> Environment {
+        Environment {
+            cwd: root.to_path_buf(),
+            home: Some(root.join("home")),
+            config_home: Some(root.join("config")),
+            data_home: Some(root.join("data")),
+        }
+    }
+
+    #[test]
+    fn a_missing_directory_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let gone = tmp.path().join("gone");
+        let err = EngineSetup::load_in(&env(tmp.path()), &gone).unwrap_err();
+        assert!(matches!(&err, SetupError::NoSuchDirectory(p) if *p == gone));
+        assert!(err.to_string().contains("gone"), "{err}");
+    }
+
+    #[test]
+    fn the_store_lives_in_the_data_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let setup = EngineSetup::load(env(tmp.path())).unwrap();
+        setup.open_store().unwrap();
+        assert!(tmp.path().join("data/skillet").join(STORE_FILE).is_file());
+        let nowhere = EngineSetup {
+            env: Environment {
+                data_home: None,
+                ..setup.env.clone()
+            },
+            ..setup
+        };
+        assert!(matches!(nowhere.open_store(), Err(SetupError::NoDataDir)));
+    }
+
+    #[test]
+    fn an_invalid_configuration_is_a_config_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("config/skillet")).unwrap();
+        std::fs::write(tmp.path().join("config/skillet/skillet.toml"), "[[[").unwrap();
+        let err = EngineSetup::load(env(tmp.path())).unwrap_err();
+        assert!(matches!(err, SetupError::Config(_)), "{err}");
+    }
+}
