@@ -19,7 +19,7 @@ use crate::launch::launch;
 use crate::plan::prepare;
 use crate::policy::{Isolation, SandboxPolicy};
 use crate::process::ChildProcess;
-use crate::scratch::Scratch;
+use crate::scratch::{Scratch, create_private_dir_once, default_scratch_parent};
 use crate::{Exit, Layers, LimitHit, ProcessSpec, SpawnError, StdinSource, find_program, probe};
 
 /// A running confined process.
@@ -112,7 +112,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
         }
         (Err(reason), true) => {
             // Without a cgroup, an unprivileged sandbox still caps its processes in its own user
-            // namespace (see child.rs).
+            // namespace (see child/).
             let nproc_in_userns = !caps.is_root
                 && caps.namespaces.is_ok()
                 && policy.namespaces
@@ -373,74 +373,6 @@ impl Drop for Confined {
         self.child.kill_and_reap_blocking();
         self.release();
     }
-}
-
-/// Creates `dir` (0700) once per process; later runs skip the system calls.
-fn create_private_dir_once(dir: &Path) -> std::io::Result<()> {
-    static DONE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-    if DONE.lock().is_ok_and(|d| d.iter().any(|p| p == dir)) && dir.is_dir() {
-        return Ok(());
-    }
-    create_private_dir(dir)?;
-    if let Ok(mut d) = DONE.lock() {
-        d.push(dir.to_path_buf());
-    }
-    Ok(())
-}
-
-/// `$XDG_RUNTIME_DIR/skillet` (private to the user by construction), else
-/// `/dev/shm/skillet-<uid>`, else `$TMPDIR/skillet-<uid>` (the last two checked by
-/// [`create_private_dir`]). Memory-backed places come first: creating and removing a
-/// directory per run costs ~0.1 ms on ext4 and ~0.015 ms on tmpfs, and scratch files are
-/// charged to the run's memory cgroup there. Chosen once per process: runs are many, and the
-/// answer does not change under them.
-fn default_scratch_parent() -> PathBuf {
-    static PARENT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PARENT.get_or_init(choose_scratch_parent).clone()
-}
-
-fn choose_scratch_parent() -> PathBuf {
-    const TMPFS_MAGIC: i64 = 0x0102_1994;
-    let uid = rustix::process::getuid().as_raw();
-    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.is_absolute() && d.is_dir())
-    {
-        return runtime.join("skillet");
-    }
-    let shm = Path::new("/dev/shm");
-    // `f_type`'s integer type differs between architectures.
-    #[allow(clippy::useless_conversion)]
-    let tmpfs = rustix::fs::statfs(shm).is_ok_and(|s| i64::from(s.f_type) == TMPFS_MAGIC);
-    if tmpfs && rustix::fs::access(shm, rustix::fs::Access::WRITE_OK).is_ok() {
-        return shm.join(format!("skillet-{uid}"));
-    }
-    std::env::temp_dir().join(format!("skillet-{uid}"))
-}
-
-/// Creates `dir` with mode 0700, or accepts an existing one only if it is a real directory (not
-/// a symlink) that this user owns and nobody else can enter: in a shared `/tmp` another user
-/// could have made it first, to read or plant files in the skills' scratch space, or to reach
-/// a socket inside.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    match std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-    {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
-    }
-    let meta = std::fs::symlink_metadata(dir)?;
-    let mine = meta.uid() == rustix::process::geteuid().as_raw();
-    if !meta.is_dir() || !mine || meta.mode() & 0o077 != 0 {
-        return Err(std::io::Error::other(
-            "refusing to use it: it must be a directory owned by this user with no access for others (mode 0700)",
-        ));
-    }
-    Ok(())
 }
 
 /// Names the failure. The error may come from the sandbox setup in the child as well as from

@@ -1,4 +1,4 @@
-//! The program a child executes, prepared as C data before the clone (see launch.rs): argv,
+//! The program a child executes, prepared as C data before the clone (see launch/): argv,
 //! envp, the `PATH` search, the working directory and the three standard streams. The child
 //! only reads it.
 

@@ -20,7 +20,7 @@
 //!   and CPU share (cgroups, when the machine lets us create them).
 //!
 //! Processes are started with `clone(CLONE_VM)`, not `fork`, so a spawn costs the same whatever
-//! the supervisor's size (see `launch.rs`); an unprivileged supervisor that runs programs
+//! the supervisor's size (see `launch/`); an unprivileged supervisor that runs programs
 //! without namespaces makes itself undumpable, so they cannot read its environment.
 //!
 //! [`probe::report`] says which layers this machine supports. With [`Isolation::Required`] a run
@@ -80,10 +80,12 @@ use std::time::Duration;
 
 pub use capture::{OutputChunk, Stream};
 #[cfg(target_os = "linux")]
-pub use confined::{Confined, create_private_dir, spawn};
+pub use confined::{Confined, spawn};
 pub use policy::{
     FsPolicy, Isolation, Limits, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy,
 };
+#[cfg(target_os = "linux")]
+pub use scratch::create_private_dir;
 #[cfg(target_os = "linux")]
 pub use supervise::run;
 

@@ -1,4 +1,4 @@
-//! The private root: the steps init follows to assemble it (child.rs runs them).
+//! The private root: the steps init follows to assemble it (child/root.rs runs them).
 //!
 //! The policy's paths are bound by handle (see handles.rs and [`MountStep::Tree`]): read
 //! grants read-only, write grants `nosuid,nodev`, both recursively (a mount nested under a

@@ -1,5 +1,5 @@
 //! Many runs at once from many threads. Children are cloned into the supervisor's memory (see
-//! `launch.rs`), so a race there would show as a run getting another's output, a descriptor or
+//! `launch/`), so a race there would show as a run getting another's output, a descriptor or
 //! a stack left behind, or a child never reaped.
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly

@@ -1,6 +1,6 @@
 //! Attacks on the process that started the program. A run's init (PID 1 of its namespaces)
 //! runs inside the supervisor's own memory until the run ends, since it is cloned without
-//! copying it (see `launch.rs`); without namespaces the run's init, the program's parent, does
+//! copying it (see `launch/`); without namespaces the run's init, the program's parent, does
 //! too, and the supervisor is one step further up. So whatever a program could read or write
 //! of its parent's memory, it could of the supervisor's: its secrets and its code. Each test looks at the supervisor's memory, not at
 //! an exit code.
