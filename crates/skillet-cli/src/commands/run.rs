@@ -157,8 +157,9 @@ pub fn end_line_on_terminal(printed: &[u8]) {
 }
 
 fn report(result: &ExecutionResult) {
+    // Warnings and errors quote the skill and its parameters: made safe, unlike its output.
     for w in &result.warnings {
-        eprintln!("skillet: note: {w}");
+        eprintln!("skillet: note: {}", output::text(w));
     }
     if result.truncated {
         eprintln!(
@@ -178,7 +179,7 @@ fn report(result: &ExecutionResult) {
             Status::Internal => "internal error",
             _ => "error",
         };
-        eprintln!("skillet: {label}: {error}");
+        eprintln!("skillet: {label}: {}", output::text(error));
     }
 }
 
@@ -256,18 +257,22 @@ fn dry_run(
         Prepared::Process {
             invocation, plan, ..
         } => {
-            println!("program: {}", invocation.program);
+            println!("program: {}", output::field(&invocation.program));
             for (i, a) in invocation.args.iter().enumerate() {
                 println!("argv[{}]: {a:?}", i + 1);
             }
-            println!("cwd:     {}", invocation.cwd.display());
+            println!("cwd:     {}", output::path(&invocation.cwd));
             for (k, v) in &plan.policy.env {
-                println!("env:     {}={:?}", k.to_string_lossy(), v.to_string_lossy());
+                println!(
+                    "env:     {}={:?}",
+                    output::field(&k.to_string_lossy()),
+                    v.to_string_lossy()
+                );
             }
 
             crate::commands::info::print_policy(&plan.policy);
             for w in &plan.warnings {
-                println!("note:    {w}");
+                println!("note:    {}", output::field(w));
             }
         }
     }
