@@ -39,7 +39,8 @@ impl Context {
             "configuration read"
         );
         for w in &setup.config.warnings {
-            eprintln!("skillet: warning: {w}");
+            // A workspace skillet.toml is the repository's text: its unknown keys are quoted.
+            eprintln!("skillet: warning: {}", crate::output::text(w));
         }
         Ok(Context { setup })
     }
@@ -51,7 +52,7 @@ impl Context {
             Err(e) => {
                 eprintln!(
                     "skillet: warning: executions are not recorded: {}",
-                    crate::output::explain(&e)
+                    crate::output::text(&crate::output::explain(&e))
                 );
                 None
             }
