@@ -6,9 +6,17 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use skillet_engine::session::Reply;
 
-use crate::api::{ErrorCode, Request, Response, ResponseError};
+use crate::api::method::{
+    DaemonStatus, DaemonStop, SessionClose, SessionList, SessionLogs, SessionPipe, SessionSend,
+    SessionStart,
+};
+use crate::api::{
+    ErrorCode, Method, NoParams, PipeReply, Request, Response, ResponseError, Session,
+    SessionIdParams, SessionListParams, SessionLogsReply, SessionPipeParams, SessionSendParams,
+    SessionStartParams, StatusReply, StopReply,
+};
 use crate::paths::{SocketPaths, private_dir};
 
 /// How long a command waits for a daemon it started to listen.
@@ -39,9 +47,19 @@ pub enum ClientError {
     /// Reading or writing the socket failed.
     #[error("talking to the skillet daemon failed: {0}")]
     Io(#[from] std::io::Error),
-    /// The daemon answered something that is not a response.
-    #[error("the skillet daemon answered something unreadable: {0}")]
-    Protocol(String),
+    /// The daemon closed the connection before answering.
+    #[error(
+        "the skillet daemon closed the connection without answering; `skillet daemon status` says whether it is still running"
+    )]
+    Closed,
+    /// A message could not be written, or the daemon's answer could not be read.
+    #[error("the skillet daemon answered something unreadable: {what}: {source}")]
+    Protocol {
+        /// What was being written or read.
+        what: String,
+        /// Why it failed.
+        source: serde_json::Error,
+    },
     /// The daemon refused the request.
     #[error("{}", .0.message)]
     Refused(ResponseError),
@@ -109,31 +127,85 @@ impl Client {
         }
     }
 
-    /// Calls `method` with `params` and waits for its result.
-    pub fn call(&mut self, method: &str, params: Value) -> Result<Value, ClientError> {
+    /// Calls the method `M` with `params` and waits for its result.
+    pub fn request<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, ClientError> {
         self.next_id += 1;
+        let params = serde_json::to_value(params).map_err(|e| ClientError::Protocol {
+            what: format!("the params of `{}` cannot be written", M::NAME),
+            source: e,
+        })?;
         let request = Request {
-            id: json!(self.next_id),
-            method: method.to_owned(),
+            id: self.next_id.into(),
+            method: M::NAME.to_owned(),
             params,
         };
-        let mut line =
-            serde_json::to_string(&request).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let mut line = serde_json::to_string(&request).map_err(|e| ClientError::Protocol {
+            what: format!("the request `{}` cannot be written", M::NAME),
+            source: e,
+        })?;
         line.push('\n');
         self.writer.write_all(line.as_bytes())?;
         let mut answer = String::new();
         if self.reader.read_line(&mut answer)? == 0 {
-            return Err(ClientError::Protocol(
-                "the daemon closed the connection without answering".into(),
-            ));
+            return Err(ClientError::Closed);
         }
-        let response: Response = serde_json::from_str(&answer)
-            .map_err(|e| ClientError::Protocol(format!("{e}: {answer}")))?;
-        match (response.result, response.error) {
-            (_, Some(error)) => Err(ClientError::Refused(error)),
-            (Some(result), None) => Ok(result),
-            (None, None) => Ok(Value::Null),
+        let response: Response =
+            serde_json::from_str(&answer).map_err(|e| ClientError::Protocol {
+                what: format!("not a response: {}", answer.trim_end()),
+                source: e,
+            })?;
+        if let Some(error) = response.error {
+            return Err(ClientError::Refused(error));
         }
+        // A method with no result answers `null`, which only a result type that allows it reads.
+        let result = response.result.unwrap_or_default();
+        serde_json::from_value(result).map_err(|e| ClientError::Protocol {
+            what: format!("the result of `{}` is not what this skillet expects (is the daemon another version? `skillet daemon stop` ends it)", M::NAME),
+            source: e,
+        })
+    }
+
+    /// `daemon.status`.
+    pub fn status(&mut self) -> Result<StatusReply, ClientError> {
+        self.request::<DaemonStatus>(&NoParams {})
+    }
+
+    /// `daemon.stop`: the daemon ends its sessions and exits.
+    pub fn stop(&mut self) -> Result<StopReply, ClientError> {
+        self.request::<DaemonStop>(&NoParams {})
+    }
+
+    /// `session.start`.
+    pub fn session_start(&mut self, params: &SessionStartParams) -> Result<Session, ClientError> {
+        self.request::<SessionStart>(params)
+    }
+
+    /// `session.send`.
+    pub fn session_send(&mut self, params: &SessionSendParams) -> Result<Reply, ClientError> {
+        self.request::<SessionSend>(params)
+    }
+
+    /// `session.list`.
+    pub fn session_list(
+        &mut self,
+        params: &SessionListParams,
+    ) -> Result<Vec<Session>, ClientError> {
+        self.request::<SessionList>(params)
+    }
+
+    /// `session.close`.
+    pub fn session_close(&mut self, id: &str) -> Result<Session, ClientError> {
+        self.request::<SessionClose>(&SessionIdParams { id: id.to_owned() })
+    }
+
+    /// `session.logs`.
+    pub fn session_logs(&mut self, id: &str) -> Result<SessionLogsReply, ClientError> {
+        self.request::<SessionLogs>(&SessionIdParams { id: id.to_owned() })
+    }
+
+    /// `session.pipe`.
+    pub fn session_pipe(&mut self, params: &SessionPipeParams) -> Result<PipeReply, ClientError> {
+        self.request::<SessionPipe>(params)
     }
 }
 

@@ -10,19 +10,20 @@
 //! its sessions with the socket API; what MCP means for skills is `skillet-mcp`'s.
 //!
 //! This crate owns the socket, the daemon's life (single instance, stale sockets, idle exit,
-//! orderly stop), the HTTP listener and the wire format. It must not run skills itself:
+//! orderly stop), the HTTP listener and the wire format ([`api`], shared by the daemon and the
+//! [`Client`]: every method's params and result are typed there). It must not run skills itself:
 //! sessions are the engine's [`skillet_engine::session::SessionManager`].
 //!
 //! ```no_run
 //! use skillet_server::{Client, SocketPaths};
 //! let paths = SocketPaths::for_user(None)?;
 //! let mut client = Client::connect_or_start(&paths, std::path::Path::new("/usr/bin/skillet"))?;
-//! let status = client.call("daemon.status", serde_json::json!({}))?;
-//! println!("{status}");
+//! let status = client.status()?;
+//! println!("pid {}, {} live sessions", status.pid, status.live_sessions);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod api;
+pub mod api;
 mod client;
 mod daemon;
 mod paths;

@@ -12,7 +12,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use crate::api::ErrorCode;
+use crate::api::{ErrorCode, ResponseError};
 
 /// `SO_PEERPIDFD` on every architecture skillet builds for (x86_64, aarch64).
 const SO_PEERPIDFD: libc::c_int = 77;
@@ -46,7 +46,7 @@ pub(crate) fn refusal(
     method: &str,
     params: &serde_json::Value,
     peer: &Confinement,
-) -> Option<(ErrorCode, String)> {
+) -> Option<ResponseError> {
     let why = peer.reason()?;
     if method == "daemon.status" {
         return None;
@@ -70,7 +70,7 @@ pub(crate) fn refusal(
             "refused: a sandboxed process cannot drive the daemon's sessions ({why}); run skillet from your own shell"
         )
     };
-    Some((ErrorCode::Forbidden, message))
+    Some(ResponseError::new(ErrorCode::Forbidden, message))
 }
 
 /// Inspects the process that connected `socket`, whose `SO_PEERCRED` pid is `cred_pid`.
@@ -87,17 +87,49 @@ pub(crate) fn inspect(
     }
 }
 
+/// Why a peer could not be inspected; such a peer counts as confined.
+#[derive(Debug, thiserror::Error)]
+enum InspectError {
+    /// No pid names it in the daemon's pid namespace.
+    #[error("its process is in a pid namespace the daemon cannot see, or has exited")]
+    Unseen,
+    /// It went away while it was inspected.
+    #[error("it exited while it was inspected")]
+    Exited,
+    /// Its pid now belongs to a process that started after the connection.
+    #[error("its pid was taken by another process")]
+    Recycled,
+    /// A file of `/proc` could not be read.
+    #[error("{path}: {source}")]
+    Proc {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file of `/proc` did not say what it should.
+    #[error("{path}: {what}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// What was missing.
+        what: &'static str,
+    },
+}
+
+fn read_proc(path: String) -> Result<String, InspectError> {
+    std::fs::read_to_string(&path).map_err(|source| InspectError::Proc { path, source })
+}
+
 fn inspect_inner(
     socket: BorrowedFd<'_>,
     cred_pid: Option<i32>,
     accepted_ticks: Option<u64>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, InspectError> {
     let pidfd = peer_pidfd(socket);
     let pid = match &pidfd {
         Some(fd) => pidfd_pid(fd.as_fd())?,
-        None => cred_pid.filter(|&p| p > 0).ok_or(
-            "its process is in a pid namespace the daemon cannot see, or has exited".to_owned(),
-        )?,
+        None => cred_pid.filter(|&p| p > 0).ok_or(InspectError::Unseen)?,
     };
     let started = start_ticks(&format!("/proc/{pid}/stat"))?;
     let peer = Snapshot::read(&format!("/proc/{pid}"))?;
@@ -106,13 +138,13 @@ fn inspect_inner(
     match &pidfd {
         Some(fd) => {
             if pidfd_pid(fd.as_fd())? != pid {
-                return Err("it exited while it was inspected".into());
+                return Err(InspectError::Exited);
             }
         }
         None => {
             let still = start_ticks(&format!("/proc/{pid}/stat"))?;
             if still != started || accepted_ticks.is_some_and(|at| started > at) {
-                return Err("its pid was taken by another process".into());
+                return Err(InspectError::Recycled);
             }
         }
     }
@@ -139,32 +171,39 @@ fn peer_pidfd(socket: BorrowedFd<'_>) -> Option<OwnedFd> {
 }
 
 /// The pid (in our pid namespace) a pidfd stands for; an error once the process is gone.
-fn pidfd_pid(pidfd: BorrowedFd<'_>) -> Result<i32, String> {
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()))
-        .map_err(|e| format!("reading its pidfd: {e}"))?;
+fn pidfd_pid(pidfd: BorrowedFd<'_>) -> Result<i32, InspectError> {
+    let path = format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd());
+    let info = read_proc(path.clone())?;
     let pid = field(&info, "Pid:")
         .and_then(|v| v.parse::<i32>().ok())
-        .ok_or("its pidfd names no pid".to_owned())?;
+        .ok_or(InspectError::Unreadable {
+            path,
+            what: "its pidfd names no pid",
+        })?;
     match pid {
         p if p > 0 => Ok(p),
-        0 => Err("its process is in a pid namespace the daemon cannot see".into()),
-        _ => Err("it has exited".into()),
+        0 => Err(InspectError::Unseen),
+        _ => Err(InspectError::Exited),
     }
 }
 
 /// Field 22 of `/proc/PID/stat`: when the process started, in clock ticks since boot.
-fn start_ticks(stat: &str) -> Result<u64, String> {
-    let text = std::fs::read_to_string(stat).map_err(|e| format!("{stat}: {e}"))?;
+fn start_ticks(stat: &str) -> Result<u64, InspectError> {
+    let text = read_proc(stat.to_owned())?;
+    let unreadable = |what| InspectError::Unreadable {
+        path: stat.to_owned(),
+        what,
+    };
     // The command name (field 2) may hold spaces and parentheses: count from its last `)`.
     let after = text
         .rsplit_once(')')
         .map(|(_, rest)| rest)
-        .ok_or_else(|| format!("{stat}: unreadable"))?;
+        .ok_or_else(|| unreadable("no command name"))?;
     after
         .split_whitespace()
         .nth(19)
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| format!("{stat}: no start time"))
+        .ok_or_else(|| unreadable("no start time"))
 }
 
 /// Now, in the clock ticks of `/proc/PID/stat`'s start time.
@@ -197,9 +236,8 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn read(proc_dir: &str) -> Result<Snapshot, String> {
-        let status = std::fs::read_to_string(format!("{proc_dir}/status"))
-            .map_err(|e| format!("{proc_dir}/status: {e}"))?;
+    fn read(proc_dir: &str) -> Result<Snapshot, InspectError> {
+        let status = read_proc(format!("{proc_dir}/status"))?;
         let cgroup = std::fs::read_to_string(format!("{proc_dir}/cgroup")).unwrap_or_default();
         Ok(Snapshot {
             no_new_privs: field(&status, "NoNewPrivs:") == Some("1"),

@@ -164,12 +164,14 @@ fn a_confined_process_that_reaches_the_socket_is_refused() {
     // The same request from this (unconfined) test process is the user's, and is served.
     let mut client =
         skillet_server::Client::connect(&SocketPaths::for_user(Some(&s.socket)).unwrap()).unwrap();
-    let started = client
-        .call(
-            "session.start",
-            start(&s.ws, json!({"unsandboxed": true}))["params"].clone(),
-        )
-        .unwrap();
-    assert_eq!(started["status"], "live", "{started}");
-    let _ = client.call("daemon.stop", json!({}));
+    let params =
+        serde_json::from_value(start(&s.ws, json!({"unsandboxed": true}))["params"].clone())
+            .unwrap();
+    let started = client.session_start(&params).unwrap();
+    assert_eq!(
+        started.status,
+        skillet_store::SessionStatus::Live,
+        "{started:?}"
+    );
+    let _ = client.stop();
 }

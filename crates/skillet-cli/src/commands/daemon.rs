@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use serde_json::{Value, json};
+use serde_json::json;
+use skillet_server::api::StatusReply;
 use skillet_server::{Client, ClientError, DEFAULT_IDLE_TIMEOUT, DaemonOptions, HttpMcp};
 
 use crate::cli::{DaemonCommand, ServeArgs};
@@ -55,7 +56,7 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
     match command {
         DaemonCommand::Status { json } => match Client::connect(&paths) {
             Ok(mut client) => {
-                let status = client.call("daemon.status", json!({}))?;
+                let status = client.status()?;
                 if *json {
                     output::json(&json!({"running": true, "daemon": status}))?;
                 } else {
@@ -86,19 +87,19 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let status = client.call("daemon.status", json!({}))?;
-            client.call("daemon.stop", json!({}))?;
+            let status = client.status()?;
+            client.stop()?;
             // It ends its sessions first; wait until it has let go of the socket.
             let started = Instant::now();
             while paths.socket.exists() && started.elapsed() < Duration::from_secs(15) {
                 std::thread::sleep(Duration::from_millis(20));
             }
             if *json {
-                output::json(&json!({"stopped": true, "pid": status["pid"]}))?;
+                output::json(&json!({"stopped": true, "pid": status.pid}))?;
             } else {
                 println!(
                     "stopped the skillet daemon (pid {}) and its {} live session(s)",
-                    status["pid"], status["live_sessions"]
+                    status.pid, status.live_sessions
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -106,17 +107,13 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
     }
 }
 
-fn print_status(status: &Value) {
-    let uptime = status["uptime_ms"].as_u64().unwrap_or(0) / 1000;
-    println!("running:       pid {}", status["pid"]);
-    println!(
-        "socket:        {}",
-        status["socket"].as_str().unwrap_or_default()
-    );
-    println!("up:            {uptime} s");
-    println!("live sessions: {}", status["live_sessions"]);
+fn print_status(status: &StatusReply) {
+    println!("running:       pid {}", status.pid);
+    println!("socket:        {}", status.socket.display());
+    println!("up:            {} s", status.uptime_ms / 1000);
+    println!("live sessions: {}", status.live_sessions);
     println!(
         "idle exit:     after {} s with no session and no client",
-        status["idle_timeout_s"]
+        status.idle_timeout_s
     );
 }

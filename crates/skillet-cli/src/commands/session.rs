@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use serde_json::{Value, json};
-use skillet_engine::session::Reply;
+use skillet_engine::session::{Reply, SessionStart};
+use skillet_server::api::{
+    Session, SessionListParams, SessionLogsReply, SessionPipeParams, SessionSendParams,
+    SessionStartParams,
+};
 use skillet_server::{Client, SocketPaths};
-use skillet_store::StoreError;
+use skillet_store::{SessionStatus, StoreError};
 
 use crate::cli::{RunArgs, SessionCommand};
 use crate::context::Context;
@@ -54,19 +57,21 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
             if registry.resolve(name).is_none() {
                 return Err(crate::commands::info::not_found(&registry, name));
             }
-            let params = json!({
-                "skill": name,
-                "params": values.values()?,
-                "label": label,
-                "caller_dir": ctx.env.cwd,
-                "overrides": allow.overrides(*keep_tmp),
-                "replace_oldest": replace_oldest,
-            });
-            let session = client(socket)?.call("session.start", params)?;
+            let params = SessionStartParams {
+                skill: name.clone(),
+                start: SessionStart {
+                    params: values.values()?,
+                    label: label.clone(),
+                    caller_dir: ctx.env.cwd.clone(),
+                    overrides: allow.overrides(*keep_tmp),
+                    replace_oldest: *replace_oldest,
+                },
+            };
+            let session = client(socket)?.session_start(&params)?;
             if *json {
                 output::json(&session)?;
             } else {
-                println!("{}", session["id"].as_str().unwrap_or_default());
+                println!("{}", session.id);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -76,12 +81,18 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
             from,
             json,
         } => {
-            let params = match (input, from) {
-                (_, Some(from)) => json!({"id": id, "from": from}),
-                (Some(input), None) => json!({"id": id, "input": input}),
-                (None, None) => json!({"id": id, "input": read_stdin()?}),
+            let (input, from) = match (input, from) {
+                (_, Some(from)) => (None, Some(from.clone())),
+                (Some(input), None) => (Some(input.clone()), None),
+                (None, None) => (Some(read_stdin()?), None),
             };
-            send(socket, params, *json)
+            let params = SessionSendParams {
+                id: id.clone(),
+                skill: None,
+                input,
+                from,
+            };
+            send(socket, &params, *json)
         }
         SessionCommand::List {
             skill,
@@ -89,28 +100,30 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
             limit,
             json,
         } => {
-            let sessions = client(socket)?.call(
-                "session.list",
-                json!({"skill": skill, "status": status, "limit": limit}),
-            )?;
+            let params = SessionListParams {
+                skill: skill.clone(),
+                status: status.as_deref().map(SessionStatus::from),
+                limit: Some(*limit),
+            };
+            let sessions = client(socket)?.session_list(&params)?;
             if *json {
                 output::json(&sessions)?;
             } else {
-                print_list(sessions.as_array().map(Vec::as_slice).unwrap_or_default());
+                print_list(&sessions);
             }
             Ok(ExitCode::SUCCESS)
         }
         SessionCommand::Close { id, json } => {
-            let session = client(socket)?.call("session.close", json!({"id": id}))?;
+            let session = client(socket)?.session_close(id)?;
             if *json {
                 output::json(&session)?;
             } else {
-                println!("closed session {}", session["id"].as_str().unwrap_or(id));
+                println!("closed session {}", session.id);
             }
             Ok(ExitCode::SUCCESS)
         }
         SessionCommand::Logs { id, json } => {
-            let logs = client(socket)?.call("session.logs", json!({"id": id}))?;
+            let logs = client(socket)?.session_logs(id)?;
             if *json {
                 output::json(&logs)?;
             } else {
@@ -137,22 +150,23 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
             stop,
             json,
         } => {
-            let result = client(socket)?.call(
-                "session.pipe",
-                json!({"from": from, "to": to, "stop": stop}),
-            )?;
+            let params = SessionPipeParams {
+                from: from.clone(),
+                to: to.clone(),
+                stop: *stop,
+            };
+            let result = client(socket)?.session_pipe(&params)?;
             if *json {
                 output::json(&result)?;
             } else if *stop {
-                match result["removed"].as_bool() {
+                match result.removed {
                     Some(true) => println!("removed the pipe from {from} to {to}"),
                     _ => println!("there was no pipe from {from} to {to}"),
                 }
             } else {
                 println!(
                     "every later output of {} now goes on to {}",
-                    result["from"].as_str().unwrap_or(from),
-                    result["to"].as_str().unwrap_or(to)
+                    result.from, result.to
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -167,18 +181,21 @@ pub fn run_in_session(args: &RunArgs, id: &str) -> Result<ExitCode> {
         Some(text) => text.clone(),
         None => read_stdin()?,
     };
-    let params = json!({"id": id, "input": input, "skill": args.name});
-    send(None, params, args.json)
+    let params = SessionSendParams {
+        id: id.to_owned(),
+        skill: Some(args.name.clone()),
+        input: Some(input),
+        from: None,
+    };
+    send(None, &params, args.json)
 }
 
-fn send(socket: Option<&Path>, params: Value, json: bool) -> Result<ExitCode> {
-    let reply = client(socket)?.call("session.send", params)?;
-    print_reply(reply, json)
+fn send(socket: Option<&Path>, params: &SessionSendParams, json: bool) -> Result<ExitCode> {
+    let reply = client(socket)?.session_send(params)?;
+    print_reply(&reply, json)
 }
 
-fn print_reply(reply: Value, json: bool) -> Result<ExitCode> {
-    let reply: Reply =
-        serde_json::from_value(reply).context("the daemon's answer is unreadable")?;
+fn print_reply(reply: &Reply, json: bool) -> Result<ExitCode> {
     if json {
         output::json(&reply)?;
     } else {
@@ -218,7 +235,7 @@ fn read_stdin() -> Result<String> {
     Ok(text)
 }
 
-fn print_list(sessions: &[Value]) {
+fn print_list(sessions: &[Session]) {
     if sessions.is_empty() {
         println!("no sessions; start one with `skillet session start NAME`");
         return;
@@ -227,19 +244,20 @@ fn print_list(sessions: &[Value]) {
     let rows: Vec<Vec<String>> = sessions
         .iter()
         .map(|s| {
-            let text = |k: &str| s[k].as_str().unwrap_or("-").to_owned();
-            let detail = match s["status"].as_str() {
-                Some("live") => format!("pid {}", s["pid"]),
-                Some("open") => "conversation".to_owned(),
-                _ => s["reason"].as_str().unwrap_or_default().to_owned(),
+            let detail = match s.status {
+                SessionStatus::Live => {
+                    format!("pid {}", s.pid.map_or("null".to_owned(), |p| p.to_string()))
+                }
+                SessionStatus::Open => "conversation".to_owned(),
+                _ => s.reason.clone().unwrap_or_default(),
             };
             vec![
-                text("id"),
-                text("skill"),
-                text("label"),
-                text("status"),
-                s["turns"].to_string(),
-                output::ago(now - s["created_at_ms"].as_i64().unwrap_or(now)),
+                s.id.clone(),
+                s.skill.clone(),
+                s.label.clone().unwrap_or_else(|| "-".to_owned()),
+                s.status.as_str().to_owned(),
+                s.turns.to_string(),
+                output::ago(now - s.created_at_ms),
                 detail,
             ]
         })
@@ -255,40 +273,36 @@ fn print_list(sessions: &[Value]) {
     );
 }
 
-fn print_logs(logs: &Value) {
-    let s = &logs["session"];
+fn print_logs(logs: &SessionLogsReply) {
+    let s = &logs.session;
     println!(
         "session {} of {} ({}{})",
-        s["id"].as_str().unwrap_or_default(),
-        s["skill"].as_str().unwrap_or_default(),
-        s["status"].as_str().unwrap_or_default(),
-        s["reason"]
-            .as_str()
+        s.id,
+        s.skill,
+        s.status.as_str(),
+        s.reason
+            .as_deref()
             .map(|r| format!(": {r}"))
             .unwrap_or_default()
     );
-    for t in logs["turns"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
-        let status = t["exit_status"]
-            .as_i64()
+    for t in &logs.turns {
+        let status = t
+            .exit_status
             .map(|c| format!(", status {c}"))
             .unwrap_or_default();
         println!(
             "\n[{}] {} {}{status}, {} ms, from {}",
-            t["seq"],
-            output::ago(skillet_store::now_ms() - t["started_at_ms"].as_i64().unwrap_or(0)),
-            t["outcome"].as_str().unwrap_or_default(),
-            t["duration_ms"],
-            t["source"].as_str().unwrap_or_default(),
+            t.seq,
+            output::ago(skillet_store::now_ms() - t.started_at_ms),
+            t.outcome.as_str(),
+            t.duration_ms,
+            t.source,
         );
-        for line in t["input"].as_str().unwrap_or_default().lines() {
+        for line in t.input.lines() {
             println!("> {line}");
         }
-        print!("{}", t["stdout"].as_str().unwrap_or_default());
-        for line in t["stderr"].as_str().unwrap_or_default().lines() {
+        print!("{}", t.stdout);
+        for line in t.stderr.lines() {
             println!("! {line}");
         }
     }

@@ -1,7 +1,19 @@
-//! The wire format: one JSON object per line each way.
+//! The daemon's protocol, shared by the daemon and its [`Client`](crate::Client): one JSON
+//! object per line each way, an envelope ([`Request`], [`Response`]) around the typed params and
+//! result of each [`Method`] (see [`method`]). Both sides build and read messages only through
+//! these types, so a field renamed on one side cannot compile on the other.
+
+pub mod method;
+mod methods;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use method::Method;
+pub use methods::{
+    NoParams, PipeReply, Session, SessionIdParams, SessionListParams, SessionLogsReply,
+    SessionPipeParams, SessionSendParams, SessionStartParams, StatusReply, StopReply, Turn,
+};
 
 /// One request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,7 +43,8 @@ pub struct Response {
 }
 
 /// A failed request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
 pub struct ResponseError {
     /// What kind of failure, for scripts.
     pub code: ErrorCode,
@@ -64,6 +77,16 @@ pub enum ErrorCode {
     Forbidden,
 }
 
+impl ResponseError {
+    /// A failure of this kind, with what to do.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ResponseError {
+        ResponseError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
 impl Response {
     /// A success.
     pub fn ok(id: Value, result: Value) -> Response {
@@ -79,10 +102,7 @@ impl Response {
         Response {
             id,
             result: None,
-            error: Some(ResponseError {
-                code,
-                message: message.into(),
-            }),
+            error: Some(ResponseError::new(code, message)),
         }
     }
 }

@@ -1,25 +1,28 @@
 //! The daemon: one per user, owning the live sessions, answering on its socket.
+//!
+//! Its life is here: the lock that makes it the only one, the socket, the accept loop, idle
+//! exit and orderly stop. One connection's traffic is in `connection`, what each method does
+//! in `dispatch`, and MCP over HTTP in `http`.
+
+mod connection;
+mod dispatch;
+mod http;
 
 use std::io::Write as _;
-use std::os::fd::AsFd as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-use serde_json::{Value, json};
-use skillet_engine::session::{SessionError, SessionManager, SessionStart};
-use skillet_engine::{Engine, EngineSettings};
-use skillet_mcp::{HttpOptions, HttpSetupError, McpOptions, SkillServer};
-use skillet_registry::{Config, Environment, Registry};
-use skillet_store::{SessionQuery, Store};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
+use skillet_engine::session::SessionManager;
+use skillet_engine::{Engine, EngineSetup, SetupError};
+use skillet_mcp::{HttpOptions, HttpSetupError};
+use skillet_registry::{Environment, Registry};
+use skillet_store::Store;
+use tokio::net::UnixListener;
 use tokio::sync::watch;
 
-use crate::api::{ErrorCode, Request, Response};
 use crate::paths::{SocketPaths, private_dir};
 
 /// How long the daemon stays up with no live session and no client, by default.
@@ -66,7 +69,7 @@ pub enum DaemonError {
     Http(#[from] HttpSetupError),
     /// The skills to serve over HTTP cannot be read.
     #[error("cannot serve MCP: {0}")]
-    Mcp(String),
+    Mcp(#[source] SetupError),
     /// The HTTP address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -167,7 +170,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     }
 
     let http_stop = match &options.http {
-        Some(http) => Some(serve_http(&daemon, http, daemon.store.clone()).await?),
+        Some(http) => Some(http::serve_http(&daemon, http, daemon.store.clone()).await?),
         None => None,
     };
 
@@ -212,49 +215,6 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     let _ = std::fs::remove_file(&paths.socket);
     log("stopped");
     Ok(())
-}
-
-/// Starts MCP over HTTP on the daemon's sessions; the token stops it.
-async fn serve_http(
-    daemon: &Daemon,
-    http: &HttpMcp,
-    store: Option<Arc<dyn Store>>,
-) -> Result<tokio_util::sync::CancellationToken, DaemonError> {
-    let server = SkillServer::new(McpOptions {
-        env: daemon.env.clone(),
-        store,
-        sessions: daemon.manager.clone(),
-        max_concurrent_calls: http.max_concurrent_calls,
-    })
-    .map_err(|e| DaemonError::Mcp(e.to_string()))?;
-    let router = skillet_mcp::http_service(server.clone(), &http.options)?;
-    let addr = http.options.addr;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| DaemonError::Bind { addr, source })?;
-    let bound = listener.local_addr().unwrap_or(addr);
-    if let Err(e) = skillet_mcp::watch_skills(server.clone()) {
-        log(&format!("{e}; skill changes need a restart"));
-    }
-    for (name, why) in server.hidden() {
-        log(&format!("not serving `{name}`: {}", why.as_str()));
-    }
-    let stop = http.options.shutdown.clone();
-    let until = stop.clone();
-    tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { until.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            log(&format!("MCP over HTTP stopped: {e}"));
-        }
-    });
-    log(&format!(
-        "serving MCP on http://{bound}{} ({} tools)",
-        skillet_mcp::MCP_PATH,
-        server.tool_names().len()
-    ));
-    Ok(stop)
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Option<tokio::signal::unix::Signal> {
@@ -320,240 +280,9 @@ impl Daemon {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
     }
 
-    async fn connection(self: Arc<Self>, stream: UnixStream) {
-        // Only this user's processes may drive sessions that run as this user.
-        let me = rustix::process::geteuid().as_raw();
-        let accepted = crate::peer::now_ticks();
-        let peer = match stream.peer_cred() {
-            Ok(cred) if cred.uid() == me => {
-                // Even this user's process may not weaken confinement from inside a sandbox.
-                let peer = crate::peer::inspect(stream.as_fd(), cred.pid(), accepted);
-                if let Some(why) = peer.reason() {
-                    log(&format!(
-                        "a confined process (pid {}) connected: {why}",
-                        cred.pid().unwrap_or(0)
-                    ));
-                }
-                peer
-            }
-            Ok(cred) => {
-                log(&format!("refused a connection from uid {}", cred.uid()));
-                let mut stream = stream;
-                let refusal = Response::err(
-                    Value::Null,
-                    ErrorCode::BadRequest,
-                    "this daemon serves only the user that started it",
-                );
-                let _ = stream
-                    .write_all(format!("{}\n", json!(refusal)).as_bytes())
-                    .await;
-                return;
-            }
-            Err(e) => {
-                log(&format!(
-                    "refused a connection with no peer credentials: {e}"
-                ));
-                return;
-            }
-        };
-        self.clients.fetch_add(1, Ordering::SeqCst);
-        self.touch();
-        let (read, mut write) = stream.into_split();
-        let mut lines = BufReader::new(read).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let response = match serde_json::from_str::<Request>(&line) {
-                Ok(request) => self.handle(request, &peer).await,
-                Err(e) => Response::err(
-                    Value::Null,
-                    ErrorCode::BadRequest,
-                    format!("not a request: {e}"),
-                ),
-            };
-            self.touch();
-            let mut out = serde_json::to_string(&response).unwrap_or_default();
-            out.push('\n');
-            if write.write_all(out.as_bytes()).await.is_err() {
-                break;
-            }
-        }
-        self.clients.fetch_sub(1, Ordering::SeqCst);
-        self.touch();
-    }
-
-    async fn handle(&self, request: Request, peer: &crate::peer::Confinement) -> Response {
-        let id = request.id.clone();
-        if let Some((code, message)) = crate::peer::refusal(&request.method, &request.params, peer)
-        {
-            log(&format!("refused `{}`: {message}", request.method));
-            return Response::err(id, code, message);
-        }
-        match self.dispatch(&request.method, request.params).await {
-            Ok(result) => Response::ok(id, result),
-            Err((code, message)) => Response::err(id, code, message),
-        }
-    }
-
-    async fn dispatch(&self, method: &str, params: Value) -> Result<Value, (ErrorCode, String)> {
-        let m = &self.manager;
-        match method {
-            "daemon.status" => Ok(json!({
-                "pid": std::process::id(),
-                "version": env!("CARGO_PKG_VERSION"),
-                "socket": self.paths.socket,
-                "started_at_ms": self.started_ms,
-                "uptime_ms": self.started.elapsed().as_millis() as u64,
-                "live_sessions": m.live_count(),
-                "idle_timeout_s": self.idle_timeout.as_secs(),
-                "store": self.store.is_some(),
-            })),
-            "daemon.stop" => {
-                self.stop.send_replace(true);
-                Ok(json!({"stopping": true}))
-            }
-            "session.start" => {
-                let p: StartParams = parse(params)?;
-                let (engine, registry) = self
-                    .context(&p.start.caller_dir)
-                    .map_err(|e| (ErrorCode::Refused, e))?;
-                let record = m
-                    .start(&engine, &registry, &p.skill, p.start)
-                    .await
-                    .map_err(session_error)?;
-                Ok(json!(record))
-            }
-            "session.send" => {
-                let p: SendParams = parse(params)?;
-                if let Some(skill) = &p.skill {
-                    let session = m.info(&p.id).map_err(session_error)?;
-                    if session.skill != *skill {
-                        return Err((
-                            ErrorCode::Refused,
-                            format!(
-                                "session {} is a session of `{}`, not `{skill}`; `skillet session list` shows them",
-                                session.id, session.skill
-                            ),
-                        ));
-                    }
-                }
-                let reply = match (&p.from, &p.input) {
-                    (Some(from), None) => m.send_from(&p.id, from).await,
-                    (None, Some(input)) => m.send(&p.id, input, "user").await,
-                    _ => {
-                        return Err((
-                            ErrorCode::BadRequest,
-                            "give exactly one of `input` and `from`".into(),
-                        ));
-                    }
-                }
-                .map_err(session_error)?;
-                Ok(json!(reply))
-            }
-            "session.list" => {
-                let p: ListParams = parse(params)?;
-                let query = SessionQuery {
-                    skill: p.skill,
-                    status: p.status,
-                    limit: p.limit.unwrap_or(0),
-                };
-                Ok(json!(m.list(&query).map_err(session_error)?))
-            }
-            "session.close" => {
-                let p: IdParams = parse(params)?;
-                Ok(json!(m.close(&p.id).await.map_err(session_error)?))
-            }
-            "session.logs" => {
-                let p: IdParams = parse(params)?;
-                let (session, turns) = m.history(&p.id).map_err(session_error)?;
-                Ok(json!({"session": session, "turns": turns}))
-            }
-            "session.pipe" => {
-                let p: PipeParams = parse(params)?;
-                if p.stop {
-                    let removed = m.unpipe(&p.from, &p.to);
-                    return Ok(
-                        json!({"from": p.from, "to": p.to, "piped": false, "removed": removed}),
-                    );
-                }
-                let (from, to) = m.pipe(&p.from, &p.to).map_err(session_error)?;
-                Ok(json!({"from": from, "to": to, "piped": true}))
-            }
-            other => Err((
-                ErrorCode::UnknownMethod,
-                format!("no method `{other}`; docs/daemon-api.md lists them"),
-            )),
-        }
-    }
-
     /// The engine and skills a command run in `dir` would see.
-    fn context(&self, dir: &Path) -> Result<(Engine, Registry), String> {
-        if !dir.is_dir() {
-            return Err(format!("the directory {} does not exist", dir.display()));
-        }
-        let env = Environment {
-            cwd: dir.to_path_buf(),
-            ..self.env.clone()
-        };
-        let config = Config::load(&env).map_err(|e| e.to_string())?;
-        let registry = Registry::discover(&env, &config);
-        let settings = EngineSettings::from_config(&env, &config, self.store.clone());
-        Ok((Engine::new(settings), registry))
+    fn context(&self, dir: &Path) -> Result<(Engine, Registry), SetupError> {
+        let setup = EngineSetup::load_in(&self.env, dir)?;
+        Ok((setup.engine(self.store.clone()), setup.registry()))
     }
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(params: Value) -> Result<T, (ErrorCode, String)> {
-    let params = if params.is_null() { json!({}) } else { params };
-    serde_json::from_value(params).map_err(|e| (ErrorCode::BadRequest, format!("bad params: {e}")))
-}
-
-fn session_error(e: SessionError) -> (ErrorCode, String) {
-    let code = match &e {
-        SessionError::NotFound(_) => ErrorCode::NotFound,
-        SessionError::Over { .. } | SessionError::Conversation(_) => ErrorCode::SessionOver,
-        SessionError::TooMany { .. } => ErrorCode::TooMany,
-        SessionError::Refused(_) | SessionError::Framing(_) | SessionError::Owned { .. } => {
-            ErrorCode::Refused
-        }
-        SessionError::Start(_) => ErrorCode::StartFailed,
-        SessionError::Store(_) => ErrorCode::Internal,
-    };
-    (code, e.to_string())
-}
-
-#[derive(Deserialize)]
-struct StartParams {
-    skill: String,
-    #[serde(flatten)]
-    start: SessionStart,
-}
-
-#[derive(Deserialize)]
-struct SendParams {
-    id: String,
-    /// When given, the session must be one of this skill's.
-    skill: Option<String>,
-    input: Option<String>,
-    from: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ListParams {
-    skill: Option<String>,
-    status: Option<String>,
-    limit: Option<usize>,
-}
-
-#[derive(Deserialize)]
-struct IdParams {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct PipeParams {
-    from: String,
-    to: String,
-    #[serde(default)]
-    stop: bool,
 }

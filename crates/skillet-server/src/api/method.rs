@@ -1,0 +1,59 @@
+//! The daemon's methods: each names its wire name, its params and its result, so the daemon's
+//! dispatch and the client's calls are checked against the same types.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use skillet_engine::session::Reply;
+
+use super::methods::{
+    NoParams, PipeReply, Session, SessionIdParams, SessionListParams, SessionLogsReply,
+    SessionPipeParams, SessionSendParams, SessionStartParams, StatusReply, StopReply,
+};
+
+/// One method of the daemon's API.
+pub trait Method {
+    /// Its name on the wire (`session.send`).
+    const NAME: &'static str;
+    /// What it takes, as the request's `params`.
+    type Params: Serialize + DeserializeOwned;
+    /// What it answers, as the response's `result`.
+    type Result: Serialize + DeserializeOwned;
+}
+
+macro_rules! methods {
+    ($($(#[$doc:meta])* $marker:ident = $name:literal: $params:ty => $result:ty;)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub enum $marker {}
+
+            impl Method for $marker {
+                const NAME: &'static str = $name;
+                type Params = $params;
+                type Result = $result;
+            }
+        )*
+
+        /// Every method's wire name, for messages that list them.
+        pub const NAMES: &[&str] = &[$($name),*];
+    };
+}
+
+methods! {
+    /// The daemon's pid, version, uptime and live sessions. The one method a confined peer may call.
+    DaemonStatus = "daemon.status": NoParams => StatusReply;
+    /// Ends every live session and stops the daemon.
+    DaemonStop = "daemon.stop": NoParams => StopReply;
+    /// Starts a session of a `code_session` skill.
+    SessionStart = "session.start": SessionStartParams => Session;
+    /// Sends one input to a session and waits for its answer.
+    SessionSend = "session.send": SessionSendParams => Reply;
+    /// Live sessions, then past ones.
+    SessionList = "session.list": SessionListParams => Vec<Session>;
+    /// Ends a session.
+    SessionClose = "session.close": SessionIdParams => Session;
+    /// A session and its exchanges.
+    SessionLogs = "session.logs": SessionIdParams => SessionLogsReply;
+    /// Sends every later output of one session to another, or stops doing so.
+    SessionPipe = "session.pipe": SessionPipeParams => PipeReply;
+}
