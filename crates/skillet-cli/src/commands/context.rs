@@ -23,11 +23,14 @@ pub fn run(ctx: &Context, args: &ContextArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(w) = &report.warning {
-        eprintln!("skillet: warning: {w}");
+        eprintln!("skillet: warning: {}", output::text(w));
     }
     let selection = &report.selection;
     if selection.files.is_empty() {
-        println!("No file matches the context_files of `{}`.", report.skill);
+        println!(
+            "No file matches the context_files of `{}`.",
+            output::field(&report.skill)
+        );
     } else {
         let rows: Vec<Vec<String>> = selection
             .files
@@ -62,13 +65,19 @@ pub fn run(ctx: &Context, args: &ContextArgs) -> Result<ExitCode> {
     if !selection.skipped.is_empty() {
         println!("Left out:");
         for s in &selection.skipped {
-            println!("  {}  ({})", s.path, s.reason);
+            // File names in the workspace are anyone's text; the table's cells are made
+            // safe by `output::table`, these lines here.
+            println!(
+                "  {}  ({})",
+                output::field(&s.path),
+                output::field(&s.reason)
+            );
         }
     }
     if !report.dropped.is_empty() {
         println!(
             "No longer chosen since the last run: {}",
-            report.dropped.join(", ")
+            output::field(&report.dropped.join(", "))
         );
     }
     let budget = report
