@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, args: &McpArgs) -> Result<ExitCode> {
         Err(e) => {
             eprintln!(
                 "skillet mcp: warning: calls are not recorded: {}",
-                crate::output::explain(&e)
+                crate::output::text(&crate::output::explain(&e))
             );
             None
         }
@@ -128,6 +128,9 @@ fn report_hidden(server: &SkillServer) {
         .iter()
         .filter(|(_, a)| *a == skillet_registry::Availability::Disabled)
     {
-        eprintln!("skillet mcp: `{name}` is disabled and not served");
+        eprintln!(
+            "skillet mcp: `{}` is disabled and not served",
+            crate::output::field(name)
+        );
     }
 }
