@@ -71,7 +71,7 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
             if *json {
                 output::json(&session)?;
             } else {
-                println!("{}", session.id);
+                println!("{}", output::field(&session.id));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -118,7 +118,7 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
             if *json {
                 output::json(&session)?;
             } else {
-                println!("closed session {}", session.id);
+                println!("closed session {}", output::field(&session.id));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -160,13 +160,22 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
                 output::json(&result)?;
             } else if *stop {
                 match result.removed {
-                    Some(true) => println!("removed the pipe from {from} to {to}"),
-                    _ => println!("there was no pipe from {from} to {to}"),
+                    Some(true) => println!(
+                        "removed the pipe from {} to {}",
+                        output::field(from),
+                        output::field(to)
+                    ),
+                    _ => println!(
+                        "there was no pipe from {} to {}",
+                        output::field(from),
+                        output::field(to)
+                    ),
                 }
             } else {
                 println!(
                     "every later output of {} now goes on to {}",
-                    result.from, result.to
+                    output::field(&result.from),
+                    output::field(&result.to)
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -209,7 +218,7 @@ fn print_reply(reply: &Reply, json: bool) -> Result<ExitCode> {
         let _ = std::io::stdout().flush();
         eprint!("{}", reply.stderr);
         for note in &reply.notes {
-            eprintln!("skillet: {note}");
+            eprintln!("skillet: {}", output::text(note));
         }
     }
     let code = match reply.outcome.as_str() {
@@ -273,16 +282,18 @@ fn print_list(sessions: &[Session]) {
     );
 }
 
+/// A transcript from the store: unlike a live `session send`, every text in it (the input,
+/// the skill's output) is shown made safe, as `history` shows its rows.
 fn print_logs(logs: &SessionLogsReply) {
     let s = &logs.session;
     println!(
         "session {} of {} ({}{})",
-        s.id,
-        s.skill,
+        output::field(&s.id),
+        output::field(&s.skill),
         s.status.as_str(),
         s.reason
             .as_deref()
-            .map(|r| format!(": {r}"))
+            .map(|r| format!(": {}", output::field(r)))
             .unwrap_or_default()
     );
     for t in &logs.turns {
@@ -296,14 +307,14 @@ fn print_logs(logs: &SessionLogsReply) {
             output::ago(skillet_store::now_ms() - t.started_at_ms),
             t.outcome.as_str(),
             t.duration_ms,
-            t.source,
+            output::field(&t.source),
         );
         for line in t.input.lines() {
-            println!("> {line}");
+            println!("> {}", output::field(line));
         }
-        print!("{}", t.stdout);
+        print!("{}", output::text(&t.stdout));
         for line in t.stderr.lines() {
-            println!("! {line}");
+            println!("! {}", output::field(line));
         }
     }
 }
