@@ -3,9 +3,8 @@
 use rmcp::model::{CallToolResult, JsonObject};
 use serde_json::Value;
 use skillet_engine::conversation::{ConversationRequest, ScriptedAnswers};
-use skillet_engine::session::{SessionError, SessionStart, TurnOutcome};
+use skillet_engine::session::{SessionError, SessionStart};
 use skillet_engine::{AskedBy, RunRequest};
-use skillet_store::{ExecutionRecord, now_ms};
 
 use crate::catalog::{ANSWERS_ARG, INPUT_ARG, SESSION_ARG, ToolTarget};
 use crate::outcome::{self, SessionAnswer};
@@ -22,100 +21,90 @@ pub(crate) async fn call(
     request_id: String,
     cancelled: &tokio_util::sync::CancellationToken,
 ) -> CallToolResult {
-    // A run is told of the client's notifications/cancelled and ends `cancelled`, recorded in
-    // the history with what it had written; any other call is dropped, which kills its process.
-    if let ToolTarget::Run(skill) = target {
-        let cancel = skillet_engine::Cancel::new();
-        let run = run(
-            server,
-            snapshot,
-            skill,
-            arguments,
-            request_id,
-            cancel.clone(),
-        );
-        tokio::pin!(run);
-        return tokio::select! {
-            result = &mut run => result,
-            () = cancelled.cancelled() => {
-                cancel.cancel("cancelled by the MCP client");
-                run.await
-            }
-        };
-    }
-    tokio::select! {
-        result = call_other(server, snapshot, target, arguments, request_id) => result,
-        () = cancelled.cancelled() => outcome::refusal("cancelled by the client"),
-    }
-}
-
-async fn run(
-    server: &SkillServer,
-    snapshot: &Snapshot,
-    skill: &str,
-    arguments: JsonObject,
-    request_id: String,
-    cancel: skillet_engine::Cancel,
-) -> CallToolResult {
-    let Ok(_permit) = server.shared.calls.acquire().await else {
-        return outcome::refusal("the server is shutting down");
-    };
-    let request = RunRequest {
-        params: arguments,
-        caller_dir: server.caller_dir(),
-        asked_by: Some(AskedBy {
-            origin: ORIGIN.to_owned(),
-            request_id,
-        }),
-        cancel: Some(cancel),
-        ..RunRequest::default()
-    };
-    let result = snapshot
-        .engine
-        .run(&snapshot.registry, skill, request)
-        .await;
-    outcome::from_execution(&result)
-}
-
-async fn call_other(
-    server: &SkillServer,
-    snapshot: &Snapshot,
-    target: &ToolTarget,
-    arguments: JsonObject,
-    request_id: String,
-) -> CallToolResult {
-    // Waiting here, not failing: a burst of calls is served as fast as the limit allows.
-    let Ok(_permit) = server.shared.calls.acquire().await else {
-        return outcome::refusal("the server is shutting down");
-    };
+    // The engine keeps every call in the history (a run or a conversation as an execution, a
+    // session exchange as a turn of its session), tagged with where it came from; this layer
+    // records nothing itself, so a call is never counted twice.
     let asked_by = AskedBy {
         origin: ORIGIN.to_owned(),
         request_id,
     };
     match target {
         ToolTarget::Run(skill) => {
-            let request = RunRequest {
-                params: arguments,
-                caller_dir: server.caller_dir(),
-                asked_by: Some(asked_by),
-                ..RunRequest::default()
-            };
-            let result = snapshot
-                .engine
-                .run(&snapshot.registry, skill, request)
-                .await;
-            outcome::from_execution(&result)
+            run(server, snapshot, skill, arguments, asked_by, cancelled).await
         }
         ToolTarget::Session(skill) => {
-            let started = now_ms();
-            let (result, status, error) = session(server, snapshot, skill, arguments).await;
-            server.record(snapshot, skill, &asked_by, started, status, error);
-            result
+            dropped_on_cancel(
+                server,
+                cancelled,
+                session(server, snapshot, skill, arguments),
+            )
+            .await
         }
-        ToolTarget::CloseSession(skill) => close(server, skill, &arguments).await,
+        ToolTarget::CloseSession(skill) => {
+            dropped_on_cancel(server, cancelled, close(server, skill, &arguments)).await
+        }
         ToolTarget::Conversation(skill) => {
-            conversation(server, snapshot, skill, arguments, asked_by).await
+            let held = conversation(server, snapshot, skill, arguments, asked_by);
+            dropped_on_cancel(server, cancelled, held).await
         }
+    }
+}
+
+/// A run is told of the client's notifications/cancelled and ends `cancelled`, recorded in the
+/// history with what it had written.
+async fn run(
+    server: &SkillServer,
+    snapshot: &Snapshot,
+    skill: &str,
+    arguments: JsonObject,
+    asked_by: AskedBy,
+    cancelled: &tokio_util::sync::CancellationToken,
+) -> CallToolResult {
+    let cancel = skillet_engine::Cancel::new();
+    let request = RunRequest {
+        params: arguments,
+        caller_dir: server.caller_dir(),
+        asked_by: Some(asked_by),
+        cancel: Some(cancel.clone()),
+        ..RunRequest::default()
+    };
+    let run = async {
+        // Waiting here, not failing: a burst of calls is served as fast as the limit allows.
+        let Ok(_permit) = server.shared.calls.acquire().await else {
+            return outcome::refusal("the server is shutting down");
+        };
+        let result = snapshot
+            .engine
+            .run(&snapshot.registry, skill, request)
+            .await;
+        outcome::from_execution(&result)
+    };
+    tokio::pin!(run);
+    tokio::select! {
+        result = &mut run => result,
+        () = cancelled.cancelled() => {
+            cancel.cancel("cancelled by the MCP client");
+            run.await
+        }
+    }
+}
+
+/// Any other call waits its turn under the concurrency limit and is dropped when the client
+/// cancels it, which kills its process.
+async fn dropped_on_cancel(
+    server: &SkillServer,
+    cancelled: &tokio_util::sync::CancellationToken,
+    call: impl std::future::Future<Output = CallToolResult>,
+) -> CallToolResult {
+    let limited = async {
+        let Ok(_permit) = server.shared.calls.acquire().await else {
+            return outcome::refusal("the server is shutting down");
+        };
+        call.await
+    };
+    tokio::select! {
+        result = limited => result,
+        () = cancelled.cancelled() => outcome::refusal("cancelled by the client"),
     }
 }
 
@@ -182,44 +171,39 @@ async fn conversation(
     outcome::from_conversation(held)
 }
 
-/// Sends `input` to the session named by `session_id`, or starts one. Returns the result, and
-/// the status and error the call is recorded with.
+/// Sends `input` to the session named by `session_id`, or starts one.
 async fn session(
     server: &SkillServer,
     snapshot: &Snapshot,
     skill: &str,
     mut arguments: JsonObject,
-) -> (CallToolResult, &'static str, Option<String>) {
-    let refused = |message: String| {
-        let result = outcome::refusal(message.clone());
-        (result, "error", Some(message))
-    };
+) -> CallToolResult {
     let (id, input) = match (
         string_arg(&mut arguments, SESSION_ARG),
         string_arg(&mut arguments, INPUT_ARG),
     ) {
         (Ok(id), Ok(input)) => (id, input),
-        (Err(e), _) | (_, Err(e)) => return refused(e),
+        (Err(e), _) | (_, Err(e)) => return outcome::refusal(e),
     };
     let sessions = &server.shared.options.sessions;
     let (id, started) = match id {
         Some(id) => {
             if !arguments.is_empty() {
                 let names: Vec<&str> = arguments.keys().map(String::as_str).collect();
-                return refused(format!(
+                return outcome::refusal(format!(
                     "parameters ({}) apply only when a session starts; leave out session_id to start a new one",
                     names.join(", ")
                 ));
             }
             match sessions.info(&id) {
                 Ok(record) if record.skill != skill => {
-                    return refused(format!(
+                    return outcome::refusal(format!(
                         "session {id} belongs to `{}`, not `{skill}`",
                         record.skill
                     ));
                 }
                 Ok(record) => (record.id, false),
-                Err(e) => return refused(session_message(skill, &e)),
+                Err(e) => return outcome::refusal(session_message(skill, &e)),
             }
         }
         None => {
@@ -234,7 +218,7 @@ async fn session(
                 .await
             {
                 Ok(record) => (record.id, true),
-                Err(e) => return refused(session_message(skill, &e)),
+                Err(e) => return outcome::refusal(session_message(skill, &e)),
             }
         }
     };
@@ -244,24 +228,18 @@ async fn session(
             started,
             reply: None,
         };
-        return (outcome::from_session(skill, &answer), "ok", None);
+        return outcome::from_session(skill, &answer);
     };
     match sessions.send(&id, &input, ORIGIN).await {
         Ok(reply) => {
-            let status = match reply.outcome {
-                TurnOutcome::Ok => "ok",
-                TurnOutcome::Timeout => "timeout",
-                TurnOutcome::Error => "failed",
-                TurnOutcome::Dead | TurnOutcome::Unknown(_) => "error",
-            };
             let answer = SessionAnswer {
                 session_id: &id,
                 started,
                 reply: Some(&reply),
             };
-            (outcome::from_session(skill, &answer), status, None)
+            outcome::from_session(skill, &answer)
         }
-        Err(e) => refused(session_message(skill, &e)),
+        Err(e) => outcome::refusal(session_message(skill, &e)),
     }
 }
 
@@ -327,37 +305,5 @@ impl SkillServer {
     pub(crate) fn caller_dir(&self) -> std::path::PathBuf {
         let env = &self.shared.options.env;
         env.workspace_root().unwrap_or_else(|| env.cwd.clone())
-    }
-
-    /// Keeps a session call in the history, as the engine keeps a run.
-    fn record(
-        &self,
-        snapshot: &Snapshot,
-        skill: &str,
-        asked_by: &AskedBy,
-        started_at_ms: i64,
-        status: &str,
-        error: Option<String>,
-    ) {
-        let Some(store) = &self.shared.options.store else {
-            return;
-        };
-        let entry = snapshot.registry.resolve(skill);
-        let id = uuid::Uuid::now_v7().to_string();
-        let finished = now_ms();
-        let mut record = ExecutionRecord::new(id, skill, status);
-        record.version = entry
-            .and_then(|e| e.spec.as_ref())
-            .map(|s| s.version.clone());
-        record.scope = entry.map(|e| e.scope.as_str().to_owned());
-        record.started_at_ms = started_at_ms;
-        record.finished_at_ms = finished;
-        record.duration_ms = finished - started_at_ms;
-        record.error = error;
-        record.origin = Some(asked_by.origin.clone());
-        record.request_id = Some(asked_by.request_id.clone());
-        if let Err(e) = store.record(&record) {
-            eprintln!("skillet mcp: a session call was not recorded in the history: {e}");
-        }
     }
 }

@@ -64,7 +64,8 @@ impl Diagnostic {
         Self::new(Severity::Warning, message)
     }
 
-    fn new(severity: Severity, message: impl Into<String>) -> Self {
+    /// A problem of the given severity with no position yet.
+    pub fn new(severity: Severity, message: impl Into<String>) -> Self {
         Diagnostic {
             severity,
             message: message.into(),

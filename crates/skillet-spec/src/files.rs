@@ -38,8 +38,10 @@ pub enum FileError {
         kind: &'static str,
     },
     /// Bigger than the limit.
-    #[error("is larger than {limit} bytes; keep it smaller")]
+    #[error("is {size} bytes, larger than the limit of {limit} bytes; keep it smaller")]
     TooLarge {
+        /// The file's size, in bytes (at least `limit + 1` when it grew while being read).
+        size: u64,
         /// The limit, in bytes.
         limit: u64,
     },
@@ -193,8 +195,9 @@ fn read_checked(fd: OwnedFd, limit: u64) -> Result<Vec<u8>, FileError> {
     if let Some(kind) = kind {
         return Err(FileError::NotRegular { kind });
     }
-    if u64::try_from(stat.st_size).unwrap_or(u64::MAX) > limit {
-        return Err(FileError::TooLarge { limit });
+    let size = u64::try_from(stat.st_size).unwrap_or(u64::MAX);
+    if size > limit {
+        return Err(FileError::TooLarge { size, limit });
     }
     let mut bytes = Vec::new();
     // The size can change after fstat: read at most one byte past the limit to notice.
@@ -202,7 +205,10 @@ fn read_checked(fd: OwnedFd, limit: u64) -> Result<Vec<u8>, FileError> {
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
-        return Err(FileError::TooLarge { limit });
+        return Err(FileError::TooLarge {
+            size: size.max(bytes.len() as u64),
+            limit,
+        });
     }
     Ok(bytes)
 }

@@ -11,11 +11,7 @@ use jsonc_parser::common::Ranged;
 use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, Position};
-
-/// Largest skill file accepted. Real skills are a few KiB; anything this big is a mistake or an attack.
-pub const MAX_SKILL_FILE_BYTES: usize = 1024 * 1024;
-/// Deepest nesting of arrays and objects accepted.
-pub const MAX_NESTING_DEPTH: usize = 64;
+use crate::limits::{MAX_NESTING_DEPTH, MAX_SKILL_FILE_BYTES};
 
 /// A parsed JSON document and the positions of its values.
 #[derive(Debug, Clone)]
@@ -152,15 +148,10 @@ impl JsonDocument {
 /// Rejects oversized or pathologically nested input before the recursive parser sees it.
 fn check_size_and_depth(text: &str) -> Result<(), Diagnostic> {
     if text.len() > MAX_SKILL_FILE_BYTES {
-        return Err(Diagnostic::error(format!(
-            "file is {} bytes; skill files are limited to {} bytes",
-            text.len(),
-            MAX_SKILL_FILE_BYTES
-        ))
-        .at(Position::START)
-        .with_hint("move large prompts or data into files beside the skill and reference them"));
+        return Err(too_large(text.len() as u64));
     }
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut depth, mut deepest, mut first_over) = (0usize, 0usize, None);
+    let (mut in_string, mut escaped) = (false, false);
     for (offset, byte) in text.bytes().enumerate() {
         if in_string {
             match byte {
@@ -175,21 +166,32 @@ fn check_size_and_depth(text: &str) -> Result<(), Diagnostic> {
             b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
-                if depth > MAX_NESTING_DEPTH {
-                    return Err(Diagnostic::error(format!(
-                        "nested more than {MAX_NESTING_DEPTH} levels deep"
-                    ))
-                    .at(LineIndex::new(text).position(offset))
-                    .with_hint(
-                        "a skill file never needs this much nesting; flatten the structure",
-                    ));
+                deepest = deepest.max(depth);
+                if depth > MAX_NESTING_DEPTH && first_over.is_none() {
+                    first_over = Some(offset);
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
-    Ok(())
+    match first_over {
+        Some(offset) => Err(Diagnostic::error(format!(
+            "arrays and objects are nested {deepest} levels deep; the limit is {MAX_NESTING_DEPTH}"
+        ))
+        .at(LineIndex::new(text).position(offset))
+        .with_hint("a skill file never needs this much nesting; flatten the structure")),
+        None => Ok(()),
+    }
+}
+
+/// The diagnostic for a skill JSON file of `size` bytes, over [`MAX_SKILL_FILE_BYTES`].
+pub(crate) fn too_large(size: u64) -> Diagnostic {
+    Diagnostic::error(format!(
+        "the file is {size} bytes; the limit for a skill file is {MAX_SKILL_FILE_BYTES} bytes (1 MiB)"
+    ))
+    .at(Position::START)
+    .with_hint("move large prompts or data into files beside the skill and reference them")
 }
 
 /// Escapes one JSON pointer segment (RFC 6901).
@@ -309,10 +311,16 @@ mod tests {
     fn deep_nesting_and_huge_files_are_refused_quickly() {
         let deep = "[".repeat(100_000);
         let err = JsonDocument::parse(&deep).unwrap_err();
-        assert!(err.message.contains("nested more than"));
+        assert_eq!(
+            err.message,
+            "arrays and objects are nested 100000 levels deep; the limit is 64"
+        );
         let huge = format!("{{\"a\": \"{}\"}}", "x".repeat(10 * 1024 * 1024));
         let err = JsonDocument::parse(&huge).unwrap_err();
-        assert!(err.message.contains("limited to"));
+        assert!(
+            err.message
+                .contains("the limit for a skill file is 1048576 bytes")
+        );
     }
 
     #[test]

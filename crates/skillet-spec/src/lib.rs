@@ -32,6 +32,7 @@ mod fields;
 pub mod files;
 pub mod interpreter;
 mod json_source;
+pub mod limits;
 mod load;
 mod migrate;
 mod model;
@@ -44,7 +45,7 @@ mod validate;
 pub use compat::SkillFormat;
 pub use credentials::is_secret_file;
 pub use diagnostic::{Diagnostic, Position, Severity, did_you_mean};
-pub use json_source::{MAX_NESTING_DEPTH, MAX_SKILL_FILE_BYTES};
+pub use limits::{MAX_NESTING_DEPTH, MAX_SKILL_FILE_BYTES, MAX_SKILL_MD_BYTES};
 pub use load::{
     AGENT_SKILL_FILE, LoadedSkill, PACKAGE_SKILL_FILE, load_file, load_file_within, load_json,
 };

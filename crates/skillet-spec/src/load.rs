@@ -7,7 +7,8 @@ use serde_json::Value;
 use crate::compat::{self, SkillFormat};
 use crate::diagnostic::{Diagnostic, Position, Severity, did_you_mean};
 use crate::fields::{remove_fields, unknown_fields};
-use crate::json_source::{JsonDocument, MAX_SKILL_FILE_BYTES, display_path};
+use crate::json_source::{JsonDocument, display_path};
+use crate::limits::{MAX_KEY_CHARS, MAX_SKILL_FILE_BYTES, MAX_SKILL_MD_BYTES, check_lengths};
 use crate::model::SkillSpec;
 use crate::validate::validate;
 
@@ -48,7 +49,11 @@ impl LoadedSkill {
     pub fn declared_name(&self) -> Option<&str> {
         match &self.spec {
             Some(spec) => Some(&spec.name),
-            None => self.canonical.as_ref()?.get("name")?.as_str(),
+            // A name past the limit is no name: the file's own name stands in for it.
+            None => self.canonical.as_ref()?.get("name")?.as_str().filter(|n| {
+                n.len() <= crate::limits::MAX_NAME_CHARS
+                    || n.chars().count() <= crate::limits::MAX_NAME_CHARS
+            }),
         }
     }
 }
@@ -86,7 +91,7 @@ fn load_path_within(path: &Path, within: Option<&Path>, purpose: Purpose) -> Loa
     } else {
         SkillFormat::Canonical
     };
-    let mut loaded = match read_limited(path, within) {
+    let mut loaded = match read_limited(path, within, is_md) {
         Err(d) => LoadedSkill::failed(format, d),
         Ok(text) if is_md => {
             let folder = path
@@ -103,23 +108,23 @@ fn load_path_within(path: &Path, within: Option<&Path>, purpose: Purpose) -> Loa
     loaded
 }
 
-/// Reads a skill file, refusing anything over [`MAX_SKILL_FILE_BYTES`] without reading it all,
-/// and anything but a regular file (a FIFO or `/dev/stdin` would block discovery forever). With
-/// `within`, the file is opened beneath that directory and a link leading out of it is refused.
-fn read_limited(path: &Path, within: Option<&Path>) -> Result<String, Diagnostic> {
-    let limit = MAX_SKILL_FILE_BYTES as u64;
+/// Reads a skill file, refusing anything over [`MAX_SKILL_FILE_BYTES`] (a `SKILL.md`:
+/// [`MAX_SKILL_MD_BYTES`]) by its size before reading it, and anything but a regular file (a
+/// FIFO or `/dev/stdin` would block discovery forever). With `within`, the file is opened beneath
+/// that directory and a link leading out of it is refused.
+fn read_limited(path: &Path, within: Option<&Path>, is_md: bool) -> Result<String, Diagnostic> {
+    let limit = if is_md {
+        MAX_SKILL_MD_BYTES
+    } else {
+        MAX_SKILL_FILE_BYTES
+    } as u64;
     let read = match within {
         Some(root) => crate::files::read_beneath(root, path, limit),
         None => crate::files::read_regular(path, limit),
     };
     let bytes = read.map_err(|e| match e {
-        crate::files::FileError::TooLarge { .. } => Diagnostic::error(format!(
-            "file is larger than {MAX_SKILL_FILE_BYTES} bytes"
-        ))
-        .at(Position::START)
-        .with_hint(
-            "skill files are small JSON documents; move large data into files beside the skill",
-        ),
+        crate::files::FileError::TooLarge { size, .. } if is_md => crate::skill_md::too_large(size),
+        crate::files::FileError::TooLarge { size, .. } => crate::json_source::too_large(size),
         e => Diagnostic::error(format!("cannot read the file: it {e}")),
     })?;
     String::from_utf8(bytes).map_err(|e| {
@@ -188,6 +193,22 @@ pub(crate) fn finish(
     };
     let unknown = unknown_fields(crate::schema::cached(), &value);
     for field in &unknown {
+        // A hostile key can be most of a megabyte: comparing it with every field name would be
+        // slow, and quoting it would flood the terminal.
+        if field.name.len() > MAX_KEY_CHARS {
+            let chars = field.name.chars().count();
+            let parent = field.pointer.rsplit_once('/').map_or("", |(p, _)| p);
+            let mut d = Diagnostic::new(
+                severity,
+                format!(
+                    "unknown field with a name {chars} characters long; the limit for a key is {MAX_KEY_CHARS}"
+                ),
+            )
+            .with_hint("`skillet schema` lists every field a skill may have");
+            d.path = Some(display_path(parent)).filter(|p| !p.is_empty());
+            diagnostics.push(d.at(locate(&field.pointer, true)));
+            continue;
+        }
         let mut d = match severity {
             Severity::Error => Diagnostic::error(format!("unknown field `{}`", field.name)),
             Severity::Warning => {
@@ -212,6 +233,25 @@ pub(crate) fn finish(
     }
     let pointers: Vec<String> = unknown.into_iter().map(|f| f.pointer).collect();
     remove_fields(&mut value, &pointers);
+    let too_long = check_lengths(&value);
+    let over_limit = !too_long.is_empty();
+    for finding in too_long {
+        diagnostics.push(
+            finding
+                .diagnostic
+                .at(locate(&finding.pointer, finding.at_key)),
+        );
+    }
+    if over_limit {
+        // Validation would quote the oversized values back in its own messages: the length
+        // errors say enough, and the skill is not used.
+        return sorted(LoadedSkill {
+            spec: None,
+            format,
+            canonical: Some(value),
+            diagnostics,
+        });
+    }
 
     let spec = match serde_path_to_error::deserialize::<_, SkillSpec>(&value) {
         Ok(spec) => spec,

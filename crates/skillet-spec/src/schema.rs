@@ -26,6 +26,7 @@ pub(crate) fn cached() -> &'static Value {
         if let Value::Object(map) = &mut schema {
             map.insert("$id".into(), Value::String(SCHEMA_ID.into()));
         }
+        crate::limits::annotate_schema(&mut schema);
         schema
     })
 }

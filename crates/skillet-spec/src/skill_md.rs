@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::compat::{SkillFormat, coerce_version};
 use crate::diagnostic::{Diagnostic, Position, did_you_mean};
 use crate::json_source::LineIndex;
+use crate::limits::{MAX_NESTING_DEPTH, MAX_SKILL_MD_BYTES, nesting_exceeds_limit};
 use crate::load::{LoadedSkill, finish};
 use crate::template;
 use crate::validate::is_valid_skill_name;
@@ -36,6 +37,9 @@ pub fn load_skill_md(text: &str) -> LoadedSkill {
 /// [`load_skill_md`] for a file in the folder named `folder`: the folder name is the skill's id
 /// when the front matter's `name` is not one (a title such as "PDF Tools", or none at all).
 pub fn load_skill_md_in(text: &str, folder: Option<&str>) -> LoadedSkill {
+    if text.len() > MAX_SKILL_MD_BYTES {
+        return LoadedSkill::failed(FORMAT, too_large(text.len() as u64));
+    }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines = LineIndex::new(text);
     let Some((front, body, body_offset)) = split_front_matter(text) else {
@@ -70,6 +74,9 @@ pub fn load_skill_md_in(text: &str, folder: Option<&str>) -> LoadedSkill {
         }
         Err(d) => return LoadedSkill::failed(FORMAT, d),
     };
+    if nesting_exceeds_limit(&yaml) {
+        return LoadedSkill::failed(FORMAT, too_deep(Position { line: 2, column: 1 }));
+    }
     let Value::Object(mut fm) = yaml else {
         return LoadedSkill::failed(
             FORMAT,
@@ -266,6 +273,15 @@ fn full_version(v: &Value) -> Option<String> {
     }
 }
 
+/// The diagnostic for a `SKILL.md` of `size` bytes, over [`MAX_SKILL_MD_BYTES`].
+pub(crate) fn too_large(size: u64) -> Diagnostic {
+    Diagnostic::error(format!(
+        "SKILL.md is {size} bytes; the limit for a SKILL.md is {MAX_SKILL_MD_BYTES} bytes (1 MiB)"
+    ))
+    .at(Position::START)
+    .with_hint("keep the instructions short and move reference material into files in the folder")
+}
+
 /// Parses the front matter as YAML. Front matter that strict YAML refuses only because a
 /// plain value holds `: ` (as in `description: Use when: ...`) is read with such values taken
 /// as text, and the returned warning says so.
@@ -288,7 +304,19 @@ fn parse_front_matter(front: &str) -> Result<(Value, Option<Diagnostic>), Diagno
         .with_hint("quote values that contain `: `, e.g. description: \"Use when: ...\"");
         return Ok((v, Some(d)));
     }
+    // The YAML parser stops at its own recursion limit (deeper than ours): say which limit.
+    if strict.to_string().starts_with("recursion limit exceeded") {
+        return Err(too_deep(at));
+    }
     Err(Diagnostic::error(format!("invalid YAML front matter: {strict}")).at(at))
+}
+
+fn too_deep(at: Position) -> Diagnostic {
+    Diagnostic::error(format!(
+        "the front matter nests more than {MAX_NESTING_DEPTH} levels deep, the limit"
+    ))
+    .at(at)
+    .with_hint("front matter is a flat list of fields; flatten the structure")
 }
 
 /// Quotes the value of each top-level `key: value` line whose plain value holds `: `.

@@ -1,0 +1,363 @@
+//! How much of a skill skillet reads: the size of a file, the depth of its nesting and the
+//! length of each string in it.
+//!
+//! A skill file may come from a repository the user only cloned. Without bounds one file could
+//! make every command slow (a 2 GB `skill.json`), crash a recursive walk (`[[[[…` ten thousand
+//! deep) or flood a terminal (a description of 100,000 characters). Each bound is reported as a
+//! diagnostic that names the limit and what the file holds; docs/limits.md lists them all.
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::json_source::{display_path, escape_pointer_segment};
+
+/// Largest skill JSON file read, in bytes. Real skills are a few KiB.
+pub const MAX_SKILL_FILE_BYTES: usize = 1024 * 1024;
+/// Largest `SKILL.md` read, in bytes. Real ones are a few KiB of Markdown.
+pub const MAX_SKILL_MD_BYTES: usize = 1024 * 1024;
+/// Deepest nesting of arrays and objects (JSON, or a `SKILL.md`'s YAML front matter).
+pub const MAX_NESTING_DEPTH: usize = 64;
+/// Longest name, in characters: a skill's `name`, an alias, a parameter's name, a `fallback`.
+pub const MAX_NAME_CHARS: usize = 64;
+/// Longest `version`, in characters.
+pub const MAX_VERSION_CHARS: usize = 128;
+/// Longest description, in characters (the skill's and each parameter's, guided questions).
+pub const MAX_DESCRIPTION_CHARS: usize = 4 * 1024;
+/// Longest prompt or template body, in characters (`prompt_template`, a `SKILL.md` body, …).
+pub const MAX_TEMPLATE_CHARS: usize = 256 * 1024;
+/// Longest string anywhere else, in characters (`command`, an argument, an `env` value, …).
+pub const MAX_STRING_CHARS: usize = 64 * 1024;
+/// Longest key of a free-form map (`env`, `metadata`, `dependencies`), in characters.
+pub const MAX_KEY_CHARS: usize = 256;
+
+/// At most this many length problems are reported for one file; the rest are counted.
+const MAX_LENGTH_FINDINGS: usize = 20;
+
+/// Fields with a limit of their own, as JSON pointers into the canonical form (`*` is any
+/// array index). Every other string is held to [`MAX_STRING_CHARS`].
+const FIELD_LIMITS: &[(&str, usize)] = &[
+    ("/name", MAX_NAME_CHARS),
+    ("/aliases/*", MAX_NAME_CHARS),
+    ("/parameters/*/name", MAX_NAME_CHARS),
+    ("/fallback", MAX_NAME_CHARS),
+    ("/version", MAX_VERSION_CHARS),
+    ("/description", MAX_DESCRIPTION_CHARS),
+    ("/parameters/*/description", MAX_DESCRIPTION_CHARS),
+    ("/guided_questions/*", MAX_DESCRIPTION_CHARS),
+    ("/completion/summary_format", MAX_DESCRIPTION_CHARS),
+    ("/prompt_template", MAX_TEMPLATE_CHARS),
+    ("/prompt", MAX_TEMPLATE_CHARS),
+    ("/session_config/prompt", MAX_TEMPLATE_CHARS),
+    ("/completion/summary_prompt", MAX_TEMPLATE_CHARS),
+    ("/tests/*/stdin", MAX_TEMPLATE_CHARS),
+    ("/tests/*/expect/stdout_equals", MAX_TEMPLATE_CHARS),
+];
+
+/// A string or key longer than its limit.
+#[derive(Debug, Clone)]
+pub(crate) struct LengthFinding {
+    /// JSON pointer of the field.
+    pub pointer: String,
+    /// Whether the key, not the value, is too long.
+    pub at_key: bool,
+    /// The problem.
+    pub diagnostic: Diagnostic,
+}
+
+/// The limit of the string at `pointer` (canonical form).
+pub(crate) fn string_limit(pointer: &str) -> usize {
+    FIELD_LIMITS
+        .iter()
+        .find(|(pattern, _)| matches_pattern(pattern, pointer))
+        .map_or(MAX_STRING_CHARS, |&(_, limit)| limit)
+}
+
+fn matches_pattern(pattern: &str, pointer: &str) -> bool {
+    let mut p = pattern.split('/');
+    let mut v = pointer.split('/');
+    loop {
+        match (p.next(), v.next()) {
+            (None, None) => return true,
+            (Some("*"), Some(seg))
+                if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) => {}
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Every string and free-form key of `value` (a skill in canonical form) longer than its limit.
+pub(crate) fn check_lengths(value: &Value) -> Vec<LengthFinding> {
+    let mut findings = Findings::default();
+    walk(value, &mut String::new(), 0, &mut findings);
+    let Findings { mut found, more } = findings;
+    if more > 0 {
+        found.push(LengthFinding {
+            pointer: String::new(),
+            at_key: false,
+            diagnostic: Diagnostic::error(format!(
+                "{more} more field(s) are over their length limits"
+            ))
+            .with_hint("see docs/limits.md for every limit"),
+        });
+    }
+    found
+}
+
+/// The first findings, and how many more there were.
+#[derive(Default)]
+struct Findings {
+    found: Vec<LengthFinding>,
+    more: usize,
+}
+
+impl Findings {
+    fn push(&mut self, finding: LengthFinding) {
+        if self.found.len() < MAX_LENGTH_FINDINGS {
+            self.found.push(finding);
+        } else {
+            self.more += 1;
+        }
+    }
+}
+
+fn walk(value: &Value, pointer: &mut String, depth: usize, findings: &mut Findings) {
+    // The parsers have already bounded the depth; this keeps the walk safe for any caller.
+    if depth > MAX_NESTING_DEPTH * 2 {
+        return;
+    }
+    match value {
+        Value::String(s) => {
+            let limit = string_limit(pointer);
+            // Bytes bound characters from above: only a long string is counted.
+            if s.len() > limit {
+                let chars = s.chars().count();
+                if chars > limit {
+                    findings.push(too_long(pointer, chars, limit));
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = pointer.len();
+                pointer.push_str(&format!("/{i}"));
+                walk(item, pointer, depth + 1, findings);
+                pointer.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&escape_pointer_segment(key));
+                let key_chars = if key.len() > MAX_KEY_CHARS {
+                    key.chars().count()
+                } else {
+                    0
+                };
+                if key_chars > MAX_KEY_CHARS {
+                    findings.push(key_too_long(pointer, key_chars));
+                } else {
+                    walk(item, pointer, depth + 1, findings);
+                }
+                pointer.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn too_long(pointer: &str, chars: usize, limit: usize) -> LengthFinding {
+    let path = display_path(pointer);
+    let hint = match limit {
+        MAX_NAME_CHARS => "use a short name: at most 64 characters".to_owned(),
+        MAX_VERSION_CHARS => "write a semantic version such as 1.2.0".to_owned(),
+        MAX_DESCRIPTION_CHARS => {
+            "keep a description to a paragraph; put the details in the prompt or a README beside the skill".to_owned()
+        }
+        _ => "move long text or data into a file beside the skill and read it from there"
+            .to_owned(),
+    };
+    let mut diagnostic = Diagnostic::error(format!(
+        "`{path}` is {chars} characters long; the limit is {limit}"
+    ))
+    .with_hint(hint);
+    diagnostic.path = Some(path);
+    LengthFinding {
+        pointer: pointer.to_owned(),
+        at_key: false,
+        diagnostic,
+    }
+}
+
+fn key_too_long(pointer: &str, chars: usize) -> LengthFinding {
+    let parent = pointer.rsplit_once('/').map_or("", |(p, _)| p);
+    let parent_path = display_path(parent);
+    let place = if parent_path.is_empty() {
+        "the skill".to_owned()
+    } else {
+        format!("`{parent_path}`")
+    };
+    let mut diagnostic = Diagnostic::error(format!(
+        "a key of {place} is {chars} characters long; the limit is {MAX_KEY_CHARS}"
+    ))
+    .with_hint("use a short key");
+    diagnostic.path = Some(parent_path).filter(|p| !p.is_empty());
+    LengthFinding {
+        pointer: pointer.to_owned(),
+        at_key: true,
+        diagnostic,
+    }
+}
+
+/// How deep `value` nests, stopping once past `MAX_NESTING_DEPTH` (the walk never goes deeper
+/// than one level more than the limit).
+pub(crate) fn nesting_exceeds_limit(value: &Value) -> bool {
+    fn deeper_than(value: &Value, budget: usize) -> bool {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => return false,
+        };
+        if budget == 0 {
+            return true;
+        }
+        children.into_iter().any(|c| deeper_than(c, budget - 1))
+    }
+    deeper_than(value, MAX_NESTING_DEPTH)
+}
+
+/// Writes the length limits into the JSON Schema as `maxLength`, so an editor using the schema
+/// flags what loading refuses.
+pub(crate) fn annotate_schema(schema: &mut Value) {
+    for &(pattern, limit) in FIELD_LIMITS {
+        if let Some(pointer) = schema_pointer(schema, pattern)
+            && let Some(Value::Object(node)) = schema.pointer_mut(&pointer)
+        {
+            node.insert("maxLength".into(), Value::from(limit));
+        }
+    }
+    default_max_length(schema, 0);
+}
+
+/// Every string schema without a limit of its own gets [`MAX_STRING_CHARS`].
+fn default_max_length(node: &mut Value, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    match node {
+        Value::Object(map) => {
+            let is_string = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            if is_string
+                && !map.contains_key("enum")
+                && !map.contains_key("const")
+                && !map.contains_key("maxLength")
+            {
+                map.insert("maxLength".into(), Value::from(MAX_STRING_CHARS));
+            }
+            for child in map.values_mut() {
+                default_max_length(child, depth + 1);
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                default_max_length(child, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The pointer, within the schema, of the schema describing the canonical value at `pattern`.
+fn schema_pointer(root: &Value, pattern: &str) -> Option<String> {
+    let mut at = String::new();
+    for seg in pattern.split('/').skip(1) {
+        at = resolve(root, at)?;
+        at.push_str(if seg == "*" { "/items" } else { "/properties/" });
+        if seg != "*" {
+            at.push_str(&escape_pointer_segment(seg));
+        }
+    }
+    resolve(root, at)
+}
+
+/// Follows `$ref`s and the non-null branch of an `anyOf` (how an `Option` is written).
+fn resolve(root: &Value, mut at: String) -> Option<String> {
+    for _ in 0..16 {
+        let node = root.pointer(&at)?;
+        if let Some(target) = node.get("$ref").and_then(Value::as_str) {
+            at = target.strip_prefix('#')?.to_owned();
+        } else if let Some(branches) = node.get("anyOf").and_then(Value::as_array) {
+            let i = branches
+                .iter()
+                .position(|b| b.get("type") != Some(&Value::String("null".into())))?;
+            at = format!("{at}/anyOf/{i}");
+        } else {
+            return Some(at);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_field_limit_names_a_field_of_the_schema() {
+        let schema = crate::schema::cached();
+        for (pattern, limit) in FIELD_LIMITS {
+            let pointer = schema_pointer(schema, pattern)
+                .unwrap_or_else(|| panic!("{pattern} is not in the schema"));
+            let node = schema.pointer(&pointer).expect("resolved");
+            assert_eq!(node["maxLength"], json!(limit), "{pattern}");
+        }
+        assert_eq!(
+            schema["properties"]["command"]["maxLength"],
+            json!(MAX_STRING_CHARS)
+        );
+    }
+
+    #[test]
+    fn patterns_match_indexes_only_where_written() {
+        assert_eq!(string_limit("/aliases/3"), MAX_NAME_CHARS);
+        assert_eq!(
+            string_limit("/parameters/0/description"),
+            MAX_DESCRIPTION_CHARS
+        );
+        assert_eq!(string_limit("/parameters/x/description"), MAX_STRING_CHARS);
+        assert_eq!(string_limit("/metadata/description"), MAX_STRING_CHARS);
+        assert_eq!(string_limit("/prompt_template"), MAX_TEMPLATE_CHARS);
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        let at_limit = json!({"description": "é".repeat(MAX_DESCRIPTION_CHARS)});
+        assert!(check_lengths(&at_limit).is_empty());
+        let over = json!({"description": "é".repeat(MAX_DESCRIPTION_CHARS + 1)});
+        let found = check_lengths(&over);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].diagnostic.message,
+            "`description` is 4097 characters long; the limit is 4096"
+        );
+    }
+
+    #[test]
+    fn many_findings_are_counted_not_listed() {
+        let args: Vec<String> = (0..30).map(|_| "x".repeat(MAX_STRING_CHARS + 1)).collect();
+        let found = check_lengths(&json!({ "args": args }));
+        assert_eq!(found.len(), MAX_LENGTH_FINDINGS + 1);
+        assert!(
+            found[MAX_LENGTH_FINDINGS]
+                .diagnostic
+                .message
+                .starts_with("10 more")
+        );
+    }
+}
