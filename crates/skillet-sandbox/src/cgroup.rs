@@ -127,6 +127,26 @@ impl RunCgroup {
             .is_some_and(|dir| event_seen(dir, "pids.events", "max "))
     }
 
+    /// CPU time (user + system) used by every process that ran in the group, whoever reaped
+    /// it: v2 `cpu.stat`, or v1 `cpuacct.usage` where that controller is mounted with `cpu`.
+    /// Unlike the supervisor's own child accounting, it counts processes the kernel reaped
+    /// when a namespace ended, and no other run's.
+    pub(crate) fn cpu_time(&self) -> Option<std::time::Duration> {
+        self.dirs.iter().find_map(|dir| {
+            if self.v2 {
+                let stat = fs::read_to_string(dir.join("cpu.stat")).ok()?;
+                let usec = stat.lines().find_map(|l| {
+                    l.strip_prefix("usage_usec ")
+                        .and_then(|n| n.trim().parse::<u64>().ok())
+                })?;
+                Some(std::time::Duration::from_micros(usec))
+            } else {
+                let nanos = fs::read_to_string(dir.join("cpuacct.usage")).ok()?;
+                Some(std::time::Duration::from_nanos(nanos.trim().parse().ok()?))
+            }
+        })
+    }
+
     /// Kills everything left in the group, including processes that left the process group
     /// (v2 `cgroup.kill`; on v1, every task listed, twice to catch ones forked meanwhile).
     pub(crate) fn kill_all(&self) {

@@ -284,6 +284,18 @@ impl Confined {
         }
     }
 
+    /// Kills the program and what it left, and lets init reap them before it exits (see
+    /// `ChildProcess::stop_program`), so a run cut short still has its CPU time counted.
+    /// [`Confined::kill`] ends whatever is left.
+    pub(crate) fn stop_program(&self) {
+        self.child.stop_program();
+    }
+
+    /// CPU time of every process of the run, when it has a cgroup to read it from.
+    pub(crate) fn cgroup_cpu_time(&self) -> Option<Duration> {
+        self.cgroup.as_ref().and_then(RunCgroup::cpu_time)
+    }
+
     /// The limit that explains how a process ended, when it left a trace of one. Call it once
     /// the process has ended: it looks at what the run left in its scratch.
     pub fn limit_behind(&self, exit: Exit) -> Option<LimitHit> {

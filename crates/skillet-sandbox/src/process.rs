@@ -10,6 +10,14 @@ use tokio::io::unix::AsyncFd;
 use crate::Exit;
 use crate::launch::{InitMemory, KillFirst, Launched};
 
+/// The parent of process `pid`, from `/proc/<pid>/stat` (the field after the state, which
+/// follows the command name's closing parenthesis).
+fn parent_of(pid: rustix::process::Pid) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero())).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// A child of this process, until it has been reaped.
 pub(crate) struct ChildProcess {
     pid: i32,
@@ -95,6 +103,40 @@ impl ChildProcess {
             KillFirst::Program(None) | KillFirst::Init => self.pidfd.get_ref(),
         };
         let _ = rustix::process::pidfd_send_signal(target.as_fd(), Signal::KILL);
+    }
+
+    /// Kills the program and what it left but, with namespaces, not init, so that init reaps
+    /// them and their CPU time reaches the supervisor through it: once init dies the kernel
+    /// reaps what is left in the namespace itself, and that time is lost. Init exits as soon as
+    /// it has reaped the program. Without namespaces this is [`ChildProcess::start_kill`],
+    /// which already spares init, the subreaper.
+    pub(crate) fn stop_program(&self) {
+        if self.exit.is_some() {
+            return;
+        }
+        if !matches!(self.kill_first, KillFirst::Init) {
+            return self.start_kill();
+        }
+        let list = format!("/proc/{0}/task/{0}/children", self.pid);
+        let Ok(children) = std::fs::read_to_string(list) else {
+            // Without the list (no CONFIG_PROC_CHILDREN), the old way: init and all at once.
+            return self.start_kill();
+        };
+        for pid in children
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+            .filter_map(rustix::process::Pid::from_raw)
+        {
+            // Init may reap a child between the list and here, and its id be reused: the
+            // pidfd pins one process, signalled only if it is still init's child.
+            let Ok(pidfd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+            else {
+                continue;
+            };
+            if parent_of(pid) == Some(self.pid) {
+                let _ = rustix::process::pidfd_send_signal(&pidfd, Signal::KILL);
+            }
+        }
     }
 
     /// Ends the run and waits for it, blocking the thread: for drops outside the runtime.

@@ -18,6 +18,20 @@ const SCRATCH_POLL: Duration = Duration::from_millis(200);
 /// Only a process that left the group and the namespace can still hold the pipes open then.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
 
+/// How long init gets to reap a program it was told to end before everything is killed.
+const STOP_GRACE: Duration = Duration::from_millis(500);
+
+/// Ends a run cut short by a limit: the program first, so that init reaps it and its CPU time
+/// is counted, then, if init has not followed within [`STOP_GRACE`], everything.
+async fn stop(child: &mut crate::Confined) -> std::io::Result<Exit> {
+    child.stop_program();
+    if let Ok(status) = tokio::time::timeout(STOP_GRACE, child.wait()).await {
+        return status;
+    }
+    child.kill();
+    child.wait().await
+}
+
 /// Runs `spec` confined by `policy` to completion, forwarding output to `live` as it arrives.
 ///
 /// ```no_run
@@ -72,18 +86,9 @@ pub async fn run(
     let scratch_watch = watch_scratch(child.scratch_to_watch());
     let (status, mut limit) = tokio::select! {
         status = child.wait() => (status, None),
-        () = tokio::time::sleep_until(deadline) => {
-            child.kill();
-            (child.wait().await, Some(LimitHit::Time))
-        }
-        () = overflow.notified() => {
-            child.kill();
-            (child.wait().await, Some(LimitHit::Output))
-        }
-        () = scratch_watch => {
-            child.kill();
-            (child.wait().await, Some(LimitHit::ScratchDisk))
-        }
+        () = tokio::time::sleep_until(deadline) => (stop(&mut child).await, Some(LimitHit::Time)),
+        () = overflow.notified() => (stop(&mut child).await, Some(LimitHit::Output)),
+        () = scratch_watch => (stop(&mut child).await, Some(LimitHit::ScratchDisk)),
     };
     let duration = child.elapsed();
     // The main process is gone; anything still in its group or cgroup is a stray and dies too.
@@ -102,6 +107,8 @@ pub async fn run(
             collect.await
         }
     };
+    // Read before the group goes with `finish`.
+    let cgroup_cpu = child.cgroup_cpu_time();
     let layers = std::mem::take(&mut child.layers);
     let unenforced = std::mem::take(&mut child.unenforced);
     let scratch_kept = child.finish().await;
@@ -118,7 +125,9 @@ pub async fn run(
         layers,
         unenforced,
         scratch_kept,
-        cpu_time: usage_after.0.checked_sub(usage_before.0),
+        // The group's count is this run's alone; the supervisor's children's count also
+        // holds any other run that ended meanwhile in this process.
+        cpu_time: cgroup_cpu.or(usage_after.0.checked_sub(usage_before.0)),
         peak_memory_kb: usage_after.1,
     })
 }
