@@ -1,0 +1,258 @@
+//! The engine end to end: skills discovered in a real workspace, run as real sandboxed
+//! processes, recorded in a real SQLite history, as the CLI, the MCP server and the daemon use it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use skillet_engine::{Engine, EngineSettings, ExecutionResult, RunRequest, Status};
+use skillet_registry::{Config, Environment, Registry};
+use skillet_store::{ExecutionQuery, ExecutionRecord, SqliteStore, Store};
+
+/// A trusted workspace with its own configuration, data and home directories, and the store
+/// and engine a command run there would get.
+struct Workspace {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    store: Arc<SqliteStore>,
+    engine: Engine,
+    registry: Registry,
+}
+
+impl Workspace {
+    /// A workspace holding `skills` (each a skill file's JSON).
+    fn with(skills: &[Value]) -> Workspace {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        // Real, so that what the engine resolves compares with what the test wrote.
+        let base = dir.path().canonicalize().expect("real temporary directory");
+        let root = base.join("ws");
+        let skills_dir = root.join(".skillet/skills");
+        std::fs::create_dir_all(&skills_dir).expect("skills directory");
+        std::fs::create_dir_all(root.join(".git")).expect("repository marker");
+        for skill in skills {
+            let name = skill["name"].as_str().expect("skill name");
+            std::fs::write(skills_dir.join(format!("{name}.json")), skill.to_string())
+                .expect("skill file");
+        }
+        let config_dir = base.join("config/skillet");
+        std::fs::create_dir_all(&config_dir).expect("config directory");
+        std::fs::write(
+            config_dir.join("skillet.toml"),
+            format!("[trust]\nworkspaces = [{:?}]\n", root.display().to_string()),
+        )
+        .expect("global skillet.toml");
+        let env = Environment {
+            cwd: root.clone(),
+            home: Some(base.join("home")),
+            config_home: Some(base.join("config")),
+            data_home: Some(base.join("data")),
+        };
+        std::fs::create_dir_all(base.join("home")).expect("home");
+        let config = Config::load(&env).expect("configuration");
+        let registry = Registry::discover(&env, &config);
+        std::fs::create_dir_all(base.join("data/skillet")).expect("data directory");
+        let store =
+            Arc::new(SqliteStore::open(&base.join("data/skillet/skillet.db")).expect("store"));
+        let shared: Arc<dyn Store> = store.clone();
+        let engine = Engine::new(EngineSettings::from_config(&env, &config, Some(shared)));
+        Workspace {
+            _dir: dir,
+            root,
+            store,
+            engine,
+            registry,
+        }
+    }
+
+    fn run(&self, name: &str, params: Value) -> ExecutionResult {
+        let request = RunRequest {
+            params: params.as_object().cloned().unwrap_or_default(),
+            caller_dir: self.root.clone(),
+            ..RunRequest::default()
+        };
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(self.engine.run(&self.registry, name, request))
+    }
+
+    /// The history rows of `skill`, oldest first.
+    fn history(&self, skill: &str) -> Vec<ExecutionRecord> {
+        let mut rows = self
+            .store
+            .list(&ExecutionQuery {
+                skill: Some(skill.into()),
+                ..ExecutionQuery::default()
+            })
+            .expect("history");
+        rows.reverse();
+        rows
+    }
+}
+
+/// Whether the run could not happen because this machine lacks a sandbox layer: reported as
+/// skipped, or a failure under SKILLET_REQUIRE_SANDBOX=1.
+fn sandbox_missing(result: &ExecutionResult) -> bool {
+    let missing = result.status == Status::Error
+        && result
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("refusing to run without"));
+    if missing {
+        let reason = result.error.clone().unwrap_or_default();
+        assert!(
+            std::env::var_os("SKILLET_REQUIRE_SANDBOX").is_none_or(|v| v != "1"),
+            "the sandbox is required here: {reason}"
+        );
+        eprintln!("SKIPPED: {reason}");
+    }
+    missing
+}
+
+fn skill(name: &str, extra: Value) -> Value {
+    let mut skill = json!({"name": name, "description": "test skill", "type": "code_inline"});
+    if let (Some(s), Some(e)) = (skill.as_object_mut(), extra.as_object()) {
+        s.extend(e.clone());
+    }
+    skill
+}
+
+#[test]
+fn a_code_skill_runs_in_the_sandbox_and_is_recorded() {
+    let ws = Workspace::with(&[skill(
+        "greet",
+        json!({"command": "sh", "args": ["-c", "printf 'hi %s from %s' \"$SKILL_PARAM_WHO\" \"$PWD\""],
+               "parameters": [{"name": "who", "type": "string", "required": true}]}),
+    )]);
+    let result = ws.run("greet", json!({"who": "ada"}));
+    if sandbox_missing(&result) {
+        return;
+    }
+    assert_eq!(result.status, Status::Ok, "{result:?}");
+    assert_eq!(
+        result.stdout,
+        format!("hi ada from {}", ws.root.display()),
+        "runs where the caller is, with the value in its environment"
+    );
+    assert_eq!(result.exit_code, Some(0));
+    let rows = ws.history("greet");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row.id, result.execution_id);
+    assert_eq!(row.status, "ok");
+    assert_eq!(row.exit_code, Some(0));
+    assert_eq!(row.attempt, 1);
+    assert_eq!(row.scope.as_deref(), Some("workspace"));
+    assert!(
+        row.params_hash
+            .as_deref()
+            .is_some_and(|h| h.starts_with("sha256:")),
+        "{row:?}"
+    );
+    assert_eq!(
+        row.params, None,
+        "values are not stored unless the user asks"
+    );
+    assert!(row.finished_at_ms >= row.started_at_ms, "{row:?}");
+}
+
+#[test]
+fn a_failing_skill_is_retried_and_every_attempt_is_recorded() {
+    let ws = Workspace::with(&[skill(
+        "flaky",
+        json!({"command": "sh", "args": ["-c", "echo attempt >&2; exit 3"],
+               "retry": {"max_attempts": 3, "initial_backoff_ms": 1, "max_backoff_ms": 2}}),
+    )]);
+    let result = ws.run("flaky", json!({}));
+    if sandbox_missing(&result) {
+        return;
+    }
+    assert_eq!(result.status, Status::Failed, "{result:?}");
+    assert_eq!(result.exit_code, Some(3));
+    assert_eq!(result.attempt, 3, "{result:?}");
+    let rows = ws.history("flaky");
+    assert_eq!(
+        rows.iter().map(|r| r.attempt).collect::<Vec<_>>(),
+        [1, 2, 3],
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.status == "failed" && r.exit_code == Some(3)),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.correlation_id == result.correlation_id),
+        "every attempt shares the call's correlation id: {rows:?}"
+    );
+    assert_eq!(rows[2].id, result.execution_id);
+}
+
+#[test]
+fn a_run_past_its_timeout_is_killed_and_its_cpu_time_is_measured() {
+    let ws = Workspace::with(&[skill(
+        "spin",
+        json!({"command": "sh", "args": ["-c", "while :; do :; done"], "timeout": 1}),
+    )]);
+    let started = std::time::Instant::now();
+    let result = ws.run("spin", json!({}));
+    if sandbox_missing(&result) {
+        return;
+    }
+    assert_eq!(result.status, Status::Timeout, "{result:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "killed at the limit, not left spinning: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(result.limit, Some("time"));
+    // It spun for about a second: most of that was CPU time.
+    let cpu = result.cpu_time_ms.unwrap_or(0);
+    assert!(
+        cpu >= 200,
+        "the CPU time of a killed run is measured, got {cpu} ms"
+    );
+    let rows = ws.history("spin");
+    assert_eq!(
+        rows.len(),
+        1,
+        "a timeout is not retried without a retry block"
+    );
+    assert_eq!(rows[0].status, "timeout");
+    assert_eq!(rows[0].cpu_time_ms, i64::try_from(cpu).ok());
+}
+
+#[test]
+fn a_value_the_kernel_cannot_pass_is_refused_before_anything_runs() {
+    let ws = Workspace::with(&[skill(
+        "echo-body",
+        json!({"command": "echo", "args": ["{body}"],
+               "parameters": [{"name": "body", "type": "string", "required": true}]}),
+    )]);
+    let body = "x".repeat(200 * 1024);
+    let result = ws.run("echo-body", json!({"body": body}));
+    assert_eq!(result.status, Status::InvalidParams, "{result:?}");
+    let error = result.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("parameter `body` is 204800 bytes") && error.contains("131072"),
+        "names the value's size and the limit: {error}"
+    );
+    assert_eq!(result.exit_code, None, "nothing was spawned");
+    assert!(result.stdout.is_empty());
+    let rows = ws.history("echo-body");
+    assert_eq!(
+        rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
+        ["invalid_params"],
+        "the refusal is recorded once, not retried"
+    );
+    // Just under the limit still runs.
+    let fits = "x".repeat(100 * 1024);
+    let result = ws.run("echo-body", json!({"body": fits}));
+    if sandbox_missing(&result) {
+        return;
+    }
+    assert_eq!(result.status, Status::Ok, "{result:?}");
+    assert_eq!(result.stdout.trim_end().len(), 100 * 1024);
+}
