@@ -1,0 +1,42 @@
+//! No panic on any input (issue 18): MCP JSON-RPC messages POSTed to the real HTTP service, run on stable over the committed seeds
+//! (`fuzz/corpus/<target>/`) and a bounded number of mutations of them. The same bodies are
+//! cargo-fuzz targets (`fuzz/`); see docs/robustness.md. `SKILLET_FUZZ_CASES=N` runs N mutated
+//! cases per target.
+
+#[path = "../../../fuzz/bodies/input.rs"]
+#[allow(dead_code)]
+mod input;
+#[path = "../../../fuzz/bodies/seeded.rs"]
+mod seeded;
+
+#[path = "../../../fuzz/bodies/mcp_message.rs"]
+mod mcp_message;
+
+#[test]
+fn mcp_messages_never_panic_and_every_refusal_is_json_rpc() {
+    seeded::check("mcp_message", 600, mcp_message::run);
+}
+
+/// The fuzzing above proves something only if its bodies reach the screening and rmcp.
+#[test]
+fn the_harness_reaches_the_server() {
+    let addr = mcp_message::server();
+    let seed = |name: &str| {
+        std::fs::read(format!(
+            "{}/../../fuzz/corpus/mcp_message/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("a seed")
+    };
+    let (status, body) = mcp_message::post(addr, &seed("initialize.json"));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(
+        String::from_utf8_lossy(&body).contains("\"serverInfo\""),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, body) = mcp_message::post(addr, b"{not json");
+    assert_eq!(status, 400);
+    let answer: serde_json::Value = serde_json::from_slice(&body).expect("a JSON-RPC error");
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+}

@@ -1,0 +1,150 @@
+//! One MCP JSON-RPC message as an HTTP body, POSTed to the real `skillet serve` MCP service
+//! (`skillet_mcp::http_service`, on 127.0.0.1, no token) over a real socket: the body is
+//! screened (JSON, JSON-RPC shape, known methods' params) and handed to rmcp. The server must
+//! answer every body, a refusal always as a JSON-RPC error object, and keep serving.
+//! The stdio transport screens each line with the same function.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use skillet_mcp::{HttpAuth, HttpOptions, McpOptions, SkillServer, http_service};
+use skillet_registry::Environment;
+
+/// The service, started once for every input (a fresh one per input would measure startup).
+pub fn server() -> SocketAddr {
+    static SERVER: OnceLock<SocketAddr> = OnceLock::new();
+    *SERVER.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a temporary directory").keep();
+        let workspace = dir.join("ws");
+        std::fs::create_dir_all(workspace.join(".skillet/skills")).expect("the workspace");
+        std::fs::write(
+            workspace.join(".skillet/skills/greet.json"),
+            r#"{"name": "greet", "description": "Say hi", "type": "prompt_inline",
+                "prompt_template": "Hello {who}!",
+                "parameters": [{"name": "who", "type": "string", "required": true}]}"#,
+        )
+        .expect("a skill");
+        let env = Environment {
+            cwd: workspace,
+            home: Some(dir.join("home")),
+            config_home: Some(dir.join("home/.config")),
+            data_home: Some(dir.join("home/.local/share")),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("a loopback port");
+                let addr = listener.local_addr().expect("its address");
+                let server = SkillServer::new(McpOptions {
+                    env,
+                    store: None,
+                    sessions: Arc::new(skillet_engine::session::SessionManager::new(None)),
+                    max_concurrent_calls: 2,
+                })
+                .expect("the MCP server");
+                let options = HttpOptions {
+                    addr,
+                    auth: HttpAuth::None,
+                    allowed_origins: Vec::new(),
+                    max_sessions: 4,
+                    session_idle_timeout: Duration::from_secs(60),
+                    token_file: None,
+                    shutdown: tokio_util::sync::CancellationToken::new(),
+                };
+                let router = http_service(server, &options).expect("the HTTP service");
+                tx.send(addr).expect("the address reaches the caller");
+                axum::serve(listener, router).await.expect("serving");
+            });
+        });
+        rx.recv().expect("the server starts")
+    })
+}
+
+/// Status and body of one POST of `body` to `/mcp`.
+pub fn post(addr: SocketAddr, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).expect("the server accepts");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a read timeout");
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("the request head");
+    stream.write_all(body).expect("the request body");
+    let mut response = Vec::new();
+    // A streamed answer (SSE) may stay open; what came before the timeout is enough.
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response);
+    let status = text
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no HTTP status in the answer to b\"{}\": {text:?}",
+                body.escape_ascii()
+            )
+        });
+    let split = text.find("\r\n\r\n").map_or(text.len(), |at| at + 4);
+    let head = text[..split].to_ascii_lowercase();
+    let body = &response[split.min(response.len())..];
+    let body = if head.contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_vec()
+    };
+    (status, body)
+}
+
+/// The payload of an HTTP/1.1 chunked body (as much as arrived).
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&body[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
+            .unwrap_or(0);
+        let start = line_end + 2;
+        if size == 0 || start + size > body.len() {
+            break;
+        }
+        out.extend_from_slice(&body[start..start + size]);
+        body = &body[(start + size + 2).min(body.len())..];
+    }
+    out
+}
+
+pub fn run(data: &[u8]) {
+    let addr = server();
+    let (status, body) = post(addr, data);
+    assert_ne!(
+        status,
+        500,
+        "the server failed on b\"{}\"",
+        data.escape_ascii()
+    );
+    if status >= 400 && !body.is_empty() {
+        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|e| {
+            panic!(
+                "refusal {status} is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&body)
+            )
+        });
+        assert_eq!(answer["jsonrpc"], "2.0", "refusal {status}: {answer}");
+        assert!(
+            answer["error"]["code"].is_i64(),
+            "refusal {status}: {answer}"
+        );
+    }
+}
