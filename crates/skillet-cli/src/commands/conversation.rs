@@ -93,7 +93,9 @@ impl Participant for Console {
     fn answer(&mut self, question: &str) -> Option<String> {
         match &mut self.answers {
             Answers::Terminal => {
-                Console::read_line(&format!("{question}\n> ")).filter(|a| !a.trim().is_empty())
+                // The skill file's question.
+                Console::read_line(&format!("{}\n> ", output::text(question)))
+                    .filter(|a| !a.trim().is_empty())
             }
             Answers::Given(given) => given.next_answer(),
             Answers::Nothing => None,
@@ -113,13 +115,17 @@ impl Participant for Console {
 
     fn show(&mut self, shown: Shown<'_>) {
         match shown {
-            Shown::Note(note) => eprintln!("skillet: note: {note}"),
+            Shown::Note(note) => eprintln!("skillet: note: {}", output::text(note)),
             _ if self.quiet => {}
             Shown::Text(text) => {
                 self.current.push_str(text);
                 // A closed stdout (`| head`) must not end the conversation.
+                // The model's words, which a prompt injection can fill with escape sequences:
+                // made safe, line breaks kept (`--json` has them exact).
                 let mut out = std::io::stdout().lock();
-                let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+                let _ = out
+                    .write_all(output::text(text).as_bytes())
+                    .and_then(|()| out.flush());
             }
             Shown::AnswerEnd => {
                 if !self.current.ends_with('\n') {
@@ -182,16 +188,23 @@ pub fn dry_run(
         output::json(&preview)?;
         return Ok(ExitCode::SUCCESS);
     }
+    // The prompt, the questions and the files' names are the skill's and the workspace's.
     match (&preview.model, &preview.model_error) {
-        (Some(model), _) => println!("model:   {model}"),
-        (None, Some(error)) => println!("model:   none: {error}"),
+        (Some(model), _) => println!("model:   {}", output::field(model)),
+        (None, Some(error)) => println!("model:   none: {}", output::text(error)),
         (None, None) => {}
     }
-    println!("files:   {}", preview.context_files.join(", "));
-    println!("\n── system ──\n{}", preview.system);
-    println!("\n── first message ──\n{}", preview.first_message);
+    println!(
+        "files:   {}",
+        output::field(&preview.context_files.join(", "))
+    );
+    println!("\n── system ──\n{}", output::text(&preview.system));
+    println!(
+        "\n── first message ──\n{}",
+        output::text(&preview.first_message)
+    );
     for question in &preview.guided_questions {
-        println!("\nQ: {question}\nA: (your answer)");
+        println!("\nQ: {}\nA: (your answer)", output::text(question));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -243,17 +256,17 @@ fn finish(
                     if !console.summing_up {
                         eprintln!("\n── summary ──");
                     }
-                    println!("{}", outcome.summary.trim_end());
+                    println!("{}", output::text(outcome.summary.trim_end()));
                 }
                 for warning in &outcome.warnings {
-                    eprintln!("skillet: note: {warning}");
+                    eprintln!("skillet: note: {}", output::text(warning));
                 }
                 eprintln!(
                     "skillet: session {} ({} of at most {} answers from {}); `skillet session resume {}` continues it",
                     outcome.session_id,
                     outcome.turns,
                     outcome.max_turns,
-                    outcome.model,
+                    output::field(&outcome.model),
                     outcome.session_id
                 );
             }
@@ -274,7 +287,7 @@ fn finish(
                     },
                 }))?;
             } else {
-                eprintln!("skillet: error: {error}");
+                eprintln!("skillet: error: {}", output::text(&error.to_string()));
             }
             Ok(ExitCode::from(match status {
                 Status::InvalidParams => output::EXIT_INVALID_PARAMS,

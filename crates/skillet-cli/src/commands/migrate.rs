@@ -147,9 +147,9 @@ fn print_diff(migration: &Migration, target: &std::path::Path) {
         .header(&old, &format!("b/{}", target.display()))
         .to_string();
     // Both sides quote the skill file, and serde_json leaves C1 controls and bidi overrides
-    // as they are: each line is shown on its own line, made safe and cut if very long.
+    // as they are: each line is made safe (its tabs kept) and cut if very long.
     for line in text.lines() {
-        println!("{}", output::field(line));
+        println!("{}", output::text(line));
     }
 }
 
