@@ -19,6 +19,8 @@ use std::collections::BTreeMap;
 
 use seccompiler::{BpfProgram, sock_filter};
 
+use crate::setup_error::FilterError;
+
 const BPF_LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const BPF_JA: u16 = 0x05; // BPF_JMP | BPF_JA
 const BPF_JEQ_K: u16 = 0x05 | 0x10; // BPF_JMP | BPF_JEQ | BPF_K
@@ -57,7 +59,7 @@ pub(crate) fn join(
     guard: &[sock_filter],
     verdicts: &BTreeMap<u32, Verdict>,
     programs: &[BpfProgram],
-) -> Result<BpfProgram, String> {
+) -> Result<BpfProgram, FilterError> {
     let mut out = Vec::new();
     append_chained(&mut out, guard);
     out.extend(dispatcher(verdicts)?);
@@ -74,10 +76,7 @@ pub(crate) fn join(
     }
     // The kernel's limit (BPF_MAXINSNS).
     if out.len() > 4096 {
-        return Err(format!(
-            "the joined seccomp program has {} instructions, over the kernel's 4096",
-            out.len()
-        ));
+        return Err(FilterError::TooLong(out.len()));
     }
     Ok(out)
 }
@@ -115,7 +114,7 @@ struct Test {
 
 /// Loads the call number, searches the listed numbers, and ends in one return per distinct
 /// answer ("allow" first) followed by the programs.
-fn dispatcher(verdicts: &BTreeMap<u32, Verdict>) -> Result<BpfProgram, String> {
+fn dispatcher(verdicts: &BTreeMap<u32, Verdict>) -> Result<BpfProgram, FilterError> {
     let numbers: Vec<(u32, Verdict)> = verdicts.iter().map(|(&nr, &v)| (nr, v)).collect();
     let mut tests = Vec::new();
     split(&numbers, &mut tests);
@@ -159,8 +158,7 @@ fn dispatcher(verdicts: &BTreeMap<u32, Verdict>) -> Result<BpfProgram, String> {
     let mut out = vec![jump(BPF_LD_W_ABS, NR_OFFSET, 0, 0)];
     for (i, t) in tests.iter().enumerate() {
         let offset = |d: Dest| {
-            u8::try_from(target(d, i, t.k) - i - 1)
-                .map_err(|_| "too many listed system calls for one dispatcher".to_string())
+            u8::try_from(target(d, i, t.k) - i - 1).map_err(|_| FilterError::TooManyCalls)
         };
         out.push(jump(t.code, t.k, offset(t.jt)?, offset(t.jf)?));
     }

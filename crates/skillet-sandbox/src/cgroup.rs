@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::policy::Limits;
 use crate::probe::CgroupMode;
+use crate::setup_error::CgroupError;
 
 /// The cgroup directories of one run, removed when it is dropped.
 #[derive(Debug)]
@@ -28,7 +29,7 @@ impl RunCgroup {
         mode: &CgroupMode,
         name: &str,
         limits: &Limits,
-    ) -> Result<(RunCgroup, Vec<OwnedFd>), String> {
+    ) -> Result<(RunCgroup, Vec<OwnedFd>), CgroupError> {
         let mut group = RunCgroup {
             dirs: Vec::new(),
             memory_dir: None,
@@ -36,12 +37,18 @@ impl RunCgroup {
             v2: false,
         };
         let mkdir = |dir: &Path| {
-            fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))
+            fs::create_dir_all(dir).map_err(|source| CgroupError::Create {
+                dir: dir.to_path_buf(),
+                source,
+            })
         };
         let write = |dir: &Path, file: &str, value: String| {
-            fs::write(dir.join(file), &value)
-                .map_err(|e| format!("cannot set {} to {value}: {e}", dir.join(file).display()))
+            let file = dir.join(file);
+            fs::write(&file, &value).map_err(|source| CgroupError::Limit {
+                file,
+                value,
+                source,
+            })
         };
         match mode {
             CgroupMode::V2(parent) => {
@@ -102,7 +109,10 @@ impl RunCgroup {
                     .write(true)
                     .open(d.join("cgroup.procs"))
                     .map(OwnedFd::from)
-                    .map_err(|e| format!("cannot open {}: {e}", d.join("cgroup.procs").display()))
+                    .map_err(|source| CgroupError::Join {
+                        file: d.join("cgroup.procs"),
+                        source,
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((group, procs))

@@ -106,8 +106,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let name = format!("{}-{run}", std::process::id());
-            let (group, procs) =
-                RunCgroup::create(mode, &name, limits).map_err(SpawnError::Setup)?;
+            let (group, procs) = RunCgroup::create(mode, &name, limits)?;
             (Some(group), procs)
         }
         (Err(reason), true) => {
@@ -126,7 +125,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
                 ("cpu_percent", limits.cpu_percent.is_some()),
             ] {
                 if set {
-                    unenforced.push((name, reason.clone()));
+                    unenforced.push((name, reason.to_string()));
                 }
             }
             (None, Vec::new())

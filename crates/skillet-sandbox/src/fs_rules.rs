@@ -23,6 +23,7 @@ use rustix::fs::{FileType, Mode, OFlags};
 
 use crate::handles::{Guard, OpenedFs};
 use crate::policy::{NetworkPolicy, SYSTEM_READ_DIRS, SandboxPolicy};
+use crate::setup_error::RulesetError;
 
 /// The newest ABI this code knows how to use; older kernels get the subset they support.
 const TARGET_ABI: ABI = ABI::V6;
@@ -55,23 +56,29 @@ pub(crate) fn build(
     fs: &OpenedFs,
     private_root: bool,
     executables: &[std::path::PathBuf],
-) -> Result<RulesetCreated, String> {
+) -> Result<RulesetCreated, RulesetError> {
     let (read, all) = access_sets(policy.allow_spawn);
     let mut ruleset = Ruleset::default().set_compatibility(CompatLevel::BestEffort);
     // Every right is handled (denied unless granted), Execute included even when no grant has
     // it, and MakeChar/MakeBlock, which no rule ever grants.
+    let failed = |step| {
+        move |e: landlock::RulesetError| RulesetError::Create {
+            step,
+            source: e.into(),
+        }
+    };
     ruleset = ruleset
         .handle_access(AccessFs::from_all(TARGET_ABI))
-        .map_err(|e| e.to_string())?;
+        .map_err(failed("filesystem rights"))?;
     if policy.network != NetworkPolicy::Host {
         ruleset = ruleset
             .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)
-            .map_err(|e| e.to_string())?;
+            .map_err(failed("TCP rights"))?;
     }
     ruleset = ruleset
         .scope(Scope::AbstractUnixSocket | Scope::Signal)
-        .map_err(|e| e.to_string())?;
-    let mut created = ruleset.create().map_err(|e| e.to_string())?;
+        .map_err(failed("scopes"))?;
+    let mut created = ruleset.create().map_err(failed("creation"))?;
 
     for dir in SYSTEM_READ_DIRS.iter().map(Path::new) {
         add_path(&mut created, dir, read)?;
@@ -113,7 +120,10 @@ pub(crate) fn build(
             created
                 .as_mut()
                 .add_rule(NetPort::new(*port, AccessNet::ConnectTcp))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| RulesetError::Rule {
+                    at: format!("tcp:{port}").into(),
+                    source: e.into(),
+                })?;
         }
     }
     Ok(created.no_new_privs(true))
@@ -188,7 +198,7 @@ fn add_tree(
     access: BitFlags<AccessFs>,
     guarded: &[(&Path, Guard)],
     at: &Path,
-) -> Result<(), String> {
+) -> Result<(), RulesetError> {
     let mut access = access;
     let mut sealed = false;
     let mut below: BTreeMap<&OsStr, Vec<(&Path, Guard)>> = BTreeMap::new();
@@ -229,10 +239,10 @@ fn add_tree(
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| format!("{}: {e}", at.display()))?;
-    let dir = rustix::fs::Dir::new(listing).map_err(|e| format!("{}: {e}", at.display()))?;
+    .map_err(|e| unlisted(at, e))?;
+    let dir = rustix::fs::Dir::new(listing).map_err(|e| unlisted(at, e))?;
     for entry in dir.take(MAX_SPLIT_ENTRIES) {
-        let entry = entry.map_err(|e| format!("{}: {e}", at.display()))?;
+        let entry = entry.map_err(|e| unlisted(at, e))?;
         let name = OsStr::from_bytes(entry.file_name().to_bytes());
         if name == "." || name == ".." {
             continue;
@@ -284,7 +294,7 @@ fn add_fd(
     is_dir: bool,
     access: BitFlags<AccessFs>,
     at: &Path,
-) -> Result<(), String> {
+) -> Result<(), RulesetError> {
     let access = if is_dir {
         access
     } else {
@@ -296,7 +306,17 @@ fn add_fd(
     ruleset
         .add_rule(PathBeneath::new(fd, access))
         .map(drop)
-        .map_err(|e| format!("{}: {e}", at.display()))
+        .map_err(|e| RulesetError::Rule {
+            at: at.to_path_buf(),
+            source: e.into(),
+        })
+}
+
+fn unlisted(at: &Path, e: rustix::io::Errno) -> RulesetError {
+    RulesetError::List {
+        at: at.to_path_buf(),
+        source: e.into(),
+    }
 }
 
 /// A rule for a system path, which only root could change: opened as it is.
@@ -304,7 +324,7 @@ fn add_path(
     ruleset: &mut RulesetCreated,
     path: &Path,
     access: BitFlags<AccessFs>,
-) -> Result<(), String> {
+) -> Result<(), RulesetError> {
     // A path that does not exist simply grants nothing.
     let Ok(fd) = PathFd::new(path) else {
         return Ok(());
@@ -312,5 +332,8 @@ fn add_path(
     ruleset
         .add_rule(PathBeneath::new(fd, access))
         .map(drop)
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| RulesetError::Rule {
+            at: path.to_path_buf(),
+            source: e.into(),
+        })
 }

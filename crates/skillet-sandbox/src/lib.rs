@@ -65,6 +65,7 @@ mod process;
 mod root_plan;
 #[cfg(target_os = "linux")]
 mod scratch;
+mod setup_error;
 #[cfg(target_os = "linux")]
 mod supervise;
 #[cfg(not(target_os = "linux"))]
@@ -86,6 +87,7 @@ pub use policy::{
 };
 #[cfg(target_os = "linux")]
 pub use scratch::create_private_dir;
+pub use setup_error::{CgroupError, FilterError, RulesetError};
 #[cfg(target_os = "linux")]
 pub use supervise::run;
 
@@ -292,6 +294,15 @@ pub enum SpawnError {
     /// Preparing the sandbox failed.
     #[error("cannot set up the sandbox: {0}")]
     Setup(String),
+    /// The Landlock ruleset could not be built.
+    #[error(transparent)]
+    Landlock(#[from] RulesetError),
+    /// The seccomp filter could not be built.
+    #[error(transparent)]
+    Seccomp(#[from] FilterError),
+    /// The run's cgroup could not be made or limited.
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
     /// A path of the policy is not what it was when the policy was made (a symbolic link was
     /// planted in it), or was never resolved: the run is refused rather than follow it.
     #[error("refusing to run: {} {reason}", path.display())]

@@ -7,7 +7,7 @@ use rustix::process::{Resource, Rlimit};
 use crate::child::{ChildPlan, NamespacePlan};
 use crate::handles::OpenedFs;
 use crate::policy::{Isolation, NetworkPolicy, SandboxPolicy};
-use crate::probe::Capabilities;
+use crate::probe::{Capabilities, Unavailable};
 use crate::{Layers, SpawnError};
 
 pub(crate) struct Prepared {
@@ -34,7 +34,7 @@ pub(crate) fn prepare(
     };
     let want = policy.isolation != Isolation::Disabled;
     let mut need =
-        |layer: &'static str, available: Result<(), &String>| -> Result<bool, SpawnError> {
+        |layer: &'static str, available: Result<(), &Unavailable>| -> Result<bool, SpawnError> {
             match (want, available) {
                 (false, _) => Ok(false),
                 (true, Ok(_)) => {
@@ -73,14 +73,12 @@ pub(crate) fn prepare(
     };
     let ruleset = match &opened {
         Some(fs) if use_landlock => {
-            crate::fs_rules::build(policy, fs, use_namespaces, &executables)
-                .map_err(SpawnError::Setup)?
-                .into()
+            crate::fs_rules::build(policy, fs, use_namespaces, &executables)?.into()
         }
         _ => None,
     };
     let filter = if use_seccomp {
-        Some(crate::syscall_filter::build(policy).map_err(SpawnError::Setup)?)
+        Some(crate::syscall_filter::build(policy)?)
     } else {
         None
     };

@@ -12,15 +12,67 @@ pub use crate::{LayerReport, LayerState};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {
     /// Landlock ABI version, or why there is none.
-    pub landlock_abi: Result<i32, String>,
+    pub landlock_abi: Result<i32, Unavailable>,
     /// Whether seccomp filters can be installed.
-    pub seccomp: Result<(), String>,
+    pub seccomp: Result<(), Unavailable>,
     /// Whether this user may create user namespaces (or is root).
-    pub namespaces: Result<(), String>,
+    pub namespaces: Result<(), Unavailable>,
     /// Which cgroup hierarchy can be used for limits.
-    pub cgroups: Result<CgroupMode, String>,
+    pub cgroups: Result<CgroupMode, Unavailable>,
     /// Whether skillet runs as root.
     pub is_root: bool,
+}
+
+/// Why a layer cannot be used on this machine, and what would make it work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    /// The kernel has no Landlock.
+    #[error(
+        "the kernel was built without Landlock (needs Linux 5.13+ with CONFIG_SECURITY_LANDLOCK)"
+    )]
+    LandlockNotBuilt,
+    /// Landlock is built but not enabled.
+    #[error("Landlock is disabled: add `landlock` to the kernel's lsm= boot parameter")]
+    LandlockDisabled,
+    /// The Landlock version query failed otherwise (the errno).
+    #[error("the Landlock version query failed: {}", std::io::Error::from_raw_os_error(*.0))]
+    LandlockQuery(i32),
+    /// seccomp cannot be queried (the errno): the kernel was built without it.
+    #[error(
+        "seccomp is unavailable ({}): the kernel needs CONFIG_SECCOMP_FILTER",
+        std::io::Error::from_raw_os_error(*.0)
+    )]
+    Seccomp(i32),
+    /// `user.max_user_namespaces` is 0.
+    #[error("user namespaces are disabled: set the sysctl user.max_user_namespaces above 0")]
+    UserNamespacesOff,
+    /// `kernel.unprivileged_userns_clone` is 0.
+    #[error(
+        "unprivileged user namespaces are disabled: set the sysctl \
+         kernel.unprivileged_userns_clone = 1"
+    )]
+    UnprivilegedUserNamespacesOff,
+    /// AppArmor keeps unprivileged processes from making user namespaces.
+    #[error(
+        "AppArmor restricts unprivileged user namespaces \
+         (kernel.apparmor_restrict_unprivileged_userns = 1): set it to 0, or give skillet an \
+         AppArmor profile that allows `userns`"
+    )]
+    AppArmorRestrictsUserNamespaces,
+    /// The unified hierarchy is there, but not delegated to this user.
+    #[error(
+        "cgroup v2 is not delegated to this user ({} is not writable with memory and pids \
+         enabled): run under a delegated scope (systemd-run --user --scope -p Delegate=yes) or \
+         as root",
+        .0.display()
+    )]
+    CgroupNotDelegated(PathBuf),
+    /// Only cgroup v1, where only root may make groups.
+    #[error("cgroup v1 controllers exist but only root may create groups in them")]
+    CgroupV1RootOnly,
+    /// No hierarchy with the controllers limits need.
+    #[error("no usable cgroup hierarchy: the memory, pids and cpu controllers were not found")]
+    NoCgroupHierarchy,
 }
 
 /// A usable cgroup hierarchy.
@@ -54,7 +106,7 @@ pub fn capabilities() -> &'static Capabilities {
     })
 }
 
-fn landlock_abi() -> Result<i32, String> {
+fn landlock_abi() -> Result<i32, Unavailable> {
     const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
     // SAFETY: with a null attribute pointer, size 0 and the VERSION flag, the syscall only
     // returns the ABI version (or an error); it reads and writes no memory.
@@ -71,49 +123,45 @@ fn landlock_abi() -> Result<i32, String> {
     }
     let err = std::io::Error::last_os_error();
     Err(match err.raw_os_error() {
-        Some(libc::ENOSYS) => "the kernel was built without Landlock (needs Linux 5.13+)".into(),
-        Some(libc::EOPNOTSUPP) => {
-            "Landlock is disabled: add `landlock` to the kernel's lsm= boot parameter".into()
-        }
-        _ => format!("Landlock query failed: {err}"),
+        Some(libc::ENOSYS) => Unavailable::LandlockNotBuilt,
+        Some(libc::EOPNOTSUPP) => Unavailable::LandlockDisabled,
+        errno => Unavailable::LandlockQuery(errno.unwrap_or(libc::EIO)),
     })
 }
 
-fn seccomp_available() -> Result<(), String> {
+fn seccomp_available() -> Result<(), Unavailable> {
     // PR_GET_SECCOMP answers EINVAL when the kernel has no seccomp.
     // SAFETY: PR_GET_SECCOMP takes no pointers.
     let r = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
     if r >= 0 {
         Ok(())
     } else {
-        Err(format!(
-            "seccomp unavailable: {}",
+        Err(Unavailable::Seccomp(
             std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
         ))
     }
 }
 
-fn namespaces_available(is_root: bool) -> Result<(), String> {
+fn namespaces_available(is_root: bool) -> Result<(), Unavailable> {
     if is_root {
         return Ok(());
     }
     let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned());
     if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
-        return Err("user namespaces are disabled (user.max_user_namespaces = 0)".into());
+        return Err(Unavailable::UserNamespacesOff);
     }
     if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
-        return Err(
-            "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0)"
-                .into(),
-        );
+        return Err(Unavailable::UnprivilegedUserNamespacesOff);
     }
     if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
-        return Err("AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1)".into());
+        return Err(Unavailable::AppArmorRestrictsUserNamespaces);
     }
     Ok(())
 }
 
-fn cgroup_mode(is_root: bool) -> Result<CgroupMode, String> {
+fn cgroup_mode(is_root: bool) -> Result<CgroupMode, Unavailable> {
     let root = Path::new("/sys/fs/cgroup");
     if root.join("cgroup.controllers").exists() {
         // Unified hierarchy: usable when our own cgroup is delegated (writable) with the controllers.
@@ -129,36 +177,31 @@ fn cgroup_mode(is_root: bool) -> Result<CgroupMode, String> {
         if writable && controllers.contains("memory") && controllers.contains("pids") {
             return Ok(CgroupMode::V2(dir));
         }
-        return Err(format!(
-            "cgroup v2 is not delegated to this user ({} is not writable with memory and pids enabled)",
-            dir.display()
-        ));
+        return Err(Unavailable::CgroupNotDelegated(dir));
     }
     let v1 = |c: &str| Some(root.join(c)).filter(|p| p.join("cgroup.procs").exists());
     match (v1("memory"), v1("pids"), v1("cpu")) {
         (Some(memory), Some(pids), Some(cpu)) if is_root => {
             Ok(CgroupMode::V1 { memory, pids, cpu })
         }
-        (Some(_), Some(_), Some(_)) => {
-            Err("cgroup v1 controllers exist but only root may create groups in them".into())
-        }
-        _ => Err("no usable cgroup hierarchy (memory, pids and cpu controllers not found)".into()),
+        (Some(_), Some(_), Some(_)) => Err(Unavailable::CgroupV1RootOnly),
+        _ => Err(Unavailable::NoCgroupHierarchy),
     }
 }
 
 /// The state of every layer, for `skillet doctor`.
 pub fn report() -> Vec<LayerReport> {
     let caps = capabilities();
-    let line = |layer, r: Result<String, String>| match r {
+    let line = |layer, r: Result<String, Unavailable>| match r {
         Ok(detail) => LayerReport {
             layer,
             state: LayerState::Active,
             detail,
         },
-        Err(detail) => LayerReport {
+        Err(reason) => LayerReport {
             layer,
             state: LayerState::Unavailable,
-            detail,
+            detail: reason.to_string(),
         },
     };
     vec![
@@ -183,6 +226,10 @@ pub fn report() -> Vec<LayerReport> {
             CgroupMode::V1 { .. } => "v1 (root): memory (swap 0), pids, cpu".into(),
         })),
         line("rlimits", Ok("CPU seconds, file size, open files, core dumps off; processes inside the user namespace when not root".into())),
-        line("disk I/O limit", Err("not enforced: no io.max control yet".into())),
+        LayerReport {
+            layer: "disk I/O limit",
+            state: LayerState::Unavailable,
+            detail: "not enforced: no io.max control yet".into(),
+        },
     ]
 }

@@ -37,6 +37,7 @@ use seccompiler::{
 
 use crate::bpf_chain::Verdict;
 use crate::policy::{NetworkPolicy, SandboxPolicy};
+use crate::setup_error::FilterError;
 
 /// Calls no skill needs and every escape wants.
 const KILL: &[libc::c_long] = &[
@@ -164,7 +165,7 @@ pub(crate) fn exec_key() -> std::io::Result<[u64; 3]> {
 
 /// The seccomp program for `policy`. It depends only on two switches, so each variant is
 /// compiled once per process.
-pub(crate) fn build(policy: &SandboxPolicy) -> Result<BpfProgram, String> {
+pub(crate) fn build(policy: &SandboxPolicy) -> Result<BpfProgram, FilterError> {
     type Cache = std::sync::Mutex<std::collections::HashMap<(bool, bool), BpfProgram>>;
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
     let key = (policy.allow_spawn, policy.network == NetworkPolicy::Off);
@@ -175,7 +176,7 @@ pub(crate) fn build(policy: &SandboxPolicy) -> Result<BpfProgram, String> {
     let program = joined(rule_sets(
         key.0,
         key.1,
-        exec_key().map_err(|e| format!("cannot draw the exec key from the kernel: {e}"))?,
+        exec_key().map_err(FilterError::ExecKey)?,
     )?)?;
     if let Ok(mut c) = cache.lock() {
         c.insert(key, program.clone());
@@ -189,23 +190,32 @@ type RuleSet = (SeccompAction, BTreeMap<i64, Vec<SeccompRule>>);
 
 /// One program: calls refused outright are answered by the dispatcher, and only the calls
 /// whose arguments matter are compiled by `seccompiler`.
-fn joined(mut sets: Vec<RuleSet>) -> Result<BpfProgram, String> {
+fn joined(mut sets: Vec<RuleSet>) -> Result<BpfProgram, FilterError> {
     // A flag check tests every bit with one instruction instead of a rule per bit, before any
     // program runs, so no stronger set may name its call (sets come strongest first).
     let checks = flag_checks();
     for &(nr, _, _, ref action) in &checks {
-        let owner = sets
-            .iter()
-            .position(|(a, _)| a == action)
-            .ok_or_else(|| format!("no seccomp rule set for the check of call {nr}"))?;
+        let owner =
+            sets.iter()
+                .position(|(a, _)| a == action)
+                .ok_or(FilterError::Inconsistent {
+                    call: nr,
+                    problem: "no rule set takes its flag check",
+                })?;
         if sets[..owner]
             .iter()
             .any(|(_, rules)| rules.contains_key(&nr))
         {
-            return Err(format!("system call {nr} is checked after a stronger rule"));
+            return Err(FilterError::Inconsistent {
+                call: nr,
+                problem: "its flag check comes after a stronger rule",
+            });
         }
         if sets[owner].1.remove(&nr).is_none() {
-            return Err(format!("the check of call {nr} has no rules behind it"));
+            return Err(FilterError::Inconsistent {
+                call: nr,
+                problem: "its flag check has no rules behind it",
+            });
         }
     }
     // A number only one set names, with no conditions, is answered by the dispatcher. Any
@@ -220,7 +230,10 @@ fn joined(mut sets: Vec<RuleSet>) -> Result<BpfProgram, String> {
     for (action, rules) in sets {
         let mut conditional = BTreeMap::new();
         for (nr, chain) in rules {
-            let number = u32::try_from(nr).map_err(|_| format!("system call number {nr}"))?;
+            let number = u32::try_from(nr).map_err(|_| FilterError::Inconsistent {
+                call: nr,
+                problem: "not a system call number",
+            })?;
             if chain.is_empty() && named.get(&nr) == Some(&1) {
                 verdicts.insert(number, Verdict::Return(u32::from(action.clone())));
             } else {
@@ -233,11 +246,19 @@ fn joined(mut sets: Vec<RuleSet>) -> Result<BpfProgram, String> {
         }
     }
     for (nr, arg, mask, action) in checks {
-        let nr = u32::try_from(nr).map_err(|_| format!("system call number {nr}"))?;
+        let nr = u32::try_from(nr).map_err(|_| FilterError::Inconsistent {
+            call: nr,
+            problem: "not a system call number",
+        })?;
         let then_programs = match verdicts.get(&nr) {
             None => false,
             Some(Verdict::Programs) => true,
-            Some(_) => return Err(format!("system call {nr} is both checked and refused")),
+            Some(_) => {
+                return Err(FilterError::Inconsistent {
+                    call: i64::from(nr),
+                    problem: "it is both checked and refused outright",
+                });
+            }
         };
         verdicts.insert(
             nr,
@@ -272,10 +293,15 @@ fn flag_checks() -> Vec<(libc::c_long, u8, u32, SeccompAction)> {
 fn compile(
     rules: BTreeMap<i64, Vec<SeccompRule>>,
     action: SeccompAction,
-) -> Result<BpfProgram, String> {
+) -> Result<BpfProgram, FilterError> {
     SeccompFilter::new(rules, SeccompAction::Allow, action, TargetArch::x86_64)
         .and_then(BpfProgram::try_from)
-        .map_err(|e| format!("seccomp filter: {e}"))
+        .map_err(compile_error)
+}
+
+/// A rule or filter the seccomp crate refused.
+fn compile_error(e: impl std::error::Error + Send + Sync + 'static) -> FilterError {
+    FilterError::Compile(Box::new(e))
 }
 
 /// The filters' rules, strongest action first.
@@ -283,24 +309,24 @@ fn rule_sets(
     allow_spawn: bool,
     network_off: bool,
     exec_key: [u64; 3],
-) -> Result<Vec<RuleSet>, String> {
+) -> Result<Vec<RuleSet>, FilterError> {
     let cond = |arg, op, value| {
-        SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value).map_err(|e| e.to_string())
+        SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value).map_err(compile_error)
     };
     // Half the instructions of a 64-bit comparison, for arguments the kernel reads as 32 bits:
     // `clone` keeps only the low half of its flags, `unshare` refuses any high bit, an ioctl
     // request and a socket domain are `int`s.
     let cond32 = |arg, op, value| {
-        SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value).map_err(|e| e.to_string())
+        SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value).map_err(compile_error)
     };
 
     let mut kill: BTreeMap<i64, Vec<SeccompRule>> = KILL.iter().map(|&nr| (nr, vec![])).collect();
-    let namespace_rules = |arg| -> Result<Vec<SeccompRule>, String> {
+    let namespace_rules = |arg| -> Result<Vec<SeccompRule>, FilterError> {
         NAMESPACE_FLAGS
             .iter()
             .map(|&f| {
                 SeccompRule::new(vec![cond32(arg, SeccompCmpOp::MaskedEq(f), f)?])
-                    .map_err(|e| e.to_string())
+                    .map_err(compile_error)
             })
             .collect()
     };
@@ -312,10 +338,9 @@ fn rule_sets(
     eperm.insert(
         libc::SYS_ioctl,
         vec![
-            SeccompRule::new(vec![cond32(1, SeccompCmpOp::Eq, TIOCSTI)?])
-                .map_err(|e| e.to_string())?,
+            SeccompRule::new(vec![cond32(1, SeccompCmpOp::Eq, TIOCSTI)?]).map_err(compile_error)?,
             SeccompRule::new(vec![cond32(1, SeccompCmpOp::Eq, TIOCLINUX)?])
-                .map_err(|e| e.to_string())?,
+                .map_err(compile_error)?,
         ],
     );
     eperm.insert(
@@ -325,7 +350,7 @@ fn rule_sets(
                 cond(0, SeccompCmpOp::Ne, PER_LINUX)?,
                 cond(0, SeccompCmpOp::Ne, PERSONALITY_QUERY)?,
             ])
-            .map_err(|e| e.to_string())?,
+            .map_err(compile_error)?,
         ],
     );
     if !allow_spawn {
@@ -338,7 +363,7 @@ fn rule_sets(
             libc::SYS_clone,
             vec![
                 SeccompRule::new(vec![cond32(0, SeccompCmpOp::MaskedEq(thread), 0)?])
-                    .map_err(|e| e.to_string())?,
+                    .map_err(compile_error)?,
             ],
         );
         // The program's own exec carries the key in arguments 3 to 5, which execve ignores;
@@ -349,20 +374,20 @@ fn rule_sets(
                 .zip(exec_key)
                 .map(|(arg, word)| {
                     SeccompRule::new(vec![cond(arg, SeccompCmpOp::Ne, word)?])
-                        .map_err(|e| e.to_string())
+                        .map_err(compile_error)
                 })
                 .collect::<Result<_, _>>()?,
         );
         eperm.insert(libc::SYS_execveat, vec![]);
     }
 
-    let setid_rules = |arg| -> Result<Vec<SeccompRule>, String> {
+    let setid_rules = |arg| -> Result<Vec<SeccompRule>, FilterError> {
         [libc::S_ISUID, libc::S_ISGID]
             .iter()
             .map(|&bit| {
                 let bit = u64::from(bit);
                 SeccompRule::new(vec![cond32(arg, SeccompCmpOp::MaskedEq(bit), bit)?])
-                    .map_err(|e| e.to_string())
+                    .map_err(compile_error)
             })
             .collect()
     };
@@ -380,7 +405,7 @@ fn rule_sets(
     ];
     if network_off {
         let not_unix = SeccompRule::new(vec![cond32(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])
-            .map_err(|e| e.to_string())?;
+            .map_err(compile_error)?;
         sets.push((
             SeccompAction::Errno(libc::EAFNOSUPPORT as u32),
             BTreeMap::from([

@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 
 use common::{Lab, unconfined};
 use skillet_sandbox::probe::{self, CgroupMode};
-use skillet_sandbox::{ProcessSpec, SandboxPolicy, SpawnError, StdinSource};
+use skillet_sandbox::{CgroupError, ProcessSpec, SandboxPolicy, SpawnError, StdinSource};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
@@ -82,20 +82,24 @@ fn spec(lab: &Lab, program: &str, args: &[&str]) -> ProcessSpec {
     }
 }
 
-/// Runs `spec` under `policy`, expecting it to fail, and asserts that it left no group.
-async fn fails_without_a_trace(what: &str, spec: &ProcessSpec, policy: &SandboxPolicy) {
+/// Runs `spec` under `policy`, expecting it to fail, asserts that it left no group, and returns
+/// the error.
+async fn fails_without_a_trace(
+    what: &str,
+    spec: &ProcessSpec,
+    policy: &SandboxPolicy,
+) -> SpawnError {
     assert_eq!(run_groups(), Vec::<PathBuf>::new(), "{what}: groups before");
-    let result = skillet_sandbox::run(spec, policy, None).await;
-    assert!(
-        result.is_err(),
-        "{what}: expected a failure, got {result:?}"
-    );
+    let error = match skillet_sandbox::run(spec, policy, None).await {
+        Ok(outcome) => panic!("{what}: expected a failure, got {outcome:?}"),
+        Err(e) => e,
+    };
     assert_eq!(
         left_behind(),
         Vec::<PathBuf>::new(),
-        "{what}: the failed run ({}) left its cgroup behind",
-        result.err().map(|e| e.to_string()).unwrap_or_default()
+        "{what}: the failed run ({error}) left its cgroup behind"
     );
+    error
 }
 
 #[tokio::test]
@@ -135,7 +139,16 @@ async fn a_limit_the_kernel_refuses_leaves_no_group_behind() {
     for (what, mut policy) in every_isolation(&lab) {
         policy.limits.cpu_percent = Some(0);
         let spec = spec(&lab, "/bin/true", &[]);
-        fails_without_a_trace(what, &spec, &policy).await;
+        let error = fails_without_a_trace(what, &spec, &policy).await;
+        // The refusal is typed, and says what to change.
+        assert!(
+            matches!(error, SpawnError::Cgroup(CgroupError::Limit { .. })),
+            "{what}: {error:?}"
+        );
+        assert!(
+            error.to_string().contains("at least 1 %"),
+            "{what}: {error}"
+        );
     }
 }
 

@@ -91,8 +91,8 @@ pub fn sandbox_required() -> bool {
     std::env::var_os("SKILLET_REQUIRE_SANDBOX").is_some_and(|v| v == "1")
 }
 
-fn layers_available(errors: &[Option<&String>]) -> bool {
-    let missing: Vec<&str> = errors.iter().flatten().map(|e| e.as_str()).collect();
+fn layers_available(errors: &[Option<&probe::Unavailable>]) -> bool {
+    let missing: Vec<String> = errors.iter().flatten().map(ToString::to_string).collect();
     if missing.is_empty() {
         return true;
     }
