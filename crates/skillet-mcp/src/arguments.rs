@@ -13,22 +13,124 @@
 use rmcp::model::JsonObject;
 use serde_json::{Number, Value};
 
+/// Why a tool call's arguments were refused. Each names the argument and what it must be.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum ArgumentError {
+    /// Required arguments were left out.
+    #[error("missing required argument{} {}", if .0.len() == 1 { "" } else { "s" }, quoted(.0))]
+    Missing(Vec<String>),
+    /// An argument the tool does not take.
+    #[error("unknown argument `{name}`; this tool takes {}", if known.is_empty() { "no arguments".to_owned() } else { quoted(known) })]
+    Unknown {
+        /// The argument.
+        name: String,
+        /// The ones it takes.
+        known: Vec<String>,
+    },
+    /// A value of another JSON type than the schema's.
+    #[error(
+        "argument `{name}` must be {expected}, not {found} ({value}); values are not converted"
+    )]
+    WrongType {
+        /// The argument.
+        name: String,
+        /// The schema's types, `integer or null`.
+        expected: String,
+        /// The value's type.
+        found: &'static str,
+        /// The value, cut short.
+        value: String,
+    },
+    /// A value outside the schema's `enum`.
+    #[error("argument `{name}` must be one of {allowed}, not {value}")]
+    NotAllowed {
+        /// The argument.
+        name: String,
+        /// The allowed values.
+        allowed: String,
+        /// The value, cut short.
+        value: String,
+    },
+    /// A string shorter than `minLength`.
+    #[error("argument `{name}` must be at least {min} characters long")]
+    TooShort {
+        /// The argument.
+        name: String,
+        /// The least length.
+        min: u64,
+    },
+    /// A string longer than `maxLength`.
+    #[error("argument `{name}` must be at most {max} characters long")]
+    TooLong {
+        /// The argument.
+        name: String,
+        /// The greatest length.
+        max: u64,
+    },
+    /// A string that does not match the schema's `pattern`.
+    #[error("argument `{name}` does not match the pattern {pattern}")]
+    NoMatch {
+        /// The argument.
+        name: String,
+        /// The pattern.
+        pattern: String,
+    },
+    /// A number below `minimum`.
+    #[error("argument `{name}` must be at least {min}, not {value}")]
+    BelowMinimum {
+        /// The argument.
+        name: String,
+        /// The minimum.
+        min: f64,
+        /// The value.
+        value: Number,
+    },
+    /// A number above `maximum`.
+    #[error("argument `{name}` must be at most {max}, not {value}")]
+    AboveMaximum {
+        /// The argument.
+        name: String,
+        /// The maximum.
+        max: f64,
+        /// The value.
+        value: Number,
+    },
+    /// A session tool's own argument (`session_id`, `input`) that is not a string.
+    #[error("`{name}` must be a string, not {value}")]
+    NotAString {
+        /// The argument.
+        name: String,
+        /// The value, cut short.
+        value: String,
+    },
+}
+
+impl ArgumentError {
+    /// `name`'s `value` is not a string.
+    pub(crate) fn not_a_string(name: &str, value: &Value) -> ArgumentError {
+        ArgumentError::NotAString {
+            name: name.to_owned(),
+            value: short(value),
+        }
+    }
+}
+
 /// Checks `arguments` against `schema`; on success the arguments as the engine should get
 /// them (an integer written `2.0` becomes `2`).
-pub(crate) fn check(schema: &JsonObject, mut arguments: JsonObject) -> Result<JsonObject, String> {
+pub(crate) fn check(
+    schema: &JsonObject,
+    mut arguments: JsonObject,
+) -> Result<JsonObject, ArgumentError> {
     let properties = schema.get("properties").and_then(Value::as_object);
     if let Some(required) = schema.get("required").and_then(Value::as_array) {
-        let missing: Vec<&str> = required
+        let missing: Vec<String> = required
             .iter()
             .filter_map(Value::as_str)
             .filter(|name| !arguments.contains_key(*name))
+            .map(str::to_owned)
             .collect();
         if !missing.is_empty() {
-            return Err(format!(
-                "missing required argument{} {}",
-                if missing.len() == 1 { "" } else { "s" },
-                quoted(&missing)
-            ));
+            return Err(ArgumentError::Missing(missing));
         }
     }
     let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
@@ -36,17 +138,12 @@ pub(crate) fn check(schema: &JsonObject, mut arguments: JsonObject) -> Result<Js
         match properties.and_then(|p| p.get(name)) {
             Some(property) => check_value(name, property, value)?,
             None if closed => {
-                let known: Vec<&str> = properties
-                    .map(|p| p.keys().map(String::as_str).collect())
-                    .unwrap_or_default();
-                return Err(format!(
-                    "unknown argument `{name}`; this tool takes {}",
-                    if known.is_empty() {
-                        "no arguments".to_owned()
-                    } else {
-                        quoted(&known)
-                    }
-                ));
+                return Err(ArgumentError::Unknown {
+                    name: name.clone(),
+                    known: properties
+                        .map(|p| p.keys().cloned().collect())
+                        .unwrap_or_default(),
+                });
             }
             None => {}
         }
@@ -54,7 +151,7 @@ pub(crate) fn check(schema: &JsonObject, mut arguments: JsonObject) -> Result<Js
     Ok(arguments)
 }
 
-fn quoted(names: &[&str]) -> String {
+fn quoted(names: &[String]) -> String {
     names
         .iter()
         .map(|n| format!("`{n}`"))
@@ -102,19 +199,19 @@ fn matches_type(kind: &str, value: &Value) -> bool {
     }
 }
 
-fn check_value(name: &str, property: &Value, value: &mut Value) -> Result<(), String> {
+fn check_value(name: &str, property: &Value, value: &mut Value) -> Result<(), ArgumentError> {
     let kinds: Vec<&str> = match property.get("type") {
         Some(Value::String(kind)) => vec![kind.as_str()],
         Some(Value::Array(kinds)) => kinds.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
     };
     if !kinds.is_empty() && !kinds.iter().any(|k| matches_type(k, value)) {
-        return Err(format!(
-            "argument `{name}` must be {}, not {} ({}); values are not converted",
-            kinds.join(" or "),
-            type_of(value),
-            short(value)
-        ));
+        return Err(ArgumentError::WrongType {
+            name: name.to_owned(),
+            expected: kinds.join(" or "),
+            found: type_of(value),
+            value: short(value),
+        });
     }
     if kinds.contains(&"integer")
         && let Value::Number(n) = value
@@ -126,11 +223,11 @@ fn check_value(name: &str, property: &Value, value: &mut Value) -> Result<(), St
         && !allowed.contains(value)
     {
         let allowed: Vec<String> = allowed.iter().map(Value::to_string).collect();
-        return Err(format!(
-            "argument `{name}` must be one of {}, not {}",
-            allowed.join(", "),
-            short(value)
-        ));
+        return Err(ArgumentError::NotAllowed {
+            name: name.to_owned(),
+            allowed: allowed.join(", "),
+            value: short(value),
+        });
     }
     match value {
         Value::String(s) => check_string(name, property, s),
@@ -147,21 +244,23 @@ fn check_value(name: &str, property: &Value, value: &mut Value) -> Result<(), St
     }
 }
 
-fn check_string(name: &str, property: &Value, s: &str) -> Result<(), String> {
+fn check_string(name: &str, property: &Value, s: &str) -> Result<(), ArgumentError> {
     let chars = s.chars().count() as u64;
     if let Some(min) = property.get("minLength").and_then(Value::as_u64)
         && chars < min
     {
-        return Err(format!(
-            "argument `{name}` must be at least {min} characters long"
-        ));
+        return Err(ArgumentError::TooShort {
+            name: name.to_owned(),
+            min,
+        });
     }
     if let Some(max) = property.get("maxLength").and_then(Value::as_u64)
         && chars > max
     {
-        return Err(format!(
-            "argument `{name}` must be at most {max} characters long"
-        ));
+        return Err(ArgumentError::TooLong {
+            name: name.to_owned(),
+            max,
+        });
     }
     if let Some(pattern) = property.get("pattern").and_then(Value::as_str) {
         // A pattern that does not compile was already reported when the skill was validated;
@@ -169,27 +268,36 @@ fn check_string(name: &str, property: &Value, s: &str) -> Result<(), String> {
         if let Ok(re) = regex::Regex::new(pattern)
             && !re.is_match(s)
         {
-            return Err(format!(
-                "argument `{name}` does not match the pattern {pattern}"
-            ));
+            return Err(ArgumentError::NoMatch {
+                name: name.to_owned(),
+                pattern: pattern.to_owned(),
+            });
         }
     }
     Ok(())
 }
 
-fn check_number(name: &str, property: &Value, n: &Number) -> Result<(), String> {
+fn check_number(name: &str, property: &Value, n: &Number) -> Result<(), ArgumentError> {
     let Some(v) = n.as_f64() else {
         return Ok(());
     };
     if let Some(min) = property.get("minimum").and_then(Value::as_f64)
         && v < min
     {
-        return Err(format!("argument `{name}` must be at least {min}, not {n}"));
+        return Err(ArgumentError::BelowMinimum {
+            name: name.to_owned(),
+            min,
+            value: n.clone(),
+        });
     }
     if let Some(max) = property.get("maximum").and_then(Value::as_f64)
         && v > max
     {
-        return Err(format!("argument `{name}` must be at most {max}, not {n}"));
+        return Err(ArgumentError::AboveMaximum {
+            name: name.to_owned(),
+            max,
+            value: n.clone(),
+        });
     }
     Ok(())
 }
@@ -297,7 +405,7 @@ mod tests {
             (json!({}), "missing required argument `word`"),
             (json!({"times": 1}), "missing required argument `word`"),
         ] {
-            let e = check(&schema(), args(bad.clone())).unwrap_err();
+            let e = check(&schema(), args(bad.clone())).unwrap_err().to_string();
             assert!(e.contains(needle), "{bad}: {e}");
         }
     }
@@ -310,7 +418,7 @@ mod tests {
         }}));
         check(&schema, args(json!({"maybe": null, "list": ["a"]}))).unwrap();
         let e = check(&schema, args(json!({"list": ["a", 1]}))).unwrap_err();
-        assert!(e.contains("`list[1]` must be string"), "{e}");
+        assert!(e.to_string().contains("`list[1]` must be string"), "{e}");
         // Without additionalProperties: false, other arguments are let through.
         check(&schema, args(json!({"other": 1}))).unwrap();
     }

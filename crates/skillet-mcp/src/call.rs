@@ -6,6 +6,7 @@ use skillet_engine::conversation::{ConversationRequest, ScriptedAnswers};
 use skillet_engine::session::{SessionError, SessionStart};
 use skillet_engine::{AskedBy, RunRequest};
 
+use crate::arguments::ArgumentError;
 use crate::catalog::{ANSWERS_ARG, INPUT_ARG, SESSION_ARG, ToolTarget};
 use crate::outcome::{self, SessionAnswer};
 use crate::server::{SkillServer, Snapshot};
@@ -140,7 +141,7 @@ async fn conversation(
     };
     let session_id = match string_arg(&mut arguments, SESSION_ARG) {
         Ok(id) => id,
-        Err(message) => return outcome::refusal(message),
+        Err(e) => return outcome::refusal(e.to_string()),
     };
     let mut participant = ScriptedAnswers::new(answers);
     let engine = &snapshot.engine;
@@ -183,7 +184,7 @@ async fn session(
         string_arg(&mut arguments, INPUT_ARG),
     ) {
         (Ok(id), Ok(input)) => (id, input),
-        (Err(e), _) | (_, Err(e)) => return outcome::refusal(e),
+        (Err(e), _) | (_, Err(e)) => return outcome::refusal(e.to_string()),
     };
     let sessions = &server.shared.options.sessions;
     let (id, started) = match id {
@@ -292,11 +293,11 @@ fn session_message(skill: &str, error: &SessionError) -> String {
 }
 
 /// Takes the optional string argument `name` out of `arguments`.
-fn string_arg(arguments: &mut JsonObject, name: &str) -> Result<Option<String>, String> {
+fn string_arg(arguments: &mut JsonObject, name: &str) -> Result<Option<String>, ArgumentError> {
     match arguments.remove(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(format!("`{name}` must be a string, not {other}")),
+        Some(other) => Err(ArgumentError::not_a_string(name, &other)),
     }
 }
 
