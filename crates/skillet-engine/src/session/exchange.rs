@@ -90,8 +90,8 @@ impl SessionManager {
                 if let Some(i) = guard.take() {
                     i.finish().await;
                 }
-                if let Some(problem) = self.retire(session, SessionStatus::Dead, &reason, code) {
-                    notes_from_retire.push(problem);
+                if let Err(e) = self.retire(session, SessionStatus::Dead, &reason, code) {
+                    notes_from_retire.push(e.to_string());
                 }
                 (
                     answer,
@@ -107,8 +107,8 @@ impl SessionManager {
                     "an input ran past the skill's timeout of {} s and the interpreter was killed",
                     timeout.as_secs()
                 );
-                if let Some(problem) = self.retire(session, SessionStatus::Dead, &reason, None) {
-                    notes_from_retire.push(problem);
+                if let Err(e) = self.retire(session, SessionStatus::Dead, &reason, None) {
+                    notes_from_retire.push(e.to_string());
                 }
                 (
                     answer,

@@ -283,7 +283,7 @@ impl SessionManager {
                 SessionStatus::Closed,
                 "replaced by a newer session (--replace-oldest)",
             )
-            .await;
+            .await?;
         }
     }
 
@@ -306,22 +306,29 @@ impl SessionManager {
         };
         let id = session.id();
         self.end(&id, SessionStatus::Closed, "closed by the user")
-            .await;
+            .await?;
         Ok(session.lock_record().clone())
     }
 
     /// Ends a live session: stops an input in progress, kills the interpreter and everything
     /// it started, removes its scratch directory unless the policy keeps it, records why.
-    async fn end(&self, id: &str, status: SessionStatus, reason: &str) {
-        self.end_keeping(id, status, reason, false).await;
+    /// Fails when the end could not be recorded (the session is ended all the same).
+    async fn end(&self, id: &str, status: SessionStatus, reason: &str) -> Result<(), SessionError> {
+        self.end_keeping(id, status, reason, false).await
     }
 
-    async fn end_keeping(&self, id: &str, status: SessionStatus, reason: &str, keep_files: bool) {
+    async fn end_keeping(
+        &self,
+        id: &str,
+        status: SessionStatus,
+        reason: &str,
+        keep_files: bool,
+    ) -> Result<(), SessionError> {
         let Some(session) = lock(&self.live).get(id).cloned() else {
-            return;
+            return Ok(());
         };
-        // A failure to record is kept for the log by retire itself.
-        let _ = self.retire(&session, status, reason, None);
+        // The session ends whether or not that can be recorded; the caller hears of a failure.
+        let recorded = self.retire(&session, status, reason, None);
         session.ending.send_replace(true);
         let interpreter = session.interpreter.lock().await.take();
         match interpreter {
@@ -345,21 +352,23 @@ impl SessionManager {
             }
             None => {}
         }
+        recorded
     }
 
     /// Marks a session over, forgets it as live and gives up its lease (its interpreter is the
-    /// caller's to end). Returns what went wrong recording it, also kept for the log.
+    /// caller's to end). Fails when that cannot be recorded; the failure is also kept for the
+    /// log, since a caller may have no one to tell.
     fn retire(
         &self,
         session: &Session,
         status: SessionStatus,
         reason: &str,
         exit_code: Option<i32>,
-    ) -> Option<String> {
+    ) -> Result<(), SessionError> {
         let record = {
             let mut r = session.lock_record();
             if r.status != SessionStatus::Live {
-                return None;
+                return Ok(());
             }
             r.status = status;
             r.reason = Some(reason.to_owned());
@@ -370,16 +379,20 @@ impl SessionManager {
         };
         lock(&self.live).remove(&record.id);
         lock(&self.pipes).retain(|(from, to)| *from != record.id && *to != record.id);
-        let problem = self.save(&record).err().map(|e| {
-            let text = format!(
-                "session {} ended ({}) but this was not recorded: {e}",
-                record.id, record.status
-            );
-            self.problem(text.clone());
-            text
-        });
+        let saved = match &self.store {
+            Some(store) => store.save_session(&record),
+            None => Ok(()),
+        };
         self.release_lease(&record.id);
-        problem
+        saved.map_err(|source| {
+            let e = SessionError::NotRecorded {
+                id: record.id.clone(),
+                status: record.status.clone(),
+                source,
+            };
+            self.problem(e.to_string());
+            e
+        })
     }
 
     /// Writes a session's row, when there is a store.
@@ -415,12 +428,14 @@ impl SessionManager {
             let id = s.id();
             if s.started.elapsed() >= s.lifecycle.session_timeout {
                 let limit = s.lifecycle.session_timeout.as_secs();
-                self.end(
-                    &id,
-                    SessionStatus::Expired,
-                    &format!("reached its session_timeout of {limit} s"),
-                )
-                .await;
+                // Kept for the log by retire: nobody is waiting on a session that expires.
+                let _unrecorded = self
+                    .end(
+                        &id,
+                        SessionStatus::Expired,
+                        &format!("reached its session_timeout of {limit} s"),
+                    )
+                    .await;
                 continue;
             }
             // A session answering an input is not idle, and is not touched here.
@@ -430,8 +445,8 @@ impl SessionManager {
             if let Some(exit) = guard.as_mut().and_then(Interpreter::try_exit) {
                 let code = exit.shell_code();
                 drop(guard);
-                // A failure to record is kept for the log by retire itself.
-                let _ = self.retire(
+                // Kept for the log by retire: nobody is waiting on a session that dies idle.
+                let _unrecorded = self.retire(
                     &s,
                     SessionStatus::Dead,
                     &format!("the interpreter exited with status {code}"),
@@ -446,12 +461,14 @@ impl SessionManager {
             let idle = lock(&s.last_used).elapsed();
             if idle >= s.lifecycle.idle_timeout {
                 let limit = s.lifecycle.idle_timeout.as_secs();
-                self.end(
-                    &id,
-                    SessionStatus::Expired,
-                    &format!("idle for its idle_timeout of {limit} s"),
-                )
-                .await;
+                // Kept for the log by retire, as above.
+                let _unrecorded = self
+                    .end(
+                        &id,
+                        SessionStatus::Expired,
+                        &format!("idle for its idle_timeout of {limit} s"),
+                    )
+                    .await;
             }
         }
     }
@@ -464,7 +481,9 @@ impl SessionManager {
             let keep = lock(&self.live)
                 .get(&id)
                 .is_some_and(|s| !s.lifecycle.cleanup_on_exit);
-            self.end_keeping(&id, SessionStatus::Ended, "the daemon stopped", keep)
+            // Kept for the daemon's log by retire: it is stopping, with no caller to tell.
+            let _unrecorded = self
+                .end_keeping(&id, SessionStatus::Ended, "the daemon stopped", keep)
                 .await;
         }
     }

@@ -109,6 +109,17 @@ pub enum SessionError {
         /// What the owner is (a daemon and its socket).
         holder: String,
     },
+    /// The session ended (closed, expired, dead) but the history could not record it, so it
+    /// may still be listed as live.
+    #[error("session {id} is {status}, but the history could not record it: {source}")]
+    NotRecorded {
+        /// The session.
+        id: String,
+        /// How it ended.
+        status: SessionStatus,
+        /// Why it was not recorded.
+        source: StoreError,
+    },
     /// The history could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),

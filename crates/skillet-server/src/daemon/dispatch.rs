@@ -27,7 +27,7 @@ impl From<SessionError> for ResponseError {
                 ErrorCode::Refused
             }
             SessionError::Start(_) => ErrorCode::StartFailed,
-            SessionError::Store(_) => ErrorCode::Internal,
+            SessionError::Store(_) | SessionError::NotRecorded { .. } => ErrorCode::Internal,
         };
         ResponseError::new(code, e.to_string())
     }

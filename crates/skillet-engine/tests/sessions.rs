@@ -1,0 +1,110 @@
+//! Sessions through the engine: a real interpreter in the sandbox, a real SQLite history, and
+//! what a caller hears when that history cannot be written.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Workspace, skill};
+use serde_json::json;
+use skillet_engine::session::{
+    SessionError, SessionManager, SessionStart, SessionStatus, TurnOutcome,
+};
+use skillet_store::Store;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Whether sessions cannot start here for want of a sandbox layer (see `sandbox_missing`).
+fn start_refused_by_sandbox(e: &SessionError) -> bool {
+    let text = e.to_string();
+    let missing = text.contains("refusing to run without");
+    if missing {
+        assert!(
+            std::env::var_os("SKILLET_REQUIRE_SANDBOX").is_none_or(|v| v != "1"),
+            "the sandbox is required here: {text}"
+        );
+        eprintln!("SKIPPED: {text}");
+    }
+    missing
+}
+
+#[test]
+fn a_close_the_history_cannot_record_is_reported_not_ignored() {
+    let mut shell = skill("sh-session", json!({"command": "bash"}));
+    shell["type"] = json!("code_session");
+    let ws = Workspace::with(&[shell]);
+    let store: Arc<dyn Store> = ws.store.clone();
+    let sessions = SessionManager::new(Some(store));
+    runtime().block_on(async {
+        let start = SessionStart {
+            caller_dir: ws.root.clone(),
+            ..SessionStart::default()
+        };
+        let started = match sessions
+            .start(&ws.engine, &ws.registry, "sh-session", start)
+            .await
+        {
+            Ok(started) => started,
+            Err(e) if start_refused_by_sandbox(&e) => return,
+            Err(e) => panic!("the session did not start: {e}"),
+        };
+        assert_eq!(started.status, SessionStatus::Live);
+        let reply = sessions
+            .send(&started.id, "echo hi", "user")
+            .await
+            .expect("an answer");
+        assert_eq!(reply.outcome, TurnOutcome::Ok, "{reply:?}");
+        assert_eq!(reply.stdout.trim(), "hi");
+        assert_eq!(
+            ws.store.turns(&started.id).expect("transcript").len(),
+            1,
+            "the exchange is recorded"
+        );
+
+        // The history breaks under the running session (a real SQLite error, as a damaged or
+        // replaced database gives).
+        let raw = rusqlite::Connection::open(&ws.db).expect("second connection");
+        raw.execute_batch("ALTER TABLE sessions RENAME TO sessions_elsewhere")
+            .expect("rename");
+        drop(raw);
+
+        let err = sessions
+            .close(&started.id)
+            .await
+            .expect_err("a close that was not recorded is an error");
+        assert!(
+            matches!(
+                &err,
+                SessionError::NotRecorded {
+                    status: SessionStatus::Closed,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("session {} is closed", started.id))
+                && text.contains("could not record")
+                && text.contains("sessions"),
+            "says what happened and why: {text}"
+        );
+        assert_eq!(
+            sessions.live_count(),
+            0,
+            "the session is ended all the same"
+        );
+        assert!(
+            sessions
+                .take_problems()
+                .iter()
+                .any(|p| p.contains(&started.id)),
+            "and the daemon's log hears of it too"
+        );
+    });
+}
