@@ -333,17 +333,10 @@ async fn write_grants_are_mounted_nosuid_and_nodev() {
 
 #[tokio::test]
 async fn a_set_user_id_program_in_a_write_grant_gains_nothing() {
-    let Some(setuid_id) = std::env::var_os("SKILLET_TEST_SETUID_ID") else {
-        common::skipped(
-            "set SKILLET_TEST_SETUID_ID to a setuid-root copy of `id` (.ci/run does, for the unprivileged run)",
-        );
+    let Some(setuid_id) = common::setuid_id() else {
         return;
     };
-    if rustix::process::geteuid().is_root() {
-        common::skipped("running as root: a setuid binary has nothing to gain");
-        return;
-    }
-    let setuid_id = Path::new(&setuid_id);
+    let setuid_id = setuid_id.as_path();
     for ns in modes() {
         let lab = Lab::new();
         let mut policy = in_mode(lab.policy(), ns);

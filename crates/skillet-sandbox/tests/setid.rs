@@ -1,6 +1,6 @@
-//! A confined run cannot leave a set-user-ID or set-group-ID file, or a file with capabilities,
-//! in a write grant. `nosuid` on the grant's mount only stops such a file from working inside
-//! the sandbox; on the host it would be a program any local user could run with the rights of
+//! A confined run cannot leave a set-user-ID or set-group-ID file in a write grant (file
+//! capabilities and owners: capabilities.rs). `nosuid` on the grant's mount only stops such a
+//! file from working inside the sandbox; on the host it would be a program any local user could run with the rights of
 //! whoever ran the skill (root, or the user). Every system call that can set the bits is tried,
 //! with namespaces and without (Landlock and seccomp alone), and CI runs the binary as root and
 //! as an unprivileged user. Each test checks what the host sees afterwards.
@@ -16,50 +16,12 @@ mod common;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use common::{Lab, full_sandbox, landlock_and_seccomp, text};
-use skillet_sandbox::{Outcome, SandboxPolicy};
+use common::in_grant::{EPERM, assert_results, granted, modes, perl};
+use common::text;
 
 const S_ISUID: u32 = 0o4000;
 const S_ISGID: u32 = 0o2000;
-const EPERM: &str = "1";
 const ENOSYS: &str = "38";
-
-/// The modes a test runs in: with namespaces, then Landlock and seccomp alone.
-fn modes() -> Vec<bool> {
-    let mut out = Vec::new();
-    if full_sandbox() {
-        out.push(true);
-    }
-    if landlock_and_seccomp() {
-        out.push(false);
-    }
-    out
-}
-
-/// A lab whose directory `outside` is write-granted, in the given mode.
-fn granted(ns: bool) -> (Lab, SandboxPolicy) {
-    let lab = Lab::new();
-    let mut policy = lab.policy();
-    policy.namespaces = ns;
-    policy.fs.write.push(lab.outside.clone());
-    (lab, policy)
-}
-
-/// Runs `body` with Perl in the write grant. `attempt NAME, RESULT` prints the name and `ok` or the
-/// errno of a call; `sc` is Perl's `syscall`; `touch NAME` makes an ordinary file.
-async fn perl(lab: &Lab, policy: &SandboxPolicy, body: &str) -> Outcome {
-    let grant = lab.outside.display();
-    let script = format!(
-        r#"use strict; use warnings;
-        chdir "{grant}" or die "chdir: $!";
-        sub attempt {{ my ($name, $r) = @_; print "$name ", ($r == -1 ? $! + 0 : "ok"), "\n"; }}
-        # syscall() wants writable strings: give it copies.
-        sub sc {{ my ($n, @a) = @_; return syscall($n, @a); }}
-        sub touch {{ open(my $f, ">", $_[0]) or die "create $_[0]: $!"; close $f; }}
-        {body}"#
-    );
-    lab.run("/usr/bin/perl", &["-e", &script], policy).await
-}
 
 /// Every file and directory under `dir` (links not followed) whose mode has `bits`.
 fn with_bits(dir: &Path, bits: u32) -> Vec<(PathBuf, String)> {
@@ -78,25 +40,6 @@ fn with_bits(dir: &Path, bits: u32) -> Vec<(PathBuf, String)> {
         }
     }
     out
-}
-
-/// The `name result` lines the script printed.
-fn results(o: &Outcome) -> Vec<(String, String)> {
-    text(&o.stdout)
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(n, r)| (n.to_owned(), r.to_owned()))
-        .collect()
-}
-
-/// Asserts the script printed exactly `expected` (`name result` pairs, in order).
-fn assert_results(o: &Outcome, expected: &[(String, String)], what: &str) {
-    assert!(
-        !o.denied_syscall,
-        "{what}: killed by seccomp; stderr: {}",
-        text(&o.stderr)
-    );
-    assert_eq!(results(o), expected, "{what}; stderr: {}", text(&o.stderr));
 }
 
 /// Perl lines that try to make `target` (a fresh name per call) with `mode`, by every call that
@@ -366,183 +309,6 @@ print(open('p').read(), oct(os.stat('p').st_mode & 0o7777))\"
             "namespaces {ns}: {}",
             text(&o.stderr)
         );
-    }
-}
-
-/// File capabilities are the same class as set-user-ID: a run (even root's) holds no
-/// CAP_SETFCAP, so `security.capability` cannot be written, in either format.
-#[tokio::test]
-async fn file_capabilities_cannot_be_set_in_a_write_grant() {
-    for ns in modes() {
-        let (lab, policy) = granted(ns);
-        // VFS_CAP_REVISION_2 | EFFECTIVE with CAP_SETUID permitted; revision 3 adds a root uid.
-        let o = perl(
-            &lab,
-            &policy,
-            "touch 'v2'; touch 'v3'; touch 'lv2';
-             my $v2 = pack('L5', 0x02000001, 0x80, 0, 0, 0);
-             my $v3 = pack('L6', 0x03000001, 0x80, 0, 0, 0, 0);
-             attempt 'setxattr-v2', sc(188, 'v2', 'security.capability', $v2, length $v2, 0);
-             attempt 'setxattr-v3', sc(188, 'v3', 'security.capability', $v3, length $v3, 0);
-             attempt 'lsetxattr-v2', sc(189, 'lv2', 'security.capability', $v2, length $v2, 0);
-             open(my $h, '<', 'v2') or die;
-             attempt 'fsetxattr-v2', sc(190, fileno($h), 'security.capability', $v2, length $v2, 0);",
-        )
-        .await;
-        let expected: Vec<(String, String)> =
-            ["setxattr-v2", "setxattr-v3", "lsetxattr-v2", "fsetxattr-v2"]
-                .iter()
-                .map(|n| ((*n).to_owned(), EPERM.to_owned()))
-                .collect();
-        assert_results(&o, &expected, &format!("namespaces {ns}"));
-        let o = lab
-            .sh(
-                &policy,
-                &format!(
-                    "cd {} && cp /usr/bin/id s && /usr/sbin/setcap cap_setuid+ep s && echo made",
-                    lab.outside.display()
-                ),
-            )
-            .await;
-        assert!(
-            !text(&o.stdout).contains("made"),
-            "namespaces {ns}: {}",
-            text(&o.stderr)
-        );
-        for name in ["v2", "v3", "lv2", "s"] {
-            assert!(
-                !has_capabilities(&lab.outside.join(name)),
-                "namespaces {ns}: {name} has file capabilities"
-            );
-        }
-    }
-}
-
-fn has_capabilities(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    let mut buf = [0u8; 64];
-    // SAFETY: both names are NUL-terminated and the buffer's length is passed with it.
-    #[allow(unsafe_code)]
-    let n = unsafe {
-        libc::lgetxattr(
-            path.as_ptr(),
-            c"security.capability".as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    n >= 0
-}
-
-/// A run cannot give a file to someone else (root's run keeps no CAP_CHOWN), so it cannot
-/// leave a file owned by another user, nor change a group to one it is not in.
-#[tokio::test]
-async fn files_cannot_be_given_to_another_owner() {
-    let me = rustix::process::geteuid().as_raw();
-    let other = if me == 0 { 65534 } else { 0 };
-    for ns in modes() {
-        let (lab, policy) = granted(ns);
-        let o = perl(
-            &lab,
-            &policy,
-            &format!(
-                "touch 'a'; touch 'b'; touch 'c'; touch 'd';
-                 attempt 'chown', sc(92, 'a', {other}, -1);
-                 attempt 'lchown', sc(94, 'b', {other}, -1);
-                 open(my $h, '<', 'c') or die;
-                 attempt 'fchown', sc(93, fileno($h), {other}, -1);
-                 attempt 'fchownat', sc(260, -100, 'd', {other}, -1, 0);
-                 attempt 'chgrp', sc(92, 'a', -1, 65534);"
-            ),
-        )
-        .await;
-        // In a user namespace an id that is not mapped is EINVAL rather than EPERM.
-        let got = results(&o);
-        assert_eq!(
-            got.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
-            ["chown", "lchown", "fchown", "fchownat", "chgrp"],
-            "namespaces {ns}: {}",
-            text(&o.stderr)
-        );
-        for (name, r) in &got {
-            assert!(r == EPERM || r == "22", "namespaces {ns}: {name} gave {r}");
-        }
-        for name in ["a", "b", "c", "d"] {
-            let meta = std::fs::symlink_metadata(lab.outside.join(name)).unwrap();
-            assert_eq!(meta.uid(), me, "namespaces {ns}: {name}");
-            assert_ne!(meta.gid(), 65534, "namespaces {ns}: {name}");
-        }
-    }
-}
-
-/// The program holds no capability at all, whoever runs it; root's program not even when the
-/// supervisor's inheritable set is full (as container runtimes have set it), which the bounding
-/// set alone would not stop at exec.
-#[tokio::test]
-async fn the_program_holds_no_capabilities_even_inherited_ones() {
-    use rustix::thread::{CapabilitySet, capabilities, set_capabilities};
-    let root = rustix::process::geteuid().is_root();
-    for inherited in [false, true] {
-        if inherited {
-            if !root {
-                common::skipped("only root's program could inherit capabilities");
-                return;
-            }
-            // Capabilities are per thread, and the sandbox is started from this one.
-            let mut sets = capabilities(None).unwrap();
-            sets.inheritable = sets.permitted;
-            set_capabilities(None, sets).unwrap();
-            assert!(
-                capabilities(None)
-                    .unwrap()
-                    .inheritable
-                    .contains(CapabilitySet::SETFCAP | CapabilitySet::CHOWN)
-            );
-        }
-        for ns in modes() {
-            let (lab, policy) = granted(ns);
-            let o = perl(
-                &lab,
-                &policy,
-                "open(my $s, '<', '/proc/self/status') or die;
-                 for (<$s>) { print \"$1 $2\\n\" if /^(Cap\\w+):\\s+(\\w+)/ }
-                 touch 'f';
-                 my $v2 = pack('L5', 0x02000001, 0x80, 0, 0, 0);
-                 attempt 'setxattr', sc(188, 'f', 'security.capability', $v2, length $v2, 0);
-                 attempt 'chown', sc(92, 'f', 65534, -1);",
-            )
-            .await;
-            let what = format!("namespaces {ns}, inherited {inherited}");
-            let zero = "0000000000000000".to_owned();
-            let mut expected: Vec<(String, String)> =
-                ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]
-                    .iter()
-                    .map(|n| ((*n).to_owned(), zero.clone()))
-                    .collect();
-            expected.push(("setxattr".to_owned(), EPERM.to_owned()));
-            let got = results(&o);
-            let seen = |name: &str| {
-                got.iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
-            // A user's program keeps the bounding set it was given (a user namespace's is
-            // full), which grants nothing to a process that is not root.
-            if !root {
-                expected[3].1 = seen("CapBnd");
-            }
-            // In a user namespace an unmapped owner is EINVAL rather than EPERM.
-            let chown = seen("chown");
-            assert!(
-                chown == EPERM || chown == "22",
-                "{what}: chown gave {chown}"
-            );
-            expected.push(("chown".to_owned(), chown));
-            assert_results(&o, &expected, &what);
-            assert!(!has_capabilities(&lab.outside.join("f")), "{what}");
-        }
     }
 }
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)] // shared by several test binaries
 
+pub mod in_grant;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -120,6 +122,27 @@ pub fn cgroups() -> bool {
             false
         }
     }
+}
+
+/// The setuid-root copy of `id` that `.ci/run` installs for the unprivileged run
+/// (`SKILLET_TEST_SETUID_ID`), or a skip: as root a setuid binary has nothing to gain, and
+/// without the copy there is nothing to try (a failure with `SKILLET_REQUIRE_SANDBOX=1`, where
+/// CI always provides it).
+pub fn setuid_id() -> Option<PathBuf> {
+    if rustix::process::geteuid().is_root() {
+        skipped("running as root: a setuid binary has nothing to gain");
+        return None;
+    }
+    let Some(path) = std::env::var_os("SKILLET_TEST_SETUID_ID") else {
+        let reason = "set SKILLET_TEST_SETUID_ID to a setuid-root copy of `id` (.ci/run does, for the unprivileged run)";
+        assert!(
+            !sandbox_required(),
+            "SKILLET_REQUIRE_SANDBOX=1 but {reason}"
+        );
+        skipped(reason);
+        return None;
+    };
+    Some(PathBuf::from(path))
 }
 
 pub fn alive(pid: u32) -> bool {
