@@ -257,8 +257,12 @@ fn take_lock(paths: &SocketPaths) -> Result<std::fs::File, DaemonError> {
     Ok(file)
 }
 
+/// One line of the daemon's log. Lines quote what clients sent (a method name, a skill's
+/// name), so each is made safe for the terminal that may show the log, and kept to one line.
 fn log(line: &str) {
     let now = skillet_store::now_ms();
+    let line =
+        skillet_spec::display::terminal_safe(line, skillet_spec::display::Lines::Escape, 4_000);
     eprintln!("skillet daemon [{}.{:03}] {line}", now / 1000, now % 1000);
 }
 
