@@ -18,77 +18,122 @@ pub(crate) struct Candidate {
     pub within: Option<PathBuf>,
 }
 
-/// Lists the skill files in `dir`, sorted by file name so results never depend on the file
-/// system's order. A missing directory simply has none.
-pub(crate) fn scan(dir: &SkillDir, warnings: &mut Vec<Diagnostic>) -> Vec<Candidate> {
+/// Most skill files read from one scope (workspace or global). A repository with more is
+/// hostile or a mistake; the rest are reported once, unread.
+pub const MAX_SKILL_FILES: usize = 10_000;
+/// Most entries of one skills directory looked at. Listing a directory costs time even when its
+/// files are never read, so a directory of millions of entries must not slow every command.
+pub const MAX_DIR_ENTRIES: usize = 100_000;
+
+/// Lists at most `room` skill files in `dir`, sorted by file name so results never depend on
+/// the file system's order, and the number of entries past `room` left unread. A missing
+/// directory simply has none.
+pub(crate) fn scan(
+    dir: &SkillDir,
+    room: usize,
+    warnings: &mut Vec<Diagnostic>,
+) -> (Vec<Candidate>, usize) {
     let Ok(entries) = std::fs::read_dir(&dir.path) else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
-    let mut entries: Vec<std::fs::DirEntry> = entries.filter_map(Result::ok).collect();
+    let mut entries: Vec<std::fs::DirEntry> = entries
+        .filter_map(Result::ok)
+        .take(MAX_DIR_ENTRIES + 1)
+        .collect();
+    if entries.len() > MAX_DIR_ENTRIES {
+        warnings.push(
+            Diagnostic::warning(format!(
+                "{} has more than {MAX_DIR_ENTRIES} entries, the limit; only the first {MAX_DIR_ENTRIES} listed were looked at",
+                dir.path.display()
+            ))
+            .with_hint("a skills directory holds skills only; move other files elsewhere"),
+        );
+        entries.truncate(MAX_DIR_ENTRIES);
+    }
     entries.sort_by_key(std::fs::DirEntry::file_name);
     let mut out = Vec::new();
-    for entry in entries {
-        let name = entry.file_name();
-        let Some(name_str) = name.to_str() else {
-            warnings.push(Diagnostic::warning(format!(
-                "skipped {}: the name is not UTF-8",
-                dir.path.join(&name).display()
-            )));
-            continue;
-        };
-        if name_str.starts_with('.') {
-            continue;
+    let mut entries = entries.into_iter();
+    for entry in entries.by_ref() {
+        if out.len() == room {
+            // Put the entry back into the count of those left unread.
+            return (out, 1 + unread_entries(entries));
         }
-        let path = entry.path();
-        // The file type from the directory listing costs no system call; only links need more.
-        let link = entry.file_type().is_ok_and(|t| t.is_symlink());
-        let is_dir = if link {
-            path.is_dir()
-        } else {
-            entry.file_type().is_ok_and(|t| t.is_dir())
-        };
-        let Some(file) = skill_file_in(&path, name_str, dir.kind, is_dir) else {
-            if is_dir && matches!(dir.kind, DirKind::Skillet | DirKind::Configured) {
-                warnings.push(
-                    Diagnostic::warning(format!("{} holds no skill", path.display())).with_hint(
-                        format!(
-                            "a skill folder needs a {PACKAGE_SKILL_FILE} or a {AGENT_SKILL_FILE}"
-                        ),
-                    ),
-                );
-            }
-            continue;
-        };
-        let mut candidate = Candidate {
-            path: file,
-            warnings: Vec::new(),
-            within: workspace_bound(dir),
-        };
-        let manifest_link = is_dir
-            && std::fs::symlink_metadata(&candidate.path).is_ok_and(|m| m.file_type().is_symlink());
-        if link || manifest_link {
-            let real =
-                std::fs::canonicalize(&candidate.path).unwrap_or_else(|_| candidate.path.clone());
-            let root = std::fs::canonicalize(&dir.path).unwrap_or_else(|_| dir.path.clone());
-            // Out of a workspace altogether, loading refuses the file: no warning to trust it.
-            let refused = candidate
-                .within
-                .as_ref()
-                .is_some_and(|w| !real.starts_with(w));
-            if !real.starts_with(&root) && !refused {
-                candidate.warnings.push(
-                    Diagnostic::warning(format!(
-                        "follows a symlink out of {} to {}",
-                        dir.path.display(),
-                        real.display()
-                    ))
-                    .with_hint("make sure you trust the target; copy the skill in to silence this"),
-                );
-            }
+        if let Some(candidate) = candidate(dir, entry, warnings) {
+            out.push(candidate);
         }
-        out.push(candidate);
     }
-    out
+    (out, 0)
+}
+
+/// How many of the remaining entries might have been skills (hidden files never are).
+fn unread_entries(rest: impl Iterator<Item = std::fs::DirEntry>) -> usize {
+    rest.filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
+        .count()
+}
+
+/// The skill file one entry of a skills directory stands for, with how it was reached.
+fn candidate(
+    dir: &SkillDir,
+    entry: std::fs::DirEntry,
+    warnings: &mut Vec<Diagnostic>,
+) -> Option<Candidate> {
+    let name = entry.file_name();
+    let Some(name_str) = name.to_str() else {
+        warnings.push(Diagnostic::warning(format!(
+            "skipped {}: the name is not UTF-8",
+            dir.path.join(&name).display()
+        )));
+        return None;
+    };
+    if name_str.starts_with('.') {
+        return None;
+    }
+    let path = entry.path();
+    // The file type from the directory listing costs no system call; only links need more.
+    let link = entry.file_type().is_ok_and(|t| t.is_symlink());
+    let is_dir = if link {
+        path.is_dir()
+    } else {
+        entry.file_type().is_ok_and(|t| t.is_dir())
+    };
+    let Some(file) = skill_file_in(&path, name_str, dir.kind, is_dir) else {
+        if is_dir && matches!(dir.kind, DirKind::Skillet | DirKind::Configured) {
+            warnings.push(
+                Diagnostic::warning(format!("{} holds no skill", path.display())).with_hint(
+                    format!("a skill folder needs a {PACKAGE_SKILL_FILE} or a {AGENT_SKILL_FILE}"),
+                ),
+            );
+        }
+        return None;
+    };
+    let mut candidate = Candidate {
+        path: file,
+        warnings: Vec::new(),
+        within: workspace_bound(dir),
+    };
+    let manifest_link = is_dir
+        && std::fs::symlink_metadata(&candidate.path).is_ok_and(|m| m.file_type().is_symlink());
+    if link || manifest_link {
+        let real =
+            std::fs::canonicalize(&candidate.path).unwrap_or_else(|_| candidate.path.clone());
+        let root = std::fs::canonicalize(&dir.path).unwrap_or_else(|_| dir.path.clone());
+        // Out of a workspace altogether, loading refuses the file: no warning to trust it.
+        let refused = candidate
+            .within
+            .as_ref()
+            .is_some_and(|w| !real.starts_with(w));
+        if !real.starts_with(&root) && !refused {
+            candidate.warnings.push(
+                Diagnostic::warning(format!(
+                    "follows a symlink out of {} to {}",
+                    dir.path.display(),
+                    real.display()
+                ))
+                .with_hint("make sure you trust the target; copy the skill in to silence this"),
+            );
+        }
+    }
+    Some(candidate)
 }
 
 /// The directory a workspace skills directory's files must resolve beneath: the workspace root
@@ -112,19 +157,45 @@ fn skill_file_in(entry: &Path, name: &str, kind: DirKind, is_dir: bool) -> Optio
     match kind {
         DirKind::QSkills => (is_json && !is_dir).then(|| entry.to_path_buf()),
         DirKind::AgentSkills => {
-            Some(entry.join(AGENT_SKILL_FILE)).filter(|f| is_dir && f.is_file())
+            Some(entry.join(AGENT_SKILL_FILE)).filter(|f| is_dir && is_manifest(f))
         }
-        DirKind::Skillet | DirKind::Configured => {
-            if !is_dir {
-                return is_json.then(|| entry.to_path_buf());
-            }
-            [
-                entry.join(PACKAGE_SKILL_FILE),
-                entry.join(format!("{name}.json")),
-                entry.join(AGENT_SKILL_FILE),
-            ]
-            .into_iter()
-            .find(|f| f.is_file())
-        }
+        DirKind::Skillet | DirKind::Configured if is_dir => skill_manifest(entry),
+        DirKind::Skillet | DirKind::Configured => is_json.then(|| entry.to_path_buf()),
     }
+}
+
+/// The skill file of a skill folder: its `skill.json`, a JSON file named after the folder
+/// (`x/x.json`), or its `SKILL.md`, the first that is there and not a directory. `None` when it holds none of
+/// them (a skills directory, or not a skill at all).
+///
+/// Discovery and `skillet validate <folder>` both ask this, so a folder is a skill to both or to
+/// neither.
+pub fn skill_manifest(folder: &Path) -> Option<PathBuf> {
+    let name = folder.file_name().and_then(|n| n.to_str());
+    [
+        Some(folder.join(PACKAGE_SKILL_FILE)),
+        name.map(|n| folder.join(format!("{n}.json"))),
+        Some(folder.join(AGENT_SKILL_FILE)),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|f| is_manifest(f))
+}
+
+/// Whether a manifest is there: anything but a directory. A FIFO or a link to a device is
+/// taken, so that loading reports why it cannot be read rather than the folder going quiet;
+/// `stat` never opens it, so nothing blocks here.
+fn is_manifest(file: &Path) -> bool {
+    std::fs::metadata(file).is_ok_and(|m| !m.is_dir())
+}
+
+/// The skill file a path names: the manifest of a skill folder ([`skill_manifest`]), otherwise
+/// the path itself.
+pub fn skill_file(path: &Path) -> PathBuf {
+    if path.is_dir()
+        && let Some(file) = skill_manifest(path)
+    {
+        return file;
+    }
+    path.to_path_buf()
 }

@@ -30,6 +30,7 @@ pub use config::{
     HistorySettings, IsolationSetting, LayeredDefaults, LlmProvider, LlmSettings, McpSettings,
     SandboxSettings, TrustSettings,
 };
+pub use discover::{MAX_DIR_ENTRIES, MAX_SKILL_FILES, skill_file, skill_manifest};
 pub use layout::{DirKind, Environment, SKILL_FOLDERS, Scope, SkillDir, skill_dirs};
 pub use registry::{Registry, SkillEntry};
 pub use trust::{Availability, ConfigScope, EditError, config_path, set_disabled, set_trusted};

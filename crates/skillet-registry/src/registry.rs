@@ -9,7 +9,7 @@ use skillet_spec::{
 };
 
 use crate::config::Config;
-use crate::discover::{Candidate, scan};
+use crate::discover::{Candidate, MAX_SKILL_FILES, scan};
 use crate::layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};
 
 /// Below this many files, loading on one thread is faster than starting more.
@@ -81,14 +81,45 @@ impl Registry {
         Registry::from_dirs(dirs)
     }
 
-    /// Loads the skills of the given directories, highest precedence first.
+    /// Loads the skills of a skills directory named on the command line (`skillet validate
+    /// examples/`), as if it were a workspace's `.skillet/skills`.
+    pub fn from_skills_dir(path: PathBuf) -> Registry {
+        Registry::from_dirs(vec![SkillDir {
+            path,
+            scope: Scope::Workspace,
+            kind: DirKind::Skillet,
+        }])
+    }
+
+    /// Loads the skills of the given directories, highest precedence first. Each scope reads
+    /// at most [`MAX_SKILL_FILES`] files, so a hostile workspace cannot crowd out the user's
+    /// global skills; what is past the limit is reported once, unread.
     pub fn from_dirs(dirs: Vec<SkillDir>) -> Registry {
         let mut warnings = Vec::new();
-        let candidates: Vec<(usize, Candidate)> = dirs
-            .iter()
-            .enumerate()
-            .flat_map(|(i, d)| scan(d, &mut warnings).into_iter().map(move |c| (i, c)))
-            .collect();
+        let mut candidates: Vec<(usize, Candidate)> = Vec::new();
+        let mut unread: BTreeMap<Scope, (usize, Vec<PathBuf>)> = BTreeMap::new();
+        let mut used: BTreeMap<Scope, usize> = BTreeMap::new();
+        for (i, dir) in dirs.iter().enumerate() {
+            let used = used.entry(dir.scope).or_default();
+            let (found, left) = scan(dir, MAX_SKILL_FILES.saturating_sub(*used), &mut warnings);
+            *used += found.len();
+            candidates.extend(found.into_iter().map(|c| (i, c)));
+            if left > 0 {
+                let (count, where_) = unread.entry(dir.scope).or_default();
+                *count += left;
+                where_.push(dir.path.clone());
+            }
+        }
+        for (scope, (count, where_)) in unread {
+            let dirs: Vec<String> = where_.iter().map(|p| p.display().to_string()).collect();
+            warnings.push(
+                Diagnostic::warning(format!(
+                    "the {scope} scope has more than {MAX_SKILL_FILES} skill files, the limit: {count} more entries of {} were not read",
+                    dirs.join(", ")
+                ))
+                .with_hint("remove skills you do not use, or split them across repositories"),
+            );
+        }
         let loaded = load_all(candidates.iter().map(|(_, c)| c).collect());
         let mut registry = Registry {
             dirs,
@@ -353,11 +384,16 @@ fn fallback_name(path: &Path) -> String {
     }
 }
 
+/// Most files listed from one `scripts/` folder: listing is done for every skill on every
+/// command, so a folder of millions of files must not slow them all.
+const MAX_SCRIPTS: usize = 1_000;
+
 fn list_scripts(skill_file: &Path) -> Vec<PathBuf> {
     let dir = skill_file.with_file_name("scripts");
     let mut scripts: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
+                .take(MAX_SCRIPTS)
                 .map(|e| e.path())
                 .filter(|p| p.is_file())
                 .collect()

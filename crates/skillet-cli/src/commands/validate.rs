@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde::Serialize;
-use skillet_registry::{DirKind, Registry, Scope, SkillDir};
+use skillet_registry::Registry;
 use skillet_spec::{Diagnostic, load_file};
 
 use crate::cli::ValidateArgs;
@@ -57,12 +57,8 @@ pub fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitCode> {
             }
             continue;
         }
-        if path.is_dir() && !is_skill_folder(&path) {
-            let registry = Registry::from_dirs(vec![SkillDir {
-                path,
-                scope: Scope::Workspace,
-                kind: DirKind::Skillet,
-            }]);
+        if path.is_dir() && skillet_registry::skill_manifest(&path).is_none() {
+            let registry = Registry::from_skills_dir(path);
             general.extend(registry.warnings().iter().cloned());
             checked.extend(from_registry(&registry));
         } else {
@@ -151,26 +147,8 @@ fn with_not_yet_enforced(
     diagnostics
 }
 
-/// A folder that is one skill (holds skill.json or SKILL.md) rather than a skills directory.
-fn is_skill_folder(dir: &Path) -> bool {
-    dir.join(skillet_spec::PACKAGE_SKILL_FILE).is_file()
-        || dir.join(skillet_spec::AGENT_SKILL_FILE).is_file()
-}
-
-/// The skill file a path names: the file itself, or the manifest of a skill folder.
-pub fn skill_file(path: &Path) -> std::path::PathBuf {
-    if path.is_dir() {
-        for name in [
-            skillet_spec::PACKAGE_SKILL_FILE,
-            skillet_spec::AGENT_SKILL_FILE,
-        ] {
-            if path.join(name).is_file() {
-                return path.join(name);
-            }
-        }
-    }
-    path.to_path_buf()
-}
+/// The skill file a path names; discovery's own rule, so `validate` and `list` agree.
+pub use skillet_registry::skill_file;
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
