@@ -9,7 +9,10 @@ use std::fs;
 
 use common::World;
 use serde_json::{Value, json};
-use skillet_store::{BreakerRecord, ExecutionRecord, SqliteStore, Store, now_ms};
+use skillet_store::{
+    BreakerRecord, ExecutionRecord, SessionRecord, SessionStatus, SqliteStore, Store, TurnOutcome,
+    TurnRecord, now_ms,
+};
 
 /// Every attack at once: a colour, a window title (OSC 0), a clipboard write (OSC 52), the
 /// one-byte C1 CSI and a right-to-left override.
@@ -258,6 +261,56 @@ fn breaker_rows_from_the_store_are_escaped() {
     assert_eq!(code, 0);
     let rows = json_of(&w, &["breaker"]);
     assert_eq!(rows[0]["skill"], skill);
+}
+
+#[test]
+fn session_list_and_logs_show_stored_text_escaped() {
+    let w = hostile_world();
+    let store = store(&w);
+    let id = "0199-session";
+    store
+        .save_session(&SessionRecord {
+            id: id.into(),
+            skill: format!("skill{H}"),
+            label: Some(H.into()),
+            status: SessionStatus::Unknown(H.into()),
+            start: "{}".into(),
+            replay: false,
+            pid: None,
+            created_at_ms: now_ms() - 10_000,
+            last_used_at_ms: now_ms(),
+            ended_at_ms: Some(now_ms()),
+            exit_code: Some(1),
+            reason: Some(H.into()),
+            turns: 1,
+        })
+        .unwrap();
+    store
+        .add_turn(&TurnRecord {
+            session_id: id.into(),
+            seq: 1,
+            source: H.into(),
+            input: format!("print({H})"),
+            stdout: format!("out {H}\nline two\n"),
+            stderr: format!("err {H}"),
+            exit_status: None,
+            outcome: TurnOutcome::Ok,
+            started_at_ms: now_ms() - 5_000,
+            duration_ms: 3,
+            truncated: false,
+        })
+        .unwrap();
+    let (code, stdout, _) = check(&w, &["session", "list"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(r"skill\x1b[31mRED"), "{stdout}");
+    // The skill's output, stored: escaped, its lines kept.
+    let (code, stdout, _) = check(&w, &["session", "logs", id]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("\nline two\n"), "{stdout}");
+    assert!(stdout.contains(r"out \x1b[31mRED"), "{stdout}");
+
+    let logs = json_of(&w, &["session", "logs", id]);
+    assert_eq!(logs["turns"][0]["stdout"], format!("out {H}\nline two\n"));
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
         Err(e) => {
             eprintln!(
                 "skillet: warning: sessions are not recorded: {}",
-                crate::output::explain(&e)
+                crate::output::text(&crate::output::explain(&e))
             );
             None
         }
@@ -109,7 +109,8 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
 
 fn print_status(status: &StatusReply) {
     println!("running:       pid {}", status.pid);
-    println!("socket:        {}", status.socket.display());
+    // The daemon's answer: shown as any text from another process is.
+    println!("socket:        {}", crate::output::path(&status.socket));
     println!("up:            {} s", status.uptime_ms / 1000);
     println!("live sessions: {}", status.live_sessions);
     println!(

@@ -290,7 +290,7 @@ fn print_logs(logs: &SessionLogsReply) {
         "session {} of {} ({}{})",
         output::field(&s.id),
         output::field(&s.skill),
-        s.status.as_str(),
+        output::field(s.status.as_str()),
         s.reason
             .as_deref()
             .map(|r| format!(": {}", output::field(r)))
