@@ -228,7 +228,7 @@ pub fn move_aside(path: &Path) -> Result<PathBuf, StoreError> {
 /// on the busy timeout instead of failing at once when its snapshot turns stale; it then finds
 /// its migration failing (the schema moved under it), reads the version again, and finds the
 /// work done. The retries are a backstop for a heavily loaded machine.
-fn migrate(conn: &mut Connection) -> Result<(), String> {
+fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
     let migrations = Migrations::new(STEPS.iter().map(|s| M::up(s)).collect());
     conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     let result = migrate_with_retries(conn, &migrations);
@@ -236,20 +236,48 @@ fn migrate(conn: &mut Connection) -> Result<(), String> {
     result
 }
 
-fn migrate_with_retries(conn: &mut Connection, migrations: &Migrations<'_>) -> Result<(), String> {
-    let mut last_error = String::new();
-    for _ in 0..100 {
+/// How many times a migration that failed is tried again (see [`migrate`]).
+const MIGRATE_ATTEMPTS: u32 = 100;
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MigrateError {
+    /// The schema version could not be read.
+    #[error("cannot read the schema version: {0}")]
+    Version(#[source] rusqlite::Error),
+    /// Every attempt failed; the last one's error.
+    #[error("cannot migrate the schema to version {SCHEMA_VERSION} ({attempts} attempts): {last}")]
+    Failed {
+        /// How many attempts were made.
+        attempts: u32,
+        /// What the last attempt met.
+        #[source]
+        last: rusqlite_migration::Error,
+    },
+}
+
+fn migrate_with_retries(
+    conn: &mut Connection,
+    migrations: &Migrations<'_>,
+) -> Result<(), MigrateError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
         let now: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| e.to_string())?;
+            .map_err(MigrateError::Version)?;
         if now >= SCHEMA_VERSION {
             return Ok(());
         }
         match migrations.to_latest(conn) {
             Ok(()) => return Ok(()),
-            Err(e) => last_error = e.to_string(),
+            Err(last) if attempt >= MIGRATE_ATTEMPTS => {
+                return Err(MigrateError::Failed {
+                    attempts: attempt,
+                    last,
+                });
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(25)),
         }
-        std::thread::sleep(Duration::from_millis(25));
     }
-    Err(format!("cannot migrate the schema: {last_error}"))
 }

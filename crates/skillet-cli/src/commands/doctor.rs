@@ -15,7 +15,7 @@ pub fn run(as_json: bool, repair: bool, cwd: Option<&Path>) -> Result<ExitCode> 
     // The configuration is read only for [llm]: a broken file must not hide the sandbox report.
     let ctx = Context::new(cwd);
     let llm = match &ctx {
-        Ok(ctx) => describe_llm(ctx.config.llm.as_ref()),
+        Ok(ctx) => describe_llm(ctx.config.llm.as_ref()).map_err(|e| e.to_string()),
         Err(e) => Err(format!("cannot read the configuration: {e:#}")),
     };
     let env = match &ctx {

@@ -35,7 +35,7 @@ pub use error::ConversationError;
 pub use participant::{Participant, ScriptedAnswers, Shown};
 pub use preview::ConversationPreview;
 pub use prompt::DEFAULT_SUMMARY_PROMPT;
-pub use provider::describe_llm;
+pub use provider::{LlmSetupError, describe_llm};
 
 use crate::engine::{AskedBy, Engine};
 use crate::params::{ParamValues, resolve_params};

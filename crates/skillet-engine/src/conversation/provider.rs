@@ -59,11 +59,27 @@ pub(crate) fn provider_config(
     Ok(config)
 }
 
+/// Why conversations cannot run with the `[llm]` configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LlmSetupError {
+    /// The global `skillet.toml` has no `[llm]`.
+    #[error("not configured: conversation skills need [llm] in the global skillet.toml")]
+    NotConfigured,
+    /// `api_key_env` names a variable that is not set (or is blank).
+    #[error("{provider} at {url}: the key variable ${var} is not set")]
+    MissingKey {
+        /// The provider's kind (`openai`, `anthropic`).
+        provider: &'static str,
+        /// Where requests would go.
+        url: String,
+        /// The variable.
+        var: String,
+    },
+}
+
 /// What `[llm]` sets up, in one line for `skillet doctor`, or why conversations cannot run.
-pub fn describe_llm(settings: Option<&LlmSettings>) -> Result<String, String> {
-    let settings = settings.ok_or_else(|| {
-        "not configured: conversation skills need [llm] in the global skillet.toml".to_owned()
-    })?;
+pub fn describe_llm(settings: Option<&LlmSettings>) -> Result<String, LlmSetupError> {
+    let settings = settings.ok_or(LlmSetupError::NotConfigured)?;
     let kind = match settings.provider {
         LlmProvider::OpenAi => ProviderKind::OpenAi,
         LlmProvider::Anthropic => ProviderKind::Anthropic,
@@ -82,10 +98,11 @@ pub fn describe_llm(settings: Option<&LlmSettings>) -> Result<String, String> {
             format!("key from ${var}")
         }
         Some(var) => {
-            return Err(format!(
-                "{} at {url}: the key variable ${var} is not set",
-                kind.as_str()
-            ));
+            return Err(LlmSetupError::MissingKey {
+                provider: kind.as_str(),
+                url: url.to_owned(),
+                var: var.clone(),
+            });
         }
     };
     Ok(format!("{} {model} at {url}, {key}", kind.as_str()))
@@ -136,5 +153,32 @@ pub(crate) async fn ask(
         )));
         tokio::time::sleep(delay).await;
         attempt += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn why_conversations_cannot_run_is_typed() {
+        assert_eq!(describe_llm(None), Err(LlmSetupError::NotConfigured));
+        let settings = LlmSettings {
+            provider: LlmProvider::OpenAi,
+            base_url: Some("http://127.0.0.1:9/v1".into()),
+            model: Some("m".into()),
+            api_key_env: Some("SKILLET_TEST_KEY_THAT_IS_NEVER_SET".into()),
+            timeout_secs: None,
+            max_tokens: None,
+        };
+        let err = describe_llm(Some(&settings)).unwrap_err();
+        assert!(
+            matches!(&err, LlmSetupError::MissingKey { var, .. } if var == "SKILLET_TEST_KEY_THAT_IS_NEVER_SET"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "openai at http://127.0.0.1:9/v1: the key variable $SKILLET_TEST_KEY_THAT_IS_NEVER_SET is not set"
+        );
     }
 }
