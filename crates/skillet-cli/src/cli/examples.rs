@@ -1,5 +1,6 @@
 //! Every `skillet …` example in `--help` and in the README is a command line skillet accepts as
-//! written: a renamed flag or subcommand fails here, not in a user's terminal.
+//! written: a renamed flag or subcommand fails here, not in a user's terminal. This is the quick
+//! check; `tests/readme_examples.rs` runs every example against the real binary.
 
 use clap::{CommandFactory, Parser};
 
@@ -82,7 +83,7 @@ fn every_readme_example_is_accepted_as_written() {
     let mut lines = Vec::new();
     for line in readme.lines() {
         if line.starts_with("```") {
-            in_shell = line == "```sh" || line == "```bash";
+            in_shell = matches!(line, "```sh" | "```bash" | "```shell");
             continue;
         }
         if in_shell {
