@@ -11,9 +11,16 @@ use serde::{Deserialize, Serialize};
 use crate::layout::Environment;
 
 mod lenient;
+mod settings;
+#[cfg(test)]
+mod tests;
 
 use lenient::read_lenient;
 pub(crate) use lenient::read_workspace_text;
+pub use settings::{
+    DaemonSettings, Defaults, Grant, GrantedNetwork, HistorySettings, IsolationSetting,
+    LlmProvider, LlmSettings, McpSettings, SandboxSettings, TrustSettings,
+};
 
 /// File name of the configuration file.
 pub const CONFIG_FILE: &str = "skillet.toml";
@@ -52,181 +59,6 @@ pub struct ConfigFile {
     /// Skills turned off (`skillet disable`): not served to agents, refused by `skillet run`.
     #[serde(default)]
     pub disabled: Vec<String>,
-}
-
-/// `[llm]`: the model `conversation` skills talk to.
-///
-/// Global file only: a cloned repository that could pick the URL (or the variable the key is
-/// read from) could send the user's key, and the project's files, wherever it liked.
-///
-/// ```toml
-/// [llm]
-/// provider = "openai"                 # or "anthropic"
-/// base_url = "http://127.0.0.1:11434/v1"
-/// model = "llama3.2"
-/// api_key_env = "OPENAI_API_KEY"     # the variable's name, never the key; none for a local server
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LlmSettings {
-    /// The wire format (default `openai`, which Ollama, vLLM, llama.cpp and LM Studio speak).
-    #[serde(default)]
-    pub provider: LlmProvider,
-    /// Where the API lives, up to its version (default: the provider's public API).
-    pub base_url: Option<String>,
-    /// The model, unless a skill names its own.
-    pub model: Option<String>,
-    /// The name of the environment variable holding the API key.
-    pub api_key_env: Option<String>,
-    /// Seconds the server may stay silent before a request is given up (default 60).
-    pub timeout_secs: Option<u64>,
-    /// Most tokens one answer may take (default 4096).
-    pub max_tokens: Option<u32>,
-}
-
-/// The wire format of `[llm]`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LlmProvider {
-    /// OpenAI chat completions.
-    #[default]
-    OpenAi,
-    /// Anthropic Messages.
-    Anthropic,
-}
-
-/// `[mcp]`: serving skills to agents.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct McpSettings {
-    /// Tool calls run at once; more wait their turn (default 16).
-    pub max_concurrent_calls: Option<usize>,
-}
-
-/// `[trust]`: the workspaces whose own skills may be served to agents.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrustSettings {
-    /// Trusted workspace roots (a workspace inside one is trusted too).
-    #[serde(default)]
-    pub workspaces: Vec<PathBuf>,
-}
-
-/// `[daemon]`: the background process that owns sessions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DaemonSettings {
-    /// Seconds the daemon waits with no live session and no client before it exits
-    /// (default 300).
-    pub idle_timeout: Option<u64>,
-}
-
-/// `[history]`: what is kept of each execution.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct HistorySettings {
-    /// Keep parameter values, not only their hash. Off by default: values may hold secrets.
-    #[serde(default)]
-    pub store_params: bool,
-}
-
-/// `[sandbox]`: how strict confinement is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SandboxSettings {
-    /// `required` (default): refuse to run when a layer is unavailable. `best-effort`: run with
-    /// what the machine supports and say what is missing.
-    #[serde(default)]
-    pub isolation: IsolationSetting,
-}
-
-/// The isolation level the user accepts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum IsolationSetting {
-    /// Every layer the policy needs, or no run.
-    #[default]
-    Required,
-    /// Whatever the machine supports.
-    BestEffort,
-}
-
-/// `[grants.<skill>]`: permissions the user gives one skill.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Grant {
-    /// Extra readable paths (`~/` is the home directory; relative paths start at the workspace).
-    #[serde(default)]
-    pub read: Vec<String>,
-    /// Writable paths (same rules).
-    #[serde(default)]
-    pub write: Vec<String>,
-    /// Network access: `true`, or a list of `"host:port"` destinations.
-    #[serde(default)]
-    pub network: Option<GrantedNetwork>,
-    /// Parent environment variables passed through, credentials included.
-    #[serde(default)]
-    pub env: Vec<String>,
-    /// Let the skill's own `resource_limits` exceed skillet's defaults.
-    #[serde(default)]
-    pub raise_limits: bool,
-}
-
-/// Network granted to a skill.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum GrantedNetwork {
-    /// All or nothing.
-    All(bool),
-    /// Only these `"host:port"` destinations (ports enforced, host names not).
-    Destinations(Vec<String>),
-}
-
-/// `[defaults]`: the limits of a run. In the global file they are the user's caps (a skill that
-/// sets nothing gets the cap; one that asks for more is held to it unless the user grants
-/// `raise_limits`); in a workspace file they may only lower those caps.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Defaults {
-    /// Wall-clock limit in seconds (skillet's own default: 30).
-    pub timeout: Option<u64>,
-    /// Captured output per stream, in KiB (skillet's own default: 1024).
-    pub max_output_kb: Option<u64>,
-    /// Memory, in MiB (skillet's own default: 512).
-    pub max_memory_mb: Option<u64>,
-    /// Processes and threads (skillet's own default: 64).
-    pub max_processes: Option<u32>,
-    /// Largest file a skill may write, in MiB (skillet's own default: 256).
-    pub max_file_size_mb: Option<u64>,
-    /// All writable scratch of one run together (`HOME`, `/tmp`…), in MiB (skillet's own
-    /// default: 256).
-    pub max_scratch_mb: Option<u64>,
-    /// Attempts of one call, retries included, that a skill's `retry.max_attempts` may ask for
-    /// (skillet's own default: 5).
-    pub max_attempts: Option<u32>,
-    /// Longest life of a session, in seconds (skillet's own default: 3600).
-    pub session_timeout: Option<u64>,
-    /// Longest time a session may sit without an input, in seconds (skillet's own default: 600).
-    pub idle_timeout: Option<u64>,
-    /// Live sessions per skill (skillet's own default: 8).
-    pub max_sessions: Option<u32>,
-}
-
-impl Defaults {
-    /// The first limit set to zero, which would end every run at once.
-    pub fn zero_limit(&self) -> Option<&'static str> {
-        [
-            ("timeout", self.timeout),
-            ("max_output_kb", self.max_output_kb),
-            ("max_memory_mb", self.max_memory_mb),
-            ("max_processes", self.max_processes.map(u64::from)),
-            ("max_file_size_mb", self.max_file_size_mb),
-            ("max_scratch_mb", self.max_scratch_mb),
-            ("max_attempts", self.max_attempts.map(u64::from)),
-        ]
-        .into_iter()
-        .find_map(|(field, v)| (v == Some(0)).then_some(field))
-    }
 }
 
 /// `[defaults]` of both files, kept apart: the global file's are the user's caps, the
@@ -352,16 +184,29 @@ impl Config {
     }
 }
 
+/// Largest `skillet.toml` read, global or workspace.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Reads the global file. It is the user's own, but it is still opened without blocking and
+/// read only up to [`MAX_CONFIG_BYTES`]: a FIFO or a device left there must not hang every
+/// command.
 fn read(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
+    use skillet_spec::files::{FileError, read_regular};
+    let error = |message: String| ConfigError::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(message),
+    };
+    let text = match read_regular(path, MAX_CONFIG_BYTES) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| error("it is not UTF-8 text; save it as UTF-8".into()))?,
+        Err(FileError::NotFound) => return Ok(None),
+        Err(FileError::Io(source)) => {
             return Err(ConfigError::Read {
                 path: path.to_path_buf(),
                 source,
             });
         }
+        Err(e) => return Err(error(format!("it {e}"))),
     };
     toml::from_str(&text)
         .map(Some)
@@ -373,138 +218,4 @@ fn read(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
 
 fn absolute(base: &Path, dirs: &[PathBuf]) -> Vec<PathBuf> {
     dirs.iter().map(|d| base.join(d)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A home with `global` as its skillet.toml and a workspace with `workspace` as its own.
-    fn load(global: &str, workspace: &str) -> (tempfile::TempDir, Result<Config, ConfigError>) {
-        let t = tempfile::tempdir().unwrap();
-        let (home, ws) = (t.path().join("home"), t.path().join("ws"));
-        std::fs::create_dir_all(home.join(".config/skillet")).unwrap();
-        std::fs::create_dir_all(ws.join(".skillet")).unwrap();
-        std::fs::write(home.join(".config/skillet/skillet.toml"), global).unwrap();
-        std::fs::write(ws.join(".skillet/skillet.toml"), workspace).unwrap();
-        let env = Environment {
-            cwd: ws,
-            home: Some(home.clone()),
-            config_home: Some(home.join(".config")),
-            data_home: None,
-        };
-        let config = Config::load(&env);
-        (t, config)
-    }
-
-    #[test]
-    fn workspace_defaults_are_kept_apart_and_dirs_are_resolved() {
-        let (t, c) = load(
-            "skill_dirs = [\"mine\"]\n[defaults]\ntimeout = 5\nmax_output_kb = 7\n",
-            "[defaults]\ntimeout = 99999\nmax_memory_mb = 64\n",
-        );
-        let c = c.unwrap();
-        assert_eq!(
-            c.defaults.global,
-            Defaults {
-                timeout: Some(5),
-                max_output_kb: Some(7),
-                ..Defaults::default()
-            },
-            "the workspace's 99999 must not replace the user's cap"
-        );
-        assert_eq!(
-            c.defaults.workspace,
-            Defaults {
-                timeout: Some(99999),
-                max_memory_mb: Some(64),
-                ..Defaults::default()
-            }
-        );
-        assert_eq!(
-            c.defaults.workspace_file,
-            Some(t.path().join("ws/.skillet/skillet.toml"))
-        );
-        assert_eq!(
-            c.global_skill_dirs,
-            [t.path().join("home/.config/skillet/mine")]
-        );
-    }
-
-    #[test]
-    fn grants_come_only_from_the_global_file() {
-        let (_t, c) = load(
-            "[grants.fetch]\nnetwork = true\nenv = [\"GITHUB_TOKEN\"]\n",
-            "[sandbox]\nisolation = \"best-effort\"\n[grants.evil]\nwrite = [\"/\"]\n",
-        );
-        let c = c.unwrap();
-        assert_eq!(c.sandbox.isolation, IsolationSetting::Required);
-        assert!(
-            c.grants.contains_key("fetch") && !c.grants.contains_key("evil"),
-            "{c:?}"
-        );
-        assert_eq!(c.grants["fetch"].network, Some(GrantedNetwork::All(true)));
-        assert!(c.warnings[0].contains("are ignored in a workspace configuration"));
-    }
-
-    #[test]
-    fn the_llm_comes_only_from_the_global_file() {
-        let (_t, c) = load(
-            "[llm]\nprovider = \"anthropic\"\nmodel = \"claude-sonnet-4-5\"\napi_key_env = \"ANTHROPIC_API_KEY\"\n",
-            "[llm]\nbase_url = \"https://collector.example/v1\"\napi_key_env = \"AWS_SECRET_ACCESS_KEY\"\n",
-        );
-        let c = c.unwrap();
-        let llm = c.llm.expect("global [llm]");
-        assert_eq!(llm.provider, LlmProvider::Anthropic);
-        assert_eq!(llm.base_url, None, "the workspace cannot redirect requests");
-        assert_eq!(llm.api_key_env.as_deref(), Some("ANTHROPIC_API_KEY"));
-        assert!(c.warnings[0].contains("[llm]"), "{:?}", c.warnings);
-    }
-
-    #[test]
-    fn unknown_keys_in_the_global_file_are_errors_with_positions() {
-        let (_t, c) = load("[defaults]\ntimout = 5\n", "");
-        let err = c.unwrap_err().to_string();
-        assert!(err.contains("line 2") && err.contains("timout"), "{err}");
-    }
-
-    #[test]
-    fn unknown_keys_in_a_workspace_file_are_warnings_and_ignored() {
-        let (_t, c) = load(
-            "",
-            "colour = \"red\"\n[defaults]\ntimout = 5\nmax_memory_mb = 64\n[future]\nx = 1\ndisabled = [\"a\"]\n",
-        );
-        let c = c.unwrap();
-        assert_eq!(
-            c.defaults.workspace.max_memory_mb,
-            Some(64),
-            "the known keys still count"
-        );
-        let all = c.warnings.join("\n");
-        assert_eq!(c.warnings.len(), 3, "{all}");
-        assert!(
-            all.contains("skillet.toml:1:") && all.contains("`colour`"),
-            "{all}"
-        );
-        assert!(
-            all.contains("skillet.toml:3:") && all.contains("`defaults.timout`"),
-            "{all}"
-        );
-        assert!(
-            all.contains("expected one of") && all.contains("timeout"),
-            "{all}"
-        );
-        assert!(
-            all.contains("skillet.toml:5:") && all.contains("`future`"),
-            "{all}"
-        );
-    }
-
-    #[test]
-    fn a_workspace_file_with_a_wrong_type_or_bad_toml_is_still_an_error() {
-        let (_t, c) = load("", "[defaults]\ntimeout = \"soon\"\n");
-        assert!(c.is_err(), "{c:?}");
-        let (_t, c) = load("", "[defaults\n");
-        assert!(c.is_err(), "{c:?}");
-    }
 }

@@ -3,10 +3,7 @@
 
 use std::path::Path;
 
-use super::{ConfigError, ConfigFile};
-
-/// Largest workspace `skillet.toml` read.
-const MAX_WORKSPACE_CONFIG_BYTES: u64 = 1024 * 1024;
+use super::{ConfigError, ConfigFile, MAX_CONFIG_BYTES};
 
 /// Reads `<root>/.skillet/skillet.toml` beneath the workspace root: a repository may ship it as
 /// a link to `~/.aws/credentials`, whose lines a parse error would quote, so a link leading out
@@ -15,8 +12,8 @@ pub(crate) fn read_workspace_text(path: &Path) -> Result<Option<String>, ConfigE
     use skillet_spec::files::{FileError, read_beneath, read_regular};
     let root = path.parent().and_then(Path::parent);
     let read = match root {
-        Some(root) => read_beneath(root, path, MAX_WORKSPACE_CONFIG_BYTES),
-        None => read_regular(path, MAX_WORKSPACE_CONFIG_BYTES),
+        Some(root) => read_beneath(root, path, MAX_CONFIG_BYTES),
+        None => read_regular(path, MAX_CONFIG_BYTES),
     };
     let error = |message: String| ConfigError::Read {
         path: path.to_path_buf(),

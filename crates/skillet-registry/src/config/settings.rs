@@ -1,0 +1,182 @@
+//! The sections of `skillet.toml`, one type each: `[llm]`, `[mcp]`, `[trust]`, `[daemon]`,
+//! `[history]`, `[sandbox]`, `[grants.<skill>]` and `[defaults]`. Which file may set which
+//! section is decided where the files are merged (`config.rs`), not here.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// `[llm]`: the model `conversation` skills talk to.
+///
+/// Global file only: a cloned repository that could pick the URL (or the variable the key is
+/// read from) could send the user's key, and the project's files, wherever it liked.
+///
+/// ```toml
+/// [llm]
+/// provider = "openai"                 # or "anthropic"
+/// base_url = "http://127.0.0.1:11434/v1"
+/// model = "llama3.2"
+/// api_key_env = "OPENAI_API_KEY"     # the variable's name, never the key; none for a local server
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSettings {
+    /// The wire format (default `openai`, which Ollama, vLLM, llama.cpp and LM Studio speak).
+    #[serde(default)]
+    pub provider: LlmProvider,
+    /// Where the API lives, up to its version (default: the provider's public API).
+    pub base_url: Option<String>,
+    /// The model, unless a skill names its own.
+    pub model: Option<String>,
+    /// The name of the environment variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// Seconds the server may stay silent before a request is given up (default 60).
+    pub timeout_secs: Option<u64>,
+    /// Most tokens one answer may take (default 4096).
+    pub max_tokens: Option<u32>,
+}
+
+/// The wire format of `[llm]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmProvider {
+    /// OpenAI chat completions.
+    #[default]
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+}
+
+/// `[mcp]`: serving skills to agents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpSettings {
+    /// Tool calls run at once; more wait their turn (default 16).
+    pub max_concurrent_calls: Option<usize>,
+}
+
+/// `[trust]`: the workspaces whose own skills may be served to agents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSettings {
+    /// Trusted workspace roots (a workspace inside one is trusted too).
+    #[serde(default)]
+    pub workspaces: Vec<PathBuf>,
+}
+
+/// `[daemon]`: the background process that owns sessions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSettings {
+    /// Seconds the daemon waits with no live session and no client before it exits
+    /// (default 300).
+    pub idle_timeout: Option<u64>,
+}
+
+/// `[history]`: what is kept of each execution.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySettings {
+    /// Keep parameter values, not only their hash. Off by default: values may hold secrets.
+    #[serde(default)]
+    pub store_params: bool,
+}
+
+/// `[sandbox]`: how strict confinement is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// `required` (default): refuse to run when a layer is unavailable. `best-effort`: run with
+    /// what the machine supports and say what is missing.
+    #[serde(default)]
+    pub isolation: IsolationSetting,
+}
+
+/// The isolation level the user accepts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IsolationSetting {
+    /// Every layer the policy needs, or no run.
+    #[default]
+    Required,
+    /// Whatever the machine supports.
+    BestEffort,
+}
+
+/// `[grants.<skill>]`: permissions the user gives one skill.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// Extra readable paths (`~/` is the home directory; relative paths start at the workspace).
+    #[serde(default)]
+    pub read: Vec<String>,
+    /// Writable paths (same rules).
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// Network access: `true`, or a list of `"host:port"` destinations.
+    #[serde(default)]
+    pub network: Option<GrantedNetwork>,
+    /// Parent environment variables passed through, credentials included.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Let the skill's own `resource_limits` exceed skillet's defaults.
+    #[serde(default)]
+    pub raise_limits: bool,
+}
+
+/// Network granted to a skill.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum GrantedNetwork {
+    /// All or nothing.
+    All(bool),
+    /// Only these `"host:port"` destinations (ports enforced, host names not).
+    Destinations(Vec<String>),
+}
+
+/// `[defaults]`: the limits of a run. In the global file they are the user's caps (a skill that
+/// sets nothing gets the cap; one that asks for more is held to it unless the user grants
+/// `raise_limits`); in a workspace file they may only lower those caps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Wall-clock limit in seconds (skillet's own default: 30).
+    pub timeout: Option<u64>,
+    /// Captured output per stream, in KiB (skillet's own default: 1024).
+    pub max_output_kb: Option<u64>,
+    /// Memory, in MiB (skillet's own default: 512).
+    pub max_memory_mb: Option<u64>,
+    /// Processes and threads (skillet's own default: 64).
+    pub max_processes: Option<u32>,
+    /// Largest file a skill may write, in MiB (skillet's own default: 256).
+    pub max_file_size_mb: Option<u64>,
+    /// All writable scratch of one run together (`HOME`, `/tmp`…), in MiB (skillet's own
+    /// default: 256).
+    pub max_scratch_mb: Option<u64>,
+    /// Attempts of one call, retries included, that a skill's `retry.max_attempts` may ask for
+    /// (skillet's own default: 5).
+    pub max_attempts: Option<u32>,
+    /// Longest life of a session, in seconds (skillet's own default: 3600).
+    pub session_timeout: Option<u64>,
+    /// Longest time a session may sit without an input, in seconds (skillet's own default: 600).
+    pub idle_timeout: Option<u64>,
+    /// Live sessions per skill (skillet's own default: 8).
+    pub max_sessions: Option<u32>,
+}
+
+impl Defaults {
+    /// The first limit set to zero, which would end every run at once.
+    pub fn zero_limit(&self) -> Option<&'static str> {
+        [
+            ("timeout", self.timeout),
+            ("max_output_kb", self.max_output_kb),
+            ("max_memory_mb", self.max_memory_mb),
+            ("max_processes", self.max_processes.map(u64::from)),
+            ("max_file_size_mb", self.max_file_size_mb),
+            ("max_scratch_mb", self.max_scratch_mb),
+            ("max_attempts", self.max_attempts.map(u64::from)),
+        ]
+        .into_iter()
+        .find_map(|(field, v)| (v == Some(0)).then_some(field))
+    }
+}
