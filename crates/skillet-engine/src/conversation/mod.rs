@@ -20,6 +20,8 @@ mod participant;
 mod preview;
 mod prompt;
 mod provider;
+mod record;
+mod resume;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -29,7 +31,7 @@ use serde_json::{Map, Value, json};
 use skillet_llm::{ChatProvider, ChatRequest, LlmError, Message, ProviderConfig, Reply, Usage};
 use skillet_registry::Registry;
 use skillet_spec::{SkillKind, SkillSpec};
-use skillet_store::{SessionRecord, SessionStatus, StoreError, TurnOutcome, TurnRecord, now_ms};
+use skillet_store::{SessionRecord, SessionStatus, TurnOutcome, TurnRecord, now_ms};
 
 pub use error::ConversationError;
 pub use participant::{Participant, ScriptedAnswers, Shown};
@@ -39,7 +41,6 @@ pub use provider::{LlmSetupError, describe_llm};
 
 use crate::engine::{AskedBy, Engine};
 use crate::params::{ParamValues, resolve_params};
-use crate::result::{ExecutionResult, Status};
 
 /// Answers a conversation may take when its skill sets no `max_turns`.
 pub const DEFAULT_MAX_TURNS: u32 = 10;
@@ -219,126 +220,6 @@ impl Engine {
                 o
             });
         self.settle_conversation(spec, breaker.as_ref(), outcome)
-    }
-
-    /// Continues the conversation kept as session `id` with the participant's next messages,
-    /// then sums it up again.
-    ///
-    /// `max_turns` overrides the skill's limit on the answers of the whole conversation;
-    /// `asked_by` is kept in the history, as for [`Engine::converse`].
-    pub async fn resume_conversation(
-        &self,
-        registry: &Registry,
-        id: &str,
-        max_turns: Option<u32>,
-        asked_by: Option<AskedBy>,
-        participant: &mut dyn Participant,
-    ) -> Result<ConversationOutcome, ConversationError> {
-        let started = now_ms();
-        let store = self.settings.store.as_ref().ok_or_else(|| {
-            ConversationError::Refused(
-                "conversations cannot be resumed: the history database is unavailable".into(),
-            )
-        })?;
-        let record = store.session(id)?.ok_or_else(|| {
-            ConversationError::Refused(format!(
-                "no session `{id}`; `skillet session list` shows them"
-            ))
-        })?;
-        let start: Value = serde_json::from_str(&record.start).unwrap_or_default();
-        if start["kind"] != SESSION_KIND {
-            return Err(ConversationError::Refused(format!(
-                "session {id} is not a conversation; send to it with `skillet session send {id}`"
-            )));
-        }
-        if record.status != SessionStatus::Open {
-            return Err(ConversationError::Refused(format!(
-                "session {id} is {}; start a new conversation with `skillet run {}`",
-                record.status, record.skill
-            )));
-        }
-        let (entry, spec) = self.conversation_skill(registry, &record.skill)?;
-        let record = self.unexpired(spec, record)?;
-        let params = start["params"].as_object().cloned().unwrap_or_default();
-        let caller_dir = start["caller_dir"]
-            .as_str()
-            .map_or_else(PathBuf::new, PathBuf::from);
-        let values =
-            resolve_params(spec, &params, &caller_dir).map_err(ConversationError::InvalidParams)?;
-        let (provider, config) = self.provider(spec)?;
-        let (breaker, admitted) = self.admit_conversation(spec, &config)?;
-        let mut messages = Vec::new();
-        let mut unanswered_first = None;
-        for turn in store.turns(&record.id)? {
-            if turn.source == "summary" {
-                continue;
-            }
-            if turn.outcome == TurnOutcome::Ok {
-                messages.push(Message::user(turn.input));
-                messages.push(Message::assistant(turn.stdout));
-            } else if turn.source == "prompt" {
-                unanswered_first = Some(turn.input);
-            }
-        }
-        let turns = u32::try_from(messages.len() / 2).unwrap_or(u32::MAX);
-        let max_turns = max_turns
-            .or(spec.max_turns)
-            .unwrap_or(DEFAULT_MAX_TURNS)
-            .max(1);
-        if turns >= max_turns {
-            return Err(ConversationError::Refused(format!(
-                "session {id} already has {turns} answers, its max_turns; resume with --max-turns {} to go on",
-                turns + 5
-            )));
-        }
-        // A conversation whose first request failed starts again from its first message.
-        let (next, source) = match unanswered_first.filter(|_| messages.is_empty()) {
-            Some(first) => (first, "prompt"),
-            None => match participant.follow_up(turns, max_turns) {
-                Some(next) => (next, "user"),
-                None => {
-                    return Err(ConversationError::Refused(format!(
-                        "nothing was added to session {id}; `skillet session logs {id}` shows the conversation"
-                    )));
-                }
-            },
-        };
-        let system = start["system"]
-            .as_str()
-            .map_or_else(|| prompt::system_prompt(spec), str::to_owned);
-        let last_answer = messages
-            .last()
-            .map(|m: &Message| m.content.clone())
-            .unwrap_or_default();
-        let mut conversation = Conversation {
-            spec,
-            values,
-            provider,
-            config,
-            record,
-            request: ChatRequest {
-                system: Some(system),
-                messages,
-            },
-            turns,
-            max_turns,
-            last_answer,
-            usage: Usage::default(),
-            warnings: admitted,
-        };
-        let outcome = self
-            .hold(&mut conversation, next, source, participant)
-            .await;
-        let outcome = self.settle_conversation(spec, breaker.as_ref(), outcome);
-        self.record_conversation(
-            &spec.name,
-            Some(entry),
-            &params,
-            started,
-            &outcome,
-            &asked_by,
-        );
-        outcome
     }
 
     /// The exchanges from `message` on, then the summary.
@@ -540,57 +421,6 @@ impl Engine {
             || PathBuf::from("the global skillet.toml"),
             |dir| dir.join(skillet_registry::CONFIG_FILE),
         )
-    }
-
-    pub(crate) fn save_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
-        match &self.settings.store {
-            Some(store) => store.save_session(record),
-            None => Ok(()),
-        }
-    }
-
-    fn add_turn(&self, turn: &TurnRecord) -> Result<(), StoreError> {
-        match &self.settings.store {
-            Some(store) => store.add_turn(turn),
-            None => Ok(()),
-        }
-    }
-
-    /// The next turn number of a stored session (failed exchanges take numbers too).
-    fn next_seq(&self, id: &str) -> Option<i64> {
-        let store = self.settings.store.as_ref()?;
-        let turns = store.turns(id).ok()?;
-        Some(turns.iter().map(|t| t.seq).max().unwrap_or(0) + 1)
-    }
-
-    /// Keeps the conversation's run in the execution history, like any other call.
-    fn record_conversation(
-        &self,
-        name: &str,
-        entry: Option<&skillet_registry::SkillEntry>,
-        params: &Map<String, Value>,
-        started_at_ms: i64,
-        outcome: &Result<ConversationOutcome, ConversationError>,
-        asked_by: &Option<AskedBy>,
-    ) {
-        let mut result = match outcome {
-            Ok(o) => {
-                let mut r = ExecutionResult::new(&o.skill, Status::Ok);
-                r.stdout = o.summary.clone();
-                r
-            }
-            Err(e) => ExecutionResult::new(entry.map_or(name, |e| e.name.as_str()), e.status())
-                .with_error(e.to_string()),
-        };
-        result.duration_ms = u64::try_from(now_ms() - started_at_ms).unwrap_or(0);
-        self.record(
-            &mut result,
-            entry,
-            &Value::Object(params.clone()),
-            started_at_ms,
-            None,
-            asked_by.as_ref(),
-        );
     }
 }
 
