@@ -46,7 +46,15 @@ impl AgentSkills {
             }
             match SkillCatalog::from_dir(&dir.path) {
                 Ok(catalog) => published.catalogs.push((catalog, prefixes)),
-                Err(e) => eprintln!("skillet mcp: {} is not published: {e}", dir.path.display()),
+                // The folder and the error quote the workspace: shown safe for a terminal.
+                Err(e) => eprintln!(
+                    "skillet mcp: {}",
+                    skillet_spec::display::terminal_safe(
+                        &format!("{} is not published: {e}", dir.path.display()),
+                        skillet_spec::display::Lines::Escape,
+                        4_000
+                    )
+                ),
             }
         }
         published

@@ -53,7 +53,14 @@ pub fn watch_skills(server: SkillServer) -> Result<(), WatchError> {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    eprintln!("skillet mcp: not reloaded, still serving the previous skills: {e}")
+                    eprintln!(
+                        "skillet mcp: not reloaded, still serving the previous skills: {}",
+                        skillet_spec::display::terminal_safe(
+                            &e.to_string(),
+                            skillet_spec::display::Lines::Escape,
+                            4_000
+                        )
+                    )
                 }
             }
             rewatch(&server, &mut debouncer, &mut watched);
@@ -81,7 +88,15 @@ fn rewatch<W: notify_debouncer_mini::notify::Watcher>(
             Ok(()) => {
                 watched.insert((path, recursive));
             }
-            Err(e) => eprintln!("skillet mcp: not watching {}: {e}", path.display()),
+            // A skill directory's path is the workspace's text.
+            Err(e) => eprintln!(
+                "skillet mcp: {}",
+                skillet_spec::display::terminal_safe(
+                    &format!("not watching {}: {e}", path.display()),
+                    skillet_spec::display::Lines::Escape,
+                    4_000
+                )
+            ),
         }
     }
 }
