@@ -204,8 +204,8 @@ fn huge_and_deeply_nested_files_are_refused_quickly() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_eq!(code, 1);
     assert!(
-        stderr.contains("larger than 1048576 bytes")
-            && stderr.contains("nested more than 64 levels"),
+        stderr.contains("the limit for a skill file is 1048576 bytes")
+            && stderr.contains("nested 1000000 levels deep; the limit is 64"),
         "{stderr}"
     );
     assert!(stdout.contains("1 valid, 2 invalid"), "{stdout}");
