@@ -12,16 +12,19 @@ use serde_json::{Map, Value};
 use skillet_registry::{Grant, LayeredDefaults, Registry, SkillEntry};
 use skillet_sandbox::{Isolation, OutputChunk, StdinSource, Stream};
 use skillet_spec::{SkillKind, SkillSpec};
-use skillet_store::{ExecutionRecord, Store, now_ms, params_hash};
+use skillet_store::{Store, now_ms};
 use tokio::sync::mpsc;
 
-use crate::breaker::{Admission, BreakerConfig, admit, settle};
+use crate::breaker::BreakerConfig;
 use crate::execute::execute;
 use crate::invocation::Invocation;
 use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
 use crate::policy::{PolicyContext, PolicyPlan};
 use crate::recovery::{RetryPlan, max_attempts};
 use crate::result::{ExecutionResult, Status};
+
+mod gate;
+mod history;
 
 /// How many fallbacks may answer for one call, one after another.
 pub const MAX_FALLBACK_DEPTH: usize = 3;
@@ -310,70 +313,6 @@ impl Engine {
         })
     }
 
-    /// Asks the skill's circuit breaker whether the call may go ahead; a refusal is returned as
-    /// the call's result. Without a usable store, the breaker cannot be kept and is skipped.
-    pub(crate) fn admit(
-        &self,
-        name: &str,
-        breaker: Option<&BreakerConfig>,
-        warnings: &mut Vec<String>,
-    ) -> Option<ExecutionResult> {
-        let cfg = breaker?;
-        let Some(store) = &self.settings.store else {
-            warnings
-                .push("circuit breaker not enforced: the history database is unavailable".into());
-            return None;
-        };
-        let mut admission = Admission::Allowed;
-        let outcome = store.update_breaker(name, &mut |current| {
-            let (decision, next) = admit(current.as_ref(), name, cfg, now_ms());
-            admission = decision;
-            next
-        });
-        if let Err(e) = outcome {
-            warnings.push(format!("circuit breaker not consulted: {e}"));
-            return None;
-        }
-        match admission {
-            Admission::Allowed => None,
-            Admission::Trial => {
-                warnings.push("circuit half-open: this call is the trial".into());
-                None
-            }
-            Admission::Rejected { failures, retry_in } => Some(ExecutionResult::new(name, Status::CircuitOpen).with_error(format!(
-                "circuit open after {failures} failed calls in a row; the next trial is allowed in {} s \
-                 (`skillet breaker reset {name}` closes it now)",
-                retry_in.as_secs_f64().ceil()
-            ))),
-        }
-    }
-
-    /// Reports the call's outcome to its circuit breaker.
-    pub(crate) fn settle(
-        &self,
-        name: &str,
-        status: Status,
-        cfg: &BreakerConfig,
-        warnings: &mut Vec<String>,
-    ) {
-        let Some(store) = &self.settings.store else {
-            return;
-        };
-        let outcome = store.update_breaker(name, &mut |current| {
-            settle(current, name, status, cfg, now_ms())
-        });
-        match outcome {
-            Ok(Some(b)) if b.state == "open" => {
-                warnings.push(format!(
-                    "circuit opened after {} failed calls in a row",
-                    b.consecutive_failures
-                ));
-            }
-            Ok(_) => {}
-            Err(e) => warnings.push(format!("circuit breaker not updated: {e}")),
-        }
-    }
-
     /// Every attempt of one call under `plan`.
     #[allow(clippy::too_many_arguments)]
     async fn attempts(
@@ -432,51 +371,6 @@ impl Engine {
                     return result;
                 }
             }
-        }
-    }
-
-    /// Keeps the execution in the history. Failing to do so never fails the run: it says so.
-    pub(crate) fn record(
-        &self,
-        result: &mut ExecutionResult,
-        entry: Option<&SkillEntry>,
-        params: &Value,
-        started_at_ms: i64,
-        parent_id: Option<&str>,
-        asked_by: Option<&AskedBy>,
-    ) {
-        let Some(store) = &self.settings.store else {
-            return;
-        };
-        let spec = entry.and_then(|e| e.spec.as_ref());
-        let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        let record = ExecutionRecord {
-            id: result.execution_id.clone(),
-            skill: result.skill.clone(),
-            version: spec.map(|s| s.version.clone()),
-            scope: entry.map(|e| e.scope.as_str().to_owned()),
-            params_hash: Some(params_hash(params)),
-            params: self.settings.store_params.then(|| params.to_string()),
-            status: result.status.as_str().to_owned(),
-            exit_code: result.exit_code.map(i64::from),
-            attempt: i64::from(result.attempt),
-            correlation_id: result.correlation_id.clone(),
-            parent_id: parent_id.map(str::to_owned),
-            started_at_ms,
-            finished_at_ms: now_ms(),
-            duration_ms: to_i64(result.duration_ms),
-            peak_memory_kb: result.peak_memory_kb.map(to_i64),
-            cpu_time_ms: result.cpu_time_ms.map(to_i64),
-            truncated: result.truncated,
-            limit_hit: result.limit.map(str::to_owned),
-            error: result.error.clone(),
-            origin: asked_by.map(|a| a.origin.clone()),
-            request_id: asked_by.map(|a| a.request_id.clone()),
-        };
-        if let Err(e) = store.record(&record) {
-            result
-                .warnings
-                .push(format!("not recorded in the history: {e}"));
         }
     }
 

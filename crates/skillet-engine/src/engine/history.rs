@@ -1,0 +1,55 @@
+//! Every attempt of every call, whoever asked, kept in the store's execution history.
+
+use serde_json::Value;
+use skillet_registry::SkillEntry;
+use skillet_store::{ExecutionRecord, now_ms, params_hash};
+
+use super::{AskedBy, Engine};
+use crate::result::ExecutionResult;
+
+impl Engine {
+    /// Keeps the execution in the history. Failing to do so never fails the run: it says so.
+    pub(crate) fn record(
+        &self,
+        result: &mut ExecutionResult,
+        entry: Option<&SkillEntry>,
+        params: &Value,
+        started_at_ms: i64,
+        parent_id: Option<&str>,
+        asked_by: Option<&AskedBy>,
+    ) {
+        let Some(store) = &self.settings.store else {
+            return;
+        };
+        let spec = entry.and_then(|e| e.spec.as_ref());
+        let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let record = ExecutionRecord {
+            id: result.execution_id.clone(),
+            skill: result.skill.clone(),
+            version: spec.map(|s| s.version.clone()),
+            scope: entry.map(|e| e.scope.as_str().to_owned()),
+            params_hash: Some(params_hash(params)),
+            params: self.settings.store_params.then(|| params.to_string()),
+            status: result.status.as_str().to_owned(),
+            exit_code: result.exit_code.map(i64::from),
+            attempt: i64::from(result.attempt),
+            correlation_id: result.correlation_id.clone(),
+            parent_id: parent_id.map(str::to_owned),
+            started_at_ms,
+            finished_at_ms: now_ms(),
+            duration_ms: to_i64(result.duration_ms),
+            peak_memory_kb: result.peak_memory_kb.map(to_i64),
+            cpu_time_ms: result.cpu_time_ms.map(to_i64),
+            truncated: result.truncated,
+            limit_hit: result.limit.map(str::to_owned),
+            error: result.error.clone(),
+            origin: asked_by.map(|a| a.origin.clone()),
+            request_id: asked_by.map(|a| a.request_id.clone()),
+        };
+        if let Err(e) = store.record(&record) {
+            result
+                .warnings
+                .push(format!("not recorded in the history: {e}"));
+        }
+    }
+}
