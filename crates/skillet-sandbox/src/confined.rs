@@ -73,6 +73,14 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
     if !spec.cwd.is_dir() {
         return Err(SpawnError::NoWorkingDir(spec.cwd.clone()));
     }
+    // Checked before anything is made; a runtime without I/O is caught after the launch
+    // (process.rs), since Tokio cannot be asked.
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(spawn_error(
+            spec,
+            std::io::Error::other(crate::process::NO_RUNTIME),
+        ));
+    }
     let caps = probe::capabilities();
     let scratch_parent = policy
         .fs
@@ -199,7 +207,19 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
     let (mut launched, stdin, stdout, stderr) = launched.map_err(|e| spawn_error(spec, e))?;
     let group = rustix::process::Pid::from_raw(launched.group);
     let scratch_fs = Scratch::hold(launched.root.take());
-    let child = ChildProcess::new(launched).map_err(|e| spawn_error(spec, e))?;
+    let child = match ChildProcess::new(launched) {
+        Ok(child) => child,
+        Err(e) => {
+            // Init is gone; without namespaces the program and what it started may not be yet.
+            if let Some(pgid) = group {
+                let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+            }
+            if let Some(g) = &cgroup {
+                g.kill_all();
+            }
+            return Err(spawn_error(spec, e));
+        }
+    };
     let io = |e| spawn_error(spec, e);
     Ok(Confined {
         stdin: stdin

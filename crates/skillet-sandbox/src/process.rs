@@ -40,30 +40,52 @@ impl std::fmt::Debug for ChildProcess {
 }
 
 impl ChildProcess {
-    /// Takes over a launched process; needs a Tokio runtime with I/O enabled.
+    /// Takes over a launched process; needs a Tokio runtime with I/O enabled. Without one the
+    /// run is ended and reaped, and an error returned.
     pub(crate) fn new(launched: Launched) -> io::Result<ChildProcess> {
-        // SAFETY: the pidfd is owned, and so stays open and the same until the AsyncFd drops.
-        #[allow(unsafe_code)]
-        let registered = unsafe {
-            AsyncFd::register_with_interest(launched.pidfd, tokio::io::Interest::READABLE)
-        };
+        let Launched {
+            pid,
+            pidfd,
+            kill_first,
+            init,
+            ..
+        } = launched;
+        // Tokio panics, rather than failing, when there is no runtime or it has no I/O driver.
+        // The panic must not unwind past here: it would free init's stack and report while init
+        // still runs on them.
+        let registered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: the pidfd is owned, and so stays open and the same until the AsyncFd
+            // drops.
+            #[allow(unsafe_code)]
+            unsafe {
+                AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE)
+            }
+        }));
         let pidfd = match registered {
-            Ok(pidfd) => pidfd,
-            Err(e) => {
+            Ok(Ok(pidfd)) => pidfd,
+            Ok(Err(e)) => {
                 // Not to be waited for, the run must still end before init's memory is freed:
                 // kill init (with it the namespace, or by parent-death signal the program).
                 let (pidfd, error) = e.into_parts();
                 if !crate::launch::reap_now(&pidfd) {
-                    std::mem::forget(launched.init);
+                    std::mem::forget(init);
                 }
                 return Err(error);
             }
+            Err(_) => {
+                // The pidfd went with the panic, but init is this process's child: its pid
+                // stays its own until it is reaped here.
+                if !reap_by_pid(pid) {
+                    std::mem::forget(init);
+                }
+                return Err(io::Error::other(NO_RUNTIME));
+            }
         };
         Ok(ChildProcess {
-            pid: launched.pid,
+            pid,
             pidfd,
-            kill_first: launched.kill_first,
-            init: launched.init,
+            kill_first,
+            init,
             exit: None,
         })
     }
@@ -185,6 +207,23 @@ impl Drop for ChildProcess {
     fn drop(&mut self) {
         if self.exit.is_none() {
             self.kill_and_reap_blocking();
+        }
+    }
+}
+
+/// Why a run cannot be supervised here.
+pub(crate) const NO_RUNTIME: &str = "a confined process must be started inside a Tokio runtime with I/O enabled (tokio::runtime::Builder::enable_io)";
+
+/// Kills this process's child `pid` and reaps it; says whether it was reaped.
+fn reap_by_pid(pid: i32) -> bool {
+    let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+        return false;
+    };
+    let _ = rustix::process::kill_process(pid, Signal::KILL);
+    loop {
+        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+            Err(rustix::io::Errno::INTR) => {}
+            done => return done.is_ok(),
         }
     }
 }
