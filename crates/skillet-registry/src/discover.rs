@@ -53,10 +53,9 @@ pub(crate) fn scan(
     entries.sort_by_key(std::fs::DirEntry::file_name);
     let mut out = Vec::new();
     let mut entries = entries.into_iter();
-    for entry in entries.by_ref() {
+    while let Some(entry) = entries.next() {
         if out.len() == room {
-            // Put the entry back into the count of those left unread.
-            return (out, 1 + unread_entries(entries));
+            return (out, unread_entries(std::iter::once(entry).chain(entries)));
         }
         if let Some(candidate) = candidate(dir, entry, warnings) {
             out.push(candidate);
