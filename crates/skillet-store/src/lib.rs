@@ -24,6 +24,7 @@ mod session_state;
 mod sqlite;
 mod sqlite_lease;
 mod sqlite_open;
+mod sqlite_schema;
 mod sqlite_sessions;
 
 use std::path::PathBuf;
@@ -34,7 +35,8 @@ pub use session::{
     LeaseGrant, LeaseRequest, SessionLease, SessionQuery, SessionRecord, SessionStatus,
     TurnOutcome, TurnRecord,
 };
-pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use sqlite::SqliteStore;
+pub use sqlite_schema::SCHEMA_VERSION;
 
 /// Persistent state, whatever the database.
 pub trait Store: Send + Sync + std::fmt::Debug {

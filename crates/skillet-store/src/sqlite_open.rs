@@ -15,7 +15,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
 use crate::StoreError;
-use crate::sqlite::{SCHEMA_VERSION, STEPS};
+use crate::sqlite_schema::{SCHEMA_VERSION, STEPS};
 
 /// How long a writer waits for another process's transaction before giving up.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,94 @@
+//! The SQLite schema, one migration step per version; `sqlite_open.rs` applies them.
+
+/// The schema, one step per version. Steps are idempotent (`IF NOT EXISTS`): two processes that
+/// open a new database at the same moment may both run the first one.
+pub(crate) const STEPS: &[&str] = &[
+    // 1: executions, and the breaker table the recovery layer fills.
+    "CREATE TABLE IF NOT EXISTS executions (
+        id             TEXT PRIMARY KEY,
+        skill          TEXT NOT NULL,
+        version        TEXT,
+        scope          TEXT,
+        params_hash    TEXT,
+        params         TEXT,
+        status         TEXT NOT NULL,
+        exit_code      INTEGER,
+        attempt        INTEGER NOT NULL DEFAULT 1,
+        correlation_id TEXT NOT NULL,
+        parent_id      TEXT,
+        started_at     INTEGER NOT NULL,
+        finished_at    INTEGER NOT NULL,
+        duration_ms    INTEGER NOT NULL,
+        peak_memory_kb INTEGER,
+        cpu_time_ms    INTEGER,
+        truncated      INTEGER NOT NULL DEFAULT 0,
+        limit_hit      TEXT,
+        error          TEXT
+    );
+    CREATE INDEX IF NOT EXISTS executions_by_start ON executions(started_at);
+    CREATE INDEX IF NOT EXISTS executions_by_skill ON executions(skill, started_at);
+    CREATE INDEX IF NOT EXISTS executions_by_correlation ON executions(correlation_id);
+    CREATE TABLE IF NOT EXISTS breakers (
+        skill                TEXT PRIMARY KEY,
+        state                TEXT NOT NULL,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        opened_at            INTEGER,
+        updated_at           INTEGER NOT NULL
+    );",
+    // 2: a half-open breaker lets one trial call through; remember when it started.
+    "ALTER TABLE breakers ADD COLUMN trial_started INTEGER;",
+    // 3: the outcomes of the last calls, for failure-rate breakers.
+    "ALTER TABLE breakers ADD COLUMN recent TEXT NOT NULL DEFAULT '';",
+    // 4: sessions and their transcripts.
+    "CREATE TABLE IF NOT EXISTS sessions (
+        id           TEXT PRIMARY KEY,
+        skill        TEXT NOT NULL,
+        label        TEXT,
+        status       TEXT NOT NULL,
+        start        TEXT NOT NULL,
+        replay       INTEGER NOT NULL DEFAULT 0,
+        pid          INTEGER,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL,
+        ended_at     INTEGER,
+        exit_code    INTEGER,
+        reason       TEXT
+    );
+    CREATE INDEX IF NOT EXISTS sessions_by_start ON sessions(created_at);
+    CREATE TABLE IF NOT EXISTS session_turns (
+        session_id  TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        source      TEXT NOT NULL,
+        input       TEXT NOT NULL,
+        stdout      TEXT NOT NULL,
+        stderr      TEXT NOT NULL,
+        exit_status INTEGER,
+        outcome     TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        truncated   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (session_id, seq)
+    );",
+    // 5: who asked for an execution (`cli`, `mcp`) and the request id it answered.
+    "ALTER TABLE executions ADD COLUMN origin TEXT;
+    ALTER TABLE executions ADD COLUMN request_id TEXT;",
+    // 6: the files each skill's last context selection saw.
+    "CREATE TABLE IF NOT EXISTS context_index (
+        skill       TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        modified_ms INTEGER NOT NULL,
+        digest      TEXT NOT NULL,
+        PRIMARY KEY (skill, path)
+    );",
+    // 7: one process at a time owns a live session (a lease it renews), so two daemons on one
+    // store never both drive it.
+    "ALTER TABLE sessions ADD COLUMN lease_owner TEXT;
+    ALTER TABLE sessions ADD COLUMN lease_pid INTEGER;
+    ALTER TABLE sessions ADD COLUMN lease_host TEXT;
+    ALTER TABLE sessions ADD COLUMN lease_holder TEXT;
+    ALTER TABLE sessions ADD COLUMN lease_expires_at INTEGER;",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
