@@ -210,19 +210,15 @@ fn key_too_long(pointer: &str, chars: usize) -> LengthFinding {
     }
 }
 
-/// How deep `value` nests, stopping once past `MAX_NESTING_DEPTH` (the walk never goes deeper
-/// than one level more than the limit).
+/// Whether arrays and objects in `value` nest more than [`MAX_NESTING_DEPTH`] levels (the value
+/// itself is level 1). The walk never goes more than one level past the limit.
 pub(crate) fn nesting_exceeds_limit(value: &Value) -> bool {
     fn deeper_than(value: &Value, budget: usize) -> bool {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::Array(a) => Box::new(a.iter()),
-            Value::Object(o) => Box::new(o.values()),
-            _ => return false,
-        };
-        if budget == 0 {
-            return true;
+        match value {
+            Value::Array(a) => budget == 0 || a.iter().any(|c| deeper_than(c, budget - 1)),
+            Value::Object(o) => budget == 0 || o.values().any(|c| deeper_than(c, budget - 1)),
+            _ => false,
         }
-        children.into_iter().any(|c| deeper_than(c, budget - 1))
     }
     deeper_than(value, MAX_NESTING_DEPTH)
 }

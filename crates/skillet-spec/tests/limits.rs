@@ -384,14 +384,14 @@ fn ten_thousand_levels_of_nesting_are_a_diagnostic_not_a_stack_overflow() {
 #[test]
 fn front_matter_nesting_is_limited_too() {
     let md = |depth: usize| {
-        // `metadata` is level 1 of the front matter; each `[` adds one.
+        // The front matter is level 1, `metadata` level 2; each `[` adds one.
         format!(
             "---\nname: s\ndescription: d\nmetadata:\n  a: {}{}\n---\nBody\n",
-            "[".repeat(depth - 1),
-            "]".repeat(depth - 1)
+            "[".repeat(depth - 2),
+            "]".repeat(depth - 2)
         )
     };
-    let at = load_skill_md(&md(MAX_NESTING_DEPTH - 1));
+    let at = load_skill_md(&md(MAX_NESTING_DEPTH));
     assert!(at.is_valid(), "{:?}", at.diagnostics);
     let over = load_skill_md(&md(MAX_NESTING_DEPTH + 1));
     assert_eq!(
