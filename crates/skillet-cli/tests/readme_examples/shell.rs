@@ -151,6 +151,13 @@ impl Shell {
                 Some("serve") if runs_skillet(&text) && !help => self.serve(&code(&text)),
                 Some("mcp") if runs_skillet(&text) && !help => self.mcp(&code(&text)),
                 _ => match typed {
+                    Some(_) if !Path::new("/usr/bin/script").exists() => {
+                        println!(
+                            "SKIPPED {}: no /usr/bin/script to give it a terminal",
+                            step.at
+                        );
+                        continue;
+                    }
                     Some(keys) => self.on_terminal(&text, keys, expected),
                     None => self.once(&text, expected),
                 },
@@ -190,7 +197,7 @@ impl Shell {
         let inner = self.state.join("typed.sh");
         fs::write(&inner, text).unwrap();
         let mut cmd = self.bash(&format!(
-            "script -qec 'bash {}' /dev/null < '{}'",
+            "/usr/bin/script -qec 'bash {}' /dev/null < '{}'",
             inner.display(),
             self.state.join("keys").display()
         ));
