@@ -49,7 +49,18 @@ fn assert_shown_escaped(what: &str, text: &str) {
 /// Runs `args` and checks both streams: nothing raw anywhere, the attack visible in one.
 #[track_caller]
 fn check(w: &World, args: &[&str]) -> (i32, String, String) {
-    let out = w.skillet().args(args).output().unwrap();
+    check_with(w, args, &[])
+}
+
+/// [`check`], with more environment variables.
+#[track_caller]
+fn check_with(w: &World, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = w
+        .skillet()
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -311,6 +322,44 @@ fn session_list_and_logs_show_stored_text_escaped() {
 
     let logs = json_of(&w, &["session", "logs", id]);
     assert_eq!(logs["turns"][0]["stdout"], format!("out {H}\nline two\n"));
+}
+
+#[test]
+fn a_models_answer_and_a_conversations_prompt_are_shown_escaped() {
+    use common::llm::{KEY, Llm, openai_answer};
+    use wiremock::Mock;
+    use wiremock::matchers::{method, path};
+
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    // The escape sequence split across two chunks of the stream, as a model may send it.
+    llm.mount(
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(openai_answer(&["Hi \u{1b}", &H[1..]])),
+    );
+    w.skill(
+        "chat",
+        json!({"name": "chat", "type": "conversation", "description": H,
+               "prompt_template": format!("Talk about {H}"),
+               "guided_questions": [format!("Why {H}?")]}),
+    );
+    let env = [("TEST_LLM_KEY", KEY)];
+    let (code, _, _) = check_with(&w, &["run", "chat", "--dry-run"], &env);
+    assert_eq!(code, 0);
+    let (code, stdout, stderr) = check_with(&w, &["run", "chat"], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(r"Hi \x1b[31mRED"), "{stdout}");
+
+    let out = w
+        .skillet()
+        .args(["run", "chat", "--json"])
+        .env("TEST_LLM_KEY", KEY)
+        .output()
+        .unwrap();
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["last_answer"], format!("Hi {H}"), "{outcome}");
 }
 
 #[test]
