@@ -316,6 +316,29 @@ mod tests {
     }
 
     #[test]
+    fn tables_cut_and_escape_their_cells_instead_of_panicking() {
+        let long = "n".repeat(100_000);
+        let table = table(
+            &["NAME", "DESCRIPTION"],
+            &[
+                vec![long.clone(), "\u{1b}]52;c;aGVsbG8=\u{7}".into()],
+                vec!["good".into(), "two\nlines".into()],
+            ],
+        );
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "one line a row: {table}");
+        assert!(lines[1].contains("…(100000 chars)"));
+        assert!(
+            lines[1].ends_with(r"\x1b]52;c;aGVsbG8=\x07"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].starts_with("good ") && lines[2].ends_with(r"two\nlines"));
+        // The columns still line up after the cut.
+        assert_eq!(lines[0].find("DESCRIPTION"), lines[2].find("two"));
+    }
+
+    #[test]
     fn ago_says_ago_once() {
         assert_eq!(ago(3_400), "3s ago");
         assert_eq!(ago(-5), "0s ago");
