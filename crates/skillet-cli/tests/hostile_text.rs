@@ -3,6 +3,8 @@
 //! visible escapes, and cuts a huge value, while `--json` keeps it exact. One hostile file (a
 //! field of 100,000 characters) takes no command down.
 
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
 mod common;
 
 use std::fs;
