@@ -3,6 +3,8 @@
 //! description, nesting ten thousand deep. Every command finishes, exits as documented and still
 //! shows the good skill; each hostile file is broken with a diagnostic naming the limit.
 
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
 mod common;
 
 use std::path::Path;
