@@ -33,9 +33,6 @@ enum Note {
     Terminal(&'static str),
     /// What the reader does first (shell text), as the prose around the example says.
     Before(&'static str),
-    /// Fails as written (exit code) for a reason the text does not give: a bug in the example,
-    /// printed on every run until the example is fixed, when this note must go.
-    Broken(i32),
 }
 
 /// Where an example was read.
@@ -170,12 +167,6 @@ const NOTES: &[(From, &str, Note, &str)] = &[
         "skillet daemon status",
         Note::Before("skillet session start py"),
         "the reader has a session open (with none, status says no daemon runs and exits 1)",
-    ),
-    (
-        From::Help,
-        "skillet serve --socket /tmp/skillet-test.sock --idle-timeout 60",
-        Note::Broken(125),
-        "/tmp is shared, and the daemon refuses a socket directory others can enter",
     ),
 ];
 

@@ -211,7 +211,7 @@ no client ([daemon] idle_timeout in the global skillet.toml; default 300).
 
 Examples:
   skillet serve
-  skillet serve --socket /tmp/skillet-test.sock --idle-timeout 60
+  skillet serve --socket \"$XDG_RUNTIME_DIR/skillet-test.sock\" --idle-timeout 60
   skillet serve --http 127.0.0.1:8750          MCP at http://127.0.0.1:8750/mcp
   SKILLET_MCP_TOKEN=$(openssl rand -hex 32) skillet serve --http 0.0.0.0:8750
 

@@ -117,7 +117,6 @@ impl Shell {
             let mut text = step.text.clone();
             let mut expected = 0;
             let mut typed = None;
-            let mut broken = false;
             for (index, (from, key, note, why)) in NOTES.iter().enumerate() {
                 if *key != step.key() || (*from == From::Readme) != step.in_readme() {
                     continue;
@@ -133,21 +132,11 @@ impl Shell {
                                 .push(format!("{}: before it, `{first}`: {why}", step.at));
                         }
                     }
-                    Note::Broken(code) => {
-                        expected = *code;
-                        broken = true;
-                        self.log.push(format!(
-                            "BROKEN AS WRITTEN {}: `{}`: {why}",
-                            step.at,
-                            step.key()
-                        ));
-                    }
                 }
                 self.log.push(format!("{}: note: {why}", step.at));
             }
             let (sub, help) = subcommand(&text);
             let outcome = match sub.as_deref() {
-                _ if broken => self.once(&text, expected),
                 Some("serve") if runs_skillet(&text) && !help => self.serve(&code(&text)),
                 Some("mcp") if runs_skillet(&text) && !help => self.mcp(&code(&text)),
                 _ => match typed {
