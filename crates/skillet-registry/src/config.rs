@@ -187,26 +187,10 @@ impl Config {
 /// Largest `skillet.toml` read, global or workspace.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
-/// Reads the global file. It is the user's own, but it is still opened without blocking and
-/// read only up to [`MAX_CONFIG_BYTES`]: a FIFO or a device left there must not hang every
-/// command.
+/// Reads the global file.
 fn read(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
-    use skillet_spec::files::{FileError, read_regular};
-    let error = |message: String| ConfigError::Read {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(message),
-    };
-    let text = match read_regular(path, MAX_CONFIG_BYTES) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map_err(|_| error("it is not UTF-8 text; save it as UTF-8".into()))?,
-        Err(FileError::NotFound) => return Ok(None),
-        Err(FileError::Io(source)) => {
-            return Err(ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-        Err(e) => return Err(error(format!("it {e}"))),
+    let Some(text) = read_global_text(path)? else {
+        return Ok(None);
     };
     toml::from_str(&text)
         .map(Some)
@@ -214,6 +198,28 @@ fn read(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
             path: path.to_path_buf(),
             message: e.to_string(),
         })
+}
+
+/// The text of the global file, `None` when there is none. It is the user's own, but it is still
+/// opened without blocking and read only up to [`MAX_CONFIG_BYTES`]: a FIFO or a device left
+/// there must not hang every command.
+pub(crate) fn read_global_text(path: &Path) -> Result<Option<String>, ConfigError> {
+    use skillet_spec::files::{FileError, read_regular};
+    let error = |message: String| ConfigError::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(message),
+    };
+    match read_regular(path, MAX_CONFIG_BYTES) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| error("it is not UTF-8 text; save it as UTF-8".into())),
+        Err(FileError::NotFound) => Ok(None),
+        Err(FileError::Io(source)) => Err(ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+        Err(e) => Err(error(format!("it {e}"))),
+    }
 }
 
 fn absolute(base: &Path, dirs: &[PathBuf]) -> Vec<PathBuf> {

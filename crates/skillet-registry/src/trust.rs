@@ -175,11 +175,7 @@ fn edit(
     let text = match scope {
         // A workspace file may be a link planted by the repository: read it only beneath it.
         ConfigScope::Workspace => crate::config::read_workspace_text(&path)?.unwrap_or_default(),
-        _ => match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(source) => return Err(ConfigError::Read { path, source }.into()),
-        },
+        _ => crate::config::read_global_text(&path)?.unwrap_or_default(),
     };
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         EditError::Config(ConfigError::Parse {
@@ -255,6 +251,26 @@ mod tests {
 
         assert!(set_trusted(&env, &root, false).unwrap());
         assert!(!Config::load(&env).unwrap().trusts(&root));
+    }
+
+    #[test]
+    fn editing_a_global_file_that_is_a_fifo_is_an_error_not_a_hang() {
+        let t = tempfile::tempdir().unwrap();
+        let env = env(t.path());
+        let file = t.path().join("home/.config/skillet/skillet.toml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let made = std::process::Command::new("mkfifo").arg(&file).status();
+        assert!(made.unwrap().success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let done = set_disabled(&env, ConfigScope::Global, "x", true);
+            let _ = tx.send(done.map_err(|e| e.to_string()));
+        });
+        let done = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("editing blocked on the FIFO");
+        let err = done.unwrap_err();
+        assert!(err.contains("FIFO"), "{err}");
     }
 
     #[test]
