@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, args: &ContextArgs) -> Result<ExitCode> {
             println!(
                 "  {}  ({})",
                 output::field(&s.path),
-                output::field(&s.reason)
+                output::field(s.reason)
             );
         }
     }
