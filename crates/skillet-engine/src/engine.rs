@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::breaker::BreakerConfig;
 use crate::execute::execute;
+use crate::hint::Hint;
 use crate::invocation::Invocation;
 use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
 use crate::policy::{PolicyContext, PolicyPlan};
@@ -404,12 +405,15 @@ impl Engine {
                 result
             }
             Prepared::Process { spec, .. } if spec.kind == SkillKind::CodeSession => {
-                ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
-                    "`{name}` is a code_session skill: it keeps an interpreter running between \
-                     calls. Start one with `skillet session start {name}`, then send to it with \
-                     `skillet session send ID 'input'` or `skillet run {name} --session ID`",
-                    name = spec.name
-                ))
+                ExecutionResult::new(&spec.name, Status::Error)
+                    .with_error(format!(
+                        "`{name}` is a code_session skill: it keeps an interpreter running between \
+                         calls, so it is used through a session",
+                        name = spec.name
+                    ))
+                    .with_hint(Hint::StartSession {
+                        skill: spec.name.clone(),
+                    })
             }
             Prepared::Process {
                 spec,

@@ -4,6 +4,7 @@ use skillet_sandbox::{Exit, LimitHit, ProcessSpec, SpawnError};
 use skillet_spec::SkillSpec;
 
 use crate::engine::RunRequest;
+use crate::hint::Hint;
 use crate::invocation::Invocation;
 use crate::policy::PolicyPlan;
 use crate::result::{ExecutionResult, Status};
@@ -69,18 +70,34 @@ pub(crate) async fn execute(
             r.duration_ms = u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX);
             r.truncated = outcome.stdout_truncated || outcome.stderr_truncated;
             r.limit = outcome.limit.map(LimitHit::as_str);
-            r.cpu_time_ms = outcome.cpu_time.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            r.cpu_time_ms = outcome
+                .cpu_time
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
             r.peak_memory_kb = Some(outcome.peak_memory_kb).filter(|kb| *kb > 0);
             r.error = match (outcome.limit, status) {
-                (Some(LimitHit::Time), _) => Some(format!("killed after the {} s wall-clock limit", plan.policy.limits.wall_time.as_secs())),
+                (Some(LimitHit::Time), _) => Some(format!(
+                    "killed after the {} s wall-clock limit",
+                    plan.policy.limits.wall_time.as_secs()
+                )),
                 (Some(limit), _) => Some(limit_message(limit, &plan.policy.limits)),
-                (None, Status::SandboxDenied) => Some("killed by the sandbox for a forbidden system call (SIGSYS)".into()),
+                (None, Status::SandboxDenied) => {
+                    Some("killed by the sandbox for a forbidden system call (SIGSYS)".into())
+                }
                 _ => None,
             };
-            warnings.extend(outcome.layers.missing.iter().map(|m| format!("sandbox layer missing (best-effort isolation): {m}")));
-                        // The default limits' absence is `skillet doctor`'s to report; a limit the skill
+            warnings.extend(
+                outcome
+                    .layers
+                    .missing
+                    .iter()
+                    .map(|m| format!("sandbox layer missing (best-effort isolation): {m}")),
+            );
+            // The default limits' absence is `skillet doctor`'s to report; a limit the skill
             // declared itself is worth a word on every run.
-            let declared = spec.security.as_ref().and_then(|s| s.resource_limits.as_ref());
+            let declared = spec
+                .security
+                .as_ref()
+                .and_then(|s| s.resource_limits.as_ref());
             for (limit, reason) in &outcome.unenforced {
                 let asked = declared.is_some_and(|l| match *limit {
                     "memory" => l.max_memory_mb.is_some(),
@@ -97,11 +114,13 @@ pub(crate) async fn execute(
             }
             r
         }
-        Err(SpawnError::Unavailable { layer, reason }) => ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
-            "refusing to run without the {layer} sandbox layer: {reason}. `skillet doctor` shows every layer; \
-             set [sandbox] isolation = \"best-effort\" in the global skillet.toml to run with what this machine \
-             supports, or pass --allow-unsandboxed to run this once without confinement"
-        )),
+        Err(SpawnError::Unavailable { layer, reason }) => {
+            ExecutionResult::new(&spec.name, Status::Error)
+                .with_error(format!(
+                    "refusing to run without the {layer} sandbox layer: {reason}"
+                ))
+                .with_hint(Hint::SandboxLayers)
+        }
         Err(e) => ExecutionResult::new(&spec.name, Status::SpawnFailed).with_error(e.to_string()),
     };
     result.warnings = warnings;

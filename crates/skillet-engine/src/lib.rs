@@ -32,6 +32,7 @@ pub mod conversation;
 mod credentials;
 mod engine;
 mod execute;
+mod hint;
 mod invocation;
 mod params;
 mod policy;
@@ -56,6 +57,7 @@ pub use engine::{
     AskedBy, Engine, EngineSettings, MAX_FALLBACK_DEPTH, Prepared, RunOverrides, RunRequest,
     SKILL_DIR_ENV, WORKSPACE_ENV,
 };
+pub use hint::Hint;
 pub use invocation::{Dirs, Invocation, build_invocation, program_path, render_prompt};
 pub use params::{ParamValues, confine_paths, resolve_params};
 pub use policy::{

@@ -8,6 +8,7 @@ use skillet_registry::{Registry, SkillEntry};
 use skillet_spec::{SkillKind, SkillSpec};
 
 use crate::engine::{Engine, Prepared, RunOverrides, SKILL_DIR_ENV, WORKSPACE_ENV};
+use crate::hint::Hint;
 use crate::invocation::{Dirs, build_invocation, render_prompt};
 use crate::params::{confine_paths, resolve_params};
 use crate::policy::{PolicyError, plan_policy, real_path};
@@ -42,9 +43,9 @@ impl Engine {
             .find(|n| self.settings.disabled.contains(*n));
         if let Some(off) = disabled {
             return Err(Box::new(
-                ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
-                    "`{off}` is disabled; `skillet enable {off}` turns it back on"
-                )),
+                ExecutionResult::new(&spec.name, Status::Error)
+                    .with_error(format!("`{off}` is disabled"))
+                    .with_hint(Hint::Enable { skill: off.clone() }),
             ));
         }
         Ok((entry, spec))
@@ -120,25 +121,30 @@ impl Engine {
             }
             // A conversation needs someone to talk to, not a one-shot call.
             SkillKind::Conversation => Err(Box::new(
-                ExecutionResult::new(&spec.name, Status::Error).with_error(format!(
-                    "`{name}` is a conversation skill: it is held with the model configured in \
-                     [llm] by `skillet run {name}` or the MCP tool of the same name",
-                    name = spec.name
-                )),
+                ExecutionResult::new(&spec.name, Status::Error)
+                    .with_error(format!(
+                        "`{name}` is a conversation skill: it is held with the model configured \
+                         in [llm], not run once",
+                        name = spec.name
+                    ))
+                    .with_hint(Hint::Converse {
+                        skill: spec.name.clone(),
+                    }),
             )),
         }
     }
 }
 
 fn not_found(registry: &Registry, name: &str) -> Box<ExecutionResult> {
-    let hint = match registry.suggest(name) {
-        Some(close) => format!("did you mean `{close}`?"),
-        None => "`skillet list` shows the skills available here".to_owned(),
-    };
-    Box::new(
-        ExecutionResult::new(name, Status::NotFound)
-            .with_error(format!("no skill named `{name}`; {hint}")),
-    )
+    let result = ExecutionResult::new(name, Status::NotFound);
+    Box::new(match registry.suggest(name) {
+        Some(close) => {
+            result.with_error(format!("no skill named `{name}`; did you mean `{close}`?"))
+        }
+        None => result
+            .with_error(format!("no skill named `{name}`"))
+            .with_hint(Hint::ListSkills),
+    })
 }
 
 /// The skill of a valid entry, or the error a broken one answers with.
@@ -152,11 +158,17 @@ fn runnable(entry: &SkillEntry) -> Result<&SkillSpec, Box<ExecutionResult>> {
                 .next()
                 .map(ToString::to_string)
                 .unwrap_or_default();
-            Err(Box::new(ExecutionResult::new(&entry.name, Status::Error).with_error(format!(
-                "skill `{name}` is broken ({count} error{s}; `skillet validate {name}` lists them):\n{first}",
-                name = entry.name,
-                s = if count == 1 { "" } else { "s" },
-            ))))
+            Err(Box::new(
+                ExecutionResult::new(&entry.name, Status::Error)
+                    .with_error(format!(
+                        "skill `{name}` is broken ({count} error{s}, the first below):\n{first}",
+                        name = entry.name,
+                        s = if count == 1 { "" } else { "s" },
+                    ))
+                    .with_hint(Hint::Validate {
+                        skill: entry.name.clone(),
+                    }),
+            ))
         }
     }
 }

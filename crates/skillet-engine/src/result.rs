@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::hint::Hint;
+
 /// How an execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,6 +90,9 @@ pub struct ExecutionResult {
     /// What went wrong, for statuses other than `ok` and `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What would get a refused call going; each interface says it in its own words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Hint>,
     /// Things the user should know: declarations refused or not enforced, retries.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -119,8 +124,15 @@ impl ExecutionResult {
             cpu_time_ms: None,
             peak_memory_kb: None,
             error: None,
+            hint: None,
             warnings: Vec::new(),
         }
+    }
+
+    /// The same result, with `hint` saying what would get it going.
+    pub(crate) fn with_hint(mut self, hint: Hint) -> Self {
+        self.hint = Some(hint);
+        self
     }
 
     /// The result of a call that skillet itself failed (a bug), with `message` saying so.

@@ -5,7 +5,7 @@ mod common;
 
 use common::{Workspace, sandbox_missing, skill};
 use serde_json::json;
-use skillet_engine::Status;
+use skillet_engine::{Hint, Status};
 
 #[test]
 fn a_code_skill_runs_in_the_sandbox_and_is_recorded() {
@@ -144,4 +144,39 @@ fn a_value_the_kernel_cannot_pass_is_refused_before_anything_runs() {
     }
     assert_eq!(result.status, Status::Ok, "{result:?}");
     assert_eq!(result.stdout.trim_end().len(), 100 * 1024);
+}
+
+#[test]
+fn refusals_say_what_is_wrong_and_leave_the_command_to_the_caller() {
+    let mut session = skill("repl", json!({"command": "bash"}));
+    session["type"] = json!("code_session");
+    let ws = Workspace::with(&[session]);
+    let unknown = ws.run("nothing-here", json!({}));
+    assert_eq!(unknown.status, Status::NotFound);
+    assert_eq!(
+        unknown.error.as_deref(),
+        Some("no skill named `nothing-here`")
+    );
+    assert_eq!(unknown.hint, Some(Hint::ListSkills));
+    let repl = ws.run("repl", json!({}));
+    assert_eq!(repl.status, Status::Error);
+    assert_eq!(
+        repl.hint,
+        Some(Hint::StartSession {
+            skill: "repl".into()
+        })
+    );
+    for result in [&unknown, &repl] {
+        let error = result.error.as_deref().unwrap_or_default();
+        assert!(
+            !error.contains("skillet "),
+            "no command line in the engine's words: {error}"
+        );
+    }
+    // The hint is part of the result callers serialize (`run --json`, MCP structured content).
+    let shown = serde_json::to_value(&repl).expect("json");
+    assert_eq!(
+        shown["hint"],
+        json!({"action": "start_session", "skill": "repl"})
+    );
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use skillet_engine::conversation::{ConversationError, ConversationOutcome};
 use skillet_engine::session::{Reply, TurnOutcome};
-use skillet_engine::{ExecutionResult, Status};
+use skillet_engine::{ExecutionResult, Hint, Status};
 
 /// The tool result of a conversation: its summary, and how to go on with it. The whole
 /// outcome (session id, turns, model, usage) is the `structuredContent`.
@@ -75,6 +75,9 @@ fn failure_message(r: &ExecutionResult) -> String {
     if let Some(error) = &r.error {
         message.push_str(&format!("\n{error}"));
     }
+    if let Some(hint) = r.hint.as_ref().and_then(for_the_model) {
+        message.push_str(&format!("\n{hint}"));
+    }
     push_tail(&mut message, "stderr", &r.stderr);
     if r.status == Status::Failed {
         push_tail(&mut message, "stdout", &r.stdout);
@@ -83,6 +86,33 @@ fn failure_message(r: &ExecutionResult) -> String {
         message.push_str(&format!("\nnote: {warning}"));
     }
     message
+}
+
+/// What a model can do about a refused call: a tool to call, or what to ask the user, who
+/// holds the command line.
+fn for_the_model(hint: &Hint) -> Option<String> {
+    Some(match hint {
+        Hint::ListSkills => "tools/list shows the skills available here".to_owned(),
+        Hint::Validate { skill } => {
+            format!("the user can see every error with `skillet validate {skill}`")
+        }
+        Hint::Enable { skill } => {
+            format!(
+                "the user turned it off; only they can turn it back on (`skillet enable {skill}`)"
+            )
+        }
+        Hint::ResetBreaker { skill } => format!(
+            "wait for the trial time, or ask the user to close the circuit (`skillet breaker reset {skill}`)"
+        ),
+        Hint::StartSession { skill } => {
+            format!("call the `{skill}` tool without session_id to start a session")
+        }
+        Hint::Converse { skill } => format!("call the `{skill}` tool to hold the conversation"),
+        Hint::SandboxLayers => "this machine lacks a sandbox layer the user requires; \
+             the user can see which with `skillet doctor`"
+            .to_owned(),
+        _ => return None,
+    })
 }
 
 /// Appends the last lines of `text`, saying how many were left out.

@@ -5,6 +5,7 @@ use skillet_store::now_ms;
 
 use super::Engine;
 use crate::breaker::{Admission, BreakerConfig, admit, settle};
+use crate::hint::Hint;
 use crate::result::{ExecutionResult, Status};
 
 impl Engine {
@@ -38,11 +39,16 @@ impl Engine {
                 warnings.push("circuit half-open: this call is the trial".into());
                 None
             }
-            Admission::Rejected { failures, retry_in } => Some(ExecutionResult::new(name, Status::CircuitOpen).with_error(format!(
-                "circuit open after {failures} failed calls in a row; the next trial is allowed in {} s \
-                 (`skillet breaker reset {name}` closes it now)",
-                retry_in.as_secs_f64().ceil()
-            ))),
+            Admission::Rejected { failures, retry_in } => Some(
+                ExecutionResult::new(name, Status::CircuitOpen)
+                    .with_error(format!(
+                        "circuit open after {failures} failed calls in a row; the next trial is allowed in {} s",
+                        retry_in.as_secs_f64().ceil()
+                    ))
+                    .with_hint(Hint::ResetBreaker {
+                        skill: name.to_owned(),
+                    }),
+            ),
         }
     }
 

@@ -1,0 +1,42 @@
+//! What a caller can do about a refused call, said as what it is rather than as a command: the
+//! command line, the MCP server and the daemon each put it in their own words (a user types
+//! `skillet enable NAME`; a model is told what to ask the user, or which tool to call).
+
+use serde::Serialize;
+
+/// Something that would get a refused call going, attached to its result
+/// ([`ExecutionResult::hint`](crate::ExecutionResult::hint)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Hint {
+    /// See which skills there are: none has the name asked for.
+    ListSkills,
+    /// See every error of a broken skill.
+    Validate {
+        /// The skill.
+        skill: String,
+    },
+    /// Turn a disabled skill back on.
+    Enable {
+        /// The name it was disabled under.
+        skill: String,
+    },
+    /// Close an open circuit breaker before its trial time.
+    ResetBreaker {
+        /// The skill.
+        skill: String,
+    },
+    /// Use a `code_session` skill through a session: start one, then send it inputs.
+    StartSession {
+        /// The skill.
+        skill: String,
+    },
+    /// Hold a `conversation` skill with the configured model rather than run it once.
+    Converse {
+        /// The skill.
+        skill: String,
+    },
+    /// See which sandbox layers this machine has, or relax isolation to what it supports.
+    SandboxLayers,
+}
