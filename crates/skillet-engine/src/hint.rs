@@ -39,4 +39,9 @@ pub enum Hint {
     },
     /// See which sandbox layers this machine has, or relax isolation to what it supports.
     SandboxLayers,
+    /// Go on with a conversation kept in the store.
+    ResumeConversation {
+        /// The session it is kept as.
+        session_id: String,
+    },
 }

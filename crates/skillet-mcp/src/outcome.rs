@@ -35,7 +35,15 @@ pub fn from_conversation(held: Result<ConversationOutcome, ConversationError>) -
             answer.structured_content = serde_json::to_value(&outcome).ok();
             answer
         }
-        Err(error) => CallToolResult::error(vec![Content::text(error.to_string())]),
+        Err(error) => {
+            let mut message = error.to_string();
+            if let Some(Hint::ResumeConversation { session_id }) = error.hint() {
+                message.push_str(&format!(
+                    "\ncall again with session_id {session_id} to go on with it"
+                ));
+            }
+            CallToolResult::error(vec![Content::text(message)])
+        }
     }
 }
 

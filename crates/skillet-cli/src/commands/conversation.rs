@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use serde_json::{Map, Value, json};
-use skillet_engine::Status;
 use skillet_engine::conversation::{
     ConversationError, ConversationOutcome, ConversationRequest, Participant, ScriptedAnswers,
     Shown,
 };
+use skillet_engine::{Hint, Status};
 use skillet_registry::Registry;
 
 use crate::context::Context;
@@ -241,6 +241,23 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the runtime")
 }
 
+/// The error, and the command that goes on with a conversation it kept.
+fn said(error: &ConversationError) -> String {
+    let mut text = error.to_string();
+    if let Some(Hint::ResumeConversation { session_id }) = error.hint() {
+        let how = match error {
+            ConversationError::Llm { turns: 0, .. } => "sends it again",
+            ConversationError::AnswerTimeout { .. } => "goes on from before that answer",
+            _ => "continues it",
+        };
+        text.push_str(&format!(
+            "; `skillet session resume {}` {how}",
+            output::shell_word(&session_id)
+        ));
+    }
+    text
+}
+
 fn finish(
     what: &str,
     outcome: Result<ConversationOutcome, ConversationError>,
@@ -278,7 +295,7 @@ fn finish(
                 output::json(&json!({
                     "skill": what,
                     "status": status.as_str(),
-                    "error": error.to_string(),
+                    "error": said(&error),
                     "session_id": match &error {
                         ConversationError::Llm { session_id, .. }
                         | ConversationError::AnswerTimeout { session_id, .. }
@@ -287,7 +304,7 @@ fn finish(
                     },
                 }))?;
             } else {
-                eprintln!("skillet: error: {}", output::text(&error.to_string()));
+                eprintln!("skillet: error: {}", output::text(&said(&error)));
             }
             Ok(ExitCode::from(match status {
                 Status::InvalidParams => output::EXIT_INVALID_PARAMS,

@@ -4,6 +4,7 @@ use skillet_llm::LlmError;
 use skillet_store::StoreError;
 
 use crate::context_report::ContextRequestError;
+use crate::hint::Hint;
 use crate::result::Status;
 
 /// A conversation that could not start or go on.
@@ -54,8 +55,8 @@ pub enum ConversationError {
         if *.attempts > 1 { format!(" (after {} attempts)", .attempts) } else { String::new() },
         match (.session_id.is_empty(), *.turns) {
             (true, _) => String::new(),
-            (false, 0) => format!("\nthe conversation is kept: `skillet session resume {}` sends it again", .session_id),
-            (false, _) => format!("\nthe conversation so far is kept: `skillet session resume {}` continues it", .session_id),
+            (false, 0) => format!("\nthe conversation is kept as session {}", .session_id),
+            (false, _) => format!("\nthe conversation so far is kept as session {}", .session_id),
         })]
     Llm {
         /// Why.
@@ -69,7 +70,7 @@ pub enum ConversationError {
     },
     /// The model did not finish an answer within the skill's `timeout`.
     #[error(
-        "the model did not finish its answer within the skill's timeout of {} s; the conversation is kept: `skillet session resume {session_id}` goes on from before that answer",
+        "the model did not finish its answer within the skill's timeout of {} s; the conversation is kept as session {session_id}, up to before that answer",
         .after.as_secs()
     )]
     AnswerTimeout {
@@ -84,6 +85,21 @@ pub enum ConversationError {
 }
 
 impl ConversationError {
+    /// What would get the conversation going again; each interface says it in its own words.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            ConversationError::Llm { session_id, .. }
+            | ConversationError::AnswerTimeout { session_id, .. }
+                if !session_id.is_empty() =>
+            {
+                Some(Hint::ResumeConversation {
+                    session_id: session_id.clone(),
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// The status of the call in the history and in `--json`.
     pub fn status(&self) -> Status {
         match self {
