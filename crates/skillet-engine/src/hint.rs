@@ -39,6 +39,14 @@ pub enum Hint {
     },
     /// See which sandbox layers this machine has, or relax isolation to what it supports.
     SandboxLayers,
+    /// See which sessions there are: none has the id asked for.
+    ListSessions,
+    /// Make room for another session of a skill at its `max_sessions`: close one, or have the
+    /// start replace the oldest.
+    CloseSession {
+        /// The skill.
+        skill: String,
+    },
     /// Go on with a conversation kept in the store.
     ResumeConversation {
         /// The session it is kept as.

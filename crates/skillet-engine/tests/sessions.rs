@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use common::{Workspace, skill};
 use serde_json::json;
+use skillet_engine::Hint;
 use skillet_engine::session::{
     SessionError, SessionManager, SessionStart, SessionStatus, TurnOutcome,
 };
@@ -107,4 +108,17 @@ fn a_close_the_history_cannot_record_is_reported_not_ignored() {
             "and the daemon's log hears of it too"
         );
     });
+}
+
+#[test]
+fn session_refusals_say_what_is_wrong_and_leave_the_command_to_the_caller() {
+    let ws = Workspace::with(&[]);
+    let store: Arc<dyn Store> = ws.store.clone();
+    let sessions = SessionManager::new(Some(store));
+    let err = runtime()
+        .block_on(sessions.send("0000-none", "1", "user"))
+        .expect_err("no such session");
+    assert!(matches!(err, SessionError::NotFound(_)), "{err:?}");
+    assert_eq!(err.to_string(), "no session `0000-none`");
+    assert_eq!(err.hint(), Some(Hint::ListSessions));
 }

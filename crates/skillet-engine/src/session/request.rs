@@ -8,6 +8,7 @@ use skillet_store::{SessionStatus, StoreError, TurnOutcome};
 
 use super::{FramingError, StartError};
 use crate::engine::RunOverrides;
+use crate::hint::Hint;
 
 /// How a session is asked to start.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -56,10 +57,10 @@ pub struct Reply {
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// No session has this id.
-    #[error("no session `{0}`; `skillet session list` shows them")]
+    #[error("no session `{0}`")]
     NotFound(String),
     /// The session exists but is over.
-    #[error("session {id} is {status}{}; start a new one with `skillet session start {skill}`", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    #[error("session {id} is {status}{}", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
     Over {
         /// The session.
         id: String,
@@ -72,14 +73,14 @@ pub enum SessionError {
     },
     /// The session is a conversation, held by `skillet run` and `skillet session resume`
     /// rather than the daemon.
-    #[error("session {0} is a conversation; continue it with `skillet session resume {0}`")]
+    #[error("session {0} is a conversation, not an interpreter to send input to")]
     Conversation(String),
     /// The skill cannot start a session (unknown, broken, wrong type, bad parameters).
     #[error("{0}")]
     Refused(String),
     /// The skill has as many live sessions as it allows.
     #[error(
-        "`{skill}` already has {max} live session{s} (its max_sessions, at most the user's cap: `[defaults] max_sessions` in the global skillet.toml); close one with `skillet session close ID`, or start with --replace-oldest to close the oldest",
+        "`{skill}` already has {max} live session{s} (its max_sessions, at most the user's cap: `[defaults] max_sessions` in the global skillet.toml)",
         s = if *max == 1 { "" } else { "s" }
     )]
     TooMany {
@@ -126,6 +127,23 @@ pub enum SessionError {
 }
 
 impl SessionError {
+    /// What would get the request through; each interface says it in its own words.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            SessionError::NotFound(_) => Some(Hint::ListSessions),
+            SessionError::Over { skill, .. } => Some(Hint::StartSession {
+                skill: skill.clone(),
+            }),
+            SessionError::Conversation(id) => Some(Hint::ResumeConversation {
+                session_id: id.clone(),
+            }),
+            SessionError::TooMany { skill, .. } => Some(Hint::CloseSession {
+                skill: skill.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     /// The error for a request to `session`, which is over.
     pub(crate) fn over(session: skillet_store::SessionRecord) -> SessionError {
         SessionError::Over {

@@ -2,6 +2,7 @@
 //! session manager, and the method's result type written back.
 
 use serde_json::Value;
+use skillet_engine::Hint;
 use skillet_engine::session::{Reply, SessionError};
 use skillet_store::SessionQuery;
 
@@ -29,7 +30,22 @@ impl From<SessionError> for ResponseError {
             SessionError::Start(_) => ErrorCode::StartFailed,
             SessionError::Store(_) | SessionError::NotRecorded { .. } => ErrorCode::Internal,
         };
-        ResponseError::new(code, e.to_string())
+        let mut message = e.to_string();
+        // The daemon answers the command line: the way on, as the command to type.
+        match e.hint() {
+            Some(Hint::ListSessions) => message.push_str("; `skillet session list` shows them"),
+            Some(Hint::StartSession { skill }) => message.push_str(&format!(
+                "; start a new one with `skillet session start {skill}`"
+            )),
+            Some(Hint::ResumeConversation { session_id }) => message.push_str(&format!(
+                "; continue it with `skillet session resume {session_id}`"
+            )),
+            Some(Hint::CloseSession { .. }) => message.push_str(
+                "; close one with `skillet session close ID`, or start with --replace-oldest to close the oldest",
+            ),
+            _ => {}
+        }
+        ResponseError::new(code, message)
     }
 }
 
