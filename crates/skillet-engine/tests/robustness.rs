@@ -16,10 +16,10 @@ mod engine_session_framing;
 
 #[test]
 fn parameter_rendering_never_panics_and_keeps_values_whole() {
-    seeded::check("engine_params", 1500, engine_params::run);
+    seeded::check("engine_params", 3000, engine_params::run);
 }
 
 #[test]
 fn session_framing_never_panics() {
-    seeded::check("engine_session_framing", 3000, engine_session_framing::run);
+    seeded::check("engine_session_framing", 6000, engine_session_framing::run);
 }

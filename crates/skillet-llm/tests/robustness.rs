@@ -14,5 +14,5 @@ mod llm_sse;
 
 #[test]
 fn streamed_model_answers_never_panic() {
-    seeded::check("llm_sse", 600, llm_sse::run);
+    seeded::check("llm_sse", 1200, llm_sse::run);
 }

@@ -14,7 +14,7 @@ mod mcp_message;
 
 #[test]
 fn mcp_messages_never_panic_and_every_refusal_is_json_rpc() {
-    seeded::check("mcp_message", 600, mcp_message::run);
+    seeded::check("mcp_message", 1500, mcp_message::run);
 }
 
 /// The fuzzing above proves something only if its bodies reach the screening and rmcp.

@@ -14,5 +14,5 @@ mod registry_config;
 
 #[test]
 fn skillet_toml_global_and_workspace_never_panics() {
-    seeded::check("registry_config", 600, registry_config::run);
+    seeded::check("registry_config", 1200, registry_config::run);
 }

@@ -14,5 +14,5 @@ mod server_protocol;
 
 #[test]
 fn daemon_protocol_frames_never_panic() {
-    seeded::check("server_protocol", 3000, server_protocol::run);
+    seeded::check("server_protocol", 6000, server_protocol::run);
 }
