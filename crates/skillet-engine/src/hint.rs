@@ -47,6 +47,28 @@ pub enum Hint {
         /// The skill.
         skill: String,
     },
+    /// Run a skill that is not held as a conversation as what it is.
+    Run {
+        /// The skill.
+        skill: String,
+    },
+    /// Send input to a live interpreter session.
+    SendToSession {
+        /// The session.
+        session_id: String,
+    },
+    /// Read a session's transcript.
+    SessionLogs {
+        /// The session.
+        session_id: String,
+    },
+    /// Resume a conversation with a higher limit on its answers.
+    RaiseMaxTurns {
+        /// The session.
+        session_id: String,
+        /// A limit that leaves room to go on.
+        to: u32,
+    },
     /// Go on with a conversation kept in the store.
     ResumeConversation {
         /// The session it is kept as.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use common::{Workspace, skill};
 use serde_json::json;
 use skillet_engine::Hint;
+use skillet_engine::conversation::{ConversationRequest, ScriptedAnswers};
 use skillet_engine::session::{
     SessionError, SessionManager, SessionStart, SessionStatus, TurnOutcome,
 };
@@ -121,4 +122,39 @@ fn session_refusals_say_what_is_wrong_and_leave_the_command_to_the_caller() {
     assert!(matches!(err, SessionError::NotFound(_)), "{err:?}");
     assert_eq!(err.to_string(), "no session `0000-none`");
     assert_eq!(err.hint(), Some(Hint::ListSessions));
+}
+
+#[test]
+fn a_conversation_that_cannot_resume_says_why_and_leaves_the_command_to_the_caller() {
+    let ws = Workspace::with(&[skill("plain", json!({"command": "true"}))]);
+    let mut nobody = ScriptedAnswers::new(Vec::<String>::new());
+    let err = runtime()
+        .block_on(
+            ws.engine
+                .resume_conversation(&ws.registry, "0000-none", None, None, &mut nobody),
+        )
+        .expect_err("no such session");
+    assert_eq!(err.to_string(), "no session `0000-none`");
+    assert_eq!(err.hint(), Some(Hint::ListSessions));
+    let err = runtime()
+        .block_on(ws.engine.converse(
+            &ws.registry,
+            "plain",
+            ConversationRequest {
+                caller_dir: ws.root.clone(),
+                ..ConversationRequest::default()
+            },
+            &mut nobody,
+        ))
+        .expect_err("a code skill is not a conversation");
+    assert_eq!(
+        err.to_string(),
+        "`plain` is a code_inline skill, not a conversation"
+    );
+    assert_eq!(
+        err.hint(),
+        Some(Hint::Run {
+            skill: "plain".into()
+        })
+    );
 }

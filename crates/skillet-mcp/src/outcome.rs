@@ -37,10 +37,8 @@ pub fn from_conversation(held: Result<ConversationOutcome, ConversationError>) -
         }
         Err(error) => {
             let mut message = error.to_string();
-            if let Some(Hint::ResumeConversation { session_id }) = error.hint() {
-                message.push_str(&format!(
-                    "\ncall again with session_id {session_id} to go on with it"
-                ));
+            if let Some(hint) = error.hint().as_ref().and_then(for_the_model) {
+                message.push_str(&format!("\n{hint}"));
             }
             CallToolResult::error(vec![Content::text(message)])
         }
@@ -116,6 +114,11 @@ fn for_the_model(hint: &Hint) -> Option<String> {
             format!("call the `{skill}` tool without session_id to start a session")
         }
         Hint::Converse { skill } => format!("call the `{skill}` tool to hold the conversation"),
+        Hint::Run { skill } => format!("call the `{skill}` tool to run it"),
+        Hint::ResumeConversation { session_id } => {
+            format!("call again with session_id {session_id} to go on with it")
+        }
+        Hint::ListSessions => "call without session_id to start a new conversation".to_owned(),
         Hint::SandboxLayers => "this machine lacks a sandbox layer the user requires; \
              the user can see which with `skillet doctor`"
             .to_owned(),

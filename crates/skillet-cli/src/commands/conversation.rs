@@ -241,19 +241,23 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the runtime")
 }
 
-/// The error, and the command that goes on with a conversation it kept.
+/// The error, and the command that gets it going.
 fn said(error: &ConversationError) -> String {
     let mut text = error.to_string();
-    if let Some(Hint::ResumeConversation { session_id }) = error.hint() {
-        let how = match error {
-            ConversationError::Llm { turns: 0, .. } => "sends it again",
-            ConversationError::AnswerTimeout { .. } => "goes on from before that answer",
-            _ => "continues it",
-        };
-        text.push_str(&format!(
-            "; `skillet session resume {}` {how}",
-            output::shell_word(&session_id)
-        ));
+    match error.hint() {
+        Some(Hint::ResumeConversation { session_id }) => {
+            let how = match error {
+                ConversationError::Llm { turns: 0, .. } => "sends it again",
+                ConversationError::AnswerTimeout { .. } => "goes on from before that answer",
+                _ => "continues it",
+            };
+            text.push_str(&format!(
+                "; `skillet session resume {}` {how}",
+                output::shell_word(&session_id)
+            ));
+        }
+        Some(hint) => text.push_str(&super::hints::in_words(&hint)),
+        None => {}
     }
     text
 }

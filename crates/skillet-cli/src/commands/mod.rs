@@ -6,6 +6,7 @@ mod context;
 mod conversation;
 mod daemon;
 mod doctor;
+mod hints;
 mod history;
 pub mod info;
 mod list;

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
 use skillet_engine::{
-    Cancel, ExecutionResult, Hint, OutputChunk, Prepared, RunOverrides, RunRequest, Status,
-    StdinSource, Stream,
+    Cancel, ExecutionResult, OutputChunk, Prepared, RunOverrides, RunRequest, Status, StdinSource,
+    Stream,
 };
 use skillet_registry::Registry;
 use tokio::sync::mpsc;
@@ -158,37 +158,11 @@ pub fn end_line_on_terminal(printed: &[u8]) {
 }
 
 /// Adds to the error of a refused run the command that gets it going, as this command line
-/// spells it (the engine says only what it is: [`Hint`]).
+/// spells it (the engine says only what it is: [`skillet_engine::Hint`]).
 fn with_command_hint(result: &mut ExecutionResult) {
-    let (Some(hint), Some(error)) = (&result.hint, &mut result.error) else {
-        return;
-    };
-    let word = |name: &str| output::shell_word(name);
-    let said = match hint {
-        Hint::ListSkills => "; `skillet list` shows the skills available here".to_owned(),
-        Hint::Validate { skill } => {
-            format!("\n`skillet validate {}` lists every error", word(skill))
-        }
-        Hint::Enable { skill } => format!("; `skillet enable {}` turns it back on", word(skill)),
-        Hint::ResetBreaker { skill } => {
-            format!(" (`skillet breaker reset {}` closes it now)", word(skill))
-        }
-        Hint::StartSession { skill } => format!(
-            ". Start one with `skillet session start {s}`, then send to it with \
-             `skillet session send ID 'input'` or `skillet run {s} --session ID`",
-            s = word(skill)
-        ),
-        Hint::Converse { skill } => {
-            format!("; `skillet run {}` holds it", word(skill))
-        }
-        Hint::SandboxLayers => ". `skillet doctor` shows every layer; set [sandbox] isolation = \
-             \"best-effort\" in the global skillet.toml to run with what this machine supports, \
-             or pass --allow-unsandboxed to run this once without confinement"
-            .to_owned(),
-        // A hint this build does not know how to say is left unsaid rather than guessed.
-        _ => String::new(),
-    };
-    error.push_str(&said);
+    if let (Some(hint), Some(error)) = (&result.hint, &mut result.error) {
+        error.push_str(&super::hints::in_words(hint));
+    }
 }
 
 fn report(result: &ExecutionResult) {

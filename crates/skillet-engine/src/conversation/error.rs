@@ -10,9 +10,15 @@ use crate::result::Status;
 /// A conversation that could not start or go on.
 #[derive(Debug, thiserror::Error)]
 pub enum ConversationError {
-    /// The skill cannot be held as a conversation (unknown, broken, disabled, another type).
-    #[error("{0}")]
-    Refused(String),
+    /// The skill cannot be held as a conversation (unknown, broken, disabled, another type),
+    /// or the session cannot be resumed.
+    #[error("{message}")]
+    Refused {
+        /// What is wrong.
+        message: String,
+        /// What would get it going, when something would.
+        hint: Option<Hint>,
+    },
     /// The parameter values do not fit.
     #[error("{}", .0.join("\n"))]
     InvalidParams(Vec<String>),
@@ -85,9 +91,18 @@ pub enum ConversationError {
 }
 
 impl ConversationError {
+    /// A refusal saying `message`, and what would get it going.
+    pub(crate) fn refused(message: impl Into<String>, hint: Option<Hint>) -> Self {
+        ConversationError::Refused {
+            message: message.into(),
+            hint,
+        }
+    }
+
     /// What would get the conversation going again; each interface says it in its own words.
     pub fn hint(&self) -> Option<Hint> {
         match self {
+            ConversationError::Refused { hint, .. } => hint.clone(),
             ConversationError::Llm { session_id, .. }
             | ConversationError::AnswerTimeout { session_id, .. }
                 if !session_id.is_empty() =>

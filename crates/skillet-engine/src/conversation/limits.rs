@@ -9,6 +9,7 @@ use skillet_store::{SessionRecord, SessionStatus, now_ms};
 use super::{ConversationError, ConversationOutcome};
 use crate::breaker::BreakerConfig;
 use crate::engine::Engine;
+use crate::hint::Hint;
 use crate::result::Status;
 
 impl Engine {
@@ -74,12 +75,16 @@ impl Engine {
             .filter(|r| self.unexpired(spec, r.clone()).is_ok())
             .count();
         if live >= max as usize {
-            return Err(ConversationError::Refused(format!(
-                "`{}` already has {live} open conversation{} (its max_sessions); close one with `skillet session close ID` (`skillet session list {}` shows them)",
-                spec.name,
-                if live == 1 { "" } else { "s" },
-                spec.name
-            )));
+            return Err(ConversationError::refused(
+                format!(
+                    "`{}` already has {live} open conversation{} (its max_sessions)",
+                    spec.name,
+                    if live == 1 { "" } else { "s" },
+                ),
+                Some(Hint::CloseSession {
+                    skill: spec.name.clone(),
+                }),
+            ));
         }
         Ok(())
     }
@@ -118,9 +123,11 @@ impl Engine {
         record.reason = Some(why.clone());
         record.ended_at_ms = Some(now);
         self.save_session(&record)?;
-        Err(ConversationError::Refused(format!(
-            "session {} expired ({why}); start a new conversation with `skillet run {}`",
-            record.id, spec.name
-        )))
+        Err(ConversationError::refused(
+            format!("session {} expired ({why})", record.id),
+            Some(Hint::Converse {
+                skill: spec.name.clone(),
+            }),
+        ))
     }
 }

@@ -40,6 +40,7 @@ pub use prompt::DEFAULT_SUMMARY_PROMPT;
 pub use provider::{LlmSetupError, describe_llm};
 
 use crate::engine::{AskedBy, Engine};
+use crate::hint::Hint;
 use crate::params::{ParamValues, resolve_params};
 
 /// Answers a conversation may take when its skill sets no `max_turns`.
@@ -258,10 +259,9 @@ impl Engine {
         };
         let summary = prompt::summary_text(c.spec, &c.values, &summary, &c.last_answer, c.turns);
         c.record.reason = Some(format!(
-            "{} answer{}; `skillet session resume {}` continues it",
+            "{} answer{}, open to be resumed",
             c.turns,
             if c.turns == 1 { "" } else { "s" },
-            c.record.id
         ));
         self.save_session(&c.record)?;
         Ok(ConversationOutcome {
@@ -388,14 +388,19 @@ impl Engine {
         registry: &'r Registry,
         name: &str,
     ) -> Result<(&'r skillet_registry::SkillEntry, &'r SkillSpec), ConversationError> {
-        let (entry, spec) = self
-            .usable(registry, name)
-            .map_err(|refused| ConversationError::Refused(refused.error.unwrap_or_default()))?;
+        let (entry, spec) = self.usable(registry, name).map_err(|refused| {
+            ConversationError::refused(refused.error.unwrap_or_default(), refused.hint)
+        })?;
         if spec.kind != SkillKind::Conversation {
-            return Err(ConversationError::Refused(format!(
-                "`{}` is a {} skill, not a conversation; `skillet run {}` runs it",
-                spec.name, spec.kind, spec.name
-            )));
+            return Err(ConversationError::refused(
+                format!(
+                    "`{}` is a {} skill, not a conversation",
+                    spec.name, spec.kind
+                ),
+                Some(Hint::Run {
+                    skill: spec.name.clone(),
+                }),
+            ));
         }
         Ok((entry, spec))
     }

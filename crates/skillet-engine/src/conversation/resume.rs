@@ -13,6 +13,7 @@ use super::{
     SESSION_KIND, prompt,
 };
 use crate::engine::{AskedBy, Engine};
+use crate::hint::Hint;
 use crate::params::resolve_params;
 
 impl Engine {
@@ -31,26 +32,30 @@ impl Engine {
     ) -> Result<ConversationOutcome, ConversationError> {
         let started = now_ms();
         let store = self.settings.store.as_ref().ok_or_else(|| {
-            ConversationError::Refused(
-                "conversations cannot be resumed: the history database is unavailable".into(),
+            ConversationError::refused(
+                "conversations cannot be resumed: the history database is unavailable",
+                None,
             )
         })?;
         let record = store.session(id)?.ok_or_else(|| {
-            ConversationError::Refused(format!(
-                "no session `{id}`; `skillet session list` shows them"
-            ))
+            ConversationError::refused(format!("no session `{id}`"), Some(Hint::ListSessions))
         })?;
         let start: Value = serde_json::from_str(&record.start).unwrap_or_default();
         if start["kind"] != SESSION_KIND {
-            return Err(ConversationError::Refused(format!(
-                "session {id} is not a conversation; send to it with `skillet session send {id}`"
-            )));
+            return Err(ConversationError::refused(
+                format!("session {id} is not a conversation"),
+                Some(Hint::SendToSession {
+                    session_id: id.to_owned(),
+                }),
+            ));
         }
         if record.status != SessionStatus::Open {
-            return Err(ConversationError::Refused(format!(
-                "session {id} is {}; start a new conversation with `skillet run {}`",
-                record.status, record.skill
-            )));
+            return Err(ConversationError::refused(
+                format!("session {id} is {}", record.status),
+                Some(Hint::Converse {
+                    skill: record.skill.clone(),
+                }),
+            ));
         }
         let (entry, spec) = self.conversation_skill(registry, &record.skill)?;
         let record = self.unexpired(spec, record)?;
@@ -81,10 +86,13 @@ impl Engine {
             .unwrap_or(DEFAULT_MAX_TURNS)
             .max(1);
         if turns >= max_turns {
-            return Err(ConversationError::Refused(format!(
-                "session {id} already has {turns} answers, its max_turns; resume with --max-turns {} to go on",
-                turns + 5
-            )));
+            return Err(ConversationError::refused(
+                format!("session {id} already has {turns} answers, its max_turns"),
+                Some(Hint::RaiseMaxTurns {
+                    session_id: id.to_owned(),
+                    to: turns + 5,
+                }),
+            ));
         }
         // A conversation whose first request failed starts again from its first message.
         let (next, source) = match unanswered_first.filter(|_| messages.is_empty()) {
@@ -92,9 +100,12 @@ impl Engine {
             None => match participant.follow_up(turns, max_turns) {
                 Some(next) => (next, "user"),
                 None => {
-                    return Err(ConversationError::Refused(format!(
-                        "nothing was added to session {id}; `skillet session logs {id}` shows the conversation"
-                    )));
+                    return Err(ConversationError::refused(
+                        format!("nothing was added to session {id}"),
+                        Some(Hint::SessionLogs {
+                            session_id: id.to_owned(),
+                        }),
+                    ));
                 }
             },
         };
