@@ -16,3 +16,11 @@ mod server_protocol;
 fn daemon_protocol_frames_never_panic() {
     seeded::check("server_protocol", 6000, server_protocol::run);
 }
+
+#[path = "../../../fuzz/bodies/server_socket.rs"]
+mod server_socket;
+
+#[test]
+fn the_daemon_answers_after_every_hostile_frame() {
+    seeded::check("server_socket", 500, server_socket::run);
+}
