@@ -230,6 +230,9 @@ pub fn display_path(pointer: &str) -> String {
 pub struct LineIndex {
     starts: Vec<usize>,
     text: String,
+    /// In ASCII text a column is a byte count: no need to count characters along a line that
+    /// may be a megabyte long, once per diagnostic.
+    ascii: bool,
 }
 
 impl LineIndex {
@@ -241,6 +244,7 @@ impl LineIndex {
         LineIndex {
             starts,
             text: text.to_owned(),
+            ascii: text.is_ascii(),
         }
     }
 
@@ -249,10 +253,13 @@ impl LineIndex {
         let line = self.starts.partition_point(|&s| s <= offset).max(1);
         let start = self.starts[line - 1];
         let end = offset.min(self.text.len());
-        let column = self
-            .text
-            .get(start..end)
-            .map_or(1, |s| s.chars().count() + 1);
+        let column = if self.ascii {
+            end.saturating_sub(start) + 1
+        } else {
+            self.text
+                .get(start..end)
+                .map_or(1, |s| s.chars().count() + 1)
+        };
         Position { line, column }
     }
 }

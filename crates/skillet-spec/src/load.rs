@@ -192,7 +192,19 @@ pub(crate) fn finish(
         Severity::Warning
     };
     let unknown = unknown_fields(crate::schema::cached(), &value);
-    for field in &unknown {
+    if unknown.len() > MAX_UNKNOWN_REPORTED {
+        let more = unknown.len() - MAX_UNKNOWN_REPORTED;
+        let message = format!(
+            "{more} more unknown fields (only the first {MAX_UNKNOWN_REPORTED} are listed)"
+        );
+        let at = locate(&unknown[MAX_UNKNOWN_REPORTED].pointer, true);
+        diagnostics.push(
+            Diagnostic::new(severity, message)
+                .with_hint("`skillet schema` lists every field a skill may have")
+                .at(at),
+        );
+    }
+    for field in unknown.iter().take(MAX_UNKNOWN_REPORTED) {
         // A hostile key can be most of a megabyte: comparing it with every field name would be
         // slow, and quoting it would flood the terminal.
         if field.name.len() > MAX_KEY_CHARS {
@@ -285,10 +297,38 @@ pub(crate) fn finish(
     })
 }
 
+/// Sorts the diagnostics into file order and keeps the first [`MAX_DIAGNOSTICS`].
 fn sorted(mut loaded: LoadedSkill) -> LoadedSkill {
     loaded.diagnostics.sort_by_key(|d| d.position);
+    let total = loaded.diagnostics.len();
+    if total > MAX_DIAGNOSTICS {
+        let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+        loaded.diagnostics.truncate(MAX_DIAGNOSTICS);
+        let shown_errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+        let summary = format!(
+            "{} more problems ({} errors) are not listed; only the first {MAX_DIAGNOSTICS} are",
+            total - MAX_DIAGNOSTICS,
+            errors - shown_errors
+        );
+        let d = if errors > shown_errors {
+            Diagnostic::error(summary)
+        } else {
+            Diagnostic::warning(summary)
+        };
+        loaded
+            .diagnostics
+            .push(d.with_hint("fix these, and `skillet validate` shows the rest"));
+    }
     loaded
 }
+
+/// Problems listed for one file. A real skill has a handful; thousands mean the file is not a
+/// skill at all, and listing each would bury the other files' problems.
+const MAX_DIAGNOSTICS: usize = 200;
+
+/// Unknown fields reported one by one; past this, a file is not a skill with typos but noise,
+/// and one line says how many more there are.
+const MAX_UNKNOWN_REPORTED: usize = 50;
 
 /// Fields that mark a file as written in an older format.
 const OLD_FORMAT_FIELDS: &[&str] = &[

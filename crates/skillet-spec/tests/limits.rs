@@ -501,3 +501,62 @@ fn an_unreadable_file_is_a_diagnostic() {
         );
     }
 }
+
+#[test]
+fn ninety_thousand_unknown_fields_load_quickly_with_one_summary() {
+    let mut text = String::from(
+        r#"{"name": "s", "description": "d", "type": "prompt_inline", "prompt_template": "hi""#,
+    );
+    let mut n = 0;
+    while text.len() < MAX_SKILL_FILE_BYTES - 32 {
+        text.push_str(&format!(r#","k{n}":1"#));
+        n += 1;
+    }
+    text.push('}');
+    let start = Instant::now();
+    let loaded = load_json(&text, None);
+    // Removing the fields one by one took minutes (quadratic); one pass takes well under a second.
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{n} unknown fields took {:?}",
+        start.elapsed()
+    );
+    let msgs = errors(&loaded);
+    assert_eq!(msgs.len(), 51, "every field listed: {}", msgs.len());
+    assert!(
+        msgs.contains(&format!(
+            "{} more unknown fields (only the first 50 are listed)",
+            n - 50
+        )),
+        "{:?}",
+        &msgs[..3]
+    );
+}
+
+#[test]
+fn a_file_of_thousands_of_problems_lists_the_first_200_quickly() {
+    let params: Vec<String> = (0..25_000)
+        .map(|i| format!(r#"{{"name":"-{i}","type":"string"}}"#))
+        .collect();
+    let text = format!(
+        r#"{{"name": "s", "description": "d", "type": "prompt_inline", "prompt_template": "hi", "parameters": [{}]}}"#,
+        params.join(",")
+    );
+    let start = Instant::now();
+    let loaded = load_json(&text, None);
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(loaded.diagnostics.len(), 201);
+    assert_eq!(
+        loaded.diagnostics[0].message,
+        "invalid parameter name \"-0\""
+    );
+    assert_eq!(
+        loaded.diagnostics[200].message,
+        "24800 more problems (24800 errors) are not listed; only the first 200 are"
+    );
+    assert!(!loaded.is_valid());
+}
