@@ -1,16 +1,21 @@
 //! One MCP JSON-RPC message as an HTTP body, POSTed to the real `skillet serve` MCP service
-//! (`skillet_mcp::http_service`, on 127.0.0.1, no token) over a real socket: the body is
-//! screened (JSON, JSON-RPC shape, known methods' params) and handed to rmcp. The server must
-//! answer every body, a refusal always as a JSON-RPC error object, and keep serving.
-//! The stdio transport screens each line with the same function.
+//! (`skillet_mcp::http_service`, on 127.0.0.1, no token) over a real socket, inside an MCP
+//! session opened once (`initialize`, then the input with its `Mcp-Session-Id`): the body is
+//! screened (JSON, JSON-RPC shape, known methods' params) and handed to rmcp, and a
+//! `tools/call` of a skill has its arguments checked against the tool's input schema. The
+//! server must answer every body, a refusal always as a JSON-RPC error object, and keep
+//! serving. The stdio transport screens each line with the same function.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use skillet_mcp::{HttpAuth, HttpOptions, McpOptions, SkillServer, http_service};
 use skillet_registry::Environment;
+
+/// The MCP session the inputs are sent in.
+static SESSION: Mutex<Option<String>> = Mutex::new(None);
 
 /// The service, started once for every input (a fresh one per input would measure startup).
 pub fn server() -> SocketAddr {
@@ -18,12 +23,28 @@ pub fn server() -> SocketAddr {
     *SERVER.get_or_init(|| {
         let dir = tempfile::tempdir().expect("a temporary directory").keep();
         let workspace = dir.join("ws");
-        std::fs::create_dir_all(workspace.join(".skillet/skills")).expect("the workspace");
+        std::fs::create_dir_all(&workspace).expect("the workspace");
+        // Global skills: trusted, so they are offered as tools and prompts.
+        let skills = dir.join("home/.config/skillet/skills");
+        std::fs::create_dir_all(&skills).expect("the skills folder");
         std::fs::write(
-            workspace.join(".skillet/skills/greet.json"),
+            skills.join("greet.json"),
             r#"{"name": "greet", "description": "Say hi", "type": "prompt_inline",
                 "prompt_template": "Hello {who}!",
                 "parameters": [{"name": "who", "type": "string", "required": true}]}"#,
+        )
+        .expect("a skill");
+        std::fs::write(
+            skills.join("typed.json"),
+            r#"{"name": "typed", "description": "Every parameter type", "type": "prompt_inline",
+                "prompt_template": "{n} {x} {b} {e} {p} {s}",
+                "parameters": [
+                  {"name": "n", "type": "integer", "min": -3, "max": 3},
+                  {"name": "x", "type": "number", "min": 0.5},
+                  {"name": "b", "type": "boolean"},
+                  {"name": "e", "type": "enum", "values": ["a", "b"]},
+                  {"name": "p", "type": "path"},
+                  {"name": "s", "type": "string", "pattern": "[a-z]+", "max": 8}]}"#,
         )
         .expect("a skill");
         let env = Environment {
@@ -68,15 +89,16 @@ pub fn server() -> SocketAddr {
     })
 }
 
-/// Status and body of one POST of `body` to `/mcp`.
-pub fn post(addr: SocketAddr, body: &[u8]) -> (u16, Vec<u8>) {
+/// Status, head and body of one POST of `body` to `/mcp`, in `session` when given.
+pub fn post(addr: SocketAddr, body: &[u8], session: Option<&str>) -> (u16, String, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).expect("the server accepts");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("a read timeout");
+    let session = session.map_or(String::new(), |id| format!("Mcp-Session-Id: {id}\r\n"));
     let head = format!(
         "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\
+         Accept: application/json, text/event-stream\r\n{session}Content-Length: {}\r\n\
          Connection: close\r\n\r\n",
         body.len()
     );
@@ -104,7 +126,34 @@ pub fn post(addr: SocketAddr, body: &[u8]) -> (u16, Vec<u8>) {
     } else {
         body.to_vec()
     };
-    (status, body)
+    (status, head, body)
+}
+
+/// The MCP session the inputs are sent in, opened (`initialize`, `initialized`) when there is
+/// none: at the start, and after an input ended it.
+pub fn session(addr: SocketAddr) -> String {
+    let mut slot = SESSION.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(id) = &*slot {
+        return id.clone();
+    }
+    let initialize = br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fuzz","version":"1"}}}"#;
+    let (status, head, _) = post(addr, initialize, None);
+    assert_eq!(status, 200, "initialize: {head}");
+    let id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("mcp-session-id:"))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no session id in {head}"));
+    let initialized = br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    let (status, head, _) = post(addr, initialized, Some(&id));
+    assert!(status < 300, "initialized: {head}");
+    *slot = Some(id.clone());
+    id
+}
+
+/// Forgets the session, so the next input opens a new one.
+fn end_session() {
+    *SESSION.lock().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
 /// The payload of an HTTP/1.1 chunked body (as much as arrived).
@@ -127,13 +176,18 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
 
 pub fn run(data: &[u8]) {
     let addr = server();
-    let (status, body) = post(addr, data);
+    let id = session(addr);
+    let (status, _, body) = post(addr, data, Some(&id));
     assert_ne!(
         status,
         500,
         "the server failed on b\"{}\"",
         data.escape_ascii()
     );
+    if status == 404 {
+        // The input ended the session (or it expired): the next one opens another.
+        end_session();
+    }
     if status >= 400 && !body.is_empty() {
         let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|e| {
             panic!(

@@ -28,15 +28,25 @@ fn the_harness_reaches_the_server() {
         ))
         .expect("a seed")
     };
-    let (status, body) = mcp_message::post(addr, &seed("initialize.json"));
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    assert!(
-        String::from_utf8_lossy(&body).contains("\"serverInfo\""),
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    let (status, body) = mcp_message::post(addr, b"{not json");
+    let (status, head, body) = mcp_message::post(addr, &seed("initialize.json"), None);
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, 200, "{head}{text}");
+    assert!(text.contains("\"serverInfo\""), "{text}");
+    let (status, _, body) = mcp_message::post(addr, b"{not json", None);
     assert_eq!(status, 400);
     let answer: serde_json::Value = serde_json::from_slice(&body).expect("a JSON-RPC error");
     assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    // In the session the inputs are sent in, a tool call reaches the skill.
+    let session = mcp_message::session(addr);
+    let (status, _, body) = mcp_message::post(addr, &seed("tools-call.json"), Some(&session));
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("Hello"), "the tool call did not run: {text}");
+    let call = br#"{"jsonrpc":"2.0","id":"t","method":"tools/call","params":{"name":"typed","arguments":{"n":9}}}"#;
+    let (_, _, body) = mcp_message::post(addr, call, Some(&session));
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("at most 3"),
+        "the arguments were not checked: {text}"
+    );
 }
