@@ -162,7 +162,19 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         }
         let daemon = daemon.clone();
         tokio::spawn(async move {
-            let context = |dir: &Path| daemon.context(dir).ok();
+            let context = |dir: &Path| match daemon.context(dir) {
+                Ok(context) => Some(context),
+                Err(e) => {
+                    // The engine says a missing directory itself; anything else only we know.
+                    if !matches!(e, SetupError::NoSuchDirectory(_)) {
+                        log(&format!(
+                            "cannot restore a session started in {}: {e}",
+                            dir.display()
+                        ));
+                    }
+                    None
+                }
+            };
             for line in daemon.manager.restore_planned(plan, &context).await {
                 log(&line);
             }
