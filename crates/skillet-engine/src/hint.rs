@@ -2,11 +2,11 @@
 //! command line, the MCP server and the daemon each put it in their own words (a user types
 //! `skillet enable NAME`; a model is told what to ask the user, or which tool to call).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Something that would get a refused call going, attached to its result
 /// ([`ExecutionResult::hint`](crate::ExecutionResult::hint)).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Hint {
@@ -46,6 +46,9 @@ pub enum Hint {
     CloseSession {
         /// The skill.
         skill: String,
+        /// Whether the start can be asked to close the oldest itself (a `code_session` start
+        /// can; a conversation cannot).
+        or_replace_oldest: bool,
     },
     /// Run a skill that is not held as a conversation as what it is.
     Run {

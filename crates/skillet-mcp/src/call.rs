@@ -288,7 +288,10 @@ fn session_message(skill: &str, error: &SessionError) -> String {
         SessionError::TooMany { max, .. } => format!(
             "`{skill}` already has {max} live session(s), its limit; close one with `{skill}.close`"
         ),
-        other => other.to_string(),
+        other => match other.hint().as_ref().and_then(outcome::for_the_model) {
+            Some(hint) => format!("{other}\n{hint}"),
+            None => other.to_string(),
+        },
     }
 }
 

@@ -96,7 +96,7 @@ fn failure_message(r: &ExecutionResult) -> String {
 
 /// What a model can do about a refused call: a tool to call, or what to ask the user, who
 /// holds the command line.
-fn for_the_model(hint: &Hint) -> Option<String> {
+pub(crate) fn for_the_model(hint: &Hint) -> Option<String> {
     Some(match hint {
         Hint::ListSkills => "tools/list shows the skills available here".to_owned(),
         Hint::Validate { skill } => {

@@ -30,7 +30,15 @@ pub fn in_words(hint: &Hint) -> String {
              or pass --allow-unsandboxed to run this once without confinement"
             .to_owned(),
         Hint::ListSessions => "; `skillet session list` shows them".to_owned(),
-        Hint::CloseSession { skill } => format!(
+        Hint::CloseSession {
+            skill,
+            or_replace_oldest: true,
+        } => format!(
+            "; close one with `skillet session close ID` (`skillet session list {}` shows them), \
+             or start with --replace-oldest to close the oldest",
+            w(skill)
+        ),
+        Hint::CloseSession { skill, .. } => format!(
             "; close one with `skillet session close ID` (`skillet session list {}` shows them)",
             w(skill)
         ),

@@ -6,7 +6,7 @@ mod context;
 mod conversation;
 mod daemon;
 mod doctor;
-mod hints;
+pub(crate) mod hints;
 mod history;
 pub mod info;
 mod list;

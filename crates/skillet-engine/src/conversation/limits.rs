@@ -83,6 +83,7 @@ impl Engine {
                 ),
                 Some(Hint::CloseSession {
                     skill: spec.name.clone(),
+                    or_replace_oldest: false,
                 }),
             ));
         }

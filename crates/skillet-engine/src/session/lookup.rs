@@ -6,6 +6,7 @@ use skillet_store::{SessionQuery, SessionRecord, SessionStatus, TurnRecord};
 
 use super::lease::owned_elsewhere;
 use super::{Session, SessionError, SessionManager, lock};
+use crate::hint::Hint;
 
 impl SessionManager {
     /// The live session `id` (or the only one whose id starts with it).
@@ -21,10 +22,13 @@ impl SessionManager {
             }
         }
         if let Some(restoring) = lock(&self.restoring).iter().find(|r| r.starts_with(id)) {
-            return Err(SessionError::Refused(format!(
-                "session {restoring} is being restored after a daemon restart; try again once \
-                 `skillet session list` shows it live"
-            )));
+            return Err(SessionError::refused(
+                format!(
+                    "session {restoring} is being restored after a daemon restart; try again once \
+                     it is listed live"
+                ),
+                Some(Hint::ListSessions),
+            ));
         }
         let Some(store) = &self.store else {
             return Err(SessionError::NotFound(id.to_owned()));

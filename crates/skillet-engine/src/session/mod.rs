@@ -39,6 +39,7 @@ pub use request::{Reply, SessionError, SessionStart};
 pub use restore::RestorePlan;
 
 use crate::engine::{Engine, Prepared};
+use crate::hint::Hint;
 use interpreter::Interpreter;
 
 /// One live session.
@@ -139,22 +140,32 @@ impl SessionManager {
                 &run_dir,
                 &request.overrides,
             )
-            .map_err(|refused| SessionError::Refused(refused.error.unwrap_or_default()))?;
+            .map_err(|refused| {
+                SessionError::refused(refused.error.unwrap_or_default(), refused.hint)
+            })?;
         let Prepared::Process {
             spec,
             invocation,
             plan,
         } = prepared
         else {
-            return Err(SessionError::Refused(format!(
-                "`{name}` is not a code_session skill; run it with `skillet run {name}`"
-            )));
+            return Err(SessionError::refused(
+                format!("`{name}` is not a code_session skill"),
+                Some(Hint::Run {
+                    skill: name.to_owned(),
+                }),
+            ));
         };
         if spec.kind != SkillKind::CodeSession {
-            return Err(SessionError::Refused(format!(
-                "`{}` is a {} skill, not a code_session one; run it with `skillet run {}`",
-                spec.name, spec.kind, spec.name
-            )));
+            return Err(SessionError::refused(
+                format!(
+                    "`{}` is a {} skill, not a code_session one",
+                    spec.name, spec.kind
+                ),
+                Some(Hint::Run {
+                    skill: spec.name.clone(),
+                }),
+            ));
         }
         let config = spec.session_config.as_ref();
         let framing = Framing::choose(&invocation.program, config)?;
@@ -198,10 +209,13 @@ impl SessionManager {
                 .is_err()
             {
                 interpreter.finish().await;
-                return Err(SessionError::Refused(format!(
-                    "replaying input {} of session {id} failed, so its state cannot be rebuilt",
-                    turn.seq
-                )));
+                return Err(SessionError::refused(
+                    format!(
+                        "replaying input {} of session {id} failed, so its state cannot be rebuilt",
+                        turn.seq
+                    ),
+                    None,
+                ));
             }
         }
         let now = now_ms();

@@ -26,8 +26,9 @@ impl SessionManager {
         let from = self.find_live(from)?.id();
         let to = self.find_live(to)?.id();
         if from == to {
-            return Err(SessionError::Refused(
-                "a session cannot be piped into itself".into(),
+            return Err(SessionError::refused(
+                "a session cannot be piped into itself",
+                None,
             ));
         }
         let mut pipes = lock(&self.pipes);

@@ -75,9 +75,15 @@ pub enum SessionError {
     /// rather than the daemon.
     #[error("session {0} is a conversation, not an interpreter to send input to")]
     Conversation(String),
-    /// The skill cannot start a session (unknown, broken, wrong type, bad parameters).
-    #[error("{0}")]
-    Refused(String),
+    /// The skill cannot start a session (unknown, broken, wrong type, bad parameters), or the
+    /// request cannot be served now.
+    #[error("{message}")]
+    Refused {
+        /// What is wrong.
+        message: String,
+        /// What would get it through, when something would.
+        hint: Option<Hint>,
+    },
     /// The skill has as many live sessions as it allows.
     #[error(
         "`{skill}` already has {max} live session{s} (its max_sessions, at most the user's cap: `[defaults] max_sessions` in the global skillet.toml)",
@@ -127,9 +133,18 @@ pub enum SessionError {
 }
 
 impl SessionError {
+    /// A refusal saying `message`, and what would get it through.
+    pub(crate) fn refused(message: impl Into<String>, hint: Option<Hint>) -> Self {
+        SessionError::Refused {
+            message: message.into(),
+            hint,
+        }
+    }
+
     /// What would get the request through; each interface says it in its own words.
     pub fn hint(&self) -> Option<Hint> {
         match self {
+            SessionError::Refused { hint, .. } => hint.clone(),
             SessionError::NotFound(_) => Some(Hint::ListSessions),
             SessionError::Over { skill, .. } => Some(Hint::StartSession {
                 skill: skill.clone(),
@@ -139,6 +154,7 @@ impl SessionError {
             }),
             SessionError::TooMany { skill, .. } => Some(Hint::CloseSession {
                 skill: skill.clone(),
+                or_replace_oldest: true,
             }),
             _ => None,
         }

@@ -144,13 +144,14 @@ impl SessionManager {
         record: &SessionRecord,
         context: &(dyn Fn(&std::path::Path) -> Option<(Engine, Registry)> + Sync),
     ) -> Result<(), SessionError> {
-        let start: SessionStart = serde_json::from_str(&record.start)
-            .map_err(|e| SessionError::Refused(format!("its start request is unreadable: {e}")))?;
+        let start: SessionStart = serde_json::from_str(&record.start).map_err(|e| {
+            SessionError::refused(format!("its start request is unreadable: {e}"), None)
+        })?;
         let (engine, registry) = context(&start.caller_dir).ok_or_else(|| {
-            SessionError::Refused(format!(
-                "its directory {} is gone",
-                start.caller_dir.display()
-            ))
+            SessionError::refused(
+                format!("its directory {} is gone", start.caller_dir.display()),
+                None,
+            )
         })?;
         let turns = match &self.store {
             Some(store) => store.turns(&record.id)?,

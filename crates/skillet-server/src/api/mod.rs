@@ -50,6 +50,10 @@ pub struct ResponseError {
     pub code: ErrorCode,
     /// What happened and what to do, for people.
     pub message: String,
+    /// What would get the request through, for the client to say in its own words (the
+    /// command line names the command to type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<skillet_engine::Hint>,
 }
 
 /// Kinds of failure.
@@ -83,6 +87,7 @@ impl ResponseError {
         ResponseError {
             code,
             message: message.into(),
+            hint: None,
         }
     }
 }

@@ -2,7 +2,6 @@
 //! session manager, and the method's result type written back.
 
 use serde_json::Value;
-use skillet_engine::Hint;
 use skillet_engine::session::{Reply, SessionError};
 use skillet_store::SessionQuery;
 
@@ -24,28 +23,17 @@ impl From<SessionError> for ResponseError {
             SessionError::NotFound(_) => ErrorCode::NotFound,
             SessionError::Over { .. } | SessionError::Conversation(_) => ErrorCode::SessionOver,
             SessionError::TooMany { .. } => ErrorCode::TooMany,
-            SessionError::Refused(_) | SessionError::Framing(_) | SessionError::Owned { .. } => {
-                ErrorCode::Refused
-            }
+            SessionError::Refused { .. }
+            | SessionError::Framing(_)
+            | SessionError::Owned { .. } => ErrorCode::Refused,
             SessionError::Start(_) => ErrorCode::StartFailed,
             SessionError::Store(_) | SessionError::NotRecorded { .. } => ErrorCode::Internal,
         };
-        let mut message = e.to_string();
-        // The daemon answers the command line: the way on, as the command to type.
-        match e.hint() {
-            Some(Hint::ListSessions) => message.push_str("; `skillet session list` shows them"),
-            Some(Hint::StartSession { skill }) => message.push_str(&format!(
-                "; start a new one with `skillet session start {skill}`"
-            )),
-            Some(Hint::ResumeConversation { session_id }) => message.push_str(&format!(
-                "; continue it with `skillet session resume {session_id}`"
-            )),
-            Some(Hint::CloseSession { .. }) => message.push_str(
-                "; close one with `skillet session close ID`, or start with --replace-oldest to close the oldest",
-            ),
-            _ => {}
+        let hint = e.hint();
+        ResponseError {
+            hint,
+            ..ResponseError::new(code, e.to_string())
         }
-        ResponseError::new(code, message)
     }
 }
 
@@ -59,7 +47,12 @@ impl Daemon {
         }
         match self.dispatch(&request.method, request.params).await {
             Ok(result) => Response::ok(id, result),
-            Err(failure) => Response::err(id, failure.code, failure.message),
+            // Whole, hint included: the client says it in its own words.
+            Err(failure) => Response {
+                id,
+                result: None,
+                error: Some(failure),
+            },
         }
     }
 
