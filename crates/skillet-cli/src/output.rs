@@ -94,7 +94,7 @@ pub fn report_error(e: &anyhow::Error, as_json: bool) -> u8 {
     }
     let (message, hint, exit_code) = match e.downcast_ref::<Failure>() {
         Some(f) => (f.message.clone(), f.hint.clone(), f.exit_code),
-        None => (with_daemon_hint(e, explain(e)), None, EXIT_SKILLET_ERROR),
+        None => (with_hint(e, explain(e)), None, EXIT_SKILLET_ERROR),
     };
     if as_json {
         let mut error = serde_json::json!({"message": message, "exit_code": exit_code});
@@ -113,14 +113,19 @@ pub fn report_error(e: &anyhow::Error, as_json: bool) -> u8 {
     exit_code
 }
 
-/// `message`, and the command that gets it through when the daemon refused with a hint.
-fn with_daemon_hint(e: &anyhow::Error, mut message: String) -> String {
-    let hint = e.chain().find_map(|cause| match cause.downcast_ref() {
-        Some(skillet_server::ClientError::Refused(refused)) => refused.hint.as_ref(),
-        _ => None,
+/// `message`, and the command that gets it through when the engine (directly or through the
+/// daemon) named one.
+fn with_hint(e: &anyhow::Error, mut message: String) -> String {
+    let hint = e.chain().find_map(|cause| {
+        if let Some(skillet_server::ClientError::Refused(refused)) = cause.downcast_ref() {
+            return refused.hint.clone();
+        }
+        cause
+            .downcast_ref::<skillet_engine::ContextRequestError>()
+            .and_then(skillet_engine::ContextRequestError::hint)
     });
     if let Some(hint) = hint {
-        message.push_str(&crate::commands::hints::in_words(hint));
+        message.push_str(&crate::commands::hints::in_words(&hint));
     }
     message
 }

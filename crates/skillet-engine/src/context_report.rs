@@ -15,6 +15,7 @@ use skillet_store::IndexedFile;
 
 use crate::context::{ContextError, ContextSelection, select_context};
 use crate::engine::Engine;
+use crate::hint::Hint;
 use crate::params::resolve_params;
 
 /// How a chosen file compares with the skill's last selection.
@@ -57,6 +58,9 @@ pub struct ContextReport {
 #[derive(Debug, thiserror::Error)]
 pub enum ContextRequestError {
     /// No usable skill by that name.
+    #[error("no usable skill named `{0}`")]
+    NoSkill(String),
+    /// The skill cannot be used here.
     #[error("{0}")]
     Skill(String),
     /// The skill reads no project files.
@@ -68,6 +72,16 @@ pub enum ContextRequestError {
     /// The patterns are unusable.
     #[error(transparent)]
     Select(#[from] ContextError),
+}
+
+impl ContextRequestError {
+    /// What would get the request through; each interface says it in its own words.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            ContextRequestError::NoSkill(_) => Some(Hint::ListSkills),
+            _ => None,
+        }
+    }
 }
 
 impl Engine {
@@ -84,11 +98,7 @@ impl Engine {
             .resolve(name)
             .filter(|e| e.is_valid())
             .and_then(|e| e.spec.as_ref())
-            .ok_or_else(|| {
-                ContextRequestError::Skill(format!(
-                    "no usable skill named `{name}`; `skillet list` shows them"
-                ))
-            })?;
+            .ok_or_else(|| ContextRequestError::NoSkill(name.to_owned()))?;
         let wanted = spec
             .context_files
             .as_ref()
