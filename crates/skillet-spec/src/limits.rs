@@ -29,6 +29,9 @@ pub const MAX_TEMPLATE_CHARS: usize = 256 * 1024;
 pub const MAX_STRING_CHARS: usize = 64 * 1024;
 /// Longest key of a free-form map (`env`, `metadata`, `dependencies`), in characters.
 pub const MAX_KEY_CHARS: usize = 256;
+/// Most entries of any one list or map (`parameters`, `args`, `env`, enum `values`, …). Real
+/// skills have tens; checks that compare entries with each other stay fast within this.
+pub const MAX_ITEMS: usize = 1_000;
 
 /// At most this many length problems are reported for one file; the rest are counted.
 const MAX_LENGTH_FINDINGS: usize = 20;
@@ -53,7 +56,7 @@ const FIELD_LIMITS: &[(&str, usize)] = &[
     ("/tests/*/expect/stdout_equals", MAX_TEMPLATE_CHARS),
 ];
 
-/// A string or key longer than its limit.
+/// A string or key longer than its limit, or a list or map with too many entries.
 #[derive(Debug, Clone)]
 pub(crate) struct LengthFinding {
     /// JSON pointer of the field.
@@ -86,7 +89,8 @@ fn matches_pattern(pattern: &str, pointer: &str) -> bool {
     }
 }
 
-/// Every string and free-form key of `value` (a skill in canonical form) longer than its limit.
+/// Every string and free-form key of `value` (a skill in canonical form) longer than its limit,
+/// and every list and map with more than [`MAX_ITEMS`] entries.
 pub(crate) fn check_lengths(value: &Value) -> Vec<LengthFinding> {
     let mut findings = Findings::default();
     walk(value, &mut String::new(), 0, &mut findings);
@@ -136,6 +140,12 @@ fn walk(value: &Value, pointer: &mut String, depth: usize, findings: &mut Findin
                     findings.push(too_long(pointer, chars, limit));
                 }
             }
+        }
+        Value::Array(items) if items.len() > MAX_ITEMS => {
+            findings.push(too_many(pointer, items.len()));
+        }
+        Value::Object(map) if map.len() > MAX_ITEMS => {
+            findings.push(too_many(pointer, map.len()));
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
@@ -190,6 +200,25 @@ fn too_long(pointer: &str, chars: usize, limit: usize) -> LengthFinding {
     }
 }
 
+fn too_many(pointer: &str, count: usize) -> LengthFinding {
+    let path = display_path(pointer);
+    let place = if path.is_empty() {
+        "the skill".to_owned()
+    } else {
+        format!("`{path}`")
+    };
+    let mut diagnostic = Diagnostic::error(format!(
+        "{place} has {count} entries; the limit is {MAX_ITEMS}"
+    ))
+    .with_hint("a skill needs far fewer; move long lists of data into a file beside the skill");
+    diagnostic.path = Some(path).filter(|p| !p.is_empty());
+    LengthFinding {
+        pointer: pointer.to_owned(),
+        at_key: false,
+        diagnostic,
+    }
+}
+
 fn key_too_long(pointer: &str, chars: usize) -> LengthFinding {
     let parent = pointer.rsplit_once('/').map_or("", |(p, _)| p);
     let parent_path = display_path(parent);
@@ -233,11 +262,12 @@ pub(crate) fn annotate_schema(schema: &mut Value) {
             node.insert("maxLength".into(), Value::from(limit));
         }
     }
-    default_max_length(schema, 0);
+    default_limits(schema, 0);
 }
 
-/// Every string schema without a limit of its own gets [`MAX_STRING_CHARS`].
-fn default_max_length(node: &mut Value, depth: usize) {
+/// Every string schema without a limit of its own gets [`MAX_STRING_CHARS`], every list
+/// [`MAX_ITEMS`] as `maxItems`, every free-form map [`MAX_ITEMS`] as `maxProperties`.
+fn default_limits(node: &mut Value, depth: usize) {
     if depth > 32 {
         return;
     }
@@ -255,13 +285,26 @@ fn default_max_length(node: &mut Value, depth: usize) {
             {
                 map.insert("maxLength".into(), Value::from(MAX_STRING_CHARS));
             }
+            let has_type = |name: &str| match map.get("type") {
+                Some(Value::String(t)) => t == name,
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == name),
+                _ => false,
+            };
+            let (is_array, is_object) = (has_type("array"), has_type("object"));
+            if is_array {
+                map.insert("maxItems".into(), Value::from(MAX_ITEMS));
+            }
+            // Objects with named fields are bounded by their fields; maps with any keys are not.
+            if is_object && map.get("additionalProperties") != Some(&Value::Bool(false)) {
+                map.insert("maxProperties".into(), Value::from(MAX_ITEMS));
+            }
             for child in map.values_mut() {
-                default_max_length(child, depth + 1);
+                default_limits(child, depth + 1);
             }
         }
         Value::Array(items) => {
             for child in items {
-                default_max_length(child, depth + 1);
+                default_limits(child, depth + 1);
             }
         }
         _ => {}
@@ -341,6 +384,29 @@ mod tests {
         assert_eq!(
             found[0].diagnostic.message,
             "`description` is 4097 characters long; the limit is 4096"
+        );
+    }
+
+    #[test]
+    fn lists_and_maps_are_held_to_the_item_limit() {
+        let at = json!({"args": vec!["a"; MAX_ITEMS], "env": (0..MAX_ITEMS)
+            .map(|i| (format!("E{i}"), json!("v"))).collect::<serde_json::Map<_, _>>()});
+        assert!(check_lengths(&at).is_empty());
+        let over = json!({"args": vec!["a"; MAX_ITEMS + 1]});
+        assert_eq!(
+            check_lengths(&over)[0].diagnostic.message,
+            "`args` has 1001 entries; the limit is 1000"
+        );
+        let schema = crate::schema::cached();
+        assert_eq!(schema["properties"]["args"]["maxItems"], json!(MAX_ITEMS));
+        assert_eq!(
+            schema["properties"]["env"]["maxProperties"],
+            json!(MAX_ITEMS)
+        );
+        assert_eq!(
+            schema.get("maxProperties"),
+            None,
+            "the skill object has named fields"
         );
     }
 

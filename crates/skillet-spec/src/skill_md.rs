@@ -6,6 +6,8 @@
 //! an unquoted `: ` that strict YAML refuses. Each of these loads, with a warning that says what
 //! skillet made of it; only a file with no usable front matter at all is an error.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use crate::compat::{SkillFormat, coerce_version};
@@ -54,17 +56,19 @@ pub fn load_skill_md_in(text: &str, folder: Option<&str>) -> LoadedSkill {
         );
     };
     let mut notes = Vec::new();
+    // The line of each top-level key, found once: searching the front matter for every key
+    // would be quadratic, and a hostile one has tens of thousands.
+    let mut key_lines: HashMap<&str, usize> = HashMap::new();
+    for (i, line) in front.lines().enumerate() {
+        if let Some((key, _)) = line.split_once(':') {
+            key_lines.entry(key.trim_end()).or_insert(i);
+        }
+    }
     let key_line = |key: &str| {
-        front
-            .lines()
-            .position(|l| {
-                l.strip_prefix(key)
-                    .is_some_and(|r| r.trim_start().starts_with(':'))
-            })
-            .map_or(Position::START, |i| Position {
-                line: i + 2,
-                column: 1,
-            })
+        key_lines.get(key).map_or(Position::START, |&i| Position {
+            line: i + 2,
+            column: 1,
+        })
     };
     let yaml: Value = match parse_front_matter(front) {
         Ok((v, None)) => v,
