@@ -120,6 +120,9 @@ fn with_hint(e: &anyhow::Error, mut message: String) -> String {
         if let Some(skillet_server::ClientError::Refused(refused)) = cause.downcast_ref() {
             return refused.hint.clone();
         }
+        if let Some(e) = cause.downcast_ref::<skillet_engine::PolicyError>() {
+            return e.hint();
+        }
         cause
             .downcast_ref::<skillet_engine::ContextRequestError>()
             .and_then(skillet_engine::ContextRequestError::hint)

@@ -17,6 +17,7 @@ use crate::context::{ContextError, ContextSelection, select_context};
 use crate::engine::Engine;
 use crate::hint::Hint;
 use crate::params::resolve_params;
+use crate::policy::PolicyError;
 
 /// How a chosen file compares with the skill's last selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,6 +73,9 @@ pub enum ContextRequestError {
     /// The patterns are unusable.
     #[error(transparent)]
     Select(#[from] ContextError),
+    /// There is no workspace to choose from.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
 }
 
 impl ContextRequestError {
@@ -79,6 +83,7 @@ impl ContextRequestError {
     pub fn hint(&self) -> Option<Hint> {
         match self {
             ContextRequestError::NoSkill(_) => Some(Hint::ListSkills),
+            ContextRequestError::Policy(e) => e.hint(),
             _ => None,
         }
     }
@@ -107,9 +112,7 @@ impl Engine {
             resolve_params(spec, params, caller_dir).map_err(ContextRequestError::InvalidParams)?;
         let named: Vec<String> = values.values().map(|v| v.to_text()).collect();
         let named: Vec<&str> = named.iter().map(String::as_str).collect();
-        let root = self
-            .context_root(caller_dir)
-            .map_err(|e| ContextRequestError::Skill(e.to_string()))?;
+        let root = self.context_root(caller_dir)?;
         let selection = select_context(wanted, &root, &named)?;
         let tokens = selection
             .files

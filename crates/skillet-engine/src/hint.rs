@@ -39,6 +39,9 @@ pub enum Hint {
     },
     /// See which sandbox layers this machine has, or relax isolation to what it supports.
     SandboxLayers,
+    /// Run from a project directory, or name the workspace: code skills do not run with `/`,
+    /// the home directory or a parent of it as theirs.
+    NameWorkspace,
     /// See which sessions there are: none has the id asked for.
     ListSessions,
     /// Make room for another session of a skill at its `max_sessions`: close one, or have the

@@ -78,9 +78,10 @@ impl Engine {
             }),
             SkillKind::CodeInline | SkillKind::CodeSession => {
                 let refused = |e: PolicyError| {
-                    Box::new(
-                        ExecutionResult::new(&spec.name, Status::Error).with_error(e.to_string()),
-                    )
+                    let mut result =
+                        ExecutionResult::new(&spec.name, Status::Error).with_error(e.to_string());
+                    result.hint = e.hint();
+                    Box::new(result)
                 };
                 if let Some(cwd) = &self.settings.no_workspace {
                     return Err(refused(PolicyError::NoWorkspace { cwd: cwd.clone() }));

@@ -119,6 +119,9 @@ pub(crate) fn for_the_model(hint: &Hint) -> Option<String> {
             format!("call again with session_id {session_id} to go on with it")
         }
         Hint::ListSessions => "call without session_id to start a new conversation".to_owned(),
+        Hint::NameWorkspace => {
+            "the server has no project workspace; the user can start it in one".to_owned()
+        }
         Hint::SandboxLayers => "this machine lacks a sandbox layer the user requires; \
              the user can see which with `skillet doctor`"
             .to_owned(),

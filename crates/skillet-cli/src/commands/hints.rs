@@ -29,6 +29,9 @@ pub fn in_words(hint: &Hint) -> String {
              \"best-effort\" in the global skillet.toml to run with what this machine supports, \
              or pass --allow-unsandboxed to run this once without confinement"
             .to_owned(),
+        Hint::NameWorkspace => ". Run skillet from a project directory, or name one: \
+             `skillet -C DIR ...` for any command, or `skillet run NAME --workspace DIR`"
+            .to_owned(),
         Hint::ListSessions => "; `skillet session list` shows them".to_owned(),
         Hint::CloseSession {
             skill,

@@ -103,6 +103,7 @@ impl ConversationError {
     pub fn hint(&self) -> Option<Hint> {
         match self {
             ConversationError::Refused { hint, .. } => hint.clone(),
+            ConversationError::Context(e) => e.hint(),
             ConversationError::Llm { session_id, .. }
             | ConversationError::AnswerTimeout { session_id, .. }
                 if !session_id.is_empty() =>

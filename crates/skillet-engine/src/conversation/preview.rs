@@ -47,7 +47,7 @@ impl Engine {
                 let named: Vec<&str> = named.iter().map(String::as_str).collect();
                 let root = self
                     .context_root(caller_dir)
-                    .map_err(|e| ContextRequestError::Skill(e.to_string()))?;
+                    .map_err(ContextRequestError::from)?;
                 crate::context::select_context(wanted, &root, &named)
                     .map_err(ContextRequestError::from)?
                     .files

@@ -5,6 +5,7 @@
 //! default policy; anything more needs a grant, and an ask without a grant becomes a warning that
 //! says how to grant it.
 
+use crate::hint::Hint;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -142,15 +143,23 @@ pub enum PolicyError {
     /// Code skills do not run with `/`, the home directory or a parent of it as the workspace.
     #[error(
         "refusing to let a skill read {} as its workspace: outside a project, the workspace would be {}, \
-         which holds far more than one project (your home, credentials, other projects). Run \
-         skillet from a project directory, or name one: `skillet -C DIR ...` for any command, \
-         or `skillet run NAME --workspace DIR`",
+         which holds far more than one project (your home, credentials, other projects)",
         cwd.display(), cwd.display()
     )]
     NoWorkspace {
         /// Where skillet was started.
         cwd: PathBuf,
     },
+}
+
+impl PolicyError {
+    /// What would get the run going; each interface says it in its own words.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            PolicyError::NoWorkspace { .. } => Some(Hint::NameWorkspace),
+            _ => None,
+        }
+    }
 }
 
 /// The sandbox policy of one run, and notes for the user.
