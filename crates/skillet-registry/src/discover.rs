@@ -52,17 +52,33 @@ pub(crate) fn scan(
     }
     entries.sort_by_key(std::fs::DirEntry::file_name);
     let mut out = Vec::new();
+    let mut strays = Vec::new();
+    let mut unread = 0;
     let mut entries = entries.into_iter();
     while let Some(entry) = entries.next() {
         if out.len() == room {
-            return (out, unread_entries(std::iter::once(entry).chain(entries)));
+            unread = unread_entries(std::iter::once(entry).chain(entries));
+            break;
         }
-        if let Some(candidate) = candidate(dir, entry, warnings) {
+        if let Some(candidate) = candidate(dir, entry, &mut strays) {
             out.push(candidate);
         }
     }
-    (out, 0)
+    // A directory of thousands of stray folders must not bury everything else in warnings.
+    if strays.len() > MAX_STRAY_WARNINGS {
+        let more = strays.len() - MAX_STRAY_WARNINGS;
+        strays.truncate(MAX_STRAY_WARNINGS);
+        strays.push(Diagnostic::warning(format!(
+            "{more} more entries of {} are not skills and were skipped",
+            dir.path.display()
+        )));
+    }
+    warnings.extend(strays);
+    (out, unread)
 }
+
+/// Warnings about entries that are not skills, listed one by one per directory.
+const MAX_STRAY_WARNINGS: usize = 20;
 
 /// How many of the remaining entries might have been skills (hidden files never are).
 fn unread_entries(rest: impl Iterator<Item = std::fs::DirEntry>) -> usize {

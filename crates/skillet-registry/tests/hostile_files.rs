@@ -225,3 +225,26 @@ fn a_folder_is_a_skill_by_the_same_rule_everywhere() {
         assert_eq!(r.resolve(name).unwrap().path, path);
     }
 }
+
+#[test]
+fn thousands_of_stray_folders_give_a_few_warnings_and_a_count() {
+    let w = World::new();
+    w.write("good.json", &skill("good", ""));
+    for i in 0..1_000 {
+        fs::create_dir(w.skills().join(format!("stray{i:04}"))).unwrap();
+    }
+    let r = w.registry();
+    assert!(r.resolve("good").unwrap().is_valid());
+    let strays: Vec<&str> = r
+        .warnings()
+        .iter()
+        .map(|d| d.message.as_str())
+        .filter(|m| m.contains("holds no skill") || m.contains("are not skills"))
+        .collect();
+    assert_eq!(strays.len(), 21, "{strays:?}");
+    assert!(
+        strays[20].starts_with("980 more entries of "),
+        "{}",
+        strays[20]
+    );
+}
