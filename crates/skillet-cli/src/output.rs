@@ -114,21 +114,26 @@ pub fn report_error(e: &anyhow::Error, as_json: bool) -> u8 {
 }
 
 /// `message`, and the command that gets it through when the engine (directly or through the
-/// daemon) named one.
+/// daemon) or the store named one.
 fn with_hint(e: &anyhow::Error, mut message: String) -> String {
-    let hint = e.chain().find_map(|cause| {
+    use crate::commands::hints;
+    let said = e.chain().find_map(|cause| {
         if let Some(skillet_server::ClientError::Refused(refused)) = cause.downcast_ref() {
-            return refused.hint.clone();
+            return refused.hint.as_ref().map(hints::in_words);
         }
         if let Some(e) = cause.downcast_ref::<skillet_engine::PolicyError>() {
-            return e.hint();
+            return e.hint().as_ref().map(hints::in_words);
         }
-        cause
-            .downcast_ref::<skillet_engine::ContextRequestError>()
-            .and_then(skillet_engine::ContextRequestError::hint)
+        if let Some(e) = cause.downcast_ref::<skillet_engine::ContextRequestError>() {
+            return e.hint().as_ref().map(hints::in_words);
+        }
+        if let Some(skillet_store::StoreError::Corrupt { path, .. }) = cause.downcast_ref() {
+            return Some(hints::repair_store(path));
+        }
+        None
     });
-    if let Some(hint) = hint {
-        message.push_str(&crate::commands::hints::in_words(&hint));
+    if let Some(said) = said {
+        message.push_str(&said);
     }
     message
 }

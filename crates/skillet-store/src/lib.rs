@@ -117,9 +117,8 @@ pub enum StoreError {
     },
     /// The file is not a sound SQLite database (empty, overwritten, damaged).
     #[error(
-        "the skillet database {path} is unreadable: {problem}. Nothing was changed. Move it aside \
-         to start a fresh history (`skillet doctor --repair` renames it to {}.corrupt-<time> and \
-         creates a new one), or restore it from a backup",
+        "the skillet database {} is unreadable: {problem}. Nothing was changed. Move it aside \
+         to start a fresh history, or restore it from a backup",
         path.display()
     )]
     Corrupt {

@@ -5,6 +5,14 @@ use skillet_engine::Hint;
 
 use crate::output::shell_word;
 
+/// What to append to the store's "unreadable database" error: the command that moves it aside.
+pub fn repair_store(path: &std::path::Path) -> String {
+    format!(
+        " (`skillet doctor --repair` renames it to {}.corrupt-<time> and creates a new one)",
+        path.display()
+    )
+}
+
 /// What to append to a refusal's message: `; …` or ` (…)`, or nothing for a hint this build
 /// does not know how to say (better unsaid than guessed).
 pub fn in_words(hint: &Hint) -> String {

@@ -64,8 +64,8 @@ pub fn check(env: Option<&Environment>, repair: bool) -> StoreState {
             }
         }
         Err(e @ StoreError::Corrupt { .. }) => StoreState::Broken {
+            error: format!("{e}{}", super::hints::repair_store(&path)),
             path,
-            error: e.to_string(),
         },
         Err(e) => StoreState::Unavailable {
             path: Some(path),
