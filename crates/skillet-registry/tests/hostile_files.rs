@@ -125,6 +125,10 @@ fn hostile_files_are_listed_as_broken_and_the_good_skill_still_loads() {
     w.write("deep.json", &"[".repeat(10_000));
     // A link to itself.
     std::os::unix::fs::symlink("loop.json", w.skills().join("loop.json")).unwrap();
+    // A file nobody may read (root still can).
+    let locked = w.write("locked.json", &skill("locked", ""));
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
 
     let r = w.registry();
     let good = r.resolve("good").expect("the good skill is listed");
@@ -143,6 +147,11 @@ fn hostile_files_are_listed_as_broken_and_the_good_skill_still_loads() {
     );
     assert!(error_text(&r, "deep.json").contains("nested 10000 levels deep; the limit is 64"));
     assert!(error_text(&r, "loop.json").contains("symbolic links"));
+    if fs::read(&locked).is_ok() {
+        assert!(r.resolve("locked").unwrap().is_valid(), "readable here");
+    } else {
+        assert!(error_text(&r, "locked.json").contains("ermission denied"));
+    }
     // The directory named skill.json is no skill; the folder holding it says so.
     assert!(
         r.warnings()
