@@ -80,4 +80,8 @@ pub enum Hint {
         /// The session it is kept as.
         session_id: String,
     },
+    /// An action this build does not know, from a newer skillet (a daemon's answer, say):
+    /// read rather than refused, and left unsaid.
+    #[serde(other)]
+    Other,
 }

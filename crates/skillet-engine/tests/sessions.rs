@@ -158,3 +158,13 @@ fn a_conversation_that_cannot_resume_says_why_and_leaves_the_command_to_the_call
         })
     );
 }
+
+#[test]
+fn a_hint_from_a_newer_skillet_is_read_not_refused() {
+    let known: Hint =
+        serde_json::from_value(json!({"action": "list_sessions"})).expect("a known hint");
+    assert_eq!(known, Hint::ListSessions);
+    let newer: Hint = serde_json::from_value(json!({"action": "upgrade_the_moon", "when": 3}))
+        .expect("an unknown hint");
+    assert_eq!(newer, Hint::Other);
+}
