@@ -47,57 +47,80 @@ fn terminal_safe_text_never_panics_and_holds_its_promises() {
     seeded::check("spec_terminal_safe", 6000, spec_terminal_safe::run);
 }
 
-// Regression tests of findings (docs/robustness.md, "Known findings"), ignored until fixed.
+// Regression tests of findings (docs/robustness.md, "Findings").
 
 /// Found by `spec_migrate` and `spec_skill_json`: a Q CLI command line that is one quoted word
-/// holding a space (`'hello world'`) becomes the program `hello world` with no arguments; read
-/// back, that canonical file is taken as a whole command line and split into `hello` and
-/// `world`, so the migrated skill runs another program than the original.
+/// holding a space (`'hello world'`) became the program `hello world` with no arguments; read
+/// back, that canonical file was taken as a whole command line and split into `hello` and
+/// `world`, so the migrated skill ran another program than the original. Now such a file is
+/// refused with the reason, and `migrate` does not write it.
 #[test]
-#[ignore = "known finding: a migrated quoted one-word command is split again when read back"]
-fn a_migrated_quoted_program_name_runs_the_same_program() {
+fn a_quoted_program_name_with_a_space_is_refused_not_migrated_to_another_program() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join(".q-skills/say.json");
-    std::fs::create_dir_all(path.parent().expect("a parent")).expect("the folder");
+    for (i, command) in ["'hello world'", "\"my tool\"", "my\\ tool", "  'a\tb'  "]
+        .iter()
+        .enumerate()
+    {
+        let path = dir.path().join(format!(".q-skills/say{i}.json"));
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("the folder");
+        let file = serde_json::json!({"name": format!("say{i}"), "description": "d",
+            "version": "1", "type": "code_inline", "command": command, "args": []});
+        std::fs::write(&path, file.to_string()).expect("the skill");
+        let loaded = skillet_spec::load_file(&path);
+        assert!(loaded.spec.is_none(), "{command}: loaded");
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .any(|d| d.is_error() && d.message.contains("holds a space")),
+            "{command}: {:?}",
+            loaded.diagnostics
+        );
+        let migration = skillet_spec::migrate_file(&path).expect("a migration plan");
+        assert!(!migration.complete, "{command}: {}", migration.after);
+    }
+    // An absolute path with a space stays one program.
+    let path = dir.path().join(".q-skills/abs.json");
     std::fs::write(
         &path,
-        r#"{"name": "say", "description": "d", "version": "1", "type": "code_inline",
-           "command": "'hello world'", "args": []}"#,
+        r#"{"name": "abs", "description": "d", "version": "1", "type": "code_inline",
+           "command": "'/opt/my tool/run'", "args": []}"#,
     )
     .expect("the skill");
-    let original = skillet_spec::load_file(&path)
-        .spec
-        .expect("the Q CLI skill loads");
-    assert_eq!(original.command.as_deref(), Some("hello world"));
     let migration = skillet_spec::migrate_file(&path).expect("a migration");
     assert!(migration.complete, "{:?}", migration.diagnostics);
-    let migrated = skillet_spec::load_json(&migration.after, None);
-    let spec = migrated.spec.expect("the migrated skill loads");
-    assert_eq!(
-        (spec.command.as_deref(), spec.args.as_slice()),
-        (Some("hello world"), &[][..]),
-        "the migrated file runs another program: {}",
-        migration.after
-    );
+    let spec = skillet_spec::load_json(&migration.after, None)
+        .spec
+        .expect("the migrated skill loads");
+    assert_eq!(spec.command.as_deref(), Some("/opt/my tool/run"));
+    assert!(spec.args.is_empty());
 }
 
 /// Found by `engine_params`: a NUL byte in a skill's own `args` (or `command`, `env`) passes
 /// validation, and the run then fails at spawn ("an argument contains a NUL byte") instead of
 /// `validate` naming the field.
 #[test]
-#[ignore = "known finding: a NUL byte in a skill's own argv is refused only at spawn"]
 fn a_nul_byte_in_a_skills_own_arguments_is_a_validation_error() {
-    let loaded = skillet_spec::load_json(
-        r#"{"name": "a", "description": "d", "type": "code_inline", "command": "echo",
-            "args": ["x\u0000y"]}"#,
-        None,
-    );
-    assert!(
-        loaded
-            .diagnostics
-            .iter()
-            .any(|d| d.is_error() && d.message.contains("NUL")),
-        "{:?}",
-        loaded.diagnostics
-    );
+    for (fields, names) in [
+        (r#""command": "echo", "args": ["x\u0000y"]"#, "args[0]"),
+        (r#""command": "ec\u0000ho""#, "command"),
+        (r#""command": "echo", "env": {"A": "1\u0000"}"#, "env.A"),
+        (r#""command": "echo", "env": {"A\u0000B": "1"}"#, "environment variable name"),
+        (r#""command": "echo", "env": {"A=B": "1"}"#, "environment variable name"),
+        (r#""command": "echo", "working_dir": "a\u0000b""#, "working_dir"),
+    ] {
+        let loaded = skillet_spec::load_json(
+            &format!(r#"{{"name": "a", "description": "d", "type": "code_inline", {fields}}}"#),
+            None,
+        );
+        assert!(loaded.spec.is_none(), "{fields}: loaded");
+        assert!(
+            loaded
+                .diagnostics
+                .iter()
+                .any(|d| d.is_error() && d.message.contains(names)),
+            "{fields}: {:?}",
+            loaded.diagnostics
+        );
+    }
 }

@@ -127,6 +127,20 @@ pub(super) fn repair(obj: &mut Map<String, Value>, conv: &mut Conversion) {
     let Some(reason) = shell_syntax(line) else {
         let Some(mut words) = split(line) else { return };
         let program = words.remove(0);
+        // `'my tool'` alone: a quoted program name with a space. The canonical format reads
+        // such a `command` without `args` as a command line again, so written back it would
+        // run `my` with the argument `tool`; only an absolute path says it unambiguously.
+        if words.is_empty() && program.contains(char::is_whitespace) && !program.starts_with('/')
+        {
+            conv.note(
+                &at,
+                Diagnostic::error(format!(
+                    "`{field}` names the program {program:?}, whose name holds a space: a command with a space and no \"args\" reads as a whole command line"
+                ))
+                .with_hint("give the program's absolute path in \"command\" (a path may hold spaces)"),
+            );
+            return;
+        }
         let declared: Vec<String> = obj
             .get("parameters")
             .and_then(Value::as_array)

@@ -158,6 +158,7 @@ fn check_kind_fields(spec: &SkillSpec, f: &mut Findings) {
                 misplaced(prompt_field, kind, "prompt_inline and conversation"),
             );
         }
+        check_process_strings(spec, f);
     } else {
         if spec.prompt_text().is_none() {
             f.value(
@@ -218,6 +219,43 @@ fn check_kind_fields(spec: &SkillSpec, f: &mut Findings) {
             Diagnostic::error("`timeout` is 0")
                 .with_hint("give the wall-clock limit in seconds, at least 1"),
         );
+    }
+}
+
+/// What the kernel cannot carry into a process: a NUL ends an argument or variable early, and
+/// `=` in a variable's name splits it elsewhere. Found here, `validate` names the field; left to
+/// the spawn, every run would fail with no field named.
+fn check_process_strings(spec: &SkillSpec, f: &mut Findings) {
+    let nul = |what: &str| {
+        Diagnostic::error(format!(
+            "{what} holds a NUL byte, which no program argument or environment variable can carry"
+        ))
+        .with_hint("remove the \\u0000 from the file")
+    };
+    if spec.command.as_deref().is_some_and(|c| c.contains('\0')) {
+        f.value("/command", nul("`command`"));
+    }
+    for (i, arg) in spec.args.iter().enumerate() {
+        if arg.contains('\0') {
+            f.value(format!("/args/{i}"), nul(&format!("`args[{i}]`")));
+        }
+    }
+    if spec.working_dir.as_deref().is_some_and(|d| d.contains('\0')) {
+        f.value("/working_dir", nul("`working_dir`"));
+    }
+    for (name, value) in &spec.env {
+        let at = format!("/env/{}", crate::json_source::escape_pointer_segment(name));
+        if name.contains('\0') || name.contains('=') || name.is_empty() {
+            f.key(
+                at,
+                Diagnostic::error(format!(
+                    "environment variable name {name:?} is empty or holds `=` or a NUL byte"
+                ))
+                .with_hint("use letters, digits and `_`"),
+            );
+        } else if value.contains('\0') {
+            f.value(at, nul(&format!("`env.{name}`")));
+        }
     }
 }
 
