@@ -105,9 +105,18 @@ fn a_nul_byte_in_a_skills_own_arguments_is_a_validation_error() {
         (r#""command": "echo", "args": ["x\u0000y"]"#, "args[0]"),
         (r#""command": "ec\u0000ho""#, "command"),
         (r#""command": "echo", "env": {"A": "1\u0000"}"#, "env.A"),
-        (r#""command": "echo", "env": {"A\u0000B": "1"}"#, "environment variable name"),
-        (r#""command": "echo", "env": {"A=B": "1"}"#, "environment variable name"),
-        (r#""command": "echo", "working_dir": "a\u0000b""#, "working_dir"),
+        (
+            r#""command": "echo", "env": {"A\u0000B": "1"}"#,
+            "environment variable name",
+        ),
+        (
+            r#""command": "echo", "env": {"A=B": "1"}"#,
+            "environment variable name",
+        ),
+        (
+            r#""command": "echo", "working_dir": "a\u0000b""#,
+            "working_dir",
+        ),
     ] {
         let loaded = skillet_spec::load_json(
             &format!(r#"{{"name": "a", "description": "d", "type": "code_inline", {fields}}}"#),

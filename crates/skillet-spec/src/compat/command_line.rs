@@ -130,8 +130,7 @@ pub(super) fn repair(obj: &mut Map<String, Value>, conv: &mut Conversion) {
         // `'my tool'` alone: a quoted program name with a space. The canonical format reads
         // such a `command` without `args` as a command line again, so written back it would
         // run `my` with the argument `tool`; only an absolute path says it unambiguously.
-        if words.is_empty() && program.contains(char::is_whitespace) && !program.starts_with('/')
-        {
+        if words.is_empty() && program.contains(char::is_whitespace) && !program.starts_with('/') {
             conv.note(
                 &at,
                 Diagnostic::error(format!(

@@ -240,7 +240,11 @@ fn check_process_strings(spec: &SkillSpec, f: &mut Findings) {
             f.value(format!("/args/{i}"), nul(&format!("`args[{i}]`")));
         }
     }
-    if spec.working_dir.as_deref().is_some_and(|d| d.contains('\0')) {
+    if spec
+        .working_dir
+        .as_deref()
+        .is_some_and(|d| d.contains('\0'))
+    {
         f.value("/working_dir", nul("`working_dir`"));
     }
     for (name, value) in &spec.env {
