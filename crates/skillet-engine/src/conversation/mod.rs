@@ -314,7 +314,7 @@ impl Engine {
         c.warnings.extend(notes);
         let mut turn = TurnRecord {
             session_id: c.record.id.clone(),
-            seq: self.next_seq(&c.record.id).unwrap_or(c.record.turns + 1),
+            seq: self.next_seq(&c.record.id, c.record.turns + 1)?,
             source: source.to_owned(),
             input: message,
             stdout: String::new(),

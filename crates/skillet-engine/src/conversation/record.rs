@@ -23,11 +23,15 @@ impl Engine {
         }
     }
 
-    /// The next turn number of a stored session (failed exchanges take numbers too).
-    pub(super) fn next_seq(&self, id: &str) -> Option<i64> {
-        let store = self.settings.store.as_ref()?;
-        let turns = store.turns(id).ok()?;
-        Some(turns.iter().map(|t| t.seq).max().unwrap_or(0) + 1)
+    /// The next turn number of a stored session (failed exchanges take numbers too), or
+    /// `unstored` without a store. A failed read is an error, not a guess: a guessed number could
+    /// replace a turn already kept.
+    pub(super) fn next_seq(&self, id: &str, unstored: i64) -> Result<i64, StoreError> {
+        let Some(store) = self.settings.store.as_ref() else {
+            return Ok(unstored);
+        };
+        let turns = store.turns(id)?;
+        Ok(turns.iter().map(|t| t.seq).max().unwrap_or(0) + 1)
     }
 
     /// Keeps the conversation's run in the execution history, like any other call.
