@@ -108,7 +108,14 @@ impl SessionManager {
     /// The lease another process holds on `id`, if it is still in force.
     pub(crate) fn held_elsewhere(&self, id: &str) -> Option<SessionLease> {
         let store = self.store.as_ref()?;
-        let lease = store.session_lease(id).ok()??;
+        let lease = match store.session_lease(id) {
+            Ok(lease) => lease?,
+            Err(e) => {
+                // Read as unheld (the caller then shows the session as ended), and said.
+                self.problem(format!("cannot read the lease on session {id}: {e}"));
+                return None;
+            }
+        };
         (lease.owner != self.owner.id
             && lease.expires_at_ms > skillet_store::now_ms()
             && !holder_gone(&lease))
