@@ -58,7 +58,9 @@ pub use engine::{
     SKILL_DIR_ENV, WORKSPACE_ENV,
 };
 pub use hint::Hint;
-pub use invocation::{Dirs, Invocation, build_invocation, program_path, render_prompt};
+pub use invocation::{
+    Dirs, Invocation, MAX_ARG_STRLEN, build_invocation, program_path, render_prompt,
+};
 pub use params::{ParamValues, confine_paths, resolve_params};
 pub use policy::{
     Boundaries, DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB,

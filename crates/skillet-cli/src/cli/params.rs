@@ -15,10 +15,10 @@ pub struct ParamArgs {
     pub params_json: Option<String>,
 }
 
-/// The longest string the kernel copies into a new process's arguments or environment
-/// (`MAX_ARG_STRLEN`, 32 pages), its terminating NUL included. Every parameter is passed as
-/// `SKILL_PARAM_<NAME>=VALUE`, so a longer value would make the spawn fail with E2BIG.
-pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+/// The kernel's limit on one argument or environment string (`MAX_ARG_STRLEN`), which the
+/// engine enforces for every caller; checked here too, so that a `--param` too long is refused
+/// with the command line's exit code and a hint before anything else happens.
+pub use skillet_engine::MAX_ARG_STRLEN;
 
 impl ParamArgs {
     /// Merges `--params` (a JSON object) and `--param NAME=VALUE` (which win), reading
