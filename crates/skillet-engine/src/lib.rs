@@ -12,7 +12,9 @@
 //!
 //! It must not parse skill files (`skillet-spec`), find them (`skillet-registry`) or touch the
 //! kernel's process machinery directly (`skillet-sandbox`). Its errors describe the problem;
-//! command hints (`run skillet trust`) are the CLI's and the MCP server's to add.
+//! command hints (`run skillet trust`) are the CLI's and the MCP server's to add, from the typed
+//! [`Hint`] a refusal carries ([`ExecutionResult::hint`], `SessionError::hint`,
+//! `ConversationError::hint`, [`PolicyError::hint`]).
 //!
 //! ```no_run
 //! # async fn f(registry: skillet_registry::Registry) {
