@@ -97,10 +97,11 @@ fn a_run_past_its_timeout_is_killed_and_its_cpu_time_is_measured() {
         started.elapsed()
     );
     assert_eq!(result.limit, Some("time"));
-    // It spun for about a second: most of that was CPU time.
+    // It spun for about a second. Even on a loaded machine a good share of that is CPU time;
+    // unmeasured, it read 0 (or the few ms of another test's processes ending meanwhile).
     let cpu = result.cpu_time_ms.unwrap_or(0);
     assert!(
-        cpu >= 200,
+        cpu >= 50,
         "the CPU time of a killed run is measured, got {cpu} ms"
     );
     let rows = ws.history("spin");
