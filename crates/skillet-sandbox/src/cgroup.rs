@@ -23,8 +23,8 @@ pub(crate) struct RunCgroup {
 }
 
 impl RunCgroup {
-    /// Creates the groups and writes the limits. Returns the group and the `cgroup.procs` files
-    /// the child writes itself into.
+    /// Creates the groups and writes the limits. Returns the group and the files the child
+    /// writes itself into (`cgroup.procs` under v2, `tasks` under v1).
     pub(crate) fn create(
         mode: &CgroupMode,
         name: &str,
@@ -100,6 +100,14 @@ impl RunCgroup {
                 }
             }
         }
+        // The child joins by writing "0" (itself) to one of these. Under v1 that is `tasks`,
+        // which moves the calling thread only: the kernel then skips the global
+        // threadgroup lock that `cgroup.procs` takes, whose first writer in a while waits out
+        // an RCU grace period (~10 ms here, on every fresh `skillet run` as root). The child is
+        // a process of one thread (cloned without CLONE_THREAD) that has not run anything
+        // yet, so moving its thread moves all of it, and everything it starts is born inside.
+        // v2 has no such file for a domain group.
+        let join_file = if group.v2 { "cgroup.procs" } else { "tasks" };
         // On an error the group drops here, and with it the directories made so far.
         let procs = group
             .dirs
@@ -107,10 +115,10 @@ impl RunCgroup {
             .map(|d| {
                 fs::OpenOptions::new()
                     .write(true)
-                    .open(d.join("cgroup.procs"))
+                    .open(d.join(join_file))
                     .map(OwnedFd::from)
                     .map_err(|source| CgroupError::Join {
-                        file: d.join("cgroup.procs"),
+                        file: d.join(join_file),
                         source,
                     })
             })

@@ -124,7 +124,7 @@ pub enum CgroupError {
         file.display()
     )]
     Join {
-        /// `cgroup.procs`.
+        /// `cgroup.procs` (v2) or `tasks` (v1).
         file: PathBuf,
         /// The system's error.
         source: std::io::Error,

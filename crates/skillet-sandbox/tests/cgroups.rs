@@ -127,6 +127,74 @@ async fn a_started_run_has_a_group_and_leaves_none() {
     }
 }
 
+/// The pids listed in a group's `cgroup.procs`.
+fn members(group: &std::path::Path) -> Vec<i32> {
+    let mut pids: Vec<i32> = std::fs::read_to_string(group.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+#[tokio::test]
+async fn every_process_of_a_run_is_in_each_of_its_groups() {
+    // The child joins its groups by moving its one thread (`tasks` under cgroup v1, which is
+    // much cheaper than `cgroup.procs`): that must still put the whole run inside, the program
+    // and whatever it starts, in every controller, or a limit would not hold.
+    if !common::cgroups() {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let lab = Lab::new();
+    for (what, policy) in every_isolation(&lab) {
+        let started = spec(
+            &lab,
+            "/bin/sh",
+            &["-c", "/bin/sleep 30 & /bin/sleep 30 & wait"],
+        );
+        let child =
+            skillet_sandbox::spawn(&started, &policy).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let groups = run_groups();
+        assert!(!groups.is_empty(), "{what}: no group for a running run");
+        // The shell, its two sleeps (and init, where the run has one), once all have started.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut seen: Vec<Vec<i32>> = groups.iter().map(|g| members(g)).collect();
+        while seen.iter().any(|m| m.len() < 3) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            seen = groups.iter().map(|g| members(g)).collect();
+        }
+        for (group, pids) in groups.iter().zip(&seen) {
+            assert!(
+                pids.len() >= 3,
+                "{what}: {} holds {pids:?}, not the shell and its two children",
+                group.display()
+            );
+            assert_eq!(
+                pids,
+                &seen[0],
+                "{what}: {} and {} hold different processes",
+                group.display(),
+                groups[0].display()
+            );
+            for pid in pids {
+                // Each member's own view names this group in that controller.
+                let own =
+                    std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+                let name = group.file_name().unwrap().to_string_lossy().into_owned();
+                assert!(
+                    own.contains(&format!("/skillet/{name}")),
+                    "{what}: process {pid} is listed in {} but its /proc/{pid}/cgroup says:\n{own}",
+                    group.display()
+                );
+            }
+        }
+        child.finish().await;
+        assert_eq!(left_behind(), Vec::<PathBuf>::new(), "{what}: groups left");
+    }
+}
+
 #[tokio::test]
 async fn a_limit_the_kernel_refuses_leaves_no_group_behind() {
     // A CPU share of 0 % is a quota of 0, which the kernel refuses after the memory and pids
