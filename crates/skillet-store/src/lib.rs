@@ -19,11 +19,13 @@
 
 mod context_index;
 mod record;
+mod retention;
 mod session;
 mod session_state;
 mod sqlite;
 mod sqlite_lease;
 mod sqlite_open;
+mod sqlite_retention;
 mod sqlite_schema;
 mod sqlite_sessions;
 
@@ -31,6 +33,7 @@ use std::path::PathBuf;
 
 pub use context_index::IndexedFile;
 pub use record::{BreakerRecord, ExecutionQuery, ExecutionRecord, now_ms, params_hash};
+pub use retention::{PruneReport, Retention};
 pub use session::{
     LeaseGrant, LeaseRequest, SessionLease, SessionQuery, SessionRecord, SessionStatus,
     TurnOutcome, TurnRecord,
@@ -44,7 +47,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn record(&self, execution: &ExecutionRecord) -> Result<(), StoreError>;
     /// Executions matching `query`, newest first.
     fn list(&self, query: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError>;
-    /// The execution whose id is `id` or starts with it.
+    /// Executions matching `query`, newest first, handed to `visit` one at a time (it returns
+    /// `false` to stop): memory stays flat however many there are.
+    fn scan(
+        &self,
+        query: &ExecutionQuery,
+        visit: &mut dyn FnMut(ExecutionRecord) -> bool,
+    ) -> Result<(), StoreError>;
+    /// Removes (or, for a dry run, counts) what `rule` says the history no longer keeps. Never
+    /// touches a live or open session, a leased one, or a circuit breaker.
+    fn prune(&self, rule: &Retention) -> Result<PruneReport, StoreError>;
+    /// The execution whose id is `id` or starts with it (a prefix is compared in lower case).
     fn get(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError>;
     /// Reads a skill's circuit breaker and writes what `change` returns (`None` deletes it), as
     /// one atomic step across every process sharing the store. Returns the new state.

@@ -7,7 +7,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{
     BreakerRecord, ExecutionQuery, ExecutionRecord, IndexedFile, LeaseGrant, LeaseRequest,
-    SessionLease, SessionQuery, SessionRecord, Store, StoreError, TurnRecord,
+    PruneReport, Retention, SessionLease, SessionQuery, SessionRecord, Store, StoreError,
+    TurnRecord,
 };
 
 /// The default store.
@@ -184,21 +185,70 @@ impl Store for SqliteStore {
     }
 
     fn list(&self, q: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
-        self.checked(|| -> Result<Vec<ExecutionRecord>, StoreError> {
+        let mut rows = Vec::new();
+        self.scan(q, &mut |r| {
+            rows.push(r);
+            true
+        })?;
+        Ok(rows)
+    }
+
+    fn scan(
+        &self,
+        q: &ExecutionQuery,
+        visit: &mut dyn FnMut(ExecutionRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        self.checked(|| -> Result<(), StoreError> {
             let limit = if q.limit == 0 {
                 -1
             } else {
                 i64::try_from(q.limit).unwrap_or(i64::MAX)
             };
+            // Only the filters given are in the text: `(?1 IS NULL OR skill = ?1)` would keep
+            // SQLite from using the index of the filter that is there.
+            let mut filters = Vec::new();
+            if q.skill.is_some() {
+                filters.push("skill = :skill");
+            }
+            if q.status.is_some() {
+                filters.push("status = :status");
+            }
+            if q.since_ms.is_some() {
+                filters.push("started_at >= :since");
+            }
+            let filter = if filters.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", filters.join(" AND "))
+            };
             let conn = self.conn();
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM executions
-                 WHERE (?1 IS NULL OR skill = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR started_at >= ?3)
-                 ORDER BY started_at DESC, id DESC LIMIT ?4"
+                "SELECT {COLUMNS} FROM executions {filter} ORDER BY started_at DESC, id DESC LIMIT :limit"
             ))?;
-            let rows = stmt.query_map(params![q.skill, q.status, q.since_ms, limit], from_row)?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let mut named: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":limit", &limit)];
+            if let Some(skill) = &q.skill {
+                named.push((":skill", skill));
+            }
+            if let Some(status) = &q.status {
+                named.push((":status", status));
+            }
+            if let Some(since) = &q.since_ms {
+                named.push((":since", since));
+            }
+            // One row at a time, straight from SQLite to `visit`: the whole history never sits in
+            // memory.
+            let mut rows = stmt.query(named.as_slice())?;
+            while let Some(row) = rows.next()? {
+                if !visit(from_row(row)?) {
+                    break;
+                }
+            }
+            Ok(())
         })
+    }
+
+    fn prune(&self, rule: &Retention) -> Result<PruneReport, StoreError> {
+        self.checked(|| crate::sqlite_retention::prune(&mut self.conn(), rule))
     }
 
     fn get(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
@@ -279,7 +329,9 @@ impl Store for SqliteStore {
 }
 
 /// The row of `table` whose `id` is `id`, or else the only one whose id starts with it (people
-/// copy the start of an id).
+/// copy the start of an id). Ids are lower-case UUIDv7 text, which sorts like the ids
+/// themselves, so a prefix is a range of the primary key (`id >= p AND id < p_next`): one index
+/// lookup whatever the table's size, where `LIKE` read every row.
 pub(crate) fn find_by_id<T>(
     conn: &Connection,
     table: &'static str,
@@ -297,26 +349,59 @@ pub(crate) fn find_by_id<T>(
     {
         return Ok(Some(exact));
     }
-    // LIKE's wildcards in the prefix are escaped.
-    let pattern = format!(
-        "{}%",
-        id.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let prefix = id.to_lowercase();
+    let (range, end) = match prefix_end(&prefix) {
+        Some(end) => ("id >= ?1 AND id < ?2", end),
+        // Only a prefix of nothing but U+10FFFF has no successor: everything above it matches.
+        None => ("id >= ?1 AND ?2 IS NOT NULL", String::new()),
+    };
     let mut stmt = conn.prepare(&format!(
-        "SELECT {columns} FROM {table} WHERE id LIKE ?1 ESCAPE '\\' LIMIT 2"
+        "SELECT {columns} FROM {table} WHERE {range} ORDER BY id LIMIT 2"
     ))?;
-    let mut found: Vec<T> = stmt.query_map([pattern], map)?.collect::<Result<_, _>>()?;
+    let mut found: Vec<T> = stmt
+        .query_map(params![prefix, end], map)?
+        .collect::<Result<_, _>>()?;
     match found.len() {
         0 => Ok(None),
         1 => Ok(found.pop()),
-        count => Err(StoreError::Ambiguous {
-            what: table,
-            prefix: id.to_owned(),
-            count,
-        }),
+        _ => {
+            // How many, for the message; counted along the same index, and only so far.
+            let count: i64 = conn.query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {range} LIMIT {AMBIGUOUS_COUNT_CAP})"
+                ),
+                params![prefix, end],
+                |r| r.get(0),
+            )?;
+            Err(StoreError::Ambiguous {
+                what: table,
+                prefix: id.to_owned(),
+                count: usize::try_from(count).unwrap_or(usize::MAX),
+            })
+        }
     }
+}
+
+/// Matches of an ambiguous prefix counted at most, so that a one-character prefix of a big
+/// history still answers at once.
+const AMBIGUOUS_COUNT_CAP: usize = 1_000;
+
+/// The smallest string greater than every string that starts with `prefix`, in SQLite's
+/// `BINARY` order (UTF-8 bytes, which is code point order): `prefix` with its last character
+/// increased, after dropping trailing characters that have no successor.
+pub(crate) fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -108,6 +108,9 @@ fn create_whole(path: &Path) -> Result<(), StoreError> {
         // Made private before SQLite sees it: SQLite gives the WAL files the database's mode.
         create_private_file(&tmp).map_err(|e| fail(e.into()))?;
         let conn = Connection::open(&tmp).map_err(|e| classify(&tmp, e))?;
+        // Before any table exists, when it is free: pruned history gives its pages back.
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+            .map_err(|e| classify(&tmp, e))?;
         // Closing the only connection checkpoints the WAL into the file and removes it.
         drop(prepare(conn, &tmp)?);
         Ok(())

@@ -88,6 +88,15 @@ pub(crate) const STEPS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN lease_host TEXT;
     ALTER TABLE sessions ADD COLUMN lease_holder TEXT;
     ALTER TABLE sessions ADD COLUMN lease_expires_at INTEGER;",
+    // 8: every `history` filter and retention check is an index range. The order the listing
+    // wants (newest first, ties by id) is the index's own, so rows stream without a sort; the
+    // old one-column indexes are covered by these.
+    "DROP INDEX IF EXISTS executions_by_start;
+    DROP INDEX IF EXISTS executions_by_skill;
+    CREATE INDEX IF NOT EXISTS executions_by_time ON executions(started_at, id);
+    CREATE INDEX IF NOT EXISTS executions_by_skill_time ON executions(skill, started_at, id);
+    CREATE INDEX IF NOT EXISTS executions_by_status_time ON executions(status, started_at, id);
+    CREATE INDEX IF NOT EXISTS sessions_by_end ON sessions(ended_at);",
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,43 @@
+//! What the history keeps: the rule, and what applying it removed.
+
+use serde::Serialize;
+
+/// Which history rows go. Executions are removed when they started before `before_ms`, or when
+/// more than `max_rows` newer ones were recorded after them; ended sessions (`closed`,
+/// `expired`, `dead`, `ended`) go with their transcripts when they ended before `before_ms`.
+/// Live and open sessions, sessions whose lease is still held, unknown statuses and circuit
+/// breakers are never touched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Remove what started (executions) or ended (sessions) before this time, in ms since
+    /// the epoch. `None`: no time rule.
+    pub before_ms: Option<i64>,
+    /// Keep at most this many of the most recently recorded executions. `None`: no count rule.
+    pub max_rows: Option<u64>,
+    /// Remove at most this many executions and this many sessions in one call (the bounded
+    /// prune each recorded run does); `None` removes everything due, in batches.
+    pub batch: Option<usize>,
+    /// Count what would go, change nothing.
+    pub dry_run: bool,
+}
+
+/// What [`crate::Store::prune`] removed (or, for a dry run, would remove).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PruneReport {
+    /// Execution rows.
+    pub executions: u64,
+    /// Ended sessions.
+    pub sessions: u64,
+    /// Transcript turns of those sessions.
+    pub turns: u64,
+    /// Whether the file had to be rewritten once (`VACUUM`) to turn on incremental
+    /// auto-vacuum: databases made before skillet shrank its file.
+    pub converted: bool,
+}
+
+impl PruneReport {
+    /// Whether nothing was (or would be) removed.
+    pub fn is_empty(&self) -> bool {
+        self.executions == 0 && self.sessions == 0 && self.turns == 0
+    }
+}

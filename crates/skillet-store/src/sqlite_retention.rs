@@ -1,0 +1,222 @@
+//! Applying a [`Retention`] rule to the SQLite store, and giving the freed pages back to the
+//! file system.
+//!
+//! Every check is an index lookup (`executions_by_time`, `sessions_by_end`, the rowid), so the
+//! bounded prune that follows each recorded run costs microseconds when nothing is due. Deletes
+//! run in batches of their own transactions, so a large prune never holds the write lock for long
+//! against running skills.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::{PruneReport, Retention, StoreError, now_ms};
+
+/// Rows removed per transaction when no batch is given.
+const FULL_BATCH: usize = 5_000;
+
+/// Statuses of sessions that are over; any other (live, open, one this build does not know)
+/// is kept whatever its age.
+const ENDED: &str = "('closed', 'expired', 'dead', 'ended')";
+
+/// `PRAGMA auto_vacuum` value for incremental mode.
+const INCREMENTAL: i64 = 2;
+
+/// Pages returned to the file system after a bounded prune: about what a few hundred rows use.
+const BOUNDED_VACUUM_PAGES: i64 = 64;
+
+pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneReport, StoreError> {
+    let mut report = PruneReport::default();
+    let threshold = count_threshold(conn, rule)?;
+    if rule.dry_run {
+        report.executions = count_executions(conn, rule.before_ms, threshold)?;
+        let (sessions, turns) = count_sessions(conn, rule.before_ms)?;
+        (report.sessions, report.turns) = (sessions, turns);
+        return Ok(report);
+    }
+    let batch = rule.batch.unwrap_or(FULL_BATCH).max(1);
+    loop {
+        let n = delete_executions(conn, rule.before_ms, threshold, batch)?;
+        report.executions += n;
+        if rule.batch.is_some() || n < batch as u64 {
+            break;
+        }
+    }
+    loop {
+        let (sessions, turns) = delete_sessions(conn, rule.before_ms, batch)?;
+        report.sessions += sessions;
+        report.turns += turns;
+        if rule.batch.is_some() || sessions < batch as u64 {
+            break;
+        }
+    }
+    if rule.batch.is_some() {
+        if !report.is_empty() {
+            // Without incremental mode this is a no-op; the full prune converts the file.
+            incremental_vacuum(conn, Some(BOUNDED_VACUUM_PAGES))?;
+        }
+        return Ok(report);
+    }
+    report.converted = shrink(conn)?;
+    Ok(report)
+}
+
+/// The rowid at and below which executions exceed `max_rows`, if any do. The bounded prune takes
+/// the newest rowid minus `max_rows` (two lookups; rowids grow with each insert, and pruning
+/// removes the oldest, so they stay close to contiguous); the full prune counts exactly.
+fn count_threshold(conn: &Connection, rule: &Retention) -> Result<Option<i64>, StoreError> {
+    let Some(max_rows) = rule.max_rows else {
+        return Ok(None);
+    };
+    let keep = i64::try_from(max_rows).unwrap_or(i64::MAX);
+    if rule.batch.is_some() {
+        let (low, high): (Option<i64>, Option<i64>) = conn.query_row(
+            "SELECT (SELECT rowid FROM executions ORDER BY rowid LIMIT 1), \
+                    (SELECT rowid FROM executions ORDER BY rowid DESC LIMIT 1)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        return Ok(match (low, high) {
+            (Some(low), Some(high)) if high.saturating_sub(low) >= keep => {
+                Some(high.saturating_sub(keep))
+            }
+            _ => None,
+        });
+    }
+    Ok(conn
+        .query_row(
+            "SELECT rowid FROM executions ORDER BY rowid DESC LIMIT 1 OFFSET ?1",
+            [keep],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn count_executions(
+    conn: &Connection,
+    before_ms: Option<i64>,
+    threshold: Option<i64>,
+) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM executions WHERE started_at < ?1) + \
+                (SELECT COUNT(*) FROM executions WHERE rowid <= ?2 AND started_at >= ?1)",
+        params![before_ms.unwrap_or(i64::MIN), threshold.unwrap_or(i64::MIN)],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+fn delete_executions(
+    conn: &mut Connection,
+    before_ms: Option<i64>,
+    threshold: Option<i64>,
+    batch: usize,
+) -> Result<u64, StoreError> {
+    let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+    let tx = rusqlite::Transaction::new(conn, TransactionBehavior::Immediate)?;
+    let mut removed = 0;
+    if let Some(before) = before_ms {
+        removed += tx.execute(
+            "DELETE FROM executions WHERE rowid IN \
+             (SELECT rowid FROM executions WHERE started_at < ?1 ORDER BY started_at LIMIT ?2)",
+            params![before, limit],
+        )?;
+    }
+    let left = limit - i64::try_from(removed).unwrap_or(0);
+    if let Some(threshold) = threshold
+        && left > 0
+    {
+        removed += tx.execute(
+            "DELETE FROM executions WHERE rowid IN \
+             (SELECT rowid FROM executions WHERE rowid <= ?1 ORDER BY rowid LIMIT ?2)",
+            params![threshold, left],
+        )?;
+    }
+    tx.commit()?;
+    Ok(removed as u64)
+}
+
+/// The condition on `sessions` rows that may go; `?1` is the cutoff, `?2` now.
+fn due_sessions() -> String {
+    format!(
+        "ended_at IS NOT NULL AND ended_at < ?1 AND status IN {ENDED} \
+         AND (lease_expires_at IS NULL OR lease_expires_at < ?2)"
+    )
+}
+
+fn count_sessions(conn: &Connection, before_ms: Option<i64>) -> Result<(u64, u64), StoreError> {
+    let Some(before) = before_ms else {
+        return Ok((0, 0));
+    };
+    let (sessions, turns): (i64, i64) = conn.query_row(
+        &format!(
+            "SELECT COUNT(*), COALESCE(SUM((SELECT COUNT(*) FROM session_turns t WHERE t.session_id = s.id)), 0) \
+             FROM sessions s WHERE {}",
+            due_sessions()
+        ),
+        params![before, now_ms()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok((
+        u64::try_from(sessions).unwrap_or(0),
+        u64::try_from(turns).unwrap_or(0),
+    ))
+}
+
+fn delete_sessions(
+    conn: &mut Connection,
+    before_ms: Option<i64>,
+    batch: usize,
+) -> Result<(u64, u64), StoreError> {
+    let Some(before) = before_ms else {
+        return Ok((0, 0));
+    };
+    let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+    let tx = rusqlite::Transaction::new(conn, TransactionBehavior::Immediate)?;
+    // Chosen and deleted in one write transaction: a session cannot come back to life (or be
+    // leased) between the choice and the delete.
+    let ids: Vec<String> = {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT id FROM sessions WHERE {} ORDER BY ended_at LIMIT ?3",
+            due_sessions()
+        ))?;
+        stmt.query_map(params![before, now_ms(), limit], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    let mut turns = 0;
+    for id in &ids {
+        turns += tx.execute("DELETE FROM session_turns WHERE session_id = ?1", [id])?;
+        tx.execute("DELETE FROM sessions WHERE id = ?1", [id])?;
+    }
+    tx.commit()?;
+    Ok((ids.len() as u64, turns as u64))
+}
+
+/// Gives free pages back to the file system. A database made before incremental auto-vacuum
+/// is rewritten once (`VACUUM`), which is what switching modes takes; later prunes only
+/// truncate. Returns whether the rewrite happened.
+fn shrink(conn: &Connection) -> Result<bool, StoreError> {
+    let mode: i64 = conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+    let converted = mode != INCREMENTAL;
+    if converted {
+        conn.pragma_update(None, "auto_vacuum", INCREMENTAL)?;
+        conn.execute_batch("VACUUM")?;
+    } else {
+        incremental_vacuum(conn, None)?;
+    }
+    // In WAL mode the file shrinks when the log is checkpointed into it; TRUNCATE also empties
+    // the log. Readers of other processes may hold it back; the next checkpoint finishes.
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(converted)
+}
+
+/// Frees up to `pages` (all, for `None`) free pages. SQLite frees one page per step of the
+/// statement, so it is stepped to the end.
+fn incremental_vacuum(conn: &Connection, pages: Option<i64>) -> Result<(), StoreError> {
+    let sql = match pages {
+        Some(n) => format!("PRAGMA incremental_vacuum({n})"),
+        None => "PRAGMA incremental_vacuum".to_owned(),
+    };
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
