@@ -73,13 +73,43 @@ pub struct DaemonSettings {
     pub idle_timeout: Option<u64>,
 }
 
-/// `[history]`: what is kept of each execution.
+/// `[history]`: what is kept of each execution, and for how long.
+///
+/// ```toml
+/// [history]
+/// store_params = false   # keep parameter values, not only their hash
+/// keep_days = 90         # executions and ended sessions' transcripts older than this go (0: keep all)
+/// max_rows = 1000000     # at most this many executions are kept, the newest (0: no cap)
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistorySettings {
     /// Keep parameter values, not only their hash. Off by default: values may hold secrets.
     #[serde(default)]
     pub store_params: bool,
+    /// Days an execution (and an ended session with its transcript) is kept; 0 keeps them
+    /// forever (default [`HistorySettings::DEFAULT_KEEP_DAYS`]).
+    pub keep_days: Option<u64>,
+    /// Most executions kept, the most recently recorded; 0 for no cap (default
+    /// [`HistorySettings::DEFAULT_MAX_ROWS`]).
+    pub max_rows: Option<u64>,
+}
+
+impl HistorySettings {
+    /// Days kept when `keep_days` is not set.
+    pub const DEFAULT_KEEP_DAYS: u64 = 90;
+    /// Executions kept when `max_rows` is not set.
+    pub const DEFAULT_MAX_ROWS: u64 = 1_000_000;
+
+    /// Days kept, `None` for forever.
+    pub fn keep_days(&self) -> Option<u64> {
+        Some(self.keep_days.unwrap_or(Self::DEFAULT_KEEP_DAYS)).filter(|d| *d > 0)
+    }
+
+    /// Executions kept, `None` for no cap.
+    pub fn max_rows(&self) -> Option<u64> {
+        Some(self.max_rows.unwrap_or(Self::DEFAULT_MAX_ROWS)).filter(|n| *n > 0)
+    }
 }
 
 /// `[sandbox]`: how strict confinement is.

@@ -158,3 +158,27 @@ fn a_global_file_that_is_a_fifo_is_an_error_not_a_hang() {
     let err = result.unwrap_err();
     assert!(err.contains("FIFO"), "{err}");
 }
+
+#[test]
+fn history_retention_comes_only_from_the_global_file() {
+    let (_t, c) = load("", "");
+    let c = c.unwrap();
+    assert_eq!(
+        (c.history.keep_days(), c.history.max_rows()),
+        (Some(90), Some(1_000_000)),
+        "the defaults"
+    );
+    let (_t, c) = load(
+        "[history]\nkeep_days = 7\nmax_rows = 0\n",
+        "[history]\nkeep_days = 100000\n",
+    );
+    let c = c.unwrap();
+    assert_eq!(
+        (c.history.keep_days(), c.history.max_rows()),
+        (Some(7), None),
+        "0 is no cap; the workspace cannot keep more"
+    );
+    let (_t, c) = load("[history]\nkeep_day = 7\n", "");
+    let err = c.unwrap_err().to_string();
+    assert!(err.contains("keep_day"), "{err}");
+}
