@@ -105,6 +105,11 @@ pub struct EngineSettings {
     pub store: Option<std::sync::Arc<dyn Store>>,
     /// Record parameter values, not only their hash.
     pub store_params: bool,
+    /// Days the history keeps (`[history] keep_days`); `None` keeps everything. Each recorded
+    /// run removes a bounded batch of what is due.
+    pub history_keep_days: Option<u64>,
+    /// Executions the history keeps (`[history] max_rows`); `None` for no cap.
+    pub history_max_rows: Option<u64>,
     /// Skills turned off with `skillet disable`: refused before anything runs.
     pub disabled: std::collections::BTreeSet<String>,
     /// The model conversation skills talk to (`[llm]` in the global `skillet.toml`).
@@ -137,6 +142,8 @@ impl EngineSettings {
             no_workspace: env.outside_any_workspace().then(|| env.cwd.clone()),
             store,
             store_params: config.history.store_params,
+            history_keep_days: config.history.keep_days(),
+            history_max_rows: config.history.max_rows(),
             disabled: config.disabled.clone(),
             llm: config.llm.clone(),
         }

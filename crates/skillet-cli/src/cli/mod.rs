@@ -464,7 +464,7 @@ pub struct HistoryArgs {
     pub json: bool,
 }
 
-/// `skillet history show`.
+/// `skillet history show`, `skillet history prune`.
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {
     /// One execution in full.
@@ -475,6 +475,24 @@ pub enum HistoryCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Remove old executions and ended sessions now, and shrink the database file.
+    #[command(after_help = crate::commands::history_prune::HELP)]
+    Prune(HistoryPruneArgs),
+}
+
+/// `skillet history prune`.
+#[derive(Debug, Args)]
+pub struct HistoryPruneArgs {
+    /// Remove what started (executions) or ended (sessions) before this: a date (2026-01-31,
+    /// midnight UTC), an RFC 3339 time, or an age (30d, 12h). Default: [history] keep_days.
+    #[arg(long, value_name = "DATE")]
+    pub before: Option<String>,
+    /// Count what would be removed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `skillet breaker`.

@@ -8,6 +8,7 @@ mod daemon;
 mod doctor;
 pub(crate) mod hints;
 mod history;
+pub(crate) mod history_prune;
 pub mod info;
 mod list;
 mod mcp;

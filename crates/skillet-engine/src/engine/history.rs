@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 use skillet_registry::SkillEntry;
-use skillet_store::{ExecutionRecord, now_ms, params_hash};
+use skillet_store::{ExecutionRecord, Retention, Store, now_ms, params_hash};
 
 use super::{AskedBy, Engine};
 use crate::result::ExecutionResult;
@@ -50,6 +50,40 @@ impl Engine {
             result
                 .warnings
                 .push(format!("not recorded in the history: {e}"));
+            return;
+        }
+        self.prune_history(store.as_ref(), result);
+    }
+
+    /// Removes a bounded batch of history rows that `[history]` no longer keeps, so the history
+    /// stays within its limits a little at a time instead of in one long pause. When nothing is
+    /// due this is a few index lookups.
+    fn prune_history(&self, store: &dyn Store, result: &mut ExecutionResult) {
+        let settings = &self.settings;
+        if settings.history_keep_days.is_none() && settings.history_max_rows.is_none() {
+            return;
+        }
+        let day_ms: i64 = 86_400_000;
+        let rule = Retention {
+            before_ms: settings.history_keep_days.map(|days| {
+                now_ms().saturating_sub(
+                    i64::try_from(days)
+                        .unwrap_or(i64::MAX)
+                        .saturating_mul(day_ms),
+                )
+            }),
+            max_rows: settings.history_max_rows,
+            batch: Some(PRUNE_BATCH),
+            dry_run: false,
+        };
+        if let Err(e) = store.prune(&rule) {
+            result.warnings.push(format!(
+                "old history was not pruned: {e}; `skillet history prune` tries again"
+            ));
         }
     }
 }
+
+/// Rows (executions, and ended sessions) one recorded run removes at most: a few milliseconds
+/// of work even when a lowered limit leaves a large backlog.
+const PRUNE_BATCH: usize = 200;
