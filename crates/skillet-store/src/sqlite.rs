@@ -56,6 +56,32 @@ impl SqliteStore {
         })
     }
 
+    /// Adds many executions in one transaction (a restore from an export, a benchmark's or a
+    /// test's history of a million rows): thousands of times faster than one
+    /// [`Store::record`] each, which commits every row. Returns how many were added.
+    pub fn import(
+        &self,
+        records: &mut dyn Iterator<Item = ExecutionRecord>,
+    ) -> Result<u64, StoreError> {
+        self.checked(|| -> Result<u64, StoreError> {
+            let mut conn = self.conn();
+            let tx =
+                rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+            let mut added = 0;
+            {
+                let mut stmt = tx.prepare(&format!(
+                    "INSERT INTO executions ({COLUMNS}) VALUES ({INSERT_PARAMS})"
+                ))?;
+                for e in records {
+                    stmt.execute(record_params!(e))?;
+                    added += 1;
+                }
+            }
+            tx.commit()?;
+            Ok(added)
+        })
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -80,6 +106,38 @@ impl SqliteStore {
 
 const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
     parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id";
+
+const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21";
+
+/// The values of [`COLUMNS`] for an `INSERT`, in order.
+macro_rules! record_params {
+    ($e:ident) => {
+        params![
+            $e.id,
+            $e.skill,
+            $e.version,
+            $e.scope,
+            $e.params_hash,
+            $e.params,
+            $e.status,
+            $e.exit_code,
+            $e.attempt,
+            $e.correlation_id,
+            $e.parent_id,
+            $e.started_at_ms,
+            $e.finished_at_ms,
+            $e.duration_ms,
+            $e.peak_memory_kb,
+            $e.cpu_time_ms,
+            $e.truncated,
+            $e.limit_hit,
+            $e.error,
+            $e.origin,
+            $e.request_id
+        ]
+    };
+}
+use record_params;
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
     Ok(ExecutionRecord {
@@ -173,12 +231,8 @@ impl Store for SqliteStore {
     fn record(&self, e: &ExecutionRecord) -> Result<(), StoreError> {
         self.checked(|| -> Result<(), StoreError> {
             self.conn().execute(
-                &format!("INSERT INTO executions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"),
-                params![
-                    e.id, e.skill, e.version, e.scope, e.params_hash, e.params, e.status, e.exit_code, e.attempt,
-                    e.correlation_id, e.parent_id, e.started_at_ms, e.finished_at_ms, e.duration_ms, e.peak_memory_kb,
-                    e.cpu_time_ms, e.truncated, e.limit_hit, e.error, e.origin, e.request_id
-                ],
+                &format!("INSERT INTO executions ({COLUMNS}) VALUES ({INSERT_PARAMS})"),
+                record_params!(e),
             )?;
             Ok(())
         })
