@@ -19,7 +19,7 @@ that ended before it, are removed with their transcripts; beyond [history] max_r
 newest executions stay. Live and open sessions, sessions still leased by a daemon, and circuit
 breakers are never removed. Each recorded run already removes a few hundred rows that are due;
 this does all of it at once and shrinks the database file (the first prune of a database made
-before skillet 0.x rewrites it once, which takes a few seconds per GB).
+by an older skillet rewrites it once, about a second per 100 MB; see docs/history.md).
 
 The cutoff is --before, or else keep_days of the global skillet.toml (default 90 days):
   [history]
