@@ -26,7 +26,7 @@ fn db(w: &World) -> PathBuf {
 fn execution(n: u64, started: i64) -> ExecutionRecord {
     let mut r = ExecutionRecord::new(
         format!("0190{:08x}-0000-7000-8000-{n:012x}", n),
-        if n % 2 == 0 { "even" } else { "odd" },
+        if n.is_multiple_of(2) { "even" } else { "odd" },
         if n % 100 == 7 { "failed" } else { "ok" },
     );
     r.started_at_ms = started;

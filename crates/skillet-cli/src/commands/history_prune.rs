@@ -1,7 +1,7 @@
 //! `skillet history prune`: applies `[history] keep_days` and `max_rows` (or `--before`) at
 //! once, where each recorded run only removes a bounded batch, and gives the space back.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -52,14 +52,14 @@ pub fn run(ctx: &Context, args: &HistoryPruneArgs) -> Result<ExitCode> {
         .env
         .data_dir()
         .map(|d| d.join(skillet_engine::STORE_FILE));
-    let bytes_before = file.as_ref().map(on_disk);
+    let bytes_before = file.as_deref().map(on_disk);
     let report = store.prune(&Retention {
         before_ms,
         max_rows,
         batch: None,
         dry_run: args.dry_run,
     })?;
-    let bytes_after = file.as_ref().map(on_disk);
+    let bytes_after = file.as_deref().map(on_disk);
     let summary = Summary {
         dry_run: args.dry_run,
         before: before_ms.map(output::rfc3339),
@@ -148,10 +148,10 @@ fn plural(n: u64) -> &'static str {
 }
 
 /// The database file and its write-ahead log together, in bytes.
-fn on_disk(file: &PathBuf) -> u64 {
+fn on_disk(file: &Path) -> u64 {
     let mut wal = file.as_os_str().to_owned();
     wal.push("-wal");
-    [file.clone(), PathBuf::from(wal)]
+    [file.to_path_buf(), PathBuf::from(wal)]
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
