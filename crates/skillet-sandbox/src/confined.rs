@@ -385,7 +385,7 @@ impl Confined {
         drop(self.cgroup.take());
         let scratch = self.scratch.take()?;
         if self.keep_scratch {
-            Some(scratch.keep())
+            Some(crate::scratch_owner::outlive_owner(scratch.keep()))
         } else {
             drop(scratch);
             None

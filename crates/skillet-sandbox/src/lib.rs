@@ -65,6 +65,8 @@ mod process;
 mod root_plan;
 #[cfg(target_os = "linux")]
 mod scratch;
+#[cfg(target_os = "linux")]
+mod scratch_owner;
 mod setup_error;
 #[cfg(target_os = "linux")]
 mod supervise;
@@ -87,6 +89,14 @@ pub use policy::{
 };
 #[cfg(target_os = "linux")]
 pub use scratch::create_private_dir;
+
+/// Claims this process's scratch directory and removes those of processes that died without
+/// removing theirs (a `kill -9`, a crash). Runs by itself before the first confined run; a
+/// long-lived process (the daemon) calls it at start so leftovers go even if it runs nothing.
+#[cfg(target_os = "linux")]
+pub fn sweep_dead_scratch() {
+    let _ = scratch::default_scratch_parent();
+}
 pub use setup_error::{CgroupError, FilterError, RulesetError};
 #[cfg(target_os = "linux")]
 pub use supervise::run;

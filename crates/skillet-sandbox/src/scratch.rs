@@ -185,7 +185,8 @@ pub(crate) fn create_private_dir_once(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `$XDG_RUNTIME_DIR/skillet` (private to the user by construction), else
+/// This process's own directory (see scratch_owner.rs) under `$XDG_RUNTIME_DIR/skillet`
+/// (private to the user by construction), else
 /// `/dev/shm/skillet-<uid>`, else `$TMPDIR/skillet-<uid>` (the last two checked by
 /// [`create_private_dir`]). Memory-backed places come first: creating and removing a
 /// directory per run costs ~0.1 ms on ext4 and ~0.015 ms on tmpfs, and scratch files are
@@ -193,7 +194,12 @@ pub(crate) fn create_private_dir_once(dir: &Path) -> std::io::Result<()> {
 /// answer does not change under them.
 pub(crate) fn default_scratch_parent() -> PathBuf {
     static PARENT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PARENT.get_or_init(choose_scratch_parent).clone()
+    PARENT
+        .get_or_init(|| {
+            let base = choose_scratch_parent();
+            crate::scratch_owner::owned_dir(&base).unwrap_or(base)
+        })
+        .clone()
 }
 
 fn choose_scratch_parent() -> PathBuf {

@@ -111,6 +111,9 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     };
     private_dir(paths.dir()).map_err(listen_err)?;
     let _lock = take_lock(&paths)?;
+    // A daemon killed with sessions open left their scratch behind; this one takes it away
+    // before it restores anything, even if it never runs a skill.
+    skillet_sandbox::sweep_dead_scratch();
     // Holding the lock, any socket file left is a dead daemon's.
     match std::fs::remove_file(&paths.socket) {
         Ok(()) => log(&format!(
