@@ -26,6 +26,9 @@ pub enum SessionStatus {
     Dead,
     /// Ended by the daemon stopping (and not restored).
     Ended,
+    /// Being brought back by a daemon that restarted: requests wait for it. Only shown, never
+    /// stored (the row stays `live`).
+    Restoring,
     /// A spelling this build does not know, kept as it was.
     Unknown(String),
 }
@@ -40,6 +43,7 @@ impl SessionStatus {
             SessionStatus::Expired => "expired",
             SessionStatus::Dead => "dead",
             SessionStatus::Ended => "ended",
+            SessionStatus::Restoring => "restoring",
             SessionStatus::Unknown(other) => other,
         }
     }
@@ -54,6 +58,7 @@ impl From<&str> for SessionStatus {
             "expired" => SessionStatus::Expired,
             "dead" => SessionStatus::Dead,
             "ended" => SessionStatus::Ended,
+            "restoring" => SessionStatus::Restoring,
             other => SessionStatus::Unknown(other.to_owned()),
         }
     }

@@ -1,12 +1,17 @@
 //! Finding sessions: live here, being restored here, driven by another process, or past.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use skillet_store::{SessionQuery, SessionRecord, SessionStatus, TurnRecord};
 
 use super::lease::owned_elsewhere;
 use super::{Session, SessionError, SessionManager, lock};
 use crate::hint::Hint;
+
+/// How long a request for a session being restored waits for it before giving up (and saying
+/// to try again, not to start another session).
+pub const RESTORE_WAIT: Duration = Duration::from_secs(30);
 
 impl SessionManager {
     /// The live session `id` (or the only one whose id starts with it).
@@ -44,18 +49,31 @@ impl SessionManager {
         }
     }
 
-    /// Like [`SessionManager::find_live`], but first waits while session `id` is being
-    /// restored after a restart, so a request sent right after the daemon came back is answered
-    /// once the replay is done instead of failing.
+    /// Like [`SessionManager::find_live`], but first waits (at most [`RESTORE_WAIT`]) while
+    /// session `id` is being restored after a restart, so a request sent right after the daemon
+    /// came back is answered once the replay is done instead of failing.
     pub(super) async fn find_live_after_restore(
         &self,
         id: &str,
     ) -> Result<Arc<Session>, SessionError> {
         let mut restored = self.restored.subscribe();
-        while lock(&self.restoring).iter().any(|r| r.starts_with(id)) {
-            if restored.changed().await.is_err() {
-                break;
+        let wait = async {
+            while lock(&self.restoring).iter().any(|r| r.starts_with(id)) {
+                if restored.changed().await.is_err() {
+                    break;
+                }
             }
+        };
+        if tokio::time::timeout(RESTORE_WAIT, wait).await.is_err() {
+            // Still coming back, with its state: starting another session would lose it.
+            return Err(SessionError::refused(
+                format!(
+                    "session {id} is still being restored after a daemon restart (waited {} s); \
+                     it comes back with its state, so send to it again in a moment",
+                    RESTORE_WAIT.as_secs()
+                ),
+                Some(Hint::ListSessions),
+            ));
         }
         self.find_live(id)
     }
@@ -69,7 +87,7 @@ impl SessionManager {
     }
 
     /// A stored session that is not live in this process. One recorded `live` is being
-    /// restored here, or is driven by another process that holds its lease (it stays `live`,
+    /// restored here (shown `restoring`), or is driven by another process that holds its lease (it stays `live`,
     /// and its reason names that process), or was run by a daemon that stopped without saying
     /// so (it is `ended`).
     fn as_seen_here(&self, mut record: SessionRecord) -> SessionRecord {
@@ -77,6 +95,9 @@ impl SessionManager {
             return record;
         }
         if lock(&self.restoring).contains(&record.id) {
+            record.status = SessionStatus::Restoring;
+            // The pid recorded is the dead daemon's interpreter's.
+            record.pid = None;
             record.reason = Some("being restored after a daemon restart".into());
             return record;
         }

@@ -4,13 +4,17 @@
 //! (quick, before the daemon accepts connections) takes the lease of every session it will
 //! restore and marks it as being restored; [`SessionManager::restore_planned`] then replays them
 //! while the daemon answers other requests. A request for a session being replayed waits for
-//! the replay instead of finding no live session.
+//! the replay (bounded by [`super::RESTORE_WAIT`]) instead of finding no live session, and
+//! `session list` shows it `restoring`. Replays run in parallel.
 
 use skillet_registry::Registry;
 use skillet_store::{SessionQuery, SessionRecord, SessionStatus, TurnOutcome, TurnRecord, now_ms};
 
 use super::{SessionError, SessionManager, SessionStart, lock};
 use crate::engine::Engine;
+
+/// How many sessions are replayed at once after a restart.
+pub const PARALLEL_REPLAYS: usize = 8;
 
 /// The sessions a restart will bring back, leased and marked as being restored.
 #[derive(Debug, Default)]
@@ -94,28 +98,44 @@ impl SessionManager {
         (plan, log)
     }
 
-    /// Replays the planned sessions, one after another. Returns one line per session for the
-    /// log.
+    /// Replays the planned sessions, up to [`PARALLEL_REPLAYS`] at once (each session is its
+    /// own interpreter; replays wait on process start-up and on answers, not on one another).
+    /// Each session leaves `restoring` as soon as its own replay is done, so a request waits
+    /// only for the session it is for. Returns one line per session for the log.
     pub async fn restore_planned(
         &self,
         plan: RestorePlan,
         context: &(dyn Fn(&std::path::Path) -> Option<(Engine, Registry)> + Sync),
     ) -> Vec<String> {
+        use futures_util::StreamExt as _;
+        futures_util::stream::iter(plan.replays)
+            .map(|record| self.restore_one(record, context))
+            .buffer_unordered(PARALLEL_REPLAYS)
+            .collect::<Vec<Vec<String>>>()
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    async fn restore_one(
+        &self,
+        mut record: SessionRecord,
+        context: &(dyn Fn(&std::path::Path) -> Option<(Engine, Registry)> + Sync),
+    ) -> Vec<String> {
         let mut log = Vec::new();
-        for mut record in plan.replays {
-            match self.replay(&record, context).await {
-                Ok(()) => log.push(format!(
-                    "restored session {} of {} by replay",
-                    record.id, record.skill
-                )),
-                Err(e) => {
-                    log.push(format!("session {} not restored: {e}", record.id));
-                    record.reason = Some(format!("not restored after a daemon restart: {e}"));
-                    self.mark_ended(&mut record, &mut log);
-                }
+        match self.replay(&record, context).await {
+            Ok(()) => log.push(format!(
+                "restored session {} of {} by replay",
+                record.id, record.skill
+            )),
+            Err(e) => {
+                log.push(format!("session {} not restored: {e}", record.id));
+                record.reason = Some(format!("not restored after a daemon restart: {e}"));
+                self.mark_ended(&mut record, &mut log);
             }
-            self.restored_one(&record.id);
         }
+        self.restored_one(&record.id);
         log
     }
 
