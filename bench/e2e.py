@@ -161,6 +161,7 @@ def main():
     parser.add_argument("--runs", type=int, default=100, help="rounds of the process lines")
     parser.add_argument("--mcp-rounds", type=int, default=30, help="fresh `skillet mcp` servers")
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--baseline", help="another skillet build whose run lines take turns with these")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     skillet = str(Path(args.skillet).resolve())
@@ -177,6 +178,10 @@ def main():
             lines["bwrap (Codex-style)"] = bwrap
         lines["skillet run --allow-unsandboxed"] = [skillet, "run", "noop", "--allow-unsandboxed"]
         lines["skillet run (sandboxed)"] = [skillet, "run", "noop"]
+        if args.baseline:
+            base = str(Path(args.baseline).resolve())
+            lines["baseline run --allow-unsandboxed"] = [base, "run", "noop", "--allow-unsandboxed"]
+            lines["baseline run (sandboxed)"] = [base, "run", "noop"]
         names = list(lines)
         samples = {n: [] for n in names}
         for _ in range(args.warmup):
@@ -187,18 +192,25 @@ def main():
             for n in names[i % len(names):] + names[:i % len(names)]:
                 samples[n].append(time_process(lines[n], ws, env))
 
-        first, later = [], []
+        first, later, base_first, base_later = [], [], [], []
         mcp_round(skillet, ws, env)  # warm-up: page cache, database
         for _ in range(args.mcp_rounds):
             f, l = mcp_round(skillet, ws, env)
             first.append(f)
             later.append(l)
+            if args.baseline:
+                f, l = mcp_round(base, ws, env)
+                base_first.append(f)
+                base_later.append(l)
 
     result = {"runs": args.runs, "mcp_rounds": args.mcp_rounds, "uid": os.getuid(), "lines": {}}
     for n in names:
         med, p90 = summary(samples[n])
         result["lines"][n] = {"median_ms": round(med, 3), "p90_ms": round(p90, 3)}
-    for n, s in (("mcp first call", first), ("mcp later call", later)):
+    mcp_lines = [("mcp first call", first), ("mcp later call", later)]
+    if args.baseline:
+        mcp_lines += [("baseline mcp first call", base_first), ("baseline mcp later call", base_later)]
+    for n, s in mcp_lines:
         med, p90 = summary(s)
         result["lines"][n] = {"median_ms": round(med, 3), "p90_ms": round(p90, 3)}
     if bwrap_note:

@@ -58,6 +58,8 @@ mod placeholders;
 mod plan;
 mod policy;
 #[cfg(target_os = "linux")]
+mod prepare;
+#[cfg(target_os = "linux")]
 pub mod probe;
 #[cfg(target_os = "linux")]
 mod process;
@@ -73,7 +75,7 @@ mod supervise;
 #[cfg(not(target_os = "linux"))]
 mod unsupported;
 #[cfg(not(target_os = "linux"))]
-pub use unsupported::{probe, run};
+pub use unsupported::{Preparing, prepare, probe, run};
 #[cfg(target_os = "linux")]
 mod syscall_filter;
 
@@ -87,6 +89,8 @@ pub use confined::{Confined, spawn};
 pub use policy::{
     FsPolicy, Isolation, Limits, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy,
 };
+#[cfg(target_os = "linux")]
+pub use prepare::{Preparing, prepare};
 #[cfg(target_os = "linux")]
 pub use scratch::create_private_dir;
 

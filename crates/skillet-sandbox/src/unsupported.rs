@@ -18,6 +18,20 @@ pub async fn run(
     })
 }
 
+/// Nothing to prepare where nothing can run.
+#[derive(Debug)]
+pub struct Preparing;
+
+impl Preparing {
+    /// Returns at once.
+    pub fn wait(self) {}
+}
+
+/// Nothing to prepare where nothing can run.
+pub fn prepare(_policy: &SandboxPolicy) -> Preparing {
+    Preparing
+}
+
 /// Layer reports for `skillet doctor`.
 pub mod probe {
     pub use crate::{LayerReport, LayerState};
