@@ -110,6 +110,16 @@ fn delete_executions(
     threshold: Option<i64>,
     batch: usize,
 ) -> Result<u64, StoreError> {
+    // A read first: when nothing is due, as after almost every run, no write lock is taken.
+    let due: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM executions WHERE started_at < ?1) \
+             OR EXISTS (SELECT 1 FROM executions WHERE rowid <= ?2)",
+        params![before_ms.unwrap_or(i64::MIN), threshold.unwrap_or(i64::MIN)],
+        |r| r.get(0),
+    )?;
+    if !due {
+        return Ok(0);
+    }
     let limit = i64::try_from(batch).unwrap_or(i64::MAX);
     let tx = rusqlite::Transaction::new(conn, TransactionBehavior::Immediate)?;
     let mut removed = 0;
@@ -169,6 +179,17 @@ fn delete_sessions(
     let Some(before) = before_ms else {
         return Ok((0, 0));
     };
+    let due: bool = conn.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE {})",
+            due_sessions()
+        ),
+        params![before, now_ms()],
+        |r| r.get(0),
+    )?;
+    if !due {
+        return Ok((0, 0));
+    }
     let limit = i64::try_from(batch).unwrap_or(i64::MAX);
     let tx = rusqlite::Transaction::new(conn, TransactionBehavior::Immediate)?;
     // Chosen and deleted in one write transaction: a session cannot come back to life (or be
