@@ -320,3 +320,36 @@ fn listing_uses_an_index_for_every_filter() {
         assert!(!plan.contains("TEMP B-TREE"), "{filter} sorts: {plan}");
     }
 }
+
+#[test]
+fn a_bounded_prune_with_nothing_due_takes_no_write_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("skillet.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let now = now_ms();
+    for n in 0..10 {
+        store.record(&execution(n, now)).unwrap();
+    }
+    store
+        .save_session(&session("recent", "closed", Some(now)))
+        .unwrap();
+    // Another process is writing (a long prune, a burst of runs).
+    let writer = rusqlite::Connection::open(&path).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    let report = store
+        .prune(&Retention {
+            before_ms: Some(now - 90 * DAY),
+            max_rows: Some(1_000),
+            batch: Some(200),
+            dry_run: false,
+        })
+        .unwrap();
+    assert!(report.is_empty());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "a run with nothing to prune waited {:?} for the write lock",
+        started.elapsed()
+    );
+    writer.execute_batch("COMMIT").unwrap();
+}
