@@ -66,7 +66,15 @@ impl Context {
     }
 
     pub fn registry(&self) -> Registry {
-        let registry = self.setup.registry();
+        Self::logged(self.setup.registry())
+    }
+
+    /// What running the skill `name` needs: the files named for it, when they suffice.
+    pub fn registry_for(&self, name: &str) -> Registry {
+        Self::logged(self.setup.registry_for(name))
+    }
+
+    fn logged(registry: Registry) -> Registry {
         tracing::debug!(
             skills = registry.entries().len(),
             broken = registry.entries().iter().filter(|e| !e.is_valid()).count(),

@@ -79,6 +79,12 @@ impl EngineSetup {
         Registry::discover(&self.env, &self.config)
     }
 
+    /// What a call of the skill `name` needs of the skills this directory sees, read from the
+    /// files named for it when that suffices (see [`Registry::from_dirs_for`]).
+    pub fn registry_for(&self, name: &str) -> Registry {
+        Registry::discover_for(&self.env, &self.config, name)
+    }
+
     /// Opens the execution history, `$XDG_DATA_HOME/skillet/skillet.db`.
     pub fn open_store(&self) -> Result<Arc<dyn Store>, SetupError> {
         let dir = self.env.data_dir().ok_or(SetupError::NoDataDir)?;

@@ -86,6 +86,30 @@ fn unread_entries(rest: impl Iterator<Item = std::fs::DirEntry>) -> usize {
         .count()
 }
 
+/// The candidates for skill `name` in `dir`, found by file name alone (no listing): the
+/// entries `<name>` and `<name>.json`, in the order a full scan would meet them. What a full
+/// scan would say of them (a folder holding no skill, a link leaving the directory) is said
+/// the same way.
+pub(crate) fn named(dir: &SkillDir, name: &str, warnings: &mut Vec<Diagnostic>) -> Vec<Candidate> {
+    if name.is_empty() || name.starts_with('.') || name.contains(['/', '\0']) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // Sorted by file name, as `scan` sorts: `x` before `x.json`.
+    for entry_name in [name.to_owned(), format!("{name}.json")] {
+        let path = dir.path.join(&entry_name);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let link = meta.file_type().is_symlink();
+        let is_dir = if link { path.is_dir() } else { meta.is_dir() };
+        if let Some(c) = candidate_at(dir, path, &entry_name, link, is_dir, warnings) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The skill file one entry of a skills directory stands for, with how it was reached.
 fn candidate(
     dir: &SkillDir,
@@ -111,6 +135,19 @@ fn candidate(
     } else {
         entry.file_type().is_ok_and(|t| t.is_dir())
     };
+    candidate_at(dir, path, name_str, link, is_dir, warnings)
+}
+
+/// The skill file the entry `name_str` (at `path`, a link or not, a directory or not) of a
+/// skills directory stands for, with how it was reached.
+fn candidate_at(
+    dir: &SkillDir,
+    path: PathBuf,
+    name_str: &str,
+    link: bool,
+    is_dir: bool,
+    warnings: &mut Vec<Diagnostic>,
+) -> Option<Candidate> {
     let Some(file) = skill_file_in(&path, name_str, dir.kind, is_dir) else {
         if is_dir && matches!(dir.kind, DirKind::Skillet | DirKind::Configured) {
             warnings.push(

@@ -8,6 +8,8 @@ use skillet_spec::{
     Diagnostic, LoadedSkill, SkillFormat, SkillSpec, did_you_mean, load_file, load_file_within,
 };
 
+mod one;
+
 use crate::config::Config;
 use crate::discover::{Candidate, MAX_SKILL_FILES, scan};
 use crate::layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};
@@ -121,6 +123,16 @@ impl Registry {
             );
         }
         let loaded = load_all(candidates.iter().map(|(_, c)| c).collect());
+        Registry::build(dirs, warnings, candidates, loaded)
+    }
+
+    /// The registry from loaded candidates, in precedence order.
+    fn build(
+        dirs: Vec<SkillDir>,
+        warnings: Vec<Diagnostic>,
+        candidates: Vec<(usize, Candidate)>,
+        loaded: Vec<LoadedSkill>,
+    ) -> Registry {
         let mut registry = Registry {
             dirs,
             warnings,

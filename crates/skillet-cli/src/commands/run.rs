@@ -21,7 +21,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     if let Some(id) = &args.session {
         return crate::commands::session::run_in_session(args, id);
     }
-    let registry = ctx.registry();
+    let registry = ctx.registry_for(&args.name);
     if crate::commands::conversation::is_conversation(&registry, &args.name) {
         if args.dry_run {
             return crate::commands::conversation::dry_run(
