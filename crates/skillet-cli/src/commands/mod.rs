@@ -36,6 +36,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Daemon { command, socket } => daemon::run(&command, socket.as_deref()),
         Command::Completions { shell, json } => completions::run(shell, json),
         command => {
+            // Overlaps the sandbox's once-per-process work with configuration and discovery.
+            let _preparing = prepare_sandbox(&command);
             let ctx = Context::new(cli.cwd.as_deref())?;
             match command {
                 Command::List(args) => list::run(&ctx, &args),
@@ -63,4 +65,19 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
         }
     }
+}
+
+/// Starts the sandbox's once-per-process work (what the kernel offers, the seccomp program,
+/// the scratch directory, the shared offline network namespace) on a thread of its own, for
+/// the commands that run skills in this process; see `skillet_sandbox::prepare`.
+fn prepare_sandbox(command: &Command) -> Option<skillet_sandbox::Preparing> {
+    let isolation = match command {
+        Command::Run(args) if args.session.is_some() || args.dry_run => return None,
+        Command::Run(args) if args.allow.allow_unsandboxed => skillet_sandbox::Isolation::Disabled,
+        Command::Run(_) | Command::Mcp(_) => skillet_sandbox::Isolation::Required,
+        _ => return None,
+    };
+    let mut policy = skillet_sandbox::SandboxPolicy::new(std::time::Duration::from_secs(30));
+    policy.isolation = isolation;
+    Some(skillet_sandbox::prepare(&policy))
 }
