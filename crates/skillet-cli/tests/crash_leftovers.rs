@@ -185,6 +185,9 @@ fn a_restored_session_answers_its_first_send_with_its_old_state() {
         "list waited for the replay"
     );
     assert_eq!(shown["status"], "restoring", "{shown}");
+    let (code, only, err) = w.run(&["session", "list", "--status", "restoring", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(only.contains(&id), "--status restoring finds it: {only}");
     let (code, logs, _) = w.run(&["session", "logs", &id]);
     assert_eq!(code, 0);
     assert!(

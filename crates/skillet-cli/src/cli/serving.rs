@@ -156,7 +156,8 @@ pub enum SessionCommand {
     List {
         /// Only this skill's.
         skill: Option<String>,
-        /// Only with this status: live, open (a conversation), closed, expired, dead, ended.
+        /// Only with this status: live, restoring (coming back after a daemon restart), open (a
+        /// conversation), closed, expired, dead, ended.
         #[arg(long)]
         status: Option<String>,
         /// At most this many (0: all).

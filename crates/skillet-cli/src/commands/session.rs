@@ -200,8 +200,46 @@ pub fn run_in_session(args: &RunArgs, id: &str) -> Result<ExitCode> {
 }
 
 fn send(socket: Option<&Path>, params: &SessionSendParams, json: bool) -> Result<ExitCode> {
-    let reply = client(socket)?.session_send(params)?;
-    print_reply(&reply, json)
+    let mut client = client(socket)?;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if std::io::stderr().is_terminal() {
+        say_if_restoring(socket_paths(socket)?, params.id.clone(), done.clone());
+    }
+    let reply = client.session_send(params);
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    print_reply(&reply?, json)
+}
+
+/// On a terminal, a send that has not been answered after a moment, to a session the daemon
+/// is still restoring after a restart, says that it is waiting for it rather than hanging
+/// silently.
+fn say_if_restoring(
+    paths: SocketPaths,
+    id: String,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        if done.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let query = SessionListParams {
+            status: Some(SessionStatus::Restoring),
+            ..SessionListParams::default()
+        };
+        let Ok(restoring) = Client::connect(&paths).and_then(|mut c| c.session_list(&query)) else {
+            return;
+        };
+        if let Some(s) = restoring.iter().find(|s| s.id.starts_with(&id))
+            && !done.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            eprintln!(
+                "skillet: session {} is being restored after a daemon restart; waiting for it (at most {} s)",
+                s.id,
+                skillet_engine::session::RESTORE_WAIT.as_secs()
+            );
+        }
+    });
 }
 
 fn print_reply(reply: &Reply, json: bool) -> Result<ExitCode> {

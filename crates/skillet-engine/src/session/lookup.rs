@@ -128,9 +128,15 @@ impl SessionManager {
         }
         // Sessions live elsewhere are in the store too, so it is asked unless only live ones
         // here would do.
+        // A session being restored is stored `live`.
+        let stored_status = match &query.status {
+            Some(SessionStatus::Restoring) => Some(SessionStatus::Live),
+            other => other.clone(),
+        };
         let mut past = match &self.store {
             Some(store) => store.sessions(&SessionQuery {
                 limit: 0,
+                status: stored_status,
                 ..query.clone()
             })?,
             _ => Vec::new(),
