@@ -2,7 +2,7 @@
 //! object, as MCP and the daemon pass them), checked by `resolve_params` and rendered into the
 //! argv, environment and working directory of a code skill, or the text of a prompt skill.
 //! Input: the skill, `%%`, the parameters. A value is always one argv element: never split,
-//! never expanded again, never a NUL byte.
+//! never expanded again, and no NUL byte reaches argv or the environment.
 
 use std::path::Path;
 
@@ -39,25 +39,15 @@ pub fn run(data: &[u8]) {
             invocation.args,
             spec.args
         );
-        // A NUL the skill file itself holds is refused when the process is spawned (known:
-        // docs/robustness.md); one from a parameter value must never get this far.
-        let own_nul = spec
-            .command
-            .iter()
-            .chain(&spec.args)
-            .chain(spec.env.values())
-            .chain(spec.env.keys())
-            .any(|t| t.contains('\0'));
-        if !own_nul {
-            for arg in &invocation.args {
-                assert!(!arg.contains('\0'), "a NUL byte reached argv: {arg:?}");
-            }
-            for (name, value) in &invocation.env {
-                assert!(
-                    !name.contains('\0') && !value.contains('\0'),
-                    "a NUL byte reached the environment: {name:?}={value:?}"
-                );
-            }
+        // A skill's own NUL is refused when it loads; a value's when it is checked.
+        for arg in &invocation.args {
+            assert!(!arg.contains('\0'), "a NUL byte reached argv: {arg:?}");
+        }
+        for (name, value) in &invocation.env {
+            assert!(
+                !name.contains(['\0', '=']) && !value.contains('\0'),
+                "an environment entry the kernel refuses: {name:?}={value:?}"
+            );
         }
     }
 }

@@ -6,7 +6,5 @@ mod body;
 #[path = "../bodies/input.rs"]
 #[allow(dead_code)]
 mod input;
-#[path = "../bodies/known.rs"]
-mod known;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

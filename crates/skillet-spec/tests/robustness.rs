@@ -6,8 +6,6 @@
 #[path = "../../../fuzz/bodies/input.rs"]
 #[allow(dead_code)]
 mod input;
-#[path = "../../../fuzz/bodies/known.rs"]
-mod known;
 #[path = "../../../fuzz/bodies/seeded.rs"]
 mod seeded;
 
