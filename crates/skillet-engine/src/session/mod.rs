@@ -34,8 +34,8 @@ use tokio::sync::watch;
 pub use framing::{Framing, FramingError, Recipe};
 pub use interpreter::{Answer, StartError};
 pub use lease::LEASE_TTL;
-pub use lookup::RESTORE_WAIT;
 pub use lifecycle::Lifecycle;
+pub use lookup::RESTORE_WAIT;
 pub use request::{Reply, SessionError, SessionStart};
 pub use restore::RestorePlan;
 
