@@ -110,9 +110,7 @@ pub fn run(data: &[u8]) {
     };
     let daemon = slot.as_mut().expect("the daemon just probed");
     if !daemon.thread.is_finished() {
-        // Still running: it must serve a fresh connection. A connection whose bytes are not
-        // UTF-8 is closed without an answer (known: docs/robustness.md); any other must be
-        // answered.
+        // Still running: every connection, whatever its bytes, is answered.
         if let Err(again) = daemon.probe(b"") {
             std::thread::sleep(Duration::from_millis(500));
             if !daemon.thread.is_finished() {
@@ -120,11 +118,7 @@ pub fn run(data: &[u8]) {
                 panic!("the daemon is wedged: {why}; then {again}");
             }
         } else {
-            assert!(
-                std::str::from_utf8(data).is_err(),
-                "the daemon dropped a connection: {why}"
-            );
-            return;
+            panic!("the daemon dropped a connection: {why}");
         }
     }
     let daemon = slot.take().expect("the daemon just probed");

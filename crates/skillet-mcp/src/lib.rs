@@ -22,6 +22,7 @@ mod catalog;
 mod http;
 mod http_sessions;
 mod jsonrpc;
+pub mod lines;
 mod outcome;
 mod prompts;
 mod server;

@@ -12,10 +12,11 @@ use rmcp::RoleServer;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::Transport;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::jsonrpc::{INVALID_REQUEST, Rejection, Screened, screen};
+use crate::lines::{Line, LineReader};
 use crate::server::SkillServer;
 
 /// The longest line read from a stdio client unless `--max-line-bytes` says otherwise: 4 MiB.
@@ -38,10 +39,6 @@ impl Default for StdioOptions {
 
 /// Messages read but not yet taken by rmcp; the reader waits when this many are queued.
 const QUEUE: usize = 32;
-
-/// A line buffer that grew past this is freed after its line, so one big message does not
-/// keep its memory for the life of the connection.
-const KEEP_CAPACITY: usize = 1024 * 1024;
 
 type Writer = Arc<Mutex<Box<dyn AsyncWrite + Send + Unpin>>>;
 
@@ -161,29 +158,11 @@ async fn read_lines(
     out: Writer,
     max: usize,
 ) {
-    let mut reader = BufReader::with_capacity(64 * 1024, read);
-    let mut line: Vec<u8> = Vec::new();
-    // Inside a line that was too long: skip up to its newline.
-    let mut skipping = false;
-    loop {
-        let chunk = match reader.fill_buf().await {
-            Ok(chunk) => chunk,
-            Err(_) => return,
-        };
-        if chunk.is_empty() {
-            if !skipping && !line.is_empty() {
-                let _ = handle(&line, &tx, &out).await;
-            }
-            return;
-        }
-        let (taken, ends) = match chunk.iter().position(|&b| b == b'\n') {
-            Some(at) => (at, true),
-            None => (chunk.len(), false),
-        };
-        if !skipping {
-            if line.len() + taken > max + usize::from(ends && chunk[..taken].ends_with(b"\r")) {
-                skipping = true;
-                line = Vec::new();
+    let mut lines = LineReader::new(read, max);
+    while let Ok(Some(line)) = lines.next().await {
+        let handled = match line {
+            Line::Complete(line) => handle(&line, &tx, &out).await,
+            Line::TooLong => {
                 let refusal = Rejection::new(
                     Value::Null,
                     INVALID_REQUEST,
@@ -191,24 +170,11 @@ async fn read_lines(
                         "invalid request: the line is longer than {max} bytes and was skipped; send smaller messages or raise `skillet mcp --max-line-bytes`"
                     ),
                 );
-                if write_line(&out, refusal.to_bytes()).await.is_err() {
-                    return;
-                }
-            } else {
-                line.extend_from_slice(&chunk[..taken]);
+                write_line(&out, refusal.to_bytes()).await.map_err(|_| ())
             }
-        }
-        reader.consume(taken + usize::from(ends));
-        if ends {
-            if !skipping && handle(&line, &tx, &out).await.is_err() {
-                return;
-            }
-            skipping = false;
-            if line.capacity() > KEEP_CAPACITY {
-                line = Vec::new();
-            } else {
-                line.clear();
-            }
+        };
+        if handled.is_err() {
+            return;
         }
     }
 }
@@ -219,7 +185,6 @@ async fn handle(
     tx: &mpsc::Sender<ClientJsonRpcMessage>,
     out: &Writer,
 ) -> Result<(), ()> {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }

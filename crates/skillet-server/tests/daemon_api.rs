@@ -288,6 +288,52 @@ fn malformed_and_unknown_requests_are_answered_with_what_to_do() {
     daemon.stop();
 }
 
+/// A client (a confined process that can reach the socket among them) cannot make the daemon
+/// hold a line of any length, and a line that is not UTF-8 is answered, not a silent hang-up:
+/// each is refused with a reason and the same connection is still served.
+#[test]
+fn an_over_long_or_non_utf8_line_is_answered_and_the_connection_goes_on() {
+    let daemon = Daemon::start();
+    let stream = UnixStream::connect(&daemon.paths.socket).unwrap();
+    let writer = {
+        let mut stream = stream.try_clone().unwrap();
+        std::thread::spawn(move || {
+            // 40 MiB without a newline, written in pieces, then the rest of the line.
+            let piece = vec![b'{'; 1 << 20];
+            for _ in 0..40 {
+                stream.write_all(&piece).unwrap();
+            }
+            stream.write_all(b"\n\xff\xfe{\n").unwrap();
+            stream
+                .write_all(b"{\"id\": 7, \"method\": \"daemon.status\"}\r\n")
+                .unwrap();
+        })
+    };
+    let mut answers = BufReader::new(stream.try_clone().unwrap());
+    let mut read = || {
+        let mut line = String::new();
+        answers.read_line(&mut line).unwrap();
+        serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    };
+    let long = read();
+    assert_eq!(long["error"]["code"], "bad_request", "{long}");
+    assert!(
+        long["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 16777216 bytes"),
+        "{long}"
+    );
+    let binary = read();
+    assert_eq!(binary["error"]["code"], "bad_request", "{binary}");
+    let status = read();
+    assert_eq!(status["id"], 7, "{status}");
+    assert!(status["result"].is_object(), "{status}");
+    writer.join().unwrap();
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    daemon.stop();
+}
+
 #[test]
 fn another_user_is_refused_even_when_the_socket_is_reachable() {
     if !rustix::process::geteuid().is_root() {

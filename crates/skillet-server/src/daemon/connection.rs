@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use skillet_mcp::lines::{Line, LineReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 
 use super::{Daemon, log};
@@ -51,17 +52,24 @@ impl Daemon {
         self.clients.fetch_add(1, Ordering::SeqCst);
         self.touch();
         let (read, mut write) = stream.into_split();
-        let mut lines = BufReader::new(read).lines();
-        while let Ok(Some(text)) = lines.next_line().await {
-            if text.trim().is_empty() {
-                continue;
-            }
-            let response = match serde_json::from_str::<Request>(&text) {
-                Ok(request) => self.handle(request, &peer).await,
-                Err(e) => Response::err(
+        let mut lines = LineReader::new(read, MAX_REQUEST_BYTES);
+        while let Ok(Some(read)) = lines.next().await {
+            let response = match read {
+                Line::Complete(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
+                Line::Complete(bytes) => match serde_json::from_slice::<Request>(&bytes) {
+                    Ok(request) => self.handle(request, &peer).await,
+                    Err(e) => Response::err(
+                        Value::Null,
+                        ErrorCode::BadRequest,
+                        format!("not a request: {e}"),
+                    ),
+                },
+                Line::TooLong => Response::err(
                     Value::Null,
                     ErrorCode::BadRequest,
-                    format!("not a request: {e}"),
+                    format!(
+                        "the request line is longer than {MAX_REQUEST_BYTES} bytes and was skipped; send a smaller request (a long session input can go in a file the session reads)"
+                    ),
                 ),
             };
             self.touch();
@@ -73,6 +81,11 @@ impl Daemon {
         self.touch();
     }
 }
+
+/// The longest request line read from a client, not counting its line end: 16 MiB. A longer
+/// one is answered with an error and skipped without being held, so no client (a confined one
+/// included) can make the daemon allocate without bound.
+pub(crate) const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 
 /// `response` as one line of the wire format.
 fn line(response: &Response) -> String {
