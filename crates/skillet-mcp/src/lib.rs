@@ -2,8 +2,9 @@
 //!
 //! This crate turns the skills a workspace can see into MCP tools, prompts and (for Agent
 //! Skills `SKILL.md` folders) skills-extension entries, and carries out calls through the same
-//! engine as `skillet run`: same sandbox, limits, retries, circuit breakers and history, with
-//! every call recorded with its MCP request id. It uses the official Rust SDK, rmcp, for the
+//! engine as `skillet run`: same sandbox, limits, retries, circuit breakers and history. The
+//! engine records every call (a run with its MCP request id, a session call as a turn of its
+//! session); this crate writes no history of its own. It uses the official Rust SDK, rmcp, for the
 //! protocol and both transports.
 //!
 //! It owns the mapping ([`Catalog`], [`input_schema`]), the server ([`SkillServer`]), hot
