@@ -23,6 +23,7 @@ mod retention;
 mod session;
 mod session_state;
 mod sqlite;
+mod sqlite_ids;
 mod sqlite_lease;
 mod sqlite_open;
 mod sqlite_retention;

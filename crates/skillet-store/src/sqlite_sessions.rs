@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, Row, params};
 
-use crate::sqlite::find_by_id;
+use crate::sqlite_ids::find_by_id;
 use crate::{SessionQuery, SessionRecord, StoreError, TurnRecord};
 
 const COLUMNS: &str = "id, skill, label, status, start, replay, pid, created_at, last_used_at, ended_at, exit_code, reason, \
