@@ -6,10 +6,12 @@ use clap::{Args, Parser, Subcommand};
 
 #[cfg(test)]
 mod examples;
+mod history;
 mod params;
 mod permissions;
 mod serving;
 
+pub use history::{BreakerArgs, BreakerCommand, HistoryArgs, HistoryCommand, HistoryPruneArgs};
 pub use params::ParamArgs;
 pub use permissions::PermissionArgs;
 pub use serving::{DaemonCommand, McpArgs, ServeArgs, SessionCommand};
@@ -440,83 +442,4 @@ pub struct MigrateArgs {
     /// canonical, notes}.
     #[arg(long)]
     pub json: bool,
-}
-
-/// `skillet history`.
-#[derive(Debug, Args)]
-pub struct HistoryArgs {
-    /// `show ID`: one execution in full.
-    #[command(subcommand)]
-    pub show: Option<HistoryCommand>,
-    /// Only this skill.
-    pub skill: Option<String>,
-    /// Only this status (ok, failed, timeout, resource_limit, sandbox_denied, invalid_params, not_found, error).
-    #[arg(long)]
-    pub status: Option<String>,
-    /// Only executions started within this long: 90s, 15m, 1h, 2d, 1w.
-    #[arg(long, value_name = "DURATION")]
-    pub since: Option<String>,
-    /// At most this many (0: all).
-    #[arg(long, default_value_t = 20)]
-    pub limit: usize,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `skillet history show`, `skillet history prune`.
-#[derive(Debug, Subcommand)]
-pub enum HistoryCommand {
-    /// One execution in full.
-    Show {
-        /// The execution id, or the start of it.
-        id: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Remove old executions and ended sessions now, and shrink the database file.
-    #[command(after_help = crate::commands::history_prune::HELP)]
-    Prune(HistoryPruneArgs),
-}
-
-/// `skillet history prune`.
-#[derive(Debug, Args)]
-pub struct HistoryPruneArgs {
-    /// Remove what started (executions) or ended (sessions) before this: a date (2026-01-31,
-    /// midnight UTC), an RFC 3339 time, or an age (30d, 12h). Default: [history] keep_days.
-    #[arg(long, value_name = "DATE")]
-    pub before: Option<String>,
-    /// Count what would be removed; change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `skillet breaker`.
-#[derive(Debug, Args)]
-pub struct BreakerArgs {
-    /// `reset NAME`: close a skill's circuit.
-    #[command(subcommand)]
-    pub reset: Option<BreakerCommand>,
-    /// Only this skill.
-    pub skill: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `skillet breaker reset`.
-#[derive(Debug, Subcommand)]
-pub enum BreakerCommand {
-    /// Close a skill's circuit and forget its failures.
-    Reset {
-        /// The skill.
-        skill: String,
-        /// Print JSON: {skill, reset}.
-        #[arg(long)]
-        json: bool,
-    },
 }
