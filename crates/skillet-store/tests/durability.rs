@@ -61,6 +61,30 @@ fn a_closed_store_leaves_its_log_for_the_next_process() {
 }
 
 #[test]
+fn the_log_of_many_short_lived_openers_stays_small() {
+    // Each `skillet run` opens the store, records one execution and exits. A fresh opener
+    // rebuilds the log's index and no longer knows what was copied, so the log must start over
+    // now and then or it grows without end (and every run copies all of it again, with fsyncs).
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("skillet.db");
+    let mut largest = 0;
+    for i in 0..400 {
+        let store = SqliteStore::open(&db).unwrap();
+        store
+            .record(&ExecutionRecord::new(format!("run-{i:04}"), "s", "ok"))
+            .unwrap();
+        drop(store);
+        largest = largest.max(std::fs::metadata(wal(&db)).map_or(0, |m| m.len()));
+    }
+    assert!(
+        largest < 2 << 20,
+        "the log grew to {largest} bytes over 400 one-run processes"
+    );
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.list(&ExecutionQuery::default()).unwrap().len(), 400);
+}
+
+#[test]
 fn every_row_recorded_before_a_sigkill_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("skillet.db");
