@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod attack;
+pub mod consistency;
 pub mod llm;
 
 pub struct World {
