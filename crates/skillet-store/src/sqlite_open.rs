@@ -101,7 +101,7 @@ const CHECKPOINT_AT_OPEN_BYTES: u64 = 256 * (4096 + 24);
 /// only a power loss can take the last ones).
 ///
 /// The log is checkpointed here, at open, once it has grown past [`CHECKPOINT_AT_OPEN_BYTES`]
-/// (two `fsync`s, and one when it restarts): about once every 40 runs. Not at commit, as SQLite
+/// (a few `fsync`s: four on this machine): about once every 40 runs. Not at commit, as SQLite
 /// does by itself: a process that opens the database first rebuilds the log's index from the
 /// file and forgets how much of it was already copied, and a log only starts over at a write
 /// that begins after a checkpoint. Checkpointed at a commit, the log of one-run processes never
