@@ -108,7 +108,7 @@ class McpClient:
         self.proc.wait(timeout=30)
 
 
-def mcp_round(skillet, cwd, env, later_calls=4):
+def mcp_round(skillet, cwd, env, later_calls=4, pause=0.0):
     """One fresh server: (first call ms, median of the next `later_calls` calls ms)."""
     client = McpClient(skillet, cwd, env)
     try:
@@ -118,6 +118,9 @@ def mcp_round(skillet, cwd, env, later_calls=4):
         if "error" in init:
             sys.exit(f"initialize failed: {init['error']}")
         client.notify("notifications/initialized")
+        # An agent connects at the start of its session and calls a tool later; 0 (the
+        # default) sends the first call at once, the worst case.
+        time.sleep(pause)
         times = []
         for _ in range(1 + later_calls):
             answer, ms = client.request("tools/call", {"name": "noop", "arguments": {}})
@@ -168,6 +171,8 @@ def main():
     parser.add_argument("--runs", type=int, default=100, help="rounds of the process lines")
     parser.add_argument("--mcp-rounds", type=int, default=30, help="fresh `skillet mcp` servers")
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--mcp-pause", type=float, default=0.0,
+                        help="seconds between `initialize` and the first call (default 0)")
     parser.add_argument("--baseline", help="another skillet build whose run lines take turns with these")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -208,11 +213,11 @@ def main():
         first, later, base_first, base_later = [], [], [], []
         mcp_round(skillet, ws, env)  # warm-up: page cache, database
         for _ in range(args.mcp_rounds):
-            f, l = mcp_round(skillet, ws, env)
+            f, l = mcp_round(skillet, ws, env, pause=args.mcp_pause)
             first.append(f)
             later.append(l)
             if args.baseline:
-                f, l = mcp_round(base, ws, base_env)
+                f, l = mcp_round(base, ws, base_env, pause=args.mcp_pause)
                 base_first.append(f)
                 base_later.append(l)
 
