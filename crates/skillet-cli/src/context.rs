@@ -52,7 +52,7 @@ impl Context {
             Err(e) => {
                 eprintln!(
                     "skillet: warning: executions are not recorded: {}",
-                    crate::output::text(&crate::output::explain(&e))
+                    crate::output::text(&crate::output::explain_with_hint(&e))
                 );
                 None
             }

@@ -298,6 +298,12 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month as u32, day as u32)
 }
 
+/// [`explain`], and the command that gets past it when the error names one (a damaged store:
+/// `skillet doctor --repair`), for warnings that go on without what failed.
+pub fn explain_with_hint(e: &anyhow::Error) -> String {
+    with_hint(e, explain(e))
+}
+
 /// The error and its causes, each said once: library errors often quote their cause in their
 /// own message already, and `{:#}` would repeat it.
 pub fn explain(e: &anyhow::Error) -> String {

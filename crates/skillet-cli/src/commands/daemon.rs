@@ -30,7 +30,7 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
         Err(e) => {
             eprintln!(
                 "skillet: warning: sessions are not recorded: {}",
-                crate::output::text(&crate::output::explain(&e))
+                crate::output::text(&crate::output::explain_with_hint(&e))
             );
             None
         }

@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, args: &McpArgs) -> Result<ExitCode> {
         Err(e) => {
             eprintln!(
                 "skillet mcp: warning: calls are not recorded: {}",
-                crate::output::text(&crate::output::explain(&e))
+                crate::output::text(&crate::output::explain_with_hint(&e))
             );
             None
         }
