@@ -114,6 +114,11 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     // A daemon killed with sessions open left their scratch behind; this one takes it away
     // before it restores anything, even if it never runs a skill.
     skillet_sandbox::sweep_dead_scratch();
+    // The sandbox's once-per-process work, done while sessions are restored and before the
+    // first call, so no client's first session start pays it.
+    drop(skillet_sandbox::prepare(
+        &skillet_sandbox::SandboxPolicy::new(Duration::from_secs(30)),
+    ));
     // Holding the lock, any socket file left is a dead daemon's.
     match std::fs::remove_file(&paths.socket) {
         Ok(()) => log(&format!(
