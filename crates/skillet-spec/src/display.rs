@@ -30,7 +30,9 @@ pub enum Lines {
 ///   `\x1b`, `\x07`, `\x7f`, `\u{9b}`; line breaks and tabs as `lines` says.
 /// - Bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), the invisible
 ///   direction marks (U+200E, U+200F, U+061C) and the Unicode line and paragraph separators
-///   become `\u{202e}`-style markers, so that text reads in the order it is stored.
+///   become `\u{202e}`-style markers, so that text reads in the order it is stored; so do
+///   invisible characters that could hide text inside a name (zero width space, byte order
+///   mark, soft hyphen and the like).
 /// - A value longer than `max_chars` (counted after escaping) is cut, and ends with `…(N chars)`
 ///   giving the full length: the result is never longer than `max_chars` (keep it above 20 or
 ///   so, room for that ending).
@@ -88,6 +90,16 @@ pub fn terminal_safe(text: &str, lines: Lines, max_chars: usize) -> Cow<'_, str>
     Cow::Owned(out)
 }
 
+/// Characters that show nothing and join nothing a script or an emoji needs: zero width space,
+/// word joiner and invisible operators, the byte order mark, the Mongolian vowel separator, the
+/// interlinear annotation marks and the soft hyphen. Left raw they hide text inside a name
+/// (`ls\u{200b}` is not `ls`). ZWJ and ZWNJ stay: emoji sequences and several scripts need them.
+macro_rules! invisible {
+    () => {
+        '\u{ad}' | '\u{180e}' | '\u{200b}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
+    };
+}
+
 /// The visible form of a character that must not reach a terminal as itself.
 fn escape(c: char, lines: Lines) -> Option<String> {
     let code = u32::from(c);
@@ -102,7 +114,8 @@ fn escape(c: char, lines: Lines) -> Option<String> {
         | '\u{200e}'
         | '\u{200f}'
         | '\u{2028}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}' => {
+        | '\u{2066}'..='\u{2069}'
+        | invisible!() => {
             let mut text = String::new();
             let _ = write!(text, r"\u{{{code:x}}}");
             text
@@ -120,7 +133,7 @@ mod tests {
     /// Characters a terminal or a bidi algorithm acts on.
     fn acts_on_terminal(c: char) -> bool {
         c.is_control()
-            || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | invisible!())
     }
 
     #[test]
@@ -135,6 +148,11 @@ mod tests {
             ("bell\u{7}del\u{7f}nul\0", r"bell\x07del\x7fnul\x00"),
             ("over\rwrite", r"over\rwrite"),
             ("nel\u{85}ls\u{2028}", r"nel\u{85}ls\u{2028}"),
+            ("ls\u{200b}", r"ls\u{200b}"),
+            (
+                "\u{feff}bom\u{2060}wj\u{ad}",
+                r"\u{feff}bom\u{2060}wj\u{ad}",
+            ),
         ];
         for (raw, shown) in attacks {
             assert_eq!(terminal_safe(raw, Lines::Escape, 200), shown, "{raw:?}");
@@ -158,6 +176,7 @@ mod tests {
             "Zählt Zeilen",
             "行数を数える",
             "emoji 🦀",
+            "family 👨\u{200d}👩\u{200d}👧",
             "a\\x1b",
         ] {
             assert!(matches!(
