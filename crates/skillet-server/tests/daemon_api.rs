@@ -298,9 +298,9 @@ fn an_over_long_or_non_utf8_line_is_answered_and_the_connection_goes_on() {
     let writer = {
         let mut stream = stream.try_clone().unwrap();
         std::thread::spawn(move || {
-            // 40 MiB without a newline, written in pieces, then the rest of the line.
+            // 20 MiB without a newline, written in pieces, then the rest of the line.
             let piece = vec![b'{'; 1 << 20];
-            for _ in 0..40 {
+            for _ in 0..20 {
                 stream.write_all(&piece).unwrap();
             }
             stream.write_all(b"\n\xff\xfe{\n").unwrap();
@@ -321,7 +321,7 @@ fn an_over_long_or_non_utf8_line_is_answered_and_the_connection_goes_on() {
         long["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("longer than 16777216 bytes"),
+            .contains("longer than 8388608 bytes"),
         "{long}"
     );
     let binary = read();
@@ -331,6 +331,50 @@ fn an_over_long_or_non_utf8_line_is_answered_and_the_connection_goes_on() {
     assert!(status["result"].is_object(), "{status}");
     writer.join().unwrap();
     stream.shutdown(std::net::Shutdown::Both).unwrap();
+    daemon.stop();
+}
+
+/// Open connections are bounded (each may hold a request line): one over the bound is answered
+/// with the reason and closed, and a slot that frees up serves again.
+#[test]
+fn connections_over_the_bound_are_refused_with_the_reason() {
+    let daemon = Daemon::start();
+    let mut open: Vec<UnixStream> = (0..64)
+        .map(|_| UnixStream::connect(&daemon.paths.socket).unwrap())
+        .collect();
+    // Each is accepted (a request answered) before the next is counted.
+    for stream in &mut open {
+        stream
+            .write_all(b"{\"id\": 1, \"method\": \"daemon.status\"}\n")
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(stream.try_clone().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.contains("\"result\""), "{line}");
+    }
+    let busy = daemon.raw(r#"{"id": 2, "method": "daemon.status"}"#);
+    assert_eq!(busy["error"]["code"], "bad_request", "{busy}");
+    assert!(
+        busy["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 64 connections"),
+        "{busy}"
+    );
+    open.pop();
+    let served = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        daemon.raw(r#"{"id": 3, "method": "daemon.status"}"#)["result"].is_object()
+    });
+    assert!(served, "a freed slot serves again");
+    drop(open);
+    // The daemon frees the slots as it sees each connection close.
+    let freed = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        daemon.raw(r#"{"id": 4, "method": "daemon.status"}"#)["result"].is_object()
+    });
+    assert!(freed);
     daemon.stop();
 }
 

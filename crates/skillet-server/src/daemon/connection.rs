@@ -82,10 +82,29 @@ impl Daemon {
     }
 }
 
-/// The longest request line read from a client, not counting its line end: 16 MiB. A longer
+/// The longest request line read from a client, not counting its line end: 8 MiB. A longer
 /// one is answered with an error and skipped without being held, so no client (a confined one
 /// included) can make the daemon allocate without bound.
-pub(crate) const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
+/// Connections served at once; one more is answered with an error and closed. With
+/// [`MAX_REQUEST_BYTES`] this bounds what clients can make the daemon hold (512 MiB).
+pub(crate) const MAX_CONNECTIONS: usize = 64;
+
+/// Answers a connection over [`MAX_CONNECTIONS`] and closes it.
+pub(super) async fn refuse_busy(mut stream: UnixStream) {
+    log(&format!(
+        "refused a connection: {MAX_CONNECTIONS} are open already"
+    ));
+    let refusal = Response::err(
+        Value::Null,
+        ErrorCode::BadRequest,
+        format!(
+            "the daemon serves at most {MAX_CONNECTIONS} connections at once; try again when one has closed"
+        ),
+    );
+    let _ = stream.write_all(line(&refusal).as_bytes()).await;
+}
 
 /// `response` as one line of the wire format.
 fn line(response: &Response) -> String {

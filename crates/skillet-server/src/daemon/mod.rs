@@ -194,6 +194,9 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         None => None,
     };
 
+    // Each connection may hold a request line of up to MAX_REQUEST_BYTES: bounding how many
+    // are open bounds what clients can make the daemon hold.
+    let slots = Arc::new(tokio::sync::Semaphore::new(connection::MAX_CONNECTIONS));
     let mut stop = daemon.stop.subscribe();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut term = signal(tokio::signal::unix::SignalKind::terminate());
@@ -201,10 +204,18 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let daemon = daemon.clone();
-                    tokio::spawn(async move { daemon.connection(stream).await });
-                }
+                Ok((stream, _)) => match slots.clone().try_acquire_owned() {
+                    Ok(slot) => {
+                        let daemon = daemon.clone();
+                        tokio::spawn(async move {
+                            daemon.connection(stream).await;
+                            drop(slot);
+                        });
+                    }
+                    Err(_) => {
+                        tokio::spawn(connection::refuse_busy(stream));
+                    }
+                },
                 Err(e) => log(&format!("accept failed: {e}")),
             },
             _ = tick.tick() => {
