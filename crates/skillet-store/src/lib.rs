@@ -142,14 +142,16 @@ pub enum StoreError {
         problem: String,
     },
     /// An id prefix matches several rows.
-    #[error("`{prefix}` matches {count} {what}; give more of the id")]
+    #[error("`{prefix}` matches {}{count} {what}; give more of the id", if *.at_least { "at least " } else { "" })]
     Ambiguous {
         /// What was looked for (`executions`, `sessions`).
         what: &'static str,
         /// What was given.
         prefix: String,
-        /// How many matched.
+        /// How many matched, counted only so far (a short prefix of a big history).
         count: usize,
+        /// Whether counting stopped there, so that more match.
+        at_least: bool,
     },
     /// Any other database error.
     #[error("database error: {0}")]

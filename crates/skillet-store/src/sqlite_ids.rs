@@ -16,6 +16,10 @@ pub(crate) fn find_by_id<T>(
     id: &str,
     map: fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Option<T>, StoreError> {
+    // An empty prefix would be every row: it names none.
+    if id.is_empty() {
+        return Ok(None);
+    }
     if let Some(exact) = conn
         .query_row(
             &format!("SELECT {columns} FROM {table} WHERE id = ?1"),
@@ -50,10 +54,12 @@ pub(crate) fn find_by_id<T>(
                 params![prefix, end],
                 |r| r.get(0),
             )?;
+            let count = usize::try_from(count).unwrap_or(usize::MAX);
             Err(StoreError::Ambiguous {
                 what: table,
                 prefix: id.to_owned(),
-                count: usize::try_from(count).unwrap_or(usize::MAX),
+                count,
+                at_least: count >= AMBIGUOUS_COUNT_CAP,
             })
         }
     }

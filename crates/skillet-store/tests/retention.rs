@@ -292,6 +292,28 @@ fn an_id_prefix_is_a_range_in_any_case_and_an_ambiguous_one_says_so() {
     assert!(store.get("0190b").unwrap().is_none());
     assert!(store.get("%").unwrap().is_none(), "no wildcards");
     assert!(store.get("0190_a").unwrap().is_none(), "no wildcards");
+    assert!(
+        store.get("").unwrap().is_none(),
+        "an empty prefix names nothing"
+    );
+    // Past the counting bound the count is a lower bound, and says so.
+    let mut many = (0..1_005).map(|i| {
+        ExecutionRecord::new(
+            format!("0191{i:08x}-0000-7000-8000-000000000000"),
+            "s",
+            "ok",
+        )
+    });
+    store.import(&mut many).unwrap();
+    let err = store.get("0191").unwrap_err().to_string();
+    assert!(err.contains("matches at least 1000 executions"), "{err}");
+    assert!(
+        !store
+            .get("0190")
+            .unwrap_err()
+            .to_string()
+            .contains("at least")
+    );
 }
 
 #[test]
