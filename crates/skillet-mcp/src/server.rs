@@ -160,6 +160,17 @@ impl SkillServer {
     /// Reads the skills again; when a list changed, tells every connected client. On an
     /// unreadable configuration the previous skills keep being served.
     pub async fn reload(&self) -> Result<Changes, SetupError> {
+        let changes = self.reload_now()?;
+        if changes.any() {
+            self.announce(changes).await;
+        }
+        Ok(changes)
+    }
+
+    /// Reads the skills again and serves them from now on, without telling clients: the caller
+    /// announces the changes. Blocking (it reads every skill file), so the watcher calls it on a
+    /// thread of its own rather than on the runtime.
+    pub fn reload_now(&self) -> Result<Changes, SetupError> {
         let options = &self.shared.options;
         let next = Snapshot::load(&options.env, options.store.clone())?;
         let changes = {
@@ -176,13 +187,11 @@ impl SkillServer {
             *current = Arc::new(next);
             changes
         };
-        if changes.any() {
-            self.announce(changes).await;
-        }
         Ok(changes)
     }
 
-    async fn announce(&self, changes: Changes) {
+    /// Tells every connected client which lists changed.
+    pub(crate) async fn announce(&self, changes: Changes) {
         let _ = self.shared.changes.send(changes);
         let peers: Vec<Peer<RoleServer>> = self
             .shared

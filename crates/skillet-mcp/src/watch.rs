@@ -4,14 +4,19 @@
 //! Existing skill directories are watched recursively. A directory that does not exist yet is
 //! covered by watching its nearest existing parent, so creating `.skillet/skills/` with a first
 //! skill in it is seen too; after every reload the watches are brought up to date.
+//!
+//! Idle must cost nothing, so only events that change the tree (create, write, remove, rename,
+//! metadata) start a reload: the kernel also reports every open, and reacting to those would make
+//! each reload's own reads start the next one. Watches and reloads run on a thread of their own,
+//! outside the async runtime, so a reload of a large tree never delays the server's exit.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::Duration;
 
-use notify_debouncer_mini::notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
-use tokio::sync::mpsc;
+use notify_debouncer_mini::notify::event::{EventKind, MetadataKind, ModifyKind};
+use notify_debouncer_mini::notify::{Config, Event, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::server::SkillServer;
 
@@ -20,84 +25,184 @@ const DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// Why skill files cannot be watched.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot watch the skill directories: {0}")]
-pub struct WatchError(#[from] notify_debouncer_mini::notify::Error);
+pub enum WatchError {
+    /// The kernel's file watching could not be set up.
+    #[error("cannot watch the skill directories: {0}")]
+    Notify(#[from] notify_debouncer_mini::notify::Error),
+    /// `watch_skills` was called outside a Tokio runtime.
+    #[error(
+        "cannot watch the skill directories: no async runtime is running (call watch_skills inside one)"
+    )]
+    NoRuntime,
+    /// The watching thread could not be started.
+    #[error("cannot watch the skill directories: cannot start a thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
 
-/// Watches `server`'s skill directories and configuration for as long as the runtime runs.
-/// Must be called inside a Tokio runtime.
+/// Watches `server`'s skill directories and configuration for as long as the process runs.
+/// Must be called inside a Tokio runtime; clients are notified on it.
 pub fn watch_skills(server: SkillServer) -> Result<(), WatchError> {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut debouncer = new_debouncer(DEBOUNCE, move |events: DebounceEventResult| {
-        if events.is_ok_and(|e| !e.is_empty()) {
-            let _ = tx.send(());
-        }
-    })?;
-    let mut watched = BTreeSet::new();
-    rewatch(&server, &mut debouncer, &mut watched);
-    tokio::spawn(async move {
-        while rx.recv().await.is_some() {
-            while rx.try_recv().is_ok() {}
-            match server.reload().await {
-                Ok(changes) if changes.any() => {
-                    let mut what = Vec::new();
-                    for (changed, name) in [
-                        (changes.tools, "tools"),
-                        (changes.prompts, "prompts"),
-                        (changes.resources, "skills"),
-                    ] {
-                        if changed {
-                            what.push(name);
-                        }
-                    }
-                    eprintln!("skillet mcp: reloaded; {} changed", what.join(", "));
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    eprintln!(
-                        "skillet mcp: not reloaded, still serving the previous skills: {}",
-                        skillet_spec::display::terminal_safe(
-                            &e.to_string(),
-                            skillet_spec::display::Lines::Escape,
-                            4_000
-                        )
-                    )
-                }
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| WatchError::NoRuntime)?;
+    let (tx, rx) = mpsc::channel();
+    let watcher = RecommendedWatcher::new(
+        move |event: notify_debouncer_mini::notify::Result<Event>| {
+            if event.is_ok_and(|e| changes_tree(&e)) {
+                let _ = tx.send(());
             }
-            rewatch(&server, &mut debouncer, &mut watched);
-        }
-    });
+        },
+        // A symlink inside a skill tree is not followed: it may lead anywhere, /proc included.
+        Config::default().with_follow_symlinks(false),
+    )?;
+    let mut watches = Watches {
+        watcher,
+        done: BTreeSet::new(),
+    };
+    watches.update(&server);
+    // Detached on purpose: the process may exit in the middle of a reload.
+    std::thread::Builder::new()
+        .name("skillet-mcp-watch".into())
+        .spawn(move || {
+            while rx.recv().is_ok() {
+                std::thread::sleep(DEBOUNCE);
+                while rx.try_recv().is_ok() {}
+                reload(&server, &runtime);
+                watches.update(&server);
+                // Events caused by setting up new watches are not changes.
+                while rx.try_recv().is_ok() {}
+            }
+        })?;
     Ok(())
 }
 
-/// Adds a watch for every path that should have one and does not yet.
-fn rewatch<W: notify_debouncer_mini::notify::Watcher>(
-    server: &SkillServer,
-    debouncer: &mut Debouncer<W>,
-    watched: &mut BTreeSet<(PathBuf, bool)>,
-) {
-    for (path, recursive) in wanted(server) {
-        if watched.contains(&(path.clone(), recursive)) {
-            continue;
-        }
-        let mode = if recursive {
-            RecursiveMode::Recursive
-        } else {
-            RecursiveMode::NonRecursive
-        };
-        match debouncer.watcher().watch(&path, mode) {
-            Ok(()) => {
-                watched.insert((path, recursive));
+/// Whether an event changes what a reload would read. Opens and reads do not.
+fn changes_tree(event: &Event) -> bool {
+    if event.need_rescan() {
+        return true;
+    }
+    match event.kind {
+        EventKind::Create(_) | EventKind::Remove(_) => true,
+        EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)) => false,
+        EventKind::Modify(_) => true,
+        EventKind::Access(_) | EventKind::Any | EventKind::Other => false,
+    }
+}
+
+fn reload(server: &SkillServer, runtime: &tokio::runtime::Handle) {
+    match server.reload_now() {
+        Ok(changes) if changes.any() => {
+            let mut what = Vec::new();
+            for (changed, name) in [
+                (changes.tools, "tools"),
+                (changes.prompts, "prompts"),
+                (changes.resources, "skills"),
+            ] {
+                if changed {
+                    what.push(name);
+                }
             }
-            // A skill directory's path is the workspace's text.
-            Err(e) => eprintln!(
-                "skillet mcp: {}",
-                skillet_spec::display::terminal_safe(
-                    &format!("not watching {}: {e}", path.display()),
-                    skillet_spec::display::Lines::Escape,
-                    4_000
-                )
-            ),
+            eprintln!("skillet mcp: reloaded; {} changed", what.join(", "));
+            let server = server.clone();
+            // After the runtime shut down this does nothing, which is right: no client is left.
+            runtime.spawn(async move { server.announce(changes).await });
         }
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "skillet mcp: not reloaded, still serving the previous skills: {}",
+            skillet_spec::display::terminal_safe(
+                &e.to_string(),
+                skillet_spec::display::Lines::Escape,
+                4_000
+            )
+        ),
+    }
+}
+
+/// The watches set up so far, and the paths refused (each said once).
+struct Watches {
+    watcher: RecommendedWatcher,
+    /// Paths watched or refused; neither is tried again.
+    done: BTreeSet<(PathBuf, bool)>,
+}
+
+impl Watches {
+    /// Adds a watch for every path that should have one and has not been tried.
+    fn update(&mut self, server: &SkillServer) {
+        for (path, recursive) in wanted(server) {
+            if !self.done.insert((path.clone(), recursive)) {
+                continue;
+            }
+            let result = match resolve(&path) {
+                Ok(real) => {
+                    let mode = if recursive {
+                        RecursiveMode::Recursive
+                    } else {
+                        RecursiveMode::NonRecursive
+                    };
+                    self.watcher.watch(&real, mode).map_err(|e| e.to_string())
+                }
+                Err(why) => Err(why),
+            };
+            if let Err(why) = result {
+                // A skill directory's path is the workspace's text.
+                eprintln!(
+                    "skillet mcp: {}",
+                    skillet_spec::display::terminal_safe(
+                        &format!("not watching {}: {why}", path.display()),
+                        skillet_spec::display::Lines::Escape,
+                        4_000
+                    )
+                );
+            }
+        }
+    }
+}
+
+/// Kernel pseudo-filesystems: walking them is endless or harmful, and no skill lives there.
+const PSEUDO_ROOTS: [&str; 3] = ["/proc", "/sys", "/dev"];
+
+/// The real directory behind `path`, refused when it is not an ordinary directory tree.
+fn resolve(path: &Path) -> Result<PathBuf, String> {
+    let real = path
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve it: {e}"))?;
+    if let Some(root) = PSEUDO_ROOTS.iter().find(|r| real.starts_with(r)) {
+        return Err(format!(
+            "it leads to {}, which holds no skills; point the skill directory at a real one",
+            root
+        ));
+    }
+    if is_pseudo_filesystem(&real) {
+        return Err(format!(
+            "it leads to {}, a kernel filesystem that holds no skills; point the skill directory at a real one",
+            real.display()
+        ));
+    }
+    Ok(real)
+}
+
+/// Whether `path` is on procfs, sysfs or a similar kernel filesystem mounted elsewhere.
+fn is_pseudo_filesystem(path: &Path) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        const KERNEL_FS: [u64; 11] = [
+            0x9fa0,      // proc
+            0x6265_6572, // sysfs
+            0x1cd1,      // devpts
+            0x6462_6720, // debugfs
+            0x7472_6163, // tracefs
+            0x0027_e0eb, // cgroup
+            0x6367_7270, // cgroup2
+            0x7363_6673, // securityfs
+            0xcafe_4a11, // bpf
+            0x6165_676c, // pstore
+            0x4244_4e4d, // binfmt_misc
+        ];
+        rustix::fs::statfs(path).is_ok_and(|s| KERNEL_FS.contains(&(s.f_type as u64)))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = path;
+        false
     }
 }
 
