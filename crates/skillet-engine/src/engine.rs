@@ -114,6 +114,9 @@ pub struct EngineSettings {
     pub disabled: std::collections::BTreeSet<String>,
     /// The model conversation skills talk to (`[llm]` in the global `skillet.toml`).
     pub llm: Option<skillet_registry::LlmSettings>,
+    /// Why the workspace `skillet.toml` was ignored: every call is refused with it, since the
+    /// file may have disabled skills or lowered limits that ignoring it would lift.
+    pub workspace_config_error: Option<String>,
 }
 
 impl EngineSettings {
@@ -146,6 +149,7 @@ impl EngineSettings {
             history_max_rows: config.history.max_rows(),
             disabled: config.disabled.clone(),
             llm: config.llm.clone(),
+            workspace_config_error: config.workspace_error.clone(),
         }
     }
 }

@@ -34,6 +34,11 @@ impl Engine {
         registry: &'r Registry,
         name: &str,
     ) -> Result<(&'r SkillEntry, &'r SkillSpec), Box<ExecutionResult>> {
+        if let Some(problem) = &self.settings.workspace_config_error {
+            return Err(Box::new(
+                ExecutionResult::new(name, Status::Error).with_error(problem.clone()),
+            ));
+        }
         let entry = registry
             .resolve(name)
             .ok_or_else(|| not_found(registry, name))?;

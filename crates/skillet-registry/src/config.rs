@@ -100,6 +100,11 @@ pub struct Config {
     pub disabled: std::collections::BTreeSet<String>,
     /// Settings that were ignored, and why.
     pub warnings: Vec<String>,
+    /// Why the workspace `.skillet/skillet.toml` was ignored as a whole (it cannot be read or
+    /// parsed, or holds an invalid value), with the file and the line. Commands that only show
+    /// skills go on with a warning; runs in that workspace are refused with this text, since
+    /// the file may have disabled a skill or lowered a limit that ignoring it would lift.
+    pub workspace_error: Option<String>,
     /// The files that were read, global first.
     pub files: Vec<PathBuf>,
 }
@@ -155,7 +160,21 @@ impl Config {
         }
         if let Some(root) = env.workspace_root() {
             let dir = root.join(".skillet");
-            if let Some(file) = read_lenient(&dir.join(CONFIG_FILE), &mut config.warnings)? {
+            let path = dir.join(CONFIG_FILE);
+            // The file comes with the repository: a broken one must not stop `list`, `info` or
+            // `validate` there (the global file, the user's own, stays a hard error).
+            let read = read_lenient(&path, &mut config.warnings).unwrap_or_else(|e| {
+                let problem = format!(
+                    "{}; the workspace configuration is ignored and runs here are refused until \
+                     you fix or remove {}",
+                    e,
+                    path.display()
+                );
+                config.warnings.push(problem.clone());
+                config.workspace_error = Some(problem);
+                None
+            });
+            if let Some(file) = read {
                 config.workspace_skill_dirs = absolute(&dir, &file.skill_dirs);
                 // A cloned repository must not be able to loosen its own sandbox.
                 if file.sandbox != SandboxSettings::default()

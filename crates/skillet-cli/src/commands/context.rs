@@ -10,7 +10,8 @@ use crate::context::Context;
 use crate::output;
 
 pub fn run(ctx: &Context, args: &ContextArgs) -> Result<ExitCode> {
-    let registry = ctx.registry();
+    // One name: resolved as `run` resolves it, so both see the same skill.
+    let registry = ctx.registry_for(&args.name);
     if registry.resolve(&args.name).is_none() {
         return Err(crate::commands::info::not_found(&registry, &args.name));
     }

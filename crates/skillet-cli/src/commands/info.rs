@@ -27,7 +27,9 @@ pub fn not_found(registry: &skillet_registry::Registry, name: &str) -> anyhow::E
 }
 
 pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
-    let registry = ctx.registry();
+    // The same resolution as `run`, so that `info NAME` always describes the skill `run NAME`
+    // would run (full discovery stops after a per-scope number of files; this does not).
+    let registry = ctx.registry_for(&args.name);
     let Some(entry) = registry.resolve(&args.name) else {
         return Err(not_found(&registry, &args.name));
     };

@@ -70,7 +70,8 @@ pub fn trust(ctx: &Context, args: &TrustArgs) -> Result<ExitCode> {
 }
 
 pub fn toggle(ctx: &Context, args: &ToggleArgs, disable: bool) -> Result<ExitCode> {
-    let registry = ctx.registry();
+    // One name: resolved as `run` resolves it, so the skill turned off is the one `run` runs.
+    let registry = ctx.registry_for(&args.name);
     // An alias turns off the skill it names; an unknown name is most likely a typo.
     let name = match registry.resolve(&args.name) {
         Some(entry) => entry.name.clone(),

@@ -125,11 +125,42 @@ fn unknown_keys_in_a_workspace_file_are_warnings_and_ignored() {
 }
 
 #[test]
-fn a_workspace_file_with_a_wrong_type_or_bad_toml_is_still_an_error() {
-    let (_t, c) = load("", "[defaults]\ntimeout = \"soon\"\n");
-    assert!(c.is_err(), "{c:?}");
-    let (_t, c) = load("", "[defaults\n");
-    assert!(c.is_err(), "{c:?}");
+fn a_workspace_file_with_a_wrong_type_or_bad_toml_is_ignored_with_a_warning_and_runs_refused() {
+    for (text, line) in [
+        ("[defaults]\ntimeout = \"soon\"\n", "line 2"),
+        ("\n[defaults\n", "line 2"),
+        ("[sandbox]\nisolation = \"x\"\n", "line 2"),
+        ("disabled = [\"a\"]\n[llm]\nprovider = \"x\"\n", "line 3"),
+    ] {
+        let (_t, c) = load("[defaults]\ntimeout = 7\n", text);
+        let c = c.unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        let problem = c.workspace_error.clone().expect("the file was not flagged");
+        assert!(
+            problem.contains(".skillet/skillet.toml") && problem.contains(line),
+            "{text:?}: {problem}"
+        );
+        assert_eq!(c.warnings, vec![problem], "{text:?}");
+        assert_eq!(
+            c.defaults.global.timeout,
+            Some(7),
+            "the global file still counts"
+        );
+        assert_eq!(c.defaults.workspace, Defaults::default(), "{text:?}");
+        assert!(c.disabled.is_empty(), "{text:?}");
+    }
+}
+
+#[test]
+fn the_global_file_with_a_wrong_type_or_bad_toml_is_still_an_error() {
+    for text in [
+        "[defaults]\ntimeout = \"soon\"\n",
+        "[defaults\n",
+        "[sandbox]\nisolation = \"x\"\n",
+    ] {
+        let (_t, c) = load(text, "");
+        let err = c.expect_err(text).to_string();
+        assert!(err.contains("skillet.toml"), "{err}");
+    }
 }
 
 #[test]
