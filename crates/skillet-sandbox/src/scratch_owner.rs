@@ -108,18 +108,22 @@ pub(crate) fn sweep(base: &Path) -> usize {
 }
 
 /// Whether the owner of `dir` is gone: its lock can be taken (and is let go at once; the
-/// directory is removed next). A directory without a lock file is left alone: every owner
-/// directory has its lock, held, before it has its name.
+/// directory is removed next), or it has no lock file at all. Every owner directory has its
+/// lock, held, before it has its name, and a live owner never removes it, so a directory
+/// without one is what a sweep that died halfway through removing it left.
 fn owner_is_gone(dir: &Path) -> bool {
     use rustix::fs::{Mode, OFlags};
-    let Ok(fd) = rustix::fs::open(
+    match rustix::fs::open(
         dir.join(LOCK),
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
         Mode::empty(),
-    ) else {
-        return false;
-    };
-    rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok()
+    ) {
+        Ok(fd) => {
+            rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok()
+        }
+        Err(rustix::io::Errno::NOENT) => true,
+        Err(_) => false,
+    }
 }
 
 /// Moves a kept scratch directory out of this process's owner directory, to `base` beside
@@ -160,6 +164,21 @@ mod tests {
         assert!(!dead_dir.exists());
         assert!(live.dir.join("file").exists());
         assert!(base.path().join("run-kept").exists(), "kept scratch stays");
+    }
+
+    #[test]
+    fn an_owner_directory_left_without_its_lock_is_swept() {
+        let base = tempfile::tempdir().unwrap();
+        let live = claim(base.path()).unwrap();
+        // What a sweep that died halfway through a removal leaves: no lock, some of the rest.
+        let half = base.path().join(format!("{OWNER}4242-halfgone"));
+        std::fs::create_dir_all(half.join(".root")).unwrap();
+        assert_eq!(sweep(base.path()), 1);
+        assert!(!half.exists());
+        assert!(
+            live.dir.join(LOCK).exists(),
+            "a live owner keeps its directory"
+        );
     }
 
     #[test]
