@@ -31,7 +31,11 @@ pub fn run(data: &[u8]) {
     std::fs::write(global_dir.join("skillet.toml"), "").expect("an empty global file");
     match set_disabled(&env, ConfigScope::Workspace, "fuzzed-skill", true) {
         Ok(_) => {
-            if let Ok(config) = Config::load(&env) {
+            // A workspace file still broken after the edit is ignored as a whole (and runs
+            // there are refused), so it disables nothing.
+            if let Ok(config) = Config::load(&env)
+                && config.workspace_error.is_none()
+            {
                 assert!(
                     config.disabled.contains("fuzzed-skill"),
                     "`skillet disable` wrote a file that does not disable the skill:\n{}",
