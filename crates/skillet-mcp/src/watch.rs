@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, RwLock, mpsc};
 use std::time::Duration;
 
 use notify_debouncer_mini::notify::event::{EventKind, MetadataKind, ModifyKind};
@@ -44,9 +44,14 @@ pub enum WatchError {
 pub fn watch_skills(server: SkillServer) -> Result<(), WatchError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| WatchError::NoRuntime)?;
     let (tx, rx) = mpsc::channel();
+    let targets = Arc::new(RwLock::new(Vec::new()));
+    let seen_by_watcher = Arc::clone(&targets);
     let watcher = RecommendedWatcher::new(
         move |event: notify_debouncer_mini::notify::Result<Event>| {
-            if event.is_ok_and(|e| changes_tree(&e)) {
+            let targets = seen_by_watcher
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if event.is_ok_and(|e| changes_tree(&e) && concerns(&e, &targets)) {
                 let _ = tx.send(());
             }
         },
@@ -56,6 +61,7 @@ pub fn watch_skills(server: SkillServer) -> Result<(), WatchError> {
     let mut watches = Watches {
         watcher,
         done: BTreeSet::new(),
+        targets,
     };
     watches.update(&server);
     // Detached on purpose: the process may exit in the middle of a reload.
@@ -72,6 +78,16 @@ pub fn watch_skills(server: SkillServer) -> Result<(), WatchError> {
             }
         })?;
     Ok(())
+}
+
+/// Whether an event touches a skill or configuration directory, or a directory on the way to
+/// one (creating `.skillet/` must be seen): a watched parent also reports unrelated files.
+fn concerns(event: &Event, targets: &[PathBuf]) -> bool {
+    event.need_rescan()
+        || event
+            .paths
+            .iter()
+            .any(|p| targets.iter().any(|t| p.starts_with(t) || t.starts_with(p)))
 }
 
 /// Whether an event changes what a reload would read. Opens and reads do not.
@@ -122,12 +138,21 @@ struct Watches {
     watcher: RecommendedWatcher,
     /// Paths watched or refused; neither is tried again.
     done: BTreeSet<(PathBuf, bool)>,
+    /// The skill and configuration directories, as written and resolved, for [`concerns`].
+    targets: Arc<RwLock<Vec<PathBuf>>>,
 }
 
 impl Watches {
     /// Adds a watch for every path that should have one and has not been tried.
     fn update(&mut self, server: &SkillServer) {
-        for (path, recursive) in wanted(server) {
+        let (wanted, dirs) = wanted(server);
+        let mut targets: Vec<PathBuf> = dirs.iter().map(|d| resolved_prefix(d)).collect();
+        targets.extend(dirs);
+        *self
+            .targets
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = targets;
+        for (path, recursive) in wanted {
             if !self.done.insert((path.clone(), recursive)) {
                 continue;
             }
@@ -206,9 +231,20 @@ fn is_pseudo_filesystem(path: &Path) -> bool {
     }
 }
 
-/// The paths to watch: each skill directory (recursively) or its nearest existing parent, and
-/// the directories holding the configuration files.
-fn wanted(server: &SkillServer) -> BTreeSet<(PathBuf, bool)> {
+/// `path` with its longest existing ancestor resolved: what the kernel reports events under.
+fn resolved_prefix(path: &Path) -> PathBuf {
+    for ancestor in path.ancestors() {
+        if let Ok(real) = ancestor.canonicalize() {
+            let rest = path.strip_prefix(ancestor).unwrap_or(Path::new(""));
+            return real.join(rest);
+        }
+    }
+    path.to_path_buf()
+}
+
+/// The paths to watch (each skill directory recursively, or its nearest existing parent, and
+/// the directories holding the configuration files), and those directories themselves.
+fn wanted(server: &SkillServer) -> (BTreeSet<(PathBuf, bool)>, Vec<PathBuf>) {
     let env = &server.shared.options.env;
     let snapshot = server.snapshot();
     let mut paths = BTreeSet::new();
@@ -221,15 +257,16 @@ fn wanted(server: &SkillServer) -> BTreeSet<(PathBuf, bool)> {
         .dirs()
         .iter()
         .map(|d| d.path.clone())
-        .chain(config_dirs.into_iter().flatten());
-    for dir in dirs {
+        .chain(config_dirs.into_iter().flatten())
+        .collect::<Vec<_>>();
+    for dir in &dirs {
         if dir.is_dir() {
-            paths.insert((dir, true));
-        } else if let Some(parent) = existing_parent(&dir) {
+            paths.insert((dir.clone(), true));
+        } else if let Some(parent) = existing_parent(dir) {
             paths.insert((parent, false));
         }
     }
-    paths
+    (paths, dirs)
 }
 
 fn existing_parent(path: &Path) -> Option<PathBuf> {
