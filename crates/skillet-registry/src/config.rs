@@ -165,10 +165,9 @@ impl Config {
             // `validate` there (the global file, the user's own, stays a hard error).
             let read = read_lenient(&path, &mut config.warnings).unwrap_or_else(|e| {
                 let problem = format!(
-                    "{}; the workspace configuration is ignored and runs here are refused until \
-                     you fix or remove {}",
-                    e,
-                    path.display()
+                    "{}\nthis workspace configuration is ignored, and runs in this workspace are \
+                     refused until you fix or remove it",
+                    e.to_string().trim_end()
                 );
                 config.warnings.push(problem.clone());
                 config.workspace_error = Some(problem);
