@@ -63,11 +63,12 @@ pub fn watch_skills(server: SkillServer) -> Result<(), WatchError> {
         done: BTreeSet::new(),
         targets,
     };
-    watches.update(&server);
-    // Detached on purpose: the process may exit in the middle of a reload.
+    // Detached on purpose: the process may exit in the middle of a reload, or while the first
+    // watches of a large tree are being set up, which must not delay serving either.
     std::thread::Builder::new()
         .name("skillet-mcp-watch".into())
         .spawn(move || {
+            watches.update(&server);
             while rx.recv().is_ok() {
                 std::thread::sleep(DEBOUNCE);
                 while rx.try_recv().is_ok() {}
