@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
             allow,
         } => {
             // Said here, with the CLI's exit code for it, rather than as the daemon's refusal.
-            let registry = ctx.registry();
+            let registry = ctx.registry_for(name);
             if registry.resolve(name).is_none() {
                 return Err(crate::commands::info::not_found(&registry, name));
             }

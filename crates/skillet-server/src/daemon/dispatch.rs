@@ -109,7 +109,7 @@ impl Daemon {
 
     async fn start(&self, p: SessionStartParams) -> Result<Session, ResponseError> {
         let (engine, registry) = self
-            .context(&p.start.caller_dir)
+            .context_for(&p.start.caller_dir, &p.skill)
             .map_err(|e| ResponseError::new(ErrorCode::Refused, e.to_string()))?;
         let record = self
             .manager

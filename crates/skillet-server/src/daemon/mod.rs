@@ -320,4 +320,11 @@ impl Daemon {
         let setup = EngineSetup::load_in(&self.env, dir)?;
         Ok((setup.engine(self.store.clone()), setup.registry()))
     }
+
+    /// The engine, and the skill `name` as `skillet run NAME` in `dir` would resolve it (the
+    /// files named for it), so a session starts the skill a run would.
+    fn context_for(&self, dir: &Path, name: &str) -> Result<(Engine, Registry), SetupError> {
+        let setup = EngineSetup::load_in(&self.env, dir)?;
+        Ok((setup.engine(self.store.clone()), setup.registry_for(name)))
+    }
 }
