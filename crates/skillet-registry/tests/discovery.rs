@@ -3,52 +3,14 @@
 #![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use skillet_registry::{Config, Environment, Registry, Scope};
+use skillet_registry::Scope;
 use skillet_spec::SkillFormat;
 
-struct World {
-    _tmp: tempfile::TempDir,
-    home: PathBuf,
-    ws: PathBuf,
-}
+mod common;
 
-impl World {
-    fn new() -> World {
-        let tmp = tempfile::tempdir().unwrap();
-        let home = tmp.path().join("home");
-        let ws = tmp.path().join("ws");
-        fs::create_dir_all(ws.join(".git")).unwrap();
-        fs::create_dir_all(&home).unwrap();
-        World {
-            _tmp: tmp,
-            home,
-            ws,
-        }
-    }
-
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let path = if let Some(r) = rel.strip_prefix("~/") {
-            self.home.join(r)
-        } else {
-            self.ws.join(rel)
-        };
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn registry(&self) -> Registry {
-        let env = Environment {
-            cwd: self.ws.clone(),
-            home: Some(self.home.clone()),
-            config_home: Some(self.home.join(".config")),
-            data_home: None,
-        };
-        Registry::discover(&env, &Config::load(&env).unwrap())
-    }
-}
+use common::World;
 
 fn skill(name: &str, extra: &str) -> String {
     format!(

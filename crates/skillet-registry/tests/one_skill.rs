@@ -4,60 +4,13 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use skillet_registry::{Config, Environment, Registry};
+use skillet_registry::Registry;
 
-struct World {
-    _tmp: tempfile::TempDir,
-    home: PathBuf,
-    ws: PathBuf,
-}
+mod common;
 
-impl World {
-    fn new() -> World {
-        let tmp = tempfile::tempdir().unwrap();
-        let home = tmp.path().join("home");
-        let ws = tmp.path().join("ws");
-        fs::create_dir_all(ws.join(".git")).unwrap();
-        fs::create_dir_all(&home).unwrap();
-        World {
-            _tmp: tmp,
-            home,
-            ws,
-        }
-    }
-
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let path = match rel.strip_prefix("~/") {
-            Some(r) => self.home.join(r),
-            None => self.ws.join(rel),
-        };
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn env(&self) -> Environment {
-        Environment {
-            cwd: self.ws.clone(),
-            home: Some(self.home.clone()),
-            config_home: Some(self.home.join(".config")),
-            data_home: None,
-        }
-    }
-
-    fn full(&self) -> Registry {
-        let env = self.env();
-        Registry::discover(&env, &Config::load(&env).unwrap())
-    }
-
-    fn one(&self, name: &str) -> Registry {
-        let env = self.env();
-        Registry::discover_for(&env, &Config::load(&env).unwrap(), name)
-    }
-}
+use common::World;
 
 fn skill(name: &str, extra: &str) -> String {
     format!(
@@ -103,7 +56,7 @@ fn a_shadowed_duplicate_is_reported_as_full_discovery_reports_it() {
     let mine = w.write(".skillet/skills/tool.json", &skill("tool", ""));
     let theirs = w.write("~/.config/skillet/skills/tool.json", &skill("tool", ""));
     w.write(".skillet/skills/other.json", &skill("other", ""));
-    let one = w.one("tool");
+    let one = w.registry_for("tool");
     let entry = one.resolve("tool").unwrap();
     assert_eq!(entry.path, mine);
     assert_eq!(entry.shadows, std::slice::from_ref(&theirs));
@@ -115,7 +68,7 @@ fn a_shadowed_duplicate_is_reported_as_full_discovery_reports_it() {
         "{:?}",
         one.warnings()
     );
-    assert_eq!(seen(&one, "tool"), seen(&w.full(), "tool"));
+    assert_eq!(seen(&one, "tool"), seen(&w.registry(), "tool"));
     assert!(one.resolve("other").is_none(), "other skills were not read");
 }
 
@@ -127,7 +80,7 @@ fn a_broken_duplicate_is_reported_and_the_working_one_used() {
         r#"{"name": "tool", "description": "d", "type": "prompt_inline", "prompt_template": "x", "colour": "red"}"#,
     );
     let good = w.write("~/.config/skillet/skills/tool.json", &skill("tool", ""));
-    let one = w.one("tool");
+    let one = w.registry_for("tool");
     let entry = one.resolve("tool").unwrap();
     assert_eq!(entry.path, good);
     assert!(entry.is_valid());
@@ -141,14 +94,14 @@ fn a_broken_duplicate_is_reported_and_the_working_one_used() {
         "{:?}",
         one.warnings()
     );
-    assert_eq!(seen(&one, "tool"), seen(&w.full(), "tool"));
+    assert_eq!(seen(&one, "tool"), seen(&w.registry(), "tool"));
 
     // Broken with nothing to stand in: the run is refused for the same reason.
     let w = World::new();
     w.write(".skillet/skills/solo.json", "{\"name\": \"solo\",");
-    let one = w.one("solo");
+    let one = w.registry_for("solo");
     assert!(!one.resolve("solo").unwrap().is_valid());
-    assert_eq!(seen(&one, "solo"), seen(&w.full(), "solo"));
+    assert_eq!(seen(&one, "solo"), seen(&w.registry(), "solo"));
 }
 
 #[test]
@@ -190,24 +143,28 @@ fn every_way_of_naming_a_skill_resolves_as_full_discovery_does() {
         &skill("declared", ""),
     );
     w.write(".skillet/skills/empty/notes.txt", "not a skill");
-    let full = w.full();
+    let full = w.registry();
     for name in [
         "plain", "pkg", "same", "both", "agent", "legacy", "aliased", "al", "first", "second",
         "misnamed", "empty", "nothing", "plian", "../ws", "",
     ] {
-        assert_eq!(seen(&w.one(name), name), seen(&full, name), "`{name}`");
+        assert_eq!(
+            seen(&w.registry_for(name), name),
+            seen(&full, name),
+            "`{name}`"
+        );
     }
     // Known and documented: a file named otherwise (`misnamed.json`) that declares the name
     // is not seen while a file named for it exists; the file named for it answers.
     assert_eq!(
-        w.one("declared").resolve("declared").unwrap().path,
+        w.registry_for("declared").resolve("declared").unwrap().path,
         w.home.join(".config/skillet/skills/declared.json")
     );
     // An alias is found through full discovery, and a typo still gets its "did you mean".
-    assert_eq!(w.one("al").resolve("al").unwrap().name, "aliased");
-    assert_eq!(w.one("plian").suggest("plian"), Some("plain"));
+    assert_eq!(w.registry_for("al").resolve("al").unwrap().name, "aliased");
+    assert_eq!(w.registry_for("plian").suggest("plian"), Some("plain"));
     // A fallback chain is there for the engine to follow.
-    let one = w.one("first");
+    let one = w.registry_for("first");
     assert!(one.resolve("second").is_some());
 }
 
@@ -222,7 +179,7 @@ fn only_the_files_named_for_the_skill_are_read() {
         );
     }
     let started = std::time::Instant::now();
-    let one = w.one("tool");
+    let one = w.registry_for("tool");
     let took = started.elapsed();
     assert!(one.resolve("tool").unwrap().is_valid());
     assert_eq!(one.entries().len(), 1, "only `tool` was read");
