@@ -5,74 +5,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::sessions::{eventually, list, processes_with, send, session_skill, start, status_of};
 use common::{World, interpreter};
-use serde_json::{Value, json};
-
-fn session_skill(w: &World, name: &str, command: &str, extra: Value) {
-    let mut skill =
-        json!({"name": name, "description": "d", "type": "code_session", "command": command});
-    if let (Value::Object(s), Value::Object(e)) = (&mut skill, extra) {
-        s.extend(e);
-    }
-    w.skill(name, skill);
-}
-
-fn start(w: &World, args: &[&str]) -> String {
-    let mut all = vec!["session", "start"];
-    all.extend_from_slice(args);
-    let (code, stdout, stderr) = w.run(&all);
-    assert_eq!(code, 0, "start failed: {stderr}");
-    stdout.trim().to_owned()
-}
-
-/// `session send ID INPUT`: (exit code, stdout, stderr).
-fn send(w: &World, id: &str, input: &str) -> (i32, String, String) {
-    w.run(&["session", "send", id, input])
-}
-
-fn list(w: &World) -> Vec<Value> {
-    let (code, stdout, stderr) = w.run(&["session", "list", "--json"]);
-    assert_eq!(code, 0, "{stderr}");
-    serde_json::from_str::<Value>(&stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn status_of(w: &World, id: &str) -> Value {
-    list(w)
-        .into_iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or(Value::Null)
-}
-
-/// Polls until `ok` holds or `limit` passes; returns whether it held.
-fn eventually(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    ok()
-}
-
-/// Processes whose command line contains `marker`.
-fn processes_with(marker: &str) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
-                && common::alive(*pid as i32)
-        })
-        .collect()
-}
+use serde_json::json;
 
 #[test]
 fn a_python_session_keeps_state_and_reports_each_input_status() {
@@ -327,98 +264,6 @@ fn inputs_to_one_session_take_turns_while_other_sessions_answer() {
 }
 
 #[test]
-fn closing_and_stopping_leave_no_process_behind() {
-    let w = World::new();
-    session_skill(&w, "sh", &interpreter("bash"), json!({}));
-    let marker = format!("skillet-orphan-{}", std::process::id());
-    let closed = start(&w, &["sh"]);
-    let stopped = start(&w, &["sh"]);
-    for id in [&closed, &stopped] {
-        let (code, _, err) = send(
-            &w,
-            id,
-            &format!("(exec -a {marker} sleep 600) & disown; echo started"),
-        );
-        assert_eq!(code, 0, "{err}");
-    }
-    // `echo started` can come before the background subshell has exec'd the renamed sleep.
-    assert!(
-        eventually(Duration::from_secs(5), || processes_with(&marker).len()
-            == 2),
-        "the test's sleepers run: {:?}",
-        processes_with(&marker)
-    );
-    let (code, _, _) = w.run(&["session", "close", &closed]);
-    assert_eq!(code, 0);
-    assert!(eventually(Duration::from_secs(5), || processes_with(
-        &marker
-    )
-    .len()
-        == 1));
-    let (code, _, _) = w.run(&["daemon", "stop"]);
-    assert_eq!(code, 0);
-    assert!(
-        eventually(Duration::from_secs(5), || processes_with(&marker)
-            .is_empty()),
-        "left behind: {:?}",
-        processes_with(&marker)
-    );
-    let (code, _, _) = w.run(&["daemon", "status"]);
-    assert_eq!(code, 1, "the daemon is gone");
-}
-
-#[test]
-fn history_survives_a_daemon_restart_and_replay_sessions_come_back() {
-    let w = World::new();
-    let py = interpreter("python3");
-    session_skill(&w, "plain", &py, json!({}));
-    session_skill(
-        &w,
-        "kept",
-        &py,
-        json!({"session_config": {"restore": "replay"}}),
-    );
-    let plain = start(&w, &["plain"]);
-    let kept = start(&w, &["kept"]);
-    send(&w, &plain, "x = 1");
-    send(&w, &kept, "y = 41");
-    send(&w, &kept, "y += 1");
-    assert_eq!(w.run(&["daemon", "stop"]).0, 0);
-
-    // The next command starts a new daemon, which replays `kept` and ends `plain`.
-    let r = status_of(&w, &plain);
-    assert_eq!(
-        (r["status"].as_str(), r["turns"].as_i64()),
-        (Some("ended"), Some(1)),
-        "{r}"
-    );
-    assert!(eventually(Duration::from_secs(10), || status_of(&w, &kept)
-        ["status"]
-        == "live"));
-    let (code, out, err) = send(&w, &kept, "y");
-    assert_eq!((code, out.as_str()), (0, "42\n"), "{err}");
-    let (code, _, err) = send(&w, &plain, "x");
-    assert_eq!(code, 125);
-    assert!(err.contains("ended"), "{err}");
-    let (code, logs, _) = w.run(&["session", "logs", &plain]);
-    assert_eq!(code, 0);
-    assert!(logs.contains("> x = 1"), "{logs}");
-    let (_, logs) = (0, w.run(&["session", "logs", &kept, "--json"]).1);
-    let logs: Value = serde_json::from_str(&logs).unwrap();
-    let inputs: Vec<&str> = logs["turns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["input"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        inputs,
-        ["y = 41", "y += 1", "y"],
-        "replayed inputs are not recorded twice"
-    );
-}
-
-#[test]
 fn output_goes_from_one_session_to_another() {
     let w = World::new();
     session_skill(&w, "sh", &interpreter("bash"), json!({}));
@@ -503,84 +348,6 @@ fn run_with_session_sends_to_it_and_checks_the_skill() {
 }
 
 #[test]
-fn the_socket_is_private_and_other_users_are_refused() {
-    use std::os::unix::fs::PermissionsExt;
-    let w = World::new();
-    assert_eq!(w.run(&["session", "list"]).0, 0, "starts the daemon");
-    let sock = w.tmp.path().join("run/skillet/skillet.sock");
-    let dir = sock.parent().unwrap();
-    assert_eq!(
-        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
-    assert_eq!(
-        std::fs::metadata(dir).unwrap().permissions().mode() & 0o777,
-        0o700
-    );
-    if !rustix::process::geteuid().is_root() || !std::path::Path::new("/usr/bin/setpriv").exists() {
-        eprintln!("SKIPPED the other-user half: it needs root and setpriv");
-        return;
-    }
-    // Suppose the permissions were loosened: the peer check still refuses another user.
-    for p in [
-        w.tmp.path().to_path_buf(),
-        w.tmp.path().join("run"),
-        dir.to_path_buf(),
-    ] {
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let script = format!(
-        // The daemon may refuse (answer and hang up) before the request is written, so a
-        // broken pipe on sending is expected; the refusal is still there to read.
-        "import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({:?})\ntry:\n    s.sendall(b'{{\"method\":\"session.list\"}}\\n')\nexcept OSError:\n    pass\nprint(s.recv(4096).decode())",
-        sock.display().to_string()
-    );
-    let out = std::process::Command::new("/usr/bin/setpriv")
-        .args([
-            "--reuid",
-            "65534",
-            "--regid",
-            "65534",
-            "--clear-groups",
-            &interpreter("python3"),
-            "-c",
-            &script,
-        ])
-        .output()
-        .unwrap();
-    let answer = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        answer.contains("serves only the user that started it"),
-        "{answer} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-}
-
-#[test]
-fn a_stale_socket_is_replaced_and_a_second_daemon_refuses_to_start() {
-    let w = World::new();
-    let dir = w.tmp.path().join("run/skillet");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    // A socket file nobody listens on, as a crashed daemon leaves.
-    drop(std::os::unix::net::UnixListener::bind(dir.join("skillet.sock")).unwrap());
-    assert!(dir.join("skillet.sock").exists());
-    let (code, _, err) = w.run(&["session", "list"]);
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = w.run(&["serve"]);
-    assert_eq!(code, 125);
-    assert!(err.contains("already running"), "{err}");
-    let (code, out, _) = w.run(&["daemon", "status", "--json"]);
-    assert_eq!(code, 0);
-    assert_eq!(
-        serde_json::from_str::<Value>(&out).unwrap()["running"],
-        true
-    );
-}
-
-#[test]
 fn a_session_runs_in_the_skills_sandbox() {
     let w = World::new();
     session_skill(&w, "sh", &interpreter("bash"), json!({}));
@@ -640,34 +407,4 @@ fn cleanup_on_exit_false_keeps_the_scratch_directory() {
         std::fs::read_to_string(std::path::Path::new(dir).join("notes.txt")).unwrap(),
         "note\n"
     );
-}
-
-#[test]
-fn the_daemon_exits_when_idle() {
-    let w = World::new();
-    w.write(
-        "~/.config/skillet/skillet.toml",
-        "[daemon]\nidle_timeout = 1\n",
-    );
-    assert_eq!(w.run(&["session", "list"]).0, 0);
-    assert_eq!(w.run(&["daemon", "status"]).0, 0, "running at first");
-    // Watch the socket file rather than asking: a question is activity and keeps it up.
-    let sock = w.tmp.path().join("run/skillet/skillet.sock");
-    assert!(
-        eventually(Duration::from_secs(10), || !sock.exists()),
-        "still running"
-    );
-    assert_eq!(w.run(&["daemon", "status"]).0, 1);
-}
-
-#[test]
-fn an_error_and_its_cause_are_each_said_once() {
-    let w = World::new();
-    let open = w.tmp.path().join("open");
-    std::fs::create_dir_all(&open).unwrap();
-    std::fs::set_permissions(&open, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    let socket = open.join("s.sock");
-    let (code, _, err) = w.run(&["serve", "--socket", socket.to_str().unwrap()]);
-    assert_ne!(code, 0);
-    assert_eq!(err.matches("refusing to use it").count(), 1, "{err}");
 }

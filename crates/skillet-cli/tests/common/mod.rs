@@ -12,6 +12,7 @@ use assert_cmd::Command;
 pub mod attack;
 pub mod consistency;
 pub mod llm;
+pub mod sessions;
 
 pub struct World {
     pub tmp: tempfile::TempDir,
