@@ -11,57 +11,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::World;
+use common::conversation::{SYSTEM, review_skill, skillet};
 use common::llm::{KEY, Llm, Sequence, anthropic_answer, openai_answer};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
-
-/// `skillet ARGS` with the key in the environment and `input` (or nothing) on stdin.
-fn skillet(w: &World, args: &[&str], input: Option<&str>) -> (i32, String, String) {
-    let mut cmd = w.command(&assert_cmd::cargo::cargo_bin("skillet"));
-    cmd.args(args)
-        .env("TEST_LLM_KEY", KEY)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    if let Some(text) = input {
-        stdin.write_all(text.as_bytes()).unwrap();
-    }
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    assert!(
-        !stdout.contains(KEY) && !stderr.contains(KEY),
-        "the key was printed:\n{stdout}\n{stderr}"
-    );
-    (out.status.code().unwrap_or(-1), stdout, stderr)
-}
-
-fn review_skill(w: &World, extra: Value) {
-    let mut skill = json!({
-        "name": "review", "type": "conversation", "description": "Review a change",
-        "prompt_template": "Review {file} for {focus}.",
-        "parameters": [{"name": "file", "type": "string", "required": true},
-                       {"name": "focus", "type": "string", "default": "bugs"}],
-        "context_files": {"patterns": ["src/*.rs"]},
-        "guided_questions": ["What changed?", "What worries you?"]
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        skill[k] = v.clone();
-    }
-    w.skill("review", skill);
-    w.write(
-        "src/lib.rs",
-        "pub fn add(a: i32, b: i32) -> i32 { a - b }\n",
-    );
-}
-
-const SYSTEM: &str = "This conversation runs the skillet skill `review`: Review a change\nProject files are quoted in <file path=\"…\"> blocks; a file cut to fit the budget ends with a [truncated: N more lines] marker.";
 
 #[test]
 fn without_a_terminal_one_answer_is_streamed_for_the_prompt_and_files() {
@@ -263,127 +217,6 @@ fn answers_guide_the_turns_the_summary_is_formatted_and_the_session_resumes() {
 }
 
 #[test]
-fn a_rate_limit_is_retried_and_the_answer_arrives() {
-    let w = World::new();
-    let llm = Llm::start();
-    llm.configure(&w, "openai", "");
-    llm.mount(Mock::given(method("POST")).respond_with(Sequence::new(vec![
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_json(json!({"error": {"message": "Rate limit reached"}})),
-            openai_answer(&["fine"]),
-        ])));
-    review_skill(&w, json!({}));
-    let (code, out, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "fine\n");
-    assert!(
-        err.contains("attempt 1 of 3") && err.contains("Rate limit reached"),
-        "{err}"
-    );
-    assert_eq!(llm.bodies().len(), 2);
-}
-
-#[test]
-fn server_errors_are_retried_then_reported() {
-    let w = World::new();
-    let llm = Llm::start();
-    llm.configure(&w, "openai", "");
-    llm.mount(
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(500).set_body_string("model crashed")),
-    );
-    review_skill(
-        &w,
-        json!({"retry": {"max_attempts": 2, "initial_backoff_ms": 10}}),
-    );
-    let (code, out, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
-    assert_eq!(code, 125);
-    assert_eq!(out, "");
-    assert!(
-        err.contains("answered 500: model crashed (after 2 attempts)"),
-        "{err}"
-    );
-    assert_eq!(llm.bodies().len(), 2);
-    let (_, out, _) = skillet(&w, &["history", "--json"], None);
-    let history: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(history[0]["status"], "failed", "{history}");
-}
-
-#[test]
-fn a_malformed_stream_is_not_retried() {
-    let w = World::new();
-    let llm = Llm::start();
-    llm.configure(&w, "openai", "");
-    llm.mount(
-        Mock::given(method("POST")).respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw("data: {\"choices\": [oops\n\n", "text/event-stream"),
-        ),
-    );
-    review_skill(&w, json!({}));
-    let (code, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
-    assert_eq!(code, 125);
-    assert!(
-        err.contains("not a valid chat.completion.chunk stream"),
-        "{err}"
-    );
-    assert_eq!(llm.bodies().len(), 1);
-}
-
-#[test]
-fn a_silent_server_times_out() {
-    let w = World::new();
-    let llm = Llm::start();
-    llm.configure(&w, "openai", "timeout_secs = 1\n");
-    llm.mount(
-        Mock::given(method("POST"))
-            .respond_with(openai_answer(&["late"]).set_delay(Duration::from_secs(4))),
-    );
-    review_skill(&w, json!({"retry": {"max_attempts": 1}}));
-    let (code, out, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
-    assert_eq!(code, 124, "{err}");
-    assert_eq!(out, "");
-    assert!(err.contains("said nothing for 1 s"), "{err}");
-}
-
-#[test]
-fn without_a_provider_or_key_the_error_says_what_to_configure() {
-    let w = World::new();
-    review_skill(&w, json!({}));
-    let (code, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
-    assert_eq!(code, 125);
-    assert!(err.contains("no LLM provider is configured"), "{err}");
-    assert!(
-        err.contains("[llm]") && err.contains("api_key_env"),
-        "{err}"
-    );
-    let (_, out, _) = skillet(&w, &["history", "--json"], None);
-    let history: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(history[0]["skill"], "review");
-    assert_eq!(history[0]["status"], "error", "a refusal is recorded too");
-
-    w.write(
-        "~/.config/skillet/skillet.toml",
-        "[llm]\nmodel = \"m\"\napi_key_env = \"UNSET_TEST_KEY\"\n",
-    );
-    let (code, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
-    assert_eq!(code, 125);
-    assert!(err.contains("UNSET_TEST_KEY"), "{err}");
-
-    // A workspace cannot point the key elsewhere.
-    w.write(
-        ".skillet/skillet.toml",
-        "[llm]\nbase_url = \"http://127.0.0.1:9/v1\"\n",
-    );
-    let (_, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
-    assert!(
-        err.contains("[llm] are ignored in a workspace configuration"),
-        "{err}"
-    );
-}
-
-#[test]
 fn on_a_terminal_the_questions_are_asked_and_an_empty_line_ends_it() {
     let script = std::path::Path::new("/usr/bin/script");
     if !script.exists() {
@@ -486,27 +319,6 @@ fn a_dry_run_shows_the_first_request_and_sends_nothing() {
         "{out}"
     );
     assert!(llm.bodies().is_empty(), "a dry run sends nothing");
-}
-
-#[test]
-fn a_failing_provider_opens_the_skills_circuit() {
-    let w = World::new();
-    let llm = Llm::start();
-    llm.configure(&w, "openai", "");
-    llm.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)));
-    review_skill(
-        &w,
-        json!({"retry": {"max_attempts": 1},
-               "circuit_breaker": {"failure_threshold": 2, "reset_after_s": 60}}),
-    );
-    for _ in 0..2 {
-        let (code, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
-        assert_eq!(code, 125, "{err}");
-    }
-    let (code, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
-    assert_eq!(code, 75, "{err}");
-    assert!(err.contains("circuit open"), "{err}");
-    assert_eq!(llm.bodies().len(), 2, "an open circuit sends nothing");
 }
 
 #[test]
@@ -665,21 +477,4 @@ fn a_conversation_whose_first_request_failed_is_sent_again_on_resume() {
     let bodies = llm.bodies();
     assert_eq!(bodies.len(), 2);
     assert_eq!(bodies[0], bodies[1], "the same first request, sent again");
-}
-
-#[test]
-fn the_skills_timeout_bounds_each_answer() {
-    let w = World::new();
-    let llm = Llm::start();
-    llm.configure(&w, "openai", "");
-    llm.mount(
-        Mock::given(method("POST"))
-            .respond_with(openai_answer(&["slow"]).set_delay(Duration::from_secs(5))),
-    );
-    review_skill(&w, json!({"timeout": 1}));
-    // The server would answer "slow" after 5 s; the run ends at 1 s without it.
-    let (code, out, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
-    assert_eq!(code, 124, "{err}");
-    assert_eq!(out, "");
-    assert!(err.contains("within the skill's timeout of 1 s"), "{err}");
 }

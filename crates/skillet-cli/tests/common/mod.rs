@@ -11,6 +11,7 @@ use assert_cmd::Command;
 
 pub mod attack;
 pub mod consistency;
+pub mod conversation;
 pub mod llm;
 pub mod sessions;
 
