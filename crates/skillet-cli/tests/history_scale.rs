@@ -162,7 +162,7 @@ fn filters_prefixes_and_an_empty_history_answer_as_before() {
     let (code, _, stderr) = w.run(&["history", "show", "0190"]);
     assert_ne!(code, 0);
     assert!(
-        stderr.contains("`0190` matches 1000 executions; give more of the id"),
+        stderr.contains("`0190` matches at least 1000 executions; give more of the id"),
         "{stderr}"
     );
     let (code, _, stderr) = w.run(&["history", "show", "0190ffff"]);
