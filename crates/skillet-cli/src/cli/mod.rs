@@ -7,11 +7,15 @@ use clap::{Args, Parser, Subcommand};
 #[cfg(test)]
 mod examples;
 mod history;
+mod packages;
 mod params;
 mod permissions;
 mod serving;
 
 pub use history::{BreakerArgs, BreakerCommand, HistoryArgs, HistoryCommand, HistoryPruneArgs};
+pub use packages::{
+    InstallArgs, MarketplaceCommand, SearchArgs, UninstallArgs, UpdateArgs, VerifyArgs,
+};
 pub use params::ParamArgs;
 pub use permissions::PermissionArgs;
 pub use serving::{DaemonCommand, McpArgs, ServeArgs, SessionCommand};
@@ -297,6 +301,65 @@ Examples:
   skillet enable rm-tmp
   skillet enable rm-tmp --workspace")]
     Enable(ToggleArgs),
+
+    /// Install packages of skills, with their dependencies, into this workspace (or --global).
+    #[command(
+        after_help = "Before anything lands, the permissions each skill asks for are shown; on a terminal
+you are asked y/N, elsewhere --yes is required. Installing never grants anything.
+
+Examples:
+  skillet install document-skills@anthropic-agent-skills   PACKAGE@MARKETPLACE
+  skillet install review-kit@^2.1                          a semver requirement
+  skillet install ./path/to/pkg
+  skillet install git+https://example.test/skills.git#v1.2
+  skillet install https://example.test/pkg.tar.gz --sha256 HEX
+  skillet install --locked                                 exactly what skillet.lock says"
+    )]
+    Install(InstallArgs),
+
+    /// Update installed packages, showing version and permission changes first.
+    #[command(after_help = "Examples:
+  skillet update --dry-run
+  skillet update review-kit --yes")]
+    Update(UpdateArgs),
+
+    /// Remove an installed package.
+    #[command(after_help = "Refused while another installed package depends on it.
+
+Examples:
+  skillet uninstall review-kit
+  skillet uninstall review-kit --prune     also remove what only it needed")]
+    Uninstall(UninstallArgs),
+
+    /// Check that every installed file still matches skillet.lock.
+    #[command(
+        after_help = "Exit 0 when every file matches, 1 when any was changed or removed.
+
+Examples:
+  skillet verify
+  skillet verify --accept       keep the files as they are now"
+    )]
+    Verify(VerifyArgs),
+
+    /// Search every added marketplace by name and description.
+    #[command(after_help = "Examples:
+  skillet search pdf
+  skillet search review --json")]
+    Search(SearchArgs),
+
+    /// Add, list, update or remove marketplaces (indexes of packages).
+    #[command(after_help = "Examples:
+  skillet marketplace add ./team-skills
+  skillet marketplace add https://example.test/index.json
+  skillet marketplace add git@host:org/skills.git#main
+  skillet marketplace list
+  skillet marketplace update
+  skillet marketplace remove team-skills")]
+    Marketplace {
+        /// What to do.
+        #[command(subcommand)]
+        command: MarketplaceCommand,
+    },
 
     /// Print a shell completion script.
     #[command(after_help = "Examples:

@@ -10,7 +10,9 @@ pub(crate) mod hints;
 mod history;
 pub(crate) mod history_prune;
 pub mod info;
+mod install;
 mod list;
+mod marketplace;
 mod mcp;
 mod migrate;
 mod run;
@@ -54,6 +56,12 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Mcp(args) => mcp::run(&ctx, &args),
                 Command::Context(args) => context::run(&ctx, &args),
                 Command::Trust(args) => trust::trust(&ctx, &args),
+                Command::Install(args) => install::install(&ctx, &args),
+                Command::Update(args) => install::update(&ctx, &args),
+                Command::Uninstall(args) => install::uninstall(&ctx, &args),
+                Command::Verify(args) => install::verify(&ctx, &args),
+                Command::Search(args) => marketplace::search(&ctx, &args),
+                Command::Marketplace { command } => marketplace::run(&ctx, &command),
                 Command::Enable(args) => trust::toggle(&ctx, &args, false),
                 Command::Disable(args) => trust::toggle(&ctx, &args, true),
                 Command::Schema { .. }
