@@ -4,7 +4,8 @@ use serde::Serialize;
 
 /// Which history rows go. Executions are removed when they started before `before_ms`, or when
 /// more than `max_rows` newer ones were recorded after them; ended sessions (`closed`,
-/// `expired`, `dead`, `ended`) go with their transcripts when they ended before `before_ms`.
+/// `expired`, `dead`, `ended`) go with their transcripts by the same two rules: when they
+/// ended before `before_ms`, or when more than `max_rows` sessions ended after them.
 /// Live and open sessions, sessions whose lease is still held, unknown statuses and circuit
 /// breakers are never touched.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,7 +13,8 @@ pub struct Retention {
     /// Remove what started (executions) or ended (sessions) before this time, in ms since
     /// the epoch. `None`: no time rule.
     pub before_ms: Option<i64>,
-    /// Keep at most this many of the most recently recorded executions. `None`: no count rule.
+    /// Keep at most this many of the most recently recorded executions, and of the most
+    /// recently ended sessions. `None`: no count rule.
     pub max_rows: Option<u64>,
     /// Remove at most this many executions and this many sessions in one call (the bounded
     /// prune each recorded run does); `None` removes everything due, in batches.

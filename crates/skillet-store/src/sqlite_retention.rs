@@ -26,9 +26,10 @@ const BOUNDED_VACUUM_PAGES: i64 = 64;
 pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneReport, StoreError> {
     let mut report = PruneReport::default();
     let threshold = count_threshold(conn, rule)?;
+    let sessions_before = later(rule.before_ms, session_count_cutoff(conn, rule)?);
     if rule.dry_run {
         report.executions = count_executions(conn, rule.before_ms, threshold)?;
-        let (sessions, turns) = count_sessions(conn, rule.before_ms)?;
+        let (sessions, turns) = count_sessions(conn, sessions_before)?;
         (report.sessions, report.turns) = (sessions, turns);
         return Ok(report);
     }
@@ -41,7 +42,7 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
         }
     }
     loop {
-        let (sessions, turns) = delete_sessions(conn, rule.before_ms, batch)?;
+        let (sessions, turns) = delete_sessions(conn, sessions_before, batch)?;
         report.sessions += sessions;
         report.turns += turns;
         if rule.batch.is_some() || sessions < batch as u64 {
@@ -88,6 +89,48 @@ fn count_threshold(conn: &Connection, rule: &Retention) -> Result<Option<i64>, S
             |r| r.get(0),
         )
         .optional()?)
+}
+
+/// The later of two cutoffs (either may be absent).
+fn later(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The end time before which ended sessions exceed `max_rows` (the same count rule as
+/// executions: at most that many ended sessions are kept, the most recently ended), if they
+/// do. The bounded prune first compares the rowid span, two lookups, and only then walks the
+/// `sessions_by_end` index, so a run with nothing due pays microseconds.
+fn session_count_cutoff(conn: &Connection, rule: &Retention) -> Result<Option<i64>, StoreError> {
+    let Some(max_rows) = rule.max_rows else {
+        return Ok(None);
+    };
+    let keep = i64::try_from(max_rows).unwrap_or(i64::MAX);
+    if rule.batch.is_some() {
+        let span: Option<i64> = conn.query_row(
+            "SELECT (SELECT rowid FROM sessions ORDER BY rowid DESC LIMIT 1) - \
+                    (SELECT rowid FROM sessions ORDER BY rowid LIMIT 1)",
+            [],
+            |r| r.get(0),
+        )?;
+        if span.is_none_or(|s| s < keep) {
+            return Ok(None);
+        }
+    }
+    // The (keep+1)-th most recently ended: it and everything that ended before it go.
+    let nth: Option<i64> = conn
+        .query_row(
+            &format!(
+                "SELECT ended_at FROM sessions WHERE ended_at IS NOT NULL AND status IN {ENDED} \
+                 ORDER BY ended_at DESC LIMIT 1 OFFSET ?1"
+            ),
+            [keep],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(nth.map(|t| t.saturating_add(1)))
 }
 
 fn count_executions(

@@ -375,3 +375,68 @@ fn a_bounded_prune_with_nothing_due_takes_no_write_lock() {
     );
     writer.execute_batch("COMMIT").unwrap();
 }
+
+#[test]
+fn max_rows_caps_ended_sessions_too_and_never_a_live_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("skillet.db")).unwrap();
+    let now = now_ms();
+    // Twelve sessions ended in the last minute (far inside keep_days), three live ones
+    // older than all of them, each with a transcript.
+    for n in 0..12 {
+        let id = format!("ended-{n:02}");
+        store
+            .save_session(&session(&id, "closed", Some(now - 60_000 + n * 1000)))
+            .unwrap();
+        store.add_turn(&turn(&id, 1)).unwrap();
+    }
+    for n in 0..3 {
+        let id = format!("live-{n}");
+        store.save_session(&session(&id, "live", None)).unwrap();
+        store.add_turn(&turn(&id, 1)).unwrap();
+    }
+    let rule = Retention {
+        before_ms: Some(now - 90 * DAY),
+        max_rows: Some(5),
+        ..Default::default()
+    };
+    let dry = store
+        .prune(&Retention {
+            dry_run: true,
+            ..rule.clone()
+        })
+        .unwrap();
+    assert_eq!(
+        (dry.sessions, dry.turns),
+        (7, 7),
+        "the dry run reports them"
+    );
+    assert!(store.session("ended-00").unwrap().is_some());
+
+    // The bounded prune each run does takes them a batch at a time.
+    let bounded = Retention {
+        batch: Some(4),
+        ..rule.clone()
+    };
+    assert_eq!(store.prune(&bounded).unwrap().sessions, 4);
+    assert_eq!(store.prune(&bounded).unwrap().sessions, 3);
+    assert_eq!(store.prune(&bounded).unwrap().sessions, 0, "nothing due");
+    for n in 0..7 {
+        let id = format!("ended-{n:02}");
+        assert!(store.session(&id).unwrap().is_none(), "{id}");
+        assert!(store.turns(&id).unwrap().is_empty(), "{id}'s transcript");
+    }
+    for n in 7..12 {
+        let id = format!("ended-{n:02}");
+        assert!(
+            store.session(&id).unwrap().is_some(),
+            "{id}: the newest are kept"
+        );
+    }
+    for n in 0..3 {
+        let id = format!("live-{n}");
+        assert!(store.session(&id).unwrap().is_some(), "{id} is live");
+        assert_eq!(store.turns(&id).unwrap().len(), 1);
+    }
+    assert!(store.prune(&rule).unwrap().is_empty());
+}
