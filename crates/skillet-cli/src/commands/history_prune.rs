@@ -16,7 +16,7 @@ use crate::output;
 pub const HELP: &str =
     "Executions that started before the cutoff, and ended sessions (closed, expired, dead, ended)
 that ended before it, are removed with their transcripts; beyond [history] max_rows only the
-newest executions stay. Live and open sessions, sessions still leased by a daemon, and circuit
+newest executions, and the most recently ended sessions, stay. Live and open sessions, sessions still leased by a daemon, and circuit
 breakers are never removed. Each recorded run already removes a few hundred rows that are due;
 this does all of it at once and shrinks the database file (the first prune of a database made
 by an older skillet rewrites it once, about a second per 100 MB; see docs/history.md).
