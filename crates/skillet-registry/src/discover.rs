@@ -16,6 +16,8 @@ pub(crate) struct Candidate {
     /// For a workspace skill, the directory the file must be read beneath: a repository may ship
     /// `x.json -> ~/.aws/credentials`, and what skillet reads from a workspace stays in it.
     pub within: Option<PathBuf>,
+    /// The installed package it belongs to, for a skill of a package.
+    pub package: Option<crate::packages::PackageRef>,
 }
 
 /// Most skill files read from one scope (workspace or global). A repository with more is
@@ -33,6 +35,9 @@ pub(crate) fn scan(
     room: usize,
     warnings: &mut Vec<Diagnostic>,
 ) -> (Vec<Candidate>, usize) {
+    if dir.kind == DirKind::Packages {
+        return crate::packages::scan_packages(dir, room, warnings);
+    }
     let Ok(entries) = std::fs::read_dir(&dir.path) else {
         return (Vec::new(), 0);
     };
@@ -93,6 +98,9 @@ fn unread_entries(rest: impl Iterator<Item = std::fs::DirEntry>) -> usize {
 pub(crate) fn named(dir: &SkillDir, name: &str, warnings: &mut Vec<Diagnostic>) -> Vec<Candidate> {
     if name.is_empty() || name.starts_with('.') || name.contains(['/', '\0']) {
         return Vec::new();
+    }
+    if dir.kind == DirKind::Packages {
+        return crate::packages::named_in_packages(dir, name, warnings);
     }
     let mut out = Vec::new();
     // Sorted by file name, as `scan` sorts: `x` before `x.json`.
@@ -162,6 +170,7 @@ fn candidate_at(
         path: file,
         warnings: Vec::new(),
         within: workspace_bound(dir),
+        package: None,
     };
     let manifest_link = is_dir
         && std::fs::symlink_metadata(&candidate.path).is_ok_and(|m| m.file_type().is_symlink());
@@ -198,7 +207,7 @@ fn workspace_bound(dir: &SkillDir) -> Option<PathBuf> {
     let up = match dir.kind {
         DirKind::Skillet | DirKind::AgentSkills => 2,
         DirKind::QSkills => 1,
-        DirKind::Configured => 0,
+        DirKind::Configured | DirKind::Packages => 0,
     };
     dir.path.ancestors().nth(up).map(Path::to_path_buf)
 }
@@ -211,6 +220,8 @@ fn skill_file_in(entry: &Path, name: &str, kind: DirKind, is_dir: bool) -> Optio
         DirKind::AgentSkills => {
             Some(entry.join(AGENT_SKILL_FILE)).filter(|f| is_dir && is_manifest(f))
         }
+        // Packages are read through their receipts (`crate::packages`), never entry by entry.
+        DirKind::Packages => None,
         DirKind::Skillet | DirKind::Configured if is_dir => skill_manifest(entry),
         DirKind::Skillet | DirKind::Configured => is_json.then(|| entry.to_path_buf()),
     }

@@ -47,6 +47,9 @@ pub enum DirKind {
     QSkills,
     /// `.agents/skills/` or `.claude/skills/`: Agent Skills `<name>/SKILL.md` folders.
     AgentSkills,
+    /// `<scope dir>/packages/`: installed packages, each a folder whose receipt lists its skills
+    /// (see [`crate::packages`]).
+    Packages,
 }
 
 /// One directory searched for skills.
@@ -144,7 +147,8 @@ impl Environment {
     }
 }
 
-/// The skill directories of both scopes, highest precedence first.
+/// The skill directories of both scopes, highest precedence first: workspace skills, workspace
+/// packages, global skills, global packages.
 pub fn skill_dirs(
     env: &Environment,
     workspace_extra: &[PathBuf],
@@ -162,6 +166,11 @@ pub fn skill_dirs(
             push(extra.clone(), Scope::Workspace, DirKind::Configured);
         }
         compat_dirs(&root, Scope::Workspace, &mut push);
+        push(
+            root.join(".skillet").join(crate::packages::PACKAGES_DIR),
+            Scope::Workspace,
+            DirKind::Packages,
+        );
     }
     if let Some(global) = env.global_dir() {
         push(global.join("skills"), Scope::Global, DirKind::Skillet);
@@ -171,6 +180,13 @@ pub fn skill_dirs(
     }
     if let Some(home) = &env.home {
         compat_dirs(home, Scope::Global, &mut push);
+    }
+    if let Some(global) = env.global_dir() {
+        push(
+            global.join(crate::packages::PACKAGES_DIR),
+            Scope::Global,
+            DirKind::Packages,
+        );
     }
     dirs
 }
@@ -265,10 +281,12 @@ mod tests {
                 (Scope::Workspace, p("ws/.q-skills")),
                 (Scope::Workspace, p("ws/.agents/skills")),
                 (Scope::Workspace, p("ws/.claude/skills")),
+                (Scope::Workspace, p("ws/.skillet/packages")),
                 (Scope::Global, p("home/.config/skillet/skills")),
                 (Scope::Global, p("home/.q-skills")),
                 (Scope::Global, p("home/.agents/skills")),
                 (Scope::Global, p("home/.claude/skills")),
+                (Scope::Global, p("home/.config/skillet/packages")),
             ]
         );
     }

@@ -22,6 +22,7 @@
 mod config;
 mod discover;
 mod layout;
+pub mod packages;
 mod registry;
 mod trust;
 

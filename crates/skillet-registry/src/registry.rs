@@ -42,12 +42,26 @@ pub struct SkillEntry {
     /// When this file is broken: the working file of the same name, lower in precedence, that
     /// answers to the name instead.
     pub used_instead: Option<PathBuf>,
+    /// For a skill of an installed package: which package, installed in which scope. `scope`
+    /// stays the package's scope (trust and precedence follow it); listings show `package`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<crate::packages::PackageRef>,
 }
 
 impl SkillEntry {
     /// Whether the skill can be used.
     pub fn is_valid(&self) -> bool {
         self.spec.is_some() && !self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The scope as shown to a user: `package` for a skill of an installed package, else its
+    /// scope's name.
+    pub fn scope_label(&self) -> &'static str {
+        if self.package.is_some() {
+            "package"
+        } else {
+            self.scope.as_str()
+        }
     }
 
     /// The directory of the skill file (relative paths in the skill start here).
@@ -159,6 +173,9 @@ impl Registry {
             .into_iter()
             .map(|d| d.in_file(&candidate.path))
             .collect();
+        // An error found before loading (a package's file changed since install) makes the
+        // skill unusable whatever the file says.
+        let failed_before = diagnostics.iter().any(Diagnostic::is_error);
         diagnostics.extend(loaded.diagnostics);
         if loaded.spec.is_some() && name != fallback_name && dir.kind != DirKind::AgentSkills {
             diagnostics.push(
@@ -176,7 +193,7 @@ impl Registry {
         };
         let mut entry = SkillEntry {
             name: name.clone(),
-            spec: loaded.spec,
+            spec: loaded.spec.filter(|_| !failed_before),
             path: candidate.path,
             scope: dir.scope,
             dir_kind: dir.kind,
@@ -185,6 +202,7 @@ impl Registry {
             shadows: Vec::new(),
             scripts,
             used_instead: None,
+            package: candidate.package,
         };
         match self.by_name.get(&name).copied() {
             Some(winner)
