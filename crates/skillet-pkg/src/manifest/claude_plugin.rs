@@ -175,12 +175,23 @@ mod tests {
 
     #[test]
     fn versions_as_other_tools_write_them() {
-        assert_eq!(lenient_version("1.2.3").map(|v| v.to_string()).as_deref(), Some("1.2.3"));
-        assert_eq!(lenient_version("v1.2").map(|v| v.to_string()).as_deref(), Some("1.2.0"));
-        assert_eq!(lenient_version("2").map(|v| v.to_string()).as_deref(), Some("2.0.0"));
+        assert_eq!(
+            lenient_version("1.2.3").map(|v| v.to_string()).as_deref(),
+            Some("1.2.3")
+        );
+        assert_eq!(
+            lenient_version("v1.2").map(|v| v.to_string()).as_deref(),
+            Some("1.2.0")
+        );
+        assert_eq!(
+            lenient_version("2").map(|v| v.to_string()).as_deref(),
+            Some("2.0.0")
+        );
         assert!(lenient_version("latest").is_none());
         assert!(lenient_version("1.2.3.4").is_none());
-        assert!(lenient_req(">=1.0 <2.0").is_some_and(|r| r.matches(&semver::Version::new(1, 5, 0))));
+        assert!(
+            lenient_req(">=1.0 <2.0").is_some_and(|r| r.matches(&semver::Version::new(1, 5, 0)))
+        );
         assert!(lenient_req("~2.1.0").is_some());
         assert!(lenient_req("soon").is_none());
     }

@@ -18,9 +18,7 @@ use skillet_spec::files::FileError;
 use crate::PackageName;
 use crate::index::IndexEntry;
 
-pub(crate) use claude_plugin::{
-    ClaudeDependency, OneOrMany, claude_dependencies, lenient_version,
-};
+pub(crate) use claude_plugin::{ClaudeDependency, OneOrMany, claude_dependencies, lenient_version};
 
 /// skillet's own manifest file, at a package's root.
 pub const MANIFEST_FILE: &str = "skillet-package.toml";
@@ -173,7 +171,9 @@ pub fn read_package_for(root: &Path, entry: &IndexEntry) -> Result<PackageManife
                 own.description = entry.description.clone();
             }
             for (dep, req) in &entry.dependencies {
-                own.dependencies.entry(dep.clone()).or_insert_with(|| req.clone());
+                own.dependencies
+                    .entry(dep.clone())
+                    .or_insert_with(|| req.clone());
             }
             own
         }
@@ -182,7 +182,12 @@ pub fn read_package_for(root: &Path, entry: &IndexEntry) -> Result<PackageManife
             version: entry.version.clone(),
             description: entry.description.clone(),
             license: None,
-            skills: paths::default_skills(&root, entry.name.as_str(), &listed_in)?,
+            // The entry's own list, when it has one, replaces the default below.
+            skills: if entry.skills.is_empty() {
+                paths::default_skills(&root, entry.name.as_str(), &listed_in)?
+            } else {
+                Vec::new()
+            },
             dependencies: entry.dependencies.clone(),
             skillet: None,
         },

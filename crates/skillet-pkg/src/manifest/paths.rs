@@ -98,7 +98,10 @@ pub(crate) fn resolve_skills(
                     ));
                 }
             }
-        } else if target.file_name().is_some_and(|n| n == skillet_spec::AGENT_SKILL_FILE) {
+        } else if target
+            .file_name()
+            .is_some_and(|n| n == skillet_spec::AGENT_SKILL_FILE)
+        {
             let folder = target.parent().unwrap_or(root);
             found.push(skill_id(root, folder));
         } else if target.extension().is_some_and(|e| e == "json") {
@@ -120,7 +123,11 @@ pub(crate) fn resolve_skills(
 
 /// The skills directly inside the folder `skills/` of the package at `root` (canonical): what a
 /// package that lists none contains. Empty when there is no such folder.
-pub(crate) fn default_skills(root: &Path, package: &str, listed_in: &str) -> Result<Vec<String>, ManifestError> {
+pub(crate) fn default_skills(
+    root: &Path,
+    package: &str,
+    listed_in: &str,
+) -> Result<Vec<String>, ManifestError> {
     let dir = root.join("skills");
     // A `skills` that is a link or a file is not the default folder: only a real folder is
     // looked into, so a link cannot make the default reach outside.
@@ -239,7 +246,13 @@ mod tests {
 
     #[test]
     fn spellings_of_the_same_path_agree() {
-        for raw in ["skills/x", "./skills/x", "skills//x/", "./skills/./x", "skills/x/."] {
+        for raw in [
+            "skills/x",
+            "./skills/x",
+            "skills//x/",
+            "./skills/./x",
+            "skills/x/.",
+        ] {
             assert_eq!(normalize_relative(raw).as_deref(), Ok("skills/x"), "{raw}");
         }
         assert_eq!(normalize_relative("./").as_deref(), Ok(""));

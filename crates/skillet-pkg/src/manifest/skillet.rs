@@ -71,8 +71,8 @@ pub(super) fn read(root: &Path) -> Result<PackageManifest, ManifestError> {
     };
     let mut dependencies = BTreeMap::new();
     for (dep, req) in parsed.dependencies {
-        let dep_name = PackageName::new(dep.as_str())
-            .map_err(|e| invalid(format!("[dependencies]: {e}")))?;
+        let dep_name =
+            PackageName::new(dep.as_str()).map_err(|e| invalid(format!("[dependencies]: {e}")))?;
         let req = semver::VersionReq::parse(req.trim()).map_err(|e| {
             invalid(format!(
                 "[dependencies] {dep} = {req:?} is not a version requirement ({e}): write one such as \"^1.2\""
