@@ -10,8 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{
-    Index, IndexEntry, IndexWarning, Resolver, check_git_ref, check_subdir, entry_label,
-    push_entry,
+    Index, IndexEntry, IndexWarning, Resolver, check_git_ref, check_subdir, entry_label, push_entry,
 };
 use crate::PackageName;
 use crate::manifest::paths::normalize_relative;
@@ -86,8 +85,9 @@ fn entry(
         skills.push(if rel.is_empty() { ".".into() } else { rel });
     }
     let version = match raw.version {
-        Some(v) => lenient_version(&v)
-            .ok_or_else(|| format!("version {v:?} is not a semantic version"))?,
+        Some(v) => {
+            lenient_version(&v).ok_or_else(|| format!("version {v:?} is not a semantic version"))?
+        }
         // Only a folder of the marketplace itself is on this machine to look into.
         None => raw
             .source
@@ -112,10 +112,16 @@ fn entry(
 
 /// A plugin's `source`: a path relative to the marketplace, or an object whose `source` says
 /// which kind: `github`, `url` and `git-subdir` are git repositories skillet fetches.
-fn source(value: &Value, resolver: &Resolver<'_>, plugin_root: Option<&str>) -> Result<Source, String> {
+fn source(
+    value: &Value,
+    resolver: &Resolver<'_>,
+    plugin_root: Option<&str>,
+) -> Result<Source, String> {
     let obj = match value {
         Value::String(path) => {
-            let explicit = path.starts_with("./") || path == "." || path.starts_with("../");
+            // Only a bare name (`formatter`) is looked for under pluginRoot; anything else,
+            // `./x`, `../x` or `/x` included, is resolved (and checked) as written.
+            let explicit = !path.starts_with(|c: char| c.is_ascii_alphanumeric());
             return match plugin_root {
                 Some("\0") if !explicit => Err(format!(
                     "source {path:?} is a bare name, and the marketplace's pluginRoot is refused"
@@ -147,7 +153,11 @@ fn source(value: &Value, resolver: &Resolver<'_>, plugin_root: Option<&str>) -> 
             let url = text("url")?.ok_or_else(|| format!("a {kind} source needs `url`"))?;
             resolver.git_url(url)?
         }
-        "" => return Err("source has no `source` kind (\"github\", \"url\" or \"git-subdir\")".into()),
+        "" => {
+            return Err(
+                "source has no `source` kind (\"github\", \"url\" or \"git-subdir\")".into(),
+            );
+        }
         other => {
             return Err(format!(
                 "source kind {other:?} is not supported by skillet (it fetches relative folders, \"github\", \"url\" and \"git-subdir\" sources)"
@@ -157,7 +167,8 @@ fn source(value: &Value, resolver: &Resolver<'_>, plugin_root: Option<&str>) -> 
     // `sha` pins the exact commit; `ref` (a branch or tag) is the fallback.
     let reference = match (text("sha")?, text("ref")?) {
         (Some(sha), _) => {
-            if !(sha.len() == 40 || sha.len() == 64) || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if !(sha.len() == 40 || sha.len() == 64) || !sha.bytes().all(|b| b.is_ascii_hexdigit())
+            {
                 return Err(format!("sha {sha:?} is not a full git commit hash"));
             }
             Some(sha.to_ascii_lowercase())
@@ -173,7 +184,9 @@ fn source(value: &Value, resolver: &Resolver<'_>, plugin_root: Option<&str>) -> 
         None => None,
     };
     if kind == "git-subdir" && subdir.is_none() {
-        return Err("a git-subdir source needs `path`, the plugin's folder in the repository".into());
+        return Err(
+            "a git-subdir source needs `path`, the plugin's folder in the repository".into(),
+        );
     }
     Ok(Source::Git {
         url,
@@ -189,7 +202,8 @@ fn check_github_repo(repo: &str) -> Result<(), String> {
             && p != "."
             && p != ".."
             && !p.starts_with('-')
-            && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     };
     match repo.split_once('/') {
         Some((owner, name)) if ok_part(owner) && ok_part(name) => Ok(()),
@@ -214,9 +228,12 @@ fn local_plugin_version(source: &Source, root: Option<&Path>) -> Option<semver::
     if !folder.starts_with(root) {
         return None;
     }
-    let bytes =
-        skillet_spec::files::read_beneath(&folder, Path::new(CLAUDE_PLUGIN_FILE), MAX_MANIFEST_BYTES)
-            .ok()?;
+    let bytes = skillet_spec::files::read_beneath(
+        &folder,
+        Path::new(CLAUDE_PLUGIN_FILE),
+        MAX_MANIFEST_BYTES,
+    )
+    .ok()?;
     let value: Value = serde_json::from_slice(&bytes).ok()?;
     lenient_version(value.get("version")?.as_str()?)
 }

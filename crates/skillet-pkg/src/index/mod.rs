@@ -285,7 +285,10 @@ impl<'a> Resolver<'a> {
         match self.origin {
             IndexOrigin::Dir(dir) => {
                 let root = self.root.as_deref().ok_or_else(|| {
-                    format!("source {raw:?}: the index's folder {} cannot be opened", dir.display())
+                    format!(
+                        "source {raw:?}: the index's folder {} cannot be opened",
+                        dir.display()
+                    )
                 })?;
                 let target = self.inside(root, &rel, raw)?;
                 Ok(Source::Dir { path: target })
@@ -363,14 +366,15 @@ impl<'a> Resolver<'a> {
         match self.origin {
             IndexOrigin::Url(base) => {
                 let end = base.find(['?', '#']).unwrap_or(base.len());
-                let dir = base[..end].rfind('/').map_or(base.as_str(), |i| &base[..=i]);
+                let dir = base[..end]
+                    .rfind('/')
+                    .map_or(base.as_str(), |i| &base[..=i]);
                 Ok(format!("{dir}{rel}"))
             }
             IndexOrigin::Dir(_) => {
-                let root = self
-                    .root
-                    .as_deref()
-                    .ok_or_else(|| format!("archive {url:?}: the index's folder cannot be opened"))?;
+                let root = self.root.as_deref().ok_or_else(|| {
+                    format!("archive {url:?}: the index's folder cannot be opened")
+                })?;
                 let target = self.inside(root, &rel, url)?;
                 Ok(format!("file://{}", target.display()))
             }
@@ -383,7 +387,10 @@ impl<'a> Resolver<'a> {
 
 /// Whether a git URL names this machine: `file://`, or a plain path.
 fn is_local_git_url(url: &str) -> bool {
-    url.starts_with("file://") || url.starts_with('/') || url.starts_with('.') || url.starts_with('~')
+    url.starts_with("file://")
+        || url.starts_with('/')
+        || url.starts_with('.')
+        || url.starts_with('~')
 }
 
 /// Refuses git URLs that would make `git` do more than fetch: an option (`-…`), a transport
@@ -393,7 +400,9 @@ fn check_git_url(url: &str) -> Result<(), String> {
         return Err("the git URL is empty".into());
     }
     if url.starts_with('-') {
-        return Err(format!("git URL {url:?} starts with `-`, which git would take as an option"));
+        return Err(format!(
+            "git URL {url:?} starts with `-`, which git would take as an option"
+        ));
     }
     if url.contains("::") {
         return Err(format!(
@@ -416,7 +425,9 @@ fn check_git_url(url: &str) -> Result<(), String> {
 /// differently, and no real URL has them.
 fn check_url_text(url: &str) -> Result<(), String> {
     if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        Err(format!("URL {url:?} contains a space or a control character"))
+        Err(format!(
+            "URL {url:?} contains a space or a control character"
+        ))
     } else {
         Ok(())
     }
@@ -427,9 +438,11 @@ pub(crate) fn check_git_ref(reference: &str) -> Result<(), String> {
     if reference.is_empty()
         || reference.starts_with('-')
         || reference.contains("..")
-        || reference
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
+        || reference.chars().any(|c| {
+            c.is_control()
+                || c.is_whitespace()
+                || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')
+        })
     {
         Err(format!(
             "{reference:?} is not a git branch, tag or commit name"

@@ -17,7 +17,13 @@ use crate::manifest::paths::normalize_relative;
 use crate::source::Source;
 
 /// Keys of the index itself.
-const TOP_KEYS: &[&str] = &["$schema", "skillet_index", "name", "description", "packages"];
+const TOP_KEYS: &[&str] = &[
+    "$schema",
+    "skillet_index",
+    "name",
+    "description",
+    "packages",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,12 +87,8 @@ pub(super) fn parse(top: Map<String, Value>, resolver: &Resolver<'_>) -> Result<
 fn entry(value: &Value, resolver: &Resolver<'_>) -> Result<IndexEntry, String> {
     let raw = RawEntry::deserialize(value).map_err(|e| e.to_string())?;
     let name = PackageName::new(raw.name).map_err(|e| e.to_string())?;
-    let version = semver::Version::parse(raw.version.trim()).map_err(|e| {
-        format!(
-            "version {:?} is not a semantic version ({e})",
-            raw.version
-        )
-    })?;
+    let version = semver::Version::parse(raw.version.trim())
+        .map_err(|e| format!("version {:?} is not a semantic version ({e})", raw.version))?;
     let mut dependencies = BTreeMap::new();
     for (dep, req) in raw.dependencies {
         let dep_name = PackageName::new(dep.as_str()).map_err(|e| format!("dependencies: {e}"))?;

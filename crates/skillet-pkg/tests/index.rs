@@ -1,0 +1,493 @@
+//! Reading indexes: skillet's own JSON index and Claude Code marketplaces, bad entries left out
+//! with a warning, hostile sources refused, relative sources resolved against the origin.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use skillet_pkg::PackageName;
+use skillet_pkg::index::{Index, IndexError, IndexOrigin};
+use skillet_pkg::manifest::read_package_for;
+use skillet_pkg::source::Source;
+
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+    fs::write(path, text).expect("write");
+}
+
+fn skill_md(root: &Path, folder: &str, name: &str) {
+    write(
+        root,
+        &format!("{folder}/SKILL.md"),
+        &format!("---\nname: {name}\ndescription: The {name} skill\n---\nDo it.\n"),
+    );
+}
+
+fn git_origin() -> IndexOrigin {
+    IndexOrigin::Git {
+        url: "https://example.test/team/skills.git".into(),
+        commit: COMMIT.into(),
+    }
+}
+
+fn parse(json: &str, origin: &IndexOrigin) -> Index {
+    Index::parse(json.as_bytes(), origin).expect("an index")
+}
+
+fn names(index: &Index) -> Vec<String> {
+    index.packages.iter().map(|e| e.name.to_string()).collect()
+}
+
+fn warned(index: &Index, entry: &str, words: &str) -> bool {
+    index
+        .warnings
+        .iter()
+        .any(|w| w.entry == entry && w.message.contains(words))
+}
+
+#[test]
+fn skillet_index_with_each_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = fs::canonicalize(dir.path()).expect("canonical");
+    fs::create_dir_all(root.join("packages/review-kit")).expect("mkdir");
+    write(&root, "archives/fmt.tar.gz", "not really");
+    let json = format!(
+        r#"{{
+  "skillet_index": 1,
+  "name": "team-skills",
+  "description": "Our team's skills",
+  "packages": [
+    {{"name": "review-kit", "version": "2.1.0", "description": "Review code",
+      "source": {{"type": "dir", "path": "./packages/review-kit"}},
+      "dependencies": {{"lint-core": "^3"}}, "skills": ["./skills/review"]}},
+    {{"name": "lint-core", "version": "3.0.1",
+      "source": {{"type": "git", "url": "https://example.test/lint-core.git", "reference": "v3.0.1", "subdir": "pkg"}}}},
+    {{"name": "fmt", "version": "1.0.0",
+      "source": {{"type": "archive", "url": "https://example.test/fmt-1.0.0.tar.gz", "sha256": "{upper}"}}}},
+    {{"name": "fmt", "version": "1.1.0",
+      "source": {{"type": "archive", "url": "./archives/fmt.tar.gz", "sha256": "{SHA}"}}}}
+  ]
+}}"#,
+        upper = SHA.to_uppercase()
+    );
+    let index = parse(&json, &IndexOrigin::Dir(root.clone()));
+    assert!(index.warnings.is_empty(), "{:?}", index.warnings);
+    assert_eq!(index.name.as_deref(), Some("team-skills"));
+    assert_eq!(names(&index), ["review-kit", "lint-core", "fmt", "fmt"]);
+    let review = &index.packages[0];
+    assert_eq!(review.version, semver::Version::new(2, 1, 0));
+    assert_eq!(review.source, Source::Dir { path: root.join("packages/review-kit") });
+    assert_eq!(review.skills, ["skills/review"]);
+    let lint = PackageName::new("lint-core").expect("name");
+    assert_eq!(review.dependencies[&lint].to_string(), "^3");
+    assert_eq!(
+        index.packages[1].source,
+        Source::Git {
+            url: "https://example.test/lint-core.git".into(),
+            reference: Some("v3.0.1".into()),
+            subdir: Some("pkg".into()),
+        }
+    );
+    assert_eq!(
+        index.packages[2].source,
+        Source::Archive { url: "https://example.test/fmt-1.0.0.tar.gz".into(), sha256: SHA.into() }
+    );
+    assert_eq!(
+        index.packages[3].source,
+        Source::Archive {
+            url: format!("file://{}", root.join("archives/fmt.tar.gz").display()),
+            sha256: SHA.into()
+        }
+    );
+}
+
+#[test]
+fn bad_entries_are_reported_and_the_rest_still_loads() {
+    let json = format!(
+        r#"{{"skillet_index": 1, "extra": true, "packages": [
+  {{"name": "good", "version": "1.0.0", "source": {{"type": "git", "url": "https://example.test/good.git"}}}},
+  {{"name": "no-digest", "version": "1.0.0", "source": {{"type": "archive", "url": "https://example.test/a.tar.gz"}}}},
+  {{"name": "bad-digest", "version": "1.0.0", "source": {{"type": "archive", "url": "https://example.test/a.tar.gz", "sha256": "abc"}}}},
+  {{"name": "typo", "version": "1.0.0", "sourse": {{}}, "source": {{"type": "git", "url": "https://example.test/x.git"}}}},
+  {{"name": "src-typo", "version": "1.0.0", "source": {{"type": "git", "url": "https://example.test/x.git", "ref": "v1"}}}},
+  {{"name": "Bad Name", "version": "1.0.0", "source": {{"type": "git", "url": "https://example.test/x.git"}}}},
+  {{"name": "bad-version", "version": "one", "source": {{"type": "git", "url": "https://example.test/x.git"}}}},
+  {{"name": "bad-kind", "version": "1.0.0", "source": {{"type": "ftp", "url": "ftp://example.test/x"}}}},
+  {{"name": "bad-dep", "version": "1.0.0", "source": {{"type": "git", "url": "https://example.test/x.git"}}, "dependencies": {{"x": "soon"}}}},
+  {{"name": "good", "version": "1.0.0", "source": {{"type": "git", "url": "https://example.test/dup.git"}}}},
+  17,
+  {{"name": "good", "version": "2.0.0", "source": {{"type": "archive", "url": "https://example.test/g.tar.gz", "sha256": "{SHA}"}}}}
+]}}"#
+    );
+    let index = parse(&json, &git_origin());
+    assert_eq!(names(&index), ["good", "good"]);
+    assert!(warned(&index, "no-digest", "sha256"), "{:?}", index.warnings);
+    assert!(warned(&index, "bad-digest", "64 hexadecimal"));
+    assert!(warned(&index, "typo", "sourse"));
+    assert!(warned(&index, "src-typo", "`ref`"));
+    assert!(warned(&index, "Bad Name", "not a package name"));
+    assert!(warned(&index, "bad-version", "semantic version"));
+    assert!(warned(&index, "bad-kind", "\"ftp\""));
+    assert!(warned(&index, "bad-dep", "version requirement"));
+    assert!(warned(&index, "good", "listed twice"));
+    assert!(warned(&index, "#11", "invalid type"));
+    assert!(warned(&index, "(the index itself)", "extra"));
+    assert!(index.warnings.iter().all(|w| !w.to_string().is_empty()));
+}
+
+#[test]
+fn hostile_sources_are_refused_in_every_spelling() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outside = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("index");
+    fs::create_dir_all(root.join("pkgs/ok")).expect("mkdir");
+    fs::create_dir_all(root.join(".git/objects")).expect("mkdir");
+    symlink(outside.path(), root.join("pkgs/out")).expect("symlink");
+    symlink(root.join(".git"), root.join("pkgs/git")).expect("symlink");
+    let dir_paths = [
+        "../index/pkgs/ok",
+        "pkgs/../../x",
+        "/etc",
+        "//etc",
+        "~/x",
+        "pkgs\\..\\..",
+        ".git/objects",
+        "pkgs/.GIT",
+        "pkgs/out",
+        "pkgs/git/objects",
+        "pkgs/missing",
+    ];
+    let mut entries = vec![
+        r#"{"name": "fine", "version": "1.0.0", "source": {"type": "dir", "path": "pkgs/ok"}}"#
+            .to_string(),
+    ];
+    for (i, p) in dir_paths.iter().enumerate() {
+        entries.push(format!(
+            r#"{{"name": "d{i}", "version": "1.0.0", "source": {{"type": "dir", "path": {p:?}}}}}"#
+        ));
+    }
+    for (i, url) in [
+        "ext::sh -c touch% /tmp/pwned",
+        "fd::3",
+        "-uupload-pack=touch /tmp/pwned",
+        "https://example.test/a b.git",
+        "https://example.test/x.git\nevil",
+        "gopher://example.test/x",
+        "",
+    ]
+    .iter()
+    .enumerate()
+    {
+        entries.push(format!(
+            r#"{{"name": "g{i}", "version": "1.0.0", "source": {{"type": "git", "url": {url:?}}}}}"#
+        ));
+    }
+    for (i, reference) in ["--upload-pack=x", "a b", "x..y", ""].iter().enumerate() {
+        entries.push(format!(
+            r#"{{"name": "r{i}", "version": "1.0.0", "source": {{"type": "git", "url": "https://example.test/x.git", "reference": {reference:?}}}}}"#
+        ));
+    }
+    for (i, sub) in ["../x", "/abs", ".git"].iter().enumerate() {
+        entries.push(format!(
+            r#"{{"name": "s{i}", "version": "1.0.0", "source": {{"type": "git", "url": "https://example.test/x.git", "subdir": {sub:?}}}}}"#
+        ));
+    }
+    for (i, skill) in ["../x", "/etc", ".skillet/x"].iter().enumerate() {
+        entries.push(format!(
+            r#"{{"name": "k{i}", "version": "1.0.0", "skills": [{skill:?}], "source": {{"type": "git", "url": "https://example.test/x.git"}}}}"#
+        ));
+    }
+    let json = format!(r#"{{"skillet_index": 1, "packages": [{}]}}"#, entries.join(",\n"));
+    let index = parse(&json, &IndexOrigin::Dir(root));
+    assert_eq!(names(&index), ["fine"], "{:#?}", index.warnings);
+    assert_eq!(index.warnings.len(), entries.len() - 1, "{:#?}", index.warnings);
+}
+
+#[test]
+fn an_index_from_elsewhere_may_not_point_at_this_machine() {
+    let json = format!(
+        r#"{{"skillet_index": 1, "packages": [
+  {{"name": "local-git", "version": "1.0.0", "source": {{"type": "git", "url": "file:///home/me/private.git"}}}},
+  {{"name": "path-git", "version": "1.0.0", "source": {{"type": "git", "url": "/home/me/private.git"}}}},
+  {{"name": "local-archive", "version": "1.0.0", "source": {{"type": "archive", "url": "file:///home/me/a.tar.gz", "sha256": "{SHA}"}}}},
+  {{"name": "folder", "version": "1.0.0", "source": {{"type": "dir", "path": "./pkgs/x"}}}},
+  {{"name": "beside", "version": "1.0.0", "source": {{"type": "archive", "url": "pkgs/x-1.0.0.tar.gz", "sha256": "{SHA}"}}}},
+  {{"name": "sneaky", "version": "1.0.0", "source": {{"type": "archive", "url": "pkgs/%2e%2e/x.tar.gz", "sha256": "{SHA}"}}}}
+]}}"#
+    );
+    let origin = IndexOrigin::Url("https://example.test/skills/index.json?v=2".into());
+    let index = parse(&json, &origin);
+    assert_eq!(names(&index), ["beside"], "{:#?}", index.warnings);
+    assert_eq!(
+        index.packages[0].source,
+        Source::Archive { url: "https://example.test/skills/pkgs/x-1.0.0.tar.gz".into(), sha256: SHA.into() }
+    );
+    for entry in ["local-git", "path-git", "local-archive"] {
+        assert!(warned(&index, entry, "may not point at local files"), "{entry}: {:#?}", index.warnings);
+    }
+    assert!(warned(&index, "folder", "git or archive source"));
+
+    // The same index from a git repository on a server: relative folders are the repository's.
+    let index = parse(&json, &git_origin());
+    assert_eq!(names(&index), ["folder"], "{:#?}", index.warnings);
+    assert_eq!(
+        index.packages[0].source,
+        Source::Git {
+            url: "https://example.test/team/skills.git".into(),
+            reference: Some(COMMIT.into()),
+            subdir: Some("pkgs/x".into()),
+        }
+    );
+
+    // From a local repository, local sources are fine.
+    let local = IndexOrigin::Git { url: "file:///srv/skills.git".into(), commit: COMMIT.into() };
+    let index = parse(&json, &local);
+    assert!(names(&index).contains(&"local-git".to_string()), "{:#?}", index.warnings);
+}
+
+#[test]
+fn what_is_not_an_index_is_an_error() {
+    let origin = git_origin();
+    for (bytes, expect) in [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not an object"),
+        (r#"{"name": "x"}"#, "neither"),
+        (r#"{"skillet_index": 1, "packages": {}}"#, "packages"),
+    ] {
+        let e = Index::parse(bytes.as_bytes(), &origin).expect_err(bytes);
+        assert!(matches!(e, IndexError::NotAnIndex { .. }), "{bytes}: {e:?}");
+        let text = e.to_string();
+        assert!(text.contains(expect) && text.contains("example.test"), "{text}");
+    }
+    let e = Index::parse(br#"{"skillet_index": 2, "packages": []}"#, &origin).expect_err("v2");
+    assert!(e.to_string().contains("update skillet"), "{e}");
+}
+
+/// `.claude-plugin/marketplace.json` exactly as the Agent Skills examples repository has it.
+const AGENT_SKILLS_MARKETPLACE: &str = r#"{
+  "name": "anthropic-agent-skills",
+  "owner": {
+    "name": "Example Owner",
+    "email": "owner@example.test"
+  },
+  "metadata": {
+    "description": "Anthropic example skills",
+    "version": "1.0.0"
+  },
+  "plugins": [
+    {
+      "name": "document-skills",
+      "description": "Collection of document processing suite including Excel, Word, PowerPoint, and PDF capabilities",
+      "source": "./",
+      "strict": false,
+      "skills": [
+        "./skills/xlsx",
+        "./skills/docx",
+        "./skills/pptx",
+        "./skills/pdf"
+      ]
+    },
+    {
+      "name": "example-skills",
+      "description": "Collection of example skills demonstrating various capabilities",
+      "source": "./",
+      "strict": false,
+      "skills": [
+        "./skills/algorithmic-art",
+        "./skills/brand-guidelines",
+        "./skills/canvas-design"
+      ]
+    }
+    ,
+    {
+      "name": "claude-api",
+      "description": "Claude API and SDK documentation skill for building LLM-powered applications",
+      "source": "./",
+      "strict": false,
+      "skills": [
+        "./skills/claude-api"
+      ]
+    }
+  ]
+}
+"#;
+
+#[test]
+fn the_agent_skills_marketplace_reads_unchanged() {
+    let index = parse(AGENT_SKILLS_MARKETPLACE, &git_origin());
+    assert!(index.warnings.is_empty(), "{:?}", index.warnings);
+    assert_eq!(index.name.as_deref(), Some("anthropic-agent-skills"));
+    assert_eq!(names(&index), ["document-skills", "example-skills", "claude-api"]);
+    let docs = &index.packages[0];
+    assert_eq!(docs.version, semver::Version::new(0, 0, 0));
+    assert_eq!(docs.skills, ["skills/xlsx", "skills/docx", "skills/pptx", "skills/pdf"]);
+    assert_eq!(
+        docs.source,
+        Source::Git {
+            url: "https://example.test/team/skills.git".into(),
+            reference: Some(COMMIT.into()),
+            subdir: None,
+        }
+    );
+
+    // Read from a checkout, then each package is exactly its listed skills.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write(root, ".claude-plugin/marketplace.json", AGENT_SKILLS_MARKETPLACE);
+    for s in [
+        "xlsx", "docx", "pptx", "pdf", "algorithmic-art", "brand-guidelines", "canvas-design",
+        "claude-api",
+    ] {
+        skill_md(root, &format!("skills/{s}"), s);
+    }
+    let index = Index::read_dir(root, &git_origin()).expect("reads");
+    assert_eq!(index.packages.len(), 3);
+    let m = read_package_for(root, &index.packages[2]).expect("a package");
+    assert_eq!(m.name.as_str(), "claude-api");
+    assert_eq!(m.skills, ["skills/claude-api"]);
+    let m = read_package_for(root, &index.packages[0]).expect("a package");
+    assert_eq!(m.skills.len(), 4);
+}
+
+#[test]
+fn a_claude_code_marketplace_with_every_source_shape() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = fs::canonicalize(dir.path()).expect("canonical");
+    write(
+        &root,
+        "plugins/agent-dev/.claude-plugin/plugin.json",
+        r#"{"name": "agent-dev", "version": "1.4.0"}"#,
+    );
+    fs::create_dir_all(root.join("plugins/formatter")).expect("mkdir");
+    let json = r#"{
+  "$schema": "https://json.schemastore.org/claude-code-marketplace.json",
+  "name": "team-plugins",
+  "version": "1.0.0",
+  "owner": {"name": "Team", "email": "team@example.test"},
+  "metadata": {"pluginRoot": "./plugins"},
+  "plugins": [
+    {"name": "agent-dev", "description": "Dev kit", "source": "./plugins/agent-dev", "category": "development"},
+    {"name": "formatter", "source": "formatter", "version": "2.0"},
+    {"name": "gh", "version": "1.0.0", "author": {"name": "A"},
+     "source": {"source": "github", "repo": "acme/gh-plugin", "ref": "v1.0.0"}},
+    {"name": "gh-pinned", "source": {"source": "github", "repo": "acme/gh-plugin", "ref": "main",
+      "sha": "A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6E7F8A9B0"}},
+    {"name": "gitlab", "source": {"source": "url", "url": "https://gitlab.example.test/team/plugin.git"}},
+    {"name": "mono", "source": {"source": "git-subdir", "url": "https://example.test/mono.git", "path": "packages/plugin", "ref": "v2"}},
+    {"name": "npm-one", "source": {"source": "npm", "package": "@acme/plugin"}},
+    {"name": "bad-repo", "source": {"source": "github", "repo": "../../etc"}},
+    {"name": "escape", "source": "../outside"},
+    {"name": "abs", "source": "/etc"},
+    {"name": "no-path", "source": {"source": "git-subdir", "url": "https://example.test/mono.git"}},
+    {"name": "bad-skill", "source": "./plugins/formatter", "skills": ["../../x"]},
+    {"name": "deps", "source": "./plugins/formatter", "dependencies": ["formatter", {"name": "gh", "version": "^1.0"}]}
+  ]
+}"#;
+    write(&root, ".claude-plugin/marketplace.json", json);
+    let index = Index::read_dir(&root, &IndexOrigin::Dir(root.clone())).expect("reads");
+    assert_eq!(
+        names(&index),
+        ["agent-dev", "formatter", "gh", "gh-pinned", "gitlab", "mono", "deps"],
+        "{:#?}",
+        index.warnings
+    );
+    let by = |n: &str| index.packages.iter().find(|e| e.name.as_str() == n).expect(n);
+    // No version in the entry: the plugin's own plugin.json gives it.
+    assert_eq!(by("agent-dev").version, semver::Version::new(1, 4, 0));
+    assert_eq!(by("agent-dev").source, Source::Dir { path: root.join("plugins/agent-dev") });
+    assert_eq!(by("formatter").version, semver::Version::new(2, 0, 0));
+    assert_eq!(by("formatter").source, Source::Dir { path: root.join("plugins/formatter") });
+    assert_eq!(
+        by("gh").source,
+        Source::Git {
+            url: "https://github.com/acme/gh-plugin.git".into(),
+            reference: Some("v1.0.0".into()),
+            subdir: None
+        }
+    );
+    assert_eq!(
+        by("gh-pinned").source,
+        Source::Git {
+            url: "https://github.com/acme/gh-plugin.git".into(),
+            reference: Some("a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0".into()),
+            subdir: None
+        }
+    );
+    assert_eq!(
+        by("mono").source,
+        Source::Git {
+            url: "https://example.test/mono.git".into(),
+            reference: Some("v2".into()),
+            subdir: Some("packages/plugin".into())
+        }
+    );
+    assert_eq!(by("deps").dependencies.len(), 2);
+    assert!(warned(&index, "npm-one", "not supported"));
+    assert!(warned(&index, "bad-repo", "owner/name"));
+    assert!(warned(&index, "escape", ".."));
+    assert!(warned(&index, "abs", "absolute"));
+    assert!(warned(&index, "no-path", "path"));
+    assert!(warned(&index, "bad-skill", ".."));
+
+    // Parsed from bytes alone from a repository, there is no plugin.json to look into.
+    let index = parse(json, &git_origin());
+    assert_eq!(by_name_version(&index, "agent-dev"), semver::Version::new(0, 0, 0));
+}
+
+fn by_name_version(index: &Index, name: &str) -> semver::Version {
+    index
+        .packages
+        .iter()
+        .find(|e| e.name.as_str() == name)
+        .map(|e| e.version.clone())
+        .expect(name)
+}
+
+#[test]
+fn a_marketplace_folder_that_links_out_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outside = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    fs::create_dir_all(root.join("plugins")).expect("mkdir");
+    symlink(outside.path(), root.join("plugins/evil")).expect("symlink");
+    write(
+        root,
+        ".claude-plugin/marketplace.json",
+        r#"{"name": "m", "plugins": [{"name": "evil", "source": "./plugins/evil"}]}"#,
+    );
+    let index = Index::read_dir(root, &IndexOrigin::Dir(root.to_path_buf())).expect("reads");
+    assert!(index.packages.is_empty());
+    assert!(warned(&index, "evil", "leaves"), "{:#?}", index.warnings);
+
+    // Read from a git checkout, the same link is refused too.
+    let index = Index::read_dir(root, &git_origin()).expect("reads");
+    assert!(index.packages.is_empty() && warned(&index, "evil", "leaves"));
+}
+
+#[test]
+fn read_dir_finds_either_file_and_refuses_links_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let origin = IndexOrigin::Dir(root.to_path_buf());
+    let e = Index::read_dir(root, &origin).expect_err("empty folder");
+    assert!(matches!(e, IndexError::NotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("skillet-index.json"));
+
+    write(root, ".claude-plugin/marketplace.json", r#"{"name": "m", "plugins": []}"#);
+    assert_eq!(Index::read_dir(root, &origin).expect("reads").name.as_deref(), Some("m"));
+
+    // skillet's own index wins when both are there.
+    write(root, "skillet-index.json", r#"{"skillet_index": 1, "name": "ours", "packages": []}"#);
+    assert_eq!(Index::read_dir(root, &origin).expect("reads").name.as_deref(), Some("ours"));
+
+    let outside = tempfile::tempdir().expect("tempdir");
+    write(outside.path(), "index.json", r#"{"skillet_index": 1, "packages": []}"#);
+    fs::remove_file(root.join("skillet-index.json")).expect("rm");
+    symlink(outside.path().join("index.json"), root.join("skillet-index.json")).expect("symlink");
+    let e = Index::read_dir(root, &origin).expect_err("link out");
+    assert!(matches!(e, IndexError::Read { .. }), "{e:?}");
+}
