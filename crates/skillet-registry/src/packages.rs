@@ -22,7 +22,7 @@ mod scan;
 mod tree;
 
 pub(crate) use scan::{named_in_packages, scan_packages};
-pub use tree::tree_digests;
+pub use tree::{tree_digests, tree_digests_each};
 
 /// The folder of a scope's directory that holds installed packages.
 pub const PACKAGES_DIR: &str = "packages";

@@ -210,3 +210,18 @@ pub fn tree_digests(root: &Path) -> std::io::Result<BTreeMap<String, String>> {
         })
         .collect()
 }
+
+/// Like [`tree_digests`], but a file whose digest cannot be taken (a FIFO, a socket, a device,
+/// an unreadable file) is listed with the reason instead of failing the whole walk, so a check
+/// can name it.
+pub fn tree_digests_each(
+    root: &Path,
+) -> std::io::Result<BTreeMap<String, std::io::Result<String>>> {
+    Ok(walk(root)?
+        .into_iter()
+        .map(|f| {
+            let d = digest(&root.join(&f.path), &f.stat);
+            (f.path, d)
+        })
+        .collect())
+}
