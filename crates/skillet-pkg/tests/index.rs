@@ -80,7 +80,12 @@ fn skillet_index_with_each_source() {
     assert_eq!(names(&index), ["review-kit", "lint-core", "fmt", "fmt"]);
     let review = &index.packages[0];
     assert_eq!(review.version, semver::Version::new(2, 1, 0));
-    assert_eq!(review.source, Source::Dir { path: root.join("packages/review-kit") });
+    assert_eq!(
+        review.source,
+        Source::Dir {
+            path: root.join("packages/review-kit")
+        }
+    );
     assert_eq!(review.skills, ["skills/review"]);
     let lint = PackageName::new("lint-core").expect("name");
     assert_eq!(review.dependencies[&lint].to_string(), "^3");
@@ -94,7 +99,10 @@ fn skillet_index_with_each_source() {
     );
     assert_eq!(
         index.packages[2].source,
-        Source::Archive { url: "https://example.test/fmt-1.0.0.tar.gz".into(), sha256: SHA.into() }
+        Source::Archive {
+            url: "https://example.test/fmt-1.0.0.tar.gz".into(),
+            sha256: SHA.into()
+        }
     );
     assert_eq!(
         index.packages[3].source,
@@ -125,7 +133,11 @@ fn bad_entries_are_reported_and_the_rest_still_loads() {
     );
     let index = parse(&json, &git_origin());
     assert_eq!(names(&index), ["good", "good"]);
-    assert!(warned(&index, "no-digest", "sha256"), "{:?}", index.warnings);
+    assert!(
+        warned(&index, "no-digest", "sha256"),
+        "{:?}",
+        index.warnings
+    );
     assert!(warned(&index, "bad-digest", "64 hexadecimal"));
     assert!(warned(&index, "typo", "sourse"));
     assert!(warned(&index, "src-typo", "`ref`"));
@@ -201,10 +213,18 @@ fn hostile_sources_are_refused_in_every_spelling() {
             r#"{{"name": "k{i}", "version": "1.0.0", "skills": [{skill:?}], "source": {{"type": "git", "url": "https://example.test/x.git"}}}}"#
         ));
     }
-    let json = format!(r#"{{"skillet_index": 1, "packages": [{}]}}"#, entries.join(",\n"));
+    let json = format!(
+        r#"{{"skillet_index": 1, "packages": [{}]}}"#,
+        entries.join(",\n")
+    );
     let index = parse(&json, &IndexOrigin::Dir(root));
     assert_eq!(names(&index), ["fine"], "{:#?}", index.warnings);
-    assert_eq!(index.warnings.len(), entries.len() - 1, "{:#?}", index.warnings);
+    assert_eq!(
+        index.warnings.len(),
+        entries.len() - 1,
+        "{:#?}",
+        index.warnings
+    );
 }
 
 #[test]
@@ -224,10 +244,17 @@ fn an_index_from_elsewhere_may_not_point_at_this_machine() {
     assert_eq!(names(&index), ["beside"], "{:#?}", index.warnings);
     assert_eq!(
         index.packages[0].source,
-        Source::Archive { url: "https://example.test/skills/pkgs/x-1.0.0.tar.gz".into(), sha256: SHA.into() }
+        Source::Archive {
+            url: "https://example.test/skills/pkgs/x-1.0.0.tar.gz".into(),
+            sha256: SHA.into()
+        }
     );
     for entry in ["local-git", "path-git", "local-archive"] {
-        assert!(warned(&index, entry, "may not point at local files"), "{entry}: {:#?}", index.warnings);
+        assert!(
+            warned(&index, entry, "may not point at local files"),
+            "{entry}: {:#?}",
+            index.warnings
+        );
     }
     assert!(warned(&index, "folder", "git or archive source"));
 
@@ -244,9 +271,16 @@ fn an_index_from_elsewhere_may_not_point_at_this_machine() {
     );
 
     // From a local repository, local sources are fine.
-    let local = IndexOrigin::Git { url: "file:///srv/skills.git".into(), commit: COMMIT.into() };
+    let local = IndexOrigin::Git {
+        url: "file:///srv/skills.git".into(),
+        commit: COMMIT.into(),
+    };
     let index = parse(&json, &local);
-    assert!(names(&index).contains(&"local-git".to_string()), "{:#?}", index.warnings);
+    assert!(
+        names(&index).contains(&"local-git".to_string()),
+        "{:#?}",
+        index.warnings
+    );
 }
 
 #[test]
@@ -261,7 +295,10 @@ fn what_is_not_an_index_is_an_error() {
         let e = Index::parse(bytes.as_bytes(), &origin).expect_err(bytes);
         assert!(matches!(e, IndexError::NotAnIndex { .. }), "{bytes}: {e:?}");
         let text = e.to_string();
-        assert!(text.contains(expect) && text.contains("example.test"), "{text}");
+        assert!(
+            text.contains(expect) && text.contains("example.test"),
+            "{text}"
+        );
     }
     let e = Index::parse(br#"{"skillet_index": 2, "packages": []}"#, &origin).expect_err("v2");
     assert!(e.to_string().contains("update skillet"), "{e}");
@@ -321,10 +358,16 @@ fn the_agent_skills_marketplace_reads_unchanged() {
     let index = parse(AGENT_SKILLS_MARKETPLACE, &git_origin());
     assert!(index.warnings.is_empty(), "{:?}", index.warnings);
     assert_eq!(index.name.as_deref(), Some("anthropic-agent-skills"));
-    assert_eq!(names(&index), ["document-skills", "example-skills", "claude-api"]);
+    assert_eq!(
+        names(&index),
+        ["document-skills", "example-skills", "claude-api"]
+    );
     let docs = &index.packages[0];
     assert_eq!(docs.version, semver::Version::new(0, 0, 0));
-    assert_eq!(docs.skills, ["skills/xlsx", "skills/docx", "skills/pptx", "skills/pdf"]);
+    assert_eq!(
+        docs.skills,
+        ["skills/xlsx", "skills/docx", "skills/pptx", "skills/pdf"]
+    );
     assert_eq!(
         docs.source,
         Source::Git {
@@ -337,9 +380,19 @@ fn the_agent_skills_marketplace_reads_unchanged() {
     // Read from a checkout, then each package is exactly its listed skills.
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    write(root, ".claude-plugin/marketplace.json", AGENT_SKILLS_MARKETPLACE);
+    write(
+        root,
+        ".claude-plugin/marketplace.json",
+        AGENT_SKILLS_MARKETPLACE,
+    );
     for s in [
-        "xlsx", "docx", "pptx", "pdf", "algorithmic-art", "brand-guidelines", "canvas-design",
+        "xlsx",
+        "docx",
+        "pptx",
+        "pdf",
+        "algorithmic-art",
+        "brand-guidelines",
+        "canvas-design",
         "claude-api",
     ] {
         skill_md(root, &format!("skills/{s}"), s);
@@ -391,16 +444,40 @@ fn a_claude_code_marketplace_with_every_source_shape() {
     let index = Index::read_dir(&root, &IndexOrigin::Dir(root.clone())).expect("reads");
     assert_eq!(
         names(&index),
-        ["agent-dev", "formatter", "gh", "gh-pinned", "gitlab", "mono", "deps"],
+        [
+            "agent-dev",
+            "formatter",
+            "gh",
+            "gh-pinned",
+            "gitlab",
+            "mono",
+            "deps"
+        ],
         "{:#?}",
         index.warnings
     );
-    let by = |n: &str| index.packages.iter().find(|e| e.name.as_str() == n).expect(n);
+    let by = |n: &str| {
+        index
+            .packages
+            .iter()
+            .find(|e| e.name.as_str() == n)
+            .expect(n)
+    };
     // No version in the entry: the plugin's own plugin.json gives it.
     assert_eq!(by("agent-dev").version, semver::Version::new(1, 4, 0));
-    assert_eq!(by("agent-dev").source, Source::Dir { path: root.join("plugins/agent-dev") });
+    assert_eq!(
+        by("agent-dev").source,
+        Source::Dir {
+            path: root.join("plugins/agent-dev")
+        }
+    );
     assert_eq!(by("formatter").version, semver::Version::new(2, 0, 0));
-    assert_eq!(by("formatter").source, Source::Dir { path: root.join("plugins/formatter") });
+    assert_eq!(
+        by("formatter").source,
+        Source::Dir {
+            path: root.join("plugins/formatter")
+        }
+    );
     assert_eq!(
         by("gh").source,
         Source::Git {
@@ -435,7 +512,10 @@ fn a_claude_code_marketplace_with_every_source_shape() {
 
     // Parsed from bytes alone from a repository, there is no plugin.json to look into.
     let index = parse(json, &git_origin());
-    assert_eq!(by_name_version(&index, "agent-dev"), semver::Version::new(0, 0, 0));
+    assert_eq!(
+        by_name_version(&index, "agent-dev"),
+        semver::Version::new(0, 0, 0)
+    );
 }
 
 fn by_name_version(index: &Index, name: &str) -> semver::Version {
@@ -477,17 +557,45 @@ fn read_dir_finds_either_file_and_refuses_links_out() {
     assert!(matches!(e, IndexError::NotFound { .. }), "{e:?}");
     assert!(e.to_string().contains("skillet-index.json"));
 
-    write(root, ".claude-plugin/marketplace.json", r#"{"name": "m", "plugins": []}"#);
-    assert_eq!(Index::read_dir(root, &origin).expect("reads").name.as_deref(), Some("m"));
+    write(
+        root,
+        ".claude-plugin/marketplace.json",
+        r#"{"name": "m", "plugins": []}"#,
+    );
+    assert_eq!(
+        Index::read_dir(root, &origin)
+            .expect("reads")
+            .name
+            .as_deref(),
+        Some("m")
+    );
 
     // skillet's own index wins when both are there.
-    write(root, "skillet-index.json", r#"{"skillet_index": 1, "name": "ours", "packages": []}"#);
-    assert_eq!(Index::read_dir(root, &origin).expect("reads").name.as_deref(), Some("ours"));
+    write(
+        root,
+        "skillet-index.json",
+        r#"{"skillet_index": 1, "name": "ours", "packages": []}"#,
+    );
+    assert_eq!(
+        Index::read_dir(root, &origin)
+            .expect("reads")
+            .name
+            .as_deref(),
+        Some("ours")
+    );
 
     let outside = tempfile::tempdir().expect("tempdir");
-    write(outside.path(), "index.json", r#"{"skillet_index": 1, "packages": []}"#);
+    write(
+        outside.path(),
+        "index.json",
+        r#"{"skillet_index": 1, "packages": []}"#,
+    );
     fs::remove_file(root.join("skillet-index.json")).expect("rm");
-    symlink(outside.path().join("index.json"), root.join("skillet-index.json")).expect("symlink");
+    symlink(
+        outside.path().join("index.json"),
+        root.join("skillet-index.json"),
+    )
+    .expect("symlink");
     let e = Index::read_dir(root, &origin).expect_err("link out");
     assert!(matches!(e, IndexError::Read { .. }), "{e:?}");
 }

@@ -77,7 +77,10 @@ lint-core = "^3"
     assert_eq!(m.license.as_deref(), Some("MIT OR Apache-2.0"));
     assert_eq!(m.skills, vec!["skills/review", "tools/lint.json"]);
     assert_eq!(
-        m.dependencies.get(&name("lint-core")).map(ToString::to_string).as_deref(),
+        m.dependencies
+            .get(&name("lint-core"))
+            .map(ToString::to_string)
+            .as_deref(),
         Some("^3")
     );
     assert_eq!(m.skillet.map(|r| r.to_string()).as_deref(), Some(">=0.1"));
@@ -87,14 +90,21 @@ lint-core = "^3"
 fn skillet_manifest_defaults_to_every_skill_under_skills() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    write(root, "skillet-package.toml", "[package]\nname = \"kit\"\nversion = \"0.1.0\"\n");
+    write(
+        root,
+        "skillet-package.toml",
+        "[package]\nname = \"kit\"\nversion = \"0.1.0\"\n",
+    );
     skill_md(root, "skills/b-agent", "b-agent");
     skill_json(root, "skills/a-pkg/skill.json", "a-pkg");
     skill_json(root, "skills/c.json", "c");
     fs::create_dir_all(root.join("skills/not-a-skill")).expect("mkdir");
     write(root, "skills/README.md", "notes");
     let m = read_package(root).expect("reads");
-    assert_eq!(m.skills, vec!["skills/a-pkg", "skills/b-agent", "skills/c.json"]);
+    assert_eq!(
+        m.skills,
+        vec!["skills/a-pkg", "skills/b-agent", "skills/c.json"]
+    );
     assert!(m.dependencies.is_empty());
 }
 
@@ -109,7 +119,10 @@ fn a_misspelt_key_is_an_error_naming_it_and_the_file() {
         "[package]\nname = \"kit\"\nversion = \"1.0.0\"\nskils = [\"skills/x\"]\n",
     );
     let e = err(root);
-    assert!(e.contains("skils") && e.contains("skillet-package.toml"), "{e}");
+    assert!(
+        e.contains("skils") && e.contains("skillet-package.toml"),
+        "{e}"
+    );
 
     write(
         root,
@@ -133,7 +146,10 @@ fn a_package_for_a_newer_skillet_says_to_update() {
     let e = read_package(root).expect_err("too old");
     assert!(matches!(e, ManifestError::TooOld { .. }), "{e:?}");
     let text = e.to_string();
-    assert!(text.contains(">=99.0") && text.contains("update skillet"), "{text}");
+    assert!(
+        text.contains(">=99.0") && text.contains("update skillet"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -144,10 +160,17 @@ fn bad_values_are_errors_that_say_what_to_write() {
     for (toml, expect) in [
         ("name = \"Kit!\"\nversion = \"1.0.0\"", "not a package name"),
         ("name = \"kit\"\nversion = \"1.0\"", "MAJOR.MINOR.PATCH"),
-        ("name = \"kit\"\nversion = \"1.0.0\"\nskillet = \"soon\"", "version requirement"),
+        (
+            "name = \"kit\"\nversion = \"1.0.0\"\nskillet = \"soon\"",
+            "version requirement",
+        ),
         ("version = \"1.0.0\"", "name"),
     ] {
-        write(root, "skillet-package.toml", &format!("[package]\n{toml}\n"));
+        write(
+            root,
+            "skillet-package.toml",
+            &format!("[package]\n{toml}\n"),
+        );
         let e = err(root);
         assert!(e.contains(expect), "{toml}: {e}");
     }
@@ -163,7 +186,11 @@ fn bad_values_are_errors_that_say_what_to_write() {
 fn a_package_without_skills_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    write(root, "skillet-package.toml", "[package]\nname = \"kit\"\nversion = \"1.0.0\"\n");
+    write(
+        root,
+        "skillet-package.toml",
+        "[package]\nname = \"kit\"\nversion = \"1.0.0\"\n",
+    );
     let e = read_package(root).expect_err("no skills");
     assert!(matches!(e, ManifestError::NoSkills { .. }), "{e:?}");
     assert!(e.to_string().contains("skills/"));
@@ -206,7 +233,10 @@ fn hostile_skill_paths_are_refused_in_every_spelling() {
             &format!("[package]\nname = \"kit\"\nversion = \"1.0.0\"\nskills = [{path:?}]\n"),
         );
         let e = read_package(&root).expect_err(&path);
-        assert!(matches!(e, ManifestError::SkillPath { .. }), "{path}: {e:?}");
+        assert!(
+            matches!(e, ManifestError::SkillPath { .. }),
+            "{path}: {e:?}"
+        );
         assert!(e.to_string().contains("kit"), "{e}");
     }
 }
@@ -217,17 +247,27 @@ fn a_link_in_the_default_skills_folder_leading_out_is_refused() {
     let outside = tempfile::tempdir().expect("tempdir");
     skill_md(outside.path(), "stolen", "stolen");
     let root = dir.path();
-    write(root, "skillet-package.toml", "[package]\nname = \"kit\"\nversion = \"1.0.0\"\n");
+    write(
+        root,
+        "skillet-package.toml",
+        "[package]\nname = \"kit\"\nversion = \"1.0.0\"\n",
+    );
     skill_md(root, "skills/ok", "ok");
     symlink(outside.path().join("stolen"), root.join("skills/evil")).expect("symlink");
     let e = err(root);
-    assert!(e.contains("evil") && e.contains("leaves the package"), "{e}");
+    assert!(
+        e.contains("evil") && e.contains("leaves the package"),
+        "{e}"
+    );
 
     // A skill folder inside the package whose SKILL.md is a link out is refused too.
     fs::remove_file(root.join("skills/evil")).expect("rm");
     fs::create_dir_all(root.join("skills/sly")).expect("mkdir");
-    symlink(outside.path().join("stolen/SKILL.md"), root.join("skills/sly/SKILL.md"))
-        .expect("symlink");
+    symlink(
+        outside.path().join("stolen/SKILL.md"),
+        root.join("skills/sly/SKILL.md"),
+    )
+    .expect("symlink");
     let e = err(root);
     assert!(e.contains("sly") && e.contains("leaves the package"), "{e}");
 }
@@ -243,8 +283,11 @@ fn a_manifest_that_is_a_link_out_of_the_package_is_not_read() {
     );
     let root = dir.path();
     skill_md(root, "skills/x", "x");
-    symlink(outside.path().join("secret.toml"), root.join("skillet-package.toml"))
-        .expect("symlink");
+    symlink(
+        outside.path().join("secret.toml"),
+        root.join("skillet-package.toml"),
+    )
+    .expect("symlink");
     let e = read_package(root).expect_err("escaping manifest");
     assert!(matches!(e, ManifestError::Read { .. }), "{e:?}");
 
@@ -275,7 +318,11 @@ fn claude_code_plugin() {
     );
     skill_md(root, "skills/frontend-design", "frontend-design");
     skill_md(root, "skills/palette", "palette");
-    write(root, "commands/deploy.md", "a command skillet does not install");
+    write(
+        root,
+        "commands/deploy.md",
+        "a command skillet does not install",
+    );
     let m = read_package(root).expect("reads");
     assert_eq!(m.name, name("frontend-kit"));
     assert_eq!(m.version, semver::Version::new(1, 1, 0));
@@ -311,7 +358,11 @@ fn claude_code_plugin_minimal_and_with_its_own_skill_paths() {
     // A plugin whose root is its one skill: `"skills": ["./"]`.
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    write(root, ".claude-plugin/plugin.json", r#"{"name": "solo", "version": "2.0", "skills": ["./"]}"#);
+    write(
+        root,
+        ".claude-plugin/plugin.json",
+        r#"{"name": "solo", "version": "2.0", "skills": ["./"]}"#,
+    );
     skill_md(root, "", "solo");
     let m = read_package(root).expect("reads");
     assert_eq!(m.version, semver::Version::new(2, 0, 0));
@@ -326,15 +377,24 @@ fn claude_code_plugin_errors() {
     for (json, expect) in [
         (r#"{"version": "1.0.0"}"#, "name"),
         (r#"{"name": "Bad Name"}"#, "not a package name"),
-        (r#"{"name": "ok", "version": "latest"}"#, "MAJOR.MINOR.PATCH"),
+        (
+            r#"{"name": "ok", "version": "latest"}"#,
+            "MAJOR.MINOR.PATCH",
+        ),
         (r#"{"name": "ok", "skills": ["../x"]}"#, ".."),
         (r#"{"name": "ok", "skills": ["/etc"]}"#, "absolute"),
-        (r#"{"name": "ok", "dependencies": [{"name": "a", "version": "someday"}]}"#, "^2.0"),
+        (
+            r#"{"name": "ok", "dependencies": [{"name": "a", "version": "someday"}]}"#,
+            "^2.0",
+        ),
         ("{not json", "plugin.json"),
     ] {
         write(root, ".claude-plugin/plugin.json", json);
         let e = err(root);
-        assert!(e.contains(expect) && e.contains("plugin.json"), "{json}: {e}");
+        assert!(
+            e.contains(expect) && e.contains("plugin.json"),
+            "{json}: {e}"
+        );
     }
 }
 
@@ -369,7 +429,10 @@ fn a_folder_with_nothing_is_not_a_package_and_says_what_to_add() {
     assert!(matches!(e, ManifestError::NotAPackage { .. }), "{e:?}");
     assert!(e.to_string().contains("add a skillet-package.toml"));
     let missing = dir.path().join("nope");
-    assert!(matches!(read_package(&missing), Err(ManifestError::Root { .. })));
+    assert!(matches!(
+        read_package(&missing),
+        Err(ManifestError::Root { .. })
+    ));
 }
 
 #[test]
@@ -377,7 +440,11 @@ fn skillet_manifest_wins_over_plugin_json() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     skill_md(root, "skills/x", "x");
-    write(root, "skillet-package.toml", "[package]\nname = \"ours\"\nversion = \"3.0.0\"\n");
+    write(
+        root,
+        "skillet-package.toml",
+        "[package]\nname = \"ours\"\nversion = \"3.0.0\"\n",
+    );
     write(root, ".claude-plugin/plugin.json", r#"{"name": "theirs"}"#);
     assert_eq!(read_package(root).expect("reads").name, name("ours"));
 }
@@ -387,7 +454,9 @@ fn entry(pkg: &str, skills: &[&str]) -> IndexEntry {
         name: name(pkg),
         version: semver::Version::new(0, 0, 0),
         description: "listed".into(),
-        source: Source::Dir { path: "/unused".into() },
+        source: Source::Dir {
+            path: "/unused".into(),
+        },
         dependencies: BTreeMap::new(),
         skills: skills.iter().map(|s| s.to_string()).collect(),
     }
@@ -403,22 +472,37 @@ fn a_marketplace_entry_listing_skills_is_exactly_those_skills() {
         skill_md(root, &format!("skills/{s}"), s);
     }
     write(root, "README.md", "examples");
-    assert!(matches!(read_package(root), Err(ManifestError::NotAPackage { .. })));
+    assert!(matches!(
+        read_package(root),
+        Err(ManifestError::NotAPackage { .. })
+    ));
     let e = entry(
         "document-skills",
-        &["./skills/xlsx", "./skills/docx", "./skills/pptx", "./skills/pdf"],
+        &[
+            "./skills/xlsx",
+            "./skills/docx",
+            "./skills/pptx",
+            "./skills/pdf",
+        ],
     );
     let m = read_package_for(root, &e).expect("reads");
     assert_eq!(m.name, name("document-skills"));
     assert_eq!(m.description, "listed");
-    assert_eq!(m.skills, vec!["skills/xlsx", "skills/docx", "skills/pptx", "skills/pdf"]);
+    assert_eq!(
+        m.skills,
+        vec!["skills/xlsx", "skills/docx", "skills/pptx", "skills/pdf"]
+    );
 
     // With no list, a folder without a manifest holds every skill under skills/.
     let m = read_package_for(root, &entry("all", &[])).expect("reads");
     assert_eq!(m.skills.len(), 6);
 
     // The entry's list wins over a plugin's own, and the entry's name is the package's.
-    write(root, ".claude-plugin/plugin.json", r#"{"name": "other", "version": "1.0.0"}"#);
+    write(
+        root,
+        ".claude-plugin/plugin.json",
+        r#"{"name": "other", "version": "1.0.0"}"#,
+    );
     let m = read_package_for(root, &entry("claude-api", &["./skills/claude-api"])).expect("reads");
     assert_eq!(m.name, name("claude-api"));
     assert_eq!(m.version, semver::Version::new(1, 0, 0));
