@@ -4,9 +4,22 @@
 //! exact git commit, the archive's digest) that `skillet.lock` records, so a second machine gets
 //! the same bytes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+mod archive;
+mod dir;
+mod error;
+mod git;
+mod http;
+mod progress;
+mod request;
+
+pub use error::SourceError;
+pub use progress::{NoProgress, Progress};
+pub use request::{ACCEPTED_FORMS, Request, RequestError};
 
 /// Where a package's files come from, as named by a user or an index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,3 +77,157 @@ pub enum Pinned {
         sha256: String,
     },
 }
+
+/// A fetched package, in staging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The package's folder inside staging (`<staging>/package`): only regular files and
+    /// folders, no `.git`, ready to be read and moved into place.
+    pub root: PathBuf,
+    /// What was fetched, exactly: for `skillet.lock`.
+    pub pinned: Pinned,
+}
+
+/// The limits a fetch runs under. [`fetch`] uses [`FetchOptions::default`]; a caller with a
+/// user's setting (a CLI flag, the global config) passes its own to [`fetch_with`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FetchOptions {
+    /// How long connecting to an HTTP server may take.
+    pub connect_timeout: Duration,
+    /// How long a download may go without a byte before it is abandoned.
+    pub stall_timeout: Duration,
+    /// How long every `git` command of one fetch may take together before git is killed.
+    pub git_timeout: Duration,
+    /// The largest archive downloaded, in bytes.
+    pub max_download_bytes: u64,
+    /// The largest package, in bytes of its files.
+    pub max_tree_bytes: u64,
+    /// The most files and folders a package (or an archive) may hold.
+    pub max_entries: u64,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            connect_timeout: Duration::from_secs(30),
+            stall_timeout: Duration::from_secs(60),
+            git_timeout: Duration::from_secs(600),
+            max_download_bytes: 512 * 1024 * 1024,
+            max_tree_bytes: 512 * 1024 * 1024,
+            max_entries: 100_000,
+        }
+    }
+}
+
+impl FetchOptions {
+    fn tree_limits(&self) -> dir::TreeLimits {
+        dir::TreeLimits {
+            max_bytes: self.max_tree_bytes,
+            max_entries: self.max_entries,
+        }
+    }
+}
+
+/// Fetches `source` into `staging` (created if missing; scratch files go inside it and are
+/// removed), with the default limits.
+pub fn fetch(
+    source: &Source,
+    staging: &Path,
+    progress: &dyn Progress,
+) -> Result<Fetched, SourceError> {
+    fetch_with(source, staging, progress, &FetchOptions::default())
+}
+
+/// [`fetch`] under the given limits.
+pub fn fetch_with(
+    source: &Source,
+    staging: &Path,
+    progress: &dyn Progress,
+    options: &FetchOptions,
+) -> Result<Fetched, SourceError> {
+    match source {
+        Source::Dir { path } => fetch_dir(path, staging, options, progress),
+        Source::Git {
+            url,
+            reference,
+            subdir,
+        } => git::fetch_git(
+            &git::GitTarget {
+                url,
+                reference: reference.as_deref(),
+                commit: None,
+                subdir: subdir.as_deref(),
+            },
+            staging,
+            options,
+            progress,
+        ),
+        Source::Archive { url, sha256 } => {
+            archive::fetch_archive(url, sha256, staging, options, progress)
+        }
+    }
+}
+
+/// Fetches exactly what a lockfile recorded (`install --locked`): the same git commit (an error
+/// if the repository no longer has it), the same archive digest.
+pub fn fetch_pinned(
+    pinned: &Pinned,
+    staging: &Path,
+    progress: &dyn Progress,
+) -> Result<Fetched, SourceError> {
+    fetch_pinned_with(pinned, staging, progress, &FetchOptions::default())
+}
+
+/// [`fetch_pinned`] under the given limits.
+pub fn fetch_pinned_with(
+    pinned: &Pinned,
+    staging: &Path,
+    progress: &dyn Progress,
+    options: &FetchOptions,
+) -> Result<Fetched, SourceError> {
+    match pinned {
+        Pinned::Dir { path } => fetch_dir(path, staging, options, progress),
+        Pinned::Git {
+            url,
+            commit,
+            subdir,
+        } => git::fetch_git(
+            &git::GitTarget {
+                url,
+                reference: None,
+                commit: Some(commit),
+                subdir: subdir.as_deref(),
+            },
+            staging,
+            options,
+            progress,
+        ),
+        Pinned::Archive { url, sha256 } => {
+            archive::fetch_archive(url, sha256, staging, options, progress)
+        }
+    }
+}
+
+fn fetch_dir(
+    path: &Path,
+    staging: &Path,
+    options: &FetchOptions,
+    progress: &dyn Progress,
+) -> Result<Fetched, SourceError> {
+    std::fs::create_dir_all(staging).map_err(|e| SourceError::io("cannot create", staging, e))?;
+    let root = staging.join("package");
+    copy_tree(
+        path,
+        &root,
+        &path.display().to_string(),
+        options.tree_limits(),
+        progress,
+    )?;
+    Ok(Fetched {
+        root,
+        pinned: Pinned::Dir { path: path.into() },
+    })
+}
+
+use dir::copy_tree;
