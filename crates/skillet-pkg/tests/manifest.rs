@@ -523,3 +523,49 @@ fn a_marketplace_entry_listing_hostile_skills_is_refused() {
         assert!(e.to_string().contains("the index entry for pkg"), "{e}");
     }
 }
+
+#[test]
+fn a_claude_code_plugin_of_commands_and_hooks_only_says_skillet_installs_skills() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    write(
+        root,
+        ".claude-plugin/plugin.json",
+        r#"{"name": "commit-helpers", "version": "1.0.0"}"#,
+    );
+    write(
+        root,
+        "commands/commit.md",
+        "---\ndescription: Commit\n---\nCommit the work.\n",
+    );
+    write(root, "hooks/hooks.json", "{}");
+    let e = read_package(root).expect_err("no skills");
+    assert!(matches!(e, ManifestError::NoSkills { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(
+        text.contains("commit-helpers") && text.contains("not its commands"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_index_entry_adds_its_dependencies_to_a_package_with_its_own_manifest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    skill_md(root, "skills/x", "x");
+    write(
+        root,
+        "skillet-package.toml",
+        "[package]\nname = \"kit\"\nversion = \"1.2.0\"\n[dependencies]\nbase = \"^1\"\n",
+    );
+    let mut e = entry("kit", &[]);
+    e.dependencies
+        .insert(name("base"), "^9".parse().expect("req"));
+    e.dependencies
+        .insert(name("extra"), "^2".parse().expect("req"));
+    let m = read_package_for(root, &e).expect("reads");
+    assert_eq!(m.version, semver::Version::new(1, 2, 0));
+    assert_eq!(m.skills, vec!["skills/x"]);
+    assert_eq!(m.dependencies[&name("base")].to_string(), "^1");
+    assert_eq!(m.dependencies[&name("extra")].to_string(), "^2");
+}

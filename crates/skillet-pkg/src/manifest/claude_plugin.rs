@@ -102,6 +102,7 @@ pub(super) fn read(root: &Path) -> Result<PackageManifest, ManifestError> {
         return Err(ManifestError::NoSkills {
             package: name.to_string(),
             root: root.to_path_buf(),
+            hint: "it is a Claude Code plugin without skills (skills/<name>/SKILL.md); skillet installs a plugin's skills only, not its commands, agents, hooks or MCP servers",
         });
     }
     Ok(PackageManifest {

@@ -26,6 +26,9 @@ pub const MANIFEST_FILE: &str = "skillet-package.toml";
 /// A Claude Code plugin's manifest, relative to the plugin's root.
 pub const CLAUDE_PLUGIN_FILE: &str = ".claude-plugin/plugin.json";
 
+/// What to do about a skillet package, or an index entry, without skills.
+pub(crate) const NO_SKILLS_LISTED: &str = "list them in `skills = [...]` of skillet-package.toml (or the index entry's `skills`), or put each in its own folder under skills/";
+
 /// The largest manifest file skillet reads, in bytes.
 pub const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
 
@@ -130,15 +133,14 @@ pub enum ManifestError {
         problem: String,
     },
     /// The package contains no skill at all.
-    #[error(
-        "package {package} ({}) contains no skill: list them in `skills = [...]` of {MANIFEST_FILE}, or put each in its own folder under skills/",
-        root.display()
-    )]
+    #[error("package {package} ({}) contains no skill: {hint}", root.display())]
     NoSkills {
         /// The package.
         package: String,
         /// Its folder.
         root: PathBuf,
+        /// What to do, for the kind of package it is.
+        hint: &'static str,
     },
 }
 
@@ -200,6 +202,7 @@ pub fn read_package_for(root: &Path, entry: &IndexEntry) -> Result<PackageManife
         return Err(ManifestError::NoSkills {
             package: entry.name.to_string(),
             root,
+            hint: NO_SKILLS_LISTED,
         });
     }
     Ok(manifest)

@@ -89,6 +89,7 @@ pub(super) fn read(root: &Path) -> Result<PackageManifest, ManifestError> {
         return Err(ManifestError::NoSkills {
             package: name.to_string(),
             root: root.to_path_buf(),
+            hint: super::NO_SKILLS_LISTED,
         });
     }
     Ok(PackageManifest {
