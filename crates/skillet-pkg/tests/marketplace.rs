@@ -223,11 +223,11 @@ fn a_taken_name_is_refused_and_remove_forgets_only_the_marketplace() {
 
     let (catalog, _) = m.catalog();
     let e = catalog
-        .find(&PackageName::new("pdf-tools").unwrap(), None, None)
+        .find(&PackageName::new("review-kit").unwrap(), None, None)
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "`pdf-tools` is offered by `other` and `team-skills`: write `pdf-tools@other` or `pdf-tools@team-skills`"
+        "`review-kit` is offered by `other` and `team-skills`: write `review-kit@other` or `review-kit@team-skills`"
     );
 
     let removed = m.remove("team-skills").unwrap();
@@ -322,7 +322,12 @@ fn a_git_marketplace_is_fetched_at_one_commit_and_update_shows_what_changed() {
         "work/skillet-index.json",
         &skillet_index(&[("review-kit", "1.1.0"), ("lint-core", "3.0.0")]),
     );
-    git(&work, &["commit", "-qam", "second"]);
+    w.write(
+        "work/packages/lint-core/skillet-package.toml",
+        "name = \"lint-core\"\nversion = \"3.0.0\"\n",
+    );
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "second"]);
     git(&work, &["push", "-q", bare.to_str().unwrap(), "HEAD:main"]);
     let second = git(&bare, &["rev-parse", "HEAD"]);
 

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::Digest;
 
+use super::source::slug;
 use super::{
     Added, Marketplace, MarketplaceError, MarketplaceSource, Marketplaces, URL_INDEX_FILE, Updated,
-    changes, io_error, slug, store,
+    changes, io_error, store,
 };
 use crate::PackageName;
 use crate::index::{Index, IndexOrigin};

@@ -10,6 +10,7 @@ mod catalog;
 mod edit;
 mod fetch;
 mod search;
+mod source;
 mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,166 +22,11 @@ use skillet_registry::Environment;
 pub use catalog::{FindError, MarketplaceCatalog, Offer};
 pub use fetch::FetchOptions;
 pub use search::{SearchHit, search};
+pub use source::MarketplaceSource;
 pub use store::LIST_FILE;
 
 use crate::PackageName;
 use crate::index::{Index, IndexOrigin};
-
-/// Where a marketplace's index comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum MarketplaceSource {
-    /// A folder on this machine, read in place each time.
-    Dir {
-        /// The folder, absolute and resolved.
-        path: PathBuf,
-    },
-    /// A git repository, fetched into skillet's data directory.
-    Git {
-        /// Anything `git` accepts.
-        url: String,
-        /// A branch, tag or commit; the remote's default branch when absent.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        reference: Option<String>,
-    },
-    /// An index JSON file on the web, downloaded into skillet's data directory.
-    Url {
-        /// Its https address.
-        url: String,
-    },
-}
-
-impl std::fmt::Display for MarketplaceSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MarketplaceSource::Dir { path } => write!(f, "{}", path.display()),
-            MarketplaceSource::Git { url, reference } => match reference {
-                Some(r) => write!(f, "{url}#{r}"),
-                None => f.write_str(url),
-            },
-            MarketplaceSource::Url { url } => f.write_str(url),
-        }
-    }
-}
-
-impl MarketplaceSource {
-    /// Reads what a user typed after `skillet marketplace add`: an `https://…​.json` index URL, a
-    /// git URL (`https://…`, `git+…`, `ssh://…`, `git@host:path`, `file://…`, with `#REF`), or
-    /// else a folder, relative to `cwd`.
-    pub fn parse(text: &str, cwd: &Path) -> Result<MarketplaceSource, MarketplaceError> {
-        let bad = |why: &str| MarketplaceError::BadSource {
-            source_text: text.to_owned(),
-            why: why.to_owned(),
-        };
-        let git = |url: &str| {
-            let (url, reference) = match url.split_once('#') {
-                Some((_, "")) => {
-                    return Err(bad(
-                        "nothing follows `#`: write URL#BRANCH, URL#TAG or URL#COMMIT",
-                    ));
-                }
-                Some((url, r)) => (url, Some(r.to_owned())),
-                None => (url, None),
-            };
-            Ok(MarketplaceSource::Git {
-                url: url.to_owned(),
-                reference,
-            })
-        };
-        if let Some(rest) = text.strip_prefix("git+") {
-            return git(rest);
-        }
-        if let Some((scheme, _)) = text.split_once("://") {
-            return match scheme {
-                "https" | "http" => {
-                    let path = text.split(['#', '?']).next().unwrap_or(text);
-                    if path.to_ascii_lowercase().ends_with(".json") {
-                        if text.contains('#') {
-                            return Err(bad("an index URL takes no #REF (that is for git)"));
-                        }
-                        fetch::check_url(text)?;
-                        Ok(MarketplaceSource::Url {
-                            url: text.to_owned(),
-                        })
-                    } else {
-                        git(text)
-                    }
-                }
-                "ssh" | "git" | "file" => git(text),
-                _ => Err(bad(
-                    "use a folder, a git URL (https, ssh, git@host:path, file) or an https URL of an index JSON",
-                )),
-            };
-        }
-        // `git@host:org/repo.git`: scp-like, a user before the host and no slash before the colon.
-        if let Some((before, _)) = text.split_once(':')
-            && before.contains('@')
-            && !before.contains('/')
-        {
-            return git(text);
-        }
-        let path = cwd.join(text);
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(bad(
-                    "that is a file: name the folder holding skillet-index.json or .claude-plugin/marketplace.json",
-                ));
-            }
-            Err(_) => {
-                return Err(bad(
-                    "no such folder (and not a URL): use a folder, a git URL or an https URL of an index JSON",
-                ));
-            }
-        }
-        let path = std::fs::canonicalize(&path).map_err(|e| bad(&e.to_string()))?;
-        Ok(MarketplaceSource::Dir { path })
-    }
-
-    /// A name for a marketplace that gives none itself: the folder's or repository's name, or
-    /// the web host's.
-    fn derived_name(&self) -> Option<String> {
-        let last = |s: &str| {
-            s.trim_end_matches('/')
-                .rsplit(['/', ':'])
-                .next()
-                .map(str::to_owned)
-        };
-        match self {
-            MarketplaceSource::Dir { path } => {
-                path.file_name().and_then(|n| slug(&n.to_string_lossy()))
-            }
-            MarketplaceSource::Git { url, .. } => {
-                last(url).and_then(|n| slug(n.strip_suffix(".git").unwrap_or(&n)))
-            }
-            MarketplaceSource::Url { url } => {
-                let parsed = reqwest::Url::parse(url).ok()?;
-                let file = parsed.path_segments()?.next_back()?.to_owned();
-                let stem = file.strip_suffix(".json").unwrap_or(&file);
-                match stem {
-                    "" | "index" | "marketplace" | "skillet-index" => slug(parsed.host_str()?),
-                    stem => slug(stem),
-                }
-            }
-        }
-    }
-}
-
-/// `text` made into a valid name: lowercase, other characters as `-`.
-fn slug(text: &str) -> Option<String> {
-    let mut out = String::new();
-    for c in text.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let out: String = out.trim_end_matches('-').chars().take(64).collect();
-    let out = out.trim_end_matches('-').to_owned();
-    PackageName::new(out.as_str()).is_ok().then_some(out)
-}
 
 /// One added marketplace, as the list records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
