@@ -15,8 +15,10 @@ pub mod index;
 pub mod install;
 pub mod lock;
 pub mod manifest;
+pub mod marketplace;
 mod name;
 pub mod resolve;
 pub mod source;
+pub mod verify;
 
 pub use name::{PackageName, PackageNameError};
