@@ -291,6 +291,14 @@ fn a_manifest_that_is_a_link_out_of_the_package_is_not_read() {
     let e = read_package(root).expect_err("escaping manifest");
     assert!(matches!(e, ManifestError::Read { .. }), "{e:?}");
 
+    // A hard link is another file's contents under the manifest's name: a parse error would
+    // quote a line of it.
+    fs::remove_file(root.join("skillet-package.toml")).expect("rm");
+    fs::hard_link(outside.path().join("secret.toml"), root.join("skillet-package.toml"))
+        .expect("hard link");
+    let e = read_package(root).expect_err("hard-linked manifest");
+    assert!(e.to_string().contains("hard link"), "{e}");
+
     fs::remove_file(root.join("skillet-package.toml")).expect("rm");
     fs::create_dir_all(root.join(".claude-plugin")).expect("mkdir");
     symlink("/etc/passwd", root.join(".claude-plugin/plugin.json")).expect("symlink");

@@ -228,7 +228,7 @@ fn local_plugin_version(source: &Source, root: Option<&Path>) -> Option<semver::
     if !folder.starts_with(root) {
         return None;
     }
-    let bytes = skillet_spec::files::read_beneath(
+    let bytes = skillet_spec::files::read_reference(
         &folder,
         Path::new(CLAUDE_PLUGIN_FILE),
         MAX_MANIFEST_BYTES,

@@ -203,7 +203,7 @@ impl Index {
             source,
         })?;
         for rel in [SKILLET_INDEX_FILE, CLAUDE_MARKETPLACE_FILE] {
-            match skillet_spec::files::read_beneath(&root, Path::new(rel), MAX_INDEX_BYTES) {
+            match skillet_spec::files::read_reference(&root, Path::new(rel), MAX_INDEX_BYTES) {
                 Ok(bytes) => return parse_with(&bytes, origin, Some(&root)),
                 Err(FileError::NotFound) => continue,
                 Err(FileError::TooLarge { size, .. }) => {

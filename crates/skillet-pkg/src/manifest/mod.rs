@@ -236,11 +236,12 @@ fn present(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()
 }
 
-/// Reads a manifest file beneath the package root: a link leading out, a FIFO or a file past
-/// [`MAX_MANIFEST_BYTES`] is refused.
+/// Reads a manifest file beneath the package root: a link leading out, a hard link (another
+/// file's contents under the manifest's name, which a parse error would quote), a FIFO or a
+/// file past [`MAX_MANIFEST_BYTES`] is refused.
 fn read_text(root: &Path, rel: &str) -> Result<String, ManifestError> {
     let file = root.join(rel);
-    let bytes = skillet_spec::files::read_beneath(root, Path::new(rel), MAX_MANIFEST_BYTES)
+    let bytes = skillet_spec::files::read_reference(root, Path::new(rel), MAX_MANIFEST_BYTES)
         .map_err(|source| ManifestError::Read {
             file: file.clone(),
             source,
