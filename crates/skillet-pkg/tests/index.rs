@@ -599,3 +599,20 @@ fn read_dir_finds_either_file_and_refuses_links_out() {
     let e = Index::read_dir(root, &origin).expect_err("link out");
     assert!(matches!(e, IndexError::Read { .. }), "{e:?}");
 }
+
+#[test]
+fn warnings_never_carry_terminal_escapes_from_the_index() {
+    let json = "{\"skillet_index\": 1, \"\\u001b]0;pwned\\u0007\": 1, \"packages\": [\
+        {\"name\": \"x\\u001b[2J\", \"version\": \"1.0.0\", \"source\": {\"type\": \"git\", \"url\": \"https://e.test/x.git\"}},\
+        {\"name\": \"y\", \"version\": \"1.0.0\", \"\\u001b[31mred\\u202e\": 1, \"source\": {\"type\": \"git\", \"url\": \"https://e.test/x.git\"}}]}";
+    let index = parse(json, &git_origin());
+    assert_eq!(index.warnings.len(), 3, "{:#?}", index.warnings);
+    for w in &index.warnings {
+        let text = w.to_string();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+    }
+    assert!(warned(&index, "y", r"\x1b[31mred"), "{:#?}", index.warnings);
+}

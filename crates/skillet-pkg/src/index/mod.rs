@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use skillet_spec::display::{Lines, terminal_safe};
 use skillet_spec::files::FileError;
 
 use crate::PackageName;
@@ -246,15 +247,22 @@ fn parse_with(
         return Err(not_index("it is JSON, but not an object".into()));
     };
     let resolver = Resolver::new(origin, local);
-    if top.contains_key("skillet_index") {
-        skillet_index::parse(top, &resolver)
+    let mut index = if top.contains_key("skillet_index") {
+        skillet_index::parse(top, &resolver)?
     } else if top.get("plugins").is_some_and(Value::is_array) {
-        Ok(claude_marketplace::parse(top, &resolver))
+        claude_marketplace::parse(top, &resolver)
     } else {
-        Err(not_index(
+        return Err(not_index(
             "it has neither a `skillet_index` key nor a `plugins` array".into(),
-        ))
+        ));
+    };
+    // Warnings quote the index's own text (names, keys, URLs): made inert here, once, so an
+    // escape sequence in a hostile index cannot reach the user's terminal.
+    for w in &mut index.warnings {
+        w.entry = terminal_safe(&w.entry, Lines::Escape, 100).into_owned();
+        w.message = terminal_safe(&w.message, Lines::Escape, 1000).into_owned();
     }
+    Ok(index)
 }
 
 /// Turns the sources an index names into [`Source`]s, relative ones against the origin.

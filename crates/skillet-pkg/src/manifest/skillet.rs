@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
+use skillet_spec::display::{Lines, terminal_safe};
 
 use super::{MANIFEST_FILE, ManifestError, PackageManifest, paths, read_text, skillet_version};
 use crate::PackageName;
@@ -35,7 +36,8 @@ pub(super) fn read(root: &Path) -> Result<PackageManifest, ManifestError> {
     let text = read_text(root, MANIFEST_FILE)?;
     let parsed: ManifestFile = toml::from_str(&text).map_err(|e| ManifestError::Syntax {
         file: file.clone(),
-        message: e.to_string().trim_end().to_owned(),
+        // The parser quotes the offending line: made inert for the terminal.
+        message: terminal_safe(e.to_string().trim_end(), Lines::Keep, 2000).into_owned(),
     })?;
     let invalid = |problem: String| ManifestError::Invalid {
         file: file.clone(),
