@@ -616,3 +616,17 @@ fn warnings_never_carry_terminal_escapes_from_the_index() {
     }
     assert!(warned(&index, "y", r"\x1b[31mred"), "{:#?}", index.warnings);
 }
+
+#[test]
+fn an_oversized_file_or_a_missing_folder_is_an_error() {
+    let huge = vec![b' '; 33 * 1024 * 1024];
+    let e = Index::parse(&huge, &git_origin()).expect_err("too large");
+    assert!(matches!(e, IndexError::TooLarge { .. }), "{e:?}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nope");
+    let e = Index::read_dir(&missing, &IndexOrigin::Dir(missing.clone())).expect_err("missing");
+    assert!(
+        matches!(e, IndexError::Dir { .. }) && e.to_string().contains("nope"),
+        "{e}"
+    );
+}

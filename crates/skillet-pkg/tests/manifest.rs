@@ -294,8 +294,11 @@ fn a_manifest_that_is_a_link_out_of_the_package_is_not_read() {
     // A hard link is another file's contents under the manifest's name: a parse error would
     // quote a line of it.
     fs::remove_file(root.join("skillet-package.toml")).expect("rm");
-    fs::hard_link(outside.path().join("secret.toml"), root.join("skillet-package.toml"))
-        .expect("hard link");
+    fs::hard_link(
+        outside.path().join("secret.toml"),
+        root.join("skillet-package.toml"),
+    )
+    .expect("hard link");
     let e = read_package(root).expect_err("hard-linked manifest");
     assert!(e.to_string().contains("hard link"), "{e}");
 
@@ -576,4 +579,21 @@ fn an_index_entry_adds_its_dependencies_to_a_package_with_its_own_manifest() {
     assert_eq!(m.skills, vec!["skills/x"]);
     assert_eq!(m.dependencies[&name("base")].to_string(), "^1");
     assert_eq!(m.dependencies[&name("extra")].to_string(), "^2");
+}
+
+#[test]
+fn a_manifest_that_is_not_text_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    skill_md(root, "skills/x", "x");
+    fs::write(
+        root.join("skillet-package.toml"),
+        b"[package]\nname = \"\xff\xfe\"\n",
+    )
+    .expect("write");
+    let e = err(root);
+    assert!(
+        e.contains("UTF-8") && e.contains("skillet-package.toml"),
+        "{e}"
+    );
 }
