@@ -168,3 +168,97 @@ fn a_hint_from_a_newer_skillet_is_read_not_refused() {
         .expect("an unknown hint");
     assert_eq!(newer, Hint::Other);
 }
+
+/// The machine and pid namespace a lease's pid means something in, as the engine writes it.
+fn this_host() -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    format!("{}/{}", boot.trim(), ns.display())
+}
+
+/// A session stored `live` and leased by `owner`'s process, as a daemon or `skillet mcp`
+/// leaves it.
+fn leased_live_session(store: &dyn Store, id: &str, owner: &std::process::Child) {
+    use skillet_store::{LeaseGrant, LeaseRequest, SessionRecord};
+    store
+        .save_session(&SessionRecord {
+            id: id.into(),
+            skill: "py".into(),
+            label: None,
+            status: SessionStatus::Live,
+            start: "{}".into(),
+            replay: false,
+            pid: Some(i64::from(owner.id())),
+            created_at_ms: 1,
+            last_used_at_ms: 1,
+            ended_at_ms: None,
+            exit_code: None,
+            reason: None,
+            turns: 0,
+        })
+        .unwrap();
+    let request = LeaseRequest {
+        owner: format!("owner-of-{id}"),
+        pid: i64::from(owner.id()),
+        host: this_host(),
+        holder: "the daemon on /gone/skillet.sock".into(),
+        ttl_ms: 3_600_000,
+    };
+    let grant = store.lease_session(id, &request, &|_| false).unwrap();
+    assert!(matches!(grant, LeaseGrant::Acquired { .. }), "{grant:?}");
+}
+
+#[test]
+fn a_session_whose_owner_died_is_listed_ended_and_recorded_so() {
+    use skillet_store::{Retention, SessionQuery};
+    let ws = Workspace::with(&[]);
+    let store: Arc<dyn Store> = ws.store.clone();
+    let mut dying = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let mut alive = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    leased_live_session(store.as_ref(), "lost", &dying);
+    leased_live_session(store.as_ref(), "elsewhere", &alive);
+    let sessions = SessionManager::new(Some(store.clone()));
+    let ended = |sessions: &SessionManager| -> Vec<String> {
+        let query = SessionQuery {
+            status: Some(SessionStatus::Ended),
+            ..SessionQuery::default()
+        };
+        sessions
+            .list(&query)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    assert!(ended(&sessions).is_empty(), "both owners are alive");
+
+    // Killed as `kill -9` kills a daemon: nothing is written on the way out.
+    dying.kill().unwrap();
+    dying.wait().unwrap();
+    assert_eq!(ended(&sessions), ["lost"], "--status ended finds it");
+    let stored = store.session("lost").unwrap().unwrap();
+    assert_eq!(stored.status, SessionStatus::Ended, "{stored:?}");
+    assert!(stored.ended_at_ms.is_some(), "{stored:?}");
+    assert_eq!(
+        store.session("elsewhere").unwrap().unwrap().status,
+        SessionStatus::Live,
+        "a session whose owner lives is left alone"
+    );
+    // Recorded ended, it falls under the history's retention rule; the live one never does.
+    let pruned = store
+        .prune(&Retention {
+            before_ms: Some(skillet_store::now_ms() + 60_000),
+            ..Retention::default()
+        })
+        .unwrap();
+    assert_eq!(pruned.sessions, 1, "{pruned:?}");
+    assert!(store.session("elsewhere").unwrap().is_some());
+    alive.kill().unwrap();
+    alive.wait().unwrap();
+}

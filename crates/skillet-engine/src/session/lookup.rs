@@ -111,6 +111,39 @@ impl SessionManager {
         record
     }
 
+    /// Records as ended a session stored `live` whose owner is gone: it had a lease, and that
+    /// lease lapsed or its process died (`record` is how it is seen here). Taking the lease is
+    /// the check, atomic in the store: a session whose owner is alive is left alone, and one
+    /// just being started (stored, not yet leased) has no lease to find gone. Recorded, it is
+    /// under the history's retention rule like any ended session.
+    fn record_if_lost(&self, record: &SessionRecord) {
+        if record.status != SessionStatus::Ended || lock(&self.restoring).contains(&record.id) {
+            return;
+        }
+        let Some(store) = &self.store else {
+            return;
+        };
+        let stored_live = store
+            .session(&record.id)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.status == SessionStatus::Live);
+        let had_owner = store
+            .session_lease(&record.id)
+            .ok()
+            .flatten()
+            .is_some_and(|l| l.owner != self.owner.id);
+        if !stored_live || !had_owner || self.take_lease(&record.id).is_err() {
+            return;
+        }
+        let mut record = record.clone();
+        let mut log = Vec::new();
+        self.mark_ended(&mut record, &mut log);
+        for line in log {
+            self.problem(line);
+        }
+    }
+
     /// Live sessions first (oldest first), then past ones from the store (newest first).
     pub fn list(&self, query: &SessionQuery) -> Result<Vec<SessionRecord>, SessionError> {
         let mut live: Vec<SessionRecord> = lock(&self.live)
@@ -128,21 +161,30 @@ impl SessionManager {
         }
         // Sessions live elsewhere are in the store too, so it is asked unless only live ones
         // here would do.
-        // A session being restored is stored `live`.
-        let stored_status = match &query.status {
-            Some(SessionStatus::Restoring) => Some(SessionStatus::Live),
-            other => other.clone(),
+        // A session being restored is stored `live`; so is one whose process died without
+        // saying so, which is `ended` as seen here.
+        let stored_statuses = match &query.status {
+            Some(SessionStatus::Restoring) => vec![Some(SessionStatus::Live)],
+            Some(SessionStatus::Ended) => {
+                vec![Some(SessionStatus::Ended), Some(SessionStatus::Live)]
+            }
+            other => vec![other.clone()],
         };
-        let mut past = match &self.store {
-            Some(store) => store.sessions(&SessionQuery {
-                limit: 0,
-                status: stored_status,
-                ..query.clone()
-            })?,
-            _ => Vec::new(),
-        };
+        let mut past = Vec::new();
+        if let Some(store) = &self.store {
+            for status in stored_statuses {
+                past.extend(store.sessions(&SessionQuery {
+                    limit: 0,
+                    status,
+                    ..query.clone()
+                })?);
+            }
+        }
         past.retain(|r| !live.iter().any(|l| l.id == r.id));
-        let seen = past.into_iter().map(|r| self.as_seen_here(r));
+        let seen = past.into_iter().map(|r| self.as_seen_here(r)).map(|r| {
+            self.record_if_lost(&r);
+            r
+        });
         live.extend(seen.filter(|r| query.status.as_ref().is_none_or(|s| *s == r.status)));
         if query.limit > 0 {
             live.truncate(query.limit);

@@ -140,7 +140,7 @@ impl SessionManager {
     }
 
     /// Records a session we hold the lease of as ended, and lets the lease go.
-    fn mark_ended(&self, record: &mut SessionRecord, log: &mut Vec<String>) {
+    pub(super) fn mark_ended(&self, record: &mut SessionRecord, log: &mut Vec<String>) {
         record.status = SessionStatus::Ended;
         record.ended_at_ms.get_or_insert_with(now_ms);
         record.pid = None;
