@@ -87,6 +87,9 @@ pub struct EngineSettings {
     pub grants: std::collections::BTreeMap<String, Grant>,
     /// How strict the sandbox is.
     pub isolation: Option<Isolation>,
+    /// All live scratch together, in MiB (`[sandbox] max_scratch_total_mb` of the global
+    /// file); `None` bounds each run on its own only.
+    pub scratch_total_mb: Option<u64>,
     /// The workspace root.
     pub workspace: Option<PathBuf>,
     /// The user's home directory.
@@ -134,6 +137,7 @@ impl EngineSettings {
             defaults: config.defaults.clone(),
             grants: config.grants.clone(),
             isolation: Some(isolation),
+            scratch_total_mb: config.sandbox.max_scratch_total_mb(),
             workspace: env.workspace_root(),
             home: env.home.clone(),
             protected: crate::workspace::own_dirs(env),
@@ -210,6 +214,7 @@ impl Engine {
                 self.settings.isolation.unwrap_or(Isolation::Required)
             }),
             keep_scratch: overrides.keep_scratch,
+            scratch_total_mb: self.settings.scratch_total_mb,
             workspace: self.settings.workspace.clone(),
             dir: None,
             flags_from,

@@ -121,6 +121,10 @@ pub(crate) async fn execute(
                 ))
                 .with_hint(Hint::SandboxLayers)
         }
+        // Refused before anything ran: says nothing of the skill's health (no breaker count).
+        Err(e @ SpawnError::ScratchFull(_)) => {
+            ExecutionResult::new(&spec.name, Status::Error).with_error(e.to_string())
+        }
         Err(e) => ExecutionResult::new(&spec.name, Status::SpawnFailed).with_error(e.to_string()),
     };
     result.warnings = warnings;

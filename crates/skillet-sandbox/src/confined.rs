@@ -93,6 +93,23 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
     create_private_dir_once(&scratch_parent).map_err(|e| setup("cannot create", e))?;
     let root_dir = scratch_parent.join(".root");
     create_private_dir_once(&root_dir).map_err(|e| setup("cannot create the root under", e))?;
+    // Checked before the scratch is made, and the cap lowered to what is left under the bound
+    // on all scratch together, so a skill that writes past the bound is stopped as at its cap.
+    let scratch_cap = crate::scratch_total::admit(
+        &scratch_parent,
+        policy.limits.scratch_bytes,
+        policy.limits.scratch_total_bytes,
+    )
+    .map_err(SpawnError::ScratchFull)?;
+    let lowered;
+    let policy = if scratch_cap < policy.limits.scratch_bytes {
+        let mut p = policy.clone();
+        p.limits.scratch_bytes = scratch_cap;
+        lowered = p;
+        &lowered
+    } else {
+        policy
+    };
     let scratch = tempfile::Builder::new()
         .prefix("run-")
         .tempdir_in(&scratch_parent)
@@ -206,7 +223,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
     drop(child_plan);
     let (mut launched, stdin, stdout, stderr) = launched.map_err(|e| spawn_error(spec, e))?;
     let group = rustix::process::Pid::from_raw(launched.group);
-    let scratch_fs = Scratch::hold(launched.root.take());
+    let scratch_fs = Scratch::hold(launched.root.take(), &scratch_parent);
     let child = match ChildProcess::new(launched) {
         Ok(child) => child,
         Err(e) => {
@@ -380,7 +397,10 @@ impl Confined {
         if let (true, Some(dir)) = (self.keep_scratch, &self.scratch) {
             scratch_fs.copy_out(dir.path());
         }
-        drop(scratch_fs);
+        if matches!(scratch_fs, Scratch::Tmpfs(_)) {
+            drop(scratch_fs);
+            crate::scratch_total::publish();
+        }
         // Dropping the group removes it.
         drop(self.cgroup.take());
         let scratch = self.scratch.take()?;

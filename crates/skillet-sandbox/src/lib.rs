@@ -69,6 +69,8 @@ mod root_plan;
 mod scratch;
 #[cfg(target_os = "linux")]
 mod scratch_owner;
+#[cfg(target_os = "linux")]
+mod scratch_total;
 mod setup_error;
 #[cfg(target_os = "linux")]
 mod supervise;
@@ -326,6 +328,10 @@ pub enum SpawnError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The scratch directories already live hold all the space allowed to scratch together
+    /// ([`Limits::scratch_total_bytes`]); the message says what holds it and what to do.
+    #[error("{0}")]
+    ScratchFull(String),
     /// Any other failure of the operating system.
     #[error("cannot start {program:?}: {source}")]
     Io {

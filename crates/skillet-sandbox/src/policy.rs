@@ -127,6 +127,10 @@ pub struct Limits {
     /// the cap. Either way the run is reported as stopped by `scratch_disk`. Write grants are
     /// the user's own directories and are not counted. The tmpfs is at least 1 MiB.
     pub scratch_bytes: u64,
+    /// All live scratch of the user's runs and sessions together, in every process that runs
+    /// skills: a run is refused when less than 1 MiB of it is left, and otherwise gets at most
+    /// what is left as its [`Limits::scratch_bytes`]. `None`: no bound but each run's own.
+    pub scratch_total_bytes: Option<u64>,
 }
 
 impl Limits {
@@ -143,6 +147,7 @@ impl Limits {
             max_output_bytes: 1 << 20,
             cpu_percent: None,
             scratch_bytes: 256 << 20,
+            scratch_total_bytes: None,
         }
     }
 }

@@ -32,18 +32,24 @@ const FULL_SLACK: u64 = 64 * 1024;
 /// The run's scratch, for the supervisor.
 #[derive(Debug)]
 pub(crate) enum Scratch {
-    /// The private root's tmpfs, held open (namespaces).
-    Tmpfs(OwnedFd),
+    /// The private root's tmpfs, held open (namespaces); shared only with the weak list of
+    /// live scratches that the bound on all of them reads (scratch_total.rs).
+    Tmpfs(std::sync::Arc<OwnedFd>),
     /// A host directory the supervisor measures (no namespaces; or init could not open its
     /// root, and the tmpfs still caps what is written, unreported).
     Host,
 }
 
 impl Scratch {
-    /// The run's scratch, given the private root init handed over (see launch/), if any.
-    pub(crate) fn hold(root: Option<OwnedFd>) -> Scratch {
+    /// The run's scratch, given the private root init handed over (see launch/), if any, for
+    /// a run whose scratch directory is in `parent`.
+    pub(crate) fn hold(root: Option<OwnedFd>, parent: &Path) -> Scratch {
         match root {
-            Some(fd) => Scratch::Tmpfs(fd),
+            Some(fd) => {
+                let fd = std::sync::Arc::new(fd);
+                crate::scratch_total::register(&fd, parent);
+                Scratch::Tmpfs(fd)
+            }
             None => Scratch::Host,
         }
     }

@@ -46,6 +46,18 @@ pub(crate) fn owned_dir(base: &Path) -> Option<PathBuf> {
         .map(|c| c.dir.clone())
 }
 
+/// This process's owner directory, once claimed.
+pub(crate) fn own_dir() -> Option<PathBuf> {
+    CLAIM.get()?.as_ref().map(|c| c.dir.clone())
+}
+
+/// The pid of the owner of `dir` (named `name`), when it is an owner directory whose owner
+/// is alive (holds its lock).
+pub(crate) fn live_owner_pid(dir: &Path, name: &str) -> Option<u32> {
+    let pid = name.strip_prefix(OWNER)?.split('-').next()?.parse().ok()?;
+    (!owner_is_gone(dir)).then_some(pid)
+}
+
 fn claim(base: &Path) -> std::io::Result<Claim> {
     // Made under a name a sweep leaves alone, locked, then renamed into place: a sweeper
     // never sees an owner directory whose lock is not yet held.

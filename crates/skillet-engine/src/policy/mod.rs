@@ -45,6 +45,8 @@ pub struct PolicyContext {
     pub isolation: Option<Isolation>,
     /// Keep the scratch directory after the run.
     pub keep_scratch: bool,
+    /// All live scratch together, in MiB (the global `[sandbox] max_scratch_total_mb`).
+    pub scratch_total_mb: Option<u64>,
     /// The workspace root (readable).
     pub workspace: Option<PathBuf>,
     /// Where relative grant paths typed for this run start: the run's directory, inside the
@@ -206,6 +208,7 @@ pub fn plan_policy(
     limits.max_processes = Some(u32::try_from(settled.max_processes).unwrap_or(u32::MAX));
     limits.max_file_size_bytes = Some(mib(settled.max_file_size_mb));
     limits.scratch_bytes = mib(settled.max_scratch_mb);
+    limits.scratch_total_bytes = ctx.scratch_total_mb.map(mib);
     limits.cpu_percent = asked_limits.max_cpu_percent;
     // A run cannot use more CPU seconds than its wall-clock budget on one core.
     limits.cpu_time = Some(Duration::from_secs(wall));

@@ -120,6 +120,25 @@ pub struct SandboxSettings {
     /// what the machine supports and say what is missing.
     #[serde(default)]
     pub isolation: IsolationSetting,
+    /// All live scratch of every run and session together, in MiB: a run or session is refused
+    /// when it is used up, and each gets at most what is left (default
+    /// [`SandboxSettings::DEFAULT_MAX_SCRATCH_TOTAL_MB`]; 0: no bound but each run's own
+    /// `max_scratch_mb`).
+    pub max_scratch_total_mb: Option<u64>,
+}
+
+impl SandboxSettings {
+    /// The bound on all scratch together when `max_scratch_total_mb` is not set.
+    pub const DEFAULT_MAX_SCRATCH_TOTAL_MB: u64 = 4096;
+
+    /// The bound on all scratch together in MiB, `None` for none.
+    pub fn max_scratch_total_mb(&self) -> Option<u64> {
+        Some(
+            self.max_scratch_total_mb
+                .unwrap_or(Self::DEFAULT_MAX_SCRATCH_TOTAL_MB),
+        )
+        .filter(|n| *n > 0)
+    }
 }
 
 /// The isolation level the user accepts.
