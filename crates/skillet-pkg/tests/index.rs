@@ -161,7 +161,10 @@ fn hostile_sources_are_refused_in_every_spelling() {
             r#"{{"name": "g{i}", "version": "1.0.0", "source": {{"type": "git", "url": {url:?}}}}}"#
         ));
     }
-    for (i, reference) in ["--upload-pack=x", "a b", "x..y", ""].iter().enumerate() {
+    for (i, reference) in ["--upload-pack=x", "a b", "x..y", "main@{1}", ""]
+        .iter()
+        .enumerate()
+    {
         entries.push(format!(
             r#"{{"name": "r{i}", "version": "1.0.0", "source": {{"type": "git", "url": "https://example.test/x.git", "reference": {reference:?}}}}}"#
         ));

@@ -235,6 +235,7 @@ pub(crate) fn check_git_ref(reference: &str) -> Result<(), String> {
     if reference.is_empty()
         || reference.starts_with('-')
         || reference.contains("..")
+        || reference.contains("@{")
         || reference.chars().any(|c| {
             c.is_control()
                 || c.is_whitespace()
