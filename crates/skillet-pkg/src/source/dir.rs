@@ -387,7 +387,7 @@ fn kind_name(kind: FileType) -> &'static str {
 /// A byte count in the unit a person reads ("512 MiB").
 pub(crate) fn format_bytes(n: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if n >= MIB && n % MIB == 0 {
+    if n >= MIB && n.is_multiple_of(MIB) {
         format!("{} MiB", n / MIB)
     } else {
         format!("{n} bytes")

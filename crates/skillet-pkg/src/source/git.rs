@@ -58,14 +58,14 @@ pub(crate) fn fetch_git(
     if let Some(reference) = target.reference {
         check_reference(reference)?;
     }
-    if let Some(commit) = target.commit {
-        if !is_full_hash(commit) {
-            return Err(SourceError::GitArgument {
-                what: "git commit",
-                value: commit.into(),
-                reason: "a locked commit is a full hexadecimal hash; run `skillet update` to lock one",
-            });
-        }
+    if let Some(commit) = target.commit
+        && !is_full_hash(commit)
+    {
+        return Err(SourceError::GitArgument {
+            what: "git commit",
+            value: commit.into(),
+            reason: "a locked commit is a full hexadecimal hash; run `skillet update` to lock one",
+        });
     }
     std::fs::create_dir_all(staging).map_err(|e| SourceError::io("cannot create", staging, e))?;
     let checkout = staging.join(".git-checkout");
@@ -79,6 +79,7 @@ pub(crate) fn fetch_git(
         target.url.to_owned()
     };
     let git = Git {
+        program: &options.git_program,
         url: &url,
         local: is_local(target.url),
         checkout: &checkout,
@@ -162,14 +163,14 @@ fn fetch_into(
         &["rev-parse", "--verify", "HEAD"].map(AsRef::as_ref),
     )?;
     let commit = head.trim().to_owned();
-    if let Some(expected) = target.commit {
-        if !commit.eq_ignore_ascii_case(expected) {
-            return Err(SourceError::GitCommitMismatch {
-                url: target.url.into(),
-                expected: expected.into(),
-                actual: commit,
-            });
-        }
+    if let Some(expected) = target.commit
+        && !commit.eq_ignore_ascii_case(expected)
+    {
+        return Err(SourceError::GitCommitMismatch {
+            url: target.url.into(),
+            expected: expected.into(),
+            actual: commit,
+        });
     }
     let package = package_dir(git.checkout, target.subdir, target.url)?;
     let root = staging.join("package");
@@ -209,7 +210,7 @@ fn package_dir(checkout: &Path, subdir: Option<&str>, url: &str) -> Result<PathB
         url: url.into(),
     };
     if Path::new(subdir).is_absolute() {
-        return Err(err("is an absolute path, not one inside the repository"));
+        return Err(err("is an absolute path"));
     }
     let resolved = match base.join(subdir).canonicalize() {
         Ok(path) => path,
@@ -229,6 +230,7 @@ fn package_dir(checkout: &Path, subdir: Option<&str>, url: &str) -> Result<PathB
 }
 
 struct Git<'a> {
+    program: &'a Path,
     url: &'a str,
     local: bool,
     checkout: &'a Path,
@@ -244,7 +246,7 @@ impl Git<'_> {
         dir: Option<&Path>,
         args: &[&std::ffi::OsStr],
     ) -> Result<String, SourceError> {
-        let mut command = Command::new("git");
+        let mut command = Command::new(self.program);
         if let Some(dir) = dir {
             command.arg("-C").arg(dir);
         }

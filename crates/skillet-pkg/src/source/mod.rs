@@ -105,6 +105,8 @@ pub struct FetchOptions {
     pub max_tree_bytes: u64,
     /// The most files and folders a package (or an archive) may hold.
     pub max_entries: u64,
+    /// The `git` program: found on `PATH` by default.
+    pub git_program: PathBuf,
 }
 
 impl Default for FetchOptions {
@@ -116,6 +118,7 @@ impl Default for FetchOptions {
             max_download_bytes: 512 * 1024 * 1024,
             max_tree_bytes: 512 * 1024 * 1024,
             max_entries: 100_000,
+            git_program: PathBuf::from("git"),
         }
     }
 }

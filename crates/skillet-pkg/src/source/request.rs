@@ -189,14 +189,14 @@ fn named(text: &str) -> Result<Request, RequestError> {
     };
     // A marketplace may start with a digit too ("1password-skills"): only what parses is a
     // requirement.
-    if rest.starts_with(|c: char| c.is_ascii_digit() || "^~=<>*".contains(c)) {
-        if let Ok(req) = semver::VersionReq::parse(rest) {
-            return Ok(Request::Named {
-                name,
-                marketplace: None,
-                req: Some(req),
-            });
-        }
+    if rest.starts_with(|c: char| c.is_ascii_digit() || "^~=<>*".contains(c))
+        && let Ok(req) = semver::VersionReq::parse(rest)
+    {
+        return Ok(Request::Named {
+            name,
+            marketplace: None,
+            req: Some(req),
+        });
     }
     if is_marketplace_name(rest) {
         return Ok(Request::Named {
@@ -218,13 +218,13 @@ fn is_marketplace_name(text: &str) -> bool {
 
 fn git(text: &str, url: &str) -> Result<Request, RequestError> {
     let (url, reference) = split_ref(url);
-    if let Some(reference) = reference {
-        if reference.is_empty() {
-            return Err(RequestError::Reference {
-                text: text.into(),
-                why: "the #REF after the URL is empty; name a branch, tag or commit, or leave out the #",
-            });
-        }
+    if let Some(reference) = reference
+        && reference.is_empty()
+    {
+        return Err(RequestError::Reference {
+            text: text.into(),
+            why: "the #REF after the URL is empty; name a branch, tag or commit, or leave out the #",
+        });
     }
     if url.starts_with('-') {
         return Err(RequestError::Unrecognised {
