@@ -140,7 +140,11 @@ impl VersionSet for SemverSet {
 impl fmt::Display for SemverSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts: Vec<String> = self.release.iter().map(segment_text).collect();
-        parts.extend(self.pre.iter().map(|s| format!("{} (pre-release)", segment_text(s))));
+        parts.extend(
+            self.pre
+                .iter()
+                .map(|s| format!("{} (pre-release)", segment_text(s))),
+        );
         if parts.is_empty() {
             f.write_str("no version")
         } else {
@@ -221,12 +225,9 @@ fn next_patch(v: &Version, pre: Prerelease) -> Option<Version> {
 /// a set that holds `v`).
 fn successor(v: &Version, kind: Kind) -> Version {
     let next = match (kind, v.pre.is_empty()) {
-        (Kind::Release, _) if !v.pre.is_empty() => Some(version(
-            v.major,
-            v.minor,
-            v.patch,
-            Prerelease::EMPTY,
-        )),
+        (Kind::Release, _) if !v.pre.is_empty() => {
+            Some(version(v.major, v.minor, v.patch, Prerelease::EMPTY))
+        }
         (Kind::Release, _) => next_patch(v, Prerelease::EMPTY),
         (Kind::Pre, true) => next_patch(v, pre_zero()),
         (Kind::Pre, false) => Some(version(v.major, v.minor, v.patch, pre_successor(&v.pre))),

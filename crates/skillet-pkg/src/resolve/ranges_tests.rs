@@ -2,16 +2,25 @@ use proptest::prelude::*;
 
 use super::*;
 
-const PRES: &[&str] = &["", "0", "0.0", "1", "alpha", "alpha.0", "alpha.1", "beta", "rc.1"];
+const PRES: &[&str] = &[
+    "", "0", "0.0", "1", "alpha", "alpha.0", "alpha.1", "beta", "rc.1",
+];
 
 fn version_strategy() -> impl Strategy<Value = Version> {
-    (0u64..4, 0u64..4, 0u64..4, 0..PRES.len(), any::<bool>()).prop_map(|(ma, mi, pa, pre, build)| {
-        let mut v = version(ma, mi, pa, Prerelease::new(PRES[pre]).expect("a valid pre-release"));
-        if build {
-            v.build = BuildMetadata::new("b7").expect("valid build metadata");
-        }
-        v
-    })
+    (0u64..4, 0u64..4, 0u64..4, 0..PRES.len(), any::<bool>()).prop_map(
+        |(ma, mi, pa, pre, build)| {
+            let mut v = version(
+                ma,
+                mi,
+                pa,
+                Prerelease::new(PRES[pre]).expect("a valid pre-release"),
+            );
+            if build {
+                v.build = BuildMetadata::new("b7").expect("valid build metadata");
+            }
+            v
+        },
+    )
 }
 
 fn comparator_strategy() -> impl Strategy<Value = String> {
