@@ -4,6 +4,7 @@
 mod sources_support;
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -275,6 +276,11 @@ struct Daemon(Child);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        // `git daemon` runs git-daemon as its child: stop the whole group.
+        let _ = rustix::process::kill_process_group(
+            rustix::process::Pid::from_child(&self.0),
+            rustix::process::Signal::KILL,
+        );
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -310,6 +316,7 @@ fn a_repository_served_by_git_daemon_is_fetched_by_branch_tag_and_commit() {
             .arg(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("git daemon"),
     );
