@@ -328,3 +328,48 @@ fn a_receipt_cannot_point_skills_out_of_its_package() {
         .find(|e| e.path.starts_with(dir.join("out")));
     assert!(out.is_none_or(|e| !e.is_valid()), "{out:?}");
 }
+
+#[test]
+fn a_workspace_packages_folder_linked_out_of_the_workspace_is_not_read() {
+    let w = World::new();
+    // The user's own global package, which a repository tries to pass off as its own.
+    kit(&w, Scope::Global);
+    fs::create_dir_all(w.ws.join(".skillet")).unwrap();
+    std::os::unix::fs::symlink(
+        w.home.join(".config/skillet/packages"),
+        w.ws.join(".skillet/packages"),
+    )
+    .unwrap();
+    for r in [w.registry(), w.registry_for("hello")] {
+        let hello = r.resolve("hello").unwrap();
+        assert_eq!(hello.package.as_ref().unwrap().scope, Scope::Global);
+        assert!(hello.shadows.is_empty(), "{:?}", hello.shadows);
+        let warnings: Vec<String> = r.warnings().iter().map(ToString::to_string).collect();
+        assert!(
+            warnings.iter().any(|w| w.contains("outside the workspace")),
+            "{warnings:?}"
+        );
+    }
+}
+
+#[test]
+fn a_skill_folder_that_is_a_link_is_broken_even_if_the_receipt_lists_it() {
+    let w = World::new();
+    let dir = package_dir(&w, Scope::Workspace, "kit");
+    fs::create_dir_all(dir.join("real/hello")).unwrap();
+    fs::write(dir.join("real/hello/skill.json"), skill("hello", "x")).unwrap();
+    fs::create_dir_all(dir.join("skills")).unwrap();
+    std::os::unix::fs::symlink("../real/hello", dir.join("skills/hello")).unwrap();
+    PackageReceipt::for_tree("kit", "1.0.0", vec!["skills/hello".into()], &dir)
+        .unwrap()
+        .write(&dir)
+        .unwrap();
+    let r = w.registry();
+    let hello = r.resolve("hello").unwrap();
+    assert!(!hello.is_valid());
+    assert!(
+        errors(hello).contains("is a symbolic link"),
+        "{}",
+        errors(hello)
+    );
+}

@@ -7,7 +7,7 @@ use skillet_spec::{Diagnostic, PACKAGE_SKILL_FILE};
 use super::check::integrity_error;
 use super::{PackageReceipt, PackageRef};
 use crate::discover::{Candidate, skill_manifest};
-use crate::layout::SkillDir;
+use crate::layout::{Scope, SkillDir};
 
 /// Most package folders looked at in one scope.
 const MAX_PACKAGES: usize = 10_000;
@@ -85,6 +85,13 @@ fn installed(dir: &SkillDir, warnings: &mut Vec<Diagnostic>) -> Vec<Installed> {
             );
             continue;
         }
+        if let Some(why) = leaves_workspace(dir, &path) {
+            warnings.push(
+                Diagnostic::warning(format!("ignored {}: {why}", path.display()))
+                    .with_hint("what skillet reads from a workspace stays in it; remove the link"),
+            );
+            continue;
+        }
         match PackageReceipt::read(&path) {
             Ok(receipt) if Some(receipt.name.as_str()) == entry.file_name().to_str() => {
                 out.push(Installed { dir: path, receipt })
@@ -101,6 +108,25 @@ fn installed(dir: &SkillDir, warnings: &mut Vec<Diagnostic>) -> Vec<Installed> {
         }
     }
     out
+}
+
+/// For a workspace package, why its folder is not read: it resolves out of the workspace (the
+/// packages folder, or `.skillet`, is a link), since a repository decides where those lead.
+fn leaves_workspace(dir: &SkillDir, package: &Path) -> Option<String> {
+    if dir.scope != Scope::Workspace {
+        return None;
+    }
+    let root = dir.path.ancestors().nth(2)?;
+    let root = std::fs::canonicalize(root).ok()?;
+    match std::fs::canonicalize(package) {
+        Ok(real) if real.starts_with(&root) => None,
+        Ok(real) => Some(format!(
+            "it resolves to {}, outside the workspace {}",
+            real.display(),
+            root.display()
+        )),
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// A receipt's skill path made plain (`./a/b/` -> `a/b`, `.` -> ``), or `None` when it could
@@ -156,6 +182,19 @@ fn candidate(
     let within = std::fs::canonicalize(&pkg.dir).unwrap_or_else(|_| pkg.dir.clone());
     let files = pkg.receipt.files_by_path();
     let mut problems = Vec::new();
+    // The check covers the files under the skill's path as named; through a link they would
+    // be other files, unchecked. Installs record resolved paths, so a link here was put later.
+    if !clean.is_empty() && std::fs::canonicalize(&at).is_ok_and(|real| real != within.join(&clean))
+    {
+        problems.push(
+            Diagnostic::error(format!(
+                "package `{}`: {} is a symbolic link (or lies beneath one), which the install did not record as the skill's folder",
+                pkg.receipt.name,
+                at.display()
+            ))
+            .with_hint(super::check::CHANGE_HINT),
+        );
+    }
     if let Some(e) = integrity_error(&pkg.receipt.name, &pkg.dir, &clean, &files) {
         problems.push(e);
     }
