@@ -423,6 +423,10 @@ pub struct ListArgs {
     /// completion offers); with --json, as an array.
     #[arg(long)]
     pub names: bool,
+    /// List the installed packages of both scopes instead of skills (with --json: an array of
+    /// {name, version, scope, source, requested, dependencies, skills}).
+    #[arg(long, conflicts_with = "names")]
+    pub installed: bool,
     /// Print JSON: an array of {name, type, scope, path, aliases, description, version, valid,
     /// availability, errors}.
     #[arg(long)]

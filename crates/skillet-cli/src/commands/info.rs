@@ -31,6 +31,9 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
     // would run (full discovery stops after a per-scope number of files; this does not).
     let registry = ctx.registry_for(&args.name);
     let Some(entry) = registry.resolve(&args.name) else {
+        if let Some(answer) = super::install::info_package(ctx, &args.name, args.json) {
+            return answer;
+        }
         return Err(not_found(&registry, &args.name));
     };
     let engine = ctx.engine();

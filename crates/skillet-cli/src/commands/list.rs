@@ -76,6 +76,11 @@ fn listed<'a>(ctx: &Context, e: &'a SkillEntry) -> Listed<'a> {
 }
 
 pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
+    if args.installed {
+        return super::install::list_installed(ctx, args.json);
+    }
+    // An install interrupted in a scope is rolled back before its skills are listed.
+    super::install::recover_quietly(ctx);
     let registry = ctx.registry();
     if args.names {
         let names: Vec<&str> = registry

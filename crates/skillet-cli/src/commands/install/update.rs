@@ -1,0 +1,91 @@
+//! `skillet update [PACKAGE]`: fetch each package's source again, show version and permission
+//! changes, ask, commit.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use skillet_pkg::PackageName;
+use skillet_pkg::install::{Change, StagingDir, Transaction, installed_packages, stage};
+use skillet_pkg::source::{Pinned, Source};
+
+use super::{consent, defaults, lock, report::Plan, resolve, target};
+use crate::cli::UpdateArgs;
+use crate::context::Context;
+use crate::output;
+use crate::progress::Bars;
+
+pub fn update(ctx: &Context, args: &UpdateArgs) -> Result<ExitCode> {
+    let target = target(ctx, args.global)?;
+    let lock = lock(&target)?;
+    let (_, installed) = installed_packages(&target.paths)?;
+    let selected: Vec<_> = match &args.package {
+        Some(text) => {
+            let name = PackageName::new(text.as_str())
+                .map_err(|e| output::failure(2, e.to_string(), None))?;
+            let found: Vec<_> = installed.iter().filter(|i| i.locked.name == name).collect();
+            if found.is_empty() {
+                return Err(output::failure(
+                    1,
+                    format!(
+                        "{name} is not installed in {}",
+                        output::path(&target.paths.packages())
+                    ),
+                    Some(format!("install it: `skillet install {name}`")),
+                ));
+            }
+            found
+        }
+        None => installed.iter().collect(),
+    };
+    let staging = StagingDir::new(&lock)?;
+    let bars = Bars::new();
+    let mut txn = Transaction::new(&lock, &staging);
+    for package in selected {
+        let source = match &package.locked.source {
+            Pinned::Dir { path } => Source::Dir { path: path.clone() },
+            // A git source follows its repository's default branch from the commit installed.
+            Pinned::Git { url, subdir, .. } => Source::Git {
+                url: url.clone(),
+                reference: None,
+                subdir: subdir.clone(),
+            },
+            // An archive is pinned by its digest: the same URL can only give the same bytes.
+            Pinned::Archive { .. } => continue,
+        };
+        let staged = stage(&source, &staging, &bars)?;
+        if staged.manifest.name != package.locked.name {
+            return Err(output::failure(
+                output::EXIT_SKILLET_ERROR,
+                format!(
+                    "the source of {} now holds package {}; nothing was updated",
+                    package.locked.name, staged.manifest.name
+                ),
+                Some(format!(
+                    "uninstall {} and install what you want from that source",
+                    package.locked.name
+                )),
+            ));
+        }
+        if staged.manifest.version == package.locked.version && staged.files == package.locked.files
+        {
+            continue;
+        }
+        txn.push(Change::Install {
+            staged,
+            requested: package.locked.requested,
+        });
+    }
+    resolve::add_dependencies(ctx, &lock, &staging, &bars, &mut txn, &[])?;
+    bars.clear();
+    let plan = Plan::new(&target, &txn, &defaults())?;
+    consent::confirm(&plan, "update", args.yes, args.dry_run, args.json)?;
+    if args.dry_run || plan.is_empty() {
+        if plan.is_empty() && args.json && !args.dry_run {
+            plan.print_json(false)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    txn.commit()?;
+    plan.done(args.json)?;
+    Ok(ExitCode::SUCCESS)
+}

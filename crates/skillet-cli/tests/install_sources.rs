@@ -1,0 +1,138 @@
+//! `skillet install` from each kind of source, through the real binary: a folder of 20 skills,
+//! a bare git repository over file:// at a tag, and an archive from an HTTP server on loopback
+//! checked against its sha256. Then `list --installed`, `info PACKAGE`, `verify`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+#[path = "install_support/mod.rs"]
+mod support;
+
+use std::fs;
+
+use common::World;
+use serde_json::{Value, json};
+use support::{archive, git_publish, package, packages, serve};
+
+fn installed(w: &World) -> Value {
+    let (code, out, err) = w.run(&["list", "--installed", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn a_folder_of_twenty_skills_installs_and_every_skill_is_found() {
+    let w = World::new();
+    package(
+        &w.tmp.path().join("kit"),
+        "kit",
+        "1.2.0",
+        20,
+        json!({}),
+        &[],
+    );
+    let (code, out, err) = w.run(&["install", "../kit", "--yes", "--json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["installed"][0]["name"], "kit");
+    assert_eq!(answer["installed"][0]["version"], "1.2.0");
+    assert_eq!(
+        answer["installed"][0]["skills"].as_array().unwrap().len(),
+        20
+    );
+    assert_eq!(answer["scope"], "workspace");
+
+    let dir = packages(&w.ws).join("kit");
+    assert!(dir.join("skills/kit-s19/skill.json").is_file());
+    assert!(dir.join(".skillet-receipt.json").is_file());
+    let lock = fs::read_to_string(w.ws.join(".skillet/skillet.lock")).unwrap();
+    assert!(lock.contains("name = \"kit\""), "{lock}");
+    assert!(lock.contains("skills/kit-s07/skill.json"), "{lock}");
+    // Nothing left in staging, no journal.
+    assert_eq!(
+        fs::read_dir(packages(&w.ws).join(".staging"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert!(!packages(&w.ws).join(".install-journal.json").exists());
+
+    let list = installed(&w);
+    assert_eq!(list[0]["name"], "kit");
+    assert_eq!(list[0]["version"], "1.2.0");
+    let (code, out, _) = w.run(&["list", "--json"]);
+    assert_eq!(code, 0);
+    let skills: Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = skills
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["scope"] == "package")
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 20, "{out}");
+
+    let (code, out, err) = w.run(&["info", "kit"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("kit 1.2.0"), "{out}");
+    assert!(out.contains("kit-s00"), "{out}");
+
+    let (code, out, err) = w.run(&["verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn a_bare_git_repository_over_file_url_installs_at_a_tag_and_records_the_commit() {
+    let w = World::new();
+    let work = w.tmp.path().join("gitkit");
+    package(&work, "gitkit", "1.0.0", 3, json!({}), &[]);
+    let url = git_publish(&work, "v1.0.0");
+    let v1 = support::sh(&work, "git", &["rev-parse", "HEAD"]);
+    // A newer commit on the default branch: the tag must still give 1.0.0.
+    package(&work, "gitkit", "2.0.0", 3, json!({}), &[]);
+    git_publish(&work, "v2.0.0");
+
+    let (code, out, err) = w.run(&["install", &format!("git+{url}#v1.0.0"), "--yes", "--json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["installed"][0]["version"], "1.0.0");
+    assert_eq!(answer["installed"][0]["source"]["commit"], v1.as_str());
+    let dir = packages(&w.ws).join("gitkit");
+    assert!(
+        !dir.join(".git").exists(),
+        "the repository itself is not installed"
+    );
+    let lock = fs::read_to_string(w.ws.join(".skillet/skillet.lock")).unwrap();
+    assert!(lock.contains(&v1), "{lock}");
+}
+
+#[test]
+fn an_archive_from_a_loopback_server_installs_only_with_its_sha256() {
+    let w = World::new();
+    let src = w.tmp.path().join("arckit");
+    package(&src, "arckit", "0.3.0", 2, json!({}), &[]);
+    let tgz = w.tmp.path().join("arckit.tar.gz");
+    let digest = archive(&src, &tgz);
+    let base = serve(fs::read(&tgz).unwrap());
+    let url = format!("{base}/arckit.tar.gz");
+
+    let wrong = "0".repeat(64);
+    let (code, out, err) = w.run(&["install", &url, "--sha256", &wrong, "--yes"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("arckit.tar.gz"),
+        "the error names the source: {err}"
+    );
+    assert!(!packages(&w.ws).join("arckit").exists());
+
+    let (code, out, err) = w.run(&["install", &url, "--sha256", &digest, "--yes", "--json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["installed"][0]["name"], "arckit");
+    assert_eq!(answer["installed"][0]["source"]["sha256"], digest.as_str());
+    assert!(
+        packages(&w.ws)
+            .join("arckit/skills/arckit-s01/skill.json")
+            .is_file()
+    );
+}

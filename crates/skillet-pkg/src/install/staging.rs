@@ -1,0 +1,181 @@
+//! Fetching a package into a staging directory and reading what it is, before anything in the
+//! scope changes.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::consent::{PackageSkill, load_skills};
+use super::error::InstallError;
+use super::scope::{ScopeLock, remove_any};
+use crate::lock::LockedPackage;
+use crate::manifest::PackageManifest;
+use crate::source::{Pinned, Progress, Source};
+
+/// One change's own directory under `packages/.staging/`, removed when dropped (and by the
+/// next command's clean-up when the process dies first).
+#[derive(Debug)]
+pub struct StagingDir {
+    path: PathBuf,
+    next: AtomicU32,
+}
+
+impl StagingDir {
+    /// A new, empty staging directory in the locked scope.
+    pub fn new(lock: &ScopeLock) -> Result<StagingDir, InstallError> {
+        let staging = lock.paths().staging();
+        fs::create_dir_all(&staging).map_err(InstallError::io("cannot create", &staging))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path = staging.join(format!("{}-{nanos:08x}", std::process::id()));
+        fs::create_dir(&path).map_err(InstallError::io("cannot create", &path))?;
+        Ok(StagingDir {
+            path,
+            next: AtomicU32::new(0),
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A fresh sub-directory name for one more fetch or one moved-aside folder.
+    pub(crate) fn slot(&self, what: &str) -> PathBuf {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        self.path.join(format!("{what}-{n}"))
+    }
+}
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        let _ = remove_any(&self.path);
+    }
+}
+
+/// A package fetched into staging, read and hashed, not yet installed.
+#[derive(Debug, Clone)]
+pub struct StagedPackage {
+    /// What its manifest says.
+    pub manifest: PackageManifest,
+    /// Its folder inside the staging directory.
+    pub root: PathBuf,
+    /// Where it came from, pinned for `skillet.lock`.
+    pub pinned: Pinned,
+    /// The sha256 of every file, by relative path.
+    pub files: BTreeMap<String, String>,
+    /// Its skills, loaded.
+    pub skills: Vec<PackageSkill>,
+}
+
+/// Fetches `source` into `staging` and reads the package it holds.
+pub fn stage(
+    source: &Source,
+    staging: &StagingDir,
+    progress: &dyn Progress,
+) -> Result<StagedPackage, InstallError> {
+    let dir = staging.slot("fetch");
+    let fetched = crate::source::fetch(source, &dir, progress)
+        .map_err(|e| InstallError::Part(e.to_string()))?;
+    read_staged(fetched.root, fetched.pinned, &source_text(source))
+}
+
+/// Fetches exactly what `locked` records (its pinned source) and checks every file against
+/// the digests in `skillet.lock`, naming the first that differs.
+pub fn stage_pinned(
+    locked: &LockedPackage,
+    staging: &StagingDir,
+    progress: &dyn Progress,
+) -> Result<StagedPackage, InstallError> {
+    let dir = staging.slot("fetch");
+    let fetched = crate::source::fetch_pinned(&locked.source, &dir, progress)
+        .map_err(|e| InstallError::Part(e.to_string()))?;
+    let text = pinned_text(&locked.source);
+    let staged = read_staged(fetched.root, fetched.pinned, &text)?;
+    if staged.manifest.name != locked.name || staged.manifest.version != locked.version {
+        return Err(InstallError::Mismatch {
+            expected: format!(
+                "{} {} (as skillet.lock records)",
+                locked.name, locked.version
+            ),
+            found: staged.manifest.name,
+            found_version: staged.manifest.version,
+            source_text: text,
+        });
+    }
+    let mismatch = |file: &str, problem| InstallError::LockedMismatch {
+        package: locked.name.clone(),
+        source_text: text.clone(),
+        file: file.to_owned(),
+        problem,
+    };
+    for (file, digest) in &locked.files {
+        match staged.files.get(file) {
+            Some(d) if d == digest => {}
+            Some(_) => return Err(mismatch(file, "differs from")),
+            None => return Err(mismatch(file, "is missing, unlike")),
+        }
+    }
+    if let Some(file) = staged.files.keys().find(|f| !locked.files.contains_key(*f)) {
+        return Err(mismatch(file, "is new, not in"));
+    }
+    Ok(staged)
+}
+
+fn read_staged(
+    root: PathBuf,
+    pinned: Pinned,
+    source_text: &str,
+) -> Result<StagedPackage, InstallError> {
+    // The package's files as fetched, never its repository: a `.git` would make the
+    // installed folder a repository of its own.
+    let git = root.join(".git");
+    remove_any(&git).map_err(InstallError::io("cannot remove", &git))?;
+    let manifest = crate::manifest::read_package(&root)
+        .map_err(|e| InstallError::Part(format!("{source_text}: {e}")))?;
+    let files = crate::lock::hash_tree(&root)
+        .map_err(|e| InstallError::Part(format!("{source_text}: {e}")))?;
+    let skills = load_skills(&root, &manifest);
+    Ok(StagedPackage {
+        manifest,
+        root,
+        pinned,
+        files,
+        skills,
+    })
+}
+
+/// A source in the words a user typed it.
+pub fn source_text(source: &Source) -> String {
+    match source {
+        Source::Dir { path } => path.display().to_string(),
+        Source::Git {
+            url,
+            reference,
+            subdir,
+        } => {
+            let mut s = format!("git+{url}");
+            if let Some(r) = reference {
+                s.push('#');
+                s.push_str(r);
+            }
+            if let Some(d) = subdir {
+                s.push_str(&format!(" (folder {d})"));
+            }
+            s
+        }
+        Source::Archive { url, .. } => url.clone(),
+    }
+}
+
+/// A pinned source in words.
+pub fn pinned_text(pinned: &Pinned) -> String {
+    match pinned {
+        Pinned::Dir { path } => path.display().to_string(),
+        Pinned::Git { url, commit, .. } => format!("git+{url}#{commit}"),
+        Pinned::Archive { url, .. } => url.clone(),
+    }
+}
