@@ -18,6 +18,10 @@ fn package(base: &Path) -> std::path::PathBuf {
     std::fs::create_dir_all(pkg.join(".git/objects")).expect("mkdir");
     std::fs::write(pkg.join(".git/config"), "[core]\n").expect("write");
     std::fs::write(pkg.join("skillet-package.toml"), "name = \"kit\"\n").expect("write");
+    // A receipt shipped in a package would vouch for an install that never finished.
+    std::fs::write(pkg.join(".skillet-receipt.json"), "{}").expect("write");
+    std::fs::write(pkg.join(".skillet-receipt.json.tmp"), "{}").expect("write");
+    std::fs::write(pkg.join("skills/lint/.skillet-receipt.json"), "{}").expect("write");
     std::fs::write(pkg.join("skills/lint/SKILL.md"), "lint\n").expect("write");
     std::fs::write(pkg.join("skills/lint/run.sh"), "#!/bin/sh\n").expect("write");
     std::fs::set_permissions(
@@ -45,6 +49,7 @@ fn a_folder_is_copied_without_git_and_a_link_inside_becomes_the_file() {
             "skillet-package.toml",
             "skills/",
             "skills/lint/",
+            "skills/lint/.skillet-receipt.json",
             "skills/lint/SKILL.md",
             "skills/lint/manifest.toml",
             "skills/lint/run.sh",
@@ -96,7 +101,7 @@ fn symlinks_leaving_the_folder_or_naming_folders_are_refused_by_name() {
     ] {
         let text = refused(|pkg| symlink(&target, pkg.join("skills/lint/link")).expect("symlink"));
         assert!(
-            text.starts_with(&format!("skills/lint/link in "))
+            text.starts_with("skills/lint/link in ")
                 && text.contains(&format!("is a symbolic link to {target:?}, {reason}")),
             "{target}: {text}"
         );

@@ -126,6 +126,12 @@ fn archives_need_their_digest() {
         "{url}"
     );
 
+    let spaced = Request::parse("./my kit#1.tar.gz", Some(SHA)).expect("local archive");
+    let Request::Source(Source::Archive { url, .. }) = spaced else {
+        panic!("{spaced:?}")
+    };
+    assert!(url.ends_with("/my%20kit%231.tar.gz"), "{url}");
+
     let err = Request::parse("https://example.test/kit.tar.gz", None).expect_err("no digest");
     assert_eq!(
         err.to_string(),

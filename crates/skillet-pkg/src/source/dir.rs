@@ -5,7 +5,8 @@
 //!
 //! - folders and regular files are copied (bytes and the executable bit; never hard-linked, so
 //!   editing the source later cannot change what was installed);
-//! - `.git` (a folder or a file) is skipped at every level;
+//! - `.git` (a folder or a file) is skipped at every level, and skillet's install receipt
+//!   (`.skillet-receipt.json*`) at the top;
 //! - a symbolic link that names a regular file inside the package, through no other link, is
 //!   copied as that file; any other link (absolute, leaving the package, to a folder, to
 //!   another link, dangling) is refused with its name;
@@ -25,6 +26,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use skillet_registry::packages::RECEIPT_FILE;
 
 use super::SourceError;
 use super::progress::{Phase, Progress};
@@ -104,6 +106,11 @@ impl Copier<'_> {
             let entry = entry.map_err(|e| self.read_err(rel, None, e))?;
             let name = entry.file_name().to_bytes();
             if name == b"." || name == b".." || name == b".git" {
+                continue;
+            }
+            // The receipt marks a finished install: one shipped inside a package would vouch
+            // for an install that never finished, so only skillet writes it.
+            if rel.is_empty() && name.starts_with(RECEIPT_FILE.as_bytes()) {
                 continue;
             }
             names.push(entry.file_name().to_owned());

@@ -159,7 +159,10 @@ fn parse_form(text: &str, sha256: Option<&str>) -> Result<Request, RequestError>
         if is_archive(&lower) {
             let absolute = std::path::absolute(text)
                 .map_err(|_| unrecognised("a path that cannot be made absolute"))?;
-            let url = format!("file://{}", absolute.display());
+            // Percent-encoded, so a name with a space or '#' survives as a URL.
+            let url = reqwest::Url::from_file_path(&absolute)
+                .map_err(|()| unrecognised("a path that cannot be written as a file:// URL"))?
+                .to_string();
             return archive(url, sha256);
         }
         return Ok(Request::Source(Source::Dir {
