@@ -193,3 +193,53 @@ fn a_file_is_not_a_folder_source() {
     let err = fetch(&dir_source(&file), &dir.path().join("s"), &NoProgress).expect_err("file");
     assert!(err.to_string().contains("is not a folder"), "{err}");
 }
+
+/// A race, so it catches a regression (opening without O_NOFOLLOW) often rather than always;
+/// it never passes by leaking the secret.
+#[test]
+fn a_file_swapped_for_a_link_out_while_copying_is_never_followed() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    let secret = outside.path().join("secret");
+    std::fs::write(&secret, "SECRET\n").expect("write");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // One file, so each copy is short and many copies race the swap.
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    let target = pkg.join("notes.md");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Swaps notes.md between a regular file and a link to the secret, atomically by rename.
+    let swapper = {
+        let (stop, pkg, target, secret) =
+            (stop.clone(), pkg.clone(), target.clone(), secret.clone());
+        std::thread::spawn(move || {
+            let scratch = pkg.parent().expect("parent").to_path_buf();
+            let (file, link) = (scratch.join("file.tmp"), scratch.join("link.tmp"));
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::fs::write(&file, "notes\n");
+                let _ = std::fs::rename(&file, &target);
+                let _ = symlink(&secret, &link);
+                let _ = std::fs::rename(&link, &target);
+            }
+        })
+    };
+    let mut refused = 0;
+    for i in 0..2000 {
+        let staging = dir.path().join(format!("s{i}"));
+        match fetch(&dir_source(&pkg), &staging, &NoProgress) {
+            Ok(fetched) => {
+                let copied =
+                    std::fs::read_to_string(fetched.root.join("notes.md")).unwrap_or_default();
+                assert_ne!(
+                    copied, "SECRET\n",
+                    "the secret was copied through a swapped link"
+                );
+            }
+            Err(_) => refused += 1,
+        }
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().expect("swapper");
+    // The link was seen (and refused) at least once, so the race was really run.
+    assert!(refused > 0, "the swap never raced the copy");
+}
