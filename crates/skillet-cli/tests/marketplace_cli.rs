@@ -375,3 +375,104 @@ fn a_broken_marketplace_list_is_an_error_naming_the_file() {
         assert!(err.contains("fix it by hand"), "{err}");
     }
 }
+
+/// Installs the folder package `name` (one prompt skill `skill`) with `skillet install`.
+fn install(w: &World, name: &str, skill: &str, deps: &str) {
+    w.write(
+        &format!("src/{name}/skillet-package.toml"),
+        &format!(
+            "[package]\nname = \"{name}\"\nversion = \"1.0.0\"\nskills = [\"skills/{skill}\"]\n[dependencies]\n{deps}"
+        ),
+    );
+    w.write(
+        &format!("src/{name}/skills/{skill}/SKILL.md"),
+        &format!("---\nname: {skill}\ndescription: The {skill} skill\n---\nDo {skill}.\n"),
+    );
+    let (code, out, err) = w.run(&["install", &format!("./src/{name}"), "--yes"]);
+    assert_eq!(code, 0, "install {name}: {out}{err}");
+}
+
+#[test]
+fn disabling_a_package_disables_its_skills_unless_an_enabled_package_needs_it() {
+    let w = World::new();
+    install(&w, "lint-core", "lint", "");
+    install(&w, "review-kit", "review", "lint-core = \"^1\"\n");
+    // A skill whose name is not a package's is toggled as before.
+    w.skill(
+        "fmt",
+        serde_json::json!({"name": "fmt", "type": "prompt_inline", "prompt_template": "x"}),
+    );
+
+    let (code, out, err) = w.run(&["disable", "lint-core"]);
+    assert_eq!((code, out.as_str()), (125, ""));
+    assert_eq!(
+        err,
+        "skillet: error: cannot disable the package `lint-core`: the enabled package `review-kit` (workspace) depends on it\n  hint: disable `review-kit` first (`skillet disable review-kit`), or disable `lint-core` anyway with --force\n"
+    );
+
+    let (code, out, err) = w.run(&["disable", "review-kit"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("package review-kit: disabled, with its 1 skill ("),
+        "{out}"
+    );
+    let (code, out, err) = w.run(&["disable", "lint-core"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("package lint-core: disabled"), "{out}");
+    let global = std::fs::read_to_string(w.home.join(".config/skillet/skillet.toml")).unwrap();
+    assert!(global.contains("\"package:review-kit\"") && global.contains("\"package:lint-core\""));
+
+    let (_, out, _) = w.run(&["list", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let state = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["availability"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(state("lint").as_deref(), Some("disabled"));
+    assert_eq!(state("review").as_deref(), Some("disabled"));
+    assert_eq!(
+        state("fmt").as_deref(),
+        Some("untrusted"),
+        "other skills untouched"
+    );
+
+    let (code, _, err) = w.run(&["run", "lint"]);
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("`lint` belongs to the package `lint-core`, which is disabled")
+            && err.contains("skillet enable lint-core"),
+        "{err}"
+    );
+
+    // Enabling the dependent first: it works, with a word about what it needs.
+    let (code, out, err) = w.run(&["enable", "review-kit"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("package review-kit: enabled"), "{out}");
+    assert!(
+        err.contains("`review-kit` needs the package `lint-core`, which is disabled: `skillet enable lint-core`"),
+        "{err}"
+    );
+    let (code, _, _) = w.run(&["enable", "lint-core"]);
+    assert_eq!(code, 0);
+    let (code, _, err) = w.run(&["run", "lint"]);
+    assert!(!err.contains("disabled"), "{code}: {err}");
+
+    // --force disables what another package needs, and says what that leaves.
+    let (code, out, err) = w.run(&["disable", "lint-core", "--force", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let said: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(said["state"], "disabled");
+    assert_eq!(said["skills"], serde_json::json!(["lint"]));
+    assert_eq!(said["needed_by"], serde_json::json!(["review-kit"]));
+    assert!(err.contains("stays enabled"), "{err}");
+
+    let (code, _, err) = w.run(&["disable", "fmt", "--force"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("--force is for packages"), "{err}");
+    let (code, out, _) = w.run(&["disable", "fmt"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("fmt: disabled"), "{out}");
+}

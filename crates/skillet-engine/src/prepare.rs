@@ -53,6 +53,22 @@ impl Engine {
                     .with_hint(Hint::Enable { skill: off.clone() }),
             ));
         }
+        // A package's skills are off with it (`skillet disable PACKAGE`).
+        if let Some(package) = entry.package.as_ref().filter(|p| {
+            let marker = skillet_registry::Config::package_entry(&p.name);
+            self.settings.disabled.contains(&marker)
+        }) {
+            return Err(Box::new(
+                ExecutionResult::new(&spec.name, Status::Error)
+                    .with_error(format!(
+                        "`{}` belongs to the package `{}`, which is disabled",
+                        spec.name, package.name
+                    ))
+                    .with_hint(Hint::Enable {
+                        skill: package.name.clone(),
+                    }),
+            ));
+        }
         Ok((entry, spec))
     }
 

@@ -50,13 +50,28 @@ impl Config {
             .any(|trusted| root.starts_with(canonical(trusted)))
     }
 
+    /// The `disabled` entry that turns off every skill of the installed package `name`
+    /// (`skillet disable PACKAGE`): `package:NAME`, which no skill name can be.
+    pub fn package_entry(name: &str) -> String {
+        format!("package:{name}")
+    }
+
+    /// Whether the installed package `name` is disabled.
+    pub fn package_disabled(&self, name: &str) -> bool {
+        self.disabled.contains(&Config::package_entry(name))
+    }
+
     /// Whether `entry` may be offered to an agent in `env`.
     pub fn availability(&self, env: &Environment, entry: &SkillEntry) -> Availability {
         let disabled = self.disabled.contains(&entry.name)
             || entry
                 .spec
                 .as_ref()
-                .is_some_and(|s| s.aliases.iter().any(|a| self.disabled.contains(a)));
+                .is_some_and(|s| s.aliases.iter().any(|a| self.disabled.contains(a)))
+            || entry
+                .package
+                .as_ref()
+                .is_some_and(|p| self.package_disabled(&p.name));
         if disabled {
             return Availability::Disabled;
         }

@@ -290,9 +290,13 @@ Examples:
     Trust(TrustArgs),
 
     /// Turn a skill off: agents no longer see it and `skillet run` refuses it.
-    #[command(after_help = "Examples:
+    #[command(after_help = "An installed package's name turns off all of its skills; refused while another
+enabled package depends on it (--force to override).
+
+Examples:
   skillet disable rm-tmp                 in the global skillet.toml
   skillet disable rm-tmp --workspace     in this workspace's .skillet/skillet.toml
+  skillet disable review-kit             every skill of the installed package review-kit
   skillet enable rm-tmp")]
     Disable(ToggleArgs),
 
@@ -406,11 +410,14 @@ pub struct TrustArgs {
 /// `skillet enable` and `skillet disable`.
 #[derive(Debug, Args)]
 pub struct ToggleArgs {
-    /// Skill name or alias.
+    /// Skill name or alias, or the name of an installed package (all of its skills).
     pub name: String,
     /// Change this workspace's .skillet/skillet.toml instead of the global one.
     #[arg(long)]
     pub workspace: bool,
+    /// Disable a package even though another enabled package depends on it.
+    #[arg(long)]
+    pub force: bool,
     /// Print JSON: {skill, state, changed, config}.
     #[arg(long)]
     pub json: bool,

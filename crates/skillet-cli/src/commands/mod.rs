@@ -15,6 +15,7 @@ mod list;
 mod marketplace;
 mod mcp;
 mod migrate;
+mod package_toggle;
 mod run;
 pub mod session;
 mod store_check;

@@ -70,6 +70,10 @@ pub fn trust(ctx: &Context, args: &TrustArgs) -> Result<ExitCode> {
 }
 
 pub fn toggle(ctx: &Context, args: &ToggleArgs, disable: bool) -> Result<ExitCode> {
+    // An installed package's name turns off (or on) all of its skills.
+    if let Some(code) = crate::commands::package_toggle::toggle(ctx, args, disable)? {
+        return Ok(code);
+    }
     // One name: resolved as `run` resolves it, so the skill turned off is the one `run` runs.
     let registry = ctx.registry_for(&args.name);
     // An alias turns off the skill it names; an unknown name is most likely a typo.
