@@ -1,0 +1,184 @@
+//! After an install: a file edited behind skillet's back (run refuses, verify names it),
+//! `install --locked` on a second machine-like home reproducing the first, and uninstall
+//! refused while another package depends on the one removed.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+#[path = "install_support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use common::World;
+use serde_json::{Value, json};
+use support::{git_publish, package, packages, snapshot};
+
+/// The installed files of a workspace, receipts left out (they hold this machine's times).
+fn installed_files(w: &World) -> BTreeMap<String, Vec<u8>> {
+    snapshot(&packages(&w.ws))
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with(".skillet-receipt.json") && !p.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn a_file_edited_after_install_is_refused_by_run_and_named_by_verify() {
+    let w = World::new();
+    package(&w.tmp.path().join("kit"), "kit", "1.0.0", 2, json!({}), &[]);
+    let (code, _, err) = w.run(&["install", "../kit", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = w.run(&["run", "kit-s00"]);
+    assert_eq!(code, 0, "runs as installed: {out}{err}");
+    assert!(out.contains("hello from kit-s00"), "{out}");
+
+    let edited = packages(&w.ws).join("kit/skills/kit-s00/skill.json");
+    let text = fs::read_to_string(&edited)
+        .unwrap()
+        .replace("hello from", "tampered");
+    fs::write(&edited, text).unwrap();
+
+    let (code, out, err) = w.run(&["run", "kit-s00"]);
+    assert_ne!(code, 0, "an edited skill is not run: {out}");
+    assert!(!out.contains("tampered"), "{out}");
+    assert!(err.contains("skills/kit-s00/skill.json"), "{err}");
+
+    let (code, out, err) = w.run(&["verify"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("kit: changed skills/kit-s00/skill.json"),
+        "{out}"
+    );
+    let (code, out, _) = w.run(&["verify", "--json"]);
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["clean"], false);
+    assert_eq!(
+        report["packages"][0]["changed"][0],
+        "skills/kit-s00/skill.json"
+    );
+
+    let (code, _, err) = w.run(&["verify", "--accept"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = w.run(&["verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = w.run(&["run", "kit-s00"]);
+    assert_eq!(code, 0, "accepted: {out}{err}");
+    assert!(out.contains("tampered"), "{out}");
+}
+
+#[test]
+fn install_locked_in_a_second_home_reproduces_the_first_file_for_file() {
+    let first = World::new();
+    package(
+        &first.tmp.path().join("kit"),
+        "kit",
+        "1.0.0",
+        3,
+        json!({}),
+        &[],
+    );
+    let work = first.tmp.path().join("gitkit");
+    package(&work, "gitkit", "0.2.0", 2, json!({}), &[]);
+    let url = git_publish(&work, "v0.2.0");
+    let kit = first.tmp.path().join("kit");
+    let kit = kit.to_str().unwrap();
+    for what in [kit.to_owned(), format!("git+{url}#v0.2.0")] {
+        let (code, _, err) = first.run(&["install", &what, "--yes"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    // The repository moves on: --locked still gets the commit the lock names.
+    package(&work, "gitkit", "0.3.0", 2, json!({}), &[]);
+    git_publish(&work, "v0.3.0");
+
+    let lock = fs::read_to_string(first.ws.join(".skillet/skillet.lock")).unwrap();
+    let second = World::new();
+    second.write(".skillet/skillet.lock", &lock);
+    let (code, out, err) = second.run(&["install", "--locked", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        fs::read_to_string(second.ws.join(".skillet/skillet.lock")).unwrap(),
+        lock,
+        "the lock is unchanged"
+    );
+    assert!(
+        installed_files(&second) == installed_files(&first),
+        "the same files"
+    );
+    let (code, out, err) = second.run(&["verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Run again: nothing to do.
+    let (code, out, err) = second.run(&["install", "--locked", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("as skillet.lock says"), "{out}");
+
+    // A source that changed since the lock was written fails, naming the file.
+    fs::write(first.tmp.path().join("kit/skills/kit-s01/skill.json"), "{}").unwrap();
+    let third = World::new();
+    third.write(".skillet/skillet.lock", &lock);
+    let (code, out, err) = third.run(&["install", "--locked", "--yes"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("kit") && err.contains("skills/kit-s01/skill.json"),
+        "{err}"
+    );
+    assert!(!packages(&third.ws).join("kit").exists());
+
+    // A name not in the lock would change it: refused under --locked.
+    let (code, _, err) = second.run(&["install", "other", "--locked", "--yes"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("would change skillet.lock"), "{err}");
+}
+
+#[test]
+fn uninstall_is_refused_while_another_package_depends_on_it() {
+    let w = World::new();
+    package(
+        &w.tmp.path().join("base"),
+        "base",
+        "1.4.0",
+        1,
+        json!({}),
+        &[],
+    );
+    package(
+        &w.tmp.path().join("app"),
+        "app",
+        "2.0.0",
+        1,
+        json!({}),
+        &[("base", "^1.2")],
+    );
+    // app needs base: with base missing, installing app says what to do.
+    let (code, _, err) = w.run(&["install", "../app", "--yes"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("app 2.0.0 needs base ^1.2"), "{err}");
+    for p in ["../base", "../app"] {
+        let (code, _, err) = w.run(&["install", p, "--yes"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = w.run(&["uninstall", "base"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("base is needed by app"), "{err}");
+    assert!(packages(&w.ws).join("base").is_dir());
+
+    let (code, out, err) = w.run(&["uninstall", "app", "--prune", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    let removed: Vec<&str> = answer["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    // base was asked for by the user: --prune keeps it.
+    assert_eq!(removed, ["app"]);
+    assert!(!packages(&w.ws).join("app").exists());
+    let (code, _, err) = w.run(&["uninstall", "base"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!packages(&w.ws).join("base").exists());
+    let lock = fs::read_to_string(w.ws.join(".skillet/skillet.lock")).unwrap();
+    assert!(!lock.contains("[[package]]"), "{lock}");
+}
