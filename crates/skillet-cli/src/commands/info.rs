@@ -52,7 +52,8 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
         output::json(&json!({
             "name": entry.name,
             "path": entry.path,
-            "scope": entry.scope,
+            "scope": entry.scope_label(),
+            "package": entry.package,
             "format": entry.format.label(),
             "valid": entry.is_valid(),
             "shadows": entry.shadows,
@@ -110,9 +111,17 @@ fn print_entry(ctx: &Context, entry: &SkillEntry) {
     println!(
         "file:        {} ({}, {} format)",
         output::path(&ctx.shown(&entry.path)),
-        entry.scope,
+        entry.scope_label(),
         entry.format.label()
     );
+    if let Some(p) = &entry.package {
+        println!(
+            "package:     {} {} ({} scope)",
+            output::field(&p.name),
+            output::field(&p.version),
+            p.scope
+        );
+    }
     for shadowed in &entry.shadows {
         println!("shadows:     {}", output::path(&ctx.shown(shadowed)));
     }

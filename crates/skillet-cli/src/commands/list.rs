@@ -17,7 +17,11 @@ struct Listed<'a> {
     name: &'a str,
     #[serde(rename = "type")]
     kind: Option<&'static str>,
+    /// `workspace`, `global`, or `package` for a skill of an installed package.
     scope: &'static str,
+    /// For a skill of an installed package: which one, and the scope it is installed in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    package: Option<&'a skillet_registry::packages::PackageRef>,
     path: String,
     /// The path as shown in the table: relative to the working directory when inside it.
     #[serde(skip)]
@@ -45,7 +49,8 @@ fn listed<'a>(ctx: &Context, e: &'a SkillEntry) -> Listed<'a> {
     Listed {
         name: &e.name,
         kind: spec.map(|s| s.kind.as_str()),
-        scope: e.scope.as_str(),
+        scope: e.scope_label(),
+        package: e.package.as_ref(),
         path: e.path.display().to_string(),
         shown,
         aliases: spec
@@ -150,7 +155,10 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
             vec![
                 r.name.to_owned(),
                 r.kind.unwrap_or("?").to_owned(),
-                r.scope.to_owned(),
+                match r.package {
+                    Some(p) => format!("package:{}", p.name),
+                    None => r.scope.to_owned(),
+                },
                 r.version.unwrap_or("-").to_owned(),
                 if r.aliases.is_empty() {
                     "-".into()

@@ -93,12 +93,15 @@ fn installed(dir: &SkillDir, warnings: &mut Vec<Diagnostic>) -> Vec<Installed> {
             continue;
         }
         match PackageReceipt::read(&path) {
-            Ok(receipt) if Some(receipt.name.as_str()) == entry.file_name().to_str() => {
+            Ok(receipt)
+                if Some(receipt.name.as_str()) == entry.file_name().to_str()
+                    && skillet_spec::is_valid_skill_name(&receipt.name) =>
+            {
                 out.push(Installed { dir: path, receipt })
             }
             Ok(receipt) => warnings.push(
                 Diagnostic::warning(format!(
-                    "ignored {}: its receipt is for package `{}`",
+                    "ignored {}: its receipt names package {:?}, not this folder's name or not a valid package name",
                     path.display(),
                     receipt.name
                 ))
