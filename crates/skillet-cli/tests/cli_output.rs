@@ -242,17 +242,17 @@ fn verbose_and_rust_log_turn_on_logs_on_stderr_only() {
 }
 
 #[test]
-fn validate_warns_that_cache_tests_and_dependencies_are_not_yet_enforced() {
+fn validate_warns_that_cache_and_tests_are_not_yet_enforced() {
     let w = world();
     w.skill(
         "later",
         json!({"name": "later", "description": "d", "type": "code_inline", "command": "/bin/true",
-            "cache": {"ttl": 300}, "dependencies": {"echo": "^1.0"},
+            "cache": {"ttl": 300},
             "tests": [{"params": {}, "expect": {"exit_code": 0}}]}),
     );
     let (code, stdout, stderr) = w.run(&["validate", "later"]);
     assert_eq!(code, 0, "still valid: {stdout}{stderr}");
-    for field in ["cache", "tests", "dependencies"] {
+    for field in ["cache", "tests"] {
         assert!(
             stderr.contains(&format!(
                 "later.json: warning: `{field}` is read but not yet enforced"

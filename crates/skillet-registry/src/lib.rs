@@ -20,6 +20,7 @@
 //! ```
 
 mod config;
+mod dependencies;
 mod discover;
 mod layout;
 pub mod packages;

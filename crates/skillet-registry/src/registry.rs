@@ -157,6 +157,7 @@ impl Registry {
         }
         registry.resolve_aliases();
         registry.check_fallbacks();
+        registry.check_dependencies();
         registry.entries_sorted();
         registry
     }
@@ -355,6 +356,11 @@ impl Registry {
         }
     }
 
+    /// Marks entry `i` broken (for checks that run once every skill is loaded).
+    pub(crate) fn add_entry_error(&mut self, i: usize, d: Diagnostic) {
+        self.entries[i].add_error(d);
+    }
+
     /// Every skill file found, valid or not, sorted by name.
     pub fn entries(&self) -> &[SkillEntry] {
         &self.entries
@@ -435,9 +441,21 @@ fn list_scripts(skill_file: &Path) -> Vec<PathBuf> {
 
 /// Loads files in order, spreading large sets over the machine's cores.
 fn load_all(candidates: Vec<&Candidate>) -> Vec<LoadedSkill> {
-    let load = |c: &Candidate| match &c.within {
-        Some(root) => load_file_within(&c.path, root),
-        None => load_file(&c.path),
+    let load = |c: &Candidate| {
+        let mut loaded = match &c.within {
+            Some(root) => load_file_within(&c.path, root),
+            None => load_file(&c.path),
+        };
+        // The registry reads only the declared name from the canonical JSON, and every
+        // skill's would otherwise stay in memory until all are loaded (~4 KB a skill).
+        loaded.canonical = match &loaded.spec {
+            Some(_) => None,
+            None => loaded.canonical.take().and_then(|mut v| {
+                let name = v.get_mut("name")?.take();
+                Some(serde_json::json!({ "name": name }))
+            }),
+        };
+        loaded
     };
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     if candidates.len() < PARALLEL_THRESHOLD || workers < 2 {

@@ -63,12 +63,19 @@ pub fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitCode> {
             checked.extend(from_registry(&registry));
         } else {
             let file = skill_file(&path);
-            let loaded = load_file(&file);
+            let mut loaded = load_file(&file);
+            // Its dependencies are judged against the skills discovered from here.
+            if let Some(spec) = &loaded.spec {
+                let problems = registry.dependency_problems(spec);
+                loaded
+                    .diagnostics
+                    .extend(problems.into_iter().map(|d| d.in_file(&file)));
+            }
             checked.push(Checked {
                 name: loaded.declared_name().map(str::to_owned),
                 path: file.display().to_string(),
                 format: loaded.format.label(),
-                valid: loaded.is_valid(),
+                valid: loaded.is_valid() && !loaded.diagnostics.iter().any(Diagnostic::is_error),
                 diagnostics: with_not_yet_enforced(loaded.diagnostics, loaded.spec.as_ref(), &file),
             });
         }
@@ -120,7 +127,7 @@ fn from_registry(registry: &Registry) -> impl Iterator<Item = Checked> + '_ {
     })
 }
 
-/// `cache`, `tests` and `dependencies` are read but nothing acts on them yet: say so, rather
+/// `cache` and `tests` are read but nothing acts on them yet: say so, rather
 /// than let an author believe a result is cached or a dependency checked.
 fn with_not_yet_enforced(
     mut diagnostics: Vec<Diagnostic>,
@@ -133,7 +140,6 @@ fn with_not_yet_enforced(
     let present = [
         ("cache", spec.cache.is_some()),
         ("tests", !spec.tests.is_empty()),
-        ("dependencies", !spec.dependencies.is_empty()),
     ];
     for (field, _) in present.iter().filter(|(_, set)| *set) {
         diagnostics.push(

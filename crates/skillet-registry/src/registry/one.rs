@@ -68,6 +68,11 @@ impl Registry {
                     if required && let Some(fallback) = &spec.fallback {
                         wanted.push((fallback.clone(), true));
                     }
+                    // Dependencies decide whether the skill may run; one that is no file's
+                    // name (an alias, a typo) needs full discovery to be judged right.
+                    if required {
+                        wanted.extend(spec.dependencies.keys().map(|d| (d.clone(), true)));
+                    }
                     wanted.extend(spec.aliases.iter().map(|a| (a.clone(), false)));
                 }
             }
