@@ -15,6 +15,8 @@ mod journal;
 mod plan;
 mod scope;
 mod staging;
+#[cfg(test)]
+mod tests;
 mod uninstall;
 
 pub use error::InstallError;
