@@ -387,3 +387,73 @@ fn a_bad_digest_is_refused_before_any_download() {
     .expect_err("bad digest");
     assert!(err.to_string().contains("is not a sha256 digest"), "{err}");
 }
+
+fn file_archive(bytes: &[u8]) -> (tempfile::TempDir, Source) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("kit.tar.gz");
+    std::fs::write(&file, bytes).expect("write");
+    let source = archive(&format!("file://{}", file.display()), bytes);
+    (dir, source)
+}
+
+#[test]
+fn an_archive_expanding_past_the_cap_is_refused_even_in_headers() {
+    let mut options = FetchOptions::default();
+    options.max_tree_bytes = 1000;
+    options.max_entries = 10;
+    // Files: counted by their declared sizes.
+    let big = vec![b'a'; 5000];
+    let (_dir, source) = file_archive(&tar_gz(&[Entry::File("kit/big", &big)]));
+    let place1 = place();
+    let err = fetch_with(&source, &place1.staging, &NoProgress, &options).expect_err("big file");
+    assert!(
+        err.to_string()
+            .contains("is too large: more than 1000 bytes unpacked"),
+        "{err}"
+    );
+    // A pax header the tar reader would keep in memory: a few KiB of gzip, megabytes expanded.
+    let zeros = vec![0u8; 4 * 1024 * 1024];
+    let bomb = tar_gz(&[
+        Entry::Raw("pax", tar::EntryType::XHeader, &zeros),
+        Entry::File("kit/a", b"a"),
+    ]);
+    assert!(bomb.len() < 64 * 1024, "the bomb is small: {}", bomb.len());
+    let (_dir, source) = file_archive(&bomb);
+    let place2 = place();
+    let err = fetch_with(&source, &place2.staging, &NoProgress, &options).expect_err("bomb");
+    assert!(
+        err.to_string()
+            .contains("is too large: more than 1000 bytes unpacked"),
+        "{err}"
+    );
+    // Entries: counted one by one.
+    let many: Vec<String> = (0..20).map(|i| format!("kit/f{i}")).collect();
+    let entries: Vec<Entry<'_>> = many.iter().map(|n| Entry::File(n, b"x")).collect();
+    let (_dir, source) = file_archive(&tar_gz(&entries));
+    let place3 = place();
+    let err = fetch_with(&source, &place3.staging, &NoProgress, &options).expect_err("many");
+    assert!(
+        err.to_string()
+            .contains("is too large: more than 10 entries"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_url_naming_a_fifo_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("kit.tar.gz");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let place = place();
+    let err = fetch(
+        &archive(&format!("file://{}", fifo.display()), b"x"),
+        &place.staging,
+        &NoProgress,
+    )
+    .expect_err("fifo");
+    assert!(err.to_string().contains("is not a regular file"), "{err}");
+}

@@ -99,10 +99,29 @@ pub(crate) fn unpack(
     )
     .map_err(|e| SourceError::io("cannot open", dest, e.into()))?;
     let file = File::open(archive).map_err(|e| SourceError::io("cannot read", archive, e))?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let bad = |e: io::Error| SourceError::BadArchive {
-        url: url.into(),
-        reason: e.to_string(),
+    // Every decompressed byte counts, headers included: the tar reader keeps long names and
+    // pax records in memory, and a small .gz can expand to any size.
+    let stream_cap = options
+        .max_tree_bytes
+        .saturating_add(options.max_entries.saturating_mul(2048))
+        .saturating_add(1024 * 1024);
+    let capped = Capped {
+        inner: flate2::read::GzDecoder::new(file),
+        left: stream_cap,
+    };
+    let mut tar = tar::Archive::new(capped);
+    let bad = |e: io::Error| {
+        if e.kind() == io::ErrorKind::FileTooLarge {
+            SourceError::TooLarge {
+                limit: format!("{} unpacked", format_bytes(options.max_tree_bytes)),
+                source_name: url.into(),
+            }
+        } else {
+            SourceError::BadArchive {
+                url: url.into(),
+                reason: e.to_string(),
+            }
+        }
     };
     let phase = Phase::start(progress, &format!("unpacking {url}"), None);
     let mut unpacker = Unpacker {
@@ -126,6 +145,25 @@ pub(crate) fn unpack(
         phase.advance(1);
     }
     Ok(())
+}
+
+/// A reader that fails once `left` bytes have been read.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                "the archive expands past the limit",
+            )
+        })?;
+        Ok(n)
+    }
 }
 
 enum Refusal {

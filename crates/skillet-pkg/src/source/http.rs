@@ -125,8 +125,24 @@ fn copy_file(
         reason: "a file URL names an absolute path on this machine (file:///path/to/pkg.tar.gz)"
             .into(),
     })?;
-    let mut file = File::open(&path).map_err(|e| SourceError::io("cannot read", &path, e))?;
-    let total = file.metadata().ok().map(|m| m.len());
+    // Non-blocking, so a FIFO named by the URL is refused instead of waited on.
+    let fd = rustix::fs::open(
+        &path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| SourceError::io("cannot read", &path, e.into()))?;
+    let mut file = File::from(fd);
+    let metadata = file
+        .metadata()
+        .map_err(|e| SourceError::io("cannot read", &path, e))?;
+    if !metadata.is_file() {
+        return Err(SourceError::Url {
+            url: url.into(),
+            reason: "this is not a regular file; name the .tar.gz file itself".into(),
+        });
+    }
+    let total = Some(metadata.len());
     if total.is_some_and(|t| t > sink.max) {
         return Err(sink.too_large());
     }

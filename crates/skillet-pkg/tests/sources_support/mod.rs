@@ -99,6 +99,8 @@ pub enum Entry<'a> {
     HardLink(&'a str, &'a str),
     Fifo(&'a str),
     CharDevice(&'a str),
+    /// Any type, with its data.
+    Raw(&'a str, tar::EntryType, &'a [u8]),
 }
 
 /// A `.tar.gz` of `entries`, names written raw into the headers (so `..` and absolute names
@@ -116,6 +118,7 @@ pub fn tar_gz(entries: &[Entry<'_>]) -> Vec<u8> {
                 Entry::HardLink(name, to) => (name, tar::EntryType::Link, b"", Some(to), 0o644),
                 Entry::Fifo(name) => (name, tar::EntryType::Fifo, b"", None, 0o644),
                 Entry::CharDevice(name) => (name, tar::EntryType::Char, b"", None, 0o644),
+                Entry::Raw(name, kind, data) => (name, *kind, data, None, 0o644),
             };
         {
             let gnu = header.as_gnu_mut().expect("gnu header");
