@@ -54,6 +54,7 @@ const FIELD_LIMITS: &[(&str, usize)] = &[
     ("/completion/summary_prompt", MAX_TEMPLATE_CHARS),
     ("/tests/*/stdin", MAX_TEMPLATE_CHARS),
     ("/tests/*/expect/stdout_equals", MAX_TEMPLATE_CHARS),
+    ("/tests/*/expect/stderr_equals", MAX_TEMPLATE_CHARS),
 ];
 
 /// A string or key longer than its limit, or a list or map with too many entries.

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::self_test::SkillTest;
+
 /// One skill, as declared in a skill file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -415,43 +417,4 @@ pub struct CircuitBreaker {
 pub struct Cache {
     /// Seconds a cached result stays valid.
     pub ttl: u64,
-}
-
-/// One self-test of a skill.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SkillTest {
-    /// Test name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Parameters of the call.
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    pub params: serde_json::Map<String, serde_json::Value>,
-    /// Standard input of the call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stdin: Option<String>,
-    /// What the call must produce.
-    #[serde(default)]
-    pub expect: TestExpectation,
-}
-
-/// Expected outcome of a skill test.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TestExpectation {
-    /// Exact exit code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i32>,
-    /// Execution status (`ok`, `failed`, `timeout`, …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Text standard output must contain.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stdout_contains: Option<String>,
-    /// Exact standard output.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stdout_equals: Option<String>,
-    /// Text standard error must contain.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stderr_contains: Option<String>,
 }

@@ -167,5 +167,36 @@ pub(super) fn check_templates(spec: &SkillSpec, declared: &[String], f: &mut Fin
                 );
             }
         }
+        check_expectation(i, &test.expect, f);
+    }
+}
+
+/// A test's patterns and paths are checked here, so a typo is an error at `validate`, not a
+/// failure on every `skillet test`.
+fn check_expectation(i: usize, expect: &crate::TestExpectation, f: &mut Findings) {
+    let patterns = [
+        ("stdout_regex", &expect.stdout_regex),
+        ("stderr_regex", &expect.stderr_regex),
+    ];
+    for (field, pattern) in patterns {
+        if let Some(Err(e)) = pattern.as_deref().map(regex::Regex::new) {
+            f.value(
+                format!("/tests/{i}/expect/{field}"),
+                Diagnostic::error(format!("invalid regular expression: {e}"))
+                    .with_hint("fix the pattern (Rust regex syntax; escape `\\.` and `\\(`)"),
+            );
+        }
+    }
+    for path in expect.json_path_equals.keys() {
+        if crate::json_pointer_of(path).is_none() {
+            f.key(
+                format!(
+                    "/tests/{i}/expect/json_path_equals/{}",
+                    escape_pointer_segment(path)
+                ),
+                Diagnostic::error(format!("`{path}` is not a JSON path"))
+                    .with_hint("write a JSON pointer (`/items/0/name`) or `$.items[0].name`"),
+            );
+        }
     }
 }

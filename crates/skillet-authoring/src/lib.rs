@@ -1,0 +1,27 @@
+//! Writing skills: the loop a skill's author lives in.
+//!
+//! This crate owns the skill templates `skillet create` writes ([`create_skill`]), running a
+//! skill's self-tests (its `tests` field, [`run_tests`]) and comparing what a run produced with
+//! what the test expects: exit code, status, output equal to / containing / matching text, values
+//! at JSON paths, and snapshots stored beside the skill ([`snapshot`]). It reports the outcome
+//! as text, JSON and JUnit XML ([`junit`]).
+//!
+//! It must not sandbox or execute anything by itself: every test is a call of
+//! `skillet_engine::Engine` (and its session manager for `code_session` skills), exactly like
+//! `skillet run`, so a test runs under the same sandbox, limits and grants as a real run and is
+//! recorded in the history like one. It reads skills only through `skillet-registry`.
+
+mod create;
+mod expect;
+pub mod junit;
+mod report;
+mod runner;
+pub mod snapshot;
+mod templates;
+
+pub use create::{CreateError, CreateRequest, Created, Template, create_skill};
+pub use expect::{Mismatch, Observed, check};
+pub use report::{Outcome, Summary, TestReport, TestResult};
+pub use runner::{
+    CONVERSATION_NOT_SUPPORTED, Collected, RunOptions, TestCase, collect_cases, run_tests,
+};
