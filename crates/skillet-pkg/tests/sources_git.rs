@@ -288,12 +288,13 @@ impl Drop for Daemon {
 
 #[test]
 fn a_repository_served_by_git_daemon_is_fetched_by_branch_tag_and_commit() {
+    // `git daemon --help` needs the manual pages; the program itself is what matters.
     let works = Command::new("git")
-        .args(["daemon", "--help"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success() || s.code() == Some(129));
+        .arg("--exec-path")
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .is_some_and(|dir| Path::new(&dir).join("git-daemon").is_file());
     if !works {
         println!("SKIPPED: `git daemon` is not installed (Debian package git-daemon-sysvinit)");
         return;
