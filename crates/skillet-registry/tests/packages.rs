@@ -373,3 +373,22 @@ fn a_skill_folder_that_is_a_link_is_broken_even_if_the_receipt_lists_it() {
         errors(hello)
     );
 }
+
+#[test]
+fn a_folder_nested_too_deep_in_a_skill_breaks_it_without_crashing() {
+    let w = World::new();
+    let dir = kit(&w, Scope::Workspace);
+    let mut deep = dir.join("skills/hello");
+    for _ in 0..100 {
+        deep.push("d");
+    }
+    fs::create_dir_all(&deep).unwrap();
+    let r = w.registry();
+    let hello = r.resolve("hello").unwrap();
+    assert!(!hello.is_valid());
+    assert!(
+        errors(hello).contains("nested more than 64 folders deep"),
+        "{}",
+        errors(hello)
+    );
+}

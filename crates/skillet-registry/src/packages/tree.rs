@@ -12,6 +12,8 @@ use super::RECEIPT_FILE;
 
 /// Most files walked in one package: more is hostile, and every load walks a skill's folder.
 pub(crate) const MAX_TREE_FILES: usize = 100_000;
+/// Deepest folder nesting walked in one package: deeper is hostile, and the walk recurses.
+pub(crate) const MAX_TREE_DEPTH: usize = 64;
 
 /// What a directory entry is, told from its own metadata (links are never followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +82,7 @@ pub(crate) fn walk_under(root: &Path, prefix: &str) -> std::io::Result<Vec<TreeF
         Err(e) => return Err(e),
     };
     if meta.is_dir() {
-        walk_dir(root, prefix, &mut out)?;
+        walk_dir(root, prefix, 0, &mut out)?;
     } else {
         out.push(TreeFile {
             path: prefix.to_owned(),
@@ -91,7 +93,16 @@ pub(crate) fn walk_under(root: &Path, prefix: &str) -> std::io::Result<Vec<TreeF
     Ok(out)
 }
 
-fn walk_dir(root: &Path, rel: &str, out: &mut Vec<TreeFile>) -> std::io::Result<()> {
+fn walk_dir(root: &Path, rel: &str, depth: usize, out: &mut Vec<TreeFile>) -> std::io::Result<()> {
+    if depth > MAX_TREE_DEPTH {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is nested more than {MAX_TREE_DEPTH} folders deep, the limit for a package",
+                root.join(rel).display()
+            ),
+        ));
+    }
     let dir = if rel.is_empty() {
         root.to_path_buf()
     } else {
@@ -116,7 +127,7 @@ fn walk_dir(root: &Path, rel: &str, out: &mut Vec<TreeFile>) -> std::io::Result<
         };
         let meta = entry.metadata()?;
         if meta.is_dir() {
-            walk_dir(root, &path, out)?;
+            walk_dir(root, &path, depth + 1, out)?;
         } else {
             if out.len() >= MAX_TREE_FILES {
                 return Err(std::io::Error::new(
