@@ -57,7 +57,8 @@ impl Registry {
                     "add skill `{name}` at a version matching {req} (install the package that \
                      has it, or create it), or remove it from `dependencies`"
                 );
-                if let Some(close) = self.suggest(name) {
+                // The skill itself is never the suggestion (`pdf` needing `pdf-tools`).
+                if let Some(close) = self.suggest(name).filter(|c| *c != spec.name) {
                     hint = format!("did you mean `{close}`? Otherwise {hint}");
                 }
                 problems.push(
