@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod authoring;
 #[cfg(test)]
 mod examples;
 mod history;
@@ -12,6 +13,7 @@ mod params;
 mod permissions;
 mod serving;
 
+pub use authoring::{CreateArgs, ScriptTemplate, TestArgs};
 pub use history::{BreakerArgs, BreakerCommand, HistoryArgs, HistoryCommand, HistoryPruneArgs};
 pub use packages::{
     InstallArgs, MarketplaceCommand, SearchArgs, UninstallArgs, UpdateArgs, VerifyArgs,
@@ -364,6 +366,34 @@ Examples:
         #[command(subcommand)]
         command: MarketplaceCommand,
     },
+
+    /// Start a new skill from a template, with one test, in .skillet/skills (or --global).
+    #[command(after_help = "What it writes passes `skillet validate` and `skillet test` as written; it never
+overwrites anything. docs/authoring.md has the details.
+
+Examples:
+  skillet create lint-rs --type code_inline --description 'Lint the Rust files'
+  skillet create tidy --template python-script    NAME/skill.json and scripts/main.py
+  skillet create tidy-sh --template shell-script  NAME/skill.json and scripts/main.sh
+  skillet create review --type conversation --global
+  skillet create outline --type prompt_inline --json")]
+    Create(CreateArgs),
+
+    /// Run skills' self-tests (their `tests` field). Exit 0 when none fails.
+    #[command(
+        after_help = "Each test calls its skill through the same sandbox, limits and grants as `skillet run`,
+several at a time, each stopped at its time limit. Snapshot tests compare stdout with
+__snapshots__/<skill>-<n>.txt beside the skill. Conversation tests are not supported yet:
+they are listed as skipped, never as passed.
+
+Examples:
+  skillet test                          every skill of this workspace
+  skillet test count-lines greet --jobs 2
+  skillet test --junit report.xml       also write JUnit XML for CI
+  skillet test --json | jq .summary
+  skillet test greet --update-snapshots   store the output as the snapshot"
+    )]
+    Test(TestArgs),
 
     /// Print a shell completion script.
     #[command(after_help = "Examples:

@@ -4,6 +4,7 @@ mod breaker;
 mod completions;
 mod context;
 mod conversation;
+mod create;
 mod daemon;
 mod doctor;
 pub(crate) mod hints;
@@ -19,6 +20,7 @@ mod package_toggle;
 mod run;
 pub mod session;
 mod store_check;
+mod test;
 mod trust;
 mod validate;
 
@@ -63,6 +65,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Verify(args) => install::verify(&ctx, &args),
                 Command::Search(args) => marketplace::search(&ctx, &args),
                 Command::Marketplace { command } => marketplace::run(&ctx, &command),
+                Command::Create(args) => create::run(&ctx, &args),
+                Command::Test(args) => test::run(&ctx, &args),
                 Command::Enable(args) => trust::toggle(&ctx, &args, false),
                 Command::Disable(args) => trust::toggle(&ctx, &args, true),
                 Command::Schema { .. }
@@ -83,7 +87,9 @@ fn prepare_sandbox(command: &Command) -> Option<skillet_sandbox::Preparing> {
     let isolation = match command {
         Command::Run(args) if args.session.is_some() || args.dry_run => return None,
         Command::Run(args) if args.allow.allow_unsandboxed => skillet_sandbox::Isolation::Disabled,
-        Command::Run(_) | Command::Mcp(_) => skillet_sandbox::Isolation::Required,
+        Command::Run(_) | Command::Mcp(_) | Command::Test(_) => {
+            skillet_sandbox::Isolation::Required
+        }
         _ => return None,
     };
     let mut policy = skillet_sandbox::SandboxPolicy::new(std::time::Duration::from_secs(30));

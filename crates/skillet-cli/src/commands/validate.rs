@@ -127,8 +127,8 @@ fn from_registry(registry: &Registry) -> impl Iterator<Item = Checked> + '_ {
     })
 }
 
-/// `cache` and `tests` are read but nothing acts on them yet: say so, rather
-/// than let an author believe a result is cached or a dependency checked.
+/// `cache` is read but nothing acts on it yet: say so, rather than let an author believe a
+/// result is cached. (`tests` are run by `skillet test`.)
 fn with_not_yet_enforced(
     mut diagnostics: Vec<Diagnostic>,
     spec: Option<&skillet_spec::SkillSpec>,
@@ -137,10 +137,7 @@ fn with_not_yet_enforced(
     let Some(spec) = spec else {
         return diagnostics;
     };
-    let present = [
-        ("cache", spec.cache.is_some()),
-        ("tests", !spec.tests.is_empty()),
-    ];
+    let present = [("cache", spec.cache.is_some())];
     for (field, _) in present.iter().filter(|(_, set)| *set) {
         diagnostics.push(
             Diagnostic::warning(format!(

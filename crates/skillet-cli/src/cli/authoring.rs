@@ -1,0 +1,93 @@
+//! `skillet create` and `skillet test`: writing skills.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// The type of skill `skillet create` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SkillType {
+    /// Run a command once per call.
+    #[value(name = "code_inline")]
+    CodeInline,
+    /// Keep an interpreter alive across calls.
+    #[value(name = "code_session")]
+    CodeSession,
+    /// Render a prompt.
+    #[value(name = "prompt_inline")]
+    PromptInline,
+    /// A guided exchange with the configured model.
+    #[value(name = "conversation")]
+    Conversation,
+}
+
+impl SkillType {
+    /// The format's type.
+    pub fn kind(self) -> skillet_spec::SkillKind {
+        match self {
+            SkillType::CodeInline => skillet_spec::SkillKind::CodeInline,
+            SkillType::CodeSession => skillet_spec::SkillKind::CodeSession,
+            SkillType::PromptInline => skillet_spec::SkillKind::PromptInline,
+            SkillType::Conversation => skillet_spec::SkillKind::Conversation,
+        }
+    }
+}
+
+/// The script template of a code_inline skill in a package folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScriptTemplate {
+    /// `NAME/skill.json` running `scripts/main.py`.
+    PythonScript,
+    /// `NAME/skill.json` running `scripts/main.sh`.
+    ShellScript,
+}
+
+/// `skillet create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The new skill's name: lowercase letters, digits, `-` and `_`.
+    pub name: String,
+    /// Its type.
+    #[arg(
+        long = "type",
+        value_enum,
+        value_name = "TYPE",
+        default_value = "code_inline"
+    )]
+    pub kind: SkillType,
+    /// Write into the global skills directory (~/.config/skillet/skills) instead of this
+    /// workspace's .skillet/skills.
+    #[arg(long)]
+    pub global: bool,
+    /// A package folder with a script (code_inline only).
+    #[arg(long, value_enum, value_name = "TEMPLATE")]
+    pub template: Option<ScriptTemplate>,
+    /// Its one-line description (default: a TODO to replace).
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Print JSON: {name, type, skill_file, files}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `skillet test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Skills to test, by name or alias (default: every skill of this workspace, or the global
+    /// ones outside a workspace; installed packages only when named).
+    pub names: Vec<String>,
+    /// Print JSON: {summary: {total, passed, failed, errors, skipped, duration_ms}, tests:
+    /// [{skill, index, name, outcome, mismatches | reason | message, observed, execution_id,
+    /// duration_ms}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the results as JUnit XML to FILE, for CI systems.
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    pub junit: Option<PathBuf>,
+    /// Tests run at the same time (default: the number of CPU cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Store each snapshot test's output as its snapshot instead of comparing with it.
+    #[arg(long)]
+    pub update_snapshots: bool,
+}

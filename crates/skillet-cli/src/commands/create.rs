@@ -1,0 +1,73 @@
+//! `skillet create`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use skillet_authoring::{CreateError, CreateRequest, Template, create_skill};
+
+use crate::cli::{CreateArgs, ScriptTemplate};
+use crate::context::Context;
+use crate::output;
+
+pub fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
+    let dir = if args.global {
+        let Some(global) = ctx.env.global_dir() else {
+            return Err(output::failure(
+                output::EXIT_FAILURE,
+                "cannot tell where the global skills directory is",
+                Some("set HOME or XDG_CONFIG_HOME, or drop --global".into()),
+            ));
+        };
+        global.join("skills")
+    } else {
+        let Some(root) = ctx.env.workspace_root() else {
+            return Err(output::failure(
+                output::EXIT_FAILURE,
+                format!(
+                    "no workspace here ({} is too wide to be one)",
+                    output::path(&ctx.env.cwd)
+                ),
+                Some("run it inside your project, or write a global skill with --global".into()),
+            ));
+        };
+        root.join(".skillet").join("skills")
+    };
+    let request = CreateRequest {
+        name: args.name.clone(),
+        kind: args.kind.kind(),
+        template: match args.template {
+            None => Template::Plain,
+            Some(ScriptTemplate::PythonScript) => Template::PythonScript,
+            Some(ScriptTemplate::ShellScript) => Template::ShellScript,
+        },
+        description: args.description.clone(),
+        dir,
+    };
+    let created = match create_skill(&request) {
+        Ok(created) => created,
+        Err(e) => {
+            let code = match e {
+                CreateError::InvalidName(_) | CreateError::TemplateForKind { .. } => {
+                    output::EXIT_INVALID_PARAMS
+                }
+                _ => output::EXIT_FAILURE,
+            };
+            return Err(output::failure(code, e.to_string(), None));
+        }
+    };
+    if args.json {
+        output::json(&created)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "created {} skill `{}`:",
+        created.kind,
+        output::field(&created.name)
+    );
+    for file in &created.files {
+        println!("  {}", output::path(&ctx.shown(file)));
+    }
+    let name = output::shell_word(&created.name);
+    println!("next: edit it, then `skillet validate {name} && skillet test {name}`");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,134 @@
+//! `skillet test`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use skillet_authoring::{Outcome, RunOptions, TestReport, TestResult, collect_cases, run_tests};
+use skillet_registry::Scope;
+
+use crate::cli::TestArgs;
+use crate::context::Context;
+use crate::output;
+
+pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
+    let registry = ctx.registry();
+    let workspace = ctx.env.workspace_root();
+    let scope = if workspace.is_some() {
+        Scope::Workspace
+    } else {
+        Scope::Global
+    };
+    let collected = collect_cases(&registry, &args.names, scope);
+    for name in &collected.without_tests {
+        if !args.names.is_empty() {
+            eprintln!(
+                "skillet: note: `{}` has no tests; add a \"tests\" entry (docs/authoring.md)",
+                output::field(name)
+            );
+        }
+    }
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        |n| n as usize,
+    );
+    let options = RunOptions {
+        jobs,
+        update_snapshots: args.update_snapshots,
+        caller_dir: workspace.unwrap_or_else(|| ctx.env.cwd.clone()),
+        overrides: skillet_engine::RunOverrides::default(),
+    };
+    let engine = ctx.engine();
+    let report = run_tests(&engine, &registry, &collected.cases, &options);
+    if let Some(file) = &args.junit {
+        let path = ctx.env.cwd.join(file);
+        std::fs::write(&path, skillet_authoring::junit::to_xml(&report))
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    }
+    if args.json {
+        output::json(&report)?;
+    } else {
+        print_report(&report);
+        if report.tests.is_empty() {
+            println!(
+                "no tests to run: no skill {} has a \"tests\" entry; add one (docs/authoring.md)",
+                if args.names.is_empty() {
+                    "here"
+                } else {
+                    "named"
+                }
+            );
+        }
+    }
+    Ok(if report.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(output::EXIT_FAILURE)
+    })
+}
+
+fn print_report(report: &TestReport) {
+    for t in &report.tests {
+        print_result(t);
+    }
+    let s = &report.summary;
+    if s.total == 0 {
+        return;
+    }
+    println!();
+    println!(
+        "test result: {}. {} passed, {} failed, {} errors, {} skipped; {} tests in {:.2} s",
+        if report.success() { "ok" } else { "FAILED" },
+        s.passed,
+        s.failed,
+        s.errors,
+        s.skipped,
+        s.total,
+        s.duration_ms as f64 / 1000.0
+    );
+}
+
+fn print_result(t: &TestResult) {
+    let title = format!(
+        "{} #{} {}",
+        output::field(&t.skill),
+        t.index,
+        output::field(&t.name)
+    );
+    match &t.outcome {
+        Outcome::Passed => println!("PASS  {title} ({} ms)", t.duration_ms),
+        Outcome::Failed { mismatches } => {
+            let Some(first) = mismatches.first() else {
+                return;
+            };
+            println!(
+                "FAIL  {title}: {}: {}",
+                first.field,
+                output::text(&first.message)
+            );
+            if let Some(diff) = &first.diff {
+                for line in output::text(diff).lines() {
+                    println!("      {line}");
+                }
+            }
+            if mismatches.len() > 1 {
+                let rest: Vec<&str> = mismatches[1..].iter().map(|m| m.field.as_str()).collect();
+                println!("      also failed: {}", rest.join(", "));
+            }
+            if let Some(error) = t.observed.as_ref().and_then(|o| o.error.as_ref()) {
+                println!("      skillet: {}", output::text(error));
+            }
+        }
+        Outcome::Skipped { reason } => println!("SKIP  {title}: {}", output::text(reason)),
+        Outcome::Error { message } if t.index == 0 => {
+            println!(
+                "ERROR {}: {}",
+                output::field(&t.skill),
+                output::text(message)
+            );
+        }
+        Outcome::Error { message } => println!("ERROR {title}: {}", output::text(message)),
+    }
+    if let Some(path) = &t.snapshot_written {
+        println!("      snapshot written: {}", output::path(path));
+    }
+}
