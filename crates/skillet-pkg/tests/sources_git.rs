@@ -145,6 +145,8 @@ fn a_repository_with_a_symlink_out_is_refused_by_name_and_its_submodules_are_not
     git(&work, &["init", "-q"]);
     std::fs::write(work.join("SKILL.md"), "x\n").expect("write");
     std::os::unix::fs::symlink("/etc/passwd", work.join("passwd")).expect("symlink");
+    std::os::unix::fs::symlink("/etc", work.join("to-etc")).expect("symlink");
+    std::os::unix::fs::symlink("..", work.join("to-up")).expect("symlink");
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "evil"]);
     let url = format!("file://{}", work.display());
@@ -156,6 +158,22 @@ fn a_repository_with_a_symlink_out_is_refused_by_name_and_its_submodules_are_not
             "passwd in {url} is a symbolic link to \"/etc/passwd\", an absolute path: a package's symbolic links may only name a regular file inside the package; replace it with the file itself"
         )
     );
+
+    // A subdir reached through a link is resolved first, and must stay inside the checkout.
+    for subdir in ["to-etc", "to-up"] {
+        let source = Source::Git {
+            url: url.clone(),
+            reference: None,
+            subdir: Some(subdir.into()),
+        };
+        let err = fetch(&source, &dir.path().join("s-sub"), &NoProgress).expect_err(subdir);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the folder {subdir:?} is outside the repository in {url}: name a folder inside the repository"
+            )
+        );
+    }
 
     // A submodule: its folder stays empty (no recursive fetch of another URL).
     let sub = dir.path().join("sub");
