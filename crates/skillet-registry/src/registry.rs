@@ -64,6 +64,15 @@ impl SkillEntry {
         }
     }
 
+    /// Where the skill comes from, for messages: its scope, or for a skill of an installed
+    /// package, which package in which scope.
+    pub fn origin(&self) -> String {
+        match &self.package {
+            Some(p) => format!("package `{}` in the {} scope", p.name, p.scope),
+            None => self.scope.as_str().to_owned(),
+        }
+    }
+
     /// The directory of the skill file (relative paths in the skill start here).
     pub fn skill_dir(&self) -> &Path {
         self.path.parent().unwrap_or(Path::new("."))
@@ -145,15 +154,17 @@ impl Registry {
         dirs: Vec<SkillDir>,
         warnings: Vec<Diagnostic>,
         candidates: Vec<(usize, Candidate)>,
-        loaded: Vec<LoadedSkill>,
+        loaded: Vec<Box<LoadedSkill>>,
     ) -> Registry {
         let mut registry = Registry {
             dirs,
             warnings,
             ..Registry::default()
         };
+        // Exactly: growing by doubling would hold up to twice the entries at the last copy.
+        registry.entries.reserve_exact(loaded.len());
         for ((dir_index, candidate), loaded) in candidates.into_iter().zip(loaded) {
-            registry.insert(dir_index, candidate, loaded);
+            registry.insert(dir_index, candidate, *loaded);
         }
         registry.resolve_aliases();
         registry.check_fallbacks();
@@ -224,9 +235,9 @@ impl Registry {
                 let why = format!(
                     "skill `{name}`: {} ({}) is broken, so {} ({}) is used instead",
                     b.path.display(),
-                    b.scope,
+                    b.origin(),
                     entry.path.display(),
-                    entry.scope
+                    entry.origin()
                 );
                 b.diagnostics.push(
                     Diagnostic::warning(why.clone())
@@ -246,9 +257,9 @@ impl Registry {
                     Diagnostic::warning(format!(
                         "skill `{name}`: {} ({}) shadows {} ({})",
                         w.path.display(),
-                        w.scope,
+                        w.origin(),
                         entry.path.display(),
-                        entry.scope
+                        entry.origin()
                     ))
                     .with_hint("the first one is used; rename or remove the other to silence this"),
                 );
@@ -440,7 +451,11 @@ fn list_scripts(skill_file: &Path) -> Vec<PathBuf> {
 }
 
 /// Loads files in order, spreading large sets over the machine's cores.
-fn load_all(candidates: Vec<&Candidate>) -> Vec<LoadedSkill> {
+///
+/// Each skill is boxed: a loaded skill is over a kilobyte inline, and boxes are freed one by
+/// one as [`Registry::build`] moves them into its entries, where one vector of them would stay
+/// whole until the last was moved, doubling the peak.
+fn load_all(candidates: Vec<&Candidate>) -> Vec<Box<LoadedSkill>> {
     let load = |c: &Candidate| {
         let mut loaded = match &c.within {
             Some(root) => load_file_within(&c.path, root),
@@ -455,7 +470,7 @@ fn load_all(candidates: Vec<&Candidate>) -> Vec<LoadedSkill> {
                 Some(serde_json::json!({ "name": name }))
             }),
         };
-        loaded
+        Box::new(loaded)
     };
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     if candidates.len() < PARALLEL_THRESHOLD || workers < 2 {

@@ -156,7 +156,8 @@ fn precedence_is_workspace_skills_then_packages_then_global_skills_then_packages
                     .collect::<Vec<_>>();
                 assert!(
                     warning.iter().any(|w| w.contains("shadows")
-                        && w.contains(&order[i + 1].display().to_string())),
+                        && w.contains(&order[i + 1].display().to_string())
+                        && (i != 0 || w.contains("(package `kit` in the workspace scope)"))),
                     "{warning:?}"
                 );
             }
