@@ -34,7 +34,7 @@ impl Registry {
         const MAX_CHAIN: usize = 32;
         let mut warnings = Vec::new();
         let mut candidates: Vec<(usize, Candidate)> = Vec::new();
-        let mut loaded: Vec<LoadedSkill> = Vec::new();
+        let mut loaded: Vec<Box<LoadedSkill>> = Vec::new();
         let mut wanted = vec![(name.to_owned(), true)];
         let mut seen: Vec<String> = Vec::new();
         while let Some((next, required)) = wanted.pop() {
@@ -80,7 +80,7 @@ impl Registry {
             loaded.extend(these);
         }
         // Precedence first, then the order a scan of each directory meets the files.
-        let mut both: Vec<((usize, Candidate), LoadedSkill)> =
+        let mut both: Vec<((usize, Candidate), Box<LoadedSkill>)> =
             candidates.into_iter().zip(loaded).collect();
         both.sort_by(|((a, ca), _), ((b, cb), _)| a.cmp(b).then_with(|| ca.path.cmp(&cb.path)));
         let (candidates, loaded) = both.into_iter().unzip();
