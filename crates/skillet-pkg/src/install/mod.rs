@@ -23,5 +23,7 @@ pub use error::InstallError;
 pub use journal::{JOURNAL_FILE, Recovered};
 pub use plan::{Change, Installed, Transaction, installed_packages};
 pub use scope::{ScopeLock, ScopePaths, recover_if_interrupted};
-pub use staging::{StagedPackage, StagingDir, pinned_text, source_text, stage, stage_pinned};
+pub use staging::{
+    StagedPackage, StagingDir, pinned_text, source_text, stage, stage_entry, stage_pinned,
+};
 pub use uninstall::{dependents_of, prunable};

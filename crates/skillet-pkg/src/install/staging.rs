@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use super::consent::{PackageSkill, load_skills};
 use super::error::InstallError;
 use super::scope::{ScopeLock, remove_any};
+use crate::index::IndexEntry;
 use crate::lock::LockedPackage;
 use crate::manifest::PackageManifest;
 use crate::source::{Pinned, Progress, Source};
@@ -83,6 +84,31 @@ pub fn stage(
     read_staged(fetched.root, fetched.pinned, &source_text(source))
 }
 
+/// Fetches the package an index `entry` names and reads it as the entry describes it (a
+/// marketplace entry may pick the skills of a larger repository).
+pub fn stage_entry(
+    entry: &IndexEntry,
+    staging: &StagingDir,
+    progress: &dyn Progress,
+) -> Result<StagedPackage, InstallError> {
+    let dir = staging.slot("fetch");
+    let text = source_text(&entry.source);
+    let fetched = crate::source::fetch(&entry.source, &dir, progress)
+        .map_err(|e| InstallError::Part(format!("{} {}: {e}", entry.name, entry.version)))?;
+    remove_git(&fetched.root)?;
+    let manifest = crate::manifest::read_package_for(&fetched.root, entry)
+        .map_err(|e| InstallError::Part(format!("{text}: {e}")))?;
+    if manifest.version != entry.version {
+        return Err(InstallError::Mismatch {
+            expected: format!("{} {} (as its index says)", entry.name, entry.version),
+            found: manifest.name,
+            found_version: manifest.version,
+            source_text: text,
+        });
+    }
+    finish_staged(fetched.root, fetched.pinned, manifest, &text)
+}
+
 /// Fetches exactly what `locked` records (its pinned source) and checks every file against
 /// the digests in `skillet.lock`, naming the first that differs.
 pub fn stage_pinned(
@@ -130,12 +156,25 @@ fn read_staged(
     pinned: Pinned,
     source_text: &str,
 ) -> Result<StagedPackage, InstallError> {
-    // The package's files as fetched, never its repository: a `.git` would make the
-    // installed folder a repository of its own.
-    let git = root.join(".git");
-    remove_any(&git).map_err(InstallError::io("cannot remove", &git))?;
+    remove_git(&root)?;
     let manifest = crate::manifest::read_package(&root)
         .map_err(|e| InstallError::Part(format!("{source_text}: {e}")))?;
+    finish_staged(root, pinned, manifest, source_text)
+}
+
+/// The package's files as fetched, never its repository: a `.git` would make the installed
+/// folder a repository of its own.
+fn remove_git(root: &Path) -> Result<(), InstallError> {
+    let git = root.join(".git");
+    remove_any(&git).map_err(InstallError::io("cannot remove", &git))
+}
+
+fn finish_staged(
+    root: PathBuf,
+    pinned: Pinned,
+    manifest: PackageManifest,
+    source_text: &str,
+) -> Result<StagedPackage, InstallError> {
     let files = crate::lock::hash_tree(&root)
         .map_err(|e| InstallError::Part(format!("{source_text}: {e}")))?;
     let skills = load_skills(&root, &manifest);

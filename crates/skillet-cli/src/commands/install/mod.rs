@@ -163,7 +163,7 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> Result<ExitCode> {
             } => named.push((name, marketplace, req)),
         }
     }
-    resolve::add_dependencies(ctx, &lock, &staging, &bars, &mut txn, &named)?;
+    resolve::add_dependencies(ctx, &lock, &staging, &bars, &mut txn, &named, &[])?;
     bars.clear();
     let plan = report::Plan::new(&target, &txn, &defaults())?;
     consent::confirm(&plan, "install", args.yes, args.dry_run, args.json)?;

@@ -1,9 +1,14 @@
-//! The packages a change needs besides the ones named: dependencies, and packages named by
-//! name (found in the added marketplaces).
+//! The packages a change needs besides the ones given by source: packages named by name
+//! (found in the added marketplaces) and every dependency, resolved together with what is
+//! installed (kept while it still fits), then fetched.
+
+use std::collections::BTreeMap;
 
 use anyhow::Result;
 use skillet_pkg::PackageName;
-use skillet_pkg::install::{Change, ScopeLock, StagingDir, Transaction};
+use skillet_pkg::install::{Change, Installed, ScopeLock, StagingDir, Transaction, stage_entry};
+use skillet_pkg::marketplace::{MarketplaceCatalog, Marketplaces};
+use skillet_pkg::resolve::{CandidateVersion, Catalog, resolve};
 
 use crate::context::Context;
 use crate::output;
@@ -12,60 +17,144 @@ use crate::progress::Bars;
 /// A package asked for by name: `NAME`, `NAME@MARKETPLACE`, `NAME@REQ`.
 pub type Named = (PackageName, Option<String>, Option<semver::VersionReq>);
 
-/// Adds to `txn` the packages named, and every dependency of what it installs that is not
-/// installed at a version that fits.
+/// What the resolver may choose from: a package given by source is only that version; others
+/// are what the marketplaces offer plus the version installed.
+struct Choices<'a> {
+    given: BTreeMap<PackageName, CandidateVersion>,
+    installed: BTreeMap<PackageName, CandidateVersion>,
+    marketplaces: &'a MarketplaceCatalog,
+}
+
+impl Catalog for Choices<'_> {
+    fn versions(&self, name: &PackageName) -> Vec<CandidateVersion> {
+        if let Some(given) = self.given.get(name) {
+            return vec![given.clone()];
+        }
+        let mut out = self.marketplaces.versions(name);
+        if let Some(mine) = self.installed.get(name)
+            && !out.iter().any(|c| c.version == mine.version)
+        {
+            out.push(mine.clone());
+        }
+        out
+    }
+}
+
+/// The added marketplaces, each unreadable one a warning.
+pub fn marketplaces(ctx: &Context) -> Result<MarketplaceCatalog> {
+    let stored = Marketplaces::open(&ctx.env)?;
+    let (catalog, errors) = stored.catalog();
+    for e in errors {
+        eprintln!("skillet: warning: {}", output::text(&e.to_string()));
+    }
+    Ok(catalog)
+}
+
+fn candidate(i: &Installed) -> Option<CandidateVersion> {
+    Some(CandidateVersion {
+        version: i.locked.version.clone(),
+        dependencies: i.manifest.as_ref()?.dependencies.clone(),
+    })
+}
+
+/// Adds to `txn` the packages `named`, and every package that what is installed and what
+/// `txn` installs need, at the versions the resolver chooses. Installed versions are kept
+/// while they fit, except for the packages in `unlock` (an update: newest allowed).
+#[allow(clippy::too_many_arguments)]
 pub fn add_dependencies(
-    _ctx: &Context,
+    ctx: &Context,
     lock: &ScopeLock,
-    _staging: &StagingDir,
-    _bars: &Bars,
+    staging: &StagingDir,
+    bars: &Bars,
     txn: &mut Transaction<'_>,
     named: &[Named],
+    unlock: &[PackageName],
 ) -> Result<()> {
-    if let Some((name, _, _)) = named.first() {
-        return Err(output::failure(
-            output::EXIT_SKILLET_ERROR,
-            format!("cannot install {name} by name: installing from marketplaces is not supported yet"),
-            Some("install it from its source instead: a folder (./path), git+URL#REF, or an archive URL with --sha256".into()),
-        ));
+    let (_, installed) = skillet_pkg::install::installed_packages(lock.paths())?;
+    let given: BTreeMap<PackageName, CandidateVersion> = txn
+        .changes()
+        .iter()
+        .filter_map(|c| match c {
+            Change::Install { staged, .. } => Some((
+                staged.manifest.name.clone(),
+                CandidateVersion {
+                    version: staged.manifest.version.clone(),
+                    dependencies: staged.manifest.dependencies.clone(),
+                },
+            )),
+            Change::Remove { .. } => None,
+        })
+        .collect();
+    let mine: BTreeMap<PackageName, CandidateVersion> = installed
+        .iter()
+        .filter_map(|i| Some((i.locked.name.clone(), candidate(i)?)))
+        .collect();
+    let have = |name: &PackageName| given.get(name).or_else(|| mine.get(name));
+    let unmet = given
+        .values()
+        .chain(mine.values())
+        .flat_map(|c| c.dependencies.iter())
+        .any(|(dep, req)| !have(dep).is_some_and(|c| req.matches(&c.version)));
+    if named.is_empty() && unlock.is_empty() && !unmet {
+        return Ok(());
     }
-    let lockfile = skillet_pkg::lock::Lockfile::read(&lock.paths().lockfile())?;
-    for change in txn.changes() {
-        let Change::Install { staged, .. } = change else {
-            continue;
-        };
-        for (dep, req) in &staged.manifest.dependencies {
-            let have = txn
-                .changes()
-                .iter()
-                .find_map(|c| match c {
-                    Change::Install { staged, .. } if &staged.manifest.name == dep => {
-                        Some(staged.manifest.version.clone())
-                    }
-                    _ => None,
-                })
-                .or_else(|| lockfile.get(dep).map(|p| p.version.clone()));
-            match have {
-                Some(v) if req.matches(&v) => {}
-                have => {
-                    let what = match have {
-                        Some(v) => format!("{dep} {v} is installed"),
-                        None => format!("{dep} is not installed"),
-                    };
-                    return Err(output::failure(
-                        output::EXIT_SKILLET_ERROR,
-                        format!(
-                            "{} {} needs {dep} {req}, but {what}; fetching dependencies from marketplaces is not supported yet",
-                            staged.manifest.name, staged.manifest.version
-                        ),
-                        Some(format!(
-                            "install {dep} from its source first (a folder, git+URL#REF or an archive), then {} again",
-                            staged.manifest.name
-                        )),
-                    ));
-                }
-            }
+    let mut catalog = marketplaces(ctx)?;
+    for (name, marketplace, req) in named {
+        // `find` says precisely why nothing fits (no marketplace, not offered, ambiguous).
+        catalog
+            .find(name, marketplace.as_deref(), req.as_ref())
+            .map_err(|e| output::failure(output::EXIT_SKILLET_ERROR, e.to_string(), None))?;
+        if let Some(m) = marketplace {
+            catalog.choose(name.clone(), m.clone());
         }
+    }
+    let mut roots: Vec<(PackageName, semver::VersionReq)> = named
+        .iter()
+        .map(|(n, _, req)| (n.clone(), req.clone().unwrap_or(semver::VersionReq::STAR)))
+        .collect();
+    for (name, c) in &given {
+        let exact = semver::VersionReq::parse(&format!("={}", c.version))?;
+        roots.push((name.clone(), exact));
+    }
+    for i in installed.iter().filter(|i| i.locked.requested) {
+        if !roots.iter().any(|(n, _)| n == &i.locked.name) {
+            roots.push((i.locked.name.clone(), semver::VersionReq::STAR));
+        }
+    }
+    let preferred: BTreeMap<PackageName, semver::Version> = installed
+        .iter()
+        .filter(|i| !unlock.contains(&i.locked.name))
+        .map(|i| (i.locked.name.clone(), i.locked.version.clone()))
+        .collect();
+    let choices = Choices {
+        given: given.clone(),
+        installed: mine,
+        marketplaces: &catalog,
+    };
+    let chosen = resolve(&roots, &choices, &preferred).map_err(|e| {
+        output::failure(
+            output::EXIT_SKILLET_ERROR,
+            format!("cannot choose versions that fit together:\n{e}"),
+            Some("`skillet search NAME` shows the versions on offer; `skillet marketplace update` fetches the newest lists".into()),
+        )
+    })?;
+    for (name, version) in chosen {
+        if given.contains_key(&name) {
+            continue;
+        }
+        if installed
+            .iter()
+            .any(|i| i.locked.name == name && i.locked.version == version)
+        {
+            continue;
+        }
+        let exact = semver::VersionReq::parse(&format!("={version}"))?;
+        let entry = catalog
+            .find(&name, None, Some(&exact))
+            .map_err(|e| output::failure(output::EXIT_SKILLET_ERROR, e.to_string(), None))?;
+        let staged = stage_entry(&entry, staging, bars)?;
+        let requested = named.iter().any(|(n, _, _)| n == &name);
+        txn.push(Change::Install { staged, requested });
     }
     Ok(())
 }

@@ -40,7 +40,15 @@ pub fn update(ctx: &Context, args: &UpdateArgs) -> Result<ExitCode> {
     let staging = StagingDir::new(&lock)?;
     let bars = Bars::new();
     let mut txn = Transaction::new(&lock, &staging);
+    // A package the marketplaces offer is updated to the newest version they offer that fits;
+    // any other is fetched again from its own source.
+    let offered = resolve::marketplaces(ctx)?;
+    let mut unlock = Vec::new();
     for package in selected {
+        if !skillet_pkg::resolve::Catalog::versions(&offered, &package.locked.name).is_empty() {
+            unlock.push(package.locked.name.clone());
+            continue;
+        }
         let source = match &package.locked.source {
             Pinned::Dir { path } => Source::Dir { path: path.clone() },
             // A git source follows its repository's default branch from the commit installed.
@@ -75,7 +83,7 @@ pub fn update(ctx: &Context, args: &UpdateArgs) -> Result<ExitCode> {
             requested: package.locked.requested,
         });
     }
-    resolve::add_dependencies(ctx, &lock, &staging, &bars, &mut txn, &[])?;
+    resolve::add_dependencies(ctx, &lock, &staging, &bars, &mut txn, &[], &unlock)?;
     bars.clear();
     let plan = Plan::new(&target, &txn, &defaults())?;
     consent::confirm(&plan, "update", args.yes, args.dry_run, args.json)?;

@@ -1,0 +1,130 @@
+//! Installing by name from an added marketplace: a semver requirement resolved with its
+//! dependencies (fetched too, recorded as not requested), NAME@MARKETPLACE, a conflict
+//! explained, and --prune removing what only the removed package needed.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+#[path = "install_support/mod.rs"]
+mod support;
+
+use std::fs;
+
+use common::World;
+use serde_json::{Value, json};
+use support::{package, packages};
+
+/// A marketplace folder `market` offering app 2.0.0 and 2.1.0 (needing base ^1.2), base 1.0.0
+/// and 1.4.0, and other 1.0.0 (needing base ^2, which nobody offers).
+fn market(w: &World) {
+    let root = w.tmp.path().join("market");
+    let offers = [
+        ("app", "2.0.0", vec![("base", "^1.2")]),
+        ("app", "2.1.0", vec![("base", "^1.2")]),
+        ("base", "1.0.0", vec![]),
+        ("base", "1.4.0", vec![]),
+        ("other", "1.0.0", vec![("base", "^2")]),
+    ];
+    let mut entries = Vec::new();
+    for (name, version, deps) in &offers {
+        let dir = format!("pkgs/{name}-{version}");
+        package(&root.join(&dir), name, version, 1, json!({}), deps);
+        let deps: serde_json::Map<String, Value> = deps
+            .iter()
+            .map(|(d, r)| (d.to_string(), json!(r)))
+            .collect();
+        entries.push(json!({
+            "name": name, "version": version, "description": format!("{name} for tests"),
+            "source": {"type": "dir", "path": format!("./{dir}")},
+            "dependencies": deps,
+        }));
+    }
+    fs::write(
+        root.join("skillet-index.json"),
+        serde_json::to_string_pretty(
+            &json!({"skillet_index": 1, "name": "team", "packages": entries}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let (code, _, err) = w.run(&["marketplace", "add", "../market"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+fn names(answer: &Value, key: &str) -> Vec<String> {
+    answer[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["name"].as_str().unwrap(),
+                p["version"].as_str().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_requirement_installs_the_newest_fit_with_its_dependencies() {
+    let w = World::new();
+    market(&w);
+    let (code, out, err) = w.run(&["install", "app@^2.0", "--yes", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    let mut got = names(&answer, "installed");
+    got.sort();
+    assert_eq!(got, ["app 2.1.0", "base 1.4.0"]);
+    let base = answer["installed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "base")
+        .unwrap();
+    assert_eq!(base["requested"], false, "base came as a dependency");
+    assert!(packages(&w.ws).join("base/skills").is_dir());
+
+    // Removing app with --prune takes base too: nothing else needs it, nobody asked for it.
+    let (code, out, err) = w.run(&["uninstall", "app", "--prune", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    let mut removed = names(&answer, "removed");
+    removed.sort();
+    assert_eq!(removed, ["app -", "base -"]);
+    assert!(!packages(&w.ws).join("base").exists());
+}
+
+#[test]
+fn name_at_marketplace_and_an_exact_requirement() {
+    let w = World::new();
+    market(&w);
+    let (code, out, err) = w.run(&["install", "base@team", "--yes", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        names(&serde_json::from_str(&out).unwrap(), "installed"),
+        ["base 1.4.0"]
+    );
+    let (code, out, err) = w.run(&["install", "app@=2.0.0", "--yes", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // base 1.4.0 is installed and fits: it is kept, not fetched again.
+    assert_eq!(
+        names(&serde_json::from_str(&out).unwrap(), "installed"),
+        ["app 2.0.0"]
+    );
+
+    let (code, out, err) = w.run(&["install", "base@elsewhere", "--yes"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("elsewhere"), "{err}");
+}
+
+#[test]
+fn a_conflict_is_explained_and_nothing_is_installed() {
+    let w = World::new();
+    market(&w);
+    let (code, out, err) = w.run(&["install", "other", "--yes"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("base") && err.contains("^2"), "{err}");
+    assert!(!packages(&w.ws).join("other").exists());
+    assert!(!w.ws.join(".skillet/skillet.lock").exists());
+}
