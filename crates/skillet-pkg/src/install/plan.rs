@@ -136,7 +136,14 @@ impl<'a> Transaction<'a> {
     /// (what is replaced), then the renames, then the lockfile; removing the journal commits.
     /// Interrupted anywhere, the next command rolls back to the state before.
     pub fn commit(self) -> Result<Lockfile, InstallError> {
-        self.commit_until(usize::MAX)
+        let lock = self.lock;
+        self.commit_until(usize::MAX).inspect_err(|_| {
+            // A failed step (a full disk, say) is undone now, not left to the next command;
+            // if even that fails, the journal stays for the next command to finish it.
+            if lock.paths().journal().exists() {
+                let _ = super::journal::recover(lock);
+            }
+        })
     }
 
     /// [`Transaction::commit`], stopping (as a crash would) after `steps` steps: a test's way

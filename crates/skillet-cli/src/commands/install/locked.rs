@@ -72,7 +72,9 @@ pub fn install_locked(_ctx: &Context, target: &Target, args: &InstallArgs) -> Re
     }
     bars.clear();
     let plan = Plan::new(target, &txn, &defaults())?;
-    consent::confirm(&plan, "install", args.yes, args.dry_run, args.json)?;
+    if !plan.is_empty() || args.json {
+        consent::confirm(&plan, "install", args.yes, args.dry_run, args.json)?;
+    }
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
     }

@@ -148,7 +148,9 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> Result<ExitCode> {
                 if let skillet_pkg::source::Source::Dir { path } = &mut source
                     && path.is_relative()
                 {
-                    *path = ctx.env.cwd.join(&*path);
+                    let joined = ctx.env.cwd.join(&*path);
+                    // Recorded in skillet.lock as the folder itself, not `ws/../kit`.
+                    *path = std::fs::canonicalize(&joined).unwrap_or(joined);
                 }
                 let staged = stage(&source, &staging, &bars)?;
                 txn.push(Change::Install {

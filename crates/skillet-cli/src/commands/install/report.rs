@@ -141,11 +141,13 @@ impl Plan {
             if p.action == "remove" {
                 continue;
             }
+            let mut plain = Vec::new();
             for s in &p.skills {
                 let asks = if !s.errors.is_empty() {
                     format!("broken: {}", s.errors.join("; "))
                 } else if s.asks.is_empty() {
-                    "asks for nothing beyond the defaults".to_owned()
+                    plain.push(s.skill.as_str());
+                    continue;
                 } else {
                     format!("asks for {}", s.asks.join("; "))
                 };
@@ -154,6 +156,19 @@ impl Plan {
                     output::field(&s.skill),
                     output::field(&asks)
                 );
+            }
+            // Skills that ask for nothing share one line, so the ones that do stand out.
+            match plain.as_slice() {
+                [] => {}
+                [one] => println!(
+                    "    skill {}: asks for nothing beyond the defaults",
+                    output::field(one)
+                ),
+                many => println!(
+                    "    {} skills ask for nothing beyond the defaults: {}",
+                    many.len(),
+                    output::field(&many.join(", "))
+                ),
             }
             if p.previous.is_some() {
                 if p.changes.is_empty() {
