@@ -51,6 +51,8 @@ pub(crate) fn read_lockfile(paths: &ScopePaths) -> Result<Lockfile, InstallError
 }
 
 /// One package a transaction changes.
+// A transaction holds a handful of changes: boxing the staged package would save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Change {
     /// Install (or replace) a package with a staged one.
@@ -225,7 +227,7 @@ fn write_receipt(staged: &StagedPackage) -> Result<(), InstallError> {
     let skills = staged.manifest.skills.clone();
     let receipt = skillet_registry::packages::PackageReceipt::for_tree(
         staged.manifest.name.as_str(),
-        &staged.manifest.version.to_string(),
+        staged.manifest.version.to_string(),
         skills,
         &staged.root,
     )
