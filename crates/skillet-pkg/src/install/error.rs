@@ -37,6 +37,30 @@ pub enum InstallError {
         /// Why it cannot be read.
         reason: String,
     },
+    /// One of the scope's own directories or files (`.skillet`, `packages`, `.staging`, the
+    /// lock, the journal) is a link or the wrong kind of file: a workspace may come from a
+    /// clone, so skillet never follows one there.
+    #[error(
+        "{} is {what}; skillet keeps packages only in real directories inside the scope and never follows a link there: remove it (`rm {}`), check where it came from (a cloned repository?), and run the command again",
+        path.display(),
+        path.display()
+    )]
+    UnsafeScope {
+        /// The entry.
+        path: PathBuf,
+        /// What it is instead ("a symbolic link", "not a directory").
+        what: &'static str,
+    },
+    /// An install in this scope was interrupted; a command that only reads packages does not
+    /// roll it back.
+    #[error(
+        "an install in this scope was interrupted ({} is still there); run `skillet verify` (or any install or uninstall) in this scope to roll it back",
+        journal.display()
+    )]
+    Interrupted {
+        /// The journal left behind.
+        journal: PathBuf,
+    },
     /// A fetched package is not the one its source was expected to hold.
     #[error(
         "{source_text} holds package {found} {found_version}, not {expected}; check the source (or the index that names it)"

@@ -1,15 +1,19 @@
 //! The install journal: what a change in flight replaces, written before anything moves, so
 //! the next command can put everything back after a Ctrl-C, a SIGKILL or a full disk.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsFd;
 use std::path::Path;
 
+use rustix::fs::AtFlags;
 use serde::{Deserialize, Serialize};
 
 use super::error::InstallError;
-use super::scope::{ScopeLock, ScopePaths, remove_any};
+use super::handle::{self, DirId};
+use super::scope::{STAGING, ScopeLock, ScopePaths};
 use crate::PackageName;
+use crate::lock::LOCK_FILE;
 
 /// The journal's file name, in the packages directory.
 pub const JOURNAL_FILE: &str = ".install-journal.json";
@@ -21,6 +25,10 @@ pub(crate) struct Journal {
     pub lockfile_before: Option<String>,
     /// The packages the change touches, in the order it touches them.
     pub entries: Vec<Entry>,
+    /// The packages directory it was written in (filled in by [`Journal::write`]): a journal
+    /// that does not name this one was not written here and is never acted on.
+    #[serde(default)]
+    pub packages_dir: Option<DirId>,
 }
 
 /// One package a change touches.
@@ -63,52 +71,142 @@ impl std::fmt::Display for Recovered {
 }
 
 impl Journal {
-    /// Writes the journal durably: after this returns, a crash leaves it readable.
-    pub fn write(&self, paths: &ScopePaths) -> Result<(), InstallError> {
-        let text = serde_json::to_string_pretty(self)
+    /// Writes the journal durably, through the opened packages directory: after this returns,
+    /// a crash leaves it readable. It records which directory it was written in, so a journal
+    /// copied or committed from elsewhere is never acted on.
+    pub fn write(&self, lock: &ScopeLock) -> Result<(), InstallError> {
+        let paths = lock.paths();
+        let mut journal = self.clone();
+        journal.packages_dir = Some(
+            DirId::of(lock.packages_fd())
+                .map_err(InstallError::io("cannot read", paths.packages()))?,
+        );
+        let text = serde_json::to_string_pretty(&journal)
             .map_err(|e| InstallError::Part(format!("cannot write the install journal: {e}")))?;
-        write_atomic(&paths.journal(), text.as_bytes())
+        handle::write_atomic_at(
+            lock.packages_fd(),
+            JOURNAL_FILE,
+            text.as_bytes(),
+            &paths.journal(),
+        )
     }
 
     /// Removes the journal: the change is committed.
-    pub fn commit(paths: &ScopePaths) -> Result<(), InstallError> {
-        let path = paths.journal();
-        fs::remove_file(&path).map_err(InstallError::io("cannot remove", &path))?;
-        sync_dir(&paths.packages());
+    pub fn commit(lock: &ScopeLock) -> Result<(), InstallError> {
+        let path = lock.paths().journal();
+        rustix::fs::unlinkat(lock.packages_fd(), JOURNAL_FILE, AtFlags::empty())
+            .map_err(|e| InstallError::io("cannot remove", &path)(e.into()))?;
+        let _ = rustix::fs::fsync(lock.packages_fd());
         Ok(())
     }
 }
 
+/// Where an entry's previous folder waits: `.staging/<dir>/<slot>`, as [`StagingDir`] names
+/// them (`<pid>-<8 hex digits>` and `old-<n>`).
+///
+/// [`StagingDir`]: super::staging::StagingDir
+struct Aside<'a> {
+    dir: &'a str,
+    slot: &'a str,
+}
+
+/// Reads an entry's `aside` only in the one shape skillet writes; anything else (an absolute
+/// path, `..`, another folder) means the journal is not skillet's.
+fn parse_aside(text: &str) -> Option<Aside<'_>> {
+    let rest = text.strip_prefix(STAGING)?.strip_prefix('/')?;
+    let (dir, slot) = rest.split_once('/')?;
+    let (pid, nanos) = dir.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+    let hex = nanos.len() == 8 && nanos.bytes().all(|b| b.is_ascii_hexdigit());
+    let n = slot.strip_prefix("old-")?;
+    (digits(pid) && hex && digits(n)).then_some(Aside { dir, slot })
+}
+
+/// The largest journal read: one names a few packages, never megabytes.
+const MAX_JOURNAL: u64 = 4 << 20;
+
 /// Puts back what the journal says a change replaced, if a journal is there. Idempotent: a
 /// roll back interrupted in its turn is finished by the next one.
+///
+/// A journal is acted on only when skillet wrote it here: a regular file owned by this user,
+/// recording this very packages directory (so one committed to a repository, or copied, is
+/// refused), with package names and aside folders of the shapes skillet writes. Everything it
+/// moves or removes is inside the opened packages directory, by handle, never through a link.
 pub(crate) fn recover(lock: &ScopeLock) -> Result<Option<Recovered>, InstallError> {
     let paths = lock.paths();
     let path = paths.journal();
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(unreadable(paths, e.to_string())),
+    let Some((mut file, st)) = handle::open_file(lock.packages_fd(), JOURNAL_FILE, &path)? else {
+        return Ok(None);
     };
+    if st.st_uid != rustix::process::geteuid().as_raw() {
+        return Err(unreadable(
+            paths,
+            "it belongs to another user, so skillet did not write it for you".into(),
+        ));
+    }
+    if st.st_size < 0 || st.st_size as u64 > MAX_JOURNAL {
+        return Err(unreadable(
+            paths,
+            "it is far larger than any journal skillet writes".into(),
+        ));
+    }
+    let mut text = String::new();
+    (&mut file)
+        .take(MAX_JOURNAL)
+        .read_to_string(&mut text)
+        .map_err(|e| unreadable(paths, e.to_string()))?;
     let journal: Journal = match serde_json::from_str(&text) {
         Ok(j) => j,
         // A journal cut short was never complete, and nothing moves before it is: the
         // temporary file is renamed into place whole, so this is damage, not a crash.
         Err(e) => return Err(unreadable(paths, e.to_string())),
     };
-    let packages = paths.packages();
+    let here =
+        DirId::of(lock.packages_fd()).map_err(InstallError::io("cannot read", paths.packages()))?;
+    if journal.packages_dir != Some(here) {
+        return Err(unreadable(
+            paths,
+            "it was not written in this directory (copied, or committed to a repository?), so nothing it names is moved".into(),
+        ));
+    }
+    // Every entry is checked before anything moves.
+    let mut plan = Vec::new();
+    for entry in &journal.entries {
+        let aside = match &entry.aside {
+            Some(text) => Some(parse_aside(text).ok_or_else(|| {
+                unreadable(
+                    paths,
+                    format!(
+                        "the folder it names for {}, {text:?}, is not one skillet makes",
+                        entry.name
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        plan.push((entry, aside));
+    }
+    let packages = lock.packages_fd();
     let mut restored = Vec::new();
-    for entry in journal.entries.iter().rev() {
+    for (entry, aside) in plan.into_iter().rev() {
+        let name = entry.name.as_str();
         let dest = paths.package(&entry.name);
-        match &entry.aside {
+        match aside {
             Some(aside) => {
-                let aside = packages.join(aside);
-                if aside.exists() {
-                    remove_any(&dest).map_err(InstallError::io("cannot remove", &dest))?;
-                    fs::rename(&aside, &dest).map_err(InstallError::io("cannot restore", &dest))?;
+                let staged = paths.staging().join(aside.dir);
+                if handle::exists_at(lock.staging_fd(), aside.dir).unwrap_or(false) {
+                    let dir = handle::open_dir(lock.staging_fd(), aside.dir, false, &staged)?;
+                    if handle::exists_at(dir.as_fd(), aside.slot).unwrap_or(false) {
+                        handle::remove_at(packages, name.as_ref())
+                            .map_err(InstallError::io("cannot remove", &dest))?;
+                        rustix::fs::renameat(&dir, aside.slot, packages, name)
+                            .map_err(|e| InstallError::io("cannot restore", &dest)(e.into()))?;
+                    }
                 }
             }
             None if entry.installs => {
-                remove_any(&dest).map_err(InstallError::io("cannot remove", &dest))?;
+                handle::remove_at(packages, name.as_ref())
+                    .map_err(InstallError::io("cannot remove", &dest))?;
             }
             None => {}
         }
@@ -116,10 +214,13 @@ pub(crate) fn recover(lock: &ScopeLock) -> Result<Option<Recovered>, InstallErro
     }
     let lockfile = paths.lockfile();
     match &journal.lockfile_before {
-        Some(text) => write_atomic(&lockfile, text.as_bytes())?,
-        None => remove_any(&lockfile).map_err(InstallError::io("cannot remove", &lockfile))?,
+        Some(text) => {
+            handle::write_atomic_at(lock.scope_fd(), LOCK_FILE, text.as_bytes(), &lockfile)?
+        }
+        None => handle::remove_at(lock.scope_fd(), LOCK_FILE.as_ref())
+            .map_err(InstallError::io("cannot remove", &lockfile))?,
     }
-    Journal::commit(paths)?;
+    Journal::commit(lock)?;
     restored.reverse();
     Ok(Some(Recovered { packages: restored }))
 }
@@ -130,28 +231,6 @@ fn unreadable(paths: &ScopePaths, reason: String) -> InstallError {
         packages: paths.packages(),
         reason,
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file beside it, synced, then renamed.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), InstallError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(InstallError::io("cannot write", path)(e));
-    }
-    sync_dir(dir);
-    Ok(())
 }
 
 /// Makes a directory's entries (renames, removals) durable; best effort, as not every file

@@ -11,6 +11,9 @@
 
 pub mod consent;
 mod error;
+mod handle;
+#[cfg(test)]
+mod hostile_tests;
 mod journal;
 mod plan;
 mod scope;

@@ -185,8 +185,9 @@ impl<'a> Transaction<'a> {
         let journal = Journal {
             lockfile_before,
             entries,
+            packages_dir: None,
         };
-        journal.write(paths)?;
+        journal.write(self.lock)?;
         let mut step = 0;
         let mut stop = || {
             step += 1;
@@ -218,7 +219,7 @@ impl<'a> Transaction<'a> {
         if stop() {
             return Ok(next);
         }
-        Journal::commit(paths)?;
+        Journal::commit(self.lock)?;
         Ok(next)
     }
 }

@@ -2,7 +2,6 @@
 //! scope changes.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -26,13 +25,19 @@ impl StagingDir {
     /// A new, empty staging directory in the locked scope.
     pub fn new(lock: &ScopeLock) -> Result<StagingDir, InstallError> {
         let staging = lock.paths().staging();
-        fs::create_dir_all(&staging).map_err(InstallError::io("cannot create", &staging))?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = staging.join(format!("{}-{nanos:08x}", std::process::id()));
-        fs::create_dir(&path).map_err(InstallError::io("cannot create", &path))?;
+        let name = format!("{}-{nanos:08x}", std::process::id());
+        let path = staging.join(&name);
+        // Through the staging directory the lock opened (never a link planted in its place).
+        rustix::fs::mkdirat(
+            lock.staging_fd(),
+            name.as_str(),
+            rustix::fs::Mode::from_raw_mode(0o755),
+        )
+        .map_err(|e| InstallError::io("cannot create", &path)(e.into()))?;
         Ok(StagingDir {
             path,
             next: AtomicU32::new(0),
