@@ -11,11 +11,11 @@ use skillet_pkg::marketplace::{
     ChangeStatus, Marketplace, MarketplaceError, MarketplaceSource, Marketplaces, Updated,
     search as find_packages,
 };
-use skillet_pkg::source::NoProgress;
 
 use crate::cli::{MarketplaceCommand, SearchArgs};
 use crate::context::Context;
 use crate::output;
+use crate::progress::Bars;
 
 /// What to type to add a marketplace, for messages that find none.
 const ADD_HINT: &str = "`skillet marketplace add SOURCE` adds one: a folder, a git URL (#REF for a branch, tag or commit) or an https URL of an index JSON";
@@ -41,9 +41,10 @@ fn add(
     name: Option<&str>,
     as_json: bool,
 ) -> Result<ExitCode> {
-    let added = marketplaces
-        .add(source, &ctx.env.cwd, name, &NoProgress)
-        .map_err(marketplace_failure)?;
+    let bars = Bars::new();
+    let added = marketplaces.add(source, &ctx.env.cwd, name, &bars);
+    bars.clear();
+    let added = added.map_err(marketplace_failure)?;
     let m = &added.marketplace;
     let count = added.index.packages.len();
     let warnings = index_warnings(&added.index);
@@ -169,9 +170,10 @@ fn update(marketplaces: &mut Marketplaces, name: Option<&str>, as_json: bool) ->
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut results = marketplaces
-        .update(name, &NoProgress)
-        .map_err(marketplace_failure)?;
+    let bars = Bars::new();
+    let results = marketplaces.update(name, &bars);
+    bars.clear();
+    let mut results = results.map_err(marketplace_failure)?;
     // One marketplace named: its failure is the command's error, as for `add`.
     if name.is_some()
         && results.len() == 1

@@ -211,6 +211,34 @@ mod tests {
     }
 
     #[test]
+    fn a_redirect_to_plain_http_elsewhere_is_not_followed() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for target in [
+                "http://example.test/index.json",
+                "http://127.0.0.1.example.test/index.json",
+            ] {
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut buf = [0u8; 1024];
+                let _ = conn.read(&mut buf);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        for _ in 0..2 {
+            let e = download(
+                &format!("http://127.0.0.1:{port}/index.json"),
+                &FetchOptions::default(),
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("redirected to plain http"), "{e}");
+        }
+    }
+
+    #[test]
     fn a_body_past_the_cap_is_refused() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();

@@ -63,18 +63,7 @@ impl MarketplaceSource {
                 Some((url, r)) => (url, Some(r.to_owned())),
                 None => (url, None),
             };
-            // `git` would read a leading `-` as an option and `ext::…` as a command to run.
-            if url.starts_with('-') || url.contains("::") {
-                return Err(bad(
-                    "a git URL may not start with `-` or name a transport helper (`…::`)",
-                ));
-            }
-            if reference.as_deref().is_some_and(|r| r.starts_with('-')) {
-                return Err(bad("a #REF may not start with `-`"));
-            }
-            if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                return Err(bad("a URL has no spaces or control characters"));
-            }
+            check_git(url, reference.as_deref()).map_err(|why| bad(why))?;
             Ok(MarketplaceSource::Git {
                 url: url.to_owned(),
                 reference,
@@ -157,6 +146,29 @@ impl MarketplaceSource {
             }
         }
     }
+}
+
+/// Why `git` must not be given `url` (and `reference`): `git` would read a leading `-` as an
+/// option and `ext::…` as a command to run. Checked for what a user types and for what the
+/// list file says, which anyone with the user's files may have edited.
+pub(super) fn check_git(url: &str, reference: Option<&str>) -> Result<(), &'static str> {
+    if url.is_empty() {
+        return Err("the git URL is empty");
+    }
+    if url.starts_with('-') || url.contains("::") {
+        return Err("a git URL may not start with `-` or name a transport helper (`…::`)");
+    }
+    if reference.is_some_and(|r| r.is_empty() || r.starts_with('-')) {
+        return Err("a #REF may not be empty or start with `-`");
+    }
+    let text = [url, reference.unwrap_or_default()];
+    if text
+        .iter()
+        .any(|t| t.chars().any(|c| c.is_control() || c.is_whitespace()))
+    {
+        return Err("a git URL or #REF has no spaces or control characters");
+    }
+    Ok(())
 }
 
 /// `text` made into a valid name: lowercase, other characters as `-`.

@@ -97,6 +97,11 @@ pub(super) fn read(path: &Path) -> Result<Vec<Marketplace>, MarketplaceError> {
                 )));
             }
         };
+        if let MarketplaceSource::Git { url, reference } = &source
+            && let Err(why) = super::source::check_git(url, reference.as_deref())
+        {
+            return Err(broken(format!("[marketplace.{name}]: {why}")));
+        }
         if stored.reference.is_some() && !matches!(source, MarketplaceSource::Git { .. }) {
             return Err(broken(format!(
                 "[marketplace.{name}]: `ref` only goes with `git`"
@@ -228,6 +233,20 @@ mod tests {
             (
                 "[marketplace.a]\nurl = \"https://x\"\nref = \"v1\"\n",
                 "`ref` only",
+            ),
+            // The list is a file anyone with the user's files can edit: what reaches `git`
+            // is checked again.
+            (
+                "[marketplace.a]\ngit = \"ext::sh -c id\"\n",
+                "transport helper",
+            ),
+            (
+                "[marketplace.a]\ngit = \"https://x\"\nref = \"--upload-pack=id\"\n",
+                "#REF may not",
+            ),
+            (
+                "[marketplace.a]\ngit = \"-ohno\"\n",
+                "may not start with `-`",
             ),
         ] {
             std::fs::write(&path, text).unwrap();
