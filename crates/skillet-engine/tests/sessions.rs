@@ -171,8 +171,8 @@ fn a_hint_from_a_newer_skillet_is_read_not_refused() {
 
 /// The machine and pid namespace a lease's pid means something in, as the engine writes it.
 fn this_host() -> String {
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
-    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("test setup");
+    let ns = std::fs::read_link("/proc/self/ns/pid").expect("test setup");
     format!("{}/{}", boot.trim(), ns.display())
 }
 
@@ -196,7 +196,7 @@ fn leased_live_session(store: &dyn Store, id: &str, owner: &std::process::Child)
             reason: None,
             turns: 0,
         })
-        .unwrap();
+        .expect("test setup");
     let request = LeaseRequest {
         owner: format!("owner-of-{id}"),
         pid: i64::from(owner.id()),
@@ -204,7 +204,9 @@ fn leased_live_session(store: &dyn Store, id: &str, owner: &std::process::Child)
         holder: "the daemon on /gone/skillet.sock".into(),
         ttl_ms: 3_600_000,
     };
-    let grant = store.lease_session(id, &request, &|_| false).unwrap();
+    let grant = store
+        .lease_session(id, &request, &|_| false)
+        .expect("test setup");
     assert!(matches!(grant, LeaseGrant::Acquired { .. }), "{grant:?}");
 }
 
@@ -216,11 +218,11 @@ fn a_session_whose_owner_died_is_listed_ended_and_recorded_so() {
     let mut dying = std::process::Command::new("sleep")
         .arg("60")
         .spawn()
-        .unwrap();
+        .expect("test setup");
     let mut alive = std::process::Command::new("sleep")
         .arg("60")
         .spawn()
-        .unwrap();
+        .expect("test setup");
     leased_live_session(store.as_ref(), "lost", &dying);
     leased_live_session(store.as_ref(), "elsewhere", &alive);
     let sessions = SessionManager::new(Some(store.clone()));
@@ -231,7 +233,7 @@ fn a_session_whose_owner_died_is_listed_ended_and_recorded_so() {
         };
         sessions
             .list(&query)
-            .unwrap()
+            .expect("test setup")
             .into_iter()
             .map(|r| r.id)
             .collect()
@@ -239,14 +241,21 @@ fn a_session_whose_owner_died_is_listed_ended_and_recorded_so() {
     assert!(ended(&sessions).is_empty(), "both owners are alive");
 
     // Killed as `kill -9` kills a daemon: nothing is written on the way out.
-    dying.kill().unwrap();
-    dying.wait().unwrap();
+    dying.kill().expect("test setup");
+    dying.wait().expect("test setup");
     assert_eq!(ended(&sessions), ["lost"], "--status ended finds it");
-    let stored = store.session("lost").unwrap().unwrap();
+    let stored = store
+        .session("lost")
+        .expect("test setup")
+        .expect("test setup");
     assert_eq!(stored.status, SessionStatus::Ended, "{stored:?}");
     assert!(stored.ended_at_ms.is_some(), "{stored:?}");
     assert_eq!(
-        store.session("elsewhere").unwrap().unwrap().status,
+        store
+            .session("elsewhere")
+            .expect("test setup")
+            .expect("test setup")
+            .status,
         SessionStatus::Live,
         "a session whose owner lives is left alone"
     );
@@ -256,9 +265,9 @@ fn a_session_whose_owner_died_is_listed_ended_and_recorded_so() {
             before_ms: Some(skillet_store::now_ms() + 60_000),
             ..Retention::default()
         })
-        .unwrap();
+        .expect("test setup");
     assert_eq!(pruned.sessions, 1, "{pruned:?}");
-    assert!(store.session("elsewhere").unwrap().is_some());
-    alive.kill().unwrap();
-    alive.wait().unwrap();
+    assert!(store.session("elsewhere").expect("test setup").is_some());
+    alive.kill().expect("test setup");
+    alive.wait().expect("test setup");
 }

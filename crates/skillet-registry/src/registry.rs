@@ -150,6 +150,7 @@ impl Registry {
     }
 
     /// The registry from loaded candidates, in precedence order.
+    #[allow(clippy::vec_box)] // see load_all: freed one by one as they are moved in
     fn build(
         dirs: Vec<SkillDir>,
         warnings: Vec<Diagnostic>,
@@ -455,6 +456,7 @@ fn list_scripts(skill_file: &Path) -> Vec<PathBuf> {
 /// Each skill is boxed: a loaded skill is over a kilobyte inline, and boxes are freed one by
 /// one as [`Registry::build`] moves them into its entries, where one vector of them would stay
 /// whole until the last was moved, doubling the peak.
+#[allow(clippy::vec_box)] // boxed on purpose, as said above
 fn load_all(candidates: Vec<&Candidate>) -> Vec<Box<LoadedSkill>> {
     let load = |c: &Candidate| {
         let mut loaded = match &c.within {

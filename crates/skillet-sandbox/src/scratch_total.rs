@@ -133,7 +133,7 @@ pub(crate) fn admit(parent: &Path, cap: u64, total: Option<u64>) -> Result<u64, 
 fn refusal(base: &Path, usage: &Usage, total: u64) -> String {
     let mib = |b: u64| b.div_ceil(1 << 20);
     let mut holders: Vec<&Holder> = usage.holders.iter().filter(|h| h.bytes > 0).collect();
-    holders.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    holders.sort_by_key(|h| std::cmp::Reverse(h.bytes));
     let list = holders
         .iter()
         .map(|h| {
@@ -320,7 +320,7 @@ mod tests {
         assert!(err.contains("max_scratch_total_mb"), "{err}");
         // With room left, a new scratch is capped at what is left.
         let cap = admit(base.path(), 256 << 20, Some(10 << 20)).unwrap();
-        assert!(cap <= 7 << 20 && cap >= MIN_LEFT, "{cap}");
+        assert!((MIN_LEFT..=7 << 20).contains(&cap), "{cap}");
         assert_eq!(admit(base.path(), 256 << 20, None).unwrap(), 256 << 20);
     }
 }

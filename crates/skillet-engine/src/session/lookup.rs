@@ -181,10 +181,10 @@ impl SessionManager {
             }
         }
         past.retain(|r| !live.iter().any(|l| l.id == r.id));
-        let seen = past.into_iter().map(|r| self.as_seen_here(r)).map(|r| {
-            self.record_if_lost(&r);
-            r
-        });
+        let seen = past
+            .into_iter()
+            .map(|r| self.as_seen_here(r))
+            .inspect(|r| self.record_if_lost(r));
         live.extend(seen.filter(|r| query.status.as_ref().is_none_or(|s| *s == r.status)));
         if query.limit > 0 {
             live.truncate(query.limit);
