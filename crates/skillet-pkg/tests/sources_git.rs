@@ -351,3 +351,32 @@ fn a_repository_served_by_git_daemon_is_fetched_by_branch_tag_and_commit() {
     fetch_every_way(&url, &repo.commits, &dir.path().join("fetches"));
     drop(daemon);
 }
+
+#[test]
+fn a_host_or_user_starting_with_a_dash_is_refused_before_git_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = dir.path().join("ran");
+    let cmd = format!("-oProxyCommand=touch {}", marker.display());
+    for url in [
+        format!("ssh://{cmd}/repo.git"),
+        format!("git+ssh://{cmd}/repo.git"),
+        format!("ssh://{cmd}@example.test/repo.git"),
+        format!("ssh://user@{cmd}:22/repo.git"),
+        format!("ssh://%2doProxyCommand=x/repo.git"),
+        format!("ssh://[{cmd}]/repo.git"),
+        // scp-like (no '/' before the ':', or git reads a local path).
+        "-oProxyCommand=x@example.test:repo.git".to_owned(),
+        "user@-oProxyCommand=x:repo.git".to_owned(),
+        "git+user@-oProxyCommand=x:repo.git".to_owned(),
+        "git://-oProxyCommand=x/repo.git".to_owned(),
+        "https://-x.example.test/repo.git".to_owned(),
+    ] {
+        let err = fetch(&git_source(&url, None), &dir.path().join("s"), &NoProgress)
+            .expect_err("dash host");
+        assert!(
+            err.to_string().contains("would read as an option"),
+            "{url}: {err}"
+        );
+        assert!(!marker.exists(), "{url}");
+    }
+}

@@ -361,6 +361,17 @@ fn check_url(url: &str) -> Result<(), SourceError> {
     if url.chars().any(char::is_control) {
         return Err(refuse("it holds a control character"));
     }
+    if let Some(part) = url_host_parts(url)
+        .into_iter()
+        .find(|p| p.starts_with('-') || p.to_ascii_lowercase().starts_with("%2d"))
+    {
+        // `ssh://-oProxyCommand=...` or `-oProxyCommand=...@host:path`: ssh would read it as
+        // an option and run a command.
+        let _ = part;
+        return Err(refuse(
+            "its host or user name starts with '-', which ssh would read as an option",
+        ));
+    }
     // `transport::address` runs a helper program named by the URL.
     if !url.contains("://") && url.contains("::") {
         return Err(refuse(
@@ -368,6 +379,29 @@ fn check_url(url: &str) -> Result<(), SourceError> {
         ));
     }
     Ok(())
+}
+
+/// The user and host of a git URL in any form git accepts (`scheme://user@host:port/path`,
+/// `git+scheme://...`, scp-like `user@host:path`); empty when it names neither (a local path).
+fn url_host_parts(url: &str) -> Vec<&str> {
+    let url = url.strip_prefix("git+").unwrap_or(url);
+    let authority = if let Some((_, rest)) = url.split_once("://") {
+        rest.split('/').next().unwrap_or("")
+    } else {
+        // scp-like: a ':' before any '/'; anything else is a local path.
+        match url.split_once(':') {
+            Some((head, _)) if !head.contains('/') => head,
+            _ => return Vec::new(),
+        }
+    };
+    let (user, host) = match authority.rsplit_once('@') {
+        Some((user, host)) => (Some(user), host),
+        None => (None, authority),
+    };
+    let host = host.trim_start_matches('[');
+    let mut parts: Vec<&str> = user.into_iter().collect();
+    parts.push(host);
+    parts
 }
 
 fn check_reference(reference: &str) -> Result<(), SourceError> {
