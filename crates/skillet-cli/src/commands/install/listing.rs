@@ -36,7 +36,7 @@ fn rows(ctx: &Context) -> Result<Vec<Row>> {
         let Some(dir) = skillet_registry::packages::scope_dir(&ctx.env, scope) else {
             continue;
         };
-        let paths = ScopePaths::new(dir);
+        let paths = super::scope_paths(scope, dir);
         if !paths.lockfile().exists() {
             continue;
         }

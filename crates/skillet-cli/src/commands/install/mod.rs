@@ -48,7 +48,7 @@ pub(crate) fn target(ctx: &Context, global: bool) -> Result<Target> {
     match dir {
         Some(dir) => Ok(Target {
             scope,
-            paths: ScopePaths::new(dir),
+            paths: scope_paths(scope, dir),
         }),
         None if global => Err(output::failure(
             output::EXIT_SKILLET_ERROR,
@@ -60,6 +60,15 @@ pub(crate) fn target(ctx: &Context, global: bool) -> Result<Target> {
             "not in a workspace: packages are installed into a project's .skillet/packages/",
             Some("run the command inside a project, or pass --global for your own packages".into()),
         )),
+    }
+}
+
+/// A scope's paths: the global scope's directory (the user's own) may be a link, a
+/// workspace's `.skillet` never.
+pub(crate) fn scope_paths(scope: Scope, dir: PathBuf) -> ScopePaths {
+    match scope {
+        Scope::Global => ScopePaths::global(dir),
+        Scope::Workspace => ScopePaths::new(dir),
     }
 }
 
@@ -84,7 +93,7 @@ pub fn recover_quietly(ctx: &Context) {
         let Some(dir) = skillet_registry::packages::scope_dir(&ctx.env, scope) else {
             continue;
         };
-        match skillet_pkg::install::recover_if_interrupted(&ScopePaths::new(dir)) {
+        match skillet_pkg::install::recover_if_interrupted(&scope_paths(scope, dir)) {
             Ok(Some(r)) => eprintln!("skillet: {}", output::text(&r.to_string())),
             Ok(None) => {}
             Err(e) => eprintln!("skillet: warning: {}", output::text(&e.to_string())),
