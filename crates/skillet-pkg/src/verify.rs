@@ -214,7 +214,8 @@ pub fn accept(scope_dir: &Path, lock: &mut Lockfile) -> Result<VerifyReport, Ver
             name: locked.name.clone(),
             why,
         };
-        if !dir.is_dir() {
+        // Not `is_dir`: a package folder swapped for a link is not accepted through it.
+        if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
             return Err(cannot(format!(
                 "it is not installed ({} is missing); run `skillet install --locked` to reinstall it, or `skillet uninstall {}`",
                 dir.display(),
@@ -233,6 +234,17 @@ pub fn accept(scope_dir: &Path, lock: &mut Lockfile) -> Result<VerifyReport, Ver
                 "{e}; remove what is not a regular file or a symlink, or reinstall the package"
             ))
         })?;
+        // A link's digest covers only where it points: accepting a file swapped for one (or a
+        // link planted) would hide every later change to its target. Links the package came
+        // with, unchanged, stay accepted.
+        if let Some(f) = receipt.files.iter().find(|f| {
+            f.sha256.starts_with("symlink:") && locked.files.get(&f.path) != Some(&f.sha256)
+        }) {
+            return Err(cannot(format!(
+                "{} is a symbolic link that skillet.lock does not record; only regular files are accepted: replace it with the file, or reinstall the package (`skillet install --locked`)",
+                f.path
+            )));
+        }
         receipts.push((locked.name.clone(), dir, receipt));
     }
     for (name, dir, receipt) in receipts {

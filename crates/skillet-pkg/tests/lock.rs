@@ -343,3 +343,39 @@ fn accept_records_the_files_as_they_are_in_the_lockfile_and_the_receipt() {
     assert!(e.to_string().contains("skillet install --locked"), "{e}");
     assert_eq!(fs::read_to_string(scope.join(LOCK_FILE)).unwrap(), text);
 }
+
+#[test]
+fn accept_refuses_a_file_swapped_for_a_link_or_a_planted_link() {
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("target.sh");
+    fs::write(&target, "echo safe\n").unwrap();
+    for (file, swap) in [
+        ("skills/hello/scripts/run.sh", true),
+        ("skills/hello/scripts/planted.sh", false),
+        // A link the package came with, pointed elsewhere.
+        ("skills/hello/alias.sh", true),
+    ] {
+        let (_t, scope, mut lock) = installed_scope();
+        let path = scope.join(PACKAGES_DIR).join("kit").join(file);
+        if swap {
+            fs::remove_file(&path).unwrap();
+        }
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let text = fs::read_to_string(scope.join(LOCK_FILE)).unwrap();
+        let report = verify(&scope, &lock).unwrap();
+        assert!(!report.is_clean(), "{file}");
+        let e = accept(&scope, &mut lock).unwrap_err();
+        assert!(
+            e.to_string().contains(file) && e.to_string().contains("symbolic link"),
+            "{file}: {e}"
+        );
+        assert_eq!(fs::read_to_string(scope.join(LOCK_FILE)).unwrap(), text);
+    }
+    // The whole package folder a link: refused too.
+    let (_t, scope, mut lock) = installed_scope();
+    let dir = scope.join(PACKAGES_DIR).join("kit");
+    let moved = outside.path().join("kit");
+    fs::rename(&dir, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &dir).unwrap();
+    assert!(accept(&scope, &mut lock).is_err());
+}
