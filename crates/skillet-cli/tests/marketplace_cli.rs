@@ -2,6 +2,8 @@
 //! marketplace in a folder, a bare git repository over file://, and indexes served by an HTTP
 //! server on 127.0.0.1.
 
+#![allow(clippy::unwrap_used)] // tests: a failure is a broken test machine or a real bug
+
 mod common;
 
 use std::io::{BufRead, BufReader, Write};

@@ -63,7 +63,7 @@ impl MarketplaceSource {
                 Some((url, r)) => (url, Some(r.to_owned())),
                 None => (url, None),
             };
-            check_git(url, reference.as_deref()).map_err(|why| bad(why))?;
+            check_git(url, reference.as_deref()).map_err(bad)?;
             Ok(MarketplaceSource::Git {
                 url: url.to_owned(),
                 reference,
