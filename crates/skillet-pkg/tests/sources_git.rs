@@ -362,7 +362,7 @@ fn a_host_or_user_starting_with_a_dash_is_refused_before_git_runs() {
         format!("git+ssh://{cmd}/repo.git"),
         format!("ssh://{cmd}@example.test/repo.git"),
         format!("ssh://user@{cmd}:22/repo.git"),
-        format!("ssh://%2doProxyCommand=x/repo.git"),
+        "ssh://%2doProxyCommand=x/repo.git".to_owned(),
         format!("ssh://[{cmd}]/repo.git"),
         // scp-like (no '/' before the ':', or git reads a local path).
         "-oProxyCommand=x@example.test:repo.git".to_owned(),

@@ -80,11 +80,10 @@ fn a_planted_journal_never_moves_or_removes_anything() {
                     w.paths.packages().join("innocent/keep.txt").exists(),
                     "{aside}"
                 );
-                assert_eq!(
+                assert!(
                     fs::read_to_string(w.paths.journal())
                         .unwrap()
-                        .contains("entries"),
-                    true
+                        .contains("entries")
                 );
                 // A read-only check only reports it.
                 let err = recover_if_interrupted(&w.paths).unwrap_err().to_string();
@@ -143,7 +142,7 @@ fn a_journal_that_is_a_link_or_a_fifo_is_refused() {
     fs::remove_file(w.paths.journal()).unwrap();
     rustix::fs::mknodat(
         rustix::fs::CWD,
-        &w.paths.journal(),
+        w.paths.journal(),
         rustix::fs::FileType::Fifo,
         rustix::fs::Mode::from_raw_mode(0o644),
         0,
