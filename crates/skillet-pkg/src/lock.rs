@@ -118,11 +118,28 @@ impl Lockfile {
             path: path.to_path_buf(),
             message,
         };
-        let file = match std::fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lockfile::default()),
-            Err(e) => return Err(read_err(e)),
+        // Never through a link, nor blocking on a FIFO: a cloned repository may ship
+        // `skillet.lock -> ~/.ssh/id_rsa`, and a parse error would quote what it read.
+        let flags = rustix::fs::OFlags::RDONLY
+            | rustix::fs::OFlags::NOFOLLOW
+            | rustix::fs::OFlags::NONBLOCK
+            | rustix::fs::OFlags::CLOEXEC;
+        let file = match rustix::fs::open(path, flags, rustix::fs::Mode::empty()) {
+            Ok(fd) => std::fs::File::from(fd),
+            Err(rustix::io::Errno::NOENT) => return Ok(Lockfile::default()),
+            Err(rustix::io::Errno::LOOP) => {
+                return Err(invalid(
+                    "it is a symbolic link; skillet.lock must be a regular file: remove the link"
+                        .to_owned(),
+                ));
+            }
+            Err(e) => return Err(read_err(e.into())),
         };
+        if !file.metadata().map_err(read_err)?.is_file() {
+            return Err(invalid(
+                "it is not a regular file; remove it and reinstall".to_owned(),
+            ));
+        }
         let mut text = String::new();
         file.take(MAX_LOCK_BYTES + 1)
             .read_to_string(&mut text)

@@ -379,3 +379,28 @@ fn accept_refuses_a_file_swapped_for_a_link_or_a_planted_link() {
     std::os::unix::fs::symlink(&moved, &dir).unwrap();
     assert!(accept(&scope, &mut lock).is_err());
 }
+
+#[test]
+fn a_lockfile_that_is_a_link_or_a_fifo_is_refused_without_reading_through_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("id_rsa");
+    std::fs::write(&secret, "version = \"PRIVATE KEY MATERIAL\"\n").expect("secret");
+    let lock = dir.path().join(LOCK_FILE);
+    std::os::unix::fs::symlink(&secret, &lock).expect("link");
+    let err = Lockfile::read(&lock).expect_err("a linked lockfile is refused");
+    let text = err.to_string();
+    assert!(text.contains("symbolic link"), "{text}");
+    assert!(!text.contains("PRIVATE"), "the target was read: {text}");
+
+    std::fs::remove_file(&lock).expect("unlink");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &lock,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .expect("fifo");
+    let err = Lockfile::read(&lock).expect_err("a FIFO is refused, not waited on");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+}
