@@ -48,11 +48,14 @@ fn without_a_terminal_and_without_yes_nothing_is_installed() {
     let (code, out, err) = w.run(&["install", "../kit", "--json"]);
     assert_eq!(code, 1, "{out}{err}");
     let answer: Value = serde_json::from_str(&out).unwrap();
+    // Nothing was shown in JSON: the error does not point at permissions "above".
+    let message = answer["error"]["message"].as_str().unwrap();
+    let hint = answer["error"]["hint"].as_str().unwrap();
+    assert!(message.contains("--yes"), "{answer}");
+    assert!(!hint.contains("above"), "{answer}");
     assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("no terminal")
+        hint.contains("without --json") && hint.contains("--dry-run --json"),
+        "{answer}"
     );
     assert!(!packages(&w.ws).join("kit").exists());
 

@@ -182,3 +182,73 @@ fn uninstall_is_refused_while_another_package_depends_on_it() {
     let lock = fs::read_to_string(w.ws.join(".skillet/skillet.lock")).unwrap();
     assert!(!lock.contains("[[package]]"), "{lock}");
 }
+
+#[test]
+fn a_dependency_cycle_is_uninstalled_together_unless_something_outside_needs_it() {
+    let w = World::new();
+    let root = w.tmp.path();
+    package(
+        &root.join("cyc-a"),
+        "cyc-a",
+        "1.0.0",
+        1,
+        json!({}),
+        &[("cyc-b", "^1")],
+    );
+    package(
+        &root.join("cyc-b"),
+        "cyc-b",
+        "1.0.0",
+        1,
+        json!({}),
+        &[("cyc-a", "^1")],
+    );
+    package(
+        &root.join("user"),
+        "user",
+        "1.0.0",
+        1,
+        json!({}),
+        &[("cyc-b", "^1")],
+    );
+    let (code, _, err) = w.run(&["install", "../cyc-a", "../cyc-b", "../user", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+
+    // user, outside the cycle, needs cyc-b: the cycle stays, and the error says who needs it.
+    let (code, _, err) = w.run(&["uninstall", "cyc-a"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cyc-a (with cyc-b, in a dependency cycle with it) is needed by user"),
+        "{err}"
+    );
+    assert!(packages(&w.ws).join("cyc-a").is_dir());
+    let (code, _, err) = w.run(&["uninstall", "user"]);
+    assert_eq!(code, 0, "{err}");
+
+    // Only the cycle's own members need each other: both go, and the output names both.
+    let (code, out, err) = w.run(&["uninstall", "cyc-a"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("cyc-a is in a dependency cycle with cyc-b: removing them together"),
+        "{err}"
+    );
+    assert!(
+        out.contains("Removed cyc-a.") && out.contains("Removed cyc-b."),
+        "{out}"
+    );
+    assert!(!packages(&w.ws).join("cyc-a").exists());
+    assert!(!packages(&w.ws).join("cyc-b").exists());
+    let lock = fs::read_to_string(w.ws.join(".skillet/skillet.lock")).unwrap();
+    assert!(!lock.contains("[[package]]"), "{lock}");
+}
+
+#[test]
+fn uninstall_takes_yes_like_install_and_update() {
+    let w = World::new();
+    package(&w.tmp.path().join("kit"), "kit", "1.0.0", 1, json!({}), &[]);
+    let (code, _, err) = w.run(&["install", "../kit", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = w.run(&["uninstall", "kit", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!packages(&w.ws).join("kit").exists());
+}

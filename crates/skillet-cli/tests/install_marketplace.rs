@@ -128,3 +128,56 @@ fn a_conflict_is_explained_and_nothing_is_installed() {
     assert!(!packages(&w.ws).join("other").exists());
     assert!(!w.ws.join(".skillet/skillet.lock").exists());
 }
+
+#[test]
+fn installing_a_dependency_by_name_records_it_as_asked_for_so_prune_keeps_it() {
+    let w = World::new();
+    market(&w);
+    let (code, _, err) = w.run(&["install", "app", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    // base came as app's dependency; asking for it by name changes no file, but records it.
+    let (code, out, err) = w.run(&["install", "base", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Nothing to change"), "{out}");
+    assert!(out.contains("Recording base as asked for"), "{out}");
+    let lock = fs::read_to_string(w.ws.join(".skillet/skillet.lock")).unwrap();
+    let base = lock
+        .split("[[package]]")
+        .find(|p| p.contains("name = \"base\""))
+        .unwrap();
+    assert!(base.contains("requested = true"), "{lock}");
+
+    let (code, out, err) = w.run(&["uninstall", "app", "--prune", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(names(&answer, "removed"), ["app -"], "base was asked for");
+    assert!(packages(&w.ws).join("base/skills").is_dir());
+}
+
+#[test]
+fn an_index_entry_cannot_rename_the_package_its_source_holds() {
+    let w = World::new();
+    let root = w.tmp.path().join("market");
+    // The folder's own manifest says "arcpkg"; the entry offers it as "internal".
+    package(&root.join("pkgs/arc"), "arcpkg", "1.0.0", 1, json!({}), &[]);
+    fs::write(
+        root.join("skillet-index.json"),
+        serde_json::to_string_pretty(&json!({"skillet_index": 1, "name": "team", "packages": [{
+            "name": "internal", "version": "1.0.0", "description": "renamed",
+            "source": {"type": "dir", "path": "./pkgs/arc"},
+        }]}))
+        .unwrap(),
+    )
+    .unwrap();
+    let (code, _, err) = w.run(&["marketplace", "add", "../market"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = w.run(&["install", "internal", "--yes"]);
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("names the package arcpkg")
+            && err.contains("the index entry that points here names it internal"),
+        "{err}"
+    );
+    assert!(!packages(&w.ws).join("internal").exists());
+    assert!(!packages(&w.ws).join("arcpkg").exists());
+}

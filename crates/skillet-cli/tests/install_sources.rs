@@ -136,3 +136,21 @@ fn an_archive_from_a_loopback_server_installs_only_with_its_sha256() {
             .is_file()
     );
 }
+
+#[test]
+fn a_missing_folder_or_an_unknown_form_says_what_to_give_instead() {
+    let w = World::new();
+    let (code, out, err) = w.run(&["install", "./nonexist", "--yes"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("nonexist does not exist"), "{err}");
+    assert!(
+        err.contains("give the folder that holds the package"),
+        "{err}"
+    );
+    assert!(!err.contains("No such file or directory"), "{err}");
+
+    // The list of accepted forms is one indented block, its first line included.
+    let (code, _, err) = w.run(&["install", "ftp://host/pkg", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("write one of:\n  NAME "), "{err}");
+}

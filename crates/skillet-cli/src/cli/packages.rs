@@ -56,6 +56,10 @@ pub struct UninstallArgs {
     /// Also remove the dependencies nothing else needs any more.
     #[arg(long)]
     pub prune: bool,
+    /// Accepted for symmetry with install and update, so scripts can pass it everywhere:
+    /// removing grants nothing, so uninstall never asks.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// The global scope instead of this workspace.
     #[arg(long)]
     pub global: bool,

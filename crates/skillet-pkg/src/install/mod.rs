@@ -29,4 +29,4 @@ pub use scope::{ScopeLock, ScopePaths, recover_if_interrupted};
 pub use staging::{
     StagedPackage, StagingDir, pinned_text, source_text, stage, stage_entry, stage_pinned,
 };
-pub use uninstall::{dependents_of, prunable};
+pub use uninstall::{cycle_of, dependents_of, prunable};

@@ -85,6 +85,9 @@ pub struct Transaction<'a> {
     lock: &'a ScopeLock,
     staging: &'a StagingDir,
     changes: Vec<Change>,
+    /// Installed packages the user now asks for by name: recorded as requested (so
+    /// `uninstall --prune` keeps them) even when nothing else about them changes.
+    marked: Vec<PackageName>,
 }
 
 impl<'a> Transaction<'a> {
@@ -94,6 +97,7 @@ impl<'a> Transaction<'a> {
             lock,
             staging,
             changes: Vec::new(),
+            marked: Vec::new(),
         }
     }
 
@@ -106,6 +110,19 @@ impl<'a> Transaction<'a> {
     /// The changes, in order.
     pub fn changes(&self) -> &[Change] {
         &self.changes
+    }
+
+    /// Records an installed package as asked for by the user, as `install NAME` of a package
+    /// that came only as a dependency does: `uninstall --prune` then keeps it.
+    pub fn mark_requested(&mut self, name: PackageName) {
+        if !self.marked.contains(&name) {
+            self.marked.push(name);
+        }
+    }
+
+    /// The packages [`Transaction::mark_requested`] named.
+    pub fn marked(&self) -> &[PackageName] {
+        &self.marked
     }
 
     /// The lockfile as it will be after the commit.
@@ -129,6 +146,11 @@ impl<'a> Transaction<'a> {
                 Change::Remove { name } => {
                     lockfile.remove(name);
                 }
+            }
+        }
+        for package in lockfile.packages.iter_mut() {
+            if self.marked.contains(&package.name) {
+                package.requested = true;
             }
         }
         Ok(lockfile)

@@ -168,6 +168,20 @@ pub fn read_package_for(root: &Path, entry: &IndexEntry) -> Result<PackageManife
     let listed_in = format!("the index entry for {}", entry.name);
     let mut manifest = match own_manifest(&root)? {
         Some(mut own) => {
+            // A skillet-package.toml names its package: an index may not rename it, or an
+            // entry could pass a package off under another (trusted-looking) name. A Claude
+            // plugin takes its marketplace entry's name (Claude Code's own rule: the entry
+            // defines the plugin, and several entries may share one folder), and a folder
+            // that is one skill takes it too (a skill's name is not a package's).
+            if present(&root.join(MANIFEST_FILE)) && own.name != entry.name {
+                return Err(ManifestError::Invalid {
+                    file: root.join(MANIFEST_FILE),
+                    problem: format!(
+                        "names the package {}, but the index entry that points here names it {}; the names must match: fix the index entry (or ask its publisher to)",
+                        own.name, entry.name
+                    ),
+                });
+            }
             own.name = entry.name.clone();
             if own.description.is_empty() {
                 own.description = entry.description.clone();

@@ -26,6 +26,14 @@ pub enum SourceError {
         /// The path given.
         path: PathBuf,
     },
+    /// A folder given as the source does not exist.
+    #[error(
+        "{path} does not exist: give the folder that holds the package (a relative path starts from the current directory, or from -C), or a package's name to install it from an added marketplace (`skillet search WORD` finds one)"
+    )]
+    NoSuchDir {
+        /// The path given.
+        path: PathBuf,
+    },
     /// A file in the package that is neither a regular file, a folder nor a symbolic link.
     #[error(
         "{path} in {source_name} is a {kind}: a package holds only regular files and folders; remove it from the package"

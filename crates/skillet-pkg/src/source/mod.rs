@@ -226,7 +226,18 @@ fn fetch_dir(
         &path.display().to_string(),
         options.tree_limits(),
         progress,
-    )?;
+    )
+    .map_err(|e| match e {
+        // The folder the user named is missing: say what to give instead.
+        SourceError::Io {
+            path: ref p,
+            ref source,
+            ..
+        } if p == path && source.kind() == std::io::ErrorKind::NotFound => {
+            SourceError::NoSuchDir { path: path.into() }
+        }
+        e => e,
+    })?;
     Ok(Fetched {
         root,
         pinned: Pinned::Dir { path: path.into() },

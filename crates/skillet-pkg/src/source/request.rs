@@ -22,8 +22,7 @@ pub enum Request {
 }
 
 /// The forms [`Request::parse`] accepts, for the errors that list them.
-pub const ACCEPTED_FORMS: &str = "\
-  NAME                          a package from an added marketplace (review-kit)
+pub const ACCEPTED_FORMS: &str = "  NAME                          a package from an added marketplace (review-kit)
   NAME@MARKETPLACE              from that marketplace only (document-skills@anthropic-agent-skills)
   NAME@REQUIREMENT              a semver requirement (review-kit@^2.1, review-kit@=1.0.0)
   ./PATH, ../PATH, /PATH        a folder on this machine

@@ -24,6 +24,14 @@ pub fn confirm(plan: &Plan, verb: &str, yes: bool, dry_run: bool, json: bool) ->
     if dry_run || yes || plan.is_empty() {
         return Ok(());
     }
+    if json {
+        // Nothing was shown: JSON output is for programs, which cannot answer a question.
+        return Err(output::failure(
+            EXIT_REFUSED,
+            "nothing changed: with --json, consent must be given by --yes",
+            Some("run the command without --json to see the permissions (or with --dry-run --json to get them as JSON), then again with --yes to accept them".into()),
+        ));
+    }
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !terminal {
         return Err(output::failure(

@@ -157,7 +157,7 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> Result<ExitCode> {
                 if let skillet_pkg::source::Source::Dir { path } = &mut source
                     && path.is_relative()
                 {
-                    let joined = ctx.env.cwd.join(&*path);
+                    let joined: PathBuf = ctx.env.cwd.join(&*path).components().collect();
                     // Recorded in skillet.lock as the folder itself, not `ws/../kit`.
                     *path = std::fs::canonicalize(&joined).unwrap_or(joined);
                 }

@@ -37,6 +37,8 @@ pub struct Plan {
     pub scope: &'static str,
     pub directory: PathBuf,
     pub packages: Vec<Planned>,
+    /// Installed packages now recorded as asked for (they came as dependencies).
+    pub now_requested: Vec<String>,
 }
 
 impl Plan {
@@ -87,6 +89,7 @@ impl Plan {
             scope: target.scope.as_str(),
             directory: target.paths.packages(),
             packages,
+            now_requested: txn.marked().iter().map(ToString::to_string).collect(),
         })
     }
 
@@ -115,8 +118,10 @@ impl Plan {
     pub fn print_text(&self, dry_run: bool) {
         if self.packages.is_empty() {
             println!("Nothing to change in {}.", self.where_());
+            self.print_now_requested(dry_run);
             return;
         }
+        self.print_now_requested(dry_run);
         let lead = if dry_run {
             "Would change"
         } else {
@@ -190,6 +195,17 @@ impl Plan {
         }
     }
 
+    fn print_now_requested(&self, dry_run: bool) {
+        if self.now_requested.is_empty() {
+            return;
+        }
+        let verb = if dry_run { "Would record" } else { "Recording" };
+        println!(
+            "{verb} {} as asked for (installed before as a dependency): `uninstall --prune` keeps it.",
+            output::field(&self.now_requested.join(", "))
+        );
+    }
+
     /// The JSON answer: the packages installed, updated and removed, each with its version,
     /// skills and permissions.
     pub fn print_json(&self, dry_run: bool) -> Result<()> {
@@ -206,6 +222,7 @@ impl Plan {
             "installed": of(&["install", "reinstall"]),
             "updated": of(&["update", "downgrade"]),
             "removed": of(&["remove"]),
+            "now_requested": self.now_requested,
             "grants": "none: installing never grants anything; grants stay in your global skillet.toml",
         }))
     }

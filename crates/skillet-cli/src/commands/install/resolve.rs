@@ -142,10 +142,15 @@ pub fn add_dependencies(
         if given.contains_key(&name) {
             continue;
         }
-        if installed
+        let requested = named.iter().any(|(n, _, _)| n == &name);
+        if let Some(kept) = installed
             .iter()
-            .any(|i| i.locked.name == name && i.locked.version == version)
+            .find(|i| i.locked.name == name && i.locked.version == version)
         {
+            // Asked for by name now, though it came as a dependency: recorded as asked for.
+            if requested && !kept.locked.requested {
+                txn.mark_requested(name);
+            }
             continue;
         }
         let exact = semver::VersionReq::parse(&format!("={version}"))?;
@@ -153,7 +158,6 @@ pub fn add_dependencies(
             .find(&name, None, Some(&exact))
             .map_err(|e| output::failure(output::EXIT_SKILLET_ERROR, e.to_string(), None))?;
         let staged = stage_entry(&entry, staging, bars)?;
-        let requested = named.iter().any(|(n, _, _)| n == &name);
         txn.push(Change::Install { staged, requested });
     }
     Ok(())

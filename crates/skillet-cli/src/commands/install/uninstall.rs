@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use skillet_pkg::PackageName;
-use skillet_pkg::install::{Change, StagingDir, Transaction, dependents_of, prunable};
+use skillet_pkg::install::{Change, StagingDir, Transaction, cycle_of, dependents_of, prunable};
 
 use super::{defaults, lock, report::Plan, target};
 use crate::cli::UninstallArgs;
@@ -32,21 +32,46 @@ pub fn uninstall(ctx: &Context, args: &UninstallArgs) -> Result<ExitCode> {
             Some("`skillet list --installed` shows what is".into()),
         ));
     }
-    let dependents = dependents_of(&lockfile, &name);
+    // A package in a cycle with `name` cannot stay without it: it goes too, and only the
+    // packages outside the cycle that need one of its members refuse the uninstall.
+    let cycle = cycle_of(&lockfile, &name);
+    let mut remove = vec![name.clone()];
+    remove.extend(cycle.iter().cloned());
+    let mut dependents: Vec<PackageName> = Vec::new();
+    for member in &remove {
+        for d in dependents_of(&lockfile, member) {
+            if !remove.contains(&d) && !dependents.contains(&d) {
+                dependents.push(d);
+            }
+        }
+    }
     if !dependents.is_empty() {
         let names: Vec<String> = dependents.iter().map(ToString::to_string).collect();
+        let with = if cycle.is_empty() {
+            String::new()
+        } else {
+            let c: Vec<String> = cycle.iter().map(ToString::to_string).collect();
+            format!(" (with {}, in a dependency cycle with it)", c.join(", "))
+        };
         return Err(output::failure(
             1,
             format!(
-                "{name} is needed by {}: nothing was removed",
+                "{name}{with} is needed by {}: nothing was removed",
                 names.join(", ")
             ),
             Some(format!("uninstall {} first", names.join(" and "))),
         ));
     }
-    let mut remove = vec![name.clone()];
+    if !cycle.is_empty() && !args.json {
+        let c: Vec<String> = cycle.iter().map(ToString::to_string).collect();
+        eprintln!(
+            "skillet: {name} is in a dependency cycle with {}: removing them together",
+            output::text(&c.join(", "))
+        );
+    }
     if args.prune {
-        remove.extend(prunable(&lockfile, &remove));
+        let more = prunable(&lockfile, &remove);
+        remove.extend(more);
     }
     let staging = StagingDir::new(&lock)?;
     let mut txn = Transaction::new(&lock, &staging);
