@@ -168,6 +168,66 @@ const NOTES: &[(From, &str, Note, &str)] = &[
         Note::Before("skillet session start py"),
         "the reader has a session open (with none, status says no daemon runs and exits 1)",
     ),
+    (
+        From::Help,
+        "skillet disable review-kit",
+        Note::Before("skillet marketplace add ./team-skills && skillet install review-kit --yes"),
+        "review-kit stands for a package the reader installed from a marketplace of their own",
+    ),
+    (
+        From::Help,
+        "skillet install document-skills@anthropic-agent-skills",
+        Note::Exits(125),
+        "needs the anthropic-agent-skills marketplace, which the reader adds over the network first",
+    ),
+    (
+        From::Help,
+        "skillet install ./path/to/pkg",
+        Note::Terminal("y\n"),
+        "on a terminal: the reader reads the permissions and answers y",
+    ),
+    (
+        From::Help,
+        "skillet install git+https://example.test/skills.git#v1.2",
+        Note::Exits(125),
+        "example.test stands for the reader's git host: nothing answers there",
+    ),
+    (
+        From::Help,
+        "skillet install https://example.test/pkg.tar.gz --sha256 HEX",
+        Note::Exits(2),
+        "HEX stands for the archive's digest and example.test for its host",
+    ),
+    (
+        From::Help,
+        "skillet uninstall review-kit --prune",
+        Note::Before("skillet install review-kit --yes"),
+        "the previous example removed review-kit: the reader has it installed again",
+    ),
+    (
+        From::Help,
+        "skillet marketplace add ./team-skills",
+        Note::Before("skillet marketplace remove team-skills"),
+        "the package examples added ./team-skills already",
+    ),
+    (
+        From::Help,
+        "skillet marketplace add https://example.test/index.json",
+        Note::Exits(125),
+        "example.test stands for the reader's web server: nothing answers there",
+    ),
+    (
+        From::Help,
+        "skillet marketplace add git@host:org/skills.git#main",
+        Note::Exits(125),
+        "host stands for the reader's git host: nothing answers there",
+    ),
+    (
+        From::Help,
+        "skillet create review --type conversation --global",
+        Note::Before("rm ~/.config/skillet/skills/review.json"),
+        "create never overwrites: the reader has no global review skill yet (the run examples used the tour's)",
+    ),
 ];
 
 /// A live session's id, as a reader would copy it from `skillet session list`.

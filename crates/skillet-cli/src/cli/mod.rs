@@ -292,14 +292,16 @@ Examples:
     Trust(TrustArgs),
 
     /// Turn a skill off: agents no longer see it and `skillet run` refuses it.
-    #[command(after_help = "An installed package's name turns off all of its skills; refused while another
+    #[command(
+        after_help = "An installed package's name turns off all of its skills; refused while another
 enabled package depends on it (--force to override).
 
 Examples:
   skillet disable rm-tmp                 in the global skillet.toml
   skillet disable rm-tmp --workspace     in this workspace's .skillet/skillet.toml
   skillet disable review-kit             every skill of the installed package review-kit
-  skillet enable rm-tmp")]
+  skillet enable rm-tmp"
+    )]
     Disable(ToggleArgs),
 
     /// Turn a disabled skill back on.
@@ -368,7 +370,8 @@ Examples:
     },
 
     /// Start a new skill from a template, with one test, in .skillet/skills (or --global).
-    #[command(after_help = "What it writes passes `skillet validate` and `skillet test` as written; it never
+    #[command(
+        after_help = "What it writes passes `skillet validate` and `skillet test` as written; it never
 overwrites anything. docs/authoring.md has the details.
 
 Examples:
@@ -376,7 +379,8 @@ Examples:
   skillet create tidy --template python-script    NAME/skill.json and scripts/main.py
   skillet create tidy-sh --template shell-script  NAME/skill.json and scripts/main.sh
   skillet create review --type conversation --global
-  skillet create outline --type prompt_inline --json")]
+  skillet create outline --type prompt_inline --json"
+    )]
     Create(CreateArgs),
 
     /// Run skills' self-tests (their `tests` field). Exit 0 when none fails.
