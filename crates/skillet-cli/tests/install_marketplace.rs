@@ -181,3 +181,59 @@ fn an_index_entry_cannot_rename_the_package_its_source_holds() {
     assert!(!packages(&w.ws).join("internal").exists());
     assert!(!packages(&w.ws).join("arcpkg").exists());
 }
+
+/// A Claude Code marketplace entry may make a package of some skills of a larger repository
+/// (`"source": "./"` with a `skills` list). `install --locked` elsewhere must read the fetched
+/// repository the same way: the lock keeps the entry, or the second machine gets every skill.
+#[test]
+fn install_locked_reads_a_marketplace_entry_s_skill_list_as_the_first_install_did() {
+    let first = World::new();
+    let work = first.tmp.path().join("claude-market");
+    for skill in ["alpha", "beta"] {
+        let dir = work.join("skills").join(skill);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("SKILL.md"),
+            format!("---\nname: {skill}\ndescription: the {skill} skill\n---\nDo {skill}.\n"),
+        )
+        .unwrap();
+    }
+    fs::create_dir_all(work.join(".claude-plugin")).unwrap();
+    fs::write(
+        work.join(".claude-plugin/marketplace.json"),
+        serde_json::to_string_pretty(&json!({
+            "name": "claude-market",
+            "owner": {"name": "tests"},
+            "plugins": [{
+                "name": "only-alpha", "description": "one skill of the repository",
+                "version": "1.0.0", "source": "./", "skills": ["./skills/alpha"]
+            }]
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let url = support::git_publish(&work, "v1");
+    let (code, _, err) = first.run(&["marketplace", "add", &format!("{url}#main")]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = first.run(&["install", "only-alpha@claude-market", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lock = fs::read_to_string(first.ws.join(".skillet/skillet.lock")).unwrap();
+    let (_, listed, _) = first.run(&["list", "--json"]);
+    assert!(
+        listed.contains("\"alpha\"") && !listed.contains("\"beta\""),
+        "{listed}"
+    );
+
+    let second = World::new();
+    second.write(".skillet/skillet.lock", &lock);
+    let (code, out, err) = second.run(&["install", "--locked", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        fs::read_to_string(second.ws.join(".skillet/skillet.lock")).unwrap(),
+        lock,
+        "the lock is unchanged"
+    );
+    let (_, listed, _) = second.run(&["list", "--json"]);
+    assert!(listed.contains("\"alpha\""), "{listed}");
+    assert!(!listed.contains("\"beta\""), "{listed}");
+}

@@ -39,6 +39,11 @@ pub struct LockedPackage {
     /// The sha256 of every installed file, by path relative to the package's folder.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// The index entry it was installed from, when an index defined it (a marketplace entry
+    /// may pick some skills of a larger repository): `install --locked` reads the fetched
+    /// folder the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<crate::index::IndexEntry>,
 }
 
 /// The lockfile format this skillet writes and reads. A newer one is refused: an older skillet

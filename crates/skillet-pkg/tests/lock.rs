@@ -32,6 +32,7 @@ fn locked(n: &str, deps: &[&str], files: &[(&str, &str)]) -> LockedPackage {
             .iter()
             .map(|(p, d)| ((*p).to_owned(), (*d).to_owned()))
             .collect(),
+        entry: None,
     }
 }
 

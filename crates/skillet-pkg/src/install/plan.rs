@@ -141,6 +141,7 @@ impl<'a> Transaction<'a> {
                         requested: *requested || was_requested,
                         dependencies: staged.manifest.dependencies.keys().cloned().collect(),
                         files: staged.files.clone(),
+                        entry: staged.entry.clone(),
                     });
                 }
                 Change::Remove { name } => {

@@ -75,6 +75,8 @@ pub struct StagedPackage {
     pub files: BTreeMap<String, String>,
     /// Its skills, loaded.
     pub skills: Vec<PackageSkill>,
+    /// The index entry that defined it, when it came from one.
+    pub entry: Option<IndexEntry>,
 }
 
 /// Fetches `source` into `staging` and reads the package it holds.
@@ -111,7 +113,9 @@ pub fn stage_entry(
             source_text: text,
         });
     }
-    finish_staged(fetched.root, fetched.pinned, manifest, &text)
+    let mut staged = finish_staged(fetched.root, fetched.pinned, manifest, &text)?;
+    staged.entry = Some(entry.clone());
+    Ok(staged)
 }
 
 /// Fetches exactly what `locked` records (its pinned source) and checks every file against
@@ -125,7 +129,18 @@ pub fn stage_pinned(
     let fetched = crate::source::fetch_pinned(&locked.source, &dir, progress)
         .map_err(|e| InstallError::Part(e.to_string()))?;
     let text = pinned_text(&locked.source);
-    let staged = read_staged(fetched.root, fetched.pinned, &text)?;
+    let staged = match &locked.entry {
+        // Read as the entry defined it when installed, or its skills could differ.
+        Some(entry) => {
+            remove_git(&fetched.root)?;
+            let manifest = crate::manifest::read_package_for(&fetched.root, entry)
+                .map_err(|e| InstallError::Part(format!("{text}: {e}")))?;
+            let mut staged = finish_staged(fetched.root, fetched.pinned, manifest, &text)?;
+            staged.entry = Some(entry.clone());
+            staged
+        }
+        None => read_staged(fetched.root, fetched.pinned, &text)?,
+    };
     if staged.manifest.name != locked.name || staged.manifest.version != locked.version {
         return Err(InstallError::Mismatch {
             expected: format!(
@@ -189,6 +204,7 @@ fn finish_staged(
         pinned,
         files,
         skills,
+        entry: None,
     })
 }
 

@@ -91,6 +91,7 @@ mod tests {
                     requested: *requested,
                     dependencies: deps.iter().map(|d| n(d)).collect(),
                     files: Default::default(),
+                    entry: None,
                 })
                 .collect(),
         }
