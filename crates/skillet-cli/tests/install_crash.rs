@@ -74,6 +74,10 @@ fn an_install_killed_at_any_moment_leaves_the_previous_version_whole() {
         let mut child = start_install(&w, "../big2");
         std::thread::sleep(Duration::from_millis(delay_ms));
         kill(&mut child);
+        // Killed inside its commit, the install is rolled back by the next package command
+        // (`list` only reports it): the user's state is what that command leaves.
+        let (code, out, err) = w.run(&["verify"]);
+        assert_eq!(code, 0, "killed after {delay_ms} ms: {out}{err}");
         let (version, _) = installed_version(&w);
         match version.as_str() {
             "1.0.0" => {
