@@ -16,12 +16,8 @@ use serde_json::{Value, json};
 const TEN_MB: u64 = 10 * 1024 * 1024;
 
 fn world() -> World {
-    let w = World::new();
-    // Where the daemon's files and every scratch directory live in this world.
-    let run = w.tmp.path().join("run");
-    std::fs::create_dir(&run).unwrap();
-    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    w
+    // World::new makes `run`: where the daemon's files and every scratch directory live.
+    World::new()
 }
 
 fn session_skill(w: &World, name: &str, command: &str, extra: Value) {

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // test fixtures: a failure here is a broken test machine
 
 use std::fs;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -28,6 +29,13 @@ impl World {
         let ws = tmp.path().join("ws");
         fs::create_dir_all(ws.join(".git")).unwrap();
         fs::create_dir_all(&home).unwrap();
+        // Scratch, sockets and the daemon live under $XDG_RUNTIME_DIR only when it exists;
+        // without it every test would share `/dev/shm/skillet-<uid>` and one test's scratch
+        // would count against another's `max_scratch_total_mb`.
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(tmp.path().join("run"))
+            .unwrap();
         World { tmp, home, ws }
     }
 
