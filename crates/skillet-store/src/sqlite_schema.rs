@@ -97,6 +97,10 @@ pub(crate) const STEPS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS executions_by_skill_time ON executions(skill, started_at, id);
     CREATE INDEX IF NOT EXISTS executions_by_status_time ON executions(status, started_at, id);
     CREATE INDEX IF NOT EXISTS sessions_by_end ON sessions(ended_at);",
+    // 9: skill state (placeholder: replaced by the state tables before this ships).
+    "SELECT 1;",
+    // 10: the result cache (placeholder: replaced by the cache tables before this ships).
+    "SELECT 1;",
 ];
 
 /// The schema version this build writes.

@@ -1,16 +1,21 @@
 //! One module per subcommand.
 
 mod breaker;
+mod cache;
 mod completions;
 mod context;
 mod conversation;
 mod create;
 mod daemon;
+mod dev;
+mod docs;
 mod doctor;
 pub(crate) mod hints;
 mod history;
 pub(crate) mod history_prune;
+mod hooks;
 pub mod info;
+mod init;
 mod install;
 mod list;
 mod marketplace;
@@ -19,6 +24,7 @@ mod migrate;
 mod package_toggle;
 mod run;
 pub mod session;
+mod state;
 mod store_check;
 mod test;
 mod trust;
@@ -67,6 +73,13 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Marketplace { command } => marketplace::run(&ctx, &command),
                 Command::Create(args) => create::run(&ctx, &args),
                 Command::Test(args) => test::run(&ctx, &args),
+                Command::Dev(args) => dev::run(&ctx, &args),
+                Command::Docs(args) => docs::run(&ctx, &args),
+                Command::Init(args) => init::run(&ctx, &args),
+                Command::Hooks { command } => hooks::run(&ctx, &command),
+                Command::State { command } => state::run(&ctx, &command),
+                Command::Channel { command } => state::channel(&ctx, &command),
+                Command::Cache { command } => cache::run(&ctx, &command),
                 Command::Enable(args) => trust::toggle(&ctx, &args, false),
                 Command::Disable(args) => trust::toggle(&ctx, &args, true),
                 Command::Schema { .. }

@@ -1,0 +1,18 @@
+//! `skillet dev`: the edit–run loop of a skill author.
+
+use clap::Args;
+
+use super::ParamArgs;
+
+/// `skillet dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Skill name or alias.
+    pub name: String,
+    /// Parameter values, used for every re-run.
+    #[command(flatten)]
+    pub params: ParamArgs,
+    /// Print one JSON object per reload instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
