@@ -40,6 +40,7 @@ mod params;
 mod schema;
 mod self_test;
 mod skill_md;
+mod state;
 pub mod template;
 mod validate;
 
@@ -56,8 +57,9 @@ pub use params::{ParamError, ParamValue};
 pub use schema::{SCHEMA_ID, skill_json_schema};
 pub use self_test::{SkillTest, TestExpectation, json_pointer_of};
 pub use skill_md::{load_skill_md, load_skill_md_in};
+pub use state::{DEFAULT_MAX_STATE_KB, OnConflict, StateScope, StateSpec};
 pub use template::{PARAMS_JSON_PLACEHOLDER, SKILL_DIR_PLACEHOLDER, Template};
-pub use validate::is_valid_skill_name;
+pub use validate::{check_key_glob, is_valid_skill_name};
 
 /// Prefix of the environment variables that carry parameter values.
 pub const PARAM_ENV_PREFIX: &str = "SKILL_PARAM_";

@@ -93,6 +93,9 @@ pub struct SkillSpec {
     /// Result caching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<Cache>,
+    /// A JSON document the skill keeps between runs (code_inline skills).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<crate::state::StateSpec>,
     /// Other skills this one needs, with semver requirements.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dependencies: BTreeMap<String, String>,
@@ -411,10 +414,30 @@ pub struct CircuitBreaker {
     pub window: Option<u32>,
 }
 
-/// Result caching.
+/// Result caching: a run that ended ok answers later calls with the same key without running.
+/// The key is the skill's content, the checked parameters, stdin, the grants in effect, the
+/// values of `key_env` and the content of the files `key_files` match and `path` parameters name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cache {
+    /// Seconds a cached result stays valid (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+    /// Globs, relative to the workspace root, of the files whose content the result depends on:
+    /// editing any of them (or adding a matching file) makes a new key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_files: Vec<String>,
+    /// Environment variables whose values the result depends on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_env: Vec<String>,
+}
+
+impl Cache {
+    /// Seconds a result stays valid when the skill sets no `ttl`.
+    pub const DEFAULT_TTL: u64 = 300;
+
     /// Seconds a cached result stays valid.
-    pub ttl: u64,
+    pub fn ttl_s(&self) -> u64 {
+        self.ttl.unwrap_or(Self::DEFAULT_TTL)
+    }
 }

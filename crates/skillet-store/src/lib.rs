@@ -1,7 +1,7 @@
 //! skillet's persistent state.
 //!
 //! This crate owns what outlives one process: the record of every execution, circuit breakers,
-//! and sessions with their transcripts (a cache table will follow). Callers see only the [`Store`] trait, so a
+//! sessions with their transcripts, and the result cache. Callers see only the [`Store`] trait, so a
 //! PostgreSQL store for teams running several daemons can follow without touching them;
 //! [`SqliteStore`] is the default, one file at `$XDG_DATA_HOME/skillet/skillet.db`.
 //!
@@ -17,21 +17,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cache;
 mod context_index;
 mod record;
 mod retention;
 mod session;
 mod session_state;
 mod sqlite;
+mod sqlite_cache;
 mod sqlite_ids;
 mod sqlite_lease;
 mod sqlite_open;
 mod sqlite_retention;
 mod sqlite_schema;
 mod sqlite_sessions;
+mod sqlite_state;
+mod state;
 
 use std::path::PathBuf;
 
+pub use cache::{CacheEntry, CacheSkillStats, CacheStore, FileDigest};
 pub use context_index::IndexedFile;
 pub use record::{BreakerRecord, ExecutionQuery, ExecutionRecord, now_ms, params_hash};
 pub use retention::{PruneReport, Retention};
@@ -41,9 +46,10 @@ pub use session::{
 };
 pub use sqlite::SqliteStore;
 pub use sqlite_schema::SCHEMA_VERSION;
+pub use state::{StateCommit, StateKey, StateRecord, StateStore, StateWrite};
 
 /// Persistent state, whatever the database.
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: StateStore + CacheStore + Send + Sync + std::fmt::Debug {
     /// Adds one execution (one attempt of one call).
     fn record(&self, execution: &ExecutionRecord) -> Result<(), StoreError>;
     /// Executions matching `query`, newest first.

@@ -48,6 +48,8 @@ pub struct ExecutionRecord {
     pub origin: Option<String>,
     /// The id of the request that asked (the MCP JSON-RPC request id).
     pub request_id: Option<String>,
+    /// Answered from the result cache: nothing ran.
+    pub cached: bool,
 }
 
 impl ExecutionRecord {
@@ -76,6 +78,7 @@ impl ExecutionRecord {
             origin: None,
             request_id: None,
             error: None,
+            cached: false,
         }
     }
 }

@@ -88,7 +88,7 @@ impl SqliteStore {
         &self.path
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves the connection itself usable.
         self.conn
             .lock()
@@ -97,7 +97,10 @@ impl SqliteStore {
 
     /// What `work` returns, with an error that says the file is damaged naming the file and
     /// the remedy.
-    fn checked<T>(&self, work: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub(crate) fn checked<T>(
+        &self,
+        work: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         work().map_err(|e| match e {
             StoreError::Database(e) => crate::sqlite_open::classify(&self.path, e),
             other => other,
@@ -106,9 +109,9 @@ impl SqliteStore {
 }
 
 const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
-    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id";
+    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id, cached";
 
-const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21";
+const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22";
 
 /// The values of [`COLUMNS`] for an `INSERT`, in order.
 macro_rules! record_params {
@@ -134,7 +137,8 @@ macro_rules! record_params {
             $e.limit_hit,
             $e.error,
             $e.origin,
-            $e.request_id
+            $e.request_id,
+            $e.cached
         ]
     };
 }
@@ -163,6 +167,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         error: r.get(18)?,
         origin: r.get(19)?,
         request_id: r.get(20)?,
+        cached: r.get(21)?,
     })
 }
 

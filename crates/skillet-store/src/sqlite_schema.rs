@@ -97,10 +97,55 @@ pub(crate) const STEPS: &[&str] = &[
     CREATE INDEX IF NOT EXISTS executions_by_skill_time ON executions(skill, started_at, id);
     CREATE INDEX IF NOT EXISTS executions_by_status_time ON executions(status, started_at, id);
     CREATE INDEX IF NOT EXISTS sessions_by_end ON sessions(ended_at);",
-    // 9: skill state (placeholder: replaced by the state tables before this ships).
-    "SELECT 1;",
-    // 10: the result cache (placeholder: replaced by the cache tables before this ships).
-    "SELECT 1;",
+    // 9: skill state: one JSON document per skill identity and workspace ('' for global
+    // state). `rev` only grows (a cleared document keeps its row with `doc` NULL), so a
+    // compare-and-swap on it never mistakes a new document for the one a run read.
+    "CREATE TABLE IF NOT EXISTS skill_state (
+        owner          TEXT NOT NULL,
+        workspace      TEXT NOT NULL,
+        doc            TEXT,
+        rev            INTEGER NOT NULL,
+        schema_version INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL,
+        writer         TEXT NOT NULL,
+        expires_at     INTEGER,
+        PRIMARY KEY (owner, workspace)
+    );
+    CREATE INDEX IF NOT EXISTS skill_state_by_expiry ON skill_state(expires_at);",
+    // 10: the result cache: stored results by key (LRU by `last_used_at`, bounded in bytes),
+    // hit and miss counts per skill, the content digests of keyed files (re-read only when their
+    // size, times or inode change), and which executions were answered from the cache.
+    "CREATE TABLE IF NOT EXISTS cache_entries (
+        key          TEXT PRIMARY KEY,
+        skill        TEXT NOT NULL,
+        exit_code    INTEGER,
+        stdout       TEXT NOT NULL,
+        stderr       TEXT NOT NULL,
+        truncated    INTEGER NOT NULL DEFAULT 0,
+        size         INTEGER NOT NULL,
+        execution_id TEXT,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL,
+        hits         INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX IF NOT EXISTS cache_entries_by_use ON cache_entries(last_used_at);
+    CREATE INDEX IF NOT EXISTS cache_entries_by_skill ON cache_entries(skill);
+    CREATE TABLE IF NOT EXISTS cache_counts (
+        skill  TEXT PRIMARY KEY,
+        hits   INTEGER NOT NULL DEFAULT 0,
+        misses INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE IF NOT EXISTS file_digests (
+        path     TEXT PRIMARY KEY,
+        device   INTEGER NOT NULL,
+        inode    INTEGER NOT NULL,
+        size     INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        ctime_ns INTEGER NOT NULL,
+        digest   TEXT NOT NULL
+    );
+    ALTER TABLE executions ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes.

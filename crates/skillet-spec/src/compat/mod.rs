@@ -298,6 +298,7 @@ pub(crate) fn canonical_order(obj: Map<String, Value>) -> Map<String, Value> {
         "circuit_breaker",
         "fallback",
         "cache",
+        "state",
         "dependencies",
         "license",
         "metadata",

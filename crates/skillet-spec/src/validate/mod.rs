@@ -9,10 +9,16 @@ use regex::Regex;
 use crate::diagnostic::Diagnostic;
 use crate::model::{ParamKind, SkillKind, SkillSpec};
 
+mod cache;
 mod policies;
+mod state;
 mod templates;
 
+pub use cache::check_key_glob;
+
+use cache::check_cache;
 use policies::check_policies;
+use state::check_state;
 use templates::check_templates;
 
 static SKILL_NAME: LazyLock<Regex> =
@@ -66,6 +72,8 @@ pub fn validate(spec: &SkillSpec) -> Vec<Finding> {
     let declared = check_parameters(spec, &mut f);
     check_templates(spec, &declared, &mut f);
     check_policies(spec, &mut f);
+    check_cache(spec, &mut f);
+    check_state(spec, &mut f);
     f.0
 }
 
