@@ -18,8 +18,8 @@ mod tests;
 use lenient::read_lenient;
 pub(crate) use lenient::read_workspace_text;
 pub use settings::{
-    DaemonSettings, Defaults, Grant, GrantedNetwork, HistorySettings, IsolationSetting,
-    LlmProvider, LlmSettings, McpSettings, SandboxSettings, TrustSettings,
+    CacheSettings, DaemonSettings, Defaults, Grant, GrantedNetwork, HistorySettings,
+    IsolationSetting, LlmProvider, LlmSettings, McpSettings, SandboxSettings, TrustSettings,
 };
 
 /// File name of the configuration file.
@@ -44,6 +44,9 @@ pub struct ConfigFile {
     /// What the execution history keeps. Read from the global file only.
     #[serde(default)]
     pub history: HistorySettings,
+    /// The result cache's bound. Read from the global file only.
+    #[serde(default)]
+    pub cache: CacheSettings,
     /// The session daemon. Read from the global file only.
     #[serde(default)]
     pub daemon: DaemonSettings,
@@ -88,6 +91,8 @@ pub struct Config {
     pub grants: BTreeMap<String, Grant>,
     /// History settings (global file only).
     pub history: HistorySettings,
+    /// Result cache settings (global file only).
+    pub cache: CacheSettings,
     /// Daemon settings (global file only).
     pub daemon: DaemonSettings,
     /// Trusted workspaces (global file only).
@@ -151,6 +156,7 @@ impl Config {
             config.sandbox = file.sandbox;
             config.grants = file.grants;
             config.history = file.history;
+            config.cache = file.cache;
             config.daemon = file.daemon;
             config.trust = file.trust;
             config.mcp = file.mcp;
@@ -179,13 +185,14 @@ impl Config {
                 if file.sandbox != SandboxSettings::default()
                     || !file.grants.is_empty()
                     || file.history != HistorySettings::default()
+                    || file.cache != CacheSettings::default()
                     || file.daemon != DaemonSettings::default()
                     || file.trust != TrustSettings::default()
                     || file.mcp != McpSettings::default()
                     || file.llm.is_some()
                 {
                     config.warnings.push(format!(
-                        "{}: [sandbox], [grants], [history], [daemon], [trust], [mcp] and [llm] are ignored in a workspace configuration; put them in the global skillet.toml",
+                        "{}: [sandbox], [grants], [history], [cache], [daemon], [trust], [mcp] and [llm] are ignored in a workspace configuration; put them in the global skillet.toml",
                         dir.join(CONFIG_FILE).display()
                     ));
                 }

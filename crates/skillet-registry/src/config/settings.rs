@@ -211,6 +211,8 @@ pub struct Defaults {
     pub idle_timeout: Option<u64>,
     /// Live sessions per skill (skillet's own default: 8).
     pub max_sessions: Option<u32>,
+    /// Largest state document a skill keeps, in KiB (skillet's own default: 1024).
+    pub max_state_kb: Option<u64>,
 }
 
 impl Defaults {
@@ -224,8 +226,35 @@ impl Defaults {
             ("max_file_size_mb", self.max_file_size_mb),
             ("max_scratch_mb", self.max_scratch_mb),
             ("max_attempts", self.max_attempts.map(u64::from)),
+            ("max_state_kb", self.max_state_kb),
         ]
         .into_iter()
         .find_map(|(field, v)| (v == Some(0)).then_some(field))
+    }
+}
+
+/// `[cache]` of the global `skillet.toml`: how much the result cache may keep.
+///
+/// ```toml
+/// [cache]
+/// max_mb = 256   # stored results together; the least recently used go first
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// MiB all stored results may take (default [`CacheSettings::DEFAULT_MAX_MB`]); 0 stores
+    /// nothing.
+    pub max_mb: Option<u64>,
+}
+
+impl CacheSettings {
+    /// MiB kept when `max_mb` is not set.
+    pub const DEFAULT_MAX_MB: u64 = 256;
+
+    /// The bound, in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_mb
+            .unwrap_or(Self::DEFAULT_MAX_MB)
+            .saturating_mul(1024 * 1024)
     }
 }
