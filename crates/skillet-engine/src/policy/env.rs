@@ -89,6 +89,9 @@ fn secret_name(name: &str) -> Option<&'static str> {
     {
         return Some("its name says it holds a credential");
     }
+    if secret_words(&upper) {
+        return Some("its name says it holds a credential");
+    }
     if upper.contains("WEBHOOK") || upper.contains("HOOK_URL") {
         return Some("its name says it is a webhook URL, which anyone holding it can post to");
     }
@@ -147,6 +150,77 @@ fn secret_name(name: &str) -> Option<&'static str> {
     None
 }
 
+/// Words that name a secret when they stand alone in a variable's name, split at `_`, `-`,
+/// `.` and digits (`LDAP_BIND_PW`, `SIGNING_KEY_1`, `MASTER_KEY_B64`, `OTP_SEED`): a list of
+/// substrings cannot hold short words like `PW` or `PIN` without catching `PWD` or `SPINNER`.
+const SECRET_WORDS: &[&str] = &[
+    "PW",
+    "PWS",
+    "PASS",
+    "PASSES",
+    "PASSWD",
+    "PASSWORD",
+    "PASSWORDS",
+    "PASSPHRASE",
+    "PASSCODE",
+    "PGPASS",
+    "PGPASSFILE",
+    "SECRET",
+    "SECRETS",
+    "TOKEN",
+    "TOKENS",
+    "KEY",
+    "KEYS",
+    "PRIVKEY",
+    "APIKEY",
+    "MNEMONIC",
+    "SEED",
+    "SEEDS",
+    "HMAC",
+    "OTP",
+    "TOTP",
+    "HOTP",
+    "PIN",
+    "SALT",
+    "PEPPER",
+    "CRED",
+    "CREDS",
+    "CREDENTIAL",
+    "CREDENTIALS",
+    "AUTH",
+    "AUTHN",
+    "AUTHZ",
+    "COOKIE",
+    "COOKIES",
+    "SESSION",
+    "PRIVATE",
+    "CERT",
+    "CERTS",
+    "SIGNING",
+    "SIGNATURE",
+    "SIG",
+    "DSN",
+    "PAT",
+    "JWT",
+    "BEARER",
+    "NETRC",
+    "KEYRING",
+    "KEYSTORE",
+    "WALLET",
+    "VAULT",
+    "OAUTH",
+    "SSO",
+    "SAML",
+];
+
+/// Whether a word of the (upper-case) name, split at every character that is not a letter,
+/// is one of [`SECRET_WORDS`].
+fn secret_words(upper: &str) -> bool {
+    upper
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .any(|w| SECRET_WORDS.contains(&w))
+}
+
 /// The value test: what a credential looks like whatever its variable is called.
 fn secret_value(value: &str) -> Option<&'static str> {
     let value = value.trim();
@@ -166,6 +240,16 @@ fn secret_value(value: &str) -> Option<&'static str> {
         if token_format(word) || word.split('=').any(token_format) {
             return Some("its value looks like an access token");
         }
+        if word
+            .split(|c: char| matches!(c, '=' | ':' | '@'))
+            .chain([word])
+            .any(random_looking)
+        {
+            return Some(
+                "its value looks like a key or token (a long random-looking string: hex, \
+                 base64 or base64url)",
+            );
+        }
         if let Some(why) = secret_url(word) {
             return Some(why);
         }
@@ -174,6 +258,63 @@ fn secret_value(value: &str) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// A key in none of the known formats: 24 or more hex digits (an API key, an HMAC secret, a
+/// 128-bit key), or 20 or more base64/base64url characters mixing upper case, lower case and
+/// digits that are spread like random data rather than words.
+fn random_looking(word: &str) -> bool {
+    let word = word.trim_end_matches('=');
+    let hex = word.len() >= 24
+        && word.bytes().all(|b| b.is_ascii_hexdigit())
+        && word.bytes().any(|b| b.is_ascii_digit())
+        && word.bytes().any(|b| b.is_ascii_alphabetic());
+    if hex {
+        return true;
+    }
+    let base64 = word.len() >= 20
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-'))
+        && word.bytes().any(|b| b.is_ascii_uppercase())
+        && word.bytes().any(|b| b.is_ascii_lowercase())
+        && word.bytes().any(|b| b.is_ascii_digit())
+        // A path (`/opt/App2/Bin`) is made of names, not drawn from an alphabet.
+        && !word.starts_with('/')
+        && !word.contains("//");
+    base64 && entropy_bits(word) >= 3.5 && class_changes(word) * 20 >= (word.len() - 1) * 9
+}
+
+/// How often the kind of character (upper case, lower case, digit, other) changes from one to
+/// the next: about two times in three in random base64, far less in words run together
+/// (`MyProjectVersionTwo2`).
+fn class_changes(word: &str) -> usize {
+    let class = |b: &u8| match b {
+        b'A'..=b'Z' => 0,
+        b'a'..=b'z' => 1,
+        b'0'..=b'9' => 2,
+        _ => 3,
+    };
+    let classes: Vec<u8> = word.bytes().map(|b| class(&b)).collect();
+    classes.windows(2).filter(|w| w[0] != w[1]).count()
+}
+
+/// Shannon entropy of `word`'s bytes, in bits per byte: random base64 of 20+ characters has
+/// over 4, words and identifiers (`MyProject2024Version`) less.
+fn entropy_bits(word: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in word.bytes() {
+        counts[usize::from(b)] += 1;
+    }
+    let n = word.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
 }
 
 /// `Password=…`, `pwd=…`, `AccountKey=…`: the settings of connection strings (ADO.NET, ODBC,
@@ -377,6 +518,22 @@ mod tests {
             "DATABASEURI",
             "GH_PAT",
             "MINIO_ACCESS_KEY_ID",
+            // Found by a red team: short words and digits around them.
+            "LDAP_BIND_PW",
+            "DB_PW",
+            "WALLET_MNEMONIC",
+            "ENCRYPTION_KEYS",
+            "MASTER_KEY_B64",
+            "SIGNING_KEY_1",
+            "HMAC",
+            "OTP_SEED",
+            "PGPASS",
+            "PGPASSFILE",
+            "app_pin",
+            "Session2Cookie",
+            "SAML_CERT",
+            "KEY",
+            "X1KEY2",
         ] {
             assert!(looks_secret(name), "{name}");
         }
@@ -402,6 +559,21 @@ mod tests {
             ("CURL", "curl"),
             ("OPTIONS", "mode=fast level=3"),
             ("CLOCK", "12:30"),
+            ("OLDPWD", "/home/me"),
+            ("LC_TIME", "en_GB.UTF-8"),
+            ("TERM", "xterm-256color"),
+            ("EDITOR", "/usr/bin/vim"),
+            ("KEYBOARD", "us"),
+            ("SPINNER", "dots"),
+            ("PINENTRY_USER_DATA", "x"),
+            ("MONKEYS", "3"),
+            ("BUILD_ID", "2024-05-01"),
+            ("RUST_LOG", "skillet=debug,hyper=info"),
+            ("LIBRARY", "/usr/lib/x86_64-linux-gnu"),
+            ("APP_HOME", "/opt/MyApp2/Current/Bin"),
+            ("REQUEST_ID", "123e4567-e89b-12d3-a456-426614174000"),
+            ("SHORT_HEX", "deadbeef1234"),
+            ("TITLE", "MyProjectVersionTwo2"),
         ] {
             assert_eq!(why(name, value), None, "{name}={value}");
         }
@@ -453,6 +625,14 @@ mod tests {
             "Basic dXNlcjpwYXNz",
             "GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz",
             "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+            // Keys in no known format: raw hex and base64 of random bytes.
+            "9f86d081884c7d659a2feaa0c55ad015",
+            "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B",
+            "q7Jm2ZpX9vR4tK8wN3bL6yH1cF5dG0sA",
+            "q7Jm2ZpX9vR4tK8wN3bL6yH1cF5dG0sA+/Zq==",
+            "q7Jm2ZpX9vR4tK8w-N3bL6yH1cF5dG0sA_Zq",
+            "user:9f86d081884c7d659a2feaa0c55ad015",
+            "https://user:x@example.com",
         ] {
             for name in ["NOTES", "MY_VAR", "GIT_REMOTE", "CONFIG"] {
                 assert!(why(name, value).is_some(), "{name}={value:?}");
