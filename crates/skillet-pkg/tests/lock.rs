@@ -24,6 +24,7 @@ fn locked(n: &str, deps: &[&str], files: &[(&str, &str)]) -> LockedPackage {
         source: Pinned::Git {
             url: format!("https://example.test/{n}.git"),
             commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            reference: Some("v1.2".into()),
             subdir: None,
         },
         requested: true,

@@ -46,6 +46,7 @@ fn fetch_every_way(url: &str, commits: &[String], base: &Path) {
             Pinned::Git {
                 url: url.into(),
                 commit: commit.to_string(),
+                reference: reference.map(str::to_owned),
                 subdir: None
             },
             "at {reference:?}"
@@ -84,6 +85,7 @@ fn a_locked_commit_is_fetched_again_and_a_missing_one_is_an_error() {
     let pinned = Pinned::Git {
         url: url.clone(),
         commit: repo.commits[0].clone(),
+        reference: None,
         subdir: None,
     };
     let fetched = fetch_pinned(&pinned, &dir.path().join("s1"), &NoProgress).expect("locked");
@@ -93,6 +95,7 @@ fn a_locked_commit_is_fetched_again_and_a_missing_one_is_an_error() {
     let gone = Pinned::Git {
         url: url.clone(),
         commit: "1".repeat(40),
+        reference: None,
         subdir: None,
     };
     let err = fetch_pinned(&gone, &dir.path().join("s2"), &NoProgress).expect_err("missing commit");

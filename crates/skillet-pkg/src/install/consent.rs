@@ -143,6 +143,11 @@ fn asks(spec: &SkillSpec, defaults: &Defaults) -> Vec<String> {
             out.push(format!("environment variable: {v}"));
         }
     }
+    if let Some(tools) = allowed_tools(spec) {
+        out.push(format!(
+            "agent tools it may use without asking (allowed-tools): {tools}"
+        ));
+    }
     let limits = security.and_then(|s| s.resource_limits.as_ref());
     let timeout = limits
         .and_then(|l| l.max_execution_time)
@@ -178,6 +183,33 @@ fn asks(spec: &SkillSpec, defaults: &Defaults) -> Vec<String> {
         }
     }
     out
+}
+
+/// A `SKILL.md`'s `allowed-tools` (kept under `metadata`), as one line: the tools an agent
+/// following the skill may use without asking its user (`Bash(git:*) Read`). skillet does not
+/// enforce it, so a user must see it before saying yes. The value is untrusted text: control
+/// characters are dropped so it cannot redraw the consent prompt.
+fn allowed_tools(spec: &SkillSpec) -> Option<String> {
+    let value = spec.metadata.get("allowed-tools")?;
+    let text = match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        serde_json::Value::Null => return None,
+        other => other.to_string(),
+    };
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!clean.is_empty()).then_some(clean)
 }
 
 /// Whether a `file_read` entry (relative to the workspace) reaches outside it.
@@ -246,6 +278,42 @@ mod tests {
         }
         for p in [".", "src", "./a/../b", "a/b/.."] {
             assert!(!outside_workspace(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_skill_md_allowed_tools_is_shown_whatever_its_shape() {
+        let defaults = Defaults {
+            timeout_s: 30,
+            memory_mb: 512,
+            processes: 64,
+            output_kb: 1024,
+            file_size_mb: 16,
+            env: vec![],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for (front, want) in [
+            ("allowed-tools: Bash(git:*) Read", "Bash(git:*) Read"),
+            ("allowed-tools: [Bash, \"Write\"]", "Bash, Write"),
+            ("allowed-tools: \"Bash\\u001b[2J  Edit\"", "Bash [2J Edit"),
+        ] {
+            let skill = dir.path().join("s");
+            std::fs::create_dir_all(&skill).unwrap();
+            std::fs::write(
+                skill.join("SKILL.md"),
+                format!("---\nname: s\ndescription: d\n{front}\n---\nDo it.\n"),
+            )
+            .unwrap();
+            let loaded = skillet_spec::load_file(&skill.join("SKILL.md"));
+            let spec = loaded.spec.expect("loads");
+            let shown = asks(&spec, &defaults);
+            assert_eq!(
+                shown,
+                [format!(
+                    "agent tools it may use without asking (allowed-tools): {want}"
+                )],
+                "{front}"
+            );
         }
     }
 

@@ -190,6 +190,7 @@ fn fetch_into(
         pinned: Pinned::Git {
             url: target.url.into(),
             commit,
+            reference: target.reference.map(str::to_owned),
             subdir: target.subdir.map(str::to_owned),
         },
     })
@@ -277,6 +278,9 @@ impl Git<'_> {
         }
         command
             .env("GIT_TERMINAL_PROMPT", "0")
+            // The user's own git configuration could rewrite the URL (`url.*.insteadOf`),
+            // run a credential helper or a proxy command: a fetch for skillet reads none of it.
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("LC_ALL", "C")
             .stdin(Stdio::null())

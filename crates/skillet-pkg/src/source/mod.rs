@@ -65,6 +65,11 @@ pub enum Pinned {
         url: String,
         /// The full commit hash that was checked out.
         commit: String,
+        /// The branch, tag or commit the user asked for (`git+URL#v1.2`), when one was:
+        /// `skillet update` fetches it again, so an update stays on the line the user chose
+        /// instead of following the default branch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
         /// The package's folder inside the repository, when it is not the root.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         subdir: Option<String>,
@@ -194,11 +199,12 @@ pub fn fetch_pinned_with(
         Pinned::Git {
             url,
             commit,
+            reference,
             subdir,
         } => git::fetch_git(
             &git::GitTarget {
                 url,
-                reference: None,
+                reference: reference.as_deref(),
                 commit: Some(commit),
                 subdir: subdir.as_deref(),
             },

@@ -25,7 +25,7 @@ pub fn update(ctx: &Context, args: &UpdateArgs) -> Result<ExitCode> {
             let found: Vec<_> = installed.iter().filter(|i| i.locked.name == name).collect();
             if found.is_empty() {
                 return Err(output::failure(
-                    1,
+                    output::EXIT_NOT_FOUND,
                     format!(
                         "{name} is not installed in {}",
                         output::path(&target.paths.packages())
@@ -51,10 +51,16 @@ pub fn update(ctx: &Context, args: &UpdateArgs) -> Result<ExitCode> {
         }
         let source = match &package.locked.source {
             Pinned::Dir { path } => Source::Dir { path: path.clone() },
-            // A git source follows its repository's default branch from the commit installed.
-            Pinned::Git { url, subdir, .. } => Source::Git {
+            // A git source follows the branch or tag the user installed (`#v1.2`), else its
+            // repository's default branch.
+            Pinned::Git {
+                url,
+                reference,
+                subdir,
+                ..
+            } => Source::Git {
                 url: url.clone(),
-                reference: None,
+                reference: reference.clone(),
                 subdir: subdir.clone(),
             },
             // An archive is pinned by its digest: the same URL can only give the same bytes.
