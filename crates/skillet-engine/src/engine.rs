@@ -16,7 +16,6 @@ use skillet_store::{Store, now_ms};
 use tokio::sync::mpsc;
 
 use crate::breaker::BreakerConfig;
-use crate::execute::execute;
 use crate::hint::Hint;
 use crate::invocation::Invocation;
 use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
@@ -435,7 +434,10 @@ impl Engine {
                 spec,
                 invocation,
                 plan,
-            } => execute(spec, invocation, plan, request).await,
+            } => {
+                self.execute_stateful(registry, spec, invocation, plan, request)
+                    .await
+            }
         }
     }
 }

@@ -43,6 +43,7 @@ mod recovery;
 mod result;
 pub mod session;
 mod setup;
+pub mod state;
 mod workspace;
 
 pub use breaker::{

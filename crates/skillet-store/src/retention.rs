@@ -32,6 +32,8 @@ pub struct PruneReport {
     pub sessions: u64,
     /// Transcript turns of those sessions.
     pub turns: u64,
+    /// Skill state documents whose `ttl_days` ran out.
+    pub states: u64,
     /// Whether the file had to be rewritten once (`VACUUM`) to turn on incremental
     /// auto-vacuum: databases made before skillet shrank its file.
     pub converted: bool,
@@ -40,6 +42,6 @@ pub struct PruneReport {
 impl PruneReport {
     /// Whether nothing was (or would be) removed.
     pub fn is_empty(&self) -> bool {
-        self.executions == 0 && self.sessions == 0 && self.turns == 0
+        self.executions == 0 && self.sessions == 0 && self.turns == 0 && self.states == 0
     }
 }

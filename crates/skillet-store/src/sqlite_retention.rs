@@ -31,6 +31,7 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
         report.executions = count_executions(conn, rule.before_ms, threshold)?;
         let (sessions, turns) = count_sessions(conn, sessions_before)?;
         (report.sessions, report.turns) = (sessions, turns);
+        report.states = crate::sqlite_state::expire(conn, true)?;
         return Ok(report);
     }
     let batch = rule.batch.unwrap_or(FULL_BATCH).max(1);
@@ -49,6 +50,7 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
             break;
         }
     }
+    report.states = crate::sqlite_state::expire(conn, false)?;
     if rule.batch.is_some() {
         if !report.is_empty() {
             // Without incremental mode this is a no-op; the full prune converts the file.

@@ -164,12 +164,16 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = open(&dir);
         let k = key("workspace:count");
-        store.commit_state(&k, 0, &write(Some("1"))).expect("commit");
+        store
+            .commit_state(&k, 0, &write(Some("1")))
+            .expect("commit");
         store.commit_state(&k, 1, &write(None)).expect("clear");
         let cleared = store.state(&k).expect("read").expect("row");
         assert_eq!((cleared.rev, cleared.doc), (2, None));
         assert_eq!(
-            store.commit_state(&k, 0, &write(Some("2"))).expect("commit"),
+            store
+                .commit_state(&k, 0, &write(Some("2")))
+                .expect("commit"),
             StateCommit::Conflict(2)
         );
         assert!(store.states("/w", None).expect("list").is_empty());
@@ -189,7 +193,9 @@ mod tests {
             workspace: String::new(),
         };
         for k in [&here, &there, &global] {
-            store.commit_state(k, 0, &write(Some("{}"))).expect("commit");
+            store
+                .commit_state(k, 0, &write(Some("{}")))
+                .expect("commit");
         }
         let owners: Vec<_> = store
             .states("/w", None)
@@ -204,7 +210,12 @@ mod tests {
                 ("workspace:a".to_owned(), "/w".to_owned())
             ]
         );
-        assert!(store.states("/w", Some("workspace:zz")).expect("list").is_empty());
+        assert!(
+            store
+                .states("/w", Some("workspace:zz"))
+                .expect("list")
+                .is_empty()
+        );
     }
 
     #[test]
@@ -237,10 +248,16 @@ mod tests {
                         loop {
                             let read = store.state(&k).expect("read");
                             let (rev, n) = read.map_or((0, 0), |r| {
-                                (r.rev, r.doc.and_then(|d| d.parse::<i64>().ok()).unwrap_or(0))
+                                (
+                                    r.rev,
+                                    r.doc.and_then(|d| d.parse::<i64>().ok()).unwrap_or(0),
+                                )
                             });
                             let next = (n + 1).to_string();
-                            match store.commit_state(&k, rev, &write(Some(&next))).expect("commit") {
+                            match store
+                                .commit_state(&k, rev, &write(Some(&next)))
+                                .expect("commit")
+                            {
                                 StateCommit::Committed(_) => break,
                                 StateCommit::Conflict(_) => continue,
                             }

@@ -439,7 +439,13 @@ Examples:
 
     /// Show and change what skills keep between runs.
     #[command(after_help = "Examples:
-  skillet state ls")]
+  skillet state ls
+  skillet state set counter count 41
+  skillet state get counter count
+  skillet state export counter > s.json
+  skillet state import counter < s.json
+  skillet state rm counter count
+  skillet state clear counter")]
     State {
         /// What to do.
         #[command(subcommand)]

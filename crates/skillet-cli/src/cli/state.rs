@@ -2,16 +2,56 @@
 
 use clap::Subcommand;
 
-/// `skillet state`.
+/// `skillet state`. KEY is a top-level key of the skill's JSON document.
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// Keys per skill and scope, with sizes, versions and last writer.
     Ls {
         /// Only this skill.
         skill: Option<String>,
-        /// Print JSON.
+        /// Print JSON: an array of {skill, owner, scope, keys, bytes, version, rev, updated_at,
+        /// writer}.
         #[arg(long)]
         json: bool,
+    },
+    /// Print one key's value, as JSON.
+    Get {
+        /// The skill.
+        skill: String,
+        /// A top-level key of its document.
+        key: String,
+    },
+    /// Set one key. VALUE is read as JSON when it parses (`3`, `true`, `{"a":1}`), else as
+    /// a string.
+    Set {
+        /// The skill.
+        skill: String,
+        /// A top-level key of its document.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// Remove one key.
+    Rm {
+        /// The skill.
+        skill: String,
+        /// A top-level key of its document.
+        key: String,
+    },
+    /// Remove the skill's whole state (in this workspace, or everywhere for global state).
+    Clear {
+        /// The skill.
+        skill: String,
+    },
+    /// Print the skill's document.
+    Export {
+        /// The skill.
+        skill: String,
+    },
+    /// Replace the skill's document with the JSON read from standard input.
+    Import {
+        /// The skill.
+        skill: String,
     },
 }
 

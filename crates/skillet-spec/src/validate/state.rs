@@ -19,11 +19,19 @@ pub(super) fn check_state(spec: &SkillSpec, f: &mut Findings) {
         ),
         kind @ (SkillKind::CodeSession | SkillKind::Conversation) => f.key(
             "/state",
-            Diagnostic::error(format!("state is not supported yet for {kind} skills"))
-                .with_hint(
-                    "remove \"state\"; a code_inline skill can keep state between runs today",
-                ),
+            Diagnostic::error(format!("state is not supported yet for {kind} skills")).with_hint(
+                "remove \"state\"; a code_inline skill can keep state between runs today",
+            ),
         ),
+    }
+    if spec.cache.is_some() {
+        f.key(
+            "/cache",
+            Diagnostic::error(
+                "a skill that keeps state cannot be cached: its result depends on the state",
+            )
+            .with_hint("remove \"cache\" (or \"state\")"),
+        );
     }
     if state.version == 0 {
         f.value(
@@ -85,8 +93,9 @@ pub(super) fn check_state(spec: &SkillSpec, f: &mut Findings) {
         if command.first().is_none_or(|c| c.trim().is_empty()) {
             f.value(
                 at,
-                Diagnostic::error("the migration's command is empty")
-                    .with_hint("write the program and its arguments, e.g. [\"python3\", \"migrate_v1_v2.py\"]"),
+                Diagnostic::error("the migration's command is empty").with_hint(
+                    "write the program and its arguments, e.g. [\"python3\", \"migrate_v1_v2.py\"]",
+                ),
             );
         }
     }
