@@ -242,7 +242,7 @@ fn verbose_and_rust_log_turn_on_logs_on_stderr_only() {
 }
 
 #[test]
-fn validate_warns_that_cache_is_not_yet_enforced_and_tests_are() {
+fn validate_no_longer_warns_about_cache_or_tests() {
     let w = world();
     w.skill(
         "later",
@@ -252,17 +252,8 @@ fn validate_warns_that_cache_is_not_yet_enforced_and_tests_are() {
     );
     let (code, stdout, stderr) = w.run(&["validate", "later"]);
     assert_eq!(code, 0, "still valid: {stdout}{stderr}");
-    assert!(
-        stderr.contains("later.json: warning: `cache` is read but not yet enforced"),
-        "{stderr}"
-    );
-    // `skillet test` runs them.
-    assert!(!stderr.contains("`tests` is read"), "{stderr}");
-    let (_, stdout, stderr) = w.run(&["validate", "echo"]);
-    assert!(
-        !stderr.contains("not yet enforced"),
-        "only where present: {stdout}{stderr}"
-    );
+    // Both are acted on now: `skillet run` caches, `skillet test` runs the tests.
+    assert!(!stderr.contains("not yet enforced"), "{stderr}");
 }
 
 #[test]

@@ -75,6 +75,8 @@ pub struct RunOverrides {
     pub unsandboxed: bool,
     /// Keep the scratch directory (`--keep-tmp`).
     pub keep_scratch: bool,
+    /// Whether the result cache answers or keeps this run (`--no-cache`, `--refresh`).
+    pub cache: crate::CacheUse,
 }
 
 /// Everything about the machine and the user that shapes a run but is not the skill.
@@ -112,6 +114,8 @@ pub struct EngineSettings {
     pub history_keep_days: Option<u64>,
     /// Executions the history keeps (`[history] max_rows`); `None` for no cap.
     pub history_max_rows: Option<u64>,
+    /// Bytes the result cache keeps at most (`[cache] max_mb`); 0 caches nothing.
+    pub cache_max_bytes: u64,
     /// Skills turned off with `skillet disable`: refused before anything runs.
     pub disabled: std::collections::BTreeSet<String>,
     /// The model conversation skills talk to (`[llm]` in the global `skillet.toml`).
@@ -150,6 +154,7 @@ impl EngineSettings {
             store_params: config.history.store_params,
             history_keep_days: config.history.keep_days(),
             history_max_rows: config.history.max_rows(),
+            cache_max_bytes: config.cache.max_bytes(),
             disabled: config.disabled.clone(),
             llm: config.llm.clone(),
             workspace_config_error: config.workspace_error.clone(),
@@ -407,6 +412,9 @@ impl Engine {
             Err(refused) => return *refused,
         };
         match prepared {
+            Prepared::Prompt { spec, text } if spec.cache.is_some() => {
+                self.prompt_cached(registry, spec, text, request)
+            }
             Prepared::Prompt { spec, text } => {
                 if let Some(live) = &request.live {
                     let _ = live.send(OutputChunk {
@@ -429,6 +437,14 @@ impl Engine {
                     .with_hint(Hint::StartSession {
                         skill: spec.name.clone(),
                     })
+            }
+            Prepared::Process {
+                spec,
+                invocation,
+                plan,
+            } if spec.cache.is_some() => {
+                self.execute_cached(registry, spec, invocation, plan, request)
+                    .await
             }
             Prepared::Process {
                 spec,

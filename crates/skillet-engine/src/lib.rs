@@ -27,6 +27,7 @@
 //! ```
 
 mod breaker;
+mod cache;
 mod cancel;
 mod context;
 mod context_report;
@@ -49,6 +50,7 @@ mod workspace;
 pub use breaker::{
     Admission, BreakerConfig, DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_AFTER, counts_as_failure,
 };
+pub use cache::CacheUse;
 pub use cancel::Cancel;
 pub use context::{
     BYTES_PER_TOKEN, ContextError, ContextFile, ContextSelection, DEFAULT_MAX_FILE_SIZE_KB,

@@ -103,6 +103,9 @@ pub struct ExecutionResult {
     /// The skill this one answered for, as its fallback.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback_from: Option<String>,
+    /// Answered from the result cache: nothing ran, the output is a stored run's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 impl ExecutionResult {
@@ -126,6 +129,7 @@ impl ExecutionResult {
             error: None,
             hint: None,
             warnings: Vec::new(),
+            cached: false,
         }
     }
 

@@ -28,9 +28,9 @@ mod registry;
 mod trust;
 
 pub use config::{
-    CONFIG_FILE, Config, ConfigError, ConfigFile, DaemonSettings, Defaults, Grant, GrantedNetwork,
-    HistorySettings, IsolationSetting, LayeredDefaults, LlmProvider, LlmSettings, McpSettings,
-    SandboxSettings, TrustSettings,
+    CONFIG_FILE, CacheSettings, Config, ConfigError, ConfigFile, DaemonSettings, Defaults, Grant,
+    GrantedNetwork, HistorySettings, IsolationSetting, LayeredDefaults, LlmProvider, LlmSettings,
+    McpSettings, SandboxSettings, TrustSettings,
 };
 pub use discover::{MAX_DIR_ENTRIES, MAX_SKILL_FILES, skill_file, skill_manifest};
 pub use layout::{DirKind, Environment, SKILL_FOLDERS, Scope, SkillDir, skill_dirs};

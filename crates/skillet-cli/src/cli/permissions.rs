@@ -50,6 +50,7 @@ impl PermissionArgs {
             },
             unsandboxed: self.allow_unsandboxed,
             keep_scratch,
+            cache: skillet_engine::CacheUse::default(),
         }
     }
 }

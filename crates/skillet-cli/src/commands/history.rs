@@ -109,7 +109,9 @@ impl RowSink for JsonArray {
 /// only its own line), so the table needs no more memory at a million rows than at this many.
 const TABLE_SAMPLE_ROWS: usize = 500;
 
-const HEADER: [&str; 6] = ["STARTED", "SKILL", "STATUS", "EXIT", "DURATION", "ID"];
+const HEADER: [&str; 7] = [
+    "STARTED", "SKILL", "STATUS", "EXIT", "DURATION", "CACHED", "ID",
+];
 
 /// The table, laid out from its first [`TABLE_SAMPLE_ROWS`] rows.
 struct Table {
@@ -136,6 +138,7 @@ impl Table {
             r.status.clone(),
             r.exit_code.map_or("-".into(), |c| c.to_string()),
             format!("{} ms", r.duration_ms),
+            if r.cached { "yes" } else { "-" }.to_owned(),
             r.id.clone(),
         ]
         .iter()
@@ -262,6 +265,7 @@ fn print_record(r: &ExecutionRecord) {
         opt(&r.params.clone().or_else(|| r.params_hash.clone()))
     );
     println!("truncated:   {}", r.truncated);
+    println!("cached:      {}", r.cached);
     if let Some(origin) = &r.origin {
         println!(
             "asked by:    {} request {}",

@@ -223,7 +223,15 @@ fn engine(ctx: &Context, args: &RunArgs) -> Result<skillet_engine::Engine> {
 
 /// The permissions the `--allow-…` flags give this run.
 fn overrides(args: &RunArgs) -> RunOverrides {
-    args.allow.overrides(args.keep_tmp)
+    let mut overrides = args.allow.overrides(args.keep_tmp);
+    overrides.cache = if args.no_cache {
+        skillet_engine::CacheUse::Off
+    } else if args.refresh {
+        skillet_engine::CacheUse::Refresh
+    } else {
+        skillet_engine::CacheUse::Use
+    };
+    overrides
 }
 
 /// Shows the exact process a run would start, without starting it.

@@ -1,6 +1,5 @@
 //! `skillet validate`.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -76,7 +75,7 @@ pub fn run(ctx: &Context, args: &ValidateArgs) -> Result<ExitCode> {
                 path: file.display().to_string(),
                 format: loaded.format.label(),
                 valid: loaded.is_valid() && !loaded.diagnostics.iter().any(Diagnostic::is_error),
-                diagnostics: with_not_yet_enforced(loaded.diagnostics, loaded.spec.as_ref(), &file),
+                diagnostics: loaded.diagnostics,
             });
         }
     }
@@ -123,31 +122,8 @@ fn from_registry(registry: &Registry) -> impl Iterator<Item = Checked> + '_ {
         path: e.path.display().to_string(),
         format: e.format.label(),
         valid: e.is_valid(),
-        diagnostics: with_not_yet_enforced(e.diagnostics.clone(), e.spec.as_ref(), &e.path),
+        diagnostics: e.diagnostics.clone(),
     })
-}
-
-/// `cache` is read but nothing acts on it yet: say so, rather than let an author believe a
-/// result is cached. (`tests` are run by `skillet test`.)
-fn with_not_yet_enforced(
-    mut diagnostics: Vec<Diagnostic>,
-    spec: Option<&skillet_spec::SkillSpec>,
-    file: &Path,
-) -> Vec<Diagnostic> {
-    let Some(spec) = spec else {
-        return diagnostics;
-    };
-    let present = [("cache", spec.cache.is_some())];
-    for (field, _) in present.iter().filter(|(_, set)| *set) {
-        diagnostics.push(
-            Diagnostic::warning(format!(
-                "`{field}` is read but not yet enforced: this version of skillet ignores it"
-            ))
-            .with_hint("keep it for later versions, or remove it to silence this")
-            .in_file(file),
-        );
-    }
-    diagnostics
 }
 
 /// The skill file a path names; discovery's own rule, so `validate` and `list` agree.

@@ -45,6 +45,7 @@ impl Engine {
             error: result.error.clone(),
             origin: asked_by.map(|a| a.origin.clone()),
             request_id: asked_by.map(|a| a.request_id.clone()),
+            cached: result.cached,
         };
         if let Err(e) = store.record(&record) {
             result
