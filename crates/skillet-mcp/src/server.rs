@@ -47,9 +47,18 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    fn load(env: &Environment, store: Option<Arc<dyn Store>>) -> Result<Snapshot, SetupError> {
+    /// The skills `env` sees now; with `previous`, a skill file broken mid-edit keeps the
+    /// version `previous` served (an agent must not see a tool vanish over a typo).
+    fn load(
+        env: &Environment,
+        store: Option<Arc<dyn Store>>,
+        previous: Option<&Registry>,
+    ) -> Result<Snapshot, SetupError> {
         let setup = EngineSetup::load(env.clone())?;
-        let registry = setup.registry();
+        let registry = match previous {
+            Some(previous) => Registry::discover_keeping(&setup.env, &setup.config, previous),
+            None => setup.registry(),
+        };
         let catalog = Catalog::build(&registry, &setup.config, env);
         let skills = AgentSkills::build(&registry, &setup.config, env);
         let engine = setup.engine(store);
@@ -121,7 +130,7 @@ impl std::fmt::Debug for SkillServer {
 impl SkillServer {
     /// A server for the skills `options.env` sees. Fails only on an unreadable configuration.
     pub fn new(options: McpOptions) -> Result<SkillServer, SetupError> {
-        let snapshot = Snapshot::load(&options.env, options.store.clone())?;
+        let snapshot = Snapshot::load(&options.env, options.store.clone(), None)?;
         let calls = Semaphore::new(options.max_concurrent_calls.max(1));
         Ok(SkillServer {
             shared: Arc::new(Shared {
@@ -147,6 +156,11 @@ impl SkillServer {
         self.snapshot().catalog.hidden.clone()
     }
 
+    /// The skills served in their last good version because their file is broken now.
+    pub fn kept(&self) -> Vec<skillet_registry::KeptSkill> {
+        self.snapshot().registry.kept().to_vec()
+    }
+
     /// The names of the tools served now.
     pub fn tool_names(&self) -> Vec<String> {
         self.snapshot()
@@ -169,10 +183,18 @@ impl SkillServer {
 
     /// Reads the skills again and serves them from now on, without telling clients: the caller
     /// announces the changes. Blocking (it reads every skill file), so the watcher calls it on a
-    /// thread of its own rather than on the runtime.
+    /// thread of its own rather than on the runtime. A skill file that is there but broken
+    /// keeps the version served before ([`SkillServer::kept`] lists them); a deleted one is
+    /// removed.
     pub fn reload_now(&self) -> Result<Changes, SetupError> {
         let options = &self.shared.options;
-        let next = Snapshot::load(&options.env, options.store.clone())?;
+        let previous = self.snapshot();
+        let next = Snapshot::load(
+            &options.env,
+            options.store.clone(),
+            Some(&previous.registry),
+        )?;
+        drop(previous);
         let changes = {
             let mut current = self
                 .shared

@@ -18,6 +18,8 @@ use std::time::Duration;
 use notify_debouncer_mini::notify::event::{EventKind, MetadataKind, ModifyKind};
 use notify_debouncer_mini::notify::{Config, Event, RecommendedWatcher, RecursiveMode, Watcher};
 
+use skillet_registry::KeptSkill;
+
 use crate::server::SkillServer;
 
 /// How long changes are gathered before one reload: an editor saving a file makes several events.
@@ -69,10 +71,12 @@ pub fn watch_skills(server: SkillServer) -> Result<(), WatchError> {
         .name("skillet-mcp-watch".into())
         .spawn(move || {
             watches.update(&server);
+            let mut kept = Vec::new();
             while rx.recv().is_ok() {
                 std::thread::sleep(DEBOUNCE);
                 while rx.try_recv().is_ok() {}
                 reload(&server, &runtime);
+                kept = warn_kept(&server, kept);
                 watches.update(&server);
                 // Events caused by setting up new watches are not changes.
                 while rx.try_recv().is_ok() {}
@@ -132,6 +136,33 @@ fn reload(server: &SkillServer, runtime: &tokio::runtime::Handle) {
             )
         ),
     }
+}
+
+/// Says which skills are served in their last good version because their file broke, with
+/// what is wrong, when that differs from what was said last time (`said`); returns what it
+/// said.
+fn warn_kept(server: &SkillServer, said: Vec<KeptSkill>) -> Vec<KeptSkill> {
+    let kept = server.kept();
+    if kept == said {
+        return said;
+    }
+    for skill in &kept {
+        let errors: Vec<String> = skill.errors.iter().map(ToString::to_string).collect();
+        eprintln!(
+            "skillet mcp: warning: {}",
+            skillet_spec::display::terminal_safe(
+                &format!(
+                    "skill `{}` is broken now, still serving its last good version until {} is fixed:\n{}",
+                    skill.name,
+                    skill.path.display(),
+                    errors.join("\n")
+                ),
+                skillet_spec::display::Lines::Keep,
+                8_000
+            )
+        );
+    }
+    kept
 }
 
 /// The watches set up so far, and the paths refused (each said once).
