@@ -67,6 +67,46 @@ pub enum FileError {
     Io(#[from] std::io::Error),
 }
 
+/// Writes `bytes` as the file at `path`, replacing what is there: a new file is written beside
+/// it (created exclusively, so never through a link) and renamed over the name. A symbolic link
+/// at `path` is replaced, never followed: a repository that ships `report.xml ->
+/// ~/.ssh/authorized_keys` gets its link overwritten, not the key file. Readers see the old
+/// file or the new one, never half of it. The new file's mode is 0644 less the umask.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let target = dir.path().join("victim");
+/// std::fs::write(&target, "keep")?;
+/// let link = dir.path().join("report.xml");
+/// std::os::unix::fs::symlink(&target, &link)?;
+/// skillet_spec::files::replace_file(&link, b"<testsuites/>")?;
+/// assert_eq!(std::fs::read_to_string(&target)?, "keep");
+/// assert_eq!(std::fs::read_to_string(&link)?, "<testsuites/>");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if path.file_name().is_none() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "names a directory, not a file",
+        ));
+    }
+    let mut file = tempfile::Builder::new()
+        .prefix(".skillet-write-")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Reads a regular file of at most `limit` bytes. Links are followed, but the file opened must
 /// be regular: a FIFO or a device is refused without waiting for a writer, and a terminal does
 /// not become the controlling one.

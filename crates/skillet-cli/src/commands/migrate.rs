@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use similar::TextDiff;
+use skillet_spec::files::replace_file;
 use skillet_spec::{Diagnostic, Migration, migrate_file};
 
 use super::validate::skill_file;
@@ -154,6 +155,9 @@ fn print_diff(migration: &Migration, target: &std::path::Path) {
 }
 
 /// Writes the canonical file, keeping the old one as `FILE.bak`; returns the backup's path.
+/// Every write goes to a fresh file renamed over its name, so a `FILE.bak` or the skill file
+/// itself that a repository made a link (to `~/.bashrc`, say) is replaced, never written
+/// through; a crash never leaves a half-written skill.
 fn write_migration(migration: &Migration) -> Result<Option<std::path::PathBuf>> {
     let mut backup = None;
     if !migration.before.is_empty() {
@@ -165,15 +169,11 @@ fn write_migration(migration: &Migration) -> Result<Option<std::path::PathBuf>> 
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         ));
-        std::fs::write(&path, &migration.before)
+        replace_file(&path, migration.before.as_bytes())
             .with_context(|| format!("cannot write backup {}", path.display()))?;
         backup = Some(path);
     }
-    // Write beside, then rename: a crash never leaves a half-written skill.
-    let tmp = migration.target.with_extension("json.tmp");
-    std::fs::write(&tmp, &migration.after)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &migration.target)
-        .with_context(|| format!("cannot replace {}", migration.target.display()))?;
+    replace_file(&migration.target, migration.after.as_bytes())
+        .with_context(|| format!("cannot write {}", migration.target.display()))?;
     Ok(backup)
 }

@@ -41,8 +41,13 @@ pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
     let report = run_tests(&engine, &registry, &collected.cases, &options);
     if let Some(file) = &args.junit {
         let path = ctx.env.cwd.join(file);
-        std::fs::write(&path, skillet_authoring::junit::to_xml(&report))
-            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+        // A repository may ship `report.xml` as a link to a file of the user's: it is replaced,
+        // never followed.
+        skillet_spec::files::replace_file(
+            &path,
+            skillet_authoring::junit::to_xml(&report).as_bytes(),
+        )
+        .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
     }
     if args.json {
         output::json(&report)?;
