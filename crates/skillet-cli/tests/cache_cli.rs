@@ -63,7 +63,10 @@ fn a_repeat_is_answered_without_a_process_and_marked_cached() {
 
     let (_, stats, _) = w.run(&["cache", "stats", "--json"]);
     let stats: Value = serde_json::from_str(&stats).unwrap();
-    assert_eq!((stats["hits"].as_i64(), stats["misses"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(
+        (stats["hits"].as_i64(), stats["misses"].as_i64()),
+        (Some(1), Some(2))
+    );
     assert_eq!(stats["entries"], 2);
     assert_eq!(stats["skills"][0]["skill"], "t");
     // Plain output replays the stored streams too.
@@ -117,7 +120,12 @@ fn set_mtime(path: &std::path::Path, when: SystemTime) {
 #[test]
 fn keyed_files_invalidate_even_when_size_and_mtime_are_kept() {
     let w = World::new();
-    stamped(&w, "t", "cat src/a.txt", json!({"key_files": ["src/**/*.txt"]}));
+    stamped(
+        &w,
+        "t",
+        "cat src/a.txt",
+        json!({"key_files": ["src/**/*.txt"]}),
+    );
     let file = w.write("src/a.txt", "one\n");
     let old = SystemTime::now() - Duration::from_secs(3600);
     set_mtime(&file, old);
@@ -131,7 +139,10 @@ fn keyed_files_invalidate_even_when_size_and_mtime_are_kept() {
     std::fs::write(&file, "two\n").unwrap();
     set_mtime(&file, old);
     let after = run(&w, &["t"]);
-    assert!(!cached(&after), "a same-size edit with the old mtime: {after}");
+    assert!(
+        !cached(&after),
+        "a same-size edit with the old mtime: {after}"
+    );
     assert!(after["stdout"].as_str().unwrap().starts_with("two"));
     assert!(cached(&run(&w, &["t"])));
 
@@ -185,7 +196,10 @@ fn path_parameters_stdin_and_key_env_are_part_of_the_key() {
     // --stdin TEXT likewise.
     let y = run(&w, &["t", "-p", "file=in.txt", "--stdin", "typed"]);
     assert!(!cached(&y));
-    assert!(cached(&run(&w, &["t", "-p", "file=in.txt", "--stdin", "typed"])));
+    assert!(cached(&run(
+        &w,
+        &["t", "-p", "file=in.txt", "--stdin", "typed"]
+    )));
 
     // key_env: the value in the caller's environment.
     let with_env = |mode: &str| {
@@ -212,13 +226,19 @@ fn refresh_runs_and_replaces_no_cache_neither_reads_nor_writes() {
     assert_ne!(fresh["stdout"], first["stdout"]);
     let after = run(&w, &["t"]);
     assert!(cached(&after));
-    assert_eq!(after["stdout"], fresh["stdout"], "--refresh stored its result");
+    assert_eq!(
+        after["stdout"], fresh["stdout"],
+        "--refresh stored its result"
+    );
 
     let bypass = run(&w, &["t", "--no-cache"]);
     assert!(!cached(&bypass));
     assert_ne!(bypass["stdout"], fresh["stdout"]);
     let still = run(&w, &["t"]);
-    assert_eq!(still["stdout"], fresh["stdout"], "--no-cache stored nothing");
+    assert_eq!(
+        still["stdout"], fresh["stdout"],
+        "--no-cache stored nothing"
+    );
     let (code, _, err) = w.run(&["run", "t", "--no-cache", "--refresh"]);
     assert_ne!(code, 0, "the two flags conflict: {err}");
 }
@@ -250,7 +270,10 @@ fn a_result_made_under_other_grants_does_not_answer() {
     assert!(cached(&run(&w, &["t", "--allow-net"])));
     let plain_again = run(&w, &["t"]);
     assert!(cached(&plain_again));
-    assert_eq!(plain_again["stdout"], plain["stdout"], "not the networked result");
+    assert_eq!(
+        plain_again["stdout"], plain["stdout"],
+        "not the networked result"
+    );
     // A read grant, and a grant in the global skillet.toml, change the key the same way.
     std::fs::create_dir_all(w.path("data")).unwrap();
     assert!(!cached(&run(&w, &["t", "--allow-read", "data"])));
@@ -263,7 +286,10 @@ fn a_result_made_under_other_grants_does_not_answer() {
     );
     let asked = run(&w, &["n"]);
     assert!(cached(&run(&w, &["n"])));
-    w.write("~/.config/skillet/skillet.toml", "[grants.n]\nnetwork = true\n");
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[grants.n]\nnetwork = true\n",
+    );
     let granted = run(&w, &["n"]);
     assert!(!cached(&granted), "configured grant: {granted}");
     assert_ne!(granted["stdout"], asked["stdout"]);
@@ -287,7 +313,10 @@ fn the_size_bound_evicts_the_least_recently_used() {
     w.write(".skillet/skillet.toml", "[cache]\nmax_mb = 1000\n");
     let one = run(&w, &["big", "-p", "n=1"]);
     run(&w, &["big", "-p", "n=2"]);
-    assert!(cached(&run(&w, &["big", "-p", "n=1"])), "1 is now the most recent");
+    assert!(
+        cached(&run(&w, &["big", "-p", "n=1"])),
+        "1 is now the most recent"
+    );
     run(&w, &["big", "-p", "n=3"]);
     let (_, stats, _) = w.run(&["cache", "stats", "--json"]);
     let stats: Value = serde_json::from_str(&stats).unwrap();
@@ -327,10 +356,30 @@ fn ttl_expires_and_clear_empties() {
 fn bad_cache_blocks_are_refused_at_validation() {
     let w = World::new();
     for (name, kind, cache, expect) in [
-        ("g1", "code_inline", json!({"key_files": ["../secrets/*"]}), "outside the workspace"),
-        ("g2", "code_inline", json!({"key_files": ["/etc/*"]}), "outside the workspace"),
-        ("g3", "code_inline", json!({"key_files": ["src/[a"]}), "not a valid glob"),
-        ("g4", "code_inline", json!({"key_env": ["NOT-A-NAME"]}), "not an environment variable name"),
+        (
+            "g1",
+            "code_inline",
+            json!({"key_files": ["../secrets/*"]}),
+            "outside the workspace",
+        ),
+        (
+            "g2",
+            "code_inline",
+            json!({"key_files": ["/etc/*"]}),
+            "outside the workspace",
+        ),
+        (
+            "g3",
+            "code_inline",
+            json!({"key_files": ["src/[a"]}),
+            "not a valid glob",
+        ),
+        (
+            "g4",
+            "code_inline",
+            json!({"key_env": ["NOT-A-NAME"]}),
+            "not an environment variable name",
+        ),
         ("g5", "code_inline", json!({"ttl": 0}), "`ttl` is 0"),
         ("g6", "code_inline", json!({"size": 1}), "size"),
     ] {
@@ -339,9 +388,15 @@ fn bad_cache_blocks_are_refused_at_validation() {
         assert_ne!(code, 0, "{name}: {out}{err}");
         assert!(format!("{out}{err}").contains(expect), "{name}: {out}{err}");
     }
-    w.skill("conv", json!({"name": "conv", "description": "d", "type": "conversation",
-        "prompt_template": "hi", "cache": {}}));
+    w.skill(
+        "conv",
+        json!({"name": "conv", "description": "d", "type": "conversation",
+        "prompt_template": "hi", "cache": {}}),
+    );
     let (code, out, err) = w.run(&["validate", ".skillet/skills/conv.json"]);
     assert_ne!(code, 0);
-    assert!(format!("{out}{err}").contains("not supported yet"), "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("not supported yet"),
+        "{out}{err}"
+    );
 }
