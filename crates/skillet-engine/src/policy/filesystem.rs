@@ -8,7 +8,7 @@ use skillet_spec::SkillSpec;
 
 use super::grants::{self, Access, inode};
 use super::paths::{Boundaries, lexical, real_path};
-use super::protected::{MAX_DEPTH, hidden_under, protected_under};
+use super::protected::{MAX_ENTRIES, hidden_under, protected_under};
 use super::toolchain::toolchain;
 use super::{PolicyContext, PolicyError};
 
@@ -83,11 +83,11 @@ pub(crate) fn plan_fs(
     // Walking the workspace costs; only write grants are checked against it, and it is walked
     // once for them all.
     let ws_protected = match bounds.workspace.as_ref() {
-        Some(ws) if !grant.write.is_empty() => protected_under(ws, &bounds),
+        Some(ws) if !grant.write.is_empty() => protected_under(ws, &bounds)?,
         _ => Vec::new(),
     };
     guarded.extend(ws_protected.iter().cloned());
-    let guarded_files = files_of(&guarded);
+    let guarded_files = files_of(&guarded)?;
     for (i, typed) in grant.write.iter().enumerate() {
         let base = base.filter(|_| i >= writes_from);
         let Some(r) = grants::resolve(typed, Access::Write, &bounds, base, warnings)? else {
@@ -149,7 +149,7 @@ pub(crate) fn plan_fs(
         let mut under = if bounds.workspace.as_ref() == Some(w) {
             Vec::new()
         } else {
-            protected_under(w, &bounds)
+            protected_under(w, &bounds)?
         };
         if holds_ws {
             under.extend(ws_protected.iter().cloned());
@@ -192,17 +192,11 @@ pub(crate) fn plan_fs(
         .collect();
     trees.sort();
     trees.dedup();
-    // A tree inside another is walked with it (the skill's folder inside the workspace), as
-    // far as the walk's depth goes; walked again only when it lies deeper.
-    let walked = |t: &PathBuf| {
-        trees.iter().any(|o| {
-            o != t
-                && t.starts_with(o)
-                && t.components().count() - o.components().count() < MAX_DEPTH
-        })
-    };
+    // A tree inside another is walked with it, whole (the skill's folder inside the
+    // workspace).
+    let walked = |t: &PathBuf| trees.iter().any(|o| o != t && t.starts_with(o));
     for tree in trees.iter().filter(|t| !walked(t)) {
-        for p in hidden_under(tree, &bounds) {
+        for p in hidden_under(tree, &bounds)? {
             if !exact.contains(&p) && !fs.hidden.contains(&p) {
                 fs.hidden.push(p);
             }
@@ -300,40 +294,38 @@ fn lexical_grant(typed: &str, bounds: &Boundaries, base: Option<&Path>) -> PathB
     }
 }
 
-/// The files among `paths`, and those up to [`MAX_DEPTH`] levels inside the directories among
-/// them (`.skillet/skills/NAME/skill.json` is three), by inode: a hard link elsewhere to one of
-/// them is the same file. Bounded in entries, as a walk of a large `.git` must not stall a run.
-fn files_of(paths: &[PathBuf]) -> Vec<(PathBuf, (u64, u64))> {
-    const MAX_ENTRIES: usize = 50_000;
+/// The files among `paths`, and all those inside the directories among them, by inode: a
+/// hard link elsewhere to one of them is the same file. Past [`MAX_ENTRIES`] entries the run
+/// is refused: a file not looked at could be linked to unnoticed.
+fn files_of(paths: &[PathBuf]) -> Result<Vec<(PathBuf, (u64, u64))>, PolicyError> {
     let mut out = Vec::new();
     let mut seen = 0;
-    let mut frontier: Vec<PathBuf> = paths.to_vec();
-    for depth in 0..=MAX_DEPTH {
-        let mut next = Vec::new();
-        for p in frontier {
-            // The guarded paths themselves as they resolve; nothing inside followed.
-            let meta = if depth == 0 {
-                std::fs::metadata(&p)
-            } else {
-                std::fs::symlink_metadata(&p)
-            };
-            let Ok(meta) = meta else { continue };
-            if meta.is_file() {
-                if let Some(id) = inode(&p) {
-                    out.push((p, id));
+    let mut frontier: Vec<(PathBuf, bool)> = paths.iter().map(|p| (p.clone(), true)).collect();
+    while let Some((p, top)) = frontier.pop() {
+        // The guarded paths themselves as they resolve; nothing inside followed.
+        let meta = if top {
+            std::fs::metadata(&p)
+        } else {
+            std::fs::symlink_metadata(&p)
+        };
+        let Ok(meta) = meta else { continue };
+        if meta.is_file() {
+            if let Some(id) = inode(&p) {
+                out.push((p, id));
+            }
+        } else if meta.is_dir() && !p.ends_with(".git/objects") {
+            // Git's objects are many, content-addressed and never run: not walked.
+            for entry in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+                seen += 1;
+                if seen > MAX_ENTRIES {
+                    return Err(PolicyError::TooLarge {
+                        tree: p,
+                        entries: MAX_ENTRIES,
+                    });
                 }
-            } else if meta.is_dir() && depth < MAX_DEPTH && !p.ends_with(".git/objects") {
-                // Git's objects are many, content-addressed and never run: not walked.
-                for entry in std::fs::read_dir(&p).into_iter().flatten().flatten() {
-                    seen += 1;
-                    if seen > MAX_ENTRIES {
-                        return out;
-                    }
-                    next.push(entry.path());
-                }
+                frontier.push((entry.path(), false));
             }
         }
-        frontier = next;
     }
-    out
+    Ok(out)
 }

@@ -142,6 +142,21 @@ pub enum PolicyError {
         /// The workspace root.
         workspace: PathBuf,
     },
+    /// A tree the run would see holds too many entries to be searched whole for what must be
+    /// masked or kept read-only; searching part of it would leave the rest unmasked.
+    #[error(
+        "refusing to run: {} holds more than {entries} files and folders, too many to search \
+         whole for .env files, credentials, git settings and sockets to mask (a partial search \
+         would leave the rest readable); run from a smaller workspace (--workspace DIR), grant a \
+         narrower directory, or remove generated trees (node_modules, target) from it",
+        tree.display()
+    )]
+    TooLarge {
+        /// The tree (a workspace, a grant, a skill folder).
+        tree: PathBuf,
+        /// The bound it passed.
+        entries: usize,
+    },
     /// Code skills do not run with `/`, the home directory or a parent of it as the workspace.
     #[error(
         "refusing to let a skill read {} as its workspace: outside a project, the workspace would be {}, \

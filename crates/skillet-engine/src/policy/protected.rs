@@ -2,37 +2,51 @@
 //!
 //! Inside every write grant: `.git` (and, when `.git` is a pointer file as in worktrees and
 //! submodules, the git directory it names), the folders skillet discovers skills in,
-//! `skillet.toml`, `.env*`, every configured skill directory and skillet's own directories. They are listed whether or not they
-//! exist, so a skill cannot create them either. Inside every readable tree, `.env*` files,
-//! known credential locations and skillet's history and configuration are masked.
+//! `skillet.toml`, `.env*`, every configured skill directory and skillet's own directories.
+//! They are listed whether or not they exist, so a skill cannot create them either. Inside
+//! every readable tree: `.env*` files, known credential files and locations, git's settings
+//! (`.git/config`, which may hold a token), every socket, and skillet's own files but its
+//! skill and package folders are masked. Trees are walked whole, at any depth; a tree too
+//! large to walk is refused, never partly walked.
 
+use std::fs::FileType;
+use std::os::unix::fs::FileTypeExt as _;
 use std::path::{Path, PathBuf};
 
 use skillet_registry::{CONFIG_FILE, SKILL_FOLDERS};
 
+use super::PolicyError;
 use super::paths::{Boundaries, real_path};
 
-/// How deep under a tree nested repositories and `.env` files are looked for.
-pub(crate) const MAX_DEPTH: usize = 4;
-/// How many directory entries one tree's walk looks at, at most.
-const MAX_ENTRIES: usize = 20_000;
-/// Directories not walked into: generated trees, large and never a project's own settings.
-const SKIPPED: &[&str] = &["node_modules", "target", ".venv", "venv", "__pycache__"];
+/// How many entries one tree's walk looks at, at most. There is no bound on depth: a masked or
+/// protected name is found wherever it lies, and a tree too large to walk is refused rather
+/// than partly walked (what was not looked at would not be masked).
+pub(crate) const MAX_ENTRIES: usize = 1_000_000;
 
 /// The paths to keep read-only under the write grant `root`.
-pub(crate) fn protected_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> {
+pub(crate) fn protected_under(
+    root: &Path,
+    bounds: &Boundaries,
+) -> Result<Vec<PathBuf>, PolicyError> {
     let mut out = Vec::new();
     // Names are protected under directories only: nothing can be created inside a granted
     // file, and the file itself was checked against the protected list when it was granted.
     if !root.is_dir() {
-        return out;
+        return Ok(out);
     }
     let mut push = |p: PathBuf| {
         if !out.contains(&p) {
             out.push(p);
         }
     };
-    for dir in walk_dirs(root) {
+    // `.git` is read-only whole: nothing inside it needs listing.
+    let mut envs = Vec::new();
+    let dirs = walk(root, false, |path, name, _| {
+        if is_env_name(name) {
+            envs.push(path.to_path_buf());
+        }
+    })?;
+    for dir in dirs {
         for name in [".git"].iter().chain(SKILL_FOLDERS).chain([&CONFIG_FILE]) {
             let path = dir.join(name);
             // Nested ones only where they exist; the top ones also before they exist.
@@ -43,12 +57,12 @@ pub(crate) fn protected_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> 
         if let Some(gitdir) = pointed_gitdir(&dir.join(".git")) {
             push(gitdir);
         }
-        for env in files_named(&dir, is_env_name) {
-            push(env);
-        }
         if dir == root {
             push(root.join(".env"));
         }
+    }
+    for env in envs {
+        push(env);
     }
     for own in &bounds.own {
         if own.starts_with(root) {
@@ -62,16 +76,33 @@ pub(crate) fn protected_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> 
             out.push(dir.clone());
         }
     }
-    out
+    Ok(out)
 }
 
-/// The paths to mask under the readable tree `root`: `.env*` files, credentials, skillet's
-/// history and global configuration.
-pub(crate) fn hidden_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> {
+/// The paths to mask under the readable tree `root`: `.env*` files, credentials (git's
+/// configuration among them), host sockets, skillet's own history and configuration.
+pub(crate) fn hidden_under(root: &Path, bounds: &Boundaries) -> Result<Vec<PathBuf>, PolicyError> {
     let mut out = Vec::new();
-    let dirs = walk_dirs(root);
-    for dir in &dirs {
-        out.extend(entries_where(dir, is_masked));
+    let mut pointers = Vec::new();
+    let dirs = walk(root, true, |path, name, kind| {
+        // A socket is a door to whatever listens on it (a git fsmonitor daemon, a database):
+        // read-only binds do not stop `connect`, a mount over it does.
+        if kind.is_socket() || is_masked(path) || is_git_secret(path) {
+            out.push(path.to_path_buf());
+        } else if name == ".git" && kind.is_file() {
+            pointers.push(path.to_path_buf());
+        }
+    })?;
+    // A worktree's or submodule's `.git` file names its git directory elsewhere: its settings
+    // and the main repository's are masked too, wherever they are seen.
+    for pointer in pointers {
+        if let Some(gitdir) = pointed_gitdir(&pointer) {
+            out.extend(git_settings(&gitdir));
+            let common = std::fs::read_to_string(gitdir.join("commondir"))
+                .ok()
+                .map(|c| real_path(&gitdir.join(c.trim())));
+            out.extend(common.iter().flat_map(|c| git_settings(c)));
+        }
     }
     out.extend(other_names(&dirs, &out));
     out.extend(bounds.credentials_under(root));
@@ -83,21 +114,64 @@ pub(crate) fn hidden_under(root: &Path, bounds: &Boundaries) -> Vec<PathBuf> {
         out.extend(bounds.credentials_under(home));
     }
     for own in &bounds.own {
-        // Global skills run from the configuration directory: its skill folders stay readable,
-        // its settings (which may hold an API key) do not.
-        let config = own.join(CONFIG_FILE);
-        for masked in [own.join("skillet.db"), own.join("run"), config] {
-            if masked.starts_with(root) && masked.symlink_metadata().is_ok() {
-                out.push(masked);
-            }
+        if !own.starts_with(root) || !own.exists() {
+            continue;
         }
-        if own.starts_with(root) && !own.join("skills").is_dir() && own.exists() {
+        // Global skills and packages run from the configuration directory: their folders
+        // stay readable; everything else in skillet's own directories (settings that may hold
+        // an API key, marketplaces.toml and skillet.lock whose git URLs may carry a token,
+        // history, sockets) does not.
+        let runs_from = |name: &std::ffi::OsStr| {
+            name == "skills" || name == skillet_registry::packages::PACKAGES_DIR
+        };
+        let entries: Vec<_> = std::fs::read_dir(own)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
+        if !entries.iter().any(|e| runs_from(&e.file_name())) {
             out.push(own.clone());
+            continue;
         }
+        out.extend(
+            entries
+                .iter()
+                .filter(|e| !runs_from(&e.file_name()))
+                .map(std::fs::DirEntry::path),
+        );
     }
     out.sort();
     out.dedup();
-    out
+    Ok(out)
+}
+
+/// The settings files of the git directory `gitdir` that exist: they may hold tokens.
+fn git_settings(gitdir: &Path) -> Vec<PathBuf> {
+    ["config", "config.worktree"]
+        .iter()
+        .map(|n| gitdir.join(n))
+        .filter(|p| p.symlink_metadata().is_ok())
+        .collect()
+}
+
+/// Git's files that may hold credentials: a repository's `config` (actions/checkout's
+/// `http.extraheader`, remotes like `https://x-access-token:…@`), `config.worktree`, and
+/// anything named like a credential, in any `.git` directory (submodules' under
+/// `.git/modules`) or bare repository (`NAME.git`).
+fn is_git_secret(path: &Path) -> bool {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
+        return false;
+    };
+    let in_git = path.parent().is_some_and(|p| {
+        p.iter().any(|c| {
+            let c = c.to_string_lossy();
+            c == ".git" || c.ends_with(".git")
+        })
+    });
+    in_git
+        && (name == "config"
+            || name == "config.worktree"
+            || name.to_ascii_lowercase().contains("credential"))
 }
 
 /// Other names (hard links) in `dirs` of the files in `masked` that have more than one: the
@@ -159,57 +233,52 @@ fn is_masked(path: &Path) -> bool {
     !by_extension_only
 }
 
-/// The entries directly in `dir` whose path `wanted` accepts.
-fn entries_where(dir: &Path, wanted: fn(&Path) -> bool) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| wanted(p))
-        .collect()
+/// `root` and every directory under it, not following symlinks; `visit` sees every entry
+/// (its path, name and type). `.git` directories are entered only `into_git`. Past
+/// [`MAX_ENTRIES`] entries the walk stops with an error: what it did not look at cannot be
+/// masked, so the run is refused.
+fn walk(
+    root: &Path,
+    into_git: bool,
+    visit: impl FnMut(&Path, &str, FileType),
+) -> Result<Vec<PathBuf>, PolicyError> {
+    walk_bounded(root, into_git, MAX_ENTRIES, visit)
 }
 
-/// The entries directly in `dir` whose name `wanted` accepts.
-fn files_named(dir: &Path, wanted: fn(&str) -> bool) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| wanted(&e.file_name().to_string_lossy()))
-        .map(|e| e.path())
-        .collect()
-}
-
-/// `root` and the directories under it, not following symlinks, bounded in depth and size.
-fn walk_dirs(root: &Path) -> Vec<PathBuf> {
+/// [`walk`] with its bound given.
+fn walk_bounded(
+    root: &Path,
+    into_git: bool,
+    max_entries: usize,
+    mut visit: impl FnMut(&Path, &str, FileType),
+) -> Result<Vec<PathBuf>, PolicyError> {
     let mut out = vec![root.to_path_buf()];
-    let mut frontier = vec![root.to_path_buf()];
-    let mut seen = 0;
-    for _ in 0..MAX_DEPTH {
-        let mut next = Vec::new();
-        for dir in frontier {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for e in entries.filter_map(Result::ok) {
-                seen += 1;
-                if seen > MAX_ENTRIES {
-                    return out;
-                }
-                let name = e.file_name();
-                let skip = name == ".git" || SKIPPED.iter().any(|s| name == *s);
-                if !skip && e.file_type().is_ok_and(|t| t.is_dir()) {
-                    next.push(e.path());
-                }
+    let mut next = 0;
+    let mut seen = 0usize;
+    while let Some(dir) = out.get(next).cloned() {
+        next += 1;
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            seen += 1;
+            if seen > max_entries {
+                return Err(PolicyError::TooLarge {
+                    tree: root.to_path_buf(),
+                    entries: max_entries,
+                });
+            }
+            let Ok(kind) = e.file_type() else { continue };
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let path = e.path();
+            visit(&path, &name, kind);
+            if kind.is_dir() && (into_git || name != ".git") {
+                out.push(path);
             }
         }
-        out.extend(next.iter().cloned());
-        frontier = next;
     }
-    out
+    Ok(out)
 }
 
 /// The git directory a `.git` pointer file names (`gitdir: PATH`), resolved.
@@ -242,7 +311,7 @@ mod tests {
         std::fs::write(ws.join(".env.local"), "A=1").unwrap();
         let own = root.join("wt/cfg/skillet");
         let b = Boundaries::new(None, Some(&ws), std::slice::from_ref(&own));
-        let p = protected_under(&ws, &b);
+        let p = protected_under(&ws, &b).unwrap();
         for want in [
             ws.join(".git"),
             main.join(".git/worktrees/wt"),
@@ -259,11 +328,128 @@ mod tests {
             assert!(p.contains(&want), "{} missing from {p:?}", want.display());
         }
         assert!(!p.contains(&ws.join("sub/.skillet")), "{p:?}");
-        let h = hidden_under(&ws, &b);
+        let h = hidden_under(&ws, &b).unwrap();
         assert_eq!(h, [ws.join(".env.local")]);
         // Another name of the same file is masked with it.
         std::fs::hard_link(ws.join(".env.local"), ws.join("sub/notes.txt")).unwrap();
-        let h = hidden_under(&ws, &b);
+        let h = hidden_under(&ws, &b).unwrap();
         assert_eq!(h, [ws.join(".env.local"), ws.join("sub/notes.txt")]);
+    }
+
+    #[test]
+    fn masked_names_are_found_at_any_depth_and_git_settings_with_them() {
+        let t = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(t.path()).unwrap();
+        let deep = ws.join("a/b/c/d/e/f/g");
+        std::fs::create_dir_all(&deep).unwrap();
+        let secrets = [
+            ws.join("a/b/c/d/e/.env"),
+            ws.join("a/b/c/d/e/id_rsa"),
+            deep.join("credentials.json"),
+            ws.join("node_modules/pkg/.env.local"),
+            ws.join("target/debug/.envrc"),
+            ws.join(".git/config"),
+            ws.join(".git/modules/sub/config"),
+            ws.join(".git/git-credentials-cache"),
+            deep.join("inner/.git/config"),
+            deep.join("bare.git/config"),
+            ws.join("main/.git/worktrees/wt/config.worktree"),
+            ws.join("main/.git/config"),
+        ];
+        for f in &secrets {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, "TOKEN=x").unwrap();
+        }
+        // A worktree elsewhere: its `.git` file points at the main repository's git dir.
+        std::fs::write(
+            deep.join(".git"),
+            "gitdir: ../../../../../../../main/.git/worktrees/wt\n",
+        )
+        .unwrap();
+        std::fs::write(ws.join("main/.git/worktrees/wt/commondir"), "../..\n").unwrap();
+        let b = Boundaries::new(None, Some(&ws), &[]);
+        let h = hidden_under(&ws, &b).unwrap();
+        for want in &secrets {
+            assert!(h.contains(want), "{} missing from {h:?}", want.display());
+        }
+        // Git's other files stay readable: `git log` needs them.
+        for plain in [ws.join(".git/HEAD"), deep.join("notes.txt")] {
+            std::fs::write(&plain, "x").unwrap();
+            assert!(!hidden_under(&ws, &b).unwrap().contains(&plain));
+        }
+        // The worktree's main repository outside the tree: its settings too.
+        let sub = ws.join("a/b/c/d/e/f/g");
+        let h = hidden_under(&sub, &b).unwrap();
+        assert!(h.contains(&ws.join("main/.git/config")), "{h:?}");
+        assert!(
+            h.contains(&ws.join("main/.git/worktrees/wt/config.worktree")),
+            "{h:?}"
+        );
+    }
+
+    #[test]
+    fn sockets_are_masked_at_any_depth() {
+        let t = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(t.path()).unwrap();
+        let mut socks = Vec::new();
+        for dir in [ws.join(".git"), ws.join("a/b/c"), ws.join("a/b/c/d/e/f/g")] {
+            std::fs::create_dir_all(&dir).unwrap();
+            let p = dir.join("daemon.ipc");
+            socks.push((std::os::unix::net::UnixListener::bind(&p).unwrap(), p));
+        }
+        let h = hidden_under(&ws, &Boundaries::new(None, Some(&ws), &[])).unwrap();
+        for (_, p) in &socks {
+            assert!(h.contains(p), "{} missing from {h:?}", p.display());
+        }
+    }
+
+    #[test]
+    fn nested_repositories_are_protected_at_any_depth() {
+        let t = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(t.path()).unwrap();
+        let nested = ws.join("v/a/b/c/d/nested");
+        std::fs::create_dir_all(nested.join(".git/hooks")).unwrap();
+        std::fs::create_dir_all(nested.join("x/y/z")).unwrap();
+        std::fs::write(nested.join("x/y/z/.env.prod"), "A=1").unwrap();
+        let p = protected_under(&ws, &Boundaries::new(None, Some(&ws), &[])).unwrap();
+        assert!(p.contains(&nested.join(".git")), "{p:?}");
+        assert!(p.contains(&nested.join("x/y/z/.env.prod")), "{p:?}");
+    }
+
+    #[test]
+    fn a_tree_too_large_to_walk_is_refused_not_partly_masked() {
+        let t = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(t.path()).unwrap();
+        for i in 0..30 {
+            std::fs::write(ws.join(format!("f{i}")), "").unwrap();
+        }
+        let e = walk_bounded(&ws, true, 20, |_, _, _| {}).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&ws.display().to_string()) && msg.contains("narrower"),
+            "{msg}"
+        );
+        assert!(walk_bounded(&ws, true, 31, |_, _, _| {}).is_ok());
+    }
+
+    #[test]
+    fn skillet_own_files_are_masked_but_its_skill_and_package_folders() {
+        let t = tempfile::tempdir().unwrap();
+        let home = std::fs::canonicalize(t.path()).unwrap();
+        let cfg = home.join(".config/skillet");
+        for d in ["skills", "packages"] {
+            std::fs::create_dir_all(cfg.join(d)).unwrap();
+        }
+        for f in ["skillet.toml", "marketplaces.toml", "skillet.lock"] {
+            std::fs::write(cfg.join(f), "x").unwrap();
+        }
+        let b = Boundaries::new(Some(&home), None, std::slice::from_ref(&cfg));
+        let h = hidden_under(&home, &b).unwrap();
+        for f in ["skillet.toml", "marketplaces.toml", "skillet.lock"] {
+            assert!(h.contains(&cfg.join(f)), "{f}: {h:?}");
+        }
+        for d in ["skills", "packages"] {
+            assert!(!h.iter().any(|p| cfg.join(d).starts_with(p)), "{d}: {h:?}");
+        }
     }
 }
