@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::breaker::BreakerConfig;
 use crate::hint::Hint;
+use crate::insight::{Phase, lap};
 use crate::invocation::Invocation;
 use crate::policy::{DEFAULT_TIMEOUT_S, wall_time_s};
 use crate::policy::{PolicyContext, PolicyPlan};
@@ -246,6 +247,22 @@ impl Engine {
         self.call(registry, name, request, None, 0).await
     }
 
+    /// [`Engine::run`], measured and explained as `observe` asks: the result then carries
+    /// `debug` and `profile` (see [`crate::Observe`]).
+    pub async fn run_observed(
+        &self,
+        registry: &Registry,
+        name: &str,
+        request: RunRequest,
+        observe: &crate::Observe,
+    ) -> ExecutionResult {
+        let mut result = observe
+            .scope(self.call(registry, name, request, None, 0))
+            .await;
+        observe.finish(&mut result);
+        result
+    }
+
     /// One call, possibly as the fallback of another: `origin` is then the first call's
     /// correlation id and the id of the execution it stands in for.
     fn call<'a>(
@@ -277,7 +294,10 @@ impl Engine {
                 )
             });
             let mut plan = RetryPlan::with_attempts(retry, attempts, per_attempt, Instant::now());
-            let result = match self.admit(name, breaker.as_ref(), &mut warnings) {
+            lap(Phase::Resolve);
+            let admitted = self.admit(name, breaker.as_ref(), &mut warnings);
+            lap(Phase::Store);
+            let result = match admitted {
                 Some(mut refused) => {
                     if let Some((correlation, _)) = &origin {
                         refused.correlation_id = correlation.clone();
@@ -290,6 +310,8 @@ impl Engine {
                         origin.as_ref().map(|o| o.1.as_str()),
                         request.asked_by.as_ref(),
                     );
+                    crate::insight::attempt(&refused);
+                    lap(Phase::Store);
                     refused
                 }
                 None => {
@@ -307,6 +329,7 @@ impl Engine {
                     // A cancelled call says nothing about the skill's health.
                     if let Some(cfg) = breaker.as_ref().filter(|_| r.status != Status::Cancelled) {
                         self.settle(name, r.status, cfg, &mut r.warnings);
+                        lap(Phase::Store);
                     }
                     r
                 }
@@ -368,6 +391,8 @@ impl Engine {
                 origin.map(|o| o.1.as_str()),
                 request.asked_by.as_ref(),
             );
+            crate::insight::attempt(&result);
+            lap(Phase::Store);
             if attempt >= plan.max_attempts || !plan.retryable(&result) {
                 result.warnings.extend(notes);
                 return result;
@@ -383,11 +408,16 @@ impl Engine {
                         plan.max_attempts,
                         delay.as_millis()
                     ));
+                    crate::insight::retry(delay, &format!("{what}: retryable"));
                     tokio::time::sleep(delay).await;
+                    lap(Phase::RetryWait);
                     attempt += 1;
                 }
                 None => {
                     notes.push(format!("attempt {attempt} {what}; no retry: another attempt could not finish before the call's deadline"));
+                    crate::insight::no_retry(
+                        "not retried: another attempt could not finish before the call's deadline",
+                    );
                     result.warnings.extend(notes);
                     return result;
                 }

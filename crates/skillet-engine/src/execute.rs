@@ -5,6 +5,7 @@ use skillet_spec::SkillSpec;
 
 use crate::engine::RunRequest;
 use crate::hint::Hint;
+use crate::insight::{self, Phase};
 use crate::invocation::Invocation;
 use crate::policy::PolicyPlan;
 use crate::result::{ExecutionResult, Status};
@@ -54,8 +55,11 @@ pub(crate) async fn execute(
         stdin: request.stdin,
     };
     let mut warnings = plan.warnings;
+    insight::lap(Phase::SandboxSetup);
+    let called = std::time::Instant::now();
     let mut result = match skillet_sandbox::run(&process, &plan.policy, request.live).await {
         Ok(outcome) => {
+            insight::sandbox(called.elapsed(), &outcome);
             let status = match (outcome.limit, outcome.denied_syscall, outcome.exit) {
                 (Some(LimitHit::Time), _, _) => Status::Timeout,
                 (Some(_), _, _) => Status::ResourceLimit,
@@ -128,5 +132,13 @@ pub(crate) async fn execute(
         Err(e) => ExecutionResult::new(&spec.name, Status::SpawnFailed).with_error(e.to_string()),
     };
     result.warnings = warnings;
+    // A refused spawn spent its time setting up; a run's remaining bookkeeping is teardown.
+    insight::lap(
+        if result.exit_code.is_some() || result.status == Status::Timeout {
+            Phase::Teardown
+        } else {
+            Phase::SandboxSetup
+        },
+    );
     result
 }

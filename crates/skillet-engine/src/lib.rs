@@ -36,6 +36,7 @@ mod credentials;
 mod engine;
 mod execute;
 mod hint;
+mod insight;
 mod invocation;
 mod params;
 mod policy;
@@ -63,6 +64,10 @@ pub use engine::{
     SKILL_DIR_ENV, WORKSPACE_ENV,
 };
 pub use hint::Hint;
+pub use insight::{
+    AttemptView, DebugReport, EnvOrigin, EnvVar, LayersView, LimitsView, MountView, Observe,
+    ParamView, Phase, PhaseTimes, PlanView, PolicyView, ProcessView, Profile, SourceView,
+};
 pub use invocation::{
     Dirs, Invocation, MAX_ARG_STRLEN, build_invocation, program_path, render_prompt,
 };

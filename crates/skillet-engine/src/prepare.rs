@@ -9,6 +9,7 @@ use skillet_spec::{SkillKind, SkillSpec};
 
 use crate::engine::{Engine, Prepared, RunOverrides, SKILL_DIR_ENV, WORKSPACE_ENV};
 use crate::hint::Hint;
+use crate::insight::{self, Phase};
 use crate::invocation::{Dirs, build_invocation, render_prompt};
 use crate::params::{confine_paths, resolve_params};
 use crate::policy::{PolicyError, plan_policy, real_path};
@@ -83,6 +84,8 @@ impl Engine {
         overrides: &RunOverrides,
     ) -> Result<Prepared<'r>, Box<ExecutionResult>> {
         let (entry, spec) = self.usable(registry, name)?;
+        insight::source(entry, name);
+        insight::lap(Phase::Resolve);
         let invalid = |problems: Vec<String>| {
             ExecutionResult::new(&spec.name, Status::InvalidParams).with_error(problems.join("\n"))
         };
@@ -92,11 +95,15 @@ impl Engine {
         if let (true, Some(ws)) = (spec.kind.is_code(), &self.settings.workspace) {
             confine_paths(spec, params, &mut values, ws).map_err(invalid)?;
         }
+        insight::params(spec, params, &values);
         match spec.kind {
-            SkillKind::PromptInline => Ok(Prepared::Prompt {
-                spec,
-                text: render_prompt(spec, &skill_dir, &values),
-            }),
+            SkillKind::PromptInline => {
+                insight::lap(Phase::Validate);
+                let text = render_prompt(spec, &skill_dir, &values);
+                // Rendering is all a prompt skill does.
+                insight::lap(Phase::Process);
+                Ok(Prepared::Prompt { spec, text })
+            }
             SkillKind::CodeInline | SkillKind::CodeSession => {
                 let refused = |e: PolicyError| {
                     let mut result =
@@ -112,6 +119,7 @@ impl Engine {
                     run: &run_dir,
                 };
                 let mut invocation = build_invocation(spec, dirs, &values).map_err(invalid)?;
+                insight::lap(Phase::Validate);
                 let mut ctx = self.policy_context(&spec.name, overrides);
                 ctx.dir = Some(run_dir.clone());
                 let mut env = invocation.env.clone();
@@ -135,6 +143,8 @@ impl Engine {
                     }));
                 }
                 invocation.cwd = cwd;
+                insight::plan(&invocation, &plan);
+                insight::lap(Phase::SandboxSetup);
                 Ok(Prepared::Process {
                     spec,
                     invocation,

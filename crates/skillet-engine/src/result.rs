@@ -106,6 +106,12 @@ pub struct ExecutionResult {
     /// Answered from the result cache: nothing ran, the output is a stored run's.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub cached: bool,
+    /// Every decision of the call, when asked for (`--debug`, [`crate::Observe`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug: Option<Box<crate::insight::DebugReport>>,
+    /// Where the call's time went, when asked for (`--profile`, [`crate::Observe`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<crate::insight::Profile>,
 }
 
 impl ExecutionResult {
@@ -130,6 +136,8 @@ impl ExecutionResult {
             hint: None,
             warnings: Vec::new(),
             cached: false,
+            debug: None,
+            profile: None,
         }
     }
 

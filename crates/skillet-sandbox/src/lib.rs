@@ -265,6 +265,12 @@ pub struct Outcome {
     pub stderr_truncated: bool,
     /// From spawn to the end of the main process.
     pub duration: Duration,
+    /// From the call to the moment the program was executed: scratch, cgroup, opening the
+    /// policy's paths, namespaces, the private root, Landlock and seccomp.
+    pub setup: Duration,
+    /// From the end of the main process to the return of the call: killing strays, draining
+    /// the pipes, removing the cgroup and the scratch.
+    pub teardown: Duration,
     /// Which confinement layers were active.
     pub layers: Layers,
     /// Limits that were asked for but cannot be enforced here: `memory`, `max_processes` or

@@ -48,8 +48,11 @@ pub async fn run(
     policy: &SandboxPolicy,
     live: Option<mpsc::UnboundedSender<OutputChunk>>,
 ) -> Result<Outcome, SpawnError> {
+    let called = std::time::Instant::now();
     let usage_before = children_usage();
     let mut child = spawn(spec, policy)?;
+    // Launching returns once the program has been executed (launch/mod.rs).
+    let setup = called.elapsed();
     let limits = &policy.limits;
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -91,6 +94,7 @@ pub async fn run(
         () = scratch_watch => (stop(&mut child).await, Some(LimitHit::ScratchDisk)),
     };
     let duration = child.elapsed();
+    let ended = std::time::Instant::now();
     // The main process is gone; anything still in its group or cgroup is a stray and dies too.
     child.kill();
     let exit = status.map_err(|e| spawn_error(spec, e))?;
@@ -122,6 +126,8 @@ pub async fn run(
         stdout_truncated: out.truncated,
         stderr_truncated: err.truncated,
         duration,
+        setup,
+        teardown: ended.elapsed(),
         layers,
         unenforced,
         scratch_kept,

@@ -23,6 +23,7 @@ mod mcp;
 mod migrate;
 mod package_toggle;
 mod run;
+mod run_insight;
 pub mod session;
 mod state;
 mod store_check;

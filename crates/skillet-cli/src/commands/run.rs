@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
 use skillet_engine::{
-    Cancel, ExecutionResult, OutputChunk, Prepared, RunOverrides, RunRequest, Status, StdinSource,
-    Stream,
+    Cancel, ExecutionResult, Observe, OutputChunk, Phase, PlanView, Prepared, RunOverrides,
+    RunRequest, Status, StdinSource, Stream,
 };
 use skillet_registry::Registry;
 use tokio::sync::mpsc;
@@ -18,11 +18,30 @@ use crate::output;
 
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let params = args.values.values()?;
+    let observed = args.debug || args.profile;
+    if args.session.is_some() && observed {
+        anyhow::bail!(
+            "--debug and --profile are not supported yet with --session; run the skill without a session to see them"
+        );
+    }
+    if args.dry_run && args.profile {
+        anyhow::bail!("--profile measures a run, and --dry-run starts none; leave one out");
+    }
     if let Some(id) = &args.session {
         return crate::commands::session::run_in_session(args, id);
     }
+    // Started before discovery, which is part of resolving the name.
+    let observe = observed.then(|| Observe::new(args.debug, args.profile));
     let registry = ctx.registry_for(&args.name);
+    if let Some(o) = &observe {
+        o.lap(Phase::Resolve);
+    }
     if crate::commands::conversation::is_conversation(&registry, &args.name) {
+        if observed && !args.dry_run {
+            anyhow::bail!(
+                "--debug and --profile are not supported yet for conversation skills; --dry-run shows what would be sent"
+            );
+        }
         if args.dry_run {
             return crate::commands::conversation::dry_run(
                 ctx, &registry, &args.name, &params, args.json,
@@ -43,6 +62,10 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         None => StdinSource::Inherit,
     };
     let engine = engine(ctx, args)?;
+    if let Some(o) = &observe {
+        // Making the engine opened the history.
+        o.lap(Phase::Store);
+    }
     let cancel = Cancel::new();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -68,7 +91,10 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         runtime.block_on(async {
             let signals = cancel_on_signals(cancel.clone());
             let printing = printer.map(|rx| tokio::spawn(print_live(rx)));
-            let result = engine.run(&registry, &args.name, request).await;
+            let result = match &observe {
+                Some(o) => engine.run_observed(&registry, &args.name, request, o).await,
+                None => engine.run(&registry, &args.name, request).await,
+            };
             if let Some(s) = signals {
                 s.abort();
             }
@@ -95,6 +121,14 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     } else {
         end_line_on_terminal(result.stdout.as_bytes());
         report(&result);
+        // On stderr, so that stdout stays the skill's output.
+        let mut err = std::io::stderr().lock();
+        if let Some(debug) = &result.debug {
+            let _ = super::run_insight::write_debug(&mut err, debug);
+        }
+        if let Some(profile) = &result.profile {
+            let _ = super::run_insight::write_profile(&mut err, profile);
+        }
     }
     // A run stopped by a signal exits as a shell reports that signal.
     let code = match (result.status, cancel.reason().as_deref()) {
@@ -266,32 +300,19 @@ fn dry_run(
         Prepared::Process {
             invocation, plan, ..
         } if args.json => {
+            let view = PlanView::new(&invocation, &plan);
             output::json(&serde_json::json!({
                 "invocation": invocation,
-                "policy": crate::commands::info::policy_json(&plan.policy),
-                "warnings": plan.warnings,
+                "env": view.process.env,
+                "policy": view.policy,
+                "warnings": view.warnings,
             }))?;
         }
         Prepared::Process {
             invocation, plan, ..
         } => {
-            println!("program: {}", output::field(&invocation.program));
-            for (i, a) in invocation.args.iter().enumerate() {
-                println!("argv[{}]: {a:?}", i + 1);
-            }
-            println!("cwd:     {}", output::path(&invocation.cwd));
-            for (k, v) in &plan.policy.env {
-                println!(
-                    "env:     {}={:?}",
-                    output::field(&k.to_string_lossy()),
-                    v.to_string_lossy()
-                );
-            }
-
-            crate::commands::info::print_policy(&plan.policy);
-            for w in &plan.warnings {
-                println!("note:    {}", output::field(w));
-            }
+            let view = PlanView::new(&invocation, &plan);
+            super::run_insight::write_plan(&mut std::io::stdout().lock(), &view)?;
         }
     }
     Ok(ExitCode::SUCCESS)

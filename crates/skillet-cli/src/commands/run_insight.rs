@@ -1,0 +1,248 @@
+//! `skillet run --debug` and `--profile` as text, and the plan `--dry-run` shows: one renderer of
+//! the engine's [`PlanView`], so a dry run and a debugged run describe a process alike.
+//!
+//! Everything here quotes skill files, parameters and paths: it goes through `output`'s
+//! terminal-safe functions. Values from the user's environment never reach it (the engine's
+//! view holds only their length).
+
+use std::io::Write;
+
+use skillet_engine::{DebugReport, EnvOrigin, PlanView, Profile};
+
+use crate::output;
+
+/// Writes the process and policy of `plan`, one `label: value` line each.
+pub fn write_plan(out: &mut dyn Write, plan: &PlanView) -> std::io::Result<()> {
+    let p = &plan.process;
+    writeln!(out, "program: {}", output::field(&p.program))?;
+    for (i, a) in p.argv.iter().enumerate() {
+        writeln!(out, "argv[{}]: {}", i + 1, output::field(&format!("{a:?}")))?;
+    }
+    writeln!(out, "cwd:     {}", output::path(&p.cwd))?;
+    let mut unset = Vec::new();
+    for var in &p.env {
+        if var.from == EnvOrigin::YourEnvironment && var.shown.starts_with("<not set") {
+            unset.push(output::field(&var.name).into_owned());
+            continue;
+        }
+        let shown = match &var.value {
+            Some(v) => format!("{v:?}"),
+            None => var.shown.clone(),
+        };
+        writeln!(
+            out,
+            "env:     {}={}",
+            output::field(&var.name),
+            output::field(&shown)
+        )?;
+    }
+    if !unset.is_empty() {
+        writeln!(
+            out,
+            "env:     (not set in your environment, so not passed: {})",
+            unset.join(" ")
+        )?;
+    }
+    let pol = &plan.policy;
+    let list = |v: &[std::path::PathBuf]| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.iter()
+                .map(|p| output::path(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    writeln!(
+        out,
+        "sandbox: {} (`skillet doctor` shows the layers this machine has)",
+        pol.isolation
+    )?;
+    writeln!(out, "reads:   system directories, {}", list(&pol.read))?;
+    writeln!(
+        out,
+        "writes:  its scratch directory (HOME, TMPDIR){}",
+        if pol.write.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", list(&pol.write))
+        }
+    )?;
+    writeln!(out, "network: {}", pol.network)?;
+    let l = &pol.limits;
+    writeln!(
+        out,
+        "limits:  {} s, {} MiB memory, {} processes, {} MiB files, {} KiB output per stream, {} MiB scratch{}",
+        l.timeout_s,
+        l.memory_mb.unwrap_or(0),
+        l.max_processes.unwrap_or(0),
+        l.max_file_size_mb.unwrap_or(0),
+        l.max_output_kb,
+        l.scratch_mb,
+        l.max_cpu_percent
+            .map(|c| format!(", {c}% of a core"))
+            .unwrap_or_default()
+    )?;
+    if !pol.namespaces.is_empty() {
+        writeln!(out, "namespaces: {}", pol.namespaces.join(", "))?;
+    }
+    for m in &pol.mounts {
+        writeln!(out, "mount:   {}  {}", output::field(&m.path), m.how)?;
+    }
+    for rule in &pol.landlock {
+        writeln!(out, "landlock: {}", output::field(rule))?;
+    }
+    for rule in &pol.seccomp {
+        writeln!(out, "seccomp: {rule}")?;
+    }
+    for w in &plan.warnings {
+        writeln!(out, "note:    {}", output::field(w))?;
+    }
+    Ok(())
+}
+
+/// Writes `--debug`'s report, section by section.
+pub fn write_debug(out: &mut dyn Write, d: &DebugReport) -> std::io::Result<()> {
+    if let Some(s) = &d.skill {
+        writeln!(out, "skillet debug: skill")?;
+        if s.asked != s.name {
+            writeln!(out, "  asked as: {} (an alias)", output::field(&s.asked))?;
+        }
+        writeln!(out, "  name:     {}", output::field(&s.name))?;
+        let scope = match &s.package {
+            Some(p) => format!("{} {}", s.scope, output::field(p)),
+            None => s.scope.to_owned(),
+        };
+        writeln!(out, "  file:     {} ({scope})", output::path(&s.file))?;
+        for hidden in &s.shadows {
+            writeln!(out, "  shadows:  {}", output::path(hidden))?;
+        }
+    }
+    if !d.params.is_empty() {
+        writeln!(out, "skillet debug: parameters after checking")?;
+        for p in &d.params {
+            let value = p
+                .value
+                .as_ref()
+                .map_or_else(|| "(none)".to_owned(), ToString::to_string);
+            let typed = p
+                .typed
+                .as_ref()
+                .map(|t| format!(", typed as {t}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {} ({}) = {}  [{}{typed}]",
+                output::field(&p.name),
+                p.kind,
+                output::field(&value),
+                p.from
+            )?;
+        }
+    }
+    if let Some(plan) = &d.plan {
+        writeln!(out, "skillet debug: process and sandbox")?;
+        let mut text = Vec::new();
+        write_plan(&mut text, plan)?;
+        for line in String::from_utf8_lossy(&text).lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    if let Some(layers) = &d.layers {
+        writeln!(
+            out,
+            "  layers:  active: {}{}",
+            if layers.active.is_empty() {
+                "none".to_owned()
+            } else {
+                layers.active.join(", ")
+            },
+            if layers.missing.is_empty() {
+                String::new()
+            } else {
+                format!("; missing: {}", output::field(&layers.missing.join("; ")))
+            }
+        )?;
+    }
+    if !d.attempts.is_empty() {
+        writeln!(out, "skillet debug: attempts")?;
+        for a in &d.attempts {
+            let code = a
+                .exit_code
+                .map(|c| format!(" (exit code {c})"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  #{} {}: {}{code} after {} ms, execution {}",
+                a.attempt,
+                output::field(&a.skill),
+                a.status,
+                a.duration_ms,
+                a.execution_id
+            )?;
+            if let Some(e) = &a.error {
+                writeln!(out, "     error: {}", output::field(e))?;
+            }
+            match (a.retry_after_ms, &a.note) {
+                (Some(ms), Some(why)) => {
+                    writeln!(out, "     retried after {ms} ms: {}", output::field(why))?
+                }
+                (None, Some(why)) => writeln!(out, "     {}", output::field(why))?,
+                _ => {}
+            }
+        }
+    }
+    writeln!(out, "skillet debug: phases")?;
+    write_phases(out, &d.phases_us, d.wall_us)
+}
+
+/// Writes `--profile`'s report.
+pub fn write_profile(out: &mut dyn Write, p: &Profile) -> std::io::Result<()> {
+    let cpu = p
+        .cpu_us
+        .map_or_else(|| "-".to_owned(), |us| format!("{} ms", ms(us)));
+    let memory = p.peak_memory_kb.map_or_else(
+        || "-".to_owned(),
+        |kb| format!("{:.1} MiB", kb as f64 / 1024.0),
+    );
+    writeln!(
+        out,
+        "skillet profile: wall {} ms, CPU {cpu} (user+sys of the skill's processes), peak memory {memory}, {} attempt{}",
+        ms(p.wall_us),
+        p.attempts,
+        if p.attempts == 1 { "" } else { "s" }
+    )?;
+    write_phases(out, &p.phases_us, p.wall_us)?;
+    writeln!(
+        out,
+        "  skillet's own phases: {} ms; the skill: {} ms",
+        ms(p.skillet_us),
+        ms(p.phases_us.process)
+    )
+}
+
+fn write_phases(
+    out: &mut dyn Write,
+    phases: &skillet_engine::PhaseTimes,
+    wall_us: u64,
+) -> std::io::Result<()> {
+    for (name, us) in phases.named() {
+        let share = if wall_us == 0 {
+            0.0
+        } else {
+            us as f64 * 100.0 / wall_us as f64
+        };
+        writeln!(out, "  {name:<14} {:>10} ms {share:>5.1}%", ms(us))?;
+    }
+    writeln!(
+        out,
+        "  {:<14} {:>10} ms",
+        "other",
+        ms(wall_us.saturating_sub(phases.total()))
+    )
+}
+
+fn ms(us: u64) -> String {
+    format!("{}.{:03}", us / 1000, us % 1000)
+}
