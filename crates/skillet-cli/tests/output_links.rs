@@ -95,3 +95,27 @@ fn migrate_write_replaces_links_at_the_skill_and_its_backup() {
     plain_file_holding(&w.path(".q-skills/old.json.bak"), "\"prompt\": \"hello\"");
     plain_file_holding(&w.path(".q-skills/old.json"), "prompt_inline");
 }
+
+#[test]
+fn create_does_not_follow_a_linked_skillet_directory() {
+    let w = World::new();
+    let global = w.home.join(".config/skillet");
+    fs::create_dir_all(global.join("skills")).unwrap();
+    symlink(&global, w.path(".skillet")).unwrap();
+    let (code, out, err) = w.run(&["create", "hello"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("is a symbolic link"), "{err}");
+    assert!(!global.join("skills/hello.json").exists());
+
+    fs::remove_file(w.path(".skillet")).unwrap();
+    fs::create_dir(w.path(".skillet")).unwrap();
+    symlink(global.join("skills"), w.path(".skillet/skills")).unwrap();
+    let (code, out, err) = w.run(&["create", "hello"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        fs::read_dir(global.join("skills"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}

@@ -30,6 +30,20 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
                 Some("run it inside your project, or write a global skill with --global".into()),
             ));
         };
+        // Discovery does not follow a workspace's `.skillet` out through a link, so neither
+        // does create: a cloned repository's `.skillet -> ~/.config/skillet` must not turn
+        // `create` into writing a global skill.
+        for dir in [root.join(".skillet"), root.join(".skillet").join("skills")] {
+            if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(output::failure(
+                    output::EXIT_FAILURE,
+                    format!("{} is a symbolic link", output::path(&dir)),
+                    Some(
+                        "skillet reads and writes a workspace's skills only in a real .skillet directory: replace the link with a directory".into(),
+                    ),
+                ));
+            }
+        }
         root.join(".skillet").join("skills")
     };
     let request = CreateRequest {
