@@ -192,6 +192,21 @@ fn a_save_reruns_the_skill_and_a_broken_save_keeps_the_last_good_version() {
     assert_eq!(fixed["validation"]["state"], "valid");
 
     assert_eq!(dev.interrupt(), 130, "Ctrl-C exits 130");
+
+    // Dev runs neither read nor fill the user's result cache: the first real run runs.
+    let mut cached = greet("bye");
+    cached["cache"] = json!({"ttl": 300});
+    std::fs::write(&file, serde_json::to_string_pretty(&cached).unwrap()).unwrap();
+    let mut dev = Dev::start(&w, &["greet", "--param", "who=ann", "--json"]);
+    dev.reload("the cached skill's run", |v| stdout_of(v) == "bye ann\n");
+    assert_eq!(dev.interrupt(), 130);
+    let (_, run) = w.run_json(&["greet", "--param", "who=ann"]);
+    assert_ne!(run["cached"], true, "dev filled the cache: {run}");
+    let (_, again) = w.run_json(&["greet", "--param", "who=ann"]);
+    assert_eq!(
+        again["cached"], true,
+        "the cache works for real runs: {again}"
+    );
 }
 
 #[test]

@@ -14,7 +14,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use skillet_engine::{AskedBy, Cancel, Engine, EngineSetup, RunOverrides, RunRequest, StdinSource};
+use skillet_engine::{
+    AskedBy, CacheUse, Cancel, Engine, EngineSetup, RunOverrides, RunRequest, StdinSource,
+};
 use skillet_registry::{Registry, SkillEntry};
 use skillet_spec::{Diagnostic, SkillKind};
 
@@ -181,7 +183,7 @@ impl DevLoop {
         let entry = self.entry();
         watch::targets(
             self.path.as_deref(),
-            entry.and_then(|e| e.spec.as_ref()),
+            entry.and_then(|e| e.spec.as_deref()),
             self.setup.env.workspace_root().as_deref(),
             &self.options,
         )
@@ -308,7 +310,12 @@ impl DevLoop {
             stdin: StdinSource::Null,
             caller_dir: self.options.caller_dir.clone(),
             live: None,
-            overrides: self.options.overrides.clone(),
+            overrides: RunOverrides {
+                // Every save must show what this version does, never a stored answer of an
+                // earlier one; and a version being edited must not fill the user's cache.
+                cache: CacheUse::Off,
+                ..self.options.overrides.clone()
+            },
             asked_by: Some(AskedBy {
                 origin: "dev".to_owned(),
                 request_id: format!("{}#{number}", self.options.name),

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::ParamArgs;
+use super::{ParamArgs, PermissionArgs};
 
 /// `skillet dev`.
 #[derive(Debug, Args)]
@@ -15,4 +15,7 @@ pub struct DevArgs {
     /// Print one JSON object per reload instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Permissions for every re-run, as `skillet run` takes them.
+    #[command(flatten)]
+    pub allow: PermissionArgs,
 }

@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
         name: args.name.clone(),
         params,
         caller_dir: ctx.env.cwd.clone(),
-        overrides: Default::default(),
+        overrides: args.allow.overrides(false),
     };
     let dev = match DevLoop::new((**ctx).clone(), ctx.engine(), options) {
         Ok(dev) => dev,
