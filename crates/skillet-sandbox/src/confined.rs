@@ -91,6 +91,27 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
         SpawnError::Setup(format!("{what} {}: {e}", scratch_parent.display()))
     };
     create_private_dir_once(&scratch_parent).map_err(|e| setup("cannot create", e))?;
+    // A grant holding the scratch directories (`--allow-read $XDG_RUNTIME_DIR`) would be bound
+    // over them: the run could not write its own scratch, and would see every run's scratch,
+    // the daemon's socket and other programs' sockets there.
+    let real_parent = std::fs::canonicalize(&scratch_parent).unwrap_or(scratch_parent.clone());
+    if let Some(grant) = policy
+        .fs
+        .read
+        .iter()
+        .chain(&policy.fs.write)
+        .find(|g| real_parent.starts_with(g))
+    {
+        return Err(SpawnError::UnsafePath {
+            path: grant.clone(),
+            reason: format!(
+                "cannot be granted: it holds {}, where skillet keeps the scratch directories of \
+                 all runs and its own sockets; grant the directory inside it that the skill \
+                 needs instead",
+                real_parent.display()
+            ),
+        });
+    }
     let root_dir = scratch_parent.join(".root");
     create_private_dir_once(&root_dir).map_err(|e| setup("cannot create the root under", e))?;
     // Checked before the scratch is made, and the cap lowered to what is left under the bound

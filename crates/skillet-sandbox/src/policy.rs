@@ -78,6 +78,10 @@ pub struct FsPolicy {
     /// Paths masked (unreadable) inside readable trees: `.env` files, credentials, skillet's
     /// own history and settings. Listed by the engine in their real form.
     pub hidden: Vec<PathBuf>,
+    /// Those of `hidden` that, in a private root, read as empty files rather than failing to
+    /// open: settings a program must open to work at all (git's `.git/config`, which may hold
+    /// a token). Without namespaces they are unreadable like the rest.
+    pub emptied: Vec<PathBuf>,
     /// Directories inside write grants whose own entries stay as they are for the run: nothing
     /// is made, removed or renamed directly in them (their files stay writable, their
     /// subdirectories wholly so). For protected names that are patterns (`.env*`), which no

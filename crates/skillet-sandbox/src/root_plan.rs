@@ -171,7 +171,7 @@ pub(crate) fn root_plan(
         match item {
             Over::Write(w) => b.handle(w, WRITABLE)?,
             Over::Guard(h, Guard::ReadOnly) => b.handle(h, READ_ONLY)?,
-            Over::Guard(h, Guard::Hidden) => b.mask(h)?,
+            Over::Guard(h, Guard::Hidden) => b.mask(h, policy.fs.emptied.contains(&h.path))?,
             Over::Guard(_, Guard::Sealed) => {}
         }
     }
@@ -289,7 +289,7 @@ impl RootBuilder {
     }
 
     /// Masks an opened path (it is always inside a bound tree).
-    fn mask(&mut self, h: &Handle) -> Result<(), SpawnError> {
+    fn mask(&mut self, h: &Handle, empty: bool) -> Result<(), SpawnError> {
         if !self.in_mounted(&h.path) {
             return Ok(());
         }
@@ -297,6 +297,7 @@ impl RootBuilder {
             target: cstr(relative(&h.path))?,
             target_id: h.id,
             dir: h.is_dir,
+            empty: empty && !h.is_dir,
         });
         Ok(())
     }

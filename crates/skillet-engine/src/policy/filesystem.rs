@@ -8,7 +8,7 @@ use skillet_spec::SkillSpec;
 
 use super::grants::{self, Access, inode};
 use super::paths::{Boundaries, lexical, real_path};
-use super::protected::{MAX_ENTRIES, hidden_under, protected_under};
+use super::protected::{MAX_ENTRIES, hidden_under, is_git_settings, protected_under};
 use super::toolchain::toolchain;
 use super::{PolicyContext, PolicyError};
 
@@ -207,6 +207,13 @@ pub(crate) fn plan_fs(
     let all_hidden = fs.hidden.clone();
     fs.hidden
         .retain(|p| !all_hidden.iter().any(|q| q != p && p.starts_with(q)));
+    // Git cannot run without opening its settings: they read as empty.
+    fs.emptied = fs
+        .hidden
+        .iter()
+        .filter(|p| is_git_settings(p) && p.is_file())
+        .cloned()
+        .collect();
 
     let flag = format!("--allow-write PATH or [grants.{}] write = [...]", spec.name);
     let asked = spec

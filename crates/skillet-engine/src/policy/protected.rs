@@ -154,6 +154,15 @@ fn git_settings(gitdir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Whether a masked `path` is one of git's settings files, which git must be able to open:
+/// masked as an empty file rather than an unreadable one.
+pub(crate) fn is_git_settings(path: &Path) -> bool {
+    is_git_secret(path)
+        && path
+            .file_name()
+            .is_some_and(|n| n == "config" || n == "config.worktree")
+}
+
 /// Git's files that may hold credentials: a repository's `config` (actions/checkout's
 /// `http.extraheader`, remotes like `https://x-access-token:…@`), `config.worktree`, and
 /// anything named like a credential, in any `.git` directory (submodules' under

@@ -66,11 +66,14 @@ pub(crate) enum MountStep {
     },
     /// Masks the file or directory at `target` (relative to the new root; it must be the file
     /// `target_id`): a file with `/dev/null` on a read-only `nodev` mount (opening it fails), a
-    /// directory with an empty read-only tmpfs nobody may enter.
+    /// directory with an empty read-only tmpfs nobody may enter. An `empty` file is covered
+    /// with `/dev/null` on a mount without `nodev`: it reads as empty (git's settings, which
+    /// git must be able to open).
     Mask {
         target: CString,
         target_id: FileId,
         dir: bool,
+        empty: bool,
     },
     Proc(CString),
 }
@@ -173,6 +176,7 @@ pub(super) fn build(plan: &RootPlan) -> io::Result<()> {
                 target,
                 target_id,
                 dir,
+                empty,
             } => {
                 let to = open_checked(
                     root.as_fd(),
@@ -198,7 +202,14 @@ pub(super) fn build(plan: &RootPlan) -> io::Result<()> {
                         c"/dev/null",
                         OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
                     )?;
-                    set_attrs(mask.as_fd(), sealed)?;
+                    // Only `/dev/null` itself is on this mount: letting it be opened as a
+                    // device opens nothing else.
+                    let attrs = if *empty {
+                        sealed & !MOUNT_ATTR_NODEV
+                    } else {
+                        sealed
+                    };
+                    set_attrs(mask.as_fd(), attrs)?;
                     mask
                 };
                 attach(mask.as_fd(), to.as_fd())?;
