@@ -252,3 +252,28 @@ fn uninstall_takes_yes_like_install_and_update() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(!packages(&w.ws).join("kit").exists());
 }
+
+#[test]
+fn verify_names_a_package_folder_swapped_for_a_link_never_an_empty_path() {
+    let w = World::new();
+    package(&w.tmp.path().join("kit"), "kit", "1.0.0", 1, json!({}), &[]);
+    let (code, _, err) = w.run(&["install", "../kit", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let dir = packages(&w.ws).join("kit");
+    let elsewhere = w.tmp.path().join("elsewhere");
+    fs::rename(&dir, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &dir).unwrap();
+    let (code, out, err) = w.run(&["verify"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("is a symbolic link") && out.contains(&dir.display().to_string()),
+        "{out}"
+    );
+    assert!(
+        !out.lines().any(|l| l.trim_end().ends_with("added")),
+        "{out}"
+    );
+    let (_, out, _) = w.run(&["verify", "--json"]);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["packages"][0]["added"], json!([]), "{report}");
+}

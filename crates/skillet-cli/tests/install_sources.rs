@@ -154,3 +154,77 @@ fn a_missing_folder_or_an_unknown_form_says_what_to_give_instead() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("write one of:\n  NAME "), "{err}");
 }
+
+/// The version `list --installed` shows for `name`.
+fn version_of(w: &World, name: &str) -> String {
+    let list = installed(w);
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not installed: {list}"));
+    row["version"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn update_of_a_git_package_stays_on_the_branch_or_tag_it_was_installed_at() {
+    let w = World::new();
+    let work = w.tmp.path().join("gitkit");
+    package(&work, "gitkit", "1.0.0", 1, json!({}), &[]);
+    let url = git_publish(&work, "v1.0.0");
+    support::sh(&work, "git", &["branch", "stable"]);
+    support::sh(&work, "git", &["push", "-q", "origin", "stable"]);
+    let (code, out, err) = w.run(&["install", &format!("git+{url}#stable"), "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lock = fs::read_to_string(w.ws.join(".skillet/skillet.lock")).unwrap();
+    assert!(lock.contains("reference = \"stable\""), "{lock}");
+
+    // The default branch moves to 2.0; the branch installed gets 1.1.
+    package(&work, "gitkit", "2.0.0", 1, json!({}), &[]);
+    git_publish(&work, "v2.0.0");
+    support::sh(&work, "git", &["checkout", "-q", "stable"]);
+    package(&work, "gitkit", "1.1.0", 1, json!({}), &[]);
+    support::sh(&work, "git", &["commit", "-q", "-am", "1.1"]);
+    support::sh(&work, "git", &["push", "-q", "origin", "stable"]);
+    support::sh(&work, "git", &["checkout", "-q", "main"]);
+
+    let (code, out, err) = w.run(&["update", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(version_of(&w, "gitkit"), "1.1.0", "{out}");
+    let lock = fs::read_to_string(w.ws.join(".skillet/skillet.lock")).unwrap();
+    assert!(lock.contains("reference = \"stable\""), "kept: {lock}");
+
+    // At a tag, an update finds nothing newer: the tag does not move.
+    let w2 = World::new();
+    let (code, _, err) = w2.run(&["install", &format!("git+{url}#v1.0.0"), "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = w2.run(&["update", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(version_of(&w2, "gitkit"), "1.0.0", "{out}");
+}
+
+#[test]
+fn the_users_git_configuration_cannot_redirect_a_package_fetch() {
+    let w = World::new();
+    let work = w.tmp.path().join("gitkit");
+    package(&work, "gitkit", "1.0.0", 1, json!({}), &[]);
+    let url = git_publish(&work, "v1");
+    let evil = w.tmp.path().join("evil");
+    package(
+        &evil,
+        "gitkit",
+        "6.6.6",
+        1,
+        json!({"network_access": true}),
+        &[],
+    );
+    let evil_url = git_publish(&evil, "v1");
+    // Both the home file and the XDG one: git reads either as the global configuration.
+    let redirect = format!("[url \"{evil_url}\"]\n\tinsteadOf = {url}\n");
+    w.write("~/.gitconfig", &redirect);
+    w.write("~/.config/git/config", &redirect);
+    let (code, out, err) = w.run(&["install", &format!("git+{url}#v1"), "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(version_of(&w, "gitkit"), "1.0.0", "{out}");
+}

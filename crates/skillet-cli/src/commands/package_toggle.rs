@@ -130,13 +130,7 @@ pub fn toggle(ctx: &Context, args: &ToggleArgs, disable: bool) -> Result<Option<
         disable,
     )?;
     let file = config_path(&ctx.env, config_scope)?;
-    let skills: Vec<String> = ctx
-        .registry()
-        .entries()
-        .iter()
-        .filter(|e| e.package.as_ref().is_some_and(|p| p.name == name.as_str()))
-        .map(|e| e.name.clone())
-        .collect();
+    let (skills, shadowed) = package_skills(ctx, &name);
     let state = if disable { "disabled" } else { "enabled" };
     if args.json {
         output::json(&json!({
@@ -145,15 +139,20 @@ pub fn toggle(ctx: &Context, args: &ToggleArgs, disable: bool) -> Result<Option<
             "changed": changed,
             "config": file,
             "skills": skills,
+            "shadowed": shadowed
+                .iter()
+                .map(|(skill, by)| json!({"skill": skill, "by": by}))
+                .collect::<Vec<_>>(),
             "needed_by": dependents.iter().map(|(d, _)| d).collect::<Vec<_>>(),
         }))?;
     } else {
         let already = if changed { "" } else { "already " };
         println!(
-            "package {}: {already}{state}, with its {} skill{} ({})",
+            "package {}: {already}{state}, with its {} skill{}{} ({})",
             output::field(name.as_str()),
             skills.len(),
             if skills.len() == 1 { "" } else { "s" },
+            shadowed_words(&shadowed),
             output::path(&file)
         );
     }
@@ -166,6 +165,56 @@ pub fn toggle(ctx: &Context, args: &ToggleArgs, disable: bool) -> Result<Option<
         warn_still_off(ctx, args, &name, &scopes)?;
     }
     Ok(Some(ExitCode::SUCCESS))
+}
+
+/// The names of the package's skills that answer to their name, and those of its skills that
+/// a skill of higher precedence hides (each with the file that hides it): a disabled package
+/// whose skills are all shadowed would otherwise read as a package of no skills.
+fn package_skills(ctx: &Context, name: &PackageName) -> (Vec<String>, Vec<(String, PathBuf)>) {
+    let registry = ctx.registry();
+    let ours = |e: &skillet_registry::SkillEntry| {
+        e.package.as_ref().is_some_and(|p| p.name == name.as_str())
+    };
+    let skills = registry
+        .entries()
+        .iter()
+        .filter(|e| ours(e))
+        .map(|e| e.name.clone())
+        .collect();
+    let dirs: Vec<PathBuf> = [Scope::Workspace, Scope::Global]
+        .into_iter()
+        .filter_map(|scope| scope_dir(&ctx.env, scope))
+        .map(|d| d.join(PACKAGES_DIR).join(name.as_str()))
+        .collect();
+    let shadowed = registry
+        .entries()
+        .iter()
+        .filter(|e| {
+            !ours(e)
+                && e.shadows
+                    .iter()
+                    .any(|p| dirs.iter().any(|d| p.starts_with(d)))
+        })
+        .map(|e| (e.name.clone(), e.path.clone()))
+        .collect();
+    (skills, shadowed)
+}
+
+/// ", and 2 skills shadowed by other skills of the same name (greet by …/greet.json, …)".
+fn shadowed_words(shadowed: &[(String, PathBuf)]) -> String {
+    if shadowed.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = shadowed
+        .iter()
+        .map(|(skill, by)| format!("`{}` by {}", output::text(skill), output::path(by)))
+        .collect();
+    format!(
+        ", and {} skill{} shadowed by another of the same name ({})",
+        shadowed.len(),
+        if shadowed.len() == 1 { "" } else { "s" },
+        each.join(", ")
+    )
 }
 
 /// After enabling: what still keeps the package or its dependencies off.

@@ -83,6 +83,21 @@ pub(crate) fn walk_under(root: &Path, prefix: &str) -> std::io::Result<Vec<TreeF
     };
     if meta.is_dir() {
         walk_dir(root, prefix, 0, &mut out)?;
+    } else if prefix.is_empty() {
+        // The package's folder itself must be a folder: through a link, its files would be
+        // another folder's, and as one entry the link would have an empty path.
+        let what = if meta.file_type().is_symlink() {
+            "a symbolic link"
+        } else {
+            "not a folder"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is {what}; a package is a real folder: remove it and reinstall the package",
+                root.display()
+            ),
+        ));
     } else {
         out.push(TreeFile {
             path: prefix.to_owned(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use skillet_pkg::PackageName;
 use skillet_pkg::install::{Change, Installed, ScopeLock, StagingDir, Transaction, stage_entry};
-use skillet_pkg::marketplace::{MarketplaceCatalog, Marketplaces};
+use skillet_pkg::marketplace::{FindError, MarketplaceCatalog, Marketplaces};
 use skillet_pkg::resolve::{CandidateVersion, Catalog, resolve};
 
 use crate::context::Context;
@@ -48,6 +48,18 @@ pub fn marketplaces(ctx: &Context) -> Result<MarketplaceCatalog> {
         eprintln!("skillet: warning: {}", output::text(&e.to_string()));
     }
     Ok(catalog)
+}
+
+/// Why a package asked for by name cannot be had, with the exit code `run` and `info` use for a
+/// name nothing answers to (127) when no marketplace offers it, else 125.
+pub fn find_failure(e: FindError) -> anyhow::Error {
+    let code = match e {
+        FindError::NoMarketplaces(_)
+        | FindError::UnknownMarketplace { .. }
+        | FindError::NotOffered { .. } => output::EXIT_NOT_FOUND,
+        FindError::Ambiguous { .. } | FindError::NoVersion { .. } => output::EXIT_SKILLET_ERROR,
+    };
+    output::failure(code, e.to_string(), None)
 }
 
 fn candidate(i: &Installed) -> Option<CandidateVersion> {
@@ -103,7 +115,7 @@ pub fn add_dependencies(
         // `find` says precisely why nothing fits (no marketplace, not offered, ambiguous).
         catalog
             .find(name, marketplace.as_deref(), req.as_ref())
-            .map_err(|e| output::failure(output::EXIT_SKILLET_ERROR, e.to_string(), None))?;
+            .map_err(find_failure)?;
         if let Some(m) = marketplace {
             catalog.choose(name.clone(), m.clone());
         }
@@ -156,7 +168,7 @@ pub fn add_dependencies(
         let exact = semver::VersionReq::parse(&format!("={version}"))?;
         let entry = catalog
             .find(&name, None, Some(&exact))
-            .map_err(|e| output::failure(output::EXIT_SKILLET_ERROR, e.to_string(), None))?;
+            .map_err(find_failure)?;
         let staged = stage_entry(&entry, staging, bars)?;
         txn.push(Change::Install { staged, requested });
     }

@@ -24,7 +24,7 @@ pub fn uninstall(ctx: &Context, args: &UninstallArgs) -> Result<ExitCode> {
             " (add --global for your own packages)"
         };
         return Err(output::failure(
-            1,
+            output::EXIT_NOT_FOUND,
             format!(
                 "{name} is not installed in {}{other}",
                 output::path(&target.paths.packages())
