@@ -27,7 +27,12 @@ impl Engine {
             id: result.execution_id.clone(),
             skill: result.skill.clone(),
             version: spec.map(|s| s.version.clone()),
-            scope: entry.map(|e| e.scope.as_str().to_owned()),
+            // A package's skill is recorded as the package's (`package:NAME`, as `list` shows
+            // it), so the history tells it from a hand-written skill of the same name.
+            scope: entry.map(|e| match &e.package {
+                Some(p) => format!("package:{}", p.name),
+                None => e.scope.as_str().to_owned(),
+            }),
             params_hash: Some(params_hash(params)),
             params: self.settings.store_params.then(|| params.to_string()),
             status: result.status.as_str().to_owned(),
