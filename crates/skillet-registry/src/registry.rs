@@ -46,6 +46,11 @@ pub struct SkillEntry {
     /// stays the package's scope (trust and precedence follow it); listings show `package`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<crate::packages::PackageRef>,
+    /// A package skill whose installed files no longer match its receipt. It keeps its name
+    /// (the name refuses to run) rather than letting a lower-precedence skill answer: the
+    /// tampering may be meant to do just that.
+    #[serde(skip)]
+    pub tampered: bool,
 }
 
 impl SkillEntry {
@@ -204,7 +209,7 @@ impl Registry {
         } else {
             Vec::new()
         };
-        let mut entry = SkillEntry {
+        let entry = SkillEntry {
             name: name.clone(),
             spec: loaded.spec.filter(|_| !failed_before),
             path: candidate.path,
@@ -215,8 +220,28 @@ impl Registry {
             shadows: Vec::new(),
             scripts,
             used_instead: None,
+            tampered: failed_before && candidate.package.is_some(),
             package: candidate.package,
         };
+        let index = self.entries.len();
+        let tampered = entry.tampered;
+        self.place(dir_index, name.clone(), entry);
+        // A tampered file may declare another name than it was installed with: it also keeps
+        // the name its folder gives it, so the rename does not free that name either.
+        if tampered && fallback_name != name && self.by_name.get(&name) == Some(&index) {
+            let free = self
+                .by_name
+                .get(&fallback_name)
+                .is_none_or(|&i| !self.entries[i].is_valid() && !self.entries[i].tampered);
+            if free {
+                self.by_name.insert(fallback_name, index);
+            }
+        }
+    }
+
+    /// Gives `entry` the name `name`, or records it as shadowed or broken, by precedence.
+    fn place(&mut self, dir_index: usize, name: String, mut entry: SkillEntry) {
+        let dir = &self.dirs[dir_index];
         match self.by_name.get(&name).copied() {
             Some(winner)
                 if self.entries[winner].path.parent() == entry.path.parent()
@@ -230,8 +255,13 @@ impl Registry {
                 self.entries.push(entry);
             }
             // A broken file must not hide a working one of the same name further down: both
-            // are listed, and the working one answers to the name.
-            Some(broken) if !self.entries[broken].is_valid() && entry.is_valid() => {
+            // are listed, and the working one answers to the name. A tampered package skill
+            // is never passed over, and takes the name from a broken one above it.
+            Some(broken)
+                if !self.entries[broken].is_valid()
+                    && !self.entries[broken].tampered
+                    && (entry.is_valid() || entry.tampered) =>
+            {
                 let b = &mut self.entries[broken];
                 let why = format!(
                     "skill `{name}`: {} ({}) is broken, so {} ({}) is used instead",
