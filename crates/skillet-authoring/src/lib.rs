@@ -12,10 +12,12 @@
 //! recorded in the history like one. It reads skills only through `skillet-registry`.
 
 mod create;
+pub mod docs;
 mod expect;
 pub mod junit;
 mod report;
 mod runner;
+pub mod setup;
 pub mod snapshot;
 mod templates;
 

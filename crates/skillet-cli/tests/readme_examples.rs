@@ -158,6 +158,12 @@ const NOTES: &[(From, &str, Note, &str)] = &[
     ),
     (
         From::Help,
+        "skillet hooks install",
+        Note::Before("git init -q"),
+        "the reader's project is a git repository (the test workspace only has an empty .git)",
+    ),
+    (
+        From::Help,
         "skillet serve",
         Note::Before("skillet daemon stop"),
         "the session examples started a daemon in the background; serve's help says so",

@@ -93,9 +93,16 @@ Examples:
     Validate(ValidateArgs),
 
     /// Print the JSON Schema (2020-12) of the skill file.
-    #[command(after_help = "Examples:
+    #[command(
+        after_help = "`skillet init` writes this schema to .skillet/skill.schema.json and points editors at it
+(.vscode/settings.json). A skill file can also name it itself, by relative path:
+\"$schema\": \"../skill.schema.json\" in .skillet/skills/NAME.json, \"../../skill.schema.json\" in
+a package folder's NAME/skill.json.
+
+Examples:
   skillet schema > skill.schema.json
-  Add \"$schema\": \"https://skillet.dev/schema/skill.schema.json\" to a skill for editor help.")]
+  skillet init                          writes .skillet/skill.schema.json and the editor mapping"
+    )]
     Schema {
         /// Accepted for consistency: the schema is always JSON.
         #[arg(long)]
@@ -412,8 +419,22 @@ Examples:
     Test(TestArgs),
 
     /// Watch a skill while you edit it: on every save, validate, re-run, show what changed.
-    #[command(after_help = "Examples:
-  skillet dev count-lines --param file=README.md")]
+    #[command(
+        after_help = "On every save of the skill's file (its folder, for a package skill), of the files its path
+parameters name, or under the folders its context_files patterns start in: validate, run again
+with the same parameters (the same sandbox, limits and grants as `skillet run`; recorded in the
+history with origin dev), and show the diff of the output against the previous run. A broken save
+prints the diagnostics (FILE:LINE:COLUMN, as validate does) and keeps running the last good
+version. Ctrl-C stops it (exit 130); when stdin is not a terminal, its end stops it too (exit 0).
+
+Not supported yet: running against an isolated copy of the workspace (a skill under development
+writes to the real tree, as with `skillet run`), and running conversation and code_session skills
+(they are validated on every save, not run).
+
+Examples:
+  skillet dev count-lines --param file=README.md
+  skillet dev count-lines --param file=README.md --json   one JSON object per reload"
+    )]
     Dev(DevArgs),
 
     /// Write a catalog of every skill: parameters, examples, limits.
@@ -424,13 +445,28 @@ Examples:
     Docs(DocsArgs),
 
     /// Set this workspace up for writing skills: .skillet/skills and the editor mapping.
-    #[command(after_help = "Examples:
-  skillet init")]
+    #[command(
+        after_help = "Creates .skillet/skills/ when missing, writes the skill format's JSON Schema to
+.skillet/skill.schema.json, and adds a json.schemas entry for it to .vscode/settings.json (the
+file's other keys and comments stay; a file it cannot parse is left alone, and it says what to
+add). Running it again changes nothing that is already right. Exit 1 when a file was skipped.
+
+Examples:
+  skillet init
+  skillet init --json"
+    )]
     Init(InitArgs),
 
     /// Install git hooks that check skills before each commit.
-    #[command(after_help = "Examples:
-  skillet hooks install")]
+    #[command(
+        after_help = "The pre-commit hook runs `skillet validate` and `skillet test` on the skills a commit adds
+or changes, and refuses the commit when one fails. It goes where git looks for hooks
+(core.hooksPath included); a hook already there is replaced only with --force.
+
+Examples:
+  skillet hooks install
+  skillet hooks install --force         replace another hook (kept as pre-commit.bak)"
+    )]
     Hooks {
         /// What to do.
         #[command(subcommand)]
