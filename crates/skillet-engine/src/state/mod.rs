@@ -53,6 +53,9 @@ pub fn max_state_bytes(spec: &SkillSpec, ctx: &PolicyContext, warnings: &mut Vec
 /// Why a stateful run stopped before or after its process: the message of an `error` result.
 type Refusal = String;
 
+/// A stop, with the run's own result when its process ran (its output is kept).
+type Stop = (Refusal, Option<Box<ExecutionResult>>);
+
 /// One stateful call's fixed parts.
 struct Call<'a> {
     spec: &'a SkillSpec,
@@ -81,10 +84,10 @@ impl Engine {
         let mut warnings = Vec::new();
         let outcome = match self.state_call(registry, spec, decl, &request, &mut warnings) {
             Ok(call) => call.run(invocation, plan, request, &mut warnings).await,
-            Err(refused) => Err(refused),
+            Err(refused) => Err((refused, None)),
         };
         let mut result = outcome.unwrap_or_else(|(refused, ran)| {
-            let mut r = ran.unwrap_or_else(|| ExecutionResult::new(&spec.name, Status::Error));
+            let mut r = ran.map_or_else(|| ExecutionResult::new(&spec.name, Status::Error), |r| *r);
             r.status = Status::Error;
             r.error = Some(refused);
             r
@@ -100,26 +103,25 @@ impl Engine {
         decl: &'a StateSpec,
         request: &RunRequest,
         warnings: &mut Vec<String>,
-    ) -> Result<Call<'a>, (Refusal, Option<ExecutionResult>)> {
-        let refuse = |m: String| (m, None);
+    ) -> Result<Call<'a>, Refusal> {
         let store = self.settings.store.clone().ok_or_else(|| {
-            refuse(format!(
+            format!(
                 "`{}` keeps state, which lives in skillet's database, and none is open here; \
-                 run it without --no-history (or check that the data directory is writable)",
+                 see the warning above about the database and fix what it names",
                 spec.name
-            ))
+            )
         })?;
         let entry = registry
             .resolve(&spec.name)
             .filter(|e| e.spec.as_ref().is_some_and(|s| s.name == spec.name))
-            .ok_or_else(|| refuse(format!("`{}` is no longer found", spec.name)))?;
+            .ok_or_else(|| format!("`{}` is no longer found", spec.name))?;
         let workspace: PathBuf = self
             .settings
             .workspace
             .clone()
             .unwrap_or_else(|| self.run_dir(&request.caller_dir));
         let key = state_key(entry, &workspace)
-            .ok_or_else(|| refuse(format!("`{}` declares no state", spec.name)))?;
+            .ok_or_else(|| format!("`{}` declares no state", spec.name))?;
         if identity::global_refused(entry) {
             warnings.push(format!(
                 "`{}` asks for \"scope\": \"global\" state, which only the user's own skills \
@@ -149,7 +151,7 @@ impl Call<'_> {
         plan: PolicyPlan,
         request: RunRequest,
         warnings: &mut Vec<String>,
-    ) -> Result<ExecutionResult, (Refusal, Option<ExecutionResult>)> {
+    ) -> Result<ExecutionResult, Stop> {
         let name = &self.spec.name;
         let store_failed = |e: skillet_store::StoreError| {
             (
@@ -226,7 +228,7 @@ impl Call<'_> {
                             "the run ended ok but its state was not saved: {e}. The state of \
                              `{name}` is unchanged"
                         ),
-                        Some(result),
+                        Some(Box::new(result)),
                     ));
                 }
             };
@@ -252,7 +254,7 @@ impl Call<'_> {
                              run's state was not saved (\"on_conflict\": \"fail\"). Run it again, \
                              or set \"on_conflict\": \"retry\" to rerun on the newer state"
                         ),
-                        Some(result),
+                        Some(Box::new(result)),
                     ));
                 }
                 StateCommit::Conflict(_) => {
