@@ -338,37 +338,47 @@ impl DevLoop {
     }
 }
 
-/// Watches the skill and reloads it on every change until `stop` is cancelled, giving each
-/// [`Reload`] (the first run included) to `report`.
+/// Watches the skill and reloads it on every change, giving each [`Reload`] (the first run
+/// included) to `report`. `stop` ends the loop once a run in progress has finished and been
+/// reported (the end of input); `interrupt` also stops that run (Ctrl-C), unreported.
 pub async fn watch_and_reload(
     mut dev: DevLoop,
     stop: Cancel,
+    interrupt: Cancel,
     mut report: impl FnMut(&Reload),
 ) -> Result<(), DevError> {
     let mut watcher = Watcher::new()?;
     watcher.update(&dev.watch_targets());
-    let first = dev.reload(Vec::new(), Instant::now(), &stop).await;
+    let first = dev.reload(Vec::new(), Instant::now(), &interrupt).await;
+    if interrupt.reason().is_some() {
+        return Ok(());
+    }
     report(&first);
     loop {
         let changed = tokio::select! {
             changed = watcher.next_change() => changed.ok_or(DevError::WatcherGone)?,
             _ = stop.cancelled() => return Ok(()),
+            _ = interrupt.cancelled() => return Ok(()),
         };
         let (paths, since) = changed;
         // Let an editor finish its save (write, rename, chmod) before reading.
         tokio::select! {
             () = tokio::time::sleep(DEBOUNCE) => {}
             _ = stop.cancelled() => return Ok(()),
+            _ = interrupt.cancelled() => return Ok(()),
         }
         let mut paths = paths;
         paths.extend(watcher.drain());
         paths.sort();
         paths.dedup();
-        let reload = dev.reload(paths, since, &stop).await;
-        if stop.reason().is_some() {
+        let reload = dev.reload(paths, since, &interrupt).await;
+        if interrupt.reason().is_some() {
             return Ok(());
         }
         report(&reload);
+        if stop.reason().is_some() {
+            return Ok(());
+        }
         watcher.update(&dev.watch_targets());
         // What the run itself wrote under a watched context folder is not an edit.
         watcher.drain_outside(dev.own_files().as_deref());

@@ -44,19 +44,23 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    let stop = Cancel::new();
+    // The end of input stops the loop after the run in progress; a signal stops that run too.
+    let (stop, interrupt) = (Cancel::new(), Cancel::new());
     let json = args.json;
     runtime.block_on(async {
-        let signals = stop_on_signals(stop.clone());
+        let signals = stop_on_signals(interrupt.clone());
         stop_at_end_of_input(stop.clone());
         let outcome =
-            skillet_authoring::dev::watch_and_reload(dev, stop.clone(), |r| show(r, json)).await;
+            skillet_authoring::dev::watch_and_reload(dev, stop.clone(), interrupt.clone(), |r| {
+                show(r, json)
+            })
+            .await;
         if let Some(s) = signals {
             s.abort();
         }
         outcome
     })?;
-    let code = match stop.reason().as_deref() {
+    let code = match interrupt.reason().as_deref() {
         Some("SIGINT") => EXIT_SIGINT,
         Some("SIGTERM") => EXIT_SIGTERM,
         _ => 0,
@@ -67,7 +71,8 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-/// Ctrl-C and SIGTERM stop the loop (and a run in progress) instead of killing skillet.
+/// Ctrl-C and SIGTERM stop the loop and a run in progress (killed and recorded as
+/// `cancelled`) instead of killing skillet.
 fn stop_on_signals(stop: Cancel) -> Option<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut int = signal(SignalKind::interrupt()).ok()?;
