@@ -12,6 +12,7 @@
 //! recorded in the history like one. It reads skills only through `skillet-registry`.
 
 mod create;
+pub mod dev;
 pub mod docs;
 mod expect;
 pub mod junit;
