@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::engine::Engine;
 use crate::policy::PolicyError;
 
-/// skillet's configuration, data and runtime directories for `env` (configuration first).
+/// skillet's configuration, data, runtime and cache directories for `env` (configuration
+/// first). The cache holds what `skillet list` shows of each skill, so no grant may reach it.
 pub(crate) fn own_dirs(env: &skillet_registry::Environment) -> Vec<PathBuf> {
     let runtime = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
@@ -16,6 +17,7 @@ pub(crate) fn own_dirs(env: &skillet_registry::Environment) -> Vec<PathBuf> {
         .into_iter()
         .chain(env.data_dir())
         .chain(runtime)
+        .chain(skillet_registry::cache_dir(env))
         .collect()
 }
 

@@ -6,6 +6,8 @@
 //! or the working one a broken file of the same name gives way to). A requirement that is not
 //! valid semver is already an error of the skill file (skillet-spec validates it).
 
+use std::collections::BTreeMap;
+
 use semver::{Version, VersionReq};
 use skillet_spec::{Diagnostic, SkillSpec};
 
@@ -22,8 +24,9 @@ impl Registry {
                 if !entry.is_valid() {
                     continue;
                 }
-                if let Some(spec) = &entry.spec {
-                    findings.extend(self.dependency_problems(spec).into_iter().map(|d| (i, d)));
+                if let Some(summary) = &entry.summary {
+                    let problems = self.problems_of(&entry.name, &summary.dependencies);
+                    findings.extend(problems.into_iter().map(|d| (i, d)));
                 }
             }
             if findings.is_empty() {
@@ -41,8 +44,13 @@ impl Registry {
     ///
     /// `skillet validate FILE` uses it for a file outside discovery.
     pub fn dependency_problems(&self, spec: &SkillSpec) -> Vec<Diagnostic> {
+        self.problems_of(&spec.name, &spec.dependencies)
+    }
+
+    /// [`Registry::dependency_problems`] of the skill `skill` needing `dependencies`.
+    fn problems_of(&self, skill: &str, dependencies: &BTreeMap<String, String>) -> Vec<Diagnostic> {
         let mut problems = Vec::new();
-        for (name, req_text) in &spec.dependencies {
+        for (name, req_text) in dependencies {
             let Ok(req) = VersionReq::parse(req_text) else {
                 problems.push(
                     Diagnostic::error(format!(
@@ -58,7 +66,7 @@ impl Registry {
                      has it, or create it), or remove it from `dependencies`"
                 );
                 // The skill itself is never the suggestion (`pdf` needing `pdf-tools`).
-                if let Some(close) = self.suggest(name).filter(|c| *c != spec.name) {
+                if let Some(close) = self.suggest(name).filter(|c| *c != skill) {
                     hint = format!("did you mean `{close}`? Otherwise {hint}");
                 }
                 problems.push(
@@ -82,7 +90,7 @@ impl Registry {
                 );
                 continue;
             }
-            let declared = dep.spec.as_ref().map(|s| s.version.as_str()).unwrap_or("");
+            let declared = dep.summary.as_ref().map_or("", |s| s.version.as_str());
             match Version::parse(declared) {
                 Ok(version) if req.matches(&version) => {}
                 Ok(version) => problems.push(

@@ -18,6 +18,10 @@ pub(crate) struct Candidate {
     pub within: Option<PathBuf>,
     /// The installed package it belongs to, for a skill of a package.
     pub package: Option<crate::packages::PackageRef>,
+    /// The skill file's path with every link and `..` resolved, when discovery knows it without
+    /// asking the file system again: what the metadata cache keys a file on. `None` leaves the
+    /// file uncached.
+    pub canonical: Option<PathBuf>,
 }
 
 /// Most skill files read from one scope (workspace or global). A repository with more is
@@ -56,6 +60,8 @@ pub(crate) fn scan(
         entries.truncate(MAX_DIR_ENTRIES);
     }
     entries.sort_by_key(std::fs::DirEntry::file_name);
+    // Resolved once: an entry that is no link lies in the resolved directory under its name.
+    let root = std::fs::canonicalize(&dir.path).ok();
     let mut out = Vec::new();
     let mut strays = Vec::new();
     let mut unread = 0;
@@ -65,7 +71,7 @@ pub(crate) fn scan(
             unread = unread_entries(std::iter::once(entry).chain(entries));
             break;
         }
-        if let Some(candidate) = candidate(dir, entry, &mut strays) {
+        if let Some(candidate) = candidate(dir, root.as_deref(), entry, &mut strays) {
             out.push(candidate);
         }
     }
@@ -111,7 +117,7 @@ pub(crate) fn named(dir: &SkillDir, name: &str, warnings: &mut Vec<Diagnostic>) 
         };
         let link = meta.file_type().is_symlink();
         let is_dir = if link { path.is_dir() } else { meta.is_dir() };
-        if let Some(c) = candidate_at(dir, path, &entry_name, link, is_dir, warnings) {
+        if let Some(c) = candidate_at(dir, None, path, &entry_name, link, is_dir, warnings) {
             out.push(c);
         }
     }
@@ -121,6 +127,7 @@ pub(crate) fn named(dir: &SkillDir, name: &str, warnings: &mut Vec<Diagnostic>) 
 /// The skill file one entry of a skills directory stands for, with how it was reached.
 fn candidate(
     dir: &SkillDir,
+    root: Option<&Path>,
     entry: std::fs::DirEntry,
     warnings: &mut Vec<Diagnostic>,
 ) -> Option<Candidate> {
@@ -143,13 +150,15 @@ fn candidate(
     } else {
         entry.file_type().is_ok_and(|t| t.is_dir())
     };
-    candidate_at(dir, path, name_str, link, is_dir, warnings)
+    candidate_at(dir, root, path, name_str, link, is_dir, warnings)
 }
 
 /// The skill file the entry `name_str` (at `path`, a link or not, a directory or not) of a
-/// skills directory stands for, with how it was reached.
+/// skills directory stands for, with how it was reached. `root` is the directory resolved,
+/// when known: the candidate's resolved path follows from it.
 fn candidate_at(
     dir: &SkillDir,
+    root: Option<&Path>,
     path: PathBuf,
     name_str: &str,
     link: bool,
@@ -171,12 +180,20 @@ fn candidate_at(
         warnings: Vec::new(),
         within: workspace_bound(dir),
         package: None,
+        canonical: None,
     };
     let manifest_link = is_dir
         && std::fs::symlink_metadata(&candidate.path).is_ok_and(|m| m.file_type().is_symlink());
+    if !link && !manifest_link {
+        candidate.canonical = root.and_then(|r| {
+            let rel = candidate.path.strip_prefix(&dir.path).ok()?;
+            Some(r.join(rel))
+        });
+    }
     if link || manifest_link {
-        let real =
-            std::fs::canonicalize(&candidate.path).unwrap_or_else(|_| candidate.path.clone());
+        let real = std::fs::canonicalize(&candidate.path).ok();
+        candidate.canonical = real.clone();
+        let real = real.unwrap_or_else(|| candidate.path.clone());
         let root = std::fs::canonicalize(&dir.path).unwrap_or_else(|_| dir.path.clone());
         // Out of a workspace altogether, loading refuses the file: no warning to trust it.
         let refused = candidate

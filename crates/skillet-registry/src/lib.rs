@@ -23,8 +23,10 @@ mod config;
 mod dependencies;
 mod discover;
 mod layout;
+mod metadata_cache;
 pub mod packages;
 mod registry;
+mod summary;
 mod trust;
 
 pub use config::{
@@ -34,5 +36,7 @@ pub use config::{
 };
 pub use discover::{MAX_DIR_ENTRIES, MAX_SKILL_FILES, skill_file, skill_manifest};
 pub use layout::{DirKind, Environment, SKILL_FOLDERS, Scope, SkillDir, skill_dirs};
-pub use registry::{Registry, SkillEntry};
+pub use metadata_cache::{MetadataCacheSettings, cache_dir};
+pub use registry::{KeptSkill, Registry, SkillEntry};
+pub use summary::SkillSummary;
 pub use trust::{Availability, ConfigScope, EditError, config_path, set_disabled, set_trusted};

@@ -4,27 +4,33 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use skillet_spec::{
-    Diagnostic, LoadedSkill, SkillFormat, SkillSpec, did_you_mean, load_file, load_file_within,
-};
+use skillet_spec::{Diagnostic, SkillFormat, SkillSpec, did_you_mean};
 
+mod last_good;
+pub(crate) mod load;
 mod one;
+
+pub use last_good::KeptSkill;
 
 use crate::config::Config;
 use crate::discover::{Candidate, MAX_SKILL_FILES, scan};
 use crate::layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};
-
-/// Below this many files, loading on one thread is faster than starting more.
-const PARALLEL_THRESHOLD: usize = 64;
+use crate::metadata_cache::{MetadataCache, MetadataCacheSettings};
+use crate::summary::SkillSummary;
+use load::{Keep, Loaded, load_all};
 
 /// One skill file found by discovery, valid or not.
 #[derive(Debug, Clone, Serialize)]
 pub struct SkillEntry {
     /// The skill's name (the file's name when the file is too broken to declare one).
     pub name: String,
-    /// The skill, when it is valid.
+    /// The skill, when it is valid; always `None` in a registry of summaries
+    /// ([`Registry::discover_summaries`]).
     #[serde(skip)]
-    pub spec: Option<SkillSpec>,
+    pub spec: Option<Box<SkillSpec>>,
+    /// What listings and the registry's own checks read of the skill, when it is valid.
+    #[serde(skip)]
+    pub summary: Option<SkillSummary>,
     /// The skill file.
     pub path: PathBuf,
     /// Its scope.
@@ -56,7 +62,12 @@ pub struct SkillEntry {
 impl SkillEntry {
     /// Whether the skill can be used.
     pub fn is_valid(&self) -> bool {
-        self.spec.is_some() && !self.diagnostics.iter().any(Diagnostic::is_error)
+        self.summary.is_some() && !self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The other names the skill answers to (none when it is broken).
+    pub fn aliases(&self) -> &[String] {
+        self.summary.as_ref().map_or(&[], |s| s.aliases.as_slice())
     }
 
     /// The scope as shown to a user: `package` for a skill of an installed package, else its
@@ -91,6 +102,7 @@ impl SkillEntry {
     fn add_error(&mut self, d: Diagnostic) {
         self.diagnostics.push(d.in_file(&self.path));
         self.spec = None;
+        self.summary = None;
     }
 }
 
@@ -102,6 +114,7 @@ pub struct Registry {
     aliases: BTreeMap<String, usize>,
     dirs: Vec<SkillDir>,
     warnings: Vec<Diagnostic>,
+    kept: Vec<KeptSkill>,
 }
 
 impl Registry {
@@ -109,6 +122,33 @@ impl Registry {
     pub fn discover(env: &Environment, config: &Config) -> Registry {
         let dirs = skill_dirs(env, &config.workspace_skill_dirs, &config.global_skill_dirs);
         Registry::from_dirs(dirs)
+    }
+
+    /// Discovers every skill in both scopes as [`Registry::discover`] does, but keeps only each
+    /// skill's [`SkillSummary`] (`spec` is always `None`): what `skillet list` needs, in a
+    /// fraction of the memory. With `cache`, a skill file unchanged since an earlier listing
+    /// (same resolved path, size, modification and change times, inode) is not read again; what
+    /// a user sees is the same either way.
+    pub fn discover_summaries(
+        env: &Environment,
+        config: &Config,
+        cache: Option<&MetadataCacheSettings>,
+    ) -> Registry {
+        let dirs = skill_dirs(env, &config.workspace_skill_dirs, &config.global_skill_dirs);
+        Registry::from_dirs_summaries(dirs, cache)
+    }
+
+    /// [`Registry::from_dirs`], keeping summaries only: see [`Registry::discover_summaries`].
+    pub fn from_dirs_summaries(
+        dirs: Vec<SkillDir>,
+        cache: Option<&MetadataCacheSettings>,
+    ) -> Registry {
+        let mut cache = cache.map(|c| MetadataCache::open(c, &dirs));
+        let registry = Registry::load_dirs(dirs, None, Keep::Summaries, cache.as_mut());
+        if let Some(cache) = cache {
+            cache.save();
+        }
+        registry
     }
 
     /// Loads the skills of a skills directory named on the command line (`skillet validate
@@ -125,6 +165,16 @@ impl Registry {
     /// at most [`MAX_SKILL_FILES`] files, so a hostile workspace cannot crowd out the user's
     /// global skills; what is past the limit is reported once, unread.
     pub fn from_dirs(dirs: Vec<SkillDir>) -> Registry {
+        Registry::load_dirs(dirs, None, Keep::Specs, None)
+    }
+
+    /// [`Registry::from_dirs`]; with `previous`, broken files keep their last good version.
+    fn load_dirs(
+        dirs: Vec<SkillDir>,
+        previous: Option<&Registry>,
+        keep: Keep,
+        cache: Option<&mut MetadataCache>,
+    ) -> Registry {
         let mut warnings = Vec::new();
         let mut candidates: Vec<(usize, Candidate)> = Vec::new();
         let mut unread: BTreeMap<Scope, (usize, Vec<PathBuf>)> = BTreeMap::new();
@@ -150,8 +200,14 @@ impl Registry {
                 .with_hint("remove skills you do not use, or split them across repositories"),
             );
         }
-        let loaded = load_all(candidates.iter().map(|(_, c)| c).collect());
-        Registry::build(dirs, warnings, candidates, loaded)
+        let mut loaded = load_all(candidates.iter().map(|(_, c)| c).collect(), keep, cache);
+        let kept = match previous {
+            Some(previous) => last_good::substitute(previous, &candidates, &mut loaded),
+            None => Vec::new(),
+        };
+        let mut registry = Registry::build(dirs, warnings, candidates, loaded);
+        registry.kept = kept;
+        registry
     }
 
     /// The registry from loaded candidates, in precedence order.
@@ -160,7 +216,7 @@ impl Registry {
         dirs: Vec<SkillDir>,
         warnings: Vec<Diagnostic>,
         candidates: Vec<(usize, Candidate)>,
-        loaded: Vec<Box<LoadedSkill>>,
+        loaded: Vec<Box<Loaded>>,
     ) -> Registry {
         let mut registry = Registry {
             dirs,
@@ -179,13 +235,10 @@ impl Registry {
         registry
     }
 
-    fn insert(&mut self, dir_index: usize, candidate: Candidate, loaded: LoadedSkill) {
+    fn insert(&mut self, dir_index: usize, candidate: Candidate, loaded: Loaded) {
         let dir = &self.dirs[dir_index];
         let fallback_name = fallback_name(&candidate.path);
-        let name = loaded
-            .declared_name()
-            .map(str::to_owned)
-            .unwrap_or_else(|| fallback_name.clone());
+        let name = loaded.declared.unwrap_or_else(|| fallback_name.clone());
         let mut diagnostics: Vec<Diagnostic> = candidate
             .warnings
             .into_iter()
@@ -195,7 +248,7 @@ impl Registry {
         // skill unusable whatever the file says.
         let failed_before = diagnostics.iter().any(Diagnostic::is_error);
         diagnostics.extend(loaded.diagnostics);
-        if loaded.spec.is_some() && name != fallback_name && dir.kind != DirKind::AgentSkills {
+        if loaded.summary.is_some() && name != fallback_name && dir.kind != DirKind::AgentSkills {
             diagnostics.push(
                 Diagnostic::warning(format!(
                     "the file is named `{fallback_name}` but declares skill `{name}`"
@@ -204,7 +257,8 @@ impl Registry {
                 .in_file(&candidate.path),
             );
         }
-        let scripts = if loaded.format == SkillFormat::AgentSkill {
+        // Nothing reads the scripts of a summary (they are not listed).
+        let scripts = if loaded.format == SkillFormat::AgentSkill && loaded.spec.is_some() {
             list_scripts(&candidate.path)
         } else {
             Vec::new()
@@ -212,6 +266,7 @@ impl Registry {
         let entry = SkillEntry {
             name: name.clone(),
             spec: loaded.spec.filter(|_| !failed_before),
+            summary: loaded.summary.filter(|_| !failed_before),
             path: candidate.path,
             scope: dir.scope,
             dir_kind: dir.kind,
@@ -305,11 +360,7 @@ impl Registry {
 
     fn resolve_aliases(&mut self) {
         for i in 0..self.entries.len() {
-            let aliases = self.entries[i]
-                .spec
-                .as_ref()
-                .map(|s| s.aliases.clone())
-                .unwrap_or_default();
+            let aliases = self.entries[i].aliases().to_vec();
             for alias in aliases {
                 let clash = match (self.by_name.get(&alias), self.aliases.get(&alias)) {
                     (Some(&j), _) => Some(format!(
@@ -340,7 +391,7 @@ impl Registry {
     fn check_fallbacks(&mut self) {
         let mut findings = Vec::new();
         for (i, entry) in self.entries.iter().enumerate() {
-            let Some(first) = entry.spec.as_ref().and_then(|s| s.fallback.clone()) else {
+            let Some(first) = entry.summary.as_ref().and_then(|s| s.fallback.clone()) else {
                 continue;
             };
             let mut chain = vec![entry.name.clone()];
@@ -360,7 +411,7 @@ impl Registry {
                     }
                     Some(target) => {
                         chain.push(target.name.clone());
-                        next = target.spec.as_ref().and_then(|s| s.fallback.clone());
+                        next = target.summary.as_ref().and_then(|s| s.fallback.clone());
                     }
                 }
             }
@@ -388,11 +439,16 @@ impl Registry {
         for (new, &old) in order.iter().enumerate() {
             new_index[old] = new;
         }
-        let mut slots: Vec<Option<SkillEntry>> = std::mem::take(&mut self.entries)
-            .into_iter()
-            .map(Some)
-            .collect();
-        self.entries = order.iter().filter_map(|&old| slots[old].take()).collect();
+        // Moved in place, cycle by cycle: a sorted copy would hold every entry twice (15 MB
+        // more at 10,000 skills).
+        let mut dest = new_index.clone();
+        for i in 0..dest.len() {
+            while dest[i] != i {
+                let j = dest[i];
+                self.entries.swap(i, j);
+                dest.swap(i, j);
+            }
+        }
         for idx in self.by_name.values_mut().chain(self.aliases.values_mut()) {
             *idx = new_index[*idx];
         }
@@ -479,45 +535,4 @@ fn list_scripts(skill_file: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     scripts.sort();
     scripts
-}
-
-/// Loads files in order, spreading large sets over the machine's cores.
-///
-/// Each skill is boxed: a loaded skill is over a kilobyte inline, and boxes are freed one by
-/// one as [`Registry::build`] moves them into its entries, where one vector of them would stay
-/// whole until the last was moved, doubling the peak.
-#[allow(clippy::vec_box)] // boxed on purpose, as said above
-fn load_all(candidates: Vec<&Candidate>) -> Vec<Box<LoadedSkill>> {
-    let load = |c: &Candidate| {
-        let mut loaded = match &c.within {
-            Some(root) => load_file_within(&c.path, root),
-            None => load_file(&c.path),
-        };
-        // The registry reads only the declared name from the canonical JSON, and every
-        // skill's would otherwise stay in memory until all are loaded (~4 KB a skill).
-        loaded.canonical = match &loaded.spec {
-            Some(_) => None,
-            None => loaded.canonical.take().and_then(|mut v| {
-                let name = v.get_mut("name")?.take();
-                Some(serde_json::json!({ "name": name }))
-            }),
-        };
-        Box::new(loaded)
-    };
-    let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    if candidates.len() < PARALLEL_THRESHOLD || workers < 2 {
-        return candidates.into_iter().map(load).collect();
-    }
-    let chunk = candidates.len().div_ceil(workers);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = candidates
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|c| load(c)).collect::<Vec<_>>()))
-            .collect();
-        // A panic while loading is a bug; let it surface rather than misalign results and files.
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }

@@ -63,11 +63,31 @@ impl Config {
 
     /// Whether `entry` may be offered to an agent in `env`.
     pub fn availability(&self, env: &Environment, entry: &SkillEntry) -> Availability {
+        self.availability_with(self.workspace_untrusted(env), entry)
+    }
+
+    /// [`Config::availability`] of many entries, resolving the workspace and its trust once
+    /// rather than once a skill (a listing of thousands of skills spent most of its system
+    /// calls there).
+    pub fn availabilities<'a>(
+        &self,
+        env: &Environment,
+        entries: impl IntoIterator<Item = &'a SkillEntry>,
+    ) -> Vec<Availability> {
+        let untrusted = self.workspace_untrusted(env);
+        entries
+            .into_iter()
+            .map(|e| self.availability_with(untrusted, e))
+            .collect()
+    }
+
+    fn workspace_untrusted(&self, env: &Environment) -> bool {
+        env.workspace_root().is_some_and(|root| !self.trusts(&root))
+    }
+
+    fn availability_with(&self, workspace_untrusted: bool, entry: &SkillEntry) -> Availability {
         let disabled = self.disabled.contains(&entry.name)
-            || entry
-                .spec
-                .as_ref()
-                .is_some_and(|s| s.aliases.iter().any(|a| self.disabled.contains(a)))
+            || entry.aliases().iter().any(|a| self.disabled.contains(a))
             || entry
                 .package
                 .as_ref()
@@ -75,9 +95,10 @@ impl Config {
         if disabled {
             return Availability::Disabled;
         }
-        match (entry.scope, env.workspace_root()) {
-            (Scope::Workspace, Some(root)) if !self.trusts(&root) => Availability::Untrusted,
-            _ => Availability::Available,
+        if entry.scope == Scope::Workspace && workspace_untrusted {
+            Availability::Untrusted
+        } else {
+            Availability::Available
         }
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde::Serialize;
-use skillet_registry::SkillEntry;
+use skillet_registry::{Availability, MetadataCacheSettings, Registry, SkillEntry};
 
 use crate::cli::ListArgs;
 use crate::context::Context;
@@ -43,9 +43,9 @@ struct Listed<'a> {
     warnings: Vec<String>,
 }
 
-fn listed<'a>(ctx: &Context, e: &'a SkillEntry) -> Listed<'a> {
+fn listed<'a>(ctx: &Context, e: &'a SkillEntry, available: Availability) -> Listed<'a> {
     let shown = ctx.shown(&e.path).display().to_string();
-    let spec = e.spec.as_ref().filter(|_| e.is_valid());
+    let spec = e.summary.as_ref().filter(|_| e.is_valid());
     Listed {
         name: &e.name,
         kind: spec.map(|s| s.kind.as_str()),
@@ -61,7 +61,7 @@ fn listed<'a>(ctx: &Context, e: &'a SkillEntry) -> Listed<'a> {
         format: e.format.label(),
         valid: e.is_valid(),
         availability: if e.is_valid() {
-            ctx.config.availability(&ctx.env, e).as_str()
+            available.as_str()
         } else {
             "broken"
         },
@@ -86,18 +86,17 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
     }
     // An install interrupted in a scope is rolled back before its skills are listed.
     super::install::recover_quietly(ctx);
-    let registry = ctx.registry();
+    // Summaries only, from the metadata cache where files are unchanged: a listing of 10,000
+    // skills holds a few hundred bytes each, and reads only what changed since the last one.
+    let cache = MetadataCacheSettings::for_process(&ctx.env);
+    let registry = Registry::discover_summaries(&ctx.env, &ctx.config, cache.as_ref());
     if args.names {
         let names: Vec<&str> = registry
             .entries()
             .iter()
             .filter(|e| e.is_valid() && e.used_instead.is_none())
             .flat_map(|e| {
-                std::iter::once(e.name.as_str()).chain(
-                    e.spec
-                        .iter()
-                        .flat_map(|s| s.aliases.iter().map(String::as_str)),
-                )
+                std::iter::once(e.name.as_str()).chain(e.aliases().iter().map(String::as_str))
             })
             .collect();
         if args.json {
@@ -109,7 +108,13 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<Listed> = registry.entries().iter().map(|e| listed(ctx, e)).collect();
+    let available = ctx.config.availabilities(&ctx.env, registry.entries());
+    let rows: Vec<Listed> = registry
+        .entries()
+        .iter()
+        .zip(available)
+        .map(|(e, a)| listed(ctx, e, a))
+        .collect();
     if args.json {
         output::json(&rows)?;
         return Ok(ExitCode::SUCCESS);

@@ -205,6 +205,8 @@ fn candidate(
         path,
         warnings: problems,
         within: Some(within),
+        // Not cached: a package skill is checked against its receipt on every load anyway.
+        canonical: None,
         package: Some(PackageRef {
             name: pkg.receipt.name.clone(),
             version: pkg.receipt.version.clone(),

@@ -1,9 +1,7 @@
 //! Finding the one skill a call needs without reading every skill: a run costs the same in a
 //! workspace of 10 skills or 20,000.
 
-use skillet_spec::LoadedSkill;
-
-use super::{Registry, load_all};
+use super::{Keep, Loaded, Registry, load_all};
 use crate::config::Config;
 use crate::discover::Candidate;
 use crate::layout::{Environment, SkillDir, skill_dirs};
@@ -34,7 +32,7 @@ impl Registry {
         const MAX_CHAIN: usize = 32;
         let mut warnings = Vec::new();
         let mut candidates: Vec<(usize, Candidate)> = Vec::new();
-        let mut loaded: Vec<Box<LoadedSkill>> = Vec::new();
+        let mut loaded: Vec<Box<Loaded>> = Vec::new();
         let mut wanted = vec![(name.to_owned(), true)];
         let mut seen: Vec<String> = Vec::new();
         while let Some((next, required)) = wanted.pop() {
@@ -54,10 +52,10 @@ impl Registry {
                         .map(move |c| (i, c))
                 })
                 .collect();
-            let these = load_all(found.iter().map(|(_, c)| c).collect());
+            let these = load_all(found.iter().map(|(_, c)| c).collect(), Keep::Specs, None);
             let declares_other = these
                 .iter()
-                .any(|l| l.declared_name().is_some_and(|d| d != next));
+                .any(|l| l.declared.as_deref().is_some_and(|d| d != next));
             // A fallback or alias that is no file's name, or any file that is not what its
             // name says, needs the whole picture.
             if (required && found.is_empty()) || declares_other {
@@ -85,7 +83,7 @@ impl Registry {
             loaded.extend(these);
         }
         // Precedence first, then the order a scan of each directory meets the files.
-        let mut both: Vec<((usize, Candidate), Box<LoadedSkill>)> =
+        let mut both: Vec<((usize, Candidate), Box<Loaded>)> =
             candidates.into_iter().zip(loaded).collect();
         both.sort_by(|((a, ca), _), ((b, cb), _)| a.cmp(b).then_with(|| ca.path.cmp(&cb.path)));
         let (candidates, loaded) = both.into_iter().unzip();
