@@ -111,7 +111,7 @@ pub struct ExecutionResult {
     pub debug: Option<Box<crate::insight::DebugReport>>,
     /// Where the call's time went, when asked for (`--profile`, [`crate::Observe`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub profile: Option<crate::insight::Profile>,
+    pub profile: Option<Box<crate::insight::Profile>>,
 }
 
 impl ExecutionResult {

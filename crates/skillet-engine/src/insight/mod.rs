@@ -119,13 +119,13 @@ impl Observe {
             // What no mark claimed (the call's own bookkeeping) goes to no phase.
             let phases = r.phases.clone();
             if r.profile {
-                result.profile = Some(Profile::new(
+                result.profile = Some(Box::new(Profile::new(
                     wall,
                     r.cpu,
                     r.peak_memory_kb,
                     phases.clone(),
                     r.attempts.len(),
-                ));
+                )));
             }
             if r.debug {
                 result.debug = Some(Box::new(DebugReport {
