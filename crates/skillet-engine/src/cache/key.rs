@@ -222,12 +222,11 @@ fn key_files(patterns: &[String], root: &Path) -> Result<Vec<String>, KeyError> 
         .iter()
         .map(|p| {
             let parts: Vec<&str> = p.trim_start_matches("./").split('/').collect();
-            let fixed = parts
+            parts
                 .iter()
                 .take(parts.len().saturating_sub(1))
                 .take_while(|part| !part.contains(['*', '?', '[', '{']))
-                .fold(root.to_path_buf(), |dir, part| dir.join(part));
-            fixed
+                .fold(root.to_path_buf(), |dir, part| dir.join(part))
         })
         .collect();
     bases.sort();
