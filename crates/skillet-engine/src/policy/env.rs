@@ -241,7 +241,7 @@ fn secret_value(value: &str) -> Option<&'static str> {
             return Some("its value looks like an access token");
         }
         if word
-            .split(|c: char| matches!(c, '=' | ':' | '@'))
+            .split(['=', ':', '@'])
             .chain([word])
             .any(random_looking)
         {

@@ -301,10 +301,13 @@ fn lexical_grant(typed: &str, bounds: &Boundaries, base: Option<&Path>) -> PathB
     }
 }
 
+/// A file and its `(device, inode)`.
+type FileAt = (PathBuf, (u64, u64));
+
 /// The files among `paths`, and all those inside the directories among them, by inode: a
 /// hard link elsewhere to one of them is the same file. Past [`MAX_ENTRIES`] entries the run
 /// is refused: a file not looked at could be linked to unnoticed.
-fn files_of(paths: &[PathBuf]) -> Result<Vec<(PathBuf, (u64, u64))>, PolicyError> {
+fn files_of(paths: &[PathBuf]) -> Result<Vec<FileAt>, PolicyError> {
     let mut out = Vec::new();
     let mut seen = 0;
     let mut frontier: Vec<(PathBuf, bool)> = paths.iter().map(|p| (p.clone(), true)).collect();
