@@ -103,6 +103,15 @@ pub use scratch::create_private_dir;
 pub fn sweep_dead_scratch() {
     let _ = scratch::default_scratch_parent();
 }
+
+/// This process's own directory for what a run writes (its scratch directories live there):
+/// private to the user, out of every sandboxed skill's sight, and refused as a grant. Other
+/// per-run files skillet hands a skill (its state document) belong here too, not in `/tmp`,
+/// which a skill granted `/tmp` could read and write.
+#[cfg(target_os = "linux")]
+pub fn scratch_parent() -> std::path::PathBuf {
+    scratch::default_scratch_parent()
+}
 pub use setup_error::{CgroupError, FilterError, RulesetError};
 #[cfg(target_os = "linux")]
 pub use supervise::run;

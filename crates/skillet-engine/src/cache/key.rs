@@ -62,11 +62,12 @@ impl KeyHasher {
     }
 }
 
-/// The key of one call.
+/// The key of one call, and every file it read (the run must leave them as they were for its
+/// result to be kept under this key).
 pub(crate) fn cache_key(
     inputs: &KeyInputs<'_>,
     store: Option<&dyn Store>,
-) -> Result<String, KeyError> {
+) -> Result<(String, Vec<String>), KeyError> {
     let spec = inputs.spec;
     let cache = spec.cache.as_ref();
     let mut h = KeyHasher(Sha256::new());
@@ -157,7 +158,7 @@ pub(crate) fn cache_key(
         h.field(label, format!("{path}\0{digest}"));
     }
     digester.save();
-    Ok(hex_digest(h.0))
+    Ok((hex_digest(h.0), paths))
 }
 
 fn text(path: &Path) -> String {

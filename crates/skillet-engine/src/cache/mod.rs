@@ -39,6 +39,37 @@ pub(crate) struct Pending {
     key: String,
     skill: String,
     ttl_ms: i64,
+    /// Each file the key read, with its stamp when the key was made.
+    read: Vec<(String, Option<FileStamp>)>,
+}
+
+/// What tells that a file was written: any write moves its change time, even one that puts
+/// the same bytes back.
+type FileStamp = (u64, u64, u64, i64, i64, i64, i64);
+
+fn stamp(path: &str) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((
+        m.dev(),
+        m.ino(),
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+    ))
+}
+
+impl Pending {
+    /// The first keyed file that was written (or appeared, or went) since the key was made:
+    /// the run may have read either version, so its result belongs to no one key.
+    fn changed(&self) -> Option<&str> {
+        self.read
+            .iter()
+            .find(|(path, before)| stamp(path) != *before)
+            .map(|(path, _)| path.as_str())
+    }
 }
 
 /// The part of a call the key is made of, besides the skill.
@@ -93,8 +124,8 @@ impl Engine {
             prompt,
             stdin: &stdin,
         };
-        let key = match cache_key(&inputs, Some(store)) {
-            Ok(key) => key,
+        let (key, read) = match cache_key(&inputs, Some(store)) {
+            Ok(made) => made,
             Err(why) => {
                 warnings.push(format!("not cached: {why}"));
                 return Err(None);
@@ -104,6 +135,13 @@ impl Engine {
             key,
             skill: spec.name.clone(),
             ttl_ms: i64::try_from(cache.ttl_s().saturating_mul(1000)).unwrap_or(i64::MAX),
+            read: read
+                .into_iter()
+                .map(|p| {
+                    let s = stamp(&p);
+                    (p, s)
+                })
+                .collect(),
         };
         if request.overrides.cache == CacheUse::Refresh {
             return Err(Some(pending));
@@ -124,6 +162,12 @@ impl Engine {
             return;
         };
         if result.status != Status::Ok {
+            return;
+        }
+        if let Some(path) = pending.changed() {
+            result.warnings.push(format!(
+                "not cached: {path} changed while the skill ran, so its output may belong to either version"
+            ));
             return;
         }
         let now = now_ms();

@@ -38,11 +38,13 @@ pub(crate) enum ReadBackError {
 }
 
 impl StateDir {
-    /// A fresh directory in the system's temporary directory, with `doc` (or `{}`) as the
-    /// run's document and each shared document under `shared/`.
+    /// A fresh directory beside this process's scratch directories, with `doc` (or `{}`) as
+    /// the run's document and each shared document under `shared/`. Not the system's `/tmp`:
+    /// a skill granted `/tmp` could read and plant another running skill's state there.
     pub(crate) fn create(doc: Option<&str>, shared: &[(String, String)]) -> std::io::Result<Self> {
-        let top =
-            std::env::temp_dir().join(format!("skillet-state-{}", uuid::Uuid::now_v7().simple()));
+        let parent = skillet_sandbox::scratch_parent();
+        skillet_sandbox::create_private_dir(&parent)?;
+        let top = parent.join(format!("skillet-state-{}", uuid::Uuid::now_v7().simple()));
         let private = |dir: &Path| std::fs::DirBuilder::new().mode(0o700).create(dir);
         // `create` fails on an existing name, so nothing planted there is used.
         private(&top)?;
