@@ -258,7 +258,8 @@ fn init_never_writes_through_a_link_or_a_second_name() {
     // A cloned repository can ship .vscode, its settings.json or .skillet as links elsewhere.
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("settings.json");
-    let setups: [(&str, &dyn Fn(&World)); 4] = [
+    type Setup<'a> = (&'a str, &'a dyn Fn(&World));
+    let setups: [Setup; 4] = [
         (".vscode is a link", &|w| {
             symlink(outside.path(), w.path(".vscode")).unwrap();
         }),

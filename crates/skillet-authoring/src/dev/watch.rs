@@ -61,15 +61,15 @@ pub(super) fn targets(
                     rewatch: true,
                 });
             }
-            if let (Some(grand), Some(name)) = (parent.parent(), parent.file_name()) {
-                if let Ok(grand) = grand.canonicalize() {
-                    targets.insert(Target {
-                        scope: grand.join(name),
-                        dir: grand,
-                        recursive: false,
-                        rewatch: false,
-                    });
-                }
+            if let (Some(grand), Some(name)) = (parent.parent(), parent.file_name())
+                && let Ok(grand) = grand.canonicalize()
+            {
+                targets.insert(Target {
+                    scope: grand.join(name),
+                    dir: grand,
+                    recursive: false,
+                    rewatch: false,
+                });
             }
         } else if let (Ok(dir), Some(name)) = (parent.canonicalize(), file.file_name()) {
             targets.insert(Target {

@@ -31,14 +31,14 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    if !args.json {
-        if let Some(file) = dev.skill_file() {
-            eprintln!(
-                "skillet dev: watching `{}` ({}); every save re-runs it; Ctrl-C stops",
-                output::text(&args.name),
-                output::text(&ctx.shown(file).display().to_string())
-            );
-        }
+    if !args.json
+        && let Some(file) = dev.skill_file()
+    {
+        eprintln!(
+            "skillet dev: watching `{}` ({}); every save re-runs it; Ctrl-C stops",
+            output::text(&args.name),
+            output::text(&ctx.shown(file).display().to_string())
+        );
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
