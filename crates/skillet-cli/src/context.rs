@@ -74,7 +74,8 @@ impl Context {
         Self::logged(self.setup.registry_for(name))
     }
 
-    fn logged(registry: Registry) -> Registry {
+    /// Logs what discovery found (`-v`), for every way a command loads skills.
+    pub(crate) fn logged(registry: Registry) -> Registry {
         tracing::debug!(
             skills = registry.entries().len(),
             broken = registry.entries().iter().filter(|e| !e.is_valid()).count(),

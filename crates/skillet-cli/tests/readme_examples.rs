@@ -183,7 +183,7 @@ const NOTES: &[(From, &str, Note, &str)] = &[
     (
         From::Help,
         "skillet install document-skills@anthropic-agent-skills",
-        Note::Exits(125),
+        Note::Exits(127),
         "needs the anthropic-agent-skills marketplace, which the reader adds over the network first",
     ),
     (

@@ -488,9 +488,11 @@ Examples:
         command: StateCommand,
     },
 
-    /// Named channels that sessions and runs of one workspace talk over.
-    #[command(after_help = "Examples:
-  skillet channel send builds done")]
+    /// Named channels that sessions and runs of one workspace talk over (not supported yet).
+    #[command(
+        after_help = "Not supported yet: every channel command says so and exits 125. Skills that need to
+hand data on can share their state read-only instead (`share_with` in docs/state.md)."
+    )]
     Channel {
         /// What to do.
         #[command(subcommand)]

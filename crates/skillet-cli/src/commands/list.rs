@@ -89,7 +89,11 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
     // Summaries only, from the metadata cache where files are unchanged: a listing of 10,000
     // skills holds a few hundred bytes each, and reads only what changed since the last one.
     let cache = MetadataCacheSettings::for_process(&ctx.env);
-    let registry = Registry::discover_summaries(&ctx.env, &ctx.config, cache.as_ref());
+    let registry = Context::logged(Registry::discover_summaries(
+        &ctx.env,
+        &ctx.config,
+        cache.as_ref(),
+    ));
     if args.names {
         let names: Vec<&str> = registry
             .entries()
