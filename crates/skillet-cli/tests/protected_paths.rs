@@ -79,7 +79,9 @@ fn a_worktrees_gitdir_stays_read_only_through_its_pointer_file() {
     std::fs::remove_dir_all(w.path(".git")).unwrap();
     w.write(".git", &format!("gitdir: {}\n", s(&gitdir)));
     std::fs::create_dir_all(w.tmp.path().join("other")).unwrap();
-    // The user grants the parent of both, by its exact path.
+    // The user grants the parent of both, by its exact path. That parent must not hold the
+    // runtime directory (a grant of it is refused): this world keeps its scratch elsewhere.
+    std::fs::remove_dir(w.tmp.path().join("run")).unwrap();
     let parent = s(w.tmp.path());
     sh(
         &w,
