@@ -104,12 +104,14 @@ impl StateStore for SqliteStore {
 /// Removes (or, for a dry run, counts) the documents whose `ttl_days` ran out.
 pub(crate) fn expire(conn: &Connection, dry_run: bool) -> Result<u64, StoreError> {
     let now = now_ms();
-    let n = if dry_run {
-        conn.query_row(
-            "SELECT COUNT(*) FROM skill_state WHERE expires_at IS NOT NULL AND expires_at <= ?1",
-            [now],
-            |r| r.get::<_, i64>(0),
-        )?
+    // Counted first: a prune with nothing due must not wait for the write lock.
+    let due = conn.query_row(
+        "SELECT COUNT(*) FROM skill_state WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+        [now],
+        |r| r.get::<_, i64>(0),
+    )?;
+    let n = if dry_run || due == 0 {
+        due
     } else {
         i64::try_from(conn.execute(
             "DELETE FROM skill_state WHERE expires_at IS NOT NULL AND expires_at <= ?1",
