@@ -162,6 +162,30 @@ fn mcp_on_stdio_answers_after_every_hostile_line() {
     seeded::check("mcp_message", 1500, run);
 }
 
+/// The fuzzing found this: a second `initialize` naming a newer protocol was taken by rmcp, and
+/// the session's `ping` became "method not found". A repeat is refused; the session is unchanged.
+#[test]
+fn a_connection_is_initialized_once() {
+    let mut server = Server::start();
+    for (n, version) in ["2026-07-28", "9025-06-18", "2025-06-18", "garbage"]
+        .into_iter()
+        .enumerate()
+    {
+        let id = json!(format!("again-{n}"));
+        server.send(
+            &json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {
+                "protocolVersion": version, "capabilities": {},
+                "clientInfo": {"name": "x", "version": "1"}}})
+            .to_string(),
+        );
+        let answer = server.answer_to(&id).expect("an answer");
+        assert_eq!(answer["error"]["code"], -32600, "{answer}");
+        server.send(r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#);
+        let pong = server.answer_to(&json!("p")).expect("a pong");
+        assert!(pong.get("result").is_some(), "ping after {version}: {pong}");
+    }
+}
+
 /// The fuzzing above proves something only if the server it talks to offers the skills.
 #[test]
 fn the_harness_reaches_a_serving_server() {

@@ -16,7 +16,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
 use rmcp::transport::StreamableHttpServerConfig;
 use rmcp::transport::StreamableHttpService;
 use serde_json::Value;
@@ -24,7 +23,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Expected, MIN_TOKEN_LEN, Origin, bearer_token};
 use crate::http_sessions::CappedSessions;
-use crate::jsonrpc::{INVALID_REQUEST, Rejection, Screened, screen};
+use crate::jsonrpc::{
+    INVALID_REQUEST, Rejection, Screened, is_initialize, repeated_initialize, screen,
+};
 use crate::server::SkillServer;
 
 pub use crate::http_sessions::{DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT};
@@ -286,11 +287,13 @@ async fn check_body(door: &Door, request: Request) -> Result<Request, Box<Respon
             )));
         }
     };
-    let initialize = matches!(
-        &*message,
-        ClientJsonRpcMessage::Request(r) if matches!(r.request, ClientRequest::InitializeRequest(_))
-    );
-    if initialize
+    // An existing session was initialized when it was made.
+    if parts.headers.contains_key(SESSION_HEADER)
+        && let Some(rejection) = repeated_initialize(&message)
+    {
+        return Err(Box::new(refuse(StatusCode::BAD_REQUEST, &rejection)));
+    }
+    if is_initialize(&message)
         && !parts.headers.contains_key(SESSION_HEADER)
         && let Err(e) = door.sessions.make_room().await
     {

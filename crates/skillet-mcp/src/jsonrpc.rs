@@ -199,6 +199,32 @@ pub(crate) fn screen(bytes: &[u8]) -> Screened {
     }
 }
 
+/// Whether `message` is an `initialize` request.
+pub(crate) fn is_initialize(message: &ClientJsonRpcMessage) -> bool {
+    matches!(message, ClientJsonRpcMessage::Request(r)
+        if matches!(r.request, ClientRequest::InitializeRequest(_)))
+}
+
+/// The answer to an `initialize` on a connection that has already been initialized.
+///
+/// rmcp would take a second one and replace what the first negotiated with the raw request, so
+/// a client (or garbage on its stdin) naming a newer protocol turns `ping` and the rest of the
+/// session into something else. MCP sends `initialize` once, first; a repeat is refused.
+pub(crate) fn repeated_initialize(message: &ClientJsonRpcMessage) -> Option<Rejection> {
+    let ClientJsonRpcMessage::Request(request) = message else {
+        return None;
+    };
+    if !matches!(request.request, ClientRequest::InitializeRequest(_)) {
+        return None;
+    }
+    let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
+    Some(Rejection::new(
+        id,
+        INVALID_REQUEST,
+        "invalid request: this connection is already initialized; `initialize` is sent once, as the first request (start a new connection to begin again)",
+    ))
+}
+
 fn bad_params(method: Option<&str>, error: Option<&serde_json::Error>) -> String {
     let method = method.unwrap_or_default();
     match error {

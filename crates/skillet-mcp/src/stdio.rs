@@ -15,7 +15,9 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::{Mutex, mpsc};
 
-use crate::jsonrpc::{INVALID_REQUEST, Rejection, Screened, screen};
+use crate::jsonrpc::{
+    INVALID_REQUEST, Rejection, Screened, is_initialize, repeated_initialize, screen,
+};
 use crate::lines::{Line, LineReader};
 use crate::server::SkillServer;
 
@@ -159,9 +161,10 @@ async fn read_lines(
     max: usize,
 ) {
     let mut lines = LineReader::new(read, max);
+    let mut initialized = false;
     while let Ok(Some(line)) = lines.next().await {
         let handled = match line {
-            Line::Complete(line) => handle(&line, &tx, &out).await,
+            Line::Complete(line) => handle(&line, &mut initialized, &tx, &out).await,
             Line::TooLong => {
                 let refusal = Rejection::new(
                     Value::Null,
@@ -182,6 +185,7 @@ async fn read_lines(
 /// Handles one complete line. An error means the connection is over.
 async fn handle(
     line: &[u8],
+    initialized: &mut bool,
     tx: &mpsc::Sender<ClientJsonRpcMessage>,
     out: &Writer,
 ) -> Result<(), ()> {
@@ -189,7 +193,13 @@ async fn handle(
         return Ok(());
     }
     match screen(line) {
-        Screened::Message(message) => tx.send(*message).await.map_err(|_| ()),
+        Screened::Message(message) => {
+            if *initialized && let Some(refusal) = repeated_initialize(&message) {
+                return write_line(out, refusal.to_bytes()).await.map_err(|_| ());
+            }
+            *initialized |= is_initialize(&message);
+            tx.send(*message).await.map_err(|_| ())
+        }
         Screened::Reject(refusal) => write_line(out, refusal.to_bytes()).await.map_err(|_| ()),
         Screened::Drop => Ok(()),
     }
@@ -262,6 +272,35 @@ mod tests {
                     .contains("--max-line-bytes")
             );
         }
+    }
+
+    #[tokio::test]
+    async fn only_the_first_initialize_is_passed_on() {
+        let init = |id: u32, version: &str| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"initialize","params":{{"protocolVersion":"{version}","capabilities":{{}},"clientInfo":{{"name":"t","version":"1"}}}}}}"#
+            )
+        };
+        let input = format!(
+            "{}\n{}\n{PING}\n{}\n",
+            init(1, "2025-06-18"),
+            init(2, "2026-07-28"),
+            init(3, "2025-06-18")
+        );
+        let (messages, answers) = run(input.into_bytes(), 1024).await;
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(is_initialize(&messages[0]));
+        assert!(!is_initialize(&messages[1]));
+        let refused: Vec<(i64, i64)> = answers
+            .iter()
+            .map(|a| {
+                (
+                    a["id"].as_i64().unwrap(),
+                    a["error"]["code"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(refused, [(2, -32600), (3, -32600)], "{answers:?}");
     }
 
     #[tokio::test]

@@ -50,3 +50,34 @@ fn the_harness_reaches_the_server() {
         "the arguments were not checked: {text}"
     );
 }
+
+/// A second `initialize` in a session is refused, and the session keeps what it negotiated:
+/// rmcp would otherwise adopt the repeat's protocol version, and one naming a newer protocol
+/// turned the session's `ping` into "method not found" (found by the stdio fuzzing).
+#[test]
+fn a_session_is_initialized_once() {
+    let addr = mcp_message::server();
+    let session = mcp_message::session(addr);
+    for version in ["2026-07-28", "9999-12-31", "2025-06-18"] {
+        let again = serde_json::json!({"jsonrpc": "2.0", "id": "again", "method": "initialize",
+            "params": {"protocolVersion": version, "capabilities": {},
+                       "clientInfo": {"name": "x", "version": "1"}}});
+        let (status, _, body) =
+            mcp_message::post(addr, again.to_string().as_bytes(), Some(&session));
+        let answer: serde_json::Value = serde_json::from_slice(&body).expect("a JSON-RPC error");
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["code"], -32600, "{answer}");
+        assert_eq!(answer["id"], "again", "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("already initialized")),
+            "{answer}"
+        );
+        let ping = br#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#;
+        let (status, _, body) = mcp_message::post(addr, ping, Some(&session));
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 200, "{text}");
+        assert!(text.contains("\"result\""), "ping after {version}: {text}");
+    }
+}
