@@ -1,11 +1,13 @@
 //! The SQLite store: one file, WAL mode, safe for several skillet processes at once.
+//!
+//! This module owns the connection and the errors that name the file; each table's SQL lives
+//! in its own `sqlite_*` module, so a schema change touches one table's file.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::Connection;
 
-use crate::sqlite_ids::find_by_id;
 use crate::{
     BreakerRecord, ExecutionQuery, ExecutionRecord, IndexedFile, LeaseGrant, LeaseRequest,
     PruneReport, Retention, SessionLease, SessionQuery, SessionRecord, Store, StoreError,
@@ -64,23 +66,7 @@ impl SqliteStore {
         &self,
         records: &mut dyn Iterator<Item = ExecutionRecord>,
     ) -> Result<u64, StoreError> {
-        self.checked(|| -> Result<u64, StoreError> {
-            let mut conn = self.conn();
-            let tx =
-                rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
-            let mut added = 0;
-            {
-                let mut stmt = tx.prepare(&format!(
-                    "INSERT INTO executions ({COLUMNS}) VALUES ({INSERT_PARAMS})"
-                ))?;
-                for e in records {
-                    stmt.execute(record_params!(e))?;
-                    added += 1;
-                }
-            }
-            tx.commit()?;
-            Ok(added)
-        })
+        self.checked(|| crate::sqlite_executions::import(&mut self.conn(), records))
     }
 
     /// The database file.
@@ -108,140 +94,21 @@ impl SqliteStore {
     }
 }
 
-const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
-    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id, cached";
-
-const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22";
-
-/// The values of [`COLUMNS`] for an `INSERT`, in order.
-macro_rules! record_params {
-    ($e:ident) => {
-        params![
-            $e.id,
-            $e.skill,
-            $e.version,
-            $e.scope,
-            $e.params_hash,
-            $e.params,
-            $e.status,
-            $e.exit_code,
-            $e.attempt,
-            $e.correlation_id,
-            $e.parent_id,
-            $e.started_at_ms,
-            $e.finished_at_ms,
-            $e.duration_ms,
-            $e.peak_memory_kb,
-            $e.cpu_time_ms,
-            $e.truncated,
-            $e.limit_hit,
-            $e.error,
-            $e.origin,
-            $e.request_id,
-            $e.cached
-        ]
-    };
-}
-use record_params;
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
-    Ok(ExecutionRecord {
-        id: r.get(0)?,
-        skill: r.get(1)?,
-        version: r.get(2)?,
-        scope: r.get(3)?,
-        params_hash: r.get(4)?,
-        params: r.get(5)?,
-        status: r.get(6)?,
-        exit_code: r.get(7)?,
-        attempt: r.get(8)?,
-        correlation_id: r.get(9)?,
-        parent_id: r.get(10)?,
-        started_at_ms: r.get(11)?,
-        finished_at_ms: r.get(12)?,
-        duration_ms: r.get(13)?,
-        peak_memory_kb: r.get(14)?,
-        cpu_time_ms: r.get(15)?,
-        truncated: r.get(16)?,
-        limit_hit: r.get(17)?,
-        error: r.get(18)?,
-        origin: r.get(19)?,
-        request_id: r.get(20)?,
-        cached: r.get(21)?,
-    })
-}
-
-fn breaker_from_row(r: &Row<'_>) -> rusqlite::Result<BreakerRecord> {
-    Ok(BreakerRecord {
-        skill: r.get(0)?,
-        state: r.get(1)?,
-        consecutive_failures: r.get(2)?,
-        opened_at_ms: r.get(3)?,
-        updated_at_ms: r.get(4)?,
-        trial_started_ms: r.get(5)?,
-        recent: r.get(6)?,
-    })
-}
-
-const BREAKER_COLUMNS: &str =
-    "skill, state, consecutive_failures, opened_at, updated_at, trial_started, recent";
-
 impl Store for SqliteStore {
     fn update_breaker(
         &self,
         skill: &str,
         change: &mut dyn FnMut(Option<BreakerRecord>) -> Option<BreakerRecord>,
     ) -> Result<Option<BreakerRecord>, StoreError> {
-        self.checked(|| -> Result<Option<BreakerRecord>, StoreError> {
-            let mut conn = self.conn();
-            // IMMEDIATE takes the write lock first, so two processes cannot both read "open, reset
-            // time passed" and both let a trial through.
-            let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
-            let current = tx
-                .query_row(
-                    &format!("SELECT {BREAKER_COLUMNS} FROM breakers WHERE skill = ?1"),
-                    [skill],
-                    breaker_from_row,
-                )
-                .optional()?;
-            let next = change(current.clone());
-            if next != current {
-                match &next {
-                    Some(b) => {
-                        tx.execute(
-                            &format!("INSERT OR REPLACE INTO breakers ({BREAKER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                            params![b.skill, b.state, b.consecutive_failures, b.opened_at_ms, b.updated_at_ms, b.trial_started_ms, b.recent],
-                        )?;
-                    }
-                    None => {
-                        tx.execute("DELETE FROM breakers WHERE skill = ?1", [skill])?;
-                    }
-                }
-            }
-            tx.commit()?;
-            Ok(next)
-        })
+        self.checked(|| crate::sqlite_breakers::update(&mut self.conn(), skill, change))
     }
 
     fn breakers(&self) -> Result<Vec<BreakerRecord>, StoreError> {
-        self.checked(|| -> Result<Vec<BreakerRecord>, StoreError> {
-            let conn = self.conn();
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {BREAKER_COLUMNS} FROM breakers ORDER BY skill"
-            ))?;
-            let rows = stmt.query_map([], breaker_from_row)?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
+        self.checked(|| crate::sqlite_breakers::list(&self.conn()))
     }
 
     fn record(&self, e: &ExecutionRecord) -> Result<(), StoreError> {
-        self.checked(|| -> Result<(), StoreError> {
-            self.conn().execute(
-                &format!("INSERT INTO executions ({COLUMNS}) VALUES ({INSERT_PARAMS})"),
-                record_params!(e),
-            )?;
-            Ok(())
-        })
+        self.checked(|| crate::sqlite_executions::record(&self.conn(), e))
     }
 
     fn list(&self, q: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
@@ -258,53 +125,7 @@ impl Store for SqliteStore {
         q: &ExecutionQuery,
         visit: &mut dyn FnMut(ExecutionRecord) -> bool,
     ) -> Result<(), StoreError> {
-        self.checked(|| -> Result<(), StoreError> {
-            let limit = if q.limit == 0 {
-                -1
-            } else {
-                i64::try_from(q.limit).unwrap_or(i64::MAX)
-            };
-            // Only the filters given are in the text: `(?1 IS NULL OR skill = ?1)` would keep
-            // SQLite from using the index of the filter that is there.
-            let mut filters = Vec::new();
-            if q.skill.is_some() {
-                filters.push("skill = :skill");
-            }
-            if q.status.is_some() {
-                filters.push("status = :status");
-            }
-            if q.since_ms.is_some() {
-                filters.push("started_at >= :since");
-            }
-            let filter = if filters.is_empty() {
-                String::new()
-            } else {
-                format!("WHERE {}", filters.join(" AND "))
-            };
-            let conn = self.conn();
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM executions {filter} ORDER BY started_at DESC, id DESC LIMIT :limit"
-            ))?;
-            let mut named: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":limit", &limit)];
-            if let Some(skill) = &q.skill {
-                named.push((":skill", skill));
-            }
-            if let Some(status) = &q.status {
-                named.push((":status", status));
-            }
-            if let Some(since) = &q.since_ms {
-                named.push((":since", since));
-            }
-            // One row at a time, straight from SQLite to `visit`: the whole history never sits in
-            // memory.
-            let mut rows = stmt.query(named.as_slice())?;
-            while let Some(row) = rows.next()? {
-                if !visit(from_row(row)?) {
-                    break;
-                }
-            }
-            Ok(())
-        })
+        self.checked(|| crate::sqlite_executions::scan(&self.conn(), q, visit))
     }
 
     fn prune(&self, rule: &Retention) -> Result<PruneReport, StoreError> {
@@ -312,9 +133,7 @@ impl Store for SqliteStore {
     }
 
     fn get(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
-        self.checked(|| -> Result<Option<ExecutionRecord>, StoreError> {
-            find_by_id(&self.conn(), "executions", COLUMNS, id, from_row)
-        })
+        self.checked(|| crate::sqlite_executions::get(&self.conn(), id))
     }
 
     fn context_index(&self, skill: &str) -> Result<Vec<IndexedFile>, StoreError> {
@@ -401,39 +220,6 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip_and_filter() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("a/b/skillet.db")).unwrap();
-        let mut full = record("01-aaa", "x", "failed", 100);
-        full.exit_code = Some(3);
-        full.params_hash = Some("sha256:00".into());
-        full.truncated = true;
-        store.record(&full).unwrap();
-        store.record(&record("02-bbb", "y", "ok", 200)).unwrap();
-        store.record(&record("03-ccc", "x", "ok", 300)).unwrap();
-        let all = store.list(&ExecutionQuery::default()).unwrap();
-        assert_eq!(
-            all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-            ["03-ccc", "02-bbb", "01-aaa"]
-        );
-        let q = ExecutionQuery {
-            skill: Some("x".into()),
-            status: Some("failed".into()),
-            ..Default::default()
-        };
-        assert_eq!(store.list(&q).unwrap(), [full.clone()]);
-        let q = ExecutionQuery {
-            since_ms: Some(200),
-            limit: 1,
-            ..Default::default()
-        };
-        assert_eq!(store.list(&q).unwrap()[0].id, "03-ccc");
-        assert_eq!(store.get("01").unwrap(), Some(full));
-        assert!(store.get("0").is_err(), "ambiguous prefix");
-        assert_eq!(store.get("%").unwrap(), None, "wildcards are literal");
-    }
-
-    #[test]
     fn a_database_from_a_newer_skillet_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("skillet.db");
@@ -444,30 +230,6 @@ mod tests {
             .unwrap();
         let err = SqliteStore::open(&path).unwrap_err().to_string();
         assert!(err.contains("newer than this skillet understands"), "{err}");
-    }
-
-    #[test]
-    fn breaker_rows_change_atomically() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("skillet.db")).unwrap();
-        let open = BreakerRecord {
-            skill: "s".into(),
-            state: "open".into(),
-            consecutive_failures: 5,
-            opened_at_ms: Some(10),
-            updated_at_ms: 10,
-            trial_started_ms: None,
-            recent: String::new(),
-        };
-        store
-            .update_breaker("s", &mut |cur| {
-                assert!(cur.is_none());
-                Some(open.clone())
-            })
-            .unwrap();
-        assert_eq!(store.breakers().unwrap(), std::slice::from_ref(&open));
-        store.update_breaker("s", &mut |_| None).unwrap();
-        assert!(store.breakers().unwrap().is_empty());
     }
 
     #[test]

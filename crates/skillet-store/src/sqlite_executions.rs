@@ -1,0 +1,201 @@
+//! The SQLite table of executions: one row per run, written once, read newest first.
+//!
+//! Apart from `sqlite.rs`, which opens the file and dispatches the [`crate::Store`] calls,
+//! because the column list, the row mapping and the query builder must change together with
+//! every field added to [`ExecutionRecord`], and the history can hold millions of rows, so
+//! every read here streams.
+
+use rusqlite::{Connection, Row, params};
+
+use crate::sqlite_ids::find_by_id;
+use crate::{ExecutionQuery, ExecutionRecord, StoreError};
+
+const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
+    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id, cached";
+
+const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22";
+
+/// The values of [`COLUMNS`] for an `INSERT`, in order.
+macro_rules! record_params {
+    ($e:ident) => {
+        params![
+            $e.id,
+            $e.skill,
+            $e.version,
+            $e.scope,
+            $e.params_hash,
+            $e.params,
+            $e.status,
+            $e.exit_code,
+            $e.attempt,
+            $e.correlation_id,
+            $e.parent_id,
+            $e.started_at_ms,
+            $e.finished_at_ms,
+            $e.duration_ms,
+            $e.peak_memory_kb,
+            $e.cpu_time_ms,
+            $e.truncated,
+            $e.limit_hit,
+            $e.error,
+            $e.origin,
+            $e.request_id,
+            $e.cached
+        ]
+    };
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
+    Ok(ExecutionRecord {
+        id: r.get(0)?,
+        skill: r.get(1)?,
+        version: r.get(2)?,
+        scope: r.get(3)?,
+        params_hash: r.get(4)?,
+        params: r.get(5)?,
+        status: r.get(6)?,
+        exit_code: r.get(7)?,
+        attempt: r.get(8)?,
+        correlation_id: r.get(9)?,
+        parent_id: r.get(10)?,
+        started_at_ms: r.get(11)?,
+        finished_at_ms: r.get(12)?,
+        duration_ms: r.get(13)?,
+        peak_memory_kb: r.get(14)?,
+        cpu_time_ms: r.get(15)?,
+        truncated: r.get(16)?,
+        limit_hit: r.get(17)?,
+        error: r.get(18)?,
+        origin: r.get(19)?,
+        request_id: r.get(20)?,
+        cached: r.get(21)?,
+    })
+}
+
+pub(crate) fn record(conn: &Connection, e: &ExecutionRecord) -> Result<(), StoreError> {
+    conn.execute(
+        &format!("INSERT INTO executions ({COLUMNS}) VALUES ({INSERT_PARAMS})"),
+        record_params!(e),
+    )?;
+    Ok(())
+}
+
+/// See [`crate::SqliteStore::import`].
+pub(crate) fn import(
+    conn: &mut Connection,
+    records: &mut dyn Iterator<Item = ExecutionRecord>,
+) -> Result<u64, StoreError> {
+    let tx = rusqlite::Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let mut added = 0;
+    {
+        let mut stmt = tx.prepare(&format!(
+            "INSERT INTO executions ({COLUMNS}) VALUES ({INSERT_PARAMS})"
+        ))?;
+        for e in records {
+            stmt.execute(record_params!(e))?;
+            added += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(added)
+}
+
+pub(crate) fn scan(
+    conn: &Connection,
+    q: &ExecutionQuery,
+    visit: &mut dyn FnMut(ExecutionRecord) -> bool,
+) -> Result<(), StoreError> {
+    let limit = if q.limit == 0 {
+        -1
+    } else {
+        i64::try_from(q.limit).unwrap_or(i64::MAX)
+    };
+    // Only the filters given are in the text: `(?1 IS NULL OR skill = ?1)` would keep
+    // SQLite from using the index of the filter that is there.
+    let mut filters = Vec::new();
+    if q.skill.is_some() {
+        filters.push("skill = :skill");
+    }
+    if q.status.is_some() {
+        filters.push("status = :status");
+    }
+    if q.since_ms.is_some() {
+        filters.push("started_at >= :since");
+    }
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", filters.join(" AND "))
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM executions {filter} ORDER BY started_at DESC, id DESC LIMIT :limit"
+    ))?;
+    let mut named: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":limit", &limit)];
+    if let Some(skill) = &q.skill {
+        named.push((":skill", skill));
+    }
+    if let Some(status) = &q.status {
+        named.push((":status", status));
+    }
+    if let Some(since) = &q.since_ms {
+        named.push((":since", since));
+    }
+    // One row at a time, straight from SQLite to `visit`: the whole history never sits in
+    // memory.
+    let mut rows = stmt.query(named.as_slice())?;
+    while let Some(row) = rows.next()? {
+        if !visit(from_row(row)?) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+    find_by_id(conn, "executions", COLUMNS, id, from_row)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ExecutionQuery, ExecutionRecord, SqliteStore, Store};
+
+    fn record(id: &str, skill: &str, status: &str, started: i64) -> ExecutionRecord {
+        let mut r = ExecutionRecord::new(id, skill, status);
+        r.started_at_ms = started;
+        r.finished_at_ms = started + 5;
+        r
+    }
+
+    #[test]
+    fn records_round_trip_and_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("a/b/skillet.db")).unwrap();
+        let mut full = record("01-aaa", "x", "failed", 100);
+        full.exit_code = Some(3);
+        full.params_hash = Some("sha256:00".into());
+        full.truncated = true;
+        store.record(&full).unwrap();
+        store.record(&record("02-bbb", "y", "ok", 200)).unwrap();
+        store.record(&record("03-ccc", "x", "ok", 300)).unwrap();
+        let all = store.list(&ExecutionQuery::default()).unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["03-ccc", "02-bbb", "01-aaa"]
+        );
+        let q = ExecutionQuery {
+            skill: Some("x".into()),
+            status: Some("failed".into()),
+            ..Default::default()
+        };
+        assert_eq!(store.list(&q).unwrap(), [full.clone()]);
+        let q = ExecutionQuery {
+            since_ms: Some(200),
+            limit: 1,
+            ..Default::default()
+        };
+        assert_eq!(store.list(&q).unwrap()[0].id, "03-ccc");
+        assert_eq!(store.get("01").unwrap(), Some(full));
+        assert!(store.get("0").is_err(), "ambiguous prefix");
+        assert_eq!(store.get("%").unwrap(), None, "wildcards are literal");
+    }
+}
