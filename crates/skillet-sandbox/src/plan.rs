@@ -78,7 +78,8 @@ pub(crate) fn prepare(
         _ => None,
     };
     let filter = if use_seccomp {
-        Some(crate::syscall_filter::build(policy)?)
+        // Without a private root the host's unix sockets are in reach (see syscall_filter.rs).
+        Some(crate::syscall_filter::build(policy, use_namespaces)?)
     } else {
         None
     };

@@ -50,8 +50,11 @@ fn prepare_now(policy: &SandboxPolicy) {
     if policy.isolation == Isolation::Disabled {
         return;
     }
+    // The same condition as plan.rs's `use_namespaces`: a run has a private root only then.
+    let private_root = policy.namespaces && caps.namespaces.is_ok();
     if caps.seccomp.is_ok() {
-        let _ = crate::syscall_filter::build(policy); // an error is the run's to report
+        // An error is the run's to report.
+        let _ = crate::syscall_filter::build(policy, private_root);
     }
     // The same condition as plan.rs: only runs that would join the shared namespace make it.
     let scoped = caps.landlock_abi.as_ref().is_ok_and(|&abi| abi >= 6);

@@ -27,6 +27,21 @@
 //! (`fexecve`, `execveat(AT_EMPTY_PATH)`, `/proc/self/fd/N`). Landlock's execute rule
 //! (exec_allow.rs) cannot do this alone: the loader must stay executable for the program
 //! itself, and a loader run by hand maps its target with `mmap`, which Landlock does not check.
+//!
+//! A run without a private root (namespaces off, or unavailable under best-effort isolation)
+//! sees the host's file system through Landlock, and Landlock does not check `connect` or
+//! `sendto` to a pathname unix socket: the D-Bus session bus (`systemd-run --user` runs anything
+//! outside the sandbox), `docker.sock`, an SSH agent, X11 and Wayland, skillet's own daemon.
+//! Such a run may not make an `AF_UNIX` socket at all (`EPERM`): a socket that cannot be made
+//! cannot connect, send to a path or bind. `socketpair` still makes a stream or seqpacket pair,
+//! which is connected from birth to its other end only (`connect` answers `EISCONN`, a send
+//! ignores or refuses an address), as Python's asyncio and multiprocessing need; the datagram
+//! kinds are refused (`SOCK_RAW` is a datagram socket for `AF_UNIX`), since a datagram socket
+//! can be connected again, or sent from, to any path. The other ways to such a descriptor are
+//! closed elsewhere: descriptors above 2 are closed at exec, opening a socket's path (or its
+//! `/proc/<pid>/fd` link) fails with `ENXIO`, `pidfd_getfd` is killed here (and needs ptrace
+//! rights, which Landlock withholds from a sandboxed process over any process outside it), and
+//! `io_uring`, whose operations seccomp never sees, is killed.
 
 use std::collections::BTreeMap;
 
@@ -42,6 +57,7 @@ use crate::setup_error::FilterError;
 /// Calls no skill needs and every escape wants.
 const KILL: &[libc::c_long] = &[
     libc::SYS_ptrace,
+    libc::SYS_pidfd_getfd,
     libc::SYS_process_vm_readv,
     libc::SYS_process_vm_writev,
     libc::SYS_mount,
@@ -129,6 +145,10 @@ const TIOCLINUX: u64 = 0x541C;
 const PER_LINUX: u64 = 0;
 const PERSONALITY_QUERY: u64 = 0xffff_ffff;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+/// The bit of a socket type that `SOCK_DGRAM` (2) and `SOCK_RAW` (3, a datagram socket for
+/// `AF_UNIX`) have and `SOCK_STREAM` (1) and `SOCK_SEQPACKET` (5) lack; the kernel reads the
+/// type's low four bits, and `SOCK_NONBLOCK`/`SOCK_CLOEXEC` are far above them.
+const DATAGRAM_TYPE_BIT: u64 = 0x2;
 
 /// The key the one allowed `execve` carries in its unused argument registers (see the module
 /// documentation): random, chosen once per process, before any child is cloned.
@@ -163,19 +183,27 @@ pub(crate) fn exec_key() -> std::io::Result<[u64; 3]> {
     Ok(*KEY.get_or_init(|| [word(0), word(1), word(2)]))
 }
 
-/// The seccomp program for `policy`. It depends only on two switches, so each variant is
-/// compiled once per process.
-pub(crate) fn build(policy: &SandboxPolicy) -> Result<BpfProgram, FilterError> {
-    type Cache = std::sync::Mutex<std::collections::HashMap<(bool, bool), BpfProgram>>;
+/// The seccomp program for `policy`, for a run with or without a private root (`private_root`:
+/// the run has its own mount namespace, which hides the host's unix sockets). It depends only
+/// on three switches, so each variant is compiled once per process.
+pub(crate) fn build(policy: &SandboxPolicy, private_root: bool) -> Result<BpfProgram, FilterError> {
+    type Cache = std::sync::Mutex<std::collections::HashMap<(bool, bool, bool), BpfProgram>>;
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    let key = (policy.allow_spawn, policy.network == NetworkPolicy::Off);
+    let key = (
+        policy.allow_spawn,
+        policy.network == NetworkPolicy::Off,
+        private_root,
+    );
     let cache = CACHE.get_or_init(Default::default);
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(hit);
     }
     let program = joined(rule_sets(
-        key.0,
-        key.1,
+        Switches {
+            allow_spawn: key.0,
+            network_off: key.1,
+            private_root: key.2,
+        },
         exec_key().map_err(FilterError::ExecKey)?,
     )?)?;
     if let Ok(mut c) = cache.lock() {
@@ -304,12 +332,25 @@ fn compile_error(e: impl std::error::Error + Send + Sync + 'static) -> FilterErr
     FilterError::Compile(Box::new(e))
 }
 
-/// The filters' rules, strongest action first.
-fn rule_sets(
+/// What the filters depend on.
+#[derive(Debug, Clone, Copy)]
+struct Switches {
+    /// The policy lets the program start other processes.
     allow_spawn: bool,
+    /// No network: no socket families but `AF_UNIX`.
     network_off: bool,
-    exec_key: [u64; 3],
-) -> Result<Vec<RuleSet>, FilterError> {
+    /// The run has a private root, which hides the host's unix sockets; without one, no
+    /// `AF_UNIX` socket may be made (see the module documentation).
+    private_root: bool,
+}
+
+/// The filters' rules, strongest action first.
+fn rule_sets(switches: Switches, exec_key: [u64; 3]) -> Result<Vec<RuleSet>, FilterError> {
+    let Switches {
+        allow_spawn,
+        network_off,
+        private_root,
+    } = switches;
     let cond = |arg, op, value| {
         SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value).map_err(compile_error)
     };
@@ -393,6 +434,22 @@ fn rule_sets(
     };
     for (nr, arg) in MODE_CALLS {
         eperm.insert(nr, setid_rules(arg)?);
+    }
+    if !private_root {
+        let unix = || cond32(0, SeccompCmpOp::Eq, libc::AF_UNIX as u64);
+        eperm.insert(
+            libc::SYS_socket,
+            vec![SeccompRule::new(vec![unix()?]).map_err(compile_error)?],
+        );
+        let datagram = cond32(
+            1,
+            SeccompCmpOp::MaskedEq(DATAGRAM_TYPE_BIT),
+            DATAGRAM_TYPE_BIT,
+        )?;
+        eperm.insert(
+            libc::SYS_socketpair,
+            vec![SeccompRule::new(vec![unix()?, datagram]).map_err(compile_error)?],
+        );
     }
 
     let mut sets = vec![

@@ -15,6 +15,31 @@ fn separate(sets: Vec<RuleSet>) -> Vec<BpfProgram> {
 }
 
 const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+
+/// Every combination of the switches the filters depend on.
+fn every_switch() -> Vec<Switches> {
+    let mut out = Vec::new();
+    for allow_spawn in [false, true] {
+        for network_off in [false, true] {
+            for private_root in [false, true] {
+                out.push(Switches {
+                    allow_spawn,
+                    network_off,
+                    private_root,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn switches(allow_spawn: bool, network_off: bool, private_root: bool) -> Switches {
+    Switches {
+        allow_spawn,
+        network_off,
+        private_root,
+    }
+}
 const KEY: [u64; 3] = [
     0x0123_4567_89ab_cdef,
     0xfedc_ba98_7654_3210,
@@ -43,7 +68,18 @@ fn the_joined_program_means_what_the_filter_stack_means() {
         PERSONALITY_QUERY,
         0x0040_0000, // READ_IMPLIES_EXEC
     ];
-    let seconds = [0, TIOCSTI, TIOCLINUX, 0x5401, 1 << 32 | TIOCSTI];
+    // The ioctl requests, and socket types (with and without flags) for socket and socketpair.
+    let seconds = [
+        0,
+        TIOCSTI,
+        TIOCLINUX,
+        0x5401,
+        1 << 32 | TIOCSTI,
+        libc::SOCK_STREAM as u64,
+        libc::SOCK_DGRAM as u64 | libc::SOCK_CLOEXEC as u64,
+        libc::SOCK_RAW as u64,
+        libc::SOCK_SEQPACKET as u64 | libc::SOCK_NONBLOCK as u64,
+    ];
     // The exec key's words in the spare argument registers: none, all, and each one wrong.
     let tails = [
         [0; 3],
@@ -52,33 +88,31 @@ fn the_joined_program_means_what_the_filter_stack_means() {
         [KEY[0], KEY[1] ^ (1 << 40), KEY[2]],
         [!KEY[0], KEY[1], KEY[2]],
     ];
-    for allow_spawn in [false, true] {
-        for network_off in [false, true] {
-            let filters = separate(rule_sets(allow_spawn, network_off, KEY).unwrap());
-            let joined = joined(rule_sets(allow_spawn, network_off, KEY).unwrap()).unwrap();
-            let stack_len: usize = filters.iter().map(Vec::len).sum();
-            assert!(
-                joined.len() * 3 < stack_len * 2,
-                "{} of {stack_len}",
-                joined.len()
-            );
-            for arch in [AUDIT_ARCH_X86_64, AUDIT_ARCH_I386] {
-                for nr in (0..600).chain((0..600).map(|n| n | X32_SYSCALL_BIT)) {
-                    for &a0 in &firsts {
-                        for &a1 in &seconds {
-                            for tail in tails {
-                                let data = Data {
-                                    nr,
-                                    arch,
-                                    args: [a0, a1, 0, tail[0], tail[1], tail[2]],
-                                };
-                                assert_eq!(
-                                    run(&joined, &data),
-                                    run_stack(&filters, &data),
-                                    "nr {nr} arch {arch:#x} args {a0:#x} {a1:#x} {tail:x?} \
-                                     (allow_spawn {allow_spawn}, network_off {network_off})"
-                                );
-                            }
+    for switches in every_switch() {
+        let filters = separate(rule_sets(switches, KEY).unwrap());
+        let joined = joined(rule_sets(switches, KEY).unwrap()).unwrap();
+        let stack_len: usize = filters.iter().map(Vec::len).sum();
+        assert!(
+            joined.len() * 3 < stack_len * 2,
+            "{} of {stack_len}",
+            joined.len()
+        );
+        for arch in [AUDIT_ARCH_X86_64, AUDIT_ARCH_I386] {
+            for nr in (0..600).chain((0..600).map(|n| n | X32_SYSCALL_BIT)) {
+                for &a0 in &firsts {
+                    for &a1 in &seconds {
+                        for tail in tails {
+                            let data = Data {
+                                nr,
+                                arch,
+                                args: [a0, a1, 0, tail[0], tail[1], tail[2]],
+                            };
+                            assert_eq!(
+                                run(&joined, &data),
+                                run_stack(&filters, &data),
+                                "nr {nr} arch {arch:#x} args {a0:#x} {a1:#x} {tail:x?} \
+                                 ({switches:?})"
+                            );
                         }
                     }
                 }
@@ -105,24 +139,21 @@ fn the_joined_program_checks_modes_as_the_filter_stack_does() {
         u64::MAX,
     ];
     let at_fdcwd = libc::AT_FDCWD as u64;
-    for allow_spawn in [false, true] {
-        for network_off in [false, true] {
-            let filters = separate(rule_sets(allow_spawn, network_off, KEY).unwrap());
-            let joined = joined(rule_sets(allow_spawn, network_off, KEY).unwrap()).unwrap();
-            for arch in [AUDIT_ARCH_X86_64, AUDIT_ARCH_I386] {
-                for nr in (0..600).chain((0..600).map(|n| n | X32_SYSCALL_BIT)) {
-                    for mode in modes {
-                        for at in 1..=3 {
-                            let mut args = [at_fdcwd, 0, 0, 0, 0, 0];
-                            args[at] = mode;
-                            let data = Data { nr, arch, args };
-                            assert_eq!(
-                                run(&joined, &data),
-                                run_stack(&filters, &data),
-                                "nr {nr} arch {arch:#x} mode {mode:#o} in argument {at} \
-                                 (allow_spawn {allow_spawn}, network_off {network_off})"
-                            );
-                        }
+    for switches in every_switch() {
+        let filters = separate(rule_sets(switches, KEY).unwrap());
+        let joined = joined(rule_sets(switches, KEY).unwrap()).unwrap();
+        for arch in [AUDIT_ARCH_X86_64, AUDIT_ARCH_I386] {
+            for nr in (0..600).chain((0..600).map(|n| n | X32_SYSCALL_BIT)) {
+                for mode in modes {
+                    for at in 1..=3 {
+                        let mut args = [at_fdcwd, 0, 0, 0, 0, 0];
+                        args[at] = mode;
+                        let data = Data { nr, arch, args };
+                        assert_eq!(
+                            run(&joined, &data),
+                            run_stack(&filters, &data),
+                            "nr {nr} arch {arch:#x} mode {mode:#o} in argument {at} ({switches:?})"
+                        );
                     }
                 }
             }
@@ -134,7 +165,7 @@ fn the_joined_program_checks_modes_as_the_filter_stack_does() {
 /// lets every other mode through; `openat2`, whose mode seccomp cannot see, is unavailable.
 #[test]
 fn no_mode_with_set_id_bits_gets_through() {
-    let joined = joined(rule_sets(true, false, KEY).unwrap()).unwrap();
+    let joined = joined(rule_sets(switches(true, false, true), KEY).unwrap()).unwrap();
     let denied = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
     let call = |nr: libc::c_long, args: [u64; 6]| {
         run(
@@ -185,7 +216,7 @@ fn no_mode_with_set_id_bits_gets_through() {
 /// The interpreter the test above relies on agrees with the rules it checks.
 #[test]
 fn the_interpreter_sees_what_the_rules_say() {
-    let joined = joined(rule_sets(false, true, KEY).unwrap()).unwrap();
+    let joined = joined(rule_sets(switches(false, true, true), KEY).unwrap()).unwrap();
     let call = |nr: libc::c_long, a0: u64| {
         run(
             &joined,
@@ -220,12 +251,108 @@ fn the_interpreter_sees_what_the_rules_say() {
     );
 }
 
+/// Without a private root no `AF_UNIX` socket can be made, and no datagram pair (which can be
+/// pointed at any path); stream and seqpacket pairs still can. With one, unix sockets are as
+/// before. Offline, every other family is `EAFNOSUPPORT` either way: the two rules share the
+/// calls and must not shadow each other.
+#[test]
+fn without_a_private_root_no_unix_socket_can_be_made() {
+    let allow = libc::SECCOMP_RET_ALLOW;
+    let eperm = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+    let no_family = libc::SECCOMP_RET_ERRNO | libc::EAFNOSUPPORT as u32;
+    let unix = libc::AF_UNIX as u64;
+    let inet = libc::AF_INET6 as u64;
+    let (stream, dgram, raw, seqpacket) = (
+        libc::SOCK_STREAM as u64,
+        libc::SOCK_DGRAM as u64,
+        libc::SOCK_RAW as u64,
+        libc::SOCK_SEQPACKET as u64,
+    );
+    let flags = (libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK) as u64;
+    for network_off in [false, true] {
+        for allow_spawn in [false, true] {
+            let verdict = |private_root: bool, nr: libc::c_long, family: u64, kind: u64| {
+                let joined = joined(
+                    rule_sets(switches(allow_spawn, network_off, private_root), KEY).unwrap(),
+                )
+                .unwrap();
+                run(
+                    &joined,
+                    &Data {
+                        nr: nr as u32,
+                        arch: AUDIT_ARCH_X86_64,
+                        args: [family, kind, 0, 0, 0, 0],
+                    },
+                )
+            };
+            let other_family = if network_off { no_family } else { allow };
+            for kind in [stream, dgram, raw, seqpacket] {
+                for kind in [kind, kind | flags, kind | 1 << 32] {
+                    assert_eq!(
+                        verdict(false, libc::SYS_socket, unix, kind),
+                        eperm,
+                        "{kind:#x}"
+                    );
+                    assert_eq!(
+                        verdict(true, libc::SYS_socket, unix, kind),
+                        allow,
+                        "{kind:#x}"
+                    );
+                    for private_root in [false, true] {
+                        for nr in [libc::SYS_socket, libc::SYS_socketpair] {
+                            assert_eq!(
+                                verdict(private_root, nr, inet, kind),
+                                other_family,
+                                "call {nr} kind {kind:#x} private root {private_root}"
+                            );
+                        }
+                    }
+                    assert_eq!(
+                        verdict(true, libc::SYS_socketpair, unix, kind),
+                        allow,
+                        "{kind:#x}"
+                    );
+                }
+            }
+            for kind in [stream, seqpacket, stream | flags, seqpacket | flags] {
+                assert_eq!(
+                    verdict(false, libc::SYS_socketpair, unix, kind),
+                    allow,
+                    "{kind:#x}"
+                );
+            }
+            for kind in [dgram, raw, dgram | flags, raw | libc::SOCK_CLOEXEC as u64] {
+                assert_eq!(
+                    verdict(false, libc::SYS_socketpair, unix, kind),
+                    eperm,
+                    "{kind:#x}"
+                );
+            }
+            // Other ways to a descriptor of a host socket, refused whatever the switches.
+            for private_root in [false, true] {
+                for nr in [
+                    libc::SYS_pidfd_getfd,
+                    libc::SYS_io_uring_setup,
+                    libc::SYS_io_uring_enter,
+                    libc::SYS_io_uring_register,
+                ] {
+                    assert_eq!(
+                        verdict(private_root, nr, 3, 0),
+                        libc::SECCOMP_RET_KILL_PROCESS,
+                        "call {nr}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Only the exec that carries the whole key gets through, and only with `allow_spawn: false`
 /// does that matter; `execveat` never gets through then.
 #[test]
 fn only_the_keyed_exec_is_allowed_without_spawning() {
     let verdict = |allow_spawn: bool, nr: libc::c_long, tail: [u64; 3]| {
-        let joined = joined(rule_sets(allow_spawn, true, KEY).unwrap()).unwrap();
+        let joined = joined(rule_sets(switches(allow_spawn, true, true), KEY).unwrap()).unwrap();
         run(
             &joined,
             &Data {
