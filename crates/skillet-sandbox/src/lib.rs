@@ -14,7 +14,11 @@
 //! - **Landlock**: the same read and write allowlists enforced by the kernel again, TCP bind and
 //!   connect denied (or limited to ports), abstract unix sockets and signals scoped.
 //! - **seccomp**: system calls only an escape needs kill the process; the x32 ABI and foreign
-//!   architectures are refused; with networking off only `AF_UNIX` sockets can be made.
+//!   architectures are refused; with networking off only `AF_UNIX` sockets can be made. A run
+//!   without a private root (namespaces off or unavailable) can make no `AF_UNIX` socket and
+//!   no datagram socket pair, only stream and seqpacket pairs: Landlock does not check a
+//!   `connect` to a pathname socket, so nothing else keeps the host's (the D-Bus session bus,
+//!   `docker.sock`, an SSH agent, skillet's daemon) out of reach there.
 //! - **Limits**: wall clock (the process group and namespace are killed), output (the run is
 //!   killed past the cap), CPU seconds, file size and open files (rlimits), memory, processes
 //!   and CPU share (cgroups, when the machine lets us create them).

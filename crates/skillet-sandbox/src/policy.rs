@@ -42,8 +42,12 @@ pub struct SandboxPolicy {
     /// Keep the per-execution scratch directory after the run.
     pub keep_scratch: bool,
     /// Use namespaces (private root, PID, network, IPC, UTS). Off leaves Landlock, seccomp and
-    /// limits: weaker (host `/tmp` sockets and other processes are visible), for hosts that
-    /// forbid namespaces and for measuring the layers separately.
+    /// limits: weaker (the host's file system is visible through Landlock's allowlists, and
+    /// other processes are visible), for hosts that forbid namespaces and for measuring the
+    /// layers separately. With no private root to hide the host's unix sockets, seccomp then
+    /// refuses to make any `AF_UNIX` socket or datagram socket pair (stream and seqpacket pairs
+    /// still work), so a program that serves or reaches a unix socket by path fails with
+    /// `EPERM`.
     pub namespaces: bool,
 }
 

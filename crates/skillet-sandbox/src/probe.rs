@@ -216,7 +216,14 @@ pub fn report() -> Vec<LayerReport> {
             }
             d
         })),
-        line("seccomp", caps.seccomp.clone().map(|()| "system call filter (x86_64 only, x32 and foreign ABIs refused)".into())),
+        line("seccomp", caps.seccomp.clone().map(|()| {
+            let mut d = String::from("system call filter (x86_64 only, x32 and foreign ABIs refused)");
+            if caps.namespaces.is_err() {
+                // What stands in for the missing private root, which would hide host sockets.
+                d.push_str("; without namespaces, no unix sockets (stream socket pairs only)");
+            }
+            d
+        })),
         line("namespaces", caps.namespaces.clone().map(|()| {
             let who = if caps.is_root { "as root" } else { "through a user namespace" };
             format!("user, mount, pid, network, ipc, uts ({who}): private root with tmpfs /tmp, /run, /dev/shm")
