@@ -349,10 +349,10 @@ fn landlock(p: &SandboxPolicy) -> Vec<String> {
 
 fn seccomp(p: &SandboxPolicy) -> Vec<String> {
     let mut rules = vec![
-        "kill (sandbox_denied): ptrace, process_vm_*, the mount family, pivot_root, chroot, \
-         kexec_*, module loading, bpf, perf_event_open, userfaultfd, io_uring_*, keyrings, \
-         setns, namespace-making unshare/clone, reboot, swapon/off, open_by_handle_at; x32 and \
-         foreign-architecture calls"
+        "kill (sandbox_denied): ptrace, pidfd_getfd, process_vm_*, the mount family, \
+         pivot_root, chroot, kexec_*, module loading, bpf, perf_event_open, userfaultfd, \
+         io_uring_*, keyrings, setns, namespace-making unshare/clone, reboot, swapon/off, \
+         open_by_handle_at; x32 and foreign-architecture calls"
             .to_owned(),
         "EPERM: setting a set-user-ID or set-group-ID bit, TIOCSTI/TIOCLINUX, personality \
          changes"
@@ -362,6 +362,14 @@ fn seccomp(p: &SandboxPolicy) -> Vec<String> {
     ];
     if p.network == NetworkPolicy::Off {
         rules.push("EAFNOSUPPORT: every socket family but AF_UNIX".into());
+    }
+    // Without a private root the host's unix sockets are in sight, and Landlock does not check
+    // a connect to one.
+    let no_unix = "EPERM: making an AF_UNIX socket or a datagram socket pair (stream pairs work)";
+    if !p.namespaces {
+        rules.push(no_unix.into());
+    } else if p.isolation == Isolation::BestEffort {
+        rules.push(format!("{no_unix}, if namespaces are unavailable here"));
     }
     if !p.allow_spawn {
         rules.push(
