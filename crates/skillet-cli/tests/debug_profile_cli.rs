@@ -188,6 +188,44 @@ fn the_policy_shows_the_workspace_mount_and_the_network_rule() {
     );
 }
 
+/// `skillet info` and the plan of a run describe one policy: the same lines, the same JSON.
+#[test]
+fn info_and_a_dry_run_describe_the_policy_alike() {
+    let w = World::new();
+    w.skill(
+        "hi",
+        json!({"name": "hi", "description": "d", "type": "code_inline", "command": "echo",
+               "args": ["hi"], "security": {"resource_limits": {"max_cpu_percent": 50}}}),
+    );
+    let (code, info, stderr) = w.run(&["info", "hi"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, plan, stderr) = w.run(&["run", "hi", "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let value = |text: &str, label: &str| -> String {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{label}:")))
+            .unwrap_or_else(|| panic!("no {label} line in:\n{text}"));
+        line[label.len() + 1..].trim().to_owned()
+    };
+    for label in ["sandbox", "reads", "writes", "network", "limits"] {
+        assert_eq!(value(&info, label), value(&plan, label), "{label}");
+    }
+    assert!(
+        value(&info, "limits").ends_with("MiB scratch, 50% of a core"),
+        "{info}"
+    );
+
+    let (code, info, stderr) = w.run(&["info", "hi", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, plan, stderr) = w.run(&["run", "hi", "--dry-run", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        json_of(&info, "")["effective"]["policy"],
+        json_of(&plan, "")["policy"]
+    );
+}
+
 fn phases(p: &Value) -> Vec<(String, u64)> {
     p["phases_us"]
         .as_object()

@@ -1,12 +1,13 @@
 //! `skillet info`.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
-use skillet_engine::{RunOverrides, plan_policy, program_path};
+use skillet_engine::{PolicyView, RunOverrides, plan_policy, program_path};
 use skillet_registry::SkillEntry;
-use skillet_sandbox::{Isolation, NetworkPolicy, SandboxPolicy};
+use skillet_sandbox::SandboxPolicy;
 use skillet_spec::SkillSpec;
 
 use crate::cli::InfoArgs;
@@ -62,7 +63,7 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
             "diagnostics": entry.diagnostics,
             "spec": entry.spec,
             "effective": plan.as_ref().map(|p| json!({
-                "policy": policy_json(&p.policy),
+                "policy": PolicyView::new(&p.policy),
                 "warnings": p.warnings,
             })),
         }))?;
@@ -78,7 +79,7 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
     if let Some(spec) = entry.spec.as_ref().filter(|_| entry.is_valid()) {
         print_spec(spec);
         if let Some(plan) = &plan {
-            print_policy(&plan.policy);
+            print_policy(&plan.policy)?;
             for w in &plan.warnings {
                 println!("note:        {}", output::field(w));
             }
@@ -234,90 +235,14 @@ fn shell_quoted(arg: &str) -> String {
     }
 }
 
-/// The effective policy as JSON, for `info --json` and `run --dry-run --json`.
-pub fn policy_json(p: &SandboxPolicy) -> serde_json::Value {
-    json!({
-        "isolation": isolation_name(p.isolation),
-        "read": p.fs.read,
-        "write": p.fs.write,
-        "read_only": p.fs.read_only,
-        "hidden": p.fs.hidden,
-        "network": network_name(&p.network),
-        "allow_spawn": p.allow_spawn,
-        "env_passthrough": p.env_passthrough,
-        "limits": {
-            "timeout_s": p.limits.wall_time.as_secs(),
-            "cpu_s": p.limits.cpu_time.map(|d| d.as_secs()),
-            "memory_mb": p.limits.memory_bytes.map(|b| b >> 20),
-            "max_processes": p.limits.max_processes,
-            "max_file_size_mb": p.limits.max_file_size_bytes.map(|b| b >> 20),
-            "max_output_kb": p.limits.max_output_bytes / 1024,
-            "max_cpu_percent": p.limits.cpu_percent,
-        },
-    })
-}
-
-/// The effective policy as lines of text.
-pub fn print_policy(p: &SandboxPolicy) {
-    let paths = |v: &[std::path::PathBuf]| {
-        if v.is_empty() {
-            "-".to_owned()
-        } else {
-            // Grants are paths the skill asked for, in its workspace.
-            v.iter()
-                .map(|p| output::path(p))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    };
-    println!(
-        "sandbox:     {} (`skillet doctor` shows the layers)",
-        isolation_name(p.isolation)
-    );
-    println!("reads:       system directories, {}", paths(&p.fs.read));
-    println!(
-        "writes:      its scratch directory (HOME, TMPDIR){}",
-        if p.fs.write.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", paths(&p.fs.write))
-        }
-    );
-    println!("network:     {}", network_name(&p.network));
-    let l = &p.limits;
-    println!(
-        "limits:      {} s, {} MiB memory, {} processes, {} MiB files, {} KiB output per stream",
-        l.wall_time.as_secs(),
-        l.memory_bytes.map_or(0, |b| b >> 20),
-        l.max_processes.unwrap_or(0),
-        l.max_file_size_bytes.map_or(0, |b| b >> 20),
-        l.max_output_bytes / 1024
-    );
-    println!(
+/// The effective policy as lines of text: the lines a run's plan shows, aligned with the
+/// rest of `info`, and the environment a run passes through.
+fn print_policy(p: &SandboxPolicy) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    super::run_insight::write_policy(&mut out, &PolicyView::new(p), 12)?;
+    writeln!(
+        out,
         "environment: {} (+ the skill's env and SKILL_PARAM_*)",
         output::field(&p.env_passthrough.join(" "))
-    );
-}
-
-fn isolation_name(i: Isolation) -> &'static str {
-    match i {
-        Isolation::Required => "required",
-        Isolation::BestEffort => "best-effort",
-        Isolation::Disabled => "disabled (--allow-unsandboxed)",
-    }
-}
-
-fn network_name(n: &NetworkPolicy) -> String {
-    match n {
-        NetworkPolicy::Off => "none".into(),
-        NetworkPolicy::Host => "host network".into(),
-        NetworkPolicy::TcpPorts(ports) => format!(
-            "TCP to ports {}",
-            ports
-                .iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
+    )
 }

@@ -1,5 +1,6 @@
 //! `skillet run --debug` and `--profile` as text, and the plan `--dry-run` shows: one renderer of
-//! the engine's [`PlanView`], so a dry run and a debugged run describe a process alike.
+//! the engine's [`PlanView`], so a dry run and a debugged run describe a process alike, and
+//! `skillet info` describes the policy with the same lines.
 //!
 //! Everything here quotes skill files, parameters and paths: it goes through `output`'s
 //! terminal-safe functions. Values from the user's environment never reach it (the engine's
@@ -7,7 +8,7 @@
 
 use std::io::Write;
 
-use skillet_engine::{DebugReport, EnvOrigin, PlanView, Profile};
+use skillet_engine::{DebugReport, EnvOrigin, PlanView, PolicyView, Profile};
 
 use crate::output;
 
@@ -44,46 +45,7 @@ pub fn write_plan(out: &mut dyn Write, plan: &PlanView) -> std::io::Result<()> {
         )?;
     }
     let pol = &plan.policy;
-    let list = |v: &[std::path::PathBuf]| {
-        if v.is_empty() {
-            "-".to_owned()
-        } else {
-            v.iter()
-                .map(|p| output::path(p))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    };
-    writeln!(
-        out,
-        "sandbox: {} (`skillet doctor` shows the layers this machine has)",
-        pol.isolation
-    )?;
-    writeln!(out, "reads:   system directories, {}", list(&pol.read))?;
-    writeln!(
-        out,
-        "writes:  its scratch directory (HOME, TMPDIR){}",
-        if pol.write.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", list(&pol.write))
-        }
-    )?;
-    writeln!(out, "network: {}", pol.network)?;
-    let l = &pol.limits;
-    writeln!(
-        out,
-        "limits:  {} s, {} MiB memory, {} processes, {} MiB files, {} KiB output per stream, {} MiB scratch{}",
-        l.timeout_s,
-        l.memory_mb.unwrap_or(0),
-        l.max_processes.unwrap_or(0),
-        l.max_file_size_mb.unwrap_or(0),
-        l.max_output_kb,
-        l.scratch_mb,
-        l.max_cpu_percent
-            .map(|c| format!(", {c}% of a core"))
-            .unwrap_or_default()
-    )?;
+    write_policy(out, pol, 8)?;
     if !pol.namespaces.is_empty() {
         writeln!(out, "namespaces: {}", pol.namespaces.join(", "))?;
     }
@@ -100,6 +62,60 @@ pub fn write_plan(out: &mut dyn Write, plan: &PlanView) -> std::io::Result<()> {
         writeln!(out, "note:    {}", output::field(w))?;
     }
     Ok(())
+}
+
+/// Writes what a run of `pol` may reach and use: the sandbox, reads, writes, network and
+/// limits, one `label: value` line each, values starting after the label padded to `width`.
+/// `skillet info` and the plan of a run print the same lines, so they cannot drift apart.
+pub fn write_policy(out: &mut dyn Write, pol: &PolicyView, width: usize) -> std::io::Result<()> {
+    let list = |v: &[std::path::PathBuf]| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.iter()
+                .map(|p| output::path(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let mut line =
+        |label: &str, value: String| writeln!(out, "{:<width$} {value}", format!("{label}:"));
+    line(
+        "sandbox",
+        format!(
+            "{} (`skillet doctor` shows the layers this machine has)",
+            pol.isolation
+        ),
+    )?;
+    line("reads", format!("system directories, {}", list(&pol.read)))?;
+    line(
+        "writes",
+        format!(
+            "its scratch directory (HOME, TMPDIR){}",
+            if pol.write.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", list(&pol.write))
+            }
+        ),
+    )?;
+    line("network", pol.network.clone())?;
+    let l = &pol.limits;
+    line(
+        "limits",
+        format!(
+            "{} s, {} MiB memory, {} processes, {} MiB files, {} KiB output per stream, {} MiB scratch{}",
+            l.timeout_s,
+            l.memory_mb.unwrap_or(0),
+            l.max_processes.unwrap_or(0),
+            l.max_file_size_mb.unwrap_or(0),
+            l.max_output_kb,
+            l.scratch_mb,
+            l.max_cpu_percent
+                .map(|c| format!(", {c}% of a core"))
+                .unwrap_or_default()
+        ),
+    )
 }
 
 /// Writes `--debug`'s report, section by section.
