@@ -28,20 +28,7 @@
 //! (exec_allow.rs) cannot do this alone: the loader must stay executable for the program
 //! itself, and a loader run by hand maps its target with `mmap`, which Landlock does not check.
 //!
-//! A run without a private root (namespaces off, or unavailable under best-effort isolation)
-//! sees the host's file system through Landlock, and Landlock does not check `connect` or
-//! `sendto` to a pathname unix socket: the D-Bus session bus (`systemd-run --user` runs anything
-//! outside the sandbox), `docker.sock`, an SSH agent, X11 and Wayland, skillet's own daemon.
-//! Such a run may not make an `AF_UNIX` socket at all (`EPERM`): a socket that cannot be made
-//! cannot connect, send to a path or bind. `socketpair` still makes a stream or seqpacket pair,
-//! which is connected from birth to its other end only (`connect` answers `EISCONN`, a send
-//! ignores or refuses an address), as Python's asyncio and multiprocessing need; the datagram
-//! kinds are refused (`SOCK_RAW` is a datagram socket for `AF_UNIX`), since a datagram socket
-//! can be connected again, or sent from, to any path. The other ways to such a descriptor are
-//! closed elsewhere: descriptors above 2 are closed at exec, opening a socket's path (or its
-//! `/proc/<pid>/fd` link) fails with `ENXIO`, `pidfd_getfd` is killed here (and needs ptrace
-//! rights, which Landlock withholds from a sandboxed process over any process outside it), and
-//! `io_uring`, whose operations seccomp never sees, is killed.
+//! Which sockets a run may make, offline and without a private root, is in `sockets`.
 
 use std::collections::BTreeMap;
 
@@ -145,10 +132,6 @@ const TIOCLINUX: u64 = 0x541C;
 const PER_LINUX: u64 = 0;
 const PERSONALITY_QUERY: u64 = 0xffff_ffff;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-/// The bit of a socket type that `SOCK_DGRAM` (2) and `SOCK_RAW` (3, a datagram socket for
-/// `AF_UNIX`) have and `SOCK_STREAM` (1) and `SOCK_SEQPACKET` (5) lack; the kernel reads the
-/// type's low four bits, and `SOCK_NONBLOCK`/`SOCK_CLOEXEC` are far above them.
-const DATAGRAM_TYPE_BIT: u64 = 0x2;
 
 /// The key the one allowed `execve` carries in its unused argument registers (see the module
 /// documentation): random, chosen once per process, before any child is cloned.
@@ -436,20 +419,7 @@ fn rule_sets(switches: Switches, exec_key: [u64; 3]) -> Result<Vec<RuleSet>, Fil
         eperm.insert(nr, setid_rules(arg)?);
     }
     if !private_root {
-        let unix = || cond32(0, SeccompCmpOp::Eq, libc::AF_UNIX as u64);
-        eperm.insert(
-            libc::SYS_socket,
-            vec![SeccompRule::new(vec![unix()?]).map_err(compile_error)?],
-        );
-        let datagram = cond32(
-            1,
-            SeccompCmpOp::MaskedEq(DATAGRAM_TYPE_BIT),
-            DATAGRAM_TYPE_BIT,
-        )?;
-        eperm.insert(
-            libc::SYS_socketpair,
-            vec![SeccompRule::new(vec![unix()?, datagram]).map_err(compile_error)?],
-        );
+        eperm.extend(sockets::no_unix()?);
     }
 
     let mut sets = vec![
@@ -461,14 +431,9 @@ fn rule_sets(switches: Switches, exec_key: [u64; 3]) -> Result<Vec<RuleSet>, Fil
         ),
     ];
     if network_off {
-        let not_unix = SeccompRule::new(vec![cond32(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])
-            .map_err(compile_error)?;
         sets.push((
             SeccompAction::Errno(libc::EAFNOSUPPORT as u32),
-            BTreeMap::from([
-                (libc::SYS_socket, vec![not_unix.clone()]),
-                (libc::SYS_socketpair, vec![not_unix]),
-            ]),
+            sockets::unix_only()?,
         ));
     }
     Ok(sets)
@@ -494,5 +459,6 @@ fn x32_guard() -> BpfProgram {
     ]
 }
 
+mod sockets;
 #[cfg(test)]
 mod tests;
