@@ -26,7 +26,12 @@ const ATTACKS: &str = r#"
 import asyncio, errno, os, socket, sys
 from multiprocessing import Pipe
 
-ws_sock, rw_sock, outside_sock, ws_link, dgram_path, abstract = sys.argv[1:7]
+ws_sock, rw_sock, outside_sock, ws_link, ws_hardlink, dgram_path, abstract = sys.argv[1:8]
+ws = os.path.dirname(ws_sock)
+outside = os.path.dirname(outside_sock)
+# The socket outside, spelled through the workspace's parent and through /proc.
+dotdot = os.path.join(ws, "..", os.path.basename(outside), os.path.basename(outside_sock))
+proc_root = "/proc/self/root" + outside_sock
 
 def attempt(name, f):
     try:
@@ -106,6 +111,10 @@ attempt("connect_write_grant", stream_to(rw_sock))
 attempt("connect_outside", stream_to(outside_sock))
 attempt("connect_symlink", stream_to(ws_link))
 attempt("connect_own_symlink", own_link)
+attempt("connect_hardlink", stream_to(ws_hardlink))
+attempt("connect_dotdot", stream_to(dotdot))
+attempt("connect_proc_root", stream_to(proc_root))
+attempt("connect_relative", lambda: (os.chdir(outside), stream_to("bus.sock")()))
 attempt("connect_abstract", stream_to("\0" + abstract))
 attempt("connect_seqpacket", stream_to(outside_sock, socket.SOCK_SEQPACKET))
 attempt("dgram_sendto", dgram_socket)
@@ -128,8 +137,9 @@ struct Host {
     policy: SandboxPolicy,
     /// In the read grant (the workspace), the write grant, and a directory not granted.
     streams: Vec<(PathBuf, UnixListener)>,
-    /// A symbolic link in the workspace to the socket outside.
+    /// A symbolic link and a hard link in the workspace to the socket outside.
     link: PathBuf,
+    hardlink: PathBuf,
     dgram: (PathBuf, UnixDatagram),
     abstract_name: String,
     /// Held so the name stays bound.
@@ -154,10 +164,13 @@ impl Host {
             listen(rw.join("write.sock")),
             listen(lab.outside.join("bus.sock")),
         ];
-        // As the engine hands them over: the sockets found in the grants are masked.
-        policy.fs.hidden = streams[..2].iter().map(|(p, _)| p.clone()).collect();
         let link = lab.ws.join("bus-link");
         std::os::unix::fs::symlink(&streams[2].0, &link).unwrap();
+        let hardlink = lab.ws.join("bus-hardlink");
+        std::fs::hard_link(&streams[2].0, &hardlink).unwrap();
+        // As the engine hands them over: the sockets found in the grants are masked.
+        policy.fs.hidden = streams[..2].iter().map(|(p, _)| p.clone()).collect();
+        policy.fs.hidden.push(hardlink.clone());
         let dgram_path = lab.outside.join("log.sock");
         let dgram = UnixDatagram::bind(&dgram_path).unwrap();
         dgram.set_nonblocking(true).unwrap();
@@ -178,6 +191,7 @@ impl Host {
             policy,
             streams,
             link,
+            hardlink,
             dgram: (dgram_path, dgram),
             abstract_name,
             abstract_listener,
@@ -193,6 +207,7 @@ impl Host {
             arg(&self.streams[1].0),
             arg(&self.streams[2].0),
             arg(&self.link),
+            arg(&self.hardlink),
             arg(&self.dgram.0),
             self.abstract_name.clone(),
         ];
@@ -260,6 +275,10 @@ async fn without_a_private_root_no_host_unix_socket_is_reached() {
                 ("connect_outside", "EPERM"),
                 ("connect_symlink", "EPERM"),
                 ("connect_own_symlink", "EPERM"),
+                ("connect_hardlink", "EPERM"),
+                ("connect_dotdot", "EPERM"),
+                ("connect_proc_root", "EPERM"),
+                ("connect_relative", "EPERM"),
                 ("connect_abstract", "EPERM"),
                 ("connect_seqpacket", "EPERM"),
                 ("dgram_sendto", "EPERM"),
@@ -308,6 +327,10 @@ async fn with_a_private_root_the_runs_own_unix_sockets_still_work() {
         "connect_outside",
         "connect_symlink",
         "connect_own_symlink",
+        "connect_hardlink",
+        "connect_dotdot",
+        "connect_proc_root",
+        "connect_relative",
         "connect_abstract",
         "dgram_sendto",
         "pair_dgram_sendto",
