@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+mod batch;
 mod breaker;
 mod cache;
 mod cancel;
@@ -48,6 +49,7 @@ mod setup;
 pub mod state;
 mod workspace;
 
+pub use batch::{BatchCall, BatchLineError, BatchOptions, default_jobs, parse_batch};
 pub use breaker::{
     Admission, BreakerConfig, DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESET_AFTER, counts_as_failure,
 };

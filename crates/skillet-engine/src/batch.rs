@@ -1,0 +1,211 @@
+//! Many calls at once (`skillet batch`): a file of calls, run a bounded number at a time, each
+//! result handed back as it finishes or in the order the calls were given.
+//!
+//! Every call is an ordinary [`Engine::run`]: the same sandbox, limits, retries, breakers, cache
+//! and history as `skillet run`. What this adds is the bound on how many run together and the
+//! order results come back in. The calls are all read and checked before the first one starts,
+//! so a typo on line 90 does not leave 89 calls done and the rest not.
+//!
+//! It runs in the calling process. The daemon's shared queue (priorities, fair share between
+//! clients, `--detach`) is not built yet; see issue 24.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use skillet_registry::Registry;
+use skillet_sandbox::StdinSource;
+
+use crate::cancel::Cancel;
+use crate::engine::{Engine, RunOverrides, RunRequest};
+use crate::result::{ExecutionResult, Status};
+
+/// One call in a batch file: one JSON object per line.
+///
+/// ```
+/// let calls = skillet_engine::parse_batch(r#"{"skill": "greet", "params": {"who": "you"}}"#).unwrap();
+/// assert_eq!(calls[0].skill, "greet");
+/// assert_eq!(calls[0].line, 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchCall {
+    /// The skill's name or alias.
+    pub skill: String,
+    /// Its parameters, as `skillet run --params` takes them.
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    /// Text given to the skill on standard input; none gives it end of file at once.
+    #[serde(default)]
+    pub stdin: Option<String>,
+    /// The line of the file it came from (1-based), to name it in messages.
+    #[serde(skip)]
+    pub line: usize,
+}
+
+/// A line of a batch file that is not a call.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct BatchLineError {
+    /// The line (1-based).
+    pub line: usize,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Reads a batch file: one call per line, blank lines skipped. Every bad line is reported, so
+/// one pass fixes them all; nothing runs unless every line is a call.
+pub fn parse_batch(text: &str) -> Result<Vec<BatchCall>, Vec<BatchLineError>> {
+    let mut calls = Vec::new();
+    let mut errors = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line_no = n + 1;
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<BatchCall>(trimmed) {
+            Ok(mut call) if !call.skill.trim().is_empty() => {
+                call.line = line_no;
+                calls.push(call);
+            }
+            Ok(_) => errors.push(BatchLineError {
+                line: line_no,
+                reason: "`skill` is empty; name the skill to call".into(),
+            }),
+            Err(e) => errors.push(BatchLineError {
+                line: line_no,
+                reason: format!(
+                    "not a call ({e}); each line is one JSON object: {{\"skill\": NAME, \"params\": {{…}}, \"stdin\": TEXT}}"
+                ),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(calls)
+    } else {
+        Err(errors)
+    }
+}
+
+/// How a batch runs.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// The most calls running at once (at least 1).
+    pub jobs: usize,
+    /// Hand results back in the order of the calls instead of as they finish.
+    pub ordered: bool,
+    /// Permissions from the command line, for every call alike.
+    pub overrides: RunOverrides,
+    /// Where relative paths in parameters start.
+    pub caller_dir: PathBuf,
+    /// Stops the batch: running calls end `cancelled`, calls not yet started are not started.
+    pub cancel: Cancel,
+}
+
+/// The default bound on calls running at once: four per core, between 4 and 64. Most skills
+/// wait on something (a process, the network) more than they compute.
+pub fn default_jobs() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    (cores * 4).clamp(4, 64)
+}
+
+impl Engine {
+    /// Runs `calls`, at most `options.jobs` at a time, and gives each result to `done` with the
+    /// index of its call. Every call gets exactly one result, including calls refused, calls
+    /// cancelled before they started, and a call whose run panicked.
+    pub async fn run_batch(
+        &self,
+        registry: Arc<Registry>,
+        calls: Vec<BatchCall>,
+        options: BatchOptions,
+        mut done: impl FnMut(usize, ExecutionResult),
+    ) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
+        let engine = Arc::new(self.clone());
+        let mut running = tokio::task::JoinSet::new();
+        let mut index_of = std::collections::HashMap::new();
+        let names: Vec<String> = calls.iter().map(|c| c.skill.clone()).collect();
+        for (index, call) in calls.into_iter().enumerate() {
+            let slots = slots.clone();
+            let engine = engine.clone();
+            let registry = registry.clone();
+            let options = options.clone();
+            let handle = running.spawn(async move {
+                let Ok(_slot) = slots.acquire_owned().await else {
+                    return ExecutionResult::internal(&call.skill, "the batch ended early".into());
+                };
+                if let Some(reason) = options.cancel.reason() {
+                    return ExecutionResult::new(&call.skill, Status::Cancelled)
+                        .with_error(format!("not started: the batch was cancelled ({reason})"));
+                }
+                let request = RunRequest {
+                    params: call.params,
+                    stdin: call.stdin.map_or(StdinSource::Null, |text| {
+                        StdinSource::Bytes(text.into_bytes())
+                    }),
+                    caller_dir: options.caller_dir,
+                    live: None,
+                    overrides: options.overrides,
+                    asked_by: None,
+                    cancel: Some(options.cancel),
+                };
+                engine.run(&registry, &call.skill, request).await
+            });
+            index_of.insert(handle.id(), index);
+        }
+        let mut waiting = BTreeMap::new();
+        let mut next = 0;
+        while let Some(joined) = running.join_next_with_id().await {
+            let (index, result) = match joined {
+                Ok((id, result)) => (index_of[&id], result),
+                Err(e) => {
+                    let index = index_of[&e.id()];
+                    let result = ExecutionResult::internal(
+                        &names[index],
+                        format!("skillet hit a bug running this call ({e}); please report it"),
+                    );
+                    (index, result)
+                }
+            };
+            if !options.ordered {
+                done(index, result);
+                continue;
+            }
+            waiting.insert(index, result);
+            while let Some(result) = waiting.remove(&next) {
+                done(next, result);
+                next += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bad_line_is_named_and_blank_lines_are_skipped() {
+        let text = "{\"skill\":\"a\"}\n\n  \nnot json\n{\"skill\":\"\"}\n{\"skill\":\"b\",\"param\":{}}\n[1]\n{\"skill\":\"c\",\"stdin\":\"x\"}\n";
+        let errors = parse_batch(text).unwrap_err();
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [4, 5, 6, 7], "{errors:?}");
+        assert!(errors[2].reason.contains("param"), "{}", errors[2]);
+        let good = parse_batch(
+            "{\"skill\":\"a\"}\n\n{\"skill\":\"c\",\"params\":{\"n\":1},\"stdin\":\"x\"}",
+        )
+        .unwrap();
+        assert_eq!(good.len(), 2);
+        assert_eq!((good[0].line, good[1].line), (1, 3));
+        assert_eq!(good[1].stdin.as_deref(), Some("x"));
+        assert_eq!(good[1].params["n"], 1);
+    }
+
+    #[test]
+    fn the_default_bound_is_within_its_range() {
+        assert!((4..=64).contains(&default_jobs()));
+    }
+}
