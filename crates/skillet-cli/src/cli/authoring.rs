@@ -44,6 +44,17 @@ pub enum ScriptTemplate {
 
 /// `skillet create`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "What it writes passes `skillet validate` and `skillet test` as written; it never
+overwrites anything. docs/authoring.md has the details.
+
+Examples:
+  skillet create lint-rs --type code_inline --description 'Lint the Rust files'
+  skillet create tidy --template python-script    NAME/skill.json and scripts/main.py
+  skillet create tidy-sh --template shell-script  NAME/skill.json and scripts/main.sh
+  skillet create review --type conversation --global
+  skillet create outline --type prompt_inline --json"
+)]
 pub struct CreateArgs {
     /// The new skill's name: lowercase letters, digits, `-` and `_`.
     pub name: String,
@@ -72,6 +83,19 @@ pub struct CreateArgs {
 
 /// `skillet test`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Each test calls its skill through the same sandbox, limits and grants as `skillet run`,
+several at a time, each stopped at its time limit. Snapshot tests compare stdout with
+__snapshots__/<skill>-<n>.txt beside the skill. Conversation tests are not supported yet:
+they are listed as skipped, never as passed.
+
+Examples:
+  skillet test                          every skill of this workspace
+  skillet test count-lines greet --jobs 2
+  skillet test --junit report.xml       also write JUnit XML for CI
+  skillet test --json | jq .summary
+  skillet test greet --update-snapshots   store the output as the snapshot"
+)]
 pub struct TestArgs {
     /// Skills to test, by name or alias (default: every skill of this workspace, or the global
     /// ones outside a workspace; installed packages only when named).

@@ -4,6 +4,8 @@ use clap::Subcommand;
 
 /// `skillet cache`.
 #[derive(Debug, Subcommand)]
+#[command(after_help = "Examples:
+  skillet cache stats")]
 pub enum CacheCommand {
     /// Hits, misses, hit rate and bytes, per skill and in all.
     #[command(after_help = "Examples:

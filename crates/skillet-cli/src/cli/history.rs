@@ -5,6 +5,15 @@ use clap::{Args, Subcommand};
 
 /// `skillet history`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Parameters are kept as a hash unless the global skillet.toml sets [history] store_params = true.
+
+Examples:
+  skillet history                         the last 20 executions
+  skillet history count-lines --status failed --since 1h
+  skillet history --json --limit 0        everything, for scripts
+  skillet history show 0190f3a2           one execution (an id or the start of one)"
+)]
 pub struct HistoryArgs {
     /// `show ID`: one execution in full.
     #[command(subcommand)]
@@ -58,6 +67,16 @@ pub struct HistoryPruneArgs {
 
 /// `skillet breaker`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "A skill with a circuit_breaker block refuses calls (status circuit_open, exit 75) after
+failure_threshold failed calls in a row, until reset_after_s has passed; then one trial call
+decides whether it closes again. The state is shared by every skillet process.
+
+Examples:
+  skillet breaker                         every breaker on record
+  skillet breaker fetch-issues --json
+  skillet breaker reset fetch-issues      close it now"
+)]
 pub struct BreakerArgs {
     /// `reset NAME`: close a skill's circuit.
     #[command(subcommand)]

@@ -4,6 +4,18 @@ use clap::{Args, Subcommand};
 
 /// `skillet install`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Before anything lands, the permissions each skill asks for are shown; on a terminal
+you are asked y/N, elsewhere --yes is required. Installing never grants anything.
+
+Examples:
+  skillet install document-skills@anthropic-agent-skills   PACKAGE@MARKETPLACE
+  skillet install review-kit@^2.1                          a semver requirement
+  skillet install ./path/to/pkg
+  skillet install git+https://example.test/skills.git#v1.2
+  skillet install https://example.test/pkg.tar.gz --sha256 HEX
+  skillet install --locked                                 exactly what skillet.lock says"
+)]
 pub struct InstallArgs {
     /// What to install: PACKAGE, PACKAGE@MARKETPLACE, PACKAGE@REQ (a semver requirement such as
     /// ^2.1), a folder (./path), git+URL[#REF], or an https:// or file:// .tar.gz URL (with
@@ -31,6 +43,9 @@ pub struct InstallArgs {
 
 /// `skillet update`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  skillet update --dry-run
+  skillet update review-kit --yes")]
 pub struct UpdateArgs {
     /// The package to update (default: every installed package).
     pub package: Option<String>,
@@ -50,6 +65,11 @@ pub struct UpdateArgs {
 
 /// `skillet uninstall`.
 #[derive(Debug, Args)]
+#[command(after_help = "Refused while another installed package depends on it.
+
+Examples:
+  skillet uninstall review-kit
+  skillet uninstall review-kit --prune     also remove what only it needed")]
 pub struct UninstallArgs {
     /// The package to remove.
     pub package: String,
@@ -70,6 +90,13 @@ pub struct UninstallArgs {
 
 /// `skillet verify`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit 0 when every file matches, 1 when any was changed or removed.
+
+Examples:
+  skillet verify
+  skillet verify --accept       keep the files as they are now"
+)]
 pub struct VerifyArgs {
     /// The global scope instead of this workspace.
     #[arg(long)]
@@ -84,6 +111,9 @@ pub struct VerifyArgs {
 
 /// `skillet search`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  skillet search pdf
+  skillet search review --json")]
 pub struct SearchArgs {
     /// Words to look for in package names and descriptions.
     pub query: Vec<String>,
@@ -94,6 +124,13 @@ pub struct SearchArgs {
 
 /// `skillet marketplace`.
 #[derive(Debug, Subcommand)]
+#[command(after_help = "Examples:
+  skillet marketplace add ./team-skills
+  skillet marketplace add https://example.test/index.json
+  skillet marketplace add git@host:org/skills.git#main
+  skillet marketplace list
+  skillet marketplace update
+  skillet marketplace remove team-skills")]
 pub enum MarketplaceCommand {
     /// Add a marketplace: a local folder, a git URL (#REF for a branch, tag or commit), or an
     /// https URL of an index.

@@ -9,6 +9,22 @@ use super::{ParamArgs, PermissionArgs};
 
 /// `skillet serve`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Commands that need the daemon start it in the background when it is not running, so
+you rarely need this. The daemon exits after --idle-timeout seconds with no live session and
+no client ([daemon] idle_timeout in the global skillet.toml; default 300).
+
+Examples:
+  skillet serve
+  skillet serve --socket \"$XDG_RUNTIME_DIR/skillet-test.sock\" --idle-timeout 60
+  skillet serve --http 127.0.0.1:8750          MCP at http://127.0.0.1:8750/mcp
+  SKILLET_MCP_TOKEN=$(openssl rand -hex 32) skillet serve --http 0.0.0.0:8750
+
+With --http the daemon serves this directory's skills over MCP and does not exit when idle.
+Every request needs the bearer token (made up and printed unless --auth-token gives one;
+--no-auth serves without, loopback only); browser origins other than the server's own and
+--allow-origin ones are refused."
+)]
 pub struct ServeArgs {
     /// Listen on this Unix socket (default $XDG_RUNTIME_DIR/skillet/skillet.sock, or $SKILLET_SOCKET).
     #[arg(long, value_name = "PATH")]
@@ -56,6 +72,19 @@ pub struct ServeArgs {
 
 /// `skillet mcp`.
 #[derive(Debug, Args)]
+#[command(after_help = "Agents start this themselves; point yours at it once:
+  claude mcp add skillet -- skillet mcp
+  codex mcp add skillet -- skillet mcp
+  gemini mcp add skillet skillet mcp
+(see the README for Goose and for config-file snippets). code_inline skills become tools,
+code_session skills tools that keep a session (pass back its session_id), prompt_inline
+skills prompts and tools, conversation skills prompts carrying their context files. A
+workspace's own skills are served only once you `skillet trust` it. Calls run sandboxed and
+are recorded in `skillet history` with their MCP request id. Logs go to stderr.
+
+Examples:
+  skillet mcp
+  skillet -C ~/src/project mcp --max-concurrent 4")]
 pub struct McpArgs {
     /// Most tool calls running at once; more wait ([mcp] max_concurrent_calls; default 16).
     #[arg(long, value_name = "N")]
@@ -89,6 +118,10 @@ fn parse_http_addr(text: &str) -> Result<std::net::SocketAddr, String> {
 
 /// `skillet daemon …`.
 #[derive(Debug, Subcommand)]
+#[command(after_help = "Examples:
+  skillet daemon status
+  skillet daemon status --json
+  skillet daemon stop                   ends every live session, then the daemon")]
 pub enum DaemonCommand {
     /// Whether the daemon runs, its pid, socket and live sessions. Exit 1 when it does not run.
     Status {
@@ -106,6 +139,21 @@ pub enum DaemonCommand {
 
 /// `skillet session …`.
 #[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Sessions live in the skillet daemon, which the first session command starts in the
+background (see `skillet daemon`). Each runs under the same sandbox as `skillet run` of
+the skill, with its own scratch directory. Sessions and their transcripts are kept in the
+history database, so `session list` and `session logs` still show them after a restart.
+
+Examples:
+  ID=$(skillet session start py)
+  skillet session send $ID 'x = 21'
+  skillet session send $ID 'x * 2'              prints 42
+  echo 'print(x)' | skillet session send $ID    input from stdin
+  skillet session list
+  skillet session logs $ID
+  skillet session close $ID"
+)]
 pub enum SessionCommand {
     /// Start a session of a code_session skill and print its id.
     #[command(after_help = "Examples:

@@ -8,6 +8,19 @@ use super::{ParamArgs, PermissionArgs};
 
 /// `skillet context`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Files are chosen as a conversation would get them: .gitignore and hidden-file rules
+respected, binary and oversized files left out, at most max_files and max_total_kb, cut at
+max_context_tokens. Order: explicit paths, files named by a parameter, files changed in the
+last 24 hours, then shallower paths first. CHANGE compares with this skill's last selection
+(new, changed, touched = saved with the same bytes, unchanged); unchanged files are not
+re-read to tell.
+
+Examples:
+  skillet context explain
+  skillet context review --param file=src/main.rs
+  skillet context explain --json | jq '.files[].path'"
+)]
 pub struct ContextArgs {
     /// Skill name or alias.
     pub name: String,
@@ -21,6 +34,18 @@ pub struct ContextArgs {
 
 /// `skillet trust`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "A repository can ship skills in .skillet/skills/. Agents could call them on their own, so
+`skillet mcp` and `skillet serve --http` hide a workspace's skills until you trust it. The
+list is [trust] workspaces in the global skillet.toml; trusting a directory trusts every
+workspace inside it. Your global skills are always offered.
+
+Examples:
+  skillet trust                         trust the current workspace
+  skillet trust ~/src/project
+  skillet trust --revoke
+  skillet trust --list --json"
+)]
 pub struct TrustArgs {
     /// The workspace (default: the one skillet is started in).
     pub dir: Option<PathBuf>,
@@ -53,6 +78,9 @@ pub struct ToggleArgs {
 
 /// `skillet list`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  skillet list
+  skillet list --json | jq '.[] | select(.valid | not) | .path'")]
 pub struct ListArgs {
     /// Print only the names and aliases of the skills that can be run, one per line (what shell
     /// completion offers); with --json, as an array.
@@ -70,6 +98,9 @@ pub struct ListArgs {
 
 /// `skillet info`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  skillet info count-lines
+  skillet info cl --json          aliases work too")]
 pub struct InfoArgs {
     /// Skill name or alias.
     pub name: String,
@@ -80,6 +111,15 @@ pub struct InfoArgs {
 
 /// `skillet validate`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Errors are printed as FILE:LINE:COLUMN: error: MESSAGE, with a hint below.
+
+Examples:
+  skillet validate                      every discovered skill
+  skillet validate count-lines          one discovered skill, by name or alias
+  skillet validate .skillet/skills/new.json
+  skillet validate path/to/skills-dir --json"
+)]
 pub struct ValidateArgs {
     /// Skill files, skills directories or names of discovered skills; all discovered skills when
     /// none is given.
@@ -91,6 +131,42 @@ pub struct ValidateArgs {
 
 /// `skillet run`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Parameters are checked against the skill's declarations before anything runs. Values are
+never passed through a shell: each {placeholder} is replaced inside one argument, and every
+value is also in the environment as SKILL_PARAM_<NAME>.
+
+Code skills run sandboxed: they read the system directories, the workspace and their own folder,
+write only a fresh scratch directory (their HOME and TMPDIR), have no network, and cannot see
+other processes. A skill's `security.permissions` only ask; grant with the flags below or in
+[grants.NAME] of the global skillet.toml. `skillet doctor` shows what this machine enforces.
+
+Exit status: the skill's own exit code; 124 timeout; 137 resource limit (memory, CPU, output,
+file size, processes, scratch disk); 159 killed by the sandbox for a forbidden system call;
+75 circuit breaker open (try later); 130/143 cancelled by SIGINT/SIGTERM; 2 invalid parameters
+or command line; 127 no such skill; 125 skillet could not run it (broken skill, program not
+found or not startable, sandbox unavailable, no LLM provider configured). The README's \"Exit
+codes\" table has every command's.
+
+A value can come from a file or stdin: --param body=@notes.txt, --param body=@- (and
+--param handle=@@ada for the literal value @ada). A value over 128 KiB is refused: the kernel
+cannot pass it; give large data on stdin instead.
+
+Examples:
+  skillet run count-lines --param file=src/main.rs
+  skillet run greet --params '{\"name\": \"Ada\", \"excited\": true}'
+  git diff | skillet run summarize-diff      piped input becomes the skill's stdin
+  skillet run count-lines --param file=x --json
+  skillet run count-lines --param file=x --dry-run   show the exact argv, run nothing
+  skillet run fetch-issues --allow-connect api.github.com:443 --allow-env GITHUB_TOKEN
+
+Conversation skills talk to the model configured in [llm] of the global skillet.toml. The
+answers stream to stdout, then the summary; the conversation is kept as a session:
+  skillet run review --param file=src/lib.rs               asks its questions on a terminal
+  skillet run review --param file=src/lib.rs --answers a.txt   one answer per line
+  skillet run review --param file=src/lib.rs < /dev/null    no terminal: the model answers once
+  skillet session resume ID                                 go on with a conversation"
+)]
 pub struct RunArgs {
     /// Skill name or alias.
     pub name: String,
@@ -148,6 +224,14 @@ pub struct RunArgs {
 
 /// `skillet migrate`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Without --write, prints the change as a unified diff and writes nothing.
+A SKILL.md folder gets a skill.json beside its SKILL.md (which other agents keep reading).
+
+Examples:
+  skillet migrate .q-skills/old.json
+  skillet migrate .q-skills/old.json --write"
+)]
 pub struct MigrateArgs {
     /// The skill file (or a folder holding skill.json or SKILL.md).
     pub path: PathBuf,

@@ -4,6 +4,14 @@ use clap::Subcommand;
 
 /// `skillet state`. KEY is a top-level key of the skill's JSON document.
 #[derive(Debug, Subcommand)]
+#[command(after_help = "Examples:
+  skillet state ls
+  skillet state set counter count 41
+  skillet state get counter count
+  skillet state export counter > s.json
+  skillet state import counter < s.json
+  skillet state rm counter count
+  skillet state clear counter")]
 pub enum StateCommand {
     /// Keys per skill and scope, with sizes, versions and last writer.
     Ls {
@@ -57,6 +65,10 @@ pub enum StateCommand {
 
 /// `skillet channel`.
 #[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Not supported yet: every channel command says so and exits 125. Skills that need to
+hand data on can share their state read-only instead (`share_with` in docs/state.md)."
+)]
 pub enum ChannelCommand {
     /// Publish a message on a channel.
     Send {
