@@ -70,19 +70,37 @@ pub fn watch_skills(server: SkillServer) -> Result<(), WatchError> {
     std::thread::Builder::new()
         .name("skillet-mcp-watch".into())
         .spawn(move || {
-            watches.update(&server);
+            // Serving started before the first watch existed: what changed in between is
+            // found by the look `settle` takes once the watches are in place.
+            settle(&mut watches, &rx, &server, &runtime);
             let mut kept = Vec::new();
             while rx.recv().is_ok() {
                 std::thread::sleep(DEBOUNCE);
-                while rx.try_recv().is_ok() {}
-                reload(&server, &runtime);
+                settle(&mut watches, &rx, &server, &runtime);
                 kept = warn_kept(&server, kept);
-                watches.update(&server);
-                // Events caused by setting up new watches are not changes.
-                while rx.try_recv().is_ok() {}
             }
         })?;
     Ok(())
+}
+
+/// Watches first, then a look: a change made before a watch existed is read by the reload,
+/// one made after it is an event. Events drained here are only those of setting up watches
+/// (or changes the reload that follows reads anyway). A reload that finds a new directory gets
+/// it watched, and then looks again.
+fn settle(
+    watches: &mut Watches,
+    rx: &mpsc::Receiver<()>,
+    server: &SkillServer,
+    runtime: &tokio::runtime::Handle,
+) {
+    for _ in 0..4 {
+        let added = watches.update(server);
+        while rx.try_recv().is_ok() {}
+        reload(server, runtime);
+        if !added {
+            return;
+        }
+    }
 }
 
 /// Whether an event touches a skill or configuration directory, or a directory on the way to
@@ -175,8 +193,10 @@ struct Watches {
 }
 
 impl Watches {
-    /// Adds a watch for every path that should have one and has not been tried.
-    fn update(&mut self, server: &SkillServer) {
+    /// Adds a watch for every path that should have one and has not been tried; whether any
+    /// was added.
+    fn update(&mut self, server: &SkillServer) -> bool {
+        let mut added = false;
         let (wanted, dirs) = wanted(server);
         let mut targets: Vec<PathBuf> = dirs.iter().map(|d| resolved_prefix(d)).collect();
         targets.extend(dirs);
@@ -188,6 +208,7 @@ impl Watches {
             if !self.done.insert((path.clone(), recursive)) {
                 continue;
             }
+            added = true;
             let result = match resolve(&path) {
                 Ok(real) => {
                     let mode = if recursive {
@@ -211,6 +232,7 @@ impl Watches {
                 );
             }
         }
+        added
     }
 }
 
