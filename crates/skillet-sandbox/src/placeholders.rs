@@ -13,6 +13,12 @@
 //! as long as it runs, and a run that ends removes it only if it can take the lock exclusively
 //! (no other run holds it) and it is still the empty placeholder (its mode tells one made here
 //! from a user's own entry, which is never removed).
+//!
+//! Another run's placeholder is an ordinary entry to the engine that lists a run's policy (it
+//! may even be masked, as `.env` is): wherever a run meets one, it holds it like its own
+//! before it opens, mounts or leaves out anything on its account (handles.rs). A run that
+//! relied on one it did not hold would find it removed under it when the run that made it
+//! ends: its mount would fail, or the protected name would be free to make again.
 
 use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
@@ -57,16 +63,58 @@ fn is_placeholder(st: &rustix::fs::Stat, is_dir: bool) -> bool {
     }
 }
 
+/// What is under a protected name once a run has looked for a placeholder there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Held {
+    /// A placeholder (made by this run or by another), which this run now holds until it
+    /// ends: this file, which no other run removes meanwhile.
+    Placeholder(FileId),
+    /// Something else, the user's own entry: mounted over (or not) as it is, never removed.
+    Other,
+    /// Nothing: it could not be made (the directory is not writable, which leaves the
+    /// program unable to make it either), or, for [`Placeholders::hold`], it is gone.
+    Missing,
+}
+
+/// Whether the file `fd` (a handle on the entry `name`) looks like a placeholder as this
+/// module makes them, whoever made it: then a run must hold it before relying on it.
+pub(crate) fn looks_made(fd: &OwnedFd, name: &OsStr) -> bool {
+    rustix::fs::fstat(fd).is_ok_and(|st| is_placeholder(&st, !file_like(name)))
+}
+
 impl Placeholders {
-    /// Makes `name` in the directory `dir` (a handle of the parent), or shares the placeholder
-    /// another run made there. Returns whether there is now something under that name to
-    /// mount over (`false`: it could not be made, e.g. the directory is not writable, which
-    /// leaves the program unable to make it either).
-    pub(crate) fn make(&mut self, dir: &OwnedFd, name: &OsStr) -> std::io::Result<bool> {
+    /// Makes `name` in the directory `dir` (a handle of the parent), or holds the placeholder
+    /// another run made there (or this one, already).
+    pub(crate) fn make(&mut self, dir: &OwnedFd, name: &OsStr) -> std::io::Result<Held> {
+        self.take(dir, name, true)
+    }
+
+    /// Holds the placeholder another run made under `name` in `dir`, if there is one there:
+    /// for a run that meets it as an ordinary entry of its policy (a masked `.env`) and must
+    /// not have it removed under its mounts.
+    pub(crate) fn hold(&mut self, dir: &OwnedFd, name: &OsStr) -> std::io::Result<Held> {
+        self.take(dir, name, false)
+    }
+
+    /// Whether this run holds the placeholder `id`.
+    pub(crate) fn holds(&self, id: FileId) -> bool {
+        self.0.iter().any(|p| p.id == id)
+    }
+
+    fn take(&mut self, dir: &OwnedFd, name: &OsStr, create: bool) -> std::io::Result<Held> {
         let is_dir = !file_like(name);
-        // A placeholder removed by another run between our finding and locking it: again.
-        for _ in 0..3 {
-            let made = if is_dir {
+        // Held already (a path met twice, through nested grants): one lock is enough.
+        if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+            && let Some(p) = self.0.iter().find(|p| p.id == (st.st_dev, st.st_ino))
+        {
+            return Ok(Held::Placeholder(p.id));
+        }
+        // A placeholder removed by the run that held it between our finding and locking it:
+        // again (it is made anew, or found gone).
+        for _ in 0..5 {
+            let made = if !create {
+                Ok(())
+            } else if is_dir {
                 rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(DIR_MODE)).map(drop)
             } else {
                 rustix::fs::openat(
@@ -78,13 +126,13 @@ impl Placeholders {
                 .map(drop)
             };
             match made {
-                // Made since the policy was listed: by another run, or by someone else (then
-                // it is theirs, and mounted over as it is).
+                // Made since the policy was listed: by another run (then held like ours), or by
+                // someone else (then it is theirs, and mounted over as it is).
                 Ok(()) | Err(rustix::io::Errno::EXIST) => {}
                 Err(
                     rustix::io::Errno::ACCESS | rustix::io::Errno::ROFS | rustix::io::Errno::PERM,
                 ) => {
-                    return Ok(false);
+                    return Ok(Held::Missing);
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -95,30 +143,36 @@ impl Placeholders {
                 Mode::empty(),
             ) {
                 Ok(fd) => fd,
-                Err(rustix::io::Errno::NOENT) => continue,
+                Err(rustix::io::Errno::NOENT) if create => continue,
+                Err(rustix::io::Errno::NOENT) => return Ok(Held::Missing),
                 // Not a placeholder (a link, say): mounted over, or not, as it is.
-                Err(_) => return Ok(true),
+                Err(_) => return Ok(Held::Other),
             };
             let st = rustix::fs::fstat(&lock)?;
             if !is_placeholder(&st, is_dir) {
-                return Ok(true);
+                return Ok(Held::Other);
             }
+            // Blocks only while the last run holding it removes it (then it is gone, below).
             rustix::fs::flock(&lock, FlockOperation::LockShared)?;
             let still = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
                 .is_ok_and(|now| (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino));
             if !still {
                 continue;
             }
+            let id = (st.st_dev, st.st_ino);
             self.0.push(Placeholder {
                 dir: rustix::io::fcntl_dupfd_cloexec(dir, 3)?,
                 name: name.to_os_string(),
-                id: (st.st_dev, st.st_ino),
+                id,
                 is_dir,
                 lock,
             });
-            return Ok(true);
+            return Ok(Held::Placeholder(id));
         }
-        Ok(false)
+        Err(std::io::Error::other(
+            "it was removed and made again by other runs each time it was about to be held; \
+             run again",
+        ))
     }
 }
 
@@ -157,9 +211,10 @@ mod tests {
         let dir =
             rustix::fs::open(tmp.path(), OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
         let (mut a, mut b) = (Placeholders::default(), Placeholders::default());
-        assert!(a.make(&dir, OsStr::new(".git")).unwrap());
-        assert!(a.make(&dir, OsStr::new("skillet.toml")).unwrap());
-        assert!(b.make(&dir, OsStr::new(".git")).unwrap());
+        let held = |h: Held| matches!(h, Held::Placeholder(_));
+        assert!(held(a.make(&dir, OsStr::new(".git")).unwrap()));
+        assert!(held(a.make(&dir, OsStr::new("skillet.toml")).unwrap()));
+        assert!(held(b.make(&dir, OsStr::new(".git")).unwrap()));
         assert!(tmp.path().join(".git").is_dir());
         assert!(tmp.path().join("skillet.toml").is_file());
         drop(a);
@@ -173,7 +228,7 @@ mod tests {
         // What someone else made is never removed (nor shared: it is mounted over as it is).
         std::fs::create_dir(tmp.path().join(".agents")).unwrap();
         let mut c = Placeholders::default();
-        assert!(c.make(&dir, OsStr::new(".agents")).unwrap());
+        assert_eq!(c.make(&dir, OsStr::new(".agents")).unwrap(), Held::Other);
         drop(c);
         assert!(tmp.path().join(".agents").is_dir());
     }
