@@ -105,11 +105,11 @@ pub struct BatchOptions {
     pub cancel: Cancel,
 }
 
-/// The default bound on calls running at once: four per core, between 4 and 64. Most skills
+/// The default bound on calls running at once: eight per core, between 8 and 64. Most skills
 /// wait on something (a process, the network) more than they compute.
 pub fn default_jobs() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    (cores * 4).clamp(4, 64)
+    (cores * 8).clamp(8, 64)
 }
 
 impl Engine {
@@ -206,6 +206,6 @@ mod tests {
 
     #[test]
     fn the_default_bound_is_within_its_range() {
-        assert!((4..=64).contains(&default_jobs()));
+        assert!((8..=64).contains(&default_jobs()));
     }
 }

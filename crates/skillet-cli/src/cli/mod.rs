@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 mod authoring;
+mod batch;
 mod cache;
 mod dev;
 mod docs;
@@ -19,6 +20,7 @@ mod skills;
 mod state;
 
 pub use authoring::{CreateArgs, ScriptTemplate, TestArgs};
+pub use batch::BatchArgs;
 pub use cache::CacheCommand;
 pub use dev::DevArgs;
 pub use docs::{DocsArgs, HooksCommand, InitArgs};
@@ -101,6 +103,9 @@ Examples:
 
     /// Run a skill.
     Run(RunArgs),
+
+    /// Run many calls at once, from a file of one JSON call a line.
+    Batch(BatchArgs),
 
     /// Show past executions, newest first.
     #[command(args_conflicts_with_subcommands = true)]

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod batch;
 mod breaker;
 mod cache;
 mod completions;
@@ -56,6 +57,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Info(args) => info::run(&ctx, &args),
                 Command::Validate(args) => validate::run(&ctx, &args),
                 Command::Run(args) => run::run(&ctx, &args),
+                Command::Batch(args) => batch::run(&ctx, &args),
                 Command::Migrate(args) => migrate::run(&ctx, &args),
                 Command::History(args) => history::run(&ctx, &args),
                 Command::Breaker(args) => breaker::run(&ctx, &args),
@@ -101,7 +103,10 @@ fn prepare_sandbox(command: &Command) -> Option<skillet_sandbox::Preparing> {
     let isolation = match command {
         Command::Run(args) if args.session.is_some() || args.dry_run => return None,
         Command::Run(args) if args.allow.allow_unsandboxed => skillet_sandbox::Isolation::Disabled,
-        Command::Run(_) | Command::Mcp(_) | Command::Test(_) => {
+        Command::Batch(args) if args.allow.allow_unsandboxed => {
+            skillet_sandbox::Isolation::Disabled
+        }
+        Command::Run(_) | Command::Batch(_) | Command::Mcp(_) | Command::Test(_) => {
             skillet_sandbox::Isolation::Required
         }
         _ => return None,

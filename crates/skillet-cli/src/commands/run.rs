@@ -139,13 +139,13 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
 }
 
 /// Exit code of a run stopped by SIGINT (128 + 2), as a shell reports it.
-const EXIT_SIGINT: u8 = 130;
+pub(crate) const EXIT_SIGINT: u8 = 130;
 /// Exit code of a run stopped by SIGTERM (128 + 15).
 const EXIT_SIGTERM: u8 = 143;
 
 /// From now on SIGINT and SIGTERM cancel the run (it is then killed and recorded as
 /// `cancelled`) instead of killing skillet before it can write the history.
-fn cancel_on_signals(cancel: Cancel) -> Option<tokio::task::JoinHandle<()>> {
+pub(crate) fn cancel_on_signals(cancel: Cancel) -> Option<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut int = signal(SignalKind::interrupt()).ok()?;
     let mut term = signal(SignalKind::terminate()).ok()?;
@@ -193,13 +193,13 @@ pub fn end_line_on_terminal(printed: &[u8]) {
 
 /// Adds to the error of a refused run the command that gets it going, as this command line
 /// spells it (the engine says only what it is: [`skillet_engine::Hint`]).
-fn with_command_hint(result: &mut ExecutionResult) {
+pub(crate) fn with_command_hint(result: &mut ExecutionResult) {
     if let (Some(hint), Some(error)) = (&result.hint, &mut result.error) {
         error.push_str(&super::hints::in_words(hint));
     }
 }
 
-fn report(result: &ExecutionResult) {
+pub(crate) fn report(result: &ExecutionResult) {
     // Warnings and errors quote the skill and its parameters: made safe, unlike its output.
     for w in &result.warnings {
         eprintln!("skillet: note: {}", output::text(w));

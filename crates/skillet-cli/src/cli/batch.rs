@@ -1,0 +1,46 @@
+//! `skillet batch`: many calls at once.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::PermissionArgs;
+
+/// `skillet batch`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each line is one call: {\"skill\": NAME, \"params\": {...}, \"stdin\": TEXT} (params and stdin
+may be left out). Every line is checked before any call starts; a bad line is named with what is
+wrong, and nothing runs. Each call runs as `skillet run` would run it: the same sandbox, limits,
+retries, cache and history. Ctrl-C cancels the calls running and starts no more.
+
+Results are printed as each call finishes (--ordered: in the order of the file). A summary goes
+to stderr. Exit status: 0 when every call succeeded, 1 when any did not, 2 for a bad file.
+
+Examples:
+  skillet batch calls.jsonl
+  skillet batch calls.jsonl --jobs 16 --ordered --json
+  cat calls.jsonl | skillet batch - --ordered"
+)]
+pub struct BatchArgs {
+    /// The calls, one JSON object a line: {"skill": NAME, "params": {…}, "stdin": TEXT}
+    /// (`-`: read them from stdin).
+    pub file: PathBuf,
+    /// The most calls running at once (default: eight per core, between 8 and 64).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub jobs: Option<u32>,
+    /// Print results in the order of the calls (each as soon as the calls before it are done)
+    /// instead of as they finish.
+    #[arg(long)]
+    pub ordered: bool,
+    /// Print one JSON object a line as each call finishes: `skillet run --json`'s fields plus
+    /// `index` (from 0) and `line` (of the file).
+    #[arg(long)]
+    pub json: bool,
+    /// Use DIR as the workspace instead of the one found from the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    /// Permissions for every call of the batch.
+    #[command(flatten)]
+    pub allow: PermissionArgs,
+}

@@ -1,0 +1,336 @@
+//! `skillet batch`: a file of calls, run a bounded number at a time through the real sandbox.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::World;
+use serde_json::{Value, json};
+
+/// A trusted workspace with a skill that waits at a barrier: it leaves a mark in `marks/` (where
+/// the sandbox also shows its read-only stand-ins for protected names, such as `skillet.toml`), then
+/// waits (up to its 3-second limit) until `want` marks are there. `want` calls meet only if they
+/// all run at once.
+fn barrier_world(want: usize) -> World {
+    let world = World::new();
+    let marks = world.path("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    world.skill(
+        "meet",
+        json!({"name": "meet", "description": "Wait for the others", "type": "code_inline",
+               "command": "sh",
+               "args": ["-c", format!(
+                   "touch {m}/mark-$SKILL_PARAM_ID; while [ $(ls {m} | grep -c '^mark-') -lt {want} ]; do sleep 0.05; done; echo met $SKILL_PARAM_ID",
+                   m = marks.display())],
+               "timeout": 3,
+               "parameters": [{"name": "id", "type": "string", "required": true}]}),
+    );
+    world.skill(
+        "echo-in",
+        json!({"name": "echo-in", "description": "Echo stdin", "type": "code_inline",
+               "command": "cat"}),
+    );
+    let (code, _, stderr) = world.run(&["trust"]);
+    assert_eq!(code, 0, "{stderr}");
+    world
+}
+
+fn calls(world: &World, n: usize) -> String {
+    let text: String = (0..n)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"skill": "meet", "params": {"id": format!("c{i}")}})
+            )
+        })
+        .collect();
+    world.write("calls.jsonl", &text);
+    "calls.jsonl".into()
+}
+
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn allow_marks(world: &World) -> String {
+    world.path("marks").display().to_string()
+}
+
+#[test]
+fn calls_run_together_up_to_the_bound_and_no_further() {
+    let world = barrier_world(4);
+    let file = calls(&world, 4);
+    let marks = allow_marks(&world);
+    // Four at once: all four meet.
+    let (code, stdout, stderr) = world.run(&[
+        "batch",
+        &file,
+        "--jobs",
+        "4",
+        "--json",
+        "--allow-write",
+        &marks,
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let results = json_lines(&stdout);
+    assert_eq!(results.len(), 4, "{stdout}");
+    assert!(results.iter().all(|r| r["status"] == "ok"), "{stdout}");
+    assert!(
+        stderr.contains("4 calls") && stderr.contains("4 ok"),
+        "{stderr}"
+    );
+
+    // Three at once: the fourth never starts while three wait for it, so those three time out.
+    std::fs::remove_dir_all(world.path("marks")).unwrap();
+    std::fs::create_dir_all(world.path("marks")).unwrap();
+    let (code, stdout, stderr) = world.run(&[
+        "batch",
+        &file,
+        "--jobs",
+        "3",
+        "--json",
+        "--allow-write",
+        &marks,
+    ]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let results = json_lines(&stdout);
+    assert_eq!(results.len(), 4, "every call has a result: {stdout}");
+    let timed_out = results.iter().filter(|r| r["status"] == "timeout").count();
+    assert!(timed_out >= 3, "{stdout}");
+    assert!(
+        stderr.contains("not:"),
+        "the summary names the failures: {stderr}"
+    );
+}
+
+#[test]
+fn ordered_results_follow_the_file_and_unordered_ones_the_clock() {
+    let world = barrier_world(1);
+    world.skill(
+        "slow",
+        json!({"name": "slow", "description": "Sleep", "type": "code_inline",
+               "command": "sleep", "args": ["1"]}),
+    );
+    let mut text = format!("{}\n", json!({"skill": "slow"}));
+    for i in 0..3 {
+        text.push_str(&format!(
+            "{}\n",
+            json!({"skill": "echo-in", "stdin": format!("in-{i}")})
+        ));
+    }
+    world.write("mixed.jsonl", &text);
+    let (code, stdout, stderr) = world.run(&["batch", "mixed.jsonl", "--jobs", "4", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let order: Vec<u64> = json_lines(&stdout)
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        order.last(),
+        Some(&0),
+        "the slow call finishes last: {stdout}"
+    );
+
+    let (code, stdout, stderr) =
+        world.run(&["batch", "mixed.jsonl", "--jobs", "4", "--json", "--ordered"]);
+    assert_eq!(code, 0, "{stderr}");
+    let results = json_lines(&stdout);
+    let order: Vec<u64> = results
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(order, [0, 1, 2, 3], "{stdout}");
+    let lines: Vec<u64> = results
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [1, 2, 3, 4]);
+    // Each call got its own stdin.
+    assert_eq!(results[2]["stdout"], "in-1", "{stdout}");
+}
+
+#[test]
+fn a_bad_line_is_named_and_nothing_runs() {
+    let world = barrier_world(1);
+    let marks = allow_marks(&world);
+    let text = format!(
+        "{}\nnot json\n{}\n{{\"skill\": \"meet\", \"parms\": {{}}}}\n\n{{\"skill\": \"\"}}\n",
+        json!({"skill": "meet", "params": {"id": "first"}}),
+        json!({"skill": "meet", "params": {"id": "second"}}),
+    );
+    world.write("bad.jsonl", &text);
+    let (code, stdout, stderr) = world.run(&["batch", "bad.jsonl", "--allow-write", &marks]);
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    for line in ["line 2:", "line 4:", "line 6:"] {
+        assert!(stderr.contains(line), "{line} in {stderr}");
+    }
+    assert!(
+        stderr.contains("parms"),
+        "the unknown field is named: {stderr}"
+    );
+    assert!(
+        !stderr.contains("line 1:") && !stderr.contains("line 3:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was run"), "{stderr}");
+    assert!(
+        std::fs::read_dir(world.path("marks"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "a call ran before the file was checked"
+    );
+
+    let (code, _, stderr) = world.run(&["batch", "missing.jsonl"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("missing.jsonl"), "{stderr}");
+}
+
+#[test]
+fn every_call_gets_a_result_whatever_becomes_of_the_others() {
+    let world = barrier_world(1);
+    let marks = allow_marks(&world);
+    let text = [
+        json!({"skill": "meet", "params": {"id": "a"}}),
+        json!({"skill": "no-such-skill"}),
+        json!({"skill": "meet", "params": {}}),
+        json!({"skill": "echo-in", "stdin": "hello"}),
+    ]
+    .iter()
+    .map(|c| format!("{c}\n"))
+    .collect::<String>();
+    world.write("mixed.jsonl", &text);
+    let (code, stdout, stderr) = world.run(&[
+        "batch",
+        "mixed.jsonl",
+        "--ordered",
+        "--json",
+        "--allow-write",
+        &marks,
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let statuses: Vec<String> = json_lines(&stdout)
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["ok", "not_found", "invalid_params", "ok"],
+        "{stdout}"
+    );
+
+    // The same batch for a person: a header per call, the skill's output, the errors.
+    let (code, stdout, stderr) =
+        world.run(&["batch", "mixed.jsonl", "--ordered", "--allow-write", &marks]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("== #0 meet (line 1): ok"), "{stdout}");
+    assert!(stdout.contains("met a"), "{stdout}");
+    assert!(stdout.contains("== #3 echo-in (line 4): ok"), "{stdout}");
+    assert!(stdout.contains("hello"), "{stdout}");
+    assert!(stderr.contains("no-such-skill"), "{stderr}");
+    assert!(stderr.contains("2 ok, 2 not"), "{stderr}");
+}
+
+#[test]
+fn calls_come_from_stdin_and_every_call_is_in_the_history() {
+    let world = barrier_world(1);
+    let text = (0..5)
+        .map(|i| format!("{}\n", json!({"skill": "echo-in", "stdin": format!("{i}")})))
+        .collect::<String>();
+    let out = world
+        .skillet()
+        .args(["batch", "-", "--json"])
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(json_lines(&String::from_utf8_lossy(&out.stdout)).len(), 5);
+    let (code, stdout, _) = world.run(&["history", "echo-in", "--json", "--limit", "0"]);
+    assert_eq!(code, 0);
+    let history: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(history.as_array().map(Vec::len), Some(5), "{stdout}");
+}
+
+#[test]
+fn an_interrupt_cancels_running_calls_and_starts_no_more() {
+    let world = barrier_world(1);
+    world.skill(
+        "nap",
+        json!({"name": "nap", "description": "Sleep long", "type": "code_inline",
+               "command": "sleep", "args": ["30"], "timeout": 60}),
+    );
+    let text = (0..6).map(|_| "{\"skill\": \"nap\"}\n").collect::<String>();
+    world.write("naps.jsonl", &text);
+    let child = world
+        .command(&assert_cmd::cargo::cargo_bin("skillet"))
+        .args(["batch", "naps.jsonl", "--jobs", "2", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    // Wait until both naps are running (two sleep processes under the batch).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while naps(pid) < 2 {
+        assert!(Instant::now() < deadline, "the naps never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid).unwrap(),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the batch did not stop"
+    );
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    let results = json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(results.len(), 6, "every call has a result");
+    assert!(
+        results.iter().all(|r| r["status"] == "cancelled"),
+        "{results:?}"
+    );
+    let not_started = results
+        .iter()
+        .filter(|r| {
+            r["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not started"))
+        })
+        .count();
+    assert_eq!(not_started, 4, "{results:?}");
+}
+
+/// How many `sleep` processes descend from `pid`.
+fn naps(pid: i32) -> usize {
+    let mut count = 0;
+    let mut parents = vec![pid];
+    let entries: Vec<(i32, i32, String)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            let (name, rest) = stat.split_once(") ")?;
+            let ppid = rest.split_whitespace().nth(1)?.parse().ok()?;
+            Some((p, ppid, name.rsplit('(').next()?.to_owned()))
+        })
+        .collect();
+    while let Some(parent) = parents.pop() {
+        for (p, ppid, name) in &entries {
+            if *ppid == parent {
+                parents.push(*p);
+                count += usize::from(name == "sleep");
+            }
+        }
+    }
+    count
+}
