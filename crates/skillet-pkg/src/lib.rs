@@ -11,6 +11,7 @@
 //! never weakens confinement (grants stay the user's). Discovery sees installed packages through
 //! `skillet-registry` (the receipt each install leaves), never by reading `skillet.lock`.
 
+mod download;
 pub mod index;
 pub mod install;
 pub mod lock;

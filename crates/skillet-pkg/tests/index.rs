@@ -352,3 +352,88 @@ fn an_oversized_file_or_a_missing_folder_is_an_error() {
         "{e}"
     );
 }
+
+/// Whatever an index says was written by whoever serves it: a git source over a transport
+/// anyone on the way can rewrite is refused from every origin, in skillet's index and in a
+/// Claude Code marketplace, while https, ssh and git@host:path stay accepted.
+#[test]
+fn an_index_may_not_name_git_over_plain_http_or_the_git_protocol() {
+    let refused = [
+        ("plain-http", "http://example.test/team/kit.git"),
+        ("upper-http", "HTTP://example.test/team/kit.git"),
+        ("loopback-http", "http://127.0.0.1:8080/kit.git"),
+        ("git-protocol", "git://example.test/team/kit.git"),
+        ("upper-git", "Git://example.test/team/kit.git"),
+    ];
+    let accepted = [
+        ("over-https", "https://example.test/team/kit.git"),
+        ("over-ssh", "ssh://git@example.test/team/kit.git"),
+        ("scp-like", "git@example.test:team/kit.git"),
+    ];
+    let entries = |kind: &str| {
+        refused
+            .iter()
+            .chain(&accepted)
+            .map(|(name, url)| {
+                if kind == "skillet" {
+                    format!(
+                        r#"{{"name": "{name}", "version": "1.0.0", "source": {{"type": "git", "url": "{url}"}}}}"#
+                    )
+                } else {
+                    format!(r#"{{"name": "{name}", "source": {{"source": "url", "url": "{url}"}}}}"#)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",\n")
+    };
+    let skillet = format!(
+        r#"{{"skillet_index": 1, "packages": [{}]}}"#,
+        entries("skillet")
+    );
+    let claude = format!(
+        r#"{{"name": "team", "owner": {{"name": "t"}}, "plugins": [{}]}}"#,
+        entries("claude")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let origins = [
+        IndexOrigin::Url("https://example.test/skills/index.json".into()),
+        git_origin(),
+        IndexOrigin::Dir(fs::canonicalize(dir.path()).expect("canonical")),
+    ];
+    // And a repository on this machine, named by a remote index, in the Claude Code shape too.
+    let local_claude = r#"{"name": "team", "owner": {"name": "t"}, "plugins": [
+  {"name": "local-file", "source": {"source": "url", "url": "file:///home/me/private.git"}},
+  {"name": "local-path", "source": {"source": "git-subdir", "url": "/home/me/private.git", "path": "p"}}
+]}"#;
+    for origin in &origins[..2] {
+        let index = Index::parse(local_claude.as_bytes(), origin).expect("an index");
+        assert!(index.packages.is_empty(), "{origin}: {:#?}", index.packages);
+        for entry in ["local-file", "local-path"] {
+            assert!(
+                warned(&index, entry, "may not point at local files"),
+                "{origin} {entry}: {:#?}",
+                index.warnings
+            );
+        }
+    }
+    for origin in &origins {
+        for json in [&skillet, &claude] {
+            let index = Index::parse(json.as_bytes(), origin).expect("an index");
+            let expected: Vec<String> = accepted.iter().map(|(n, _)| n.to_string()).collect();
+            assert_eq!(names(&index), expected, "{origin}: {:#?}", index.warnings);
+            for (entry, _) in refused {
+                // An upper-case scheme is already refused as a URL skillet does not fetch.
+                assert!(
+                    warned(
+                        &index,
+                        entry,
+                        "an index may only name git repositories over https:// or ssh://"
+                    ) || (entry.starts_with("upper")
+                        && warned(&index, entry, "is not one skillet fetches")),
+                    "{origin} {entry}: {:#?}",
+                    index.warnings
+                );
+            }
+        }
+    }
+}

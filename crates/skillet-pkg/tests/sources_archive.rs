@@ -223,7 +223,7 @@ fn a_missing_archive_names_the_status_and_the_url() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{url} answered HTTP 404 Not Found: check the URL; nothing is there (was the archive moved or removed?)"
+            "{url} answered HTTP 404 Not Found: check the URL; nothing is there (was it moved or removed?)"
         )
     );
 }

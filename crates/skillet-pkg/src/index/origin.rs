@@ -123,6 +123,17 @@ impl<'a> Resolver<'a> {
     /// A git repository URL an index names.
     pub(crate) fn git_url(&self, url: &str) -> Result<String, String> {
         check_git_url(url)?;
+        // What an index names was written by whoever serves it, so it gets no transport anyone
+        // on the way can read or rewrite (a user may still type such a URL themselves).
+        let lower = url.to_ascii_lowercase();
+        if let Some(scheme) = ["http://", "git://"]
+            .iter()
+            .find(|s| lower.starts_with(**s))
+        {
+            return Err(format!(
+                "git URL {url:?} uses plain {scheme}, which anyone on the way can read and change: an index may only name git repositories over https:// or ssh:// (ask its publisher to fix the entry)"
+            ));
+        }
         if is_local_git_url(url) && !self.origin.is_local() {
             return Err(format!(
                 "git URL {url:?} points at this machine, but the index came from {}: an index from elsewhere may not point at local files",
@@ -213,7 +224,7 @@ fn check_git_url(url: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "git URL {url:?} is not one skillet fetches: use https://, ssh://, git://, git@host:path or file://"
+            "git URL {url:?} is not one skillet fetches: use https://, ssh:// or git@host:path"
         ))
     }
 }

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use tar::EntryType;
 
+use super::archive_file::download;
 use super::dir::{copy_tree, format_bytes, resolve_inside};
-use super::http::download;
 use super::progress::{Phase, Progress};
 use super::{FetchOptions, Fetched, Pinned, SourceError};
 

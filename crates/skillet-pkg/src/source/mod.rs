@@ -10,11 +10,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod archive;
+mod archive_file;
 mod dir;
 mod error;
 mod git;
-mod http;
-mod progress;
+pub(crate) mod progress;
 mod request;
 
 pub use error::SourceError;

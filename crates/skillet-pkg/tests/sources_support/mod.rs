@@ -23,16 +23,21 @@ pub enum Route {
     Stall { len: usize, sent: Vec<u8> },
     /// This status with an empty body.
     Status(u16, &'static str),
+    /// 302 to this location.
+    Redirect(String),
 }
 
 /// A real HTTP/1.1 server on a free loopback port, one thread per connection.
 pub struct Server {
     pub base: String,
+    pub port: u16,
 }
 
 pub fn serve(routes: BTreeMap<String, Route>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let address = listener.local_addr().expect("address");
+    let base = format!("http://{address}");
+    let port = address.port();
     let routes = Arc::new(routes);
     thread::spawn(move || {
         for stream in listener.incoming().flatten() {
@@ -40,7 +45,7 @@ pub fn serve(routes: BTreeMap<String, Route>) -> Server {
             thread::spawn(move || answer(stream, &routes));
         }
     });
-    Server { base }
+    Server { base, port }
 }
 
 fn answer(mut stream: TcpStream, routes: &BTreeMap<String, Route>) {
@@ -83,6 +88,12 @@ fn answer(mut stream: TcpStream, routes: &BTreeMap<String, Route>) {
             thread::sleep(Duration::from_secs(60));
             Ok(())
         }
+        Route::Redirect(to) => stream.write_all(
+            format!(
+                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        ),
         Route::Status(code, reason) => stream.write_all(
             format!("HTTP/1.1 {code} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 .as_bytes(),

@@ -1,5 +1,5 @@
-//! Downloading an archive (over https, or http to this machine only) or copying it from a
-//! `file://` URL into staging, hashing it on the way.
+//! Getting an archive's bytes into staging, hashing them on the way: downloaded through the
+//! crate's web fetcher (`crate::download`), or copied from a `file://` URL.
 //!
 //! The copy is what gets checked and unpacked, never the original: a file that changes after
 //! it was hashed cannot slip past the check.
@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::dir::format_bytes;
 use super::progress::{Phase, Progress};
 use super::{FetchOptions, SourceError};
+use crate::download::{self, AddressPolicy, DownloadError, Limits, Stop};
 
 /// Copies the bytes `url` names to `dest`; returns their sha256, lowercase hex.
 pub(crate) fn download(
@@ -41,13 +42,7 @@ pub(crate) fn download(
     };
     match parsed.scheme() {
         "file" => copy_file(&parsed, url, &mut sink, progress)?,
-        "https" | "http" => {
-            allowed(&parsed).map_err(|reason| SourceError::Url {
-                url: url.into(),
-                reason: reason.into(),
-            })?;
-            fetch_http(parsed, url, &mut sink, options, progress)?;
-        }
+        "https" | "http" => fetch_http(url, &mut sink, options, progress)?,
         _ => {
             return Err(SourceError::Url {
                 url: url.into(),
@@ -60,29 +55,6 @@ pub(crate) fn download(
     out.sync_all()
         .map_err(|e| SourceError::io("cannot write", dest, e))?;
     Ok(hex(&digest))
-}
-
-/// https anywhere; plain http only to this machine (a local mirror, a test), where nobody on
-/// the network can watch or change it. The digest is checked either way.
-fn allowed(url: &Url) -> Result<(), &'static str> {
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(url) => Ok(()),
-        _ => {
-            Err("plain http is refused except to this machine (127.0.0.1, localhost); use https://")
-        }
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 struct Sink<'a> {
@@ -160,88 +132,55 @@ fn copy_file(
     }
 }
 
+/// Through the crate's one web fetcher, which owns the schemes, redirects, addresses and
+/// limits; its failures keep this crate's archive errors.
 fn fetch_http(
-    parsed: Url,
     url: &str,
     sink: &mut Sink<'_>,
     options: &FetchOptions,
     progress: &dyn Progress,
 ) -> Result<(), SourceError> {
-    let http_err = |e: reqwest::Error| SourceError::Http {
-        url: url.into(),
-        reason: error_chain(&e),
+    let limits = Limits {
+        connect: options.connect_timeout,
+        stall: options.stall_timeout,
+        total: None,
+        max_bytes: sink.max,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| SourceError::io("cannot start", "the download runtime", e))?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(options.connect_timeout)
-        .redirect(reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= 5 {
-                attempt.error("more than 5 redirects")
-            } else if let Err(reason) = allowed(attempt.url()) {
-                let to = attempt.url().to_string();
-                attempt.error(format!("a redirect to {to}: {reason}"))
-            } else {
-                attempt.follow()
-            }
-        }))
-        .user_agent(concat!("skillet/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(http_err)?;
-    let stall = options.stall_timeout;
-    let stalled = || SourceError::Stalled {
-        url: url.into(),
-        seconds: stall.as_secs().max(1),
-    };
-    runtime.block_on(async {
-        let mut response = tokio::time::timeout(stall, client.get(parsed).send())
-            .await
-            .map_err(|_| stalled())?
-            .map_err(http_err)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(SourceError::HttpStatus {
+    let mut write = |bytes: &[u8]| sink.write(bytes);
+    let result = download::get(
+        url,
+        &limits,
+        &AddressPolicy::default(),
+        progress,
+        &mut write,
+    );
+    match result {
+        Ok(()) => Ok(()),
+        Err(Stop::Sink(e)) => Err(e),
+        Err(Stop::Download(e)) => Err(match e {
+            DownloadError::BadUrl(reason) => SourceError::Url {
                 url: url.into(),
-                status: status.to_string(),
-                hint: match status.as_u16() {
-                    404 | 410 => "; nothing is there (was the archive moved or removed?)",
-                    401 | 403 => "; the server refused access",
-                    500..=599 => "; the server failed, try again later",
-                    _ => "",
-                },
-            });
-        }
-        let total = response.content_length();
-        if total.is_some_and(|t| t > sink.max) {
-            return Err(sink.too_large());
-        }
-        let phase = Phase::start(progress, &format!("downloading {url}"), total);
-        loop {
-            match tokio::time::timeout(stall, response.chunk()).await {
-                Err(_) => return Err(stalled()),
-                Ok(Err(e)) => return Err(http_err(e)),
-                Ok(Ok(None)) => return Ok(()),
-                Ok(Ok(Some(bytes))) => {
-                    sink.write(&bytes)?;
-                    phase.advance(bytes.len() as u64);
+                reason,
+            },
+            DownloadError::Status { status, hint } => SourceError::HttpStatus {
+                url: url.into(),
+                status,
+                hint,
+            },
+            DownloadError::Stalled { seconds } => SourceError::Stalled {
+                url: url.into(),
+                seconds,
+            },
+            DownloadError::TooLarge { .. } => sink.too_large(),
+            // SourceError::Http adds its own advice.
+            DownloadError::Refused(reason) | DownloadError::Transport(reason) => {
+                SourceError::Http {
+                    url: url.into(),
+                    reason,
                 }
             }
-        }
-    })
-}
-
-/// reqwest's top error says "error sending request"; the reason is further down.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
+        }),
     }
-    text
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
