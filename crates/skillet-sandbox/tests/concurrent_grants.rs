@@ -152,6 +152,8 @@ fn a_run_keeps_the_placeholders_it_uses_when_the_run_that_made_them_ends() {
              test -d '{d}/.git' && echo git-still-there; \
              mkdir '{d}/.git/hooks' 2>/dev/null || echo no-hooks; \
              rmdir '{d}/.git' 2>/dev/null || echo cannot-remove; \
+             mv '{d}/.git' '{d}/moved' 2>/dev/null || echo cannot-rename; \
+             mv '{d}/.env' '{d}/moved' 2>/dev/null || echo cannot-rename-env; \
              echo x > '{d}/skillet.toml' 2>/dev/null || echo cannot-write-config; \
              echo x > '{d}/.env' 2>/dev/null || echo cannot-write-env"
         );
@@ -162,7 +164,8 @@ fn a_run_keeps_the_placeholders_it_uses_when_the_run_that_made_them_ends() {
     let o = runtime.block_on(second).unwrap();
     assert_eq!(
         text(&o.stdout),
-        "made\ngit-still-there\nno-hooks\ncannot-remove\ncannot-write-config\ncannot-write-env\n",
+        "made\ngit-still-there\nno-hooks\ncannot-remove\ncannot-rename\ncannot-rename-env\n\
+         cannot-write-config\ncannot-write-env\n",
         "{o:?}"
     );
     // The last run removed them all; the user's file stays.

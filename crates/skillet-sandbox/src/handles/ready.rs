@@ -241,4 +241,40 @@ mod tests {
             "SECRET=1"
         );
     }
+
+    /// Run B opens A's placeholders as ordinary entries, A ends and removes them, then B
+    /// readies its mounts: B makes them again and guards the new files, never the ones gone.
+    #[test]
+    fn placeholders_removed_while_a_run_starts_are_made_again_for_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().canonicalize().unwrap();
+        let a = OpenedFs::open(&policy(&dir), None, true).unwrap();
+        let mut listed = policy(&dir);
+        listed.hidden.push(dir.join(".env"));
+        let mut b = OpenedFs::open(&listed, None, false).unwrap();
+        let stale: Vec<FileId> = b
+            .guarded
+            .iter()
+            .map(|g| g.handle.as_ref().unwrap().id)
+            .collect();
+        drop(a);
+        assert!(!dir.join(".git").exists());
+        b.ready_mounts().unwrap();
+        assert!(
+            b.unmounted_in(&dir).is_empty(),
+            "{:?}",
+            b.unmounted_in(&dir)
+        );
+        for g in &b.guarded {
+            let h = g.handle.as_ref().unwrap();
+            assert_eq!(id_of(&g.path), Some(h.id), "{}", g.path.display());
+            assert!(
+                !stale.contains(&h.id),
+                "{} guards a file gone",
+                g.path.display()
+            );
+        }
+        drop(b);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "left behind");
+    }
 }
