@@ -451,3 +451,54 @@ fn state_is_checked_where_it_is_declared() {
     assert!(all.contains("bad.json:2:"), "{all}");
     assert!(all.contains("on_conflict"), "did you mean: {all}");
 }
+
+/// A credential given for one run (`--allow-env`) must not outlive it in the skill's state,
+/// where later runs, not given it, would read it; granted in `[grants]`, state is kept.
+#[test]
+fn state_is_not_saved_by_a_run_given_a_credential_for_itself_only() {
+    let w = World::new();
+    let keep_token = "import json, os\np = os.environ['SKILLET_STATE']\n\
+                      s = json.load(open(p))\ns['seen'] = os.environ.get('DEPLOY_TOKEN', '')[::-1]\n\
+                      open(p, 'w').write(json.dumps(s))\nprint('ok')";
+    w.skill(
+        "keeper",
+        json!({"name": "keeper", "description": "d", "type": "code_inline",
+               "command": interpreter("python3"), "args": ["-c", keep_token],
+               "state": {"version": 1}}),
+    );
+    let run = |extra: &[&str]| {
+        let out = w
+            .skillet()
+            .env("DEPLOY_TOKEN", "tok-5eCr3t")
+            .args(["run", "keeper", "--json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), r)
+    };
+    // Given for this run only: the run works, its state is not saved, and it says why.
+    let (code, r) = run(&["--allow-env", "DEPLOY_TOKEN"]);
+    assert_eq!(code, Some(0), "{r}");
+    let warned = r["warnings"].as_array().unwrap();
+    assert!(
+        warned.iter().any(|w| w
+            .as_str()
+            .is_some_and(|w| w.contains("was not saved") && w.contains("DEPLOY_TOKEN"))),
+        "{r}"
+    );
+    let (_, out, _) = w.run(&["state", "export", "keeper"]);
+    assert!(!out.contains("t3rCe5"), "the credential outlived its run: {out}");
+    // Without the credential, state is kept as usual.
+    let (code, r) = run(&[]);
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(export(&w, "keeper")["seen"], "", "{r}");
+    // Granted by the user for every run, state is kept with it.
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[grants.keeper]\nenv = [\"DEPLOY_TOKEN\"]\n",
+    );
+    let (code, r) = run(&[]);
+    assert_eq!(code, Some(0), "{r}");
+    assert_eq!(export(&w, "keeper")["seen"], "t3rCe5-kot", "{r}");
+}

@@ -66,6 +66,9 @@ struct Call<'a> {
     /// The documents it may read: (sharer's name, its key).
     shares: Vec<(String, StateKey)>,
     max_bytes: u64,
+    /// Credentials this run was given for itself only (`--allow-env`, not `[grants]`): what it
+    /// saves could carry them to later runs, which were not given them, so nothing is saved.
+    one_run_secrets: Vec<String>,
 }
 
 impl Engine {
@@ -131,6 +134,18 @@ impl Engine {
         }
         let ctx = self.policy_context(&spec.name, &request.overrides);
         let max_bytes = max_state_bytes(spec, &ctx, warnings);
+        let granted = self.settings.grants.get(&spec.name);
+        let one_run_secrets = request
+            .overrides
+            .grant
+            .env
+            .iter()
+            .filter(|n| !granted.is_some_and(|g| g.env.contains(n)))
+            .filter(|n| {
+                crate::credential_reason(n, std::env::var_os(n.as_str()).as_deref()).is_some()
+            })
+            .cloned()
+            .collect();
         Ok(Call {
             spec,
             decl,
@@ -139,6 +154,7 @@ impl Engine {
             key,
             shares: identity::shares(registry, entry, &workspace),
             max_bytes,
+            one_run_secrets,
         })
     }
 }
@@ -193,21 +209,26 @@ impl Call<'_> {
                     )
                     .await
                     .map_err(|m| (m, None))?;
-                    let write = self.write(migrated.as_deref(), "migration");
-                    match self
-                        .store
-                        .commit_state(&self.key, rev, &write)
-                        .map_err(store_failed)?
-                    {
-                        StateCommit::Committed(new) => {
-                            warnings.push(format!(
-                                "state of `{name}` migrated from version {version} to {}",
-                                self.decl.version
-                            ));
-                            (rev, doc) = (new, migrated);
+                    if !self.one_run_secrets.is_empty() {
+                        // This run sees the migrated document; it is not saved (see below).
+                        doc = migrated;
+                    } else {
+                        let write = self.write(migrated.as_deref(), "migration");
+                        match self
+                            .store
+                            .commit_state(&self.key, rev, &write)
+                            .map_err(store_failed)?
+                        {
+                            StateCommit::Committed(new) => {
+                                warnings.push(format!(
+                                    "state of `{name}` migrated from version {version} to {}",
+                                    self.decl.version
+                                ));
+                                (rev, doc) = (new, migrated);
+                            }
+                            // Another run migrated or wrote first: start again from what it left.
+                            StateCommit::Conflict(_) => continue,
                         }
-                        // Another run migrated or wrote first: start again from what it left.
-                        StateCommit::Conflict(_) => continue,
                     }
                 }
             }
@@ -238,6 +259,17 @@ impl Call<'_> {
                 (None, Some(_)) => false,
             };
             if unchanged {
+                return Ok(result);
+            }
+            if !self.one_run_secrets.is_empty() {
+                let mut result = result;
+                result.warnings.push(format!(
+                    "the state of `{name}` was not saved: this run was given {} for itself only \
+                     (--allow-env), and saved state would carry it to later runs and to the \
+                     skills that read this one's state. To keep state, grant it in \
+                     [grants.{name}] env of the global skillet.toml instead",
+                    self.one_run_secrets.join(", ")
+                ));
                 return Ok(result);
             }
             let write = self.write(new.as_deref(), &result.execution_id);
