@@ -437,3 +437,92 @@ fn an_index_may_not_name_git_over_plain_http_or_the_git_protocol() {
         }
     }
 }
+
+/// An index from elsewhere may not send skillet to this machine or a private network by
+/// naming it, in any spelling of the address; an index served from such a place may.
+#[test]
+fn an_index_from_elsewhere_may_not_name_a_local_address() {
+    let local = [
+        ("git-dotted", "git", "https://127.1/kit.git"),
+        ("git-decimal", "git", "https://2130706433/kit.git"),
+        (
+            "git-mapped",
+            "git",
+            "https://[0:0:0:0:0:ffff:7f00:1]/kit.git",
+        ),
+        ("git-name", "git", "https://LocalHost/kit.git"),
+        (
+            "git-ssh-metadata",
+            "git",
+            "ssh://git@169.254.169.254/kit.git",
+        ),
+        ("git-ssh-decimal", "git", "ssh://git@2130706433/kit.git"),
+        ("git-scp-private", "git", "git@10.0.0.1:team/kit.git"),
+        ("git-scp-v6", "git", "git@[fd00:0:0:0:0:0:0:1]:team/kit.git"),
+        (
+            "archive-metadata",
+            "archive",
+            "https://169.254.169.254/kit.tar.gz",
+        ),
+        (
+            "archive-private",
+            "archive",
+            "https://192.168.1.1/kit.tar.gz",
+        ),
+        (
+            "archive-unspecified",
+            "archive",
+            "http://0.0.0.0:8080/kit.tar.gz",
+        ),
+        (
+            "archive-v6-local",
+            "archive",
+            "https://[fe80::1]/kit.tar.gz",
+        ),
+    ];
+    let entries: Vec<String> = local
+        .iter()
+        .map(|(name, kind, url)| {
+            let digest = if *kind == "archive" {
+                format!(r#", "sha256": "{SHA}""#)
+            } else {
+                String::new()
+            };
+            format!(
+                r#"{{"name": "{name}", "version": "1.0.0", "source": {{"type": "{kind}", "url": "{url}"{digest}}}}}"#
+            )
+        })
+        .collect();
+    let json = format!(
+        r#"{{"skillet_index": 1, "packages": [{}]}}"#,
+        entries.join(",\n")
+    );
+    for origin in [
+        IndexOrigin::Url("https://example.test/skills/index.json".into()),
+        git_origin(),
+    ] {
+        let index = parse(&json, &origin);
+        assert!(index.packages.is_empty(), "{origin}: {:#?}", index.packages);
+        for (entry, _, _) in local {
+            assert!(
+                warned(&index, entry, "may not send skillet to local addresses"),
+                "{origin} {entry}: {:#?}",
+                index.warnings
+            );
+        }
+    }
+    // An index the user serves on this machine, or keeps in a folder, may.
+    let dir = tempfile::tempdir().expect("tempdir");
+    for origin in [
+        IndexOrigin::Url("http://127.0.0.1:8080/index.json".into()),
+        IndexOrigin::Dir(fs::canonicalize(dir.path()).expect("canonical")),
+    ] {
+        let index = parse(&json, &origin);
+        assert_eq!(
+            index.packages.len(),
+            local.len(),
+            "{origin}: {:#?}",
+            index.warnings
+        );
+    }
+}

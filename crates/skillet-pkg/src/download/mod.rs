@@ -17,7 +17,7 @@ use reqwest::Url;
 
 use crate::source::Progress;
 use crate::source::progress::Phase;
-pub(crate) use address::AddressPolicy;
+pub(crate) use address::{AddressPolicy, is_local_ip};
 use address::{PublicResolver, Reach};
 
 /// The limits of one download.

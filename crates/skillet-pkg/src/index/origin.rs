@@ -44,6 +44,50 @@ impl IndexOrigin {
     }
 }
 
+impl IndexOrigin {
+    /// Whether the index was fetched from a local or private address (an index server on
+    /// loopback): it may name others there.
+    fn on_local_host(&self) -> bool {
+        match self {
+            IndexOrigin::Dir(_) => true,
+            IndexOrigin::Git { url, .. } | IndexOrigin::Url(url) => names_local_host(url),
+        }
+    }
+}
+
+/// Whether `url`'s host, as written, is this machine or a private network: an address in any
+/// spelling (`127.1`, `2130706433`, `[::ffff:127.0.0.1]`; read as a web URL whatever the
+/// scheme, as git and ssh accept the same forms) or `localhost`.
+fn names_local_host(url: &str) -> bool {
+    let host = match url.split_once("://") {
+        Some((_, rest)) => rest,
+        // scp-like `user@host:path`
+        None => match url.split_once('@') {
+            Some((_, rest)) if rest.starts_with('[') => {
+                rest.find(']').map_or(rest, |end| &rest[..=end])
+            }
+            Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+            None => return false,
+        },
+    };
+    let Ok(parsed) = reqwest::Url::parse(&format!("https://{host}")) else {
+        return false;
+    };
+    let Some(host) = parsed.host_str() else {
+        return false;
+    };
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    bare == "localhost"
+        || bare.ends_with(".localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(crate::download::is_local_ip)
+}
+
 impl fmt::Display for IndexOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -134,6 +178,7 @@ impl<'a> Resolver<'a> {
                 "git URL {url:?} uses plain {scheme}, which anyone on the way can read and change: an index may only name git repositories over https:// or ssh:// (ask its publisher to fix the entry)"
             ));
         }
+        self.check_host(url)?;
         if is_local_git_url(url) && !self.origin.is_local() {
             return Err(format!(
                 "git URL {url:?} points at this machine, but the index came from {}: an index from elsewhere may not point at local files",
@@ -143,10 +188,25 @@ impl<'a> Resolver<'a> {
         Ok(url.to_owned())
     }
 
+    /// Refuses a URL naming this machine or a private network, in any spelling of its
+    /// address, unless the index itself came from such a place (a local index, a test server):
+    /// a document from elsewhere may not send skillet to the user's own services. A name that
+    /// only resolves to such an address is caught when downloading (`crate::download`).
+    fn check_host(&self, url: &str) -> Result<(), String> {
+        if self.origin.is_local() || self.origin.on_local_host() || !names_local_host(url) {
+            return Ok(());
+        }
+        Err(format!(
+            "URL {url:?} points at this machine or its private network, but the index came from {}: an index from elsewhere may not send skillet to local addresses",
+            self.origin
+        ))
+    }
+
     /// An archive URL an index names, a relative one resolved against the index.
     pub(crate) fn archive_url(&self, url: &str) -> Result<String, String> {
         if url.starts_with("https://") || url.starts_with("http://") {
             check_url_text(url)?;
+            self.check_host(url)?;
             return Ok(url.to_owned());
         }
         if url.starts_with("file://") {
