@@ -458,6 +458,11 @@ pub(crate) fn spawn_error(spec: &ProcessSpec, e: std::io::Error) -> SpawnError {
             program,
         },
         std::io::ErrorKind::PermissionDenied if missing => SpawnError::PermissionDenied { program },
+        // The private root's checks (child/root.rs): what the parent opened is gone or another.
+        _ if e.raw_os_error() == Some(libc::ESTALE) => SpawnError::Setup(format!(
+            "a path of the policy was removed or replaced while the run started (before {program} \
+             could run); check what changed in the granted folders and run again"
+        )),
         _ => SpawnError::Io { program, source: e },
     }
 }

@@ -240,20 +240,27 @@ const MOUNT_ATTR_NODEV: u64 = 0x4;
 const MOUNT_ATTR_NOEXEC: u64 = 0x8;
 
 /// Opens `path` at `dir` as a handle, resolved with `resolve`, and checks it is the file `id`
-/// when one is given: `ESTALE` when it is another (swapped in since the parent opened it).
+/// when one is given: `ESTALE` when it is another (swapped in since the parent opened it) or
+/// is gone (removed since), which the parent reports as a policy path that changed.
 fn open_checked(
     dir: BorrowedFd<'_>,
     path: &CString,
     resolve: ResolveFlags,
     id: Option<FileId>,
 ) -> io::Result<OwnedFd> {
-    let fd = rustix::fs::openat2(
+    let fd = match rustix::fs::openat2(
         dir,
         path.as_c_str(),
         OFlags::PATH | OFlags::CLOEXEC,
         Mode::empty(),
         resolve,
-    )?;
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) if id.is_some() => {
+            return Err(io::Error::from_raw_os_error(libc::ESTALE));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(id) = id {
         let st = rustix::fs::fstat(&fd)?;
         if (st.st_dev, st.st_ino) != id {
@@ -348,5 +355,9 @@ mod tests {
         std::os::unix::fs::symlink(dir.join("b"), dir.join("a")).expect("symlink");
         let e = open_checked(cwd.as_fd(), &path, super::STRICT, Some(id)).expect_err("link");
         assert_eq!(e.raw_os_error(), Some(libc::ELOOP));
+        // Gone: refused the same way, so the run says a policy path changed.
+        std::fs::remove_file(dir.join("a")).expect("unlink");
+        let e = open_checked(cwd.as_fd(), &path, super::STRICT, Some(id)).expect_err("gone");
+        assert_eq!(e.raw_os_error(), Some(libc::ESTALE));
     }
 }
