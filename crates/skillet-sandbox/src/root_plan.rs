@@ -5,8 +5,9 @@
 //! grant gets the same flags). Protected paths that exist inside a write grant get a
 //! read-only bind over themselves, which also makes them mountpoints the program cannot
 //! rename, remove or replace (`EBUSY`); masked paths get an unreadable mount over them.
-//! Protected paths that do not exist yet cannot be mounted over: Landlock keeps them from
-//! being created (fs_rules.rs).
+//! Protected paths that do not exist yet get a placeholder to mount over (placeholders.rs),
+//! held by every run that mounts over it, another run's included (handles/ready.rs); those no
+//! placeholder could be made for are kept from being created by Landlock (fs_rules.rs).
 
 use std::collections::BTreeSet;
 use std::ffi::CString;
