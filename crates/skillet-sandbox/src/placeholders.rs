@@ -77,9 +77,38 @@ pub(crate) enum Held {
 }
 
 /// Whether the file `fd` (a handle on the entry `name`) looks like a placeholder as this
-/// module makes them, whoever made it: then a run must hold it before relying on it.
+/// module makes them, whoever made it: then a run must hold it before relying on it. A
+/// directory must be empty too (every run mounts a placeholder read-only, so none has
+/// anything in it): a user's read-only directory on the way to a protected path is walked
+/// through, never taken for one.
 pub(crate) fn looks_made(fd: &OwnedFd, name: &OsStr) -> bool {
-    rustix::fs::fstat(fd).is_ok_and(|st| is_placeholder(&st, !file_like(name)))
+    let is_dir = !file_like(name);
+    if !rustix::fs::fstat(fd).is_ok_and(|st| is_placeholder(&st, is_dir)) {
+        return false;
+    }
+    !is_dir || is_empty_dir(fd)
+}
+
+/// Whether the directory `fd` has no entry (`false` when it cannot be listed).
+fn is_empty_dir(fd: &OwnedFd) -> bool {
+    let Ok(listing) = rustix::fs::openat(
+        fd,
+        c".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    let Ok(dir) = rustix::fs::Dir::new(listing) else {
+        return false;
+    };
+    for entry in dir {
+        match entry {
+            Ok(e) if matches!(e.file_name().to_bytes(), b"." | b"..") => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 impl Placeholders {
@@ -229,6 +258,18 @@ mod tests {
         std::fs::create_dir(tmp.path().join(".agents")).unwrap();
         let mut c = Placeholders::default();
         assert_eq!(c.make(&dir, OsStr::new(".agents")).unwrap(), Held::Other);
+        // A read-only directory of the user's with something in it is no placeholder.
+        let full = tmp.path().join(".claude");
+        std::fs::create_dir(&full).unwrap();
+        std::fs::write(full.join("settings.json"), "{}").unwrap();
+        std::fs::set_permissions(&full, std::os::unix::fs::PermissionsExt::from_mode(0o555))
+            .unwrap();
+        let fd = rustix::fs::open(&full, OFlags::PATH, Mode::empty()).unwrap();
+        assert!(!looks_made(&fd, OsStr::new(".claude")));
+        let empty = tmp.path().join(".q-skills");
+        rustix::fs::mkdir(&empty, Mode::from_raw_mode(DIR_MODE)).unwrap();
+        let fd = rustix::fs::open(&empty, OFlags::PATH, Mode::empty()).unwrap();
+        assert!(looks_made(&fd, OsStr::new(".q-skills")));
         drop(c);
         assert!(tmp.path().join(".agents").is_dir());
     }
