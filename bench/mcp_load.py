@@ -13,8 +13,12 @@ Also measured: one call alone (no queue), over HTTP and over stdio; and the serv
 (VmRSS from /proc) before and after N `initialize` requests sent raw, one after another, with no
 DELETE: the session cap (--max-sessions, default 256) must keep it flat.
 
+With --skill-ms N the skill first sleeps N ms (an I/O-bound skill, issue 24): `speedup` is then
+200 calls one after another (the median single call, times 200) over the wall time of 200 sent
+at once.
+
 Usage: bench/mcp_load.py [--skillet target/release/skillet] [--calls 200] [--rounds 5]
-       [--initializes 10000] [--sessions-only] [--json]
+       [--initializes 10000] [--sessions-only] [--skill-ms 0] [--json]
 Build first: cargo build --release -p skillet-cli; run the MCP tests once to make the venv:
 cargo test -p skillet-cli --test mcp_cli
 """
@@ -69,6 +73,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--initializes", type=int, default=10000)
     parser.add_argument("--sessions-only", action="store_true", help="only the initialize/memory part")
+    parser.add_argument("--skill-ms", type=int, default=0, help="the skill sleeps this long first")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     skillet = str(Path(args.skillet).resolve())
@@ -85,8 +90,10 @@ def main():
         skills.mkdir(parents=True)
         home.mkdir()
         run.mkdir(mode=0o700)
+        run_as = ({"command": "sh", "args": ["-c", f'sleep {args.skill_ms / 1000}; echo "$SKILL_PARAM_WORD" "$SKILL_PARAM_TIMES"']}
+                  if args.skill_ms else {"command": "echo", "args": ["{word}", "{times}"]})
         (skills / "echo.json").write_text(json.dumps({
-            "name": "echo", "type": "code_inline", "command": "echo", "args": ["{word}", "{times}"],
+            "name": "echo", "type": "code_inline", **run_as,
             "parameters": [{"name": "word", "type": "string", "required": True},
                            {"name": "times", "type": "integer", "default": 1}]}))
         env = {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
@@ -158,6 +165,9 @@ def main():
         "server_calls_per_s": round(args.calls / statistics.median(spans), 1),
         "single_call_http_ms": statistics.median(single_http),
         "single_call_stdio_ms": statistics.median(single_stdio),
+        "skill_ms": args.skill_ms,
+        "speedup": round(statistics.median(single_http) * args.calls / 1000
+                         / statistics.median(r["wall_s"] for r in loads), 1),
         **memory,
     }
     if args.json:
