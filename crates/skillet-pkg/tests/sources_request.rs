@@ -210,3 +210,38 @@ fn unknown_and_ambiguous_forms_list_the_accepted_ones() {
         "{err}"
     );
 }
+
+/// A git repository the user names over a transport anyone on the way can rewrite is still
+/// fetched (the user chose it), with a warning; https, ssh and this machine get none.
+#[test]
+fn plain_git_transports_the_user_types_carry_a_warning() {
+    for text in [
+        "git+http://example.test/team/kit.git",
+        "http://example.test/team/kit.git",
+        "git://example.test/team/kit.git",
+        "git+GIT://example.test/team/kit.git",
+    ] {
+        let Request::Source(source) = Request::parse(text, None).expect(text) else {
+            panic!("{text} is not a source");
+        };
+        let warning = source.transport_warning().expect(text);
+        assert!(warning.contains("plain"), "{warning}");
+        assert!(
+            warning.contains("use an https:// or ssh:// URL"),
+            "{warning}"
+        );
+    }
+    for text in [
+        "git+https://example.test/team/kit.git",
+        "git@example.test:team/kit.git",
+        "ssh://git@example.test/team/kit.git",
+        "git+http://127.0.0.1:8080/kit.git",
+        "git+http://localhost/kit.git",
+        "./kit",
+    ] {
+        let Request::Source(source) = Request::parse(text, None).expect(text) else {
+            panic!("{text} is not a source");
+        };
+        assert_eq!(source.transport_warning(), None, "{text}");
+    }
+}

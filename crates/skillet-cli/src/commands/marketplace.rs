@@ -47,7 +47,10 @@ fn add(
     let added = added.map_err(marketplace_failure)?;
     let m = &added.marketplace;
     let count = added.index.packages.len();
-    let warnings = index_warnings(&added.index);
+    let mut warnings = index_warnings(&added.index);
+    if let skillet_pkg::marketplace::MarketplaceSource::Git { url, .. } = &m.source {
+        warnings.extend(skillet_pkg::source::git_transport_warning(url));
+    }
     if as_json {
         output::json(&json!({
             "name": m.name,

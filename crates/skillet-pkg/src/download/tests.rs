@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::source::NoProgress;
 
-#[allow(dead_code, unreachable_pub)]
+#[allow(unreachable_pub)]
 #[path = "../../tests/sources_support/mod.rs"]
 mod support;
 use support::{Route, serve};

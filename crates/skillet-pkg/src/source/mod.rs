@@ -50,6 +50,42 @@ pub enum Source {
     },
 }
 
+impl Source {
+    /// A warning to show when the user asked for this source themselves and it travels over
+    /// a transport anyone on the way can read and rewrite (a git repository over plain
+    /// `http://` or `git://` to another machine). An index may not name such a source at all.
+    pub fn transport_warning(&self) -> Option<String> {
+        match self {
+            Source::Git { url, .. } => git_transport_warning(url),
+            Source::Dir { .. } | Source::Archive { .. } => None,
+        }
+    }
+}
+
+/// [`Source::transport_warning`] for a git URL the user typed (`skillet marketplace add`
+/// takes one too).
+pub fn git_transport_warning(url: &str) -> Option<String> {
+    let lower = url.to_ascii_lowercase();
+    let scheme = ["http://", "git://"]
+        .into_iter()
+        .find(|s| lower.starts_with(s))?;
+    let to_this_machine = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .is_some_and(|h| {
+            let bare = h.trim_start_matches('[').trim_end_matches(']');
+            bare == "localhost"
+                || bare
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+    (!to_this_machine).then(|| {
+        format!(
+            "{url} is fetched over plain {scheme}, which anyone on the way can read and change; use an https:// or ssh:// URL of the same repository if it has one"
+        )
+    })
+}
+
 /// A fetched source, exact enough to fetch the same bytes again: what `skillet.lock` records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

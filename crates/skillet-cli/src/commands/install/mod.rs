@@ -153,6 +153,9 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> Result<ExitCode> {
         })?;
         match request {
             Request::Source(mut source) => {
+                if let Some(warning) = source.transport_warning() {
+                    eprintln!("skillet: warning: {}", output::text(&warning));
+                }
                 // A folder is named relative to where the user is (`-C` included).
                 if let skillet_pkg::source::Source::Dir { path } = &mut source
                     && path.is_relative()
