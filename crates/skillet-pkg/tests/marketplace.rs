@@ -455,7 +455,7 @@ fn an_index_over_http_is_downloaded_and_bad_answers_are_explained() {
     assert_eq!(
         e,
         format!(
-            "cannot download {base}/missing.json: the server answered HTTP 404 Not Found: check the address (it should name the index JSON file itself)"
+            "cannot download {base}/missing.json: the server answered 404 Not Found: check the address (it should name the index JSON file itself)"
         )
     );
     let e = m

@@ -66,7 +66,7 @@ pub(super) fn download(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Mar
             Err(MarketplaceError::Download {
                 url: url.to_owned(),
                 why: format!(
-                    "the server answered HTTP {status}: check the address (it should name the index JSON file itself)"
+                    "the server answered {status}: check the address (it should name the index JSON file itself)"
                 ),
             })
         }
