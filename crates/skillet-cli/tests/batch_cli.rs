@@ -334,3 +334,121 @@ fn naps(pid: i32) -> usize {
     }
     count
 }
+
+/// A skill's `"concurrency": {"max": 2}` holds across processes: two batches of 4 calls, each
+/// free to run all 4 at once, never have more than 2 runs of the skill going together.
+#[test]
+fn a_skills_own_bound_holds_across_batches_and_processes() {
+    let world = barrier_world(1);
+    let log = world.path("marks");
+    world.skill(
+        "gate",
+        json!({"name": "gate", "description": "Count who is inside", "type": "code_inline",
+               "command": "sh",
+               "args": ["-c", format!(
+                   "n=$(ls {m} | grep -c '^in-'); touch {m}/in-$SKILL_PARAM_ID; echo $n >> {m}/seen-$SKILL_PARAM_ID; sleep 0.4; rm {m}/in-$SKILL_PARAM_ID",
+                   m = log.display())],
+               "timeout": 20,
+               "concurrency": {"max": 2},
+               "parameters": [{"name": "id", "type": "string", "required": true}]}),
+    );
+    let marks = allow_marks(&world);
+    let batch = |prefix: &str| {
+        let text: String = (0..4)
+            .map(|i| {
+                format!(
+                    "{}\n",
+                    json!({"skill": "gate", "params": {"id": format!("{prefix}{i}")}})
+                )
+            })
+            .collect();
+        world
+            .command(&assert_cmd::cargo::cargo_bin("skillet"))
+            .args([
+                "batch",
+                "-",
+                "--jobs",
+                "4",
+                "--json",
+                "--allow-write",
+                &marks,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map(|mut child| {
+                use std::io::Write as _;
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(text.as_bytes())
+                    .unwrap();
+                child
+            })
+            .unwrap()
+    };
+    let (a, b) = (batch("a"), batch("b"));
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let results = json_lines(&String::from_utf8_lossy(&out.stdout));
+        assert!(results.iter().all(|r| r["status"] == "ok"), "{results:?}");
+    }
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&log).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name().to_string_lossy().starts_with("seen-") {
+            seen.push(
+                std::fs::read_to_string(entry.path())
+                    .unwrap()
+                    .trim()
+                    .parse::<u32>()
+                    .unwrap(),
+            );
+        }
+    }
+    assert_eq!(seen.len(), 8, "every run counted: {seen:?}");
+    assert!(
+        seen.iter().all(|&n| n < 2),
+        "a run found 2 others inside: {seen:?}"
+    );
+    assert!(seen.contains(&1), "runs never overlapped at all: {seen:?}");
+}
+
+/// A `concurrency` block is checked like any other: its kind and its bound.
+#[test]
+fn a_bad_concurrency_block_is_refused_by_validate() {
+    let world = World::new();
+    for (name, kind, block, expect) in [
+        ("c1", "code_inline", json!({"max": 0}), "`max` is 0"),
+        ("c2", "code_inline", json!({"max": 100000}), "from 1 to 256"),
+        ("c3", "code_inline", json!({"max": 2, "per": "user"}), "per"),
+        (
+            "c4",
+            "prompt_inline",
+            json!({"max": 2}),
+            "code_inline skills",
+        ),
+    ] {
+        let body = if kind == "prompt_inline" {
+            json!({"name": name, "description": "d", "type": kind, "prompt_template": "hi",
+                   "concurrency": block})
+        } else {
+            json!({"name": name, "description": "d", "type": kind, "command": "true",
+                   "concurrency": block})
+        };
+        world.skill(name, body);
+        let (code, out, err) = world.run(&["validate", &format!(".skillet/skills/{name}.json")]);
+        assert_ne!(code, 0, "{name}: {out}{err}");
+        assert!(format!("{out}{err}").contains(expect), "{name}: {out}{err}");
+    }
+    world.skill(
+        "ok",
+        json!({"name": "ok", "description": "d", "type": "code_inline", "command": "true",
+               "concurrency": {"max": 3}}),
+    );
+    let (code, out, err) = world.run(&["validate", ".skillet/skills/ok.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+}

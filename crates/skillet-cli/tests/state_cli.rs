@@ -488,7 +488,10 @@ fn state_is_not_saved_by_a_run_given_a_credential_for_itself_only() {
         "{r}"
     );
     let (_, out, _) = w.run(&["state", "export", "keeper"]);
-    assert!(!out.contains("t3rCe5"), "the credential outlived its run: {out}");
+    assert!(
+        !out.contains("t3rCe5"),
+        "the credential outlived its run: {out}"
+    );
     // Without the credential, state is kept as usual.
     let (code, r) = run(&[]);
     assert_eq!(code, Some(0), "{r}");

@@ -124,6 +124,9 @@ pub struct EngineSettings {
     /// Why the workspace `skillet.toml` was ignored: every call is refused with it, since the
     /// file may have disabled skills or lowered limits that ignoring it would lift.
     pub workspace_config_error: Option<String>,
+    /// Where the slots of skills that bound their runs at once (`concurrency`) are locked:
+    /// `slots/` in skillet's data directory. `None` leaves the bound unenforced, with a warning.
+    pub slots_dir: Option<PathBuf>,
 }
 
 impl EngineSettings {
@@ -159,6 +162,7 @@ impl EngineSettings {
             disabled: config.disabled.clone(),
             llm: config.llm.clone(),
             workspace_config_error: config.workspace_error.clone(),
+            slots_dir: env.data_dir().map(|d| d.join("slots")),
         }
     }
 }
@@ -472,17 +476,20 @@ impl Engine {
                 spec,
                 invocation,
                 plan,
-            } if spec.cache.is_some() => {
-                self.execute_cached(registry, spec, invocation, plan, request)
-                    .await
-            }
-            Prepared::Process {
-                spec,
-                invocation,
-                plan,
             } => {
-                self.execute_stateful(registry, spec, invocation, plan, request)
-                    .await
+                let (_slot, note) = match self.slot(spec).await {
+                    Ok(held) => held,
+                    Err(refused) => return *refused,
+                };
+                let mut result = if spec.cache.is_some() {
+                    self.execute_cached(registry, spec, invocation, plan, request)
+                        .await
+                } else {
+                    self.execute_stateful(registry, spec, invocation, plan, request)
+                        .await
+                };
+                result.warnings.extend(note);
+                result
             }
         }
     }

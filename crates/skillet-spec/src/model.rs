@@ -93,6 +93,9 @@ pub struct SkillSpec {
     /// Result caching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<Cache>,
+    /// How many runs of this skill may go at once (code_inline skills).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<Concurrency>,
     /// A JSON document the skill keeps between runs (code_inline skills).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::state::StateSpec>,
@@ -430,6 +433,28 @@ pub struct Cache {
     /// Environment variables whose values the result depends on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub key_env: Vec<String>,
+}
+
+/// A skill's own bound on its runs at once, across every skillet process of the user (`skillet
+/// run`, `batch`, the MCP server, the daemon): a run past it waits for one to end. For a skill
+/// that calls a rate-limited service, or that uses a lot of memory.
+///
+/// ```
+/// let spec: skillet_spec::SkillSpec = serde_json::from_str(
+///     r#"{"name": "x", "type": "code_inline", "command": "true", "concurrency": {"max": 2}}"#,
+/// ).unwrap();
+/// assert_eq!(spec.concurrency.unwrap().max, 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Concurrency {
+    /// The most runs at once, 1 to 256.
+    pub max: u32,
+}
+
+impl Concurrency {
+    /// The largest `max` a skill may give.
+    pub const MAX: u32 = 256;
 }
 
 impl Cache {

@@ -16,6 +16,7 @@ use crate::result::{ExecutionResult, Status};
 mod files;
 mod key;
 
+pub(crate) use files::hex_digest;
 use key::{KeyInputs, cache_key};
 
 /// How one call uses the cache.

@@ -1,8 +1,8 @@
 //! The `cache` block: which kinds can be cached, its TTL, and the globs and variable names its
-//! key is made of.
+//! key is made of; and the `concurrency` block beside it.
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{SkillKind, SkillSpec};
+use crate::model::{Concurrency, SkillKind, SkillSpec};
 
 use super::{ENV_NAME, Findings};
 
@@ -50,6 +50,34 @@ pub(super) fn check_cache(spec: &SkillSpec, f: &mut Findings) {
                     ),
             );
         }
+    }
+}
+
+/// The `concurrency` block: code_inline skills only, `max` from 1 to [`Concurrency::MAX`].
+pub(super) fn check_concurrency(spec: &SkillSpec, f: &mut Findings) {
+    let Some(concurrency) = &spec.concurrency else {
+        return;
+    };
+    if spec.kind != SkillKind::CodeInline {
+        f.key(
+            "/concurrency",
+            Diagnostic::error(format!(
+                "`concurrency` bounds the runs of code_inline skills; a {} skill is not supported yet",
+                spec.kind.as_str()
+            ))
+            .with_hint("remove `concurrency`"),
+        );
+    }
+    if !(1..=Concurrency::MAX).contains(&concurrency.max) {
+        f.value(
+            "/concurrency/max",
+            Diagnostic::error(format!(
+                "`max` is {}: give how many runs may go at once, from 1 to {}",
+                concurrency.max,
+                Concurrency::MAX
+            ))
+            .with_hint("e.g. \"concurrency\": {\"max\": 2}"),
+        );
     }
 }
 

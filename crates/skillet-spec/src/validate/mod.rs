@@ -16,7 +16,7 @@ mod templates;
 
 pub use cache::check_key_glob;
 
-use cache::check_cache;
+use cache::{check_cache, check_concurrency};
 use policies::check_policies;
 use state::check_state;
 use templates::check_templates;
@@ -73,6 +73,7 @@ pub fn validate(spec: &SkillSpec) -> Vec<Finding> {
     check_templates(spec, &declared, &mut f);
     check_policies(spec, &mut f);
     check_cache(spec, &mut f);
+    check_concurrency(spec, &mut f);
     check_state(spec, &mut f);
     f.0
 }
