@@ -34,6 +34,9 @@ fn limit_message(limit: LimitHit, limits: &skillet_sandbox::Limits) -> String {
              write large output to a granted directory, or raise the limit",
             mib(limits.scratch_bytes)
         ),
+        LimitHit::WriteCap => {
+            "killed for writing more than a directory it was given may hold".into()
+        }
         LimitHit::Time => "killed at the wall-clock limit".into(),
         LimitHit::Processes => format!(
             "failed after reaching the process limit ({} processes)",

@@ -78,7 +78,7 @@ pub struct ExecutionResult {
     /// Whether stdout or stderr was cut at the cap.
     pub truncated: bool,
     /// The limit that stopped the run (`time`, `memory`, `cpu`, `output`, `max_file_size`,
-    /// `processes`, `scratch_disk`).
+    /// `processes`, `scratch_disk`, `write_cap`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<&'static str>,
     /// CPU time of the process tree, in milliseconds.

@@ -80,6 +80,8 @@ mod setup_error;
 mod supervise;
 #[cfg(not(target_os = "linux"))]
 mod unsupported;
+#[cfg(target_os = "linux")]
+mod write_caps;
 #[cfg(not(target_os = "linux"))]
 pub use unsupported::{Preparing, prepare, probe, run};
 #[cfg(target_os = "linux")]
@@ -187,6 +189,9 @@ pub enum LimitHit {
     /// All writable scratch together ([`Limits::scratch_bytes`]): the run failed with its
     /// scratch full, or (without namespaces) went past the cap and was stopped.
     ScratchDisk,
+    /// A capped write grant ([`FsPolicy::capped`]) held more than its cap, and the run was
+    /// killed.
+    WriteCap,
 }
 
 impl LimitHit {
@@ -200,6 +205,7 @@ impl LimitHit {
             LimitHit::FileSize => "max_file_size",
             LimitHit::Processes => "processes",
             LimitHit::ScratchDisk => "scratch_disk",
+            LimitHit::WriteCap => "write_cap",
         }
     }
 }

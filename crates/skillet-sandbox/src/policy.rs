@@ -91,6 +91,14 @@ pub struct FsPolicy {
     /// subdirectories wholly so). For protected names that are patterns (`.env*`), which no
     /// list can name before they exist: a workspace root, say.
     pub sealed: Vec<PathBuf>,
+    /// Write grants (each also listed in `write`) that may hold at most this many bytes while
+    /// the run goes on: the supervisor measures them through a handle opened before the run,
+    /// every few milliseconds and once more at its end, and kills a run found past a cap
+    /// ([`crate::LimitHit::WriteCap`]). Every entry counts for at least 1 KiB. Not a kernel
+    /// bound: a fast writer gets somewhat past the cap before it is seen. For small
+    /// directories a caller made for one run, not for the user's own. Enforced by
+    /// [`crate::run`], which supervises the run; [`crate::spawn`] alone does not.
+    pub capped: Vec<(PathBuf, u64)>,
     /// Where the fresh per-execution scratch directory is created. It is the process's
     /// `TMPDIR` and `HOME`, and is removed afterwards unless `keep_scratch` is set.
     pub scratch_parent: Option<PathBuf>,

@@ -23,7 +23,7 @@ pub(crate) const IN_ROOT: &str = ".scratch";
 
 /// At most this many entries are looked at in one walk: a run that made more (only possible
 /// with tiny files) is judged by what was seen.
-const MAX_ENTRIES: usize = 100_000;
+pub(crate) const MAX_ENTRIES: usize = 100_000;
 
 /// Free space under which a capped tmpfs counts as full: a write stops short of the last page
 /// when it cannot fit, so "full" is rarely exactly zero.
@@ -130,7 +130,7 @@ impl Scratch {
 
 /// Calls `visit` on every entry under `top`, parents first, without leaving its device or
 /// following links, until `visit` says stop or [`MAX_ENTRIES`] were seen.
-fn walk(top: PathBuf, mut visit: impl FnMut(&Path, &std::fs::Metadata) -> bool) {
+pub(crate) fn walk(top: PathBuf, mut visit: impl FnMut(&Path, &std::fs::Metadata) -> bool) {
     // `top` itself may be a /proc/self/fd link: followed, to the directory it names.
     let Ok(dev) = std::fs::metadata(&top).map(|m| m.dev()) else {
         return;

@@ -50,6 +50,9 @@ pub async fn run(
 ) -> Result<Outcome, SpawnError> {
     let called = std::time::Instant::now();
     let usage_before = children_usage();
+    // Opened before the run, so that what is measured is what the run was given.
+    let capped = crate::write_caps::Capped::open(&policy.fs.capped)
+        .map_err(|e| SpawnError::Setup(e.to_string()))?;
     let mut child = spawn(spec, policy)?;
     // Launching returns once the program has been executed (launch/mod.rs).
     let setup = called.elapsed();
@@ -92,12 +95,22 @@ pub async fn run(
         () = tokio::time::sleep_until(deadline) => (stop(&mut child).await, Some(LimitHit::Time)),
         () = overflow.notified() => (stop(&mut child).await, Some(LimitHit::Output)),
         () = scratch_watch => (stop(&mut child).await, Some(LimitHit::ScratchDisk)),
+        // Every process at once: each one still writing adds to what the directory holds.
+        () = capped.watch() => {
+            child.kill();
+            (child.wait().await, Some(LimitHit::WriteCap))
+        }
     };
     let duration = child.elapsed();
     let ended = std::time::Instant::now();
     // The main process is gone; anything still in its group or cgroup is a stray and dies too.
     child.kill();
     let exit = status.map_err(|e| spawn_error(spec, e))?;
+    // A run that filled a capped grant between two looks and ended is stopped all the same:
+    // what it left is past the cap.
+    if limit.is_none() && capped.over() {
+        limit = Some(LimitHit::WriteCap);
+    }
     if limit.is_none() {
         limit = child.limit_behind(exit);
     }

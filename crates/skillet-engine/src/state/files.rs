@@ -1,6 +1,7 @@
 //! The files a run sees its state through: a private directory made for the run, holding
-//! `rw/state.json` (the only thing the sandbox lets it write there) and `shared/<skill>.json`
-//! (read-only). After the run the document is read back through the handle of `rw/` opened
+//! `rw/state.json` and `shared/<skill>.json` (read-only). The run may write anything in `rw/`
+//! (to replace the document by a rename), up to a bound the supervisor holds it to while it
+//! runs (`state_dir_cap`). After the run the document is read back through the handle of `rw/` opened
 //! before the run, never through a path the run could have changed: a link, a FIFO, a hard
 //! link to a file elsewhere, or a file past the size limit is refused.
 

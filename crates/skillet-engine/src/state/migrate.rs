@@ -56,7 +56,7 @@ pub(super) async fn migrate(
         let dir = StateDir::create(doc.as_deref(), &[])
             .map_err(|e| format!("cannot prepare the migration of `{name}`'s state: {e}"))?;
         let mut plan = plan.clone();
-        super::confine(&mut plan, &dir);
+        super::confine(&mut plan, &dir, max_bytes);
         let invocation = Invocation {
             program,
             args: args.to_vec(),
@@ -69,7 +69,8 @@ pub(super) async fn migrate(
             overrides: request.overrides.clone(),
             ..RunRequest::default()
         };
-        let result = execute(spec, invocation, plan, quiet).await;
+        let mut result = execute(spec, invocation, plan, quiet).await;
+        super::explain_cap(&mut result, max_bytes);
         if result.status != Status::Ok {
             let why = result
                 .error

@@ -235,8 +235,9 @@ impl Call<'_> {
             let dir = StateDir::create(doc.as_deref(), &shared)
                 .map_err(|e| (format!("cannot prepare the state of `{name}`: {e}"), None))?;
             let mut plan = plan.clone();
-            confine(&mut plan, &dir);
-            let result = execute(self.spec, invocation.clone(), plan, request.clone()).await;
+            confine(&mut plan, &dir, self.max_bytes);
+            let mut result = execute(self.spec, invocation.clone(), plan, request.clone()).await;
+            explain_cap(&mut result, self.max_bytes);
             if result.status != Status::Ok {
                 // A run that did not end ok commits nothing.
                 return Ok(result);
@@ -335,10 +336,21 @@ impl Call<'_> {
     }
 }
 
-/// Lets the run write its state directory and read the shared one, and tells it where they are.
-pub(crate) fn confine(plan: &mut PolicyPlan, dir: &StateDir) {
+/// What the run's writable state directory may hold while it runs, for a document of at most
+/// `max_bytes`: the document and its replacement beside it (write a new file and rename it
+/// over), with room for a few small files. Without a bound there, a run could fill the
+/// memory-backed file system the state directories live on (they are not its scratch, which
+/// has its own cap).
+pub(crate) fn state_dir_cap(max_bytes: u64) -> u64 {
+    max_bytes.saturating_mul(2).saturating_add(64 * 1024)
+}
+
+/// Lets the run write its state directory (up to [`state_dir_cap`]) and read the shared one,
+/// and tells it where they are.
+pub(crate) fn confine(plan: &mut PolicyPlan, dir: &StateDir, max_bytes: u64) {
     let fs = &mut plan.policy.fs;
     fs.write.push(dir.rw_dir());
+    fs.capped.push((dir.rw_dir(), state_dir_cap(max_bytes)));
     fs.read.push(dir.shared_dir());
     plan.policy
         .env
@@ -346,4 +358,20 @@ pub(crate) fn confine(plan: &mut PolicyPlan, dir: &StateDir) {
     plan.policy
         .env
         .push((STATE_SHARED_ENV.into(), dir.shared_dir().into()));
+}
+
+/// Says, for a run killed because its state directory passed [`state_dir_cap`], which limit it
+/// was and what to do.
+pub(crate) fn explain_cap(result: &mut ExecutionResult, max_bytes: u64) {
+    if result.limit != Some(skillet_sandbox::LimitHit::WriteCap.as_str()) {
+        return;
+    }
+    result.error = Some(format!(
+        "killed: the state directory (beside $SKILLET_STATE) held more than {} KiB, twice the \
+         state limit of {} KiB and a little room; nothing was saved. Keep only the state \
+         document there (write a new file beside it and rename it over), put other files in \
+         $TMPDIR, or raise state.max_kb (at most [defaults] max_state_kb)",
+        state_dir_cap(max_bytes) / 1024,
+        max_bytes / 1024
+    ));
 }
