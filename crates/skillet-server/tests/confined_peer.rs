@@ -145,6 +145,15 @@ fn a_confined_process_that_reaches_the_socket_is_refused() {
             json!({"grant": {"raise_limits": true}}),
         ] {
             let answer = confined_client(&rt, &s, policy.clone(), &start(&s.ws, overrides.clone()));
+            if !policy.namespaces {
+                // Without a private root no unix socket can be made at all (seccomp): the
+                // daemon's own refusal below is what holds where one can.
+                assert!(
+                    answer.starts_with("CONNECT-FAILED") && answer.contains("not permitted"),
+                    "{what} {overrides}: the socket was reached: {answer}"
+                );
+                continue;
+            }
             let v: Value = serde_json::from_str(&answer)
                 .unwrap_or_else(|_| panic!("{what} {overrides}: the socket was reached: {answer}"));
             assert_eq!(
