@@ -86,3 +86,48 @@ fn runs_from_many_threads_keep_their_own_output_and_leave_nothing_behind() {
     );
     assert_eq!(zombies(), 0, "children were left unreaped");
 }
+
+/// A supervisor busy with many runs holds many descriptors, numbered high; a run's child holds
+/// copies of them until exec. The open-file limit is set last, so the child's own setup opens
+/// do not fail past it (EMFILE: 51 of 300 runs failed at once before), and the program still
+/// gets the limit.
+#[test]
+fn a_supervisor_with_many_descriptors_still_starts_runs_under_a_low_open_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    if !full_sandbox() {
+        return;
+    }
+    let have = getrlimit(Resource::Nofile);
+    let want = 4096;
+    if have.maximum.is_some_and(|max| max < want) {
+        println!("SKIPPED: the hard limit on open files is below {want}");
+        return;
+    }
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(want),
+            maximum: have.maximum,
+        },
+    )
+    .unwrap();
+    let null = std::fs::File::open("/dev/null").unwrap();
+    let held: Vec<std::fs::File> = (0..1500).map(|_| null.try_clone().unwrap()).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let lab = Lab::new();
+    for namespaces in [true, false] {
+        let mut policy = lab.policy();
+        policy.namespaces = namespaces;
+        policy.limits.max_open_files = Some(64);
+        let o = runtime.block_on(lab.sh(&policy, "ulimit -n"));
+        assert_eq!(
+            text(&o.stdout).trim(),
+            "64",
+            "namespaces {namespaces}: {o:?}"
+        );
+    }
+    drop(held);
+}

@@ -75,7 +75,8 @@ impl ChildPlan {
     fn session_and_limits(&self) -> Result<(), Errno> {
         rustix::process::setsid().map_err(errno_of)?;
         rustix::process::set_parent_process_death_signal(Some(Signal::KILL)).map_err(errno_of)?;
-        for (resource, limit) in &self.rlimits {
+        // The limit on open files waits until the program's last step (see `confine`).
+        for (resource, limit) in self.rlimits.iter().filter(|(r, _)| *r != Resource::Nofile) {
             rustix::process::setrlimit(*resource, *limit).map_err(errno_of)?;
         }
         for fd in &self.cgroup_procs {
@@ -165,6 +166,12 @@ impl ChildPlan {
         } != 0
         {
             return Err(last_errno());
+        }
+        // Only now the limit on open files: until exec closes them, this process holds copies
+        // of the supervisor's descriptors, numbered as high as the supervisor's many runs took
+        // them, and a lower limit would make each open of the steps above fail (EMFILE).
+        for (resource, limit) in self.rlimits.iter().filter(|(r, _)| *r == Resource::Nofile) {
+            rustix::process::setrlimit(*resource, *limit).map_err(errno_of)?;
         }
         if let Some(filter) = &self.filter {
             seccompiler::apply_filter(filter)
