@@ -205,6 +205,20 @@ pub(crate) fn is_initialize(message: &ClientJsonRpcMessage) -> bool {
         if matches!(r.request, ClientRequest::InitializeRequest(_)))
 }
 
+/// Whether `message` starts a connection's lifecycle: `initialize`, or a request that carries
+/// its protocol version in `_meta` (the inline lifecycle of 2026-07-28). Until one has, rmcp
+/// takes nothing but requests: a notification or a response would end the connection.
+pub(crate) fn opens_lifecycle(message: &ClientJsonRpcMessage) -> bool {
+    use rmcp::model::GetMeta as _;
+    match message {
+        ClientJsonRpcMessage::Request(r) => {
+            matches!(r.request, ClientRequest::InitializeRequest(_))
+                || r.request.get_meta().protocol_version().is_some()
+        }
+        _ => false,
+    }
+}
+
 /// The answer to an `initialize` on a connection that has already been initialized.
 ///
 /// rmcp would take a second one and replace what the first negotiated with the raw request, so

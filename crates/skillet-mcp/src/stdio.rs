@@ -16,7 +16,8 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::jsonrpc::{
-    INVALID_REQUEST, Rejection, Screened, is_initialize, repeated_initialize, screen,
+    INVALID_REQUEST, Rejection, Screened, is_initialize, opens_lifecycle, repeated_initialize,
+    screen,
 };
 use crate::lines::{Line, LineReader};
 use crate::server::SkillServer;
@@ -161,10 +162,10 @@ async fn read_lines(
     max: usize,
 ) {
     let mut lines = LineReader::new(read, max);
-    let mut initialized = false;
+    let mut lifecycle = Lifecycle::default();
     while let Ok(Some(line)) = lines.next().await {
         let handled = match line {
-            Line::Complete(line) => handle(&line, &mut initialized, &tx, &out).await,
+            Line::Complete(line) => handle(&line, &mut lifecycle, &tx, &out).await,
             Line::TooLong => {
                 let refusal = Rejection::new(
                     Value::Null,
@@ -182,10 +183,21 @@ async fn read_lines(
     }
 }
 
+/// Where a connection is in its lifecycle, as far as what it was sent shows.
+#[derive(Debug, Default)]
+struct Lifecycle {
+    /// An `initialize` was passed on: another is refused.
+    initialized: bool,
+    /// A message that starts the lifecycle was passed on (see [`opens_lifecycle`]). Before,
+    /// notifications and responses are dropped: rmcp would end the connection on one, and
+    /// JSON-RPC answers neither.
+    started: bool,
+}
+
 /// Handles one complete line. An error means the connection is over.
 async fn handle(
     line: &[u8],
-    initialized: &mut bool,
+    lifecycle: &mut Lifecycle,
     tx: &mpsc::Sender<ClientJsonRpcMessage>,
     out: &Writer,
 ) -> Result<(), ()> {
@@ -194,10 +206,16 @@ async fn handle(
     }
     match screen(line) {
         Screened::Message(message) => {
-            if *initialized && let Some(refusal) = repeated_initialize(&message) {
+            if lifecycle.initialized
+                && let Some(refusal) = repeated_initialize(&message)
+            {
                 return write_line(out, refusal.to_bytes()).await.map_err(|_| ());
             }
-            *initialized |= is_initialize(&message);
+            if !lifecycle.started && !matches!(*message, ClientJsonRpcMessage::Request(_)) {
+                return Ok(());
+            }
+            lifecycle.initialized |= is_initialize(&message);
+            lifecycle.started |= opens_lifecycle(&message);
             tx.send(*message).await.map_err(|_| ())
         }
         Screened::Reject(refusal) => write_line(out, refusal.to_bytes()).await.map_err(|_| ()),
@@ -301,6 +319,31 @@ mod tests {
             })
             .collect();
         assert_eq!(refused, [(2, -32600), (3, -32600)], "{answers:?}");
+    }
+
+    #[tokio::test]
+    async fn notifications_and_responses_before_the_lifecycle_starts_are_dropped() {
+        let input = format!(
+            "{}\n{}\n{}\n{PING}\n{}\n",
+            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":0,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+        );
+        let (messages, answers) = run(input.into_bytes(), 1024).await;
+        assert!(answers.is_empty(), "{answers:?}");
+        assert_eq!(messages.len(), 2, "only the requests: {messages:?}");
+        let after = format!(
+            "{}\n{}\n",
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        );
+        let (messages, _) = run(after.into_bytes(), 1024).await;
+        assert_eq!(
+            messages.len(),
+            2,
+            "after initialize, notifications pass: {messages:?}"
+        );
     }
 
     #[tokio::test]
