@@ -452,3 +452,51 @@ fn a_bad_concurrency_block_is_refused_by_validate() {
     let (code, out, err) = world.run(&["validate", ".skillet/skills/ok.json"]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+/// In order, finished results wait for a slow call before them: the batch starts calls only so
+/// far past it (four times --jobs, at least 64), so what waits in memory stays bounded.
+#[test]
+fn in_order_a_slow_call_holds_back_how_far_the_batch_runs_ahead() {
+    let world = barrier_world(1);
+    let marks = world.path("marks");
+    world.skill(
+        "count",
+        json!({"name": "count", "description": "Count the marks, late", "type": "code_inline",
+               "command": "sh",
+               "args": ["-c", format!("sleep 2; ls {m} | grep -c '^mark-'", m = marks.display())],
+               "timeout": 20}),
+    );
+    let mut text = format!("{}\n", json!({"skill": "count"}));
+    for i in 0..300 {
+        text.push_str(&format!(
+            "{}\n",
+            json!({"skill": "meet", "params": {"id": format!("f{i}")}})
+        ));
+    }
+    world.write("ahead.jsonl", &text);
+    let allow = allow_marks(&world);
+    let (code, stdout, stderr) = world.run(&[
+        "batch",
+        "ahead.jsonl",
+        "--jobs",
+        "2",
+        "--ordered",
+        "--json",
+        "--allow-write",
+        &allow,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let results = json_lines(&stdout);
+    assert_eq!(results.len(), 301);
+    let ahead: u32 = results[0]["stdout"]
+        .as_str()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        ahead <= 64,
+        "{ahead} calls ran while the first one was still going"
+    );
+    assert!(ahead > 0, "nothing ran beside the slow call");
+}

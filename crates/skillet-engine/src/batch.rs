@@ -9,7 +9,7 @@
 //! It runs in the calling process. The daemon's shared queue (priorities, fair share between
 //! clients, `--detach`) is not built yet; see issue 24.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -114,8 +114,9 @@ pub fn default_jobs() -> usize {
 
 impl Engine {
     /// Runs `calls`, at most `options.jobs` at a time, and gives each result to `done` with the
-    /// index of its call. Every call gets exactly one result, including calls refused, calls
-    /// cancelled before they started, and a call whose run panicked.
+    /// index of its call (in order with `options.ordered`). Every call gets exactly one result,
+    /// including calls refused, calls cancelled before they started, and a call whose run
+    /// panicked.
     pub async fn run_batch(
         &self,
         registry: Arc<Registry>,
@@ -123,53 +124,52 @@ impl Engine {
         options: BatchOptions,
         mut done: impl FnMut(usize, ExecutionResult),
     ) {
-        let slots = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
+        let jobs = options.jobs.max(1);
+        // In order, a finished result waits for the calls before it: calls are started at most
+        // this far past the first one not handed back, so what waits stays bounded.
+        let window = jobs.saturating_mul(4).max(64);
         let engine = Arc::new(self.clone());
         let mut running = tokio::task::JoinSet::new();
-        let mut index_of = std::collections::HashMap::new();
-        let names: Vec<String> = calls.iter().map(|c| c.skill.clone()).collect();
-        for (index, call) in calls.into_iter().enumerate() {
-            let slots = slots.clone();
-            let engine = engine.clone();
-            let registry = registry.clone();
-            let options = options.clone();
-            let handle = running.spawn(async move {
-                let Ok(_slot) = slots.acquire_owned().await else {
-                    return ExecutionResult::internal(&call.skill, "the batch ended early".into());
-                };
-                if let Some(reason) = options.cancel.reason() {
-                    return ExecutionResult::new(&call.skill, Status::Cancelled)
-                        .with_error(format!("not started: the batch was cancelled ({reason})"));
-                }
-                let request = RunRequest {
-                    params: call.params,
-                    stdin: call.stdin.map_or(StdinSource::Null, |text| {
-                        StdinSource::Bytes(text.into_bytes())
-                    }),
-                    caller_dir: options.caller_dir,
-                    live: None,
-                    overrides: options.overrides,
-                    asked_by: None,
-                    cancel: Some(options.cancel),
-                };
-                engine.run(&registry, &call.skill, request).await
-            });
-            index_of.insert(handle.id(), index);
-        }
+        let mut started = HashMap::new();
         let mut waiting = BTreeMap::new();
         let mut next = 0;
-        while let Some(joined) = running.join_next_with_id().await {
-            let (index, result) = match joined {
-                Ok((id, result)) => (index_of[&id], result),
-                Err(e) => {
-                    let index = index_of[&e.id()];
-                    let result = ExecutionResult::internal(
-                        &names[index],
-                        format!("skillet hit a bug running this call ({e}); please report it"),
-                    );
-                    (index, result)
-                }
+        let mut calls = calls.into_iter().enumerate().peekable();
+        loop {
+            // Calls are started as slots free up, not all at once: a million-line file holds
+            // its calls, not a million tasks.
+            while running.len() < jobs
+                && calls
+                    .peek()
+                    .is_some_and(|(index, _)| !options.ordered || *index < next + window)
+            {
+                let Some((index, call)) = calls.next() else {
+                    break;
+                };
+                let skill = call.skill.clone();
+                let handle = running.spawn(run_one(
+                    engine.clone(),
+                    registry.clone(),
+                    call,
+                    options.clone(),
+                ));
+                started.insert(handle.id(), (index, skill));
+            }
+            let Some(joined) = running.join_next_with_id().await else {
+                break;
             };
+            let (id, outcome) = match joined {
+                Ok((id, result)) => (id, Ok(result)),
+                Err(e) => (e.id(), Err(e)),
+            };
+            let Some((index, skill)) = started.remove(&id) else {
+                continue;
+            };
+            let result = outcome.unwrap_or_else(|e| {
+                ExecutionResult::internal(
+                    &skill,
+                    format!("skillet hit a bug running this call ({e}); please report it"),
+                )
+            });
             if !options.ordered {
                 done(index, result);
                 continue;
@@ -181,6 +181,31 @@ impl Engine {
             }
         }
     }
+}
+
+/// One call of a batch, unless the batch was cancelled before it started.
+async fn run_one(
+    engine: Arc<Engine>,
+    registry: Arc<Registry>,
+    call: BatchCall,
+    options: BatchOptions,
+) -> ExecutionResult {
+    if let Some(reason) = options.cancel.reason() {
+        return ExecutionResult::new(&call.skill, Status::Cancelled)
+            .with_error(format!("not started: the batch was cancelled ({reason})"));
+    }
+    let request = RunRequest {
+        params: call.params,
+        stdin: call.stdin.map_or(StdinSource::Null, |text| {
+            StdinSource::Bytes(text.into_bytes())
+        }),
+        caller_dir: options.caller_dir,
+        live: None,
+        overrides: options.overrides,
+        asked_by: None,
+        cancel: Some(options.cancel),
+    };
+    engine.run(&registry, &call.skill, request).await
 }
 
 #[cfg(test)]
