@@ -187,6 +187,11 @@ fn a_bad_line_is_named_and_nothing_runs() {
         "a call ran before the file was checked"
     );
 
+    std::fs::write(world.path("latin1.jsonl"), b"{\"skill\": \"caf\xe9\"}\n").unwrap();
+    let (code, _, stderr) = world.run(&["batch", "latin1.jsonl"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not UTF-8"), "{stderr}");
+
     let (code, _, stderr) = world.run(&["batch", "missing.jsonl"]);
     assert_ne!(code, 0);
     assert!(stderr.contains("missing.jsonl"), "{stderr}");

@@ -115,15 +115,28 @@ fn read_calls(ctx: &Context, args: &BatchArgs) -> Result<String> {
             .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
             .with_context(|| format!("cannot read {}", output::path(&ctx.shown(&path))))?;
     }
+    // A bad file exits 2, as a bad line does.
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        anyhow::bail!(
-            "{} is larger than {} MiB; split it into several batches",
-            shown_source(ctx, args),
-            MAX_FILE_BYTES / (1024 * 1024)
-        );
+        return Err(output::failure(
+            output::EXIT_INVALID_PARAMS,
+            format!(
+                "{} is larger than {} MiB; nothing was run",
+                shown_source(ctx, args),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+            Some("split it into several batches".into()),
+        ));
     }
-    String::from_utf8(bytes)
-        .map_err(|e| anyhow::anyhow!("{} is not UTF-8 text ({e})", shown_source(ctx, args)))
+    String::from_utf8(bytes).map_err(|e| {
+        output::failure(
+            output::EXIT_INVALID_PARAMS,
+            format!(
+                "{} is not UTF-8 text ({e}); nothing was run",
+                shown_source(ctx, args)
+            ),
+            Some("write the calls as UTF-8 JSON, one a line".into()),
+        )
+    })
 }
 
 fn shown_source(ctx: &Context, args: &BatchArgs) -> String {
