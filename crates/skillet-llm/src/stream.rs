@@ -84,6 +84,58 @@ pub(crate) async fn send(
     })
 }
 
+/// A chunk of the body: as it came, or the start of the body rebuilt without its byte order mark.
+enum Chunk<B> {
+    Kept(B),
+    Head(Vec<u8>),
+}
+
+impl<B: AsRef<[u8]>> AsRef<[u8]> for Chunk<B> {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Chunk::Kept(b) => b.as_ref(),
+            Chunk::Head(v) => v,
+        }
+    }
+}
+
+/// The body without its leading UTF-8 byte order marks. The event-stream parser strips one by
+/// slicing one byte off a three-byte character: a panic (eventsource-stream 0.2.3, found by
+/// the fuzzing). Every leading mark goes, since the parser panics on whichever comes first
+/// (the specification would make a second one part of the first line's field name, a field
+/// nobody reads). A mark may arrive split across chunks, so the first bytes wait until they
+/// are known not to be one.
+fn without_leading_bom<B, E>(
+    body: impl futures_util::Stream<Item = Result<B, E>>,
+) -> impl futures_util::Stream<Item = Result<Chunk<B>, E>>
+where
+    B: AsRef<[u8]>,
+{
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let mut head: Option<Vec<u8>> = Some(Vec::new());
+    body.filter_map(move |item| {
+        let out = match (item, head.as_mut()) {
+            (Err(e), _) => Some(Err(e)),
+            (Ok(chunk), None) => Some(Ok(Chunk::Kept(chunk))),
+            (Ok(chunk), Some(start)) => {
+                start.extend_from_slice(chunk.as_ref());
+                let mut rest: &[u8] = start;
+                while let Some(after) = rest.strip_prefix(BOM) {
+                    rest = after;
+                }
+                if rest.len() < BOM.len() && BOM.starts_with(rest) {
+                    None
+                } else {
+                    let rest = rest.to_vec();
+                    head = None;
+                    Some(Ok(Chunk::Head(rest)))
+                }
+            }
+        };
+        std::future::ready(out)
+    })
+}
+
 /// Reads `response` as server-sent events through `decoder`, streaming text into `on_text`.
 pub(crate) async fn read<D: Decoder>(
     response: reqwest::Response,
@@ -91,7 +143,7 @@ pub(crate) async fn read<D: Decoder>(
     mut decoder: D,
     on_text: TextSink<'_>,
 ) -> Result<Reply, LlmError> {
-    let mut events = response.bytes_stream().eventsource();
+    let mut events = without_leading_bom(response.bytes_stream()).eventsource();
     let mut text = String::new();
     let mut streamed = 0;
     let broken = |fault: Fault, streamed: usize| LlmError::Stream {
@@ -222,5 +274,43 @@ mod tests {
             Some("<html>Bad Gateway</html>")
         );
         assert_eq!(error_message("  "), None);
+    }
+}
+
+#[cfg(test)]
+mod bom_tests {
+    use super::*;
+
+    async fn through(chunks: &[&[u8]]) -> Vec<u8> {
+        let body = futures_util::stream::iter(
+            chunks
+                .iter()
+                .map(|c| Ok::<_, std::convert::Infallible>(c.to_vec())),
+        );
+        let mut out = Vec::new();
+        let mut stream = std::pin::pin!(without_leading_bom(body));
+        while let Some(Ok(chunk)) = stream.next().await {
+            out.extend_from_slice(chunk.as_ref());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_leading_mark_goes_however_it_is_cut_and_nothing_else_does() {
+        let data: &[u8] = b"data: x\n\n";
+        assert_eq!(through(&[b"\xEF\xBB\xBFdata: x\n\n"]).await, data);
+        assert_eq!(
+            through(&[b"\xEF", b"", b"\xBB", b"\xBFdata: x", b"\n\n"]).await,
+            data
+        );
+        assert_eq!(through(&[data]).await, data);
+        assert_eq!(through(&[b"da", b"ta: x\n\n"]).await, data);
+        assert_eq!(
+            through(&[b"\xEF\xBB\xBF\xEF", b"\xBB\xBFdata: x\n\n"]).await,
+            data
+        );
+        // Only leading marks go; one later is the body's.
+        assert_eq!(through(&[b"d\xEF\xBB\xBF"]).await, b"d\xEF\xBB\xBF");
+        assert_eq!(through(&[b"\xEF\xBB", b"x"]).await, b"\xEF\xBBx");
     }
 }
