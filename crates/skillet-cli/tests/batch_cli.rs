@@ -351,7 +351,7 @@ fn a_skills_own_bound_holds_across_batches_and_processes() {
         json!({"name": "gate", "description": "Count who is inside", "type": "code_inline",
                "command": "sh",
                "args": ["-c", format!(
-                   "n=$(ls {m} | grep -c '^in-'); touch {m}/in-$SKILL_PARAM_ID; echo $n >> {m}/seen-$SKILL_PARAM_ID; sleep 0.4; rm {m}/in-$SKILL_PARAM_ID",
+                   "n=$(ls {m} | grep -c '^in-'); touch {m}/in-$SKILL_PARAM_ID; sleep 0.4; x=$(ls {m} | grep -c '^in-'); echo $n $((x-1)) >> {m}/seen-$SKILL_PARAM_ID; rm {m}/in-$SKILL_PARAM_ID",
                    m = log.display())],
                "timeout": 20,
                "concurrency": {"max": 2},
@@ -405,57 +405,21 @@ fn a_skills_own_bound_holds_across_batches_and_processes() {
     for entry in std::fs::read_dir(&log).unwrap() {
         let entry = entry.unwrap();
         if entry.file_name().to_string_lossy().starts_with("seen-") {
-            seen.push(
-                std::fs::read_to_string(entry.path())
-                    .unwrap()
-                    .trim()
-                    .parse::<u32>()
-                    .unwrap(),
-            );
+            // Others inside when the run came in, and when it was about to leave.
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            seen.extend(text.split_whitespace().map(|n| n.parse::<u32>().unwrap()));
         }
     }
-    assert_eq!(seen.len(), 8, "every run counted: {seen:?}");
+    assert_eq!(
+        seen.len(),
+        16,
+        "every run counted, coming and going: {seen:?}"
+    );
     assert!(
         seen.iter().all(|&n| n < 2),
         "a run found 2 others inside: {seen:?}"
     );
     assert!(seen.contains(&1), "runs never overlapped at all: {seen:?}");
-}
-
-/// A `concurrency` block is checked like any other: its kind and its bound.
-#[test]
-fn a_bad_concurrency_block_is_refused_by_validate() {
-    let world = World::new();
-    for (name, kind, block, expect) in [
-        ("c1", "code_inline", json!({"max": 0}), "`max` is 0"),
-        ("c2", "code_inline", json!({"max": 100000}), "from 1 to 256"),
-        ("c3", "code_inline", json!({"max": 2, "per": "user"}), "per"),
-        (
-            "c4",
-            "prompt_inline",
-            json!({"max": 2}),
-            "code_inline skills",
-        ),
-    ] {
-        let body = if kind == "prompt_inline" {
-            json!({"name": name, "description": "d", "type": kind, "prompt_template": "hi",
-                   "concurrency": block})
-        } else {
-            json!({"name": name, "description": "d", "type": kind, "command": "true",
-                   "concurrency": block})
-        };
-        world.skill(name, body);
-        let (code, out, err) = world.run(&["validate", &format!(".skillet/skills/{name}.json")]);
-        assert_ne!(code, 0, "{name}: {out}{err}");
-        assert!(format!("{out}{err}").contains(expect), "{name}: {out}{err}");
-    }
-    world.skill(
-        "ok",
-        json!({"name": "ok", "description": "d", "type": "code_inline", "command": "true",
-               "concurrency": {"max": 3}}),
-    );
-    let (code, out, err) = world.run(&["validate", ".skillet/skills/ok.json"]);
-    assert_eq!(code, 0, "{out}{err}");
 }
 
 /// In order, finished results wait for a slow call before them: the batch starts calls only so
