@@ -60,6 +60,15 @@ impl Context {
         self.setup.engine(store)
     }
 
+    /// [`Context::engine`], with `--workspace DIR` applied when given.
+    pub fn engine_in(&self, workspace: Option<&Path>) -> Result<Engine> {
+        let engine = self.engine();
+        match workspace {
+            Some(dir) => Ok(engine.with_workspace(&self.env.cwd.join(dir))?),
+            None => Ok(engine),
+        }
+    }
+
     /// The execution history, `$XDG_DATA_HOME/skillet/skillet.db`.
     pub fn store(&self) -> Result<Arc<dyn Store>> {
         self.setup.open_store().map_err(setup_error)

@@ -44,10 +44,7 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let engine = match &args.workspace {
-        Some(dir) => ctx.engine().with_workspace(&ctx.env.cwd.join(dir))?,
-        None => ctx.engine(),
-    };
+    let engine = ctx.engine_in(args.workspace.as_deref())?;
     let registry = Arc::new(ctx.registry());
     let jobs = args
         .jobs

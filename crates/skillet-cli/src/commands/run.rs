@@ -61,7 +61,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         Some(text) => StdinSource::Bytes(text.clone().into_bytes()),
         None => StdinSource::Inherit,
     };
-    let engine = engine(ctx, args)?;
+    let engine = ctx.engine_in(args.workspace.as_deref())?;
     if let Some(o) = &observe {
         // Making the engine opened the history.
         o.lap(Phase::Store);
@@ -246,15 +246,6 @@ fn exit_code(result: &ExecutionResult) -> u8 {
     }
 }
 
-/// The engine of this run, with `--workspace` applied.
-fn engine(ctx: &Context, args: &RunArgs) -> Result<skillet_engine::Engine> {
-    let engine = ctx.engine();
-    match &args.workspace {
-        Some(dir) => Ok(engine.with_workspace(&ctx.env.cwd.join(dir))?),
-        None => Ok(engine),
-    }
-}
-
 /// The permissions the `--allow-…` flags give this run.
 fn overrides(args: &RunArgs) -> RunOverrides {
     let mut overrides = args.allow.overrides(args.keep_tmp);
@@ -275,7 +266,7 @@ fn dry_run(
     args: &RunArgs,
     params: &Map<String, Value>,
 ) -> Result<ExitCode> {
-    let engine = engine(ctx, args)?;
+    let engine = ctx.engine_in(args.workspace.as_deref())?;
     let prepared =
         match engine.prepare(registry, &args.name, params, &ctx.env.cwd, &overrides(args)) {
             Ok(prepared) => prepared,
