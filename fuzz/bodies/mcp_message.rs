@@ -75,7 +75,7 @@ pub fn server() -> SocketAddr {
                     addr,
                     auth: HttpAuth::None,
                     allowed_origins: Vec::new(),
-                    max_sessions: 4,
+                    max_sessions: 16,
                     session_idle_timeout: Duration::from_secs(60),
                     token_file: None,
                     shutdown: tokio_util::sync::CancellationToken::new(),
@@ -129,13 +129,22 @@ pub fn post(addr: SocketAddr, body: &[u8], session: Option<&str>) -> (u16, Strin
     (status, head, body)
 }
 
-/// The MCP session the inputs are sent in, opened (`initialize`, `initialized`) when there is
-/// none: at the start, and after an input ended it.
+/// The MCP session the inputs are sent in, opened when there is none: at the start, and after
+/// an input ended it.
 pub fn session(addr: SocketAddr) -> String {
     let mut slot = SESSION.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(id) = &*slot {
         return id.clone();
     }
+    let id = open_session(addr);
+    *slot = Some(id.clone());
+    id
+}
+
+/// A new MCP session (`initialize`, `initialized`) of the caller's own. A check that runs beside
+/// the fuzzing uses one: in the shared session a mutated input may reuse the check's request id,
+/// and the server then answers one of the two on the other's stream.
+pub fn open_session(addr: SocketAddr) -> String {
     let initialize = br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fuzz","version":"1"}}}"#;
     let (status, head, _) = post(addr, initialize, None);
     assert_eq!(status, 200, "initialize: {head}");
@@ -147,7 +156,6 @@ pub fn session(addr: SocketAddr) -> String {
     let initialized = br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
     let (status, head, _) = post(addr, initialized, Some(&id));
     assert!(status < 300, "initialized: {head}");
-    *slot = Some(id.clone());
     id
 }
 

@@ -36,8 +36,8 @@ fn the_harness_reaches_the_server() {
     assert_eq!(status, 400);
     let answer: serde_json::Value = serde_json::from_slice(&body).expect("a JSON-RPC error");
     assert_eq!(answer["error"]["code"], -32700, "{answer}");
-    // In the session the inputs are sent in, a tool call reaches the skill.
-    let session = mcp_message::session(addr);
+    // A tool call reaches the skill.
+    let session = mcp_message::open_session(addr);
     let (status, _, body) = mcp_message::post(addr, &seed("tools-call.json"), Some(&session));
     let text = String::from_utf8_lossy(&body);
     assert_eq!(status, 200, "{text}");
@@ -57,7 +57,7 @@ fn the_harness_reaches_the_server() {
 #[test]
 fn a_session_is_initialized_once() {
     let addr = mcp_message::server();
-    let session = mcp_message::session(addr);
+    let session = mcp_message::open_session(addr);
     for version in ["2026-07-28", "9999-12-31", "2025-06-18"] {
         let again = serde_json::json!({"jsonrpc": "2.0", "id": "again", "method": "initialize",
             "params": {"protocolVersion": version, "capabilities": {},
