@@ -196,38 +196,85 @@ pub fn json(value: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints the items `items` yields as one pretty JSON array, serialized as they are made, so a
+/// long listing is never held whole. `items` is called once.
+pub fn json_seq<I>(items: impl Fn() -> I) -> anyhow::Result<()>
+where
+    I: Iterator,
+    I::Item: Serialize,
+{
+    struct Seq<F>(F);
+    impl<F, I> Serialize for Seq<F>
+    where
+        F: Fn() -> I,
+        I: Iterator,
+        I::Item: Serialize,
+    {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq((self.0)())
+        }
+    }
+    json(&Seq(items))
+}
+
 /// Renders rows as left-aligned columns; the last column is not padded. Every cell goes
 /// through [`cell`], so the table is one line per row and no wider than its cut cells.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let all: Vec<Vec<std::borrow::Cow<'_, str>>> =
-        std::iter::once(header.iter().map(|h| cell(h)).collect())
-            .chain(rows.iter().map(|row| row.iter().map(|c| cell(c)).collect()))
-            .collect();
-    let mut widths: Vec<usize> = Vec::new();
-    for row in &all {
-        for (i, cell) in row.iter().enumerate() {
-            let width = cell.chars().count();
+    let mut out = Vec::new();
+    // Writing to a vector does not fail.
+    let _ = write_table(&mut out, header, || rows.iter());
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+const SPACES: [u8; 64] = [b' '; 64];
+
+/// [`table`] written to `out` as it is made, for tables too long to hold whole (`skillet list`
+/// of 10,000 skills): `rows` is called twice, once to measure the columns and once to write,
+/// so no row is kept.
+pub fn write_table<I, C>(
+    out: &mut impl Write,
+    header: &[&str],
+    rows: impl Fn() -> I,
+) -> std::io::Result<()>
+where
+    I: Iterator,
+    I::Item: IntoIterator<Item = C>,
+    C: AsRef<str>,
+{
+    let mut widths: Vec<usize> = header.iter().map(|h| cell(h).chars().count()).collect();
+    for row in rows() {
+        for (i, c) in row.into_iter().enumerate() {
+            let width = cell(c.as_ref()).chars().count();
             match widths.get_mut(i) {
                 Some(w) => *w = (*w).max(width),
                 None => widths.push(width),
             }
         }
     }
-    let mut out = String::new();
-    for row in &all {
-        let last = row.len().saturating_sub(1);
-        for (i, cell) in row.iter().enumerate() {
-            out.push_str(cell);
+    let mut line = |cells: &mut dyn Iterator<Item = std::borrow::Cow<'_, str>>| {
+        let cells: Vec<_> = cells.collect();
+        let last = cells.len().saturating_sub(1);
+        for (i, c) in cells.iter().enumerate() {
+            out.write_all(c.as_bytes())?;
             if i != last {
                 // Padding by hand: a `format!` width past u16::MAX panics, and widths come
                 // from the data.
-                let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
-                out.extend(std::iter::repeat_n(' ', pad));
+                let mut pad = widths[i].saturating_sub(c.chars().count()) + 2;
+                while pad > 0 {
+                    let n = pad.min(SPACES.len());
+                    out.write_all(&SPACES[..n])?;
+                    pad -= n;
+                }
             }
         }
-        out.push('\n');
+        out.write_all(b"\n")
+    };
+    line(&mut header.iter().map(|h| cell(h)))?;
+    for row in rows() {
+        let row: Vec<C> = row.into_iter().collect();
+        line(&mut row.iter().map(|c| cell(c.as_ref())))?;
     }
-    out
+    Ok(())
 }
 
 /// A past moment as "42s ago", "3m ago", … from its distance in milliseconds.

@@ -62,7 +62,8 @@ pub(crate) fn scan(
     entries.sort_by_key(std::fs::DirEntry::file_name);
     // Resolved once: an entry that is no link lies in the resolved directory under its name.
     let root = std::fs::canonicalize(&dir.path).ok();
-    let mut out = Vec::new();
+    // Sized once: doubling would hold half again as many candidates as there are skills.
+    let mut out = Vec::with_capacity(entries.len().min(room));
     let mut strays = Vec::new();
     let mut unread = 0;
     let mut entries = entries.into_iter();

@@ -16,7 +16,6 @@
 //! written by another build of skillet is ignored and rewritten. What it holds only ever
 //! feeds listings: running or describing a skill always reads its file.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -43,7 +42,7 @@ const MAX_CACHE_BYTES: u64 = 64 << 20;
 const MAX_CACHE_FILES: usize = 64;
 
 /// What marks a cache file as this module's, in this layout.
-const TAG: &str = "skillet metadata cache 1";
+const TAG: &str = "skillet metadata cache 2";
 
 /// The formats a record may name. A format not here (a newer one) is never cached.
 const FORMATS: &[SkillFormat] = &[
@@ -91,12 +90,30 @@ impl MetadataCacheSettings {
 }
 
 /// The file a record stands for, as it was when it was read.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileKey {
     path: PathBuf,
     canonical: PathBuf,
     within: Option<PathBuf>,
+    stamp: Stamp,
+}
+
+impl FileKey {
+    /// Whether this key is `c`'s as the file is now (`stamp`).
+    fn is(&self, c: &Candidate, canonical: &Path, stamp: &Stamp) -> bool {
+        self.stamp == *stamp
+            && self.path == c.path
+            && self.canonical == canonical
+            && self.within == c.within
+    }
+}
+
+/// What the kernel says of a file's identity and last change: no paths, so a file waiting to
+/// be read costs a few bytes, not three more paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Stamp {
     dev: u64,
     ino: u64,
     size: u64,
@@ -104,18 +121,20 @@ struct FileKey {
     ctime_ns: i64,
 }
 
-impl FileKey {
-    /// The key of `c` as the file is now, and whether it changed too recently to be cached.
-    fn of(c: &Candidate) -> Option<(FileKey, bool)> {
-        let canonical = c.canonical.clone()?;
+impl Stamp {
+    /// The stamp of `c`'s file as it is now, when it can be cached at all, and whether it
+    /// changed too recently to be kept.
+    fn of(c: &Candidate) -> Option<(&Path, Stamp, bool)> {
+        let canonical = c.canonical.as_deref()?;
         // Paths that are not UTF-8 cannot be written in the cache file.
         c.path.to_str()?;
         canonical.to_str()?;
         c.within.as_ref().map_or(Some(""), |w| w.to_str())?;
-        let meta = std::fs::symlink_metadata(&canonical).ok()?;
+        let meta = std::fs::symlink_metadata(canonical).ok()?;
         if !meta.file_type().is_file() {
             return None;
         }
+        let mtime = ns(meta.mtime(), meta.mtime_nsec());
         let ctime = ns(meta.ctime(), meta.ctime_nsec());
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -123,18 +142,15 @@ impl FileKey {
                 i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
             });
         let settle = i64::try_from(SETTLE.as_nanos()).unwrap_or(i64::MAX);
-        let settled = now.saturating_sub(ctime.max(ns(meta.mtime(), meta.mtime_nsec()))) > settle;
-        let key = FileKey {
-            path: c.path.clone(),
-            canonical,
-            within: c.within.clone(),
+        let settled = now.saturating_sub(ctime.max(mtime)) > settle;
+        let stamp = Stamp {
             dev: meta.dev(),
             ino: meta.ino(),
             size: meta.len(),
-            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            mtime_ns: mtime,
             ctime_ns: ctime,
         };
-        Some((key, settled))
+        Some((canonical, stamp, settled))
     }
 }
 
@@ -157,23 +173,39 @@ struct Record {
 struct CacheFile {
     tag: String,
     build: String,
-    records: Vec<Record>,
+    /// Boxed: read from a file of unknown length, the vector grows by doubling, and a vector of
+    /// pointers wastes little doing it where one of records would waste up to half of them.
+    #[allow(clippy::vec_box)] // boxed on purpose, as said above
+    records: Vec<Box<Record>>,
+}
+
+/// What the cache answers for one file.
+pub(crate) enum Lookup {
+    /// The file is unchanged since it was cached: what it loads to.
+    Hit(Box<Loaded>),
+    /// It must be read; with a stamp, what it reads to may be kept ([`MetadataCache::offer`]).
+    Miss(Option<Stamp>),
 }
 
 /// The cache of one set of skill directories, open for one discovery.
+///
+/// Its memory is what a listing of many skills peaks on, so it holds each record once: the
+/// file's records sorted by path (found by binary search, no map beside them), a flag for each
+/// one used, and the records of files read this time; a file waiting to be read is only its
+/// [`Stamp`]. [`MetadataCache::save`] takes it by value, so it is gone before the registry is
+/// built.
 #[derive(Debug)]
 pub(crate) struct MetadataCache {
     file: PathBuf,
     dir: PathBuf,
     build: String,
-    /// Records read from the file and not used yet.
-    old: HashMap<FileKey, Record>,
-    /// Records of this discovery, written back by [`MetadataCache::save`].
+    /// Records read from the file, sorted by path.
+    #[allow(clippy::vec_box)] // see CacheFile::records
+    old: Vec<Box<Record>>,
+    /// Which of `old` this discovery used; the rest are of files gone or changed.
+    used: Vec<bool>,
+    /// Records of files read this time.
     new: Vec<Record>,
-    /// Keys of the files read this time, taken before reading (a write after the stat then
-    /// shows as a change next time, never as the old content under new times).
-    pending: HashMap<PathBuf, FileKey>,
-    changed: bool,
 }
 
 impl MetadataCache {
@@ -189,48 +221,59 @@ impl MetadataCache {
         let digest = hasher.finalize();
         let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
         let file = settings.dir.join(format!("metadata-{hex}.json"));
-        let old: HashMap<FileKey, Record> = read_cache_file(&file)
+        let mut old: Vec<Box<Record>> = read_cache_file(&file)
             .filter(|c| c.tag == TAG && c.build == settings.build)
-            .map(|c| c.records.into_iter().map(|r| (r.key.clone(), r)).collect())
+            .map(|c| c.records)
             .unwrap_or_default();
+        // The parse grew the vector by doubling.
+        old.shrink_to_fit();
+        old.sort_unstable_by(|a, b| a.key.path.cmp(&b.key.path));
         MetadataCache {
-            changed: false,
             file,
             dir: settings.dir.clone(),
             build: settings.build.clone(),
+            used: vec![false; old.len()],
             old,
             new: Vec::new(),
-            pending: HashMap::new(),
         }
     }
 
-    /// What `c` loads to, when the cache holds it for the file as it is now.
-    pub(crate) fn lookup(&mut self, c: &Candidate) -> Option<Loaded> {
-        let (key, settled) = FileKey::of(c)?;
-        let Some(record) = self.old.remove(&key) else {
-            if settled {
-                self.pending.insert(c.path.clone(), key);
-            }
-            return None;
+    /// Makes room for the records of `files` files read this time.
+    pub(crate) fn reserve(&mut self, files: usize) {
+        self.new.reserve_exact(files);
+    }
+
+    /// What the cache holds for `c` as its file is now.
+    pub(crate) fn lookup(&mut self, c: &Candidate) -> Lookup {
+        let Some((canonical, stamp, settled)) = Stamp::of(c) else {
+            return Lookup::Miss(None);
         };
-        let format = FORMATS
-            .iter()
-            .copied()
-            .find(|f| f.label() == record.format)?;
-        let loaded = Loaded {
+        let miss = Lookup::Miss(settled.then_some(stamp));
+        let start = self.old.partition_point(|r| r.key.path < c.path);
+        let Some(i) = (start..self.old.len())
+            .take_while(|&i| self.old[i].key.path == c.path)
+            .find(|&i| !self.used[i] && self.old[i].key.is(c, canonical, &stamp))
+        else {
+            return miss;
+        };
+        let record = &self.old[i];
+        let Some(format) = FORMATS.iter().copied().find(|f| f.label() == record.format) else {
+            return miss;
+        };
+        self.used[i] = true;
+        Lookup::Hit(Box::new(Loaded {
             declared: Some(record.name.clone()),
             spec: None,
             summary: Some(record.summary.clone()),
             format,
             diagnostics: Vec::new(),
-        };
-        self.new.push(record);
-        Some(loaded)
+        }))
     }
 
-    /// Keeps what `c` loaded to, when it is worth keeping (see the module's documentation).
-    pub(crate) fn offer(&mut self, c: &Candidate, loaded: &Loaded) {
-        let Some(key) = self.pending.remove(&c.path) else {
+    /// Keeps what `c` loaded to, when it is worth keeping (see the module's documentation);
+    /// `stamp` is what [`MetadataCache::lookup`] found before the file was read.
+    pub(crate) fn offer(&mut self, c: &Candidate, stamp: Option<Stamp>, loaded: &Loaded) {
+        let (Some(stamp), Some(canonical)) = (stamp, &c.canonical) else {
             return;
         };
         let (Some(summary), Some(name)) = (&loaded.summary, &loaded.declared) else {
@@ -240,27 +283,37 @@ impl MetadataCache {
             return;
         }
         self.new.push(Record {
-            key,
+            key: FileKey {
+                path: c.path.clone(),
+                canonical: canonical.clone(),
+                within: c.within.clone(),
+                stamp,
+            },
             name: name.clone(),
             format: loaded.format.label().to_owned(),
             summary: summary.clone(),
         });
-        self.changed = true;
     }
 
     /// Writes the records of this discovery back, when they differ from the file's. Failing
     /// to write a cache is not an error: the next command reads the files again.
     pub(crate) fn save(self) {
-        if !self.changed && self.old.is_empty() {
+        let stale = self.used.iter().any(|u| !u);
+        if self.new.is_empty() && !stale {
             return;
         }
-        let content = CacheFile {
-            tag: TAG.to_owned(),
-            build: self.build,
-            records: self.new,
-        };
-        let Ok(bytes) = serde_json::to_vec(&content) else {
-            return;
+        let records: Vec<&Record> = self
+            .old
+            .iter()
+            .zip(&self.used)
+            .filter(|(_, used)| **used)
+            .map(|(r, _)| &**r)
+            .chain(&self.new)
+            .collect();
+        let content = CacheFileRef {
+            tag: TAG,
+            build: &self.build,
+            records,
         };
         if std::fs::DirBuilder::new()
             .recursive(true)
@@ -271,10 +324,23 @@ impl MetadataCache {
             return;
         }
         let fresh = !self.file.exists();
-        if write_replacing(&self.file, &bytes).is_ok() && fresh {
+        // Streamed to the file: the text of 10,000 records would be the largest thing a listing
+        // holds.
+        let written = write_replacing(&self.file, |w| {
+            serde_json::to_writer(w, &content).map_err(std::io::Error::other)
+        });
+        if written.is_ok() && fresh {
             prune(&self.dir);
         }
     }
+}
+
+/// [`CacheFile`] as written, borrowing the records it is made of.
+#[derive(Serialize)]
+struct CacheFileRef<'a> {
+    tag: &'a str,
+    build: &'a str,
+    records: Vec<&'a Record>,
 }
 
 /// The cache file at `path`, when it is one this user wrote and nobody else can change.
@@ -296,23 +362,31 @@ fn read_cache_file(path: &Path) -> Option<CacheFile> {
     {
         return None;
     }
+    // Read whole and then parsed: twice as fast as parsing from a reader, and the text is
+    // gone before the loads that make a listing's peak.
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(MAX_CACHE_BYTES).read_to_end(&mut bytes).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Writes `bytes` to `path` through a temporary file beside it and a rename, so a reader sees
-/// the old file or the new one. Not flushed to disk: a cache lost in a crash is rebuilt.
-fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes what `write` writes to `path` through a temporary file beside it and a rename, so a
+/// reader sees the old file or the new one. Not flushed to disk: a cache lost in a crash is
+/// rebuilt.
+fn write_replacing(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
-        file.write_all(bytes)?;
-        drop(file);
+        let mut out = std::io::BufWriter::new(file);
+        write(&mut out)?;
+        out.flush()?;
+        drop(out);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

@@ -144,12 +144,8 @@ impl Registry {
         dirs: Vec<SkillDir>,
         cache: Option<&MetadataCacheSettings>,
     ) -> Registry {
-        let mut cache = cache.map(|c| MetadataCache::open(c, &dirs));
-        let registry = Registry::load_dirs(dirs, None, Keep::Summaries, cache.as_mut());
-        if let Some(cache) = cache {
-            cache.save();
-        }
-        registry
+        let cache = cache.map(|c| MetadataCache::open(c, &dirs));
+        Registry::load_dirs(dirs, None, Keep::Summaries, cache)
     }
 
     /// Loads the skills of a skills directory named on the command line (`skillet validate
@@ -174,7 +170,7 @@ impl Registry {
         dirs: Vec<SkillDir>,
         previous: Option<&Registry>,
         keep: Keep,
-        cache: Option<&mut MetadataCache>,
+        cache: Option<MetadataCache>,
     ) -> Registry {
         let mut warnings = Vec::new();
         let mut candidates: Vec<(usize, Candidate)> = Vec::new();

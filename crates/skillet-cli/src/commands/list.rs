@@ -1,5 +1,6 @@
 //! `skillet list`.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -80,6 +81,48 @@ fn listed<'a>(ctx: &Context, e: &'a SkillEntry, available: Availability) -> List
     }
 }
 
+/// The table's cells of one row. `output::write_table` makes every cell safe and cuts it:
+/// names, descriptions and paths all come from the skill files.
+fn cells(ctx: &Context, r: &Listed) -> [String; 6] {
+    let describe = if r.valid {
+        let note = match r.availability {
+            "available" => String::new(),
+            "untrusted" => "[untrusted] ".into(),
+            other => format!("[{other}] "),
+        };
+        format!("{note}{}", output::one_line(r.description.unwrap_or("")))
+    } else {
+        let n = r.errors.len();
+        // The file, not the name: with a working file of the same name, the name would check
+        // that one.
+        let instead = r
+            .used_instead
+            .as_ref()
+            .map(|p| format!("; {} is used instead", ctx.shown(Path::new(p)).display()))
+            .unwrap_or_default();
+        format!(
+            "BROKEN: {n} error{} (skillet validate {}){instead}",
+            if n == 1 { "" } else { "s" },
+            output::shell_word(&r.shown)
+        )
+    };
+    [
+        r.name.to_owned(),
+        r.kind.unwrap_or("?").to_owned(),
+        match r.package {
+            Some(p) => format!("package:{}", p.name),
+            None => r.scope.to_owned(),
+        },
+        r.version.unwrap_or("-").to_owned(),
+        if r.aliases.is_empty() {
+            "-".into()
+        } else {
+            r.aliases.join(",")
+        },
+        describe,
+    ]
+}
+
 pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
     if args.installed {
         return super::install::list_installed(ctx, args.json);
@@ -113,20 +156,23 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let available = ctx.config.availabilities(&ctx.env, registry.entries());
-    let rows: Vec<Listed> = registry
-        .entries()
-        .iter()
-        .zip(available)
-        .map(|(e, a)| listed(ctx, e, a))
-        .collect();
+    // Rows are made as they are written, never all held: a listing of 10,000 skills keeps its
+    // entries and nothing more per skill.
+    let rows = || {
+        registry
+            .entries()
+            .iter()
+            .zip(&available)
+            .map(|(e, a)| listed(ctx, e, *a))
+    };
     if args.json {
-        output::json(&rows)?;
+        output::json_seq(rows)?;
         return Ok(ExitCode::SUCCESS);
     }
     for w in registry.warnings() {
         eprintln!("{}", output::diagnostic(ctx, w));
     }
-    if rows.is_empty() {
+    if registry.entries().is_empty() {
         println!("No skills found. Searched:");
         for dir in registry.dirs() {
             println!("  {} ({})", output::path(&ctx.shown(&dir.path)), dir.scope);
@@ -134,61 +180,15 @@ pub fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
         println!("Create one in .skillet/skills/NAME.json; `skillet schema` describes the format.");
         return Ok(ExitCode::SUCCESS);
     }
-    // `output::table` makes every cell safe and cuts it: names, descriptions and paths all
-    // come from the skill files.
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let describe = if r.valid {
-                let note = match r.availability {
-                    "available" => String::new(),
-                    "untrusted" => "[untrusted] ".into(),
-                    other => format!("[{other}] "),
-                };
-                format!("{note}{}", output::one_line(r.description.unwrap_or("")))
-            } else {
-                let n = r.errors.len();
-                // The file, not the name: with a working file of the same name, the name
-                // would check that one.
-                let instead = r
-                    .used_instead
-                    .as_ref()
-                    .map(|p| format!("; {} is used instead", ctx.shown(Path::new(p)).display()))
-                    .unwrap_or_default();
-                format!(
-                    "BROKEN: {n} error{} (skillet validate {}){instead}",
-                    if n == 1 { "" } else { "s" },
-                    output::shell_word(&r.shown)
-                )
-            };
-            vec![
-                r.name.to_owned(),
-                r.kind.unwrap_or("?").to_owned(),
-                match r.package {
-                    Some(p) => format!("package:{}", p.name),
-                    None => r.scope.to_owned(),
-                },
-                r.version.unwrap_or("-").to_owned(),
-                if r.aliases.is_empty() {
-                    "-".into()
-                } else {
-                    r.aliases.join(",")
-                },
-                describe,
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        output::table(
-            &["NAME", "TYPE", "SCOPE", "VERSION", "ALIASES", "DESCRIPTION"],
-            &table
-        )
-    );
-    if rows
-        .iter()
-        .any(|r| r.valid && r.availability == "untrusted")
-    {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    output::write_table(
+        &mut out,
+        &["NAME", "TYPE", "SCOPE", "VERSION", "ALIASES", "DESCRIPTION"],
+        || rows().map(|r| cells(ctx, &r)),
+    )?;
+    out.flush()?;
+    drop(out);
+    if rows().any(|r| r.valid && r.availability == "untrusted") {
         println!(
             "[untrusted]: this workspace's skills are not offered to agents (skillet mcp) until you `skillet trust` it."
         );

@@ -4,7 +4,7 @@
 use skillet_spec::{Diagnostic, SkillFormat, SkillSpec, load_file, load_file_within};
 
 use crate::discover::Candidate;
-use crate::metadata_cache::MetadataCache;
+use crate::metadata_cache::{Lookup, MetadataCache, Stamp};
 use crate::summary::SkillSummary;
 
 /// Below this many files, loading on one thread is faster than starting more.
@@ -56,7 +56,8 @@ impl Loaded {
 
 /// Loads files in order, spreading large sets over the machine's cores. With a cache (only
 /// summaries are cached), a file unchanged since it was cached is not read at all, and what
-/// was read is offered to the cache.
+/// was read is offered to the cache, which is written back (when it changed) and dropped
+/// before this returns.
 ///
 /// Each skill is boxed: boxes are freed one by one as [`super::Registry::build`] moves them
 /// into its entries, where one vector of them would stay whole until the last was moved,
@@ -65,26 +66,36 @@ impl Loaded {
 pub(crate) fn load_all(
     candidates: Vec<&Candidate>,
     keep: Keep,
-    mut cache: Option<&mut MetadataCache>,
+    mut cache: Option<MetadataCache>,
 ) -> Vec<Box<Loaded>> {
     let mut out: Vec<Option<Box<Loaded>>> = Vec::with_capacity(candidates.len());
-    let mut misses: Vec<(usize, &Candidate)> = Vec::new();
+    let mut misses: Vec<(usize, &Candidate, Option<Stamp>)> = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
-        let hit = match (&mut cache, keep) {
+        let lookup = match (&mut cache, keep) {
             (Some(cache), Keep::Summaries) => cache.lookup(c),
-            _ => None,
+            _ => Lookup::Miss(None),
         };
-        if hit.is_none() {
-            misses.push((i, c));
+        match lookup {
+            Lookup::Hit(loaded) => out.push(Some(loaded)),
+            Lookup::Miss(stamp) => {
+                misses.push((i, c, stamp));
+                out.push(None);
+            }
         }
-        out.push(hit.map(Box::new));
     }
-    let read = read_all(misses.iter().map(|(_, c)| *c).collect(), keep);
-    for ((i, c), loaded) in misses.into_iter().zip(read) {
+    if let Some(cache) = &mut cache {
+        cache.reserve(misses.len());
+    }
+    let read = read_all(misses.iter().map(|(_, c, _)| *c).collect(), keep);
+    for ((i, c, stamp), loaded) in misses.into_iter().zip(read) {
         if let (Some(cache), Keep::Summaries) = (&mut cache, keep) {
-            cache.offer(c, &loaded);
+            cache.offer(c, stamp, &loaded);
         }
         out[i] = Some(loaded);
+    }
+    // Written and dropped now, before the registry is built from the loads.
+    if let Some(cache) = cache {
+        cache.save();
     }
     // Every slot was filled above, by a hit or a read.
     out.into_iter().flatten().collect()
