@@ -264,6 +264,17 @@ fn calls_come_from_stdin_and_every_call_is_in_the_history() {
 
 #[test]
 fn an_interrupt_cancels_running_calls_and_starts_no_more() {
+    cancelled_by(rustix::process::Signal::INT, 130);
+}
+
+/// SIGTERM (a service manager stopping the batch) cancels the same way, and the exit code says
+/// which signal it was, as `skillet run`'s does.
+#[test]
+fn a_terminate_signal_cancels_too_and_exits_143() {
+    cancelled_by(rustix::process::Signal::TERM, 143);
+}
+
+fn cancelled_by(signal: rustix::process::Signal, exit_code: i32) {
     let world = barrier_world(1);
     world.skill(
         "nap",
@@ -287,17 +298,13 @@ fn an_interrupt_cancels_running_calls_and_starts_no_more() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let started = Instant::now();
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(pid).unwrap(),
-        rustix::process::Signal::INT,
-    )
-    .unwrap();
+    rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), signal).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "the batch did not stop"
     );
-    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert_eq!(out.status.code(), Some(exit_code), "{out:?}");
     let results = json_lines(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(results.len(), 6, "every call has a result");
     assert!(

@@ -12,7 +12,7 @@ use super::PermissionArgs;
     after_help = "Each line is one call: {\"skill\": NAME, \"params\": {...}, \"stdin\": TEXT} (params and stdin
 may be left out). Every line is checked before any call starts; a bad line is named with what is
 wrong, and nothing runs. Each call runs as `skillet run` would run it: the same sandbox, limits,
-retries, cache and history. Ctrl-C cancels the calls running and starts no more.
+retries, cache and history. Ctrl-C (or SIGTERM) cancels the calls running and starts no more; exit 130 (143 for SIGTERM).
 
 Results are printed as each call finishes (--ordered: in the order of the file). A summary goes
 to stderr. Exit status: 0 when every call succeeded, 1 when any did not, 2 for a bad file.

@@ -90,7 +90,7 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> Result<ExitCode> {
     tally.summarise(total, jobs, started.elapsed());
     Ok(ExitCode::from(
         match (tally.failed.is_empty(), cancel.reason()) {
-            (_, Some(_)) => super::run::EXIT_SIGINT,
+            (_, Some(reason)) => super::run::exit_for_signal(&reason),
             (true, None) => 0,
             (false, None) => output::EXIT_FAILURE,
         },

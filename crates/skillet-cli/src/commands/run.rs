@@ -132,7 +132,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     }
     // A run stopped by a signal exits as a shell reports that signal.
     let code = match (result.status, cancel.reason().as_deref()) {
-        (Status::Cancelled, Some("SIGTERM")) => EXIT_SIGTERM,
+        (Status::Cancelled, Some(reason @ "SIGTERM")) => exit_for_signal(reason),
         _ => exit_code(&result),
     };
     Ok(ExitCode::from(code))
@@ -142,6 +142,16 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
 pub(crate) const EXIT_SIGINT: u8 = 130;
 /// Exit code of a run stopped by SIGTERM (128 + 15).
 const EXIT_SIGTERM: u8 = 143;
+
+/// The exit code of a command stopped by the signal `reason` names, as a shell reports that
+/// signal: 143 for SIGTERM, 130 for SIGINT (and any other cancellation).
+pub(crate) fn exit_for_signal(reason: &str) -> u8 {
+    if reason == "SIGTERM" {
+        EXIT_SIGTERM
+    } else {
+        EXIT_SIGINT
+    }
+}
 
 /// From now on SIGINT and SIGTERM cancel the run (it is then killed and recorded as
 /// `cancelled`) instead of killing skillet before it can write the history.
