@@ -50,6 +50,12 @@ impl ApiKey {
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether `text` holds the key, so a caller can refuse to keep text that would leak it
+    /// (a recorded conversation) without ever seeing the key itself.
+    pub fn appears_in(&self, text: &str) -> bool {
+        !self.0.is_empty() && text.contains(self.0.as_str())
+    }
 }
 
 impl fmt::Debug for ApiKey {

@@ -37,7 +37,7 @@ pub use error::ConversationError;
 pub use participant::{Participant, ScriptedAnswers, Shown};
 pub use preview::ConversationPreview;
 pub use prompt::DEFAULT_SUMMARY_PROMPT;
-pub use provider::{LlmSetupError, describe_llm};
+pub use provider::{LlmSetupError, ModelTransport, describe_llm};
 
 use crate::engine::{AskedBy, Engine};
 use crate::hint::Hint;
@@ -114,11 +114,25 @@ impl Engine {
         request: ConversationRequest,
         participant: &mut dyn Participant,
     ) -> Result<ConversationOutcome, ConversationError> {
+        self.converse_through(registry, name, request, participant, None)
+            .await
+    }
+
+    /// [`Engine::converse`], its requests sent through `transport` instead of straight to the
+    /// configured provider (see [`ModelTransport`]).
+    pub async fn converse_through(
+        &self,
+        registry: &Registry,
+        name: &str,
+        request: ConversationRequest,
+        participant: &mut dyn Participant,
+        transport: Option<&dyn ModelTransport>,
+    ) -> Result<ConversationOutcome, ConversationError> {
         let started = now_ms();
         let params = request.params.clone();
         let asked_by = request.asked_by.clone();
         let outcome = self
-            .converse_unrecorded(registry, name, request, participant)
+            .converse_unrecorded(registry, name, request, participant, transport)
             .await;
         let entry = registry.resolve(name);
         self.record_conversation(name, entry, &params, started, &outcome, &asked_by);
@@ -131,11 +145,12 @@ impl Engine {
         name: &str,
         request: ConversationRequest,
         participant: &mut dyn Participant,
+        transport: Option<&dyn ModelTransport>,
     ) -> Result<ConversationOutcome, ConversationError> {
         let (entry, spec) = self.conversation_skill(registry, name)?;
         let values = resolve_params(spec, &request.params, &request.caller_dir)
             .map_err(ConversationError::InvalidParams)?;
-        let (provider, config) = self.provider(spec)?;
+        let (provider, config) = self.provider(spec, transport)?;
         self.check_open_conversations(spec)?;
         let (breaker, admitted) = self.admit_conversation(spec, &config)?;
         let files = match &spec.context_files {
@@ -146,6 +161,9 @@ impl Engine {
             }
             None => Vec::new(),
         };
+        if let Some(transport) = transport {
+            transport.context_chosen(&files);
+        }
         let mut warnings = admitted;
         if self.settings.store.is_none() {
             warnings.push(
@@ -408,9 +426,14 @@ impl Engine {
     fn provider(
         &self,
         spec: &SkillSpec,
+        transport: Option<&dyn ModelTransport>,
     ) -> Result<(Box<dyn ChatProvider>, ProviderConfig), ConversationError> {
         let config =
-            provider::provider_config(self.settings.llm.as_ref(), spec, &self.config_file())?;
+            provider::provider_config(self.settings.llm.as_ref(), spec, &self.config_file());
+        if let Some(transport) = transport {
+            return transport.provider(config);
+        }
+        let config = config?;
         let provider = skillet_llm::connect(&config).map_err(|source| ConversationError::Llm {
             source,
             attempts: 0,

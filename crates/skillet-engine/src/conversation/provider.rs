@@ -11,6 +11,7 @@ use skillet_spec::{Retry, SkillSpec};
 
 use super::ConversationError;
 use super::participant::{Participant, Shown};
+use crate::context::ContextFile;
 use crate::recovery::{DEFAULT_MAX_ATTEMPTS, RetryPlan};
 
 /// The longest wait a server's `retry-after` is honoured for; past it, the call fails instead
@@ -57,6 +58,26 @@ pub(crate) fn provider_config(
         }
     }
     Ok(config)
+}
+
+/// Stands between a conversation and its model. `skillet test` records a conversation's
+/// exchanges through one (wrapping the configured provider) and replays them offline through
+/// another (answering every request itself); everything else (the prompt, the context
+/// selection, the turns, the summary, the history) runs as in any conversation, so a replay
+/// sees exactly the requests a real run would send.
+pub trait ModelTransport: Send + Sync {
+    /// The provider the conversation's requests go to, and the settings it runs under.
+    /// `configured` is what `[llm]` describes for the skill, or why it cannot be used: a
+    /// transport that never reaches the network may do without it.
+    fn provider(
+        &self,
+        configured: Result<ProviderConfig, ConversationError>,
+    ) -> Result<(Box<dyn ChatProvider>, ProviderConfig), ConversationError>;
+
+    /// The context files chosen for the first message, told before any request is sent.
+    fn context_chosen(&self, files: &[ContextFile]) {
+        let _ = files;
+    }
 }
 
 /// Why conversations cannot run with the `[llm]` configured.

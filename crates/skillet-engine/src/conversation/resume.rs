@@ -65,7 +65,7 @@ impl Engine {
             .map_or_else(PathBuf::new, PathBuf::from);
         let values =
             resolve_params(spec, &params, &caller_dir).map_err(ConversationError::InvalidParams)?;
-        let (provider, config) = self.provider(spec)?;
+        let (provider, config) = self.provider(spec, None)?;
         let (breaker, admitted) = self.admit_conversation(spec, &config)?;
         let mut messages = Vec::new();
         let mut unanswered_first = None;
