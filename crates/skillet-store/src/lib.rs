@@ -28,6 +28,7 @@ mod sqlite_breakers;
 mod sqlite_cache;
 mod sqlite_executions;
 mod sqlite_ids;
+mod sqlite_jobs;
 mod sqlite_lease;
 mod sqlite_open;
 mod sqlite_retention;
@@ -47,6 +48,7 @@ pub use session::{
     TurnOutcome, TurnRecord,
 };
 pub use sqlite::SqliteStore;
+pub use sqlite_jobs::{JobRecord, MAX_JOB_OUTPUT_BYTES, cap_output};
 pub use sqlite_schema::SCHEMA_VERSION;
 pub use state::{StateCommit, StateKey, StateRecord, StateStore, StateWrite};
 
@@ -111,6 +113,12 @@ pub trait Store: StateStore + CacheStore + Send + Sync + std::fmt::Debug {
     fn context_index(&self, skill: &str) -> Result<Vec<IndexedFile>, StoreError>;
     /// Replaces what the last context selection of `skill` saw.
     fn replace_context_index(&self, skill: &str, files: &[IndexedFile]) -> Result<(), StoreError>;
+    /// Adds or replaces a background job's row.
+    fn save_job(&self, job: &JobRecord) -> Result<(), StoreError>;
+    /// The job whose id is `id` or starts with it.
+    fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
+    /// Jobs newest first (only queued and running ones with `unfinished`); `limit` 0 is all.
+    fn jobs(&self, unfinished: bool, limit: usize) -> Result<Vec<JobRecord>, StoreError>;
 }
 
 /// Why the store could not do what was asked.

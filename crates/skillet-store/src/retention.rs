@@ -34,6 +34,9 @@ pub struct PruneReport {
     pub turns: u64,
     /// Skill state documents whose `ttl_days` ran out.
     pub states: u64,
+    /// Background jobs that ended before the time rule's cutoff (queued and running ones
+    /// stay; the count rule does not apply to jobs).
+    pub jobs: u64,
     /// Whether the file had to be rewritten once (`VACUUM`) to turn on incremental
     /// auto-vacuum: databases made before skillet shrank its file.
     pub converted: bool,
@@ -42,6 +45,10 @@ pub struct PruneReport {
 impl PruneReport {
     /// Whether nothing was (or would be) removed.
     pub fn is_empty(&self) -> bool {
-        self.executions == 0 && self.sessions == 0 && self.turns == 0 && self.states == 0
+        self.executions == 0
+            && self.sessions == 0
+            && self.turns == 0
+            && self.states == 0
+            && self.jobs == 0
     }
 }

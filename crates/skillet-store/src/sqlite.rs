@@ -205,6 +205,18 @@ impl Store for SqliteStore {
     fn session_lease(&self, session_id: &str) -> Result<Option<SessionLease>, StoreError> {
         self.checked(|| crate::sqlite_lease::get(&self.conn(), session_id))
     }
+
+    fn save_job(&self, job: &crate::JobRecord) -> Result<(), StoreError> {
+        self.checked(|| crate::sqlite_jobs::save(&self.conn(), job))
+    }
+
+    fn job(&self, id: &str) -> Result<Option<crate::JobRecord>, StoreError> {
+        self.checked(|| crate::sqlite_jobs::get(&self.conn(), id))
+    }
+
+    fn jobs(&self, unfinished: bool, limit: usize) -> Result<Vec<crate::JobRecord>, StoreError> {
+        self.checked(|| crate::sqlite_jobs::list(&self.conn(), unfinished, limit))
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
         let (sessions, turns) = count_sessions(conn, sessions_before)?;
         (report.sessions, report.turns) = (sessions, turns);
         report.states = crate::sqlite_state::expire(conn, true)?;
+        report.jobs = crate::sqlite_jobs::prune(conn, rule.before_ms, true)?;
         return Ok(report);
     }
     let batch = rule.batch.unwrap_or(FULL_BATCH).max(1);
@@ -51,6 +52,7 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
         }
     }
     report.states = crate::sqlite_state::expire(conn, false)?;
+    report.jobs = crate::sqlite_jobs::prune(conn, rule.before_ms, false)?;
     if rule.batch.is_some() {
         if !report.is_empty() {
             // Without incremental mode this is a no-op; the full prune converts the file.

@@ -146,6 +146,32 @@ pub(crate) const STEPS: &[&str] = &[
         digest   TEXT NOT NULL
     );
     ALTER TABLE executions ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;",
+    // 11: background jobs the daemon queues and runs (`skillet run --detach`), with their
+    // output, so it can be read after the submitting command and the daemon are gone.
+    "CREATE TABLE IF NOT EXISTS jobs (
+        id            TEXT PRIMARY KEY,
+        skill         TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        priority      TEXT NOT NULL,
+        params        TEXT NOT NULL,
+        caller_dir    TEXT NOT NULL,
+        workspace     TEXT,
+        submitted_at  INTEGER NOT NULL,
+        started_at    INTEGER,
+        finished_at   INTEGER,
+        queue_wait_ms INTEGER,
+        execution_id  TEXT,
+        outcome       TEXT,
+        exit_code     INTEGER,
+        stdout        TEXT NOT NULL,
+        stderr        TEXT NOT NULL,
+        truncated     INTEGER NOT NULL DEFAULT 0,
+        error         TEXT,
+        holder        TEXT NOT NULL,
+        holder_pid    INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS jobs_by_submit ON jobs(submitted_at, id);
+    CREATE INDEX IF NOT EXISTS jobs_by_end ON jobs(finished_at);",
 ];
 
 /// The schema version this build writes.
