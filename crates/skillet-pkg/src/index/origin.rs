@@ -272,7 +272,7 @@ fn check_git_url(url: &str) -> Result<(), String> {
             "git URL {url:?} starts with `-`, which git would take as an option"
         ));
     }
-    if url.contains("::") {
+    if crate::source::names_transport_helper(url) {
         return Err(format!(
             "git URL {url:?} names a git transport helper (`…::`), which could run a command: use https://, ssh:// or git@host:path"
         ));

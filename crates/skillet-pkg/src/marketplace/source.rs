@@ -155,7 +155,7 @@ pub(super) fn check_git(url: &str, reference: Option<&str>) -> Result<(), &'stat
     if url.is_empty() {
         return Err("the git URL is empty");
     }
-    if url.starts_with('-') || url.contains("::") {
+    if url.starts_with('-') || crate::source::names_transport_helper(url) {
         return Err("a git URL may not start with `-` or name a transport helper (`…::`)");
     }
     if reference.is_some_and(|r| r.is_empty() || r.starts_with('-')) {
@@ -227,11 +227,20 @@ mod tests {
             parse("file:///srv/skills.git").unwrap(),
             git("file:///srv/skills.git", None)
         );
+        // An IPv6 address has `::` too, but names no transport helper.
+        for url in [
+            "https://[::1]/team/skills.git",
+            "ssh://git@[fe80::1]:22/skills.git",
+        ] {
+            assert_eq!(parse(&format!("git+{url}")).unwrap(), git(url, None));
+        }
         for (bad, says) in [
             ("https://example.test/i.json#v1", "no #REF"),
             ("http://example.test/i.json", "use https"),
             ("ftp://example.test/x", "use a folder"),
             ("git+ext::sh -c touch% /tmp/x", "transport helper"),
+            ("git+fd::17", "transport helper"),
+            ("git+git+ext::x", "transport helper"),
             ("git+-uhelp", "start with `-`"),
             ("git@host:org/x.git#-f", "#REF may not"),
             ("https://example.test/x.git#", "nothing follows"),

@@ -376,13 +376,27 @@ fn check_url(url: &str) -> Result<(), SourceError> {
             "its host or user name starts with '-', which ssh would read as an option",
         ));
     }
-    // `transport::address` runs a helper program named by the URL.
-    if !url.contains("://") && url.contains("::") {
+    if names_transport_helper(url) {
         return Err(refuse(
             "a transport helper (TRANSPORT::ADDRESS) is not allowed; use an https, ssh, git or file URL",
         ));
     }
     Ok(())
+}
+
+/// Whether git would hand `url` to a transport helper, a program named by the URL
+/// (`ext::sh -c …`, `fd::17`, `git+ext::…`): as git decides it, a scheme-like name (a letter,
+/// then letters, digits, `+`, `-`, `.`) right at the start, followed by `::`. An IPv6 address
+/// (`https://[::1]/repo`, `ssh://git@[fe80::1]/repo`) has `::` too, but after the scheme's `:`,
+/// so it names no helper.
+pub(crate) fn names_transport_helper(url: &str) -> bool {
+    let scheme = url
+        .char_indices()
+        .find(|&(i, c)| {
+            !(c.is_ascii_alphabetic() || (i > 0 && (c.is_ascii_digit() || "+-.".contains(c))))
+        })
+        .map_or(url.len(), |(i, _)| i);
+    scheme > 0 && url[scheme..].starts_with("::")
 }
 
 /// The user and host of a git URL in any form git accepts (`scheme://user@host:port/path`,

@@ -18,6 +18,7 @@ pub(crate) mod progress;
 mod request;
 
 pub use error::SourceError;
+pub(crate) use git::names_transport_helper;
 pub use progress::{NoProgress, Progress};
 pub use request::{ACCEPTED_FORMS, Request, RequestError};
 
