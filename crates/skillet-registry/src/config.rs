@@ -19,7 +19,8 @@ use lenient::read_lenient;
 pub(crate) use lenient::read_workspace_text;
 pub use settings::{
     CacheSettings, DaemonSettings, Defaults, Grant, GrantedNetwork, HistorySettings,
-    IsolationSetting, LlmProvider, LlmSettings, McpSettings, SandboxSettings, TrustSettings,
+    IsolationSetting, JobsSettings, LlmProvider, LlmSettings, McpSettings, SandboxSettings,
+    TrustSettings,
 };
 
 /// File name of the configuration file.
@@ -50,6 +51,9 @@ pub struct ConfigFile {
     /// The session daemon. Read from the global file only.
     #[serde(default)]
     pub daemon: DaemonSettings,
+    /// The daemon's job queue. Read from the global file only.
+    #[serde(default)]
+    pub jobs: JobsSettings,
     /// Workspaces whose skills the user trusts. Read from the global file only.
     #[serde(default)]
     pub trust: TrustSettings,
@@ -95,6 +99,8 @@ pub struct Config {
     pub cache: CacheSettings,
     /// Daemon settings (global file only).
     pub daemon: DaemonSettings,
+    /// The daemon's job queue (global file only).
+    pub jobs: JobsSettings,
     /// Trusted workspaces (global file only).
     pub trust: TrustSettings,
     /// MCP server settings (global file only).
@@ -158,6 +164,7 @@ impl Config {
             config.history = file.history;
             config.cache = file.cache;
             config.daemon = file.daemon;
+            config.jobs = file.jobs;
             config.trust = file.trust;
             config.mcp = file.mcp;
             config.llm = file.llm;
@@ -187,12 +194,13 @@ impl Config {
                     || file.history != HistorySettings::default()
                     || file.cache != CacheSettings::default()
                     || file.daemon != DaemonSettings::default()
+                    || file.jobs != JobsSettings::default()
                     || file.trust != TrustSettings::default()
                     || file.mcp != McpSettings::default()
                     || file.llm.is_some()
                 {
                     config.warnings.push(format!(
-                        "{}: [sandbox], [grants], [history], [cache], [daemon], [trust], [mcp] and [llm] are ignored in a workspace configuration; put them in the global skillet.toml",
+                        "{}: [sandbox], [grants], [history], [cache], [daemon], [jobs], [trust], [mcp] and [llm] are ignored in a workspace configuration; put them in the global skillet.toml",
                         dir.join(CONFIG_FILE).display()
                     ));
                 }

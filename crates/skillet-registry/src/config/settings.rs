@@ -73,6 +73,18 @@ pub struct DaemonSettings {
     pub idle_timeout: Option<u64>,
 }
 
+/// `[jobs]`: the daemon's queue of background jobs (`skillet run --detach`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsSettings {
+    /// Jobs run at once (default: twice the machine's cores).
+    pub max_running: Option<usize>,
+    /// Jobs waiting at most; one more is refused as busy (default 1000).
+    pub max_queued: Option<usize>,
+    /// Seconds a waiting job takes to climb one priority level (default 30).
+    pub aging_s: Option<u64>,
+}
+
 /// `[history]`: what is kept of each execution, and for how long.
 ///
 /// ```toml
