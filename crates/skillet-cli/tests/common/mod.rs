@@ -15,6 +15,7 @@ pub mod consistency;
 pub mod conversation;
 pub mod llm;
 pub mod sessions;
+pub mod state;
 
 pub struct World {
     pub tmp: tempfile::TempDir,
