@@ -17,6 +17,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod authoring;
 mod cache;
 mod context_index;
 mod record;
@@ -24,6 +25,7 @@ mod retention;
 mod session;
 mod session_state;
 mod sqlite;
+mod sqlite_authoring;
 mod sqlite_breakers;
 mod sqlite_cache;
 mod sqlite_executions;
@@ -39,6 +41,9 @@ mod state;
 
 use std::path::PathBuf;
 
+pub use authoring::{
+    AuthoringEvent, AuthoringQuery, AuthoringRecord, AuthoringStats, AuthoringStore,
+};
 pub use cache::{CacheEntry, CacheSkillStats, CacheStore, FileDigest};
 pub use context_index::IndexedFile;
 pub use record::{BreakerRecord, ExecutionQuery, ExecutionRecord, now_ms, params_hash};
@@ -53,7 +58,7 @@ pub use sqlite_schema::SCHEMA_VERSION;
 pub use state::{StateCommit, StateKey, StateRecord, StateStore, StateWrite};
 
 /// Persistent state, whatever the database.
-pub trait Store: StateStore + CacheStore + Send + Sync + std::fmt::Debug {
+pub trait Store: StateStore + CacheStore + AuthoringStore + Send + Sync + std::fmt::Debug {
     /// Adds one execution (one attempt of one call).
     fn record(&self, execution: &ExecutionRecord) -> Result<(), StoreError>;
     /// Executions matching `query`, newest first.

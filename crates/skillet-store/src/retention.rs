@@ -37,6 +37,9 @@ pub struct PruneReport {
     /// Background jobs that ended before the time rule's cutoff (queued and running ones
     /// stay; the count rule does not apply to jobs).
     pub jobs: u64,
+    /// Authoring events (`skillet stats --authoring`) from before the time rule's cutoff (the
+    /// count rule does not apply to them).
+    pub authoring: u64,
     /// Whether the file had to be rewritten once (`VACUUM`) to turn on incremental
     /// auto-vacuum: databases made before skillet shrank its file.
     pub converted: bool,
@@ -50,5 +53,6 @@ impl PruneReport {
             && self.turns == 0
             && self.states == 0
             && self.jobs == 0
+            && self.authoring == 0
     }
 }

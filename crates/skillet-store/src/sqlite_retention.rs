@@ -33,6 +33,7 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
         (report.sessions, report.turns) = (sessions, turns);
         report.states = crate::sqlite_state::expire(conn, true)?;
         report.jobs = crate::sqlite_jobs::prune(conn, rule.before_ms, true)?;
+        report.authoring = crate::sqlite_authoring::prune(conn, rule.before_ms, None, true)?;
         return Ok(report);
     }
     let batch = rule.batch.unwrap_or(FULL_BATCH).max(1);
@@ -53,6 +54,9 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
     }
     report.states = crate::sqlite_state::expire(conn, false)?;
     report.jobs = crate::sqlite_jobs::prune(conn, rule.before_ms, false)?;
+    // The bounded prune takes one batch; the full one takes everything due in one DELETE
+    // (authoring rows are few next to executions).
+    report.authoring = crate::sqlite_authoring::prune(conn, rule.before_ms, rule.batch, false)?;
     if rule.batch.is_some() {
         if !report.is_empty() {
             // Without incremental mode this is a no-op; the full prune converts the file.

@@ -172,6 +172,22 @@ pub(crate) const STEPS: &[&str] = &[
     );
     CREATE INDEX IF NOT EXISTS jobs_by_submit ON jobs(submitted_at, id);
     CREATE INDEX IF NOT EXISTS jobs_by_end ON jobs(finished_at);",
+    // 12: authoring events (`skillet create`, each `skillet test` run, each `skillet dev`
+    // reload) per workspace and skill, for `skillet stats --authoring`; pruned by time like
+    // executions.
+    "CREATE TABLE IF NOT EXISTS authoring_events (
+        workspace   TEXT NOT NULL,
+        skill       TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        at          INTEGER NOT NULL,
+        passed      INTEGER,
+        failed      INTEGER,
+        skipped     INTEGER,
+        duration_ms INTEGER,
+        outcome     TEXT
+    );
+    CREATE INDEX IF NOT EXISTS authoring_by_skill ON authoring_events(workspace, skill, at);
+    CREATE INDEX IF NOT EXISTS authoring_by_time ON authoring_events(at);",
 ];
 
 /// The schema version this build writes.
