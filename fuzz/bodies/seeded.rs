@@ -151,6 +151,12 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// The mutations' random seed when `PROPTEST_RNG_SEED` does not name one: fixed, so a test run
+/// (and CI) tries the same cases every time and passes or fails for what changed in the code.
+/// New cases are for deliberate exploration: `PROPTEST_RNG_SEED=<number>` with many
+/// `SKILLET_FUZZ_CASES`, or the cargo-fuzz targets.
+const FIXED_RNG_SEED: u64 = 0x5111_e7f0_2200_0018;
+
 /// Runs `body` on every seed of `target`, then on `default_cases` mutated seeds. Fails on the
 /// first panic, naming the input.
 pub fn check(target: &str, default_cases: u32, body: fn(&[u8])) {
@@ -158,8 +164,13 @@ pub fn check(target: &str, default_cases: u32, body: fn(&[u8])) {
     for seed in &seeds {
         body(seed);
     }
+    let rng_seed = std::env::var("PROPTEST_RNG_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(FIXED_RNG_SEED);
     let config = Config {
         cases: cases(default_cases),
+        rng_seed: proptest::test_runner::RngSeed::Fixed(rng_seed),
         failure_persistence: None,
         // A shrink runs the body again per step; bounded so a failure is reported in seconds.
         max_shrink_iters: 2048,
@@ -185,7 +196,9 @@ pub fn check(target: &str, default_cases: u32, body: fn(&[u8])) {
     });
     std::panic::set_hook(hook);
     if let Err(e) = result {
-        eprintln!("{e}\n(docs/robustness.md: a crash becomes a regression test)");
+        eprintln!(
+            "{e}\n(PROPTEST_RNG_SEED={rng_seed}; docs/robustness.md: a crash becomes a regression test)"
+        );
         if let Some(data) = smallest.into_inner() {
             // Again, with the panic's own message and place.
             body(&data);
