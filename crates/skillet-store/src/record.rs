@@ -53,6 +53,15 @@ pub struct ExecutionRecord {
 }
 
 impl ExecutionRecord {
+    /// A record of a run started at `started` that took 5 ms, for the store's own tests.
+    #[cfg(test)]
+    pub(crate) fn at(id: &str, skill: &str, status: &str, started: i64) -> Self {
+        let mut r = ExecutionRecord::new(id, skill, status);
+        r.started_at_ms = started;
+        r.finished_at_ms = started + 5;
+        r
+    }
+
     /// A record with the required fields and everything else empty.
     pub fn new(id: impl Into<String>, skill: impl Into<String>, status: impl Into<String>) -> Self {
         let id = id.into();

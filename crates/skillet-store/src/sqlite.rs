@@ -224,13 +224,6 @@ mod tests {
     use super::*;
     use crate::sqlite_schema::{SCHEMA_VERSION, STEPS};
 
-    fn record(id: &str, skill: &str, status: &str, started: i64) -> ExecutionRecord {
-        let mut r = ExecutionRecord::new(id, skill, status);
-        r.started_at_ms = started;
-        r.finished_at_ms = started + 5;
-        r
-    }
-
     #[test]
     fn a_database_from_a_newer_skillet_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -272,7 +265,7 @@ mod tests {
         let path = dir.path().join("skillet.db");
         SqliteStore::open(&path)
             .unwrap()
-            .record(&record("01", "x", "ok", 1))
+            .record(&ExecutionRecord::at("01", "x", "ok", 1))
             .unwrap();
         assert_eq!(
             SqliteStore::open(&path)

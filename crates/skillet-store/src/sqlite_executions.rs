@@ -159,24 +159,21 @@ pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<ExecutionRecord>
 mod tests {
     use crate::{ExecutionQuery, ExecutionRecord, SqliteStore, Store};
 
-    fn record(id: &str, skill: &str, status: &str, started: i64) -> ExecutionRecord {
-        let mut r = ExecutionRecord::new(id, skill, status);
-        r.started_at_ms = started;
-        r.finished_at_ms = started + 5;
-        r
-    }
-
     #[test]
     fn records_round_trip_and_filter() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("a/b/skillet.db")).unwrap();
-        let mut full = record("01-aaa", "x", "failed", 100);
+        let mut full = ExecutionRecord::at("01-aaa", "x", "failed", 100);
         full.exit_code = Some(3);
         full.params_hash = Some("sha256:00".into());
         full.truncated = true;
         store.record(&full).unwrap();
-        store.record(&record("02-bbb", "y", "ok", 200)).unwrap();
-        store.record(&record("03-ccc", "x", "ok", 300)).unwrap();
+        store
+            .record(&ExecutionRecord::at("02-bbb", "y", "ok", 200))
+            .unwrap();
+        store
+            .record(&ExecutionRecord::at("03-ccc", "x", "ok", 300))
+            .unwrap();
         let all = store.list(&ExecutionQuery::default()).unwrap();
         assert_eq!(
             all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
