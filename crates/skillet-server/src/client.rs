@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 use skillet_engine::session::Reply;
 
 use crate::api::method::{
-    DaemonStatus, DaemonStop, SessionClose, SessionList, SessionLogs, SessionPipe, SessionSend,
-    SessionStart,
+    DaemonStatus, DaemonStop, JobCancel, JobGet, JobList, JobLogs, JobSubmit, JobWait,
+    SessionClose, SessionList, SessionLogs, SessionPipe, SessionSend, SessionStart,
 };
 use crate::api::{
-    ErrorCode, Method, NoParams, PipeReply, Request, Response, ResponseError, Session,
-    SessionIdParams, SessionListParams, SessionLogsReply, SessionPipeParams, SessionSendParams,
-    SessionStartParams, StatusReply, StopReply,
+    ErrorCode, Job, JobIdParams, JobListParams, JobOutput, JobSubmitParams, JobWaitParams, Method,
+    NoParams, PipeReply, Request, Response, ResponseError, Session, SessionIdParams,
+    SessionListParams, SessionLogsReply, SessionPipeParams, SessionSendParams, SessionStartParams,
+    StatusReply, StopReply,
 };
 use crate::paths::{SocketPaths, private_dir};
 
@@ -206,6 +207,43 @@ impl Client {
     /// `session.pipe`.
     pub fn session_pipe(&mut self, params: &SessionPipeParams) -> Result<PipeReply, ClientError> {
         self.request::<SessionPipe>(params)
+    }
+
+    /// `job.submit`.
+    pub fn job_submit(&mut self, params: &JobSubmitParams) -> Result<Job, ClientError> {
+        self.request::<JobSubmit>(params)
+    }
+
+    /// `job.list`.
+    pub fn job_list(&mut self, params: &JobListParams) -> Result<Vec<Job>, ClientError> {
+        self.request::<JobList>(params)
+    }
+
+    /// `job.get`.
+    pub fn job_get(&mut self, id: &str) -> Result<Job, ClientError> {
+        self.request::<JobGet>(&JobIdParams { id: id.to_owned() })
+    }
+
+    /// `job.wait`: at most `timeout_ms` (the daemon's bound: 30 s).
+    pub fn job_wait(
+        &mut self,
+        id: &str,
+        timeout_ms: Option<u64>,
+    ) -> Result<JobOutput, ClientError> {
+        self.request::<JobWait>(&JobWaitParams {
+            id: id.to_owned(),
+            timeout_ms,
+        })
+    }
+
+    /// `job.logs`.
+    pub fn job_logs(&mut self, id: &str) -> Result<JobOutput, ClientError> {
+        self.request::<JobLogs>(&JobIdParams { id: id.to_owned() })
+    }
+
+    /// `job.cancel`.
+    pub fn job_cancel(&mut self, id: &str) -> Result<Job, ClientError> {
+        self.request::<JobCancel>(&JobIdParams { id: id.to_owned() })
     }
 }
 

@@ -26,10 +26,12 @@
 pub mod api;
 mod client;
 mod daemon;
+mod jobs;
 mod paths;
 mod peer;
 
 pub use api::{ErrorCode, Request, Response, ResponseError};
 pub use client::{Client, ClientError};
 pub use daemon::{DEFAULT_IDLE_TIMEOUT, DaemonError, DaemonOptions, HttpMcp, serve};
+pub use jobs::{DEFAULT_AGING_S, DEFAULT_MAX_QUEUED, JobLimits};
 pub use paths::{PathsError, SocketPaths};

@@ -63,11 +63,11 @@ pub(crate) fn refusal(
     };
     let message = if weakens {
         format!(
-            "refused: a sandboxed process cannot weaken confinement ({why}); only the user can, by running `skillet session start` with --allow-… flags from their own shell"
+            "refused: a sandboxed process cannot weaken confinement ({why}); only the user can, by running `skillet session start` or `skillet run --detach` with --allow-… flags from their own shell"
         )
     } else {
         format!(
-            "refused: a sandboxed process cannot drive the daemon's sessions ({why}); run skillet from your own shell"
+            "refused: a sandboxed process cannot drive the daemon's sessions or jobs ({why}); run skillet from your own shell"
         )
     };
     Some(ResponseError::new(ErrorCode::Forbidden, message))

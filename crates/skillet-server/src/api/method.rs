@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use skillet_engine::session::Reply;
 
+use super::jobs::{Job, JobIdParams, JobListParams, JobOutput, JobSubmitParams, JobWaitParams};
 use super::methods::{
     NoParams, PipeReply, Session, SessionIdParams, SessionListParams, SessionLogsReply,
     SessionPipeParams, SessionSendParams, SessionStartParams, StatusReply, StopReply,
@@ -56,4 +57,16 @@ methods! {
     SessionLogs = "session.logs": SessionIdParams => SessionLogsReply;
     /// Sends every later output of one session to another, or stops doing so.
     SessionPipe = "session.pipe": SessionPipeParams => PipeReply;
+    /// Queues a background run of a skill; answers the job, `queued`.
+    JobSubmit = "job.submit": JobSubmitParams => Job;
+    /// Jobs, newest first.
+    JobList = "job.list": JobListParams => Vec<Job>;
+    /// One job.
+    JobGet = "job.get": JobIdParams => Job;
+    /// Waits (a bounded time) for a job to end; answers it with its output.
+    JobWait = "job.wait": JobWaitParams => JobOutput;
+    /// A job's output so far, all of it once it is over.
+    JobLogs = "job.logs": JobIdParams => JobOutput;
+    /// Takes a job out of the queue, or kills its process tree; answers it.
+    JobCancel = "job.cancel": JobIdParams => Job;
 }

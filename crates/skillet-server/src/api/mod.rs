@@ -3,12 +3,16 @@
 //! result of each [`Method`] (see [`method`]). Both sides build and read messages only through
 //! these types, so a field renamed on one side cannot compile on the other.
 
+mod jobs;
 pub mod method;
 mod methods;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use jobs::{
+    Job, JobIdParams, JobListParams, JobOutput, JobSubmitParams, JobWaitParams, Priority,
+};
 pub use method::Method;
 pub use methods::{
     NoParams, PipeReply, Session, SessionIdParams, SessionListParams, SessionLogsReply,
@@ -54,6 +58,9 @@ pub struct ResponseError {
     /// command line names the command to type).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<skillet_engine::Hint>,
+    /// With `busy`: how long to wait before asking again, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 /// Kinds of failure.
@@ -79,6 +86,8 @@ pub enum ErrorCode {
     /// The caller may not ask this: a process running confined (in a skillet sandbox, under a
     /// seccomp filter, with no-new-privs) asked to weaken confinement or to drive sessions.
     Forbidden,
+    /// The job queue is full: nothing was queued; ask again after `retry_after_ms`.
+    Busy,
 }
 
 impl ResponseError {
@@ -88,6 +97,7 @@ impl ResponseError {
             code,
             message: message.into(),
             hint: None,
+            retry_after_ms: None,
         }
     }
 }

@@ -7,8 +7,8 @@ use skillet_store::SessionQuery;
 
 use super::{Daemon, log};
 use crate::api::method::{
-    DaemonStatus, DaemonStop, NAMES, SessionClose, SessionList, SessionLogs, SessionPipe,
-    SessionSend, SessionStart,
+    DaemonStatus, DaemonStop, JobCancel, JobGet, JobList, JobLogs, JobSubmit, JobWait, NAMES,
+    SessionClose, SessionList, SessionLogs, SessionPipe, SessionSend, SessionStart,
 };
 use crate::api::{
     ErrorCode, Method, PipeReply, Request, Response, ResponseError, Session, SessionListParams,
@@ -79,6 +79,20 @@ impl Daemon {
             }
             SessionLogs::NAME => answer::<SessionLogs>(self.logs(&read::<SessionLogs>(params)?.id)),
             SessionPipe::NAME => answer::<SessionPipe>(self.pipe(read::<SessionPipe>(params)?)),
+            JobSubmit::NAME => answer::<JobSubmit>(self.jobs.submit(read::<JobSubmit>(params)?)),
+            JobList::NAME => {
+                answer::<JobList>(self.jobs.list(read::<JobList>(params)?.limit.unwrap_or(0)))
+            }
+            JobGet::NAME => answer::<JobGet>(self.jobs.get(&read::<JobGet>(params)?.id)),
+            JobWait::NAME => {
+                let p = read::<JobWait>(params)?;
+                let timeout = p.timeout_ms.map(std::time::Duration::from_millis);
+                answer::<JobWait>(self.jobs.wait(&p.id, timeout).await)
+            }
+            JobLogs::NAME => answer::<JobLogs>(self.jobs.output(&read::<JobLogs>(params)?.id)),
+            JobCancel::NAME => {
+                answer::<JobCancel>(self.jobs.cancel(&read::<JobCancel>(params)?.id).await)
+            }
             other => Err(ResponseError::new(
                 ErrorCode::UnknownMethod,
                 format!(

@@ -23,6 +23,7 @@ use skillet_store::Store;
 use tokio::net::UnixListener;
 use tokio::sync::watch;
 
+use crate::jobs::{JobLimits, Jobs};
 use crate::paths::{SocketPaths, private_dir};
 
 /// How long the daemon stays up with no live session and no client, by default.
@@ -90,6 +91,7 @@ pub enum DaemonError {
 
 struct Daemon {
     manager: Arc<SessionManager>,
+    jobs: Arc<Jobs>,
     env: Environment,
     store: Option<Arc<dyn Store>>,
     paths: SocketPaths,
@@ -141,11 +143,30 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         std::process::id(),
     ));
 
+    // `[jobs]` is read from the global file only (Config::load ignores a workspace's).
+    let limits = match skillet_registry::Config::load(&options.env) {
+        Ok(config) => JobLimits::from_settings(&config.jobs),
+        Err(e) => {
+            log(&format!("[jobs] settings unreadable, using defaults: {e}"));
+            JobLimits::from_settings(&skillet_registry::JobsSettings::default())
+        }
+    };
+    let jobs = Arc::new(Jobs::new(
+        options.store.clone(),
+        options.env.clone(),
+        paths.socket.display().to_string(),
+        limits,
+    ));
+    // Before any connection: a job a dead daemon held is `lost` by the time anyone asks.
+    for line in jobs.recover() {
+        log(&line);
+    }
     let daemon = Arc::new(Daemon {
         manager: Arc::new(
             SessionManager::new(options.store.clone())
                 .with_holder(format!("the daemon on {}", paths.socket.display())),
         ),
+        jobs,
         env: options.env,
         store: options.store,
         paths: paths.clone(),
@@ -239,6 +260,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     if let Some(token) = http_stop {
         token.cancel();
     }
+    daemon.jobs.shutdown().await;
     daemon.manager.shutdown().await;
     for line in daemon.manager.take_problems() {
         log(&line);
@@ -290,7 +312,7 @@ fn take_lock(paths: &SocketPaths) -> Result<std::fs::File, DaemonError> {
 
 /// One line of the daemon's log. Lines quote what clients sent (a method name, a skill's
 /// name), so each is made safe for the terminal that may show the log, and kept to one line.
-fn log(line: &str) {
+pub(crate) fn log(line: &str) {
     let now = skillet_store::now_ms();
     let line =
         skillet_spec::display::terminal_safe(line, skillet_spec::display::Lines::Escape, 4_000);
@@ -304,6 +326,7 @@ impl Daemon {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.manager.live_count() == 0
+            && self.jobs.active() == 0
             && self.clients.load(Ordering::SeqCst) == 0
             && last.elapsed() >= self.idle_timeout
     }

@@ -1,0 +1,548 @@
+//! Background jobs: runs of a skill the daemon queues (`skillet run --detach`), runs through
+//! the engine exactly as `skillet run` would, and keeps in the store with their output.
+//!
+//! The queue's rule is `queue`'s; this module owns the jobs' lives: bounded admission (a full
+//! queue answers `busy`), at most `max_running` at once, cancellation through the engine's own
+//! [`Cancel`] (which kills the process tree), and what a daemon that died left behind (`lost`,
+//! never run again by itself).
+
+mod queue;
+mod run;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use skillet_engine::Cancel;
+use skillet_registry::{Environment, JobsSettings};
+use skillet_store::{JobRecord, Store, now_ms};
+use tokio::sync::watch;
+
+use crate::api::{ErrorCode, Job, JobOutput, JobSubmitParams, ResponseError};
+use queue::Queue;
+
+/// Waiting jobs at most, by default.
+pub const DEFAULT_MAX_QUEUED: usize = 1_000;
+/// Seconds a waiting job takes to climb one priority level, by default.
+pub const DEFAULT_AGING_S: u64 = 30;
+/// Longest single `job.wait`.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+/// What a `busy` answer suggests waiting before asking again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How long a stopping daemon waits for its cancelled jobs to be recorded.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// The queue's bounds, from `[jobs]` of the global `skillet.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobLimits {
+    /// Jobs run at once.
+    pub max_running: usize,
+    /// Jobs waiting at most.
+    pub max_queued: usize,
+    /// Wait that raises a job one priority level.
+    pub aging: Duration,
+}
+
+impl JobLimits {
+    /// The user's settings, with defaults for what they leave out: twice the machine's cores
+    /// running, 1,000 waiting, one level per 30 s of waiting.
+    pub fn from_settings(settings: &JobsSettings) -> JobLimits {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        JobLimits {
+            max_running: settings.max_running.unwrap_or(2 * cores).max(1),
+            max_queued: settings.max_queued.unwrap_or(DEFAULT_MAX_QUEUED).max(1),
+            aging: Duration::from_secs(settings.aging_s.unwrap_or(DEFAULT_AGING_S)),
+        }
+    }
+}
+
+/// The daemon's jobs.
+pub(crate) struct Jobs {
+    store: Option<Arc<dyn Store>>,
+    env: Environment,
+    holder: String,
+    limits: JobLimits,
+    state: Mutex<State>,
+    /// Bumped whenever a job ends, for `job.wait`.
+    ended: watch::Sender<u64>,
+}
+
+#[derive(Default)]
+struct State {
+    queue: Queue,
+    /// Queued jobs: the row and what to run.
+    waiting: HashMap<String, (JobRecord, JobSubmitParams, Instant)>,
+    /// Running jobs.
+    running: HashMap<String, Running>,
+    stopping: bool,
+}
+
+struct Running {
+    record: JobRecord,
+    cancel: Cancel,
+    /// Output so far, for `job.logs` while it runs (capped as the row is).
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl Jobs {
+    /// Jobs recorded in `store`, run with the skills and settings a command in the submitter's
+    /// directory would see (`env` gives home and XDG directories), held as `holder`.
+    pub(crate) fn new(
+        store: Option<Arc<dyn Store>>,
+        env: Environment,
+        holder: String,
+        limits: JobLimits,
+    ) -> Jobs {
+        Jobs {
+            store,
+            env,
+            holder,
+            limits,
+            state: Mutex::new(State::default()),
+            ended: watch::channel(0).0,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Jobs queued or running.
+    pub(crate) fn active(&self) -> usize {
+        let s = self.state();
+        s.waiting.len() + s.running.len()
+    }
+
+    fn store(&self) -> Result<&Arc<dyn Store>, ResponseError> {
+        self.store.as_ref().ok_or_else(|| {
+            ResponseError::new(
+                ErrorCode::Refused,
+                "background jobs need the history store, which this daemon could not open (its log says why; `skillet doctor` checks the store); stop it with `skillet daemon stop` once the store is fixed",
+            )
+        })
+    }
+
+    fn save(&self, record: &JobRecord) -> Result<(), ResponseError> {
+        self.store()?.save_job(record).map_err(internal)
+    }
+
+    /// Marks the jobs a dead daemon held as `lost`: queued or running in the store, held by
+    /// this socket (the daemon before this one) or by a process that no longer exists.
+    /// Returns a line for the log per job.
+    pub(crate) fn recover(&self) -> Vec<String> {
+        let Some(store) = &self.store else {
+            return Vec::new();
+        };
+        let unfinished = match store.jobs(true, 0) {
+            Ok(jobs) => jobs,
+            Err(e) => return vec![format!("cannot read unfinished jobs: {e}")],
+        };
+        let mut lines = Vec::new();
+        for mut job in unfinished {
+            let ours = job.holder == self.holder;
+            if !ours && holder_alive(job.holder_pid) {
+                continue;
+            }
+            let was = job.status.clone();
+            job.status = "lost".into();
+            job.finished_at_ms = Some(now_ms());
+            job.error = Some(format!(
+                "the daemon that held this job stopped while it was {was} (killed, or the machine restarted); it was not run again: submit it again with `skillet run {} … --detach`",
+                job.skill
+            ));
+            match store.save_job(&job) {
+                Ok(()) => lines.push(format!(
+                    "job {} was {was} when its daemon died: lost",
+                    job.id
+                )),
+                Err(e) => lines.push(format!("cannot mark job {} lost: {e}", job.id)),
+            }
+        }
+        lines
+    }
+
+    /// Accepts a job, or refuses it `busy` when the queue is full.
+    pub(crate) fn submit(self: &Arc<Self>, params: JobSubmitParams) -> Result<Job, ResponseError> {
+        for (what, dir) in [
+            ("caller_dir", Some(&params.caller_dir)),
+            ("workspace", params.workspace.as_ref()),
+        ] {
+            if dir.is_some_and(|d| !d.is_absolute()) {
+                return Err(ResponseError::new(
+                    ErrorCode::BadRequest,
+                    format!("`{what}` must be an absolute path"),
+                ));
+            }
+        }
+        self.store()?;
+        let record = JobRecord {
+            id: new_id(),
+            skill: params.skill.clone(),
+            status: "queued".into(),
+            priority: params.priority.as_str().into(),
+            params: serde_json::Value::Object(params.params.clone()).to_string(),
+            caller_dir: params.caller_dir.display().to_string(),
+            workspace: params.workspace.as_ref().map(|w| w.display().to_string()),
+            submitted_at_ms: now_ms(),
+            started_at_ms: None,
+            finished_at_ms: None,
+            queue_wait_ms: None,
+            execution_id: None,
+            outcome: None,
+            exit_code: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            truncated: false,
+            error: None,
+            holder: self.holder.clone(),
+            holder_pid: i64::from(std::process::id()),
+        };
+        {
+            let mut s = self.state();
+            if s.stopping {
+                return Err(ResponseError::new(
+                    ErrorCode::Refused,
+                    "the daemon is stopping; submit the job again in a moment (the next command starts a new daemon)",
+                ));
+            }
+            if s.queue.len() >= self.limits.max_queued {
+                return Err(ResponseError {
+                    retry_after_ms: Some(u64::try_from(RETRY_AFTER.as_millis()).unwrap_or(1000)),
+                    ..ResponseError::new(
+                        ErrorCode::Busy,
+                        format!(
+                            "busy: {} jobs are already waiting (the most [jobs] max_queued allows); nothing was queued, try again in a moment, or raise max_queued in the global skillet.toml",
+                            s.queue.len()
+                        ),
+                    )
+                });
+            }
+            // Saved before it can start, under the lock, so the row never lags the queue.
+            self.save(&record)?;
+            let since = Instant::now();
+            s.queue.push(record.id.clone(), params.priority, since);
+            s.waiting
+                .insert(record.id.clone(), (record.clone(), params, since));
+        }
+        self.pump();
+        Ok(Job::from(&record))
+    }
+
+    /// Starts waiting jobs while fewer than `max_running` run.
+    fn pump(self: &Arc<Self>) {
+        let mut s = self.state();
+        while !s.stopping && s.running.len() < self.limits.max_running {
+            let Some(id) = s.queue.pop(Instant::now(), self.limits.aging) else {
+                break;
+            };
+            let Some((mut record, params, since)) = s.waiting.remove(&id) else {
+                continue;
+            };
+            let started = now_ms();
+            record.status = "running".into();
+            record.started_at_ms = Some(started);
+            record.queue_wait_ms =
+                Some(i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX));
+            if let Err(e) = self.save(&record) {
+                // Not run unrecorded: it ends here, said as well as the store allows.
+                record.status = "finished".into();
+                record.outcome = Some("internal".into());
+                record.error = Some(format!("cannot record the job's start: {}", e.message));
+                record.finished_at_ms = Some(now_ms());
+                let _ = self.save(&record);
+                continue;
+            }
+            let cancel = Cancel::new();
+            s.running.insert(
+                id.clone(),
+                Running {
+                    record,
+                    cancel: cancel.clone(),
+                    stdout: Vec::new(),
+                    stderr: Vec::new(),
+                },
+            );
+            let jobs = self.clone();
+            tokio::spawn(async move { run::run(jobs, id, params, cancel).await });
+        }
+    }
+
+    /// Adds output a running job wrote, up to the row's cap.
+    fn append(&self, id: &str, chunk: &skillet_engine::OutputChunk) {
+        let mut s = self.state();
+        if let Some(r) = s.running.get_mut(id) {
+            let buf = match chunk.stream {
+                skillet_engine::Stream::Stdout => &mut r.stdout,
+                skillet_engine::Stream::Stderr => &mut r.stderr,
+            };
+            let room = skillet_store::MAX_JOB_OUTPUT_BYTES.saturating_sub(buf.len());
+            buf.extend_from_slice(&chunk.bytes[..chunk.bytes.len().min(room)]);
+        }
+    }
+
+    /// Records how a running job ended and starts the next.
+    fn finish(self: &Arc<Self>, id: &str, result: &skillet_engine::ExecutionResult) {
+        let record = {
+            let mut s = self.state();
+            let Some(running) = s.running.remove(id) else {
+                return;
+            };
+            let mut record = running.record;
+            record.status = if result.status == skillet_engine::Status::Cancelled {
+                "cancelled".into()
+            } else {
+                "finished".into()
+            };
+            record.outcome = Some(result.status.as_str().into());
+            record.exit_code = result.exit_code;
+            record.execution_id = Some(result.execution_id.clone());
+            record.stdout.clone_from(&result.stdout);
+            record.stderr.clone_from(&result.stderr);
+            let cut_out = skillet_store::cap_output(&mut record.stdout);
+            let cut_err = skillet_store::cap_output(&mut record.stderr);
+            record.truncated = result.truncated || cut_out || cut_err;
+            record.error.clone_from(&result.error);
+            if record.status == "cancelled" && record.error.is_none() {
+                record.error = running.cancel.reason();
+            }
+            record.finished_at_ms = Some(now_ms());
+            // Saved before the job leaves the running set's lock, so a reader never sees it
+            // neither running nor recorded.
+            if let Err(e) = self.save(&record) {
+                crate::daemon::log(&format!("cannot record the end of job {id}: {}", e.message));
+            }
+            record
+        };
+        self.ended.send_modify(|n| *n = n.wrapping_add(1));
+        crate::daemon::log(&format!(
+            "job {} ({}) {}",
+            record.id,
+            record.skill,
+            record.outcome.as_deref().unwrap_or("ended")
+        ));
+        self.pump();
+    }
+
+    /// The job `id` (or a unique start of it) with its output so far.
+    pub(crate) fn output(&self, id: &str) -> Result<JobOutput, ResponseError> {
+        {
+            let s = self.state();
+            if let Some(r) = find(&s.running, id) {
+                return Ok(JobOutput {
+                    job: Job::from(&r.record),
+                    stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
+                    stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
+                });
+            }
+            if let Some((record, _, _)) = find(&s.waiting, id) {
+                return Ok(JobOutput {
+                    job: Job::from(record),
+                    stdout: String::new(),
+                    stderr: String::new(),
+                });
+            }
+        }
+        let record = self.record(id)?;
+        Ok(JobOutput {
+            job: Job::from(&record),
+            stdout: record.stdout,
+            stderr: record.stderr,
+        })
+    }
+
+    /// The stored row of job `id`, or `not_found`.
+    fn record(&self, id: &str) -> Result<JobRecord, ResponseError> {
+        self.store()?
+            .job(id)
+            .map_err(|e| match e {
+                skillet_store::StoreError::Ambiguous { .. } => {
+                    ResponseError::new(ErrorCode::BadRequest, e.to_string())
+                }
+                other => internal(other),
+            })?
+            .ok_or_else(|| {
+                ResponseError::new(
+                    ErrorCode::NotFound,
+                    format!("no job `{id}`; `skillet jobs` lists them"),
+                )
+            })
+    }
+
+    /// The job `id`.
+    pub(crate) fn get(&self, id: &str) -> Result<Job, ResponseError> {
+        Ok(self.output(id)?.job)
+    }
+
+    /// Jobs newest first.
+    pub(crate) fn list(&self, limit: usize) -> Result<Vec<Job>, ResponseError> {
+        let rows = self.store()?.jobs(false, limit).map_err(internal)?;
+        Ok(rows.iter().map(Job::from).collect())
+    }
+
+    /// Waits for job `id` to end, at most `timeout` (bounded by [`MAX_WAIT`]).
+    pub(crate) async fn wait(
+        &self,
+        id: &str,
+        timeout: Option<Duration>,
+    ) -> Result<JobOutput, ResponseError> {
+        let deadline = Instant::now() + timeout.unwrap_or(MAX_WAIT).min(MAX_WAIT);
+        let mut ended = self.ended.subscribe();
+        loop {
+            // Subscribed before looking, so an end between the look and the wait is seen.
+            ended.borrow_and_update();
+            let output = self.output(id)?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if output.job.is_over() || left.is_zero() {
+                return Ok(output);
+            }
+            let _ = tokio::time::timeout(left, ended.changed()).await;
+        }
+    }
+
+    /// Takes job `id` out of the queue, or cancels its run (the engine kills the process
+    /// tree) and waits for the run to be recorded.
+    pub(crate) async fn cancel(self: &Arc<Self>, id: &str) -> Result<Job, ResponseError> {
+        let full_id = {
+            let mut s = self.state();
+            let waiting = find(&s.waiting, id).map(|(r, _, _)| r.id.clone());
+            if let Some(full) = waiting {
+                s.queue.remove(&full);
+                if let Some((mut record, _, _)) = s.waiting.remove(&full) {
+                    record.status = "cancelled".into();
+                    record.error =
+                        Some("cancelled with `skillet jobs cancel` before it ran".into());
+                    record.finished_at_ms = Some(now_ms());
+                    self.save(&record)?;
+                    drop(s);
+                    self.ended.send_modify(|n| *n = n.wrapping_add(1));
+                    return Ok(Job::from(&record));
+                }
+                full
+            } else if let Some(r) = find(&s.running, id) {
+                r.cancel.cancel("cancelled with `skillet jobs cancel`");
+                r.record.id.clone()
+            } else {
+                drop(s);
+                // Over already (or unknown): answered as it is.
+                return Ok(Job::from(&self.record(id)?));
+            }
+        };
+        Ok(self.wait(&full_id, Some(MAX_WAIT)).await?.job)
+    }
+
+    /// Cancels every job, as the daemon stops: waiting ones never run, running ones are killed;
+    /// waits (bounded) for them to be recorded.
+    pub(crate) async fn shutdown(&self) {
+        let waiting: Vec<JobRecord> = {
+            let mut s = self.state();
+            s.stopping = true;
+            for r in s.running.values() {
+                r.cancel.cancel("the daemon stopped");
+            }
+            let ids: Vec<String> = s.queue.ids().map(str::to_owned).collect();
+            for id in &ids {
+                s.queue.remove(id);
+            }
+            s.waiting.drain().map(|(_, (r, _, _))| r).collect()
+        };
+        for mut record in waiting {
+            record.status = "cancelled".into();
+            record.error =
+                Some("the daemon stopped before it ran; submit it again to run it".into());
+            record.finished_at_ms = Some(now_ms());
+            let _ = self.save(&record);
+        }
+        let deadline = Instant::now() + STOP_WAIT;
+        while !self.state().running.is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The environment runs are set up in.
+    fn env(&self) -> &Environment {
+        &self.env
+    }
+}
+
+/// The entry whose id is `id` or the only one starting with it.
+fn find<'a, T>(map: &'a HashMap<String, T>, id: &str) -> Option<&'a T> {
+    if let Some(exact) = map.get(id) {
+        return Some(exact);
+    }
+    let prefix = id.to_lowercase();
+    let mut matches = map
+        .iter()
+        .filter(|(k, _)| !prefix.is_empty() && k.starts_with(&prefix));
+    match (matches.next(), matches.next()) {
+        (Some((_, v)), None) => Some(v),
+        _ => None,
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ResponseError {
+    ResponseError::new(ErrorCode::Internal, format!("the job store failed: {e}"))
+}
+
+/// Whether the daemon with pid `pid` may still run (it then keeps its jobs).
+fn holder_alive(pid: i64) -> bool {
+    pid > 0
+        && i64::from(std::process::id()) != pid
+        && PathBuf::from(format!("/proc/{pid}")).exists()
+}
+
+/// A UUIDv7 (time-ordered, so ids sort and shorten like execution ids).
+fn new_id() -> String {
+    use std::io::Read as _;
+    let mut random = [0u8; 10];
+    let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut random));
+    if filled.is_err() {
+        // Unique within this daemon all the same: the clock, the pid and a counter.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        random[..8].copy_from_slice(&(n ^ (u64::from(std::process::id()) << 32)).to_be_bytes());
+    }
+    let ms = u64::try_from(now_ms()).unwrap_or(0) & 0xFFFF_FFFF_FFFF;
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    b[6..].copy_from_slice(&random);
+    b[6] = 0x70 | (b[6] & 0x0F);
+    b[8] = 0x80 | (b[8] & 0x3F);
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_uuid_v7_and_sort_by_time() {
+        let a = new_id();
+        std::thread::sleep(Duration::from_millis(2));
+        let b = new_id();
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "7");
+        assert!(a < b, "{a} {b}");
+    }
+
+    #[test]
+    fn a_prefix_finds_only_a_unique_entry() {
+        let map: HashMap<String, u8> =
+            [("0193-aa".to_owned(), 1), ("0193-ab".to_owned(), 2)].into();
+        assert_eq!(find(&map, "0193-aa"), Some(&1));
+        assert_eq!(find(&map, "0193-ab"), Some(&2));
+        assert_eq!(find(&map, "0193-a"), None, "ambiguous");
+        assert_eq!(find(&map, ""), None);
+    }
+}
