@@ -1,0 +1,255 @@
+//! Writing the view's changes into the real tree, by handle.
+
+use std::io::Write as _;
+use std::os::fd::OwnedFd;
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
+use serde::Serialize;
+
+use super::changes::{Change, ChangeKind, Changes, read_under};
+use super::handle::{self, Kind, Stamp};
+use super::{IsolateError, View, io};
+
+/// An entry that was not applied, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// Its path relative to the workspace root.
+    pub path: PathBuf,
+    /// Why it was left alone.
+    pub reason: String,
+}
+
+/// What applying did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Applied {
+    /// The entries written, created or removed in the real tree.
+    pub applied: Vec<PathBuf>,
+    /// The entries left alone.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Why one entry is not applied.
+enum Refusal {
+    Changed,
+    Exists,
+    LinkOut(String),
+    NotEmpty,
+    Io(Errno),
+}
+
+impl Refusal {
+    fn reason(&self) -> String {
+        match self {
+            Refusal::Changed => "it changed in the real tree since the run started (or a folder \
+                on the way became a link); nothing was written there"
+                .to_owned(),
+            Refusal::Exists => "something was created at that name in the real tree since the \
+                run started; nothing was written there"
+                .to_owned(),
+            Refusal::LinkOut(target) => format!(
+                "the link leads out of the workspace (`{target}`); create it yourself if you \
+                 mean it"
+            ),
+            Refusal::NotEmpty => "the folder still holds files in the real tree that the run \
+                did not see (or that are never copied, such as .git); remove it yourself"
+                .to_owned(),
+            Refusal::Io(e) => format!("{e}"),
+        }
+    }
+}
+
+impl From<Errno> for Refusal {
+    fn from(e: Errno) -> Refusal {
+        match e {
+            // A folder on the way became a link or a file: the tree is not as it was copied.
+            Errno::LOOP | Errno::NOTDIR => Refusal::Changed,
+            other => Refusal::Io(other),
+        }
+    }
+}
+
+pub(super) fn apply(view: &View, changes: &Changes) -> Result<Applied, IsolateError> {
+    let real = handle::open_root(view.real_root())
+        .map_err(io("cannot open the workspace", view.real_root()))?;
+    let view_root = view.root();
+    let view_fd = handle::open_root(&view_root).map_err(io("cannot open the view", &view_root))?;
+    let mut done = Applied::default();
+    // Removals deepest first, so a folder is empty when its turn comes; then the rest,
+    // parents first.
+    let mut removals: Vec<&Change> = changes
+        .entries
+        .iter()
+        .filter(|c| c.change == ChangeKind::Removed)
+        .collect();
+    removals.sort_by(|a, b| b.path.cmp(&a.path));
+    let rest = changes
+        .entries
+        .iter()
+        .filter(|c| c.change != ChangeKind::Removed);
+    for change in removals.into_iter().chain(rest) {
+        let outcome = match change.change {
+            ChangeKind::Removed => remove(&real, change),
+            _ => write(&real, &view_fd, change),
+        };
+        match outcome {
+            Ok(()) => done.applied.push(change.path.clone()),
+            Err(r) => done.skipped.push(Skipped {
+                path: change.path.clone(),
+                reason: r.reason(),
+            }),
+        }
+    }
+    Ok(done)
+}
+
+/// Whether the real entry is still the one copied.
+fn unchanged(now: Option<Stamp>, before: Option<Stamp>) -> bool {
+    match (now, before) {
+        (Some(n), Some(b)) if n.kind == Kind::Dir && b.kind == Kind::Dir => n.ino == b.ino,
+        (Some(n), Some(b)) => n == b,
+        _ => false,
+    }
+}
+
+fn remove(real: &OwnedFd, change: &Change) -> Result<(), Refusal> {
+    let (parent, name) = handle::split(&change.path).ok_or(Refusal::Io(Errno::INVAL))?;
+    let dir = handle::open_dir_under(real, parent)?;
+    let now = handle::stat_at(&dir, Path::new(name))?.and_then(|s| Stamp::of(&s));
+    if now.is_none() {
+        // Already gone: what was asked holds.
+        return Ok(());
+    }
+    if !unchanged(now, change.before) {
+        return Err(Refusal::Changed);
+    }
+    let flags = if change.kind == Kind::Dir {
+        AtFlags::REMOVEDIR
+    } else {
+        AtFlags::empty()
+    };
+    match rustix::fs::unlinkat(&dir, name, flags) {
+        Ok(()) => Ok(()),
+        Err(Errno::NOTEMPTY | Errno::EXIST) => Err(Refusal::NotEmpty),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn write(real: &OwnedFd, view: &OwnedFd, change: &Change) -> Result<(), Refusal> {
+    let (parent, name) = handle::split(&change.path).ok_or(Refusal::Io(Errno::INVAL))?;
+    let dir = handle::open_dir_under(real, parent)?;
+    let now = handle::stat_at(&dir, Path::new(name))?.and_then(|s| Stamp::of(&s));
+    match change.change {
+        ChangeKind::Added if now.is_some() => {
+            // The same folder made on both sides is no conflict.
+            if change.kind == Kind::Dir && now.is_some_and(|n| n.kind == Kind::Dir) {
+                return Ok(());
+            }
+            return Err(Refusal::Exists);
+        }
+        ChangeKind::Modified if !unchanged(now, change.before) => return Err(Refusal::Changed),
+        _ => {}
+    }
+    let view_stat = {
+        let vdir = handle::open_dir_under(view, parent)?;
+        handle::stat_at(&vdir, Path::new(name))?
+            .and_then(|s| Stamp::of(&s))
+            .ok_or(Refusal::Io(Errno::NOENT))?
+    };
+    if view_stat.kind != change.kind {
+        // The view changed after it was compared: apply only what was shown.
+        return Err(Refusal::Io(Errno::STALE));
+    }
+    let mode = Mode::from_raw_mode(view_stat.mode & 0o777);
+    match change.kind {
+        Kind::Dir => Ok(rustix::fs::mkdirat(&dir, name, mode)?),
+        Kind::Symlink => {
+            let target = read_under(view, &change.path, Kind::Symlink, u64::MAX)?
+                .ok_or(Refusal::Io(Errno::INVAL))?;
+            let target = <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(target);
+            if !stays_inside(parent, Path::new(&target)) {
+                return Err(Refusal::LinkOut(target.to_string_lossy().into_owned()));
+            }
+            let tmp = temp_name(name);
+            rustix::fs::symlinkat(Path::new(&target), &dir, &tmp)?;
+            rename_over(&dir, &tmp, name)
+        }
+        Kind::File => {
+            let content = read_under(view, &change.path, Kind::File, u64::MAX)?
+                .ok_or(Refusal::Io(Errno::FBIG))?;
+            let tmp = temp_name(name);
+            let fd = rustix::fs::openat(
+                &dir,
+                &tmp,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                mode,
+            )?;
+            let mut file = std::fs::File::from(fd);
+            if let Err(e) = file.write_all(&content).and_then(|()| file.sync_all()) {
+                let _ = rustix::fs::unlinkat(&dir, &tmp, AtFlags::empty());
+                return Err(Refusal::Io(Errno::from_io_error(&e).unwrap_or(Errno::IO)));
+            }
+            // Replaced by renaming over the name: a hard link there to a file elsewhere is
+            // never written through.
+            rename_over(&dir, &tmp, name)
+        }
+    }
+}
+
+fn rename_over(
+    dir: &OwnedFd,
+    tmp: &std::ffi::OsStr,
+    name: &std::ffi::OsStr,
+) -> Result<(), Refusal> {
+    rustix::fs::renameat(dir, tmp, dir, name).map_err(|e| {
+        let _ = rustix::fs::unlinkat(dir, tmp, AtFlags::empty());
+        Refusal::from(e)
+    })
+}
+
+fn temp_name(name: &std::ffi::OsStr) -> std::ffi::OsString {
+    let mut tmp = std::ffi::OsString::from(".skillet-apply-");
+    tmp.push(std::process::id().to_string());
+    tmp.push("-");
+    tmp.push(name);
+    tmp
+}
+
+/// Whether the link `target`, placed in the folder `parent` (relative to the workspace root),
+/// names something inside the workspace, by its words alone: absolute targets and `..` past
+/// the root are refused.
+fn stays_inside(parent: &Path, target: &Path) -> bool {
+    // `..` after a name would climb out of wherever that name leads (a link elsewhere):
+    // only leading ones, which climb the real folders the entry was written through, count.
+    let mut depth = parent.components().count();
+    let mut named = false;
+    for c in target.components() {
+        match c {
+            Component::Normal(_) => named = true,
+            Component::CurDir => {}
+            Component::ParentDir if !named => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_stay_inside_by_their_words() {
+        assert!(stays_inside(Path::new("a"), Path::new("../b")));
+        assert!(stays_inside(Path::new(""), Path::new("b/c")));
+        assert!(!stays_inside(Path::new("a"), Path::new("../../b")));
+        assert!(!stays_inside(Path::new(""), Path::new("/etc/passwd")));
+        assert!(!stays_inside(Path::new("a/b"), Path::new("../x/../../..")));
+        assert!(!stays_inside(Path::new(""), Path::new("x/../y")));
+        assert!(stays_inside(Path::new("a/b"), Path::new("../../y")));
+    }
+}

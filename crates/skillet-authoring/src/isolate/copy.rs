@@ -1,0 +1,158 @@
+//! Copying the workspace into the view, by handle.
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{Dir, Mode, OFlags};
+
+use super::handle::{self, DIR, Kind, READ, Stamp};
+use super::{IsolateError, Limits, Policy, io, io_std, policy};
+
+struct Copier<'a> {
+    real: &'a Path,
+    limits: Limits,
+    entries: usize,
+    bytes: u64,
+    copied: BTreeMap<PathBuf, (Stamp, Stamp)>,
+}
+
+/// Copies the tree at `real` into the empty directory `view`; returns each entry copied with
+/// its stamp in the real tree and in the view.
+pub(super) fn copy_tree(
+    real: &Path,
+    view: &Path,
+    limits: Limits,
+) -> Result<BTreeMap<PathBuf, (Stamp, Stamp)>, IsolateError> {
+    let src = handle::open_root(real).map_err(io("cannot open the workspace", real))?;
+    let dst = handle::open_root(view).map_err(io("cannot open the view", view))?;
+    let mut copier = Copier {
+        real,
+        limits,
+        entries: 0,
+        bytes: 0,
+        copied: BTreeMap::new(),
+    };
+    copier.dir(&src, &dst, Path::new(""))?;
+    Ok(copier.copied)
+}
+
+impl Copier<'_> {
+    fn dir(&mut self, src: &OwnedFd, dst: &OwnedFd, rel: &Path) -> Result<(), IsolateError> {
+        let here = self.real.join(rel);
+        let mut names = Vec::new();
+        for entry in Dir::read_from(src).map_err(io("cannot list", &here))? {
+            let entry = entry.map_err(io("cannot list", &here))?;
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                names.push(
+                    <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name)
+                        .to_os_string(),
+                );
+            }
+        }
+        for name in names {
+            let child = rel.join(&name);
+            if policy(&child) == Policy::Left {
+                continue;
+            }
+            let path = self.real.join(&child);
+            let Some(stat) =
+                handle::stat_at(src, Path::new(&name)).map_err(io("cannot read", &path))?
+            else {
+                continue;
+            };
+            let (Some(kind), Some(stamp)) = (Kind::of(&stat), Stamp::of(&stat)) else {
+                // Sockets, FIFOs and devices are doors to something else: not copied.
+                continue;
+            };
+            self.entries += 1;
+            if self.entries > self.limits.max_entries {
+                return Err(IsolateError::TooLarge {
+                    root: self.real.to_path_buf(),
+                    what: format!("more than {} files and folders", self.limits.max_entries),
+                });
+            }
+            let mode = Mode::from_raw_mode(stamp.mode & 0o777);
+            match kind {
+                Kind::Dir => {
+                    rustix::fs::mkdirat(dst, &name, mode | Mode::RWXU)
+                        .map_err(io("cannot copy", &path))?;
+                    let inner_src = match rustix::fs::openat(src, &name, DIR, Mode::empty()) {
+                        Ok(fd) => fd,
+                        // Replaced by something else since it was listed: left out.
+                        Err(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => continue,
+                        Err(e) => return Err(io("cannot open", &path)(e)),
+                    };
+                    let inner_dst = rustix::fs::openat(dst, &name, DIR, Mode::empty())
+                        .map_err(io("cannot open the copy of", &path))?;
+                    self.dir(&inner_src, &inner_dst, &child)?;
+                }
+                Kind::File => {
+                    let file = match rustix::fs::openat(src, &name, READ, Mode::empty()) {
+                        Ok(fd) => fd,
+                        Err(rustix::io::Errno::LOOP) => continue,
+                        Err(e) => return Err(io("cannot read", &path)(e)),
+                    };
+                    let opened = rustix::fs::fstat(&file).map_err(io("cannot read", &path))?;
+                    // Swapped between listing and opening: what was listed is what is copied.
+                    if Kind::of(&opened) != Some(Kind::File) || opened.st_ino != stat.st_ino {
+                        continue;
+                    }
+                    self.file(file, dst, &name, mode, &path)?;
+                }
+                Kind::Symlink => {
+                    let target = rustix::fs::readlinkat(src, &name, Vec::new())
+                        .map_err(io("cannot read the link", &path))?;
+                    rustix::fs::symlinkat(target.as_c_str(), dst, &name)
+                        .map_err(io("cannot copy the link", &path))?;
+                }
+            }
+            let copy = handle::stat_at(dst, Path::new(&name))
+                .map_err(io("cannot read the copy of", &path))?
+                .and_then(|s| Stamp::of(&s));
+            if let Some(copy) = copy {
+                self.copied.insert(child, (stamp, copy));
+            }
+        }
+        Ok(())
+    }
+
+    fn file(
+        &mut self,
+        src: OwnedFd,
+        dst: &OwnedFd,
+        name: &std::ffi::OsStr,
+        mode: Mode,
+        path: &Path,
+    ) -> Result<(), IsolateError> {
+        let out = rustix::fs::openat(
+            dst,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            mode | Mode::RUSR | Mode::WUSR,
+        )
+        .map_err(io("cannot copy", path))?;
+        let mut reader = std::fs::File::from(src);
+        let mut writer = std::fs::File::from(out);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = reader.read(&mut buf).map_err(io_std("cannot read", path))?;
+            if n == 0 {
+                break;
+            }
+            self.bytes += n as u64;
+            if self.bytes > self.limits.max_bytes {
+                return Err(IsolateError::TooLarge {
+                    root: self.real.to_path_buf(),
+                    what: format!("more than {} MiB", self.limits.max_bytes / (1024 * 1024)),
+                });
+            }
+            writer
+                .write_all(&buf[..n])
+                .map_err(io_std("cannot copy", path))?;
+        }
+        Ok(())
+    }
+}

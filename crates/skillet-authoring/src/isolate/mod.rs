@@ -1,0 +1,232 @@
+//! A throwaway view of the workspace for `skillet test` and `skillet dev`: a copy the sandbox
+//! sees as the workspace, so a skill under development that writes files cannot damage the real
+//! tree; what it changed is shown as a diff against the real tree and applied only when the
+//! user asks (`--apply`).
+//!
+//! The view is a copy (an overlay in the sandbox's mount namespace is not built yet). It is
+//! made by handle, one name at a time: a link is copied as a link and never followed, so a link
+//! in the workspace cannot make the copy read outside it. `.git`, credential and `.env` files
+//! are not copied (a run cannot read them in the real workspace either); the skill folders and
+//! `skillet.toml` are copied, so the skills run from the view, but they are never part of the
+//! diff: no grant covers them, so no `--apply` may write them either. Applying works by handle
+//! too: every folder on the way is opened without following a link, an entry the user changed
+//! since the copy is left alone, a file is replaced by renaming a new one over it (never written
+//! through a hard link), and a link that would lead out of the workspace is not created.
+
+mod apply;
+mod changes;
+mod copy;
+mod handle;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use apply::{Applied, Skipped};
+pub use changes::{Change, ChangeKind, Changes};
+pub use handle::Kind;
+
+use handle::Stamp;
+
+/// How much of a workspace is copied at most.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Files, folders and links.
+    pub max_entries: usize,
+    /// Bytes of file content.
+    pub max_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_entries: 20_000,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why the view could not be made, compared or applied.
+#[derive(Debug, thiserror::Error)]
+pub enum IsolateError {
+    /// The workspace is larger than a copy may be.
+    #[error(
+        "the workspace {root} is too large to copy for an isolated run ({what}); run with \
+         `--no-isolate` to run against the real tree, or from a smaller workspace"
+    )]
+    TooLarge {
+        /// The workspace.
+        root: PathBuf,
+        /// Which bound was passed.
+        what: String,
+    },
+    /// The temporary directory lies inside the workspace: the view would copy itself.
+    #[error(
+        "the temporary directory {tmp} lies inside the workspace {root}; set TMPDIR to a \
+         directory outside it, or run with `--no-isolate`"
+    )]
+    TempInside {
+        /// The temporary directory.
+        tmp: PathBuf,
+        /// The workspace.
+        root: PathBuf,
+    },
+    /// A file system operation failed.
+    #[error("{action} {path}: {source}; check the permissions there, or run with `--no-isolate`")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(rustix::io::Errno) -> IsolateError {
+    let path = path.to_path_buf();
+    move |e| IsolateError::Io {
+        action,
+        path,
+        source: e.into(),
+    }
+}
+
+fn io_std(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> IsolateError {
+    let path = path.to_path_buf();
+    move |source| IsolateError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Whether the entry at `rel` (relative to the workspace root) is left out of the view: never
+/// copied when `copying` is false... see [`Policy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// Copied, compared and applied.
+    Tracked,
+    /// Copied so skills run from the view, never compared nor applied (skill folders and
+    /// `skillet.toml`: no grant covers them).
+    CopiedOnly,
+    /// Neither copied nor compared: `.git`, credential and `.env` files.
+    Left,
+}
+
+fn policy(rel: &Path) -> Policy {
+    let mut copied_only = false;
+    for c in rel.components() {
+        let name = c.as_os_str().to_string_lossy();
+        if name == ".git" {
+            return Policy::Left;
+        }
+        if skillet_registry::SKILL_FOLDERS.contains(&name.as_ref())
+            || name == skillet_registry::CONFIG_FILE
+        {
+            copied_only = true;
+        }
+    }
+    let name = rel
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.starts_with(".env") || skillet_spec::is_secret_file(&rel.to_string_lossy()) {
+        return Policy::Left;
+    }
+    if copied_only {
+        Policy::CopiedOnly
+    } else {
+        Policy::Tracked
+    }
+}
+
+/// One throwaway copy of a workspace. Dropping it removes the copy.
+#[derive(Debug)]
+pub struct View {
+    dir: tempfile::TempDir,
+    real: PathBuf,
+    limits: Limits,
+    /// Each entry copied, by path relative to the root: its stamp in the real tree then, and
+    /// the stamp of its copy.
+    copied: BTreeMap<PathBuf, (Stamp, Stamp)>,
+}
+
+impl View {
+    /// Copies the workspace `real` (a directory) into a new temporary directory.
+    pub fn create(real: &Path, limits: Limits) -> Result<View, IsolateError> {
+        let real = std::fs::canonicalize(real).map_err(io_std("cannot resolve", real))?;
+        let tmp = std::env::temp_dir();
+        let tmp_real = std::fs::canonicalize(&tmp).unwrap_or(tmp);
+        if tmp_real.starts_with(&real) {
+            return Err(IsolateError::TempInside {
+                tmp: tmp_real,
+                root: real,
+            });
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("skillet-view-")
+            .tempdir_in(&tmp_real)
+            .map_err(io_std("cannot make a temporary directory in", &tmp_real))?;
+        let mut view = View {
+            dir,
+            real,
+            limits,
+            copied: BTreeMap::new(),
+        };
+        view.sync()?;
+        Ok(view)
+    }
+
+    /// Makes the view a fresh copy of the real tree again (what the last run did is dropped).
+    pub fn sync(&mut self) -> Result<(), IsolateError> {
+        let root = self.root();
+        if root.symlink_metadata().is_ok() {
+            std::fs::remove_dir_all(&root).map_err(io_std("cannot clear the view", &root))?;
+        }
+        std::fs::create_dir(&root).map_err(io_std("cannot make the view", &root))?;
+        self.copied = copy::copy_tree(&self.real, &root, self.limits)?;
+        // The view is found as the workspace by its `.skillet` folder, wherever the copy lies.
+        let anchor = root.join(".skillet");
+        if anchor.symlink_metadata().is_err() {
+            std::fs::create_dir(&anchor).map_err(io_std("cannot make", &anchor))?;
+        }
+        Ok(())
+    }
+
+    /// The copy's root: what the sandbox sees as the workspace.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// Where an isolated run keeps its own state, cache and other records: beside the copy,
+    /// out of the sandbox's reach.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The real workspace, resolved.
+    pub fn real_root(&self) -> &Path {
+        &self.real
+    }
+
+    /// `path` in the real workspace, as the same place in the view; a path outside the
+    /// workspace is returned as it is.
+    pub fn map(&self, path: &Path) -> PathBuf {
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        match real.strip_prefix(&self.real) {
+            Ok(rel) => self.root().join(rel),
+            Err(_) => path.to_path_buf(),
+        }
+    }
+
+    /// What the runs since the last [`View::sync`] changed in the view, against the real tree.
+    pub fn changes(&self) -> Result<Changes, IsolateError> {
+        changes::compare(self)
+    }
+
+    /// Writes `changes` into the real tree, entry by entry, by handle. An entry the user changed
+    /// in the real tree since the copy, or whose folder became a link, is skipped and reported.
+    pub fn apply(&self, changes: &Changes) -> Result<Applied, IsolateError> {
+        apply::apply(self, changes)
+    }
+}
