@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use skillet_llm::{ChatProvider, ChatRequest, LlmError, Message, ProviderConfig, Reply, Usage};
 use skillet_registry::Registry;
 use skillet_spec::{SkillKind, SkillSpec};
 use skillet_store::{SessionRecord, SessionStatus, TurnOutcome, TurnRecord, now_ms};
@@ -37,7 +36,12 @@ pub use error::ConversationError;
 pub use participant::{Participant, ScriptedAnswers, Shown};
 pub use preview::ConversationPreview;
 pub use prompt::DEFAULT_SUMMARY_PROMPT;
-pub use provider::{LlmSetupError, ModelTransport, describe_llm};
+pub use provider::{ChosenFile, LlmSetupError, ModelTransport, describe_llm};
+// A `ModelTransport` speaks these: its users need them without depending on skillet-llm.
+pub use skillet_llm::{
+    ApiKey, ChatProvider, ChatRequest, LlmError, Message, ProviderConfig, ProviderKind, Reply,
+    Role, TextSink, Usage, connect,
+};
 
 use crate::engine::{AskedBy, Engine};
 use crate::hint::Hint;
@@ -162,7 +166,8 @@ impl Engine {
             None => Vec::new(),
         };
         if let Some(transport) = transport {
-            transport.context_chosen(&files);
+            let chosen: Vec<ChosenFile> = files.iter().map(ChosenFile::of).collect();
+            transport.context_chosen(&chosen);
         }
         let mut warnings = admitted;
         if self.settings.store.is_none() {

@@ -11,7 +11,6 @@ use skillet_spec::{Retry, SkillSpec};
 
 use super::ConversationError;
 use super::participant::{Participant, Shown};
-use crate::context::ContextFile;
 use crate::recovery::{DEFAULT_MAX_ATTEMPTS, RetryPlan};
 
 /// The longest wait a server's `retry-after` is honoured for; past it, the call fails instead
@@ -75,8 +74,32 @@ pub trait ModelTransport: Send + Sync {
     ) -> Result<(Box<dyn ChatProvider>, ProviderConfig), ConversationError>;
 
     /// The context files chosen for the first message, told before any request is sent.
-    fn context_chosen(&self, files: &[ContextFile]) {
+    fn context_chosen(&self, files: &[ChosenFile]) {
         let _ = files;
+    }
+}
+
+/// A context file a conversation quotes, as a [`ModelTransport`] is told of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChosenFile {
+    /// Relative to the workspace root, `/`-separated.
+    pub path: String,
+    /// SHA-256 of the text quoted (after any cut to the token budget), in hex.
+    pub sha256: String,
+}
+
+impl ChosenFile {
+    pub(crate) fn of(file: &crate::context::ContextFile) -> ChosenFile {
+        use sha2::Digest as _;
+        use std::fmt::Write as _;
+        let mut sha256 = String::with_capacity(64);
+        for b in sha2::Sha256::digest(file.text.as_bytes()) {
+            let _ = write!(sha256, "{b:02x}");
+        }
+        ChosenFile {
+            path: file.path.clone(),
+            sha256,
+        }
     }
 }
 
