@@ -12,6 +12,7 @@ mod docs;
 #[cfg(test)]
 mod examples;
 mod history;
+mod jobs;
 mod packages;
 mod params;
 mod permissions;
@@ -25,6 +26,7 @@ pub use cache::CacheCommand;
 pub use dev::DevArgs;
 pub use docs::{DocsArgs, HooksCommand, InitArgs};
 pub use history::{BreakerArgs, BreakerCommand, HistoryArgs, HistoryCommand, HistoryPruneArgs};
+pub use jobs::{JobsArgs, JobsCommand};
 pub use packages::{
     InstallArgs, MarketplaceCommand, SearchArgs, UninstallArgs, UpdateArgs, VerifyArgs,
 };
@@ -146,6 +148,9 @@ Examples:
         #[arg(long, value_name = "PATH", global = true)]
         socket: Option<PathBuf>,
     },
+
+    /// Follow background runs (`skillet run --detach`): list, wait for, read, cancel them.
+    Jobs(JobsArgs),
 
     /// Run the daemon in the foreground (it owns sessions; logs go to stderr).
     Serve(ServeArgs),

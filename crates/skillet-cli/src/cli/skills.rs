@@ -159,6 +159,11 @@ Examples:
   skillet run count-lines --param file=x --json
   skillet run count-lines --param file=x --dry-run   show the exact argv, run nothing
   skillet run fetch-issues --allow-connect api.github.com:443 --allow-env GITHUB_TOKEN
+  skillet run count-lines --param file=src/main.rs --detach --priority low   a background job
+
+With --detach the daemon runs it (same sandbox, limits and history) and this command prints
+the job's id and exits 0; `skillet jobs` follows it. Only --stdin TEXT is given to a detached
+run, never this command's own stdin.
 
 Conversation skills talk to the model configured in [llm] of the global skillet.toml. The
 answers stream to stdout, then the summary; the conversation is kept as a session:
@@ -217,6 +222,17 @@ pub struct RunArgs {
     /// Run even when a cached result exists, and store the new one.
     #[arg(long)]
     pub refresh: bool,
+    /// Hand the run to the daemon as a background job and print its id at once; `skillet jobs`
+    /// follows it (see docs/jobs.md).
+    #[arg(long, conflicts_with_all = ["session", "dry_run", "debug", "profile", "answers", "max_turns"])]
+    pub detach: bool,
+    /// With --detach: how soon the job leaves the daemon's queue.
+    #[arg(long, value_enum, requires = "detach")]
+    pub priority: Option<super::jobs::PriorityArg>,
+    /// With --detach: the daemon's socket (default $XDG_RUNTIME_DIR/skillet/skillet.sock, or
+    /// $SKILLET_SOCKET).
+    #[arg(long, value_name = "PATH", requires = "detach")]
+    pub socket: Option<PathBuf>,
     /// Permissions for this run.
     #[command(flatten)]
     pub allow: PermissionArgs,

@@ -18,6 +18,7 @@ mod hooks;
 pub mod info;
 mod init;
 mod install;
+mod jobs;
 mod list;
 mod marketplace;
 mod mcp;
@@ -47,6 +48,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Doctor { json, repair } => doctor::run(json, repair, cli.cwd.as_deref()),
         Command::Daemon { command, socket } => daemon::run(&command, socket.as_deref()),
+        Command::Jobs(args) => jobs::run(&args),
         Command::Completions { shell, json } => completions::run(shell, json),
         command => {
             // Overlaps the sandbox's once-per-process work with configuration and discovery.
@@ -88,7 +90,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Schema { .. }
                 | Command::Completions { .. }
                 | Command::Doctor { .. }
-                | Command::Daemon { .. } => {
+                | Command::Daemon { .. }
+                | Command::Jobs(_) => {
                     unreachable!("handled above")
                 }
             }
@@ -101,7 +104,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
 /// the commands that run skills in this process; see `skillet_sandbox::prepare`.
 fn prepare_sandbox(command: &Command) -> Option<skillet_sandbox::Preparing> {
     let isolation = match command {
-        Command::Run(args) if args.session.is_some() || args.dry_run => return None,
+        Command::Run(args) if args.session.is_some() || args.dry_run || args.detach => {
+            return None;
+        }
         Command::Run(args) if args.allow.allow_unsandboxed => skillet_sandbox::Isolation::Disabled,
         Command::Batch(args) if args.allow.allow_unsandboxed => {
             skillet_sandbox::Isolation::Disabled

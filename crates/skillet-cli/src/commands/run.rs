@@ -30,6 +30,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     if let Some(id) = &args.session {
         return crate::commands::session::run_in_session(args, id);
     }
+    if args.detach {
+        return crate::commands::jobs::detach(ctx, args, params);
+    }
     // Started before discovery, which is part of resolving the name.
     let observe = observed.then(|| Observe::new(args.debug, args.profile));
     let registry = ctx.registry_for(&args.name);
@@ -257,7 +260,7 @@ fn exit_code(result: &ExecutionResult) -> u8 {
 }
 
 /// The permissions the `--allow-…` flags give this run.
-fn overrides(args: &RunArgs) -> RunOverrides {
+pub(crate) fn overrides(args: &RunArgs) -> RunOverrides {
     let mut overrides = args.allow.overrides(args.keep_tmp);
     overrides.cache = if args.no_cache {
         skillet_engine::CacheUse::Off

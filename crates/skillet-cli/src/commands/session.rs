@@ -25,7 +25,7 @@ pub fn socket_paths(socket: Option<&Path>) -> Result<SocketPaths> {
 
 /// A damaged history store is named here, with its remedy: a daemon started on it would run
 /// without a store and answer as if there had never been a session.
-fn refuse_damaged_store(ctx: &Context) -> Result<()> {
+pub(crate) fn refuse_damaged_store(ctx: &Context) -> Result<()> {
     match ctx.store() {
         Err(e) if matches!(e.downcast_ref(), Some(StoreError::Corrupt { .. })) => Err(e),
         _ => Ok(()),
@@ -33,7 +33,7 @@ fn refuse_damaged_store(ctx: &Context) -> Result<()> {
 }
 
 /// A connection to the daemon, started in the background when needed.
-fn client(socket: Option<&Path>) -> Result<Client> {
+pub(crate) fn client(socket: Option<&Path>) -> Result<Client> {
     let paths = socket_paths(socket)?;
     let exe = std::env::current_exe()
         .context("cannot find the skillet executable to start the daemon")?;
