@@ -53,11 +53,16 @@ impl Mismatch {
 
 /// `expected` against `actual`, as `-expected` / `+actual` lines with some context.
 pub(crate) fn unified_diff(expected: &str, actual: &str) -> String {
+    labeled_diff(expected, actual, ("expected", "actual"))
+}
+
+/// [`unified_diff`] with the two sides named `names`.
+pub(crate) fn labeled_diff(expected: &str, actual: &str, names: (&str, &str)) -> String {
     let diff = similar::TextDiff::from_lines(expected, actual);
     let mut text = diff
         .unified_diff()
         .context_radius(3)
-        .header("expected", "actual")
+        .header(names.0, names.1)
         .to_string();
     // A missing final newline is the difference people miss most: say it in words.
     if expected.trim_end_matches('\n') == actual.trim_end_matches('\n') {

@@ -132,6 +132,7 @@ mod tests {
             observed: None,
             execution_id: None,
             snapshot_written: None,
+            cassette_written: None,
             duration_ms: 1234,
         }
     }

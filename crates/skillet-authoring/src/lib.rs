@@ -11,6 +11,8 @@
 //! `skillet run`, so a test runs under the same sandbox, limits and grants as a real run and is
 //! recorded in the history like one. It reads skills only through `skillet-registry`.
 
+mod beside;
+pub mod cassette;
 mod create;
 pub mod dev;
 pub mod docs;
@@ -25,6 +27,4 @@ mod templates;
 pub use create::{CreateError, CreateRequest, Created, Template, create_skill};
 pub use expect::{Mismatch, Observed, check};
 pub use report::{Outcome, Summary, TestReport, TestResult};
-pub use runner::{
-    CONVERSATION_NOT_SUPPORTED, Collected, RunOptions, TestCase, collect_cases, run_tests,
-};
+pub use runner::{Collected, RunOptions, TestCase, collect_cases, run_tests};

@@ -60,6 +60,9 @@ pub struct TestResult {
     /// The snapshot written by `--update-snapshots`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_written: Option<std::path::PathBuf>,
+    /// The cassette written by `--record`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cassette_written: Option<std::path::PathBuf>,
     /// How long it took.
     pub duration_ms: u64,
 }

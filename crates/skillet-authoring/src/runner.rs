@@ -12,16 +12,11 @@ use skillet_spec::{SkillKind, SkillTest};
 
 use crate::expect::{Mismatch, Observed, check};
 use crate::report::{Outcome, TestReport, TestResult};
-use crate::snapshot;
+use crate::{cassette, snapshot};
 
 /// Time a test gets beyond the skill's own limit before it is stopped: the sandbox's own
 /// timeout should always fire first, so this only catches what it cannot (a hung setup).
 const TIMEOUT_MARGIN: Duration = Duration::from_secs(10);
-
-/// Why a conversation skill's tests are not run.
-pub const CONVERSATION_NOT_SUPPORTED: &str = "conversation tests are not supported yet: they \
-     need recorded model answers replayed offline (cassettes), which skillet cannot do yet; the \
-     test was not run";
 
 /// One test to run.
 #[derive(Debug, Clone)]
@@ -137,6 +132,9 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Write every snapshot from this run's output instead of comparing with it.
     pub update_snapshots: bool,
+    /// Hold conversation tests with the configured model and store each as a cassette,
+    /// instead of replaying the stored one.
+    pub record: bool,
     /// Where relative `path` parameters start (the workspace root, so tests do not depend on
     /// where they are started).
     pub caller_dir: PathBuf,
@@ -196,6 +194,7 @@ fn errored(case: &TestCase, message: String, duration_ms: u64) -> TestResult {
         observed: None,
         execution_id: None,
         snapshot_written: None,
+        cassette_written: None,
         duration_ms,
     }
 }
@@ -219,16 +218,29 @@ async fn run_case(
         observed: None,
         execution_id: None,
         snapshot_written: None,
+        cassette_written: None,
         duration_ms: 0,
     };
-    if kind == SkillKind::Conversation {
-        result.outcome = Outcome::Skipped {
-            reason: CONVERSATION_NOT_SUPPORTED.to_owned(),
-        };
-        return result;
-    }
     let limit = time_limit(engine, registry, case, test, options);
-    let (observed, timed_out) = if kind == SkillKind::CodeSession {
+    let mut mismatches = Vec::new();
+    let (observed, timed_out) = if kind == SkillKind::Conversation {
+        let played = cassette::play::play(engine, registry, case, test, options, limit).await;
+        result.cassette_written = played.cassette_written;
+        if let Some(message) = played.error {
+            result.outcome = Outcome::Error { message };
+        }
+        // A request that differs from the recorded one stops the conversation: its answer
+        // is not the skill's, so the expectations are not judged on it.
+        if let Some(m) = played.mismatch {
+            result.outcome = Outcome::Failed {
+                mismatches: vec![m],
+            };
+            result.observed = Some(played.observed);
+            result.duration_ms = elapsed_ms(started);
+            return result;
+        }
+        (played.observed, played.timed_out)
+    } else if kind == SkillKind::CodeSession {
         run_session(engine, registry, case, test, options, limit).await
     } else {
         let (observed, execution_id, timed_out) =
@@ -236,7 +248,6 @@ async fn run_case(
         result.execution_id = execution_id;
         (observed, timed_out)
     };
-    let mut mismatches = Vec::new();
     if timed_out {
         mismatches.push(Mismatch::new(
             "timeout",

@@ -2,17 +2,14 @@
 //! `<skill folder>/__snapshots__/<skill>-<n>.txt`, written by `skillet test --update-snapshots`.
 //!
 //! The folder sits in the workspace, which may come from someone else's repository, so it is
-//! opened by handle and never through a link: `__snapshots__` or a snapshot that is a symbolic
-//! link is refused, and a snapshot is replaced by renaming a fresh file over it, so neither a
-//! link nor a second name (hard link) of another file can make `--update-snapshots` write
-//! anywhere but the snapshot itself.
+//! opened by handle and never through a link (see [`crate::beside`]): `__snapshots__` or a
+//! snapshot that is a symbolic link is refused, and a snapshot is replaced by renaming a fresh
+//! file over it, so neither a link nor a second name (hard link) of another file can make
+//! `--update-snapshots` write anywhere but the snapshot itself.
 
-use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Mode, OFlags};
-use rustix::io::Errno;
+use crate::beside::{self, BesideError};
 
 /// The folder snapshots live in, inside the skill's folder.
 pub const SNAPSHOT_DIR: &str = "__snapshots__";
@@ -52,80 +49,34 @@ pub fn path(skill_dir: &Path, skill: &str, index: usize) -> PathBuf {
     skill_dir.join(SNAPSHOT_DIR).join(file_name(skill, index))
 }
 
-fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> SnapshotError + 'a {
-    move |e| {
-        if e == Errno::LOOP || e == Errno::NOTDIR {
-            SnapshotError::NotPlain(path.to_path_buf())
-        } else {
-            SnapshotError::Io {
+impl From<BesideError> for SnapshotError {
+    fn from(e: BesideError) -> SnapshotError {
+        match e {
+            BesideError::NotPlain(path) => SnapshotError::NotPlain(path),
+            // Snapshots are not bounded: `max` is `u64::MAX`.
+            BesideError::TooLarge { path, .. } => SnapshotError::NotText(path),
+            BesideError::Io {
                 action,
-                path: path.to_path_buf(),
-                source: e.into(),
-            }
+                path,
+                source,
+            } => SnapshotError::Io {
+                action,
+                path,
+                source,
+            },
         }
-    }
-}
-
-/// The snapshot folder of `skill_dir`, opened without following a link; `None` when it does
-/// not exist and `create` is false.
-fn open_dir(skill_dir: &Path, create: bool) -> Result<Option<OwnedFd>, SnapshotError> {
-    let dir_flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC;
-    let folder = skill_dir.join(SNAPSHOT_DIR);
-    let skill =
-        rustix::fs::open(skill_dir, dir_flags, Mode::empty()).map_err(io("read", skill_dir))?;
-    match rustix::fs::openat(
-        &skill,
-        SNAPSHOT_DIR,
-        dir_flags | OFlags::NOFOLLOW,
-        Mode::empty(),
-    ) {
-        Ok(fd) => Ok(Some(fd)),
-        Err(Errno::NOENT) if !create => Ok(None),
-        Err(Errno::NOENT) => {
-            match rustix::fs::mkdirat(&skill, SNAPSHOT_DIR, Mode::from_raw_mode(0o755)) {
-                Ok(()) | Err(Errno::EXIST) => {}
-                Err(e) => return Err(io("write", &folder)(e)),
-            }
-            rustix::fs::openat(
-                &skill,
-                SNAPSHOT_DIR,
-                dir_flags | OFlags::NOFOLLOW,
-                Mode::empty(),
-            )
-            .map(Some)
-            .map_err(io("write", &folder))
-        }
-        Err(e) => Err(io("read", &folder)(e)),
     }
 }
 
 /// The stored snapshot of test `index` of `skill`; `None` when there is none yet.
 pub fn read(skill_dir: &Path, skill: &str, index: usize) -> Result<Option<String>, SnapshotError> {
-    let path = path(skill_dir, skill, index);
-    let Some(dir) = open_dir(skill_dir, false)? else {
+    let Some(bytes) = beside::read(skill_dir, SNAPSHOT_DIR, &file_name(skill, index), u64::MAX)?
+    else {
         return Ok(None);
     };
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
-    let fd = match rustix::fs::openat(&dir, file_name(skill, index), flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(Errno::NOENT) => return Ok(None),
-        Err(e) => return Err(io("read", &path)(e)),
-    };
-    let stat = rustix::fs::fstat(&fd).map_err(io("read", &path))?;
-    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
-        return Err(SnapshotError::NotPlain(path));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::from(fd)
-        .read_to_end(&mut bytes)
-        .map_err(|source| SnapshotError::Io {
-            action: "read",
-            path: path.clone(),
-            source,
-        })?;
     String::from_utf8(bytes)
         .map(Some)
-        .map_err(|_| SnapshotError::NotText(path))
+        .map_err(|_| SnapshotError::NotText(path(skill_dir, skill, index)))
 }
 
 /// Stores `text` as the snapshot of test `index` of `skill`, replacing the old one whole.
@@ -135,30 +86,12 @@ pub fn write(
     index: usize,
     text: &str,
 ) -> Result<PathBuf, SnapshotError> {
-    let path = path(skill_dir, skill, index);
-    let Some(dir) = open_dir(skill_dir, true)? else {
-        return Err(SnapshotError::NotPlain(path));
-    };
-    let name = file_name(skill, index);
-    let temp = format!(".{name}.{}.tmp", std::process::id());
-    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let _ = rustix::fs::unlinkat(&dir, &temp, rustix::fs::AtFlags::empty());
-    let fd = rustix::fs::openat(&dir, &temp, flags, Mode::from_raw_mode(0o644))
-        .map_err(io("write", &path))?;
-    let written = std::fs::File::from(fd).write_all(text.as_bytes());
-    if let Err(source) = written {
-        let _ = rustix::fs::unlinkat(&dir, &temp, rustix::fs::AtFlags::empty());
-        return Err(SnapshotError::Io {
-            action: "write",
-            path,
-            source,
-        });
-    }
-    rustix::fs::renameat(&dir, &temp, &dir, &name).map_err(|e| {
-        let _ = rustix::fs::unlinkat(&dir, &temp, rustix::fs::AtFlags::empty());
-        io("write", &path)(e)
-    })?;
-    Ok(path)
+    Ok(beside::write(
+        skill_dir,
+        SNAPSHOT_DIR,
+        &file_name(skill, index),
+        text.as_bytes(),
+    )?)
 }
 
 #[cfg(test)]

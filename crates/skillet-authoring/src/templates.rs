@@ -77,8 +77,8 @@ pub(crate) fn prompt_inline(name: &str, description: &str) -> Value {
     })
 }
 
-/// A `conversation` skill. Its test is reported as skipped until recorded model answers can
-/// be replayed offline.
+/// A `conversation` skill. Its test replays a cassette, so it fails (with the hint) until
+/// `skillet test NAME --record` has held the conversation with the configured model once.
 pub(crate) fn conversation(name: &str, description: &str) -> Value {
     json!({
         "name": name,

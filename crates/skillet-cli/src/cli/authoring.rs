@@ -86,11 +86,15 @@ pub struct CreateArgs {
 #[command(
     after_help = "Each test calls its skill through the same sandbox, limits and grants as `skillet run`,
 several at a time, each stopped at its time limit. Snapshot tests compare stdout with
-__snapshots__/<skill>-<n>.txt beside the skill. Conversation tests are not supported yet:
-they are listed as skipped, never as passed.
+__snapshots__/<skill>-<n>.txt beside the skill. A conversation test replays its cassette,
+__cassettes__/<skill>-<n>.json beside the skill, offline: it fails, with a diff, when the
+request the skill would send now (template, system prompt, context files, model) differs
+from the recorded one, and fails when there is none. `--record` holds the conversation
+with the model [llm] configures, once, and stores it; cassettes never hold the API key.
 
 Examples:
-  skillet test                          every skill of this workspace
+  skillet test explain --record         hold its conversation once, store the cassette
+  skillet test                          every skill of this workspace (cassettes replayed)
   skillet test count-lines greet --jobs 2
   skillet test --junit report.xml       also write JUnit XML for CI
   skillet test --json | jq .summary
@@ -114,4 +118,8 @@ pub struct TestArgs {
     /// Store each snapshot test's output as its snapshot instead of comparing with it.
     #[arg(long)]
     pub update_snapshots: bool,
+    /// Hold each conversation test with the model [llm] configures and store the exchange as
+    /// its cassette (__cassettes__/<skill>-<n>.json), instead of replaying the stored one.
+    #[arg(long)]
+    pub record: bool,
 }

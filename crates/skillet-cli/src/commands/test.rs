@@ -34,6 +34,7 @@ pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
     let options = RunOptions {
         jobs,
         update_snapshots: args.update_snapshots,
+        record: args.record,
         caller_dir: workspace.unwrap_or_else(|| ctx.env.cwd.clone()),
         overrides: skillet_engine::RunOverrides::default(),
     };
@@ -135,5 +136,8 @@ fn print_result(t: &TestResult) {
     }
     if let Some(path) = &t.snapshot_written {
         println!("      snapshot written: {}", output::path(path));
+    }
+    if let Some(path) = &t.cassette_written {
+        println!("      cassette written: {}", output::path(path));
     }
 }
