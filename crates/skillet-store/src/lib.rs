@@ -19,6 +19,7 @@
 
 mod authoring;
 mod cache;
+mod channel;
 mod context_index;
 mod record;
 mod retention;
@@ -28,6 +29,7 @@ mod sqlite;
 mod sqlite_authoring;
 mod sqlite_breakers;
 mod sqlite_cache;
+mod sqlite_channels;
 mod sqlite_executions;
 mod sqlite_ids;
 mod sqlite_jobs;
@@ -45,6 +47,9 @@ pub use authoring::{
     AuthoringEvent, AuthoringQuery, AuthoringRecord, AuthoringStats, AuthoringStore,
 };
 pub use cache::{CacheEntry, CacheSkillStats, CacheStore, FileDigest};
+pub use channel::{
+    ChannelInfo, ChannelKey, ChannelLimits, ChannelMessage, ChannelSend, ChannelStore,
+};
 pub use context_index::IndexedFile;
 pub use record::{BreakerRecord, ExecutionQuery, ExecutionRecord, now_ms, params_hash};
 pub use retention::{PruneReport, Retention};
@@ -58,7 +63,9 @@ pub use sqlite_schema::SCHEMA_VERSION;
 pub use state::{StateCommit, StateKey, StateRecord, StateStore, StateWrite};
 
 /// Persistent state, whatever the database.
-pub trait Store: StateStore + CacheStore + AuthoringStore + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    StateStore + CacheStore + AuthoringStore + ChannelStore + Send + Sync + std::fmt::Debug
+{
     /// Adds one execution (one attempt of one call).
     fn record(&self, execution: &ExecutionRecord) -> Result<(), StoreError>;
     /// Executions matching `query`, newest first.

@@ -188,6 +188,27 @@ pub(crate) const STEPS: &[&str] = &[
     );
     CREATE INDEX IF NOT EXISTS authoring_by_skill ON authoring_events(workspace, skill, at);
     CREATE INDEX IF NOT EXISTS authoring_by_time ON authoring_events(at);",
+    // 13: named channels (`skillet channel`, `$SKILLET_CHANNEL_FD`): a row per channel holding
+    // its last message number (kept through a clear, so numbers are never reused), and the
+    // messages, bounded per channel by the sender's transaction.
+    "CREATE TABLE IF NOT EXISTS channels (
+        workspace    TEXT NOT NULL,
+        owner        TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        last_seq     INTEGER NOT NULL,
+        last_sent_at INTEGER,
+        PRIMARY KEY (workspace, owner, name)
+    );
+    CREATE TABLE IF NOT EXISTS channel_messages (
+        workspace TEXT NOT NULL,
+        owner     TEXT NOT NULL,
+        name      TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        sender    TEXT NOT NULL,
+        sent_at   INTEGER NOT NULL,
+        body      TEXT NOT NULL,
+        PRIMARY KEY (workspace, owner, name, seq)
+    );",
 ];
 
 /// The schema version this build writes.
