@@ -24,6 +24,7 @@
 // a hot path, so keeping it unboxed is simpler than the size the lint guards against.
 #![allow(clippy::result_large_err)]
 
+mod channels;
 pub mod compat;
 mod credentials;
 mod diagnostic;
@@ -44,6 +45,7 @@ mod state;
 pub mod template;
 mod validate;
 
+pub use channels::ChannelsSpec;
 pub use compat::SkillFormat;
 pub use credentials::is_secret_file;
 pub use diagnostic::{Diagnostic, Position, Severity, did_you_mean};

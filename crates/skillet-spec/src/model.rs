@@ -99,6 +99,10 @@ pub struct SkillSpec {
     /// A JSON document the skill keeps between runs (code_inline skills).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<crate::state::StateSpec>,
+    /// Named message channels the skill's runs and sessions use at `$SKILLET_CHANNEL_FD`
+    /// (code_inline and code_session skills).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<crate::channels::ChannelsSpec>,
     /// Other skills this one needs, with semver requirements.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dependencies: BTreeMap<String, String>,

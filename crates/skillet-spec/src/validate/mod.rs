@@ -10,6 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{ParamKind, SkillKind, SkillSpec};
 
 mod cache;
+mod channels;
 mod policies;
 mod state;
 mod templates;
@@ -17,6 +18,7 @@ mod templates;
 pub use cache::check_key_glob;
 
 use cache::{check_cache, check_concurrency};
+use channels::check_channels;
 use policies::check_policies;
 use state::check_state;
 use templates::check_templates;
@@ -75,6 +77,7 @@ pub fn validate(spec: &SkillSpec) -> Vec<Finding> {
     check_cache(spec, &mut f);
     check_concurrency(spec, &mut f);
     check_state(spec, &mut f);
+    check_channels(spec, &mut f);
     f.0
 }
 
