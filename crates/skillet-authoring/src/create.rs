@@ -128,7 +128,7 @@ pub fn create_skill(request: &CreateRequest) -> Result<Created, CreateError> {
             return Err(CreateError::Exists(taken.clone()));
         }
     }
-    let (spec, extra) = match (request.kind, request.template) {
+    let (mut spec, extra) = match (request.kind, request.template) {
         (SkillKind::CodeInline, Template::PythonScript) => {
             let (spec, script) = templates::python_script(name, &description);
             (spec, Some(script))
@@ -142,6 +142,16 @@ pub fn create_skill(request: &CreateRequest) -> Result<Created, CreateError> {
         (SkillKind::PromptInline, _) => (templates::prompt_inline(name, &description), None),
         (SkillKind::Conversation, _) => (templates::conversation(name, &description), None),
     };
+    // Editors complete and check the file against the schema it names, by a path relative to
+    // the file: `skillet create` (and `skillet init`) put it beside the skills directory.
+    if let serde_json::Value::Object(map) = &mut spec {
+        let depth = usize::from(extra.is_some());
+        map.shift_insert(
+            0,
+            "$schema".into(),
+            crate::setup::schema_ref_for(depth).into(),
+        );
+    }
     let mut text =
         serde_json::to_string_pretty(&spec).map_err(|e| CreateError::Description(e.to_string()))?;
     text.push('\n');

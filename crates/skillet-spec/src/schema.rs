@@ -4,8 +4,11 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// The `$id` the schema is published under.
-pub const SCHEMA_ID: &str = "https://skillet.dev/schema/skill.schema.json";
+/// The schema's `$id`: a name, not an address. Nothing is published at a URL; editors load the
+/// file `skillet init` and `skillet create` write (`.skillet/skill.schema.json`) by the path a
+/// skill file's `$schema` or `.vscode/settings.json` gives, and its `$ref`s are all inside the
+/// document (`#/$defs/…`), so they resolve against this id as they would against the file.
+pub const SCHEMA_ID: &str = "urn:skillet:schema:skill";
 
 /// The JSON Schema of a canonical skill file.
 ///
@@ -13,6 +16,7 @@ pub const SCHEMA_ID: &str = "https://skillet.dev/schema/skill.schema.json";
 /// let schema = skillet_spec::skill_json_schema();
 /// assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
 /// assert!(schema["properties"]["prompt_template"].is_object());
+/// assert_eq!(schema["$id"], "urn:skillet:schema:skill");
 /// ```
 pub fn skill_json_schema() -> Value {
     cached().clone()

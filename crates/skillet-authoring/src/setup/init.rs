@@ -80,6 +80,26 @@ pub fn schema_ref_for(depth: usize) -> String {
     format!("{}skill.schema.json", "../".repeat(depth + 1))
 }
 
+/// The schema file's name, in a workspace's `.skillet` or the global skillet directory.
+const SCHEMA_NAME: &str = "skill.schema.json";
+
+/// Writes the skill format's JSON Schema (what `skillet schema` prints) as `skill.schema.json`
+/// into `dir`, the parent of a skills directory (a workspace's `.skillet`, or the global
+/// `~/.config/skillet`): the file that [`schema_ref_for`] names from a skill file. Rewritten
+/// only when this skillet's schema differs; never written through a link.
+pub fn write_schema(dir: &Path) -> Result<FileAction, SetupError> {
+    let handle = Dir::open_root(dir)?;
+    write_if_changed(&handle, SCHEMA_NAME, &schema_text(dir)?)
+}
+
+/// The schema as `skillet schema` prints it: pretty JSON and a final newline.
+fn schema_text(dir: &Path) -> Result<Vec<u8>, SetupError> {
+    let mut text = serde_json::to_string_pretty(&skillet_spec::skill_json_schema())
+        .map_err(|e| io_error(dir.join(SCHEMA_NAME), e.into()))?;
+    text.push('\n');
+    Ok(text.into_bytes())
+}
+
 /// Sets the workspace at `root` (already resolved) up for writing skills. Running it again
 /// changes nothing that is already right; an unreadable settings file is left untouched and
 /// reported as skipped with what to add by hand.
@@ -95,10 +115,7 @@ pub fn init_workspace(root: &Path) -> Result<InitReport, SetupError> {
     let (skills, created) = child(&skillet, "skills")?;
     files.push(done(&skills.path, created_or_unchanged(created)));
 
-    let mut schema = serde_json::to_string_pretty(&skillet_spec::skill_json_schema())
-        .map_err(|e| io_error(root.join(SCHEMA_FILE), e.into()))?;
-    schema.push('\n');
-    let action = write_if_changed(&skillet, "skill.schema.json", schema.as_bytes())?;
+    let action = write_if_changed(&skillet, SCHEMA_NAME, &schema_text(&skillet.path)?)?;
     files.push(done(&root.join(SCHEMA_FILE), action));
 
     let (vscode, _) = child(&top, ".vscode")?;

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 pub use hooks::{HookInstalled, hook_script, install_hook};
 pub use init::{
     FileAction, InitReport, InitedFile, SCHEMA_FILE, SETTINGS_FILE, init_workspace, schema_ref_for,
-    settings_entry,
+    settings_entry, write_schema,
 };
 
 /// Why a workspace could not be set up.

@@ -19,6 +19,7 @@ mod permissions;
 mod serving;
 mod skills;
 mod state;
+mod stats;
 
 pub use authoring::{CreateArgs, ScriptTemplate, TestArgs};
 pub use batch::BatchArgs;
@@ -37,6 +38,7 @@ pub use skills::{
     ContextArgs, InfoArgs, ListArgs, MigrateArgs, RunArgs, ToggleArgs, TrustArgs, ValidateArgs,
 };
 pub use state::{ChannelCommand, StateCommand};
+pub use stats::StatsArgs;
 
 /// A skills runtime for AI coding assistants.
 ///
@@ -250,6 +252,9 @@ Examples:
         #[command(subcommand)]
         command: ChannelCommand,
     },
+
+    /// Show figures from the history: how skills were written (--authoring).
+    Stats(StatsArgs),
 
     /// Show and clear cached results.
     Cache {

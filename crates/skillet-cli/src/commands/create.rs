@@ -69,6 +69,18 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
             return Err(output::failure(code, e.to_string(), None));
         }
     };
+    super::stats::record_create(ctx, &created.name, &request.dir);
+    // The skill's `$schema` names `skill.schema.json` beside the skills directory: it must be
+    // there, and be this skillet's schema. The skill itself is written either way.
+    if let Some(parent) = request.dir.parent()
+        && let Err(e) = skillet_authoring::setup::write_schema(parent)
+    {
+        eprintln!(
+            "skillet: warning: the skill's \"$schema\" names {}, which was not written: {}",
+            output::path(&parent.join("skill.schema.json")),
+            output::text(&e.to_string())
+        );
+    }
     if args.json {
         output::json(&created)?;
         return Ok(ExitCode::SUCCESS);

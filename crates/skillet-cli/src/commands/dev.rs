@@ -47,12 +47,14 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
     // The end of input stops the loop after the run in progress; a signal stops that run too.
     let (stop, interrupt) = (Cancel::new(), Cancel::new());
     let json = args.json;
+    let recorded = super::stats::DevSkill::new(ctx, &args.name);
     runtime.block_on(async {
         let signals = stop_on_signals(interrupt.clone());
         stop_at_end_of_input(stop.clone());
         let outcome =
             skillet_authoring::dev::watch_and_reload(dev, stop.clone(), interrupt.clone(), |r| {
-                show(r, json)
+                show(r, json);
+                recorded.record(ctx, r);
             })
             .await;
         if let Some(s) = signals {

@@ -28,6 +28,7 @@ mod run;
 mod run_insight;
 pub mod session;
 mod state;
+mod stats;
 mod store_check;
 mod test;
 mod trust;
@@ -85,6 +86,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::State { command } => state::run(&ctx, &command),
                 Command::Channel { command } => state::channel(&ctx, &command),
                 Command::Cache { command } => cache::run(&ctx, &command),
+                Command::Stats(args) => stats::run(&ctx, &args),
                 Command::Enable(args) => trust::toggle(&ctx, &args, false),
                 Command::Disable(args) => trust::toggle(&ctx, &args, true),
                 Command::Schema { .. }

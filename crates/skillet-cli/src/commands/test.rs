@@ -40,6 +40,7 @@ pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
     };
     let engine = ctx.engine();
     let report = run_tests(&engine, &registry, &collected.cases, &options);
+    super::stats::record_tests(ctx, &registry, &report);
     if let Some(file) = &args.junit {
         let path = ctx.env.cwd.join(file);
         // A repository may ship `report.xml` as a link to a file of the user's: it is replaced,
