@@ -27,6 +27,7 @@ fn child(prepare: bool) {
         args: vec![],
         cwd: "/".into(),
         stdin: StdinSource::Null,
+        inherit_fd: None,
     };
     if prepare {
         skillet_sandbox::prepare(&policy).wait();

@@ -125,6 +125,7 @@ fn main() {
             args: vec![],
             cwd: "/".into(),
             stdin: StdinSource::Null,
+            inherit_fd: None,
         },
     };
 

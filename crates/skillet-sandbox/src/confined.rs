@@ -29,7 +29,7 @@ use crate::{Exit, Layers, LimitHit, ProcessSpec, SpawnError, StdinSource, find_p
 /// use skillet_sandbox::*;
 /// use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 /// let policy = SandboxPolicy::new(std::time::Duration::from_secs(5));
-/// let spec = ProcessSpec { program: "cat".into(), args: vec![], cwd: "/".into(), stdin: StdinSource::Pipe };
+/// let spec = ProcessSpec { program: "cat".into(), args: vec![], cwd: "/".into(), stdin: StdinSource::Pipe, inherit_fd: None };
 /// let mut cat = spawn(&spec, &policy)?;
 /// cat.stdin.as_mut().unwrap().write_all(b"hello\n").await?;
 /// let mut line = String::new();
@@ -235,6 +235,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
         cwd,
         [stdin, ChildStdio::Pipe, ChildStdio::Pipe],
     )
+    .and_then(|exec| exec.inheriting(spec.inherit_fd.as_ref()))
     .and_then(|mut exec| {
         let launched = launch(&child_plan, &exec)?;
         let [stdin, stdout, stderr] = std::mem::take(&mut exec.parent_ends);

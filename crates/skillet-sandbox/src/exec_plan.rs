@@ -44,6 +44,9 @@ pub(crate) struct ExecPlan {
     pub parent_ends: [Option<OwnedFd>; 3],
     /// What the seccomp filter lets exec with (see syscall_filter.rs).
     exec_key: [u64; 3],
+    /// A copy of the descriptor the program inherits at [`crate::INHERITED_FD`], numbered
+    /// above it so placing it never overwrites itself.
+    inherited: Option<OwnedFd>,
 }
 
 impl ExecPlan {
@@ -154,7 +157,32 @@ impl ExecPlan {
             child_ends,
             parent_ends,
             exec_key: crate::syscall_filter::exec_key()?,
+            inherited: None,
         })
+    }
+
+    /// Hands the program a copy of `fd` at [`crate::INHERITED_FD`].
+    pub(crate) fn inheriting(mut self, fd: Option<&crate::InheritedFd>) -> io::Result<Self> {
+        if let Some(fd) = fd {
+            let above = crate::INHERITED_FD + 1;
+            self.inherited = Some(rustix::io::fcntl_dupfd_cloexec(fd, above)?);
+        }
+        Ok(self)
+    }
+
+    /// In the child, once nothing else needs a descriptor of its own (Landlock is applied):
+    /// puts the inherited descriptor at [`crate::INHERITED_FD`], without close-on-exec.
+    /// Returns the first descriptor the program must not inherit.
+    pub(crate) fn place_inherited(&self) -> Result<c_int, i32> {
+        let Some(fd) = &self.inherited else {
+            return Ok(crate::INHERITED_FD);
+        };
+        // SAFETY: dup2 takes integers; the source is above the target (see `inheriting`), and
+        // whatever the child held at the target is a copy it no longer needs.
+        if unsafe { libc::dup2(fd.as_raw_fd(), crate::INHERITED_FD) } == -1 {
+            return Err(last_errno());
+        }
+        Ok(crate::INHERITED_FD + 1)
     }
 
     /// In the child: puts the streams in place and enters the working directory.

@@ -148,7 +148,39 @@ pub struct ProcessSpec {
     pub cwd: PathBuf,
     /// Standard input.
     pub stdin: StdinSource,
+    /// One more descriptor the program inherits, placed at [`INHERITED_FD`] (every other
+    /// descriptor above 2 is closed, as always). Already open and connected: nothing in the
+    /// confinement is loosened for it.
+    pub inherit_fd: Option<InheritedFd>,
 }
+
+/// The number a [`ProcessSpec::inherit_fd`] has in the program.
+pub const INHERITED_FD: i32 = 3;
+
+/// A descriptor to hand the program ([`ProcessSpec::inherit_fd`]); clones share it, and the
+/// program gets its own copy, so the caller's end stays the caller's.
+#[derive(Debug, Clone)]
+pub struct InheritedFd(std::sync::Arc<std::os::fd::OwnedFd>);
+
+impl From<std::os::fd::OwnedFd> for InheritedFd {
+    fn from(fd: std::os::fd::OwnedFd) -> Self {
+        InheritedFd(std::sync::Arc::new(fd))
+    }
+}
+
+impl std::os::fd::AsFd for InheritedFd {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl PartialEq for InheritedFd {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for InheritedFd {}
 
 /// How the process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

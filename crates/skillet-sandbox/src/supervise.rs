@@ -38,7 +38,7 @@ async fn stop(child: &mut crate::Confined) -> std::io::Result<Exit> {
 /// # async fn f() -> Result<(), skillet_sandbox::SpawnError> {
 /// use skillet_sandbox::*;
 /// let policy = SandboxPolicy::new(std::time::Duration::from_secs(5));
-/// let spec = ProcessSpec { program: "echo".into(), args: vec!["hi".into()], cwd: "/".into(), stdin: StdinSource::Null };
+/// let spec = ProcessSpec { program: "echo".into(), args: vec!["hi".into()], cwd: "/".into(), stdin: StdinSource::Null, inherit_fd: None };
 /// let outcome = run(&spec, &policy, None).await?;
 /// assert_eq!(outcome.stdout, b"hi\n");
 /// # Ok(()) }

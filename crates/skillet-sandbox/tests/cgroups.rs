@@ -79,6 +79,7 @@ fn spec(lab: &Lab, program: &str, args: &[&str]) -> ProcessSpec {
         args: args.iter().map(Into::into).collect(),
         cwd: lab.ws.clone(),
         stdin: StdinSource::Null,
+        inherit_fd: None,
     }
 }
 

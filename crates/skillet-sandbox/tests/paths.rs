@@ -36,6 +36,7 @@ async fn try_sh(lab: &Lab, policy: &SandboxPolicy, script: &str) -> Result<Outco
         args: vec!["-c".into(), script.into()],
         cwd: lab.ws.clone(),
         stdin: StdinSource::Null,
+        inherit_fd: None,
     };
     skillet_sandbox::run(&spec, policy, None).await
 }

@@ -19,6 +19,7 @@ fn sleeper(lab: &Lab, marker: &str) -> ProcessSpec {
         args: vec![marker.into()],
         cwd: lab.ws.clone(),
         stdin: StdinSource::Null,
+        inherit_fd: None,
     }
 }
 

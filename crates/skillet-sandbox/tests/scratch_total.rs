@@ -22,6 +22,7 @@ fn spec(lab: &Lab, script: &str) -> ProcessSpec {
         args: vec!["-c".into(), script.into()],
         cwd: lab.ws.clone(),
         stdin: StdinSource::Null,
+        inherit_fd: None,
     }
 }
 

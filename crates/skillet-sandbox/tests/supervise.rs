@@ -87,6 +87,7 @@ async fn environment_is_clean_and_stdin_is_given() {
         args: vec!["-c".into(), "env | sort; cat".into()],
         cwd: lab.ws.clone(),
         stdin: StdinSource::Bytes(b"from-stdin".to_vec()),
+        inherit_fd: None,
     };
     let out = run(&spec, &p, None).await.unwrap();
     let stdout = text(&out.stdout);
@@ -121,6 +122,7 @@ async fn spawn_errors_are_typed() {
         args: vec![],
         cwd: lab.ws.clone(),
         stdin: StdinSource::Null,
+        inherit_fd: None,
     };
     let err = run(&spec, &lab.policy(), None).await.unwrap_err();
     assert_eq!(
@@ -250,6 +252,7 @@ async fn a_scratch_directory_prepared_by_someone_else_is_refused() {
         args: vec![],
         cwd: lab.ws.clone(),
         stdin: StdinSource::Null,
+        inherit_fd: None,
     };
     let err = run(&spec, &policy, None).await.unwrap_err().to_string();
     assert!(err.contains("mode 0700"), "{err}");
@@ -270,6 +273,7 @@ async fn a_spawned_process_answers_each_write_and_dies_with_its_handle() {
         args: vec![],
         cwd: lab.ws.clone(),
         stdin: StdinSource::Pipe,
+        inherit_fd: None,
     };
     let mut cat = skillet_sandbox::spawn(&spec, &lab.policy()).unwrap();
     let pid = cat.id().unwrap();

@@ -134,6 +134,7 @@ async fn a_capped_grant_that_is_a_link_is_refused() {
         args: Vec::new(),
         cwd: lab.ws.clone(),
         stdin: skillet_sandbox::StdinSource::Null,
+        inherit_fd: None,
     };
     let err = skillet_sandbox::run(&spec, &policy, None)
         .await

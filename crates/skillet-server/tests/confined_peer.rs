@@ -107,6 +107,7 @@ fn confined_client(
         args: vec!["-c".into(), CLIENT.into()],
         cwd: s.ws.clone(),
         stdin: StdinSource::Null,
+        inherit_fd: None,
     };
     let out = rt
         .block_on(skillet_sandbox::run(&spec, &policy, None))

@@ -193,6 +193,7 @@ impl SessionManager {
                 .collect(),
             cwd: invocation.cwd.clone(),
             stdin: skillet_sandbox::StdinSource::Pipe,
+            inherit_fd: None,
         };
         // RLIMIT_CPU at one run's budget would count every input of a long session against it;
         // each input is bounded by the timeout instead. The whole session still gets at most

@@ -154,12 +154,14 @@ impl ChildPlan {
                 return Err(last_errno());
             }
         }
-        // Descriptors the program should not inherit close at exec.
+        // Descriptors the program should not inherit close at exec: all above 2, but the one
+        // it is handed (ProcessSpec::inherit_fd), placed now that Landlock used its ruleset's.
+        let first_closed = exec.place_inherited()?;
         // SAFETY: close_range takes no pointers.
         if unsafe {
             libc::syscall(
                 libc::SYS_close_range,
-                3u32,
+                first_closed as u32,
                 u32::MAX,
                 libc::CLOSE_RANGE_CLOEXEC,
             )

@@ -49,6 +49,7 @@ impl Lab {
             args: args.iter().map(Into::into).collect(),
             cwd: self.ws.clone(),
             stdin: StdinSource::Null,
+            inherit_fd: None,
         };
         skillet_sandbox::run(&spec, policy, None)
             .await
