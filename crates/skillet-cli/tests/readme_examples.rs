@@ -234,6 +234,36 @@ const NOTES: &[(From, &str, Note, &str)] = &[
         Note::Before("rm ~/.config/skillet/skills/review.json"),
         "create never overwrites: the reader has no global review skill yet (the run examples used the tour's)",
     ),
+    (
+        From::Help,
+        "skillet jobs wait 0193…",
+        Note::Replace("0193…", LAST_JOB),
+        "0193… stands for a job's id, which `skillet run … --detach` printed and `skillet jobs` shows",
+    ),
+    (
+        From::Help,
+        "skillet jobs wait 0193… --timeout 60 --json",
+        Note::Replace("0193…", LAST_JOB),
+        "0193… stands for a job's id, which `skillet run … --detach` printed and `skillet jobs` shows",
+    ),
+    (
+        From::Help,
+        "skillet jobs logs 0193…",
+        Note::Replace("0193…", LAST_JOB),
+        "0193… stands for a job's id, which `skillet run … --detach` printed and `skillet jobs` shows",
+    ),
+    (
+        From::Help,
+        "skillet jobs logs 0193… --json",
+        Note::Replace("0193…", LAST_JOB),
+        "0193… stands for a job's id, which `skillet run … --detach` printed and `skillet jobs` shows",
+    ),
+    (
+        From::Help,
+        "skillet jobs cancel 0193…",
+        Note::Replace("0193…", LAST_JOB),
+        "0193… stands for a job's id, which `skillet run … --detach` printed and `skillet jobs` shows",
+    ),
 ];
 
 /// A live session's id, as a reader would copy it from `skillet session list`.
@@ -245,6 +275,9 @@ const TWO_LIVE: &str = "$(skillet session list --status live --json | jq -r '.[0
 /// The id of a `review` conversation, as a reader would copy it from `skillet session list`.
 const CONVERSATION_ID: &str =
     "\"$(skillet session list --json | jq -r 'map(select(.skill == \"review\"))[0].id')\"";
+
+/// The newest job's id, as a reader would copy it from `skillet jobs`.
+const LAST_JOB: &str = "\"$(skillet jobs --json --limit 1 | jq -r '.[0].id')\"";
 
 /// The newest execution's id, as a reader would copy it from `skillet history`.
 const LAST_ID: &str = "\"$(skillet history --json --limit 1 | jq -r '.[0].id')\"";
