@@ -91,9 +91,9 @@ pub enum Command {
     /// Print the JSON Schema (2020-12) of the skill file.
     #[command(
         after_help = "`skillet init` writes this schema to .skillet/skill.schema.json and points editors at it
-(.vscode/settings.json). A skill file can also name it itself, by relative path:
-\"$schema\": \"../skill.schema.json\" in .skillet/skills/NAME.json, \"../../skill.schema.json\" in
-a package folder's NAME/skill.json.
+(.vscode/settings.json). A skill file also names it itself, by relative path, as every file
+`skillet create` writes does: \"$schema\": \"../skill.schema.json\" in .skillet/skills/NAME.json,
+\"../../skill.schema.json\" in a package folder's NAME/skill.json.
 
 Examples:
   skillet schema > skill.schema.json

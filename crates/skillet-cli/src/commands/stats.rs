@@ -218,18 +218,31 @@ fn home(root: Option<&Path>, file: Option<&Path>) -> String {
     }
 }
 
-/// Records one event. Analytics never stop the command that does the work: a store that
-/// cannot be opened or written is logged at debug level and otherwise ignored.
+/// Records one event.
 fn record(ctx: &Context, skill: &str, file: Option<&Path>, event: AuthoringEvent) {
-    let record = AuthoringRecord {
-        workspace: home(ctx.env.workspace_root().as_deref(), file),
-        skill: skill.to_owned(),
-        at_ms: now_ms(),
-        event,
-    };
-    let written = ctx
-        .store()
-        .and_then(|store| Ok(store.record_authoring(&record)?));
+    record_all(ctx, vec![(skill, file, event)]);
+}
+
+/// Records events, opening the store once. Analytics never stop the command that does the
+/// work: a store that cannot be opened or written is logged at debug level (`-v`) and
+/// otherwise ignored.
+fn record_all(ctx: &Context, events: Vec<(&str, Option<&Path>, AuthoringEvent)>) {
+    if events.is_empty() {
+        return;
+    }
+    let root = ctx.env.workspace_root();
+    let at_ms = now_ms();
+    let written = ctx.store().and_then(|store| {
+        for (skill, file, event) in events {
+            store.record_authoring(&AuthoringRecord {
+                workspace: home(root.as_deref(), file),
+                skill: skill.to_owned(),
+                at_ms,
+                event,
+            })?;
+        }
+        Ok(())
+    });
     if let Err(e) = written {
         tracing::debug!("authoring event not recorded: {e:#}");
     }
@@ -254,18 +267,20 @@ pub(crate) fn record_tests(ctx: &Context, registry: &Registry, report: &TestRepo
         }
         counts.3 = counts.3.saturating_add(t.duration_ms);
     }
-    for (skill, (passed, failed, skipped, duration_ms)) in per_skill {
-        let Some(entry) = registry.resolve(skill) else {
-            continue;
-        };
-        let event = AuthoringEvent::Tested {
-            passed,
-            failed,
-            skipped,
-            duration_ms,
-        };
-        record(ctx, &entry.name, Some(&entry.path), event);
-    }
+    let events = per_skill
+        .into_iter()
+        .filter_map(|(skill, (passed, failed, skipped, duration_ms))| {
+            let entry = registry.resolve(skill)?;
+            let event = AuthoringEvent::Tested {
+                passed,
+                failed,
+                skipped,
+                duration_ms,
+            };
+            Some((entry.name.as_str(), Some(entry.path.as_path()), event))
+        })
+        .collect();
+    record_all(ctx, events);
 }
 
 /// The skill `skillet dev` watches, as events name it: its name (not the alias typed) and file.
