@@ -17,6 +17,7 @@ mod create;
 pub mod dev;
 pub mod docs;
 mod expect;
+pub mod isolate;
 pub mod junit;
 mod report;
 mod runner;

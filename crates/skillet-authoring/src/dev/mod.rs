@@ -20,6 +20,8 @@ use skillet_engine::{
 use skillet_registry::{Registry, SkillEntry};
 use skillet_spec::{Diagnostic, SkillKind};
 
+use crate::isolate::{Changes, View};
+
 pub use watch::{DEBOUNCE, Watcher};
 
 /// Why `skillet dev` cannot start.
@@ -122,6 +124,37 @@ pub struct Reload {
     pub stderr_diff: String,
     /// From the first change seen to this report, in milliseconds (reads, validation, run).
     pub reload_ms: u64,
+    /// What the run changed in its throwaway view of the workspace, against the real tree
+    /// (isolated runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
+}
+
+/// Where isolated runs happen: a view of the workspace (copied afresh before every run), the
+/// configuration and skills as seen from it, and an engine whose workspace it is (with its own
+/// state, cache and history).
+#[derive(Debug)]
+pub struct DevIsolation {
+    /// The view.
+    pub view: View,
+    /// The setup of the view's copy of the working directory.
+    pub setup: EngineSetup,
+    /// The engine runs go through.
+    pub engine: Engine,
+    /// The skills as last read from the view.
+    registry: Option<Registry>,
+}
+
+impl DevIsolation {
+    /// Runs go through `engine`, with `setup` (both made for `view`).
+    pub fn new(view: View, setup: EngineSetup, engine: Engine) -> DevIsolation {
+        DevIsolation {
+            view,
+            setup,
+            engine,
+            registry: None,
+        }
+    }
 }
 
 /// One skill under development: its last good version and its last output.
@@ -136,6 +169,9 @@ pub struct DevLoop {
     path: Option<PathBuf>,
     last: Option<DevRun>,
     reloads: u64,
+    isolation: Option<DevIsolation>,
+    /// What the last isolated run changed, for `--apply` at the end.
+    last_changes: Option<Changes>,
 }
 
 impl DevLoop {
@@ -169,7 +205,25 @@ impl DevLoop {
             path,
             last: None,
             reloads: 0,
+            isolation: None,
+            last_changes: None,
         })
+    }
+
+    /// Changes the command line's grants (to name a view's paths instead of the real tree's).
+    pub fn map_overrides(&mut self, map: impl FnOnce(&mut skillet_registry::Grant)) {
+        map(&mut self.options.overrides.grant);
+    }
+
+    /// Runs against a throwaway view of the workspace instead of the real tree.
+    pub fn isolated(mut self, isolation: DevIsolation) -> DevLoop {
+        self.isolation = Some(isolation);
+        self
+    }
+
+    /// What the last isolated run changed in its view, and the view (to apply them).
+    pub fn last_changes(&self) -> Option<(&View, &Changes)> {
+        Some((&self.isolation.as_ref()?.view, self.last_changes.as_ref()?))
     }
 
     /// The skill file being watched.
@@ -237,6 +291,7 @@ impl DevLoop {
             stdout_diff: String::new(),
             stderr_diff: String::new(),
             reload_ms: 0,
+            changes: None,
         };
         let runnable = matches!(
             reload.validation,
@@ -259,7 +314,14 @@ impl DevLoop {
                     );
                 }
                 _ => {
-                    let run = self.run_once(number, cancel).await;
+                    let (run, changes) = match self.isolation.is_some() {
+                        true => self.run_isolated(number, cancel).await,
+                        false => (self.run_once(number, cancel).await, None),
+                    };
+                    if changes.is_some() {
+                        self.last_changes.clone_from(&changes);
+                    }
+                    reload.changes = changes;
                     if let Some(previous) = &self.last {
                         reload.stdout_diff = unified_diff(&previous.stdout, &run.stdout);
                         reload.stderr_diff = unified_diff(&previous.stderr, &run.stderr);
@@ -304,11 +366,79 @@ impl DevLoop {
         }
     }
 
+    /// One run in a fresh copy of the workspace, and what it changed there.
+    async fn run_isolated(&mut self, number: u64, cancel: &Cancel) -> (DevRun, Option<Changes>) {
+        let Some(iso) = self.isolation.as_mut() else {
+            return (self.run_once(number, cancel).await, None);
+        };
+        let failed = |error: String| DevRun {
+            execution_id: String::new(),
+            status: "error".to_owned(),
+            exit_code: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            error: Some(error),
+            duration_ms: 0,
+        };
+        if let Err(e) = iso.view.sync() {
+            return (failed(e.to_string()), None);
+        }
+        // Read from the fresh copy, keeping the last good version of a file broken mid-edit
+        // (the copy lies at the same place every time).
+        let registry = match &iso.registry {
+            Some(previous) => {
+                Registry::discover_keeping(&iso.setup.env, &iso.setup.config, previous)
+            }
+            None => iso.setup.registry(),
+        };
+        let iso = self.isolation.as_ref().map(|i| (&i.view, &i.engine));
+        let Some((view, engine)) = iso else {
+            return (failed("the view is gone".to_owned()), None);
+        };
+        let caller_dir = view.map(&self.options.caller_dir);
+        let run = self
+            .run_with(engine, &registry, caller_dir, number, cancel)
+            .await;
+        let changes = match view.changes() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let mut run = run;
+                run.error = Some(format!("cannot compare the view with the workspace: {e}"));
+                if let Some(iso) = self.isolation.as_mut() {
+                    iso.registry = Some(registry);
+                }
+                return (run, None);
+            }
+        };
+        if let Some(iso) = self.isolation.as_mut() {
+            iso.registry = Some(registry);
+        }
+        (run, changes)
+    }
+
     async fn run_once(&self, number: u64, cancel: &Cancel) -> DevRun {
+        self.run_with(
+            &self.engine,
+            &self.registry,
+            self.options.caller_dir.clone(),
+            number,
+            cancel,
+        )
+        .await
+    }
+
+    async fn run_with(
+        &self,
+        engine: &Engine,
+        registry: &Registry,
+        caller_dir: PathBuf,
+        number: u64,
+        cancel: &Cancel,
+    ) -> DevRun {
         let request = RunRequest {
             params: self.options.params.clone(),
             stdin: StdinSource::Null,
-            caller_dir: self.options.caller_dir.clone(),
+            caller_dir,
             live: None,
             overrides: RunOverrides {
                 // Every save must show what this version does, never a stored answer of an
@@ -325,7 +455,7 @@ impl DevLoop {
         let name = self
             .entry()
             .map_or(self.options.name.clone(), |e| e.name.clone());
-        let result = self.engine.run(&self.registry, &name, request).await;
+        let result = engine.run(registry, &name, request).await;
         DevRun {
             execution_id: result.execution_id,
             status: result.status.as_str().to_owned(),
@@ -342,7 +472,7 @@ impl DevLoop {
 /// included) to `report`. `stop` ends the loop once a run in progress has finished and been
 /// reported (the end of input); `interrupt` also stops that run (Ctrl-C), unreported.
 pub async fn watch_and_reload(
-    mut dev: DevLoop,
+    dev: &mut DevLoop,
     stop: Cancel,
     interrupt: Cancel,
     mut report: impl FnMut(&Reload),

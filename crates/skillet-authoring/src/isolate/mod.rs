@@ -219,6 +219,46 @@ impl View {
         }
     }
 
+    /// A granted path as typed (`~/` for `home`, absolute, or relative to the workspace),
+    /// moved into the view when it leads into the real workspace: a grant the user made for
+    /// real runs (`write = ["/home/u/proj/out"]`) gives an isolated run the copy's `out`, never
+    /// the real one. Anything else is returned as typed, for the engine to check as usual.
+    pub fn map_grant(&self, typed: &str, home: Option<&Path>) -> String {
+        let path = match (typed.strip_prefix("~/"), home) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => PathBuf::from(typed),
+        };
+        if !path.is_absolute() {
+            return typed.to_owned();
+        }
+        // The longest part that exists, resolved (links and `..` as the kernel sees them),
+        // and the rest as typed.
+        let mut rest = Vec::new();
+        let mut base = path.as_path();
+        let resolved = loop {
+            if let Ok(real) = std::fs::canonicalize(base) {
+                break Some(real);
+            }
+            match (base.parent(), base.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    base = parent;
+                }
+                _ => break None,
+            }
+        };
+        let Some(mut real) = resolved else {
+            return typed.to_owned();
+        };
+        for name in rest.iter().rev() {
+            real.push(name);
+        }
+        match real.strip_prefix(&self.real) {
+            Ok(rel) => self.root().join(rel).to_string_lossy().into_owned(),
+            Err(_) => typed.to_owned(),
+        }
+    }
+
     /// What the runs since the last [`View::sync`] changed in the view, against the real tree.
     pub fn changes(&self) -> Result<Changes, IsolateError> {
         changes::compare(self)

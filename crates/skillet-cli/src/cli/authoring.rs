@@ -92,6 +92,11 @@ request the skill would send now (template, system prompt, context files, model)
 from the recorded one, and fails when there is none. `--record` holds the conversation
 with the model [llm] configures, once, and stores it; cassettes never hold the API key.
 
+Tests run in a throwaway copy of the workspace (without .git, .env and credential files) with
+their own state, result cache and history: what they change in it is listed at the end, with a
+diff for small text files, and written to the real tree only with --apply. --no-isolate runs
+them in the real tree, with the real state and cache.
+
 Examples:
   skillet test explain --record         hold its conversation once, store the cassette
   skillet test                          every skill of this workspace (cassettes replayed)
@@ -122,4 +127,10 @@ pub struct TestArgs {
     /// its cassette (__cassettes__/<skill>-<n>.json), instead of replaying the stored one.
     #[arg(long)]
     pub record: bool,
+    /// Write what the tests changed in their copy of the workspace to the real tree.
+    #[arg(long, conflicts_with = "no_isolate")]
+    pub apply: bool,
+    /// Run the tests in the real workspace, with the real state and cache (no copy).
+    #[arg(long)]
+    pub no_isolate: bool,
 }

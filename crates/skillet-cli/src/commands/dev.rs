@@ -1,10 +1,12 @@
 //! `skillet dev`: thin over `skillet_authoring::dev`, which owns the watching and reloading.
 
+pub(crate) mod isolated;
+
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use skillet_authoring::dev::{DevError, DevLoop, DevOptions, Reload, Validation};
+use skillet_authoring::dev::{DevError, DevIsolation, DevLoop, DevOptions, Reload, Validation};
 use skillet_engine::Cancel;
 
 use crate::cli::DevArgs;
@@ -24,13 +26,22 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
         caller_dir: ctx.env.cwd.clone(),
         overrides: args.allow.overrides(false),
     };
-    let dev = match DevLoop::new((**ctx).clone(), ctx.engine(), options) {
+    let mut dev = match DevLoop::new((**ctx).clone(), ctx.engine(), options) {
         Ok(dev) => dev,
         Err(e @ DevError::NotFound { .. }) => {
             return Err(output::failure(output::EXIT_NOT_FOUND, e.to_string(), None));
         }
         Err(e) => return Err(e.into()),
     };
+    let mut kept = None;
+    // Outside a workspace there is no tree to protect (code skills are refused there).
+    if let Some(root) = ctx.env.workspace_root().filter(|_| !args.no_isolate) {
+        let iso = isolated::Isolated::new(ctx, &root)?;
+        // `--allow-…` paths typed for the real tree name the copy.
+        dev.map_overrides(|grant| isolated::map_grant(&iso.view, grant, ctx.env.home.as_deref()));
+        kept = Some(iso.store.clone());
+        dev = dev.isolated(DevIsolation::new(iso.view, iso.setup, iso.engine));
+    }
     if !args.json
         && let Some(file) = dev.skill_file()
     {
@@ -51,12 +62,16 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
     runtime.block_on(async {
         let signals = stop_on_signals(interrupt.clone());
         stop_at_end_of_input(stop.clone());
-        let outcome =
-            skillet_authoring::dev::watch_and_reload(dev, stop.clone(), interrupt.clone(), |r| {
-                show(r, json);
+        let outcome = skillet_authoring::dev::watch_and_reload(
+            &mut dev,
+            stop.clone(),
+            interrupt.clone(),
+            |r| {
+                show(ctx, r, json);
                 recorded.record(ctx, r);
-            })
-            .await;
+            },
+        )
+        .await;
         if let Some(s) = signals {
             s.abort();
         }
@@ -69,6 +84,23 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
     };
     if !json && code == EXIT_SIGINT {
         eprintln!("skillet dev: stopped");
+    }
+    if let Some(store) = &kept {
+        isolated::keep_history(ctx, store);
+    }
+    if args.apply {
+        match dev.last_changes() {
+            Some((view, changes)) if !changes.is_empty() => {
+                let applied = isolated::apply(view, changes)?;
+                if json {
+                    output::json(&applied)?;
+                }
+                if !applied.skipped.is_empty() {
+                    return Ok(ExitCode::from(output::EXIT_FAILURE));
+                }
+            }
+            _ => eprintln!("skillet dev: nothing to apply: the last run changed no file"),
+        }
     }
     Ok(ExitCode::from(code))
 }
@@ -104,7 +136,7 @@ fn stop_at_end_of_input(stop: Cancel) {
         });
 }
 
-fn show(reload: &Reload, json: bool) {
+fn show(ctx: &Context, reload: &Reload, json: bool) {
     let mut out = std::io::stdout().lock();
     if json {
         // One object a line, so a tool can follow the stream.
@@ -191,4 +223,8 @@ fn show(reload: &Reload, json: bool) {
     }
     let _ = writeln!(out, "{}", lines.join("\n"));
     let _ = out.flush();
+    drop(out);
+    if let (Some(changes), Some(root)) = (&reload.changes, ctx.env.workspace_root()) {
+        isolated::print_changes_at(ctx, &root, changes, false);
+    }
 }

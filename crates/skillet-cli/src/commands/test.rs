@@ -6,6 +6,7 @@ use anyhow::{Context as _, Result};
 use skillet_authoring::{Outcome, RunOptions, TestReport, TestResult, collect_cases, run_tests};
 use skillet_registry::Scope;
 
+use super::dev::isolated;
 use crate::cli::TestArgs;
 use crate::context::Context;
 use crate::output;
@@ -35,11 +36,31 @@ pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
         jobs,
         update_snapshots: args.update_snapshots,
         record: args.record,
-        caller_dir: workspace.unwrap_or_else(|| ctx.env.cwd.clone()),
+        caller_dir: workspace.clone().unwrap_or_else(|| ctx.env.cwd.clone()),
         overrides: skillet_engine::RunOverrides::default(),
     };
-    let engine = ctx.engine();
-    let report = run_tests(&engine, &registry, &collected.cases, &options);
+    // In a throwaway copy of the workspace, unless the user opts out (issue 22).
+    let isolated = match &workspace {
+        Some(root) if !args.no_isolate => Some(isolated::Isolated::new(ctx, root)?),
+        _ => None,
+    };
+    let report = match &isolated {
+        Some(iso) => {
+            let options = RunOptions {
+                caller_dir: iso.view.map(&options.caller_dir),
+                ..options
+            };
+            run_tests(&iso.engine, &iso.registry(), &collected.cases, &options)
+        }
+        None => run_tests(&ctx.engine(), &registry, &collected.cases, &options),
+    };
+    let changes = match &isolated {
+        Some(iso) => {
+            iso.keep_history(ctx);
+            Some(iso.view.changes()?)
+        }
+        None => None,
+    };
     super::stats::record_tests(ctx, &registry, &report);
     if let Some(file) = &args.junit {
         let path = ctx.env.cwd.join(file);
@@ -52,7 +73,10 @@ pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
     }
     if args.json {
-        output::json(&report)?;
+        output::json(&isolated::WithChanges {
+            report: &report,
+            workspace_changes: changes.as_ref(),
+        })?;
     } else {
         print_report(&report);
         if report.tests.is_empty() {
@@ -66,7 +90,16 @@ pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
             );
         }
     }
-    Ok(if report.success() {
+    let mut applied_all = true;
+    if let (Some(iso), Some(changes)) = (&isolated, &changes) {
+        if !args.json {
+            isolated::print_changes(ctx, &iso.view, changes, args.apply);
+        }
+        if args.apply && !changes.is_empty() {
+            applied_all = isolated::apply(&iso.view, changes)?.skipped.is_empty();
+        }
+    }
+    Ok(if report.success() && applied_all {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(output::EXIT_FAILURE)

@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 use skillet_authoring::isolate::{Applied, ChangeKind, Changes, Limits, View};
 use skillet_engine::{Engine, EngineSettings, EngineSetup};
 use skillet_registry::Registry;
-use skillet_store::SqliteStore;
+use skillet_store::{ExecutionQuery, SqliteStore, Store};
 
 use crate::context::Context;
 use crate::output;
@@ -18,6 +18,8 @@ pub struct Isolated {
     pub view: View,
     pub setup: EngineSetup,
     pub engine: Engine,
+    /// The copy's own store: state, result cache and, until [`keep_history`], history.
+    pub store: Arc<SqliteStore>,
 }
 
 impl Isolated {
@@ -38,21 +40,72 @@ impl Isolated {
         let data = view.data_dir();
         std::fs::create_dir_all(&data)
             .with_context(|| format!("cannot make {}", data.display()))?;
-        let store = SqliteStore::open(&data.join("skillet.db"))?;
-        let mut settings =
-            EngineSettings::from_config(&setup.env, &setup.config, Some(Arc::new(store)));
+        let store = Arc::new(SqliteStore::open(&data.join("skillet.db"))?);
+        let mut settings = EngineSettings::from_config(
+            &setup.env,
+            &setup.config,
+            Some(store.clone() as Arc<dyn Store>),
+        );
+        // Grants the user made for real runs name the copy here; whatever still reaches the
+        // real tree (through a link, say) is refused like skillet's own directories.
+        for grant in settings.grants.values_mut() {
+            map_grant(&view, grant, setup.env.home.as_deref());
+        }
         settings.protected.push(view.real_root().to_path_buf());
         let engine = Engine::new(settings);
         Ok(Isolated {
             view,
             setup,
             engine,
+            store,
         })
+    }
+
+    /// Copies the executions recorded in the copy's store into the user's history, so
+    /// `skillet history` and `skillet trace` show isolated runs as they show real ones (their
+    /// state and cached results stay behind, and go with the copy).
+    pub fn keep_history(&self, ctx: &Context) {
+        keep_history(ctx, &self.store);
     }
 
     /// The skills as seen from the copy.
     pub fn registry(&self) -> Registry {
         Context::logged(self.setup.registry())
+    }
+}
+
+/// See [`Isolated::keep_history`].
+pub fn keep_history(ctx: &Context, from: &SqliteStore) {
+    let Ok(real) = ctx.store() else {
+        // `Context::engine` already warned that executions are not recorded.
+        return;
+    };
+    let mut failed = None;
+    let scanned = from.scan(
+        &ExecutionQuery::default(),
+        &mut |record| match real.record(&record) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        },
+    );
+    if let Some(e) = failed
+        .map(anyhow::Error::from)
+        .or(scanned.err().map(Into::into))
+    {
+        eprintln!(
+            "skillet: warning: the isolated runs are not in the history: {}",
+            output::text(&e.to_string())
+        );
+    }
+}
+
+/// `grant`'s paths that lead into the real workspace, moved into `view`.
+pub fn map_grant(view: &View, grant: &mut skillet_registry::Grant, home: Option<&Path>) {
+    for typed in grant.read.iter_mut().chain(grant.write.iter_mut()) {
+        *typed = view.map_grant(typed, home);
     }
 }
 
