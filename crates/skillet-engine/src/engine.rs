@@ -475,11 +475,19 @@ impl Engine {
             Prepared::Process {
                 spec,
                 invocation,
-                plan,
+                mut plan,
             } => {
                 let (_slot, note) = match self.slot(spec).await {
                     Ok(held) => held,
                     Err(refused) => return *refused,
+                };
+                let run_dir = self.run_dir(&request.caller_dir);
+                // Served until the run ends, when this is dropped.
+                let _channels = match self.open_channels(registry, spec, &run_dir, &mut plan) {
+                    Ok(broker) => broker,
+                    Err(refused) => {
+                        return ExecutionResult::new(&spec.name, Status::Error).with_error(refused);
+                    }
                 };
                 let mut result = if spec.cache.is_some() {
                     self.execute_cached(registry, spec, invocation, plan, request)

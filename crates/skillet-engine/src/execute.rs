@@ -56,7 +56,7 @@ pub(crate) async fn execute(
         args: invocation.args.into_iter().map(Into::into).collect(),
         cwd: invocation.cwd,
         stdin: request.stdin,
-        inherit_fd: None,
+        inherit_fd: plan.inherit_fd.clone(),
     };
     let mut warnings = plan.warnings;
     insight::lap(Phase::SandboxSetup);

@@ -30,6 +30,7 @@ mod batch;
 mod breaker;
 mod cache;
 mod cancel;
+pub mod channels;
 mod concurrency;
 mod context;
 mod context_report;

@@ -190,6 +190,9 @@ pub struct PolicyPlan {
     /// The real path of the program, when the sandbox must run it by that path (it was found
     /// through a symlink that is not visible inside the sandbox).
     pub program: Option<PathBuf>,
+    /// The one descriptor the run is handed: its channel broker's socket, for a skill that
+    /// declares `channels` (see channels/).
+    pub inherit_fd: Option<skillet_sandbox::InheritedFd>,
 }
 
 /// Maps a skill, in `skill_dir`, onto a sandbox policy under `ctx`. `program` is the program
@@ -288,6 +291,7 @@ pub fn plan_policy(
         policy,
         warnings,
         program: planned.program,
+        inherit_fd: None,
     })
 }
 

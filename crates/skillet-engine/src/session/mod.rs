@@ -55,6 +55,8 @@ struct Session {
     interpreter: tokio::sync::Mutex<Option<Interpreter>>,
     /// Set when the session is being ended, to cut short an input in progress.
     ending: watch::Sender<bool>,
+    /// Its channel broker, for a skill that declares `channels`: served while it lives.
+    _channels: Option<crate::channels::Broker>,
 }
 
 impl Session {
@@ -184,6 +186,10 @@ impl SessionManager {
             .reserve(&skill, lifecycle.max_sessions, request.replace_oldest)
             .await?;
 
+        let mut plan = plan;
+        let channels = engine
+            .open_channels(registry, spec, &run_dir, &mut plan)
+            .map_err(|refused| SessionError::refused(refused, None))?;
         let process = ProcessSpec {
             program: invocation.program.clone().into(),
             args: framing
@@ -193,7 +199,7 @@ impl SessionManager {
                 .collect(),
             cwd: invocation.cwd.clone(),
             stdin: skillet_sandbox::StdinSource::Pipe,
-            inherit_fd: None,
+            inherit_fd: plan.inherit_fd.clone(),
         };
         // RLIMIT_CPU at one run's budget would count every input of a long session against it;
         // each input is bounded by the timeout instead. The whole session still gets at most
@@ -255,6 +261,7 @@ impl SessionManager {
             last_output: Mutex::new(replay.last().map(|t| t.stdout.clone()).unwrap_or_default()),
             interpreter: tokio::sync::Mutex::new(Some(interpreter)),
             ending: watch::channel(false).0,
+            _channels: channels,
         });
         lock(&self.live).insert(id, session);
         Ok(record)

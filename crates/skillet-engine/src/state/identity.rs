@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use skillet_registry::{Registry, Scope, SkillEntry};
-use skillet_spec::{StateScope, StateSpec};
+use skillet_spec::{SkillSpec, StateScope, StateSpec};
 use skillet_store::StateKey;
 
 use crate::policy::real_path;
@@ -57,14 +57,30 @@ pub(crate) fn global_refused(entry: &SkillEntry) -> bool {
 }
 
 /// The skills whose state `reader` may read, with their keys: those that list it in
-/// `share_with` and live in the same place (same scope, same package or none). A share
-/// names a skill in the sharer's own namespace, so a skill of another scope that takes the
-/// reader's name (a workspace skill shadowing a global one) does not receive it.
+/// `share_with` and live in the same place (see [`sharers`]).
 pub(crate) fn shares(
     registry: &Registry,
     reader: &SkillEntry,
     workspace: &Path,
 ) -> Vec<(String, StateKey)> {
+    sharers(registry, reader, |s| {
+        s.state.as_ref().map(|d| &d.share_with)
+    })
+    .into_iter()
+    .filter_map(|e| Some((e.name.clone(), state_key(e, workspace)?)))
+    .collect()
+}
+
+/// The skills that share something with `reader` (their `share_with`, as `listed` reads it
+/// from a skill file, names it) and live in the same place (same scope, same package or
+/// none). A share names a skill in the sharer's own namespace, so a skill of another scope
+/// that takes the reader's name (a workspace skill shadowing a global one) does not receive
+/// it. The one rule for state and channels.
+pub(crate) fn sharers<'r>(
+    registry: &'r Registry,
+    reader: &SkillEntry,
+    listed: fn(&SkillSpec) -> Option<&Vec<String>>,
+) -> Vec<&'r SkillEntry> {
     let package = |e: &SkillEntry| e.package.as_ref().map(|p| (p.scope, p.name.clone()));
     registry
         .entries()
@@ -76,9 +92,8 @@ pub(crate) fn shares(
         .filter(|e| {
             e.spec
                 .as_ref()
-                .and_then(|s| s.state.as_ref())
-                .is_some_and(|d| d.share_with.iter().any(|n| n == &reader.name))
+                .and_then(|s| listed(s))
+                .is_some_and(|names| names.iter().any(|n| n == &reader.name))
         })
-        .filter_map(|e| Some((e.name.clone(), state_key(e, workspace)?)))
         .collect()
 }

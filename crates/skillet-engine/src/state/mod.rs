@@ -24,6 +24,7 @@ use crate::invocation::Invocation;
 use crate::policy::{Kind, PolicyContext, PolicyPlan, settle};
 use crate::result::{ExecutionResult, Status};
 
+pub(crate) use identity::sharers;
 pub use identity::{state_key, state_key_workspace, state_owner};
 
 use files::StateDir;
