@@ -22,6 +22,15 @@ pub(super) fn check_channels(spec: &SkillSpec, f: &mut Findings) {
                 .with_hint("remove \"channels\"; code_inline and code_session skills can use them"),
         ),
     }
+    if spec.cache.is_some() {
+        f.key(
+            "/cache",
+            Diagnostic::error(
+                "a skill that uses channels cannot be cached: its result depends on what it reads",
+            )
+            .with_hint("remove \"cache\" (or \"channels\")"),
+        );
+    }
     for (i, other) in channels.share_with.iter().enumerate() {
         let at = format!("/channels/share_with/{i}");
         if other == &spec.name {
