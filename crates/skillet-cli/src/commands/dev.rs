@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
             stop.clone(),
             interrupt.clone(),
             |r| {
-                show(ctx, r, json);
+                show(ctx, r, json, args.apply);
                 recorded.record(ctx, r);
             },
         )
@@ -136,7 +136,7 @@ fn stop_at_end_of_input(stop: Cancel) {
         });
 }
 
-fn show(ctx: &Context, reload: &Reload, json: bool) {
+fn show(ctx: &Context, reload: &Reload, json: bool, apply: bool) {
     let mut out = std::io::stdout().lock();
     if json {
         // One object a line, so a tool can follow the stream.
@@ -225,6 +225,12 @@ fn show(ctx: &Context, reload: &Reload, json: bool) {
     let _ = out.flush();
     drop(out);
     if let (Some(changes), Some(root)) = (&reload.changes, ctx.env.workspace_root()) {
-        isolated::print_changes_at(ctx, &root, changes, false);
+        let tail = match apply {
+            true => {
+                "the real tree is unchanged until dev stops, then --apply writes the last run's"
+            }
+            false => "the real tree is unchanged; dev --apply writes the last run's when it stops",
+        };
+        isolated::print_changes_at(&root, changes, tail);
     }
 }

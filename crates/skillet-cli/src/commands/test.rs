@@ -93,7 +93,7 @@ pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
     let mut applied_all = true;
     if let (Some(iso), Some(changes)) = (&isolated, &changes) {
         if !args.json {
-            isolated::print_changes(ctx, &iso.view, changes, args.apply);
+            isolated::print_changes(&iso.view, changes, args.apply);
         }
         if args.apply && !changes.is_empty() {
             applied_all = isolated::apply(&iso.view, changes)?.skipped.is_empty();

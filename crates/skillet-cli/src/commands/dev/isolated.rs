@@ -119,18 +119,18 @@ pub struct WithChanges<'a> {
 }
 
 /// Prints what an isolated run changed, on stdout, with what to do about it.
-pub fn print_changes(ctx: &Context, view: &View, changes: &Changes, applying: bool) {
-    print_changes_at(ctx, view.real_root(), changes, applying);
+pub fn print_changes(view: &View, changes: &Changes, applying: bool) {
+    let tail = if applying {
+        "applying them to the real tree"
+    } else {
+        "the real tree is unchanged; --apply writes them"
+    };
+    print_changes_at(view.real_root(), changes, tail);
 }
 
 /// [`print_changes`], for the workspace `root`.
-pub fn print_changes_at(ctx: &Context, root: &Path, changes: &Changes, applying: bool) {
-    let shown = ctx.shown(root).display().to_string();
-    let place = if shown.is_empty() {
-        ".".to_owned()
-    } else {
-        shown
-    };
+pub fn print_changes_at(root: &Path, changes: &Changes, tail: &str) {
+    let place = root.display().to_string();
     if changes.is_empty() {
         println!(
             "── workspace: the run changed no file (it ran in a copy of {})",
@@ -138,11 +138,6 @@ pub fn print_changes_at(ctx: &Context, root: &Path, changes: &Changes, applying:
         );
         return;
     }
-    let tail = if applying {
-        "applying them to the real tree"
-    } else {
-        "the real tree is unchanged; --apply writes them"
-    };
     println!(
         "── workspace: the run changed {} entr{} in its copy of {}; {tail}",
         changes.entries.len(),
