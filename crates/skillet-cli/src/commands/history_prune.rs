@@ -110,7 +110,7 @@ fn print_summary(s: &Summary, file: Option<&PathBuf>) {
             return;
         }
     };
-    let what = format!(
+    let mut what = format!(
         "{} execution{} and {} ended session{} ({} transcript turn{})",
         r.executions,
         plural(r.executions),
@@ -119,6 +119,9 @@ fn print_summary(s: &Summary, file: Option<&PathBuf>) {
         r.turns,
         plural(r.turns)
     );
+    if r.jobs > 0 {
+        what.push_str(&format!(", and {} ended job{}", r.jobs, plural(r.jobs)));
+    }
     if s.dry_run {
         println!("Would remove {what}: {rules}. Nothing was changed.");
         return;

@@ -6,6 +6,7 @@
 //! [`Cancel`] (which kills the process tree), and what a daemon that died left behind (`lost`,
 //! never run again by itself).
 
+mod id;
 mod queue;
 mod run;
 
@@ -20,6 +21,7 @@ use skillet_store::{JobRecord, Store, now_ms};
 use tokio::sync::watch;
 
 use crate::api::{ErrorCode, Job, JobOutput, JobSubmitParams, ResponseError};
+use id::new_id;
 use queue::Queue;
 
 /// Waiting jobs at most, by default.
@@ -32,6 +34,9 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// How long a stopping daemon waits for its cancelled jobs to be recorded.
 const STOP_WAIT: Duration = Duration::from_secs(10);
+/// Largest standard input a job may carry: waiting jobs hold it in memory, so `max_queued` of
+/// them must stay small (a command-line `--stdin` is under 128 KiB anyway).
+pub const MAX_JOB_STDIN_BYTES: usize = 1024 * 1024;
 
 /// The queue's bounds, from `[jobs]` of the global `skillet.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,6 +182,19 @@ impl Jobs {
                     format!("`{what}` must be an absolute path"),
                 ));
             }
+        }
+        if params
+            .stdin
+            .as_ref()
+            .is_some_and(|s| s.len() > MAX_JOB_STDIN_BYTES)
+        {
+            return Err(ResponseError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "a job's stdin is at most {} KiB; put larger input in a file and pass its path as a parameter",
+                    MAX_JOB_STDIN_BYTES / 1024
+                ),
+            ));
         }
         self.store()?;
         let record = JobRecord {
@@ -494,55 +512,5 @@ fn holder_alive(pid: i64) -> bool {
         && PathBuf::from(format!("/proc/{pid}")).exists()
 }
 
-/// A UUIDv7 (time-ordered, so ids sort and shorten like execution ids).
-fn new_id() -> String {
-    use std::io::Read as _;
-    let mut random = [0u8; 10];
-    let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut random));
-    if filled.is_err() {
-        // Unique within this daemon all the same: the clock, the pid and a counter.
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        random[..8].copy_from_slice(&(n ^ (u64::from(std::process::id()) << 32)).to_be_bytes());
-    }
-    let ms = u64::try_from(now_ms()).unwrap_or(0) & 0xFFFF_FFFF_FFFF;
-    let mut b = [0u8; 16];
-    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
-    b[6..].copy_from_slice(&random);
-    b[6] = 0x70 | (b[6] & 0x0F);
-    b[8] = 0x80 | (b[8] & 0x3F);
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_uuid_v7_and_sort_by_time() {
-        let a = new_id();
-        std::thread::sleep(Duration::from_millis(2));
-        let b = new_id();
-        assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "7");
-        assert!(a < b, "{a} {b}");
-    }
-
-    #[test]
-    fn a_prefix_finds_only_a_unique_entry() {
-        let map: HashMap<String, u8> =
-            [("0193-aa".to_owned(), 1), ("0193-ab".to_owned(), 2)].into();
-        assert_eq!(find(&map, "0193-aa"), Some(&1));
-        assert_eq!(find(&map, "0193-ab"), Some(&2));
-        assert_eq!(find(&map, "0193-a"), None, "ambiguous");
-        assert_eq!(find(&map, ""), None);
-    }
-}
+mod tests;

@@ -1,0 +1,115 @@
+//! The job manager's rules that need no process: admission checks, recovery, ids.
+
+use super::*;
+
+fn jobs_in(dir: &std::path::Path, max_queued: usize) -> Arc<Jobs> {
+    let store = skillet_store::SqliteStore::open(&dir.join("skillet.db")).unwrap();
+    Arc::new(Jobs::new(
+        Some(Arc::new(store)),
+        Environment {
+            cwd: dir.to_path_buf(),
+            home: None,
+            config_home: None,
+            data_home: None,
+        },
+        "/run/test.sock".into(),
+        JobLimits {
+            max_running: 1,
+            max_queued,
+            aging: Duration::from_secs(30),
+        },
+    ))
+}
+
+fn params(dir: &std::path::Path) -> JobSubmitParams {
+    JobSubmitParams {
+        skill: "s".into(),
+        caller_dir: dir.to_path_buf(),
+        ..JobSubmitParams::default()
+    }
+}
+
+#[test]
+fn oversized_stdin_and_relative_directories_are_refused_before_anything_is_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = jobs_in(dir.path(), 10);
+    let big = JobSubmitParams {
+        stdin: Some("x".repeat(MAX_JOB_STDIN_BYTES + 1)),
+        ..params(dir.path())
+    };
+    let refused = jobs.submit(big).unwrap_err();
+    assert_eq!(refused.code, ErrorCode::BadRequest, "{}", refused.message);
+    let relative = JobSubmitParams {
+        caller_dir: "ws".into(),
+        ..params(dir.path())
+    };
+    assert_eq!(
+        jobs.submit(relative).unwrap_err().code,
+        ErrorCode::BadRequest
+    );
+    assert_eq!(jobs.active(), 0);
+    assert!(jobs.list(0).unwrap().is_empty());
+}
+
+#[test]
+fn a_dead_daemons_jobs_are_lost_and_a_live_ones_are_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = jobs_in(dir.path(), 10);
+    let store = jobs.store.clone().unwrap();
+    let row = |id: &str, holder: &str, pid: i64| JobRecord {
+        id: id.into(),
+        skill: "s".into(),
+        status: "running".into(),
+        priority: "normal".into(),
+        params: "{}".into(),
+        caller_dir: "/".into(),
+        workspace: None,
+        submitted_at_ms: 1,
+        started_at_ms: Some(2),
+        finished_at_ms: None,
+        queue_wait_ms: Some(1),
+        execution_id: None,
+        outcome: None,
+        exit_code: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        truncated: false,
+        error: None,
+        holder: holder.into(),
+        holder_pid: pid,
+    };
+    // This socket's previous daemon: lost, whatever its pid now names.
+    store.save_job(&row("0001", "/run/test.sock", 1)).unwrap();
+    // Another socket's daemon that is alive (pid 1 always is): kept.
+    store.save_job(&row("0002", "/run/other.sock", 1)).unwrap();
+    // Another socket's daemon that is gone: lost.
+    store
+        .save_job(&row("0003", "/run/other.sock", i64::from(i32::MAX)))
+        .unwrap();
+    let lines = jobs.recover();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let status = |id: &str| store.job(id).unwrap().unwrap().status;
+    assert_eq!(
+        (status("0001"), status("0002"), status("0003")),
+        ("lost".to_owned(), "running".to_owned(), "lost".to_owned())
+    );
+}
+
+#[test]
+fn ids_are_uuid_v7_and_sort_by_time() {
+    let a = new_id();
+    std::thread::sleep(Duration::from_millis(2));
+    let b = new_id();
+    assert_eq!(a.len(), 36);
+    assert_eq!(&a[14..15], "7");
+    assert!(a < b, "{a} {b}");
+}
+
+#[test]
+fn a_prefix_finds_only_a_unique_entry() {
+    let map: HashMap<String, u8> = [("0193-aa".to_owned(), 1), ("0193-ab".to_owned(), 2)].into();
+    assert_eq!(find(&map, "0193-aa"), Some(&1));
+    assert_eq!(find(&map, "0193-ab"), Some(&2));
+    assert_eq!(find(&map, "0193-a"), None, "ambiguous");
+    assert_eq!(find(&map, ""), None);
+}
