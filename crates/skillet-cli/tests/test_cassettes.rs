@@ -247,6 +247,32 @@ fn a_changed_context_file_or_rule_fails_the_replay() {
 }
 
 #[test]
+fn a_conversation_that_sends_fewer_or_other_requests_fails_the_replay() {
+    let w = World::new();
+    recorded(&w);
+    let skill = w.path(".skillet/skills/review.json");
+    let text = std::fs::read_to_string(&skill).unwrap();
+    // No follow-up: one answer, no summary, where three requests were recorded.
+    std::fs::write(&skill, text.replace("\\nhow to test it?", "")).unwrap();
+    let (code, out, _) = skillet(&w, &["test", "review"], None);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the conversation ended after 1 of the 3 recorded requests"),
+        "{out}"
+    );
+    // A different follow-up: the second request names its message.
+    std::fs::write(&skill, text.replace("how to test it?", "and the docs?")).unwrap();
+    let (code, out, _) = skillet(&w, &["test", "review"], None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("request 2 differs"), "{out}");
+    assert!(out.contains("message 3 (user)"), "{out}");
+    assert!(
+        out.contains("-how to test it?") && out.contains("+and the docs?"),
+        "{out}"
+    );
+}
+
+#[test]
 fn without_a_cassette_the_test_fails_with_the_hint_and_nothing_is_sent() {
     let w = World::new();
     let llm = Llm::start();

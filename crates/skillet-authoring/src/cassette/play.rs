@@ -74,7 +74,7 @@ pub(crate) async fn play(
                 }
                 played.observed = observed(&outcome);
             }
-            Err(e) => played.observed = failed(&e, "; no cassette was written"),
+            Err(e) => played.observed = failed(&e, "no cassette was written: "),
         }
         return played;
     }
@@ -154,10 +154,10 @@ fn observed(outcome: &ConversationOutcome) -> Observed {
     }
 }
 
-fn failed(e: &skillet_engine::conversation::ConversationError, more: &str) -> Observed {
+fn failed(e: &skillet_engine::conversation::ConversationError, before: &str) -> Observed {
     Observed {
         status: e.status().as_str().to_owned(),
-        error: Some(format!("{e}{more}")),
+        error: Some(format!("{before}{e}")),
         ..Observed::default()
     }
 }

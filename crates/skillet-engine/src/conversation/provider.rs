@@ -205,6 +205,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_transport_is_told_the_hash_of_the_text_sent() {
+        let file = crate::context::ContextFile {
+            path: "src/a.rs".into(),
+            absolute: "/w/src/a.rs".into(),
+            size: 3,
+            modified_ms: 0,
+            why: "matched",
+            text: "abc".into(),
+            truncated_lines: None,
+        };
+        let chosen = ChosenFile::of(&file);
+        assert_eq!(chosen.path, "src/a.rs");
+        // SHA-256 of "abc" (FIPS 180-2, appendix B.1).
+        assert_eq!(
+            chosen.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
     fn why_conversations_cannot_run_is_typed() {
         assert_eq!(describe_llm(None), Err(LlmSetupError::NotConfigured));
         let settings = LlmSettings {
