@@ -246,7 +246,7 @@ Examples:
         command: StateCommand,
     },
 
-    /// Named channels that sessions and runs of one workspace talk over (not supported yet).
+    /// Send and read the named channels that sessions and runs of one workspace talk over.
     Channel {
         /// What to do.
         #[command(subcommand)]

@@ -63,18 +63,54 @@ pub enum StateCommand {
     },
 }
 
-/// `skillet channel`.
+/// `skillet channel`. A channel is addressed as SKILL/NAME: the skill that owns it, and its
+/// name (1-64 lowercase letters, digits, `-` or `_`).
 #[derive(Debug, Subcommand)]
-#[command(
-    after_help = "Not supported yet: every channel command says so and exits 125. Skills that need to
-hand data on can share their state read-only instead (`share_with` in docs/state.md)."
-)]
+#[command(after_help = "Examples:
+  skillet channel send py/news 'build finished'
+  echo 'from a pipe' | skillet channel send py/news -
+  skillet channel read py/news
+  skillet channel read py/news --since 1 --json
+  skillet channel ls
+  skillet channel clear py/news
+
+Channels are kept per workspace in skillet's database, across daemon restarts. A skill that
+declares \"channels\": {\"share_with\": [\"other\"]} reaches its own channels from its runs and
+sessions at $SKILLET_CHANNEL_FD, and `other` may read them; see docs/state.md. `read --follow`
+waits for new messages until interrupted.")]
 pub enum ChannelCommand {
-    /// Publish a message on a channel.
+    /// Send a message on a channel (the sender is recorded as `user`).
     Send {
-        /// The channel.
-        name: String,
-        /// The message.
+        /// The channel, as SKILL/NAME.
+        channel: String,
+        /// The message; `-` reads it from standard input.
         message: String,
+    },
+    /// Print a channel's messages, oldest first.
+    Read {
+        /// The channel, as SKILL/NAME.
+        channel: String,
+        /// Only the messages numbered after N.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        since: i64,
+        /// Keep waiting for new messages, and print each as it comes, until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// Print JSON: an array of {seq, sender, sent_at_ms, body}; with --follow, one such
+        /// object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the channels of this workspace, with their messages and bytes.
+    Ls {
+        /// Print JSON: an array of {channel, workspace, owner, name, messages, bytes, last_seq,
+        /// last_sent_at_ms}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove every message of a channel (numbering goes on from the last).
+    Clear {
+        /// The channel, as SKILL/NAME.
+        channel: String,
     },
 }

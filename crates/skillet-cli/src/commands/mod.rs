@@ -3,6 +3,7 @@
 mod batch;
 mod breaker;
 mod cache;
+mod channel;
 mod completions;
 mod context;
 mod conversation;

@@ -344,6 +344,7 @@ fn list(ctx: &Context, store: &dyn Store, skill: Option<&str>, json: bool) -> Re
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn channel(_ctx: &Context, _args: &crate::cli::ChannelCommand) -> Result<ExitCode> {
-    bail!("skillet channel is not supported yet")
+/// `skillet channel`: channels share the state's rules, and live beside it.
+pub fn channel(ctx: &Context, args: &crate::cli::ChannelCommand) -> Result<ExitCode> {
+    super::channel::run(ctx, args, &workspace(ctx))
 }
