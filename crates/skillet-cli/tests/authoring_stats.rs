@@ -117,7 +117,7 @@ fn a_skill_never_tested_and_one_never_recorded() {
     w.skill(
         "hand",
         serde_json::json!({"name": "hand", "description": "By hand", "type": "code_inline",
-                           "command": "true", "tests": [{"expect": {"exit_code": 0}}]}),
+                           "aliases": ["hd"], "command": "true", "tests": [{"expect": {"exit_code": 0}}]}),
     );
     let (code, out, err) = w.run(&["stats", "--authoring", "hand"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -131,6 +131,22 @@ fn a_skill_never_tested_and_one_never_recorded() {
     assert_eq!(code, 0);
     let (_, out, _) = w.run(&["stats", "--authoring", "hand"]);
     assert!(out.contains("- (not made by create)"), "{out}");
+    // An alias names the same skill.
+    let by_alias = stats_json(&w, &["hd"]);
+    assert_eq!(by_alias["skills"][0]["skill"], "hand", "{by_alias:#}");
+    assert_eq!(by_alias["skills"][0]["test_runs"], 1);
+}
+
+#[test]
+fn authoring_events_go_with_the_history_they_are_older_than() {
+    let w = World::new();
+    let (code, out, err) = w.run(&["create", "old", "--description", "Old"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = w.run(&["history", "prune", "--before", "2100-01-01", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["authoring"], 1, "{report:#}");
+    assert_eq!(stats_json(&w, &[])["skills"], serde_json::json!([]));
 }
 
 #[test]

@@ -56,7 +56,7 @@ pub use load::{
 pub use migrate::{Migration, migrate_file};
 pub use model::*;
 pub use params::{ParamError, ParamValue};
-pub use schema::{SCHEMA_ID, skill_json_schema};
+pub use schema::skill_json_schema;
 pub use self_test::{SkillTest, TestExpectation, json_pointer_of};
 pub use skill_md::{load_skill_md, load_skill_md_in};
 pub use state::{DEFAULT_MAX_STATE_KB, OnConflict, StateScope, StateSpec};

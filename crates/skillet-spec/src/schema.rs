@@ -1,14 +1,15 @@
 //! The JSON Schema (2020-12) of the skill file, generated from [`SkillSpec`](crate::SkillSpec).
+//!
+//! The schema has no `$id`. Nothing is published at a URL: editors load the file `skillet init`
+//! and `skillet create` write (`.skillet/skill.schema.json`) by the path a skill file's
+//! `$schema` or `.vscode/settings.json` gives, and every `$ref` in it points inside the document
+//! (`#/$defs/…`). Without an `$id` the base URI is the file an editor loaded, so no editor tries
+//! to fetch the schema from an address that does not serve it (VS Code's JSON service loads a
+//! local schema's `$id` URL in some versions and then reports the schema as unloadable).
 
 use std::sync::OnceLock;
 
 use serde_json::Value;
-
-/// The schema's `$id`: a name, not an address. Nothing is published at a URL; editors load the
-/// file `skillet init` and `skillet create` write (`.skillet/skill.schema.json`) by the path a
-/// skill file's `$schema` or `.vscode/settings.json` gives, and its `$ref`s are all inside the
-/// document (`#/$defs/…`), so they resolve against this id as they would against the file.
-pub const SCHEMA_ID: &str = "urn:skillet:schema:skill";
 
 /// The JSON Schema of a canonical skill file.
 ///
@@ -16,7 +17,7 @@ pub const SCHEMA_ID: &str = "urn:skillet:schema:skill";
 /// let schema = skillet_spec::skill_json_schema();
 /// assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
 /// assert!(schema["properties"]["prompt_template"].is_object());
-/// assert_eq!(schema["$id"], "urn:skillet:schema:skill");
+/// assert!(schema.get("$id").is_none());
 /// ```
 pub fn skill_json_schema() -> Value {
     cached().clone()
@@ -27,9 +28,6 @@ pub(crate) fn cached() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
         let mut schema = schemars::schema_for!(crate::SkillSpec).to_value();
-        if let Value::Object(map) = &mut schema {
-            map.insert("$id".into(), Value::String(SCHEMA_ID.into()));
-        }
         crate::limits::annotate_schema(&mut schema);
         schema
     })
