@@ -156,3 +156,52 @@ impl Copier<'_> {
         Ok(())
     }
 }
+
+/// Gives the owner full access to every folder under `root` (by handle, never through a link),
+/// so the copy can be removed whatever modes a run left on its folders.
+pub(super) fn make_removable(root: &Path) {
+    fn walk(dir: &OwnedFd, depth: usize) {
+        let _ = rustix::fs::fchmod(dir, Mode::RWXU);
+        // Deeper than any real tree: a run cannot make the cleanup recurse without end.
+        if depth > 4096 {
+            return;
+        }
+        let Ok(entries) = Dir::read_from(dir) else {
+            return;
+        };
+        let names: Vec<std::ffi::OsString> = entries
+            .flatten()
+            .filter(|e| e.file_type() == rustix::fs::FileType::Directory)
+            .map(|e| {
+                <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
+                    e.file_name().to_bytes(),
+                )
+                .to_os_string()
+            })
+            .filter(|n| n != "." && n != "..")
+            .collect();
+        for name in names {
+            let inner = match rustix::fs::openat(dir, &name, DIR, Mode::empty()) {
+                Err(rustix::io::Errno::ACCESS) => {
+                    // Its mode forbids opening it: made accessible through a handle on the
+                    // folder itself (never a link at the name), then opened.
+                    let flags =
+                        OFlags::PATH | OFlags::NOFOLLOW | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                    if let Ok(path) = rustix::fs::openat(dir, &name, flags, Mode::empty()) {
+                        use std::os::fd::AsRawFd as _;
+                        let proc = format!("/proc/self/fd/{}", path.as_raw_fd());
+                        let _ = rustix::fs::chmod(proc.as_str(), Mode::RWXU);
+                    }
+                    rustix::fs::openat(dir, &name, DIR, Mode::empty())
+                }
+                other => other,
+            };
+            if let Ok(inner) = inner {
+                walk(&inner, depth + 1);
+            }
+        }
+    }
+    if let Ok(fd) = handle::open_root(root) {
+        walk(&fd, 0);
+    }
+}

@@ -17,6 +17,8 @@ mod apply;
 mod changes;
 mod copy;
 mod handle;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -140,6 +142,14 @@ fn policy(rel: &Path) -> Policy {
     }
 }
 
+impl Drop for View {
+    fn drop(&mut self) {
+        // A run may have left folders it cannot be removed from; the temporary directory's
+        // own removal follows.
+        copy::make_removable(&self.root());
+    }
+}
+
 /// One throwaway copy of a workspace. Dropping it removes the copy.
 #[derive(Debug)]
 pub struct View {
@@ -181,6 +191,7 @@ impl View {
     pub fn sync(&mut self) -> Result<(), IsolateError> {
         let root = self.root();
         if root.symlink_metadata().is_ok() {
+            copy::make_removable(&root);
             std::fs::remove_dir_all(&root).map_err(io_std("cannot clear the view", &root))?;
         }
         std::fs::create_dir(&root).map_err(io_std("cannot make the view", &root))?;
