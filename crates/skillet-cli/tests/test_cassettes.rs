@@ -104,6 +104,14 @@ fn record_writes_the_cassette_and_replay_passes_offline() {
         json!([{"path": "src/lib.rs", "sha256": hash}])
     );
 
+    // The cassette folder beside the one-file skill is not taken for a broken skill folder.
+    let (code, out, err) = w.run(&["validate"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        !format!("{out}{err}").contains("holds no skill"),
+        "{out}{err}"
+    );
+
     // Deterministic: recording the same conversation again changes no byte.
     let before = cassette(&w);
     llm.rt.block_on(llm.server.reset());

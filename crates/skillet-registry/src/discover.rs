@@ -167,7 +167,10 @@ fn candidate_at(
     warnings: &mut Vec<Diagnostic>,
 ) -> Option<Candidate> {
     let Some(file) = skill_file_in(&path, name_str, dir.kind, is_dir) else {
-        if is_dir && matches!(dir.kind, DirKind::Skillet | DirKind::Configured) {
+        // `skillet test` keeps snapshots and cassettes of one-file skills in these folders
+        // beside them; no skill name starts with `_`, so they are never a skill to warn about.
+        let test_data = matches!(name_str, "__snapshots__" | "__cassettes__");
+        if is_dir && !test_data && matches!(dir.kind, DirKind::Skillet | DirKind::Configured) {
             warnings.push(
                 Diagnostic::warning(format!("{} holds no skill", path.display())).with_hint(
                     format!("a skill folder needs a {PACKAGE_SKILL_FILE} or a {AGENT_SKILL_FILE}"),
