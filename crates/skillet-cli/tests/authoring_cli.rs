@@ -28,11 +28,14 @@ fn every_template_is_created_valid_and_its_test_passes() {
         assert_eq!(code, 0, "{name}: {out}{err}");
     }
     assert!(w.path(".skillet/skills/py/skill.json").is_file());
+    // A conversation's next step records its cassette.
+    let (_, out, _) = w.run(&["create", "talk2", "--type", "conversation"]);
+    assert!(out.contains("skillet test talk2 --record"), "{out}");
     assert!(w.path(".skillet/skills/py/scripts/main.py").is_file());
     assert!(w.path(".skillet/skills/shell/scripts/main.sh").is_file());
     let (code, out, err) = w.run(&["validate"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("6 valid"), "{out}");
+    assert!(out.contains("7 valid"), "{out}");
     let (code, out, err) = w.run(&["test"]);
     assert_eq!(code, 1, "{out}{err}");
     for name in ["inline", "session", "prompt", "py", "shell"] {
@@ -46,7 +49,7 @@ fn every_template_is_created_valid_and_its_test_passes() {
     );
     assert!(out.contains("skillet test --record talk"), "{out}");
     assert!(
-        out.contains("5 passed, 1 failed, 0 errors, 0 skipped; 6 tests"),
+        out.contains("5 passed, 2 failed, 0 errors, 0 skipped; 7 tests"),
         "{out}"
     );
 }

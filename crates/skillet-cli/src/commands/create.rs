@@ -94,6 +94,15 @@ pub fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
         println!("  {}", output::path(&ctx.shown(file)));
     }
     let name = output::shell_word(&created.name);
-    println!("next: edit it, then `skillet validate {name} && skillet test {name}`");
+    if created.kind == skillet_spec::SkillKind::Conversation.as_str() {
+        // Its test replays a recorded conversation, so it fails until one is recorded.
+        println!(
+            "next: edit it, then `skillet validate {name} && skillet test {name} --record` (holds \
+             its test's conversation with the model [llm] configures, once; later `skillet test` \
+             runs replay it offline)"
+        );
+    } else {
+        println!("next: edit it, then `skillet validate {name} && skillet test {name}`");
+    }
     Ok(ExitCode::SUCCESS)
 }
