@@ -63,9 +63,9 @@ impl Registry {
             }
             for l in &these {
                 if let Some(spec) = &l.spec {
-                    // A skill that keeps state may read what others share with it, which
-                    // their own files say: only a full discovery sees them.
-                    if required && spec.state.is_some() {
+                    // A skill that keeps state or uses channels may read what others share
+                    // with it, which their own files say: only a full discovery sees them.
+                    if required && (spec.state.is_some() || spec.channels.is_some()) {
                         return Registry::from_dirs(dirs);
                     }
                     if required && let Some(fallback) = &spec.fallback {
