@@ -2,10 +2,10 @@
 //! `<skill folder>/__snapshots__/<skill>-<n>.txt`, written by `skillet test --update-snapshots`.
 //!
 //! The folder sits in the workspace, which may come from someone else's repository, so it is
-//! opened by handle and never through a link (see [`crate::beside`]): `__snapshots__` or a
-//! snapshot that is a symbolic link is refused, and a snapshot is replaced by renaming a fresh
-//! file over it, so neither a link nor a second name (hard link) of another file can make
-//! `--update-snapshots` write anywhere but the snapshot itself.
+//! opened by handle and never through a link: `__snapshots__` or a snapshot that is a symbolic
+//! link is refused, and a snapshot is replaced by renaming a fresh file over it, so neither a
+//! link nor a second name (hard link) of another file can make `--update-snapshots` write
+//! anywhere but the snapshot itself.
 
 use std::path::{Path, PathBuf};
 

@@ -11,7 +11,7 @@
 //!
 //! A replay answers the engine's model calls from the cassette (see [`transport`]), and the
 //! first request that differs from the recorded one stops the conversation with a
-//! [`Mismatch`] naming what changed.
+//! [`Mismatch`](crate::Mismatch) naming what changed.
 
 mod compare;
 pub(crate) mod play;
