@@ -267,4 +267,22 @@ mod tests {
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].skill, "new");
     }
+
+    #[test]
+    fn the_bounded_prune_after_a_run_takes_one_batch() {
+        let (_dir, store) = open();
+        for at in [1, 2, 3] {
+            store
+                .record_authoring(&event("/a", "old", at, AuthoringEvent::Created))
+                .expect("record");
+        }
+        let rule = Retention {
+            before_ms: Some(500),
+            batch: Some(2),
+            ..Retention::default()
+        };
+        assert_eq!(store.prune(&rule).expect("prune").authoring, 2);
+        assert_eq!(store.prune(&rule).expect("prune").authoring, 1);
+        assert_eq!(store.prune(&rule).expect("prune").authoring, 0);
+    }
 }
