@@ -360,3 +360,52 @@ fn a_skill_that_did_not_opt_in_gets_no_descriptor() {
     assert_eq!(out.trim(), "[] None");
     assert!(eventually(Duration::from_secs(1), || true));
 }
+
+/// The `channels` block is checked like any other field.
+#[test]
+fn a_bad_channels_block_is_refused_by_validate() {
+    let w = World::new();
+    for (name, extra, expect) in [
+        (
+            "c1",
+            json!({"channels": {"share_with": ["c1"]}}),
+            "always reads its own",
+        ),
+        (
+            "c2",
+            json!({"channels": {"share_with": ["../x"]}}),
+            "invalid skill name",
+        ),
+        ("c3", json!({"channels": {"share": ["x"]}}), "share"),
+        (
+            "c4",
+            json!({"channels": {}, "cache": {"ttl": 5}}),
+            "cannot be cached",
+        ),
+        (
+            "c5",
+            json!({"channels": {}, "type": "prompt_inline", "prompt_template": "hi"}),
+            "runs no program",
+        ),
+    ] {
+        let mut body =
+            json!({"name": name, "description": "d", "type": "code_inline", "command": "true"});
+        if extra["type"] == "prompt_inline" {
+            body.as_object_mut().unwrap().remove("command");
+        }
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        w.skill(name, body);
+        let (code, out, err) = w.run(&["validate", &format!(".skillet/skills/{name}.json")]);
+        assert_ne!(code, 0, "{name}: {out}{err}");
+        assert!(format!("{out}{err}").contains(expect), "{name}: {out}{err}");
+    }
+    w.skill(
+        "ok",
+        json!({"name": "ok", "description": "d", "type": "code_session", "command": "python3",
+               "channels": {"share_with": ["other"]}}),
+    );
+    let (code, out, err) = w.run(&["validate", ".skillet/skills/ok.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
