@@ -385,8 +385,18 @@ fn dev_shows_the_change_and_applies_the_last_run_on_exit_with_apply() {
     assert!(out.contains("removed   data/gone.txt"), "{out}");
     assert_eq!(read(&w, "data/new.txt"), None);
     assert_eq!(read(&w, "data/keep.txt").as_deref(), Some("hello\n"));
-    let (code, out, err) = run(&["--apply"]);
+    let (code, out, err) = run(&["--apply", "--json"]);
     assert_eq!(code, 0, "{out}\n{err}");
+    // Each line is one JSON object: the reload, then what applying did.
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.last().unwrap()["applied"].as_array().unwrap().len(),
+        3,
+        "{out}"
+    );
     assert_eq!(
         read(&w, "data/new.txt").as_deref(),
         Some("new\n"),
@@ -506,6 +516,26 @@ fn a_file_swapped_for_a_link_after_the_run_is_left_alone() {
     );
     // The entries nobody touched were applied.
     assert_eq!(read(&w, "data/new.txt").as_deref(), Some("new\n"));
+}
+
+#[test]
+fn an_unreadable_file_or_folder_does_not_stop_the_copy() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let w = world();
+    w.write("private/secret.txt", "s\n");
+    w.write("data/locked.txt", "l\n");
+    std::fs::set_permissions(
+        w.path("data/locked.txt"),
+        std::fs::Permissions::from_mode(0),
+    )
+    .unwrap();
+    std::fs::set_permissions(w.path("private"), std::fs::Permissions::from_mode(0)).unwrap();
+    writer(&w, "edit", EDIT);
+    let (code, out, err) = w.run(&["test", "edit"]);
+    std::fs::set_permissions(w.path("private"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("added     data/new.txt"), "{out}");
+    assert!(!out.contains("locked.txt"), "{out}");
 }
 
 #[test]

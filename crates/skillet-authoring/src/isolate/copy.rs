@@ -42,7 +42,13 @@ impl Copier<'_> {
     fn dir(&mut self, src: &OwnedFd, dst: &OwnedFd, rel: &Path) -> Result<(), IsolateError> {
         let here = self.real.join(rel);
         let mut names = Vec::new();
-        for entry in Dir::read_from(src).map_err(io("cannot list", &here))? {
+        let listing = match Dir::read_from(src) {
+            Ok(listing) => listing,
+            // A folder nobody may list is copied empty: a run could not list it either.
+            Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) => return Ok(()),
+            Err(e) => return Err(io("cannot list", &here)(e)),
+        };
+        for entry in listing {
             let entry = entry.map_err(io("cannot list", &here))?;
             let name = entry.file_name().to_bytes();
             if name != b"." && name != b".." {
@@ -77,14 +83,20 @@ impl Copier<'_> {
             let mode = Mode::from_raw_mode(stamp.mode & 0o777);
             match kind {
                 Kind::Dir => {
-                    rustix::fs::mkdirat(dst, &name, mode | Mode::RWXU)
-                        .map_err(io("cannot copy", &path))?;
                     let inner_src = match rustix::fs::openat(src, &name, DIR, Mode::empty()) {
                         Ok(fd) => fd,
-                        // Replaced by something else since it was listed: left out.
-                        Err(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => continue,
+                        // Replaced by something else since it was listed, or unreadable (a
+                        // run could not read it either): left out.
+                        Err(
+                            rustix::io::Errno::LOOP
+                            | rustix::io::Errno::NOTDIR
+                            | rustix::io::Errno::ACCESS
+                            | rustix::io::Errno::PERM,
+                        ) => continue,
                         Err(e) => return Err(io("cannot open", &path)(e)),
                     };
+                    rustix::fs::mkdirat(dst, &name, mode | Mode::RWXU)
+                        .map_err(io("cannot copy", &path))?;
                     let inner_dst = rustix::fs::openat(dst, &name, DIR, Mode::empty())
                         .map_err(io("cannot open the copy of", &path))?;
                     self.dir(&inner_src, &inner_dst, &child)?;
@@ -92,7 +104,11 @@ impl Copier<'_> {
                 Kind::File => {
                     let file = match rustix::fs::openat(src, &name, READ, Mode::empty()) {
                         Ok(fd) => fd,
-                        Err(rustix::io::Errno::LOOP) => continue,
+                        Err(
+                            rustix::io::Errno::LOOP
+                            | rustix::io::Errno::ACCESS
+                            | rustix::io::Errno::PERM,
+                        ) => continue,
                         Err(e) => return Err(io("cannot read", &path)(e)),
                     };
                     let opened = rustix::fs::fstat(&file).map_err(io("cannot read", &path))?;

@@ -91,9 +91,10 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
     if args.apply {
         match dev.last_changes() {
             Some((view, changes)) if !changes.is_empty() => {
-                let applied = isolated::apply(view, changes)?;
+                let applied = isolated::apply(view, changes, json)?;
                 if json {
-                    output::json(&applied)?;
+                    // One more object on its own line, as the reloads are.
+                    println!("{}", serde_json::to_string(&applied)?);
                 }
                 if !applied.skipped.is_empty() {
                     return Ok(ExitCode::from(output::EXIT_FAILURE));

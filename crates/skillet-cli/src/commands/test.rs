@@ -96,7 +96,9 @@ pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
             isolated::print_changes(&iso.view, changes, args.apply);
         }
         if args.apply && !changes.is_empty() {
-            applied_all = isolated::apply(&iso.view, changes)?.skipped.is_empty();
+            applied_all = isolated::apply(&iso.view, changes, args.json)?
+                .skipped
+                .is_empty();
         }
     }
     Ok(if report.success() && applied_all {

@@ -173,10 +173,10 @@ pub fn print_changes_at(root: &Path, changes: &Changes, tail: &str) {
 }
 
 /// Applies `changes` to the real tree and says what happened; an error when something was
-/// left alone.
-pub fn apply(view: &View, changes: &Changes) -> Result<Applied> {
+/// left alone. With `json`, only what was left alone is said (on stderr).
+pub fn apply(view: &View, changes: &Changes, json: bool) -> Result<Applied> {
     let applied = view.apply(changes)?;
-    if !applied.applied.is_empty() {
+    if !json && !applied.applied.is_empty() {
         println!(
             "── applied {} change{} to the real tree",
             applied.applied.len(),
