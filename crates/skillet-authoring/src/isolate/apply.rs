@@ -1,6 +1,5 @@
 //! Writing the view's changes into the real tree, by handle.
 
-use std::io::Write as _;
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 
@@ -9,7 +8,7 @@ use rustix::io::Errno;
 use serde::Serialize;
 
 use super::changes::{Change, ChangeKind, Changes, read_under};
-use super::handle::{self, Kind, Stamp};
+use super::handle::{self, Kind, READ, Stamp};
 use super::{IsolateError, View, io};
 
 /// An entry that was not applied, and why.
@@ -176,8 +175,14 @@ fn write(real: &OwnedFd, view: &OwnedFd, change: &Change) -> Result<(), Refusal>
             rename_over(&dir, &tmp, name)
         }
         Kind::File => {
-            let content = read_under(view, &change.path, Kind::File, u64::MAX)?
-                .ok_or(Refusal::Io(Errno::FBIG))?;
+            let source = {
+                let vdir = handle::open_dir_under(view, parent)?;
+                let fd = rustix::fs::openat(&vdir, name, READ, Mode::empty())?;
+                if Kind::of(&rustix::fs::fstat(&fd)?) != Some(Kind::File) {
+                    return Err(Refusal::Io(Errno::STALE));
+                }
+                std::fs::File::from(fd)
+            };
             let tmp = temp_name(name);
             let fd = rustix::fs::openat(
                 &dir,
@@ -186,7 +191,9 @@ fn write(real: &OwnedFd, view: &OwnedFd, change: &Change) -> Result<(), Refusal>
                 mode,
             )?;
             let mut file = std::fs::File::from(fd);
-            if let Err(e) = file.write_all(&content).and_then(|()| file.sync_all()) {
+            // Streamed: what a run wrote may be larger than memory.
+            let copied = std::io::copy(&mut (&source), &mut file).map(|_| ());
+            if let Err(e) = copied.and_then(|()| file.sync_all()) {
                 let _ = rustix::fs::unlinkat(&dir, &tmp, AtFlags::empty());
                 return Err(Refusal::Io(Errno::from_io_error(&e).unwrap_or(Errno::IO)));
             }

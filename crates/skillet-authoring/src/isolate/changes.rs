@@ -76,8 +76,14 @@ fn list(
     rel: &Path,
     out: &mut BTreeMap<PathBuf, Stamp>,
     root: &Path,
+    max: usize,
 ) -> Result<(), IsolateError> {
     use std::os::unix::ffi::OsStrExt as _;
+    if rel.components().count() > super::MAX_DEPTH {
+        return Err(IsolateError::TooManyChanges {
+            what: format!("folders nested more than {} deep", super::MAX_DEPTH),
+        });
+    }
     let here = root.join(rel);
     let mut names = Vec::new();
     for entry in Dir::read_from(dir).map_err(io("cannot list", &here))? {
@@ -101,9 +107,14 @@ fn list(
             continue;
         };
         out.insert(child.clone(), stamp);
+        if out.len() > max {
+            return Err(IsolateError::TooManyChanges {
+                what: format!("more than {max} files and folders"),
+            });
+        }
         if stamp.kind == Kind::Dir {
             match rustix::fs::openat(dir, &name, DIR, Mode::empty()) {
-                Ok(inner) => list(&inner, &child, out, root)?,
+                Ok(inner) => list(&inner, &child, out, root, max)?,
                 // Swapped for a link or file since it was listed: seen as it is now next time.
                 Err(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => {}
                 Err(e) => return Err(io("cannot open", &root.join(&child))(e)),
@@ -224,7 +235,8 @@ pub(super) fn compare(view: &View) -> Result<Changes, IsolateError> {
     let real_fd = handle::open_root(view.real_root())
         .map_err(io("cannot open the workspace", view.real_root()))?;
     let mut now = BTreeMap::new();
-    list(&view_fd, Path::new(""), &mut now, &view_root)?;
+    let max = view.copied.len() + super::MAX_NEW_ENTRIES;
+    list(&view_fd, Path::new(""), &mut now, &view_root, max)?;
     let mut entries = Vec::new();
     let small = |root: &OwnedFd, rel: &Path, kind: Kind, size: u64| -> Option<Vec<u8>> {
         if kind != Kind::File || size > DIFF_MAX_BYTES {

@@ -40,6 +40,12 @@ pub(super) fn copy_tree(
 
 impl Copier<'_> {
     fn dir(&mut self, src: &OwnedFd, dst: &OwnedFd, rel: &Path) -> Result<(), IsolateError> {
+        if rel.components().count() > super::MAX_DEPTH {
+            return Err(IsolateError::TooLarge {
+                root: self.real.to_path_buf(),
+                what: format!("folders nested more than {} deep", super::MAX_DEPTH),
+            });
+        }
         let here = self.real.join(rel);
         let mut names = Vec::new();
         let listing = match Dir::read_from(src) {

@@ -47,6 +47,13 @@ impl Default for Limits {
     }
 }
 
+/// Folders nested deeper than this are refused, in the workspace and in what a run left: the
+/// walks recurse once per level.
+pub const MAX_DEPTH: usize = 512;
+
+/// Entries a run may leave in the copy beyond what was copied before comparing refuses.
+pub const MAX_NEW_ENTRIES: usize = 100_000;
+
 /// Why the view could not be made, compared or applied.
 #[derive(Debug, thiserror::Error)]
 pub enum IsolateError {
@@ -71,6 +78,15 @@ pub enum IsolateError {
         tmp: PathBuf,
         /// The workspace.
         root: PathBuf,
+    },
+    /// A run left more in the copy than can be compared.
+    #[error(
+        "the run left {what} in its copy of the workspace, more than skillet compares; nothing \
+         was applied. Make the skill write less, or run it with `--no-isolate`"
+    )]
+    TooManyChanges {
+        /// What was passed.
+        what: String,
     },
     /// A file system operation failed.
     #[error("{action} {path}: {source}; check the permissions there, or run with `--no-isolate`")]

@@ -168,3 +168,20 @@ fn a_workspace_past_the_bounds_is_refused_with_what_to_do() {
         "{err}"
     );
 }
+
+#[test]
+fn a_run_that_nests_folders_without_end_is_refused_not_walked() {
+    let (_t, ws) = workspace();
+    let view = View::create(&ws, Limits::default()).unwrap();
+    // Made by handle: the path is longer than the kernel takes at once.
+    let mut dir = handle::open_root(&view.root()).unwrap();
+    for _ in 0..MAX_DEPTH + 5 {
+        rustix::fs::mkdirat(&dir, "d", Mode::RWXU).unwrap();
+        dir = rustix::fs::openat(&dir, "d", handle::DIR, Mode::empty()).unwrap();
+    }
+    let err = view.changes().unwrap_err().to_string();
+    assert!(
+        err.contains("nested") && err.contains("--no-isolate"),
+        "{err}"
+    );
+}
