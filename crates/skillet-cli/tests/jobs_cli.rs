@@ -22,6 +22,20 @@ fn bash_skill(w: &World, name: &str, script: &str) {
     );
 }
 
+/// A skill that runs until the test creates `release` in the workspace (which skills read):
+/// jobs queue behind it for exactly as long as the test needs, however loaded the machine.
+fn gate_skill(w: &World) {
+    bash_skill(
+        w,
+        "gate",
+        "while [ ! -e release ]; do sleep 0.05; done; echo released",
+    );
+}
+
+fn release(w: &World) {
+    w.write("release", "");
+}
+
 /// The global `[jobs]` settings.
 fn jobs_config(w: &World, toml: &str) {
     w.write(
@@ -127,9 +141,9 @@ fn a_failed_job_exits_as_its_run_would() {
 fn with_one_slot_high_priority_runs_before_earlier_low_ones() {
     let w = World::new();
     jobs_config(&w, "max_running = 1");
-    bash_skill(&w, "blocker", "sleep 2");
+    gate_skill(&w);
     bash_skill(&w, "quick", "echo done");
-    let blocker = detach(&w, "blocker", &[]);
+    let blocker = detach(&w, "gate", &[]);
     assert!(eventually(
         Duration::from_secs(20),
         || job(&w, &blocker)["status"] == "running"
@@ -138,6 +152,7 @@ fn with_one_slot_high_priority_runs_before_earlier_low_ones() {
     let low2 = detach(&w, "quick", &["--priority", "low"]);
     let normal = detach(&w, "quick", &[]);
     let high = detach(&w, "quick", &["--priority", "high"]);
+    release(&w);
     for id in [&blocker, &low1, &low2, &normal, &high] {
         assert_eq!(wait(&w, id)["job"]["outcome"], "ok");
     }
@@ -160,11 +175,11 @@ fn with_one_slot_high_priority_runs_before_earlier_low_ones() {
 fn a_low_job_that_waited_long_enough_goes_before_a_newer_high_one() {
     let w = World::new();
     // One level per second of waiting: the low job submitted 2.5 s before the high one
-    // reaches its level by the time the blocker is done.
+    // has reached its level by the time the gate opens.
     jobs_config(&w, "max_running = 1\naging_s = 1");
-    bash_skill(&w, "blocker", "sleep 5");
+    gate_skill(&w);
     bash_skill(&w, "quick", "echo done");
-    let blocker = detach(&w, "blocker", &[]);
+    let blocker = detach(&w, "gate", &[]);
     assert!(eventually(
         Duration::from_secs(20),
         || job(&w, &blocker)["status"] == "running"
@@ -172,11 +187,7 @@ fn a_low_job_that_waited_long_enough_goes_before_a_newer_high_one() {
     let low = detach(&w, "quick", &["--priority", "low"]);
     std::thread::sleep(Duration::from_millis(2_500));
     let high = detach(&w, "quick", &["--priority", "high"]);
-    assert_eq!(
-        job(&w, &blocker)["status"],
-        "running",
-        "the test needs both to wait for the blocker"
-    );
+    release(&w);
     for id in [&blocker, &low, &high] {
         assert_eq!(wait(&w, id)["job"]["outcome"], "ok");
     }
@@ -193,9 +204,9 @@ fn a_low_job_that_waited_long_enough_goes_before_a_newer_high_one() {
 fn a_full_queue_refuses_as_busy_and_loses_nothing_it_accepted() {
     let w = World::new();
     jobs_config(&w, "max_running = 1\nmax_queued = 2");
-    bash_skill(&w, "blocker", "sleep 2");
+    gate_skill(&w);
     bash_skill(&w, "quick", "echo done");
-    let blocker = detach(&w, "blocker", &[]);
+    let blocker = detach(&w, "gate", &[]);
     assert!(eventually(
         Duration::from_secs(20),
         || job(&w, &blocker)["status"] == "running"
@@ -210,6 +221,7 @@ fn a_full_queue_refuses_as_busy_and_loses_nothing_it_accepted() {
     assert_eq!(code, 75);
     assert!(stdout.contains("busy"), "{stdout}");
     assert_eq!(jobs(&w).len(), 3, "nothing was queued for the refused ones");
+    release(&w);
     for id in [&blocker, &a, &b] {
         let done = wait(&w, id);
         assert_eq!(done["job"]["outcome"], "ok", "{done}");
