@@ -392,3 +392,40 @@ fn a_job_running_when_the_daemon_is_killed_is_lost_not_run_again() {
     assert!(stderr.contains("lost"), "{stderr}");
     stop(&w);
 }
+
+#[test]
+fn stopping_the_daemon_cancels_its_jobs_and_leaves_no_process_behind() {
+    let w = World::new();
+    jobs_config(&w, "max_running = 1");
+    let marker = format!("skillet-job-stop-{}", std::process::id());
+    bash_skill(&w, "long", &format!("exec -a {marker} sleep 600"));
+    bash_skill(&w, "quick", "echo done");
+    let running = detach(&w, "long", &[]);
+    let waiting = detach(&w, "quick", &[]);
+    assert!(
+        eventually(Duration::from_secs(20), || !processes_with(&marker)
+            .is_empty()),
+        "the job runs"
+    );
+    let (code, _, stderr) = w.run(&["daemon", "stop"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        eventually(Duration::from_secs(10), || processes_with(&marker)
+            .is_empty()),
+        "left behind: {:?}",
+        processes_with(&marker)
+    );
+    // A new daemon answers from the store: both were cancelled, neither is lost or re-run.
+    let (r, q) = (job(&w, &running), job(&w, &waiting));
+    assert_eq!(
+        (r["status"].as_str(), q["status"].as_str()),
+        (Some("cancelled"), Some("cancelled")),
+        "{r} {q}"
+    );
+    assert!(
+        r["error"].as_str().unwrap().contains("daemon stopped"),
+        "{r}"
+    );
+    assert_eq!(q["started_at_ms"], Value::Null, "{q}");
+    stop(&w);
+}
