@@ -1,7 +1,6 @@
 //! Copying the workspace into the view, by handle.
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
@@ -156,24 +155,22 @@ impl Copier<'_> {
             mode | Mode::RUSR | Mode::WUSR,
         )
         .map_err(io("cannot copy", path))?;
-        let mut reader = std::fs::File::from(src);
+        let reader = std::fs::File::from(src);
         let mut writer = std::fs::File::from(out);
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = reader.read(&mut buf).map_err(io_std("cannot read", path))?;
-            if n == 0 {
-                break;
-            }
-            self.bytes += n as u64;
-            if self.bytes > self.limits.max_bytes {
-                return Err(IsolateError::TooLarge {
-                    root: self.real.to_path_buf(),
-                    what: format!("more than {} MiB", self.limits.max_bytes / (1024 * 1024)),
-                });
-            }
-            writer
-                .write_all(&buf[..n])
-                .map_err(io_std("cannot copy", path))?;
+        // Bounded before copying: what is left of the budget, and one byte more to tell a
+        // file that grew past it. `io::copy` between files lets the kernel copy the bytes.
+        let left = self.limits.max_bytes.saturating_sub(self.bytes);
+        let n = std::io::copy(
+            &mut std::io::Read::take(&reader, left.saturating_add(1)),
+            &mut writer,
+        )
+        .map_err(io_std("cannot copy", path))?;
+        self.bytes += n;
+        if self.bytes > self.limits.max_bytes {
+            return Err(IsolateError::TooLarge {
+                root: self.real.to_path_buf(),
+                what: format!("more than {} MiB", self.limits.max_bytes / (1024 * 1024)),
+            });
         }
         Ok(())
     }
