@@ -194,12 +194,25 @@ pub enum Prepared<'r> {
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
     pub(crate) settings: EngineSettings,
+    /// The warm pools of the long-lived process this engine serves calls in (the daemon,
+    /// `skillet mcp`); `None` in a one-shot process, which refuses pooled skills.
+    pub(crate) pools: Option<std::sync::Arc<crate::session::Pools>>,
 }
 
 impl Engine {
     /// An engine for these settings.
     pub fn new(settings: EngineSettings) -> Self {
-        Engine { settings }
+        Engine {
+            settings,
+            pools: None,
+        }
+    }
+
+    /// This engine serving pooled `code_session` skills from `pools` (see
+    /// [`crate::session::Pools`]).
+    pub fn with_pools(mut self, pools: std::sync::Arc<crate::session::Pools>) -> Self {
+        self.pools = Some(pools);
+        self
     }
 
     /// The policy context of one skill: configured grant plus the run's overrides.
@@ -461,6 +474,14 @@ impl Engine {
                 result.exit_code = Some(0);
                 result
             }
+            Prepared::Process {
+                spec,
+                invocation,
+                plan,
+            } if crate::session::is_pooled(spec) => match &self.pools {
+                Some(pools) => pools.call(self, spec, invocation, plan, &request).await,
+                None => crate::session::pool::no_pool_here(spec),
+            },
             Prepared::Process { spec, .. } if spec.kind == SkillKind::CodeSession => {
                 ExecutionResult::new(&spec.name, Status::Error)
                     .with_error(format!(

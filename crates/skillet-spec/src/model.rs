@@ -296,6 +296,26 @@ pub struct SessionConfig {
     /// What happens to a live session when the daemon restarts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<SessionRestore>,
+    /// Pre-started interpreters that serve stateless calls (`skillet run`, MCP calls without a
+    /// session id), each in a fresh namespace (see docs/sessions.md, "Warm pools").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolConfig>,
+}
+
+/// A warm pool of interpreters for a `code_session` skill.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    /// Interpreters kept started and idle, ready for the next call (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_idle: Option<u32>,
+    /// Most interpreters at once, busy and idle (default 4; held at the user's
+    /// `[defaults] max_sessions`). Calls past it wait for a free one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+    /// Calls one interpreter serves before it is replaced by a fresh one (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recycle_after: Option<u32>,
 }
 
 /// How the output of one session input is framed.

@@ -27,6 +27,7 @@ mod migrate;
 mod package_toggle;
 mod run;
 mod run_insight;
+mod run_pool;
 pub mod session;
 mod state;
 mod stats;

@@ -92,6 +92,25 @@ impl Recipe {
         }
     }
 
+    /// `input` run in a fresh namespace, followed by the end marks; `None` for an interpreter
+    /// skillet has no reset recipe for (see docs/sessions.md, "Warm pools").
+    fn wrap_fresh(self, input: &str, token: &str) -> Option<String> {
+        match self {
+            Recipe::Python | Recipe::Node => Some(format!(
+                "__skillet_run_fresh({}, '{token}')\n",
+                js_string(input)
+            )),
+            // A subshell: variables, functions, traps, options and the directory set by the
+            // input die with it. The input runs verbatim inside `( … )`: a line of its own
+            // closes it, so no newline or quote in the input reaches the marks.
+            Recipe::Shell => Some(format!(
+                "(\n{}\n)\nprintf '%s %d\\n' {token} \"$?\"; printf '%s\\n' {token} >&2\n",
+                ended_line(input).trim_end_matches('\n')
+            )),
+            Recipe::Sqlite => None,
+        }
+    }
+
     fn reports_status(self) -> bool {
         self != Recipe::Sqlite
     }
@@ -191,6 +210,20 @@ impl Framing {
             Framing::Prompt(_) => ended_line(input).into_owned(),
             Framing::Jsonl => format!("{}\n", json!({"id": id, "input": input})),
         }
+    }
+
+    /// The bytes to write for `input` run in a fresh namespace (a pool's stateless call);
+    /// `None` when skillet cannot reset this interpreter.
+    pub fn fresh_request(&self, input: &str, token: &str) -> Option<String> {
+        match self {
+            Framing::Sentinel(recipe) => recipe.wrap_fresh(input, token),
+            Framing::Prompt(_) | Framing::Jsonl => None,
+        }
+    }
+
+    /// Whether every call can be given a fresh namespace (a pool needs it).
+    pub fn can_reset(&self) -> bool {
+        self.fresh_request("", "t").is_some()
     }
 
     /// Whether stderr carries an end mark to wait for.

@@ -172,6 +172,18 @@ impl Interpreter {
             .await
     }
 
+    /// Sends one input to run in a fresh namespace (a pool's stateless call) and waits for its
+    /// answer; `None` when this interpreter has no reset recipe.
+    pub async fn exchange_fresh(
+        &mut self,
+        input: &str,
+        timeout: Duration,
+    ) -> Option<Result<Answer, Broken>> {
+        let token = format!("__skillet_{}_{}__", self.nonce, self.next_id + 1);
+        let mut request = self.framing.fresh_request(input, &token)?;
+        Some(self.exchange_with(None, &mut request, timeout).await)
+    }
+
     /// Writes `before`, then `input` framed (none: just wait for the next end), and reads the
     /// answer.
     async fn exchange_with(

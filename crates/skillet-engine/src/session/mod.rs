@@ -17,6 +17,7 @@ mod lease;
 mod lifecycle;
 mod lookup;
 mod pipes;
+pub mod pool;
 mod request;
 mod restore;
 
@@ -36,6 +37,7 @@ pub use interpreter::{Answer, StartError};
 pub use lease::LEASE_TTL;
 pub use lifecycle::Lifecycle;
 pub use lookup::RESTORE_WAIT;
+pub use pool::{PoolStatus, Pools, is_pooled};
 pub use request::{Reply, SessionError, SessionStart};
 pub use restore::RestorePlan;
 

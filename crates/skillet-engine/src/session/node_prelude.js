@@ -6,19 +6,30 @@
   r.setPrompt('');
   r.ignoreUndefined = true;
   const vm = require('vm'), util = require('util'), fs = require('fs');
-  globalThis.__skillet_run = (src, token) => {
+  // A pool's stateless call gets a new context: a fresh global object with only these host
+  // objects shared, so no global set by one call is seen by the next.
+  const fresh = () => vm.createContext({
+    console, require, process, Buffer, URL, TextEncoder, TextDecoder,
+    setTimeout, clearTimeout, setInterval, clearInterval, setImmediate, clearImmediate,
+  });
+  const run = (src, token, context) => {
     let status = 0;
     try {
-      const value = vm.runInThisContext(src, { filename: '<input>' });
+      const value = context === undefined
+        ? vm.runInThisContext(src, { filename: '<input>' })
+        : vm.runInContext(src, context, { filename: '<input>' });
       if (value !== undefined) console.log(util.inspect(value, { colors: false }));
     } catch (e) {
       status = 1;
       const stack = e && e.stack ? String(e.stack) : String(e);
-      const cut = stack.indexOf('\n    at Script.runInThisContext');
+      let cut = stack.indexOf('\n    at Script.runInThisContext');
+      if (cut < 0) cut = stack.indexOf('\n    at Script.runInContext');
       console.error(cut < 0 ? stack : stack.slice(0, cut));
     }
     fs.writeSync(1, token + ' ' + status + '\n');
     fs.writeSync(2, token + '\n');
   };
+  globalThis.__skillet_run = (src, token) => run(src, token);
+  globalThis.__skillet_run_fresh = (src, token) => run(src, token, fresh());
   void 0;
 }

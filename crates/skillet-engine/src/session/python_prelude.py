@@ -5,16 +5,18 @@
 def _skillet_install():
     import ast, builtins, os, sys, traceback, __main__
     sys.ps1 = sys.ps2 = ''
-    def run(src, token):
+    def run(src, token, ns=None):
+        if ns is None:
+            ns = __main__.__dict__
         status = 0
         try:
             tree = ast.parse(src, '<input>', 'exec')
             last = None
             if tree.body and isinstance(tree.body[-1], ast.Expr):
                 last = ast.Interactive(body=[tree.body.pop()])
-            exec(compile(tree, '<input>', 'exec'), __main__.__dict__)
+            exec(compile(tree, '<input>', 'exec'), ns)
             if last is not None:
-                exec(compile(last, '<input>', 'single'), __main__.__dict__)
+                exec(compile(last, '<input>', 'single'), ns)
         except SystemExit:
             raise
         except BaseException as e:
@@ -30,6 +32,15 @@ def _skillet_install():
                 pass
         os.write(1, f'{token} {status}\n'.encode())
         os.write(2, f'{token}\n'.encode())
+    def run_fresh(src, token):
+        # A pool's stateless call: a new globals dict, and the REPL's `_` forgotten, so no name
+        # bound by one call is seen by the next. Modules stay imported (sys.modules), by design.
+        builtins._ = None
+        try:
+            run(src, token, {'__name__': '__main__', '__builtins__': builtins})
+        finally:
+            builtins._ = None
     builtins.__skillet_run = run
+    builtins.__skillet_run_fresh = run_fresh
 _skillet_install()
 del _skillet_install

@@ -10,6 +10,7 @@ use super::methods::{
     NoParams, PipeReply, Session, SessionIdParams, SessionListParams, SessionLogsReply,
     SessionPipeParams, SessionSendParams, SessionStartParams, StatusReply, StopReply,
 };
+use super::pool::{PoolRunParams, PoolRunReply};
 
 /// One method of the daemon's API.
 pub trait Method {
@@ -69,4 +70,6 @@ methods! {
     JobLogs = "job.logs": JobIdParams => JobOutput;
     /// Takes a job out of the queue, or kills its process tree; answers it.
     JobCancel = "job.cancel": JobIdParams => Job;
+    /// Runs one stateless call of a pooled `code_session` skill on a warm interpreter.
+    PoolRun = "pool.run": PoolRunParams => PoolRunReply;
 }

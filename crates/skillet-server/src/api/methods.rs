@@ -30,6 +30,9 @@ pub struct StatusReply {
     pub idle_timeout_s: u64,
     /// Whether it records sessions in a store.
     pub store: bool,
+    /// Its warm pools of interpreters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<skillet_engine::session::PoolStatus>,
 }
 
 /// `daemon.stop`.

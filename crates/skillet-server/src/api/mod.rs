@@ -6,6 +6,7 @@
 mod jobs;
 pub mod method;
 mod methods;
+mod pool;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,6 +19,7 @@ pub use methods::{
     NoParams, PipeReply, Session, SessionIdParams, SessionListParams, SessionLogsReply,
     SessionPipeParams, SessionSendParams, SessionStartParams, StatusReply, StopReply, Turn,
 };
+pub use pool::{PoolRunParams, PoolRunReply};
 
 /// One request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use skillet_store::SessionQuery;
 use super::{Daemon, log};
 use crate::api::method::{
     DaemonStatus, DaemonStop, JobCancel, JobGet, JobList, JobLogs, JobSubmit, JobWait, NAMES,
-    SessionClose, SessionList, SessionLogs, SessionPipe, SessionSend, SessionStart,
+    PoolRun, SessionClose, SessionList, SessionLogs, SessionPipe, SessionSend, SessionStart,
 };
 use crate::api::{
     ErrorCode, Method, PipeReply, Request, Response, ResponseError, Session, SessionListParams,
@@ -90,6 +90,7 @@ impl Daemon {
                 answer::<JobWait>(self.jobs.wait(&p.id, timeout).await)
             }
             JobLogs::NAME => answer::<JobLogs>(self.jobs.output(&read::<JobLogs>(params)?.id)),
+            PoolRun::NAME => answer::<PoolRun>(self.pool_run(read::<PoolRun>(params)?).await),
             JobCancel::NAME => {
                 answer::<JobCancel>(self.jobs.cancel(&read::<JobCancel>(params)?.id).await)
             }
@@ -113,6 +114,7 @@ impl Daemon {
             live_sessions: self.manager.live_count(),
             idle_timeout_s: self.idle_timeout.as_secs(),
             store: self.store.is_some(),
+            pools: self.pools.status(),
         }
     }
 

@@ -7,6 +7,7 @@
 mod connection;
 mod dispatch;
 mod http;
+mod pool;
 
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
@@ -91,6 +92,8 @@ pub enum DaemonError {
 
 struct Daemon {
     manager: Arc<SessionManager>,
+    /// Warm interpreters of pooled `code_session` skills (`pool.run`).
+    pools: Arc<skillet_engine::session::Pools>,
     jobs: Arc<Jobs>,
     env: Environment,
     store: Option<Arc<dyn Store>>,
@@ -166,6 +169,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             SessionManager::new(options.store.clone())
                 .with_holder(format!("the daemon on {}", paths.socket.display())),
         ),
+        pools: Arc::new(skillet_engine::session::Pools::new()),
         jobs,
         env: options.env,
         store: options.store,
@@ -261,6 +265,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         token.cancel();
     }
     daemon.jobs.shutdown().await;
+    daemon.pools.shutdown().await;
     daemon.manager.shutdown().await;
     for line in daemon.manager.take_problems() {
         log(&line);

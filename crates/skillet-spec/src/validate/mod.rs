@@ -386,11 +386,15 @@ fn check_session_config(cfg: &crate::SessionConfig, kind: SkillKind, f: &mut Fin
         for (field, set) in [
             ("/session_config/protocol", cfg.protocol.is_some()),
             ("/session_config/prompt", cfg.prompt.is_some()),
+            ("/session_config/pool", cfg.pool.is_some()),
         ] {
             if set {
                 f.key(field, misplaced(field, kind, "code_session"));
             }
         }
+    }
+    if let Some(pool) = &cfg.pool {
+        check_pool(pool, cfg, f);
     }
     if let Some(prompt) = &cfg.prompt {
         if cfg.protocol == Some(SessionProtocol::Jsonl) {
@@ -407,6 +411,51 @@ fn check_session_config(cfg: &crate::SessionConfig, kind: SkillKind, f: &mut Fin
                     .with_hint("write a Rust regex matching the prompt, such as \"sqlite> $\""),
             );
         }
+    }
+}
+
+/// A pool's sizes must make sense together, and its members must be resettable: skillet has a
+/// fresh-namespace recipe only for the interpreters it drives itself (python, node, shells).
+fn check_pool(pool: &crate::PoolConfig, cfg: &crate::SessionConfig, f: &mut Findings) {
+    use crate::SessionProtocol;
+    for (field, value) in [
+        ("/session_config/pool/max", pool.max),
+        ("/session_config/pool/recycle_after", pool.recycle_after),
+    ] {
+        if value == Some(0) {
+            f.value(
+                field,
+                Diagnostic::error("must be at least 1")
+                    .with_hint("write 1 or more, or leave the field out for the default"),
+            );
+        }
+    }
+    if let (Some(min), Some(max)) = (pool.min_idle, pool.max)
+        && min > max
+    {
+        f.value(
+            "/session_config/pool/min_idle",
+            Diagnostic::error(format!(
+                "min_idle ({min}) is more than max ({max}): the pool can never keep that many warm"
+            ))
+            .with_hint("lower min_idle to max or less"),
+        );
+    }
+    let unresettable = if cfg.protocol == Some(SessionProtocol::Jsonl) {
+        Some("`protocol: \"jsonl\"`")
+    } else if cfg.prompt.is_some() {
+        Some("a `prompt`")
+    } else {
+        None
+    };
+    if let Some(what) = unresettable {
+        f.key(
+            "/session_config/pool",
+            Diagnostic::error(format!(
+                "a pool needs a fresh namespace for every call, and skillet has no reset recipe for an interpreter driven by {what}"
+            ))
+            .with_hint("pool only python, node or shell sessions driven by skillet's own recipes, or remove `pool`"),
+        );
     }
 }
 
