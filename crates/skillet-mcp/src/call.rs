@@ -37,7 +37,7 @@ pub(crate) async fn call(
             dropped_on_cancel(
                 server,
                 cancelled,
-                session(server, snapshot, skill, arguments),
+                session(server, snapshot, skill, arguments, asked_by),
             )
             .await
         }
@@ -178,6 +178,7 @@ async fn session(
     snapshot: &Snapshot,
     skill: &str,
     mut arguments: JsonObject,
+    asked_by: AskedBy,
 ) -> CallToolResult {
     let (id, input) = match (
         string_arg(&mut arguments, SESSION_ARG),
@@ -186,6 +187,26 @@ async fn session(
         (Ok(id), Ok(input)) => (id, input),
         (Err(e), _) | (_, Err(e)) => return outcome::refusal(e.to_string()),
     };
+    let pooled = snapshot
+        .registry
+        .resolve(skill)
+        .and_then(|e| e.spec.as_ref())
+        .is_some_and(|s| skillet_engine::session::is_pooled(s));
+    if pooled && id.is_none() && input.as_deref().is_some_and(|i| !i.is_empty()) {
+        // Stateless, on a warm member of the skill's pool; recorded as a run.
+        let request = RunRequest {
+            params: arguments,
+            stdin: skillet_engine::StdinSource::Bytes(input.unwrap_or_default().into_bytes()),
+            caller_dir: server.caller_dir(),
+            asked_by: Some(asked_by),
+            ..RunRequest::default()
+        };
+        let result = snapshot
+            .engine
+            .run(&snapshot.registry, skill, request)
+            .await;
+        return outcome::from_execution(&result);
+    }
     let sessions = &server.shared.options.sessions;
     let (id, started) = match id {
         Some(id) => {

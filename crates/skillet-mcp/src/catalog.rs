@@ -148,15 +148,35 @@ impl Catalog {
                 json!({"type": "string", "description": "The session to continue, from an earlier result. Leave out to start a new session; the other parameters apply only then."}),
             );
         }
-        let description = format!(
-            "{} Keeps an interpreter alive between calls: a call without session_id starts one and \
-             returns its session_id; pass it back to continue with the same state. \
-             `{name}{CLOSE_SUFFIX}` ends it.",
-            spec.description.as_deref().unwrap_or_default()
-        );
+        let pooled = skillet_engine::session::is_pooled(spec);
+        let description = if pooled {
+            format!(
+                "{} A call with `input` and no session_id runs it on a warm interpreter in a fresh \
+                 namespace: nothing is kept for the next call. To keep state, call without \
+                 input to start a session, then pass its session_id back. \
+                 `{name}{CLOSE_SUFFIX}` ends a session.",
+                spec.description.as_deref().unwrap_or_default()
+            )
+        } else {
+            format!(
+                "{} Keeps an interpreter alive between calls: a call without session_id starts one and \
+                 returns its session_id; pass it back to continue with the same state. \
+                 `{name}{CLOSE_SUFFIX}` ends it.",
+                spec.description.as_deref().unwrap_or_default()
+            )
+        };
+        // A pooled call answers as a run does, a session call as a session: either shape.
+        let output = if pooled {
+            as_object(json!({
+                "type": "object",
+                "anyOf": [outcome::execution_schema(), outcome::session_schema()],
+            }))
+        } else {
+            outcome::session_schema()
+        };
         self.tools.push((
             Tool::new(name.clone(), description.trim().to_owned(), schema)
-                .with_raw_output_schema(Arc::new(outcome::session_schema())),
+                .with_raw_output_schema(Arc::new(output)),
             ToolTarget::Session(name.clone()),
         ));
         let close = json!({

@@ -11,7 +11,7 @@ use rmcp::model::{
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
-use skillet_engine::session::SessionManager;
+use skillet_engine::session::{Pools, SessionManager};
 use skillet_engine::{Engine, EngineSetup, SetupError};
 use skillet_registry::{Availability, Environment, Registry};
 use skillet_store::Store;
@@ -53,6 +53,7 @@ impl Snapshot {
         env: &Environment,
         store: Option<Arc<dyn Store>>,
         previous: Option<&Registry>,
+        pools: &Arc<Pools>,
     ) -> Result<Snapshot, SetupError> {
         let setup = EngineSetup::load(env.clone())?;
         let registry = match previous {
@@ -61,7 +62,7 @@ impl Snapshot {
         };
         let catalog = Catalog::build(&registry, &setup.config, env);
         let skills = AgentSkills::build(&registry, &setup.config, env);
-        let engine = setup.engine(store);
+        let engine = setup.engine(store).with_pools(pools.clone());
         Ok(Snapshot {
             registry,
             engine,
@@ -93,6 +94,9 @@ pub(crate) struct Shared {
     pub options: McpOptions,
     pub snapshot: RwLock<Arc<Snapshot>>,
     pub calls: Semaphore,
+    /// Warm interpreters of pooled `code_session` skills: kept across reloads, since a
+    /// member is keyed by how it was started and a changed skill gets new ones.
+    pools: Arc<Pools>,
     changes: broadcast::Sender<Changes>,
     /// Clients on the older protocols, told of changes with list_changed notifications.
     peers: Mutex<Vec<Peer<RoleServer>>>,
@@ -130,13 +134,15 @@ impl std::fmt::Debug for SkillServer {
 impl SkillServer {
     /// A server for the skills `options.env` sees. Fails only on an unreadable configuration.
     pub fn new(options: McpOptions) -> Result<SkillServer, SetupError> {
-        let snapshot = Snapshot::load(&options.env, options.store.clone(), None)?;
+        let pools = Arc::new(Pools::new());
+        let snapshot = Snapshot::load(&options.env, options.store.clone(), None, &pools)?;
         let calls = Semaphore::new(options.max_concurrent_calls.max(1));
         Ok(SkillServer {
             shared: Arc::new(Shared {
                 options,
                 snapshot: RwLock::new(Arc::new(snapshot)),
                 calls,
+                pools,
                 changes: broadcast::channel(16).0,
                 peers: Mutex::new(Vec::new()),
             }),
@@ -193,6 +199,7 @@ impl SkillServer {
             &options.env,
             options.store.clone(),
             Some(&previous.registry),
+            &self.shared.pools,
         )?;
         drop(previous);
         let changes = {

@@ -35,11 +35,11 @@ def _skillet_install():
     def run_fresh(src, token):
         # A pool's stateless call: a new globals dict, and the REPL's `_` forgotten, so no name
         # bound by one call is seen by the next. Modules stay imported (sys.modules), by design.
-        builtins._ = None
+        builtins.__dict__.pop('_', None)
         try:
             run(src, token, {'__name__': '__main__', '__builtins__': builtins})
         finally:
-            builtins._ = None
+            builtins.__dict__.pop('_', None)
     builtins.__skillet_run = run
     builtins.__skillet_run_fresh = run_fresh
 _skillet_install()

@@ -418,14 +418,11 @@ fn check_session_config(cfg: &crate::SessionConfig, kind: SkillKind, f: &mut Fin
 /// fresh-namespace recipe only for the interpreters it drives itself (python, node, shells).
 fn check_pool(pool: &crate::PoolConfig, cfg: &crate::SessionConfig, f: &mut Findings) {
     use crate::SessionProtocol;
-    for (field, value) in [
-        ("/session_config/pool/max", pool.max),
-        ("/session_config/pool/recycle_after", pool.recycle_after),
-    ] {
+    for (field, value) in [("max", pool.max), ("recycle_after", pool.recycle_after)] {
         if value == Some(0) {
             f.value(
-                field,
-                Diagnostic::error("must be at least 1")
+                format!("/session_config/pool/{field}"),
+                Diagnostic::error(format!("pool.{field} must be at least 1"))
                     .with_hint("write 1 or more, or leave the field out for the default"),
             );
         }

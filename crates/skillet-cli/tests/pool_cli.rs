@@ -1,0 +1,363 @@
+//! Warm pools end to end: `skillet run` of a pooled code_session skill goes to the real daemon
+//! (started on demand), whose pool runs each input in a fresh namespace on a pre-started,
+//! sandboxed interpreter; members are recycled, replaced when they die, and bounded by `max`.
+
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::sessions::{eventually, session_skill};
+use common::{World, interpreter};
+use serde_json::{Value, json};
+
+fn pooled(w: &World, name: &str, program: &str, pool: Value) {
+    session_skill(
+        w,
+        name,
+        &interpreter(program),
+        json!({"session_config": {"pool": pool}}),
+    );
+}
+
+/// `skillet run NAME` with `input` on stdin: (exit code, stdout, stderr).
+fn call(w: &World, name: &str, input: &str) -> (i32, String, String) {
+    let out = w
+        .skillet()
+        .args(["run", name])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The daemon's view of `skill`'s pool (`daemon status --json`).
+fn pool(w: &World, skill: &str) -> Value {
+    let (code, out, err) = w.run(&["daemon", "status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    status["daemon"]["pools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["skill"] == skill)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn pids(pool: &Value) -> Vec<u64> {
+    pool["pids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect()
+}
+
+fn idle(w: &World, skill: &str, n: u64) -> bool {
+    pool(w, skill)["idle"].as_u64() == Some(n)
+}
+
+#[test]
+fn a_python_value_set_by_one_call_is_not_seen_by_the_next() {
+    let w = World::new();
+    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 2}));
+    let (code, _, err) = call(&w, "py", "x = 1\ndef f(): return 2\n");
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = call(&w, "py", "print(x)");
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("NameError") && err.contains("'x'"), "{err}");
+    let (code, _, err) = call(&w, "py", "f()");
+    assert!(code == 1 && err.contains("NameError"), "{err}");
+    // The REPL's `_` (the last value shown) does not carry over either.
+    assert_eq!(call(&w, "py", "41 + 1").1, "42\n");
+    let (code, _, err) = call(&w, "py", "print(_)");
+    assert!(code == 1 && err.contains("NameError"), "{err}");
+    // Names a call defines and reads itself work; the namespace holds only its own names.
+    let (code, out, _) = call(
+        &w,
+        "py",
+        "y = 2\nsorted(k for k in globals() if not k.startswith('__'))",
+    );
+    assert_eq!((code, out.as_str()), (0, "['y']\n"));
+}
+
+#[test]
+fn a_python_failure_recycles_the_member_so_module_state_cannot_leak_past_it() {
+    let w = World::new();
+    pooled(
+        &w,
+        "py",
+        "python3",
+        json!({"min_idle": 1, "max": 1, "recycle_after": 100}),
+    );
+    // Documented: imported modules stay imported on a member between successful calls, so a
+    // module attribute set by one call is seen by the next on the same member…
+    assert_eq!(call(&w, "py", "import json\njson.leak = 7").0, 0);
+    assert_eq!(
+        call(&w, "py", "import json\nprint(getattr(json, 'leak', None))").1,
+        "7\n"
+    );
+    // …until the member is replaced: any failed call replaces it.
+    assert_eq!(call(&w, "py", "raise ValueError('boom')").0, 1);
+    assert_eq!(
+        call(&w, "py", "import json\nprint(getattr(json, 'leak', None))").1,
+        "None\n"
+    );
+}
+
+#[test]
+fn a_shell_call_runs_in_a_subshell_and_a_node_call_in_a_new_context() {
+    let w = World::new();
+    pooled(&w, "sh", "bash", json!({"min_idle": 1, "max": 1}));
+    let (code, _, err) = call(&w, "sh", "X=5; cd /tmp; f() { echo hi; }; exit 3");
+    assert_eq!(code, 3, "{err}");
+    let (code, out, _) = call(
+        &w,
+        "sh",
+        "echo \"${X:-unset} $PWD\"; type f >/dev/null 2>&1 || echo nof",
+    );
+    assert_eq!(code, 0);
+    let ws = w.ws.canonicalize().unwrap();
+    assert_eq!(out, format!("unset {}\nnof\n", ws.display()));
+    let node = interpreter("node");
+    if !std::path::Path::new(&node).is_file() {
+        println!("SKIPPED: node: no node interpreter on this machine");
+        return;
+    }
+    pooled(&w, "js", "node", json!({"min_idle": 1, "max": 1}));
+    let (code, _, err) = call(
+        &w,
+        "js",
+        "var z = 1; globalThis.g = 2; Array.prototype.evil = 1",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = call(&w, "js", "[typeof z, typeof g, typeof [].evil].join(' ')");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "'undefined undefined undefined'\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_member_killed_mid_call_reports_the_error_and_is_replaced() {
+    let w = World::new();
+    pooled(&w, "py", "python3", json!({"min_idle": 2, "max": 4}));
+    assert_eq!(call(&w, "py", "1").0, 0);
+    assert!(eventually(Duration::from_secs(20), || idle(&w, "py", 2)));
+    let before = pids(&pool(&w, "py"));
+    let (code, _, err) = call(
+        &w,
+        "py",
+        "import os, signal\nprint('partial', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)",
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("interpreter") && err.contains("replaced"),
+        "the call says its interpreter died: {err}"
+    );
+    // Back to min_idle, with a new member in place of the dead one.
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let p = pool(&w, "py");
+            p["idle"] == 2 && p["busy"] == 0 && pids(&p) != before
+        }),
+        "{}",
+        pool(&w, "py")
+    );
+    let after = pids(&pool(&w, "py"));
+    let gone: Vec<&u64> = before.iter().filter(|p| !after.contains(p)).collect();
+    assert_eq!(gone.len(), 1, "one member died: {before:?} -> {after:?}");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{}/cmdline", gone[0])).exists()
+            || std::fs::read_to_string(format!("/proc/{}/stat", gone[0]))
+                .is_ok_and(|s| s.contains(") Z ")),
+        "the killed member is gone"
+    );
+    assert_eq!(pool(&w, "py")["recycled"], 1);
+    assert_eq!(call(&w, "py", "print(6 * 7)").1, "42\n");
+}
+
+#[test]
+fn a_member_is_recycled_after_recycle_after_calls() {
+    let w = World::new();
+    pooled(
+        &w,
+        "py",
+        "python3",
+        json!({"min_idle": 1, "max": 1, "recycle_after": 3}),
+    );
+    assert_eq!(call(&w, "py", "1").0, 0);
+    let first = pids(&pool(&w, "py"));
+    assert_eq!(first.len(), 1);
+    assert_eq!(call(&w, "py", "2").0, 0);
+    assert_eq!(pids(&pool(&w, "py")), first, "the second call reuses it");
+    assert_eq!(call(&w, "py", "3").0, 0);
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let now = pids(&pool(&w, "py"));
+            now.len() == 1 && now != first
+        }),
+        "after 3 calls the member is replaced: {}",
+        pool(&w, "py")
+    );
+    assert_eq!(pool(&w, "py")["recycled"], 1);
+}
+
+#[test]
+fn concurrent_calls_spread_across_members() {
+    let w = World::new();
+    pooled(&w, "py", "python3", json!({"min_idle": 3, "max": 3}));
+    assert_eq!(call(&w, "py", "1").0, 0);
+    assert!(eventually(Duration::from_secs(20), || idle(&w, "py", 3)));
+    let started = Instant::now();
+    let handles: Vec<_> = (0..3)
+        .map(|i| {
+            let mut cmd = w.command(&assert_cmd::cargo::cargo_bin("skillet"));
+            cmd.args([
+                "run",
+                "py",
+                "--stdin",
+                &format!("import time\ntime.sleep(2)\nprint({i})"),
+            ]);
+            std::thread::spawn(move || cmd.output().unwrap())
+        })
+        .collect();
+    let mut busy_seen = 0;
+    let mut pids_seen = std::collections::BTreeSet::new();
+    while started.elapsed() < Duration::from_millis(1800) {
+        let p = pool(&w, "py");
+        busy_seen = busy_seen.max(p["busy"].as_u64().unwrap_or(0));
+        if p["busy"] == 3 {
+            pids_seen.extend(pids(&p));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let outs: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let elapsed = started.elapsed();
+    for (i, out) in outs.iter().enumerate() {
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{i}\n"));
+    }
+    assert_eq!(busy_seen, 3, "three members answered at once");
+    assert_eq!(pids_seen.len(), 3, "three distinct interpreters");
+    assert!(
+        elapsed < Duration::from_millis(5500),
+        "the calls ran side by side, not one after another: {elapsed:?}"
+    );
+}
+
+#[test]
+fn a_flood_never_runs_more_than_max_at_once_and_loses_nothing() {
+    let w = World::new();
+    // The skill asks for 50; the user's cap on live interpreters of a skill holds it at 2.
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[defaults]\nmax_sessions = 2\n",
+    );
+    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 50}));
+    let (code, _, err) = call(&w, "py", "1");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("max_sessions"), "the cap is told: {err}");
+    let started = Instant::now();
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let mut cmd = w.command(&assert_cmd::cargo::cargo_bin("skillet"));
+            cmd.args([
+                "run",
+                "py",
+                "--stdin",
+                &format!("import time\ntime.sleep(0.5)\nprint('call', {i})"),
+            ]);
+            std::thread::spawn(move || cmd.output().unwrap())
+        })
+        .collect();
+    let mut most = 0;
+    let mut members = 0;
+    while handles.iter().any(|h| !h.is_finished()) {
+        let p = pool(&w, "py");
+        most = most.max(p["busy"].as_u64().unwrap_or(0));
+        members = members.max(pids(&p).len());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (i, h) in handles.into_iter().enumerate() {
+        let out = h.join().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("call {i}\n"),
+            "every call is answered: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(most <= 2 && members <= 2, "busy {most}, members {members}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(2000),
+        "8 calls of 0.5 s on 2 members take 2 s at least: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(pool(&w, "py")["max"], 2);
+}
+
+#[test]
+fn a_pooled_call_is_recorded_in_the_history() {
+    let w = World::new();
+    pooled(&w, "py", "python3", json!({"min_idle": 1}));
+    let out = w
+        .skillet()
+        .args(["run", "py", "--json"])
+        .write_stdin("print('hi')")
+        .output()
+        .unwrap();
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (result["status"].as_str(), result["stdout"].as_str()),
+        (Some("ok"), Some("hi\n"))
+    );
+    let (code, out, err) = w.run(&["history", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let history: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == result["execution_id"] && e["status"] == "ok"),
+        "{out}"
+    );
+}
+
+#[test]
+fn pools_that_cannot_be_reset_or_sized_are_refused_at_validation() {
+    let w = World::new();
+    session_skill(
+        &w,
+        "big",
+        "python3",
+        json!({"session_config": {"pool": {"min_idle": 5, "max": 2, "recycle_after": 0}}}),
+    );
+    session_skill(
+        &w,
+        "lines",
+        "python3",
+        json!({"session_config": {"protocol": "jsonl", "pool": {}}}),
+    );
+    let (code, _, err) = w.run(&["validate", "big"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("min_idle") && err.contains("recycle_after"),
+        "{err}"
+    );
+    let (code, _, err) = w.run(&["validate", "lines"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("reset recipe"), "{err}");
+    // An interpreter skillet drives but cannot reset is refused when called.
+    pooled(&w, "db", "sqlite3", json!({}));
+    let (code, _, err) = call(&w, "db", "select 1;");
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot be pooled"), "{err}");
+}
