@@ -526,10 +526,10 @@ fn an_unreadable_file_or_folder_does_not_stop_the_copy() {
     w.write("data/locked.txt", "l\n");
     std::fs::set_permissions(
         w.path("data/locked.txt"),
-        std::fs::Permissions::from_mode(0),
+        std::fs::Permissions::from_mode(0o000),
     )
     .unwrap();
-    std::fs::set_permissions(w.path("private"), std::fs::Permissions::from_mode(0)).unwrap();
+    std::fs::set_permissions(w.path("private"), std::fs::Permissions::from_mode(0o000)).unwrap();
     writer(&w, "edit", EDIT);
     let (code, out, err) = w.run(&["test", "edit"]);
     std::fs::set_permissions(w.path("private"), std::fs::Permissions::from_mode(0o755)).unwrap();
