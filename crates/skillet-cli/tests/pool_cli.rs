@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::sessions::{eventually, session_skill};
@@ -360,4 +361,86 @@ fn pools_that_cannot_be_reset_or_sized_are_refused_at_validation() {
     let (code, _, err) = call(&w, "db", "select 1;");
     assert_ne!(code, 0);
     assert!(err.contains("cannot be pooled"), "{err}");
+}
+
+/// The MCP test venv that tests/mcp_cli.rs builds from tests/mcp/requirements.txt, built the
+/// same way when this test runs first (both hold the same lock while installing).
+fn mcp_python() -> PathBuf {
+    let requirements = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/requirements.txt");
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv");
+    let marker = venv.join(".skillet-requirements");
+    let wanted = std::fs::read_to_string(requirements).unwrap();
+    let ready = || std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted);
+    if !ready() {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(venv.with_extension("lock"))
+            .unwrap();
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+        if !ready() {
+            let _ = std::fs::remove_dir_all(&venv);
+            let made = std::process::Command::new(interpreter("python3"))
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .unwrap();
+            assert!(
+                made.success(),
+                "cannot create a venv (is python3-venv installed?)"
+            );
+            let pip = std::process::Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+                .arg(requirements)
+                .status()
+                .unwrap();
+            assert!(pip.success(), "pip could not install {requirements}");
+            std::fs::write(&marker, &wanted).unwrap();
+        }
+    }
+    venv.join("bin/python")
+}
+
+#[test]
+fn an_mcp_call_with_input_and_no_session_id_runs_statelessly_on_the_pool() {
+    let w = World::new();
+    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 2}));
+    let (code, _, err) = w.run(&["trust"]);
+    assert_eq!(code, 0, "{err}");
+    let out = w
+        .command(&mcp_python())
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/pool.py"))
+        .args([
+            "--target",
+            &assert_cmd::cargo::cargo_bin("skillet")
+                .display()
+                .to_string(),
+            "--ws",
+        ])
+        .arg(&w.ws)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    // Recorded as a run, asked by MCP.
+    let (_, history, _) = w.run(&["history", "--json"]);
+    let history: Value = serde_json::from_str(&history).unwrap();
+    let run = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == summary["pooled"])
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        (run["status"].as_str(), run["origin"].as_str()),
+        (Some("ok"), Some("mcp")),
+        "{run}"
+    );
 }
