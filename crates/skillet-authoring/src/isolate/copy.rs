@@ -1,6 +1,6 @@
 //! Copying the workspace into the view, by handle.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
@@ -15,6 +15,11 @@ struct Copier<'a> {
     entries: usize,
     bytes: u64,
     copied: BTreeMap<PathBuf, (Stamp, Stamp)>,
+    /// Files left out (`.env`, credentials, git's settings) that have other names, by
+    /// device and inode.
+    secret: BTreeSet<(u64, u64)>,
+    /// Files copied that have other names: one of them may be a file left out.
+    linked: Vec<PathBuf>,
 }
 
 /// Copies the tree at `real` into the empty directory `view`; returns each entry copied with
@@ -32,8 +37,29 @@ pub(super) fn copy_tree(
         entries: 0,
         bytes: 0,
         copied: BTreeMap::new(),
+        secret: BTreeSet::new(),
+        linked: Vec::new(),
     };
     copier.dir(&src, &dst, Path::new(""))?;
+    // A file left out must not come in under another name (`notes.txt` hard-linked to
+    // `.env`), as the sandbox masks such names in the real workspace.
+    for rel in std::mem::take(&mut copier.linked) {
+        let Some((real_stamp, _)) = copier.copied.get(&rel) else {
+            continue;
+        };
+        if !copier.secret.contains(&(real_stamp.dev, real_stamp.ino)) {
+            continue;
+        }
+        let (parent, name) = handle::split(&rel).ok_or_else(|| IsolateError::Io {
+            action: "cannot leave out",
+            path: real.join(&rel),
+            source: std::io::ErrorKind::InvalidInput.into(),
+        })?;
+        let dir = handle::open_dir_under(&dst, parent).map_err(io("cannot leave out", &rel))?;
+        rustix::fs::unlinkat(&dir, name, rustix::fs::AtFlags::empty())
+            .map_err(io("cannot leave out", &rel))?;
+        copier.copied.remove(&rel);
+    }
     Ok(copier.copied)
 }
 
@@ -66,6 +92,7 @@ impl Copier<'_> {
         for name in names {
             let child = rel.join(&name);
             if policy(&child) == Policy::Left {
+                self.note_secret(src, &name);
                 continue;
             }
             let path = self.real.join(&child);
@@ -122,6 +149,9 @@ impl Copier<'_> {
                         continue;
                     }
                     self.file(file, dst, &name, mode, &path)?;
+                    if opened.st_nlink > 1 {
+                        self.linked.push(child.clone());
+                    }
                 }
                 Kind::Symlink => {
                     let target = rustix::fs::readlinkat(src, &name, Vec::new())
@@ -138,6 +168,28 @@ impl Copier<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Records the inode of a file left out when it has other names; for a `.git` folder,
+    /// of git's settings files in it (they may hold a token).
+    fn note_secret(&mut self, dir: &OwnedFd, name: &std::ffi::OsStr) {
+        let mut note = |at: &OwnedFd, name: &std::ffi::OsStr| {
+            if let Ok(Some(stat)) = handle::stat_at(at, Path::new(name))
+                && Kind::of(&stat) == Some(Kind::File)
+                && stat.st_nlink > 1
+            {
+                self.secret.insert((stat.st_dev, stat.st_ino));
+            }
+        };
+        if name == ".git" {
+            if let Ok(git) = rustix::fs::openat(dir, name, DIR, Mode::empty()) {
+                for settings in ["config", "config.worktree"] {
+                    note(&git, std::ffi::OsStr::new(settings));
+                }
+            }
+            return;
+        }
+        note(dir, name);
     }
 
     fn file(

@@ -185,3 +185,21 @@ fn a_run_that_nests_folders_without_end_is_refused_not_walked() {
         "{err}"
     );
 }
+
+#[test]
+fn a_file_left_out_does_not_come_in_under_another_name() {
+    let (_t, ws) = workspace();
+    fs::hard_link(ws.join(".env"), ws.join("notes.txt")).unwrap();
+    fs::hard_link(ws.join(".git/config"), ws.join("src/settings.ini")).unwrap();
+    fs::hard_link(ws.join("src/main.rs"), ws.join("src/same.rs")).unwrap();
+    let view = View::create(&ws, Limits::default()).unwrap();
+    let root = view.root();
+    assert!(!root.join("notes.txt").exists());
+    assert!(!root.join("src/settings.ini").exists());
+    assert!(
+        root.join("src/same.rs").is_file(),
+        "other hard links are copied"
+    );
+    // Not being in the copy is no change to apply.
+    assert!(view.changes().unwrap().is_empty());
+}
