@@ -131,6 +131,27 @@ enum Policy {
     Left,
 }
 
+/// Whether the sandbox masks the file `name` at `rel` in a readable tree: `.env*`, and what
+/// holds credentials by its name or place, except certificates and keys known only by their
+/// extension (projects keep test fixtures so named). The same rule as the engine's
+/// (`policy::protected::is_masked`, private there), so a test reads what a real run reads.
+fn masked(name: &str, rel: &Path) -> bool {
+    const FIXTURE_EXTENSIONS: &[&str] = &["pem", "key", "crt", "cer", "p12", "pfx", "jks"];
+    if name.starts_with(".env") {
+        return true;
+    }
+    if !skillet_spec::is_secret_file(&rel.to_string_lossy()) {
+        return false;
+    }
+    let by_extension_only = name.rsplit_once('.').is_some_and(|(stem, ext)| {
+        FIXTURE_EXTENSIONS
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(ext))
+            && !skillet_spec::is_secret_file(stem)
+    });
+    !by_extension_only
+}
+
 fn policy(rel: &Path) -> Policy {
     let mut copied_only = false;
     for c in rel.components() {
@@ -148,7 +169,7 @@ fn policy(rel: &Path) -> Policy {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if name.starts_with(".env") || skillet_spec::is_secret_file(&rel.to_string_lossy()) {
+    if masked(&name, rel) {
         return Policy::Left;
     }
     if copied_only {

@@ -16,6 +16,7 @@ fn workspace() -> (tempfile::TempDir, PathBuf) {
     fs::write(ws.join("src/credentials.json"), "{}\n").unwrap();
     fs::write(ws.join(".skillet/skills/a.json"), "{}\n").unwrap();
     fs::write(ws.join("src/main.rs"), "fn main() {}\n").unwrap();
+    fs::write(ws.join("src/server.pem"), "fixture\n").unwrap();
     symlink("/etc", ws.join("etc")).unwrap();
     rustix::fs::mknodat(
         rustix::fs::CWD,
@@ -42,6 +43,10 @@ fn the_copy_leaves_out_git_env_credentials_and_fifos_and_keeps_links_as_links() 
         "fn main() {}\n"
     );
     assert!(root.join(".skillet/skills/a.json").is_file());
+    assert!(
+        root.join("src/server.pem").is_file(),
+        "a fixture by its extension is copied"
+    );
     let link = root.join("etc").symlink_metadata().unwrap();
     assert!(link.file_type().is_symlink());
     assert_eq!(fs::read_link(root.join("etc")).unwrap(), Path::new("/etc"));
