@@ -400,6 +400,29 @@ mod tests {
     }
 
     #[test]
+    fn only_interpreters_with_a_reset_recipe_get_fresh_requests() {
+        let python = Framing::Sentinel(Recipe::Python);
+        let req = python
+            .fresh_request("x = 1", "TOK")
+            .unwrap_or_else(|| panic!("python resets"));
+        assert!(
+            req.starts_with("__skillet_run_fresh(\"x = 1\", 'TOK')"),
+            "{req}"
+        );
+        let shell = Framing::Sentinel(Recipe::Shell);
+        let req = shell
+            .fresh_request("X=1; exit 3\n", "TOK")
+            .unwrap_or_else(|| panic!("shells reset"));
+        assert!(req.starts_with("(\nX=1; exit 3\n)\nprintf"), "{req}");
+        assert!(Framing::Sentinel(Recipe::Node).can_reset());
+        assert!(!Framing::Sentinel(Recipe::Sqlite).can_reset());
+        assert!(!Framing::Jsonl.can_reset());
+        let prompt = Framing::choose("ghci", Some(&cfg(json!({"prompt": "> "}))))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!prompt.can_reset());
+    }
+
+    #[test]
     fn sentinel_ends_carry_the_status_and_ignore_partial_marks() {
         let shell = Framing::Sentinel(Recipe::Shell);
         assert_eq!(shell.find_end(b"out\nTOK 3", 1, "TOK"), None);
