@@ -71,7 +71,7 @@ impl SessionManager {
         };
         *lock(&session.last_used) = Instant::now();
         let mut notes_from_retire = Vec::new();
-        let (answer, outcome, mut notes) = match result {
+        let (answer, mut outcome, mut notes) = match result {
             Ok(answer) => {
                 let outcome = if answer.status.unwrap_or(0) == 0 {
                     TurnOutcome::Ok
@@ -118,6 +118,14 @@ impl SessionManager {
             }
         };
         notes.append(&mut notes_from_retire);
+        if let Some(state) = &session.state {
+            let writer = format!("session {} input {seq}", session.id());
+            let settled = lock(state).settle(outcome == TurnOutcome::Ok, &writer);
+            notes.extend(settled.notes);
+            if settled.failed {
+                outcome = TurnOutcome::Error;
+            }
+        }
         if answer.truncated {
             notes.push("output was cut at the skill's output limit".into());
         }

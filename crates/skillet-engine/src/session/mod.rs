@@ -59,6 +59,8 @@ struct Session {
     ending: watch::Sender<bool>,
     /// Its channel broker, for a skill that declares `channels`: served while it lives.
     _channels: Option<crate::channels::Broker>,
+    /// Its state, for a skill that declares `state`: committed after each input that ends ok.
+    state: Option<Mutex<crate::state::SessionState>>,
 }
 
 impl Session {
@@ -192,6 +194,17 @@ impl SessionManager {
         let channels = engine
             .open_channels(registry, spec, &run_dir, &mut plan)
             .map_err(|refused| SessionError::refused(refused, None))?;
+        let mut state = engine
+            .session_state(
+                registry,
+                spec,
+                &mut plan,
+                &request.caller_dir,
+                &request.overrides,
+                &mut held_back,
+            )
+            .await
+            .map_err(|refused| SessionError::refused(refused, None))?;
         let process = ProcessSpec {
             program: invocation.program.clone().into(),
             args: framing
@@ -224,6 +237,18 @@ impl SessionManager {
                         "replaying input {} of session {id} failed, so its state cannot be rebuilt",
                         turn.seq
                     ),
+                    None,
+                ));
+            }
+        }
+        if let Some(state) = state.as_mut().filter(|_| !replay.is_empty()) {
+            // The replayed inputs were saved when they first ran: what they wrote now is not.
+            let mut settled = crate::state::Settled::default();
+            state.refresh(&mut settled);
+            if settled.failed {
+                interpreter.finish().await;
+                return Err(SessionError::refused(
+                    format!("session {id} was replayed but {}", settled.notes.join("; ")),
                     None,
                 ));
             }
@@ -264,6 +289,7 @@ impl SessionManager {
             interpreter: tokio::sync::Mutex::new(Some(interpreter)),
             ending: watch::channel(false).0,
             _channels: channels,
+            state: state.map(Mutex::new),
         });
         lock(&self.live).insert(id, session);
         Ok(record)

@@ -119,6 +119,27 @@ impl StateDir {
         serde_json::from_str::<serde_json::Value>(&text).map_err(ReadBackError::NotJson)?;
         Ok(Some(text))
     }
+    /// Puts `doc` back as the document, through the handle of `rw/` (never a path the run
+    /// could have redirected): a session's next input must start from the saved document, not
+    /// from what a failed or unsaved input left. Whatever the run left at the name (a file, a
+    /// link, an empty directory) is removed first; the new file is created, never opened.
+    pub(crate) fn reset(&self, doc: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        match rustix::fs::unlinkat(self.rw.as_fd(), STATE_FILE, rustix::fs::AtFlags::empty()) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+            Err(rustix::io::Errno::ISDIR | rustix::io::Errno::PERM) => {
+                rustix::fs::unlinkat(self.rw.as_fd(), STATE_FILE, rustix::fs::AtFlags::REMOVEDIR)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let fd = rustix::fs::openat(
+            self.rw.as_fd(),
+            STATE_FILE,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )?;
+        File::from(fd).write_all(doc.as_bytes())
+    }
 }
 
 impl Drop for StateDir {

@@ -10,6 +10,7 @@
 mod files;
 mod identity;
 mod migrate;
+mod session;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub(crate) use identity::sharers;
 pub use identity::{state_key, state_key_workspace, state_owner};
 
 use files::StateDir;
+pub(crate) use session::{SessionState, Settled};
 
 /// The environment variable naming the run's state document.
 pub const STATE_ENV: &str = "SKILLET_STATE";
@@ -178,61 +180,10 @@ impl Call<'_> {
         };
         let shared = self.shared().map_err(store_failed)?;
         for run in 1..=MAX_CONFLICT_RUNS {
-            let record = self.store.state(&self.key).map_err(store_failed)?;
-            let mut rev = record.as_ref().map_or(0, |r| r.rev);
-            let mut doc = record.as_ref().and_then(|r| r.doc.clone());
-            let stored = record
-                .as_ref()
-                .filter(|r| r.doc.is_some())
-                .map(|r| r.schema_version);
-            if let Some(version) = stored {
-                if version > self.decl.version {
-                    return Err((
-                        format!(
-                            "the state of `{name}` has version {version}, newer than the skill's \
-                             state version {}: an older copy of the skill is running. Restore \
-                             the newer skill, or start over with `skillet state clear {name}`",
-                            self.decl.version
-                        ),
-                        None,
-                    ));
-                }
-                if version < self.decl.version {
-                    let migrated = migrate::migrate(
-                        self.spec,
-                        self.decl,
-                        self.entry,
-                        doc.as_deref(),
-                        version,
-                        &plan,
-                        &request,
-                        self.max_bytes,
-                    )
-                    .await
-                    .map_err(|m| (m, None))?;
-                    if !self.one_run_secrets.is_empty() {
-                        // This run sees the migrated document; it is not saved (see below).
-                        doc = migrated;
-                    } else {
-                        let write = self.write(migrated.as_deref(), "migration");
-                        match self
-                            .store
-                            .commit_state(&self.key, rev, &write)
-                            .map_err(store_failed)?
-                        {
-                            StateCommit::Committed(new) => {
-                                warnings.push(format!(
-                                    "state of `{name}` migrated from version {version} to {}",
-                                    self.decl.version
-                                ));
-                                (rev, doc) = (new, migrated);
-                            }
-                            // Another run migrated or wrote first: start again from what it left.
-                            StateCommit::Conflict(_) => continue,
-                        }
-                    }
-                }
-            }
+            let Some((rev, doc)) = self.base(&plan, &request, warnings).await? else {
+                // Another run migrated or wrote first: start again from what it left.
+                continue;
+            };
             let dir = StateDir::create(doc.as_deref(), &shared)
                 .map_err(|e| (format!("cannot prepare the state of `{name}`: {e}"), None))?;
             let mut plan = plan.clone();
@@ -311,6 +262,80 @@ impl Call<'_> {
             ),
             None,
         ))
+    }
+
+    /// The revision and document a run starts from, migrated to the skill's `state.version`
+    /// (and the migration committed) when it is older; `None` when another run migrated or
+    /// wrote first and the caller should read again.
+    async fn base(
+        &self,
+        plan: &PolicyPlan,
+        request: &RunRequest,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<(i64, Option<String>)>, Stop> {
+        let name = &self.spec.name;
+        let store_failed = |e: skillet_store::StoreError| {
+            (
+                format!("cannot read or write the state of `{name}`: {e}"),
+                None,
+            )
+        };
+        let record = self.store.state(&self.key).map_err(store_failed)?;
+        let mut rev = record.as_ref().map_or(0, |r| r.rev);
+        let mut doc = record.as_ref().and_then(|r| r.doc.clone());
+        let stored = record
+            .as_ref()
+            .filter(|r| r.doc.is_some())
+            .map(|r| r.schema_version);
+        if let Some(version) = stored {
+            if version > self.decl.version {
+                return Err((
+                    format!(
+                        "the state of `{name}` has version {version}, newer than the skill's \
+                         state version {}: an older copy of the skill is running. Restore \
+                         the newer skill, or start over with `skillet state clear {name}`",
+                        self.decl.version
+                    ),
+                    None,
+                ));
+            }
+            if version < self.decl.version {
+                let migrated = migrate::migrate(
+                    self.spec,
+                    self.decl,
+                    self.entry,
+                    doc.as_deref(),
+                    version,
+                    plan,
+                    request,
+                    self.max_bytes,
+                )
+                .await
+                .map_err(|m| (m, None))?;
+                if !self.one_run_secrets.is_empty() {
+                    // This run sees the migrated document; it is not saved (see below).
+                    doc = migrated;
+                } else {
+                    let write = self.write(migrated.as_deref(), "migration");
+                    match self
+                        .store
+                        .commit_state(&self.key, rev, &write)
+                        .map_err(store_failed)?
+                    {
+                        StateCommit::Committed(new) => {
+                            warnings.push(format!(
+                                "state of `{name}` migrated from version {version} to {}",
+                                self.decl.version
+                            ));
+                            (rev, doc) = (new, migrated);
+                        }
+                        // Another run migrated or wrote first: the caller reads again.
+                        StateCommit::Conflict(_) => return Ok(None),
+                    }
+                }
+            }
+        }
+        Ok(Some((rev, doc)))
     }
 
     fn write<'w>(&self, doc: Option<&'w str>, writer: &'w str) -> StateWrite<'w> {

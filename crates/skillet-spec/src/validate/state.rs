@@ -3,6 +3,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::json_source::escape_pointer_segment;
 use crate::model::{SkillKind, SkillSpec};
+use crate::{OnConflict, StateSpec};
 
 use super::{Findings, is_valid_skill_name};
 
@@ -17,10 +18,11 @@ pub(super) fn check_state(spec: &SkillSpec, f: &mut Findings) {
             Diagnostic::error("a prompt_inline skill runs no program, so it has no state to keep")
                 .with_hint("remove \"state\", or make the skill code_inline"),
         ),
-        kind @ (SkillKind::CodeSession | SkillKind::Conversation) => f.key(
+        SkillKind::CodeSession => check_session_state(spec, state, f),
+        SkillKind::Conversation => f.key(
             "/state",
-            Diagnostic::error(format!("state is not supported yet for {kind} skills")).with_hint(
-                "remove \"state\"; a code_inline skill can keep state between runs today",
+            Diagnostic::error("state is not supported yet for conversation skills").with_hint(
+                "remove \"state\"; code_inline and code_session skills can keep state today",
             ),
         ),
     }
@@ -98,5 +100,35 @@ pub(super) fn check_state(spec: &SkillSpec, f: &mut Findings) {
                 ),
             );
         }
+    }
+}
+
+/// A session's input cannot be sent again safely (its interpreter already acted on it), so a
+/// conflict fails the input instead of retrying it; a warm pool's calls share interpreters
+/// with no state of their own.
+fn check_session_state(spec: &SkillSpec, state: &StateSpec, f: &mut Findings) {
+    if state.on_conflict == Some(OnConflict::Retry) {
+        f.value(
+            "/state/on_conflict",
+            Diagnostic::error(
+                "a code_session skill cannot retry on a conflict: an input sent to its \
+                 interpreter cannot be sent again safely",
+            )
+            .with_hint(
+                "remove \"on_conflict\" or set it to \"fail\": an input whose state another \
+                 run saved first is answered with an error and the session gets the newer state",
+            ),
+        );
+    }
+    if spec
+        .session_config
+        .as_ref()
+        .is_some_and(|c| c.pool.is_some())
+    {
+        f.key(
+            "/state",
+            Diagnostic::error("state is not supported yet for pooled code_session skills")
+                .with_hint("remove \"state\" or \"session_config.pool\""),
+        );
     }
 }
