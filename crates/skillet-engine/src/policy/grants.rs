@@ -128,6 +128,9 @@ pub(crate) fn resolve(
         }
         Err(e) if e.raw_os_error() == Some(libc_exdev()) => {
             let target = super::paths::real_path(&expanded);
+            if let Some(refusal) = own_dir_refusal(bounds, access, typed, &target) {
+                return Err(refusal);
+            }
             let ws = bounds.workspace.as_deref().unwrap_or(Path::new("/"));
             return Err(refused(format!(
                 "it resolves to {} (through a symlink or `..`), outside the workspace {}; \
@@ -142,6 +145,11 @@ pub(crate) fn resolve(
     };
     let real =
         fd_path(&fd).map_err(|e| refused(format!("cannot resolve {}: {e}", shown.display())))?;
+    // Not even by its exact name: unlike a project's `.git`, nothing in skillet's own
+    // directories is the user's to hand to a skill.
+    if let Some(refusal) = own_dir_refusal(bounds, access, typed, &real) {
+        return Err(refusal);
+    }
     let exact = real == shown;
     if !exact {
         warnings.push(format!(
@@ -164,6 +172,22 @@ pub(crate) fn resolve(
         exact,
         typed: shown,
     }))
+}
+
+/// The refusal of the grant `typed` when `real` is, or lies in, one of skillet's own
+/// directories.
+fn own_dir_refusal(
+    bounds: &Boundaries,
+    access: Access,
+    typed: &str,
+    real: &Path,
+) -> Option<PolicyError> {
+    bounds.own_holding(real).map(|own| PolicyError::OwnDir {
+        flag: access.flag(),
+        typed: typed.to_owned(),
+        real: real.to_path_buf(),
+        own: own.to_path_buf(),
+    })
 }
 
 /// Where walking an absolute path component by component ends.

@@ -96,6 +96,25 @@ pub enum PolicyError {
         /// The protected path it reaches.
         protected: PathBuf,
     },
+    /// A grant of one of skillet's own directories, or of something in one: they hold the
+    /// history, every skill's state, the trust list, the concurrency slots and the user's
+    /// global skills, which no run may read or change, whoever grants it.
+    #[error(
+        "{flag} {typed} refused: it resolves to {}, inside {}, one of skillet's own \
+         directories (its configuration, data, cache or runtime files), which no grant may \
+         cover; grant a folder of your own instead",
+        real.display(), own.display()
+    )]
+    OwnDir {
+        /// The flag it was given with (`--allow-read`, `--allow-write`).
+        flag: &'static str,
+        /// The grant as typed.
+        typed: String,
+        /// What it resolves to.
+        real: PathBuf,
+        /// skillet's directory it lies in.
+        own: PathBuf,
+    },
     /// A write grant of a file that is another name (hard link) of a protected file.
     #[error(
         "--allow-write {typed} refused: {} is a hard link to {}, which stays read-only; \

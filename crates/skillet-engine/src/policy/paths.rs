@@ -156,7 +156,15 @@ impl Boundaries {
 
     /// Whether `path` is inside one of skillet's own directories.
     pub(crate) fn is_own(&self, path: &Path) -> bool {
-        self.own.iter().any(|o| path.starts_with(o))
+        self.own_holding(path).is_some()
+    }
+
+    /// skillet's own directory that `path` is, or lies in.
+    pub(crate) fn own_holding(&self, path: &Path) -> Option<&Path> {
+        self.own
+            .iter()
+            .find(|o| path.starts_with(o))
+            .map(PathBuf::as_path)
     }
 
     /// Whether `path` is, or lies in, a credential file or directory: by name anywhere
