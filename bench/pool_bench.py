@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Measures the warm-pool target (issue 24): a pooled python skill's call latency at least 20x
+lower than a cold start of the same skill.
+
+One python3 skill, two ways, both sandboxed by skillet with the same default policy:
+
+- pooled: a `code_session` skill with `session_config.pool`. Timed as one `pool.run` request on
+  an open connection to the daemon's socket (the path an MCP server or agent holding a
+  connection takes), and as the whole `skillet run py` command (process start, connection,
+  the pooled call, the history write).
+- cold: the same program as a `code_inline` skill, `python3 -c CODE`: `skillet run` starts a
+  fresh sandboxed interpreter for every call, the whole process timed.
+
+The input is `import json, decimal, fractions; print(json.dumps(1+1))`: imports are what a
+pool saves besides the interpreter start (they stay loaded on a member; see docs/sessions.md).
+Every call is checked to print `2`. Medians (p90) over --runs samples.
+
+Usage: bench/pool_bench.py [--skillet target/release/skillet] [--runs 200] [--json]
+Build first: cargo build --release -p skillet-cli
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cli_bench import median_ms, summary  # this script's directory is on sys.path
+
+CODE = "import json, decimal, fractions; print(json.dumps(1+1))"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skillet", default="target/release/skillet")
+    parser.add_argument("--python", default=shutil.which("python3", path="/usr/bin:/usr/local/bin") or "python3")
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    skillet = str(Path(args.skillet).resolve())
+    if not Path(skillet).is_file():
+        sys.exit(f"{skillet} not found; build it with `cargo build --release -p skillet-cli`")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ws, home = root / "ws", root / "home"
+        (ws / ".git").mkdir(parents=True)
+        skills = ws / ".skillet" / "skills"
+        skills.mkdir(parents=True)
+        home.mkdir()
+        (root / "run").mkdir(mode=0o700)
+        (skills / "py.json").write_text(json.dumps(
+            {"name": "py", "description": "pooled python", "type": "code_session", "command": args.python,
+             "session_config": {"pool": {"min_idle": 2, "max": 4, "recycle_after": 1000}}}))
+        (skills / "cold.json").write_text(json.dumps(
+            {"name": "cold", "description": "cold python", "type": "code_inline", "command": args.python,
+             "args": ["-c", CODE]}))
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "XDG_RUNTIME_DIR": str(root / "run")}
+        try:
+            first = subprocess.run([skillet, "run", "py", "--stdin", CODE], env=env, cwd=ws,
+                                   capture_output=True, text=True)
+            if first.stdout != "2\n":
+                sys.exit(f"the pooled skill does not answer 2: {first.stdout!r} {first.stderr!r}")
+            sock = socket.socket(socket.AF_UNIX)
+            sock.connect(str(root / "run" / "skillet" / "skillet.sock"))
+            reader = sock.makefile("rb")
+
+            def call(n):
+                sock.sendall(json.dumps({"id": n, "method": "pool.run", "params": {
+                    "skill": "py", "stdin": CODE, "caller_dir": str(ws)}}).encode() + b"\n")
+                reply = json.loads(reader.readline())
+                if reply.get("result", {}).get("execution", {}).get("stdout") != "2\n":
+                    sys.exit(f"unexpected answer: {reply}")
+
+            for n in range(20):
+                call(n)
+            warm = []
+            for n in range(args.runs):
+                start = time.perf_counter()
+                call(n)
+                warm.append((time.perf_counter() - start) * 1000)
+            warm = summary(warm)
+            warm_cli = median_ms([skillet, "run", "py", "--stdin", CODE], args.runs, ws, env)
+            cold = median_ms([skillet, "run", "cold"], args.runs, ws, env)
+            status = json.loads(subprocess.run([skillet, "daemon", "status", "--json"], env=env, cwd=ws,
+                                               capture_output=True, text=True).stdout)
+            pool = next(p for p in status["daemon"].get("pools", []) if p["skill"] == "py")
+        finally:
+            subprocess.run([skillet, "daemon", "stop"], env=env, cwd=ws, capture_output=True)
+
+    result = {
+        "pooled_socket_ms": {"median": warm[0], "p90": warm[1]},
+        "pooled_cli_ms": {"median": warm_cli[0], "p90": warm_cli[1]},
+        "cold_skillet_run_ms": {"median": cold[0], "p90": cold[1]},
+        "ratio_cold_over_pooled_socket": cold[0] / warm[0],
+        "ratio_cold_over_pooled_cli": cold[0] / warm_cli[0],
+        "pool_members_started": pool["recycled"] + len(pool["pids"]),
+        "target_ratio": 20,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"python: {args.python}, {args.runs} runs each, medians (p90)")
+    print(f"  pooled, one pool.run request on the daemon socket: {warm[0]:8.3f} ms ({warm[1]:.3f})")
+    print(f"  pooled, whole `skillet run py` command:            {warm_cli[0]:8.3f} ms ({warm_cli[1]:.3f})")
+    print(f"  cold, whole `skillet run cold` (same code):        {cold[0]:8.3f} ms ({cold[1]:.3f})")
+    verdict = "met" if result["ratio_cold_over_pooled_socket"] >= 20 else "MISSED"
+    print(f"  cold / pooled (socket): {result['ratio_cold_over_pooled_socket']:.1f}x  (target >= 20x: {verdict})")
+    print(f"  cold / pooled (CLI):    {result['ratio_cold_over_pooled_cli']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
