@@ -192,6 +192,9 @@ impl Engine {
             ),
             &answers,
         );
+        // A skill that keeps state is told what its earlier conversations concluded.
+        let notes = self.conversation_notes(registry, spec, &request.caller_dir, &mut warnings);
+        let first = prompt::with_notes(notes.as_ref(), first);
         let now = now_ms();
         let system = prompt::system_prompt(spec);
         let record = SessionRecord {
@@ -241,6 +244,9 @@ impl Engine {
             .await
             .map(|mut o| {
                 o.context_files = files.iter().map(|f| f.path.clone()).collect();
+                if let Some(notes) = &notes {
+                    o.warnings.extend(notes.add(&o.session_id, &o.summary));
+                }
                 o
             });
         self.settle_conversation(spec, breaker.as_ref(), outcome)

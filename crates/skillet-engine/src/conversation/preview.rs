@@ -68,17 +68,20 @@ impl Engine {
                 ),
                 Err(e) => (None, Some(e.to_string())),
             };
+        let first = prompt::first_message(
+            &files,
+            &crate::invocation::render_prompt(
+                spec,
+                &crate::policy::real_path(entry.skill_dir()),
+                &values,
+            ),
+            &[],
+        );
+        // Reading the notes changes nothing; what went wrong reading them the run would say.
+        let notes = self.conversation_notes(registry, spec, caller_dir, &mut Vec::new());
         Ok(ConversationPreview {
             system: prompt::system_prompt(spec),
-            first_message: prompt::first_message(
-                &files,
-                &crate::invocation::render_prompt(
-                    spec,
-                    &crate::policy::real_path(entry.skill_dir()),
-                    &values,
-                ),
-                &[],
-            ),
+            first_message: prompt::with_notes(notes.as_ref(), first),
             guided_questions: spec.guided_questions.clone(),
             context_files: files.iter().map(|f| f.path.clone()).collect(),
             model,

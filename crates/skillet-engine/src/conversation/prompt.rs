@@ -50,6 +50,14 @@ pub(crate) fn first_message(
     parts.join("\n\n")
 }
 
+/// The first message after the notes of earlier conversations, when the skill keeps any.
+pub(crate) fn with_notes(notes: Option<&crate::state::Notes>, first: String) -> String {
+    match notes.and_then(crate::state::Notes::block) {
+        Some(block) => format!("{block}\n\n{first}"),
+        None => first,
+    }
+}
+
 /// What the summary of a conversation says: the skill's `completion.summary_format` with
 /// `{summary}`, `{last_answer}`, `{turns}`, `{skill}` and the parameters filled in, or the
 /// summary itself. An unknown placeholder renders as empty text.

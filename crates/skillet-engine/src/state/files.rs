@@ -144,7 +144,8 @@ impl StateDir {
 
 impl Drop for StateDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.top);
+        // A run may leave folders its user cannot list; they go too.
+        skillet_sandbox::remove_tree(&self.top);
     }
 }
 

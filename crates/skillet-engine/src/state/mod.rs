@@ -10,6 +10,7 @@
 mod files;
 mod identity;
 mod migrate;
+mod notes;
 mod session;
 
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ pub(crate) use identity::sharers;
 pub use identity::{state_key, state_key_workspace, state_owner};
 
 use files::StateDir;
+pub(crate) use notes::Notes;
 pub(crate) use session::{SessionState, Settled};
 
 /// The environment variable naming the run's state document.

@@ -19,12 +19,7 @@ pub(super) fn check_state(spec: &SkillSpec, f: &mut Findings) {
                 .with_hint("remove \"state\", or make the skill code_inline"),
         ),
         SkillKind::CodeSession => check_session_state(spec, state, f),
-        SkillKind::Conversation => f.key(
-            "/state",
-            Diagnostic::error("state is not supported yet for conversation skills").with_hint(
-                "remove \"state\"; code_inline and code_session skills can keep state today",
-            ),
-        ),
+        SkillKind::Conversation => check_conversation_state(state, f),
     }
     if spec.cache.is_some() {
         f.key(
@@ -129,6 +124,31 @@ fn check_session_state(spec: &SkillSpec, state: &StateSpec, f: &mut Findings) {
             "/state",
             Diagnostic::error("state is not supported yet for pooled code_session skills")
                 .with_hint("remove \"state\" or \"session_config.pool\""),
+        );
+    }
+}
+
+/// A conversation's state is skillet's own document of notes (see docs/state.md): nothing of
+/// the skill's runs on it, and adding a note is retried on a conflict, never the conversation.
+fn check_conversation_state(state: &StateSpec, f: &mut Findings) {
+    if !state.migrate.is_empty() {
+        f.key(
+            "/state/migrate",
+            Diagnostic::error(
+                "a conversation skill's state holds skillet's notes of its earlier \
+                 conversations: there is nothing of the skill's to migrate",
+            )
+            .with_hint("remove \"migrate\""),
+        );
+    }
+    if state.on_conflict.is_some() {
+        f.key(
+            "/state/on_conflict",
+            Diagnostic::error(
+                "a conversation skill's notes are added again on a conflict, never lost: \
+                 `on_conflict` does not apply",
+            )
+            .with_hint("remove \"on_conflict\""),
         );
     }
 }
