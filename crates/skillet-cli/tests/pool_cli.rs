@@ -444,3 +444,29 @@ fn an_mcp_call_with_input_and_no_session_id_runs_statelessly_on_the_pool() {
         "{run}"
     );
 }
+
+#[test]
+fn a_caller_killed_mid_call_does_not_cost_the_pool_its_member() {
+    let w = World::new();
+    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 1}));
+    assert_eq!(call(&w, "py", "1").0, 0);
+    for _ in 0..3 {
+        let mut caller = w
+            .command(&assert_cmd::cargo::cargo_bin("skillet"))
+            .args(["run", "py", "--stdin", "import time\ntime.sleep(2)"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        caller.kill().unwrap();
+        let _ = caller.wait();
+    }
+    // With max 1, a member lost with each killed caller would leave nothing to serve this.
+    let started = Instant::now();
+    let (code, out, err) = call(&w, "py", "print('still here')");
+    assert_eq!((code, out.as_str()), (0, "still here\n"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let p = pool(&w, "py");
+    assert!(p["busy"] == 0 && pids(&p).len() <= 1, "{p}");
+}

@@ -236,7 +236,9 @@ impl Pools {
             state: Mutex::new(State::default()),
         });
         pool.top_up(self);
-        let mut result = pool.serve(self.clone(), &spec.name, &input).await;
+        let mut result = pool
+            .serve(self.clone(), &spec.name, &input, request.cancel.as_ref())
+            .await;
         result.warnings.splice(0..0, warnings);
         result
     }
@@ -268,6 +270,8 @@ impl Pools {
 /// How one call on a member ended.
 enum Served {
     Answered(Answer),
+    /// Stopped from outside (the reason): the member is killed with whatever it was doing.
+    Cancelled(String),
     Broken(Broken, Option<skillet_sandbox::Exit>),
 }
 
@@ -277,9 +281,24 @@ impl Pool {
         pools: Arc<Pools>,
         skill: &str,
         input: &str,
+        cancel: Option<&crate::Cancel>,
     ) -> ExecutionResult {
+        let cancelled = async {
+            match cancel {
+                Some(c) => c.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(cancelled);
         let wait = self.answer_timeout.max(Duration::from_secs(1));
-        let Ok(Ok(permit)) = tokio::time::timeout(wait, self.permits.acquire()).await else {
+        let waited = tokio::select! {
+            waited = tokio::time::timeout(wait, self.permits.acquire()) => waited,
+            reason = &mut cancelled => {
+                return ExecutionResult::new(skill, Status::Cancelled)
+                    .with_error(format!("{reason} while waiting for a free interpreter"));
+            }
+        };
+        let Ok(Ok(permit)) = waited else {
             return ExecutionResult::new(skill, Status::Error).with_error(format!(
                 "all {} interpreters of `{skill}`'s pool stayed busy for {} s; call again, or \
                  raise `session_config.pool.max` (held at `[defaults] max_sessions` of the \
@@ -301,22 +320,31 @@ impl Pool {
         if let Some(pid) = pid {
             lock(&self.state).busy.push(pid);
         }
-        let served = match member
-            .interpreter
-            .exchange_fresh(input, self.answer_timeout)
-            .await
-        {
-            Some(Ok(answer)) => Served::Answered(answer),
-            Some(Err(broken)) => {
+        // Should this call be dropped mid-exchange (its client went away), the member dies
+        // with the future and its place is given back.
+        let mut held = Held {
+            pool: &self,
+            pid,
+            armed: true,
+        };
+        let exchanged = tokio::select! {
+            r = member.interpreter.exchange_fresh(input, self.answer_timeout) => Ok(r),
+            reason = &mut cancelled => Err(reason),
+        };
+        let served = match exchanged {
+            Err(reason) => Served::Cancelled(reason),
+            Ok(Some(Ok(answer))) => Served::Answered(answer),
+            Ok(Some(Err(broken))) => {
                 let exit = member.interpreter.exit_status().await;
                 Served::Broken(broken, exit)
             }
-            None => Served::Broken(Broken::Exited(Answer::default()), None),
+            Ok(None) => Served::Broken(Broken::Exited(Answer::default()), None),
         };
         member.calls += 1;
         let keep = matches!(&served, Served::Answered(a) if a.status.unwrap_or(0) == 0)
             && member.calls < self.recycle_after
             && !pools.closed.load(std::sync::atomic::Ordering::SeqCst);
+        held.armed = false;
         let retired = {
             let mut s = lock(&self.state);
             s.calls += 1;
@@ -361,6 +389,11 @@ impl Pool {
                 result.exit_code = Some(code);
                 fill(&mut result, answer);
             }
+            Served::Cancelled(reason) => {
+                result = ExecutionResult::new(skill, Status::Cancelled).with_error(format!(
+                    "{reason}; the interpreter running the call was killed and is replaced"
+                ));
+            }
             Served::Broken(Broken::TimedOut(answer), _) => {
                 result = ExecutionResult::new(skill, Status::Timeout).with_error(format!(
                     "the call ran past the skill's timeout of {} s; its interpreter was killed \
@@ -402,16 +435,12 @@ impl Pool {
                 }
             };
             if start {
+                let _starting = Starting(self);
                 let started = self.start_member().await;
-                let mut s = lock(&self.state);
-                s.starting -= 1;
-                return match started {
-                    Ok(m) => {
-                        s.total += 1;
-                        Ok(m)
-                    }
-                    Err(e) => Err(e),
-                };
+                if started.is_ok() {
+                    lock(&self.state).total += 1;
+                }
+                return started;
             }
             // A member is being started in the background for us: wait for it.
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -433,6 +462,18 @@ impl Pool {
         .map_err(|e| e.to_string())
     }
 
+    /// Gives back the place of a member that was taken and never returned.
+    fn forget(&self, pid: Option<u32>) {
+        let mut s = lock(&self.state);
+        if let Some(pid) = pid
+            && let Some(at) = s.busy.iter().position(|p| *p == pid)
+        {
+            s.busy.swap_remove(at);
+        }
+        s.total = s.total.saturating_sub(1);
+        s.recycled += 1;
+    }
+
     /// Starts members in the background until `min_idle` are idle (never past `max`).
     fn top_up(self: &Arc<Self>, pools: &Arc<Pools>) {
         let pool = self.clone();
@@ -450,11 +491,12 @@ impl Pool {
                     }
                     s.starting += 1;
                 }
-                let started = pool.start_member().await;
-                let mut s = lock(&pool.state);
-                s.starting -= 1;
-                match started {
+                // Counted as alive before it stops counting as starting, so no other start
+                // slips past `max` in between.
+                let _starting = Starting(&pool);
+                match pool.start_member().await {
                     Ok(m) => {
+                        let mut s = lock(&pool.state);
                         s.total += 1;
                         s.idle.push_back(m);
                     }
@@ -463,6 +505,31 @@ impl Pool {
                 }
             }
         });
+    }
+}
+
+/// A start counted in `starting` until it ends, however it ends.
+struct Starting<'p>(&'p Pool);
+
+impl Drop for Starting<'_> {
+    fn drop(&mut self) {
+        let mut s = lock(&self.0.state);
+        s.starting = s.starting.saturating_sub(1);
+    }
+}
+
+/// A member out of the pool for a call; dropped armed, the member is gone.
+struct Held<'p> {
+    pool: &'p Pool,
+    pid: Option<u32>,
+    armed: bool,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.pool.forget(self.pid);
+        }
     }
 }
 
