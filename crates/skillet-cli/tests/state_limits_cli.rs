@@ -146,6 +146,15 @@ fn a_run_that_fills_its_state_directory_is_killed_and_saves_nothing() {
             "empty files, which cost memory too",
             "i=0; while [ $i -lt 100000 ]; do : > $d/e$i; i=$((i+1)); done",
         ),
+        // A folder its own user cannot list hides what is in it from a walk (red team 4, F2).
+        (
+            "a folder it cannot list",
+            "mkdir $d/h && chmod 300 $d/h && for i in 1 2 3 4; do head -c 40000000 /dev/zero > $d/h/f$i; done",
+        ),
+        (
+            "a folder closed after filling it",
+            "mkdir $d/h && head -c 3000000 /dev/zero > $d/h/f && chmod 0 $d/h; sleep 5",
+        ),
     ];
     for (what, body) in attacks {
         sh_skill(&w, &format!("{prefix}{body}"));
@@ -169,11 +178,34 @@ fn a_run_that_fills_its_state_directory_is_killed_and_saves_nothing() {
         );
         assert_eq!(export(&w), json!({"v": "start"}), "{what}: nothing saved");
         assert_eq!(
-            largest_state_dir(&w.tmp.path().join("run")),
-            0,
+            state_dirs(&w.tmp.path().join("run")),
+            Vec::<std::path::PathBuf>::new(),
             "{what}: removed after the run"
         );
     }
+}
+
+/// The `skillet-state-*` directories under `dir`, wherever they are.
+fn state_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with("skillet-state-")
+        {
+            found.push(path);
+        } else {
+            found.extend(state_dirs(&path));
+        }
+    }
+    found
 }
 
 #[test]

@@ -429,7 +429,8 @@ impl Confined {
         if self.keep_scratch {
             Some(crate::scratch_owner::outlive_owner(scratch.keep()))
         } else {
-            drop(scratch);
+            // Not by the TempDir's own drop: it gives up on a folder the run made unlistable.
+            crate::scratch::remove_tree(&scratch.keep());
             None
         }
     }

@@ -100,7 +100,7 @@ pub use policy::{
 #[cfg(target_os = "linux")]
 pub use prepare::{Preparing, prepare};
 #[cfg(target_os = "linux")]
-pub use scratch::create_private_dir;
+pub use scratch::{create_private_dir, remove_tree};
 
 /// Claims this process's scratch directory and removes those of processes that died without
 /// removing theirs (a `kill -9`, a crash). Runs by itself before the first confined run; a

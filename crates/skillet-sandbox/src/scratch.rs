@@ -15,7 +15,7 @@
 //! supervisor measures it while the run goes on and ends a run found past the cap.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The scratch directory's backing directory, at the top of the private root.
@@ -129,22 +129,31 @@ impl Scratch {
 }
 
 /// Calls `visit` on every entry under `top`, parents first, without leaving its device or
-/// following links, until `visit` says stop or [`MAX_ENTRIES`] were seen.
-pub(crate) fn walk(top: PathBuf, mut visit: impl FnMut(&Path, &std::fs::Metadata) -> bool) {
+/// following links, until `visit` says stop or [`MAX_ENTRIES`] were seen. Returns whether every
+/// directory could be read: a run can make one its own user cannot list (`chmod 300`), and
+/// what it holds must not pass for nothing.
+pub(crate) fn walk(top: PathBuf, mut visit: impl FnMut(&Path, &std::fs::Metadata) -> bool) -> bool {
     // `top` itself may be a /proc/self/fd link: followed, to the directory it names.
     let Ok(dev) = std::fs::metadata(&top).map(|m| m.dev()) else {
-        return;
+        return true;
     };
     let mut stack = vec![top];
     let mut seen = 0;
+    let mut complete = true;
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            // Removed since it was listed: nothing to count.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(_) => {
+                complete = false;
+                continue;
+            }
         };
         for entry in entries.flatten() {
             seen += 1;
             if seen > MAX_ENTRIES {
-                return;
+                return false;
             }
             let path = entry.path();
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
@@ -154,23 +163,61 @@ pub(crate) fn walk(top: PathBuf, mut visit: impl FnMut(&Path, &std::fs::Metadata
                 continue;
             }
             if !visit(&path, &meta) {
-                return;
+                return complete;
             }
             if meta.is_dir() {
                 stack.push(path);
             }
         }
     }
+    complete
 }
 
-/// Bytes the files under `dir` take on disk (blocks, so sparse files count what they use).
+/// Bytes the files under `dir` take on disk (blocks, so sparse files count what they use);
+/// `u64::MAX` when some of it cannot be read, so that it counts as over any cap.
 pub(crate) fn usage(dir: &Path) -> u64 {
     let mut total = 0u64;
-    walk(dir.to_path_buf(), |_, meta| {
+    let complete = walk(dir.to_path_buf(), |_, meta| {
         total = total.saturating_add(meta.blocks().saturating_mul(512));
         true
     });
-    total
+    if complete { total } else { u64::MAX }
+}
+
+/// Removes the directory tree `path`, also when a run left directories in it that their owner
+/// cannot list or enter (`chmod 0`, `chmod 300`): those are given back their owner's rights
+/// first. Links are never followed. Returns whether the tree is gone.
+pub fn remove_tree(path: &Path) -> bool {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => return true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return true,
+        Err(_) => {}
+    }
+    // Directories are opened one level at a time, each made listable before it is read.
+    let mut stack = vec![path.to_path_buf()];
+    let mut visited = 0usize;
+    while let Some(dir) = stack.pop() {
+        visited += 1;
+        if visited > MAX_ENTRIES {
+            break;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&dir) else {
+            continue;
+        };
+        if !meta.is_dir() {
+            continue;
+        }
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(entry.path());
+            }
+        }
+    }
+    std::fs::remove_dir_all(path).is_ok()
 }
 
 /// A path that names `fd`'s directory for as long as it is open.

@@ -112,7 +112,7 @@ pub(crate) fn sweep(base: &Path) -> usize {
         } else {
             false
         };
-        if dead && std::fs::remove_dir_all(&path).is_ok() {
+        if dead && crate::scratch::remove_tree(&path) {
             removed += 1;
         }
     }

@@ -85,12 +85,13 @@ fn usage(dir: &File) -> u64 {
     let top = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
     let mut total = 0u64;
     let mut entries = 0usize;
-    crate::scratch::walk(top, |_, meta| {
+    let complete = crate::scratch::walk(top, |_, meta| {
         entries += 1;
         total = total.saturating_add(meta.blocks().saturating_mul(512).max(ENTRY_BYTES));
         true
     });
-    if entries >= crate::scratch::MAX_ENTRIES {
+    // A directory the run made unreadable to its own user hides what it holds: over the cap.
+    if !complete || entries >= crate::scratch::MAX_ENTRIES {
         return u64::MAX;
     }
     total
@@ -120,6 +121,24 @@ mod tests {
             usage(&File::open(dir.path()).unwrap()) >= 200_000 + 100 * ENTRY_BYTES,
             "empty files count"
         );
+    }
+
+    /// A folder its own user cannot list: as root the walk reads it anyway and counts what is
+    /// in it; as a user it cannot, and the unread folder counts as over any cap.
+    #[test]
+    fn a_folder_that_cannot_be_listed_is_over_the_cap() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let hidden = dir.path().join("h");
+        std::fs::create_dir(&hidden).unwrap();
+        std::fs::write(hidden.join("big"), vec![1u8; 400_000]).unwrap();
+        for mode in [0o300, 0o000] {
+            std::fs::set_permissions(&hidden, std::fs::Permissions::from_mode(mode)).unwrap();
+            let capped = Capped::open(&[(dir.path().to_path_buf(), 100_000)]).unwrap();
+            assert!(capped.over(), "mode {mode:o}");
+        }
+        assert!(crate::scratch::remove_tree(dir.path()));
+        assert!(!dir.path().exists());
     }
 
     #[test]
