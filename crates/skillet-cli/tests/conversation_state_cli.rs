@@ -131,3 +131,93 @@ fn a_conversation_skill_keeps_notes_but_no_migrations_or_conflict_rule() {
     let (code, _, err) = skillet(&w, &["validate", "review"], None);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn a_second_identical_conversation_is_a_cache_hit_that_asks_the_model_nothing() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(Mock::given(method("POST")).respond_with(Sequence::new(vec![
+        wiremock::ResponseTemplate::new(400).set_body_string("{\"error\": {\"message\": \"bad\"}}"),
+        openai_answer(&["first"]),
+        openai_answer(&["refreshed"]),
+        openai_answer(&["uncached"]),
+        openai_answer(&["after the edit"]),
+        openai_answer(&["other answers"]),
+    ])));
+    review_skill(&w, json!({"cache": {"ttl": 300}, "max_turns": 1}));
+    let json_run = [&RUN[..], &["--json"]].concat();
+    let run = |args: &[&str], input: Option<&str>| {
+        let (code, out, err) = skillet(&w, args, input);
+        assert_eq!(code, 0, "{err}");
+        let outcome: Value = serde_json::from_str(&out).unwrap();
+        (
+            outcome["summary"].as_str().unwrap().to_owned(),
+            outcome["cached"].as_bool().unwrap(),
+        )
+    };
+
+    // A failed conversation is not kept.
+    let (code, _, _) = skillet(&w, &RUN, None);
+    assert_ne!(code, 0);
+    assert_eq!(run(&json_run, None), ("first".to_owned(), false));
+    assert_eq!(llm.bodies().len(), 2);
+
+    // The same conversation again: answered from the cache, no request sent.
+    assert_eq!(run(&json_run, None), ("first".to_owned(), true));
+    let (code, out, err) = skillet(&w, &RUN, None);
+    assert_eq!((code, out.as_str()), (0, "first\n"), "{err}");
+    assert!(err.contains("answered from the cache"), "{err}");
+    assert_eq!(llm.bodies().len(), 2, "a hit asks the model nothing");
+
+    // --refresh asks again and keeps the new answer; --no-cache neither reads nor keeps.
+    assert_eq!(
+        run(&[&json_run[..], &["--refresh"]].concat(), None),
+        ("refreshed".to_owned(), false)
+    );
+    assert_eq!(run(&json_run, None), ("refreshed".to_owned(), true));
+    assert_eq!(
+        run(&[&json_run[..], &["--no-cache"]].concat(), None),
+        ("uncached".to_owned(), false)
+    );
+    assert_eq!(run(&json_run, None), ("refreshed".to_owned(), true));
+    assert_eq!(llm.bodies().len(), 4);
+
+    // A changed context file is another conversation: a miss, then kept in turn.
+    w.write(
+        "src/lib.rs",
+        "pub fn add(a: i32, b: i32) -> i32 { a + b }\n",
+    );
+    assert_eq!(run(&json_run, None), ("after the edit".to_owned(), false));
+    assert!(first_user_message(&llm, 4).contains("a + b"));
+    assert_eq!(run(&json_run, None), ("after the edit".to_owned(), true));
+
+    // So are other answers to the guided questions.
+    w.write("answers.txt", "the sign\nnothing else\n");
+    let with_answers = [&json_run[..], &["--answers", "answers.txt"]].concat();
+    assert_eq!(
+        run(&with_answers, None),
+        ("other answers".to_owned(), false)
+    );
+    assert_eq!(run(&with_answers, None), ("other answers".to_owned(), true));
+    assert_eq!(llm.bodies().len(), 6);
+
+    // More turns than one: never answered from the cache.
+    let (code, out, err) = skillet(&w, &[&RUN[..], &["--max-turns", "2"]].concat(), None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("not cached: a conversation is cached only when"),
+        "{err}"
+    );
+    assert_eq!(out, "other answers\n", "the model was asked: {err}");
+    assert_eq!(llm.bodies().len(), 7);
+}
+
+#[test]
+fn a_cached_conversation_skill_must_take_one_turn() {
+    let w = World::new();
+    review_skill(&w, json!({"cache": {"ttl": 300}}));
+    let (code, _, err) = skillet(&w, &["validate", "review"], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("its max_turns must be 1"), "{err}");
+}

@@ -163,6 +163,7 @@ async fn conversation(
                 caller_dir: server.caller_dir(),
                 max_turns: None,
                 asked_by: Some(asked_by),
+                cache: skillet_engine::CacheUse::Use,
             };
             engine
                 .converse(&snapshot.registry, skill, request, &mut participant)

@@ -46,6 +46,8 @@ pub(crate) async fn play(
             origin: "test".to_owned(),
             request_id: format!("{}#{}", case.skill, case.index),
         }),
+        // A test replays its cassette: an answer from the cache would test nothing.
+        cache: skillet_engine::CacheUse::Off,
     };
     // The test's stdin answers the guided questions, then follows up, one line each, as
     // `skillet run --answers FILE` does.

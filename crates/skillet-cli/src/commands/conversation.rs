@@ -164,6 +164,7 @@ pub fn run(
         caller_dir: ctx.env.cwd.clone(),
         max_turns: options.max_turns,
         asked_by: None,
+        cache: options.cache,
     };
     let outcome = runtime()?.block_on(engine.converse(registry, name, request, &mut console));
     finish(name, outcome, &console, options.json)
@@ -232,6 +233,8 @@ pub struct ConversationOptions<'a> {
     pub max_turns: Option<u32>,
     /// `--json`.
     pub json: bool,
+    /// `--no-cache`, `--refresh`.
+    pub cache: skillet_engine::CacheUse,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -54,6 +54,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             answers: args.answers.as_deref(),
             max_turns: args.max_turns,
             json: args.json,
+            cache: overrides(args).cache,
         };
         return crate::commands::conversation::run(ctx, &registry, &args.name, params, &options);
     }

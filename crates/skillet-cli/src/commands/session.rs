@@ -141,6 +141,8 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
                 answers: answers.as_deref(),
                 max_turns: *max_turns,
                 json: *json,
+                // A resumed conversation is never cached: it goes on from what was said.
+                cache: skillet_engine::CacheUse::Off,
             };
             crate::commands::conversation::resume(ctx, id, &options)
         }

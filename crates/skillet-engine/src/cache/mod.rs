@@ -13,9 +13,11 @@ use skillet_store::{CacheEntry, now_ms};
 use crate::engine::{Engine, RunRequest};
 use crate::result::{ExecutionResult, Status};
 
+mod conversation;
 mod files;
 mod key;
 
+pub(crate) use conversation::ConversationCall;
 pub(crate) use files::hex_digest;
 use key::{KeyInputs, cache_key};
 

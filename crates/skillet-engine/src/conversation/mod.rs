@@ -64,6 +64,8 @@ pub struct ConversationRequest {
     pub max_turns: Option<u32>,
     /// Who asked, kept in the history; `None` for the command line.
     pub asked_by: Option<AskedBy>,
+    /// How it uses the cache when its skill opts in (`--no-cache`, `--refresh`).
+    pub cache: crate::cache::CacheUse,
 }
 
 /// How a conversation went.
@@ -91,6 +93,8 @@ pub struct ConversationOutcome {
     pub usage: Usage,
     /// Things the caller should know: retries, unanswered questions.
     pub warnings: Vec<String>,
+    /// Answered from the cache: no request was sent (see docs/cache.md).
+    pub cached: bool,
 }
 
 /// A conversation in progress.
@@ -195,8 +199,28 @@ impl Engine {
         // A skill that keeps state is told what its earlier conversations concluded.
         let notes = self.conversation_notes(registry, spec, &request.caller_dir, &mut warnings);
         let first = prompt::with_notes(notes.as_ref(), first);
-        let now = now_ms();
         let system = prompt::system_prompt(spec);
+        let max_turns = request
+            .max_turns
+            .or(spec.max_turns)
+            .unwrap_or(DEFAULT_MAX_TURNS)
+            .max(1);
+        let call = crate::cache::ConversationCall {
+            config: &config,
+            system: &system,
+            first: &first,
+            params: &request.params,
+            max_turns,
+            cache: request.cache,
+        };
+        let pending = match self.conversation_cache_lookup(entry, spec, &call, &mut warnings) {
+            Ok(mut hit) => {
+                hit.warnings.splice(0..0, warnings);
+                return Ok(hit);
+            }
+            Err(pending) => pending,
+        };
+        let now = now_ms();
         let record = SessionRecord {
             id: uuid::Uuid::now_v7().to_string(),
             skill: spec.name.clone(),
@@ -230,11 +254,7 @@ impl Engine {
                 messages: Vec::new(),
             },
             turns: 0,
-            max_turns: request
-                .max_turns
-                .or(spec.max_turns)
-                .unwrap_or(DEFAULT_MAX_TURNS)
-                .max(1),
+            max_turns,
             last_answer: String::new(),
             usage: Usage::default(),
             warnings,
@@ -247,6 +267,7 @@ impl Engine {
                 if let Some(notes) = &notes {
                     o.warnings.extend(notes.add(&o.session_id, &o.summary));
                 }
+                self.conversation_cache_store(pending, &mut o);
                 o
             });
         self.settle_conversation(spec, breaker.as_ref(), outcome)
@@ -305,6 +326,7 @@ impl Engine {
             context_files: Vec::new(),
             usage: c.usage,
             warnings: std::mem::take(&mut c.warnings),
+            cached: false,
         })
     }
 

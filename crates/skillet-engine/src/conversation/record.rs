@@ -48,6 +48,7 @@ impl Engine {
             Ok(o) => {
                 let mut r = ExecutionResult::new(&o.skill, Status::Ok);
                 r.stdout = o.summary.clone();
+                r.cached = o.cached;
                 r
             }
             Err(e) => ExecutionResult::new(entry.map_or(name, |e| e.name.as_str()), e.status())
