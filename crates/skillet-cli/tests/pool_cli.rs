@@ -402,15 +402,14 @@ fn mcp_python() -> PathBuf {
     venv.join("bin/python")
 }
 
-#[test]
-fn an_mcp_call_with_input_and_no_session_id_runs_statelessly_on_the_pool() {
-    let w = World::new();
-    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 2}));
+/// Runs tests/mcp/pool.py's `scenario` against `skillet mcp` in `w`; returns its summary.
+fn mcp_scenario(w: &World, scenario: &str) -> Value {
     let (code, _, err) = w.run(&["trust"]);
     assert_eq!(code, 0, "{err}");
     let out = w
         .command(&mcp_python())
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/pool.py"))
+        .args(["--scenario", scenario])
         .args([
             "--target",
             &assert_cmd::cargo::cargo_bin("skillet")
@@ -427,7 +426,14 @@ fn an_mcp_call_with_input_and_no_session_id_runs_statelessly_on_the_pool() {
         "{}\n{stdout}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+}
+
+#[test]
+fn an_mcp_call_with_input_and_no_session_id_runs_statelessly_on_the_pool() {
+    let w = World::new();
+    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 2}));
+    let summary = mcp_scenario(&w, "stateless");
     // Recorded as a run, asked by MCP.
     let (_, history, _) = w.run(&["history", "--json"]);
     let history: Value = serde_json::from_str(&history).unwrap();
@@ -469,4 +475,13 @@ fn a_caller_killed_mid_call_does_not_cost_the_pool_its_member() {
     assert!(started.elapsed() < Duration::from_secs(15));
     let p = pool(&w, "py");
     assert!(p["busy"] == 0 && pids(&p).len() <= 1, "{p}");
+}
+
+#[test]
+fn an_mcp_call_cancelled_mid_run_gives_its_place_in_the_pool_back() {
+    let w = World::new();
+    // One member at most: a place lost with the cancelled call would leave none.
+    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 1}));
+    let summary = mcp_scenario(&w, "cancel");
+    assert!(summary["next_call_s"].as_f64().unwrap() < 15.0, "{summary}");
 }

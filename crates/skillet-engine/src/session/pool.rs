@@ -307,7 +307,7 @@ impl Pool {
                 wait.as_secs()
             ));
         };
-        let mut member = match self.take_member().await {
+        let mut member = match self.take_member(wait).await {
             Ok(m) => m,
             Err(e) => {
                 drop(permit);
@@ -420,7 +420,8 @@ impl Pool {
     }
 
     /// An idle member, or a new one when there is room.
-    async fn take_member(&self) -> Result<Member, String> {
+    async fn take_member(&self, wait: Duration) -> Result<Member, String> {
+        let deadline = std::time::Instant::now() + wait;
         loop {
             let start = {
                 let mut s = lock(&self.state);
@@ -442,7 +443,14 @@ impl Pool {
                 }
                 return started;
             }
-            // A member is being started in the background for us: wait for it.
+            // A member is being started in the background for us: wait for it, boundedly,
+            // so a miscount can never hang a call.
+            if std::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "no interpreter became ready within {} s",
+                    wait.as_secs()
+                ));
+            }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
