@@ -396,7 +396,7 @@ fn bad_cache_blocks_are_refused_at_validation() {
     let (code, out, err) = w.run(&["validate", ".skillet/skills/conv.json"]);
     assert_ne!(code, 0);
     assert!(
-        format!("{out}{err}").contains("not supported yet"),
+        format!("{out}{err}").contains("its max_turns must be 1"),
         "{out}{err}"
     );
 }
