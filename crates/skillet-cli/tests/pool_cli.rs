@@ -485,3 +485,33 @@ fn an_mcp_call_cancelled_mid_run_gives_its_place_in_the_pool_back() {
     let summary = mcp_scenario(&w, "cancel");
     assert!(summary["next_call_s"].as_f64().unwrap() < 15.0, "{summary}");
 }
+
+#[test]
+fn an_unused_pool_ends_after_the_skills_idle_timeout() {
+    let w = World::new();
+    session_skill(
+        &w,
+        "py",
+        &interpreter("python3"),
+        json!({"session_config": {"idle_timeout": 1, "pool": {"min_idle": 2}}}),
+    );
+    assert_eq!(call(&w, "py", "1").0, 0);
+    assert!(eventually(Duration::from_secs(20), || idle(&w, "py", 2)));
+    let members = pids(&pool(&w, "py"));
+    assert!(
+        eventually(Duration::from_secs(10), || pool(&w, "py").is_null()),
+        "{}",
+        pool(&w, "py")
+    );
+    for pid in members {
+        assert!(
+            eventually(Duration::from_secs(5), || !std::path::Path::new(&format!(
+                "/proc/{pid}/cmdline"
+            ))
+            .exists()),
+            "member {pid} ended"
+        );
+    }
+    // The next call gets a new pool.
+    assert_eq!(call(&w, "py", "print(1)").1, "1\n");
+}

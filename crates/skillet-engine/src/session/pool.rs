@@ -50,6 +50,8 @@ const POOL_MAX: Kind = Kind {
 pub struct Pools {
     pools: Mutex<BTreeMap<String, Arc<Pool>>>,
     closed: std::sync::atomic::AtomicBool,
+    /// Whether the task that ends unused pools runs.
+    sweeping: std::sync::atomic::AtomicBool,
 }
 
 /// What one pool looks like now, for `daemon.status`.
@@ -82,6 +84,9 @@ struct Pool {
     policy: SandboxPolicy,
     framing: Framing,
     answer_timeout: Duration,
+    /// Unused this long, the pool and its members end (the skill's `idle_timeout`).
+    idle_timeout: Duration,
+    last_used: Mutex<std::time::Instant>,
     min_idle: u32,
     max: u32,
     recycle_after: u32,
@@ -223,12 +228,17 @@ impl Pools {
         // A member lives for many calls; its CPU time is bounded by all of them together.
         policy.limits.cpu_time =
             Some(answer_timeout.saturating_mul(recycle_after.saturating_add(1)));
+        let idle_timeout =
+            super::Lifecycle::of(spec, &ctx, answer_timeout, &mut warnings).idle_timeout;
+        self.sweep_in_background();
         let pool = self.pool_for(Pool {
             skill: spec.name.clone(),
             process,
             policy,
             framing,
             answer_timeout,
+            idle_timeout,
+            last_used: Mutex::new(std::time::Instant::now()),
             min_idle,
             max,
             recycle_after,
@@ -241,6 +251,43 @@ impl Pools {
             .await;
         result.warnings.splice(0..0, warnings);
         result
+    }
+
+    /// Ends, once a second, the pools unused for their skill's `idle_timeout` (an edited
+    /// skill's old pool, a workspace no longer called), so their interpreters do not live as
+    /// long as the process. Runs while `self` does.
+    fn sweep_in_background(self: &Arc<Self>) {
+        if self
+            .sweeping
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+        let pools = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let Some(pools) = pools.upgrade() else { return };
+                let unused: Vec<Arc<Pool>> = {
+                    let mut all = lock(&pools.pools);
+                    let keys: Vec<String> = all
+                        .iter()
+                        .filter(|(_, p)| {
+                            lock(&p.last_used).elapsed() >= p.idle_timeout
+                                && lock(&p.state).busy.is_empty()
+                        })
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    keys.iter().filter_map(|k| all.remove(k)).collect()
+                };
+                for pool in unused {
+                    let idle: Vec<Member> = lock(&pool.state).idle.drain(..).collect();
+                    for m in idle {
+                        m.interpreter.finish().await;
+                    }
+                }
+            }
+        });
     }
 
     /// The live pool with `fresh`'s key, or `fresh` made live (warmed in the background).
@@ -259,6 +306,7 @@ impl Pools {
         );
         let mut pools = lock(&self.pools);
         if let Some(pool) = pools.get(&key) {
+            *lock(&pool.last_used) = std::time::Instant::now();
             return pool.clone();
         }
         let pool = Arc::new(fresh);
