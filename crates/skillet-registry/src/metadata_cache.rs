@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use skillet_spec::SkillFormat;
+use skillet_spec::files::FileIdentity;
 
 use crate::discover::Candidate;
 use crate::layout::{Environment, SkillDir};
@@ -119,6 +120,18 @@ pub(crate) struct Stamp {
     size: u64,
     mtime_ns: i64,
     ctime_ns: i64,
+}
+
+impl From<FileIdentity> for Stamp {
+    fn from(f: FileIdentity) -> Stamp {
+        Stamp {
+            dev: f.dev,
+            ino: f.ino,
+            size: f.size,
+            mtime_ns: f.mtime_ns,
+            ctime_ns: f.ctime_ns,
+        }
+    }
 }
 
 impl Stamp {
@@ -267,6 +280,7 @@ impl MetadataCache {
             summary: Some(record.summary.clone()),
             format,
             diagnostics: Vec::new(),
+            read: None,
         }))
     }
 
@@ -280,6 +294,11 @@ impl MetadataCache {
             return;
         };
         if !loaded.diagnostics.is_empty() || !FORMATS.contains(&loaded.format) {
+            return;
+        }
+        // The file read must be the one the canonical path showed before the read, unchanged:
+        // a link switched meanwhile would pair one file's summary with the other's key.
+        if loaded.read.map(Stamp::from) != Some(stamp) {
             return;
         }
         self.new.push(Record {

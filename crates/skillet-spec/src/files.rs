@@ -111,6 +111,14 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// be regular: a FIFO or a device is refused without waiting for a writer, and a terminal does
 /// not become the controlling one.
 pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    read_regular_identified(path, limit).map(|(bytes, _)| bytes)
+}
+
+/// [`read_regular`], with the identity of the very file read.
+pub fn read_regular_identified(
+    path: &Path,
+    limit: u64,
+) -> Result<(Vec<u8>, FileIdentity), FileError> {
     let fd = rustix::fs::open(path, read_flags(), Mode::empty()).map_err(errno_to_error)?;
     read_checked(fd, limit)
 }
@@ -120,8 +128,34 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
 /// (`openat2` with `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`), so no `..`, absolute link or
 /// `/proc` link can lead out, not even one planted while skillet looks.
 pub fn read_beneath(bound: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    read_beneath_identified(bound, rel, limit).map(|(bytes, _)| bytes)
+}
+
+/// [`read_beneath`], with the identity of the very file read.
+pub fn read_beneath_identified(
+    bound: &Path,
+    rel: &Path,
+    limit: u64,
+) -> Result<(Vec<u8>, FileIdentity), FileError> {
     let fd = open_beneath(bound, rel)?;
     read_checked(fd, limit)
+}
+
+/// Which file was read, and how it was then: taken from the open handle, so it is the file the
+/// bytes came from even when a link on the way was switched meanwhile. A cache keyed on what a
+/// path shows later compares this, never a look at the path taken before the read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Size in bytes, when opened.
+    pub size: u64,
+    /// Modification time, in nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Status change time, in nanoseconds since the epoch.
+    pub ctime_ns: i64,
 }
 
 /// Reads a file a skill references (`file://./prompt.md`) beneath the skill's folder `dir`:
@@ -152,7 +186,7 @@ pub fn read_reference(dir: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, Fil
             resolved: resolved.display().to_string(),
         });
     }
-    read_checked(fd, limit)
+    read_checked(fd, limit).map(|(bytes, _)| bytes)
 }
 
 fn read_flags() -> OFlags {
@@ -221,8 +255,18 @@ fn open_beneath(bound: &Path, rel: &Path) -> Result<OwnedFd, FileError> {
     }
 }
 
-fn read_checked(fd: OwnedFd, limit: u64) -> Result<Vec<u8>, FileError> {
+fn read_checked(fd: OwnedFd, limit: u64) -> Result<(Vec<u8>, FileIdentity), FileError> {
     let stat = rustix::fs::fstat(fd.as_fd()).map_err(errno_to_error)?;
+    let ns = |secs: i64, nanos: i64| secs.saturating_mul(1_000_000_000).saturating_add(nanos);
+    // Field widths differ between targets.
+    #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+    let identity = FileIdentity {
+        dev: stat.st_dev as u64,
+        ino: stat.st_ino as u64,
+        size: u64::try_from(stat.st_size).unwrap_or(u64::MAX),
+        mtime_ns: ns(stat.st_mtime as i64, stat.st_mtime_nsec as i64),
+        ctime_ns: ns(stat.st_ctime as i64, stat.st_ctime_nsec as i64),
+    };
     let kind = match FileType::from_raw_mode(stat.st_mode) {
         FileType::RegularFile => None,
         FileType::Directory => Some("directory"),
@@ -250,7 +294,7 @@ fn read_checked(fd: OwnedFd, limit: u64) -> Result<Vec<u8>, FileError> {
             limit,
         });
     }
-    Ok(bytes)
+    Ok((bytes, identity))
 }
 
 fn errno_to_error(e: rustix::io::Errno) -> FileError {

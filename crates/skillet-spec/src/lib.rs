@@ -51,7 +51,8 @@ pub use credentials::is_secret_file;
 pub use diagnostic::{Diagnostic, Position, Severity, did_you_mean};
 pub use limits::{MAX_NESTING_DEPTH, MAX_SKILL_FILE_BYTES, MAX_SKILL_MD_BYTES};
 pub use load::{
-    AGENT_SKILL_FILE, LoadedSkill, PACKAGE_SKILL_FILE, load_file, load_file_within, load_json,
+    AGENT_SKILL_FILE, LoadedSkill, PACKAGE_SKILL_FILE, load_file, load_file_identified,
+    load_file_within, load_json,
 };
 pub use migrate::{Migration, migrate_file};
 pub use model::*;

@@ -79,61 +79,88 @@ pub fn load_file_within(path: &Path, root: &Path) -> LoadedSkill {
     load_path_within(path, Some(root), Purpose::Use)
 }
 
+/// [`load_file`] (or, with `within`, [`load_file_within`]), with the identity of the file the
+/// skill was read from when it could be read: what a cache of loaded skills keys on.
+pub fn load_file_identified(
+    path: &Path,
+    within: Option<&Path>,
+) -> (LoadedSkill, Option<crate::files::FileIdentity>) {
+    load_identified(path, within, Purpose::Use)
+}
+
 /// [`load_file`], for the given purpose.
 pub(crate) fn load_path(path: &Path, purpose: Purpose) -> LoadedSkill {
     load_path_within(path, None, purpose)
 }
 
 fn load_path_within(path: &Path, within: Option<&Path>, purpose: Purpose) -> LoadedSkill {
+    load_identified(path, within, purpose).0
+}
+
+fn load_identified(
+    path: &Path,
+    within: Option<&Path>,
+    purpose: Purpose,
+) -> (LoadedSkill, Option<crate::files::FileIdentity>) {
     let is_md = path.file_name().is_some_and(|n| n == AGENT_SKILL_FILE);
     let format = if is_md {
         SkillFormat::AgentSkill
     } else {
         SkillFormat::Canonical
     };
+    let mut identity = None;
     let mut loaded = match read_limited(path, within, is_md) {
         Err(d) => LoadedSkill::failed(format, d),
-        Ok(text) if is_md => {
+        Ok((text, read)) if is_md => {
+            identity = Some(read);
             let folder = path
                 .parent()
                 .and_then(Path::file_name)
                 .and_then(|n| n.to_str());
             crate::skill_md::load_skill_md_in(&text, folder)
         }
-        Ok(text) => load_json_for(&text, path.parent(), purpose),
+        Ok((text, read)) => {
+            identity = Some(read);
+            load_json_for(&text, path.parent(), purpose)
+        }
     };
     for d in &mut loaded.diagnostics {
         d.file = Some(path.to_path_buf());
     }
-    loaded
+    (loaded, identity)
 }
 
 /// Reads a skill file, refusing anything over [`MAX_SKILL_FILE_BYTES`] (a `SKILL.md`:
 /// [`MAX_SKILL_MD_BYTES`]) by its size before reading it, and anything but a regular file (a
 /// FIFO or `/dev/stdin` would block discovery forever). With `within`, the file is opened beneath
 /// that directory and a link leading out of it is refused.
-fn read_limited(path: &Path, within: Option<&Path>, is_md: bool) -> Result<String, Diagnostic> {
+fn read_limited(
+    path: &Path,
+    within: Option<&Path>,
+    is_md: bool,
+) -> Result<(String, crate::files::FileIdentity), Diagnostic> {
     let limit = if is_md {
         MAX_SKILL_MD_BYTES
     } else {
         MAX_SKILL_FILE_BYTES
     } as u64;
     let read = match within {
-        Some(root) => crate::files::read_beneath(root, path, limit),
-        None => crate::files::read_regular(path, limit),
+        Some(root) => crate::files::read_beneath_identified(root, path, limit),
+        None => crate::files::read_regular_identified(path, limit),
     };
-    let bytes = read.map_err(|e| match e {
+    let (bytes, identity) = read.map_err(|e| match e {
         crate::files::FileError::TooLarge { size, .. } if is_md => crate::skill_md::too_large(size),
         crate::files::FileError::TooLarge { size, .. } => crate::json_source::too_large(size),
         e => Diagnostic::error(format!("cannot read the file: it {e}")),
     })?;
-    String::from_utf8(bytes).map_err(|e| {
+    let text = String::from_utf8(bytes).map_err(|e| {
         Diagnostic::error(format!(
             "file is not UTF-8 (invalid byte at offset {})",
             e.utf8_error().valid_up_to()
         ))
         .with_hint("save the file as UTF-8")
-    })
+    })?;
+    Ok((text, identity))
 }
 
 /// Loads a JSON skill from text. `skill_dir` resolves `file://` references of the v1 format.

@@ -300,3 +300,38 @@ fn a_file_just_written_is_not_cached() {
     });
     assert!(!cached, "a file written a moment ago was cached");
 }
+
+/// A link switched after discovery resolved it and before the file was read (red team 4, F4):
+/// the read follows the new target, so what it learnt is not kept under the old target's key,
+/// and switching back shows the old target's own summary.
+#[test]
+fn a_link_switched_between_discovery_and_the_read_is_not_cached_under_the_old_target() {
+    use crate::registry::load::{Keep, load_all};
+    let w = World::new();
+    let store = w.skills.join("store");
+    std::fs::create_dir(&store).expect("a folder");
+    write(&store.join("a.jsonx"), &skill("one", "about one"));
+    write(&store.join("b.jsonx"), &skill("one", "about two"));
+    let link = w.skills.join("one.json");
+    std::os::unix::fs::symlink("store/a.jsonx", &link).expect("a link");
+    std::thread::sleep(SETTLE + Duration::from_millis(100));
+    let dirs = w.dirs();
+    let (found, _) = crate::discover::scan(&dirs[0], 100, &mut Vec::new());
+    let to = |target: &str| {
+        std::fs::remove_file(&link).expect("unlink");
+        std::os::unix::fs::symlink(target, &link).expect("a link");
+    };
+    // Discovery resolved the link to a; the read finds b.
+    to("store/b.jsonx");
+    let cache = super::MetadataCache::open(&w.settings, &dirs);
+    let loaded = load_all(found.iter().collect(), Keep::Summaries, Some(cache));
+    let read = loaded[0].summary.as_ref().expect("a valid skill");
+    assert_eq!(read.description.as_deref(), Some("about two"));
+    to("store/a.jsonx");
+    let listed = w.list();
+    assert!(listed.iter().any(|l| l.contains("about one")), "{listed:?}");
+    assert!(
+        !listed.iter().any(|l| l.contains("about two")),
+        "{listed:?}"
+    );
+}

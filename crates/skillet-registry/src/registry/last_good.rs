@@ -102,6 +102,7 @@ pub(super) fn substitute(
             summary: last.summary.clone(),
             format: last.format,
             diagnostics,
+            read: None,
         };
     }
     kept

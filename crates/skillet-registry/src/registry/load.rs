@@ -1,7 +1,8 @@
 //! Reading the skill files discovery found: one path for every command, keeping whole skills or
 //! only their summaries, with the metadata cache answering for unchanged files.
 
-use skillet_spec::{Diagnostic, SkillFormat, SkillSpec, load_file, load_file_within};
+use skillet_spec::files::FileIdentity;
+use skillet_spec::{Diagnostic, SkillFormat, SkillSpec, load_file_identified};
 
 use crate::discover::Candidate;
 use crate::metadata_cache::{Lookup, MetadataCache, Stamp};
@@ -33,15 +34,14 @@ pub(crate) struct Loaded {
     pub format: SkillFormat,
     /// Every problem found, errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
+    /// The file it was read from, as the handle read said (`None` when not read now).
+    pub read: Option<FileIdentity>,
 }
 
 impl Loaded {
     /// Reads and validates `c` now.
     fn read(c: &Candidate, keep: Keep) -> Loaded {
-        let loaded = match &c.within {
-            Some(root) => load_file_within(&c.path, root),
-            None => load_file(&c.path),
-        };
+        let (loaded, read) = load_file_identified(&c.path, c.within.as_deref());
         let declared = loaded.declared_name().map(str::to_owned);
         let summary = loaded.spec.as_ref().map(SkillSummary::of);
         Loaded {
@@ -50,6 +50,7 @@ impl Loaded {
             summary,
             format: loaded.format,
             diagnostics: loaded.diagnostics,
+            read,
         }
     }
 }
