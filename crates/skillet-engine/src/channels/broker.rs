@@ -58,6 +58,18 @@ fn serve(stream: UnixStream, store: &dyn Store, reach: &Reach, closed: &AtomicBo
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
+    serve_lines(stream, &mut writer, store, reach, closed);
+    // Whatever ended the serving, the run sees the connection end rather than wait on it.
+    let _ = writer.shutdown(std::net::Shutdown::Both);
+}
+
+fn serve_lines(
+    stream: UnixStream,
+    writer: &mut UnixStream,
+    store: &dyn Store,
+    reach: &Reach,
+    closed: &AtomicBool,
+) {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     loop {
@@ -75,7 +87,7 @@ fn serve(stream: UnixStream, store: &dyn Store, reach: &Reach, closed: &AtomicBo
         }
         if line.last() != Some(&b'\n') && line.len() > MAX_LINE {
             let _ = answer(
-                &mut writer,
+                writer,
                 &Answer::refused(format!(
                     "a request line is longer than {MAX_LINE} bytes; the connection is closed"
                 )),
@@ -89,7 +101,7 @@ fn serve(stream: UnixStream, store: &dyn Store, reach: &Reach, closed: &AtomicBo
                  {{\"op\": \"send\", \"channel\": \"news\", \"body\": \"hello\"}}"
             )),
         };
-        if answer(&mut writer, &reply).is_err() {
+        if answer(writer, &reply).is_err() {
             return;
         }
     }
@@ -159,4 +171,90 @@ fn messages(
     let messages: Vec<ChannelMessage> =
         store.read_messages(key, since, limit, channel_limits().ttl_ms)?;
     Ok(Answer::Messages { ok: true, messages })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::fd::AsFd;
+
+    use skillet_store::SqliteStore;
+
+    use super::*;
+
+    fn started(dir: &tempfile::TempDir) -> (Broker, UnixStream) {
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("skillet.db")).unwrap());
+        let reach = Reach {
+            workspace: "/w".into(),
+            name: "me".into(),
+            owner: "workspace:me".into(),
+            readable: Vec::new(),
+        };
+        let (broker, theirs) = Broker::start(store, reach).unwrap();
+        let stream = UnixStream::from(theirs.as_fd().try_clone_to_owned().unwrap());
+        (broker, stream)
+    }
+
+    fn ask(stream: &mut UnixStream, line: &[u8]) -> serde_json::Value {
+        stream.write_all(line).unwrap();
+        let mut answer = String::new();
+        BufReader::new(stream.try_clone().unwrap())
+            .read_line(&mut answer)
+            .unwrap();
+        serde_json::from_str(&answer).unwrap()
+    }
+
+    #[test]
+    fn garbage_is_refused_and_the_broker_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_broker, mut s) = started(&dir);
+        for bad in [
+            &b"not json\n"[..],
+            b"{\"op\": \"delete\", \"channel\": \"x\"}\n",
+            b"{\"op\": \"send\", \"channel\": \"x\", \"body\": \"b\", \"as\": \"user\"}\n",
+            b"{\"op\": \"send\", \"channel\": \"x\"}\n",
+            b"\xff\xfe\n",
+        ] {
+            assert_eq!(ask(&mut s, bad)["ok"], false, "{bad:?}");
+        }
+        let sent = ask(
+            &mut s,
+            b"{\"op\": \"send\", \"channel\": \"x\", \"body\": \"b\"}\n",
+        );
+        assert_eq!(sent["seq"], 1, "{sent}");
+        let read = ask(&mut s, b"{\"op\": \"read\", \"channel\": \"x\"}\n");
+        // The sender is the skill, whatever the request says.
+        assert_eq!(read["messages"][0]["sender"], "workspace:me", "{read}");
+    }
+
+    #[test]
+    fn a_line_past_the_limit_closes_the_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_broker, mut s) = started(&dir);
+        let long = vec![b'x'; MAX_LINE + 10];
+        let answer = ask(&mut s, &long);
+        assert!(
+            answer["error"].as_str().unwrap().contains("longer than"),
+            "{answer}"
+        );
+        let mut rest = Vec::new();
+        // Closed: the read ends (the unread bytes may reset it instead).
+        let _ = std::io::Read::read_to_end(&mut s, &mut rest);
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn dropping_the_broker_ends_a_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let (broker, mut s) = started(&dir);
+        s.write_all(b"{\"op\": \"wait\", \"channel\": \"x\", \"timeout_ms\": 30000}\n")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let began = Instant::now();
+        drop(broker);
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut s, &mut rest);
+        assert!(began.elapsed() < Duration::from_secs(5));
+    }
 }
