@@ -515,3 +515,44 @@ fn an_unused_pool_ends_after_the_skills_idle_timeout() {
     // The next call gets a new pool.
     assert_eq!(call(&w, "py", "print(1)").1, "1\n");
 }
+
+#[test]
+fn a_confined_process_cannot_call_the_pool() {
+    let w = World::new();
+    pooled(&w, "py", "python3", json!({"min_idle": 1}));
+    assert_eq!(call(&w, "py", "1").0, 0);
+    let sock = w.tmp.path().join("run/skillet/skillet.sock");
+    // A client that confines itself first, as anything run in a skillet sandbox is:
+    // no_new_privs (prctl 38), then the raw request.
+    let client = r#"import ctypes, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(38, 1, 0, 0, 0) == 0
+s = socket.socket(socket.AF_UNIX)
+s.connect(os.environ["SOCK"])
+s.sendall(os.environ["REQ"].encode() + b"\n")
+print(s.makefile().readline().strip())
+"#;
+    for overrides in [json!({}), json!({"unsandboxed": true}), json!("garbage")] {
+        let request = json!({"id": 1, "method": "pool.run", "params": {
+            "skill": "py", "stdin": "print('ran')", "caller_dir": w.ws, "overrides": overrides}});
+        let out = std::process::Command::new(interpreter("python3"))
+            .args(["-c", client])
+            .env("SOCK", &sock)
+            .env("REQ", request.to_string())
+            .output()
+            .unwrap();
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!(
+                "{} {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert_eq!(
+            answer["error"]["code"], "forbidden",
+            "{overrides}: {answer}"
+        );
+        assert!(answer["result"].is_null(), "{answer}");
+    }
+    assert_eq!(pool(&w, "py")["calls"], 1, "no confined call ran");
+}

@@ -25,7 +25,6 @@ pub fn is_pooled(registry: &Registry, name: &str) -> bool {
 
 /// Sends the call to the daemon's pool; the input is `--stdin TEXT`, else what is piped in.
 pub fn run(ctx: &Context, args: &RunArgs, params: Map<String, Value>) -> Result<ExitCode> {
-    crate::commands::session::refuse_damaged_store(ctx)?;
     let stdin = match &args.stdin {
         Some(text) => Some(text.clone()),
         None if std::io::stdin().is_terminal() => None,
@@ -45,8 +44,17 @@ pub fn run(ctx: &Context, args: &RunArgs, params: Map<String, Value>) -> Result<
         workspace: args.workspace.as_ref().map(|w| ctx.env.cwd.join(w)),
         overrides: super::run::overrides(args),
     };
-    let reply =
-        crate::commands::session::client(args.socket.as_deref())?.request::<PoolRun>(&call)?;
+    // A running daemon already has its store; only one about to start is checked for a
+    // damaged one (opening the history costs as much as the pooled call itself).
+    let paths = crate::commands::session::socket_paths(args.socket.as_deref())?;
+    let mut client = match skillet_server::Client::connect(&paths) {
+        Ok(client) => client,
+        Err(_) => {
+            crate::commands::session::refuse_damaged_store(ctx)?;
+            crate::commands::session::client(args.socket.as_deref())?
+        }
+    };
+    let reply = client.request::<PoolRun>(&call)?;
     let result = &reply.execution;
     if args.json {
         output::json(result)?;
