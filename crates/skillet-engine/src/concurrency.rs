@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use rustix::fs::FlockOperation;
 use sha2::{Digest, Sha256};
+use skillet_registry::Registry;
 use skillet_spec::SkillSpec;
 
 use crate::engine::Engine;
@@ -28,8 +29,8 @@ pub(crate) struct Slot {
 /// The longest pause between two looks for a free slot.
 const MAX_PAUSE: Duration = Duration::from_millis(200);
 
-/// The directory of `skill`'s slots under `base`: named by a digest, so no skill name becomes
-/// a path.
+/// The directory of `skill`'s slots under `base` (`skill` is who holds them: see
+/// [`Engine::slot`]): named by a digest, so no skill name becomes a path.
 fn slots_of(base: &Path, skill: &str) -> PathBuf {
     let digest = crate::cache::hex_digest(Sha256::new().chain_update(skill.as_bytes()));
     base.join(digest.trim_start_matches("sha256:"))
@@ -72,12 +73,40 @@ pub(crate) async fn acquire(
 impl Engine {
     /// A slot among the runs `spec` allows at once, waited for, with a note when the wait was
     /// long enough to mention; none is needed without a `concurrency` block.
+    ///
+    /// The slots are the skill's by who it is, as its state is: a global skill (or one of a
+    /// package installed globally) has one set in every workspace; a workspace skill has one per
+    /// workspace, so a cloned repository's skill that takes the name of the user's rate-limited
+    /// one cannot use up its slots, nor raise its bound.
     pub(crate) async fn slot(
         &self,
+        registry: &Registry,
         spec: &SkillSpec,
+        caller_dir: &Path,
     ) -> Result<(Option<Slot>, Option<String>), Box<ExecutionResult>> {
         let Some(bound) = &spec.concurrency else {
             return Ok((None, None));
+        };
+        let holder = match registry
+            .resolve(&spec.name)
+            .filter(|e| e.spec.as_ref().is_some_and(|s| s.name == spec.name))
+        {
+            Some(entry) => {
+                let owner = crate::state::state_owner(entry);
+                let users_own = entry.package.as_ref().map_or(entry.scope, |p| p.scope)
+                    == skillet_registry::Scope::Global;
+                if users_own {
+                    owner
+                } else {
+                    let workspace = self
+                        .settings
+                        .workspace
+                        .clone()
+                        .unwrap_or_else(|| self.run_dir(caller_dir));
+                    format!("{owner}@{}", crate::state::state_key_workspace(&workspace))
+                }
+            }
+            None => spec.name.clone(),
         };
         let Some(base) = &self.settings.slots_dir else {
             return Ok((
@@ -89,7 +118,7 @@ impl Engine {
                 )),
             ));
         };
-        match acquire(base, &spec.name, bound.max).await {
+        match acquire(base, &holder, bound.max).await {
             Ok((slot, waited)) => {
                 let note = (waited >= Duration::from_secs(1)).then(|| {
                     format!(

@@ -498,7 +498,7 @@ impl Engine {
                 invocation,
                 mut plan,
             } => {
-                let (_slot, note) = match self.slot(spec).await {
+                let (_slot, note) = match self.slot(registry, spec, &request.caller_dir).await {
                     Ok(held) => held,
                     Err(refused) => return *refused,
                 };
