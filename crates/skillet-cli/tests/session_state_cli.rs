@@ -175,3 +175,55 @@ fn a_session_skill_cannot_retry_on_conflict() {
     let (code, _, err) = w.run(&["validate", "failing"]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn a_session_starts_from_the_migrated_document_and_a_one_run_credential_saves_nothing() {
+    let w = World::new();
+    counter(&w, "tally", json!({}));
+    let id = start(&w, &["tally"]);
+    assert_eq!(sent_ok(&w, &id, &bump("")), "1\n");
+    assert_eq!(w.run(&["session", "close", &id]).0, 0);
+
+    // Version 2 keeps the count ten times larger: the migration runs before the session's
+    // interpreter sees the document, once.
+    w.write(
+        ".skillet/skills/lift.py",
+        "import json, os\np = os.environ['SKILLET_STATE']\ns = json.load(open(p))\n\
+         s['count'] = s['count'] * 10\nopen(p, 'w').write(json.dumps(s))\n",
+    );
+    let lift = w.path(".skillet/skills/lift.py").display().to_string();
+    counter(
+        &w,
+        "tally",
+        json!({"state": {"version": 2, "migrate": {"1": [interpreter("python3"), lift]}}}),
+    );
+    let id = start(&w, &["tally"]);
+    assert_eq!(sent_ok(&w, &id, &bump("")), "11\n");
+    assert_eq!(export(&w, "tally"), json!({"count": 11}));
+    assert_eq!(w.run(&["session", "close", &id]).0, 0);
+
+    // A credential given to this session only never reaches the saved state.
+    let keep_token = "import json, os; p = os.environ['SKILLET_STATE']; s = json.load(open(p)); \
+                      s['seen'] = os.environ.get('DEPLOY_TOKEN', '')[::-1]; \
+                      open(p, 'w').write(json.dumps(s)); print('ok')";
+    let out = w
+        .skillet()
+        .env("DEPLOY_TOKEN", "tok-5eCr3t")
+        .args(["session", "start", "tally", "--allow-env", "DEPLOY_TOKEN"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let (code, out, err) = send(&w, &id, keep_token);
+    assert_eq!((code, out.as_str()), (0, "ok\n"), "{err}");
+    assert!(
+        err.contains("was not saved") && err.contains("DEPLOY_TOKEN"),
+        "{err}"
+    );
+    assert_eq!(export(&w, "tally"), json!({"count": 11}));
+    assert_eq!(w.run(&["daemon", "stop"]).0, 0);
+}
