@@ -119,6 +119,40 @@ fn a_failed_or_killed_send_commits_nothing() {
     assert!(err.contains("symbolic link"), "{err}");
     assert_eq!(sent_ok(&w, &id, &bump("")), "4\n");
     assert_eq!(export(&w, "tally"), json!({"count": 4}));
+
+    // Other spellings of "not the document": a hard link to a file the skill keeps beside it,
+    // a FIFO, a directory. None is saved, and each is replaced by the saved document.
+    for (attack, why) in [
+        (
+            "import os; p = os.environ['SKILLET_STATE']; q = p + '.keep'; \
+             open(q, 'w').write('{\"count\": 1000}'); os.remove(p); os.link(q, p)",
+            "hard links",
+        ),
+        (
+            "import os; p = os.environ['SKILLET_STATE']; os.remove(p); os.mkfifo(p)",
+            "FIFO",
+        ),
+        (
+            "import os; p = os.environ['SKILLET_STATE']; os.remove(p); os.mkdir(p)",
+            "directory",
+        ),
+    ] {
+        let (code, _, err) = send(&w, &id, attack);
+        assert_ne!(code, 0, "{attack}: {err}");
+        assert!(
+            err.contains(why) && err.contains("was not saved"),
+            "{attack}: {err}"
+        );
+        assert_eq!(export(&w, "tally"), json!({"count": 4}), "{attack}");
+        assert_eq!(sent_ok(&w, &id, &bump("")), "5\n", "{attack}");
+        // Back to 4 for the next attack: the CLI's set is what the session reads next.
+        assert_eq!(w.run(&["state", "set", "tally", "count", "4"]).0, 0);
+        let (code, _, err) = send(&w, &id, &bump(""));
+        assert_eq!(
+            code, 1,
+            "the session saw 5, the store has 4 set since: {err}"
+        );
+    }
     assert_eq!(w.run(&["daemon", "stop"]).0, 0);
 }
 
