@@ -121,7 +121,7 @@ fn a_failed_or_killed_send_commits_nothing() {
     assert_eq!(export(&w, "tally"), json!({"count": 4}));
 
     // Other spellings of "not the document": a hard link to a file the skill keeps beside it,
-    // a FIFO, a directory. None is saved, and each is replaced by the saved document.
+    // a FIFO, a directory, one with things in it. None is saved, and each is replaced by the saved document.
     for (attack, why) in [
         (
             "import os; p = os.environ['SKILLET_STATE']; q = p + '.keep'; \
@@ -134,6 +134,11 @@ fn a_failed_or_killed_send_commits_nothing() {
         ),
         (
             "import os; p = os.environ['SKILLET_STATE']; os.remove(p); os.mkdir(p)",
+            "directory",
+        ),
+        (
+            "import os; p = os.environ['SKILLET_STATE']; os.remove(p); os.mkdir(p); \
+             os.mkdir(p + '/deeper'); open(p + '/deeper/x', 'w').write('x')",
             "directory",
         ),
     ] {

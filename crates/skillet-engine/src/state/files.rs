@@ -122,13 +122,32 @@ impl StateDir {
     /// Puts `doc` back as the document, through the handle of `rw/` (never a path the run
     /// could have redirected): a session's next input must start from the saved document, not
     /// from what a failed or unsaved input left. Whatever the run left at the name (a file, a
-    /// link, an empty directory) is removed first; the new file is created, never opened.
+    /// link, a FIFO, an empty directory) is removed first, a directory with things in it is
+    /// renamed aside; the new file is created, never opened.
     pub(crate) fn reset(&self, doc: &str) -> std::io::Result<()> {
         use std::io::Write;
         match rustix::fs::unlinkat(self.rw.as_fd(), STATE_FILE, rustix::fs::AtFlags::empty()) {
             Ok(()) | Err(rustix::io::Errno::NOENT) => {}
             Err(rustix::io::Errno::ISDIR | rustix::io::Errno::PERM) => {
-                rustix::fs::unlinkat(self.rw.as_fd(), STATE_FILE, rustix::fs::AtFlags::REMOVEDIR)?;
+                match rustix::fs::unlinkat(
+                    self.rw.as_fd(),
+                    STATE_FILE,
+                    rustix::fs::AtFlags::REMOVEDIR,
+                ) {
+                    Ok(()) => {}
+                    // A directory with things in it: set aside under another name in `rw/`
+                    // (one rename, nothing followed), where it still counts against the cap.
+                    Err(rustix::io::Errno::NOTEMPTY | rustix::io::Errno::EXIST) => {
+                        let aside = format!(".put-aside-{}", uuid::Uuid::now_v7().simple());
+                        rustix::fs::renameat(
+                            self.rw.as_fd(),
+                            STATE_FILE,
+                            self.rw.as_fd(),
+                            aside.as_str(),
+                        )?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             Err(e) => return Err(e.into()),
         }
