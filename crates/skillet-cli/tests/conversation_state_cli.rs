@@ -221,3 +221,55 @@ fn a_cached_conversation_skill_must_take_one_turn() {
     assert_ne!(code, 0);
     assert!(err.contains("its max_turns must be 1"), "{err}");
 }
+
+#[test]
+fn notes_are_kept_per_workspace() {
+    let w = World::new();
+    let llm = Llm::start();
+    llm.configure(&w, "openai", "");
+    llm.mount(Mock::given(method("POST")).respond_with(Sequence::new(vec![
+        openai_answer(&["noted in A"]),
+        openai_answer(&["noted in B"]),
+        openai_answer(&["A again"]),
+    ])));
+    // One global skill, used from two workspaces: each keeps its own notes.
+    w.write(
+        "~/.config/skillet/skills/recall.json",
+        &json!({"name": "recall", "type": "conversation", "description": "d",
+                "prompt_template": "What do you recall?", "state": {"version": 1}})
+        .to_string(),
+    );
+    let other = w.path("~/project-b");
+    std::fs::create_dir_all(other.join(".skillet")).unwrap();
+    let in_b = |args: &[&str]| {
+        let out = w
+            .command(&assert_cmd::cargo::cargo_bin("skillet"))
+            .current_dir(&other)
+            .env("TEST_LLM_KEY", common::llm::KEY)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+
+    let (code, _, err) = skillet(&w, &["run", "recall"], None);
+    assert_eq!(code, 0, "{err}");
+    in_b(&["run", "recall"]);
+    assert_eq!(
+        first_user_message(&llm, 1),
+        "What do you recall?",
+        "workspace B sees none of A's notes"
+    );
+    let (code, _, err) = skillet(&w, &["run", "recall"], None);
+    assert_eq!(code, 0, "{err}");
+    let third = first_user_message(&llm, 2);
+    assert!(third.contains("noted in A"), "{third}");
+    assert!(
+        !third.contains("noted in B"),
+        "A sees none of B's notes: {third}"
+    );
+}
