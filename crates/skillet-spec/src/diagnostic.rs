@@ -134,6 +134,14 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // No field, parameter or placeholder name is longer than a name may be; comparing a
+    // hostile 250-character key with every candidate, for each of a thousand keys, took most
+    // of a listing's time.
+    if word.len() > crate::limits::MAX_NAME_CHARS * 4
+        || word.chars().count() > crate::limits::MAX_NAME_CHARS
+    {
+        return None;
+    }
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))

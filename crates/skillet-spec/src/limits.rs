@@ -33,6 +33,24 @@ pub const MAX_KEY_CHARS: usize = 256;
 /// skills have tens; checks that compare entries with each other stay fast within this.
 pub const MAX_ITEMS: usize = 1_000;
 
+/// Most aliases of one skill. Every alias is kept for every listed skill and indexed across all
+/// of them, so a few thousand skills of a cloned repository with 1,000 aliases each would cost
+/// gigabytes; real skills have one or two.
+pub const MAX_ALIASES: usize = 32;
+/// Most entries of `dependencies`. Each is resolved against every skill at every listing.
+pub const MAX_DEPENDENCIES: usize = 64;
+
+/// Lists and maps with a bound of their own below [`MAX_ITEMS`], as JSON pointers into the
+/// canonical form.
+const COUNT_LIMITS: &[(&str, usize)] = &[
+    ("/aliases", MAX_ALIASES),
+    ("/dependencies", MAX_DEPENDENCIES),
+];
+
+/// Free-form maps whose keys have a bound of their own below [`MAX_KEY_CHARS`]: `dependencies`
+/// is keyed by skill name.
+const KEY_LIMITS: &[(&str, usize)] = &[("/dependencies", MAX_NAME_CHARS)];
+
 /// At most this many length problems are reported for one file; the rest are counted.
 const MAX_LENGTH_FINDINGS: usize = 20;
 
@@ -55,6 +73,8 @@ const FIELD_LIMITS: &[(&str, usize)] = &[
     ("/tests/*/stdin", MAX_TEMPLATE_CHARS),
     ("/tests/*/expect/stdout_equals", MAX_TEMPLATE_CHARS),
     ("/tests/*/expect/stderr_equals", MAX_TEMPLATE_CHARS),
+    // A semver requirement, such as "^1.2".
+    ("/dependencies/%", MAX_VERSION_CHARS),
 ];
 
 /// A string or key longer than its limit, or a list or map with too many entries.
@@ -84,6 +104,8 @@ fn matches_pattern(pattern: &str, pointer: &str) -> bool {
             (None, None) => return true,
             (Some("*"), Some(seg))
                 if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) => {}
+            // Any key of a map.
+            (Some("%"), Some(seg)) if !seg.is_empty() => {}
             (Some(a), Some(b)) if a == b => {}
             _ => return false,
         }
@@ -142,10 +164,10 @@ fn walk(value: &Value, pointer: &mut String, depth: usize, findings: &mut Findin
                 }
             }
         }
-        Value::Array(items) if items.len() > MAX_ITEMS => {
+        Value::Array(items) if items.len() > count_limit(pointer) => {
             findings.push(too_many(pointer, items.len()));
         }
-        Value::Object(map) if map.len() > MAX_ITEMS => {
+        Value::Object(map) if map.len() > count_limit(pointer) => {
             findings.push(too_many(pointer, map.len()));
         }
         Value::Array(items) => {
@@ -157,17 +179,21 @@ fn walk(value: &Value, pointer: &mut String, depth: usize, findings: &mut Findin
             }
         }
         Value::Object(map) => {
+            let key_limit = KEY_LIMITS
+                .iter()
+                .find(|(pattern, _)| matches_pattern(pattern, pointer))
+                .map_or(MAX_KEY_CHARS, |&(_, limit)| limit);
             for (key, item) in map {
                 let len = pointer.len();
                 pointer.push('/');
                 pointer.push_str(&escape_pointer_segment(key));
-                let key_chars = if key.len() > MAX_KEY_CHARS {
+                let key_chars = if key.len() > key_limit {
                     key.chars().count()
                 } else {
                     0
                 };
-                if key_chars > MAX_KEY_CHARS {
-                    findings.push(key_too_long(pointer, key_chars));
+                if key_chars > key_limit {
+                    findings.push(key_too_long(pointer, key_chars, key_limit));
                 } else {
                     walk(item, pointer, depth + 1, findings);
                 }
@@ -201,7 +227,16 @@ fn too_long(pointer: &str, chars: usize, limit: usize) -> LengthFinding {
     }
 }
 
+/// The most entries the list or map at `pointer` may have.
+fn count_limit(pointer: &str) -> usize {
+    COUNT_LIMITS
+        .iter()
+        .find(|(pattern, _)| matches_pattern(pattern, pointer))
+        .map_or(MAX_ITEMS, |&(_, limit)| limit)
+}
+
 fn too_many(pointer: &str, count: usize) -> LengthFinding {
+    let limit = count_limit(pointer);
     let path = display_path(pointer);
     let place = if path.is_empty() {
         "the skill".to_owned()
@@ -209,7 +244,7 @@ fn too_many(pointer: &str, count: usize) -> LengthFinding {
         format!("`{path}`")
     };
     let mut diagnostic = Diagnostic::error(format!(
-        "{place} has {count} entries; the limit is {MAX_ITEMS}"
+        "{place} has {count} entries; the limit is {limit}"
     ))
     .with_hint("a skill needs far fewer; move long lists of data into a file beside the skill");
     diagnostic.path = Some(path).filter(|p| !p.is_empty());
@@ -220,7 +255,7 @@ fn too_many(pointer: &str, count: usize) -> LengthFinding {
     }
 }
 
-fn key_too_long(pointer: &str, chars: usize) -> LengthFinding {
+fn key_too_long(pointer: &str, chars: usize, limit: usize) -> LengthFinding {
     let parent = pointer.rsplit_once('/').map_or("", |(p, _)| p);
     let parent_path = display_path(parent);
     let place = if parent_path.is_empty() {
@@ -229,7 +264,7 @@ fn key_too_long(pointer: &str, chars: usize) -> LengthFinding {
         format!("`{parent_path}`")
     };
     let mut diagnostic = Diagnostic::error(format!(
-        "a key of {place} is {chars} characters long; the limit is {MAX_KEY_CHARS}"
+        "a key of {place} is {chars} characters long; the limit is {limit}"
     ))
     .with_hint("use a short key");
     diagnostic.path = Some(parent_path).filter(|p| !p.is_empty());
@@ -264,6 +299,28 @@ pub(crate) fn annotate_schema(schema: &mut Value) {
         }
     }
     default_limits(schema, 0);
+    for &(pattern, limit) in COUNT_LIMITS {
+        if let Some(pointer) = schema_pointer(schema, pattern)
+            && let Some(Value::Object(node)) = schema.pointer_mut(&pointer)
+        {
+            let key = if node.contains_key("maxItems") {
+                "maxItems"
+            } else {
+                "maxProperties"
+            };
+            node.insert(key.into(), Value::from(limit));
+        }
+    }
+    for &(pattern, limit) in KEY_LIMITS {
+        if let Some(pointer) = schema_pointer(schema, pattern)
+            && let Some(Value::Object(node)) = schema.pointer_mut(&pointer)
+        {
+            node.insert(
+                "propertyNames".into(),
+                serde_json::json!({"maxLength": limit}),
+            );
+        }
+    }
 }
 
 /// Every string schema without a limit of its own gets [`MAX_STRING_CHARS`], every list
@@ -317,8 +374,12 @@ fn schema_pointer(root: &Value, pattern: &str) -> Option<String> {
     let mut at = String::new();
     for seg in pattern.split('/').skip(1) {
         at = resolve(root, at)?;
-        at.push_str(if seg == "*" { "/items" } else { "/properties/" });
-        if seg != "*" {
+        at.push_str(match seg {
+            "*" => "/items",
+            "%" => "/additionalProperties",
+            _ => "/properties/",
+        });
+        if seg != "*" && seg != "%" {
             at.push_str(&escape_pointer_segment(seg));
         }
     }
