@@ -67,7 +67,8 @@ fn idle(w: &World, skill: &str, n: u64) -> bool {
 #[test]
 fn a_python_value_set_by_one_call_is_not_seen_by_the_next() {
     let w = World::new();
-    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 2}));
+    // One member, so every call lands on the interpreter the one before used.
+    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 1}));
     let (code, _, err) = call(&w, "py", "x = 1\ndef f(): return 2\n");
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = call(&w, "py", "print(x)");
@@ -79,6 +80,28 @@ fn a_python_value_set_by_one_call_is_not_seen_by_the_next() {
     assert_eq!(call(&w, "py", "41 + 1").1, "42\n");
     let (code, _, err) = call(&w, "py", "print(_)");
     assert!(code == 1 && err.contains("NameError"), "{err}");
+    // What a call changes process-wide is put back: builtins added or replaced, the
+    // environment, sys.path, the directory, the standard streams.
+    let (code, _, err) = call(
+        &w,
+        "py",
+        "import builtins, io, os, sys\nbuiltins.evil = 1\nbuiltins.len = lambda x: -1\n\
+         del builtins.abs\nos.environ['LEAK'] = '1'\nsys.path.append('/leak')\n\
+         os.chdir('/tmp')\nsys.stdout = io.StringIO()",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = call(
+        &w,
+        "py",
+        "import builtins, os, sys\nprint(hasattr(builtins, 'evil'), len('ab'), abs(-1), \
+         os.environ.get('LEAK'), '/leak' in sys.path, os.getcwd())",
+    );
+    let ws = w.ws.canonicalize().unwrap();
+    assert_eq!(
+        (code, out),
+        (0, format!("False 2 1 None False {}\n", ws.display())),
+        "{err}"
+    );
     // Names a call defines and reads itself work; the namespace holds only its own names.
     let (code, out, _) = call(
         &w,

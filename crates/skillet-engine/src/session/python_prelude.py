@@ -32,15 +32,41 @@ def _skillet_install():
                 pass
         os.write(1, f'{token} {status}\n'.encode())
         os.write(2, f'{token}\n'.encode())
+    def reset():
+        # What a call may change process-wide, put back as it was when the member started:
+        # builtins (names added, replaced or removed), sys.path, the environment, the
+        # directory, the standard streams and hooks. Modules stay imported (sys.modules).
+        b, sb = builtins.__dict__, saved['builtins']
+        for k in [k for k in b if k not in sb]:
+            del b[k]
+        b.update(sb)
+        sys.path[:] = saved['path']
+        if dict(os.environ) != saved['env']:
+            os.environ.clear()
+            os.environ.update(saved['env'])
+        try:
+            os.chdir(saved['cwd'])
+        except OSError:
+            pass
+        sys.stdin, sys.stdout, sys.stderr = saved['streams']
+        sys.displayhook, sys.excepthook = saved['hooks']
     def run_fresh(src, token):
-        # A pool's stateless call: a new globals dict, and the REPL's `_` forgotten, so no name
-        # bound by one call is seen by the next. Modules stay imported (sys.modules), by design.
-        builtins.__dict__.pop('_', None)
+        # A pool's stateless call: a new globals dict in a reset process, so no name bound by
+        # one call is seen by the next.
+        reset()
         try:
             run(src, token, {'__name__': '__main__', '__builtins__': builtins})
         finally:
             builtins.__dict__.pop('_', None)
     builtins.__skillet_run = run
     builtins.__skillet_run_fresh = run_fresh
+    saved = {
+        'builtins': dict(builtins.__dict__),
+        'path': list(sys.path),
+        'env': dict(os.environ),
+        'cwd': os.getcwd(),
+        'streams': (sys.stdin, sys.stdout, sys.stderr),
+        'hooks': (sys.displayhook, sys.excepthook),
+    }
 _skillet_install()
 del _skillet_install
