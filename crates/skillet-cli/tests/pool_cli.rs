@@ -158,13 +158,21 @@ fn a_shell_call_runs_in_a_subshell_and_a_node_call_in_a_new_context() {
     let (code, _, err) = call(
         &w,
         "js",
-        "var z = 1; globalThis.g = 2; Array.prototype.evil = 1",
+        "var z = 1; globalThis.g = 2; Array.prototype.evil = 1; \
+         process.env.LEAK = '1'; process.chdir('/tmp')",
     );
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) = call(&w, "js", "[typeof z, typeof g, typeof [].evil].join(' ')");
+    let (code, out, err) = call(
+        &w,
+        "js",
+        "[typeof z, typeof g, typeof [].evil, process.env.LEAK, process.cwd()].join(' ')",
+    );
     assert_eq!(
-        (code, out.as_str()),
-        (0, "'undefined undefined undefined'\n"),
+        (code, out),
+        (
+            0,
+            format!("'undefined undefined undefined  {}'\n", ws.display())
+        ),
         "{err}"
     );
 }

@@ -8,6 +8,14 @@
   const vm = require('vm'), util = require('util'), fs = require('fs');
   // A pool's stateless call gets a new context: a fresh global object with only these host
   // objects shared, so no global set by one call is seen by the next.
+  // The process-wide state a call can change through `process`, put back before each
+  // pooled call: the environment and the directory.
+  const env0 = Object.assign({}, process.env), cwd0 = process.cwd();
+  const reset = () => {
+    for (const k of Object.keys(process.env)) if (!(k in env0)) delete process.env[k];
+    Object.assign(process.env, env0);
+    try { process.chdir(cwd0); } catch (e) { /* gone: the call's own directory stays */ }
+  };
   const fresh = () => vm.createContext({
     console, require, process, Buffer, URL, TextEncoder, TextDecoder,
     setTimeout, clearTimeout, setInterval, clearInterval, setImmediate, clearImmediate,
@@ -30,6 +38,6 @@
     fs.writeSync(2, token + '\n');
   };
   globalThis.__skillet_run = (src, token) => run(src, token);
-  globalThis.__skillet_run_fresh = (src, token) => run(src, token, fresh());
+  globalThis.__skillet_run_fresh = (src, token) => { reset(); run(src, token, fresh()); };
   void 0;
 }
