@@ -22,7 +22,7 @@ use skillet_spec::{Diagnostic, SkillKind};
 
 use crate::isolate::{Changes, View};
 
-pub use watch::{DEBOUNCE, Watcher};
+pub use watch::{DEBOUNCE, Watcher, watch_and_reload};
 
 /// Why `skillet dev` cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -465,53 +465,6 @@ impl DevLoop {
             error: result.error,
             duration_ms: result.duration_ms,
         }
-    }
-}
-
-/// Watches the skill and reloads it on every change, giving each [`Reload`] (the first run
-/// included) to `report`. `stop` ends the loop once a run in progress has finished and been
-/// reported (the end of input); `interrupt` also stops that run (Ctrl-C), unreported.
-pub async fn watch_and_reload(
-    dev: &mut DevLoop,
-    stop: Cancel,
-    interrupt: Cancel,
-    mut report: impl FnMut(&Reload),
-) -> Result<(), DevError> {
-    let mut watcher = Watcher::new()?;
-    watcher.update(&dev.watch_targets());
-    let first = dev.reload(Vec::new(), Instant::now(), &interrupt).await;
-    if interrupt.reason().is_some() {
-        return Ok(());
-    }
-    report(&first);
-    loop {
-        let changed = tokio::select! {
-            changed = watcher.next_change() => changed.ok_or(DevError::WatcherGone)?,
-            _ = stop.cancelled() => return Ok(()),
-            _ = interrupt.cancelled() => return Ok(()),
-        };
-        let (paths, since) = changed;
-        // Let an editor finish its save (write, rename, chmod) before reading.
-        tokio::select! {
-            () = tokio::time::sleep(DEBOUNCE) => {}
-            _ = stop.cancelled() => return Ok(()),
-            _ = interrupt.cancelled() => return Ok(()),
-        }
-        let mut paths = paths;
-        paths.extend(watcher.drain());
-        paths.sort();
-        paths.dedup();
-        let reload = dev.reload(paths, since, &interrupt).await;
-        if interrupt.reason().is_some() {
-            return Ok(());
-        }
-        report(&reload);
-        if stop.reason().is_some() {
-            return Ok(());
-        }
-        watcher.update(&dev.watch_targets());
-        // What the run itself wrote under a watched context folder is not an edit.
-        watcher.drain_outside(dev.own_files().as_deref());
     }
 }
 

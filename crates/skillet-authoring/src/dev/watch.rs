@@ -1,4 +1,5 @@
-//! What `skillet dev` watches, and the kernel watches behind it.
+//! What `skillet dev` watches, the kernel watches behind it, and the loop that reloads on
+//! every change.
 //!
 //! Only events that change a file start a reload (opens and reads do not: the run itself reads
 //! the files it is watched for). Every watched folder is resolved first, and a context folder
@@ -16,7 +17,9 @@ use notify_debouncer_mini::notify::{
 use skillet_spec::{AGENT_SKILL_FILE, PACKAGE_SKILL_FILE, ParamKind, SkillSpec};
 use tokio::sync::mpsc;
 
-use super::DevOptions;
+use skillet_engine::Cancel;
+
+use super::{DevError, DevLoop, DevOptions, Reload};
 
 /// How long changes are gathered after the first before one reload: an editor's save is often
 /// a write, a rename and a metadata change. Short, as the reload's whole budget is 100 ms.
@@ -280,6 +283,53 @@ fn changes_tree(event: &Event) -> bool {
         EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)) => false,
         EventKind::Modify(_) => true,
         EventKind::Access(_) | EventKind::Any | EventKind::Other => false,
+    }
+}
+
+/// Watches the skill and reloads it on every change, giving each [`Reload`] (the first run
+/// included) to `report`. `stop` ends the loop once a run in progress has finished and been
+/// reported (the end of input); `interrupt` also stops that run (Ctrl-C), unreported.
+pub async fn watch_and_reload(
+    dev: &mut DevLoop,
+    stop: Cancel,
+    interrupt: Cancel,
+    mut report: impl FnMut(&Reload),
+) -> Result<(), DevError> {
+    let mut watcher = Watcher::new()?;
+    watcher.update(&dev.watch_targets());
+    let first = dev.reload(Vec::new(), Instant::now(), &interrupt).await;
+    if interrupt.reason().is_some() {
+        return Ok(());
+    }
+    report(&first);
+    loop {
+        let changed = tokio::select! {
+            changed = watcher.next_change() => changed.ok_or(DevError::WatcherGone)?,
+            _ = stop.cancelled() => return Ok(()),
+            _ = interrupt.cancelled() => return Ok(()),
+        };
+        let (paths, since) = changed;
+        // Let an editor finish its save (write, rename, chmod) before reading.
+        tokio::select! {
+            () = tokio::time::sleep(DEBOUNCE) => {}
+            _ = stop.cancelled() => return Ok(()),
+            _ = interrupt.cancelled() => return Ok(()),
+        }
+        let mut paths = paths;
+        paths.extend(watcher.drain());
+        paths.sort();
+        paths.dedup();
+        let reload = dev.reload(paths, since, &interrupt).await;
+        if interrupt.reason().is_some() {
+            return Ok(());
+        }
+        report(&reload);
+        if stop.reason().is_some() {
+            return Ok(());
+        }
+        watcher.update(&dev.watch_targets());
+        // What the run itself wrote under a watched context folder is not an edit.
+        watcher.drain_outside(dev.own_files().as_deref());
     }
 }
 
