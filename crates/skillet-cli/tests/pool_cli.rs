@@ -587,3 +587,51 @@ print(s.makefile().readline().strip())
     }
     assert_eq!(pool(&w, "py")["calls"], 1, "no confined call ran");
 }
+
+#[test]
+fn a_batch_of_pooled_calls_shares_warm_interpreters_without_sharing_state() {
+    let w = World::new();
+    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 2}));
+    let calls: String = (0..6)
+        .map(|i| {
+            let code = if i % 2 == 0 {
+                format!("x = {i}\nprint('set', x)")
+            } else {
+                "print(x)".to_owned()
+            };
+            format!("{}\n", json!({"skill": "py", "stdin": code}))
+        })
+        .collect();
+    let out = w
+        .skillet()
+        .args(["batch", "-", "--json", "--ordered"])
+        .write_stdin(calls)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let results: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(
+        results.len(),
+        6,
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (i, r) in results.iter().enumerate() {
+        let r = if r["result"].is_object() {
+            &r["result"]
+        } else {
+            r
+        };
+        if i % 2 == 0 {
+            assert_eq!(r["stdout"], format!("set {i}\n"), "{r}");
+        } else {
+            assert!(
+                r["status"] == "failed" && r["stderr"].as_str().unwrap().contains("NameError"),
+                "call {i} saw another call's x: {r}"
+            );
+        }
+    }
+}

@@ -44,7 +44,10 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let engine = ctx.engine_in(args.workspace.as_deref())?;
+    // Pooled skills' calls share warm interpreters for the length of the batch.
+    let engine = ctx
+        .engine_in(args.workspace.as_deref())?
+        .with_pools(Arc::new(skillet_engine::session::Pools::new()));
     let registry = Arc::new(ctx.registry());
     let jobs = args
         .jobs
