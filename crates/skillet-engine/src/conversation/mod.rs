@@ -33,6 +33,7 @@ use skillet_spec::{SkillKind, SkillSpec};
 use skillet_store::{SessionRecord, SessionStatus, TurnOutcome, TurnRecord, now_ms};
 
 pub use error::ConversationError;
+use participant::Noting;
 pub use participant::{Participant, ScriptedAnswers, Shown};
 pub use preview::ConversationPreview;
 pub use prompt::DEFAULT_SUMMARY_PROMPT;
@@ -482,28 +483,5 @@ impl Engine {
             || PathBuf::from("the global skillet.toml"),
             |dir| dir.join(skillet_registry::CONFIG_FILE),
         )
-    }
-}
-
-/// Passes everything on, and keeps the notes (retries) for the outcome's warnings too.
-struct Noting<'a> {
-    inner: &'a mut dyn Participant,
-    notes: &'a mut Vec<String>,
-}
-
-impl Participant for Noting<'_> {
-    fn answer(&mut self, question: &str) -> Option<String> {
-        self.inner.answer(question)
-    }
-
-    fn follow_up(&mut self, turn: u32, max_turns: u32) -> Option<String> {
-        self.inner.follow_up(turn, max_turns)
-    }
-
-    fn show(&mut self, shown: Shown<'_>) {
-        if let Shown::Note(note) = shown {
-            self.notes.push(note.to_owned());
-        }
-        self.inner.show(shown);
     }
 }

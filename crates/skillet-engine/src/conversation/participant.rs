@@ -73,3 +73,26 @@ impl Participant for ScriptedAnswers {
         self.next_answer()
     }
 }
+
+/// Passes everything on, and keeps the notes (retries) for the outcome's warnings too.
+pub(super) struct Noting<'a> {
+    pub(super) inner: &'a mut dyn Participant,
+    pub(super) notes: &'a mut Vec<String>,
+}
+
+impl Participant for Noting<'_> {
+    fn answer(&mut self, question: &str) -> Option<String> {
+        self.inner.answer(question)
+    }
+
+    fn follow_up(&mut self, turn: u32, max_turns: u32) -> Option<String> {
+        self.inner.follow_up(turn, max_turns)
+    }
+
+    fn show(&mut self, shown: Shown<'_>) {
+        if let Shown::Note(note) = shown {
+            self.notes.push(note.to_owned());
+        }
+        self.inner.show(shown);
+    }
+}
