@@ -635,3 +635,28 @@ fn a_batch_of_pooled_calls_shares_warm_interpreters_without_sharing_state() {
         }
     }
 }
+
+#[test]
+fn a_detached_run_of_a_pooled_skill_runs_on_the_daemons_pool() {
+    let w = World::new();
+    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 1}));
+    // Warm the daemon's pool first: the job must land on that same member.
+    assert_eq!(call(&w, "py", "x = 1").0, 0);
+    let before = pids(&pool(&w, "py"));
+    let (code, id, err) = w.run(&["run", "py", "--detach", "--stdin", "print(6 * 7)"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = w.run(&["jobs", "wait", id.trim(), "--json", "--timeout", "60"]);
+    assert_eq!(code, 0, "{err}");
+    let waited: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(waited["stdout"], "42\n", "{waited}");
+    let p = pool(&w, "py");
+    assert_eq!((p["calls"].as_u64(), pids(&p)), (Some(2), before), "{p}");
+    // Statelessly, as any pooled call.
+    let (_, id, _) = w.run(&["run", "py", "--detach", "--stdin", "print(x)"]);
+    let (_, out, _) = w.run(&["jobs", "wait", id.trim(), "--json", "--timeout", "60"]);
+    let waited: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        waited["stderr"].as_str().unwrap().contains("NameError"),
+        "{waited}"
+    );
+}

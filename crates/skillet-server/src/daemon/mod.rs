@@ -154,12 +154,16 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             JobLimits::from_settings(&skillet_registry::JobsSettings::default())
         }
     };
-    let jobs = Arc::new(Jobs::new(
-        options.store.clone(),
-        options.env.clone(),
-        paths.socket.display().to_string(),
-        limits,
-    ));
+    let pools = Arc::new(skillet_engine::session::Pools::new());
+    let jobs = Arc::new(
+        Jobs::new(
+            options.store.clone(),
+            options.env.clone(),
+            paths.socket.display().to_string(),
+            limits,
+        )
+        .with_pools(pools.clone()),
+    );
     // Before any connection: a job a dead daemon held is `lost` by the time anyone asks.
     for line in jobs.recover() {
         log(&line);
@@ -169,7 +173,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             SessionManager::new(options.store.clone())
                 .with_holder(format!("the daemon on {}", paths.socket.display())),
         ),
-        pools: Arc::new(skillet_engine::session::Pools::new()),
+        pools,
         jobs,
         env: options.env,
         store: options.store,

@@ -72,6 +72,8 @@ pub(crate) struct Jobs {
     state: Mutex<State>,
     /// Bumped whenever a job ends, for `job.wait`.
     ended: watch::Sender<u64>,
+    /// The daemon's warm pools, which serve jobs of pooled skills.
+    pools: Arc<skillet_engine::session::Pools>,
 }
 
 #[derive(Default)]
@@ -108,7 +110,14 @@ impl Jobs {
             limits,
             state: Mutex::new(State::default()),
             ended: watch::channel(0).0,
+            pools: Arc::default(),
         }
+    }
+
+    /// These jobs with pooled skills served from `pools` (the daemon's).
+    pub(crate) fn with_pools(mut self, pools: Arc<skillet_engine::session::Pools>) -> Jobs {
+        self.pools = pools;
+        self
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

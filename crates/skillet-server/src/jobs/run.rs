@@ -49,7 +49,9 @@ async fn execute(
             );
         }
     };
-    let mut engine = setup.engine(jobs.store.clone());
+    let mut engine = setup
+        .engine(jobs.store.clone())
+        .with_pools(jobs.pools.clone());
     if let Some(dir) = &params.workspace {
         engine = match engine.with_workspace(dir) {
             Ok(engine) => engine,
