@@ -1,68 +1,18 @@
 //! Warm pools end to end: `skillet run` of a pooled code_session skill goes to the real daemon
 //! (started on demand), whose pool runs each input in a fresh namespace on a pre-started,
 //! sandboxed interpreter; members are recycled, replaced when they die, and bounded by `max`.
+//! Who else calls the pool (MCP, batch, --detach, confined processes) is in pool_callers.rs.
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::pool::{call, idle, pids, pool, pooled};
 use common::sessions::{eventually, session_skill};
 use common::{World, interpreter};
-use serde_json::{Value, json};
-
-fn pooled(w: &World, name: &str, program: &str, pool: Value) {
-    session_skill(
-        w,
-        name,
-        &interpreter(program),
-        json!({"session_config": {"pool": pool}}),
-    );
-}
-
-/// `skillet run NAME` with `input` on stdin: (exit code, stdout, stderr).
-fn call(w: &World, name: &str, input: &str) -> (i32, String, String) {
-    let out = w
-        .skillet()
-        .args(["run", name])
-        .write_stdin(input)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// The daemon's view of `skill`'s pool (`daemon status --json`).
-fn pool(w: &World, skill: &str) -> Value {
-    let (code, out, err) = w.run(&["daemon", "status", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let status: Value = serde_json::from_str(&out).unwrap();
-    status["daemon"]["pools"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| p["skill"] == skill)
-        .cloned()
-        .unwrap_or(Value::Null)
-}
-
-fn pids(pool: &Value) -> Vec<u64> {
-    pool["pids"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_u64)
-        .collect()
-}
-
-fn idle(w: &World, skill: &str, n: u64) -> bool {
-    pool(w, skill)["idle"].as_u64() == Some(n)
-}
+use serde_json::json;
 
 #[test]
 fn a_python_value_set_by_one_call_is_not_seen_by_the_next() {
@@ -336,153 +286,6 @@ fn a_flood_never_runs_more_than_max_at_once_and_loses_nothing() {
 }
 
 #[test]
-fn a_pooled_call_is_recorded_in_the_history() {
-    let w = World::new();
-    pooled(&w, "py", "python3", json!({"min_idle": 1}));
-    let out = w
-        .skillet()
-        .args(["run", "py", "--json"])
-        .write_stdin("print('hi')")
-        .output()
-        .unwrap();
-    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (result["status"].as_str(), result["stdout"].as_str()),
-        (Some("ok"), Some("hi\n"))
-    );
-    let (code, out, err) = w.run(&["history", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let history: Value = serde_json::from_str(&out).unwrap();
-    assert!(
-        history
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["id"] == result["execution_id"] && e["status"] == "ok"),
-        "{out}"
-    );
-}
-
-#[test]
-fn pools_that_cannot_be_reset_or_sized_are_refused_at_validation() {
-    let w = World::new();
-    session_skill(
-        &w,
-        "big",
-        "python3",
-        json!({"session_config": {"pool": {"min_idle": 5, "max": 2, "recycle_after": 0}}}),
-    );
-    session_skill(
-        &w,
-        "lines",
-        "python3",
-        json!({"session_config": {"protocol": "jsonl", "pool": {}}}),
-    );
-    let (code, _, err) = w.run(&["validate", "big"]);
-    assert_ne!(code, 0);
-    assert!(
-        err.contains("min_idle") && err.contains("recycle_after"),
-        "{err}"
-    );
-    let (code, _, err) = w.run(&["validate", "lines"]);
-    assert_ne!(code, 0);
-    assert!(err.contains("reset recipe"), "{err}");
-    // An interpreter skillet drives but cannot reset is refused when called.
-    pooled(&w, "db", "sqlite3", json!({}));
-    let (code, _, err) = call(&w, "db", "select 1;");
-    assert_ne!(code, 0);
-    assert!(err.contains("cannot be pooled"), "{err}");
-}
-
-/// The MCP test venv that tests/mcp_cli.rs builds from tests/mcp/requirements.txt, built the
-/// same way when this test runs first (both hold the same lock while installing).
-fn mcp_python() -> PathBuf {
-    let requirements = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/requirements.txt");
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv");
-    let marker = venv.join(".skillet-requirements");
-    let wanted = std::fs::read_to_string(requirements).unwrap();
-    let ready = || std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted);
-    if !ready() {
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(venv.with_extension("lock"))
-            .unwrap();
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
-        if !ready() {
-            let _ = std::fs::remove_dir_all(&venv);
-            let made = std::process::Command::new(interpreter("python3"))
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .unwrap();
-            assert!(
-                made.success(),
-                "cannot create a venv (is python3-venv installed?)"
-            );
-            let pip = std::process::Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(requirements)
-                .status()
-                .unwrap();
-            assert!(pip.success(), "pip could not install {requirements}");
-            std::fs::write(&marker, &wanted).unwrap();
-        }
-    }
-    venv.join("bin/python")
-}
-
-/// Runs tests/mcp/pool.py's `scenario` against `skillet mcp` in `w`; returns its summary.
-fn mcp_scenario(w: &World, scenario: &str) -> Value {
-    let (code, _, err) = w.run(&["trust"]);
-    assert_eq!(code, 0, "{err}");
-    let out = w
-        .command(&mcp_python())
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/pool.py"))
-        .args(["--scenario", scenario])
-        .args([
-            "--target",
-            &assert_cmd::cargo::cargo_bin("skillet")
-                .display()
-                .to_string(),
-            "--ws",
-        ])
-        .arg(&w.ws)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
-}
-
-#[test]
-fn an_mcp_call_with_input_and_no_session_id_runs_statelessly_on_the_pool() {
-    let w = World::new();
-    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 2}));
-    let summary = mcp_scenario(&w, "stateless");
-    // Recorded as a run, asked by MCP.
-    let (_, history, _) = w.run(&["history", "--json"]);
-    let history: Value = serde_json::from_str(&history).unwrap();
-    let run = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == summary["pooled"])
-        .cloned()
-        .unwrap_or(Value::Null);
-    assert_eq!(
-        (run["status"].as_str(), run["origin"].as_str()),
-        (Some("ok"), Some("mcp")),
-        "{run}"
-    );
-}
-
-#[test]
 fn a_caller_killed_mid_call_does_not_cost_the_pool_its_member() {
     let w = World::new();
     pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 1}));
@@ -506,15 +309,6 @@ fn a_caller_killed_mid_call_does_not_cost_the_pool_its_member() {
     assert!(started.elapsed() < Duration::from_secs(15));
     let p = pool(&w, "py");
     assert!(p["busy"] == 0 && pids(&p).len() <= 1, "{p}");
-}
-
-#[test]
-fn an_mcp_call_cancelled_mid_run_gives_its_place_in_the_pool_back() {
-    let w = World::new();
-    // One member at most: a place lost with the cancelled call would leave none.
-    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 1}));
-    let summary = mcp_scenario(&w, "cancel");
-    assert!(summary["next_call_s"].as_f64().unwrap() < 15.0, "{summary}");
 }
 
 #[test]
@@ -548,115 +342,32 @@ fn an_unused_pool_ends_after_the_skills_idle_timeout() {
 }
 
 #[test]
-fn a_confined_process_cannot_call_the_pool() {
+fn pools_that_cannot_be_reset_or_sized_are_refused_at_validation() {
     let w = World::new();
-    pooled(&w, "py", "python3", json!({"min_idle": 1}));
-    assert_eq!(call(&w, "py", "1").0, 0);
-    let sock = w.tmp.path().join("run/skillet/skillet.sock");
-    // A client that confines itself first, as anything run in a skillet sandbox is:
-    // no_new_privs (prctl 38), then the raw request.
-    let client = r#"import ctypes, os, socket
-libc = ctypes.CDLL(None, use_errno=True)
-assert libc.prctl(38, 1, 0, 0, 0) == 0
-s = socket.socket(socket.AF_UNIX)
-s.connect(os.environ["SOCK"])
-s.sendall(os.environ["REQ"].encode() + b"\n")
-print(s.makefile().readline().strip())
-"#;
-    for overrides in [json!({}), json!({"unsandboxed": true}), json!("garbage")] {
-        let request = json!({"id": 1, "method": "pool.run", "params": {
-            "skill": "py", "stdin": "print('ran')", "caller_dir": w.ws, "overrides": overrides}});
-        let out = std::process::Command::new(interpreter("python3"))
-            .args(["-c", client])
-            .env("SOCK", &sock)
-            .env("REQ", request.to_string())
-            .output()
-            .unwrap();
-        let answer: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-            panic!(
-                "{} {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        assert_eq!(
-            answer["error"]["code"], "forbidden",
-            "{overrides}: {answer}"
-        );
-        assert!(answer["result"].is_null(), "{answer}");
-    }
-    assert_eq!(pool(&w, "py")["calls"], 1, "no confined call ran");
-}
-
-#[test]
-fn a_batch_of_pooled_calls_shares_warm_interpreters_without_sharing_state() {
-    let w = World::new();
-    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 2}));
-    let calls: String = (0..6)
-        .map(|i| {
-            let code = if i % 2 == 0 {
-                format!("x = {i}\nprint('set', x)")
-            } else {
-                "print(x)".to_owned()
-            };
-            format!("{}\n", json!({"skill": "py", "stdin": code}))
-        })
-        .collect();
-    let out = w
-        .skillet()
-        .args(["batch", "-", "--json", "--ordered"])
-        .write_stdin(calls)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let results: Vec<Value> = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    assert_eq!(
-        results.len(),
-        6,
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    session_skill(
+        &w,
+        "big",
+        "python3",
+        json!({"session_config": {"pool": {"min_idle": 5, "max": 2, "recycle_after": 0}}}),
     );
-    for (i, r) in results.iter().enumerate() {
-        let r = if r["result"].is_object() {
-            &r["result"]
-        } else {
-            r
-        };
-        if i % 2 == 0 {
-            assert_eq!(r["stdout"], format!("set {i}\n"), "{r}");
-        } else {
-            assert!(
-                r["status"] == "failed" && r["stderr"].as_str().unwrap().contains("NameError"),
-                "call {i} saw another call's x: {r}"
-            );
-        }
-    }
-}
-
-#[test]
-fn a_detached_run_of_a_pooled_skill_runs_on_the_daemons_pool() {
-    let w = World::new();
-    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 1}));
-    // Warm the daemon's pool first: the job must land on that same member.
-    assert_eq!(call(&w, "py", "x = 1").0, 0);
-    let before = pids(&pool(&w, "py"));
-    let (code, id, err) = w.run(&["run", "py", "--detach", "--stdin", "print(6 * 7)"]);
-    assert_eq!(code, 0, "{err}");
-    let (code, out, err) = w.run(&["jobs", "wait", id.trim(), "--json", "--timeout", "60"]);
-    assert_eq!(code, 0, "{err}");
-    let waited: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(waited["stdout"], "42\n", "{waited}");
-    let p = pool(&w, "py");
-    assert_eq!((p["calls"].as_u64(), pids(&p)), (Some(2), before), "{p}");
-    // Statelessly, as any pooled call.
-    let (_, id, _) = w.run(&["run", "py", "--detach", "--stdin", "print(x)"]);
-    let (_, out, _) = w.run(&["jobs", "wait", id.trim(), "--json", "--timeout", "60"]);
-    let waited: Value = serde_json::from_str(&out).unwrap();
+    session_skill(
+        &w,
+        "lines",
+        "python3",
+        json!({"session_config": {"protocol": "jsonl", "pool": {}}}),
+    );
+    let (code, _, err) = w.run(&["validate", "big"]);
+    assert_ne!(code, 0);
     assert!(
-        waited["stderr"].as_str().unwrap().contains("NameError"),
-        "{waited}"
+        err.contains("min_idle") && err.contains("recycle_after"),
+        "{err}"
     );
+    let (code, _, err) = w.run(&["validate", "lines"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("reset recipe"), "{err}");
+    // An interpreter skillet drives but cannot reset is refused when called.
+    pooled(&w, "db", "sqlite3", json!({}));
+    let (code, _, err) = call(&w, "db", "select 1;");
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot be pooled"), "{err}");
 }

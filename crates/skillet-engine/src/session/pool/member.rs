@@ -1,0 +1,331 @@
+//! One pool's members: taking an idle one (or starting one when there is room), the call on
+//! it, giving it back or replacing it, and keeping `min_idle` warm in the background.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use skillet_sandbox::{ProcessSpec, SandboxPolicy};
+use tokio::sync::Semaphore;
+
+use super::super::interpreter::{Answer, Broken, Interpreter};
+use super::super::{Framing, lock};
+use super::Pools;
+use crate::result::{ExecutionResult, Status};
+
+#[derive(Debug)]
+pub(super) struct Pool {
+    pub(super) skill: String,
+    pub(super) process: ProcessSpec,
+    pub(super) policy: SandboxPolicy,
+    pub(super) framing: Framing,
+    pub(super) answer_timeout: Duration,
+    /// Unused this long, the pool and its members end (the skill's `idle_timeout`).
+    pub(super) idle_timeout: Duration,
+    pub(super) last_used: Mutex<std::time::Instant>,
+    pub(super) min_idle: u32,
+    pub(super) max: u32,
+    pub(super) recycle_after: u32,
+    /// One per member: a call holds one while it has a member, so calls past `max` wait.
+    pub(super) permits: Semaphore,
+    pub(super) state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct State {
+    pub(super) idle: VecDeque<Member>,
+    pub(super) busy: Vec<u32>,
+    /// Members alive, busy or idle.
+    pub(super) total: u32,
+    /// Members being started.
+    pub(super) starting: u32,
+    pub(super) calls: u64,
+    pub(super) recycled: u64,
+}
+
+#[derive(Debug)]
+pub(super) struct Member {
+    pub(super) interpreter: Interpreter,
+    pub(super) calls: u32,
+}
+
+/// How one call on a member ended.
+enum Served {
+    Answered(Answer),
+    /// Stopped from outside (the reason): the member is killed with whatever it was doing.
+    Cancelled(String),
+    Broken(Broken, Option<skillet_sandbox::Exit>),
+}
+
+impl Pool {
+    pub(super) async fn serve(
+        self: Arc<Self>,
+        pools: Arc<Pools>,
+        skill: &str,
+        input: &str,
+        cancel: Option<&crate::Cancel>,
+    ) -> ExecutionResult {
+        let cancelled = async {
+            match cancel {
+                Some(c) => c.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(cancelled);
+        let wait = self.answer_timeout.max(Duration::from_secs(1));
+        let waited = tokio::select! {
+            waited = tokio::time::timeout(wait, self.permits.acquire()) => waited,
+            reason = &mut cancelled => {
+                return ExecutionResult::new(skill, Status::Cancelled)
+                    .with_error(format!("{reason} while waiting for a free interpreter"));
+            }
+        };
+        let Ok(Ok(permit)) = waited else {
+            return ExecutionResult::new(skill, Status::Error).with_error(format!(
+                "all {} interpreters of `{skill}`'s pool stayed busy for {} s; call again, or \
+                 raise `session_config.pool.max` (held at `[defaults] max_sessions` of the \
+                 global skillet.toml)",
+                self.max,
+                wait.as_secs()
+            ));
+        };
+        let mut member = match self.take_member(wait).await {
+            Ok(m) => m,
+            Err(e) => {
+                drop(permit);
+                self.top_up(&pools);
+                return ExecutionResult::new(skill, Status::SpawnFailed)
+                    .with_error(format!("cannot start an interpreter for the pool: {e}"));
+            }
+        };
+        let pid = member.interpreter.pid();
+        if let Some(pid) = pid {
+            lock(&self.state).busy.push(pid);
+        }
+        // Should this call be dropped mid-exchange (its client went away), the member dies
+        // with the future and its place is given back.
+        let mut held = Held {
+            pool: &self,
+            pid,
+            armed: true,
+        };
+        let exchanged = tokio::select! {
+            r = member.interpreter.exchange_fresh(input, self.answer_timeout) => Ok(r),
+            reason = &mut cancelled => Err(reason),
+        };
+        let served = match exchanged {
+            Err(reason) => Served::Cancelled(reason),
+            Ok(Some(Ok(answer))) => Served::Answered(answer),
+            Ok(Some(Err(broken))) => {
+                let exit = member.interpreter.exit_status().await;
+                Served::Broken(broken, exit)
+            }
+            Ok(None) => Served::Broken(Broken::Exited(Answer::default()), None),
+        };
+        member.calls += 1;
+        let keep = matches!(&served, Served::Answered(a) if a.status.unwrap_or(0) == 0)
+            && member.calls < self.recycle_after
+            && !pools.closed.load(std::sync::atomic::Ordering::SeqCst);
+        held.armed = false;
+        let retired = {
+            let mut s = lock(&self.state);
+            s.calls += 1;
+            if let Some(pid) = pid
+                && let Some(at) = s.busy.iter().position(|p| *p == pid)
+            {
+                s.busy.swap_remove(at);
+            }
+            if keep {
+                // To the back: the next call takes the member idle longest, spreading load.
+                s.idle.push_back(member);
+                None
+            } else {
+                s.total = s.total.saturating_sub(1);
+                s.recycled += 1;
+                Some(member)
+            }
+        };
+        drop(permit);
+        if let Some(member) = retired {
+            // A failed or worn member is not reused: whatever the call left behind (a
+            // half-run import, a handler, a wedged thread) dies with it.
+            tokio::spawn(member.interpreter.finish());
+        }
+        self.top_up(&pools);
+        self.result(skill, served)
+    }
+
+    fn result(&self, skill: &str, served: Served) -> ExecutionResult {
+        let mut result;
+        match served {
+            Served::Answered(answer) => {
+                let code = answer.status.unwrap_or(0);
+                result = ExecutionResult::new(
+                    skill,
+                    if code == 0 {
+                        Status::Ok
+                    } else {
+                        Status::Failed
+                    },
+                );
+                result.exit_code = Some(code);
+                fill(&mut result, answer);
+            }
+            Served::Cancelled(reason) => {
+                result = ExecutionResult::new(skill, Status::Cancelled).with_error(format!(
+                    "{reason}; the interpreter running the call was killed and is replaced"
+                ));
+            }
+            Served::Broken(Broken::TimedOut(answer), _) => {
+                result = ExecutionResult::new(skill, Status::Timeout).with_error(format!(
+                    "the call ran past the skill's timeout of {} s; its interpreter was killed \
+                     and is replaced",
+                    self.answer_timeout.as_secs()
+                ));
+                result.limit = Some("time");
+                fill(&mut result, answer);
+            }
+            Served::Broken(Broken::Exited(answer), exit) => {
+                let how = exit.map_or_else(
+                    || "closed its output".to_owned(),
+                    |e| format!("exited with status {}", e.shell_code()),
+                );
+                result = ExecutionResult::new(skill, Status::Failed).with_error(format!(
+                    "the pool's interpreter {how} during the call; it is replaced, so the next \
+                     call runs on a fresh one"
+                ));
+                result.exit_code = exit.map(|e| e.shell_code());
+                fill(&mut result, answer);
+            }
+        }
+        result
+    }
+
+    /// An idle member, or a new one when there is room.
+    async fn take_member(&self, wait: Duration) -> Result<Member, String> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let start = {
+                let mut s = lock(&self.state);
+                if let Some(m) = s.idle.pop_front() {
+                    return Ok(m);
+                }
+                if s.total + s.starting < self.max {
+                    s.starting += 1;
+                    true
+                } else {
+                    false
+                }
+            };
+            if start {
+                let _starting = Starting(self);
+                let started = self.start_member().await;
+                if started.is_ok() {
+                    lock(&self.state).total += 1;
+                }
+                return started;
+            }
+            // A member is being started in the background for us: wait for it, boundedly,
+            // so a miscount can never hang a call.
+            if std::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "no interpreter became ready within {} s",
+                    wait.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn start_member(&self) -> Result<Member, String> {
+        Interpreter::start(
+            self.process.clone(),
+            &self.policy,
+            self.framing.clone(),
+            self.answer_timeout,
+        )
+        .await
+        .map(|interpreter| Member {
+            interpreter,
+            calls: 0,
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    /// Gives back the place of a member that was taken and never returned.
+    fn forget(&self, pid: Option<u32>) {
+        let mut s = lock(&self.state);
+        if let Some(pid) = pid
+            && let Some(at) = s.busy.iter().position(|p| *p == pid)
+        {
+            s.busy.swap_remove(at);
+        }
+        s.total = s.total.saturating_sub(1);
+        s.recycled += 1;
+    }
+
+    /// Starts members in the background until `min_idle` are idle (never past `max`).
+    pub(super) fn top_up(self: &Arc<Self>, pools: &Arc<Pools>) {
+        let pool = self.clone();
+        let pools = pools.clone();
+        tokio::spawn(async move {
+            loop {
+                if pools.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                {
+                    let mut s = lock(&pool.state);
+                    let warm = s.idle.len() as u32 + s.starting;
+                    if warm >= pool.min_idle || s.total + s.starting >= pool.max {
+                        return;
+                    }
+                    s.starting += 1;
+                }
+                // Counted as alive before it stops counting as starting, so no other start
+                // slips past `max` in between.
+                let _starting = Starting(&pool);
+                match pool.start_member().await {
+                    Ok(m) => {
+                        let mut s = lock(&pool.state);
+                        s.total += 1;
+                        s.idle.push_back(m);
+                    }
+                    // The next call starts one itself and reports why it cannot.
+                    Err(_) => return,
+                }
+            }
+        });
+    }
+}
+
+/// A start counted in `starting` until it ends, however it ends.
+struct Starting<'p>(&'p Pool);
+
+impl Drop for Starting<'_> {
+    fn drop(&mut self) {
+        let mut s = lock(&self.0.state);
+        s.starting = s.starting.saturating_sub(1);
+    }
+}
+
+/// A member out of the pool for a call; dropped armed, the member is gone.
+struct Held<'p> {
+    pool: &'p Pool,
+    pid: Option<u32>,
+    armed: bool,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.pool.forget(self.pid);
+        }
+    }
+}
+
+fn fill(result: &mut ExecutionResult, answer: Answer) {
+    result.stdout = answer.stdout;
+    result.stderr = answer.stderr;
+    result.truncated = answer.truncated;
+    result.duration_ms = u64::try_from(answer.duration.as_millis()).unwrap_or(u64::MAX);
+}
