@@ -168,13 +168,23 @@ impl Pools {
         };
         let mut warnings = plan.warnings.clone();
         let ctx = engine.policy_context(&spec.name, &request.overrides);
-        let max = settle(
+        let mut held = Vec::new();
+        let capped = settle(
             &POOL_MAX,
-            Some(u64::from(asked.max.unwrap_or(DEFAULT_POOL_MAX))),
+            asked.max.map(u64::from),
             &spec.name,
             &ctx,
-            &mut warnings,
-        )
+            &mut held,
+        );
+        // A pool's members count against the cap on one skill's live interpreters.
+        warnings.extend(
+            held.into_iter()
+                .map(|w| format!("session_config.pool.max: {w}")),
+        );
+        let max = match asked.max {
+            Some(_) => capped,
+            None => capped.min(u64::from(DEFAULT_POOL_MAX)),
+        }
         .clamp(1, u64::from(u32::MAX));
         let max = u32::try_from(max).unwrap_or(u32::MAX);
         let min_idle = asked.min_idle.unwrap_or(DEFAULT_MIN_IDLE).min(max);
