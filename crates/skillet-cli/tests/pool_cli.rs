@@ -62,23 +62,11 @@ fn a_python_value_set_by_one_call_is_not_seen_by_the_next() {
 }
 
 #[test]
-fn a_python_failure_recycles_the_member_so_module_state_cannot_leak_past_it() {
+fn module_state_set_by_one_call_is_not_seen_by_the_next() {
     let w = World::new();
-    pooled(
-        &w,
-        "py",
-        "python3",
-        json!({"min_idle": 1, "max": 1, "recycle_after": 100}),
-    );
-    // Documented: imported modules stay imported on a member between successful calls, so a
-    // module attribute set by one call is seen by the next on the same member…
+    pooled(&w, "py", "python3", json!({"min_idle": 1, "max": 1}));
+    // No interpreter serves two calls, so not even an imported module carries over.
     assert_eq!(call(&w, "py", "import json\njson.leak = 7").0, 0);
-    assert_eq!(
-        call(&w, "py", "import json\nprint(getattr(json, 'leak', None))").1,
-        "7\n"
-    );
-    // …until the member is replaced: any failed call replaces it.
-    assert_eq!(call(&w, "py", "raise ValueError('boom')").0, 1);
     assert_eq!(
         call(&w, "py", "import json\nprint(getattr(json, 'leak', None))").1,
         "None\n"
@@ -162,34 +150,63 @@ fn a_member_killed_mid_call_reports_the_error_and_is_replaced() {
                 .is_ok_and(|s| s.contains(") Z ")),
         "the killed member is gone"
     );
-    assert_eq!(pool(&w, "py")["recycled"], 1);
+    // The first call's member and the killed one: no member serves two calls.
+    assert_eq!(pool(&w, "py")["recycled"], 2);
     assert_eq!(call(&w, "py", "print(6 * 7)").1, "42\n");
 }
 
+/// No member serves two calls (red team 5: whatever is reset between calls runs inside an
+/// interpreter the last caller controlled). Each call takes over its member as hard as it can;
+/// the next call, on another member, sees none of it.
 #[test]
-fn a_member_is_recycled_after_recycle_after_calls() {
+fn no_member_serves_two_calls_so_a_call_cannot_take_over_the_next() {
     let w = World::new();
-    pooled(
-        &w,
-        "py",
-        "python3",
-        json!({"min_idle": 1, "max": 1, "recycle_after": 3}),
-    );
-    assert_eq!(call(&w, "py", "1").0, 0);
-    let first = pids(&pool(&w, "py"));
-    assert_eq!(first.len(), 1);
-    assert_eq!(call(&w, "py", "2").0, 0);
-    assert_eq!(pids(&pool(&w, "py")), first, "the second call reuses it");
-    assert_eq!(call(&w, "py", "3").0, 0);
-    assert!(
-        eventually(Duration::from_secs(20), || {
-            let now = pids(&pool(&w, "py"));
-            now.len() == 1 && now != first
-        }),
-        "after 3 calls the member is replaced: {}",
-        pool(&w, "py")
-    );
-    assert_eq!(pool(&w, "py")["recycled"], 1);
+    let takeovers = [
+        (
+            "bash",
+            // Closes the subshell, redefines echo and printf in the member's own shell.
+            "true\n)\necho() { builtin echo HIJACKED; }\nprintf() { builtin printf HIJACKED; }\n(\ntrue\n",
+            "echo secret",
+        ),
+        (
+            "node",
+            "const G = require.constructor('return globalThis')(); \
+             const o = G.__skillet_run_fresh; \
+             G.__skillet_run_fresh = (s, t) => o('console.log(\"HIJACKED\")', t);",
+            "console.log('secret')",
+        ),
+        (
+            "python3",
+            "import builtins\no = builtins.__skillet_run_fresh\n\
+             builtins.__skillet_run_fresh = lambda *a, **k: o('print(\"HIJACKED\")', *a[1:], **k)",
+            "print('secret')",
+        ),
+    ];
+    for (program, takeover, next) in takeovers {
+        if !std::path::Path::new(&interpreter(program)).is_file() {
+            println!("SKIPPED: {program}: no such interpreter on this machine");
+            continue;
+        }
+        let name = format!("p-{}", program.trim_end_matches('3'));
+        pooled(&w, &name, program, json!({"min_idle": 1, "max": 1}));
+        let _ = call(&w, &name, takeover);
+        let first = pids(&pool(&w, &name));
+        let (code, out, err) = call(&w, &name, next);
+        assert_eq!((code, out.as_str()), (0, "secret\n"), "{program}: {err}");
+        assert!(
+            !pids(&pool(&w, &name)).iter().any(|p| first.contains(p)),
+            "{program}: a member served a second call"
+        );
+    }
+}
+
+#[test]
+fn a_pool_that_would_reuse_members_is_refused() {
+    let w = World::new();
+    pooled(&w, "py", "python3", json!({"recycle_after": 3}));
+    let (code, _, err) = w.run(&["validate", ".skillet/skills/py.json"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("recycle_after is 3, and must be 1"), "{err}");
 }
 
 #[test]

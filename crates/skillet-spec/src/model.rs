@@ -313,7 +313,8 @@ pub struct PoolConfig {
     /// `[defaults] max_sessions`). Calls past it wait for a free one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u32>,
-    /// Calls one interpreter serves before it is replaced by a fresh one (default 100).
+    /// Calls one interpreter serves before it is replaced: 1, the default and the only value
+    /// allowed (an interpreter that served one caller could take over the next one's call).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recycle_after: Option<u32>,
 }

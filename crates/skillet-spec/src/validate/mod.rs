@@ -418,14 +418,26 @@ fn check_session_config(cfg: &crate::SessionConfig, kind: SkillKind, f: &mut Fin
 /// fresh-namespace recipe only for the interpreters it drives itself (python, node, shells).
 fn check_pool(pool: &crate::PoolConfig, cfg: &crate::SessionConfig, f: &mut Findings) {
     use crate::SessionProtocol;
-    for (field, value) in [("max", pool.max), ("recycle_after", pool.recycle_after)] {
-        if value == Some(0) {
-            f.value(
-                format!("/session_config/pool/{field}"),
-                Diagnostic::error(format!("pool.{field} must be at least 1"))
-                    .with_hint("write 1 or more, or leave the field out for the default"),
-            );
-        }
+    if pool.max == Some(0) {
+        f.value(
+            "/session_config/pool/max",
+            Diagnostic::error("pool.max must be at least 1")
+                .with_hint("write 1 or more, or leave the field out for the default"),
+        );
+    }
+    // The fresh namespace and the end-of-output marks are made inside the interpreter, which the
+    // previous caller controlled: a shell input can close its subshell, node code can reach the
+    // main realm, python can replace the reset itself. So no interpreter serves two calls.
+    if let Some(n) = pool.recycle_after.filter(|&n| n != 1) {
+        f.value(
+            "/session_config/pool/recycle_after",
+            Diagnostic::error(format!(
+                "pool.recycle_after is {n}, and must be 1: an interpreter that served one call \
+                 could take over the next caller's input and output, whatever skillet resets \
+                 between them"
+            ))
+            .with_hint("remove recycle_after: every call gets an interpreter of its own, started ahead of time"),
+        );
     }
     if let (Some(min), Some(max)) = (pool.min_idle, pool.max)
         && min > max

@@ -3,9 +3,9 @@
 //! A skill with `session_config.pool` keeps up to `max` interpreters per (skill, workspace,
 //! process, policy), started exactly as a session's would be (same sandbox policy, same
 //! framing). A call takes an idle member, runs its input in a fresh namespace (python: a new
-//! globals dict; node: a new vm context; shell: a subshell) and gives the member back. A member
-//! is killed and replaced after `recycle_after` calls, after any call that failed, timed out or
-//! killed it; `min_idle` members are kept started in the background. Interpreters without a
+//! globals dict; node: a new vm context; shell: a subshell), and the member is then killed and
+//! replaced: no member serves two calls ([`DEFAULT_RECYCLE_AFTER`] says why); `min_idle`
+//! members are kept started in the background, so a call finds one already warm. Interpreters without a
 //! reset recipe (sqlite3, prompt- and jsonl-framed programs) are refused.
 //!
 //! The pools live in the long-lived process that serves calls (the daemon, `skillet mcp`):
@@ -35,8 +35,12 @@ use crate::result::{ExecutionResult, Status};
 pub const DEFAULT_MIN_IDLE: u32 = 1;
 /// Most members of one pool when the skill does not say.
 pub const DEFAULT_POOL_MAX: u32 = 4;
-/// Calls one member serves before it is replaced, when the skill does not say.
-pub const DEFAULT_RECYCLE_AFTER: u32 = 100;
+/// Calls one member serves before it is replaced: one. Whatever skillet resets between calls
+/// runs inside an interpreter the last caller controlled (a shell input can close its
+/// subshell, node code can reach the main realm, python can replace the reset itself), so a
+/// member serving two callers would let the first take over the second; validation refuses
+/// any other value.
+pub const DEFAULT_RECYCLE_AFTER: u32 = 1;
 
 /// A pool's `max` is held at the user's cap on live interpreters of one skill, the same
 /// `[defaults] max_sessions` that bounds sessions: only the global file (or the user's
@@ -188,7 +192,7 @@ impl Pools {
         .clamp(1, u64::from(u32::MAX));
         let max = u32::try_from(max).unwrap_or(u32::MAX);
         let min_idle = asked.min_idle.unwrap_or(DEFAULT_MIN_IDLE).min(max);
-        let recycle_after = asked.recycle_after.unwrap_or(DEFAULT_RECYCLE_AFTER).max(1);
+        let recycle_after = DEFAULT_RECYCLE_AFTER;
         let answer_timeout = plan.policy.limits.wall_time;
         let process = ProcessSpec {
             program: invocation.program.clone().into(),
