@@ -224,6 +224,19 @@ impl Copier<'_> {
                 what: format!("more than {} MiB", self.limits.max_bytes / (1024 * 1024)),
             });
         }
+        // The copy keeps the file's times: what a skill does may depend on them (`make`,
+        // context files chosen by how recently they changed), and a copy made within one
+        // millisecond would otherwise order its files by chance.
+        if let Ok(meta) = reader.metadata() {
+            let mut times = std::fs::FileTimes::new();
+            if let Ok(t) = meta.modified() {
+                times = times.set_modified(t);
+            }
+            if let Ok(t) = meta.accessed() {
+                times = times.set_accessed(t);
+            }
+            let _ = writer.set_times(times);
+        }
         Ok(())
     }
 }
