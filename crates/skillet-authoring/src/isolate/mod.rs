@@ -210,8 +210,11 @@ impl View {
                 root: real,
             });
         }
+        // The user's alone: the copy holds files that were private to the workspace (a 0700
+        // home, a 0700 project folder), and /tmp is everyone's.
         let dir = tempfile::Builder::new()
             .prefix("skillet-view-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir_in(&tmp_real)
             .map_err(io_std("cannot make a temporary directory in", &tmp_real))?;
         let mut view = View {

@@ -208,3 +208,31 @@ fn a_file_left_out_does_not_come_in_under_another_name() {
     // Not being in the copy is no change to apply.
     assert!(view.changes().unwrap().is_empty());
 }
+
+/// The copy is the user's alone (red team 5, F5: it was 0755 in /tmp, so files private to a
+/// 0700 home were readable by every user), and it keeps each file's times.
+#[test]
+fn the_copy_is_private_and_keeps_file_times() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_t, ws) = workspace();
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    fs::File::options()
+        .write(true)
+        .open(ws.join("src/main.rs"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let view = View::create(&ws, Limits::default()).unwrap();
+    let top = view.root().parent().unwrap().to_path_buf();
+    assert_eq!(
+        fs::metadata(&top).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(
+        fs::metadata(view.root().join("src/main.rs"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        old
+    );
+}
