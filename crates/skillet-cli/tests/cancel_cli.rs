@@ -179,45 +179,6 @@ fn a_second_signal_during_the_first_does_not_lose_the_record() {
 }
 
 const CANCEL_CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/cancel.py");
-const REQUIREMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/requirements.txt");
-
-/// The venv with the official MCP Python SDK that tests/mcp_cli.rs also uses, created when its
-/// requirements changed (under a lock, so parallel tests install once).
-fn python() -> std::path::PathBuf {
-    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv");
-    let marker = venv.join(".skillet-requirements");
-    let wanted = std::fs::read_to_string(REQUIREMENTS).unwrap();
-    let ready = || std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted);
-    if !ready() {
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(venv.with_extension("lock"))
-            .unwrap();
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
-        if !ready() {
-            let _ = std::fs::remove_dir_all(&venv);
-            let made = std::process::Command::new(common::interpreter("python3"))
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .unwrap();
-            assert!(
-                made.success(),
-                "cannot create a venv (is python3-venv installed?)"
-            );
-            let pip = std::process::Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(REQUIREMENTS)
-                .status()
-                .unwrap();
-            assert!(pip.success(), "pip could not install {REQUIREMENTS}");
-            std::fs::write(&marker, &wanted).unwrap();
-        }
-    }
-    venv.join("bin/python")
-}
 
 #[test]
 fn an_mcp_call_cancelled_by_the_client_is_recorded_and_its_process_killed() {
@@ -232,7 +193,7 @@ fn an_mcp_call_cancelled_by_the_client_is_recorded_and_its_process_killed() {
         );
         assert_eq!(w.run(&["trust"]).0, 0);
         let out = w
-            .command(&python())
+            .command(&common::mcp::python())
             .arg(CANCEL_CLIENT)
             .arg("--target")
             .arg(assert_cmd::cargo::cargo_bin("skillet"))

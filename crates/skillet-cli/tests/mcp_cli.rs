@@ -19,55 +19,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/client.py");
-const REQUIREMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/requirements.txt");
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
-
-/// Runs `install` unless `ready()`, holding a lock beside `dir` so that tests running in
-/// parallel install once while the others wait. Returns whether it is ready.
-fn install_once(dir: &Path, ready: impl Fn() -> bool, install: impl FnOnce() -> bool) -> bool {
-    if ready() {
-        return true;
-    }
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.with_extension("lock"))
-        .unwrap();
-    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
-    ready() || (install() && ready())
-}
-
-/// The venv's Python, creating the venv first if its requirements changed.
-fn python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv");
-    let marker = venv.join(".skillet-requirements");
-    let wanted = std::fs::read_to_string(REQUIREMENTS).unwrap();
-    let ready = || std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted);
-    let installed = install_once(&venv, ready, || {
-        let _ = std::fs::remove_dir_all(&venv);
-        // The system interpreter, so an unprivileged test user can run the venv too.
-        let made = std::process::Command::new(interpreter("python3"))
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .unwrap();
-        assert!(
-            made.success(),
-            "cannot create a venv (is python3-venv installed?)"
-        );
-        let pip = std::process::Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-            .arg(REQUIREMENTS)
-            .status()
-            .unwrap();
-        assert!(pip.success(), "pip could not install {REQUIREMENTS}");
-        std::fs::write(&marker, &wanted).unwrap();
-        true
-    });
-    assert!(installed);
-    venv.join("bin/python")
-}
 
 /// A trusted workspace with one skill of each kind, a disabled skill, and two SKILL.md folders
 /// (one disabled).
@@ -131,7 +83,7 @@ fn world() -> World {
 /// its JSON summary; a failed check fails the test with the client's own message.
 fn client(w: &World, target: &str, mode: &str, scenario: &str, extra: &[&str]) -> Value {
     let out = w
-        .command(&python())
+        .command(&common::mcp::python())
         .arg(CLIENT)
         .args(["--target", target, "--mode", mode, "--ws"])
         .arg(&w.ws)
@@ -379,7 +331,7 @@ fn an_untrusted_workspace_offers_nothing_and_says_why() {
     let w = world();
     w.run(&["trust", "--revoke"]);
     let out = w
-        .command(&python())
+        .command(&common::mcp::python())
         .arg(CLIENT)
         .args(["--target", &skillet_bin(), "--ws"])
         .arg(&w.ws)
@@ -488,7 +440,7 @@ fn inspector() -> Option<(PathBuf, PathBuf)> {
     let script =
         dir.join("node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js");
     let ready = || node.is_file() && script.is_file();
-    let installed = install_once(&dir, ready, || {
+    let installed = common::mcp::install_once(&dir, ready, || {
         let npm = std::process::Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
             .arg(&dir)
@@ -582,7 +534,7 @@ fn an_mcp_tool_runs_at_the_workspace_root_not_where_the_server_started_nor_in_it
     );
     std::fs::create_dir_all(w.path("src/deep")).unwrap();
     let out = w
-        .command(&python())
+        .command(&common::mcp::python())
         .arg(CLIENT)
         .args(["--target", &skillet_bin(), "--try-call", "where", "--ws"])
         .arg(w.path("src/deep"))

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use common::pool::{call, pids, pool, pooled};
 use common::{World, interpreter};
 use serde_json::{Value, json};
@@ -40,51 +38,12 @@ fn a_pooled_call_is_recorded_in_the_history() {
     );
 }
 
-/// The MCP test venv that tests/mcp_cli.rs builds from tests/mcp/requirements.txt, built the
-/// same way when this test runs first (both hold the same lock while installing).
-fn mcp_python() -> PathBuf {
-    let requirements = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/requirements.txt");
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv");
-    let marker = venv.join(".skillet-requirements");
-    let wanted = std::fs::read_to_string(requirements).unwrap();
-    let ready = || std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted);
-    if !ready() {
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(venv.with_extension("lock"))
-            .unwrap();
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
-        if !ready() {
-            let _ = std::fs::remove_dir_all(&venv);
-            let made = std::process::Command::new(interpreter("python3"))
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .unwrap();
-            assert!(
-                made.success(),
-                "cannot create a venv (is python3-venv installed?)"
-            );
-            let pip = std::process::Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(requirements)
-                .status()
-                .unwrap();
-            assert!(pip.success(), "pip could not install {requirements}");
-            std::fs::write(&marker, &wanted).unwrap();
-        }
-    }
-    venv.join("bin/python")
-}
-
 /// Runs tests/mcp/pool.py's `scenario` against `skillet mcp` in `w`; returns its summary.
 fn mcp_scenario(w: &World, scenario: &str) -> Value {
     let (code, _, err) = w.run(&["trust"]);
     assert_eq!(code, 0, "{err}");
     let out = w
-        .command(&mcp_python())
+        .command(&common::mcp::python())
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/pool.py"))
         .args(["--scenario", scenario])
         .args([

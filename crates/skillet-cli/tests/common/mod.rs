@@ -14,6 +14,7 @@ pub mod attack;
 pub mod consistency;
 pub mod conversation;
 pub mod llm;
+pub mod mcp;
 pub mod pool;
 pub mod sessions;
 pub mod state;
