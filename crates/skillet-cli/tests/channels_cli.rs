@@ -244,8 +244,8 @@ fn a_flood_is_refused_and_the_store_stays_bounded() {
             .contains("holds 1000 messages"),
         "{answers:?}"
     );
-    // 4 MiB of 60,000-byte messages.
-    assert_eq!(answers[1]["sent"], 69, "{answers:?}");
+    // 1 MiB of 60,000-byte messages.
+    assert_eq!(answers[1]["sent"], 17, "{answers:?}");
     assert_eq!(answers[2]["ok"], false, "{answers:?}");
     assert!(
         answers[2]["error"]

@@ -44,7 +44,11 @@ pub struct ChannelLimits {
     pub max_bytes: u64,
     /// Most channels one owner has in one workspace.
     pub max_channels: u64,
-    /// How long a message is kept, in ms.
+    /// Most channels in the whole store, every owner and workspace together: with
+    /// `max_bytes`, what bounds the store however many skills and workspaces send.
+    pub max_channels_total: u64,
+    /// How long a message is kept, in ms; a channel with no message left that long is
+    /// forgotten when room is needed for a new one.
     pub ttl_ms: i64,
 }
 
@@ -53,8 +57,10 @@ impl Default for ChannelLimits {
         ChannelLimits {
             max_message_bytes: 64 * 1024,
             max_messages: 1000,
-            max_bytes: 4 * 1024 * 1024,
+            max_bytes: 1024 * 1024,
             max_channels: 64,
+            // 256 MiB of messages at most, in all.
+            max_channels_total: 256,
             ttl_ms: 7 * 24 * 3600 * 1000,
         }
     }
@@ -73,6 +79,9 @@ pub enum ChannelSend {
     TooManyBytes(u64),
     /// Refused: the owner has as many channels in this workspace as it may (the limit).
     TooManyChannels(u64),
+    /// Refused: the store holds as many channels as it may, all skills and workspaces
+    /// together (the limit).
+    StoreFull(u64),
 }
 
 /// A channel, as listed.

@@ -49,6 +49,23 @@ fn send(
         if owned >= limits.max_channels {
             return Ok(ChannelSend::TooManyChannels(limits.max_channels));
         }
+        // Channels whose last message went out longer ago than messages are kept hold
+        // nothing once their expired messages go: forgotten, they make room for new ones.
+        let cutoff = now.saturating_sub(limits.ttl_ms);
+        tx.execute(
+            "DELETE FROM channel_messages WHERE sent_at <= ?1",
+            params![cutoff],
+        )?;
+        tx.execute(
+            "DELETE FROM channels WHERE last_sent_at <= ?1 AND NOT EXISTS (
+                 SELECT 1 FROM channel_messages m WHERE m.workspace = channels.workspace
+                     AND m.owner = channels.owner AND m.name = channels.name)",
+            params![cutoff],
+        )?;
+        let all: u64 = tx.query_row("SELECT COUNT(*) FROM channels", [], |r| r.get(0))?;
+        if all >= limits.max_channels_total {
+            return Ok(ChannelSend::StoreFull(limits.max_channels_total));
+        }
     }
     let (count, bytes): (u64, u64) = tx.query_row(
         &format!(
@@ -223,6 +240,7 @@ mod tests {
             max_messages: 3,
             max_bytes: 20,
             max_channels: 2,
+            max_channels_total: 100,
             ttl_ms: 60_000,
         };
         assert_eq!(
@@ -260,6 +278,47 @@ mod tests {
         let listed = s.channels("/w").unwrap();
         assert_eq!(listed.len(), 2);
         assert_eq!((listed[1].messages, listed[1].bytes), (2, 16));
+    }
+
+    /// However many owners and workspaces send, the store holds at most `max_channels_total`
+    /// channels (red team 5, F4: three skills filled 800 MB in 25 s); a channel empty for
+    /// longer than messages are kept makes room.
+    #[test]
+    fn the_whole_store_is_bounded_and_a_long_empty_channel_makes_room() {
+        let (_d, s) = store();
+        let l = ChannelLimits {
+            max_channels_total: 3,
+            ..ChannelLimits::default()
+        };
+        let other = |owner: &str, workspace: &str| ChannelKey {
+            workspace: workspace.into(),
+            owner: owner.into(),
+            name: "c".into(),
+        };
+        for (owner, workspace) in [
+            ("workspace:a", "/w1"),
+            ("workspace:b", "/w1"),
+            ("global:g", "/w2"),
+        ] {
+            assert!(matches!(
+                s.send_message(&other(owner, workspace), "user", "x", &l)
+                    .unwrap(),
+                ChannelSend::Sent(_)
+            ));
+        }
+        assert_eq!(
+            s.send_message(&other("workspace:d", "/w3"), "user", "x", &l)
+                .unwrap(),
+            ChannelSend::StoreFull(3)
+        );
+        // Once every message has expired and the channels sent nothing for as long, they go.
+        let expired = ChannelLimits { ttl_ms: 0, ..l };
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(matches!(
+            s.send_message(&other("workspace:d", "/w3"), "user", "x", &expired)
+                .unwrap(),
+            ChannelSend::Sent(_)
+        ));
     }
 
     #[test]

@@ -101,6 +101,11 @@ pub fn refusal(sent: &ChannelSend, channel: &str) -> Option<String> {
             "the skill has {max} channels in this workspace, as many as it may; reuse one, or \
              `skillet channel clear` those it no longer needs"
         ),
+        ChannelSend::StoreFull(max) => format!(
+            "skillet keeps at most {max} channels, all skills and workspaces together, and \
+             has that many; nothing was sent. `skillet channel ls` shows them; a channel is \
+             forgotten once it has sent nothing for as long as messages are kept"
+        ),
     })
 }
 
