@@ -156,7 +156,9 @@ fn print_messages(messages: &[ChannelMessage], json: bool) -> Result<()> {
                 m.seq,
                 output::rfc3339(m.sent_at_ms),
                 output::field(&m.sender),
-                output::text(&m.body)
+                // Later lines of a body are indented: a message cannot print a line that reads
+                // as another message, from another sender.
+                output::text(&m.body).replace('\n', "\n    ")
             )?;
         }
     }
