@@ -187,10 +187,55 @@ impl Drop for View {
     }
 }
 
+/// What a view's directory is called in the temporary directory, before its random part.
+const VIEW_PREFIX: &str = "skillet-view-";
+/// The lock file a live view holds, beside its `root`.
+const VIEW_LOCK: &str = ".lock";
+
+/// Removes the views in `tmp` that are this user's and whose process is gone (their lock is
+/// free): a `skillet test` killed mid-run leaves its copy, which may be large.
+fn sweep_left_views(tmp: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    let me = rustix::process::geteuid().as_raw();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(VIEW_PREFIX) {
+            continue;
+        }
+        let path = entry.path();
+        // Only real directories of this user: nothing reached through a link is removed.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        // A view being made has its lock a moment after its directory: young ones are left.
+        let young = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_none_or(|age| age < std::time::Duration::from_secs(60));
+        if !meta.is_dir() || meta.uid() != me || young {
+            continue;
+        }
+        let Ok(lock) = std::fs::File::open(path.join(VIEW_LOCK)) else {
+            continue;
+        };
+        if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok() {
+            copy::make_removable(&path);
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
 /// One throwaway copy of a workspace. Dropping it removes the copy.
 #[derive(Debug)]
 pub struct View {
     dir: tempfile::TempDir,
+    /// Held locked while the view lives: a view whose lock is free was left by a process that
+    /// died (`kill`, a CI timeout), and the next view made sweeps it.
+    _lock: std::fs::File,
     real: PathBuf,
     limits: Limits,
     /// Each entry copied, by path relative to the root: its stamp in the real tree then, and
@@ -212,13 +257,22 @@ impl View {
         }
         // The user's alone: the copy holds files that were private to the workspace (a 0700
         // home, a 0700 project folder), and /tmp is everyone's.
+        sweep_left_views(&tmp_real);
         let dir = tempfile::Builder::new()
-            .prefix("skillet-view-")
+            .prefix(VIEW_PREFIX)
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir_in(&tmp_real)
             .map_err(io_std("cannot make a temporary directory in", &tmp_real))?;
+        let lock_path = dir.path().join(VIEW_LOCK);
+        let lock = std::fs::File::create_new(&lock_path)
+            .and_then(|f| {
+                rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive)?;
+                Ok(f)
+            })
+            .map_err(io_std("cannot lock", &lock_path))?;
         let mut view = View {
             dir,
+            _lock: lock,
             real,
             limits,
             copied: BTreeMap::new(),

@@ -236,3 +236,33 @@ fn the_copy_is_private_and_keeps_file_times() {
         old
     );
 }
+
+/// A view left by a process that died (its lock free) is swept by the next view made; a live
+/// one (its lock held) and a young one are left alone (red team 5, F6).
+#[test]
+fn a_view_left_by_a_dead_process_is_swept_by_the_next() {
+    let (_t, ws) = workspace();
+    let live = View::create(&ws, Limits::default()).unwrap();
+    let live_dir = live.root().parent().unwrap().to_path_buf();
+    // A dead process's view: a directory with a free lock, old enough.
+    let tmp = fs::canonicalize(std::env::temp_dir()).unwrap();
+    let dead = tempfile::Builder::new()
+        .prefix(VIEW_PREFIX)
+        .tempdir_in(&tmp)
+        .unwrap()
+        .keep();
+    fs::create_dir_all(dead.join("root/sub")).unwrap();
+    fs::write(dead.join(VIEW_LOCK), "").unwrap();
+    rustix::fs::chmod(dead.join("root/sub"), Mode::from_raw_mode(0o300)).unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    fs::File::open(&dead).unwrap().set_modified(old).unwrap();
+    // The live one is as old: only its held lock keeps it.
+    fs::File::open(&live_dir)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let next = View::create(&ws, Limits::default()).unwrap();
+    assert!(!dead.exists(), "the dead view was left");
+    assert!(live_dir.exists(), "a live view was swept");
+    drop((live, next));
+}
