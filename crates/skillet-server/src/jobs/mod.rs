@@ -38,6 +38,9 @@ const STOP_WAIT: Duration = Duration::from_secs(10);
 /// Largest standard input a job may carry: waiting jobs hold it in memory, so `max_queued` of
 /// them must stay small (a command-line `--stdin` is under 128 KiB anyway).
 pub const MAX_JOB_STDIN_BYTES: usize = 1024 * 1024;
+/// Standard input of all waiting jobs together: each is held in the daemon until its job
+/// starts, and a full queue of the largest would be a gigabyte.
+pub const MAX_QUEUED_STDIN_BYTES: usize = 64 * 1024 * 1024;
 
 /// The queue's bounds, from `[jobs]` of the global `skillet.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +248,24 @@ impl Jobs {
                         format!(
                             "busy: {} jobs are already waiting (the most [jobs] max_queued allows); nothing was queued, try again in a moment, or raise max_queued in the global skillet.toml",
                             s.queue.len()
+                        ),
+                    )
+                });
+            }
+            let waiting_stdin: usize = s
+                .waiting
+                .values()
+                .filter_map(|(_, p, _)| p.stdin.as_ref().map(String::len))
+                .sum();
+            let stdin = params.stdin.as_ref().map_or(0, String::len);
+            if waiting_stdin.saturating_add(stdin) > MAX_QUEUED_STDIN_BYTES {
+                return Err(ResponseError {
+                    retry_after_ms: Some(u64::try_from(RETRY_AFTER.as_millis()).unwrap_or(1000)),
+                    ..ResponseError::new(
+                        ErrorCode::Busy,
+                        format!(
+                            "busy: the jobs waiting hold {} MiB of standard input, the most the daemon keeps; nothing was queued, try again when some have started",
+                            MAX_QUEUED_STDIN_BYTES / (1024 * 1024)
                         ),
                     )
                 });

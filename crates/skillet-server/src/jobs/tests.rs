@@ -113,3 +113,36 @@ fn a_prefix_finds_only_a_unique_entry() {
     assert_eq!(find(&map, "0193-a"), None, "ambiguous");
     assert_eq!(find(&map, ""), None);
 }
+
+/// The waiting jobs' standard input is bounded as a whole (red team 5, F9: 400 queued jobs of
+/// 1 MiB each took the daemon to 451 MB): past it a submission is `busy`, and nothing queued
+/// is dropped.
+#[tokio::test]
+async fn the_waiting_jobs_standard_input_is_bounded_as_a_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = jobs_in(dir.path(), 1_000);
+    // Nothing starts: every job waits.
+    let jobs = Arc::new(Jobs {
+        limits: JobLimits {
+            max_running: 0,
+            ..jobs.limits
+        },
+        ..Arc::try_unwrap(jobs).ok().unwrap()
+    });
+    let one = || JobSubmitParams {
+        stdin: Some("x".repeat(MAX_JOB_STDIN_BYTES)),
+        ..params(dir.path())
+    };
+    let fits = MAX_QUEUED_STDIN_BYTES / MAX_JOB_STDIN_BYTES;
+    for _ in 0..fits {
+        jobs.submit(one()).unwrap();
+    }
+    let refused = jobs.submit(one()).unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Busy, "{}", refused.message);
+    assert!(
+        refused.message.contains("standard input"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(jobs.list(0).unwrap().len(), fits);
+}
