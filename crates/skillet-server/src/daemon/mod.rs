@@ -124,28 +124,6 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     drop(skillet_sandbox::prepare(
         &skillet_sandbox::SandboxPolicy::new(Duration::from_secs(30)),
     ));
-    // Holding the lock, any socket file left is a dead daemon's.
-    match std::fs::remove_file(&paths.socket) {
-        Ok(()) => log(&format!(
-            "replaced the stale socket {}",
-            paths.socket.display()
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(listen_err(e)),
-    }
-    let listener = UnixListener::bind(&paths.socket).map_err(listen_err)?;
-    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
-        .map_err(listen_err)?;
-    let idle = match &options.http {
-        Some(_) => "no idle exit while serving HTTP".to_owned(),
-        None => format!("idle exit after {} s", options.idle_timeout.as_secs()),
-    };
-    log(&format!(
-        "listening on {} (pid {}, {idle})",
-        paths.socket.display(),
-        std::process::id(),
-    ));
-
     // `[jobs]` is read from the global file only (Config::load ignores a workspace's).
     let limits = match skillet_registry::Config::load(&options.env) {
         Ok(config) => JobLimits::from_settings(&config.jobs),
@@ -217,6 +195,31 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             }
         });
     }
+
+    // Listening only now, with everything that can fail done: a client that connects is
+    // answered. Bound earlier, a daemon that then failed (say, its store busy) reset the
+    // connections waiting to be accepted, and a command that had just started it said so.
+    // Holding the lock, any socket file left is a dead daemon's.
+    match std::fs::remove_file(&paths.socket) {
+        Ok(()) => log(&format!(
+            "replaced the stale socket {}",
+            paths.socket.display()
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(listen_err(e)),
+    }
+    let listener = UnixListener::bind(&paths.socket).map_err(listen_err)?;
+    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(listen_err)?;
+    let idle = match &options.http {
+        Some(_) => "no idle exit while serving HTTP".to_owned(),
+        None => format!("idle exit after {} s", options.idle_timeout.as_secs()),
+    };
+    log(&format!(
+        "listening on {} (pid {}, {idle})",
+        paths.socket.display(),
+        std::process::id(),
+    ));
 
     let http_stop = match &options.http {
         Some(http) => Some(http::serve_http(&daemon, http, daemon.store.clone()).await?),
