@@ -247,8 +247,10 @@ pub fn plan_policy(
     limits.scratch_bytes = mib(settled.max_scratch_mb);
     limits.scratch_total_bytes = ctx.scratch_total_mb.map(mib);
     limits.cpu_percent = asked_limits.max_cpu_percent;
-    // A run cannot use more CPU seconds than its wall-clock budget on one core.
-    limits.cpu_time = Some(Duration::from_secs(wall));
+    // A run cannot use more CPU seconds than its wall-clock budget on one core, and one more:
+    // with the two equal, a run spinning on one core reached both at once and was reported
+    // as stopped by either, by chance.
+    limits.cpu_time = Some(Duration::from_secs(wall.saturating_add(1)));
 
     let planned = filesystem::plan_fs(spec, skill_dir, program, ctx, &mut warnings)?;
     let fs = planned.fs;
