@@ -52,6 +52,11 @@ pub struct ChannelLimits {
     pub ttl_ms: i64,
 }
 
+impl ChannelLimits {
+    /// How long a message is kept unless said otherwise: 7 days.
+    pub const DEFAULT_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+}
+
 impl Default for ChannelLimits {
     fn default() -> Self {
         ChannelLimits {
@@ -61,7 +66,7 @@ impl Default for ChannelLimits {
             max_channels: 64,
             // 256 MiB of messages at most, in all.
             max_channels_total: 256,
-            ttl_ms: 7 * 24 * 3600 * 1000,
+            ttl_ms: Self::DEFAULT_TTL_MS,
         }
     }
 }

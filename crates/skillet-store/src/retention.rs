@@ -37,6 +37,9 @@ pub struct PruneReport {
     /// Background jobs that ended before the time rule's cutoff (queued and running ones
     /// stay; the count rule does not apply to jobs).
     pub jobs: u64,
+    /// Channel messages older than channels keep them (7 days, see docs/state.md,
+    /// "Channels"); the channels themselves and their numbering stay.
+    pub channel_messages: u64,
     /// Authoring events (`skillet stats --authoring`) from before the time rule's cutoff (the
     /// count rule does not apply to them).
     pub authoring: u64,
@@ -54,5 +57,6 @@ impl PruneReport {
             && self.states == 0
             && self.jobs == 0
             && self.authoring == 0
+            && self.channel_messages == 0
     }
 }

@@ -97,6 +97,62 @@ fn send(
     Ok(ChannelSend::Sent(seq))
 }
 
+/// Removes messages older than `ttl_ms` (or, for a dry run, counts them), every channel's at
+/// once or, with `max_channels`, those of at most that many channels (the bounded prune each
+/// recorded run does). Numbers grow with time within a channel, so a channel's oldest message
+/// is its first by key: finding the channels with something due is one index lookup per
+/// channel (at most `max_channels_total`), never a scan of every message. Channel rows stay, so
+/// numbering goes on.
+pub(crate) fn prune(
+    conn: &mut Connection,
+    ttl_ms: i64,
+    max_channels: Option<usize>,
+    dry_run: bool,
+) -> Result<u64, StoreError> {
+    let cutoff = now_ms().saturating_sub(ttl_ms);
+    let due: Vec<(String, String, String)> = {
+        let mut stmt = conn.prepare(
+            "SELECT c.workspace, c.owner, c.name FROM channels c
+             WHERE (SELECT m.sent_at FROM channel_messages m
+                    WHERE m.workspace = c.workspace AND m.owner = c.owner AND m.name = c.name
+                    ORDER BY m.seq LIMIT 1) <= ?1
+             LIMIT ?2",
+        )?;
+        stmt.query_map(
+            params![
+                cutoff,
+                max_channels.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX))
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?
+        .collect::<Result<_, _>>()?
+    };
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let tx = rusqlite::Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let mut removed = 0u64;
+    for (workspace, owner, name) in &due {
+        let k = params![workspace, owner, name, cutoff];
+        removed += if dry_run {
+            tx.query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM channel_messages WHERE {WHERE_KEY} AND sent_at <= ?4"
+                ),
+                k,
+                |r| r.get::<_, u64>(0),
+            )?
+        } else {
+            tx.execute(
+                &format!("DELETE FROM channel_messages WHERE {WHERE_KEY} AND sent_at <= ?4"),
+                k,
+            )? as u64
+        };
+    }
+    tx.commit()?;
+    Ok(removed)
+}
+
 impl ChannelStore for SqliteStore {
     fn send_message(
         &self,

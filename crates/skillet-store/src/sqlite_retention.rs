@@ -34,6 +34,7 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
         report.states = crate::sqlite_state::expire(conn, true)?;
         report.jobs = crate::sqlite_jobs::prune(conn, rule.before_ms, true)?;
         report.authoring = crate::sqlite_authoring::prune(conn, rule.before_ms, None, true)?;
+        report.channel_messages = prune_channels(conn, rule, true)?;
         return Ok(report);
     }
     let batch = rule.batch.unwrap_or(FULL_BATCH).max(1);
@@ -57,6 +58,7 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
     // The bounded prune takes one batch; the full one takes everything due in one DELETE
     // (authoring rows are few next to executions).
     report.authoring = crate::sqlite_authoring::prune(conn, rule.before_ms, rule.batch, false)?;
+    report.channel_messages = prune_channels(conn, rule, false)?;
     if rule.batch.is_some() {
         if !report.is_empty() {
             // Without incremental mode this is a no-op; the full prune converts the file.
@@ -66,6 +68,25 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
     }
     report.converted = shrink(conn)?;
     Ok(report)
+}
+
+/// Channel messages past the channels' own retention (not `before_ms`: a channel is a
+/// mailbox, not history, and keeps its messages for as long as [`ChannelLimits`] says whatever
+/// `[history]` keeps). The bounded prune handles a few channels per run.
+///
+/// [`ChannelLimits`]: crate::ChannelLimits
+fn prune_channels(
+    conn: &mut Connection,
+    rule: &Retention,
+    dry_run: bool,
+) -> Result<u64, StoreError> {
+    const CHANNELS_PER_BOUNDED_PRUNE: usize = 4;
+    crate::sqlite_channels::prune(
+        conn,
+        crate::ChannelLimits::default().ttl_ms,
+        rule.batch.map(|_| CHANNELS_PER_BOUNDED_PRUNE),
+        dry_run,
+    )
 }
 
 /// The rowid at and below which executions exceed `max_rows`, if any do. The bounded prune takes

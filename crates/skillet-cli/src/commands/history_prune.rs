@@ -16,7 +16,8 @@ use crate::output;
 pub const HELP: &str =
     "Executions that started before the cutoff, and ended sessions (closed, expired, dead, ended)
 that ended before it, are removed with their transcripts; beyond [history] max_rows only the
-newest executions, and the most recently ended sessions, stay. Live and open sessions, sessions still leased by a daemon, and circuit
+newest executions, and the most recently ended sessions, stay. Channel messages older than
+channels keep them (7 days) go too, whatever keep_days says. Live and open sessions, sessions still leased by a daemon, and circuit
 breakers are never removed. Each recorded run already removes a few hundred rows that are due;
 this does all of it at once and shrinks the database file (the first prune of a database made
 by an older skillet rewrites it once, about a second per 100 MB; see docs/history.md).
@@ -33,6 +34,9 @@ Examples:
   skillet history prune --before 7d --json   keep one week, report as JSON";
 
 const DAY_MS: i64 = 86_400_000;
+
+/// How long channels keep a message, in days, for the summary.
+const CHANNEL_DAYS: i64 = skillet_store::ChannelLimits::DEFAULT_TTL_MS / DAY_MS;
 
 pub fn run(ctx: &Context, args: &HistoryPruneArgs) -> Result<ExitCode> {
     let now = now_ms();
@@ -107,6 +111,14 @@ fn print_summary(s: &Summary, file: Option<&PathBuf>) {
                 "Nothing to remove: [history] keep_days and max_rows are both 0 (keep everything). \
                  Give --before DATE to remove older history."
             );
+            if r.channel_messages > 0 {
+                println!(
+                    "{} {} channel message{} older than {CHANNEL_DAYS} days.",
+                    if s.dry_run { "Would remove" } else { "Removed" },
+                    r.channel_messages,
+                    plural(r.channel_messages)
+                );
+            }
             return;
         }
     };
@@ -121,6 +133,13 @@ fn print_summary(s: &Summary, file: Option<&PathBuf>) {
     );
     if r.jobs > 0 {
         what.push_str(&format!(", and {} ended job{}", r.jobs, plural(r.jobs)));
+    }
+    if r.channel_messages > 0 {
+        what.push_str(&format!(
+            ", and {} channel message{} older than {CHANNEL_DAYS} days",
+            r.channel_messages,
+            plural(r.channel_messages)
+        ));
     }
     if s.dry_run {
         println!("Would remove {what}: {rules}. Nothing was changed.");
