@@ -321,6 +321,7 @@ async fn run_once(
         asked_by: Some(AskedBy {
             origin: "test".to_owned(),
             request_id: format!("{}#{}", case.skill, case.index),
+            queue_wait_ms: None,
         }),
         cancel: Some(cancel.clone()),
     };

@@ -67,6 +67,10 @@ pub struct AskedBy {
     pub origin: String,
     /// The id of the request within it (an MCP JSON-RPC request id).
     pub request_id: String,
+    /// How long the call waited in the asker's queue before it was run (the daemon's job
+    /// queue, the MCP server's cap on calls at once), kept in the history row of its first
+    /// attempt; `None` when it did not queue.
+    pub queue_wait_ms: Option<u64>,
 }
 
 /// Per-run permissions from the command line, on top of the configured grants.

@@ -28,6 +28,7 @@ pub(crate) async fn call(
     let asked_by = AskedBy {
         origin: ORIGIN.to_owned(),
         request_id,
+        queue_wait_ms: None,
     };
     match target {
         ToolTarget::Run(skill) => {
@@ -62,18 +63,23 @@ async fn run(
     cancelled: &tokio_util::sync::CancellationToken,
 ) -> CallToolResult {
     let cancel = skillet_engine::Cancel::new();
-    let request = RunRequest {
+    let mut request = RunRequest {
         params: arguments,
         caller_dir: server.caller_dir(),
-        asked_by: Some(asked_by),
         cancel: Some(cancel.clone()),
         ..RunRequest::default()
     };
     let run = async {
         // Waiting here, not failing: a burst of calls is served as fast as the limit allows.
+        let asked = std::time::Instant::now();
         let Ok(_permit) = server.shared.calls.acquire().await else {
             return outcome::refusal("the server is shutting down");
         };
+        // The history says how long the call queued behind the cap.
+        request.asked_by = Some(AskedBy {
+            queue_wait_ms: Some(u64::try_from(asked.elapsed().as_millis()).unwrap_or(u64::MAX)),
+            ..asked_by
+        });
         let result = snapshot
             .engine
             .run(&snapshot.registry, skill, request)

@@ -50,6 +50,10 @@ pub struct ExecutionRecord {
     pub request_id: Option<String>,
     /// Answered from the result cache: nothing ran.
     pub cached: bool,
+    /// Milliseconds the call waited in a queue between being asked for and starting (the
+    /// daemon's job queue, the MCP server's cap on calls at once); `None` when it never
+    /// queued (a command-line run), and on retries and fallbacks of a call, which did not.
+    pub queue_wait_ms: Option<i64>,
 }
 
 impl ExecutionRecord {
@@ -88,6 +92,7 @@ impl ExecutionRecord {
             request_id: None,
             error: None,
             cached: false,
+            queue_wait_ms: None,
         }
     }
 }

@@ -11,9 +11,9 @@ use crate::sqlite_ids::find_by_id;
 use crate::{ExecutionQuery, ExecutionRecord, StoreError};
 
 const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
-    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id, cached";
+    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id, cached, queue_wait_ms";
 
-const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22";
+const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23";
 
 /// The values of [`COLUMNS`] for an `INSERT`, in order.
 macro_rules! record_params {
@@ -40,7 +40,8 @@ macro_rules! record_params {
             $e.error,
             $e.origin,
             $e.request_id,
-            $e.cached
+            $e.cached,
+            $e.queue_wait_ms
         ]
     };
 }
@@ -69,6 +70,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         origin: r.get(19)?,
         request_id: r.get(20)?,
         cached: r.get(21)?,
+        queue_wait_ms: r.get(22)?,
     })
 }
 

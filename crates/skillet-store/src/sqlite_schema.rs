@@ -209,6 +209,9 @@ pub(crate) const STEPS: &[&str] = &[
         body      TEXT NOT NULL,
         PRIMARY KEY (workspace, owner, name, seq)
     );",
+    // 14: how long a call waited in a queue before it ran (the daemon's job queue, the MCP
+    // server's cap on calls at once), per execution; NULL for a run that never queued.
+    "ALTER TABLE executions ADD COLUMN queue_wait_ms INTEGER;",
 ];
 
 /// The schema version this build writes.

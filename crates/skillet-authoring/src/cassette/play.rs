@@ -45,6 +45,7 @@ pub(crate) async fn play(
         asked_by: Some(AskedBy {
             origin: "test".to_owned(),
             request_id: format!("{}#{}", case.skill, case.index),
+            queue_wait_ms: None,
         }),
         // A test replays its cassette: an answer from the cache would test nothing.
         cache: skillet_engine::CacheUse::Off,

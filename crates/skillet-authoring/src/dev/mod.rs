@@ -449,6 +449,7 @@ impl DevLoop {
             asked_by: Some(AskedBy {
                 origin: "dev".to_owned(),
                 request_id: format!("{}#{number}", self.options.name),
+                queue_wait_ms: None,
             }),
             cancel: Some(cancel.clone()),
         };

@@ -253,6 +253,9 @@ fn print_record(r: &ExecutionRecord) {
         output::ago(now_ms() - r.started_at_ms)
     );
     println!("duration:    {} ms", r.duration_ms);
+    if let Some(waited) = r.queue_wait_ms {
+        println!("queue wait:  {waited} ms");
+    }
     println!("cpu time:    {} ms", num(r.cpu_time_ms));
     println!("peak memory: {} KiB", num(r.peak_memory_kb));
     println!(

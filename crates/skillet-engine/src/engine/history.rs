@@ -51,6 +51,12 @@ impl Engine {
             origin: asked_by.map(|a| a.origin.clone()),
             request_id: asked_by.map(|a| a.request_id.clone()),
             cached: result.cached,
+            // The wait was before the call's first attempt: a retry or a fallback waited for
+            // its backoff or for the attempt before it, not in the queue.
+            queue_wait_ms: asked_by
+                .and_then(|a| a.queue_wait_ms)
+                .filter(|_| result.attempt <= 1 && parent_id.is_none())
+                .map(to_i64),
         };
         if let Err(e) = store.record(&record) {
             result

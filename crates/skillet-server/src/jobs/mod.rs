@@ -294,8 +294,8 @@ impl Jobs {
             let started = now_ms();
             record.status = "running".into();
             record.started_at_ms = Some(started);
-            record.queue_wait_ms =
-                Some(i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX));
+            let waited = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
+            record.queue_wait_ms = Some(i64::try_from(waited).unwrap_or(i64::MAX));
             if let Err(e) = self.save(&record) {
                 // Not run unrecorded: it ends here, said as well as the store allows.
                 record.status = "finished".into();
@@ -316,7 +316,7 @@ impl Jobs {
                 },
             );
             let jobs = self.clone();
-            tokio::spawn(async move { run::run(jobs, id, params, cancel).await });
+            tokio::spawn(async move { run::run(jobs, id, params, cancel, waited).await });
         }
     }
 

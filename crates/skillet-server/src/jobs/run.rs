@@ -11,15 +11,21 @@ use tokio::sync::mpsc;
 use super::Jobs;
 use crate::api::JobSubmitParams;
 
-/// Runs job `id` and records how it ended.
-pub(super) async fn run(jobs: Arc<Jobs>, id: String, params: JobSubmitParams, cancel: Cancel) {
+/// Runs job `id`, which waited `waited_ms` in the queue, and records how it ended.
+pub(super) async fn run(
+    jobs: Arc<Jobs>,
+    id: String,
+    params: JobSubmitParams,
+    cancel: Cancel,
+    waited_ms: u64,
+) {
     let skill = params.skill.clone();
     let inner = {
         let jobs = jobs.clone();
         let id = id.clone();
         // In a task of its own: a panic in a run ends that run as `internal`, recorded, and
         // leaves the daemon and the other jobs alone.
-        tokio::spawn(async move { execute(&jobs, &id, params, cancel).await })
+        tokio::spawn(async move { execute(&jobs, &id, params, cancel, waited_ms).await })
     };
     let result = match inner.await {
         Ok(result) => result,
@@ -36,6 +42,7 @@ async fn execute(
     id: &str,
     params: JobSubmitParams,
     cancel: Cancel,
+    waited_ms: u64,
 ) -> ExecutionResult {
     let setup = match EngineSetup::load_in(jobs.env(), &params.caller_dir) {
         Ok(setup) => setup,
@@ -83,6 +90,7 @@ async fn execute(
         asked_by: Some(AskedBy {
             origin: "job".into(),
             request_id: id.to_owned(),
+            queue_wait_ms: Some(waited_ms),
         }),
         cancel: Some(cancel),
     };

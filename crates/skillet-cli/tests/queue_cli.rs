@@ -1,0 +1,167 @@
+//! The daemon's one queue end to end: how long a call waited is kept in its history row, one
+//! client flooding the queue does not lock out another, and the running jobs' memory limits
+//! stay within the budget.
+
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
+mod common;
+
+use std::time::Duration;
+
+use common::{World, interpreter};
+use serde_json::{Value, json};
+
+/// A code skill running `bash -c SCRIPT`.
+fn bash_skill(w: &World, name: &str, script: &str) {
+    w.skill(
+        name,
+        json!({"name": name, "description": "d", "type": "code_inline",
+               "command": interpreter("bash"), "args": ["-c", script], "timeout": 120}),
+    );
+}
+
+/// A skill that runs until the test creates `release` in the workspace.
+fn gate_skill(w: &World) {
+    bash_skill(
+        w,
+        "gate",
+        "while [ ! -e release ]; do sleep 0.05; done; echo released",
+    );
+}
+
+/// The global `skillet.toml`.
+fn global_config(w: &World, toml: &str) {
+    w.write("~/.config/skillet/skillet.toml", toml);
+}
+
+/// `skillet run NAME --detach ARGS…`: the job's id.
+fn detach(w: &World, name: &str, args: &[&str]) -> String {
+    let mut all = vec!["run", name, "--detach"];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = w.run(&all);
+    assert_eq!(code, 0, "submitting {name} failed: {stderr}");
+    let id = stdout.trim().to_owned();
+    assert_eq!(id.len(), 36, "a job id: {stdout}");
+    id
+}
+
+/// `jobs wait ID --json`, which must succeed.
+fn wait(w: &World, id: &str) -> Value {
+    let (_, stdout, stderr) = w.run(&["jobs", "wait", id, "--json", "--timeout", "120"]);
+    serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("wait {id}: {stdout} {stderr}"))
+}
+
+/// `history show ID --json`.
+fn execution(w: &World, id: &str) -> Value {
+    let (code, stdout, stderr) = w.run(&["history", "show", id, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+fn history(w: &World) -> Vec<Value> {
+    let (code, stdout, stderr) = w.run(&["history", "--json", "--limit", "0"]);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str::<Value>(&stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn stop(w: &World) {
+    w.run(&["daemon", "stop"]);
+}
+
+#[test]
+fn a_job_queued_behind_another_has_its_wait_in_the_history() {
+    let w = World::new();
+    global_config(&w, "[jobs]\nmax_running = 1\n");
+    gate_skill(&w);
+    bash_skill(&w, "quick", "echo quick");
+    let blocker = detach(&w, "gate", &[]);
+    let queued = detach(&w, "quick", &[]);
+    std::thread::sleep(Duration::from_millis(1500));
+    w.write("release", "");
+    let first = wait(&w, &blocker)["job"].clone();
+    let second = wait(&w, &queued)["job"].clone();
+    assert_eq!(second["outcome"], "ok", "{second}");
+    let row = execution(&w, second["execution_id"].as_str().unwrap());
+    let waited = row["queue_wait_ms"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{row}"));
+    // It waited from its submission until the blocker ended, which was held 1.5 s.
+    let blocked_for =
+        first["finished_at_ms"].as_i64().unwrap() - second["submitted_at_ms"].as_i64().unwrap();
+    assert!(
+        waited >= 1500 && waited + 50 >= blocked_for,
+        "waited {waited} ms, blocked for {blocked_for} ms: {row}"
+    );
+    assert_eq!(Some(waited), second["queue_wait_ms"].as_i64(), "{second}");
+    assert_eq!(row["origin"], "job");
+    // The blocker started at once: a wait, and a short one.
+    let row = execution(&w, first["execution_id"].as_str().unwrap());
+    assert!(row["queue_wait_ms"].as_i64().unwrap() < 1500, "{row}");
+    // `history show` says it in words too.
+    let (_, shown, _) = w.run(&["history", "show", second["execution_id"].as_str().unwrap()]);
+    assert!(
+        shown.contains(&format!("queue wait:  {waited} ms")),
+        "{shown}"
+    );
+    // A command-line run never queued: no wait.
+    let (code, _, stderr) = w.run(&["run", "quick"]);
+    assert_eq!(code, 0, "{stderr}");
+    let newest = history(&w).into_iter().next().unwrap();
+    assert_eq!(newest["origin"], Value::Null, "{newest}");
+    assert_eq!(newest["queue_wait_ms"], Value::Null, "{newest}");
+    stop(&w);
+}
+
+const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/client.py");
+
+#[test]
+fn mcp_calls_held_by_the_concurrency_cap_have_their_wait_in_the_history() {
+    let w = World::new();
+    global_config(&w, "[mcp]\nmax_concurrent_calls = 1\n");
+    w.skill(
+        "echo",
+        json!({"name": "echo", "description": "Echo a word", "type": "code_inline",
+               "command": "echo", "args": ["{word}", "{times}"],
+               "parameters": [
+                   {"name": "word", "type": "string", "required": true, "pattern": "[a-z]+"},
+                   {"name": "times", "type": "integer", "default": 1}]}),
+    );
+    // An agent sees a workspace's skills once the user trusts it.
+    let (code, _, stderr) = w.run(&["trust"]);
+    assert_eq!(code, 0, "{stderr}");
+    let skillet = assert_cmd::cargo::cargo_bin("skillet");
+    let out = w
+        .command(&common::mcp::python())
+        .arg(CLIENT)
+        .args(["--target", skillet.to_str().unwrap(), "--ws"])
+        .arg(&w.ws)
+        .args(["--calls", "12", "load"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = history(&w)
+        .into_iter()
+        .filter(|r| r["origin"] == "mcp")
+        .collect();
+    assert_eq!(rows.len(), 12, "{rows:?}");
+    let shortest_run = rows
+        .iter()
+        .map(|r| r["duration_ms"].as_i64().unwrap())
+        .min()
+        .unwrap();
+    let waits: Vec<i64> = rows
+        .iter()
+        .map(|r| r["queue_wait_ms"].as_i64().unwrap_or_else(|| panic!("{r}")))
+        .collect();
+    // One call at a time: all but the first few to arrive waited for at least one whole run.
+    let held = waits.iter().filter(|w| **w >= shortest_run.max(1)).count();
+    assert!(held >= 8, "waits {waits:?}, shortest run {shortest_run} ms");
+}
