@@ -393,10 +393,7 @@ fn bad_cache_blocks_are_refused_at_validation() {
         json!({"name": "conv", "description": "d", "type": "conversation",
         "prompt_template": "hi", "cache": {}}),
     );
+    // A conversation that takes follow-ups is cached answer by answer.
     let (code, out, err) = w.run(&["validate", ".skillet/skills/conv.json"]);
-    assert_ne!(code, 0);
-    assert!(
-        format!("{out}{err}").contains("its max_turns must be 1"),
-        "{out}{err}"
-    );
+    assert_eq!(code, 0, "{out}{err}");
 }

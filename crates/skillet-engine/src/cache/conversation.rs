@@ -1,155 +1,170 @@
-//! Caching conversations (see docs/cache.md, "Conversations"). A conversation skill with
-//! `cache` is answered from the store only when the conversation can take no follow-up: its
-//! `max_turns` (or `--max-turns`) is 1, so the whole conversation is the first message and its
-//! answer (and the summary asked of it). The key is the skill's, as for any call, plus the
-//! model, provider, its address and token limit, the system prompt, the parameters and the
-//! first message, which holds the context files' text and the guided answers: a changed file
-//! or answer is a new key. Only conversations that ended ok are kept.
+//! Caching conversations answer by answer (see docs/cache.md, "Conversations"). A
+//! conversation skill with `cache` keeps each answer of the model under a key that covers
+//! everything that answer depends on as far as skillet can know: the skill's key (its file or
+//! folder, `key_files`, `key_env`), the provider, its address, the model, the token limit, the
+//! system prompt, and the whole transcript sent with the request: the first message (context
+//! files' text, rendered prompt, guided answers, notes), every answer before it and every
+//! follow-up the participant wrote. A repeated conversation with the same follow-ups is
+//! replayed from the cache turn by turn; one that diverges reaches a key never seen, and goes
+//! to the model from there on. An answer is kept as soon as it arrives whole, whatever happens
+//! to the conversation later: it is the model's answer to exactly that request.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use skillet_registry::SkillEntry;
 use skillet_spec::SkillSpec;
 
 use super::{CacheUse, Made, Pending};
-use crate::conversation::{ConversationOutcome, ProviderConfig, Usage};
+use crate::conversation::{ChatRequest, ProviderConfig, Reply};
 use crate::engine::{Engine, RunOverrides, RunRequest};
 use crate::result::{ExecutionResult, Status};
 
-/// What one conversation is, for its key.
-pub(crate) struct ConversationCall<'a> {
-    /// Where its requests go.
-    pub(crate) config: &'a ProviderConfig,
-    /// The instructions every request carries.
-    pub(crate) system: &'a str,
-    /// The first message, files and guided answers included.
-    pub(crate) first: &'a str,
-    /// The parameters as given (the summary's format may use them).
-    pub(crate) params: &'a Map<String, Value>,
-    /// Answers it may take.
-    pub(crate) max_turns: u32,
-    /// `--no-cache`, `--refresh`.
-    pub(crate) cache: CacheUse,
+/// How one conversation uses the cache: set up once, used for every answer.
+pub(crate) struct AnswerCache<'a> {
+    entry: &'a SkillEntry,
+    spec: &'a SkillSpec,
+    /// Where the requests go: the part of every key that is not the transcript.
+    endpoint: Value,
+    /// `--refresh` asks the model every time and keeps the new answers.
+    use_: CacheUse,
 }
 
-/// What a kept conversation answers with.
+/// What a kept answer holds.
 #[derive(Debug, Serialize, Deserialize)]
-struct Kept {
-    session_id: String,
-    model: String,
-    turns: u32,
-    ended_by: String,
-    last_answer: String,
-    summary: String,
-    context_files: Vec<String>,
+struct KeptAnswer {
+    text: String,
+    stop_reason: Option<String>,
+}
+
+/// What a conversation that took `from_cache` answers from the cache and `from_model` from the
+/// model says about it, if anything.
+pub(crate) fn cache_note(from_cache: u32, from_model: u32) -> Option<String> {
+    match (from_cache, from_model) {
+        (0, _) => None,
+        (_, 0) => Some(
+            "answered from the cache: the same conversation, with the same follow-ups, was \
+             held before; --refresh asks the model again"
+                .to_owned(),
+        ),
+        (cached, asked) => Some(format!(
+            "{cached} of {} answers came from the cache; from where this conversation differs \
+             from the one kept, the model was asked",
+            cached + asked
+        )),
+    }
 }
 
 impl Engine {
-    /// Looks the conversation up: `Ok` is a hit, the stored outcome marked `cached`;
-    /// `Err(Some(pending))` a miss to keep with [`Engine::conversation_cache_store`];
-    /// `Err(None)` a conversation the cache stays out of (why, in `warnings`).
-    pub(crate) fn conversation_cache_lookup(
+    /// The cache of a conversation of `spec`, or `None` when it stays out (no `cache` block,
+    /// or `--no-cache`).
+    pub(crate) fn answer_cache<'a>(
         &self,
-        entry: &SkillEntry,
-        spec: &SkillSpec,
-        call: &ConversationCall<'_>,
+        entry: &'a SkillEntry,
+        spec: &'a SkillSpec,
+        config: &ProviderConfig,
+        use_: CacheUse,
+    ) -> Option<AnswerCache<'a>> {
+        if spec.cache.is_none() || use_ == CacheUse::Off {
+            return None;
+        }
+        Some(AnswerCache {
+            entry,
+            spec,
+            endpoint: json!({
+                "provider": config.kind.as_str(),
+                "base_url": config.base_url,
+                "model": config.model,
+                "max_tokens": config.max_tokens,
+            }),
+            use_,
+        })
+    }
+
+    /// The kept answer to `request` (its last message is the one to answer): `Ok` is a hit;
+    /// `Err(Some(pending))` a miss whose answer [`Engine::keep_answer`] keeps; `Err(None)` an
+    /// answer the cache stays out of (why, in `warnings`, once).
+    pub(crate) fn cached_answer(
+        &self,
+        cache: &AnswerCache<'_>,
+        request: &ChatRequest,
         warnings: &mut Vec<String>,
-    ) -> Result<ConversationOutcome, Option<Pending>> {
-        if spec.cache.is_none() || call.cache == CacheUse::Off {
-            return Err(None);
-        }
-        if call.max_turns != 1 {
-            // A conversation that may go on has no one answer to keep.
-            warnings.push(format!(
-                "not cached: a conversation is cached only when it can take no follow-up \
-                 (max_turns 1; this one allows {}); give `--max-turns 1` or set \
-                 \"max_turns\": 1 in the skill",
-                call.max_turns
-            ));
-            return Err(None);
-        }
+    ) -> Result<Reply, Option<Pending>> {
         let text = json!({
-            "provider": call.config.kind.as_str(),
-            "base_url": call.config.base_url,
-            "model": call.config.model,
-            "max_tokens": call.config.max_tokens,
-            "system": call.system,
-            "first": call.first,
-            "params": call.params,
-            "max_turns": call.max_turns,
+            "conversation_answer": cache.endpoint,
+            "system": request.system,
+            "messages": request.messages,
         })
         .to_string();
-        let mut request = RunRequest {
+        let mut notes = Vec::new();
+        let looked = self.look_up(cache, &text, cache.use_, &mut notes);
+        for note in notes {
+            // Every answer would say the same.
+            if !warnings.contains(&note) {
+                warnings.push(note);
+            }
+        }
+        let hit = looked?;
+        match serde_json::from_str::<KeptAnswer>(&hit.stdout) {
+            Ok(kept) => Ok(Reply {
+                text: kept.text,
+                stop_reason: kept.stop_reason,
+                usage: None,
+            }),
+            // Not one this build wrote: ask the model, and keep the new answer.
+            Err(_) => match self.look_up(cache, &text, CacheUse::Refresh, warnings) {
+                Ok(_) => Err(None),
+                Err(pending) => Err(pending),
+            },
+        }
+    }
+
+    fn look_up(
+        &self,
+        cache: &AnswerCache<'_>,
+        text: &str,
+        use_: CacheUse,
+        warnings: &mut Vec<String>,
+    ) -> Result<ExecutionResult, Option<Pending>> {
+        let mut run = RunRequest {
             overrides: RunOverrides {
-                cache: call.cache,
+                cache: use_,
                 ..RunOverrides::default()
             },
             ..RunRequest::default()
         };
-        let hit = self.cache_lookup(entry, spec, Made::Prompt(&text), &mut request, warnings)?;
-        match serde_json::from_str::<Kept>(&hit.stdout) {
-            Ok(kept) => Ok(ConversationOutcome {
-                session_id: kept.session_id,
-                skill: spec.name.clone(),
-                model: kept.model,
-                turns: kept.turns,
-                max_turns: call.max_turns,
-                ended_by: if kept.ended_by == "participant" {
-                    "participant"
-                } else {
-                    "max_turns"
-                },
-                last_answer: kept.last_answer,
-                summary: kept.summary,
-                context_files: kept.context_files,
-                usage: Usage::default(),
-                warnings: vec![
-                    "answered from the cache: the same conversation ended ok before; \
-                     --refresh asks the model again"
-                        .to_owned(),
-                ],
-                cached: true,
-            }),
-            // Not one this build wrote: ask the model, and keep the new answer.
-            Err(_) => {
-                let mut request = RunRequest {
-                    overrides: RunOverrides {
-                        cache: CacheUse::Refresh,
-                        ..RunOverrides::default()
-                    },
-                    ..RunRequest::default()
-                };
-                match self.cache_lookup(entry, spec, Made::Prompt(&text), &mut request, warnings) {
-                    Ok(_) => Err(None),
-                    Err(pending) => Err(pending),
-                }
-            }
-        }
+        self.cache_lookup(
+            cache.entry,
+            cache.spec,
+            Made::Prompt(text),
+            &mut run,
+            warnings,
+        )
     }
 
-    /// Keeps a missed conversation's outcome when it ended ok (it did: there is an outcome).
-    pub(crate) fn conversation_cache_store(
+    /// Keeps the model's whole answer to a missed request.
+    pub(crate) fn keep_answer(
         &self,
         pending: Option<Pending>,
-        outcome: &mut ConversationOutcome,
+        session_id: &str,
+        reply: &Reply,
+        warnings: &mut Vec<String>,
     ) {
-        if pending.is_none() {
+        let Some(pending) = pending else {
             return;
-        }
-        let kept = Kept {
-            session_id: outcome.session_id.clone(),
-            model: outcome.model.clone(),
-            turns: outcome.turns,
-            ended_by: outcome.ended_by.to_owned(),
-            last_answer: outcome.last_answer.clone(),
-            summary: outcome.summary.clone(),
-            context_files: outcome.context_files.clone(),
         };
-        let mut result = ExecutionResult::new(&outcome.skill, Status::Ok);
+        let kept = KeptAnswer {
+            text: reply.text.clone(),
+            stop_reason: reply.stop_reason.clone(),
+        };
+        let mut result = ExecutionResult::new(&pending.skill, Status::Ok);
         result.stdout = serde_json::to_string(&kept).unwrap_or_default();
         result.exit_code = Some(0);
-        result.execution_id = outcome.session_id.clone();
-        self.cache_store(pending, &mut result);
-        outcome.warnings.append(&mut result.warnings);
+        result.execution_id = session_id.to_owned();
+        self.cache_store(Some(pending), &mut result);
+        for note in result.warnings {
+            if !warnings.contains(&note) {
+                warnings.push(note);
+            }
+        }
     }
 }

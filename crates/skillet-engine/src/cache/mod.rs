@@ -17,7 +17,7 @@ mod conversation;
 mod files;
 mod key;
 
-pub(crate) use conversation::ConversationCall;
+pub(crate) use conversation::{AnswerCache, cache_note};
 pub(crate) use files::hex_digest;
 use key::{KeyInputs, cache_key};
 

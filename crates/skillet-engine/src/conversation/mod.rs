@@ -111,6 +111,11 @@ struct Conversation<'s> {
     last_answer: String,
     usage: Usage,
     warnings: Vec<String>,
+    /// Where answers are looked up and kept, when the skill opts in.
+    cache: Option<crate::cache::AnswerCache<'s>>,
+    /// Answers (the summary's included) replayed from the cache, and asked of the model.
+    from_cache: u32,
+    from_model: u32,
 }
 
 impl Engine {
@@ -206,21 +211,7 @@ impl Engine {
             .or(spec.max_turns)
             .unwrap_or(DEFAULT_MAX_TURNS)
             .max(1);
-        let call = crate::cache::ConversationCall {
-            config: &config,
-            system: &system,
-            first: &first,
-            params: &request.params,
-            max_turns,
-            cache: request.cache,
-        };
-        let pending = match self.conversation_cache_lookup(entry, spec, &call, &mut warnings) {
-            Ok(mut hit) => {
-                hit.warnings.splice(0..0, warnings);
-                return Ok(hit);
-            }
-            Err(pending) => pending,
-        };
+        let cache = self.answer_cache(entry, spec, &config, request.cache);
         let now = now_ms();
         let record = SessionRecord {
             id: uuid::Uuid::now_v7().to_string(),
@@ -259,6 +250,9 @@ impl Engine {
             last_answer: String::new(),
             usage: Usage::default(),
             warnings,
+            cache,
+            from_cache: 0,
+            from_model: 0,
         };
         let outcome = self
             .hold(&mut conversation, first, "prompt", participant)
@@ -268,9 +262,10 @@ impl Engine {
                 if let Some(notes) = &notes {
                     o.warnings.extend(notes.add(&o.session_id, &o.summary));
                 }
-                self.conversation_cache_store(pending, &mut o);
                 o
             });
+        // Nothing was asked of the model: nothing to tell its circuit breaker.
+        let breaker = breaker.filter(|_| !matches!(&outcome, Ok(o) if o.cached));
         self.settle_conversation(spec, breaker.as_ref(), outcome)
     }
 
@@ -315,6 +310,8 @@ impl Engine {
             if c.turns == 1 { "" } else { "s" },
         ));
         self.save_session(&c.record)?;
+        c.warnings
+            .extend(crate::cache::cache_note(c.from_cache, c.from_model));
         Ok(ConversationOutcome {
             session_id: c.record.id.clone(),
             skill: c.spec.name.clone(),
@@ -327,7 +324,7 @@ impl Engine {
             context_files: Vec::new(),
             usage: c.usage,
             warnings: std::mem::take(&mut c.warnings),
-            cached: false,
+            cached: c.from_cache > 0 && c.from_model == 0,
         })
     }
 
@@ -346,7 +343,18 @@ impl Engine {
         // A skill's `timeout` bounds each answer, retries included; a person's thinking time
         // between answers is not the skill's to limit.
         let limit = c.spec.timeout.map(Duration::from_secs);
-        let answer = {
+        let (pending, hit) = match &c.cache {
+            Some(cache) => match self.cached_answer(cache, &c.request, &mut c.warnings) {
+                Ok(reply) => (None, Some(reply)),
+                Err(pending) => (pending, None),
+            },
+            None => (None, None),
+        };
+        let from_cache = hit.is_some();
+        let answer = if let Some(reply) = hit {
+            participant.show(Shown::Text(&reply.text));
+            Some(Ok(reply))
+        } else {
             let mut noting = Noting {
                 inner: participant,
                 notes: &mut notes,
@@ -408,6 +416,12 @@ impl Engine {
                     .push(Message::assistant(reply.text.clone()));
                 if source != "summary" {
                     c.turns += 1;
+                }
+                if from_cache {
+                    c.from_cache += 1;
+                } else {
+                    c.from_model += 1;
+                    self.keep_answer(pending, &c.record.id, &reply, &mut c.warnings);
                 }
                 c.record.turns += 1;
                 c.record.last_used_at_ms = now_ms();

@@ -131,6 +131,10 @@ impl Engine {
             last_answer,
             usage: Usage::default(),
             warnings: admitted,
+            // A resumed conversation goes on from an answer given before: always the model's.
+            cache: None,
+            from_cache: 0,
+            from_model: 0,
         };
         let outcome = self
             .hold(&mut conversation, next, source, participant)

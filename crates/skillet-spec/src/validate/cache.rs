@@ -11,16 +11,8 @@ pub(super) fn check_cache(spec: &SkillSpec, f: &mut Findings) {
         return;
     };
     match spec.kind {
-        SkillKind::CodeInline | SkillKind::PromptInline => {}
-        // Only a conversation that can take no follow-up has one answer to keep.
-        SkillKind::Conversation if spec.max_turns != Some(1) => f.key(
-            "/cache",
-            Diagnostic::error(
-                "a conversation is cached only when it takes no follow-up: its max_turns must be 1",
-            )
-            .with_hint("add \"max_turns\": 1, or remove `cache`"),
-        ),
-        SkillKind::Conversation => {}
+        // A conversation is cached answer by answer, each keyed by the transcript before it.
+        SkillKind::CodeInline | SkillKind::PromptInline | SkillKind::Conversation => {}
         SkillKind::CodeSession => f.key(
             "/cache",
             Diagnostic::error("a code_session skill cannot be cached: each call depends on what the session did before")
