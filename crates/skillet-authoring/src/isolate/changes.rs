@@ -71,7 +71,7 @@ impl Changes {
 }
 
 /// Lists the view's tracked entries by handle, never following a link.
-fn list(
+pub(super) fn list(
     dir: &OwnedFd,
     rel: &Path,
     out: &mut BTreeMap<PathBuf, Stamp>,

@@ -3,8 +3,9 @@
 //! tree; what it changed is shown as a diff against the real tree and applied only when the
 //! user asks (`--apply`).
 //!
-//! The view is a copy (an overlay in the sandbox's mount namespace is not built yet). It is
-//! made by handle, one name at a time: a link is copied as a link and never followed, so a link
+//! Where this process may mount one (root, see overlay.rs), the view is a copy-on-write
+//! overlay over the real tree in a mount namespace of skillet's own; elsewhere it is a copy,
+//! and [`View::backing`] says which and why. The copy is made by handle, one name at a time: a link is copied as a link and never followed, so a link
 //! in the workspace cannot make the copy read outside it. `.git`, credential and `.env` files
 //! are not copied (a run cannot read them in the real workspace either); the skill folders and
 //! `skillet.toml` are copied, so the skills run from the view, but they are never part of the
@@ -17,6 +18,7 @@ mod apply;
 mod changes;
 mod copy;
 mod handle;
+mod overlay;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +28,7 @@ use std::path::{Path, PathBuf};
 pub use apply::{Applied, Skipped};
 pub use changes::{Change, ChangeKind, Changes};
 pub use handle::Kind;
+pub use overlay::{Backing, FORCE_COPY_ENV};
 
 use handle::Stamp;
 
@@ -181,6 +184,11 @@ fn policy(rel: &Path) -> Policy {
 
 impl Drop for View {
     fn drop(&mut self) {
+        if self.backing == Backing::Overlay {
+            overlay::unmount(&self.root());
+            copy::make_removable(&overlay::upper(self.dir.path()));
+            copy::make_removable(&overlay::work(self.dir.path()));
+        }
         // A run may have left folders it cannot be removed from; the temporary directory's
         // own removal follows.
         copy::make_removable(&self.root());
@@ -238,13 +246,15 @@ pub struct View {
     _lock: std::fs::File,
     real: PathBuf,
     limits: Limits,
+    backing: Backing,
     /// Each entry copied, by path relative to the root: its stamp in the real tree then, and
     /// the stamp of its copy.
     copied: BTreeMap<PathBuf, (Stamp, Stamp)>,
 }
 
 impl View {
-    /// Copies the workspace `real` (a directory) into a new temporary directory.
+    /// Makes a view of the workspace `real` (a directory) in a new temporary directory: an
+    /// overlay where this process may mount one, else a copy.
     pub fn create(real: &Path, limits: Limits) -> Result<View, IsolateError> {
         let real = std::fs::canonicalize(real).map_err(io_std("cannot resolve", real))?;
         let tmp = std::env::temp_dir();
@@ -275,15 +285,36 @@ impl View {
             _lock: lock,
             real,
             limits,
+            backing: match overlay::unavailable() {
+                None => Backing::Overlay,
+                Some(reason) => Backing::Copy { reason },
+            },
             copied: BTreeMap::new(),
         };
         view.sync()?;
         Ok(view)
     }
 
+    /// How the view was made: an overlay, or a copy and why.
+    pub fn backing(&self) -> &Backing {
+        &self.backing
+    }
+
     /// Makes the view a fresh copy of the real tree again (what the last run did is dropped).
     pub fn sync(&mut self) -> Result<(), IsolateError> {
         let root = self.root();
+        if self.backing == Backing::Overlay {
+            overlay::unmount(&root);
+            match overlay::build(&self.real, self.dir.path(), &root)? {
+                Ok(stamps) => {
+                    self.copied = stamps;
+                    return Ok(());
+                }
+                // Not mountable here after all (a file system overlayfs cannot stack on):
+                // a copy, saying why.
+                Err(overlay::Refused(reason)) => self.backing = Backing::Copy { reason },
+            }
+        }
         if root.symlink_metadata().is_ok() {
             copy::make_removable(&root);
             std::fs::remove_dir_all(&root).map_err(io_std("cannot clear the view", &root))?;

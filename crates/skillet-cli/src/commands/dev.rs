@@ -34,12 +34,14 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let mut kept = None;
+    let mut isolation = None;
     // Outside a workspace there is no tree to protect (code skills are refused there).
     if let Some(root) = ctx.env.workspace_root().filter(|_| !args.no_isolate) {
         let iso = isolated::Isolated::new(ctx, &root)?;
         // `--allow-…` paths typed for the real tree name the copy.
         dev.map_overrides(|grant| isolated::map_grant(&iso.view, grant, ctx.env.home.as_deref()));
         kept = Some(iso.store.clone());
+        isolation = Some(iso.view.backing().to_string());
         dev = dev.isolated(DevIsolation::new(iso.view, iso.setup, iso.engine));
     }
     if !args.json
@@ -50,6 +52,9 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
             output::text(&args.name),
             output::text(&ctx.shown(file).display().to_string())
         );
+        if let Some(isolation) = &isolation {
+            eprintln!("skillet dev: runs see {isolation}");
+        }
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

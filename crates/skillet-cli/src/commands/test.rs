@@ -76,6 +76,7 @@ pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
         output::json(&isolated::WithChanges {
             report: &report,
             workspace_changes: changes.as_ref(),
+            isolation: isolated.as_ref().map(|iso| iso.view.backing()),
         })?;
     } else {
         print_report(&report);

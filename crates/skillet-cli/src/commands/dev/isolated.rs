@@ -29,6 +29,7 @@ impl Isolated {
     /// (typed, configured, or reached through a link in the copy) writes into it.
     pub fn new(ctx: &Context, root: &Path) -> Result<Isolated> {
         let view = View::create(root, Limits::default())?;
+        tracing::debug!(isolation = %view.backing(), "isolated runs see {}", view.backing());
         let cwd = view.map(&ctx.env.cwd);
         let cwd = if cwd.starts_with(view.root()) {
             cwd
@@ -116,6 +117,9 @@ pub struct WithChanges<'a> {
     pub report: &'a skillet_authoring::TestReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workspace_changes: Option<&'a Changes>,
+    /// How the isolated runs saw the workspace: an overlay, or a copy and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<&'a skillet_authoring::isolate::Backing>,
 }
 
 /// Prints what an isolated run changed, on stdout, with what to do about it.
