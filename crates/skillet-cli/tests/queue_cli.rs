@@ -165,3 +165,77 @@ fn mcp_calls_held_by_the_concurrency_cap_have_their_wait_in_the_history() {
     let held = waits.iter().filter(|w| **w >= shortest_run.max(1)).count();
     assert!(held >= 8, "waits {waits:?}, shortest run {shortest_run} ms");
 }
+
+/// Every job in the daemon, as `skillet jobs --json` lists them.
+fn jobs(w: &World) -> Vec<Value> {
+    let (code, stdout, stderr) = w.run(&["jobs", "--json", "--limit", "0"]);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str::<Value>(&stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The job id a submission printed.
+fn submitted(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.trim().to_owned()
+}
+
+#[test]
+fn one_client_flooding_the_queue_does_not_lock_out_another() {
+    let w = World::new();
+    global_config(&w, "[jobs]\nmax_running = 1\n");
+    gate_skill(&w);
+    bash_skill(&w, "quick", "echo quick");
+    let blocker = detach(&w, "gate", &[]);
+    // Client A (this test's session) queues 50 jobs behind the blocker.
+    for _ in 0..50 {
+        detach(&w, "quick", &[]);
+    }
+    // Client B: a command from another terminal (session), as the daemon sees it.
+    let skillet = assert_cmd::cargo::cargo_bin("skillet");
+    let other_session = submitted(
+        &w.command(std::path::Path::new("setsid"))
+            .arg("-w")
+            .arg(&skillet)
+            .args(["run", "quick", "--detach"])
+            .output()
+            .unwrap(),
+    );
+    // Client C: from A's terminal, but naming itself (an agent whose calls each start a
+    // session of their own would do this).
+    let named = submitted(
+        &w.skillet()
+            .env("SKILLET_CLIENT", "agent-c")
+            .args(["run", "quick", "--detach"])
+            .output()
+            .unwrap(),
+    );
+    w.write("release", "");
+    wait(&w, &blocker);
+    wait(&w, &other_session);
+    wait(&w, &named);
+    let mut after: Vec<(i64, String)> = jobs(&w)
+        .into_iter()
+        .filter(|j| j["skill"] == "quick")
+        .filter_map(|j| Some((j["started_at_ms"].as_i64()?, j["id"].as_str()?.to_owned())))
+        .collect();
+    after.sort();
+    let slot = |id: &str| after.iter().position(|(_, j)| j == id).unwrap();
+    // Without fair share they would wait for all 50 of A's.
+    assert!(
+        slot(&other_session) <= 2 && slot(&named) <= 2,
+        "B ran in slot {} and C in slot {} of the {} after the blocker",
+        slot(&other_session),
+        slot(&named),
+        after.len()
+    );
+    stop(&w);
+}

@@ -43,6 +43,8 @@ pub fn detach(ctx: &Context, args: &RunArgs, params: Map<String, Value>) -> Resu
         workspace: args.workspace.as_ref().map(|w| ctx.env.cwd.join(w)),
         priority: args.priority.unwrap_or_default().into(),
         overrides: super::run::overrides(args),
+        // Fair share: by default the daemon counts this terminal's (session's) jobs together.
+        client: std::env::var("SKILLET_CLIENT").ok(),
     };
     let job = match client(args.socket.as_deref())?.job_submit(&submit) {
         Ok(job) => job,

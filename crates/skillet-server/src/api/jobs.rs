@@ -65,6 +65,10 @@ pub struct JobSubmitParams {
     /// The user's `--allow-…`, `--keep-tmp`, `--no-cache` flags.
     #[serde(default)]
     pub overrides: skillet_engine::RunOverrides,
+    /// Who the job is queued for, for fair share (`$SKILLET_CLIENT`); none: the submitting
+    /// process's session, as the daemon sees it (docs/jobs.md, "Fair share").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }
 
 /// `job.get`, `job.logs`, `job.cancel`.

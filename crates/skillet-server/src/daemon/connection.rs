@@ -19,8 +19,10 @@ impl Daemon {
         // Only this user's processes may drive sessions that run as this user.
         let me = rustix::process::geteuid().as_raw();
         let accepted = crate::peer::now_ticks();
+        let peer_pid;
         let peer = match stream.peer_cred() {
             Ok(cred) if cred.uid() == me => {
+                peer_pid = cred.pid();
                 // Even this user's process may not weaken confinement from inside a sandbox.
                 let peer = crate::peer::inspect(stream.as_fd(), cred.pid(), accepted);
                 if let Some(why) = peer.reason() {
@@ -49,6 +51,8 @@ impl Daemon {
                 return;
             }
         };
+        // Who its jobs are queued for, for fair share: taken once, while the peer surely lives.
+        let client = crate::jobs::client_of(peer_pid);
         self.clients.fetch_add(1, Ordering::SeqCst);
         self.touch();
         let (read, mut write) = stream.into_split();
@@ -57,7 +61,7 @@ impl Daemon {
             let response = match read {
                 Line::Complete(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
                 Line::Complete(bytes) => match serde_json::from_slice::<Request>(&bytes) {
-                    Ok(request) => self.handle(request, &peer).await,
+                    Ok(request) => self.handle(request, &peer, &client).await,
                     Err(e) => Response::err(
                         Value::Null,
                         ErrorCode::BadRequest,

@@ -38,14 +38,20 @@ impl From<SessionError> for ResponseError {
 }
 
 impl Daemon {
-    /// Answers one request from a peer of confinement `peer`.
-    pub(super) async fn handle(&self, request: Request, peer: &Confinement) -> Response {
+    /// Answers one request from a peer of confinement `peer`, whose jobs are queued as
+    /// `client`'s.
+    pub(super) async fn handle(
+        &self,
+        request: Request,
+        peer: &Confinement,
+        client: &str,
+    ) -> Response {
         let id = request.id.clone();
         if let Some(refused) = crate::peer::refusal(&request.method, &request.params, peer) {
             log(&format!("refused `{}`: {refused}", request.method));
             return Response::err(id, refused.code, refused.message);
         }
-        match self.dispatch(&request.method, request.params).await {
+        match self.dispatch(&request.method, request.params, client).await {
             Ok(result) => Response::ok(id, result),
             // Whole, hint included: the client says it in its own words.
             Err(failure) => Response {
@@ -56,7 +62,12 @@ impl Daemon {
         }
     }
 
-    async fn dispatch(&self, method: &str, params: Value) -> Result<Value, ResponseError> {
+    async fn dispatch(
+        &self,
+        method: &str,
+        params: Value,
+        client: &str,
+    ) -> Result<Value, ResponseError> {
         match method {
             DaemonStatus::NAME => answer::<DaemonStatus>(Ok(self.status())),
             DaemonStop::NAME => answer::<DaemonStop>(Ok(self.stop())),
@@ -79,7 +90,9 @@ impl Daemon {
             }
             SessionLogs::NAME => answer::<SessionLogs>(self.logs(&read::<SessionLogs>(params)?.id)),
             SessionPipe::NAME => answer::<SessionPipe>(self.pipe(read::<SessionPipe>(params)?)),
-            JobSubmit::NAME => answer::<JobSubmit>(self.jobs.submit(read::<JobSubmit>(params)?)),
+            JobSubmit::NAME => {
+                answer::<JobSubmit>(self.jobs.submit(read::<JobSubmit>(params)?, client))
+            }
             JobList::NAME => {
                 answer::<JobList>(self.jobs.list(read::<JobList>(params)?.limit.unwrap_or(0)))
             }

@@ -6,6 +6,7 @@
 //! [`Cancel`] (which kills the process tree), and what a daemon that died left behind (`lost`,
 //! never run again by itself).
 
+mod client;
 mod id;
 mod queue;
 mod read;
@@ -22,6 +23,7 @@ use skillet_store::{JobRecord, Store, now_ms};
 use tokio::sync::watch;
 
 use crate::api::{ErrorCode, Job, JobSubmitParams, ResponseError};
+pub(crate) use client::client_of;
 use id::new_id;
 use queue::Queue;
 
@@ -183,8 +185,13 @@ impl Jobs {
         lines
     }
 
-    /// Accepts a job, or refuses it `busy` when the queue is full.
-    pub(crate) fn submit(self: &Arc<Self>, params: JobSubmitParams) -> Result<Job, ResponseError> {
+    /// Accepts a job from a connection of client `peer` ([`client_of`]), or refuses it
+    /// `busy` when the queue is full.
+    pub(crate) fn submit(
+        self: &Arc<Self>,
+        params: JobSubmitParams,
+        peer: &str,
+    ) -> Result<Job, ResponseError> {
         for (what, dir) in [
             ("caller_dir", Some(&params.caller_dir)),
             ("workspace", params.workspace.as_ref()),
@@ -273,7 +280,9 @@ impl Jobs {
             // Saved before it can start, under the lock, so the row never lags the queue.
             self.save(&record)?;
             let since = Instant::now();
-            s.queue.push(record.id.clone(), params.priority, since);
+            let client = client::client_for(params.client.as_deref(), peer);
+            s.queue
+                .push(record.id.clone(), &client, params.priority, since);
             s.waiting
                 .insert(record.id.clone(), (record.clone(), params, since));
         }

@@ -37,14 +37,14 @@ fn oversized_stdin_and_relative_directories_are_refused_before_anything_is_queue
         stdin: Some("x".repeat(MAX_JOB_STDIN_BYTES + 1)),
         ..params(dir.path())
     };
-    let refused = jobs.submit(big).unwrap_err();
+    let refused = jobs.submit(big, "c").unwrap_err();
     assert_eq!(refused.code, ErrorCode::BadRequest, "{}", refused.message);
     let relative = JobSubmitParams {
         caller_dir: "ws".into(),
         ..params(dir.path())
     };
     assert_eq!(
-        jobs.submit(relative).unwrap_err().code,
+        jobs.submit(relative, "c").unwrap_err().code,
         ErrorCode::BadRequest
     );
     assert_eq!(jobs.active(), 0);
@@ -135,9 +135,9 @@ async fn the_waiting_jobs_standard_input_is_bounded_as_a_whole() {
     };
     let fits = MAX_QUEUED_STDIN_BYTES / MAX_JOB_STDIN_BYTES;
     for _ in 0..fits {
-        jobs.submit(one()).unwrap();
+        jobs.submit(one(), "c").unwrap();
     }
-    let refused = jobs.submit(one()).unwrap_err();
+    let refused = jobs.submit(one(), "c").unwrap_err();
     assert_eq!(refused.code, ErrorCode::Busy, "{}", refused.message);
     assert!(
         refused.message.contains("standard input"),
