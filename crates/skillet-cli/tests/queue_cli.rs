@@ -239,3 +239,68 @@ fn one_client_flooding_the_queue_does_not_lock_out_another() {
     );
     stop(&w);
 }
+
+/// A gate skill whose runs are limited to `mb` MiB.
+fn gate_of(w: &World, name: &str, mb: u64) {
+    w.skill(
+        name,
+        json!({"name": name, "description": "d", "type": "code_inline",
+               "command": interpreter("bash"),
+               "args": ["-c", "while [ ! -e release ]; do sleep 0.05; done; echo released"],
+               "timeout": 120,
+               "security": {"resource_limits": {"max_memory_mb": mb}}}),
+    );
+}
+
+fn status(w: &World, id: &str) -> String {
+    jobs(w)
+        .into_iter()
+        .find(|j| j["id"] == id)
+        .map(|j| j["status"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn running_jobs_stay_within_the_memory_budget_and_a_job_that_never_fits_is_refused() {
+    let w = World::new();
+    global_config(&w, "[jobs]\nmax_running = 4\nmemory_budget_mb = 300\n");
+    gate_of(&w, "two-hundred", 200);
+    gate_of(&w, "hundred", 100);
+    gate_of(&w, "huge", 400);
+    let first = detach(&w, "two-hundred", &[]);
+    let second = detach(&w, "two-hundred", &[]);
+    let small = detach(&w, "hundred", &[]);
+    // 200 + 100 fit in 300, a second 200 does not: it waits (first in line, so the small one
+    // submitted after it waits too rather than pass it for ever).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while status(&w, &first) != "running" {
+        assert!(std::time::Instant::now() < deadline, "the first never ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(status(&w, &second), "queued");
+    assert_eq!(status(&w, &small), "queued");
+    // A job larger than the whole budget is refused at once, with what to do.
+    let (code, stdout, stderr) = w.run(&["run", "huge", "--detach"]);
+    assert_ne!(code, 0, "{stdout}");
+    assert!(
+        stderr.contains("400 MiB")
+            && stderr.contains("300 MiB")
+            && stderr.contains("max_memory_mb"),
+        "{stderr}"
+    );
+    assert!(
+        !jobs(&w).iter().any(|j| j["skill"] == "huge"),
+        "nothing queued"
+    );
+    w.write("release", "");
+    let first = wait(&w, &first)["job"].clone();
+    let second = wait(&w, &second)["job"].clone();
+    wait(&w, &small);
+    assert_eq!(second["outcome"], "ok", "{second}");
+    assert!(
+        second["started_at_ms"].as_i64().unwrap() >= first["finished_at_ms"].as_i64().unwrap(),
+        "{first} {second}"
+    );
+    stop(&w);
+}

@@ -83,6 +83,11 @@ pub struct JobsSettings {
     pub max_queued: Option<usize>,
     /// Seconds a waiting job takes to climb one priority level (default 30).
     pub aging_s: Option<u64>,
+    /// Percent of the machine's memory the running jobs' memory limits may add up to
+    /// (default 50; never below one default-sized run). A job that would pass it waits.
+    pub memory_percent: Option<u8>,
+    /// The same budget in MiB, in place of `memory_percent`.
+    pub memory_budget_mb: Option<u64>,
 }
 
 /// `[history]`: what is kept of each execution, and for how long.

@@ -6,14 +6,15 @@
 //! [`Cancel`] (which kills the process tree), and what a daemon that died left behind (`lost`,
 //! never run again by itself).
 
+mod budget;
 mod client;
 mod id;
 mod queue;
 mod read;
+mod recover;
 mod run;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,8 @@ pub struct JobLimits {
     pub max_queued: usize,
     /// Wait that raises a job one priority level.
     pub aging: Duration,
+    /// MiB the running jobs' memory limits may add up to; `None`: unbounded.
+    pub memory_budget_mb: Option<u64>,
 }
 
 impl JobLimits {
@@ -64,6 +67,7 @@ impl JobLimits {
             max_running: settings.max_running.unwrap_or(2 * cores).max(1),
             max_queued: settings.max_queued.unwrap_or(DEFAULT_MAX_QUEUED).max(1),
             aging: Duration::from_secs(settings.aging_s.unwrap_or(DEFAULT_AGING_S)),
+            memory_budget_mb: budget::budget_mb(settings, budget::machine_mb()),
         }
     }
 }
@@ -88,6 +92,8 @@ struct State {
     waiting: HashMap<String, (JobRecord, JobSubmitParams, Instant)>,
     /// Running jobs.
     running: HashMap<String, Running>,
+    /// The memory limit (MiB) of each job waiting or running, for the memory budget.
+    memory_mb: HashMap<String, u64>,
     stopping: bool,
 }
 
@@ -150,41 +156,6 @@ impl Jobs {
         self.store()?.save_job(record).map_err(internal)
     }
 
-    /// Marks the jobs a dead daemon held as `lost`: queued or running in the store, held by
-    /// this socket (the daemon before this one) or by a process that no longer exists.
-    /// Returns a line for the log per job.
-    pub(crate) fn recover(&self) -> Vec<String> {
-        let Some(store) = &self.store else {
-            return Vec::new();
-        };
-        let unfinished = match store.jobs(true, 0) {
-            Ok(jobs) => jobs,
-            Err(e) => return vec![format!("cannot read unfinished jobs: {e}")],
-        };
-        let mut lines = Vec::new();
-        for mut job in unfinished {
-            let ours = job.holder == self.holder;
-            if !ours && holder_alive(job.holder_pid) {
-                continue;
-            }
-            let was = job.status.clone();
-            job.status = "lost".into();
-            job.finished_at_ms = Some(now_ms());
-            job.error = Some(format!(
-                "the daemon that held this job stopped while it was {was} (killed, or the machine restarted); it was not run again: submit it again with `skillet run {} … --detach`",
-                job.skill
-            ));
-            match store.save_job(&job) {
-                Ok(()) => lines.push(format!(
-                    "job {} was {was} when its daemon died: lost",
-                    job.id
-                )),
-                Err(e) => lines.push(format!("cannot mark job {} lost: {e}", job.id)),
-            }
-        }
-        lines
-    }
-
     /// Accepts a job from a connection of client `peer` ([`client_of`]), or refuses it
     /// `busy` when the queue is full.
     pub(crate) fn submit(
@@ -217,6 +188,12 @@ impl Jobs {
             ));
         }
         self.store()?;
+        let memory_mb = budget::job_memory_mb(&self.env, &params);
+        if let Some(refused) =
+            budget::refusal(&params.skill, memory_mb, self.limits.memory_budget_mb)
+        {
+            return Err(refused);
+        }
         let record = JobRecord {
             id: new_id(),
             skill: params.skill.clone(),
@@ -283,6 +260,7 @@ impl Jobs {
             let client = client::client_for(params.client.as_deref(), peer);
             s.queue
                 .push(record.id.clone(), &client, params.priority, since);
+            s.memory_mb.insert(record.id.clone(), memory_mb);
             s.waiting
                 .insert(record.id.clone(), (record.clone(), params, since));
         }
@@ -290,11 +268,22 @@ impl Jobs {
         Ok(Job::from(&record))
     }
 
-    /// Starts waiting jobs while fewer than `max_running` run.
+    /// Starts waiting jobs while fewer than `max_running` run and the next one's memory limit
+    /// fits in what the running ones leave of the budget.
     fn pump(self: &Arc<Self>) {
         let mut s = self.state();
         while !s.stopping && s.running.len() < self.limits.max_running {
-            let Some(id) = s.queue.pop(Instant::now(), self.limits.aging) else {
+            let state = &mut *s;
+            let held: u64 = state
+                .running
+                .keys()
+                .filter_map(|id| state.memory_mb.get(id))
+                .sum();
+            let budget = self.limits.memory_budget_mb;
+            let memory = &state.memory_mb;
+            let fits =
+                |id: &str| budget.is_none_or(|b| held + memory.get(id).copied().unwrap_or(0) <= b);
+            let Some(id) = state.queue.pop_if(Instant::now(), self.limits.aging, fits) else {
                 break;
             };
             let Some((mut record, params, since)) = s.waiting.remove(&id) else {
@@ -312,6 +301,7 @@ impl Jobs {
                 record.error = Some(format!("cannot record the job's start: {}", e.message));
                 record.finished_at_ms = Some(now_ms());
                 let _ = self.save(&record);
+                s.memory_mb.remove(&id);
                 continue;
             }
             let cancel = Cancel::new();
@@ -349,6 +339,7 @@ impl Jobs {
             let Some(running) = s.running.remove(id) else {
                 return;
             };
+            s.memory_mb.remove(id);
             let mut record = running.record;
             record.status = if result.status == skillet_engine::Status::Cancelled {
                 "cancelled".into()
@@ -393,6 +384,7 @@ impl Jobs {
             let waiting = find(&s.waiting, id).map(|(r, _, _)| r.id.clone());
             if let Some(full) = waiting {
                 s.queue.remove(&full);
+                s.memory_mb.remove(&full);
                 if let Some((mut record, _, _)) = s.waiting.remove(&full) {
                     record.status = "cancelled".into();
                     record.error =
@@ -467,13 +459,6 @@ fn find<'a, T>(map: &'a HashMap<String, T>, id: &str) -> Option<&'a T> {
 
 fn internal(e: impl std::fmt::Display) -> ResponseError {
     ResponseError::new(ErrorCode::Internal, format!("the job store failed: {e}"))
-}
-
-/// Whether the daemon with pid `pid` may still run (it then keeps its jobs).
-fn holder_alive(pid: i64) -> bool {
-    pid > 0
-        && i64::from(std::process::id()) != pid
-        && PathBuf::from(format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]

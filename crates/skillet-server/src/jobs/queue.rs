@@ -65,6 +65,7 @@ impl Queue {
     }
 
     /// Takes the job to run next at `now`.
+    #[cfg(test)]
     pub(crate) fn pop(&mut self, now: Instant, aging: Duration) -> Option<String> {
         self.pop_if(now, aging, |_| true)
     }

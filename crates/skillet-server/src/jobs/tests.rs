@@ -17,6 +17,7 @@ fn jobs_in(dir: &std::path::Path, max_queued: usize) -> Arc<Jobs> {
             max_running: 1,
             max_queued,
             aging: Duration::from_secs(30),
+            memory_budget_mb: None,
         },
     ))
 }

@@ -1,0 +1,51 @@
+//! What a daemon that died left behind: its jobs are `lost`, never run again by themselves.
+
+use std::path::PathBuf;
+
+use skillet_store::now_ms;
+
+use super::Jobs;
+
+impl Jobs {
+    /// Marks the jobs a dead daemon held as `lost`: queued or running in the store, held by
+    /// this socket (the daemon before this one) or by a process that no longer exists.
+    /// Returns a line for the log per job.
+    pub(crate) fn recover(&self) -> Vec<String> {
+        let Some(store) = &self.store else {
+            return Vec::new();
+        };
+        let unfinished = match store.jobs(true, 0) {
+            Ok(jobs) => jobs,
+            Err(e) => return vec![format!("cannot read unfinished jobs: {e}")],
+        };
+        let mut lines = Vec::new();
+        for mut job in unfinished {
+            let ours = job.holder == self.holder;
+            if !ours && holder_alive(job.holder_pid) {
+                continue;
+            }
+            let was = job.status.clone();
+            job.status = "lost".into();
+            job.finished_at_ms = Some(now_ms());
+            job.error = Some(format!(
+                "the daemon that held this job stopped while it was {was} (killed, or the machine restarted); it was not run again: submit it again with `skillet run {} … --detach`",
+                job.skill
+            ));
+            match store.save_job(&job) {
+                Ok(()) => lines.push(format!(
+                    "job {} was {was} when its daemon died: lost",
+                    job.id
+                )),
+                Err(e) => lines.push(format!("cannot mark job {} lost: {e}", job.id)),
+            }
+        }
+        lines
+    }
+}
+
+/// Whether the daemon with pid `pid` may still run (it then keeps its jobs).
+fn holder_alive(pid: i64) -> bool {
+    pid > 0
+        && i64::from(std::process::id()) != pid
+        && PathBuf::from(format!("/proc/{pid}")).exists()
+}
