@@ -30,6 +30,7 @@ mod run_insight;
 mod run_pool;
 pub mod session;
 mod state;
+mod state_doc;
 mod stats;
 mod store_check;
 mod test;

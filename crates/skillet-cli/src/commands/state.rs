@@ -5,10 +5,11 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use skillet_registry::SkillEntry;
 use skillet_store::{StateCommit, StateKey, StateRecord, StateWrite, Store};
 
+use super::state_doc;
 use crate::cli::StateCommand;
 use crate::context::Context;
 use crate::output;
@@ -23,7 +24,7 @@ pub fn run(ctx: &Context, args: &StateCommand) -> Result<ExitCode> {
         StateCommand::Get { skill, key } => {
             let target = Target::new(ctx, skill)?;
             let doc = target.object(store.as_ref())?;
-            let Some(value) = doc.get(key) else {
+            let Some((_, value)) = doc.iter().rev().find(|(k, _)| k == key) else {
                 bail!(output::failure(
                     1,
                     format!(
@@ -34,17 +35,27 @@ pub fn run(ctx: &Context, args: &StateCommand) -> Result<ExitCode> {
                     Some(format!("see its keys with `skillet state ls {skill}`")),
                 ));
             };
-            println!("{}", serde_json::to_string_pretty(value)?);
+            println!("{}", state_doc::pretty(value));
             Ok(ExitCode::SUCCESS)
         }
         StateCommand::Set { skill, key, value } => {
-            let value =
-                serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.clone()));
+            let value = set_value(value)?;
             let target = Target::new(ctx, skill)?;
             target.change(store.as_ref(), |doc| {
-                let mut map = as_object(skill, doc)?;
-                map.insert(key.clone(), value.clone());
-                Ok(Some(Value::Object(map)))
+                let mut members = as_object(skill, doc)?;
+                // Where the key was (its first place, any second copy dropped), or last.
+                match members.iter().position(|(k, _)| k == key) {
+                    Some(at) => {
+                        members[at].1 = value.clone();
+                        let mut n = 0;
+                        members.retain(|(k, _)| {
+                            n += usize::from(k == key);
+                            k != key || n == 1
+                        });
+                    }
+                    None => members.push((key.clone(), value.clone())),
+                }
+                Ok(Some(state_doc::object(&members)))
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -52,9 +63,11 @@ pub fn run(ctx: &Context, args: &StateCommand) -> Result<ExitCode> {
             let target = Target::new(ctx, skill)?;
             let mut had = false;
             target.change(store.as_ref(), |doc| {
-                let mut map = as_object(skill, doc)?;
-                had = map.remove(key).is_some();
-                Ok(Some(Value::Object(map)))
+                let mut members = as_object(skill, doc)?;
+                let before = members.len();
+                members.retain(|(k, _)| k != key);
+                had = members.len() < before;
+                Ok(Some(state_doc::object(&members)))
             })?;
             if !had {
                 eprintln!(
@@ -74,9 +87,11 @@ pub fn run(ctx: &Context, args: &StateCommand) -> Result<ExitCode> {
             let target = Target::new(ctx, skill)?;
             let record = target.read(store.as_ref())?;
             let doc = record.and_then(|r| r.doc).unwrap_or_else(|| "{}".into());
-            let value: Value =
-                serde_json::from_str(&doc).context("the stored state is not JSON")?;
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            serde_json::from_str::<serde::de::IgnoredAny>(&doc)
+                .context("the stored state is not JSON")?;
+            // Printed from the stored text: a number is printed as it was written, never
+            // rounded through a float.
+            println!("{}", state_doc::pretty(&doc));
             Ok(ExitCode::SUCCESS)
         }
         StateCommand::Import { skill } => {
@@ -86,16 +101,8 @@ pub fn run(ctx: &Context, args: &StateCommand) -> Result<ExitCode> {
                 .take(target.max_bytes.saturating_mul(4).saturating_add(1))
                 .read_to_string(&mut text)
                 .context("cannot read standard input")?;
-            let value: Value = serde_json::from_str(&text).map_err(|e| {
-                output::failure(
-                    1,
-                    format!("standard input is not JSON: {e}"),
-                    Some(format!(
-                        "give a document `skillet state export {skill}` printed"
-                    )),
-                )
-            })?;
-            target.change(store.as_ref(), |_| Ok(Some(value.clone())))?;
+            let text = import_document(skill, &text)?;
+            target.change(store.as_ref(), |_| Ok(Some(text.clone())))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -149,14 +156,9 @@ impl<'a> Target<'a> {
         Ok(store.state(&self.key)?)
     }
 
-    fn object(&self, store: &dyn Store) -> Result<Map<String, Value>> {
-        let doc = self
-            .read(store)?
-            .and_then(|r| r.doc)
-            .map(|d| serde_json::from_str::<Value>(&d))
-            .transpose()
-            .context("the stored state is not JSON")?;
-        as_object(self.name, doc)
+    fn object(&self, store: &dyn Store) -> Result<Vec<(String, String)>> {
+        let doc = self.read(store)?.and_then(|r| r.doc);
+        as_object(self.name, doc.as_deref())
     }
 
     /// Replaces the document with what `change` makes of the current one, retried while runs
@@ -164,26 +166,19 @@ impl<'a> Target<'a> {
     fn change(
         &self,
         store: &dyn Store,
-        mut change: impl FnMut(Option<Value>) -> Result<Option<Value>>,
+        mut change: impl FnMut(Option<&str>) -> Result<Option<String>>,
     ) -> Result<()> {
         for attempt in 0..CHANGE_ATTEMPTS {
             let record = self.read(store)?;
             let rev = record.as_ref().map_or(0, |r| r.rev);
-            let doc = record
-                .as_ref()
-                .and_then(|r| r.doc.as_deref())
-                .map(serde_json::from_str::<Value>)
-                .transpose()
-                .context("the stored state is not JSON")?;
+            let doc = record.as_ref().and_then(|r| r.doc.as_deref());
             // A document a migration has not lifted yet keeps its version; a new one is the
             // skill's.
             let version = record
                 .as_ref()
                 .filter(|r| r.doc.is_some())
                 .map_or(self.version, |r| r.schema_version);
-            let text = change(doc)?
-                .map(|v| serde_json::to_string(&v))
-                .transpose()?;
+            let text = change(doc)?;
             if let Some(t) = &text
                 && t.len() as u64 > self.max_bytes
             {
@@ -229,11 +224,15 @@ fn workspace(ctx: &Context) -> std::path::PathBuf {
         .unwrap_or_else(|| ctx.env.cwd.clone())
 }
 
-fn as_object(skill: &str, doc: Option<Value>) -> Result<Map<String, Value>> {
-    match doc {
-        None => Ok(Map::new()),
-        Some(Value::Object(map)) => Ok(map),
-        Some(_) => bail!(output::failure(
+/// The top-level members of a stored document, each value as its exact text.
+fn as_object(skill: &str, doc: Option<&str>) -> Result<Vec<(String, String)>> {
+    let Some(doc) = doc else {
+        return Ok(Vec::new());
+    };
+    serde_json::from_str::<serde::de::IgnoredAny>(doc).context("the stored state is not JSON")?;
+    match state_doc::members(doc) {
+        Ok(members) => Ok(members),
+        Err(_) => bail!(output::failure(
             1,
             format!(
                 "the state of `{}` is not a JSON object, so it has no keys",
@@ -244,6 +243,51 @@ fn as_object(skill: &str, doc: Option<Value>) -> Result<Map<String, Value>> {
             )),
         )),
     }
+}
+
+/// `state set`'s VALUE as the text to store: JSON when it parses (kept as written, so an
+/// integer beyond 64 bits stays exact), else a string. JSON with a key twice is refused.
+fn set_value(value: &str) -> Result<String> {
+    if serde_json::from_str::<serde::de::IgnoredAny>(value).is_err() {
+        return Ok(Value::String(value.to_owned()).to_string());
+    }
+    state_doc::check(value).map_err(|p| {
+        output::failure(
+            1,
+            format!("VALUE: {}", p.message),
+            Some(format!(
+                "{}; or quote it to store it as a string: '\"...\"'",
+                p.hint
+            )),
+        )
+    })?;
+    Ok(value.trim().to_owned())
+}
+
+/// `state import`'s document as the text to store: one JSON object, no key twice at any
+/// depth, kept as written.
+fn import_document(skill: &str, text: &str) -> Result<String> {
+    let export = format!("give a JSON object such as `skillet state export {skill}` prints");
+    state_doc::check(text).map_err(|p| {
+        output::failure(
+            1,
+            format!("standard input is refused: {}", p.message),
+            Some(format!("{}; {export}", p.hint)),
+        )
+    })?;
+    if let Err(kind) = state_doc::members(text) {
+        bail!(output::failure(
+            1,
+            format!(
+                "standard input is {kind}, not a JSON object: a state document is an object of \
+                 keys (what `state get` and `state set` reach); nothing was changed"
+            ),
+            Some(format!(
+                "wrap it in an object, e.g. {{\"items\": ...}}; {export}"
+            )),
+        ));
+    }
+    Ok(text.trim().to_owned())
 }
 
 #[derive(serde::Serialize)]

@@ -1,0 +1,154 @@
+//! What `skillet state set` and `state import` do with the JSON they are given and the
+//! documents they change: numbers are kept digit for digit (an integer beyond 64 bits never
+//! turns into a float, neither the one given nor one a run wrote), a key given twice is
+//! refused, and a document that is not an object is refused, each with a clear error and
+//! nothing changed.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{World, interpreter};
+use serde_json::json;
+
+const BIG: &str = "123456789012345678901234567890";
+
+/// A Python skill (Python's integers have no bound) that prints `big + 1` and keeps 2**70
+/// under `run`.
+fn big_skill(w: &World) {
+    w.skill(
+        "big",
+        json!({"name": "big", "description": "d", "type": "code_inline",
+               "command": interpreter("python3"), "args": ["-c",
+               "import json, os\np = os.environ['SKILLET_STATE']\ns = json.load(open(p))\n\
+                print(s.get('big', 0) + 1)\ns['run'] = 2 ** 70\nopen(p, 'w').write(json.dumps(s))"],
+               "state": {"version": 1}}),
+    );
+}
+
+fn get(w: &World, key: &str) -> String {
+    let (code, out, err) = w.run(&["state", "get", "big", key]);
+    assert_eq!(code, 0, "{err}");
+    out.trim().to_owned()
+}
+
+fn export(w: &World) -> String {
+    let (code, out, err) = w.run(&["state", "export", "big"]);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+fn import(w: &World, doc: &str) -> (bool, String) {
+    let out = w
+        .skillet()
+        .args(["state", "import", "big"])
+        .write_stdin(doc.to_owned())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn integers_beyond_64_bits_stay_exact_through_set_get_export_import_and_runs() {
+    let w = World::new();
+    big_skill(&w);
+    assert_eq!(w.run(&["state", "set", "big", "big", BIG]).0, 0);
+    assert_eq!(get(&w, "big"), BIG);
+    // The run reads the exact integer, and writes another.
+    let (code, r) = w.run_json(&["big"]);
+    assert_eq!(
+        (code, r["stdout"].as_str()),
+        (0, Some("123456789012345678901234567891\n")),
+        "{r}"
+    );
+    let run = (1u128 << 70).to_string();
+    assert_eq!(get(&w, "run"), run);
+    // Changing another key leaves both as they were.
+    assert_eq!(w.run(&["state", "set", "big", "note", "hi"]).0, 0);
+    assert_eq!(w.run(&["state", "rm", "big", "note"]).0, 0);
+    assert_eq!(
+        (get(&w, "big"), get(&w, "run")),
+        (BIG.to_owned(), run.clone())
+    );
+    let saved = export(&w);
+    assert!(saved.contains(BIG) && saved.contains(&run), "{saved}");
+    assert!(!saved.contains("e+") && !saved.contains("e2"), "{saved}");
+
+    // export | import round-trips exactly, nested numbers and precise decimals too.
+    assert_eq!(w.run(&["state", "clear", "big"]).0, 0);
+    let (ok, err) = import(&w, &saved);
+    assert!(ok, "{err}");
+    assert_eq!(export(&w), saved);
+    let doc =
+        format!(r#"{{"deep": {{"list": [{BIG}, -{BIG}]}}, "pi": 3.14159265358979323846264}}"#);
+    let (ok, err) = import(&w, &doc);
+    assert!(ok, "{err}");
+    assert_eq!(
+        get(&w, "deep"),
+        format!("{{\n  \"list\": [\n    {BIG},\n    -{BIG}\n  ]\n}}")
+    );
+    assert_eq!(get(&w, "pi"), "3.14159265358979323846264");
+    // A value that is not JSON is still kept as a string.
+    assert_eq!(w.run(&["state", "set", "big", "s", "12 monkeys"]).0, 0);
+    assert_eq!(get(&w, "s"), "\"12 monkeys\"");
+}
+
+#[test]
+fn a_key_given_twice_is_refused_and_nothing_changes() {
+    let w = World::new();
+    big_skill(&w);
+    assert_eq!(w.run(&["state", "set", "big", "keep", "1"]).0, 0);
+    let before = export(&w);
+    for value in [
+        r#"{"a": 1, "a": 2}"#,
+        r#"{"a": 1, "\u0061": 2}"#,
+        r#"[{"x": {"k": true, "k": false}}]"#,
+    ] {
+        let (code, _, err) = w.run(&["state", "set", "big", "v", value]);
+        assert_eq!(code, 1, "{value}: {err}");
+        assert!(err.contains("appears twice"), "{err}");
+        assert!(err.contains("keep one of the two"), "{err}");
+    }
+    for doc in [
+        r#"{"keep": 1, "keep": 2}"#,
+        "{\n  \"a\": {\"b\": 1,\n        \"b\": 2}\n}",
+        r#"{"a": "1", "\u0061": "2"}"#,
+    ] {
+        let (ok, err) = import(&w, doc);
+        assert!(!ok, "{doc}");
+        assert!(err.contains("appears twice"), "{err}");
+    }
+    let (_, err) = import(&w, "{\n  \"a\": {\"b\": 1,\n        \"b\": 2}\n}");
+    assert!(err.contains("line 3, column 9"), "{err}");
+    assert_eq!(export(&w), before, "nothing was changed");
+}
+
+#[test]
+fn a_document_that_is_not_an_object_is_refused_by_import() {
+    let w = World::new();
+    big_skill(&w);
+    assert_eq!(w.run(&["state", "set", "big", "keep", "1"]).0, 0);
+    let before = export(&w);
+    for (doc, kind) in [
+        ("[1, 2]", "an array"),
+        ("3", "a number"),
+        ("\"text\"", "a string"),
+        ("null", "null"),
+        ("true", "a boolean"),
+    ] {
+        let (ok, err) = import(&w, doc);
+        assert!(!ok, "{doc}");
+        assert!(
+            err.contains(&format!("standard input is {kind}, not a JSON object")),
+            "{err}"
+        );
+        assert!(err.contains("wrap it in an object"), "{err}");
+    }
+    let (ok, err) = import(&w, "{\"a\": ");
+    assert!(!ok);
+    assert!(err.contains("not JSON"), "{err}");
+    assert_eq!(export(&w), before, "nothing was changed");
+}
