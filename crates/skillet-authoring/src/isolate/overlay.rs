@@ -81,11 +81,21 @@ fn private_namespace() -> Result<(), String> {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
     DONE.get_or_init(|| {
         // `unshare` moves only the calling thread: with others running, the sandbox might
-        // start a run from one that never saw the overlay.
-        let threads = std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count());
-        if threads != 1 {
+        // start a run from one that never saw the overlay. The sandbox's preparation thread
+        // (`skillet_sandbox::prepare`) may still be at work: it is waited for, briefly.
+        let deadline = std::time::Instant::now() + THREADS_WAIT;
+        let threads = loop {
+            let threads = thread_names();
+            if threads.len() == 1 || std::time::Instant::now() >= deadline {
+                break threads;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
+        if threads.len() != 1 {
             return Err(format!(
-                "skillet already runs {threads} threads, and a mount namespace is entered by one"
+                "skillet already runs {} threads ({}), and a mount namespace is entered by one",
+                threads.len(),
+                threads.join(", ")
             ));
         }
         #[allow(unsafe_code)]
@@ -103,6 +113,25 @@ fn private_namespace() -> Result<(), String> {
         .map_err(|e| format!("cannot make the mount namespace private: {e}"))
     })
     .clone()
+}
+
+/// How long the first view waits for this process's other threads to end.
+const THREADS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The names of this process's threads.
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.flatten()
+                .map(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The upper layer of the view in `dir`.

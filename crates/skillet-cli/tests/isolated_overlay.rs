@@ -1,0 +1,370 @@
+//! Isolated `skillet test` / `skillet dev` runs see a copy-on-write overlay of the workspace
+//! where skillet may mount one (root: in a mount namespace of its own), and a copy elsewhere
+//! (issue 22). Both are attacked the same way: what the copy leaves out (`.git`'s settings,
+//! `.env*`, credentials, hard links to those) is not readable through the view by any spelling
+//! (links, `..`, the real path), and writing through the view (in place, through a hard link,
+//! through a link out of the workspace) never reaches the real tree or anything outside it.
+//! CI runs this file as root (overlay) and as an unprivileged user (copy, saying why).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::World;
+use serde_json::{Value, json};
+
+const FORCE_COPY: &str = "SKILLET_ISOLATE_FORCE_COPY";
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// A workspace skill running `script` with `sh -c`, granted (by the user) to write `data/`.
+fn writer(w: &World, name: &str, script: &str) {
+    w.skill(
+        name,
+        json!({"name": name, "description": "d", "type": "code_inline", "command": "sh",
+               "args": ["-c", script],
+               "security": {"permissions": {"file_write": ["./data"]}},
+               "tests": [{"params": {}, "expect": {"exit_code": 0}}]}),
+    );
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        &format!("[grants.{name}]\nwrite = [\"data\"]\n"),
+    );
+}
+
+/// `skillet ARGS`, with the copy forced when `force_copy`.
+fn run(w: &World, force_copy: bool, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = w.skillet();
+    if force_copy {
+        cmd.env(FORCE_COPY, "1");
+    }
+    let out = cmd.args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn test_json(w: &World, force_copy: bool, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["test", "--json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = run(w, force_copy, &all);
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    (code, v)
+}
+
+/// The isolation this machine and user should get without forcing the copy.
+fn expected_kind(force_copy: bool) -> &'static str {
+    if is_root() && !force_copy {
+        "overlay"
+    } else {
+        "copy"
+    }
+}
+
+#[test]
+fn the_view_is_an_overlay_as_root_and_a_copy_otherwise_and_says_which() {
+    for force in [false, true] {
+        let w = World::new();
+        w.write("data/keep.txt", "hello\n");
+        writer(
+            &w,
+            "edit",
+            "echo more >> data/keep.txt; echo new > data/new.txt",
+        );
+        let (code, v) = test_json(&w, force, &["edit"]);
+        assert_eq!(code, 0, "{v}");
+        let iso = &v["isolation"];
+        assert_eq!(iso["kind"], expected_kind(force), "force={force}: {v}");
+        if force {
+            assert!(
+                iso["reason"].as_str().unwrap().contains(FORCE_COPY),
+                "{iso}"
+            );
+        } else if !is_root() {
+            assert!(iso["reason"].as_str().unwrap().contains("root"), "{iso}");
+        }
+        // Both show the same changes, and leave the real tree alone.
+        let changed: Vec<_> = v["workspace_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["change"].as_str().unwrap(),
+                    c["path"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            changed,
+            ["modified data/keep.txt", "added data/new.txt"],
+            "{v}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(w.path("data/keep.txt")).unwrap(),
+            "hello\n"
+        );
+        assert!(!w.path("data/new.txt").exists());
+
+        // `-v` names the isolation on stderr; so does the dev banner.
+        let (code, out, err) = run(&w, force, &["test", "-v", "edit"]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        let said = if expected_kind(force) == "overlay" {
+            "isolated runs see a copy-on-write overlay of the workspace"
+        } else {
+            "isolated runs see a copy of the workspace ("
+        };
+        assert!(err.contains(said), "force={force}: {err}");
+        let mut dev = w.skillet();
+        if force {
+            dev.env(FORCE_COPY, "1");
+        }
+        let out = dev
+            .args(["dev", "edit"])
+            .write_stdin("")
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let banner = if expected_kind(force) == "overlay" {
+            "skillet dev: runs see a copy-on-write overlay of the workspace"
+        } else {
+            "skillet dev: runs see a copy of the workspace ("
+        };
+        assert!(err.contains(banner), "force={force}: {err}");
+    }
+}
+
+/// The secrets of the workspace, each with a marker no output may hold.
+fn plant_secrets(w: &World) {
+    w.write(".env", "SECRET-ENV-ROOT\n");
+    w.write("src/.env.local", "SECRET-ENV-NESTED\n");
+    w.write(
+        ".git/config",
+        "[remote]\n url = https://SECRET-GIT-TOKEN@example.com\n",
+    );
+    w.write("config/credentials.json", "{\"k\": \"SECRET-CRED\"}\n");
+    w.write("src/main.rs", "fn main() {}\n");
+    std::fs::create_dir_all(w.path("docs")).unwrap();
+    std::fs::create_dir_all(w.path("data")).unwrap();
+    // Another name for `.env`, and links to the secrets by every spelling.
+    std::fs::hard_link(w.path(".env"), w.path("docs/notes.txt")).unwrap();
+    std::os::unix::fs::symlink("../.git/config", w.path("data/peek-git")).unwrap();
+    std::os::unix::fs::symlink(real(w).join(".env"), w.path("data/peek-real")).unwrap();
+    std::os::unix::fs::symlink("../src/.env.local", w.path("data/peek-nested")).unwrap();
+}
+
+fn real(w: &World) -> PathBuf {
+    std::fs::canonicalize(&w.ws).unwrap()
+}
+
+#[test]
+fn what_the_copy_leaves_out_is_unreadable_through_the_view_by_any_spelling() {
+    for force in [false, true] {
+        let w = World::new();
+        plant_secrets(&w);
+        let real = real(&w);
+        let reads = [
+            ".env",
+            "./.env",
+            "src/../.env",
+            "src/.env.local",
+            ".git/config",
+            "src/../.git/config",
+            "config/credentials.json",
+            "docs/notes.txt",
+            "data/peek-git",
+            "data/peek-real",
+            "data/peek-nested",
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .chain([
+            format!("{}/.env", real.display()),
+            format!("{}/.git/config", real.display()),
+            format!("{}/../ws/.env", real.display()),
+        ])
+        .map(|p| format!("cat '{p}';"))
+        .collect::<String>();
+        let script = format!(
+            "{reads} grep -rh 'SEC''RET' . ; cat /proc/self/mountinfo; ls -a . .git src; echo end"
+        );
+        writer(&w, "peek", &script);
+        let (code, v) = test_json(&w, force, &["peek"]);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(v["isolation"]["kind"], expected_kind(force), "{v}");
+        let stdout = v["tests"][0]["observed"]["stdout"].as_str().unwrap();
+        assert!(stdout.ends_with("end\n"), "the script ran to its end: {v}");
+        assert!(
+            stdout.contains("main.rs"),
+            "the workspace is seen: {stdout}"
+        );
+        assert!(
+            !stdout.contains("SECRET"),
+            "force={force}: a secret leaked:\n{stdout}"
+        );
+        // Neither the real workspace nor the layers are named to the skill (the script
+        // itself, which names the real path, spells the marker so grep does not find it).
+        assert!(
+            !stdout.contains(&real.display().to_string()),
+            "the real path shows inside the run:\n{stdout}"
+        );
+        // The layers are given to the kernel by handle: no path of them shows either.
+        assert!(!stdout.contains("/upper"), "{stdout}");
+        assert!(!stdout.contains("lowerdir=/tmp"), "{stdout}");
+    }
+}
+
+#[test]
+fn writes_through_the_view_never_reach_the_real_tree_nor_outside_it() {
+    for force in [false, true] {
+        let w = World::new();
+        w.write("data/keep.txt", "hello\n");
+        let outside = w.write("~/outside.txt", "untouched\n");
+        std::fs::create_dir_all(w.path("~/outside-dir")).unwrap();
+        // A hard link and a link to places outside the workspace.
+        std::fs::hard_link(&outside, w.path("data/linked.txt")).unwrap();
+        std::os::unix::fs::symlink(w.path("~/outside-dir"), w.path("data/out")).unwrap();
+        writer(
+            &w,
+            "smash",
+            "echo pwned > data/keep.txt; echo pwned >> data/linked.txt; \
+             echo pwned > data/out/planted 2>/dev/null; rm -rf data/out 2>/dev/null; \
+             mkdir -p data/deep/er; echo x > data/deep/er/f; echo end",
+        );
+        let (code, v) = test_json(&w, force, &["smash"]);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(v["isolation"]["kind"], expected_kind(force), "{v}");
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+        assert_eq!(read(&w.path("data/keep.txt")), "hello\n");
+        assert_eq!(
+            read(&outside),
+            "untouched\n",
+            "force={force}: written through a hard link"
+        );
+        assert_eq!(read(&w.path("data/linked.txt")), "untouched\n");
+        assert!(!w.path("~/outside-dir/planted").exists(), "force={force}");
+        assert!(w.path("data/out").symlink_metadata().unwrap().is_symlink());
+        assert!(!w.path("data/deep").exists());
+
+        // Applying writes the workspace's own entries by handle: the hard link is replaced,
+        // never written through, and nothing is made through the link out.
+        let (code, out, err) = run(&w, force, &["test", "smash", "--apply"]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        assert_eq!(read(&w.path("data/keep.txt")), "pwned\n");
+        assert_eq!(
+            read(&outside),
+            "untouched\n",
+            "force={force}: applied through a hard link"
+        );
+        assert_eq!(read(&w.path("data/linked.txt")), "untouched\npwned\n");
+        assert!(!w.path("~/outside-dir/planted").exists(), "force={force}");
+        assert_eq!(read(&w.path("data/deep/er/f")), "x\n");
+    }
+}
+
+/// The overlay is mounted in skillet's own mount namespace: while a test runs, the host sees
+/// neither the mount nor the workspace at the view's root, and nothing is left after it.
+#[test]
+fn nothing_outside_the_run_sees_the_overlay_and_it_goes_with_the_run() {
+    let w = World::new();
+    w.write("data/keep.txt", "hello\n");
+    writer(&w, "slow", "echo here > data/started; sleep 4; echo end");
+    let tmp = w.tmp.path().join("t");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let child = w
+        .command(&assert_cmd::cargo::cargo_bin("skillet"))
+        .env("TMPDIR", &tmp)
+        .args(["test", "--json", "slow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let views = || -> Vec<PathBuf> {
+        std::fs::read_dir(&tmp)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("skillet-view-")
+            })
+            .collect()
+    };
+    // The run's write lands in the upper layer (overlay) or in the copy's root.
+    let layer = if is_root() { "upper" } else { "root" };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let view = loop {
+        if let Some(v) = views()
+            .into_iter()
+            .find(|v| v.join(layer).join("data/started").exists())
+        {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "the run never started");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mountinfo.contains("skillet-view"),
+        "the overlay shows on the host:\n{mountinfo}"
+    );
+    if is_root() {
+        let seen: Vec<_> = std::fs::read_dir(view.join("root"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(
+            seen.is_empty(),
+            "the host sees the workspace at the view: {seen:?}"
+        );
+    }
+    let out = child.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["isolation"]["kind"], expected_kind(false), "{v}");
+    assert!(views().is_empty(), "a view was left behind: {:?}", views());
+}
+
+/// The copy stops at 20,000 entries; the overlay copies nothing, so a larger workspace runs.
+#[test]
+fn a_workspace_too_large_to_copy_runs_in_an_overlay() {
+    let w = World::new();
+    writer(&w, "edit", "echo new > data/new.txt; echo end");
+    std::fs::create_dir_all(w.path("data")).unwrap();
+    for i in 0..20_050 {
+        if i % 1000 == 0 {
+            std::fs::create_dir_all(w.path(&format!("target/{}", i / 1000))).unwrap();
+        }
+        std::fs::write(w.path(&format!("target/{}/{i}", i / 1000)), "").unwrap();
+    }
+    for force in [false, true] {
+        let (code, out, err) = run(&w, force, &["test", "--json", "edit"]);
+        if expected_kind(force) == "overlay" {
+            assert_eq!(code, 0, "{out}\n{err}");
+            let v: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["isolation"]["kind"], "overlay", "{v}");
+            assert_eq!(v["workspace_changes"][0]["path"], "data/new.txt", "{v}");
+            assert!(!w.path("data/new.txt").exists());
+        } else {
+            assert_ne!(code, 0, "{out}");
+            assert!(
+                out.contains("too large to copy"),
+                "force={force}: {out}\n{err}"
+            );
+        }
+    }
+}
