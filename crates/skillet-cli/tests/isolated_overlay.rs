@@ -368,3 +368,51 @@ fn a_workspace_too_large_to_copy_runs_in_an_overlay() {
         }
     }
 }
+
+/// A program's `rename` of a folder from the real tree works in the view as it would in the
+/// tree itself (an overlay without redirects fails it with EXDEV, which only `mv` hides).
+#[test]
+fn a_program_renaming_a_folder_works_in_the_view() {
+    for force in [false, true] {
+        let w = World::new();
+        w.write("data/dd/f", "a\n");
+        w.skill(
+            "ren",
+            json!({"name": "ren", "description": "d", "type": "code_inline",
+                   "command": common::interpreter("python3"),
+                   "args": ["-c", "import os; os.rename('data/dd', 'data/ee'); print(open('data/ee/f').read())"],
+                   "security": {"permissions": {"file_write": ["./data"]}},
+                   "tests": [{"params": {}, "expect": {"exit_code": 0, "stdout_contains": "a"}}]}),
+        );
+        w.write(
+            "~/.config/skillet/skillet.toml",
+            "[grants.ren]\nwrite = [\"data\"]\n",
+        );
+        let (code, v) = test_json(&w, force, &["ren"]);
+        assert_eq!(code, 0, "force={force}: {v}");
+        assert_eq!(v["isolation"]["kind"], expected_kind(force), "{v}");
+        let changed: Vec<_> = v["workspace_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["change"].as_str().unwrap(),
+                    c["path"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                "removed data/dd",
+                "removed data/dd/f",
+                "added data/ee",
+                "added data/ee/f"
+            ],
+            "{v}"
+        );
+        assert!(w.path("data/dd/f").exists());
+    }
+}

@@ -215,8 +215,11 @@ pub(super) fn build(
             .map_err(io("cannot make", &upper.join(".skillet")))?;
     }
 
+    // `redirect_dir=on`: renaming a folder of the lower layer works as in the real tree (the
+    // default fails it with EXDEV, which `mv` hides but a program's `rename` does not).
     let data = format!(
-        "lowerdir=/proc/self/fd/{},upperdir=/proc/self/fd/{},workdir=/proc/self/fd/{}",
+        "lowerdir=/proc/self/fd/{},upperdir=/proc/self/fd/{},workdir=/proc/self/fd/{},\
+         redirect_dir=on",
         lower.as_raw_fd(),
         upper_fd.as_raw_fd(),
         work_fd.as_raw_fd()
