@@ -35,6 +35,7 @@ from pathlib import Path
 from cli_bench import median_ms, summary  # this script's directory is on sys.path
 
 CODE = "import json, decimal, fractions; print(json.dumps(1+1))"
+PRELOAD = "import json, decimal, fractions"
 
 
 def main():
@@ -45,6 +46,8 @@ def main():
     parser.add_argument("--gap-ms", type=float, default=100,
                         help="pause between timed pooled calls (an agent's calls come spaced; every "
                              "member serves one call, and the pool starts its replacement meanwhile)")
+    parser.add_argument("--no-preload", action="store_true",
+                        help="leave out the pooled skill's `preload` (its imports are then paid by every call)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     skillet = str(Path(args.skillet).resolve())
@@ -59,9 +62,13 @@ def main():
         skills.mkdir(parents=True)
         home.mkdir()
         (root / "run").mkdir(mode=0o700)
+        pool = {"min_idle": 2, "max": 4}
+        if not args.no_preload:
+            # The skill's own imports, run by each member before it is offered.
+            pool["preload"] = PRELOAD
         (skills / "py.json").write_text(json.dumps(
             {"name": "py", "description": "pooled python", "type": "code_session", "command": args.python,
-             "session_config": {"pool": {"min_idle": 2, "max": 4}}}))
+             "session_config": {"pool": pool}}))
         (skills / "cold.json").write_text(json.dumps(
             {"name": "cold", "description": "cold python", "type": "code_inline", "command": args.python,
              "args": ["-c", CODE]}))
@@ -113,11 +120,13 @@ def main():
         "ratio_cold_over_pooled_cli": cold[0] / warm_cli[0],
         "pool_members_started": pool["recycled"] + len(pool["pids"]),
         "target_ratio": 20,
+        "preload": not args.no_preload,
     }
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"python: {args.python}, {args.runs} runs each, medians (p90)")
+    preload = "no preload" if args.no_preload else f"preload {PRELOAD!r}"
+    print(f"python: {args.python}, {preload}, {args.runs} runs each, medians (p90)")
     print(f"  pooled, one pool.run request on the daemon socket, {args.gap_ms:g} ms apart: {warm[0]:8.3f} ms ({warm[1]:.3f})")
     print(f"  pooled, the same, back to back:                   {burst[0]:8.3f} ms ({burst[1]:.3f})")
     print(f"  pooled, whole `skillet run py` command:            {warm_cli[0]:8.3f} ms ({warm_cli[1]:.3f})")

@@ -399,7 +399,11 @@ impl Engine {
                 invocation,
                 plan,
             } if crate::session::is_pooled(spec) => match &self.pools {
-                Some(pools) => pools.call(self, spec, invocation, plan, &request).await,
+                Some(pools) => {
+                    pools
+                        .call(self, registry, spec, invocation, plan, &request)
+                        .await
+                }
                 None => crate::session::pool::no_pool_here(spec),
             },
             Prepared::Process { spec, .. } if spec.kind == SkillKind::CodeSession => {

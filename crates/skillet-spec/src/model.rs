@@ -303,7 +303,7 @@ pub struct SessionConfig {
 }
 
 /// A warm pool of interpreters for a `code_session` skill.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoolConfig {
     /// Interpreters kept started and idle, ready for the next call (default 1).
@@ -317,6 +317,11 @@ pub struct PoolConfig {
     /// allowed (an interpreter that served one caller could take over the next one's call).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recycle_after: Option<u32>,
+    /// Code every interpreter runs once when it starts, before it is offered to a call, in a
+    /// namespace of its own (such as `"import numpy"`): what it imports stays loaded, so no
+    /// call pays for it; names it binds are not seen by calls (see docs/sessions.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preload: Option<String>,
 }
 
 /// How the output of one session input is framed.

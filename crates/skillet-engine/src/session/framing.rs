@@ -103,9 +103,14 @@ impl Recipe {
             // A subshell: variables, functions, traps, options and the directory set by the
             // input die with it. The input runs verbatim inside `( … )`: a line of its own
             // closes it, so no newline or quote in the input reaches the marks.
+            // An empty input is `:`: `( )` is a syntax error that would end the shell.
             Recipe::Shell => Some(format!(
                 "(\n{}\n)\nprintf '%s %d\\n' {token} \"$?\"; printf '%s\\n' {token} >&2\n",
-                ended_line(input).trim_end_matches('\n')
+                if input.trim().is_empty() {
+                    ":"
+                } else {
+                    input.trim_end_matches('\n')
+                }
             )),
             Recipe::Sqlite => None,
         }
@@ -414,6 +419,10 @@ mod tests {
             .fresh_request("X=1; exit 3\n", "TOK")
             .unwrap_or_else(|| panic!("shells reset"));
         assert!(req.starts_with("(\nX=1; exit 3\n)\nprintf"), "{req}");
+        let req = shell
+            .fresh_request(" \n", "TOK")
+            .unwrap_or_else(|| panic!("shells reset"));
+        assert!(req.starts_with("(\n:\n)\nprintf"), "{req}");
         assert!(Framing::Sentinel(Recipe::Node).can_reset());
         assert!(!Framing::Sentinel(Recipe::Sqlite).can_reset());
         assert!(!Framing::Jsonl.can_reset());

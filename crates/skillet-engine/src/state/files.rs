@@ -161,6 +161,17 @@ impl StateDir {
     }
 }
 
+impl StateDir {
+    /// Writes the documents shared with the skill under `shared/`, for a pooled call whose
+    /// interpreter was started (with an empty `shared/`) before the call came.
+    pub(crate) fn put_shared(&self, shared: &[(String, String)]) -> std::io::Result<()> {
+        for (skill, text) in shared {
+            write_new(&self.shared_dir().join(format!("{skill}.json")), text)?;
+        }
+        Ok(())
+    }
+}
+
 impl Drop for StateDir {
     fn drop(&mut self) {
         // A run may leave folders its user cannot list; they go too.

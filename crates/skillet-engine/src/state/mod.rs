@@ -29,9 +29,9 @@ use crate::result::{ExecutionResult, Status};
 pub(crate) use identity::sharers;
 pub use identity::{state_key, state_key_workspace, state_owner};
 
-use files::StateDir;
+pub(crate) use files::StateDir;
 pub(crate) use notes::Notes;
-pub(crate) use session::{SessionState, Settled};
+pub(crate) use session::{PooledBase, SessionState, Settled};
 
 /// The environment variable naming the run's state document.
 pub const STATE_ENV: &str = "SKILLET_STATE";
@@ -376,14 +376,21 @@ pub(crate) fn state_dir_cap(max_bytes: u64) -> u64 {
 /// Lets the run write its state directory (up to [`state_dir_cap`]) and read the shared one,
 /// and tells it where they are.
 pub(crate) fn confine(plan: &mut PolicyPlan, dir: &StateDir, max_bytes: u64) {
-    let fs = &mut plan.policy.fs;
+    confine_policy(&mut plan.policy, dir, max_bytes);
+}
+
+/// [`confine`] on a bare policy: a pool member's, started before its call.
+pub(crate) fn confine_policy(
+    policy: &mut skillet_sandbox::SandboxPolicy,
+    dir: &StateDir,
+    max_bytes: u64,
+) {
+    let fs = &mut policy.fs;
     fs.write.push(dir.rw_dir());
     fs.capped.push((dir.rw_dir(), state_dir_cap(max_bytes)));
     fs.read.push(dir.shared_dir());
-    plan.policy
-        .env
-        .push((STATE_ENV.into(), dir.state_path().into()));
-    plan.policy
+    policy.env.push((STATE_ENV.into(), dir.state_path().into()));
+    policy
         .env
         .push((STATE_SHARED_ENV.into(), dir.shared_dir().into()));
 }

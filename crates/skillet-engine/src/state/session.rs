@@ -10,6 +10,10 @@
 //! session saved first, and the session's document is refreshed to what that one saved.
 //! After a daemon restart, a restored session replays its inputs on the committed document and
 //! what the replay writes is thrown away (those inputs were saved the first time).
+//!
+//! A warm pool's call gets the same rules for one input ([`PooledBase`]): the committed
+//! document is read when the call comes (not when its interpreter started), written into the
+//! state directory the interpreter was started with, and committed on the revision read then.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -37,6 +41,24 @@ pub(crate) struct SessionState {
     rev: i64,
     /// The saved document the interpreter's file holds when no input is under way.
     doc: Option<String>,
+    /// A pooled call's: its interpreter serves one input and is gone, so nothing is put
+    /// back or refreshed for a next one.
+    one_call: bool,
+}
+
+/// A pooled call's state as committed when the call came, to be put in the state directory
+/// of the interpreter that takes the call ([`PooledBase::install`]).
+#[derive(Debug)]
+pub(crate) struct PooledBase {
+    skill: String,
+    decl: StateSpec,
+    store: Arc<dyn Store>,
+    key: StateKey,
+    max_bytes: u64,
+    one_run_secrets: Vec<String>,
+    rev: i64,
+    doc: Option<String>,
+    shared: Vec<(String, String)>,
 }
 
 /// What an input's end did to the session's state.
@@ -102,7 +124,89 @@ impl Engine {
             dir,
             rev,
             doc,
+            one_call: false,
         }))
+    }
+
+    /// Reads, for a pooled call of `spec` that declares state, the committed document (migrated
+    /// first, as for a run) and the documents shared with it, now: at call time.
+    pub(crate) async fn pooled_base(
+        &self,
+        registry: &Registry,
+        spec: &SkillSpec,
+        plan: &PolicyPlan,
+        request: &RunRequest,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<PooledBase>, String> {
+        let Some(decl) = spec.state.as_ref() else {
+            return Ok(None);
+        };
+        let call = self.state_call(registry, spec, decl, request, warnings)?;
+        let mut base = None;
+        for _ in 0..MAX_CONFLICT_RUNS {
+            if let Some(found) = call
+                .base(plan, request, warnings)
+                .await
+                .map_err(|(refused, _)| refused)?
+            {
+                base = Some(found);
+                break;
+            }
+        }
+        let Some((rev, doc)) = base else {
+            return Err(format!(
+                "the state of `{}` kept changing while this call started; call it again",
+                spec.name
+            ));
+        };
+        let shared = call
+            .shared()
+            .map_err(|e| format!("cannot read the state of `{}`: {e}", spec.name))?;
+        Ok(Some(PooledBase {
+            skill: spec.name.clone(),
+            decl: decl.clone(),
+            store: call.store.clone(),
+            key: call.key.clone(),
+            max_bytes: call.max_bytes,
+            one_run_secrets: call.one_run_secrets.clone(),
+            rev,
+            doc,
+            shared,
+        }))
+    }
+}
+
+impl PooledBase {
+    /// The largest document the call may leave, for the interpreter's state directory cap.
+    pub(crate) fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// Puts the document and the shared ones in `dir`, the state directory the call's
+    /// interpreter was started with (through its handle: `reset` replaces whatever is at the
+    /// name), ready to be settled when the call ends.
+    pub(crate) fn install(self, dir: StateDir) -> Result<SessionState, String> {
+        let failed = |e: std::io::Error| {
+            format!(
+                "cannot prepare the state of `{}` for this call: {e}; call it again",
+                self.skill
+            )
+        };
+        dir.reset(self.doc.as_deref().unwrap_or("{}"))
+            .map_err(failed)?;
+        dir.put_shared(&self.shared).map_err(failed)?;
+        Ok(SessionState {
+            skill: self.skill,
+            decl: self.decl,
+            store: self.store,
+            key: self.key,
+            max_bytes: self.max_bytes,
+            one_run_secrets: self.one_run_secrets,
+            dir,
+            rev: self.rev,
+            doc: self.doc,
+            one_call: true,
+        })
     }
 }
 
@@ -115,10 +219,14 @@ impl SessionState {
             if self.dir.read_back(self.max_bytes).ok().flatten().as_deref()
                 != Some(self.saved_text())
             {
-                out.notes.push(format!(
-                    "the state of `{name}` was not saved: the input did not end ok; \
-                     $SKILLET_STATE holds the saved document again"
-                ));
+                out.notes.push(if self.one_call {
+                    format!("the state of `{name}` was not saved: the call did not end ok")
+                } else {
+                    format!(
+                        "the state of `{name}` was not saved: the input did not end ok; \
+                         $SKILLET_STATE holds the saved document again"
+                    )
+                });
             }
             self.put_back(&mut out);
             return out;
@@ -127,8 +235,9 @@ impl SessionState {
             Ok(new) => new,
             Err(e) => {
                 out.notes.push(format!(
-                    "the input ended ok but the state of `{name}` was not saved: {e}. \
-                     $SKILLET_STATE holds the saved document again"
+                    "the {} ended ok but the state of `{name}` was not saved: {e}{}",
+                    self.what(),
+                    self.put_back_note()
                 ));
                 out.failed = true;
                 self.put_back(&mut out);
@@ -173,6 +282,14 @@ impl SessionState {
                     self.put_back(&mut out);
                 }
             }
+            Ok(StateCommit::Conflict(_)) if self.one_call => {
+                out.failed = true;
+                out.notes.push(format!(
+                    "the state of `{name}` was not saved: another call, run or session of \
+                     `{name}` saved its state while this call ran. Call it again to apply it \
+                     to the newer state"
+                ));
+            }
             Ok(StateCommit::Conflict(_)) => {
                 out.failed = true;
                 out.notes.push(format!(
@@ -185,8 +302,9 @@ impl SessionState {
             Err(e) => {
                 out.failed = true;
                 out.notes.push(format!(
-                    "the input ended ok but the state of `{name}` was not saved: {e}. \
-                     $SKILLET_STATE holds the saved document again"
+                    "the {} ended ok but the state of `{name}` was not saved: {e}{}",
+                    self.what(),
+                    self.put_back_note()
                 ));
                 self.put_back(&mut out);
             }
@@ -212,11 +330,27 @@ impl SessionState {
         self.put_back(out);
     }
 
+    fn what(&self) -> &'static str {
+        if self.one_call { "call" } else { "input" }
+    }
+
+    fn put_back_note(&self) -> &'static str {
+        if self.one_call {
+            ""
+        } else {
+            ". $SKILLET_STATE holds the saved document again"
+        }
+    }
+
     fn saved_text(&self) -> &str {
         self.doc.as_deref().unwrap_or("{}")
     }
 
     fn put_back(&self, out: &mut Settled) {
+        if self.one_call {
+            // No later input will read it: the interpreter and the directory are gone next.
+            return;
+        }
         if let Err(e) = self.dir.reset(self.saved_text()) {
             out.failed = true;
             out.notes.push(format!(

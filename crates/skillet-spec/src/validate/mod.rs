@@ -414,6 +414,9 @@ fn check_session_config(cfg: &crate::SessionConfig, kind: SkillKind, f: &mut Fin
     }
 }
 
+/// The longest `session_config.pool.preload`: it is sent to every member as one input.
+const MAX_PRELOAD_BYTES: usize = 64 * 1024;
+
 /// A pool's sizes must make sense together, and its members must be resettable: skillet has a
 /// fresh-namespace recipe only for the interpreters it drives itself (python, node, shells).
 fn check_pool(pool: &crate::PoolConfig, cfg: &crate::SessionConfig, f: &mut Findings) {
@@ -449,6 +452,25 @@ fn check_pool(pool: &crate::PoolConfig, cfg: &crate::SessionConfig, f: &mut Find
             ))
             .with_hint("lower min_idle to max or less"),
         );
+    }
+    if let Some(code) = &pool.preload {
+        if code.trim().is_empty() {
+            f.value(
+                "/session_config/pool/preload",
+                Diagnostic::error("pool.preload is empty")
+                    .with_hint("write the code every interpreter runs once before its call, such as \"import numpy\", or remove preload"),
+            );
+        } else if code.len() > MAX_PRELOAD_BYTES {
+            f.value(
+                "/session_config/pool/preload",
+                Diagnostic::error(format!(
+                    "pool.preload is {} bytes, more than {} KiB",
+                    code.len(),
+                    MAX_PRELOAD_BYTES / 1024
+                ))
+                .with_hint("keep preload to imports and setup; put longer code in a module beside the skill and import it"),
+            );
+        }
     }
     let unresettable = if cfg.protocol == Some(SessionProtocol::Jsonl) {
         Some("`protocol: \"jsonl\"`")

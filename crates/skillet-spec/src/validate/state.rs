@@ -18,7 +18,7 @@ pub(super) fn check_state(spec: &SkillSpec, f: &mut Findings) {
             Diagnostic::error("a prompt_inline skill runs no program, so it has no state to keep")
                 .with_hint("remove \"state\", or make the skill code_inline"),
         ),
-        SkillKind::CodeSession => check_session_state(spec, state, f),
+        SkillKind::CodeSession => check_session_state(state, f),
         SkillKind::Conversation => check_conversation_state(state, f),
     }
     if spec.cache.is_some() {
@@ -99,9 +99,9 @@ pub(super) fn check_state(spec: &SkillSpec, f: &mut Findings) {
 }
 
 /// A session's input cannot be sent again safely (its interpreter already acted on it), so a
-/// conflict fails the input instead of retrying it; a warm pool's calls share interpreters
-/// with no state of their own.
-fn check_session_state(spec: &SkillSpec, state: &StateSpec, f: &mut Findings) {
+/// conflict fails the input instead of retrying it (a warm pool's call too: it ran on an
+/// interpreter that is gone).
+fn check_session_state(state: &StateSpec, f: &mut Findings) {
     if state.on_conflict == Some(OnConflict::Retry) {
         f.value(
             "/state/on_conflict",
@@ -113,17 +113,6 @@ fn check_session_state(spec: &SkillSpec, state: &StateSpec, f: &mut Findings) {
                 "remove \"on_conflict\" or set it to \"fail\": an input whose state another \
                  run saved first is answered with an error and the session gets the newer state",
             ),
-        );
-    }
-    if spec
-        .session_config
-        .as_ref()
-        .is_some_and(|c| c.pool.is_some())
-    {
-        f.key(
-            "/state",
-            Diagnostic::error("state is not supported yet for pooled code_session skills")
-                .with_hint("remove \"state\" or \"session_config.pool\""),
         );
     }
 }

@@ -12,6 +12,11 @@ use super::super::interpreter::{Answer, Broken, Interpreter};
 use super::super::{Framing, lock};
 use super::Pools;
 use crate::result::{ExecutionResult, Status};
+use crate::state::{PooledBase, StateDir};
+
+/// How long a used member's replacement waits for its call's answer to be delivered when
+/// the caller does not say (see [`Pool::after_answer`]).
+const REPLACE_AFTER: Duration = Duration::from_millis(20);
 
 #[derive(Debug)]
 pub(super) struct Pool {
@@ -26,6 +31,11 @@ pub(super) struct Pool {
     pub(super) min_idle: u32,
     pub(super) max: u32,
     pub(super) recycle_after: u32,
+    /// The skill's `session_config.pool.preload`, run by every member before it is offered.
+    pub(super) preload: Option<String>,
+    /// For a skill with state, the most its document may hold: every member is started with
+    /// a state directory of its own, capped for it.
+    pub(super) state_bytes: Option<u64>,
     /// One per member: a call holds one while it has a member, so calls past `max` wait.
     pub(super) permits: Semaphore,
     pub(super) state: Mutex<State>,
@@ -47,6 +57,9 @@ pub(super) struct State {
 pub(super) struct Member {
     pub(super) interpreter: Interpreter,
     pub(super) calls: u32,
+    /// The state directory it was started with (a skill with state): empty until its call
+    /// puts the committed document there.
+    pub(super) state: Option<StateDir>,
 }
 
 /// How one call on a member ended.
@@ -55,6 +68,8 @@ enum Served {
     /// Stopped from outside (the reason): the member is killed with whatever it was doing.
     Cancelled(String),
     Broken(Broken, Option<skillet_sandbox::Exit>),
+    /// Not run: the call's state could not be given to the member (why).
+    Refused(String),
 }
 
 impl Pool {
@@ -64,6 +79,7 @@ impl Pool {
         skill: &str,
         input: &str,
         cancel: Option<&crate::Cancel>,
+        state: Option<PooledBase>,
     ) -> ExecutionResult {
         let cancelled = async {
             match cancel {
@@ -109,21 +125,41 @@ impl Pool {
             pid,
             armed: true,
         };
-        let exchanged = tokio::select! {
-            r = member.interpreter.exchange_fresh(input, self.answer_timeout) => Ok(r),
-            reason = &mut cancelled => Err(reason),
+        let (mut state, refused) = match (state, member.state.take()) {
+            (None, _) => (None, None),
+            (Some(base), Some(dir)) => match base.install(dir) {
+                Ok(state) => (Some(state), None),
+                Err(e) => (None, Some(e)),
+            },
+            (Some(_), None) => (
+                None,
+                Some(
+                    "the pool's interpreter was started without a state directory; call again"
+                        .into(),
+                ),
+            ),
         };
-        let served = match exchanged {
-            Err(reason) => Served::Cancelled(reason),
-            Ok(Some(Ok(answer))) => Served::Answered(answer),
-            Ok(Some(Err(broken))) => {
-                let exit = member.interpreter.exit_status().await;
-                Served::Broken(broken, exit)
+        let served = match refused {
+            Some(why) => Served::Refused(why),
+            None => {
+                let exchanged = tokio::select! {
+                    r = member.interpreter.exchange_fresh(input, self.answer_timeout) => Ok(r),
+                    reason = &mut cancelled => Err(reason),
+                };
+                match exchanged {
+                    Err(reason) => Served::Cancelled(reason),
+                    Ok(Some(Ok(answer))) => Served::Answered(answer),
+                    Ok(Some(Err(broken))) => {
+                        let exit = member.interpreter.exit_status().await;
+                        Served::Broken(broken, exit)
+                    }
+                    Ok(None) => Served::Broken(Broken::Exited(Answer::default()), None),
+                }
             }
-            Ok(None) => Served::Broken(Broken::Exited(Answer::default()), None),
         };
         member.calls += 1;
         let keep = matches!(&served, Served::Answered(a) if a.status.unwrap_or(0) == 0)
+            && state.is_none()
             && member.calls < self.recycle_after
             && !pools.closed.load(std::sync::atomic::Ordering::SeqCst);
         held.armed = false;
@@ -146,13 +182,42 @@ impl Pool {
             }
         };
         drop(permit);
+        let Some(state) = state.as_mut() else {
+            self.clone().after_answer(pools, retired);
+            return self.result(skill, served);
+        };
+        // Dead before its document is read back: nothing the call left running (a thread, a
+        // child) can write it after the answer or while it is read.
         if let Some(member) = retired {
-            // A failed or worn member is not reused: whatever the call left behind (a
-            // half-run import, a handler, a wedged thread) dies with it.
-            tokio::spawn(member.interpreter.finish());
+            member.interpreter.finish().await;
         }
-        self.top_up(&pools);
-        self.result(skill, served)
+        self.clone().after_answer(pools, None);
+        let mut result = self.result(skill, served);
+        let settled = state.settle(result.status == Status::Ok, &result.execution_id);
+        if settled.failed {
+            result.status = Status::Error;
+            result.error = Some(settled.notes.join("; "));
+        } else {
+            result.warnings.extend(settled.notes);
+        }
+        result
+    }
+
+    /// Kills the member a call used and starts its replacement once the call's answer is on
+    /// its way (see [`Pools::answered`]), or [`REPLACE_AFTER`] from now if nobody says so: a
+    /// sandbox and interpreter started meanwhile would take the CPU the answer's history
+    /// write and reply need (on two cores, a start during the call cost it several ms).
+    fn after_answer(self: Arc<Self>, pools: Arc<Pools>, retired: Option<Member>) {
+        let seen = pools.answered_count();
+        tokio::spawn(async move {
+            pools.wait_answered(seen, REPLACE_AFTER).await;
+            if let Some(member) = retired {
+                // A failed or worn member is not reused: whatever the call left behind (a
+                // half-run import, a handler, a wedged thread) dies with it.
+                member.interpreter.finish().await;
+            }
+            self.top_up(&pools);
+        });
     }
 
     fn result(&self, skill: &str, served: Served) -> ExecutionResult {
@@ -170,6 +235,9 @@ impl Pool {
                 );
                 result.exit_code = Some(code);
                 fill(&mut result, answer);
+            }
+            Served::Refused(why) => {
+                result = ExecutionResult::new(skill, Status::Error).with_error(why);
             }
             Served::Cancelled(reason) => {
                 result = ExecutionResult::new(skill, Status::Cancelled).with_error(format!(
@@ -237,19 +305,59 @@ impl Pool {
         }
     }
 
+    /// Starts a member and makes it fully warm before anyone can take it: one exchange
+    /// through the same fresh-namespace framing a call uses, running the skill's `preload`
+    /// (or an empty input), so the first exchange's costs (skillet's own driver code run for
+    /// the first time, its page faults, the preload's imports) are paid here, off every call's
+    /// path. Only the skill's own code runs before the call: the member is still one-use.
     async fn start_member(&self) -> Result<Member, String> {
-        Interpreter::start(
+        let mut policy = self.policy.clone();
+        let state = match self.state_bytes {
+            Some(max_bytes) => {
+                // Its own directory, empty until the call: the document is read at call time.
+                let dir = StateDir::create(None, &[])
+                    .map_err(|e| format!("cannot make a state directory: {e}"))?;
+                crate::state::confine_policy(&mut policy, &dir, max_bytes);
+                Some(dir)
+            }
+            None => None,
+        };
+        let mut interpreter = Interpreter::start(
             self.process.clone(),
-            &self.policy,
+            &policy,
             self.framing.clone(),
             self.answer_timeout,
         )
         .await
-        .map(|interpreter| Member {
+        .map_err(|e| e.to_string())?;
+        let warm = self.preload.as_deref().unwrap_or("");
+        let failed = match interpreter.exchange_fresh(warm, self.answer_timeout).await {
+            None => None,
+            Some(Ok(answer)) if answer.status.unwrap_or(0) == 0 => None,
+            Some(Ok(answer)) => Some(format!("it failed:\n{}", answer.stderr.trim_end())),
+            Some(Err(Broken::TimedOut(_))) => Some(format!(
+                "it ran past the skill's timeout of {} s",
+                self.answer_timeout.as_secs()
+            )),
+            Some(Err(Broken::Exited(answer))) => Some(format!(
+                "the interpreter exited during it:\n{}",
+                answer.stderr.trim_end()
+            )),
+        };
+        if let Some(why) = failed {
+            interpreter.finish().await;
+            let what = if self.preload.is_some() {
+                "the skill's session_config.pool.preload"
+            } else {
+                "skillet's warm-up input"
+            };
+            return Err(format!("{what} did not run: {why}"));
+        }
+        Ok(Member {
             interpreter,
             calls: 0,
+            state,
         })
-        .map_err(|e| e.to_string())
     }
 
     /// Gives back the place of a member that was taken and never returned.

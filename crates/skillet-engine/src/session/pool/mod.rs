@@ -59,6 +59,9 @@ pub struct Pools {
     closed: std::sync::atomic::AtomicBool,
     /// Whether the task that ends unused pools runs.
     sweeping: std::sync::atomic::AtomicBool,
+    /// Answers delivered, counted by [`Pools::answered`]; replacements wait for it.
+    answered: std::sync::atomic::AtomicU64,
+    answered_changed: tokio::sync::Notify,
 }
 
 /// What one pool looks like now, for `daemon.status`.
@@ -88,6 +91,37 @@ impl Pools {
     /// No pools yet; each is made on its skill's first call.
     pub fn new() -> Pools {
         Pools::default()
+    }
+
+    /// Says that the answer of a pooled call has been written (its history too): the
+    /// replacement of the member it used starts now rather than on the call's path. A caller
+    /// that never says so gets its replacements a few milliseconds later.
+    pub fn answered(&self) {
+        self.answered
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.answered_changed.notify_waiters();
+    }
+
+    fn answered_count(&self) -> u64 {
+        self.answered.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until an answer was delivered since `seen` was counted, `at_most` long.
+    async fn wait_answered(&self, seen: u64, at_most: Duration) {
+        let deadline = tokio::time::sleep(at_most);
+        tokio::pin!(deadline);
+        loop {
+            let changed = self.answered_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.answered_count() != seen {
+                return;
+            }
+            tokio::select! {
+                () = changed => {}
+                () = &mut deadline => return,
+            }
+        }
     }
 
     /// Every pool's state.
@@ -132,6 +166,7 @@ impl Pools {
     pub(crate) async fn call(
         self: &Arc<Self>,
         engine: &Engine,
+        registry: &skillet_registry::Registry,
         spec: &SkillSpec,
         invocation: Invocation,
         plan: PolicyPlan,
@@ -143,7 +178,7 @@ impl Pools {
             return refuse("skillet is stopping; call again".into());
         }
         let config = spec.session_config.as_ref();
-        let asked = config.and_then(|c| c.pool).unwrap_or_default();
+        let asked = config.and_then(|c| c.pool.clone()).unwrap_or_default();
         let framing = match Framing::choose(&invocation.program, config) {
             Ok(f) if f.can_reset() => f,
             Ok(_) => {
@@ -211,8 +246,20 @@ impl Pools {
             Some(answer_timeout.saturating_mul(recycle_after.saturating_add(1)));
         let idle_timeout =
             super::Lifecycle::of(spec, &ctx, answer_timeout, &mut warnings).idle_timeout;
+        // Read now, at call time, whenever the member that takes the call was started.
+        let state = match engine
+            .pooled_base(registry, spec, &plan, request, &mut warnings)
+            .await
+        {
+            Ok(state) => state,
+            Err(e) => {
+                let mut refused = refuse(e);
+                refused.warnings.splice(0..0, warnings);
+                return refused;
+            }
+        };
         self.sweep_in_background();
-        let pool = self.pool_for(Pool {
+        let (pool, fresh) = self.pool_for(Pool {
             skill: spec.name.clone(),
             process,
             policy,
@@ -223,12 +270,23 @@ impl Pools {
             min_idle,
             max,
             recycle_after,
+            preload: asked.preload.clone(),
+            state_bytes: state.as_ref().map(crate::state::PooledBase::max_bytes),
             permits: Semaphore::new(max as usize),
             state: Mutex::new(State::default()),
         });
-        pool.top_up(self);
+        if fresh {
+            // Its first call starts a member itself; the rest warm up beside it.
+            pool.top_up(self);
+        }
         let mut result = pool
-            .serve(self.clone(), &spec.name, &input, request.cancel.as_ref())
+            .serve(
+                self.clone(),
+                &spec.name,
+                &input,
+                request.cancel.as_ref(),
+                state,
+            )
             .await;
         result.warnings.splice(0..0, warnings);
         result
@@ -271,28 +329,30 @@ impl Pools {
         });
     }
 
-    /// The live pool with `fresh`'s key, or `fresh` made live (warmed in the background).
-    fn pool_for(&self, fresh: Pool) -> Arc<Pool> {
+    /// The live pool with `fresh`'s key, or `fresh` made live (and `true`).
+    fn pool_for(&self, fresh: Pool) -> (Arc<Pool>, bool) {
         // Members are interchangeable only when they were started alike: the same program,
         // arguments, directory and sandbox policy (so a call with other grants or parameters
         // never lands on a member started with these).
         let key = format!(
-            "{}\0{:?}\0{:?}\0{}:{}:{}",
+            "{}\0{:?}\0{:?}\0{}:{}:{}\0{:?}\0{:?}",
             fresh.skill,
             fresh.process,
             fresh.policy,
             fresh.min_idle,
             fresh.max,
-            fresh.recycle_after
+            fresh.recycle_after,
+            fresh.preload,
+            fresh.state_bytes
         );
         let mut pools = lock(&self.pools);
         if let Some(pool) = pools.get(&key) {
             *lock(&pool.last_used) = std::time::Instant::now();
-            return pool.clone();
+            return (pool.clone(), false);
         }
         let pool = Arc::new(fresh);
         pools.insert(key, pool.clone());
-        pool
+        (pool, true)
     }
 }
 
@@ -312,5 +372,8 @@ pub(crate) fn no_pool_here(spec: &SkillSpec) -> ExecutionResult {
 /// Whether `spec` asks for a pool.
 pub fn is_pooled(spec: &SkillSpec) -> bool {
     spec.kind == skillet_spec::SkillKind::CodeSession
-        && spec.session_config.as_ref().and_then(|c| c.pool).is_some()
+        && spec
+            .session_config
+            .as_ref()
+            .is_some_and(|c| c.pool.is_some())
 }

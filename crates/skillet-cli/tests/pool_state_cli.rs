@@ -1,0 +1,145 @@
+//! State for pooled skills end to end: a pooled call sees the skill's committed state as it is
+//! when the call comes (not when its interpreter started), and its changes are committed when
+//! it ends ok, with the conflict detection sessions have. Real daemon, real sandboxed python
+//! members, real SQLite store.
+
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
+mod common;
+
+use std::time::Duration;
+
+use common::pool::{call, idle};
+use common::sessions::{eventually, session_skill};
+use common::{World, interpreter};
+use serde_json::json;
+
+/// Adds one to `count` in the state document after `pause` seconds, prints the new count.
+fn increment(pause: f64) -> String {
+    format!(
+        "import json, os, time\np = os.environ['SKILLET_STATE']\ns = json.load(open(p))\n\
+         time.sleep({pause})\ns['count'] = s.get('count', 0) + 1\n\
+         open(p, 'w').write(json.dumps(s))\nprint(s['count'])"
+    )
+}
+
+fn stateful_pool(w: &World, pool: serde_json::Value) {
+    session_skill(
+        w,
+        "ctr",
+        &interpreter("python3"),
+        json!({"session_config": {"pool": pool}, "state": {"version": 1}}),
+    );
+}
+
+fn count(w: &World) -> String {
+    w.run(&["state", "get", "ctr", "count"]).1.trim().to_owned()
+}
+
+#[test]
+fn a_counter_incremented_by_five_pooled_calls_reads_five() {
+    let w = World::new();
+    stateful_pool(&w, json!({"min_idle": 2, "max": 2}));
+    let (code, _, err) = w.run(&["validate", "ctr"]);
+    assert_eq!(code, 0, "a pooled skill may keep state: {err}");
+    for expected in 1..=5 {
+        let (code, out, err) = call(&w, "ctr", &increment(0.0));
+        assert_eq!((code, out.trim()), (0, &*expected.to_string()), "{err}");
+    }
+    assert_eq!(count(&w), "5");
+}
+
+#[test]
+fn a_call_sees_the_state_committed_when_it_comes_not_when_its_member_started() {
+    let w = World::new();
+    stateful_pool(&w, json!({"min_idle": 2, "max": 2}));
+    assert_eq!(call(&w, "ctr", &increment(0.0)).1.trim(), "1");
+    // The members that will take the next calls are started and waiting now.
+    assert!(eventually(Duration::from_secs(20), || idle(&w, "ctr", 2)));
+    assert_eq!(w.run(&["state", "set", "ctr", "count", "40"]).0, 0);
+    let (code, out, err) = call(&w, "ctr", &increment(0.0));
+    assert_eq!((code, out.trim()), (0, "41"), "{err}");
+    assert_eq!(call(&w, "ctr", &increment(0.0)).1.trim(), "42");
+    assert_eq!(count(&w), "42");
+}
+
+#[test]
+fn a_failed_or_killed_call_commits_nothing() {
+    let w = World::new();
+    stateful_pool(&w, json!({"min_idle": 1, "max": 2}));
+    assert_eq!(call(&w, "ctr", &increment(0.0)).0, 0);
+    // Writes its state, then fails.
+    let (code, _, err) = call(
+        &w,
+        "ctr",
+        &format!("{}\nraise RuntimeError('boom')", increment(0.0)),
+    );
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("boom"), "{err}");
+    assert_eq!(count(&w), "1", "a failed call saved its state");
+    // Writes its state, then its interpreter dies.
+    let (code, _, err) = call(
+        &w,
+        "ctr",
+        &format!("{}\nimport os\nos._exit(0)", increment(0.0)),
+    );
+    assert_ne!(code, 0, "{err}");
+    assert_eq!(
+        count(&w),
+        "1",
+        "a call whose interpreter died saved its state"
+    );
+    // State that is not JSON is refused, and nothing is saved.
+    let (code, _, err) = call(
+        &w,
+        "ctr",
+        "import os\nopen(os.environ['SKILLET_STATE'], 'w').write('{not json')",
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("not valid JSON"), "{err}");
+    assert_eq!(count(&w), "1");
+    // And the next call starts from the committed document.
+    assert_eq!(call(&w, "ctr", &increment(0.0)).1.trim(), "2");
+}
+
+#[test]
+fn two_concurrent_calls_changing_state_one_commits_the_other_fails_with_the_conflict() {
+    let w = World::new();
+    stateful_pool(&w, json!({"min_idle": 2, "max": 2}));
+    assert_eq!(call(&w, "ctr", "1").0, 0);
+    assert!(eventually(Duration::from_secs(20), || idle(&w, "ctr", 2)));
+    let calls: Vec<_> = (0..2)
+        .map(|_| {
+            w.command(&assert_cmd::cargo::cargo_bin("skillet"))
+                .args(["run", "ctr", "--stdin", &increment(1.5)])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = calls
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let ok = outs.iter().filter(|o| o.status.success()).count();
+    let report: Vec<String> = outs
+        .iter()
+        .map(|o| {
+            format!(
+                "{:?} {} {}",
+                o.status.code(),
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
+        .collect();
+    assert_eq!(ok, 1, "exactly one commits: {report:?}");
+    let failed = outs.iter().find(|o| !o.status.success()).unwrap();
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        err.contains("was not saved") && err.contains("saved its state while this call ran"),
+        "{err}"
+    );
+    assert_eq!(count(&w), "1", "the loser's change was not saved");
+}
