@@ -304,3 +304,28 @@ fn running_jobs_stay_within_the_memory_budget_and_a_job_that_never_fits_is_refus
     );
     stop(&w);
 }
+
+#[test]
+fn batch_calls_waiting_for_a_slot_have_their_wait_in_the_history() {
+    let w = World::new();
+    bash_skill(&w, "nap", "sleep 0.3");
+    w.write("calls.jsonl", &"{\"skill\": \"nap\"}\n".repeat(4));
+    let (code, _, stderr) = w.run(&["batch", "calls.jsonl", "--jobs", "1"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut rows: Vec<(String, i64)> = history(&w)
+        .into_iter()
+        .map(|r| {
+            assert_eq!(r["origin"], "batch", "{r}");
+            (
+                r["request_id"].as_str().unwrap().to_owned(),
+                r["queue_wait_ms"].as_i64().unwrap_or_else(|| panic!("{r}")),
+            )
+        })
+        .collect();
+    rows.sort();
+    let lines: Vec<&str> = rows.iter().map(|(line, _)| line.as_str()).collect();
+    assert_eq!(lines, ["line 1", "line 2", "line 3", "line 4"]);
+    // One at a time: the fourth waited for the three before it, each asleep 300 ms.
+    assert!(rows[0].1 < 300, "{rows:?}");
+    assert!(rows[3].1 >= 900, "{rows:?}");
+}

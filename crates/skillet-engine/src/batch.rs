@@ -6,12 +6,15 @@
 //! order results come back in. The calls are all read and checked before the first one starts,
 //! so a typo on line 90 does not leave 89 calls done and the rest not.
 //!
-//! It runs in the calling process. The daemon's shared queue (priorities, fair share between
-//! clients, `--detach`) is not built yet; see issue 24.
+//! It runs in the calling process, not through the daemon's job queue (priorities, fair share
+//! between clients, memory budget: docs/jobs.md); routing it there is not built yet (issue 24).
+//! Its own bound is a queue all the same: each call's history row says how long it waited for
+//! a slot, from the moment the batch began (origin `batch`, request `line N`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -19,7 +22,7 @@ use skillet_registry::Registry;
 use skillet_sandbox::StdinSource;
 
 use crate::cancel::Cancel;
-use crate::engine::{Engine, RunOverrides, RunRequest};
+use crate::engine::{AskedBy, Engine, RunOverrides, RunRequest};
 use crate::result::{ExecutionResult, Status};
 
 /// One call in a batch file: one JSON object per line.
@@ -125,6 +128,8 @@ impl Engine {
         mut done: impl FnMut(usize, ExecutionResult),
     ) {
         let jobs = options.jobs.max(1);
+        // Every call was asked for when the batch began: until its slot, it queued.
+        let began = Instant::now();
         // In order, a finished result waits for the calls before it: calls are started at most
         // this far past the first one not handed back, so what waits stays bounded.
         let window = jobs.saturating_mul(4).max(64);
@@ -151,6 +156,7 @@ impl Engine {
                     registry.clone(),
                     call,
                     options.clone(),
+                    began,
                 ));
                 started.insert(handle.id(), (index, skill));
             }
@@ -189,6 +195,7 @@ async fn run_one(
     registry: Arc<Registry>,
     call: BatchCall,
     options: BatchOptions,
+    began: Instant,
 ) -> ExecutionResult {
     if let Some(reason) = options.cancel.reason() {
         return ExecutionResult::new(&call.skill, Status::Cancelled)
@@ -202,7 +209,11 @@ async fn run_one(
         caller_dir: options.caller_dir,
         live: None,
         overrides: options.overrides,
-        asked_by: None,
+        asked_by: Some(AskedBy {
+            origin: "batch".to_owned(),
+            request_id: format!("line {}", call.line),
+            queue_wait_ms: Some(u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX)),
+        }),
         cancel: Some(options.cancel),
     };
     engine.run(&registry, &call.skill, request).await
