@@ -32,8 +32,10 @@ impl From<PriorityArg> for skillet_server::api::Priority {
 #[command(
     args_conflicts_with_subcommands = true,
     after_help = "Jobs are runs started with `skillet run NAME … --detach`: the daemon queues them, runs them
-(at most [jobs] max_running at once, by --priority), and keeps their output in the history
-store, so it can be read after the command that started them exited. See docs/jobs.md.
+(at most [jobs] max_running at once, within [jobs] memory_percent of the machine's memory, by
+--priority, taking turns between terminals or $SKILLET_CLIENT names), and keeps their output in
+the history store, so it can be read after the command that started them exited. See
+docs/jobs.md.
 
 Examples:
   skillet run count-lines --param file=Cargo.toml --detach      prints the job's id
