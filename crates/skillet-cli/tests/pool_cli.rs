@@ -388,3 +388,100 @@ fn pools_that_cannot_be_reset_or_sized_are_refused_at_validation() {
     assert_ne!(code, 0);
     assert!(err.contains("cannot be pooled"), "{err}");
 }
+
+#[test]
+fn preload_runs_once_per_member_before_its_call_and_binds_no_names() {
+    let w = World::new();
+    pooled(
+        &w,
+        "py",
+        "python3",
+        json!({"min_idle": 1, "max": 1,
+               "preload": "import json, time\njson.loaded_at = time.time()\nhidden = 1"}),
+    );
+    let (code, _, err) = w.run(&["validate", "py"]);
+    assert_eq!(code, 0, "{err}");
+    // What the preload imported is loaded (with what it did to the module), before the call.
+    let (code, out, err) = call(
+        &w,
+        "py",
+        "import json, sys, time\nprint('json' in sys.modules, time.time() > json.loaded_at)",
+    );
+    assert_eq!((code, out.as_str()), (0, "True True\n"), "{err}");
+    // Names it bound are not in the call's namespace.
+    let (code, _, err) = call(&w, "py", "print(hidden)");
+    assert!(code == 1 && err.contains("NameError"), "{err}");
+    // A preload that fails is reported, named, by the call that needed the member.
+    pooled(
+        &w,
+        "bad",
+        "python3",
+        json!({"min_idle": 1, "max": 1, "preload": "import no_such_module_here"}),
+    );
+    let (code, _, err) = call(&w, "bad", "print(1)");
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("preload") && err.contains("no_such_module_here"),
+        "{err}"
+    );
+    // An empty preload is refused at validation.
+    pooled(&w, "empty", "python3", json!({"preload": " "}));
+    let (code, _, err) = w.run(&["validate", "empty"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("preload is empty"), "{err}");
+    // A shell pool's warm-up (and an empty call) runs: `( )` alone would end the shell.
+    pooled(&w, "sh", "bash", json!({"min_idle": 1, "max": 1}));
+    assert_eq!(call(&w, "sh", "").0, 0);
+    assert_eq!(call(&w, "sh", "echo hi").1, "hi\n");
+}
+
+/// The processes of this test's pool members (found by a marker in their environment).
+fn marked(mark: &str) -> Vec<u32> {
+    let needle = format!("POOL_MARK={mark}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
+        })
+        .collect()
+}
+
+#[test]
+fn an_idle_daemon_exits_and_ends_every_member_even_one_still_starting() {
+    let w = World::new();
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[daemon]\nidle_timeout = 1\n",
+    );
+    let mark = format!("{}", std::process::id());
+    session_skill(
+        &w,
+        "py",
+        &interpreter("python3"),
+        json!({"env": {"POOL_MARK": mark}, "timeout": 120,
+               "session_config": {"pool": {"min_idle": 2, "max": 4,
+                   // Members past the first are still starting when the daemon goes idle.
+                   "preload": "import os, time\nif os.path.exists('slow'): time.sleep(60)"}}}),
+    );
+    assert_eq!(call(&w, "py", "1").0, 0);
+    assert!(eventually(Duration::from_secs(20), || idle(&w, "py", 2)));
+    // The replacement of the member the next call uses stays in its preload.
+    w.write("slow", "");
+    let (code, _, err) = call(&w, "py", "print(1)");
+    assert_eq!(code, 0, "{err}");
+    // The idle member, and the replacement sleeping in its preload.
+    assert!(eventually(Duration::from_secs(5), || marked(&mark).len() >= 2));
+    let sock = w.tmp.path().join("run/skillet/skillet.sock");
+    // A pool does not keep the daemon up: it exits by the idle rule for sessions.
+    assert!(
+        eventually(Duration::from_secs(20), || !sock.exists()),
+        "the daemon stayed up with only a pool"
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || marked(&mark).is_empty()),
+        "members outlived the daemon: {:?}",
+        marked(&mark)
+    );
+}

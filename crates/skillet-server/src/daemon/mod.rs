@@ -272,7 +272,12 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         token.cancel();
     }
     daemon.jobs.shutdown().await;
-    daemon.pools.shutdown().await;
+    // Pools never keep the daemon up (an idle exit does not wait for them): their members end
+    // here, those still starting too.
+    let ended = daemon.pools.shutdown().await;
+    if ended > 0 {
+        log(&format!("ended {ended} warm pool member(s)"));
+    }
     daemon.manager.shutdown().await;
     for line in daemon.manager.take_problems() {
         log(&line);

@@ -392,7 +392,16 @@ impl Pool {
                 // Counted as alive before it stops counting as starting, so no other start
                 // slips past `max` in between.
                 let _starting = Starting(&pool);
-                match pool.start_member().await {
+                // A start cut short by shutdown drops the half-started member, which kills it.
+                let started = tokio::select! {
+                    started = pool.start_member() => started,
+                    () = pools.closed() => return,
+                };
+                match started {
+                    Ok(m) if pools.closed.load(std::sync::atomic::Ordering::SeqCst) => {
+                        m.interpreter.finish().await;
+                        return;
+                    }
                     Ok(m) => {
                         let mut s = lock(&pool.state);
                         s.total += 1;

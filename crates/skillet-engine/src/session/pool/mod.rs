@@ -62,6 +62,8 @@ pub struct Pools {
     /// Answers delivered, counted by [`Pools::answered`]; replacements wait for it.
     answered: std::sync::atomic::AtomicU64,
     answered_changed: tokio::sync::Notify,
+    /// Woken when `closed` is set: members being started give up and are killed.
+    closing: tokio::sync::Notify,
 }
 
 /// What one pool looks like now, for `daemon.status`.
@@ -148,17 +150,49 @@ impl Pools {
             .collect()
     }
 
-    /// Kills every idle member; members busy now are killed when their call ends.
-    pub async fn shutdown(&self) {
+    /// Kills every idle member and every member being started (waiting, boundedly, until
+    /// each start has given up), and returns how many were ended; members busy now are killed
+    /// when their call ends. Pools never keep a process alive: the daemon's idle exit follows
+    /// the rules for sessions and jobs, and then ends the members here, so no interpreter
+    /// outlives it.
+    pub async fn shutdown(&self) -> usize {
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.closing.notify_waiters();
         let pools: Vec<Arc<Pool>> = std::mem::take(&mut *lock(&self.pools))
             .into_values()
             .collect();
-        for pool in pools {
-            let idle: Vec<Member> = lock(&pool.state).idle.drain(..).collect();
-            for m in idle {
-                m.interpreter.finish().await;
+        let mut ended = 0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut starting = 0;
+            for pool in &pools {
+                let idle: Vec<Member> = {
+                    let mut s = lock(&pool.state);
+                    starting += s.starting;
+                    s.idle.drain(..).collect()
+                };
+                for m in idle {
+                    ended += 1;
+                    m.interpreter.finish().await;
+                }
             }
+            if starting == 0 || std::time::Instant::now() >= deadline {
+                return ended;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Returns once [`Pools::shutdown`] has begun.
+    async fn closed(&self) {
+        loop {
+            let woken = self.closing.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            woken.await;
         }
     }
 
