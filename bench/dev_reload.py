@@ -60,6 +60,9 @@ def main():
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
            "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),
            "XDG_RUNTIME_DIR": str(run_dir)}
+    # As root the isolated view is an overlay; this compares it with the copy.
+    if os.environ.get("SKILLET_ISOLATE_FORCE_COPY"):
+        env["SKILLET_ISOLATE_FORCE_COPY"] = os.environ["SKILLET_ISOLATE_FORCE_COPY"]
     path = ws / ".skillet/skills/greet.json"
     path.write_text(skill("v0"))
 

@@ -84,7 +84,7 @@ pub enum IsolateError {
     },
     /// A run left more in the copy than can be compared.
     #[error(
-        "the run left {what} in its copy of the workspace, more than skillet compares; nothing \
+        "the run left {what} in its view of the workspace, more than skillet compares; nothing \
          was applied. Make the skill write less, or run it with `--no-isolate`"
     )]
     TooManyChanges {

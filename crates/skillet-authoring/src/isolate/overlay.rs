@@ -150,6 +150,9 @@ pub(super) fn unmount(root: &Path) {
     let _ = rustix::mount::unmount(root, UnmountFlags::DETACH);
 }
 
+/// Each entry of the view, by path: its stamp in the real tree and in the view.
+pub(super) type Stamps = BTreeMap<PathBuf, (Stamp, Stamp)>;
+
 /// Why the overlay could not be mounted: the view falls back to a copy.
 #[derive(Debug)]
 pub(super) struct Refused(pub String);
@@ -160,7 +163,7 @@ pub(super) fn build(
     real: &Path,
     dir: &Path,
     root: &Path,
-) -> Result<Result<BTreeMap<PathBuf, (Stamp, Stamp)>, Refused>, IsolateError> {
+) -> Result<Result<Stamps, Refused>, IsolateError> {
     let (upper, work) = (upper(dir), work(dir));
     for layer in [&upper, &work] {
         if layer.symlink_metadata().is_ok() {

@@ -137,13 +137,13 @@ pub fn print_changes_at(root: &Path, changes: &Changes, tail: &str) {
     let place = root.display().to_string();
     if changes.is_empty() {
         println!(
-            "── workspace: the run changed no file (it ran in a copy of {})",
+            "── workspace: the run changed no file (it ran in an isolated view of {})",
             output::field(&place)
         );
         return;
     }
     println!(
-        "── workspace: the run changed {} entr{} in its copy of {}; {tail}",
+        "── workspace: the run changed {} entr{} in its view of {}; {tail}",
         changes.entries.len(),
         if changes.entries.len() == 1 {
             "y"
