@@ -50,10 +50,7 @@ impl Context {
         let store = match self.store() {
             Ok(store) => Some(store),
             Err(e) => {
-                eprintln!(
-                    "skillet: warning: executions are not recorded: {}",
-                    crate::output::text(&crate::output::explain_with_hint(&e))
-                );
+                warn_unrecorded(&e);
                 None
             }
         };
@@ -62,7 +59,27 @@ impl Context {
 
     /// [`Context::engine`], with `--workspace DIR` applied when given.
     pub fn engine_in(&self, workspace: Option<&Path>) -> Result<Engine> {
-        let engine = self.engine();
+        self.with_workspace(self.engine(), workspace)
+    }
+
+    /// [`Context::engine_in`] for a command that runs one skill and exits: the history is
+    /// opened on a thread of its own while the command discovers, sandboxes and runs the
+    /// skill, and warned about (as [`Context::engine`] does) if it cannot be opened.
+    pub fn engine_opening_store(&self, workspace: Option<&Path>) -> Result<Engine> {
+        let store = self.setup.open_store_in_background(|e| {
+            warn_unrecorded(&anyhow::Error::from(e));
+        });
+        let engine = match store {
+            Ok(store) => self.setup.engine(Some(store)),
+            Err(e) => {
+                warn_unrecorded(&setup_error(e));
+                self.setup.engine(None)
+            }
+        };
+        self.with_workspace(engine, workspace)
+    }
+
+    fn with_workspace(&self, engine: Engine, workspace: Option<&Path>) -> Result<Engine> {
         match workspace {
             Some(dir) => Ok(engine.with_workspace(&self.env.cwd.join(dir))?),
             None => Ok(engine),
@@ -100,6 +117,14 @@ impl Context {
             .map(Path::to_path_buf)
             .unwrap_or_else(|_| path.to_path_buf())
     }
+}
+
+/// Says that the history could not be opened, with what to do about it.
+fn warn_unrecorded(e: &anyhow::Error) {
+    eprintln!(
+        "skillet: warning: executions are not recorded: {}",
+        crate::output::text(&crate::output::explain_with_hint(e))
+    );
 }
 
 /// The setup's error as the error it wraps, so that commands can still tell a damaged store

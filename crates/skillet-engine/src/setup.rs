@@ -91,6 +91,27 @@ impl EngineSetup {
         Ok(Arc::new(SqliteStore::open(&dir.join(STORE_FILE))?))
     }
 
+    /// [`EngineSetup::open_store`] on a thread of its own: the store answers at once and its
+    /// first use waits for the open (see [`skillet_store::OpeningStore`]). For a process that
+    /// runs one skill, so the open goes on beside discovery, the sandbox's setup and the run.
+    /// `on_error` is told once, where the store is first needed, if the open fails.
+    pub fn open_store_in_background(
+        &self,
+        on_error: impl FnOnce(StoreError) + Send + 'static,
+    ) -> Result<Arc<dyn Store>, SetupError> {
+        let path = self
+            .env
+            .data_dir()
+            .ok_or(SetupError::NoDataDir)?
+            .join(STORE_FILE);
+        let opened = path.clone();
+        Ok(Arc::new(skillet_store::OpeningStore::spawn(
+            &path,
+            move || Ok(Arc::new(SqliteStore::open(&opened)?) as Arc<dyn Store>),
+            on_error,
+        )))
+    }
+
     /// The engine for this directory, recording every execution in `store` (none with `None`).
     pub fn engine(&self, store: Option<Arc<dyn Store>>) -> Engine {
         Engine::new(EngineSettings::from_config(&self.env, &self.config, store))

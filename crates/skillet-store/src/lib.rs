@@ -21,6 +21,7 @@ mod authoring;
 mod cache;
 mod channel;
 mod context_index;
+mod opening;
 mod record;
 mod retention;
 mod session;
@@ -51,6 +52,7 @@ pub use channel::{
     ChannelInfo, ChannelKey, ChannelLimits, ChannelMessage, ChannelSend, ChannelStore,
 };
 pub use context_index::IndexedFile;
+pub use opening::OpeningStore;
 pub use record::{BreakerRecord, ExecutionQuery, ExecutionRecord, now_ms, params_hash};
 pub use retention::{PruneReport, Retention};
 pub use session::{
