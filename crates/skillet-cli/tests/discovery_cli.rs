@@ -301,7 +301,7 @@ fn schema_matches_the_committed_file() {
             .unwrap();
     assert_eq!(
         stdout, committed,
-        "schema/skill.schema.json is stale: run `skillet schema > schema/skill.schema.json`"
+        "schema/skill.schema.json is stale: run `SKILLET_BLESS=1 cargo test -p skillet-spec --lib schema`"
     );
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
