@@ -144,7 +144,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
     let (cgroup, procs) = match (&caps.cgroups, wants_cgroup) {
         (_, false) => (None, Vec::new()),
         (Ok(mode), true) => {
-            crate::cgroup::sweep(mode);
+            crate::cgroup::sweep_now_and_then(mode);
 
             let run = scratch
                 .path()
