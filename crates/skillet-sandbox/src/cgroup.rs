@@ -263,6 +263,26 @@ fn event_seen(dir: &Path, file: &str, key: &str) -> bool {
         .is_some_and(|n| n > 0)
 }
 
+/// [`sweep`], unless this process swept in the last minute: a process of one run (`skillet run`)
+/// sweeps once, on the preparation thread beside its other work (see `prepare`), and a server
+/// once a minute at most, rather than a directory listing per run on the run's own clock.
+pub(crate) fn sweep_now_and_then(mode: &CgroupMode) {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    const EVERY: Duration = Duration::from_secs(60);
+    {
+        let mut last = LAST
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+    }
+    sweep(mode);
+}
+
 /// Removes run groups that earlier runs left behind. Groups are named `<pid>-<run>` after the
 /// process that made them; only those of processes that no longer exist are touched, so a
 /// concurrent run's group (empty between its creation and its child joining) is never removed.

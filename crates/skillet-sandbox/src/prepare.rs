@@ -2,7 +2,8 @@
 //!
 //! Each of these is computed once per process and kept: what the kernel offers (the Landlock
 //! ABI query, seccomp, namespaces, cgroups), the seccomp program, the scratch parent (and the
-//! sweep of dead processes' scratch directories that comes with claiming it), and the shared
+//! sweep of dead processes' scratch directories that comes with claiming it), the sweep of dead
+//! processes' run cgroups, and the shared
 //! empty network namespace offline runs join (for a user other than root, with the user
 //! namespace that owns it). [`prepare`] does them on a thread of their own, so a command that
 //! still has configuration and discovery to do overlaps them with that, and a server does them
@@ -41,6 +42,9 @@ pub fn prepare(policy: &SandboxPolicy) -> Preparing {
 
 fn prepare_now(policy: &SandboxPolicy) {
     let caps = probe::capabilities();
+    if let Ok(mode) = &caps.cgroups {
+        crate::cgroup::sweep_now_and_then(mode);
+    }
     if policy.fs.scratch_parent.is_none() {
         let parent = crate::scratch::default_scratch_parent();
         if crate::scratch::create_private_dir_once(&parent).is_ok() {
