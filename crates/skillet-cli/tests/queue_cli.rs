@@ -329,3 +329,43 @@ fn batch_calls_waiting_for_a_slot_have_their_wait_in_the_history() {
     assert!(rows[0].1 < 300, "{rows:?}");
     assert!(rows[3].1 >= 900, "{rows:?}");
 }
+
+#[test]
+fn a_run_waiting_for_its_skills_concurrency_slot_has_the_wait_in_the_history() {
+    let w = World::new();
+    w.skill(
+        "single",
+        json!({"name": "single", "description": "d", "type": "code_inline",
+               "command": interpreter("bash"), "args": ["-c", "sleep 1"],
+               "concurrency": {"max": 1}}),
+    );
+    bash_skill(&w, "free", "true");
+    let runs: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            w.command(&assert_cmd::cargo::cargo_bin("skillet"))
+                .args(["run", "single"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut run in runs {
+        assert!(run.wait().unwrap().success());
+    }
+    let (code, _, stderr) = w.run(&["run", "free"]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows = history(&w);
+    let mut waits: Vec<i64> = rows
+        .iter()
+        .filter(|r| r["skill"] == "single")
+        .map(|r| r["queue_wait_ms"].as_i64().unwrap_or_else(|| panic!("{r}")))
+        .collect();
+    waits.sort_unstable();
+    // Started together: one ran at once, the other waited for most of its second.
+    assert_eq!(waits.len(), 2);
+    assert!(waits[0] < 700 && waits[1] >= 700, "{waits:?}");
+    // A skill with no bound, run from a terminal, never queued.
+    let free = rows.iter().find(|r| r["skill"] == "free").unwrap();
+    assert_eq!(free["queue_wait_ms"], Value::Null, "{free}");
+}

@@ -72,7 +72,8 @@ pub(crate) async fn acquire(
 
 impl Engine {
     /// A slot among the runs `spec` allows at once, waited for, with a note when the wait was
-    /// long enough to mention; none is needed without a `concurrency` block.
+    /// long enough to mention, and how long it was; none is needed without a `concurrency`
+    /// block.
     ///
     /// The slots are the skill's by who it is, as its state is: a global skill (or one of a
     /// package installed globally) has one set in every workspace; a workspace skill has one per
@@ -83,9 +84,9 @@ impl Engine {
         registry: &Registry,
         spec: &SkillSpec,
         caller_dir: &Path,
-    ) -> Result<(Option<Slot>, Option<String>), Box<ExecutionResult>> {
+    ) -> Result<(Option<Slot>, Option<String>, Option<Duration>), Box<ExecutionResult>> {
         let Some(bound) = &spec.concurrency else {
-            return Ok((None, None));
+            return Ok((None, None, None));
         };
         let holder = match registry
             .resolve(&spec.name)
@@ -116,6 +117,7 @@ impl Engine {
                      has no data directory (set HOME or XDG_DATA_HOME)",
                     spec.name, bound.max
                 )),
+                None,
             ));
         };
         match acquire(base, &holder, bound.max).await {
@@ -128,7 +130,7 @@ impl Engine {
                         spec.name
                     )
                 });
-                Ok((Some(slot), note))
+                Ok((Some(slot), note, Some(waited)))
             }
             Err(e) => Err(Box::new(
                 ExecutionResult::new(&spec.name, Status::Error).with_error(format!(

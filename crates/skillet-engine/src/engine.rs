@@ -422,10 +422,11 @@ impl Engine {
                 invocation,
                 mut plan,
             } => {
-                let (_slot, note) = match self.slot(registry, spec, &request.caller_dir).await {
-                    Ok(held) => held,
-                    Err(refused) => return *refused,
-                };
+                let (_slot, note, waited) =
+                    match self.slot(registry, spec, &request.caller_dir).await {
+                        Ok(held) => held,
+                        Err(refused) => return *refused,
+                    };
                 let run_dir = self.run_dir(&request.caller_dir);
                 // Served until the run ends, when this is dropped.
                 let _channels = match self.open_channels(registry, spec, &run_dir, &mut plan) {
@@ -442,6 +443,8 @@ impl Engine {
                         .await
                 };
                 result.warnings.extend(note);
+                result.slot_wait_ms =
+                    waited.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX));
                 result
             }
         }

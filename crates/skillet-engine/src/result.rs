@@ -112,6 +112,10 @@ pub struct ExecutionResult {
     /// Where the call's time went, when asked for (`--profile`, [`crate::Observe`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<Box<crate::insight::Profile>>,
+    /// How long this attempt waited for a slot of the skill's own `concurrency` bound, for
+    /// the history's queue wait; not part of the result a caller reads.
+    #[serde(skip)]
+    pub slot_wait_ms: Option<u64>,
 }
 
 impl ExecutionResult {
@@ -138,6 +142,7 @@ impl ExecutionResult {
             cached: false,
             debug: None,
             profile: None,
+            slot_wait_ms: None,
         }
     }
 

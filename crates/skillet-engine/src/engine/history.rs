@@ -51,12 +51,7 @@ impl Engine {
             origin: asked_by.map(|a| a.origin.clone()),
             request_id: asked_by.map(|a| a.request_id.clone()),
             cached: result.cached,
-            // The wait was before the call's first attempt: a retry or a fallback waited for
-            // its backoff or for the attempt before it, not in the queue.
-            queue_wait_ms: asked_by
-                .and_then(|a| a.queue_wait_ms)
-                .filter(|_| result.attempt <= 1 && parent_id.is_none())
-                .map(to_i64),
+            queue_wait_ms: queue_wait(result, parent_id, asked_by).map(to_i64),
         };
         if let Err(e) = store.record(&record) {
             result
@@ -93,6 +88,24 @@ impl Engine {
                 "old history was not pruned: {e}; `skillet history prune` tries again"
             ));
         }
+    }
+}
+
+/// How long an attempt queued: in its asker's queue (the daemon's jobs, the MCP server's cap,
+/// a batch's slots), which only the call's first attempt waited in (a retry or a fallback
+/// waited for its backoff or for the attempt before it), plus for a slot of the skill's own
+/// `concurrency` bound, which every attempt waits for; `None` when it waited in neither.
+fn queue_wait(
+    result: &ExecutionResult,
+    parent_id: Option<&str>,
+    asked_by: Option<&AskedBy>,
+) -> Option<u64> {
+    let asked = asked_by
+        .and_then(|a| a.queue_wait_ms)
+        .filter(|_| result.attempt <= 1 && parent_id.is_none());
+    match (asked, result.slot_wait_ms) {
+        (None, None) => None,
+        (a, s) => Some(a.unwrap_or(0).saturating_add(s.unwrap_or(0))),
     }
 }
 
