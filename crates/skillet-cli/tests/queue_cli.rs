@@ -369,3 +369,27 @@ fn a_run_waiting_for_its_skills_concurrency_slot_has_the_wait_in_the_history() {
     let free = rows.iter().find(|r| r["skill"] == "free").unwrap();
     assert_eq!(free["queue_wait_ms"], Value::Null, "{free}");
 }
+
+#[test]
+fn a_job_whose_skill_raised_its_memory_limit_while_it_waited_is_not_run() {
+    let w = World::new();
+    global_config(&w, "[jobs]\nmax_running = 1\nmemory_budget_mb = 1000\n");
+    gate_skill(&w);
+    gate_of(&w, "grows", 100);
+    let blocker = detach(&w, "gate", &[]);
+    let queued = detach(&w, "grows", &[]);
+    // While it waits, the skill asks for more than the budget counted for it.
+    gate_of(&w, "grows", 400);
+    w.write("release", "");
+    wait(&w, &blocker);
+    let (code, _, stderr) = w.run(&["jobs", "wait", &queued]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("400 MiB") && stderr.contains("submit it again"),
+        "{stderr}"
+    );
+    // Submitted again, it is counted as it is now, and runs.
+    let again = detach(&w, "grows", &[]);
+    assert_eq!(wait(&w, &again)["job"]["outcome"], "ok");
+    stop(&w);
+}

@@ -3,8 +3,8 @@
 //! workspace's lowerings and grants), read when it is submitted; a job that would pass the
 //! budget waits, and one that could never fit is refused at once.
 
-use skillet_engine::{EngineSetup, run_limits};
-use skillet_registry::{Environment, JobsSettings};
+use skillet_engine::{Engine, EngineSetup, run_limits};
+use skillet_registry::{Environment, JobsSettings, Registry};
 
 use crate::api::{ErrorCode, JobSubmitParams, ResponseError};
 
@@ -50,7 +50,12 @@ pub(crate) fn job_memory_mb(env: &Environment, params: &JobSubmitParams) -> u64 
             Err(_) => return 0,
         }
     }
-    let registry = setup.registry_for(&params.skill);
+    memory_mb_in(&engine, &setup.registry_for(&params.skill), params)
+}
+
+/// The memory limit in MiB of job `params`'s run with `engine` and `registry` (see
+/// [`job_memory_mb`]).
+pub(crate) fn memory_mb_in(engine: &Engine, registry: &Registry, params: &JobSubmitParams) -> u64 {
     let Some(spec) = registry
         .resolve(&params.skill)
         .filter(|e| e.is_valid())

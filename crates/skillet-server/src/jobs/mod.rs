@@ -315,7 +315,10 @@ impl Jobs {
                 },
             );
             let jobs = self.clone();
-            tokio::spawn(async move { run::run(jobs, id, params, cancel, waited).await });
+            let reserved = s.memory_mb.get(&id).copied().unwrap_or(0);
+            tokio::spawn(
+                async move { run::run(jobs, id, params, cancel, (waited, reserved)).await },
+            );
         }
     }
 

@@ -11,13 +11,14 @@ use tokio::sync::mpsc;
 use super::Jobs;
 use crate::api::JobSubmitParams;
 
-/// Runs job `id`, which waited `waited_ms` in the queue, and records how it ended.
+/// Runs job `id`, which waited `waited_ms` in the queue and holds `reserved_mb` of the memory
+/// budget, and records how it ended.
 pub(super) async fn run(
     jobs: Arc<Jobs>,
     id: String,
     params: JobSubmitParams,
     cancel: Cancel,
-    waited_ms: u64,
+    (waited_ms, reserved_mb): (u64, u64),
 ) {
     let skill = params.skill.clone();
     let inner = {
@@ -25,7 +26,9 @@ pub(super) async fn run(
         let id = id.clone();
         // In a task of its own: a panic in a run ends that run as `internal`, recorded, and
         // leaves the daemon and the other jobs alone.
-        tokio::spawn(async move { execute(&jobs, &id, params, cancel, waited_ms).await })
+        tokio::spawn(
+            async move { execute(&jobs, &id, params, cancel, (waited_ms, reserved_mb)).await },
+        )
     };
     let result = match inner.await {
         Ok(result) => result,
@@ -42,7 +45,7 @@ async fn execute(
     id: &str,
     params: JobSubmitParams,
     cancel: Cancel,
-    waited_ms: u64,
+    (waited_ms, reserved_mb): (u64, u64),
 ) -> ExecutionResult {
     let setup = match EngineSetup::load_in(jobs.env(), &params.caller_dir) {
         Ok(setup) => setup,
@@ -68,6 +71,18 @@ async fn execute(
         };
     }
     let registry = setup.registry_for(&params.skill);
+    // The skill is read again now: one changed while the job waited must not hold more of the
+    // memory budget than was counted for it.
+    let now_mb = super::budget::memory_mb_in(&engine, &registry, &params);
+    if now_mb > reserved_mb {
+        return not_run(
+            &params.skill,
+            format!(
+                "`{}` now runs with a memory limit of {now_mb} MiB, more than the {reserved_mb} MiB it had when the job was queued, which is what the jobs' memory budget counted for it; it was not run: submit it again",
+                params.skill
+            ),
+        );
+    }
     let (live, mut chunks) = mpsc::unbounded_channel();
     let copying = {
         let jobs = jobs.clone();
