@@ -1,24 +1,39 @@
 //! Strict JSON parsing that remembers where every value came from.
 //!
-//! `serde_json` reports a position only for syntax errors. Validation needs one for every field, so
-//! the text is parsed once with `jsonc-parser` (all JSON5/JSONC leniencies off) into an AST, which
-//! is turned into a `serde_json::Value` plus an index from JSON pointer to position.
+//! `serde_json` reports a position only for syntax errors. Validation needs one for every field
+//! it complains about, so the text can be parsed with `jsonc-parser` (all JSON5/JSONC
+//! leniencies off) into an AST, which is turned into a `serde_json::Value` plus an index from
+//! JSON pointer to position. Most files have nothing to complain about, and that index was most
+//! of the cost of reading them (a listing of 1,000 skills read every file): so a file is first
+//! parsed by `serde_json` alone, refusing duplicate keys, and the positions are made from the
+//! text only when something asks for one. Whatever `serde_json` refuses goes the long way, which
+//! gives the same value or the positioned error it always did.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
 
 use jsonc_parser::ast;
 use jsonc_parser::common::Ranged;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, Position};
 use crate::limits::{MAX_NESTING_DEPTH, MAX_SKILL_FILE_BYTES};
 
 /// A parsed JSON document and the positions of its values.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct JsonDocument {
     /// The parsed value.
     pub value: Value,
-    spans: HashMap<String, NodeSpan>,
+    text: String,
+    /// Made on the first question about a position.
+    spans: OnceLock<Spans>,
+}
+
+#[derive(Debug)]
+struct Spans {
+    by_pointer: HashMap<String, NodeSpan>,
     lines: LineIndex,
 }
 
@@ -32,47 +47,19 @@ impl JsonDocument {
     /// Parses strict JSON. Errors carry the position of the problem.
     pub fn parse(text: &str) -> Result<JsonDocument, Diagnostic> {
         check_size_and_depth(text)?;
-        let options = jsonc_parser::ParseOptions {
-            allow_comments: false,
-            allow_loose_object_property_names: false,
-            allow_trailing_commas: false,
-            allow_missing_commas: false,
-            allow_single_quoted_strings: false,
-            allow_hexadecimal_numbers: false,
-            allow_unary_plus_numbers: false,
-            allow_bare_decimal_point_numbers: false,
-            allow_non_finite_numbers: false,
-            allow_extended_string_escapes: false,
-        };
-        let lines = LineIndex::new(text);
-        let parsed =
-            jsonc_parser::parse_to_ast(text, &Default::default(), &options).map_err(|e| {
-                Diagnostic::error(format!("invalid JSON: {}", e.kind()))
-                    .at(lines.position(e.range().start))
-                    .with_hint(
-                        "a skill file is one strict JSON object: no comments, no trailing commas",
-                    )
-            })?;
-        let Some(root) = parsed.value else {
-            return Err(Diagnostic::error("the file is empty")
-                .at(Position::START)
-                .with_hint("write a JSON object such as {\"name\": \"my-skill\", \"type\": \"prompt_inline\", …}"));
-        };
-        let mut doc = JsonDocument {
-            value: Value::Null,
-            spans: HashMap::new(),
-            lines,
-        };
-        let mut duplicates = Vec::new();
-        doc.value = doc.convert(&root, String::new(), None, &mut duplicates);
-        if let Some((pointer, offset)) = duplicates.into_iter().next() {
-            return Err(
-                Diagnostic::error(format!("duplicate field `{}`", last_segment(&pointer)))
-                    .at(doc.lines.position(offset))
-                    .with_hint("each field may appear once; remove one of them"),
-            );
+        if let Ok(Strict(value)) = serde_json::from_str::<Strict>(text) {
+            return Ok(JsonDocument {
+                value,
+                text: text.to_owned(),
+                spans: OnceLock::new(),
+            });
         }
-        Ok(doc)
+        let (value, spans) = parse_with_positions(text)?;
+        Ok(JsonDocument {
+            value,
+            text: text.to_owned(),
+            spans: OnceLock::from(spans),
+        })
     }
 
     /// Position of the value at `pointer` (RFC 6901), or of its nearest ancestor that exists.
@@ -86,10 +73,21 @@ impl JsonDocument {
     }
 
     fn find(&self, pointer: &str, pick: impl Fn(&NodeSpan) -> usize) -> Position {
+        let spans = self.spans.get_or_init(|| {
+            // The text parsed once already, so this succeeds; if it did not, positions fall
+            // back to the start of the file rather than failing the load.
+            parse_with_positions(&self.text).map_or_else(
+                |_| Spans {
+                    by_pointer: HashMap::new(),
+                    lines: LineIndex::new(&self.text),
+                },
+                |(_, spans)| spans,
+            )
+        });
         let mut p = pointer;
         loop {
-            if let Some(span) = self.spans.get(p) {
-                return self.lines.position(pick(span));
+            if let Some(span) = spans.by_pointer.get(p) {
+                return spans.lines.position(pick(span));
             }
             match p.rfind('/') {
                 Some(i) => p = &p[..i],
@@ -97,7 +95,52 @@ impl JsonDocument {
             }
         }
     }
+}
 
+/// The long way: `jsonc-parser`'s AST, turned into the value and the position of every node.
+fn parse_with_positions(text: &str) -> Result<(Value, Spans), Diagnostic> {
+    let options = jsonc_parser::ParseOptions {
+        allow_comments: false,
+        allow_loose_object_property_names: false,
+        allow_trailing_commas: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    };
+    let lines = LineIndex::new(text);
+    let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &options).map_err(|e| {
+        Diagnostic::error(format!("invalid JSON: {}", e.kind()))
+            .at(lines.position(e.range().start))
+            .with_hint("a skill file is one strict JSON object: no comments, no trailing commas")
+    })?;
+    let Some(root) = parsed.value else {
+        return Err(Diagnostic::error("the file is empty")
+            .at(Position::START)
+            .with_hint(
+                "write a JSON object such as {\"name\": \"my-skill\", \"type\": \"prompt_inline\", …}",
+            ));
+    };
+    let mut spans = Spans {
+        by_pointer: HashMap::new(),
+        lines,
+    };
+    let mut duplicates = Vec::new();
+    let value = spans.convert(&root, String::new(), None, &mut duplicates);
+    if let Some((pointer, offset)) = duplicates.into_iter().next() {
+        return Err(
+            Diagnostic::error(format!("duplicate field `{}`", last_segment(&pointer)))
+                .at(spans.lines.position(offset))
+                .with_hint("each field may appear once; remove one of them"),
+        );
+    }
+    Ok((value, spans))
+}
+
+impl Spans {
     fn convert(
         &mut self,
         node: &ast::Value<'_>,
@@ -105,7 +148,7 @@ impl JsonDocument {
         key: Option<usize>,
         duplicates: &mut Vec<(String, usize)>,
     ) -> Value {
-        self.spans.insert(
+        self.by_pointer.insert(
             pointer.clone(),
             NodeSpan {
                 key,
@@ -142,6 +185,76 @@ impl JsonDocument {
                 Value::Object(map)
             }
         }
+    }
+}
+
+/// A JSON value as `serde_json` parses it, except that an object with a key twice is an error
+/// (`serde_json` keeps the last), so such a file goes the long way and is reported there.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Strict, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("not a finite number"))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = serde_json::Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if map.contains_key(&key) {
+                return Err(de::Error::custom("duplicate key"));
+            }
+            let Strict(value) = access.next_value()?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
     }
 }
 
@@ -267,6 +380,62 @@ impl LineIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The quick parse and the long way agree on every value, and what the quick parse refuses
+    /// is still parsed (or refused with a position) the long way.
+    #[test]
+    fn the_quick_parse_gives_the_value_the_long_way_gives() {
+        let texts = [
+            r#"{"name": "a", "n": [1, -1, 0, -0, 1.5, 1e2, 1E-2, 18446744073709551615]}"#,
+            r#"{"big": 18446744073709551616, "small": -9223372036854775809}"#,
+            r#"{"over": 1e400, "under": -1e400}"#,
+            r#"{"esc": "\u0061\ud83d\ude00\/\n\t\"", "\u00e9": "é", "": ""}"#,
+            r#"{"nested": {"a": [{"b": [[], {}]}], "z": null, "t": true, "f": false}}"#,
+            r#"{"b": 1, "a": 2, "c": {"y": 1, "x": 2}}"#,
+            "[]",
+            "\"just a string\"",
+            "  \n\t{ \"spaced\" : 1 }\n ",
+        ];
+        for text in texts {
+            let quick = JsonDocument::parse(text).unwrap();
+            let (long, _) = parse_with_positions(text).unwrap();
+            assert_eq!(quick.value, long, "{text}");
+            assert_eq!(
+                quick
+                    .value
+                    .as_object()
+                    .map(|m| m.keys().collect::<Vec<_>>()),
+                long.as_object().map(|m| m.keys().collect::<Vec<_>>()),
+                "key order of {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_at_its_second_place_in_any_spelling() {
+        for text in [
+            "{\"a\": 1,\n \"a\": 2}",
+            "{\"a\": 1,\n \"\\u0061\": 2}",
+            "{\"x\": {\"a\": 1,\n \"a\": [2]}}",
+        ] {
+            let e = JsonDocument::parse(text).unwrap_err();
+            assert!(e.message.contains("duplicate field"), "{text}: {e:?}");
+            assert_eq!(e.position.map(|p| p.line), Some(2), "{text}");
+        }
+    }
+
+    #[test]
+    fn positions_are_found_after_a_quick_parse() {
+        let doc =
+            JsonDocument::parse("{\n  \"name\": \"x\",\n  \"params\": [1, {\"k\": 2}]\n}").unwrap();
+        assert!(
+            doc.spans.get().is_none(),
+            "no positions made before one is asked for"
+        );
+        let at = doc.key_position("/params/1/k");
+        assert_eq!((at.line, at.column), (3, 18));
+        assert_eq!(doc.value_position("/name").line, 2);
+    }
 
     #[test]
     fn positions_point_at_keys_and_values() {

@@ -170,7 +170,7 @@ pub fn load_json(text: &str, skill_dir: Option<&Path>) -> LoadedSkill {
 
 fn load_json_for(text: &str, skill_dir: Option<&Path>, purpose: Purpose) -> LoadedSkill {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let doc = match JsonDocument::parse(text) {
+    let mut doc = match JsonDocument::parse(text) {
         Ok(doc) => doc,
         Err(d) => return LoadedSkill::failed(SkillFormat::Canonical, d),
     };
@@ -182,7 +182,8 @@ fn load_json_for(text: &str, skill_dir: Option<&Path>, purpose: Purpose) -> Load
     }
     let q_folder = skill_dir.is_some_and(|d| d.components().any(|c| c.as_os_str() == ".q-skills"));
     let format = compat::detect_in(&doc.value, q_folder);
-    let conv = compat::convert(format, doc.value.clone(), skill_dir);
+    let mut conv = compat::convert(format, std::mem::take(&mut doc.value), skill_dir);
+    let value = std::mem::take(&mut conv.value);
     let locate = |pointer: &str, at_key: bool| {
         let original = conv.original_pointer(pointer);
         if at_key {
@@ -203,7 +204,7 @@ fn load_json_for(text: &str, skill_dir: Option<&Path>, purpose: Purpose) -> Load
         };
         d.clone().at(doc.key_position(p))
     }));
-    finish(conv.value.clone(), format, notes, &locate)
+    finish(value, format, notes, &locate)
 }
 
 /// The steps every format shares once it is canonical JSON.
