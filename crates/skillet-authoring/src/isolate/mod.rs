@@ -329,7 +329,7 @@ impl View {
         Ok(())
     }
 
-    /// The copy's root: what the sandbox sees as the workspace.
+    /// The view's root: what the sandbox sees as the workspace.
     pub fn root(&self) -> PathBuf {
         self.dir.path().join("root")
     }

@@ -18,7 +18,9 @@
 //! in the upper layer before mounting: `.git`, `.env*`, credentials, files hard-linked to those,
 //! and sockets, FIFOs and devices. The changes are then compared and applied exactly as the
 //! copy's are (changes.rs, apply.rs): against the stamps of the real tree taken when the
-//! whiteouts were made.
+//! whiteouts were made. They are not read from the upper layer: that would mean interpreting
+//! whiteouts, opaque folders, redirects and metadata-only copies as the kernel does, where a
+//! walk of the merged view (a few hundred milliseconds for 20,000 entries) needs none of it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::{AsRawFd as _, OwnedFd};
