@@ -80,6 +80,8 @@ impl Daemon {
             if write.write_all(line(&response).as_bytes()).await.is_err() {
                 break;
             }
+            // Written: a pooled call's used member may now be replaced (off its path).
+            self.pools.answered();
         }
         self.clients.fetch_sub(1, Ordering::SeqCst);
         self.touch();

@@ -35,8 +35,6 @@ impl Daemon {
             cancel: None,
         };
         let result = engine.run(&registry, &p.skill, request).await;
-        // Recorded and about to be written: the used member's replacement may start.
-        self.pools.answered();
         let execution = serde_json::to_value(&result).map_err(|e| {
             ResponseError::new(
                 ErrorCode::Internal,

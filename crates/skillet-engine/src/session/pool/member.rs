@@ -372,23 +372,25 @@ impl Pool {
         s.recycled += 1;
     }
 
-    /// Starts members in the background until `min_idle` are idle (never past `max`).
+    /// Starts members in the background, side by side, until `min_idle` are idle or starting
+    /// (never past `max`). Counted as starting here, before any task runs, so a call that
+    /// finds no idle member waits for these instead of starting one more.
     pub(super) fn top_up(self: &Arc<Self>, pools: &Arc<Pools>) {
-        let pool = self.clone();
-        let pools = pools.clone();
-        tokio::spawn(async move {
-            loop {
-                if pools.closed.load(std::sync::atomic::Ordering::SeqCst) {
-                    return;
-                }
-                {
-                    let mut s = lock(&pool.state);
-                    let warm = s.idle.len() as u32 + s.starting;
-                    if warm >= pool.min_idle || s.total + s.starting >= pool.max {
-                        return;
-                    }
-                    s.starting += 1;
-                }
+        if pools.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let need = {
+            let mut s = lock(&self.state);
+            let warm = s.idle.len() as u32 + s.starting;
+            let room = self.max.saturating_sub(s.total + s.starting);
+            let need = self.min_idle.saturating_sub(warm).min(room);
+            s.starting += need;
+            need
+        };
+        for _ in 0..need {
+            let pool = self.clone();
+            let pools = pools.clone();
+            tokio::spawn(async move {
                 // Counted as alive before it stops counting as starting, so no other start
                 // slips past `max` in between.
                 let _starting = Starting(&pool);
@@ -400,7 +402,6 @@ impl Pool {
                 match started {
                     Ok(m) if pools.closed.load(std::sync::atomic::Ordering::SeqCst) => {
                         m.interpreter.finish().await;
-                        return;
                     }
                     Ok(m) => {
                         let mut s = lock(&pool.state);
@@ -408,10 +409,10 @@ impl Pool {
                         s.idle.push_back(m);
                     }
                     // The next call starts one itself and reports why it cannot.
-                    Err(_) => return,
+                    Err(_) => {}
                 }
-            }
-        });
+            });
+        }
     }
 }
 
