@@ -84,7 +84,8 @@ fn private_namespace() -> Result<(), String> {
     DONE.get_or_init(|| {
         // `unshare` moves only the calling thread: with others running, the sandbox might
         // start a run from one that never saw the overlay. The sandbox's preparation thread
-        // (`skillet_sandbox::prepare`) may still be at work: it is waited for, briefly.
+        // (`skillet_sandbox::prepare`) may still be at work: the others are waited for,
+        // briefly.
         let deadline = std::time::Instant::now() + THREADS_WAIT;
         let threads = loop {
             let threads = thread_names();
@@ -117,8 +118,10 @@ fn private_namespace() -> Result<(), String> {
     .clone()
 }
 
-/// How long the first view waits for this process's other threads to end.
-const THREADS_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long the first view waits for this process's other threads to end: the CLI's are
+/// short-lived (the sandbox's preparation, opening the store), done in milliseconds unless
+/// the machine is very busy.
+const THREADS_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The names of this process's threads.
 fn thread_names() -> Vec<String> {
