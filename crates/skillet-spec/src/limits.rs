@@ -6,6 +6,8 @@
 //! deep) or flood a terminal (a description of 100,000 characters). Each bound is reported as a
 //! diagnostic that names the limit and what the file holds; docs/limits.md lists them all.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
@@ -88,6 +90,25 @@ pub(crate) struct LengthFinding {
     pub diagnostic: Diagnostic,
 }
 
+/// The smallest of `limits` and `default`: anything within it is within every limit of the
+/// table, so the walk looks up which limit applies only for what is longer. Most of a skill is
+/// short, and the lookup (a pattern match per table row) was the largest cost of reading one.
+const fn smallest(limits: &[(&str, usize)], default: usize) -> usize {
+    let mut min = default;
+    let mut i = 0;
+    while i < limits.len() {
+        if limits[i].1 < min {
+            min = limits[i].1;
+        }
+        i += 1;
+    }
+    min
+}
+
+const SHORTEST_STRING_LIMIT: usize = smallest(FIELD_LIMITS, MAX_STRING_CHARS);
+const SMALLEST_COUNT_LIMIT: usize = smallest(COUNT_LIMITS, MAX_ITEMS);
+const SHORTEST_KEY_LIMIT: usize = smallest(KEY_LIMITS, MAX_KEY_CHARS);
+
 /// The limit of the string at `pointer` (canonical form).
 pub(crate) fn string_limit(pointer: &str) -> usize {
     FIELD_LIMITS
@@ -154,9 +175,9 @@ fn walk(value: &Value, pointer: &mut String, depth: usize, findings: &mut Findin
         return;
     }
     match value {
-        Value::String(s) => {
+        // Bytes bound characters from above: only a long string is counted.
+        Value::String(s) if s.len() > SHORTEST_STRING_LIMIT => {
             let limit = string_limit(pointer);
-            // Bytes bound characters from above: only a long string is counted.
             if s.len() > limit {
                 let chars = s.chars().count();
                 if chars > limit {
@@ -164,38 +185,50 @@ fn walk(value: &Value, pointer: &mut String, depth: usize, findings: &mut Findin
                 }
             }
         }
-        Value::Array(items) if items.len() > count_limit(pointer) => {
+        Value::Array(items)
+            if items.len() > SMALLEST_COUNT_LIMIT && items.len() > count_limit(pointer) =>
+        {
             findings.push(too_many(pointer, items.len()));
         }
-        Value::Object(map) if map.len() > count_limit(pointer) => {
+        Value::Object(map)
+            if map.len() > SMALLEST_COUNT_LIMIT && map.len() > count_limit(pointer) =>
+        {
             findings.push(too_many(pointer, map.len()));
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let len = pointer.len();
-                pointer.push_str(&format!("/{i}"));
+                let _ = write!(pointer, "/{i}");
                 walk(item, pointer, depth + 1, findings);
                 pointer.truncate(len);
             }
         }
         Value::Object(map) => {
-            let key_limit = KEY_LIMITS
-                .iter()
-                .find(|(pattern, _)| matches_pattern(pattern, pointer))
-                .map_or(MAX_KEY_CHARS, |&(_, limit)| limit);
+            // Looked up once per map, and only when a key is long enough to need it.
+            let mut key_limit = None;
             for (key, item) in map {
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&escape_pointer_segment(key));
-                let key_chars = if key.len() > key_limit {
-                    key.chars().count()
+                let over = if key.len() > SHORTEST_KEY_LIMIT {
+                    let limit = *key_limit.get_or_insert_with(|| {
+                        KEY_LIMITS
+                            .iter()
+                            .find(|(pattern, _)| matches_pattern(pattern, pointer))
+                            .map_or(MAX_KEY_CHARS, |&(_, limit)| limit)
+                    });
+                    let chars = key.chars().count();
+                    (chars > limit).then_some((chars, limit))
                 } else {
-                    0
+                    None
                 };
-                if key_chars > key_limit {
-                    findings.push(key_too_long(pointer, key_chars, key_limit));
+                pointer.push('/');
+                if key.contains(['~', '/']) {
+                    pointer.push_str(&escape_pointer_segment(key));
                 } else {
-                    walk(item, pointer, depth + 1, findings);
+                    pointer.push_str(key);
+                }
+                match over {
+                    Some((chars, limit)) => findings.push(key_too_long(pointer, chars, limit)),
+                    None => walk(item, pointer, depth + 1, findings),
                 }
                 pointer.truncate(len);
             }
