@@ -46,6 +46,28 @@ pub fn remove_fields(value: &mut Value, pointers: &[String]) {
     }
 }
 
+/// `root.pointer(pointer)` without a string for every segment (`serde_json`'s unescapes each
+/// one into a new string; the walk resolves a `$ref` for nearly every field of every file).
+fn lookup<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.is_empty() {
+        return Some(root);
+    }
+    let mut at = root;
+    for token in pointer.strip_prefix('/')?.split('/') {
+        let token: std::borrow::Cow<'_, str> = if token.contains('~') {
+            token.replace("~1", "/").replace("~0", "~").into()
+        } else {
+            token.into()
+        };
+        at = match at {
+            Value::Object(map) => map.get(token.as_ref())?,
+            Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
 fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
     let mut s = schema;
     // Bounded: the generated schema has no reference cycles that resolve to themselves.
@@ -55,7 +77,7 @@ fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
             .and_then(Value::as_str)
             .and_then(|r| r.strip_prefix('#'))
         {
-            Some(pointer) => match root.pointer(pointer) {
+            Some(pointer) => match lookup(root, pointer) {
                 Some(target) => s = target,
                 None => break,
             },

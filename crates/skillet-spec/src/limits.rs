@@ -221,11 +221,7 @@ fn walk(value: &Value, pointer: &mut String, depth: usize, findings: &mut Findin
                     None
                 };
                 pointer.push('/');
-                if key.contains(['~', '/']) {
-                    pointer.push_str(&escape_pointer_segment(key));
-                } else {
-                    pointer.push_str(key);
-                }
+                pointer.push_str(&escape_pointer_segment(key));
                 match over {
                     Some((chars, limit)) => findings.push(key_too_long(pointer, chars, limit)),
                     None => walk(item, pointer, depth + 1, findings),
