@@ -35,9 +35,6 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     }
     // Started before discovery, which is part of resolving the name.
     let observe = observed.then(|| Observe::new(args.debug, args.profile));
-    // The history opens on a thread of its own while the skill is found, set up and run; its
-    // first use (the breaker, the cache, or recording the run) waits for it.
-    let engine = (!args.dry_run).then(|| ctx.engine_opening_store(args.workspace.as_deref()));
     let registry = ctx.registry_for(&args.name);
     if let Some(o) = &observe {
         o.lap(Phase::Resolve);
@@ -71,10 +68,9 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         Some(text) => StdinSource::Bytes(text.clone().into_bytes()),
         None => StdinSource::Inherit,
     };
-    let engine = match engine {
-        Some(engine) => engine?,
-        None => ctx.engine_in(args.workspace.as_deref())?,
-    };
+    // The history opens on a thread of its own while the skill is set up and runs; its first
+    // use (the breaker, the cache, or recording the run) waits for it.
+    let engine = ctx.engine_opening_store(args.workspace.as_deref())?;
     let cancel = Cancel::new();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
