@@ -14,25 +14,52 @@ use crate::server::{SkillServer, Snapshot};
 /// Where an agent's call is recorded as coming from.
 const ORIGIN: &str = "mcp";
 
+/// Who asked for a call, and how they can take it back.
+pub(crate) struct Asker<'a> {
+    /// The JSON-RPC request id, kept in the history.
+    pub request_id: String,
+    /// The client for fair share in the daemon's queue (see [`client_of`]).
+    pub client: String,
+    /// Cancelled when the client sends notifications/cancelled or goes away.
+    pub cancelled: &'a tokio_util::sync::CancellationToken,
+}
+
+/// The client a call comes from, for fair share in the daemon's queue: its MCP session over
+/// HTTP (each agent connection initializes one), or one client for calls without a session.
+pub(crate) fn client_of(extensions: &rmcp::model::Extensions) -> String {
+    extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|parts| parts.headers.get("mcp-session-id"))
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(
+            || "mcp".to_owned(),
+            |id| format!("mcp-session:{}", id.chars().take(128).collect::<String>()),
+        )
+}
+
 pub(crate) async fn call(
     server: &SkillServer,
     snapshot: &Snapshot,
     target: &ToolTarget,
     arguments: JsonObject,
-    request_id: String,
-    cancelled: &tokio_util::sync::CancellationToken,
+    asker: Asker<'_>,
 ) -> CallToolResult {
+    let cancelled = asker.cancelled;
     // The engine keeps every call in the history (a run or a conversation as an execution, a
     // session exchange as a turn of its session), tagged with where it came from; this layer
     // records nothing itself, so a call is never counted twice.
     let asked_by = AskedBy {
         origin: ORIGIN.to_owned(),
-        request_id,
+        request_id: asker.request_id,
         queue_wait_ms: None,
     };
     match target {
         ToolTarget::Run(skill) => {
-            run(server, snapshot, skill, arguments, asked_by, cancelled).await
+            let turn = Queued {
+                skill,
+                client: asker.client,
+            };
+            run(server, snapshot, turn, arguments, asked_by, cancelled).await
         }
         ToolTarget::Session(skill) => {
             dropped_on_cancel(
@@ -52,16 +79,74 @@ pub(crate) async fn call(
     }
 }
 
+/// A run of `skill` asking for its turn for `client`.
+struct Queued<'a> {
+    skill: &'a str,
+    client: String,
+}
+
+/// Held while a run runs: the server's own permit, or a turn in the daemon's queue; dropping
+/// it frees the slot.
+type Slot<'a> = Result<tokio::sync::SemaphorePermit<'a>, crate::queue::Turn>;
+
+/// Waits for a run's slot: in the daemon's queue when the server has one, else under the
+/// server's cap. Waiting, not failing, while there is room to wait: a burst of calls is served
+/// as fast as the limit allows. Answers how long it waited.
+async fn slot<'a>(
+    server: &'a SkillServer,
+    snapshot: &Snapshot,
+    queued: Queued<'_>,
+) -> Result<(Slot<'a>, std::time::Duration), String> {
+    let asked = std::time::Instant::now();
+    if let Some(queue) = server.shared.queue.get() {
+        let call = crate::queue::QueuedCall {
+            skill: queued.skill.to_owned(),
+            client: queued.client,
+            memory_mb: memory_mb(snapshot, queued.skill),
+        };
+        return match queue.admit(call).await {
+            Ok(turn) => {
+                let waited = turn.waited;
+                Ok((Err(turn), waited))
+            }
+            Err(no) => Err(no.0),
+        };
+    }
+    match server.shared.calls.acquire().await {
+        Ok(permit) => Ok((Ok(permit), asked.elapsed())),
+        Err(_) => Err("the server is shutting down".into()),
+    }
+}
+
+/// The memory limit in MiB a run of `skill` gets, for the daemon's memory budget; 0 for a
+/// skill that runs no program or is not found (its run then fails, holding nothing).
+fn memory_mb(snapshot: &Snapshot, skill: &str) -> u64 {
+    snapshot
+        .registry
+        .resolve(skill)
+        .filter(|e| e.is_valid())
+        .and_then(|e| e.spec.as_deref())
+        .filter(|s| s.kind.is_code())
+        .map_or(0, |spec| {
+            let context = snapshot
+                .engine
+                .policy_context(&spec.name, &skillet_engine::RunOverrides::default());
+            skillet_engine::run_limits(spec, &context).max_memory_mb
+        })
+}
+
 /// A run is told of the client's notifications/cancelled and ends `cancelled`, recorded in the
-/// history with what it had written.
+/// history with what it had written. Cancelled while it waits for its turn, it leaves the queue
+/// and never runs.
 async fn run(
     server: &SkillServer,
     snapshot: &Snapshot,
-    skill: &str,
+    queued: Queued<'_>,
     arguments: JsonObject,
     asked_by: AskedBy,
     cancelled: &tokio_util::sync::CancellationToken,
 ) -> CallToolResult {
+    let skill = queued.skill;
     let cancel = skillet_engine::Cancel::new();
     let mut request = RunRequest {
         params: arguments,
@@ -69,15 +154,20 @@ async fn run(
         cancel: Some(cancel.clone()),
         ..RunRequest::default()
     };
+    let waited = tokio::select! {
+        got = slot(server, snapshot, queued) => got,
+        () = cancelled.cancelled() => {
+            return outcome::refusal("cancelled by the client before it started");
+        }
+    };
+    let (_slot, waited) = match waited {
+        Ok(got) => got,
+        Err(message) => return outcome::refusal(message),
+    };
     let run = async {
-        // Waiting here, not failing: a burst of calls is served as fast as the limit allows.
-        let asked = std::time::Instant::now();
-        let Ok(_permit) = server.shared.calls.acquire().await else {
-            return outcome::refusal("the server is shutting down");
-        };
-        // The history says how long the call queued behind the cap.
+        // The history says how long the call queued for its turn.
         request.asked_by = Some(AskedBy {
-            queue_wait_ms: Some(u64::try_from(asked.elapsed().as_millis()).unwrap_or(u64::MAX)),
+            queue_wait_ms: Some(u64::try_from(waited.as_millis()).unwrap_or(u64::MAX)),
             ..asked_by
         });
         let result = snapshot

@@ -94,6 +94,8 @@ pub(crate) struct Shared {
     pub options: McpOptions,
     pub snapshot: RwLock<Arc<Snapshot>>,
     pub calls: Semaphore,
+    /// Where runs wait for their turn instead of `calls`: the daemon's job queue.
+    pub queue: std::sync::OnceLock<Arc<dyn crate::queue::CallQueue>>,
     /// Warm interpreters of pooled `code_session` skills: kept across reloads, since a
     /// member is keyed by how it was started and a changed skill gets new ones.
     pools: Arc<Pools>,
@@ -142,11 +144,19 @@ impl SkillServer {
                 options,
                 snapshot: RwLock::new(Arc::new(snapshot)),
                 calls,
+                queue: std::sync::OnceLock::new(),
                 pools,
                 changes: broadcast::channel(16).0,
                 peers: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// Runs of skills wait in `queue` for their turn from now on, instead of under
+    /// `max_concurrent_calls` (which still bounds session exchanges and conversations). Set
+    /// once; a second queue is ignored.
+    pub fn route_runs_through(&self, queue: Arc<dyn crate::queue::CallQueue>) {
+        let _ = self.shared.queue.set(queue);
     }
 
     pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
@@ -322,9 +332,14 @@ impl ServerHandler for SkillServer {
             })?;
         let declares_output = tool.output_schema.is_some();
         let request_id = context.id.to_string();
+        let client = call::client_of(&context.extensions);
         // A cancelled request stops the call, which kills its process (see call.rs).
-        let mut result =
-            call::call(self, &snapshot, &target, arguments, request_id, &context.ct).await;
+        let asker = call::Asker {
+            request_id,
+            client,
+            cancelled: &context.ct,
+        };
+        let mut result = call::call(self, &snapshot, &target, arguments, asker).await;
         // MCP: structuredContent goes with an outputSchema; a tool without one sends none.
         if !declares_output {
             result.structured_content = None;

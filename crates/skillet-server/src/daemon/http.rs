@@ -20,6 +20,8 @@ pub(super) async fn serve_http(
         max_concurrent_calls: http.max_concurrent_calls,
     })
     .map_err(DaemonError::Mcp)?;
+    // Runs of skills wait in the daemon's one queue, with its jobs (see jobs/calls.rs).
+    server.route_runs_through(Arc::new(crate::jobs::QueueForCalls(daemon.jobs.clone())));
     let router = skillet_mcp::http_service(server.clone(), &http.options)?;
     let addr = http.options.addr;
     let listener = tokio::net::TcpListener::bind(addr)

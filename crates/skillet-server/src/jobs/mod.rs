@@ -7,6 +7,7 @@
 //! never run again by itself).
 
 mod budget;
+mod calls;
 mod client;
 mod id;
 mod queue;
@@ -24,6 +25,7 @@ use skillet_store::{JobRecord, Store, now_ms};
 use tokio::sync::watch;
 
 use crate::api::{ErrorCode, Job, JobSubmitParams, ResponseError};
+pub(crate) use calls::QueueForCalls;
 pub(crate) use client::client_of;
 use id::new_id;
 use queue::Queue;
@@ -59,12 +61,16 @@ pub struct JobLimits {
 }
 
 impl JobLimits {
-    /// The user's settings, with defaults for what they leave out: twice the machine's cores
-    /// running, 1,000 waiting, one level per 30 s of waiting.
+    /// The user's settings, with defaults for what they leave out: eight per core running
+    /// (between 8 and 64, as `skillet batch --jobs`: the queue also serves agents' MCP calls,
+    /// and most runs wait on a process or the network more than they compute; the memory
+    /// budget is what guards the machine), 1,000 waiting, one level per 30 s of waiting.
     pub fn from_settings(settings: &JobsSettings) -> JobLimits {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         JobLimits {
-            max_running: settings.max_running.unwrap_or(2 * cores).max(1),
+            max_running: settings
+                .max_running
+                .unwrap_or_else(skillet_engine::default_jobs)
+                .max(1),
             max_queued: settings.max_queued.unwrap_or(DEFAULT_MAX_QUEUED).max(1),
             aging: Duration::from_secs(settings.aging_s.unwrap_or(DEFAULT_AGING_S)),
             memory_budget_mb: budget::budget_mb(settings, budget::machine_mb()),
@@ -92,8 +98,13 @@ struct State {
     waiting: HashMap<String, (JobRecord, JobSubmitParams, Instant)>,
     /// Running jobs.
     running: HashMap<String, Running>,
-    /// The memory limit (MiB) of each job waiting or running, for the memory budget.
+    /// The memory limit (MiB) of each job or call waiting or running, for the memory budget.
     memory_mb: HashMap<String, u64>,
+    /// MCP tool calls waiting in the queue (served in their own request, not as jobs): told
+    /// their turn came, and how long they waited, through the sender.
+    calls_waiting: HashMap<String, (tokio::sync::oneshot::Sender<Duration>, Instant)>,
+    /// MCP tool calls holding a slot.
+    calls_running: std::collections::HashSet<String>,
     stopping: bool,
 }
 
@@ -140,7 +151,7 @@ impl Jobs {
     /// Jobs queued or running.
     pub(crate) fn active(&self) -> usize {
         let s = self.state();
-        s.waiting.len() + s.running.len()
+        s.waiting.len() + s.running.len() + s.calls_waiting.len() + s.calls_running.len()
     }
 
     fn store(&self) -> Result<&Arc<dyn Store>, ResponseError> {
@@ -272,11 +283,12 @@ impl Jobs {
     /// fits in what the running ones leave of the budget.
     fn pump(self: &Arc<Self>) {
         let mut s = self.state();
-        while !s.stopping && s.running.len() < self.limits.max_running {
+        while !s.stopping && s.running.len() + s.calls_running.len() < self.limits.max_running {
             let state = &mut *s;
             let held: u64 = state
                 .running
                 .keys()
+                .chain(state.calls_running.iter())
                 .filter_map(|id| state.memory_mb.get(id))
                 .sum();
             let budget = self.limits.memory_budget_mb;
@@ -286,6 +298,16 @@ impl Jobs {
             let Some(id) = state.queue.pop_if(Instant::now(), self.limits.aging, fits) else {
                 break;
             };
+            if let Some((turn, since)) = s.calls_waiting.remove(&id) {
+                // A call's run happens in its own request: it is told, and holds the slot
+                // until it lets go (see `calls`). One that stopped waiting gives it back.
+                if turn.send(since.elapsed()).is_ok() {
+                    s.calls_running.insert(id);
+                } else {
+                    s.memory_mb.remove(&id);
+                }
+                continue;
+            }
             let Some((mut record, params, since)) = s.waiting.remove(&id) else {
                 continue;
             };
@@ -424,6 +446,8 @@ impl Jobs {
             for id in &ids {
                 s.queue.remove(id);
             }
+            // Dropping their senders tells the waiting calls the daemon is stopping.
+            s.calls_waiting.clear();
             s.waiting.drain().map(|(_, (r, _, _))| r).collect()
         };
         for mut record in waiting {
