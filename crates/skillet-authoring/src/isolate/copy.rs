@@ -92,7 +92,7 @@ impl Copier<'_> {
         for name in names {
             let child = rel.join(&name);
             if policy(&child) == Policy::Left {
-                self.note_secret(src, &name);
+                super::handle::note_secret(&mut self.secret, src, &name);
                 continue;
             }
             let path = self.real.join(&child);
@@ -168,28 +168,6 @@ impl Copier<'_> {
             }
         }
         Ok(())
-    }
-
-    /// Records the inode of a file left out when it has other names; for a `.git` folder,
-    /// of git's settings files in it (they may hold a token).
-    fn note_secret(&mut self, dir: &OwnedFd, name: &std::ffi::OsStr) {
-        let mut note = |at: &OwnedFd, name: &std::ffi::OsStr| {
-            if let Ok(Some(stat)) = handle::stat_at(at, Path::new(name))
-                && Kind::of(&stat) == Some(Kind::File)
-                && stat.st_nlink > 1
-            {
-                self.secret.insert((stat.st_dev, stat.st_ino));
-            }
-        };
-        if name == ".git" {
-            if let Ok(git) = rustix::fs::openat(dir, name, DIR, Mode::empty()) {
-                for settings in ["config", "config.worktree"] {
-                    note(&git, std::ffi::OsStr::new(settings));
-                }
-            }
-            return;
-        }
-        note(dir, name);
     }
 
     fn file(

@@ -114,3 +114,30 @@ pub(super) fn open_root(path: &Path) -> Result<OwnedFd, Errno> {
 pub(super) fn split(rel: &Path) -> Option<(&Path, &std::ffi::OsStr)> {
     Some((rel.parent().unwrap_or(Path::new("")), rel.file_name()?))
 }
+
+/// Records in `secret` the inode of `name` in `dir`, a file left out of a view, when it has
+/// other names (a hard link elsewhere in the tree must not show it); for a `.git` folder, of
+/// git's settings files in it (they may hold a token).
+pub(super) fn note_secret(
+    secret: &mut std::collections::BTreeSet<(u64, u64)>,
+    dir: &OwnedFd,
+    name: &std::ffi::OsStr,
+) {
+    let mut note = |at: &OwnedFd, name: &std::ffi::OsStr| {
+        if let Ok(Some(stat)) = stat_at(at, Path::new(name))
+            && Kind::of(&stat) == Some(Kind::File)
+            && stat.st_nlink > 1
+        {
+            secret.insert((stat.st_dev, stat.st_ino));
+        }
+    };
+    if name == ".git" {
+        if let Ok(git) = rustix::fs::openat(dir, name, DIR, Mode::empty()) {
+            for settings in ["config", "config.worktree"] {
+                note(&git, std::ffi::OsStr::new(settings));
+            }
+        }
+        return;
+    }
+    note(dir, name);
+}
