@@ -143,3 +143,31 @@ fn two_concurrent_calls_changing_state_one_commits_the_other_fails_with_the_conf
     );
     assert_eq!(count(&w), "1", "the loser's change was not saved");
 }
+
+#[test]
+fn a_pooled_call_cannot_commit_a_link_or_a_hard_link_as_its_state() {
+    let w = World::new();
+    stateful_pool(&w, json!({"min_idle": 1, "max": 1}));
+    assert_eq!(call(&w, "ctr", &increment(0.0)).0, 0);
+    for (how, code) in [
+        (
+            "a symbolic link",
+            "import os\np = os.environ['SKILLET_STATE']\nos.remove(p)\nos.symlink('/etc/hostname', p)",
+        ),
+        (
+            "a hard link",
+            "import os\np = os.environ['SKILLET_STATE']\nq = p + '.2'\n\
+             open(q, 'w').write('{\"count\": 50}')\nos.remove(p)\nos.link(q, p)",
+        ),
+        (
+            "a directory",
+            "import os\np = os.environ['SKILLET_STATE']\nos.remove(p)\nos.mkdir(p)",
+        ),
+    ] {
+        let (code, _, err) = call(&w, "ctr", code);
+        assert_ne!(code, 0, "{how}: {err}");
+        assert!(err.contains("was not saved"), "{how}: {err}");
+        assert_eq!(count(&w), "1", "{how} was committed");
+    }
+    assert_eq!(call(&w, "ctr", &increment(0.0)).1.trim(), "2");
+}
