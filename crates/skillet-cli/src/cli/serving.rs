@@ -58,7 +58,8 @@ pub struct ServeArgs {
     /// End an MCP session over HTTP after this many seconds without traffic (default 300).
     #[arg(long, value_name = "SECONDS", requires = "http", value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle_timeout: Option<u64>,
-    /// Most tool calls running at once; more wait ([mcp] max_concurrent_calls; default 16).
+    /// Over HTTP, runs of skills wait in the daemon's job queue ([jobs] max_running); this
+    /// bounds session exchanges and conversations at once ([mcp] max_concurrent_calls; default 16).
     #[arg(long, value_name = "N")]
     pub max_concurrent: Option<usize>,
     /// Exit after this many seconds with no live session and no client.

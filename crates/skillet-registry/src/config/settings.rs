@@ -77,7 +77,7 @@ pub struct DaemonSettings {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobsSettings {
-    /// Jobs run at once (default: twice the machine's cores).
+    /// Jobs and MCP-over-HTTP calls run at once (default: eight per core, between 8 and 64).
     pub max_running: Option<usize>,
     /// Jobs waiting at most; one more is refused as busy (default 1000).
     pub max_queued: Option<usize>,
