@@ -100,10 +100,13 @@ fn code_skill(w: &World, name: &str, command: &str, args: &[&str], timeout: u64)
     );
 }
 
-#[test]
-fn http_tool_calls_wait_their_turn_in_the_daemons_queue() {
+/// A world serving `slow`, `sleeper`, `limited` and `echo`, with `jobs` as `[jobs]`.
+fn world(jobs: &str) -> World {
     let w = World::new();
-    w.write("~/.config/skillet/skillet.toml", "[jobs]\nmax_running = 1\n");
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        &format!("[jobs]\n{jobs}\n"),
+    );
     let bash = interpreter("bash");
     code_skill(&w, "slow", &bash, &["-c", "sleep 1.5; echo done"], 30);
     code_skill(&w, "sleeper", "sleep", &["49.125"], 60);
@@ -116,11 +119,16 @@ fn http_tool_calls_wait_their_turn_in_the_daemons_queue() {
     );
     let (code, _, stderr) = w.run(&["trust"]);
     assert_eq!(code, 0, "{stderr}");
-    let served = Served::start(&w);
+    w
+}
+
+/// Runs queue_http.py's `scenario` against `served`: its JSON summary.
+fn client(w: &World, served: &Served, scenario: &str) -> Value {
     let out = w
         .command(&common::mcp::python())
         .arg(CLIENT)
         .args(["--url", &served.url, "--token", &served.token])
+        .args(["--scenario", scenario])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -129,7 +137,14 @@ fn http_tool_calls_wait_their_turn_in_the_daemons_queue() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+#[test]
+fn http_tool_calls_wait_their_turn_in_the_daemons_queue() {
+    let w = world("max_running = 1");
+    let served = Served::start(&w);
+    let summary = client(&w, &served, "turns");
 
     // One at a time: the two calls sent together took two runs' time, not one.
     assert!(summary["both_s"].as_f64().unwrap() >= 2.9, "{summary}");
@@ -175,4 +190,30 @@ fn http_tool_calls_wait_their_turn_in_the_daemons_queue() {
     let (code, out, err) = w.run(&["jobs", "--json", "--limit", "0"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!([]));
+}
+
+#[test]
+fn a_full_queue_answers_an_http_tool_call_busy_at_once() {
+    let w = world("max_running = 1\nmax_queued = 1");
+    // Its own marker: the other test's sleeper may run meanwhile.
+    code_skill(&w, "sleeper", "sleep", &["49.375"], 60);
+    let served = Served::start(&w);
+    let summary = client(&w, &served, "busy");
+    assert!(summary["refused_s"].as_f64().unwrap() < 1.0, "{summary}");
+    let refused = summary["refused"].as_str().unwrap();
+    assert!(refused.contains("max_queued"), "{refused}");
+    assert!(
+        eventually(Duration::from_secs(5), || sleeps_with("49.375").is_empty()),
+        "the abandoned call's process still runs"
+    );
+    // The refused call never ran; the one that waited was abandoned before it could.
+    let (code, out, err) = w.run(&["history", "--json", "--limit", "0"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let ran = |skill: &str| rows.iter().filter(|r| r["skill"] == skill).count();
+    assert_eq!(
+        (ran("echo"), ran("slow"), ran("sleeper")),
+        (1, 0, 1),
+        "{rows:?}"
+    );
 }

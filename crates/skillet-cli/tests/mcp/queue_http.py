@@ -1,12 +1,14 @@
 """Tool calls over HTTP waiting in the daemon's one queue, driven with the official MCP Python SDK.
 
-Run by tests/mcp_queue_http.rs:  queue_http.py --url URL --token TOKEN
+Run by tests/mcp_queue_http.rs:  queue_http.py --url URL --token TOKEN [--scenario turns|busy]
 
 The daemon runs one job at a time (`[jobs] max_running = 1`):
 - two `slow` calls sent at once both answer, one after the other;
 - a `slow` call abandoned while it waits behind `sleeper`, then `sleeper` abandoned while it runs:
   an `echo` call after them runs at once (neither kept its place or slot);
 - `limited` runs past its timeout and answers `timeout`.
+busy (`max_queued = 1` too): with `sleeper` running and a `slow` call waiting, an `echo` call is
+refused at once with a `busy:` tool error; once both are abandoned, `echo` runs.
 Every check raises on failure; the last line printed is a JSON summary.
 """
 
@@ -81,8 +83,36 @@ async def main(args) -> dict:
     return summary
 
 
+async def busy(args) -> dict:
+    http = httpx.AsyncClient(headers={"Authorization": f"Bearer {args.token}"}, timeout=60)
+    server = streamable_http_client(args.url, http_client=http)
+    summary = {}
+    async with Client(server, read_timeout_seconds=60) as client:
+
+        async def abandoned(tool, after):
+            with anyio.move_on_after(after):
+                await client.call_tool(tool, {})
+                summary[f"{tool}_finished"] = True
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(abandoned, "sleeper", 3.0)
+            await anyio.sleep(0.7)
+            group.start_soon(abandoned, "slow", 2.0)
+            await anyio.sleep(0.7)
+            started = time.monotonic()
+            refused = await client.call_tool("echo", {"word": "refused"})
+            summary["refused_s"] = time.monotonic() - started
+            expect(refused.is_error and text(refused).startswith("busy:"), f"not busy: {refused}")
+            summary["refused"] = text(refused)
+        echo = await client.call_tool("echo", {"word": "after"})
+        expect(not echo.is_error and text(echo).strip() == "after", f"echo: {echo}")
+    return summary
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
-    print(json.dumps(anyio.run(main, parser.parse_args())))
+    parser.add_argument("--scenario", default="turns")
+    parsed = parser.parse_args()
+    print(json.dumps(anyio.run(busy if parsed.scenario == "busy" else main, parsed)))
