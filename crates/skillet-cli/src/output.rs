@@ -69,8 +69,14 @@ pub fn wants_json(args: &[std::ffi::OsString]) -> bool {
 /// Exit code when stdout was closed under us, as a shell reports a process killed by SIGPIPE.
 pub const EXIT_CLOSED_PIPE: u8 = 141;
 
-/// Whether `e` is a write to a pipe whose reader has gone.
+/// Whether `e` is a write to a pipe whose reader has gone. The daemon's socket is not that
+/// pipe: a daemon gone mid-request is an error to report, not a reader that had enough.
 fn closed_pipe(e: &anyhow::Error) -> bool {
+    if e.chain()
+        .any(|cause| cause.is::<skillet_server::ClientError>())
+    {
+        return false;
+    }
     e.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()

@@ -224,12 +224,11 @@ fn sessions_are_restored_in_parallel() {
     for (n, id) in ids.iter().enumerate() {
         let (code, out, err) = send(&w, id, "n");
         // The daemon's log says what it did, should a send fail here.
-        let log = std::fs::read_to_string(w.tmp.path().join("run/skillet/skillet.log"))
-            .unwrap_or_default();
         assert_eq!(
             (code, out.trim()),
             (0, n.to_string().as_str()),
-            "{err}\ndaemon log:\n{log}"
+            "{err}\ndaemon log:\n{}",
+            w.daemon_log()
         );
     }
     // One after another, six replays of 2 s each would take 12 s.

@@ -210,3 +210,70 @@ fn an_error_and_its_cause_are_each_said_once() {
     assert_ne!(code, 0);
     assert_eq!(err.matches("refusing to use it").count(), 1, "{err}");
 }
+
+/// Listens on the world's daemon socket as a daemon on its way out does: it accepts `n`
+/// connections and lets each go without reading it. When `then_go` it stops listening and
+/// removes the socket before letting the last one go, so a command that retries finds nobody.
+fn departing_daemon(w: &World, n: usize, then_go: bool) -> std::thread::JoinHandle<()> {
+    let socket = w.tmp.path().join("run/skillet/skillet.sock");
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(socket.parent().unwrap())
+        .unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    // Accepting gives up after a while, so a client that never retries fails the test
+    // instead of hanging it.
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        for _ in 0..n {
+            let Some(stream) = accept_within(&listener, Duration::from_secs(10)) else {
+                break;
+            };
+            // The request unread when the connection goes: the client sees a reset or EPIPE.
+            std::thread::sleep(Duration::from_millis(50));
+            drop(stream);
+        }
+        if then_go {
+            std::fs::remove_file(&socket).unwrap();
+        }
+        drop(listener);
+    })
+}
+
+fn accept_within(
+    listener: &std::os::unix::net::UnixListener,
+    limit: Duration,
+) -> Option<std::os::unix::net::UnixStream> {
+    let mut stream = None;
+    eventually(limit, || {
+        stream = listener.accept().ok().map(|(s, _)| s);
+        stream.is_some()
+    });
+    stream
+}
+
+#[test]
+fn a_command_that_reaches_a_daemon_on_its_way_out_starts_another() {
+    let w = World::new();
+    session_skill(&w, "sh", &interpreter("bash"), json!({}));
+    let departing = departing_daemon(&w, 1, true);
+    let id = start(&w, &["sh"]);
+    departing.join().unwrap();
+    let (code, out, err) = send(&w, &id, "echo still here");
+    assert_eq!((code, out.trim()), (0, "still here"), "{err}");
+}
+
+#[test]
+fn a_daemon_that_never_reads_is_an_error_that_names_its_log() {
+    let w = World::new();
+    session_skill(&w, "sh", &interpreter("bash"), json!({}));
+    // Two: the request and the one retry.
+    let departing = departing_daemon(&w, 2, false);
+    let (code, _, err) = w.run(&["session", "start", "sh"]);
+    departing.join().unwrap();
+    // Not 141, as if stdout had closed: the daemon went away, and the user is told so.
+    assert_eq!(code, 125, "{err}");
+    assert!(
+        err.contains("closed the connection without answering") && err.contains("skillet.log"),
+        "{err}"
+    );
+}

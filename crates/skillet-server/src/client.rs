@@ -29,6 +29,10 @@ pub struct Client {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
     next_id: u64,
+    paths: SocketPaths,
+    /// Set by [`Client::connect_or_start`]: the executable that starts a daemon again when the
+    /// one connected to went away without reading a request (see [`Client::request`]).
+    restart_with: Option<std::path::PathBuf>,
 }
 
 /// Why a request got no result.
@@ -50,9 +54,12 @@ pub enum ClientError {
     Io(#[from] std::io::Error),
     /// The daemon closed the connection before answering.
     #[error(
-        "the skillet daemon closed the connection without answering; `skillet daemon status` says whether it is still running"
+        "the skillet daemon closed the connection without answering; `skillet daemon status` says whether it is still running, and its log {log} why it stopped"
     )]
-    Closed,
+    Closed {
+        /// The daemon's log file.
+        log: std::path::PathBuf,
+    },
     /// A message could not be written, or the daemon's answer could not be read.
     #[error("the skillet daemon answered something unreadable: {what}: {source}")]
     Protocol {
@@ -89,6 +96,8 @@ impl Client {
             reader: BufReader::new(stream.try_clone()?),
             writer: stream,
             next_id: 0,
+            paths: paths.clone(),
+            restart_with: None,
         })
     }
 
@@ -96,6 +105,12 @@ impl Client {
     /// none is running. Two commands racing to start one end up sharing the one that wins the
     /// lock.
     pub fn connect_or_start(paths: &SocketPaths, exe: &Path) -> Result<Client, ClientError> {
+        let mut client = Client::connect_or_spawn(paths, exe)?;
+        client.restart_with = Some(exe.to_path_buf());
+        Ok(client)
+    }
+
+    fn connect_or_spawn(paths: &SocketPaths, exe: &Path) -> Result<Client, ClientError> {
         match Client::connect(paths) {
             Err(ClientError::NotRunning(_)) => {}
             other => return other,
@@ -129,7 +144,33 @@ impl Client {
     }
 
     /// Calls the method `M` with `params` and waits for its result.
+    ///
+    /// A daemon that exits (idle, or stopped by another command) may have accepted this
+    /// connection just before: it then goes away without reading the request, which the
+    /// kernel reports as a broken pipe on writing or a reset on reading. The request was never
+    /// seen, so a client made by [`Client::connect_or_start`] sends it once more, to a daemon
+    /// started afresh if need be. An answer that never came after the request was read (the
+    /// daemon died while serving it) is not sent again: it may have been carried out.
     pub fn request<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, ClientError> {
+        match self.request_once::<M>(params) {
+            Err(ClientError::Io(e)) if unread(&e) => {}
+            other => return other,
+        }
+        let Some(exe) = self.restart_with.clone() else {
+            return Err(ClientError::Closed {
+                log: self.paths.log.clone(),
+            });
+        };
+        *self = Client::connect_or_start(&self.paths, &exe)?;
+        match self.request_once::<M>(params) {
+            Err(ClientError::Io(e)) if unread(&e) => Err(ClientError::Closed {
+                log: self.paths.log.clone(),
+            }),
+            other => other,
+        }
+    }
+
+    fn request_once<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, ClientError> {
         self.next_id += 1;
         let params = serde_json::to_value(params).map_err(|e| ClientError::Protocol {
             what: format!("the params of `{}` cannot be written", M::NAME),
@@ -148,7 +189,9 @@ impl Client {
         self.writer.write_all(line.as_bytes())?;
         let mut answer = String::new();
         if self.reader.read_line(&mut answer)? == 0 {
-            return Err(ClientError::Closed);
+            return Err(ClientError::Closed {
+                log: self.paths.log.clone(),
+            });
         }
         let response: Response =
             serde_json::from_str(&answer).map_err(|e| ClientError::Protocol {
@@ -245,6 +288,15 @@ impl Client {
     pub fn job_cancel(&mut self, id: &str) -> Result<Job, ClientError> {
         self.request::<JobCancel>(&JobIdParams { id: id.to_owned() })
     }
+}
+
+/// Whether `e` says the daemon closed the connection with the request unread: a write to a
+/// socket it had already closed, or a read after it closed with the request still queued.
+fn unread(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+    )
 }
 
 /// Starts `exe serve --socket …` detached, logging beside the socket.

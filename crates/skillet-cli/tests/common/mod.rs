@@ -42,6 +42,12 @@ impl World {
         World { tmp, home, ws }
     }
 
+    /// What the daemon of this world logged so far (empty when none ran): a failed daemon
+    /// request says why only there.
+    pub fn daemon_log(&self) -> String {
+        fs::read_to_string(self.tmp.path().join("run/skillet/skillet.log")).unwrap_or_default()
+    }
+
     /// Writes a file; `~/` paths go under the fake home, others under the workspace.
     pub fn write(&self, rel: &str, text: &str) -> PathBuf {
         let path = self.path(rel);

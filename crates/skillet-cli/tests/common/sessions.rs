@@ -20,7 +20,12 @@ pub fn start(w: &World, args: &[&str]) -> String {
     let mut all = vec!["session", "start"];
     all.extend_from_slice(args);
     let (code, stdout, stderr) = w.run(&all);
-    assert_eq!(code, 0, "start failed: {stderr}");
+    assert_eq!(
+        code,
+        0,
+        "start failed: {stderr}\ndaemon log:\n{}",
+        w.daemon_log()
+    );
     stdout.trim().to_owned()
 }
 

@@ -268,6 +268,10 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             _ = recv(&mut int) => { log("SIGINT; stopping"); break; }
         }
     }
+    // No more connections from here: one accepted now would wait through the shutdown and then
+    // be reset. A command that finds nobody listening starts a daemon of its own, which waits
+    // for this one's lock (the socket file goes last, as `daemon stop` waits for it).
+    drop(listener);
     if let Some(token) = http_stop {
         token.cancel();
     }
