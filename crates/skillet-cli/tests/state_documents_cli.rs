@@ -109,7 +109,7 @@ fn a_key_given_twice_is_refused_and_nothing_changes() {
     ] {
         let (code, _, err) = w.run(&["state", "set", "big", "v", value]);
         assert_eq!(code, 1, "{value}: {err}");
-        assert!(err.contains("appears twice"), "{err}");
+        assert!(err.contains("given twice"), "{err}");
         assert!(err.contains("keep one of the two"), "{err}");
     }
     for doc in [
@@ -119,10 +119,10 @@ fn a_key_given_twice_is_refused_and_nothing_changes() {
     ] {
         let (ok, err) = import(&w, doc);
         assert!(!ok, "{doc}");
-        assert!(err.contains("appears twice"), "{err}");
+        assert!(err.contains("given twice"), "{err}");
     }
     let (_, err) = import(&w, "{\n  \"a\": {\"b\": 1,\n        \"b\": 2}\n}");
-    assert!(err.contains("line 3, column 9"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
     assert_eq!(export(&w), before, "nothing was changed");
 }
 
@@ -149,6 +149,64 @@ fn a_document_that_is_not_an_object_is_refused_by_import() {
     }
     let (ok, err) = import(&w, "{\"a\": ");
     assert!(!ok);
-    assert!(err.contains("not JSON"), "{err}");
+    assert!(err.contains("EOF while parsing"), "{err}");
     assert_eq!(export(&w), before, "nothing was changed");
+}
+
+/// What `set` and `import` store, the next run reads: the two check a document the same way,
+/// so nothing the CLI accepts makes every later run fail, and nothing a run commits leaves the
+/// CLI unable to edit it. Depth (past 128 levels, and past any stack), numbers past a double
+/// and a key twice are refused on both sides, with nothing changed.
+#[test]
+fn the_cli_and_a_run_accept_the_same_documents() {
+    let w = World::new();
+    big_skill(&w);
+    assert_eq!(w.run(&["state", "set", "big", "keep", "1"]).0, 0);
+    let before = export(&w);
+    let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    for value in [
+        "1e400".to_owned(),
+        "-1e309".to_owned(),
+        nested(5_000),
+        nested(60_000), // 120 kB: one argument holds at most 128 KiB
+    ] {
+        let (code, _, err) = w.run(&["state", "set", "big", "v", "--", &value]);
+        assert_eq!(code, 1, "{}: {err}", &value[..10.min(value.len())]);
+        assert!(err.contains("not a state document"), "{err}");
+        let (ok, err) = import(&w, &format!("{{\"v\": {value}}}"));
+        assert!(!ok && err.contains("not a state document"), "{err}");
+    }
+    assert_eq!(export(&w), before, "nothing was changed");
+    // The next run reads what is stored and commits its own change.
+    let (code, r) = w.run_json(&["big"]);
+    assert_eq!((code, r["status"].as_str()), (0, Some("ok")), "{r}");
+    assert_eq!(get(&w, "run"), "1180591620717411303424");
+
+    // A run that leaves such a document commits nothing, and says why.
+    for (name, doc, says) in [
+        ("twice", r#"{"a": 1, "a": 2}"#.to_owned(), "given twice"),
+        (
+            "deep",
+            format!("{{\"a\": {}}}", nested(300)),
+            "recursion limit",
+        ),
+        ("huge", r#"{"a": 1e999}"#.to_owned(), "out of range"),
+    ] {
+        w.skill(
+            name,
+            json!({"name": name, "description": "d", "type": "code_inline",
+                   "command": interpreter("python3"), "args": ["-c",
+                   "import os, sys\nopen(os.environ['SKILLET_STATE'], 'w').write(sys.argv[1])", doc],
+                   "state": {}}),
+        );
+        let (code, r) = w.run_json(&[name]);
+        assert_ne!(code, 0, "{name}: {r}");
+        let said = r.to_string();
+        assert!(
+            said.contains("state was not saved") && said.contains(says),
+            "{name}: {said}"
+        );
+        let (code, out, err) = w.run(&["state", "export", name]);
+        assert_eq!((code, out.trim()), (0, "{}"), "{name}: {err}");
+    }
 }

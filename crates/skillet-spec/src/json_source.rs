@@ -10,12 +10,10 @@
 //! gives the same value or the positioned error it always did.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::OnceLock;
 
 use jsonc_parser::ast;
 use jsonc_parser::common::Ranged;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, Position};
@@ -47,7 +45,7 @@ impl JsonDocument {
     /// Parses strict JSON. Errors carry the position of the problem.
     pub fn parse(text: &str) -> Result<JsonDocument, Diagnostic> {
         check_size_and_depth(text)?;
-        if let Ok(Strict(value)) = serde_json::from_str::<Strict>(text) {
+        if let Ok(value) = crate::strict_json::parse(text) {
             return Ok(JsonDocument {
                 value,
                 text: text.to_owned(),
@@ -185,76 +183,6 @@ impl Spans {
                 Value::Object(map)
             }
         }
-    }
-}
-
-/// A JSON value as `serde_json` parses it, except that an object with a key twice is an error
-/// (`serde_json` keeps the last), so such a file goes the long way and is reported there.
-struct Strict(Value);
-
-impl<'de> Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Strict, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(Strict)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("not a finite number"))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(Strict(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = serde_json::Map::new();
-        while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(de::Error::custom("duplicate key"));
-            }
-            let Strict(value) = access.next_value()?;
-            map.insert(key, value);
-        }
-        Ok(Value::Object(map))
     }
 }
 

@@ -42,6 +42,7 @@ mod schema;
 mod self_test;
 mod skill_md;
 mod state;
+pub mod strict_json;
 pub mod template;
 mod validate;
 

@@ -229,7 +229,21 @@ fn as_object(skill: &str, doc: Option<&str>) -> Result<Vec<(String, String)>> {
     let Some(doc) = doc else {
         return Ok(Vec::new());
     };
-    serde_json::from_str::<serde::de::IgnoredAny>(doc).context("the stored state is not JSON")?;
+    // Stored before documents were checked as strictly, it may be past what a key walk takes.
+    if let Err(p) = state_doc::check(doc) {
+        bail!(output::failure(
+            1,
+            format!(
+                "the stored state of `{}` cannot be edited key by key: {}",
+                output::field(skill),
+                p.message
+            ),
+            Some(format!(
+                "{}; `skillet state export {skill}` prints it, `skillet state clear {skill}` removes it",
+                p.hint
+            )),
+        ));
+    }
     match state_doc::members(doc) {
         Ok(members) => Ok(members),
         Err(_) => bail!(output::failure(

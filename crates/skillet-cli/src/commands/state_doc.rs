@@ -14,21 +14,33 @@ pub struct DocProblem {
     pub hint: String,
 }
 
-/// Checks that `text` is one JSON value that every key of keeps: valid JSON (serde_json's
-/// errors carry line and column), and no object with a key twice (JSON readers keep either
-/// one, so the document would mean different things to different readers).
+/// Checks that `text` is one JSON value that every reader of the state takes the same way: the
+/// check a run's document passes before it is stored (`skillet_spec::strict_json`), so what
+/// `set` and `import` store, the next run can read. Refused: invalid JSON, an object with a key
+/// twice (JSON readers keep either one), a number past a double's range, and nesting deeper
+/// than 128 levels (the errors carry the line and column).
 pub fn check(text: &str) -> Result<(), DocProblem> {
-    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
-        return Err(DocProblem {
-            message: format!("not JSON: {e}"),
-            hint: "give one JSON value, e.g. {\"count\": 3}".into(),
-        });
-    }
-    let mut scan = Scan::new(text);
-    scan.value()
+    let Err(e) = skillet_spec::strict_json::parse(text) else {
+        return Ok(());
+    };
+    let said = e.to_string();
+    let hint = if said.contains("given twice") {
+        "keep one of the two"
+    } else if said.contains("recursion limit") {
+        "a state document nests at most 128 levels of objects and arrays"
+    } else if said.contains("out of range") || said.contains("not a finite number") {
+        "a number must fit a double (about 1.8e308); store a larger one as a string"
+    } else {
+        "give one JSON value, e.g. {\"count\": 3}"
+    };
+    Err(DocProblem {
+        message: format!("not a state document: {e}; nothing was changed"),
+        hint: hint.into(),
+    })
 }
 
-/// The members of the top-level object in `text` (already [`check`]ed), in order, each value
+/// The members of the top-level object in `text` (already [`check`]ed: never call it on text
+/// that was not, the walk recurses), in order, each value
 /// as its exact text; `None` when the document is not an object (named by its kind).
 pub fn members(text: &str) -> Result<Vec<(String, String)>, &'static str> {
     let mut scan = Scan::new(text);
@@ -42,8 +54,7 @@ pub fn members(text: &str) -> Result<Vec<(String, String)>, &'static str> {
         _ => return Err("a number"),
     }
     let mut out = Vec::new();
-    scan.object(|key, raw| out.push((key.to_owned(), raw.to_owned())))
-        .map_err(|_| "not an object")?;
+    scan.object(|key, raw| out.push((key.to_owned(), raw.to_owned())));
     Ok(out)
 }
 
@@ -161,16 +172,8 @@ impl<'a> Scan<'a> {
         self.i = next_token(self.text.as_bytes(), self.i);
     }
 
-    /// Line and column (1-based) of byte `at`.
-    fn position(&self, at: usize) -> (usize, usize) {
-        let before = &self.text[..at];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rfind('\n').map_or(at, |n| at - n - 1) + 1;
-        (line, column)
-    }
-
-    /// Skips one value, checking every object in it for duplicate keys.
-    fn value(&mut self) -> Result<(), DocProblem> {
+    /// Skips one value. Recursive, so only for text [`check`] bounded to 128 levels.
+    fn value(&mut self) {
         self.ws();
         match self.peek() {
             Some(b'{') => self.object(|_, _| {}),
@@ -181,35 +184,28 @@ impl<'a> Scan<'a> {
                     match self.peek() {
                         Some(b']') | None => {
                             self.i += 1;
-                            return Ok(());
+                            return;
                         }
                         Some(b',') => self.i += 1,
-                        _ => self.value()?,
+                        _ => self.value(),
                     }
                 }
             }
-            Some(b'"') => {
-                self.i = string_end(self.text.as_bytes(), self.i);
-                Ok(())
-            }
-            _ => {
-                self.i = scalar_end(self.text.as_bytes(), self.i);
-                Ok(())
-            }
+            Some(b'"') => self.i = string_end(self.text.as_bytes(), self.i),
+            _ => self.i = scalar_end(self.text.as_bytes(), self.i),
         }
     }
 
-    /// Walks the object at the cursor, giving each member's key and exact value text to
-    /// `each`; refuses a key seen twice in it (and, inside the values, in any object).
-    fn object(&mut self, mut each: impl FnMut(&str, &str)) -> Result<(), DocProblem> {
+    /// Walks the object at the cursor (in text [`check`] accepted), giving each member's key and
+    /// exact value text to `each`.
+    fn object(&mut self, mut each: impl FnMut(&str, &str)) {
         self.i += 1;
-        let mut seen = std::collections::HashSet::new();
         loop {
             self.ws();
             match self.peek() {
                 Some(b'}') | None => {
                     self.i += 1;
-                    return Ok(());
+                    return;
                 }
                 Some(b',') => {
                     self.i += 1;
@@ -219,25 +215,13 @@ impl<'a> Scan<'a> {
             }
             let at = self.i;
             let end = string_end(self.text.as_bytes(), at);
-            // Compared decoded: "a" and "\u0061" are the same key.
             let key: String = serde_json::from_str(&self.text[at..end]).unwrap_or_default();
             self.i = end;
             self.ws();
             self.i += 1; // the colon
             self.ws();
             let start = self.i;
-            self.value()?;
-            if !seen.insert(key.clone()) {
-                let (line, column) = self.position(at);
-                return Err(DocProblem {
-                    message: format!(
-                        "the key {} appears twice in one object (line {line}, column {column}); \
-                         JSON readers keep either one, so nothing was changed",
-                        serde_json::Value::String(key)
-                    ),
-                    hint: "keep one of the two".into(),
-                });
-            }
+            self.value();
             each(&key, &self.text[start..self.i]);
         }
     }
@@ -279,13 +263,31 @@ mod tests {
         ] {
             let problem = check(doc).unwrap_err();
             assert!(
-                problem.message.contains("appears twice"),
+                problem.message.contains("given twice"),
                 "{doc}: {problem:?}"
             );
         }
         let problem = check("{\n  \"a\": 1,\n  \"a\": 2}").unwrap_err();
-        assert!(problem.message.contains("line 3, column 3"), "{problem:?}");
+        assert!(problem.message.contains("line 3"), "{problem:?}");
         check(r#"{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}]}"#).unwrap();
+    }
+
+    /// What a run could not read back is refused here too (a run's document passes the same
+    /// check), and nothing recurses without bound on the way.
+    #[test]
+    fn what_the_next_run_could_not_read_is_refused() {
+        let nested = |n: usize| format!("{{\"k\": {}{}}}", "[".repeat(n), "]".repeat(n));
+        for (doc, hint) in [
+            (nested(200), "128 levels"),
+            (nested(150_000), "128 levels"),
+            (r#"{"x": 1e400}"#.to_owned(), "fit a double"),
+            (r#"{"x": -2e308}"#.to_owned(), "fit a double"),
+        ] {
+            let problem = check(&doc).unwrap_err();
+            assert!(problem.hint.contains(hint), "{problem:?}");
+        }
+        check(&nested(120)).unwrap();
+        assert_eq!(members(&nested(120)).unwrap().len(), 1);
     }
 
     #[test]

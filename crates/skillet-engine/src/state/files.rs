@@ -116,7 +116,10 @@ impl StateDir {
                 max: max_bytes / 1024,
             });
         }
-        serde_json::from_str::<serde_json::Value>(&text).map_err(ReadBackError::NotJson)?;
+        // What `skillet state` and the next run read back: a document any of them would take
+        // another way (a key twice) or not at all (too deep, a number past a double) is refused
+        // here, before it is stored, rather than breaking every later run.
+        skillet_spec::strict_json::parse(&text).map_err(ReadBackError::NotJson)?;
         Ok(Some(text))
     }
     /// Puts `doc` back as the document, through the handle of `rw/` (never a path the run
