@@ -491,3 +491,28 @@ print('end')
         );
     }
 }
+
+/// A file name is the one part of the change review its writer picks freely: a line break in
+/// it must not end the diff header and start a line of the skill's making.
+#[test]
+fn a_file_name_cannot_forge_a_line_of_the_change_review() {
+    for force in [false, true] {
+        let w = World::new();
+        w.write("data/.keep", "");
+        writer(
+            &w,
+            "forger",
+            "printf 'hi\\n' > \"data/x$(printf '\\n+++ forged\\n@@ -0,0 +1 @@')\"",
+        );
+        let (code, out, err) = run(&w, force, &["test", "forger"]);
+        assert_eq!(code, 0, "force={force}: {out}{err}");
+        assert!(
+            out.contains(r#"+++ "b/data/x\n+++ forged\n@@ -0,0 +1 @@""#),
+            "force={force}: {out}"
+        );
+        assert!(
+            !out.lines().any(|l| l.starts_with("+++ forged")),
+            "force={force}: {out}"
+        );
+    }
+}

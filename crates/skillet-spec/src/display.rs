@@ -90,6 +90,31 @@ pub fn terminal_safe(text: &str, lines: Lines, max_chars: usize) -> Cow<'_, str>
     Cow::Owned(out)
 }
 
+/// `path` as a unified diff's `---`/`+++` header names it, under `side` (`a` or `b`): as is
+/// when it is plain, else in double quotes with `"`, `\\` and what [`terminal_safe`] escapes
+/// written as escapes, as git quotes such names. A file name is the one part of a diff header
+/// its writer chooses freely: a line break in it would otherwise end the header and start a
+/// line of the writer's making.
+///
+/// ```
+/// use skillet_spec::display::diff_label;
+/// use std::path::Path;
+/// assert_eq!(diff_label("a", Path::new("src/main.rs")), "a/src/main.rs");
+/// assert_eq!(diff_label("b", Path::new("x\n+++ b/y")), r#""b/x\n+++ b/y""#);
+/// assert_eq!(diff_label("a", Path::new("say \"hi\"")), r#""a/say \"hi\"""#);
+/// ```
+pub fn diff_label(side: &str, path: &std::path::Path) -> String {
+    let name = path.to_string_lossy();
+    let label = format!("{side}/{name}");
+    let safe = terminal_safe(&label, Lines::Escape, usize::MAX);
+    if matches!(safe, Cow::Borrowed(_)) && !label.contains(['"', '\\']) {
+        return label;
+    }
+    // Quote and backslash first, so the escapes added after them read as escapes.
+    let quoted = label.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("\"{}\"", terminal_safe(&quoted, Lines::Escape, usize::MAX))
+}
+
 /// Characters that show nothing and join nothing a script or an emoji needs: zero width space,
 /// word joiner and invisible operators, the byte order mark, the Mongolian vowel separator, the
 /// interlinear annotation marks and the soft hyphen. Left raw they hide text inside a name

@@ -208,19 +208,19 @@ fn text_diff(path: &Path, before: Option<&[u8]>, after: Option<&[u8]>) -> Option
         }
     };
     let (old, new) = (text(before)?, text(after)?);
-    let shown = path.to_string_lossy();
+    let label = |side| skillet_spec::display::diff_label(side, path);
     Some(
         similar::TextDiff::from_lines(&old, &new)
             .unified_diff()
             .context_radius(3)
             .header(
                 &if before.is_some() {
-                    format!("a/{shown}")
+                    label("a")
                 } else {
                     "/dev/null".to_owned()
                 },
                 &if after.is_some() {
-                    format!("b/{shown}")
+                    label("b")
                 } else {
                     "/dev/null".to_owned()
                 },

@@ -139,13 +139,13 @@ fn print_diff(migration: &Migration, target: &std::path::Path) {
     let old = if migration.before.is_empty() {
         "/dev/null".to_owned()
     } else {
-        format!("a/{}", target.display())
+        skillet_spec::display::diff_label("a", target)
     };
     let diff = TextDiff::from_lines(&migration.before, &migration.after);
     let text = diff
         .unified_diff()
         .context_radius(3)
-        .header(&old, &format!("b/{}", target.display()))
+        .header(&old, &skillet_spec::display::diff_label("b", target))
         .to_string();
     // Both sides quote the skill file, and serde_json leaves C1 controls and bidi overrides
     // as they are: each line is made safe (its tabs kept) and cut if very long.
