@@ -209,3 +209,51 @@ fn a_detached_run_of_a_pooled_skill_runs_on_the_daemons_pool() {
         "{waited}"
     );
 }
+
+/// A pool is made per skill, workspace, grant and parameter set: without a bound across them,
+/// calls that vary keep `min_idle` interpreters alive per variant. The user's
+/// `[daemon] max_warm_interpreters` holds them all; the pools used least recently give up their
+/// idle members first, and every call is still served.
+#[test]
+fn warm_members_across_all_pools_stay_under_the_users_cap() {
+    let w = World::new();
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[daemon]\nmax_warm_interpreters = 3\n",
+    );
+    let names: Vec<String> = (0..6).map(|n| format!("py{n}")).collect();
+    for name in &names {
+        pooled(&w, name, "python3", json!({"min_idle": 2, "max": 2}));
+    }
+    let warm = |w: &World| -> (u64, Vec<u64>) {
+        let (code, out, err) = w.run(&["daemon", "status", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let status: Value = serde_json::from_str(&out).unwrap();
+        let pools = status["daemon"]["pools"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let idle: Vec<u64> = pools
+            .iter()
+            .map(|p| p["idle"].as_u64().unwrap_or(0))
+            .collect();
+        (idle.iter().sum(), idle)
+    };
+    for name in &names {
+        let (code, out, err) = call(&w, name, "print(6 * 7)");
+        assert_eq!((code, out.trim()), (0, "42"), "{name}: {err}");
+        // Replacements start after each answer: let them settle, then count.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (total, each) = warm(&w);
+        assert!(total <= 3, "after {name}: {each:?}");
+    }
+    // The pool called last is the one kept warm.
+    assert!(
+        common::sessions::eventually(std::time::Duration::from_secs(10), || {
+            pool(&w, "py5")["idle"].as_u64() == Some(2)
+        }),
+        "{}",
+        pool(&w, "py5")
+    );
+    assert!(warm(&w).0 <= 3, "{:?}", warm(&w).1);
+}

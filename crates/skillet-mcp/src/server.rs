@@ -136,7 +136,11 @@ impl std::fmt::Debug for SkillServer {
 impl SkillServer {
     /// A server for the skills `options.env` sees. Fails only on an unreadable configuration.
     pub fn new(options: McpOptions) -> Result<SkillServer, SetupError> {
-        let pools = Arc::new(Pools::new());
+        // `[daemon] max_warm_interpreters` bounds this process's pools as it does the daemon's.
+        let pools = Arc::new(match skillet_registry::Config::load(&options.env) {
+            Ok(config) => Pools::from_settings(&config.daemon),
+            Err(_) => Pools::new(),
+        });
         let snapshot = Snapshot::load(&options.env, options.store.clone(), None, &pools)?;
         let calls = Semaphore::new(options.max_concurrent_calls.max(1));
         Ok(SkillServer {

@@ -71,6 +71,10 @@ pub struct DaemonSettings {
     /// Seconds the daemon waits with no live session and no client before it exits
     /// (default 300).
     pub idle_timeout: Option<u64>,
+    /// Warm pool interpreters (idle or starting) kept at once across every pooled skill,
+    /// workspace and parameter set (default: four per core, between 8 and 32). Past it, the
+    /// pools used least recently give up their idle members first.
+    pub max_warm_interpreters: Option<usize>,
 }
 
 /// `[jobs]`: the daemon's queue of background jobs (`skillet run --detach`).

@@ -125,14 +125,19 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         &skillet_sandbox::SandboxPolicy::new(Duration::from_secs(30)),
     ));
     // `[jobs]` is read from the global file only (Config::load ignores a workspace's).
-    let limits = match skillet_registry::Config::load(&options.env) {
-        Ok(config) => JobLimits::from_settings(&config.jobs),
+    let (jobs_settings, daemon_settings) = match skillet_registry::Config::load(&options.env) {
+        Ok(config) => (config.jobs, config.daemon),
         Err(e) => {
-            log(&format!("[jobs] settings unreadable, using defaults: {e}"));
-            JobLimits::from_settings(&skillet_registry::JobsSettings::default())
+            log(&format!(
+                "[jobs] and [daemon] settings unreadable, using defaults: {e}"
+            ));
+            Default::default()
         }
     };
-    let pools = Arc::new(skillet_engine::session::Pools::new());
+    let limits = JobLimits::from_settings(&jobs_settings);
+    let pools = Arc::new(skillet_engine::session::Pools::from_settings(
+        &daemon_settings,
+    ));
     let jobs = Arc::new(
         Jobs::new(
             options.store.clone(),

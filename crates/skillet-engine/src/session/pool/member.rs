@@ -380,10 +380,18 @@ impl Pool {
             return;
         }
         let need = {
+            // The pools' map, then each pool's state: the order every walk over pools takes.
+            let all = lock(&pools.pools);
+            let s = lock(&self.state);
+            let (warm, room) = (
+                s.idle.len() as u32 + s.starting,
+                self.max.saturating_sub(s.total + s.starting),
+            );
+            drop(s);
+            let want = self.min_idle.saturating_sub(warm).min(room);
+            let allowed = make_warm_room(&all, self, want as usize, pools.max_warm);
             let mut s = lock(&self.state);
-            let warm = s.idle.len() as u32 + s.starting;
-            let room = self.max.saturating_sub(s.total + s.starting);
-            let need = self.min_idle.saturating_sub(warm).min(room);
+            let need = want.min(u32::try_from(allowed).unwrap_or(u32::MAX));
             s.starting += need;
             need
         };
@@ -414,6 +422,49 @@ impl Pool {
             });
         }
     }
+}
+
+/// How many of `want` new warm members `pool` may start under the cap of `max_warm` across
+/// `all`, after ending the idle members of the pools used least recently (never `pool`'s own)
+/// to make room. Ended members are finished on a task of their own.
+fn make_warm_room(
+    all: &std::collections::BTreeMap<String, Arc<Pool>>,
+    pool: &Pool,
+    want: usize,
+    max_warm: usize,
+) -> usize {
+    let warm = |p: &Pool| {
+        let s = lock(&p.state);
+        s.idle.len() + s.starting as usize
+    };
+    let mut total: usize = all.values().map(|p| warm(p)).sum();
+    let mut others: Vec<&Arc<Pool>> = all
+        .values()
+        .filter(|p| !std::ptr::eq(p.as_ref(), pool))
+        .collect();
+    others.sort_by_key(|p| *lock(&p.last_used));
+    let mut ended = Vec::new();
+    for other in others {
+        if total + want <= max_warm {
+            break;
+        }
+        let mut s = lock(&other.state);
+        while total + want > max_warm {
+            let Some(m) = s.idle.pop_front() else { break };
+            s.total = s.total.saturating_sub(1);
+            s.recycled += 1;
+            total -= 1;
+            ended.push(m);
+        }
+    }
+    if !ended.is_empty() {
+        tokio::spawn(async move {
+            for m in ended {
+                m.interpreter.finish().await;
+            }
+        });
+    }
+    max_warm.saturating_sub(total).min(want)
 }
 
 /// A start counted in `starting` until it ends, however it ends.

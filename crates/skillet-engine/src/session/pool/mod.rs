@@ -52,10 +52,21 @@ const POOL_MAX: Kind = Kind {
     global: |d| d.max_sessions.map(u64::from),
 };
 
+/// Warm members (idle or starting) kept at once across every pool of a process when the user
+/// does not say (`[daemon] max_warm_interpreters`): four per core, between 8 and 32.
+pub fn default_max_warm() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    (cores * 4).clamp(8, 32)
+}
+
 /// Every pool of one process.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Pools {
     pools: Mutex<BTreeMap<String, Arc<Pool>>>,
+    /// Most warm members across all pools: a pool is made for each skill, workspace, grant and
+    /// parameter set called, so without a bound across them a caller varying its calls keeps
+    /// `min_idle` interpreters per variant alive (each for its idle timeout).
+    max_warm: usize,
     closed: std::sync::atomic::AtomicBool,
     /// Whether the task that ends unused pools runs.
     sweeping: std::sync::atomic::AtomicBool,
@@ -89,10 +100,41 @@ pub struct PoolStatus {
     pub recycled: u64,
 }
 
+impl Default for Pools {
+    fn default() -> Pools {
+        Pools {
+            pools: Mutex::default(),
+            max_warm: default_max_warm(),
+            closed: Default::default(),
+            sweeping: Default::default(),
+            answered: Default::default(),
+            answered_changed: Default::default(),
+            closing: Default::default(),
+        }
+    }
+}
+
 impl Pools {
     /// No pools yet; each is made on its skill's first call.
     pub fn new() -> Pools {
         Pools::default()
+    }
+
+    /// Pools held to the user's `[daemon] max_warm_interpreters` (global file only).
+    pub fn from_settings(settings: &skillet_registry::DaemonSettings) -> Pools {
+        Pools::new().with_max_warm(
+            settings
+                .max_warm_interpreters
+                .unwrap_or_else(default_max_warm),
+        )
+    }
+
+    /// At most `max` warm members across all pools (at least one). Past it, the idle members
+    /// of the pools used least recently are ended to make room, and a pool that still finds
+    /// none is not warmed: its next call starts a member itself.
+    pub fn with_max_warm(mut self, max: usize) -> Pools {
+        self.max_warm = max.max(1);
+        self
     }
 
     /// Says that the answer of a pooled call has been written (its history too): the
