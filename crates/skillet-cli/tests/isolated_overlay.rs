@@ -278,7 +278,14 @@ fn writes_through_the_view_never_reach_the_real_tree_nor_outside_it() {
 fn nothing_outside_the_run_sees_the_overlay_and_it_goes_with_the_run() {
     let w = World::new();
     w.write("data/keep.txt", "hello\n");
-    writer(&w, "slow", "echo here > data/started; sleep 4; echo end");
+    // A sleep no other test runs: as root the run's writes land in a tmpfs the host cannot
+    // see, so that the run has started is read from the process list.
+    let marker = format!("4.{}", std::process::id());
+    writer(
+        &w,
+        "slow",
+        &format!("echo here > data/started; sleep {marker}; echo end"),
+    );
     let tmp = w.tmp.path().join("t");
     std::fs::create_dir_all(&tmp).unwrap();
     let child = w
@@ -302,14 +309,21 @@ fn nothing_outside_the_run_sees_the_overlay_and_it_goes_with_the_run() {
             })
             .collect()
     };
-    // The run's write lands in the upper layer (overlay) or in the copy's root.
-    let layer = if is_root() { "upper" } else { "root" };
+    let sleep_line = format!("sleep\0{marker}\0");
+    let sleeping = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == sleep_line.as_bytes())
+        })
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     let view = loop {
-        if let Some(v) = views()
-            .into_iter()
-            .find(|v| v.join(layer).join("data/started").exists())
-        {
+        if let Some(v) = views().into_iter().find(|v| {
+            if is_root() {
+                sleeping()
+            } else {
+                v.join("root/data/started").exists()
+            }
+        }) {
             break v;
         }
         assert!(Instant::now() < deadline, "the run never started");
@@ -330,6 +344,13 @@ fn nothing_outside_the_run_sees_the_overlay_and_it_goes_with_the_run() {
             seen.is_empty(),
             "the host sees the workspace at the view: {seen:?}"
         );
+        // Nor what the run wrote: the layers are a tmpfs mounted where only skillet looks.
+        let layers: Vec<_> = std::fs::read_dir(view.join("layers"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(layers.is_empty(), "the host sees the layers: {layers:?}");
     }
     let out = child.wait_with_output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout)
@@ -515,4 +536,36 @@ fn a_file_name_cannot_forge_a_line_of_the_change_review() {
             "force={force}: {out}"
         );
     }
+}
+
+/// What a run writes through an overlay view lands in its upper layer, a tmpfs held to what a
+/// copy may hold (256 MiB): a run writing more is told "no space left", and the machine's disk
+/// and memory are not its to fill. (A copy is made only of what exists; as an ordinary user
+/// the view is a copy and this bound is the sandbox's file size limit.)
+#[test]
+fn a_run_cannot_write_without_bound_through_an_overlay_view() {
+    if !is_root() {
+        eprintln!("SKIPPED: the overlay view is made only as root");
+        return;
+    }
+    let w = World::new();
+    w.write("data/.keep", "");
+    w.skill(
+        "filler",
+        json!({"name": "filler", "description": "d", "type": "code_inline", "command": "sh",
+               // Three files of 100 MiB: each under the file size limit, together past the view's.
+               "args": ["-c", "for i in 1 2 3; do head -c 100M /dev/zero > data/f$i || \
+                               { echo refused; exit 0; }; done; echo wrote-all"],
+               "security": {"permissions": {"file_write": ["./data"]}},
+               "timeout": 60,
+               "tests": [{"params": {}, "expect": {"exit_code": 0, "stdout_contains": "refused"}}]}),
+    );
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[grants.filler]\nwrite = [\"data\"]\n",
+    );
+    let (code, v) = test_json(&w, false, &["filler"]);
+    assert_eq!(v["isolation"]["kind"], "overlay", "{v}");
+    assert_eq!(code, 0, "{v}");
+    assert!(v.to_string().contains("No space left on device"), "{v}");
 }

@@ -185,9 +185,7 @@ fn policy(rel: &Path) -> Policy {
 impl Drop for View {
     fn drop(&mut self) {
         if self.backing == Backing::Overlay {
-            overlay::unmount(&self.root());
-            copy::make_removable(&overlay::upper(self.dir.path()));
-            copy::make_removable(&overlay::work(self.dir.path()));
+            overlay::unmount(self.dir.path(), &self.root());
         }
         // A run may have left folders it cannot be removed from; the temporary directory's
         // own removal follows.
@@ -304,8 +302,8 @@ impl View {
     pub fn sync(&mut self) -> Result<(), IsolateError> {
         let root = self.root();
         if self.backing == Backing::Overlay {
-            overlay::unmount(&root);
-            match overlay::build(&self.real, self.dir.path(), &root)? {
+            overlay::unmount(self.dir.path(), &root);
+            match overlay::build(&self.real, self.dir.path(), &root, self.limits)? {
                 Ok(stamps) => {
                     self.copied = stamps;
                     return Ok(());

@@ -118,6 +118,10 @@ fn private_namespace() -> Result<(), String> {
     .clone()
 }
 
+/// Inodes of a view's layers beyond its whiteouts: the new entries a run may leave and still
+/// be compared ([`super::MAX_NEW_ENTRIES`]), and some for the overlay's own.
+const MAX_NEW_ENTRIES_AND_SOME: usize = super::MAX_NEW_ENTRIES + 1024;
+
 /// How long the first view waits for this process's other threads to end: the CLI's are
 /// short-lived (the sandbox's preparation, opening the store), done in milliseconds unless
 /// the machine is very busy.
@@ -139,20 +143,53 @@ fn thread_names() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The tmpfs holding the upper and work layers of the view in `dir`: what a run writes through
+/// the view lands there, and the tmpfs's `size` and `nr_inodes` bound it (the writer gets
+/// "no space left on device"), as the copy's limits bound a copy. Its pages count against the
+/// memory limit of the run that writes them.
+fn layers(dir: &Path) -> PathBuf {
+    dir.join("layers")
+}
+
 /// The upper layer of the view in `dir`.
-pub(super) fn upper(dir: &Path) -> PathBuf {
-    dir.join("upper")
+fn upper(dir: &Path) -> PathBuf {
+    layers(dir).join("upper")
 }
 
 /// The overlay's work folder for the view in `dir`.
-pub(super) fn work(dir: &Path) -> PathBuf {
-    dir.join("work")
+fn work(dir: &Path) -> PathBuf {
+    layers(dir).join("work")
 }
 
-/// Unmounts the overlay at `root`, if one is mounted there. Detached, so a process still
-/// holding a file in it does not keep the view's folder from being removed.
-pub(super) fn unmount(root: &Path) {
+/// Unmounts the overlay at `root` and its layers' tmpfs in `dir`, whichever is mounted.
+/// Detached, so a process still holding a file in them does not keep the view's folder from
+/// being removed; the tmpfs's contents go with it.
+pub(super) fn unmount(dir: &Path, root: &Path) {
     let _ = rustix::mount::unmount(root, UnmountFlags::DETACH);
+    let _ = rustix::mount::unmount(layers(dir), UnmountFlags::DETACH);
+}
+
+/// Mounts a fresh tmpfs for the layers of the view in `dir`, holding at most `max_bytes` and
+/// `max_inodes`, and makes the upper and work folders in it.
+fn mount_layers(dir: &Path, max_bytes: u64, max_inodes: usize) -> Result<(), String> {
+    let at = layers(dir);
+    if at.symlink_metadata().is_err() {
+        std::fs::create_dir(&at).map_err(|e| format!("cannot make {}: {e}", at.display()))?;
+    }
+    let data = format!("size={max_bytes},nr_inodes={max_inodes},mode=0700");
+    let data = std::ffi::CString::new(data).map_err(|e| e.to_string())?;
+    rustix::mount::mount(
+        "skillet-view-layers",
+        &at,
+        "tmpfs",
+        MountFlags::NOSUID | MountFlags::NODEV,
+        Some(data.as_c_str()),
+    )
+    .map_err(|e| format!("the kernel refused a tmpfs for the overlay's layers: {e}"))?;
+    for layer in [upper(dir), work(dir)] {
+        std::fs::create_dir(&layer).map_err(|e| format!("cannot make {}: {e}", layer.display()))?;
+    }
+    Ok(())
 }
 
 /// Each entry of the view, by path: its stamp in the real tree and in the view.
@@ -168,21 +205,13 @@ pub(super) fn build(
     real: &Path,
     dir: &Path,
     root: &Path,
+    limits: super::Limits,
 ) -> Result<Result<Stamps, Refused>, IsolateError> {
     let (upper, work) = (upper(dir), work(dir));
-    for layer in [&upper, &work] {
-        if layer.symlink_metadata().is_ok() {
-            super::copy::make_removable(layer);
-            std::fs::remove_dir_all(layer).map_err(io_std("cannot clear", layer))?;
-        }
-        std::fs::create_dir(layer).map_err(io_std("cannot make", layer))?;
-    }
     if root.symlink_metadata().is_err() {
         std::fs::create_dir(root).map_err(io_std("cannot make the view", root))?;
     }
     let lower = handle::open_root(real).map_err(io("cannot open the workspace", real))?;
-    let upper_fd = handle::open_root(&upper).map_err(io("cannot open", &upper))?;
-    let work_fd = handle::open_root(&work).map_err(io("cannot open", &work))?;
 
     let mut walk = Walk {
         real,
@@ -202,6 +231,16 @@ pub(super) fn build(
             walk.hidden.push(rel);
         }
     }
+    // A fresh tmpfs (the last run's layers went with the last one): room for what a run may
+    // write, as much as a copy may hold and as many new entries as are compared, beside the
+    // whiteouts (and their folders) that hide what must stay hidden.
+    unmount(dir, root);
+    let inodes = MAX_NEW_ENTRIES_AND_SOME + 2 * walk.hidden.len();
+    if let Err(why) = mount_layers(dir, limits.max_bytes, inodes) {
+        return Ok(Err(Refused(why)));
+    }
+    let upper_fd = handle::open_root(&upper).map_err(io("cannot open", &upper))?;
+    let work_fd = handle::open_root(&work).map_err(io("cannot open", &work))?;
     // The merged root takes the upper root's owner and mode: the workspace's.
     let root_stat = rustix::fs::fstat(&lower).map_err(io("cannot read", real))?;
     rustix::fs::fchmod(&upper_fd, Mode::from_raw_mode(root_stat.st_mode & 0o7777))
