@@ -170,7 +170,9 @@ fn a_link_the_skill_makes_out_of_the_workspace_is_never_applied() {
         &w,
         "links",
         "ln -s /etc/passwd data/abs; ln -s ../../../../../../etc data/up; \
-         ln -s x/../../.. data/climb; ln -s keep.txt data/fine; echo ok",
+         ln -s x/../../.. data/climb; ln -s keep.txt data/fine; \
+         ln -s ../.git/config data/git; ln -s ./../.env data/env; \
+         ln -s ../.skillet/skills data/skills; echo ok",
     );
     let (code, out, err) = w.run(&["test", "links", "--apply"]);
     assert_eq!(
@@ -188,6 +190,18 @@ fn a_link_the_skill_makes_out_of_the_workspace_is_never_applied() {
         );
     }
     assert!(err.contains("leads out of the workspace"), "{err}");
+    // Inside the workspace, but into what isolated runs never see.
+    for name in ["data/git", "data/env", "data/skills"] {
+        assert!(
+            err.contains(&format!("not applied: {name}")),
+            "{name}: {err}"
+        );
+        assert!(
+            w.path(name).symlink_metadata().is_err(),
+            "{name} was created"
+        );
+    }
+    assert!(err.contains("isolated runs never see"), "{err}");
     assert_eq!(
         std::fs::read_link(w.path("data/fine")).unwrap(),
         Path::new("keep.txt")

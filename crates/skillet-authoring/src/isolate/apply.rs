@@ -34,6 +34,7 @@ enum Refusal {
     Changed,
     Exists,
     LinkOut(String),
+    LinkHidden(String),
     NotEmpty,
     Io(Errno),
 }
@@ -50,6 +51,10 @@ impl Refusal {
             Refusal::LinkOut(target) => format!(
                 "the link leads out of the workspace (`{target}`); create it yourself if you \
                  mean it"
+            ),
+            Refusal::LinkHidden(target) => format!(
+                "the link leads to what isolated runs never see (`{target}`: .git, .env or \
+                 credential files, skill files); create it yourself if you mean it"
             ),
             Refusal::NotEmpty => "the folder still holds files in the real tree that the run \
                 did not see (or that are never copied, such as .git); remove it yourself"
@@ -167,8 +172,14 @@ fn write(real: &OwnedFd, view: &OwnedFd, change: &Change) -> Result<(), Refusal>
             let target = read_under(view, &change.path, Kind::Symlink, u64::MAX)?
                 .ok_or(Refusal::Io(Errno::INVAL))?;
             let target = <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(target);
-            if !stays_inside(parent, Path::new(&target)) {
-                return Err(Refusal::LinkOut(target.to_string_lossy().into_owned()));
+            let shown = || target.to_string_lossy().into_owned();
+            let Some(leads_to) = target_inside(parent, Path::new(&target)) else {
+                return Err(Refusal::LinkOut(shown()));
+            };
+            // A run never saw what is hidden from it: a link it made there (to `.git/config`,
+            // say) is not for it to put in the real tree.
+            if super::policy(&leads_to) != super::Policy::Tracked {
+                return Err(Refusal::LinkHidden(shown()));
             }
             let tmp = temp_name(name);
             rustix::fs::symlinkat(Path::new(&target), &dir, &tmp)?;
@@ -223,26 +234,28 @@ fn temp_name(name: &std::ffi::OsStr) -> std::ffi::OsString {
     tmp
 }
 
-/// Whether the link `target`, placed in the folder `parent` (relative to the workspace root),
-/// names something inside the workspace, by its words alone: absolute targets and `..` past
-/// the root are refused.
-fn stays_inside(parent: &Path, target: &Path) -> bool {
+/// What the link `target`, placed in the folder `parent` (relative to the workspace root),
+/// names relative to the root, by its words alone; `None` when it leads out: absolute targets
+/// and `..` past the root.
+fn target_inside(parent: &Path, target: &Path) -> Option<PathBuf> {
     // `..` after a name would climb out of wherever that name leads (a link elsewhere):
     // only leading ones, which climb the real folders the entry was written through, count.
-    let mut depth = parent.components().count();
+    let mut leads_to: Vec<Component<'_>> = parent.components().collect();
     let mut named = false;
     for c in target.components() {
         match c {
-            Component::Normal(_) => named = true,
+            Component::Normal(_) => {
+                named = true;
+                leads_to.push(c);
+            }
             Component::CurDir => {}
-            Component::ParentDir if !named => match depth.checked_sub(1) {
-                Some(d) => depth = d,
-                None => return false,
-            },
-            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return false,
+            Component::ParentDir if !named => {
+                leads_to.pop()?;
+            }
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return None,
         }
     }
-    true
+    Some(leads_to.iter().collect())
 }
 
 #[cfg(test)]
@@ -251,12 +264,31 @@ mod tests {
 
     #[test]
     fn links_stay_inside_by_their_words() {
-        assert!(stays_inside(Path::new("a"), Path::new("../b")));
-        assert!(stays_inside(Path::new(""), Path::new("b/c")));
-        assert!(!stays_inside(Path::new("a"), Path::new("../../b")));
-        assert!(!stays_inside(Path::new(""), Path::new("/etc/passwd")));
-        assert!(!stays_inside(Path::new("a/b"), Path::new("../x/../../..")));
-        assert!(!stays_inside(Path::new(""), Path::new("x/../y")));
-        assert!(stays_inside(Path::new("a/b"), Path::new("../../y")));
+        let inside =
+            |parent: &str, target: &str| target_inside(Path::new(parent), Path::new(target));
+        assert_eq!(inside("a", "../b"), Some(PathBuf::from("b")));
+        assert_eq!(inside("", "b/c"), Some(PathBuf::from("b/c")));
+        assert_eq!(inside("a", "../../b"), None);
+        assert_eq!(inside("", "/etc/passwd"), None);
+        assert_eq!(inside("a/b", "../x/../../.."), None);
+        assert_eq!(inside("", "x/../y"), None);
+        assert_eq!(inside("a/b", "../../y"), Some(PathBuf::from("y")));
+        assert_eq!(inside("a/b", "./.././c"), Some(PathBuf::from("a/c")));
+    }
+
+    #[test]
+    fn links_into_what_runs_never_see_are_not_tracked() {
+        for (parent, target) in [
+            ("data", "../.git/config"),
+            ("", ".git"),
+            ("src", "../.env.local"),
+            ("a/b", "../../.skillet/skills/x.json"),
+        ] {
+            let leads_to = target_inside(Path::new(parent), Path::new(target)).unwrap();
+            assert!(
+                super::super::policy(&leads_to) != super::super::Policy::Tracked,
+                "{parent} -> {target}"
+            );
+        }
     }
 }
