@@ -165,8 +165,12 @@ fn the_cli_and_a_run_accept_the_same_documents() {
     let before = export(&w);
     let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
     for value in [
+        // 127 levels pass on their own, but make 128 under a key.
+        nested(127),
         "1e400".to_owned(),
         "-1e309".to_owned(),
+        // Past a double once correctly rounded, as Python and JavaScript read it.
+        "1.79769313486231581e308".to_owned(),
         nested(5_000),
         nested(60_000), // 120 kB: one argument holds at most 128 KiB
     ] {
@@ -177,6 +181,10 @@ fn the_cli_and_a_run_accept_the_same_documents() {
         assert!(!ok && err.contains("not a state document"), "{err}");
     }
     assert_eq!(export(&w), before, "nothing was changed");
+    // The largest double itself is a number like any other.
+    let (code, _, err) = w.run(&["state", "set", "big", "max", "1.7976931348623158e308"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(w.run(&["state", "rm", "big", "max"]).0, 0);
     // The next run reads what is stored and commits its own change.
     let (code, r) = w.run_json(&["big"]);
     assert_eq!((code, r["status"].as_str()), (0, Some("ok")), "{r}");

@@ -44,10 +44,13 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    // Pooled skills' calls share warm interpreters for the length of the batch.
+    // Pooled skills' calls share warm interpreters for the length of the batch, as many as
+    // the user lets the daemon keep.
     let engine = ctx
         .engine_in(args.workspace.as_deref())?
-        .with_pools(Arc::new(skillet_engine::session::Pools::new()));
+        .with_pools(Arc::new(skillet_engine::session::Pools::from_settings(
+            &ctx.config.daemon,
+        )));
     let registry = Arc::new(ctx.registry());
     let jobs = args
         .jobs

@@ -179,6 +179,24 @@ impl<'a> Target<'a> {
                 .filter(|r| r.doc.is_some())
                 .map_or(self.version, |r| r.schema_version);
             let text = change(doc)?;
+            // The whole new document, not only what came in: a value set under a key is one
+            // level deeper in it than on its own.
+            if let Some(t) = &text
+                && let Err(p) = state_doc::check(t)
+            {
+                bail!(output::failure(
+                    1,
+                    format!(
+                        "the new state of `{}` is {}",
+                        output::field(self.name),
+                        p.message
+                    ),
+                    Some(format!(
+                        "{} (a value set under a key sits one level inside the document)",
+                        p.hint
+                    )),
+                ));
+            }
             if let Some(t) = &text
                 && t.len() as u64 > self.max_bytes
             {
