@@ -580,3 +580,27 @@ fn a_workspace_too_large_to_copy_is_refused_with_what_to_do() {
     let (code, out, err) = w.run(&["test", "edit", "--no-isolate"]);
     assert_eq!(code, 0, "{out}\n{err}");
 }
+
+/// Applying writes each hard link and each sparse file out in full, so what costs a run almost
+/// nothing in its view could fill the real disk: applying is held to what a view holds
+/// (256 MiB in all), and what would pass it is listed as not applied, with why.
+#[test]
+fn applying_writes_no_more_than_a_view_holds() {
+    let w = world();
+    writer(
+        &w,
+        "sparse",
+        "truncate -s 150M data/s1 && ln data/s1 data/s2 && ln data/s1 data/s3 && echo ok",
+    );
+    let (code, out, err) = w.run(&["test", "sparse", "--apply"]);
+    assert_eq!(
+        code, 1,
+        "a change left alone fails the command: {out}\n{err}"
+    );
+    let written: Vec<&str> = ["data/s1", "data/s2", "data/s3"]
+        .into_iter()
+        .filter(|n| w.path(n).exists())
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}\n{err}");
+    assert!(err.contains("256 MiB in all"), "{err}");
+}

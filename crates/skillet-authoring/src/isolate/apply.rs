@@ -35,6 +35,8 @@ enum Refusal {
     Exists,
     LinkOut(String),
     LinkHidden(String),
+    /// The bytes it would write, past what is left of the budget (the whole budget).
+    OverBudget(u64, u64),
     NotEmpty,
     Io(Errno),
 }
@@ -55,6 +57,12 @@ impl Refusal {
             Refusal::LinkHidden(target) => format!(
                 "the link leads to what isolated runs never see (`{target}`: .git, .env or \
                  credential files, skill files); create it yourself if you mean it"
+            ),
+            Refusal::OverBudget(size, budget) => format!(
+                "writing its {size} bytes would take what applying writes past {} MiB in all \
+                 (as much as a view holds: hard links and sparse files are written out in \
+                 full); run the skill with --no-isolate if you mean it",
+                budget >> 20
             ),
             Refusal::NotEmpty => "the folder still holds files in the real tree that the run \
                 did not see (or that are never copied, such as .git); remove it yourself"
@@ -80,6 +88,12 @@ pub(super) fn apply(view: &View, changes: &Changes) -> Result<Applied, IsolateEr
     let view_root = view.root();
     let view_fd = handle::open_root(&view_root).map_err(io("cannot open the view", &view_root))?;
     let mut done = Applied::default();
+    // What applying writes is bounded as the view is: each hard link to one file and each
+    // sparse file is written out in full, so a few bytes in the view could be terabytes here.
+    let mut budget = Budget {
+        total: view.limits.max_bytes,
+        left: view.limits.max_bytes,
+    };
     // Removals deepest first, so a folder is empty when its turn comes; then the rest,
     // parents first.
     let mut removals: Vec<&Change> = changes
@@ -95,7 +109,7 @@ pub(super) fn apply(view: &View, changes: &Changes) -> Result<Applied, IsolateEr
     for change in removals.into_iter().chain(rest) {
         let outcome = match change.change {
             ChangeKind::Removed => remove(&real, change),
-            _ => write(&real, &view_fd, change),
+            _ => write(&real, &view_fd, change, &mut budget),
         };
         match outcome {
             Ok(()) => done.applied.push(change.path.clone()),
@@ -140,7 +154,18 @@ fn remove(real: &OwnedFd, change: &Change) -> Result<(), Refusal> {
     }
 }
 
-fn write(real: &OwnedFd, view: &OwnedFd, change: &Change) -> Result<(), Refusal> {
+/// Bytes applying may still write.
+struct Budget {
+    total: u64,
+    left: u64,
+}
+
+fn write(
+    real: &OwnedFd,
+    view: &OwnedFd,
+    change: &Change,
+    budget: &mut Budget,
+) -> Result<(), Refusal> {
     let (parent, name) = handle::split(&change.path).ok_or(Refusal::Io(Errno::INVAL))?;
     let dir = handle::open_dir_under(real, parent)?;
     let now = handle::stat_at(&dir, Path::new(name))?.and_then(|s| Stamp::of(&s));
@@ -189,9 +214,15 @@ fn write(real: &OwnedFd, view: &OwnedFd, change: &Change) -> Result<(), Refusal>
             let source = {
                 let vdir = handle::open_dir_under(view, parent)?;
                 let fd = rustix::fs::openat(&vdir, name, READ, Mode::empty())?;
-                if Kind::of(&rustix::fs::fstat(&fd)?) != Some(Kind::File) {
+                let st = rustix::fs::fstat(&fd)?;
+                if Kind::of(&st) != Some(Kind::File) {
                     return Err(Refusal::Io(Errno::STALE));
                 }
+                let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
+                if size > budget.left {
+                    return Err(Refusal::OverBudget(size, budget.total));
+                }
+                budget.left -= size;
                 std::fs::File::from(fd)
             };
             let tmp = temp_name(name);
