@@ -50,6 +50,7 @@ pub enum Lines {
 /// assert_eq!(terminal_safe("a\nb", Lines::Escape, 80), r"a\nb");
 /// assert_eq!(terminal_safe("a\nb", Lines::Keep, 80), "a\nb");
 /// assert_eq!(terminal_safe("abc\u{202e}", Lines::Escape, 80), r"abc\u{202e}");
+/// assert_eq!(terminal_safe("tag\u{e0041}\u{3164}x", Lines::Escape, 80), r"tag\u{e0041}\u{3164}x");
 /// assert_eq!(terminal_safe(&"x".repeat(100_000), Lines::Escape, 30), format!("{}…(100000 chars)", "x".repeat(15)));
 /// ```
 pub fn terminal_safe(text: &str, lines: Lines, max_chars: usize) -> Cow<'_, str> {
@@ -102,26 +103,55 @@ pub fn terminal_safe(text: &str, lines: Lines, max_chars: usize) -> Cow<'_, str>
 /// assert_eq!(diff_label("a", Path::new("src/main.rs")), "a/src/main.rs");
 /// assert_eq!(diff_label("b", Path::new("x\n+++ b/y")), r#""b/x\n+++ b/y""#);
 /// assert_eq!(diff_label("a", Path::new("say \"hi\"")), r#""a/say \"hi\"""#);
+/// use std::os::unix::ffi::OsStrExt;
+/// let bytes = std::ffi::OsStr::from_bytes(b"bad\xff\xfe");
+/// assert_eq!(diff_label("a", Path::new(bytes)), r#""a/bad\xff\xfe""#);
 /// ```
 pub fn diff_label(side: &str, path: &std::path::Path) -> String {
-    let name = path.to_string_lossy();
-    let label = format!("{side}/{name}");
-    let safe = terminal_safe(&label, Lines::Escape, usize::MAX);
-    if matches!(safe, Cow::Borrowed(_)) && !label.contains(['"', '\\']) {
-        return label;
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut plain = true;
+    let mut escaped = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        let text = chunk.valid();
+        let safe = terminal_safe(text, Lines::Escape, usize::MAX);
+        plain &= matches!(safe, Cow::Borrowed(_)) && !text.contains(['"', '\\']);
+        // Quote and backslash first, so the escapes added after them read as escapes.
+        let quoted = text.replace('\\', "\\\\").replace('"', "\\\"");
+        escaped.push_str(&terminal_safe(&quoted, Lines::Escape, usize::MAX));
+        // Bytes that are no text: two names differing only there must not look alike.
+        for byte in chunk.invalid() {
+            plain = false;
+            let _ = write!(escaped, "\\x{byte:02x}");
+        }
     }
-    // Quote and backslash first, so the escapes added after them read as escapes.
-    let quoted = label.replace('\\', "\\\\").replace('"', "\\\"");
-    format!("\"{}\"", terminal_safe(&quoted, Lines::Escape, usize::MAX))
+    if plain {
+        format!("{side}/{}", path.display())
+    } else {
+        format!("\"{side}/{escaped}\"")
+    }
 }
 
 /// Characters that show nothing and join nothing a script or an emoji needs: zero width space,
 /// word joiner and invisible operators, the byte order mark, the Mongolian vowel separator, the
 /// interlinear annotation marks and the soft hyphen. Left raw they hide text inside a name
-/// (`ls\u{200b}` is not `ls`). ZWJ and ZWNJ stay: emoji sequences and several scripts need them.
+/// (`ls\u{200b}` is not `ls`); so do the blank "letters" (Hangul fillers, the blank braille
+/// pattern), the combining grapheme joiner and the tag characters. ZWJ and ZWNJ stay: emoji
+/// sequences and several scripts need them.
 macro_rules! invisible {
     () => {
-        '\u{ad}' | '\u{180e}' | '\u{200b}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
+        '\u{ad}'
+            | '\u{34f}'
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{180e}'
+            | '\u{200b}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{e0000}'..='\u{e007f}'
     };
 }
 
