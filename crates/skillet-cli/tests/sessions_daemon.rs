@@ -277,3 +277,75 @@ fn a_daemon_that_never_reads_is_an_error_that_names_its_log() {
         "{err}"
     );
 }
+
+/// A command racing `daemon stop` is served, whatever the moment: the stopping daemon answers
+/// what it read before it began to stop, says "stopping" (having done nothing) to what it reads
+/// after, and stops listening, and the command asks the next daemon. None fails, none is served
+/// twice.
+#[test]
+fn commands_racing_a_daemon_stop_are_all_served_once() {
+    let w = World::new();
+    session_skill(&w, "sh", &interpreter("bash"), json!({}));
+    let rounds = 25;
+    let mut started = Vec::new();
+    for round in 0..rounds {
+        start(&w, &["sh"]);
+        let stopper = {
+            let mut cmd = w.skillet();
+            cmd.args(["daemon", "stop"]);
+            std::thread::spawn(move || cmd.output().unwrap())
+        };
+        // Spread over the stop's course: before it, during the drain, after the listener.
+        std::thread::sleep(Duration::from_millis((round % 5) * 3));
+        let (code, out, err) = w.run(&["session", "start", "sh", "--json"]);
+        assert_eq!(
+            code,
+            0,
+            "round {round}: {err}\ndaemon log:\n{}",
+            w.daemon_log()
+        );
+        let session: Value = serde_json::from_str(&out).unwrap();
+        started.push(session["id"].as_str().unwrap().to_owned());
+        assert!(stopper.join().unwrap().status.success());
+    }
+    // Each start made one session: the history knows each id once, and no other.
+    let (code, out, err) = w.run(&["session", "list", "--limit", "0", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let listed: Vec<Value> = serde_json::from_str(&out).unwrap();
+    for id in &started {
+        assert_eq!(
+            listed.iter().filter(|s| s["id"] == id.as_str()).count(),
+            1,
+            "{id}"
+        );
+    }
+    assert_eq!(listed.len(), 2 * rounds as usize, "{out}");
+}
+
+/// A stopping daemon answers what it is serving before it ends its sessions: an input under
+/// way when `daemon stop` comes finishes and its answer arrives.
+#[test]
+fn a_daemon_stopped_mid_input_answers_it_first() {
+    let w = World::new();
+    session_skill(&w, "sh", &interpreter("bash"), json!({}));
+    let id = start(&w, &["sh"]);
+    let sender = {
+        let mut cmd = w.skillet();
+        cmd.args(["session", "send", &id, "sleep 1; echo finished"]);
+        std::thread::spawn(move || cmd.output().unwrap())
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, _, err) = w.run(&["daemon", "stop"]);
+    assert_eq!(code, 0, "{err}");
+    let out = sender.join().unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim()
+        ),
+        (Some(0), "finished"),
+        "{}\ndaemon log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        w.daemon_log()
+    );
+}

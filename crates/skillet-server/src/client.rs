@@ -147,13 +147,17 @@ impl Client {
     ///
     /// A daemon that exits (idle, or stopped by another command) may have accepted this
     /// connection just before: it then goes away without reading the request, which the
-    /// kernel reports as a broken pipe on writing or a reset on reading. The request was never
-    /// seen, so a client made by [`Client::connect_or_start`] sends it once more, to a daemon
-    /// started afresh if need be. An answer that never came after the request was read (the
+    /// kernel reports as a broken pipe on writing or a reset on reading, or reads it and
+    /// answers [`ErrorCode::Stopping`] without carrying it out. Either way the request was not
+    /// served, so a client made by [`Client::connect_or_start`] sends it once more, to a
+    /// daemon started afresh if need be. An answer that never came after the request was read (the
     /// daemon died while serving it) is not sent again: it may have been carried out.
     pub fn request<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, ClientError> {
         match self.request_once::<M>(params) {
             Err(ClientError::Io(e)) if unread(&e) => {}
+            // Read while it was stopping, and not carried out: the next daemon is asked.
+            Err(ClientError::Refused(r))
+                if r.code == ErrorCode::Stopping && self.restart_with.is_some() => {}
             other => return other,
         }
         let Some(exe) = self.restart_with.clone() else {

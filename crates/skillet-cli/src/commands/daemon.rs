@@ -89,9 +89,10 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
             };
             let status = client.status()?;
             client.stop()?;
-            // It ends its sessions first; wait until it has let go of the socket.
+            // It ends its sessions first; wait until it has exited. Not until its socket is
+            // gone: a command racing this one may already have started the next daemon there.
             let started = Instant::now();
-            while paths.socket.exists() && started.elapsed() < Duration::from_secs(15) {
+            while daemon_alive(status.pid) && started.elapsed() < Duration::from_secs(15) {
                 std::thread::sleep(Duration::from_millis(20));
             }
             if *json {
@@ -105,6 +106,15 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Whether the daemon with process id `pid` still runs (a zombie has exited).
+fn daemon_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // The state follows the command name's closing parenthesis.
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
 }
 
 fn print_status(status: &StatusReply) {

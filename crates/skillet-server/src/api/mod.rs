@@ -90,6 +90,8 @@ pub enum ErrorCode {
     Forbidden,
     /// The job queue is full: nothing was queued; ask again after `retry_after_ms`.
     Busy,
+    /// The daemon is stopping and did nothing: ask again, of the daemon that starts next.
+    Stopping,
 }
 
 impl ResponseError {

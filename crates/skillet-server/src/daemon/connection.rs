@@ -58,9 +58,18 @@ impl Daemon {
         let (read, mut write) = stream.into_split();
         let mut lines = LineReader::new(read, MAX_REQUEST_BYTES);
         while let Ok(Some(read)) = lines.next().await {
+            // Counted before `stopping` is read: a stopping daemon either waits for this
+            // request or it is answered `Stopping` (see `serve`).
+            let _serving = InFlight::new(&self.in_flight);
             let response = match read {
                 Line::Complete(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
                 Line::Complete(bytes) => match serde_json::from_slice::<Request>(&bytes) {
+                    Ok(request) if self.stopping.load(Ordering::SeqCst) => Response::err(
+                        request.id,
+                        ErrorCode::Stopping,
+                        "the skillet daemon is stopping and did nothing; run the command again \
+                         (a new daemon starts for it)",
+                    ),
                     Ok(request) => self.handle(request, &peer, &client).await,
                     Err(e) => Response::err(
                         Value::Null,
@@ -85,6 +94,23 @@ impl Daemon {
         }
         self.clients.fetch_sub(1, Ordering::SeqCst);
         self.touch();
+    }
+}
+
+/// A request counted in `Daemon::in_flight` from when it is read until it is answered (or
+/// its connection is gone), however that ends.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicUsize) -> InFlight<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

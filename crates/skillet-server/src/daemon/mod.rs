@@ -102,6 +102,11 @@ struct Daemon {
     started_ms: i64,
     idle_timeout: Duration,
     clients: AtomicUsize,
+    /// Requests being served: a stopping daemon answers them before it ends its sessions.
+    in_flight: AtomicUsize,
+    /// Set once the daemon has begun to stop: a request read after it is answered `Stopping`
+    /// (nothing done), which the client sends again to the next daemon.
+    stopping: std::sync::atomic::AtomicBool,
     last_activity: std::sync::Mutex<Instant>,
     stop: watch::Sender<bool>,
 }
@@ -170,6 +175,8 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
             options.idle_timeout
         },
         clients: AtomicUsize::new(0),
+        in_flight: AtomicUsize::new(0),
+        stopping: std::sync::atomic::AtomicBool::new(false),
         last_activity: std::sync::Mutex::new(Instant::now()),
         stop: watch::channel(false).0,
     });
@@ -277,6 +284,13 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     // be reset. A command that finds nobody listening starts a daemon of its own, which waits
     // for this one's lock (the socket file goes last, as `daemon stop` waits for it).
     drop(listener);
+    daemon.stopping.store(true, Ordering::SeqCst);
+    // The requests read before are answered first (a session being started is started, and
+    // ended below with the rest), for a while at most: a long `job.wait` is not waited out.
+    let draining = Instant::now();
+    while daemon.in_flight.load(Ordering::SeqCst) > 0 && draining.elapsed() < DRAIN_FOR {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     if let Some(token) = http_stop {
         token.cancel();
     }
@@ -295,6 +309,9 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     log("stopped");
     Ok(())
 }
+
+/// How long a stopping daemon waits for the requests it is serving to be answered.
+const DRAIN_FOR: Duration = Duration::from_secs(5);
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Option<tokio::signal::unix::Signal> {
     tokio::signal::unix::signal(kind).ok()
