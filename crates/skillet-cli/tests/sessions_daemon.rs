@@ -335,8 +335,24 @@ fn a_daemon_stopped_mid_input_answers_it_first() {
         std::thread::spawn(move || cmd.output().unwrap())
     };
     std::thread::sleep(Duration::from_millis(300));
+    // Two stops at once: the second finds the daemon already on its way out, and says so.
+    let second = {
+        let mut cmd = w.skillet();
+        cmd.args(["daemon", "stop"]);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            cmd.output().unwrap()
+        })
+    };
     let (code, _, err) = w.run(&["daemon", "stop"]);
     assert_eq!(code, 0, "{err}");
+    let second = second.join().unwrap();
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     let out = sender.join().unwrap();
     assert_eq!(
         (

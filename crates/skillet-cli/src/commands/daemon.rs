@@ -56,7 +56,20 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
     match command {
         DaemonCommand::Status { json } => match Client::connect(&paths) {
             Ok(mut client) => {
-                let status = client.status()?;
+                let status = match client.status() {
+                    Err(e) if is_stopping(&e) => {
+                        if *json {
+                            output::json(&json!({"running": true, "stopping": true}))?;
+                        } else {
+                            println!(
+                                "the skillet daemon on {} is stopping",
+                                paths.socket.display()
+                            );
+                        }
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    other => other?,
+                };
                 if *json {
                     output::json(&json!({"running": true, "daemon": status}))?;
                 } else {
@@ -87,8 +100,23 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let status = client.status()?;
-            client.stop()?;
+            // Another `daemon stop` (or SIGTERM) got there first: it is on its way out.
+            let stopping = |json: bool| -> Result<ExitCode> {
+                if json {
+                    output::json(&json!({"stopped": false, "running": true, "stopping": true}))?;
+                } else {
+                    println!("the skillet daemon is already stopping");
+                }
+                Ok(ExitCode::SUCCESS)
+            };
+            let status = match client.status() {
+                Err(e) if is_stopping(&e) => return stopping(*json),
+                other => other?,
+            };
+            match client.stop() {
+                Err(e) if is_stopping(&e) => return stopping(*json),
+                other => other?,
+            };
             // It ends its sessions first; wait until it has exited. Not until its socket is
             // gone: a command racing this one may already have started the next daemon there.
             let started = Instant::now();
@@ -106,6 +134,11 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Whether the daemon answered that it has begun to stop.
+fn is_stopping(e: &ClientError) -> bool {
+    e.code() == Some(skillet_server::api::ErrorCode::Stopping)
 }
 
 /// Whether the daemon with process id `pid` still runs (a zombie has exited).
