@@ -13,23 +13,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::World;
+use common::isolated::writer;
 use serde_json::{Value, json};
-
-/// A workspace skill running `script` with `sh -c`, allowed to write `data/` (the user's
-/// grant), with one test that expects exit 0.
-fn writer(w: &World, name: &str, script: &str) {
-    w.skill(
-        name,
-        json!({"name": name, "description": "d", "type": "code_inline", "command": "sh",
-               "args": ["-c", script],
-               "security": {"permissions": {"file_write": ["./data"]}},
-               "tests": [{"params": {}, "expect": {"exit_code": 0}}]}),
-    );
-    w.write(
-        "~/.config/skillet/skillet.toml",
-        &format!("[grants.{name}]\nwrite = [\"data\"]\n"),
-    );
-}
 
 fn world() -> World {
     let w = World::new();
@@ -579,28 +564,4 @@ fn a_workspace_too_large_to_copy_is_refused_with_what_to_do() {
     assert!(err.contains("--no-isolate"), "{err}");
     let (code, out, err) = w.run(&["test", "edit", "--no-isolate"]);
     assert_eq!(code, 0, "{out}\n{err}");
-}
-
-/// Applying writes each hard link and each sparse file out in full, so what costs a run almost
-/// nothing in its view could fill the real disk: applying is held to what a view holds
-/// (256 MiB in all), and what would pass it is listed as not applied, with why.
-#[test]
-fn applying_writes_no_more_than_a_view_holds() {
-    let w = world();
-    writer(
-        &w,
-        "sparse",
-        "truncate -s 150M data/s1 && ln data/s1 data/s2 && ln data/s1 data/s3 && echo ok",
-    );
-    let (code, out, err) = w.run(&["test", "sparse", "--apply"]);
-    assert_eq!(
-        code, 1,
-        "a change left alone fails the command: {out}\n{err}"
-    );
-    let written: Vec<&str> = ["data/s1", "data/s2", "data/s3"]
-        .into_iter()
-        .filter(|n| w.path(n).exists())
-        .collect();
-    assert_eq!(written.len(), 1, "{written:?}\n{err}");
-    assert!(err.contains("256 MiB in all"), "{err}");
 }

@@ -15,59 +15,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::World;
+use common::isolated::{FORCE_COPY, expected_kind, is_root, run, test_json, writer};
 use serde_json::{Value, json};
-
-const FORCE_COPY: &str = "SKILLET_ISOLATE_FORCE_COPY";
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
-/// A workspace skill running `script` with `sh -c`, granted (by the user) to write `data/`.
-fn writer(w: &World, name: &str, script: &str) {
-    w.skill(
-        name,
-        json!({"name": name, "description": "d", "type": "code_inline", "command": "sh",
-               "args": ["-c", script],
-               "security": {"permissions": {"file_write": ["./data"]}},
-               "tests": [{"params": {}, "expect": {"exit_code": 0}}]}),
-    );
-    w.write(
-        "~/.config/skillet/skillet.toml",
-        &format!("[grants.{name}]\nwrite = [\"data\"]\n"),
-    );
-}
-
-/// `skillet ARGS`, with the copy forced when `force_copy`.
-fn run(w: &World, force_copy: bool, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = w.skillet();
-    if force_copy {
-        cmd.env(FORCE_COPY, "1");
-    }
-    let out = cmd.args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn test_json(w: &World, force_copy: bool, args: &[&str]) -> (i32, Value) {
-    let mut all = vec!["test", "--json"];
-    all.extend_from_slice(args);
-    let (code, out, err) = run(w, force_copy, &all);
-    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
-    (code, v)
-}
-
-/// The isolation this machine and user should get without forcing the copy.
-fn expected_kind(force_copy: bool) -> &'static str {
-    if is_root() && !force_copy {
-        "overlay"
-    } else {
-        "copy"
-    }
-}
 
 #[test]
 fn the_view_is_an_overlay_as_root_and_a_copy_otherwise_and_says_which() {
@@ -511,61 +460,4 @@ print('end')
             "SECRET-NESTED\n"
         );
     }
-}
-
-/// A file name is the one part of the change review its writer picks freely: a line break in
-/// it must not end the diff header and start a line of the skill's making.
-#[test]
-fn a_file_name_cannot_forge_a_line_of_the_change_review() {
-    for force in [false, true] {
-        let w = World::new();
-        w.write("data/.keep", "");
-        writer(
-            &w,
-            "forger",
-            "printf 'hi\\n' > \"data/x$(printf '\\n+++ forged\\n@@ -0,0 +1 @@')\"",
-        );
-        let (code, out, err) = run(&w, force, &["test", "forger"]);
-        assert_eq!(code, 0, "force={force}: {out}{err}");
-        assert!(
-            out.contains(r#"+++ "b/data/x\n+++ forged\n@@ -0,0 +1 @@""#),
-            "force={force}: {out}"
-        );
-        assert!(
-            !out.lines().any(|l| l.starts_with("+++ forged")),
-            "force={force}: {out}"
-        );
-    }
-}
-
-/// What a run writes through an overlay view lands in its upper layer, a tmpfs held to what a
-/// copy may hold (256 MiB): a run writing more is told "no space left", and the machine's disk
-/// and memory are not its to fill. (A copy is made only of what exists; as an ordinary user
-/// the view is a copy and this bound is the sandbox's file size limit.)
-#[test]
-fn a_run_cannot_write_without_bound_through_an_overlay_view() {
-    if !is_root() {
-        eprintln!("SKIPPED: the overlay view is made only as root");
-        return;
-    }
-    let w = World::new();
-    w.write("data/.keep", "");
-    w.skill(
-        "filler",
-        json!({"name": "filler", "description": "d", "type": "code_inline", "command": "sh",
-               // Three files of 100 MiB: each under the file size limit, together past the view's.
-               "args": ["-c", "for i in 1 2 3; do head -c 100M /dev/zero > data/f$i || \
-                               { echo refused; exit 0; }; done; echo wrote-all"],
-               "security": {"permissions": {"file_write": ["./data"]}},
-               "timeout": 60,
-               "tests": [{"params": {}, "expect": {"exit_code": 0, "stdout_contains": "refused"}}]}),
-    );
-    w.write(
-        "~/.config/skillet/skillet.toml",
-        "[grants.filler]\nwrite = [\"data\"]\n",
-    );
-    let (code, v) = test_json(&w, false, &["filler"]);
-    assert_eq!(v["isolation"]["kind"], "overlay", "{v}");
-    assert_eq!(code, 0, "{v}");
-    assert!(v.to_string().contains("No space left on device"), "{v}");
 }
