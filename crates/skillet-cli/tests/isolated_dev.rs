@@ -13,18 +13,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::World;
-use common::isolated::writer;
+use common::isolated::{EDIT, read, world, writer};
 use serde_json::{Value, json};
-
-fn world() -> World {
-    let w = World::new();
-    w.write("data/keep.txt", "hello\n");
-    w.write("data/gone.txt", "bye\n");
-    w
-}
-
-const EDIT: &str =
-    "echo new > data/new.txt; echo more >> data/keep.txt; rm data/gone.txt; echo done";
 
 fn test_json(w: &World, args: &[&str]) -> (i32, Value, String) {
     let mut all = vec!["test", "--json"];
@@ -46,10 +36,6 @@ fn changed(v: &Value) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-fn read(w: &World, rel: &str) -> Option<String> {
-    std::fs::read_to_string(w.path(rel)).ok()
 }
 
 #[test]
@@ -145,51 +131,6 @@ fn links_in_the_workspace_are_copied_as_links_never_followed() {
     assert_eq!(
         std::fs::read_to_string(outside.join("secret.txt")).unwrap(),
         "outside\n"
-    );
-}
-
-#[test]
-fn a_link_the_skill_makes_out_of_the_workspace_is_never_applied() {
-    let w = world();
-    writer(
-        &w,
-        "links",
-        "ln -s /etc/passwd data/abs; ln -s ../../../../../../etc data/up; \
-         ln -s x/../../.. data/climb; ln -s keep.txt data/fine; \
-         ln -s ../.git/config data/git; ln -s ./../.env data/env; \
-         ln -s ../.skillet/skills data/skills; echo ok",
-    );
-    let (code, out, err) = w.run(&["test", "links", "--apply"]);
-    assert_eq!(
-        code, 1,
-        "a change left alone fails the command: {out}\n{err}"
-    );
-    for name in ["data/abs", "data/up", "data/climb"] {
-        assert!(
-            err.contains(&format!("not applied: {name}")),
-            "{name}: {err}"
-        );
-        assert!(
-            w.path(name).symlink_metadata().is_err(),
-            "{name} was created"
-        );
-    }
-    assert!(err.contains("leads out of the workspace"), "{err}");
-    // Inside the workspace, but into what isolated runs never see.
-    for name in ["data/git", "data/env", "data/skills"] {
-        assert!(
-            err.contains(&format!("not applied: {name}")),
-            "{name}: {err}"
-        );
-        assert!(
-            w.path(name).symlink_metadata().is_err(),
-            "{name} was created"
-        );
-    }
-    assert!(err.contains("isolated runs never see"), "{err}");
-    assert_eq!(
-        std::fs::read_link(w.path("data/fine")).unwrap(),
-        Path::new("keep.txt")
     );
 }
 
@@ -414,107 +355,6 @@ fn dev_shows_the_change_and_applies_the_last_run_on_exit_with_apply() {
             .any(|c| c["path"] == "data/gone.txt"),
         "{first}"
     );
-}
-
-#[test]
-fn a_folder_swapped_for_a_link_after_the_run_is_not_written_through() {
-    let w = world();
-    let outside = w.tmp.path().join("outside");
-    std::fs::create_dir_all(&outside).unwrap();
-    std::fs::write(outside.join("keep.txt"), "outside\n").unwrap();
-    writer(&w, "edit", EDIT);
-    let mut child = w
-        .command(&assert_cmd::cargo::cargo_bin("skillet"))
-        .args(["dev", "edit", "--apply", "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
-    assert!(line.contains("data/new.txt"), "{line}");
-    // Between the run and the apply, the real `data` becomes a link to a folder outside.
-    std::fs::rename(w.path("data"), w.path("data.moved")).unwrap();
-    std::os::unix::fs::symlink(&outside, w.path("data")).unwrap();
-    drop(child.stdin.take());
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(status.code(), Some(1), "{err}");
-    assert!(err.contains("not applied: data/keep.txt"), "{err}");
-    assert_eq!(
-        std::fs::read_to_string(outside.join("keep.txt")).unwrap(),
-        "outside\n"
-    );
-    assert!(
-        !outside.join("new.txt").exists(),
-        "written through the link"
-    );
-    assert_eq!(read(&w, "data.moved/keep.txt").as_deref(), Some("hello\n"));
-}
-
-#[test]
-fn apply_replaces_a_hard_linked_file_never_writing_through_it() {
-    let w = world();
-    let outside = w.tmp.path().join("outside.txt");
-    std::fs::write(&outside, "outside\n").unwrap();
-    std::fs::hard_link(&outside, w.path("data/linked.txt")).unwrap();
-    writer(&w, "edit", "echo skill > data/linked.txt; echo ok");
-    let (code, out, err) = w.run(&["test", "edit", "--apply"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("modified  data/linked.txt"), "{out}");
-    assert_eq!(read(&w, "data/linked.txt").as_deref(), Some("skill\n"));
-    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "outside\n");
-}
-
-#[test]
-fn a_file_swapped_for_a_link_after_the_run_is_left_alone() {
-    let w = world();
-    let outside = w.tmp.path().join("outside.txt");
-    std::fs::write(&outside, "outside\n").unwrap();
-    writer(&w, "edit", EDIT);
-    let mut child = w
-        .command(&assert_cmd::cargo::cargo_bin("skillet"))
-        .args(["dev", "edit", "--apply", "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
-    assert!(line.contains("data/keep.txt"), "{line}");
-    std::fs::remove_file(w.path("data/keep.txt")).unwrap();
-    std::os::unix::fs::symlink(&outside, w.path("data/keep.txt")).unwrap();
-    drop(child.stdin.take());
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(status.code(), Some(1), "{err}");
-    assert!(err.contains("not applied: data/keep.txt"), "{err}");
-    assert!(err.contains("changed in the real tree"), "{err}");
-    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "outside\n");
-    assert!(
-        w.path("data/keep.txt")
-            .symlink_metadata()
-            .unwrap()
-            .is_symlink()
-    );
-    // The entries nobody touched were applied.
-    assert_eq!(read(&w, "data/new.txt").as_deref(), Some("new\n"));
 }
 
 #[test]

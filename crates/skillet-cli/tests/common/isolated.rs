@@ -56,3 +56,20 @@ pub fn expected_kind(force_copy: bool) -> &'static str {
         "copy"
     }
 }
+
+/// A workspace with `data/keep.txt` and `data/gone.txt`.
+pub fn world() -> World {
+    let w = World::new();
+    w.write("data/keep.txt", "hello\n");
+    w.write("data/gone.txt", "bye\n");
+    w
+}
+
+/// A script that adds, modifies and removes a file of `data/`.
+pub const EDIT: &str =
+    "echo new > data/new.txt; echo more >> data/keep.txt; rm data/gone.txt; echo done";
+
+/// The text of the real tree's `rel`, if it is a readable file.
+pub fn read(w: &World, rel: &str) -> Option<String> {
+    std::fs::read_to_string(w.path(rel)).ok()
+}
