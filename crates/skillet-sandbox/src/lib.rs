@@ -100,6 +100,8 @@ pub use policy::{
 #[cfg(target_os = "linux")]
 pub use prepare::{Preparing, prepare};
 #[cfg(target_os = "linux")]
+pub use process::has_exited;
+#[cfg(target_os = "linux")]
 pub use scratch::{create_private_dir, remove_tree};
 
 /// Claims this process's scratch directory and removes those of processes that died without

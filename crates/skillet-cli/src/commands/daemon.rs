@@ -120,7 +120,8 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
             // It ends its sessions first; wait until it has exited. Not until its socket is
             // gone: a command racing this one may already have started the next daemon there.
             let started = Instant::now();
-            while daemon_alive(status.pid) && started.elapsed() < Duration::from_secs(15) {
+            let exited = || i32::try_from(status.pid).map_or(true, skillet_sandbox::has_exited);
+            while !exited() && started.elapsed() < Duration::from_secs(15) {
                 std::thread::sleep(Duration::from_millis(20));
             }
             if *json {
@@ -139,15 +140,6 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
 /// Whether the daemon answered that it has begun to stop.
 fn is_stopping(e: &ClientError) -> bool {
     e.code() == Some(skillet_server::api::ErrorCode::Stopping)
-}
-
-/// Whether the daemon with process id `pid` still runs (a zombie has exited).
-fn daemon_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        // The state follows the command name's closing parenthesis.
-        stat.rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-    })
 }
 
 fn print_status(status: &StatusReply) {

@@ -58,13 +58,7 @@ fn holder_gone(lease: &SessionLease) -> bool {
         return false;
     }
     // A killed daemon whose parent has not reaped it yet is a zombie: gone all the same.
-    match std::fs::read_to_string(format!("/proc/{}/stat", lease.pid)) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim_start().chars().next())
-            .is_some_and(|state| matches!(state, 'Z' | 'X')),
-        Err(_) => true,
-    }
+    i32::try_from(lease.pid).map_or(true, skillet_sandbox::has_exited)
 }
 
 impl SessionManager {
