@@ -3,7 +3,7 @@
 
 use std::os::fd::AsFd as _;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 use skillet_mcp::lines::{Line, LineReader};
@@ -99,10 +99,10 @@ impl Daemon {
 
 /// A request counted in `Daemon::in_flight` from when it is read until it is answered (or
 /// its connection is gone), however that ends.
-struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+struct InFlight<'a>(&'a AtomicUsize);
 
 impl<'a> InFlight<'a> {
-    fn new(count: &'a std::sync::atomic::AtomicUsize) -> InFlight<'a> {
+    fn new(count: &'a AtomicUsize) -> InFlight<'a> {
         count.fetch_add(1, Ordering::SeqCst);
         InFlight(count)
     }

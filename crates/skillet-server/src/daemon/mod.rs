@@ -13,7 +13,7 @@ use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use skillet_engine::session::SessionManager;
@@ -106,7 +106,7 @@ struct Daemon {
     in_flight: AtomicUsize,
     /// Set once the daemon has begun to stop: a request read after it is answered `Stopping`
     /// (nothing done), which the client sends again to the next daemon.
-    stopping: std::sync::atomic::AtomicBool,
+    stopping: AtomicBool,
     last_activity: std::sync::Mutex<Instant>,
     stop: watch::Sender<bool>,
 }
@@ -176,7 +176,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         },
         clients: AtomicUsize::new(0),
         in_flight: AtomicUsize::new(0),
-        stopping: std::sync::atomic::AtomicBool::new(false),
+        stopping: AtomicBool::new(false),
         last_activity: std::sync::Mutex::new(Instant::now()),
         stop: watch::channel(false).0,
     });
