@@ -302,7 +302,7 @@ impl View {
     pub fn sync(&mut self) -> Result<(), IsolateError> {
         let root = self.root();
         if self.backing == Backing::Overlay {
-            overlay::unmount(self.dir.path(), &root);
+            // `build` unmounts the last run's overlay and layers itself.
             match overlay::build(&self.real, self.dir.path(), &root, self.limits)? {
                 Ok(stamps) => {
                     self.copied = stamps;
