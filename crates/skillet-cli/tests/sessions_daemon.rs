@@ -365,3 +365,40 @@ fn a_daemon_stopped_mid_input_answers_it_first() {
         w.daemon_log()
     );
 }
+
+/// In a container, every process's session may have begun outside its pid namespace, where
+/// the kernel reads its session as 0: the daemon must still serve such commands (it once
+/// panicked taking that 0 for a pid, and every command got "closed the connection").
+#[test]
+fn commands_whose_session_began_outside_the_pid_namespace_are_served() {
+    let w = World::new();
+    session_skill(&w, "sh", &interpreter("bash"), json!({}));
+    let skillet = assert_cmd::cargo::cargo_bin("skillet");
+    let script = format!(
+        "set -e; cut -d' ' -f6 /proc/self/stat; id=$('{0}' session start sh); \
+         '{0}' session send \"$id\" 'echo $((6*7))'; '{0}' daemon stop",
+        skillet.display()
+    );
+    let out = w
+        .command(std::path::Path::new("unshare"))
+        .args([
+            "--user",
+            "--map-root-user",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+        ])
+        .args(["sh", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{stderr}\ndaemon log:\n{}",
+        w.daemon_log()
+    );
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("0"), "the session reads as 0 in there");
+    assert!(stdout.contains("42"), "{stdout}");
+}

@@ -66,6 +66,8 @@ mod prepare;
 #[cfg(target_os = "linux")]
 pub mod probe;
 #[cfg(target_os = "linux")]
+mod proc_stat;
+#[cfg(target_os = "linux")]
 mod process;
 #[cfg(target_os = "linux")]
 mod root_plan;
@@ -100,7 +102,7 @@ pub use policy::{
 #[cfg(target_os = "linux")]
 pub use prepare::{Preparing, prepare};
 #[cfg(target_os = "linux")]
-pub use process::has_exited;
+pub use proc_stat::{ProcStat, has_exited};
 #[cfg(target_os = "linux")]
 pub use scratch::{create_private_dir, remove_tree};
 

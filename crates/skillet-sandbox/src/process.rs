@@ -10,28 +10,6 @@ use tokio::io::unix::AsyncFd;
 use crate::Exit;
 use crate::launch::{InitMemory, KillFirst, Launched};
 
-/// Whether process `pid` (of this pid namespace) has exited: no such process, or one the
-/// kernel keeps only until its parent reaps it (a zombie, or one being torn down). A pid does
-/// not say which process it was: the caller knows it is one it saw alive.
-pub fn has_exited(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command name's closing parenthesis.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim_start().chars().next())
-            .is_some_and(|state| matches!(state, 'Z' | 'X')),
-        Err(_) => true,
-    }
-}
-
-/// The parent of process `pid`, from `/proc/<pid>/stat` (the field after the state, which
-/// follows the command name's closing parenthesis).
-fn parent_of(pid: rustix::process::Pid) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero())).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// A child of this process, until it has been reaped.
 pub(crate) struct ChildProcess {
     pid: i32,
@@ -169,7 +147,7 @@ impl ChildProcess {
             else {
                 continue;
             };
-            if parent_of(pid) == Some(self.pid) {
+            if crate::ProcStat::read(pid.as_raw_pid()).is_ok_and(|stat| stat.parent == self.pid) {
                 let _ = rustix::process::pidfd_send_signal(&pidfd, Signal::KILL);
             }
         }

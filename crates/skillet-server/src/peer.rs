@@ -131,7 +131,7 @@ fn inspect_inner(
         Some(fd) => pidfd_pid(fd.as_fd())?,
         None => cred_pid.filter(|&p| p > 0).ok_or(InspectError::Unseen)?,
     };
-    let started = start_ticks(&format!("/proc/{pid}/stat"))?;
+    let started = start_ticks(pid)?;
     let peer = Snapshot::read(&format!("/proc/{pid}"))?;
     // Only now is it known that what was read belongs to the peer and not to a process that
     // took its pid afterwards.
@@ -142,7 +142,7 @@ fn inspect_inner(
             }
         }
         None => {
-            let still = start_ticks(&format!("/proc/{pid}/stat"))?;
+            let still = start_ticks(pid)?;
             if still != started || accepted_ticks.is_some_and(|at| started > at) {
                 return Err(InspectError::Recycled);
             }
@@ -187,23 +187,14 @@ fn pidfd_pid(pidfd: BorrowedFd<'_>) -> Result<i32, InspectError> {
     }
 }
 
-/// Field 22 of `/proc/PID/stat`: when the process started, in clock ticks since boot.
-fn start_ticks(stat: &str) -> Result<u64, InspectError> {
-    let text = read_proc(stat.to_owned())?;
-    let unreadable = |what| InspectError::Unreadable {
-        path: stat.to_owned(),
-        what,
-    };
-    // The command name (field 2) may hold spaces and parentheses: count from its last `)`.
-    let after = text
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .ok_or_else(|| unreadable("no command name"))?;
-    after
-        .split_whitespace()
-        .nth(19)
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| unreadable("no start time"))
+/// When process `pid` started, in clock ticks since boot.
+fn start_ticks(pid: i32) -> Result<u64, InspectError> {
+    skillet_sandbox::ProcStat::read(pid)
+        .map(|stat| stat.start_ticks)
+        .map_err(|source| InspectError::Proc {
+            path: format!("/proc/{pid}/stat"),
+            source,
+        })
 }
 
 /// Now, in the clock ticks of `/proc/PID/stat`'s start time.

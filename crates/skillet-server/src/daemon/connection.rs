@@ -5,6 +5,9 @@ use std::os::fd::AsFd as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt as _;
 use serde_json::Value;
 use skillet_mcp::lines::{Line, LineReader};
 use tokio::io::AsyncWriteExt;
@@ -12,6 +15,7 @@ use tokio::net::UnixStream;
 
 use super::{Daemon, log};
 use crate::api::{ErrorCode, Request, Response};
+use crate::peer::Confinement;
 
 impl Daemon {
     /// Serves `stream` until the client closes it.
@@ -53,14 +57,14 @@ impl Daemon {
         };
         // Who its jobs are queued for, for fair share: taken once, while the peer surely lives.
         let client = crate::jobs::client_of(peer_pid);
-        self.clients.fetch_add(1, Ordering::SeqCst);
+        let _client = Counted::new(&self.clients);
         self.touch();
         let (read, mut write) = stream.into_split();
         let mut lines = LineReader::new(read, MAX_REQUEST_BYTES);
         while let Ok(Some(read)) = lines.next().await {
             // Counted before `stopping` is read: a stopping daemon either waits for this
             // request or it is answered `Stopping` (see `serve`).
-            let _serving = InFlight::new(&self.in_flight);
+            let _serving = Counted::new(&self.in_flight);
             let response = match read {
                 Line::Complete(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
                 Line::Complete(bytes) => match serde_json::from_slice::<Request>(&bytes) {
@@ -70,7 +74,7 @@ impl Daemon {
                         "the skillet daemon is stopping and did nothing; run the command again \
                          (a new daemon starts for it)",
                     ),
-                    Ok(request) => self.handle(request, &peer, &client).await,
+                    Ok(request) => self.answer(request, &peer, &client).await,
                     Err(e) => Response::err(
                         Value::Null,
                         ErrorCode::BadRequest,
@@ -92,23 +96,47 @@ impl Daemon {
             // Written: a pooled call's used member may now be replaced (off its path).
             self.pools.answered();
         }
-        self.clients.fetch_sub(1, Ordering::SeqCst);
         self.touch();
     }
-}
 
-/// A request counted in `Daemon::in_flight` from when it is read until it is answered (or
-/// its connection is gone), however that ends.
-struct InFlight<'a>(&'a AtomicUsize);
-
-impl<'a> InFlight<'a> {
-    fn new(count: &'a AtomicUsize) -> InFlight<'a> {
-        count.fetch_add(1, Ordering::SeqCst);
-        InFlight(count)
+    /// The answer to `request`; a bug that panics while handling it is answered as one, so
+    /// the client is told and the connection (and the daemon) serve on.
+    async fn answer(&self, request: Request, peer: &Confinement, client: &str) -> Response {
+        let id = request.id.clone();
+        // Quoted and cut short: the name is the client's, and goes in the log.
+        let method = format!("{:?}", request.method.chars().take(64).collect::<String>());
+        match AssertUnwindSafe(self.handle(request, peer, client))
+            .catch_unwind()
+            .await
+        {
+            Ok(response) => response,
+            Err(_) => {
+                // The panic hook has written what and where to the log already.
+                log(&format!("a bug ended the handling of {method}"));
+                Response::err(
+                    id,
+                    ErrorCode::Internal,
+                    format!(
+                        "skillet hit a bug handling {method} and did not finish it; the daemon's log says where; please report it"
+                    ),
+                )
+            }
+        }
     }
 }
 
-impl Drop for InFlight<'_> {
+/// One counted in a gauge of `Daemon` (`clients`, `in_flight`) until it is dropped, however
+/// what it counts ends (a panic included), so the daemon never waits on a count that leaked.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(count: &'a AtomicUsize) -> Counted<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        Counted(count)
+    }
+}
+
+impl Drop for Counted<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }

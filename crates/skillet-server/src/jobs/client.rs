@@ -10,14 +10,19 @@
 
 /// The client a connection from process `pid` submits jobs as.
 pub(crate) fn client_of(pid: Option<i32>) -> String {
-    let session = pid
-        .and_then(rustix::process::Pid::from_raw)
-        .and_then(|p| rustix::process::getsid(Some(p)).ok());
-    match (session, pid) {
-        (Some(sid), _) => format!("session:{}", sid.as_raw_nonzero()),
-        // Gone already, or in a pid namespace the daemon cannot see: on its own.
-        (None, Some(pid)) => format!("pid:{pid}"),
-        (None, None) => "unknown".to_owned(),
+    let Some(pid) = pid.filter(|&p| p > 0) else {
+        return "unknown".to_owned();
+    };
+    // Read from `/proc`, not by getsid(2) through rustix, whose `Pid` cannot hold the 0 the
+    // kernel gives for a session begun outside the daemon's pid namespace (as in a container).
+    match skillet_sandbox::ProcStat::read(pid).map(|stat| stat.session) {
+        Ok(sid) if sid > 0 => format!("session:{sid}"),
+        // Its session began outside the daemon's pid namespace (every command in a container
+        // started from outside it): those sessions cannot be told apart, so they are one
+        // client. Each on its own would let one flood of commands take every turn.
+        Ok(_) => "session:outside".to_owned(),
+        // Gone already: on its own.
+        Err(_) => format!("pid:{pid}"),
     }
 }
 
@@ -37,9 +42,16 @@ mod tests {
     #[test]
     fn this_process_is_its_session_and_a_name_is_kept_apart() {
         let me = i32::try_from(std::process::id()).unwrap();
-        let sid = rustix::process::getsid(None).unwrap().as_raw_nonzero();
-        assert_eq!(client_of(Some(me)), format!("session:{sid}"));
+        let sid = skillet_sandbox::ProcStat::read(me).unwrap().session;
+        let expected = match sid {
+            // Run where the session began outside this pid namespace (a container's CI).
+            0 => "session:outside".to_owned(),
+            sid => format!("session:{sid}"),
+        };
+        assert_eq!(client_of(Some(me)), expected);
         assert_eq!(client_of(None), "unknown");
+        assert_eq!(client_of(Some(0)), "unknown");
+        assert_eq!(client_of(Some(i32::MAX)), format!("pid:{}", i32::MAX));
         assert_eq!(client_for(Some("agent-1"), "session:5"), "name:agent-1");
         assert_eq!(client_for(Some("session:5"), "session:7"), "name:session:5");
         assert_eq!(client_for(Some("  "), "session:7"), "session:7");
