@@ -8,6 +8,7 @@
 use std::fs;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::policy::Limits;
 use crate::probe::CgroupMode;
@@ -283,9 +284,13 @@ pub(crate) fn sweep_now_and_then(mode: &CgroupMode) {
     sweep(mode);
 }
 
-/// Removes run groups that earlier runs left behind. Groups are named `<pid>-<run>` after the
-/// process that made them; only those of processes that no longer exist are touched, so a
-/// concurrent run's group (empty between its creation and its child joining) is never removed.
+/// Removes run groups that earlier runs left behind. Groups are named
+/// `<pid>-<pid namespace>-<run>` after the process that made them (see [`run_name`]); only
+/// those of processes that no longer exist are touched, so a concurrent run's group (empty
+/// between its creation and its child joining) is never removed. A pid says nothing of a
+/// process in another pid namespace (another container on the same cgroup tree), so such a
+/// group is removed only once it is old enough that no run is still joining it; a group with a
+/// process in it cannot be removed at all.
 pub(crate) fn sweep(mode: &CgroupMode) {
     let parents: Vec<PathBuf> = match mode {
         CgroupMode::V2(parent) => vec![parent.join("skillet")],
@@ -294,20 +299,86 @@ pub(crate) fn sweep(mode: &CgroupMode) {
             .map(|c| c.join("skillet"))
             .collect(),
     };
+    let own = pid_namespace();
+    let alive = |pid: u32| Path::new(&format!("/proc/{pid}")).exists();
     for parent in parents {
         let Ok(entries) = fs::read_dir(&parent) else {
             continue;
         };
         for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            let age = meta.modified().ok().and_then(|m| m.elapsed().ok());
             let name = entry.file_name();
-            let owner = name
-                .to_str()
-                .and_then(|n| n.split_once('-'))
-                .and_then(|(pid, _)| pid.parse::<u32>().ok());
-            let gone = owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
-            if gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if meta.is_dir()
+                && name
+                    .to_str()
+                    .is_some_and(|n| sweepable(n, age, &own, alive))
+            {
                 let _ = fs::remove_dir(entry.path());
             }
         }
+    }
+}
+
+/// How old a group of another pid namespace (or of a name skillet cannot read) must be before
+/// a sweep removes it: far longer than any run takes to join its group.
+const FOREIGN_GRACE: Duration = Duration::from_secs(600);
+
+/// This process's pid namespace, as run group names carry it (`ns4026531836`).
+fn pid_namespace() -> String {
+    use std::os::unix::fs::MetadataExt as _;
+    match fs::metadata("/proc/self/ns/pid") {
+        Ok(meta) => format!("ns{}", meta.ino()),
+        Err(_) => "ns0".to_owned(),
+    }
+}
+
+/// The name of a run group this process makes for run `run`.
+pub(crate) fn run_name(run: &str) -> String {
+    format!("{}-{}-{run}", std::process::id(), pid_namespace())
+}
+
+/// Whether a sweep by a process of pid namespace `own` may remove group `name`, `age` old.
+fn sweepable(name: &str, age: Option<Duration>, own: &str, alive: impl Fn(u32) -> bool) -> bool {
+    let old = age.is_some_and(|a| a >= FOREIGN_GRACE);
+    let mut parts = name.splitn(3, '-');
+    let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
+    let namespace = parts.next();
+    match (pid, namespace) {
+        (Some(pid), Some(ns)) if ns == own => !alive(pid),
+        // Another namespace's, or named by an older skillet (`<pid>-<run>`): its pid may be
+        // of a live process this one cannot see.
+        (Some(_), Some(_)) => old,
+        // Not a run group of any skillet: left alone.
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_groups_of_gone_processes_of_this_namespace_go_at_once() {
+        let own = pid_namespace();
+        let young = Some(Duration::from_secs(1));
+        let old = Some(FOREIGN_GRACE);
+        let dead = |_| false;
+        let live = |_| true;
+        let mine = format!("42-{own}-skillet-run-abc");
+        assert!(sweepable(&mine, young, &own, dead));
+        assert!(!sweepable(&mine, old, &own, live));
+        // Another container's run, just made and not yet joined: its pid means nothing here.
+        let foreign = "42-ns1-skillet-run-abc";
+        assert!(!sweepable(foreign, young, &own, dead));
+        assert!(sweepable(foreign, old, &own, dead));
+        // An older skillet's name, the same.
+        assert!(!sweepable("42-skillet-run-abc", young, &own, dead));
+        assert!(sweepable("42-skillet-run-abc", old, &own, dead));
+        assert!(!sweepable("not-a-run", old, &own, dead));
+        assert!(!sweepable("42", old, &own, dead));
+        assert!(run_name("r").ends_with(&format!("-{own}-r")));
     }
 }

@@ -151,7 +151,7 @@ pub fn spawn(spec: &ProcessSpec, policy: &SandboxPolicy) -> Result<Confined, Spa
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let name = format!("{}-{run}", std::process::id());
+            let name = crate::cgroup::run_name(&run);
             let (group, procs) = RunCgroup::create(mode, &name, limits)?;
             (Some(group), procs)
         }
