@@ -211,7 +211,7 @@ impl ExecPlan {
             // SAFETY: every pointer is to a NUL-terminated string the plan owns (or a literal),
             // and every array ends with a null pointer.
             unsafe {
-                self.execve(path.as_ptr(), self.argv_ptrs.as_ptr());
+                self.execve_settled(path.as_ptr(), self.argv_ptrs.as_ptr());
                 if last_errno() == libc::ENOEXEC {
                     self.execve(c"/bin/sh".as_ptr(), sh_argv.as_ptr());
                     return libc::ENOEXEC;
@@ -225,6 +225,30 @@ impl ExecPlan {
             }
         }
         if denied { libc::EACCES } else { last }
+    }
+
+    /// [`Self::execve`], tried again for a while when the file is still open for writing
+    /// (`ETXTBSY`): a script just written is often still open in a process that forked while
+    /// the writer held it, until that process executes or exits.
+    ///
+    /// # Safety
+    /// As [`Self::execve`].
+    unsafe fn execve_settled(&self, path: *const c_char, argv: *const *const c_char) {
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 5_000_000,
+        };
+        for _ in 0..40 {
+            // SAFETY: as the caller promises.
+            unsafe { self.execve(path, argv) };
+            if last_errno() != libc::ETXTBSY {
+                return;
+            }
+            // SAFETY: `pause` is a valid timespec; no remainder is asked for.
+            unsafe { libc::nanosleep(&pause, std::ptr::null_mut()) };
+        }
+        // SAFETY: as the caller promises.
+        unsafe { self.execve(path, argv) };
     }
 
     /// `execve` with the exec key in the three argument registers the kernel ignores, which
