@@ -7,66 +7,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::served::Served;
 use common::{World, interpreter};
 use serde_json::{Value, json};
 
 const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/queue_http.py");
-
-/// `skillet serve --http` in the world, stopped when dropped.
-struct Served {
-    child: Child,
-    url: String,
-    token: String,
-}
-
-impl Served {
-    fn start(w: &World) -> Served {
-        let mut child = w
-            .command(&assert_cmd::cargo::cargo_bin("skillet"))
-            .args(["serve", "--http", "127.0.0.1:0"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let (mut url, mut token) = (None, None);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(at) = line.find("Authorization: Bearer ") {
-                    let rest = &line[at + "Authorization: Bearer ".len()..];
-                    token = rest.split('`').next().map(str::to_owned);
-                }
-                if let Some(at) = line.find("serving MCP on ") {
-                    let rest = &line[at + "serving MCP on ".len()..];
-                    url = rest.split(' ').next().map(str::to_owned);
-                }
-                if let (Some(u), Some(t)) = (&url, &token) {
-                    let _ = tx.send((u.clone(), t.clone()));
-                    url = None;
-                }
-            }
-        });
-        let (url, token) = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server never said where it serves and with which token");
-        Served { child, url, token }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = rustix::process::kill_process(
-            rustix::process::Pid::from_child(&self.child),
-            rustix::process::Signal::TERM,
-        );
-        let _ = self.child.wait();
-    }
-}
 
 /// Live `sleep MARKER` processes.
 fn sleeps_with(marker: &str) -> Vec<u32> {

@@ -31,11 +31,13 @@ mod chat;
 mod config;
 mod error;
 mod openai;
+mod reach;
 mod stream;
 
 pub use chat::{ChatRequest, Message, Reply, Role, Usage};
 pub use config::{ApiKey, DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT, ProviderConfig, ProviderKind};
 pub use error::LlmError;
+pub use reach::reach;
 
 use futures_util::future::BoxFuture;
 

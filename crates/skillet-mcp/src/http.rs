@@ -1,4 +1,5 @@
-//! MCP over streamable HTTP: rmcp's service behind skillet's own front door.
+//! MCP over streamable HTTP: rmcp's service behind skillet's own front door, with
+//! `/metrics`, `/healthz` and `/readyz` beside it (see `http_observe`).
 //!
 //! In front of rmcp every request is checked, in this order: the browser `Origin` (whole
 //! origins, port included), the bearer token, and for a POST the body (media type, size, and
@@ -16,12 +17,14 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use rmcp::transport::StreamableHttpServerConfig;
 use rmcp::transport::StreamableHttpService;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Expected, MIN_TOKEN_LEN, Origin, bearer_token};
+use crate::http_observe::{self, HEALTHZ_PATH, METRICS_PATH, Observed, READYZ_PATH};
 use crate::http_sessions::CappedSessions;
 use crate::jsonrpc::{
     INVALID_REQUEST, Rejection, Screened, is_initialize, repeated_initialize, screen,
@@ -111,6 +114,8 @@ struct Door {
     token: Option<Expected>,
     origins: Vec<Origin>,
     sessions: Arc<CappedSessions>,
+    /// Counts the requests it lets in, for `/metrics`.
+    observed: Arc<Observed>,
 }
 
 /// The router answering MCP at `/mcp`. rmcp checks the `Host` header on loopback (the spec's
@@ -144,13 +149,22 @@ pub fn http_service(
         options.max_sessions,
         options.session_idle_timeout,
     ));
+    let observed = Arc::new(Observed::new(
+        server.shared.options.store.clone(),
+        sessions.clone(),
+    ));
     let service = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
     let door = Arc::new(Door {
         token,
         origins,
         sessions,
+        observed: observed.clone(),
     });
     Ok(axum::Router::new()
+        .route(METRICS_PATH, get(http_observe::metrics))
+        .route(HEALTHZ_PATH, get(http_observe::healthz))
+        .route(READYZ_PATH, get(http_observe::readyz))
+        .with_state(observed)
         .nest_service(MCP_PATH, service)
         .layer(axum::middleware::from_fn_with_state(door, front_door)))
 }
@@ -275,7 +289,10 @@ async fn check_body(door: &Door, request: Request) -> Result<Request, Box<Respon
         )));
     };
     let message = match screen(&bytes) {
-        Screened::Message(message) => message,
+        Screened::Message(message) => {
+            door.observed.count(&message);
+            message
+        }
         Screened::Reject(rejection) => {
             return Err(Box::new(refuse(StatusCode::BAD_REQUEST, &rejection)));
         }

@@ -70,6 +70,11 @@ impl CappedSessions {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// How many sessions are live.
+    pub(crate) fn open(&self) -> usize {
+        self.usage().len()
+    }
+
     /// Whether `id` is a live session.
     pub(crate) fn contains(&self, id: &str) -> bool {
         self.usage().keys().any(|k| k.as_ref() == id)

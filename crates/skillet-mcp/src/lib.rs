@@ -21,6 +21,7 @@ mod auth;
 mod call;
 mod catalog;
 mod http;
+mod http_observe;
 mod http_sessions;
 mod jsonrpc;
 pub mod lines;

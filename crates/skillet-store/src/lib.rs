@@ -133,6 +133,9 @@ pub trait Store:
     fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
     /// Jobs newest first (only queued and running ones with `unfinished`); `limit` 0 is all.
     fn jobs(&self, unfinished: bool, limit: usize) -> Result<Vec<JobRecord>, StoreError>;
+    /// Whether the store can be read and written now (`/readyz`, `skillet health`): one
+    /// write that changes nothing, committed.
+    fn ready(&self) -> Result<(), StoreError>;
 }
 
 /// Why the store could not do what was asked.

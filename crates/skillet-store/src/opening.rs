@@ -190,6 +190,7 @@ impl Store for OpeningStore {
         fn save_job(&self, job: &JobRecord) -> Result<(), StoreError>;
         fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
         fn jobs(&self, unfinished: bool, limit: usize) -> Result<Vec<JobRecord>, StoreError>;
+        fn ready(&self) -> Result<(), StoreError>;
     }
 }
 

@@ -95,6 +95,19 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn ready(&self) -> Result<(), StoreError> {
+        self.checked(|| {
+            let mut conn = self.conn();
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // The schema version written back as it is: a real write (a read-only file, a
+            // full disk or a lock held too long all fail it) that changes nothing.
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
     fn update_breaker(
         &self,
         skill: &str,

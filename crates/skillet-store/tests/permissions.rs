@@ -64,3 +64,23 @@ fn a_database_reached_through_a_link_is_not_chmodded_through_it() {
     let _ = SqliteStore::open(&t.path().join("skillet.db"));
     assert_eq!(mode(&other), 0o644);
 }
+
+/// `ready` writes: a store whose file turned read-only is not ready, and says so.
+#[test]
+fn a_store_that_cannot_be_written_is_not_ready() {
+    use skillet_store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("skillet.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.ready().unwrap();
+    // /proc/self belongs to the effective user.
+    let root = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) == 0;
+    if root {
+        // Root writes whatever the mode says; the rest of this test needs an ordinary user.
+        return;
+    }
+    drop(store);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    assert!(store.ready().is_err());
+}

@@ -11,6 +11,7 @@ mod dev;
 mod docs;
 #[cfg(test)]
 mod examples;
+mod health;
 mod history;
 mod jobs;
 mod packages;
@@ -26,6 +27,7 @@ pub use batch::BatchArgs;
 pub use cache::CacheCommand;
 pub use dev::DevArgs;
 pub use docs::{DocsArgs, HooksCommand, InitArgs};
+pub use health::HealthArgs;
 pub use history::{BreakerArgs, BreakerCommand, HistoryArgs, HistoryCommand, HistoryPruneArgs};
 pub use jobs::{JobsArgs, JobsCommand};
 pub use packages::{
@@ -253,8 +255,13 @@ Examples:
         command: ChannelCommand,
     },
 
-    /// Show figures from the history: how skills were written (--authoring).
+    /// Show how skills have run (runs, success rate, latency percentiles, cache hits, queue
+    /// waits), or how they were written (--authoring).
     Stats(StatsArgs),
+
+    /// Check that skillet is usable here (daemon, store, sandbox, LLM endpoint) and how each
+    /// skill has been doing lately.
+    Health(HealthArgs),
 
     /// Show and clear cached results.
     Cache {

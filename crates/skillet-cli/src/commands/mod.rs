@@ -12,6 +12,7 @@ mod daemon;
 mod dev;
 mod docs;
 mod doctor;
+mod health;
 pub(crate) mod hints;
 mod history;
 pub(crate) mod history_prune;
@@ -28,6 +29,7 @@ mod package_toggle;
 mod run;
 mod run_insight;
 mod run_pool;
+mod run_stats;
 pub mod session;
 mod state;
 mod state_doc;
@@ -90,6 +92,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Channel { command } => state::channel(&ctx, &command),
                 Command::Cache { command } => cache::run(&ctx, &command),
                 Command::Stats(args) => stats::run(&ctx, &args),
+                Command::Health(args) => health::run(&ctx, &args),
                 Command::Enable(args) => trust::toggle(&ctx, &args, false),
                 Command::Disable(args) => trust::toggle(&ctx, &args, true),
                 Command::Schema { .. }

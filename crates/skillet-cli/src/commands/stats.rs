@@ -1,4 +1,4 @@
-//! `skillet stats --authoring`, and the recording of authoring events that `create`, `test`
+//! `skillet stats --authoring` (the runs' figures are run_stats.rs's), and the recording of authoring events that `create`, `test`
 //! and `dev` do.
 
 use std::collections::BTreeMap;
@@ -18,14 +18,7 @@ use crate::output;
 
 pub fn run(ctx: &Context, args: &StatsArgs) -> Result<ExitCode> {
     if !args.authoring {
-        return Err(output::failure(
-            output::EXIT_INVALID_PARAMS,
-            "`skillet stats` shows authoring figures only so far; other statistics are not supported yet",
-            Some(
-                "run `skillet stats --authoring`; for past runs see `skillet history`, for the cache `skillet cache stats`"
-                    .into(),
-            ),
-        ));
+        return super::run_stats::run(ctx, args);
     }
     let root = ctx.env.workspace_root();
     let here = root.as_deref().map(key).unwrap_or_default();

@@ -17,6 +17,7 @@ pub mod isolated;
 pub mod llm;
 pub mod mcp;
 pub mod pool;
+pub mod served;
 pub mod sessions;
 pub mod state;
 

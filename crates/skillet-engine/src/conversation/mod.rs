@@ -37,11 +37,11 @@ use participant::Noting;
 pub use participant::{Participant, ScriptedAnswers, Shown};
 pub use preview::ConversationPreview;
 pub use prompt::DEFAULT_SUMMARY_PROMPT;
-pub use provider::{ChosenFile, LlmSetupError, ModelTransport, describe_llm};
+pub use provider::{ChosenFile, LlmSetupError, ModelTransport, describe_llm, llm_base_url};
 // A `ModelTransport` speaks these: its users need them without depending on skillet-llm.
 pub use skillet_llm::{
     ApiKey, ChatProvider, ChatRequest, LlmError, Message, ProviderConfig, ProviderKind, Reply,
-    Role, TextSink, Usage, connect,
+    Role, TextSink, Usage, connect, reach,
 };
 
 use crate::engine::{AskedBy, Engine};

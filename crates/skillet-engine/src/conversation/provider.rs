@@ -26,10 +26,7 @@ pub(crate) fn provider_config(
 ) -> Result<ProviderConfig, ConversationError> {
     let file = config_file.display().to_string();
     let settings = settings.ok_or_else(|| ConversationError::NoProvider { file: file.clone() })?;
-    let kind = match settings.provider {
-        LlmProvider::OpenAi => ProviderKind::OpenAi,
-        LlmProvider::Anthropic => ProviderKind::Anthropic,
-    };
+    let kind = kind_of(settings);
     let model = spec
         .model
         .clone()
@@ -121,17 +118,26 @@ pub enum LlmSetupError {
     },
 }
 
+fn kind_of(settings: &LlmSettings) -> ProviderKind {
+    match settings.provider {
+        LlmProvider::OpenAi => ProviderKind::OpenAi,
+        LlmProvider::Anthropic => ProviderKind::Anthropic,
+    }
+}
+
+/// Where `[llm]` sends requests: its `base_url`, or its provider's default.
+pub fn llm_base_url(settings: &LlmSettings) -> String {
+    settings
+        .base_url
+        .clone()
+        .unwrap_or_else(|| kind_of(settings).default_base_url().to_owned())
+}
+
 /// What `[llm]` sets up, in one line for `skillet doctor`, or why conversations cannot run.
 pub fn describe_llm(settings: Option<&LlmSettings>) -> Result<String, LlmSetupError> {
     let settings = settings.ok_or(LlmSetupError::NotConfigured)?;
-    let kind = match settings.provider {
-        LlmProvider::OpenAi => ProviderKind::OpenAi,
-        LlmProvider::Anthropic => ProviderKind::Anthropic,
-    };
-    let url = settings
-        .base_url
-        .as_deref()
-        .unwrap_or(kind.default_base_url());
+    let kind = kind_of(settings);
+    let url = &llm_base_url(settings);
     let model = settings
         .model
         .as_deref()

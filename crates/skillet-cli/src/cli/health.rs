@@ -1,0 +1,34 @@
+//! `skillet health`: is skillet usable here, and how have skills been doing.
+
+use clap::Args;
+
+/// `skillet health`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Checks, each ok, warn or fail: the daemon (not running is fine: commands start it),
+the history store (read and written: one write that changes nothing), the sandbox layers, and
+the [llm] endpoint when one is configured (a TCP connection to its host, nothing sent). Then,
+per skill with runs in the window (--since, 24h by default) or a circuit breaker: healthy (at
+least 90% of runs ok), degraded (fewer, or its breaker is half open), failing (under 50% over 3
+or more runs, or its breaker is open) or idle; its success rate, breaker and last error.
+The figures are `skillet stats`'s.
+
+Exit status: 0 when every check passes and no skill is failing, 1 otherwise.
+
+Examples:
+  skillet health
+  skillet health --since 1h
+  skillet health --json"
+)]
+pub struct HealthArgs {
+    /// The window a skill's recent runs are taken from: 90s, 15m, 24h, 7d, 1w.
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub since: String,
+    /// Also run each skill's tests (not supported yet: run `skillet test`).
+    #[arg(long)]
+    pub smoke: bool,
+    /// Print JSON: {healthy, since, checks: [{check, state, detail}], skills: [{skill, state,
+    /// runs, success_rate, breaker, last_error}]}.
+    #[arg(long)]
+    pub json: bool,
+}

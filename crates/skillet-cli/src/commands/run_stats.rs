@@ -1,0 +1,177 @@
+//! `skillet stats [SKILL] [--since]`: how skills have run, from the history. The figures are
+//! skillet-observe's, the same `skillet health` and `/metrics` show; this only prints them.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+use skillet_observe::{SkillStats, Spread, StatsQuery, skill_stats};
+use skillet_store::now_ms;
+
+use crate::cli::StatsArgs;
+use crate::context::Context;
+use crate::output;
+
+pub fn run(ctx: &Context, args: &StatsArgs) -> Result<ExitCode> {
+    let since_ms = match &args.since {
+        Some(text) => Some(now_ms().saturating_sub(super::history::parse_duration_ms(text)?)),
+        None => None,
+    };
+    // An alias counts as its skill; a skill that is gone is still found by its name.
+    let skill = args.skill.as_ref().map(|name| {
+        ctx.registry_for(name)
+            .resolve(name)
+            .map_or_else(|| name.clone(), |entry| entry.name.clone())
+    });
+    let query = StatsQuery {
+        skill: skill.clone(),
+        since_ms,
+    };
+    let stats = skill_stats(ctx.store()?.as_ref(), &query)?;
+    if args.json {
+        output::json(&Report {
+            since: since_ms.map(output::rfc3339),
+            skills: &stats,
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let window = match &args.since {
+        Some(text) => format!("in the last {text}"),
+        None => "in the history".to_owned(),
+    };
+    if stats.is_empty() {
+        let what = match &skill {
+            Some(name) => format!("of `{}`", output::field(name)),
+            None => "of any skill".to_owned(),
+        };
+        println!("no runs {what} {window}: `skillet run`, agents over MCP and jobs record them");
+        return Ok(ExitCode::SUCCESS);
+    }
+    match (&skill, stats.as_slice()) {
+        (Some(_), [one]) => print_one(one, &window),
+        _ => print_table(&stats, &window),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `--json` prints.
+#[derive(Serialize)]
+struct Report<'a> {
+    /// The start of the window (RFC 3339); `null` for the whole history.
+    since: Option<String>,
+    skills: &'a [SkillStats],
+}
+
+fn print_table(stats: &[SkillStats], window: &str) {
+    let now = now_ms();
+    let rows: Vec<Vec<String>> = stats
+        .iter()
+        .map(|s| {
+            vec![
+                s.skill.clone(),
+                s.runs.to_string(),
+                rate(s.success_rate),
+                ms(s.duration_ms.p50),
+                ms(s.duration_ms.p95),
+                ms(s.duration_ms.p99),
+                rate(s.cache_hit_rate),
+                ms(s.queue_wait_ms.p95),
+                s.last_run_ms
+                    .map_or_else(|| "-".to_owned(), |at| output::ago(now - at)),
+            ]
+        })
+        .collect();
+    println!("runs {window}:");
+    print!(
+        "{}",
+        output::table(
+            &[
+                "SKILL",
+                "RUNS",
+                "SUCCESS",
+                "P50",
+                "P95",
+                "P99",
+                "CACHE HITS",
+                "QUEUE P95",
+                "LAST RUN",
+            ],
+            &rows
+        )
+    );
+}
+
+fn print_one(s: &SkillStats, window: &str) {
+    let now = now_ms();
+    println!("{} {window}", output::field(&s.skill));
+    let statuses: Vec<String> = s.statuses.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!("runs:          {} ({})", s.runs, statuses.join(", "));
+    println!("success rate:  {}", rate(s.success_rate));
+    println!(
+        "cache hits:    {} ({})",
+        s.cache_hits,
+        rate(s.cache_hit_rate)
+    );
+    println!(
+        "duration:      {}",
+        spread(&s.duration_ms, "runs that executed")
+    );
+    println!(
+        "queue wait:    {}",
+        spread(&s.queue_wait_ms, "runs that queued")
+    );
+    if !s.limit_kills.is_empty() {
+        let kills: Vec<String> = s
+            .limit_kills
+            .iter()
+            .map(|(limit, n)| format!("{n} by {limit}"))
+            .collect();
+        println!("limits hit:    {}", kills.join(", "));
+    }
+    if let Some(kb) = s.peak_memory_kb {
+        println!("peak memory:   {} MiB", kb / 1024);
+    }
+    println!("cpu time:      {}", ms(Some(s.cpu_time_ms)));
+    if let (Some(at), Some(status)) = (s.last_run_ms, &s.last_status) {
+        println!(
+            "last run:      {} ({})",
+            output::ago(now - at),
+            output::field(status)
+        );
+    }
+    if let Some(e) = &s.last_error {
+        println!(
+            "last error:    {} {} `{}`: {}",
+            output::ago(now - e.at_ms),
+            output::field(&e.status),
+            output::field(&e.id),
+            output::field(&output::one_line(&e.message))
+        );
+    }
+}
+
+fn rate(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
+}
+
+fn ms(v: Option<i64>) -> String {
+    match v {
+        None => "-".to_owned(),
+        Some(v) if v < 10_000 => format!("{v}ms"),
+        Some(v) => format!("{:.1}s", v as f64 / 1000.0),
+    }
+}
+
+fn spread(s: &Spread, of: &str) -> String {
+    if s.count == 0 {
+        return format!("- (no {of})");
+    }
+    format!(
+        "p50 {}  p95 {}  p99 {}  max {}  ({} {of})",
+        ms(s.p50),
+        ms(s.p95),
+        ms(s.p99),
+        ms(s.max),
+        s.count
+    )
+}

@@ -1,0 +1,296 @@
+//! `skillet stats` and `skillet health` as a user runs them, checked against figures worked
+//! out by hand from `skillet history --json` (the same rows), and `/metrics`, `/healthz` and
+//! `/readyz` of `skillet serve --http` read by a real MCP client and prometheus_client's own
+//! parser (tests/mcp/observe_http.py).
+
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
+mod common;
+
+use common::World;
+use common::served::Served;
+use serde_json::{Value, json};
+
+const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/observe_http.py");
+
+fn code_skill(w: &World, name: &str, command: &str, args: &[&str]) {
+    w.skill(
+        name,
+        json!({"name": name, "description": "d", "type": "code_inline",
+               "command": command, "args": args}),
+    );
+}
+
+/// `ok` exits 0 after sleeping 0 to 40 ms by its `ms` parameter; `fails` exits 3.
+fn world() -> World {
+    let w = World::new();
+    w.skill(
+        "ok",
+        json!({"name": "ok", "description": "d", "type": "code_inline",
+               "command": "sh", "args": ["-c", "sleep 0.0$0", "{ms}"],
+               "parameters": [{"name": "ms", "type": "string", "default": "0"}]}),
+    );
+    code_skill(&w, "fails", "sh", &["-c", "echo broken >&2; exit 3"]);
+    w.skill(
+        "echo",
+        json!({"name": "echo", "description": "Echo", "type": "code_inline",
+               "command": "echo", "args": ["{word}"],
+               "parameters": [{"name": "word", "type": "string", "required": true}]}),
+    );
+    w
+}
+
+fn json_of(w: &World, args: &[&str]) -> (i32, Value) {
+    let (code, stdout, stderr) = w.run(args);
+    let value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    (code, value)
+}
+
+/// Nearest rank, worked out here independently of skillet: the ⌈p·n/100⌉-th smallest.
+fn by_hand(mut values: Vec<i64>, p: usize) -> Value {
+    values.sort_unstable();
+    if values.is_empty() {
+        return Value::Null;
+    }
+    let rank = (p * values.len()).div_ceil(100).max(1);
+    json!(values[rank - 1])
+}
+
+#[test]
+fn stats_match_the_history_worked_out_by_hand() {
+    let w = world();
+    for ms in ["1", "3", "0", "2", "4"] {
+        assert_eq!(w.run(&["run", "ok", "-p", &format!("ms={ms}")]).0, 0);
+    }
+    for _ in 0..2 {
+        assert_ne!(w.run(&["run", "fails"]).0, 0);
+    }
+    let (_, history) = json_of(&w, &["history", "--json", "--limit", "0"]);
+    let rows = history.as_array().unwrap();
+    let durations = |skill: &str| -> Vec<i64> {
+        rows.iter()
+            .filter(|r| r["skill"] == skill)
+            .map(|r| r["duration_ms"].as_i64().unwrap())
+            .collect()
+    };
+    let (code, stats) = json_of(&w, &["stats", "--json"]);
+    assert_eq!(code, 0);
+    let skills = stats["skills"].as_array().unwrap();
+    let names: Vec<&str> = skills
+        .iter()
+        .map(|s| s["skill"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["fails", "ok"]);
+    let (fails, ok) = (&skills[0], &skills[1]);
+    assert_eq!(ok["runs"], 5);
+    assert_eq!(ok["success_rate"], 1.0);
+    assert_eq!(ok["statuses"], json!({"ok": 5}));
+    assert_eq!(fails["runs"], 2);
+    assert_eq!(fails["success_rate"], 0.0);
+    assert_eq!(fails["last_error"]["status"], "failed");
+    for (skill, figures) in [("ok", ok), ("fails", fails)] {
+        for p in [50, 95, 99] {
+            assert_eq!(
+                figures["duration_ms"][format!("p{p}")],
+                by_hand(durations(skill), p),
+                "p{p} of {skill}: {figures}"
+            );
+        }
+        assert_eq!(figures["duration_ms"]["count"], durations(skill).len());
+    }
+    // One skill, by name: the same figures.
+    let (_, one) = json_of(&w, &["stats", "ok", "--json"]);
+    assert_eq!(one["skills"].as_array().unwrap().len(), 1);
+    assert_eq!(one["skills"][0]["duration_ms"], ok["duration_ms"]);
+    // People get a table and a detail view.
+    let (code, table, _) = w.run(&["stats"]);
+    assert_eq!(code, 0);
+    assert!(
+        table.contains("SUCCESS") && table.lines().any(|l| l.starts_with("ok ")),
+        "{table}"
+    );
+    let (_, detail, _) = w.run(&["stats", "fails"]);
+    assert!(detail.contains("success rate:  0.0%"), "{detail}");
+    assert!(detail.contains("last error:"), "{detail}");
+}
+
+#[test]
+fn since_narrows_the_window_and_a_bad_one_is_refused() {
+    let w = world();
+    assert_eq!(w.run(&["run", "fails"]).0, 3);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(w.run(&["run", "ok"]).0, 0);
+    let (_, recent) = json_of(&w, &["stats", "--since", "2s", "--json"]);
+    let names: Vec<&str> = recent["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["skill"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ok"]);
+    assert!(recent["since"].is_string());
+    let (code, _, err) = w.run(&["stats", "--since", "2 days"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--since"), "{err}");
+    let (code, nothing, _) = w.run(&["stats", "never-ran"]);
+    assert_eq!(code, 0);
+    assert!(nothing.contains("no runs of `never-ran`"), "{nothing}");
+}
+
+#[test]
+fn health_names_the_failing_skill_and_fails() {
+    let w = world();
+    assert_eq!(w.run(&["run", "ok"]).0, 0);
+    let (code, report) = json_of(&w, &["health", "--json"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["healthy"], true);
+    let checks: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["daemon", "store", "sandbox", "llm"]);
+    assert_eq!(report["checks"][1]["state"], "ok", "{report}");
+
+    for _ in 0..3 {
+        w.run(&["run", "fails"]);
+    }
+    let (code, report) = json_of(&w, &["health", "--json"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["healthy"], false);
+    let fails = report["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["skill"] == "fails")
+        .unwrap();
+    assert_eq!(fails["state"], "failing");
+    assert_eq!(fails["runs"], 3);
+    assert_eq!(fails["last_error"]["status"], "failed");
+    let (code, text, _) = w.run(&["health"]);
+    assert_eq!(code, 1);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("fails") && l.contains("failing")),
+        "{text}"
+    );
+    // Out of the window, nothing is failing any more.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, report) = json_of(&w, &["health", "--since", "1s", "--json"]);
+    assert_eq!(code, 0, "{report}");
+    let (code, _, err) = w.run(&["health", "--smoke"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not supported yet"), "{err}");
+}
+
+#[test]
+fn health_checks_the_llm_endpoint_by_connecting() {
+    let w = world();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = |port: u16| {
+        format!(
+            "[llm]\nprovider = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\n"
+        )
+    };
+    w.write("~/.config/skillet/skillet.toml", &config(port));
+    let (code, report) = json_of(&w, &["health", "--json"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["checks"][3]["state"], "ok", "{report}");
+    drop(listener);
+    let (code, report) = json_of(&w, &["health", "--json"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["checks"][3]["state"], "fail", "{report}");
+    assert!(
+        report["checks"][3]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot connect"),
+        "{report}"
+    );
+}
+
+#[test]
+fn metrics_parse_with_the_reference_parser_and_agree_with_stats() {
+    let w = world();
+    let (code, _, stderr) = w.run(&["trust"]);
+    assert_eq!(code, 0, "{stderr}");
+    // Runs from the command line count as well as the agent's.
+    assert_eq!(w.run(&["run", "ok"]).0, 0);
+    let served = Served::start(&w);
+    let out = w
+        .command(&common::mcp::python())
+        .arg(CLIENT)
+        .args([
+            "--base",
+            served.base(),
+            "--token",
+            &served.token,
+            "--calls",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let status = &seen["status"];
+    for path in ["/metrics", "/healthz", "/readyz"] {
+        assert_eq!(status[format!("{path} without token")], 401, "{status}");
+        assert_eq!(status[path], 200, "{status}");
+    }
+    assert!(
+        status["/metrics content type"]
+            .as_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"),
+        "{status}"
+    );
+    assert_eq!(status["/readyz body"]["ready"], true, "{status}");
+    assert_eq!(status["/healthz body"]["status"], "ok");
+
+    let types = &seen["types"];
+    assert_eq!(types["skillet_executions"], "counter", "{types}");
+    assert_eq!(types["skillet_execution_duration_seconds"], "histogram");
+    assert_eq!(types["skillet_mcp_sessions"], "gauge");
+    let sample = |key: &str| {
+        seen["samples"][key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no {key}: {seen}"))
+    };
+    assert_eq!(
+        sample("skillet_executions_total{skill=echo,status=ok}"),
+        3.0
+    );
+    assert_eq!(sample("skillet_executions_total{skill=ok,status=ok}"), 1.0);
+    assert_eq!(sample("skillet_mcp_requests_total{method=tools/call}"), 4.0);
+    // The agent's calls waited in the daemon's queue; the command line's did not.
+    assert_eq!(sample("skillet_queue_wait_seconds_count{skill=echo}"), 3.0);
+
+    // Every count agrees with `skillet stats`.
+    let (_, stats) = json_of(&w, &["stats", "--json"]);
+    for s in stats["skills"].as_array().unwrap() {
+        let skill = s["skill"].as_str().unwrap();
+        for (status, n) in s["statuses"].as_object().unwrap() {
+            assert_eq!(
+                sample(&format!(
+                    "skillet_executions_total{{skill={skill},status={status}}}"
+                )),
+                n.as_f64().unwrap(),
+                "{skill} {status}"
+            );
+        }
+        assert_eq!(
+            sample(&format!(
+                "skillet_execution_duration_seconds_count{{skill={skill}}}"
+            )),
+            s["duration_ms"]["count"].as_f64().unwrap()
+        );
+    }
+}
