@@ -70,6 +70,14 @@ pub enum Unavailable {
     /// Only cgroup v1, where only root may make groups.
     #[error("cgroup v1 controllers exist but only root may create groups in them")]
     CgroupV1RootOnly,
+    /// Only cgroup v1, and this root cannot write it: root of a user namespace (a rootless
+    /// container), whose uid 0 is not the machine's.
+    #[error(
+        "cgroup v1 controllers exist but {} is not writable here: this is root of a user \
+         namespace (a rootless container), not of the machine",
+        .0.display()
+    )]
+    CgroupV1NotWritable(PathBuf),
     /// No hierarchy with the controllers limits need.
     #[error("no usable cgroup hierarchy: the memory, pids and cpu controllers were not found")]
     NoCgroupHierarchy,
@@ -180,9 +188,27 @@ fn cgroup_mode(is_root: bool) -> Result<CgroupMode, Unavailable> {
         return Err(Unavailable::CgroupNotDelegated(dir));
     }
     let v1 = |c: &str| Some(root.join(c)).filter(|p| p.join("cgroup.procs").exists());
+    // Where run groups go: `skillet/` under each controller once it exists, else the root.
+    let unwritable = |controller: &Path| {
+        let ours = controller.join("skillet");
+        let dir = if ours.is_dir() {
+            ours
+        } else {
+            controller.to_path_buf()
+        };
+        rustix::fs::access(&dir, rustix::fs::Access::WRITE_OK)
+            .is_err()
+            .then_some(dir)
+    };
     match (v1("memory"), v1("pids"), v1("cpu")) {
         (Some(memory), Some(pids), Some(cpu)) if is_root => {
-            Ok(CgroupMode::V1 { memory, pids, cpu })
+            let blocked = [&memory, &pids, &cpu]
+                .into_iter()
+                .find_map(|c| unwritable(c));
+            match blocked {
+                Some(dir) => Err(Unavailable::CgroupV1NotWritable(dir)),
+                None => Ok(CgroupMode::V1 { memory, pids, cpu }),
+            }
         }
         (Some(_), Some(_), Some(_)) => Err(Unavailable::CgroupV1RootOnly),
         _ => Err(Unavailable::NoCgroupHierarchy),
