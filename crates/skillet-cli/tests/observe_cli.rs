@@ -99,6 +99,20 @@ fn stats_match_the_history_worked_out_by_hand() {
         }
         assert_eq!(figures["duration_ms"]["count"], durations(skill).len());
     }
+    // This week's p95 is the p95 of the same runs (all ran today); the day's figures too.
+    assert_eq!(
+        ok["trend"]["p95_this_week_ms"],
+        by_hand(durations("ok"), 95)
+    );
+    assert_eq!(ok["trend"]["p95_doubled"], false);
+    let today = ok["trend"]["days"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(today["runs"], 5);
+    assert_eq!(today["p50_ms"], by_hand(durations("ok"), 50));
     // One skill, by name: the same figures.
     let (_, one) = json_of(&w, &["stats", "ok", "--json"]);
     assert_eq!(one["skills"].as_array().unwrap().len(), 1);
@@ -272,6 +286,9 @@ fn metrics_parse_with_the_reference_parser_and_agree_with_stats() {
     assert_eq!(sample("skillet_mcp_requests_total{method=tools/call}"), 4.0);
     // The agent's calls waited in the daemon's queue; the command line's did not.
     assert_eq!(sample("skillet_queue_wait_seconds_count{skill=echo}"), 3.0);
+    // A week of one day's runs: no week before to compare with, so not doubled.
+    assert_eq!(sample("skillet_p95_doubled{skill=echo}"), 0.0);
+    assert!(sample("skillet_duration_p95_week_seconds{skill=echo,week=this}") >= 0.0);
 
     // Every count agrees with `skillet stats`.
     let (_, stats) = json_of(&w, &["stats", "--json"]);

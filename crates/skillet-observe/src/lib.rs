@@ -2,9 +2,10 @@
 //!
 //! This crate owns the figures a user or an operator reads about skills: per-skill statistics
 //! over the history ([`skill_stats`]: runs, success rate, percentiles, cache hits, queue waits,
-//! limits hit), their exposition to Prometheus ([`metrics`]) and health ([`health`]). Every
-//! figure anywhere comes from [`skill_stats`] and the store's own lists, so the CLI, `/metrics`
-//! and health never disagree on what a success rate or a p95 is.
+//! limits hit), daily latency trends ([`trends`]), their exposition to Prometheus
+//! ([`metrics`]) and health ([`skill_health`]). Every figure anywhere comes from these and the
+//! store's own lists, with one [`percentile`], so the CLI, `/metrics` and health never disagree
+//! on what a success rate or a p95 is.
 //!
 //! It must not run skills, write history, or know how a store keeps its rows: it reads through
 //! the [`skillet_store::Store`] trait only.
@@ -12,8 +13,10 @@
 mod health;
 pub mod metrics;
 mod stats;
+mod trend;
 
 pub use health::{
     FAILING_MIN_RUNS, FAILING_RATE, HEALTHY_RATE, HealthState, SkillHealth, judge, skill_health,
 };
 pub use stats::{LastError, SkillStats, Spread, StatsQuery, percentile, skill_stats};
+pub use trend::{DayFigures, TREND_MIN_RUNS, Trend, trends};

@@ -4,15 +4,18 @@
 //! Counters count what the history holds, so they drop when `history prune` (or retention)
 //! removes rows; Prometheus reads a drop as a counter reset, which `rate()` handles.
 
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use skillet_store::{SessionQuery, SessionStatus, Store, StoreError};
+use skillet_store::{SessionQuery, SessionStatus, Store, StoreError, now_ms};
 
 use crate::stats::{StatsQuery, skill_stats};
+use crate::trend::trends;
 
 /// The `Content-Type` of what [`render`] writes.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -119,6 +122,18 @@ pub fn render(store: &dyn Store, live: &LiveFigures) -> Result<String, MetricsEr
         "Background jobs not yet finished, by state (queued: the queue's depth; running)",
         jobs.clone(),
     );
+    let week_p95 = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+    registry.register(
+        "duration_p95_week_seconds",
+        "p95 of the runs that executed in the last 7 days (week=this) and the 7 before (week=previous), by skill",
+        week_p95.clone(),
+    );
+    let doubled = Family::<Labels, Gauge>::default();
+    registry.register(
+        "p95_doubled",
+        "1 when a skill's p95 this week is at least twice the week before's (each with 5 runs or more)",
+        doubled.clone(),
+    );
     let requests = Family::<Labels, Counter>::default();
     registry.register(
         "mcp_requests",
@@ -155,6 +170,21 @@ pub fn render(store: &dyn Store, live: &LiveFigures) -> Result<String, MetricsEr
                 .get_or_create(&labels(&[("skill", &s.skill), ("limit", limit)]))
                 .inc_by(*n);
         }
+    }
+    for t in trends(store, None, now_ms(), 1)? {
+        for (week, p95) in [
+            ("this", t.p95_this_week_ms),
+            ("previous", t.p95_previous_week_ms),
+        ] {
+            if let Some(p95) = p95 {
+                week_p95
+                    .get_or_create(&labels(&[("skill", &t.skill), ("week", week)]))
+                    .set(ms_to_seconds(p95));
+            }
+        }
+        doubled
+            .get_or_create(&labels(&[("skill", &t.skill)]))
+            .set(i64::from(t.p95_doubled));
     }
     for c in store.cache_stats()? {
         misses

@@ -4,7 +4,7 @@
 
 use skillet_observe::metrics::LiveFigures;
 use skillet_observe::{
-    HealthState, Spread, StatsQuery, judge, metrics, percentile, skill_health, skill_stats,
+    HealthState, Spread, StatsQuery, judge, metrics, percentile, skill_health, skill_stats, trends,
 };
 use skillet_store::{BreakerRecord, ExecutionRecord, SqliteStore, Store};
 
@@ -219,4 +219,63 @@ fn the_exposition_counts_what_the_history_holds() {
     ] {
         assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
     }
+}
+
+/// Runs of `skill` taking `ms` each, started at `at` (ms since the epoch) and one second apart.
+fn runs_at(store: &SqliteStore, skill: &str, at: i64, ms: &[i64]) {
+    for (i, d) in ms.iter().enumerate() {
+        let mut r = ExecutionRecord::new(format!("{skill}-{at}-{i}"), skill, "ok");
+        r.started_at_ms = at + i as i64 * 1000;
+        r.duration_ms = *d;
+        store.record(&r).unwrap();
+    }
+}
+
+#[test]
+fn trends_by_day_and_the_doubled_p95_flag_by_hand() {
+    const DAY: i64 = 86_400_000;
+    let (_dir, store) = store();
+    // "Now" is noon of day 100.
+    let now = 100 * DAY + DAY / 2;
+    // `slower`: last week 5 runs of 10..50 ms (p95 50), this week 5 of 100..500 (p95 500).
+    runs_at(&store, "slower", now - 10 * DAY, &[10, 20, 30, 40, 50]);
+    runs_at(&store, "slower", now - DAY, &[300, 100, 500, 200]);
+    runs_at(&store, "slower", now - 60_000, &[400]);
+    // `steady`: 60 then 100 ms p95, under double; `sparse`: doubled, but on 2 runs a week.
+    runs_at(&store, "steady", now - 9 * DAY, &[60, 60, 60, 60, 60]);
+    runs_at(&store, "steady", now - 2 * DAY, &[100, 100, 100, 100, 100]);
+    runs_at(&store, "sparse", now - 9 * DAY, &[10, 10]);
+    runs_at(&store, "sparse", now - 2 * DAY, &[90, 90]);
+    // Three weeks ago: outside both weeks, and not in any day shown.
+    runs_at(&store, "old", now - 21 * DAY, &[5]);
+
+    let all = trends(&store, None, now, 3).unwrap();
+    let names: Vec<&str> = all.iter().map(|t| t.skill.as_str()).collect();
+    assert_eq!(names, ["slower", "sparse", "steady"]);
+    let slower = &all[0];
+    assert_eq!(
+        (slower.p95_previous_week_ms, slower.p95_this_week_ms),
+        (Some(50), Some(500))
+    );
+    assert!(slower.p95_doubled);
+    // Days 98, 99 and 100: yesterday's four runs (sorted 100, 200, 300, 500: p50 the 2nd,
+    // p95 the 4th), today's one.
+    let days: Vec<(i64, u64, Option<i64>, Option<i64>)> = slower
+        .days
+        .iter()
+        .map(|d| (d.day_start_ms / DAY, d.runs, d.p50_ms, d.p95_ms))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            (98, 0, None, None),
+            (99, 4, Some(200), Some(500)),
+            (100, 1, Some(400), Some(400))
+        ]
+    );
+    assert!(!all[1].p95_doubled, "two runs a week are too few");
+    assert!(!all[2].p95_doubled, "100 is under twice 60");
+    let one = trends(&store, Some("steady"), now, 7).unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].days.len(), 7);
 }

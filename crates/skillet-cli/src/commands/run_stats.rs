@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde::Serialize;
-use skillet_observe::{SkillStats, Spread, StatsQuery, skill_stats};
+use skillet_observe::{SkillStats, Spread, StatsQuery, Trend, skill_stats, trends};
 use skillet_store::now_ms;
 
 use crate::cli::StatsArgs;
@@ -27,11 +27,25 @@ pub fn run(ctx: &Context, args: &StatsArgs) -> Result<ExitCode> {
         skill: skill.clone(),
         since_ms,
     };
-    let stats = skill_stats(ctx.store()?.as_ref(), &query)?;
+    let store = ctx.store()?;
+    let stats = skill_stats(store.as_ref(), &query)?;
+    // Always the last week against the one before, whatever --since says.
+    let mut trends = trends(store.as_ref(), skill.as_deref(), now_ms(), TREND_DAYS)?;
+    let mut trend_of = |skill: &str| -> Option<Trend> {
+        let at = trends.iter().position(|t| t.skill == skill)?;
+        Some(trends.swap_remove(at))
+    };
+    let rows: Vec<Row> = stats
+        .into_iter()
+        .map(|s| Row {
+            trend: trend_of(&s.skill),
+            stats: s,
+        })
+        .collect();
     if args.json {
         output::json(&Report {
             since: since_ms.map(output::rfc3339),
-            skills: &stats,
+            skills: &rows,
         })?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -39,7 +53,7 @@ pub fn run(ctx: &Context, args: &StatsArgs) -> Result<ExitCode> {
         Some(text) => format!("in the last {text}"),
         None => "in the history".to_owned(),
     };
-    if stats.is_empty() {
+    if rows.is_empty() {
         let what = match &skill {
             Some(name) => format!("of `{}`", output::field(name)),
             None => "of any skill".to_owned(),
@@ -47,26 +61,38 @@ pub fn run(ctx: &Context, args: &StatsArgs) -> Result<ExitCode> {
         println!("no runs {what} {window}: `skillet run`, agents over MCP and jobs record them");
         return Ok(ExitCode::SUCCESS);
     }
-    match (&skill, stats.as_slice()) {
+    match (&skill, rows.as_slice()) {
         (Some(_), [one]) => print_one(one, &window),
-        _ => print_table(&stats, &window),
+        _ => print_table(&rows, &window),
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Days of daily figures in the detail view and the JSON.
+const TREND_DAYS: u32 = 7;
 
 /// What `--json` prints.
 #[derive(Serialize)]
 struct Report<'a> {
     /// The start of the window (RFC 3339); `null` for the whole history.
     since: Option<String>,
-    skills: &'a [SkillStats],
+    skills: &'a [Row],
 }
 
-fn print_table(stats: &[SkillStats], window: &str) {
+/// One skill: its figures over the window, and its latency trend up to now.
+#[derive(Serialize)]
+struct Row {
+    #[serde(flatten)]
+    stats: SkillStats,
+    /// `null` without a run that executed in the last two weeks.
+    trend: Option<Trend>,
+}
+
+fn print_table(skills: &[Row], window: &str) {
     let now = now_ms();
-    let rows: Vec<Vec<String>> = stats
+    let rows: Vec<Vec<String>> = skills
         .iter()
-        .map(|s| {
+        .map(|Row { stats: s, trend }| {
             vec![
                 s.skill.clone(),
                 s.runs.to_string(),
@@ -76,6 +102,7 @@ fn print_table(stats: &[SkillStats], window: &str) {
                 ms(s.duration_ms.p99),
                 rate(s.cache_hit_rate),
                 ms(s.queue_wait_ms.p95),
+                week_p95(trend.as_ref()),
                 s.last_run_ms
                     .map_or_else(|| "-".to_owned(), |at| output::ago(now - at)),
             ]
@@ -94,14 +121,40 @@ fn print_table(stats: &[SkillStats], window: &str) {
                 "P99",
                 "CACHE HITS",
                 "QUEUE P95",
+                "P95 THIS WEEK (BEFORE)",
                 "LAST RUN",
             ],
             &rows
         )
     );
+    let doubled: Vec<&str> = skills
+        .iter()
+        .filter(|r| r.trend.as_ref().is_some_and(|t| t.p95_doubled))
+        .map(|r| r.stats.skill.as_str())
+        .collect();
+    if !doubled.is_empty() {
+        println!(
+            "p95 doubled against the week before: {} (`skillet stats SKILL` shows its days)",
+            doubled.join(", ")
+        );
+    }
 }
 
-fn print_one(s: &SkillStats, window: &str) {
+/// This week's p95 and the week before's, flagged when it doubled.
+fn week_p95(trend: Option<&Trend>) -> String {
+    let Some(t) = trend else {
+        return "-".to_owned();
+    };
+    let flag = if t.p95_doubled { " DOUBLED" } else { "" };
+    format!(
+        "{} ({}){flag}",
+        ms(t.p95_this_week_ms),
+        ms(t.p95_previous_week_ms)
+    )
+}
+
+fn print_one(row: &Row, window: &str) {
+    let s = &row.stats;
     let now = now_ms();
     println!("{} {window}", output::field(&s.skill));
     let statuses: Vec<String> = s.statuses.iter().map(|(k, n)| format!("{n} {k}")).collect();
@@ -147,6 +200,23 @@ fn print_one(s: &SkillStats, window: &str) {
             output::field(&e.id),
             output::field(&output::one_line(&e.message))
         );
+    }
+    if let Some(t) = &row.trend {
+        println!("p95 this week: {}", week_p95(Some(t)));
+        let days: Vec<Vec<String>> = t
+            .days
+            .iter()
+            .map(|d| {
+                vec![
+                    output::rfc3339(d.day_start_ms)[..10].to_owned(),
+                    d.runs.to_string(),
+                    ms(d.p50_ms),
+                    ms(d.p95_ms),
+                ]
+            })
+            .collect();
+        println!("\nthe last {TREND_DAYS} days (UTC), runs that executed:");
+        print!("{}", output::table(&["DAY", "RUNS", "P50", "P95"], &days));
     }
 }
 
