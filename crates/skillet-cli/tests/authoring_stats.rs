@@ -183,21 +183,25 @@ fn other_workspaces_are_kept_apart_and_global_skills_are_shown_everywhere() {
 }
 
 #[test]
-fn stats_without_authoring_refuses_and_says_what_to_run() {
+fn stats_without_authoring_shows_runs_and_says_where_they_come_from() {
     let w = World::new();
+    // Without runs: an answer, not an error, and where runs come from.
     let (code, out, err) = w.run(&["stats"]);
-    assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("not supported yet"), "{err}");
-    assert!(err.contains("skillet stats --authoring"), "{err}");
-    let (code, _, err) = w.run(&["stats", "greet"]);
-    assert_eq!(code, 2, "a skill name without --authoring: {err}");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("no runs of any skill"), "{out}");
+    let (code, out, _) = w.run(&["stats", "greet"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("no runs of `greet`"), "{out}");
+    // --since is for runs: with --authoring it is refused.
+    let (code, _, err) = w.run(&["stats", "--authoring", "--since", "1h"]);
+    assert_eq!(code, 2, "{err}");
     let (code, out, _) = w.run(&["stats", "--help"]);
     assert_eq!(code, 0);
     assert!(
         out.contains("--authoring") && out.contains("keep_days"),
         "{out}"
     );
-    assert!(out.contains("skillet stats --authoring --json"), "{out}");
+    assert!(out.contains("skillet stats --authoring count-lines"), "{out}");
 }
 
 #[test]

@@ -18,7 +18,8 @@ mod tests;
 use lenient::read_lenient;
 pub(crate) use lenient::read_workspace_text;
 pub use settings::{
-    CacheSettings, DaemonSettings, Defaults, Grant, GrantedNetwork, HistorySettings,
+    AlertNotify, AlertRule, CacheSettings, DaemonSettings, Defaults, Grant, GrantedNetwork,
+    HistorySettings,
     IsolationSetting, JobsSettings, LlmProvider, LlmSettings, McpSettings, SandboxSettings,
     TrustSettings,
 };
@@ -66,6 +67,9 @@ pub struct ConfigFile {
     /// Skills turned off (`skillet disable`): not served to agents, refused by `skillet run`.
     #[serde(default)]
     pub disabled: Vec<String>,
+    /// Alert rules the daemon evaluates. Read from the global file only.
+    #[serde(default)]
+    pub alerts: Vec<AlertRule>,
 }
 
 /// `[defaults]` of both files, kept apart: the global file's are the user's caps, the
@@ -109,6 +113,8 @@ pub struct Config {
     pub llm: Option<LlmSettings>,
     /// Disabled skill names, from either file.
     pub disabled: std::collections::BTreeSet<String>,
+    /// Alert rules (global file only).
+    pub alerts: Vec<AlertRule>,
     /// Settings that were ignored, and why.
     pub warnings: Vec<String>,
     /// Why the workspace `.skillet/skillet.toml` was ignored as a whole (it cannot be read or
@@ -168,6 +174,7 @@ impl Config {
             config.trust = file.trust;
             config.mcp = file.mcp;
             config.llm = file.llm;
+            config.alerts = file.alerts;
             config.disabled.extend(file.disabled);
             config.files.push(global.join(CONFIG_FILE));
         }
@@ -198,9 +205,10 @@ impl Config {
                     || file.trust != TrustSettings::default()
                     || file.mcp != McpSettings::default()
                     || file.llm.is_some()
+                    || !file.alerts.is_empty()
                 {
                     config.warnings.push(format!(
-                        "{}: [sandbox], [grants], [history], [cache], [daemon], [jobs], [trust], [mcp] and [llm] are ignored in a workspace configuration; put them in the global skillet.toml",
+                        "{}: [sandbox], [grants], [history], [cache], [daemon], [jobs], [trust], [mcp], [llm] and [[alerts]] are ignored in a workspace configuration; put them in the global skillet.toml",
                         dir.join(CONFIG_FILE).display()
                     ));
                 }

@@ -30,7 +30,8 @@ mod summary;
 mod trust;
 
 pub use config::{
-    CONFIG_FILE, CacheSettings, Config, ConfigError, ConfigFile, DaemonSettings, Defaults, Grant,
+    AlertNotify, AlertRule, CONFIG_FILE, CacheSettings, Config, ConfigError, ConfigFile,
+    DaemonSettings, Defaults, Grant,
     GrantedNetwork, HistorySettings, IsolationSetting, JobsSettings, LayeredDefaults, LlmProvider,
     LlmSettings, McpSettings, SandboxSettings, TrustSettings,
 };

@@ -279,3 +279,46 @@ impl CacheSettings {
             .saturating_mul(1024 * 1024)
     }
 }
+
+/// One `[[alerts]]` rule: the daemon watches a figure of the history and tells the user when a
+/// condition starts and stops holding. Read from the global file only: a notification runs the
+/// user's own command or reaches the user's own URL.
+///
+/// ```toml
+/// [[alerts]]
+/// name = "review failing"
+/// skill = "review"                       # absent: every skill, each on its own
+/// when = "failure_rate > 0.2"            # a figure of `skillet stats`, a comparison, a number
+/// window = "15m"                         # over the runs of the last 15 minutes (default)
+/// notify = { command = ["notify-send", "skillet"] }   # or { webhook = "http://…" }
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    /// What the alert is called in notifications and `skillet alerts`.
+    pub name: String,
+    /// The skill watched; absent: every skill with runs, each firing on its own.
+    pub skill: Option<String>,
+    /// The condition: `FIGURE OP NUMBER`, e.g. `failure_rate > 0.2`, `p95_ms >= 2000`.
+    pub when: String,
+    /// The runs the figure is taken over: `90s`, `15m`, `1h`, … (default 15m).
+    pub window: Option<String>,
+    /// Fewer runs than this in the window never fire (default 1).
+    pub min_runs: Option<u64>,
+    /// How long the condition must stay false before the alert resolves: `30s`, `5m`, …
+    /// (default 1m), so a condition that flickers fires once, not at every flicker.
+    pub resolve_after: Option<String>,
+    /// Whom to tell.
+    pub notify: AlertNotify,
+}
+
+/// Where an alert's notifications go: a command, a webhook, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertNotify {
+    /// A program and its arguments, run without a shell, the event as JSON on its stdin and
+    /// in `SKILLET_ALERT_*` variables.
+    pub command: Option<Vec<String>>,
+    /// An `http://` or `https://` URL the event is POSTed to as JSON.
+    pub webhook: Option<String>,
+}
