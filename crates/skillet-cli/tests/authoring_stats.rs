@@ -201,7 +201,10 @@ fn stats_without_authoring_shows_runs_and_says_where_they_come_from() {
         out.contains("--authoring") && out.contains("keep_days"),
         "{out}"
     );
-    assert!(out.contains("skillet stats --authoring count-lines"), "{out}");
+    assert!(
+        out.contains("skillet stats --authoring count-lines"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -10,13 +10,20 @@
 //! It must not run skills, write history, or know how a store keeps its rows: it reads through
 //! the [`skillet_store::Store`] trait only.
 
+mod alerts;
 mod health;
 pub mod metrics;
 mod stats;
 mod trend;
+mod window;
 
+pub use alerts::{
+    Alert, AlertState, Comparison, DEFAULT_RESOLVE_AFTER_MS, DEFAULT_WINDOW_MS, Figure, RuleError,
+    Transition,
+};
 pub use health::{
     FAILING_MIN_RUNS, FAILING_RATE, HEALTHY_RATE, HealthState, SkillHealth, judge, skill_health,
 };
 pub use stats::{LastError, SkillStats, Spread, StatsQuery, percentile, skill_stats};
 pub use trend::{DayFigures, TREND_MIN_RUNS, Trend, trends};
+pub use window::{WindowError, parse_window};

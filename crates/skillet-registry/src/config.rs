@@ -19,9 +19,8 @@ use lenient::read_lenient;
 pub(crate) use lenient::read_workspace_text;
 pub use settings::{
     AlertNotify, AlertRule, CacheSettings, DaemonSettings, Defaults, Grant, GrantedNetwork,
-    HistorySettings,
-    IsolationSetting, JobsSettings, LlmProvider, LlmSettings, McpSettings, SandboxSettings,
-    TrustSettings,
+    HistorySettings, IsolationSetting, JobsSettings, LlmProvider, LlmSettings, McpSettings,
+    SandboxSettings, TrustSettings,
 };
 
 /// File name of the configuration file.

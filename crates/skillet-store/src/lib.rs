@@ -17,6 +17,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod alert;
 mod authoring;
 mod cache;
 mod channel;
@@ -27,6 +28,7 @@ mod retention;
 mod session;
 mod session_state;
 mod sqlite;
+mod sqlite_alerts;
 mod sqlite_authoring;
 mod sqlite_breakers;
 mod sqlite_cache;
@@ -44,6 +46,7 @@ mod state;
 
 use std::path::PathBuf;
 
+pub use alert::{AlertEvent, AlertStore, MAX_ALERT_EVENTS};
 pub use authoring::{
     AuthoringEvent, AuthoringQuery, AuthoringRecord, AuthoringStats, AuthoringStore,
 };
@@ -66,7 +69,7 @@ pub use state::{StateCommit, StateKey, StateRecord, StateStore, StateWrite};
 
 /// Persistent state, whatever the database.
 pub trait Store:
-    StateStore + CacheStore + AuthoringStore + ChannelStore + Send + Sync + std::fmt::Debug
+    StateStore + CacheStore + AuthoringStore + ChannelStore + AlertStore + Send + Sync + std::fmt::Debug
 {
     /// Adds one execution (one attempt of one call).
     fn record(&self, execution: &ExecutionRecord) -> Result<(), StoreError>;

@@ -12,11 +12,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 use crate::{
-    AuthoringQuery, AuthoringRecord, AuthoringStats, AuthoringStore, BreakerRecord, CacheEntry,
-    CacheSkillStats, CacheStore, ChannelInfo, ChannelKey, ChannelLimits, ChannelMessage,
-    ChannelSend, ChannelStore, ExecutionQuery, ExecutionRecord, FileDigest, IndexedFile, JobRecord,
-    LeaseGrant, LeaseRequest, PruneReport, Retention, SessionLease, SessionQuery, SessionRecord,
-    StateCommit, StateKey, StateRecord, StateStore, StateWrite, Store, StoreError, TurnRecord,
+    AlertEvent, AlertStore, AuthoringQuery, AuthoringRecord, AuthoringStats, AuthoringStore,
+    BreakerRecord, CacheEntry, CacheSkillStats, CacheStore, ChannelInfo, ChannelKey, ChannelLimits,
+    ChannelMessage, ChannelSend, ChannelStore, ExecutionQuery, ExecutionRecord, FileDigest,
+    IndexedFile, JobRecord, LeaseGrant, LeaseRequest, PruneReport, Retention, SessionLease,
+    SessionQuery, SessionRecord, StateCommit, StateKey, StateRecord, StateStore, StateWrite, Store,
+    StoreError, TurnRecord,
 };
 
 type Opened = Result<Arc<dyn Store>, StoreError>;
@@ -226,6 +227,13 @@ impl CacheStore for OpeningStore {
         fn cache_clear(&self, skill: Option<&str>) -> Result<u64, StoreError>;
         fn file_digests(&self, paths: &[String]) -> Result<Vec<FileDigest>, StoreError>;
         fn save_file_digests(&self, files: &[FileDigest]) -> Result<(), StoreError>;
+    }
+}
+
+impl AlertStore for OpeningStore {
+    forward! {
+        fn record_alert(&self, event: &AlertEvent) -> Result<(), StoreError>;
+        fn alert_events(&self, limit: usize) -> Result<Vec<AlertEvent>, StoreError>;
     }
 }
 

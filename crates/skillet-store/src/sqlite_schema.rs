@@ -212,6 +212,17 @@ pub(crate) const STEPS: &[&str] = &[
     // 14: how long a call waited in a queue before it ran (the daemon's job queue, the MCP
     // server's cap on calls at once), per execution; NULL for a run that never queued.
     "ALTER TABLE executions ADD COLUMN queue_wait_ms INTEGER;",
+    // 15: alert events (`[[alerts]]`): each rule firing or resolving for a skill.
+    "CREATE TABLE IF NOT EXISTS alert_events (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        name      TEXT NOT NULL,
+        skill     TEXT NOT NULL,
+        state     TEXT NOT NULL,
+        value     REAL,
+        condition TEXT NOT NULL,
+        at        INTEGER NOT NULL,
+        notified  TEXT NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

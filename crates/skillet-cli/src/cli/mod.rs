@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+mod alerts;
 mod authoring;
 mod batch;
 mod cache;
@@ -22,6 +23,7 @@ mod skills;
 mod state;
 mod stats;
 
+pub use alerts::AlertsArgs;
 pub use authoring::{CreateArgs, ScriptTemplate, TestArgs};
 pub use batch::BatchArgs;
 pub use cache::CacheCommand;
@@ -262,6 +264,10 @@ Examples:
     /// Check that skillet is usable here (daemon, store, sandbox, LLM endpoint) and how each
     /// skill has been doing lately.
     Health(HealthArgs),
+
+    /// Show the alert rules of the global skillet.toml, whether each is firing, and what they
+    /// last did.
+    Alerts(AlertsArgs),
 
     /// Show and clear cached results.
     Cache {

@@ -281,35 +281,13 @@ fn print_record(r: &ExecutionRecord) {
     }
 }
 
-/// `90s`, `15m`, `1h`, `2d`, `1w` in milliseconds.
+/// `90s`, `15m`, `1h`, `2d`, `1w` in milliseconds (skillet-observe's reading), or a usage error.
 pub(super) fn parse_duration_ms(text: &str) -> Result<i64> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let usage = |message: String| {
+    skillet_observe::parse_window(text).map_err(|e| {
         output::failure(
             output::EXIT_INVALID_PARAMS,
-            message,
+            format!("--since {e}"),
             Some("write a number and a unit, like 90s, 15m, 1h, 2d or 1w".into()),
         )
-    };
-    let Ok(n) = digits.parse::<i64>() else {
-        return Err(usage(format!(
-            "--since {text:?}: expected a number and a unit"
-        )));
-    };
-    let unit_ms: i64 = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 604_800_000,
-        _ => {
-            return Err(usage(format!(
-                "--since {text:?}: the unit must be s, m, h, d or w"
-            )));
-        }
-    };
-    Ok(n.saturating_mul(unit_ms))
+    })
 }

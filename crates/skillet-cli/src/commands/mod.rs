@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod alerts;
 mod batch;
 mod breaker;
 mod cache;
@@ -93,6 +94,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Cache { command } => cache::run(&ctx, &command),
                 Command::Stats(args) => stats::run(&ctx, &args),
                 Command::Health(args) => health::run(&ctx, &args),
+                Command::Alerts(args) => alerts::run(&ctx, &args),
                 Command::Enable(args) => trust::toggle(&ctx, &args, false),
                 Command::Disable(args) => trust::toggle(&ctx, &args, true),
                 Command::Schema { .. }

@@ -1,0 +1,217 @@
+//! `[[alerts]]` end to end: a real daemon (`skillet serve`) watches the history, a failing run
+//! fires the alert once (its command runs, its webhook gets a POST on a real socket), a
+//! restarted daemon does not fire it again, healthy runs resolve it once, and `skillet alerts`
+//! shows it all.
+
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use common::World;
+use serde_json::{Value, json};
+
+/// `skillet serve` (no HTTP), up once it says it watches the rules; stopped when dropped.
+struct Daemon(Child);
+
+impl Daemon {
+    fn start(w: &World) -> Daemon {
+        let mut child = w
+            .command(&assert_cmd::cargo::cargo_bin("skillet"))
+            .arg("serve")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("watching 1 alert rule(s)") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("the daemon never said it watches the rule");
+        Daemon(child)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = rustix::process::kill_process(
+            rustix::process::Pid::from_child(&self.0),
+            rustix::process::Signal::TERM,
+        );
+        let _ = self.0.wait();
+    }
+}
+
+/// A webhook receiver on a loopback port: the JSON bodies POSTed to it, in order.
+fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            seen.lock()
+                .unwrap()
+                .push(serde_json::from_slice(&body).unwrap());
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    (url, got)
+}
+
+/// The notification lines the alert's command appended.
+fn notified(w: &World) -> Vec<Value> {
+    std::fs::read_to_string(w.path("~/notified"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn wait_for(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ok()
+}
+
+#[test]
+fn a_failing_skill_fires_once_and_resolves_once() {
+    let w = World::new();
+    // Fails while the workspace holds `failing`.
+    w.skill(
+        "review",
+        json!({"name": "review", "description": "d", "type": "code_inline",
+               "command": "sh", "args": ["-c", "test ! -e failing"]}),
+    );
+    let (url, posted) = webhook();
+    let notes = w.path("~/notified");
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        &format!(
+            "[[alerts]]\nname = \"review failing\"\nskill = \"review\"\nwhen = \"failure_rate > 0.5\"\n\
+             window = \"1m\"\nresolve_after = \"1s\"\n\
+             notify = {{ command = [\"sh\", \"-c\", \"cat >> '{}'\"], webhook = \"{url}\" }}\n",
+            notes.display()
+        ),
+    );
+    let daemon = Daemon::start(&w);
+    w.write("failing", "");
+    assert_ne!(w.run(&["run", "review"]).0, 0);
+    let failed_at = Instant::now();
+    assert!(
+        wait_for(Duration::from_secs(10), || !notified(&w).is_empty()),
+        "no notification within 10 s"
+    );
+    let took = failed_at.elapsed();
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let first = &notified(&w)[0];
+    assert_eq!(first["state"], "firing");
+    assert_eq!(first["skill"], "review");
+    assert_eq!(first["value"], 1.0);
+    assert!(wait_for(Duration::from_secs(10), || posted
+        .lock()
+        .unwrap()
+        .len()
+        == 1));
+    assert_eq!(posted.lock().unwrap()[0]["state"], "firing");
+
+    // Still failing, and a new daemon: nothing fires again.
+    assert_ne!(w.run(&["run", "review"]).0, 0);
+    drop(daemon);
+    let daemon = Daemon::start(&w);
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(notified(&w).len(), 1, "{:?}", notified(&w));
+
+    // Healthy again: 2 failed of 5 is under the threshold, and it resolves once.
+    std::fs::remove_file(w.path("failing")).unwrap();
+    for _ in 0..3 {
+        assert_eq!(w.run(&["run", "review"]).0, 0);
+    }
+    assert!(
+        wait_for(Duration::from_secs(10), || notified(&w).len() == 2),
+        "{:?}",
+        notified(&w)
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let all = notified(&w);
+    let states: Vec<&str> = all.iter().map(|n| n["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["firing", "resolved"]);
+    assert!(wait_for(Duration::from_secs(10), || posted
+        .lock()
+        .unwrap()
+        .len()
+        == 2));
+
+    let (code, out, err) = w.run(&["alerts", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["daemon_running"], true);
+    assert_eq!(report["states"][0]["state"], "resolved");
+    let events = report["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e["notified"] == "ok"), "{events:?}");
+    let (_, text, _) = w.run(&["alerts"]);
+    assert!(
+        text.contains("review failing") && text.contains("resolved"),
+        "{text}"
+    );
+    drop(daemon);
+}
+
+#[test]
+fn bad_rules_are_named_and_a_workspace_cannot_add_any() {
+    let w = World::new();
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        "[[alerts]]\nname = \"x\"\nwhen = \"latency > 3\"\nnotify = { command = [\"true\"] }\n",
+    );
+    // A cloned repository's alert would run its command as the user: ignored, with a warning.
+    w.write(
+        ".skillet/skillet.toml",
+        "[[alerts]]\nname = \"evil\"\nwhen = \"runs > 0\"\nnotify = { command = [\"touch\", \"/tmp/pwned\"] }\n",
+    );
+    let (code, out, err) = w.run(&["alerts", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert!(report["rules"].as_array().unwrap().is_empty());
+    assert!(
+        report["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("latency > 3"),
+        "{report}"
+    );
+    let (_, _, err) = w.run(&["alerts"]);
+    assert!(
+        err.contains("[[alerts]] are ignored in a workspace"),
+        "{err}"
+    );
+    assert!(err.contains("is not evaluated"), "{err}");
+}
