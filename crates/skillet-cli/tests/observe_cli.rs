@@ -311,3 +311,98 @@ fn metrics_parse_with_the_reference_parser_and_agree_with_stats() {
         );
     }
 }
+
+/// One raw HTTP/1.1 request; (status, body).
+fn http(
+    base: &str,
+    method: &str,
+    path: &str,
+    host: &str,
+    token: &str,
+    body: &str,
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn the_new_paths_refuse_a_rebound_host_and_anything_but_reading() {
+    let w = world();
+    let served = Served::start(&w);
+    let base = served.base();
+    let port = base.rsplit(':').next().unwrap();
+    let token = &served.token;
+    // A page that rebound its own name to 127.0.0.1 sends that name: refused on every path.
+    for path in ["/metrics", "/healthz", "/readyz"] {
+        let (status, _) = http(
+            base,
+            "GET",
+            path,
+            &format!("attacker.example:{port}"),
+            token,
+            "",
+        );
+        assert_eq!(status, 403, "{path}");
+        let (status, _) = http(base, "GET", path, &format!("localhost:{port}"), token, "");
+        assert_eq!(status, 200, "{path}");
+    }
+    // A POST there is refused before anything of MCP's happens: not counted, no session made.
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "t", "version": "1"}}});
+    let (status, _) = http(
+        base,
+        "POST",
+        "/healthz",
+        &format!("127.0.0.1:{port}"),
+        token,
+        &initialize.to_string(),
+    );
+    assert_eq!(status, 405);
+    let (_, metrics) = http(
+        base,
+        "GET",
+        "/metrics",
+        &format!("127.0.0.1:{port}"),
+        token,
+        "",
+    );
+    assert!(
+        !metrics.contains("skillet_mcp_requests_total{"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("skillet_mcp_sessions 0"), "{metrics}");
+}
+
+#[test]
+fn a_name_that_is_no_skill_is_no_failing_skill() {
+    let w = world();
+    for _ in 0..3 {
+        assert_ne!(w.run(&["run", "biuld"]).0, 0);
+    }
+    let (code, report) = json_of(&w, &["health", "--json"]);
+    assert_eq!(code, 0, "{report}");
+    assert!(report["skills"].as_array().unwrap().is_empty(), "{report}");
+    let (_, stats) = json_of(&w, &["stats", "--json"]);
+    assert!(stats["skills"].as_array().unwrap().is_empty(), "{stats}");
+    // It is still in the history, as every call is.
+    let (_, history) = json_of(&w, &["history", "--json"]);
+    assert_eq!(history.as_array().unwrap().len(), 3);
+}

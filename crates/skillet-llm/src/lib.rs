@@ -37,7 +37,7 @@ mod stream;
 pub use chat::{ChatRequest, Message, Reply, Role, Usage};
 pub use config::{ApiKey, DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT, ProviderConfig, ProviderKind};
 pub use error::LlmError;
-pub use reach::reach;
+pub use reach::{reach, redacted_url};
 
 use futures_util::future::BoxFuture;
 

@@ -111,6 +111,8 @@ pub enum HttpSetupError {
 
 /// What the front door checks, shared by every request.
 struct Door {
+    /// Served on a loopback address: a `Host` must be a loopback name (DNS rebinding).
+    loopback: bool,
     token: Option<Expected>,
     origins: Vec<Origin>,
     sessions: Arc<CappedSessions>,
@@ -155,6 +157,7 @@ pub fn http_service(
     ));
     let service = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
     let door = Arc::new(Door {
+        loopback,
         token,
         origins,
         sessions,
@@ -187,6 +190,9 @@ fn refuse_with(status: StatusCode, code: i32, message: impl Into<String>) -> Res
 }
 
 async fn front_door(State(door): State<Arc<Door>>, request: Request, next: Next) -> Response {
+    if let Some(refused) = check_host(&door, &request) {
+        return refused;
+    }
     if let Some(refused) = check_origin(&door, &request) {
         return refused;
     }
@@ -209,6 +215,20 @@ async fn front_door(State(door): State<Arc<Door>>, request: Request, next: Next)
         }
     }
     let method = request.method().clone();
+    let path = request.uri().path();
+    let mcp = path == MCP_PATH || path.starts_with(&format!("{MCP_PATH}/"));
+    // The other paths only read: nothing of MCP's (no body screened, counted or let make
+    // room for a session) happens on them.
+    if !mcp {
+        if method == Method::GET || method == Method::HEAD {
+            return next.run(request).await;
+        }
+        return refuse_with(
+            StatusCode::METHOD_NOT_ALLOWED,
+            INVALID_REQUEST,
+            format!("{path} answers GET only"),
+        );
+    }
     let request = if method == Method::POST {
         match check_body(&door, request).await {
             Ok(request) => request,
@@ -233,6 +253,33 @@ async fn front_door(State(door): State<Arc<Door>>, request: Request, next: Next)
     }
     let response = next.run(request).await;
     as_json_rpc(&method, response).await
+}
+
+/// On loopback, a request naming another host is a page that rebound a name of its own to
+/// 127.0.0.1: refused on every path (rmcp checks `/mcp` too, but not the others).
+fn check_host(door: &Door, request: &Request) -> Option<Response> {
+    if !door.loopback {
+        return None;
+    }
+    let host = request.headers().get(header::HOST)?;
+    let name = host.to_str().ok().map(|h| match h.rsplit_once(':') {
+        // `[::1]:8750`, `localhost:8750`; a bare `[::1]` has its colon inside the brackets.
+        Some((name, port)) if !port.contains(']') => name,
+        _ => h,
+    });
+    if name.is_some_and(|n| {
+        matches!(
+            n.to_ascii_lowercase().as_str(),
+            "localhost" | "127.0.0.1" | "[::1]"
+        )
+    }) {
+        return None;
+    }
+    Some(refuse_with(
+        StatusCode::FORBIDDEN,
+        UNAUTHORIZED,
+        "forbidden: the Host header names another machine; this server answers on loopback only",
+    ))
 }
 
 /// A browser's request is let in from the server's own origin and from `--allow-origin` ones.

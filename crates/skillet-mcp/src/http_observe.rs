@@ -28,6 +28,9 @@ pub(crate) struct Observed {
     /// MCP requests let in, by method; methods outside MCP's own count as `other`, so a
     /// client cannot grow this without bound.
     requests: Mutex<BTreeMap<&'static str, u64>>,
+    /// One scrape at a time: each reads the whole history, so scrapes at once would only add
+    /// up memory and wait on each other anyway.
+    scrape: tokio::sync::Mutex<()>,
 }
 
 impl Observed {
@@ -36,6 +39,7 @@ impl Observed {
             store,
             sessions,
             requests: Mutex::default(),
+            scrape: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -122,6 +126,7 @@ pub(crate) async fn metrics(State(observed): State<Arc<Observed>>) -> Response {
             json!({"error": "this server runs without a history store, so it has no metrics"}),
         );
     };
+    let _turn = observed.scrape.lock().await;
     let live = observed.live();
     // SQLite reads block: off the runtime's threads.
     let rendered = tokio::task::spawn_blocking(move || render(store.as_ref(), &live)).await;

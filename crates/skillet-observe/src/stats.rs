@@ -68,7 +68,8 @@ pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
 
 /// What the history says of one skill.
 ///
-/// A *run* is one recorded execution: one attempt of one call, a cache hit included. Success
+/// A *run* is one recorded execution: one attempt of one call, a cache hit included (a call
+/// of a name no skill answers to, `not_found`, is none). Success
 /// rate is runs that ended `ok` over all runs; cache hit rate is runs answered from the cache
 /// over all runs. Durations count only runs that executed (a cache hit ran nothing); queue
 /// waits only runs that queued.
@@ -123,6 +124,9 @@ pub struct LastError {
     pub message: String,
 }
 
+/// The status of a call of a name no skill answers to.
+const NOT_FOUND: &str = "not_found";
+
 /// Runs as they are read, newest first, before they are summed up.
 #[derive(Default)]
 struct Tally {
@@ -152,7 +156,9 @@ impl Tally {
             *s.limit_kills.entry(limit.clone()).or_default() += 1;
         }
         s.peak_memory_kb = s.peak_memory_kb.max(r.peak_memory_kb);
-        s.cpu_time_ms += r.cpu_time_ms.unwrap_or(0).max(0);
+        s.cpu_time_ms = s
+            .cpu_time_ms
+            .saturating_add(r.cpu_time_ms.unwrap_or(0).max(0));
         // Newest first: the first seen is the last run.
         if s.last_run_ms.is_none() {
             s.last_run_ms = Some(r.started_at_ms);
@@ -200,7 +206,10 @@ pub fn skill_stats(store: &dyn Store, query: &StatsQuery) -> Result<Vec<SkillSta
         ..ExecutionQuery::default()
     };
     store.scan(&rows, &mut |r| {
-        tallies.entry(r.skill.clone()).or_default().add(r);
+        // A name that is no skill (a typo, a skill since removed) ran nothing: no skill's run.
+        if r.status != NOT_FOUND {
+            tallies.entry(r.skill.clone()).or_default().add(r);
+        }
         true
     })?;
     Ok(tallies

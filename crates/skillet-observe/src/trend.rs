@@ -66,7 +66,7 @@ pub fn trends(
     };
     let mut by_skill: BTreeMap<String, Durations> = BTreeMap::new();
     store.scan(&query, &mut |r| {
-        if r.cached || r.started_at_ms > now_ms {
+        if r.cached || r.started_at_ms > now_ms || r.status == "not_found" {
             return true;
         }
         let (daily, weeks) = by_skill.entry(r.skill).or_default();

@@ -6,6 +6,9 @@ pub enum WindowError {
     /// Not a number followed by a unit.
     #[error("{0:?}: expected a number and a unit")]
     NotANumber(String),
+    /// More digits than any span needs.
+    #[error("{0:?}: the number is too large")]
+    TooLarge(String),
     /// A unit other than s, m, h, d, w.
     #[error("{0:?}: the unit must be s, m, h, d or w")]
     Unit(String),
@@ -23,9 +26,10 @@ pub fn parse_window(text: &str) -> Result<i64, WindowError> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let n = digits
-        .parse::<i64>()
-        .map_err(|_| WindowError::NotANumber(text.to_owned()))?;
+    let n = digits.parse::<i64>().map_err(|e| match e.kind() {
+        std::num::IntErrorKind::PosOverflow => WindowError::TooLarge(text.to_owned()),
+        _ => WindowError::NotANumber(text.to_owned()),
+    })?;
     let unit_ms: i64 = match unit {
         "s" => 1_000,
         "m" => 60_000,

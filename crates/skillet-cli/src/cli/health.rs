@@ -13,7 +13,7 @@ least 90% of runs ok), degraded (fewer, or its breaker is half open), failing (u
 or more runs, or its breaker is open) or idle; its success rate, breaker and last error.
 The figures are `skillet stats`'s.
 
-Exit status: 0 when every check passes and no skill is failing, 1 otherwise.
+Exit status: 0 when no check fails and no skill is failing, 1 otherwise, 2 for a usage error.
 
 Examples:
   skillet health

@@ -12,7 +12,8 @@ use super::{ParamArgs, PermissionArgs};
 #[command(
     after_help = "Commands that need the daemon start it in the background when it is not running, so
 you rarely need this. The daemon exits after --idle-timeout seconds with no live session and
-no client ([daemon] idle_timeout in the global skillet.toml; default 300).
+no client ([daemon] idle_timeout in the global skillet.toml; default 300), unless [[alerts]]
+rules are configured: it then stays up to watch them (`skillet alerts --help`).
 
 Examples:
   skillet serve
@@ -23,7 +24,8 @@ Examples:
 With --http the daemon serves this directory's skills over MCP and does not exit when idle.
 Every request needs the bearer token (made up and printed unless --auth-token gives one;
 --no-auth serves without, loopback only); browser origins other than the server's own and
---allow-origin ones are refused."
+--allow-origin ones are refused. Beside /mcp it answers GET /metrics (Prometheus text),
+/healthz and /readyz, behind the same token (docs/observability.md)."
 )]
 pub struct ServeArgs {
     /// Listen on this Unix socket (default $XDG_RUNTIME_DIR/skillet/skillet.sock, or $SKILLET_SOCKET).

@@ -99,7 +99,11 @@ pub fn run(ctx: &Context, args: &AlertsArgs) -> Result<ExitCode> {
                 s.skill.clone(),
                 a.when.clone(),
                 window.clone(),
-                format!("{} {}", s.state, output::ago(now - s.since_ms)),
+                format!(
+                    "{} {}",
+                    s.state,
+                    output::ago(now.saturating_sub(s.since_ms))
+                ),
             ]);
         }
     }
@@ -118,7 +122,7 @@ pub fn run(ctx: &Context, args: &AlertsArgs) -> Result<ExitCode> {
             .iter()
             .map(|e| {
                 vec![
-                    output::ago(now - e.at_ms),
+                    output::ago(now.saturating_sub(e.at_ms)),
                     e.name.clone(),
                     e.skill.clone(),
                     e.state.clone(),

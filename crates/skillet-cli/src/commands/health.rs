@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
-use skillet_engine::conversation::{describe_llm, llm_base_url, reach};
+use skillet_engine::conversation::{describe_llm, llm_base_url, reach, redacted_url as redacted};
 use skillet_observe::{HealthState, SkillHealth, skill_health};
 use skillet_sandbox::probe::LayerState;
 use skillet_server::{Client, ClientError};
@@ -52,7 +52,9 @@ pub fn run(ctx: &Context, args: &HealthArgs) -> Result<ExitCode> {
             Some("run `skillet test` to run every skill's tests".into()),
         ));
     }
-    let since_ms = now_ms().saturating_sub(super::history::parse_duration_ms(&args.since)?);
+    let since_ms = now_ms()
+        .saturating_sub(super::history::parse_duration_ms(&args.since)?)
+        .max(0);
     let mut checks = vec![daemon(), sandbox(), llm(ctx)];
     let (store, skills) = store_and_skills(ctx, since_ms);
     checks.insert(1, store);
@@ -103,7 +105,7 @@ pub fn run(ctx: &Context, args: &HealthArgs) -> Result<ExitCode> {
                         |e| {
                             format!(
                                 "{} {}: {}",
-                                output::ago(now - e.at_ms),
+                                output::ago(now.saturating_sub(e.at_ms)),
                                 e.status,
                                 output::one_line(&e.message)
                             )
@@ -267,11 +269,13 @@ fn llm(ctx: &Context) -> Check {
             "not configured (only conversation skills need it)".into(),
         );
     };
-    let url = llm_base_url(settings);
-    match (reach(&url, REACH_TIMEOUT), describe_llm(Some(settings))) {
+    let full = llm_base_url(settings);
+    // Shown without a user, password or query: they may hold a key.
+    let url = redacted(&full);
+    match (reach(&full, REACH_TIMEOUT), describe_llm(Some(settings))) {
         (Err(why), _) => check(State::Fail, format!("{url}: {why}")),
         // Reached, but no request could carry a key.
-        (Ok(_), Err(e)) => check(State::Warn, e.to_string()),
+        (Ok(_), Err(e)) => check(State::Warn, e.to_string().replace(&full, &url)),
         (Ok(took), Ok(_)) => check(
             State::Ok,
             format!("{url} accepts connections ({} ms)", took.as_millis()),

@@ -14,20 +14,23 @@ use crate::output;
 
 pub fn run(ctx: &Context, args: &StatsArgs) -> Result<ExitCode> {
     let since_ms = match &args.since {
-        Some(text) => Some(now_ms().saturating_sub(super::history::parse_duration_ms(text)?)),
+        // Never before the epoch: a window longer than that is the whole history.
+        Some(text) => Some(
+            now_ms()
+                .saturating_sub(super::history::parse_duration_ms(text)?)
+                .max(0),
+        ),
         None => None,
     };
-    // An alias counts as its skill; a skill that is gone is still found by its name.
-    let skill = args.skill.as_ref().map(|name| {
-        ctx.registry_for(name)
-            .resolve(name)
-            .map_or_else(|| name.clone(), |entry| entry.name.clone())
-    });
+    let store = ctx.store()?;
+    let skill = args
+        .skill
+        .as_ref()
+        .map(|name| asked_skill(ctx, store.as_ref(), name));
     let query = StatsQuery {
         skill: skill.clone(),
         since_ms,
     };
-    let store = ctx.store()?;
     let stats = skill_stats(store.as_ref(), &query)?;
     // Always the last week against the one before, whatever --since says.
     let mut trends = trends(store.as_ref(), skill.as_deref(), now_ms(), TREND_DAYS)?;
@@ -68,6 +71,26 @@ pub fn run(ctx: &Context, args: &StatsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The skill `name` asks for: an alias counts as its skill, unless `name` is itself the name of
+/// a skill with runs on record (one since removed, whose name an alias now takes): a name
+/// never hides that name's own history.
+fn asked_skill(ctx: &Context, store: &dyn skillet_store::Store, name: &str) -> String {
+    match ctx.registry_for(name).resolve(name) {
+        Some(entry) if entry.name != name => {
+            let own = skillet_store::ExecutionQuery {
+                skill: Some(name.to_owned()),
+                limit: 1,
+                ..Default::default()
+            };
+            match store.list(&own) {
+                Ok(rows) if !rows.is_empty() => name.to_owned(),
+                _ => entry.name.clone(),
+            }
+        }
+        _ => name.to_owned(),
+    }
+}
+
 /// Days of daily figures in the detail view and the JSON.
 const TREND_DAYS: u32 = 7;
 
@@ -104,7 +127,7 @@ fn print_table(skills: &[Row], window: &str) {
                 ms(s.queue_wait_ms.p95),
                 week_p95(trend.as_ref()),
                 s.last_run_ms
-                    .map_or_else(|| "-".to_owned(), |at| output::ago(now - at)),
+                    .map_or_else(|| "-".to_owned(), |at| output::ago(now.saturating_sub(at))),
             ]
         })
         .collect();
@@ -157,7 +180,11 @@ fn print_one(row: &Row, window: &str) {
     let s = &row.stats;
     let now = now_ms();
     println!("{} {window}", output::field(&s.skill));
-    let statuses: Vec<String> = s.statuses.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let statuses: Vec<String> = s
+        .statuses
+        .iter()
+        .map(|(k, n)| format!("{n} {}", output::field(k)))
+        .collect();
     println!("runs:          {} ({})", s.runs, statuses.join(", "));
     println!("success rate:  {}", rate(s.success_rate));
     println!(
@@ -177,7 +204,7 @@ fn print_one(row: &Row, window: &str) {
         let kills: Vec<String> = s
             .limit_kills
             .iter()
-            .map(|(limit, n)| format!("{n} by {limit}"))
+            .map(|(limit, n)| format!("{n} by {}", output::field(limit)))
             .collect();
         println!("limits hit:    {}", kills.join(", "));
     }
@@ -188,14 +215,14 @@ fn print_one(row: &Row, window: &str) {
     if let (Some(at), Some(status)) = (s.last_run_ms, &s.last_status) {
         println!(
             "last run:      {} ({})",
-            output::ago(now - at),
+            output::ago(now.saturating_sub(at)),
             output::field(status)
         );
     }
     if let Some(e) = &s.last_error {
         println!(
             "last error:    {} {} `{}`: {}",
-            output::ago(now - e.at_ms),
+            output::ago(now.saturating_sub(e.at_ms)),
             output::field(&e.status),
             output::field(&e.id),
             output::field(&output::one_line(&e.message))

@@ -41,7 +41,7 @@ pub use provider::{ChosenFile, LlmSetupError, ModelTransport, describe_llm, llm_
 // A `ModelTransport` speaks these: its users need them without depending on skillet-llm.
 pub use skillet_llm::{
     ApiKey, ChatProvider, ChatRequest, LlmError, Message, ProviderConfig, ProviderKind, Reply,
-    Role, TextSink, Usage, connect, reach,
+    Role, TextSink, Usage, connect, reach, redacted_url,
 };
 
 use crate::engine::{AskedBy, Engine};
