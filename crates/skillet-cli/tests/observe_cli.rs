@@ -406,3 +406,43 @@ fn a_name_that_is_no_skill_is_no_failing_skill() {
     let (_, history) = json_of(&w, &["history", "--json"]);
     assert_eq!(history.as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn trace_shows_where_an_executions_time_went() {
+    let w = world();
+    let (code, run) = w.run_json(&["ok", "-p", "ms=4"]);
+    assert_eq!(code, 0, "{run}");
+    let id = run["execution_id"].as_str().unwrap();
+    let (code, trace) = json_of(&w, &["trace", &id[..13], "--json"]);
+    assert_eq!(code, 0, "{trace}");
+    assert_eq!(trace["execution"]["id"], id);
+    let spans = trace["spans"].as_array().unwrap();
+    let phases: Vec<&str> = spans.iter().map(|s| s["phase"].as_str().unwrap()).collect();
+    for phase in [
+        "resolve",
+        "validate",
+        "sandbox_setup",
+        "process",
+        "teardown",
+    ] {
+        assert!(phases.contains(&phase), "no {phase} in {phases:?}");
+    }
+    // In order, one after the other, and the program's own 40 ms sleep is in `process`.
+    let starts: Vec<u64> = spans
+        .iter()
+        .map(|s| s["start_us"].as_u64().unwrap())
+        .collect();
+    assert!(starts.windows(2).all(|p| p[0] <= p[1]), "{starts:?}");
+    let process: u64 = spans
+        .iter()
+        .filter(|s| s["phase"] == "process")
+        .map(|s| s["duration_us"].as_u64().unwrap())
+        .sum();
+    assert!(process >= 40_000, "process took {process} µs: {spans:?}");
+    let (code, text, _) = w.run(&["trace", id]);
+    assert_eq!(code, 0);
+    assert!(text.contains("process") && text.contains('#'), "{text}");
+    let (code, _, err) = w.run(&["trace", "0000dead"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("skillet history"), "{err}");
+}

@@ -70,6 +70,18 @@ const NOTES: &[(From, &str, Note, &str)] = &[
         "an example id: the reader types the start of one `skillet history` printed",
     ),
     (
+        From::Help,
+        "skillet trace 0190f3a2",
+        Note::Replace("0190f3a2", LAST_ID),
+        "an example id: the reader types the start of one `skillet history` printed",
+    ),
+    (
+        From::Help,
+        "skillet trace 0190f3a2 --json",
+        Note::Replace("0190f3a2", LAST_ID),
+        "an example id: the reader types the start of one `skillet history` printed",
+    ),
+    (
         From::Readme,
         "skillet run review --param file=src/lib.rs # on a terminal: its questions, then your replies",
         Note::Terminal("the add function\nthe sign\n\n"),

@@ -181,7 +181,10 @@ impl Engine {
         name: &str,
         request: RunRequest,
     ) -> ExecutionResult {
-        self.call(registry, name, request, None, 0).await
+        // Measured all the same, for the spans each attempt's history row keeps.
+        crate::Observe::new(false, false)
+            .scope(self.call(registry, name, request, None, 0))
+            .await
     }
 
     /// [`Engine::run`], measured and explained as `observe` asks: the result then carries

@@ -56,7 +56,9 @@ pub use channel::{
 };
 pub use context_index::IndexedFile;
 pub use opening::OpeningStore;
-pub use record::{BreakerRecord, ExecutionQuery, ExecutionRecord, now_ms, params_hash};
+pub use record::{
+    BreakerRecord, ExecutionQuery, ExecutionRecord, MAX_SPANS, SpanRecord, now_ms, params_hash,
+};
 pub use retention::{PruneReport, Retention};
 pub use session::{
     LeaseGrant, LeaseRequest, SessionLease, SessionQuery, SessionRecord, SessionStatus,

@@ -54,7 +54,26 @@ pub struct ExecutionRecord {
     /// daemon's job queue, the MCP server's cap on calls at once); `None` when it never
     /// queued (a command-line run), and on retries and fallbacks of a call, which did not.
     pub queue_wait_ms: Option<i64>,
+    /// Where its time went, phase by phase (`skillet trace`); empty when nothing measured it.
+    /// Left out of the history's listings, which would grow for every row.
+    #[serde(skip)]
+    pub spans: Vec<SpanRecord>,
 }
+
+/// One stretch of an execution spent in one phase (`resolve`, `validate`, `sandbox_setup`,
+/// `process`, `teardown`, `store`, `retry_wait`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SpanRecord {
+    /// The phase.
+    pub phase: String,
+    /// When it started, in µs since the call started.
+    pub start_us: u64,
+    /// How long it took, in µs.
+    pub duration_us: u64,
+}
+
+/// The most spans kept per execution: a retry loop cannot grow a row without bound.
+pub const MAX_SPANS: usize = 64;
 
 impl ExecutionRecord {
     /// A record of a run started at `started` that took 5 ms, for the store's own tests.
@@ -93,6 +112,7 @@ impl ExecutionRecord {
             error: None,
             cached: false,
             queue_wait_ms: None,
+            spans: Vec::new(),
         }
     }
 }

@@ -7,13 +7,14 @@
 
 use rusqlite::{Connection, Row, params};
 
+use crate::record::{MAX_SPANS, SpanRecord};
 use crate::sqlite_ids::find_by_id;
 use crate::{ExecutionQuery, ExecutionRecord, StoreError};
 
 const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
-    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id, cached, queue_wait_ms";
+    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id, cached, queue_wait_ms, spans";
 
-const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23";
+const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24";
 
 /// The values of [`COLUMNS`] for an `INSERT`, in order.
 macro_rules! record_params {
@@ -41,7 +42,8 @@ macro_rules! record_params {
             $e.origin,
             $e.request_id,
             $e.cached,
-            $e.queue_wait_ms
+            $e.queue_wait_ms,
+            spans_text(&$e.spans)
         ]
     };
 }
@@ -71,7 +73,40 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         request_id: r.get(20)?,
         cached: r.get(21)?,
         queue_wait_ms: r.get(22)?,
+        spans: r
+            .get::<_, Option<String>>(23)?
+            .map(|text| spans_of(&text))
+            .unwrap_or_default(),
     })
+}
+
+/// Spans as stored: `phase start_us duration_us` joined by `;`, at most [`MAX_SPANS`]; none is
+/// NULL. Compact, since every row of a history of millions has them.
+fn spans_text(spans: &[SpanRecord]) -> Option<String> {
+    if spans.is_empty() {
+        return None;
+    }
+    let kept = &spans[..spans.len().min(MAX_SPANS)];
+    Some(
+        kept.iter()
+            .map(|s| format!("{} {} {}", s.phase, s.start_us, s.duration_us))
+            .collect::<Vec<_>>()
+            .join(";"),
+    )
+}
+
+/// The spans of [`spans_text`]; a part that does not read is left out.
+fn spans_of(text: &str) -> Vec<SpanRecord> {
+    text.split(';')
+        .filter_map(|part| {
+            let mut words = part.split(' ');
+            Some(SpanRecord {
+                phase: words.next()?.to_owned(),
+                start_us: words.next()?.parse().ok()?,
+                duration_us: words.next()?.parse().ok()?,
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn record(conn: &Connection, e: &ExecutionRecord) -> Result<(), StoreError> {
@@ -159,7 +194,7 @@ pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<ExecutionRecord>
 
 #[cfg(test)]
 mod tests {
-    use crate::{ExecutionQuery, ExecutionRecord, SqliteStore, Store};
+    use crate::{ExecutionQuery, ExecutionRecord, MAX_SPANS, SpanRecord, SqliteStore, Store};
 
     #[test]
     fn records_round_trip_and_filter() {
@@ -169,7 +204,16 @@ mod tests {
         full.exit_code = Some(3);
         full.params_hash = Some("sha256:00".into());
         full.truncated = true;
+        full.spans = (0..MAX_SPANS as u64 + 3)
+            .map(|i| SpanRecord {
+                phase: if i % 2 == 0 { "process" } else { "retry_wait" }.into(),
+                start_us: i * 10,
+                duration_us: 10,
+            })
+            .collect();
         store.record(&full).unwrap();
+        // At most MAX_SPANS come back.
+        full.spans.truncate(MAX_SPANS);
         store
             .record(&ExecutionRecord::at("02-bbb", "y", "ok", 200))
             .unwrap();

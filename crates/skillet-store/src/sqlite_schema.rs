@@ -223,6 +223,9 @@ pub(crate) const STEPS: &[&str] = &[
         at        INTEGER NOT NULL,
         notified  TEXT NOT NULL
     );",
+    // 16: where each execution's time went, phase by phase (`skillet trace`):
+    // `phase start_us duration_us;…`.
+    "ALTER TABLE executions ADD COLUMN spans TEXT;",
 ];
 
 /// The schema version this build writes.

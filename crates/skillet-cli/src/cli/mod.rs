@@ -22,6 +22,7 @@ mod serving;
 mod skills;
 mod state;
 mod stats;
+mod trace;
 
 pub use alerts::AlertsArgs;
 pub use authoring::{CreateArgs, ScriptTemplate, TestArgs};
@@ -43,6 +44,7 @@ pub use skills::{
 };
 pub use state::{ChannelCommand, StateCommand};
 pub use stats::StatsArgs;
+pub use trace::TraceArgs;
 
 /// A skills runtime for AI coding assistants.
 ///
@@ -268,6 +270,9 @@ Examples:
     /// Show the alert rules of the global skillet.toml, whether each is firing, and what they
     /// last did.
     Alerts(AlertsArgs),
+
+    /// Show where one execution's time went, phase by phase.
+    Trace(TraceArgs),
 
     /// Show and clear cached results.
     Cache {

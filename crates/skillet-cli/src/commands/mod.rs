@@ -37,6 +37,7 @@ mod state_doc;
 mod stats;
 mod store_check;
 mod test;
+mod trace;
 mod trust;
 mod validate;
 
@@ -95,6 +96,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Stats(args) => stats::run(&ctx, &args),
                 Command::Health(args) => health::run(&ctx, &args),
                 Command::Alerts(args) => alerts::run(&ctx, &args),
+                Command::Trace(args) => trace::run(&ctx, &args),
                 Command::Enable(args) => trust::toggle(&ctx, &args, false),
                 Command::Disable(args) => trust::toggle(&ctx, &args, true),
                 Command::Schema { .. }

@@ -52,6 +52,7 @@ impl Engine {
             request_id: asked_by.map(|a| a.request_id.clone()),
             cached: result.cached,
             queue_wait_ms: queue_wait(result, parent_id, asked_by).map(to_i64),
+            spans: crate::insight::take_spans(),
         };
         if let Err(e) = store.record(&record) {
             result

@@ -19,6 +19,8 @@ use serde_json::{Map, Value};
 use skillet_registry::SkillEntry;
 use skillet_spec::SkillSpec;
 
+use skillet_store::{MAX_SPANS, SpanRecord};
+
 use crate::params::ParamValues;
 use crate::result::ExecutionResult;
 pub use plan::{EnvOrigin, EnvVar, LimitsView, MountView, PlanView, PolicyView, ProcessView};
@@ -46,6 +48,21 @@ pub enum Phase {
     RetryWait,
 }
 
+impl Phase {
+    /// Its name, as spans and profiles say it (`sandbox_setup`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Resolve => "resolve",
+            Phase::Validate => "validate",
+            Phase::SandboxSetup => "sandbox_setup",
+            Phase::Process => "process",
+            Phase::Teardown => "teardown",
+            Phase::Store => "store",
+            Phase::RetryWait => "retry_wait",
+        }
+    }
+}
+
 tokio::task_local! {
     static OBSERVER: Observe;
 }
@@ -55,6 +72,21 @@ tokio::task_local! {
 /// discovered, and mark the end of discovery with [`Observe::lap`]`(Phase::Resolve)`.
 #[derive(Debug, Clone)]
 pub struct Observe(Arc<Mutex<Recorder>>);
+
+impl Recorder {
+    /// `took` of `phase` from `from`: summed for the profile, kept as a span for the history.
+    fn add(&mut self, phase: Phase, from: Instant, took: Duration) {
+        self.phases.add(phase, took);
+        // Bounded: a call's marks beyond what any row keeps are only summed.
+        if self.spans.len() < MAX_SPANS * 4 {
+            self.spans.push(SpanRecord {
+                phase: phase.as_str().to_owned(),
+                start_us: report::micros(from.saturating_duration_since(self.started)),
+                duration_us: report::micros(took),
+            });
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Recorder {
@@ -70,6 +102,10 @@ struct Recorder {
     plan: Option<PlanView>,
     layers: Option<(Vec<String>, Vec<String>)>,
     attempts: Vec<AttemptView>,
+    /// Every mark, in order, for the spans each attempt's history row keeps.
+    spans: Vec<SpanRecord>,
+    /// How many of `spans` an attempt has taken already.
+    spans_taken: usize,
 }
 
 impl Observe {
@@ -89,6 +125,8 @@ impl Observe {
             plan: None,
             layers: None,
             attempts: Vec::new(),
+            spans: Vec::new(),
+            spans_taken: 0,
         })))
     }
 
@@ -96,9 +134,19 @@ impl Observe {
     pub fn lap(&self, phase: Phase) {
         self.with(|r| {
             let now = Instant::now();
-            r.phases.add(phase, now.saturating_duration_since(r.last));
+            let (from, took) = (r.last, now.saturating_duration_since(r.last));
+            r.add(phase, from, took);
             r.last = now;
         });
+    }
+
+    /// The marks made since the last take: the spans of the attempt being recorded.
+    fn take_spans(&self) -> Vec<SpanRecord> {
+        self.with(|r| {
+            let spans = r.spans[r.spans_taken..].to_vec();
+            r.spans_taken = r.spans.len();
+            spans
+        })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Recorder) -> T) -> T {
@@ -149,6 +197,11 @@ fn current(f: impl FnOnce(&Observe)) {
     let _ = OBSERVER.try_with(|o| f(o));
 }
 
+/// The spans of the attempt being recorded, from the call in scope (none when none is).
+pub(crate) fn take_spans() -> Vec<SpanRecord> {
+    OBSERVER.try_with(Observe::take_spans).unwrap_or_default()
+}
+
 /// Marks the end of a stretch of `phase` in the call in scope, if one is observed.
 pub(crate) fn lap(phase: Phase) {
     current(|o| o.lap(phase));
@@ -194,9 +247,11 @@ pub(crate) fn sandbox(total: Duration, outcome: &skillet_sandbox::Outcome) {
         o.with(|r| {
             let setup = outcome.setup.min(total);
             let teardown = outcome.teardown.min(total - setup);
-            r.phases.add(Phase::SandboxSetup, setup);
-            r.phases.add(Phase::Process, total - setup - teardown);
-            r.phases.add(Phase::Teardown, teardown);
+            let process = total - setup - teardown;
+            let began = r.last;
+            r.add(Phase::SandboxSetup, began, setup);
+            r.add(Phase::Process, began + setup, process);
+            r.add(Phase::Teardown, began + setup + process, teardown);
             r.last = Instant::now();
             if let Some(cpu) = outcome.cpu_time {
                 r.cpu = Some(r.cpu.unwrap_or_default() + cpu);

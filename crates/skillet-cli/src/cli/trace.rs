@@ -1,0 +1,27 @@
+//! `skillet trace`: where one execution's time went.
+
+use clap::Args;
+
+/// `skillet trace`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Every execution keeps its spans in the history: one per stretch of a phase, from
+the call's start. The phases are resolve (finding the skill), validate (the values, the argv),
+sandbox_setup (the policy turned into a confined process, up to the program's exec), process
+(the program itself), teardown (strays killed, output drained, scratch removed), store (the
+history, the breaker) and retry_wait (the backoff before a retry). A retried call's later
+attempts start with the wait that came before them.
+
+Examples:
+  skillet trace 0190f3a2            an execution id, or the start of one (`skillet history`)
+  skillet trace 0190f3a2 --json"
+)]
+pub struct TraceArgs {
+    /// The execution: its id, or the start of one.
+    #[arg(value_name = "EXECUTION_ID")]
+    pub id: String,
+    /// Print JSON: {execution: {id, skill, status, attempt, correlation_id, started_at,
+    /// duration_ms}, spans: [{phase, start_us, duration_us}]}.
+    #[arg(long)]
+    pub json: bool,
+}
