@@ -70,6 +70,12 @@ const NOTES: &[(From, &str, Note, &str)] = &[
         "an example id: the reader types the start of one `skillet history` printed",
     ),
     (
+        From::Readme,
+        "skillet trace 0190f3a2 # where one execution's time went, phase by phase",
+        Note::Replace("0190f3a2", LAST_ID),
+        "an example id: the reader types the start of one `skillet history` printed",
+    ),
+    (
         From::Help,
         "skillet trace 0190f3a2",
         Note::Replace("0190f3a2", LAST_ID),
