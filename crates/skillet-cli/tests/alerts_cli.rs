@@ -21,6 +21,12 @@ struct Daemon(Child);
 
 impl Daemon {
     fn start(w: &World) -> Daemon {
+        Daemon::start_saying(w, "watching 1 alert rule(s)")
+    }
+
+    /// Started, once its log has a line with `said`.
+    fn start_saying(w: &World, said: &str) -> Daemon {
+        let said = said.to_owned();
         let mut child = w
             .command(&assert_cmd::cargo::cargo_bin("skillet"))
             .arg("serve")
@@ -31,13 +37,13 @@ impl Daemon {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("watching 1 alert rule(s)") {
+                if line.contains(&said) {
                     let _ = tx.send(());
                 }
             }
         });
         rx.recv_timeout(Duration::from_secs(30))
-            .expect("the daemon never said it watches the rule");
+            .expect("the daemon never said what was awaited");
         Daemon(child)
     }
 }
@@ -214,4 +220,41 @@ fn bad_rules_are_named_and_a_workspace_cannot_add_any() {
         "{err}"
     );
     assert!(err.contains("is not evaluated"), "{err}");
+}
+
+/// A rule written while the daemon runs is watched; a daemon stopped while it notifies does
+/// not fire the alert again (the event was recorded first).
+#[test]
+fn a_rule_added_later_is_watched_and_a_stop_mid_notification_does_not_fire_twice() {
+    let w = World::new();
+    w.skill(
+        "bad",
+        json!({"name": "bad", "description": "d", "type": "code_inline",
+               "command": "sh", "args": ["-c", "exit 3"]}),
+    );
+    let daemon = Daemon::start_saying(&w, "listening on");
+    let notes = w.path("~/notified");
+    // The command notes the event, then takes its time.
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        &format!(
+            "[[alerts]]\nname = \"bad\"\nwhen = \"failures >= 1\"\nwindow = \"1m\"\n\
+             notify = {{ command = [\"sh\", \"-c\", \"cat >> '{}'; sleep 4\"] }}\n",
+            notes.display()
+        ),
+    );
+    assert_ne!(w.run(&["run", "bad"]).0, 0);
+    assert!(
+        wait_for(Duration::from_secs(10), || notified(&w).len() == 1),
+        "the rule written after the daemon started was not watched"
+    );
+    // Mid-notification: the event is on record already ("pending").
+    let (_, out, _) = w.run(&["alerts", "--json"]);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["states"][0]["state"], "firing", "{report}");
+    drop(daemon);
+    let daemon = Daemon::start(&w);
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(notified(&w).len(), 1, "fired again: {:?}", notified(&w));
+    drop(daemon);
 }

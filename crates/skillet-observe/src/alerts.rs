@@ -15,6 +15,8 @@ use crate::window::parse_window;
 
 /// The window a rule without one looks at.
 pub const DEFAULT_WINDOW_MS: i64 = 15 * 60_000;
+/// The shortest window: a few evaluations long, so no run falls between two of them.
+pub const MIN_WINDOW_MS: i64 = 10_000;
 /// How long a condition stays false before its alert resolves, unless the rule says.
 pub const DEFAULT_RESOLVE_AFTER_MS: i64 = 60_000;
 
@@ -124,17 +126,13 @@ pub enum RuleError {
     },
     /// Nobody would be told.
     #[error(
-        "alert {0:?}: notify names neither a command nor a webhook; add notify = {{ command = [\"…\"] }} or {{ webhook = \"https://…\" }}"
+        "alert {0:?}: notify names neither a command (a program first) nor a webhook; add notify = {{ command = [\"…\"] }} or {{ webhook = \"https://…\" }}"
     )]
     NoNotify(String),
-    /// A webhook that is not http(s).
-    #[error("alert {name:?}: webhook {url:?} is not an http:// or https:// URL")]
-    Webhook {
-        /// The rule.
-        name: String,
-        /// What it said.
-        url: String,
-    },
+    /// A webhook that is not http(s) with a host (not quoted: a webhook's URL may hold its
+    /// secret).
+    #[error("alert {0:?}: the webhook is not an http:// or https:// URL with a host")]
+    Webhook(String),
     /// Two rules with one name would be one alert.
     #[error("alert {0:?} is defined twice; give each [[alerts]] its own name")]
     Duplicate(String),
@@ -205,16 +203,17 @@ impl Alert {
             }),
         };
         let notify = &rule.notify;
-        if notify.command.as_ref().is_none_or(Vec::is_empty) && notify.webhook.is_none() {
+        let command = notify.command.as_ref().filter(|c| !c.is_empty());
+        if command.is_none() && notify.webhook.is_none() {
+            return Err(RuleError::NoNotify(name));
+        }
+        if command.is_some_and(|c| c[0].trim().is_empty()) {
             return Err(RuleError::NoNotify(name));
         }
         if let Some(url) = &notify.webhook
-            && !(url.starts_with("http://") || url.starts_with("https://"))
+            && !webhook_has_host(url)
         {
-            return Err(RuleError::Webhook {
-                name,
-                url: url.clone(),
-            });
+            return Err(RuleError::Webhook(name));
         }
         Ok(Alert {
             skill: rule.skill.clone(),
@@ -222,7 +221,7 @@ impl Alert {
             comparison,
             threshold,
             when: rule.when.clone(),
-            window_ms: span("window", &rule.window, DEFAULT_WINDOW_MS)?.max(1000),
+            window_ms: span("window", &rule.window, DEFAULT_WINDOW_MS)?.max(MIN_WINDOW_MS),
             min_runs: rule.min_runs.unwrap_or(1).max(1),
             resolve_after_ms: span(
                 "resolve_after",
@@ -251,6 +250,35 @@ impl Alert {
         (alerts, errors)
     }
 
+    /// The condition for every skill it watches, from `stats` (its window's, [`Alert::query`]):
+    /// (skill, holds, value). A watched skill without runs in the window is there, not
+    /// holding.
+    pub fn check_stats(&self, stats: &[SkillStats]) -> Vec<(String, bool, Option<f64>)> {
+        let mut out: Vec<_> = stats
+            .iter()
+            .filter(|s| self.skill.as_ref().is_none_or(|k| *k == s.skill))
+            .map(|s| {
+                let (holds, value) = self.check(s);
+                (s.skill.clone(), holds, value)
+            })
+            .collect();
+        if let Some(skill) = &self.skill
+            && out.is_empty()
+        {
+            out.push((skill.clone(), false, None));
+        }
+        out
+    }
+
+    /// The figures this rule is judged on at `now_ms`: its skill (or every skill) over its
+    /// window. Rules with the same query share one read of the history.
+    pub fn query(&self, now_ms: i64) -> StatsQuery {
+        StatsQuery {
+            skill: self.skill.clone(),
+            since_ms: Some(now_ms.saturating_sub(self.window_ms)),
+        }
+    }
+
     /// Whether the condition holds for `s`, and the figure's value.
     pub fn check(&self, s: &SkillStats) -> (bool, Option<f64>) {
         let value = self.figure.of(s);
@@ -266,25 +294,22 @@ impl Alert {
         store: &dyn Store,
         now_ms: i64,
     ) -> Result<Vec<(String, bool, Option<f64>)>, StoreError> {
-        let query = StatsQuery {
-            skill: self.skill.clone(),
-            since_ms: Some(now_ms.saturating_sub(self.window_ms)),
-        };
-        let stats = skill_stats(store, &query)?;
-        let mut out: Vec<_> = stats
-            .iter()
-            .map(|s| {
-                let (holds, value) = self.check(s);
-                (s.skill.clone(), holds, value)
-            })
-            .collect();
-        if let Some(skill) = &self.skill
-            && out.is_empty()
-        {
-            out.push((skill.clone(), false, None));
-        }
-        Ok(out)
+        Ok(self.check_stats(&skill_stats(store, &self.query(now_ms))?))
     }
+}
+
+/// Whether `url` is `http://` or `https://` (any case) with a host.
+fn webhook_has_host(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    let Some(rest) = ["http://", "https://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    !host.is_empty() && !host.starts_with(':')
 }
 
 /// One alert of one skill: firing or not, and since when its condition has been false.

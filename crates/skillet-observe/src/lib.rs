@@ -18,8 +18,8 @@ mod trend;
 mod window;
 
 pub use alerts::{
-    Alert, AlertState, Comparison, DEFAULT_RESOLVE_AFTER_MS, DEFAULT_WINDOW_MS, Figure, RuleError,
-    Transition,
+    Alert, AlertState, Comparison, DEFAULT_RESOLVE_AFTER_MS, DEFAULT_WINDOW_MS, Figure,
+    MIN_WINDOW_MS, RuleError, Transition,
 };
 pub use health::{
     FAILING_MIN_RUNS, FAILING_RATE, HEALTHY_RATE, HealthState, SkillHealth, judge, skill_health,

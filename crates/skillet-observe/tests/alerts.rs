@@ -64,7 +64,19 @@ fn rules_read_or_say_what_is_wrong() {
     assert!(matches!(Alert::parse(&silent), Err(RuleError::NoNotify(_))));
     let mut ftp = rule("f", "runs > 1");
     ftp.notify.webhook = Some("ftp://example.com".into());
-    assert!(matches!(Alert::parse(&ftp), Err(RuleError::Webhook { .. })));
+    assert!(matches!(Alert::parse(&ftp), Err(RuleError::Webhook(_))));
+    for bad in ["http://", "https:///x", "http://user@/x", "http://:80/"] {
+        ftp.notify.webhook = Some(bad.into());
+        assert!(
+            matches!(Alert::parse(&ftp), Err(RuleError::Webhook(_))),
+            "{bad}"
+        );
+    }
+    ftp.notify.webhook = Some("HTTPS://hooks.example.com/T0/B0/secret".into());
+    assert!(Alert::parse(&ftp).is_ok());
+    let mut empty = rule("e", "runs > 1");
+    empty.notify.command = Some(vec![String::new()]);
+    assert!(matches!(Alert::parse(&empty), Err(RuleError::NoNotify(_))));
     let (ok, errors) = Alert::parse_all(&[rule("x", "runs > 1"), rule("x", "runs > 2")]);
     assert_eq!(ok.len(), 1);
     assert!(matches!(errors[..], [RuleError::Duplicate(_)]));

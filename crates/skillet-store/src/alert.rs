@@ -24,14 +24,21 @@ pub struct AlertEvent {
     pub condition: String,
     /// When, in ms since the epoch.
     pub at_ms: i64,
-    /// How the notifications went: `ok`, or what failed.
+    /// How the notifications went: `pending` until they are done, then `ok` or what failed.
     pub notified: String,
 }
 
 /// Where alert events are kept, whatever the database.
+///
+/// An event is recorded the moment the alert changes, before anyone is told (its `notified`
+/// then says `pending`), so a daemon that stops while notifying does not fire it again.
 pub trait AlertStore {
-    /// Adds one event (and drops the oldest beyond [`MAX_ALERT_EVENTS`]).
-    fn record_alert(&self, event: &AlertEvent) -> Result<(), StoreError>;
+    /// Adds one event (and drops the oldest beyond [`MAX_ALERT_EVENTS`]); returns its id.
+    fn record_alert(&self, event: &AlertEvent) -> Result<i64, StoreError>;
+    /// Says how the notifications of event `id` went.
+    fn set_alert_notified(&self, id: i64, notified: &str) -> Result<(), StoreError>;
     /// Events newest first; `limit` 0 is all.
     fn alert_events(&self, limit: usize) -> Result<Vec<AlertEvent>, StoreError>;
+    /// The newest event of every (alert, skill): each alert's state, however many events.
+    fn alert_states(&self) -> Result<Vec<AlertEvent>, StoreError>;
 }

@@ -232,8 +232,10 @@ impl CacheStore for OpeningStore {
 
 impl AlertStore for OpeningStore {
     forward! {
-        fn record_alert(&self, event: &AlertEvent) -> Result<(), StoreError>;
+        fn record_alert(&self, event: &AlertEvent) -> Result<i64, StoreError>;
+        fn set_alert_notified(&self, id: i64, notified: &str) -> Result<(), StoreError>;
         fn alert_events(&self, limit: usize) -> Result<Vec<AlertEvent>, StoreError>;
+        fn alert_states(&self) -> Result<Vec<AlertEvent>, StoreError>;
     }
 }
 

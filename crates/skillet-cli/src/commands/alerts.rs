@@ -27,31 +27,30 @@ struct State {
 
 pub fn run(ctx: &Context, args: &AlertsArgs) -> Result<ExitCode> {
     let (rules, errors) = Alert::parse_all(&ctx.config.alerts);
-    let events: Vec<AlertEvent> = if ctx.config.alerts.is_empty() {
-        Vec::new()
+    let (events, latest): (Vec<AlertEvent>, Vec<AlertEvent>) = if ctx.config.alerts.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
-        ctx.store()?.alert_events(0)?
+        let store = ctx.store()?;
+        (store.alert_events(args.events)?, store.alert_states()?)
     };
-    // Newest first: the first event of a pair is its state.
-    let mut states: BTreeMap<(String, String), State> = BTreeMap::new();
-    for e in &events {
-        states
-            .entry((e.name.clone(), e.skill.clone()))
-            .or_insert_with(|| State {
-                name: e.name.clone(),
-                skill: e.skill.clone(),
-                state: e.state.clone(),
+    let states: BTreeMap<(String, String), State> = latest
+        .into_iter()
+        .map(|e| {
+            let key = (e.name.clone(), e.skill.clone());
+            let state = State {
+                name: e.name,
+                skill: e.skill,
+                state: e.state,
                 since_ms: e.at_ms,
                 value: e.value,
-            });
-    }
+            };
+            (key, state)
+        })
+        .collect();
     let running = super::session::socket_paths(None)
         .ok()
         .is_some_and(|paths| !matches!(Client::connect(&paths), Err(ClientError::NotRunning(_))));
-    let recent = match args.events {
-        0 => &events[..],
-        n => &events[..n.min(events.len())],
-    };
+    let recent = &events[..];
     if args.json {
         let rules: Vec<_> = rules
             .iter()

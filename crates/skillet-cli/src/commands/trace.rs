@@ -46,10 +46,11 @@ pub fn run(ctx: &Context, args: &TraceArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    // Wide arithmetic: spans are read from a file anyone with the user's rights can edit.
     let end = r
         .spans
         .iter()
-        .map(|s| s.start_us + s.duration_us)
+        .map(|s| u128::from(s.start_us) + u128::from(s.duration_us))
         .max()
         .unwrap_or(0)
         .max(1);
@@ -57,8 +58,9 @@ pub fn run(ctx: &Context, args: &TraceArgs) -> Result<ExitCode> {
         .spans
         .iter()
         .map(|s| {
-            let from = s.start_us * BAR / end;
-            let width = (s.duration_us * BAR / end).max(1);
+            let from = (u128::from(s.start_us) * u128::from(BAR) / end).min(u128::from(BAR));
+            let width =
+                (u128::from(s.duration_us) * u128::from(BAR) / end).clamp(1, u128::from(BAR));
             vec![
                 output::field(&s.phase).into_owned(),
                 ms(s.start_us),

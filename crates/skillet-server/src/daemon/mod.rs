@@ -110,6 +110,8 @@ struct Daemon {
     stopping: AtomicBool,
     last_activity: std::sync::Mutex<Instant>,
     stop: watch::Sender<bool>,
+    /// The alert watcher's state: while it watches a rule the daemon does not exit when idle.
+    alerts: Arc<alerts::Watch>,
 }
 
 /// Runs the daemon until it is stopped (`daemon.stop`, SIGTERM, SIGINT) or has been idle for
@@ -131,22 +133,15 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         &skillet_sandbox::SandboxPolicy::new(Duration::from_secs(30)),
     ));
     // `[jobs]` is read from the global file only (Config::load ignores a workspace's).
-    let (jobs_settings, daemon_settings, alert_rules) =
-        match skillet_registry::Config::load(&options.env) {
-            Ok(config) => (config.jobs, config.daemon, config.alerts),
-            Err(e) => {
-                log(&format!(
-                    "[jobs], [daemon] and [[alerts]] settings unreadable, using defaults: {e}"
-                ));
-                Default::default()
-            }
-        };
-    let (alert_rules, rule_errors) = skillet_observe::Alert::parse_all(&alert_rules);
-    for e in rule_errors {
-        log(&format!("alerts: {e}; this rule is not evaluated"));
-    }
-    // Alerts are evaluated over the history: without a store there is nothing to watch.
-    let watching = !alert_rules.is_empty() && options.store.is_some();
+    let (jobs_settings, daemon_settings) = match skillet_registry::Config::load(&options.env) {
+        Ok(config) => (config.jobs, config.daemon),
+        Err(e) => {
+            log(&format!(
+                "[jobs] and [daemon] settings unreadable, using defaults: {e}"
+            ));
+            Default::default()
+        }
+    };
     let limits = JobLimits::from_settings(&jobs_settings);
     let pools = Arc::new(skillet_engine::session::Pools::from_settings(
         &daemon_settings,
@@ -176,9 +171,8 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         paths: paths.clone(),
         started: Instant::now(),
         started_ms: skillet_store::now_ms(),
-        // Agents reach an HTTP server whenever they like, and alerts are watched all the
-        // time: such a daemon must not go away when idle.
-        idle_timeout: if options.http.is_some() || watching {
+        // Agents reach an HTTP server whenever they like: it must not go away when idle.
+        idle_timeout: if options.http.is_some() {
             Duration::MAX
         } else {
             options.idle_timeout
@@ -188,6 +182,9 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         stopping: AtomicBool::new(false),
         last_activity: std::sync::Mutex::new(Instant::now()),
         stop: watch::channel(false).0,
+        alerts: Arc::new(alerts::Watch {
+            active: AtomicBool::new(false),
+        }),
     });
     {
         // Planned before the first connection is accepted: a request for a session being
@@ -232,10 +229,12 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     let listener = UnixListener::bind(&paths.socket).map_err(listen_err)?;
     std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))
         .map_err(listen_err)?;
-    let idle = match (&options.http, watching) {
-        (Some(_), _) => "no idle exit while serving HTTP".to_owned(),
-        (None, true) => "no idle exit while alerts are watched".to_owned(),
-        (None, false) => format!("idle exit after {} s", options.idle_timeout.as_secs()),
+    let idle = match &options.http {
+        Some(_) => "no idle exit while serving HTTP".to_owned(),
+        None => format!(
+            "idle exit after {} s, none while alert rules are watched",
+            options.idle_timeout.as_secs()
+        ),
     };
     log(&format!(
         "listening on {} (pid {}, {idle})",
@@ -243,13 +242,14 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         std::process::id(),
     ));
 
-    if let (true, Some(store)) = (watching, daemon.store.clone()) {
-        log(&format!(
-            "watching {} alert rule(s) every {} s",
-            alert_rules.len(),
-            alerts::EVAL_INTERVAL.as_secs()
-        ));
-        alerts::spawn(alert_rules, store, daemon.stop.subscribe());
+    // Alerts are evaluated over the history: without a store there is nothing to watch.
+    if let Some(store) = daemon.store.clone() {
+        alerts::spawn(
+            daemon.env.clone(),
+            store,
+            daemon.alerts.clone(),
+            daemon.stop.subscribe(),
+        );
     }
     let http_stop = match &options.http {
         Some(http) => Some(http::serve_http(&daemon, http, daemon.store.clone()).await?),
@@ -387,6 +387,7 @@ impl Daemon {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.manager.live_count() == 0
+            && !self.alerts.active.load(Ordering::SeqCst)
             && self.jobs.active() == 0
             && self.clients.load(Ordering::SeqCst) == 0
             && last.elapsed() >= self.idle_timeout
