@@ -14,6 +14,7 @@ Usage: bench/alert_latency.py [--skillet target/release/skillet] [--trials 20] [
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -54,6 +55,7 @@ def main():
                 if "watching 1 alert rule" in line:
                     break
             samples = []
+            rng = random.Random(25)
             for n in range(args.trials):
                 subprocess.run([skillet, "run", f"fail-{n}"], cwd=ws, env=env, capture_output=True)
                 failed = time.perf_counter()
@@ -62,8 +64,8 @@ def main():
                         sys.exit(f"no notification for fail-{n} within 30 s")
                     time.sleep(0.005)
                 samples.append((time.perf_counter() - failed) * 1000)
-                # Spread the trials over the evaluation cycle.
-                time.sleep(0.37)
+                # At a random point of the evaluation cycle, not in step with it.
+                time.sleep(rng.uniform(0.0, 2.0))
         finally:
             daemon.terminate()
             daemon.wait()
