@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use skillet_store::{ExecutionQuery, ExecutionRecord, Store, StoreError};
+use skillet_store::{ExecutionFigures, ExecutionQuery, Store, StoreError};
 
 /// Which executions the figures cover.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -127,7 +127,7 @@ pub struct LastError {
 /// The status of a call of a name no skill answers to.
 const NOT_FOUND: &str = "not_found";
 
-/// Runs as they are read, newest first, before they are summed up.
+/// Runs as they are read, in no set order, before they are summed up.
 #[derive(Default)]
 struct Tally {
     stats: SkillStats,
@@ -137,7 +137,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, r: ExecutionRecord) {
+    fn add(&mut self, r: ExecutionFigures) {
         let s = &mut self.stats;
         s.runs += 1;
         *s.statuses.entry(r.status.clone()).or_default() += 1;
@@ -159,12 +159,16 @@ impl Tally {
         s.cpu_time_ms = s
             .cpu_time_ms
             .saturating_add(r.cpu_time_ms.unwrap_or(0).max(0));
-        // Newest first: the first seen is the last run.
-        if s.last_run_ms.is_none() {
+        // The newest run is the last (the first seen of two that started together).
+        if s.last_run_ms.is_none_or(|last| r.started_at_ms > last) {
             s.last_run_ms = Some(r.started_at_ms);
             s.last_status = Some(r.status.clone());
         }
-        if s.last_error.is_none() && r.status != "ok" {
+        if r.status != "ok"
+            && s.last_error
+                .as_ref()
+                .is_none_or(|e| r.started_at_ms > e.at_ms)
+        {
             let message = match (&r.error, r.exit_code) {
                 (Some(e), _) => e.clone(),
                 (None, Some(code)) => format!("exited with code {code}"),
@@ -197,7 +201,7 @@ impl Tally {
 }
 
 /// The figures of every skill with runs matching `query`, by skill name. Reads the history
-/// once, one row at a time.
+/// once, one row at a time, only the columns figures need ([`Store::scan_figures`]).
 pub fn skill_stats(store: &dyn Store, query: &StatsQuery) -> Result<Vec<SkillStats>, StoreError> {
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     let rows = ExecutionQuery {
@@ -205,7 +209,7 @@ pub fn skill_stats(store: &dyn Store, query: &StatsQuery) -> Result<Vec<SkillSta
         since_ms: query.since_ms,
         ..ExecutionQuery::default()
     };
-    store.scan(&rows, &mut |r| {
+    store.scan_figures(&rows, &mut |r| {
         // A name that is no skill (a typo, a skill since removed) ran nothing: no skill's run.
         if r.status != NOT_FOUND {
             tallies.entry(r.skill.clone()).or_default().add(r);

@@ -65,7 +65,7 @@ pub fn trends(
         ..ExecutionQuery::default()
     };
     let mut by_skill: BTreeMap<String, Durations> = BTreeMap::new();
-    store.scan(&query, &mut |r| {
+    store.scan_figures(&query, &mut |r| {
         if r.cached || r.started_at_ms > now_ms || r.status == "not_found" {
             return true;
         }

@@ -57,7 +57,8 @@ pub use channel::{
 pub use context_index::IndexedFile;
 pub use opening::OpeningStore;
 pub use record::{
-    BreakerRecord, ExecutionQuery, ExecutionRecord, MAX_SPANS, SpanRecord, now_ms, params_hash,
+    BreakerRecord, ExecutionFigures, ExecutionQuery, ExecutionRecord, MAX_SPANS, SpanRecord,
+    now_ms, params_hash,
 };
 pub use retention::{PruneReport, Retention};
 pub use session::{
@@ -84,6 +85,16 @@ pub trait Store:
         query: &ExecutionQuery,
         visit: &mut dyn FnMut(ExecutionRecord) -> bool,
     ) -> Result<(), StoreError>;
+    /// The figures of the executions matching `query` (its `limit` aside), in no set order,
+    /// one at a time: [`Store::scan`] narrowed to what statistics need, which a store may read
+    /// faster than whole rows.
+    fn scan_figures(
+        &self,
+        query: &ExecutionQuery,
+        visit: &mut dyn FnMut(ExecutionFigures) -> bool,
+    ) -> Result<(), StoreError> {
+        self.scan(query, &mut |r| visit(r.into()))
+    }
     /// Removes (or, for a dry run, counts) what `rule` says the history no longer keeps. Never
     /// touches a live or open session, a leased one, or a circuit breaker.
     fn prune(&self, rule: &Retention) -> Result<PruneReport, StoreError>;

@@ -14,10 +14,10 @@ use std::thread::JoinHandle;
 use crate::{
     AlertEvent, AlertStore, AuthoringQuery, AuthoringRecord, AuthoringStats, AuthoringStore,
     BreakerRecord, CacheEntry, CacheSkillStats, CacheStore, ChannelInfo, ChannelKey, ChannelLimits,
-    ChannelMessage, ChannelSend, ChannelStore, ExecutionQuery, ExecutionRecord, FileDigest,
-    IndexedFile, JobRecord, LeaseGrant, LeaseRequest, PruneReport, Retention, SessionLease,
-    SessionQuery, SessionRecord, StateCommit, StateKey, StateRecord, StateStore, StateWrite, Store,
-    StoreError, TurnRecord,
+    ChannelMessage, ChannelSend, ChannelStore, ExecutionFigures, ExecutionQuery, ExecutionRecord,
+    FileDigest, IndexedFile, JobRecord, LeaseGrant, LeaseRequest, PruneReport, Retention,
+    SessionLease, SessionQuery, SessionRecord, StateCommit, StateKey, StateRecord, StateStore,
+    StateWrite, Store, StoreError, TurnRecord,
 };
 
 type Opened = Result<Arc<dyn Store>, StoreError>;
@@ -154,6 +154,11 @@ impl Store for OpeningStore {
             &self,
             query: &ExecutionQuery,
             visit: &mut dyn FnMut(ExecutionRecord) -> bool
+        ) -> Result<(), StoreError>;
+        fn scan_figures(
+            &self,
+            query: &ExecutionQuery,
+            visit: &mut dyn FnMut(ExecutionFigures) -> bool
         ) -> Result<(), StoreError>;
         fn prune(&self, rule: &Retention) -> Result<PruneReport, StoreError>;
         fn get(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError>;

@@ -60,6 +60,56 @@ pub struct ExecutionRecord {
     pub spans: Vec<SpanRecord>,
 }
 
+/// The fields of an execution that figures are made of (`skillet stats`, `/metrics`): what a
+/// scan over millions of rows reads, without the rest of the row. `error` is read only for a
+/// run that did not end `ok`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionFigures {
+    /// The execution.
+    pub id: String,
+    /// Its skill.
+    pub skill: String,
+    /// How it ended.
+    pub status: String,
+    /// Its exit code.
+    pub exit_code: Option<i64>,
+    /// Start, ms since the epoch.
+    pub started_at_ms: i64,
+    /// Wall-clock time.
+    pub duration_ms: i64,
+    /// Largest resident set, KiB.
+    pub peak_memory_kb: Option<i64>,
+    /// CPU time, ms.
+    pub cpu_time_ms: Option<i64>,
+    /// The limit that stopped it.
+    pub limit_hit: Option<String>,
+    /// Its error (only when `status` is not `ok`).
+    pub error: Option<String>,
+    /// Answered from the cache.
+    pub cached: bool,
+    /// Time it waited in a queue.
+    pub queue_wait_ms: Option<i64>,
+}
+
+impl From<ExecutionRecord> for ExecutionFigures {
+    fn from(r: ExecutionRecord) -> ExecutionFigures {
+        ExecutionFigures {
+            error: if r.status == "ok" { None } else { r.error },
+            id: r.id,
+            skill: r.skill,
+            status: r.status,
+            exit_code: r.exit_code,
+            started_at_ms: r.started_at_ms,
+            duration_ms: r.duration_ms,
+            peak_memory_kb: r.peak_memory_kb,
+            cpu_time_ms: r.cpu_time_ms,
+            limit_hit: r.limit_hit,
+            cached: r.cached,
+            queue_wait_ms: r.queue_wait_ms,
+        }
+    }
+}
+
 /// One stretch of an execution spent in one phase (`resolve`, `validate`, `sandbox_setup`,
 /// `process`, `teardown`, `store`, `retry_wait`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -141,6 +141,14 @@ impl Store for SqliteStore {
         self.checked(|| crate::sqlite_executions::scan(&self.conn(), q, visit))
     }
 
+    fn scan_figures(
+        &self,
+        q: &ExecutionQuery,
+        visit: &mut dyn FnMut(crate::ExecutionFigures) -> bool,
+    ) -> Result<(), StoreError> {
+        self.checked(|| crate::sqlite_executions::scan_figures(&self.conn(), q, visit))
+    }
+
     fn prune(&self, rule: &Retention) -> Result<PruneReport, StoreError> {
         self.checked(|| crate::sqlite_retention::prune(&mut self.conn(), rule))
     }

@@ -9,7 +9,7 @@ use rusqlite::{Connection, Row, params};
 
 use crate::record::{MAX_SPANS, SpanRecord};
 use crate::sqlite_ids::find_by_id;
-use crate::{ExecutionQuery, ExecutionRecord, StoreError};
+use crate::{ExecutionFigures, ExecutionQuery, ExecutionRecord, StoreError};
 
 const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
     parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id, cached, queue_wait_ms, spans";
@@ -188,6 +188,60 @@ pub(crate) fn scan(
     Ok(())
 }
 
+/// See [`crate::Store::scan_figures`]: the figure columns only, in the order an index on the
+/// filters gives (no sort), the error only of a run that did not end `ok`.
+pub(crate) fn scan_figures(
+    conn: &Connection,
+    q: &ExecutionQuery,
+    visit: &mut dyn FnMut(ExecutionFigures) -> bool,
+) -> Result<(), StoreError> {
+    let mut filters = Vec::new();
+    let mut named: Vec<(&str, &dyn rusqlite::ToSql)> = Vec::new();
+    if let Some(skill) = &q.skill {
+        filters.push("skill = :skill");
+        named.push((":skill", skill));
+    }
+    if let Some(status) = &q.status {
+        filters.push("status = :status");
+        named.push((":status", status));
+    }
+    if let Some(since) = &q.since_ms {
+        filters.push("started_at >= :since");
+        named.push((":since", since));
+    }
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", filters.join(" AND "))
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, skill, status, exit_code, started_at, duration_ms, peak_memory_kb, \
+         cpu_time_ms, limit_hit, error, cached, queue_wait_ms FROM executions {filter}"
+    ))?;
+    let mut rows = stmt.query(named.as_slice())?;
+    while let Some(r) = rows.next()? {
+        let status: String = r.get(2)?;
+        let figures = ExecutionFigures {
+            error: if status == "ok" { None } else { r.get(9)? },
+            id: r.get(0)?,
+            skill: r.get(1)?,
+            status,
+            exit_code: r.get(3)?,
+            started_at_ms: r.get(4)?,
+            duration_ms: r.get(5)?,
+            peak_memory_kb: r.get(6)?,
+            cpu_time_ms: r.get(7)?,
+            limit_hit: r.get(8)?,
+            cached: r.get(10)?,
+            queue_wait_ms: r.get(11)?,
+        };
+        if !visit(figures) {
+            break;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
     find_by_id(conn, "executions", COLUMNS, id, from_row)
 }
@@ -195,6 +249,44 @@ pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<ExecutionRecord>
 #[cfg(test)]
 mod tests {
     use crate::{ExecutionQuery, ExecutionRecord, MAX_SPANS, SpanRecord, SqliteStore, Store};
+
+    #[test]
+    fn the_narrow_figures_scan_reads_what_the_whole_rows_say() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("skillet.db")).unwrap();
+        for (i, status) in ["ok", "failed", "timeout", "ok"].iter().enumerate() {
+            let mut r = ExecutionRecord::at(&format!("0{i}-x"), "s", status, 100 * i as i64);
+            r.error = Some(format!("error {i}"));
+            r.queue_wait_ms = Some(i as i64);
+            r.cached = i == 3;
+            r.limit_hit = (i == 2).then(|| "memory".into());
+            store.record(&r).unwrap();
+        }
+        let q = ExecutionQuery {
+            since_ms: Some(100),
+            ..Default::default()
+        };
+        let mut narrow = Vec::new();
+        store
+            .scan_figures(&q, &mut |f| {
+                narrow.push(f);
+                true
+            })
+            .unwrap();
+        let mut whole: Vec<crate::ExecutionFigures> = store
+            .list(&q)
+            .unwrap()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        narrow.sort_by(|a, b| a.id.cmp(&b.id));
+        whole.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(narrow, whole);
+        assert_eq!(narrow.len(), 3);
+        // An ok run's error is not read.
+        assert_eq!(narrow[2].error, None);
+        assert_eq!(narrow[0].error.as_deref(), Some("error 1"));
+    }
 
     #[test]
     fn records_round_trip_and_filter() {
