@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use common::World;
+use common::sessions::eventually;
 use serde_json::{Value, json};
 
 /// `skillet serve` (no HTTP), up once it says it watches the rules; stopped when dropped.
@@ -96,17 +97,6 @@ fn notified(w: &World) -> Vec<Value> {
         .collect()
 }
 
-fn wait_for(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    ok()
-}
-
 #[test]
 fn a_failing_skill_fires_once_and_resolves_once() {
     let w = World::new();
@@ -132,7 +122,7 @@ fn a_failing_skill_fires_once_and_resolves_once() {
     assert_ne!(w.run(&["run", "review"]).0, 0);
     let failed_at = Instant::now();
     assert!(
-        wait_for(Duration::from_secs(10), || !notified(&w).is_empty()),
+        eventually(Duration::from_secs(10), || !notified(&w).is_empty()),
         "no notification within 10 s"
     );
     let took = failed_at.elapsed();
@@ -141,7 +131,7 @@ fn a_failing_skill_fires_once_and_resolves_once() {
     assert_eq!(first["state"], "firing");
     assert_eq!(first["skill"], "review");
     assert_eq!(first["value"], 1.0);
-    assert!(wait_for(Duration::from_secs(10), || posted
+    assert!(eventually(Duration::from_secs(10), || posted
         .lock()
         .unwrap()
         .len()
@@ -161,7 +151,7 @@ fn a_failing_skill_fires_once_and_resolves_once() {
         assert_eq!(w.run(&["run", "review"]).0, 0);
     }
     assert!(
-        wait_for(Duration::from_secs(10), || notified(&w).len() == 2),
+        eventually(Duration::from_secs(10), || notified(&w).len() == 2),
         "{:?}",
         notified(&w)
     );
@@ -169,7 +159,7 @@ fn a_failing_skill_fires_once_and_resolves_once() {
     let all = notified(&w);
     let states: Vec<&str> = all.iter().map(|n| n["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["firing", "resolved"]);
-    assert!(wait_for(Duration::from_secs(10), || posted
+    assert!(eventually(Duration::from_secs(10), || posted
         .lock()
         .unwrap()
         .len()
@@ -245,7 +235,7 @@ fn a_rule_added_later_is_watched_and_a_stop_mid_notification_does_not_fire_twice
     );
     assert_ne!(w.run(&["run", "bad"]).0, 0);
     assert!(
-        wait_for(Duration::from_secs(10), || notified(&w).len() == 1),
+        eventually(Duration::from_secs(10), || notified(&w).len() == 1),
         "the rule written after the daemon started was not watched"
     );
     // Mid-notification: the event is on record already ("pending").
