@@ -470,32 +470,4 @@ impl Engine {
         }
         Ok((entry, spec))
     }
-
-    fn provider(
-        &self,
-        spec: &SkillSpec,
-        transport: Option<&dyn ModelTransport>,
-    ) -> Result<(Box<dyn ChatProvider>, ProviderConfig), ConversationError> {
-        let config =
-            provider::provider_config(self.settings.llm.as_ref(), spec, &self.config_file());
-        if let Some(transport) = transport {
-            return transport.provider(config);
-        }
-        let config = config?;
-        let provider = skillet_llm::connect(&config).map_err(|source| ConversationError::Llm {
-            source,
-            attempts: 0,
-            session_id: String::new(),
-            turns: 0,
-        })?;
-        Ok((provider, config))
-    }
-
-    /// The global `skillet.toml`, named in errors about `[llm]`.
-    pub(crate) fn config_file(&self) -> PathBuf {
-        self.settings.protected.first().map_or_else(
-            || PathBuf::from("the global skillet.toml"),
-            |dir| dir.join(skillet_registry::CONFIG_FILE),
-        )
-    }
 }

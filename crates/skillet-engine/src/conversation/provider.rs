@@ -1,6 +1,6 @@
 //! From `[llm]` and a skill to a provider, and one request to it under the engine's retry plan.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use skillet_llm::{
@@ -11,11 +11,43 @@ use skillet_spec::{Retry, SkillSpec};
 
 use super::ConversationError;
 use super::participant::{Participant, Shown};
+use crate::engine::Engine;
 use crate::recovery::{DEFAULT_MAX_ATTEMPTS, RetryPlan};
 
 /// The longest wait a server's `retry-after` is honoured for; past it, the call fails instead
 /// of hanging.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+impl Engine {
+    /// The provider a conversation of `spec` talks to: `transport`'s when one stands between
+    /// (tests, replays), else the one `[llm]` describes.
+    pub(super) fn provider(
+        &self,
+        spec: &SkillSpec,
+        transport: Option<&dyn ModelTransport>,
+    ) -> Result<(Box<dyn ChatProvider>, ProviderConfig), ConversationError> {
+        let config = provider_config(self.settings.llm.as_ref(), spec, &self.config_file());
+        if let Some(transport) = transport {
+            return transport.provider(config);
+        }
+        let config = config?;
+        let provider = skillet_llm::connect(&config).map_err(|source| ConversationError::Llm {
+            source,
+            attempts: 0,
+            session_id: String::new(),
+            turns: 0,
+        })?;
+        Ok((provider, config))
+    }
+
+    /// The global `skillet.toml`, named in errors about `[llm]`.
+    pub(crate) fn config_file(&self) -> PathBuf {
+        self.settings.protected.first().map_or_else(
+            || PathBuf::from("the global skillet.toml"),
+            |dir| dir.join(skillet_registry::CONFIG_FILE),
+        )
+    }
+}
 
 /// The provider `settings` describe, for `spec` (whose `model` overrides the configured one).
 /// `config_file` is named in errors, so the user knows which file to edit.
