@@ -162,8 +162,7 @@ pub(crate) async fn readyz(State(observed): State<Arc<Observed>>) -> Response {
         };
         let missing: Vec<&str> = skillet_sandbox::probe::report()
             .iter()
-            .filter(|r| r.state == skillet_sandbox::probe::LayerState::Unavailable)
-            .filter(|r| ["landlock", "seccomp", "namespaces"].contains(&r.layer))
+            .filter(|r| r.missing_essential())
             .map(|r| r.layer)
             .collect();
         let sandbox = if missing.is_empty() {

@@ -276,6 +276,17 @@ pub struct LayerReport {
     pub detail: String,
 }
 
+/// The layers without which code skills are refused, unless the user chose
+/// `[sandbox] isolation = "best-effort"`; the others only weaken a run's limits.
+pub const ESSENTIAL_LAYERS: [&str; 3] = ["landlock", "seccomp", "namespaces"];
+
+impl LayerReport {
+    /// Whether it is one of the [`ESSENTIAL_LAYERS`] and unavailable here.
+    pub fn missing_essential(&self) -> bool {
+        self.state == LayerState::Unavailable && ESSENTIAL_LAYERS.contains(&self.layer)
+    }
+}
+
 /// The layers a run ended up with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Layers {

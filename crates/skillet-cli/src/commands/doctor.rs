@@ -50,10 +50,7 @@ pub fn run(as_json: bool, repair: bool, cwd: Option<&Path>) -> Result<ExitCode> 
     print!("{}", output::table(&["LAYER", "STATE", "DETAIL"], &rows));
     let missing: Vec<&str> = report
         .iter()
-        .filter(|r| {
-            r.state == skillet_sandbox::probe::LayerState::Unavailable
-                && ["landlock", "seccomp", "namespaces"].contains(&r.layer)
-        })
+        .filter(|r| r.missing_essential())
         .map(|r| r.layer)
         .collect();
     if missing.is_empty() {

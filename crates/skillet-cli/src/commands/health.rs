@@ -12,6 +12,7 @@ use skillet_sandbox::probe::LayerState;
 use skillet_server::{Client, ClientError};
 use skillet_store::now_ms;
 
+use super::store_check::StoreState;
 use crate::cli::HealthArgs;
 use crate::context::Context;
 use crate::output;
@@ -178,29 +179,23 @@ fn store_and_skills(ctx: &Context, since_ms: i64) -> (Check, Vec<SkillHealth>) {
         state,
         detail,
     };
-    // Looking must not create it; an absent store is made by the first run. (Not doctor's
-    // page-by-page check: that reads the whole file, half a second at a million runs.)
-    let Some(path) = ctx.env.data_dir().map(|d| d.join("skillet.db")) else {
-        return (
-            check(
-                State::Fail,
-                "neither XDG_DATA_HOME nor HOME is set, so there is nowhere to keep the history"
-                    .into(),
-            ),
-            Vec::new(),
-        );
-    };
-    if std::fs::symlink_metadata(&path).is_err() {
-        return (
-            check(
-                State::Ok,
-                format!(
-                    "{} not created yet; the first run creates it",
-                    path.display()
+    // Not doctor's page-by-page check: that reads the whole file, half a second at a million
+    // runs; one write below says more about whether runs can be recorded.
+    match super::store_check::located(Some(&ctx.env)) {
+        Ok(_) => {}
+        Err(StoreState::Absent(path)) => {
+            return (
+                check(
+                    State::Ok,
+                    format!(
+                        "{} not created yet; the first run creates it",
+                        path.display()
+                    ),
                 ),
-            ),
-            Vec::new(),
-        );
+                Vec::new(),
+            );
+        }
+        Err(state) => return (check(State::Fail, state.sentence()), Vec::new()),
     }
     let store = match ctx.store() {
         Ok(store) => store,
@@ -221,28 +216,30 @@ fn store_and_skills(ctx: &Context, since_ms: i64) -> (Check, Vec<SkillHealth>) {
 
 fn sandbox() -> Check {
     let report = skillet_sandbox::probe::report();
-    let unavailable = |essential: bool| -> Vec<&str> {
-        report
+    let (missing, lesser): (Vec<_>, Vec<_>) = report
+        .iter()
+        .filter(|r| r.state == LayerState::Unavailable)
+        .partition(|r| r.missing_essential());
+    let names = |layers: &[&skillet_sandbox::LayerReport]| -> String {
+        layers
             .iter()
-            .filter(|r| r.state == LayerState::Unavailable)
-            .filter(|r| ["landlock", "seccomp", "namespaces"].contains(&r.layer) == essential)
             .map(|r| r.layer)
-            .collect()
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let (missing, lesser) = (unavailable(true), unavailable(false));
     let (state, detail) = match (missing.is_empty(), lesser.is_empty()) {
         (false, _) => (
             State::Fail,
             format!(
                 "missing {}: code skills are refused unless [sandbox] isolation = \"best-effort\" (`skillet doctor` says why)",
-                missing.join(", ")
+                names(&missing)
             ),
         ),
         (true, false) => (
             State::Warn,
             format!(
                 "code skills run sandboxed; not enforced here: {} (`skillet doctor` says why)",
-                lesser.join(", ")
+                names(&lesser)
             ),
         ),
         (true, true) => (

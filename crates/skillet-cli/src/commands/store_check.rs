@@ -28,23 +28,32 @@ pub enum StoreState {
     },
 }
 
-/// Checks the store of `env`; with `repair`, an unreadable one is renamed to
-/// `<name>.corrupt-<time>` and a fresh one created.
-pub fn check(env: Option<&Environment>, repair: bool) -> StoreState {
+/// The store file of `env` when there is one; else the state that says why not (no data
+/// directory, or not created yet). Looking never creates it: the first run does.
+pub fn located(env: Option<&Environment>) -> Result<PathBuf, StoreState> {
     let Some(path) = env
         .and_then(Environment::data_dir)
         .map(|d| d.join("skillet.db"))
     else {
-        return StoreState::Unavailable {
+        return Err(StoreState::Unavailable {
             path: None,
             error: "neither XDG_DATA_HOME nor HOME is set, so there is nowhere to keep the history"
                 .into(),
-        };
+        });
     };
-    // Looking must not create it: an absent store is made by the first run.
     if std::fs::symlink_metadata(&path).is_err() {
-        return StoreState::Absent(path);
+        return Err(StoreState::Absent(path));
     }
+    Ok(path)
+}
+
+/// Checks the store of `env`; with `repair`, an unreadable one is renamed to
+/// `<name>.corrupt-<time>` and a fresh one created.
+pub fn check(env: Option<&Environment>, repair: bool) -> StoreState {
+    let path = match located(env) {
+        Ok(path) => path,
+        Err(state) => return state,
+    };
     let opened = SqliteStore::open(&path).and_then(|s| s.check());
     match opened {
         Ok(()) => StoreState::Ok(path),
