@@ -4,9 +4,9 @@
 mod cli;
 mod commands;
 mod context;
-mod logs;
 mod output;
 mod progress;
+mod stderr_log;
 
 use std::process::ExitCode;
 
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e, &args, as_json),
     };
-    logs::init(cli.verbose);
+    stderr_log::init(cli.verbose, cli.log_format);
     // The subcommand only: values on the command line may be secrets.
     tracing::debug!(command = %subcommand_path(&args), json = as_json, "skillet started");
     quiet_when_stdout_closes();

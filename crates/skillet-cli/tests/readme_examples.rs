@@ -83,6 +83,12 @@ const NOTES: &[(From, &str, Note, &str)] = &[
     ),
     (
         From::Help,
+        "skillet logs --execution 0190f3a2-7c41-7d2e-9a3b-5f6e7d8c9b0a",
+        Note::Replace("0190f3a2-7c41-7d2e-9a3b-5f6e7d8c9b0a", LAST_ID),
+        "an example id: the reader types one `skillet history` printed",
+    ),
+    (
+        From::Help,
         "skillet trace 0190f3a2 --json",
         Note::Replace("0190f3a2", LAST_ID),
         "an example id: the reader types the start of one `skillet history` printed",

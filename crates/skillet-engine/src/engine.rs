@@ -26,6 +26,7 @@ use crate::result::{ExecutionResult, Status};
 
 mod gate;
 mod history;
+mod output_log;
 mod settings;
 
 pub use settings::EngineSettings;

@@ -80,7 +80,7 @@ pub use policy::{
     Boundaries, DEFAULT_ENV_PASSTHROUGH, DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB,
     DEFAULT_MAX_OUTPUT_KB, DEFAULT_MAX_PROCESSES, DEFAULT_TIMEOUT_S, MAX_GRANTED_TIMEOUT_S,
     PolicyContext, PolicyError, PolicyPlan, RunLimits, Toolchain, credential_reason, looks_secret,
-    plan_policy, run_limits, toolchain, wall_time_s,
+    plan_policy, redact_credentials, run_limits, toolchain, wall_time_s,
 };
 pub use recovery::{
     DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS_CAP, DEFAULT_MAX_BACKOFF,

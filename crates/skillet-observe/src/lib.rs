@@ -7,11 +7,16 @@
 //! store's own lists, with one [`percentile`], so the CLI, `/metrics` and health never disagree
 //! on what a success rate or a p95 is.
 //!
-//! It must not run skills, write history, or know how a store keeps its rows: it reads through
-//! the [`skillet_store::Store`] trait only.
+//! It also owns skillet's own log lines ([`journal`]: on stderr as text or JSON, and queued for
+//! the store) and their search ([`LogSearch`], `skillet logs`).
+//!
+//! It must not run skills, write history, or know how a store keeps its rows: it reads (and
+//! appends log lines) through the [`skillet_store::Store`] traits only.
 
 mod alerts;
 mod health;
+pub mod journal;
+mod log_search;
 pub mod metrics;
 mod stats;
 mod trend;
@@ -24,6 +29,7 @@ pub use alerts::{
 pub use health::{
     FAILING_MIN_RUNS, FAILING_RATE, HEALTHY_RATE, HealthState, SkillHealth, judge, skill_health,
 };
+pub use log_search::{LogSearch, LogSearchError};
 pub use stats::{LastError, SkillStats, Spread, StatsQuery, percentile, skill_stats};
 pub use trend::{DayFigures, TREND_MIN_RUNS, Trend, trends};
 pub use window::{WindowError, parse_window};

@@ -1,7 +1,7 @@
 //! skillet's persistent state.
 //!
 //! This crate owns what outlives one process: the record of every execution, circuit breakers,
-//! sessions with their transcripts, and the result cache. Callers see only the [`Store`] trait, so a
+//! sessions with their transcripts, the result cache, and searchable logs. Callers see only the [`Store`] trait, so a
 //! PostgreSQL store for teams running several daemons can follow without touching them;
 //! [`SqliteStore`] is the default, one file at `$XDG_DATA_HOME/skillet/skillet.db`.
 //!
@@ -22,6 +22,7 @@ mod authoring;
 mod cache;
 mod channel;
 mod context_index;
+mod log;
 mod opening;
 mod record;
 mod retention;
@@ -37,6 +38,7 @@ mod sqlite_executions;
 mod sqlite_ids;
 mod sqlite_jobs;
 mod sqlite_lease;
+mod sqlite_logs;
 mod sqlite_open;
 mod sqlite_retention;
 mod sqlite_schema;
@@ -55,10 +57,13 @@ pub use channel::{
     ChannelInfo, ChannelKey, ChannelLimits, ChannelMessage, ChannelSend, ChannelStore,
 };
 pub use context_index::IndexedFile;
+pub use log::{
+    LogLevel, LogLine, LogQuery, LogStore, MAX_LOG_LINES, MAX_LOG_MESSAGE_BYTES, MIN_INDEXED_TEXT,
+};
 pub use opening::OpeningStore;
 pub use record::{
     BreakerRecord, ExecutionFigures, ExecutionQuery, ExecutionRecord, MAX_SPANS, SpanRecord,
-    now_ms, params_hash,
+    now_ms, params_hash, rfc3339,
 };
 pub use retention::{PruneReport, Retention};
 pub use session::{
@@ -72,7 +77,15 @@ pub use state::{StateCommit, StateKey, StateRecord, StateStore, StateWrite};
 
 /// Persistent state, whatever the database.
 pub trait Store:
-    StateStore + CacheStore + AuthoringStore + ChannelStore + AlertStore + Send + Sync + std::fmt::Debug
+    StateStore
+    + CacheStore
+    + AuthoringStore
+    + ChannelStore
+    + AlertStore
+    + LogStore
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// Adds one execution (one attempt of one call).
     fn record(&self, execution: &ExecutionRecord) -> Result<(), StoreError>;
@@ -202,6 +215,9 @@ pub enum StoreError {
         /// Whether counting stopped there, so that more match.
         at_least: bool,
     },
+    /// A request the store cannot answer as asked (the message says why and what to ask).
+    #[error("{0}")]
+    Invalid(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),

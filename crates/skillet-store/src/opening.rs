@@ -15,9 +15,9 @@ use crate::{
     AlertEvent, AlertStore, AuthoringQuery, AuthoringRecord, AuthoringStats, AuthoringStore,
     BreakerRecord, CacheEntry, CacheSkillStats, CacheStore, ChannelInfo, ChannelKey, ChannelLimits,
     ChannelMessage, ChannelSend, ChannelStore, ExecutionFigures, ExecutionQuery, ExecutionRecord,
-    FileDigest, IndexedFile, JobRecord, LeaseGrant, LeaseRequest, PruneReport, Retention,
-    SessionLease, SessionQuery, SessionRecord, StateCommit, StateKey, StateRecord, StateStore,
-    StateWrite, Store, StoreError, TurnRecord,
+    FileDigest, IndexedFile, JobRecord, LeaseGrant, LeaseRequest, LogLine, LogQuery, LogStore,
+    PruneReport, Retention, SessionLease, SessionQuery, SessionRecord, StateCommit, StateKey,
+    StateRecord, StateStore, StateWrite, Store, StoreError, TurnRecord,
 };
 
 type Opened = Result<Arc<dyn Store>, StoreError>;
@@ -241,6 +241,17 @@ impl AlertStore for OpeningStore {
         fn set_alert_notified(&self, id: i64, notified: &str) -> Result<(), StoreError>;
         fn alert_events(&self, limit: usize) -> Result<Vec<AlertEvent>, StoreError>;
         fn alert_states(&self) -> Result<Vec<AlertEvent>, StoreError>;
+    }
+}
+
+impl LogStore for OpeningStore {
+    forward! {
+        fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError>;
+        fn scan_logs(
+            &self,
+            query: &LogQuery,
+            visit: &mut dyn FnMut(LogLine) -> bool
+        ) -> Result<(), StoreError>;
     }
 }
 

@@ -43,6 +43,9 @@ pub struct PruneReport {
     /// Authoring events (`skillet stats --authoring`) from before the time rule's cutoff (the
     /// count rule does not apply to them).
     pub authoring: u64,
+    /// Log lines (`skillet logs`) from before the time rule's cutoff (the log's own cap,
+    /// [`crate::MAX_LOG_LINES`], is kept as lines come).
+    pub logs: u64,
     /// Whether the file had to be rewritten once (`VACUUM`) to turn on incremental
     /// auto-vacuum: databases made before skillet shrank its file.
     pub converted: bool,
@@ -58,5 +61,6 @@ impl PruneReport {
             && self.jobs == 0
             && self.authoring == 0
             && self.channel_messages == 0
+            && self.logs == 0
     }
 }

@@ -35,6 +35,7 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
         report.jobs = crate::sqlite_jobs::prune(conn, rule.before_ms, true)?;
         report.authoring = crate::sqlite_authoring::prune(conn, rule.before_ms, None, true)?;
         report.channel_messages = prune_channels(conn, rule, true)?;
+        report.logs = crate::sqlite_logs::prune(conn, rule.before_ms, None, true)?;
         return Ok(report);
     }
     let batch = rule.batch.unwrap_or(FULL_BATCH).max(1);
@@ -59,6 +60,7 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
     // (authoring rows are few next to executions).
     report.authoring = crate::sqlite_authoring::prune(conn, rule.before_ms, rule.batch, false)?;
     report.channel_messages = prune_channels(conn, rule, false)?;
+    report.logs = crate::sqlite_logs::prune(conn, rule.before_ms, rule.batch, false)?;
     if rule.batch.is_some() {
         if !report.is_empty() {
             // Without incremental mode this is a no-op; the full prune converts the file.

@@ -226,6 +226,31 @@ pub(crate) const STEPS: &[&str] = &[
     // 16: where each execution's time went, phase by phase (`skillet trace`):
     // `phase start_us duration_us;…`.
     "ALTER TABLE executions ADD COLUMN spans TEXT;",
+    // 17: searchable logs (`skillet logs`): skillet's own events and the tails of each
+    // execution's output, with a trigram full-text index of the messages that the triggers
+    // keep in step with the table.
+    "CREATE TABLE IF NOT EXISTS log_lines (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        at           INTEGER NOT NULL,
+        level        TEXT NOT NULL,
+        source       TEXT NOT NULL,
+        target       TEXT,
+        skill        TEXT,
+        execution_id TEXT,
+        message      TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS log_lines_by_time ON log_lines(at);
+    CREATE INDEX IF NOT EXISTS log_lines_by_execution ON log_lines(execution_id);
+    CREATE INDEX IF NOT EXISTS log_lines_by_skill ON log_lines(skill, id);
+    CREATE VIRTUAL TABLE IF NOT EXISTS log_text USING fts5(
+        message, content = 'log_lines', content_rowid = 'id', tokenize = 'trigram'
+    );
+    CREATE TRIGGER IF NOT EXISTS log_lines_indexed AFTER INSERT ON log_lines BEGIN
+        INSERT INTO log_text (rowid, message) VALUES (new.id, new.message);
+    END;
+    CREATE TRIGGER IF NOT EXISTS log_lines_unindexed AFTER DELETE ON log_lines BEGIN
+        INSERT INTO log_text (log_text, rowid, message) VALUES ('delete', old.id, old.message);
+    END;",
 ];
 
 /// The schema version this build writes.

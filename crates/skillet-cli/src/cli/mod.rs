@@ -15,6 +15,7 @@ mod examples;
 mod health;
 mod history;
 mod jobs;
+mod logs;
 mod packages;
 mod params;
 mod permissions;
@@ -33,6 +34,7 @@ pub use docs::{DocsArgs, HooksCommand, InitArgs};
 pub use health::HealthArgs;
 pub use history::{BreakerArgs, BreakerCommand, HistoryArgs, HistoryCommand, HistoryPruneArgs};
 pub use jobs::{JobsArgs, JobsCommand};
+pub use logs::LogsArgs;
 pub use packages::{
     InstallArgs, MarketplaceCommand, SearchArgs, UninstallArgs, UpdateArgs, VerifyArgs,
 };
@@ -72,9 +74,30 @@ pub struct Cli {
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// How log lines are written on stderr: text, or json (one object a line: ts, level,
+    /// target, message and fields). The daemon's log follows it too.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "text",
+        global = true,
+        env = "SKILLET_LOG_FORMAT"
+    )]
+    pub log_format: LogFormatArg,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormatArg {
+    /// For people.
+    Text,
+    /// JSON Lines, for log collectors.
+    Json,
 }
 
 /// The subcommands.
@@ -273,6 +296,10 @@ Examples:
 
     /// Show where one execution's time went, phase by phase.
     Trace(TraceArgs),
+
+    /// Search what skillet and the skills' runs said: skillet's own log lines and the tail of
+    /// every run's output.
+    Logs(LogsArgs),
 
     /// Show and clear cached results.
     Cache {

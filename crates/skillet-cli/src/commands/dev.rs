@@ -2,7 +2,7 @@
 
 pub(crate) mod isolated;
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
@@ -128,18 +128,7 @@ fn stop_on_signals(stop: Cancel) -> Option<tokio::task::JoinHandle<()>> {
 /// When stdin is not a terminal, its end stops the loop (as esbuild's `--watch` does): an
 /// editor or script that started `skillet dev` and went away does not leave it watching.
 fn stop_at_end_of_input(stop: Cancel) {
-    if std::io::stdin().is_terminal() {
-        return;
-    }
-    // Detached: a blocking read cannot be interrupted, and the process exits without it.
-    let _ = std::thread::Builder::new()
-        .name("skillet-dev-stdin".into())
-        .spawn(move || {
-            let mut sink = [0u8; 4096];
-            let mut stdin = std::io::stdin().lock();
-            while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-            stop.cancel("end of input");
-        });
+    super::input_end::when_input_ends(move || stop.cancel("end of input"));
 }
 
 fn show(ctx: &Context, reload: &Reload, json: bool, apply: bool) {

@@ -134,6 +134,9 @@ fn print_summary(s: &Summary, file: Option<&PathBuf>) {
     if r.jobs > 0 {
         what.push_str(&format!(", and {} ended job{}", r.jobs, plural(r.jobs)));
     }
+    if r.logs > 0 {
+        what.push_str(&format!(", and {} log line{}", r.logs, plural(r.logs)));
+    }
     if r.channel_messages > 0 {
         what.push_str(&format!(
             ", and {} channel message{} older than {CHANNEL_DAYS} days",

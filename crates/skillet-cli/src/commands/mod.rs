@@ -20,9 +20,11 @@ pub(crate) mod history_prune;
 mod hooks;
 pub mod info;
 mod init;
+mod input_end;
 mod install;
 mod jobs;
 mod list;
+mod logs;
 mod marketplace;
 mod mcp;
 mod migrate;
@@ -97,6 +99,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::Health(args) => health::run(&ctx, &args),
                 Command::Alerts(args) => alerts::run(&ctx, &args),
                 Command::Trace(args) => trace::run(&ctx, &args),
+                Command::Logs(args) => logs::run(&ctx, &args),
                 Command::Enable(args) => trust::toggle(&ctx, &args, false),
                 Command::Disable(args) => trust::toggle(&ctx, &args, true),
                 Command::Schema { .. }

@@ -60,6 +60,7 @@ impl Engine {
                 .push(format!("not recorded in the history: {e}"));
             return;
         }
+        self.keep_output(store.as_ref(), result);
         self.prune_history(store.as_ref(), result);
     }
 

@@ -37,6 +37,8 @@ pub struct EngineSettings {
     pub store: Option<std::sync::Arc<dyn Store>>,
     /// Record parameter values, not only their hash.
     pub store_params: bool,
+    /// Keep the tails of each run's output as log lines (`[history] store_output`).
+    pub store_output: bool,
     /// Days the history keeps (`[history] keep_days`); `None` keeps everything. Each recorded
     /// run removes a bounded batch of what is due.
     pub history_keep_days: Option<u64>,
@@ -83,6 +85,7 @@ impl EngineSettings {
             no_workspace: env.outside_any_workspace().then(|| env.cwd.clone()),
             store,
             store_params: config.history.store_params,
+            store_output: config.history.store_output(),
             history_keep_days: config.history.keep_days(),
             history_max_rows: config.history.max_rows(),
             cache_max_bytes: config.cache.max_bytes(),

@@ -99,6 +99,7 @@ pub struct JobsSettings {
 /// ```toml
 /// [history]
 /// store_params = false   # keep parameter values, not only their hash
+/// store_output = true    # keep the last lines of each run's output for `skillet logs`
 /// keep_days = 90         # executions and ended sessions' transcripts older than this go (0: keep all)
 /// max_rows = 1000000     # at most this many executions are kept, the newest (0: no cap)
 /// ```
@@ -108,6 +109,9 @@ pub struct HistorySettings {
     /// Keep parameter values, not only their hash. Off by default: values may hold secrets.
     #[serde(default)]
     pub store_params: bool,
+    /// Keep the tails of each run's stdout and stderr (the last 40 lines, 4 KiB of each,
+    /// credentials redacted) where `skillet logs` finds them (default true).
+    pub store_output: Option<bool>,
     /// Days an execution (and an ended session with its transcript) is kept; 0 keeps them
     /// forever (default [`HistorySettings::DEFAULT_KEEP_DAYS`]).
     pub keep_days: Option<u64>,
@@ -121,6 +125,11 @@ impl HistorySettings {
     pub const DEFAULT_KEEP_DAYS: u64 = 90;
     /// Executions kept when `max_rows` is not set.
     pub const DEFAULT_MAX_ROWS: u64 = 1_000_000;
+
+    /// Whether runs' output tails are kept.
+    pub fn store_output(&self) -> bool {
+        self.store_output.unwrap_or(true)
+    }
 
     /// Days kept, `None` for forever.
     pub fn keep_days(&self) -> Option<u64> {

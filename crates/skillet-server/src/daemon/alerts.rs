@@ -23,7 +23,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
-use super::log;
+use super::{log, warn};
 
 /// How often the rules are evaluated: a failing run is noticed within this, plus the time the
 /// notification takes.
@@ -67,7 +67,7 @@ impl Rules {
         let rules = match skillet_registry::Config::load(env) {
             Ok(config) => config.alerts,
             Err(e) => {
-                log(&format!(
+                warn(&format!(
                     "alerts: the configuration is unreadable ({e}); keeping the rules read before"
                 ));
                 return;
@@ -75,7 +75,7 @@ impl Rules {
         };
         let (alerts, errors) = Alert::parse_all(&rules);
         for e in errors {
-            log(&format!("alerts: {e}; this rule is not evaluated"));
+            warn(&format!("alerts: {e}; this rule is not evaluated"));
         }
         if alerts.len() != self.alerts.len() || alerts.iter().zip(&self.alerts).any(|(a, b)| a != b)
         {
@@ -125,13 +125,13 @@ pub(super) fn spawn(
             let seen =
                 tokio::task::spawn_blocking(move || evaluate(&alerts, reader.as_ref(), now)).await;
             let Ok(seen) = seen else {
-                log("alerts: skillet hit a bug evaluating the rules; they are skipped this time");
+                warn("alerts: skillet hit a bug evaluating the rules; they are skipped this time");
                 continue;
             };
             for (alert, result) in rules.alerts.iter().zip(seen) {
                 match result {
                     Ok(checks) => step(alert, &checks, now, &mut states, &notifier),
-                    Err(e) => log(&format!("alerts: cannot evaluate {:?}: {e}", alert.name)),
+                    Err(e) => warn(&format!("alerts: cannot evaluate {:?}: {e}", alert.name)),
                 }
             }
         }
@@ -179,10 +179,10 @@ async fn restore(store: &Arc<dyn Store>) -> BTreeMap<Key, AlertState> {
                 );
             }
         }
-        Ok(Err(e)) => log(&format!(
+        Ok(Err(e)) => warn(&format!(
             "alerts: cannot read past alert events ({e}); starting clear"
         )),
-        Err(_) => log("alerts: skillet hit a bug reading past alert events; starting clear"),
+        Err(_) => warn("alerts: skillet hit a bug reading past alert events; starting clear"),
     }
     states
 }
@@ -272,7 +272,7 @@ async fn tell(
     let id = match tokio::task::spawn_blocking(move || writer.record_alert(&record)).await {
         Ok(Ok(id)) => Some(id),
         _ => {
-            log(&format!(
+            warn(&format!(
                 "alert {:?}: the event could not be recorded",
                 alert.name
             ));
@@ -310,7 +310,7 @@ async fn tell(
         problems.push(format!("webhook: {e}"));
     }
     for p in &problems {
-        log(&format!("alert {:?}: cannot notify: {p}", alert.name));
+        warn(&format!("alert {:?}: cannot notify: {p}", alert.name));
     }
     let notified = if problems.is_empty() {
         "ok".to_owned()

@@ -13,7 +13,7 @@ use skillet_mcp::lines::{Line, LineReader};
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 
-use super::{Daemon, log};
+use super::{Daemon, warn};
 use crate::api::{ErrorCode, Request, Response};
 use crate::peer::Confinement;
 
@@ -30,7 +30,7 @@ impl Daemon {
                 // Even this user's process may not weaken confinement from inside a sandbox.
                 let peer = crate::peer::inspect(stream.as_fd(), cred.pid(), accepted);
                 if let Some(why) = peer.reason() {
-                    log(&format!(
+                    warn(&format!(
                         "a confined process (pid {}) connected: {why}",
                         cred.pid().unwrap_or(0)
                     ));
@@ -38,7 +38,7 @@ impl Daemon {
                 peer
             }
             Ok(cred) => {
-                log(&format!("refused a connection from uid {}", cred.uid()));
+                warn(&format!("refused a connection from uid {}", cred.uid()));
                 let refusal = Response::err(
                     Value::Null,
                     ErrorCode::BadRequest,
@@ -49,7 +49,7 @@ impl Daemon {
                 return;
             }
             Err(e) => {
-                log(&format!(
+                warn(&format!(
                     "refused a connection with no peer credentials: {e}"
                 ));
                 return;
@@ -112,7 +112,7 @@ impl Daemon {
             Ok(response) => response,
             Err(_) => {
                 // The panic hook has written what and where to the log already.
-                log(&format!("a bug ended the handling of {method}"));
+                warn(&format!("a bug ended the handling of {method}"));
                 Response::err(
                     id,
                     ErrorCode::Internal,
@@ -153,7 +153,7 @@ pub(crate) const MAX_CONNECTIONS: usize = 64;
 
 /// Answers a connection over [`MAX_CONNECTIONS`] and closes it.
 pub(super) async fn refuse_busy(mut stream: UnixStream) {
-    log(&format!(
+    warn(&format!(
         "refused a connection: {MAX_CONNECTIONS} are open already"
     ));
     let refusal = Response::err(

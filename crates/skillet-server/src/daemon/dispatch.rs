@@ -5,7 +5,7 @@ use serde_json::Value;
 use skillet_engine::session::{Reply, SessionError};
 use skillet_store::SessionQuery;
 
-use super::{Daemon, log};
+use super::{Daemon, warn};
 use crate::api::method::{
     DaemonStatus, DaemonStop, JobCancel, JobGet, JobList, JobLogs, JobSubmit, JobWait, NAMES,
     PoolRun, SessionClose, SessionList, SessionLogs, SessionPipe, SessionSend, SessionStart,
@@ -48,7 +48,7 @@ impl Daemon {
     ) -> Response {
         let id = request.id.clone();
         if let Some(refused) = crate::peer::refusal(&request.method, &request.params, peer) {
-            log(&format!("refused `{}`: {refused}", request.method));
+            warn(&format!("refused `{}`: {refused}", request.method));
             return Response::err(id, refused.code, refused.message);
         }
         match self.dispatch(&request.method, request.params, client).await {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use skillet_mcp::{McpOptions, SkillServer};
 use skillet_store::Store;
 
-use super::{Daemon, DaemonError, HttpMcp, log};
+use super::{Daemon, DaemonError, HttpMcp, log, warn};
 
 /// Starts MCP over HTTP on the daemon's sessions; the token stops it.
 pub(super) async fn serve_http(
@@ -41,7 +41,7 @@ pub(super) async fn serve_http(
             .with_graceful_shutdown(async move { until.cancelled().await })
             .await;
         if let Err(e) = served {
-            log(&format!("MCP over HTTP stopped: {e}"));
+            warn(&format!("MCP over HTTP stopped: {e}"));
         }
     });
     log(&format!(

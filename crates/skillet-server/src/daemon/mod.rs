@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use skillet_engine::session::SessionManager;
 use skillet_engine::{Engine, EngineSetup, SetupError};
 use skillet_mcp::{HttpOptions, HttpSetupError};
+use skillet_observe::journal::About;
 use skillet_registry::{Environment, Registry};
-use skillet_store::Store;
+use skillet_store::{LogLevel, Store};
 use tokio::net::UnixListener;
 use tokio::sync::watch;
 
@@ -136,7 +137,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     let (jobs_settings, daemon_settings) = match skillet_registry::Config::load(&options.env) {
         Ok(config) => (config.jobs, config.daemon),
         Err(e) => {
-            log(&format!(
+            warn(&format!(
                 "[jobs] and [daemon] settings unreadable, using defaults: {e}"
             ));
             Default::default()
@@ -200,7 +201,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
                 Err(e) => {
                     // The engine says a missing directory itself; anything else only we know.
                     if !matches!(e, SetupError::NoSuchDirectory(_)) {
-                        log(&format!(
+                        warn(&format!(
                             "cannot restore a session started in {}: {e}",
                             dir.display()
                         ));
@@ -261,6 +262,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     let slots = Arc::new(tokio::sync::Semaphore::new(connection::MAX_CONNECTIONS));
     let mut stop = daemon.stop.subscribe();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut log_complaint = None;
     let mut term = signal(tokio::signal::unix::SignalKind::terminate());
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt());
     loop {
@@ -278,9 +280,10 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
                         tokio::spawn(connection::refuse_busy(stream));
                     }
                 },
-                Err(e) => log(&format!("accept failed: {e}")),
+                Err(e) => warn(&format!("accept failed: {e}")),
             },
             _ = tick.tick() => {
+                keep_log(daemon.store.as_ref(), &mut log_complaint);
                 daemon.manager.tick().await;
                 for line in daemon.manager.take_problems() {
                     log(&line);
@@ -325,6 +328,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     }
     let _ = std::fs::remove_file(&paths.socket);
     log("stopped");
+    keep_log(daemon.store.as_ref(), &mut log_complaint);
     Ok(())
 }
 
@@ -371,13 +375,46 @@ fn take_lock(paths: &SocketPaths) -> Result<std::fs::File, DaemonError> {
     Ok(file)
 }
 
-/// One line of the daemon's log. Lines quote what clients sent (a method name, a skill's
-/// name), so each is made safe for the terminal that may show the log, and kept to one line.
+/// One line of the daemon's log (on its stderr, and kept for `skillet logs`). Lines quote what
+/// clients sent (a method name, a skill's name), so each is made safe for the terminal that may
+/// show the log, and kept to one line.
 pub(crate) fn log(line: &str) {
-    let now = skillet_store::now_ms();
+    log_at(LogLevel::Info, line);
+}
+
+/// A line of the daemon's log about something that went wrong (`skillet logs --level warn`).
+pub(crate) fn warn(line: &str) {
+    log_at(LogLevel::Warn, line);
+}
+
+/// A line of the daemon's log about one skill's execution, which `skillet logs --skill` and
+/// `--execution` find.
+pub(crate) fn log_about(line: &str, about: About<'_>) {
+    emit(LogLevel::Info, line, about);
+}
+
+fn log_at(level: LogLevel, line: &str) {
+    emit(level, line, About::default());
+}
+
+fn emit(level: LogLevel, line: &str, about: About<'_>) {
     let line =
         skillet_spec::display::terminal_safe(line, skillet_spec::display::Lines::Escape, 4_000);
-    eprintln!("skillet daemon [{}.{:03}] {line}", now / 1000, now % 1000);
+    skillet_observe::journal::emit(level, "skillet::daemon", "skillet daemon", &line, about);
+}
+
+/// Moves the daemon's queued log lines into the store, saying on stderr (once a minute at
+/// most) when it cannot.
+fn keep_log(store: Option<&Arc<dyn Store>>, last_complaint: &mut Option<Instant>) {
+    let Some(store) = store else {
+        return;
+    };
+    if let Err(e) = skillet_observe::journal::drain_into(store.as_ref())
+        && last_complaint.is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+    {
+        *last_complaint = Some(Instant::now());
+        eprintln!("skillet daemon: log lines are not kept for `skillet logs`: {e}");
+    }
 }
 
 impl Daemon {

@@ -387,17 +387,23 @@ impl Jobs {
             // Saved before the job leaves the running set's lock, so a reader never sees it
             // neither running nor recorded.
             if let Err(e) = self.save(&record) {
-                crate::daemon::log(&format!("cannot record the end of job {id}: {}", e.message));
+                crate::daemon::warn(&format!("cannot record the end of job {id}: {}", e.message));
             }
             record
         };
         self.ended.send_modify(|n| *n = n.wrapping_add(1));
-        crate::daemon::log(&format!(
-            "job {} ({}) {}",
-            record.id,
-            record.skill,
-            record.outcome.as_deref().unwrap_or("ended")
-        ));
+        crate::daemon::log_about(
+            &format!(
+                "job {} ({}) {}",
+                record.id,
+                record.skill,
+                record.outcome.as_deref().unwrap_or("ended")
+            ),
+            skillet_observe::journal::About {
+                skill: Some(&record.skill),
+                execution_id: record.execution_id.as_deref(),
+            },
+        );
         self.pump();
     }
 

@@ -1,10 +1,13 @@
 //! Diagnostic logs (`tracing`) on stderr: off unless `--verbose` or `RUST_LOG` asks for them, so
-//! that stdout stays the command's answer and stderr its messages.
+//! that stdout stays the command's answer and stderr its messages. `--log-format json` makes
+//! them (and the daemon's log, through skillet-observe's journal) JSON Lines.
 
 use std::io::Write;
 
 use skillet_spec::display::{Lines, terminal_safe};
 use tracing_subscriber::EnvFilter;
+
+use crate::cli::LogFormatArg;
 
 /// The crates whose events `--verbose` shows; everything else stays at warnings.
 const OURS: &[&str] = &[
@@ -21,7 +24,11 @@ const OURS: &[&str] = &[
 
 /// Starts the log writer: `RUST_LOG` (the usual `tracing` filter syntax) wins; else `-v` shows
 /// skillet's debug events and `-vv` its trace events; else nothing is set up.
-pub fn init(verbose: u8) {
+pub fn init(verbose: u8, format: LogFormatArg) {
+    let json = format == LogFormatArg::Json;
+    if json {
+        skillet_observe::journal::set_format(skillet_observe::journal::LogFormat::Json);
+    }
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => match EnvFilter::try_new(&spec) {
             Ok(filter) => filter,
@@ -45,11 +52,21 @@ pub fn init(verbose: u8) {
         }
     };
     // Another subscriber already set (never, in the binary) only means these logs are lost.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| SafeStderr)
-        .with_target(true)
-        .try_init();
+    // JSON escapes every field itself, so it needs no terminal-safe writer.
+    let _ = if json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_target(true)
+            .try_init()
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(|| SafeStderr)
+            .with_target(true)
+            .try_init()
+    };
 }
 
 /// Longest log event shown; a longer one (a 100,000-character field) is cut with its length.
