@@ -312,7 +312,7 @@ fn metrics_parse_with_the_reference_parser_and_agree_with_stats() {
     }
 }
 
-/// One raw HTTP/1.1 request; (status, body).
+/// One raw HTTP/1.1 request with `host` and the bearer `token`; (status, body).
 fn http(
     base: &str,
     method: &str,
@@ -321,25 +321,14 @@ fn http(
     token: &str,
     body: &str,
 ) -> (u16, String) {
-    use std::io::{Read, Write};
-    let addr = base.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    let bearer = format!("Bearer {token}");
+    common::served::raw_http(
+        base,
+        method,
+        path,
+        &[("Host", host), ("Authorization", &bearer)],
+        body,
     )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer[9..12].parse().unwrap();
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 #[test]

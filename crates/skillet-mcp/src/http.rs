@@ -109,6 +109,26 @@ pub enum HttpSetupError {
     Token(#[from] crate::auth::TokenError),
 }
 
+/// Routes served beside MCP, behind the same front door (the dashboard): every request to them
+/// passes the host and origin checks, and the token check unless `public` says the path holds
+/// no data.
+#[derive(Clone)]
+pub struct ExtraRoutes {
+    /// The routes.
+    pub router: axum::Router,
+    /// Requests served without the token: fixed text a browser loads before it has one.
+    pub public: fn(&Method, &str) -> bool,
+    /// Requests other than GET let through (with the token), for the few actions the routes
+    /// take; every other path outside `/mcp` answers GET only.
+    pub actions: fn(&Method, &str) -> bool,
+}
+
+impl std::fmt::Debug for ExtraRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExtraRoutes")
+    }
+}
+
 /// What the front door checks, shared by every request.
 struct Door {
     /// Served on a loopback address: a `Host` must be a loopback name (DNS rebinding).
@@ -118,6 +138,10 @@ struct Door {
     sessions: Arc<CappedSessions>,
     /// Counts the requests it lets in, for `/metrics`.
     observed: Arc<Observed>,
+    /// Requests served without the token (see [`ExtraRoutes::public`]).
+    public: fn(&Method, &str) -> bool,
+    /// Requests other than GET let through outside `/mcp` (see [`ExtraRoutes::actions`]).
+    actions: fn(&Method, &str) -> bool,
 }
 
 /// The router answering MCP at `/mcp`. rmcp checks the `Host` header on loopback (the spec's
@@ -125,6 +149,15 @@ struct Door {
 pub fn http_service(
     server: SkillServer,
     options: &HttpOptions,
+) -> Result<axum::Router, HttpSetupError> {
+    http_service_with(server, options, None)
+}
+
+/// [`http_service`], with `extra` routes behind the same front door.
+pub fn http_service_with(
+    server: SkillServer,
+    options: &HttpOptions,
+    extra: Option<ExtraRoutes>,
 ) -> Result<axum::Router, HttpSetupError> {
     let loopback = options.addr.ip().is_loopback();
     let token = match &options.auth {
@@ -156,20 +189,26 @@ pub fn http_service(
         sessions.clone(),
     ));
     let service = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
+    let never: fn(&Method, &str) -> bool = |_, _| false;
     let door = Arc::new(Door {
         loopback,
         token,
         origins,
         sessions,
         observed: observed.clone(),
+        public: extra.as_ref().map_or(never, |e| e.public),
+        actions: extra.as_ref().map_or(never, |e| e.actions),
     });
-    Ok(axum::Router::new()
+    let mut router = axum::Router::new()
         .route(METRICS_PATH, get(http_observe::metrics))
         .route(HEALTHZ_PATH, get(http_observe::healthz))
         .route(READYZ_PATH, get(http_observe::readyz))
         .with_state(observed)
-        .nest_service(MCP_PATH, service)
-        .layer(axum::middleware::from_fn_with_state(door, front_door)))
+        .nest_service(MCP_PATH, service);
+    if let Some(extra) = extra {
+        router = router.merge(extra.router);
+    }
+    Ok(router.layer(axum::middleware::from_fn_with_state(door, front_door)))
 }
 
 /// A JSON-RPC error as an HTTP response.
@@ -196,7 +235,8 @@ async fn front_door(State(door): State<Arc<Door>>, request: Request, next: Next)
     if let Some(refused) = check_origin(&door, &request) {
         return refused;
     }
-    if let Some(expected) = &door.token {
+    let public = (door.public)(request.method(), request.uri().path());
+    if let Some(expected) = door.token.as_ref().filter(|_| !public) {
         let given = request
             .headers()
             .get(header::AUTHORIZATION)
@@ -220,7 +260,7 @@ async fn front_door(State(door): State<Arc<Door>>, request: Request, next: Next)
     // The other paths only read: nothing of MCP's (no body screened, counted or let make
     // room for a session) happens on them.
     if !mcp {
-        if method == Method::GET || method == Method::HEAD {
+        if method == Method::GET || method == Method::HEAD || (door.actions)(&method, path) {
             return next.run(request).await;
         }
         return refuse_with(

@@ -35,8 +35,8 @@ mod watch;
 pub use auth::{MIN_TOKEN_LEN, TokenError, generate_token, write_token_file};
 pub use catalog::{CLOSE_SUFFIX, Catalog, INPUT_ARG, SESSION_ARG, ToolTarget, input_schema};
 pub use http::{
-    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT, HttpAuth, HttpOptions, HttpSetupError,
-    MCP_PATH, http_service,
+    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT, ExtraRoutes, HttpAuth, HttpOptions,
+    HttpSetupError, MCP_PATH, http_service, http_service_with,
 };
 pub use queue::{Admission, CallQueue, NoTurn, QueuedCall, Turn};
 pub use server::{Changes, DEFAULT_MAX_CONCURRENT_CALLS, McpOptions, SkillServer};

@@ -18,6 +18,7 @@ mod health;
 pub mod journal;
 mod log_search;
 pub mod metrics;
+mod recent;
 mod stats;
 mod trend;
 mod window;
@@ -30,6 +31,7 @@ pub use health::{
     FAILING_MIN_RUNS, FAILING_RATE, HEALTHY_RATE, HealthState, SkillHealth, judge, skill_health,
 };
 pub use log_search::{LogSearch, LogSearchError};
+pub use recent::{RunPoint, recent_runs};
 pub use stats::{LastError, SkillStats, Spread, StatsQuery, percentile, skill_stats};
 pub use trend::{DayFigures, TREND_MIN_RUNS, Trend, trends};
 pub use window::{WindowError, parse_window};

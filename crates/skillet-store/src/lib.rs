@@ -120,6 +120,16 @@ pub trait Store:
         skill: &str,
         change: &mut dyn FnMut(Option<BreakerRecord>) -> Option<BreakerRecord>,
     ) -> Result<Option<BreakerRecord>, StoreError>;
+    /// Closes a skill's circuit (forgets its breaker state, as one atomic step); `true` when
+    /// there was state to forget.
+    fn reset_breaker(&self, skill: &str) -> Result<bool, StoreError> {
+        let mut existed = false;
+        self.update_breaker(skill, &mut |current| {
+            existed = current.is_some();
+            None
+        })?;
+        Ok(existed)
+    }
     /// Every breaker on record.
     fn breakers(&self) -> Result<Vec<BreakerRecord>, StoreError>;
     /// Adds or replaces a session's row.

@@ -94,6 +94,16 @@ pub(crate) fn prune(
         )?;
         return Ok(u64::try_from(n).unwrap_or(0));
     }
+    // A read first: the bounded prune runs after every run, and a DELETE, even of nothing,
+    // would wait for the write lock another process holds.
+    let due: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM log_lines WHERE at < ?1)",
+        [before],
+        |r| r.get(0),
+    )?;
+    if !due {
+        return Ok(0);
+    }
     let limit = batch.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX));
     let n = conn.execute(
         "DELETE FROM log_lines WHERE id IN

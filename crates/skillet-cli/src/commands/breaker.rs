@@ -12,11 +12,7 @@ use crate::output;
 pub fn run(ctx: &Context, args: &BreakerArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     if let Some(BreakerCommand::Reset { skill, json }) = &args.reset {
-        let mut existed = false;
-        store.update_breaker(skill, &mut |current| {
-            existed = current.is_some();
-            None
-        })?;
+        let existed = store.reset_breaker(skill)?;
         if *json {
             output::json(&serde_json::json!({"skill": skill, "reset": existed}))?;
         } else if existed {

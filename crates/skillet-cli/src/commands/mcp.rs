@@ -54,6 +54,15 @@ pub fn http_options(args: &ServeArgs, paths: &SocketPaths) -> Result<Option<Http
              (the token is also in {}, readable only by you; --auth-token or $SKILLET_MCP_TOKEN choose one, --no-auth serves without)",
             file.display()
         );
+        // The fragment never reaches the server or a Referer: the page reads it and sends it
+        // as the bearer token.
+        if addr.port() == 0 {
+            eprintln!(
+                "skillet serve: the dashboard is at / on the address below: open it with #token={token} at the end"
+            );
+        } else {
+            eprintln!("skillet serve: the dashboard: http://{addr}/#token={token}");
+        }
         (HttpAuth::Bearer(token), Some(file))
     };
     Ok(Some(HttpOptions {

@@ -22,7 +22,12 @@ pub(super) async fn serve_http(
     .map_err(DaemonError::Mcp)?;
     // Runs of skills wait in the daemon's one queue, with its jobs (see jobs/calls.rs).
     server.route_runs_through(Arc::new(crate::jobs::QueueForCalls(daemon.jobs.clone())));
-    let router = skillet_mcp::http_service(server.clone(), &http.options)?;
+    let dashboard = skillet_mcp::ExtraRoutes {
+        router: skillet_dashboard::router(daemon.store.clone()),
+        public: skillet_dashboard::is_page,
+        actions: skillet_dashboard::is_action,
+    };
+    let router = skillet_mcp::http_service_with(server.clone(), &http.options, Some(dashboard))?;
     let addr = http.options.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -45,7 +50,7 @@ pub(super) async fn serve_http(
         }
     });
     log(&format!(
-        "serving MCP on http://{bound}{} ({} tools)",
+        "serving MCP on http://{bound}{} ({} tools), the dashboard on http://{bound}/",
         skillet_mcp::MCP_PATH,
         server.tool_names().len()
     ));
