@@ -316,6 +316,17 @@ pub fn one_line(text: &str) -> String {
 
 pub use skillet_store::rfc3339;
 
+/// A size as people read it: `512 B`, `3.4 KiB`, `12.0 MiB`, `1.5 GiB`.
+pub fn bytes(n: u64) -> String {
+    const KIB: f64 = 1024.0;
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (KIB * KIB * KIB)),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (KIB * KIB)),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / KIB),
+        n => format!("{n} B"),
+    }
+}
+
 /// A moment as people read it: `2026-12-03 08:46:01 UTC`.
 pub fn timestamp(ms: i64) -> String {
     let text = rfc3339(ms);

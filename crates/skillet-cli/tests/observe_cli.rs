@@ -435,3 +435,52 @@ fn trace_shows_where_an_executions_time_went() {
     assert_eq!(code, 1);
     assert!(err.contains("skillet history"), "{err}");
 }
+
+/// Each run records the most processes it had at once (from its cgroup, where the sandbox has
+/// one) and the bytes it wrote to storage; `history show`, `stats` and `/metrics` show them.
+#[test]
+fn processes_and_bytes_written_are_recorded_per_run() {
+    let w = World::new();
+    std::fs::create_dir_all(w.path("out")).unwrap();
+    code_skill(
+        &w,
+        "busy",
+        "sh",
+        &[
+            "-c",
+            "for i in 1 2 3 4 5; do sleep 0.3 & done; \
+             dd if=/dev/zero of=out/big.bin bs=1M count=3 conv=fsync 2>/dev/null; wait; rm out/big.bin",
+        ],
+    );
+    let (code, r) = w.run_json(&["busy", "--allow-write", "out"]);
+    assert_eq!(code, 0, "{r}");
+    let written = r["bytes_written"].as_u64().unwrap();
+    assert!(written >= 3 << 20, "{r}");
+    // Only a run in a cgroup that counts processes knows them (not an unprivileged one
+    // without a delegated cgroup).
+    let processes = r["peak_processes"].as_u64();
+    if let Some(n) = processes {
+        assert!(n >= 6, "five sleeps, dd and the shell: {r}");
+    }
+    let (_, history) = json_of(&w, &["history", "--json", "--limit", "1"]);
+    assert_eq!(history[0]["bytes_written"], json!(written));
+    assert_eq!(history[0]["peak_processes"].as_u64(), processes);
+    let (_, shown, _) = w.run(&["history", "show", r["execution_id"].as_str().unwrap()]);
+    assert!(
+        shown.contains("written:") && shown.contains("MiB"),
+        "{shown}"
+    );
+
+    w.run_json(&["busy", "--allow-write", "out"]);
+    let (_, stats) = json_of(&w, &["stats", "busy", "--json"]);
+    let busy = &stats["skills"][0];
+    assert!(
+        busy["bytes_written"].as_u64().unwrap() >= 2 * written - (1 << 20),
+        "{busy}"
+    );
+    assert_eq!(
+        busy["peak_processes"].as_u64().is_some(),
+        processes.is_some(),
+        "{busy}"
+    );
+}

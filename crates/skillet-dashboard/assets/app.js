@@ -58,6 +58,12 @@ function ms(value) {
   if (value < 60000) return (value / 1000).toFixed(value < 10000 ? 2 : 1) + " s";
   return (value / 60000).toFixed(1) + " min";
 }
+function size(bytes) {
+  if (bytes >= 1 << 30) return (bytes / (1 << 30)).toFixed(1) + " GiB";
+  if (bytes >= 1 << 20) return (bytes / (1 << 20)).toFixed(1) + " MiB";
+  if (bytes >= 1 << 10) return (bytes / 1024).toFixed(1) + " KiB";
+  return bytes + " B";
+}
 function ago(at, now) {
   const s = Math.max(0, Math.round((now - at) / 1000));
   if (s < 60) return s + "s ago";
@@ -204,7 +210,10 @@ async function openDetail(id) {
       ["started", new Date(e.started_at_ms).toISOString()], ["duration", ms(e.duration_ms)],
       ["attempt", e.attempt], ["cached", e.cached ? "yes" : "no"],
       ["peak memory", e.peak_memory_kb === null ? "–" : Math.round(e.peak_memory_kb / 1024) + " MiB"],
-      ["CPU time", ms(e.cpu_time_ms)], ["limit hit", e.limit_hit || "–"],
+      ["CPU time", ms(e.cpu_time_ms)],
+      ["processes", e.peak_processes === null ? "–" : e.peak_processes + " at most at once"],
+      ["written", e.bytes_written === null ? "–" : size(e.bytes_written) + " to storage"],
+      ["limit hit", e.limit_hit || "–"],
       ["error", e.error || "–"], ["asked by", e.origin || "command line"],
       ["parameters", e.params || (e.params_hash ? "not kept (" + e.params_hash.slice(0, 19) + "…)" : "–")],
     ];

@@ -82,6 +82,8 @@ pub(crate) async fn execute(
                 .cpu_time
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
             r.peak_memory_kb = Some(outcome.peak_memory_kb).filter(|kb| *kb > 0);
+            r.peak_processes = outcome.peak_processes;
+            r.bytes_written = outcome.bytes_written;
             r.error = match (outcome.limit, status) {
                 (Some(LimitHit::Time), _) => Some(format!(
                     "killed after the {} s wall-clock limit",

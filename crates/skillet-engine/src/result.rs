@@ -87,6 +87,12 @@ pub struct ExecutionResult {
     /// Largest resident set of the run's processes, in KiB.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_memory_kb: Option<u64>,
+    /// The most processes of the run alive at once (from its cgroup).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_processes: Option<u64>,
+    /// Bytes the run wrote to storage devices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_written: Option<u64>,
     /// What went wrong, for statuses other than `ok` and `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -136,6 +142,8 @@ impl ExecutionResult {
             limit: None,
             cpu_time_ms: None,
             peak_memory_kb: None,
+            peak_processes: None,
+            bytes_written: None,
             error: None,
             hint: None,
             warnings: Vec::new(),

@@ -104,6 +104,30 @@ pub fn render(store: &dyn Store, live: &LiveFigures) -> Result<String, MetricsEr
         "Executions stopped by a sandbox limit, by skill and limit",
         kills.clone(),
     );
+    let cpu = Family::<Labels, Counter<f64, AtomicU64>>::default();
+    registry.register(
+        "cpu_seconds",
+        "CPU time (user and system) of every execution's processes, by skill",
+        cpu.clone(),
+    );
+    let written = Family::<Labels, Counter>::default();
+    registry.register(
+        "storage_written_bytes",
+        "Bytes executions wrote to storage devices (not to memory file systems), by skill",
+        written.clone(),
+    );
+    let memory = Family::<Labels, Gauge>::default();
+    registry.register(
+        "peak_memory_bytes",
+        "The largest resident set of one execution's processes, by skill",
+        memory.clone(),
+    );
+    let processes = Family::<Labels, Gauge>::default();
+    registry.register(
+        "peak_processes",
+        "The most processes one execution had alive at once, by skill (runs measured by a cgroup)",
+        processes.clone(),
+    );
     let breakers = Family::<Labels, Gauge>::default();
     registry.register(
         "breaker_state",
@@ -165,6 +189,17 @@ pub fn render(store: &dyn Store, live: &LiveFigures) -> Result<String, MetricsEr
                 .for_each(|&ms| h.observe(ms_to_seconds(ms)));
         }
         hits.get_or_create(&skill).inc_by(s.cache_hits);
+        cpu.get_or_create(&skill)
+            .inc_by(ms_to_seconds(s.cpu_time_ms));
+        written
+            .get_or_create(&skill)
+            .inc_by(u64::try_from(s.bytes_written).unwrap_or(0));
+        if let Some(kb) = s.peak_memory_kb {
+            memory.get_or_create(&skill).set(kb.saturating_mul(1024));
+        }
+        if let Some(n) = s.peak_processes {
+            processes.get_or_create(&skill).set(n);
+        }
         for (limit, n) in &s.limit_kills {
             kills
                 .get_or_create(&labels(&[("skill", &s.skill), ("limit", limit)]))

@@ -97,6 +97,10 @@ pub struct SkillStats {
     pub peak_memory_kb: Option<i64>,
     /// CPU time of every run together, in ms.
     pub cpu_time_ms: i64,
+    /// The most processes one run had alive at once (runs measured by a cgroup).
+    pub peak_processes: Option<i64>,
+    /// Bytes every run together wrote to storage devices.
+    pub bytes_written: i64,
     /// When the newest run started (ms since the epoch).
     pub last_run_ms: Option<i64>,
     /// The newest run's status.
@@ -159,6 +163,10 @@ impl Tally {
         s.cpu_time_ms = s
             .cpu_time_ms
             .saturating_add(r.cpu_time_ms.unwrap_or(0).max(0));
+        s.peak_processes = s.peak_processes.max(r.peak_processes);
+        s.bytes_written = s
+            .bytes_written
+            .saturating_add(r.bytes_written.unwrap_or(0).max(0));
         // The newest run is the last (the first seen of two that started together).
         if s.last_run_ms.is_none_or(|last| r.started_at_ms > last) {
             s.last_run_ms = Some(r.started_at_ms);

@@ -146,6 +146,32 @@ impl RunCgroup {
             .is_some_and(|dir| event_seen(dir, "pids.events", "max "))
     }
 
+    /// The most processes the group held at once (`pids.peak`, Linux 6.1 and later), when
+    /// its pids controller is in use.
+    pub(crate) fn peak_processes(&self) -> Option<u64> {
+        let dir = self.pids_dir.as_deref()?;
+        fs::read_to_string(dir.join("pids.peak"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Bytes the group's processes wrote to block devices (v2 `io.stat`, `wbytes=` summed over
+    /// devices); `None` on v1 or when the io controller is not enabled for the group.
+    pub(crate) fn bytes_written(&self) -> Option<u64> {
+        if !self.v2 {
+            return None;
+        }
+        let stat = fs::read_to_string(self.dirs.first()?.join("io.stat")).ok()?;
+        Some(
+            stat.split_whitespace()
+                .filter_map(|field| field.strip_prefix("wbytes="))
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum(),
+        )
+    }
+
     /// CPU time (user + system) used by every process that ran in the group, whoever reaped
     /// it: v2 `cpu.stat`, or v1 `cpuacct.usage` where that controller is mounted with `cpu`.
     /// Unlike the supervisor's own child accounting, it counts processes the kernel reaped

@@ -354,6 +354,16 @@ impl Confined {
         self.cgroup.as_ref().and_then(RunCgroup::cpu_time)
     }
 
+    /// The most processes the run's cgroup held at once, when it has one that counts them.
+    pub(crate) fn cgroup_peak_processes(&self) -> Option<u64> {
+        self.cgroup.as_ref().and_then(RunCgroup::peak_processes)
+    }
+
+    /// Bytes the run's cgroup wrote to block devices, when the cgroup counts them.
+    pub(crate) fn cgroup_bytes_written(&self) -> Option<u64> {
+        self.cgroup.as_ref().and_then(RunCgroup::bytes_written)
+    }
+
     /// The limit that explains how a process ended, when it left a trace of one. Call it once
     /// the process has ended: it looks at what the run left in its scratch.
     pub fn limit_behind(&self, exit: Exit) -> Option<LimitHit> {

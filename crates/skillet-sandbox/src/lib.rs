@@ -349,6 +349,14 @@ pub struct Outcome {
     pub cpu_time: Option<Duration>,
     /// Largest resident set of any process of the run, in KiB (see `children_usage`).
     pub peak_memory_kb: u64,
+    /// The most processes of the run alive at once, from its cgroup (`pids.peak`); `None`
+    /// without a cgroup that counts them.
+    pub peak_processes: Option<u64>,
+    /// Bytes the run wrote to storage devices: its cgroup's `io.stat` (v2), else the
+    /// difference in this process's children's `ru_oublock` (an upper bound when several runs
+    /// end in one process at once). Writes to memory file systems (a private scratch tmpfs)
+    /// are not storage and count nothing.
+    pub bytes_written: Option<u64>,
 }
 
 /// Why a process could not be started.

@@ -126,6 +126,8 @@ pub async fn run(
     };
     // Read before the group goes with `finish`.
     let cgroup_cpu = child.cgroup_cpu_time();
+    let cgroup_processes = child.cgroup_peak_processes();
+    let cgroup_written = child.cgroup_bytes_written();
     let layers = std::mem::take(&mut child.layers);
     let unenforced = std::mem::take(&mut child.unenforced);
     let scratch_kept = child.finish().await;
@@ -146,8 +148,15 @@ pub async fn run(
         scratch_kept,
         // The group's count is this run's alone; the supervisor's children's count also
         // holds any other run that ended meanwhile in this process.
-        cpu_time: cgroup_cpu.or(usage_after.0.checked_sub(usage_before.0)),
-        peak_memory_kb: usage_after.1,
+        cpu_time: cgroup_cpu.or(usage_after.cpu.checked_sub(usage_before.cpu)),
+        peak_memory_kb: usage_after.max_rss_kb,
+        peak_processes: cgroup_processes,
+        bytes_written: cgroup_written.or_else(|| {
+            let blocks = usage_after
+                .out_blocks
+                .checked_sub(usage_before.out_blocks)?;
+            Some(blocks.saturating_mul(512))
+        }),
     })
 }
 
@@ -174,10 +183,20 @@ async fn watch_scratch(watched: Option<(std::path::PathBuf, u64)>) {
     }
 }
 
-/// CPU time (user + system) and largest resident set of this process's reaped children. The
-/// difference across one run is that run's CPU time; the peak is the largest of any child so far,
-/// exact when one run happens per process (the CLI) and an upper bound otherwise.
-fn children_usage() -> (Duration, u64) {
+/// What this process's reaped children used, all of them so far.
+struct ChildrenUsage {
+    /// CPU time, user and system.
+    cpu: Duration,
+    /// The largest resident set of any one child, KiB.
+    max_rss_kb: u64,
+    /// Writes to storage, in 512-byte blocks.
+    out_blocks: u64,
+}
+
+/// What this process's reaped children used. The difference across one run is that run's CPU
+/// time and storage writes; the peak is the largest of any child so far. Exact when one run
+/// happens per process (the CLI), an upper bound otherwise.
+fn children_usage() -> ChildrenUsage {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is always valid.
     #[allow(unsafe_code)]
@@ -187,10 +206,11 @@ fn children_usage() -> (Duration, u64) {
     };
     let tv =
         |t: libc::timeval| Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.max(0) as u32) * 1000);
-    (
-        tv(usage.ru_utime) + tv(usage.ru_stime),
-        usage.ru_maxrss.max(0) as u64,
-    )
+    ChildrenUsage {
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        max_rss_kb: usage.ru_maxrss.max(0) as u64,
+        out_blocks: usage.ru_oublock.max(0) as u64,
+    }
 }
 
 async fn join(task: Option<tokio::task::JoinHandle<Captured>>) -> Captured {

@@ -38,6 +38,10 @@ pub struct ExecutionRecord {
     pub peak_memory_kb: Option<i64>,
     /// User plus system CPU time, in milliseconds.
     pub cpu_time_ms: Option<i64>,
+    /// The most processes of the run alive at once (from its cgroup).
+    pub peak_processes: Option<i64>,
+    /// Bytes the run wrote to storage devices.
+    pub bytes_written: Option<i64>,
     /// Whether output was cut at the cap.
     pub truncated: bool,
     /// The limit that stopped it (`memory`, `cpu`, …).
@@ -81,6 +85,10 @@ pub struct ExecutionFigures {
     pub peak_memory_kb: Option<i64>,
     /// CPU time, ms.
     pub cpu_time_ms: Option<i64>,
+    /// The most processes at once.
+    pub peak_processes: Option<i64>,
+    /// Bytes written to storage.
+    pub bytes_written: Option<i64>,
     /// The limit that stopped it.
     pub limit_hit: Option<String>,
     /// Its error (only when `status` is not `ok`).
@@ -103,6 +111,8 @@ impl From<ExecutionRecord> for ExecutionFigures {
             duration_ms: r.duration_ms,
             peak_memory_kb: r.peak_memory_kb,
             cpu_time_ms: r.cpu_time_ms,
+            peak_processes: r.peak_processes,
+            bytes_written: r.bytes_written,
             limit_hit: r.limit_hit,
             cached: r.cached,
             queue_wait_ms: r.queue_wait_ms,
@@ -155,6 +165,8 @@ impl ExecutionRecord {
             duration_ms: 0,
             peak_memory_kb: None,
             cpu_time_ms: None,
+            peak_processes: None,
+            bytes_written: None,
             truncated: false,
             limit_hit: None,
             origin: None,

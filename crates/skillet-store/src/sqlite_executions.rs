@@ -12,9 +12,10 @@ use crate::sqlite_ids::find_by_id;
 use crate::{ExecutionFigures, ExecutionQuery, ExecutionRecord, StoreError};
 
 const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
-    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id, cached, queue_wait_ms, spans";
+    parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id, cached, queue_wait_ms, spans, \
+    peak_processes, bytes_written";
 
-const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24";
+const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26";
 
 /// The values of [`COLUMNS`] for an `INSERT`, in order.
 macro_rules! record_params {
@@ -43,7 +44,9 @@ macro_rules! record_params {
             $e.request_id,
             $e.cached,
             $e.queue_wait_ms,
-            spans_text(&$e.spans)
+            spans_text(&$e.spans),
+            $e.peak_processes,
+            $e.bytes_written
         ]
     };
 }
@@ -77,6 +80,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
             .get::<_, Option<String>>(23)?
             .map(|text| spans_of(&text))
             .unwrap_or_default(),
+        peak_processes: r.get(24)?,
+        bytes_written: r.get(25)?,
     })
 }
 
@@ -216,7 +221,8 @@ pub(crate) fn scan_figures(
     };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, skill, status, exit_code, started_at, duration_ms, peak_memory_kb, \
-         cpu_time_ms, limit_hit, error, cached, queue_wait_ms FROM executions {filter}"
+         cpu_time_ms, limit_hit, error, cached, queue_wait_ms, peak_processes, bytes_written \
+         FROM executions {filter}"
     ))?;
     let mut rows = stmt.query(named.as_slice())?;
     while let Some(r) = rows.next()? {
@@ -234,6 +240,8 @@ pub(crate) fn scan_figures(
             limit_hit: r.get(8)?,
             cached: r.get(10)?,
             queue_wait_ms: r.get(11)?,
+            peak_processes: r.get(12)?,
+            bytes_written: r.get(13)?,
         };
         if !visit(figures) {
             break;

@@ -251,6 +251,9 @@ pub(crate) const STEPS: &[&str] = &[
     CREATE TRIGGER IF NOT EXISTS log_lines_unindexed AFTER DELETE ON log_lines BEGIN
         INSERT INTO log_text (log_text, rowid, message) VALUES ('delete', old.id, old.message);
     END;",
+    // 18: the most processes a run had at once, and the bytes it wrote to storage.
+    "ALTER TABLE executions ADD COLUMN peak_processes INTEGER;
+    ALTER TABLE executions ADD COLUMN bytes_written INTEGER;",
 ];
 
 /// The schema version this build writes.

@@ -174,10 +174,7 @@ fn clear(ctx: &Context, skill: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A stored size (never negative in a sound store) as people read it.
 fn human_bytes(bytes: i64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
+    output::bytes(u64::try_from(bytes).unwrap_or(0))
 }

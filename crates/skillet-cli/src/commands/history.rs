@@ -258,6 +258,12 @@ fn print_record(r: &ExecutionRecord) {
     }
     println!("cpu time:    {} ms", num(r.cpu_time_ms));
     println!("peak memory: {} KiB", num(r.peak_memory_kb));
+    println!("processes:   {} at most at once", num(r.peak_processes));
+    println!(
+        "written:     {}",
+        r.bytes_written
+            .map_or("-".into(), |b| output::bytes(u64::try_from(b).unwrap_or(0)))
+    );
     println!(
         "attempt:     {} (correlation {})",
         r.attempt,

@@ -157,8 +157,8 @@ fn print_summary(s: &Summary, file: Option<&PathBuf>) {
         println!(
             "{}: {} (was {}){}.",
             output::path(file),
-            size(after),
-            size(before),
+            output::bytes(after),
+            output::bytes(before),
             if r.converted {
                 "; rewritten once so that later prunes shrink it in place"
             } else {
@@ -181,15 +181,6 @@ fn on_disk(file: &Path) -> u64 {
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum()
-}
-
-fn size(bytes: u64) -> String {
-    const MIB: f64 = 1024.0 * 1024.0;
-    if bytes >= 1024 * 1024 {
-        format!("{:.1} MiB", bytes as f64 / MIB)
-    } else {
-        format!("{} KiB", bytes.div_ceil(1024))
-    }
 }
 
 /// `--before`: `2026-01-31` (midnight UTC), an RFC 3339 time, or an age like `30d`.

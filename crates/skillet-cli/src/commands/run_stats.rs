@@ -211,7 +211,14 @@ fn print_one(row: &Row, window: &str) {
     if let Some(kb) = s.peak_memory_kb {
         println!("peak memory:   {} MiB", kb / 1024);
     }
+    if let Some(n) = s.peak_processes {
+        println!("processes:     {n} at most at once");
+    }
     println!("cpu time:      {}", ms(Some(s.cpu_time_ms)));
+    println!(
+        "written:       {} to storage",
+        output::bytes(u64::try_from(s.bytes_written).unwrap_or(0))
+    );
     if let (Some(at), Some(status)) = (s.last_run_ms, &s.last_status) {
         println!(
             "last run:      {} ({})",

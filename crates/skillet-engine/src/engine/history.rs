@@ -45,6 +45,8 @@ impl Engine {
             duration_ms: to_i64(result.duration_ms),
             peak_memory_kb: result.peak_memory_kb.map(to_i64),
             cpu_time_ms: result.cpu_time_ms.map(to_i64),
+            peak_processes: result.peak_processes.map(to_i64),
+            bytes_written: result.bytes_written.map(to_i64),
             truncated: result.truncated,
             limit_hit: result.limit.map(str::to_owned),
             error: result.error.clone(),
