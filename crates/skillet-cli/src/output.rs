@@ -191,15 +191,71 @@ pub fn path(path: &std::path::Path) -> String {
     field(&path.display().to_string()).into_owned()
 }
 
-/// Prints `value` as pretty JSON on stdout.
+/// Prints `value` as pretty JSON on stdout, with what a terminal would act on escaped
+/// ([`skillet_spec::display::json_inert`]).
 pub fn json(value: &impl Serialize) -> anyhow::Result<()> {
     // Stdout is line-buffered, and pretty JSON is all lines: a large answer (every file
     // `skillet context` left out, say) would otherwise cost one write call per line.
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = InertJson::new(std::io::BufWriter::new(std::io::stdout().lock()));
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     out.flush()?;
     Ok(())
+}
+
+/// `value` as one line of JSON, with what a terminal would act on escaped (JSON Lines output).
+pub fn json_line(value: &impl Serialize) -> anyhow::Result<String> {
+    let mut line = String::new();
+    skillet_spec::display::json_inert(&serde_json::to_string(value)?, &mut line);
+    Ok(line)
+}
+
+/// A writer of JSON text that passes it through [`skillet_spec::display::json_inert`] as it
+/// goes, holding back the few bytes of a character split across two writes.
+struct InertJson<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+    text: String,
+}
+
+impl<W: Write> InertJson<W> {
+    fn new(inner: W) -> Self {
+        InertJson {
+            inner,
+            pending: Vec::new(),
+            text: String::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for InertJson<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        let valid = match std::str::from_utf8(&self.pending) {
+            Ok(all) => all.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        self.text.clear();
+        // The prefix is valid UTF-8 by `valid_up_to`.
+        let ready = std::str::from_utf8(&self.pending[..valid]).unwrap_or_default();
+        skillet_spec::display::json_inert(ready, &mut self.text);
+        self.inner.write_all(self.text.as_bytes())?;
+        self.pending.drain(..valid);
+        // More than a character's worth left is not UTF-8 at all: passed on as it is.
+        if self.pending.len() >= 4 {
+            self.inner.write_all(&self.pending)?;
+            self.pending.clear();
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            self.inner.write_all(&self.pending)?;
+            self.pending.clear();
+        }
+        self.inner.flush()
+    }
 }
 
 /// Prints the items `items` yields as one pretty JSON array, serialized as they are made, so a

@@ -75,6 +75,11 @@ fn the_page_is_open_but_its_data_and_actions_need_the_token() {
         403
     );
     assert_eq!(request("GET", "/", &[("Host", "evil.example")]).0, 403);
+    // Not by sending two names, an absolute-form target, or no name at all.
+    assert_eq!(request("GET", "/", &[own, ("Host", "evil.example")]).0, 403);
+    assert_eq!(request("GET", "http://evil.example/", &[own]).0, 403);
+    let (status, _) = request("GET", "/", &[]);
+    assert!(status == 403 || status == 400, "{status}");
 }
 
 #[test]

@@ -130,6 +130,51 @@ fn credentials_in_output_are_not_kept() {
         text.contains("commit 3f2a9c0e1b7d4a5f8e6c2b1a0d9e8f7a6b5c4d3e"),
         "{text}"
     );
+
+    // Whatever the punctuation around a token, and whatever form a secret takes.
+    sh_skill(
+        &w,
+        "leaky2",
+        "echo '(ghp_0123456789abcdefghijklmnopqrstuvwxyzAB)'; echo 'key:`sk-abcdefghijklmnop0123`'; \
+         echo '> Authorization: Bearer abcdefOPAQUEbearer1234567890'; echo 'Password=hunter2x;Server=db'; \
+         echo 'postgres://app:pa/ss@word@db/app'",
+    );
+    w.run(&["run", "leaky2"]);
+    let text = messages(&logs(&w, &["--skill", "leaky2", "-n", "0"])).join("\n");
+    for secret in [
+        "0123456789abcdef",
+        "sk-abcdef",
+        "OPAQUE",
+        "hunter2x",
+        "pa/ss",
+    ] {
+        assert!(!text.contains(secret), "{secret} kept:\n{text}");
+    }
+
+    // The byte bound cuts no secret in half: a line it would split is left out.
+    sh_skill(
+        &w,
+        "cut",
+        "printf 'my token is ghp_0123456789abcdefghijklmnopqrstuvwxyzAB\\n'; head -c 4055 /dev/zero | tr '\\0' x; echo",
+    );
+    w.run(&["run", "cut"]);
+    let text = messages(&logs(&w, &["--skill", "cut", "-n", "0"])).join("\n");
+    assert!(!text.contains("0123456789abcdef"), "{text}");
+
+    // A value quoted in a parameter error is not kept either ([history] store_params is off).
+    w.skill(
+        "pin",
+        json!({"name": "pin", "description": "d", "type": "code_inline", "command": "true",
+               "parameters": [{"name": "pin", "type": "integer", "required": true}]}),
+    );
+    let (code, _, stderr) = w.run(&["run", "pin", "-p", "pin=hunter2secret"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("hunter2secret"),
+        "the caller is told: {stderr}"
+    );
+    let (_, history, _) = w.run(&["history", "--json", "--limit", "1"]);
+    assert!(!history.contains("hunter2secret"), "{history}");
 }
 
 #[test]

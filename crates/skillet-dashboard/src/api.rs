@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -97,8 +98,12 @@ pub(crate) struct OverviewQuery {
 /// `GET /api/overview?window=24h`: skills, breakers, sessions, queue, cache and alerts.
 pub(crate) async fn overview(
     State(shared): State<Shared>,
-    Query(q): Query<OverviewQuery>,
+    q: Result<Query<OverviewQuery>, QueryRejection>,
 ) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return Failure::BadRequest(e.body_text()).into_response(),
+    };
     let window = q.window.unwrap_or_else(|| "24h".into());
     let window_ms = match parse_window(&window) {
         Ok(ms) => ms,
@@ -137,7 +142,9 @@ pub(crate) async fn overview(
                     })
                 })
                 .collect();
-            let sessions: Vec<_> = store
+            // Only what the page shows: a session's row also keeps how it was started (its
+            // parameters, for a restore), which `[history] store_params` may say not to show.
+            let sessions: Vec<Value> = store
                 .sessions(&SessionQuery {
                     limit: 500,
                     ..SessionQuery::default()
@@ -148,6 +155,11 @@ pub(crate) async fn overview(
                         s.status,
                         SessionStatus::Live | SessionStatus::Open | SessionStatus::Restoring
                     )
+                })
+                .map(|s| {
+                    json!({"id": s.id, "skill": s.skill, "label": s.label,
+                           "status": s.status.as_str(), "created_at_ms": s.created_at_ms,
+                           "last_used_at_ms": s.last_used_at_ms, "turns": s.turns})
                 })
                 .collect();
             let jobs = store.jobs(true, 200)?;
@@ -186,8 +198,12 @@ pub(crate) struct ExecutionsQuery {
 /// `GET /api/executions?skill=S&status=failed&limit=50`: newest first.
 pub(crate) async fn executions(
     State(shared): State<Shared>,
-    Query(q): Query<ExecutionsQuery>,
+    q: Result<Query<ExecutionsQuery>, QueryRejection>,
 ) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return Failure::BadRequest(e.body_text()).into_response(),
+    };
     let query = ExecutionQuery {
         skill: q.skill.filter(|s| !s.is_empty()),
         status: q.status.filter(|s| !s.is_empty()),

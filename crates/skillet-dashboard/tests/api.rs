@@ -90,9 +90,13 @@ async fn the_overview_is_skillet_observes_figures() {
     assert_eq!(beta["success_rate"], 0.0);
     assert_eq!(o["window_ms"], 3_600_000);
 
-    let (status, e) = call(Some(store), "GET", "/api/overview?window=soon").await;
+    let (status, e) = call(Some(store.clone()), "GET", "/api/overview?window=soon").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(e["error"].as_str().unwrap().contains("window"), "{e}");
+    // A query that does not parse is answered in JSON too, as the page expects.
+    let (status, e) = call(Some(store), "GET", "/api/executions?limit=many").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(e["error"].is_string(), "{e}");
 }
 
 #[tokio::test]

@@ -296,30 +296,46 @@ async fn front_door(State(door): State<Arc<Door>>, request: Request, next: Next)
 }
 
 /// On loopback, a request naming another host is a page that rebound a name of its own to
-/// 127.0.0.1: refused on every path (rmcp checks `/mcp` too, but not the others).
+/// 127.0.0.1: refused on every path (rmcp checks `/mcp` too, but not the others). Every name
+/// the request gives counts (each `Host` header, and the authority of an absolute-form or
+/// HTTP/2 request), and it must give one: a client cannot slip past by sending two, or none.
 fn check_host(door: &Door, request: &Request) -> Option<Response> {
     if !door.loopback {
         return None;
     }
-    let host = request.headers().get(header::HOST)?;
-    let name = host.to_str().ok().map(|h| match h.rsplit_once(':') {
-        // `[::1]:8750`, `localhost:8750`; a bare `[::1]` has its colon inside the brackets.
-        Some((name, port)) if !port.contains(']') => name,
-        _ => h,
-    });
-    if name.is_some_and(|n| {
+    let mut names = request
+        .headers()
+        .get_all(header::HOST)
+        .iter()
+        .map(|h| h.to_str().ok())
+        .chain(request.uri().authority().map(|a| Some(a.as_str())))
+        .peekable();
+    let refuse = |why: &str| {
+        Some(refuse_with(
+            StatusCode::FORBIDDEN,
+            UNAUTHORIZED,
+            format!("forbidden: {why}; this server answers on loopback only"),
+        ))
+    };
+    if names.peek().is_none() {
+        return refuse("the request names no host");
+    }
+    let loopback = |h: &str| {
+        let name = match h.rsplit_once(':') {
+            // `[::1]:8750`, `localhost:8750`; a bare `[::1]` has its colon inside the brackets.
+            Some((name, port)) if !port.contains(']') => name,
+            _ => h,
+        };
         matches!(
-            n.to_ascii_lowercase().as_str(),
+            name.to_ascii_lowercase().as_str(),
             "localhost" | "127.0.0.1" | "[::1]"
         )
-    }) {
-        return None;
+    };
+    if names.all(|n| n.is_some_and(loopback)) {
+        None
+    } else {
+        refuse("the Host header names another machine")
     }
-    Some(refuse_with(
-        StatusCode::FORBIDDEN,
-        UNAUTHORIZED,
-        "forbidden: the Host header names another machine; this server answers on loopback only",
-    ))
 }
 
 /// A browser's request is let in from the server's own origin and from `--allow-origin` ones.

@@ -40,8 +40,8 @@ impl LogSearch {
     /// ```
     /// use skillet_observe::LogSearch;
     /// use skillet_store::LogQuery;
-    /// let search = LogSearch::new(LogQuery::default(), Some("conn(ection)? refused"))?;
-    /// assert_eq!(search.query().contains_any, ["conn"]);
+    /// let search = LogSearch::new(LogQuery::default(), Some("timeout|killed by \\w+"))?;
+    /// assert_eq!(search.query().contains_any, ["timeout", "killed by "]);
     /// # Ok::<(), skillet_observe::LogSearchError>(())
     /// ```
     pub fn new(mut query: LogQuery, grep: Option<&str>) -> Result<LogSearch, LogSearchError> {
@@ -76,21 +76,42 @@ impl LogSearch {
             .is_none_or(|p| p.is_match(&line.message))
     }
 
-    /// The newest `limit` matching lines (0: all), oldest first.
+    /// Hands the newest `limit` matching lines to `visit`, oldest first; with `limit` 0, every
+    /// matching line, streamed (memory stays flat however many match). Returns the id of the
+    /// last line visited.
     pub fn newest(
         &self,
         store: &dyn LogStore,
         limit: usize,
-    ) -> Result<Vec<LogLine>, LogSearchError> {
+        visit: &mut dyn FnMut(LogLine),
+    ) -> Result<Option<i64>, LogSearchError> {
+        let mut last = None;
+        if limit == 0 {
+            let query = LogQuery {
+                oldest_first: true,
+                ..self.query.clone()
+            };
+            store.scan_logs(&query, &mut |line| {
+                if self.matches(&line) {
+                    last = Some(line.id);
+                    visit(line);
+                }
+                true
+            })?;
+            return Ok(last);
+        }
         let mut found = Vec::new();
         store.scan_logs(&self.query, &mut |line| {
             if self.matches(&line) {
                 found.push(line);
             }
-            limit == 0 || found.len() < limit
+            found.len() < limit
         })?;
-        found.reverse();
-        Ok(found)
+        for line in found.into_iter().rev() {
+            last = Some(line.id);
+            visit(line);
+        }
+        Ok(last)
     }
 
     /// The matching lines kept after the line `after_id`, oldest first (`--follow`).
@@ -115,15 +136,20 @@ impl LogSearch {
     }
 }
 
-/// Texts one of which every match of `hir` contains, each long enough to look up, lower-cased
-/// and without repeats (the index ignores case); `None` when there is no such short list.
+/// Texts one of which every match of `hir` contains, each long enough to look up, without
+/// repeats; `None` when there is no such short list. ASCII letters are lower-cased (the index
+/// folds case itself; this only merges the variants `(?i)` makes): other letters are left as
+/// they are, since a full lower-casing can change their length (`İ`).
 fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
     let seq = Extractor::new().extract(hir);
     let literals = seq.literals()?;
     let mut texts: Vec<String> = Vec::with_capacity(literals.len());
     for literal in literals {
-        let text = std::str::from_utf8(literal.as_bytes()).ok()?.to_lowercase();
-        if text.chars().count() < MIN_INDEXED_TEXT {
+        let text = std::str::from_utf8(literal.as_bytes())
+            .ok()?
+            .to_ascii_lowercase();
+        // The index's query syntax cannot hold a NUL; such a pattern is checked line by line.
+        if text.chars().count() < MIN_INDEXED_TEXT || text.contains('\0') {
             return None;
         }
         if !texts.contains(&text) {
@@ -157,6 +183,8 @@ mod tests {
         assert_eq!(literals("ab|abcdef"), None);
         assert_eq!(literals("x?yz"), None);
         assert_eq!(literals(".*"), None);
+        assert_eq!(literals("oo\\x00ps"), None);
+        assert_eq!(literals("İstanbul"), Some(vec!["İstanbul".into()]));
     }
 
     #[test]

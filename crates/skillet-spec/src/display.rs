@@ -4,8 +4,10 @@
 //! skillet text that someone else wrote. Printed raw, an escape sequence in it can recolour or
 //! hide what the user sees, rewrite earlier lines, set the window title or (OSC 52) write the
 //! clipboard, and a bidi override can make text read differently from what it is. Everything such
-//! text reaches a terminal through [`terminal_safe`]; JSON output needs no such step, since JSON
-//! escaping already keeps it exact and inert.
+//! text reaches a terminal through [`terminal_safe`]. JSON output keeps text exact, but JSON
+//! escapes only C0 controls: [`json_inert`] writes the rest of what a terminal would act on (C1
+//! controls, bidi overrides, invisible characters) as `\uXXXX` escapes, which every JSON reader
+//! decodes to the same text.
 //!
 //! It lives here, in the crate every other crate depends on, so that the CLI, the MCP server's
 //! and the daemon's stderr messages can all share the one function.
@@ -89,6 +91,33 @@ pub fn terminal_safe(text: &str, lines: Lines, max_chars: usize) -> Cow<'_, str>
         shown += len;
     }
     Cow::Owned(out)
+}
+
+/// Appends `json` (JSON text, or a piece of it cut at a character boundary) to `out`, with each
+/// character that [`terminal_safe`] would escape and JSON leaves raw (C1 controls, bidi
+/// controls, invisible characters) written as a `\uXXXX` escape (a surrogate pair above
+/// U+FFFF). Such characters only occur inside JSON strings, where the escape means the same
+/// character, so the document reads back the same.
+///
+/// ```
+/// use skillet_spec::display::json_inert;
+/// let mut out = String::new();
+/// json_inert(&serde_json::json!({"m": "a\u{9b}31m\u{202e}b\u{e0041}"}).to_string(), &mut out);
+/// assert_eq!(out, r#"{"m":"a\u009b31m\u202eb\udb40\udc41"}"#);
+/// let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+/// assert_eq!(back["m"], "a\u{9b}31m\u{202e}b\u{e0041}");
+/// ```
+pub fn json_inert(json: &str, out: &mut String) {
+    for c in json.chars() {
+        if c.is_ascii() || escape(c, Lines::Keep).is_none() {
+            out.push(c);
+            continue;
+        }
+        let mut units = [0u16; 2];
+        for unit in c.encode_utf16(&mut units) {
+            let _ = write!(out, "\\u{unit:04x}");
+        }
+    }
 }
 
 /// `path` as a unified diff's `---`/`+++` header names it, under `side` (`a` or `b`): as is

@@ -58,7 +58,8 @@ pub use channel::{
 };
 pub use context_index::IndexedFile;
 pub use log::{
-    LogLevel, LogLine, LogQuery, LogStore, MAX_LOG_LINES, MAX_LOG_MESSAGE_BYTES, MIN_INDEXED_TEXT,
+    LogLevel, LogLine, LogQuery, LogStore, MAX_LOG_BYTES, MAX_LOG_LINES, MAX_LOG_MESSAGE_BYTES,
+    MIN_INDEXED_TEXT,
 };
 pub use opening::OpeningStore;
 pub use record::{

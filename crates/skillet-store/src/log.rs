@@ -8,6 +8,10 @@ use crate::StoreError;
 /// The most log lines kept; the oldest go as new ones come.
 pub const MAX_LOG_LINES: i64 = 200_000;
 
+/// The most bytes of messages kept (the full-text index takes a few times as much again); the
+/// oldest lines go as new ones come.
+pub const MAX_LOG_BYTES: i64 = 32 << 20;
+
 /// The longest message kept, in bytes; a longer one is cut (at a character boundary) and says
 /// so.
 pub const MAX_LOG_MESSAGE_BYTES: usize = 2_000;
@@ -102,7 +106,8 @@ pub const MIN_INDEXED_TEXT: usize = 3;
 
 /// Where log lines are kept, whatever the database.
 pub trait LogStore {
-    /// Adds lines (their `id` is ignored) and drops the oldest beyond [`MAX_LOG_LINES`].
+    /// Adds lines (their `id` is ignored) and drops the oldest beyond [`MAX_LOG_LINES`] or
+    /// [`MAX_LOG_BYTES`].
     /// Messages longer than [`MAX_LOG_MESSAGE_BYTES`] are cut.
     fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError>;
     /// The lines matching `query`, handed to `visit` one at a time (it returns `false` to

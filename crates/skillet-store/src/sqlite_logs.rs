@@ -5,7 +5,8 @@ use rusqlite::types::Value;
 use rusqlite::{Row, params};
 
 use crate::log::{
-    LogLevel, LogLine, LogQuery, LogStore, MAX_LOG_LINES, MIN_INDEXED_TEXT, capped_message,
+    LogLevel, LogLine, LogQuery, LogStore, MAX_LOG_BYTES, MAX_LOG_LINES, MIN_INDEXED_TEXT,
+    capped_message,
 };
 use crate::{SqliteStore, StoreError};
 
@@ -15,7 +16,7 @@ const DROP_PER_APPEND: i64 = 2_000;
 
 impl LogStore for SqliteStore {
     fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError> {
-        self.append_logs_within(lines, MAX_LOG_LINES)
+        self.append_logs_within(lines, MAX_LOG_LINES, MAX_LOG_BYTES)
     }
 
     fn scan_logs(
@@ -39,8 +40,13 @@ impl LogStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// [`LogStore::append_logs`] keeping at most `cap` lines.
-    fn append_logs_within(&self, lines: &[LogLine], cap: i64) -> Result<(), StoreError> {
+    /// [`LogStore::append_logs`] keeping at most `cap` lines and `cap_bytes` bytes of messages.
+    fn append_logs_within(
+        &self,
+        lines: &[LogLine],
+        cap: i64,
+        cap_bytes: i64,
+    ) -> Result<(), StoreError> {
         if lines.is_empty() {
             return Ok(());
         }
@@ -69,6 +75,22 @@ impl SqliteStore {
                  WHERE id <= (SELECT max(id) FROM log_lines) - ?1 ORDER BY id LIMIT ?2)",
                 params![cap, DROP_PER_APPEND + lines.len() as i64],
             )?;
+            // Over the byte bound, the oldest go a batch at a time: a few batches cover what
+            // one append can add (its lines are capped), so this ends quickly.
+            for _ in 0..64 {
+                let bytes: i64 =
+                    tx.query_row("SELECT bytes FROM log_totals WHERE id = 1", [], |r| {
+                        r.get(0)
+                    })?;
+                if bytes <= cap_bytes {
+                    break;
+                }
+                tx.execute(
+                    "DELETE FROM log_lines WHERE id IN
+                     (SELECT id FROM log_lines ORDER BY id LIMIT 200)",
+                    [],
+                )?;
+            }
             tx.commit()?;
             Ok(())
         })
@@ -299,7 +321,9 @@ mod tests {
             .map(|n| line_at(n, LogLevel::Info, "filler line"))
             .collect();
         for _ in 0..5 {
-            store.append_logs_within(&batch, 1_000).unwrap();
+            store
+                .append_logs_within(&batch, 1_000, MAX_LOG_BYTES)
+                .unwrap();
         }
         let count: i64 = store
             .conn()
@@ -361,5 +385,31 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn the_log_stays_within_its_byte_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("skillet.db")).unwrap();
+        let wide = "w".repeat(1_000);
+        let batch: Vec<LogLine> = (0..100)
+            .map(|n| line_at(n, LogLevel::Info, &wide))
+            .collect();
+        for _ in 0..10 {
+            store
+                .append_logs_within(&batch, 1_000_000, 300_000)
+                .unwrap();
+        }
+        let (count, bytes): (i64, i64) = store
+            .conn()
+            .query_row(
+                "SELECT (SELECT count(*) FROM log_lines), (SELECT bytes FROM log_totals)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(bytes <= 300_000, "{bytes}");
+        assert_eq!(bytes, count * 1_000);
+        assert!(count >= 100, "{count}");
     }
 }

@@ -227,8 +227,8 @@ pub(crate) const STEPS: &[&str] = &[
     // `phase start_us duration_us;…`.
     "ALTER TABLE executions ADD COLUMN spans TEXT;",
     // 17: searchable logs (`skillet logs`): skillet's own events and the tails of each
-    // execution's output, with a trigram full-text index of the messages that the triggers
-    // keep in step with the table.
+    // execution's output, with a trigram full-text index of the messages and the total size of
+    // the messages, both of which the triggers keep in step with the table.
     "CREATE TABLE IF NOT EXISTS log_lines (
         id           INTEGER PRIMARY KEY AUTOINCREMENT,
         at           INTEGER NOT NULL,
@@ -245,11 +245,18 @@ pub(crate) const STEPS: &[&str] = &[
     CREATE VIRTUAL TABLE IF NOT EXISTS log_text USING fts5(
         message, content = 'log_lines', content_rowid = 'id', tokenize = 'trigram'
     );
+    CREATE TABLE IF NOT EXISTS log_totals (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        bytes INTEGER NOT NULL
+    );
+    INSERT OR IGNORE INTO log_totals (id, bytes) VALUES (1, 0);
     CREATE TRIGGER IF NOT EXISTS log_lines_indexed AFTER INSERT ON log_lines BEGIN
         INSERT INTO log_text (rowid, message) VALUES (new.id, new.message);
+        UPDATE log_totals SET bytes = bytes + length(CAST(new.message AS BLOB)) WHERE id = 1;
     END;
     CREATE TRIGGER IF NOT EXISTS log_lines_unindexed AFTER DELETE ON log_lines BEGIN
         INSERT INTO log_text (log_text, rowid, message) VALUES ('delete', old.id, old.message);
+        UPDATE log_totals SET bytes = bytes - length(CAST(old.message AS BLOB)) WHERE id = 1;
     END;",
     // 18: the most processes a run had at once, and the bytes it wrote to storage.
     "ALTER TABLE executions ADD COLUMN peak_processes INTEGER;

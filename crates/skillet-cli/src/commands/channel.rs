@@ -147,8 +147,7 @@ fn print_messages(messages: &[ChannelMessage], json: bool) -> Result<()> {
     let mut out = std::io::stdout().lock();
     for m in messages {
         if json {
-            serde_json::to_writer(&mut out, m)?;
-            writeln!(out)?;
+            writeln!(out, "{}", crate::output::json_line(m)?)?;
         } else {
             writeln!(
                 out,

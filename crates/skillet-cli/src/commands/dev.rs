@@ -99,7 +99,7 @@ pub fn run(ctx: &Context, args: &DevArgs) -> Result<ExitCode> {
                 let applied = isolated::apply(view, changes, json)?;
                 if json {
                     // One more object on its own line, as the reloads are.
-                    println!("{}", serde_json::to_string(&applied)?);
+                    println!("{}", output::json_line(&applied)?);
                 }
                 if !applied.skipped.is_empty() {
                     return Ok(ExitCode::from(output::EXIT_FAILURE));
@@ -135,7 +135,7 @@ fn show(ctx: &Context, reload: &Reload, json: bool, apply: bool) {
     let mut out = std::io::stdout().lock();
     if json {
         // One object a line, so a tool can follow the stream.
-        if let Ok(line) = serde_json::to_string(reload) {
+        if let Ok(line) = output::json_line(reload) {
             let _ = writeln!(out, "{line}");
             let _ = out.flush();
         }

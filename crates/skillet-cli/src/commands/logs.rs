@@ -54,13 +54,16 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode> {
         DEFAULT_LINES
     });
     let store = ctx.store()?;
-    let shown = search.newest(store.as_ref(), limit)?;
-    let mut last_id = shown.last().map_or(0, |l| l.id);
-    for line in &shown {
-        print_line(line, args.json)?;
-    }
+    let mut printed: Result<()> = Ok(());
+    let last = search.newest(store.as_ref(), limit, &mut |line| {
+        if printed.is_ok() {
+            printed = print_line(&line, args.json);
+        }
+    })?;
+    printed?;
+    let mut last_id = last.unwrap_or(0);
     if !args.follow {
-        if shown.is_empty() && !args.json {
+        if last.is_none() && !args.json {
             eprintln!("no log lines match");
         }
         return Ok(ExitCode::SUCCESS);
@@ -89,7 +92,7 @@ fn print_line(line: &LogLine, json: bool) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     if json {
-        writeln!(out, "{}", serde_json::to_string(line)?)?;
+        writeln!(out, "{}", output::json_line(line)?)?;
     } else {
         let execution = line.execution_id.as_deref().unwrap_or("-");
         let who = line

@@ -49,7 +49,15 @@ impl Engine {
             bytes_written: result.bytes_written.map(to_i64),
             truncated: result.truncated,
             limit_hit: result.limit.map(str::to_owned),
-            error: result.error.clone(),
+            // An error about a value ("expected an integer, got \"…\"") would keep the value
+            // that `store_params` says not to keep.
+            error: result.error.as_deref().map(|e| {
+                if self.settings.store_params {
+                    e.to_owned()
+                } else {
+                    without_values(e, params)
+                }
+            }),
             origin: asked_by.map(|a| a.origin.clone()),
             request_id: asked_by.map(|a| a.request_id.clone()),
             cached: result.cached,
@@ -116,3 +124,55 @@ fn queue_wait(
 /// Rows (executions, and ended sessions) one recorded run removes at most: a few milliseconds
 /// of work even when a lowered limit leaves a large backlog.
 const PRUNE_BATCH: usize = 200;
+
+/// `text` with the parameter values in `params` taken out: each string as Rust quotes it
+/// (how parameter errors show a value) and, when it is 4 characters or longer, as it is (so
+/// are numbers of 4 digits or more).
+fn without_values(text: &str, params: &Value) -> String {
+    fn leaves(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) => out.push(s.clone()),
+            Value::Number(n) => out.push(n.to_string()),
+            Value::Array(items) => items.iter().for_each(|v| leaves(v, out)),
+            Value::Object(map) => map.values().for_each(|v| leaves(v, out)),
+            _ => {}
+        }
+    }
+    let mut values = Vec::new();
+    leaves(params, &mut values);
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut out = text.to_owned();
+    for v in values {
+        out = out.replace(&format!("{v:?}"), "(a value not kept)");
+        if v.chars().count() >= 4 {
+            out = out.replace(v.as_str(), "(a value not kept)");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn parameter_values_leave_the_error() {
+        let params = serde_json::json!({"pin": "hunter2secret", "n": "ab", "list": ["deep-value"], "code": 480213});
+        assert_eq!(
+            without_values(
+                "parameter `pin`: expected an integer, got \"hunter2secret\"",
+                &params
+            ),
+            "parameter `pin`: expected an integer, got (a value not kept)"
+        );
+        assert_eq!(
+            without_values("`n`: got \"ab\"; about deep-value", &params),
+            "`n`: got (a value not kept); about (a value not kept)"
+        );
+        assert_eq!(without_values("nothing here", &params), "nothing here");
+        assert_eq!(
+            without_values("got 480213", &params),
+            "got (a value not kept)"
+        );
+    }
+}

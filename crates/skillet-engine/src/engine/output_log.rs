@@ -9,6 +9,9 @@ use crate::result::ExecutionResult;
 const TAIL_LINES: usize = 40;
 /// Bytes kept of each stream at most.
 const TAIL_BYTES: usize = 4_096;
+/// Bytes of each stream's end that are redacted before the tail is cut from them: more than
+/// the tail, so that a credential the cut would split is whole when it is looked for.
+const REDACTED_BYTES: usize = 16_384;
 
 impl Engine {
     /// Keeps the tails of `result`'s stdout and stderr, credentials redacted. Failing to keep
@@ -20,7 +23,9 @@ impl Engine {
         let at_ms = now_ms();
         let mut lines = Vec::new();
         for (source, text) in [("stdout", &result.stdout), ("stderr", &result.stderr)] {
-            lines.extend(tail(text).map(|line| LogLine {
+            let end = &text[floor_boundary(text, text.len().saturating_sub(REDACTED_BYTES))..];
+            let redacted = crate::redact_credentials(end);
+            lines.extend(tail(&redacted).map(|line| LogLine {
                 id: 0,
                 at_ms,
                 level: LogLevel::Info,
@@ -28,7 +33,7 @@ impl Engine {
                 target: None,
                 skill: Some(result.skill.clone()),
                 execution_id: Some(result.execution_id.clone()),
-                message: crate::redact_credentials(line).into_owned(),
+                message: line.to_owned(),
             }));
         }
         if let Err(e) = store.append_logs(&lines) {
@@ -39,12 +44,24 @@ impl Engine {
     }
 }
 
-/// The last [`TAIL_LINES`] lines of `text` within [`TAIL_BYTES`], oldest first; blank lines
-/// are left out (they carry nothing to search).
+/// The first character boundary at or after `at`.
+fn floor_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The last [`TAIL_LINES`] lines of `text` within [`TAIL_BYTES`], oldest first. A line the
+/// byte bound cuts is left out (unless it is the only one); so are blank lines (they carry
+/// nothing to search).
 fn tail(text: &str) -> impl Iterator<Item = &str> {
-    let mut start = text.len().saturating_sub(TAIL_BYTES);
-    while !text.is_char_boundary(start) {
-        start += 1;
+    let mut start = floor_boundary(text, text.len().saturating_sub(TAIL_BYTES));
+    if start > 0
+        && !text[..start].ends_with('\n')
+        && let Some(newline) = text[start..].find('\n')
+    {
+        start += newline + 1;
     }
     let mut kept: Vec<&str> = text[start..]
         .lines()
@@ -67,6 +84,13 @@ mod tests {
         assert_eq!(kept.len(), 40);
         assert_eq!(kept[0], "line 60");
         assert_eq!(kept[39], "line 99");
+        // A line the byte bound cuts is left out, not kept in part.
+        let long = format!(
+            "my token is ghp_0123456789abcdefghij\n{}\nend\n",
+            "x".repeat(4_060)
+        );
+        let kept: Vec<&str> = tail(&long).collect();
+        assert!(kept.iter().all(|l| !l.contains("0123456789")), "{kept:?}");
         let wide = "é".repeat(5_000);
         let kept: Vec<&str> = tail(&wide).collect();
         assert_eq!(kept.len(), 1);

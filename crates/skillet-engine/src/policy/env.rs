@@ -10,7 +10,10 @@ use std::ffi::OsStr;
 
 mod value;
 
-use value::{secret_value, secret_word};
+use value::secret_value;
+
+mod redact;
+pub use redact::redact_credentials;
 
 /// Parent variables every code skill sees: enough for programs to find themselves and speak the
 /// user's language, nothing that identifies a service or holds a credential. (`HOME` and
@@ -50,62 +53,6 @@ pub fn looks_secret(name: &str) -> bool {
 /// ```
 pub fn credential_reason(name: &str, value: Option<&OsStr>) -> Option<&'static str> {
     secret_name(name).or_else(|| secret_value(&value?.to_string_lossy()))
-}
-
-/// `text` with every credential in it replaced by `[redacted]`: words that are credentials by
-/// their form (a token in a known format, a URL with a password), and the values of the parent
-/// environment's credentials (by [`credential_reason`]) wherever they appear. For text that is
-/// kept (the stored tails of a run's output), where a secret the skill printed must not land.
-///
-/// ```
-/// use skillet_engine::redact_credentials;
-/// let line = "pushed with ghp_abcdefghijklmnopqrstuvwxyz0123456789 at 3f2a9c0e1b7d4a5f8e6c2b1a0d9e8f7a6b5c4d3e";
-/// assert_eq!(redact_credentials(line), "pushed with [redacted] at 3f2a9c0e1b7d4a5f8e6c2b1a0d9e8f7a6b5c4d3e");
-/// ```
-pub fn redact_credentials(text: &str) -> std::borrow::Cow<'_, str> {
-    static KNOWN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let known = KNOWN.get_or_init(|| {
-        // Short values ("1", "on") would blank out ordinary words; a credential is longer.
-        let mut values: Vec<String> = std::env::vars_os()
-            .filter(|(name, value)| {
-                credential_reason(&name.to_string_lossy(), Some(value)).is_some()
-            })
-            .filter_map(|(_, value)| value.into_string().ok())
-            .filter(|value| value.trim().len() >= 8)
-            .collect();
-        // Longest first, so that a value inside another is not replaced first.
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        values
-    });
-    let mut out = std::borrow::Cow::Borrowed(text);
-    for value in known {
-        if out.contains(value.as_str()) {
-            out = out.replace(value.as_str(), "[redacted]").into();
-        }
-    }
-    let has_secret_word = out
-        .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';'))
-        .any(secret_word);
-    if !has_secret_word {
-        return out;
-    }
-    let mut redacted = String::with_capacity(out.len());
-    let mut word = String::new();
-    for c in out.chars().chain(std::iter::once(' ')) {
-        if c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';') {
-            if secret_word(&word) {
-                redacted.push_str("[redacted]");
-            } else {
-                redacted.push_str(&word);
-            }
-            word.clear();
-            redacted.push(c);
-        } else {
-            word.push(c);
-        }
-    }
-    redacted.pop();
-    redacted.into()
 }
 
 /// The name test: words that name credentials, services whose variables are credentials, and

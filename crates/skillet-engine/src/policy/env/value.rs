@@ -45,14 +45,6 @@ pub(super) fn secret_value(value: &str) -> Option<&'static str> {
     None
 }
 
-/// Whether one word of text (output, a log line) is a credential by its form alone: a token in
-/// a well-known format (also after `KEY=`), or a URL with a password or key in it. Unlike
-/// [`secret_value`] it does not flag long random-looking strings, which in output are mostly
-/// hashes and ids (a commit, a digest) that a reader needs.
-pub(super) fn secret_word(word: &str) -> bool {
-    token_format(word) || word.split('=').any(token_format) || secret_url(word).is_some()
-}
-
 /// A key in none of the known formats: 24 or more hex digits (an API key, an HMAC secret, a
 /// 128-bit key), or 20 or more base64/base64url characters mixing upper case, lower case and
 /// digits that are spread like random data rather than words.
@@ -140,7 +132,7 @@ fn secret_setting(word: &str) -> bool {
 /// Well-known token formats: GitHub, GitLab, Slack, OpenAI/Anthropic (`sk-`), Stripe, AWS
 /// access key ids, Google API keys, npm, PyPI, Hugging Face, SendGrid, DigitalOcean, Shopify,
 /// and JSON Web Tokens.
-fn token_format(value: &str) -> bool {
+pub(super) fn token_format(value: &str) -> bool {
     let tail_ok = |rest: &str, min: usize| {
         rest.len() >= min
             && rest

@@ -1,0 +1,244 @@
+//! Credentials taken out of text that is kept (the stored tails of a run's output): what a
+//! skill prints must not land in the store, whatever form the secret takes in the text.
+//!
+//! The checks are those of the environment tests turned to free text: private key blocks,
+//! the user's own credentials by value, passwords in URLs, authorization headers, settings
+//! whose key names a secret (`password=…`, `"api_key": "…"`, `_authToken=…`), tokens in a
+//! known format wherever they sit in a word, and long base64 runs (key material, JWT-like
+//! blobs). Long hex strings are kept: in output they are commits and digests, which a reader
+//! needs.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use regex::{Captures, Regex};
+
+use super::credential_reason;
+use super::value::token_format;
+
+const REDACTED: &str = "[redacted]";
+
+/// `text` with every credential in it replaced by `[redacted]`.
+///
+/// ```
+/// use skillet_engine::redact_credentials;
+/// let line = "pushed (ghp_abcdefghijklmnopqrstuvwxyz0123456789) at 3f2a9c0e1b7d4a5f8e6c2b1a0d9e8f7a6b5c4d3e";
+/// assert_eq!(redact_credentials(line), "pushed ([redacted]) at 3f2a9c0e1b7d4a5f8e6c2b1a0d9e8f7a6b5c4d3e");
+/// assert_eq!(redact_credentials("Password=hunter2;Server=db"), "Password=[redacted];Server=db");
+/// ```
+pub fn redact_credentials(text: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(text);
+    replace(&mut out, private_key(), |_| "[redacted private key]".into());
+    for value in known_values() {
+        if out.contains(value.as_str()) {
+            out = out.replace(value.as_str(), REDACTED).into();
+        }
+    }
+    replace(&mut out, url_password(), |c| {
+        format!("{}{}:{REDACTED}@", &c[1], &c[2])
+    });
+    replace(&mut out, authorization(), |c| {
+        format!("{}{REDACTED}", &c[1])
+    });
+    replace(&mut out, setting(), |c| {
+        let key = c[1].trim_start_matches(|ch: char| !ch.is_ascii_alphanumeric());
+        if super::looks_secret(key) && c[4].len() >= 4 && c[4] != *REDACTED {
+            format!("{}{}{}{REDACTED}", &c[1], &c[2], &c[3])
+        } else {
+            c[0].to_owned()
+        }
+    });
+    replace(&mut out, word(), |c| {
+        let run = &c[0];
+        if run.split(['=', ':', '/']).chain([run]).any(token_format) || key_material(run) {
+            REDACTED.to_owned()
+        } else {
+            run.to_owned()
+        }
+    });
+    out
+}
+
+/// Replaces every match of `pattern` in `text` by what `with` makes of it, allocating only
+/// when something matched.
+fn replace(text: &mut Cow<'_, str>, pattern: &Regex, with: impl Fn(&Captures<'_>) -> String) {
+    if !pattern.is_match(text) {
+        return;
+    }
+    let replaced = pattern
+        .replace_all(text, |c: &Captures<'_>| with(c))
+        .into_owned();
+    *text = Cow::Owned(replaced);
+}
+
+fn compiled(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    // The patterns are constants, checked by the tests below.
+    #[allow(clippy::expect_used)]
+    cell.get_or_init(|| Regex::new(pattern).expect("a constant pattern"))
+}
+
+/// A PEM private key, up to its end line or the end of the text.
+fn private_key() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    compiled(
+        &P,
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
+    )
+}
+
+/// `scheme://user:password@…`: the password is everything up to the word's last `@` (it may
+/// hold `/` or `@` itself).
+fn url_password() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    compiled(&P, r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s:/@]*):\S*@")
+}
+
+/// `Bearer X`, `Basic X`, and `Authorization: token X`.
+fn authorization() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    compiled(
+        &P,
+        r"(?i)(\b(?:bearer|basic)\s+|\bauthorization:\s*(?:token\s+)?)[A-Za-z0-9._~+/=-]{8,}",
+    )
+}
+
+/// `key = value`, `key: value`, `"key": "value"`: the key, what joins it, an opening quote,
+/// and the value up to a blank, a quote or a separator.
+fn setting() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    compiled(
+        &P,
+        r#"([A-Za-z_][A-Za-z0-9_.-]*)("?\s*[=:]\s*)(["']?)([^\s"';,&]+)"#,
+    )
+}
+
+/// A run of the characters tokens, keys and URLs are made of.
+fn word() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    compiled(&P, r"[A-Za-z0-9_.=:/+~-]+")
+}
+
+/// Base64 or base64url of 32 characters or more that mixes upper case, lower case and digits:
+/// key material (a private key's body line, a JWT part, an API secret). Hex digests are lower
+/// case only and stay.
+fn key_material(run: &str) -> bool {
+    run.split([':', '/', '='])
+        .chain([run.trim_end_matches('=')])
+        .any(|part| {
+            part.len() >= 32
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'_'))
+                && part.bytes().any(|b| b.is_ascii_uppercase())
+                && part.bytes().any(|b| b.is_ascii_lowercase())
+                && part.bytes().filter(u8::is_ascii_digit).count() >= 2
+        })
+}
+
+/// The values of the user's environment variables that look like credentials (by
+/// [`credential_reason`]), longest first so that a value inside another is not replaced
+/// first. Short values ("1", "on") would blank out ordinary words; a credential is longer.
+fn known_values() -> &'static [String] {
+    static KNOWN: OnceLock<Vec<String>> = OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let mut values: Vec<String> = std::env::vars_os()
+            .filter(|(name, value)| {
+                credential_reason(&name.to_string_lossy(), Some(value)).is_some()
+            })
+            .filter_map(|(_, value)| value.into_string().ok())
+            .filter(|value| value.trim().len() >= 8)
+            .collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_credentials;
+
+    const GH: &str = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+
+    fn kept(text: &str) -> String {
+        redact_credentials(text).into_owned()
+    }
+
+    #[test]
+    fn tokens_are_found_whatever_surrounds_them() {
+        for line in [
+            format!("gh-in-parens ({GH})"),
+            format!("token:{GH}"),
+            format!("in `{GH}` backticks"),
+            format!("<{GH}>"),
+            format!("url https://api.example/x?access_token={GH}&y=1"),
+            "slack xoxb-1234567890-abcdefghij!".to_owned(),
+            "aws AKIAIOSFODNN7EXAMPLE here".to_owned(),
+        ] {
+            let out = kept(&line);
+            assert!(out.contains("[redacted]"), "{line} -> {out}");
+            assert!(
+                !out.contains("0123456789abcdefghij") && !out.contains("IOSFODNN"),
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn settings_headers_urls_and_keys_are_redacted() {
+        for (line, secret) in [
+            (
+                "> Authorization: Bearer abcdefOPAQUEbearer1234567890",
+                "OPAQUE",
+            ),
+            ("Authorization: token abcdef0123456789", "abcdef0123"),
+            ("Password=hunter2secret;Server=db", "hunter2"),
+            (
+                "host=db user=app password=hunter2secret dbname=app",
+                "hunter2",
+            ),
+            (
+                "//registry.npmjs.org/:_authToken=npmsecretvalue42",
+                "npmsecret",
+            ),
+            (
+                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY",
+                "wJalr",
+            ),
+            (r#"{"api_key": "s3cr3t-value-here"}"#, "s3cr3t"),
+            ("postgres://app:pa/ss@word@db/app", "pa/ss"),
+            ("redis://:onlypassword123@cache:6379", "onlypassword"),
+        ] {
+            let out = kept(line);
+            assert!(!out.contains(secret), "{line} -> {out}");
+            assert!(out.contains("[redacted]"), "{line} -> {out}");
+        }
+        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\nafter";
+        assert_eq!(kept(key), "[redacted private key]\nafter");
+        // A key whose end was cut off: everything after its start goes.
+        assert_eq!(
+            kept("x\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow"),
+            "x\n[redacted private key]"
+        );
+        // A body line on its own (the start line fell outside the tail) is key material.
+        assert!(
+            kept("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW")
+                .contains("[redacted]")
+        );
+    }
+
+    #[test]
+    fn what_a_reader_needs_stays() {
+        for line in [
+            "commit 3f2a9c0e1b7d4a5f8e6c2b1a0d9e8f7a6b5c4d3e",
+            "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "id 0190f3a2-7c41-7d2e-9a3b-5f6e7d8c9b0a done",
+            "error: cannot open file.txt: permission denied",
+            "see https://docs.example.com/path?page=2",
+            "passwords checked: 3",
+            "token count: 12",
+            "RedactCredentialsForOutputLinesAndThings",
+        ] {
+            assert_eq!(kept(line), line);
+        }
+    }
+}
