@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Times what reads the whole history window: `skillet stats`, `skillet health` and a
-`/metrics` scrape of `skillet serve --http`, as whole processes and HTTP requests, over
+"""Times what reads the whole history window: `skillet stats`, `skillet health`, a `/metrics`
+scrape of `skillet serve --http` and the dashboard's `/api/overview`, as whole processes and HTTP requests, over
 histories of 10,000, 100,000 and 1,000,000 executions (written the way months of use leave them;
 see history_bench.py, whose world and filler this reuses).
 
@@ -37,11 +37,11 @@ def timed_health(skillet: str, ws: Path, env: dict, runs: int) -> tuple[float, f
     return samples[len(samples) // 2], samples[max(int(len(samples) * 0.9) - 1, 0)]
 
 
-def scrape(base: str, token: str, runs: int) -> tuple[float, float, int]:
-    """Median and p90 wall time of GET /metrics (ms), and the body's size in bytes."""
+def scrape(base: str, token: str, runs: int, path: str = "/metrics") -> tuple[float, float, int]:
+    """Median and p90 wall time of GET `path` (ms), and the body's size in bytes."""
     samples, size = [], 0
     for n in range(runs + 2):
-        request = urllib.request.Request(base + "/metrics")
+        request = urllib.request.Request(base + path)
         request.add_header("Authorization", f"Bearer {token}")
         start = time.perf_counter()
         with urllib.request.urlopen(request, timeout=120) as answer:
@@ -94,6 +94,9 @@ def main():
             try:
                 median, p90, size = scrape(base, token, args.runs)
                 row["GET /metrics"] = {"median_ms": round(median, 1), "p90_ms": round(p90, 1), "bytes": size}
+                # What the dashboard polls every 2 s (the default 24-hour window).
+                median, p90, size = scrape(base, token, args.runs, "/api/overview")
+                row["GET /api/overview"] = {"median_ms": round(median, 1), "p90_ms": round(p90, 1), "bytes": size}
             finally:
                 proc.terminate()
                 proc.wait()

@@ -9,54 +9,17 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::World;
+use common::daemon::Daemon;
 use common::sessions::eventually;
 use serde_json::{Value, json};
 
-/// `skillet serve` (no HTTP), up once it says it watches the rules; stopped when dropped.
-struct Daemon(Child);
-
-impl Daemon {
-    fn start(w: &World) -> Daemon {
-        Daemon::start_saying(w, "watching 1 alert rule(s)")
-    }
-
-    /// Started, once its log has a line with `said`.
-    fn start_saying(w: &World, said: &str) -> Daemon {
-        let said = said.to_owned();
-        let mut child = w
-            .command(&assert_cmd::cargo::cargo_bin("skillet"))
-            .arg("serve")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains(&said) {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(30))
-            .expect("the daemon never said what was awaited");
-        Daemon(child)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = rustix::process::kill_process(
-            rustix::process::Pid::from_child(&self.0),
-            rustix::process::Signal::TERM,
-        );
-        let _ = self.0.wait();
-    }
+/// `skillet serve`, up once it says it watches the one rule.
+fn watching(w: &World) -> Daemon {
+    Daemon::start_saying(w, "watching 1 alert rule(s)")
 }
 
 /// A webhook receiver on a loopback port: the JSON bodies POSTed to it, in order.
@@ -117,7 +80,7 @@ fn a_failing_skill_fires_once_and_resolves_once() {
             notes.display()
         ),
     );
-    let daemon = Daemon::start(&w);
+    let daemon = watching(&w);
     w.write("failing", "");
     assert_ne!(w.run(&["run", "review"]).0, 0);
     let failed_at = Instant::now();
@@ -141,7 +104,7 @@ fn a_failing_skill_fires_once_and_resolves_once() {
     // Still failing, and a new daemon: nothing fires again.
     assert_ne!(w.run(&["run", "review"]).0, 0);
     drop(daemon);
-    let daemon = Daemon::start(&w);
+    let daemon = watching(&w);
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(notified(&w).len(), 1, "{:?}", notified(&w));
 
@@ -243,7 +206,7 @@ fn a_rule_added_later_is_watched_and_a_stop_mid_notification_does_not_fire_twice
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["states"][0]["state"], "firing", "{report}");
     drop(daemon);
-    let daemon = Daemon::start(&w);
+    let daemon = watching(&w);
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(notified(&w).len(), 1, "fired again: {:?}", notified(&w));
     drop(daemon);

@@ -1,7 +1,7 @@
 //! The dashboard of `skillet serve --http` in a real headless Chromium, driven by Playwright
 //! (tests/dashboard/dashboard_browser.py): a run appears live, its detail opens, a breaker is
 //! closed from the page, output that looks like markup stays text, and the page fits a phone.
-//! Screenshots are kept under target/tmp/dashboard-screenshots.
+//! Screenshots are kept under target/tmp/dashboard-screenshots-UID.
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
 
@@ -114,7 +114,9 @@ fn the_dashboard_shows_runs_live_and_closes_a_breaker_in_a_real_browser() {
         json!({"circuit_breaker": {"failure_threshold": 2, "reset_after_s": 600}}),
     );
     let served = Served::start(&w);
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
+    // One folder per user: CI runs the suite as root and again as an unprivileged user.
+    let uid = rustix::process::getuid().as_raw();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dashboard-screenshots-{uid}"));
     std::fs::create_dir_all(&shots).unwrap();
     let out = w
         .command(&common::mcp::python())

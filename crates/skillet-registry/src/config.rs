@@ -20,7 +20,7 @@ pub(crate) use lenient::read_workspace_text;
 pub use settings::{
     AlertNotify, AlertRule, CacheSettings, DaemonSettings, Defaults, Grant, GrantedNetwork,
     HistorySettings, IsolationSetting, JobsSettings, LlmProvider, LlmSettings, McpSettings,
-    SandboxSettings, TrustSettings,
+    SandboxSettings, TelemetrySettings, TrustSettings,
 };
 
 /// File name of the configuration file.
@@ -69,6 +69,9 @@ pub struct ConfigFile {
     /// Alert rules the daemon evaluates. Read from the global file only.
     #[serde(default)]
     pub alerts: Vec<AlertRule>,
+    /// Where the daemon exports traces. Read from the global file only.
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
 }
 
 /// `[defaults]` of both files, kept apart: the global file's are the user's caps, the
@@ -114,6 +117,8 @@ pub struct Config {
     pub disabled: std::collections::BTreeSet<String>,
     /// Alert rules (global file only).
     pub alerts: Vec<AlertRule>,
+    /// Trace export (global file only).
+    pub telemetry: TelemetrySettings,
     /// Settings that were ignored, and why.
     pub warnings: Vec<String>,
     /// Why the workspace `.skillet/skillet.toml` was ignored as a whole (it cannot be read or
@@ -174,6 +179,7 @@ impl Config {
             config.mcp = file.mcp;
             config.llm = file.llm;
             config.alerts = file.alerts;
+            config.telemetry = file.telemetry;
             config.disabled.extend(file.disabled);
             config.files.push(global.join(CONFIG_FILE));
         }
@@ -205,9 +211,10 @@ impl Config {
                     || file.mcp != McpSettings::default()
                     || file.llm.is_some()
                     || !file.alerts.is_empty()
+                    || file.telemetry != TelemetrySettings::default()
                 {
                     config.warnings.push(format!(
-                        "{}: [sandbox], [grants], [history], [cache], [daemon], [jobs], [trust], [mcp], [llm] and [[alerts]] are ignored in a workspace configuration; put them in the global skillet.toml",
+                        "{}: [sandbox], [grants], [history], [cache], [daemon], [jobs], [trust], [mcp], [llm], [telemetry] and [[alerts]] are ignored in a workspace configuration; put them in the global skillet.toml",
                         dir.join(CONFIG_FILE).display()
                     ));
                 }

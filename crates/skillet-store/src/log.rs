@@ -110,6 +110,10 @@ pub trait LogStore {
     /// [`MAX_LOG_BYTES`].
     /// Messages longer than [`MAX_LOG_MESSAGE_BYTES`] are cut.
     fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError>;
+    /// Brings the full-text index up to date with the lines added since it last was (a
+    /// search does it first; the daemon does it as it goes, so searches find little to do);
+    /// returns how many lines it indexed.
+    fn index_logs(&self) -> Result<u64, StoreError>;
     /// The lines matching `query`, handed to `visit` one at a time (it returns `false` to
     /// stop), newest first unless the query says otherwise.
     fn scan_logs(

@@ -247,6 +247,7 @@ impl AlertStore for OpeningStore {
 impl LogStore for OpeningStore {
     forward! {
         fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError>;
+        fn index_logs(&self) -> Result<u64, StoreError>;
         fn scan_logs(
             &self,
             query: &LogQuery,

@@ -130,33 +130,7 @@ pub(crate) fn prune(
     limit: Option<usize>,
     dry_run: bool,
 ) -> Result<u64, StoreError> {
-    let Some(before) = before_ms else {
-        return Ok(0);
-    };
-    if dry_run {
-        let n: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM authoring_events WHERE at < ?1",
-            [before],
-            |r| r.get(0),
-        )?;
-        return Ok(u64::try_from(n).unwrap_or(0));
-    }
-    // A read first: after almost every run nothing is due, and no write lock is taken.
-    let due: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM authoring_events WHERE at < ?1)",
-        [before],
-        |r| r.get(0),
-    )?;
-    if !due {
-        return Ok(0);
-    }
-    let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    let removed = conn.execute(
-        "DELETE FROM authoring_events WHERE rowid IN \
-         (SELECT rowid FROM authoring_events WHERE at < ?1 ORDER BY at LIMIT ?2)",
-        params![before, limit],
-    )?;
-    Ok(removed as u64)
+    crate::sqlite_retention::prune_older(conn, "authoring_events", before_ms, limit, dry_run)
 }
 
 #[cfg(test)]

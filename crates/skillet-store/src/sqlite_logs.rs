@@ -19,12 +19,45 @@ impl LogStore for SqliteStore {
         self.append_logs_within(lines, MAX_LOG_LINES, MAX_LOG_BYTES)
     }
 
+    fn index_logs(&self) -> Result<u64, StoreError> {
+        self.checked(|| {
+            let mut conn = self.conn();
+            // Read first: with nothing new, no write lock is taken.
+            let (indexed, newest): (i64, i64) = conn.query_row(
+                "SELECT indexed_to, (SELECT ifnull(max(id), 0) FROM log_lines)
+                 FROM log_totals WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if newest <= indexed {
+                return Ok(0);
+            }
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let n = tx.execute(
+                "INSERT INTO log_text (rowid, message)
+                 SELECT id, message FROM log_lines
+                 WHERE id > (SELECT indexed_to FROM log_totals WHERE id = 1) ORDER BY id",
+                [],
+            )?;
+            tx.execute(
+                "UPDATE log_totals SET indexed_to =
+                 max(indexed_to, (SELECT ifnull(max(id), 0) FROM log_lines)) WHERE id = 1",
+                [],
+            )?;
+            tx.commit()?;
+            Ok(n as u64)
+        })
+    }
+
     fn scan_logs(
         &self,
         query: &LogQuery,
         visit: &mut dyn FnMut(LogLine) -> bool,
     ) -> Result<(), StoreError> {
         let (sql, values) = select(query)?;
+        if !query.contains_any.is_empty() {
+            self.index_logs()?;
+        }
         self.checked(|| {
             let conn = self.conn();
             let mut stmt = conn.prepare(&sql)?;
@@ -105,34 +138,7 @@ pub(crate) fn prune(
     batch: Option<usize>,
     dry_run: bool,
 ) -> Result<u64, StoreError> {
-    let Some(before) = before_ms else {
-        return Ok(0);
-    };
-    if dry_run {
-        let n: i64 = conn.query_row(
-            "SELECT count(*) FROM log_lines WHERE at < ?1",
-            [before],
-            |r| r.get(0),
-        )?;
-        return Ok(u64::try_from(n).unwrap_or(0));
-    }
-    // A read first: the bounded prune runs after every run, and a DELETE, even of nothing,
-    // would wait for the write lock another process holds.
-    let due: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM log_lines WHERE at < ?1)",
-        [before],
-        |r| r.get(0),
-    )?;
-    if !due {
-        return Ok(0);
-    }
-    let limit = batch.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX));
-    let n = conn.execute(
-        "DELETE FROM log_lines WHERE id IN
-         (SELECT id FROM log_lines WHERE at < ?1 ORDER BY id LIMIT ?2)",
-        params![before, limit],
-    )?;
-    Ok(n as u64)
+    crate::sqlite_retention::prune_older(conn, "log_lines", before_ms, batch, dry_run)
 }
 
 /// A `WHERE` clause being built, with the values it binds.
@@ -330,6 +336,7 @@ mod tests {
             .query_row("SELECT count(*) FROM log_lines", [], |r| r.get(0))
             .unwrap();
         assert_eq!(count, 1_000);
+        store.index_logs().unwrap();
         let indexed: i64 = store
             .conn()
             .query_row(
@@ -362,29 +369,40 @@ mod tests {
                 line_at(20, LogLevel::Info, "new line"),
             ])
             .unwrap();
+        // Indexed, then a line that is not yet: both are taken out right.
+        store.index_logs().unwrap();
+        store
+            .append_logs(&[line_at(12, LogLevel::Info, "older but unindexed")])
+            .unwrap();
         let rule = Retention {
             before_ms: Some(15),
             dry_run: true,
             ..Retention::default()
         };
-        assert_eq!(store.prune(&rule).unwrap().logs, 1);
-        assert_eq!(messages(&store, &LogQuery::default()).len(), 2);
+        assert_eq!(store.prune(&rule).unwrap().logs, 2);
+        assert_eq!(messages(&store, &LogQuery::default()).len(), 3);
         let rule = Retention {
             dry_run: false,
             ..rule
         };
-        assert_eq!(store.prune(&rule).unwrap().logs, 1);
+        assert_eq!(store.prune(&rule).unwrap().logs, 2);
         assert_eq!(messages(&store, &LogQuery::default()), ["new line"]);
-        assert!(
-            messages(
-                &store,
-                &LogQuery {
-                    contains_any: vec!["old".into()],
-                    ..LogQuery::default()
-                }
-            )
-            .is_empty()
-        );
+        for gone in ["old", "unindexed"] {
+            let query = LogQuery {
+                contains_any: vec![gone.into()],
+                ..LogQuery::default()
+            };
+            assert!(messages(&store, &query).is_empty());
+        }
+        // The index still answers for what stays, and for what comes.
+        store
+            .append_logs(&[line_at(30, LogLevel::Info, "newest line")])
+            .unwrap();
+        let query = LogQuery {
+            contains_any: vec!["line".into()],
+            ..LogQuery::default()
+        };
+        assert_eq!(messages(&store, &query), ["newest line", "new line"]);
     }
 
     #[test]

@@ -72,6 +72,47 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
     Ok(report)
 }
 
+/// Counts (`dry_run`) or deletes, oldest first, up to `limit` rows of `table` (one of the
+/// store's own tables, with an `at` column in ms) from before `before_ms`.
+pub(crate) fn prune_older(
+    conn: &Connection,
+    table: &'static str,
+    before_ms: Option<i64>,
+    limit: Option<usize>,
+    dry_run: bool,
+) -> Result<u64, StoreError> {
+    let Some(before) = before_ms else {
+        return Ok(0);
+    };
+    if dry_run {
+        let n: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE at < ?1"),
+            [before],
+            |r| r.get(0),
+        )?;
+        return Ok(u64::try_from(n).unwrap_or(0));
+    }
+    // A read first: the bounded prune runs after every run, and a DELETE, even of nothing,
+    // would wait for the write lock another process holds.
+    let due: bool = conn.query_row(
+        &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE at < ?1)"),
+        [before],
+        |r| r.get(0),
+    )?;
+    if !due {
+        return Ok(0);
+    }
+    let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let removed = conn.execute(
+        &format!(
+            "DELETE FROM {table} WHERE rowid IN \
+             (SELECT rowid FROM {table} WHERE at < ?1 ORDER BY at, rowid LIMIT ?2)"
+        ),
+        rusqlite::params![before, limit],
+    )?;
+    Ok(removed as u64)
+}
+
 /// Channel messages past the channels' own retention (not `before_ms`: a channel is a
 /// mailbox, not history, and keeps its messages for as long as [`ChannelLimits`] says whatever
 /// `[history]` keeps). The bounded prune handles a few channels per run.

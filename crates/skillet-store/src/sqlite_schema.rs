@@ -228,7 +228,9 @@ pub(crate) const STEPS: &[&str] = &[
     "ALTER TABLE executions ADD COLUMN spans TEXT;",
     // 17: searchable logs (`skillet logs`): skillet's own events and the tails of each
     // execution's output, with a trigram full-text index of the messages and the total size of
-    // the messages, both of which the triggers keep in step with the table.
+    // the messages. The triggers keep the size in step; the index is brought up to date by
+    // whoever searches it (`indexed_to`), so that a run, which only adds lines, does not pay
+    // for indexing them. A line removed is taken out of the index only if it was in it.
     "CREATE TABLE IF NOT EXISTS log_lines (
         id           INTEGER PRIMARY KEY AUTOINCREMENT,
         at           INTEGER NOT NULL,
@@ -246,16 +248,18 @@ pub(crate) const STEPS: &[&str] = &[
         message, content = 'log_lines', content_rowid = 'id', tokenize = 'trigram'
     );
     CREATE TABLE IF NOT EXISTS log_totals (
-        id    INTEGER PRIMARY KEY CHECK (id = 1),
-        bytes INTEGER NOT NULL
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        bytes      INTEGER NOT NULL,
+        indexed_to INTEGER NOT NULL
     );
-    INSERT OR IGNORE INTO log_totals (id, bytes) VALUES (1, 0);
-    CREATE TRIGGER IF NOT EXISTS log_lines_indexed AFTER INSERT ON log_lines BEGIN
-        INSERT INTO log_text (rowid, message) VALUES (new.id, new.message);
+    INSERT OR IGNORE INTO log_totals (id, bytes, indexed_to) VALUES (1, 0, 0);
+    CREATE TRIGGER IF NOT EXISTS log_lines_added AFTER INSERT ON log_lines BEGIN
         UPDATE log_totals SET bytes = bytes + length(CAST(new.message AS BLOB)) WHERE id = 1;
     END;
-    CREATE TRIGGER IF NOT EXISTS log_lines_unindexed AFTER DELETE ON log_lines BEGIN
-        INSERT INTO log_text (log_text, rowid, message) VALUES ('delete', old.id, old.message);
+    CREATE TRIGGER IF NOT EXISTS log_lines_removed AFTER DELETE ON log_lines BEGIN
+        INSERT INTO log_text (log_text, rowid, message)
+            SELECT 'delete', old.id, old.message
+            WHERE old.id <= (SELECT indexed_to FROM log_totals WHERE id = 1);
         UPDATE log_totals SET bytes = bytes - length(CAST(old.message AS BLOB)) WHERE id = 1;
     END;",
     // 18: the most processes a run had at once, and the bytes it wrote to storage.

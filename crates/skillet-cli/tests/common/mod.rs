@@ -13,6 +13,7 @@ use assert_cmd::Command;
 pub mod attack;
 pub mod consistency;
 pub mod conversation;
+pub mod daemon;
 pub mod isolated;
 pub mod llm;
 pub mod mcp;

@@ -289,6 +289,23 @@ impl CacheSettings {
     }
 }
 
+/// `[telemetry]`: where the daemon sends each execution's trace (OTLP over HTTP, protobuf).
+///
+/// ```toml
+/// [telemetry]
+/// otlp_endpoint = "http://127.0.0.1:4318"   # the collector; traces go to /v1/traces
+/// service_name = "skillet"                   # service.name of the spans' resource
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The OpenTelemetry collector's OTLP/HTTP address (`http://host:4318`), or the full
+    /// traces URL (ending in `/v1/traces`). Absent: nothing is exported.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` of the exported spans (default `skillet`).
+    pub service_name: Option<String>,
+}
+
 /// One `[[alerts]]` rule: the daemon watches a figure of the history and tells the user when a
 /// condition starts and stops holding. Read from the global file only: a notification runs the
 /// user's own command or reaches the user's own URL.

@@ -9,11 +9,10 @@
 //! after the other; at most [`MAX_NOTIFYING`] go out at once.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::json;
 use skillet_observe::{Alert, AlertState, SkillStats, StatsQuery, Transition, skill_stats};
@@ -23,6 +22,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
+use super::config_stamp::ConfigStamp;
 use super::{log, warn};
 
 /// How often the rules are evaluated: a failing run is noticed within this, plus the time the
@@ -46,24 +46,16 @@ pub(super) struct Watch {
 
 /// The rules of the global configuration, and the file's stamp when they were read.
 struct Rules {
-    file: Option<PathBuf>,
-    stamp: Option<(SystemTime, u64)>,
+    stamp: ConfigStamp,
     alerts: Vec<Alert>,
 }
 
 impl Rules {
-    fn stamp_of(file: &Option<PathBuf>) -> Option<(SystemTime, u64)> {
-        let meta = std::fs::metadata(file.as_ref()?).ok()?;
-        Some((meta.modified().ok()?, meta.len()))
-    }
-
     /// Reads the rules again if the file changed since; says what changed in the log.
     fn refresh(&mut self, env: &Environment) {
-        let stamp = Rules::stamp_of(&self.file);
-        if stamp == self.stamp && self.stamp.is_some() {
+        if !self.stamp.changed() {
             return;
         }
-        self.stamp = stamp;
         let rules = match skillet_registry::Config::load(env) {
             Ok(config) => config.alerts,
             Err(e) => {
@@ -98,10 +90,7 @@ pub(super) fn spawn(
 ) {
     tokio::spawn(async move {
         let mut rules = Rules {
-            file: env
-                .global_dir()
-                .map(|d| d.join(skillet_registry::CONFIG_FILE)),
-            stamp: None,
+            stamp: ConfigStamp::new(&env),
             alerts: Vec::new(),
         };
         let mut states = restore(&store).await;

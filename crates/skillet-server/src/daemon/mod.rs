@@ -5,10 +5,13 @@
 //! in `dispatch`, and MCP over HTTP in `http`.
 
 mod alerts;
+mod config_stamp;
 mod connection;
 mod dispatch;
 mod http;
 mod pool;
+#[cfg(feature = "otlp")]
+mod telemetry;
 
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
@@ -113,6 +116,9 @@ struct Daemon {
     stop: watch::Sender<bool>,
     /// The alert watcher's state: while it watches a rule the daemon does not exit when idle.
     alerts: Arc<alerts::Watch>,
+    /// Whether traces are exported ([telemetry]): the daemon then stays up.
+    #[cfg(feature = "otlp")]
+    telemetry: Arc<telemetry::Export>,
 }
 
 /// Runs the daemon until it is stopped (`daemon.stop`, SIGTERM, SIGINT) or has been idle for
@@ -186,6 +192,10 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         alerts: Arc::new(alerts::Watch {
             active: AtomicBool::new(false),
         }),
+        #[cfg(feature = "otlp")]
+        telemetry: Arc::new(telemetry::Export {
+            active: AtomicBool::new(false),
+        }),
     });
     {
         // Planned before the first connection is accepted: a request for a session being
@@ -244,11 +254,26 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     ));
 
     // Alerts are evaluated over the history: without a store there is nothing to watch.
+    #[cfg(not(feature = "otlp"))]
+    if skillet_registry::Config::load(&daemon.env)
+        .is_ok_and(|c| c.telemetry.otlp_endpoint.is_some())
+    {
+        warn(
+            "telemetry: this skillet was built without OTLP export (cargo feature `otlp`); [telemetry] otlp_endpoint is not supported by it",
+        );
+    }
     if let Some(store) = daemon.store.clone() {
         alerts::spawn(
             daemon.env.clone(),
-            store,
+            store.clone(),
             daemon.alerts.clone(),
+            daemon.stop.subscribe(),
+        );
+        #[cfg(feature = "otlp")]
+        telemetry::spawn(
+            daemon.env.clone(),
+            store,
+            daemon.telemetry.clone(),
             daemon.stop.subscribe(),
         );
     }
@@ -409,7 +434,10 @@ fn keep_log(store: Option<&Arc<dyn Store>>, last_complaint: &mut Option<Instant>
     let Some(store) = store else {
         return;
     };
-    if let Err(e) = skillet_observe::journal::drain_into(store.as_ref())
+    // The index too, so that a search finds little left to index.
+    let kept = skillet_observe::journal::drain_into(store.as_ref())
+        .and_then(|_| store.index_logs().map(|_| ()));
+    if let Err(e) = kept
         && last_complaint.is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
     {
         *last_complaint = Some(Instant::now());
@@ -425,9 +453,18 @@ impl Daemon {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.manager.live_count() == 0
             && !self.alerts.active.load(Ordering::SeqCst)
+            && !self.exporting()
             && self.jobs.active() == 0
             && self.clients.load(Ordering::SeqCst) == 0
             && last.elapsed() >= self.idle_timeout
+    }
+
+    /// Whether traces are being exported (the daemon then does not exit when idle).
+    fn exporting(&self) -> bool {
+        #[cfg(feature = "otlp")]
+        return self.telemetry.active.load(Ordering::SeqCst);
+        #[cfg(not(feature = "otlp"))]
+        return false;
     }
 
     fn touch(&self) {
