@@ -130,7 +130,7 @@ fn without_a_provider_or_key_the_error_says_what_to_configure() {
     );
     let (_, _, err) = skillet(&w, &["run", "review", "--param", "file=x"], None);
     assert!(
-        err.contains("[llm] and [[alerts]] are ignored in a workspace configuration"),
+        err.contains("[llm], [telemetry] and [[alerts]] are ignored in a workspace configuration"),
         "{err}"
     );
 }

@@ -194,9 +194,52 @@ fn health_names_the_failing_skill_and_fails() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let (code, report) = json_of(&w, &["health", "--since", "1s", "--json"]);
     assert_eq!(code, 0, "{report}");
-    let (code, _, err) = w.run(&["health", "--smoke"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("not supported yet"), "{err}");
+}
+
+/// `health --smoke` runs every skill's tests as `skillet test` does: a failing test fails it.
+#[test]
+fn health_smoke_runs_every_skills_tests() {
+    let w = World::new();
+    w.skill(
+        "good",
+        json!({"name": "good", "description": "d", "type": "code_inline", "command": "echo",
+               "args": ["fine"], "tests": [{"name": "says fine", "expect": {"stdout_contains": "fine"}}]}),
+    );
+    let (code, report) = json_of(&w, &["health", "--smoke", "--json"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["smoke"]["summary"]["passed"], 1, "{report}");
+    let smoke = |r: &Value| {
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "smoke tests")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(smoke(&report)["state"], "ok");
+    w.skill(
+        "bad",
+        json!({"name": "bad", "description": "d", "type": "code_inline", "command": "echo",
+               "args": ["oops"], "tests": [{"name": "wants fine", "expect": {"stdout_contains": "fine"}}]}),
+    );
+    let (code, report) = json_of(&w, &["health", "--smoke", "--json"]);
+    assert_eq!(code, 1, "{report}");
+    let check = smoke(&report);
+    assert_eq!(check["state"], "fail");
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .contains("bad #1 wants fine"),
+        "{check}"
+    );
+    let (code, text, _) = w.run(&["health", "--smoke"]);
+    assert_eq!(code, 1);
+    assert!(
+        text.contains("smoke tests") && text.contains("fail"),
+        "{text}"
+    );
 }
 
 #[test]

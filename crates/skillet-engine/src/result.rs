@@ -93,6 +93,9 @@ pub struct ExecutionResult {
     /// Bytes the run wrote to storage devices.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes_written: Option<u64>,
+    /// What a conversation asked of its model, when it asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmUse>,
     /// What went wrong, for statuses other than `ok` and `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -144,6 +147,7 @@ impl ExecutionResult {
             peak_memory_kb: None,
             peak_processes: None,
             bytes_written: None,
+            llm: None,
             error: None,
             hint: None,
             warnings: Vec::new(),
@@ -169,4 +173,15 @@ impl ExecutionResult {
         self.error = Some(error.into());
         self
     }
+}
+
+/// What a conversation asked of its model during one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LlmUse {
+    /// Tokens sent, as the provider counted them (0 when it does not say).
+    pub input_tokens: u64,
+    /// Tokens answered.
+    pub output_tokens: u64,
+    /// Time spent waiting on the model, every request and retry together.
+    pub request_ms: u64,
 }

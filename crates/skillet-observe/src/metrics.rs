@@ -128,6 +128,18 @@ pub fn render(store: &dyn Store, live: &LiveFigures) -> Result<String, MetricsEr
         "The most processes one execution had alive at once, by skill (runs measured by a cgroup)",
         processes.clone(),
     );
+    let tokens = Family::<Labels, Counter>::default();
+    registry.register(
+        "llm_tokens",
+        "Tokens conversations sent to their model (direction=input) and got back (output), by skill, as the provider counted them",
+        tokens.clone(),
+    );
+    let llm_waits = Histograms::new_with_constructor(histogram);
+    registry.register(
+        "llm_request_seconds",
+        "Time each conversation waited on its model (every request and retry of the run), by skill",
+        llm_waits.clone(),
+    );
     let breakers = Family::<Labels, Gauge>::default();
     registry.register(
         "breaker_state",
@@ -199,6 +211,20 @@ pub fn render(store: &dyn Store, live: &LiveFigures) -> Result<String, MetricsEr
         }
         if let Some(n) = s.peak_processes {
             processes.get_or_create(&skill).set(n);
+        }
+        if !s.llm_waits_ms.is_empty() {
+            for (direction, n) in [
+                ("input", s.llm_input_tokens),
+                ("output", s.llm_output_tokens),
+            ] {
+                tokens
+                    .get_or_create(&labels(&[("skill", &s.skill), ("direction", direction)]))
+                    .inc_by(n);
+            }
+            let h = llm_waits.get_or_create(&skill);
+            s.llm_waits_ms
+                .iter()
+                .for_each(|&ms| h.observe(ms_to_seconds(ms)));
         }
         for (limit, n) in &s.limit_kills {
             kills

@@ -101,6 +101,12 @@ pub struct SkillStats {
     pub peak_processes: Option<i64>,
     /// Bytes every run together wrote to storage devices.
     pub bytes_written: i64,
+    /// Tokens the runs sent to a model (conversations), as providers counted them.
+    pub llm_input_tokens: u64,
+    /// Tokens models answered the runs with.
+    pub llm_output_tokens: u64,
+    /// Time each run that asked a model waited on it, in ms.
+    pub llm_ms: Spread,
     /// When the newest run started (ms since the epoch).
     pub last_run_ms: Option<i64>,
     /// The newest run's status.
@@ -113,6 +119,9 @@ pub struct SkillStats {
     /// The waits behind [`SkillStats::queue_wait_ms`], ascending, for histograms.
     #[serde(skip)]
     pub queue_waits_ms: Vec<i64>,
+    /// The waits behind [`SkillStats::llm_ms`], ascending, for histograms.
+    #[serde(skip)]
+    pub llm_waits_ms: Vec<i64>,
 }
 
 /// The newest failed run of a skill.
@@ -138,6 +147,7 @@ struct Tally {
     ok: u64,
     durations: Vec<i64>,
     waits: Vec<i64>,
+    llm: Vec<i64>,
 }
 
 impl Tally {
@@ -164,6 +174,14 @@ impl Tally {
             .cpu_time_ms
             .saturating_add(r.cpu_time_ms.unwrap_or(0).max(0));
         s.peak_processes = s.peak_processes.max(r.peak_processes);
+        let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
+        s.llm_input_tokens = s.llm_input_tokens.saturating_add(count(r.llm_input_tokens));
+        s.llm_output_tokens = s
+            .llm_output_tokens
+            .saturating_add(count(r.llm_output_tokens));
+        if let Some(ms) = r.llm_ms {
+            self.llm.push(ms.max(0));
+        }
         s.bytes_written = s
             .bytes_written
             .saturating_add(r.bytes_written.unwrap_or(0).max(0));
@@ -197,9 +215,12 @@ impl Tally {
         let runs = s.runs as f64;
         s.success_rate = (s.runs > 0).then(|| self.ok as f64 / runs);
         s.cache_hit_rate = (s.runs > 0).then(|| s.cache_hits as f64 / runs);
-        let (mut durations, mut waits) = (self.durations, self.waits);
+        let (mut durations, mut waits, mut llm) = (self.durations, self.waits, self.llm);
         durations.sort_unstable();
         waits.sort_unstable();
+        llm.sort_unstable();
+        s.llm_ms = Spread::of_sorted(&llm);
+        s.llm_waits_ms = llm;
         s.duration_ms = Spread::of_sorted(&durations);
         s.queue_wait_ms = Spread::of_sorted(&waits);
         s.durations_ms = durations;

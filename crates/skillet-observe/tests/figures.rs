@@ -201,8 +201,24 @@ fn the_exposition_counts_what_the_history_holds() {
         mcp_requests: vec![("tools/call".into(), 4)],
         mcp_sessions: 2,
     };
+    // Two conversations: tokens and model time, as providers counted them; one run that bytes
+    // and processes were measured for.
+    for (i, (input, output, ms)) in [(50, 5, 400), (70, 9, 1_200)].into_iter().enumerate() {
+        let mut r = ExecutionRecord::new(format!("c{i}"), "chat", "ok");
+        r.started_at_ms = 1_000 + i as i64;
+        (r.llm_input_tokens, r.llm_output_tokens, r.llm_ms) = (Some(input), Some(output), Some(ms));
+        r.bytes_written = Some(4096);
+        r.peak_processes = Some(3 + i as i64);
+        store.record(&r).unwrap();
+    }
     let text = metrics::render(&store, &live).unwrap();
     for line in [
+        r#"skillet_llm_tokens_total{skill="chat",direction="input"} 120"#,
+        r#"skillet_llm_tokens_total{skill="chat",direction="output"} 14"#,
+        r#"skillet_llm_request_seconds_bucket{skill="chat",le="0.5"} 1"#,
+        r#"skillet_llm_request_seconds_count{skill="chat"} 2"#,
+        r#"skillet_storage_written_bytes_total{skill="chat"} 8192"#,
+        r#"skillet_peak_processes{skill="chat"} 4"#,
         r#"skillet_executions_total{skill="a",status="ok"} 8"#,
         r#"skillet_executions_total{skill="a",status="failed"} 1"#,
         r#"skillet_cache_hits_total{skill="a"} 2"#,

@@ -32,10 +32,8 @@ const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why traces could not be set up or sent.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    /// The endpoint is not an `http://` or `https://` URL.
-    #[error(
-        "[telemetry] otlp_endpoint {0:?} is not an OTLP/HTTP address: write http://host:4318 (traces go to /v1/traces)"
-    )]
+    /// The endpoint is not a plain `http://host:port` address (with an optional path).
+    #[error("[telemetry] otlp_endpoint is not an OTLP/HTTP address skillet can use: {0}")]
     Endpoint(String),
     /// The exporter could not be built.
     #[error("cannot set up the OTLP exporter: {0}")]
@@ -98,12 +96,34 @@ impl TraceExport {
     }
 }
 
-/// `endpoint` as the URL traces are posted to.
+/// `endpoint` as the URL traces are posted to. Only `http://host[:port][/path]`: the URL is
+/// written in the daemon's log, so it may hold no credentials (userinfo, a query), and there is
+/// no TLS stack here (an `https://` collector is reached through a local collector or proxy).
 fn traces_url(endpoint: &str) -> Result<String, ExportError> {
+    let refuse = |why: &str| Err(ExportError::Endpoint(why.to_owned()));
     let trimmed = endpoint.trim().trim_end_matches('/');
-    let scheme_ok = trimmed.starts_with("http://") || trimmed.starts_with("https://");
-    if !scheme_ok || trimmed.len() <= "https://".len() || trimmed.contains(char::is_whitespace) {
-        return Err(ExportError::Endpoint(endpoint.to_owned()));
+    if trimmed.starts_with("https://") {
+        return refuse(
+            "https is not supported (skillet carries no TLS stack for this); send to a collector on this machine or network over http, e.g. http://127.0.0.1:4318",
+        );
+    }
+    let Some(rest) = trimmed.strip_prefix("http://") else {
+        return refuse("write http://host:4318 (traces go to /v1/traces)");
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || rest.contains(char::is_whitespace) {
+        return refuse("write http://host:4318 (traces go to /v1/traces)");
+    }
+    if authority.contains('@') || rest.contains(['?', '#']) {
+        return refuse(
+            "it may not hold a user, password, query or fragment (the address is written in the daemon's log); put credentials on a collector on this machine",
+        );
+    }
+    if let Some((_, port)) = authority.rsplit_once(':')
+        && !port.ends_with(']')
+        && port.parse::<u16>().is_err()
+    {
+        return refuse("its port is not a number from 0 to 65535");
     }
     Ok(if trimmed.ends_with(TRACES_PATH) {
         trimmed.to_owned()
@@ -295,10 +315,24 @@ mod tests {
             "http://127.0.0.1:4318/v1/traces"
         );
         assert_eq!(
-            traces_url("https://c.example/v1/traces/").unwrap(),
-            "https://c.example/v1/traces"
+            traces_url("http://c.example/v1/traces/").unwrap(),
+            "http://c.example/v1/traces"
         );
-        for bad in ["127.0.0.1:4318", "ftp://x", "http://", "http://a b"] {
+        assert_eq!(
+            traces_url("http://[::1]:4318").unwrap(),
+            "http://[::1]:4318/v1/traces"
+        );
+        for bad in [
+            "127.0.0.1:4318",
+            "ftp://x",
+            "http://",
+            "http://a b",
+            "https://c.example",
+            "http://user:pass@c.example",
+            "http://c.example/?token=x",
+            "http://c.example#frag",
+            "http://c.example:99999",
+        ] {
             assert!(traces_url(bad).is_err(), "{bad}");
         }
         // Ids that are not UUIDs still make valid trace ids.

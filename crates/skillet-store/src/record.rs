@@ -42,6 +42,12 @@ pub struct ExecutionRecord {
     pub peak_processes: Option<i64>,
     /// Bytes the run wrote to storage devices.
     pub bytes_written: Option<i64>,
+    /// Tokens a conversation sent its model, as the provider counted them.
+    pub llm_input_tokens: Option<i64>,
+    /// Tokens the model answered with.
+    pub llm_output_tokens: Option<i64>,
+    /// Milliseconds a conversation waited on its model (every request, retries included).
+    pub llm_ms: Option<i64>,
     /// Whether output was cut at the cap.
     pub truncated: bool,
     /// The limit that stopped it (`memory`, `cpu`, …).
@@ -89,6 +95,12 @@ pub struct ExecutionFigures {
     pub peak_processes: Option<i64>,
     /// Bytes written to storage.
     pub bytes_written: Option<i64>,
+    /// Tokens sent to a model.
+    pub llm_input_tokens: Option<i64>,
+    /// Tokens a model answered with.
+    pub llm_output_tokens: Option<i64>,
+    /// Time waiting on a model, ms.
+    pub llm_ms: Option<i64>,
     /// The limit that stopped it.
     pub limit_hit: Option<String>,
     /// Its error (only when `status` is not `ok`).
@@ -113,6 +125,9 @@ impl From<ExecutionRecord> for ExecutionFigures {
             cpu_time_ms: r.cpu_time_ms,
             peak_processes: r.peak_processes,
             bytes_written: r.bytes_written,
+            llm_input_tokens: r.llm_input_tokens,
+            llm_output_tokens: r.llm_output_tokens,
+            llm_ms: r.llm_ms,
             limit_hit: r.limit_hit,
             cached: r.cached,
             queue_wait_ms: r.queue_wait_ms,
@@ -167,6 +182,9 @@ impl ExecutionRecord {
             cpu_time_ms: None,
             peak_processes: None,
             bytes_written: None,
+            llm_input_tokens: None,
+            llm_output_tokens: None,
+            llm_ms: None,
             truncated: false,
             limit_hit: None,
             origin: None,

@@ -13,9 +13,9 @@ use crate::{ExecutionFigures, ExecutionQuery, ExecutionRecord, StoreError};
 
 const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, exit_code, attempt, correlation_id, \
     parent_id, started_at, finished_at, duration_ms, peak_memory_kb, cpu_time_ms, truncated, limit_hit, error, origin, request_id, cached, queue_wait_ms, spans, \
-    peak_processes, bytes_written";
+    peak_processes, bytes_written, llm_input_tokens, llm_output_tokens, llm_ms";
 
-const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26";
+const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29";
 
 /// The values of [`COLUMNS`] for an `INSERT`, in order.
 macro_rules! record_params {
@@ -46,7 +46,10 @@ macro_rules! record_params {
             $e.queue_wait_ms,
             spans_text(&$e.spans),
             $e.peak_processes,
-            $e.bytes_written
+            $e.bytes_written,
+            $e.llm_input_tokens,
+            $e.llm_output_tokens,
+            $e.llm_ms
         ]
     };
 }
@@ -82,6 +85,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
             .unwrap_or_default(),
         peak_processes: r.get(24)?,
         bytes_written: r.get(25)?,
+        llm_input_tokens: r.get(26)?,
+        llm_output_tokens: r.get(27)?,
+        llm_ms: r.get(28)?,
     })
 }
 
@@ -221,8 +227,8 @@ pub(crate) fn scan_figures(
     };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, skill, status, exit_code, started_at, duration_ms, peak_memory_kb, \
-         cpu_time_ms, limit_hit, error, cached, queue_wait_ms, peak_processes, bytes_written \
-         FROM executions {filter}"
+         cpu_time_ms, limit_hit, error, cached, queue_wait_ms, peak_processes, bytes_written, \
+         llm_input_tokens, llm_output_tokens, llm_ms FROM executions {filter}"
     ))?;
     let mut rows = stmt.query(named.as_slice())?;
     while let Some(r) = rows.next()? {
@@ -242,6 +248,9 @@ pub(crate) fn scan_figures(
             queue_wait_ms: r.get(11)?,
             peak_processes: r.get(12)?,
             bytes_written: r.get(13)?,
+            llm_input_tokens: r.get(14)?,
+            llm_output_tokens: r.get(15)?,
+            llm_ms: r.get(16)?,
         };
         if !visit(figures) {
             break;

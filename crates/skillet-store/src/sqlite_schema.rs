@@ -265,6 +265,11 @@ pub(crate) const STEPS: &[&str] = &[
     // 18: the most processes a run had at once, and the bytes it wrote to storage.
     "ALTER TABLE executions ADD COLUMN peak_processes INTEGER;
     ALTER TABLE executions ADD COLUMN bytes_written INTEGER;",
+    // 19: what a conversation asked of its model: tokens in and out, and the time spent
+    // waiting on it.
+    "ALTER TABLE executions ADD COLUMN llm_input_tokens INTEGER;
+    ALTER TABLE executions ADD COLUMN llm_output_tokens INTEGER;
+    ALTER TABLE executions ADD COLUMN llm_ms INTEGER;",
 ];
 
 /// The schema version this build writes.

@@ -9,8 +9,10 @@ use clap::Args;
 the call's start. The phases are resolve (finding the skill), validate (the values, the argv),
 sandbox_setup (the policy turned into a confined process, up to the program's exec), process
 (the program itself), teardown (strays killed, output drained, scratch removed), store (the
-history, the breaker) and retry_wait (the backoff before a retry). A retried call's later
-attempts start with the wait that came before them.
+history, the breaker), retry_wait (the backoff before a retry), cache_lookup (the result
+cache, for a skill with a cache block) and llm_request (a conversation waiting on its model; a
+conversation's own work between requests is its process). A retried call's later attempts
+start with the wait that came before them.
 
 Examples:
   skillet trace 0190f3a2            an execution id, or the start of one (`skillet history`)

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
+use skillet_authoring::Outcome;
 use skillet_engine::conversation::{describe_llm, llm_base_url, reach, redacted_url as redacted};
 use skillet_observe::{HealthState, SkillHealth, skill_health};
 use skillet_sandbox::probe::LayerState;
@@ -43,22 +44,25 @@ struct Report {
     since: String,
     checks: Vec<Check>,
     skills: Vec<SkillHealth>,
+    /// With `--smoke`: every skill's tests, as `skillet test --json` reports them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smoke: Option<skillet_authoring::TestReport>,
 }
 
 pub fn run(ctx: &Context, args: &HealthArgs) -> Result<ExitCode> {
-    if args.smoke {
-        return Err(output::failure(
-            output::EXIT_INVALID_PARAMS,
-            "`skillet health --smoke` is not supported yet",
-            Some("run `skillet test` to run every skill's tests".into()),
-        ));
-    }
     let since_ms = now_ms()
         .saturating_sub(super::history::parse_duration_ms(&args.since)?)
         .max(0);
     let mut checks = vec![daemon(), sandbox(), llm(ctx)];
     let (store, skills) = store_and_skills(ctx, since_ms);
     checks.insert(1, store);
+    let smoke = if args.smoke {
+        let report = super::test::smoke(ctx)?;
+        checks.push(smoke_check(&report));
+        Some(report)
+    } else {
+        None
+    };
     let healthy = checks.iter().all(|c| c.state != State::Fail)
         && skills.iter().all(|s| s.state != HealthState::Failing);
     let code = if healthy {
@@ -72,6 +76,7 @@ pub fn run(ctx: &Context, args: &HealthArgs) -> Result<ExitCode> {
             since: output::rfc3339(since_ms),
             checks,
             skills,
+            smoke,
         })?;
         return Ok(code);
     }
@@ -132,6 +137,40 @@ pub fn run(ctx: &Context, args: &HealthArgs) -> Result<ExitCode> {
         );
     }
     Ok(code)
+}
+
+/// The smoke tests as a check: failing when any test failed or could not be judged.
+fn smoke_check(report: &skillet_authoring::TestReport) -> Check {
+    let s = &report.summary;
+    let first_bad = report
+        .tests
+        .iter()
+        .find(|t| !matches!(t.outcome, Outcome::Passed | Outcome::Skipped { .. }));
+    let (state, detail) = match (s.total, first_bad) {
+        (0, _) => (
+            State::Warn,
+            "no skill has tests: add a \"tests\" entry (docs/authoring.md)".to_owned(),
+        ),
+        (_, None) => (
+            State::Ok,
+            format!(
+                "{} passed, {} skipped (`skillet test`)",
+                s.passed, s.skipped
+            ),
+        ),
+        (_, Some(t)) => (
+            State::Fail,
+            format!(
+                "{} failed, {} errors of {}; first: {} #{} {} (`skillet test {}` shows why)",
+                s.failed, s.errors, s.total, t.skill, t.index, t.name, t.skill
+            ),
+        ),
+    };
+    Check {
+        check: "smoke tests",
+        state,
+        detail,
+    }
 }
 
 fn word(state: State) -> &'static str {

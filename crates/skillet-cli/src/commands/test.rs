@@ -11,6 +11,41 @@ use crate::cli::TestArgs;
 use crate::context::Context;
 use crate::output;
 
+/// Every skill's tests, as `skillet test` runs them with no names (in an isolated copy of the
+/// workspace, changes kept out of it), for `skillet health --smoke`.
+pub(super) fn smoke(ctx: &Context) -> Result<TestReport> {
+    let registry = ctx.registry();
+    let workspace = ctx.env.workspace_root();
+    let scope = if workspace.is_some() {
+        Scope::Workspace
+    } else {
+        Scope::Global
+    };
+    let collected = collect_cases(&registry, &[], scope);
+    let options = RunOptions {
+        jobs: std::thread::available_parallelism().map_or(1, usize::from),
+        update_snapshots: false,
+        record: false,
+        caller_dir: workspace.clone().unwrap_or_else(|| ctx.env.cwd.clone()),
+        overrides: skillet_engine::RunOverrides::default(),
+    };
+    let report = match &workspace {
+        Some(root) => {
+            let iso = isolated::Isolated::new(ctx, root)?;
+            let options = RunOptions {
+                caller_dir: iso.view.map(&options.caller_dir),
+                ..options
+            };
+            let report = run_tests(&iso.engine, &iso.registry(), &collected.cases, &options);
+            iso.keep_history(ctx);
+            report
+        }
+        None => run_tests(&ctx.engine(), &registry, &collected.cases, &options),
+    };
+    super::stats::record_tests(ctx, &registry, &report);
+    Ok(report)
+}
+
 pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
     let registry = ctx.registry();
     let workspace = ctx.env.workspace_root();

@@ -275,6 +275,7 @@ impl Engine {
             ),
             None => Err(None),
         };
+        crate::insight::lap(crate::insight::Phase::CacheLookup);
         let mut result = match looked {
             Ok(hit) => hit,
             Err(pending) => {
@@ -306,6 +307,7 @@ impl Engine {
             ),
             None => Err(None),
         };
+        crate::insight::lap(crate::insight::Phase::CacheLookup);
         let mut result = match looked {
             Ok(hit) => hit,
             Err(pending) => {

@@ -92,6 +92,8 @@ pub struct ConversationOutcome {
     pub context_files: Vec<String>,
     /// Tokens counted by the provider, this run.
     pub usage: Usage,
+    /// Time spent waiting on the model, this run, in ms.
+    pub llm_ms: u64,
     /// Things the caller should know: retries, unanswered questions.
     pub warnings: Vec<String>,
     /// Answered from the cache: no request was sent (see docs/cache.md).
@@ -110,6 +112,8 @@ struct Conversation<'s> {
     max_turns: u32,
     last_answer: String,
     usage: Usage,
+    /// Time spent waiting on the model.
+    llm_ms: u64,
     warnings: Vec<String>,
     /// Where answers are looked up and kept, when the skill opts in.
     cache: Option<crate::cache::AnswerCache<'s>>,
@@ -145,12 +149,19 @@ impl Engine {
         let started = now_ms();
         let params = request.params.clone();
         let asked_by = request.asked_by.clone();
-        let outcome = self
-            .converse_unrecorded(registry, name, request, participant, transport)
-            .await;
-        let entry = registry.resolve(name);
-        self.record_conversation(name, entry, &params, started, &outcome, &asked_by);
-        outcome
+        // Measured as every run is, for the spans its history row keeps (`llm_request` among
+        // them).
+        crate::Observe::new(false, false)
+            .scope(async {
+                let outcome = self
+                    .converse_unrecorded(registry, name, request, participant, transport)
+                    .await;
+                crate::insight::lap(crate::insight::Phase::Process);
+                let entry = registry.resolve(name);
+                self.record_conversation(name, entry, &params, started, &outcome, &asked_by);
+                outcome
+            })
+            .await
     }
 
     async fn converse_unrecorded(
@@ -249,6 +260,7 @@ impl Engine {
             max_turns,
             last_answer: String::new(),
             usage: Usage::default(),
+            llm_ms: 0,
             warnings,
             cache,
             from_cache: 0,
@@ -323,6 +335,7 @@ impl Engine {
             summary,
             context_files: Vec::new(),
             usage: c.usage,
+            llm_ms: c.llm_ms,
             warnings: std::mem::take(&mut c.warnings),
             cached: c.from_cache > 0 && c.from_model == 0,
         })
@@ -359,6 +372,8 @@ impl Engine {
                 inner: participant,
                 notes: &mut notes,
             };
+            // What came before (the context, the prompt) was the conversation's own work.
+            crate::insight::lap(crate::insight::Phase::Process);
             let asked = provider::ask(
                 c.provider.as_ref(),
                 &c.request,
@@ -366,10 +381,15 @@ impl Engine {
                 c.config.timeout,
                 &mut noting,
             );
-            match limit {
+            let asked = match limit {
                 Some(limit) => tokio::time::timeout(limit, asked).await.ok(),
                 None => Some(asked.await),
-            }
+            };
+            c.llm_ms = c
+                .llm_ms
+                .saturating_add(u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX));
+            crate::insight::lap(crate::insight::Phase::LlmRequest);
+            asked
         };
         c.warnings.extend(notes);
         let mut turn = TurnRecord {

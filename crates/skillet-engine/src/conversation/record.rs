@@ -49,6 +49,12 @@ impl Engine {
                 let mut r = ExecutionResult::new(&o.skill, Status::Ok);
                 r.stdout = o.summary.clone();
                 r.cached = o.cached;
+                // A conversation answered wholly from the cache asked nothing.
+                r.llm = (!o.cached).then_some(crate::result::LlmUse {
+                    input_tokens: o.usage.input_tokens,
+                    output_tokens: o.usage.output_tokens,
+                    request_ms: o.llm_ms,
+                });
                 r
             }
             Err(e) => ExecutionResult::new(entry.map_or(name, |e| e.name.as_str()), e.status())

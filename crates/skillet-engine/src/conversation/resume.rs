@@ -30,6 +30,20 @@ impl Engine {
         asked_by: Option<AskedBy>,
         participant: &mut dyn Participant,
     ) -> Result<ConversationOutcome, ConversationError> {
+        // Measured as every run is, for the spans its history row keeps.
+        crate::Observe::new(false, false)
+            .scope(self.resume_measured(registry, id, max_turns, asked_by, participant))
+            .await
+    }
+
+    async fn resume_measured(
+        &self,
+        registry: &Registry,
+        id: &str,
+        max_turns: Option<u32>,
+        asked_by: Option<AskedBy>,
+        participant: &mut dyn Participant,
+    ) -> Result<ConversationOutcome, ConversationError> {
         let started = now_ms();
         let store = self.settings.store.as_ref().ok_or_else(|| {
             ConversationError::refused(
@@ -130,6 +144,7 @@ impl Engine {
             max_turns,
             last_answer,
             usage: Usage::default(),
+            llm_ms: 0,
             warnings: admitted,
             // A resumed conversation goes on from an answer given before: always the model's.
             cache: None,

@@ -47,6 +47,9 @@ impl Engine {
             cpu_time_ms: result.cpu_time_ms.map(to_i64),
             peak_processes: result.peak_processes.map(to_i64),
             bytes_written: result.bytes_written.map(to_i64),
+            llm_input_tokens: result.llm.map(|l| to_i64(l.input_tokens)),
+            llm_output_tokens: result.llm.map(|l| to_i64(l.output_tokens)),
+            llm_ms: result.llm.map(|l| to_i64(l.request_ms)),
             truncated: result.truncated,
             limit_hit: result.limit.map(str::to_owned),
             // An error about a value ("expected an integer, got \"…\"") would keep the value
@@ -54,6 +57,10 @@ impl Engine {
             error: result.error.as_deref().map(|e| {
                 if self.settings.store_params {
                     e.to_owned()
+                } else if result.status == crate::result::Status::InvalidParams {
+                    // Such an error is about a value, in whatever form it was parsed to (a
+                    // number re-printed, JSON re-quoted): only which parameter is kept.
+                    value_free(e)
                 } else {
                     without_values(e, params)
                 }
@@ -125,6 +132,12 @@ fn queue_wait(
 /// of work even when a lowered limit leaves a large backlog.
 const PRUNE_BATCH: usize = 200;
 
+/// A parameter error without the value it was about: the part that names the parameter.
+fn value_free(error: &str) -> String {
+    let head = error.split_once(": ").map_or(error, |(head, _)| head);
+    format!("{head}: refused (the value is not kept: [history] store_params is off)")
+}
+
 /// `text` with the parameter values in `params` taken out: each string as Rust quotes it
 /// (how parameter errors show a value) and, when it is 4 characters or longer, as it is (so
 /// are numbers of 4 digits or more).
@@ -173,6 +186,10 @@ mod tests {
         assert_eq!(
             without_values("got 480213", &params),
             "got (a value not kept)"
+        );
+        assert_eq!(
+            super::value_free("parameter `i`: expected an integer, got 100000000000000000000"),
+            "parameter `i`: refused (the value is not kept: [history] store_params is off)"
         );
     }
 }

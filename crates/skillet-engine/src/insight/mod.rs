@@ -46,6 +46,10 @@ pub enum Phase {
     Store,
     /// Waiting between attempts (the retry's backoff).
     RetryWait,
+    /// Looking the call up in the result cache (a skill with a `cache` block).
+    CacheLookup,
+    /// Waiting on a conversation's model: one request, its retries included.
+    LlmRequest,
 }
 
 impl Phase {
@@ -59,6 +63,8 @@ impl Phase {
             Phase::Teardown => "teardown",
             Phase::Store => "store",
             Phase::RetryWait => "retry_wait",
+            Phase::CacheLookup => "cache_lookup",
+            Phase::LlmRequest => "llm_request",
         }
     }
 }

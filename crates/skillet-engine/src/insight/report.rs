@@ -34,6 +34,10 @@ pub struct PhaseTimes {
     pub store: u64,
     /// Backoff between attempts.
     pub retry_wait: u64,
+    /// Result cache lookups.
+    pub cache_lookup: u64,
+    /// Waiting on a conversation's model.
+    pub llm_request: u64,
 }
 
 impl PhaseTimes {
@@ -46,6 +50,8 @@ impl PhaseTimes {
             Phase::Teardown => &mut self.teardown,
             Phase::Store => &mut self.store,
             Phase::RetryWait => &mut self.retry_wait,
+            Phase::CacheLookup => &mut self.cache_lookup,
+            Phase::LlmRequest => &mut self.llm_request,
         };
         *slot = slot.saturating_add(micros(d));
     }
@@ -60,6 +66,8 @@ impl PhaseTimes {
             self.teardown,
             self.store,
             self.retry_wait,
+            self.cache_lookup,
+            self.llm_request,
         ]
         .iter()
         .fold(0, |a, b| a.saturating_add(*b))

@@ -8,7 +8,7 @@
 //! the next tick; executions that started more than [`LOOKBACK`] ago are not looked for any
 //! more (a collector down for longer loses them, and the log says so).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -27,8 +27,11 @@ const EXPORT_INTERVAL: Duration = Duration::from_secs(2);
 /// given up.
 const LOOKBACK_MS: i64 = 10 * 60 * 1000;
 
-/// Executions read per look at most, and sent per request.
+/// Executions sent per request.
 const BATCH: usize = 512;
+
+/// Executions not sent yet taken per look at most (the newest; the rest wait for the next).
+const PER_LOOK: usize = 4_096;
 
 /// What the exporter shares with the daemon.
 pub(super) struct Export {
@@ -68,19 +71,27 @@ pub(super) fn spawn(
             let since = started.max(now_ms() - LOOKBACK_MS);
             sent.retain(|_, at| *at >= since);
             let reader = store.clone();
+            // What was sent is skipped while reading, not after a limit: a backlog (a collector
+            // that was down, a burst of runs) is all found, a look at a time.
+            let already: HashSet<String> = sent.keys().cloned().collect();
             let read = tokio::task::spawn_blocking(move || {
-                reader.list(&ExecutionQuery {
+                let mut fresh = Vec::new();
+                let query = ExecutionQuery {
                     since_ms: Some(since),
-                    limit: BATCH,
                     ..ExecutionQuery::default()
-                })
+                };
+                reader
+                    .scan(&query, &mut |r| {
+                        if !already.contains(&r.id) {
+                            fresh.push(r);
+                        }
+                        fresh.len() < PER_LOOK
+                    })
+                    .map(|()| fresh)
             })
             .await;
             let fresh: Vec<ExecutionRecord> = match read {
-                Ok(Ok(rows)) => rows
-                    .into_iter()
-                    .filter(|r| !sent.contains_key(&r.id))
-                    .collect(),
+                Ok(Ok(rows)) => rows,
                 Ok(Err(e)) => {
                     complain(
                         &mut last_complaint,
@@ -93,16 +104,17 @@ pub(super) fn spawn(
             if fresh.is_empty() {
                 continue;
             }
-            match export.traces.export(&fresh).await {
-                Ok(()) => {
-                    for r in fresh {
-                        sent.insert(r.id, r.started_at_ms);
-                    }
+            for chunk in fresh.chunks(BATCH) {
+                if let Err(e) = export.traces.export(chunk).await {
+                    complain(
+                        &mut last_complaint,
+                        &format!("telemetry: {e}; trying again"),
+                    );
+                    break;
                 }
-                Err(e) => complain(
-                    &mut last_complaint,
-                    &format!("telemetry: {e}; trying again"),
-                ),
+                for r in chunk {
+                    sent.insert(r.id.clone(), r.started_at_ms);
+                }
             }
         }
     });

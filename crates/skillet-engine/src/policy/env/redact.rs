@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use regex::{Captures, Regex};
 
 use super::credential_reason;
-use super::value::token_format;
+use super::value::{secret_url, token_format};
 
 const REDACTED: &str = "[redacted]";
 
@@ -40,9 +40,9 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
     replace(&mut out, authorization(), |c| {
         format!("{}{REDACTED}", &c[1])
     });
+    replace(&mut out, flag(), |c| format!("{}{REDACTED}", &c[1]));
     replace(&mut out, setting(), |c| {
-        let key = c[1].trim_start_matches(|ch: char| !ch.is_ascii_alphanumeric());
-        if super::looks_secret(key) && c[4].len() >= 4 && c[4] != *REDACTED {
+        if secret_key(&c[1]) && c[4].len() >= 4 && c[4] != *REDACTED {
             format!("{}{}{}{REDACTED}", &c[1], &c[2], &c[3])
         } else {
             c[0].to_owned()
@@ -50,13 +50,45 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
     });
     replace(&mut out, word(), |c| {
         let run = &c[0];
-        if run.split(['=', ':', '/']).chain([run]).any(token_format) || key_material(run) {
+        let token = run
+            .split(['=', ':', '/', '.', '~'])
+            .chain([run])
+            .any(token_format);
+        let webhook = run.contains("://") && secret_url(run).is_some();
+        if token || webhook || key_material(run) {
             REDACTED.to_owned()
         } else {
             run.to_owned()
         }
     });
     out
+}
+
+/// Whether a setting's key names a secret: its last word (`db_password`, `apiKey`,
+/// `_authToken`, `client-secret`) is one that does. Narrower than the environment's name test,
+/// which also takes every variable of some services: in output, `Author:` or `Tokens: 12` are
+/// not secrets.
+fn secret_key(key: &str) -> bool {
+    const ENDINGS: &[&str] = &[
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "token",
+        "apikey",
+        "accesskey",
+        "secretkey",
+        "privatekey",
+        "credential",
+        "credentials",
+    ];
+    let squashed = key
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ENDINGS.iter().any(|e| squashed.ends_with(e))
 }
 
 /// Replaces every match of `pattern` in `text` by what `with` makes of it, allocating only
@@ -102,13 +134,23 @@ fn authorization() -> &'static Regex {
     )
 }
 
-/// `key = value`, `key: value`, `"key": "value"`: the key, what joins it, an opening quote,
-/// and the value up to a blank, a quote or a separator.
+/// `key = value`, `key: value`, `"key": "value"`, `key=\"value\"`: the key, what joins it, an
+/// opening quote (escaped or not), and the value up to a blank, a quote or a separator.
 fn setting() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
     compiled(
         &P,
-        r#"([A-Za-z_][A-Za-z0-9_.-]*)("?\s*[=:]\s*)(["']?)([^\s"';,&]+)"#,
+        r#"([A-Za-z_][A-Za-z0-9_.-]*)(\\?"?\s*[=:]\s*)(\\?["']?)([^\s"'\\;,&]+)"#,
+    )
+}
+
+/// Command-line options that take a secret: `--password X`, `--token=X`, and curl's
+/// `-u user:password`.
+fn flag() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    compiled(
+        &P,
+        r"(--(?:password|passwd|token|api-key|secret)[= ]|\s-u\s+[^\s:]+:)\S{4,}",
     )
 }
 
@@ -122,7 +164,17 @@ fn word() -> &'static Regex {
 /// key material (a private key's body line, a JWT part, an API secret). Hex digests are lower
 /// case only and stay.
 fn key_material(run: &str) -> bool {
-    run.split([':', '/', '='])
+    // An AWS secret access key: 40 characters of base64 that hold `/` or `+`.
+    let aws = run.len() == 40
+        && run
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'+'))
+        && run.bytes().any(|b| matches!(b, b'/' | b'+'))
+        && run.bytes().any(|b| b.is_ascii_uppercase())
+        && run.bytes().any(|b| b.is_ascii_lowercase())
+        && run.bytes().any(|b| b.is_ascii_digit());
+    aws || run
+        .split([':', '/', '='])
         .chain([run.trim_end_matches('=')])
         .any(|part| {
             part.len() >= 32
@@ -206,6 +258,21 @@ mod tests {
             ),
             (r#"{"api_key": "s3cr3t-value-here"}"#, "s3cr3t"),
             ("postgres://app:pa/ss@word@db/app", "pa/ss"),
+            (
+                "v1.ghp_0123456789abcdefghijklmnopqrstuvwxyzAB~",
+                "0123456789abcdef",
+            ),
+            (
+                "| SecretAccessKey | wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY |",
+                "wJalrXUtnFEMI",
+            ),
+            (
+                "hook https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+                "XXXXXXXX",
+            ),
+            (r#"password=\"hunter2hunter2\""#, "hunter2"),
+            ("curl -u admin:hunter2secret https://x", "hunter2"),
+            ("mytool --password hunter2secret", "hunter2"),
             ("redis://:onlypassword123@cache:6379", "onlypassword"),
         ] {
             let out = kept(line);
@@ -236,6 +303,10 @@ mod tests {
             "see https://docs.example.com/path?page=2",
             "passwords checked: 3",
             "token count: 12",
+            "Author: Jane Doe",
+            "Tokens: 15234",
+            "\"private\": false",
+            "Session: 0190f3a2-7c41-7d2e-9a3b-5f6e7d8c9b0a",
             "RedactCredentialsForOutputLinesAndThings",
         ] {
             assert_eq!(kept(line), line);

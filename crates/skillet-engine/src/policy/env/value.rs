@@ -210,7 +210,7 @@ pub(super) fn token_format(value: &str) -> bool {
 
 /// A URL that carries a credential: a password or token in its userinfo, a token in its query,
 /// or a webhook (a URL that is itself the secret).
-fn secret_url(word: &str) -> Option<&'static str> {
+pub(super) fn secret_url(word: &str) -> Option<&'static str> {
     let (_scheme, rest) = word.split_once("://")?;
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, after) = rest.split_at(end);
