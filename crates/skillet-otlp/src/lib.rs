@@ -211,6 +211,19 @@ pub fn spans_of(e: &ExecutionRecord) -> Vec<SpanData> {
         attributes,
         status,
     )];
+    // The wait in the daemon's queue came before the call's own timeline: a span of its own,
+    // ending where the call starts.
+    if let Some(wait) = e.queue_wait_ms.filter(|w| *w > 0) {
+        spans.push(span(
+            self::span_id(&e.id, usize::MAX),
+            span_id,
+            "queue".into(),
+            start - Duration::from_millis(u64::try_from(wait).unwrap_or(0)),
+            start,
+            vec![KeyValue::new("skillet.execution_id", e.id.clone())],
+            Status::Unset,
+        ));
+    }
     for (n, phase) in e.spans.iter().enumerate() {
         let from = start + Duration::from_micros(phase.start_us);
         spans.push(span(
@@ -253,7 +266,7 @@ fn id_bytes(id: &str) -> [u8; 16] {
 
 /// Span `n` of execution `id`: its attempt span is 0, its phases 1, 2, …
 fn span_id(id: &str, n: usize) -> SpanId {
-    let bytes = fnv(id, n as u64 + 2).to_be_bytes();
+    let bytes = fnv(id, (n as u64).wrapping_add(2)).to_be_bytes();
     SpanId::from_bytes(if bytes == [0; 8] { [1; 8] } else { bytes })
 }
 
@@ -283,14 +296,21 @@ mod tests {
         e.started_at_ms = 1_000;
         e.finished_at_ms = 1_050;
         e.exit_code = Some(3);
+        e.queue_wait_ms = Some(30);
         e.spans = vec![SpanRecord {
             phase: "process".into(),
             start_us: 2_000,
             duration_us: 40_000,
         }];
         let spans = spans_of(&e);
-        assert_eq!(spans.len(), 2);
-        let (root, phase) = (&spans[0], &spans[1]);
+        assert_eq!(spans.len(), 3);
+        let (root, queue, phase) = (&spans[0], &spans[1], &spans[2]);
+        assert_eq!(queue.name, "queue");
+        assert_eq!(queue.end_time, root.start_time);
+        assert_eq!(
+            root.start_time.duration_since(queue.start_time).unwrap(),
+            Duration::from_millis(30)
+        );
         assert_eq!(
             root.span_context.trace_id().to_string(),
             "0190f3a27c417d2e9a3b5f6e7d8c9b0a"

@@ -26,6 +26,7 @@ pub fn run(ctx: &Context, args: &TraceArgs) -> Result<ExitCode> {
                 "id": r.id, "skill": r.skill, "status": r.status, "attempt": r.attempt,
                 "correlation_id": r.correlation_id,
                 "started_at": output::rfc3339(r.started_at_ms), "duration_ms": r.duration_ms,
+                "queue_wait_ms": r.queue_wait_ms,
             },
             "spans": r.spans,
         }))?;
@@ -40,6 +41,9 @@ pub fn run(ctx: &Context, args: &TraceArgs) -> Result<ExitCode> {
         output::field(&r.correlation_id),
         output::timestamp(r.started_at_ms)
     );
+    if let Some(wait) = r.queue_wait_ms.filter(|w| *w > 0) {
+        println!("it waited {wait} ms in the daemon's queue before the call started");
+    }
     if r.spans.is_empty() {
         println!(
             "no spans were kept for it: it ran before this skillet kept them, or answered without measuring (a refusal before the call)"
