@@ -11,16 +11,23 @@ use crate::cli::TestArgs;
 use crate::context::Context;
 use crate::output;
 
-/// Every skill's tests, as `skillet test` runs them with no names (in an isolated copy of the
-/// workspace, changes kept out of it), for `skillet health --smoke`.
-pub(super) fn smoke(ctx: &Context) -> Result<TestReport> {
-    let registry = ctx.registry();
+/// The workspace, and the scope whose skills are tested: the workspace's when there is one,
+/// else the global skills.
+fn tested_scope(ctx: &Context) -> (Option<std::path::PathBuf>, Scope) {
     let workspace = ctx.env.workspace_root();
     let scope = if workspace.is_some() {
         Scope::Workspace
     } else {
         Scope::Global
     };
+    (workspace, scope)
+}
+
+/// Every skill's tests, as `skillet test` runs them with no names (in an isolated copy of the
+/// workspace, changes kept out of it), for `skillet health --smoke`.
+pub(super) fn smoke(ctx: &Context) -> Result<TestReport> {
+    let registry = ctx.registry();
+    let (workspace, scope) = tested_scope(ctx);
     let collected = collect_cases(&registry, &[], scope);
     let options = RunOptions {
         jobs: std::thread::available_parallelism().map_or(1, usize::from),
@@ -48,12 +55,7 @@ pub(super) fn smoke(ctx: &Context) -> Result<TestReport> {
 
 pub fn run(ctx: &Context, args: &TestArgs) -> Result<ExitCode> {
     let registry = ctx.registry();
-    let workspace = ctx.env.workspace_root();
-    let scope = if workspace.is_some() {
-        Scope::Workspace
-    } else {
-        Scope::Global
-    };
+    let (workspace, scope) = tested_scope(ctx);
     let collected = collect_cases(&registry, &args.names, scope);
     for name in &collected.without_tests {
         if !args.names.is_empty() {
