@@ -10,14 +10,16 @@ mod common;
 use common::World;
 use common::conversation::{review_skill, skillet};
 use common::llm::{Llm, openai_answer};
+use common::observe::json_of;
 use serde_json::{Value, json};
 use wiremock::Mock;
 use wiremock::matchers::{method, path};
 
-fn json_of(w: &World, args: &[&str]) -> Value {
-    let (code, out, err) = w.run(args);
-    assert_eq!(code, 0, "{err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+/// The JSON a command that succeeds prints.
+fn json_ok(w: &World, args: &[&str]) -> Value {
+    let (code, value) = json_of(w, args);
+    assert_eq!(code, 0, "{value}");
+    value
 }
 
 #[test]
@@ -47,19 +49,19 @@ fn tokens_and_model_time_are_kept_per_run_and_summed_per_skill() {
         );
         assert_eq!(code, 0, "{err}");
     }
-    let history = json_of(&w, &["history", "--json", "--limit", "1"]);
+    let history = json_ok(&w, &["history", "--json", "--limit", "1"]);
     let run = &history[0];
     assert_eq!(run["llm_input_tokens"], 50, "{run}");
     assert_eq!(run["llm_output_tokens"], 5, "{run}");
     assert!(run["llm_ms"].as_i64().is_some_and(|ms| ms >= 0), "{run}");
 
-    let stats = json_of(&w, &["stats", "review", "--json"]);
+    let stats = json_ok(&w, &["stats", "review", "--json"]);
     let review = &stats["skills"][0];
     assert_eq!(review["llm_input_tokens"], 100, "{review}");
     assert_eq!(review["llm_output_tokens"], 10, "{review}");
     assert_eq!(review["llm_ms"]["count"], 2, "{review}");
 
-    let trace = json_of(&w, &["trace", run["id"].as_str().unwrap(), "--json"]);
+    let trace = json_ok(&w, &["trace", run["id"].as_str().unwrap(), "--json"]);
     let phases: Vec<&str> = trace["spans"]
         .as_array()
         .unwrap()

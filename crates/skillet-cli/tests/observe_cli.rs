@@ -1,51 +1,18 @@
-//! `skillet stats` and `skillet health` as a user runs them, checked against figures worked
+//! `skillet stats` and `skillet trace` as a user runs them, checked against figures worked
 //! out by hand from `skillet history --json` (the same rows), and `/metrics`, `/healthz` and
 //! `/readyz` of `skillet serve --http` read by a real MCP client and prometheus_client's own
-//! parser (tests/mcp/observe_http.py).
+//! parser (tests/mcp/observe_http.py). `skillet health` is in health_cli.rs.
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
 
 mod common;
 
 use common::World;
+use common::observe::{code_skill, json_of, world};
 use common::served::Served;
 use serde_json::{Value, json};
 
 const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/observe_http.py");
-
-fn code_skill(w: &World, name: &str, command: &str, args: &[&str]) {
-    w.skill(
-        name,
-        json!({"name": name, "description": "d", "type": "code_inline",
-               "command": command, "args": args}),
-    );
-}
-
-/// `ok` exits 0 after sleeping 0 to 40 ms by its `ms` parameter; `fails` exits 3.
-fn world() -> World {
-    let w = World::new();
-    w.skill(
-        "ok",
-        json!({"name": "ok", "description": "d", "type": "code_inline",
-               "command": "sh", "args": ["-c", "sleep 0.0$0", "{ms}"],
-               "parameters": [{"name": "ms", "type": "string", "default": "0"}]}),
-    );
-    code_skill(&w, "fails", "sh", &["-c", "echo broken >&2; exit 3"]);
-    w.skill(
-        "echo",
-        json!({"name": "echo", "description": "Echo", "type": "code_inline",
-               "command": "echo", "args": ["{word}"],
-               "parameters": [{"name": "word", "type": "string", "required": true}]}),
-    );
-    w
-}
-
-fn json_of(w: &World, args: &[&str]) -> (i32, Value) {
-    let (code, stdout, stderr) = w.run(args);
-    let value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
-    (code, value)
-}
 
 /// Nearest rank, worked out here independently of skillet: the ⌈p·n/100⌉-th smallest.
 fn by_hand(mut values: Vec<i64>, p: usize) -> Value {
@@ -150,123 +117,6 @@ fn since_narrows_the_window_and_a_bad_one_is_refused() {
     let (code, nothing, _) = w.run(&["stats", "never-ran"]);
     assert_eq!(code, 0);
     assert!(nothing.contains("no runs of `never-ran`"), "{nothing}");
-}
-
-#[test]
-fn health_names_the_failing_skill_and_fails() {
-    let w = world();
-    assert_eq!(w.run(&["run", "ok"]).0, 0);
-    let (code, report) = json_of(&w, &["health", "--json"]);
-    assert_eq!(code, 0, "{report}");
-    assert_eq!(report["healthy"], true);
-    let checks: Vec<&str> = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["check"].as_str().unwrap())
-        .collect();
-    assert_eq!(checks, ["daemon", "store", "sandbox", "llm"]);
-    assert_eq!(report["checks"][1]["state"], "ok", "{report}");
-
-    for _ in 0..3 {
-        w.run(&["run", "fails"]);
-    }
-    let (code, report) = json_of(&w, &["health", "--json"]);
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(report["healthy"], false);
-    let fails = report["skills"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["skill"] == "fails")
-        .unwrap();
-    assert_eq!(fails["state"], "failing");
-    assert_eq!(fails["runs"], 3);
-    assert_eq!(fails["last_error"]["status"], "failed");
-    let (code, text, _) = w.run(&["health"]);
-    assert_eq!(code, 1);
-    assert!(
-        text.lines()
-            .any(|l| l.starts_with("fails") && l.contains("failing")),
-        "{text}"
-    );
-    // Out of the window, nothing is failing any more.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    let (code, report) = json_of(&w, &["health", "--since", "1s", "--json"]);
-    assert_eq!(code, 0, "{report}");
-}
-
-/// `health --smoke` runs every skill's tests as `skillet test` does: a failing test fails it.
-#[test]
-fn health_smoke_runs_every_skills_tests() {
-    let w = World::new();
-    w.skill(
-        "good",
-        json!({"name": "good", "description": "d", "type": "code_inline", "command": "echo",
-               "args": ["fine"], "tests": [{"name": "says fine", "expect": {"stdout_contains": "fine"}}]}),
-    );
-    let (code, report) = json_of(&w, &["health", "--smoke", "--json"]);
-    assert_eq!(code, 0, "{report}");
-    assert_eq!(report["smoke"]["summary"]["passed"], 1, "{report}");
-    let smoke = |r: &Value| {
-        r["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["check"] == "smoke tests")
-            .cloned()
-            .unwrap()
-    };
-    assert_eq!(smoke(&report)["state"], "ok");
-    w.skill(
-        "bad",
-        json!({"name": "bad", "description": "d", "type": "code_inline", "command": "echo",
-               "args": ["oops"], "tests": [{"name": "wants fine", "expect": {"stdout_contains": "fine"}}]}),
-    );
-    let (code, report) = json_of(&w, &["health", "--smoke", "--json"]);
-    assert_eq!(code, 1, "{report}");
-    let check = smoke(&report);
-    assert_eq!(check["state"], "fail");
-    assert!(
-        check["detail"]
-            .as_str()
-            .unwrap()
-            .contains("bad #1 wants fine"),
-        "{check}"
-    );
-    let (code, text, _) = w.run(&["health", "--smoke"]);
-    assert_eq!(code, 1);
-    assert!(
-        text.contains("smoke tests") && text.contains("fail"),
-        "{text}"
-    );
-}
-
-#[test]
-fn health_checks_the_llm_endpoint_by_connecting() {
-    let w = world();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let config = |port: u16| {
-        format!(
-            "[llm]\nprovider = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\n"
-        )
-    };
-    w.write("~/.config/skillet/skillet.toml", &config(port));
-    let (code, report) = json_of(&w, &["health", "--json"]);
-    assert_eq!(code, 0, "{report}");
-    assert_eq!(report["checks"][3]["state"], "ok", "{report}");
-    drop(listener);
-    let (code, report) = json_of(&w, &["health", "--json"]);
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(report["checks"][3]["state"], "fail", "{report}");
-    assert!(
-        report["checks"][3]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("cannot connect"),
-        "{report}"
-    );
 }
 
 #[test]

@@ -17,6 +17,7 @@ pub mod daemon;
 pub mod isolated;
 pub mod llm;
 pub mod mcp;
+pub mod observe;
 pub mod pool;
 pub mod served;
 pub mod sessions;
