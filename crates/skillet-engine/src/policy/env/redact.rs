@@ -28,40 +28,93 @@ const REDACTED: &str = "[redacted]";
 /// ```
 pub fn redact_credentials(text: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(text);
-    replace(&mut out, private_key(), |_| "[redacted private key]".into());
+    if text.trim().is_empty() {
+        return out;
+    }
+    // Each pass first asks whether the text holds what its pattern cannot match without, so
+    // a pattern is compiled only by a process whose output might need it: compiling them all
+    // cost a one-shot `skillet run` more than the rest of its bookkeeping.
+    if text.contains("PRIVATE KEY-----") {
+        replace(&mut out, private_key(), |_| "[redacted private key]".into());
+    }
     for value in known_values() {
         if out.contains(value.as_str()) {
             out = out.replace(value.as_str(), REDACTED).into();
         }
     }
-    replace(&mut out, url_password(), |c| {
-        format!("{}{}:{REDACTED}@", &c[1], &c[2])
-    });
-    replace(&mut out, authorization(), |c| {
-        format!("{}{REDACTED}", &c[1])
-    });
-    replace(&mut out, flag(), |c| format!("{}{REDACTED}", &c[1]));
-    replace(&mut out, setting(), |c| {
-        if secret_key(&c[1]) && c[4].len() >= 4 && c[4] != *REDACTED {
-            format!("{}{}{}{REDACTED}", &c[1], &c[2], &c[3])
-        } else {
-            c[0].to_owned()
+    if out.contains("://") {
+        replace(&mut out, url_password(), |c| {
+            format!("{}{}:{REDACTED}@", &c[1], &c[2])
+        });
+    }
+    if ["bearer", "basic", "authorization:"]
+        .iter()
+        .any(|word| contains_ignoring_case(&out, word))
+    {
+        replace(&mut out, authorization(), |c| {
+            format!("{}{REDACTED}", &c[1])
+        });
+    }
+    if out.contains("--") || out.contains("-u") {
+        replace(&mut out, flag(), |c| format!("{}{REDACTED}", &c[1]));
+    }
+    if out.contains(['=', ':']) {
+        replace(&mut out, setting(), |c| {
+            if secret_key(&c[1]) && c[4].len() >= 4 && c[4] != *REDACTED {
+                format!("{}{}{}{REDACTED}", &c[1], &c[2], &c[3])
+            } else {
+                c[0].to_owned()
+            }
+        });
+    }
+    if let Some(replaced) = redact_words(&out) {
+        out = Cow::Owned(replaced);
+    }
+    out
+}
+
+/// Whether `text` holds `word` (lower case ASCII) in any case.
+fn contains_ignoring_case(text: &str, word: &str) -> bool {
+    text.as_bytes()
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+}
+
+/// `text` with every run of the characters tokens, keys and URLs are made of
+/// (`[A-Za-z0-9_.=:/+~-]`) that is a token, a webhook or key material replaced; `None` when
+/// there is none.
+fn redact_words(text: &str) -> Option<String> {
+    let in_word = |b: u8| b.is_ascii_alphanumeric() || b"_.=:/+~-".contains(&b);
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let (mut copied, mut at) = (0, 0);
+    while at < bytes.len() {
+        if !in_word(bytes[at]) {
+            at += 1;
+            continue;
         }
-    });
-    replace(&mut out, word(), |c| {
-        let run = &c[0];
+        let start = at;
+        while at < bytes.len() && in_word(bytes[at]) {
+            at += 1;
+        }
+        // Word bytes are ASCII, so both ends are character boundaries.
+        let run = &text[start..at];
         let token = run
             .split(['=', ':', '/', '.', '~'])
             .chain([run])
             .any(token_format);
         let webhook = run.contains("://") && secret_url(run).is_some();
         if token || webhook || key_material(run) {
-            REDACTED.to_owned()
-        } else {
-            run.to_owned()
+            let kept = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            kept.push_str(&text[copied..start]);
+            kept.push_str(REDACTED);
+            copied = at;
         }
-    });
-    out
+    }
+    out.map(|mut kept| {
+        kept.push_str(&text[copied..]);
+        kept
+    })
 }
 
 /// Whether a setting's key names a secret: its last word (`db_password`, `apiKey`,
@@ -154,12 +207,6 @@ fn flag() -> &'static Regex {
     )
 }
 
-/// A run of the characters tokens, keys and URLs are made of.
-fn word() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    compiled(&P, r"[A-Za-z0-9_.=:/+~-]+")
-}
-
 /// Base64 or base64url of 32 characters or more that mixes upper case, lower case and digits:
 /// key material (a private key's body line, a JWT part, an API secret). Hex digests are lower
 /// case only and stay.
@@ -222,6 +269,9 @@ mod tests {
             format!("token:{GH}"),
             format!("in `{GH}` backticks"),
             format!("<{GH}>"),
+            format!("naïve→{GH}←café"),
+            GH.to_owned(),
+            format!("AUTHORIZATION: Token {GH}"),
             format!("url https://api.example/x?access_token={GH}&y=1"),
             "slack xoxb-1234567890-abcdefghij!".to_owned(),
             "aws AKIAIOSFODNN7EXAMPLE here".to_owned(),
