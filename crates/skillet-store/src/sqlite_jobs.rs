@@ -162,6 +162,10 @@ pub(crate) fn list(
 }
 
 /// Removes (or counts) jobs that ended before `before_ms`; queued and running ones stay.
+/// The jobs the history's retention removes: finished before `?1`.
+pub(crate) const PRUNABLE: &str =
+    "status NOT IN ('queued', 'running') AND finished_at IS NOT NULL AND finished_at < ?1";
+
 pub(crate) fn prune(
     conn: &Connection,
     before_ms: Option<i64>,
@@ -170,8 +174,7 @@ pub(crate) fn prune(
     let Some(before) = before_ms else {
         return Ok(0);
     };
-    let filter =
-        "status NOT IN ('queued', 'running') AND finished_at IS NOT NULL AND finished_at < ?1";
+    let filter = PRUNABLE;
     // Counted first: the prune after every recorded run must not take the write lock when
     // nothing is due.
     let due: i64 = conn.query_row(
@@ -258,7 +261,12 @@ mod tests {
         })?;
         assert_eq!(counted.jobs, 1);
         assert_eq!(store.jobs(false, 0)?.len(), 3, "a dry run removes nothing");
-        assert_eq!(store.prune(&rule)?.jobs, 1);
+        // The bounded prune after each run finds them too.
+        let bounded = Retention {
+            batch: Some(10),
+            ..rule.clone()
+        };
+        assert_eq!(store.prune(&bounded)?.jobs, 1);
         let left: Vec<String> = store.jobs(false, 0)?.into_iter().map(|j| j.id).collect();
         assert_eq!(left, ["0003-c", "0002-b"]);
         Ok(())

@@ -381,8 +381,10 @@ mod tests {
         };
         assert_eq!(store.prune(&rule).unwrap().logs, 2);
         assert_eq!(messages(&store, &LogQuery::default()).len(), 3);
+        // The bounded prune after each run.
         let rule = Retention {
             dry_run: false,
+            batch: Some(10),
             ..rule
         };
         assert_eq!(store.prune(&rule).unwrap().logs, 2);

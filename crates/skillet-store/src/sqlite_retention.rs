@@ -25,6 +25,9 @@ const BOUNDED_VACUUM_PAGES: i64 = 64;
 
 pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneReport, StoreError> {
     let mut report = PruneReport::default();
+    if rule.batch.is_some() && !rule.dry_run && !anything_due(conn, rule)? {
+        return Ok(report);
+    }
     let threshold = count_threshold(conn, rule)?;
     let sessions_before = later(rule.before_ms, session_count_cutoff(conn, rule)?);
     if rule.dry_run {
@@ -70,6 +73,41 @@ pub(crate) fn prune(conn: &mut Connection, rule: &Retention) -> Result<PruneRepo
     }
     report.converted = shrink(conn)?;
     Ok(report)
+}
+
+/// Whether the bounded prune (the one after every recorded run) has anything to do, asked in
+/// one statement: each check is an index lookup, but each statement a process prepares costs
+/// it a parse, and a one-shot `skillet run` paid ten of them after almost every run to find
+/// nothing due. A check on an empty table is NULL, and so not due.
+fn anything_due(conn: &Connection, rule: &Retention) -> Result<bool, StoreError> {
+    let keep = rule.max_rows.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let now = now_ms();
+    let channel_cutoff = now.saturating_sub(crate::ChannelLimits::default().ttl_ms);
+    let due: bool = conn.query_row(
+        &format!(
+            "SELECT coalesce((?2 IS NOT NULL AND \
+                     (SELECT max(rowid) FROM executions) - (SELECT min(rowid) FROM executions) >= ?2) \
+                 OR (?2 IS NOT NULL AND \
+                     (SELECT max(rowid) FROM sessions) - (SELECT min(rowid) FROM sessions) >= ?2) \
+                 OR EXISTS (SELECT 1 FROM executions WHERE started_at < ?1) \
+                 OR EXISTS (SELECT 1 FROM sessions WHERE {sessions}) \
+                 OR EXISTS (SELECT 1 FROM skill_state \
+                            WHERE expires_at IS NOT NULL AND expires_at <= ?3) \
+                 OR EXISTS (SELECT 1 FROM jobs WHERE {jobs}) \
+                 OR EXISTS (SELECT 1 FROM authoring_events WHERE at < ?1) \
+                 OR EXISTS (SELECT 1 FROM log_lines WHERE at < ?1) \
+                 OR EXISTS (SELECT 1 FROM channels c WHERE \
+                            (SELECT m.sent_at FROM channel_messages m \
+                             WHERE m.workspace = c.workspace AND m.owner = c.owner \
+                                   AND m.name = c.name \
+                             ORDER BY m.seq LIMIT 1) <= ?4), 0)",
+            sessions = due_sessions().replace("?2", "?3"),
+            jobs = crate::sqlite_jobs::PRUNABLE,
+        ),
+        params![rule.before_ms, keep, now, channel_cutoff],
+        |r| r.get(0),
+    )?;
+    Ok(due)
 }
 
 /// Counts (`dry_run`) or deletes, oldest first, up to `limit` rows of `table` (one of the

@@ -232,7 +232,12 @@ mod tests {
         store.commit_state(&k, 0, &w).expect("commit");
         let read = store.state(&k).expect("read").expect("row");
         assert_eq!((read.rev, read.doc), (1, None));
-        let report = crate::Store::prune(&store, &crate::Retention::default()).expect("prune");
+        // The bounded prune after each run, with no age or count limit set.
+        let bounded = crate::Retention {
+            batch: Some(10),
+            ..crate::Retention::default()
+        };
+        let report = crate::Store::prune(&store, &bounded).expect("prune");
         assert_eq!(report.states, 1);
         assert_eq!(store.state(&k).expect("read"), None);
     }
