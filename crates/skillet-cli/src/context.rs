@@ -91,6 +91,12 @@ impl Context {
         self.setup.open_store().map_err(setup_error)
     }
 
+    /// [`Context::store`] for a command that serves many calls (the daemon, `skillet mcp`):
+    /// the history's log is checkpointed beside the calls, never by one of them.
+    pub fn store_serving(&self) -> Result<Arc<dyn Store>> {
+        self.setup.open_store_serving().map_err(setup_error)
+    }
+
     pub fn registry(&self) -> Registry {
         Self::logged(self.setup.registry())
     }

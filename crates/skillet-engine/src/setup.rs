@@ -91,6 +91,16 @@ impl EngineSetup {
         Ok(Arc::new(SqliteStore::open(&dir.join(STORE_FILE))?))
     }
 
+    /// [`EngineSetup::open_store`] for a process that serves many calls (the daemon, an MCP
+    /// server): the log's checkpoints run on a thread of their own, so no reply waits for
+    /// their `fsync`s (see [`SqliteStore::checkpoint_in_background`]).
+    pub fn open_store_serving(&self) -> Result<Arc<dyn Store>, SetupError> {
+        let dir = self.env.data_dir().ok_or(SetupError::NoDataDir)?;
+        let store = SqliteStore::open(&dir.join(STORE_FILE))?;
+        store.checkpoint_in_background()?;
+        Ok(Arc::new(store))
+    }
+
     /// [`EngineSetup::open_store`] on a thread of its own: the store answers at once and its
     /// first use waits for the open (see [`skillet_store::OpeningStore`]). For a process that
     /// runs one skill, so the open goes on beside discovery, the sandbox's setup and the run.

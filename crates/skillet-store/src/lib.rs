@@ -34,6 +34,7 @@ mod sqlite_authoring;
 mod sqlite_breakers;
 mod sqlite_cache;
 mod sqlite_channels;
+mod sqlite_checkpoint;
 mod sqlite_executions;
 mod sqlite_ids;
 mod sqlite_jobs;

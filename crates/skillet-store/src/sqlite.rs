@@ -19,6 +19,7 @@ use crate::{
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    checkpointer: Mutex<Option<crate::sqlite_checkpoint::Checkpointer>>,
 }
 
 impl SqliteStore {
@@ -30,7 +31,26 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            checkpointer: Mutex::new(None),
         })
+    }
+
+    /// For a process that serves many calls (the daemon, an MCP server): the log is copied
+    /// into the database by a thread of its own instead of by the commit that takes it past
+    /// 1,000 pages, so no reply waits for that commit's `fsync`s. The thread ends with the
+    /// store. Calling it again does nothing.
+    pub fn checkpoint_in_background(&self) -> Result<(), StoreError> {
+        let mut slot = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(crate::sqlite_checkpoint::Checkpointer::start(
+                &self.conn(),
+                &self.path,
+            )?);
+        }
+        Ok(())
     }
 
     /// Renames an unreadable database at `path` (and its WAL files) to

@@ -25,7 +25,7 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
         .idle_timeout
         .or(ctx.config.daemon.idle_timeout)
         .map_or(DEFAULT_IDLE_TIMEOUT, Duration::from_secs);
-    let store = match ctx.store() {
+    let store = match ctx.store_serving() {
         Ok(store) => Some(store),
         Err(e) => {
             eprintln!(

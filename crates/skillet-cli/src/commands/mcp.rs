@@ -87,7 +87,7 @@ pub fn max_concurrent(ctx: &Context, flag: Option<usize>) -> usize {
 }
 
 pub fn run(ctx: &Context, args: &McpArgs) -> Result<ExitCode> {
-    let store = match ctx.store() {
+    let store = match ctx.store_serving() {
         Ok(store) => Some(store),
         Err(e) => {
             eprintln!(
