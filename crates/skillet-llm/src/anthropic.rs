@@ -16,12 +16,20 @@ pub(crate) struct Anthropic {
     http: reqwest::Client,
     config: ProviderConfig,
     url: String,
+    /// `url` as messages name it (see [`ProviderConfig::shown_endpoint`]).
+    shown_url: String,
 }
 
 impl Anthropic {
     pub fn new(http: reqwest::Client, config: ProviderConfig) -> Anthropic {
         let url = config.endpoint("messages");
-        Anthropic { http, config, url }
+        let shown_url = config.shown_endpoint("messages");
+        Anthropic {
+            http,
+            config,
+            url,
+            shown_url,
+        }
     }
 
     fn body(&self, request: &ChatRequest) -> serde_json::Value {
@@ -51,7 +59,7 @@ impl ChatProvider for Anthropic {
     ) -> BoxFuture<'a, Result<Reply, LlmError>> {
         Box::pin(async move {
             let endpoint = Endpoint {
-                url: &self.url,
+                url: &self.shown_url,
                 timeout: self.config.timeout,
             };
             let mut http = self

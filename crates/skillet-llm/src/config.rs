@@ -104,4 +104,14 @@ impl ProviderConfig {
     pub(crate) fn endpoint(&self, path: &str) -> String {
         format!("{}/{path}", self.base_url.trim_end_matches('/'))
     }
+
+    /// [`ProviderConfig::endpoint`] as messages name it: without the user, password, query or
+    /// fragment `base_url` may carry (a proxy's credentials, a key in the query), which error
+    /// messages, the history and logs must not keep.
+    pub(crate) fn shown_endpoint(&self, path: &str) -> String {
+        format!(
+            "{}/{path}",
+            crate::redacted_url(&self.base_url).trim_end_matches('/')
+        )
+    }
 }

@@ -15,6 +15,8 @@ pub(crate) struct OpenAi {
     http: reqwest::Client,
     config: ProviderConfig,
     url: String,
+    /// `url` as messages name it (see [`ProviderConfig::shown_endpoint`]).
+    shown_url: String,
     /// Whether the answer's length is capped as `max_completion_tokens` rather than
     /// `max_tokens`. OpenAI's newer models (the o-series, GPT-5) refuse `max_tokens`; the
     /// servers that copy the API (Ollama, llama.cpp, older vLLM) only know `max_tokens`.
@@ -24,6 +26,7 @@ pub(crate) struct OpenAi {
 impl OpenAi {
     pub fn new(http: reqwest::Client, config: ProviderConfig) -> OpenAi {
         let url = config.endpoint("chat/completions");
+        let shown_url = config.shown_endpoint("chat/completions");
         let openai = reqwest::Url::parse(&config.base_url)
             .ok()
             .and_then(|u| u.host_str().map(|h| h == "api.openai.com"))
@@ -32,6 +35,7 @@ impl OpenAi {
             http,
             config,
             url,
+            shown_url,
             completion_tokens: AtomicBool::new(openai),
         }
     }
@@ -83,7 +87,7 @@ impl ChatProvider for OpenAi {
     ) -> BoxFuture<'a, Result<Reply, LlmError>> {
         Box::pin(async move {
             let endpoint = Endpoint {
-                url: &self.url,
+                url: &self.shown_url,
                 timeout: self.config.timeout,
             };
             let response = match stream::send(self.request(request), &endpoint).await {

@@ -61,7 +61,8 @@ impl Engine {
                     Some(format!(
                         "{} at {} ({})",
                         c.model,
-                        c.base_url,
+                        // Shown on a terminal and in logs: never a password or key in the URL.
+                        skillet_llm::redacted_url(&c.base_url),
                         c.kind.as_str()
                     )),
                     None,
