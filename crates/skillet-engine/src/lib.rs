@@ -69,8 +69,9 @@ pub use engine::{
 };
 pub use hint::Hint;
 pub use insight::{
-    AttemptView, DebugReport, EnvOrigin, EnvVar, LayersView, LimitsView, MountView, Observe,
-    ParamView, Phase, PhaseTimes, PlanView, PolicyView, ProcessView, Profile, SourceView,
+    AttemptView, ConversationView, DebugReport, EnvOrigin, EnvVar, LayersView, LimitsView,
+    MountView, Observe, ParamView, Phase, PhaseTimes, PlanView, PolicyView, ProcessView, Profile,
+    SourceView,
 };
 pub use invocation::{
     Dirs, Invocation, MAX_ARG_STRLEN, build_invocation, program_path, render_prompt,

@@ -166,8 +166,56 @@ pub fn run(
         asked_by: None,
         cache: options.cache,
     };
-    let outcome = runtime()?.block_on(engine.converse(registry, name, request, &mut console));
-    finish(name, outcome, &console, options.json)
+    let Some(observe) = options.observe else {
+        let outcome = runtime()?.block_on(engine.converse(registry, name, request, &mut console));
+        return finish(name, outcome, &console, options.json);
+    };
+    let outcome = runtime()?.block_on(engine.converse_observed(
+        registry,
+        name,
+        request,
+        &mut console,
+        None,
+        observe,
+    ));
+    let (profile, debug) = observe.reports();
+    if options.json {
+        return finish_observed(name, outcome, profile, debug);
+    }
+    let code = finish(name, outcome, &console, false);
+    // On stderr, as for every run: stdout is the conversation's answer.
+    let mut err = std::io::stderr().lock();
+    if let Some(debug) = &debug {
+        let _ = super::run_insight::write_debug(&mut err, debug);
+    }
+    if let Some(profile) = &profile {
+        let _ = super::run_insight::write_profile(&mut err, profile);
+    }
+    code
+}
+
+/// [`finish`] with `--json`, the debug report and the profile nested under `debug` and
+/// `profile` as for every run.
+fn finish_observed(
+    what: &str,
+    outcome: Result<ConversationOutcome, ConversationError>,
+    profile: Option<Box<skillet_engine::Profile>>,
+    debug: Option<Box<skillet_engine::DebugReport>>,
+) -> Result<ExitCode> {
+    let (mut shown, code) = match outcome {
+        Ok(outcome) => (serde_json::to_value(&outcome)?, ExitCode::SUCCESS),
+        Err(error) => (failure_json(what, &error), failure_code(&error)),
+    };
+    if let Value::Object(fields) = &mut shown {
+        if let Some(debug) = debug {
+            fields.insert("debug".into(), serde_json::to_value(debug)?);
+        }
+        if let Some(profile) = profile {
+            fields.insert("profile".into(), serde_json::to_value(profile)?);
+        }
+    }
+    output::json(&shown)?;
+    Ok(code)
 }
 
 /// `skillet run NAME --dry-run` for a conversation skill: what the first request would send.
@@ -235,6 +283,8 @@ pub struct ConversationOptions<'a> {
     pub json: bool,
     /// `--no-cache`, `--refresh`.
     pub cache: skillet_engine::CacheUse,
+    /// `--debug`, `--profile`: what they ask for, measured since before discovery.
+    pub observe: Option<&'a skillet_engine::Observe>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -297,28 +347,36 @@ fn finish(
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => {
-            let status = error.status();
             if json {
-                output::json(&json!({
-                    "skill": what,
-                    "status": status.as_str(),
-                    "error": said(&error),
-                    "session_id": match &error {
-                        ConversationError::Llm { session_id, .. }
-                        | ConversationError::AnswerTimeout { session_id, .. }
-                            if !session_id.is_empty() => Some(session_id),
-                        _ => None,
-                    },
-                }))?;
+                output::json(&failure_json(what, &error))?;
             } else {
                 eprintln!("skillet: error: {}", output::text(&said(&error)));
             }
-            Ok(ExitCode::from(match status {
-                Status::InvalidParams => output::EXIT_INVALID_PARAMS,
-                Status::Timeout => output::EXIT_TIMEOUT,
-                Status::CircuitOpen => output::EXIT_CIRCUIT_OPEN,
-                _ => output::EXIT_SKILLET_ERROR,
-            }))
+            Ok(failure_code(&error))
         }
     }
+}
+
+/// A failed conversation as `--json` shows it.
+fn failure_json(what: &str, error: &ConversationError) -> Value {
+    json!({
+        "skill": what,
+        "status": error.status().as_str(),
+        "error": said(error),
+        "session_id": match error {
+            ConversationError::Llm { session_id, .. }
+            | ConversationError::AnswerTimeout { session_id, .. }
+                if !session_id.is_empty() => Some(session_id),
+            _ => None,
+        },
+    })
+}
+
+fn failure_code(error: &ConversationError) -> ExitCode {
+    ExitCode::from(match error.status() {
+        Status::InvalidParams => output::EXIT_INVALID_PARAMS,
+        Status::Timeout => output::EXIT_TIMEOUT,
+        Status::CircuitOpen => output::EXIT_CIRCUIT_OPEN,
+        _ => output::EXIT_SKILLET_ERROR,
+    })
 }

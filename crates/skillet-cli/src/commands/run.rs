@@ -40,11 +40,6 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
         o.lap(Phase::Resolve);
     }
     if crate::commands::conversation::is_conversation(&registry, &args.name) {
-        if observed && !args.dry_run {
-            anyhow::bail!(
-                "--debug and --profile are not supported yet for conversation skills; --dry-run shows what would be sent"
-            );
-        }
         if args.dry_run {
             return crate::commands::conversation::dry_run(
                 ctx, &registry, &args.name, &params, args.json,
@@ -55,6 +50,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
             max_turns: args.max_turns,
             json: args.json,
             cache: overrides(args).cache,
+            observe: observe.as_ref(),
         };
         return crate::commands::conversation::run(ctx, &registry, &args.name, params, &options);
     }

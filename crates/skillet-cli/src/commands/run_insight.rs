@@ -181,6 +181,30 @@ pub fn write_debug(out: &mut dyn Write, d: &DebugReport) -> std::io::Result<()> 
             }
         )?;
     }
+    if let Some(c) = &d.conversation {
+        writeln!(out, "skillet debug: conversation")?;
+        writeln!(
+            out,
+            "  model:    {} at {} ({}), at most {} tokens an answer, {} answer{}",
+            output::field(&c.model),
+            output::field(&c.endpoint),
+            c.provider,
+            c.max_tokens,
+            c.max_turns,
+            if c.max_turns == 1 { "" } else { "s" }
+        )?;
+        writeln!(
+            out,
+            "  sent:     a system prompt of {} characters, a first message of {}",
+            c.system_chars, c.first_message_chars
+        )?;
+        if c.context_files.is_empty() {
+            writeln!(out, "  context:  no files")?;
+        }
+        for file in &c.context_files {
+            writeln!(out, "  context:  {}", output::field(file))?;
+        }
+    }
     if !d.attempts.is_empty() {
         writeln!(out, "skillet debug: attempts")?;
         for a in &d.attempts {

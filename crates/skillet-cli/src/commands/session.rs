@@ -143,6 +143,7 @@ pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Re
                 json: *json,
                 // A resumed conversation is never cached: it goes on from what was said.
                 cache: skillet_engine::CacheUse::Off,
+                observe: None,
             };
             crate::commands::conversation::resume(ctx, id, &options)
         }

@@ -15,6 +15,7 @@
 //! loses nothing that was said before it. Keys are never stored: only what was said.
 
 mod error;
+mod exchange;
 mod limits;
 mod participant;
 mod preview;
@@ -24,16 +25,14 @@ mod record;
 mod resume;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use skillet_registry::Registry;
 use skillet_spec::{SkillKind, SkillSpec};
-use skillet_store::{SessionRecord, SessionStatus, TurnOutcome, TurnRecord, now_ms};
+use skillet_store::{SessionRecord, SessionStatus, now_ms};
 
 pub use error::ConversationError;
-use participant::Noting;
 pub use participant::{Participant, ScriptedAnswers, Shown};
 pub use preview::ConversationPreview;
 pub use prompt::DEFAULT_SUMMARY_PROMPT;
@@ -146,12 +145,30 @@ impl Engine {
         participant: &mut dyn Participant,
         transport: Option<&dyn ModelTransport>,
     ) -> Result<ConversationOutcome, ConversationError> {
+        // Measured as every run is, for the spans its history row keeps (`llm_request` among
+        // them).
+        let observe = crate::Observe::new(false, false);
+        self.converse_observed(registry, name, request, participant, transport, &observe)
+            .await
+    }
+
+    /// [`Engine::converse_through`], measured by `observe` (`skillet run --debug` or
+    /// `--profile` of a conversation skill): [`Observe::reports`](crate::Observe::reports)
+    /// then says which file answered, the parameters after checking, where the requests went
+    /// and the time per phase (`llm_request` is the time waiting on the model).
+    pub async fn converse_observed(
+        &self,
+        registry: &Registry,
+        name: &str,
+        request: ConversationRequest,
+        participant: &mut dyn Participant,
+        transport: Option<&dyn ModelTransport>,
+        observe: &crate::Observe,
+    ) -> Result<ConversationOutcome, ConversationError> {
         let started = now_ms();
         let params = request.params.clone();
         let asked_by = request.asked_by.clone();
-        // Measured as every run is, for the spans its history row keeps (`llm_request` among
-        // them).
-        crate::Observe::new(false, false)
+        observe
             .scope(async {
                 let outcome = self
                     .converse_unrecorded(registry, name, request, participant, transport)
@@ -173,8 +190,10 @@ impl Engine {
         transport: Option<&dyn ModelTransport>,
     ) -> Result<ConversationOutcome, ConversationError> {
         let (entry, spec) = self.conversation_skill(registry, name)?;
+        crate::insight::source(entry, name);
         let values = resolve_params(spec, &request.params, &request.caller_dir)
             .map_err(ConversationError::InvalidParams)?;
+        crate::insight::params(spec, &request.params, &values);
         let (provider, config) = self.provider(spec, transport)?;
         self.check_open_conversations(spec)?;
         let (breaker, admitted) = self.admit_conversation(spec, &config)?;
@@ -222,6 +241,16 @@ impl Engine {
             .or(spec.max_turns)
             .unwrap_or(DEFAULT_MAX_TURNS)
             .max(1);
+        crate::insight::conversation(|| crate::ConversationView {
+            provider: config.kind.as_str(),
+            model: config.model.clone(),
+            endpoint: skillet_llm::redacted_url(&config.base_url),
+            max_tokens: config.max_tokens,
+            context_files: files.iter().map(|f| f.path.clone()).collect(),
+            system_chars: system.chars().count(),
+            first_message_chars: first.chars().count(),
+            max_turns,
+        });
         let cache = self.answer_cache(entry, spec, &config, request.cache);
         let now = now_ms();
         let record = SessionRecord {
@@ -339,133 +368,6 @@ impl Engine {
             warnings: std::mem::take(&mut c.warnings),
             cached: c.from_cache > 0 && c.from_model == 0,
         })
-    }
-
-    /// Sends `message`, keeps the exchange as a turn, and adds it to the conversation.
-    async fn exchange(
-        &self,
-        c: &mut Conversation<'_>,
-        message: String,
-        source: &str,
-        participant: &mut dyn Participant,
-    ) -> Result<Reply, ConversationError> {
-        c.request.messages.push(Message::user(message.clone()));
-        let started = now_ms();
-        let clock = Instant::now();
-        let mut notes = Vec::new();
-        // A skill's `timeout` bounds each answer, retries included; a person's thinking time
-        // between answers is not the skill's to limit.
-        let limit = c.spec.timeout.map(Duration::from_secs);
-        let (pending, hit) = match &c.cache {
-            Some(cache) => match self.cached_answer(cache, &c.request, &mut c.warnings) {
-                Ok(reply) => (None, Some(reply)),
-                Err(pending) => (pending, None),
-            },
-            None => (None, None),
-        };
-        let from_cache = hit.is_some();
-        let answer = if let Some(reply) = hit {
-            participant.show(Shown::Text(&reply.text));
-            Some(Ok(reply))
-        } else {
-            let mut noting = Noting {
-                inner: participant,
-                notes: &mut notes,
-            };
-            // What came before (the context, the prompt) was the conversation's own work.
-            crate::insight::lap(crate::insight::Phase::Process);
-            let asked = provider::ask(
-                c.provider.as_ref(),
-                &c.request,
-                c.spec.retry.as_ref(),
-                c.config.timeout,
-                &mut noting,
-            );
-            let asked = match limit {
-                Some(limit) => tokio::time::timeout(limit, asked).await.ok(),
-                None => Some(asked.await),
-            };
-            c.llm_ms = c
-                .llm_ms
-                .saturating_add(u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX));
-            crate::insight::lap(crate::insight::Phase::LlmRequest);
-            asked
-        };
-        c.warnings.extend(notes);
-        let mut turn = TurnRecord {
-            session_id: c.record.id.clone(),
-            seq: self.next_seq(&c.record.id, c.record.turns + 1)?,
-            source: source.to_owned(),
-            input: message,
-            stdout: String::new(),
-            stderr: String::new(),
-            exit_status: None,
-            outcome: TurnOutcome::Ok,
-            started_at_ms: started,
-            duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
-            truncated: false,
-        };
-        let Some(answer) = answer else {
-            c.request.messages.pop();
-            let after = limit.unwrap_or_default();
-            turn.outcome = TurnOutcome::Timeout;
-            turn.stderr = format!("no whole answer within {} s", after.as_secs());
-            self.add_turn(&turn)?;
-            return Err(ConversationError::AnswerTimeout {
-                after,
-                session_id: c.record.id.clone(),
-            });
-        };
-        match answer {
-            Ok(reply) => {
-                turn.stdout = reply.text.clone();
-                turn.truncated =
-                    matches!(reply.stop_reason.as_deref(), Some("length" | "max_tokens"));
-                if turn.truncated {
-                    c.warnings.push(format!(
-                        "an answer was cut at [llm] max_tokens ({})",
-                        c.config.max_tokens
-                    ));
-                }
-                if let Some(usage) = reply.usage {
-                    c.usage.input_tokens += usage.input_tokens;
-                    c.usage.output_tokens += usage.output_tokens;
-                }
-                c.request
-                    .messages
-                    .push(Message::assistant(reply.text.clone()));
-                if source != "summary" {
-                    c.turns += 1;
-                }
-                if from_cache {
-                    c.from_cache += 1;
-                } else {
-                    c.from_model += 1;
-                    self.keep_answer(pending, &c.record.id, &reply, &mut c.warnings);
-                }
-                c.record.turns += 1;
-                c.record.last_used_at_ms = now_ms();
-                self.add_turn(&turn)?;
-                self.save_session(&c.record)?;
-                Ok(reply)
-            }
-            Err((error, attempts)) => {
-                c.request.messages.pop();
-                turn.outcome = if matches!(error, LlmError::Timeout { .. }) {
-                    TurnOutcome::Timeout
-                } else {
-                    TurnOutcome::Error
-                };
-                turn.stderr = error.to_string();
-                self.add_turn(&turn)?;
-                Err(ConversationError::Llm {
-                    source: error,
-                    attempts,
-                    session_id: c.record.id.clone(),
-                    turns: c.turns,
-                })
-            }
-        }
     }
 
     /// The valid, enabled conversation skill `name` names.

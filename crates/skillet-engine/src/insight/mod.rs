@@ -25,7 +25,8 @@ use crate::params::ParamValues;
 use crate::result::ExecutionResult;
 pub use plan::{EnvOrigin, EnvVar, LimitsView, MountView, PlanView, PolicyView, ProcessView};
 pub use report::{
-    AttemptView, DebugReport, LayersView, ParamView, PhaseTimes, Profile, SourceView,
+    AttemptView, ConversationView, DebugReport, LayersView, ParamView, PhaseTimes, Profile,
+    SourceView,
 };
 
 /// A stretch of a call that skillet accounts for.
@@ -108,6 +109,7 @@ struct Recorder {
     plan: Option<PlanView>,
     layers: Option<(Vec<String>, Vec<String>)>,
     attempts: Vec<AttemptView>,
+    conversation: Option<ConversationView>,
     /// Every mark, in order, for the spans each attempt's history row keeps.
     spans: Vec<SpanRecord>,
     /// How many of `spans` an attempt has taken already.
@@ -131,6 +133,7 @@ impl Observe {
             plan: None,
             layers: None,
             attempts: Vec::new(),
+            conversation: None,
             spans: Vec::new(),
             spans_taken: 0,
         })))
@@ -168,21 +171,31 @@ impl Observe {
 
     /// Puts what was asked for into `result`.
     pub(crate) fn finish(&self, result: &mut ExecutionResult) {
+        let (profile, debug) = self.reports();
+        result.profile = profile;
+        result.debug = debug;
+    }
+
+    /// What was asked for, as measured up to now: the profile and the debug report, each
+    /// `None` unless asked for. For a call whose answer is not an [`ExecutionResult`] (a
+    /// conversation); [`Engine::run_observed`](crate::Engine::run_observed) puts them in its
+    /// result.
+    pub fn reports(&self) -> (Option<Box<Profile>>, Option<Box<DebugReport>>) {
         self.with(|r| {
             let wall = r.started.elapsed();
             // What no mark claimed (the call's own bookkeeping) goes to no phase.
             let phases = r.phases.clone();
-            if r.profile {
-                result.profile = Some(Box::new(Profile::new(
+            let profile = r.profile.then(|| {
+                Box::new(Profile::new(
                     wall,
                     r.cpu,
                     r.peak_memory_kb,
                     phases.clone(),
                     r.attempts.len(),
-                )));
-            }
-            if r.debug {
-                result.debug = Some(Box::new(DebugReport {
+                ))
+            });
+            let debug = r.debug.then(|| {
+                Box::new(DebugReport {
                     skill: r.source.take(),
                     params: std::mem::take(&mut r.params),
                     plan: r.plan.take(),
@@ -191,11 +204,13 @@ impl Observe {
                         .take()
                         .map(|(active, missing)| LayersView { active, missing }),
                     attempts: std::mem::take(&mut r.attempts),
+                    conversation: r.conversation.take(),
                     phases_us: phases,
                     wall_us: report::micros(wall),
-                }));
-            }
-        });
+                })
+            });
+            (profile, debug)
+        })
     }
 }
 
@@ -241,6 +256,17 @@ pub(crate) fn plan(invocation: &crate::Invocation, plan: &crate::PolicyPlan) {
         o.with(|r| {
             if r.debug {
                 r.plan = Some(PlanView::new(invocation, plan));
+            }
+        })
+    });
+}
+
+/// Notes where a conversation's requests go and what its first one holds (debug only).
+pub(crate) fn conversation(view: impl FnOnce() -> ConversationView) {
+    current(|o| {
+        o.with(|r| {
+            if r.debug {
+                r.conversation = Some(view());
             }
         })
     });

@@ -74,12 +74,14 @@ impl PhaseTimes {
     }
 
     /// The phases with their names, in the order a call goes through them.
-    pub fn named(&self) -> [(&'static str, u64); 7] {
+    pub fn named(&self) -> [(&'static str, u64); 9] {
         [
             ("resolve", self.resolve),
+            ("cache_lookup", self.cache_lookup),
             ("validate", self.validate),
             ("sandbox_setup", self.sandbox_setup),
             ("process", self.process),
+            ("llm_request", self.llm_request),
             ("teardown", self.teardown),
             ("store", self.store),
             ("retry_wait", self.retry_wait),
@@ -147,10 +149,35 @@ pub struct DebugReport {
     pub layers: Option<LayersView>,
     /// Every attempt, and why it was retried.
     pub attempts: Vec<AttemptView>,
+    /// What a conversation sent, and to where (a conversation skill only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<ConversationView>,
     /// Time per phase, in microseconds.
     pub phases_us: PhaseTimes,
     /// The whole call, in microseconds.
     pub wall_us: u64,
+}
+
+/// Where a conversation's requests went and what the first one held, by size: its text is
+/// what `--dry-run` shows, and the key is never part of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConversationView {
+    /// `openai` or `anthropic` (the wire format).
+    pub provider: &'static str,
+    /// The model asked.
+    pub model: String,
+    /// The API's address, without any user, password, query or fragment it was written with.
+    pub endpoint: String,
+    /// Most tokens an answer may take.
+    pub max_tokens: u32,
+    /// The context files quoted in the first message, relative to the workspace.
+    pub context_files: Vec<String>,
+    /// Characters of the system prompt.
+    pub system_chars: usize,
+    /// Characters of the first message (context files, prompt, guided answers, notes).
+    pub first_message_chars: usize,
+    /// Answers the conversation may take.
+    pub max_turns: u32,
 }
 
 /// The layers a run had.
