@@ -90,7 +90,7 @@ fn with_json_the_reports_are_nested_beside_the_outcome() {
 }
 
 #[test]
-fn a_failed_conversation_still_reports_and_the_address_loses_its_password() {
+fn a_failed_conversation_still_reports_and_no_message_shows_the_address_password() {
     let w = World::new();
     let llm = Llm::start();
     let uri = llm.server.uri();
@@ -130,6 +130,18 @@ fn a_failed_conversation_still_reports_and_the_address_loses_its_password() {
     assert!(
         out.contains("model:   test-model at http://127.0.0.1"),
         "{out}"
+    );
+    assert!(
+        !out.contains("hunter2pw") && !out.contains("q1w2e3"),
+        "{out}"
+    );
+    // And what `skillet doctor` says of it.
+    let (_, out, err) = skillet(&w, &["doctor", "--json"], None);
+    assert!(
+        out.contains(&format!(
+            "openai test-model at {uri}/v1, key from $TEST_LLM_KEY"
+        )),
+        "{out}{err}"
     );
     assert!(
         !out.contains("hunter2pw") && !out.contains("q1w2e3"),

@@ -169,7 +169,8 @@ pub fn llm_base_url(settings: &LlmSettings) -> String {
 pub fn describe_llm(settings: Option<&LlmSettings>) -> Result<String, LlmSetupError> {
     let settings = settings.ok_or(LlmSetupError::NotConfigured)?;
     let kind = kind_of(settings);
-    let url = &llm_base_url(settings);
+    // Shown by `skillet doctor`: never the user, password or query the address may carry.
+    let url = &skillet_llm::redacted_url(&llm_base_url(settings));
     let model = settings
         .model
         .as_deref()
