@@ -19,11 +19,6 @@ use crate::output;
 pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     let params = args.values.values()?;
     let observed = args.debug || args.profile;
-    if args.session.is_some() && observed {
-        anyhow::bail!(
-            "--debug and --profile are not supported yet with --session; run the skill without a session to see them"
-        );
-    }
     if args.dry_run && args.profile {
         anyhow::bail!("--profile measures a run, and --dry-run starts none; leave one out");
     }

@@ -8,6 +8,7 @@
 
 use std::io::Write;
 
+use skillet_engine::session::Reply;
 use skillet_engine::{DebugReport, EnvOrigin, PlanView, PolicyView, Profile};
 
 use crate::output;
@@ -285,4 +286,111 @@ fn write_phases(
 
 fn ms(us: u64) -> String {
     format!("{}.{:03}", us / 1000, us % 1000)
+}
+
+/// `skillet run --session ID --debug/--profile`: one exchange with a session in the daemon.
+/// The daemon measures its phases; the rest of the command's time (starting, the socket) is
+/// the command's own.
+pub struct ExchangeInsight {
+    /// From before connecting to the answer read.
+    pub wall: std::time::Duration,
+    /// Connecting to the daemon (starting it, when none ran).
+    pub connect: std::time::Duration,
+    /// The daemon's socket.
+    pub socket: std::path::PathBuf,
+    /// `--debug`.
+    pub debug: bool,
+    /// `--profile`.
+    pub profile: bool,
+}
+
+impl ExchangeInsight {
+    fn phases(&self, reply: &Reply) -> [(&'static str, u64); 5] {
+        let p = &reply.phases_us;
+        [
+            ("connect", micros(self.connect)),
+            ("resolve", p.resolve),
+            ("queue", p.queue),
+            ("process", p.process),
+            ("store", p.store),
+        ]
+    }
+
+    fn other_us(&self, reply: &Reply) -> u64 {
+        let counted = self.phases(reply).iter().map(|(_, us)| *us).sum::<u64>();
+        micros(self.wall).saturating_sub(counted)
+    }
+
+    /// What `--json` adds beside the reply's fields: `debug` and `profile`, as asked.
+    pub fn json(&self, reply: &Reply) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        let phases: serde_json::Map<String, serde_json::Value> = self
+            .phases(reply)
+            .iter()
+            .map(|(name, us)| ((*name).to_owned(), (*us).into()))
+            .collect();
+        if self.debug {
+            fields.insert(
+                "debug".into(),
+                serde_json::json!({
+                    "session_id": reply.session_id,
+                    "seq": reply.seq,
+                    "socket": self.socket,
+                    "phases_us": phases,
+                }),
+            );
+        }
+        if self.profile {
+            fields.insert(
+                "profile".into(),
+                serde_json::json!({
+                    "wall_us": micros(self.wall),
+                    "phases_us": phases,
+                    "skillet_us": micros(self.wall).saturating_sub(reply.phases_us.process),
+                    "other_us": self.other_us(reply),
+                }),
+            );
+        }
+        fields
+    }
+
+    /// The same as text, on `out` (stderr: stdout is the session's answer).
+    pub fn write(&self, out: &mut dyn Write, reply: &Reply) -> std::io::Result<()> {
+        let wall = micros(self.wall);
+        if self.debug {
+            writeln!(out, "skillet debug: session")?;
+            writeln!(
+                out,
+                "  session:  {}, input {}: {}",
+                output::field(&reply.session_id),
+                reply.seq,
+                reply.outcome
+            )?;
+            writeln!(out, "  daemon:   {}", output::path(&self.socket))?;
+        }
+        if self.profile {
+            writeln!(
+                out,
+                "skillet profile: wall {} ms, the interpreter {} ms, skillet {} ms",
+                ms(wall),
+                ms(reply.phases_us.process),
+                ms(wall.saturating_sub(reply.phases_us.process))
+            )?;
+        } else {
+            writeln!(out, "skillet debug: phases")?;
+        }
+        for (name, us) in self.phases(reply) {
+            let share = if wall == 0 {
+                0.0
+            } else {
+                us as f64 * 100.0 / wall as f64
+            };
+            writeln!(out, "  {name:<14} {:>10} ms {share:>5.1}%", ms(us))?;
+        }
+        writeln!(out, "  {:<14} {:>10} ms", "other", ms(self.other_us(reply)))
+    }
+}
+
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }

@@ -199,7 +199,34 @@ pub fn run_in_session(args: &RunArgs, id: &str) -> Result<ExitCode> {
         input: Some(input),
         from: None,
     };
-    send(None, &params, args.json)
+    if !(args.debug || args.profile) {
+        return send(None, &params, args.json);
+    }
+    // `--debug`, `--profile`: the exchange's phases as the daemon measured them, and what the
+    // command itself took around them.
+    let started = std::time::Instant::now();
+    let paths = socket_paths(None)?;
+    let mut client = client(None)?;
+    let connect = started.elapsed();
+    let reply = client.session_send(&params)?;
+    let insight = super::run_insight::ExchangeInsight {
+        wall: started.elapsed(),
+        connect,
+        socket: paths.socket,
+        debug: args.debug,
+        profile: args.profile,
+    };
+    if args.json {
+        let mut shown = serde_json::to_value(&reply)?;
+        if let serde_json::Value::Object(fields) = &mut shown {
+            fields.extend(insight.json(&reply));
+        }
+        output::json(&shown)?;
+        return Ok(exit_code(&reply));
+    }
+    let code = print_reply(&reply, false)?;
+    let _ = insight.write(&mut std::io::stderr().lock(), &reply);
+    Ok(code)
 }
 
 fn send(socket: Option<&Path>, params: &SessionSendParams, json: bool) -> Result<ExitCode> {
@@ -262,13 +289,17 @@ fn print_reply(reply: &Reply, json: bool) -> Result<ExitCode> {
             eprintln!("skillet: {}", output::text(note));
         }
     }
+    Ok(exit_code(reply))
+}
+
+fn exit_code(reply: &Reply) -> ExitCode {
     let code = match reply.outcome.as_str() {
         "ok" => 0,
         "error" => reply.exit_status.unwrap_or(1).clamp(1, 255),
         "timeout" => i32::from(output::EXIT_TIMEOUT),
         _ => i32::from(output::EXIT_SKILLET_ERROR),
     };
-    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 fn read_stdin() -> Result<String> {

@@ -24,6 +24,7 @@ use skillet_store::{MAX_SPANS, SpanRecord};
 use crate::params::ParamValues;
 use crate::result::ExecutionResult;
 pub use plan::{EnvOrigin, EnvVar, LimitsView, MountView, PlanView, PolicyView, ProcessView};
+pub(crate) use report::micros;
 pub use report::{
     AttemptView, ConversationView, DebugReport, LayersView, ParamView, PhaseTimes, Profile,
     SourceView,

@@ -6,14 +6,18 @@ use std::time::Instant;
 use skillet_store::{SessionStatus, TurnOutcome, TurnRecord, now_ms};
 
 use super::interpreter::Broken;
-use super::{Reply, Session, SessionError, SessionManager, lock};
+use super::{ExchangePhases, Reply, Session, SessionError, SessionManager, lock};
+use crate::insight::micros;
 
 impl SessionManager {
     /// Sends `input` to session `id` and waits for its answer. `source` says where the input
     /// came from in the transcript (`user`, `from:<id>`).
     pub async fn send(&self, id: &str, input: &str, source: &str) -> Result<Reply, SessionError> {
+        let looking = Instant::now();
         let session = self.find_live_after_restore(id).await?;
+        let resolve = micros(looking.elapsed());
         let mut reply = self.exchange(&session, input, source).await?;
+        reply.phases_us.resolve = resolve;
         let id = session.id();
         let targets: Vec<String> = lock(&self.pipes)
             .iter()
@@ -49,13 +53,16 @@ impl SessionManager {
         source: &str,
     ) -> Result<Reply, SessionError> {
         let mut ending = session.ending.subscribe();
+        let waiting = Instant::now();
         let mut guard = session.interpreter.lock().await;
+        let queue = micros(waiting.elapsed());
         let over = || SessionError::over(session.lock_record().clone());
         let Some(interpreter) = guard.as_mut() else {
             return Err(over());
         };
         let started_ms = now_ms();
         let timeout = session.lifecycle.answer_timeout;
+        let answering = Instant::now();
         let result = tokio::select! {
             r = interpreter.exchange(input, timeout) => r,
             _ = ending.wait_for(|e| *e) => {
@@ -63,6 +70,8 @@ impl SessionManager {
                 return Err(over());
             }
         };
+        let process = micros(answering.elapsed());
+        let storing = Instant::now();
         let seq = {
             let mut r = session.lock_record();
             r.turns += 1;
@@ -140,6 +149,11 @@ impl SessionManager {
             duration_ms: u64::try_from(answer.duration.as_millis()).unwrap_or(u64::MAX),
             truncated: answer.truncated,
             notes,
+            phases_us: ExchangePhases {
+                queue,
+                process,
+                ..ExchangePhases::default()
+            },
         };
         if let Some(store) = &self.store {
             let turn = TurnRecord {
@@ -165,6 +179,7 @@ impl SessionManager {
                 ));
             }
         }
+        reply.phases_us.store = micros(storing.elapsed());
         Ok(reply)
     }
 }

@@ -38,7 +38,7 @@ pub use lease::LEASE_TTL;
 pub use lifecycle::Lifecycle;
 pub use lookup::RESTORE_WAIT;
 pub use pool::{PoolStatus, Pools, is_pooled};
-pub use request::{Reply, SessionError, SessionStart};
+pub use request::{ExchangePhases, Reply, SessionError, SessionStart};
 pub use restore::RestorePlan;
 
 use crate::engine::{Engine, Prepared};

@@ -51,6 +51,25 @@ pub struct Reply {
     /// What the caller should know (the session died, the output went on to another session).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Where the exchange's time went in the session's process (`skillet run --session
+    /// --profile`).
+    #[serde(default)]
+    pub phases_us: ExchangePhases,
+}
+
+/// Where the time of one exchange went, measured where the session lives (the daemon), in
+/// microseconds. Pipes to other sessions are not counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangePhases {
+    /// Finding the session (and waiting for it, while the daemon restores it after a restart).
+    pub resolve: u64,
+    /// Waiting for the input before this one, sent by another caller, to be answered.
+    pub queue: u64,
+    /// The interpreter's answer, from the input written to the answer read.
+    pub process: u64,
+    /// Committing the skill's state and recording the turn in the history (and ending an
+    /// interpreter that died or ran past its timeout).
+    pub store: u64,
 }
 
 /// Why a session request failed.
