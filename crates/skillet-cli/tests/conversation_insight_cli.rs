@@ -105,7 +105,11 @@ fn a_failed_conversation_still_reports_and_no_message_shows_the_address_password
     llm.mount(
         Mock::given(method("POST"))
             .and(path("/v1/chat/completions"))
-            .respond_with(ResponseTemplate::new(400).set_body_string("{\"error\":\"bad\"}")),
+            // A server that echoes the request it refused: the key, the query, the password
+            // and the `Basic` header made of it.
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"message":
+                format!("bad request to /v1?token=q1w2e3 (Authorization: Basic YWxpY2U6aHVudGVyMnB3, \
+                         Bearer {KEY}, password hunter2pw)")}}))),
     );
     review_skill(&w, json!({}));
     let args = [ARGS, &["--debug", "--json"]].concat();
@@ -120,7 +124,11 @@ fn a_failed_conversation_still_reports_and_no_message_shows_the_address_password
         format!("{uri}/v1"),
         "{shown}"
     );
-    for secret in ["hunter2pw", "q1w2e3", KEY] {
+    assert!(
+        shown["error"].as_str().unwrap().contains("bad request to"),
+        "the server's words are kept: {shown}"
+    );
+    for secret in ["hunter2pw", "q1w2e3", "YWxpY2U6aHVudGVyMnB3", KEY] {
         assert!(!out.contains(secret), "{secret} shown: {out}");
         assert!(!err.contains(secret), "{secret} shown: {err}");
     }

@@ -18,17 +18,21 @@ pub(crate) struct Anthropic {
     url: String,
     /// `url` as messages name it (see [`ProviderConfig::shown_endpoint`]).
     shown_url: String,
+    /// See [`ProviderConfig::secrets`].
+    secrets: Vec<String>,
 }
 
 impl Anthropic {
     pub fn new(http: reqwest::Client, config: ProviderConfig) -> Anthropic {
         let url = config.endpoint("messages");
         let shown_url = config.shown_endpoint("messages");
+        let secrets = config.secrets();
         Anthropic {
             http,
             config,
             url,
             shown_url,
+            secrets,
         }
     }
 
@@ -61,6 +65,7 @@ impl ChatProvider for Anthropic {
             let endpoint = Endpoint {
                 url: &self.shown_url,
                 timeout: self.config.timeout,
+                secrets: &self.secrets,
             };
             let mut http = self
                 .http

@@ -102,7 +102,58 @@ impl ProviderConfig {
     }
 
     pub(crate) fn endpoint(&self, path: &str) -> String {
-        format!("{}/{path}", self.base_url.trim_end_matches('/'))
+        // The path goes before a query the address may carry (`…/v1?key=K`), not after it.
+        let (base, query) = match self.base_url.find(['?', '#']) {
+            Some(at) => self.base_url.split_at(at),
+            None => (self.base_url.as_str(), ""),
+        };
+        format!("{}/{path}{query}", base.trim_end_matches('/'))
+    }
+
+    /// What this configuration holds that a server may echo back in an error (the key, the
+    /// address's password, the values of its query, the `Basic` header made of its user and
+    /// password), so that messages and the history never keep it. Values under 4 characters
+    /// are left out: replacing them would blank ordinary words and hide nothing.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        use base64::Engine as _;
+        let mut secrets: Vec<String> = Vec::new();
+        if let Some(key) = &self.api_key {
+            secrets.push(key.expose().to_owned());
+        }
+        if let Ok(url) = url::Url::parse(&self.base_url) {
+            if let Some(password) = url.password() {
+                // As written (percent-encoded) and as sent; the `Basic` header of either.
+                let decode = |part: &str| {
+                    url::form_urlencoded::parse(format!("p={part}").as_bytes())
+                        .next()
+                        .map_or_else(|| part.to_owned(), |(_, v)| v.into_owned())
+                };
+                for (user, password) in [
+                    (url.username().to_owned(), password.to_owned()),
+                    (decode(url.username()), decode(password)),
+                ] {
+                    let basic = base64::engine::general_purpose::STANDARD
+                        .encode(format!("{user}:{password}"));
+                    secrets.extend([password, basic]);
+                }
+            }
+            for (_, value) in url.query_pairs() {
+                secrets.push(value.into_owned());
+            }
+            if let Some(query) = url.query() {
+                secrets.extend(
+                    query
+                        .split('&')
+                        .filter_map(|p| p.split_once('='))
+                        .map(|(_, v)| v.to_owned()),
+                );
+            }
+        }
+        secrets.retain(|s| s.chars().count() >= 4);
+        // Longest first, so that a value inside another is not replaced first.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        secrets
     }
 
     /// [`ProviderConfig::endpoint`] as messages name it: without the user, password, query or
@@ -113,5 +164,53 @@ impl ProviderConfig {
             "{}/{path}",
             crate::redacted_url(&self.base_url).trim_end_matches('/')
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ApiKey, ProviderConfig, ProviderKind};
+
+    fn at(url: &str) -> ProviderConfig {
+        ProviderConfig::new(ProviderKind::OpenAi, "m").with_base_url(url)
+    }
+
+    #[test]
+    fn the_path_goes_before_the_query_and_messages_name_neither_query_nor_password() {
+        let c = at("http://u:p%40ss@127.0.0.1:8/v1/?key=k123#frag");
+        assert_eq!(
+            c.endpoint("chat/completions"),
+            "http://u:p%40ss@127.0.0.1:8/v1/chat/completions?key=k123#frag"
+        );
+        assert_eq!(
+            c.shown_endpoint("chat/completions"),
+            "http://127.0.0.1:8/v1/chat/completions"
+        );
+        assert_eq!(
+            at("http://h/v1").endpoint("messages"),
+            "http://h/v1/messages"
+        );
+    }
+
+    #[test]
+    fn the_secrets_a_server_could_echo_are_the_key_password_query_and_basic_header() {
+        let mut c = at("http://alice:p%40ssword1@h/v1?key=q1w2e3r4&x=on");
+        c.api_key = Some(ApiKey::new("sk-0123456789"));
+        let secrets = c.secrets();
+        for s in [
+            "sk-0123456789",
+            "p%40ssword1",
+            "p@ssword1",
+            "q1w2e3r4",
+            // base64("alice:p@ssword1"), the header reqwest sends.
+            "YWxpY2U6cEBzc3dvcmQx",
+        ] {
+            assert!(secrets.iter().any(|x| x == s), "{s} missing: {secrets:?}");
+        }
+        assert!(
+            !secrets.iter().any(|x| x == "on"),
+            "too short to hide anything"
+        );
+        assert!(at("http://h/v1").secrets().is_empty());
     }
 }

@@ -17,6 +17,8 @@ pub(crate) struct OpenAi {
     url: String,
     /// `url` as messages name it (see [`ProviderConfig::shown_endpoint`]).
     shown_url: String,
+    /// See [`ProviderConfig::secrets`].
+    secrets: Vec<String>,
     /// Whether the answer's length is capped as `max_completion_tokens` rather than
     /// `max_tokens`. OpenAI's newer models (the o-series, GPT-5) refuse `max_tokens`; the
     /// servers that copy the API (Ollama, llama.cpp, older vLLM) only know `max_tokens`.
@@ -27,6 +29,7 @@ impl OpenAi {
     pub fn new(http: reqwest::Client, config: ProviderConfig) -> OpenAi {
         let url = config.endpoint("chat/completions");
         let shown_url = config.shown_endpoint("chat/completions");
+        let secrets = config.secrets();
         let openai = reqwest::Url::parse(&config.base_url)
             .ok()
             .and_then(|u| u.host_str().map(|h| h == "api.openai.com"))
@@ -36,6 +39,7 @@ impl OpenAi {
             config,
             url,
             shown_url,
+            secrets,
             completion_tokens: AtomicBool::new(openai),
         }
     }
@@ -89,6 +93,7 @@ impl ChatProvider for OpenAi {
             let endpoint = Endpoint {
                 url: &self.shown_url,
                 timeout: self.config.timeout,
+                secrets: &self.secrets,
             };
             let response = match stream::send(self.request(request), &endpoint).await {
                 // Not a retry of a failure that may pass: the same request in the form this

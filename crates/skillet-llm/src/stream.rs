@@ -16,6 +16,22 @@ const ERROR_BODY_LIMIT: usize = 4096;
 pub(crate) struct Endpoint<'a> {
     pub url: &'a str,
     pub timeout: Duration,
+    /// What the configuration holds that must not reach a message (see
+    /// [`ProviderConfig::secrets`](crate::ProviderConfig)): servers echo requests in errors.
+    pub secrets: &'a [String],
+}
+
+impl Endpoint<'_> {
+    /// `text` (a server's words) with every secret of the configuration replaced.
+    fn scrub(&self, text: String) -> String {
+        self.secrets.iter().fold(text, |text, secret| {
+            if text.contains(secret.as_str()) {
+                text.replace(secret.as_str(), "[redacted]")
+            } else {
+                text
+            }
+        })
+    }
 }
 
 /// A provider's stream said something its format does not allow.
@@ -79,7 +95,7 @@ pub(crate) async fn send(
     Err(LlmError::Status {
         url: endpoint.url.to_owned(),
         status: status.as_u16(),
-        message,
+        message: endpoint.scrub(message),
         retry_after,
     })
 }
@@ -149,7 +165,7 @@ pub(crate) async fn read<D: Decoder>(
     let broken = |fault: Fault, streamed: usize| LlmError::Stream {
         url: endpoint.url.to_owned(),
         format: D::FORMAT,
-        reason: fault.reason,
+        reason: endpoint.scrub(fault.reason),
         streamed,
         transient: fault.transient,
     };
@@ -199,7 +215,7 @@ fn transport_error(endpoint: &Endpoint<'_>, e: &reqwest::Error, streamed: usize)
     }
     LlmError::Connect {
         url: endpoint.url.to_owned(),
-        reason,
+        reason: endpoint.scrub(reason),
     }
 }
 
