@@ -37,7 +37,7 @@ impl Checkpointer {
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(classify)?;
         let (stop, stopped) = mpsc::channel::<()>();
-        let log = crate::sqlite_open::sidecar(path, "-wal");
+        let log = crate::sqlite_open::log_path(serving, path);
         std::thread::Builder::new()
             .name("skillet-ckpt".into())
             .spawn(move || {
@@ -66,7 +66,8 @@ mod tests {
     use crate::{ExecutionRecord, SqliteStore, Store};
 
     fn log_bytes(store: &SqliteStore) -> u64 {
-        std::fs::metadata(crate::sqlite_open::sidecar(store.path(), "-wal")).map_or(0, |m| m.len())
+        let log = crate::sqlite_open::log_path(&store.conn(), store.path());
+        std::fs::metadata(log).map_or(0, |m| m.len())
     }
 
     fn checkpointers() -> usize {
@@ -93,6 +94,33 @@ mod tests {
     fn a_serving_store_commits_without_checkpointing_and_its_thread_copies_the_log() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(&dir.path().join("skillet.db")).expect("open");
+        copies_the_log(store);
+    }
+
+    /// SQLite keeps the log beside the file a link points to: that is the log to watch.
+    #[test]
+    fn the_log_of_a_database_reached_through_a_link_is_copied_too() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let real = dir.path().join("elsewhere");
+        std::fs::create_dir(&real).expect("mkdir");
+        drop(SqliteStore::open(&real.join("history.db")).expect("create"));
+        let link = dir.path().join("skillet.db");
+        std::os::unix::fs::symlink(real.join("history.db"), &link).expect("symlink");
+        let store = SqliteStore::open(&link).expect("open through the link");
+        copies_the_log(store);
+        assert!(
+            real.join("history.db-wal").exists(),
+            "the log is beside the real file"
+        );
+    }
+
+    /// The tests count the process's checkpoint threads: one at a time.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn copies_the_log(store: SqliteStore) {
+        let _turn = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         store.checkpoint_in_background().expect("start");
         store
             .checkpoint_in_background()

@@ -120,7 +120,7 @@ fn keep_log_at_close(conn: Connection, path: &Path) -> Result<Connection, StoreE
     .map_err(sql)?;
     conn.pragma_update(None, "journal_size_limit", 0)
         .map_err(sql)?;
-    let log_bytes = std::fs::metadata(sidecar(path, "-wal")).map_or(0, |m| m.len());
+    let log_bytes = std::fs::metadata(log_path(&conn, path)).map_or(0, |m| m.len());
     if log_bytes >= CHECKPOINT_AT_OPEN_BYTES {
         // Best effort: a checkpoint that fails leaves the log as it was, and the next open
         // tries again; the store works the same either way.
@@ -217,6 +217,13 @@ fn tighten(path: &Path) {
             let _ = std::fs::set_permissions(&file, private); // best effort, see above
         }
     }
+}
+
+/// The write-ahead log of the database `conn` has open at `path`: beside the file SQLite
+/// opened, which is where a link at `path` points, not beside the link.
+pub(crate) fn log_path(conn: &Connection, path: &Path) -> PathBuf {
+    let opened = conn.path().filter(|p| !p.is_empty()).map(Path::new);
+    sidecar(opened.unwrap_or(path), "-wal")
 }
 
 pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
