@@ -23,8 +23,8 @@ impl Engine {
         let at_ms = now_ms();
         let mut lines = Vec::new();
         for (source, text) in [("stdout", &result.stdout), ("stderr", &result.stderr)] {
-            let end = &text[floor_boundary(text, text.len().saturating_sub(REDACTED_BYTES))..];
-            let redacted = crate::redact_credentials(end);
+            let seen = window(text);
+            let redacted = crate::redact_credentials(&seen);
             lines.extend(tail(&redacted).map(|line| LogLine {
                 id: 0,
                 at_ms,
@@ -42,6 +42,57 @@ impl Engine {
                 .push(format!("the output was not kept for `skillet logs`: {e}"));
         }
     }
+}
+
+/// The end of `text` that is redacted: its last [`REDACTED_BYTES`], from the start of a line
+/// (a line the cut would split could leave the end of a secret without what names it as one),
+/// without terminal control sequences (a colour code glued to a token hides it from the
+/// redaction, and a search needs none of them).
+fn window(text: &str) -> String {
+    let mut start = floor_boundary(text, text.len().saturating_sub(REDACTED_BYTES));
+    if start > 0
+        && !text[..start].ends_with('\n')
+        && let Some(newline) = text[start..].find('\n')
+    {
+        start += newline + 1;
+    }
+    without_control_sequences(&text[start..])
+}
+
+/// `text` without ANSI/ECMA-48 escape sequences: CSI (`ESC [ … final`), OSC (`ESC ] … BEL` or
+/// `ESC \\`, hyperlinks and titles) and two-character escapes.
+fn without_control_sequences(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                // Parameters and intermediates, then one final byte in @..~.
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                while let Some(c) = chars.next() {
+                    if c == '\u{7}' {
+                        break;
+                    }
+                    if c == '\u{1b}' && chars.peek() == Some(&'\\') {
+                        chars.next();
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The first character boundary at or after `at`.
@@ -75,7 +126,28 @@ fn tail(text: &str) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
-    use super::tail;
+    use super::{REDACTED_BYTES, tail, window};
+
+    #[test]
+    fn the_redacted_window_starts_at_a_line_and_holds_no_control_sequences() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        let coloured = format!(
+            "\u{1b}[32m{jwt}\u{1b}[0m and \u{1b}[1mAKIAIOSFODNN7EXAMPLE \u{1b}]8;;https://x\u{1b}\\link\u{1b}]8;;\u{7}\n"
+        );
+        let seen = window(&coloured);
+        assert_eq!(seen, format!("{jwt} and AKIAIOSFODNN7EXAMPLE link\n"));
+        let kept = crate::redact_credentials(&seen);
+        assert!(
+            !kept.contains("IOSFODNN") && !kept.contains("dozjgN"),
+            "{kept}"
+        );
+        // A secret whose name the cut would leave behind is not kept in part.
+        let cut = format!(
+            "db_password=Hunter2WindowSecret99\n{}\nend\n",
+            "x".repeat(REDACTED_BYTES - 20)
+        );
+        assert!(!window(&cut).contains("Secret99"));
+    }
 
     #[test]
     fn the_tail_is_the_last_lines_within_the_byte_bound() {

@@ -47,9 +47,11 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
             format!("{}{}:{REDACTED}@", &c[1], &c[2])
         });
     }
-    if ["bearer", "basic", "authorization:"]
-        .iter()
-        .any(|word| contains_ignoring_case(&out, word))
+    // `ſ` (long s) folds to `s` as the pattern's case-insensitive match sees it.
+    if out.contains('ſ')
+        || ["bearer", "basic", "authorization:"]
+            .iter()
+            .any(|word| contains_ignoring_case(&out, word))
     {
         replace(&mut out, authorization(), |c| {
             format!("{}{REDACTED}", &c[1])
@@ -59,13 +61,8 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
         replace(&mut out, flag(), |c| format!("{}{REDACTED}", &c[1]));
     }
     if out.contains(['=', ':']) {
-        replace(&mut out, setting(), |c| {
-            if secret_key(&c[1]) && c[4].len() >= 4 && c[4] != *REDACTED {
-                format!("{}{}{}{REDACTED}", &c[1], &c[2], &c[3])
-            } else {
-                c[0].to_owned()
-            }
-        });
+        let settled = redact_settings(&out).into_owned();
+        out = Cow::Owned(settled);
     }
     if let Some(replaced) = redact_words(&out) {
         out = Cow::Owned(replaced);
@@ -115,6 +112,23 @@ fn redact_words(text: &str) -> Option<String> {
         kept.push_str(&text[copied..]);
         kept
     })
+}
+
+/// `text` with the value of every setting whose key names a secret redacted. The value of a
+/// setting whose key does not may hold one (`config: password=…`, `Set-Cookie: token=…`,
+/// `env=DB_PASSWORD=…`): it is looked at in turn.
+fn redact_settings(text: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(text);
+    replace(&mut out, setting(), |c| {
+        if secret_key(&c[1]) && c[4].len() >= 4 && c[4] != *REDACTED {
+            format!("{}{}{}{REDACTED}", &c[1], &c[2], &c[3])
+        } else if c[4].contains(['=', ':']) {
+            format!("{}{}{}{}", &c[1], &c[2], &c[3], redact_settings(&c[4]))
+        } else {
+            c[0].to_owned()
+        }
+    });
+    out
 }
 
 /// Whether a setting's key names a secret: its last word (`db_password`, `apiKey`,
@@ -187,13 +201,14 @@ fn authorization() -> &'static Regex {
     )
 }
 
-/// `key = value`, `key: value`, `"key": "value"`, `key=\"value\"`: the key, what joins it, an
-/// opening quote (escaped or not), and the value up to a blank, a quote or a separator.
+/// `key = value`, `key: value`, `"key": "value"`, `'key': 'value'`, `key=\"value\"`: the
+/// key, what joins it, an opening quote (escaped or not), and the value up to a blank, a quote
+/// or a separator.
 fn setting() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
     compiled(
         &P,
-        r#"([A-Za-z_][A-Za-z0-9_.-]*)(\\?"?\s*[=:]\s*)(\\?["']?)([^\s"'\\;,&]+)"#,
+        r#"([A-Za-z_][A-Za-z0-9_.-]*)(\\?["']?\s*[=:]\s*)(\\?["']?)([^\s"'\\;,&]+)"#,
     )
 }
 
@@ -245,7 +260,10 @@ fn known_values() -> &'static [String] {
                 credential_reason(&name.to_string_lossy(), Some(value)).is_some()
             })
             .filter_map(|(_, value)| value.into_string().ok())
-            .filter(|value| value.trim().len() >= 8)
+            // A value read from a file with CRLF ends keeps its `\r`; the program prints it
+            // without.
+            .map(|value| value.trim().to_owned())
+            .filter(|value| value.len() >= 8)
             .collect();
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         values
@@ -270,6 +288,7 @@ mod tests {
             format!("in `{GH}` backticks"),
             format!("<{GH}>"),
             format!("naïve→{GH}←café"),
+            "Baſic QWxhZGRpbjpvcGVuc2VzYW1l".to_owned(),
             GH.to_owned(),
             format!("AUTHORIZATION: Token {GH}"),
             format!("url https://api.example/x?access_token={GH}&y=1"),
@@ -294,6 +313,10 @@ mod tests {
             ),
             ("Authorization: token abcdef0123456789", "abcdef0123"),
             ("Password=hunter2secret;Server=db", "hunter2"),
+            ("INFO config: password=hunter2secret", "hunter2"),
+            ("Set-Cookie: token=abcdef012345; Path=/", "abcdef0123"),
+            ("env=DB_PASSWORD=hunter2secret", "hunter2"),
+            ("{'password': 'hunter2secret'}", "hunter2"),
             (
                 "host=db user=app password=hunter2secret dbname=app",
                 "hunter2",
