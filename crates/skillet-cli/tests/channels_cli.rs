@@ -529,7 +529,14 @@ fn each_recorded_run_also_drops_expired_channel_messages() {
             "UPDATE channel_messages SET sent_at = sent_at - {EIGHT_DAYS_MS} WHERE body = 'old'"
         ),
     );
-    // Any recorded run does a bounded prune.
+    // Any recorded run does a bounded prune, even when `[history]` keeps every run: a
+    // channel's messages are not history.
+    let config =
+        std::fs::read_to_string(w.path("~/.config/skillet/skillet.toml")).unwrap_or_default();
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        &format!("{config}\n[history]\nkeep_days = 0\nmax_rows = 0\n"),
+    );
     call(&w, "pub", json!([]));
     assert_eq!(sql(&w, "SELECT body FROM channel_messages"), "fresh");
 }

@@ -85,10 +85,9 @@ impl Engine {
     /// stays within its limits a little at a time instead of in one long pause. When nothing is
     /// due this is a few index lookups.
     fn prune_history(&self, store: &dyn Store, result: &mut ExecutionResult) {
+        // Even with `[history]` keeping everything: expired state and channel messages past
+        // their own retention are not history, and go all the same.
         let settings = &self.settings;
-        if settings.history_keep_days.is_none() && settings.history_max_rows.is_none() {
-            return;
-        }
         let day_ms: i64 = 86_400_000;
         let rule = Retention {
             before_ms: settings.history_keep_days.map(|days| {
