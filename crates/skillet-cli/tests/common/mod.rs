@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod attack;
+pub mod channels;
 pub mod consistency;
 pub mod conversation;
 pub mod daemon;
