@@ -166,10 +166,9 @@ pub fn run(
         asked_by: None,
         cache: options.cache,
     };
-    let Some(observe) = options.observe else {
-        let outcome = runtime()?.block_on(engine.converse(registry, name, request, &mut console));
-        return finish(name, outcome, &console, options.json);
-    };
+    // Measured whether or not --debug or --profile asked: the history keeps the spans.
+    let unobserved = skillet_engine::Observe::new(false, false);
+    let observe = options.observe.unwrap_or(&unobserved);
     let outcome = runtime()?.block_on(engine.converse_observed(
         registry,
         name,
@@ -183,14 +182,7 @@ pub fn run(
         return finish_observed(name, outcome, profile, debug);
     }
     let code = finish(name, outcome, &console, false);
-    // On stderr, as for every run: stdout is the conversation's answer.
-    let mut err = std::io::stderr().lock();
-    if let Some(debug) = &debug {
-        let _ = super::run_insight::write_debug(&mut err, debug);
-    }
-    if let Some(profile) = &profile {
-        let _ = super::run_insight::write_profile(&mut err, profile);
-    }
+    super::run_insight::write_reports(debug.as_deref(), profile.as_deref());
     code
 }
 

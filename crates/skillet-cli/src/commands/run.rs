@@ -117,14 +117,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     } else {
         end_line_on_terminal(result.stdout.as_bytes());
         report(&result);
-        // On stderr, so that stdout stays the skill's output.
-        let mut err = std::io::stderr().lock();
-        if let Some(debug) = &result.debug {
-            let _ = super::run_insight::write_debug(&mut err, debug);
-        }
-        if let Some(profile) = &result.profile {
-            let _ = super::run_insight::write_profile(&mut err, profile);
-        }
+        super::run_insight::write_reports(result.debug.as_deref(), result.profile.as_deref());
     }
     // A run stopped by a signal exits as a shell reports that signal.
     let code = match (result.status, cancel.reason().as_deref()) {

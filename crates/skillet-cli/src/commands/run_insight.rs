@@ -268,20 +268,41 @@ fn write_phases(
     phases: &skillet_engine::PhaseTimes,
     wall_us: u64,
 ) -> std::io::Result<()> {
-    for (name, us) in phases.named() {
+    write_phase_table(out, &phases.named(), wall_us)
+}
+
+/// One line per phase with its share of `wall_us`, then `other`: the time no phase claims.
+fn write_phase_table(
+    out: &mut dyn Write,
+    phases: &[(&'static str, u64)],
+    wall_us: u64,
+) -> std::io::Result<()> {
+    for (name, us) in phases {
         let share = if wall_us == 0 {
             0.0
         } else {
-            us as f64 * 100.0 / wall_us as f64
+            *us as f64 * 100.0 / wall_us as f64
         };
-        writeln!(out, "  {name:<14} {:>10} ms {share:>5.1}%", ms(us))?;
+        writeln!(out, "  {name:<14} {:>10} ms {share:>5.1}%", ms(*us))?;
     }
+    let counted = phases.iter().map(|(_, us)| *us).sum::<u64>();
     writeln!(
         out,
         "  {:<14} {:>10} ms",
         "other",
-        ms(wall_us.saturating_sub(phases.total()))
+        ms(wall_us.saturating_sub(counted))
     )
+}
+
+/// `--debug` and `--profile` of a call, as asked for, on stderr: stdout is the skill's output.
+pub fn write_reports(debug: Option<&DebugReport>, profile: Option<&Profile>) {
+    let mut err = std::io::stderr().lock();
+    if let Some(debug) = debug {
+        let _ = write_debug(&mut err, debug);
+    }
+    if let Some(profile) = profile {
+        let _ = write_profile(&mut err, profile);
+    }
 }
 
 fn ms(us: u64) -> String {
@@ -379,15 +400,7 @@ impl ExchangeInsight {
         } else {
             writeln!(out, "skillet debug: phases")?;
         }
-        for (name, us) in self.phases(reply) {
-            let share = if wall == 0 {
-                0.0
-            } else {
-                us as f64 * 100.0 / wall as f64
-            };
-            writeln!(out, "  {name:<14} {:>10} ms {share:>5.1}%", ms(us))?;
-        }
-        writeln!(out, "  {:<14} {:>10} ms", "other", ms(self.other_us(reply)))
+        write_phase_table(out, &self.phases(reply), wall)
     }
 }
 

@@ -49,14 +49,7 @@ impl Engine {
 /// without terminal control sequences (a colour code glued to a token hides it from the
 /// redaction, and a search needs none of them).
 fn window(text: &str) -> String {
-    let mut start = floor_boundary(text, text.len().saturating_sub(REDACTED_BYTES));
-    if start > 0
-        && !text[..start].ends_with('\n')
-        && let Some(newline) = text[start..].find('\n')
-    {
-        start += newline + 1;
-    }
-    without_control_sequences(&text[start..])
+    without_control_sequences(&text[line_start(text, REDACTED_BYTES)..])
 }
 
 /// `text` without ANSI/ECMA-48 escape sequences: CSI (`ESC [ … final`), OSC (`ESC ] … BEL` or
@@ -95,6 +88,19 @@ fn without_control_sequences(text: &str) -> String {
     out
 }
 
+/// Where the last `bytes` of `text` start, moved to the start of the next line when that cut
+/// would split one (unless no line starts after it).
+fn line_start(text: &str, bytes: usize) -> usize {
+    let mut start = floor_boundary(text, text.len().saturating_sub(bytes));
+    if start > 0
+        && !text[..start].ends_with('\n')
+        && let Some(newline) = text[start..].find('\n')
+    {
+        start += newline + 1;
+    }
+    start
+}
+
 /// The first character boundary at or after `at`.
 fn floor_boundary(text: &str, mut at: usize) -> usize {
     while !text.is_char_boundary(at) {
@@ -107,13 +113,7 @@ fn floor_boundary(text: &str, mut at: usize) -> usize {
 /// byte bound cuts is left out (unless it is the only one); so are blank lines (they carry
 /// nothing to search).
 fn tail(text: &str) -> impl Iterator<Item = &str> {
-    let mut start = floor_boundary(text, text.len().saturating_sub(TAIL_BYTES));
-    if start > 0
-        && !text[..start].ends_with('\n')
-        && let Some(newline) = text[start..].find('\n')
-    {
-        start += newline + 1;
-    }
+    let start = line_start(text, TAIL_BYTES);
     let mut kept: Vec<&str> = text[start..]
         .lines()
         .rev()
