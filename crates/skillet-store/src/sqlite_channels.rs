@@ -97,6 +97,11 @@ fn send(
     Ok(ChannelSend::Sent(seq))
 }
 
+/// The condition on a channel `c` whose oldest message was sent at or before `?1`.
+pub(crate) const HOLDS_EXPIRED: &str = "(SELECT m.sent_at FROM channel_messages m \
+     WHERE m.workspace = c.workspace AND m.owner = c.owner AND m.name = c.name \
+     ORDER BY m.seq LIMIT 1) <= ?1";
+
 /// Removes messages older than `ttl_ms` (or, for a dry run, counts them), every channel's at
 /// once or, with `max_channels`, those of at most that many channels (the bounded prune each
 /// recorded run does). Numbers grow with time within a channel, so a channel's oldest message
@@ -111,13 +116,9 @@ pub(crate) fn prune(
 ) -> Result<u64, StoreError> {
     let cutoff = now_ms().saturating_sub(ttl_ms);
     let due: Vec<(String, String, String)> = {
-        let mut stmt = conn.prepare(
-            "SELECT c.workspace, c.owner, c.name FROM channels c
-             WHERE (SELECT m.sent_at FROM channel_messages m
-                    WHERE m.workspace = c.workspace AND m.owner = c.owner AND m.name = c.name
-                    ORDER BY m.seq LIMIT 1) <= ?1
-             LIMIT ?2",
-        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT c.workspace, c.owner, c.name FROM channels c WHERE {HOLDS_EXPIRED} LIMIT ?2"
+        ))?;
         stmt.query_map(
             params![
                 cutoff,

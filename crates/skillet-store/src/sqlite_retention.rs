@@ -96,13 +96,10 @@ fn anything_due(conn: &Connection, rule: &Retention) -> Result<bool, StoreError>
                  OR EXISTS (SELECT 1 FROM jobs WHERE {jobs}) \
                  OR EXISTS (SELECT 1 FROM authoring_events WHERE at < ?1) \
                  OR EXISTS (SELECT 1 FROM log_lines WHERE at < ?1) \
-                 OR EXISTS (SELECT 1 FROM channels c WHERE \
-                            (SELECT m.sent_at FROM channel_messages m \
-                             WHERE m.workspace = c.workspace AND m.owner = c.owner \
-                                   AND m.name = c.name \
-                             ORDER BY m.seq LIMIT 1) <= ?4), 0)",
+                 OR EXISTS (SELECT 1 FROM channels c WHERE {channels}), 0)",
             sessions = due_sessions().replace("?2", "?3"),
             jobs = crate::sqlite_jobs::PRUNABLE,
+            channels = crate::sqlite_channels::HOLDS_EXPIRED.replace("?1", "?4"),
         ),
         params![rule.before_ms, keep, now, channel_cutoff],
         |r| r.get(0),
