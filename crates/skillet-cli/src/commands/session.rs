@@ -204,18 +204,15 @@ pub fn run_in_session(args: &RunArgs, id: &str) -> Result<ExitCode> {
     }
     // `--debug`, `--profile`: the exchange's phases as the daemon measured them, and what the
     // command itself took around them.
-    let started = std::time::Instant::now();
-    let paths = socket_paths(None)?;
-    let mut client = client(None)?;
-    let connect = started.elapsed();
-    let reply = client.session_send(&params)?;
+    let sent = exchange(None, &params)?;
     let insight = super::run_insight::ExchangeInsight {
-        wall: started.elapsed(),
-        connect,
-        socket: paths.socket,
+        wall: sent.wall,
+        connect: sent.connect,
+        socket: sent.socket,
         debug: args.debug,
         profile: args.profile,
     };
+    let reply = sent.reply;
     if args.json {
         let mut shown = serde_json::to_value(&reply)?;
         if let serde_json::Value::Object(fields) = &mut shown {
@@ -230,14 +227,34 @@ pub fn run_in_session(args: &RunArgs, id: &str) -> Result<ExitCode> {
 }
 
 fn send(socket: Option<&Path>, params: &SessionSendParams, json: bool) -> Result<ExitCode> {
+    print_reply(&exchange(socket, params)?.reply, json)
+}
+
+/// One `session.send`, with the time it took to reach the daemon and in all.
+struct Sent {
+    reply: Reply,
+    socket: PathBuf,
+    connect: std::time::Duration,
+    wall: std::time::Duration,
+}
+
+fn exchange(socket: Option<&Path>, params: &SessionSendParams) -> Result<Sent> {
+    let started = std::time::Instant::now();
+    let paths = socket_paths(socket)?;
     let mut client = client(socket)?;
+    let connect = started.elapsed();
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     if std::io::stderr().is_terminal() {
-        say_if_restoring(socket_paths(socket)?, params.id.clone(), done.clone());
+        say_if_restoring(paths.clone(), params.id.clone(), done.clone());
     }
     let reply = client.session_send(params);
     done.store(true, std::sync::atomic::Ordering::SeqCst);
-    print_reply(&reply?, json)
+    Ok(Sent {
+        reply: reply?,
+        socket: paths.socket,
+        connect,
+        wall: started.elapsed(),
+    })
 }
 
 /// On a terminal, a send that has not been answered after a moment, to a session the daemon
