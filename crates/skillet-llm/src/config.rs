@@ -150,8 +150,9 @@ impl ProviderConfig {
             }
         }
         secrets.retain(|s| s.chars().count() >= 4);
-        // Longest first, so that a value inside another is not replaced first.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        // Longest first, so that a value inside another is not replaced first; equal values
+        // side by side, so each is kept once.
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
         secrets
     }

@@ -61,8 +61,14 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
         replace(&mut out, flag(), |c| format!("{}{REDACTED}", &c[1]));
     }
     if out.contains(['=', ':']) {
-        let settled = redact_settings(&out).into_owned();
-        out = Cow::Owned(settled);
+        // Only a changed text is copied.
+        let settled = match redact_settings(&out) {
+            Cow::Owned(changed) => Some(changed),
+            Cow::Borrowed(_) => None,
+        };
+        if let Some(changed) = settled {
+            out = Cow::Owned(changed);
+        }
     }
     if let Some(replaced) = redact_words(&out) {
         out = Cow::Owned(replaced);
