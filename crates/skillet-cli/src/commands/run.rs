@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
     if args.dry_run {
         return dry_run(ctx, &registry, args, &params);
     }
-    if !observed && super::run_pool::is_pooled(&registry, &args.name) {
+    if super::run_pool::is_pooled(&registry, &args.name) {
         return super::run_pool::run(ctx, args, params);
     }
     let stdin = match &args.stdin {

@@ -234,8 +234,16 @@ pub fn write_debug(out: &mut dyn Write, d: &DebugReport) -> std::io::Result<()> 
             }
         }
     }
+    if let Some(socket) = &d.daemon {
+        writeln!(out, "skillet debug: served by the daemon")?;
+        writeln!(out, "  daemon:   {}", output::path(socket))?;
+        writeln!(
+            out,
+            "  by:       a warm interpreter of the skill's pool, in a fresh namespace for this call"
+        )?;
+    }
     writeln!(out, "skillet debug: phases")?;
-    write_phases(out, &d.phases_us, d.wall_us)
+    write_phases(out, &d.phases_us, d.connect_us, d.wall_us)
 }
 
 /// Writes `--profile`'s report.
@@ -254,7 +262,13 @@ pub fn write_profile(out: &mut dyn Write, p: &Profile) -> std::io::Result<()> {
         p.attempts,
         if p.attempts == 1 { "" } else { "s" }
     )?;
-    write_phases(out, &p.phases_us, p.wall_us)?;
+    if p.connect_us.is_some() && p.cpu_us.is_none() {
+        writeln!(
+            out,
+            "  (a pooled interpreter outlives the call, so its CPU and memory are not the call's)"
+        )?;
+    }
+    write_phases(out, &p.phases_us, p.connect_us, p.wall_us)?;
     writeln!(
         out,
         "  skillet's own phases: {} ms; the skill: {} ms",
@@ -263,12 +277,19 @@ pub fn write_profile(out: &mut dyn Write, p: &Profile) -> std::io::Result<()> {
     )
 }
 
+/// The engine's phases, after `connect` when the call was sent to the daemon.
 fn write_phases(
     out: &mut dyn Write,
     phases: &skillet_engine::PhaseTimes,
+    connect_us: Option<u64>,
     wall_us: u64,
 ) -> std::io::Result<()> {
-    write_phase_table(out, &phases.named(), wall_us)
+    let table: Vec<(&'static str, u64)> = connect_us
+        .map(|us| ("connect", us))
+        .into_iter()
+        .chain(phases.named())
+        .collect();
+    write_phase_table(out, &table, wall_us)
 }
 
 /// One line per phase with its share of `wall_us`, then `other`: the time no phase claims.

@@ -3,10 +3,13 @@
 //! any run.
 
 use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
+use skillet_engine::{DebugReport, Profile};
 use skillet_registry::Registry;
 use skillet_server::api::PoolRunParams;
 use skillet_server::api::method::PoolRun;
@@ -25,6 +28,7 @@ pub fn is_pooled(registry: &Registry, name: &str) -> bool {
 
 /// Sends the call to the daemon's pool; the input is `--stdin TEXT`, else what is piped in.
 pub fn run(ctx: &Context, args: &RunArgs, params: Map<String, Value>) -> Result<ExitCode> {
+    let started = Instant::now();
     let stdin = match &args.stdin {
         Some(text) => Some(text.clone()),
         None if std::io::stdin().is_terminal() => None,
@@ -43,6 +47,8 @@ pub fn run(ctx: &Context, args: &RunArgs, params: Map<String, Value>) -> Result<
         caller_dir: ctx.env.cwd.clone(),
         workspace: args.workspace.as_ref().map(|w| ctx.env.cwd.join(w)),
         overrides: super::run::overrides(args),
+        debug: args.debug,
+        profile: args.profile,
     };
     // A running daemon already has its store; only one about to start is checked for a
     // damaged one (opening the history costs as much as the pooled call itself).
@@ -54,7 +60,15 @@ pub fn run(ctx: &Context, args: &RunArgs, params: Map<String, Value>) -> Result<
             crate::commands::session::client(args.socket.as_deref())?
         }
     };
-    let reply = client.request::<PoolRun>(&call)?;
+    let connect = started.elapsed();
+    let mut reply = client.request::<PoolRun>(&call)?;
+    // The daemon measured the call; the command adds what it took to reach it.
+    let insight = served_insight(
+        &mut reply.execution,
+        paths.socket.clone(),
+        connect,
+        started.elapsed(),
+    )?;
     let result = &reply.execution;
     if args.json {
         output::json(result)?;
@@ -87,6 +101,7 @@ pub fn run(ctx: &Context, args: &RunArgs, params: Map<String, Value>) -> Result<
         if !error.is_empty() {
             eprintln!("skillet: {}: {}", field("status"), output::text(error));
         }
+        super::run_insight::write_reports(insight.debug.as_ref(), insight.profile.as_ref());
     }
     let status = result.get("status").and_then(Value::as_str).unwrap_or("");
     let code = match status {
@@ -103,4 +118,41 @@ pub fn run(ctx: &Context, args: &RunArgs, params: Map<String, Value>) -> Result<
         _ => output::EXIT_SKILLET_ERROR,
     };
     Ok(ExitCode::from(code))
+}
+
+/// The `debug` and `profile` the daemon put in `execution`, when asked for.
+#[derive(Default)]
+struct Served {
+    debug: Option<DebugReport>,
+    profile: Option<Profile>,
+}
+
+/// Takes the daemon's `debug` and `profile` out of `execution`, adds what the command saw (the
+/// daemon at `socket`, `connect` to reach it, `wall` in all), and puts them back, so `--json`
+/// and the text report the same figures.
+fn served_insight(
+    execution: &mut Value,
+    socket: PathBuf,
+    connect: Duration,
+    wall: Duration,
+) -> Result<Served> {
+    let Value::Object(fields) = execution else {
+        return Ok(Served::default());
+    };
+    let mut served = Served::default();
+    if let Some(debug) = fields.get_mut("debug") {
+        let mut report: DebugReport = serde_json::from_value(debug.take())
+            .context("the daemon's debug report cannot be read")?;
+        report.served_by_daemon(socket, connect, wall);
+        *debug = serde_json::to_value(&report)?;
+        served.debug = Some(report);
+    }
+    if let Some(profile) = fields.get_mut("profile") {
+        let mut report: Profile = serde_json::from_value(profile.take())
+            .context("the daemon's profile cannot be read")?;
+        report.served_by_daemon(connect, wall);
+        *profile = serde_json::to_value(&report)?;
+        served.profile = Some(report);
+    }
+    Ok(served)
 }

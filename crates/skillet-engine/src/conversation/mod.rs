@@ -242,7 +242,7 @@ impl Engine {
             .unwrap_or(DEFAULT_MAX_TURNS)
             .max(1);
         crate::insight::conversation(|| crate::ConversationView {
-            provider: config.kind.as_str(),
+            provider: config.kind.as_str().to_owned(),
             model: config.model.clone(),
             endpoint: skillet_llm::redacted_url(&config.base_url),
             max_tokens: config.max_tokens,

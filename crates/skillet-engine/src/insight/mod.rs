@@ -208,6 +208,8 @@ impl Observe {
                     conversation: r.conversation.take(),
                     phases_us: phases,
                     wall_us: report::micros(wall),
+                    daemon: None,
+                    connect_us: None,
                 })
             });
             (profile, debug)

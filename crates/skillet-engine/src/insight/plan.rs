@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use skillet_sandbox::{Isolation, NetworkPolicy, SECRET_FILES, SYSTEM_READ_DIRS, SandboxPolicy};
 
 use crate::engine::{SKILL_DIR_ENV, WORKSPACE_ENV};
@@ -14,7 +14,7 @@ use crate::invocation::Invocation;
 use crate::policy::PolicyPlan;
 
 /// A prepared code skill: its process, its policy and the notes about them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanView {
     /// What is executed.
     pub process: ProcessView,
@@ -36,7 +36,7 @@ impl PlanView {
 }
 
 /// The process as it is started.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessView {
     /// The program.
     pub program: String,
@@ -49,7 +49,7 @@ pub struct ProcessView {
 }
 
 /// Where an environment variable of the process comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EnvOrigin {
     /// Passed through from the user's environment: its value is never shown.
@@ -65,7 +65,7 @@ pub enum EnvOrigin {
 }
 
 /// One environment variable of the process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvVar {
     /// Its name.
     pub name: String,
@@ -138,7 +138,7 @@ impl ProcessView {
 }
 
 /// One mount of the private root.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountView {
     /// Where, as the program sees it.
     pub path: String,
@@ -147,10 +147,10 @@ pub struct MountView {
 }
 
 /// The sandbox policy, layer by layer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyView {
     /// `required`, `best-effort` or `disabled (--allow-unsandboxed)`.
-    pub isolation: &'static str,
+    pub isolation: String,
     /// Readable paths beyond the system directories.
     pub read: Vec<PathBuf>,
     /// Writable paths beyond the scratch directory.
@@ -168,7 +168,7 @@ pub struct PolicyView {
     /// Resource limits.
     pub limits: LimitsView,
     /// The namespaces the program runs in.
-    pub namespaces: Vec<&'static str>,
+    pub namespaces: Vec<String>,
     /// The private root, mount by mount (empty without one).
     pub mounts: Vec<MountView>,
     /// The Landlock rules.
@@ -178,7 +178,7 @@ pub struct PolicyView {
 }
 
 /// Resource limits of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LimitsView {
     /// Wall clock.
     pub timeout_s: u64,
@@ -209,7 +209,8 @@ impl PolicyView {
                 Isolation::Required => "required",
                 Isolation::BestEffort => "best-effort",
                 Isolation::Disabled => "disabled (--allow-unsandboxed)",
-            },
+            }
+            .to_owned(),
             read: p.fs.read.clone(),
             write: p.fs.write.clone(),
             read_only: p.fs.read_only.clone(),
@@ -232,7 +233,7 @@ impl PolicyView {
                 if p.network == NetworkPolicy::Off {
                     ns.push("network (loopback only)");
                 }
-                ns
+                ns.into_iter().map(str::to_owned).collect()
             } else {
                 Vec::new()
             },

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use skillet_registry::SkillEntry;
 use skillet_spec::SkillSpec;
@@ -18,7 +18,7 @@ pub(crate) fn micros(d: Duration) -> u64 {
 }
 
 /// Time spent in each [`Phase`], in microseconds, over every attempt (and fallback) of a call.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseTimes {
     /// Discovery and resolving the name.
     pub resolve: u64,
@@ -90,7 +90,7 @@ impl PhaseTimes {
 }
 
 /// `--profile`: where the time of one call went, so a slow skill can be told from a slow runtime.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
     /// The whole call, from before discovery to the result, in microseconds.
     pub wall_us: u64,
@@ -109,6 +109,10 @@ pub struct Profile {
     pub skillet_us: u64,
     /// Time no phase accounts for (the call's own bookkeeping): `wall_us` minus the phases.
     pub other_us: u64,
+    /// Reaching the daemon that served the call, starting it when none ran (a pooled skill's
+    /// call); absent for a call the command ran itself. Part of `skillet_us`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_us: Option<u64>,
 }
 
 impl Profile {
@@ -129,12 +133,26 @@ impl Profile {
             skillet_us: total - phases_us.process - phases_us.retry_wait,
             other_us: wall_us.saturating_sub(total),
             phases_us,
+            connect_us: None,
         }
+    }
+
+    /// This profile, made in the daemon that served the call, as the command that sent it saw
+    /// the call: `connect` to reach the daemon and `wall` in all. The socket's own time is
+    /// then part of `other_us`.
+    pub fn served_by_daemon(&mut self, connect: Duration, wall: Duration) {
+        let connect_us = micros(connect);
+        self.wall_us = self.wall_us.max(micros(wall));
+        self.connect_us = Some(connect_us);
+        self.skillet_us = self.skillet_us.saturating_add(connect_us);
+        self.other_us = self
+            .wall_us
+            .saturating_sub(self.phases_us.total().saturating_add(connect_us));
     }
 }
 
 /// `--debug`: every decision of one call, for a person finding out why it misbehaved.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DebugReport {
     /// The file that answered, and what it shadowed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,14 +174,30 @@ pub struct DebugReport {
     pub phases_us: PhaseTimes,
     /// The whole call, in microseconds.
     pub wall_us: u64,
+    /// The daemon's socket, for a call it served (a pooled skill's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<PathBuf>,
+    /// Reaching that daemon, starting it when none ran, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_us: Option<u64>,
+}
+
+impl DebugReport {
+    /// This report, made in the daemon at `socket` that served the call, as the command that
+    /// sent it saw the call: `connect` to reach the daemon and `wall` in all.
+    pub fn served_by_daemon(&mut self, socket: PathBuf, connect: Duration, wall: Duration) {
+        self.daemon = Some(socket);
+        self.connect_us = Some(micros(connect));
+        self.wall_us = self.wall_us.max(micros(wall));
+    }
 }
 
 /// Where a conversation's requests went and what the first one held, by size: its text is
 /// what `--dry-run` shows, and the key is never part of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationView {
     /// `openai` or `anthropic` (the wire format).
-    pub provider: &'static str,
+    pub provider: String,
     /// The model asked.
     pub model: String,
     /// The API's address, without any user, password, query or fragment it was written with.
@@ -181,7 +215,7 @@ pub struct ConversationView {
 }
 
 /// The layers a run had.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayersView {
     /// Active, by name.
     pub active: Vec<String>,
@@ -190,7 +224,7 @@ pub struct LayersView {
 }
 
 /// The file a name resolved to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceView {
     /// The name as asked (an alias, maybe).
     pub asked: String,
@@ -199,7 +233,7 @@ pub struct SourceView {
     /// Its file.
     pub file: PathBuf,
     /// `workspace`, `global` or `package`.
-    pub scope: &'static str,
+    pub scope: String,
     /// The package it belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
@@ -213,7 +247,7 @@ impl SourceView {
             asked: asked.to_owned(),
             name: entry.name.clone(),
             file: entry.path.clone(),
-            scope: entry.scope_label(),
+            scope: entry.scope_label().to_owned(),
             package: entry.package.as_ref().map(|p| p.name.clone()),
             shadows: entry.shadows.clone(),
         }
@@ -221,19 +255,19 @@ impl SourceView {
 }
 
 /// One parameter after checking.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParamView {
     /// Its name.
     pub name: String,
     /// Its declared type.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: String,
     /// The value the skill gets, typed (`path` values made absolute); absent when the
     /// parameter is optional and was not given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
     /// `given`, `default`, or `absent`.
-    pub from: &'static str,
+    pub from: String,
     /// The value as typed, when checking changed it (a string coerced to a number, a relative
     /// path made absolute).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -258,10 +292,10 @@ impl ParamView {
                 };
                 ParamView {
                     name: p.name.clone(),
-                    kind: p.kind.as_str(),
+                    kind: p.kind.as_str().to_owned(),
                     typed: typed.filter(|t| Some(*t) != value.as_ref()).cloned(),
                     value,
-                    from,
+                    from: from.to_owned(),
                 }
             })
             .collect()
@@ -269,7 +303,7 @@ impl ParamView {
 }
 
 /// One attempt of a call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptView {
     /// 1 for the first.
     pub attempt: u32,
@@ -278,7 +312,7 @@ pub struct AttemptView {
     /// Its execution id.
     pub execution_id: String,
     /// How it ended.
-    pub status: &'static str,
+    pub status: String,
     /// The program's exit code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
@@ -301,7 +335,7 @@ impl AttemptView {
             attempt: r.attempt,
             skill: r.skill.clone(),
             execution_id: r.execution_id.clone(),
-            status: r.status.as_str(),
+            status: r.status.as_str().to_owned(),
             exit_code: r.exit_code,
             duration_ms: r.duration_ms,
             error: r.error.clone(),

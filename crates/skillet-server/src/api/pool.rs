@@ -25,6 +25,12 @@ pub struct PoolRunParams {
     /// The user's `--allow-…` flags.
     #[serde(default)]
     pub overrides: skillet_engine::RunOverrides,
+    /// `--debug`: the execution carries `debug`, every decision of the call.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub debug: bool,
+    /// `--profile`: the execution carries `profile`, where the call's time went.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub profile: bool,
 }
 
 /// What a pooled call produced: the execution as `skillet run --json` prints it.

@@ -1,7 +1,7 @@
 //! `pool.run`: a stateless call of a pooled skill, served from the daemon's warm pools and
 //! recorded in the history as any run.
 
-use skillet_engine::{EngineSetup, RunRequest, StdinSource};
+use skillet_engine::{EngineSetup, Observe, Phase, RunRequest, StdinSource};
 
 use super::Daemon;
 use crate::api::{ErrorCode, PoolRunParams, PoolRunReply, ResponseError};
@@ -9,6 +9,8 @@ use crate::api::{ErrorCode, PoolRunParams, PoolRunReply, ResponseError};
 impl Daemon {
     pub(super) async fn pool_run(&self, p: PoolRunParams) -> Result<PoolRunReply, ResponseError> {
         let refused = |e: String| ResponseError::new(ErrorCode::Refused, e);
+        // Started before the skills are found, which is part of resolving the name.
+        let observe = (p.debug || p.profile).then(|| Observe::new(p.debug, p.profile));
         let setup = EngineSetup::load_in(&self.env, &p.caller_dir).map_err(|e| {
             refused(format!(
                 "cannot set up the run in {}: {e}",
@@ -23,6 +25,9 @@ impl Daemon {
         }
         let engine = engine.with_pools(self.pools.clone());
         let registry = setup.registry_for(&p.skill);
+        if let Some(o) = &observe {
+            o.lap(Phase::Resolve);
+        }
         let request = RunRequest {
             params: p.params,
             stdin: p
@@ -34,7 +39,10 @@ impl Daemon {
             asked_by: None,
             cancel: None,
         };
-        let result = engine.run(&registry, &p.skill, request).await;
+        let result = match &observe {
+            Some(o) => engine.run_observed(&registry, &p.skill, request, o).await,
+            None => engine.run(&registry, &p.skill, request).await,
+        };
         let execution = serde_json::to_value(&result).map_err(|e| {
             ResponseError::new(
                 ErrorCode::Internal,

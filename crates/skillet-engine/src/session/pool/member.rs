@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 use super::super::interpreter::{Answer, Broken, Interpreter};
 use super::super::{Framing, lock};
 use super::Pools;
+use crate::insight::{Phase, lap};
 use crate::result::{ExecutionResult, Status};
 use crate::state::{PooledBase, StateDir};
 
@@ -114,6 +115,8 @@ impl Pool {
                     .with_error(format!("cannot start an interpreter for the pool: {e}"));
             }
         };
+        // Waiting for a free member, or for one to start: the pool's share of sandbox setup.
+        lap(Phase::SandboxSetup);
         let pid = member.interpreter.pid();
         if let Some(pid) = pid {
             lock(&self.state).busy.push(pid);
@@ -157,6 +160,7 @@ impl Pool {
                 }
             }
         };
+        lap(Phase::Process);
         member.calls += 1;
         let keep = matches!(&served, Served::Answered(a) if a.status.unwrap_or(0) == 0)
             && state.is_none()
@@ -184,6 +188,7 @@ impl Pool {
         drop(permit);
         let Some(state) = state.as_mut() else {
             self.clone().after_answer(pools, retired);
+            lap(Phase::Teardown);
             return self.result(skill, served);
         };
         // Dead before its document is read back: nothing the call left running (a thread, a
@@ -192,6 +197,7 @@ impl Pool {
             member.interpreter.finish().await;
         }
         self.clone().after_answer(pools, None);
+        lap(Phase::Teardown);
         let mut result = self.result(skill, served);
         let settled = state.settle(result.status == Status::Ok, &result.execution_id);
         if settled.failed {
@@ -200,6 +206,7 @@ impl Pool {
         } else {
             result.warnings.extend(settled.notes);
         }
+        lap(Phase::Store);
         result
     }
 

@@ -334,6 +334,8 @@ impl Pools {
                 return refused;
             }
         };
+        // Reading the state document the call starts from.
+        crate::insight::lap(crate::insight::Phase::Store);
         self.sweep_in_background();
         let (pool, fresh) = self.pool_for(Pool {
             skill: spec.name.clone(),
