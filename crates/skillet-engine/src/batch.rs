@@ -6,10 +6,11 @@
 //! order results come back in. The calls are all read and checked before the first one starts,
 //! so a typo on line 90 does not leave 89 calls done and the rest not.
 //!
-//! It runs in the calling process, not through the daemon's job queue (priorities, fair share
-//! between clients, memory budget: docs/jobs.md); routing it there is not built yet (issue 24).
-//! Its own bound is a queue all the same: each call's history row says how long it waited for
-//! a slot, from the moment the batch began (origin `batch`, request `line N`).
+//! The calls run in the calling process. Given a [`RunQueue`] (the CLI gives the daemon's job
+//! queue), each also waits there for its turn, so a batch shares `max_running`, the memory
+//! budget and fair share with everything else the user runs (docs/jobs.md). Each call's history
+//! row says how long it waited, from the moment the batch began (origin `batch`, request
+//! `line N`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use skillet_sandbox::StdinSource;
 use crate::cancel::Cancel;
 use crate::engine::{AskedBy, Engine, RunOverrides, RunRequest};
 use crate::result::{ExecutionResult, Status};
+use crate::run_queue::{QueuedRun, RunQueue, Turn};
 
 /// One call in a batch file: one JSON object per line.
 ///
@@ -94,7 +96,7 @@ pub fn parse_batch(text: &str) -> Result<Vec<BatchCall>, Vec<BatchLineError>> {
 }
 
 /// How a batch runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BatchOptions {
     /// The most calls running at once (at least 1).
     pub jobs: usize,
@@ -106,7 +108,24 @@ pub struct BatchOptions {
     pub caller_dir: PathBuf,
     /// Stops the batch: running calls end `cancelled`, calls not yet started are not started.
     pub cancel: Cancel,
+    /// Where each call also waits for its turn, beside `jobs` (none: `jobs` alone bounds it).
+    pub queue: Option<Arc<dyn RunQueue>>,
 }
+
+impl std::fmt::Debug for BatchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchOptions")
+            .field("jobs", &self.jobs)
+            .field("ordered", &self.ordered)
+            .field("overrides", &self.overrides)
+            .field("caller_dir", &self.caller_dir)
+            .field("queue", &self.queue.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How soon a call the queue turned away for now (full, or its daemon stopping) asks again.
+const ASK_AGAIN: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The default bound on calls running at once: eight per core, between 8 and 64. Most skills
 /// wait on something (a process, the network) more than they compute.
@@ -198,9 +217,15 @@ async fn run_one(
     began: Instant,
 ) -> ExecutionResult {
     if let Some(reason) = options.cancel.reason() {
-        return ExecutionResult::new(&call.skill, Status::Cancelled)
-            .with_error(format!("not started: the batch was cancelled ({reason})"));
+        return not_started(&call.skill, &reason);
     }
+    let _turn = match &options.queue {
+        Some(queue) => match turn(&engine, &registry, queue.as_ref(), &call, &options).await {
+            Ok(turn) => Some(turn),
+            Err(refused) => return refused,
+        },
+        None => None,
+    };
     let request = RunRequest {
         params: call.params,
         stdin: call.stdin.map_or(StdinSource::Null, |text| {
@@ -217,6 +242,48 @@ async fn run_one(
         cancel: Some(options.cancel),
     };
     engine.run(&registry, &call.skill, request).await
+}
+
+fn not_started(skill: &str, reason: &str) -> ExecutionResult {
+    ExecutionResult::new(skill, Status::Cancelled)
+        .with_error(format!("not started: the batch was cancelled ({reason})"))
+}
+
+/// Waits for `call`'s turn in `queue`, asking again while it is only busy: a batch has no one
+/// to hand "try again" to, and its calls were all accepted when it began.
+async fn turn(
+    engine: &Engine,
+    registry: &Registry,
+    queue: &dyn RunQueue,
+    call: &BatchCall,
+    options: &BatchOptions,
+) -> Result<Turn, ExecutionResult> {
+    let run = QueuedRun {
+        skill: call.skill.clone(),
+        client: None,
+        memory_mb: engine.memory_mb(registry, &call.skill, &options.overrides),
+    };
+    loop {
+        let asked = tokio::select! {
+            asked = queue.admit(run.clone()) => asked,
+            reason = options.cancel.cancelled() => return Err(not_started(&call.skill, &reason)),
+        };
+        match asked {
+            Ok(turn) => return Ok(turn),
+            Err(no) if no.again => {
+                tokio::select! {
+                    () = tokio::time::sleep(ASK_AGAIN) => {}
+                    reason = options.cancel.cancelled() => {
+                        return Err(not_started(&call.skill, &reason));
+                    }
+                }
+            }
+            Err(no) => {
+                return Err(ExecutionResult::new(&call.skill, Status::Error)
+                    .with_error(format!("not run: {}", no.reason)));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -136,6 +136,20 @@ impl Engine {
         self
     }
 
+    /// The memory limit in MiB a run of `name` would get with `overrides`, for a queue's
+    /// memory budget: 0 for a skill that runs no program, or that is not found or not valid
+    /// (its run then fails at once, holding nothing).
+    pub fn memory_mb(&self, registry: &Registry, name: &str, overrides: &RunOverrides) -> u64 {
+        registry
+            .resolve(name)
+            .filter(|e| e.is_valid())
+            .and_then(|e| e.spec.as_deref())
+            .filter(|s| s.kind.is_code())
+            .map_or(0, |spec| {
+                crate::run_limits(spec, &self.policy_context(&spec.name, overrides)).max_memory_mb
+            })
+    }
+
     /// The policy context of one skill: configured grant plus the run's overrides.
     pub fn policy_context(&self, skill: &str, overrides: &RunOverrides) -> PolicyContext {
         let mut grant = self.settings.grants.get(skill).cloned().unwrap_or_default();

@@ -46,6 +46,7 @@ mod policy;
 mod prepare;
 mod recovery;
 mod result;
+mod run_queue;
 pub mod session;
 mod setup;
 pub mod state;
@@ -88,5 +89,6 @@ pub use recovery::{
     RetryPlan, full_jitter, max_attempts,
 };
 pub use result::{ExecutionResult, Status};
+pub use run_queue::{NoTurn, QueuedRun, RunQueue, Turn, TurnAsked};
 pub use setup::{EngineSetup, STORE_FILE, SetupError};
 pub use skillet_sandbox::{Isolation, OutputChunk, StdinSource, Stream};

@@ -19,22 +19,20 @@ pub(crate) struct Asker<'a> {
     /// The JSON-RPC request id, kept in the history.
     pub request_id: String,
     /// The client for fair share in the daemon's queue (see [`client_of`]).
-    pub client: String,
+    pub client: Option<String>,
     /// Cancelled when the client sends notifications/cancelled or goes away.
     pub cancelled: &'a tokio_util::sync::CancellationToken,
 }
 
 /// The client a call comes from, for fair share in the daemon's queue: its MCP session over
-/// HTTP (each agent connection initializes one), or one client for calls without a session.
-pub(crate) fn client_of(extensions: &rmcp::model::Extensions) -> String {
+/// HTTP (each agent connection initializes one); `None` for a call without one (on stdio the
+/// whole server is one agent's, and the daemon knows it as the process that asks).
+pub(crate) fn client_of(extensions: &rmcp::model::Extensions) -> Option<String> {
     extensions
         .get::<axum::http::request::Parts>()
         .and_then(|parts| parts.headers.get("mcp-session-id"))
         .and_then(|v| v.to_str().ok())
-        .map_or_else(
-            || "mcp".to_owned(),
-            |id| format!("mcp-session:{}", id.chars().take(128).collect::<String>()),
-        )
+        .map(|id| format!("mcp-session:{}", id.chars().take(128).collect::<String>()))
 }
 
 pub(crate) async fn call(
@@ -82,12 +80,12 @@ pub(crate) async fn call(
 /// A run of `skill` asking for its turn for `client`.
 struct Queued<'a> {
     skill: &'a str,
-    client: String,
+    client: Option<String>,
 }
 
 /// Held while a run runs: the server's own permit, or a turn in the daemon's queue; dropping
 /// it frees the slot.
-type Slot<'a> = Result<tokio::sync::SemaphorePermit<'a>, crate::queue::Turn>;
+type Slot<'a> = Result<tokio::sync::SemaphorePermit<'a>, skillet_engine::Turn>;
 
 /// Waits for a run's slot: in the daemon's queue when the server has one, else under the
 /// server's cap. Waiting, not failing, while there is room to wait: a burst of calls is served
@@ -99,40 +97,27 @@ async fn slot<'a>(
 ) -> Result<(Slot<'a>, std::time::Duration), String> {
     let asked = std::time::Instant::now();
     if let Some(queue) = server.shared.queue.get() {
-        let call = crate::queue::QueuedCall {
+        let call = skillet_engine::QueuedRun {
             skill: queued.skill.to_owned(),
             client: queued.client,
-            memory_mb: memory_mb(snapshot, queued.skill),
+            memory_mb: snapshot.engine.memory_mb(
+                &snapshot.registry,
+                queued.skill,
+                &skillet_engine::RunOverrides::default(),
+            ),
         };
         return match queue.admit(call).await {
             Ok(turn) => {
                 let waited = turn.waited;
                 Ok((Err(turn), waited))
             }
-            Err(no) => Err(no.0),
+            Err(no) => Err(no.reason),
         };
     }
     match server.shared.calls.acquire().await {
         Ok(permit) => Ok((Ok(permit), asked.elapsed())),
         Err(_) => Err("the server is shutting down".into()),
     }
-}
-
-/// The memory limit in MiB a run of `skill` gets, for the daemon's memory budget; 0 for a
-/// skill that runs no program or is not found (its run then fails, holding nothing).
-fn memory_mb(snapshot: &Snapshot, skill: &str) -> u64 {
-    snapshot
-        .registry
-        .resolve(skill)
-        .filter(|e| e.is_valid())
-        .and_then(|e| e.spec.as_deref())
-        .filter(|s| s.kind.is_code())
-        .map_or(0, |spec| {
-            let context = snapshot
-                .engine
-                .policy_context(&spec.name, &skillet_engine::RunOverrides::default());
-            skillet_engine::run_limits(spec, &context).max_memory_mb
-        })
 }
 
 /// A run is told of the client's notifications/cancelled and ends `cancelled`, recorded in the

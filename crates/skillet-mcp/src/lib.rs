@@ -27,7 +27,6 @@ mod jsonrpc;
 pub mod lines;
 mod outcome;
 mod prompts;
-mod queue;
 mod server;
 mod stdio;
 mod watch;
@@ -38,7 +37,6 @@ pub use http::{
     DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT, ExtraRoutes, HttpAuth, HttpOptions,
     HttpSetupError, MCP_PATH, http_service, http_service_with,
 };
-pub use queue::{Admission, CallQueue, NoTurn, QueuedCall, Turn};
 pub use server::{Changes, DEFAULT_MAX_CONCURRENT_CALLS, McpOptions, SkillServer};
 pub use stdio::{DEFAULT_MAX_LINE_BYTES, StdioOptions, TransportError, serve_stdio};
 pub use watch::{WatchError, watch_skills};

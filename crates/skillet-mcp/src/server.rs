@@ -95,7 +95,7 @@ pub(crate) struct Shared {
     pub snapshot: RwLock<Arc<Snapshot>>,
     pub calls: Semaphore,
     /// Where runs wait for their turn instead of `calls`: the daemon's job queue.
-    pub queue: std::sync::OnceLock<Arc<dyn crate::queue::CallQueue>>,
+    pub queue: std::sync::OnceLock<Arc<dyn skillet_engine::RunQueue>>,
     /// Warm interpreters of pooled `code_session` skills: kept across reloads, since a
     /// member is keyed by how it was started and a changed skill gets new ones.
     pools: Arc<Pools>,
@@ -159,7 +159,7 @@ impl SkillServer {
     /// Runs of skills wait in `queue` for their turn from now on, instead of under
     /// `max_concurrent_calls` (which still bounds session exchanges and conversations). Set
     /// once; a second queue is ignored.
-    pub fn route_runs_through(&self, queue: Arc<dyn crate::queue::CallQueue>) {
+    pub fn route_runs_through(&self, queue: Arc<dyn skillet_engine::RunQueue>) {
         let _ = self.shared.queue.set(queue);
     }
 

@@ -29,9 +29,11 @@ mod daemon;
 mod jobs;
 mod paths;
 mod peer;
+mod queue_client;
 
 pub use api::{ErrorCode, Request, Response, ResponseError};
 pub use client::{Client, ClientError};
 pub use daemon::{DEFAULT_IDLE_TIMEOUT, DaemonError, DaemonOptions, HttpMcp, serve};
 pub use jobs::{DEFAULT_AGING_S, DEFAULT_MAX_QUEUED, JobLimits};
 pub use paths::{PathsError, SocketPaths};
+pub use queue_client::DaemonQueue;

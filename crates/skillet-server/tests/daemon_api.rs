@@ -42,6 +42,11 @@ impl Daemon {
     /// A workspace (trusted by being the user's global skills) with a python session skill, and
     /// a daemon serving it.
     fn start() -> Daemon {
+        Daemon::start_with("")
+    }
+
+    /// [`Daemon::start`] with `config` as the global skillet.toml.
+    fn start_with(config: &str) -> Daemon {
         let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         let root = tmp.path();
         let ws = root.join("ws");
@@ -49,6 +54,7 @@ impl Daemon {
         std::fs::create_dir_all(ws.join(".git")).unwrap();
         std::fs::create_dir_all(&skills).unwrap();
         std::fs::create_dir_all(root.join("home")).unwrap();
+        std::fs::write(root.join("config/skillet/skillet.toml"), config).unwrap();
         std::fs::write(
             skills.join("py.json"),
             json!({"name": "py", "description": "Python", "type": "code_session",
@@ -450,4 +456,92 @@ fn a_client_says_when_no_daemon_listens() {
         Err(ClientError::NotRunning(socket)) => assert_eq!(socket, paths.socket),
         other => panic!("{other:?}"),
     }
+}
+
+/// A connection that asks for queue turns line by line, and can tell an answer that has not
+/// come yet.
+struct TurnAsker {
+    stream: UnixStream,
+    reader: BufReader<UnixStream>,
+}
+
+impl TurnAsker {
+    fn new(daemon: &Daemon) -> TurnAsker {
+        let stream = UnixStream::connect(&daemon.paths.socket).unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        TurnAsker { stream, reader }
+    }
+
+    fn ask(&mut self, method: &str, params: Value) {
+        let line = json!({"id": 1, "method": method, "params": params}).to_string();
+        self.stream
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+    }
+
+    /// The answer, if one comes within `wait`.
+    fn answer_within(&mut self, wait: Duration) -> Option<Value> {
+        self.stream.set_read_timeout(Some(wait)).unwrap();
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(n) if n > 0 => Some(serde_json::from_str(&line).unwrap()),
+            _ => None,
+        }
+    }
+
+    fn turn(&mut self) -> String {
+        self.ask("queue.turn", json!({"skill": "s"}));
+        let answer = self.answer_within(Duration::from_secs(10)).unwrap();
+        answer["result"]["turn"].as_str().unwrap().to_owned()
+    }
+}
+
+#[test]
+fn queue_turns_are_held_until_released_or_their_connection_closes() {
+    let daemon = Daemon::start_with("[jobs]\nmax_running = 1\nmemory_budget_mb = 100\n");
+    let mut first = TurnAsker::new(&daemon);
+    let held = first.turn();
+    // The one slot is held: the next caller waits.
+    let mut second = TurnAsker::new(&daemon);
+    second.ask("queue.turn", json!({"skill": "s", "memory_mb": 10}));
+    assert!(second.answer_within(Duration::from_millis(300)).is_none());
+
+    // Given back on another connection (the asking one may be waiting meanwhile); twice is
+    // harmless.
+    let release = json!({"id": 2, "method": "queue.release", "params": {"turn": held}});
+    assert_eq!(daemon.raw(&release.to_string())["result"]["released"], true);
+    assert_eq!(
+        daemon.raw(&release.to_string())["result"]["released"],
+        false
+    );
+    let granted = second.answer_within(Duration::from_secs(10)).unwrap();
+    assert!(granted["result"]["turn"].is_string(), "{granted}");
+    assert!(
+        granted["result"]["waited_ms"].as_u64().unwrap() >= 250,
+        "{granted}"
+    );
+
+    // A caller that goes away gives back what it held.
+    let mut third = TurnAsker::new(&daemon);
+    third.ask("queue.turn", json!({"skill": "s"}));
+    assert!(third.answer_within(Duration::from_millis(300)).is_none());
+    drop(second);
+    let granted = third.answer_within(Duration::from_secs(10)).unwrap();
+    assert!(granted["result"]["turn"].is_string(), "{granted}");
+
+    // A run larger than the whole memory budget is refused at once, not left waiting.
+    let refused = daemon.raw(
+        &json!({"id": 3, "method": "queue.turn", "params": {"skill": "big", "memory_mb": 101}})
+            .to_string(),
+    );
+    assert_eq!(refused["error"]["code"], "refused", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("100 MiB"),
+        "{refused}"
+    );
+    drop(third);
+    daemon.stop();
 }

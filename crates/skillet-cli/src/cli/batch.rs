@@ -14,6 +14,10 @@ may be left out). Every line is checked before any call starts; a bad line is na
 wrong, and nothing runs. Each call runs as `skillet run` would run it: the same sandbox, limits,
 retries, cache and history. Ctrl-C (or SIGTERM) cancels the calls running and starts no more; exit 130 (143 for SIGTERM).
 
+The calls run in this process, each after a turn in the skillet daemon's job queue (started
+when none runs), so [jobs] max_running and the memory budget bound them with everything else
+you run (docs/jobs.md); --jobs bounds this batch on top.
+
 Results are printed as each call finishes (--ordered: in the order of the file). A summary goes
 to stderr. Exit status: 0 when every call succeeded, 1 when any did not, 2 for a bad file.
 
@@ -26,7 +30,8 @@ pub struct BatchArgs {
     /// The calls, one JSON object a line: {"skill": NAME, "params": {…}, "stdin": TEXT}
     /// (`-`: read them from stdin).
     pub file: PathBuf,
-    /// The most calls running at once (default: eight per core, between 8 and 64).
+    /// The most calls of this batch running at once (default: eight per core, between 8 and
+    /// 64); the daemon's [jobs] max_running bounds them too.
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub jobs: Option<u32>,
     /// Print results in the order of the calls (each as soon as the calls before it are done)

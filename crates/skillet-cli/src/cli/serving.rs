@@ -90,6 +90,7 @@ Examples:
   skillet -C ~/src/project mcp --max-concurrent 4")]
 pub struct McpArgs {
     /// Most tool calls running at once; more wait ([mcp] max_concurrent_calls; default 16).
+    /// Runs of skills also wait for a turn in the daemon's job queue ([jobs] max_running).
     #[arg(long, value_name = "N")]
     pub max_concurrent: Option<usize>,
     /// The longest message line read from stdin, in bytes (default 4194304, 4 MiB). A longer

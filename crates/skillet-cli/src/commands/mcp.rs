@@ -109,6 +109,12 @@ pub fn run(ctx: &Context, args: &McpArgs) -> Result<ExitCode> {
             store,
             max_concurrent_calls: max_concurrent(ctx, args.max_concurrent),
         })?;
+        // Runs wait for a turn in the daemon's job queue, as over HTTP, under this server's
+        // own cap as well.
+        server.route_runs_through(crate::commands::session::daemon_queue(
+            max_concurrent(ctx, args.max_concurrent),
+            "skillet mcp",
+        )?);
         report_hidden(&server);
         let mut options = StdioOptions::default();
         if let Some(max) = args.max_line_bytes {

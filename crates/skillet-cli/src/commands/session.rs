@@ -40,6 +40,24 @@ pub(crate) fn client(socket: Option<&Path>) -> Result<Client> {
     Ok(Client::connect_or_start(&paths, &exe)?)
 }
 
+/// The daemon's job queue, for runs this process makes itself (`batch`, `mcp` on stdio), at
+/// most `cap` at once; `who` names the command in the one warning said when the daemon cannot
+/// be asked.
+pub(crate) fn daemon_queue(
+    cap: usize,
+    who: &'static str,
+) -> Result<std::sync::Arc<dyn skillet_engine::RunQueue>> {
+    let paths = socket_paths(None)?;
+    let exe = std::env::current_exe()
+        .context("cannot find the skillet executable to start the daemon")?;
+    Ok(std::sync::Arc::new(skillet_server::DaemonQueue::new(
+        paths,
+        exe,
+        cap,
+        move |why| eprintln!("{who}: warning: {}", output::text(why)),
+    )))
+}
+
 pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Result<ExitCode> {
     refuse_damaged_store(ctx)?;
     match command {

@@ -11,6 +11,7 @@ use super::methods::{
     SessionPipeParams, SessionSendParams, SessionStartParams, StatusReply, StopReply,
 };
 use super::pool::{PoolRunParams, PoolRunReply};
+use super::queue::{QueueReleaseParams, QueueReleaseReply, QueueTurnParams, QueueTurnReply};
 
 /// One method of the daemon's API.
 pub trait Method {
@@ -72,4 +73,9 @@ methods! {
     JobCancel = "job.cancel": JobIdParams => Job;
     /// Runs one stateless call of a pooled `code_session` skill on a warm interpreter.
     PoolRun = "pool.run": PoolRunParams => PoolRunReply;
+    /// Waits for a turn in the job queue for a run the caller makes itself; held until
+    /// released or the connection closes.
+    QueueTurn = "queue.turn": QueueTurnParams => QueueTurnReply;
+    /// Gives a turn back.
+    QueueRelease = "queue.release": QueueReleaseParams => QueueReleaseReply;
 }

@@ -7,6 +7,7 @@ mod jobs;
 pub mod method;
 mod methods;
 mod pool;
+mod queue;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,6 +21,7 @@ pub use methods::{
     SessionPipeParams, SessionSendParams, SessionStartParams, StatusReply, StopReply, Turn,
 };
 pub use pool::{PoolRunParams, PoolRunReply};
+pub use queue::{QueueReleaseParams, QueueReleaseReply, QueueTurnParams, QueueTurnReply};
 
 /// One request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

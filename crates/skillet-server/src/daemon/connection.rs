@@ -58,6 +58,7 @@ impl Daemon {
         // Who its jobs are queued for, for fair share: taken once, while the peer surely lives.
         let client = crate::jobs::client_of(peer_pid);
         let _client = Counted::new(&self.clients);
+        let connection = self.turns.connection();
         self.touch();
         let (read, mut write) = stream.into_split();
         let mut lines = LineReader::new(read, MAX_REQUEST_BYTES);
@@ -74,7 +75,7 @@ impl Daemon {
                         "the skillet daemon is stopping and did nothing; run the command again \
                          (a new daemon starts for it)",
                     ),
-                    Ok(request) => self.answer(request, &peer, &client).await,
+                    Ok(request) => self.answer(request, &peer, &client, connection).await,
                     Err(e) => Response::err(
                         Value::Null,
                         ErrorCode::BadRequest,
@@ -96,16 +97,24 @@ impl Daemon {
             // Written: a pooled call's used member may now be replaced (off its path).
             self.pools.answered();
         }
+        // Whatever ended the connection, the turns it held are free again.
+        self.turns.release_all(connection);
         self.touch();
     }
 
     /// The answer to `request`; a bug that panics while handling it is answered as one, so
     /// the client is told and the connection (and the daemon) serve on.
-    async fn answer(&self, request: Request, peer: &Confinement, client: &str) -> Response {
+    async fn answer(
+        &self,
+        request: Request,
+        peer: &Confinement,
+        client: &str,
+        connection: u64,
+    ) -> Response {
         let id = request.id.clone();
         // Quoted and cut short: the name is the client's, and goes in the log.
         let method = format!("{:?}", request.method.chars().take(64).collect::<String>());
-        match AssertUnwindSafe(self.handle(request, peer, client))
+        match AssertUnwindSafe(self.handle(request, peer, client, connection))
             .catch_unwind()
             .await
         {

@@ -8,7 +8,8 @@ use skillet_store::SessionQuery;
 use super::{Daemon, warn};
 use crate::api::method::{
     DaemonStatus, DaemonStop, JobCancel, JobGet, JobList, JobLogs, JobSubmit, JobWait, NAMES,
-    PoolRun, SessionClose, SessionList, SessionLogs, SessionPipe, SessionSend, SessionStart,
+    PoolRun, QueueRelease, QueueTurn, SessionClose, SessionList, SessionLogs, SessionPipe,
+    SessionSend, SessionStart,
 };
 use crate::api::{
     ErrorCode, Method, PipeReply, Request, Response, ResponseError, Session, SessionListParams,
@@ -39,19 +40,23 @@ impl From<SessionError> for ResponseError {
 
 impl Daemon {
     /// Answers one request from a peer of confinement `peer`, whose jobs are queued as
-    /// `client`'s.
+    /// `client`'s, on the connection numbered `connection` (which holds its queue turns).
     pub(super) async fn handle(
         &self,
         request: Request,
         peer: &Confinement,
         client: &str,
+        connection: u64,
     ) -> Response {
         let id = request.id.clone();
         if let Some(refused) = crate::peer::refusal(&request.method, &request.params, peer) {
             warn(&format!("refused `{}`: {refused}", request.method));
             return Response::err(id, refused.code, refused.message);
         }
-        match self.dispatch(&request.method, request.params, client).await {
+        match self
+            .dispatch(&request.method, request.params, client, connection)
+            .await
+        {
             Ok(result) => Response::ok(id, result),
             // Whole, hint included: the client says it in its own words.
             Err(failure) => Response {
@@ -67,6 +72,7 @@ impl Daemon {
         method: &str,
         params: Value,
         client: &str,
+        connection: u64,
     ) -> Result<Value, ResponseError> {
         match method {
             DaemonStatus::NAME => answer::<DaemonStatus>(Ok(self.status())),
@@ -104,6 +110,13 @@ impl Daemon {
             }
             JobLogs::NAME => answer::<JobLogs>(self.jobs.output(&read::<JobLogs>(params)?.id)),
             PoolRun::NAME => answer::<PoolRun>(self.pool_run(read::<PoolRun>(params)?).await),
+            QueueTurn::NAME => answer::<QueueTurn>(
+                self.queue_turn(read::<QueueTurn>(params)?, client, connection)
+                    .await,
+            ),
+            QueueRelease::NAME => {
+                answer::<QueueRelease>(Ok(self.queue_release(&read::<QueueRelease>(params)?)))
+            }
             JobCancel::NAME => {
                 answer::<JobCancel>(self.jobs.cancel(&read::<JobCancel>(params)?.id).await)
             }

@@ -12,6 +12,7 @@ mod http;
 mod pool;
 #[cfg(feature = "otlp")]
 mod telemetry;
+mod turns;
 
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
@@ -100,6 +101,8 @@ struct Daemon {
     /// Warm interpreters of pooled `code_session` skills (`pool.run`).
     pools: Arc<skillet_engine::session::Pools>,
     jobs: Arc<Jobs>,
+    /// Turns in the jobs' queue held by callers that run skills themselves (`queue.turn`).
+    turns: turns::Turns,
     env: Environment,
     store: Option<Arc<dyn Store>>,
     paths: SocketPaths,
@@ -173,6 +176,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         ),
         pools,
         jobs,
+        turns: turns::Turns::default(),
         env: options.env,
         store: options.store,
         paths: paths.clone(),

@@ -3,7 +3,7 @@
 //! workspace's lowerings and grants), read when it is submitted; a job that would pass the
 //! budget waits, and one that could never fit is refused at once.
 
-use skillet_engine::{Engine, EngineSetup, run_limits};
+use skillet_engine::{Engine, EngineSetup};
 use skillet_registry::{Environment, JobsSettings, Registry};
 
 use crate::api::{ErrorCode, JobSubmitParams, ResponseError};
@@ -56,15 +56,7 @@ pub(crate) fn job_memory_mb(env: &Environment, params: &JobSubmitParams) -> u64 
 /// The memory limit in MiB of job `params`'s run with `engine` and `registry` (see
 /// [`job_memory_mb`]).
 pub(crate) fn memory_mb_in(engine: &Engine, registry: &Registry, params: &JobSubmitParams) -> u64 {
-    let Some(spec) = registry
-        .resolve(&params.skill)
-        .filter(|e| e.is_valid())
-        .and_then(|e| e.spec.as_deref())
-        .filter(|s| s.kind.is_code())
-    else {
-        return 0;
-    };
-    run_limits(spec, &engine.policy_context(&spec.name, &params.overrides)).max_memory_mb
+    engine.memory_mb(registry, &params.skill, &params.overrides)
 }
 
 /// The refusal of a job needing `need_mb` under a budget of `budget_mb`, if it can never fit.

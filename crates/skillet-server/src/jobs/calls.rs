@@ -1,6 +1,7 @@
-//! MCP tool calls the daemon serves over HTTP wait in the jobs' queue: one queue, one
-//! `max_running`, one memory budget, priorities with aging and fair share between clients,
-//! for detached jobs and agents' calls alike.
+//! Runs that are not jobs wait in the jobs' queue: MCP tool calls the daemon serves over HTTP,
+//! and the turns `queue.turn` gives to runs made elsewhere (`skillet batch`, `skillet mcp` on
+//! stdio). One queue, one `max_running`, one memory budget, priorities with aging and fair
+//! share between clients, for detached jobs and agents' calls alike.
 //!
 //! A call is not a job: it runs in its own request (which returns its result, as any tool
 //! call), so it has no job row and `skillet jobs` does not list it; its execution row in the
@@ -10,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use skillet_mcp::{Admission, CallQueue, NoTurn, QueuedCall, Turn};
+use skillet_engine::{NoTurn, QueuedRun, RunQueue, Turn, TurnAsked};
 
 use super::{Jobs, budget, new_id};
 use crate::api::Priority;
@@ -18,8 +19,8 @@ use crate::api::Priority;
 /// The jobs' queue as the queue of an MCP server's runs.
 pub(crate) struct QueueForCalls(pub(crate) Arc<Jobs>);
 
-impl CallQueue for QueueForCalls {
-    fn admit(&self, call: QueuedCall) -> Admission<'_> {
+impl RunQueue for QueueForCalls {
+    fn admit(&self, call: QueuedRun) -> TurnAsked<'_> {
         let jobs = self.0.clone();
         Box::pin(async move { jobs.admit_call(call).await })
     }
@@ -43,11 +44,11 @@ const STOPPING: &str =
 
 impl Jobs {
     /// Waits for `call`'s turn among the jobs and other calls.
-    async fn admit_call(self: Arc<Self>, call: QueuedCall) -> Result<Turn, NoTurn> {
+    pub(crate) async fn admit_call(self: Arc<Self>, call: QueuedRun) -> Result<Turn, NoTurn> {
         if let Some(budget) = self.limits.memory_budget_mb
             && budget::refusal(&call.skill, call.memory_mb, Some(budget)).is_some()
         {
-            return Err(NoTurn(format!(
+            return Err(NoTurn::refused(format!(
                 "`{}` runs with a memory limit of {} MiB, more than the {budget} MiB all running jobs and calls may hold together ([jobs] memory_percent or memory_budget_mb in the global skillet.toml); it was not run: ask the user to lower the skill's max_memory_mb or raise the budget",
                 call.skill, call.memory_mb
             )));
@@ -57,17 +58,18 @@ impl Jobs {
         {
             let mut s = self.state();
             if s.stopping {
-                return Err(NoTurn(STOPPING.into()));
+                return Err(NoTurn::for_now(STOPPING));
             }
             if s.queue.len() >= self.limits.max_queued {
-                return Err(NoTurn(format!(
+                return Err(NoTurn::for_now(format!(
                     "busy: {} jobs and calls are already waiting in the skillet daemon's queue (the most [jobs] max_queued allows); the call was not run, try again in a moment",
                     s.queue.len()
                 )));
             }
             let since = Instant::now();
-            s.queue
-                .push(id.clone(), &call.client, Priority::Normal, since);
+            // A call over HTTP without an MCP session: all such calls are one client.
+            let client = call.client.as_deref().unwrap_or("mcp");
+            s.queue.push(id.clone(), client, Priority::Normal, since);
             s.memory_mb.insert(id.clone(), call.memory_mb);
             s.calls_waiting.insert(id.clone(), (tx, since));
         }
@@ -82,7 +84,7 @@ impl Jobs {
                 waited,
                 slot: Box::new(held),
             }),
-            Err(_) => Err(NoTurn(STOPPING.into())),
+            Err(_) => Err(NoTurn::for_now(STOPPING)),
         }
     }
 
@@ -129,10 +131,10 @@ mod tests {
         ))))
     }
 
-    fn call(client: &str, memory_mb: u64) -> QueuedCall {
-        QueuedCall {
+    fn call(client: &str, memory_mb: u64) -> QueuedRun {
+        QueuedRun {
             skill: "s".into(),
-            client: client.into(),
+            client: Some(client.into()),
             memory_mb,
         }
     }
@@ -169,8 +171,8 @@ mod tests {
             settle().await;
             assert!(!second.is_finished(), "only one runs at once");
             let busy = q.admit(call("b", 0)).await.unwrap_err();
-            assert!(busy.0.starts_with("busy:"), "{busy}");
-            assert!(busy.0.contains("max_queued"), "{busy}");
+            assert!(busy.reason.starts_with("busy:") && busy.again, "{busy}");
+            assert!(busy.reason.contains("max_queued"), "{busy}");
             // The client cancels the waiting call: its place is free again, and it never runs.
             second.abort();
             settle().await;
@@ -228,7 +230,10 @@ mod tests {
         block_on(async {
             let q = queue(10, Some(1000));
             let refused = q.admit(call("a", 1001)).await.unwrap_err();
-            assert!(refused.0.contains("1000 MiB"), "{refused}");
+            assert!(
+                refused.reason.contains("1000 MiB") && !refused.again,
+                "{refused}"
+            );
             let big = q.admit(call("a", 600)).await.unwrap();
             let waits = ask(&q, "b", 600);
             settle().await;

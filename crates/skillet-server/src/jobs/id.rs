@@ -3,7 +3,7 @@
 use skillet_store::now_ms;
 
 /// A UUIDv7 (time-ordered, so ids sort and shorten like execution ids).
-pub(super) fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     use std::io::Read as _;
     let mut random = [0u8; 10];
     let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut random));

@@ -26,8 +26,8 @@ use tokio::sync::watch;
 
 use crate::api::{ErrorCode, Job, JobSubmitParams, ResponseError};
 pub(crate) use calls::QueueForCalls;
-pub(crate) use client::client_of;
-use id::new_id;
+pub(crate) use client::{client_for, client_of};
+pub(crate) use id::new_id;
 use queue::Queue;
 
 /// Waiting jobs at most, by default.

@@ -1,0 +1,175 @@
+//! `skillet batch` and `skillet mcp` on stdio run skills in their own process, but each run
+//! first takes a turn in the daemon's job queue: one `max_running` for detached jobs, batches
+//! and every agent's calls. A process that dies gives its turns back; a daemon that cannot be
+//! reached leaves the command's own cap in charge, and says so.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::World;
+use common::mcp_stdio::RawStdio;
+use common::queue::{bash_skill, detach, gate_skill, global_config, history, wait};
+use serde_json::{Value, json};
+
+/// `skillet batch FILE` started in the background.
+fn batch(w: &World, file: &str, extra: &[&str]) -> Child {
+    w.command(&assert_cmd::cargo::cargo_bin("skillet"))
+        .args(["batch", file])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Whether `child` is still running after `wait`.
+fn still_running_after(child: &mut Child, wait: Duration) -> bool {
+    std::thread::sleep(wait);
+    child.try_wait().unwrap().is_none()
+}
+
+fn finish(child: Child) -> (i32, String, String) {
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Waits (at most 30 s) for `path` to exist.
+fn appears(path: &std::path::Path) -> bool {
+    let until = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < until {
+        if path.exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_batch_waits_in_the_daemons_queue_behind_a_detached_job() {
+    let w = World::new();
+    global_config(&w, "[jobs]\nmax_running = 1\n");
+    gate_skill(&w);
+    bash_skill(&w, "quick", "echo quick");
+    let job = detach(&w, "gate", &[]);
+    w.write(
+        "calls.jsonl",
+        "{\"skill\": \"quick\"}\n{\"skill\": \"quick\"}\n",
+    );
+
+    let mut running = batch(&w, "calls.jsonl", &["--jobs", "2", "--json"]);
+
+    // The one slot is the job's: the batch's calls wait for it, however many --jobs allows.
+    assert!(
+        still_running_after(&mut running, Duration::from_millis(1500)),
+        "the batch ran beside the job: {:?}",
+        finish(running)
+    );
+    w.write("release", "");
+    assert_eq!(wait(&w, &job)["job"]["outcome"], "ok");
+    let (code, out, err) = finish(running);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    // Their history rows say how long they waited, the job's whole run included.
+    let waits: Vec<i64> = history(&w)
+        .into_iter()
+        .filter(|r| r["origin"] == "batch")
+        .map(|r| r["queue_wait_ms"].as_i64().unwrap())
+        .collect();
+    assert_eq!(waits.len(), 2);
+    assert!(waits.iter().all(|ms| *ms >= 1400), "{waits:?}");
+}
+
+#[test]
+fn a_stdio_mcp_servers_runs_wait_in_the_same_queue() {
+    let w = World::new();
+    global_config(&w, "[jobs]\nmax_running = 1\n");
+    gate_skill(&w);
+    bash_skill(&w, "quick", "echo quick");
+    let (code, _, err) = w.run(&["trust"]);
+    assert_eq!(code, 0, "{err}");
+    let job = detach(&w, "gate", &[]);
+    let mut agent = RawStdio::start(&w, &[]);
+
+    agent.send(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                       "params": {"name": "quick", "arguments": {}}}));
+
+    assert!(
+        agent.reply_within(Duration::from_millis(1500)).is_none(),
+        "the call ran beside the job"
+    );
+    // The agent's server answers other requests meanwhile: only the run waits.
+    agent.still_serving(8);
+    w.write("release", "");
+    let reply = agent.reply_within(Duration::from_secs(30)).unwrap();
+    assert_eq!(reply["id"], 7, "{reply}");
+    assert_eq!(reply["result"]["isError"], false, "{reply}");
+    assert_eq!(wait(&w, &job)["job"]["outcome"], "ok");
+    let row = history(&w)
+        .into_iter()
+        .find(|r| r["origin"] == "mcp")
+        .unwrap();
+    assert!(row["queue_wait_ms"].as_i64().unwrap() >= 1400, "{row}");
+}
+
+#[test]
+fn a_batch_killed_while_it_runs_gives_its_turn_back() {
+    let w = World::new();
+    global_config(&w, "[jobs]\nmax_running = 1\n");
+    bash_skill(&w, "hold", "touch marks/started; sleep 60");
+    bash_skill(&w, "quick", "echo quick");
+    w.write("marks/.keep", "");
+    w.write("calls.jsonl", "{\"skill\": \"hold\"}\n");
+    let mut running = batch(&w, "calls.jsonl", &["--allow-write", "marks"]);
+    assert!(
+        appears(&w.path("marks/started")),
+        "the batch's call never started"
+    );
+
+    running.kill().unwrap();
+    running.wait().unwrap();
+
+    // The slot the dead batch held is free: a job starts long before its call would have
+    // ended.
+    let started = Instant::now();
+    let job = detach(&w, "quick", &[]);
+    let done = wait(&w, &job);
+    assert_eq!(done["job"]["outcome"], "ok", "{done}");
+    assert!(started.elapsed() < Duration::from_secs(30), "{done}");
+}
+
+#[test]
+fn without_a_daemon_to_ask_a_batch_runs_under_its_own_cap_and_says_so() {
+    let w = World::new();
+    bash_skill(&w, "quick", "echo quick");
+    w.write("calls.jsonl", &"{\"skill\": \"quick\"}\n".repeat(3));
+    // A socket in a directory that cannot be made: no daemon can start there.
+    let blocked = w.write("not-a-dir", "");
+    let socket = blocked.join("skillet.sock");
+
+    let out = w
+        .skillet()
+        .env("SKILLET_SOCKET", &socket)
+        .args(["batch", "calls.jsonl", "--json"])
+        .output()
+        .unwrap();
+
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("warning: runs wait under this process's own cap only"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "said once: {err}");
+    let results: Vec<Value> = history(&w);
+    assert_eq!(results.len(), 3);
+}
