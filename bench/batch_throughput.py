@@ -10,7 +10,9 @@ over --sequential calls (default 30) and scaled to the batch's size, since its c
 flat. The batch runs once per --jobs value. Every call of every batch must end `ok`; the history
 must then hold one execution per call.
 
-The batch runs once with the default bound and once per --jobs value.
+The batch runs once with the default bound and once per --jobs value. Each call takes a turn
+in the daemon's job queue first (started by the first batch), so `[jobs] max_running` (default
+eight per core) bounds every batch, whatever its --jobs.
 
 Usage: bench/batch_throughput.py [--skillet target/release/skillet] [--calls 200]
        [--jobs 16,32,64] [--sequential 30] [--json]
@@ -87,6 +89,8 @@ def main() -> int:
                 return 1
             rows.append({"jobs": jobs or "default", "seconds": round(took, 2),
                          "speedup": round(sequential / took, 1)})
+        # The batches took their turns in the daemon's job queue, which they started.
+        skillet(w, exe, "daemon", "stop")
         history = skillet(w, exe, "history", "nap", "--json", "--limit", "0")
         recorded = len(json.loads(history.stdout))
         expected = 1 + a.sequential + a.calls * len(rows)

@@ -9,7 +9,8 @@ server's concurrency limit ([mcp] max_concurrent_calls, default 16) and the clie
 per-message cost, which dominates on 2 cores: the server finishes calls steadily while the
 client is still sending, and the client reads most answers at the end. So the server's own
 rate is also reported, from the history: calls / (last finish - first start).
-Also measured: one call alone (no queue), over HTTP and over stdio; and the server's memory
+Also measured: one call alone (no queue), over HTTP and over stdio, and the same load through
+`skillet mcp` on stdio (its runs wait in the HTTP daemon's job queue, which they share); and the server's memory
 (VmRSS from /proc) before and after N `initialize` requests sent raw, one after another, with no
 DELETE: the session cap (--max-sessions, default 256) must keep it flat.
 
@@ -149,6 +150,9 @@ def main():
                               - min(r["started_at_ms"] for r in history)) / 1000)
             single_http = [client(url, 1)["p50_ms"] for _ in range(20)]
             single_stdio = [client(skillet, 1)["p50_ms"] for _ in range(10)]
+            # The same load through `skillet mcp` on stdio, whose runs take their turns in the
+            # queue of the daemon serving HTTP above (same XDG_RUNTIME_DIR).
+            stdio_loads = [client(skillet, args.calls) for _ in range(max(1, args.rounds // 2))]
         finally:
             server.terminate()
             server.wait()
@@ -168,6 +172,10 @@ def main():
         "skill_ms": args.skill_ms,
         "speedup": round(statistics.median(single_http) * args.calls / 1000
                          / statistics.median(r["wall_s"] for r in loads), 1),
+        "stdio_all_answered": all(r["calls"] == args.calls for r in stdio_loads),
+        "stdio_wall_s_median": statistics.median(r["wall_s"] for r in stdio_loads),
+        "stdio_speedup": round(statistics.median(single_stdio) * args.calls / 1000
+                               / statistics.median(r["wall_s"] for r in stdio_loads), 1),
         **memory,
     }
     if args.json:
