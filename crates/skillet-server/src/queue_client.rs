@@ -20,6 +20,9 @@ use crate::api::method::{QueueRelease, QueueTurn};
 use crate::api::{ErrorCode, QueueReleaseParams, QueueTurnParams};
 use crate::{Client, ClientError, SocketPaths};
 
+/// How long runs go without asking after the daemon could not be reached or started.
+const ASK_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The daemon's job queue, asked over its socket.
 pub struct DaemonQueue {
     inner: Arc<Inner>,
@@ -40,6 +43,9 @@ struct Inner {
     cap: Arc<tokio::sync::Semaphore>,
     /// Says `warn` once, not for every run.
     warned: AtomicBool,
+    /// After the daemon could not be asked, runs do not ask again until then: a daemon that
+    /// fails to start must not cost every run the wait for it.
+    not_before: Mutex<Option<Instant>>,
     warn: Box<dyn Fn(&str) + Send + Sync>,
 }
 
@@ -68,6 +74,7 @@ impl DaemonQueue {
                 releases: Mutex::new(tx),
                 cap: Arc::new(tokio::sync::Semaphore::new(cap.max(1))),
                 warned: AtomicBool::new(false),
+                not_before: Mutex::new(None),
                 warn: Box::new(warn),
             }),
         }
@@ -132,9 +139,19 @@ impl Inner {
         // One question at a time on the connection; the others wait here, in order.
         let mut asking = self.asking.lock().unwrap_or_else(|p| p.into_inner());
         if asking.is_none() {
-            let client = Client::connect_or_start(&self.paths, &self.exe)
-                .map_err(|e| Asked::Unreachable(e.to_string()))?;
-            *asking = Some(client);
+            let mut not_before = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
+            if not_before.is_some_and(|t| Instant::now() < t) {
+                return Err(Asked::Unreachable(
+                    "it could not be reached a moment ago".into(),
+                ));
+            }
+            match Client::connect_or_start(&self.paths, &self.exe) {
+                Ok(client) => *asking = Some(client),
+                Err(e) => {
+                    *not_before = Some(Instant::now() + ASK_AGAIN_AFTER);
+                    return Err(Asked::Unreachable(e.to_string()));
+                }
+            }
         }
         let Some(client) = asking.as_mut() else {
             return Err(Asked::Unreachable("no connection".into()));

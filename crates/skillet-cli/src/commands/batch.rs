@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> Result<ExitCode> {
         overrides: args.allow.overrides(false),
         caller_dir: ctx.env.cwd.clone(),
         cancel: cancel.clone(),
-        queue: Some(super::session::daemon_queue(jobs, "skillet batch")?),
+        queue: super::session::daemon_queue(jobs, "skillet batch"),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

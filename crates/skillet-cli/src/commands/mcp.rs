@@ -111,10 +111,12 @@ pub fn run(ctx: &Context, args: &McpArgs) -> Result<ExitCode> {
         })?;
         // Runs wait for a turn in the daemon's job queue, as over HTTP, under this server's
         // own cap as well.
-        server.route_runs_through(crate::commands::session::daemon_queue(
+        if let Some(queue) = crate::commands::session::daemon_queue(
             max_concurrent(ctx, args.max_concurrent),
             "skillet mcp",
-        )?);
+        ) {
+            server.route_runs_through(queue);
+        }
         report_hidden(&server);
         let mut options = StdioOptions::default();
         if let Some(max) = args.max_line_bytes {

@@ -42,20 +42,29 @@ pub(crate) fn client(socket: Option<&Path>) -> Result<Client> {
 
 /// The daemon's job queue, for runs this process makes itself (`batch`, `mcp` on stdio), at
 /// most `cap` at once; `who` names the command in the one warning said when the daemon cannot
-/// be asked.
+/// be asked. `None` (said on stderr) when there is no place for a daemon at all: the command's
+/// own cap then bounds its runs, as it would with a daemon that cannot start.
 pub(crate) fn daemon_queue(
     cap: usize,
     who: &'static str,
-) -> Result<std::sync::Arc<dyn skillet_engine::RunQueue>> {
-    let paths = socket_paths(None)?;
-    let exe = std::env::current_exe()
-        .context("cannot find the skillet executable to start the daemon")?;
-    Ok(std::sync::Arc::new(skillet_server::DaemonQueue::new(
-        paths,
-        exe,
-        cap,
-        move |why| eprintln!("{who}: warning: {}", output::text(why)),
-    )))
+) -> Option<std::sync::Arc<dyn skillet_engine::RunQueue>> {
+    let warn = move |why: &str| eprintln!("{who}: warning: {}", output::text(why));
+    let found = socket_paths(None).and_then(|paths| {
+        let exe = std::env::current_exe()
+            .context("cannot find the skillet executable to start the daemon")?;
+        Ok((paths, exe))
+    });
+    match found {
+        Ok((paths, exe)) => Some(std::sync::Arc::new(skillet_server::DaemonQueue::new(
+            paths, exe, cap, warn,
+        ))),
+        Err(e) => {
+            warn(&format!(
+                "runs wait under this process's own cap only, not in the skillet daemon's queue: {e:#}"
+            ));
+            None
+        }
+    }
 }
 
 pub fn run(ctx: &Context, command: &SessionCommand, socket: Option<&Path>) -> Result<ExitCode> {
