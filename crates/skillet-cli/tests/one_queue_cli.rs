@@ -127,8 +127,17 @@ fn a_batch_killed_while_it_runs_gives_its_turn_back() {
     bash_skill(&w, "hold", "touch marks/started; sleep 60");
     bash_skill(&w, "quick", "echo quick");
     w.write("marks/.keep", "");
-    w.write("calls.jsonl", "{\"skill\": \"hold\"}\n");
-    let mut running = batch(&w, "calls.jsonl", &["--allow-write", "marks"]);
+    // The first call holds the one slot and the second waits for it, on the same connection:
+    // the daemon must see that connection close while its wait is pending.
+    w.write(
+        "calls.jsonl",
+        "{\"skill\": \"hold\"}\n{\"skill\": \"hold\"}\n",
+    );
+    let mut running = batch(
+        &w,
+        "calls.jsonl",
+        &["--jobs", "2", "--allow-write", "marks"],
+    );
     assert!(
         appears(&w.path("marks/started")),
         "the batch's call never started"
@@ -172,4 +181,92 @@ fn without_a_daemon_to_ask_a_batch_runs_under_its_own_cap_and_says_so() {
     assert_eq!(warnings.len(), 1, "said once: {err}");
     let results: Vec<Value> = history(&w);
     assert_eq!(results.len(), 3);
+}
+
+/// `skillet batch` of `calls` calls of `tick` for `client`, in the background.
+fn batch_for(w: &World, client: &str, calls: usize) -> Child {
+    let file = format!("{client}.jsonl");
+    w.write(
+        &file,
+        &format!("{{\"skill\": \"tick\", \"params\": {{\"who\": \"{client}\"}}}}\n").repeat(calls),
+    );
+    w.command(&assert_cmd::cargo::cargo_bin("skillet"))
+        .env("SKILLET_CLIENT", client)
+        .args(["batch", &file, "--jobs", "4", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn two_batches_share_the_queue_fairly() {
+    let w = World::new();
+    global_config(&w, "[jobs]\nmax_running = 1\n");
+    w.skill(
+        "tick",
+        json!({"name": "tick", "description": "d", "type": "code_inline",
+               "command": common::interpreter("bash"),
+               "args": ["-c", "date +%s%N; echo \"$SKILL_PARAM_WHO\"; sleep 0.15"],
+               "parameters": [{"name": "who", "type": "string", "required": true}]}),
+    );
+    let a = batch_for(&w, "a", 6);
+    std::thread::sleep(Duration::from_millis(300));
+    let b = batch_for(&w, "b", 6);
+    let mut ran: Vec<(u128, String)> = Vec::new();
+    for child in [a, b] {
+        let (code, out, err) = finish(child);
+        assert_eq!(code, 0, "{err}");
+        for line in out.lines() {
+            let result: Value = serde_json::from_str(line).unwrap();
+            let stdout = result["stdout"].as_str().unwrap();
+            let mut parts = stdout.lines();
+            let at: u128 = parts.next().unwrap().parse().unwrap();
+            ran.push((at, parts.next().unwrap().to_owned()));
+        }
+    }
+    ran.sort();
+    let order: Vec<&str> = ran.iter().map(|(_, who)| who.as_str()).collect();
+    // Once both wait, turns alternate: `b` never runs two in a row while `a` waits, nor the
+    // other way round (a batch that came first does not keep the slot to itself).
+    let first_b = order.iter().position(|w| *w == "b").unwrap();
+    let last_a = order.iter().rposition(|w| *w == "a").unwrap();
+    for pair in order[first_b..=last_a.max(first_b)].windows(2) {
+        assert_ne!(pair[0], pair[1], "not alternating: {order:?}");
+    }
+    assert!(first_b <= 3, "b waited behind most of a: {order:?}");
+}
+
+#[test]
+fn ctrl_c_ends_a_batch_waiting_for_its_turn_at_once() {
+    let w = World::new();
+    global_config(&w, "[jobs]\nmax_running = 1\n");
+    gate_skill(&w);
+    bash_skill(&w, "quick", "echo quick");
+    let job = detach(&w, "gate", &[]);
+    w.write("calls.jsonl", &"{\"skill\": \"quick\"}\n".repeat(3));
+    let mut running = batch(&w, "calls.jsonl", &["--jobs", "3"]);
+    assert!(still_running_after(
+        &mut running,
+        Duration::from_millis(800)
+    ));
+
+    let sent = Instant::now();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(i32::try_from(running.id()).unwrap()).unwrap(),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let (code, _, err) = finish(running);
+
+    assert_eq!(code, 130, "{err}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        sent.elapsed()
+    );
+    // Its withdrawn waits left the queue: the job is alone, and nothing of the batch ran.
+    w.write("release", "");
+    assert_eq!(wait(&w, &job)["job"]["outcome"], "ok");
+    assert!(history(&w).iter().all(|r| r["skill"] != "quick"));
 }

@@ -40,6 +40,12 @@ fn debug_and_profile_of_a_pooled_call_come_from_the_pool_that_served_it() {
     ] {
         assert!(err.contains(part), "{part:?} missing from:\n{err}");
     }
+    // The interpreter got the daemon's environment, and the report says so (never a value).
+    assert!(
+        err.contains("PATH=<from the daemon's environment, "),
+        "{err}"
+    );
+    assert!(!err.contains("from your environment"), "{err}");
     // It was the pool that answered, not a process the command started itself.
     assert_eq!(pool(&w, "py")["calls"], 1, "{}", pool(&w, "py"));
 

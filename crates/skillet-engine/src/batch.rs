@@ -279,8 +279,7 @@ async fn turn(
                 }
             }
             Err(no) => {
-                return Err(ExecutionResult::new(&call.skill, Status::Error)
-                    .with_error(format!("not run: {}", no.reason)));
+                return Err(ExecutionResult::new(&call.skill, Status::Error).with_error(no.reason));
             }
         }
     }

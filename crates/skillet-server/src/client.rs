@@ -23,7 +23,7 @@ use crate::paths::{SocketPaths, private_dir};
 /// How long a command waits for a daemon it started to listen.
 const START_WAIT: Duration = Duration::from_secs(10);
 
-/// A connection to the daemon. Requests on one connection are answered in order.
+/// A connection to the daemon, one request at a time.
 #[derive(Debug)]
 pub struct Client {
     reader: BufReader<UnixStream>,
@@ -99,6 +99,12 @@ impl Client {
             paths: paths.clone(),
             restart_with: None,
         })
+    }
+
+    /// The connection itself, for a caller that speaks the protocol on its own (the queue's
+    /// turns, [`crate::DaemonQueue`]). Nothing has been read from it yet.
+    pub fn into_stream(self) -> UnixStream {
+        self.writer
     }
 
     /// Connects to the daemon, first starting `exe serve --socket …` in the background when

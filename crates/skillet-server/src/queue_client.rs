@@ -2,26 +2,31 @@
 //! for their turn in the daemon's job queue, so they share one `max_running`, one memory budget
 //! and fair share with detached jobs and agents' calls over HTTP (docs/jobs.md, "One queue").
 //!
-//! Turns are asked for on one connection, which holds them: if this process dies, the daemon
-//! sees it close and frees them. They are given back on a second connection, since the first
-//! may be waiting for the next turn meanwhile (and that turn may be waiting for this one).
-//! This process keeps its own cap beside (`--jobs`, `--max-concurrent`); when the daemon cannot
-//! be reached or started, or refuses a caller inside a sandbox, that cap alone bounds its runs,
-//! as before, and the caller is told once.
+//! One connection carries every request of this process, side by side: each run's `queue.turn`
+//! (several wait at once, so fair share sees all of them), the `queue.release` of each turn
+//! when its run ends, and the `queue.withdraw` of a wait its run gave up. The daemon holds the
+//! turns for this connection: if the process dies, it sees the connection close and frees them
+//! and every wait. This process keeps its own cap beside (`--jobs`, `--max-concurrent`); when
+//! the daemon cannot be reached or started, or refuses a caller inside a sandbox, that cap alone
+//! bounds its runs, as before, and the caller is told once.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
 use skillet_engine::{NoTurn, QueuedRun, RunQueue, Turn, TurnAsked};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::{mpsc, oneshot};
 
-use crate::api::method::{QueueRelease, QueueTurn};
-use crate::api::{ErrorCode, QueueReleaseParams, QueueTurnParams};
-use crate::{Client, ClientError, SocketPaths};
+use crate::api::method::{QueueRelease, QueueTurn, QueueWithdraw};
+use crate::api::{ErrorCode, Method, QueueTurnParams, QueueTurnReply, Response};
+use crate::{Client, SocketPaths};
 
 /// How long runs go without asking after the daemon could not be reached or started.
-const ASK_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+const ASK_AGAIN_AFTER: Duration = Duration::from_secs(30);
 
 /// The daemon's job queue, asked over its socket.
 pub struct DaemonQueue {
@@ -34,19 +39,26 @@ struct Inner {
     exe: PathBuf,
     /// `$SKILLET_CLIENT`: who the runs are for, when not this process's session.
     client: Option<String>,
-    /// The connection turns are asked for (and held) on.
-    asking: Mutex<Option<Client>>,
-    /// Turns to give back, to the thread that does.
-    releases: Mutex<mpsc::Sender<String>>,
+    /// The connection, once made; made again after it is lost.
+    link: tokio::sync::Mutex<Option<Arc<Link>>>,
     /// This process's own cap on its runs, beside the daemon's queue (and alone, when the
     /// daemon cannot be asked).
     cap: Arc<tokio::sync::Semaphore>,
-    /// Says `warn` once, not for every run.
-    warned: AtomicBool,
     /// After the daemon could not be asked, runs do not ask again until then: a daemon that
     /// fails to start must not cost every run the wait for it.
     not_before: Mutex<Option<Instant>>,
+    /// Says `warn` once, not for every run.
+    warned: AtomicBool,
     warn: Box<dyn Fn(&str) + Send + Sync>,
+}
+
+/// One connection to the daemon: requests written by a task of their own, answers routed to
+/// whoever waits for them by `id`.
+struct Link {
+    out: mpsc::UnboundedSender<String>,
+    waiting: Arc<Mutex<HashMap<u64, oneshot::Sender<Response>>>>,
+    next_id: AtomicU64,
+    open: Arc<AtomicBool>,
 }
 
 impl DaemonQueue {
@@ -59,22 +71,15 @@ impl DaemonQueue {
         cap: usize,
         warn: impl Fn(&str) + Send + Sync + 'static,
     ) -> DaemonQueue {
-        let (tx, rx) = mpsc::channel::<String>();
-        let release_paths = paths.clone();
-        std::thread::Builder::new()
-            .name("skillet-turns".into())
-            .spawn(move || give_back(&release_paths, &rx))
-            .ok();
         DaemonQueue {
             inner: Arc::new(Inner {
                 paths,
                 exe,
                 client: std::env::var("SKILLET_CLIENT").ok(),
-                asking: Mutex::new(None),
-                releases: Mutex::new(tx),
+                link: tokio::sync::Mutex::new(None),
                 cap: Arc::new(tokio::sync::Semaphore::new(cap.max(1))),
-                warned: AtomicBool::new(false),
                 not_before: Mutex::new(None),
+                warned: AtomicBool::new(false),
                 warn: Box::new(warn),
             }),
         }
@@ -92,15 +97,7 @@ impl RunQueue for DaemonQueue {
                 .acquire_owned()
                 .await
                 .map_err(|_| NoTurn::refused("skillet is stopping"))?;
-            let ask = inner.clone();
-            // The turn is made (and so given back when dropped) on the blocking thread: were
-            // this future dropped while it waits, a turn granted later is still released.
-            let answer = tokio::task::spawn_blocking(move || ask.ask(&run))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(Asked::Unreachable(format!("the asking thread failed: {e}")))
-                });
-            let held = match answer {
+            let held = match inner.ask(&run).await {
                 Ok(held) => Some(held),
                 Err(Asked::No(no)) => return Err(no),
                 Err(Asked::Unreachable(why)) => {
@@ -129,55 +126,199 @@ enum Asked {
 }
 
 impl Inner {
-    /// Asks the daemon for `run`'s turn, waiting for it (blocking).
-    fn ask(&self, run: &QueuedRun) -> Result<Held, Asked> {
+    /// Asks the daemon for `run`'s turn and waits for it. Dropped while it waits, the wait is
+    /// withdrawn; a turn granted all the same is given back when its answer comes.
+    async fn ask(&self, run: &QueuedRun) -> Result<Held, Asked> {
         let params = QueueTurnParams {
             skill: run.skill.clone(),
             memory_mb: run.memory_mb,
             client: self.client.clone().or_else(|| run.client.clone()),
         };
-        // One question at a time on the connection; the others wait here, in order.
-        let mut asking = self.asking.lock().unwrap_or_else(|p| p.into_inner());
-        if asking.is_none() {
-            let mut not_before = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
+        // A daemon that went away (stopped, or exited idle) while the run waited took the
+        // wait with it: asked once more, of the daemon that starts next.
+        let mut again = true;
+        let (link, response) = loop {
+            let link = self.link().await?;
+            let Some((id, answer)) = link.send::<QueueTurn>(&params) else {
+                return Err(Asked::Unreachable(
+                    "the connection to the daemon closed".into(),
+                ));
+            };
+            let mut withdraw = Withdraw {
+                link: link.clone(),
+                id,
+                armed: true,
+            };
+            let answered = answer.await;
+            withdraw.armed = false;
+            match answered {
+                Ok(response) => break (link, response),
+                Err(_) if again => again = false,
+                Err(_) => {
+                    return Err(Asked::Unreachable(
+                        "the connection to the daemon closed while the run waited".into(),
+                    ));
+                }
+            }
+        };
+        match (response.result, response.error) {
+            (Some(result), _) => {
+                let reply: QueueTurnReply = serde_json::from_value(result).map_err(|e| {
+                    Asked::Unreachable(format!("the daemon's answer cannot be read: {e}"))
+                })?;
+                Ok(Held {
+                    turn: reply.turn,
+                    link,
+                })
+            }
+            (None, Some(e)) => Err(match e.code {
+                ErrorCode::Busy | ErrorCode::Stopping => Asked::No(NoTurn::for_now(e.message)),
+                // A caller inside a sandbox may not take the daemon's turns; it still runs.
+                ErrorCode::Forbidden | ErrorCode::UnknownMethod => Asked::Unreachable(e.message),
+                _ => Asked::No(NoTurn::refused(e.message)),
+            }),
+            (None, None) => Err(Asked::Unreachable("the daemon's answer is empty".into())),
+        }
+    }
+
+    /// The open connection, made (and the daemon started) when there is none.
+    async fn link(&self) -> Result<Arc<Link>, Asked> {
+        let mut link = self.link.lock().await;
+        if let Some(open) = link.as_ref().filter(|l| l.open.load(Ordering::SeqCst)) {
+            return Ok(open.clone());
+        }
+        {
+            let not_before = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
             if not_before.is_some_and(|t| Instant::now() < t) {
                 return Err(Asked::Unreachable(
                     "it could not be reached a moment ago".into(),
                 ));
             }
-            match Client::connect_or_start(&self.paths, &self.exe) {
-                Ok(client) => *asking = Some(client),
-                Err(e) => {
-                    *not_before = Some(Instant::now() + ASK_AGAIN_AFTER);
-                    return Err(Asked::Unreachable(e.to_string()));
-                }
+        }
+        let (paths, exe) = (self.paths.clone(), self.exe.clone());
+        let connected = tokio::task::spawn_blocking(move || {
+            let stream = Client::connect_or_start(&paths, &exe)
+                .map_err(|e| e.to_string())?
+                .into_stream();
+            stream.set_nonblocking(true).map_err(|e| e.to_string())?;
+            tokio::net::UnixStream::from_std(stream).map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("connecting failed: {e}")));
+        match connected {
+            Ok(stream) => {
+                let made = Arc::new(Link::over(stream));
+                *link = Some(made.clone());
+                Ok(made)
+            }
+            Err(why) => {
+                *self.not_before.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(Instant::now() + ASK_AGAIN_AFTER);
+                Err(Asked::Unreachable(why))
             }
         }
-        let Some(client) = asking.as_mut() else {
-            return Err(Asked::Unreachable("no connection".into()));
+    }
+}
+
+impl Link {
+    /// Starts the tasks that write requests to `stream` and route its answers.
+    fn over(stream: tokio::net::UnixStream) -> Link {
+        let (read, mut write) = stream.into_split();
+        let (out, mut lines) = mpsc::unbounded_channel::<String>();
+        let waiting: Arc<Mutex<HashMap<u64, oneshot::Sender<Response>>>> = Arc::default();
+        let open = Arc::new(AtomicBool::new(true));
+        tokio::spawn(async move {
+            while let Some(line) = lines.recv().await {
+                if write.write_all(line.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let link = Link {
+            out,
+            waiting: waiting.clone(),
+            next_id: AtomicU64::new(1),
+            open: open.clone(),
         };
-        match client.request::<QueueTurn>(&params) {
-            Ok(reply) => Ok(Held {
-                turn: reply.turn,
-                releases: self
-                    .releases
+        let giver = link.out.clone();
+        tokio::spawn(async move {
+            let mut answers = BufReader::new(read).lines();
+            while let Ok(Some(line)) = answers.next_line().await {
+                let Ok(response) = serde_json::from_str::<Response>(&line) else {
+                    continue;
+                };
+                let Some(id) = response.id.as_u64() else {
+                    continue;
+                };
+                let asker = waiting
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .clone(),
-            }),
-            Err(ClientError::Refused(r)) => match r.code {
-                ErrorCode::Busy | ErrorCode::Stopping => Err(Asked::No(NoTurn::for_now(r.message))),
-                // A caller inside a sandbox may not take the daemon's turns; it still runs.
-                ErrorCode::Forbidden | ErrorCode::UnknownMethod => {
-                    Err(Asked::Unreachable(r.message))
+                    .remove(&id);
+                let unclaimed = match asker {
+                    Some(asker) => asker.send(response).err(),
+                    None => Some(response),
+                };
+                // A turn nobody waits for any more (its wait was withdrawn or dropped) is
+                // given back at once.
+                if let Some(turn) = unclaimed
+                    .and_then(|r| r.result)
+                    .and_then(|r| serde_json::from_value::<QueueTurnReply>(r).ok())
+                {
+                    let _ =
+                        giver.send(request_line::<QueueRelease>(0, &json!({"turn": turn.turn})));
                 }
-                _ => Err(Asked::No(NoTurn::refused(r.message))),
-            },
-            Err(e) => {
-                // The next run connects afresh (to a daemon started anew, if need be).
-                *asking = None;
-                Err(Asked::Unreachable(e.to_string()))
             }
+            open.store(false, Ordering::SeqCst);
+            // Every wait still open learns the connection is gone.
+            waiting.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        });
+        link
+    }
+
+    /// Sends `M` with `params`; the answer comes on the receiver. `None` when the connection
+    /// is closed.
+    fn send<M: Method>(&self, params: &M::Params) -> Option<(u64, oneshot::Receiver<Response>)> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let params = serde_json::to_value(params).ok()?;
+        let (tx, rx) = oneshot::channel();
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, tx);
+        self.out.send(request_line::<M>(id, &params)).ok()?;
+        Some((id, rx))
+    }
+
+    /// Sends `M` with `params` and does not wait for its answer (id 0, which nobody waits for).
+    fn tell<M: Method>(&self, params: &Value) {
+        let _ = self.out.send(request_line::<M>(0, params));
+    }
+}
+
+/// One request line of method `M`.
+fn request_line<M: Method>(id: u64, params: &Value) -> String {
+    let mut line = json!({"id": id, "method": M::NAME, "params": params}).to_string();
+    line.push('\n');
+    line
+}
+
+/// Withdraws the wait of request `id` if dropped while armed (its run gave up).
+struct Withdraw {
+    link: Arc<Link>,
+    id: u64,
+    armed: bool,
+}
+
+impl Drop for Withdraw {
+    fn drop(&mut self) {
+        if self.armed {
+            self.link
+                .waiting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&self.id);
+            self.link
+                .tell::<QueueWithdraw>(&json!({"request": self.id}));
         }
     }
 }
@@ -185,29 +326,13 @@ impl Inner {
 /// A turn held in the daemon; given back when dropped.
 struct Held {
     turn: String,
-    releases: mpsc::Sender<String>,
+    link: Arc<Link>,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        // The thread is gone only with the process, whose connections close with it.
-        let _ = self.releases.send(std::mem::take(&mut self.turn));
-    }
-}
-
-/// Gives back each turn sent on `turns`, on a connection of its own.
-fn give_back(paths: &SocketPaths, turns: &mpsc::Receiver<String>) {
-    let mut client: Option<Client> = None;
-    while let Ok(turn) = turns.recv() {
-        if client.is_none() {
-            // No daemon: the turn went with it.
-            client = Client::connect(paths).ok();
-        }
-        if let Some(c) = client.as_mut()
-            && c.request::<QueueRelease>(&QueueReleaseParams { turn })
-                .is_err()
-        {
-            client = None;
-        }
+        // A connection gone already took its turns with it.
+        self.link
+            .tell::<QueueRelease>(&json!({"turn": std::mem::take(&mut self.turn)}));
     }
 }

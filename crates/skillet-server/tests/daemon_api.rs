@@ -494,6 +494,55 @@ impl TurnAsker {
         let answer = self.answer_within(Duration::from_secs(10)).unwrap();
         answer["result"]["turn"].as_str().unwrap().to_owned()
     }
+
+    fn send(&mut self, id: u64, method: &str, params: Value) {
+        let line = json!({"id": id, "method": method, "params": params}).to_string();
+        self.stream
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+    }
+}
+
+#[test]
+fn one_connection_waits_for_a_turn_and_gives_one_back_meanwhile() {
+    let daemon = Daemon::start_with("[jobs]\nmax_running = 1\n");
+    let mut c = TurnAsker::new(&daemon);
+    c.send(1, "queue.turn", json!({"skill": "s"}));
+    let first = c.answer_within(Duration::from_secs(10)).unwrap();
+    let held = first["result"]["turn"].as_str().unwrap().to_owned();
+    // A second wait on the same connection does not stop it from being read.
+    c.send(2, "queue.turn", json!({"skill": "s"}));
+    assert!(c.answer_within(Duration::from_millis(300)).is_none());
+    c.send(3, "queue.release", json!({"turn": held}));
+    let mut answers: Vec<Value> = (0..2)
+        .map(|_| c.answer_within(Duration::from_secs(10)).unwrap())
+        .collect();
+    answers.sort_by_key(|a| a["id"].as_u64());
+    assert_eq!(answers[0]["id"], 2, "{answers:?}");
+    assert!(answers[0]["result"]["turn"].is_string(), "{answers:?}");
+    assert_eq!(answers[1]["result"]["released"], true, "{answers:?}");
+
+    // A wait given up is withdrawn: answered so, and its place is free.
+    c.send(4, "queue.turn", json!({"skill": "s"}));
+    assert!(c.answer_within(Duration::from_millis(300)).is_none());
+    c.send(5, "queue.withdraw", json!({"request": 4}));
+    let mut answers: Vec<Value> = (0..2)
+        .map(|_| c.answer_within(Duration::from_secs(10)).unwrap())
+        .collect();
+    answers.sort_by_key(|a| a["id"].as_u64());
+    assert_eq!(answers[0]["error"]["message"], "withdrawn", "{answers:?}");
+    assert_eq!(answers[1]["result"]["withdrawn"], true, "{answers:?}");
+
+    // Closing a connection that holds a turn and waits for another frees both at once.
+    c.send(6, "queue.turn", json!({"skill": "s"}));
+    assert!(c.answer_within(Duration::from_millis(300)).is_none());
+    drop(c);
+    let mut other = TurnAsker::new(&daemon);
+    other.ask("queue.turn", json!({"skill": "s"}));
+    let granted = other.answer_within(Duration::from_secs(5)).unwrap();
+    assert!(granted["result"]["turn"].is_string(), "{granted}");
+    drop(other);
+    daemon.stop();
 }
 
 #[test]

@@ -54,6 +54,9 @@ pub struct ProcessView {
 pub enum EnvOrigin {
     /// Passed through from the user's environment: its value is never shown.
     YourEnvironment,
+    /// Passed through from the environment of the daemon that ran it (a pooled call, a
+    /// job): its value is never shown either.
+    DaemonEnvironment,
     /// Set by the sandbox (`HOME`, `TMPDIR`: the run's scratch directory).
     Sandbox,
     /// The skill's `env`.

@@ -186,6 +186,15 @@ impl DebugReport {
     /// This report, made in the daemon at `socket` that served the call, as the command that
     /// sent it saw the call: `connect` to reach the daemon and `wall` in all.
     pub fn served_by_daemon(&mut self, socket: PathBuf, connect: Duration, wall: Duration) {
+        // What the process was passed came from the daemon's environment, not the caller's.
+        for var in self.plan.iter_mut().flat_map(|p| p.process.env.iter_mut()) {
+            if var.from == super::EnvOrigin::YourEnvironment {
+                var.from = super::EnvOrigin::DaemonEnvironment;
+                var.shown = var
+                    .shown
+                    .replace("your environment", "the daemon's environment");
+            }
+        }
         self.daemon = Some(socket);
         self.connect_us = Some(micros(connect));
         self.wall_us = self.wall_us.max(micros(wall));

@@ -11,7 +11,10 @@ use super::methods::{
     SessionPipeParams, SessionSendParams, SessionStartParams, StatusReply, StopReply,
 };
 use super::pool::{PoolRunParams, PoolRunReply};
-use super::queue::{QueueReleaseParams, QueueReleaseReply, QueueTurnParams, QueueTurnReply};
+use super::queue::{
+    QueueReleaseParams, QueueReleaseReply, QueueTurnParams, QueueTurnReply, QueueWithdrawParams,
+    QueueWithdrawReply,
+};
 
 /// One method of the daemon's API.
 pub trait Method {
@@ -78,4 +81,7 @@ methods! {
     QueueTurn = "queue.turn": QueueTurnParams => QueueTurnReply;
     /// Gives a turn back.
     QueueRelease = "queue.release": QueueReleaseParams => QueueReleaseReply;
+    /// Takes back a `queue.turn` request of the same connection that still waits (answered by
+    /// the connection itself).
+    QueueWithdraw = "queue.withdraw": QueueWithdrawParams => QueueWithdrawReply;
 }

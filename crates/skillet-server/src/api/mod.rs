@@ -21,7 +21,10 @@ pub use methods::{
     SessionPipeParams, SessionSendParams, SessionStartParams, StatusReply, StopReply, Turn,
 };
 pub use pool::{PoolRunParams, PoolRunReply};
-pub use queue::{QueueReleaseParams, QueueReleaseReply, QueueTurnParams, QueueTurnReply};
+pub use queue::{
+    QueueReleaseParams, QueueReleaseReply, QueueTurnParams, QueueTurnReply, QueueWithdrawParams,
+    QueueWithdrawReply,
+};
 
 /// One request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

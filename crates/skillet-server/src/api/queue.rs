@@ -20,7 +20,8 @@ pub struct QueueTurnParams {
 }
 
 /// A turn given. It is held until `queue.release` names it, or the connection that asked for
-/// it closes (so a caller that dies gives its turns back).
+/// it closes (so a caller that dies gives its turns back). The connection serves other
+/// requests (`queue.release` among them) while a `queue.turn` waits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueTurnReply {
     /// The turn, for `queue.release`.
@@ -42,4 +43,20 @@ pub struct QueueReleaseParams {
 pub struct QueueReleaseReply {
     /// It was held, and is now free.
     pub released: bool,
+}
+
+/// `queue.withdraw`: take back a `queue.turn` request of this connection that still waits (its
+/// caller gave up). It is then answered `refused` ("withdrawn"); one granted meanwhile is
+/// answered with its turn, which the caller gives back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueWithdrawParams {
+    /// The `id` of the `queue.turn` request.
+    pub request: serde_json::Value,
+}
+
+/// Whether the request still waited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueWithdrawReply {
+    /// It waited, and was withdrawn.
+    pub withdrawn: bool,
 }

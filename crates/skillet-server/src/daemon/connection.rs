@@ -1,5 +1,8 @@
 //! One client connection: who is on the other end (only the daemon's own user is served, and
-//! a confined peer only in part), then one request and one response per line until it closes.
+//! a confined peer only in part), then requests and their responses, one a line, until it
+//! closes. Requests are served side by side and each answered when done, under its `id`: a
+//! client that sends one request at a time (every command does) sees no difference, and one
+//! that waits for a queue turn can give another back meanwhile.
 
 use std::os::fd::AsFd as _;
 use std::sync::Arc;
@@ -12,9 +15,12 @@ use serde_json::Value;
 use skillet_mcp::lines::{Line, LineReader};
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinSet;
 
 use super::{Daemon, warn};
-use crate::api::{ErrorCode, Request, Response};
+use crate::api::method::{QueueTurn, QueueWithdraw};
+use crate::api::{ErrorCode, Method as _, QueueWithdrawReply, Request, Response};
 use crate::peer::Confinement;
 
 impl Daemon {
@@ -56,50 +62,116 @@ impl Daemon {
             }
         };
         // Who its jobs are queued for, for fair share: taken once, while the peer surely lives.
-        let client = crate::jobs::client_of(peer_pid);
+        let client: Arc<str> = crate::jobs::client_of(peer_pid).into();
+        let peer = Arc::new(peer);
         let _client = Counted::new(&self.clients);
         let connection = self.turns.connection();
         self.touch();
-        let (read, mut write) = stream.into_split();
+        let (read, write) = stream.into_split();
+        // Requests are served side by side and answered as each is done (by its `id`), so a
+        // `queue.turn` that waits does not hold up the `queue.release` that would end the wait,
+        // and the connection's close is seen while anything waits.
+        let (answers, answered) = mpsc::channel::<Response>(MAX_IN_FLIGHT);
+        let writer = tokio::spawn(self.clone().write_answers(write, answered));
+        let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        let mut waits = Waits::default();
         let mut lines = LineReader::new(read, MAX_REQUEST_BYTES);
         while let Ok(Some(read)) = lines.next().await {
-            // Counted before `stopping` is read: a stopping daemon either waits for this
-            // request or it is answered `Stopping` (see `serve`).
-            let _serving = Counted::new(&self.in_flight);
-            let response = match read {
+            self.touch();
+            let request = match read {
                 Line::Complete(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
                 Line::Complete(bytes) => match serde_json::from_slice::<Request>(&bytes) {
-                    Ok(request) if self.stopping.load(Ordering::SeqCst) => Response::err(
-                        request.id,
+                    Ok(request) => request,
+                    Err(e) => {
+                        let bad = format!("not a request: {e}");
+                        let _ = answers
+                            .send(Response::err(Value::Null, ErrorCode::BadRequest, bad))
+                            .await;
+                        continue;
+                    }
+                },
+                Line::TooLong => {
+                    let _ = answers
+                        .send(Response::err(
+                            Value::Null,
+                            ErrorCode::BadRequest,
+                            format!(
+                                "the request line is longer than {MAX_REQUEST_BYTES} bytes and was skipped; send a smaller request (a long session input can go in a file the session reads)"
+                            ),
+                        ))
+                        .await;
+                    continue;
+                }
+            };
+            if request.method == QueueWithdraw::NAME && peer.reason().is_none() {
+                let answer = waits.withdraw(&request);
+                let _ = answers.send(answer).await;
+                continue;
+            }
+            // At most MAX_IN_FLIGHT at once: past that the connection is read no further.
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let daemon = self.clone();
+            let (peer, client, answers) = (peer.clone(), client.clone(), answers.clone());
+            let waits_for_turn = request.method == QueueTurn::NAME;
+            let key = request.id.to_string();
+            let serve = move |withdrawn: Option<oneshot::Receiver<()>>| async move {
+                // A wait for a turn is not work the daemon must finish before it stops.
+                let _serving = (!waits_for_turn).then(|| Counted::new(&daemon.in_flight));
+                let id = request.id.clone();
+                let response = if daemon.stopping.load(Ordering::SeqCst) {
+                    Response::err(
+                        id,
                         ErrorCode::Stopping,
                         "the skillet daemon is stopping and did nothing; run the command again \
                          (a new daemon starts for it)",
-                    ),
-                    Ok(request) => self.answer(request, &peer, &client, connection).await,
-                    Err(e) => Response::err(
-                        Value::Null,
-                        ErrorCode::BadRequest,
-                        format!("not a request: {e}"),
-                    ),
-                },
-                Line::TooLong => Response::err(
-                    Value::Null,
-                    ErrorCode::BadRequest,
-                    format!(
-                        "the request line is longer than {MAX_REQUEST_BYTES} bytes and was skipped; send a smaller request (a long session input can go in a file the session reads)"
-                    ),
-                ),
+                    )
+                } else if let Some(withdrawn) = withdrawn {
+                    // A turn is taken in the same step as the answer is made, so dropping the
+                    // wait never drops a turn.
+                    tokio::select! {
+                        biased;
+                        answer = daemon.answer(request, &peer, &client, connection) => answer,
+                        _ = withdrawn => Response::err(id, ErrorCode::Refused, "withdrawn"),
+                    }
+                } else {
+                    daemon.answer(request, &peer, &client, connection).await
+                };
+                let _ = answers.send(response).await;
+                drop(slot);
             };
+            if waits_for_turn {
+                waits.spawn(key, |withdrawn| serve(Some(withdrawn)));
+            } else {
+                tokio::spawn(serve(None));
+            }
+        }
+        // Closed: what still waits for a turn leaves the queue, and the turns this connection
+        // holds are free again, before anyone else is served.
+        waits.end().await;
+        self.turns.release_all(connection);
+        drop(answers);
+        let _ = writer.await;
+        self.touch();
+    }
+
+    /// Writes each answer as its request is done, until every sender is gone.
+    async fn write_answers(
+        self: Arc<Self>,
+        mut write: tokio::net::unix::OwnedWriteHalf,
+        mut answered: mpsc::Receiver<Response>,
+    ) {
+        while let Some(response) = answered.recv().await {
             self.touch();
             if write.write_all(line(&response).as_bytes()).await.is_err() {
-                break;
+                // The client is gone; the answers still coming are dropped with the channel.
+                answered.close();
+                continue;
             }
             // Written: a pooled call's used member may now be replaced (off its path).
             self.pools.answered();
         }
-        // Whatever ended the connection, the turns it held are free again.
-        self.turns.release_all(connection);
-        self.touch();
     }
 
     /// The answer to `request`; a bug that panics while handling it is answered as one, so
@@ -155,6 +227,53 @@ impl Drop for Counted<'_> {
 /// one is answered with an error and skipped without being held, so no client (a confined one
 /// included) can make the daemon allocate without bound.
 pub(crate) const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
+/// Requests of one connection served at once; the connection is not read further until one
+/// is done. With [`MAX_REQUEST_BYTES`] and [`MAX_CONNECTIONS`] this bounds what clients can
+/// make the daemon hold.
+const MAX_IN_FLIGHT: usize = 256;
+
+/// The `queue.turn` requests of one connection still waiting, so `queue.withdraw` can take one
+/// back and the connection's close takes all.
+#[derive(Default)]
+struct Waits {
+    tasks: JoinSet<()>,
+    by_request: std::collections::HashMap<String, oneshot::Sender<()>>,
+}
+
+impl Waits {
+    /// Serves a `queue.turn` request keyed `key`: `serve` is given what says it was withdrawn.
+    fn spawn<F>(&mut self, key: String, serve: impl FnOnce(oneshot::Receiver<()>) -> F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        // Those done are forgotten as new ones come, so the map stays as large as what waits.
+        while self.tasks.try_join_next().is_some() {}
+        self.by_request.retain(|_, withdraw| !withdraw.is_closed());
+        let (withdraw, withdrawn) = oneshot::channel();
+        self.tasks.spawn(serve(withdrawn));
+        self.by_request.insert(key, withdraw);
+    }
+
+    /// `queue.withdraw`: the `queue.turn` request it names, if it still waits, leaves the queue
+    /// and is answered `withdrawn`. One granted meanwhile is answered with its turn as usual
+    /// (whoever withdrew it gives it back).
+    fn withdraw(&mut self, request: &Request) -> Response {
+        let named = request.params.get("request").map(Value::to_string);
+        let withdrawn = named
+            .and_then(|key| self.by_request.remove(&key))
+            .is_some_and(|withdraw| withdraw.send(()).is_ok());
+        match serde_json::to_value(QueueWithdrawReply { withdrawn }) {
+            Ok(result) => Response::ok(request.id.clone(), result),
+            Err(e) => Response::err(request.id.clone(), ErrorCode::Internal, e.to_string()),
+        }
+    }
+
+    /// Ends every wait (the connection closed), and waits until each has let go of its place.
+    async fn end(mut self) {
+        self.tasks.shutdown().await;
+    }
+}
 
 /// Connections served at once; one more is answered with an error and closed. With
 /// [`MAX_REQUEST_BYTES`] this bounds what clients can make the daemon hold (512 MiB).

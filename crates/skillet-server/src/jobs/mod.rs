@@ -241,7 +241,7 @@ impl Jobs {
                     ..ResponseError::new(
                         ErrorCode::Busy,
                         format!(
-                            "busy: {} jobs are already waiting (the most [jobs] max_queued allows); nothing was queued, try again in a moment, or raise max_queued in the global skillet.toml",
+                            "busy: {} jobs and calls are already waiting (the most [jobs] max_queued allows); nothing was queued, try again in a moment, or raise max_queued in the global skillet.toml",
                             s.queue.len()
                         ),
                     )
