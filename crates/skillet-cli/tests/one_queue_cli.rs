@@ -270,3 +270,27 @@ fn ctrl_c_ends_a_batch_waiting_for_its_turn_at_once() {
     assert_eq!(wait(&w, &job)["job"]["outcome"], "ok");
     assert!(history(&w).iter().all(|r| r["skill"] != "quick"));
 }
+
+#[test]
+fn an_idle_stdio_mcp_server_holds_no_connection_to_the_daemon() {
+    let w = World::new();
+    global_config(&w, "[daemon]\nidle_timeout = 1\n");
+    bash_skill(&w, "quick", "echo quick");
+    let (code, _, err) = w.run(&["trust"]);
+    assert_eq!(code, 0, "{err}");
+    let mut agent = RawStdio::start(&w, &[]);
+    let reply = agent.call(7, "quick", json!({}));
+    assert_eq!(reply["result"]["isError"], false, "{reply}");
+    // The call took its turn in a daemon started for it; that daemon now goes when idle, as
+    // no connection is left open by the idle agent (which would otherwise keep it up, and
+    // take one of the 64 connections the daemon serves for as long as the agent lives).
+    // (Asked rarely: asking is activity, which keeps a daemon up.)
+    let gone = (0..4).any(|_| {
+        std::thread::sleep(Duration::from_millis(2500));
+        w.run(&["daemon", "status"]).0 != 0
+    });
+    assert!(gone, "the daemon stayed up: {}", w.daemon_log());
+    // The agent's next call starts one again.
+    let reply = agent.call(8, "quick", json!({}));
+    assert_eq!(reply["result"]["isError"], false, "{reply}");
+}

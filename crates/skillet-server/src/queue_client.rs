@@ -25,6 +25,9 @@ use crate::api::method::{QueueRelease, QueueTurn, QueueWithdraw};
 use crate::api::{ErrorCode, Method, QueueTurnParams, QueueTurnReply, Response};
 use crate::{Client, SocketPaths};
 
+/// How long a run asks again while the daemon answers that it is stopping.
+const STOPPING_WAIT: Duration = Duration::from_secs(10);
+
 /// How long runs go without asking after the daemon could not be reached or started.
 const ASK_AGAIN_AFTER: Duration = Duration::from_secs(30);
 
@@ -39,8 +42,10 @@ struct Inner {
     exe: PathBuf,
     /// `$SKILLET_CLIENT`: who the runs are for, when not this process's session.
     client: Option<String>,
-    /// The connection, once made; made again after it is lost.
-    link: tokio::sync::Mutex<Option<Arc<Link>>>,
+    /// The connection while any run waits or holds a turn; made again after it is lost. It
+    /// closes when nothing needs it, so an idle agent's `skillet mcp` holds none of the
+    /// daemon's connections (and does not keep an idle daemon up).
+    link: tokio::sync::Mutex<std::sync::Weak<Link>>,
     /// This process's own cap on its runs, beside the daemon's queue (and alone, when the
     /// daemon cannot be asked).
     cap: Arc<tokio::sync::Semaphore>,
@@ -76,7 +81,7 @@ impl DaemonQueue {
                 paths,
                 exe,
                 client: std::env::var("SKILLET_CLIENT").ok(),
-                link: tokio::sync::Mutex::new(None),
+                link: tokio::sync::Mutex::new(std::sync::Weak::new()),
                 cap: Arc::new(tokio::sync::Semaphore::new(cap.max(1))),
                 not_before: Mutex::new(None),
                 warned: AtomicBool::new(false),
@@ -135,8 +140,10 @@ impl Inner {
             client: self.client.clone().or_else(|| run.client.clone()),
         };
         // A daemon that went away (stopped, or exited idle) while the run waited took the
-        // wait with it: asked once more, of the daemon that starts next.
+        // wait with it: asked once more, of the daemon that starts next. One stopping answers
+        // so until it is gone: asked again, boundedly, until the next one does.
         let mut again = true;
+        let mut stopping_until: Option<Instant> = None;
         let (link, response) = loop {
             let link = self.link().await?;
             let Some((id, answer)) = link.send::<QueueTurn>(&params) else {
@@ -152,6 +159,17 @@ impl Inner {
             let answered = answer.await;
             withdraw.armed = false;
             match answered {
+                Ok(response)
+                    if response
+                        .error
+                        .as_ref()
+                        .is_some_and(|e| e.code == ErrorCode::Stopping)
+                        && stopping_until.is_none_or(|t| Instant::now() < t) =>
+                {
+                    stopping_until.get_or_insert_with(|| Instant::now() + STOPPING_WAIT);
+                    link.open.store(false, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
                 Ok(response) => break (link, response),
                 Err(_) if again => again = false,
                 Err(_) => {
@@ -184,8 +202,8 @@ impl Inner {
     /// The open connection, made (and the daemon started) when there is none.
     async fn link(&self) -> Result<Arc<Link>, Asked> {
         let mut link = self.link.lock().await;
-        if let Some(open) = link.as_ref().filter(|l| l.open.load(Ordering::SeqCst)) {
-            return Ok(open.clone());
+        if let Some(open) = link.upgrade().filter(|l| l.open.load(Ordering::SeqCst)) {
+            return Ok(open);
         }
         {
             let not_before = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
@@ -208,7 +226,7 @@ impl Inner {
         match connected {
             Ok(stream) => {
                 let made = Arc::new(Link::over(stream));
-                *link = Some(made.clone());
+                *link = Arc::downgrade(&made);
                 Ok(made)
             }
             Err(why) => {
@@ -240,7 +258,9 @@ impl Link {
             next_id: AtomicU64::new(1),
             open: open.clone(),
         };
-        let giver = link.out.clone();
+        // Weak: the connection closes once no run needs it (the writer ends with the last
+        // sender), even while this task waits for answers.
+        let giver = link.out.downgrade();
         tokio::spawn(async move {
             let mut answers = BufReader::new(read).lines();
             while let Ok(Some(line)) = answers.next_line().await {
@@ -263,6 +283,7 @@ impl Link {
                 if let Some(turn) = unclaimed
                     .and_then(|r| r.result)
                     .and_then(|r| serde_json::from_value::<QueueTurnReply>(r).ok())
+                    && let Some(giver) = giver.upgrade()
                 {
                     let _ =
                         giver.send(request_line::<QueueRelease>(0, &json!({"turn": turn.turn})));

@@ -555,14 +555,20 @@ fn queue_turns_are_held_until_released_or_their_connection_closes() {
     second.ask("queue.turn", json!({"skill": "s", "memory_mb": 10}));
     assert!(second.answer_within(Duration::from_millis(300)).is_none());
 
-    // Given back on another connection (the asking one may be waiting meanwhile); twice is
-    // harmless.
+    // A turn is its asker's: another connection cannot give it back.
     let release = json!({"id": 2, "method": "queue.release", "params": {"turn": held}});
-    assert_eq!(daemon.raw(&release.to_string())["result"]["released"], true);
     assert_eq!(
         daemon.raw(&release.to_string())["result"]["released"],
         false
     );
+    assert!(second.answer_within(Duration::from_millis(200)).is_none());
+    // Given back by its asker; twice is harmless.
+    first.ask("queue.release", json!({"turn": held}));
+    let answer = first.answer_within(Duration::from_secs(5)).unwrap();
+    assert_eq!(answer["result"]["released"], true, "{answer}");
+    first.ask("queue.release", json!({"turn": held}));
+    let answer = first.answer_within(Duration::from_secs(5)).unwrap();
+    assert_eq!(answer["result"]["released"], false, "{answer}");
     let granted = second.answer_within(Duration::from_secs(10)).unwrap();
     assert!(granted["result"]["turn"].is_string(), "{granted}");
     assert!(
@@ -592,5 +598,79 @@ fn queue_turns_are_held_until_released_or_their_connection_closes() {
         "{refused}"
     );
     drop(third);
+    daemon.stop();
+}
+
+#[test]
+fn waits_past_any_bound_never_stop_a_connection_from_being_read() {
+    let daemon = Daemon::start_with("[jobs]\nmax_running = 1\nmax_queued = 5000\n");
+    let mut c = TurnAsker::new(&daemon);
+    c.send(1, "queue.turn", json!({"skill": "s"}));
+    let first = c.answer_within(Duration::from_secs(10)).unwrap();
+    let held = first["result"]["turn"].as_str().unwrap().to_owned();
+    // Far more waits than any request bound of the connection...
+    for id in 2..=600 {
+        c.send(id, "queue.turn", json!({"skill": "s"}));
+    }
+    // ...and the release behind them is still read and answered at once.
+    c.send(1000, "queue.release", json!({"turn": held}));
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut released = false;
+    while Instant::now() < until && !released {
+        if let Some(answer) = c.answer_within(Duration::from_secs(1)) {
+            released = answer["id"] == 1000 && answer["result"]["released"] == true;
+        }
+    }
+    assert!(released, "the release was never answered");
+    // Closing frees every wait and turn: another caller gets one at once.
+    drop(c);
+    let mut other = TurnAsker::new(&daemon);
+    other.ask("queue.turn", json!({"skill": "s"}));
+    let granted = other.answer_within(Duration::from_secs(10)).unwrap();
+    assert!(granted["result"]["turn"].is_string(), "{granted}");
+    drop(other);
+    daemon.stop();
+}
+
+#[test]
+fn pipelined_requests_other_than_the_queues_are_served_in_order() {
+    let daemon = Daemon::start();
+    let session = daemon
+        .client()
+        .session_start(&start_params(&daemon.ws))
+        .unwrap();
+    let mut c = TurnAsker::new(&daemon);
+    // Three inputs sent at once: the slow first one is answered first, and the second sees
+    // what it set.
+    let inputs = [
+        "import time; time.sleep(0.3); x = 1; print('first')",
+        "print('second', x)",
+        "print('third')",
+    ];
+    for (id, input) in inputs.iter().enumerate() {
+        c.send(
+            id as u64,
+            "session.send",
+            json!({"id": session.id, "input": input}),
+        );
+    }
+    let answers: Vec<Value> = (0..inputs.len())
+        .map(|_| c.answer_within(Duration::from_secs(20)).unwrap())
+        .collect();
+    let shown: Vec<(u64, &str)> = answers
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_u64().unwrap(),
+                a["result"]["stdout"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [(0, "first\n"), (1, "second 1\n"), (2, "third\n")],
+        "{answers:?}"
+    );
+    drop(c);
     daemon.stop();
 }

@@ -15,11 +15,11 @@ use serde_json::Value;
 use skillet_mcp::lines::{Line, LineReader};
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::{Daemon, warn};
-use crate::api::method::{QueueTurn, QueueWithdraw};
+use crate::api::method::{QueueRelease, QueueTurn, QueueWithdraw};
 use crate::api::{ErrorCode, Method as _, QueueWithdrawReply, Request, Response};
 use crate::peer::Confinement;
 
@@ -68,12 +68,21 @@ impl Daemon {
         let connection = self.turns.connection();
         self.touch();
         let (read, write) = stream.into_split();
-        // Requests are served side by side and answered as each is done (by its `id`), so a
-        // `queue.turn` that waits does not hold up the `queue.release` that would end the wait,
-        // and the connection's close is seen while anything waits.
-        let (answers, answered) = mpsc::channel::<Response>(MAX_IN_FLIGHT);
+        // Requests are answered in order, one at a time, as they always were, except the
+        // queue's: a `queue.turn` waits beside them (answered by its `id` when granted), and a
+        // `queue.release` or `queue.withdraw` is answered at once. So the connection is always
+        // read while turns wait: the release that ends a wait, and the close that frees
+        // everything, are never stuck behind the wait itself.
+        let (answers, answered) = mpsc::channel::<Response>(MAX_PENDING);
         let writer = tokio::spawn(self.clone().write_answers(write, answered));
-        let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        let (in_order, pending) = mpsc::channel::<Request>(MAX_PENDING);
+        let worker = tokio::spawn(self.clone().serve_in_order(
+            pending,
+            peer.clone(),
+            client.clone(),
+            connection,
+            answers.clone(),
+        ));
         let mut waits = Waits::default();
         let mut lines = LineReader::new(read, MAX_REQUEST_BYTES);
         while let Ok(Some(read)) = lines.next().await {
@@ -103,57 +112,83 @@ impl Daemon {
                     continue;
                 }
             };
-            if request.method == QueueWithdraw::NAME && peer.reason().is_none() {
+            let unconfined = peer.reason().is_none();
+            let method = request.method.as_str();
+            if unconfined && method == QueueWithdraw::NAME {
                 let answer = waits.withdraw(&request);
                 let _ = answers.send(answer).await;
-                continue;
-            }
-            // At most MAX_IN_FLIGHT at once: past that the connection is read no further.
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                break;
-            };
-            let daemon = self.clone();
-            let (peer, client, answers) = (peer.clone(), client.clone(), answers.clone());
-            let waits_for_turn = request.method == QueueTurn::NAME;
-            let key = request.id.to_string();
-            let serve = move |withdrawn: Option<oneshot::Receiver<()>>| async move {
-                // A wait for a turn is not work the daemon must finish before it stops.
-                let _serving = (!waits_for_turn).then(|| Counted::new(&daemon.in_flight));
-                let id = request.id.clone();
-                let response = if daemon.stopping.load(Ordering::SeqCst) {
-                    Response::err(
-                        id,
-                        ErrorCode::Stopping,
-                        "the skillet daemon is stopping and did nothing; run the command again \
-                         (a new daemon starts for it)",
-                    )
-                } else if let Some(withdrawn) = withdrawn {
-                    // A turn is taken in the same step as the answer is made, so dropping the
-                    // wait never drops a turn.
-                    tokio::select! {
+            } else if unconfined && method == QueueRelease::NAME {
+                let answer = self.answer(request, &peer, &client, connection).await;
+                let _ = answers.send(answer).await;
+            } else if unconfined && method == QueueTurn::NAME {
+                if waits.waiting() >= MAX_WAITS {
+                    let busy = Response::err(
+                        request.id,
+                        ErrorCode::Busy,
+                        format!(
+                            "busy: this connection already has {MAX_WAITS} queue.turn requests waiting; wait for one to be answered"
+                        ),
+                    );
+                    let _ = answers.send(busy).await;
+                    continue;
+                }
+                let daemon = self.clone();
+                let (peer, client, answers) = (peer.clone(), client.clone(), answers.clone());
+                let key = request.id.to_string();
+                waits.spawn(key, move |withdrawn| async move {
+                    let id = request.id.clone();
+                    // A turn is taken in the same step as its answer is made, so dropping the
+                    // wait (withdrawn, or the connection closed) never drops a granted turn.
+                    let response = tokio::select! {
                         biased;
                         answer = daemon.answer(request, &peer, &client, connection) => answer,
-                        _ = withdrawn => Response::err(id, ErrorCode::Refused, "withdrawn"),
-                    }
-                } else {
-                    daemon.answer(request, &peer, &client, connection).await
-                };
-                let _ = answers.send(response).await;
-                drop(slot);
-            };
-            if waits_for_turn {
-                waits.spawn(key, |withdrawn| serve(Some(withdrawn)));
-            } else {
-                tokio::spawn(serve(None));
+                        Ok(()) = withdrawn => Response::err(id, ErrorCode::Refused, "withdrawn"),
+                    };
+                    let _ = answers.send(response).await;
+                });
+            } else if in_order.send(request).await.is_err() {
+                break;
             }
         }
         // Closed: what still waits for a turn leaves the queue, and the turns this connection
         // holds are free again, before anyone else is served.
         waits.end().await;
         self.turns.release_all(connection);
+        // What was read before the close is still served, as it always was.
+        drop(in_order);
+        let _ = worker.await;
         drop(answers);
         let _ = writer.await;
         self.touch();
+    }
+
+    /// Serves `pending`, one request at a time, in the order they came.
+    async fn serve_in_order(
+        self: Arc<Self>,
+        mut pending: mpsc::Receiver<Request>,
+        peer: Arc<Confinement>,
+        client: Arc<str>,
+        connection: u64,
+        answers: mpsc::Sender<Response>,
+    ) {
+        while let Some(request) = pending.recv().await {
+            // Counted before `stopping` is read: a stopping daemon either waits for this
+            // request or it is answered `Stopping` (see `serve`).
+            let _serving = Counted::new(&self.in_flight);
+            let response = if self.stopping.load(Ordering::SeqCst) {
+                Response::err(
+                    request.id,
+                    ErrorCode::Stopping,
+                    "the skillet daemon is stopping and did nothing; run the command again \
+                     (a new daemon starts for it)",
+                )
+            } else {
+                self.answer(request, &peer, &client, connection).await
+            };
+            if answers.send(response).await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Writes each answer as its request is done, until every sender is gone.
@@ -228,10 +263,14 @@ impl Drop for Counted<'_> {
 /// included) can make the daemon allocate without bound.
 pub(crate) const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
-/// Requests of one connection served at once; the connection is not read further until one
-/// is done. With [`MAX_REQUEST_BYTES`] and [`MAX_CONNECTIONS`] this bounds what clients can
-/// make the daemon hold.
-const MAX_IN_FLIGHT: usize = 256;
+/// Requests of one connection read and not yet served (or answers not yet written); past that
+/// the connection is read no further until one is. With [`MAX_REQUEST_BYTES`] and
+/// [`MAX_CONNECTIONS`] this bounds what clients can make the daemon hold.
+const MAX_PENDING: usize = 256;
+
+/// `queue.turn` requests of one connection waiting at once; one more is answered `busy`, so
+/// waits never stop the connection from being read.
+const MAX_WAITS: usize = 4096;
 
 /// The `queue.turn` requests of one connection still waiting, so `queue.withdraw` can take one
 /// back and the connection's close takes all.
@@ -253,6 +292,13 @@ impl Waits {
         let (withdraw, withdrawn) = oneshot::channel();
         self.tasks.spawn(serve(withdrawn));
         self.by_request.insert(key, withdraw);
+    }
+
+    /// How many `queue.turn` requests still wait.
+    fn waiting(&mut self) -> usize {
+        while self.tasks.try_join_next().is_some() {}
+        self.by_request.retain(|_, withdraw| !withdraw.is_closed());
+        self.tasks.len()
     }
 
     /// `queue.withdraw`: the `queue.turn` request it names, if it still waits, leaves the queue

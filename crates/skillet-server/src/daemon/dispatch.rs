@@ -114,9 +114,9 @@ impl Daemon {
                 self.queue_turn(read::<QueueTurn>(params)?, client, connection)
                     .await,
             ),
-            QueueRelease::NAME => {
-                answer::<QueueRelease>(Ok(self.queue_release(&read::<QueueRelease>(params)?)))
-            }
+            QueueRelease::NAME => answer::<QueueRelease>(Ok(
+                self.queue_release(&read::<QueueRelease>(params)?, connection)
+            )),
             JobCancel::NAME => {
                 answer::<JobCancel>(self.jobs.cancel(&read::<JobCancel>(params)?.id).await)
             }

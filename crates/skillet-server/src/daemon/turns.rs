@@ -67,7 +67,11 @@ impl Daemon {
             memory_mb: p.memory_mb,
         };
         let turn = self.jobs.clone().admit_call(run).await.map_err(|no| {
-            if no.again {
+            if self.stopping.load(Ordering::SeqCst) {
+                // Asked again of the daemon that starts next, as any request a stopping
+                // daemon did not carry out.
+                ResponseError::new(ErrorCode::Stopping, no.reason)
+            } else if no.again {
                 ResponseError {
                     retry_after_ms: Some(RETRY_AFTER_MS),
                     ..ResponseError::new(ErrorCode::Busy, no.reason)
@@ -85,8 +89,19 @@ impl Daemon {
         })
     }
 
-    pub(super) fn queue_release(&self, p: &QueueReleaseParams) -> QueueReleaseReply {
-        let turn = self.turns.held().remove(&p.turn);
+    /// Gives back turn `p.turn` if `connection` holds it: a turn is its asker's alone.
+    pub(super) fn queue_release(
+        &self,
+        p: &QueueReleaseParams,
+        connection: u64,
+    ) -> QueueReleaseReply {
+        let turn = {
+            let mut held = self.turns.held();
+            match held.get(&p.turn) {
+                Some((owner, _)) if *owner == connection => held.remove(&p.turn),
+                _ => None,
+            }
+        };
         let released = turn.is_some();
         drop(turn);
         QueueReleaseReply { released }
