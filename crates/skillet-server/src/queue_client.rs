@@ -64,6 +64,8 @@ struct Link {
     waiting: Arc<Mutex<HashMap<u64, oneshot::Sender<Response>>>>,
     next_id: AtomicU64,
     open: Arc<AtomicBool>,
+    /// What the daemon said when it turned the connection away (it serves a bounded number).
+    refused: Arc<Mutex<Option<String>>>,
 }
 
 impl DaemonQueue {
@@ -158,6 +160,17 @@ impl Inner {
             };
             let answered = answer.await;
             withdraw.armed = false;
+            if answered.is_err() {
+                let refused = link
+                    .refused
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                if let Some(why) = refused {
+                    // Full, not gone: the run waits and asks again, as for a full queue.
+                    return Err(Asked::No(NoTurn::for_now(format!("busy: {why}"))));
+                }
+            }
             match answered {
                 Ok(response)
                     if response
@@ -245,6 +258,7 @@ impl Link {
         let (out, mut lines) = mpsc::unbounded_channel::<String>();
         let waiting: Arc<Mutex<HashMap<u64, oneshot::Sender<Response>>>> = Arc::default();
         let open = Arc::new(AtomicBool::new(true));
+        let refused: Arc<Mutex<Option<String>>> = Arc::default();
         tokio::spawn(async move {
             while let Some(line) = lines.recv().await {
                 if write.write_all(line.as_bytes()).await.is_err() {
@@ -257,6 +271,7 @@ impl Link {
             waiting: waiting.clone(),
             next_id: AtomicU64::new(1),
             open: open.clone(),
+            refused: refused.clone(),
         };
         // Weak: the connection closes once no run needs it (the writer ends with the last
         // sender), even while this task waits for answers.
@@ -268,6 +283,10 @@ impl Link {
                     continue;
                 };
                 let Some(id) = response.id.as_u64() else {
+                    // Answered to no request: the daemon turning the connection away.
+                    if let Some(e) = response.error {
+                        *refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.message);
+                    }
                     continue;
                 };
                 let asker = waiting

@@ -513,6 +513,10 @@ fn one_connection_waits_for_a_turn_and_gives_one_back_meanwhile() {
     // A second wait on the same connection does not stop it from being read.
     c.send(2, "queue.turn", json!({"skill": "s"}));
     assert!(c.answer_within(Duration::from_millis(300)).is_none());
+    // Another wait under the same id would make the first one impossible to withdraw.
+    c.send(2, "queue.turn", json!({"skill": "s"}));
+    let duplicate = c.answer_within(Duration::from_secs(5)).unwrap();
+    assert_eq!(duplicate["error"]["code"], "bad_request", "{duplicate}");
     c.send(3, "queue.release", json!({"turn": held}));
     let mut answers: Vec<Value> = (0..2)
         .map(|_| c.answer_within(Duration::from_secs(10)).unwrap())
@@ -672,5 +676,54 @@ fn pipelined_requests_other_than_the_queues_are_served_in_order() {
         "{answers:?}"
     );
     drop(c);
+    daemon.stop();
+}
+
+#[test]
+fn a_run_turned_away_by_a_full_daemon_is_told_busy_not_run_outside_the_queue() {
+    use skillet_engine::RunQueue as _;
+    let daemon = Daemon::start();
+    // Every connection the daemon serves is taken.
+    let held: Vec<UnixStream> = (0..64)
+        .map(|_| UnixStream::connect(&daemon.paths.socket).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let warned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let told = warned.clone();
+    let queue = skillet_server::DaemonQueue::new(
+        daemon.paths.clone(),
+        PathBuf::from("/nonexistent/skillet"),
+        4,
+        move |_| told.store(true, std::sync::atomic::Ordering::SeqCst),
+    );
+    let asked = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(queue.admit(skillet_engine::QueuedRun {
+            skill: "s".into(),
+            client: None,
+            memory_mb: 0,
+        }));
+    let no = asked.expect_err("a turn without the daemon's queue");
+    assert!(no.again, "{no}");
+    assert!(
+        no.reason.starts_with("busy:") && no.reason.contains("64"),
+        "{no}"
+    );
+    assert!(
+        !warned.load(std::sync::atomic::Ordering::SeqCst),
+        "not unreachable"
+    );
+    drop(held);
+    // Served again once the daemon has seen those connections close.
+    let until = Instant::now() + Duration::from_secs(10);
+    while Client::connect(&daemon.paths)
+        .and_then(|mut c| c.status())
+        .is_err()
+    {
+        assert!(Instant::now() < until, "the daemon never served again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     daemon.stop();
 }

@@ -121,6 +121,15 @@ impl Daemon {
                 let answer = self.answer(request, &peer, &client, connection).await;
                 let _ = answers.send(answer).await;
             } else if unconfined && method == QueueTurn::NAME {
+                if waits.is_waiting(&request.id.to_string()) {
+                    let taken = Response::err(
+                        request.id,
+                        ErrorCode::BadRequest,
+                        "a queue.turn with this id still waits on this connection; give each request an id of its own",
+                    );
+                    let _ = answers.send(taken).await;
+                    continue;
+                }
                 if waits.waiting() >= MAX_WAITS {
                     let busy = Response::err(
                         request.id,
@@ -292,6 +301,11 @@ impl Waits {
         let (withdraw, withdrawn) = oneshot::channel();
         self.tasks.spawn(serve(withdrawn));
         self.by_request.insert(key, withdraw);
+    }
+
+    /// Whether a `queue.turn` keyed `key` still waits.
+    fn is_waiting(&self, key: &str) -> bool {
+        self.by_request.get(key).is_some_and(|w| !w.is_closed())
     }
 
     /// How many `queue.turn` requests still wait.
