@@ -52,6 +52,8 @@ pub(super) struct State {
     pub(super) starting: u32,
     pub(super) calls: u64,
     pub(super) recycled: u64,
+    /// Warm starts that failed in a row: the next is tried after a backoff that grows with it.
+    pub(super) failed_starts: u32,
 }
 
 #[derive(Debug)]
@@ -421,15 +423,44 @@ impl Pool {
                     Ok(m) => {
                         let mut s = lock(&pool.state);
                         s.total += 1;
+                        s.failed_starts = 0;
                         s.idle.push_back(m);
                     }
-                    // The next call starts one itself and reports why it cannot.
-                    Err(_) => {}
+                    // A start that failed (a loaded machine, a slow preload) is tried again
+                    // after a backoff, so a pool does not stay short of `min_idle` until its
+                    // next call; a call that finds none starts one itself and says why not.
+                    Err(_) => {
+                        let failed = {
+                            let mut s = lock(&pool.state);
+                            s.failed_starts = s.failed_starts.saturating_add(1);
+                            s.failed_starts
+                        };
+                        drop(_starting);
+                        let backoff = START_RETRY
+                            .saturating_mul(1 << failed.min(6))
+                            .min(START_RETRY_MAX);
+                        tokio::select! {
+                            () = tokio::time::sleep(backoff) => {
+                                // Not for a pool ended meanwhile (unused): nobody would end
+                                // the members started for it.
+                                let live = lock(&pools.pools).values().any(|p| Arc::ptr_eq(p, &pool));
+                                if live {
+                                    pool.top_up(&pools);
+                                }
+                            }
+                            () = pools.closed() => {}
+                        }
+                    }
                 }
             });
         }
     }
 }
+
+/// The first wait before a failed warm start is tried again; it doubles with each failure.
+const START_RETRY: Duration = Duration::from_millis(250);
+/// The longest wait between tries of a warm start that keeps failing.
+const START_RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// How many of `want` new warm members `pool` may start under the cap of `max_warm` across
 /// `all`, after ending the idle members of the pools used least recently (never `pool`'s own)
