@@ -73,7 +73,7 @@ impl Daemon {
         // `queue.release` or `queue.withdraw` is answered at once. So the connection is always
         // read while turns wait: the release that ends a wait, and the close that frees
         // everything, are never stuck behind the wait itself.
-        let (answers, answered) = mpsc::channel::<Response>(MAX_PENDING);
+        let (answers, answered) = mpsc::channel::<Answer>(MAX_PENDING);
         let writer = tokio::spawn(self.clone().write_answers(write, answered));
         let (in_order, pending) = mpsc::channel::<Request>(MAX_PENDING);
         let worker = tokio::spawn(self.clone().serve_in_order(
@@ -94,21 +94,20 @@ impl Daemon {
                     Err(e) => {
                         let bad = format!("not a request: {e}");
                         let _ = answers
-                            .send(Response::err(Value::Null, ErrorCode::BadRequest, bad))
+                            .send((Response::err(Value::Null, ErrorCode::BadRequest, bad), None))
                             .await;
                         continue;
                     }
                 },
                 Line::TooLong => {
-                    let _ = answers
-                        .send(Response::err(
-                            Value::Null,
-                            ErrorCode::BadRequest,
-                            format!(
-                                "the request line is longer than {MAX_REQUEST_BYTES} bytes and was skipped; send a smaller request (a long session input can go in a file the session reads)"
-                            ),
-                        ))
-                        .await;
+                    let too_long = Response::err(
+                        Value::Null,
+                        ErrorCode::BadRequest,
+                        format!(
+                            "the request line is longer than {MAX_REQUEST_BYTES} bytes and was skipped; send a smaller request (a long session input can go in a file the session reads)"
+                        ),
+                    );
+                    let _ = answers.send((too_long, None)).await;
                     continue;
                 }
             };
@@ -116,10 +115,10 @@ impl Daemon {
             let method = request.method.as_str();
             if unconfined && method == QueueWithdraw::NAME {
                 let answer = waits.withdraw(&request);
-                let _ = answers.send(answer).await;
+                let _ = answers.send((answer, None)).await;
             } else if unconfined && method == QueueRelease::NAME {
                 let answer = self.answer(request, &peer, &client, connection).await;
-                let _ = answers.send(answer).await;
+                let _ = answers.send((answer, None)).await;
             } else if unconfined && method == QueueTurn::NAME {
                 if waits.is_waiting(&request.id.to_string()) {
                     let taken = Response::err(
@@ -127,7 +126,7 @@ impl Daemon {
                         ErrorCode::BadRequest,
                         "a queue.turn with this id still waits on this connection; give each request an id of its own",
                     );
-                    let _ = answers.send(taken).await;
+                    let _ = answers.send((taken, None)).await;
                     continue;
                 }
                 if waits.waiting() >= MAX_WAITS {
@@ -138,7 +137,7 @@ impl Daemon {
                             "busy: this connection already has {MAX_WAITS} queue.turn requests waiting; wait for one to be answered"
                         ),
                     );
-                    let _ = answers.send(busy).await;
+                    let _ = answers.send((busy, None)).await;
                     continue;
                 }
                 let daemon = self.clone();
@@ -153,7 +152,7 @@ impl Daemon {
                         answer = daemon.answer(request, &peer, &client, connection) => answer,
                         Ok(()) = withdrawn => Response::err(id, ErrorCode::Refused, "withdrawn"),
                     };
-                    let _ = answers.send(response).await;
+                    let _ = answers.send((response, None)).await;
                 });
             } else if in_order.send(request).await.is_err() {
                 break;
@@ -178,12 +177,13 @@ impl Daemon {
         peer: Arc<Confinement>,
         client: Arc<str>,
         connection: u64,
-        answers: mpsc::Sender<Response>,
+        answers: mpsc::Sender<Answer>,
     ) {
         while let Some(request) = pending.recv().await {
-            // Counted before `stopping` is read: a stopping daemon either waits for this
-            // request or it is answered `Stopping` (see `serve`).
-            let _serving = Counted::new(&self.in_flight);
+            // Counted before `stopping` is read, until its answer is written: a stopping
+            // daemon either waits for this request and its answer, or it is answered
+            // `Stopping` (see `serve`).
+            let serving = InFlight::new(&self);
             let response = if self.stopping.load(Ordering::SeqCst) {
                 Response::err(
                     request.id,
@@ -194,7 +194,7 @@ impl Daemon {
             } else {
                 self.answer(request, &peer, &client, connection).await
             };
-            if answers.send(response).await.is_err() {
+            if answers.send((response, Some(serving))).await.is_err() {
                 return;
             }
         }
@@ -204,9 +204,9 @@ impl Daemon {
     async fn write_answers(
         self: Arc<Self>,
         mut write: tokio::net::unix::OwnedWriteHalf,
-        mut answered: mpsc::Receiver<Response>,
+        mut answered: mpsc::Receiver<Answer>,
     ) {
-        while let Some(response) = answered.recv().await {
+        while let Some((response, _serving)) = answered.recv().await {
             self.touch();
             if write.write_all(line(&response).as_bytes()).await.is_err() {
                 // The client is gone; the answers still coming are dropped with the channel.
@@ -247,6 +247,28 @@ impl Daemon {
                 )
             }
         }
+    }
+}
+
+/// An answer to write, with the count of its request in `in_flight` (for requests carried
+/// out in order), given up once it is written.
+type Answer = (Response, Option<InFlight>);
+
+/// One request counted in the daemon's `in_flight` until dropped: held until its answer is
+/// written, so a stopping daemon does not exit between carrying out a request (`daemon.stop`
+/// itself) and answering it.
+struct InFlight(Arc<Daemon>);
+
+impl InFlight {
+    fn new(daemon: &Arc<Daemon>) -> InFlight {
+        daemon.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(daemon.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
