@@ -1,8 +1,9 @@
 //! One client connection: who is on the other end (only the daemon's own user is served, and
 //! a confined peer only in part), then requests and their responses, one a line, until it
-//! closes. Requests are served side by side and each answered when done, under its `id`: a
-//! client that sends one request at a time (every command does) sees no difference, and one
-//! that waits for a queue turn can give another back meanwhile.
+//! closes. Requests are carried out and answered one at a time, in order, except the queue's:
+//! a `queue.turn` waits beside them and is answered under its `id` when granted, and
+//! `queue.release`/`queue.withdraw` are answered at once, so a connection waiting for turns is
+//! always read (the release that ends a wait, and the close that frees everything).
 
 use std::os::fd::AsFd as _;
 use std::sync::Arc;
