@@ -12,7 +12,7 @@ use crate::hint::Hint;
 use crate::insight::{self, Phase};
 use crate::invocation::{Dirs, build_invocation, render_prompt};
 use crate::params::{confine_paths, resolve_params};
-use crate::policy::{PolicyError, plan_policy, real_path};
+use crate::policy::{OneResolution, PolicyError, plan_policy, real_path};
 use crate::result::{ExecutionResult, Status};
 
 impl Engine {
@@ -83,6 +83,8 @@ impl Engine {
         caller_dir: &Path,
         overrides: &RunOverrides,
     ) -> Result<Prepared<'r>, Box<ExecutionResult>> {
+        // Every path of this run's plan resolved against one view of the file system.
+        let _view = OneResolution::begin();
         let (entry, spec) = self.usable(registry, name)?;
         insight::source(entry, name);
         insight::lap(Phase::Resolve);

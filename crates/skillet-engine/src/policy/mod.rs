@@ -29,7 +29,7 @@ pub use limits::{
 };
 pub(crate) use limits::{Kind, settle};
 pub use paths::Boundaries;
-pub(crate) use paths::real_path;
+pub(crate) use paths::{OneResolution, real_path};
 use skillet_sandbox::{Isolation, Limits, NetworkPolicy, SandboxPolicy};
 use skillet_spec::{NetworkAccess, SkillSpec};
 pub use toolchain::{Toolchain, toolchain};

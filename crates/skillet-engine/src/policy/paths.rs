@@ -55,19 +55,87 @@ const CREDENTIAL_PATHS: &[&str] = &[
 
 /// The real form of `path`: the longest existing ancestor with symlinks and `..` resolved by the
 /// kernel, then the components that do not exist yet, folded lexically.
+///
+/// Resolved one component at a time, as `realpath(3)` does (an entry that is a symlink is
+/// resolved whole by the kernel), so a path whose end does not exist yet costs one lookup per
+/// component rather than a failed `realpath` per missing level. While a [`OneResolution`] is
+/// held on this thread, each existing entry is resolved once.
 pub(crate) fn real_path(path: &Path) -> PathBuf {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let parts: Vec<Component<'_>> = absolute.components().collect();
-    for keep in (1..=parts.len()).rev() {
-        let head: PathBuf = parts[..keep].iter().collect();
-        if let Ok(mut out) = std::fs::canonicalize(&head) {
-            for c in &parts[keep..] {
-                push_lexical(&mut out, c);
+    let mut out = PathBuf::new();
+    // From the first component that does not resolve on, the rest is folded lexically.
+    let mut missing = false;
+    for c in absolute.components() {
+        match c {
+            Component::Normal(name) if !missing => {
+                let at = out.join(name);
+                match resolved_entry(&at) {
+                    Some(real) => out = real,
+                    None => {
+                        missing = true;
+                        out = at;
+                    }
+                }
             }
-            return out;
+            other => push_lexical(&mut out, &other),
         }
     }
-    lexical(&absolute)
+    out
+}
+
+/// The real form of `at`, whose parent is already real: `at` itself unless it is a symlink;
+/// `None` when it does not resolve (absent, a dangling or looping link, not searchable).
+fn resolved_entry(at: &Path) -> Option<PathBuf> {
+    if let Some(known) = RESOLVED.with_borrow(|m| m.as_ref().and_then(|m| m.get(at).cloned())) {
+        return Some(known);
+    }
+    let meta = std::fs::symlink_metadata(at).ok()?;
+    let real = if meta.file_type().is_symlink() {
+        std::fs::canonicalize(at).ok()?
+    } else {
+        at.to_path_buf()
+    };
+    RESOLVED.with_borrow_mut(|m| {
+        if let Some(m) = m {
+            m.insert(at.to_path_buf(), real.clone());
+        }
+    });
+    Some(real)
+}
+
+thread_local! {
+    /// Entries resolved while a [`OneResolution`] is held: only what exists, never an absence.
+    static RESOLVED: std::cell::RefCell<Option<std::collections::HashMap<PathBuf, PathBuf>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Held while one run's policy is planned: every path of the plan is resolved against one view
+/// of the file system, and a directory shared by many of its paths (the home, the workspace)
+/// is looked up once instead of once per path. Nothing is kept past the guard, so the next
+/// plan resolves everything afresh; the plan's paths are opened by handle afterwards all the
+/// same. Nested guards share the outermost one's view.
+#[must_use = "the view lasts only while the guard is held"]
+pub(crate) struct OneResolution {
+    outermost: bool,
+}
+
+impl OneResolution {
+    pub(crate) fn begin() -> OneResolution {
+        let outermost = RESOLVED.with_borrow_mut(|m| {
+            let outermost = m.is_none();
+            m.get_or_insert_with(Default::default);
+            outermost
+        });
+        OneResolution { outermost }
+    }
+}
+
+impl Drop for OneResolution {
+    fn drop(&mut self) {
+        if self.outermost {
+            RESOLVED.with_borrow_mut(|m| *m = None);
+        }
+    }
 }
 
 /// `path` with `.` and `..` folded without looking at the file system.
@@ -208,6 +276,73 @@ mod tests {
             real_path(Path::new("/var/run/../bin")),
             real_path(Path::new("/bin"))
         );
+    }
+
+    /// The one-component-at-a-time resolution agrees with the kernel's `realpath` on every
+    /// path that resolves, and on the others resolves what exists and folds the rest.
+    #[test]
+    fn real_path_agrees_with_realpath_through_links_and_dot_dots() {
+        let t = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(t.path()).unwrap();
+        let b = |p: &str| base.join(p);
+        std::fs::create_dir_all(b("a/b/c")).unwrap();
+        std::fs::write(b("a/file"), "").unwrap();
+        std::os::unix::fs::symlink("a/b", b("rel")).unwrap();
+        std::os::unix::fs::symlink(b("rel/c"), b("chain")).unwrap();
+        std::os::unix::fs::symlink("../..", b("a/b/c/up")).unwrap();
+        std::os::unix::fs::symlink(b("nowhere"), b("dangling")).unwrap();
+        std::os::unix::fs::symlink("loop", b("loop")).unwrap();
+        for p in [
+            "rel",
+            "chain",
+            "chain/..",
+            "rel/../file",
+            "a/b/c/up/b",
+            "chain/up/file",
+            ".",
+        ] {
+            assert_eq!(
+                real_path(&b(p)),
+                std::fs::canonicalize(b(p)).unwrap(),
+                "{p}"
+            );
+        }
+        for (p, want) in [
+            ("chain/new/deeper", "a/b/c/new/deeper"),
+            ("chain/new/../../x", "a/b/x"),
+            ("a/file/x", "a/file/x"),
+            ("dangling/x", "dangling/x"),
+            ("loop/x", "loop/x"),
+        ] {
+            assert_eq!(real_path(&b(p)), b(want), "{p}");
+        }
+    }
+
+    /// Within one view a directory is looked up once; a link changed after the view is seen
+    /// by the next, and a path that did not exist is looked up again even within the view.
+    #[test]
+    fn a_view_lasts_only_while_held() {
+        let t = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(t.path()).unwrap();
+        std::fs::create_dir_all(base.join("one")).unwrap();
+        std::fs::create_dir_all(base.join("two")).unwrap();
+        std::os::unix::fs::symlink("one", base.join("link")).unwrap();
+        {
+            let _view = OneResolution::begin();
+            assert_eq!(real_path(&base.join("link/x")), base.join("one/x"));
+            std::fs::create_dir(base.join("one/x")).unwrap();
+            std::os::unix::fs::symlink("../../two", base.join("one/x/y")).unwrap();
+            // Absent before: looked up again, and now found.
+            assert_eq!(real_path(&base.join("link/x/y")), base.join("two"));
+            {
+                let _inner = OneResolution::begin();
+            }
+            std::fs::remove_file(base.join("link")).unwrap();
+            std::os::unix::fs::symlink("two", base.join("link")).unwrap();
+            // The same view, though the inner guard has ended.
+            assert_eq!(real_path(&base.join("link")), base.join("one"));
+        }
+        assert_eq!(real_path(&base.join("link")), base.join("two"));
     }
 
     #[test]
