@@ -38,7 +38,17 @@ pub fn run(data: &[u8]) {
     let _ = (Recipe::for_command(input), framing.prelude());
     let _ = framing.args(&[input.to_owned()]);
     let request = framing.request(input, 7, TOKEN);
-    if matches!(framing, Framing::Sentinel(_)) {
+    if matches!(framing, Framing::Sentinel(Recipe::Python)) {
+        // The REPL reads one line; the helper it calls reads exactly the bytes the line counts,
+        // so the next request starts a line of its own.
+        let (line, rest) = request.split_once('\n').expect("a line for the REPL");
+        let counted: usize = line
+            .strip_prefix("__skillet_next(")
+            .and_then(|l| l.strip_suffix(')'))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("a call of the helper: {line:?}"));
+        assert_eq!(counted, rest.len(), "the count is the bytes that follow");
+    } else if matches!(framing, Framing::Sentinel(_)) {
         assert!(
             request.ends_with('\n'),
             "a request ends its line: {request:?}"

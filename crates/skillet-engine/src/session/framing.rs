@@ -67,7 +67,14 @@ impl Recipe {
     /// Written once after start, before the first marked input.
     fn prelude(self) -> Option<String> {
         match self {
-            Recipe::Python => Some(format!("exec({})\n", js_string(PYTHON_PRELUDE))),
+            // The helper follows a one-line reader of its bytes, so the REPL, which reads a
+            // line a byte at a time, a syscall each, never reads its few thousand bytes.
+            Recipe::Python => Some(format!(
+                "exec((lambda os, n: (lambda f: f(f, b''))(lambda f, b: b if len(b) >= n else \
+                 f(f, b + (os.read(0, n - len(b)) or os._exit(1)))))(__import__('os'), {}).decode())\n{}",
+                PYTHON_PRELUDE.len(),
+                PYTHON_PRELUDE
+            )),
             Recipe::Node => Some(format!("eval({})\n", js_string(NODE_PRELUDE))),
             Recipe::Shell | Recipe::Sqlite => None,
         }
@@ -76,7 +83,10 @@ impl Recipe {
     /// `input`, followed by what prints the end marks.
     fn wrap(self, input: &str, token: &str) -> String {
         match self {
-            Recipe::Python | Recipe::Node => {
+            // The input follows the line, as many bytes as it says: the REPL reads its stdin a
+            // byte at a time, a syscall each, and the helper reads the input in one.
+            Recipe::Python => python_call("__skillet_next", input, token),
+            Recipe::Node => {
                 format!("__skillet_run({}, '{token}')\n", js_string(input))
             }
             Recipe::Shell => {
@@ -96,7 +106,8 @@ impl Recipe {
     /// skillet has no reset recipe for (see docs/sessions.md, "Warm pools").
     fn wrap_fresh(self, input: &str, token: &str) -> Option<String> {
         match self {
-            Recipe::Python | Recipe::Node => Some(format!(
+            Recipe::Python => Some(python_call("__skillet_next_fresh", input, token)),
+            Recipe::Node => Some(format!(
                 "__skillet_run_fresh({}, '{token}')\n",
                 js_string(input)
             )),
@@ -119,6 +130,16 @@ impl Recipe {
     fn reports_status(self) -> bool {
         self != Recipe::Sqlite
     }
+}
+
+/// A call of the python helper `function`, followed by what it reads: the token on a line of
+/// its own, then the input, counted in bytes. The input never passes through the REPL, which
+/// reads a line a byte at a time (a syscall each), and the line it does read is short.
+fn python_call(function: &str, input: &str, token: &str) -> String {
+    format!(
+        "{function}({})\n{token}\n{input}",
+        token.len() + 1 + input.len()
+    )
 }
 
 /// `input`, ending with a newline (so what is written after it starts a line of its own).
@@ -395,13 +416,26 @@ mod tests {
 
     #[test]
     fn inputs_travel_as_string_literals_so_quotes_cannot_break_out() {
-        let python = Framing::Sentinel(Recipe::Python);
-        let req = python.request("print('a\\nb')\n\"\"\"", 1, "TOK");
+        let node = Framing::Sentinel(Recipe::Node);
+        let req = node.request("print('a\\nb')\n\"\"\"", 1, "TOK");
         assert_eq!(req.lines().count(), 1, "{req}");
         assert!(
             req.starts_with("__skillet_run(\"print('a\\\\nb')\\n\\\"\\\"\\\"\""),
             "{req}"
         );
+    }
+
+    /// A python input follows its line as raw bytes, counted, so the REPL never reads it.
+    #[test]
+    fn python_inputs_follow_their_line_counted_in_bytes() {
+        let python = Framing::Sentinel(Recipe::Python);
+        let input = "print('é')\n\"\"\"";
+        let req = python.request(input, 1, "TOK");
+        assert_eq!(
+            req,
+            format!("__skillet_next({})\nTOK\n{input}", 4 + input.len())
+        );
+        assert_eq!(input.len(), input.chars().count() + 1, "counted in bytes");
     }
 
     #[test]
@@ -410,10 +444,7 @@ mod tests {
         let req = python
             .fresh_request("x = 1", "TOK")
             .unwrap_or_else(|| panic!("python resets"));
-        assert!(
-            req.starts_with("__skillet_run_fresh(\"x = 1\", 'TOK')"),
-            "{req}"
-        );
+        assert!(req == "__skillet_next_fresh(9)\nTOK\nx = 1", "{req}");
         let shell = Framing::Sentinel(Recipe::Shell);
         let req = shell
             .fresh_request("X=1; exit 3\n", "TOK")
