@@ -91,6 +91,17 @@ pub trait Store:
 {
     /// Adds one execution (one attempt of one call).
     fn record(&self, execution: &ExecutionRecord) -> Result<(), StoreError>;
+    /// Adds one execution and the tail of its output ([`LogStore::append_logs`]) together: a
+    /// store that can do both in one transaction does (one commit on every run's path), and
+    /// either both are kept or neither.
+    fn record_with_output(
+        &self,
+        execution: &ExecutionRecord,
+        output: &[LogLine],
+    ) -> Result<(), StoreError> {
+        self.record(execution)?;
+        self.append_logs(output)
+    }
     /// Executions matching `query`, newest first.
     fn list(&self, query: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError>;
     /// Executions matching `query`, newest first, handed to `visit` one at a time (it returns

@@ -149,6 +149,11 @@ macro_rules! forward {
 impl Store for OpeningStore {
     forward! {
         fn record(&self, execution: &ExecutionRecord) -> Result<(), StoreError>;
+        fn record_with_output(
+            &self,
+            execution: &ExecutionRecord,
+            output: &[LogLine]
+        ) -> Result<(), StoreError>;
         fn list(&self, query: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError>;
         fn scan(
             &self,

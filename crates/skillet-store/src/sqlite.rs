@@ -144,6 +144,26 @@ impl Store for SqliteStore {
         self.checked(|| crate::sqlite_executions::record(&self.conn(), e))
     }
 
+    fn record_with_output(
+        &self,
+        e: &ExecutionRecord,
+        output: &[crate::LogLine],
+    ) -> Result<(), StoreError> {
+        self.checked(|| {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            crate::sqlite_executions::record(&tx, e)?;
+            crate::sqlite_logs::append_in(
+                &tx,
+                output,
+                crate::log::MAX_LOG_LINES,
+                crate::log::MAX_LOG_BYTES,
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
     fn list(&self, q: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
         let mut rows = Vec::new();
         self.scan(q, &mut |r| {

@@ -32,21 +32,17 @@ pub(crate) fn update(
     // time passed" and both let a trial through.
     let tx = rusqlite::Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
     let current = tx
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM breakers WHERE skill = ?1"),
-            [skill],
-            from_row,
-        )
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM breakers WHERE skill = ?1"))?
+        .query_row([skill], from_row)
         .optional()?;
     let next = change(current.clone());
     if next != current {
         match &next {
             Some(b) => {
-                tx.execute(
-                    &format!(
-                        "INSERT OR REPLACE INTO breakers ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                    ),
-                    params![
+                tx.prepare_cached(&format!(
+                    "INSERT OR REPLACE INTO breakers ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ))?
+                .execute(params![
                         b.skill,
                         b.state,
                         b.consecutive_failures,
@@ -54,11 +50,11 @@ pub(crate) fn update(
                         b.updated_at_ms,
                         b.trial_started_ms,
                         b.recent
-                    ],
-                )?;
+                    ])?;
             }
             None => {
-                tx.execute("DELETE FROM breakers WHERE skill = ?1", [skill])?;
+                tx.prepare_cached("DELETE FROM breakers WHERE skill = ?1")?
+                    .execute([skill])?;
             }
         }
     }

@@ -121,10 +121,12 @@ fn spans_of(text: &str) -> Vec<SpanRecord> {
 }
 
 pub(crate) fn record(conn: &Connection, e: &ExecutionRecord) -> Result<(), StoreError> {
-    conn.execute(
-        &format!("INSERT INTO executions ({COLUMNS}) VALUES ({INSERT_PARAMS})"),
-        record_params!(e),
-    )?;
+    // Cached: a long-lived process (the daemon) records every call, and parsing the
+    // statement each time cost about as much as running it.
+    conn.prepare_cached(&format!(
+        "INSERT INTO executions ({COLUMNS}) VALUES ({INSERT_PARAMS})"
+    ))?
+    .execute(record_params!(e))?;
     Ok(())
 }
 

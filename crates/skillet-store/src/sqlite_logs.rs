@@ -86,48 +86,62 @@ impl SqliteStore {
         self.checked(|| {
             let mut conn = self.conn();
             let tx = conn.transaction()?;
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO log_lines (at, level, source, target, skill, execution_id, message)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?;
-                for l in lines {
-                    insert.execute(params![
-                        l.at_ms,
-                        l.level.as_str(),
-                        l.source,
-                        l.target,
-                        l.skill,
-                        l.execution_id,
-                        capped_message(&l.message),
-                    ])?;
-                }
-            }
-            tx.execute(
-                "DELETE FROM log_lines WHERE id IN (SELECT id FROM log_lines
-                 WHERE id <= (SELECT max(id) FROM log_lines) - ?1 ORDER BY id LIMIT ?2)",
-                params![cap, DROP_PER_APPEND + lines.len() as i64],
-            )?;
-            // Over the byte bound, the oldest go a batch at a time: a few batches cover what
-            // one append can add (its lines are capped), so this ends quickly.
-            for _ in 0..64 {
-                let bytes: i64 =
-                    tx.query_row("SELECT bytes FROM log_totals WHERE id = 1", [], |r| {
-                        r.get(0)
-                    })?;
-                if bytes <= cap_bytes {
-                    break;
-                }
-                tx.execute(
-                    "DELETE FROM log_lines WHERE id IN
-                     (SELECT id FROM log_lines ORDER BY id LIMIT 200)",
-                    [],
-                )?;
-            }
+            append_in(&tx, lines, cap, cap_bytes)?;
             tx.commit()?;
             Ok(())
         })
     }
+}
+
+/// Adds `lines` in the transaction `tx`, then drops the oldest lines past `cap` lines or
+/// `cap_bytes` bytes.
+pub(crate) fn append_in(
+    tx: &rusqlite::Transaction<'_>,
+    lines: &[LogLine],
+    cap: i64,
+    cap_bytes: i64,
+) -> Result<(), StoreError> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO log_lines (at, level, source, target, skill, execution_id, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for l in lines {
+            insert.execute(params![
+                l.at_ms,
+                l.level.as_str(),
+                l.source,
+                l.target,
+                l.skill,
+                l.execution_id,
+                capped_message(&l.message),
+            ])?;
+        }
+    }
+    tx.prepare_cached(
+        "DELETE FROM log_lines WHERE id IN (SELECT id FROM log_lines
+         WHERE id <= (SELECT max(id) FROM log_lines) - ?1 ORDER BY id LIMIT ?2)",
+    )?
+    .execute(params![cap, DROP_PER_APPEND + lines.len() as i64])?;
+    // Over the byte bound, the oldest go a batch at a time: a few batches cover what one
+    // append can add (its lines are capped), so this ends quickly.
+    for _ in 0..64 {
+        let bytes: i64 = tx
+            .prepare_cached("SELECT bytes FROM log_totals WHERE id = 1")?
+            .query_row([], |r| r.get(0))?;
+        if bytes <= cap_bytes {
+            break;
+        }
+        tx.execute(
+            "DELETE FROM log_lines WHERE id IN
+             (SELECT id FROM log_lines ORDER BY id LIMIT 200)",
+            [],
+        )?;
+    }
+    Ok(())
 }
 
 /// Removes (or counts, for a dry run) the lines from before `before_ms`; at most `batch` of
@@ -260,6 +274,28 @@ mod tests {
             })
             .unwrap();
         out
+    }
+
+    /// A run's row and its output's tail are kept together or not at all.
+    #[test]
+    fn a_row_and_its_output_are_kept_in_one_transaction() {
+        use crate::{ExecutionQuery, ExecutionRecord, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("skillet.db")).unwrap();
+        let row = ExecutionRecord::at("0190-0001", "s", "ok", 1);
+        store
+            .record_with_output(&row, &[line_at(1, LogLevel::Info, "first tail")])
+            .unwrap();
+        // The same id again: the row is refused, and the line written with it goes too.
+        let again = store.record_with_output(&row, &[line_at(2, LogLevel::Info, "second tail")]);
+        assert!(again.is_err());
+        let rows = store.list(&ExecutionQuery::default()).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            messages(&store, &LogQuery::default()),
+            ["first tail"],
+            "nothing of the refused row is kept"
+        );
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 fn prepare(mut conn: Connection, path: &Path) -> Result<Connection, StoreError> {
     let sql = |e: rusqlite::Error| classify(path, e);
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+    // Room for every statement a run prepares (recording, breakers, output, the prune check)
+    // and the daemon's own, so a long-lived process parses each once.
+    conn.set_prepared_statement_cache_capacity(64);
     // WAL lets readers and one writer work at once; NORMAL is durable across process
     // crashes (only a power loss can lose the last transactions). A database created by this
     // build is already in WAL mode, and then this takes no lock.

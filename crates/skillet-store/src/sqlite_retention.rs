@@ -83,7 +83,9 @@ fn anything_due(conn: &Connection, rule: &Retention) -> Result<bool, StoreError>
     let keep = rule.max_rows.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
     let now = now_ms();
     let channel_cutoff = now.saturating_sub(crate::ChannelLimits::default().ttl_ms);
-    let due: bool = conn.query_row(
+    // Cached: this runs after every recorded run, and a long-lived process (the daemon)
+    // would otherwise parse it each time.
+    let due: bool = conn.prepare_cached(
         &format!(
             "SELECT coalesce((?2 IS NOT NULL AND \
                      (SELECT max(rowid) FROM executions) - (SELECT min(rowid) FROM executions) >= ?2) \
@@ -101,9 +103,8 @@ fn anything_due(conn: &Connection, rule: &Retention) -> Result<bool, StoreError>
             jobs = crate::sqlite_jobs::PRUNABLE,
             channels = crate::sqlite_channels::HOLDS_EXPIRED.replace("?1", "?4"),
         ),
-        params![rule.before_ms, keep, now, channel_cutoff],
-        |r| r.get(0),
-    )?;
+    )?
+    .query_row(params![rule.before_ms, keep, now, channel_cutoff], |r| r.get(0))?;
     Ok(due)
 }
 

@@ -71,13 +71,20 @@ impl Engine {
             queue_wait_ms: queue_wait(result, parent_id, asked_by).map(to_i64),
             spans: crate::insight::take_spans(),
         };
-        if let Err(e) = store.record(&record) {
-            result
-                .warnings
-                .push(format!("not recorded in the history: {e}"));
-            return;
+        // The row and its output's tail in one transaction; should the tail be what fails
+        // (a line the store refuses), the row is kept alone.
+        let output = self.output_lines(result);
+        if let Err(both) = store.record_with_output(&record, &output) {
+            if let Err(e) = store.record(&record) {
+                result
+                    .warnings
+                    .push(format!("not recorded in the history: {e}"));
+                return;
+            }
+            result.warnings.push(format!(
+                "the output was not kept for `skillet logs`: {both}"
+            ));
         }
-        self.keep_output(store.as_ref(), result);
         self.prune_history(store.as_ref(), result);
     }
 

@@ -1,6 +1,6 @@
 //! The tails of a run's output, kept as log lines so that `skillet logs` can search them.
 
-use skillet_store::{LogLevel, LogLine, Store, now_ms};
+use skillet_store::{LogLevel, LogLine, now_ms};
 
 use super::Engine;
 use crate::result::ExecutionResult;
@@ -14,11 +14,11 @@ const TAIL_BYTES: usize = 4_096;
 const REDACTED_BYTES: usize = 16_384;
 
 impl Engine {
-    /// Keeps the tails of `result`'s stdout and stderr, credentials redacted. Failing to keep
-    /// them never fails the run: it says so.
-    pub(crate) fn keep_output(&self, store: &dyn Store, result: &mut ExecutionResult) {
+    /// The tails of `result`'s stdout and stderr as log lines, credentials redacted; none when
+    /// the user keeps no output or the result came from the cache (its run was kept then).
+    pub(crate) fn output_lines(&self, result: &ExecutionResult) -> Vec<LogLine> {
         if !self.settings.store_output || result.cached {
-            return;
+            return Vec::new();
         }
         let at_ms = now_ms();
         let mut lines = Vec::new();
@@ -36,11 +36,7 @@ impl Engine {
                 message: line.to_owned(),
             }));
         }
-        if let Err(e) = store.append_logs(&lines) {
-            result
-                .warnings
-                .push(format!("the output was not kept for `skillet logs`: {e}"));
-        }
+        lines
     }
 }
 
