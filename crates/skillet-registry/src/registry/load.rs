@@ -105,8 +105,13 @@ pub(crate) fn load_all(
 #[allow(clippy::vec_box)] // see load_all
 fn read_all(candidates: Vec<&Candidate>, keep: Keep) -> Vec<Box<Loaded>> {
     let load = |c: &Candidate| Box::new(Loaded::read(c, keep));
+    if candidates.len() < PARALLEL_THRESHOLD {
+        return candidates.into_iter().map(load).collect();
+    }
+    // Asked only when it matters: the answer reads the cgroup's CPU quota, a handful of file
+    // reads that a daemon resolving one skill per call would pay every time.
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    if candidates.len() < PARALLEL_THRESHOLD || workers < 2 {
+    if workers < 2 {
         return candidates.into_iter().map(load).collect();
     }
     let chunk = candidates.len().div_ceil(workers);
