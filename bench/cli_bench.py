@@ -22,12 +22,14 @@ import time
 from pathlib import Path
 
 
-def median_ms(cmd, runs, cwd, env, warmup=10):
-    """Median and p90 wall time of running `cmd` to completion, in milliseconds."""
+def median_ms(cmd, runs, cwd, env, warmup=10, gap_s=0.0):
+    """Median and p90 wall time of running `cmd` to completion, in milliseconds; `gap_s` idle
+    seconds before each timed run (an agent's pace rather than back to back)."""
     for _ in range(warmup):
         subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     samples = []
     for _ in range(runs):
+        time.sleep(gap_s)
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         samples.append((time.perf_counter() - start) * 1000)

@@ -15,7 +15,10 @@ The input is `import json, decimal, fractions; print(json.dumps(1+1))`. No membe
 calls (docs/sessions.md), so a pool saves the interpreter's start while its members are warm:
 the socket calls are timed --gap-ms apart (an agent's pace), and again back to back, where
 calls come faster than members start.
-Every call is checked to print `2`. Medians (p90) over --runs samples.
+The cold start is timed back to back and at the same --gap-ms pace: the target's ratio
+compares the two at the same pace (a machine idle between calls runs each from cold caches,
+which slows the pooled call several times over, and the cold start less); both ratios are
+printed. Every call is checked to print `2`. Medians (p90) over --runs samples.
 
 Usage: bench/pool_bench.py [--skillet target/release/skillet] [--runs 200] [--json]
 Build first: cargo build --release -p skillet-cli
@@ -104,6 +107,10 @@ def main():
             burst = timed(max(args.runs // 4, 10), 0)
             warm_cli = median_ms([skillet, "run", "py", "--stdin", CODE], args.runs, ws, env)
             cold = median_ms([skillet, "run", "cold"], args.runs, ws, env)
+            # At the pace the pooled calls were timed at: a machine idle between calls runs
+            # each from cold caches, which slows both, so the ratio compares like with like.
+            cold_paced = median_ms([skillet, "run", "cold"], args.runs, ws, env,
+                                   gap_s=args.gap_ms / 1000)
             status = json.loads(subprocess.run([skillet, "daemon", "status", "--json"], env=env, cwd=ws,
                                                capture_output=True, text=True).stdout)
             pool = next(p for p in status["daemon"].get("pools", []) if p["skill"] == "py")
@@ -116,7 +123,9 @@ def main():
         "pooled_socket_back_to_back_ms": {"median": burst[0], "p90": burst[1]},
         "pooled_cli_ms": {"median": warm_cli[0], "p90": warm_cli[1]},
         "cold_skillet_run_ms": {"median": cold[0], "p90": cold[1]},
+        "cold_skillet_run_paced_ms": {"median": cold_paced[0], "p90": cold_paced[1]},
         "ratio_cold_over_pooled_socket": cold[0] / warm[0],
+        "ratio_paced_cold_over_pooled_socket": cold_paced[0] / warm[0],
         "ratio_cold_over_pooled_cli": cold[0] / warm_cli[0],
         "pool_members_started": pool["recycled"] + len(pool["pids"]),
         "target_ratio": 20,
@@ -131,8 +140,11 @@ def main():
     print(f"  pooled, the same, back to back:                   {burst[0]:8.3f} ms ({burst[1]:.3f})")
     print(f"  pooled, whole `skillet run py` command:            {warm_cli[0]:8.3f} ms ({warm_cli[1]:.3f})")
     print(f"  cold, whole `skillet run cold` (same code):        {cold[0]:8.3f} ms ({cold[1]:.3f})")
-    verdict = "met" if result["ratio_cold_over_pooled_socket"] >= 20 else "MISSED"
-    print(f"  cold / pooled (socket): {result['ratio_cold_over_pooled_socket']:.1f}x  (target >= 20x: {verdict})")
+    print(f"  cold, the same, {args.gap_ms:g} ms apart:                 {cold_paced[0]:8.3f} ms ({cold_paced[1]:.3f})")
+    paced = result["ratio_paced_cold_over_pooled_socket"]
+    verdict = "met" if paced >= 20 else "MISSED"
+    print(f"  cold / pooled (socket), both {args.gap_ms:g} ms apart: {paced:.1f}x  (target >= 20x: {verdict})")
+    print(f"  cold back to back / pooled (socket): {result['ratio_cold_over_pooled_socket']:.1f}x")
     print(f"  cold / pooled (CLI):    {result['ratio_cold_over_pooled_cli']:.1f}x")
 
 
