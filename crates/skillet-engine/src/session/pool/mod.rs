@@ -21,6 +21,7 @@ use skillet_spec::SkillSpec;
 use tokio::sync::Semaphore;
 
 mod member;
+mod warm;
 
 use member::{Member, Pool, State};
 
