@@ -57,7 +57,7 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
             format!("{}{REDACTED}", &c[1])
         });
     }
-    if out.contains("--") || out.contains("-u") {
+    if out.contains("--") || out.contains("-u") || out.contains("-p") {
         replace(&mut out, flag(), |c| format!("{}{REDACTED}", &c[1]));
     }
     if out.contains(['=', ':']) {
@@ -207,24 +207,27 @@ fn authorization() -> &'static Regex {
     )
 }
 
-/// `key = value`, `key: value`, `"key": "value"`, `'key': 'value'`, `key=\"value\"`: the
-/// key, what joins it, an opening quote (escaped or not), and the value up to a blank, a quote
-/// or a separator.
+/// `key = value`, `key: value`, `"key": "value"`, `'key': 'value'`, `key=\"value\"`, and
+/// the joiners of other languages (`:key => "value"` in Ruby, Perl and PHP, `key := value` in
+/// Go and Make; `$cfg["key"] = …`): the key, what joins it, an opening quote (escaped or
+/// not), and the value up to a blank, a quote or a separator.
 fn setting() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
     compiled(
         &P,
-        r#"([A-Za-z_][A-Za-z0-9_.-]*)(\\?["']?\s*[=:]\s*)(\\?["']?)([^\s"'\\;,&]+)"#,
+        r#"([A-Za-z_][A-Za-z0-9_.-]*)(\\?["']?\]?\s*(?:=>|:=|[=:])\s*)(\\?["']?)([^\s"'\\;,&]+)"#,
     )
 }
 
-/// Command-line options that take a secret: `--password X`, `--token=X`, and curl's
-/// `-u user:password`.
+/// Command-line options that take a secret: `--password X`, `--token=X`, curl's
+/// `-u user:password`, and the `-p` of the tools where it is a password (the MySQL and
+/// MariaDB clients' `-pSECRET`, `sshpass -p SECRET`): elsewhere `-p` is a port, a path or a
+/// flag (`mkdir -p`, `gcc -pthread`), so it is taken only after one of those tools' names.
 fn flag() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
     compiled(
         &P,
-        r"(--(?:password|passwd|token|api-key|secret)[= ]|\s-u\s+[^\s:]+:)\S{4,}",
+        r"(--(?:password|passwd|token|api-key|secret)[= ]|\s-u\s+[^\s:]+:|\b(?:mysql[a-z_-]*|mariadb[a-z_-]*)\b[^\n]*?\s-p|\bsshpass\s+-p\s*)\S{4,}",
     )
 }
 
@@ -353,6 +356,17 @@ mod tests {
             ("curl -u admin:hunter2secret https://x", "hunter2"),
             ("mytool --password hunter2secret", "hunter2"),
             ("redis://:onlypassword123@cache:6379", "onlypassword"),
+            (r#"{:password => "hunter2secret"}"#, "hunter2"),
+            ("'db_password' => 'hunter2secret',", "hunter2"),
+            (r#"$config["api_key"] => "s3cr3t-value-here""#, "s3cr3t"),
+            ("apiToken := \"s3cr3t-value-here\"", "s3cr3t"),
+            ("+ mysql -h db -u root -phunter2secret app", "hunter2"),
+            (
+                "mysqldump --single-transaction -u app -ps3cr3tvalue db",
+                "s3cr3t",
+            ),
+            ("mariadb-dump -phunter2secret db", "hunter2"),
+            ("sshpass -p hunter2secret ssh host", "hunter2"),
         ] {
             let out = kept(line);
             assert!(!out.contains(secret), "{line} -> {out}");
@@ -387,6 +401,11 @@ mod tests {
             "\"private\": false",
             "Session: 0190f3a2-7c41-7d2e-9a3b-5f6e7d8c9b0a",
             "RedactCredentialsForOutputLinesAndThings",
+            "mkdir -p build/output && gcc -pthread main.c",
+            "ssh -p 2222 host",
+            "mysql -h db -P 3306 -u app",
+            "opts = {:verbose => true}",
+            "x := compute(y)",
         ] {
             assert_eq!(kept(line), line);
         }
