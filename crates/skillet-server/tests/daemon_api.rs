@@ -213,27 +213,70 @@ fn an_over_long_or_non_utf8_line_is_answered_and_the_connection_goes_on() {
     daemon.stop();
 }
 
-/// Open connections are bounded (each may hold a request line): one over the bound is answered
-/// with the reason and closed, and a slot that frees up serves again.
+/// Clients holding every connection slot do not keep the user from stopping the daemon.
+#[test]
+fn a_daemon_whose_slots_are_all_taken_still_stops() {
+    let daemon = Daemon::start();
+    let open: Vec<UnixStream> = (0..64)
+        .map(|_| {
+            let mut stream = UnixStream::connect(&daemon.paths.socket).unwrap();
+            stream
+                .write_all(b"{\"id\": 1, \"method\": \"daemon.status\"}\n")
+                .unwrap();
+            let mut line = String::new();
+            BufReader::new(stream.try_clone().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            assert!(line.contains("\"result\""), "{line}");
+            stream
+        })
+        .collect();
+    // The harness's stop: `daemon.stop` on a new connection, then the daemon's exit.
+    daemon.stop();
+    drop(open);
+}
+
+/// Open connections are bounded (each may hold a request line): a few over the bound are
+/// served `daemon.status` and `daemon.stop` only, so a user can still see and stop a daemon
+/// its clients have filled; past those a connection is answered with the reason and closed;
+/// and a slot that frees up serves again.
 #[test]
 fn connections_over_the_bound_are_refused_with_the_reason() {
     let daemon = Daemon::start();
-    let mut open: Vec<UnixStream> = (0..64)
-        .map(|_| UnixStream::connect(&daemon.paths.socket).unwrap())
-        .collect();
-    // Each is accepted (a request answered) before the next is counted.
-    for stream in &mut open {
-        stream
-            .write_all(b"{\"id\": 1, \"method\": \"daemon.status\"}\n")
-            .unwrap();
+    let connect = || UnixStream::connect(&daemon.paths.socket).unwrap();
+    let ask = |stream: &mut UnixStream, request: &str| -> Value {
+        stream.write_all(format!("{request}\n").as_bytes()).unwrap();
         let mut line = String::new();
         BufReader::new(stream.try_clone().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert!(line.contains("\"result\""), "{line}");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    };
+    let mut open: Vec<UnixStream> = (0..64).map(|_| connect()).collect();
+    // Each is accepted (a request answered) before the next is counted.
+    for stream in &mut open {
+        let answer = ask(stream, r#"{"id": 1, "method": "daemon.status"}"#);
+        assert!(answer["result"].is_object(), "{answer}");
     }
+    // Over the bound: the status is still told, anything else refused with the reason.
+    let mut control: Vec<UnixStream> = (0..4).map(|_| connect()).collect();
+    for stream in &mut control {
+        let status = ask(stream, r#"{"id": 5, "method": "daemon.status"}"#);
+        assert!(status["result"]["pid"].is_number(), "{status}");
+        let busy = ask(
+            stream,
+            r#"{"id": 6, "method": "session.list", "params": {}}"#,
+        );
+        assert_eq!(busy["id"], 6, "{busy}");
+        assert_eq!(busy["error"]["code"], "busy", "{busy}");
+        assert!(busy["error"]["retry_after_ms"].is_number(), "{busy}");
+        let message = busy["error"]["message"].as_str().unwrap();
+        assert!(message.contains("at most 64 connections"), "{busy}");
+        assert!(message.contains("skillet daemon stop"), "{busy}");
+    }
+    // Past those few, refused at once.
     let busy = daemon.raw(r#"{"id": 2, "method": "daemon.status"}"#);
-    assert_eq!(busy["error"]["code"], "bad_request", "{busy}");
+    assert_eq!(busy["error"]["code"], "busy", "{busy}");
     assert!(
         busy["error"]["message"]
             .as_str()
@@ -241,17 +284,19 @@ fn connections_over_the_bound_are_refused_with_the_reason() {
             .contains("at most 64 connections"),
         "{busy}"
     );
+    drop(control);
     open.pop();
     let served = (0..100).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(20));
-        daemon.raw(r#"{"id": 3, "method": "daemon.status"}"#)["result"].is_object()
+        // Not the status: a control connection answers that.
+        daemon.raw(r#"{"id": 3, "method": "session.list", "params": {}}"#)["result"].is_array()
     });
     assert!(served, "a freed slot serves again");
     drop(open);
     // The daemon frees the slots as it sees each connection close.
     let freed = (0..100).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(20));
-        daemon.raw(r#"{"id": 4, "method": "daemon.status"}"#)["result"].is_object()
+        daemon.raw(r#"{"id": 4, "method": "session.list", "params": {}}"#)["result"].is_array()
     });
     assert!(freed);
     daemon.stop();

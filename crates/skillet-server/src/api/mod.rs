@@ -93,7 +93,8 @@ pub enum ErrorCode {
     /// The caller may not ask this: a process running confined (in a skillet sandbox, under a
     /// seccomp filter, with no-new-privs) asked to weaken confinement or to drive sessions.
     Forbidden,
-    /// The job queue is full: nothing was queued; ask again after `retry_after_ms`.
+    /// The daemon is full (its job queue, or every connection it serves): nothing was done;
+    /// ask again after `retry_after_ms`.
     Busy,
     /// The daemon is stopping and did nothing: ask again, of the daemon that starts next.
     Stopping,

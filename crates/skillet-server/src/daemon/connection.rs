@@ -26,41 +26,9 @@ use crate::peer::Confinement;
 
 impl Daemon {
     /// Serves `stream` until the client closes it.
-    pub(super) async fn connection(self: Arc<Self>, stream: UnixStream) {
-        // Only this user's processes may drive sessions that run as this user.
-        let me = rustix::process::geteuid().as_raw();
-        let accepted = crate::peer::now_ticks();
-        let peer_pid;
-        let peer = match stream.peer_cred() {
-            Ok(cred) if cred.uid() == me => {
-                peer_pid = cred.pid();
-                // Even this user's process may not weaken confinement from inside a sandbox.
-                let peer = crate::peer::inspect(stream.as_fd(), cred.pid(), accepted);
-                if let Some(why) = peer.reason() {
-                    warn(&format!(
-                        "a confined process (pid {}) connected: {why}",
-                        cred.pid().unwrap_or(0)
-                    ));
-                }
-                peer
-            }
-            Ok(cred) => {
-                warn(&format!("refused a connection from uid {}", cred.uid()));
-                let refusal = Response::err(
-                    Value::Null,
-                    ErrorCode::BadRequest,
-                    "this daemon serves only the user that started it",
-                );
-                let mut stream = stream;
-                let _ = stream.write_all(line(&refusal).as_bytes()).await;
-                return;
-            }
-            Err(e) => {
-                warn(&format!(
-                    "refused a connection with no peer credentials: {e}"
-                ));
-                return;
-            }
+    pub(super) async fn connection(self: Arc<Self>, mut stream: UnixStream) {
+        let Some((peer, peer_pid)) = admit(&mut stream).await else {
+            return;
         };
         // Who its jobs are queued for, for fair share: taken once, while the peer surely lives.
         let client: Arc<str> = crate::jobs::client_of(peer_pid).into();
@@ -186,12 +154,7 @@ impl Daemon {
             // `Stopping` (see `serve`).
             let serving = InFlight::new(&self);
             let response = if self.stopping.load(Ordering::SeqCst) {
-                Response::err(
-                    request.id,
-                    ErrorCode::Stopping,
-                    "the skillet daemon is stopping and did nothing; run the command again \
-                     (a new daemon starts for it)",
-                )
+                stopping(request.id)
             } else {
                 self.answer(request, &peer, &client, connection).await
             };
@@ -221,7 +184,7 @@ impl Daemon {
 
     /// The answer to `request`; a bug that panics while handling it is answered as one, so
     /// the client is told and the connection (and the daemon) serve on.
-    async fn answer(
+    pub(super) async fn answer(
         &self,
         request: Request,
         peer: &Confinement,
@@ -251,6 +214,43 @@ impl Daemon {
     }
 }
 
+/// Who is on the other end of `stream`, and its pid; `None` for a process of another user
+/// (told why) or one whose credentials cannot be read: only this user's processes may drive
+/// sessions that run as this user.
+pub(super) async fn admit(stream: &mut UnixStream) -> Option<(Confinement, Option<i32>)> {
+    let me = rustix::process::geteuid().as_raw();
+    let accepted = crate::peer::now_ticks();
+    match stream.peer_cred() {
+        Ok(cred) if cred.uid() == me => {
+            // Even this user's process may not weaken confinement from inside a sandbox.
+            let peer = crate::peer::inspect(stream.as_fd(), cred.pid(), accepted);
+            if let Some(why) = peer.reason() {
+                warn(&format!(
+                    "a confined process (pid {}) connected: {why}",
+                    cred.pid().unwrap_or(0)
+                ));
+            }
+            Some((peer, cred.pid()))
+        }
+        Ok(cred) => {
+            warn(&format!("refused a connection from uid {}", cred.uid()));
+            let refusal = Response::err(
+                Value::Null,
+                ErrorCode::BadRequest,
+                "this daemon serves only the user that started it",
+            );
+            let _ = stream.write_all(line(&refusal).as_bytes()).await;
+            None
+        }
+        Err(e) => {
+            warn(&format!(
+                "refused a connection with no peer credentials: {e}"
+            ));
+            None
+        }
+    }
+}
+
 /// An answer to write, with the count of its request in `in_flight` (for requests carried
 /// out in order), given up once it is written.
 type Answer = (Response, Option<InFlight>);
@@ -258,10 +258,10 @@ type Answer = (Response, Option<InFlight>);
 /// One request counted in the daemon's `in_flight` until dropped: held until its answer is
 /// written, so a stopping daemon does not exit between carrying out a request (`daemon.stop`
 /// itself) and answering it.
-struct InFlight(Arc<Daemon>);
+pub(super) struct InFlight(Arc<Daemon>);
 
 impl InFlight {
-    fn new(daemon: &Arc<Daemon>) -> InFlight {
+    pub(super) fn new(daemon: &Arc<Daemon>) -> InFlight {
         daemon.in_flight.fetch_add(1, Ordering::SeqCst);
         InFlight(daemon.clone())
     }
@@ -362,23 +362,18 @@ impl Waits {
 /// [`MAX_REQUEST_BYTES`] this bounds what clients can make the daemon hold (512 MiB).
 pub(crate) const MAX_CONNECTIONS: usize = 64;
 
-/// Answers a connection over [`MAX_CONNECTIONS`] and closes it.
-pub(super) async fn refuse_busy(mut stream: UnixStream) {
-    warn(&format!(
-        "refused a connection: {MAX_CONNECTIONS} are open already"
-    ));
-    let refusal = Response::err(
-        Value::Null,
-        ErrorCode::BadRequest,
-        format!(
-            "the daemon serves at most {MAX_CONNECTIONS} connections at once; try again when one has closed"
-        ),
-    );
-    let _ = stream.write_all(line(&refusal).as_bytes()).await;
+/// The answer to a request read once the daemon is stopping.
+pub(super) fn stopping(id: Value) -> Response {
+    Response::err(
+        id,
+        ErrorCode::Stopping,
+        "the skillet daemon is stopping and did nothing; run the command again \
+         (a new daemon starts for it)",
+    )
 }
 
 /// `response` as one line of the wire format.
-fn line(response: &Response) -> String {
+pub(super) fn line(response: &Response) -> String {
     // A response holds only JSON values and strings: writing it cannot fail.
     let mut out = serde_json::to_string(response).unwrap_or_default();
     out.push('\n');

@@ -9,6 +9,7 @@ mod config_stamp;
 mod connection;
 mod dispatch;
 mod http;
+mod overflow;
 mod pool;
 #[cfg(feature = "otlp")]
 mod telemetry;
@@ -289,6 +290,8 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     // Each connection may hold a request line of up to MAX_REQUEST_BYTES: bounding how many
     // are open bounds what clients can make the daemon hold.
     let slots = Arc::new(tokio::sync::Semaphore::new(connection::MAX_CONNECTIONS));
+    // A few more, for `daemon status` and `daemon stop` when clients hold every slot.
+    let control_slots = Arc::new(tokio::sync::Semaphore::new(overflow::CONTROL_CONNECTIONS));
     let mut stop = daemon.stop.subscribe();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut log_complaint = None;
@@ -305,9 +308,18 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
                             drop(slot);
                         });
                     }
-                    Err(_) => {
-                        tokio::spawn(connection::refuse_busy(stream));
-                    }
+                    Err(_) => match control_slots.clone().try_acquire_owned() {
+                        Ok(slot) => {
+                            let daemon = daemon.clone();
+                            tokio::spawn(async move {
+                                daemon.control_only(stream).await;
+                                drop(slot);
+                            });
+                        }
+                        Err(_) => {
+                            tokio::spawn(overflow::refuse_busy(stream));
+                        }
+                    },
                 },
                 Err(e) => warn(&format!("accept failed: {e}")),
             },

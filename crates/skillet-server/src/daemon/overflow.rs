@@ -1,0 +1,116 @@
+//! Connections past [`MAX_CONNECTIONS`]: a few more are served `daemon.status` and
+//! `daemon.stop` only, so a user whose clients have taken every slot can still see the daemon
+//! and stop it; anything else on them is refused with the reason, and past those few a
+//! connection is refused at once.
+//!
+//! What such a connection can make the daemon hold stays small: a short request line, for a
+//! short while.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use skillet_mcp::lines::{Line, LineReader};
+use tokio::io::AsyncWriteExt;
+use tokio::net::UnixStream;
+
+use super::connection::{InFlight, MAX_CONNECTIONS, admit, line, stopping};
+use super::{Daemon, warn};
+use crate::api::method::{DaemonStatus, DaemonStop};
+use crate::api::{ErrorCode, Method as _, Request, Response, ResponseError};
+
+/// Connections served past [`MAX_CONNECTIONS`], for `daemon.status` and `daemon.stop`.
+pub(super) const CONTROL_CONNECTIONS: usize = 4;
+
+/// The longest request line read on such a connection (`daemon.stop` needs a few dozen bytes).
+const CONTROL_LINE_BYTES: usize = 4096;
+
+/// How long a client refused for want of a connection is asked to wait.
+const RETRY_AFTER_MS: u64 = 200;
+
+/// How long such a connection is served before it is closed.
+const CONTROL_TIME: Duration = Duration::from_secs(10);
+
+impl Daemon {
+    /// Serves `stream`, a connection past [`MAX_CONNECTIONS`]: `daemon.status` and
+    /// `daemon.stop` as on any connection, every other request refused as busy.
+    pub(super) async fn control_only(self: Arc<Self>, mut stream: UnixStream) {
+        let Some((peer, _pid)) = admit(&mut stream).await else {
+            return;
+        };
+        warn(&format!(
+            "{MAX_CONNECTIONS} connections are open: serving one more for daemon.status and daemon.stop only"
+        ));
+        self.touch();
+        let (read, mut write) = stream.into_split();
+        let mut lines = LineReader::new(read, CONTROL_LINE_BYTES);
+        let serve = async {
+            while let Ok(Some(read)) = lines.next().await {
+                let request = match read {
+                    Line::Complete(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
+                    Line::Complete(bytes) => serde_json::from_slice::<Request>(&bytes),
+                    Line::TooLong => Err(serde::de::Error::custom("longer than a control request")),
+                };
+                let (response, serving) = match request {
+                    Err(e) => (
+                        Response::err(
+                            Value::Null,
+                            ErrorCode::BadRequest,
+                            format!("not a request: {e}"),
+                        ),
+                        None,
+                    ),
+                    Ok(request)
+                        if request.method == DaemonStatus::NAME
+                            || request.method == DaemonStop::NAME =>
+                    {
+                        // Counted until written, as on any connection: a stopping daemon
+                        // answers `daemon.stop` before it exits.
+                        let serving = InFlight::new(&self);
+                        let response = if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                            stopping(request.id)
+                        } else {
+                            self.answer(request, &peer, "", 0).await
+                        };
+                        (response, Some(serving))
+                    }
+                    Ok(request) => (busy(request.id), None),
+                };
+                if write.write_all(line(&response).as_bytes()).await.is_err() {
+                    return;
+                }
+                drop(serving);
+            }
+        };
+        let _ = tokio::time::timeout(CONTROL_TIME, serve).await;
+        self.touch();
+    }
+}
+
+/// Answers a connection past [`MAX_CONNECTIONS`] and [`CONTROL_CONNECTIONS`] more, and
+/// closes it.
+pub(super) async fn refuse_busy(mut stream: UnixStream) {
+    warn(&format!(
+        "refused a connection: {} are open already",
+        MAX_CONNECTIONS + CONTROL_CONNECTIONS
+    ));
+    let _ = stream.write_all(line(&busy(Value::Null)).as_bytes()).await;
+}
+
+/// The refusal of a request past [`MAX_CONNECTIONS`]: `busy`, to be asked again shortly.
+fn busy(id: Value) -> Response {
+    Response {
+        id,
+        result: None,
+        error: Some(ResponseError {
+            retry_after_ms: Some(RETRY_AFTER_MS),
+            ..ResponseError::new(
+                ErrorCode::Busy,
+                format!(
+                    "busy: the daemon serves at most {MAX_CONNECTIONS} connections at once; try again when one has closed \
+                     (`skillet daemon status` and `skillet daemon stop` still work)"
+                ),
+            )
+        }),
+    }
+}
