@@ -47,7 +47,7 @@ fn every_execution_is_recorded_with_hashed_parameters() {
         first["params_hash"]
             .as_str()
             .unwrap()
-            .starts_with("sha256:")
+            .starts_with("hmac-sha256:")
     );
     assert!(first["params"].is_null(), "values are not kept by default");
     assert!(
@@ -105,4 +105,48 @@ fn an_unusable_database_never_stops_a_run() {
     let (code, _, stderr) = w.run(&["history"]);
     assert_eq!(code, 125);
     assert!(stderr.contains("cannot open the database"), "{stderr}");
+}
+
+/// A parameter's value cannot be guessed back from its hash: the hash is keyed with a key the
+/// user alone can read (a plain SHA-256 of a PIN is found by hashing 10,000 guesses), equal
+/// parameters still hash equally, and a skill cannot read the key.
+#[test]
+fn parameter_hashes_are_keyed_with_a_key_no_skill_can_read() {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::PermissionsExt as _;
+    let w = World::new();
+    w.skill(
+        "pin",
+        json!({"name": "pin", "description": "d", "type": "code_inline", "command": "true",
+        "parameters": [{"name": "pin", "type": "string"}]}),
+    );
+    let key_file = w.path("~/.local/share/skillet/params.key");
+    w.skill(
+        "peek",
+        json!({"name": "peek", "description": "d", "type": "code_inline", "command": "cat",
+        "args": [key_file.to_str().unwrap()]}),
+    );
+    w.run_json(&["pin", "-p", "pin=1234"]);
+    w.run_json(&["pin", "-p", "pin=1234"]);
+    w.run_json(&["pin", "-p", "pin=9999"]);
+    let hashes: Vec<String> = history(&w, &["pin"])
+        .iter()
+        .map(|r| r["params_hash"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(hashes.len(), 3, "{hashes:?}");
+    assert_ne!(hashes[0], hashes[1], "different values, different hashes");
+    assert_eq!(hashes[1], hashes[2], "equal values, equal hashes");
+    // Not a hash anyone can repeat without the key.
+    let plain = format!("{:x}", Sha256::digest(br#"{"pin":"1234"}"#));
+    assert!(hashes.iter().all(|h| !h.contains(&plain)), "{hashes:?}");
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let key = std::fs::read(&key_file).unwrap();
+    assert_eq!(key.len(), 32);
+    // skillet's data directory is not a skill's to read.
+    let (_, peek) = w.run_json(&["peek"]);
+    assert_ne!(peek["status"], "ok", "{peek}");
+    let shown = peek.to_string();
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(!shown.contains(&hex), "{peek}");
 }

@@ -118,6 +118,10 @@ pub struct Engine {
     /// The warm pools of the long-lived process this engine serves calls in (the daemon,
     /// `skillet mcp`); `None` in a one-shot process, which refuses pooled skills.
     pub(crate) pools: Option<std::sync::Arc<crate::session::Pools>>,
+    /// The key parameters are hashed with in the history, read (or made) at the first run
+    /// recorded; the error, said with every run, when it cannot be.
+    pub(crate) params_key:
+        std::sync::Arc<std::sync::OnceLock<Result<skillet_store::ParamsKey, String>>>,
 }
 
 impl Engine {
@@ -126,6 +130,7 @@ impl Engine {
         Engine {
             settings,
             pools: None,
+            params_key: std::sync::Arc::default(),
         }
     }
 

@@ -36,7 +36,7 @@ fn a_code_skill_runs_in_the_sandbox_and_is_recorded() {
     assert!(
         row.params_hash
             .as_deref()
-            .is_some_and(|h| h.starts_with("sha256:")),
+            .is_some_and(|h| h.starts_with("hmac-sha256:")),
         "{row:?}"
     );
     assert_eq!(

@@ -24,6 +24,7 @@ mod channel;
 mod context_index;
 mod log;
 mod opening;
+mod params_key;
 mod record;
 mod retention;
 mod session;
@@ -63,9 +64,10 @@ pub use log::{
     MIN_INDEXED_TEXT,
 };
 pub use opening::OpeningStore;
+pub use params_key::{PARAMS_KEY_FILE, ParamsKey, ParamsKeyError};
 pub use record::{
     BreakerRecord, ExecutionFigures, ExecutionQuery, ExecutionRecord, MAX_SPANS, SpanRecord,
-    now_ms, params_hash, rfc3339,
+    now_ms, rfc3339,
 };
 pub use retention::{PruneReport, Retention};
 pub use session::{

@@ -1,7 +1,6 @@
 //! What is kept of one execution.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// One attempt of one call of a skill.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -14,7 +13,7 @@ pub struct ExecutionRecord {
     pub version: Option<String>,
     /// Where the skill was found (`workspace`, `global`).
     pub scope: Option<String>,
-    /// `sha256:` of the parameters in canonical JSON.
+    /// The parameters hashed with the user's key (`hmac-sha256:`, see [`crate::ParamsKey`]).
     pub params_hash: Option<String>,
     /// The parameters themselves, only when the user enabled storing them.
     pub params: Option<String>,
@@ -227,46 +226,6 @@ pub struct ExecutionQuery {
     pub since_ms: Option<i64>,
     /// At most this many (0: no limit).
     pub limit: usize,
-}
-
-/// A stable hash of parameter values: SHA-256 of their canonical JSON (keys sorted at every
-/// level), so equal values hash equally whatever order they were given in.
-///
-/// ```
-/// let a = serde_json::json!({"b": 1, "a": [true, {"y": 2, "x": 1}]});
-/// let b = serde_json::json!({"a": [true, {"x": 1, "y": 2}], "b": 1});
-/// assert_eq!(skillet_store::params_hash(&a), skillet_store::params_hash(&b));
-/// assert!(skillet_store::params_hash(&a).starts_with("sha256:"));
-/// ```
-pub fn params_hash(params: &serde_json::Value) -> String {
-    let digest = Sha256::digest(canonical(params).as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
-}
-
-fn canonical(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let fields: Vec<String> = keys
-                .iter()
-                .map(|k| {
-                    format!(
-                        "{}:{}",
-                        serde_json::Value::String((*k).clone()),
-                        canonical(&map[*k])
-                    )
-                })
-                .collect();
-            format!("{{{}}}", fields.join(","))
-        }
-        serde_json::Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(canonical).collect::<Vec<_>>().join(",")
-        ),
-        other => other.to_string(),
-    }
 }
 
 /// Now, in milliseconds since the Unix epoch (the unit of every timestamp in the store).

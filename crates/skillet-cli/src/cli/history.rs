@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 /// `skillet history`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Parameters are kept as a hash unless the global skillet.toml sets [history] store_params = true.
+    after_help = "Parameters are kept as a keyed hash (params.key beside the database) unless the global skillet.toml sets [history] store_params = true.
 
 Examples:
   skillet history                         the last 20 executions

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 use skillet_registry::SkillEntry;
-use skillet_store::{ExecutionRecord, Retention, Store, now_ms, params_hash};
+use skillet_store::{ExecutionRecord, ParamsKey, Retention, Store, now_ms};
 
 use super::{AskedBy, Engine};
 use crate::result::ExecutionResult;
@@ -33,7 +33,7 @@ impl Engine {
                 Some(p) => format!("package:{}", p.name),
                 None => e.scope.as_str().to_owned(),
             }),
-            params_hash: Some(params_hash(params)),
+            params_hash: self.params_hash(params, result),
             params: self.settings.store_params.then(|| params.to_string()),
             status: result.status.as_str().to_owned(),
             exit_code: result.exit_code.map(i64::from),
@@ -86,6 +86,24 @@ impl Engine {
             ));
         }
         self.prune_history(store.as_ref(), result);
+    }
+
+    /// `params` hashed with the user's key; `None` (with a warning on `result`) when there is
+    /// no key to hash with: an unkeyed hash would let a short value be guessed back.
+    fn params_hash(&self, params: &Value, result: &mut ExecutionResult) -> Option<String> {
+        let dir = self.settings.params_key_dir.as_deref()?;
+        let key = self
+            .params_key
+            .get_or_init(|| ParamsKey::in_dir(dir).map_err(|e| e.to_string()));
+        match key {
+            Ok(key) => Some(key.hash(params)),
+            Err(e) => {
+                result
+                    .warnings
+                    .push(format!("the parameters' hash was not recorded: {e}"));
+                None
+            }
+        }
     }
 
     /// Removes a bounded batch of history rows that `[history]` no longer keeps, so the history

@@ -37,6 +37,9 @@ pub struct EngineSettings {
     pub store: Option<std::sync::Arc<dyn Store>>,
     /// Record parameter values, not only their hash.
     pub store_params: bool,
+    /// Where the key that parameter hashes are made with is kept (skillet's data directory,
+    /// see [`skillet_store::ParamsKey`]); `None` records no hash.
+    pub params_key_dir: Option<PathBuf>,
     /// Keep the tails of each run's output as log lines (`[history] store_output`).
     pub store_output: bool,
     /// Days the history keeps (`[history] keep_days`); `None` keeps everything. Each recorded
@@ -85,6 +88,7 @@ impl EngineSettings {
             no_workspace: env.outside_any_workspace().then(|| env.cwd.clone()),
             store,
             store_params: config.history.store_params,
+            params_key_dir: env.data_dir(),
             store_output: config.history.store_output(),
             history_keep_days: config.history.keep_days(),
             history_max_rows: config.history.max_rows(),
