@@ -332,6 +332,15 @@ fn cancelled_by(signal: rustix::process::Signal, exit_code: i32) {
         })
         .count();
     assert_eq!(not_started, 4, "{results:?}");
+    // Each id printed is one the history knows, the calls that never started included.
+    for r in &results {
+        let id = r["execution_id"].as_str().unwrap();
+        let (code, shown, stderr) = world.run(&["history", "show", id, "--json"]);
+        assert_eq!(code, 0, "{id}: {stderr}");
+        let row: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(row["status"], "cancelled", "{row}");
+        assert_eq!(row["origin"], "batch", "{row}");
+    }
 }
 
 /// How many `sleep` processes descend from `pid`.

@@ -217,12 +217,12 @@ async fn run_one(
     began: Instant,
 ) -> ExecutionResult {
     if let Some(reason) = options.cancel.reason() {
-        return not_started(&call.skill, &reason);
+        return kept(&engine, &registry, &call, not_started(&call.skill, &reason));
     }
     let _turn = match &options.queue {
         Some(queue) => match turn(&engine, &registry, queue.as_ref(), &call, &options).await {
             Ok(turn) => Some(turn),
-            Err(refused) => return refused,
+            Err(refused) => return kept(&engine, &registry, &call, refused),
         },
         None => None,
     };
@@ -242,6 +242,30 @@ async fn run_one(
         cancel: Some(options.cancel),
     };
     engine.run(&registry, &call.skill, request).await
+}
+
+/// `result`, of a call that never started (the batch cancelled, the queue refusing it), kept
+/// in the history as every refused run is: the execution id printed for it can be looked up.
+fn kept(
+    engine: &Engine,
+    registry: &Registry,
+    call: &BatchCall,
+    mut result: ExecutionResult,
+) -> ExecutionResult {
+    let asked_by = AskedBy {
+        origin: "batch".to_owned(),
+        request_id: format!("line {}", call.line),
+        queue_wait_ms: None,
+    };
+    engine.record(
+        &mut result,
+        registry.resolve(&call.skill),
+        &Value::Object(call.params.clone()),
+        skillet_store::now_ms(),
+        None,
+        Some(&asked_by),
+    );
+    result
 }
 
 fn not_started(skill: &str, reason: &str) -> ExecutionResult {
