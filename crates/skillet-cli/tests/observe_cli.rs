@@ -292,7 +292,7 @@ fn a_name_that_is_no_skill_is_no_failing_skill() {
 #[test]
 fn trace_shows_where_an_executions_time_went() {
     let w = world();
-    let (code, run) = w.run_json(&["ok", "-p", "ms=4"]);
+    let (code, run) = w.run_json(&["ok", "-p", "ms=9"]);
     assert_eq!(code, 0, "{run}");
     let id = run["execution_id"].as_str().unwrap();
     let (code, trace) = json_of(&w, &["trace", &id[..13], "--json"]);
@@ -309,7 +309,8 @@ fn trace_shows_where_an_executions_time_went() {
     ] {
         assert!(phases.contains(&phase), "no {phase} in {phases:?}");
     }
-    // In order, one after the other, and the program's own 40 ms sleep is in `process`.
+    // In order, one after the other, and the program's own 90 ms sleep is in `process`: all
+    // but what it slept before its parent, on a busy machine, was scheduled to see it start.
     let starts: Vec<u64> = spans
         .iter()
         .map(|s| s["start_us"].as_u64().unwrap())
@@ -320,7 +321,7 @@ fn trace_shows_where_an_executions_time_went() {
         .filter(|s| s["phase"] == "process")
         .map(|s| s["duration_us"].as_u64().unwrap())
         .sum();
-    assert!(process >= 40_000, "process took {process} µs: {spans:?}");
+    assert!(process >= 60_000, "process took {process} µs: {spans:?}");
     let (code, text, _) = w.run(&["trace", id]);
     assert_eq!(code, 0);
     assert!(text.contains("process") && text.contains('#'), "{text}");

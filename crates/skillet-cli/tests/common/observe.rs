@@ -14,7 +14,7 @@ pub fn code_skill(w: &World, name: &str, command: &str, args: &[&str]) {
     );
 }
 
-/// `ok` exits 0 after sleeping 0 to 40 ms by its `ms` parameter; `fails` exits 3; `echo`
+/// `ok` exits 0 after sleeping 0 to 90 ms by its `ms` parameter (tens of ms); `fails` exits 3; `echo`
 /// prints its `word`.
 pub fn world() -> World {
     let w = World::new();
