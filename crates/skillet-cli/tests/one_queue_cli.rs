@@ -294,3 +294,47 @@ fn an_idle_stdio_mcp_server_holds_no_connection_to_the_daemon() {
     let reply = agent.call(8, "quick", json!({}));
     assert_eq!(reply["result"]["isError"], false, "{reply}");
 }
+
+/// A batch's `--priority` orders its calls in the daemon's queue as a job's would: a high one
+/// goes before a normal job that was waiting first, a low line after it.
+#[test]
+fn a_batchs_priority_orders_its_calls_among_the_jobs() {
+    let w = World::new();
+    global_config(&w, "[jobs]\nmax_running = 1\n");
+    gate_skill(&w);
+    bash_skill(&w, "queued-job", "echo job");
+    bash_skill(&w, "urgent", "echo urgent");
+    bash_skill(&w, "bulk", "echo bulk");
+    let gate = detach(&w, "gate", &[]);
+    let job = detach(&w, "queued-job", &[]);
+    w.write(
+        "calls.jsonl",
+        "{\"skill\": \"urgent\"}\n{\"skill\": \"bulk\", \"priority\": \"low\"}\n",
+    );
+    let mut running = batch(
+        &w,
+        "calls.jsonl",
+        &["--jobs", "2", "--priority", "high", "--json"],
+    );
+    // Both of the batch's calls are waiting behind the gate, after the job.
+    assert!(
+        still_running_after(&mut running, Duration::from_millis(1500)),
+        "{:?}",
+        finish(running)
+    );
+    w.write("release", "");
+    assert_eq!(wait(&w, &gate)["job"]["outcome"], "ok");
+    assert_eq!(wait(&w, &job)["job"]["outcome"], "ok");
+    let (code, out, err) = finish(running);
+    assert_eq!(code, 0, "{out}{err}");
+    let started = |skill: &str| -> i64 {
+        history(&w)
+            .into_iter()
+            .find(|r| r["skill"] == skill)
+            .and_then(|r| r["started_at_ms"].as_i64())
+            .unwrap_or_else(|| panic!("no run of {skill}"))
+    };
+    let (urgent, queued, bulk) = (started("urgent"), started("queued-job"), started("bulk"));
+    assert!(urgent <= queued, "high after normal: {urgent} {queued}");
+    assert!(queued <= bulk, "low before normal: {queued} {bulk}");
+}

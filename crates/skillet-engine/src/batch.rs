@@ -25,7 +25,7 @@ use skillet_sandbox::StdinSource;
 use crate::cancel::Cancel;
 use crate::engine::{AskedBy, Engine, RunOverrides, RunRequest};
 use crate::result::{ExecutionResult, Status};
-use crate::run_queue::{QueuedRun, RunQueue, Turn};
+use crate::run_queue::{Priority, QueuedRun, RunQueue, Turn};
 
 /// One call in a batch file: one JSON object per line.
 ///
@@ -45,6 +45,9 @@ pub struct BatchCall {
     /// Text given to the skill on standard input; none gives it end of file at once.
     #[serde(default)]
     pub stdin: Option<String>,
+    /// How soon it leaves the daemon's queue; none: the batch's (`--priority`).
+    #[serde(default)]
+    pub priority: Option<Priority>,
     /// The line of the file it came from (1-based), to name it in messages.
     #[serde(skip)]
     pub line: usize,
@@ -110,6 +113,8 @@ pub struct BatchOptions {
     pub cancel: Cancel,
     /// Where each call also waits for its turn, beside `jobs` (none: `jobs` alone bounds it).
     pub queue: Option<Arc<dyn RunQueue>>,
+    /// How soon calls leave that queue, unless a call says otherwise.
+    pub priority: Priority,
 }
 
 impl std::fmt::Debug for BatchOptions {
@@ -120,6 +125,7 @@ impl std::fmt::Debug for BatchOptions {
             .field("overrides", &self.overrides)
             .field("caller_dir", &self.caller_dir)
             .field("queue", &self.queue.is_some())
+            .field("priority", &self.priority)
             .finish_non_exhaustive()
     }
 }
@@ -286,6 +292,7 @@ async fn turn(
         skill: call.skill.clone(),
         client: None,
         memory_mb: engine.memory_mb(registry, &call.skill, &options.overrides),
+        priority: call.priority.unwrap_or(options.priority),
     };
     loop {
         let asked = tokio::select! {

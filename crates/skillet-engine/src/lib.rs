@@ -89,6 +89,6 @@ pub use recovery::{
     RetryPlan, full_jitter, max_attempts,
 };
 pub use result::{ExecutionResult, Status};
-pub use run_queue::{NoTurn, QueuedRun, RunQueue, Turn, TurnAsked};
+pub use run_queue::{NoTurn, Priority, QueuedRun, RunQueue, Turn, TurnAsked};
 pub use setup::{EngineSetup, STORE_FILE, SetupError};
 pub use skillet_sandbox::{Isolation, OutputChunk, StdinSource, Stream};

@@ -20,6 +20,53 @@ pub struct QueuedRun {
     pub client: Option<String>,
     /// The run's memory limit in MiB (0 for a skill that runs no program), for a memory budget.
     pub memory_mb: u64,
+    /// How soon it leaves the queue.
+    pub priority: Priority,
+}
+
+/// How soon a run leaves the queue, before aging (a detached job's, a batch's, an agent's).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    /// After every normal and high job (until it has waited long enough).
+    Low,
+    /// The default.
+    #[default]
+    Normal,
+    /// Before every normal and low job (that has not waited long).
+    High,
+}
+
+impl Priority {
+    /// As written on the wire and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+        }
+    }
+
+    /// Its level: low 0, normal 1, high 2.
+    pub fn level(self) -> u64 {
+        match self {
+            Priority::Low => 0,
+            Priority::Normal => 1,
+            Priority::High => 2,
+        }
+    }
 }
 
 /// A turn given: the run may start, and the slot is held until this is dropped.

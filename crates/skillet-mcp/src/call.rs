@@ -105,6 +105,8 @@ async fn slot<'a>(
                 queued.skill,
                 &skillet_engine::RunOverrides::default(),
             ),
+            // An agent's calls are answered as they come: none goes before another's.
+            priority: skillet_engine::Priority::Normal,
         };
         return match queue.admit(call).await {
             Ok(turn) => {

@@ -140,6 +140,7 @@ impl Inner {
             skill: run.skill.clone(),
             memory_mb: run.memory_mb,
             client: self.client.clone().or_else(|| run.client.clone()),
+            priority: run.priority,
         };
         // A daemon that went away (stopped, or exited idle) while the run waited took the
         // wait with it: asked once more, of the daemon that starts next. One stopping answers

@@ -261,6 +261,7 @@ fn a_run_turned_away_by_a_full_daemon_is_told_busy_not_run_outside_the_queue() {
             skill: "s".into(),
             client: None,
             memory_mb: 0,
+            priority: skillet_engine::Priority::Normal,
         }));
     let no = asked.expect_err("a turn without the daemon's queue");
     assert!(no.again, "{no}");

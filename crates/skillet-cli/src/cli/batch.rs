@@ -9,10 +9,11 @@ use super::PermissionArgs;
 /// `skillet batch`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Each line is one call: {\"skill\": NAME, \"params\": {...}, \"stdin\": TEXT} (params and stdin
-may be left out). Every line is checked before any call starts; a bad line is named with what is
-wrong, and nothing runs. Each call runs as `skillet run` would run it: the same sandbox, limits,
-retries, cache and history. Ctrl-C (or SIGTERM) cancels the calls running and starts no more; exit 130 (143 for SIGTERM).
+    after_help = "Each line is one call: {\"skill\": NAME, \"params\": {...}, \"stdin\": TEXT,
+\"priority\": \"low\"} (all but skill may be left out). Every line is checked before any call
+starts; a bad line is named with what is wrong, and nothing runs. Each call runs as `skillet run`
+would run it: the same sandbox, limits, retries, cache and history. Ctrl-C (or SIGTERM) cancels
+the calls running and starts no more; exit 130 (143 for SIGTERM).
 
 The calls run in this process, each after a turn in the skillet daemon's job queue (started
 when none runs), so [jobs] max_running and the memory budget bound them with everything else
@@ -24,6 +25,7 @@ to stderr. Exit status: 0 when every call succeeded, 1 when any did not, 2 for a
 Examples:
   skillet batch calls.jsonl
   skillet batch calls.jsonl --jobs 16 --ordered --json
+  skillet batch nightly.jsonl --priority low     behind every normal call, until it has waited long
   cat calls.jsonl | skillet batch - --ordered"
 )]
 pub struct BatchArgs {
@@ -45,6 +47,10 @@ pub struct BatchArgs {
     /// Use DIR as the workspace instead of the one found from the current directory.
     #[arg(long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
+    /// How soon the batch's calls leave the daemon's queue (a line's own "priority" wins):
+    /// low for bulk work that should not hold up an agent's calls.
+    #[arg(long, value_enum, default_value_t)]
+    pub priority: super::jobs::PriorityArg,
     /// Permissions for every call of the batch.
     #[command(flatten)]
     pub allow: PermissionArgs,

@@ -63,6 +63,7 @@ pub fn run(ctx: &Context, args: &BatchArgs) -> Result<ExitCode> {
         caller_dir: ctx.env.cwd.clone(),
         cancel: cancel.clone(),
         queue: super::session::daemon_queue(jobs, "skillet batch"),
+        priority: args.priority.into(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -7,40 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use skillet_store::JobRecord;
 
-/// How soon a job leaves the queue, before aging.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Priority {
-    /// After every normal and high job (until it has waited long enough).
-    Low,
-    /// The default.
-    #[default]
-    Normal,
-    /// Before every normal and low job (that has not waited long).
-    High,
-}
-
-impl Priority {
-    /// As written on the wire and in the store.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "low",
-            Priority::Normal => "normal",
-            Priority::High => "high",
-        }
-    }
-
-    /// Its level: low 0, normal 1, high 2.
-    pub fn level(self) -> u64 {
-        match self {
-            Priority::Low => 0,
-            Priority::Normal => 1,
-            Priority::High => 2,
-        }
-    }
-}
+pub use skillet_engine::Priority;
 
 /// `job.submit`: what `skillet run NAME … --detach` would run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -17,6 +17,9 @@ pub struct QueueTurnParams {
     /// session, as for jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
+    /// How soon the run leaves the queue (before aging); normal when not given.
+    #[serde(default)]
+    pub priority: super::Priority,
 }
 
 /// A turn given. It is held until `queue.release` names it, or the connection that asked for

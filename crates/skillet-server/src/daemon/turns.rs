@@ -65,6 +65,7 @@ impl Daemon {
             skill: p.skill,
             client: Some(crate::jobs::client_for(p.client.as_deref(), client)),
             memory_mb: p.memory_mb,
+            priority: p.priority,
         };
         let turn = self.jobs.clone().admit_call(run).await.map_err(|no| {
             if self.stopping.load(Ordering::SeqCst) {

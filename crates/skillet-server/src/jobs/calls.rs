@@ -14,7 +14,6 @@ use std::time::Instant;
 use skillet_engine::{NoTurn, QueuedRun, RunQueue, Turn, TurnAsked};
 
 use super::{Jobs, budget, new_id};
-use crate::api::Priority;
 
 /// The jobs' queue as the queue of an MCP server's runs.
 pub(crate) struct QueueForCalls(pub(crate) Arc<Jobs>);
@@ -69,7 +68,7 @@ impl Jobs {
             let since = Instant::now();
             // A call over HTTP without an MCP session: all such calls are one client.
             let client = call.client.as_deref().unwrap_or("mcp");
-            s.queue.push(id.clone(), client, Priority::Normal, since);
+            s.queue.push(id.clone(), client, call.priority, since);
             s.memory_mb.insert(id.clone(), call.memory_mb);
             s.calls_waiting.insert(id.clone(), (tx, since));
         }
@@ -136,6 +135,7 @@ mod tests {
             skill: "s".into(),
             client: Some(client.into()),
             memory_mb,
+            priority: skillet_engine::Priority::Normal,
         }
     }
 
@@ -222,6 +222,42 @@ mod tests {
                 drop(turn);
             }
             assert_eq!(order[..2], ["flood0", "other"], "{order:?}");
+        });
+    }
+
+    #[test]
+    fn a_calls_priority_orders_it_as_a_jobs_would() {
+        use skillet_engine::Priority;
+        block_on(async {
+            let q = queue(10, None);
+            let first = q.admit(call("a", 0)).await.unwrap();
+            let mut waiting = Vec::new();
+            for (name, priority) in [
+                ("low", Priority::Low),
+                ("normal", Priority::Normal),
+                ("high", Priority::High),
+            ] {
+                let q = q.clone();
+                let run = QueuedRun {
+                    priority,
+                    ..call("a", 0)
+                };
+                waiting.push((name, tokio::spawn(async move { q.admit(run).await })));
+                settle().await;
+            }
+            drop(first);
+            let mut order = Vec::new();
+            while !waiting.is_empty() {
+                settle().await;
+                let at = waiting
+                    .iter()
+                    .position(|(_, h)| h.is_finished())
+                    .expect("a call got its turn");
+                let (name, handle) = waiting.remove(at);
+                drop(handle.await.unwrap().unwrap());
+                order.push(name);
+            }
+            assert_eq!(order, ["high", "normal", "low"]);
         });
     }
 
