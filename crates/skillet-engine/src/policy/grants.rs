@@ -92,9 +92,13 @@ pub(crate) fn resolve(
             // workspace, whatever spelling reached it (a symlinked `$PWD`, `/proc/self/cwd`, a
             // symlinked home), the rest is resolved beneath the workspace.
             Some(ws) => match enter_workspace(&expanded, ws) {
-                Ok(Walk::Inside { rel, rest }) => {
-                    // The user's words, with only the spelling of the workspace replaced.
-                    shown = lexical(&ws.join(&rel).join(&rest));
+                Ok(Walk::Inside { rel, rest, typed }) => {
+                    // The user's words, with only the spelling of the workspace replaced; but
+                    // not words a link outside supplied (`/tmp/out -> $WS/.git/hooks`): the
+                    // user did not name `.git/hooks`, and the grant is not exact.
+                    if typed {
+                        shown = lexical(&ws.join(&rel).join(&rest));
+                    }
                     open_beneath(ws, &rel.join(&rest))
                 }
                 Ok(Walk::Outside(real)) => open_outside(&real, ws),
@@ -193,8 +197,13 @@ fn own_dir_refusal(
 /// Where walking an absolute path component by component ends.
 enum Walk {
     /// A prefix's real path lies in the workspace, `rel` below its root; `rest` is what follows
-    /// that prefix, still to be resolved beneath the workspace.
-    Inside { rel: PathBuf, rest: PathBuf },
+    /// that prefix, still to be resolved beneath the workspace; `typed` says whether the user
+    /// typed all of `rest` (no link's target supplied any of it).
+    Inside {
+        rel: PathBuf,
+        rest: PathBuf,
+        typed: bool,
+    },
     /// The whole path resolves outside the workspace, to this real path.
     Outside(PathBuf),
 }
@@ -204,29 +213,31 @@ enum Walk {
 /// path); from there on nothing is resolved here, so a link inside the workspace is only ever
 /// followed beneath it, even when the user's own link outside led into the workspace.
 fn enter_workspace(path: &Path, ws: &Path) -> std::io::Result<Walk> {
-    // The components still to walk, the next one last.
-    let mut todo: Vec<std::ffi::OsString> = Vec::new();
-    let push_front = |todo: &mut Vec<std::ffi::OsString>, p: &Path| {
+    // The components still to walk, the next one last, each with whether the user typed it
+    // (or a link's target supplied it).
+    let mut todo: Vec<(std::ffi::OsString, bool)> = Vec::new();
+    let push_front = |todo: &mut Vec<(std::ffi::OsString, bool)>, p: &Path, typed: bool| {
         for c in p.components().rev() {
             match c {
-                Component::Normal(n) => todo.push(n.to_owned()),
-                Component::ParentDir => todo.push("..".into()),
+                Component::Normal(n) => todo.push((n.to_owned(), typed)),
+                Component::ParentDir => todo.push(("..".into(), typed)),
                 Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
             }
         }
     };
-    push_front(&mut todo, path);
+    push_front(&mut todo, path, true);
     let mut cur = PathBuf::from("/");
     let mut links = 0;
     loop {
         if let Ok(rel) = cur.strip_prefix(ws) {
-            let rest: PathBuf = todo.iter().rev().collect();
+            let rest: PathBuf = todo.iter().rev().map(|(part, _)| part).collect();
             return Ok(Walk::Inside {
                 rel: rel.to_path_buf(),
                 rest,
+                typed: todo.iter().all(|(_, typed)| *typed),
             });
         }
-        let Some(part) = todo.pop() else {
+        let Some((part, _)) = todo.pop() else {
             return Ok(Walk::Outside(cur));
         };
         if part == ".." {
@@ -254,7 +265,7 @@ fn enter_workspace(path: &Path, ws: &Path) -> std::io::Result<Walk> {
         if target.is_absolute() {
             cur = PathBuf::from("/");
         }
-        push_front(&mut todo, &target);
+        push_front(&mut todo, &target, false);
     }
 }
 
@@ -361,135 +372,4 @@ pub(crate) fn inode(path: &Path) -> Option<(u64, u64)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Fixture {
-        _t: tempfile::TempDir,
-        root: PathBuf,
-        bounds: Boundaries,
-    }
-
-    fn fixture() -> Fixture {
-        let t = tempfile::tempdir().unwrap();
-        let root = std::fs::canonicalize(t.path()).unwrap();
-        let (home, ws) = (root.join("home"), root.join("home/ws"));
-        std::fs::create_dir_all(ws.join("real")).unwrap();
-        std::fs::create_dir_all(home.join(".ssh")).unwrap();
-        std::fs::write(home.join(".ssh/id_rsa"), "key").unwrap();
-        let bounds = Boundaries::new(Some(&home), Some(&ws), &[]);
-        Fixture {
-            _t: t,
-            root,
-            bounds,
-        }
-    }
-
-    fn link(target: &str, at: &Path) {
-        std::os::unix::fs::symlink(target, at).unwrap();
-    }
-
-    #[test]
-    fn symlinks_leaving_the_workspace_are_refused() {
-        let f = fixture();
-        let ws = f.root.join("home/ws");
-        link("..", &ws.join("up"));
-        link(f.root.join("home").to_str().unwrap(), &ws.join("abs"));
-        link("up", &ws.join("chain"));
-        link("real/../../..", &ws.join("deep"));
-        for typed in ["up", "./abs", "chain", "deep", "real/../..", "../ws/../.."] {
-            let mut w = Vec::new();
-            let e = resolve(typed, Access::Write, &f.bounds, None, &mut w).unwrap_err();
-            assert!(
-                e.to_string().contains("outside the workspace"),
-                "{typed}: {e}"
-            );
-        }
-        // The same symlink typed as an absolute path inside the workspace is refused too.
-        let mut w = Vec::new();
-        let abs = ws.join("up").to_string_lossy().into_owned();
-        assert!(resolve(&abs, Access::Write, &f.bounds, None, &mut w).is_err());
-        let e = resolve("~/ws/abs", Access::Read, &f.bounds, None, &mut w).unwrap_err();
-        assert!(e.to_string().contains("outside the workspace"), "{e}");
-    }
-
-    #[test]
-    fn grants_inside_are_resolved_and_shown() {
-        let f = fixture();
-        let ws = f.root.join("home/ws");
-        link("real", &ws.join("out"));
-        let mut w = Vec::new();
-        let r = resolve("out", Access::Write, &f.bounds, None, &mut w)
-            .unwrap()
-            .unwrap();
-        assert_eq!(r.path, ws.join("real"));
-        assert!(!r.exact);
-        assert!(w[0].contains("resolved to"), "{w:?}");
-        let r = resolve("./real/", Access::Write, &f.bounds, None, &mut Vec::new())
-            .unwrap()
-            .unwrap();
-        assert!(r.exact);
-        assert_eq!(
-            resolve("missing", Access::Write, &f.bounds, None, &mut w).unwrap(),
-            None
-        );
-        // An absolute path outside the workspace is the user's to give.
-        let r = resolve("~/", Access::Read, &f.bounds, None, &mut w)
-            .unwrap()
-            .unwrap();
-        assert_eq!(r.path, f.root.join("home"));
-    }
-
-    #[test]
-    fn relative_grants_start_at_the_run_directory_and_stay_in_the_workspace() {
-        let f = fixture();
-        let ws = f.root.join("home/ws");
-        let sub = ws.join("real");
-        std::fs::create_dir_all(sub.join("out")).unwrap();
-        std::fs::create_dir_all(ws.join("top")).unwrap();
-        link("../..", &sub.join("up"));
-        link(f.root.join("home").to_str().unwrap(), &sub.join("abs"));
-        let at =
-            |typed: &str| resolve(typed, Access::Write, &f.bounds, Some(&sub), &mut Vec::new());
-        assert_eq!(at("out").unwrap().unwrap().path, sub.join("out"));
-        assert_eq!(at("./out/").unwrap().unwrap().path, sub.join("out"));
-        assert_eq!(at("../top").unwrap().unwrap().path, ws.join("top"));
-        assert_eq!(at(".").unwrap().unwrap().path, sub);
-        for escape in [
-            "up",
-            "up/ws",
-            "abs",
-            "../..",
-            "../../ws/real/../..",
-            "out/../../..",
-        ] {
-            let e = at(escape).unwrap_err();
-            assert!(
-                e.to_string().contains("outside the workspace"),
-                "{escape}: {e}"
-            );
-        }
-        // A base outside the workspace is no base: relative grants start at the root.
-        let r = resolve(
-            "top",
-            Access::Read,
-            &f.bounds,
-            Some(&f.root),
-            &mut Vec::new(),
-        );
-        assert_eq!(r.unwrap().unwrap().path, ws.join("top"));
-    }
-
-    #[test]
-    fn an_absolute_grant_that_resolves_to_credentials_is_refused() {
-        let f = fixture();
-        link(
-            f.root.join("home/.ssh").to_str().unwrap(),
-            &f.root.join("innocent"),
-        );
-        let typed = f.root.join("innocent").to_string_lossy().into_owned();
-        let e = resolve(&typed, Access::Read, &f.bounds, None, &mut Vec::new()).unwrap_err();
-        assert!(e.to_string().contains("credentials"), "{e}");
-        assert!(resolve("~/.ssh", Access::Read, &f.bounds, None, &mut Vec::new()).is_ok());
-    }
-}
+mod tests;
