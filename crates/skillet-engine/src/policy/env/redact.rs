@@ -2,8 +2,9 @@
 //! skill prints must not land in the store, whatever form the secret takes in the text.
 //!
 //! The checks are those of the environment tests turned to free text: private key blocks,
-//! the user's own credentials by value, passwords in URLs, authorization headers, settings
-//! whose key names a secret (`password=…`, `"api_key": "…"`, `_authToken=…`), tokens in a
+//! the user's own credentials by value, passwords (and token user names) in URLs,
+//! authorization headers, settings whose key names a secret (`password=…`, `"api_key": "…"`,
+//! `_authToken=…`, `<password>…</password>`; a quoted value whole), tokens in a
 //! known format wherever they sit in a word, and long base64 runs (key material, JWT-like
 //! blobs). Long hex strings are kept: in output they are commits and digests, which a reader
 //! needs.
@@ -45,6 +46,18 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
     if out.contains("://") {
         replace(&mut out, url_password(), |c| {
             format!("{}{}:{REDACTED}@", &c[1], &c[2])
+        });
+        replace(&mut out, url_token_user(), |c| {
+            format!("{}{REDACTED}@", &c[1])
+        });
+    }
+    if out.contains("</") {
+        replace(&mut out, xml_element(), |c| {
+            if c[1] == c[3] && secret_key(&c[1]) && c[2].trim().len() >= 4 {
+                format!("<{}>{REDACTED}</{}>", &c[1], &c[3])
+            } else {
+                c[0].to_owned()
+            }
         });
     }
     // `ſ` (long s) folds to `s` as the pattern's case-insensitive match sees it.
@@ -126,10 +139,19 @@ fn redact_words(text: &str) -> Option<String> {
 fn redact_settings(text: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(text);
     replace(&mut out, setting(), |c| {
-        if secret_key(&c[1]) && c[4].len() >= 4 && c[4] != *REDACTED {
-            format!("{}{}{}{REDACTED}", &c[1], &c[2], &c[3])
-        } else if c[4].contains(['=', ':']) {
-            format!("{}{}{}{}", &c[1], &c[2], &c[3], redact_settings(&c[4]))
+        let (key, join) = (&c["key"], &c["join"]);
+        // A quoted value is the whole of it, blanks and escaped quotes included.
+        let (open, value, close) = if let Some(v) = c.name("dq") {
+            ("\"", v.as_str(), "\"")
+        } else if let Some(v) = c.name("sq") {
+            ("'", v.as_str(), "'")
+        } else {
+            (c.name("open").map_or("", |o| o.as_str()), &c["bare"], "")
+        };
+        if secret_key(key) && value.trim().len() >= 4 && value != REDACTED {
+            format!("{key}{join}{open}{REDACTED}{close}")
+        } else if value.contains(['=', ':']) {
+            format!("{key}{join}{open}{}{close}", redact_settings(value))
         } else {
             c[0].to_owned()
         }
@@ -142,6 +164,9 @@ fn redact_settings(text: &str) -> Cow<'_, str> {
 /// which also takes every variable of some services: in output, `Author:` or `Tokens: 12` are
 /// not secrets.
 fn secret_key(key: &str) -> bool {
+    // Short words that name a secret only as a word of their own (`DB_PASS`, `dbPw`, `auth`),
+    // not as the end of another (`bypass`, `compass`).
+    const LAST_WORDS: &[&str] = &["pass", "pw", "auth", "cookie"];
     const ENDINGS: &[&str] = &[
         "password",
         "passwd",
@@ -155,6 +180,10 @@ fn secret_key(key: &str) -> bool {
         "privatekey",
         "credential",
         "credentials",
+        "keybase",
+        "signingkey",
+        "encryptionkey",
+        "masterkey",
     ];
     let squashed = key
         .chars()
@@ -162,6 +191,21 @@ fn secret_key(key: &str) -> bool {
         .collect::<String>()
         .to_ascii_lowercase();
     ENDINGS.iter().any(|e| squashed.ends_with(e))
+        || LAST_WORDS.contains(&last_word(key).to_ascii_lowercase().as_str())
+}
+
+/// The last word of a key: after its last `_`, `-`, `.` or blank, or its last capital after
+/// a small letter (`dbPass`).
+fn last_word(key: &str) -> &str {
+    let key = key.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    let tail = key
+        .rfind(|c: char| !c.is_ascii_alphanumeric())
+        .map_or(key, |at| &key[at + 1..]);
+    let bytes = tail.as_bytes();
+    let camel = (1..bytes.len())
+        .rev()
+        .find(|&i| bytes[i].is_ascii_uppercase() && bytes[i - 1].is_ascii_lowercase());
+    camel.map_or(tail, |at| &tail[at..])
 }
 
 /// Replaces every match of `pattern` in `text` by what `with` makes of it, allocating only
@@ -198,6 +242,23 @@ fn url_password() -> &'static Regex {
     compiled(&P, r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s:/@]*):\S*@")
 }
 
+/// `scheme://TOKEN@…`: a user name long enough to be a token (GitHub's
+/// `https://ghp_…@github.com`, a webhook's key), where a person's name would be short.
+fn url_token_user() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    compiled(&P, r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s:/@]{16,}@")
+}
+
+/// `<password>X</password>`: an element whose name names a secret (checked by the caller, as
+/// the names must match).
+fn xml_element() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    compiled(
+        &P,
+        r"<([A-Za-z_][A-Za-z0-9_.-]*)>([^<\n]+)</([A-Za-z_][A-Za-z0-9_.-]*)>",
+    )
+}
+
 /// `Bearer X`, `Basic X`, and `Authorization: token X`.
 fn authorization() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
@@ -215,7 +276,7 @@ fn setting() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
     compiled(
         &P,
-        r#"([A-Za-z_][A-Za-z0-9_.-]*)(\\?["']?\]?\s*(?:=>|:=|[=:])\s*)(\\?["']?)([^\s"'\\;,&]+)"#,
+        r#"(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)(?P<join>\\?["']?\]?\s*(?:=>|:=|[=:])\s*)(?:"(?P<dq>(?:[^"\\\n]|\\.)*)"|'(?P<sq>[^'\n]*)'|(?P<open>\\?["']?)(?P<bare>[^\s"'\\;,&]+))"#,
     )
 }
 
@@ -280,134 +341,4 @@ fn known_values() -> &'static [String] {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::redact_credentials;
-
-    const GH: &str = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
-
-    fn kept(text: &str) -> String {
-        redact_credentials(text).into_owned()
-    }
-
-    #[test]
-    fn tokens_are_found_whatever_surrounds_them() {
-        for line in [
-            format!("gh-in-parens ({GH})"),
-            format!("token:{GH}"),
-            format!("in `{GH}` backticks"),
-            format!("<{GH}>"),
-            format!("naïve→{GH}←café"),
-            "Baſic QWxhZGRpbjpvcGVuc2VzYW1l".to_owned(),
-            GH.to_owned(),
-            format!("AUTHORIZATION: Token {GH}"),
-            format!("url https://api.example/x?access_token={GH}&y=1"),
-            "slack xoxb-1234567890-abcdefghij!".to_owned(),
-            "aws AKIAIOSFODNN7EXAMPLE here".to_owned(),
-        ] {
-            let out = kept(&line);
-            assert!(out.contains("[redacted]"), "{line} -> {out}");
-            assert!(
-                !out.contains("0123456789abcdefghij") && !out.contains("IOSFODNN"),
-                "{out}"
-            );
-        }
-    }
-
-    #[test]
-    fn settings_headers_urls_and_keys_are_redacted() {
-        for (line, secret) in [
-            (
-                "> Authorization: Bearer abcdefOPAQUEbearer1234567890",
-                "OPAQUE",
-            ),
-            ("Authorization: token abcdef0123456789", "abcdef0123"),
-            ("Password=hunter2secret;Server=db", "hunter2"),
-            ("INFO config: password=hunter2secret", "hunter2"),
-            ("Set-Cookie: token=abcdef012345; Path=/", "abcdef0123"),
-            ("env=DB_PASSWORD=hunter2secret", "hunter2"),
-            ("{'password': 'hunter2secret'}", "hunter2"),
-            (
-                "host=db user=app password=hunter2secret dbname=app",
-                "hunter2",
-            ),
-            (
-                "//registry.npmjs.org/:_authToken=npmsecretvalue42",
-                "npmsecret",
-            ),
-            (
-                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY",
-                "wJalr",
-            ),
-            (r#"{"api_key": "s3cr3t-value-here"}"#, "s3cr3t"),
-            ("postgres://app:pa/ss@word@db/app", "pa/ss"),
-            (
-                "v1.ghp_0123456789abcdefghijklmnopqrstuvwxyzAB~",
-                "0123456789abcdef",
-            ),
-            (
-                "| SecretAccessKey | wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY |",
-                "wJalrXUtnFEMI",
-            ),
-            (
-                "hook https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
-                "XXXXXXXX",
-            ),
-            (r#"password=\"hunter2hunter2\""#, "hunter2"),
-            ("curl -u admin:hunter2secret https://x", "hunter2"),
-            ("mytool --password hunter2secret", "hunter2"),
-            ("redis://:onlypassword123@cache:6379", "onlypassword"),
-            (r#"{:password => "hunter2secret"}"#, "hunter2"),
-            ("'db_password' => 'hunter2secret',", "hunter2"),
-            (r#"$config["api_key"] => "s3cr3t-value-here""#, "s3cr3t"),
-            ("apiToken := \"s3cr3t-value-here\"", "s3cr3t"),
-            ("+ mysql -h db -u root -phunter2secret app", "hunter2"),
-            (
-                "mysqldump --single-transaction -u app -ps3cr3tvalue db",
-                "s3cr3t",
-            ),
-            ("mariadb-dump -phunter2secret db", "hunter2"),
-            ("sshpass -p hunter2secret ssh host", "hunter2"),
-        ] {
-            let out = kept(line);
-            assert!(!out.contains(secret), "{line} -> {out}");
-            assert!(out.contains("[redacted]"), "{line} -> {out}");
-        }
-        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\nafter";
-        assert_eq!(kept(key), "[redacted private key]\nafter");
-        // A key whose end was cut off: everything after its start goes.
-        assert_eq!(
-            kept("x\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow"),
-            "x\n[redacted private key]"
-        );
-        // A body line on its own (the start line fell outside the tail) is key material.
-        assert!(
-            kept("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW")
-                .contains("[redacted]")
-        );
-    }
-
-    #[test]
-    fn what_a_reader_needs_stays() {
-        for line in [
-            "commit 3f2a9c0e1b7d4a5f8e6c2b1a0d9e8f7a6b5c4d3e",
-            "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-            "id 0190f3a2-7c41-7d2e-9a3b-5f6e7d8c9b0a done",
-            "error: cannot open file.txt: permission denied",
-            "see https://docs.example.com/path?page=2",
-            "passwords checked: 3",
-            "token count: 12",
-            "Author: Jane Doe",
-            "Tokens: 15234",
-            "\"private\": false",
-            "Session: 0190f3a2-7c41-7d2e-9a3b-5f6e7d8c9b0a",
-            "RedactCredentialsForOutputLinesAndThings",
-            "mkdir -p build/output && gcc -pthread main.c",
-            "ssh -p 2222 host",
-            "mysql -h db -P 3306 -u app",
-            "opts = {:verbose => true}",
-            "x := compute(y)",
-        ] {
-            assert_eq!(kept(line), line);
-        }
-    }
-}
+mod tests;

@@ -1,0 +1,152 @@
+//! Secrets in every form a program prints them, and what a reader needs that must stay.
+
+use super::redact_credentials;
+
+const GH: &str = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+
+fn kept(text: &str) -> String {
+    redact_credentials(text).into_owned()
+}
+
+#[test]
+fn tokens_are_found_whatever_surrounds_them() {
+    for line in [
+        format!("gh-in-parens ({GH})"),
+        format!("token:{GH}"),
+        format!("in `{GH}` backticks"),
+        format!("<{GH}>"),
+        format!("naïve→{GH}←café"),
+        "Baſic QWxhZGRpbjpvcGVuc2VzYW1l".to_owned(),
+        GH.to_owned(),
+        format!("AUTHORIZATION: Token {GH}"),
+        format!("url https://api.example/x?access_token={GH}&y=1"),
+        "slack xoxb-1234567890-abcdefghij!".to_owned(),
+        "aws AKIAIOSFODNN7EXAMPLE here".to_owned(),
+    ] {
+        let out = kept(&line);
+        assert!(out.contains("[redacted]"), "{line} -> {out}");
+        assert!(
+            !out.contains("0123456789abcdefghij") && !out.contains("IOSFODNN"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn settings_headers_urls_and_keys_are_redacted() {
+    for (line, secret) in [
+        (
+            "> Authorization: Bearer abcdefOPAQUEbearer1234567890",
+            "OPAQUE",
+        ),
+        ("Authorization: token abcdef0123456789", "abcdef0123"),
+        ("Password=hunter2secret;Server=db", "hunter2"),
+        ("INFO config: password=hunter2secret", "hunter2"),
+        ("Set-Cookie: token=abcdef012345; Path=/", "abcdef0123"),
+        ("env=DB_PASSWORD=hunter2secret", "hunter2"),
+        ("{'password': 'hunter2secret'}", "hunter2"),
+        (
+            "host=db user=app password=hunter2secret dbname=app",
+            "hunter2",
+        ),
+        (
+            "//registry.npmjs.org/:_authToken=npmsecretvalue42",
+            "npmsecret",
+        ),
+        (
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY",
+            "wJalr",
+        ),
+        (r#"{"api_key": "s3cr3t-value-here"}"#, "s3cr3t"),
+        ("postgres://app:pa/ss@word@db/app", "pa/ss"),
+        (
+            "v1.ghp_0123456789abcdefghijklmnopqrstuvwxyzAB~",
+            "0123456789abcdef",
+        ),
+        (
+            "| SecretAccessKey | wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY |",
+            "wJalrXUtnFEMI",
+        ),
+        (
+            "hook https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            "XXXXXXXX",
+        ),
+        (r#"password=\"hunter2hunter2\""#, "hunter2"),
+        ("curl -u admin:hunter2secret https://x", "hunter2"),
+        ("mytool --password hunter2secret", "hunter2"),
+        ("redis://:onlypassword123@cache:6379", "onlypassword"),
+        (r#"{:password => "hunter2secret"}"#, "hunter2"),
+        ("'db_password' => 'hunter2secret',", "hunter2"),
+        (r#"$config["api_key"] => "s3cr3t-value-here""#, "s3cr3t"),
+        ("apiToken := \"s3cr3t-value-here\"", "s3cr3t"),
+        ("+ mysql -h db -u root -phunter2secret app", "hunter2"),
+        (
+            "mysqldump --single-transaction -u app -ps3cr3tvalue db",
+            "s3cr3t",
+        ),
+        ("mariadb-dump -phunter2secret db", "hunter2"),
+        ("sshpass -p hunter2secret ssh host", "hunter2"),
+        // Keys whose last word names a secret, however short or cased.
+        ("DB_PASS=Hunter2Secret", "Hunter2"),
+        ("DB_PW=Hunter2Secret", "Hunter2"),
+        ("pass='Hunter2Secret'", "Hunter2"),
+        ("dbPass: Hunter2Secret", "Hunter2"),
+        ("auth=Hunter2Secret", "Hunter2"),
+        ("secret_key_base: Hunter2SecretBase", "Hunter2"),
+        ("Cookie: session=Hunter2Secret; theme=dark", "Hunter2"),
+        // Quoted values are redacted whole, blanks and escaped quotes included.
+        ("password = 'Hunter 2 Secret'", "2 Secret"),
+        (r#"password="Hunter2\"Secret""#, "Secret"),
+        (r#"{"password": "correct horse battery staple"}"#, "horse"),
+        ("config: {'token': 'a b c d e f'}", "b c d"),
+        // A token as a URL's user name, and XML elements.
+        ("https://Hunter2SecretTokenXyz@github.com/x", "Hunter2"),
+        ("<password>Hunter2Secret</password>", "Hunter2"),
+        ("<db><apiKey>Hunter2Secret</apiKey></db>", "Hunter2"),
+    ] {
+        let out = kept(line);
+        assert!(!out.contains(secret), "{line} -> {out}");
+        assert!(out.contains("[redacted]"), "{line} -> {out}");
+    }
+    let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\nafter";
+    assert_eq!(kept(key), "[redacted private key]\nafter");
+    // A key whose end was cut off: everything after its start goes.
+    assert_eq!(
+        kept("x\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow"),
+        "x\n[redacted private key]"
+    );
+    // A body line on its own (the start line fell outside the tail) is key material.
+    assert!(
+        kept("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW")
+            .contains("[redacted]")
+    );
+}
+
+#[test]
+fn what_a_reader_needs_stays() {
+    for line in [
+        "commit 3f2a9c0e1b7d4a5f8e6c2b1a0d9e8f7a6b5c4d3e",
+        "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "id 0190f3a2-7c41-7d2e-9a3b-5f6e7d8c9b0a done",
+        "error: cannot open file.txt: permission denied",
+        "see https://docs.example.com/path?page=2",
+        "passwords checked: 3",
+        "token count: 12",
+        "Author: Jane Doe",
+        "Tokens: 15234",
+        "\"private\": false",
+        "Session: 0190f3a2-7c41-7d2e-9a3b-5f6e7d8c9b0a",
+        "RedactCredentialsForOutputLinesAndThings",
+        "mkdir -p build/output && gcc -pthread main.c",
+        "ssh -p 2222 host",
+        "mysql -h db -P 3306 -u app",
+        "opts = {:verbose => true}",
+        "x := compute(y)",
+        "bypass: true, compass: north",
+        "ssh://git@github.com/org/repo.git",
+        "<name>value</name>",
+        "msg=\"build finished in 3 s\"",
+    ] {
+        assert_eq!(kept(line), line);
+    }
+}
