@@ -265,10 +265,22 @@ fn ctrl_c_ends_a_batch_waiting_for_its_turn_at_once() {
         "took {:?}",
         sent.elapsed()
     );
-    // Its withdrawn waits left the queue: the job is alone, and nothing of the batch ran.
+    // Its withdrawn waits left the queue: the job is alone, and nothing of the batch ran
+    // (each call is in the history as cancelled before it started).
     w.write("release", "");
     assert_eq!(wait(&w, &job)["job"]["outcome"], "ok");
-    assert!(history(&w).iter().all(|r| r["skill"] != "quick"));
+    let quick: Vec<Value> = history(&w)
+        .into_iter()
+        .filter(|r| r["skill"] == "quick")
+        .collect();
+    assert_eq!(quick.len(), 3, "{quick:?}");
+    assert!(
+        quick.iter().all(|r| r["status"] == "cancelled"
+            && r["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not started"))),
+        "{quick:?}"
+    );
 }
 
 #[test]
