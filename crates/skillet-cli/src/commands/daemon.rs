@@ -54,28 +54,25 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
 pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
     let paths = socket_paths(socket)?;
     match command {
-        DaemonCommand::Status { json } => match Client::connect(&paths) {
-            Ok(mut client) => {
-                let status = match client.status() {
-                    Err(e) if is_stopping(&e) => {
-                        if *json {
-                            output::json(&json!({"running": true, "stopping": true}))?;
-                        } else {
-                            println!(
-                                "the skillet daemon on {} is stopping",
-                                paths.socket.display()
-                            );
-                        }
-                        return Ok(ExitCode::FAILURE);
-                    }
-                    other => other?,
-                };
+        DaemonCommand::Status { json } => match asked_status(&paths) {
+            Ok((_, status)) => {
                 if *json {
                     output::json(&json!({"running": true, "daemon": status}))?;
                 } else {
                     print_status(&status);
                 }
                 Ok(ExitCode::SUCCESS)
+            }
+            Err(e) if is_stopping(&e) => {
+                if *json {
+                    output::json(&json!({"running": true, "stopping": true}))?;
+                } else {
+                    println!(
+                        "the skillet daemon on {} is stopping",
+                        paths.socket.display()
+                    );
+                }
+                Ok(ExitCode::FAILURE)
             }
             Err(ClientError::NotRunning(socket)) => {
                 if *json {
@@ -88,18 +85,6 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
             Err(e) => Err(e.into()),
         },
         DaemonCommand::Stop { json } => {
-            let mut client = match Client::connect(&paths) {
-                Ok(client) => client,
-                Err(ClientError::NotRunning(socket)) => {
-                    if *json {
-                        output::json(&json!({"stopped": false, "running": false}))?;
-                    } else {
-                        println!("no skillet daemon is running on {}", socket.display());
-                    }
-                    return Ok(ExitCode::SUCCESS);
-                }
-                Err(e) => return Err(e.into()),
-            };
             // Another `daemon stop` (or SIGTERM) got there first: it is on its way out.
             let stopping = |json: bool| -> Result<ExitCode> {
                 if json {
@@ -109,9 +94,18 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
                 }
                 Ok(ExitCode::SUCCESS)
             };
-            let status = match client.status() {
+            let (mut client, status) = match asked_status(&paths) {
+                Ok(asked) => asked,
+                Err(ClientError::NotRunning(socket)) => {
+                    if *json {
+                        output::json(&json!({"stopped": false, "running": false}))?;
+                    } else {
+                        println!("no skillet daemon is running on {}", socket.display());
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
                 Err(e) if is_stopping(&e) => return stopping(*json),
-                other => other?,
+                Err(e) => return Err(e.into()),
             };
             match client.stop() {
                 Err(e) if is_stopping(&e) => return stopping(*json),
@@ -133,6 +127,31 @@ pub fn run(command: &DaemonCommand, socket: Option<&Path>) -> Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// How long `daemon status` and `daemon stop` ask again a daemon that answers `busy`.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
+
+/// A connection to the daemon and its status. A daemon whose every connection is taken
+/// answers `busy` past the few it keeps for status and stop: asked again on a new connection,
+/// after the wait it names, for [`BUSY_WAIT`] at most.
+fn asked_status(paths: &skillet_server::SocketPaths) -> Result<(Client, StatusReply), ClientError> {
+    let until = Instant::now() + BUSY_WAIT;
+    loop {
+        let asked = Client::connect(paths).and_then(|mut client| {
+            let status = client.status()?;
+            Ok((client, status))
+        });
+        match asked {
+            Err(ClientError::Refused(e))
+                if e.code == skillet_server::api::ErrorCode::Busy && Instant::now() < until =>
+            {
+                let wait = e.retry_after_ms.unwrap_or(200).clamp(10, 1_000);
+                std::thread::sleep(Duration::from_millis(wait));
+            }
+            other => return other,
         }
     }
 }
