@@ -318,9 +318,7 @@ impl Waits {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        // Those done are forgotten as new ones come, so the map stays as large as what waits.
-        while self.tasks.try_join_next().is_some() {}
-        self.by_request.retain(|_, withdraw| !withdraw.is_closed());
+        self.forget_done();
         let (withdraw, withdrawn) = oneshot::channel();
         self.tasks.spawn(serve(withdrawn));
         self.by_request.insert(key, withdraw);
@@ -333,9 +331,15 @@ impl Waits {
 
     /// How many `queue.turn` requests still wait.
     fn waiting(&mut self) -> usize {
+        self.forget_done();
+        self.tasks.len()
+    }
+
+    /// Forgets the waits that were answered, as new ones come, so the map stays as large as
+    /// what waits.
+    fn forget_done(&mut self) {
         while self.tasks.try_join_next().is_some() {}
         self.by_request.retain(|_, withdraw| !withdraw.is_closed());
-        self.tasks.len()
     }
 
     /// `queue.withdraw`: the `queue.turn` request it names, if it still waits, leaves the queue
