@@ -73,6 +73,11 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
     if out.contains("--") || out.contains("-u") || out.contains("-p") {
         replace(&mut out, flag(), |c| format!("{}{REDACTED}", &c[1]));
     }
+    if (out.contains(": |") || out.contains(": >") || out.contains(":\n"))
+        && let Some(changed) = redact_blocks(&out)
+    {
+        out = Cow::Owned(changed);
+    }
     if out.contains(['=', ':']) {
         // Only a changed text is copied.
         let settled = match redact_settings(&out) {
@@ -157,6 +162,52 @@ fn redact_settings(text: &str) -> Cow<'_, str> {
         }
     });
     out
+}
+
+/// `text` with the lines of every YAML block whose key names a secret redacted: a block
+/// scalar (`password: |` or `>`, its value on the lines below) or a key with nothing after it
+/// (`password:`, its value the indented lines below). The lines indented deeper than the key
+/// are the value; `None` when there is none.
+fn redact_blocks(text: &str) -> Option<String> {
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    // The indentation of the secret key whose block the lines now belong to.
+    let mut inside: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        if let Some(key_indent) = inside {
+            if body.trim().is_empty() || indent(body) > key_indent {
+                if !body.trim().is_empty() {
+                    out.push_str(&body[..indent(body)]);
+                    out.push_str(REDACTED);
+                    out.push_str(&line[body.len()..]);
+                    changed = true;
+                } else {
+                    out.push_str(line);
+                }
+                continue;
+            }
+            inside = None;
+        }
+        out.push_str(line);
+        let trimmed = body.trim();
+        let Some((key, after)) = trimmed.split_once(':') else {
+            continue;
+        };
+        let key = key.trim_matches(['"', '\'', '-', ' ']);
+        let after = after.trim();
+        let block = after.is_empty()
+            || (after.starts_with(['|', '>'])
+                && after[1..]
+                    .trim_start_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit())
+                    .trim()
+                    .is_empty());
+        if block && !key.is_empty() && secret_key(key) {
+            inside = Some(indent(body));
+        }
+    }
+    changed.then_some(out)
 }
 
 /// Whether a setting's key names a secret: its last word (`db_password`, `apiKey`,

@@ -103,6 +103,13 @@ fn settings_headers_urls_and_keys_are_redacted() {
         ("https://Hunter2SecretTokenXyz@github.com/x", "Hunter2"),
         ("<password>Hunter2Secret</password>", "Hunter2"),
         ("<db><apiKey>Hunter2Secret</apiKey></db>", "Hunter2"),
+        // YAML: a block scalar, or a key whose value is on the lines below.
+        (
+            "db:\n  password: |\n    Hunter2Secret\n    line2\n  user: app",
+            "Hunter2",
+        ),
+        ("private_key: >-\n  Hunter2Secret\nname: x", "Hunter2"),
+        ("token:\n  Hunter2Secret\n", "Hunter2"),
     ] {
         let out = kept(line);
         assert!(!out.contains(secret), "{line} -> {out}");
@@ -146,7 +153,17 @@ fn what_a_reader_needs_stays() {
         "ssh://git@github.com/org/repo.git",
         "<name>value</name>",
         "msg=\"build finished in 3 s\"",
+        "steps:\n  - run: |\n      cargo test\n",
+        "tokens:\nnext: 1",
     ] {
         assert_eq!(kept(line), line);
     }
+}
+
+#[test]
+fn a_yaml_block_loses_its_value_lines_only() {
+    assert_eq!(
+        kept("db:\n  password: |\n    Hunter2Secret\n\n    line2\n  user: app\nname: x\n"),
+        "db:\n  password: |\n    [redacted]\n\n    [redacted]\n  user: app\nname: x\n"
+    );
 }
