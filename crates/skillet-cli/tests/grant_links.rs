@@ -115,3 +115,32 @@ fn a_configured_grant_through_a_planted_link_is_refused_too() {
     assert!(!r["stdout"].as_str().unwrap_or("").contains("RAN"), "{r}");
     assert!(!w.path(".git/hooks/pre-commit").exists(), "{r}");
 }
+
+/// A workspace that is a worktree of a bare repository: the repository it shares hooks and
+/// settings with (its `commondir`) stays git's, whatever name reaches it.
+#[test]
+fn a_worktrees_shared_repository_is_not_granted_by_another_name() {
+    let w = world();
+    let repo = w.tmp.path().join("repos/proj.git");
+    std::fs::create_dir_all(repo.join("hooks")).unwrap();
+    std::fs::create_dir_all(repo.join("worktrees/ws")).unwrap();
+    std::fs::write(repo.join("worktrees/ws/commondir"), "../..\n").unwrap();
+    std::fs::remove_dir_all(w.ws.join(".git")).unwrap();
+    std::fs::write(
+        w.ws.join(".git"),
+        format!("gitdir: {}\n", s(&repo.join("worktrees/ws"))),
+    )
+    .unwrap();
+    let shared = w.tmp.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    symlink(repo.join("hooks"), shared.join("bhooks")).unwrap();
+    let hook = s(&shared.join("bhooks/post-checkout"));
+    sh(&w, "plant", &format!("echo evil > {hook}; echo RAN"));
+    let (code, r) = w.run_json(&["plant", "--allow-write", &s(&shared.join("bhooks"))]);
+    assert_ne!(code, 0, "{r}");
+    assert!(
+        r["error"].as_str().unwrap_or("").contains("proj.git"),
+        "{r}"
+    );
+    assert!(!repo.join("hooks/post-checkout").exists(), "{r}");
+}

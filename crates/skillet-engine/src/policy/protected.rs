@@ -54,7 +54,12 @@ pub(crate) fn protected_under(
                 push(path);
             }
         }
+        // A worktree's git directory, and the repository it shares hooks and settings with
+        // (its `commondir`: the main `.git`, or a bare repository), which git runs from there.
         if let Some(gitdir) = pointed_gitdir(&dir.join(".git")) {
+            if let Some(common) = common_dir(&gitdir) {
+                push(common);
+            }
             push(gitdir);
         }
         if dir == root {
@@ -98,10 +103,7 @@ pub(crate) fn hidden_under(root: &Path, bounds: &Boundaries) -> Result<Vec<PathB
     for pointer in pointers {
         if let Some(gitdir) = pointed_gitdir(&pointer) {
             out.extend(git_settings(&gitdir));
-            let common = std::fs::read_to_string(gitdir.join("commondir"))
-                .ok()
-                .map(|c| real_path(&gitdir.join(c.trim())));
-            out.extend(common.iter().flat_map(|c| git_settings(c)));
+            out.extend(common_dir(&gitdir).iter().flat_map(|c| git_settings(c)));
         }
     }
     out.extend(other_names(&dirs, &out));
@@ -290,6 +292,12 @@ fn walk_bounded(
     Ok(out)
 }
 
+/// The repository a worktree's git directory `gitdir` shares (its `commondir` file), resolved.
+fn common_dir(gitdir: &Path) -> Option<PathBuf> {
+    let common = std::fs::read_to_string(gitdir.join("commondir")).ok()?;
+    Some(real_path(&gitdir.join(common.trim())))
+}
+
 /// The git directory a `.git` pointer file names (`gitdir: PATH`), resolved.
 fn pointed_gitdir(dot_git: &Path) -> Option<PathBuf> {
     let meta = dot_git.symlink_metadata().ok()?;
@@ -315,6 +323,7 @@ mod tests {
         let root = std::fs::canonicalize(t.path()).unwrap();
         let (ws, main) = (root.join("wt"), root.join("main"));
         std::fs::create_dir_all(main.join(".git/worktrees/wt")).unwrap();
+        std::fs::write(main.join(".git/worktrees/wt/commondir"), "../..\n").unwrap();
         std::fs::create_dir_all(ws.join("sub/inner/.git")).unwrap();
         std::fs::write(ws.join(".git"), "gitdir: ../main/.git/worktrees/wt\n").unwrap();
         std::fs::write(ws.join(".env.local"), "A=1").unwrap();
@@ -324,6 +333,8 @@ mod tests {
         for want in [
             ws.join(".git"),
             main.join(".git/worktrees/wt"),
+            // The shared repository, whose hooks git runs in the worktree.
+            main.join(".git"),
             ws.join(".skillet"),
             ws.join(".claude"),
             ws.join(".agents"),
