@@ -25,7 +25,7 @@ to stderr. Exit status: 0 when every call succeeded, 1 when any did not, 2 for a
 Examples:
   skillet batch calls.jsonl
   skillet batch calls.jsonl --jobs 16 --ordered --json
-  skillet batch nightly.jsonl --priority low     behind every normal call, until it has waited long
+  skillet batch calls.jsonl --priority low     behind every normal call, until it has waited long
   cat calls.jsonl | skillet batch - --ordered"
 )]
 pub struct BatchArgs {
