@@ -16,6 +16,11 @@ use regex::{Captures, Regex};
 
 use super::credential_reason;
 use super::value::{secret_url, token_format};
+use keys::{plainly_not_secret, secret_key};
+use patterns::*;
+
+mod keys;
+mod patterns;
 
 const REDACTED: &str = "[redacted]";
 
@@ -42,6 +47,13 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
         if out.contains(value.as_str()) {
             out = out.replace(value.as_str(), REDACTED).into();
         }
+        // Printed inside JSON, a value's quotes and backslashes are escaped.
+        if value.contains(['"', '\\']) {
+            let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+            if out.contains(escaped.as_str()) {
+                out = out.replace(escaped.as_str(), REDACTED).into();
+            }
+        }
     }
     if out.contains("://") {
         replace(&mut out, url_password(), |c| {
@@ -51,14 +63,10 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
             format!("{}{REDACTED}@", &c[1])
         });
     }
-    if out.contains("</") {
-        replace(&mut out, xml_element(), |c| {
-            if c[1] == c[3] && secret_key(&c[1]) && c[2].trim().len() >= 4 {
-                format!("<{}>{REDACTED}</{}>", &c[1], &c[3])
-            } else {
-                c[0].to_owned()
-            }
-        });
+    // Every pass below that goes by a key's name needs a word that names a secret somewhere.
+    let named = names_a_secret(&out);
+    if named {
+        redact_markup(&mut out);
     }
     // `ſ` (long s) folds to `s` as the pattern's case-insensitive match sees it.
     if out.contains('ſ')
@@ -70,15 +78,52 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
             format!("{}{REDACTED}", &c[1])
         });
     }
-    if out.contains("--") || out.contains("-u") || out.contains("-p") {
-        replace(&mut out, flag(), |c| format!("{}{REDACTED}", &c[1]));
+    if out.contains(" -") || out.contains("--") {
+        replace(&mut out, flag(), |c| {
+            let (pre, value) = (&c["pre"], &c["value"]);
+            // `docker run -u 1000:1000` is a user and a group, not a password.
+            if pre.trim_start().starts_with("-u") && value.bytes().all(|b| b.is_ascii_digit()) {
+                c[0].to_owned()
+            } else {
+                format!("{pre}{REDACTED}")
+            }
+        });
     }
-    if (out.contains(": |") || out.contains(": >") || out.contains(":\n"))
+    if named
+        && (out.contains(": |") || out.contains(": >") || out.contains(":\n"))
         && let Some(changed) = redact_blocks(&out)
     {
         out = Cow::Owned(changed);
     }
-    if out.contains(['=', ':']) {
+    if named && out.contains(": ") {
+        replace(&mut out, yaml_line(), |c| {
+            let value = &c["value"];
+            if secret_key(&c["key"])
+                && value.len() >= 4
+                && value != REDACTED
+                && !plainly_not_secret(&c["key"], value)
+            {
+                format!("{}{REDACTED}", &c["pre"])
+            } else {
+                c[0].to_owned()
+            }
+        });
+    }
+    if named && out.contains(',') {
+        replace(&mut out, quoted_pair(), |c| {
+            let (value, quote) = match (c.name("dq"), c.name("sq")) {
+                (Some(v), _) => (v.as_str(), "\""),
+                (_, Some(v)) => (v.as_str(), "'"),
+                _ => return c[0].to_owned(),
+            };
+            if secret_key(&c["key"]) && value.len() >= 4 && !plainly_not_secret(&c["key"], value) {
+                format!("{}{quote}{REDACTED}{quote}", &c[1])
+            } else {
+                c[0].to_owned()
+            }
+        });
+    }
+    if named && out.contains(['=', ':']) {
         // Only a changed text is copied.
         let settled = match redact_settings(&out) {
             Cow::Owned(changed) => Some(changed),
@@ -92,6 +137,67 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
         out = Cow::Owned(replaced);
     }
     out
+}
+
+/// The passes over markup and headers: XML elements and `key="…" value="…"` attributes named
+/// for a secret, every value of a `Cookie:` header (the first of a `Set-Cookie:`), and
+/// `.netrc` lines.
+fn redact_markup(out: &mut Cow<'_, str>) {
+    if out.contains("</") {
+        replace(out, xml_element(), |c| {
+            let inner = c.get(2).or(c.get(3)).map_or("", |m| m.as_str());
+            if c[1] == c[4] && secret_key(&c[1]) && inner.trim().len() >= 4 {
+                let open_tag = &c[0][..c[0].find('>').map_or(0, |at| at + 1)];
+                format!("{open_tag}{REDACTED}</{}>", &c[4])
+            } else {
+                c[0].to_owned()
+            }
+        });
+    }
+    if out.contains("value") {
+        for pattern in [xml_name_value(), yaml_name_value()] {
+            replace(out, pattern, |c| {
+                if secret_key(&c[2]) && c[3].trim().len() >= 4 {
+                    format!("{}{REDACTED}", &c[1])
+                } else {
+                    c[0].to_owned()
+                }
+            });
+        }
+    }
+    if contains_ignoring_case(out, "cookie") {
+        replace(out, cookie_header(), |c| {
+            let every = c["which"].eq_ignore_ascii_case("cookie");
+            let pairs = if every {
+                cookie_pair().replace_all(&c["pairs"], format!("${{1}}{REDACTED}"))
+            } else {
+                cookie_pair().replace(&c["pairs"], format!("${{1}}{REDACTED}"))
+            };
+            format!("{}{pairs}", &c["pre"])
+        });
+    }
+    if out.contains("machine") || out.contains("default") {
+        replace(out, netrc(), |c| format!("{}{REDACTED}", &c[1]));
+    }
+}
+
+/// Whether `text` holds, in any case, a word that every key naming a secret holds (see
+/// [`secret_key`]): most output holds none, and skips the passes that go by keys.
+fn names_a_secret(text: &str) -> bool {
+    [
+        "pass",
+        "pw",
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "cookie",
+        "credential",
+        "mnemonic",
+        "phrase",
+    ]
+    .iter()
+    .any(|word| contains_ignoring_case(text, word))
 }
 
 /// Whether `text` holds `word` (lower case ASCII) in any case.
@@ -125,7 +231,7 @@ fn redact_words(text: &str) -> Option<String> {
             .chain([run])
             .any(token_format);
         let webhook = run.contains("://") && secret_url(run).is_some();
-        if token || webhook || key_material(run) {
+        if token || webhook || (key_material(run) && !public_digest_or_symbol(run)) {
             let kept = out.get_or_insert_with(|| String::with_capacity(text.len()));
             kept.push_str(&text[copied..start]);
             kept.push_str(REDACTED);
@@ -146,14 +252,18 @@ fn redact_settings(text: &str) -> Cow<'_, str> {
     replace(&mut out, setting(), |c| {
         let (key, join) = (&c["key"], &c["join"]);
         // A quoted value is the whole of it, blanks and escaped quotes included.
-        let (open, value, close) = if let Some(v) = c.name("dq") {
+        let (open, value, close) = if let Some(v) = c.name("tq") {
+            ("\"\"\"", v.as_str(), "\"\"\"")
+        } else if let Some(v) = c.name("dq") {
             ("\"", v.as_str(), "\"")
         } else if let Some(v) = c.name("sq") {
             ("'", v.as_str(), "'")
         } else {
             (c.name("open").map_or("", |o| o.as_str()), &c["bare"], "")
         };
-        if secret_key(key) && value.trim().len() >= 4 && value != REDACTED {
+        // Redacted by an earlier pass: `[redacted]` read as a list holding `redacted]`.
+        let done = value == REDACTED || (join.ends_with('[') && value == &REDACTED[1..]);
+        if secret_key(key) && value.trim().len() >= 4 && !done && !plainly_not_secret(key, value) {
             format!("{key}{join}{open}{REDACTED}{close}")
         } else if value.contains(['=', ':']) {
             format!("{key}{join}{open}{}{close}", redact_settings(value))
@@ -210,55 +320,6 @@ fn redact_blocks(text: &str) -> Option<String> {
     changed.then_some(out)
 }
 
-/// Whether a setting's key names a secret: its last word (`db_password`, `apiKey`,
-/// `_authToken`, `client-secret`) is one that does. Narrower than the environment's name test,
-/// which also takes every variable of some services: in output, `Author:` or `Tokens: 12` are
-/// not secrets.
-fn secret_key(key: &str) -> bool {
-    // Short words that name a secret only as a word of their own (`DB_PASS`, `dbPw`, `auth`),
-    // not as the end of another (`bypass`, `compass`).
-    const LAST_WORDS: &[&str] = &["pass", "pw", "auth", "cookie"];
-    const ENDINGS: &[&str] = &[
-        "password",
-        "passwd",
-        "pwd",
-        "passphrase",
-        "secret",
-        "token",
-        "apikey",
-        "accesskey",
-        "secretkey",
-        "privatekey",
-        "credential",
-        "credentials",
-        "keybase",
-        "signingkey",
-        "encryptionkey",
-        "masterkey",
-    ];
-    let squashed = key
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    ENDINGS.iter().any(|e| squashed.ends_with(e))
-        || LAST_WORDS.contains(&last_word(key).to_ascii_lowercase().as_str())
-}
-
-/// The last word of a key: after its last `_`, `-`, `.` or blank, or its last capital after
-/// a small letter (`dbPass`).
-fn last_word(key: &str) -> &str {
-    let key = key.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
-    let tail = key
-        .rfind(|c: char| !c.is_ascii_alphanumeric())
-        .map_or(key, |at| &key[at + 1..]);
-    let bytes = tail.as_bytes();
-    let camel = (1..bytes.len())
-        .rev()
-        .find(|&i| bytes[i].is_ascii_uppercase() && bytes[i - 1].is_ascii_lowercase());
-    camel.map_or(tail, |at| &tail[at..])
-}
-
 /// Replaces every match of `pattern` in `text` by what `with` makes of it, allocating only
 /// when something matched.
 fn replace(text: &mut Cow<'_, str>, pattern: &Regex, with: impl Fn(&Captures<'_>) -> String) {
@@ -269,78 +330,6 @@ fn replace(text: &mut Cow<'_, str>, pattern: &Regex, with: impl Fn(&Captures<'_>
         .replace_all(text, |c: &Captures<'_>| with(c))
         .into_owned();
     *text = Cow::Owned(replaced);
-}
-
-fn compiled(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    // The patterns are constants, checked by the tests below.
-    #[allow(clippy::expect_used)]
-    cell.get_or_init(|| Regex::new(pattern).expect("a constant pattern"))
-}
-
-/// A PEM private key, up to its end line or the end of the text.
-fn private_key() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    compiled(
-        &P,
-        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
-    )
-}
-
-/// `scheme://user:password@…`: the password is everything up to the word's last `@` (it may
-/// hold `/` or `@` itself).
-fn url_password() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    compiled(&P, r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s:/@]*):\S*@")
-}
-
-/// `scheme://TOKEN@…`: a user name long enough to be a token (GitHub's
-/// `https://ghp_…@github.com`, a webhook's key), where a person's name would be short.
-fn url_token_user() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    compiled(&P, r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s:/@]{16,}@")
-}
-
-/// `<password>X</password>`: an element whose name names a secret (checked by the caller, as
-/// the names must match).
-fn xml_element() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    compiled(
-        &P,
-        r"<([A-Za-z_][A-Za-z0-9_.-]*)>([^<\n]+)</([A-Za-z_][A-Za-z0-9_.-]*)>",
-    )
-}
-
-/// `Bearer X`, `Basic X`, and `Authorization: token X`.
-fn authorization() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    compiled(
-        &P,
-        r"(?i)(\b(?:bearer|basic)\s+|\bauthorization:\s*(?:token\s+)?)[A-Za-z0-9._~+/=-]{8,}",
-    )
-}
-
-/// `key = value`, `key: value`, `"key": "value"`, `'key': 'value'`, `key=\"value\"`, and
-/// the joiners of other languages (`:key => "value"` in Ruby, Perl and PHP, `key := value` in
-/// Go and Make; `$cfg["key"] = …`): the key, what joins it, an opening quote (escaped or
-/// not), and the value up to a blank, a quote or a separator.
-fn setting() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    compiled(
-        &P,
-        r#"(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)(?P<join>\\?["']?\]?\s*(?:=>|:=|[=:])\s*)(?:"(?P<dq>(?:[^"\\\n]|\\.)*)"|'(?P<sq>[^'\n]*)'|(?P<open>\\?["']?)(?P<bare>[^\s"'\\;,&]+))"#,
-    )
-}
-
-/// Command-line options that take a secret: `--password X`, `--token=X`, curl's
-/// `-u user:password`, and the `-p` of the tools where it is a password (the MySQL and
-/// MariaDB clients' `-pSECRET`, `sshpass -p SECRET`): elsewhere `-p` is a port, a path or a
-/// flag (`mkdir -p`, `gcc -pthread`), so it is taken only after one of those tools' names.
-fn flag() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    compiled(
-        &P,
-        r"(--(?:password|passwd|token|api-key|secret)[= ]|\s-u\s+[^\s:]+:|\b(?:mysql[a-z_-]*|mariadb[a-z_-]*)\b[^\n]*?\s-p|\bsshpass\s+-p\s*)\S{4,}",
-    )
 }
 
 /// Base64 or base64url of 32 characters or more that mixes upper case, lower case and digits:
@@ -368,6 +357,15 @@ fn key_material(run: &str) -> bool {
                 && part.bytes().any(|b| b.is_ascii_lowercase())
                 && part.bytes().filter(u8::is_ascii_digit).count() >= 2
         })
+}
+
+/// Whether a base64-looking run is something public a reader needs: a subresource integrity
+/// digest (`sha512-…`, in lock files) or a mangled Rust or C++ symbol (`_ZN…`, `_R…`, in
+/// backtraces).
+fn public_digest_or_symbol(run: &str) -> bool {
+    ["sha256-", "sha384-", "sha512-", "_ZN", "_R", "__ZN"]
+        .iter()
+        .any(|prefix| run.starts_with(prefix))
 }
 
 /// The values of the user's environment variables that look like credentials (by

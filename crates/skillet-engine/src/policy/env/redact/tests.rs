@@ -110,6 +110,55 @@ fn settings_headers_urls_and_keys_are_redacted() {
         ),
         ("private_key: >-\n  Hunter2Secret\nname: x", "Hunter2"),
         ("token:\n  Hunter2Secret\n", "Hunter2"),
+        // Red team, second round.
+        ("$env:DB_PASSWORD = \"Hunter2Secret\"", "Hunter2"),
+        ("$Env:DB_PASSWORD=\"Hunter2Secret\"", "Hunter2"),
+        (r#"{"password": ["Hunter2Secret"]}"#, "Hunter2"),
+        (
+            r#"<add key="DbPassword" value="Hunter2Secret"/>"#,
+            "Hunter2",
+        ),
+        (
+            r#"<property name="password" value="Hunter2Secret"/>"#,
+            "Hunter2",
+        ),
+        (
+            r#"<Password encrypted="false">Hunter2Secret</Password>"#,
+            "Hunter2",
+        ),
+        ("<password><![CDATA[Hunter2Secret]]></password>", "Hunter2"),
+        ("<wsse:Password>Hunter2Secret</wsse:Password>", "Hunter2"),
+        ("machine h login bob password Hunter2Secret", "Hunter2"),
+        ("docker login -u bob -p Hunter2Secret", "Hunter2"),
+        ("az login -u appid -p Hunter2Secret", "Hunter2"),
+        ("redis-cli -a Hunter2Secret ping", "Hunter2"),
+        ("ldapsearch -x -w Hunter2Secret -b dc=x", "Hunter2"),
+        ("keytool -list -storepass Hunter2Secret", "Hunter2"),
+        ("smbclient -U bob%Hunter2Secret //h/s", "Hunter2"),
+        ("tool --client-secret Hunter2Secret", "Hunter2"),
+        ("tool --access-token=Hunter2Secret", "Hunter2"),
+        ("DB_PASSWORD_PROD=Hunter2Secret", "Hunter2"),
+        ("PASSWORD2=Hunter2Secret", "Hunter2"),
+        ("password.prod=Hunter2Secret", "Hunter2"),
+        ("SECRET_VALUE=Hunter2Secret", "Hunter2"),
+        ("DBPASS=Hunter2Secret", "Hunter2"),
+        ("JWT_KEY=Hunter2Secret", "Hunter2"),
+        ("HMAC_KEY=Hunter2Secret", "Hunter2"),
+        ("passcode: Hunter2Secret", "Hunter2"),
+        ("WALLET_MNEMONIC=\"Hunter2Secret word word\"", "Hunter2"),
+        ("define('DB_PASSWORD', 'Hunter2Secret');", "Hunter2"),
+        (r#"["password", "Hunter2Secret"]"#, "Hunter2"),
+        ("password = \"\"\"Hunter2Secret\"\"\"", "Hunter2"),
+        ("password: correct horse battery staple", "battery"),
+        ("Cookie: _ga=GA1.2.3; sessionid=Hunter2Secret", "Hunter2"),
+        (
+            r#"{"body":"{\\\"password\\\":\\\"Hunter2Secret\\\"}"}"#,
+            "Hunter2",
+        ),
+        (
+            "env:\n  - name: DB_PASSWORD\n    value: Hunter2Secret\n",
+            "Hunter2",
+        ),
     ] {
         let out = kept(line);
         assert!(!out.contains(secret), "{line} -> {out}");
@@ -155,6 +204,14 @@ fn what_a_reader_needs_stays() {
         "msg=\"build finished in 3 s\"",
         "steps:\n  - run: |\n      cargo test\n",
         "tokens:\nnext: 1",
+        "PWD=/home/me/project",
+        "OLDPWD=/tmp",
+        "docker run -u 1000:1000 image",
+        "secret: false",
+        "auth: none",
+        "integrity sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==",
+        "at _ZN4core9panicking9panic_fmt17h3a1b2c3d4e5f6A7B8C9E",
+        "mytool --no-password --verbose",
     ] {
         assert_eq!(kept(line), line);
     }
@@ -165,5 +222,25 @@ fn a_yaml_block_loses_its_value_lines_only() {
     assert_eq!(
         kept("db:\n  password: |\n    Hunter2Secret\n\n    line2\n  user: app\nname: x\n"),
         "db:\n  password: |\n    [redacted]\n\n    [redacted]\n  user: app\nname: x\n"
+    );
+}
+
+#[test]
+fn passes_do_not_redact_each_others_work() {
+    assert_eq!(
+        kept("Cookie: _ga=GA1.2.3; sessionid=Hunter2Secret"),
+        "Cookie: [redacted]"
+    );
+    assert_eq!(
+        kept("password: correct horse battery staple"),
+        "password: [redacted]"
+    );
+    assert_eq!(
+        kept("< Set-Cookie: token=abcdef012345; Path=/"),
+        "< Set-Cookie: [redacted]; Path=/"
+    );
+    assert_eq!(
+        kept(r#"<Password encrypted="false">Hunter2Secret</Password>"#),
+        r#"<Password encrypted="false">[redacted]</Password>"#
     );
 }
