@@ -144,3 +144,29 @@ fn a_worktrees_shared_repository_is_not_granted_by_another_name() {
     );
     assert!(!repo.join("hooks/post-checkout").exists(), "{r}");
 }
+
+/// A hard link in a granted folder to a file git runs (made before the run, by anyone) is
+/// that file: it stays read-only, while the rest of the folder is the skill's to write.
+#[test]
+fn a_hard_link_in_a_granted_folder_to_a_hook_stays_read_only() {
+    let (w, shared) = shared_world();
+    w.write(".git/hooks/pre-commit", "#!/bin/sh\nexit 0\n");
+    std::fs::hard_link(w.path(".git/hooks/pre-commit"), shared.join("pc_hard")).unwrap();
+    let (hard, other) = (s(&shared.join("pc_hard")), s(&shared.join("other.txt")));
+    sh(
+        &w,
+        "append",
+        &format!("echo evil >> {hard}; echo fine > {other}; echo RAN"),
+    );
+    let (_, r) = w.run_json(&["append", "--allow-write", &s(&shared)]);
+    ran(&r);
+    assert_eq!(
+        std::fs::read_to_string(w.path(".git/hooks/pre-commit")).unwrap(),
+        "#!/bin/sh\nexit 0\n",
+        "{r}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(shared.join("other.txt")).unwrap(),
+        "fine\n"
+    );
+}

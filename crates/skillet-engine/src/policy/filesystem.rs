@@ -1,6 +1,7 @@
 //! The file system part of a policy: what a run reads, writes, must not change and must not see,
 //! every path resolved before a rule is derived from it.
 
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use skillet_sandbox::FsPolicy;
@@ -125,8 +126,8 @@ pub(crate) fn plan_fs(
         let id = inode(&r.path).filter(|_| r.path.is_file());
         let linked = guarded_files
             .iter()
-            .find(|(p, i)| Some(*i) == id && *p != r.path);
-        if let Some((p, _)) = linked {
+            .find(|(p, i, _)| Some(*i) == id && *p != r.path);
+        if let Some((p, _, _)) = linked {
             return Err(PolicyError::HardLink {
                 typed: typed.clone(),
                 real: r.path,
@@ -178,6 +179,21 @@ pub(crate) fn plan_fs(
     for own in &bounds.own {
         if !fs.read_only.contains(own) {
             fs.read_only.push(own.clone());
+        }
+    }
+    // A file in a granted folder may be another name of a guarded one (a hard link made
+    // before the run, `shared/x` to `.git/hooks/pre-commit`): it stays read-only with it.
+    // Looked for only when a guarded file has another name at all, which is rare.
+    let linked: Vec<(u64, u64)> = guarded_files
+        .iter()
+        .filter(|(_, _, names)| *names > 1)
+        .map(|(_, id, _)| *id)
+        .collect();
+    if !linked.is_empty() {
+        for p in other_names(&fs.write, &linked)? {
+            if !fs.read_only.iter().any(|r| p.starts_with(r)) {
+                fs.read_only.push(p);
+            }
         }
     }
     // A path the user granted by its exact name is theirs to write.
@@ -301,8 +317,37 @@ fn lexical_grant(typed: &str, bounds: &Boundaries, base: Option<&Path>) -> PathB
     }
 }
 
-/// A file and its `(device, inode)`.
-type FileAt = (PathBuf, (u64, u64));
+/// A file, its `(device, inode)`, and how many names it has.
+type FileAt = (PathBuf, (u64, u64), u64);
+
+/// The files in the directories `trees` that are another name of one of the files `ids`.
+/// Past [`MAX_ENTRIES`] entries the run is refused, as for [`files_of`].
+fn other_names(trees: &[PathBuf], ids: &[(u64, u64)]) -> Result<Vec<PathBuf>, PolicyError> {
+    let mut out = Vec::new();
+    let mut seen = 0;
+    let mut frontier: Vec<PathBuf> = trees.iter().filter(|t| t.is_dir()).cloned().collect();
+    while let Some(dir) = frontier.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            seen += 1;
+            if seen > MAX_ENTRIES {
+                return Err(PolicyError::TooLarge {
+                    tree: dir,
+                    entries: MAX_ENTRIES,
+                });
+            }
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                frontier.push(entry.path());
+            } else if meta.is_file() && meta.nlink() > 1 && ids.contains(&(meta.dev(), meta.ino()))
+            {
+                out.push(entry.path());
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// The files among `paths`, and all those inside the directories among them, by inode: a
 /// hard link elsewhere to one of them is the same file. Past [`MAX_ENTRIES`] entries the run
@@ -320,9 +365,7 @@ fn files_of(paths: &[PathBuf]) -> Result<Vec<FileAt>, PolicyError> {
         };
         let Ok(meta) = meta else { continue };
         if meta.is_file() {
-            if let Some(id) = inode(&p) {
-                out.push((p, id));
-            }
+            out.push((p, (meta.dev(), meta.ino()), meta.nlink()));
         } else if meta.is_dir() && !p.ends_with(".git/objects") {
             // Git's objects are many, content-addressed and never run: not walked.
             for entry in std::fs::read_dir(&p).into_iter().flatten().flatten() {
