@@ -287,11 +287,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         None => None,
     };
 
-    // Each connection may hold a request line of up to MAX_REQUEST_BYTES: bounding how many
-    // are open bounds what clients can make the daemon hold.
-    let slots = Arc::new(tokio::sync::Semaphore::new(connection::MAX_CONNECTIONS));
-    // A few more, for `daemon status` and `daemon stop` when clients hold every slot.
-    let control_slots = Arc::new(tokio::sync::Semaphore::new(overflow::CONTROL_CONNECTIONS));
+    let slots = overflow::Slots::new();
     let mut stop = daemon.stop.subscribe();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut log_complaint = None;
@@ -300,27 +296,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => match slots.clone().try_acquire_owned() {
-                    Ok(slot) => {
-                        let daemon = daemon.clone();
-                        tokio::spawn(async move {
-                            daemon.connection(stream).await;
-                            drop(slot);
-                        });
-                    }
-                    Err(_) => match control_slots.clone().try_acquire_owned() {
-                        Ok(slot) => {
-                            let daemon = daemon.clone();
-                            tokio::spawn(async move {
-                                daemon.control_only(stream).await;
-                                drop(slot);
-                            });
-                        }
-                        Err(_) => {
-                            tokio::spawn(overflow::refuse_busy(stream));
-                        }
-                    },
-                },
+                Ok((stream, _)) => slots.serve(&daemon, stream),
                 Err(e) => warn(&format!("accept failed: {e}")),
             },
             _ = tick.tick() => {

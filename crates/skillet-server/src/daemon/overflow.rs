@@ -13,6 +13,7 @@ use serde_json::Value;
 use skillet_mcp::lines::{Line, LineReader};
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
+use tokio::sync::Semaphore;
 
 use super::connection::{InFlight, MAX_CONNECTIONS, admit, line, stopping};
 use super::{Daemon, warn};
@@ -30,6 +31,41 @@ const RETRY_AFTER_MS: u64 = 200;
 
 /// How long such a connection is served before it is closed.
 const CONTROL_TIME: Duration = Duration::from_secs(10);
+
+/// The connections served at once: [`MAX_CONNECTIONS`] (each may hold a request line of up
+/// to `MAX_REQUEST_BYTES`: bounding how many are open bounds what clients can make the daemon
+/// hold), then [`CONTROL_CONNECTIONS`] for status and stop only.
+pub(super) struct Slots {
+    full: Arc<Semaphore>,
+    control: Arc<Semaphore>,
+}
+
+impl Slots {
+    pub(super) fn new() -> Slots {
+        Slots {
+            full: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            control: Arc::new(Semaphore::new(CONTROL_CONNECTIONS)),
+        }
+    }
+
+    /// Serves the accepted `stream` in a task of its own, as far as the slots free allow.
+    pub(super) fn serve(&self, daemon: &Arc<Daemon>, stream: UnixStream) {
+        let daemon = daemon.clone();
+        if let Ok(slot) = self.full.clone().try_acquire_owned() {
+            tokio::spawn(async move {
+                daemon.connection(stream).await;
+                drop(slot);
+            });
+        } else if let Ok(slot) = self.control.clone().try_acquire_owned() {
+            tokio::spawn(async move {
+                daemon.control_only(stream).await;
+                drop(slot);
+            });
+        } else {
+            tokio::spawn(refuse_busy(stream));
+        }
+    }
+}
 
 impl Daemon {
     /// Serves `stream`, a connection past [`MAX_CONNECTIONS`]: `daemon.status` and
@@ -89,7 +125,7 @@ impl Daemon {
 
 /// Answers a connection past [`MAX_CONNECTIONS`] and [`CONTROL_CONNECTIONS`] more, and
 /// closes it.
-pub(super) async fn refuse_busy(mut stream: UnixStream) {
+async fn refuse_busy(mut stream: UnixStream) {
     warn(&format!(
         "refused a connection: {} are open already",
         MAX_CONNECTIONS + CONTROL_CONNECTIONS
