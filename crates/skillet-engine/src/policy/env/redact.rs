@@ -16,7 +16,7 @@ use regex::{Captures, Regex};
 
 use super::credential_reason;
 use super::value::{secret_url, token_format};
-use keys::{plainly_not_secret, secret_key};
+use keys::{KeyKind, identifier, key_kind, redacts};
 use patterns::*;
 
 mod keys;
@@ -63,8 +63,23 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
             format!("{}{REDACTED}@", &c[1])
         });
     }
+    if out.contains(['?', '&']) && out.contains('=') {
+        replace(&mut out, query_secret(), |c| format!("{}{REDACTED}", &c[1]));
+    }
     // Every pass below that goes by a key's name needs a word that names a secret somewhere.
     let named = names_a_secret(&out);
+    if named && out.contains('\'') {
+        replace(&mut out, sql_password(), |c| format!("{}{REDACTED}", &c[1]));
+    }
+    if named && out.contains("set ") {
+        replace(&mut out, fish_set(), |c| {
+            if redacts(&c[2], &c[3]) {
+                format!("{}{REDACTED}", &c[1])
+            } else {
+                c[0].to_owned()
+            }
+        });
+    }
     if named {
         redact_markup(&mut out);
     }
@@ -75,7 +90,13 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
             .any(|word| contains_ignoring_case(&out, word))
     {
         replace(&mut out, authorization(), |c| {
-            format!("{}{REDACTED}", &c[1])
+            let value = &c[0][c[1].len()..];
+            // `Basic authentication is disabled`: a word, not a credential.
+            if value.bytes().all(|b| b.is_ascii_lowercase()) {
+                c[0].to_owned()
+            } else {
+                format!("{}{REDACTED}", &c[1])
+            }
         });
     }
     if out.contains(" -") || out.contains("--") {
@@ -95,14 +116,10 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
     {
         out = Cow::Owned(changed);
     }
-    if named && out.contains(": ") {
+    if named && (out.contains(": ") || out.contains('=')) {
         replace(&mut out, yaml_line(), |c| {
             let value = &c["value"];
-            if secret_key(&c["key"])
-                && value.len() >= 4
-                && value != REDACTED
-                && !plainly_not_secret(&c["key"], value)
-            {
+            if value != REDACTED && redacts(&c["key"], value) {
                 format!("{}{REDACTED}", &c["pre"])
             } else {
                 c[0].to_owned()
@@ -116,7 +133,7 @@ pub fn redact_credentials(text: &str) -> Cow<'_, str> {
                 (_, Some(v)) => (v.as_str(), "'"),
                 _ => return c[0].to_owned(),
             };
-            if secret_key(&c["key"]) && value.len() >= 4 && !plainly_not_secret(&c["key"], value) {
+            if redacts(&c["key"], value) {
                 format!("{}{quote}{REDACTED}{quote}", &c[1])
             } else {
                 c[0].to_owned()
@@ -146,7 +163,7 @@ fn redact_markup(out: &mut Cow<'_, str>) {
     if out.contains("</") {
         replace(out, xml_element(), |c| {
             let inner = c.get(2).or(c.get(3)).map_or("", |m| m.as_str());
-            if c[1] == c[4] && secret_key(&c[1]) && inner.trim().len() >= 4 {
+            if c[1] == c[4] && redacts(&c[1], inner) {
                 let open_tag = &c[0][..c[0].find('>').map_or(0, |at| at + 1)];
                 format!("{open_tag}{REDACTED}</{}>", &c[4])
             } else {
@@ -157,7 +174,7 @@ fn redact_markup(out: &mut Cow<'_, str>) {
     if out.contains("value") {
         for pattern in [xml_name_value(), yaml_name_value()] {
             replace(out, pattern, |c| {
-                if secret_key(&c[2]) && c[3].trim().len() >= 4 {
+                if redacts(&c[2], &c[3]) {
                     format!("{}{REDACTED}", &c[1])
                 } else {
                     c[0].to_owned()
@@ -182,7 +199,7 @@ fn redact_markup(out: &mut Cow<'_, str>) {
 }
 
 /// Whether `text` holds, in any case, a word that every key naming a secret holds (see
-/// [`secret_key`]): most output holds none, and skips the passes that go by keys.
+/// [`keys::key_kind`]): most output holds none, and skips the passes that go by keys.
 fn names_a_secret(text: &str) -> bool {
     [
         "pass",
@@ -231,7 +248,10 @@ fn redact_words(text: &str) -> Option<String> {
             .chain([run])
             .any(token_format);
         let webhook = run.contains("://") && secret_url(run).is_some();
-        if token || webhook || (key_material(run) && !public_digest_or_symbol(run)) {
+        if token
+            || webhook
+            || (key_material(run) && !public_digest_or_symbol(run) && !identifier(run))
+        {
             let kept = out.get_or_insert_with(|| String::with_capacity(text.len()));
             kept.push_str(&text[copied..start]);
             kept.push_str(REDACTED);
@@ -256,6 +276,13 @@ fn redact_settings(text: &str) -> Cow<'_, str> {
             ("\"\"\"", v.as_str(), "\"\"\"")
         } else if let Some(v) = c.name("dq") {
             ("\"", v.as_str(), "\"")
+        } else if let (Some(wrap), Some(v)) = (c.name("wrap"), c.name("wq")) {
+            // `Some("…")`, `SecretString("…")`: the quoted text inside.
+            return if !join.ends_with('[') && redacts(key, v.as_str()) {
+                format!("{key}{join}{}\"{REDACTED}\"", wrap.as_str())
+            } else {
+                c[0].to_owned()
+            };
         } else if let Some(v) = c.name("sq") {
             ("'", v.as_str(), "'")
         } else {
@@ -263,7 +290,7 @@ fn redact_settings(text: &str) -> Cow<'_, str> {
         };
         // Redacted by an earlier pass: `[redacted]` read as a list holding `redacted]`.
         let done = value == REDACTED || (join.ends_with('[') && value == &REDACTED[1..]);
-        if secret_key(key) && value.trim().len() >= 4 && !done && !plainly_not_secret(key, value) {
+        if !done && redacts(key, value) {
             format!("{key}{join}{open}{REDACTED}{close}")
         } else if value.contains(['=', ':']) {
             format!("{key}{join}{open}{}{close}", redact_settings(value))
@@ -313,7 +340,8 @@ fn redact_blocks(text: &str) -> Option<String> {
                     .trim_start_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit())
                     .trim()
                     .is_empty());
-        if block && !key.is_empty() && secret_key(key) {
+        // Only under a key that surely names a secret: `auth:` or `key:` heads a section.
+        if block && !key.is_empty() && key_kind(key) == KeyKind::Strong {
             inside = Some(indent(body));
         }
     }

@@ -169,6 +169,10 @@ pub(super) fn token_format(value: &str) -> bool {
         ("dop_v1_", 30),
         ("shpat_", 20),
         ("shpss_", 20),
+        // Google OAuth access tokens (`gcloud auth print-access-token`), Vault tokens.
+        ("ya29.", 30),
+        ("hvs.", 20),
+        ("hvb.", 20),
     ];
     if PREFIXES.iter().any(|(p, min)| {
         value

@@ -65,6 +65,34 @@ pub(super) fn yaml_name_value() -> &'static Regex {
     )
 }
 
+/// SQL that sets a password: `IDENTIFIED BY 'x'` (also `IDENTIFIED WITH plugin BY`),
+/// `PASSWORD 'x'` (`CREATE ROLE … PASSWORD`), `PASSWORD('x')`.
+pub(super) fn sql_password() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    compiled(
+        &P,
+        r"(?i)(\b(?:identified\s+(?:with\s+\S+\s+)?by\s*|password(?:\s+|\s*\(\s*))')[^'\n]*",
+    )
+}
+
+/// A query parameter that carries a secret (`?sig=…` of an Azure SAS URL, `&access_token=…`).
+pub(super) fn query_secret() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    compiled(
+        &P,
+        r"(?i)([?&](?:sig|signature|token|access_token|id_token|refresh_token|api_key|apikey|key|password|passwd|secret|client_secret|auth)=)[^&\s#]{4,}",
+    )
+}
+
+/// fish's `set -x NAME VALUE` (and `-gx`, `-Ux`): the name and the value.
+pub(super) fn fish_set() -> &'static Regex {
+    static P: OnceLock<Regex> = OnceLock::new();
+    compiled(
+        &P,
+        r"(\bset\s+-[A-Za-z]*x[A-Za-z]*\s+([A-Za-z_][A-Za-z0-9_]*)\s+)(\S+)",
+    )
+}
+
 /// A `.netrc` line: `machine HOST login USER password X`.
 pub(super) fn netrc() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
@@ -84,13 +112,13 @@ pub(super) fn quoted_pair() -> &'static Regex {
     )
 }
 
-/// A line that is only `key: value` (YAML, logs): the value is the rest of the line, blanks
-/// included (`password: correct horse battery staple`).
+/// A line that is only `key: value` or `key=value` (YAML, properties, `env`): the value is the
+/// rest of the line, blanks included (`password: correct horse battery staple`).
 pub(super) fn yaml_line() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
     compiled(
         &P,
-        r#"(?m)^(?P<pre>[ \t]*(?:-[ \t]+)?["']?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*:[ \t]+)(?P<value>[^\s"'#|>\[{&*!%@`][^\n#]*?)[ \t]*\r?$"#,
+        r#"(?m)^(?P<pre>[ \t]*(?:-[ \t]+)?["']?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?::[ \t]+|=[ \t]*))(?P<value>[^\s"'#|>\[{&*!%@`][^\n#]*?)[ \t]*\r?$"#,
     )
 }
 
@@ -127,7 +155,7 @@ pub(super) fn setting() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
     compiled(
         &P,
-        r#"(?P<key>(?:\$[Ee][Nn][Vv]:)?[A-Za-z_][A-Za-z0-9_.-]*)(?P<join>\\*["']?\]?\s*(?:=>|:=|[=:])\s*\[?\s*)(?:"""(?P<tq>(?s:.*?))"""|"(?P<dq>(?:[^"\\\n]|\\.)*)"|'(?P<sq>[^'\n]*)'|(?P<open>\\*["']?)(?P<bare>[^\s"'\\;,&]+))"#,
+        r#"(?P<key>(?:\$[Ee][Nn][Vv]:)?[A-Za-z_][A-Za-z0-9_.-]*)(?P<join>\\*["']?\]?[ \t]*(?:=>|:=|\?=|\+=|[=:])[ \t]*\[?[ \t]*)(?:"""(?P<tq>(?s:.*?))"""|"(?P<dq>(?:[^"\\\n]|\\.)*)"|'(?P<sq>[^'\n]*)'|(?P<wrap>[A-Za-z_][A-Za-z0-9_:]*\(\s*)"(?P<wq>(?:[^"\\\n]|\\.)*)"|(?P<open>\\*["']?)(?P<bare>[^\s"'\\;,&:][^\s"'\\;,&]*))"#,
     )
 }
 
@@ -142,6 +170,6 @@ pub(super) fn flag() -> &'static Regex {
     static P: OnceLock<Regex> = OnceLock::new();
     compiled(
         &P,
-        r"(?P<pre>--[a-z0-9-]*(?:password|passwd|passphrase|token|secret|api-key|apikey|storepass|keypass)[= ]\s*|\s-u\s+[^\s:]+:|\s-U\s+[^\s%]+%|\b(?:mysql[a-z_-]*|mariadb[a-z_-]*)\b[^\n]*?\s-p|\bsshpass\s+-p\s*|\blogin\b[^\n]*?\s-p\s+|\bredis-cli\b[^\n]*?\s-a\s+|\bldap[a-z]*\b[^\n]*?\s-w\s+|\s-(?:src|dest)?(?:storepass|keypass)\s+)(?P<value>[^\s-]\S{3,})",
+        r"(?P<pre>--[a-z0-9-]*(?:password|passwd|passphrase|token|secret|api-key|apikey|storepass|keypass)[= ]\s*|\s(?:-u\s*|--user[= ])[^\s:-][^\s:]*:|\s-U\s+[^\s%]+%|\b(?:mysql[a-z_-]*|mariadb[a-z_-]*|mongo[a-z]*|7za?)\b[^\n]*?\s-p\s*|\bzip\b[^\n]*?\s-P\s+|\s-pass\s+pass:|\bsshpass\s+-p\s*|\blogin\b[^\n]*?\s-p\s+|\bredis-cli\b[^\n]*?\s-a\s+|\bldap[a-z]*\b[^\n]*?\s-w\s+|\s-(?:src|dest)?(?:storepass|keypass)\s+)(?P<value>[^\s-]\S{3,})",
     )
 }

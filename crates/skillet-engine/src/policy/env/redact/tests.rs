@@ -159,6 +159,49 @@ fn settings_headers_urls_and_keys_are_redacted() {
             "env:\n  - name: DB_PASSWORD\n    value: Hunter2Secret\n",
             "Hunter2",
         ),
+        // Red team, third round.
+        (
+            "ya29.a0AfB_byC1234567890abcdefghijklmnopqrstuvwxyzABCDEFG",
+            "a0AfB_byC123",
+        ),
+        (
+            "token                hvs.CAESIJ1234567890abcdefghijklmn",
+            "CAESIJ123",
+        ),
+        ("CREATE USER app IDENTIFIED BY 'Hunter2Secret';", "Hunter2"),
+        (
+            "ALTER ROLE app WITH LOGIN PASSWORD 'Hunter2Secret';",
+            "Hunter2",
+        ),
+        (
+            "SET PASSWORD FOR 'app'@'%' = PASSWORD('Hunter2Secret');",
+            "Hunter2",
+        ),
+        (
+            r#"{"headers":{"Authorization":"Hunter2Secret"}}"#,
+            "Hunter2",
+        ),
+        (r#"Config { password: Some("Hunter2Secret") }"#, "Hunter2"),
+        (r#"token: SecretString("Hunter2Secret")"#, "Hunter2"),
+        ("db.password=correct horse Hunter2 staple", "Hunter2"),
+        ("DB_PASSWORD=a b Hunter2Secret", "Hunter2"),
+        ("set -x DB_PASSWORD Hunter2Secret", "Hunter2"),
+        ("set -gx GITHUB_TOKEN Hunter2Secret", "Hunter2"),
+        ("DB_PASSWORD ?= Hunter2Secret", "Hunter2"),
+        ("API_TOKEN += Hunter2Secret", "Hunter2"),
+        (
+            "https://acct.blob.core.windows.net/c/b?sv=2020&sig=Hunter2Secret%2B%3D&se=x",
+            "Hunter2",
+        ),
+        ("API_KEY_PROD=Hunter2Secret", "Hunter2"),
+        ("SESSION_KEY=Hunter2Secret", "Hunter2"),
+        ("STRIPE_SK=Hunter2Secret", "Hunter2"),
+        ("curl --user bob:Hunter2Secret https://x", "Hunter2"),
+        ("curl -ubob:Hunter2Secret https://x", "Hunter2"),
+        ("mongosh -u a -p Hunter2Secret", "Hunter2"),
+        ("zip -P Hunter2Secret out.zip f", "Hunter2"),
+        ("7z a -pHunter2Secret out.7z f", "Hunter2"),
+        ("openssl enc -aes256 -pass pass:Hunter2Secret", "Hunter2"),
     ] {
         let out = kept(line);
         assert!(!out.contains(secret), "{line} -> {out}");
@@ -212,6 +255,30 @@ fn what_a_reader_needs_stays() {
         "integrity sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==",
         "at _ZN4core9panicking9panic_fmt17h3a1b2c3d4e5f6A7B8C9E",
         "mytool --no-password --verbose",
+        // Red team, third round: what a developer reads.
+        "test password::tests::hash_roundtrip ... ok",
+        "thread 'auth::tests::login' panicked at src/auth.rs:10:5",
+        "src/password.rs:123:45: warning: unused variable",
+        "tests/test_password.py:123: AssertionError",
+        "test test_parse_rfc3339_timestamps_with_UTC_offset ... ok",
+        "--- PASS: TestHandleOAuth2CallbackWithPKCE_S256Verifier (0.00s)",
+        "let password = config.password.clone();",
+        "let token = auth.get_token()?;",
+        "def check_password(password: str) -> bool:",
+        "api_key = os.environ['API_KEY']",
+        "secretName: my-tls-secret",
+        "password_file: /run/secrets/db_password",
+        "SECRET_NAME=prod/db/creds",
+        "INFO auth: user bob logged in",
+        "pass: 12 fail: 0",
+        "auth=oidc",
+        "Auth: OAuth2 enabled",
+        "Authorization: required for this endpoint",
+        "Basic authentication is disabled",
+        "password: ${DB_PASSWORD}",
+        "token: <your-token-here>",
+        "valueFrom:\n  secretKeyRef:\n    name: app-secrets\n    key: password\n",
+        "auth:\n  provider: github\n",
     ] {
         assert_eq!(kept(line), line);
     }
@@ -229,7 +296,7 @@ fn a_yaml_block_loses_its_value_lines_only() {
 fn passes_do_not_redact_each_others_work() {
     assert_eq!(
         kept("Cookie: _ga=GA1.2.3; sessionid=Hunter2Secret"),
-        "Cookie: [redacted]"
+        "Cookie: _ga=[redacted]; sessionid=[redacted]"
     );
     assert_eq!(
         kept("password: correct horse battery staple"),
@@ -237,7 +304,7 @@ fn passes_do_not_redact_each_others_work() {
     );
     assert_eq!(
         kept("< Set-Cookie: token=abcdef012345; Path=/"),
-        "< Set-Cookie: [redacted]; Path=/"
+        "< Set-Cookie: token=[redacted]; Path=/"
     );
     assert_eq!(
         kept(r#"<Password encrypted="false">Hunter2Secret</Password>"#),
