@@ -311,3 +311,29 @@ fn passes_do_not_redact_each_others_work() {
         r#"<Password encrypted="false">[redacted]</Password>"#
     );
 }
+
+#[test]
+fn every_pattern_compiles() {
+    use super::patterns::*;
+    for pattern in [
+        private_key(),
+        url_password(),
+        url_token_user(),
+        xml_element(),
+        xml_name_value(),
+        yaml_name_value(),
+        sql_password(),
+        query_secret(),
+        fish_set(),
+        netrc(),
+        quoted_pair(),
+        yaml_line(),
+        cookie_header(),
+        cookie_pair(),
+        authorization(),
+        setting(),
+        flag(),
+    ] {
+        assert!(!pattern.as_str().is_empty());
+    }
+}
