@@ -151,6 +151,10 @@ fn asked_status(paths: &skillet_server::SocketPaths) -> Result<(Client, StatusRe
                 let wait = e.retry_after_ms.unwrap_or(200).clamp(10, 1_000);
                 std::thread::sleep(Duration::from_millis(wait));
             }
+            // Turned away before the request was read (the refusal raced it): asked again.
+            Err(ClientError::Closed { .. }) if Instant::now() < until => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
             other => return other,
         }
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use skillet_mcp::lines::{Line, LineReader};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::sync::Semaphore;
 
@@ -28,6 +28,9 @@ const CONTROL_LINE_BYTES: usize = 4096;
 
 /// How long a client refused for want of a connection is asked to wait.
 const RETRY_AFTER_MS: u64 = 200;
+
+/// How long a refused connection is read (and what comes dropped) before it is closed.
+const REFUSAL_LINGER: Duration = Duration::from_millis(200);
 
 /// How long such a connection is served before it is closed.
 const CONTROL_TIME: Duration = Duration::from_secs(10);
@@ -131,6 +134,14 @@ async fn refuse_busy(mut stream: UnixStream) {
         MAX_CONNECTIONS + CONTROL_CONNECTIONS
     ));
     let _ = stream.write_all(line(&busy(Value::Null)).as_bytes()).await;
+    // Closed at once, a client still writing its request would see a broken pipe instead of
+    // this answer: what it sends is read (and dropped) for a moment first.
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(REFUSAL_LINGER, async {
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// The refusal of a request past [`MAX_CONNECTIONS`]: `busy`, to be asked again shortly.
