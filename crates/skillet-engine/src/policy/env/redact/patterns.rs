@@ -67,8 +67,9 @@ patterns! {
     quoted_pair = r#"(["'](?P<key>[A-Za-z_$][A-Za-z0-9_.:-]*)["']\s*,\s*)(?:"(?P<dq>(?:[^"\\\n]|\\.)*)"|'(?P<sq>[^'\n]*)')"#;
 
     /// A line that is only `key: value` or `key=value` (YAML, properties, `env`): the value is the
-    /// rest of the line, blanks included (`password: correct horse battery staple`).
-    yaml_line = r#"(?m)^(?P<pre>[ \t]*(?:-[ \t]+)?["']?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?::[ \t]+|=[ \t]*))(?P<value>[^\s"'#|>\[{&*!%@`][^\n#]*?)[ \t]*\r?$"#;
+    /// rest of the line, blanks included (`password: correct horse battery staple`); not a line
+    /// of `;`-separated settings (`Password=x;Server=db`), which the settings pass splits.
+    yaml_line = r#"(?m)^(?P<pre>[ \t]*(?:-[ \t]+)?["']?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?::[ \t]+|=[ \t]*))(?P<value>[^\s"'#|>\[{&*!%@`;][^\n#;]*?)[ \t]*\r?$"#;
 
     /// A `Cookie:` or `Set-Cookie:` header line (as `curl -v` prints it too): which, and its
     /// pairs.
