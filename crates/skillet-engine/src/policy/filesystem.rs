@@ -320,33 +320,14 @@ fn lexical_grant(typed: &str, bounds: &Boundaries, base: Option<&Path>) -> PathB
 /// A file, its `(device, inode)`, and how many names it has.
 type FileAt = (PathBuf, (u64, u64), u64);
 
-/// The files in the directories `trees` that are another name of one of the files `ids`.
-/// Past [`MAX_ENTRIES`] entries the run is refused, as for [`files_of`].
+/// The files in the directories `trees` that are another name of one of the files `ids`
+/// (walked as [`files_of`] walks, with its bound).
 fn other_names(trees: &[PathBuf], ids: &[(u64, u64)]) -> Result<Vec<PathBuf>, PolicyError> {
-    let mut out = Vec::new();
-    let mut seen = 0;
-    let mut frontier: Vec<PathBuf> = trees.iter().filter(|t| t.is_dir()).cloned().collect();
-    while let Some(dir) = frontier.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            seen += 1;
-            if seen > MAX_ENTRIES {
-                return Err(PolicyError::TooLarge {
-                    tree: dir,
-                    entries: MAX_ENTRIES,
-                });
-            }
-            let Ok(meta) = entry.path().symlink_metadata() else {
-                continue;
-            };
-            if meta.is_dir() {
-                frontier.push(entry.path());
-            } else if meta.is_file() && meta.nlink() > 1 && ids.contains(&(meta.dev(), meta.ino()))
-            {
-                out.push(entry.path());
-            }
-        }
-    }
-    Ok(out)
+    Ok(files_of(trees)?
+        .into_iter()
+        .filter(|(_, id, names)| *names > 1 && ids.contains(id))
+        .map(|(path, _, _)| path)
+        .collect())
 }
 
 /// The files among `paths`, and all those inside the directories among them, by inode: a
