@@ -205,8 +205,10 @@ pub enum StoreError {
     },
     /// The database was written by a newer skillet.
     #[error(
-        "the database {path} has schema version {found}, newer than this skillet understands ({supported}); \
-         upgrade skillet, or point XDG_DATA_HOME elsewhere"
+        "the database {} has schema version {found}, newer than this skillet understands ({supported}); \
+         upgrade skillet, or point {} elsewhere",
+        path.display(),
+        if path.to_string_lossy().starts_with("postgres") { "[store] url" } else { "XDG_DATA_HOME" }
     )]
     TooNew {
         /// The file.
@@ -243,6 +245,21 @@ pub enum StoreError {
     /// A request the store cannot answer as asked (the message says why and what to ask).
     #[error("{0}")]
     Invalid(String),
+    /// A database server (PostgreSQL) cannot be reached: it is down, the address is wrong, or
+    /// it refused the login. `url` is shown without its password.
+    #[error(
+        "cannot reach the store at {url}: {problem}. Check that the server is up, and `[store] url` \
+         in the global skillet.toml"
+    )]
+    Unreachable {
+        /// The store's address, password removed.
+        url: String,
+        /// What the connection attempt met.
+        problem: String,
+    },
+    /// An error a database server (PostgreSQL) reported, with its SQLSTATE code.
+    #[error("database error: {0}")]
+    Server(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),

@@ -1,0 +1,137 @@
+//! The connection pool, and how a synchronous store call talks to it.
+//!
+//! The [`skillet_store::Store`] trait is synchronous, and it is called from plain threads and
+//! from inside tokio runtimes alike (the daemon, the MCP server). The `postgres` crate's blocking
+//! client starts a runtime per call, which panics inside another runtime. So the connections
+//! live on a runtime of the store's own (one thread, which does the sockets' I/O), and a call
+//! drives the client's futures on its own thread with a plain executor: those futures only
+//! exchange messages with the connection task, so they need no runtime where they are polled,
+//! and the data a call borrows (a record, a visitor) stays on the caller's thread.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use skillet_store::StoreError;
+
+/// How long a call waits for a free connection, or for a new one to be made, before it fails
+/// with [`StoreError::Unreachable`].
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections to one database.
+pub(crate) struct Connections {
+    pool: Pool,
+    runtime: Arc<tokio::runtime::Runtime>,
+    /// The URL without its password, for errors.
+    shown: String,
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections")
+            .field("url", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connections {
+    /// A pool of at most `max` connections to `url`; none is made until the first call.
+    pub(crate) fn new(url: &str, max: usize) -> Result<Connections, StoreError> {
+        let shown = crate::url::without_password(url);
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Unreachable {
+            url: shown.clone(),
+            problem: format!(
+                "not a PostgreSQL URL ({e}); write it as postgres://USER@HOST/DATABASE"
+            ),
+        })?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("skillet-store-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Unreachable {
+                url: shown.clone(),
+                problem: format!("cannot start the connection thread: {e}"),
+            })?;
+        let manager = Manager::from_config(
+            config,
+            crate::tls::connector(),
+            ManagerConfig {
+                // A connection that the server closed (a restart) is seen as closed and
+                // replaced; one that looks open but fails is dropped by `call` below.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Unreachable {
+                url: shown.clone(),
+                problem: e.to_string(),
+            })?;
+        Ok(Connections {
+            pool,
+            runtime: Arc::new(runtime),
+            shown,
+        })
+    }
+
+    /// The URL without its password.
+    pub(crate) fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// A connection from the pool (made on the store's runtime when none is free).
+    pub(crate) fn get(&self) -> Result<Object, StoreError> {
+        let pool = self.pool.clone();
+        let got = futures_executor::block_on(self.runtime.spawn(async move { pool.get().await }))
+            .map_err(|e| StoreError::Unreachable {
+            url: self.shown.clone(),
+            problem: format!("the connection thread failed: {e}"),
+        })?;
+        got.map_err(|e| StoreError::Unreachable {
+            url: self.shown.clone(),
+            problem: match e {
+                deadpool_postgres::PoolError::Backend(e) => crate::error::describe(&e),
+                other => other.to_string(),
+            },
+        })
+    }
+
+    /// Runs `work` with a connection. A connection the server closed under it is not put back,
+    /// so the next call makes a new one (a restarted server is met again without a restart
+    /// of skillet).
+    pub(crate) fn call<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut Object) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.get()?;
+        let result = block_on(work(&mut client));
+        if client.is_closed() {
+            let _ = Object::take(client);
+        }
+        result.map_err(|e| self.unreachable_if_closed(e))
+    }
+
+    fn unreachable_if_closed(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Server(problem) if problem.starts_with(crate::error::CLOSED) => {
+                StoreError::Unreachable {
+                    url: self.shown.clone(),
+                    problem,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// Drives `future` to its end on this thread.
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    futures_executor::block_on(future)
+}

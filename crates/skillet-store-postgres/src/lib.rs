@@ -1,0 +1,256 @@
+//! skillet's persistent state on PostgreSQL.
+//!
+//! A team that serves skills from several machines (replicas of `skillet serve` behind a load
+//! balancer, CI runners, a fleet of dev boxes) shares one database: [`PostgresStore`] is the
+//! [`skillet_store::Store`] for it, chosen by `[store] url` in the global `skillet.toml`. It
+//! keeps every behaviour of the SQLite store, and the steps that must be atomic across
+//! processes (a circuit breaker's update, a state commit's compare-and-swap, a session lease)
+//! are atomic across every replica, by row locks in one transaction.
+//!
+//! Like `skillet-store`, it must not know how skills run or what their results mean; and it
+//! never shows a password (errors and [`PostgresStore::url`] print the URL without it).
+//!
+//! ```no_run
+//! use skillet_store::{ExecutionRecord, Store};
+//! use skillet_store_postgres::PostgresStore;
+//! let store = PostgresStore::open("postgres://skillet@db.internal/skillet")?;
+//! store.record(&ExecutionRecord::new("0190-…", "count-lines", "ok"))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod alerts;
+mod authoring;
+mod breakers;
+mod cache;
+mod channels;
+mod connection;
+mod context_index;
+mod error;
+mod executions;
+mod jobs;
+mod leases;
+mod logs;
+mod retention;
+mod schema;
+mod sessions;
+mod state;
+mod status;
+pub mod test_server;
+mod tls;
+mod url;
+
+use skillet_store::{
+    BreakerRecord, ExecutionFigures, ExecutionQuery, ExecutionRecord, IndexedFile, JobRecord,
+    LeaseGrant, LeaseRequest, LogLine, PruneReport, Retention, SessionLease, SessionQuery,
+    SessionRecord, Store, StoreError, TurnRecord,
+};
+
+pub use schema::SCHEMA_VERSION;
+pub use status::{StoreStatus, TableCount};
+
+use connection::Connections;
+
+/// How many connections one process keeps at most: a daemon runs a few calls at once, and a
+/// team's server holds a few hundred connections in all.
+const MAX_CONNECTIONS: usize = 8;
+
+/// The store on a PostgreSQL database.
+#[derive(Debug)]
+pub struct PostgresStore {
+    connections: Connections,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=…]`) and
+    /// brings its schema up to date. Refuses a database a newer skillet wrote
+    /// ([`StoreError::TooNew`]); [`StoreError::Unreachable`] when the server cannot be reached.
+    pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let store = PostgresStore::connect(url)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Connects to `url` without touching its schema (`skillet store status` reads a database
+    /// as it is). A store opened this way answers calls only once [`PostgresStore::migrate`]
+    /// has run, here or by another process.
+    pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        Ok(PostgresStore {
+            connections: Connections::new(url, MAX_CONNECTIONS)?,
+        })
+    }
+
+    /// Brings the schema up to [`SCHEMA_VERSION`] (nothing when it is there); returns the
+    /// version the database was at. Safe while other replicas use or migrate it.
+    pub fn migrate(&self) -> Result<i64, StoreError> {
+        let shown = self.connections.shown().to_owned();
+        self.connections
+            .call(async |c| schema::migrate(c, &shown).await)
+    }
+
+    /// The URL, without its password.
+    pub fn url(&self) -> &str {
+        self.connections.shown()
+    }
+
+    /// The schema version, and how many rows each table holds.
+    pub fn status(&self) -> Result<StoreStatus, StoreError> {
+        status::read(self)
+    }
+
+    /// Adds many executions in one transaction (`skillet store copy`). Returns how many were
+    /// added; an execution already there (same id) is left as it is.
+    pub fn import(
+        &self,
+        records: &mut dyn Iterator<Item = ExecutionRecord>,
+    ) -> Result<u64, StoreError> {
+        executions::import(self, records)
+    }
+
+    pub(crate) fn connections(&self) -> &Connections {
+        &self.connections
+    }
+}
+
+impl Store for PostgresStore {
+    fn record(&self, execution: &ExecutionRecord) -> Result<(), StoreError> {
+        executions::record(self, execution)
+    }
+
+    fn record_with_output(
+        &self,
+        execution: &ExecutionRecord,
+        output: &[LogLine],
+    ) -> Result<(), StoreError> {
+        executions::record_with_output(self, execution, output)
+    }
+
+    fn list(&self, query: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let mut rows = Vec::new();
+        self.scan(query, &mut |r| {
+            rows.push(r);
+            true
+        })?;
+        Ok(rows)
+    }
+
+    fn scan(
+        &self,
+        query: &ExecutionQuery,
+        visit: &mut dyn FnMut(ExecutionRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        executions::scan(self, query, visit)
+    }
+
+    fn scan_figures(
+        &self,
+        query: &ExecutionQuery,
+        visit: &mut dyn FnMut(ExecutionFigures) -> bool,
+    ) -> Result<(), StoreError> {
+        executions::scan_figures(self, query, visit)
+    }
+
+    fn prune(&self, rule: &Retention) -> Result<PruneReport, StoreError> {
+        retention::prune(self, rule)
+    }
+
+    fn get(&self, id: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+        executions::get(self, id)
+    }
+
+    fn update_breaker(
+        &self,
+        skill: &str,
+        change: &mut dyn FnMut(Option<BreakerRecord>) -> Option<BreakerRecord>,
+    ) -> Result<Option<BreakerRecord>, StoreError> {
+        breakers::update(self, skill, change)
+    }
+
+    fn breakers(&self) -> Result<Vec<BreakerRecord>, StoreError> {
+        breakers::list(self)
+    }
+
+    fn save_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        sessions::save(self, session)
+    }
+
+    fn sessions(&self, query: &SessionQuery) -> Result<Vec<SessionRecord>, StoreError> {
+        sessions::list(self, query)
+    }
+
+    fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        sessions::get(self, id)
+    }
+
+    fn add_turn(&self, turn: &TurnRecord) -> Result<(), StoreError> {
+        sessions::add_turn(self, turn)
+    }
+
+    fn turns(&self, session_id: &str) -> Result<Vec<TurnRecord>, StoreError> {
+        sessions::turns(self, session_id)
+    }
+
+    fn lease_session(
+        &self,
+        session_id: &str,
+        request: &LeaseRequest,
+        holder_gone: &dyn Fn(&SessionLease) -> bool,
+    ) -> Result<LeaseGrant, StoreError> {
+        leases::lease(self, session_id, request, holder_gone)
+    }
+
+    fn renew_session_lease(
+        &self,
+        session_id: &str,
+        owner: &str,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
+        leases::renew(self, session_id, owner, ttl_ms)
+    }
+
+    fn release_session_lease(&self, session_id: &str, owner: &str) -> Result<(), StoreError> {
+        leases::release(self, session_id, owner)
+    }
+
+    fn session_lease(&self, session_id: &str) -> Result<Option<SessionLease>, StoreError> {
+        leases::get(self, session_id)
+    }
+
+    fn context_index(&self, skill: &str) -> Result<Vec<IndexedFile>, StoreError> {
+        context_index::get(self, skill)
+    }
+
+    fn replace_context_index(&self, skill: &str, files: &[IndexedFile]) -> Result<(), StoreError> {
+        context_index::replace(self, skill, files)
+    }
+
+    fn save_job(&self, job: &JobRecord) -> Result<(), StoreError> {
+        jobs::save(self, job)
+    }
+
+    fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+        jobs::get(self, id)
+    }
+
+    fn jobs(&self, unfinished: bool, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
+        jobs::list(self, unfinished, limit)
+    }
+
+    fn ready(&self) -> Result<(), StoreError> {
+        // A write that changes nothing, committed: a read-only replica or a full disk fails it.
+        self.connections.call(async |c| {
+            use crate::error::OrStoreError;
+            c.execute("UPDATE skillet_schema SET version = version", &[])
+                .await
+                .db()?;
+            Ok(())
+        })
+    }
+}
+
+/// What a part the PostgreSQL store does not do yet answers.
+#[allow(dead_code)]
+pub(crate) fn not_yet(what: &str) -> StoreError {
+    StoreError::Invalid(format!(
+        "{what} is not supported yet by the PostgreSQL store"
+    ))
+}
