@@ -90,5 +90,5 @@ pub use recovery::{
 };
 pub use result::{ExecutionResult, Status};
 pub use run_queue::{NoTurn, Priority, QueuedRun, RunQueue, Turn, TurnAsked};
-pub use setup::{EngineSetup, STORE_FILE, SetupError};
+pub use setup::{EngineSetup, STORE_FILE, SetupError, StoreLocation};
 pub use skillet_sandbox::{Isolation, OutputChunk, StdinSource, Stream};

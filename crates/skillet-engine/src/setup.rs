@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use skillet_registry::{Config, ConfigError, Environment, Registry};
 use skillet_store::{SqliteStore, Store, StoreError};
+use skillet_store_postgres::PostgresStore;
 
 use crate::{Engine, EngineSettings};
 
@@ -33,6 +34,64 @@ pub enum SetupError {
     /// The history store cannot be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Where the store is: `[store]` of the global configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// The SQLite file (the default).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`[store] url`).
+    Postgres {
+        /// Its URL, as written.
+        url: String,
+        /// The file holding its password (`[store] password_file`).
+        password_file: Option<PathBuf>,
+    },
+}
+
+impl StoreLocation {
+    /// Opens the store there, bringing its schema up to date; `serving` for a process that
+    /// serves many calls.
+    pub fn open(&self, serving: bool) -> Result<Arc<dyn Store>, StoreError> {
+        match self {
+            StoreLocation::Sqlite(path) => {
+                let store = SqliteStore::open(path)?;
+                if serving {
+                    store.checkpoint_in_background()?;
+                }
+                Ok(Arc::new(store))
+            }
+            StoreLocation::Postgres { url, .. } => {
+                let password = self.password()?;
+                Ok(Arc::new(PostgresStore::open(url, password.as_deref())?))
+            }
+        }
+    }
+
+    /// How it is named to the user: the file, or the URL without its password.
+    pub fn shown(&self) -> PathBuf {
+        match self {
+            StoreLocation::Sqlite(path) => path.clone(),
+            StoreLocation::Postgres { url, .. } => PathBuf::from(PostgresStore::shown_url(url)),
+        }
+    }
+
+    /// The password of `[store] password_file` (its first line); `None` without one.
+    pub fn password(&self) -> Result<Option<String>, StoreError> {
+        let StoreLocation::Postgres {
+            password_file: Some(file),
+            ..
+        } = self
+        else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(file).map_err(|e| StoreError::Unreachable {
+            url: self.shown().display().to_string(),
+            problem: format!("cannot read [store] password_file {}: {e}", file.display()),
+        })?;
+        Ok(Some(text.lines().next().unwrap_or_default().to_owned()))
+    }
 }
 
 /// The configuration of one directory, from which its skills, its history store and its engine
@@ -85,20 +144,17 @@ impl EngineSetup {
         Registry::discover_for(&self.env, &self.config, name)
     }
 
-    /// Opens the execution history, `$XDG_DATA_HOME/skillet/skillet.db`.
+    /// Opens the store: the PostgreSQL database of `[store] url` when the global configuration
+    /// names one, else the SQLite file `$XDG_DATA_HOME/skillet/skillet.db`.
     pub fn open_store(&self) -> Result<Arc<dyn Store>, SetupError> {
-        let dir = self.env.data_dir().ok_or(SetupError::NoDataDir)?;
-        Ok(Arc::new(SqliteStore::open(&dir.join(STORE_FILE))?))
+        Ok(self.store_location()?.open(false)?)
     }
 
     /// [`EngineSetup::open_store`] for a process that serves many calls (the daemon, an MCP
-    /// server): the log's checkpoints run on a thread of their own, so no reply waits for
+    /// server): a SQLite log's checkpoints run on a thread of their own, so no reply waits for
     /// their `fsync`s (see [`SqliteStore::checkpoint_in_background`]).
     pub fn open_store_serving(&self) -> Result<Arc<dyn Store>, SetupError> {
-        let dir = self.env.data_dir().ok_or(SetupError::NoDataDir)?;
-        let store = SqliteStore::open(&dir.join(STORE_FILE))?;
-        store.checkpoint_in_background()?;
-        Ok(Arc::new(store))
+        Ok(self.store_location()?.open(true)?)
     }
 
     /// [`EngineSetup::open_store`] on a thread of its own: the store answers at once and its
@@ -109,17 +165,25 @@ impl EngineSetup {
         &self,
         on_error: impl FnOnce(StoreError) + Send + 'static,
     ) -> Result<Arc<dyn Store>, SetupError> {
-        let path = self
-            .env
-            .data_dir()
-            .ok_or(SetupError::NoDataDir)?
-            .join(STORE_FILE);
-        let opened = path.clone();
+        let location = self.store_location()?;
+        let shown = location.shown();
         Ok(Arc::new(skillet_store::OpeningStore::spawn(
-            &path,
-            move || Ok(Arc::new(SqliteStore::open(&opened)?) as Arc<dyn Store>),
+            &shown,
+            move || location.open(false),
             on_error,
         )))
+    }
+
+    /// Where the store is, as the configuration says.
+    pub fn store_location(&self) -> Result<StoreLocation, SetupError> {
+        if let Some(url) = &self.config.store.url {
+            return Ok(StoreLocation::Postgres {
+                url: url.clone(),
+                password_file: self.config.store.password_file.clone(),
+            });
+        }
+        let dir = self.env.data_dir().ok_or(SetupError::NoDataDir)?;
+        Ok(StoreLocation::Sqlite(dir.join(STORE_FILE)))
     }
 
     /// The engine for this directory, recording every execution in `store` (none with `None`).

@@ -20,7 +20,7 @@ pub(crate) use lenient::read_workspace_text;
 pub use settings::{
     AlertNotify, AlertRule, CacheSettings, DaemonSettings, Defaults, Grant, GrantedNetwork,
     HistorySettings, IsolationSetting, JobsSettings, LlmProvider, LlmSettings, McpSettings,
-    SandboxSettings, TelemetrySettings, TrustSettings,
+    SandboxSettings, StoreSettings, TelemetrySettings, TrustSettings,
 };
 
 /// File name of the configuration file.
@@ -45,6 +45,9 @@ pub struct ConfigFile {
     /// What the execution history keeps. Read from the global file only.
     #[serde(default)]
     pub history: HistorySettings,
+    /// Where the store is (SQLite by default, or PostgreSQL). Read from the global file only.
+    #[serde(default)]
+    pub store: StoreSettings,
     /// The result cache's bound. Read from the global file only.
     #[serde(default)]
     pub cache: CacheSettings,
@@ -101,6 +104,8 @@ pub struct Config {
     pub grants: BTreeMap<String, Grant>,
     /// History settings (global file only).
     pub history: HistorySettings,
+    /// Where the store is (global file only).
+    pub store: StoreSettings,
     /// Result cache settings (global file only).
     pub cache: CacheSettings,
     /// Daemon settings (global file only).
@@ -172,6 +177,7 @@ impl Config {
             config.sandbox = file.sandbox;
             config.grants = file.grants;
             config.history = file.history;
+            config.store = file.store;
             config.cache = file.cache;
             config.daemon = file.daemon;
             config.jobs = file.jobs;
@@ -204,6 +210,7 @@ impl Config {
                 if file.sandbox != SandboxSettings::default()
                     || !file.grants.is_empty()
                     || file.history != HistorySettings::default()
+                    || file.store != StoreSettings::default()
                     || file.cache != CacheSettings::default()
                     || file.daemon != DaemonSettings::default()
                     || file.jobs != JobsSettings::default()
@@ -214,7 +221,7 @@ impl Config {
                     || file.telemetry != TelemetrySettings::default()
                 {
                     config.warnings.push(format!(
-                        "{}: [sandbox], [grants], [history], [cache], [daemon], [jobs], [trust], [mcp], [llm], [telemetry] and [[alerts]] are ignored in a workspace configuration; put them in the global skillet.toml",
+                        "{}: [sandbox], [grants], [history], [store], [cache], [daemon], [jobs], [trust], [mcp], [llm], [telemetry] and [[alerts]] are ignored in a workspace configuration; put them in the global skillet.toml",
                         dir.join(CONFIG_FILE).display()
                     ));
                 }

@@ -33,7 +33,7 @@ pub use config::{
     AlertNotify, AlertRule, CONFIG_FILE, CacheSettings, Config, ConfigError, ConfigFile,
     DaemonSettings, Defaults, Grant, GrantedNetwork, HistorySettings, IsolationSetting,
     JobsSettings, LayeredDefaults, LlmProvider, LlmSettings, McpSettings, SandboxSettings,
-    TelemetrySettings, TrustSettings,
+    StoreSettings, TelemetrySettings, TrustSettings,
 };
 pub use discover::{MAX_DIR_ENTRIES, MAX_SKILL_FILES, skill_file, skill_manifest};
 pub use layout::{DirKind, Environment, SKILL_FOLDERS, Scope, SkillDir, skill_dirs};

@@ -9,7 +9,6 @@
 //! and the data a call borrows (a record, a visitor) stays on the caller's thread.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -22,7 +21,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections to one database.
 pub(crate) struct Connections {
     pool: Pool,
-    runtime: Arc<tokio::runtime::Runtime>,
+    /// Taken only by `drop`.
+    runtime: Option<tokio::runtime::Runtime>,
     /// The URL without its password, for errors.
     shown: String,
 }
@@ -36,15 +36,24 @@ impl std::fmt::Debug for Connections {
 }
 
 impl Connections {
-    /// A pool of at most `max` connections to `url`; none is made until the first call.
-    pub(crate) fn new(url: &str, max: usize) -> Result<Connections, StoreError> {
+    /// A pool of at most `max` connections to `url` (with `password` when given); none is made
+    /// until the first call.
+    pub(crate) fn new(
+        url: &str,
+        password: Option<&str>,
+        max: usize,
+    ) -> Result<Connections, StoreError> {
         let shown = crate::url::without_password(url);
-        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Unreachable {
-            url: shown.clone(),
-            problem: format!(
-                "not a PostgreSQL URL ({e}); write it as postgres://USER@HOST/DATABASE"
-            ),
-        })?;
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Unreachable {
+                url: shown.clone(),
+                problem: format!(
+                    "not a PostgreSQL URL ({e}); write it as postgres://USER@HOST/DATABASE"
+                ),
+            })?;
+        if let Some(password) = password {
+            config.password(password);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("skillet-store-pg")
@@ -76,7 +85,7 @@ impl Connections {
             })?;
         Ok(Connections {
             pool,
-            runtime: Arc::new(runtime),
+            runtime: Some(runtime),
             shown,
         })
     }
@@ -89,11 +98,18 @@ impl Connections {
     /// A connection from the pool (made on the store's runtime when none is free).
     pub(crate) fn get(&self) -> Result<Object, StoreError> {
         let pool = self.pool.clone();
-        let got = futures_executor::block_on(self.runtime.spawn(async move { pool.get().await }))
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| StoreError::Unreachable {
+                url: self.shown.clone(),
+                problem: "the store is closing".into(),
+            })?;
+        let got = futures_executor::block_on(runtime.spawn(async move { pool.get().await }))
             .map_err(|e| StoreError::Unreachable {
-            url: self.shown.clone(),
-            problem: format!("the connection thread failed: {e}"),
-        })?;
+                url: self.shown.clone(),
+                problem: format!("the connection thread failed: {e}"),
+            })?;
         got.map_err(|e| StoreError::Unreachable {
             url: self.shown.clone(),
             problem: match e {
@@ -127,6 +143,17 @@ impl Connections {
                 }
             }
             other => other,
+        }
+    }
+}
+
+impl Drop for Connections {
+    fn drop(&mut self) {
+        self.pool.close();
+        // A store may be dropped inside another runtime (a daemon shutting down), where
+        // dropping a runtime the usual way, which waits for its tasks, panics.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
     }
 }

@@ -28,10 +28,19 @@ pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
 
 /// A [`tokio_postgres::Error`] as a [`StoreError`].
 pub(crate) fn db(e: tokio_postgres::Error) -> StoreError {
-    if e.is_closed() || e.as_db_error().is_none() && std::error::Error::source(&e).is_some() {
+    if e.is_closed()
+        || e.as_db_error().is_none() && std::error::Error::source(&e).is_some()
+        || e.code().is_some_and(|c| server_going_away(c.code()))
+    {
         return StoreError::Server(format!("{CLOSED}: {}", describe(&e)));
     }
     StoreError::Server(describe(&e))
+}
+
+/// SQLSTATEs that say the server, not the statement, is the problem: connection exceptions
+/// (class 08) and the server shutting down, starting up or restarting (57P01 to 57P03).
+fn server_going_away(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 /// `?` on a PostgreSQL result in a function returning a [`StoreError`]: `.db()?`.

@@ -13,7 +13,7 @@
 //! ```no_run
 //! use skillet_store::{ExecutionRecord, Store};
 //! use skillet_store_postgres::PostgresStore;
-//! let store = PostgresStore::open("postgres://skillet@db.internal/skillet")?;
+//! let store = PostgresStore::open("postgres://skillet@db.internal/skillet", None)?;
 //! store.record(&ExecutionRecord::new("0190-…", "count-lines", "ok"))?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -25,6 +25,7 @@ mod cache;
 mod channels;
 mod connection;
 mod context_index;
+mod copy;
 mod error;
 mod executions;
 mod jobs;
@@ -42,11 +43,11 @@ mod url;
 use skillet_store::{
     BreakerRecord, ExecutionFigures, ExecutionQuery, ExecutionRecord, IndexedFile, JobRecord,
     LeaseGrant, LeaseRequest, LogLine, PruneReport, Retention, SessionLease, SessionQuery,
-    SessionRecord, Store, StoreError, TurnRecord,
+    SessionRecord, Store, StoreError, StoreStatus, TurnRecord,
 };
 
+pub use copy::{CopyProgress, CopyReport, copy_from_sqlite};
 pub use schema::SCHEMA_VERSION;
-pub use status::{StoreStatus, TableCount};
 
 use connection::Connections;
 
@@ -62,20 +63,22 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=…]`) and
-    /// brings its schema up to date. Refuses a database a newer skillet wrote
-    /// ([`StoreError::TooNew`]); [`StoreError::Unreachable`] when the server cannot be reached.
-    pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
-        let store = PostgresStore::connect(url)?;
+    /// brings its schema up to date. `password`, when given, is used in place of one in the
+    /// URL (so that it can be kept in a file of its own). Refuses a database a newer skillet
+    /// wrote ([`StoreError::TooNew`]); [`StoreError::Unreachable`] when the server cannot be
+    /// reached.
+    pub fn open(url: &str, password: Option<&str>) -> Result<PostgresStore, StoreError> {
+        let store = PostgresStore::connect(url, password)?;
         store.migrate()?;
         Ok(store)
     }
 
-    /// Connects to `url` without touching its schema (`skillet store status` reads a database
-    /// as it is). A store opened this way answers calls only once [`PostgresStore::migrate`]
-    /// has run, here or by another process.
-    pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+    /// [`PostgresStore::open`] without touching the schema (`skillet store status` reads a
+    /// database as it is). A store connected this way answers calls only once
+    /// [`PostgresStore::migrate`] has run, here or by another process.
+    pub fn connect(url: &str, password: Option<&str>) -> Result<PostgresStore, StoreError> {
         Ok(PostgresStore {
-            connections: Connections::new(url, MAX_CONNECTIONS)?,
+            connections: Connections::new(url, password, MAX_CONNECTIONS)?,
         })
     }
 
@@ -85,6 +88,17 @@ impl PostgresStore {
         let shown = self.connections.shown().to_owned();
         self.connections
             .call(async |c| schema::migrate(c, &shown).await)
+    }
+
+    /// `url` as it may be shown: its password (in the URL or a `password=` parameter) is
+    /// replaced by `***`.
+    ///
+    /// ```
+    /// use skillet_store_postgres::PostgresStore;
+    /// assert_eq!(PostgresStore::shown_url("postgres://me:pw@db/x"), "postgres://me:***@db/x");
+    /// ```
+    pub fn shown_url(url: &str) -> String {
+        url::without_password(url)
     }
 
     /// The URL, without its password.

@@ -131,3 +131,94 @@ fn create_schema(server: &str, schema: &str) -> Result<(), String> {
         Ok(())
     })
 }
+
+/// A cluster of one test's own, which it may stop and start again (a database restarting under
+/// load); stopped and removed when dropped. Other tests never share it.
+pub struct PrivateCluster {
+    script: PathBuf,
+    dir: PathBuf,
+    url: String,
+}
+
+impl PrivateCluster {
+    /// A new cluster, or `None` (said why, loudly; a failure when `SKILLET_REQUIRE_POSTGRES=1`)
+    /// when none can be started here.
+    ///
+    /// # Panics
+    ///
+    /// When none can be started and `SKILLET_REQUIRE_POSTGRES=1`.
+    pub fn start() -> Option<PrivateCluster> {
+        let started = script()
+            .ok_or_else(|| "the .ci/postgres-cluster script is not found".to_owned())
+            .and_then(|script| {
+                let dir = std::env::temp_dir().join(format!(
+                    "skillet-pg-private-{}-{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, Ordering::Relaxed)
+                ));
+                let url = run_script(&script, "start", &dir)?;
+                Ok(PrivateCluster { script, dir, url })
+            });
+        match started {
+            Ok(cluster) => Some(cluster),
+            Err(why) => {
+                if std::env::var(REQUIRE_VAR).is_ok_and(|v| v == "1") {
+                    panic!("{REQUIRE_VAR}=1 but no private PostgreSQL cluster could start: {why}");
+                }
+                eprintln!("SKIPPED (no private PostgreSQL cluster: {why})");
+                None
+            }
+        }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Stops the server (fast shutdown: sessions are cut, as in a crash or a failover).
+    ///
+    /// # Panics
+    ///
+    /// When the script fails.
+    pub fn stop(&self) {
+        run_script(&self.script, "stop", &self.dir).unwrap_or_else(|e| panic!("stop: {e}"));
+    }
+
+    /// Starts the stopped server again, on the same port with the same data.
+    ///
+    /// # Panics
+    ///
+    /// When the script fails.
+    pub fn restart(&self) {
+        run_script(&self.script, "start", &self.dir).unwrap_or_else(|e| panic!("start: {e}"));
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = run_script(&self.script, "stop", &self.dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn run_script(
+    script: &std::path::Path,
+    what: &str,
+    dir: &std::path::Path,
+) -> Result<String, String> {
+    let out = Command::new(script)
+        .arg(what)
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} {what} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}

@@ -47,6 +47,7 @@ mod sqlite_schema;
 mod sqlite_sessions;
 mod sqlite_state;
 mod state;
+mod status;
 
 use std::path::PathBuf;
 
@@ -78,6 +79,7 @@ pub use sqlite::SqliteStore;
 pub use sqlite_jobs::{JobRecord, MAX_JOB_OUTPUT_BYTES, cap_output};
 pub use sqlite_schema::SCHEMA_VERSION;
 pub use state::{StateCommit, StateKey, StateRecord, StateStore, StateWrite};
+pub use status::{COUNTED_TABLES, StoreStatus, TableCount};
 
 /// Persistent state, whatever the database.
 pub trait Store:

@@ -89,6 +89,47 @@ impl SqliteStore {
         self.checked(|| crate::sqlite_executions::import(&mut self.conn(), records))
     }
 
+    /// The schema version of the database at `path`, read without changing it; 0 when there is
+    /// no file yet.
+    pub fn schema_version_of(path: &Path) -> Result<i64, StoreError> {
+        if std::fs::symlink_metadata(path).is_err() {
+            return Ok(0);
+        }
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| crate::sqlite_open::classify(path, e))?;
+        conn.pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| crate::sqlite_open::classify(path, e))
+    }
+
+    /// The schema version and how many rows each table holds (`skillet store status`).
+    pub fn status(&self) -> Result<crate::StoreStatus, StoreError> {
+        self.checked(|| {
+            let conn = self.conn();
+            let schema_version: i64 =
+                conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            let mut tables = Vec::new();
+            for table in crate::COUNTED_TABLES {
+                // Table names come from the fixed list, never from input.
+                let rows: i64 =
+                    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+                tables.push(crate::TableCount { table, rows });
+            }
+            Ok(crate::StoreStatus {
+                backend: "sqlite",
+                location: self.path.display().to_string(),
+                schema_version,
+                supported_version: crate::SCHEMA_VERSION,
+                server_version: rusqlite::version().to_owned(),
+                tables,
+            })
+        })
+    }
+
+    /// Every live skill state document (`skillet store copy`).
+    pub fn export_states(&self) -> Result<Vec<crate::StateRecord>, StoreError> {
+        self.checked(|| crate::sqlite_state::export(&self.conn()))
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

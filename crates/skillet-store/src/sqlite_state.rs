@@ -101,6 +101,19 @@ impl StateStore for SqliteStore {
     }
 }
 
+/// Every live document (`skillet store copy`): a cleared or expired one has nothing to copy.
+pub(crate) fn export(conn: &Connection) -> Result<Vec<StateRecord>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM skill_state
+         WHERE doc IS NOT NULL AND (expires_at IS NULL OR expires_at > ?1)
+         ORDER BY owner, workspace"
+    ))?;
+    let rows = stmt
+        .query_map(params![now_ms()], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// Removes (or, for a dry run, counts) the documents whose `ttl_days` ran out.
 pub(crate) fn expire(conn: &Connection, dry_run: bool) -> Result<u64, StoreError> {
     let now = now_ms();

@@ -23,6 +23,7 @@ mod serving;
 mod skills;
 mod state;
 mod stats;
+mod store;
 mod trace;
 
 pub use alerts::AlertsArgs;
@@ -46,6 +47,7 @@ pub use skills::{
 };
 pub use state::{ChannelCommand, StateCommand};
 pub use stats::StatsArgs;
+pub use store::StoreCommand;
 pub use trace::TraceArgs;
 
 /// A skills runtime for AI coding assistants.
@@ -306,6 +308,14 @@ Examples:
         /// What to do.
         #[command(subcommand)]
         command: CacheCommand,
+    },
+
+    /// Where the history, breakers, state, cache and jobs are kept: status, migrate, and
+    /// copying a SQLite history into a team's PostgreSQL store.
+    Store {
+        /// What to do.
+        #[command(subcommand)]
+        command: StoreCommand,
     },
 
     /// Print a shell completion script.

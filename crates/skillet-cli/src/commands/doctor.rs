@@ -22,7 +22,15 @@ pub fn run(as_json: bool, repair: bool, cwd: Option<&Path>) -> Result<ExitCode> 
         Ok(ctx) => Some(ctx.env.clone()),
         Err(_) => skillet_registry::Environment::from_process().ok(),
     };
-    let store = crate::commands::store_check::check(env.as_ref(), repair);
+    let postgres = ctx
+        .as_ref()
+        .ok()
+        .and_then(|ctx| ctx.store_location().ok())
+        .filter(|l| matches!(l, skillet_engine::StoreLocation::Postgres { .. }));
+    let store = match &postgres {
+        Some(location) => crate::commands::store_check::check_postgres(location),
+        None => crate::commands::store_check::check(env.as_ref(), repair),
+    };
     let (llm_state, llm_detail) = match &llm {
         Ok(detail) => ("active", detail.clone()),
         Err(why) => ("unavailable", why.clone()),

@@ -220,7 +220,12 @@ fn store_and_skills(ctx: &Context, since_ms: i64) -> (Check, Vec<SkillHealth>) {
     };
     // Not doctor's page-by-page check: that reads the whole file, half a second at a million
     // runs; one write below says more about whether runs can be recorded.
+    let sqlite = matches!(
+        ctx.store_location(),
+        Ok(skillet_engine::StoreLocation::Sqlite(_))
+    );
     match super::store_check::located(Some(&ctx.env)) {
+        _ if !sqlite => {}
         Ok(_) => {}
         Err(StoreState::Absent(path)) => {
             return (

@@ -37,6 +37,7 @@ pub mod session;
 mod state;
 mod state_doc;
 mod stats;
+mod store;
 mod store_check;
 mod test;
 mod trace;
@@ -95,6 +96,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Command::State { command } => state::run(&ctx, &command),
                 Command::Channel { command } => state::channel(&ctx, &command),
                 Command::Cache { command } => cache::run(&ctx, &command),
+                Command::Store { command } => store::run(&ctx, &command),
                 Command::Stats(args) => stats::run(&ctx, &args),
                 Command::Health(args) => health::run(&ctx, &args),
                 Command::Alerts(args) => alerts::run(&ctx, &args),

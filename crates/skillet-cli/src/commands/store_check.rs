@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
+use skillet_engine::StoreLocation;
 use skillet_registry::Environment;
 use skillet_store::{SqliteStore, StoreError};
 
@@ -78,6 +79,19 @@ pub fn check(env: Option<&Environment>, repair: bool) -> StoreState {
         },
         Err(e) => StoreState::Unavailable {
             path: Some(path),
+            error: e.to_string(),
+        },
+    }
+}
+
+/// Checks a PostgreSQL store (`[store] url`): reached, schema made, one write committed.
+/// `--repair` has nothing to do there: a damaged server is its administrator's to mend.
+pub fn check_postgres(location: &StoreLocation) -> StoreState {
+    let shown = location.shown();
+    match location.open(false).and_then(|store| store.ready()) {
+        Ok(()) => StoreState::Ok(shown),
+        Err(e) => StoreState::Unavailable {
+            path: Some(shown),
             error: e.to_string(),
         },
     }

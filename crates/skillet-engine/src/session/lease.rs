@@ -37,8 +37,9 @@ impl Default for Owner {
 }
 
 /// The machine and pid namespace a pid is meaningful in: the kernel's boot id and the pid
-/// namespace's inode. Another process's pid can only be checked when both match ours.
-fn this_host() -> String {
+/// namespace's inode. Another process's pid can only be checked when both match ours (several
+/// machines share a PostgreSQL store, and a pid of one means nothing on another).
+pub fn this_host() -> String {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HOST.get_or_init(|| {
         let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();

@@ -34,7 +34,7 @@ use tokio::sync::watch;
 
 pub use framing::{Framing, FramingError, Recipe};
 pub use interpreter::{Answer, StartError};
-pub use lease::LEASE_TTL;
+pub use lease::{LEASE_TTL, this_host};
 pub use lifecycle::Lifecycle;
 pub use lookup::RESTORE_WAIT;
 pub use pool::{PoolStatus, Pools, is_pooled};

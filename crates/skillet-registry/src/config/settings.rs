@@ -94,6 +94,25 @@ pub struct JobsSettings {
     pub memory_budget_mb: Option<u64>,
 }
 
+/// `[store]`: where the history, circuit breakers, sessions, state, cache and jobs are kept.
+/// Absent, they are in the SQLite file `$XDG_DATA_HOME/skillet/skillet.db`; with `url`, in a
+/// PostgreSQL database that several machines share (docs/scaling.md). Global file only: a
+/// repository must not be able to send the history elsewhere.
+///
+/// ```toml
+/// [store]
+/// url = "postgres://skillet@db.internal/skillet"   # ?sslmode=require for TLS
+/// password_file = "/run/secrets/skillet-db"        # the password, kept out of this file
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// The PostgreSQL database, `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
+    pub url: Option<String>,
+    /// A file holding the password (its first line), used in place of one in `url`.
+    pub password_file: Option<PathBuf>,
+}
+
 /// `[history]`: what is kept of each execution, and for how long.
 ///
 /// ```toml

@@ -161,7 +161,13 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         Jobs::new(
             options.store.clone(),
             options.env.clone(),
-            paths.socket.display().to_string(),
+            // The machine is part of the holder: on a store several machines share, a job
+            // held elsewhere is never judged by a pid of this one.
+            format!(
+                "{} on {}",
+                paths.socket.display(),
+                skillet_engine::session::this_host()
+            ),
             limits,
         )
         .with_pools(pools.clone()),

@@ -8,7 +8,8 @@ use super::Jobs;
 
 impl Jobs {
     /// Marks the jobs a dead daemon held as `lost`: queued or running in the store, held by
-    /// this socket (the daemon before this one) or by a process that no longer exists.
+    /// this socket (the daemon before this one) or by a process of this machine that no longer
+    /// exists.
     /// Returns a line for the log per job.
     pub(crate) fn recover(&self) -> Vec<String> {
         let Some(store) = &self.store else {
@@ -21,7 +22,7 @@ impl Jobs {
         let mut lines = Vec::new();
         for mut job in unfinished {
             let ours = job.holder == self.holder;
-            if !ours && holder_alive(job.holder_pid) {
+            if !ours && (!held_on_this_host(&job.holder) || holder_alive(job.holder_pid)) {
                 continue;
             }
             let was = job.status.clone();
@@ -40,6 +41,17 @@ impl Jobs {
             }
         }
         lines
+    }
+}
+
+/// Whether `holder` (`SOCKET on HOST`) is a daemon of this machine and pid namespace, whose pid
+/// can be checked here. A holder of another machine sharing the store is left alone: its jobs
+/// are its own to recover. A holder written before hosts were recorded was of this machine (a
+/// store was only ever shared on one then).
+fn held_on_this_host(holder: &str) -> bool {
+    match holder.rsplit_once(" on ") {
+        Some((_, host)) => host == skillet_engine::session::this_host(),
+        None => true,
     }
 }
 

@@ -87,12 +87,33 @@ fn a_dead_daemons_jobs_are_lost_and_a_live_ones_are_left_alone() {
     store
         .save_job(&row("0003", "/run/other.sock", i64::from(i32::MAX)))
         .unwrap();
+    // A daemon of this machine, gone: lost. One of another machine sharing the store, whose
+    // pid means nothing here: kept, however dead that pid looks on this one.
+    let here = skillet_engine::session::this_host();
+    store
+        .save_job(&row(
+            "0004",
+            &format!("/run/x.sock on {here}"),
+            i64::from(i32::MAX),
+        ))
+        .unwrap();
+    store
+        .save_job(&row(
+            "0005",
+            "/run/x.sock on 7c1f-other-boot//proc/ns",
+            i64::from(i32::MAX),
+        ))
+        .unwrap();
     let lines = jobs.recover();
-    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines.len(), 3, "{lines:?}");
     let status = |id: &str| store.job(id).unwrap().unwrap().status;
     assert_eq!(
         (status("0001"), status("0002"), status("0003")),
         ("lost".to_owned(), "running".to_owned(), "lost".to_owned())
+    );
+    assert_eq!(
+        (status("0004"), status("0005")),
+        ("lost".to_owned(), "running".to_owned())
     );
 }
 

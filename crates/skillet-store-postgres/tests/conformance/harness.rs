@@ -20,7 +20,7 @@ impl Db {
             Db::Sqlite(dir) => {
                 Arc::new(SqliteStore::open(&dir.path().join("skillet.db")).expect("open sqlite"))
             }
-            Db::Postgres(url) => Arc::new(PostgresStore::open(url).expect("open postgres")),
+            Db::Postgres(url) => Arc::new(PostgresStore::open(url, None).expect("open postgres")),
         }
     }
 

@@ -1,0 +1,142 @@
+//! The database going away under load: a PostgreSQL server stopped and started again while
+//! three stores (three replicas) record executions. Calls made while it is down fail with an
+//! error that says what happened; none that succeeded is lost or kept twice; and each store
+//! finds the server again by itself, without being opened again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use skillet_store::{ExecutionQuery, ExecutionRecord, Store, StoreError};
+use skillet_store_postgres::PostgresStore;
+use skillet_store_postgres::test_server::PrivateCluster;
+
+const REPLICAS: usize = 3;
+const CALLS: usize = 500;
+
+#[derive(Default)]
+struct Outcomes {
+    recorded: Vec<String>,
+    failed: Vec<(String, String)>,
+    /// Whether the last calls (after the restart) succeeded.
+    recovered: bool,
+}
+
+#[test]
+fn a_restart_under_load_loses_nothing_and_every_replica_reconnects() {
+    let Some(cluster) = PrivateCluster::start() else {
+        return;
+    };
+    let url = cluster.url().to_owned();
+    let replicas: Vec<Arc<PostgresStore>> = (0..REPLICAS)
+        .map(|_| Arc::new(PostgresStore::open(&url, None).expect("open")))
+        .collect();
+    let restarted = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = replicas
+        .iter()
+        .enumerate()
+        .map(|(n, store)| {
+            let store = store.clone();
+            let restarted = restarted.clone();
+            std::thread::spawn(move || {
+                let mut outcomes = Outcomes::default();
+                let mut after_restart_ok = 0;
+                let mut i = 0;
+                // Each replica makes its share of the calls, and goes on after that until it has
+                // recorded a few since the restart (so "reconnects by itself" is checked, not
+                // assumed), for at most a minute.
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while (i < CALLS / REPLICAS || after_restart_ok < 5) && Instant::now() < deadline {
+                    let id = format!("r{n}-{i:04}");
+                    i += 1;
+                    match store.record(&ExecutionRecord::new(&id, "cheap", "ok")) {
+                        Ok(()) => {
+                            if restarted.load(Ordering::SeqCst) {
+                                after_restart_ok += 1;
+                            }
+                            outcomes.recorded.push(id);
+                        }
+                        Err(e) => outcomes.failed.push((id, describe(&e))),
+                    }
+                    std::thread::sleep(Duration::from_millis(3));
+                }
+                outcomes.recovered = after_restart_ok >= 5;
+                outcomes
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    cluster.stop();
+    std::thread::sleep(Duration::from_millis(500));
+    cluster.restart();
+    restarted.store(true, Ordering::SeqCst);
+    let outcomes: Vec<Outcomes> = workers
+        .into_iter()
+        .map(|w| w.join().expect("replica thread"))
+        .collect();
+
+    let failed: Vec<&(String, String)> = outcomes.iter().flat_map(|o| &o.failed).collect();
+    assert!(
+        !failed.is_empty(),
+        "the server was down for half a second and no call noticed: the test did not test"
+    );
+    for (id, why) in &failed {
+        assert!(
+            why.starts_with("unreachable:") && why.contains("127.0.0.1"),
+            "{id}: a call made while the server was down should say it cannot reach it: {why}"
+        );
+    }
+    for (n, o) in outcomes.iter().enumerate() {
+        assert!(
+            o.recovered,
+            "replica {n} never recorded again after the restart"
+        );
+    }
+    // Read back through a fresh store: every call that succeeded is there once.
+    let reader = PostgresStore::open(&url, None).expect("open");
+    let mut seen = std::collections::HashMap::new();
+    reader
+        .scan(&ExecutionQuery::default(), &mut |r| {
+            *seen.entry(r.id).or_insert(0) += 1;
+            true
+        })
+        .expect("scan");
+    for id in outcomes.iter().flat_map(|o| &o.recorded) {
+        assert_eq!(
+            seen.get(id),
+            Some(&1),
+            "{id} was recorded, and must be kept once"
+        );
+    }
+    let total: usize = outcomes
+        .iter()
+        .map(|o| o.recorded.len() + o.failed.len())
+        .sum();
+    assert!(total >= CALLS, "only {total} calls were made");
+}
+
+#[test]
+fn a_server_that_is_not_there_is_a_clear_error_with_no_password() {
+    // A port nothing listens on (bound, then closed).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let url = format!("postgres://skillet:hunter2@127.0.0.1:{port}/skillet?connect_timeout=2");
+    let err = PostgresStore::open(&url, None).expect_err("nothing listens there");
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");
+    assert!(!text.contains("hunter2"), "the password is shown: {text}");
+    assert!(text.contains("skillet:***@127.0.0.1"), "{text}");
+    assert!(
+        text.contains("[store] url"),
+        "the error should say where to fix it: {text}"
+    );
+}
+
+fn describe(e: &StoreError) -> String {
+    match e {
+        StoreError::Unreachable { .. } => format!("unreachable: {e}"),
+        other => format!("other: {other}"),
+    }
+}
