@@ -80,6 +80,11 @@ fn a_restart_under_load_loses_nothing_and_every_replica_reconnects() {
         !failed.is_empty(),
         "the server was down for half a second and no call noticed: the test did not test"
     );
+    eprintln!(
+        "{} calls failed while the server was down, e.g. {:?}",
+        failed.len(),
+        failed.first()
+    );
     for (id, why) in &failed {
         assert!(
             why.starts_with("unreachable:") && why.contains("127.0.0.1"),
