@@ -59,6 +59,33 @@ const NOTES: &[(From, &str, Note, &str)] = &[
     ),
     (
         From::Readme,
+        "skillet store copy --from sqlite --to postgres://skillet@db.internal/skillet # bring your history along",
+        Note::Replace(
+            "postgres://skillet@db.internal/skillet",
+            "\"$TEAM_STORE_URL\"",
+        ),
+        "an example database: the reader names their team's",
+    ),
+    (
+        From::Help,
+        "skillet store copy --from sqlite --to postgres://skillet@db.internal/skillet",
+        Note::Replace(
+            "postgres://skillet@db.internal/skillet",
+            "\"$TEAM_STORE_URL\"",
+        ),
+        "an example database: the reader names their team's",
+    ),
+    (
+        From::Help,
+        "skillet store copy --to postgres://skillet@db.internal/skillet --json",
+        Note::Replace(
+            "postgres://skillet@db.internal/skillet",
+            "\"$TEAM_STORE_URL\"",
+        ),
+        "an example database: the reader names their team's",
+    ),
+    (
+        From::Readme,
         "skillet history show 0190f3a2 # one execution, by id or the start of one",
         Note::Replace("0190f3a2", LAST_ID),
         "an example id: the reader types the start of one `skillet history` printed",

@@ -59,7 +59,7 @@ copy can be run again.
 
 Examples:
   skillet store copy --from sqlite --to postgres://skillet@db.internal/skillet
-  skillet store copy --from ~/old/skillet.db --json"
+  skillet store copy --to postgres://skillet@db.internal/skillet --json"
     )]
     Copy {
         /// What to copy: `sqlite` (this machine's store file) or the path of a skillet.db.

@@ -170,10 +170,19 @@ fn copy(
         PathBuf::from(from)
     };
     if !source.is_file() {
-        bail!(
-            "there is no SQLite store at {} to copy from; give its path with --from FILE",
-            source.display()
-        );
+        if from != "sqlite" {
+            bail!("there is no SQLite store at {}", source.display());
+        }
+        // No history on this machine yet: nothing to bring along, which is not an error.
+        if as_json {
+            output::json(&skillet_store_postgres::CopyReport::default())?;
+        } else {
+            println!(
+                "there is no SQLite store at {}: nothing to copy",
+                output::path(&source)
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let (url, password_file) = match (to, &ctx.config.store.url) {
         (Some(url), _) => (url.to_owned(), password_file.map(Path::to_path_buf)),
