@@ -1,9 +1,626 @@
-//! Pruning the history by a retention rule.
+//! Pruning the history by a retention rule, as `sqlite_retention.rs` does: executions by age
+//! and by count, ended sessions with their transcripts (never a live, open or leased one, nor
+//! a status this build does not know), expired state documents, ended jobs, old channel
+//! messages, authoring events and log lines. Circuit breakers are never touched.
+//!
+//! What differs from SQLite:
+//! - "The most recently recorded" executions (the count rule) are the newest by start time
+//!   (then id), the order `skillet history` lists them in: PostgreSQL rows have no insertion
+//!   number like SQLite's rowid. The same for the bounded prune's quick check, which SQLite
+//!   makes on the rowid span: here the count rule is skipped by the bounded prune while the
+//!   planner's row estimate (`pg_class.reltuples`, which autovacuum keeps) says the table is
+//!   well under the cap, and otherwise found by walking the time index past the rows kept.
+//! - Nothing is given back to the file system: autovacuum reuses the space, so
+//!   [`PruneReport::converted`] is always false.
+//! - Deletes run in their own short transactions; rows another replica holds locked (a
+//!   session being leased) are skipped, not waited for.
 
-use skillet_store::{PruneReport, Retention, StoreError};
+use deadpool_postgres::Object;
+use skillet_store::{ChannelLimits, PruneReport, Retention, StoreError, now_ms};
 
-use crate::{PostgresStore, not_yet};
+use crate::PostgresStore;
+use crate::error::OrStoreError;
 
-pub(crate) fn prune(_s: &PostgresStore, _r: &Retention) -> Result<PruneReport, StoreError> {
-    Err(not_yet("pruning"))
+/// Rows removed per transaction when no batch is given.
+const FULL_BATCH: usize = 5_000;
+
+/// Statuses of sessions that are over; any other (live, open, one this build does not know)
+/// is kept whatever its age.
+const ENDED: &str = "('closed', 'expired', 'dead', 'ended')";
+
+/// The condition on a channel `c` whose oldest message was sent at or before `$1`.
+const HOLDS_EXPIRED: &str = "(SELECT m.sent_at FROM channel_messages m \
+     WHERE m.workspace = c.workspace AND m.owner = c.owner AND m.name = c.name \
+     ORDER BY m.seq LIMIT 1) <= $1";
+
+/// Channels whose old messages the bounded prune removes per call.
+const CHANNELS_PER_BOUNDED_PRUNE: i64 = 4;
+
+/// Below this share of the count rule's cap, by the planner's estimate, the bounded prune
+/// does not count the rows.
+const WELL_UNDER: f64 = 0.9;
+
+pub(crate) fn prune(s: &PostgresStore, rule: &Retention) -> Result<PruneReport, StoreError> {
+    s.connections().call(async |c| prune_with(c, rule).await)
+}
+
+async fn prune_with(c: &mut Object, rule: &Retention) -> Result<PruneReport, StoreError> {
+    let mut report = PruneReport::default();
+    let now = now_ms();
+    let threshold = count_threshold(c, rule).await?;
+    let sessions_before = later(rule.before_ms, session_count_cutoff(c, rule).await?);
+    if rule.dry_run {
+        report.executions = count_executions(c, rule.before_ms, &threshold).await?;
+        (report.sessions, report.turns) = count_sessions(c, sessions_before, now).await?;
+        report.states = expire_states(c, now, true).await?;
+        report.jobs = prune_jobs(c, rule.before_ms, true).await?;
+        report.authoring = prune_older(c, Older::Authoring, rule.before_ms, None, true).await?;
+        report.channel_messages = prune_channels(c, now, None, true).await?;
+        report.logs = prune_older(c, Older::Logs, rule.before_ms, None, true).await?;
+        return Ok(report);
+    }
+    if rule.batch.is_some()
+        && threshold.is_none()
+        && !anything_due(c, rule.before_ms, sessions_before, now).await?
+    {
+        return Ok(report);
+    }
+    let batch = rule.batch.unwrap_or(FULL_BATCH).max(1);
+    loop {
+        let n = delete_executions(c, rule.before_ms, &threshold, batch).await?;
+        report.executions += n;
+        if rule.batch.is_some() || n < batch as u64 {
+            break;
+        }
+    }
+    loop {
+        let (sessions, turns) = delete_sessions(c, sessions_before, now, batch).await?;
+        report.sessions += sessions;
+        report.turns += turns;
+        if rule.batch.is_some() || sessions < batch as u64 {
+            break;
+        }
+    }
+    report.states = expire_states(c, now, false).await?;
+    report.jobs = prune_jobs(c, rule.before_ms, false).await?;
+    // The bounded prune takes one batch; the full one everything due in one DELETE.
+    report.authoring = prune_older(c, Older::Authoring, rule.before_ms, rule.batch, false).await?;
+    let channels = rule.batch.map(|_| CHANNELS_PER_BOUNDED_PRUNE);
+    report.channel_messages = prune_channels(c, now, channels, false).await?;
+    report.logs = prune_older(c, Older::Logs, rule.before_ms, rule.batch, false).await?;
+    Ok(report)
+}
+
+/// Whether the bounded prune (the one after every recorded run) has anything to do, asked in
+/// one statement of index lookups: after almost every run nothing is due, and that answer
+/// then costs one round trip, and no lock (the log's byte total's row above all, which every
+/// append takes).
+async fn anything_due(
+    c: &Object,
+    before_ms: Option<i64>,
+    sessions_before: Option<i64>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let channel_cutoff = now.saturating_sub(ChannelLimits::default().ttl_ms);
+    let due: bool = c
+        .query_one(
+            &format!(
+                "SELECT coalesce( \
+                     EXISTS (SELECT 1 FROM executions WHERE started_at < $1) \
+                  OR EXISTS (SELECT 1 FROM sessions WHERE {sessions}) \
+                  OR EXISTS (SELECT 1 FROM skill_state \
+                             WHERE expires_at IS NOT NULL AND expires_at <= $3) \
+                  OR EXISTS (SELECT 1 FROM jobs WHERE {jobs}) \
+                  OR EXISTS (SELECT 1 FROM authoring_events WHERE at < $1) \
+                  OR EXISTS (SELECT 1 FROM log_lines WHERE at < $1) \
+                  OR EXISTS (SELECT 1 FROM channels c WHERE {channels}), false)",
+                sessions = due_sessions("$2", "$3"),
+                jobs = crate::jobs::PRUNABLE,
+                channels = HOLDS_EXPIRED.replace("$1", "$4"),
+            ),
+            &[&before_ms, &sessions_before, &now, &channel_cutoff],
+        )
+        .await
+        .db()?
+        .get(0);
+    Ok(due)
+}
+
+fn to_i64(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// The later of two cutoffs (either may be absent).
+fn later(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Whether the planner's estimate of `table`'s rows is well under `keep` (false when there is
+/// no estimate yet: a table never analyzed).
+async fn well_under(c: &Object, table: &str, keep: i64) -> Result<bool, StoreError> {
+    let estimate: Option<f64> = c
+        .query_opt(
+            "SELECT reltuples::float8 FROM pg_class WHERE oid = to_regclass($1)",
+            &[&table],
+        )
+        .await
+        .db()?
+        .map(|r| r.get(0));
+    Ok(estimate.is_some_and(|n| n >= 0.0 && n < keep as f64 * WELL_UNDER))
+}
+
+/// The newest execution (start time, id) at and below which executions exceed `max_rows`, if
+/// any do.
+async fn count_threshold(
+    c: &Object,
+    rule: &Retention,
+) -> Result<Option<(i64, String)>, StoreError> {
+    let Some(max_rows) = rule.max_rows else {
+        return Ok(None);
+    };
+    let keep = to_i64(max_rows);
+    if rule.batch.is_some() && well_under(c, "executions", keep).await? {
+        return Ok(None);
+    }
+    let row = c
+        .query_opt(
+            "SELECT started_at, id FROM executions ORDER BY started_at DESC, id DESC \
+             LIMIT 1 OFFSET $1",
+            &[&keep],
+        )
+        .await
+        .db()?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// The end time before which ended sessions exceed `max_rows` (at most that many ended
+/// sessions are kept, the most recently ended), if they do.
+async fn session_count_cutoff(c: &Object, rule: &Retention) -> Result<Option<i64>, StoreError> {
+    let Some(max_rows) = rule.max_rows else {
+        return Ok(None);
+    };
+    let keep = to_i64(max_rows);
+    if rule.batch.is_some() && well_under(c, "sessions", keep).await? {
+        return Ok(None);
+    }
+    // The (keep+1)-th most recently ended: it and everything that ended before it go.
+    let nth: Option<i64> = c
+        .query_opt(
+            &format!(
+                "SELECT ended_at FROM sessions WHERE ended_at IS NOT NULL AND status IN {ENDED} \
+                 ORDER BY ended_at DESC LIMIT 1 OFFSET $1"
+            ),
+            &[&keep],
+        )
+        .await
+        .db()?
+        .map(|r| r.get(0));
+    Ok(nth.map(|t| t.saturating_add(1)))
+}
+
+async fn count_executions(
+    c: &Object,
+    before_ms: Option<i64>,
+    threshold: &Option<(i64, String)>,
+) -> Result<u64, StoreError> {
+    let before = before_ms.unwrap_or(i64::MIN);
+    let (t_at, t_id) = (
+        threshold.as_ref().map(|t| t.0),
+        threshold.as_ref().map(|t| t.1.as_str()),
+    );
+    let n: i64 = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM executions WHERE started_at < $1) + \
+                    (SELECT count(*) FROM executions \
+                     WHERE (started_at, id) <= ($2::bigint, $3::text) AND started_at >= $1)",
+            &[&before, &t_at, &t_id],
+        )
+        .await
+        .db()?
+        .get(0);
+    Ok(to_u64(n))
+}
+
+async fn delete_executions(
+    c: &mut Object,
+    before_ms: Option<i64>,
+    threshold: &Option<(i64, String)>,
+    batch: usize,
+) -> Result<u64, StoreError> {
+    if before_ms.is_none() && threshold.is_none() {
+        return Ok(0);
+    }
+    let limit = to_i64(batch);
+    let tx = c.transaction().await.db()?;
+    let mut removed = 0;
+    if let Some(before) = before_ms {
+        removed += tx
+            .execute(
+                "DELETE FROM executions WHERE id IN \
+                 (SELECT id FROM executions WHERE started_at < $1 ORDER BY started_at LIMIT $2)",
+                &[&before, &limit],
+            )
+            .await
+            .db()?;
+    }
+    let left = limit - to_i64(removed);
+    if let Some((at, id)) = threshold
+        && left > 0
+    {
+        removed += tx
+            .execute(
+                "DELETE FROM executions WHERE id IN \
+                 (SELECT id FROM executions WHERE (started_at, id) <= ($1, $2) \
+                  ORDER BY started_at, id LIMIT $3)",
+                &[at, id, &left],
+            )
+            .await
+            .db()?;
+    }
+    tx.commit().await.db()?;
+    Ok(removed)
+}
+
+/// The condition on `sessions` rows that may go, given the placeholders of the cutoff and of
+/// now.
+fn due_sessions(cutoff: &str, now: &str) -> String {
+    format!(
+        "ended_at IS NOT NULL AND ended_at < {cutoff} AND status IN {ENDED} \
+         AND (lease_expires_at IS NULL OR lease_expires_at < {now})"
+    )
+}
+
+async fn count_sessions(
+    c: &Object,
+    before_ms: Option<i64>,
+    now: i64,
+) -> Result<(u64, u64), StoreError> {
+    let Some(before) = before_ms else {
+        return Ok((0, 0));
+    };
+    let row = c
+        .query_one(
+            &format!(
+                "SELECT count(*), coalesce(sum((SELECT count(*) FROM session_turns t \
+                 WHERE t.session_id = s.id)), 0)::bigint FROM sessions s WHERE {}",
+                due_sessions("$1", "$2")
+            ),
+            &[&before, &now],
+        )
+        .await
+        .db()?;
+    Ok((to_u64(row.get(0)), to_u64(row.get(1))))
+}
+
+async fn delete_sessions(
+    c: &mut Object,
+    before_ms: Option<i64>,
+    now: i64,
+    batch: usize,
+) -> Result<(u64, u64), StoreError> {
+    let Some(before) = before_ms else {
+        return Ok((0, 0));
+    };
+    let limit = to_i64(batch);
+    let tx = c.transaction().await.db()?;
+    // Chosen and locked in the transaction that deletes them: a session another replica is
+    // leasing or reviving (its row locked) is skipped, and one changed since is checked again
+    // by the lock, so none can come back to life between the choice and the delete.
+    let ids: Vec<String> = tx
+        .query(
+            &format!(
+                "SELECT id FROM sessions WHERE {} ORDER BY ended_at LIMIT $3 \
+                 FOR UPDATE SKIP LOCKED",
+                due_sessions("$1", "$2")
+            ),
+            &[&before, &now, &limit],
+        )
+        .await
+        .db()?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if ids.is_empty() {
+        tx.commit().await.db()?;
+        return Ok((0, 0));
+    }
+    let turns = tx
+        .execute(
+            "DELETE FROM session_turns WHERE session_id = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .db()?;
+    let sessions = tx
+        .execute("DELETE FROM sessions WHERE id = ANY($1)", &[&ids])
+        .await
+        .db()?;
+    tx.commit().await.db()?;
+    Ok((sessions, turns))
+}
+
+/// Removes (or counts) state documents whose time to live ran out.
+async fn expire_states(c: &Object, now: i64, dry_run: bool) -> Result<u64, StoreError> {
+    const DUE: &str = "expires_at IS NOT NULL AND expires_at <= $1";
+    if dry_run {
+        let n: i64 = c
+            .query_one(
+                &format!("SELECT count(*) FROM skill_state WHERE {DUE}"),
+                &[&now],
+            )
+            .await
+            .db()?
+            .get(0);
+        return Ok(to_u64(n));
+    }
+    c.execute(&format!("DELETE FROM skill_state WHERE {DUE}"), &[&now])
+        .await
+        .db()
+}
+
+/// Removes (or counts) jobs that ended before `before_ms`; queued and running ones stay.
+async fn prune_jobs(c: &Object, before_ms: Option<i64>, dry_run: bool) -> Result<u64, StoreError> {
+    let Some(before) = before_ms else {
+        return Ok(0);
+    };
+    let filter = crate::jobs::PRUNABLE;
+    if dry_run {
+        let n: i64 = c
+            .query_one(
+                &format!("SELECT count(*) FROM jobs WHERE {filter}"),
+                &[&before],
+            )
+            .await
+            .db()?
+            .get(0);
+        return Ok(to_u64(n));
+    }
+    c.execute(&format!("DELETE FROM jobs WHERE {filter}"), &[&before])
+        .await
+        .db()
+}
+
+/// The tables pruned by their `at` column alone.
+#[derive(Clone, Copy)]
+enum Older {
+    Authoring,
+    Logs,
+}
+
+/// Counts (`dry_run`) or deletes, oldest first, up to `limit` rows from before `before_ms`.
+async fn prune_older(
+    c: &mut Object,
+    which: Older,
+    before_ms: Option<i64>,
+    limit: Option<usize>,
+    dry_run: bool,
+) -> Result<u64, StoreError> {
+    let Some(before) = before_ms else {
+        return Ok(0);
+    };
+    // `authoring_events` has no key of its own: its rows are named by their place (`ctid`)
+    // within the one statement.
+    let (table, key) = match which {
+        Older::Authoring => ("authoring_events", "ctid"),
+        Older::Logs => ("log_lines", "id"),
+    };
+    if dry_run {
+        let n: i64 = c
+            .query_one(
+                &format!("SELECT count(*) FROM {table} WHERE at < $1"),
+                &[&before],
+            )
+            .await
+            .db()?
+            .get(0);
+        return Ok(to_u64(n));
+    }
+    // NULL is no limit.
+    let limit = limit.map(to_i64);
+    let tx = c.transaction().await.db()?;
+    if matches!(which, Older::Logs) {
+        // The byte total's row first, as an append takes it (by its insert) before it drops
+        // old lines: a prune and an append never wait on each other the other way round.
+        tx.execute("SELECT 1 FROM log_totals WHERE id = 1 FOR UPDATE", &[])
+            .await
+            .db()?;
+    }
+    let removed = tx
+        .execute(
+            &format!(
+                "DELETE FROM {table} WHERE {key} IN \
+                 (SELECT {key} FROM {table} WHERE at < $1 ORDER BY at, {key} LIMIT $2)"
+            ),
+            &[&before, &limit],
+        )
+        .await
+        .db()?;
+    tx.commit().await.db()?;
+    Ok(removed)
+}
+
+/// Channel messages past the channels' own retention ([`ChannelLimits`]' time to live, not
+/// the rule's cutoff: a channel is a mailbox, not history); with `max_channels`, those of at
+/// most that many channels. Channel rows stay, so numbering goes on.
+async fn prune_channels(
+    c: &mut Object,
+    now: i64,
+    max_channels: Option<i64>,
+    dry_run: bool,
+) -> Result<u64, StoreError> {
+    let cutoff = now.saturating_sub(ChannelLimits::default().ttl_ms);
+    // A channel's oldest message is its first by number: one index lookup per channel.
+    let due: Vec<(String, String, String)> = c
+        .query(
+            &format!(
+                "SELECT c.workspace, c.owner, c.name FROM channels c WHERE {HOLDS_EXPIRED} LIMIT $2"
+            ),
+            &[&cutoff, &max_channels],
+        )
+        .await
+        .db()?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
+    }
+    const KEY: &str = "workspace = $1 AND owner = $2 AND name = $3 AND sent_at <= $4";
+    let tx = c.transaction().await.db()?;
+    let mut removed = 0u64;
+    for (workspace, owner, name) in &due {
+        let values: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [workspace, owner, name, &cutoff];
+        removed += if dry_run {
+            let n: i64 = tx
+                .query_one(
+                    &format!("SELECT count(*) FROM channel_messages WHERE {KEY}"),
+                    &values,
+                )
+                .await
+                .db()?
+                .get(0);
+            to_u64(n)
+        } else {
+            tx.execute(
+                &format!("DELETE FROM channel_messages WHERE {KEY}"),
+                &values,
+            )
+            .await
+            .db()?
+        };
+    }
+    tx.commit().await.db()?;
+    Ok(removed)
+}
+
+/// Channel messages cannot be sent in the past through the store, so their pruning is checked
+/// here, on rows written directly.
+#[cfg(test)]
+mod tests {
+    use skillet_store::{ChannelKey, ChannelStore, Store};
+
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+
+    fn store() -> Option<PostgresStore> {
+        let url = crate::test_server::fresh_url()?;
+        Some(PostgresStore::open(&url, None).expect("open"))
+    }
+
+    /// Channel `name` of `/w` with one message sent `age_ms` ago per age, numbered in order.
+    fn channel(s: &PostgresStore, name: &str, ages_ms: &[i64]) {
+        let now = now_ms();
+        s.connections()
+            .call(async |c| {
+                let last = ages_ms.len() as i64;
+                c.execute(
+                    "INSERT INTO channels (workspace, owner, name, last_seq, last_sent_at) \
+                     VALUES ('/w', 'o', $1, $2, $3)",
+                    &[&name, &last, &now],
+                )
+                .await
+                .db()?;
+                for (seq, age) in ages_ms.iter().enumerate() {
+                    let (seq, at) = (seq as i64 + 1, now - age);
+                    c.execute(
+                        "INSERT INTO channel_messages \
+                         (workspace, owner, name, seq, sender, sent_at, body) \
+                         VALUES ('/w', 'o', $1, $2, 'x', $3, 'hi')",
+                        &[&name, &seq, &at],
+                    )
+                    .await
+                    .db()?;
+                }
+                Ok(())
+            })
+            .expect("channel rows");
+    }
+
+    fn left(s: &PostgresStore, name: &str) -> Vec<i64> {
+        let key = ChannelKey {
+            workspace: "/w".into(),
+            owner: "o".into(),
+            name: name.into(),
+        };
+        s.read_messages(&key, 0, 100, 365 * DAY)
+            .expect("read")
+            .into_iter()
+            .map(|m| m.seq)
+            .collect()
+    }
+
+    #[test]
+    fn channel_messages_past_their_time_go_and_channels_stay() {
+        let Some(s) = store() else { return };
+        channel(&s, "a", &[9 * DAY, 8 * DAY, DAY, 0]);
+        for n in 0..5 {
+            channel(&s, &format!("old-{n}"), &[10 * DAY]);
+        }
+        channel(&s, "fresh", &[0]);
+        let counted = s
+            .prune(&Retention {
+                dry_run: true,
+                ..Retention::default()
+            })
+            .expect("dry run");
+        assert_eq!(counted.channel_messages, 7);
+        assert_eq!(left(&s, "a"), [1, 2, 3, 4], "a dry run removes nothing");
+        // The bounded prune takes a few channels at a time.
+        let bounded = Retention {
+            batch: Some(100),
+            ..Retention::default()
+        };
+        let first = s.prune(&bounded).expect("prune").channel_messages;
+        let second = s.prune(&bounded).expect("prune").channel_messages;
+        assert_eq!(first + second, 7);
+        assert!(first <= 5, "{first}: at most four channels' messages");
+        assert_eq!(s.prune(&bounded).expect("prune").channel_messages, 0);
+        assert_eq!(left(&s, "a"), [3, 4]);
+        assert_eq!(left(&s, "fresh"), [1]);
+        assert!(left(&s, "old-0").is_empty());
+        assert_eq!(
+            s.channels("/w").expect("channels").len(),
+            7,
+            "the channels themselves stay"
+        );
+    }
+
+    #[test]
+    fn the_bounded_prune_counts_when_the_estimate_is_near_the_cap() {
+        let Some(s) = store() else { return };
+        for n in 0..50 {
+            s.record(&skillet_store::ExecutionRecord::new(
+                format!("0190{n:04}"),
+                "s",
+                "ok",
+            ))
+            .expect("record");
+        }
+        s.connections()
+            .call(async |c| c.batch_execute("ANALYZE executions").await.db())
+            .expect("analyze");
+        let rule = |batch| Retention {
+            max_rows: Some(45),
+            batch,
+            ..Retention::default()
+        };
+        // 50 rows are not well under a cap of 45: the bounded prune counts and takes 5.
+        assert_eq!(s.prune(&rule(Some(100))).expect("prune").executions, 5);
+        let wide = Retention {
+            max_rows: Some(1_000),
+            ..rule(Some(100))
+        };
+        assert!(s.prune(&wide).expect("prune").is_empty());
+        assert_eq!(s.prune(&rule(None)).expect("prune").executions, 0);
+        assert!(!s.prune(&rule(None)).expect("prune").converted);
+    }
 }

@@ -48,6 +48,7 @@ pub(crate) const STEPS: &[&str] = &[
     CREATE INDEX executions_by_skill_time ON executions(skill, started_at, id);
     CREATE INDEX executions_by_status_time ON executions(status, started_at, id);
     CREATE INDEX executions_by_correlation ON executions(correlation_id);
+    CREATE INDEX executions_by_id_bytes ON executions(id COLLATE \"C\");
     CREATE TABLE breakers (
         skill                TEXT PRIMARY KEY,
         state                TEXT NOT NULL,
@@ -78,6 +79,7 @@ pub(crate) const STEPS: &[&str] = &[
     );
     CREATE INDEX sessions_by_start ON sessions(created_at);
     CREATE INDEX sessions_by_end ON sessions(ended_at);
+    CREATE INDEX sessions_by_id_bytes ON sessions(id COLLATE \"C\");
     CREATE TABLE session_turns (
         session_id  TEXT NOT NULL,
         seq         BIGINT NOT NULL,
@@ -166,6 +168,7 @@ pub(crate) const STEPS: &[&str] = &[
     );
     CREATE INDEX jobs_by_submit ON jobs(submitted_at, id);
     CREATE INDEX jobs_by_end ON jobs(finished_at);
+    CREATE INDEX jobs_by_id_bytes ON jobs(id COLLATE \"C\");
     CREATE TABLE authoring_events (
         workspace   TEXT NOT NULL,
         skill       TEXT NOT NULL,
@@ -218,13 +221,29 @@ pub(crate) const STEPS: &[&str] = &[
         message      TEXT NOT NULL
     );
     CREATE INDEX log_lines_by_time ON log_lines(at);
-    CREATE INDEX log_lines_by_execution ON log_lines(execution_id);
+    CREATE INDEX log_lines_by_execution ON log_lines((execution_id COLLATE \"C\"));
     CREATE INDEX log_lines_by_skill ON log_lines(skill, id);
     CREATE TABLE log_totals (
         id    BIGINT PRIMARY KEY CHECK (id = 1),
         bytes BIGINT NOT NULL
     );
-    INSERT INTO log_totals (id, bytes) VALUES (1, 0);",
+    INSERT INTO log_totals (id, bytes) VALUES (1, 0);
+    CREATE FUNCTION log_lines_added() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE log_totals SET bytes = bytes +
+            (SELECT coalesce(sum(octet_length(message)), 0) FROM added) WHERE id = 1;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER log_lines_added AFTER INSERT ON log_lines
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION log_lines_added();
+    CREATE FUNCTION log_lines_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE log_totals SET bytes = bytes -
+            (SELECT coalesce(sum(octet_length(message)), 0) FROM removed) WHERE id = 1;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER log_lines_removed AFTER DELETE ON log_lines
+        REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION log_lines_removed();",
 ];
 
 /// The schema version this build writes.
@@ -232,7 +251,7 @@ pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
 
 /// The key of the advisory lock migrations hold ("skillet" in ASCII), so that replicas starting
 /// together take turns and the second finds the work done.
-const MIGRATION_LOCK: i64 = 0x736b_696c_6c65_74;
+const MIGRATION_LOCK: i64 = 0x0073_6b69_6c6c_6574;
 
 /// The schema version of the database `client` is connected to; 0 for one skillet never wrote.
 pub(crate) async fn version(client: &Client) -> Result<i64, StoreError> {

@@ -130,16 +130,18 @@ pub trait AuthoringStore {
     fn authoring_stats(&self, query: &AuthoringQuery) -> Result<Vec<AuthoringStats>, StoreError>;
 }
 
-/// Folds events into per-skill figures. `records` must come sorted by workspace, skill and
-/// time; a backend streams them in that order so memory holds one skill's reload times at most.
+/// Folds events into per-skill figures, the same for every store. `records` must come sorted
+/// by workspace, skill and time; a backend streams them in that order so memory holds one
+/// skill's reload times at most.
 #[derive(Debug, Default)]
-pub(crate) struct Summarizer {
+pub struct AuthoringSummarizer {
     done: Vec<AuthoringStats>,
     current: Option<(AuthoringStats, Vec<u64>)>,
 }
 
-impl Summarizer {
-    pub(crate) fn add(&mut self, record: AuthoringRecord) {
+impl AuthoringSummarizer {
+    /// Adds the next event.
+    pub fn add(&mut self, record: AuthoringRecord) {
         let same = self
             .current
             .as_ref()
@@ -195,7 +197,8 @@ impl Summarizer {
         self.done.push(stats);
     }
 
-    pub(crate) fn finish(mut self) -> Vec<AuthoringStats> {
+    /// The figures of every skill seen, sorted by workspace and skill.
+    pub fn finish(mut self) -> Vec<AuthoringStats> {
         self.close();
         self.done
     }
@@ -242,7 +245,7 @@ mod tests {
 
     #[test]
     fn create_to_first_passing_run_and_failure_rate() {
-        let mut s = Summarizer::default();
+        let mut s = AuthoringSummarizer::default();
         s.add(at("a", 100, AuthoringEvent::Created));
         s.add(at("a", 200, tested(0, 1)));
         s.add(at("a", 350, tested(1, 0)));
@@ -264,7 +267,7 @@ mod tests {
 
     #[test]
     fn a_run_that_only_skipped_is_not_a_pass() {
-        let mut s = Summarizer::default();
+        let mut s = AuthoringSummarizer::default();
         s.add(at("a", 1, AuthoringEvent::Created));
         s.add(at("a", 2, tested(0, 0)));
         let a = &s.finish()[0];
@@ -276,7 +279,7 @@ mod tests {
 
     #[test]
     fn creating_again_restarts_the_clock() {
-        let mut s = Summarizer::default();
+        let mut s = AuthoringSummarizer::default();
         s.add(at("a", 1, AuthoringEvent::Created));
         s.add(at("a", 5, tested(1, 0)));
         s.add(at("a", 10, AuthoringEvent::Created));
@@ -286,7 +289,7 @@ mod tests {
 
     #[test]
     fn reload_times_by_nearest_rank() {
-        let mut s = Summarizer::default();
+        let mut s = AuthoringSummarizer::default();
         for ms in [50, 10, 40, 20, 30, 60, 70, 80, 90, 100] {
             s.add(at("a", 1, dev(ms)));
         }

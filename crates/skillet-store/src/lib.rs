@@ -54,6 +54,7 @@ use std::path::PathBuf;
 pub use alert::{AlertEvent, AlertStore, MAX_ALERT_EVENTS};
 pub use authoring::{
     AuthoringEvent, AuthoringQuery, AuthoringRecord, AuthoringStats, AuthoringStore,
+    AuthoringSummarizer,
 };
 pub use cache::{CacheEntry, CacheSkillStats, CacheStore, FileDigest};
 pub use channel::{
@@ -259,6 +260,11 @@ pub enum StoreError {
         /// What the connection attempt met.
         problem: String,
     },
+    /// Not written yet, but kept: a store that serves many calls holds an execution it could
+    /// not write while its server was unreachable, and writes it once the server answers. The
+    /// message says why and how many wait.
+    #[error("{0}")]
+    Deferred(String),
     /// An error a database server (PostgreSQL) reported, with its SQLSTATE code.
     #[error("database error: {0}")]
     Server(String),

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, Row, params, params_from_iter};
 
 use crate::authoring::{
-    AuthoringEvent, AuthoringQuery, AuthoringRecord, AuthoringStats, AuthoringStore, Summarizer,
+    AuthoringEvent, AuthoringQuery, AuthoringRecord, AuthoringStats, AuthoringStore,
 };
 use crate::{SqliteStore, StoreError};
 
@@ -104,7 +104,7 @@ fn stats(conn: &Connection, q: &AuthoringQuery) -> Result<Vec<AuthoringStats>, S
          ORDER BY workspace, skill, at, rowid"
     ))?;
     let mut rows = stmt.query(params_from_iter(values))?;
-    let mut summary = Summarizer::default();
+    let mut summary = crate::AuthoringSummarizer::default();
     while let Some(row) = rows.next()? {
         if let Some(record) = from_row(row)? {
             summary.add(record);
