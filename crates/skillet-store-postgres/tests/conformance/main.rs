@@ -7,6 +7,19 @@
 
 mod harness;
 
+mod authoring;
+mod context_index;
 mod executions;
+mod jobs;
+mod logs;
+mod retention;
+
+mod alerts;
+mod breakers;
+mod cache;
+mod channels;
+mod leases;
+mod sessions;
+mod state;
 
 pub(crate) use harness::Db;
