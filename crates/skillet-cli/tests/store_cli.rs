@@ -2,6 +2,8 @@
 //! is a machine of its own (its own home, configuration, data directory and workspace); what
 //! they share is only the database.
 
+#![allow(clippy::unwrap_used)] // integration tests: a failed setup step should panic loudly
+
 mod common;
 
 use common::World;

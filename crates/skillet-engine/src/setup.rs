@@ -64,7 +64,11 @@ impl StoreLocation {
             }
             StoreLocation::Postgres { url, .. } => {
                 let password = self.password()?;
-                Ok(Arc::new(PostgresStore::open(url, password.as_deref())?))
+                let store = PostgresStore::open(url, password.as_deref())?;
+                if serving {
+                    store.keep_unwritten_executions();
+                }
+                Ok(Arc::new(store))
             }
         }
     }

@@ -20,6 +20,7 @@
 
 mod alerts;
 mod authoring;
+mod backlog;
 mod breakers;
 mod cache;
 mod channels;
@@ -59,6 +60,7 @@ const MAX_CONNECTIONS: usize = 8;
 #[derive(Debug)]
 pub struct PostgresStore {
     connections: Connections,
+    backlog: backlog::Backlog,
 }
 
 impl PostgresStore {
@@ -79,6 +81,7 @@ impl PostgresStore {
     pub fn connect(url: &str, password: Option<&str>) -> Result<PostgresStore, StoreError> {
         Ok(PostgresStore {
             connections: Connections::new(url, password, MAX_CONNECTIONS)?,
+            backlog: backlog::Backlog::default(),
         })
     }
 
@@ -88,6 +91,24 @@ impl PostgresStore {
         let shown = self.connections.shown().to_owned();
         self.connections
             .call(async |c| schema::migrate(c, &shown).await)
+    }
+
+    /// For a process that serves many calls (the daemon, an MCP server): an execution that
+    /// cannot be written while the server is unreachable is kept in memory (up to 10,000) and
+    /// written once it answers again, and the write answers [`StoreError::Deferred`]. Whatever
+    /// still waits when the store is dropped is tried once more then.
+    pub fn keep_unwritten_executions(&self) {
+        self.backlog.enable();
+    }
+
+    /// Executions kept in memory, waiting for the server ([`PostgresStore::keep_unwritten_executions`]).
+    pub fn unwritten_executions(&self) -> usize {
+        self.backlog.len()
+    }
+
+    fn write_backlog(&self) {
+        self.backlog
+            .flush(|e, output| executions::record_unless_there(self, e, output));
     }
 
     /// `url` as it may be shown: its password (in the URL or a `password=` parameter) is
@@ -127,7 +148,8 @@ impl PostgresStore {
 
 impl Store for PostgresStore {
     fn record(&self, execution: &ExecutionRecord) -> Result<(), StoreError> {
-        executions::record(self, execution)
+        self.write_backlog();
+        executions::record(self, execution).map_err(|e| self.backlog.keep_or(e, execution, &[]))
     }
 
     fn record_with_output(
@@ -135,7 +157,9 @@ impl Store for PostgresStore {
         execution: &ExecutionRecord,
         output: &[LogLine],
     ) -> Result<(), StoreError> {
+        self.write_backlog();
         executions::record_with_output(self, execution, output)
+            .map_err(|e| self.backlog.keep_or(e, execution, output))
     }
 
     fn list(&self, query: &ExecutionQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
@@ -261,10 +285,9 @@ impl Store for PostgresStore {
     }
 }
 
-/// What a part the PostgreSQL store does not do yet answers.
-#[allow(dead_code)]
-pub(crate) fn not_yet(what: &str) -> StoreError {
-    StoreError::Invalid(format!(
-        "{what} is not supported yet by the PostgreSQL store"
-    ))
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // A serving process stopping: one last try for what waits.
+        self.write_backlog();
+    }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use skillet_store::{ExecutionQuery, ExecutionRecord, Store, StoreError};
+use skillet_store::{ExecutionQuery, ExecutionRecord, LogStore, Store, StoreError};
 use skillet_store_postgres::PostgresStore;
 use skillet_store_postgres::test_server::PrivateCluster;
 
@@ -144,4 +144,79 @@ fn describe(e: &StoreError) -> String {
         StoreError::Unreachable { .. } => format!("unreachable: {e}"),
         other => format!("other: {other}"),
     }
+}
+
+#[test]
+fn a_serving_store_keeps_what_it_could_not_write_and_writes_it_when_the_server_is_back() {
+    let Some(cluster) = PrivateCluster::start() else {
+        return;
+    };
+    let store = PostgresStore::open(cluster.url(), None).expect("open");
+    store.keep_unwritten_executions();
+    let output = [skillet_store::LogLine {
+        id: 0,
+        at_ms: skillet_store::now_ms(),
+        level: skillet_store::LogLevel::Info,
+        source: "stdout".into(),
+        target: None,
+        skill: Some("cheap".into()),
+        execution_id: Some("kept-1".into()),
+        message: "the run's last line".into(),
+    }];
+    cluster.stop();
+    for id in ["kept-1", "kept-2"] {
+        let lines: &[skillet_store::LogLine] = if id == "kept-1" { &output } else { &[] };
+        let err = store
+            .record_with_output(&ExecutionRecord::new(id, "cheap", "ok"), lines)
+            .expect_err("the server is down");
+        assert!(
+            matches!(&err, StoreError::Deferred(why) if why.contains("written once the store answers again")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(store.unwritten_executions(), 2);
+    cluster.restart();
+    // The next write finds the server again and writes what waited first.
+    store
+        .record(&ExecutionRecord::new("after", "cheap", "ok"))
+        .expect("the server is back");
+    assert_eq!(store.unwritten_executions(), 0);
+    for id in ["kept-1", "kept-2", "after"] {
+        assert!(
+            store.get(id).expect("get").is_some(),
+            "{id} was not written"
+        );
+    }
+    let mut lines = Vec::new();
+    store
+        .scan_logs(
+            &skillet_store::LogQuery {
+                execution: Some("kept-1".into()),
+                ..Default::default()
+            },
+            &mut |l| {
+                lines.push(l.message);
+                true
+            },
+        )
+        .expect("logs");
+    assert_eq!(
+        lines,
+        ["the run's last line"],
+        "its output was kept with it"
+    );
+}
+
+#[test]
+fn a_one_shot_store_reports_the_failure_and_keeps_nothing() {
+    let Some(cluster) = PrivateCluster::start() else {
+        return;
+    };
+    let store = PostgresStore::open(cluster.url(), None).expect("open");
+    cluster.stop();
+    let err = store
+        .record(&ExecutionRecord::new("lost", "cheap", "ok"))
+        .expect_err("the server is down");
+    assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");
+    assert_eq!(store.unwritten_executions(), 0);
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 use skillet_registry::SkillEntry;
-use skillet_store::{ExecutionRecord, ParamsKey, Retention, Store, now_ms};
+use skillet_store::{ExecutionRecord, ParamsKey, Retention, Store, StoreError, now_ms};
 
 use super::{AskedBy, Engine};
 use crate::result::ExecutionResult;
@@ -75,6 +75,11 @@ impl Engine {
         // (a line the store refuses), the row is kept alone.
         let output = self.output_lines(result);
         if let Err(both) = store.record_with_output(&record, &output) {
+            if let StoreError::Deferred(why) = &both {
+                // Kept by the store, to be written once it answers: not tried again here.
+                result.warnings.push(format!("not recorded yet: {why}"));
+                return;
+            }
             if let Err(e) = store.record(&record) {
                 result
                     .warnings
