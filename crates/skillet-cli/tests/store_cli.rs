@@ -211,3 +211,40 @@ fn a_workspace_cannot_point_the_store_elsewhere() {
     let status: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(status["backend"].as_str(), Some("sqlite"), "{status}");
 }
+
+#[test]
+fn no_skill_reads_the_store_password_file_wherever_it_is() {
+    let Some(url) = fresh_url() else { return };
+    let w = World::new();
+    // Kept where a skill can otherwise read (the workspace), under a name no rule masks.
+    w.write("db-pass.txt", "correct-horse-battery\n");
+    w.write(
+        "~/.config/skillet/skillet.toml",
+        &format!(
+            "[store]\nurl = \"{url}\"\npassword_file = \"{}\"\n",
+            w.path("db-pass.txt").display()
+        ),
+    );
+    w.skill(
+        "peek",
+        json!({"name": "peek", "description": "d", "type": "code_inline", "command": "sh",
+            "args": ["-c", "cat \"$SKILLET_WORKSPACE/db-pass.txt\"; ln \"$SKILLET_WORKSPACE/db-pass.txt\" \"$HOME/x\" && cat \"$HOME/x\"; true"]}),
+    );
+    for extra in [
+        &[][..],
+        &["--allow-read", "db-pass.txt"][..],
+        &["--allow-write", "."][..],
+    ] {
+        let mut args = vec!["run", "peek"];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = w.run(&args);
+        assert!(
+            !stdout.contains("correct-horse") && !stderr.contains("correct-horse"),
+            "{extra:?}: the password was read (exit {code}): {stdout}{stderr}"
+        );
+    }
+    // And the store itself was reached with it (trust authentication ignores it, but the file
+    // was read by skillet).
+    let (code, _, stderr) = w.run(&["store", "status"]);
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -23,8 +23,9 @@ pub struct EngineSettings {
     pub workspace: Option<PathBuf>,
     /// The user's home directory.
     pub home: Option<PathBuf>,
-    /// skillet's own directories (configuration first, then data and runtime): never writable
-    /// by a skill, their history and settings never readable.
+    /// skillet's own directories (configuration first, then data and runtime), and the store's
+    /// password file: never writable by a skill, their history, settings and secrets never
+    /// readable.
     pub protected: Vec<PathBuf>,
     /// Every directory skills are discovered in (both scopes, `skill_dirs` of both
     /// `skillet.toml` files): read-only inside any write grant, and the global ones are where a
@@ -79,7 +80,11 @@ impl EngineSettings {
             scratch_total_mb: config.sandbox.max_scratch_total_mb(),
             workspace: env.workspace_root(),
             home: env.home.clone(),
-            protected: crate::workspace::own_dirs(env),
+            // The store's password file is skillet's own too, wherever the user keeps it.
+            protected: crate::workspace::own_dirs(env)
+                .into_iter()
+                .chain(config.store.password_file.clone())
+                .collect(),
             skill_dirs: skillet_registry::skill_dirs(
                 env,
                 &config.workspace_skill_dirs,

@@ -219,6 +219,13 @@ pub(crate) fn plan_fs(
         }
     }
 
+    // skillet's own files outside its directories (the store's password file) are masked
+    // wherever they are, the system directories included: no grant or tree reaches them.
+    for own in bounds.own.iter().filter(|p| p.is_file()) {
+        if !fs.hidden.contains(own) {
+            fs.hidden.push(own.clone());
+        }
+    }
     // A path inside a masked one is masked with it.
     let all_hidden = fs.hidden.clone();
     fs.hidden
