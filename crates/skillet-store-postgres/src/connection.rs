@@ -14,9 +14,12 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use skillet_store::StoreError;
 
-/// How long a call waits for a free connection, or for a new one to be made, before it fails
-/// with [`StoreError::Unreachable`].
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a call waits for a free connection before it fails with
+/// [`StoreError::Unreachable`].
+const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long making a connection may take (unless the URL sets `connect_timeout`): a server that
+/// does not answer at all (a host that drops packets) costs a command this much, not minutes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections to one database.
 pub(crate) struct Connections {
@@ -54,6 +57,9 @@ impl Connections {
         if let Some(password) = password {
             config.password(password);
         }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("skillet-store-pg")
@@ -75,7 +81,7 @@ impl Connections {
         let pool = Pool::builder(manager)
             .max_size(max)
             .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .wait_timeout(Some(WAIT_TIMEOUT))
             .create_timeout(Some(CONNECT_TIMEOUT))
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
