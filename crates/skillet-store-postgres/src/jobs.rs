@@ -7,14 +7,15 @@ use tokio_postgres::types::ToSql;
 use crate::PostgresStore;
 use crate::error::OrStoreError;
 
-const COLUMNS: &str = "id, skill, status, priority, params, caller_dir, workspace, submitted_at, started_at, \
-    finished_at, queue_wait_ms, execution_id, outcome, exit_code, stdout, stderr, truncated, error, holder, holder_pid";
+pub(crate) const COLUMNS: &str = "id, skill, status, priority, params, caller_dir, workspace, submitted_at, started_at, \
+    finished_at, queue_wait_ms, execution_id, outcome, exit_code, stdout, stderr, truncated, error, holder, holder_pid, \
+    stdin, shareable";
 
 /// The jobs the history's retention removes: ended before `$1` (queued and running ones stay).
 pub(crate) const PRUNABLE: &str =
     "status NOT IN ('queued', 'running') AND finished_at IS NOT NULL AND finished_at < $1";
 
-fn from_row(r: &Row) -> Result<JobRecord, StoreError> {
+pub(crate) fn from_row(r: &Row) -> Result<JobRecord, StoreError> {
     let exit_code: Option<i64> = r.try_get(13).db()?;
     Ok(JobRecord {
         id: r.try_get(0).db()?,
@@ -37,6 +38,8 @@ fn from_row(r: &Row) -> Result<JobRecord, StoreError> {
         error: r.try_get(17).db()?,
         holder: r.try_get(18).db()?,
         holder_pid: r.try_get(19).db()?,
+        stdin: r.try_get(20).db()?,
+        shareable: r.try_get::<_, i64>(21).db()? != 0,
     })
 }
 
@@ -44,7 +47,8 @@ fn from_row(r: &Row) -> Result<JobRecord, StoreError> {
 pub(crate) fn save(s: &PostgresStore, j: &JobRecord) -> Result<(), StoreError> {
     let exit_code = j.exit_code.map(i64::from);
     let truncated = i64::from(j.truncated);
-    let values: [&(dyn ToSql + Sync); 20] = [
+    let shareable = i64::from(j.shareable);
+    let values: [&(dyn ToSql + Sync); 22] = [
         &j.id,
         &j.skill,
         &j.status,
@@ -65,6 +69,8 @@ pub(crate) fn save(s: &PostgresStore, j: &JobRecord) -> Result<(), StoreError> {
         &j.error,
         &j.holder,
         &j.holder_pid,
+        &j.stdin,
+        &shareable,
     ];
     let updates: Vec<String> = COLUMNS
         .split(',')

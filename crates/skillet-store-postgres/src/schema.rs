@@ -164,8 +164,13 @@ pub(crate) const STEPS: &[&str] = &[
         truncated     BIGINT NOT NULL DEFAULT 0,
         error         TEXT,
         holder        TEXT NOT NULL,
-        holder_pid    BIGINT NOT NULL
+        holder_pid    BIGINT NOT NULL,
+        stdin         TEXT,
+        shareable     BIGINT NOT NULL DEFAULT 0,
+        lease_expires_at BIGINT,
+        cancel_requested BIGINT NOT NULL DEFAULT 0
     );
+    CREATE INDEX jobs_by_status ON jobs(status, submitted_at);
     CREATE INDEX jobs_by_submit ON jobs(submitted_at, id);
     CREATE INDEX jobs_by_end ON jobs(finished_at);
     CREATE INDEX jobs_by_id_bytes ON jobs(id COLLATE \"C\");

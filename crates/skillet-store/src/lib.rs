@@ -22,6 +22,7 @@ mod authoring;
 mod cache;
 mod channel;
 mod context_index;
+mod job_queue;
 mod log;
 mod opening;
 mod params_key;
@@ -38,6 +39,7 @@ mod sqlite_channels;
 mod sqlite_checkpoint;
 mod sqlite_executions;
 mod sqlite_ids;
+mod sqlite_job_queue;
 mod sqlite_jobs;
 mod sqlite_lease;
 mod sqlite_logs;
@@ -61,6 +63,7 @@ pub use channel::{
     ChannelInfo, ChannelKey, ChannelLimits, ChannelMessage, ChannelSend, ChannelStore,
 };
 pub use context_index::IndexedFile;
+pub use job_queue::{JobClaim, JobQueueStore, LAPSED_JOB_ERROR, LapsedJobs};
 pub use log::{
     LogLevel, LogLine, LogQuery, LogStore, MAX_LOG_BYTES, MAX_LOG_LINES, MAX_LOG_MESSAGE_BYTES,
     MIN_INDEXED_TEXT,
@@ -85,6 +88,7 @@ pub use status::{COUNTED_TABLES, StoreStatus, TableCount};
 /// Persistent state, whatever the database.
 pub trait Store:
     StateStore
+    + JobQueueStore
     + CacheStore
     + AuthoringStore
     + ChannelStore

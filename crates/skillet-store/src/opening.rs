@@ -205,6 +205,17 @@ impl Store for OpeningStore {
     }
 }
 
+impl crate::JobQueueStore for OpeningStore {
+    forward! {
+        fn claim_job(&self, id: &str, claim: &crate::JobClaim) -> Result<bool, StoreError>;
+        fn claim_next_job(&self, claim: &crate::JobClaim) -> Result<Option<JobRecord>, StoreError>;
+        fn renew_job_leases(&self, holder: &str, until_ms: i64) -> Result<Vec<String>, StoreError>;
+        fn requeue_lapsed_jobs(&self, now_ms: i64) -> Result<crate::LapsedJobs, StoreError>;
+        fn cancel_queued_job(&self, id: &str, error: &str, now_ms: i64) -> Result<bool, StoreError>;
+        fn request_job_cancel(&self, id: &str) -> Result<bool, StoreError>;
+    }
+}
+
 impl StateStore for OpeningStore {
     forward! {
         fn state(&self, key: &StateKey) -> Result<Option<StateRecord>, StoreError>;

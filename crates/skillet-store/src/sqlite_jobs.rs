@@ -56,6 +56,14 @@ pub struct JobRecord {
     pub holder: String,
     /// That daemon's pid.
     pub holder_pid: i64,
+    /// The standard input it was given, kept while it waits so that another daemon sharing
+    /// the store can run it.
+    #[serde(default)]
+    pub stdin: Option<String>,
+    /// Whether any daemon sharing the store may run it: it carries no grant or override of
+    /// its submitter's (those are the submitting user's to give, on their own machine).
+    #[serde(default)]
+    pub shareable: bool,
 }
 
 impl JobRecord {
@@ -78,10 +86,11 @@ pub fn cap_output(text: &mut String) -> bool {
     true
 }
 
-const COLUMNS: &str = "id, skill, status, priority, params, caller_dir, workspace, submitted_at, started_at, \
-    finished_at, queue_wait_ms, execution_id, outcome, exit_code, stdout, stderr, truncated, error, holder, holder_pid";
+pub(crate) const COLUMNS: &str = "id, skill, status, priority, params, caller_dir, workspace, submitted_at, started_at, \
+    finished_at, queue_wait_ms, execution_id, outcome, exit_code, stdout, stderr, truncated, error, holder, holder_pid, \
+    stdin, shareable";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
     Ok(JobRecord {
         id: r.get(0)?,
         skill: r.get(1)?,
@@ -103,14 +112,26 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
         error: r.get(17)?,
         holder: r.get(18)?,
         holder_pid: r.get(19)?,
+        stdin: r.get(20)?,
+        shareable: r.get(21)?,
     })
 }
 
 pub(crate) fn save(conn: &Connection, j: &JobRecord) -> Result<(), StoreError> {
+    // An upsert, not a replace: the lease and a cancellation request (kept apart from the
+    // record, see `sqlite_job_queue.rs`) stay as they are.
+    let updates: Vec<String> = COLUMNS
+        .split(',')
+        .map(str::trim)
+        .filter(|c| *c != "id")
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
     conn.execute(
         &format!(
-            "INSERT OR REPLACE INTO jobs ({COLUMNS}) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+            "INSERT INTO jobs ({COLUMNS}) VALUES \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) \
+             ON CONFLICT (id) DO UPDATE SET {}",
+            updates.join(", ")
         ),
         params![
             j.id,
@@ -132,7 +153,9 @@ pub(crate) fn save(conn: &Connection, j: &JobRecord) -> Result<(), StoreError> {
             j.truncated,
             j.error,
             j.holder,
-            j.holder_pid
+            j.holder_pid,
+            j.stdin,
+            j.shareable
         ],
     )?;
     Ok(())
@@ -216,6 +239,8 @@ mod tests {
             error: None,
             holder: "/run/s.sock".into(),
             holder_pid: 1,
+            stdin: None,
+            shareable: false,
         }
     }
 

@@ -270,6 +270,14 @@ pub(crate) const STEPS: &[&str] = &[
     "ALTER TABLE executions ADD COLUMN llm_input_tokens INTEGER;
     ALTER TABLE executions ADD COLUMN llm_output_tokens INTEGER;
     ALTER TABLE executions ADD COLUMN llm_ms INTEGER;",
+    // 20: a job queue several daemons share: a job's standard input (so another daemon can run
+    // it), whether any daemon may, the lease its holder renews while it runs, and a request to
+    // cancel it from a daemon that does not hold it.
+    "ALTER TABLE jobs ADD COLUMN stdin TEXT;
+    ALTER TABLE jobs ADD COLUMN shareable INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN lease_expires_at INTEGER;
+    ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, submitted_at);",
 ];
 
 /// The schema version this build writes.

@@ -226,6 +226,8 @@ impl Jobs {
             error: None,
             holder: self.holder.clone(),
             holder_pid: i64::from(std::process::id()),
+            stdin: None,
+            shareable: false,
         };
         {
             let mut s = self.state();

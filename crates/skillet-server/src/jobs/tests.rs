@@ -78,6 +78,8 @@ fn a_dead_daemons_jobs_are_lost_and_a_live_ones_are_left_alone() {
         error: None,
         holder: holder.into(),
         holder_pid: pid,
+        stdin: None,
+        shareable: false,
     };
     // This socket's previous daemon: lost, whatever its pid now names.
     store.save_job(&row("0001", "/run/test.sock", 1)).unwrap();

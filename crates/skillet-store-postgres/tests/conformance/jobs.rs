@@ -11,7 +11,7 @@ crate::both!(
     retention_removes_ended_jobs_only,
 );
 
-fn job(id: &str, status: &str, submitted: i64) -> JobRecord {
+pub(crate) fn job(id: &str, status: &str, submitted: i64) -> JobRecord {
     JobRecord {
         id: id.into(),
         skill: "s".into(),
@@ -33,6 +33,8 @@ fn job(id: &str, status: &str, submitted: i64) -> JobRecord {
         error: None,
         holder: "/run/s.sock".into(),
         holder_pid: 1,
+        stdin: None,
+        shareable: false,
     }
 }
 
@@ -104,6 +106,8 @@ fn every_field_reads_back_as_saved(db: &Db) {
         error: Some("exit 2".into()),
         holder: "/run/skillet.sock".into(),
         holder_pid: 4242,
+        stdin: None,
+        shareable: false,
     };
     store.save_job(&full).expect("save");
     assert_eq!(store.job("0190-full").expect("job"), Some(full.clone()));

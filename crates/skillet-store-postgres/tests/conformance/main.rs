@@ -10,6 +10,7 @@ mod harness;
 mod authoring;
 mod context_index;
 mod executions;
+mod job_queue;
 mod jobs;
 mod logs;
 mod retention;
