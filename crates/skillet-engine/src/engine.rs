@@ -88,6 +88,17 @@ pub struct RunOverrides {
     pub cache: crate::CacheUse,
 }
 
+impl RunOverrides {
+    /// Whether nothing is overridden: a run any machine may make as its own configuration says
+    /// (a grant or `--allow-unsandboxed` is the submitting user's to give, on their machine).
+    pub fn is_none(&self) -> bool {
+        self.grant == skillet_registry::Grant::default()
+            && !self.unsandboxed
+            && !self.keep_scratch
+            && self.cache == crate::CacheUse::default()
+    }
+}
+
 /// A call that passed every check and is ready to execute.
 // One exists per call, briefly; boxing the larger variant would buy nothing.
 #[allow(clippy::large_enum_variant)]

@@ -51,6 +51,14 @@ impl Served {
     }
 }
 
+impl Served {
+    /// Kills it with SIGKILL, as a crash or the OOM killer would: nothing is cleaned up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = rustix::process::kill_process(

@@ -92,6 +92,9 @@ pub struct JobsSettings {
     pub memory_percent: Option<u8>,
     /// The same budget in MiB, in place of `memory_percent`.
     pub memory_budget_mb: Option<u64>,
+    /// With a store several machines share (`[store] url`): seconds a daemon holds a running
+    /// job without renewing its lease before another daemon takes it over (default 30).
+    pub lease_s: Option<u64>,
 }
 
 /// `[store]`: where the history, circuit breakers, sessions, state, cache and jobs are kept.

@@ -144,38 +144,44 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         &skillet_sandbox::SandboxPolicy::new(Duration::from_secs(30)),
     ));
     // `[jobs]` is read from the global file only (Config::load ignores a workspace's).
-    let (jobs_settings, daemon_settings) = match skillet_registry::Config::load(&options.env) {
-        Ok(config) => (config.jobs, config.daemon),
-        Err(e) => {
-            warn(&format!(
-                "[jobs] and [daemon] settings unreadable, using defaults: {e}"
-            ));
-            Default::default()
-        }
-    };
+    let (jobs_settings, daemon_settings, shared_store) =
+        match skillet_registry::Config::load(&options.env) {
+            Ok(config) => (config.jobs, config.daemon, config.store.url.is_some()),
+            Err(e) => {
+                warn(&format!(
+                    "[jobs] and [daemon] settings unreadable, using defaults: {e}"
+                ));
+                Default::default()
+            }
+        };
     let limits = JobLimits::from_settings(&jobs_settings);
     let pools = Arc::new(skillet_engine::session::Pools::from_settings(
         &daemon_settings,
     ));
-    let jobs = Arc::new(
-        Jobs::new(
-            options.store.clone(),
-            options.env.clone(),
-            // The machine is part of the holder: on a store several machines share, a job
-            // held elsewhere is never judged by a pid of this one.
-            format!(
-                "{} on {}",
-                paths.socket.display(),
-                skillet_engine::session::this_host()
-            ),
-            limits,
-        )
-        .with_pools(pools.clone()),
-    );
+    let mut jobs = Jobs::new(
+        options.store.clone(),
+        options.env.clone(),
+        // The machine is part of the holder: on a store several machines share, a job
+        // held elsewhere is never judged by a pid of this one.
+        format!(
+            "{} on {}",
+            paths.socket.display(),
+            skillet_engine::session::this_host()
+        ),
+        limits,
+    )
+    .with_pools(pools.clone());
+    if shared_store && options.store.is_some() {
+        jobs = jobs.with_shared_store(Duration::from_secs(
+            jobs_settings.lease_s.unwrap_or(30).max(1),
+        ));
+    }
+    let jobs = Arc::new(jobs);
     // Before any connection: a job a dead daemon held is `lost` by the time anyone asks.
     for line in jobs.recover() {
         log(&line);
     }
+    jobs.share();
     let daemon = Arc::new(Daemon {
         manager: Arc::new(
             SessionManager::new(options.store.clone())

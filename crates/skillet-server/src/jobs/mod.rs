@@ -4,16 +4,19 @@
 //! The queue's rule is `queue`'s; this module owns the jobs' lives: bounded admission (a full
 //! queue answers `busy`), at most `max_running` at once, cancellation through the engine's own
 //! [`Cancel`] (which kills the process tree), and what a daemon that died left behind (`lost`,
-//! never run again by itself).
+//! never run again by itself). On a store several daemons share, the store decides which one
+//! runs each job, and a dead one's jobs are taken over once their lease lapses (`shared`).
 
 mod budget;
 mod calls;
+mod cancel;
 mod client;
 mod id;
 mod queue;
 mod read;
 mod recover;
 mod run;
+mod shared;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -89,6 +92,9 @@ pub(crate) struct Jobs {
     ended: watch::Sender<u64>,
     /// The daemon's warm pools, which serve jobs of pooled skills.
     pools: Arc<skillet_engine::session::Pools>,
+    /// With a store several daemons share: how long a running job's lease lasts unless renewed
+    /// (see `shared.rs`). `None`: this daemon's queue is the only one.
+    shared: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -133,7 +139,15 @@ impl Jobs {
             state: Mutex::new(State::default()),
             ended: watch::channel(0).0,
             pools: Arc::default(),
+            shared: None,
         }
+    }
+
+    /// These jobs on a store several daemons share, each running job held under a lease of
+    /// `lease` (see `shared.rs`); [`Jobs::share`] starts looking at the shared queue.
+    pub(crate) fn with_shared_store(mut self, lease: Duration) -> Jobs {
+        self.shared = Some(lease);
+        self
     }
 
     /// These jobs with pooled skills served from `pools` (the daemon's).
@@ -226,8 +240,9 @@ impl Jobs {
             error: None,
             holder: self.holder.clone(),
             holder_pid: i64::from(std::process::id()),
-            stdin: None,
-            shareable: false,
+            // What another daemon needs to run it, kept only where one could.
+            stdin: self.shared.and(params.stdin.clone()),
+            shareable: self.shared.is_some() && params.overrides.is_none(),
         };
         {
             let mut s = self.state();
@@ -298,6 +313,14 @@ impl Jobs {
             let fits =
                 |id: &str| budget.is_none_or(|b| held + memory.get(id).copied().unwrap_or(0) <= b);
             let Some(id) = state.queue.pop_if(Instant::now(), self.limits.aging, fits) else {
+                // Nothing of its own to start: a job another daemon queued, on a shared store.
+                let room = budget.map(|b| b.saturating_sub(held));
+                if state.queue.len() == 0
+                    && let Some(claimed) = self.claim_from_others(room)
+                {
+                    self.start_claimed(state, claimed);
+                    continue;
+                }
                 break;
             };
             if let Some((turn, since)) = s.calls_waiting.remove(&id) {
@@ -313,6 +336,20 @@ impl Jobs {
             let Some((mut record, params, since)) = s.waiting.remove(&id) else {
                 continue;
             };
+            match self.claim_own(&id) {
+                Some(true) => {}
+                // Another daemon sharing the store runs it (or it was cancelled there).
+                Some(false) => {
+                    s.memory_mb.remove(&id);
+                    continue;
+                }
+                // The store cannot say now: it waits for the next look.
+                None => {
+                    s.queue.push(id.clone(), "", params.priority, since);
+                    s.waiting.insert(id, (record, params, since));
+                    break;
+                }
+            }
             let started = now_ms();
             record.status = "running".into();
             record.started_at_ms = Some(started);
@@ -407,68 +444,6 @@ impl Jobs {
             },
         );
         self.pump();
-    }
-
-    /// Takes job `id` out of the queue, or cancels its run (the engine kills the process
-    /// tree) and waits for the run to be recorded.
-    pub(crate) async fn cancel(self: &Arc<Self>, id: &str) -> Result<Job, ResponseError> {
-        let full_id = {
-            let mut s = self.state();
-            let waiting = find(&s.waiting, id).map(|(r, _, _)| r.id.clone());
-            if let Some(full) = waiting {
-                s.queue.remove(&full);
-                s.memory_mb.remove(&full);
-                if let Some((mut record, _, _)) = s.waiting.remove(&full) {
-                    record.status = "cancelled".into();
-                    record.error =
-                        Some("cancelled with `skillet jobs cancel` before it ran".into());
-                    record.finished_at_ms = Some(now_ms());
-                    self.save(&record)?;
-                    drop(s);
-                    self.ended.send_modify(|n| *n = n.wrapping_add(1));
-                    return Ok(Job::from(&record));
-                }
-                full
-            } else if let Some(r) = find(&s.running, id) {
-                r.cancel.cancel("cancelled with `skillet jobs cancel`");
-                r.record.id.clone()
-            } else {
-                drop(s);
-                // Over already (or unknown): answered as it is.
-                return Ok(Job::from(&self.record(id)?));
-            }
-        };
-        Ok(self.wait(&full_id, Some(MAX_WAIT)).await?.job)
-    }
-
-    /// Cancels every job, as the daemon stops: waiting ones never run, running ones are killed;
-    /// waits (bounded) for them to be recorded.
-    pub(crate) async fn shutdown(&self) {
-        let waiting: Vec<JobRecord> = {
-            let mut s = self.state();
-            s.stopping = true;
-            for r in s.running.values() {
-                r.cancel.cancel("the daemon stopped");
-            }
-            let ids: Vec<String> = s.queue.ids().map(str::to_owned).collect();
-            for id in &ids {
-                s.queue.remove(id);
-            }
-            // Dropping their senders tells the waiting calls the daemon is stopping.
-            s.calls_waiting.clear();
-            s.waiting.drain().map(|(_, (r, _, _))| r).collect()
-        };
-        for mut record in waiting {
-            record.status = "cancelled".into();
-            record.error =
-                Some("the daemon stopped before it ran; submit it again to run it".into());
-            record.finished_at_ms = Some(now_ms());
-            let _ = self.save(&record);
-        }
-        let deadline = Instant::now() + STOP_WAIT;
-        while !self.state().running.is_empty() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 
     /// The environment runs are set up in.

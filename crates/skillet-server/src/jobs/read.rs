@@ -21,6 +21,13 @@ impl Jobs {
                 });
             }
             if let Some((record, _, _)) = find(&s.waiting, id) {
+                if let Some(taken) = self.taken_elsewhere(&record.id) {
+                    return Ok(JobOutput {
+                        job: Job::from(&taken),
+                        stdout: taken.stdout.clone(),
+                        stderr: taken.stderr.clone(),
+                    });
+                }
                 return Ok(JobOutput {
                     job: Job::from(record),
                     stdout: String::new(),
@@ -81,7 +88,7 @@ impl Jobs {
             if output.job.is_over() || left.is_zero() {
                 return Ok(output);
             }
-            let _ = tokio::time::timeout(left, ended.changed()).await;
+            let _ = tokio::time::timeout(self.wait_step(left), ended.changed()).await;
         }
     }
 }

@@ -21,6 +21,11 @@ impl Jobs {
         };
         let mut lines = Vec::new();
         for mut job in unfinished {
+            // On a shared store, a job any daemon may run is left to the leases: another
+            // daemon, or this one, takes it once its holder's lease lapses.
+            if self.shared.is_some() && job.shareable {
+                continue;
+            }
             let ours = job.holder == self.holder;
             if !ours && (!held_on_this_host(&job.holder) || holder_alive(job.holder_pid)) {
                 continue;
