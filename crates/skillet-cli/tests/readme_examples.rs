@@ -85,6 +85,12 @@ const NOTES: &[(From, &str, Note, &str)] = &[
         "an example database: the reader names their team's",
     ),
     (
+        From::Help,
+        "skillet serve --http 0.0.0.0:8750 --auth-token-file token.txt",
+        Note::Before("openssl rand -hex 32 > token.txt"),
+        "the replicas' shared token, written to the file first",
+    ),
+    (
         From::Readme,
         "skillet history show 0190f3a2 # one execution, by id or the start of one",
         Note::Replace("0190f3a2", LAST_ID),

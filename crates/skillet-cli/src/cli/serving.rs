@@ -20,6 +20,7 @@ Examples:
   skillet serve --socket \"$XDG_RUNTIME_DIR/skillet-test.sock\" --idle-timeout 60
   skillet serve --http 127.0.0.1:8750          MCP at http://127.0.0.1:8750/mcp
   SKILLET_MCP_TOKEN=$(openssl rand -hex 32) skillet serve --http 0.0.0.0:8750
+  skillet serve --http 0.0.0.0:8750 --auth-token-file token.txt
 
 With --http the daemon serves this directory's skills over MCP and does not exit when idle.
 Every request needs the bearer token (made up and printed unless --auth-token gives one;
@@ -45,6 +46,15 @@ pub struct ServeArgs {
         conflicts_with = "no_auth"
     )]
     pub auth_token: Option<String>,
+    /// Read the token from this file (its first line): the way replicas behind a load balancer
+    /// share one, kept out of `ps` and of the shell's history.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "http",
+        conflicts_with_all = ["no_auth", "auth_token"]
+    )]
+    pub auth_token_file: Option<PathBuf>,
     /// Serve HTTP without a token, so any local user or process can call your skills and
     /// sessions. Loopback only.
     #[arg(long, requires = "http")]

@@ -22,7 +22,21 @@ pub fn http_options(args: &ServeArgs, paths: &SocketPaths) -> Result<Option<Http
     let Some(addr) = args.http else {
         return Ok(None);
     };
-    let given = args.auth_token.clone().or_else(|| {
+    let from_file = match &args.auth_token_file {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read --auth-token-file {}", file.display()))?;
+            let token = text.lines().next().unwrap_or_default().trim().to_owned();
+            anyhow::ensure!(
+                !token.is_empty(),
+                "--auth-token-file {} is empty; write the token on its first line",
+                file.display()
+            );
+            Some(token)
+        }
+        None => None,
+    };
+    let given = args.auth_token.clone().or(from_file).or_else(|| {
         std::env::var("SKILLET_MCP_TOKEN")
             .ok()
             .filter(|t| !t.is_empty())
