@@ -223,16 +223,6 @@ fn spans_of(text: &str) -> Vec<SpanRecord> {
         .collect()
 }
 
-/// Inserts one execution with `client` (a connection or a transaction); a second row with the
-/// same id is refused, as on SQLite.
-async fn insert_one(client: &impl GenericClient, e: &ExecutionRecord) -> Result<(), StoreError> {
-    let mut batch = Batch::default();
-    batch.push(e);
-    let stmt = client.prepare(&insert_sql(false)).await.db()?;
-    client.execute(&stmt, &batch.params()).await.db()?;
-    Ok(())
-}
-
 pub(crate) fn record(s: &PostgresStore, e: &ExecutionRecord) -> Result<(), StoreError> {
     s.connections().call(async |c| {
         // Cached: a long-lived process (the daemon) records every call.
@@ -251,7 +241,11 @@ pub(crate) fn record_with_output(
 ) -> Result<(), StoreError> {
     s.connections().call(async |c| {
         let tx = c.transaction().await.db()?;
-        insert_one(&*tx, e).await?;
+        // Cached: a long-lived process (the daemon) records every call.
+        let stmt = tx.prepare_cached(&insert_sql(false)).await.db()?;
+        let mut batch = Batch::default();
+        batch.push(e);
+        tx.execute(&stmt, &batch.params()).await.db()?;
         crate::logs::append_in(&tx, output).await?;
         tx.commit().await.db()?;
         Ok(())

@@ -75,7 +75,7 @@ pub(crate) fn append_within(
 /// `record_with_output`), then drops the oldest lines past [`MAX_LOG_LINES`] or
 /// [`MAX_LOG_BYTES`].
 pub(crate) async fn append_in(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &deadpool_postgres::Transaction<'_>,
     lines: &[LogLine],
 ) -> Result<(), StoreError> {
     append_capped(tx, lines, MAX_LOG_LINES, MAX_LOG_BYTES).await
@@ -83,7 +83,7 @@ pub(crate) async fn append_in(
 
 /// [`append_in`] with the bounds given.
 async fn append_capped(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &deadpool_postgres::Transaction<'_>,
     lines: &[LogLine],
     cap: i64,
     cap_bytes: i64,
@@ -104,33 +104,41 @@ async fn append_capped(
     // One statement for every line, numbered in their order. The insert trigger adds their
     // bytes to `log_totals`, whose row lock then orders concurrent appends (and the prune,
     // which takes it first), so two appends never wait on each other's deletes.
+    // Statements prepared once per connection: a daemon appends after every run.
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO log_lines (at, level, source, target, skill, execution_id, message)
+             SELECT at, level, source, target, skill, execution_id, message
+             FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                         $7::text[])
+                  WITH ORDINALITY AS l(at, level, source, target, skill, execution_id, message, n)
+             ORDER BY n",
+        )
+        .await
+        .db()?;
     tx.execute(
-        "INSERT INTO log_lines (at, level, source, target, skill, execution_id, message)
-         SELECT at, level, source, target, skill, execution_id, message
-         FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::text[])
-              WITH ORDINALITY AS l(at, level, source, target, skill, execution_id, message, n)
-         ORDER BY n",
+        &insert,
         &[&at, &level, &source, &target, &skill, &execution, &message],
     )
     .await
     .db()?;
     let dropped = DROP_PER_APPEND + lines.len() as i64;
-    tx.execute(
-        "DELETE FROM log_lines WHERE id IN (SELECT id FROM log_lines
-         WHERE id <= (SELECT max(id) FROM log_lines) - $1 ORDER BY id LIMIT $2)",
-        &[&cap, &dropped],
-    )
-    .await
-    .db()?;
+    let trim = tx
+        .prepare_cached(
+            "DELETE FROM log_lines WHERE id IN (SELECT id FROM log_lines
+             WHERE id <= (SELECT max(id) FROM log_lines) - $1 ORDER BY id LIMIT $2)",
+        )
+        .await
+        .db()?;
+    tx.execute(&trim, &[&cap, &dropped]).await.db()?;
+    let total = tx
+        .prepare_cached("SELECT bytes FROM log_totals WHERE id = 1")
+        .await
+        .db()?;
     // Over the byte bound, the oldest go a batch at a time: a few batches cover what one
     // append can add (its lines are capped), so this ends quickly.
     for _ in 0..64 {
-        let bytes: i64 = tx
-            .query_one("SELECT bytes FROM log_totals WHERE id = 1", &[])
-            .await
-            .db()?
-            .get(0);
+        let bytes: i64 = tx.query_one(&total, &[]).await.db()?.get(0);
         if bytes <= cap_bytes {
             break;
         }

@@ -275,6 +275,25 @@ pub(crate) async fn version(client: &Client) -> Result<i64, StoreError> {
     Ok(row.get(0))
 }
 
+/// The schema version in one round trip (every process that opens the store asks): 0 when
+/// skillet never wrote this database.
+pub(crate) async fn quick_version(client: &Client) -> Result<i64, StoreError> {
+    match client
+        .simple_query("SELECT version FROM skillet_schema")
+        .await
+    {
+        Ok(messages) => Ok(messages
+            .iter()
+            .find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0)?.parse().ok(),
+                _ => None,
+            })
+            .unwrap_or(0)),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => Ok(0),
+        Err(e) => Err(crate::error::db(e)),
+    }
+}
+
 /// Brings the database up to [`SCHEMA_VERSION`]; returns the version it was at. Refuses a
 /// database a newer skillet wrote.
 pub(crate) async fn migrate(client: &mut Client, shown: &str) -> Result<i64, StoreError> {
