@@ -218,6 +218,9 @@ fn no_skill_reads_the_store_password_file_wherever_it_is() {
     let w = World::new();
     // Kept where a skill can otherwise read (the workspace), under a name no rule masks.
     w.write("db-pass.txt", "correct-horse-battery\n");
+    // Another name for it, made before the run (the user's, or an earlier run's doing).
+    std::fs::create_dir_all(w.path("notes")).unwrap();
+    std::fs::hard_link(w.path("db-pass.txt"), w.path("notes/linked.txt")).unwrap();
     w.write(
         "~/.config/skillet/skillet.toml",
         &format!(
@@ -228,7 +231,7 @@ fn no_skill_reads_the_store_password_file_wherever_it_is() {
     w.skill(
         "peek",
         json!({"name": "peek", "description": "d", "type": "code_inline", "command": "sh",
-            "args": ["-c", "cat \"$SKILLET_WORKSPACE/db-pass.txt\"; ln \"$SKILLET_WORKSPACE/db-pass.txt\" \"$HOME/x\" && cat \"$HOME/x\"; true"]}),
+            "args": ["-c", "cat \"$SKILLET_WORKSPACE/db-pass.txt\"; cat \"$SKILLET_WORKSPACE/notes/linked.txt\"; ln \"$SKILLET_WORKSPACE/db-pass.txt\" \"$HOME/x\" && cat \"$HOME/x\"; true"]}),
     );
     for extra in [
         &[][..],

@@ -90,9 +90,11 @@ impl StoreLocation {
         else {
             return Ok(None);
         };
-        let text = std::fs::read_to_string(file).map_err(|e| StoreError::Unreachable {
-            url: self.shown().display().to_string(),
-            problem: format!("cannot read [store] password_file {}: {e}", file.display()),
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            StoreError::Invalid(format!(
+                "cannot read [store] password_file {}: {e}; fix the path in the global skillet.toml",
+                file.display()
+            ))
         })?;
         Ok(Some(text.lines().next().unwrap_or_default().to_owned()))
     }

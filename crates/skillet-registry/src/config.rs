@@ -178,6 +178,8 @@ impl Config {
             config.grants = file.grants;
             config.history = file.history;
             config.store = file.store;
+            // A relative password file is the global file's neighbour, wherever skillet runs.
+            config.store.password_file = config.store.password_file.map(|p| global.join(p));
             config.cache = file.cache;
             config.daemon = file.daemon;
             config.jobs = file.jobs;

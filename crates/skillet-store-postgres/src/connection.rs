@@ -47,12 +47,13 @@ impl Connections {
         max: usize,
     ) -> Result<Connections, StoreError> {
         let shown = crate::url::without_password(url);
+        // The parser's message may quote the URL, password and all: not passed on.
         let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e| StoreError::Unreachable {
+            url.parse().map_err(|_| StoreError::Unreachable {
                 url: shown.clone(),
-                problem: format!(
-                    "not a PostgreSQL URL ({e}); write it as postgres://USER@HOST/DATABASE"
-                ),
+                problem: "it is not a PostgreSQL URL this skillet can read; write it as \
+                          postgres://USER@HOST/DATABASE (see docs/scaling.md)"
+                    .into(),
             })?;
         if let Some(password) = password {
             config.password(password);
@@ -60,6 +61,17 @@ impl Connections {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        // No call waits without end on a lock another session holds, or on a statement the
+        // server never finishes (a run would otherwise hang on its history row): unless the
+        // URL chooses its own.
+        let options = config.get_options().unwrap_or_default().to_owned();
+        let mut added = options.clone();
+        for (name, value) in [("lock_timeout", "5s"), ("statement_timeout", "60s")] {
+            if !options.contains(name) {
+                added.push_str(&format!(" -c {name}={value}"));
+            }
+        }
+        config.options(added.trim());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("skillet-store-pg")
@@ -120,6 +132,11 @@ impl Connections {
             url: self.shown.clone(),
             problem: match e {
                 deadpool_postgres::PoolError::Backend(e) => crate::error::describe(&e),
+                deadpool_postgres::PoolError::Timeout(_) => format!(
+                    "no connection within {} s (the server accepts connections but does not \
+                     answer, or every connection of this process is busy)",
+                    CONNECT_TIMEOUT.as_secs()
+                ),
                 other => other.to_string(),
             },
         })

@@ -90,7 +90,11 @@ impl Batch {
         self.version.push(e.version.clone());
         self.scope.push(e.scope.clone());
         self.params_hash.push(e.params_hash.clone());
-        self.params.push(e.params.clone());
+        self.params.push(
+            e.params
+                .as_deref()
+                .map(|t| crate::text::without_nul(t).into_owned()),
+        );
         self.status.push(e.status.clone());
         self.exit_code.push(e.exit_code);
         self.attempt.push(e.attempt);
@@ -103,7 +107,11 @@ impl Batch {
         self.cpu_time_ms.push(e.cpu_time_ms);
         self.truncated.push(i64::from(e.truncated));
         self.limit_hit.push(e.limit_hit.clone());
-        self.error.push(e.error.clone());
+        self.error.push(
+            e.error
+                .as_deref()
+                .map(|t| crate::text::without_nul(t).into_owned()),
+        );
         self.origin.push(e.origin.clone());
         self.request_id.push(e.request_id.clone());
         self.cached.push(i64::from(e.cached));

@@ -39,6 +39,7 @@ mod sessions;
 mod state;
 mod status;
 pub mod test_server;
+mod text;
 mod tls;
 mod url;
 
@@ -119,12 +120,12 @@ impl PostgresStore {
             .flush(|e, output| executions::record_unless_there(self, e, output));
     }
 
-    /// `url` as it may be shown: its password (in the URL or a `password=` parameter) is
-    /// replaced by `***`.
+    /// `url` as it may be shown, rebuilt from what was parsed: user, hosts, ports and database,
+    /// with `***` for a password however it was written; parameters are left out.
     ///
     /// ```
     /// use skillet_store_postgres::PostgresStore;
-    /// assert_eq!(PostgresStore::shown_url("postgres://me:pw@db/x"), "postgres://me:***@db/x");
+    /// assert_eq!(PostgresStore::shown_url("postgres://me:pw@db/x"), "postgres://me:***@db:5432/x");
     /// ```
     pub fn shown_url(url: &str) -> String {
         url::without_password(url)

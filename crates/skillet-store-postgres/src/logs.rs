@@ -99,7 +99,7 @@ async fn append_capped(
     let execution: Vec<Option<&str>> = lines.iter().map(|l| l.execution_id.as_deref()).collect();
     let message: Vec<String> = lines
         .iter()
-        .map(|l| capped_message(&l.message).into_owned())
+        .map(|l| crate::text::without_nul(&capped_message(&l.message)).into_owned())
         .collect();
     // One statement for every line, numbered in their order. The insert trigger adds their
     // bytes to `log_totals`, whose row lock then orders concurrent appends (and the prune,

@@ -1,7 +1,5 @@
 //! Sessions and their transcripts.
 
-use std::borrow::Cow;
-
 use skillet_store::{SessionQuery, SessionRecord, StoreError, TurnRecord};
 use tokio_postgres::Row;
 
@@ -177,23 +175,13 @@ fn prefix_end(prefix: &str) -> Option<String> {
     None
 }
 
-/// `text` as PostgreSQL can keep it: its text holds no NUL, which becomes U+FFFD (a program's
-/// output may hold one; the SQLite store keeps it as it is).
-fn without_nul(text: &str) -> Cow<'_, str> {
-    if text.contains('\0') {
-        Cow::Owned(text.replace('\0', "\u{FFFD}"))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
-
 pub(crate) fn add_turn(s: &PostgresStore, t: &TurnRecord) -> Result<(), StoreError> {
     let exit_status = t.exit_status.map(i64::from);
     let truncated = i64::from(t.truncated);
     let (input, stdout, stderr) = (
-        without_nul(&t.input),
-        without_nul(&t.stdout),
-        without_nul(&t.stderr),
+        crate::text::without_nul(&t.input),
+        crate::text::without_nul(&t.stdout),
+        crate::text::without_nul(&t.stderr),
     );
     s.connections().call(async |c| {
         c.execute(

@@ -55,7 +55,8 @@ Examples:
 transcripts), and skill state. Not copied: circuit breakers, the result cache, background jobs
 and the output tails of `skillet logs`, which belong to this machine. What the target already
 has (the same execution or session, a state document) is left as it is and counted, so a
-copy can be run again.
+copy can be run again. The source is opened as skillet opens its own store: one written by an
+older skillet is brought up to date first.
 
 Examples:
   skillet store copy --from sqlite --to postgres://skillet@db.internal/skillet

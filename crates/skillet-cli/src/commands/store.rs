@@ -1,7 +1,7 @@
 //! `skillet store status | migrate | copy`.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
@@ -84,7 +84,11 @@ fn status(ctx: &Context, as_json: bool) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if read.is_ok() {
+    // A schema newer than this skillet reads is as unusable as one out of reach.
+    let usable = read
+        .as_ref()
+        .is_ok_and(|status| status.schema_version <= status.supported_version);
+    Ok(if usable {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -167,7 +171,7 @@ fn copy(
             }
         }
     } else {
-        PathBuf::from(from)
+        ctx.env.cwd.join(from)
     };
     if !source.is_file() {
         if from != "sqlite" {
@@ -196,9 +200,6 @@ fn copy(
             "say where to copy to: --to postgres://USER@HOST/DATABASE, or set [store] url in the global skillet.toml"
         ),
     };
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        bail!("--to must be a PostgreSQL URL (postgres://USER@HOST/DATABASE), not {url}");
-    }
     let target_location = StoreLocation::Postgres {
         url: url.clone(),
         password_file,

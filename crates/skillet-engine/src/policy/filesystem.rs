@@ -221,9 +221,24 @@ pub(crate) fn plan_fs(
 
     // skillet's own files outside its directories (the store's password file) are masked
     // wherever they are, the system directories included: no grant or tree reaches them.
-    for own in bounds.own.iter().filter(|p| p.is_file()) {
+    let own_files: Vec<PathBuf> = bounds.own.iter().filter(|p| p.is_file()).cloned().collect();
+    for own in &own_files {
         if !fs.hidden.contains(own) {
             fs.hidden.push(own.clone());
+        }
+    }
+    // And by any other name it has in what the run can reach (a hard link in the workspace):
+    // looked for only when such a file has another name at all.
+    let own_linked: Vec<(u64, u64)> = files_of(&own_files)?
+        .into_iter()
+        .filter(|(_, _, names)| *names > 1)
+        .map(|(_, id, _)| id)
+        .collect();
+    if !own_linked.is_empty() {
+        for p in other_names(&trees, &own_linked)? {
+            if !fs.hidden.contains(&p) {
+                fs.hidden.push(p);
+            }
         }
     }
     // A path inside a masked one is masked with it.

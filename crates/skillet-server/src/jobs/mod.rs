@@ -111,6 +111,9 @@ struct State {
     calls_waiting: HashMap<String, (tokio::sync::oneshot::Sender<Duration>, Instant)>,
     /// MCP tool calls holding a slot.
     calls_running: std::collections::HashSet<String>,
+    /// Ended jobs whose end the store could not take (its server away): shown from here, and
+    /// saved again with the next job that ends or the shared queue's next look.
+    unsaved: Vec<JobRecord>,
     stopping: bool,
 }
 
@@ -398,6 +401,7 @@ impl Jobs {
 
     /// Records how a running job ended and starts the next.
     fn finish(self: &Arc<Self>, id: &str, result: &skillet_engine::ExecutionResult) {
+        self.save_unsaved();
         let record = {
             let mut s = self.state();
             let Some(running) = s.running.remove(id) else {
@@ -426,7 +430,11 @@ impl Jobs {
             // Saved before the job leaves the running set's lock, so a reader never sees it
             // neither running nor recorded.
             if let Err(e) = self.save(&record) {
-                crate::daemon::warn(&format!("cannot record the end of job {id}: {}", e.message));
+                crate::daemon::warn(&format!(
+                    "cannot record the end of job {id} yet ({}); kept, and tried again",
+                    e.message
+                ));
+                s.unsaved.push(record.clone());
             }
             record
         };
@@ -444,6 +452,22 @@ impl Jobs {
             },
         );
         self.pump();
+    }
+
+    /// Saves the ends the store could not take before; those it still cannot stay kept.
+    pub(super) fn save_unsaved(&self) {
+        let mut s = self.state();
+        if s.unsaved.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut s.unsaved);
+        for record in pending {
+            if self.save(&record).is_err() {
+                s.unsaved.push(record);
+            } else {
+                self.ended.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        }
     }
 
     /// The environment runs are set up in.

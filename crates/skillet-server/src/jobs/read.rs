@@ -20,6 +20,17 @@ impl Jobs {
                     stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
                 });
             }
+            if let Some(record) = s
+                .unsaved
+                .iter()
+                .find(|r| !id.is_empty() && r.id.starts_with(&id.to_lowercase()))
+            {
+                return Ok(JobOutput {
+                    job: Job::from(record),
+                    stdout: record.stdout.clone(),
+                    stderr: record.stderr.clone(),
+                });
+            }
             if let Some((record, _, _)) = find(&s.waiting, id) {
                 if let Some(taken) = self.taken_elsewhere(&record.id) {
                     return Ok(JobOutput {

@@ -144,6 +144,7 @@ impl Jobs {
         let Some(store) = self.store.clone() else {
             return;
         };
+        self.save_unsaved();
         match store.renew_job_leases(&self.holder, self.claim(lease).lease_until_ms) {
             Ok(asked) => {
                 let s = self.state();

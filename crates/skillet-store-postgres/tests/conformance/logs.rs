@@ -18,7 +18,40 @@ crate::both!(
     following_asks_for_what_came_after,
     a_scan_stops_when_asked,
     two_replicas_appending_at_once_lose_nothing,
+    output_holding_a_nul_is_kept_all_the_same,
 );
+
+/// A run whose output holds a NUL (`printf 'a\0b'`) keeps its tail and its row: PostgreSQL,
+/// whose text cannot hold one, keeps U+FFFD in its place; SQLite keeps it as it is.
+fn output_holding_a_nul_is_kept_all_the_same(db: &Db) {
+    let store = db.open();
+    let mut run = ExecutionRecord::new("0190-nul", "s", "failed");
+    run.error = Some("exited 1: before\0after".into());
+    run.params = Some("{\"x\":\"a\\u0000b\"}".into());
+    let mut line = line_at(5, LogLevel::Info, "before\0after");
+    line.execution_id = Some("0190-nul".into());
+    store.record_with_output(&run, &[line]).expect("recorded");
+    let kept = store
+        .get("0190-nul")
+        .expect("get")
+        .expect("the row is there");
+    let plain = |t: &str| t.replace(['\0', '\u{FFFD}'], "");
+    assert_eq!(
+        kept.error.as_deref().map(plain).as_deref(),
+        Some("exited 1: beforeafter")
+    );
+    let found = lines(
+        store.as_ref(),
+        &LogQuery {
+            execution: Some("0190-nul".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        found.iter().map(|l| plain(&l.message)).collect::<Vec<_>>(),
+        ["beforeafter"]
+    );
+}
 
 fn line_at(at_ms: i64, level: LogLevel, message: &str) -> LogLine {
     LogLine {
