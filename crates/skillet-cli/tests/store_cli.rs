@@ -100,6 +100,17 @@ fn status_migrate_and_copy_move_a_users_history_into_the_team_store() {
     for _ in 0..3 {
         assert_eq!(w.run_json(&["hello"]).0, 0);
     }
+    // A skill with state, which the copy carries along.
+    let counter = "import json, os\np = os.environ['SKILLET_STATE']\ns = json.load(open(p))\n\
+                   s['count'] = s.get('count', 0) + 1\nopen(p, 'w').write(json.dumps(s))\nprint(s['count'])";
+    w.skill(
+        "counter",
+        json!({"name": "counter", "description": "d", "type": "code_inline",
+            "command": common::interpreter("python3"), "args": ["-c", counter],
+            "state": {"version": 1}}),
+    );
+    let (code, r) = w.run_json(&["counter"]);
+    assert_eq!((code, r["stdout"].as_str()), (0, Some("1\n")), "{r}");
     let (code, stdout, stderr) = w.run(&["store", "status", "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let status: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -108,7 +119,7 @@ fn status_migrate_and_copy_move_a_users_history_into_the_team_store() {
             status["backend"].as_str(),
             status["rows"]["executions"].as_i64()
         ),
-        (Some("sqlite"), Some(3)),
+        (Some("sqlite"), Some(4)),
         "{status}"
     );
 
@@ -119,9 +130,10 @@ fn status_migrate_and_copy_move_a_users_history_into_the_team_store() {
     assert_eq!(
         (
             report["executions"].as_u64(),
-            report["executions_present"].as_u64()
+            report["executions_present"].as_u64(),
+            report["states"].as_u64()
         ),
-        (Some(3), Some(0)),
+        (Some(4), Some(0), Some(1)),
         "{report}"
     );
     // Again: nothing is added twice.
@@ -130,9 +142,10 @@ fn status_migrate_and_copy_move_a_users_history_into_the_team_store() {
     assert_eq!(
         (
             report["executions"].as_u64(),
-            report["executions_present"].as_u64()
+            report["executions_present"].as_u64(),
+            report["states_present"].as_u64()
         ),
-        (Some(0), Some(3)),
+        (Some(0), Some(4), Some(1)),
         "{report}"
     );
 
@@ -150,7 +163,10 @@ fn status_migrate_and_copy_move_a_users_history_into_the_team_store() {
     );
     let (_, stdout, _) = w.run(&["history", "--json", "--limit", "0"]);
     let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(rows.len(), 3, "{stdout}");
+    assert_eq!(rows.len(), 4, "{stdout}");
+    // The state came along: the next run counts on from it.
+    let (code, r) = w.run_json(&["counter"]);
+    assert_eq!((code, r["stdout"].as_str()), (0, Some("2\n")), "{r}");
     let (code, stdout, _) = w.run(&["store", "status"]);
     assert_eq!(code, 0);
     assert!(

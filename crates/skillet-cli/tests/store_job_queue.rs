@@ -121,3 +121,41 @@ fn a_replica_killed_mid_job_has_its_job_taken_over_after_the_lease() {
     let seen = wait(&survivor, &id);
     assert_eq!(seen["job"]["status"], "finished", "{seen}");
 }
+
+#[test]
+fn a_job_running_on_another_replica_is_cancelled_from_the_one_it_was_given_to() {
+    let Some(url) = fresh_url() else { return };
+    // A runs one job at a time and is kept busy; B is idle and takes A's next one.
+    let a = replica(&url, "max_running = 1\n");
+    let b = replica(&url, "");
+    work_skill(&a, "20");
+    let _servers: Vec<Served> = [&a, &b].into_iter().map(Served::start).collect();
+    let busy = detach(&a, "work", &["-p", "n=1"]);
+    let moved = detach(&a, "work", &["-p", "n=2"]);
+    let store = PostgresStore::open(&url, None).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let row = store.job(&moved).unwrap().unwrap();
+        if row.status == "running" && !row.holder.is_empty() {
+            let a_holder = store.job(&busy).unwrap().unwrap().holder;
+            assert_ne!(row.holder, a_holder, "B should have taken it: {row:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B never took it: {row:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = a.run(&["jobs", "cancel", &moved, "--json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let row = store.job(&moved).unwrap().unwrap();
+    assert_eq!(row.status, "cancelled", "{row:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "the cancel reached B within a few of its looks, not after the 20 s run"
+    );
+    let (code, _, _) = a.run(&["jobs", "cancel", &busy]);
+    assert_eq!(code, 0);
+}
