@@ -94,7 +94,7 @@ pub(crate) fn save(s: &PostgresStore, j: &JobRecord) -> Result<(), StoreError> {
 /// The job whose id is `id` or starts with it.
 pub(crate) fn get(s: &PostgresStore, id: &str) -> Result<Option<JobRecord>, StoreError> {
     s.connections()
-        .call(async |c| crate::executions::find_by_id(&***c, "jobs", COLUMNS, id, from_row).await)
+        .call(async |c| crate::ids::find_by_id(&***c, "jobs", COLUMNS, id, from_row).await)
 }
 
 /// Jobs newest first; `unfinished` keeps only queued and running ones; `limit` 0 is all.

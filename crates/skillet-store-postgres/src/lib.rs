@@ -29,6 +29,7 @@ mod context_index;
 mod copy;
 mod error;
 mod executions;
+mod ids;
 mod job_queue;
 mod jobs;
 mod leases;

@@ -207,7 +207,7 @@ fn select(query: &LogQuery) -> Result<(String, Vec<Value>), StoreError> {
         // The prefix is the user's text: its `%` and `_` are escaped, not wildcards. (SQLite
         // compares a range; `LIKE` is the same "starts with", and a range of the index where
         // the collation is `C`.)
-        let pattern = crate::executions::starts_with(&prefix.to_ascii_lowercase());
+        let pattern = crate::ids::starts_with(&prefix.to_ascii_lowercase());
         c.bind("execution_id COLLATE \"C\" LIKE ?", Value::Text(pattern));
     }
     if let Some(level) = query.level {
