@@ -236,7 +236,7 @@ fn grants_in_the_global_config_apply_and_workspace_ones_do_not() {
     assert_ne!(code, 0);
     assert!(
         stderr.contains(
-            "[sandbox], [grants], [history], [cache], [daemon], [jobs], [trust], [mcp], [llm], [telemetry] and [[alerts]] are ignored in a workspace configuration"
+            "[sandbox], [grants], [history], [store], [cache], [daemon], [jobs], [trust], [mcp], [llm], [telemetry] and [[alerts]] are ignored in a workspace configuration"
         ),
         "{stderr}"
     );
