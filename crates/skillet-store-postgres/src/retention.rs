@@ -156,28 +156,31 @@ async fn well_under(c: &Object, table: &str, keep: i64) -> Result<bool, StoreErr
     Ok(estimate.is_some_and(|n| n >= 0.0 && n < keep as f64 * WELL_UNDER))
 }
 
-/// The newest execution (start time, id) at and below which executions exceed `max_rows`, if
-/// any do.
-async fn count_threshold(
-    c: &Object,
-    rule: &Retention,
-) -> Result<Option<(i64, String)>, StoreError> {
+/// The recording order (`seq`) at and below which executions exceed `max_rows` (the oldest
+/// recorded go first, as SQLite's rowid orders them), if they do: the count is kept by a
+/// trigger, so this walks only the excess, not the rows kept.
+async fn count_threshold(c: &Object, rule: &Retention) -> Result<Option<i64>, StoreError> {
     let Some(max_rows) = rule.max_rows else {
         return Ok(None);
     };
-    let keep = to_i64(max_rows);
-    if rule.batch.is_some() && well_under(c, "executions", keep).await? {
+    let rows: i64 = c
+        .query_one("SELECT rows FROM execution_totals WHERE id = 1", &[])
+        .await
+        .db()?
+        .get(0);
+    let excess = rows - to_i64(max_rows);
+    if excess <= 0 {
         return Ok(None);
     }
-    let row = c
+    let seq = c
         .query_opt(
-            "SELECT started_at, id FROM executions ORDER BY started_at DESC, id DESC \
-             LIMIT 1 OFFSET $1",
-            &[&keep],
+            "SELECT seq FROM executions ORDER BY seq LIMIT 1 OFFSET $1",
+            &[&(excess - 1)],
         )
         .await
-        .db()?;
-    Ok(row.map(|r| (r.get(0), r.get(1))))
+        .db()?
+        .map(|r| r.get(0));
+    Ok(seq)
 }
 
 /// The end time before which ended sessions exceed `max_rows` (at most that many ended
@@ -208,19 +211,13 @@ async fn session_count_cutoff(c: &Object, rule: &Retention) -> Result<Option<i64
 async fn count_executions(
     c: &Object,
     before_ms: Option<i64>,
-    threshold: &Option<(i64, String)>,
+    threshold: &Option<i64>,
 ) -> Result<u64, StoreError> {
     let before = before_ms.unwrap_or(i64::MIN);
-    let (t_at, t_id) = (
-        threshold.as_ref().map(|t| t.0),
-        threshold.as_ref().map(|t| t.1.as_str()),
-    );
     let n: i64 = c
         .query_one(
-            "SELECT (SELECT count(*) FROM executions WHERE started_at < $1) + \
-                    (SELECT count(*) FROM executions \
-                     WHERE (started_at, id) <= ($2::bigint, $3::text) AND started_at >= $1)",
-            &[&before, &t_at, &t_id],
+            "SELECT count(*) FROM executions WHERE started_at < $1 OR seq <= $2",
+            &[&before, &threshold.unwrap_or(i64::MIN)],
         )
         .await
         .db()?
@@ -231,7 +228,7 @@ async fn count_executions(
 async fn delete_executions(
     c: &mut Object,
     before_ms: Option<i64>,
-    threshold: &Option<(i64, String)>,
+    threshold: &Option<i64>,
     batch: usize,
 ) -> Result<u64, StoreError> {
     if before_ms.is_none() && threshold.is_none() {
@@ -251,15 +248,14 @@ async fn delete_executions(
             .db()?;
     }
     let left = limit - to_i64(removed);
-    if let Some((at, id)) = threshold
+    if let Some(seq) = threshold
         && left > 0
     {
         removed += tx
             .execute(
                 "DELETE FROM executions WHERE id IN \
-                 (SELECT id FROM executions WHERE (started_at, id) <= ($1, $2) \
-                  ORDER BY started_at, id LIMIT $3)",
-                &[at, id, &left],
+                 (SELECT id FROM executions WHERE seq <= $1 ORDER BY seq LIMIT $2)",
+                &[seq, &left],
             )
             .await
             .db()?;
