@@ -5,7 +5,7 @@
 //! visitor that stops early stops the read.
 
 use skillet_store::{
-    ExecutionFigures, ExecutionQuery, ExecutionRecord, LogLine, MAX_SPANS, SpanRecord, StoreError,
+    ExecutionFigures, ExecutionQuery, ExecutionRecord, LogLine, SpanRecord, StoreError,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -116,7 +116,7 @@ impl Batch {
         self.request_id.push(e.request_id.clone());
         self.cached.push(i64::from(e.cached));
         self.queue_wait_ms.push(e.queue_wait_ms);
-        self.spans.push(spans_text(&e.spans));
+        self.spans.push(SpanRecord::to_text(&e.spans));
         self.peak_processes.push(e.peak_processes);
         self.bytes_written.push(e.bytes_written);
         self.llm_input_tokens.push(e.llm_input_tokens);
@@ -192,7 +192,7 @@ fn from_row(r: &Row) -> Result<ExecutionRecord, StoreError> {
         spans: r
             .try_get::<_, Option<String>>(23)
             .db()?
-            .map(|text| spans_of(&text))
+            .map(|text| SpanRecord::from_text(&text))
             .unwrap_or_default(),
         peak_processes: r.try_get(24).db()?,
         bytes_written: r.try_get(25).db()?,
@@ -200,35 +200,6 @@ fn from_row(r: &Row) -> Result<ExecutionRecord, StoreError> {
         llm_output_tokens: r.try_get(27).db()?,
         llm_ms: r.try_get(28).db()?,
     })
-}
-
-/// Spans as stored (as SQLite stores them): `phase start_us duration_us` joined by `;`, at
-/// most [`MAX_SPANS`]; none is NULL.
-fn spans_text(spans: &[SpanRecord]) -> Option<String> {
-    if spans.is_empty() {
-        return None;
-    }
-    let kept = &spans[..spans.len().min(MAX_SPANS)];
-    Some(
-        kept.iter()
-            .map(|s| format!("{} {} {}", s.phase, s.start_us, s.duration_us))
-            .collect::<Vec<_>>()
-            .join(";"),
-    )
-}
-
-/// The spans of [`spans_text`]; a part that does not read is left out.
-fn spans_of(text: &str) -> Vec<SpanRecord> {
-    text.split(';')
-        .filter_map(|part| {
-            let mut words = part.split(' ');
-            Some(SpanRecord {
-                phase: words.next()?.to_owned(),
-                start_us: words.next()?.parse().ok()?,
-                duration_us: words.next()?.parse().ok()?,
-            })
-        })
-        .collect()
 }
 
 pub(crate) fn record(s: &PostgresStore, e: &ExecutionRecord) -> Result<(), StoreError> {
@@ -442,8 +413,11 @@ mod tests {
                 duration_us: 4,
             },
         ];
-        assert_eq!(spans_of(&spans_text(&spans).unwrap_or_default()), spans);
-        assert_eq!(spans_text(&[]), None);
+        assert_eq!(
+            SpanRecord::from_text(&SpanRecord::to_text(&spans).unwrap_or_default()),
+            spans
+        );
+        assert_eq!(SpanRecord::to_text(&[]), None);
     }
 
     #[test]

@@ -149,6 +149,37 @@ pub struct SpanRecord {
 /// The most spans kept per execution: a retry loop cannot grow a row without bound.
 pub const MAX_SPANS: usize = 64;
 
+impl SpanRecord {
+    /// Spans as every store keeps them: `phase start_us duration_us` joined by `;`, at most
+    /// [`MAX_SPANS`]; none is `None`.
+    pub fn to_text(spans: &[SpanRecord]) -> Option<String> {
+        if spans.is_empty() {
+            return None;
+        }
+        let kept = &spans[..spans.len().min(MAX_SPANS)];
+        Some(
+            kept.iter()
+                .map(|s| format!("{} {} {}", s.phase, s.start_us, s.duration_us))
+                .collect::<Vec<_>>()
+                .join(";"),
+        )
+    }
+
+    /// The spans of [`SpanRecord::to_text`]; a part that does not read is left out.
+    pub fn from_text(text: &str) -> Vec<SpanRecord> {
+        text.split(';')
+            .filter_map(|part| {
+                let mut words = part.split(' ');
+                Some(SpanRecord {
+                    phase: words.next()?.to_owned(),
+                    start_us: words.next()?.parse().ok()?,
+                    duration_us: words.next()?.parse().ok()?,
+                })
+            })
+            .collect()
+    }
+}
+
 impl ExecutionRecord {
     /// A record of a run started at `started` that took 5 ms, for the store's own tests.
     #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use rusqlite::{Connection, Row, params};
 
-use crate::record::{MAX_SPANS, SpanRecord};
+use crate::record::SpanRecord;
 use crate::sqlite_ids::find_by_id;
 use crate::{ExecutionFigures, ExecutionQuery, ExecutionRecord, StoreError};
 
@@ -44,7 +44,7 @@ macro_rules! record_params {
             $e.request_id,
             $e.cached,
             $e.queue_wait_ms,
-            spans_text(&$e.spans),
+            SpanRecord::to_text(&$e.spans),
             $e.peak_processes,
             $e.bytes_written,
             $e.llm_input_tokens,
@@ -81,7 +81,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         queue_wait_ms: r.get(22)?,
         spans: r
             .get::<_, Option<String>>(23)?
-            .map(|text| spans_of(&text))
+            .map(|text| SpanRecord::from_text(&text))
             .unwrap_or_default(),
         peak_processes: r.get(24)?,
         bytes_written: r.get(25)?,
@@ -89,35 +89,6 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         llm_output_tokens: r.get(27)?,
         llm_ms: r.get(28)?,
     })
-}
-
-/// Spans as stored: `phase start_us duration_us` joined by `;`, at most [`MAX_SPANS`]; none is
-/// NULL. Compact, since every row of a history of millions has them.
-fn spans_text(spans: &[SpanRecord]) -> Option<String> {
-    if spans.is_empty() {
-        return None;
-    }
-    let kept = &spans[..spans.len().min(MAX_SPANS)];
-    Some(
-        kept.iter()
-            .map(|s| format!("{} {} {}", s.phase, s.start_us, s.duration_us))
-            .collect::<Vec<_>>()
-            .join(";"),
-    )
-}
-
-/// The spans of [`spans_text`]; a part that does not read is left out.
-fn spans_of(text: &str) -> Vec<SpanRecord> {
-    text.split(';')
-        .filter_map(|part| {
-            let mut words = part.split(' ');
-            Some(SpanRecord {
-                phase: words.next()?.to_owned(),
-                start_us: words.next()?.parse().ok()?,
-                duration_us: words.next()?.parse().ok()?,
-            })
-        })
-        .collect()
 }
 
 pub(crate) fn record(conn: &Connection, e: &ExecutionRecord) -> Result<(), StoreError> {

@@ -14,6 +14,7 @@ mod job_queue;
 mod jobs;
 mod logs;
 mod retention;
+mod retention_order;
 
 mod alerts;
 mod breakers;
