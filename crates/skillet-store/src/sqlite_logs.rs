@@ -121,11 +121,19 @@ pub(crate) fn append_in(
             ])?;
         }
     }
-    tx.prepare_cached(
-        "DELETE FROM log_lines WHERE id IN (SELECT id FROM log_lines
-         WHERE id <= (SELECT max(id) FROM log_lines) - ?1 ORDER BY id LIMIT ?2)",
-    )?
-    .execute(params![cap, DROP_PER_APPEND + lines.len() as i64])?;
+    // Asked first, as two lookups at the ends of the key: SQLite compiles the DELETE again
+    // each time it is bound (its `LIMIT` in a subquery), which cost a long-lived process a
+    // parse on every append although the cap is almost never reached.
+    let over_cap: bool = tx
+        .prepare_cached("SELECT ifnull(max(id) - ?1 >= min(id), 0) FROM log_lines")?
+        .query_row([cap], |r| r.get(0))?;
+    if over_cap {
+        tx.prepare_cached(
+            "DELETE FROM log_lines WHERE id IN (SELECT id FROM log_lines
+             WHERE id <= (SELECT max(id) FROM log_lines) - ?1 ORDER BY id LIMIT ?2)",
+        )?
+        .execute(params![cap, DROP_PER_APPEND + lines.len() as i64])?;
+    }
     // Over the byte bound, the oldest go a batch at a time: a few batches cover what one
     // append can add (its lines are capped), so this ends quickly.
     for _ in 0..64 {
