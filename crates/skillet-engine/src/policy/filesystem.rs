@@ -88,7 +88,13 @@ pub(crate) fn plan_fs(
         _ => Vec::new(),
     };
     guarded.extend(ws_protected.iter().cloned());
-    let guarded_files = files_of(&guarded)?;
+    // Only a write grant can reach a hard link to one of them: without one, nothing is walked
+    // (the runtime and data directories hold every live run's and session's files).
+    let guarded_files = if grant.write.is_empty() {
+        Vec::new()
+    } else {
+        files_of(&guarded)?
+    };
     for (i, typed) in grant.write.iter().enumerate() {
         let base = base.filter(|_| i >= writes_from);
         let Some(r) = grants::resolve(typed, Access::Write, &bounds, base, warnings)? else {
