@@ -278,6 +278,10 @@ pub(crate) const STEPS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN lease_expires_at INTEGER;
     ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, submitted_at);",
+    // 21: step 1's indexes by start and by skill and start, which step 6's wider ones (with the
+    // id) serve every query of: each cost every recorded run a page written.
+    "DROP INDEX IF EXISTS executions_by_start;
+    DROP INDEX IF EXISTS executions_by_skill;",
 ];
 
 /// The schema version this build writes.
