@@ -150,6 +150,12 @@ impl EngineSetup {
         Registry::discover_for(&self.env, &self.config, name)
     }
 
+    /// [`EngineSetup::registry_for`] in a process that serves many calls: an unchanged skill
+    /// file is not parsed again (see [`skillet_registry::SpecMemo`]).
+    pub fn registry_for_memo(&self, name: &str, memo: &skillet_registry::SpecMemo) -> Registry {
+        Registry::discover_for_memo(&self.env, &self.config, name, memo)
+    }
+
     /// Opens the store: the PostgreSQL database of `[store] url` when the global configuration
     /// names one, else the SQLite file `$XDG_DATA_HOME/skillet/skillet.db`.
     pub fn open_store(&self) -> Result<Arc<dyn Store>, SetupError> {

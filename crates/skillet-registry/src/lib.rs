@@ -26,6 +26,7 @@ mod layout;
 mod metadata_cache;
 pub mod packages;
 mod registry;
+mod spec_memo;
 mod summary;
 mod trust;
 
@@ -39,5 +40,6 @@ pub use discover::{MAX_DIR_ENTRIES, MAX_SKILL_FILES, skill_file, skill_manifest}
 pub use layout::{DirKind, Environment, SKILL_FOLDERS, Scope, SkillDir, skill_dirs};
 pub use metadata_cache::{MetadataCacheSettings, cache_dir};
 pub use registry::{KeptSkill, Registry, SkillEntry};
+pub use spec_memo::SpecMemo;
 pub use summary::SkillSummary;
 pub use trust::{Availability, ConfigScope, EditError, config_path, set_disabled, set_trusted};

@@ -18,7 +18,7 @@ use crate::discover::{Candidate, MAX_SKILL_FILES, scan};
 use crate::layout::{DirKind, Environment, Scope, SkillDir, skill_dirs};
 use crate::metadata_cache::{MetadataCache, MetadataCacheSettings};
 use crate::summary::SkillSummary;
-use load::{Keep, Loaded, load_all};
+use load::{Keep, Loaded, Reuse, load_all};
 
 /// One skill file found by discovery, valid or not.
 #[derive(Debug, Clone, Serialize)]
@@ -144,8 +144,11 @@ impl Registry {
         dirs: Vec<SkillDir>,
         cache: Option<&MetadataCacheSettings>,
     ) -> Registry {
-        let cache = cache.map(|c| MetadataCache::open(c, &dirs));
-        Registry::load_dirs(dirs, None, Keep::Summaries, cache)
+        let reuse = match cache {
+            Some(c) => Reuse::Summaries(MetadataCache::open(c, &dirs)),
+            None => Reuse::Nothing,
+        };
+        Registry::load_dirs(dirs, None, Keep::Summaries, reuse)
     }
 
     /// Loads the skills of a skills directory named on the command line (`skillet validate
@@ -162,7 +165,7 @@ impl Registry {
     /// at most [`MAX_SKILL_FILES`] files, so a hostile workspace cannot crowd out the user's
     /// global skills; what is past the limit is reported once, unread.
     pub fn from_dirs(dirs: Vec<SkillDir>) -> Registry {
-        Registry::load_dirs(dirs, None, Keep::Specs, None)
+        Registry::load_dirs(dirs, None, Keep::Specs, Reuse::Nothing)
     }
 
     /// [`Registry::from_dirs`]; with `previous`, broken files keep their last good version.
@@ -170,7 +173,7 @@ impl Registry {
         dirs: Vec<SkillDir>,
         previous: Option<&Registry>,
         keep: Keep,
-        cache: Option<MetadataCache>,
+        reuse: Reuse<'_>,
     ) -> Registry {
         let mut warnings = Vec::new();
         let mut candidates: Vec<(usize, Candidate)> = Vec::new();
@@ -197,7 +200,7 @@ impl Registry {
                 .with_hint("remove skills you do not use, or split them across repositories"),
             );
         }
-        let mut loaded = load_all(candidates.iter().map(|(_, c)| c).collect(), keep, cache);
+        let mut loaded = load_all(candidates.iter().map(|(_, c)| c).collect(), keep, reuse);
         let kept = match previous {
             Some(previous) => last_good::substitute(previous, &candidates, &mut loaded),
             None => Vec::new(),

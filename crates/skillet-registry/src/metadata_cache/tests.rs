@@ -306,7 +306,7 @@ fn a_file_just_written_is_not_cached() {
 /// and switching back shows the old target's own summary.
 #[test]
 fn a_link_switched_between_discovery_and_the_read_is_not_cached_under_the_old_target() {
-    use crate::registry::load::{Keep, load_all};
+    use crate::registry::load::{Keep, Reuse, load_all};
     let w = World::new();
     let store = w.skills.join("store");
     std::fs::create_dir(&store).expect("a folder");
@@ -324,7 +324,11 @@ fn a_link_switched_between_discovery_and_the_read_is_not_cached_under_the_old_ta
     // Discovery resolved the link to a; the read finds b.
     to("store/b.jsonx");
     let cache = super::MetadataCache::open(&w.settings, &dirs);
-    let loaded = load_all(found.iter().collect(), Keep::Summaries, Some(cache));
+    let loaded = load_all(
+        found.iter().collect(),
+        Keep::Summaries,
+        Reuse::Summaries(cache),
+    );
     let read = loaded[0].summary.as_ref().expect("a valid skill");
     assert_eq!(read.description.as_deref(), Some("about two"));
     to("store/a.jsonx");

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use skillet_spec::{Diagnostic, Severity};
 
-use super::{Keep, Loaded, Registry, SkillEntry};
+use super::{Keep, Loaded, Registry, Reuse, SkillEntry};
 use crate::config::Config;
 use crate::discover::Candidate;
 use crate::layout::{Environment, SkillDir, skill_dirs};
@@ -40,7 +40,7 @@ impl Registry {
     /// [`Registry::from_dirs`], keeping the last good version of a broken file from
     /// `previous`.
     pub fn from_dirs_keeping(dirs: Vec<SkillDir>, previous: &Registry) -> Registry {
-        Registry::load_dirs(dirs, Some(previous), Keep::Specs, None)
+        Registry::load_dirs(dirs, Some(previous), Keep::Specs, Reuse::Nothing)
     }
 
     /// The skills answered by their last good version, because their file is broken now.

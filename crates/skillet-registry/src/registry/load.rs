@@ -6,6 +6,7 @@ use skillet_spec::{Diagnostic, SkillFormat, SkillSpec, load_file_identified};
 
 use crate::discover::Candidate;
 use crate::metadata_cache::{Lookup, MetadataCache, Stamp};
+use crate::spec_memo::SpecMemo;
 use crate::summary::SkillSummary;
 
 /// Below this many files, loading on one thread is faster than starting more.
@@ -55,10 +56,19 @@ impl Loaded {
     }
 }
 
-/// Loads files in order, spreading large sets over the machine's cores. With a cache (only
-/// summaries are cached), a file unchanged since it was cached is not read at all, and what
-/// was read is offered to the cache, which is written back (when it changed) and dropped
-/// before this returns.
+/// What a load may reuse of earlier reads.
+pub(crate) enum Reuse<'a> {
+    /// Nothing: every file is read.
+    Nothing,
+    /// The metadata cache file (summaries only).
+    Summaries(MetadataCache),
+    /// A long-lived process's memo of whole skills.
+    Specs(&'a SpecMemo),
+}
+
+/// Loads files in order, spreading large sets over the machine's cores. With a cache or a
+/// memo, a file unchanged since it was kept is not read at all, and what was read is offered
+/// to it; a cache is written back (when it changed) and dropped before this returns.
 ///
 /// Each skill is boxed: boxes are freed one by one as [`super::Registry::build`] moves them
 /// into its entries, where one vector of them would stay whole until the last was moved,
@@ -67,13 +77,19 @@ impl Loaded {
 pub(crate) fn load_all(
     candidates: Vec<&Candidate>,
     keep: Keep,
-    mut cache: Option<MetadataCache>,
+    reuse: Reuse<'_>,
 ) -> Vec<Box<Loaded>> {
+    let (mut cache, memo) = match reuse {
+        Reuse::Nothing => (None, None),
+        Reuse::Summaries(cache) => (Some(cache), None),
+        Reuse::Specs(memo) => (None, Some(memo)),
+    };
     let mut out: Vec<Option<Box<Loaded>>> = Vec::with_capacity(candidates.len());
     let mut misses: Vec<(usize, &Candidate, Option<Stamp>)> = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
-        let lookup = match (&mut cache, keep) {
-            (Some(cache), Keep::Summaries) => cache.lookup(c),
+        let lookup = match (&mut cache, memo, keep) {
+            (Some(cache), _, Keep::Summaries) => cache.lookup(c),
+            (_, Some(memo), Keep::Specs) => memo.lookup(c),
             _ => Lookup::Miss(None),
         };
         match lookup {
@@ -89,8 +105,10 @@ pub(crate) fn load_all(
     }
     let read = read_all(misses.iter().map(|(_, c, _)| *c).collect(), keep);
     for ((i, c, stamp), loaded) in misses.into_iter().zip(read) {
-        if let (Some(cache), Keep::Summaries) = (&mut cache, keep) {
-            cache.offer(c, stamp, &loaded);
+        match (&mut cache, memo, keep) {
+            (Some(cache), _, Keep::Summaries) => cache.offer(c, stamp, &loaded),
+            (_, Some(memo), Keep::Specs) => memo.offer(c, stamp, &loaded),
+            _ => {}
         }
         out[i] = Some(loaded);
     }

@@ -1,10 +1,11 @@
 //! Finding the one skill a call needs without reading every skill: a run costs the same in a
 //! workspace of 10 skills or 20,000.
 
-use super::{Keep, Loaded, Registry, load_all};
+use super::{Keep, Loaded, Registry, Reuse, load_all};
 use crate::config::Config;
 use crate::discover::Candidate;
 use crate::layout::{Environment, SkillDir, skill_dirs};
+use crate::spec_memo::SpecMemo;
 
 impl Registry {
     /// What running the skill `name` needs, found without reading every skill: see
@@ -12,6 +13,18 @@ impl Registry {
     pub fn discover_for(env: &Environment, config: &Config, name: &str) -> Registry {
         let dirs = skill_dirs(env, &config.workspace_skill_dirs, &config.global_skill_dirs);
         Registry::from_dirs_for(dirs, name)
+    }
+
+    /// [`Registry::discover_for`] for a process that serves many calls: a file unchanged since
+    /// `memo` last saw it is not parsed again (see [`SpecMemo`]). What the call sees is the same.
+    pub fn discover_for_memo(
+        env: &Environment,
+        config: &Config,
+        name: &str,
+        memo: &SpecMemo,
+    ) -> Registry {
+        let dirs = skill_dirs(env, &config.workspace_skill_dirs, &config.global_skill_dirs);
+        Registry::find_one(dirs, name, Some(memo))
     }
 
     /// The registry a call of `name` sees, read from the files named for it alone
@@ -28,6 +41,11 @@ impl Registry {
     /// it exists (a full discovery warns of both), and the per-scope `MAX_SKILL_FILES`
     /// limit, which only bounds reading everything.
     pub fn from_dirs_for(dirs: Vec<SkillDir>, name: &str) -> Registry {
+        Registry::find_one(dirs, name, None)
+    }
+
+    /// [`Registry::from_dirs_for`], reusing what `memo` holds of unchanged files.
+    pub(crate) fn find_one(dirs: Vec<SkillDir>, name: &str, memo: Option<&SpecMemo>) -> Registry {
         /// Longest fallback chain followed; a longer one is left to full discovery.
         const MAX_CHAIN: usize = 32;
         let mut warnings = Vec::new();
@@ -52,7 +70,8 @@ impl Registry {
                         .map(move |c| (i, c))
                 })
                 .collect();
-            let these = load_all(found.iter().map(|(_, c)| c).collect(), Keep::Specs, None);
+            let reuse = memo.map_or(Reuse::Nothing, Reuse::Specs);
+            let these = load_all(found.iter().map(|(_, c)| c).collect(), Keep::Specs, reuse);
             let declares_other = these
                 .iter()
                 .any(|l| l.declared.as_deref().is_some_and(|d| d != next));

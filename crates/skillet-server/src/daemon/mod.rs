@@ -101,6 +101,8 @@ struct Daemon {
     manager: Arc<SessionManager>,
     /// Warm interpreters of pooled `code_session` skills (`pool.run`).
     pools: Arc<skillet_engine::session::Pools>,
+    /// The skill files calls have read, so an unchanged one is not parsed for every call.
+    specs: skillet_registry::SpecMemo,
     jobs: Arc<Jobs>,
     /// Turns in the jobs' queue held by callers that run skills themselves (`queue.turn`).
     turns: turns::Turns,
@@ -188,6 +190,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
                 .with_holder(format!("the daemon on {}", paths.socket.display())),
         ),
         pools,
+        specs: skillet_registry::SpecMemo::default(),
         jobs,
         turns: turns::Turns::default(),
         env: options.env,
@@ -488,6 +491,9 @@ impl Daemon {
     /// files named for it), so a session starts the skill a run would.
     fn context_for(&self, dir: &Path, name: &str) -> Result<(Engine, Registry), SetupError> {
         let setup = EngineSetup::load_in(&self.env, dir)?;
-        Ok((setup.engine(self.store.clone()), setup.registry_for(name)))
+        Ok((
+            setup.engine(self.store.clone()),
+            setup.registry_for_memo(name, &self.specs),
+        ))
     }
 }

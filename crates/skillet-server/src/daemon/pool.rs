@@ -24,7 +24,7 @@ impl Daemon {
                 .map_err(|e| refused(e.to_string()))?;
         }
         let engine = engine.with_pools(self.pools.clone());
-        let registry = setup.registry_for(&p.skill);
+        let registry = setup.registry_for_memo(&p.skill, &self.specs);
         if let Some(o) = &observe {
             o.lap(Phase::Resolve);
         }
