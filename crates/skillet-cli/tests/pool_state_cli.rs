@@ -171,3 +171,37 @@ fn a_pooled_call_cannot_commit_a_link_or_a_hard_link_as_its_state() {
     }
     assert_eq!(call(&w, "ctr", &increment(0.0)).1.trim(), "2");
 }
+
+/// The daemon keeps the skill files its calls read (parsed once while unchanged): an edit, a
+/// broken file and a removed one are each seen by the very next call.
+#[test]
+fn an_edit_of_a_remembered_skill_file_is_seen_by_the_next_call() {
+    let w = World::new();
+    let skill = |greeting: &str| {
+        session_skill(
+            &w,
+            "py",
+            &interpreter("python3"),
+            json!({"env": {"GREETING": greeting},
+                   "session_config": {"pool": {"min_idle": 1, "max": 2}}}),
+        );
+    };
+    let greet = "import os; print(os.environ['GREETING'])";
+    skill("aaaa");
+    // Old enough to be remembered (a file changed in the last two seconds never is), then
+    // called twice, so the second call is answered from what the daemon kept.
+    std::thread::sleep(Duration::from_millis(2_200));
+    assert_eq!(call(&w, "py", greet).1, "aaaa\n");
+    assert_eq!(call(&w, "py", greet).1, "aaaa\n");
+    // The same size, rewritten in place.
+    skill("bbbb");
+    assert_eq!(call(&w, "py", greet).1, "bbbb\n");
+    std::thread::sleep(Duration::from_millis(2_200));
+    assert_eq!(call(&w, "py", greet).1, "bbbb\n");
+    std::fs::write(w.ws.join(".skillet/skills/py.json"), "{ not json").unwrap();
+    let (code, _, err) = call(&w, "py", greet);
+    assert_ne!(code, 0, "{err}");
+    std::fs::remove_file(w.ws.join(".skillet/skills/py.json")).unwrap();
+    let (code, _, err) = call(&w, "py", greet);
+    assert!(code != 0 && err.contains("py"), "{err}");
+}
