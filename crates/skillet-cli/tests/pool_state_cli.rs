@@ -205,3 +205,53 @@ fn an_edit_of_a_remembered_skill_file_is_seen_by_the_next_call() {
     let (code, _, err) = call(&w, "py", greet);
     assert!(code != 0 && err.contains("py"), "{err}");
 }
+
+/// A write through a shared `mmap` to a page already dirty changes a file and leaves its size,
+/// inode, modification and change times as they were: the daemon must still see it (found by
+/// an outside review of an earlier memo that trusted the times).
+#[test]
+fn an_edit_through_mmap_that_keeps_every_time_is_seen_by_the_next_call() {
+    let w = World::new();
+    session_skill(
+        &w,
+        "py",
+        &interpreter("python3"),
+        json!({"env": {"V": "1"}, "session_config": {"pool": {"min_idle": 1, "max": 2}}}),
+    );
+    let file = w.ws.join(".skillet/skills/py.json");
+    let script = format!(
+        r#"
+import mmap, os, subprocess, time
+f = {file:?}
+m = mmap.mmap(os.open(f, os.O_RDWR), 0)
+i = m.find(b'"V": "') + 6
+def call():
+    return subprocess.run([{skillet:?}, "run", "py", "--stdin",
+                           "import os; print(os.environ['V'])"],
+                          capture_output=True, text=True).stdout.strip()
+m[i:i+1] = b'1'  # the page is dirty from here on
+time.sleep(2.2)
+first = call()
+before = os.stat(f)
+m[i:i+1] = b'2'
+after = os.stat(f)
+same = (before.st_ino, before.st_size, before.st_mtime_ns, before.st_ctime_ns) == \
+       (after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns)
+print(first, call(), same)
+"#,
+        skillet = assert_cmd::cargo::cargo_bin("skillet"),
+    );
+    let out = w
+        .command(std::path::Path::new(&interpreter("python3")))
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = stdout.split_whitespace().collect();
+    assert_eq!(
+        words.get(..2),
+        Some(&["1", "2"][..]),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -110,9 +110,6 @@ pub(crate) fn named(dir: &SkillDir, name: &str, warnings: &mut Vec<Diagnostic>) 
         return crate::packages::named_in_packages(dir, name, warnings);
     }
     let mut out = Vec::new();
-    // The directory resolved once a file is found in it, as `scan` resolves it: what a memo
-    // of skills keys a file on (see `Candidate::canonical`).
-    let mut root: Option<Option<PathBuf>> = None;
     // Sorted by file name, as `scan` sorts: `x` before `x.json`.
     for entry_name in [name.to_owned(), format!("{name}.json")] {
         let path = dir.path.join(&entry_name);
@@ -121,10 +118,7 @@ pub(crate) fn named(dir: &SkillDir, name: &str, warnings: &mut Vec<Diagnostic>) 
         };
         let link = meta.file_type().is_symlink();
         let is_dir = if link { path.is_dir() } else { meta.is_dir() };
-        let root = root
-            .get_or_insert_with(|| std::fs::canonicalize(&dir.path).ok())
-            .as_deref();
-        if let Some(c) = candidate_at(dir, root, path, &entry_name, link, is_dir, warnings) {
+        if let Some(c) = candidate_at(dir, None, path, &entry_name, link, is_dir, warnings) {
             out.push(c);
         }
     }

@@ -33,7 +33,7 @@ use crate::summary::SkillSummary;
 
 /// A file changed more recently than this is not cached: a second write in the same clock
 /// tick may leave its times as they were.
-pub(crate) const SETTLE: Duration = Duration::from_secs(2);
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// The largest cache file read; a bigger one is not skillet's.
 const MAX_CACHE_BYTES: u64 = 64 << 20;
@@ -93,7 +93,7 @@ impl MetadataCacheSettings {
 /// The file a record stands for, as it was when it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct FileKey {
+struct FileKey {
     path: PathBuf,
     canonical: PathBuf,
     within: Option<PathBuf>,
@@ -101,35 +101,8 @@ pub(crate) struct FileKey {
 }
 
 impl FileKey {
-    /// The key what `c` loaded to is kept under, when it may be kept at all: a valid file
-    /// without a diagnostic, in a format every build reads alike, settled (`stamp`, from
-    /// [`Stamp::of`] before the read), and read from the very file the stamp was taken of.
-    pub(crate) fn keepable(
-        c: &Candidate,
-        stamp: Option<Stamp>,
-        loaded: &Loaded,
-    ) -> Option<FileKey> {
-        let (stamp, canonical) = (stamp?, c.canonical.as_ref()?);
-        loaded.summary.as_ref()?;
-        loaded.declared.as_ref()?;
-        if !loaded.diagnostics.is_empty() || !FORMATS.contains(&loaded.format) {
-            return None;
-        }
-        // The file read must be the one the canonical path showed before the read, unchanged:
-        // a link switched meanwhile would pair one file's contents with the other's key.
-        if loaded.read.map(Stamp::from) != Some(stamp) {
-            return None;
-        }
-        Some(FileKey {
-            path: c.path.clone(),
-            canonical: canonical.clone(),
-            within: c.within.clone(),
-            stamp,
-        })
-    }
-
     /// Whether this key is `c`'s as the file is now (`stamp`).
-    pub(crate) fn is(&self, c: &Candidate, canonical: &Path, stamp: &Stamp) -> bool {
+    fn is(&self, c: &Candidate, canonical: &Path, stamp: &Stamp) -> bool {
         self.stamp == *stamp
             && self.path == c.path
             && self.canonical == canonical
@@ -164,7 +137,7 @@ impl From<FileIdentity> for Stamp {
 impl Stamp {
     /// The stamp of `c`'s file as it is now, when it can be cached at all, and whether it
     /// changed too recently to be kept.
-    pub(crate) fn of(c: &Candidate) -> Option<(&Path, Stamp, bool)> {
+    fn of(c: &Candidate) -> Option<(&Path, Stamp, bool)> {
         let canonical = c.canonical.as_deref()?;
         // Paths that are not UTF-8 cannot be written in the cache file.
         c.path.to_str()?;
@@ -192,6 +165,15 @@ impl Stamp {
         };
         Some((canonical, stamp, settled))
     }
+}
+
+/// Whether what a file loaded to may stand for it later: valid, without a diagnostic, in a
+/// format whose parse reads nothing but the file itself.
+pub(crate) fn reusable(loaded: &Loaded) -> bool {
+    loaded.summary.is_some()
+        && loaded.declared.is_some()
+        && loaded.diagnostics.is_empty()
+        && FORMATS.contains(&loaded.format)
 }
 
 fn ns(secs: i64, nanos: i64) -> i64 {
@@ -314,15 +296,27 @@ impl MetadataCache {
     /// Keeps what `c` loaded to, when it is worth keeping (see the module's documentation);
     /// `stamp` is what [`MetadataCache::lookup`] found before the file was read.
     pub(crate) fn offer(&mut self, c: &Candidate, stamp: Option<Stamp>, loaded: &Loaded) {
-        let (Some(key), Some(summary), Some(name)) = (
-            FileKey::keepable(c, stamp, loaded),
-            &loaded.summary,
-            &loaded.declared,
-        ) else {
+        let (Some(stamp), Some(canonical)) = (stamp, &c.canonical) else {
             return;
         };
+        let (Some(summary), Some(name)) = (&loaded.summary, &loaded.declared) else {
+            return;
+        };
+        if !reusable(loaded) {
+            return;
+        }
+        // The file read must be the one the canonical path showed before the read, unchanged:
+        // a link switched meanwhile would pair one file's summary with the other's key.
+        if loaded.read.map(Stamp::from) != Some(stamp) {
+            return;
+        }
         self.new.push(Record {
-            key,
+            key: FileKey {
+                path: c.path.clone(),
+                canonical: canonical.clone(),
+                within: c.within.clone(),
+                stamp,
+            },
             name: name.clone(),
             format: loaded.format.label().to_owned(),
             summary: summary.clone(),

@@ -2,21 +2,22 @@
 //! parsing and validating the file again.
 //!
 //! The daemon resolves the skill of every call afresh, so an edit is seen by the next call;
-//! reading the file back into a [`SkillSpec`] was most of that work. A memo answers for a file
-//! only under the rules of the metadata cache (see `metadata_cache`): the same path, resolved
-//! path, containing directory, device, inode, size, modification and change time, a file
-//! settled for two seconds, valid, without a diagnostic, whose parse read nothing but itself.
-//! Discovery itself still runs on every call: which files exist, and which one wins, is never
-//! remembered. Only the parse of an unchanged file is.
+//! parsing the file into a [`SkillSpec`] and validating it was most of that work. Every call
+//! still finds the files (which exist, which one wins) and reads the one it needs, by the same
+//! handle-based read as always; only when the text read is byte for byte the text last parsed
+//! at that path (compared by SHA-256) is the parse reused. Times, sizes and inodes are not
+//! trusted for this: a write through a shared `mmap` can change a file and leave all of them as
+//! they were. Only what the metadata cache would keep is kept: a valid file without a
+//! diagnostic, in a format whose parse reads nothing but the file.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use sha2::{Digest, Sha256};
 use skillet_spec::{SkillFormat, SkillSpec};
 
 use crate::discover::Candidate;
-use crate::metadata_cache::{FileKey, Lookup, Stamp};
 use crate::registry::load::Loaded;
 use crate::summary::SkillSummary;
 
@@ -24,14 +25,14 @@ use crate::summary::SkillSummary;
 /// re-reads, it never grows without bound).
 const MAX_FILES: usize = 4_096;
 
-/// Skills read by this process, by the identity of their files. Shared by the threads of a
-/// long-lived process; see the module's documentation for when it answers.
+/// Skills read by this process, by path and content. Shared by the threads of a long-lived
+/// process; see the module's documentation for when it answers.
 ///
 /// ```
 /// use skillet_registry::{Config, Environment, Registry, SpecMemo};
 /// let env = Environment::from_process()?;
 /// let memo = SpecMemo::default();
-/// // The second call parses nothing that has not changed.
+/// // The second call parses nothing whose text has not changed.
 /// for _ in 0..2 {
 ///     let _ = Registry::discover_for_memo(&env, &Config::load(&env)?, "fmt", &memo);
 /// }
@@ -42,10 +43,11 @@ pub struct SpecMemo {
     files: Mutex<HashMap<PathBuf, Remembered>>,
 }
 
-/// One file as it was read.
+/// One file's text, as its digest, and what it loaded to.
 #[derive(Debug)]
 struct Remembered {
-    key: FileKey,
+    within: Option<PathBuf>,
+    digest: [u8; 32],
     declared: String,
     format: SkillFormat,
     spec: Box<SkillSpec>,
@@ -53,31 +55,49 @@ struct Remembered {
 }
 
 impl SpecMemo {
-    /// What `c` loads to, when its file is unchanged since it was remembered.
-    pub(crate) fn lookup(&self, c: &Candidate) -> Lookup {
-        let Some((canonical, stamp, settled)) = Stamp::of(c) else {
-            return Lookup::Miss(None);
+    /// Reads `c` now and loads it, reusing the last parse of the same text at the same path.
+    pub(crate) fn load(&self, c: &Candidate) -> Loaded {
+        let (text, read) = match skillet_spec::read_skill_file(&c.path, c.within.as_deref()) {
+            Ok(read) => read,
+            Err(failed) => {
+                return Loaded::from_skill(failed, None, crate::registry::load::Keep::Specs);
+            }
         };
-        let files = self.files.lock().unwrap_or_else(|p| p.into_inner());
-        match files.get(&c.path) {
-            Some(r) if r.key.is(c, canonical, &stamp) => Lookup::Hit(Box::new(Loaded {
-                declared: Some(r.declared.clone()),
-                spec: Some(r.spec.clone()),
-                summary: Some(r.summary.clone()),
-                format: r.format,
-                diagnostics: Vec::new(),
-                read: None,
-            })),
-            _ => Lookup::Miss(settled.then_some(stamp)),
+        let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        if let Some(hit) = self.recall(c, &digest) {
+            return Loaded {
+                read: Some(read),
+                ..hit
+            };
         }
+        let loaded = Loaded::from_skill(
+            skillet_spec::load_skill_text(&c.path, &text),
+            Some(read),
+            crate::registry::load::Keep::Specs,
+        );
+        self.keep(c, digest, &loaded);
+        loaded
     }
 
-    /// Remembers what `c` loaded to, when it may be (`stamp` as [`SpecMemo::lookup`] found it
-    /// before the read).
-    pub(crate) fn offer(&self, c: &Candidate, stamp: Option<Stamp>, loaded: &Loaded) {
-        let Some(key) = FileKey::keepable(c, stamp, loaded) else {
+    fn recall(&self, c: &Candidate, digest: &[u8; 32]) -> Option<Loaded> {
+        let files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        let r = files
+            .get(&c.path)
+            .filter(|r| r.digest == *digest && r.within == c.within)?;
+        Some(Loaded {
+            declared: Some(r.declared.clone()),
+            spec: Some(r.spec.clone()),
+            summary: Some(r.summary.clone()),
+            format: r.format,
+            diagnostics: Vec::new(),
+            read: None,
+        })
+    }
+
+    fn keep(&self, c: &Candidate, digest: [u8; 32], loaded: &Loaded) {
+        if !crate::metadata_cache::reusable(loaded) {
             return;
-        };
+        }
         let (Some(spec), Some(summary), Some(declared)) =
             (&loaded.spec, &loaded.summary, &loaded.declared)
         else {
@@ -90,7 +110,8 @@ impl SpecMemo {
         files.insert(
             c.path.clone(),
             Remembered {
-                key,
+                within: c.within.clone(),
+                digest,
                 declared: declared.clone(),
                 format: loaded.format,
                 spec: spec.clone(),

@@ -53,7 +53,7 @@ pub use diagnostic::{Diagnostic, Position, Severity, did_you_mean};
 pub use limits::{MAX_NESTING_DEPTH, MAX_SKILL_FILE_BYTES, MAX_SKILL_MD_BYTES};
 pub use load::{
     AGENT_SKILL_FILE, LoadedSkill, PACKAGE_SKILL_FILE, load_file, load_file_identified,
-    load_file_within, load_json,
+    load_file_within, load_json, load_skill_text, read_skill_file,
 };
 pub use migrate::{Migration, migrate_file};
 pub use model::*;

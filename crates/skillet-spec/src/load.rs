@@ -102,32 +102,68 @@ fn load_identified(
     within: Option<&Path>,
     purpose: Purpose,
 ) -> (LoadedSkill, Option<crate::files::FileIdentity>) {
+    match read_skill_text(path, within) {
+        Err(failed) => (failed, None),
+        Ok((text, read)) => (parse_skill_text(path, &text, purpose), Some(read)),
+    }
+}
+
+/// The first half of [`load_file_identified`]: the text of the skill file at `path` (read as it
+/// reads it: beneath `within` when given, bounded, a regular file, UTF-8) and the identity of
+/// the file read; what the load is when it cannot be read. With [`load_skill_text`], the other
+/// half, a caller can tell a file's text from what it last parsed before parsing it again.
+pub fn read_skill_file(
+    path: &Path,
+    within: Option<&Path>,
+) -> Result<(String, crate::files::FileIdentity), LoadedSkill> {
+    read_skill_text(path, within)
+}
+
+/// The second half of [`load_file_identified`]: the skill that `text`, read from `path`,
+/// loads to. The same text at the same path always loads to the same skill.
+pub fn load_skill_text(path: &Path, text: &str) -> LoadedSkill {
+    parse_skill_text(path, text, Purpose::Use)
+}
+
+fn skill_format(path: &Path) -> (bool, SkillFormat) {
     let is_md = path.file_name().is_some_and(|n| n == AGENT_SKILL_FILE);
     let format = if is_md {
         SkillFormat::AgentSkill
     } else {
         SkillFormat::Canonical
     };
-    let mut identity = None;
-    let mut loaded = match read_limited(path, within, is_md) {
-        Err(d) => LoadedSkill::failed(format, d),
-        Ok((text, read)) if is_md => {
-            identity = Some(read);
-            let folder = path
-                .parent()
-                .and_then(Path::file_name)
-                .and_then(|n| n.to_str());
-            crate::skill_md::load_skill_md_in(&text, folder)
+    (is_md, format)
+}
+
+fn read_skill_text(
+    path: &Path,
+    within: Option<&Path>,
+) -> Result<(String, crate::files::FileIdentity), LoadedSkill> {
+    let (is_md, format) = skill_format(path);
+    read_limited(path, within, is_md).map_err(|d| {
+        let mut failed = LoadedSkill::failed(format, d);
+        for d in &mut failed.diagnostics {
+            d.file = Some(path.to_path_buf());
         }
-        Ok((text, read)) => {
-            identity = Some(read);
-            load_json_for(&text, path.parent(), purpose)
-        }
+        failed
+    })
+}
+
+fn parse_skill_text(path: &Path, text: &str, purpose: Purpose) -> LoadedSkill {
+    let (is_md, _) = skill_format(path);
+    let mut loaded = if is_md {
+        let folder = path
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str());
+        crate::skill_md::load_skill_md_in(text, folder)
+    } else {
+        load_json_for(text, path.parent(), purpose)
     };
     for d in &mut loaded.diagnostics {
         d.file = Some(path.to_path_buf());
     }
-    (loaded, identity)
+    loaded
 }
 
 /// Reads a skill file, refusing anything over [`MAX_SKILL_FILE_BYTES`] (a `SKILL.md`:

@@ -2,7 +2,7 @@
 //! only their summaries, with the metadata cache answering for unchanged files.
 
 use skillet_spec::files::FileIdentity;
-use skillet_spec::{Diagnostic, SkillFormat, SkillSpec, load_file_identified};
+use skillet_spec::{Diagnostic, LoadedSkill, SkillFormat, SkillSpec, load_file_identified};
 
 use crate::discover::Candidate;
 use crate::metadata_cache::{Lookup, MetadataCache, Stamp};
@@ -43,6 +43,15 @@ impl Loaded {
     /// Reads and validates `c` now.
     fn read(c: &Candidate, keep: Keep) -> Loaded {
         let (loaded, read) = load_file_identified(&c.path, c.within.as_deref());
+        Loaded::from_skill(loaded, read, keep)
+    }
+
+    /// What `loaded`, read from the file `read`, is kept as.
+    pub(crate) fn from_skill(
+        loaded: LoadedSkill,
+        read: Option<FileIdentity>,
+        keep: Keep,
+    ) -> Loaded {
         let declared = loaded.declared_name().map(str::to_owned);
         let summary = loaded.spec.as_ref().map(SkillSummary::of);
         Loaded {
@@ -66,9 +75,11 @@ pub(crate) enum Reuse<'a> {
     Specs(&'a SpecMemo),
 }
 
-/// Loads files in order, spreading large sets over the machine's cores. With a cache or a
-/// memo, a file unchanged since it was kept is not read at all, and what was read is offered
-/// to it; a cache is written back (when it changed) and dropped before this returns.
+/// Loads files in order, spreading large sets over the machine's cores. With a cache (only
+/// summaries are cached), a file unchanged since it was cached is not read at all, and what
+/// was read is offered to the cache, which is written back (when it changed) and dropped
+/// before this returns. With a memo, every file is read, and one whose text was parsed before
+/// is not parsed again.
 ///
 /// Each skill is boxed: boxes are freed one by one as [`super::Registry::build`] moves them
 /// into its entries, where one vector of them would stay whole until the last was moved,
@@ -87,9 +98,8 @@ pub(crate) fn load_all(
     let mut out: Vec<Option<Box<Loaded>>> = Vec::with_capacity(candidates.len());
     let mut misses: Vec<(usize, &Candidate, Option<Stamp>)> = Vec::new();
     for (i, c) in candidates.iter().enumerate() {
-        let lookup = match (&mut cache, memo, keep) {
-            (Some(cache), _, Keep::Summaries) => cache.lookup(c),
-            (_, Some(memo), Keep::Specs) => memo.lookup(c),
+        let lookup = match (&mut cache, keep) {
+            (Some(cache), Keep::Summaries) => cache.lookup(c),
             _ => Lookup::Miss(None),
         };
         match lookup {
@@ -103,12 +113,10 @@ pub(crate) fn load_all(
     if let Some(cache) = &mut cache {
         cache.reserve(misses.len());
     }
-    let read = read_all(misses.iter().map(|(_, c, _)| *c).collect(), keep);
+    let read = read_all(misses.iter().map(|(_, c, _)| *c).collect(), keep, memo);
     for ((i, c, stamp), loaded) in misses.into_iter().zip(read) {
-        match (&mut cache, memo, keep) {
-            (Some(cache), _, Keep::Summaries) => cache.offer(c, stamp, &loaded),
-            (_, Some(memo), Keep::Specs) => memo.offer(c, stamp, &loaded),
-            _ => {}
+        if let (Some(cache), Keep::Summaries) = (&mut cache, keep) {
+            cache.offer(c, stamp, &loaded);
         }
         out[i] = Some(loaded);
     }
@@ -121,8 +129,13 @@ pub(crate) fn load_all(
 }
 
 #[allow(clippy::vec_box)] // see load_all
-fn read_all(candidates: Vec<&Candidate>, keep: Keep) -> Vec<Box<Loaded>> {
-    let load = |c: &Candidate| Box::new(Loaded::read(c, keep));
+fn read_all(candidates: Vec<&Candidate>, keep: Keep, memo: Option<&SpecMemo>) -> Vec<Box<Loaded>> {
+    let load = |c: &Candidate| {
+        Box::new(match memo {
+            Some(memo) if keep == Keep::Specs => memo.load(c),
+            _ => Loaded::read(c, keep),
+        })
+    };
     if candidates.len() < PARALLEL_THRESHOLD {
         return candidates.into_iter().map(load).collect();
     }
