@@ -8,10 +8,11 @@
 //! a file replaced by another, is read again. One kind of write is not seen: through a shared
 //! `mmap`, a page already dirty takes further writes without any time changing until it is
 //! written back, so a listing can show such a file's old summary for a while (this is why the
-//! daemon's [`crate::SpecMemo`], which feeds runs, compares text instead). Only summaries of valid files without a
-//! diagnostic are kept, and only of files whose parse reads nothing but themselves (never a v1
-//! file with `file://` references, never a package's skill); a file changed in the last
-//! [`SETTLE`] is not kept either, as its times may not yet show a write in the same tick.
+//! daemon's [`crate::SpecMemo`], which feeds runs, compares text instead). Only summaries of
+//! valid files without a diagnostic are kept, and only of files whose parse reads nothing but
+//! themselves (never a v1 file with `file://` references, never a package's skill); a file
+//! changed in the last [`SETTLE`] is not kept either, as its times may not yet show a write in
+//! the same tick.
 //!
 //! The cache is a convenience, never an authority: it is one file per set of skill
 //! directories under `$XDG_CACHE_HOME/skillet/`, written whole through a temporary file and a

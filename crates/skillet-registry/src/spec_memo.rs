@@ -48,7 +48,6 @@ pub struct SpecMemo {
 struct Remembered {
     within: Option<PathBuf>,
     digest: [u8; 32],
-    declared: String,
     format: SkillFormat,
     spec: Box<SkillSpec>,
     summary: SkillSummary,
@@ -85,7 +84,8 @@ impl SpecMemo {
             .get(&c.path)
             .filter(|r| r.digest == *digest && r.within == c.within)?;
         Some(Loaded {
-            declared: Some(r.declared.clone()),
+            // A valid skill declares the name it has.
+            declared: Some(r.spec.name.clone()),
             spec: Some(r.spec.clone()),
             summary: Some(r.summary.clone()),
             format: r.format,
@@ -98,9 +98,7 @@ impl SpecMemo {
         if !crate::metadata_cache::reusable(loaded) {
             return;
         }
-        let (Some(spec), Some(summary), Some(declared)) =
-            (&loaded.spec, &loaded.summary, &loaded.declared)
-        else {
+        let (Some(spec), Some(summary)) = (&loaded.spec, &loaded.summary) else {
             return;
         };
         let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
@@ -112,7 +110,6 @@ impl SpecMemo {
             Remembered {
                 within: c.within.clone(),
                 digest,
-                declared: declared.clone(),
                 format: loaded.format,
                 spec: spec.clone(),
                 summary: summary.clone(),
