@@ -107,9 +107,11 @@ fn subcommand_path(args: &[std::ffi::OsString]) -> String {
     let mut path = Vec::new();
     for arg in args.iter().skip(1) {
         let Some(word) = arg.to_str() else { break };
-        let Some(sub) = command.find_subcommand(word).cloned() else {
+        let Some(mut sub) = command.find_subcommand(word).cloned() else {
             continue;
         };
+        // Its own subcommands are made when it is built (`defer` in `cli::Command`).
+        sub.build();
         path.push(sub.get_name().to_owned());
         command = sub;
     }

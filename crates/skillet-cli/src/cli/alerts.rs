@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-/// `skillet alerts`.
+// `skillet alerts`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Rules are [[alerts]] tables of the global skillet.toml (a workspace's are ignored):

@@ -42,7 +42,7 @@ pub enum ScriptTemplate {
     ShellScript,
 }
 
-/// `skillet create`.
+// `skillet create`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "What it writes passes `skillet validate` and `skillet test` as written; it never
@@ -81,7 +81,7 @@ pub struct CreateArgs {
     pub json: bool,
 }
 
-/// `skillet test`.
+// `skillet test`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Each test calls its skill through the same sandbox, limits and grants as `skillet run`,

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::PermissionArgs;
 
-/// `skillet batch`.
+// `skillet batch`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Each line is one call: {\"skill\": NAME, \"params\": {...}, \"stdin\": TEXT,

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-/// `skillet cache`.
+// `skillet cache`.
 #[derive(Debug, Subcommand)]
 #[command(after_help = "Examples:
   skillet cache stats")]

@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::{ParamArgs, PermissionArgs};
 
-/// `skillet dev`.
+// `skillet dev`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "On every save of the skill's file (its folder, for a package skill), of the files its path

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-/// `skillet docs`.
+// `skillet docs`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   skillet docs > SKILLS.md
@@ -20,7 +20,7 @@ pub struct DocsArgs {
     pub html: Option<PathBuf>,
 }
 
-/// `skillet init`.
+// `skillet init`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Creates .skillet/skills/ when missing, writes the skill format's JSON Schema to
@@ -38,7 +38,7 @@ pub struct InitArgs {
     pub json: bool,
 }
 
-/// `skillet hooks`.
+// `skillet hooks`.
 #[derive(Debug, Subcommand)]
 #[command(
     after_help = "The pre-commit hook runs `skillet validate` and `skillet test` on the skills a commit adds

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-/// `skillet health`.
+// `skillet health`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Checks, each ok, warn or fail: the daemon (not running is fine: commands start it),

@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 
-/// `skillet history`.
+// `skillet history`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Parameters are kept as a keyed hash (params.key beside the database) unless the global skillet.toml sets [history] store_params = true.
@@ -34,7 +34,7 @@ pub struct HistoryArgs {
     pub json: bool,
 }
 
-/// `skillet history show`, `skillet history prune`.
+// `skillet history show`, `skillet history prune`.
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {
     /// One execution in full.
@@ -50,7 +50,7 @@ pub enum HistoryCommand {
     Prune(HistoryPruneArgs),
 }
 
-/// `skillet history prune`.
+// `skillet history prune`.
 #[derive(Debug, Args)]
 pub struct HistoryPruneArgs {
     /// Remove what started (executions) or ended (sessions) before this: a date (2026-01-31,
@@ -65,7 +65,7 @@ pub struct HistoryPruneArgs {
     pub json: bool,
 }
 
-/// `skillet breaker`.
+// `skillet breaker`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "A skill with a circuit_breaker block refuses calls (status circuit_open, exit 75) after
@@ -88,7 +88,7 @@ pub struct BreakerArgs {
     pub json: bool,
 }
 
-/// `skillet breaker reset`.
+// `skillet breaker reset`.
 #[derive(Debug, Subcommand)]
 pub enum BreakerCommand {
     /// Close a skill's circuit and forget its failures.

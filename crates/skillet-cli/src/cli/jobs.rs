@@ -27,7 +27,7 @@ impl From<PriorityArg> for skillet_server::api::Priority {
     }
 }
 
-/// `skillet jobs`.
+// `skillet jobs`.
 #[derive(Debug, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
@@ -60,7 +60,7 @@ pub struct JobsArgs {
     pub socket: Option<PathBuf>,
 }
 
-/// `skillet jobs wait|logs|cancel`.
+// `skillet jobs wait|logs|cancel`.
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// Wait for a job to end; print its output and exit as its run did (`skillet run`'s codes;

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-/// `skillet logs`.
+// `skillet logs`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "The store keeps skillet's own log lines (the daemon's: jobs, sessions, alerts, refusals)

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 
-/// `skillet install`.
+// `skillet install`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Before anything lands, the permissions each skill asks for are shown; on a terminal
@@ -41,7 +41,7 @@ pub struct InstallArgs {
     pub json: bool,
 }
 
-/// `skillet update`.
+// `skillet update`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   skillet update --dry-run
@@ -63,7 +63,7 @@ pub struct UpdateArgs {
     pub json: bool,
 }
 
-/// `skillet uninstall`.
+// `skillet uninstall`.
 #[derive(Debug, Args)]
 #[command(after_help = "Refused while another installed package depends on it.
 
@@ -88,7 +88,7 @@ pub struct UninstallArgs {
     pub json: bool,
 }
 
-/// `skillet verify`.
+// `skillet verify`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit 0 when every file matches, 1 when any was changed or removed.
@@ -109,7 +109,7 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-/// `skillet search`.
+// `skillet search`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   skillet search pdf
@@ -122,7 +122,7 @@ pub struct SearchArgs {
     pub json: bool,
 }
 
-/// `skillet marketplace`.
+// `skillet marketplace`.
 #[derive(Debug, Subcommand)]
 #[command(after_help = "Examples:
   skillet marketplace add ./team-skills

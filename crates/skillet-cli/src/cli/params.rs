@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-/// Parameter values of a run or a session.
+// Parameter values of a run or a session.
 #[derive(Debug, Args)]
 pub struct ParamArgs {
     /// A parameter value, as NAME=VALUE. NAME=@FILE reads the value from FILE, NAME=@- from

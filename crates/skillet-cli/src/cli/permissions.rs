@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-/// `--allow-…`: permissions for one run, on top of `[grants]` in the global skillet.toml.
+// `--allow-…`: permissions for one run, on top of `[grants]` in the global skillet.toml.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Permissions (for this run, on top of [grants] in skillet.toml)")]
 pub struct PermissionArgs {

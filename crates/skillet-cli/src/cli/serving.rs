@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::{ParamArgs, PermissionArgs};
 
-/// `skillet serve`.
+// `skillet serve`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Commands that need the daemon start it in the background when it is not running, so
@@ -83,7 +83,7 @@ pub struct ServeArgs {
     pub json: bool,
 }
 
-/// `skillet mcp`.
+// `skillet mcp`.
 #[derive(Debug, Args)]
 #[command(after_help = "Agents start this themselves; point yours at it once:
   claude mcp add skillet -- skillet mcp
@@ -130,7 +130,7 @@ fn parse_http_addr(text: &str) -> Result<std::net::SocketAddr, String> {
     }
 }
 
-/// `skillet daemon …`.
+// `skillet daemon …`.
 #[derive(Debug, Subcommand)]
 #[command(after_help = "Examples:
   skillet daemon status
@@ -151,7 +151,7 @@ pub enum DaemonCommand {
     },
 }
 
-/// `skillet session …`.
+// `skillet session …`.
 #[derive(Debug, Subcommand)]
 #[command(
     after_help = "Sessions live in the skillet daemon, which the first session command starts in the

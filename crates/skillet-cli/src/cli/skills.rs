@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::{ParamArgs, PermissionArgs};
 
-/// `skillet context`.
+// `skillet context`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Files are chosen as a conversation would get them: .gitignore and hidden-file rules
@@ -32,7 +32,7 @@ pub struct ContextArgs {
     pub json: bool,
 }
 
-/// `skillet trust`.
+// `skillet trust`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "A repository can ship skills in .skillet/skills/. Agents could call them on their own, so
@@ -60,7 +60,7 @@ pub struct TrustArgs {
     pub json: bool,
 }
 
-/// `skillet enable` and `skillet disable`.
+// `skillet enable` and `skillet disable`.
 #[derive(Debug, Args)]
 pub struct ToggleArgs {
     /// Skill name or alias, or the name of an installed package (all of its skills).
@@ -76,7 +76,7 @@ pub struct ToggleArgs {
     pub json: bool,
 }
 
-/// `skillet list`.
+// `skillet list`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   skillet list
@@ -96,7 +96,7 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-/// `skillet info`.
+// `skillet info`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   skillet info count-lines
@@ -109,7 +109,7 @@ pub struct InfoArgs {
     pub json: bool,
 }
 
-/// `skillet validate`.
+// `skillet validate`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Errors are printed as FILE:LINE:COLUMN: error: MESSAGE, with a hint below.
@@ -129,7 +129,7 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
-/// `skillet run`.
+// `skillet run`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Parameters are checked against the skill's declarations before anything runs. Values are
@@ -238,7 +238,7 @@ pub struct RunArgs {
     pub allow: PermissionArgs,
 }
 
-/// `skillet migrate`.
+// `skillet migrate`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Without --write, prints the change as a unified diff and writes nothing.

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-/// `skillet state`. KEY is a top-level key of the skill's JSON document.
+// `skillet state`. KEY is a top-level key of the skill's JSON document.
 #[derive(Debug, Subcommand)]
 #[command(after_help = "Examples:
   skillet state ls
@@ -63,8 +63,8 @@ pub enum StateCommand {
     },
 }
 
-/// `skillet channel`. A channel is addressed as SKILL/NAME: the skill that owns it, and its
-/// name (1-64 lowercase letters, digits, `-` or `_`).
+// `skillet channel`. A channel is addressed as SKILL/NAME: the skill that owns it, and its
+// name (1-64 lowercase letters, digits, `-` or `_`).
 #[derive(Debug, Subcommand)]
 #[command(after_help = "Examples:
   skillet channel send py/news 'build finished'

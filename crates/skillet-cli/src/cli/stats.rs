@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-/// `skillet stats`.
+// `skillet stats`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Per skill, over the executions the history keeps ([history] keep_days), or

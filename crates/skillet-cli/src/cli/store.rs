@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-/// `skillet store`.
+// `skillet store`.
 #[derive(Debug, Subcommand)]
 #[command(
     after_help = "The store is the SQLite file $XDG_DATA_HOME/skillet/skillet.db unless the

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-/// `skillet trace`.
+// `skillet trace`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Every execution keeps its spans in the history: one per stretch of a phase, from

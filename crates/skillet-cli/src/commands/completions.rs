@@ -14,7 +14,7 @@ const TAKES_A_SKILL: &[&str] = &["run", "info", "context", "enable", "disable", 
 
 pub fn run(shell: Shell, json: bool) -> Result<ExitCode> {
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "skillet", &mut script);
+    clap_complete::generate(shell, &mut whole_tree(), "skillet", &mut script);
     let script = with_skill_names(shell, &String::from_utf8_lossy(&script));
     if json {
         crate::output::json(&serde_json::json!({"shell": shell.to_string(), "script": script}))?;
@@ -22,6 +22,61 @@ pub fn run(shell: Shell, json: bool) -> Result<ExitCode> {
         print!("{script}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The whole command tree, with `skillet help …` as deep as the commands themselves.
+///
+/// Subcommands are deferred (`cli::Command`), and clap makes the `help` subcommand's tree by
+/// copying the subcommands as they are when their parent is built, which is before they are:
+/// `help` would complete one level only. So once the tree is built, its `help` is made again
+/// from it as clap makes it: names, descriptions and hidden flags.
+fn whole_tree() -> clap::Command {
+    const ABOUT: &str = "Print this message or the help of the given subcommand(s)";
+    let mut cli = Cli::command();
+    cli.build();
+    let mut help = clap::Command::new("help")
+        .about(ABOUT)
+        .bin_name("skillet help")
+        .disable_help_flag(true)
+        .disable_help_subcommand(true)
+        .subcommands(
+            cli.get_subcommands()
+                .filter_map(|sub| help_entry(sub, "skillet help")),
+        )
+        .subcommand(
+            clap::Command::new("help")
+                .about(ABOUT)
+                .bin_name("skillet help help")
+                .disable_help_flag(true)
+                .disable_version_flag(true),
+        );
+    help.build();
+    cli.mut_subcommand("help", |_shallow| help)
+}
+
+/// `command`'s entry under `help` (whose own entry is `parent`): its name, description and
+/// subcommands, without flags, built. None for a `help` of clap's own.
+fn help_entry(command: &clap::Command, parent: &str) -> Option<clap::Command> {
+    if command.get_name() == "help" {
+        return None;
+    }
+    let bin_name = format!("{parent} {}", command.get_name());
+    let mut entry = clap::Command::new(command.get_name().to_owned())
+        .bin_name(bin_name.clone())
+        .hide(command.is_hide_set())
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .disable_help_subcommand(true)
+        .subcommands(
+            command
+                .get_subcommands()
+                .filter_map(|sub| help_entry(sub, &bin_name)),
+        );
+    if let Some(about) = command.get_about() {
+        entry = entry.about(about.clone());
+    }
+    entry.build();
+    Some(entry)
 }
 
 /// Adds completion of skill names to clap's static script, where the shell allows it.
@@ -73,5 +128,35 @@ _skillet_skill_names() {
              complete -c skillet -n \"__fish_seen_subcommand_from {commands}\" -f -a \"(skillet list --names 2>/dev/null)\"\n"
         ),
         _ => script.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_tree;
+
+    #[test]
+    fn help_completes_as_deep_as_the_commands() {
+        let tree = whole_tree();
+        let help = tree.find_subcommand("help").expect("help");
+        for path in [
+            ["session", "start"],
+            ["history", "prune"],
+            ["breaker", "reset"],
+        ] {
+            let found = help
+                .find_subcommand(path[0])
+                .and_then(|c| c.find_subcommand(path[1]));
+            assert!(
+                found.is_some(),
+                "`skillet help {}` is not completed",
+                path.join(" ")
+            );
+        }
+        let session = help.find_subcommand("session").expect("help session");
+        assert!(
+            session.get_arguments().next().is_none(),
+            "help entries take no flags"
+        );
     }
 }
