@@ -54,11 +54,25 @@ impl StoreLocation {
     /// Opens the store there, bringing its schema up to date; `serving` for a process that
     /// serves many calls.
     pub fn open(&self, serving: bool) -> Result<Arc<dyn Store>, StoreError> {
+        self.open_as(serving, false)
+    }
+
+    /// [`StoreLocation::open`] for a process that records runs: what recording one needs is
+    /// prepared now (see [`SqliteStore::prepare_recording`]), while the process has other
+    /// work or waits for its first call, rather than after the run.
+    pub fn open_recording(&self, serving: bool) -> Result<Arc<dyn Store>, StoreError> {
+        self.open_as(serving, true)
+    }
+
+    fn open_as(&self, serving: bool, recording: bool) -> Result<Arc<dyn Store>, StoreError> {
         match self {
             StoreLocation::Sqlite(path) => {
                 let store = SqliteStore::open(path)?;
                 if serving {
                     store.checkpoint_in_background()?;
+                }
+                if recording {
+                    store.prepare_recording();
                 }
                 Ok(Arc::new(store))
             }
@@ -166,7 +180,7 @@ impl EngineSetup {
     /// server): a SQLite log's checkpoints run on a thread of their own, so no reply waits for
     /// their `fsync`s (see [`SqliteStore::checkpoint_in_background`]).
     pub fn open_store_serving(&self) -> Result<Arc<dyn Store>, SetupError> {
-        Ok(self.store_location()?.open(true)?)
+        Ok(self.store_location()?.open_recording(true)?)
     }
 
     /// [`EngineSetup::open_store`] on a thread of its own: the store answers at once and its
@@ -181,7 +195,7 @@ impl EngineSetup {
         let shown = location.shown();
         Ok(Arc::new(skillet_store::OpeningStore::spawn(
             &shown,
-            move || location.open(false),
+            move || location.open_recording(false),
             on_error,
         )))
     }

@@ -53,6 +53,24 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Compiles the statements that recording every run uses (the row and the bounded prune's
+    /// check) into this connection's cache. SQLite compiles a statement the
+    /// first time a connection runs it, ~0.3 ms for these: a process that opens the store
+    /// beside a run (`skillet run`, see [`crate::OpeningStore`]) or before its first call
+    /// (`skillet mcp`, the daemon) pays it there instead of after the run. A statement that
+    /// cannot be compiled here is compiled, and its error reported, where it is used.
+    pub fn prepare_recording(&self) {
+        let conn = self.conn();
+        // Not the output tail's: only a run that printed something uses them, and compiling
+        // its insert opens the full-text index (its triggers), more than all of these.
+        for sql in [
+            crate::sqlite_executions::insert_sql(),
+            crate::sqlite_retention::due_sql(),
+        ] {
+            let _ = conn.prepare_cached(sql);
+        }
+    }
+
     /// Renames an unreadable database at `path` (and its WAL files) to
     /// `<name>.corrupt-<unix seconds>`, so that the next [`SqliteStore::open`] starts a fresh
     /// one; returns the new name. Nothing is deleted.

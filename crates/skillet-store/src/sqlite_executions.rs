@@ -17,6 +17,15 @@ const COLUMNS: &str = "id, skill, version, scope, params_hash, params, status, e
 
 const INSERT_PARAMS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29";
 
+/// The `INSERT` of one row: one text, so the statement cache finds what
+/// [`crate::SqliteStore::prepare_recording`] compiled.
+pub(crate) fn insert_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("INSERT INTO executions ({COLUMNS}) VALUES ({INSERT_PARAMS})")
+    });
+    &SQL
+}
+
 /// The values of [`COLUMNS`] for an `INSERT`, in order.
 macro_rules! record_params {
     ($e:ident) => {
@@ -94,10 +103,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
 pub(crate) fn record(conn: &Connection, e: &ExecutionRecord) -> Result<(), StoreError> {
     // Cached: a long-lived process (the daemon) records every call, and parsing the
     // statement each time cost about as much as running it.
-    conn.prepare_cached(&format!(
-        "INSERT INTO executions ({COLUMNS}) VALUES ({INSERT_PARAMS})"
-    ))?
-    .execute(record_params!(e))?;
+    conn.prepare_cached(insert_sql())?
+        .execute(record_params!(e))?;
     Ok(())
 }
 
@@ -109,9 +116,7 @@ pub(crate) fn import(
     let tx = rusqlite::Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)?;
     let mut added = 0;
     {
-        let mut stmt = tx.prepare(&format!(
-            "INSERT INTO executions ({COLUMNS}) VALUES ({INSERT_PARAMS})"
-        ))?;
+        let mut stmt = tx.prepare(insert_sql())?;
         for e in records {
             stmt.execute(record_params!(e))?;
             added += 1;

@@ -85,8 +85,17 @@ fn anything_due(conn: &Connection, rule: &Retention) -> Result<bool, StoreError>
     let channel_cutoff = now.saturating_sub(crate::ChannelLimits::default().ttl_ms);
     // Cached: this runs after every recorded run, and a long-lived process (the daemon)
     // would otherwise parse it each time.
-    let due: bool = conn.prepare_cached(
-        &format!(
+    let due: bool = conn
+        .prepare_cached(due_sql())?
+        .query_row(params![rule.before_ms, keep, now, channel_cutoff], |r| r.get(0))?;
+    Ok(due)
+}
+
+/// [`anything_due`]'s statement: one text, so the statement cache finds what
+/// [`crate::SqliteStore::prepare_recording`] compiled.
+pub(crate) fn due_sql() -> &'static str {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
             "SELECT coalesce((?2 IS NOT NULL AND \
                      (SELECT max(rowid) FROM executions) - (SELECT min(rowid) FROM executions) >= ?2) \
                  OR (?2 IS NOT NULL AND \
@@ -102,10 +111,9 @@ fn anything_due(conn: &Connection, rule: &Retention) -> Result<bool, StoreError>
             sessions = due_sessions().replace("?2", "?3"),
             jobs = crate::sqlite_jobs::PRUNABLE,
             channels = crate::sqlite_channels::HOLDS_EXPIRED.replace("?1", "?4"),
-        ),
-    )?
-    .query_row(params![rule.before_ms, keep, now, channel_cutoff], |r| r.get(0))?;
-    Ok(due)
+        )
+    });
+    &SQL
 }
 
 /// Counts (`dry_run`) or deletes, oldest first, up to `limit` rows of `table` (one of the
