@@ -31,6 +31,11 @@ const STOPPING_WAIT: Duration = Duration::from_secs(10);
 /// How long runs go without asking after the daemon could not be reached or started.
 const ASK_AGAIN_AFTER: Duration = Duration::from_secs(30);
 
+/// How long the connection stays open after the last run that used it ends: calls that come
+/// in a burst (an agent's calls one after another, a batch's lines) share one instead of each
+/// connecting again, and an idle process still holds none soon after.
+const LINGER: Duration = Duration::from_secs(2);
+
 /// The daemon's job queue, asked over its socket.
 pub struct DaemonQueue {
     inner: Arc<Inner>,
@@ -42,10 +47,13 @@ struct Inner {
     exe: PathBuf,
     /// `$SKILLET_CLIENT`: who the runs are for, when not this process's session.
     client: Option<String>,
-    /// The connection while any run waits or holds a turn; made again after it is lost. It
-    /// closes when nothing needs it, so an idle agent's `skillet mcp` holds none of the
-    /// daemon's connections (and does not keep an idle daemon up).
+    /// The connection while any run waits or holds a turn, and for [`LINGER`] after; made
+    /// again after it is lost. It closes when nothing needs it, so an idle agent's
+    /// `skillet mcp` holds none of the daemon's connections (and does not keep an idle daemon
+    /// up).
     link: tokio::sync::Mutex<std::sync::Weak<Link>>,
+    /// The connection kept for [`LINGER`] after its last use, and when that was.
+    kept: Kept,
     /// This process's own cap on its runs, beside the daemon's queue (and alone, when the
     /// daemon cannot be asked).
     cap: Arc<tokio::sync::Semaphore>,
@@ -56,6 +64,9 @@ struct Inner {
     warned: AtomicBool,
     warn: Box<dyn Fn(&str) + Send + Sync>,
 }
+
+/// The connection kept open after its last use, and when that use ended (see [`LINGER`]).
+type Kept = Arc<Mutex<Option<(Arc<Link>, Instant)>>>;
 
 /// One connection to the daemon: requests written by a task of their own, answers routed to
 /// whoever waits for them by `id`.
@@ -84,6 +95,7 @@ impl DaemonQueue {
                 exe,
                 client: std::env::var("SKILLET_CLIENT").ok(),
                 link: tokio::sync::Mutex::new(std::sync::Weak::new()),
+                kept: Arc::default(),
                 cap: Arc::new(tokio::sync::Semaphore::new(cap.max(1))),
                 not_before: Mutex::new(None),
                 warned: AtomicBool::new(false),
@@ -201,6 +213,7 @@ impl Inner {
                 Ok(Held {
                     turn: reply.turn,
                     link,
+                    kept: self.kept.clone(),
                 })
             }
             (None, Some(e)) => Err(match e.code {
@@ -217,6 +230,7 @@ impl Inner {
     async fn link(&self) -> Result<Arc<Link>, Asked> {
         let mut link = self.link.lock().await;
         if let Some(open) = link.upgrade().filter(|l| l.open.load(Ordering::SeqCst)) {
+            self.keep(&open);
             return Ok(open);
         }
         {
@@ -227,20 +241,28 @@ impl Inner {
                 ));
             }
         }
-        let (paths, exe) = (self.paths.clone(), self.exe.clone());
-        let connected = tokio::task::spawn_blocking(move || {
-            let stream = Client::connect_or_start(&paths, &exe)
-                .map_err(|e| e.to_string())?
-                .into_stream();
-            stream.set_nonblocking(true).map_err(|e| e.to_string())?;
-            tokio::net::UnixStream::from_std(stream).map_err(|e| e.to_string())
-        })
-        .await
-        .unwrap_or_else(|e| Err(format!("connecting failed: {e}")));
+        // A running daemon is reached without a thread: connecting to a listening socket
+        // does not block. Starting one waits for it, on a thread of the blocking pool.
+        let connected = match tokio::net::UnixStream::connect(&self.paths.socket).await {
+            Ok(stream) => Ok(stream),
+            Err(_) => {
+                let (paths, exe) = (self.paths.clone(), self.exe.clone());
+                tokio::task::spawn_blocking(move || {
+                    let stream = Client::connect_or_start(&paths, &exe)
+                        .map_err(|e| e.to_string())?
+                        .into_stream();
+                    stream.set_nonblocking(true).map_err(|e| e.to_string())?;
+                    tokio::net::UnixStream::from_std(stream).map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("connecting failed: {e}")))
+            }
+        };
         match connected {
             Ok(stream) => {
                 let made = Arc::new(Link::over(stream));
                 *link = Arc::downgrade(&made);
+                self.keep(&made);
                 Ok(made)
             }
             Err(why) => {
@@ -249,6 +271,42 @@ impl Inner {
                 Err(Asked::Unreachable(why))
             }
         }
+    }
+}
+
+impl Inner {
+    /// Keeps `link` open until [`LINGER`] passes without another use: one task per
+    /// connection lets go of it then, and the connection closes once no run holds it either.
+    fn keep(&self, link: &Arc<Link>) {
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        let same = kept.as_ref().is_some_and(|(k, _)| Arc::ptr_eq(k, link));
+        *kept = Some((link.clone(), Instant::now()));
+        if same {
+            return;
+        }
+        let slot = Arc::downgrade(&self.kept);
+        let watched = Arc::downgrade(link);
+        tokio::spawn(async move {
+            let mut wait = LINGER;
+            loop {
+                tokio::time::sleep(wait).await;
+                let Some(slot) = slot.upgrade() else { return };
+                let mut kept = slot.lock().unwrap_or_else(|p| p.into_inner());
+                let Some((link, used)) = kept.as_ref() else {
+                    return;
+                };
+                // Replaced by a newer connection: that one has a task of its own.
+                if !std::ptr::eq(Arc::as_ptr(link), watched.as_ptr()) {
+                    return;
+                }
+                let idle = used.elapsed();
+                if idle >= LINGER {
+                    *kept = None;
+                    return;
+                }
+                wait = LINGER - idle;
+            }
+        });
     }
 }
 
@@ -368,6 +426,8 @@ impl Drop for Withdraw {
 struct Held {
     turn: String,
     link: Arc<Link>,
+    /// [`Inner::kept`]: the connection lingers from the end of the run, not its start.
+    kept: Kept,
 }
 
 impl Drop for Held {
@@ -375,5 +435,11 @@ impl Drop for Held {
         // A connection gone already took its turns with it.
         self.link
             .tell::<QueueRelease>(&json!({"turn": std::mem::take(&mut self.turn)}));
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((link, used)) = kept.as_mut()
+            && Arc::ptr_eq(link, &self.link)
+        {
+            *used = Instant::now();
+        }
     }
 }

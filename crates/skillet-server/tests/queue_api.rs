@@ -285,3 +285,53 @@ fn a_run_turned_away_by_a_full_daemon_is_told_busy_not_run_outside_the_queue() {
     }
     daemon.stop();
 }
+
+/// Runs one after another share the queue's connection for a while, then it is let go: seen
+/// through the daemon's 64 connections, all but the queue's taken by others.
+#[test]
+fn calls_one_after_another_share_a_connection_that_is_let_go_when_idle() {
+    use skillet_engine::RunQueue as _;
+    let daemon = Daemon::start();
+    let queue = skillet_server::DaemonQueue::new(
+        daemon.paths.clone(),
+        PathBuf::from("/nonexistent/skillet"),
+        4,
+        |why| panic!("the daemon was not asked: {why}"),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = || skillet_engine::QueuedRun {
+        skill: "s".into(),
+        client: None,
+        memory_mb: 0,
+        priority: skillet_engine::Priority::Normal,
+    };
+    let first = runtime.block_on(queue.admit(run())).expect("a turn");
+    drop(first);
+    // Every other connection the daemon serves is taken now.
+    let held: Vec<UnixStream> = (0..63)
+        .map(|_| UnixStream::connect(&daemon.paths.socket).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let second = runtime
+        .block_on(queue.admit(run()))
+        .expect("the next call takes its turn on the connection the first one used");
+    drop(second);
+    // Idle past the linger, the queue lets its connection go: the daemon takes a new one.
+    runtime.block_on(async { tokio::time::sleep(Duration::from_millis(2600)).await });
+    let until = Instant::now() + Duration::from_secs(5);
+    while Client::connect(&daemon.paths)
+        .and_then(|mut c| c.status())
+        .is_err()
+    {
+        assert!(
+            Instant::now() < until,
+            "the queue's connection was kept while idle"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(held);
+    daemon.stop();
+}

@@ -143,9 +143,7 @@ pub(crate) fn append_in(
     // Over the byte bound, the oldest go a batch at a time: a few batches cover what one
     // append can add (its lines are capped), so this ends quickly.
     for _ in 0..64 {
-        let bytes: i64 = tx
-            .prepare_cached(BYTES_KEPT)?
-            .query_row([], |r| r.get(0))?;
+        let bytes: i64 = tx.prepare_cached(BYTES_KEPT)?.query_row([], |r| r.get(0))?;
         if bytes <= cap_bytes {
             break;
         }

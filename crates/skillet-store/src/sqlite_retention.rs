@@ -87,7 +87,9 @@ fn anything_due(conn: &Connection, rule: &Retention) -> Result<bool, StoreError>
     // would otherwise parse it each time.
     let due: bool = conn
         .prepare_cached(due_sql())?
-        .query_row(params![rule.before_ms, keep, now, channel_cutoff], |r| r.get(0))?;
+        .query_row(params![rule.before_ms, keep, now, channel_cutoff], |r| {
+            r.get(0)
+        })?;
     Ok(due)
 }
 
