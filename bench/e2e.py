@@ -19,6 +19,7 @@ Prints median and p90 of each line (and the median CPU time of the process lines
 docs/performance.md are stated in. `--json` prints the same as JSON.
 
 Usage: bench/e2e.py [--skillet target/release/skillet] [--runs 100] [--mcp-rounds 30] [--json]
+                    [--baseline OLD_BUILD [--same-store]]
 Build first: cargo build --release -p skillet-cli
 Run as root and as an unprivileged user: the sandbox takes different paths (see docs/sandbox.md).
 """
@@ -174,6 +175,10 @@ def main():
     parser.add_argument("--mcp-pause", type=float, default=0.0,
                         help="seconds between `initialize` and the first call (default 0)")
     parser.add_argument("--baseline", help="another skillet build whose run lines take turns with these")
+    parser.add_argument("--same-store", action="store_true",
+                        help="the baseline records into the same database (only when both builds "
+                             "have the same schema): the two lines then share its size and its "
+                             "checkpoints, which a database each does not")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     skillet = str(Path(args.skillet).resolve())
@@ -194,8 +199,9 @@ def main():
             base = str(Path(args.baseline).resolve())
             lines["baseline run --allow-unsandboxed"] = [base, "run", "noop", "--allow-unsandboxed"]
             lines["baseline run (sandboxed)"] = [base, "run", "noop"]
-            # A database of its own: an older build refuses (and skips recording in) a newer one.
-            base_env = dict(env, XDG_DATA_HOME=str(Path(tmp) / "baseline-data"))
+            # A database of its own unless asked: an older build refuses (and skips recording in)
+            # a newer one.
+            base_env = env if args.same_store else dict(env, XDG_DATA_HOME=str(Path(tmp) / "baseline-data"))
         names = list(lines)
         line_env = {n: base_env if n.startswith("baseline") else env for n in names}
         samples = {n: [] for n in names}
