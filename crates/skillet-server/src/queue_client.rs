@@ -162,6 +162,12 @@ impl Inner {
         let (link, response) = loop {
             let link = self.link().await?;
             let Some((id, answer)) = link.send::<QueueTurn>(&params) else {
+                // Closed since it was taken (the daemon stopped or died between two calls):
+                // asked once more, on a new connection.
+                if again {
+                    again = false;
+                    continue;
+                }
                 return Err(Asked::Unreachable(
                     "the connection to the daemon closed".into(),
                 ));
@@ -367,9 +373,11 @@ impl Link {
                         giver.send(request_line::<QueueRelease>(0, &json!({"turn": turn.turn})));
                 }
             }
+            // Every wait still open learns the connection is gone; one asked from now on is
+            // refused (see `send`).
+            let mut waiting = waiting.lock().unwrap_or_else(|p| p.into_inner());
             open.store(false, Ordering::SeqCst);
-            // Every wait still open learns the connection is gone.
-            waiting.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            waiting.clear();
         });
         link
     }
@@ -380,11 +388,22 @@ impl Link {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let params = serde_json::to_value(params).ok()?;
         let (tx, rx) = oneshot::channel();
-        self.waiting
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, tx);
-        self.out.send(request_line::<M>(id, &params)).ok()?;
+        {
+            // Under the lock the reader clears the waits with when the connection ends: a wait
+            // added after that would never be answered, nor told.
+            let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+            if !self.open.load(Ordering::SeqCst) {
+                return None;
+            }
+            waiting.insert(id, tx);
+        }
+        if self.out.send(request_line::<M>(id, &params)).is_err() {
+            self.waiting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+            return None;
+        }
         Some((id, rx))
     }
 

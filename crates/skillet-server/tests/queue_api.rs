@@ -335,3 +335,67 @@ fn calls_one_after_another_share_a_connection_that_is_let_go_when_idle() {
     drop(held);
     daemon.stop();
 }
+
+/// A daemon that goes away between two calls (stopped, killed, restarted) leaves the kept
+/// connection closed under the next call: that call asks again on a new one, never waits
+/// for an answer that cannot come. A stand-in for the daemon hangs up after every turn given
+/// back, while calls follow each other on two threads, so some find the connection closing.
+#[test]
+fn a_call_after_the_daemon_hung_up_asks_again_and_never_hangs() {
+    use skillet_engine::RunQueue as _;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = skillet_server::SocketPaths::for_user(Some(&dir.path().join("d.sock"))).unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(&paths.socket).unwrap();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut out = stream.try_clone().unwrap();
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                let request: Value = serde_json::from_str(&line).unwrap();
+                match request["method"].as_str() {
+                    Some("queue.turn") => {
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let answer =
+                            json!({"id": request["id"], "result": {"turn": "t", "waited_ms": 0}});
+                        let _ = writeln!(out, "{answer}");
+                    }
+                    // The turn is back: the daemon goes away.
+                    Some("queue.release") => break,
+                    _ => {}
+                }
+            }
+        }
+    });
+    let queue =
+        skillet_server::DaemonQueue::new(paths, PathBuf::from("/nonexistent/skillet"), 4, |why| {
+            panic!("the daemon was not asked: {why}")
+        });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for i in 0..5000 {
+            let asked = queue.admit(skillet_engine::QueuedRun {
+                skill: "s".into(),
+                client: None,
+                memory_mb: 0,
+                priority: skillet_engine::Priority::Normal,
+            });
+            let turn = tokio::time::timeout(Duration::from_secs(10), asked)
+                .await
+                .unwrap_or_else(|_| panic!("call {i} waited for an answer that cannot come"))
+                .unwrap_or_else(|no| panic!("call {i} got no turn: {no}"));
+            drop(turn);
+            // Sometimes the hang-up is seen before the next call, sometimes during it.
+            if i % 3 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    assert!(served.load(std::sync::atomic::Ordering::SeqCst) >= 5000);
+}
