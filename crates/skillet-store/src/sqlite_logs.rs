@@ -14,18 +14,6 @@ use crate::{SqliteStore, StoreError};
 /// delete in the middle of a run.
 const DROP_PER_APPEND: i64 = 2_000;
 
-/// One line's insert.
-pub(crate) const INSERT_LINE: &str =
-    "INSERT INTO log_lines (at, level, source, target, skill, execution_id, message)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-/// Whether more than `?1` lines are kept. Asked as two lookups at the ends of the key: SQLite
-/// compiles the DELETE that follows again each time it is bound (its `LIMIT` in a subquery),
-/// which cost a long-lived process a parse on every append although the cap is almost never
-/// reached.
-pub(crate) const OVER_CAP: &str = "SELECT ifnull(max(id) - ?1 >= min(id), 0) FROM log_lines";
-/// The bytes kept.
-pub(crate) const BYTES_KEPT: &str = "SELECT bytes FROM log_totals WHERE id = 1";
-
 impl LogStore for SqliteStore {
     fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError> {
         self.append_logs_within(lines, MAX_LOG_LINES, MAX_LOG_BYTES)
@@ -117,7 +105,10 @@ pub(crate) fn append_in(
         return Ok(());
     }
     {
-        let mut insert = tx.prepare_cached(INSERT_LINE)?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO log_lines (at, level, source, target, skill, execution_id, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
         for l in lines {
             insert.execute(params![
                 l.at_ms,
@@ -130,8 +121,11 @@ pub(crate) fn append_in(
             ])?;
         }
     }
+    // Asked first, as two lookups at the ends of the key: SQLite compiles the DELETE again
+    // each time it is bound (its `LIMIT` in a subquery), which cost a long-lived process a
+    // parse on every append although the cap is almost never reached.
     let over_cap: bool = tx
-        .prepare_cached(OVER_CAP)?
+        .prepare_cached("SELECT ifnull(max(id) - ?1 >= min(id), 0) FROM log_lines")?
         .query_row([cap], |r| r.get(0))?;
     if over_cap {
         tx.prepare_cached(
@@ -143,7 +137,9 @@ pub(crate) fn append_in(
     // Over the byte bound, the oldest go a batch at a time: a few batches cover what one
     // append can add (its lines are capped), so this ends quickly.
     for _ in 0..64 {
-        let bytes: i64 = tx.prepare_cached(BYTES_KEPT)?.query_row([], |r| r.get(0))?;
+        let bytes: i64 = tx
+            .prepare_cached("SELECT bytes FROM log_totals WHERE id = 1")?
+            .query_row([], |r| r.get(0))?;
         if bytes <= cap_bytes {
             break;
         }
