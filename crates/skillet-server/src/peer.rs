@@ -148,8 +148,27 @@ fn inspect_inner(
             }
         }
     }
-    let own = Snapshot::read("/proc/self")?;
-    Ok(own.confined_beyond(&peer))
+    Ok(own_snapshot()?.confined_beyond(&peer))
+}
+
+/// The daemon's own marks, read once: every connection is compared with them, and reading
+/// them again for each (five files of `/proc`) was half of what inspecting one cost. They do
+/// not move toward less confinement while the daemon lives: a seccomp filter or
+/// `no_new_privs` is never taken off (and one added later only makes peers judged more
+/// strictly), the daemon joins no other namespace, and a daemon inside a run's cgroup ends
+/// with that run. A failed read is not kept: it is tried again at the next connection.
+fn own_snapshot() -> Result<&'static Snapshot, InspectError> {
+    static OWN: std::sync::OnceLock<Snapshot> = std::sync::OnceLock::new();
+    if let Some(own) = OWN.get() {
+        return Ok(own);
+    }
+    let read = Snapshot::read("/proc/self")?;
+    Ok(OWN.get_or_init(|| read))
+}
+
+/// Reads the daemon's own marks ahead of its first connection (see [`own_snapshot`]).
+pub(crate) fn prepare() {
+    let _ = own_snapshot();
 }
 
 /// The peer's pidfd, where the kernel gives one.

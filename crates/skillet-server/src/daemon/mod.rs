@@ -145,6 +145,8 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     drop(skillet_sandbox::prepare(
         &skillet_sandbox::SandboxPolicy::new(Duration::from_secs(30)),
     ));
+    // What every connection is compared with, read before the first one.
+    crate::peer::prepare();
     // `[jobs]` is read from the global file only (Config::load ignores a workspace's).
     let (jobs_settings, daemon_settings, shared_store) =
         match skillet_registry::Config::load(&options.env) {
