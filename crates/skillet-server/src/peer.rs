@@ -148,27 +148,37 @@ fn inspect_inner(
             }
         }
     }
-    Ok(own_snapshot()?.confined_beyond(&peer))
-}
-
-/// The daemon's own marks, read once: every connection is compared with them, and reading
-/// them again for each (five files of `/proc`) was half of what inspecting one cost. They do
-/// not move toward less confinement while the daemon lives: a seccomp filter or
-/// `no_new_privs` is never taken off (and one added later only makes peers judged more
-/// strictly), the daemon joins no other namespace, and a daemon inside a run's cgroup ends
-/// with that run. A failed read is not kept: it is tried again at the next connection.
-fn own_snapshot() -> Result<&'static Snapshot, InspectError> {
-    static OWN: std::sync::OnceLock<Snapshot> = std::sync::OnceLock::new();
     if let Some(own) = OWN.get() {
-        return Ok(own);
+        return Ok(own.confined_beyond(&peer));
     }
-    let read = Snapshot::read("/proc/self")?;
-    Ok(OWN.get_or_init(|| read))
+    Ok(read_own()?.confined_beyond(&peer))
 }
 
-/// Reads the daemon's own marks ahead of its first connection (see [`own_snapshot`]).
+/// The daemon's own marks once they are read whole: every connection is compared with them,
+/// and reading them again for each (five files of `/proc`) was half of what inspecting one
+/// cost. What is kept cannot judge a peer less strictly than a fresh read would: a seccomp
+/// filter or `no_new_privs` is never taken off the daemon (one added later would only make a
+/// fresh read more lenient), and the daemon's own threads join no other namespace (a thread
+/// that makes the shared network namespace is not the one `/proc/self` shows).
+static OWN: std::sync::OnceLock<Snapshot> = std::sync::OnceLock::new();
+
+/// Reads the daemon's own marks, and keeps them (see [`OWN`]) unless they must be read again
+/// next time: when a part could not be read (a namespace link, the cgroups), which would
+/// leave a check out for the daemon's whole life, or when the daemon is inside a run's cgroup
+/// (started from a sandbox), which it could be moved out of.
+fn read_own() -> Result<Snapshot, InspectError> {
+    let own = Snapshot::read("/proc/self")?;
+    if own.lasting() {
+        let _ = OWN.set(own.clone());
+    }
+    Ok(own)
+}
+
+/// Reads the daemon's own marks ahead of its first connection (see [`OWN`]).
 pub(crate) fn prepare() {
-    let _ = own_snapshot();
+    if OWN.get().is_none() {
+        let _ = read_own();
+    }
 }
 
 /// The peer's pidfd, where the kernel gives one.
@@ -232,7 +242,7 @@ fn field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// The confinement marks of one process.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Snapshot {
     no_new_privs: bool,
     /// `Seccomp:` 0 none, 1 strict, 2 filter.
@@ -268,6 +278,14 @@ impl Snapshot {
                 })
                 .collect(),
         })
+    }
+
+    /// Whether the daemon may keep these, its own marks, instead of reading them for every
+    /// connection (see [`OWN`]): every part was read, and it is outside any run's cgroup.
+    fn lasting(&self) -> bool {
+        !self.cgroups.is_empty()
+            && self.namespaces.iter().all(|(_, link)| link.is_some())
+            && !self.cgroups.iter().any(|p| is_run_cgroup(p))
     }
 
     /// Why `peer` is confined beyond `self` (the daemon), if it is.
@@ -325,6 +343,35 @@ mod tests {
         assert!(!is_run_cgroup("/user.slice/skillet.service"));
         assert!(!is_run_cgroup("/skillet"));
         assert!(!is_run_cgroup("/skillet/notapid-x"));
+    }
+
+    #[test]
+    fn only_a_whole_reading_outside_any_run_is_kept() {
+        let whole = Snapshot {
+            cgroups: vec!["/user.slice/session-1.scope".into()],
+            namespaces: ["mnt", "pid", "user"]
+                .into_iter()
+                .map(|ns| (ns, Some(format!("{ns}:[4026531840]"))))
+                .collect(),
+            ..Snapshot::default()
+        };
+        assert!(whole.lasting());
+        // A link that could not be read would leave its namespace unchecked for good.
+        let mut unread = whole.clone();
+        unread.namespaces[1].1 = None;
+        assert!(!unread.lasting());
+        // So would cgroups that could not be read.
+        let no_cgroups = Snapshot {
+            cgroups: Vec::new(),
+            ..whole.clone()
+        };
+        assert!(!no_cgroups.lasting());
+        // A daemon started inside a run may be moved out of its cgroup: read again each time.
+        let in_a_run = Snapshot {
+            cgroups: vec!["/skillet/4242-run-abc".into()],
+            ..whole
+        };
+        assert!(!in_a_run.lasting());
     }
 
     #[test]
