@@ -143,7 +143,7 @@ def main():
     print(f"  cold, the same, {args.gap_ms:g} ms apart:                 {cold_paced[0]:8.3f} ms ({cold_paced[1]:.3f})")
     paced = result["ratio_paced_cold_over_pooled_socket"]
     verdict = "met" if paced >= 20 else "MISSED"
-    print(f"  cold / pooled (socket), both {args.gap_ms:g} ms apart: {paced:.1f}x  (target >= 20x: {verdict})")
+    print(f"  cold / pooled (socket), both {args.gap_ms:g} ms apart: {paced:.2f}x  (target >= 20x: {verdict})")
     print(f"  cold back to back / pooled (socket): {result['ratio_cold_over_pooled_socket']:.1f}x")
     print(f"  cold / pooled (CLI):    {result['ratio_cold_over_pooled_cli']:.1f}x")
 
