@@ -10,6 +10,7 @@
 
 #![allow(unsafe_code)] // one getsockopt: SO_PEERPIDFD has no safe wrapper in rustix yet.
 
+use std::borrow::Cow;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use crate::api::{ErrorCode, ResponseError};
@@ -148,10 +149,7 @@ fn inspect_inner(
             }
         }
     }
-    if let Some(own) = OWN.get() {
-        return Ok(own.confined_beyond(&peer));
-    }
-    Ok(read_own()?.confined_beyond(&peer))
+    Ok(own_marks()?.confined_beyond(&peer))
 }
 
 /// The daemon's own marks once they are read whole: every connection is compared with them,
@@ -162,23 +160,24 @@ fn inspect_inner(
 /// that makes the shared network namespace is not the one `/proc/self` shows).
 static OWN: std::sync::OnceLock<Snapshot> = std::sync::OnceLock::new();
 
-/// Reads the daemon's own marks, and keeps them (see [`OWN`]) unless they must be read again
-/// next time: when a part could not be read (a namespace link, the cgroups), which would
-/// leave a check out for the daemon's whole life, or when the daemon is inside a run's cgroup
-/// (started from a sandbox), which it could be moved out of.
-fn read_own() -> Result<Snapshot, InspectError> {
-    let own = Snapshot::read("/proc/self")?;
-    if own.lasting() {
-        let _ = OWN.set(own.clone());
+/// The daemon's own marks: those kept (see [`OWN`]), else read now, and kept unless they must
+/// be read again next time: when a part could not be read (a namespace link, the cgroups),
+/// which would leave a check out for the daemon's whole life, or when the daemon is inside a
+/// run's cgroup (started from a sandbox), which it could be moved out of.
+fn own_marks() -> Result<Cow<'static, Snapshot>, InspectError> {
+    if let Some(own) = OWN.get() {
+        return Ok(Cow::Borrowed(own));
     }
-    Ok(own)
+    let own = Snapshot::read("/proc/self")?;
+    if !own.lasting() {
+        return Ok(Cow::Owned(own));
+    }
+    Ok(Cow::Borrowed(OWN.get_or_init(|| own)))
 }
 
 /// Reads the daemon's own marks ahead of its first connection (see [`OWN`]).
 pub(crate) fn prepare() {
-    if OWN.get().is_none() {
-        let _ = read_own();
-    }
+    let _ = own_marks();
 }
 
 /// The peer's pidfd, where the kernel gives one.

@@ -140,12 +140,11 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     // A daemon killed with sessions open left their scratch behind; this one takes it away
     // before it restores anything, even if it never runs a skill.
     skillet_sandbox::sweep_dead_scratch();
-    // The sandbox's once-per-process work, done while sessions are restored and before the
-    // first call, so no client's first session start pays it.
+    // Once-per-process work (the sandbox's; the marks each peer is compared with), done before
+    // the first call while sessions are restored, so no client's first session start pays it.
     drop(skillet_sandbox::prepare(
         &skillet_sandbox::SandboxPolicy::new(Duration::from_secs(30)),
     ));
-    // What every connection is compared with, read before the first one.
     crate::peer::prepare();
     // `[jobs]` is read from the global file only (Config::load ignores a workspace's).
     let (jobs_settings, daemon_settings, shared_store) =
