@@ -18,8 +18,12 @@ a rotating order, so that drift in a shared machine's load touches them alike. L
 Prints median and p90 of each line (and the median CPU time of the process lines), the overheads over `/bin/true`, and the ratios the targets of
 docs/performance.md are stated in. `--json` prints the same as JSON.
 
+The binaries timed are installed copies of the ones named, as `cargo install` leaves them;
+`--as-built` times the files themselves (see `installed_copy` in cli_bench.py: right after a
+build, the linker's file starts slower).
+
 Usage: bench/e2e.py [--skillet target/release/skillet] [--runs 100] [--mcp-rounds 30] [--json]
-                    [--baseline OLD_BUILD [--same-store]]
+                    [--baseline OLD_BUILD [--same-store]] [--as-built]
 Build first: cargo build --release -p skillet-cli
 Run as root and as an unprivileged user: the sandbox takes different paths (see docs/sandbox.md).
 """
@@ -35,6 +39,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from cli_bench import installed_copy  # this script's directory is on sys.path
 
 BWRAP_ARGS = ["--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev",
               "--proc", "/proc", "/bin/true"]
@@ -180,12 +186,17 @@ def main():
                              "have the same schema): the two lines then share its size and its "
                              "checkpoints, which a database each does not")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--as-built", action="store_true",
+                        help="time the binary where the build left it, not an installed copy "
+                             "(right after a build, that file starts slower; see installed_copy)")
     args = parser.parse_args()
     skillet = str(Path(args.skillet).resolve())
     if not Path(skillet).is_file():
         sys.exit(f"{skillet} not found; build it with `cargo build --release -p skillet-cli`")
 
     with tempfile.TemporaryDirectory(prefix="skillet-e2e-") as tmp:
+        if not args.as_built:
+            skillet = installed_copy(skillet, tmp)
         ws, env = make_workspace(Path(tmp))
         # The CLI trusts the workspace it is run in; MCP serves only trusted workspace skills.
         subprocess.run([skillet, "trust"], cwd=ws, env=env, capture_output=True, check=False)
@@ -197,6 +208,8 @@ def main():
         lines["skillet run (sandboxed)"] = [skillet, "run", "noop"]
         if args.baseline:
             base = str(Path(args.baseline).resolve())
+            if not args.as_built:
+                base = installed_copy(base, Path(tmp) / "baseline")
             lines["baseline run --allow-unsandboxed"] = [base, "run", "noop", "--allow-unsandboxed"]
             lines["baseline run (sandboxed)"] = [base, "run", "noop"]
             # A database of its own unless asked: an older build refuses (and skips recording in)

@@ -23,7 +23,11 @@ which timing one line after the other would put into the ratio). The cold start 
 back to back, and both ratios are printed. Every call is checked to print `2`. Medians (p90)
 over --runs samples.
 
-Usage: bench/pool_bench.py [--skillet target/release/skillet] [--runs 200] [--json]
+The binary timed is an installed copy of the one named, as `cargo install` leaves them;
+`--as-built` times the file itself (see `installed_copy` in cli_bench.py: right after a
+build, the linker's file starts slower).
+
+Usage: bench/pool_bench.py [--skillet target/release/skillet] [--runs 200] [--json] [--as-built]
 Build first: cargo build --release -p skillet-cli
 """
 
@@ -38,7 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cli_bench import median_ms, summary  # this script's directory is on sys.path
+from cli_bench import installed_copy, median_ms, summary  # this script's directory is on sys.path
 
 CODE = "import json, decimal, fractions; print(json.dumps(1+1))"
 PRELOAD = "import json, decimal, fractions"
@@ -55,12 +59,17 @@ def main():
     parser.add_argument("--no-preload", action="store_true",
                         help="leave out the pooled skill's `preload` (its imports are then paid by every call)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--as-built", action="store_true",
+                        help="time the binary where the build left it, not an installed copy "
+                             "(right after a build, that file starts slower; see installed_copy)")
     args = parser.parse_args()
     skillet = str(Path(args.skillet).resolve())
     if not Path(skillet).is_file():
         sys.exit(f"{skillet} not found; build it with `cargo build --release -p skillet-cli`")
 
     with tempfile.TemporaryDirectory() as tmp:
+        if not args.as_built:
+            skillet = installed_copy(skillet, tmp)
         root = Path(tmp)
         ws, home = root / "ws", root / "home"
         (ws / ".git").mkdir(parents=True)
