@@ -426,6 +426,16 @@ mod tests {
         let lines: String = (0..100).map(|i| format!("line {i:03}\n")).collect();
         std::fs::write(t.path().join("a.txt"), &lines).unwrap();
         std::fs::write(t.path().join("b.txt"), "after the budget").unwrap();
+        // Written a clock tick apart, b.txt would be the more recent and come first: the
+        // same time for both, so the path orders them.
+        let at = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for name in ["a.txt", "b.txt"] {
+            let f = std::fs::File::options()
+                .write(true)
+                .open(t.path().join(name))
+                .unwrap();
+            f.set_modified(at).unwrap();
+        }
         let mut s = spec(&["*.txt"], &[]);
         s.max_file_size_kb = None;
         s.max_context_tokens = Some(10); // 40 bytes: four 9-byte lines
