@@ -108,14 +108,27 @@ impl SessionManager {
                     vec![format!("{reason}; the session is dead")],
                 )
             }
-            Err(Broken::TimedOut(answer)) => {
+            // Only a pool's stateless call is stopped at the output limit, not a session's
+            // input; should one be, its interpreter is as unusable as after a timeout.
+            Err(broken @ (Broken::TimedOut(_) | Broken::OutputLimit(_))) => {
                 if let Some(i) = guard.take() {
                     i.finish().await;
                 }
-                let reason = format!(
-                    "an input ran past the skill's timeout of {} s and the interpreter was killed",
-                    timeout.as_secs()
-                );
+                let (answer, reason) = match broken {
+                    Broken::OutputLimit(answer) => (
+                        answer,
+                        "an input wrote past the output limit and the interpreter was killed"
+                            .to_owned(),
+                    ),
+                    Broken::TimedOut(answer) | Broken::Exited(answer) => (
+                        answer,
+                        format!(
+                            "an input ran past the skill's timeout of {} s and the interpreter \
+                             was killed",
+                            timeout.as_secs()
+                        ),
+                    ),
+                };
                 if let Err(e) = self.retire(session, SessionStatus::Dead, &reason, None) {
                     notes_from_retire.push(e.to_string());
                 }

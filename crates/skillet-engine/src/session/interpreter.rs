@@ -84,13 +84,34 @@ pub struct Answer {
     pub duration: Duration,
 }
 
-/// Why an exchange did not produce an answer. The interpreter is unusable after either.
+impl Answer {
+    /// The answer with each stream cut to `cap` bytes, marked truncated.
+    fn capped(mut self, cap: usize) -> Answer {
+        for text in [&mut self.stdout, &mut self.stderr] {
+            if text.len() > cap {
+                let mut at = cap;
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.truncate(at);
+            }
+        }
+        self.truncated = true;
+        self
+    }
+}
+
+/// Why an exchange did not produce an answer. The interpreter is unusable after any of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Broken {
     /// The process ended; its output so far is kept.
     Exited(Answer),
     /// No answer within the time limit; the output so far is kept.
     TimedOut(Answer),
+    /// A pool's stateless call wrote more than the output limit on a stream: it is stopped
+    /// there, as a run is, rather than left to flood until its timeout. The output up to the
+    /// limit is kept. A session's input is never stopped for this (its extra output is dropped).
+    OutputLimit(Answer),
 }
 
 /// A running interpreter.
@@ -103,6 +124,8 @@ pub struct Interpreter {
     framing: Framing,
     next_id: u64,
     nonce: String,
+    /// The output limit per stream, in bytes.
+    cap: usize,
 }
 
 impl Interpreter {
@@ -134,6 +157,7 @@ impl Interpreter {
             next_id: 0,
             nonce: format!("{:016x}", fastrand::u64(..)),
             framing,
+            cap,
         };
         if interpreter.framing.has_handshake() {
             let prelude = interpreter.framing.prelude();
@@ -143,11 +167,11 @@ impl Interpreter {
             };
             let mut written = prelude.unwrap_or_default();
             if let Err(broken) = interpreter
-                .exchange_with(first, &mut written, timeout)
+                .exchange_with(first, &mut written, timeout, false)
                 .await
             {
                 let (answer, timed_out) = match broken {
-                    Broken::Exited(a) => (a, false),
+                    Broken::Exited(a) | Broken::OutputLimit(a) => (a, false),
                     Broken::TimedOut(a) => (a, true),
                 };
                 let exit = interpreter.finish().await;
@@ -168,12 +192,14 @@ impl Interpreter {
 
     /// Sends one input and waits for its answer.
     pub async fn exchange(&mut self, input: &str, timeout: Duration) -> Result<Answer, Broken> {
-        self.exchange_with(Some(input), &mut String::new(), timeout)
+        self.exchange_with(Some(input), &mut String::new(), timeout, false)
             .await
     }
 
     /// Sends one input to run in a fresh namespace (a pool's stateless call) and waits for its
-    /// answer; `None` when this interpreter has no reset recipe.
+    /// answer; `None` when this interpreter has no reset recipe. Output past the limit ends it
+    /// with [`Broken::OutputLimit`]: the member serves no other call, so nothing is lost by
+    /// stopping it.
     pub async fn exchange_fresh(
         &mut self,
         input: &str,
@@ -181,16 +207,17 @@ impl Interpreter {
     ) -> Option<Result<Answer, Broken>> {
         let token = format!("__skillet_{}_{}__", self.nonce, self.next_id + 1);
         let mut request = self.framing.fresh_request(input, &token)?;
-        Some(self.exchange_with(None, &mut request, timeout).await)
+        Some(self.exchange_with(None, &mut request, timeout, true).await)
     }
 
     /// Writes `before`, then `input` framed (none: just wait for the next end), and reads the
-    /// answer.
+    /// answer; with `stop_at_cap`, output past the limit ends the exchange.
     async fn exchange_with(
         &mut self,
         input: Option<&str>,
         before: &mut String,
         timeout: Duration,
+        stop_at_cap: bool,
     ) -> Result<Answer, Broken> {
         self.next_id += 1;
         let id = self.next_id;
@@ -205,6 +232,9 @@ impl Interpreter {
         };
         let deadline = tokio::time::Instant::from_std(started + timeout);
         loop {
+            if stop_at_cap && self.past_cap() {
+                return Err(Broken::OutputLimit(self.leftover(started).capped(self.cap)));
+            }
             let (end, eof) = {
                 let s = self.out.lock();
                 (self.framing.find_end(&s.bytes, id, &token), s.eof)
@@ -226,6 +256,9 @@ impl Interpreter {
                     Some((len, len))
                 };
                 if let Some((err_at, err_consumed)) = err_end {
+                    if stop_at_cap && (end.output > self.cap || err_at > self.cap) {
+                        return Err(Broken::OutputLimit(self.leftover(started).capped(self.cap)));
+                    }
                     let (out, out_cut) = self.out.take(end.output, end.consumed);
                     let (err, err_cut) = self.err.take(err_at, err_consumed);
                     let status = match end.status {
@@ -260,6 +293,12 @@ impl Interpreter {
                 }
             }
         }
+    }
+
+    /// Whether either stream has dropped output for running past the limit (see `read_into`;
+    /// output past the limit but not yet dropped is found once its end mark is).
+    fn past_cap(&self) -> bool {
+        self.out.lock().truncated || self.err.lock().truncated
     }
 
     /// Everything buffered, as a partial answer.

@@ -262,6 +262,15 @@ impl Pool {
                 result.limit = Some("time");
                 fill(&mut result, answer);
             }
+            Served::Broken(Broken::OutputLimit(answer), _) => {
+                result = ExecutionResult::new(skill, Status::ResourceLimit).with_error(format!(
+                    "killed for writing more than {} KiB of output, as a run is; its \
+                     interpreter is replaced",
+                    self.policy.limits.max_output_bytes / 1024
+                ));
+                result.limit = Some("output");
+                fill(&mut result, answer);
+            }
             Served::Broken(Broken::Exited(answer), exit) => {
                 let how = exit.map_or_else(
                     || "closed its output".to_owned(),

@@ -82,6 +82,10 @@ impl Pool {
                 "it ran past the skill's timeout of {} s",
                 self.answer_timeout.as_secs()
             )),
+            Some(Err(Broken::OutputLimit(_))) => Some(format!(
+                "it wrote more than the output limit of {} KiB",
+                self.policy.limits.max_output_bytes / 1024
+            )),
             Some(Err(Broken::Exited(answer))) => Some(format!(
                 "the interpreter exited during it:\n{}",
                 answer.stderr.trim_end()
