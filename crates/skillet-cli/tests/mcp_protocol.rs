@@ -284,3 +284,34 @@ fn structured_content_goes_only_with_an_output_schema() {
         "{closed}"
     );
 }
+
+#[test]
+fn an_empty_session_id_counts_as_left_out_and_never_names_a_live_session() {
+    let w = world();
+    let mut s = RawStdio::start(&w, &[]);
+    let first = s.call(1, "py", json!({"input": "secret = 'mine'"}));
+    let mine = first["result"]["structuredContent"]["session_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    // An agent filling the optional argument with "": a session of its own, not the live one.
+    let other = s.call(2, "py", json!({"input": "print(secret)", "session_id": ""}));
+    let text = other["result"].to_string();
+    assert!(
+        !text.contains("mine") && text.contains("NameError"),
+        "{other}"
+    );
+    assert_ne!(
+        other["result"]["structuredContent"]["session_id"],
+        mine.as_str()
+    );
+    let close = s.call(3, "py.close", json!({"session_id": ""}));
+    assert_eq!(close["result"]["isError"], true, "{close}");
+    assert!(close.to_string().contains("empty session_id"), "{close}");
+    let again = s.call(
+        4,
+        "py",
+        json!({"input": "print(secret)", "session_id": mine}),
+    );
+    assert!(again["result"].to_string().contains("mine"), "{again}");
+}

@@ -57,6 +57,27 @@ fn a_python_session_keeps_state_and_reports_each_input_status() {
 }
 
 #[test]
+fn an_empty_session_id_names_no_session_even_when_only_one_is_live() {
+    let w = World::new();
+    session_skill(&w, "py", &interpreter("python3"), json!({}));
+    let id = start(&w, &["py"]);
+    assert_eq!(send(&w, &id, "secret = 'mine'").0, 0);
+    // A script's unset `$SID`: any prefix of the only live id would name it, but "" does not.
+    let (code, out, err) = send(&w, "", "print(secret)");
+    assert_ne!(code, 0, "{out}");
+    assert!(!out.contains("mine"), "{out}");
+    assert!(err.contains("empty session id"), "{err}");
+    for verb in ["close", "logs"] {
+        let (code, out, err) = w.run(&["session", verb, ""]);
+        assert_ne!(code, 0, "session {verb} \"\": {out}");
+        assert!(err.contains("empty session id"), "session {verb}: {err}");
+    }
+    // The session was not touched, and a real prefix still names it.
+    let (code, out, err) = send(&w, &id[..8], "print(secret)");
+    assert_eq!((code, out.as_str()), (0, "mine\n"), "{err}");
+}
+
+#[test]
 fn a_bash_session_keeps_variables_and_directory() {
     let w = World::new();
     session_skill(&w, "sh", &interpreter("bash"), json!({}));

@@ -222,7 +222,7 @@ async fn conversation(
             ));
         }
     };
-    let session_id = match string_arg(&mut arguments, SESSION_ARG) {
+    let session_id = match session_arg(&mut arguments) {
         Ok(id) => id,
         Err(e) => return outcome::refusal(e.to_string()),
     };
@@ -265,7 +265,7 @@ async fn session(
     asked_by: AskedBy,
 ) -> CallToolResult {
     let (id, input) = match (
-        string_arg(&mut arguments, SESSION_ARG),
+        session_arg(&mut arguments),
         string_arg(&mut arguments, INPUT_ARG),
     ) {
         (Ok(id), Ok(input)) => (id, input),
@@ -378,6 +378,9 @@ async fn close(server: &SkillServer, skill: &str, arguments: &JsonObject) -> Cal
 /// A session error in the words of the tools, not of the command line.
 fn session_message(skill: &str, error: &SessionError) -> String {
     match error {
+        SessionError::NotFound(id) if id.is_empty() => format!(
+            "an empty session_id names no session; pass the session_id of an earlier `{skill}` result"
+        ),
         SessionError::NotFound(id) => {
             format!("no session `{id}`; call `{skill}` without session_id to start one")
         }
@@ -407,6 +410,12 @@ fn string_arg(arguments: &mut JsonObject, name: &str) -> Result<Option<String>, 
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(ArgumentError::not_a_string(name, &other)),
     }
+}
+
+/// The optional `session_id`: an empty one counts as left out. Agents fill an optional string
+/// with `""`, and as a prefix it would name whichever session is live (anyone's).
+fn session_arg(arguments: &mut JsonObject) -> Result<Option<String>, ArgumentError> {
+    Ok(string_arg(arguments, SESSION_ARG)?.filter(|id| !id.is_empty()))
 }
 
 impl SkillServer {

@@ -119,7 +119,7 @@ impl Catalog {
             );
             properties.insert(
                 SESSION_ARG.into(),
-                json!({"type": "string", "description": "Continue this earlier conversation (from a result's session_id) with `answers` as the next messages; the other parameters are not used then."}),
+                json!({"type": "string", "description": "Continue this earlier conversation (from a result's session_id) with `answers` as the next messages; the other parameters are not used then. Empty counts as left out."}),
             );
         }
         let description = format!(
@@ -145,7 +145,7 @@ impl Catalog {
             );
             properties.insert(
                 SESSION_ARG.into(),
-                json!({"type": "string", "description": "The session to continue, from an earlier result. Leave out to start a new session; the other parameters apply only then."}),
+                json!({"type": "string", "description": "The session to continue, from an earlier result. Leave out (or empty) to start a new session; the other parameters apply only then."}),
             );
         }
         let pooled = skillet_engine::session::is_pooled(spec);

@@ -9,6 +9,13 @@ use super::lease::owned_elsewhere;
 use super::{Session, SessionError, SessionManager, lock};
 use crate::hint::Hint;
 
+/// Whether `prefix` names the session `id`: its id or a part it starts with. An empty prefix
+/// would name every session (a script's unset `$SID`, an agent's blank `session_id` driving
+/// whichever session is live): it names none, as in the store's lookup.
+fn named(id: &str, prefix: &str) -> bool {
+    !prefix.is_empty() && id.starts_with(prefix)
+}
+
 /// How long a request for a session being restored waits for it before giving up (and saying
 /// to try again, not to start another session).
 pub const RESTORE_WAIT: Duration = Duration::from_secs(30);
@@ -21,12 +28,12 @@ impl SessionManager {
             if let Some(s) = live.get(id) {
                 return Ok(s.clone());
             }
-            let mut matching = live.iter().filter(|(k, _)| k.starts_with(id));
+            let mut matching = live.iter().filter(|(k, _)| named(k, id));
             if let (Some((_, s)), None) = (matching.next(), matching.next()) {
                 return Ok(s.clone());
             }
         }
-        if let Some(restoring) = lock(&self.restoring).iter().find(|r| r.starts_with(id)) {
+        if let Some(restoring) = lock(&self.restoring).iter().find(|r| named(r, id)) {
             return Err(SessionError::refused(
                 format!(
                     "session {restoring} is being restored after a daemon restart; try again once \
@@ -58,7 +65,7 @@ impl SessionManager {
     ) -> Result<Arc<Session>, SessionError> {
         let mut restored = self.restored.subscribe();
         let wait = async {
-            while lock(&self.restoring).iter().any(|r| r.starts_with(id)) {
+            while lock(&self.restoring).iter().any(|r| named(r, id)) {
                 if restored.changed().await.is_err() {
                     break;
                 }
@@ -194,10 +201,7 @@ impl SessionManager {
 
     /// A session, live or past.
     pub fn info(&self, id: &str) -> Result<SessionRecord, SessionError> {
-        let restoring = lock(&self.restoring)
-            .iter()
-            .find(|r| r.starts_with(id))
-            .cloned();
+        let restoring = lock(&self.restoring).iter().find(|r| named(r, id)).cloned();
         if let Some(id) = restoring {
             return self.stored(&id)?.ok_or(SessionError::NotFound(id));
         }

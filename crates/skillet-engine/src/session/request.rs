@@ -76,7 +76,7 @@ pub struct ExchangePhases {
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// No session has this id.
-    #[error("no session `{0}`")]
+    #[error("{}", if .0.is_empty() { "an empty session id names no session; give an id (or the start of one) that `skillet session list` shows".to_owned() } else { format!("no session `{}`", .0) })]
     NotFound(String),
     /// The session exists but is over.
     #[error("session {id} is {status}{}", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
