@@ -7,6 +7,8 @@ use skillet_store::Store;
 
 use super::{Daemon, DaemonError, HttpMcp, log, warn};
 
+mod listener;
+
 /// Starts MCP over HTTP on the daemon's sessions; the token stops it.
 pub(super) async fn serve_http(
     daemon: &Daemon,
@@ -42,7 +44,12 @@ pub(super) async fn serve_http(
     let stop = http.options.shutdown.clone();
     let until = stop.clone();
     tokio::spawn(async move {
-        let served = axum::serve(listener, router)
+        let bounded = listener::BoundedListener::new(
+            listener,
+            listener::MAX_CONNECTIONS,
+            listener::FIRST_HEAD_WITHIN,
+        );
+        let served = axum::serve(bounded, router)
             .with_graceful_shutdown(async move { until.cancelled().await })
             .await;
         if let Err(e) = served {

@@ -303,7 +303,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
         None => None,
     };
 
-    let slots = overflow::Slots::new();
+    let mut slots = overflow::Slots::new();
     let mut stop = daemon.stop.subscribe();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut log_complaint = None;
@@ -311,10 +311,7 @@ pub async fn serve(options: DaemonOptions) -> Result<(), DaemonError> {
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt());
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => slots.serve(&daemon, stream),
-                Err(e) => warn(&format!("accept failed: {e}")),
-            },
+            accepted = listener.accept() => slots.accepted(&daemon, accepted).await,
             _ = tick.tick() => {
                 keep_log(daemon.store.as_ref(), &mut log_complaint);
                 daemon.manager.tick().await;

@@ -41,6 +41,8 @@ const CONTROL_TIME: Duration = Duration::from_secs(10);
 pub(super) struct Slots {
     full: Arc<Semaphore>,
     control: Arc<Semaphore>,
+    /// Accepts failed in a row (see [`Slots::accepted`]).
+    failing: u32,
 }
 
 impl Slots {
@@ -48,6 +50,35 @@ impl Slots {
         Slots {
             full: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
             control: Arc::new(Semaphore::new(CONTROL_CONNECTIONS)),
+            failing: 0,
+        }
+    }
+
+    /// Serves what the listener accepted. After an error, waits before the next accept, longer
+    /// as errors go on (10 ms, doubling, up to 1 s), and logs the first and every hundredth:
+    /// a daemon out of file descriptors would otherwise retry at once, spinning a core and
+    /// writing its log at ~100,000 lines a second.
+    pub(super) async fn accepted(
+        &mut self,
+        daemon: &Arc<Daemon>,
+        accepted: std::io::Result<(UnixStream, tokio::net::unix::SocketAddr)>,
+    ) {
+        match accepted {
+            Ok((stream, _)) => {
+                self.failing = 0;
+                self.serve(daemon, stream);
+            }
+            Err(e) => {
+                self.failing = self.failing.saturating_add(1);
+                if self.failing == 1 || self.failing % 100 == 0 {
+                    warn(&format!(
+                        "accept failed ({} in a row): {e}; waiting before accepting again",
+                        self.failing
+                    ));
+                }
+                let wait = Duration::from_millis(10 << self.failing.min(7));
+                tokio::time::sleep(wait.min(Duration::from_secs(1))).await;
+            }
         }
     }
 
