@@ -70,7 +70,7 @@ impl Slots {
             }
             Err(e) => {
                 self.failing = self.failing.saturating_add(1);
-                if self.failing == 1 || self.failing % 100 == 0 {
+                if self.failing == 1 || self.failing.is_multiple_of(100) {
                     warn(&format!(
                         "accept failed ({} in a row): {e}; waiting before accepting again",
                         self.failing
