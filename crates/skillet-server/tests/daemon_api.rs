@@ -375,3 +375,48 @@ fn a_client_says_when_no_daemon_listens() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_connection_that_piles_up_requests_is_read_no_further_past_its_budget() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let daemon = Daemon::start();
+    let session = daemon
+        .client()
+        .session_start(&start_params(&daemon.ws))
+        .unwrap();
+    let mut stream = UnixStream::connect(&daemon.paths.socket).unwrap();
+    // A request the connection serves for a while, then 1 MiB requests behind it, answers
+    // never read: the daemon may take a few of them, not all (it held 2 GiB a connection).
+    let slow = serde_json::json!({"id": "slow", "method": "session.send",
+        "params": {"id": session.id, "input": "import time; time.sleep(6)"}});
+    stream.write_all(format!("{slow}\n").as_bytes()).unwrap();
+    let written = Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (mut stream, written) = (stream.try_clone().unwrap(), written.clone());
+        std::thread::spawn(move || {
+            let filler = "a".repeat(1 << 20);
+            for n in 0..48 {
+                let line = format!(
+                    "{{\"id\":{n},\"method\":\"daemon.status\",\"params\":{{\"x\":\"{filler}\"}}}}\n"
+                );
+                if stream.write_all(line.as_bytes()).is_err() {
+                    return;
+                }
+                written.fetch_add(line.len(), Ordering::SeqCst);
+            }
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    // Its budget (8 MiB), the line being read (up to 8 MiB) and the kernel's buffers.
+    let taken = written.load(Ordering::SeqCst);
+    assert!(
+        taken < 24 << 20,
+        "the daemon took {} MiB from one connection",
+        taken >> 20
+    );
+    // The user's other clients are served meanwhile.
+    assert!(daemon.client().status().is_ok());
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    writer.join().unwrap();
+}

@@ -16,7 +16,7 @@ use serde_json::Value;
 use skillet_mcp::lines::{Line, LineReader};
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::{Daemon, warn};
@@ -44,7 +44,9 @@ impl Daemon {
         // everything, are never stuck behind the wait itself.
         let (answers, answered) = mpsc::channel::<Answer>(MAX_PENDING);
         let writer = tokio::spawn(self.clone().write_answers(write, answered));
-        let (in_order, pending) = mpsc::channel::<Request>(MAX_PENDING);
+        let (in_order, pending) = mpsc::channel::<(Request, Held)>(MAX_PENDING);
+        // What the connection's unanswered requests may hold (see PENDING_BYTES).
+        let budget = Arc::new(Semaphore::new(PENDING_BYTES));
         let worker = tokio::spawn(self.clone().serve_in_order(
             pending,
             peer.clone(),
@@ -56,18 +58,31 @@ impl Daemon {
         let mut lines = LineReader::new(read, MAX_REQUEST_BYTES);
         while let Ok(Some(read)) = lines.next().await {
             self.touch();
-            let request = match read {
+            let (request, held) = match read {
                 Line::Complete(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
-                Line::Complete(bytes) => match serde_json::from_slice::<Request>(&bytes) {
-                    Ok(request) => request,
-                    Err(e) => {
-                        let bad = format!("not a request: {e}");
-                        let _ = answers
-                            .send((Response::err(Value::Null, ErrorCode::BadRequest, bad), None))
-                            .await;
-                        continue;
+                Line::Complete(bytes) => {
+                    // Read no further while earlier requests hold the budget: the client waits,
+                    // not the daemon's memory.
+                    let cost =
+                        u32::try_from(bytes.len().clamp(1, PENDING_BYTES)).unwrap_or(u32::MAX);
+                    let Ok(held) = budget.clone().acquire_many_owned(cost).await else {
+                        break;
+                    };
+                    match serde_json::from_slice::<Request>(&bytes) {
+                        Ok(request) => (request, held),
+                        Err(e) => {
+                            let bad = format!("not a request: {e}");
+                            let _ = answers
+                                .send((
+                                    Response::err(Value::Null, ErrorCode::BadRequest, bad),
+                                    None,
+                                    None,
+                                ))
+                                .await;
+                            continue;
+                        }
                     }
-                },
+                }
                 Line::TooLong => {
                     let too_long = Response::err(
                         Value::Null,
@@ -76,7 +91,7 @@ impl Daemon {
                             "the request line is longer than {MAX_REQUEST_BYTES} bytes and was skipped; send a smaller request (a long session input can go in a file the session reads)"
                         ),
                     );
-                    let _ = answers.send((too_long, None)).await;
+                    let _ = answers.send((too_long, None, None)).await;
                     continue;
                 }
             };
@@ -84,10 +99,10 @@ impl Daemon {
             let method = request.method.as_str();
             if unconfined && method == QueueWithdraw::NAME {
                 let answer = waits.withdraw(&request);
-                let _ = answers.send((answer, None)).await;
+                let _ = answers.send((answer, None, None)).await;
             } else if unconfined && method == QueueRelease::NAME {
                 let answer = self.answer(request, &peer, &client, connection).await;
-                let _ = answers.send((answer, None)).await;
+                let _ = answers.send((answer, None, None)).await;
             } else if unconfined && method == QueueTurn::NAME {
                 if waits.is_waiting(&request.id.to_string()) {
                     let taken = Response::err(
@@ -95,7 +110,7 @@ impl Daemon {
                         ErrorCode::BadRequest,
                         "a queue.turn with this id still waits on this connection; give each request an id of its own",
                     );
-                    let _ = answers.send((taken, None)).await;
+                    let _ = answers.send((taken, None, None)).await;
                     continue;
                 }
                 if waits.waiting() >= MAX_WAITS {
@@ -106,13 +121,14 @@ impl Daemon {
                             "busy: this connection already has {MAX_WAITS} queue.turn requests waiting; wait for one to be answered"
                         ),
                     );
-                    let _ = answers.send((busy, None)).await;
+                    let _ = answers.send((busy, None, None)).await;
                     continue;
                 }
                 let daemon = self.clone();
                 let (peer, client, answers) = (peer.clone(), client.clone(), answers.clone());
                 let key = request.id.to_string();
                 waits.spawn(key, move |withdrawn| async move {
+                    let held = held;
                     let id = request.id.clone();
                     // A turn is taken in the same step as its answer is made, so dropping the
                     // wait (withdrawn, or the connection closed) never drops a granted turn.
@@ -121,9 +137,9 @@ impl Daemon {
                         answer = daemon.answer(request, &peer, &client, connection) => answer,
                         Ok(()) = withdrawn => Response::err(id, ErrorCode::Refused, "withdrawn"),
                     };
-                    let _ = answers.send((response, None)).await;
+                    let _ = answers.send((response, None, Some(held))).await;
                 });
-            } else if in_order.send(request).await.is_err() {
+            } else if in_order.send((request, held)).await.is_err() {
                 break;
             }
         }
@@ -142,13 +158,13 @@ impl Daemon {
     /// Serves `pending`, one request at a time, in the order they came.
     async fn serve_in_order(
         self: Arc<Self>,
-        mut pending: mpsc::Receiver<Request>,
+        mut pending: mpsc::Receiver<(Request, Held)>,
         peer: Arc<Confinement>,
         client: Arc<str>,
         connection: u64,
         answers: mpsc::Sender<Answer>,
     ) {
-        while let Some(request) = pending.recv().await {
+        while let Some((request, held)) = pending.recv().await {
             // Counted before `stopping` is read, until its answer is written: a stopping
             // daemon either waits for this request and its answer, or it is answered
             // `Stopping` (see `serve`).
@@ -158,7 +174,11 @@ impl Daemon {
             } else {
                 self.answer(request, &peer, &client, connection).await
             };
-            if answers.send((response, Some(serving))).await.is_err() {
+            if answers
+                .send((response, Some(serving), Some(held)))
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -170,7 +190,7 @@ impl Daemon {
         mut write: tokio::net::unix::OwnedWriteHalf,
         mut answered: mpsc::Receiver<Answer>,
     ) {
-        while let Some((response, _serving)) = answered.recv().await {
+        while let Some((response, _serving, _held)) = answered.recv().await {
             self.touch();
             if write.write_all(line(&response).as_bytes()).await.is_err() {
                 // The client is gone; the answers still coming are dropped with the channel.
@@ -253,7 +273,12 @@ pub(super) async fn admit(stream: &mut UnixStream) -> Option<(Confinement, Optio
 
 /// An answer to write, with the count of its request in `in_flight` (for requests carried
 /// out in order), given up once it is written.
-type Answer = (Response, Option<InFlight>);
+/// A response, what counts it in flight, and the share of the connection's budget its request
+/// holds: both until it is written.
+type Answer = (Response, Option<InFlight>, Option<Held>);
+
+/// A request's share of its connection's [`PENDING_BYTES`].
+type Held = tokio::sync::OwnedSemaphorePermit;
 
 /// One request counted in the daemon's `in_flight` until dropped: held until its answer is
 /// written, so a stopping daemon does not exit between carrying out a request (`daemon.stop`
@@ -296,9 +321,16 @@ impl Drop for Counted<'_> {
 pub(crate) const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
 /// Requests of one connection read and not yet served (or answers not yet written); past that
-/// the connection is read no further until one is. With [`MAX_REQUEST_BYTES`] and
-/// [`MAX_CONNECTIONS`] this bounds what clients can make the daemon hold.
+/// the connection is read no further until one is. What they may hold is bounded by
+/// [`PENDING_BYTES`].
 const MAX_PENDING: usize = 256;
+
+/// Bytes of request lines one connection may have read and not yet answered (each line counts
+/// its length; one of [`MAX_REQUEST_BYTES`] always fits). Past that the connection is read no
+/// further until answers are written. Without it, [`MAX_PENDING`] lines of
+/// [`MAX_REQUEST_BYTES`] each made one connection hold 2 GiB while an earlier request ran,
+/// and a client that did not read its answers could do the same.
+const PENDING_BYTES: usize = MAX_REQUEST_BYTES;
 
 /// `queue.turn` requests of one connection waiting at once; one more is answered `busy`, so
 /// waits never stop the connection from being read.
@@ -363,7 +395,9 @@ impl Waits {
 }
 
 /// Connections served at once; one more is answered with an error and closed. With
-/// [`MAX_REQUEST_BYTES`] this bounds what clients can make the daemon hold (512 MiB).
+/// [`MAX_REQUEST_BYTES`] (the line being read) and [`PENDING_BYTES`] (the lines not yet
+/// answered) this bounds what clients can make the daemon hold: 16 MiB a connection, 1 GiB in
+/// all.
 pub(crate) const MAX_CONNECTIONS: usize = 64;
 
 /// The answer to a request read once the daemon is stopping.
