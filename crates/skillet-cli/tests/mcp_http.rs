@@ -276,6 +276,10 @@ fn a_token_is_made_printed_and_required_by_default() {
     assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), token);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
     assert!(server.stderr().contains(&file.display().to_string()));
+    // The daemon serving HTTP never exits when idle, and `daemon status` says so in words.
+    let (code, out, err) = w.run(&["daemon", "status"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("idle exit:     never"), "{out}");
 
     let addr = &server.addr;
     let wrong = format!("Bearer {}", "0".repeat(64));

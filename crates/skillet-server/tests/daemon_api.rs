@@ -420,3 +420,34 @@ fn a_connection_that_piles_up_requests_is_read_no_further_past_its_budget() {
     stream.shutdown(std::net::Shutdown::Both).unwrap();
     writer.join().unwrap();
 }
+
+#[test]
+fn an_id_that_cannot_come_back_as_sent_is_refused_and_others_are_echoed_exactly() {
+    let daemon = Daemon::start();
+    for id in [
+        "99999999999999999999999999",
+        "-9223372036854775809",
+        "1e300",
+    ] {
+        let answer = daemon.raw(&format!(r#"{{"id": {id}, "method": "daemon.status"}}"#));
+        assert_eq!(answer["error"]["code"], "bad_request", "{id}: {answer}");
+        assert!(answer["id"].is_null(), "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("use a string")
+        );
+    }
+    for id in [
+        "18446744073709551615",
+        "-9223372036854775808",
+        "1.5",
+        "\"x\"",
+    ] {
+        let line = format!(r#"{{"id": {id}, "method": "daemon.status"}}"#);
+        let answer = daemon.raw(&line);
+        assert!(answer["result"].is_object(), "{id}: {answer}");
+        assert_eq!(answer["id"].to_string(), id, "{answer}");
+    }
+}

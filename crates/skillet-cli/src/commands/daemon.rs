@@ -171,8 +171,12 @@ fn print_status(status: &StatusReply) {
     println!("socket:        {}", crate::output::path(&status.socket));
     println!("up:            {} s", status.uptime_ms / 1000);
     println!("live sessions: {}", status.live_sessions);
-    println!(
-        "idle exit:     after {} s with no session and no client",
-        status.idle_timeout_s
-    );
+    if status.idle_timeout_s == u64::MAX {
+        println!("idle exit:     never (it serves HTTP)");
+    } else {
+        println!(
+            "idle exit:     after {} s with no session and no client",
+            status.idle_timeout_s
+        );
+    }
 }

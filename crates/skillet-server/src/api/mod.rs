@@ -39,6 +39,36 @@ pub struct Request {
     pub params: Value,
 }
 
+impl Request {
+    /// Why this request's `id` cannot be echoed as sent, if it cannot: a number past what a
+    /// double holds exactly (2^53) was read as a double, and would come back as another number
+    /// (`1e+26` for `99999999999999999999999999`), which the client could not match.
+    ///
+    /// ```
+    /// # use skillet_server::api::Request;
+    /// let with = |id: &str| serde_json::from_str::<Request>(&format!(r#"{{"id":{id},"method":"m"}}"#)).unwrap();
+    /// assert!(with("18446744073709551615").id_problem().is_none());
+    /// assert!(with("1.5").id_problem().is_none());
+    /// assert!(with("\"any text\"").id_problem().is_none());
+    /// assert!(with("99999999999999999999999999").id_problem().is_some());
+    /// assert!(with("-9223372036854775809").id_problem().is_some());
+    /// ```
+    pub fn id_problem(&self) -> Option<String> {
+        let Value::Number(n) = &self.id else {
+            return None;
+        };
+        let inexact = n.is_f64()
+            && n.as_f64()
+                .is_some_and(|f| f.abs() >= 9_007_199_254_740_992.0);
+        inexact.then(|| {
+            format!(
+                "the request's id {n} cannot be answered as sent: use a string, or an integer \
+                 that fits in 64 bits"
+            )
+        })
+    }
+}
+
 /// One response: `result` or `error`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {

@@ -69,7 +69,14 @@ impl Daemon {
                         break;
                     };
                     match serde_json::from_slice::<Request>(&bytes) {
-                        Ok(request) => (request, held),
+                        Ok(request) => match request.id_problem() {
+                            None => (request, held),
+                            Some(why) => {
+                                let bad = Response::err(Value::Null, ErrorCode::BadRequest, why);
+                                let _ = answers.send((bad, None, None)).await;
+                                continue;
+                            }
+                        },
                         Err(e) => {
                             let bad = format!("not a request: {e}");
                             let _ = answers
