@@ -478,6 +478,25 @@ fn bad_bodies_are_400_with_a_json_rpc_error() {
     let huge = vec![b' '; 5 << 20];
     let answer = http(&server.addr, "POST", &[auth, JSON], &huge);
     assert_refused(&answer, 413, -32600);
+    // A body that only says it is huge is refused at once, not waited for.
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {}\r\nAccept: application/json, text/event-stream\r\n\
+         Content-Type: application/json\r\nAuthorization: {}\r\nContent-Length: 99999999999\r\n\r\n",
+        server.addr, auth.1
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).unwrap();
+    assert_eq!(
+        &answer,
+        b"HTTP/1.1 413",
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     // And the server still serves.
     open_session(&server.addr, &[auth]);
 }

@@ -381,6 +381,22 @@ async fn check_body(door: &Door, request: Request) -> Result<Request, Box<Respon
             "invalid request: the body must be JSON, sent with `Content-Type: application/json`",
         )));
     }
+    // Refused before any of it is read: a body that says it is too large need never come (the
+    // client would otherwise wait for an answer while the server waits for the body).
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(size) = declared.filter(|&n| n > MAX_BODY_BYTES as u64) {
+        return Err(Box::new(refuse_with(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            INVALID_REQUEST,
+            format!(
+                "invalid request: the body is {size} bytes, more than the {MAX_BODY_BYTES} allowed"
+            ),
+        )));
+    }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return Err(Box::new(refuse_with(
