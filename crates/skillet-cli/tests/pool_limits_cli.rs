@@ -82,6 +82,16 @@ fn output_past_the_limit_stops_a_pooled_call_as_it_stops_a_run() {
         );
         assert!(took < Duration::from_secs(10), "{flood}: took {took:?}");
     }
+    // An answer that ended within the limit is answered, whatever a thread it left behind
+    // writes after it (the member dies with the call).
+    let (result, _) = run_json(
+        &w,
+        "import os, threading, time\n\
+         def flood():\n    time.sleep(0.05)\n    while True: os.write(1, b'x' * 65536)\n\
+         threading.Thread(target=flood, daemon=True).start()\nprint('done')",
+    );
+    assert_eq!(result["status"], "ok", "{}", result["error"]);
+    assert!(result["stdout"].as_str().unwrap().starts_with("done\n"));
     // Output up to the limit is an answer like any other.
     let (result, _) = run_json(&w, "print('z' * 8000)");
     assert_eq!(result["status"], "ok", "{result}");

@@ -145,6 +145,14 @@ fn queue_turns_are_held_until_released_or_their_connection_closes() {
     let granted = third.answer_within(Duration::from_secs(10)).unwrap();
     assert!(granted["result"]["turn"].is_string(), "{granted}");
 
+    // Queue requests are read whatever else the connection has pending, so they are small.
+    let long = daemon.raw(
+        &json!({"id": 4, "method": "queue.turn", "params": {"skill": "s".repeat(9000)}})
+            .to_string(),
+    );
+    assert_eq!(long["error"]["code"], "bad_request", "{long}");
+    assert!(long["error"]["message"].as_str().unwrap().contains("8192"));
+
     // A run larger than the whole memory budget is refused at once, not left waiting.
     let refused = daemon.raw(
         &json!({"id": 3, "method": "queue.turn", "params": {"skill": "big", "memory_mb": 101}})

@@ -232,9 +232,6 @@ impl Interpreter {
         };
         let deadline = tokio::time::Instant::from_std(started + timeout);
         loop {
-            if stop_at_cap && self.past_cap() {
-                return Err(Broken::OutputLimit(self.leftover(started).capped(self.cap)));
-            }
             let (end, eof) = {
                 let s = self.out.lock();
                 (self.framing.find_end(&s.bytes, id, &token), s.eof)
@@ -284,6 +281,11 @@ impl Interpreter {
                     }
                     return Ok(answer);
                 }
+            }
+            // Checked once the answer is not complete: one that ended within the limit is
+            // answered, whatever a process it left behind writes after it.
+            if stop_at_cap && self.past_cap() {
+                return Err(Broken::OutputLimit(self.leftover(started).capped(self.cap)));
             }
             tokio::select! {
                 () = self.out.changed.notified() => {}

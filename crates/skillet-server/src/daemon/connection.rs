@@ -58,38 +58,29 @@ impl Daemon {
         let mut lines = LineReader::new(read, MAX_REQUEST_BYTES);
         while let Ok(Some(read)) = lines.next().await {
             self.touch();
-            let (request, held) = match read {
+            let (request, size) = match read {
                 Line::Complete(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
-                Line::Complete(bytes) => {
-                    // Read no further while earlier requests hold the budget: the client waits,
-                    // not the daemon's memory.
-                    let cost =
-                        u32::try_from(bytes.len().clamp(1, PENDING_BYTES)).unwrap_or(u32::MAX);
-                    let Ok(held) = budget.clone().acquire_many_owned(cost).await else {
-                        break;
-                    };
-                    match serde_json::from_slice::<Request>(&bytes) {
-                        Ok(request) => match request.id_problem() {
-                            None => (request, held),
-                            Some(why) => {
-                                let bad = Response::err(Value::Null, ErrorCode::BadRequest, why);
-                                let _ = answers.send((bad, None, None)).await;
-                                continue;
-                            }
-                        },
-                        Err(e) => {
-                            let bad = format!("not a request: {e}");
-                            let _ = answers
-                                .send((
-                                    Response::err(Value::Null, ErrorCode::BadRequest, bad),
-                                    None,
-                                    None,
-                                ))
-                                .await;
+                Line::Complete(bytes) => match serde_json::from_slice::<Request>(&bytes) {
+                    Ok(request) => match request.id_problem() {
+                        None => (request, bytes.len()),
+                        Some(why) => {
+                            let bad = Response::err(Value::Null, ErrorCode::BadRequest, why);
+                            let _ = answers.send((bad, None, None)).await;
                             continue;
                         }
+                    },
+                    Err(e) => {
+                        let bad = format!("not a request: {e}");
+                        let _ = answers
+                            .send((
+                                Response::err(Value::Null, ErrorCode::BadRequest, bad),
+                                None,
+                                None,
+                            ))
+                            .await;
+                        continue;
                     }
-                }
+                },
                 Line::TooLong => {
                     let too_long = Response::err(
                         Value::Null,
@@ -104,7 +95,18 @@ impl Daemon {
             };
             let unconfined = peer.reason().is_none();
             let method = request.method.as_str();
-            if unconfined && method == QueueWithdraw::NAME {
+            let queue =
+                [QueueWithdraw::NAME, QueueRelease::NAME, QueueTurn::NAME].contains(&method);
+            if unconfined && queue && size > QUEUE_LINE_BYTES {
+                // Such requests are read past the budget (a release must always be read), and
+                // a wait holds its request: small ones only.
+                let big = Response::err(
+                    request.id,
+                    ErrorCode::BadRequest,
+                    format!("a {method} request is at most {QUEUE_LINE_BYTES} bytes"),
+                );
+                let _ = answers.send((big, None, None)).await;
+            } else if unconfined && method == QueueWithdraw::NAME {
                 let answer = waits.withdraw(&request);
                 let _ = answers.send((answer, None, None)).await;
             } else if unconfined && method == QueueRelease::NAME {
@@ -135,7 +137,6 @@ impl Daemon {
                 let (peer, client, answers) = (peer.clone(), client.clone(), answers.clone());
                 let key = request.id.to_string();
                 waits.spawn(key, move |withdrawn| async move {
-                    let held = held;
                     let id = request.id.clone();
                     // A turn is taken in the same step as its answer is made, so dropping the
                     // wait (withdrawn, or the connection closed) never drops a granted turn.
@@ -144,10 +145,18 @@ impl Daemon {
                         answer = daemon.answer(request, &peer, &client, connection) => answer,
                         Ok(()) = withdrawn => Response::err(id, ErrorCode::Refused, "withdrawn"),
                     };
-                    let _ = answers.send((response, None, Some(held))).await;
+                    let _ = answers.send((response, None, None)).await;
                 });
-            } else if in_order.send((request, held)).await.is_err() {
-                break;
+            } else {
+                // Read no further while earlier requests hold the budget: the client waits, not
+                // the daemon's memory. Only these wait so; a queue request is always read.
+                let cost = u32::try_from(size.clamp(1, PENDING_BYTES)).unwrap_or(u32::MAX);
+                let Ok(held) = budget.clone().acquire_many_owned(cost).await else {
+                    break;
+                };
+                if in_order.send((request, held)).await.is_err() {
+                    break;
+                }
             }
         }
         // Closed: what still waits for a turn leaves the queue, and the turns this connection
@@ -332,12 +341,17 @@ pub(crate) const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// [`PENDING_BYTES`].
 const MAX_PENDING: usize = 256;
 
-/// Bytes of request lines one connection may have read and not yet answered (each line counts
-/// its length; one of [`MAX_REQUEST_BYTES`] always fits). Past that the connection is read no
+/// Bytes of request lines one connection may have read and not yet answered, not counting the
+/// queue's (each line counts its length; one of [`MAX_REQUEST_BYTES`] always fits). Past that the connection is read no
 /// further until answers are written. Without it, [`MAX_PENDING`] lines of
 /// [`MAX_REQUEST_BYTES`] each made one connection hold 2 GiB while an earlier request ran,
 /// and a client that did not read its answers could do the same.
 const PENDING_BYTES: usize = MAX_REQUEST_BYTES;
+
+/// The longest `queue.turn`, `queue.release` or `queue.withdraw` line. They are read whatever the
+/// budget (a release must always get through), and each of up to [`MAX_WAITS`] waits holds its
+/// request, so they are kept small: a turn names a skill, a client and a few numbers.
+const QUEUE_LINE_BYTES: usize = 8 * 1024;
 
 /// `queue.turn` requests of one connection waiting at once; one more is answered `busy`, so
 /// waits never stop the connection from being read.

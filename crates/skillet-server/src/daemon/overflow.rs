@@ -76,7 +76,7 @@ impl Slots {
                         self.failing
                     ));
                 }
-                let wait = Duration::from_millis(10 << self.failing.min(7));
+                let wait = Duration::from_millis(10 << (self.failing - 1).min(7));
                 tokio::time::sleep(wait.min(Duration::from_secs(1))).await;
             }
         }

@@ -83,25 +83,24 @@ pub(super) struct BoundedStream {
     deadline: Option<Pin<Box<Sleep>>>,
 }
 
-/// Finds the end of a request head (`\r\n\r\n`) across reads.
+/// Finds the end of a request head across reads: a blank line, ended by `\r\n` or, as the
+/// HTTP parser also accepts, by a bare `\n` (`\n\n` or `\n\r\n` after the last header).
 #[derive(Default)]
 struct HeadSeen {
-    matched: usize,
+    /// 1: a line just ended; 2: then a `\r`.
+    state: u8,
 }
 
 impl HeadSeen {
     /// Feeds `bytes`; true once the blank line ending the head has gone by.
     fn feed(&mut self, bytes: &[u8]) -> bool {
-        const END: &[u8] = b"\r\n\r\n";
         for &b in bytes {
-            self.matched = match (self.matched, b) {
-                (m, b) if END[m] == b => m + 1,
-                (_, b'\r') => 1,
+            self.state = match (self.state, b) {
+                (1 | 2, b'\n') => return true,
+                (_, b'\n') => 1,
+                (1, b'\r') => 2,
                 _ => 0,
             };
-            if self.matched == END.len() {
-                return true;
-            }
         }
         false
     }
@@ -220,7 +219,9 @@ mod tests {
         let mut h = HeadSeen::default();
         assert!(!h.feed(b"GET / HTTP/1.1\r\n\r\r\n"));
         assert!(h.feed(b"\r\n"));
-        let mut h = HeadSeen::default();
-        assert!(!h.feed(b"\n\n\r\n\n\r\r\n"));
+        // Bare line ends, which the HTTP parser accepts too.
+        assert!(HeadSeen::default().feed(b"GET / HTTP/1.1\nHost: x\n\n"));
+        assert!(HeadSeen::default().feed(b"GET / HTTP/1.1\nHost: x\n\r\n"));
+        assert!(!HeadSeen::default().feed(b"GET / HTTP/1.1\r\nHost: x\r\r\n"));
     }
 }
