@@ -18,6 +18,7 @@ pub mod daemon;
 pub mod isolated;
 pub mod llm;
 pub mod mcp;
+pub mod mcp_http;
 pub mod mcp_stdio;
 pub mod observe;
 pub mod pool;

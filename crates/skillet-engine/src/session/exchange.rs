@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use skillet_store::{SessionStatus, TurnOutcome, TurnRecord, now_ms};
 
-use super::interpreter::Broken;
+use super::interpreter::{Broken, Interpreter};
 use super::{ExchangePhases, Reply, Session, SessionError, SessionManager, lock};
 use crate::insight::micros;
 
@@ -108,30 +108,23 @@ impl SessionManager {
                     vec![format!("{reason}; the session is dead")],
                 )
             }
+            Err(Broken::TimedOut(answer)) => {
+                let reason = format!(
+                    "an input ran past the skill's timeout of {} s and the interpreter was killed",
+                    timeout.as_secs()
+                );
+                notes_from_retire.extend(self.kill_stopped(session, guard.take(), &reason).await);
+                (
+                    answer,
+                    TurnOutcome::Timeout,
+                    vec![format!("{reason}; the session is dead")],
+                )
+            }
             // Only a pool's stateless call is stopped at the output limit, not a session's
             // input; should one be, its interpreter is as unusable as after a timeout.
-            Err(broken @ (Broken::TimedOut(_) | Broken::OutputLimit(_))) => {
-                if let Some(i) = guard.take() {
-                    i.finish().await;
-                }
-                let (answer, reason) = match broken {
-                    Broken::OutputLimit(answer) => (
-                        answer,
-                        "an input wrote past the output limit and the interpreter was killed"
-                            .to_owned(),
-                    ),
-                    Broken::TimedOut(answer) | Broken::Exited(answer) => (
-                        answer,
-                        format!(
-                            "an input ran past the skill's timeout of {} s and the interpreter \
-                             was killed",
-                            timeout.as_secs()
-                        ),
-                    ),
-                };
-                if let Err(e) = self.retire(session, SessionStatus::Dead, &reason, None) {
-                    notes_from_retire.push(e.to_string());
-                }
+            Err(Broken::OutputLimit(answer)) => {
+                let reason = "an input wrote past the output limit and the interpreter was killed";
+                notes_from_retire.extend(self.kill_stopped(session, guard.take(), reason).await);
                 (
                     answer,
                     TurnOutcome::Timeout,
@@ -194,5 +187,21 @@ impl SessionManager {
         }
         reply.phases_us.store = micros(storing.elapsed());
         Ok(reply)
+    }
+
+    /// Kills an interpreter stopped in the middle of an input and retires its session as dead;
+    /// what went wrong retiring it, if anything, becomes a note of the reply.
+    async fn kill_stopped(
+        &self,
+        session: &Session,
+        interpreter: Option<Interpreter>,
+        reason: &str,
+    ) -> Option<String> {
+        if let Some(i) = interpreter {
+            i.finish().await;
+        }
+        self.retire(session, SessionStatus::Dead, reason, None)
+            .err()
+            .map(|e| e.to_string())
     }
 }

@@ -89,11 +89,7 @@ impl Answer {
     fn capped(mut self, cap: usize) -> Answer {
         for text in [&mut self.stdout, &mut self.stderr] {
             if text.len() > cap {
-                let mut at = cap;
-                while !text.is_char_boundary(at) {
-                    at -= 1;
-                }
-                text.truncate(at);
+                text.truncate(text.floor_char_boundary(cap));
             }
         }
         self.truncated = true;
