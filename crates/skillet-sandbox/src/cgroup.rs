@@ -332,15 +332,19 @@ pub(crate) fn sweep(mode: &CgroupMode) {
             continue;
         };
         for entry in entries.flatten() {
+            // The listing says which entries are directories (a v1 parent holds ~30 control
+            // files beside the groups), so only groups cost a `stat`, for their age.
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
             let Ok(meta) = entry.metadata() else {
                 continue;
             };
             let age = meta.modified().ok().and_then(|m| m.elapsed().ok());
             let name = entry.file_name();
-            if meta.is_dir()
-                && name
-                    .to_str()
-                    .is_some_and(|n| sweepable(n, age, &own, alive))
+            if name
+                .to_str()
+                .is_some_and(|n| sweepable(n, age, &own, alive))
             {
                 let _ = fs::remove_dir(entry.path());
             }
