@@ -292,9 +292,11 @@ fn time_limit(
     if let Some(secs) = test.timeout {
         return Duration::from_secs(secs.max(1));
     }
-    let spec = registry.resolve(&case.skill).and_then(|e| e.spec.as_ref());
-    let skill_s = spec.map_or(skillet_engine::DEFAULT_TIMEOUT_S, |s| {
-        skillet_engine::wall_time_s(s, &engine.policy_context(&s.name, &options.overrides))
+    let found = registry
+        .resolve(&case.skill)
+        .and_then(|e| Some((e, e.spec.as_deref()?)));
+    let skill_s = found.map_or(skillet_engine::DEFAULT_TIMEOUT_S, |(e, s)| {
+        skillet_engine::wall_time_s(s, &engine.policy_context(e, &options.overrides))
     });
     Duration::from_secs(skill_s) + TIMEOUT_MARGIN
 }

@@ -288,7 +288,7 @@ fn a_result_made_under_other_grants_does_not_answer() {
     assert!(cached(&run(&w, &["n"])));
     w.write(
         "~/.config/skillet/skillet.toml",
-        "[grants.n]\nnetwork = true\n",
+        &w.grant_toml("n", "network = true\n"),
     );
     let granted = run(&w, &["n"]);
     assert!(!cached(&granted), "configured grant: {granted}");

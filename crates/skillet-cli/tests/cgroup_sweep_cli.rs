@@ -63,7 +63,10 @@ fn groups_of_gone_processes_are_swept_and_a_foreign_young_one_is_kept() {
         let foreign_kept = parent.join(foreign).exists();
         let _ = std::fs::remove_dir(parent.join(foreign));
         let _ = std::fs::remove_dir(parent.join(&gone));
-        assert!(foreign_kept, "a young group of another namespace was removed in {parent:?}");
+        assert!(
+            foreign_kept,
+            "a young group of another namespace was removed in {parent:?}"
+        );
     }
     for parent in &made {
         assert!(

@@ -81,9 +81,9 @@ fn a_configured_grant_through_a_planted_link_is_refused_too() {
     w.write(
         "~/.config/skillet/skillet.toml",
         &format!(
-            "[grants.plant]\nwrite = [\"{}\"]\n\n[grants.report]\nwrite = [\"{}\"]\n",
-            s(&shared),
-            s(&reports)
+            "{}\n{}",
+            w.grant_toml("plant", &format!("write = [\"{}\"]\n", s(&shared))),
+            w.grant_toml("report", &format!("write = [\"{}\"]\n", s(&reports)))
         ),
     );
     let hooks = s(&w.path(".git/hooks"));

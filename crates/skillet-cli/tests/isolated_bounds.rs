@@ -94,7 +94,7 @@ fn a_run_cannot_write_without_bound_through_an_overlay_view() {
     );
     w.write(
         "~/.config/skillet/skillet.toml",
-        "[grants.filler]\nwrite = [\"data\"]\n",
+        &w.grant_toml("filler", "write = [\"data\"]\n"),
     );
     let (code, v) = test_json(&w, false, &["filler"]);
     assert_eq!(v["isolation"]["kind"], "overlay", "{v}");

@@ -151,7 +151,7 @@ fn a_grant_naming_the_real_tree_gives_a_test_the_copy_instead() {
     ] {
         w.write(
             "~/.config/skillet/skillet.toml",
-            &format!("[grants.abs]\nwrite = [{typed:?}]\n"),
+            &w.grant_toml("abs", &format!("write = [{typed:?}]\n")),
         );
         let script = format!(
             "echo changed > data/keep.txt; echo x > {}/new.txt; echo ok",

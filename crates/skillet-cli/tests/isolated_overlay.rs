@@ -356,7 +356,7 @@ fn a_program_renaming_a_folder_works_in_the_view() {
         );
         w.write(
             "~/.config/skillet/skillet.toml",
-            "[grants.ren]\nwrite = [\"data\"]\n",
+            &w.grant_toml("ren", "write = [\"data\"]\n"),
         );
         let (code, v) = test_json(&w, force, &["ren"]);
         assert_eq!(code, 0, "force={force}: {v}");
@@ -439,7 +439,7 @@ print('end')
         );
         w.write(
             "~/.config/skillet/skillet.toml",
-            "[grants.attrs]\nwrite = [\".\"]\n",
+            &w.grant_toml("attrs", "write = [\".\"]\n"),
         );
         let (code, v) = test_json(&w, force, &["attrs"]);
         assert_eq!(code, 0, "force={force}: {v}");

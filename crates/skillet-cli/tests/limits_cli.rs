@@ -109,7 +109,10 @@ fn the_users_grant_raises_a_cap() {
     assert!(!warnings(&r).contains("cap"), "{r}");
     w.write(
         "~/.config/skillet/skillet.toml",
-        "[defaults]\ntimeout = 1\n[grants.slow]\nraise_limits = true\n",
+        &format!(
+            "[defaults]\ntimeout = 1\n{}",
+            w.grant_toml("slow", "raise_limits = true\n")
+        ),
     );
     let (r, _, _) = run_slow(&w, &[]);
     assert_eq!(r["status"], "ok", "with [grants.slow] raise_limits: {r}");

@@ -97,7 +97,10 @@ fn a_grant_in_the_global_config_is_refused_too() {
         std::fs::read_to_string(w.path("~/.config/skillet/skillet.toml")).unwrap_or_default();
     w.write(
         "~/.config/skillet/skillet.toml",
-        &format!("{config}\n[grants.vandal]\nwrite = [\"{data}\"]\n"),
+        &format!(
+            "{config}\n{}",
+            w.grant_toml("vandal", &format!("write = [\"{data}\"]\n"))
+        ),
     );
     let (code, r) = w.run_json(&["vandal"]);
     refused(code, &r, "skillet's own directories");

@@ -204,7 +204,7 @@ fn a_write_grant_through_a_symlink_out_of_the_workspace_is_refused() {
     symlink(s(&w.home), w.path("out")).unwrap();
     w.write(
         "~/.config/skillet/skillet.toml",
-        "[grants.writer]\nwrite = [\"out\"]\n",
+        &w.grant_toml("writer", "write = [\"out\"]\n"),
     );
     let (code, r) = w.run_json(&["writer"]);
     refused(code, &r, "outside the workspace");

@@ -243,7 +243,7 @@ fn grants_in_the_global_config_apply_and_workspace_ones_do_not() {
     std::fs::remove_file(w.path(".skillet/skillet.toml")).unwrap();
     w.write(
         "~/.config/skillet/skillet.toml",
-        "[grants.writer]\nwrite = [\"out\"]\n",
+        &w.grant_toml("writer", "write = [\"out\"]\n"),
     );
     let (code, _, stderr) = w.run(&["run", "writer"]);
     assert_eq!(code, 0, "{stderr}");

@@ -69,7 +69,10 @@ fn a_workspace_file_or_the_skill_cannot_lift_the_bound() {
     std::fs::remove_file(w.path(".skillet/skillet.toml")).unwrap();
     w.write(
         "~/.config/skillet/skillet.toml",
-        "[sandbox]\nmax_scratch_total_mb = 12\n[grants.fill]\nraise_limits = true\n[defaults]\nmax_scratch_mb = 1024\n",
+        &format!(
+            "[sandbox]\nmax_scratch_total_mb = 12\n[defaults]\nmax_scratch_mb = 1024\n{}",
+            w.grant_toml("fill", "raise_limits = true\n")
+        ),
     );
     assert_stopped_at_the_bound(&w, "raised per-run cap");
 }

@@ -191,7 +191,7 @@ fn state_is_not_saved_by_a_run_given_a_credential_for_itself_only() {
     // Granted by the user for every run, state is kept with it.
     w.write(
         "~/.config/skillet/skillet.toml",
-        "[grants.keeper]\nenv = [\"DEPLOY_TOKEN\"]\n",
+        &w.grant_toml("keeper", "env = [\"DEPLOY_TOKEN\"]\n"),
     );
     let (code, r) = run(&[]);
     assert_eq!(code, Some(0), "{r}");

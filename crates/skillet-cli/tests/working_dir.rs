@@ -236,7 +236,7 @@ fn relative_grants_start_where_skillet_was_called() {
     // A grant in the global skillet.toml means the same wherever skillet is called from.
     w.write(
         "~/.config/skillet/skillet.toml",
-        "[grants.writer]\nwrite = [\"out\"]\n",
+        &w.grant_toml("writer", "write = [\"out\"]\n"),
     );
     let (code, r) = run_in(&w, &w.path("sub"), &["writer", "-p", "dir=../out"]);
     assert_eq!(code, 0, "{r}");

@@ -25,6 +25,7 @@ use crate::recovery::{RetryPlan, max_attempts};
 use crate::result::{ExecutionResult, Status};
 
 mod gate;
+mod grant_scope;
 mod history;
 mod output_log;
 mod settings;
@@ -115,6 +116,8 @@ pub enum Prepared<'r> {
     Process {
         /// The skill.
         spec: &'r SkillSpec,
+        /// Where it was found (which grant is its own depends on it).
+        entry: &'r SkillEntry,
         /// Program, argv, directory and environment.
         invocation: Invocation,
         /// Limits and notes about unenforced declarations.
@@ -159,16 +162,18 @@ impl Engine {
         registry
             .resolve(name)
             .filter(|e| e.is_valid())
-            .and_then(|e| e.spec.as_deref())
-            .filter(|s| s.kind.is_code())
-            .map_or(0, |spec| {
-                crate::run_limits(spec, &self.policy_context(&spec.name, overrides)).max_memory_mb
+            .and_then(|e| Some((e, e.spec.as_deref()?)))
+            .filter(|(_, s)| s.kind.is_code())
+            .map_or(0, |(entry, spec)| {
+                crate::run_limits(spec, &self.policy_context(entry, overrides)).max_memory_mb
             })
     }
 
-    /// The policy context of one skill: configured grant plus the run's overrides.
-    pub fn policy_context(&self, skill: &str, overrides: &RunOverrides) -> PolicyContext {
-        let mut grant = self.settings.grants.get(skill).cloned().unwrap_or_default();
+    /// The policy context of one skill: its configured grant (see `grant_scope`) plus the
+    /// run's overrides.
+    pub fn policy_context(&self, entry: &SkillEntry, overrides: &RunOverrides) -> PolicyContext {
+        let configured = self.configured_grant(entry);
+        let mut grant = configured.grant.cloned().unwrap_or_default();
         let flags_from = (grant.read.len(), grant.write.len());
         let extra = &overrides.grant;
         grant.read.extend(extra.read.iter().cloned());
@@ -194,6 +199,8 @@ impl Engine {
             home: self.settings.home.clone(),
             protected: self.settings.protected.clone(),
             skill_dirs: self.settings.skill_dirs.clone(),
+            grant_workspace: configured.workspace,
+            grant_withheld: configured.withheld,
         }
     }
 
@@ -247,9 +254,12 @@ impl Engine {
         Box::pin(async move {
             let params = Value::Object(request.params.clone());
             let entry = registry.resolve(name);
-            let spec = entry.filter(|e| e.is_valid()).and_then(|e| e.spec.as_ref());
-            let per_attempt = Duration::from_secs(spec.map_or(DEFAULT_TIMEOUT_S, |s| {
-                wall_time_s(s, &self.policy_context(&s.name, &request.overrides))
+            let found = entry
+                .filter(|e| e.is_valid())
+                .and_then(|e| Some((e, e.spec.as_deref()?)));
+            let spec = found.map(|(_, s)| s);
+            let per_attempt = Duration::from_secs(found.map_or(DEFAULT_TIMEOUT_S, |(e, s)| {
+                wall_time_s(s, &self.policy_context(e, &request.overrides))
             }));
             let breaker = spec
                 .and_then(|s| s.circuit_breaker.as_ref())
@@ -257,10 +267,10 @@ impl Engine {
             let retry = spec.and_then(|s| s.retry.as_ref());
             let mut warnings = Vec::new();
             // The user's cap on attempts, not the skill's wish: each may take the whole limit.
-            let attempts = spec.map_or(1, |s| {
+            let attempts = found.map_or(1, |(e, s)| {
                 max_attempts(
                     s,
-                    &self.policy_context(&s.name, &request.overrides),
+                    &self.policy_context(e, &request.overrides),
                     &mut warnings,
                 )
             });
@@ -430,12 +440,13 @@ impl Engine {
             }
             Prepared::Process {
                 spec,
+                entry,
                 invocation,
                 plan,
             } if crate::session::is_pooled(spec) => match &self.pools {
                 Some(pools) => {
                     pools
-                        .call(self, registry, spec, invocation, plan, &request)
+                        .call(self, registry, spec, entry, invocation, plan, &request)
                         .await
                 }
                 None => crate::session::pool::no_pool_here(spec),
@@ -455,6 +466,7 @@ impl Engine {
                 spec,
                 invocation,
                 mut plan,
+                ..
             } => {
                 let (_slot, note, waited) =
                     match self.slot(registry, spec, &request.caller_dir).await {

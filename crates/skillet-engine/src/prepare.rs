@@ -122,7 +122,7 @@ impl Engine {
                 };
                 let mut invocation = build_invocation(spec, dirs, &values).map_err(invalid)?;
                 insight::lap(Phase::Validate);
-                let mut ctx = self.policy_context(&spec.name, overrides);
+                let mut ctx = self.policy_context(entry, overrides);
                 ctx.dir = Some(run_dir.clone());
                 let mut env = invocation.env.clone();
                 if let Some(ws) = &self.settings.workspace {
@@ -149,6 +149,7 @@ impl Engine {
                 insight::lap(Phase::SandboxSetup);
                 Ok(Prepared::Process {
                     spec,
+                    entry,
                     invocation,
                     plan,
                 })

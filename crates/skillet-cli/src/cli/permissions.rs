@@ -47,6 +47,8 @@ impl PermissionArgs {
                 network,
                 env: self.allow_env.clone(),
                 raise_limits: self.allow_raise_limits,
+                // Flags are given for the one skill being run, whichever scope it is in.
+                workspaces: Vec::new(),
             },
             unsandboxed: self.allow_unsandboxed,
             keep_scratch,

@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: &InfoArgs) -> Result<ExitCode> {
         .as_ref()
         .filter(|s| s.kind.is_code())
         .and_then(|s| {
-            let policy_ctx = engine.policy_context(&s.name, &RunOverrides::default());
+            let policy_ctx = engine.policy_context(entry, &RunOverrides::default());
             let program = program_path(s, entry.skill_dir());
             plan_policy(s, entry.skill_dir(), &program, &policy_ctx, Vec::new())
                 .inspect_err(|e| eprintln!("skillet: warning: {}", output::text(&e.to_string())))

@@ -139,7 +139,7 @@ impl<'a> Target<'a> {
         let key = key_of(ctx, entry).context("the skill keeps no state")?;
         let spec = entry.spec.as_ref().context("the skill is broken")?;
         let engine = ctx.engine();
-        let policy = engine.policy_context(&spec.name, &Default::default());
+        let policy = engine.policy_context(entry, &Default::default());
         let max_bytes = skillet_engine::state::max_state_bytes(spec, &policy, &mut Vec::new());
         Ok(Target {
             name,

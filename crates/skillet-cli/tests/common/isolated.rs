@@ -22,7 +22,7 @@ pub fn writer(w: &World, name: &str, script: &str) {
     );
     w.write(
         "~/.config/skillet/skillet.toml",
-        &format!("[grants.{name}]\nwrite = [\"data\"]\n"),
+        &w.grant_toml(name, "write = [\"data\"]\n"),
     );
 }
 

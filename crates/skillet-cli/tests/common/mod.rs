@@ -71,6 +71,17 @@ impl World {
         }
     }
 
+    /// A `[grants.NAME]` section of the global `skillet.toml` with the settings in `body` (one
+    /// per line), for this world's workspace skill NAME: a grant names the workspaces whose
+    /// skill it is for.
+    pub fn grant_toml(&self, name: &str, body: &str) -> String {
+        let ws = fs::canonicalize(&self.ws).unwrap();
+        format!(
+            "[grants.{name}]\n{body}workspaces = [{:?}]\n",
+            ws.display().to_string()
+        )
+    }
+
     /// Writes a workspace skill `.skillet/skills/NAME.json`.
     pub fn skill(&self, name: &str, json: serde_json::Value) -> PathBuf {
         self.write(

@@ -259,7 +259,10 @@ pub(crate) fn plan_fs(
         .cloned()
         .collect();
 
-    let flag = format!("--allow-write PATH or [grants.{}] write = [...]", spec.name);
+    let flag = format!(
+        "--allow-write PATH or {}",
+        ctx.grant_hint(&spec.name, "write = [...]")
+    );
     let asked = spec
         .security
         .as_ref()
@@ -276,8 +279,8 @@ pub(crate) fn plan_fs(
         let p = real_path(&lexical_grant(path, &bounds, None));
         if !fs.read.iter().chain(&fs.write).any(|r| p.starts_with(r)) {
             warnings.push(format!(
-                "asks to read {path}: not granted (--allow-read PATH or [grants.{}] read = [...])",
-                spec.name
+                "asks to read {path}: not granted (--allow-read PATH or {})",
+                ctx.grant_hint(&spec.name, "read = [...]")
             ));
         }
     }

@@ -70,7 +70,7 @@ pub(crate) fn settle(
     let rule = Rule {
         defaults: &ctx.defaults,
         raise: ctx.grant.raise_limits,
-        skill,
+        raise_grant: ctx.grant_hint(skill, "raise_limits = true"),
     };
     rule.settle(kind, skill_asks, warnings)
 }
@@ -123,7 +123,7 @@ pub fn run_limits(spec: &SkillSpec, ctx: &PolicyContext) -> RunLimits {
     let rule = Rule {
         defaults: &ctx.defaults,
         raise: ctx.grant.raise_limits,
-        skill: &spec.name,
+        raise_grant: ctx.grant_hint(&spec.name, "raise_limits = true"),
     };
     let mut warnings = Vec::new();
     // Both fields bound the same clock: the skill asks for the smaller.
@@ -158,7 +158,8 @@ pub fn wall_time_s(spec: &SkillSpec, ctx: &PolicyContext) -> u64 {
 struct Rule<'a> {
     defaults: &'a LayeredDefaults,
     raise: bool,
-    skill: &'a str,
+    /// How the user lets this skill's numbers exceed the caps, for good.
+    raise_grant: String,
 }
 
 impl Rule<'_> {
@@ -205,8 +206,8 @@ impl Rule<'_> {
             return skill_asks.or(workspace).unwrap_or(user_cap);
         }
         let raise_hint = format!(
-            "the user raises it with --allow-raise-limits, `raise_limits = true` in [grants.{}] or [defaults] {field} in the global skillet.toml",
-            self.skill
+            "the user raises it with --allow-raise-limits, `{}` or [defaults] {field} in the global skillet.toml",
+            self.raise_grant
         );
         let cap = match workspace {
             Some(w) if w > user_cap => {

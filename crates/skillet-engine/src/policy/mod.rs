@@ -65,6 +65,25 @@ pub struct PolicyContext {
     /// not plant a skill, least of all a global one served in every workspace); a skill's
     /// folder outside the workspace is only read when it lies in a global one.
     pub skill_dirs: Vec<skillet_registry::SkillDir>,
+    /// For a workspace's skill: the workspace a configured grant must list
+    /// (`workspaces = [...]`) to be this skill's, which the hints on how to grant say.
+    pub grant_workspace: Option<PathBuf>,
+    /// Why a configured grant of the skill's name is not this skill's: said on every run.
+    pub grant_withheld: Option<String>,
+}
+
+impl PolicyContext {
+    /// How the user grants `setting` to `skill` for good, e.g. `[grants.fetch] network = true`
+    /// (with the workspace a workspace's skill is granted in).
+    pub(crate) fn grant_hint(&self, skill: &str, setting: &str) -> String {
+        match &self.grant_workspace {
+            None => format!("[grants.{skill}] {setting}"),
+            Some(ws) => format!(
+                "[grants.{skill}] {setting} with workspaces = [\"{}\"]",
+                ws.display()
+            ),
+        }
+    }
 }
 
 /// Why no policy can be given to a run: a grant that does not mean what was typed, or a place
@@ -233,6 +252,7 @@ pub fn plan_policy(
         .and_then(|s| s.permissions.clone())
         .unwrap_or_default();
     let grant = &ctx.grant;
+    warnings.extend(ctx.grant_withheld.clone());
 
     let settled = run_limits(spec, ctx);
     warnings.extend(settled.warnings);
@@ -268,7 +288,10 @@ pub fn plan_policy(
                 Some(NetworkAccess::Enabled(true)) | Some(NetworkAccess::Destinations(_))
             );
             if wants {
-                warnings.push(format!("asks for network access: not granted (--allow-net or [grants.{}] network = true)", spec.name));
+                warnings.push(format!(
+                    "asks for network access: not granted (--allow-net or {})",
+                    ctx.grant_hint(&spec.name, "network = true")
+                ));
             }
             NetworkPolicy::Off
         }
@@ -283,7 +306,7 @@ pub fn plan_policy(
             continue;
         } else if let Some(why) = credential_reason(name, std::env::var_os(name).as_deref()) {
             // The value is read here as the sandbox will read it at spawn, in this process.
-            warnings.push(format!("not passing {name}: {why}, so only the user can pass it (--allow-env {name} or [grants.{}] env = [\"{name}\"])", spec.name));
+            warnings.push(format!("not passing {name}: {why}, so only the user can pass it (--allow-env {name} or {})", ctx.grant_hint(&spec.name, &format!("env = [\"{name}\"]"))));
         } else if !passthrough.contains(name) {
             passthrough.push(name.clone());
         }

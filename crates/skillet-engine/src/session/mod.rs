@@ -152,6 +152,7 @@ impl SessionManager {
             })?;
         let Prepared::Process {
             spec,
+            entry,
             invocation,
             plan,
         } = prepared
@@ -181,7 +182,7 @@ impl SessionManager {
         let mut held_back = Vec::new();
         let lifecycle = Lifecycle::of(
             spec,
-            &engine.policy_context(&spec.name, &request.overrides),
+            &engine.policy_context(entry, &request.overrides),
             plan.policy.limits.wall_time,
             &mut held_back,
         );

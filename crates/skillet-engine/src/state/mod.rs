@@ -137,9 +137,9 @@ impl Engine {
                 spec.name
             ));
         }
-        let ctx = self.policy_context(&spec.name, &request.overrides);
+        let ctx = self.policy_context(entry, &request.overrides);
         let max_bytes = max_state_bytes(spec, &ctx, warnings);
-        let granted = self.settings.grants.get(&spec.name);
+        let granted = self.configured_grant(entry).grant;
         let one_run_secrets = request
             .overrides
             .grant

@@ -223,6 +223,12 @@ pub struct Grant {
     /// Let the skill's own `resource_limits` exceed skillet's defaults.
     #[serde(default)]
     pub raise_limits: bool,
+    /// The workspaces (root directories, absolute or `~/`) whose own skill of this name the
+    /// grant is for as well. Left empty, it is for the user's own skill of this name only (a
+    /// global skill, or one of a package installed globally): a cloned repository cannot take
+    /// a grant by naming one of its skills after it.
+    #[serde(default)]
+    pub workspaces: Vec<String>,
 }
 
 /// Network granted to a skill.

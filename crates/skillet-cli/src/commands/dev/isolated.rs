@@ -105,7 +105,13 @@ pub fn keep_history(ctx: &Context, from: &SqliteStore) {
 
 /// `grant`'s paths that lead into the real workspace, moved into `view`.
 pub fn map_grant(view: &View, grant: &mut skillet_registry::Grant, home: Option<&Path>) {
-    for typed in grant.read.iter_mut().chain(grant.write.iter_mut()) {
+    // `workspaces` too: a grant for the real workspace's skill is for it in the copy.
+    for typed in grant
+        .read
+        .iter_mut()
+        .chain(grant.write.iter_mut())
+        .chain(grant.workspaces.iter_mut())
+    {
         *typed = view.map_grant(typed, home);
     }
 }

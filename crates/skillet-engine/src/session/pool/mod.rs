@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use skillet_registry::SkillEntry;
 use skillet_sandbox::{ProcessSpec, StdinSource};
 use skillet_spec::SkillSpec;
 use tokio::sync::Semaphore;
@@ -245,6 +246,7 @@ impl Pools {
         engine: &Engine,
         registry: &skillet_registry::Registry,
         spec: &SkillSpec,
+        entry: &SkillEntry,
         invocation: Invocation,
         plan: PolicyPlan,
         request: &RunRequest,
@@ -283,7 +285,7 @@ impl Pools {
             }
         };
         let mut warnings = plan.warnings.clone();
-        let ctx = engine.policy_context(&spec.name, &request.overrides);
+        let ctx = engine.policy_context(entry, &request.overrides);
         let mut held = Vec::new();
         let capped = settle(
             &POOL_MAX,
