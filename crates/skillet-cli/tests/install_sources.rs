@@ -228,3 +228,67 @@ fn the_users_git_configuration_cannot_redirect_a_package_fetch() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(version_of(&w, "gitkit"), "1.0.0", "{out}");
 }
+
+#[test]
+fn a_token_in_a_source_url_is_used_but_never_written_down_or_printed() {
+    let w = World::new();
+    let src = w.tmp.path().join("tokkit");
+    package(&src, "tokkit", "0.1.0", 1, json!({}), &[]);
+    let tgz = w.tmp.path().join("tokkit.tar.gz");
+    let digest = archive(&src, &tgz);
+    let base = serve(fs::read(&tgz).unwrap());
+    let secret = "ghp_t0ken-in-the-url";
+    // Both userinfo forms: a user and password, and a token alone as the user.
+    for (i, userinfo) in [format!("me:{secret}"), secret.to_owned()]
+        .iter()
+        .enumerate()
+    {
+        let url = base.replacen("://", &format!("://{userinfo}@"), 1) + "/tokkit.tar.gz";
+        let (code, out, err) = w.run(&["install", &url, "--sha256", &"0".repeat(64), "--yes"]);
+        assert_ne!(code, 0, "{out}");
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{out}\n{err}"
+        );
+        assert!(
+            err.contains("tokkit.tar.gz"),
+            "the error names the source: {err}"
+        );
+
+        let (code, out, err) = w.run(&["install", &url, "--sha256", &digest, "--yes", "--json"]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{out}\n{err}"
+        );
+        let (_, list, _) = w.run(&["list", "--installed", "--json"]);
+        assert!(!list.contains(secret), "{list}");
+        assert!(list.contains("tokkit.tar.gz"), "{list}");
+        let mut written = Vec::new();
+        for entry in walk(&w.ws.join(".skillet")) {
+            if fs::read(&entry).is_ok_and(|b| String::from_utf8_lossy(&b).contains(secret)) {
+                written.push(entry);
+            }
+        }
+        assert!(
+            written.is_empty(),
+            "round {i}: the token was written to {written:?}"
+        );
+        let (code, _, err) = w.run(&["uninstall", "tokkit", "--yes"]);
+        assert_eq!(code, 0, "{err}");
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -38,23 +38,25 @@ pub(crate) fn fetch_archive(
     std::fs::create_dir_all(staging).map_err(|e| SourceError::io("cannot create", staging, e))?;
     let download_path = staging.join(".download.tar.gz");
     let unpack_path = staging.join(".unpack");
+    // Only the download sees the URL's credentials, if it has any; all else names it without.
+    let shown = super::without_credentials(url);
     let result = (|| {
         let actual = download(url, &download_path, options, progress)?;
         if actual != expected {
             return Err(SourceError::DigestMismatch {
-                url: url.into(),
+                url: shown.clone(),
                 expected: expected.clone(),
                 actual,
             });
         }
-        unpack(&download_path, &unpack_path, url, options, progress)?;
+        unpack(&download_path, &unpack_path, &shown, options, progress)?;
         let top = single_top_folder(&unpack_path)?;
         let root = staging.join("package");
-        copy_tree(&top, &root, url, options.tree_limits(), progress)?;
+        copy_tree(&top, &root, &shown, options.tree_limits(), progress)?;
         Ok(Fetched {
             root,
             pinned: Pinned::Archive {
-                url: url.into(),
+                url: shown.clone(),
                 sha256: expected.clone(),
             },
         })

@@ -24,7 +24,7 @@ pub(crate) fn download(
     progress: &dyn Progress,
 ) -> Result<String, SourceError> {
     let parsed = Url::parse(url).map_err(|e| SourceError::Url {
-        url: url.into(),
+        url: super::without_credentials(url),
         reason: format!("not a URL ({e})"),
     })?;
     let mut out = File::options()
@@ -45,7 +45,7 @@ pub(crate) fn download(
         "https" | "http" => fetch_http(url, &mut sink, options, progress)?,
         _ => {
             return Err(SourceError::Url {
-                url: url.into(),
+                url: super::without_credentials(url),
                 reason: "an archive is fetched over https:// or from file://; give one of those"
                     .into(),
             });
@@ -81,7 +81,7 @@ impl Sink<'_> {
     fn too_large(&self) -> SourceError {
         SourceError::TooLarge {
             limit: format_bytes(self.max),
-            source_name: self.url.into(),
+            source_name: super::without_credentials(self.url),
         }
     }
 }
@@ -93,7 +93,7 @@ fn copy_file(
     progress: &dyn Progress,
 ) -> Result<(), SourceError> {
     let path: PathBuf = parsed.to_file_path().map_err(|()| SourceError::Url {
-        url: url.into(),
+        url: super::without_credentials(url),
         reason: "a file URL names an absolute path on this machine (file:///path/to/pkg.tar.gz)"
             .into(),
     })?;
@@ -110,7 +110,7 @@ fn copy_file(
         .map_err(|e| SourceError::io("cannot read", &path, e))?;
     if !metadata.is_file() {
         return Err(SourceError::Url {
-            url: url.into(),
+            url: super::without_credentials(url),
             reason: "this is not a regular file; name the .tar.gz file itself".into(),
         });
     }
@@ -118,7 +118,11 @@ fn copy_file(
     if total.is_some_and(|t| t > sink.max) {
         return Err(sink.too_large());
     }
-    let phase = Phase::start(progress, &format!("copying {url}"), total);
+    let phase = Phase::start(
+        progress,
+        &format!("copying {}", super::without_credentials(url)),
+        total,
+    );
     let mut buf = vec![0; 64 * 1024];
     loop {
         let n = file
@@ -159,23 +163,23 @@ fn fetch_http(
         Err(Stop::Sink(e)) => Err(e),
         Err(Stop::Download(e)) => Err(match e {
             DownloadError::BadUrl(reason) => SourceError::Url {
-                url: url.into(),
+                url: super::without_credentials(url),
                 reason,
             },
             DownloadError::Status { status, hint } => SourceError::HttpStatus {
-                url: url.into(),
+                url: super::without_credentials(url),
                 status,
                 hint,
             },
             DownloadError::Stalled { seconds } => SourceError::Stalled {
-                url: url.into(),
+                url: super::without_credentials(url),
                 seconds,
             },
             DownloadError::TooLarge { .. } => sink.too_large(),
             // SourceError::Http adds its own advice.
             DownloadError::Refused(reason) | DownloadError::Transport(reason) => {
                 SourceError::Http {
-                    url: url.into(),
+                    url: super::without_credentials(url),
                     reason,
                 }
             }

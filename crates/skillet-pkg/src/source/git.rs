@@ -86,7 +86,11 @@ pub(crate) fn fetch_git(
         deadline: Instant::now() + options.git_timeout,
         timeout: options.git_timeout,
     };
-    let _phase = Phase::start(progress, &format!("fetching {}", target.url), None);
+    let _phase = Phase::start(
+        progress,
+        &format!("fetching {}", super::without_credentials(target.url)),
+        None,
+    );
     let result = fetch_into(&git, target, staging, options, progress);
     // The checkout is scratch whether or not the fetch worked; a failure to remove it leaves
     // only files in staging, which the installer removes with the rest.
@@ -167,16 +171,17 @@ fn fetch_into(
         && !commit.eq_ignore_ascii_case(expected)
     {
         return Err(SourceError::GitCommitMismatch {
-            url: target.url.into(),
+            url: super::without_credentials(target.url),
             expected: expected.into(),
             actual: commit,
         });
     }
-    let package = package_dir(git.checkout, target.subdir, target.url)?;
+    let shown = super::without_credentials(target.url);
+    let package = package_dir(git.checkout, target.subdir, &shown)?;
     let root = staging.join("package");
     let source_name = match target.reference {
-        Some(reference) => format!("{}#{reference}", target.url),
-        None => target.url.to_owned(),
+        Some(reference) => format!("{shown}#{reference}"),
+        None => shown.clone(),
     };
     copy_tree(
         &package,
@@ -188,7 +193,7 @@ fn fetch_into(
     Ok(Fetched {
         root,
         pinned: Pinned::Git {
-            url: target.url.into(),
+            url: shown,
             commit,
             reference: target.reference.map(str::to_owned),
             subdir: target.subdir.map(str::to_owned),
@@ -312,7 +317,7 @@ impl Git<'_> {
                     let _ = child.kill();
                     let _ = child.wait();
                     return Err(SourceError::GitTimeout {
-                        url: self.url.into(),
+                        url: super::without_credentials(self.url),
                         seconds: self.timeout.as_secs().max(1),
                     });
                 }
@@ -330,11 +335,12 @@ impl Git<'_> {
         let tail = lines[lines.len().saturating_sub(10)..].join("\n");
         Err(SourceError::Git {
             step,
-            url: self.url.into(),
+            url: super::without_credentials(self.url),
+            // git may quote the URL it was given, token and all.
             stderr: if tail.is_empty() {
                 status.to_string()
             } else {
-                tail
+                super::without_credentials(&tail)
             },
         })
     }

@@ -34,6 +34,7 @@ pub enum Source {
     /// A git repository, fetched with the `git` program.
     Git {
         /// Anything `git` accepts: `https://…`, `file://…`, `git@host:org/repo.git`, a path.
+        #[serde(serialize_with = "serialize_url")]
         url: String,
         /// A branch, tag or commit; the remote's default branch when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +46,7 @@ pub enum Source {
     /// A `.tar.gz` archive over `https://` or `file://`, which must match its digest.
     Archive {
         /// The archive's URL.
+        #[serde(serialize_with = "serialize_url")]
         url: String,
         /// Its sha256, lowercase hex. Required: an archive is never installed unchecked.
         sha256: String,
@@ -99,6 +101,7 @@ pub enum Pinned {
     /// A git repository at one commit.
     Git {
         /// The repository.
+        #[serde(serialize_with = "serialize_url")]
         url: String,
         /// The full commit hash that was checked out.
         commit: String,
@@ -114,6 +117,7 @@ pub enum Pinned {
     /// An archive with its digest.
     Archive {
         /// The archive's URL.
+        #[serde(serialize_with = "serialize_url")]
         url: String,
         /// Its sha256, lowercase hex.
         sha256: String,
@@ -288,3 +292,77 @@ fn fetch_dir(
 }
 
 use dir::copy_tree;
+
+/// `text` with the credentials of every URL in it left out (`https://user:token@host/x` becomes
+/// `https://host/x`): what skillet writes down or prints of a source. A token typed into a URL
+/// is used for the fetch at hand and nowhere else; `skillet.lock` is meant to be committed, and
+/// a later `skillet update` authenticates through git's own credential helpers instead.
+///
+/// ```
+/// use skillet_pkg::source::without_credentials;
+/// assert_eq!(
+///     without_credentials("fetch failed for https://me:ghp_x@example.com/r.git: 403"),
+///     "fetch failed for https://example.com/r.git: 403"
+/// );
+/// ```
+pub fn without_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        // The authority ends where the path, the query or the text around the URL begins.
+        let end = after
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#') || c.is_whitespace() || "'\"<>`".contains(c)
+            })
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        // An ssh URL's user is who to log in as (`ssh://git@host/…`), never a secret (git
+        // takes no ssh password from a URL); anywhere else a user may be a token.
+        let ssh = before.to_ascii_lowercase().ends_with("ssh://");
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) if ssh => {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                out.push_str(&format!("{user}@{host}"));
+            }
+            Some((_, host)) => out.push_str(host),
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Serializes a source's URL without its credentials (see [`without_credentials`]).
+fn serialize_url<S: serde::Serializer>(url: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&without_credentials(url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials as w;
+
+    #[test]
+    fn only_the_userinfo_of_each_url_goes() {
+        assert_eq!(w("https://u:p@h.example/r.git"), "https://h.example/r.git");
+        assert_eq!(w("https://tok@h.example:8443"), "https://h.example:8443");
+        assert_eq!(
+            w("'http://a:b@x/1' and \"https://c@y/2?q=z@w\""),
+            "'http://x/1' and \"https://y/2?q=z@w\""
+        );
+        // No credentials, or none in the authority: as it was.
+        for same in [
+            "https://h.example/a@b/r.git",
+            "git@github.com:org/repo.git",
+            "file:///srv/repo.git",
+            "ssh://git@h.example/r.git#v1",
+            "a path, no URL",
+        ] {
+            assert_eq!(w(same), same);
+        }
+        // An ssh user stays (it is who logs in); a password beside it goes.
+        assert_eq!(w("git+ssh://git:pw@h/r"), "git+ssh://git@h/r");
+    }
+}
