@@ -446,7 +446,7 @@ impl Engine {
             } if crate::session::is_pooled(spec) => match &self.pools {
                 Some(pools) => {
                     pools
-                        .call(self, registry, spec, entry, invocation, plan, &request)
+                        .call(self, registry, entry, invocation, plan, &request)
                         .await
                 }
                 None => crate::session::pool::no_pool_here(spec),

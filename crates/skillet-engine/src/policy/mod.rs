@@ -392,6 +392,7 @@ mod tests {
             ])),
             env: vec!["GITHUB_TOKEN".into()],
             raise_limits: true,
+            workspaces: Vec::new(),
         };
         let t = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(t.path()).unwrap();

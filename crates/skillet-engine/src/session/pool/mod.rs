@@ -240,17 +240,20 @@ impl Pools {
         }
     }
 
-    /// Runs one stateless call of pooled `spec` on a member of its pool.
+    /// Runs one stateless call of pooled skill `entry` on a member of its pool.
     pub(crate) async fn call(
         self: &Arc<Self>,
         engine: &Engine,
         registry: &skillet_registry::Registry,
-        spec: &SkillSpec,
         entry: &SkillEntry,
         invocation: Invocation,
         plan: PolicyPlan,
         request: &RunRequest,
     ) -> ExecutionResult {
+        let Some(spec) = entry.spec.as_deref() else {
+            return ExecutionResult::new(&entry.name, Status::Error)
+                .with_error(format!("`{}` is no longer valid", entry.name));
+        };
         let refuse =
             |message: String| ExecutionResult::new(&spec.name, Status::Error).with_error(message);
         if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
