@@ -397,3 +397,59 @@ fn bad_cache_blocks_are_refused_at_validation() {
     let (code, out, err) = w.run(&["validate", ".skillet/skills/conv.json"]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+#[test]
+fn a_result_that_prints_a_credential_given_to_the_run_is_not_kept() {
+    let w = World::new();
+    let token = "ghp_c4ch3d-s3cr3t-value";
+    for (name, script) in [
+        ("echoes", "echo \"gh=$GITHUB_TOKEN\"".to_owned()),
+        ("stderr", "echo \"auth $GITHUB_TOKEN\" >&2".to_owned()),
+        (
+            "quiet",
+            "test -n \"$GITHUB_TOKEN\" && echo has-a-token".to_owned(),
+        ),
+    ] {
+        w.skill(
+            name,
+            json!({"name": name, "description": "d", "type": "code_inline", "command": "sh",
+                "args": ["-c", script], "cache": {},
+                "security": {"permissions": {"env_passthrough": ["GITHUB_TOKEN"]}}}),
+        );
+    }
+    let run_with_token = |name: &str| -> Value {
+        let out = w
+            .skillet()
+            .env("GITHUB_TOKEN", token)
+            .args(["run", name, "--allow-env", "GITHUB_TOKEN", "--json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    for name in ["echoes", "stderr"] {
+        let first = run_with_token(name);
+        assert_eq!(first["status"], "ok", "{first}");
+        assert!(
+            first["warnings"]
+                .to_string()
+                .contains("not cached: the output holds the value of GITHUB_TOKEN"),
+            "{first}"
+        );
+        assert!(
+            !cached(&run_with_token(name)),
+            "{name} was answered from the cache"
+        );
+    }
+    // A run given the credential that does not print it is cached as any other.
+    assert!(!cached(&run_with_token("quiet")));
+    assert!(cached(&run_with_token("quiet")));
+    let data = w.home.join(".local/share/skillet");
+    for entry in std::fs::read_dir(&data).unwrap().flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(token),
+            "the credential is stored in {:?}",
+            entry.path()
+        );
+    }
+}

@@ -44,6 +44,10 @@ pub(crate) struct Pending {
     ttl_ms: i64,
     /// Each file the key read, with its stamp when the key was made.
     read: Vec<(String, Option<FileStamp>)>,
+    /// The credentials the run is given (name and value): a result that prints one is not kept,
+    /// since cached results are stored as they are (log tails are redacted; a cached answer
+    /// must come back exact).
+    secrets: Vec<(String, String)>,
 }
 
 /// What tells that a file was written: any write moves its change time, even one that puts
@@ -115,6 +119,10 @@ impl Engine {
             }
         };
         let started = std::time::Instant::now();
+        let secrets = match &made {
+            Made::Process(_, policy) => passed_credentials(&policy.env_passthrough),
+            Made::Prompt(_) => Vec::new(),
+        };
         let (process, prompt) = match made {
             Made::Process(invocation, policy) => (Some((invocation, policy)), None),
             Made::Prompt(text) => (None, Some(text)),
@@ -145,6 +153,7 @@ impl Engine {
                     (p, s)
                 })
                 .collect(),
+            secrets,
         };
         if request.overrides.cache == CacheUse::Refresh {
             return Err(Some(pending));
@@ -165,6 +174,15 @@ impl Engine {
             return;
         };
         if result.status != Status::Ok {
+            return;
+        }
+        if let Some((name, _)) = pending.secrets.iter().find(|(_, value)| {
+            result.stdout.contains(value.as_str()) || result.stderr.contains(value.as_str())
+        }) {
+            result.warnings.push(format!(
+                "not cached: the output holds the value of {name}, a credential given to the run, \
+                 and cached results are stored as they are"
+            ));
             return;
         }
         if let Some(path) = pending.changed() {
@@ -193,6 +211,21 @@ impl Engine {
                 .push(format!("the result was not cached: {e}"));
         }
     }
+}
+
+/// The credentials among the variables a run is passed, with their values as it will read them
+/// (in this process, as the sandbox reads them at spawn). Values too short to be told apart
+/// from ordinary output are left out.
+fn passed_credentials(passthrough: &[String]) -> Vec<(String, String)> {
+    passthrough
+        .iter()
+        .filter_map(|name| {
+            let value = std::env::var_os(name)?;
+            crate::credential_reason(name, Some(&value))?;
+            let value = value.to_string_lossy().into_owned();
+            (value.len() >= 6).then(|| (name.clone(), value))
+        })
+        .collect()
 }
 
 /// The bytes the run will read on stdin, read in now when they come from a pipe or a file, and
