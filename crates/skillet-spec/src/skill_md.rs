@@ -290,6 +290,13 @@ pub(crate) fn too_large(size: u64) -> Diagnostic {
 /// plain value holds `: ` (as in `description: Use when: ...`) is read with such values taken
 /// as text, and the returned warning says so.
 fn parse_front_matter(front: &str) -> Result<(Value, Option<Diagnostic>), Diagnostic> {
+    if let Some(at) = crate::limits::flow_nesting_over_limit(front) {
+        // The front matter starts on the file's second line, after `---`.
+        return Err(too_deep(Position {
+            line: at.line + 1,
+            ..at
+        }));
+    }
     let strict = match serde_yaml_ng::from_str::<Value>(front) {
         Ok(v) => return Ok((v, None)),
         Err(e) => e,

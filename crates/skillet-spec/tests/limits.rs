@@ -409,6 +409,33 @@ fn front_matter_nesting_is_limited_too() {
 }
 
 #[test]
+fn deep_flow_nesting_is_refused_where_it_goes_past_the_limit() {
+    // Flow collections of 100,000 levels (a 300 KB file) took the YAML parser 19 s each time
+    // the skill was listed; they are refused before it runs, at the bracket past the limit.
+    for open in ["[", "{a: ", "[{b: "] {
+        let close: String = open
+            .chars()
+            .filter(|c| matches!(c, '[' | '{'))
+            .map(|c| if c == '[' { ']' } else { '}' })
+            .collect();
+        let text = format!(
+            "---\nname: s\nmetadata:\n  k: x\ndescription: {}1{}\n---\nBody\n",
+            open.repeat(100_000),
+            close.repeat(100_000)
+        );
+        let loaded = load_skill_md(&text);
+        assert_eq!(
+            errors(&loaded),
+            ["the front matter nests more than 64 levels deep, the limit"],
+            "{open}"
+        );
+        let at = loaded.diagnostics[0].position.unwrap();
+        assert_eq!(at.line, 5, "{open}: the line of `description`");
+        assert!(at.column > 64, "{open}: {at:?}");
+    }
+}
+
+#[test]
 fn yaml_aliases_cannot_expand_the_front_matter_without_bound() {
     // The "billion laughs": nine levels of nine aliases each.
     let mut front = String::from("---\nname: s\ndescription: d\nmetadata:\n  a0: &a0 [\"lol\"]\n");
