@@ -33,6 +33,8 @@ pub struct JsonDocument {
 struct Spans {
     by_pointer: HashMap<String, NodeSpan>,
     lines: LineIndex,
+    /// The first number past the range of a double, and where it starts.
+    out_of_range: Option<(usize, String)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +80,7 @@ impl JsonDocument {
                 |_| Spans {
                     by_pointer: HashMap::new(),
                     lines: LineIndex::new(&self.text),
+                    out_of_range: None,
                 },
                 |(_, spans)| spans,
             )
@@ -125,9 +128,17 @@ fn parse_with_positions(text: &str) -> Result<(Value, Spans), Diagnostic> {
     let mut spans = Spans {
         by_pointer: HashMap::new(),
         lines,
+        out_of_range: None,
     };
     let mut duplicates = Vec::new();
     let value = spans.convert(&root, String::new(), None, &mut duplicates);
+    if let Some((offset, number)) = spans.out_of_range.take() {
+        return Err(Diagnostic::error(format!(
+            "the number {number} is past the range of a double (about 1.8e308)"
+        ))
+        .at(spans.lines.position(offset))
+        .with_hint("write a number skillet can hold, or leave the field out"));
+    }
     if let Some((pointer, offset)) = duplicates.into_iter().next() {
         return Err(
             Diagnostic::error(format!("duplicate field `{}`", last_segment(&pointer)))
@@ -155,10 +166,15 @@ impl Spans {
         );
         match node {
             ast::Value::StringLit(s) => Value::String(s.value.to_string()),
-            // The scanner has already checked the number's syntax, so only overflow can fail here.
+            // The scanner has already checked the number's syntax, so only overflow can fail
+            // here; such a number is reported, never read as `null` (a limit left unset).
             ast::Value::NumberLit(n) => serde_json::from_str::<serde_json::Number>(n.value)
                 .map(Value::Number)
-                .unwrap_or(Value::Null),
+                .unwrap_or_else(|_| {
+                    self.out_of_range
+                        .get_or_insert((n.range.start, n.value.to_owned()));
+                    Value::Null
+                }),
             ast::Value::BooleanLit(b) => Value::Bool(b.value),
             ast::Value::NullKeyword(_) => Value::Null,
             ast::Value::Array(a) => Value::Array(

@@ -409,6 +409,39 @@ fn front_matter_nesting_is_limited_too() {
 }
 
 #[test]
+fn a_number_past_a_double_is_an_error_at_its_place_never_a_missing_value() {
+    // Read as `null`, `"timeout": 1e400` was a timeout left unset (the default) and a bound of
+    // 1e400 no bound at all; both are refused now, as state documents refuse them.
+    for (field, line) in [
+        ("\"timeout\": 1e400", 2),
+        (
+            "\"parameters\": [{\"name\": \"n\", \"type\": \"number\",\n  \"max\": -1e999999}]",
+            3,
+        ),
+        ("\"args\": [\"a\", 1E+400]", 2),
+    ] {
+        let text = format!(
+            "{{\"name\": \"s\", \"description\": \"d\", \"type\": \"code_inline\",\n{field},\n\"command\": \"echo\"}}"
+        );
+        let loaded = load_json(&text, None);
+        let errors = errors(&loaded);
+        assert_eq!(errors.len(), 1, "{field}: {errors:?}");
+        assert!(
+            errors[0].contains("is past the range of a double"),
+            "{errors:?}"
+        );
+        let at = loaded.diagnostics[0].position.unwrap();
+        assert_eq!(at.line, line, "{field}");
+    }
+    // Large numbers a double holds are read as before.
+    let ok = load_json(
+        r#"{"name": "s", "description": "d", "type": "code_inline", "command": "echo", "args": ["a"], "metadata": {"big": 1e300}}"#,
+        None,
+    );
+    assert!(errors(&ok).is_empty(), "{:?}", ok.diagnostics);
+}
+
+#[test]
 fn deep_flow_nesting_is_refused_where_it_goes_past_the_limit() {
     // Flow collections of 100,000 levels (a 300 KB file) took the YAML parser 19 s each time
     // the skill was listed; they are refused before it runs, at the bracket past the limit.
