@@ -277,3 +277,71 @@ fn verify_names_a_package_folder_swapped_for_a_link_never_an_empty_path() {
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["packages"][0]["added"], json!([]), "{report}");
 }
+
+/// Renames the first skill of the package at `dir` to `name` (its folder stays).
+fn rename_first_skill(dir: &std::path::Path, package_name: &str, name: &str) {
+    let file = dir.join(format!("skills/{package_name}-s00/skill.json"));
+    let mut spec: Value = serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+    spec["name"] = json!(name);
+    spec["args"] = json!([format!("{package_name} answers as {name}")]);
+    fs::write(&file, spec.to_string()).unwrap();
+}
+
+#[test]
+fn a_package_cannot_take_a_skill_name_another_installed_package_answers_to() {
+    let w = World::new();
+    let root = w.tmp.path();
+    package(&root.join("zeta"), "zeta", "1.0.0", 1, json!({}), &[]);
+    let (code, _, err) = w.run(&["install", "../zeta", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    // A package whose folder sorts first, with a skill of the same name.
+    package(&root.join("aaa"), "aaa", "1.0.0", 2, json!({}), &[]);
+    rename_first_skill(&root.join("aaa"), "aaa", "zeta-s00");
+    // A later version of a package already installed that takes the name.
+    package(&root.join("mid1"), "mid", "1.0.0", 1, json!({}), &[]);
+    package(&root.join("mid2"), "mid", "2.0.0", 1, json!({}), &[]);
+    rename_first_skill(&root.join("mid2"), "mid", "zeta-s00");
+    let (code, _, err) = w.run(&["install", "../mid1", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+
+    for args in [
+        vec!["install", "../aaa", "--yes"],
+        vec!["install", "../mid2", "--yes"],
+        vec!["install", "../aaa", "--yes", "--dry-run"],
+    ] {
+        let (code, out, err) = w.run(&args);
+        assert_ne!(code, 0, "{args:?}: {out}");
+        assert!(
+            err.contains("a skill `zeta-s00`, and so does package zeta"),
+            "{args:?}: {err}"
+        );
+        let (code, out, err) = w.run(&["run", "zeta-s00"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("hello from zeta-s00"), "{args:?}: {out}");
+    }
+    assert!(!packages(&w.ws).join("aaa").exists());
+    assert_eq!(version_of(&w, "mid"), "1.0.0");
+
+    // Two packages in one command that clash with each other are refused together.
+    package(&root.join("p1"), "p1", "1.0.0", 1, json!({}), &[]);
+    package(&root.join("p2"), "p2", "1.0.0", 1, json!({}), &[]);
+    rename_first_skill(&root.join("p2"), "p2", "p1-s00");
+    let (code, _, err) = w.run(&["install", "../p1", "../p2", "--yes"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("a skill `p1-s00`, and so does package p1"),
+        "{err}"
+    );
+    assert!(!packages(&w.ws).join("p1").exists());
+}
+
+fn version_of(w: &World, name: &str) -> String {
+    let (_, out, _) = w.run(&["list", "--installed", "--json"]);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .map(|r| r["version"].as_str().unwrap().to_owned())
+        .unwrap_or_default()
+}

@@ -89,6 +89,18 @@ pub enum InstallError {
         /// "differs from", "is missing from", "is not in".
         problem: &'static str,
     },
+    /// Two packages of one scope would provide a skill of the same name.
+    #[error(
+        "package {package} provides a skill `{skill}`, and so does package {other}, installed in this scope: only one package may answer to a name, so nothing was installed; uninstall {other} first if {package} is to replace it, or install {package} in the other scope (--global, or without it)"
+    )]
+    NameClash {
+        /// The skill's name.
+        skill: String,
+        /// The package being installed.
+        package: String,
+        /// The package already providing the name (or installed in the same transaction).
+        other: String,
+    },
     /// Any other failure of a part (fetching, reading the manifest, the lockfile), already
     /// worded for a person.
     #[error("{0}")]

@@ -173,7 +173,47 @@ impl<'a> Transaction<'a> {
 
     /// [`Transaction::commit`], stopping (as a crash would) after `steps` steps: a test's way
     /// to interrupt it at each point.
+    /// Refuses a transaction after which two packages of the scope would provide a skill of the
+    /// same name. Which of them answers to the name would otherwise be decided by the order of
+    /// their folders, so a package installed later could take a name another package (say, the
+    /// one the user has used for months) answers to, without a word.
+    pub fn check_names(&self) -> Result<(), InstallError> {
+        let (_, installed) = installed_packages(self.lock.paths())?;
+        let changed: Vec<&PackageName> = self.changes.iter().map(Change::name).collect();
+        let mut providers: Vec<(&str, &PackageName)> = installed
+            .iter()
+            .filter(|p| !changed.contains(&&p.locked.name))
+            .flat_map(|p| {
+                p.skills
+                    .iter()
+                    .map(move |s| (s.name.as_str(), &p.locked.name))
+            })
+            .collect();
+        for change in &self.changes {
+            let Change::Install { staged, .. } = change else {
+                continue;
+            };
+            for skill in &staged.skills {
+                if let Some((_, other)) = providers.iter().find(|(n, _)| *n == skill.name) {
+                    return Err(InstallError::NameClash {
+                        skill: skill.name.clone(),
+                        package: staged.manifest.name.to_string(),
+                        other: other.to_string(),
+                    });
+                }
+            }
+            providers.extend(
+                staged
+                    .skills
+                    .iter()
+                    .map(|s| (s.name.as_str(), &staged.manifest.name)),
+            );
+        }
+        Ok(())
+    }
+
     pub(crate) fn commit_until(self, steps: usize) -> Result<Lockfile, InstallError> {
+        self.check_names()?;
         let paths = self.lock.paths();
         let packages = paths.packages();
         let next = self.next_lockfile()?;

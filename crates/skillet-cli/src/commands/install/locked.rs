@@ -71,6 +71,8 @@ pub fn install_locked(_ctx: &Context, target: &Target, args: &InstallArgs) -> Re
         });
     }
     bars.clear();
+    // Before asking: a plan that cannot be committed is not put to the user.
+    txn.check_names()?;
     let plan = Plan::new(target, &txn, &defaults())?;
     if !plan.is_empty() || args.json {
         consent::confirm(&plan, "install", args.yes, args.dry_run, args.json)?;

@@ -179,6 +179,8 @@ pub fn install(ctx: &Context, args: &InstallArgs) -> Result<ExitCode> {
     }
     resolve::add_dependencies(ctx, &lock, &staging, &bars, &mut txn, &named, &[])?;
     bars.clear();
+    // Before asking: a plan that cannot be committed is not put to the user.
+    txn.check_names()?;
     let plan = report::Plan::new(&target, &txn, &defaults())?;
     consent::confirm(&plan, "install", args.yes, args.dry_run, args.json)?;
     if args.dry_run {

@@ -91,6 +91,8 @@ pub fn update(ctx: &Context, args: &UpdateArgs) -> Result<ExitCode> {
     }
     resolve::add_dependencies(ctx, &lock, &staging, &bars, &mut txn, &[], &unlock)?;
     bars.clear();
+    // Before asking: a plan that cannot be committed is not put to the user.
+    txn.check_names()?;
     let plan = Plan::new(&target, &txn, &defaults())?;
     consent::confirm(&plan, "update", args.yes, args.dry_run, args.json)?;
     if args.dry_run || plan.is_empty() {
