@@ -49,7 +49,17 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         match Connection::open_with_flags(path, flags) {
-            Ok(conn) => return prepare(conn, path).and_then(|c| keep_log_at_close(c, path)),
+            Ok(conn) => {
+                // First of all: a connection dropped because the file turned out damaged must
+                // not copy the log into it and delete the log on the way out (a close's
+                // checkpoint), which would change both files while the error says nothing was.
+                conn.set_db_config(
+                    rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                    true,
+                )
+                .map_err(|e| classify(path, e))?;
+                return prepare(conn, path).and_then(|c| keep_log_at_close(c, path));
+            }
             Err(e) if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) && !path.exists() => {}
             Err(e) => return Err(classify(path, e)),
         }
@@ -115,12 +125,8 @@ const CHECKPOINT_AT_OPEN_BYTES: u64 = 256 * (4096 + 24);
 /// `journal_size_limit = 0`: a log that starts over is cut to what is written into it, so its
 /// size is what it holds (what the check above reads) and a fresh process reads back only that.
 fn keep_log_at_close(conn: Connection, path: &Path) -> Result<Connection, StoreError> {
+    // `SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE` is set as soon as the connection is open.
     let sql = |e: rusqlite::Error| classify(path, e);
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-        true,
-    )
-    .map_err(sql)?;
     conn.pragma_update(None, "journal_size_limit", 0)
         .map_err(sql)?;
     let log_bytes = std::fs::metadata(log_path(&conn, path)).map_or(0, |m| m.len());
