@@ -191,3 +191,44 @@ fn a_run_on_a_damaged_store_says_it_was_not_recorded_and_why() {
     assert_names_it(&w, &err, "0 bytes");
     assert_eq!(std::fs::metadata(store_path(&w)).unwrap().len(), 0);
 }
+
+#[test]
+fn a_data_directory_on_a_read_only_file_system_is_named_with_what_to_do() {
+    let w = World::new();
+    let data = w.tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let skillet = assert_cmd::cargo::cargo_bin("skillet");
+    // In a mount namespace of its own (a user namespace makes that possible without root):
+    // the store is made on a tmpfs, which is then made read-only with no log beside it.
+    let script = format!(
+        "mount -t tmpfs tmpfs {d} || exit 99; {s} history >/dev/null || exit 98; \
+         rm -f {d}/skillet/skillet.db-wal {d}/skillet/skillet.db-shm; \
+         mount -o remount,ro {d} || exit 99; {s} history",
+        d = data.display(),
+        s = skillet.display()
+    );
+    let out = w
+        .command(std::path::Path::new("unshare"))
+        .args(["-rm", "sh", "-c", &script])
+        .env("XDG_DATA_HOME", &data)
+        .output()
+        .unwrap();
+    if matches!(out.status.code(), Some(99) | None)
+        || out.status.code() == Some(1) && out.stderr.starts_with(b"unshare")
+    {
+        eprintln!(
+            "skipped: no mount namespace here: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}/skillet is on a read-only file system",
+            data.display()
+        )) && err.contains("XDG_DATA_HOME"),
+        "{err}"
+    );
+}

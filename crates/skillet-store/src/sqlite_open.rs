@@ -248,7 +248,45 @@ pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
             path: path.to_path_buf(),
             problem: e.to_string(),
         },
+        // SQLite says "unable to open database file" alone; say what is wrong with the place.
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
+            StoreError::Open {
+                path: path.to_path_buf(),
+                source: match why_not_writable(path) {
+                    Some(why) => format!("{e}: {why}").into(),
+                    None => e.into(),
+                },
+            }
+        }
         _ => StoreError::Database(e),
+    }
+}
+
+/// Why the database's directory cannot be written, when that is so: found by trying (SQLite
+/// writes its log and index files beside the database even to read it).
+fn why_not_writable(path: &Path) -> Option<String> {
+    let dir = path.parent()?;
+    let probe = dir.join(format!(".skillet-write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => Some(format!(
+            "{} is on a read-only file system; skillet keeps its history there, so remount it \
+             writable or point XDG_DATA_HOME at a writable directory",
+            dir.display()
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!(
+            "{} is not writable by this user; skillet keeps its history there, so give the user \
+             write access to it (or point XDG_DATA_HOME elsewhere)",
+            dir.display()
+        )),
+        Err(e) => Some(format!("{} cannot be written: {e}", dir.display())),
     }
 }
 

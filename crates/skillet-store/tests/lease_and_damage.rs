@@ -253,7 +253,10 @@ fn a_truncated_database_with_a_log_is_left_as_it_was_found() {
                 .unwrap();
         }
     }
-    assert!(std::fs::metadata(&log).is_ok_and(|m| m.len() > 0), "a log to keep");
+    assert!(
+        std::fs::metadata(&log).is_ok_and(|m| m.len() > 0),
+        "a log to keep"
+    );
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.set_len(20_000).unwrap();
     drop(file);
@@ -271,7 +274,10 @@ fn a_truncated_database_with_a_log_is_left_as_it_was_found() {
         };
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     }
-    assert!(std::fs::read(&path).unwrap() == db_before, "the database was changed");
+    assert!(
+        std::fs::read(&path).unwrap() == db_before,
+        "the database was changed"
+    );
     assert!(
         std::fs::read(&log).is_ok_and(|l| l == log_before),
         "the log was changed or removed"
