@@ -312,3 +312,44 @@ fn a_grant_of_the_runtime_directory_is_refused_clearly() {
         assert!(!error.contains("Read-only file system"), "{r}");
     }
 }
+
+#[test]
+fn tools_logins_keyrings_browsers_and_histories_are_masked_under_a_grant_of_the_home() {
+    let w = world();
+    let masked = [
+        ".terraform.d/credentials.tfrc.json",
+        ".my.cnf",
+        ".config/rclone/rclone.conf",
+        ".config/composer/auth.json",
+        ".m2/settings.xml",
+        ".gradle/gradle.properties",
+        ".local/share/keyrings/login.keyring",
+        ".mozilla/firefox/p.default/logins.json",
+        ".config/google-chrome/Default/Cookies",
+        ".bash_history",
+        ".zsh_history",
+        ".psql_history",
+        ".vault-token",
+    ];
+    for f in masked {
+        w.write(&format!("~/{f}"), &format!("{SECRET} {f}\n"));
+    }
+    w.write("~/notes/todo.txt", "visible note\n");
+    let home = s(&w.home);
+    sh(
+        &w,
+        "home",
+        &format!(
+            "for f in {} notes/todo.txt; do cat {home}/$f 2>/dev/null; done; echo RAN",
+            masked.join(" ")
+        ),
+    );
+    let (code, r) = w.run_json(&["home", "--allow-read", "~"]);
+    assert_eq!(code, 0, "{r}");
+    ran(&r);
+    no_secret(&r);
+    assert!(
+        r["stdout"].as_str().unwrap().contains("visible note"),
+        "{r}"
+    );
+}

@@ -161,6 +161,18 @@ fn secret_name(name: &str) -> Option<&'static str> {
 /// `.` and digits (`LDAP_BIND_PW`, `SIGNING_KEY_1`, `MASTER_KEY_B64`, `OTP_SEED`): a list of
 /// substrings cannot hold short words like `PW` or `PIN` without catching `PWD` or `SPINNER`.
 const SECRET_WORDS: &[&str] = &[
+    // Password in other languages, and names tools use for one (`sshpass -e`, SonarQube's
+    // token, a Wi-Fi pre-shared key).
+    "PASSWORT",
+    "KENNWORT",
+    "PASSE",
+    "SENHA",
+    "CONTRASENA",
+    "PAROLA",
+    "SSHPASS",
+    "LOGIN",
+    "PSK",
+    "MASTERKEY",
     "PW",
     "PWS",
     "PASS",
@@ -273,6 +285,16 @@ mod tests {
             "DATABASEURI",
             "GH_PAT",
             "MINIO_ACCESS_KEY_ID",
+            // Found by an outside review: other languages, and tools' own names for one.
+            "SSHPASS",
+            "SONAR_LOGIN",
+            "MASTERKEY",
+            "WIFI_PSK",
+            "PSK",
+            "PASSWORT",
+            "DB_KENNWORT",
+            "MOT_DE_PASSE",
+            "SENHA",
             // Found by a red team: short words and digits around them.
             "LDAP_BIND_PW",
             "DB_PW",
