@@ -125,20 +125,33 @@ fn eight_concurrent_writers_lose_no_update() {
         0.3,
         json!({"version": 1, "on_conflict": "retry"}),
     );
+    // Half as scripts read them (`n=$(skillet run counter)`), half as JSON.
     let children: Vec<_> = (0..8)
-        .map(|_| {
+        .map(|i| {
             let mut cmd = w.command(&assert_cmd::cargo::cargo_bin("skillet"));
-            cmd.args(["run", "counter", "--json"])
+            cmd.args(["run", "counter"])
+                .args((i % 2 == 0).then_some("--json"))
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
-            cmd.spawn().unwrap()
+            (i % 2 == 0, cmd.spawn().unwrap())
         })
         .collect();
     let mut printed: Vec<u64> = children
         .into_iter()
-        .map(|c| {
+        .map(|(json, c)| {
             let out = c.wait_with_output().unwrap();
-            let r: Value = serde_json::from_slice(&out.stdout)
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            if !json {
+                // Only the run that was saved is shown, not the ones that lost to another.
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+                return stdout.trim().parse().unwrap();
+            }
+            let r: Value = serde_json::from_str(&stdout)
                 .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
             assert_eq!(r["status"], "ok", "{r}");
             r["stdout"].as_str().unwrap().trim().parse().unwrap()

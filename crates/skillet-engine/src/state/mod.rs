@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use skillet_registry::{Registry, SkillEntry};
+use skillet_sandbox::{OutputChunk, Stream};
 use skillet_spec::{DEFAULT_MAX_STATE_KB, OnConflict, SkillSpec, StateSpec};
 use skillet_store::{StateCommit, StateKey, StateWrite, Store};
 
@@ -166,7 +167,46 @@ impl Engine {
 
 impl Call<'_> {
     /// Runs the call (again, on conflict) and commits; an error names what to do.
+    ///
+    /// A call that may run again holds its output back from a live view until it is over and
+    /// then passes on only the output of the run it ends with: a run whose state lost to
+    /// another's is discarded, and its output must not be shown as the call's (a script's
+    /// `n=$(skillet run counter)` would read every attempt's lines).
     async fn run(
+        self,
+        invocation: Invocation,
+        plan: PolicyPlan,
+        mut request: RunRequest,
+        warnings: &mut Vec<String>,
+    ) -> Result<ExecutionResult, Stop> {
+        let held = match self.decl.on_conflict() {
+            OnConflict::Retry => request.live.take(),
+            OnConflict::Fail => None,
+        };
+        let ended = self
+            .run_until_saved(invocation, plan, request, warnings)
+            .await;
+        if let Some(live) = held {
+            let last = match &ended {
+                Ok(result) => Some(result),
+                Err((_, result)) => result.as_deref(),
+            };
+            for (stream, text) in last
+                .into_iter()
+                .flat_map(|r| [(Stream::Stdout, &r.stdout), (Stream::Stderr, &r.stderr)])
+            {
+                if !text.is_empty() {
+                    let _ = live.send(OutputChunk {
+                        stream,
+                        bytes: text.clone().into_bytes(),
+                    });
+                }
+            }
+        }
+        ended
+    }
+
+    async fn run_until_saved(
         self,
         invocation: Invocation,
         plan: PolicyPlan,
