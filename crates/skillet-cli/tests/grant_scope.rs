@@ -36,11 +36,16 @@ fn config(w: &World, grant: &str) {
 
 /// `skillet run gh --json` from `dir`, with the user's token in the environment.
 fn run_gh(w: &World, dir: &Path) -> Value {
+    run_gh_with(w, dir, &[])
+}
+
+fn run_gh_with(w: &World, dir: &Path, extra: &[&str]) -> Value {
     let out = w
         .skillet()
         .current_dir(dir)
         .env("GITHUB_TOKEN", TOKEN)
         .args(["run", "gh", "--json"])
+        .args(extra)
         .output()
         .unwrap();
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -146,6 +151,14 @@ fn a_grant_for_one_workspace_is_not_for_its_parent_or_a_repository_inside_it() {
     assert!(
         warnings(&r).contains("its workspaces do not include this one"),
         "{r}"
+    );
+    // Nor when the command names the granted workspace: the skill is still the nested one's.
+    let named = ws.display().to_string();
+    let r = run_gh_with(&w, &nested, &["--workspace", &named]);
+    assert!(r["stdout"].as_str().unwrap_or("").contains("nested"), "{r}");
+    assert!(
+        !granted(&r),
+        "--workspace handed the nested skill the grant: {r}"
     );
 
     // Listing the parent of a workspace grants neither.

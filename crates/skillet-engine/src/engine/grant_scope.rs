@@ -32,14 +32,18 @@ impl Engine {
                 ..ConfiguredGrant::default()
             };
         }
-        let workspace = self.settings.workspace.as_deref().map(real_path);
+        // The workspace the skill itself belongs to, found from its own folder: the workspace a
+        // command names (`--workspace`, a client's `workspace`) may be a parent of it, and a
+        // repository nested in a granted one is not the granted one.
+        let home = self.settings.home.as_deref();
+        let workspace =
+            skillet_registry::workspace_root_of(entry.skill_dir(), home).map(|w| real_path(&w));
         let Some(grant) = configured else {
             return ConfiguredGrant {
                 workspace,
                 ..ConfiguredGrant::default()
             };
         };
-        let home = self.settings.home.as_deref();
         if let Some(ws) = &workspace
             && grant
                 .workspaces
