@@ -1,6 +1,8 @@
 //! Choosing a skill's context files: the project files a `conversation` skill is fed with.
 //!
-//! The walk is ripgrep's (`ignore`): `.gitignore`, `.ignore` and hidden files are respected.
+//! The walk is ripgrep's (`ignore`): `.gitignore` and `.ignore` are respected, and hidden files
+//! and directories (`.git` among them) are never read, even where an ignore file whitelists
+//! them.
 //! `patterns` and `exclude` are globs relative to the workspace root. A file is left out, with
 //! the reason kept, when it holds credentials by convention ([`is_secret_file`](crate::is_secret_file): `.env`,
 //! private keys, keystores, credential files), looks binary (a NUL byte in its first 8 KiB), is over
@@ -166,6 +168,10 @@ pub fn select_context(
     ignore::WalkBuilder::new(root)
         .follow_links(false)
         .require_git(false)
+        // Hidden entries are never walked, whatever the repository's own ignore files say: a
+        // `.ignore` line `!.git` overrides the walker's own hidden check, and would send
+        // `.git/config` (a remote's token) to the model.
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().as_encoded_bytes().starts_with(b"."))
         .build_parallel()
         .visit(&mut CollectorBuilder {
             matcher: &matcher,
@@ -313,6 +319,34 @@ mod tests {
             max_file_size_kb: Some(1),
             max_total_kb: None,
             max_context_tokens: None,
+        }
+    }
+
+    #[test]
+    fn hidden_paths_stay_out_even_when_an_ignore_file_whitelists_them() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        for (path, body) in [
+            (".git/config", "url = https://u:ghp_T0KEN@github.com/a/b\n"),
+            (".hidden_notes", "private\n"),
+            ("sub/.cache/x.txt", "cached\n"),
+            ("README.md", "readme\n"),
+        ] {
+            std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            std::fs::write(root.join(path), body).unwrap();
+        }
+        for ignore_file in [".ignore", ".gitignore"] {
+            std::fs::write(
+                root.join(ignore_file),
+                "!.git\n!.git/**\n!.hidden*\n!.cache\n",
+            )
+            .unwrap();
+            let chosen =
+                select_context(&spec(&["**/*", ".git/config"], &[]), root, &[".git/config"])
+                    .unwrap();
+            let paths: Vec<_> = chosen.files.iter().map(|f| f.path.as_str()).collect();
+            assert_eq!(paths, ["README.md"], "{ignore_file}");
+            std::fs::remove_file(root.join(ignore_file)).unwrap();
         }
     }
 
