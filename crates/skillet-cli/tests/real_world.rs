@@ -341,3 +341,41 @@ fn v1_design_scripts_get_their_parameters_as_json_in_argv_1() {
         "{r}"
     );
 }
+
+#[test]
+fn skillet_mcp_says_which_skill_md_folders_the_skills_catalog_leaves_out() {
+    let w = World::new();
+    place(
+        &w,
+        "agent-skills/agent-development/SKILL.md",
+        ".claude/skills/agent-development/SKILL.md",
+    );
+    place(
+        &w,
+        "agent-skills/pdf-tools/SKILL.md",
+        ".claude/skills/pdf-tools/SKILL.md",
+    );
+    w.write(
+        ".claude/skills/good-one/SKILL.md",
+        "---\nname: good-one\ndescription: d\n---\nDo it.\n",
+    );
+    let (code, _, err) = w.run(&["trust"]);
+    assert_eq!(code, 0, "{err}");
+    // stdin closed: the server reads the skills, says what it hides, and stops at end of input.
+    let out = w
+        .command(&assert_cmd::cargo::cargo_bin("skillet"))
+        .arg("mcp")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    for folder in ["agent-development", "pdf-tools"] {
+        assert!(
+            err.contains(&format!(
+                "skill://{folder}/SKILL.md is not published as a skill resource"
+            )) && err.contains(&format!("write `name: {folder}`")),
+            "{folder}: {err}"
+        );
+    }
+    assert!(!err.contains("skill://good-one/"), "{err}");
+}

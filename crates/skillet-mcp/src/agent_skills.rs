@@ -45,7 +45,10 @@ impl AgentSkills {
                 continue;
             }
             match SkillCatalog::from_dir(&dir.path) {
-                Ok(catalog) => published.catalogs.push((catalog, prefixes)),
+                Ok(catalog) => {
+                    say_unpublished(&catalog, &prefixes);
+                    published.catalogs.push((catalog, prefixes));
+                }
                 // The folder and the error quote the workspace: shown safe for a terminal.
                 Err(e) => eprintln!(
                     "skillet mcp: {}",
@@ -59,7 +62,49 @@ impl AgentSkills {
         }
         published
     }
+}
 
+/// Says on stderr which chosen folders the catalog leaves out. It publishes a `SKILL.md` only
+/// when its `name` is its folder's name and an Agent Skills id; skillet runs the others under
+/// their folder's id (as a tool and a prompt), so without this an agent's user would not know
+/// why `skill://NAME/SKILL.md` is missing.
+fn say_unpublished(catalog: &SkillCatalog, prefixes: &BTreeSet<String>) {
+    let served: Vec<String> = catalog.skills().into_iter().map(|s| s.uri).collect();
+    for prefix in prefixes {
+        if served.iter().any(|u| u.starts_with(prefix.as_str())) {
+            continue;
+        }
+        let folder = prefix
+            .trim_start_matches(SCHEME)
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let id_like = !folder.is_empty()
+            && folder
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let fix = if id_like {
+            format!("write `name: {folder}` to publish it")
+        } else {
+            "rename the folder, and its `name`, to such an id to publish it".to_owned()
+        };
+        eprintln!(
+            "skillet mcp: {}",
+            skillet_spec::display::terminal_safe(
+                &format!(
+                    "{prefix}SKILL.md is not published as a skill resource (it is still a tool \
+                     and a prompt): the MCP skills catalog takes a SKILL.md only when its `name` \
+                     is its folder's name in lowercase letters, digits and `-`; {fix}"
+                ),
+                skillet_spec::display::Lines::Escape,
+                4_000
+            )
+        );
+    }
+}
+
+impl AgentSkills {
     /// The catalog serving `uri`, if it is published.
     fn owner(&self, uri: &str) -> Option<&SkillCatalog> {
         self.catalogs
