@@ -149,6 +149,33 @@ fn a_missing_folder_or_an_unknown_form_says_what_to_give_instead() {
     );
     assert!(!err.contains("No such file or directory"), "{err}");
 
+    // A folder that is no package, and a Claude Code plugin without its plugin.json, are
+    // named as typed, never by the staging folder they were read in.
+    let plain = w.tmp.path().join("notes");
+    std::fs::create_dir_all(&plain).unwrap();
+    std::fs::write(plain.join("README.md"), "hi").unwrap();
+    let plugin = w.tmp.path().join("plugin-dev");
+    std::fs::create_dir_all(plugin.join("skills/hooks")).unwrap();
+    std::fs::write(
+        plugin.join("skills/hooks/SKILL.md"),
+        "---\nname: hooks\ndescription: d\n---\nBody\n",
+    )
+    .unwrap();
+    for (folder, says) in [
+        ("../notes", "is not a package"),
+        ("../plugin-dev", "install it from there"),
+    ] {
+        let (code, _, err) = w.run(&["install", folder, "--yes"]);
+        assert_ne!(code, 0, "{folder}");
+        assert!(err.contains(says), "{folder}: {err}");
+        assert!(!err.contains(".staging"), "{folder}: {err}");
+        let name = folder.trim_start_matches("../");
+        assert!(
+            err.contains(&format!("{name} ")),
+            "{folder}: the error names it: {err}"
+        );
+    }
+
     // The list of accepted forms is one indented block, its first line included.
     let (code, _, err) = w.run(&["install", "ftp://host/pkg", "--yes"]);
     assert_eq!(code, 2, "{err}");

@@ -319,10 +319,15 @@ fn a_folder_that_is_one_skill_is_a_one_skill_package() {
 #[test]
 fn a_folder_with_nothing_is_not_a_package_and_says_what_to_add() {
     let dir = tempfile::tempdir().expect("tempdir");
-    skill_md(dir.path(), "skills/x", "x");
+    std::fs::write(dir.path().join("README.md"), "notes").unwrap();
     let e = read_package(dir.path()).expect_err("no manifest");
     assert!(matches!(e, ManifestError::NotAPackage { .. }), "{e:?}");
     assert!(e.to_string().contains("add a skillet-package.toml"));
+    // With skills/ but no manifest, it is a Claude Code plugin its marketplace defines.
+    skill_md(dir.path(), "skills/x", "x");
+    let e = read_package(dir.path()).expect_err("no manifest");
+    assert!(matches!(e, ManifestError::PluginWithoutManifest { .. }), "{e:?}");
+    assert!(e.to_string().contains("skillet install NAME@MARKETPLACE"), "{e}");
     let missing = dir.path().join("nope");
     assert!(matches!(
         read_package(&missing),

@@ -165,7 +165,7 @@ fn a_marketplace_entry_listing_skills_is_exactly_those_skills() {
     write(root, "README.md", "examples");
     assert!(matches!(
         read_package(root),
-        Err(ManifestError::NotAPackage { .. })
+        Err(ManifestError::PluginWithoutManifest { .. })
     ));
     let e = entry(
         "document-skills",

@@ -104,7 +104,7 @@ pub fn stage_entry(
         .map_err(|e| InstallError::Part(format!("{} {}: {e}", entry.name, entry.version)))?;
     remove_git(&fetched.root)?;
     let manifest = crate::manifest::read_package_for(&fetched.root, entry)
-        .map_err(|e| InstallError::Part(format!("{text}: {e}")))?;
+        .map_err(|e| in_source_words(&e, &fetched.root, &text))?;
     if manifest.version != entry.version {
         return Err(InstallError::Mismatch {
             expected: format!("{} {} (as its index says)", entry.name, entry.version),
@@ -134,7 +134,7 @@ pub fn stage_pinned(
         Some(entry) => {
             remove_git(&fetched.root)?;
             let manifest = crate::manifest::read_package_for(&fetched.root, entry)
-                .map_err(|e| InstallError::Part(format!("{text}: {e}")))?;
+                .map_err(|e| in_source_words(&e, &fetched.root, &text))?;
             let mut staged = finish_staged(fetched.root, fetched.pinned, manifest, &text)?;
             staged.entry = Some(entry.clone());
             staged
@@ -178,8 +178,21 @@ fn read_staged(
 ) -> Result<StagedPackage, InstallError> {
     remove_git(&root)?;
     let manifest = crate::manifest::read_package(&root)
-        .map_err(|e| InstallError::Part(format!("{source_text}: {e}")))?;
+        .map_err(|e| in_source_words(&e, &root, source_text))?;
     finish_staged(root, pinned, manifest, source_text)
+}
+
+/// An error about a package in staging, in the words of its source: the staging folder
+/// (`…/.skillet/packages/.staging/123-ab/fetch-0/package`) means nothing to whoever typed
+/// `skillet install ./kit`, so every mention of it names the source instead.
+fn in_source_words(e: &dyn std::fmt::Display, root: &Path, source_text: &str) -> InstallError {
+    let text = e.to_string();
+    let staged = root.display().to_string();
+    if text.contains(&staged) {
+        InstallError::Part(text.replace(&staged, source_text))
+    } else {
+        InstallError::Part(format!("{source_text}: {text}"))
+    }
 }
 
 /// The package's files as fetched, never its repository: a `.git` would make the installed
@@ -195,8 +208,8 @@ fn finish_staged(
     manifest: PackageManifest,
     source_text: &str,
 ) -> Result<StagedPackage, InstallError> {
-    let files = crate::lock::hash_tree(&root)
-        .map_err(|e| InstallError::Part(format!("{source_text}: {e}")))?;
+    let files =
+        crate::lock::hash_tree(&root).map_err(|e| in_source_words(&e, &root, source_text))?;
     let skills = load_skills(&root, &manifest);
     Ok(StagedPackage {
         manifest,

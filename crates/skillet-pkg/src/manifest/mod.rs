@@ -71,6 +71,16 @@ pub enum ManifestError {
         /// The folder.
         root: PathBuf,
     },
+    /// A folder of `skills/` with no manifest: a Claude Code plugin, which its marketplace
+    /// entry defines (its name and version are not in the folder).
+    #[error(
+        "{} has skills/ but no {MANIFEST_FILE} or {CLAUDE_PLUGIN_FILE}, so nothing in it says the package's name or version: a Claude Code plugin like this is defined by its marketplace entry, so install it from there (`skillet marketplace add OWNER/REPO`, then `skillet install NAME@MARKETPLACE`), or add a {MANIFEST_FILE} (see docs/packages.md)",
+        root.display()
+    )]
+    PluginWithoutManifest {
+        /// The folder.
+        root: PathBuf,
+    },
     /// The package's folder itself cannot be opened.
     #[error("cannot open the package folder {}: {source}", root.display())]
     Root {
@@ -149,7 +159,13 @@ pub enum ManifestError {
 /// one-skill package named after the skill).
 pub fn read_package(root: &Path) -> Result<PackageManifest, ManifestError> {
     let root = canonical_root(root)?;
-    own_manifest(&root)?.ok_or(ManifestError::NotAPackage { root })
+    own_manifest(&root)?.ok_or_else(|| {
+        if root.join("skills").is_dir() {
+            ManifestError::PluginWithoutManifest { root }
+        } else {
+            ManifestError::NotAPackage { root }
+        }
+    })
 }
 
 /// Reads the package at `root` as the index `entry` describes it, for a package fetched from an
