@@ -223,6 +223,15 @@ fn install_locked_reads_a_marketplace_entry_s_skill_list_as_the_first_install_di
         listed.contains("\"alpha\"") && !listed.contains("\"beta\""),
         "{listed}"
     );
+    // `list --installed` counts the skills the entry gave the package (it has no manifest).
+    let (_, installed, _) = first.run(&["list", "--installed", "--json"]);
+    let installed: serde_json::Value = serde_json::from_str(&installed).unwrap();
+    assert_eq!(installed[0]["skills"][0]["skill"], "alpha", "{installed}");
+    assert_eq!(
+        installed[0]["skills"].as_array().unwrap().len(),
+        1,
+        "{installed}"
+    );
 
     let second = World::new();
     second.write(".skillet/skillet.lock", &lock);

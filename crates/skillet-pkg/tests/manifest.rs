@@ -326,8 +326,14 @@ fn a_folder_with_nothing_is_not_a_package_and_says_what_to_add() {
     // With skills/ but no manifest, it is a Claude Code plugin its marketplace defines.
     skill_md(dir.path(), "skills/x", "x");
     let e = read_package(dir.path()).expect_err("no manifest");
-    assert!(matches!(e, ManifestError::PluginWithoutManifest { .. }), "{e:?}");
-    assert!(e.to_string().contains("skillet install NAME@MARKETPLACE"), "{e}");
+    assert!(
+        matches!(e, ManifestError::PluginWithoutManifest { .. }),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().contains("skillet install NAME@MARKETPLACE"),
+        "{e}"
+    );
     let missing = dir.path().join("nope");
     assert!(matches!(
         read_package(&missing),

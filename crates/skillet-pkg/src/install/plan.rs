@@ -31,7 +31,12 @@ pub fn installed_packages(paths: &ScopePaths) -> Result<(Lockfile, Vec<Installed
         .iter()
         .map(|locked| {
             let root = paths.package(&locked.name);
-            let manifest = crate::manifest::read_package(&root).ok();
+            // A package a marketplace entry defines (a plugin folder without a manifest, or
+            // the chosen skills of a larger repository) is read as that entry says.
+            let manifest = match &locked.entry {
+                Some(entry) => crate::manifest::read_package_for(&root, entry).ok(),
+                None => crate::manifest::read_package(&root).ok(),
+            };
             let skills = manifest
                 .as_ref()
                 .map(|m| load_skills(&root, m))
