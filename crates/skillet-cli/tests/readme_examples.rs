@@ -92,26 +92,26 @@ const NOTES: &[(From, &str, Note, &str)] = &[
     ),
     (
         From::Readme,
-        "skillet history show 0190f3a2 # one execution, by id or the start of one",
-        Note::Replace("0190f3a2", LAST_ID),
+        "skillet history show 0190f3a2-7c1d # one execution, by id or enough of its start to be unique",
+        Note::Replace("0190f3a2-7c1d", LAST_ID),
         "an example id: the reader types the start of one `skillet history` printed",
     ),
     (
         From::Help,
-        "skillet history show 0190f3a2",
-        Note::Replace("0190f3a2", LAST_ID),
+        "skillet history show 0190f3a2-7c1d",
+        Note::Replace("0190f3a2-7c1d", LAST_ID),
         "an example id: the reader types the start of one `skillet history` printed",
     ),
     (
         From::Readme,
-        "skillet trace 0190f3a2 # where one execution's time went, phase by phase",
-        Note::Replace("0190f3a2", LAST_ID),
+        "skillet trace 0190f3a2-7c1d # where one execution's time went, phase by phase",
+        Note::Replace("0190f3a2-7c1d", LAST_ID),
         "an example id: the reader types the start of one `skillet history` printed",
     ),
     (
         From::Help,
-        "skillet trace 0190f3a2",
-        Note::Replace("0190f3a2", LAST_ID),
+        "skillet trace 0190f3a2-7c1d",
+        Note::Replace("0190f3a2-7c1d", LAST_ID),
         "an example id: the reader types the start of one `skillet history` printed",
     ),
     (
@@ -122,8 +122,8 @@ const NOTES: &[(From, &str, Note, &str)] = &[
     ),
     (
         From::Help,
-        "skillet trace 0190f3a2 --json",
-        Note::Replace("0190f3a2", LAST_ID),
+        "skillet trace 0190f3a2-7c1d --json",
+        Note::Replace("0190f3a2-7c1d", LAST_ID),
         "an example id: the reader types the start of one `skillet history` printed",
     ),
     (

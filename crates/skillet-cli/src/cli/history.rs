@@ -12,7 +12,7 @@ Examples:
   skillet history                         the last 20 executions
   skillet history count-lines --status failed --since 1h
   skillet history --json --limit 0        everything, for scripts
-  skillet history show 0190f3a2           one execution (an id or the start of one)"
+  skillet history show 0190f3a2-7c1d      one execution (an id, or enough of its start to be unique)"
 )]
 pub struct HistoryArgs {
     /// `show ID`: one execution in full.

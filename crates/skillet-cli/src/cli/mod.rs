@@ -54,8 +54,10 @@ pub use trace::TraceArgs;
 
 /// A skills runtime for AI coding assistants.
 ///
-/// skillet finds skills (small JSON-declared capabilities) in the workspace (.skillet/skills/)
-/// and globally (~/.config/skillet/skills/), validates them, and runs them.
+/// skillet finds skills (small capabilities declared in JSON, or Agent Skills SKILL.md folders)
+/// in the workspace (.skillet/skills/, .claude/skills/, .agents/skills/, .q-skills/, installed
+/// packages) and globally (the same under ~/.config/skillet/ and ~), validates them, and runs
+/// them sandboxed.
 #[derive(Debug, Parser)]
 #[command(
     name = "skillet",

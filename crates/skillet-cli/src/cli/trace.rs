@@ -15,8 +15,8 @@ conversation's own work between requests is its process). A retried call's later
 start with the wait that came before them.
 
 Examples:
-  skillet trace 0190f3a2            an execution id, or the start of one (`skillet history`)
-  skillet trace 0190f3a2 --json"
+  skillet trace 0190f3a2-7c1d       an execution id, or enough of its start to be unique
+  skillet trace 0190f3a2-7c1d --json"
 )]
 pub struct TraceArgs {
     /// The execution: its id, or the start of one.
