@@ -71,7 +71,25 @@ fn usage_error(e: &clap::Error, args: &[std::ffi::OsString], as_json: bool) -> E
             e.get(ContextKind::InvalidArg),
             Some(ContextValue::Strings(missing)) if missing.iter().any(|m| m == "<NAME>")
         );
-    let error = if missing_name {
+    // `skillet run count-lines file=README.md`: a parameter written as a bare word.
+    let bare_param = (e.kind() == ErrorKind::UnknownArgument)
+        .then(|| match e.get(ContextKind::InvalidArg) {
+            Some(ContextValue::String(arg)) => Some(arg.clone()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|arg| !arg.starts_with('-') && arg.contains('='))
+        .filter(|_| takes_params(args));
+    let error = if let Some(arg) = bare_param {
+        let command = subcommand_path(args);
+        output::failure(
+            output::EXIT_INVALID_PARAMS,
+            format!("unexpected argument `{arg}`"),
+            Some(format!(
+                "parameters are passed with --param (or -p): `skillet {command} NAME --param {arg}`"
+            )),
+        )
+    } else if missing_name {
         let command = subcommand_path(args);
         output::failure(
             output::EXIT_INVALID_PARAMS,
@@ -98,6 +116,22 @@ fn usage_error(e: &clap::Error, args: &[std::ffi::OsString], as_json: bool) -> E
         e.exit();
     };
     ExitCode::from(output::report_error(&error, as_json))
+}
+
+/// Whether the command named on the command line takes `--param NAME=VALUE`.
+fn takes_params(args: &[std::ffi::OsString]) -> bool {
+    use clap::CommandFactory;
+    let mut command = cli::Cli::command();
+    for arg in args.iter().skip(1) {
+        let Some(word) = arg.to_str() else { break };
+        if let Some(mut sub) = command.find_subcommand(word).cloned() {
+            sub.build();
+            command = sub;
+        }
+    }
+    command
+        .get_arguments()
+        .any(|a| a.get_long() == Some("param"))
 }
 
 /// The subcommands named on the command line (`session start`, `run`), for messages.

@@ -107,3 +107,26 @@ fn parameter_values_come_from_a_file_from_stdin_or_literally_after_two_ats() {
         "the hint says how to pass a literal @: {stderr}"
     );
 }
+
+#[test]
+fn a_parameter_written_as_a_bare_word_is_told_to_use_param() {
+    let w = world();
+    for command in [vec!["run", "echo"], vec!["session", "start", "echo"]] {
+        let mut args = command.clone();
+        args.push("word=hello");
+        let (code, out, err) = w.run(&args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(
+            err.contains("unexpected argument `word=hello`")
+                && err.contains(&format!(
+                    "`skillet {} NAME --param word=hello`",
+                    command[..command.len() - 1].join(" ")
+                )),
+            "{args:?}: {err}"
+        );
+    }
+    // Any other stray word keeps clap's own message.
+    let (code, _, err) = w.run(&["run", "echo", "stray"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unexpected argument 'stray'"), "{err}");
+}
