@@ -6,6 +6,8 @@
 //! an unquoted `: ` that strict YAML refuses. Each of these loads, with a warning that says what
 //! skillet made of it; only a file with no usable front matter at all is an error.
 
+mod arguments;
+
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
@@ -119,10 +121,19 @@ pub fn load_skill_md_in(text: &str, folder: Option<&str>) -> LoadedSkill {
         out.insert("version".into(), Value::String(full));
     }
     out.insert("type".into(), Value::String("prompt_inline".into()));
-    out.insert(
-        "prompt_template".into(),
-        Value::String(template::escape(body.trim_start_matches(['\r', '\n'])).into_owned()),
-    );
+    let template = template::escape(body.trim_start_matches(['\r', '\n'])).into_owned();
+    let template = match arguments::take_arguments(&template, fm.get("argument-hint")) {
+        Some((template, parameter)) => {
+            out.insert("parameters".into(), Value::Array(vec![parameter]));
+            // Used now: kept under `metadata` for other tools, without a warning.
+            if let Some(hint) = fm.shift_remove("argument-hint") {
+                metadata.insert("argument-hint".into(), hint);
+            }
+            template
+        }
+        None => template,
+    };
+    out.insert("prompt_template".into(), Value::String(template));
     if let Some(v) = fm.shift_remove("license") {
         out.insert("license".into(), v);
     }
@@ -431,6 +442,33 @@ mod tests {
             Some("Use `fn main() {{}}` and {{this}}.\n")
         );
         assert_eq!(spec.license.as_deref(), Some("MIT"));
+    }
+
+    #[test]
+    fn claude_codes_arguments_become_an_optional_parameter() {
+        let l = load_skill_md(
+            "---\nname: amend\ndescription: Amend the log\nargument-hint: \"[entry] [text]\"\n---\nAmend {x}: $ARGUMENTS. Again: $ARGUMENTS\n",
+        );
+        assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+        let spec = l.spec.expect("valid");
+        assert_eq!(
+            spec.prompt_template.as_deref(),
+            Some("Amend {{x}}: {arguments}. Again: {arguments}\n")
+        );
+        let p = &spec.parameters[0];
+        assert_eq!((p.name.as_str(), p.required), ("arguments", false));
+        assert!(
+            p.description
+                .as_deref()
+                .unwrap_or_default()
+                .contains("[entry] [text]"),
+            "{:?}",
+            p.description
+        );
+        // A body without it gets no parameter; the hint is kept under metadata as before.
+        let l =
+            load_skill_md("---\nname: plain\ndescription: d\nargument-hint: x\n---\nNo args.\n");
+        assert!(l.spec.expect("valid").parameters.is_empty());
     }
 
     #[test]
