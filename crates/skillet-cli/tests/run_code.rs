@@ -395,3 +395,27 @@ fn dry_run_shows_the_exact_argv_and_runs_nothing() {
         "{stdout}"
     );
 }
+
+#[test]
+fn dry_run_shows_a_variable_the_skill_sets_once_with_its_value() {
+    let w = World::new();
+    w.skill(
+        "locale",
+        json!({"name": "locale", "description": "d", "type": "code_inline", "command": "true",
+               "env": {"LC_ALL": "C"}}),
+    );
+    // LC_ALL is also passed through from the caller by default; unset here, and set by the skill.
+    let out = w
+        .skillet()
+        .env_remove("LC_ALL")
+        .args(["run", "locale", "--dry-run"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("env:     LC_ALL=\"C\""), "{stdout}");
+    let unset = stdout
+        .lines()
+        .find(|l| l.contains("not set in your environment"))
+        .unwrap_or_default();
+    assert!(!unset.contains("LC_ALL"), "{stdout}");
+}

@@ -84,7 +84,10 @@ pub struct EnvVar {
 impl ProcessView {
     fn new(invocation: &Invocation, policy: &SandboxPolicy) -> ProcessView {
         let mut env = Vec::new();
-        for name in &policy.env_passthrough {
+        // A variable the skill (or skillet) sets is set over a passed-through one of that name:
+        // shown once, with the value the program gets.
+        let set_here = |name: &str| policy.env.iter().any(|(k, _)| k.as_os_str() == name);
+        for name in policy.env_passthrough.iter().filter(|n| !set_here(n)) {
             // The sandbox reads the variable from this process at spawn: so does this, for its
             // length only.
             let shown = match std::env::var_os(name) {
