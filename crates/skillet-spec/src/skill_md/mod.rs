@@ -316,6 +316,7 @@ fn parse_front_matter(front: &str) -> Result<(Value, Option<Diagnostic>), Diagno
         line: l.line() + 1,
         column: l.column(),
     });
+    let strict = in_file_lines(&strict.to_string());
     if let Some(quoted) = quote_plain_values(front)
         && let Ok(v) = serde_yaml_ng::from_str::<Value>(&quoted)
     {
@@ -327,10 +328,25 @@ fn parse_front_matter(front: &str) -> Result<(Value, Option<Diagnostic>), Diagno
         return Ok((v, Some(d)));
     }
     // The YAML parser stops at its own recursion limit (deeper than ours): say which limit.
-    if strict.to_string().starts_with("recursion limit exceeded") {
+    if strict.starts_with("recursion limit exceeded") {
         return Err(too_deep(at));
     }
     Err(Diagnostic::error(format!("invalid YAML front matter: {strict}")).at(at))
+}
+
+/// The YAML parser's message with its line numbers made the file's: it counts from the front
+/// matter's first line, one below the `---` the file starts with, while the diagnostic's own
+/// position counts from the file's first line.
+fn in_file_lines(message: &str) -> String {
+    static LINE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\bline (\d+)").expect("a valid pattern"));
+    LINE.replace_all(message, |c: &regex::Captures<'_>| {
+        match c[1].parse::<usize>() {
+            Ok(n) => format!("line {}", n + 1),
+            Err(_) => c[0].to_owned(),
+        }
+    })
+    .into_owned()
 }
 
 fn too_deep(at: Position) -> Diagnostic {
@@ -469,6 +485,17 @@ mod tests {
         let l =
             load_skill_md("---\nname: plain\ndescription: d\nargument-hint: x\n---\nNo args.\n");
         assert!(l.spec.expect("valid").parameters.is_empty());
+    }
+
+    #[test]
+    fn a_yaml_error_counts_lines_as_the_file_does() {
+        // `description` is on the file's line 3; the YAML parser counts it as its line 2.
+        let l = load_skill_md("---\nname: x\ndescription: \"never closed\n---\nBody\n");
+        let d = &l.diagnostics[0];
+        let line = d.position.expect("a position").line;
+        assert!(d.message.contains("line 3 column"), "{}", d.message);
+        assert!(!d.message.contains("line 2 column"), "{}", d.message);
+        assert!(line >= 3, "{line}: {}", d.message);
     }
 
     #[test]
