@@ -41,6 +41,10 @@ pub const FAILING_RATE: f64 = 0.5;
 /// failing skill).
 pub const FAILING_MIN_RUNS: u64 = 3;
 
+/// How a call ended that is the caller's doing, not the skill's: bad or missing parameters, a
+/// name that names no skill, a call the caller cancelled. Health leaves them out.
+pub const CALLERS_DOING: &[&str] = &["invalid_params", "not_found", "cancelled"];
+
 /// One skill's health.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SkillHealth {
@@ -48,9 +52,9 @@ pub struct SkillHealth {
     pub skill: String,
     /// The verdict.
     pub state: HealthState,
-    /// Runs in the window.
+    /// Runs in the window, those that ended by the caller's doing ([`CALLERS_DOING`]) left out.
     pub runs: u64,
-    /// Their success rate (see [`crate::SkillStats`]).
+    /// How many of those ended `ok`.
     pub success_rate: Option<f64>,
     /// Its breaker's state (`closed`, `open`, `half_open`), if it has one.
     pub breaker: Option<String>,
@@ -78,15 +82,24 @@ pub fn skill_health(store: &dyn Store, since_ms: i64) -> Result<Vec<SkillHealth>
     };
     let mut all: BTreeMap<String, SkillHealth> = BTreeMap::new();
     for s in skill_stats(store, &query)? {
+        // Calls the caller got wrong, or called off, say nothing of the skill's health.
+        let callers: u64 = CALLERS_DOING
+            .iter()
+            .filter_map(|status| s.statuses.get(*status))
+            .sum();
+        let runs = s.runs.saturating_sub(callers);
+        let ok = s.statuses.get("ok").copied().unwrap_or(0);
         all.insert(
             s.skill.clone(),
             SkillHealth {
                 skill: s.skill,
                 state: HealthState::Idle,
-                runs: s.runs,
-                success_rate: s.success_rate,
+                runs,
+                success_rate: (runs > 0).then(|| ok as f64 / runs as f64),
                 breaker: None,
-                last_error: s.last_error,
+                last_error: s
+                    .last_error
+                    .filter(|e| !CALLERS_DOING.contains(&e.status.as_str())),
             },
         );
     }

@@ -187,6 +187,28 @@ fn health_follows_rates_and_breakers() {
         [("a", HealthState::Degraded), ("gone", HealthState::Failing)]
     );
     assert_eq!(health[1].breaker.as_deref(), Some("open"));
+    // Calls the caller got wrong or cancelled do not count against the skill.
+    for (i, status) in ["invalid_params", "not_found", "cancelled"]
+        .iter()
+        .enumerate()
+    {
+        let mut r = ExecutionRecord::new(format!("b-{i}"), "b", *status);
+        r.started_at_ms = 2000 + i as i64;
+        store.record(&r).unwrap();
+    }
+    let mut r = ExecutionRecord::new("b-ok".to_owned(), "b", "ok");
+    r.started_at_ms = 1500;
+    store.record(&r).unwrap();
+    let b = skill_health(&store, 0)
+        .unwrap()
+        .into_iter()
+        .find(|h| h.skill == "b")
+        .unwrap();
+    assert_eq!(
+        (b.state, b.runs, b.success_rate),
+        (HealthState::Healthy, 1, Some(1.0))
+    );
+    assert!(b.last_error.is_none(), "{:?}", b.last_error);
     // Out of the window `a` has no runs, and no breaker to show: it is left out.
     let later = skill_health(&store, 20_000).unwrap();
     assert_eq!(later.len(), 1);
