@@ -117,7 +117,27 @@ impl Environment {
     /// of it: they hold far more than one project (and the home's skill directories are the
     /// global scope's). Paths are resolved (symlinks, `..`) before they are compared.
     pub fn workspace_root(&self) -> Option<PathBuf> {
-        workspace_root_of(&self.cwd, self.home.as_deref())
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let cwd = real(&self.cwd);
+        let home = self.home.as_deref().map(real);
+        let too_wide = |dir: &Path| {
+            dir.parent().is_none() || home.as_deref().is_some_and(|h| h.starts_with(dir))
+        };
+        let mut repo_root = None;
+        for dir in cwd.ancestors() {
+            if too_wide(dir) {
+                break;
+            }
+            if dir.join(".skillet").is_dir() {
+                return Some(dir.to_path_buf());
+            }
+            if dir.join(".git").exists() {
+                repo_root = Some(dir.to_path_buf());
+                break;
+            }
+        }
+        let root = repo_root.unwrap_or(cwd);
+        (!too_wide(&root)).then_some(root)
     }
 
     /// Whether `cwd` is somewhere no workspace can be found: `/`, the home directory or a parent
@@ -125,33 +145,6 @@ impl Environment {
     pub fn outside_any_workspace(&self) -> bool {
         self.workspace_root().is_none()
     }
-}
-
-/// The workspace root that a command started in `dir` works in (see
-/// [`Environment::workspace_root`]); `home` is the user's home directory. Of a workspace
-/// skill's own folder, it is the workspace the skill belongs to, whichever workspace a command
-/// names.
-pub fn workspace_root_of(dir: &Path, home: Option<&Path>) -> Option<PathBuf> {
-    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let cwd = real(dir);
-    let home = home.map(real);
-    let too_wide =
-        |dir: &Path| dir.parent().is_none() || home.as_deref().is_some_and(|h| h.starts_with(dir));
-    let mut repo_root = None;
-    for dir in cwd.ancestors() {
-        if too_wide(dir) {
-            break;
-        }
-        if dir.join(".skillet").is_dir() {
-            return Some(dir.to_path_buf());
-        }
-        if dir.join(".git").exists() {
-            repo_root = Some(dir.to_path_buf());
-            break;
-        }
-    }
-    let root = repo_root.unwrap_or(cwd);
-    (!too_wide(&root)).then_some(root)
 }
 
 /// The skill directories of both scopes, highest precedence first: workspace skills, workspace

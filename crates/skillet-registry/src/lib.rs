@@ -37,9 +37,7 @@ pub use config::{
     StoreSettings, TelemetrySettings, TrustSettings,
 };
 pub use discover::{MAX_DIR_ENTRIES, MAX_SKILL_FILES, skill_file, skill_manifest};
-pub use layout::{
-    DirKind, Environment, SKILL_FOLDERS, Scope, SkillDir, skill_dirs, workspace_root_of,
-};
+pub use layout::{DirKind, Environment, SKILL_FOLDERS, Scope, SkillDir, skill_dirs};
 pub use metadata_cache::{MetadataCacheSettings, cache_dir};
 pub use registry::{KeptSkill, Registry, SkillEntry};
 pub use spec_memo::SpecMemo;

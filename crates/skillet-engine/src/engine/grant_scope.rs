@@ -32,18 +32,17 @@ impl Engine {
                 ..ConfiguredGrant::default()
             };
         }
-        // The workspace the skill itself belongs to, found from its own folder: the workspace a
-        // command names (`--workspace`, a client's `workspace`) may be a parent of it, and a
-        // repository nested in a granted one is not the granted one.
-        let home = self.settings.home.as_deref();
-        let workspace =
-            skillet_registry::workspace_root_of(entry.skill_dir(), home).map(|w| real_path(&w));
+        // The workspace whose skills the registry found (resolved when it was found), not the
+        // one a command names: `--workspace W` from a repository nested in W runs the nested
+        // repository's skill, which is not W's.
+        let workspace = self.settings.skills_workspace.clone();
         let Some(grant) = configured else {
             return ConfiguredGrant {
                 workspace,
                 ..ConfiguredGrant::default()
             };
         };
+        let home = self.settings.home.as_deref();
         if let Some(ws) = &workspace
             && grant
                 .workspaces

@@ -21,6 +21,11 @@ pub struct EngineSettings {
     pub scratch_total_mb: Option<u64>,
     /// The workspace root.
     pub workspace: Option<PathBuf>,
+    /// The workspace whose skills the registry beside this engine found: the root found from
+    /// where skillet started (resolved). `--workspace` (and a client's `workspace`) moves
+    /// [`EngineSettings::workspace`], where runs go, but not this: whose skills they are, which a
+    /// configured grant's `workspaces` must name (see `grant_scope`).
+    pub skills_workspace: Option<PathBuf>,
     /// The user's home directory.
     pub home: Option<PathBuf>,
     /// skillet's own directories (configuration first, then data and runtime), and the store's
@@ -79,6 +84,7 @@ impl EngineSettings {
             isolation: Some(isolation),
             scratch_total_mb: config.sandbox.max_scratch_total_mb(),
             workspace: env.workspace_root(),
+            skills_workspace: env.workspace_root(),
             home: env.home.clone(),
             // The store's password file is skillet's own too, wherever the user keeps it.
             protected: crate::workspace::own_dirs(env)

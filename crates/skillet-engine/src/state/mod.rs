@@ -74,7 +74,21 @@ struct Call<'a> {
     max_bytes: u64,
     /// Credentials this run was given for itself only (`--allow-env`, not `[grants]`): what it
     /// saves could carry them to later runs, which were not given them, so nothing is saved.
-    one_run_secrets: Vec<String>,
+    one_run_secrets: OneRunSecrets,
+}
+
+/// The credentials a run or session was given for itself only, and how the user would grant
+/// them for good instead (for a workspace skill, with the grant's `workspaces`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OneRunSecrets {
+    pub(crate) names: Vec<String>,
+    pub(crate) grant_hint: String,
+}
+
+impl OneRunSecrets {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
 }
 
 impl Engine {
@@ -141,7 +155,7 @@ impl Engine {
         let ctx = self.policy_context(entry, &request.overrides);
         let max_bytes = max_state_bytes(spec, &ctx, warnings);
         let granted = self.configured_grant(entry).grant;
-        let one_run_secrets = request
+        let names: Vec<String> = request
             .overrides
             .grant
             .env
@@ -152,6 +166,10 @@ impl Engine {
             })
             .cloned()
             .collect();
+        let one_run_secrets = OneRunSecrets {
+            grant_hint: ctx.grant_hint(&spec.name, &format!("env = {:?}", names)),
+            names,
+        };
         Ok(Call {
             spec,
             decl,
@@ -261,9 +279,10 @@ impl Call<'_> {
                 result.warnings.push(format!(
                     "the state of `{name}` was not saved: this run was given {} for itself only \
                      (--allow-env), and saved state would carry it to later runs and to the \
-                     skills that read this one's state. To keep state, grant it in \
-                     [grants.{name}] env of the global skillet.toml instead",
-                    self.one_run_secrets.join(", ")
+                     skills that read this one's state. To keep state, grant it in the global \
+                     skillet.toml instead: {}",
+                    self.one_run_secrets.names.join(", "),
+                    self.one_run_secrets.grant_hint
                 ));
                 return Ok(result);
             }

@@ -35,7 +35,7 @@ pub(crate) struct SessionState {
     store: Arc<dyn Store>,
     key: StateKey,
     max_bytes: u64,
-    one_run_secrets: Vec<String>,
+    one_run_secrets: super::OneRunSecrets,
     dir: StateDir,
     /// The revision of `doc` in the store.
     rev: i64,
@@ -55,7 +55,7 @@ pub(crate) struct PooledBase {
     store: Arc<dyn Store>,
     key: StateKey,
     max_bytes: u64,
-    one_run_secrets: Vec<String>,
+    one_run_secrets: super::OneRunSecrets,
     rev: i64,
     doc: Option<String>,
     shared: Vec<(String, String)>,
@@ -256,9 +256,10 @@ impl SessionState {
             out.notes.push(format!(
                 "the state of `{name}` was not saved: this session was given {} for itself only \
                  (--allow-env), and saved state would carry it to later runs and to the skills \
-                 that read this one's state. To keep state, grant it in [grants.{name}] env of \
-                 the global skillet.toml instead",
-                self.one_run_secrets.join(", ")
+                 that read this one's state. To keep state, grant it in the global skillet.toml \
+                 instead: {}",
+                self.one_run_secrets.names.join(", "),
+                self.one_run_secrets.grant_hint
             ));
             self.put_back(&mut out);
             return out;
