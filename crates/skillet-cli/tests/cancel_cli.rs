@@ -15,12 +15,18 @@ use serde_json::{Value, json};
 
 /// A skill that says something, then sleeps; `marker` tells its sleep apart from others'.
 fn sleeper(w: &World, marker: &str) {
-    w.skill(
-        "sleeper",
-        json!({"name": "sleeper", "description": "d", "type": "code_inline",
-               "command": "sh", "args": ["-c", format!("echo started; echo warming >&2; exec sleep {marker}")],
-               "timeout": 60}),
-    );
+    sleeper_with(w, marker, json!({}));
+}
+
+/// [`sleeper`], with `extra` fields (`state`, say).
+fn sleeper_with(w: &World, marker: &str, extra: Value) {
+    let mut skill = json!({"name": "sleeper", "description": "d", "type": "code_inline",
+           "command": "sh", "args": ["-c", format!("echo started; echo warming >&2; exec sleep {marker}")],
+           "timeout": 60});
+    if let (Value::Object(s), Value::Object(e)) = (&mut skill, extra) {
+        s.extend(e);
+    }
+    w.skill("sleeper", skill);
 }
 
 fn sleeps_with(marker: &str) -> Vec<u32> {
@@ -133,6 +139,33 @@ fn sigint_cancels_a_run_records_it_and_kills_the_skill() {
         error.contains("8 bytes to stdout and 8 to stderr"),
         "{error}"
     );
+}
+
+#[test]
+fn a_cancelled_stateful_run_still_shows_what_it_wrote() {
+    // A stateful skill's output is held back from the terminal until its state is saved (a
+    // run that must run again is not shown); cancelled, it is passed on all the same.
+    let w = World::new();
+    let marker = "41.75";
+    sleeper_with(&w, marker, json!({"state": {"version": 1}}));
+    for json in [true, false] {
+        let (code, out, err) = interrupted(&w, marker, rustix::process::Signal::INT, json);
+        assert_eq!(code, 130, "{out}{err}");
+        if json {
+            let result: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+            assert_eq!(result["status"], "cancelled", "{result}");
+            assert_eq!(result["stdout"], "started\n", "{result}");
+            assert_eq!(result["stderr"], "warming\n", "{result}");
+        } else {
+            assert_eq!(out, "started\n", "{err}");
+            assert!(err.contains("warming"), "{err}");
+        }
+        let error = last_history(&w)["error"].as_str().unwrap().to_owned();
+        assert!(
+            error.contains("8 bytes to stdout and 8 to stderr"),
+            "{error}"
+        );
+    }
 }
 
 #[test]

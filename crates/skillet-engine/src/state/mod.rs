@@ -8,6 +8,7 @@
 //! stays until every step succeeded.
 
 mod files;
+mod held_output;
 mod identity;
 mod migrate;
 mod notes;
@@ -16,8 +17,8 @@ mod session;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use held_output::HeldOutput;
 use skillet_registry::{Registry, SkillEntry};
-use skillet_sandbox::{OutputChunk, Stream};
 use skillet_spec::{DEFAULT_MAX_STATE_KB, OnConflict, SkillSpec, StateSpec};
 use skillet_store::{StateCommit, StateKey, StateWrite, Store};
 
@@ -198,30 +199,13 @@ impl Call<'_> {
         warnings: &mut Vec<String>,
     ) -> Result<ExecutionResult, Stop> {
         let held = match self.decl.on_conflict() {
-            OnConflict::Retry => request.live.take(),
+            OnConflict::Retry => request.live.take().map(HeldOutput::new),
             OnConflict::Fail => None,
         };
-        let ended = self
-            .run_until_saved(invocation, plan, request, warnings)
-            .await;
-        if let Some(live) = held {
-            let last = match &ended {
-                Ok(result) => Some(result),
-                Err((_, result)) => result.as_deref(),
-            };
-            for (stream, text) in last
-                .into_iter()
-                .flat_map(|r| [(Stream::Stdout, &r.stdout), (Stream::Stderr, &r.stderr)])
-            {
-                if !text.is_empty() {
-                    let _ = live.send(OutputChunk {
-                        stream,
-                        bytes: text.clone().into_bytes(),
-                    });
-                }
-            }
-        }
-        ended
+        // `held` is dropped when this returns, or when the call is cut short: either way the
+        // attempt it ends with is passed on then.
+        self.run_until_saved(invocation, plan, request, held.as_ref(), warnings)
+            .await
     }
 
     async fn run_until_saved(
@@ -229,6 +213,7 @@ impl Call<'_> {
         invocation: Invocation,
         plan: PolicyPlan,
         request: RunRequest,
+        held: Option<&HeldOutput>,
         warnings: &mut Vec<String>,
     ) -> Result<ExecutionResult, Stop> {
         let name = &self.spec.name;
@@ -248,7 +233,11 @@ impl Call<'_> {
                 .map_err(|e| (format!("cannot prepare the state of `{name}`: {e}"), None))?;
             let mut plan = plan.clone();
             confine(&mut plan, &dir, self.max_bytes);
-            let mut result = execute(self.spec, invocation.clone(), plan, request.clone()).await;
+            let mut attempt = request.clone();
+            if let Some(held) = held {
+                attempt.live = Some(held.next_attempt());
+            }
+            let mut result = execute(self.spec, invocation.clone(), plan, attempt).await;
             explain_cap(&mut result, self.max_bytes);
             if result.status != Status::Ok {
                 // A run that did not end ok commits nothing.
