@@ -312,7 +312,7 @@ fn a_package_cannot_take_a_skill_name_another_installed_package_answers_to() {
         let (code, out, err) = w.run(&args);
         assert_ne!(code, 0, "{args:?}: {out}");
         assert!(
-            err.contains("a skill `zeta-s00`, and so does package zeta"),
+            err.contains("answers to `zeta-s00` (a skill's name or alias), and so does package zeta, installed in this scope"),
             "{args:?}: {err}"
         );
         let (code, out, err) = w.run(&["run", "zeta-s00"]);
@@ -329,10 +329,47 @@ fn a_package_cannot_take_a_skill_name_another_installed_package_answers_to() {
     let (code, _, err) = w.run(&["install", "../p1", "../p2", "--yes"]);
     assert_ne!(code, 0);
     assert!(
-        err.contains("a skill `p1-s00`, and so does package p1"),
+        err.contains("answers to `p1-s00` (a skill's name or alias), and so does package p1, installed by this same command"),
         "{err}"
     );
     assert!(!packages(&w.ws).join("p1").exists());
+}
+
+/// Gives the first skill of the package at `dir` the aliases `aliases`.
+fn alias_first_skill(dir: &std::path::Path, package_name: &str, aliases: &[&str]) {
+    let file = dir.join(format!("skills/{package_name}-s00/skill.json"));
+    let mut spec: Value = serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+    spec["aliases"] = json!(aliases);
+    fs::write(&file, spec.to_string()).unwrap();
+}
+
+#[test]
+fn an_alias_is_a_name_no_later_package_may_take_either_way() {
+    let w = World::new();
+    let root = w.tmp.path();
+    // Installed: `tools`, whose skill answers to `ship` too.
+    package(&root.join("zz-tools"), "tools", "1.0.0", 1, json!({}), &[]);
+    alias_first_skill(&root.join("zz-tools"), "tools", &["ship"]);
+    let (code, _, err) = w.run(&["install", "../zz-tools", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    // A skill named like the alias, an alias like the alias, an alias like the skill's name.
+    package(&root.join("a1"), "aone", "1.0.0", 1, json!({}), &[]);
+    rename_first_skill(&root.join("a1"), "aone", "ship");
+    package(&root.join("a2"), "atwo", "1.0.0", 1, json!({}), &[]);
+    alias_first_skill(&root.join("a2"), "atwo", &["ship"]);
+    package(&root.join("a3"), "athree", "1.0.0", 1, json!({}), &[]);
+    alias_first_skill(&root.join("a3"), "athree", &["tools-s00"]);
+    for (folder, name) in [("../a1", "ship"), ("../a2", "ship"), ("../a3", "tools-s00")] {
+        let (code, out, err) = w.run(&["install", folder, "--yes"]);
+        assert_ne!(code, 0, "{folder}: {out}");
+        assert!(
+            err.contains(&format!("answers to `{name}`")) && err.contains("package tools"),
+            "{folder}: {err}"
+        );
+        let (code, out, err) = w.run(&["run", "ship"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("hello from tools-s00"), "{folder}: {out}");
+    }
 }
 
 fn version_of(w: &World, name: &str) -> String {

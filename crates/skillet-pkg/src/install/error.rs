@@ -91,15 +91,18 @@ pub enum InstallError {
     },
     /// Two packages of one scope would provide a skill of the same name.
     #[error(
-        "package {package} provides a skill `{skill}`, and so does package {other}, installed in this scope: only one package may answer to a name, so nothing was installed; uninstall {other} first if {package} is to replace it, or install {package} in the other scope (--global, or without it)"
+        "package {package} answers to `{skill}` (a skill's name or alias), and so does {other}: only one package may answer to a name, so nothing was installed; {fix}"
     )]
     NameClash {
-        /// The skill's name.
+        /// The name (or alias).
         skill: String,
         /// The package being installed.
         package: String,
-        /// The package already providing the name (or installed in the same transaction).
+        /// The package already answering to it, and where it is ("package tools, installed in
+        /// this scope").
         other: String,
+        /// What to do.
+        fix: String,
     },
     /// Any other failure of a part (fetching, reading the manifest, the lockfile), already
     /// worded for a person.

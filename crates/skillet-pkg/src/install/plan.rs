@@ -185,25 +185,40 @@ impl<'a> Transaction<'a> {
     pub fn check_names(&self) -> Result<(), InstallError> {
         let (_, installed) = installed_packages(self.lock.paths())?;
         let changed: Vec<&PackageName> = self.changes.iter().map(Change::name).collect();
-        let mut providers: Vec<(&str, &PackageName)> = installed
+        // Every name a package's skills answer to, aliases included (an alias is a name as
+        // much as a skill's own): (name, package, whether it is installed already).
+        let mut providers: Vec<(&str, &PackageName, bool)> = installed
             .iter()
             .filter(|p| !changed.contains(&&p.locked.name))
             .flat_map(|p| {
                 p.skills
                     .iter()
-                    .map(move |s| (s.name.as_str(), &p.locked.name))
+                    .flat_map(answers_to)
+                    .map(move |n| (n, &p.locked.name, true))
             })
             .collect();
         for change in &self.changes {
             let Change::Install { staged, .. } = change else {
                 continue;
             };
-            for skill in &staged.skills {
-                if let Some((_, other)) = providers.iter().find(|(n, _)| *n == skill.name) {
+            let package = &staged.manifest.name;
+            for name in staged.skills.iter().flat_map(answers_to) {
+                if let Some((_, other, installed)) = providers.iter().find(|(n, _, _)| *n == name) {
                     return Err(InstallError::NameClash {
-                        skill: skill.name.clone(),
-                        package: staged.manifest.name.to_string(),
-                        other: other.to_string(),
+                        skill: name.to_owned(),
+                        package: package.to_string(),
+                        other: if *installed {
+                            format!("package {other}, installed in this scope")
+                        } else {
+                            format!("package {other}, installed by this same command")
+                        },
+                        fix: if *installed {
+                            format!(
+                                "uninstall {other} first if {package} is to replace it, or install {package} in the other scope (--global, or without it)"
+                            )
+                        } else {
+                            format!("install only one of {package} and {other} in this scope")
+                        },
                     });
                 }
             }
@@ -211,7 +226,8 @@ impl<'a> Transaction<'a> {
                 staged
                     .skills
                     .iter()
-                    .map(|s| (s.name.as_str(), &staged.manifest.name)),
+                    .flat_map(answers_to)
+                    .map(|n| (n, package, false)),
             );
         }
         Ok(())
@@ -322,4 +338,14 @@ fn relative(path: &Path, base: &Path) -> Result<String, InstallError> {
                 base.display()
             ))
         })
+}
+
+/// The names a package's skill answers to: its own and its aliases.
+fn answers_to(skill: &super::consent::PackageSkill) -> impl Iterator<Item = &str> {
+    std::iter::once(skill.name.as_str()).chain(
+        skill
+            .spec
+            .iter()
+            .flat_map(|spec| spec.aliases.iter().map(String::as_str)),
+    )
 }
