@@ -102,6 +102,10 @@ pub fn report_error(e: &anyhow::Error, as_json: bool) -> u8 {
         Some(f) => (f.message.clone(), f.hint.clone(), f.exit_code),
         None => (with_hint(e, explain(e)), None, EXIT_SKILLET_ERROR),
     };
+    // A URL typed with a token in it (a package or marketplace source) is quoted by errors
+    // from many places; none of them may print the token.
+    let message = skillet_pkg::source::without_credentials(&message);
+    let hint = hint.map(|h| skillet_pkg::source::without_credentials(&h));
     if as_json {
         let mut error = serde_json::json!({"message": message, "exit_code": exit_code});
         if let Some(hint) = &hint {

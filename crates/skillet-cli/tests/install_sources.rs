@@ -303,6 +303,43 @@ fn a_token_in_a_source_url_is_used_but_never_written_down_or_printed() {
         );
         let (code, _, err) = w.run(&["uninstall", "tokkit", "--yes"]);
         assert_eq!(code, 0, "{err}");
+        // Errors from anywhere quote the source: without --sha256, and an archive that holds
+        // no package.
+        let (code, out, err) = w.run(&["install", &url, "--yes"]);
+        assert_ne!(code, 0, "{out}");
+        assert!(
+            !err.contains(secret) && err.contains("tokkit.tar.gz"),
+            "{err}"
+        );
+    }
+    let empty = w.tmp.path().join("empty");
+    fs::create_dir_all(&empty).unwrap();
+    fs::write(empty.join("README.md"), "nothing").unwrap();
+    let tgz = w.tmp.path().join("empty.tar.gz");
+    let digest = archive(&empty, &tgz);
+    let base = serve(fs::read(&tgz).unwrap());
+    let url = base.replacen("://", &format!("://me:{secret}@"), 1) + "/empty.tar.gz";
+    for json in [false, true] {
+        let mut args = vec![
+            "install",
+            url.as_str(),
+            "--sha256",
+            digest.as_str(),
+            "--yes",
+        ];
+        if json {
+            args.push("--json");
+        }
+        let (code, out, err) = w.run(&args);
+        assert_ne!(code, 0, "{out}");
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{out}\n{err}"
+        );
+        assert!(
+            (out.clone() + &err).contains("is not a package"),
+            "{out}\n{err}"
+        );
     }
 }
 

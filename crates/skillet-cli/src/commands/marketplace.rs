@@ -91,7 +91,9 @@ fn described(m: &Marketplace) -> String {
         MarketplaceSource::Git { .. } => {
             format!("git {}{pinned}", output::field(&m.source.to_string()))
         }
-        MarketplaceSource::Url { url } => format!("index {}", output::field(url)),
+        MarketplaceSource::Url { .. } => {
+            format!("index {}", output::field(&m.source.to_string()))
+        }
     }
 }
 

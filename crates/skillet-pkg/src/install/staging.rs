@@ -230,7 +230,7 @@ pub fn source_text(source: &Source) -> String {
             reference,
             subdir,
         } => {
-            let mut s = format!("git+{url}");
+            let mut s = format!("git+{}", crate::source::without_credentials(url));
             if let Some(r) = reference {
                 s.push('#');
                 s.push_str(r);
@@ -240,7 +240,7 @@ pub fn source_text(source: &Source) -> String {
             }
             s
         }
-        Source::Archive { url, .. } => url.clone(),
+        Source::Archive { url, .. } => crate::source::without_credentials(url),
     }
 }
 
@@ -248,7 +248,9 @@ pub fn source_text(source: &Source) -> String {
 pub fn pinned_text(pinned: &Pinned) -> String {
     match pinned {
         Pinned::Dir { path } => path.display().to_string(),
-        Pinned::Git { url, commit, .. } => format!("git+{url}#{commit}"),
-        Pinned::Archive { url, .. } => url.clone(),
+        Pinned::Git { url, commit, .. } => {
+            format!("git+{}#{commit}", crate::source::without_credentials(url))
+        }
+        Pinned::Archive { url, .. } => crate::source::without_credentials(url),
     }
 }

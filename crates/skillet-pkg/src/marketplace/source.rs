@@ -19,6 +19,7 @@ pub enum MarketplaceSource {
     /// A git repository, fetched into skillet's data directory.
     Git {
         /// Anything `git` accepts.
+        #[serde(serialize_with = "crate::source::serialize_url")]
         url: String,
         /// A branch, tag or commit; the remote's default branch when absent.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,6 +28,7 @@ pub enum MarketplaceSource {
     /// An index JSON file on the web, downloaded into skillet's data directory.
     Url {
         /// Its https address.
+        #[serde(serialize_with = "crate::source::serialize_url")]
         url: String,
     },
 }
@@ -35,11 +37,15 @@ impl std::fmt::Display for MarketplaceSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             MarketplaceSource::Dir { path } => write!(f, "{}", path.display()),
-            MarketplaceSource::Git { url, reference } => match reference {
-                Some(r) => write!(f, "{url}#{r}"),
-                None => f.write_str(url),
-            },
-            MarketplaceSource::Url { url } => f.write_str(url),
+            // Shown without the credentials a URL was typed with (kept, to fetch it again).
+            MarketplaceSource::Git { url, reference } => {
+                let url = crate::source::without_credentials(url);
+                match reference {
+                    Some(r) => write!(f, "{url}#{r}"),
+                    None => f.write_str(&url),
+                }
+            }
+            MarketplaceSource::Url { url } => f.write_str(&crate::source::without_credentials(url)),
         }
     }
 }

@@ -83,6 +83,7 @@ pub fn git_transport_warning(url: &str) -> Option<String> {
                     .is_ok_and(|ip| ip.is_loopback())
         });
     (!to_this_machine).then(|| {
+        let url = without_credentials(url);
         format!(
             "{url} is fetched over plain {scheme}, which anyone on the way can read and change; use an https:// or ssh:// URL of the same repository if it has one"
         )
@@ -294,9 +295,10 @@ fn fetch_dir(
 use dir::copy_tree;
 
 /// `text` with the credentials of every URL in it left out (`https://user:token@host/x` becomes
-/// `https://host/x`): what skillet writes down or prints of a source. A token typed into a URL
-/// is used for the fetch at hand and nowhere else; `skillet.lock` is meant to be committed, and
-/// a later `skillet update` authenticates through git's own credential helpers instead.
+/// `https://host/x`; an ssh user stays): what skillet writes down or prints of a source. A token
+/// typed into a URL is used for the fetch at hand and nowhere else: `skillet.lock` is meant to
+/// be committed. git runs without the user's credential helper, so updating such a package
+/// means installing it again from the URL with its token (docs/packages.md, "Git").
 ///
 /// ```
 /// use skillet_pkg::source::without_credentials;
@@ -311,16 +313,22 @@ pub fn without_credentials(text: &str) -> String {
     while let Some(at) = rest.find("://") {
         let (before, after) = rest.split_at(at + 3);
         out.push_str(before);
-        // The authority ends where the path, the query or the text around the URL begins.
+        // The authority ends where the path or the text around the URL begins. Not at `?` or
+        // `#`: a password typed unencoded may hold them (`https://u:p#ss@host/`), and leaving
+        // it whole would print it; a URL with an `@` in a query and no path is mangled instead.
         let end = after
-            .find(|c: char| {
-                matches!(c, '/' | '?' | '#') || c.is_whitespace() || "'\"<>`".contains(c)
-            })
+            .find(|c: char| c == '/' || c.is_whitespace() || "'\"<>`".contains(c))
             .unwrap_or(after.len());
         let authority = &after[..end];
-        // An ssh URL's user is who to log in as (`ssh://git@host/…`), never a secret (git
-        // takes no ssh password from a URL); anywhere else a user may be a token.
-        let ssh = before.to_ascii_lowercase().ends_with("ssh://");
+        // An ssh URL's user is who to log in as (`ssh://git@host/…`, `git+ssh://`,
+        // `ssh+git://`), never a secret (git takes no ssh password from a URL); anywhere else
+        // a user may be a token.
+        let scheme = before[..before.len() - 3]
+            .rsplit(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let ssh = scheme.split('+').any(|part| part == "ssh");
         match authority.rsplit_once('@') {
             Some((userinfo, host)) if ssh => {
                 let user = userinfo.split(':').next().unwrap_or_default();
@@ -336,7 +344,10 @@ pub fn without_credentials(text: &str) -> String {
 }
 
 /// Serializes a source's URL without its credentials (see [`without_credentials`]).
-fn serialize_url<S: serde::Serializer>(url: &str, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize_url<S: serde::Serializer>(
+    url: &str,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&without_credentials(url))
 }
 
@@ -364,5 +375,11 @@ mod tests {
         }
         // An ssh user stays (it is who logs in); a password beside it goes.
         assert_eq!(w("git+ssh://git:pw@h/r"), "git+ssh://git@h/r");
+        assert_eq!(w("ssh+git://me:pw@h/r"), "ssh+git://me@h/r");
+        // A password typed with `#` or `?` in it goes whole.
+        assert_eq!(w("https://u:p#ss@h/r.git"), "https://h/r.git");
+        assert_eq!(w("https://u:p?ss@h"), "https://h");
+        // IPv6 hosts and ports stay.
+        assert_eq!(w("http://t@[::1]:8080/x"), "http://[::1]:8080/x");
     }
 }
