@@ -57,11 +57,11 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
                     rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
                     true,
                 )
-                .map_err(|e| classify(path, e))?;
+                .map_err(|e| classify_open(path, e))?;
                 return prepare(conn, path).and_then(|c| keep_log_at_close(c, path));
             }
             Err(e) if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) && !path.exists() => {}
-            Err(e) => return Err(classify(path, e)),
+            Err(e) => return Err(classify_open(path, e)),
         }
     }
     Err(fail(
@@ -71,7 +71,7 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 
 /// Settings every connection needs, then the schema brought up to date.
 fn prepare(mut conn: Connection, path: &Path) -> Result<Connection, StoreError> {
-    let sql = |e: rusqlite::Error| classify(path, e);
+    let sql = |e: rusqlite::Error| classify_open(path, e);
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
     // Room for every statement a run prepares (recording, breakers, output, the prune check)
     // and the daemon's own, so a long-lived process parses each once.
@@ -248,7 +248,16 @@ pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
             path: path.to_path_buf(),
             problem: e.to_string(),
         },
-        // SQLite says "unable to open database file" alone; say what is wrong with the place.
+        _ => StoreError::Database(e),
+    }
+}
+
+/// [`classify`], for an error met while opening the database: SQLite says "unable to open
+/// database file" alone, so what is wrong with the place is said too. Only here: a write that
+/// fails later (the file moved away under a server) is no failure to open, and the look at the
+/// directory writes a file.
+fn classify_open(path: &Path, e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
         Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
             StoreError::Open {
                 path: path.to_path_buf(),
@@ -258,7 +267,7 @@ pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
                 },
             }
         }
-        _ => StoreError::Database(e),
+        _ => classify(path, e),
     }
 }
 
