@@ -379,3 +379,30 @@ fn skillet_mcp_says_which_skill_md_folders_the_skills_catalog_leaves_out() {
     }
     assert!(!err.contains("skill://good-one/"), "{err}");
 }
+
+#[test]
+fn a_shadowed_skill_md_folder_is_not_listed_as_a_resource_beside_the_one_served() {
+    let w = World::new();
+    for (dir, said) in [
+        (".claude/skills", "claude copy"),
+        (".agents/skills", "agents copy"),
+    ] {
+        w.write(
+            &format!("{dir}/dup/SKILL.md"),
+            &format!("---\nname: dup\ndescription: {said}\n---\nBody of the {said}.\n"),
+        );
+    }
+    let (code, _, err) = w.run(&["trust"]);
+    assert_eq!(code, 0, "{err}");
+    let mut server = common::mcp_stdio::RawStdio::start(&w, &[]);
+    server.send(&serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "resources/list"}));
+    let listed = server.reply();
+    let uris: Vec<&str> = listed["result"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["uri"].as_str())
+        .filter(|u| u.starts_with("skill://dup/"))
+        .collect();
+    assert_eq!(uris, ["skill://dup/SKILL.md"], "{listed}");
+}

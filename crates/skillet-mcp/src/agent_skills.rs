@@ -140,10 +140,16 @@ impl AgentSkills {
 
     /// The `SKILL.md` of every published skill.
     pub fn resources(&self) -> Vec<Resource> {
+        // Each catalog lists only the folders chosen from it: a folder of the same name in a
+        // lower-precedence directory is shadowed, and its `SKILL.md` must not be listed (with
+        // its own description) under the URI the chosen one serves.
         self.catalogs
             .iter()
-            .flat_map(|(c, _)| c.resources())
-            .filter(|r| self.shown(&r.uri))
+            .flat_map(|(c, prefixes)| {
+                c.resources()
+                    .into_iter()
+                    .filter(|r| prefixes.iter().any(|p| r.uri.starts_with(p.as_str())))
+            })
             .collect()
     }
 
