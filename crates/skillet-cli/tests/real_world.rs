@@ -392,6 +392,14 @@ fn a_shadowed_skill_md_folder_is_not_listed_as_a_resource_beside_the_one_served(
             &format!("---\nname: dup\ndescription: {said}\n---\nBody of the {said}.\n"),
         );
     }
+    // The lower folder publishes another skill, so its catalog is read too.
+    for dir in [".claude/skills", ".agents/skills"] {
+        let own = dir.trim_start_matches('.').replace("/skills", "");
+        w.write(
+            &format!("{dir}/only-{own}/SKILL.md"),
+            &format!("---\nname: only-{own}\ndescription: d\n---\nBody.\n"),
+        );
+    }
     let (code, _, err) = w.run(&["trust"]);
     assert_eq!(code, 0, "{err}");
     let mut server = common::mcp_stdio::RawStdio::start(&w, &[]);
