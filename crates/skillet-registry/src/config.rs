@@ -175,6 +175,18 @@ impl Config {
             config.global_skill_dirs = absolute(&global, &file.skill_dirs);
             config.defaults.global = file.defaults;
             config.sandbox = file.sandbox;
+            for (name, grant) in &file.grants {
+                for listed in grant.workspaces.iter().filter(|w| {
+                    !w.starts_with("~/") && !std::path::Path::new(w.as_str()).is_absolute()
+                }) {
+                    config.warnings.push(format!(
+                        "{}: [grants.{name}] workspaces: `{listed}` is not an absolute path, so it \
+                         names no workspace; write the workspace's root as an absolute path or \
+                         ~/…",
+                        global.join(CONFIG_FILE).display()
+                    ));
+                }
+            }
             config.grants = file.grants;
             config.history = file.history;
             config.store = file.store;

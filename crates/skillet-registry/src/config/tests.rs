@@ -72,6 +72,26 @@ fn grants_come_only_from_the_global_file() {
 }
 
 #[test]
+fn a_grant_listing_a_relative_workspace_is_warned_about() {
+    let (_t, c) = load(
+        "[grants.fetch]\nworkspaces = [\"proj\", \"~/src/p\", \"/abs/p\"]\n",
+        "",
+    );
+    let c = c.unwrap();
+    let said: Vec<_> = c
+        .warnings
+        .iter()
+        .filter(|w| w.contains("[grants.fetch]"))
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", c.warnings);
+    assert!(
+        said[0].contains("`proj` is not an absolute path"),
+        "{}",
+        said[0]
+    );
+}
+
+#[test]
 fn the_llm_comes_only_from_the_global_file() {
     let (_t, c) = load(
         "[llm]\nprovider = \"anthropic\"\nmodel = \"claude-sonnet-4-5\"\napi_key_env = \"ANTHROPIC_API_KEY\"\n",
