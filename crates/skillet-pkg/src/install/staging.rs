@@ -184,12 +184,21 @@ fn read_staged(
 
 /// An error about a package in staging, in the words of its source: the staging folder
 /// (`…/.skillet/packages/.staging/123-ab/fetch-0/package`) means nothing to whoever typed
-/// `skillet install ./kit`, so every mention of it names the source instead.
+/// `skillet install ./kit`. A file in the package is named by its path in the package, after
+/// the source (`git+https://h/r.git#v1: skills/x/SKILL.md: …`); the folder itself by the source.
 fn in_source_words(e: &dyn std::fmt::Display, root: &Path, source_text: &str) -> InstallError {
-    let text = e.to_string();
-    let staged = root.display().to_string();
-    if text.contains(&staged) {
-        InstallError::Part(text.replace(&staged, source_text))
+    let mut text = e.to_string();
+    // As given, and resolved: the manifest reader names the folder by its real path.
+    let mut spellings = vec![root.display().to_string()];
+    if let Ok(real) = std::fs::canonicalize(root) {
+        spellings.push(real.display().to_string());
+    }
+    for staged in &spellings {
+        text = text.replace(&format!("{staged}/"), "");
+        text = text.replace(staged.as_str(), source_text);
+    }
+    if text.starts_with(source_text) {
+        InstallError::Part(text)
     } else {
         InstallError::Part(format!("{source_text}: {text}"))
     }
