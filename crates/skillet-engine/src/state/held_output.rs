@@ -22,6 +22,14 @@ impl HeldOutput {
         }
     }
 
+    /// Drops what the attempt under way wrote: it lost to another run and is thrown away.
+    pub(super) fn discard(&self) {
+        self.attempt
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+    }
+
     /// The sender a new attempt writes to; what the previous attempt wrote is dropped.
     pub(super) fn next_attempt(&self) -> mpsc::UnboundedSender<OutputChunk> {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -40,11 +48,26 @@ impl Drop for HeldOutput {
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
-        if let Some(mut rx) = attempt {
-            while let Ok(chunk) = rx.try_recv() {
+        let Some(mut rx) = attempt else { return };
+        loop {
+            match rx.try_recv() {
                 // A view that stopped listening does not matter any more.
-                let _ = self.live.send(chunk);
+                Ok(chunk) => drop(self.live.send(chunk)),
+                Err(mpsc::error::TryRecvError::Disconnected) => return,
+                // The attempt is being cut short (a cancelled call): its readers pass on what
+                // was still in its pipes once its processes are killed, after this. Those
+                // chunks follow, as a run's own do; whoever waits for the view to close waits
+                // for them.
+                Err(mpsc::error::TryRecvError::Empty) => break,
             }
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let live = self.live.clone();
+            runtime.spawn(async move {
+                while let Some(chunk) = rx.recv().await {
+                    let _ = live.send(chunk);
+                }
+            });
         }
     }
 }

@@ -293,6 +293,10 @@ impl Call<'_> {
                     ));
                 }
                 StateCommit::Conflict(_) => {
+                    // This run is thrown away: its output is not the call's.
+                    if let Some(held) = held {
+                        held.discard();
+                    }
                     warnings.push(format!(
                         "run {run}: another run of `{name}` saved its state first; ran again on \
                          the newer state"

@@ -92,8 +92,11 @@ impl fmt::Display for IndexOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IndexOrigin::Dir(p) => write!(f, "{}", p.display()),
-            IndexOrigin::Git { url, commit } => write!(f, "{url} at {commit}"),
-            IndexOrigin::Url(u) => f.write_str(u),
+            // Named without the credentials a URL was typed with.
+            IndexOrigin::Git { url, commit } => {
+                write!(f, "{} at {commit}", crate::source::without_credentials(url))
+            }
+            IndexOrigin::Url(u) => f.write_str(&crate::source::without_credentials(u)),
         }
     }
 }

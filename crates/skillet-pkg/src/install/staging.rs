@@ -193,6 +193,9 @@ fn in_source_words(e: &dyn std::fmt::Display, root: &Path, source_text: &str) ->
     if let Ok(real) = std::fs::canonicalize(root) {
         spellings.push(real.display().to_string());
     }
+    // The longer first: one may end with the other (a home reached through a link).
+    spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    spellings.dedup();
     for staged in &spellings {
         text = text.replace(&format!("{staged}/"), "");
         text = text.replace(staged.as_str(), source_text);

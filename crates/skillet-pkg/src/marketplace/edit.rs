@@ -321,7 +321,7 @@ fn not_an_index(url: &str, bytes: &[u8], error: crate::index::IndexError) -> Mar
         };
     };
     MarketplaceError::NotIndex {
-        source_text: url.to_owned(),
+        source_text: crate::source::without_credentials(url),
         why: why.to_owned(),
     }
 }

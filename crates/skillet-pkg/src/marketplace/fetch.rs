@@ -34,7 +34,7 @@ impl Default for FetchOptions {
 /// Whether `url` may be fetched: https anywhere, http only to this machine.
 pub(super) fn check_url(url: &str) -> Result<reqwest::Url, MarketplaceError> {
     download::check_url(url).map_err(|e| MarketplaceError::BadUrl {
-        url: url.to_owned(),
+        url: crate::source::without_credentials(url),
         why: e.to_string(),
     })
 }
@@ -64,14 +64,14 @@ pub(super) fn download(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Mar
         // A 404 is most often the address of the page around the index, not the file.
         Err(Stop::Download(DownloadError::Status { status, .. })) if status.starts_with("404") => {
             Err(MarketplaceError::Download {
-                url: url.to_owned(),
+                url: crate::source::without_credentials(url),
                 why: format!(
                     "the server answered {status}: check the address (it should name the index JSON file itself)"
                 ),
             })
         }
         Err(Stop::Download(e)) => Err(MarketplaceError::Download {
-            url: url.to_owned(),
+            url: crate::source::without_credentials(url),
             why: e.to_string(),
         }),
         Err(Stop::Sink(never)) => match never {},

@@ -56,7 +56,7 @@ impl MarketplaceSource {
     /// else a folder, relative to `cwd`.
     pub fn parse(text: &str, cwd: &Path) -> Result<MarketplaceSource, MarketplaceError> {
         let bad = |why: &str| MarketplaceError::BadSource {
-            source_text: text.to_owned(),
+            source_text: crate::source::without_credentials(text),
             why: why.to_owned(),
         };
         let git = |url: &str| {

@@ -329,7 +329,11 @@ pub fn without_credentials(text: &str) -> String {
             .unwrap_or_default()
             .to_ascii_lowercase();
         let ssh = scheme.split('+').any(|part| part == "ssh");
-        match authority.rsplit_once('@') {
+        // `https://host?pkg=@scope/x`: an `@` in a query of a URL with no path is no userinfo.
+        let in_query = authority
+            .split_once('?')
+            .is_some_and(|(_, query)| query.contains('='));
+        match authority.rsplit_once('@').filter(|_| !in_query) {
             Some((userinfo, host)) if ssh => {
                 let user = userinfo.split(':').next().unwrap_or_default();
                 out.push_str(&format!("{user}@{host}"));
@@ -379,6 +383,11 @@ mod tests {
         // A password typed with `#` or `?` in it goes whole.
         assert_eq!(w("https://u:p#ss@h/r.git"), "https://h/r.git");
         assert_eq!(w("https://u:p?ss@h"), "https://h");
+        // An `@` in the query of a URL with no path is left alone.
+        assert_eq!(
+            w("https://reg.example?pkg=@scope"),
+            "https://reg.example?pkg=@scope"
+        );
         // IPv6 hosts and ports stay.
         assert_eq!(w("http://t@[::1]:8080/x"), "http://[::1]:8080/x");
     }

@@ -127,7 +127,7 @@ pub fn load_skill_md_in(text: &str, folder: Option<&str>) -> LoadedSkill {
             out.insert("parameters".into(), Value::Array(vec![parameter]));
             // Used now: kept under `metadata` for other tools, without a warning.
             if let Some(hint) = fm.shift_remove("argument-hint") {
-                metadata.insert("argument-hint".into(), hint);
+                metadata.entry("argument-hint").or_insert(hint);
             }
             template
         }
