@@ -41,9 +41,10 @@ pub const FAILING_RATE: f64 = 0.5;
 /// failing skill).
 pub const FAILING_MIN_RUNS: u64 = 3;
 
-/// How a call ended that is the caller's doing, not the skill's: bad or missing parameters, a
-/// name that names no skill, a call the caller cancelled. Health leaves them out.
-pub const CALLERS_DOING: &[&str] = &["invalid_params", "not_found", "cancelled"];
+/// How a call ended that is the caller's doing, not the skill's: bad or missing parameters, or a
+/// name that names no skill. Health leaves them out. A cancelled call still counts: a client
+/// that gives up on a skill that hangs cancels it.
+pub const CALLERS_DOING: &[&str] = &["invalid_params", "not_found"];
 
 /// One skill's health.
 #[derive(Debug, Clone, PartialEq, Serialize)]
