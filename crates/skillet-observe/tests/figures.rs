@@ -187,11 +187,8 @@ fn health_follows_rates_and_breakers() {
         [("a", HealthState::Degraded), ("gone", HealthState::Failing)]
     );
     assert_eq!(health[1].breaker.as_deref(), Some("open"));
-    // Calls the caller got wrong or cancelled do not count against the skill.
-    for (i, status) in ["invalid_params", "not_found", "cancelled"]
-        .iter()
-        .enumerate()
-    {
+    // Calls the caller got wrong do not count against the skill.
+    for (i, status) in ["invalid_params", "not_found"].iter().enumerate() {
         let mut r = ExecutionRecord::new(format!("b-{i}"), "b", *status);
         r.started_at_ms = 2000 + i as i64;
         store.record(&r).unwrap();
