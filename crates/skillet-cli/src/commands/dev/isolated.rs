@@ -52,6 +52,9 @@ impl Isolated {
         for grant in settings.grants.values_mut() {
             map_grant(&view, grant, setup.env.home.as_deref());
         }
+        // The copy's skills are the real workspace's: a grant listing it is theirs, and the
+        // hints on how to grant name it, not the copy.
+        settings.skills_workspace = Some(view.real_root().to_path_buf());
         settings.protected.push(view.real_root().to_path_buf());
         let engine = Engine::new(settings);
         Ok(Isolated {
@@ -105,13 +108,7 @@ pub fn keep_history(ctx: &Context, from: &SqliteStore) {
 
 /// `grant`'s paths that lead into the real workspace, moved into `view`.
 pub fn map_grant(view: &View, grant: &mut skillet_registry::Grant, home: Option<&Path>) {
-    // `workspaces` too: a grant for the real workspace's skill is for it in the copy.
-    for typed in grant
-        .read
-        .iter_mut()
-        .chain(grant.write.iter_mut())
-        .chain(grant.workspaces.iter_mut())
-    {
+    for typed in grant.read.iter_mut().chain(grant.write.iter_mut()) {
         *typed = view.map_grant(typed, home);
     }
 }
