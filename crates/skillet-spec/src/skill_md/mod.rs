@@ -58,6 +58,11 @@ pub fn load_skill_md_in(text: &str, folder: Option<&str>) -> LoadedSkill {
         );
     };
     let mut notes = Vec::new();
+    // The file's line the front matter starts on (the one after `---`, which blank lines may
+    // precede): every position below counts from it.
+    let front_line = lines
+        .position(front.as_ptr() as usize - text.as_ptr() as usize)
+        .line;
     // The line of each top-level key, found once: searching the front matter for every key
     // would be quadratic, and a hostile one has tens of thousands.
     let mut key_lines: HashMap<&str, usize> = HashMap::new();
@@ -68,11 +73,11 @@ pub fn load_skill_md_in(text: &str, folder: Option<&str>) -> LoadedSkill {
     }
     let key_line = |key: &str| {
         key_lines.get(key).map_or(Position::START, |&i| Position {
-            line: i + 2,
+            line: i + front_line,
             column: 1,
         })
     };
-    let yaml: Value = match parse_front_matter(front) {
+    let yaml: Value = match parse_front_matter(front, front_line) {
         Ok((v, None)) => v,
         Ok((v, Some(lenient))) => {
             notes.push(lenient);
@@ -300,11 +305,15 @@ pub(crate) fn too_large(size: u64) -> Diagnostic {
 /// Parses the front matter as YAML. Front matter that strict YAML refuses only because a
 /// plain value holds `: ` (as in `description: Use when: ...`) is read with such values taken
 /// as text, and the returned warning says so.
-fn parse_front_matter(front: &str) -> Result<(Value, Option<Diagnostic>), Diagnostic> {
+fn parse_front_matter(
+    front: &str,
+    front_line: usize,
+) -> Result<(Value, Option<Diagnostic>), Diagnostic> {
+    // Lines of the front matter, counted from 1, are the file's lines this far down.
+    let below = front_line.saturating_sub(1);
     if let Some(at) = crate::limits::flow_nesting_over_limit(front) {
-        // The front matter starts on the file's second line, after `---`.
         return Err(too_deep(Position {
-            line: at.line + 1,
+            line: at.line + below,
             ..at
         }));
     }
@@ -313,10 +322,10 @@ fn parse_front_matter(front: &str) -> Result<(Value, Option<Diagnostic>), Diagno
         Err(e) => e,
     };
     let at = strict.location().map_or(Position::START, |l| Position {
-        line: l.line() + 1,
+        line: l.line() + below,
         column: l.column(),
     });
-    let strict = in_file_lines(&strict.to_string());
+    let strict = in_file_lines(&strict.to_string(), below);
     if let Some(quoted) = quote_plain_values(front)
         && let Ok(v) = serde_yaml_ng::from_str::<Value>(&quoted)
     {
@@ -335,14 +344,14 @@ fn parse_front_matter(front: &str) -> Result<(Value, Option<Diagnostic>), Diagno
 }
 
 /// The YAML parser's message with its line numbers made the file's: it counts from the front
-/// matter's first line, one below the `---` the file starts with, while the diagnostic's own
-/// position counts from the file's first line.
-fn in_file_lines(message: &str) -> String {
+/// matter's first line, `below` lines down the file, while the diagnostic's own position
+/// counts from the file's first line.
+fn in_file_lines(message: &str, below: usize) -> String {
     static LINE: std::sync::LazyLock<regex::Regex> =
         std::sync::LazyLock::new(|| regex::Regex::new(r"\bline (\d+)").expect("a valid pattern"));
     LINE.replace_all(message, |c: &regex::Captures<'_>| {
         match c[1].parse::<usize>() {
-            Ok(n) => format!("line {}", n + 1),
+            Ok(n) => format!("line {}", n + below),
             Err(_) => c[0].to_owned(),
         }
     })
@@ -489,13 +498,29 @@ mod tests {
 
     #[test]
     fn a_yaml_error_counts_lines_as_the_file_does() {
-        // `description` is on the file's line 3; the YAML parser counts it as its line 2.
-        let l = load_skill_md("---\nname: x\ndescription: \"never closed\n---\nBody\n");
-        let d = &l.diagnostics[0];
-        let line = d.position.expect("a position").line;
-        assert!(d.message.contains("line 3 column"), "{}", d.message);
-        assert!(!d.message.contains("line 2 column"), "{}", d.message);
-        assert!(line >= 3, "{line}: {}", d.message);
+        // `description` is on the file's line 3; the YAML parser counts it as its line 2. With
+        // two blank lines before the fence, on line 5.
+        for (lead, line) in [("", 3), ("\n\n", 5)] {
+            let l = load_skill_md(&format!(
+                "{lead}---\nname: x\ndescription: \"never closed\n---\nBody\n"
+            ));
+            let d = &l.diagnostics[0];
+            let at = d.position.expect("a position").line;
+            assert!(
+                d.message.contains(&format!("line {line} column")),
+                "{}",
+                d.message
+            );
+            assert!(at >= line, "{at}: {}", d.message);
+        }
+        // A key's warning points at its own line.
+        let l = load_skill_md("\n---\nname: x\ndescription: d\nmodel: m\n---\nBody\n");
+        let d = l
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains("`model`"))
+            .unwrap();
+        assert_eq!(d.position.unwrap().line, 5, "{d:?}");
     }
 
     #[test]
