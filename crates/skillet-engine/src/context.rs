@@ -111,6 +111,13 @@ pub enum ContextError {
     Outside(String),
 }
 
+/// Whether a walked entry is hidden (`.git`, `.env`, `.cache`) or a bare repository
+/// (`backup.git/`, whose `config` holds its remotes as `.git/config` does).
+fn hidden_or_git(e: &ignore::DirEntry) -> bool {
+    let name = e.file_name().as_encoded_bytes();
+    name.starts_with(b".") || (name.ends_with(b".git") && e.file_type().is_some_and(|t| t.is_dir()))
+}
+
 /// Chooses the files `spec` asks for below `root`; `named` are the call's parameter values,
 /// which lift the files they name (see the module documentation for the order).
 ///
@@ -168,10 +175,10 @@ pub fn select_context(
     ignore::WalkBuilder::new(root)
         .follow_links(false)
         .require_git(false)
-        // Hidden entries are never walked, whatever the repository's own ignore files say: a
-        // `.ignore` line `!.git` overrides the walker's own hidden check, and would send
-        // `.git/config` (a remote's token) to the model.
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().as_encoded_bytes().starts_with(b"."))
+        // Hidden entries and git directories are never walked, whatever the repository's own
+        // ignore files say: a `.ignore` line `!.git` overrides the walker's own hidden check,
+        // and would send `.git/config` (a remote's token) to the model.
+        .filter_entry(|e| e.depth() == 0 || !hidden_or_git(e))
         .build_parallel()
         .visit(&mut CollectorBuilder {
             matcher: &matcher,
@@ -329,6 +336,10 @@ mod tests {
         for (path, body) in [
             (".git/config", "url = https://u:ghp_T0KEN@github.com/a/b\n"),
             (".hidden_notes", "private\n"),
+            (
+                "backup.git/config",
+                "url = https://u:ghp_BARE@github.com/a/b\n",
+            ),
             ("sub/.cache/x.txt", "cached\n"),
             ("README.md", "readme\n"),
         ] {

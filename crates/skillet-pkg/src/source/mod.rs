@@ -339,12 +339,65 @@ pub fn without_credentials(text: &str) -> String {
                 out.push_str(&format!("{user}@{host}"));
             }
             Some((_, host)) => out.push_str(host),
-            None => out.push_str(authority),
+            None => out.push_str(&without_secret_params(authority)),
         }
-        rest = &after[end..];
+        // The rest of this URL: its path, query and fragment.
+        let rest_of_url = &after[end..];
+        let url_end = rest_of_url
+            .find(|c: char| c.is_whitespace() || "'\"<>`".contains(c))
+            .unwrap_or(rest_of_url.len());
+        out.push_str(&without_secret_params(&rest_of_url[..url_end]));
+        rest = &rest_of_url[url_end..];
     }
     out.push_str(rest);
     out
+}
+
+/// `part` of a URL (its path, query and fragment) with the query parameters that carry a
+/// credential left out (`?access_token=…`, `private_token`, `X-Amz-Signature`, `sig`, …): a
+/// token in a query is as secret as one before the `@`.
+fn without_secret_params(part: &str) -> String {
+    let Some((path, query)) = part.split_once('?') else {
+        return part.to_owned();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !names_a_credential(pair.split('=').next().unwrap_or_default()))
+        .collect();
+    let mut out = path.to_owned();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+/// Whether a query parameter named `key` carries a credential: a name that says so anywhere
+/// (`access_token`, `X-Amz-Signature`, `client_secret`), or one of its words does (`key`,
+/// `api-key`, `auth`, `sig`, `pat`), so that `keyword` or `monkey` stay.
+fn names_a_credential(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "signature",
+        "credential",
+    ]
+    .iter()
+    .any(|part| key.contains(part))
+        || key
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| ["key", "apikey", "auth", "sig", "pat", "pwd"].contains(&word))
 }
 
 /// Serializes a source's URL without its credentials (see [`without_credentials`]).
@@ -383,6 +436,28 @@ mod tests {
         // A password typed with `#` or `?` in it goes whole.
         assert_eq!(w("https://u:p#ss@h/r.git"), "https://h/r.git");
         assert_eq!(w("https://u:p?ss@h"), "https://h");
+        // Credentials in a query go; other parameters and the fragment stay.
+        assert_eq!(
+            w("http://h/p.tar.gz?access_token=T1&x=.tar.gz"),
+            "http://h/p.tar.gz?x=.tar.gz"
+        );
+        assert_eq!(w("https://h/i.json?token=T2"), "https://h/i.json");
+        assert_eq!(
+            w("git failed for https://h/r.git?private_token=T3#v1: 401"),
+            "git failed for https://h/r.git#v1: 401"
+        );
+        assert_eq!(
+            w("https://b.s3/x?X-Amz-Credential=A&X-Amz-Signature=S&v=1"),
+            "https://b.s3/x?v=1"
+        );
+        assert_eq!(
+            w("https://h/search?q=rust&page=2"),
+            "https://h/search?q=rust&page=2"
+        );
+        assert_eq!(
+            w("https://h/x?keyword=a&api-key=K&auth=A"),
+            "https://h/x?keyword=a"
+        );
         // An `@` in the query of a URL with no path is left alone.
         assert_eq!(
             w("https://reg.example?pkg=@scope"),
