@@ -403,6 +403,10 @@ fn a_result_that_prints_a_credential_given_to_the_run_is_not_kept() {
     let w = World::new();
     let token = "ghp_c4ch3d-s3cr3t-value";
     for (name, script) in [
+        (
+            "encodes",
+            "printf '%s' \"$GITHUB_TOKEN\" | base64; printf '%s' \"$GITHUB_TOKEN\" | od -An -tx1 | tr -d ' \\n'; echo".to_owned(),
+        ),
         ("echoes", "echo \"gh=$GITHUB_TOKEN\"".to_owned()),
         ("stderr", "echo \"auth $GITHUB_TOKEN\" >&2".to_owned()),
         (
@@ -443,11 +447,19 @@ fn a_result_that_prints_a_credential_given_to_the_run_is_not_kept() {
     // A run given the credential that does not print it is cached as any other.
     assert!(!cached(&run_with_token("quiet")));
     assert!(cached(&run_with_token("quiet")));
+    // Printed encoded, the credential is not kept in the log tails either.
+    let encoded = run_with_token("encodes");
+    assert_eq!(encoded["status"], "ok", "{encoded}");
+    let (_, logs, _) = w.run(&["logs", "--skill", "encodes", "--json"]);
+    assert!(logs.contains("[redacted]"), "{logs}");
     let data = w.home.join(".local/share/skillet");
     for entry in std::fs::read_dir(&data).unwrap().flatten() {
         let bytes = std::fs::read(entry.path()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
         assert!(
-            !String::from_utf8_lossy(&bytes).contains(token),
+            !text.contains(token)
+                && !text.contains("Z2hwX2M0Y2gzZC1z")
+                && !text.contains("6768705f633463"),
             "the credential is stored in {:?}",
             entry.path()
         );

@@ -120,7 +120,7 @@ impl Engine {
         };
         let started = std::time::Instant::now();
         let secrets = match &made {
-            Made::Process(_, policy) => passed_credentials(&policy.env_passthrough),
+            Made::Process(_, policy) => crate::policy::passed_credentials(&policy.env_passthrough),
             Made::Prompt(_) => Vec::new(),
         };
         let (process, prompt) = match made {
@@ -177,11 +177,13 @@ impl Engine {
             return;
         }
         if let Some((name, _)) = pending.secrets.iter().find(|(_, value)| {
-            result.stdout.contains(value.as_str()) || result.stderr.contains(value.as_str())
+            crate::policy::credential_forms(value)
+                .iter()
+                .any(|form| result.stdout.contains(form) || result.stderr.contains(form))
         }) {
             result.warnings.push(format!(
-                "not cached: the output holds the value of {name}, a credential given to the run, \
-                 and cached results are stored as they are"
+                "not cached: the output holds the value of {name} (as it is or encoded), a \
+                 credential given to the run, and cached results are stored as they are"
             ));
             return;
         }
@@ -211,21 +213,6 @@ impl Engine {
                 .push(format!("the result was not cached: {e}"));
         }
     }
-}
-
-/// The credentials among the variables a run is passed, with their values as it will read them
-/// (in this process, as the sandbox reads them at spawn). Values too short to be told apart
-/// from ordinary output are left out.
-fn passed_credentials(passthrough: &[String]) -> Vec<(String, String)> {
-    passthrough
-        .iter()
-        .filter_map(|name| {
-            let value = std::env::var_os(name)?;
-            crate::credential_reason(name, Some(&value))?;
-            let value = value.to_string_lossy().into_owned();
-            (value.len() >= 6).then(|| (name.clone(), value))
-        })
-        .collect()
 }
 
 /// The bytes the run will read on stdin, read in now when they come from a pipe or a file, and

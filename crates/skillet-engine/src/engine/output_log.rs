@@ -23,7 +23,7 @@ impl Engine {
         let at_ms = now_ms();
         let mut lines = Vec::new();
         for (source, text) in [("stdout", &result.stdout), ("stderr", &result.stderr)] {
-            let seen = window(text);
+            let seen = without_given(&window(text), &result.given_credentials);
             let redacted = crate::redact_credentials(&seen);
             lines.extend(tail(&redacted).map(|line| LogLine {
                 id: 0,
@@ -38,6 +38,22 @@ impl Engine {
         }
         lines
     }
+}
+
+/// `text` with each credential the run was given, in each encoding a program commonly prints
+/// one in (as it is, base64 with and without padding or URL-safe, hex), replaced by
+/// `[redacted]`: a skill given a token must not leave it in the store by encoding it first.
+fn without_given(text: &str, given: &[String]) -> String {
+    let mut out = text.to_owned();
+    for form in given
+        .iter()
+        .flat_map(|v| crate::policy::credential_forms(v))
+    {
+        if out.contains(&form) {
+            out = out.replace(&form, "[redacted]");
+        }
+    }
+    out
 }
 
 /// The end of `text` that is redacted: its last [`REDACTED_BYTES`], from the start of a line
@@ -122,7 +138,22 @@ fn tail(text: &str) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{REDACTED_BYTES, tail, window};
+    use super::{REDACTED_BYTES, tail, window, without_given};
+
+    #[test]
+    fn a_given_credential_is_redacted_in_its_common_encodings() {
+        let token = "ghp_CACHEDSECRET123".to_owned();
+        let text = "tok=ghp_CACHEDSECRET123\nB64=Z2hwX0NBQ0hFRFNFQ1JFVDEyMw==\n\
+                    b64u=Z2hwX0NBQ0hFRFNFQ1JFVDEyMw\nhex=6768705f43414348454453454352455431323 3\n";
+        let text = text.replace(' ', "");
+        let out = without_given(&text, std::slice::from_ref(&token));
+        assert!(!out.contains("ghp_CACHED"), "{out}");
+        assert!(!out.contains("Z2hwX0NBQ0hFRFNFQ1JFVDEyMw"), "{out}");
+        assert!(!out.contains("6768705f"), "{out}");
+        assert_eq!(out.matches("[redacted]").count(), 4, "{out}");
+        // Short values are left alone: they would redact ordinary words.
+        assert_eq!(without_given("abc", &["abc".to_owned()]), "abc");
+    }
 
     #[test]
     fn the_redacted_window_starts_at_a_line_and_holds_no_control_sequences() {

@@ -240,6 +240,42 @@ fn secret_words(upper: &str) -> bool {
         .any(|w| SECRET_WORDS.contains(&w))
 }
 
+/// The credentials among the variables a run is passed, with their values as it will read them
+/// (in this process, as the sandbox reads them at spawn). Values too short to be told apart
+/// from ordinary output are left out.
+pub(crate) fn passed_credentials(passthrough: &[String]) -> Vec<(String, String)> {
+    passthrough
+        .iter()
+        .filter_map(|name| {
+            let value = std::env::var_os(name)?;
+            credential_reason(name, Some(&value))?;
+            let value = value.to_string_lossy().into_owned();
+            (value.len() >= 6).then(|| (name.clone(), value))
+        })
+        .collect()
+}
+
+/// The forms a program commonly prints a credential `value` in: as it is, base64 (with and
+/// without padding, URL-safe) and hex. None for a value under 6 bytes, whose forms would match
+/// ordinary text.
+pub(crate) fn credential_forms(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    if value.len() < 6 {
+        return Vec::new();
+    }
+    let bytes = value.as_bytes();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    vec![
+        value.to_owned(),
+        STANDARD.encode(bytes),
+        STANDARD_NO_PAD.encode(bytes),
+        URL_SAFE_NO_PAD.encode(bytes),
+        hex.to_ascii_uppercase(),
+        hex,
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@ mod protected;
 mod toolchain;
 
 pub use env::{DEFAULT_ENV_PASSTHROUGH, credential_reason, looks_secret, redact_credentials};
+pub(crate) use env::{credential_forms, passed_credentials};
 pub(crate) use grants::{is_escape, resolve_beneath};
 pub use limits::{
     DEFAULT_MAX_FILE_SIZE_MB, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_OUTPUT_KB, DEFAULT_MAX_PROCESSES,
