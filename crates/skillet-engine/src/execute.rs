@@ -138,10 +138,7 @@ pub(crate) async fn execute(
         Err(e) => ExecutionResult::new(&spec.name, Status::SpawnFailed).with_error(e.to_string()),
     };
     result.warnings = warnings;
-    result.given_credentials = crate::policy::passed_credentials(&plan.policy.env_passthrough)
-        .into_iter()
-        .map(|(_, value)| value)
-        .collect();
+    result.given_credentials = crate::policy::passed_credentials(&plan.policy.env_passthrough);
     // A refused spawn spent its time setting up; a run's remaining bookkeeping is teardown.
     insight::lap(
         if result.exit_code.is_some() || result.status == Status::Timeout {

@@ -125,11 +125,11 @@ pub struct ExecutionResult {
     /// the history's queue wait; not part of the result a caller reads.
     #[serde(skip)]
     pub slot_wait_ms: Option<u64>,
-    /// The values of the credentials the run was given (a grant's or `--allow-env`'s): never
-    /// shown or stored, only looked for, in any common encoding, in the output kept as log
-    /// lines (see `output_log.rs`).
+    /// The credentials the run was given (a grant's or `--allow-env`'s), by name and value:
+    /// never shown or stored, only looked for, in any common encoding, in the output the cache
+    /// would keep and the log lines keep (see `cache/mod.rs` and `output_log.rs`).
     #[serde(skip)]
-    pub(crate) given_credentials: Vec<String>,
+    pub(crate) given_credentials: Vec<(String, String)>,
 }
 
 impl ExecutionResult {

@@ -44,10 +44,6 @@ pub(crate) struct Pending {
     ttl_ms: i64,
     /// Each file the key read, with its stamp when the key was made.
     read: Vec<(String, Option<FileStamp>)>,
-    /// The credentials the run is given (name and value): a result that prints one is not kept,
-    /// since cached results are stored as they are (log tails are redacted; a cached answer
-    /// must come back exact).
-    secrets: Vec<(String, String)>,
 }
 
 /// What tells that a file was written: any write moves its change time, even one that puts
@@ -119,10 +115,6 @@ impl Engine {
             }
         };
         let started = std::time::Instant::now();
-        let secrets = match &made {
-            Made::Process(_, policy) => crate::policy::passed_credentials(&policy.env_passthrough),
-            Made::Prompt(_) => Vec::new(),
-        };
         let (process, prompt) = match made {
             Made::Process(invocation, policy) => (Some((invocation, policy)), None),
             Made::Prompt(text) => (None, Some(text)),
@@ -153,7 +145,6 @@ impl Engine {
                     (p, s)
                 })
                 .collect(),
-            secrets,
         };
         if request.overrides.cache == CacheUse::Refresh {
             return Err(Some(pending));
@@ -176,7 +167,9 @@ impl Engine {
         if result.status != Status::Ok {
             return;
         }
-        if let Some((name, _)) = pending.secrets.iter().find(|(_, value)| {
+        // A result that prints a credential the run was given is not kept: cached results are
+        // stored as they are (log tails are redacted; a cached answer must come back exact).
+        if let Some((name, _)) = result.given_credentials.iter().find(|(_, value)| {
             crate::policy::credential_forms(value)
                 .iter()
                 .any(|form| result.stdout.contains(form) || result.stderr.contains(form))

@@ -43,11 +43,11 @@ impl Engine {
 /// `text` with each credential the run was given, in each encoding a program commonly prints
 /// one in (as it is, base64 with and without padding or URL-safe, hex), replaced by
 /// `[redacted]`: a skill given a token must not leave it in the store by encoding it first.
-fn without_given(text: &str, given: &[String]) -> String {
+fn without_given(text: &str, given: &[(String, String)]) -> String {
     let mut out = text.to_owned();
     for form in given
         .iter()
-        .flat_map(|v| crate::policy::credential_forms(v))
+        .flat_map(|(_, value)| crate::policy::credential_forms(value))
     {
         if out.contains(&form) {
             out = out.replace(&form, "[redacted]");
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn a_given_credential_is_redacted_in_its_common_encodings() {
-        let token = "ghp_CACHEDSECRET123".to_owned();
+        let token = ("GITHUB_TOKEN".to_owned(), "ghp_CACHEDSECRET123".to_owned());
         let text = "tok=ghp_CACHEDSECRET123\nB64=Z2hwX0NBQ0hFRFNFQ1JFVDEyMw==\n\
                     b64u=Z2hwX0NBQ0hFRFNFQ1JFVDEyMw\nhex=6768705f43414348454453454352455431323 3\n";
         let text = text.replace(' ', "");
@@ -152,7 +152,10 @@ mod tests {
         assert!(!out.contains("6768705f"), "{out}");
         assert_eq!(out.matches("[redacted]").count(), 4, "{out}");
         // Short values are left alone: they would redact ordinary words.
-        assert_eq!(without_given("abc", &["abc".to_owned()]), "abc");
+        assert_eq!(
+            without_given("abc", &[("PW".to_owned(), "abc".to_owned())]),
+            "abc"
+        );
     }
 
     #[test]
